@@ -1,0 +1,54 @@
+# Gofka developer entry points. `make demo` and `make test` are the two
+# set-up commands of the README; everything else is for working on Gofka.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+LIB := python/gofka/libgofka.so
+GO_SOURCES := $(shell find wire core capi -name '*.go' -not -name '*_test.go') go.mod go.sum include/gofka.h
+
+.PHONY: build demo test test-go test-python fuzz lint kafka-up kafka-down clean venv
+
+build: $(LIB)
+
+$(LIB): $(GO_SOURCES) build.sh
+	./build.sh $(LIB)
+
+# Runs the main job on the in-process dev cluster (or on $GOFKA_BROKERS).
+demo: build
+	PYTHONPATH=python $(PYTHON) examples/demo.py
+
+# Everything: Go unit and engine tests, fuzz smoke, then Python and
+# integration tests against a real Apache Kafka that this target starts and
+# always stops (scripts/run-tests.sh).
+test: build venv
+	./scripts/run-tests.sh
+
+test-go:
+	go vet ./...
+	go test -count=1 ./...
+
+test-python: build venv
+	PYTHONPATH=python $(VENV)/bin/python -m pytest -q tests/python
+
+fuzz:
+	./scripts/fuzz.sh $${FUZZTIME:-10s}
+
+lint:
+	test -z "$$(gofmt -l wire core capi)" || { gofmt -l wire core capi; exit 1; }
+	go vet ./...
+
+venv: $(VENV)/.ok
+$(VENV)/.ok: tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r tests/requirements.txt
+	touch $@
+
+kafka-up:
+	./scripts/kafka.sh up
+
+kafka-down:
+	./scripts/kafka.sh down
+
+clean:
+	rm -rf $(LIB) python/gofka/libgofka.h $(VENV) .kafka
+	go clean -testcache

@@ -1,0 +1,229 @@
+package core
+
+import (
+	"crypto/tls"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofka/gofka/wire"
+)
+
+// Version is the Gofka release this engine belongs to. The Python package
+// and the C header carry the same number.
+const Version = "0.2.0"
+
+// Config holds every setting of a client. Build it with NewConfig and
+// Option functions (Go) or ParseConfig (the C ABI's key=value lines); both
+// go through the one property table below, so defaults live in one place.
+//
+// A Config is copied into each client at creation and never changed after,
+// so clients read it without locks.
+type Config struct {
+	Brokers                []string
+	ClientID               string
+	DialTimeout            time.Duration
+	RequestTimeout         time.Duration
+	MetadataMaxAge         time.Duration
+	AllowAutoTopicCreation bool
+	Acks                   int16
+	Compression            wire.Compression
+	TLS                    *tls.Config // nil = plaintext
+}
+
+// Option changes one setting of a Config.
+type Option func(*Config)
+
+// WithBrokers sets the bootstrap brokers ("host:port" each).
+func WithBrokers(brokers ...string) Option {
+	return func(c *Config) { c.Brokers = append([]string(nil), brokers...) }
+}
+
+// WithClientID sets the client id sent with every request.
+func WithClientID(id string) Option { return func(c *Config) { c.ClientID = id } }
+
+// WithDialTimeout bounds each connection attempt (TCP and TLS handshake).
+func WithDialTimeout(d time.Duration) Option { return func(c *Config) { c.DialTimeout = d } }
+
+// WithRequestTimeout bounds each request when the caller's context has no
+// earlier deadline.
+func WithRequestTimeout(d time.Duration) Option { return func(c *Config) { c.RequestTimeout = d } }
+
+// WithAcks sets the producer's required acknowledgements: -1 (all), 0 or 1.
+func WithAcks(acks int16) Option { return func(c *Config) { c.Acks = acks } }
+
+// WithCompression sets the producer's batch compression codec.
+func WithCompression(codec wire.Compression) Option { return func(c *Config) { c.Compression = codec } }
+
+// WithTLS enables TLS with the given configuration (cloned per connection).
+func WithTLS(cfg *tls.Config) Option { return func(c *Config) { c.TLS = cfg } }
+
+// WithAllowAutoTopicCreation lets metadata requests create missing topics
+// on brokers configured with auto.create.topics.enable.
+func WithAllowAutoTopicCreation(allow bool) Option {
+	return func(c *Config) { c.AllowAutoTopicCreation = allow }
+}
+
+// Property is one row of the configuration table: the key used by the C
+// ABI and Python, its type and default, documentation, and the Java
+// client's property of the same meaning.
+type Property struct {
+	Name    string
+	Type    string
+	Default string
+	Doc     string
+	set     func(*Config, string) error
+}
+
+// Properties returns the configuration table sorted by name. It generates
+// docs/configuration.md (go run ./core/cmd/configdoc).
+func Properties() []Property {
+	out := append([]Property(nil), properties...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+var properties = []Property{
+	{"bootstrap.servers", "list", "", "Comma-separated host:port pairs tried in order to reach the cluster. Required.",
+		func(c *Config, v string) error {
+			var bs []string
+			for _, b := range strings.Split(v, ",") {
+				if b = strings.TrimSpace(b); b == "" {
+					continue
+				}
+				if _, _, err := splitHostPort(b); err != nil {
+					return err
+				}
+				bs = append(bs, b)
+			}
+			if len(bs) == 0 {
+				return fmt.Errorf("no broker address given")
+			}
+			c.Brokers = bs
+			return nil
+		}},
+	{"client.id", "string", "gofka", "Client identifier sent with every request; brokers log it and use it for quotas.",
+		func(c *Config, v string) error { c.ClientID = v; return nil }},
+	{"connect.timeout.ms", "duration(ms)", "30000", "Upper bound on one connection attempt (TCP connect plus TLS handshake).",
+		durationSetter(func(c *Config) *time.Duration { return &c.DialTimeout })},
+	{"request.timeout.ms", "duration(ms)", "30000", "Upper bound on one request when the call has no earlier deadline.",
+		durationSetter(func(c *Config) *time.Duration { return &c.RequestTimeout })},
+	{"metadata.max.age.ms", "duration(ms)", "300000", "Cached cluster metadata older than this is refreshed before use.",
+		durationSetter(func(c *Config) *time.Duration { return &c.MetadataMaxAge })},
+	{"allow.auto.create.topics", "bool", "true", "Ask brokers to create a topic the client produces to when it does not exist (if the broker allows it).",
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.AllowAutoTopicCreation = b
+			return err
+		}},
+	{"acks", "all|-1|0|1", "all", "Acknowledgements the leader waits for before answering a produce request: all in-sync replicas (all, -1), the leader only (1), or none (0).",
+		func(c *Config, v string) error {
+			switch strings.ToLower(v) {
+			case "all", "-1":
+				c.Acks = -1
+			case "0":
+				c.Acks = 0
+			case "1":
+				c.Acks = 1
+			default:
+				return fmt.Errorf("must be all, -1, 0 or 1")
+			}
+			return nil
+		}},
+	{"compression.type", "none|gzip|snappy|lz4|zstd", "none", "Codec applied to each produced record batch.",
+		func(c *Config, v string) error {
+			codec, err := wire.ParseCompression(v)
+			c.Compression = codec
+			return err
+		}},
+}
+
+func durationSetter(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || ms < 0 {
+			return fmt.Errorf("must be a non-negative number of milliseconds")
+		}
+		*field(c) = time.Duration(ms) * time.Millisecond
+		return nil
+	}
+}
+
+// NewConfig returns the defaults of the property table with opts applied.
+func NewConfig(opts ...Option) Config {
+	var c Config
+	for _, p := range properties {
+		if p.Default != "" {
+			if err := p.set(&c, p.Default); err != nil {
+				panic("core: bad default for " + p.Name + ": " + err.Error())
+			}
+		}
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
+// Set applies one key=value property to c.
+func (c *Config) Set(key, value string) error {
+	for _, p := range properties {
+		if p.Name == key {
+			if err := p.set(c, strings.TrimSpace(value)); err != nil {
+				return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("config %s=%q: %v", key, value, err)}
+			}
+			return nil
+		}
+	}
+	return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("unknown config key %q", key)}
+}
+
+// ParseConfig builds a Config from '\n'-separated key=value lines (blank
+// lines and '#' comments ignored) over the defaults.
+func ParseConfig(text string) (Config, error) {
+	c := NewConfig()
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return c, &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("config line %q is not key=value", line)}
+		}
+		if err := c.Set(strings.TrimSpace(k), v); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// validate checks what a client cannot run without.
+func (c *Config) validate() error {
+	if len(c.Brokers) == 0 {
+		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "no bootstrap brokers configured"}
+	}
+	for _, b := range c.Brokers {
+		if _, _, err := splitHostPort(b); err != nil {
+			return &wire.Error{Code: wire.ErrInvalidArgument, Detail: err.Error()}
+		}
+	}
+	if c.DialTimeout <= 0 || c.RequestTimeout <= 0 {
+		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "timeouts must be positive"}
+	}
+	return nil
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	i := strings.LastIndexByte(addr, ':')
+	if i <= 0 || i == len(addr)-1 {
+		return "", 0, fmt.Errorf("broker address %q is not host:port", addr)
+	}
+	port, err := strconv.Atoi(addr[i+1:])
+	if err != nil || port <= 0 || port > 65535 {
+		return "", 0, fmt.Errorf("broker address %q has an invalid port", addr)
+	}
+	return strings.Trim(addr[:i], "[]"), port, nil
+}

@@ -1,0 +1,291 @@
+package core
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofka/gofka/wire"
+)
+
+// maxResponseSize bounds one response frame; a larger size prefix means a
+// corrupt stream (or not a Kafka broker) and closes the connection rather
+// than allocating it.
+const maxResponseSize = 512 << 20
+
+// conn is one TCP (or TLS) connection to one broker.
+//
+// Requests are pipelined: any number of goroutines may call roundTrip at
+// once; each request gets a correlation id, frames are written in order
+// under writeMu, and a single reader goroutine hands each response frame to
+// the waiter with the matching id. Responses are decoded by the waiting
+// goroutine, not the reader, so decoding cost spreads across callers.
+//
+// A conn that fails (I/O error, corrupt frame) is dead for good: every
+// pending and later request gets the failure, and the client dials anew.
+type conn struct {
+	addr     string
+	nodeID   int32 // -1 for a bootstrap connection whose node id is unknown
+	clientID string
+	nc       net.Conn
+	versions map[int16][2]int16 // the broker's supported [min,max] per API key
+
+	writeMu sync.Mutex
+	wbuf    []byte // guarded by writeMu
+
+	mu      sync.Mutex
+	pending map[int32]chan []byte // guarded by mu; closed on failure
+	corr    int32                 // guarded by mu
+	err     error                 // guarded by mu; set once when the conn dies
+	dead    chan struct{}         // closed when the conn dies
+
+	lastUsed atomic.Int64 // unix nanos of the last request, for idle reaping
+	inFlight atomic.Int32
+}
+
+// dialConn connects to addr, optionally over TLS, and negotiates API
+// versions. It returns a ready conn or an error classified through the
+// wire error table (CONNECTION_FAILED, TIMED_OUT, TLS_FAILED, ...).
+func dialConn(ctx context.Context, addr string, nodeID int32, cfg *Config) (*conn, error) {
+	d := net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, &wire.Error{Code: wire.ErrConnectionFailed, Detail: err.Error(), Broker: addr}
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	if cfg.TLS != nil {
+		tcfg := cfg.TLS.Clone()
+		if tcfg.ServerName == "" {
+			host, _, _ := net.SplitHostPort(addr)
+			tcfg.ServerName = host
+		}
+		tlsConn := tls.Client(nc, tcfg)
+		hctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
+		err := tlsConn.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			nc.Close()
+			return nil, &wire.Error{Code: wire.ErrTLSFailed, Detail: err.Error(), Broker: addr}
+		}
+		nc = tlsConn
+	}
+	c := &conn{
+		addr:     addr,
+		nodeID:   nodeID,
+		clientID: cfg.ClientID,
+		nc:       nc,
+		pending:  make(map[int32]chan []byte),
+		dead:     make(chan struct{}),
+	}
+	c.lastUsed.Store(time.Now().UnixNano())
+	go c.readLoop()
+	if err := c.negotiate(ctx); err != nil {
+		c.close(err)
+		return nil, err
+	}
+	return c, nil
+}
+
+// negotiate sends ApiVersions (newest version first, falling back to v0
+// when the broker does not know it) and records the broker's ranges.
+func (c *conn) negotiate(ctx context.Context) error {
+	req := &wire.ApiVersionsRequest{ClientSoftwareName: "gofka", ClientSoftwareVersion: Version}
+	_, maxV := req.Versions()
+	for _, v := range []int16{maxV, 0} {
+		raw, err := c.roundTripVersion(ctx, req, v)
+		if err != nil {
+			return err
+		}
+		resp := &wire.ApiVersionsResponse{}
+		if err := wire.DecodeResponse(raw, req, v, resp); err != nil {
+			return &wire.Error{Code: wire.ErrCorruptResponse, Detail: err.Error(), Broker: c.addr}
+		}
+		if resp.ErrorCode == int16(wire.ErrUnsupportedVersion) && v != 0 {
+			continue
+		}
+		if resp.ErrorCode != 0 {
+			return &wire.Error{Code: wire.ErrorCode(resp.ErrorCode), Detail: "ApiVersions", Broker: c.addr}
+		}
+		c.versions = make(map[int16][2]int16, len(resp.ApiKeys))
+		for _, k := range resp.ApiKeys {
+			c.versions[k.ApiKey] = [2]int16{k.MinVersion, k.MaxVersion}
+		}
+		return nil
+	}
+	return &wire.Error{Code: wire.ErrUnsupportedVersionLocal, Detail: "ApiVersions", Broker: c.addr}
+}
+
+// version picks the highest version both sides support for req.
+func (c *conn) version(req wire.Request) (int16, error) {
+	ourMin, ourMax := req.Versions()
+	r, ok := c.versions[req.APIKey()]
+	if !ok {
+		return 0, &wire.Error{Code: wire.ErrUnsupportedVersionLocal,
+			Detail: fmt.Sprintf("broker does not support %s", wire.APIName(req.APIKey())), Broker: c.addr}
+	}
+	v := min(ourMax, r[1])
+	if v < ourMin || v < r[0] {
+		return 0, &wire.Error{Code: wire.ErrUnsupportedVersionLocal,
+			Detail: fmt.Sprintf("%s: broker supports v%d-v%d, client v%d-v%d", wire.APIName(req.APIKey()), r[0], r[1], ourMin, ourMax),
+			Broker: c.addr}
+	}
+	return v, nil
+}
+
+// roundTrip sends req at the negotiated version and decodes the response.
+// When noResponse is true (acks=0 produce) it returns after the write.
+func (c *conn) roundTrip(ctx context.Context, req wire.Request, noResponse bool) (wire.Response, error) {
+	v, err := c.version(req)
+	if err != nil {
+		return nil, err
+	}
+	if noResponse {
+		_, _, err := c.send(req, v, false)
+		return nil, err
+	}
+	raw, err := c.roundTripVersion(ctx, req, v)
+	if err != nil {
+		return nil, err
+	}
+	resp := req.NewResponse()
+	if err := wire.DecodeResponse(raw, req, v, resp); err != nil {
+		// A frame we cannot decode leaves the stream in an unknown state.
+		werr := &wire.Error{Code: wire.ErrCorruptResponse, Detail: err.Error(), Broker: c.addr}
+		c.close(werr)
+		return nil, werr
+	}
+	return resp, nil
+}
+
+func (c *conn) roundTripVersion(ctx context.Context, req wire.Request, v int16) ([]byte, error) {
+	id, ch, err := c.send(req, v, true)
+	if err != nil {
+		return nil, err
+	}
+	c.inFlight.Add(1)
+	defer c.inFlight.Add(-1)
+	select {
+	case raw, ok := <-ch:
+		if !ok {
+			return nil, c.deathErr()
+		}
+		return raw, nil
+	case <-ctx.Done():
+		// The response may still arrive; the reader drops it since nobody
+		// waits for the id any more.
+		c.mu.Lock()
+		delete(c.pending, id)
+		c.mu.Unlock()
+		return nil, &wire.Error{Code: wire.ErrTimedOut,
+			Detail: fmt.Sprintf("%s request: %v", wire.APIName(req.APIKey()), ctx.Err()), Broker: c.addr}
+	}
+}
+
+// send encodes and writes one request; with wantReply it registers a
+// channel that receives the response frame.
+func (c *conn) send(req wire.Request, v int16, wantReply bool) (int32, chan []byte, error) {
+	var ch chan []byte
+	c.mu.Lock()
+	if c.err != nil {
+		err := c.err
+		c.mu.Unlock()
+		return 0, nil, err
+	}
+	c.corr++
+	id := c.corr
+	if wantReply {
+		ch = make(chan []byte, 1)
+		c.pending[id] = ch
+	}
+	c.mu.Unlock()
+	c.lastUsed.Store(time.Now().UnixNano())
+
+	c.writeMu.Lock()
+	c.wbuf = wire.AppendRequest(c.wbuf[:0], req, v, id, c.clientID)
+	_, err := c.nc.Write(c.wbuf)
+	if cap(c.wbuf) > 4<<20 {
+		c.wbuf = nil // do not pin a huge buffer after a large produce
+	}
+	c.writeMu.Unlock()
+	if err != nil {
+		werr := &wire.Error{Code: wire.ErrConnectionFailed, Detail: "write: " + err.Error(), Broker: c.addr}
+		c.close(werr)
+		return 0, nil, werr
+	}
+	return id, ch, nil
+}
+
+func (c *conn) readLoop() {
+	br := bufio.NewReaderSize(c.nc, 64<<10)
+	var sizeBuf [4]byte
+	for {
+		if _, err := io.ReadFull(br, sizeBuf[:]); err != nil {
+			c.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "read: " + err.Error(), Broker: c.addr})
+			return
+		}
+		size := binary.BigEndian.Uint32(sizeBuf[:])
+		if size < 4 || size > maxResponseSize {
+			c.close(&wire.Error{Code: wire.ErrCorruptResponse, Detail: fmt.Sprintf("frame size %d", size), Broker: c.addr})
+			return
+		}
+		frame := make([]byte, size)
+		if _, err := io.ReadFull(br, frame); err != nil {
+			c.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "read: " + err.Error(), Broker: c.addr})
+			return
+		}
+		id, _ := wire.ResponseCorrelationID(frame)
+		c.mu.Lock()
+		ch := c.pending[id]
+		delete(c.pending, id)
+		c.mu.Unlock()
+		if ch != nil {
+			ch <- frame
+		}
+	}
+}
+
+func (c *conn) deathErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
+	}
+	return &wire.Error{Code: wire.ErrConnectionFailed, Detail: "connection closed", Broker: c.addr}
+}
+
+// isDead reports whether the conn has failed or been closed.
+func (c *conn) isDead() bool {
+	select {
+	case <-c.dead:
+		return true
+	default:
+		return false
+	}
+}
+
+// close kills the conn with err (first error wins) and fails every waiter.
+func (c *conn) close(err error) {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.err = err
+	pending := c.pending
+	c.pending = nil
+	close(c.dead)
+	c.mu.Unlock()
+	c.nc.Close()
+	for _, ch := range pending {
+		close(ch)
+	}
+}

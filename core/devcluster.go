@@ -1,0 +1,68 @@
+package core
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/gofka/gofka/wire"
+)
+
+// DevCluster is an in-process Kafka-compatible cluster on loopback, built on
+// franz-go's kfake. It serves demos and fast tests: it speaks the real wire
+// protocol, keeps data in memory, creates topics on first use (default 1
+// partition) and is gone when closed. It is not a production broker.
+type DevCluster struct {
+	c    *kfake.Cluster
+	once sync.Once
+}
+
+// DevClusterOptions configures StartDevCluster.
+type DevClusterOptions struct {
+	Brokers    int // number of brokers, 1..16; 0 means 1
+	Port       int // first port; 0 picks free ports
+	Partitions int // partitions of auto-created topics; 0 means 1
+}
+
+// StartDevCluster starts a dev cluster on 127.0.0.1.
+func StartDevCluster(o DevClusterOptions) (*DevCluster, error) {
+	if o.Brokers == 0 {
+		o.Brokers = 1
+	}
+	if o.Brokers < 1 || o.Brokers > 16 {
+		return nil, &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("dev cluster brokers must be 1..16, got %d", o.Brokers)}
+	}
+	if o.Port < 0 || o.Port+o.Brokers-1 > 65535 {
+		return nil, &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("dev cluster port %d out of range", o.Port)}
+	}
+	if o.Partitions <= 0 {
+		o.Partitions = 1
+	}
+	ports := make([]int, o.Brokers)
+	for i := range ports {
+		if o.Port > 0 {
+			ports[i] = o.Port + i
+		}
+	}
+	c, err := kfake.NewCluster(
+		kfake.NumBrokers(o.Brokers),
+		kfake.Ports(ports...),
+		kfake.AllowAutoTopicCreation(),
+		kfake.DefaultNumPartitions(o.Partitions),
+	)
+	if err != nil {
+		return nil, &wire.Error{Code: wire.ErrConnectionFailed, Detail: "starting dev cluster: " + err.Error()}
+	}
+	return &DevCluster{c: c}, nil
+}
+
+// Brokers returns the bootstrap list "127.0.0.1:p1,127.0.0.1:p2,...".
+func (d *DevCluster) Brokers() string { return strings.Join(d.c.ListenAddrs(), ",") }
+
+// Addrs returns the broker addresses.
+func (d *DevCluster) Addrs() []string { return d.c.ListenAddrs() }
+
+// Close stops every broker. Safe to call more than once.
+func (d *DevCluster) Close() { d.once.Do(d.c.Close) }

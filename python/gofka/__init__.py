@@ -1,0 +1,51 @@
+"""Gofka: a Kafka client for Python backed by the Go engine libgofka.
+
+Quick start::
+
+    from gofka import Producer
+
+    with Producer(brokers="localhost:9092") as producer:
+        offset = producer.send("my-topic", b"hello")
+"""
+
+from __future__ import annotations
+
+__version__ = "0.2.0"
+
+from .exceptions import (
+    AuthenticationError,
+    ConnectionError,
+    ConsumeError,
+    GofkaError,
+    GroupCoordinationError,
+    MetadataError,
+    OffsetError,
+    ProduceError,
+)
+from .message import Message
+from .producer import Producer
+from .admin import AdminClient
+from .devcluster import DevCluster
+
+__all__ = [
+    "__version__",
+    "Producer",
+    "AdminClient",
+    "DevCluster",
+    "Message",
+    "GofkaError",
+    "ConnectionError",
+    "ProduceError",
+    "ConsumeError",
+    "OffsetError",
+    "GroupCoordinationError",
+    "MetadataError",
+    "AuthenticationError",
+]
+
+
+def library_version() -> str:
+    """The version of the loaded libgofka (gofka_version())."""
+    from . import _native
+
+    return _native.version()

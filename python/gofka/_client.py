@@ -1,0 +1,110 @@
+"""Shared handle management for the classes that own a native handle."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Optional, Union
+
+from . import _native
+from .exceptions import GofkaError, error_from_code
+
+
+def validate_brokers(brokers: Any) -> str:
+    if not isinstance(brokers, str):
+        raise TypeError("brokers must be a str such as 'host:9092,host2:9092', not %s" % type(brokers).__name__)
+    if not brokers.strip():
+        raise ValueError("brokers must not be empty")
+    return brokers
+
+
+def validate_client_id(client_id: Any) -> str:
+    if not isinstance(client_id, str):
+        raise TypeError("client_id must be str, not %s" % type(client_id).__name__)
+    return client_id
+
+
+def validate_timeout(timeout: Any) -> Union[int, float]:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError("timeout must be a number of seconds, not %s" % type(timeout).__name__)
+    if not timeout > 0 or timeout == float("inf"):
+        raise ValueError("timeout must be a positive number of seconds, got %r" % (timeout,))
+    return timeout
+
+
+class HandleOwner(object):
+    """Owns one native handle: hands it out under a lock and destroys it once.
+
+    Calls take the handle under the lock but run the C function outside it,
+    so concurrent calls proceed in parallel (the library is thread-safe). A
+    close that races with a call is safe: the library answers the call with
+    INVALID_HANDLE / CLIENT_CLOSED, reported as CLIENT_CLOSED.
+    """
+
+    _kind = "client"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._handle = 0
+
+    def _set_handle(self, handle: int) -> None:
+        with self._lock:
+            self._handle = handle
+
+    @property
+    def closed(self) -> bool:
+        """True once close() was called (or construction failed)."""
+        return self._handle == 0
+
+    def _closed_error(self) -> GofkaError:
+        return error_from_code(_native.ERR_CLIENT_CLOSED, "%s is closed" % self._kind)
+
+    def _get(self) -> int:
+        handle = self._handle
+        if handle == 0:
+            raise self._closed_error()
+        return handle
+
+    def _call(self, fn: Callable[..., int], *args: Any) -> None:
+        """Calls ``fn(handle, *args, &err)`` and raises on failure."""
+        handle = self._get()
+        err = _native.new_error()
+        code = fn(handle, *args, _native.byref(err))
+        if code != _native.OK:
+            raise self._failure(code, err)
+
+    def _call_returning_buffer(self, fn: Callable[..., int], *args: Any) -> bytes:
+        handle = self._get()
+        try:
+            return _native.call_returning_buffer(fn, handle, *args)
+        except GofkaError as exc:
+            if exc.code == _native.ERR_INVALID_HANDLE and self._handle == 0:
+                raise self._closed_error() from None
+            raise
+
+    def _failure(self, code: int, err: Optional[_native.gofka_error_t]) -> Exception:
+        if code == _native.ERR_INVALID_HANDLE and self._handle == 0:
+            # closed by another thread while this call was running
+            return self._closed_error()
+        return _native.make_error(code, err)
+
+    def _take_handle(self) -> int:
+        """Detaches the handle (0 if already closed); the caller destroys it."""
+        with self._lock:
+            handle, self._handle = self._handle, 0
+        return handle
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __del__(self) -> None:
+        try:
+            if getattr(self, "_handle", 0):
+                self.close()
+        except Exception:
+            pass

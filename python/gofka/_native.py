@@ -1,0 +1,427 @@
+"""Low-level ctypes bindings of libgofka (C ABI in include/gofka.h).
+
+Private module: the public classes wrap it. It loads the library, declares
+the signature of every function of gofka.h, checks the ABI version and holds
+the helpers that translate between Python values and the C conventions
+(error structs, library-owned buffers, configuration strings, packed headers
+and records).
+
+The library is loaded with :class:`ctypes.CDLL`, so the GIL is released while
+a call runs: blocking calls do not stall other Python threads.
+
+Library lookup: the ``GOFKA_LIBRARY`` environment variable (a path) wins;
+otherwise ``libgofka.so`` next to this file.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import struct
+from ctypes import (
+    POINTER,
+    Structure,
+    byref,
+    c_char,
+    c_char_p,
+    c_int32,
+    c_int64,
+    c_size_t,
+    c_uint64,
+    c_void_p,
+)
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+
+#: The ABI version (GOFKA_ABI_VERSION) these bindings were written for.
+ABI_VERSION = 1
+
+# Local error codes (gofka.h).
+OK = 0
+ERR_LOCAL_UNKNOWN = -100
+ERR_INVALID_ARGUMENT = -101
+ERR_INVALID_HANDLE = -102
+ERR_CLIENT_CLOSED = -103
+ERR_TIMED_OUT = -104
+ERR_CONNECTION_FAILED = -105
+ERR_NO_BROKERS = -106
+
+INT32_MAX = 2 ** 31 - 1
+INT64_MAX = 2 ** 63 - 1
+
+LIBRARY_ENV = "GOFKA_LIBRARY"
+LIBRARY_NAME = "libgofka.so"
+
+
+class gofka_error_t(Structure):
+    """struct gofka_error (gofka.h), 1024 bytes."""
+
+    _fields_ = [
+        ("code", c_int32),
+        ("retriable", c_int32),
+        ("name", c_char * 64),
+        ("message", c_char * 952),
+    ]
+
+
+gofka_handle_t = c_uint64
+
+_p_error = POINTER(gofka_error_t)
+_p_handle = POINTER(gofka_handle_t)
+_p_buffer = POINTER(c_void_p)  # char ** / uint8_t ** out-parameters
+_p_size = POINTER(c_size_t)
+_p_int64 = POINTER(c_int64)
+# const char * / const uint8_t * inputs: c_char_p passes a bytes object's own
+# buffer (no copy) and None as NULL; lengths are always passed separately.
+_bytes_in = c_char_p
+
+# name -> (restype, argtypes), one entry per function of gofka.h, in order.
+SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
+    # Library
+    "gofka_version": (c_char_p, []),
+    "gofka_abi_version": (c_int32, []),
+    "gofka_free": (None, [c_void_p]),
+    "gofka_error_table": (c_int32, [_p_buffer, _p_size, _p_error]),
+    # Producer
+    "gofka_producer_new": (c_int32, [c_char_p, _p_handle, _p_error]),
+    "gofka_producer_connect": (c_int32, [gofka_handle_t, c_int32, _p_error]),
+    "gofka_producer_send": (
+        c_int32,
+        [
+            gofka_handle_t,  # producer
+            c_char_p,  # topic
+            c_int32,  # partition
+            _bytes_in,  # key
+            c_int64,  # key_len
+            _bytes_in,  # value
+            c_int64,  # value_len
+            _bytes_in,  # headers
+            c_size_t,  # headers_len
+            c_int64,  # timestamp_ms
+            c_int32,  # timeout_ms
+            _p_int64,  # offset_out
+            _p_error,
+        ],
+    ),
+    "gofka_producer_send_batch": (
+        c_int32,
+        [
+            gofka_handle_t,  # producer
+            c_char_p,  # topic
+            c_int32,  # partition
+            _bytes_in,  # records
+            c_size_t,  # records_len
+            c_int32,  # count
+            c_int32,  # timeout_ms
+            _p_int64,  # offsets_out
+            _p_error,
+        ],
+    ),
+    "gofka_producer_close": (c_int32, [gofka_handle_t, c_int32, _p_error]),
+    # Admin
+    "gofka_admin_new": (c_int32, [c_char_p, _p_handle, _p_error]),
+    "gofka_admin_list_topics": (
+        c_int32,
+        [gofka_handle_t, c_int32, c_int32, _p_buffer, _p_size, _p_error],
+    ),
+    "gofka_admin_close": (c_int32, [gofka_handle_t, _p_error]),
+    # Dev cluster
+    "gofka_devcluster_new": (c_int32, [c_int32, c_int32, _p_handle, _p_error]),
+    "gofka_devcluster_brokers": (c_int32, [gofka_handle_t, _p_buffer, _p_size, _p_error]),
+    "gofka_devcluster_close": (c_int32, [gofka_handle_t, _p_error]),
+}
+
+
+def library_path() -> str:
+    """The path the library is (or would be) loaded from."""
+    override = os.environ.get(LIBRARY_ENV)
+    if override:
+        return override
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), LIBRARY_NAME)
+
+
+def _load() -> ctypes.CDLL:
+    path = library_path()
+    if not os.path.exists(path):
+        where = (
+            "%s=%s" % (LIBRARY_ENV, path)
+            if os.environ.get(LIBRARY_ENV)
+            else "next to the gofka package (%s)" % path
+        )
+        raise ImportError(
+            "gofka: the native library %s was not found %s; build it with build.sh "
+            "or point %s at it" % (LIBRARY_NAME, where, LIBRARY_ENV)
+        )
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError as exc:
+        raise ImportError("gofka: cannot load the native library %s: %s" % (path, exc)) from exc
+    missing = [name for name in SIGNATURES if not hasattr(lib, name)]
+    if missing:
+        raise ImportError(
+            "gofka: the native library %s lacks the functions %s; it does not match "
+            "these bindings" % (path, ", ".join(missing))
+        )
+    for name, (restype, argtypes) in SIGNATURES.items():
+        fn = getattr(lib, name)
+        fn.restype = restype
+        fn.argtypes = argtypes
+    version = lib.gofka_abi_version()
+    if version != ABI_VERSION:
+        raise ImportError(
+            "gofka: the native library %s has ABI version %d but these Python bindings "
+            "were written for ABI version %d; install matching versions of the package "
+            "and the library" % (path, version, ABI_VERSION)
+        )
+    return lib
+
+
+lib = _load()
+path = library_path()
+
+
+# --------------------------------------------------------------------------
+# Errors and buffers
+# --------------------------------------------------------------------------
+
+
+def new_error() -> gofka_error_t:
+    """A fresh error struct for one call (thread-safe: never shared)."""
+    return gofka_error_t()
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+def make_error(code: int, err: Optional[gofka_error_t]) -> Exception:
+    """The exception for a non-zero return code and its filled error struct."""
+    from .exceptions import error_from_code
+
+    if err is not None and err.code == code:
+        return error_from_code(
+            code,
+            _decode(err.message),
+            name=_decode(err.name) or None,
+            retriable=bool(err.retriable),
+        )
+    return error_from_code(code, "")
+
+
+def check(code: int, err: Optional[gofka_error_t] = None) -> None:
+    """Raises the GofkaError subclass for ``code`` unless it is 0."""
+    if code != OK:
+        raise make_error(code, err)
+
+
+def take_buffer(ptr: Union[c_void_p, int, None], length: Union[c_size_t, int]) -> bytes:
+    """Copies a library-allocated buffer into bytes, then frees it."""
+    address = ptr.value if isinstance(ptr, c_void_p) else ptr
+    n = length.value if isinstance(length, c_size_t) else int(length)
+    if not address:
+        return b""
+    try:
+        return ctypes.string_at(address, n)
+    finally:
+        lib.gofka_free(address)
+
+
+def version() -> str:
+    """The library version string (gofka_version())."""
+    raw = lib.gofka_version()
+    return raw.decode("ascii", "replace") if raw is not None else ""
+
+
+def abi_version() -> int:
+    return int(lib.gofka_abi_version())
+
+
+def error_table_json() -> str:
+    """The JSON error table (gofka_error_table())."""
+    out = c_void_p()
+    length = c_size_t()
+    err = new_error()
+    check(lib.gofka_error_table(byref(out), byref(length), byref(err)), err)
+    return take_buffer(out, length).decode("utf-8")
+
+
+def call_returning_buffer(fn: Any, *args: Any) -> bytes:
+    """Calls a function whose last three parameters are (char **out,
+    size_t *len_out, gofka_error_t *err) and returns the buffer's bytes."""
+    out = c_void_p()
+    length = c_size_t()
+    err = new_error()
+    code = fn(*args, byref(out), byref(length), byref(err))
+    if code != OK:
+        if out.value:  # defensive: never leak a buffer returned with an error
+            lib.gofka_free(out.value)
+        raise make_error(code, err)
+    return take_buffer(out, length)
+
+
+# --------------------------------------------------------------------------
+# Argument conversion
+# --------------------------------------------------------------------------
+
+
+def timeout_ms(seconds: Union[int, float]) -> int:
+    """Seconds -> int32 milliseconds (clamped, never negative)."""
+    ms = int(seconds * 1000)
+    if ms < 0:
+        return 0
+    return ms if ms < INT32_MAX else INT32_MAX
+
+
+def encode_config(config: Mapping[str, Any]) -> bytes:
+    """Encodes a configuration mapping as the ``key=value\\n`` string of the C
+    API. None values are skipped; booleans become ``true``/``false``."""
+    lines = []
+    for key, value in config.items():
+        if not isinstance(key, str):
+            raise TypeError("configuration keys must be str, got %s" % type(key).__name__)
+        if not key or key != key.strip():
+            raise ValueError("invalid configuration key %r" % key)
+        if "=" in key or "\n" in key or "\r" in key or "\0" in key or key.startswith("#"):
+            raise ValueError("invalid configuration key %r" % key)
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        else:
+            text = str(value)
+        if "\n" in text or "\r" in text or "\0" in text:
+            raise ValueError("configuration value of %r must not contain newlines or NUL" % key)
+        lines.append("%s=%s" % (key, text))
+    return "\n".join(lines).encode("utf-8")
+
+
+BytesLike = Union[bytes, bytearray, memoryview]
+
+
+def as_bytes(value: Any, what: str) -> bytes:
+    """bytes / bytearray / memoryview -> bytes, else TypeError."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    raise TypeError("%s must be bytes, bytearray or memoryview, not %s" % (what, type(value).__name__))
+
+
+def as_optional_bytes(value: Any, what: str) -> Optional[bytes]:
+    return None if value is None else as_bytes(value, what)
+
+
+def encode_topic(topic: Any) -> bytes:
+    if not isinstance(topic, str):
+        raise TypeError("topic must be str, not %s" % type(topic).__name__)
+    if not topic:
+        raise ValueError("topic must not be empty")
+    if "\0" in topic:
+        raise ValueError("topic must not contain NUL characters")
+    return topic.encode("utf-8")
+
+
+def check_partition(partition: Any) -> int:
+    if isinstance(partition, bool) or not isinstance(partition, int):
+        raise TypeError("partition must be int, not %s" % type(partition).__name__)
+    if partition < 0 or partition > INT32_MAX:
+        raise ValueError("partition must be between 0 and %d, got %d" % (INT32_MAX, partition))
+    return partition
+
+
+def timestamp_ms(timestamp: Any) -> int:
+    """Optional seconds since the epoch -> ms (-1 = now)."""
+    if timestamp is None:
+        return -1
+    if isinstance(timestamp, bool) or not isinstance(timestamp, (int, float)):
+        raise TypeError("timestamp must be a number of seconds, not %s" % type(timestamp).__name__)
+    if timestamp != timestamp or timestamp < 0:  # NaN or negative
+        raise ValueError("timestamp must be a non-negative number of seconds, got %r" % (timestamp,))
+    ms = int(round(timestamp * 1000))
+    if ms > INT64_MAX:
+        raise ValueError("timestamp out of range: %r" % (timestamp,))
+    return ms
+
+
+_I32 = struct.Struct("<i")
+_I32_pack = _I32.pack
+_NULL_LEN = _I32_pack(-1)
+
+
+def pack_headers(headers: Optional[Mapping[str, Any]]) -> bytes:
+    """Packs a header mapping (str -> bytes-like / str / None) in the headers
+    format of gofka.h; b"" when there are none."""
+    if headers is None:
+        return b""
+    if not isinstance(headers, Mapping):
+        raise TypeError("headers must be a dict, not %s" % type(headers).__name__)
+    if not headers:
+        return b""
+    parts = [_I32_pack(len(headers))]
+    append = parts.append
+    for key, value in headers.items():
+        if not isinstance(key, str):
+            raise TypeError("header keys must be str, not %s" % type(key).__name__)
+        kb = key.encode("utf-8")
+        append(_I32_pack(len(kb)))
+        append(kb)
+        if value is None:
+            append(_NULL_LEN)
+            continue
+        if isinstance(value, str):
+            vb = value.encode("utf-8")
+        elif isinstance(value, (bytes, bytearray, memoryview)):
+            vb = bytes(value)
+        else:
+            raise TypeError(
+                "header %r: value must be bytes, str or None, not %s" % (key, type(value).__name__)
+            )
+        append(_I32_pack(len(vb)))
+        append(vb)
+    return b"".join(parts)
+
+
+_REC_TAIL_NOW_NO_HEADERS = struct.pack("<qi", -1, 0)
+_REC_TAIL = struct.Struct("<qi").pack
+
+
+def pack_values(values: Sequence[Any]) -> bytes:
+    """Packs values (no key, timestamp now, no headers) in the records format
+    of gofka.h, building one bytes object for the whole batch."""
+    parts: List[bytes] = []
+    append = parts.append
+    for i, value in enumerate(values):
+        if isinstance(value, bytes):
+            vb = value
+        elif isinstance(value, (bytearray, memoryview)):
+            vb = bytes(value)
+        else:
+            raise TypeError(
+                "messages[%d] must be bytes, bytearray or memoryview, not %s" % (i, type(value).__name__)
+            )
+        # key_len -1 (null key), value_len, value, timestamp -1, headers_len 0
+        append(_NULL_LEN + _I32_pack(len(vb)))
+        append(vb)
+        append(_REC_TAIL_NOW_NO_HEADERS)
+    return b"".join(parts)
+
+
+def pack_records(records: Iterable[Tuple[Optional[bytes], Optional[bytes], int, bytes]]) -> bytes:
+    """Packs (key, value, timestamp_ms, packed_headers) tuples, already
+    validated, in the records format of gofka.h."""
+    parts: List[bytes] = []
+    append = parts.append
+    for key, value, ts, headers in records:
+        if key is None:
+            append(_NULL_LEN)
+        else:
+            append(_I32_pack(len(key)))
+            append(key)
+        if value is None:
+            append(_NULL_LEN)
+        else:
+            append(_I32_pack(len(value)))
+            append(value)
+        append(_REC_TAIL(ts, len(headers)))
+        if headers:
+            append(headers)
+    return b"".join(parts)

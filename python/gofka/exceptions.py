@@ -1,0 +1,222 @@
+"""Exception hierarchy of Gofka.
+
+Every error raised by the library is a :class:`GofkaError` (or a subclass)
+carrying the numeric ``code``, the symbolic ``name``, whether the operation is
+``retriable``, the ``broker`` involved (when known) and the ``description`` of
+the code from the library's error table.
+
+The class of an error is chosen from the *category* the library's error table
+(``gofka_error_table()``) gives to its code; the mapping code -> class is never
+written by hand on the Python side. The table is loaded lazily, the first time
+an error is built, so importing this module does not touch the library.
+
+Arguments that Python can check itself (types, ranges) are validated before
+any library call and raise the built-in :class:`TypeError` / :class:`ValueError`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import threading
+from typing import Any, Dict, Optional, Type
+
+__all__ = [
+    "GofkaError",
+    "ConnectionError",
+    "ProduceError",
+    "ConsumeError",
+    "OffsetError",
+    "GroupCoordinationError",
+    "MetadataError",
+    "AuthenticationError",
+    "ErrorInfo",
+    "error_from_code",
+    "error_table",
+    "class_for_category",
+]
+
+
+class GofkaError(Exception):
+    """Base class of every Gofka error.
+
+    Attributes:
+        code: the numeric error code (Kafka protocol codes are >= -1, codes
+            raised by the client itself are <= -100; 0 only for errors that do
+            not come from the library).
+        name: symbolic name, e.g. ``"NOT_LEADER_OR_FOLLOWER"``.
+        retriable: True when retrying the same operation may succeed.
+        broker: the broker involved (``"host:port"``) when known, else None.
+        description: the description of ``code`` from the error table.
+        message: the detail message of this particular occurrence.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        code: int = 0,
+        name: str = "",
+        retriable: bool = False,
+        broker: Optional[str] = None,
+        description: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.name = name
+        self.retriable = retriable
+        self.broker = broker
+        self.description = description
+
+    def __str__(self) -> str:
+        detail = self.message or self.description
+        if self.name:
+            head = "%s (%d)" % (self.name, self.code)
+            return "%s: %s" % (head, detail) if detail else head
+        return detail
+
+    def __repr__(self) -> str:
+        return "%s(code=%d, name=%r, retriable=%r, message=%r)" % (
+            type(self).__name__,
+            self.code,
+            self.name,
+            self.retriable,
+            self.message,
+        )
+
+    def __reduce__(self) -> Any:
+        # Keep every attribute when pickled (e.g. across multiprocessing).
+        return (
+            type(self),
+            (self.message, self.code, self.name, self.retriable, self.broker, self.description),
+        )
+
+
+class ConnectionError(GofkaError, builtins.ConnectionError):
+    """The client could not reach or talk to a broker."""
+
+
+class ProduceError(GofkaError):
+    """A record could not be produced."""
+
+
+class ConsumeError(GofkaError):
+    """Records could not be fetched."""
+
+
+class OffsetError(GofkaError):
+    """Offsets could not be fetched, committed or are out of range."""
+
+
+class GroupCoordinationError(GofkaError):
+    """Consumer group coordination (join, sync, heartbeat) failed."""
+
+
+class MetadataError(GofkaError):
+    """Cluster or topic metadata is missing or could not be fetched."""
+
+
+class AuthenticationError(GofkaError):
+    """Authentication or authorization failed."""
+
+
+_CATEGORY_CLASSES: Dict[str, Type[GofkaError]] = {
+    "connection": ConnectionError,
+    "produce": ProduceError,
+    "consume": ConsumeError,
+    "offset": OffsetError,
+    "group": GroupCoordinationError,
+    "metadata": MetadataError,
+    "auth": AuthenticationError,
+    "generic": GofkaError,
+}
+
+
+def class_for_category(category: str) -> Type[GofkaError]:
+    """The exception class used for an error-table category (GofkaError for
+    ``generic`` and any category this version of the bindings does not know)."""
+    return _CATEGORY_CLASSES.get(category, GofkaError)
+
+
+class ErrorInfo(object):
+    """One row of the library's error table."""
+
+    __slots__ = ("code", "name", "retriable", "category", "description")
+
+    def __init__(self, code: int, name: str, retriable: bool, category: str, description: str) -> None:
+        self.code = code
+        self.name = name
+        self.retriable = retriable
+        self.category = category
+        self.description = description
+
+    def __repr__(self) -> str:
+        return "ErrorInfo(code=%d, name=%r, retriable=%r, category=%r)" % (
+            self.code,
+            self.name,
+            self.retriable,
+            self.category,
+        )
+
+
+_table: Optional[Dict[int, ErrorInfo]] = None
+_table_lock = threading.Lock()
+
+
+def error_table() -> Dict[int, ErrorInfo]:
+    """The library's error table, keyed by code (loaded once, on first use)."""
+    global _table
+    table = _table
+    if table is not None:
+        return table
+    with _table_lock:
+        if _table is None:
+            from . import _native
+
+            raw = json.loads(_native.error_table_json())
+            loaded: Dict[int, ErrorInfo] = {}
+            for row in raw:
+                info = ErrorInfo(
+                    int(row["code"]),
+                    str(row["name"]),
+                    bool(row["retriable"]),
+                    str(row.get("category", "generic")),
+                    str(row.get("description", "")),
+                )
+                loaded[info.code] = info
+            _table = loaded
+        return _table
+
+
+def error_from_code(
+    code: int,
+    message: str = "",
+    name: Optional[str] = None,
+    retriable: Optional[bool] = None,
+    broker: Optional[str] = None,
+) -> GofkaError:
+    """Builds (does not raise) the exception for a library error code.
+
+    The class comes from the code's category in the error table; ``name`` and
+    ``retriable`` default to the table's values (a code missing from the table
+    gives a plain GofkaError named ``UNKNOWN_ERROR_<code>``, not retriable).
+    """
+    info = error_table().get(code)
+    if info is None:
+        cls: Type[GofkaError] = GofkaError
+        default_name = "UNKNOWN_ERROR_%d" % code
+        default_retriable = False
+        description = ""
+    else:
+        cls = class_for_category(info.category)
+        default_name = info.name
+        default_retriable = info.retriable
+        description = info.description
+    return cls(
+        message,
+        code=code,
+        name=name or default_name,
+        retriable=default_retriable if retriable is None else bool(retriable),
+        broker=broker,
+        description=description,
+    )

@@ -1,0 +1,704 @@
+#!/usr/bin/env bash
+# Real Apache Kafka test harness for Gofka.
+#
+# Assembles Apache Kafka from Maven Central jars (no tarball, no Docker) and runs
+# 1 or 3 combined broker+controller KRaft nodes on 127.0.0.1.
+# See scripts/README.md for the commands and environment variables.
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
+
+KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
+KAFKA_LOG4J_VERSION="${KAFKA_LOG4J_VERSION:-2.25.5}"
+GOFKA_CACHE="${GOFKA_CACHE:-$HOME/.cache/gofka}"
+KAFKA_HOME_DIR="$GOFKA_CACHE/kafka-$KAFKA_VERSION"
+KAFKA_LIBS="$KAFKA_HOME_DIR/libs"
+KAFKA_FETCH_MARKER="$KAFKA_HOME_DIR/.fetch-complete"
+KAFKA_POM="$SCRIPT_DIR/kafka/pom.xml"
+
+KAFKA_WORKDIR="${KAFKA_WORKDIR:-$REPO_ROOT/.kafka}"
+KAFKA_NODES="${KAFKA_NODES:-1}"
+KAFKA_HOST="127.0.0.1"
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1000))}"
+KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
+KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
+KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
+KAFKA_JVM_OPTS="${KAFKA_JVM_OPTS:-}"
+KAFKA_TOOL_HEAP_OPTS="${KAFKA_TOOL_HEAP_OPTS:--Xmx256m}"
+KAFKA_LOG_LEVEL="${KAFKA_LOG_LEVEL:-INFO}"
+KAFKA_GROUP_PROTOCOLS="${KAFKA_GROUP_PROTOCOLS:-}"
+KAFKA_EXTRA_PROPS="${KAFKA_EXTRA_PROPS:-}"
+KAFKA_FORMAT_ARGS="${KAFKA_FORMAT_ARGS:-}"
+KAFKA_CONSUME_TIMEOUT_MS="${KAFKA_CONSUME_TIMEOUT_MS:-20000}"
+
+if [[ -n "${JAVA:-}" ]]; then
+  :
+elif [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then
+  JAVA="$JAVA_HOME/bin/java"
+else
+  JAVA="java"
+fi
+
+log() { printf 'kafka.sh: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# ---------------------------------------------------------------- helpers ---
+
+# Kafka version >= given major.minor ?
+version_at_least() {
+  local want_major="$1" want_minor="$2" major minor rest
+  IFS=. read -r major minor rest <<<"$KAFKA_VERSION"
+  ((major > want_major || (major == want_major && minor >= want_minor)))
+}
+
+validate_nodes() {
+  [[ "$KAFKA_NODES" =~ ^[1-9]$ ]] || die "KAFKA_NODES must be 1..9 (got '$KAFKA_NODES')"
+}
+
+node_ids() { seq 1 "$KAFKA_NODES"; }
+broker_port() { echo $((KAFKA_PORT + $1 - 1)); }
+controller_port() { echo $((KAFKA_CONTROLLER_PORT + $1 - 1)); }
+
+bootstrap_servers() {
+  local id out=""
+  for id in $(node_ids); do out+="${out:+,}$KAFKA_HOST:$(broker_port "$id")"; done
+  echo "$out"
+}
+
+quorum_voters() {
+  local id out=""
+  for id in $(node_ids); do out+="${out:+,}$id@$KAFKA_HOST:$(controller_port "$id")"; done
+  echo "$out"
+}
+
+node_dir() { echo "$KAFKA_WORKDIR/node-$1"; }
+node_pidfile() { echo "$KAFKA_WORKDIR/node-$1.pid"; }
+node_logfile() { echo "$KAFKA_WORKDIR/node-$1.log"; }
+node_config() { echo "$KAFKA_WORKDIR/config/server-$1.properties"; }
+
+# TCP connect test (bash /dev/tcp, no external tools).
+port_open() {
+  local port="$1"
+  (exec 3<>"/dev/tcp/$KAFKA_HOST/$port") 2>/dev/null
+}
+
+# pid of a running node, or nothing. Guards against pid reuse.
+node_pid() {
+  local pidfile pid
+  pidfile="$(node_pidfile "$1")"
+  [[ -f "$pidfile" ]] || return 1
+  pid="$(<"$pidfile")"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka ' || return 1
+  echo "$pid"
+}
+
+# Node ids that have a pid file in the workdir (whatever KAFKA_NODES says now).
+recorded_node_ids() {
+  local f id
+  shopt -s nullglob
+  for f in "$KAFKA_WORKDIR"/node-*.pid; do
+    id="${f##*/node-}"
+    id="${id%.pid}"
+    [[ "$id" =~ ^[0-9]+$ ]] && echo "$id"
+  done | sort -n
+  shopt -u nullglob
+}
+
+# Node count and ports of the workdir's cluster (saved by 'up') override the
+# environment, so tools and 'start' talk to the cluster that is really there.
+load_layout() {
+  local f="$KAFKA_WORKDIR/layout.env"
+  if [[ -f "$f" ]]; then
+    # shellcheck disable=SC1090
+    source "$f"
+  fi
+}
+
+save_layout() {
+  cat >"$KAFKA_WORKDIR/layout.env" <<EOF
+KAFKA_NODES=$KAFKA_NODES
+KAFKA_PORT=$KAFKA_PORT
+KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT
+EOF
+}
+
+# Kafka's Uuid.randomUuid(): 16 random bytes, URL-safe base64 without padding,
+# never starting with '-'.
+random_cluster_id() {
+  local id
+  while :; do
+    id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    [[ "$id" != -* ]] && { echo "$id"; return; }
+  done
+}
+
+# ------------------------------------------------------------------ fetch ---
+
+cmd_fetch() {
+  if [[ -f "$KAFKA_FETCH_MARKER" ]]; then
+    log "Kafka $KAFKA_VERSION already in $KAFKA_LIBS"
+    return 0
+  fi
+  command -v mvn >/dev/null || die "mvn not found (apt-get install maven)"
+  [[ -f "$KAFKA_POM" ]] || die "missing $KAFKA_POM"
+  mkdir -p "$KAFKA_HOME_DIR"
+  local tmp="$KAFKA_HOME_DIR/libs.tmp.$$"
+  rm -rf "$tmp"
+  log "fetching Apache Kafka $KAFKA_VERSION jars from Maven Central into $KAFKA_LIBS ..."
+  local t0=$SECONDS
+  local mvnlog="$KAFKA_HOME_DIR/fetch.log"
+  if ! mvn -B -Dstyle.color=never -f "$KAFKA_POM" \
+      -Dkafka.version="$KAFKA_VERSION" -Dlog4j.version="$KAFKA_LOG4J_VERSION" \
+      dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" \
+      >"$mvnlog" 2>&1; then
+    grep -E 'ERROR|FAIL' "$mvnlog" | tail -n 30 >&2 || tail -n 30 "$mvnlog" >&2
+    rm -rf "$tmp"
+    die "mvn dependency:copy-dependencies failed (is $KAFKA_VERSION on Maven Central?); full log: $mvnlog"
+  fi
+  local need
+  for need in "kafka_2.13-$KAFKA_VERSION.jar" "kafka-tools-$KAFKA_VERSION.jar" \
+              "kafka-server-$KAFKA_VERSION.jar" "kafka-clients-$KAFKA_VERSION.jar"; do
+    [[ -f "$tmp/$need" ]] || { rm -rf "$tmp"; die "fetched jars lack $need"; }
+  done
+  rm -rf "$KAFKA_LIBS"
+  mv "$tmp" "$KAFKA_LIBS"
+  write_log4j_configs "$KAFKA_HOME_DIR"
+  date -u +%FT%TZ >"$KAFKA_FETCH_MARKER"
+  log "fetched $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars in $((SECONDS - t0))s"
+}
+
+# install_if_changed <file> < content: atomic replace, only when different
+# (tools running in parallel may be reading the file).
+install_if_changed() {
+  local dst="$1" tmp="$1.tmp.$$"
+  cat >"$tmp"
+  if cmp -s "$tmp" "$dst"; then rm -f "$tmp"; else mv -f "$tmp" "$dst"; fi
+}
+
+# log4j2 configuration files (XML: needs no extra jars; Kafka's own
+# config/log4j2.yaml would need jackson-dataformat-yaml on the tool classpath).
+write_log4j_configs() {
+  local dir="$1"
+  # Broker: everything to stdout, which `up` redirects to node-<id>.log.
+  install_if_changed "$dir/log4j2-server.xml" <<'EOF'
+<?xml version="1.0" encoding="UTF-8"?>
+<Configuration status="WARN" shutdownHook="disable">
+  <Appenders>
+    <Console name="STDOUT" target="SYSTEM_OUT">
+      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
+    </Console>
+  </Appenders>
+  <Loggers>
+    <Root level="${sys:kafka.root.loglevel:-INFO}">
+      <AppenderRef ref="STDOUT"/>
+    </Root>
+    <!-- chatty loggers -->
+    <Logger name="kafka.request.logger" level="WARN"/>
+    <Logger name="kafka.network.RequestChannel$" level="WARN"/>
+    <Logger name="state.change.logger" level="WARN"/>
+    <Logger name="kafka.authorizer.logger" level="WARN"/>
+    <Logger name="kafka.log.LogCleaner" level="WARN"/>
+    <Logger name="org.apache.kafka.storage.internals.log.LogLoader" level="WARN"/>
+    <Logger name="org.apache.kafka.storage.internals.log.ProducerStateManager" level="WARN"/>
+    <Logger name="org.apache.kafka.common.utils.AppInfoParser" level="WARN"/>
+    <Logger name="org.apache.kafka.common.config.AbstractConfig" level="WARN"/>
+  </Loggers>
+</Configuration>
+EOF
+  # Command-line tools: warnings only, to stderr (stdout stays clean for tests).
+  install_if_changed "$dir/log4j2-tools.xml" <<'EOF'
+<?xml version="1.0" encoding="UTF-8"?>
+<Configuration status="WARN" shutdownHook="disable">
+  <Appenders>
+    <Console name="STDERR" target="SYSTEM_ERR">
+      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
+    </Console>
+  </Appenders>
+  <Loggers>
+    <Root level="${sys:kafka.root.loglevel:-WARN}">
+      <AppenderRef ref="STDERR"/>
+    </Root>
+  </Loggers>
+</Configuration>
+EOF
+}
+
+ensure_fetched() {
+  [[ -f "$KAFKA_FETCH_MARKER" ]] || cmd_fetch
+  # cheap: keep the log4j2 files in step with this script
+  write_log4j_configs "$KAFKA_HOME_DIR"
+}
+
+# ------------------------------------------------------------------ tools ---
+
+# Run a Kafka class from the fetched jars in the foreground.
+run_tool() {
+  ensure_fetched
+  local class="$1"; shift
+  # shellcheck disable=SC2086
+  exec "$JAVA" $KAFKA_TOOL_HEAP_OPTS -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$KAFKA_HOME_DIR/log4j2-tools.xml" \
+    -cp "$KAFKA_LIBS/*" "$class" "$@"
+}
+
+# Same, but returns instead of exec'ing (for use inside the script).
+run_tool_inline() {
+  local class="$1"; shift
+  # shellcheck disable=SC2086
+  "$JAVA" $KAFKA_TOOL_HEAP_OPTS -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$KAFKA_HOME_DIR/log4j2-tools.xml" \
+    -cp "$KAFKA_LIBS/*" "$class" "$@"
+}
+
+# has_arg <flag> <args...>: does the caller's argument list contain <flag>?
+has_arg() {
+  local flag="$1" a; shift
+  for a in "$@"; do [[ "$a" == "$flag" || "$a" == "$flag="* ]] && return 0; done
+  return 1
+}
+
+cmd_console_consume() {
+  [[ $# -ge 1 ]] || die "usage: kafka.sh console-consume <topic> [max-messages] [extra args...]"
+  load_layout
+  local topic="$1"; shift
+  local max=""
+  if [[ $# -ge 1 && "$1" =~ ^[0-9]+$ ]]; then max="$1"; shift; fi
+  local args=(--bootstrap-server "$(bootstrap_servers)" --topic "$topic")
+  # defaults, unless the caller passed the option itself
+  has_arg --offset "$@" || has_arg --from-beginning "$@" || args+=(--from-beginning)
+  has_arg --timeout-ms "$@" || args+=(--timeout-ms "$KAFKA_CONSUME_TIMEOUT_MS")
+  if [[ -n "$max" ]] && ! has_arg --max-messages "$@"; then args+=(--max-messages "$max"); fi
+  # Consumer group protocol of the oracle consumer (KIP-848 'consumer' joins
+  # much faster than 'classic'); KAFKA_CONSUME_GROUP_PROTOCOL= to leave unset.
+  local cp="--command-property"
+  version_at_least 4 2 || cp="--consumer-property"
+  has_arg --consumer-property "$@" && cp="--consumer-property"
+  if [[ -n "${KAFKA_CONSUME_GROUP_PROTOCOL-consumer}" ]] && ! has_arg --partition "$@" \
+     && ! has_arg --consumer.config "$@" && ! has_arg --command-config "$@"; then
+    args+=("$cp" "group.protocol=${KAFKA_CONSUME_GROUP_PROTOCOL-consumer}")
+  fi
+  local fp="--formatter-property"
+  version_at_least 4 2 || fp="--property"
+  has_arg --property "$@" && fp="--property"
+  if [[ "${KAFKA_PRINT_KEY:-0}" == 1 ]]; then args+=("$fp" print.key=true); fi
+  if [[ "${KAFKA_PRINT_HEADERS:-0}" == 1 ]]; then args+=("$fp" print.headers=true); fi
+  if [[ "${KAFKA_PRINT_PARTITION:-0}" == 1 ]]; then args+=("$fp" print.partition=true); fi
+  if [[ "${KAFKA_PRINT_OFFSET:-0}" == 1 ]]; then args+=("$fp" print.offset=true); fi
+  if [[ "${KAFKA_PRINT_TIMESTAMP:-0}" == 1 ]]; then args+=("$fp" print.timestamp=true); fi
+  if [[ -z "$max" ]]; then
+    run_tool org.apache.kafka.tools.consumer.ConsoleConsumer "${args[@]}" "$@"
+  fi
+  # With a max: the console consumer exits 0 even when --timeout-ms hits before
+  # max messages arrived; turn that into exit code 3 (oracle must not pass).
+  ensure_fetched
+  local errf rc=0 got
+  errf="$(mktemp)"
+  run_tool_inline org.apache.kafka.tools.consumer.ConsoleConsumer "${args[@]}" "$@" 2>"$errf" || rc=$?
+  cat "$errf" >&2
+  got="$(sed -n 's/^Processed a total of \([0-9]*\) messages.*/\1/p' "$errf" | tail -n 1)"
+  rm -f "$errf"
+  ((rc == 0)) || return "$rc"
+  if [[ -n "$got" ]] && ((got < max)); then
+    log "console-consume: got $got of $max message(s) before timeout"
+    return 3
+  fi
+  return 0
+}
+
+cmd_console_produce() {
+  [[ $# -ge 1 ]] || die "usage: kafka.sh console-produce <topic> [extra args...] < lines"
+  load_layout
+  local topic="$1"; shift
+  run_tool org.apache.kafka.tools.ConsoleProducer \
+    --bootstrap-server "$(bootstrap_servers)" --topic "$topic" "$@"
+}
+
+cmd_topics() {
+  load_layout
+  run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$(bootstrap_servers)" "$@"
+}
+
+cmd_groups() {
+  load_layout
+  run_tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
+    --bootstrap-server "$(bootstrap_servers)" "$@"
+}
+
+cmd_api_versions() {
+  load_layout
+  run_tool org.apache.kafka.tools.BrokerApiVersionsCommand \
+    --bootstrap-server "$(bootstrap_servers)" "$@"
+}
+
+cmd_run_class() {
+  [[ $# -ge 1 ]] || die "usage: kafka.sh run-class <java.class.Name> [args...]"
+  run_tool "$@"
+}
+
+# ---------------------------------------------------------------- config ----
+
+# Listener block for one node. Only PLAINTEXT today; SSL / SASL_SSL /
+# SASL_PLAINTEXT listeners get added here (extra ports + their settings).
+listener_properties() {
+  local node_id="$1" broker_port="$2" controller_port="$3"
+  cat <<EOF
+listeners=PLAINTEXT://$KAFKA_HOST:$broker_port,CONTROLLER://$KAFKA_HOST:$controller_port
+advertised.listeners=PLAINTEXT://$KAFKA_HOST:$broker_port
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+EOF
+}
+
+# write_node_config <node_id> <broker_port> <controller_port> <voters>
+write_node_config() {
+  local node_id="$1" broker_port="$2" controller_port="$3" voters="$4"
+  local n="$KAFKA_NODES" rf isr
+  rf=$((n >= 3 ? 3 : 1))
+  isr=$((rf >= 3 ? 2 : 1))
+  local cfg; cfg="$(node_config "$node_id")"
+  mkdir -p "$(dirname "$cfg")"
+  {
+    cat <<EOF
+# generated by scripts/kafka.sh -- do not edit (rewritten on each 'up')
+process.roles=broker,controller
+node.id=$node_id
+controller.quorum.voters=$voters
+EOF
+    listener_properties "$node_id" "$broker_port" "$controller_port"
+    cat <<EOF
+log.dirs=$(node_dir "$node_id")/data
+
+# small machine
+num.network.threads=2
+num.io.threads=4
+num.recovery.threads.per.data.dir=1
+background.threads=4
+
+# tests
+num.partitions=1
+default.replication.factor=$rf
+auto.create.topics.enable=true
+delete.topic.enable=true
+offsets.topic.replication.factor=$rf
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$isr
+share.coordinator.state.topic.replication.factor=$rf
+share.coordinator.state.topic.min.isr=$isr
+group.initial.rebalance.delay.ms=0
+log.retention.check.interval.ms=300000
+EOF
+    # Kafka 4.x enables classic+consumer (KIP-848) group protocols by default;
+    # setting the (deprecated in 4.4) list explicitly disables 'streams'.
+    if [[ -n "$KAFKA_GROUP_PROTOCOLS" ]]; then
+      echo "group.coordinator.rebalance.protocols=$KAFKA_GROUP_PROTOCOLS"
+    fi
+    if [[ -n "$KAFKA_EXTRA_PROPS" ]]; then
+      echo
+      echo "# KAFKA_EXTRA_PROPS"
+      printf '%s\n' "$KAFKA_EXTRA_PROPS"
+    fi
+  } >"$cfg"
+}
+
+# format_node <node_id> <cluster_id>: wipe and format the node's storage.
+format_node() {
+  local node_id="$1" cluster_id="$2"
+  rm -rf "$(node_dir "$node_id")"
+  mkdir -p "$(node_dir "$node_id")/data"
+  local out
+  # shellcheck disable=SC2086
+  if ! out="$(run_tool_inline kafka.tools.StorageTool format -t "$cluster_id" \
+        -c "$(node_config "$node_id")" $KAFKA_FORMAT_ARGS 2>&1)"; then
+    printf '%s\n' "$out" >&2
+    die "formatting storage of node $node_id failed"
+  fi
+}
+
+# ----------------------------------------------------------- node control ---
+
+# start_node <node_id> [append]: launch one node in the background (detached).
+start_node() {
+  local node_id="$1" mode="${2:-truncate}"
+  local cfg logf pidf
+  cfg="$(node_config "$node_id")"
+  logf="$(node_logfile "$node_id")"
+  pidf="$(node_pidfile "$node_id")"
+  [[ -f "$cfg" ]] || die "no config for node $node_id (run 'up' first)"
+  if [[ "$mode" == truncate ]]; then : >"$logf"; else echo "==== restart $(date -u +%FT%TZ) ====" >>"$logf"; fi
+  rm -f "$pidf"
+  # The inner shell writes its own pid then execs java, so the pid is java's.
+  # setsid detaches the node from the caller's process group / terminal.
+  # shellcheck disable=SC2016,SC2086
+  setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$pidf" \
+    "$JAVA" $KAFKA_HEAP_OPTS \
+    -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
+    -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
+    -Dkafka.logs.dir="$KAFKA_WORKDIR" \
+    -Dkafka.root.loglevel="$KAFKA_LOG_LEVEL" \
+    -Dlog4j2.configurationFile="$KAFKA_HOME_DIR/log4j2-server.xml" \
+    $KAFKA_JVM_OPTS \
+    -cp "$KAFKA_LIBS/*" kafka.Kafka "$cfg" \
+    </dev/null >>"$logf" 2>&1 &
+  local _
+  for _ in $(seq 1 50); do
+    [[ -s "$pidf" ]] && break
+    sleep 0.1
+  done
+  [[ -s "$pidf" ]] || die "node $node_id did not record its pid"
+}
+
+# wait_ready <deadline-epoch> <log-offset> <node_id>
+node_ready() {
+  local node_id="$1" offset="$2"
+  node_pid "$node_id" >/dev/null || return 2
+  tail -c +"$((offset + 1))" "$(node_logfile "$node_id")" 2>/dev/null \
+    | grep -q 'Kafka Server started' || return 1
+  port_open "$(broker_port "$node_id")" || return 1
+  return 0
+}
+
+# wait_nodes_ready <timeout> <node_id>=<log_offset>...
+wait_nodes_ready() {
+  local timeout="$1"; shift
+  local deadline=$((SECONDS + timeout)) pending=("$@") still spec id off rc
+  while ((${#pending[@]} > 0)); do
+    still=()
+    for spec in "${pending[@]}"; do
+      id="${spec%%=*}"; off="${spec#*=}"
+      rc=0; node_ready "$id" "$off" || rc=$?
+      if ((rc == 2)); then
+        log "node $id exited during startup; last 50 lines of $(node_logfile "$id"):"
+        tail -n 50 "$(node_logfile "$id")" >&2 || true
+        return 1
+      elif ((rc == 1)); then
+        still+=("$spec")
+      fi
+    done
+    pending=("${still[@]+"${still[@]}"}")
+    ((${#pending[@]} == 0)) && break
+    if ((SECONDS >= deadline)); then
+      for spec in "${pending[@]}"; do
+        id="${spec%%=*}"
+        log "node $id not ready after ${timeout}s; last 50 lines of $(node_logfile "$id"):"
+        tail -n 50 "$(node_logfile "$id")" >&2 || true
+      done
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+# stop_pids <timeout> <signal-first> <id>...: signal, wait, SIGKILL stragglers.
+stop_nodes() {
+  local timeout="$1"; shift
+  local id pid pids=() ids=()
+  for id in "$@"; do
+    if pid="$(node_pid "$id")"; then
+      kill -CONT "$pid" 2>/dev/null || true   # in case it was SIGSTOPped
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid"); ids+=("$id")
+    fi
+  done
+  local deadline=$((SECONDS + timeout)) alive
+  while :; do
+    alive=()
+    for pid in "${pids[@]+"${pids[@]}"}"; do
+      kill -0 "$pid" 2>/dev/null && alive+=("$pid")
+    done
+    ((${#alive[@]} == 0)) && break
+    if ((SECONDS >= deadline)); then
+      log "SIGKILL after ${timeout}s: ${alive[*]}"
+      kill -KILL "${alive[@]}" 2>/dev/null || true
+      sleep 0.5
+      break
+    fi
+    sleep 0.3
+  done
+  for id in "$@"; do rm -f "$(node_pidfile "$id")"; done
+  ((${#ids[@]} == 0)) || log "stopped node(s) ${ids[*]}"
+}
+
+# ------------------------------------------------------------- commands -----
+
+cmd_up() {
+  validate_nodes
+  mkdir -p "$KAFKA_WORKDIR"
+  # already running?
+  local id running=() recorded
+  recorded="$( (recorded_node_ids; node_ids) | sort -un)"
+  for id in $recorded; do
+    node_pid "$id" >/dev/null && running+=("$id")
+  done
+  if ((${#running[@]} > 0)); then
+    load_layout
+    if ((${#running[@]} == KAFKA_NODES)); then
+      log "Kafka already running (node(s) ${running[*]}) in $KAFKA_WORKDIR"
+      bootstrap_servers
+      return 0
+    fi
+    die "node(s) ${running[*]} running but layout has $KAFKA_NODES node(s); use 'start <id>' or 'down' first"
+  fi
+  ((KAFKA_NODES == 1 || KAFKA_NODES == 3)) || log "warning: KAFKA_NODES=$KAFKA_NODES (tested: 1 and 3)"
+
+  ensure_fetched
+
+  for id in $(node_ids); do
+    port_open "$(broker_port "$id")" && die "port $(broker_port "$id") already in use"
+    port_open "$(controller_port "$id")" && die "port $(controller_port "$id") already in use"
+  done
+
+  # fresh state
+  rm -rf "$KAFKA_WORKDIR/config" "$KAFKA_WORKDIR"/node-* "$KAFKA_WORKDIR/layout.env"
+  local cluster_id voters
+  cluster_id="$(random_cluster_id)"
+  echo "$cluster_id" >"$KAFKA_WORKDIR/cluster.id"
+  voters="$(quorum_voters)"
+  save_layout
+  for id in $(node_ids); do
+    write_node_config "$id" "$(broker_port "$id")" "$(controller_port "$id")" "$voters"
+  done
+  # format (one JVM each; in parallel when several nodes)
+  local fpids=()
+  for id in $(node_ids); do
+    format_node "$id" "$cluster_id" &
+    fpids+=($!)
+  done
+  for id in "${fpids[@]}"; do wait "$id" || die "format failed"; done
+
+  log "starting $KAFKA_NODES node(s), Kafka $KAFKA_VERSION, cluster id $cluster_id, workdir $KAFKA_WORKDIR"
+  local specs=()
+  for id in $(node_ids); do
+    start_node "$id" truncate
+    specs+=("$id=0")
+  done
+  if ! wait_nodes_ready "$KAFKA_START_TIMEOUT" "${specs[@]}"; then
+    # shellcheck disable=SC2046
+    stop_nodes 10 $(node_ids)
+    die "Kafka did not start"
+  fi
+  log "Kafka ready: $(bootstrap_servers)"
+  bootstrap_servers
+}
+
+cmd_down() {
+  local ids
+  ids="$(recorded_node_ids | tr '\n' ' ')"
+  if [[ -z "${ids// /}" ]]; then
+    log "no Kafka node recorded in $KAFKA_WORKDIR"
+    return 0
+  fi
+  # shellcheck disable=SC2086
+  stop_nodes "$KAFKA_STOP_TIMEOUT" $ids
+}
+
+cmd_status() {
+  load_layout
+  local id pid any=0
+  for id in $( (recorded_node_ids; [[ -f "$KAFKA_WORKDIR/layout.env" ]] && node_ids) | sort -un); do
+    if pid="$(node_pid "$id")"; then
+      local st; st="$(awk '/^State:/{print $2}' "/proc/$pid/status" 2>/dev/null || true)"
+      echo "node $id: running pid $pid broker $KAFKA_HOST:$(broker_port "$id") controller $KAFKA_HOST:$(controller_port "$id")${st:+ state $st}"
+      any=1
+    else
+      echo "node $id: not running"
+    fi
+  done
+  if ((any)); then
+    echo "bootstrap: $(bootstrap_servers)"
+  else
+    echo "no Kafka node running (workdir $KAFKA_WORKDIR)"
+  fi
+}
+
+# kill <node-id> [signal]: default KILL (crash). STOP/CONT pause/resume.
+cmd_kill() {
+  [[ $# -ge 1 ]] || die "usage: kafka.sh kill <node-id> [signal]"
+  local id="$1" sig="${2:-KILL}" pid
+  sig="${sig#SIG}"; sig="${sig#-}"
+  pid="$(node_pid "$id")" || die "node $id is not running"
+  kill -"$sig" "$pid"
+  case "$sig" in
+    STOP|TSTP|CONT|19|18|20|0) log "sent SIG$sig to node $id (pid $pid)"; return 0 ;;
+  esac
+  local deadline=$((SECONDS + KAFKA_STOP_TIMEOUT))
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      log "node $id still alive ${KAFKA_STOP_TIMEOUT}s after SIG$sig; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.5
+      break
+    fi
+    sleep 0.2
+  done
+  rm -f "$(node_pidfile "$id")"
+  log "node $id (pid $pid) stopped with SIG$sig"
+}
+
+# start <node-id>: restart one node with its existing config and data.
+cmd_start() {
+  [[ $# -ge 1 ]] || die "usage: kafka.sh start <node-id>"
+  load_layout
+  local id="$1" pid
+  [[ -f "$(node_config "$id")" ]] || die "node $id has no config in $KAFKA_WORKDIR (run 'up' first)"
+  if pid="$(node_pid "$id")"; then
+    log "node $id already running (pid $pid)"
+    return 0
+  fi
+  ensure_fetched
+  port_open "$(broker_port "$id")" && die "port $(broker_port "$id") already in use"
+  local off; off="$(stat -c %s "$(node_logfile "$id")" 2>/dev/null || echo 0)"
+  start_node "$id" append
+  wait_nodes_ready "$KAFKA_START_TIMEOUT" "$id=$off" || die "node $id did not start"
+  log "node $id ready on $KAFKA_HOST:$(broker_port "$id")"
+}
+
+usage() {
+  cat <<EOF
+usage: scripts/kafka.sh <command> [args]
+
+  fetch                                  download Kafka $KAFKA_VERSION jars (cached)
+  up                                     format + start \$KAFKA_NODES node(s); prints bootstrap
+  down                                   stop all nodes of the workdir
+  status                                 show nodes
+  bootstrap                              print the bootstrap servers
+  kill <node-id> [signal]                signal one node (default KILL; STOP/CONT pause)
+  start <node-id>                        restart one node without reformatting
+  console-consume <topic> [max] [args]   Kafka console consumer, from beginning
+  console-produce <topic> [args]         Kafka console producer, reads stdin
+  topics <args...>                       kafka-topics (TopicCommand)
+  groups <args...>                       kafka-consumer-groups (ConsumerGroupCommand)
+  api-versions [args]                    kafka-broker-api-versions
+  run-class <class> [args...]            run any class from the Kafka jars
+EOF
+}
+
+main() {
+  local cmd="${1:-}"
+  [[ $# -gt 0 ]] && shift
+  case "$cmd" in
+    fetch) cmd_fetch "$@" ;;
+    up) cmd_up "$@" ;;
+    down) cmd_down "$@" ;;
+    status) cmd_status "$@" ;;
+    bootstrap) load_layout; bootstrap_servers ;;
+    kill) cmd_kill "$@" ;;
+    start) cmd_start "$@" ;;
+    console-consume) cmd_console_consume "$@" ;;
+    console-produce) cmd_console_produce "$@" ;;
+    topics) cmd_topics "$@" ;;
+    groups) cmd_groups "$@" ;;
+    api-versions) cmd_api_versions "$@" ;;
+    run-class) cmd_run_class "$@" ;;
+    -h|--help|help|"") usage ;;
+    *) usage >&2; die "unknown command '$cmd'" ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,50 @@
+"""Fixtures of the Python tests.
+
+``brokers`` is a real Apache Kafka when GOFKA_BROKERS is set (the Makefile
+starts one), otherwise an in-process DevCluster shared by the session.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from typing import Iterator
+
+import pytest
+
+# Make `import gofka` work without installing the package.
+_PYTHON_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+if _PYTHON_DIR not in sys.path:
+    sys.path.insert(0, _PYTHON_DIR)
+
+import gofka  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def dev_cluster() -> Iterator[gofka.DevCluster]:
+    """An in-process dev cluster, whatever GOFKA_BROKERS says."""
+    with gofka.DevCluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def brokers(request: pytest.FixtureRequest) -> str:
+    """The bootstrap string of the cluster the tests run against."""
+    env = os.environ.get("GOFKA_BROKERS")
+    if env:
+        return env
+    cluster = request.getfixturevalue("dev_cluster")
+    return cluster.brokers
+
+
+@pytest.fixture
+def topic() -> str:
+    """A fresh topic name; the cluster auto-creates it on first produce."""
+    return "gofka-py-%s" % uuid.uuid4().hex
+
+
+@pytest.fixture
+def producer(brokers: str) -> Iterator[gofka.Producer]:
+    with gofka.Producer(brokers, timeout=15) as p:
+        yield p

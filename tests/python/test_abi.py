@@ -1,0 +1,136 @@
+"""The C ABI: exported symbols == functions declared in include/gofka.h."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import shutil
+import subprocess
+from typing import Set
+
+import pytest
+
+import gofka
+from gofka import _native
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+HEADER = os.path.join(ROOT, "include", "gofka.h")
+
+# Symbols a Go c-shared library exports on its own (cgo glue and runtime
+# hooks); anything else must be a gofka_ function declared in the header.
+CGO_INTERNAL = re.compile(
+    r"^(?:_cgo_\w+|_cgoexp_\w+|x_cgo_\w+|__cgo_\w+|crosscall\d*|crosscall2|x_crosscall2_ptr|fatalf"
+    r"|_init|_fini|_edata|_end|__bss_start)$"
+)
+
+
+def exported_symbols() -> Set[str]:
+    nm = shutil.which("nm")
+    assert nm, "nm (binutils) is required for this test"
+    out = subprocess.run(
+        [nm, "-D", "--defined-only", _native.path], check=True, stdout=subprocess.PIPE, universal_newlines=True
+    ).stdout
+    names = set()
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 3:
+            names.add(parts[2].split("@")[0])
+    return names
+
+
+def header_functions() -> Set[str]:
+    with open(HEADER) as f:
+        text = f.read()
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    text = re.sub(r"//[^\n]*", " ", text)
+    text = re.sub(r"^\s*#[^\n]*", " ", text, flags=re.M)
+    # a declaration: <type> name ( ... ) ;
+    return set(re.findall(r"\b(gofka_\w+)\s*\([^;{)]*\)\s*;", text))
+
+
+def test_header_parses() -> None:
+    declared = header_functions()
+    assert "gofka_version" in declared
+    assert "gofka_producer_send_batch" in declared
+    assert "gofka_error_t" not in declared
+
+
+def test_exports_match_header() -> None:
+    exported = exported_symbols()
+    gofka_exported = {s for s in exported if s.startswith("gofka_")}
+    declared = header_functions()
+    assert gofka_exported - declared == set(), "exported but not declared in gofka.h"
+    assert declared - gofka_exported == set(), "declared in gofka.h but not exported"
+    stray = {s for s in exported if not s.startswith("gofka_") and not CGO_INTERNAL.match(s)}
+    assert stray == set(), "unexpected exported symbols"
+
+
+def test_bindings_declare_every_header_function() -> None:
+    assert set(_native.SIGNATURES) == header_functions()
+
+
+def test_error_struct_layout() -> None:
+    assert ctypes.sizeof(_native.gofka_error_t) == 1024
+    assert _native.gofka_error_t.name.offset == 8
+    assert _native.gofka_error_t.message.offset == 72
+
+
+def test_abi_version() -> None:
+    assert _native.lib.gofka_abi_version() == _native.ABI_VERSION == 1
+    with open(HEADER) as f:
+        m = re.search(r"#define\s+GOFKA_ABI_VERSION\s+(\d+)", f.read())
+    assert m and int(m.group(1)) == _native.ABI_VERSION
+
+
+def test_local_error_codes_match_header() -> None:
+    with open(HEADER) as f:
+        defines = dict(re.findall(r"#define\s+GOFKA_(ERR_\w+|OK)\s+\(?(-?\d+)\)?", f.read()))
+    assert int(defines["OK"]) == _native.OK
+    for name, value in defines.items():
+        if name != "OK":
+            assert getattr(_native, name if name != "ERR_NO_BROKERS" else "ERR_NO_BROKERS") == int(value), name
+
+
+def test_version_matches_library() -> None:
+    assert gofka.__version__ == _native.version() == gofka.library_version()
+
+
+def _run_import(library: str) -> "subprocess.CompletedProcess[str]":
+    import sys
+
+    env = dict(os.environ)
+    env["GOFKA_LIBRARY"] = library
+    env["PYTHONPATH"] = os.path.join(ROOT, "python")
+    return subprocess.run(
+        [sys.executable, "-c", "import gofka"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+    )
+
+
+def test_missing_library_is_an_import_error(tmp_path: "os.PathLike[str]") -> None:
+    proc = _run_import(os.path.join(str(tmp_path), "missing-libgofka.so"))
+    assert proc.returncode != 0
+    assert "ImportError" in proc.stderr
+    assert "GOFKA_LIBRARY" in proc.stderr
+
+
+def test_wrong_abi_version_is_an_import_error(tmp_path: "os.PathLike[str]") -> None:
+    # A stub library exporting every function of gofka.h but reporting ABI 2.
+    cc = shutil.which("cc") or shutil.which("gcc")
+    assert cc, "a C compiler is required for this test"
+    src = os.path.join(str(tmp_path), "stub.c")
+    lib = os.path.join(str(tmp_path), "libstub.so")
+    with open(src, "w") as f:
+        f.write("int gofka_abi_version(void) { return 2; }\n")
+        for name in sorted(header_functions() - {"gofka_abi_version"}):
+            f.write("int %s(void) { return 0; }\n" % name)
+    subprocess.run([cc, "-shared", "-fPIC", "-o", lib, src], check=True)
+    proc = _run_import(lib)
+    assert proc.returncode != 0
+    assert "ImportError" in proc.stderr
+    assert "ABI version 2" in proc.stderr
+    assert "ABI version 1" in proc.stderr

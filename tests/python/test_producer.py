@@ -1,0 +1,292 @@
+from __future__ import annotations
+
+import builtins
+import threading
+import time
+from typing import List
+
+import pytest
+
+import gofka
+from gofka.exceptions import ConnectionError as GofkaConnectionError
+from gofka.exceptions import GofkaError
+
+
+def test_send_returns_increasing_offsets(producer: gofka.Producer, topic: str) -> None:
+    offsets = [producer.send(topic, b"message-%d" % i) for i in range(3)]
+    assert offsets == [0, 1, 2]
+
+
+def test_send_accepts_bytearray_and_memoryview(producer: gofka.Producer, topic: str) -> None:
+    first = producer.send(topic, bytearray(b"abc"))
+    second = producer.send(topic, memoryview(b"defgh")[1:3])
+    third = producer.send(topic, b"")
+    assert [first, second, third] == [0, 1, 2]
+
+
+def test_send_string(producer: gofka.Producer, topic: str) -> None:
+    assert producer.send_string(topic, "héllo") == 0
+    assert producer.send_string(topic, "wörld", encoding="latin-1") == 1
+    assert producer.send_string(topic, "keyed", key="k", headers={"h": "v"}) == 2
+
+
+def test_send_string_rejects_bytes(producer: gofka.Producer, topic: str) -> None:
+    with pytest.raises(TypeError):
+        producer.send_string(topic, b"bytes")  # type: ignore[arg-type]
+
+
+def test_send_batch_offsets_contiguous(producer: gofka.Producer, topic: str) -> None:
+    first = producer.send(topic, b"before")
+    offsets = producer.send_batch(topic, [b"m-%d" % i for i in range(100)])
+    assert first == 0
+    assert offsets == list(range(1, 101))
+    # The batch is followed by the next offset.
+    assert producer.send(topic, b"after") == 101
+
+
+def test_send_batch_empty_and_mixed_buffers(producer: gofka.Producer, topic: str) -> None:
+    assert producer.send_batch(topic, []) == []
+    assert producer.send_batch(topic, [b"a", bytearray(b"b"), memoryview(b"c"), b""]) == [0, 1, 2, 3]
+
+
+def test_send_batch_type_errors(producer: gofka.Producer, topic: str) -> None:
+    with pytest.raises(TypeError):
+        producer.send_batch(topic, [b"ok", "not bytes"])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        producer.send_batch(topic, b"single")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        producer.send_batch(topic, [b"x"], partition=-1)
+
+
+def test_key_headers_and_timestamp_accepted(producer: gofka.Producer, topic: str) -> None:
+    offsets = [
+        producer.send(topic, b"v0", key=b"k0"),
+        producer.send(topic, b"v1", key=b"", headers={"a": b"1", "b": "two", "c": None}),
+        producer.send(topic, b"v2", headers={}),
+        producer.send(topic, b"v3", key=bytearray(b"k3"), timestamp=time.time()),
+        producer.send(topic, b"v4", headers={"ünïcode": b"\x00\xff"}, timestamp=1_700_000_000.5),
+    ]
+    assert offsets == [0, 1, 2, 3, 4]
+
+
+def test_bad_headers_and_key(producer: gofka.Producer, topic: str) -> None:
+    with pytest.raises(TypeError):
+        producer.send(topic, b"v", headers={1: b"x"})  # type: ignore[dict-item]
+    with pytest.raises(TypeError):
+        producer.send(topic, b"v", headers={"k": 5})  # type: ignore[dict-item]
+    with pytest.raises(TypeError):
+        producer.send(topic, b"v", headers=[("k", b"v")])  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        producer.send(topic, b"v", key="str key")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        producer.send(topic, b"v", timestamp=-5)
+
+
+@pytest.mark.parametrize("codec", [None, "none", "gzip", "snappy", "lz4", "zstd"])
+def test_every_compression_codec(brokers: str, topic: str, codec: str) -> None:
+    with gofka.Producer(brokers, timeout=15, compression=codec) as producer:
+        assert producer.compression == codec
+        payload = b"compressible payload " * 200
+        assert producer.send(topic, payload, key=b"k", headers={"codec": str(codec)}) == 0
+        assert producer.send_batch(topic, [payload] * 10) == list(range(1, 11))
+
+
+@pytest.mark.parametrize("acks", ["all", -1, 1, "1"])
+def test_acks_values(brokers: str, topic: str, acks: object) -> None:
+    with gofka.Producer(brokers, timeout=15, acks=acks) as producer:  # type: ignore[arg-type]
+        assert producer.acks == acks
+        assert producer.send(topic, b"x") == 0
+
+
+def test_acks_zero_returns_minus_one(brokers: str, topic: str) -> None:
+    with gofka.Producer(brokers, timeout=15, acks=0) as producer:
+        assert producer.send(topic, b"fire and forget") == -1
+
+
+def test_constructor_stores_attributes() -> None:
+    p = gofka.Producer("127.0.0.1:1", client_id="me", timeout=7, compression="gzip", acks=1)
+    try:
+        assert (p.brokers, p.client_id, p.timeout, p.compression, p.acks) == ("127.0.0.1:1", "me", 7, "gzip", 1)
+        assert not p.closed
+    finally:
+        p.close()
+    defaults = gofka.Producer("127.0.0.1:1")
+    try:
+        assert defaults.client_id == "gofka-python-producer"
+        assert defaults.timeout == 30
+        assert defaults.compression is None
+        assert defaults.acks == "all"
+    finally:
+        defaults.close()
+
+
+def test_constructor_validation() -> None:
+    with pytest.raises(TypeError):
+        gofka.Producer(None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        gofka.Producer("")
+    with pytest.raises(TypeError):
+        gofka.Producer("127.0.0.1:1", client_id=3)  # type: ignore[arg-type]
+    for bad_timeout in (0, -1):
+        with pytest.raises(ValueError):
+            gofka.Producer("127.0.0.1:1", timeout=bad_timeout)
+    with pytest.raises(TypeError):
+        gofka.Producer("127.0.0.1:1", timeout="30")  # type: ignore[arg-type]
+    with pytest.raises(ValueError) as info:
+        gofka.Producer("127.0.0.1:1", compression="brotli")
+    for name in ("gzip", "snappy", "lz4", "zstd"):
+        assert name in str(info.value)
+    with pytest.raises(ValueError):
+        gofka.Producer("127.0.0.1:1", acks="some")
+    with pytest.raises(ValueError):
+        gofka.Producer("127.0.0.1:1", client_id="bad\nid")
+
+
+def test_argument_types(producer: gofka.Producer, topic: str) -> None:
+    with pytest.raises(TypeError):
+        producer.send(topic, "not bytes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        producer.send(topic, None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        producer.send(123, b"x")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        producer.send("", b"x")
+    with pytest.raises(ValueError):
+        producer.send(topic, b"x", partition=-1)
+    with pytest.raises(TypeError):
+        producer.send(topic, b"x", partition="0")  # type: ignore[arg-type]
+    # Nothing above reached the broker: the first real send gets offset 0.
+    assert producer.send(topic, b"x") == 0
+
+
+def test_context_manager_closes(brokers: str, topic: str) -> None:
+    with gofka.Producer(brokers, timeout=15) as producer:
+        assert not producer.closed
+        assert producer.send(topic, b"x") == 0
+    assert producer.closed
+
+
+def test_use_after_close_raises_client_closed(brokers: str, topic: str) -> None:
+    producer = gofka.Producer(brokers, timeout=15)
+    assert producer.send(topic, b"x") == 0
+    producer.close()
+    for call in (
+        lambda: producer.send(topic, b"y"),
+        lambda: producer.send_string(topic, "y"),
+        lambda: producer.send_batch(topic, [b"y"]),
+        producer.connect,
+    ):
+        with pytest.raises(GofkaError) as info:
+            call()
+        assert info.value.name == "CLIENT_CLOSED"
+        assert info.value.code == -103
+
+
+def test_double_close(brokers: str) -> None:
+    producer = gofka.Producer(brokers, timeout=15)
+    producer.close()
+    producer.close()
+    assert producer.closed
+    with producer:
+        pass
+    assert producer.closed
+
+
+def test_close_without_connecting() -> None:
+    producer = gofka.Producer("127.0.0.1:1", timeout=2)
+    producer.close()
+    assert producer.closed
+
+
+def test_connect(brokers: str, topic: str) -> None:
+    with gofka.Producer(brokers, timeout=15) as producer:
+        producer.connect()
+        producer.connect()  # no-op when connected
+        assert producer.send(topic, b"x") == 0
+
+
+def test_unreachable_broker_raises_connection_error() -> None:
+    producer = gofka.Producer("127.0.0.1:1", timeout=2)
+    try:
+        for call in (producer.connect, lambda: producer.send("t", b"x")):
+            start = time.monotonic()
+            with pytest.raises(GofkaConnectionError) as info:
+                call()
+            elapsed = time.monotonic() - start
+            assert elapsed < 10, "call blocked %.1fs with timeout=2" % elapsed
+            assert isinstance(info.value, builtins.ConnectionError)
+            assert isinstance(info.value, GofkaError)
+            assert info.value.code < 0
+            assert info.value.name
+    finally:
+        producer.close()
+
+
+def test_threads_share_one_producer(producer: gofka.Producer, topic: str) -> None:
+    results: List[int] = []
+    errors: List[BaseException] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(8)
+
+    def worker(n: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(50):
+                offset = producer.send(topic, b"t%d-%d" % (n, i))
+                with lock:
+                    results.append(offset)
+        except BaseException as exc:  # pragma: no cover - reported below
+            with lock:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+    assert len(results) == 400
+    assert sorted(results) == list(range(400))
+
+
+def test_close_while_other_threads_send(brokers: str, topic: str) -> None:
+    producer = gofka.Producer(brokers, timeout=15)
+    producer.send(topic, b"warm up")
+    outcomes: List[object] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def worker() -> None:
+        while not stop.is_set():
+            try:
+                producer.send(topic, b"x")
+            except GofkaError as exc:
+                with lock:
+                    outcomes.append(exc)
+                return
+        with lock:
+            outcomes.append("stopped")
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    producer.close()
+    stop.set()
+    for t in threads:
+        t.join(30)
+    assert not any(t.is_alive() for t in threads)
+    assert len(outcomes) == 4
+    for outcome in outcomes:
+        if isinstance(outcome, GofkaError):
+            assert outcome.name == "CLIENT_CLOSED", repr(outcome)
+        else:
+            assert outcome == "stopped"
+
+
+def test_repr(brokers: str) -> None:
+    producer = gofka.Producer(brokers, client_id="repr-test")
+    assert "repr-test" in repr(producer)
+    producer.close()
+    assert "closed" in repr(producer)

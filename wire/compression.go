@@ -1,0 +1,459 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/golang/snappy"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
+)
+
+// Compression is a RecordBatch compression codec: the value of the three low
+// bits of the batch attributes.
+type Compression int8
+
+const (
+	CompressionNone Compression = iota
+	CompressionGzip
+	CompressionSnappy
+	CompressionLZ4
+	CompressionZstd
+)
+
+var compressionNames = [...]string{"none", "gzip", "snappy", "lz4", "zstd"}
+
+// String returns the codec name as Kafka's compression.type spells it
+// ("none", "gzip", "snappy", "lz4", "zstd").
+func (c Compression) String() string {
+	if c >= 0 && int(c) < len(compressionNames) {
+		return compressionNames[c]
+	}
+	return fmt.Sprintf("compression(%d)", int8(c))
+}
+
+func (c Compression) valid() bool { return c >= CompressionNone && c <= CompressionZstd }
+
+// ParseCompression parses a codec name, case-insensitively. "" and "none"
+// give CompressionNone.
+func ParseCompression(name string) (Compression, error) {
+	if name == "" {
+		return CompressionNone, nil
+	}
+	for i, n := range compressionNames {
+		if strings.EqualFold(name, n) {
+			return Compression(i), nil
+		}
+	}
+	return 0, fmt.Errorf("wire: unknown compression %q (valid: %s)", name, strings.Join(compressionNames[:], ", "))
+}
+
+// ErrDecompressedTooLarge is returned (wrapped) when decompressing would
+// produce more than MaxDecompressedSize bytes.
+var ErrDecompressedTooLarge = errors.New("wire: decompressed data exceeds the maximum decompressed size")
+
+// DefaultMaxDecompressedSize is the initial MaxDecompressedSize: 256 MiB.
+const DefaultMaxDecompressedSize = 256 << 20
+
+var maxDecompressed atomic.Int64
+
+func init() { maxDecompressed.Store(DefaultMaxDecompressedSize) }
+
+// MaxDecompressedSize returns how many bytes one Decompress call may produce.
+//
+// Fetch limits bound only the compressed bytes on the wire; a small hostile
+// or corrupt batch can otherwise claim gigabytes (gzip expands ~1000x, zstd
+// and snappy headers declare arbitrary sizes). Every codec enforces the cap
+// while decompressing, before the memory is allocated.
+func MaxDecompressedSize() int { return int(maxDecompressed.Load()) }
+
+// SetMaxDecompressedSize sets the cap returned by MaxDecompressedSize and
+// returns the previous value. n <= 0 restores the default. It is safe to call
+// concurrently with Decompress; calls already running keep the old cap.
+func SetMaxDecompressedSize(n int) (prev int) {
+	if n <= 0 {
+		n = DefaultMaxDecompressedSize
+	}
+	return int(maxDecompressed.Swap(int64(n)))
+}
+
+// Compress appends src compressed with c to dst and returns the extended
+// slice. CompressionNone appends src unchanged. src is only read; the result
+// never aliases src. Safe for concurrent use: codec state comes from
+// package-level pools (gzip, lz4) or a shared concurrency-safe encoder (zstd)
+// and never escapes the call.
+//
+// Formats: gzip is a standard gzip member at the default level (6, the level
+// the Java client uses; klauspost's implementation makes it cheap enough that
+// trading ratio for speed is not worth diverging from other clients). snappy
+// uses the xerial framing that the Java client writes and every client
+// reads. lz4 is an LZ4 frame with 64 KiB independent blocks and no content
+// checksum, as the Java client writes it (recent Java readers check a content
+// checksum in their own non-standard way, so writing one would break them).
+// zstd is a standard zstd frame at the default level.
+func Compress(c Compression, dst, src []byte) ([]byte, error) {
+	switch c {
+	case CompressionNone:
+		return append(dst, src...), nil
+	case CompressionGzip:
+		return gzipCompress(dst, src)
+	case CompressionSnappy:
+		return xerialCompress(dst, src), nil
+	case CompressionLZ4:
+		return lz4Compress(dst, src)
+	case CompressionZstd:
+		return zstdEncoder().EncodeAll(src, dst), nil
+	}
+	return dst, fmt.Errorf("wire: unknown compression codec %d", int8(c))
+}
+
+// Decompress appends the decompression of src with c to dst and returns the
+// extended slice. CompressionNone appends src unchanged. The result never
+// aliases src. At most MaxDecompressedSize bytes are produced; beyond that
+// the call fails with an error wrapping ErrDecompressedTooLarge. Snappy
+// accepts both xerial-framed data and a raw snappy block. Safe for concurrent
+// use (see Compress). On error the returned slice is dst with unspecified
+// bytes appended; callers should discard it.
+func Decompress(c Compression, dst, src []byte) ([]byte, error) {
+	limit := MaxDecompressedSize()
+	switch c {
+	case CompressionNone:
+		if len(src) > limit {
+			return dst, fmt.Errorf("%w (%d > %d)", ErrDecompressedTooLarge, len(src), limit)
+		}
+		return append(dst, src...), nil
+	case CompressionGzip:
+		return gzipDecompress(dst, src, limit)
+	case CompressionSnappy:
+		return snappyDecompress(dst, src, limit)
+	case CompressionLZ4:
+		return lz4Decompress(dst, src, limit)
+	case CompressionZstd:
+		return zstdDecompress(dst, src, limit)
+	}
+	return dst, fmt.Errorf("wire: unknown compression codec %d", int8(c))
+}
+
+// appendWriter is an io.Writer appending to b. Pooled codec writers write
+// into one so that compressed output lands directly in the caller's dst.
+type appendWriter struct{ b []byte }
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+// readLimited appends everything r produces to dst, failing once more than
+// limit bytes were produced. sizeHint pre-sizes dst (clamped to limit).
+func readLimited(dst []byte, r io.Reader, limit, sizeHint int) ([]byte, error) {
+	start := len(dst)
+	if sizeHint > limit {
+		sizeHint = limit
+	}
+	dst = slices.Grow(dst, sizeHint+1)
+	for {
+		if len(dst) == cap(dst) {
+			dst = slices.Grow(dst, 1)
+		}
+		// Never read more than limit+1 bytes in total: one more than the
+		// cap is enough to tell that the cap was exceeded.
+		room := min(cap(dst)-len(dst), limit+1-(len(dst)-start))
+		n, err := r.Read(dst[len(dst) : len(dst)+room])
+		dst = dst[:len(dst)+n]
+		if len(dst)-start > limit {
+			return dst, fmt.Errorf("%w (limit %d)", ErrDecompressedTooLarge, limit)
+		}
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
+}
+
+// decompressHint guesses the decompressed size from the compressed one to
+// avoid regrowing the output too often.
+func decompressHint(n int) int { return 4*n + 512 }
+
+// ---- gzip ----
+
+type gzipEnc struct {
+	out appendWriter
+	zw  *gzip.Writer
+}
+
+type gzipDec struct {
+	in bytes.Reader
+	zr gzip.Reader
+}
+
+// gzip writers and readers are pooled: each holds sizeable compression
+// state. A pooled value is owned by one call at a time and holds no
+// reference to caller memory once returned to the pool.
+var (
+	gzipEncPool = sync.Pool{New: func() any {
+		e := new(gzipEnc)
+		e.zw, _ = gzip.NewWriterLevel(&e.out, gzip.DefaultCompression)
+		return e
+	}}
+	gzipDecPool = sync.Pool{New: func() any { return new(gzipDec) }}
+)
+
+func gzipCompress(dst, src []byte) ([]byte, error) {
+	e := gzipEncPool.Get().(*gzipEnc)
+	e.out.b = dst
+	e.zw.Reset(&e.out)
+	_, err := e.zw.Write(src)
+	if cerr := e.zw.Close(); err == nil {
+		err = cerr
+	}
+	dst = e.out.b
+	e.out.b = nil
+	gzipEncPool.Put(e)
+	return dst, err
+}
+
+func gzipDecompress(dst, src []byte, limit int) ([]byte, error) {
+	d := gzipDecPool.Get().(*gzipDec)
+	defer func() {
+		d.in.Reset(nil)
+		gzipDecPool.Put(d)
+	}()
+	d.in.Reset(src)
+	if err := d.zr.Reset(&d.in); err != nil {
+		return dst, fmt.Errorf("wire: gzip: %w", err)
+	}
+	out, err := readLimited(dst, &d.zr, limit, decompressHint(len(src)))
+	if err != nil {
+		return out, fmt.Errorf("wire: gzip: %w", err)
+	}
+	return out, nil
+}
+
+// ---- snappy (xerial framing) ----
+
+// xerialMagic starts the framing written by snappy-java's SnappyOutputStream:
+// the 8-byte magic, then two big-endian int32s (version 1, minimum compatible
+// version 1), then blocks of a big-endian int32 length followed by that many
+// bytes of one raw snappy block.
+const (
+	xerialMagic      = "\x82SNAPPY\x00"
+	xerialHeaderLen  = len(xerialMagic) + 8
+	xerialBlockSize  = 32 << 10 // snappy-java's default block size
+	xerialVersion    = 1
+	xerialCompatible = 1
+)
+
+func xerialCompress(dst, src []byte) []byte {
+	dst = append(dst, xerialMagic...)
+	dst = binary.BigEndian.AppendUint32(dst, xerialVersion)
+	dst = binary.BigEndian.AppendUint32(dst, xerialCompatible)
+	for len(src) > 0 {
+		chunk := src[:min(len(src), xerialBlockSize)]
+		src = src[len(chunk):]
+		lenAt := len(dst)
+		dst = slices.Grow(dst, 4+snappy.MaxEncodedLen(len(chunk)))
+		dst = dst[:lenAt+4]
+		enc := snappy.Encode(dst[lenAt+4:cap(dst)], chunk)
+		binary.BigEndian.PutUint32(dst[lenAt:], uint32(len(enc)))
+		dst = dst[:lenAt+4+len(enc)]
+	}
+	return dst
+}
+
+func snappyDecompress(dst, src []byte, limit int) ([]byte, error) {
+	if len(src) < len(xerialMagic) || string(src[:len(xerialMagic)]) != xerialMagic {
+		// Not framed: one raw snappy block (what some non-Java clients
+		// write, and what snappy-java also accepts).
+		return snappyBlock(dst, src, limit, 0)
+	}
+	start := len(dst)
+	for len(src) > 0 {
+		// The magic header starts the data and may reappear mid-stream when
+		// framed outputs were concatenated. A block length never starts
+		// with 0x82: that would be a negative int32.
+		if len(src) >= len(xerialMagic) && string(src[:len(xerialMagic)]) == xerialMagic {
+			if len(src) < xerialHeaderLen {
+				return dst, errors.New("wire: snappy: truncated xerial header")
+			}
+			src = src[xerialHeaderLen:]
+			continue
+		}
+		if len(src) < 4 {
+			return dst, errors.New("wire: snappy: truncated xerial block length")
+		}
+		n := binary.BigEndian.Uint32(src)
+		src = src[4:]
+		if uint64(n) > uint64(len(src)) {
+			return dst, fmt.Errorf("wire: snappy: xerial block of %d bytes exceeds remaining %d", n, len(src))
+		}
+		if n == 0 {
+			continue
+		}
+		var err error
+		if dst, err = snappyBlock(dst, src[:n], limit, len(dst)-start); err != nil {
+			return dst, err
+		}
+		src = src[n:]
+	}
+	return dst, nil
+}
+
+// snappyBlock appends one raw snappy block to dst; produced is how much
+// this Decompress call has output so far, counted against limit.
+func snappyBlock(dst, block []byte, limit, produced int) ([]byte, error) {
+	n, err := snappy.DecodedLen(block)
+	if err != nil {
+		return dst, fmt.Errorf("wire: snappy: %w", err)
+	}
+	if n > limit-produced {
+		return dst, fmt.Errorf("%w (snappy block claims %d bytes, limit %d)", ErrDecompressedTooLarge, n, limit)
+	}
+	at := len(dst)
+	dst = slices.Grow(dst, n)[:at+n]
+	out, err := snappy.Decode(dst[at:], block)
+	if err != nil {
+		return dst[:at], fmt.Errorf("wire: snappy: %w", err)
+	}
+	if len(out) != n || (n > 0 && &out[0] != &dst[at]) {
+		return dst[:at], errors.New("wire: snappy: decoded length mismatch")
+	}
+	return dst, nil
+}
+
+// ---- lz4 ----
+
+type lz4Enc struct {
+	out appendWriter
+	zw  *lz4.Writer
+}
+
+type lz4Dec struct {
+	in bytes.Reader
+	zr *lz4.Reader
+}
+
+// lz4 writers and readers are pooled like gzip's (see above). The writer is
+// configured once: options survive Reset.
+var (
+	lz4EncPool = sync.Pool{New: func() any {
+		e := new(lz4Enc)
+		e.zw = lz4.NewWriter(&e.out)
+		if err := e.zw.Apply(
+			lz4.BlockSizeOption(lz4.Block64Kb),
+			lz4.ChecksumOption(false),
+			lz4.BlockChecksumOption(false),
+			lz4.ConcurrencyOption(1),
+		); err != nil {
+			panic("wire: lz4 writer options: " + err.Error()) // static options; cannot fail
+		}
+		return e
+	}}
+	lz4DecPool = sync.Pool{New: func() any {
+		d := new(lz4Dec)
+		d.zr = lz4.NewReader(&d.in)
+		return d
+	}}
+)
+
+func lz4Compress(dst, src []byte) ([]byte, error) {
+	e := lz4EncPool.Get().(*lz4Enc)
+	e.out.b = dst
+	e.zw.Reset(&e.out)
+	_, err := e.zw.Write(src)
+	if cerr := e.zw.Close(); err == nil {
+		err = cerr
+	}
+	dst = e.out.b
+	e.out.b = nil
+	if err != nil {
+		// A writer in an error state is not reused.
+		return dst, fmt.Errorf("wire: lz4: %w", err)
+	}
+	lz4EncPool.Put(e)
+	return dst, nil
+}
+
+func lz4Decompress(dst, src []byte, limit int) ([]byte, error) {
+	d := lz4DecPool.Get().(*lz4Dec)
+	d.in.Reset(src)
+	d.zr.Reset(&d.in)
+	out, err := readLimited(dst, d.zr, limit, decompressHint(len(src)))
+	d.in.Reset(nil)
+	d.zr.Reset(&d.in) // releases the block buffer
+	lz4DecPool.Put(d)
+	if err != nil {
+		return out, fmt.Errorf("wire: lz4: %w", err)
+	}
+	return out, nil
+}
+
+// ---- zstd ----
+
+// One encoder serves every goroutine: EncodeAll is concurrency-safe and
+// keeps up to GOMAXPROCS internal encoder states. It is created on first use.
+var zstdEncoder = sync.OnceValue(func() *zstd.Encoder {
+	e, err := zstd.NewWriter(nil,
+		zstd.WithEncoderLevel(zstd.SpeedDefault),
+		zstd.WithEncoderConcurrency(0), // GOMAXPROCS
+	)
+	if err != nil {
+		panic("wire: zstd encoder: " + err.Error()) // static options; cannot fail
+	}
+	return e
+})
+
+// zstdDecoder is one shared concurrency-safe decoder (DecodeAll only, so it
+// starts no goroutines), built for the MaxDecompressedSize in effect when it
+// was created: the decoder itself enforces that cap, before allocating, via
+// WithDecoderMaxMemory. Changing the cap builds a new decoder on next use;
+// the old one is left to the garbage collector.
+type zstdDecoder struct {
+	limit int
+	dec   *zstd.Decoder
+}
+
+var zstdDec atomic.Pointer[zstdDecoder]
+
+func zstdDecoderFor(limit int) (*zstd.Decoder, error) {
+	if d := zstdDec.Load(); d != nil && d.limit == limit {
+		return d.dec, nil
+	}
+	dec, err := zstd.NewReader(nil,
+		zstd.WithDecoderConcurrency(0), // GOMAXPROCS concurrent DecodeAll calls
+		zstd.WithDecoderMaxMemory(uint64(limit)),
+	)
+	if err != nil {
+		return nil, err
+	}
+	zstdDec.Store(&zstdDecoder{limit: limit, dec: dec})
+	return dec, nil
+}
+
+func zstdDecompress(dst, src []byte, limit int) ([]byte, error) {
+	dec, err := zstdDecoderFor(limit)
+	if err != nil {
+		return dst, fmt.Errorf("wire: zstd: %w", err)
+	}
+	start := len(dst)
+	out, err := dec.DecodeAll(src, dst)
+	if err != nil {
+		if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
+			return dst, fmt.Errorf("%w (zstd: %v, limit %d)", ErrDecompressedTooLarge, err, limit)
+		}
+		return dst, fmt.Errorf("wire: zstd: %w", err)
+	}
+	if len(out)-start > limit { // belt and braces; the decoder enforces it
+		return dst, fmt.Errorf("%w (limit %d)", ErrDecompressedTooLarge, limit)
+	}
+	return out, nil
+}

@@ -1,0 +1,530 @@
+package wire
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"math/bits"
+	"slices"
+	"sync"
+)
+
+// RecordBatch v2 (magic 2) layout, all integers big-endian:
+//
+//	offset  size  field
+//	     0     8  baseOffset
+//	     8     4  batchLength (bytes after this field)
+//	    12     4  partitionLeaderEpoch
+//	    16     1  magic (2)
+//	    17     4  crc: CRC-32C (Castagnoli) of bytes 21..end
+//	    21     2  attributes
+//	    23     4  lastOffsetDelta
+//	    27     8  baseTimestamp
+//	    35     8  maxTimestamp
+//	    43     8  producerId
+//	    51     2  producerEpoch
+//	    53     4  baseSequence
+//	    57     4  records count
+//	    61        records, compressed as one stream when attributes say so
+//
+// Each record (Kafka's DefaultRecord) is: length varint (bytes after it),
+// attributes int8 (unused, 0), timestampDelta varlong, offsetDelta varint,
+// keyLength varint (-1 = null) + key, valueLength varint (-1 = null) +
+// value, header count varint, then per header keyLength varint + key
+// (never null), valueLength varint (-1 = null) + value. Varints are
+// zig-zag encoded.
+
+// RecordBatchMagic is the magic byte of RecordBatch v2, the only format this
+// package encodes and decodes.
+const RecordBatchMagic = 2
+
+// RecordBatchOverhead is the size of a RecordBatch v2 header: everything
+// before the first record. A batch's encoded (uncompressed) size is
+// RecordBatchOverhead plus the size of its records, each at most
+// EstimateRecordSize.
+const RecordBatchOverhead = 61
+
+// Attribute bits of a RecordBatch.
+const (
+	AttrCompressionMask int16 = 0x07 // Compression codec
+	AttrLogAppendTime   int16 = 0x08 // timestamp type: 0 CreateTime, 1 LogAppendTime
+	AttrTransactional   int16 = 0x10
+	AttrControl         int16 = 0x20
+	AttrDeleteHorizon   int16 = 0x40 // BaseTimestamp holds the delete horizon
+)
+
+const (
+	batchLengthOffset = 8
+	batchMagicOffset  = 16
+	batchCRCOffset    = 17
+	batchAttrOffset   = 21 // the CRC covers the batch from here
+	batchLogOverhead  = 12 // baseOffset + batchLength
+	// legacyMinRecordSize is the smallest valid batchLength in any format
+	// (a v0 message: crc, magic, attributes, null key, null value).
+	legacyMinRecordSize = 14
+	// minRecordSize is the smallest encoded record: a 1-byte length then
+	// attributes, timestamp delta, offset delta, null key, null value and
+	// header count, one byte each.
+	minRecordSize = 7
+	// minHeaderSize is the smallest encoded header: empty key, null value.
+	minHeaderSize = 2
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// corruptBatchError is the type of ErrCorruptBatch. It unwraps to the Kafka
+// code CORRUPT_MESSAGE, so CodeOf reports corrupt fetched data the way the
+// broker reports corrupt produced data.
+type corruptBatchError struct{}
+
+func (corruptBatchError) Error() string { return "wire: corrupt record batch" }
+func (corruptBatchError) Unwrap() error { return ErrCorruptMessage }
+
+// ErrCorruptBatch is wrapped by every error DecodeRecordBatches returns for
+// malformed input: CRC mismatch, impossible lengths or counts, bad varints,
+// undecompressable payloads, unknown magic or codec. errors.Is(err,
+// ErrCorruptMessage) also holds.
+var ErrCorruptBatch error = corruptBatchError{}
+
+// Header is a record header. A nil Value is a null value.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// Record is one record of a RecordBatch.
+type Record struct {
+	// Offset is absolute: set by the decoder to BaseOffset + offset delta,
+	// ignored by the encoder (which numbers records 0..n-1 in the batch).
+	Offset int64
+	// Timestamp is in milliseconds since the epoch, absolute.
+	Timestamp int64
+	// Key is nil for a null key.
+	Key []byte
+	// Value is nil for a null value (a tombstone).
+	Value   []byte
+	Headers []Header
+}
+
+// RecordBatch is a Kafka RecordBatch v2.
+type RecordBatch struct {
+	BaseOffset           int64
+	PartitionLeaderEpoch int32
+	// Attributes: compression (bits 0-2), timestamp type (bit 3),
+	// transactional (bit 4), control (bit 5), delete horizon (bit 6). See
+	// the Attr constants.
+	Attributes      int16
+	LastOffsetDelta int32
+	BaseTimestamp   int64
+	MaxTimestamp    int64
+	ProducerID      int64 // -1 when not idempotent
+	ProducerEpoch   int16
+	BaseSequence    int32 // -1 when not idempotent
+	Records         []Record
+}
+
+// Compression returns the codec in the attributes.
+func (b *RecordBatch) Compression() Compression {
+	return Compression(b.Attributes & AttrCompressionMask)
+}
+
+// IsTransactional reports whether the batch belongs to a transaction.
+func (b *RecordBatch) IsTransactional() bool { return b.Attributes&AttrTransactional != 0 }
+
+// IsControl reports whether the batch holds control records (transaction
+// markers) rather than user data.
+func (b *RecordBatch) IsControl() bool { return b.Attributes&AttrControl != 0 }
+
+// IsLogAppendTime reports whether timestamps are broker append times (the
+// topic uses message.timestamp.type=LogAppendTime).
+func (b *RecordBatch) IsLogAppendTime() bool { return b.Attributes&AttrLogAppendTime != 0 }
+
+// NextOffset is the offset following the batch's last offset: where a
+// consumer resumes. It is correct even when compaction removed records.
+func (b *RecordBatch) NextOffset() int64 { return b.BaseOffset + int64(b.LastOffsetDelta) + 1 }
+
+// ---- sizes ----
+
+func uvarintSize(v uint64) int { return (bits.Len64(v|1) + 6) / 7 }
+
+func varintSize(v int64) int { return uvarintSize(uint64(v<<1) ^ uint64(v>>63)) }
+
+// nullableSize is the encoded size of a varint-length-prefixed nullable
+// byte string.
+func nullableSize(b []byte) int {
+	if b == nil {
+		return 1 // varint -1
+	}
+	return varintSize(int64(len(b))) + len(b)
+}
+
+func headersSize(hs []Header) int {
+	n := varintSize(int64(len(hs)))
+	for i := range hs {
+		n += varintSize(int64(len(hs[i].Key))) + len(hs[i].Key) + nullableSize(hs[i].Value)
+	}
+	return n
+}
+
+// recordBodySize is the encoded size of r after its length prefix.
+func recordBodySize(r *Record, timestampDelta int64, offsetDelta int) int {
+	return 1 + varintSize(timestampDelta) + varintSize(int64(offsetDelta)) +
+		nullableSize(r.Key) + nullableSize(r.Value) + headersSize(r.Headers)
+}
+
+// EstimateRecordSize returns an upper bound of the encoded size of r inside
+// a RecordBatch, whatever its position and timestamp delta (both are counted
+// at their maximum varint size), before compression. Add
+// RecordBatchOverhead once per batch for batch_size accounting.
+func EstimateRecordSize(r *Record) int {
+	body := 1 + binary.MaxVarintLen64 + binary.MaxVarintLen32 +
+		nullableSize(r.Key) + nullableSize(r.Value) + headersSize(r.Headers)
+	return varintSize(int64(body)) + body
+}
+
+// ---- encoding ----
+
+// scratchPool holds buffers for the uncompressed records of compressed
+// batches. A buffer is owned by one AppendRecordBatch call and holds no
+// caller data once returned; oversized ones are not pooled.
+var scratchPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, 64<<10)
+	return &b
+}}
+
+const maxPooledScratch = 8 << 20
+
+// AppendRecordBatch appends b encoded as a RecordBatch v2 compressed with c
+// to dst and returns the extended slice.
+//
+// It derives the header from the records and writes the result back into b:
+// LastOffsetDelta = len(Records)-1 (records are numbered 0..n-1; their
+// Offset fields are ignored), BaseTimestamp = the first record's timestamp
+// (unless AttrDeleteHorizon is set: then the caller's BaseTimestamp is kept
+// and timestamps are encoded relative to it), MaxTimestamp = the largest
+// record timestamp, and the compression bits of Attributes = c. With no
+// records those fields are left as the caller set them. The other fields
+// (BaseOffset, PartitionLeaderEpoch, producer id/epoch/sequence, the other
+// attribute bits) are written as given.
+//
+// Uncompressed batches are encoded straight into dst; compressed ones go
+// through a pooled scratch buffer. Nothing is allocated per record. On error
+// dst is returned unchanged.
+func AppendRecordBatch(dst []byte, b *RecordBatch, c Compression) ([]byte, error) {
+	if !c.valid() {
+		return dst, fmt.Errorf("wire: unknown compression codec %d", int8(c))
+	}
+	n := len(b.Records)
+	if int64(n) > math.MaxInt32 {
+		return dst, fmt.Errorf("wire: %d records do not fit in one batch", n)
+	}
+	attrs := b.Attributes&^AttrCompressionMask | int16(c)
+	baseTs, maxTs, lastDelta := b.BaseTimestamp, b.MaxTimestamp, b.LastOffsetDelta
+	if n > 0 {
+		if attrs&AttrDeleteHorizon == 0 {
+			baseTs = b.Records[0].Timestamp
+		}
+		maxTs = b.Records[0].Timestamp
+		for i := 1; i < n; i++ {
+			maxTs = max(maxTs, b.Records[i].Timestamp)
+		}
+		lastDelta = int32(n - 1)
+	}
+
+	recordsLen := 0
+	for i := range b.Records {
+		r := &b.Records[i]
+		body := recordBodySize(r, r.Timestamp-baseTs, i)
+		recordsLen += varintSize(int64(body)) + body
+	}
+	if recordsLen > math.MaxInt32-RecordBatchOverhead {
+		return dst, fmt.Errorf("wire: record batch of %d bytes is too large", recordsLen)
+	}
+
+	orig, start := dst, len(dst)
+	grow := RecordBatchOverhead
+	if c == CompressionNone {
+		grow += recordsLen
+	}
+	w := Writer{B: slices.Grow(dst, grow)}
+	w.Int64(b.BaseOffset)
+	w.Int32(0) // batchLength, patched below
+	w.Int32(b.PartitionLeaderEpoch)
+	w.Int8(RecordBatchMagic)
+	w.Uint32(0) // crc, patched below
+	w.Int16(attrs)
+	w.Int32(lastDelta)
+	w.Int64(baseTs)
+	w.Int64(maxTs)
+	w.Int64(b.ProducerID)
+	w.Int16(b.ProducerEpoch)
+	w.Int32(b.BaseSequence)
+	w.Int32(int32(n))
+
+	if c == CompressionNone {
+		appendRecords(&w, b.Records, baseTs)
+	} else {
+		sp := scratchPool.Get().(*[]byte)
+		sw := Writer{B: slices.Grow((*sp)[:0], recordsLen)}
+		appendRecords(&sw, b.Records, baseTs)
+		var err error
+		w.B, err = Compress(c, w.B, sw.B)
+		if cap(sw.B) <= maxPooledScratch {
+			*sp = sw.B[:0]
+			scratchPool.Put(sp)
+		}
+		if err != nil {
+			return orig, err
+		}
+	}
+
+	length := len(w.B) - start - batchLogOverhead
+	if length > math.MaxInt32 {
+		return orig, fmt.Errorf("wire: record batch of %d bytes is too large", length)
+	}
+	binary.BigEndian.PutUint32(w.B[start+batchLengthOffset:], uint32(length))
+	binary.BigEndian.PutUint32(w.B[start+batchCRCOffset:], crc32.Checksum(w.B[start+batchAttrOffset:], castagnoli))
+
+	b.Attributes, b.BaseTimestamp, b.MaxTimestamp, b.LastOffsetDelta = attrs, baseTs, maxTs, lastDelta
+	return w.B, nil
+}
+
+func appendNullable(w *Writer, b []byte) {
+	if b == nil {
+		w.Varint(-1)
+		return
+	}
+	w.Varint(int64(len(b)))
+	w.Raw(b)
+}
+
+func appendRecords(w *Writer, recs []Record, baseTs int64) {
+	for i := range recs {
+		r := &recs[i]
+		tsDelta := r.Timestamp - baseTs
+		w.Varint(int64(recordBodySize(r, tsDelta, i)))
+		w.Int8(0) // record attributes: unused
+		w.Varint(tsDelta)
+		w.Varint(int64(i))
+		appendNullable(w, r.Key)
+		appendNullable(w, r.Value)
+		w.Varint(int64(len(r.Headers)))
+		for j := range r.Headers {
+			h := &r.Headers[j]
+			w.Varint(int64(len(h.Key)))
+			w.B = append(w.B, h.Key...)
+			appendNullable(w, h.Value)
+		}
+	}
+}
+
+// ---- decoding ----
+
+// DecodeRecordBatches decodes every complete batch of data, the Records
+// field of a fetch response partition, appending them to dst.
+//
+//   - A trailing partial batch (the broker cuts the response at its byte
+//     limits) is not an error: decoding stops there. If data holds no
+//     complete batch, no batch is returned.
+//   - Legacy message sets (magic 0 and 1, which Kafka 4 no longer writes)
+//     are skipped by their length without being decoded.
+//   - Anything malformed, including a CRC-32C mismatch, stops decoding with
+//     an error wrapping ErrCorruptBatch; the batches decoded before it are
+//     returned along with the error. Decompression is capped at
+//     MaxDecompressedSize per batch.
+//
+// Memory: record keys, values and header values alias data for
+// uncompressed batches, and a buffer allocated for (and owned only by) the
+// batch for compressed ones; copy them to keep them beyond the life of
+// data. Header keys are strings (equal keys of consecutive records share
+// one string). For each batch the decoder allocates one Records slice
+// (reusing the Records capacity of dst's elements between len(dst) and
+// cap(dst), so pass batches[:0] to recycle them) and one slice for all the
+// batch's headers. Record counts and lengths are validated against the
+// bytes present before anything is allocated; no input makes it panic.
+func DecodeRecordBatches(data []byte, dst []RecordBatch) ([]RecordBatch, error) {
+	for len(data) >= batchLogOverhead {
+		length := int32(binary.BigEndian.Uint32(data[batchLengthOffset:]))
+		if length < legacyMinRecordSize {
+			return dst, corruptf(int64(binary.BigEndian.Uint64(data)), "batch length %d too small", length)
+		}
+		if len(data) <= batchMagicOffset {
+			break // partial
+		}
+		magic := int8(data[batchMagicOffset])
+		if magic < 0 || magic > RecordBatchMagic {
+			return dst, corruptf(int64(binary.BigEndian.Uint64(data)), "unknown magic %d", magic)
+		}
+		total := batchLogOverhead + int64(length)
+		if int64(len(data)) < total {
+			break // partial
+		}
+		batch := data[:total]
+		data = data[total:]
+		if magic < RecordBatchMagic {
+			continue // legacy message set: skipped
+		}
+		var err error
+		if dst, err = decodeBatch(batch, dst); err != nil {
+			return dst, err
+		}
+	}
+	return dst, nil
+}
+
+func corruptf(baseOffset int64, format string, args ...any) error {
+	return fmt.Errorf("%w: batch at offset %d: %s", ErrCorruptBatch, baseOffset, fmt.Sprintf(format, args...))
+}
+
+// decodeBatch decodes one complete magic-2 batch and appends it to dst.
+func decodeBatch(batch []byte, dst []RecordBatch) ([]RecordBatch, error) {
+	baseOffset := int64(binary.BigEndian.Uint64(batch))
+	if len(batch) < RecordBatchOverhead {
+		return dst, corruptf(baseOffset, "batch of %d bytes is shorter than the v2 header", len(batch))
+	}
+	if want, got := binary.BigEndian.Uint32(batch[batchCRCOffset:]), crc32.Checksum(batch[batchAttrOffset:], castagnoli); want != got {
+		return dst, corruptf(baseOffset, "CRC-32C mismatch: header %08x, computed %08x", want, got)
+	}
+
+	r := Reader{b: batch, off: batchAttrOffset}
+	hdr := RecordBatch{BaseOffset: baseOffset}
+	hdr.PartitionLeaderEpoch = int32(binary.BigEndian.Uint32(batch[12:]))
+	hdr.Attributes = r.Int16()
+	hdr.LastOffsetDelta = r.Int32()
+	hdr.BaseTimestamp = r.Int64()
+	hdr.MaxTimestamp = r.Int64()
+	hdr.ProducerID = r.Int64()
+	hdr.ProducerEpoch = r.Int16()
+	hdr.BaseSequence = r.Int32()
+	count := r.Int32()
+	if count < 0 {
+		return dst, corruptf(baseOffset, "negative record count %d", count)
+	}
+
+	payload := batch[RecordBatchOverhead:]
+	if c := hdr.Compression(); c != CompressionNone {
+		if !c.valid() {
+			return dst, corruptf(baseOffset, "unknown compression codec %d", c)
+		}
+		var err error
+		if payload, err = Decompress(c, nil, payload); err != nil {
+			return dst, fmt.Errorf("%w: batch at offset %d: %w", ErrCorruptBatch, baseOffset, err)
+		}
+	}
+	if int(count) > len(payload)/minRecordSize {
+		return dst, corruptf(baseOffset, "record count %d exceeds what %d bytes can hold", count, len(payload))
+	}
+
+	var recs []Record
+	if len(dst) < cap(dst) {
+		recs = dst[:len(dst)+1][len(dst)].Records[:0]
+	}
+	if count > 0 {
+		if cap(recs) < int(count) {
+			recs = make([]Record, count)
+		}
+		recs = recs[:count]
+	}
+	hdr.Records = recs
+	if err := decodeRecords(&hdr, payload); err != nil {
+		return dst, err
+	}
+	return append(dst, hdr), nil
+}
+
+// readNullable reads a varint-length-prefixed nullable byte string,
+// aliasing r's input.
+func readNullable(r *Reader) []byte {
+	n := r.Varint()
+	if n == -1 || r.err != nil {
+		return nil
+	}
+	if n < -1 || n > int64(r.Remaining()) {
+		r.Failf("byte string length %d invalid with %d bytes left", n, r.Remaining())
+		return nil
+	}
+	return r.Raw(int(n))
+}
+
+func decodeRecords(b *RecordBatch, payload []byte) error {
+	r := Reader{b: payload}
+	logAppend := b.IsLogAppendTime()
+	var hdrs []Header
+	prevStart, prevN := 0, 0 // the last record with headers, for key reuse
+	for i := range b.Records {
+		length := r.Varint()
+		if r.err != nil {
+			return corruptf(b.BaseOffset, "record %d: %v", i, r.err)
+		}
+		if length < minRecordSize-1 || length > int64(r.Remaining()) {
+			return corruptf(b.BaseOffset, "record %d: length %d invalid with %d bytes left", i, length, r.Remaining())
+		}
+		rr := Reader{b: r.Raw(int(length))}
+		rr.Int8() // record attributes: unused
+		tsDelta := rr.Varint()
+		offDelta := rr.Varint32()
+		rec := &b.Records[i]
+		rec.Offset = b.BaseOffset + int64(offDelta)
+		if logAppend {
+			rec.Timestamp = b.MaxTimestamp
+		} else {
+			rec.Timestamp = b.BaseTimestamp + tsDelta
+		}
+		rec.Key = readNullable(&rr)
+		rec.Value = readNullable(&rr)
+		rec.Headers = nil
+		nh := rr.Varint32()
+		if nh < 0 || int(nh) > rr.Remaining()/minHeaderSize {
+			rr.Failf("header count %d invalid with %d bytes left", nh, rr.Remaining())
+		}
+		if nh > 0 && rr.err == nil {
+			if hdrs == nil {
+				// Guess every remaining record has as many headers; bounded
+				// by what the remaining bytes can hold.
+				guess := int64(nh) * int64(len(b.Records)-i)
+				hdrs = make([]Header, 0, min(guess, int64(nh)+int64(r.Remaining()/minHeaderSize)))
+			}
+			start := len(hdrs)
+			for j := 0; j < int(nh) && rr.err == nil; j++ {
+				kl := rr.Varint32()
+				if kl < 0 {
+					rr.Failf("negative header key length %d", kl)
+					break
+				}
+				kb := rr.Raw(int(kl))
+				v := readNullable(&rr)
+				var key string
+				if j < prevN && hdrs[prevStart+j].Key == string(kb) {
+					key = hdrs[prevStart+j].Key
+				} else {
+					key = string(kb)
+				}
+				hdrs = append(hdrs, Header{Key: key, Value: v})
+			}
+			rec.Headers = hdrs[start:len(hdrs):len(hdrs)]
+			prevStart, prevN = start, len(hdrs)-start
+		}
+		if rr.err != nil {
+			return corruptf(b.BaseOffset, "record %d: %v", i, rr.err)
+		}
+		if rr.Remaining() != 0 {
+			return corruptf(b.BaseOffset, "record %d: %d bytes left over inside the record", i, rr.Remaining())
+		}
+	}
+	if r.Remaining() != 0 {
+		return corruptf(b.BaseOffset, "%d bytes left over after %d records", r.Remaining(), len(b.Records))
+	}
+	if len(hdrs) > 0 {
+		// If hdrs grew, early records point into older arrays; repoint
+		// them all at the final one so only it stays reachable.
+		pos := 0
+		for i := range b.Records {
+			if n := len(b.Records[i].Headers); n > 0 {
+				b.Records[i].Headers = hdrs[pos : pos+n : pos+n]
+				pos += n
+			}
+		}
+	}
+	return nil
+}
