@@ -41,10 +41,13 @@ const (
 	kindProducer handleKind = iota + 1
 	kindAdmin
 	kindDevCluster
+	kindQueue
+	kindConsumer
+	kindPool
 )
 
 func (k handleKind) String() string {
-	return [...]string{"", "producer", "admin", "dev cluster"}[k]
+	return [...]string{"", "producer", "admin", "dev cluster", "event queue", "consumer", "connection pool"}[k]
 }
 
 type handleEntry struct {

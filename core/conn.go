@@ -144,23 +144,50 @@ func (c *conn) version(req wire.Request) (int16, error) {
 // roundTrip sends req at the negotiated version and decodes the response.
 // When noResponse is true (acks=0 produce) it returns after the write.
 func (c *conn) roundTrip(ctx context.Context, req wire.Request, noResponse bool) (wire.Response, error) {
+	call, err := c.start(req, noResponse)
+	if err != nil || call == nil {
+		return nil, err
+	}
+	return call.wait(ctx)
+}
+
+// call is a request written to the connection whose response is awaited.
+type call struct {
+	c   *conn
+	req wire.Request
+	v   int16
+	id  int32
+	ch  chan []byte
+}
+
+// start writes req now and returns the call to wait on (nil when
+// noResponse). Requests started one after another from one goroutine reach
+// the broker in that order, which is what keeps pipelined produce batches
+// of one partition in order.
+func (c *conn) start(req wire.Request, noResponse bool) (*call, error) {
 	v, err := c.version(req)
 	if err != nil {
 		return nil, err
 	}
-	if noResponse {
-		_, _, err := c.send(req, v, false)
+	id, ch, err := c.send(req, v, !noResponse)
+	if err != nil || noResponse {
 		return nil, err
 	}
-	raw, err := c.roundTripVersion(ctx, req, v)
+	c.inFlight.Add(1)
+	return &call{c: c, req: req, v: v, id: id, ch: ch}, nil
+}
+
+// wait blocks for the response (or ctx) and decodes it.
+func (k *call) wait(ctx context.Context) (wire.Response, error) {
+	raw, err := k.c.await(ctx, k.req, k.id, k.ch)
 	if err != nil {
 		return nil, err
 	}
-	resp := req.NewResponse()
-	if err := wire.DecodeResponse(raw, req, v, resp); err != nil {
+	resp := k.req.NewResponse()
+	if err := wire.DecodeResponse(raw, k.req, k.v, resp); err != nil {
 		// A frame we cannot decode leaves the stream in an unknown state.
-		werr := &wire.Error{Code: wire.ErrCorruptResponse, Detail: err.Error(), Broker: c.addr}
-		c.close(werr)
+		werr := &wire.Error{Code: wire.ErrCorruptResponse, Detail: err.Error(), Broker: k.c.addr}
+		k.c.close(werr)
 		return nil, werr
 	}
 	return resp, nil
@@ -172,6 +199,12 @@ func (c *conn) roundTripVersion(ctx context.Context, req wire.Request, v int16) 
 		return nil, err
 	}
 	c.inFlight.Add(1)
+	return c.await(ctx, req, id, ch)
+}
+
+// await waits for the frame of request id; it undoes the inFlight count
+// taken when the request was sent.
+func (c *conn) await(ctx context.Context, req wire.Request, id int32, ch chan []byte) ([]byte, error) {
 	defer c.inFlight.Add(-1)
 	select {
 	case raw, ok := <-ch:

@@ -281,14 +281,15 @@ func (p *Producer) produceToBroker(ctx context.Context, leader int32, tps []topi
 		}
 		ch := make(chan result, 1)
 		results[round] = ch
-		if cfg.Acks == 0 {
-			_, err := cn.roundTrip(ctx, req, true)
+		// Written here, in round order, so the broker appends each
+		// partition's batches in order; only the waits run concurrently.
+		k, err := cn.start(req, cfg.Acks == 0)
+		if err != nil || k == nil {
 			ch <- result{err: err}
 			continue
 		}
-		// Start the round trip now so the next round is written behind it.
 		go func() {
-			resp, err := cn.roundTrip(ctx, req, false)
+			resp, err := k.wait(ctx)
 			r := result{err: err}
 			if err == nil {
 				r.resp = resp.(*wire.ProduceResponse)

@@ -178,6 +178,46 @@ int32_t gofka_admin_list_topics(gofka_handle_t admin, int32_t include_internal, 
 int32_t gofka_admin_close(gofka_handle_t admin, gofka_error_t *err);
 
 /* ---------------------------------------------------------------------- */
+/* Event queues: the asynchronous bridge                                   */
+/* ---------------------------------------------------------------------- */
+/*
+ * Asynchronous operations (the *_async functions) return at once and later
+ * post one completion event, tagged with the caller's 64-bit token, to an
+ * event queue. A queue owns a file descriptor that becomes readable when
+ * the queue turns non-empty, so an event loop (asyncio's add_reader,
+ * poll(2), epoll) can wait for it; gofka_queue_drain then takes many events
+ * in one call. The library never calls back into the caller's code. Several
+ * clients may share one queue.
+ *
+ *  events:  per event, back to back (little-endian):
+ *             uint64 token, int32 code (0 = success, else an error code),
+ *             int32 partition (-1 when not applicable),
+ *             int64 offset (-1 when not applicable),
+ *             uint32 payload_len, payload bytes: the operation's result
+ *             (documented per function) or, when code != 0, the error
+ *             message.
+ */
+
+/* Creates an event queue. Released by gofka_queue_close. */
+int32_t gofka_queue_new(gofka_handle_t *out, gofka_error_t *err);
+
+/* The queue's readable-when-non-empty file descriptor. Owned by the queue:
+ * do not read, write or close it; it stays valid until gofka_queue_close. */
+int32_t gofka_queue_fd(gofka_handle_t queue, int32_t *fd_out, gofka_error_t *err);
+
+/* Takes up to max_events events, waiting up to timeout_ms (0 = do not wait)
+ * for the first one. *count_out receives the number taken (0 on timeout,
+ * then *buf_out is NULL); *buf_out (events format above, *len_out bytes) is
+ * freed with gofka_free. */
+int32_t gofka_queue_drain(gofka_handle_t queue, int32_t max_events, int32_t timeout_ms,
+                          uint8_t **buf_out, size_t *len_out, int32_t *count_out,
+                          gofka_error_t *err);
+
+/* Closes the queue and destroys the handle. Events still queued, and
+ * completions of operations still running, are dropped. */
+int32_t gofka_queue_close(gofka_handle_t queue, gofka_error_t *err);
+
+/* ---------------------------------------------------------------------- */
 /* Dev cluster: an in-process Kafka-compatible cluster on loopback, for     */
 /* demos and tests (not for production data: it keeps everything in memory)*/
 /* ---------------------------------------------------------------------- */

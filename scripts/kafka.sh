@@ -11,7 +11,7 @@ REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 
 KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
 KAFKA_LOG4J_VERSION="${KAFKA_LOG4J_VERSION:-2.25.5}"
-GOFKA_CACHE="${GOFKA_CACHE:-$HOME/.cache/gofka}"
+GOFKA_CACHE="${GOFKA_CACHE:-${HOME:-/tmp}/.cache/gofka}"
 KAFKA_HOME_DIR="$GOFKA_CACHE/kafka-$KAFKA_VERSION"
 KAFKA_LIBS="$KAFKA_HOME_DIR/libs"
 KAFKA_FETCH_MARKER="$KAFKA_HOME_DIR/.fetch-complete"
@@ -28,6 +28,7 @@ KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
 KAFKA_JVM_OPTS="${KAFKA_JVM_OPTS:-}"
 KAFKA_TOOL_HEAP_OPTS="${KAFKA_TOOL_HEAP_OPTS:--Xmx256m}"
 KAFKA_LOG_LEVEL="${KAFKA_LOG_LEVEL:-INFO}"
+KAFKA_LOG_QUIET_LEVEL="${KAFKA_LOG_QUIET_LEVEL:-WARN}"
 KAFKA_GROUP_PROTOCOLS="${KAFKA_GROUP_PROTOCOLS:-}"
 KAFKA_EXTRA_PROPS="${KAFKA_EXTRA_PROPS:-}"
 KAFKA_FORMAT_ARGS="${KAFKA_FORMAT_ARGS:-}"
@@ -196,16 +197,22 @@ write_log4j_configs() {
     <Root level="${sys:kafka.root.loglevel:-INFO}">
       <AppenderRef ref="STDOUT"/>
     </Root>
-    <!-- chatty loggers -->
-    <Logger name="kafka.request.logger" level="WARN"/>
-    <Logger name="kafka.network.RequestChannel$" level="WARN"/>
-    <Logger name="state.change.logger" level="WARN"/>
-    <Logger name="kafka.authorizer.logger" level="WARN"/>
-    <Logger name="kafka.log.LogCleaner" level="WARN"/>
-    <Logger name="org.apache.kafka.storage.internals.log.LogLoader" level="WARN"/>
-    <Logger name="org.apache.kafka.storage.internals.log.ProducerStateManager" level="WARN"/>
-    <Logger name="org.apache.kafka.common.utils.AppInfoParser" level="WARN"/>
-    <Logger name="org.apache.kafka.common.config.AbstractConfig" level="WARN"/>
+    <!-- chatty loggers (per-partition / per-thread lines); KAFKA_LOG_QUIET_LEVEL -->
+    <Logger name="kafka.request.logger" level="${sys:kafka.quiet.loglevel:-WARN}"/>
+    <Logger name="kafka.network.RequestChannel$" level="${sys:kafka.quiet.loglevel:-WARN}"/>
+    <Logger name="state.change.logger" level="${sys:kafka.quiet.loglevel:-WARN}"/>
+    <Logger name="kafka.authorizer.logger" level="${sys:kafka.quiet.loglevel:-WARN}"/>
+    <Logger name="kafka.cluster.Partition" level="${sys:kafka.quiet.loglevel:-WARN}"/>
+    <Logger name="kafka.log" level="${sys:kafka.quiet.loglevel:-WARN}"/>
+    <Logger name="org.apache.kafka.storage.internals.log" level="${sys:kafka.quiet.loglevel:-WARN}"/>
+    <Logger name="org.apache.kafka.coordinator.common.runtime.CoordinatorRuntime" level="${sys:kafka.quiet.loglevel:-WARN}"/>
+    <Logger name="org.apache.kafka.coordinator.common.runtime.MultiThreadedEventProcessor" level="${sys:kafka.quiet.loglevel:-WARN}"/>
+    <Logger name="org.apache.kafka.server.purgatory" level="${sys:kafka.quiet.loglevel:-WARN}"/>
+    <Logger name="org.apache.kafka.server.util.timer" level="${sys:kafka.quiet.loglevel:-WARN}"/>
+    <Logger name="kafka.server.ClientQuotaManager" level="${sys:kafka.quiet.loglevel:-WARN}"/>
+    <Logger name="org.apache.kafka.server.quota" level="${sys:kafka.quiet.loglevel:-WARN}"/>
+    <Logger name="org.apache.kafka.common.utils.AppInfoParser" level="${sys:kafka.quiet.loglevel:-WARN}"/>
+    <Logger name="org.apache.kafka.common.config.AbstractConfig" level="${sys:kafka.quiet.loglevel:-WARN}"/>
   </Loggers>
 </Configuration>
 EOF
@@ -387,6 +394,9 @@ default.replication.factor=$rf
 auto.create.topics.enable=true
 delete.topic.enable=true
 offsets.topic.replication.factor=$rf
+offsets.topic.num.partitions=10
+transaction.state.log.num.partitions=10
+share.coordinator.state.topic.num.partitions=10
 transaction.state.log.replication.factor=$rf
 transaction.state.log.min.isr=$isr
 share.coordinator.state.topic.replication.factor=$rf
@@ -441,7 +451,7 @@ start_node() {
     -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
     -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
     -Dkafka.logs.dir="$KAFKA_WORKDIR" \
-    -Dkafka.root.loglevel="$KAFKA_LOG_LEVEL" \
+    -Dkafka.root.loglevel="$KAFKA_LOG_LEVEL" -Dkafka.quiet.loglevel="$KAFKA_LOG_QUIET_LEVEL" \
     -Dlog4j2.configurationFile="$KAFKA_HOME_DIR/log4j2-server.xml" \
     $KAFKA_JVM_OPTS \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$cfg" \
@@ -537,9 +547,12 @@ cmd_up() {
     node_pid "$id" >/dev/null && running+=("$id")
   done
   if ((${#running[@]} > 0)); then
+    local requested="$KAFKA_NODES"
     load_layout
     if ((${#running[@]} == KAFKA_NODES)); then
       log "Kafka already running (node(s) ${running[*]}) in $KAFKA_WORKDIR"
+      ((requested == KAFKA_NODES)) ||
+        log "warning: KAFKA_NODES=$requested requested, but the running cluster has $KAFKA_NODES node(s); 'down' first to change"
       bootstrap_servers
       return 0
     fi

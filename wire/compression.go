@@ -124,6 +124,10 @@ func Compress(c Compression, dst, src []byte) ([]byte, error) {
 // bytes appended; callers should discard it.
 func Decompress(c Compression, dst, src []byte) ([]byte, error) {
 	limit := MaxDecompressedSize()
+	if len(src) == 0 && c != CompressionNone && c.valid() {
+		// No codec produces an empty stream, not even for empty input.
+		return dst, fmt.Errorf("wire: %s: empty input", c)
+	}
 	switch c {
 	case CompressionNone:
 		if len(src) > limit {
@@ -405,6 +409,7 @@ var zstdEncoder = sync.OnceValue(func() *zstd.Encoder {
 	e, err := zstd.NewWriter(nil,
 		zstd.WithEncoderLevel(zstd.SpeedDefault),
 		zstd.WithEncoderConcurrency(0), // GOMAXPROCS
+		zstd.WithZeroFrames(true),      // empty input still gives a valid frame
 	)
 	if err != nil {
 		panic("wire: zstd encoder: " + err.Error()) // static options; cannot fail

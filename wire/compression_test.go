@@ -195,7 +195,7 @@ func TestDecompressGarbage(t *testing.T) {
 	for _, c := range allCodecs[1:] {
 		valid, err := Compress(c, nil, testPayloads()["text"])
 		require.NoError(t, err)
-		inputs := [][]byte{nil, {}, {0}, valid[:len(valid)/2], valid[:len(valid)-1]}
+		inputs := [][]byte{nil, {}, {0xff}, valid[:len(valid)/2], valid[:len(valid)-1]}
 		for range 50 {
 			g := make([]byte, rng.IntN(200))
 			for i := range g {
@@ -318,4 +318,16 @@ func TestDecompressErrorsAreDistinct(t *testing.T) {
 	_, err := Decompress(CompressionGzip, nil, []byte("not gzip"))
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, ErrDecompressedTooLarge))
+}
+
+// TestLZ4FrameHeader pins the frame descriptor the Java client writes (see
+// testdata/recordbatch/java-lz4.bin at offset 61): magic 04 22 4d 18, FLG
+// 0x60 (version 01, independent blocks, no block or content checksum, no
+// content size), BD 0x40 (64 KiB blocks), and the descriptor checksum 0x82
+// (second byte of xxh32 of FLG and BD), which Kafka's pre-0.10 clients got
+// wrong.
+func TestLZ4FrameHeader(t *testing.T) {
+	got, err := Compress(CompressionLZ4, nil, []byte("hello"))
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x82}, got[:7])
 }

@@ -17,7 +17,7 @@ const (
 // empty CoordinatorKeys is sent as [Key].
 type FindCoordinatorRequest struct {
 	Key             string   // v0-3
-	KeyType         int8     // v1+: FindCoordinatorKeyTypeGroup, ...Transaction
+	KeyType         int8     // v1+ (v0 can only look up groups)
 	CoordinatorKeys []string // v4+
 }
 

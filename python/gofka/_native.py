@@ -124,6 +124,14 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         [gofka_handle_t, c_int32, c_int32, _p_buffer, _p_size, _p_error],
     ),
     "gofka_admin_close": (c_int32, [gofka_handle_t, _p_error]),
+    # Event queues
+    "gofka_queue_new": (c_int32, [_p_handle, _p_error]),
+    "gofka_queue_fd": (c_int32, [gofka_handle_t, POINTER(c_int32), _p_error]),
+    "gofka_queue_drain": (
+        c_int32,
+        [gofka_handle_t, c_int32, c_int32, _p_buffer, _p_size, POINTER(c_int32), _p_error],
+    ),
+    "gofka_queue_close": (c_int32, [gofka_handle_t, _p_error]),
     # Dev cluster
     "gofka_devcluster_new": (c_int32, [c_int32, c_int32, _p_handle, _p_error]),
     "gofka_devcluster_brokers": (c_int32, [gofka_handle_t, _p_buffer, _p_size, _p_error]),

@@ -70,10 +70,13 @@ class GofkaError(Exception):
 
     def __str__(self) -> str:
         detail = self.message or self.description
-        if self.name:
-            head = "%s (%d)" % (self.name, self.code)
-            return "%s: %s" % (head, detail) if detail else head
-        return detail
+        if not self.name:
+            return detail
+        head = "%s (%d)" % (self.name, self.code)
+        if detail.startswith(self.name):
+            # the library's messages usually start with the name already
+            detail = detail[len(self.name) :].lstrip(":. ")
+        return "%s: %s" % (head, detail) if detail else head
 
     def __repr__(self) -> str:
         return "%s(code=%d, name=%r, retriable=%r, message=%r)" % (

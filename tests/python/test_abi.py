@@ -134,3 +134,28 @@ def test_wrong_abi_version_is_an_import_error(tmp_path: "os.PathLike[str]") -> N
     assert "ImportError" in proc.stderr
     assert "ABI version 2" in proc.stderr
     assert "ABI version 1" in proc.stderr
+
+
+def test_queue_bindings_round_trip() -> None:
+    # The event-queue functions are declared with the right argument types:
+    # create, get the fd, drain with no events (timeout 0), close.
+    h = _native.gofka_handle_t()
+    err = _native.new_error()
+    _native.check(_native.lib.gofka_queue_new(ctypes.byref(h), ctypes.byref(err)), err)
+    assert h.value != 0
+    try:
+        fd = ctypes.c_int32(-1)
+        _native.check(_native.lib.gofka_queue_fd(h, ctypes.byref(fd), ctypes.byref(err)), err)
+        assert fd.value >= 0
+        buf = ctypes.c_void_p()
+        length = ctypes.c_size_t(123)
+        count = ctypes.c_int32(-1)
+        code = _native.lib.gofka_queue_drain(
+            h, 16, 0, ctypes.byref(buf), ctypes.byref(length), ctypes.byref(count), ctypes.byref(err)
+        )
+        _native.check(code, err)
+        assert count.value == 0
+        assert not buf.value
+    finally:
+        _native.check(_native.lib.gofka_queue_close(h, ctypes.byref(err)), err)
+    assert _native.lib.gofka_queue_close(h, ctypes.byref(err)) == _native.ERR_INVALID_HANDLE

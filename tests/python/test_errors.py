@@ -163,3 +163,10 @@ def test_invalid_handle_is_an_error_not_a_crash() -> None:
     assert code == -102
     assert err.code == -102
     assert err.name == b"INVALID_HANDLE"
+
+
+def test_str_names_the_error_once() -> None:
+    e = error_from_code(-105, "CONNECTION_FAILED: dial tcp 127.0.0.1:1: connection refused")
+    assert str(e) == "CONNECTION_FAILED (-105): dial tcp 127.0.0.1:1: connection refused"
+    assert str(error_from_code(10, "record of 2 MB")) == "MESSAGE_TOO_LARGE (10): record of 2 MB"
+    assert str(error_from_code(10)).startswith("MESSAGE_TOO_LARGE (10): ")  # falls back to the description

@@ -44,6 +44,16 @@ def test_send_batch_offsets_contiguous(producer: gofka.Producer, topic: str) -> 
     assert producer.send(topic, b"after") == 101
 
 
+def test_large_send_batch_keeps_input_order(producer: gofka.Producer, topic: str) -> None:
+    # ~5 MB: the engine must split it into several record batches, which
+    # have to reach the partition in input order.
+    values = [b"%08d" % i + b"x" * 100 for i in range(50000)]
+    offsets = producer.send_batch(topic, values)
+    assert offsets[0] == 0 and offsets[-1] == 49999
+    assert offsets == list(range(50000))
+    assert producer.send(topic, b"after") == 50000
+
+
 def test_send_batch_empty_and_mixed_buffers(producer: gofka.Producer, topic: str) -> None:
     assert producer.send_batch(topic, []) == []
     assert producer.send_batch(topic, [b"a", bytearray(b"b"), memoryview(b"c"), b""]) == [0, 1, 2, 3]

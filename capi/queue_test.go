@@ -1,0 +1,64 @@
+package main
+
+import (
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestEventQueueSignalsAndDrains(t *testing.T) {
+	q, err := newEventQueue()
+	require.NoError(t, err)
+	defer q.close()
+
+	evs, err := q.drain(10, 0)
+	require.NoError(t, err)
+	require.Empty(t, evs)
+
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 250; i++ {
+				q.post(event{token: uint64(g*1000 + i)})
+			}
+		}(g)
+	}
+	wg.Wait()
+
+	// The fd is readable: exactly one wake-up byte is pending.
+	var b [8]byte
+	n, err := syscall.Read(q.rfd, b[:])
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	// Put the state back as if the byte were still there.
+	syscall.Write(q.wfd, []byte{1})
+
+	seen := map[uint64]bool{}
+	for len(seen) < 1000 {
+		evs, err := q.drain(300, time.Second)
+		require.NoError(t, err)
+		require.NotEmpty(t, evs)
+		for _, ev := range evs {
+			require.False(t, seen[ev.token], "token %d twice", ev.token)
+			seen[ev.token] = true
+		}
+	}
+	// Drained: the fd no longer reads as ready.
+	_, err = syscall.Read(q.rfd, b[:])
+	require.ErrorIs(t, err, syscall.EAGAIN, "pipe must be empty once the queue is drained")
+
+	// A blocking drain wakes up for a later post.
+	go func() { time.Sleep(20 * time.Millisecond); q.post(event{token: 7}) }()
+	evs, err = q.drain(1, 5*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, uint64(7), evs[0].token)
+
+	q.close()
+	_, err = q.drain(1, 0)
+	require.Error(t, err)
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite, as `make test` runs it:
+#   1. gofmt / go vet, Go unit and engine tests (dev cluster), fuzz smoke;
+#   2. a real Apache Kafka (scripts/kafka.sh) started for the rest and
+#      always stopped on exit;
+#   3. Go integration tests, Python tests (dev cluster and real Kafka), and
+#      the console-consumer oracle, all against that broker.
+# Env: FUZZTIME (default 5s per fuzz target), KAFKA_PORT (default 9092),
+#      VENV (default .venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+export KAFKA_PORT=${KAFKA_PORT:-9092}
+PY="$VENV/bin/python"
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "lint"
+bad=$(gofmt -l wire core capi)
+[ -z "$bad" ] || { echo "gofmt needed: $bad"; exit 1; }
+go vet ./...
+
+step "Go unit and engine tests (dev cluster)"
+go test -count=1 ./...
+
+step "fuzz smoke (${FUZZTIME:-5s} per target)"
+./scripts/fuzz.sh "${FUZZTIME:-5s}"
+
+step "Python tests on the dev cluster"
+PYTHONPATH=python "$PY" -m pytest -q -p no:cacheprovider tests/python
+
+step "start Apache Kafka"
+trap './scripts/kafka.sh down || true' EXIT
+./scripts/kafka.sh up
+export GOFKA_BROKERS="127.0.0.1:${KAFKA_PORT}"
+
+step "Go tests against Apache Kafka ($GOFKA_BROKERS)"
+go test -count=1 ./core/...
+
+step "Python tests against Apache Kafka ($GOFKA_BROKERS)"
+PYTHONPATH=python GOFKA_KAFKA_SCRIPT="$PWD/scripts/kafka.sh" "$PY" -m pytest -q -p no:cacheprovider tests/python tests/integration
