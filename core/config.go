@@ -3,6 +3,7 @@ package core
 import (
 	"crypto/tls"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,16 +22,29 @@ const Version = "0.2.0"
 //
 // A Config is copied into each client at creation and never changed after,
 // so clients read it without locks.
+//
+// Fields are grouped by subsystem; each group's properties are rows of the
+// table below (or of a subsystem file's table appended in its init).
 type Config struct {
+	// --- common ---
 	Brokers                []string
 	ClientID               string
 	DialTimeout            time.Duration
 	RequestTimeout         time.Duration
 	MetadataMaxAge         time.Duration
 	AllowAutoTopicCreation bool
-	Acks                   int16
-	Compression            wire.Compression
-	TLS                    *tls.Config // nil = plaintext
+	Retry                  RetryPolicy
+
+	// --- producer ---
+	Acks        int16
+	Compression wire.Compression
+
+	// --- consumer ---
+
+	// --- admin and connection pool ---
+
+	// --- security ---
+	TLS *tls.Config // nil = plaintext
 }
 
 // Option changes one setting of a Config.
@@ -59,6 +73,10 @@ func WithCompression(codec wire.Compression) Option { return func(c *Config) { c
 
 // WithTLS enables TLS with the given configuration (cloned per connection).
 func WithTLS(cfg *tls.Config) Option { return func(c *Config) { c.TLS = cfg } }
+
+// WithRetry sets the retry policy used for retriable errors (see
+// RetryPolicy; the properties retries and retry.backoff.*).
+func WithRetry(p RetryPolicy) Option { return func(c *Config) { c.Retry = p } }
 
 // WithAllowAutoTopicCreation lets metadata requests create missing topics
 // on brokers configured with auto.create.topics.enable.
@@ -118,6 +136,34 @@ var properties = []Property{
 			c.AllowAutoTopicCreation = b
 			return err
 		}},
+	{"retries", "int", "3", "Retries after the first attempt of an operation that failed with a retriable error (the error table says which are); 0 disables retries.",
+		func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("must be a non-negative integer")
+			}
+			c.Retry.MaxRetries = n
+			return nil
+		}},
+	{"retry.backoff.ms", "duration(ms)", "100", "Wait before the first retry; later waits grow by retry.backoff.multiplier up to retry.backoff.max.ms.",
+		durationSetter(func(c *Config) *time.Duration { return &c.Retry.InitialBackoff })},
+	{"retry.backoff.max.ms", "duration(ms)", "30000", "Upper bound on the wait between two retries.",
+		durationSetter(func(c *Config) *time.Duration { return &c.Retry.MaxBackoff })},
+	{"retry.backoff.multiplier", "float", "2.0", "Factor by which the wait grows after each retry (>= 1.0).",
+		func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 1 || math.IsInf(f, 0) || math.IsNaN(f) {
+				return fmt.Errorf("must be a finite number >= 1.0")
+			}
+			c.Retry.BackoffMultiplier = f
+			return nil
+		}},
+	{"retry.jitter", "bool", "true", "Randomise each wait within [backoff/2, backoff] so that many clients do not retry in lockstep.",
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.Retry.Jitter = b
+			return err
+		}},
 	{"acks", "all|-1|0|1", "all", "Acknowledgements the leader waits for before answering a produce request: all in-sync replicas (all, -1), the leader only (1), or none (0).",
 		func(c *Config, v string) error {
 			switch strings.ToLower(v) {
@@ -153,7 +199,7 @@ func durationSetter(field func(*Config) *time.Duration) func(*Config, string) er
 
 // NewConfig returns the defaults of the property table with opts applied.
 func NewConfig(opts ...Option) Config {
-	var c Config
+	c := Config{Retry: DefaultRetryPolicy()}
 	for _, p := range properties {
 		if p.Default != "" {
 			if err := p.set(&c, p.Default); err != nil {

@@ -1,0 +1,174 @@
+"""The asynchronous bridge: library event queues, drained in bulk.
+
+Asynchronous C functions (``gofka_*_async``, ``gofka_producer_produce``)
+return at once and later post one completion event, tagged with a 64-bit
+token, to an event queue (gofka.h, "Event queues"). The queue's file
+descriptor turns readable when events are waiting. This module turns that
+into Python:
+
+- :class:`EventQueue` owns a queue handle: ``drain()`` takes many events in
+  one C call (the GIL is released while it waits).
+- :class:`AsyncBridge` runs on one asyncio loop: ``submit(start)`` creates a
+  future, calls ``start(queue_handle, token)`` to launch the operation, and
+  resolves the future when its event arrives. The loop watches the fd with
+  ``loop.add_reader``, so nothing blocks the loop and no Python code ever
+  runs on a Go thread.
+
+Thread-safety: EventQueue may be drained from any thread; an AsyncBridge
+belongs to the loop it was created on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import itertools
+import struct
+import threading
+from typing import Any, Callable, Dict, List, NamedTuple, Optional
+
+from . import _native
+from .exceptions import GofkaError, error_from_code
+
+_EVENT_HEADER = struct.Struct("<QiiqI")  # token, code, partition, offset, payload_len
+
+
+class Event(NamedTuple):
+    """One completion: code 0 means success; payload is the result (or the
+    error message when code != 0)."""
+
+    token: int
+    code: int
+    partition: int
+    offset: int
+    payload: bytes
+
+    def error(self) -> GofkaError:
+        return error_from_code(self.code, self.payload.decode("utf-8", "replace"))
+
+
+def parse_events(buf: bytes, count: int) -> List[Event]:
+    """Decodes ``count`` events packed in ``buf`` (gofka.h events format)."""
+    out = []
+    pos = 0
+    unpack = _EVENT_HEADER.unpack_from
+    size = _EVENT_HEADER.size
+    for _ in range(count):
+        token, code, partition, offset, n = unpack(buf, pos)
+        pos += size
+        out.append(Event(token, code, partition, offset, buf[pos:pos + n]))
+        pos += n
+    return out
+
+
+class EventQueue(object):
+    """A library event queue (one native handle and its file descriptor)."""
+
+    def __init__(self) -> None:
+        handle = _native.gofka_handle_t()
+        err = _native.new_error()
+        _native.check(_native.lib.gofka_queue_new(ctypes.byref(handle), ctypes.byref(err)), err)
+        self.handle = handle.value
+        fd = ctypes.c_int32()
+        _native.check(_native.lib.gofka_queue_fd(self.handle, ctypes.byref(fd), ctypes.byref(err)), err)
+        self.fd = fd.value
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def drain(self, max_events: int = 65536, timeout_ms: int = 0) -> List[Event]:
+        """Takes up to ``max_events`` events, waiting up to ``timeout_ms``
+        for the first one (0 = do not wait)."""
+        if self._closed:
+            return []
+        buf = ctypes.c_void_p()
+        length = ctypes.c_size_t()
+        count = ctypes.c_int32()
+        err = _native.new_error()
+        code = _native.lib.gofka_queue_drain(
+            self.handle, max_events, timeout_ms, ctypes.byref(buf), ctypes.byref(length),
+            ctypes.byref(count), ctypes.byref(err))
+        if code != _native.OK:
+            if self._closed:
+                return []
+            raise _native.make_error(code, err)
+        if count.value == 0:
+            return []
+        return parse_events(_native.take_buffer(buf, length), count.value)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        err = _native.new_error()
+        _native.lib.gofka_queue_close(self.handle, ctypes.byref(err))
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class AsyncBridge(object):
+    """Resolves asyncio futures from an EventQueue on one event loop."""
+
+    def __init__(self, loop: Optional[asyncio.AbstractEventLoop] = None) -> None:
+        self.loop = loop or asyncio.get_running_loop()
+        self.queue = EventQueue()
+        self._futures: Dict[int, "asyncio.Future[Event]"] = {}
+        self._tokens = itertools.count(1)
+        self._reading = False
+
+    def submit(self, start: Callable[[int, int], None]) -> "asyncio.Future[Event]":
+        """Starts an operation and returns a future for its completion event.
+
+        ``start(queue_handle, token)`` must call the asynchronous C function
+        (raising on an immediate failure, which propagates to the caller).
+        The future's result is the :class:`Event`; a failed event sets the
+        matching :mod:`gofka.exceptions` error instead.
+        """
+        token = next(self._tokens)
+        fut = self.loop.create_future()
+        self._futures[token] = fut
+        try:
+            start(self.queue.handle, token)
+        except BaseException:
+            del self._futures[token]
+            raise
+        if not self._reading:
+            self.loop.add_reader(self.queue.fd, self._on_readable)
+            self._reading = True
+        return fut
+
+    def _on_readable(self) -> None:
+        for ev in self.queue.drain():
+            fut = self._futures.pop(ev.token, None)
+            if fut is None or fut.done():
+                continue  # cancelled by its awaiter
+            if ev.code == _native.OK:
+                fut.set_result(ev)
+            else:
+                fut.set_exception(ev.error())
+        if not self._futures and self._reading:
+            self.loop.remove_reader(self.queue.fd)
+            self._reading = False
+
+    @property
+    def pending(self) -> int:
+        """Operations started and not yet completed."""
+        return len(self._futures)
+
+    def close(self) -> None:
+        """Stops watching the fd and fails every pending future."""
+        if self._reading:
+            try:
+                self.loop.remove_reader(self.queue.fd)
+            except Exception:
+                pass
+            self._reading = False
+        futures, self._futures = self._futures, {}
+        for fut in futures.values():
+            if not fut.done():
+                fut.set_exception(error_from_code(_native.ERR_CLIENT_CLOSED, "client closed"))
+        self.queue.close()
