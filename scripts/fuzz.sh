@@ -7,7 +7,11 @@ t=${1:-10s}
 for pkg in $(go list ./...); do
   for f in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
     echo "fuzz $pkg $f ($t)"
-    go test -run '^$' -fuzz "^${f}\$" -fuzztime "$t" "$pkg" >/dev/null
+    if ! out=$(go test -run '^$' -fuzz "^${f}\$" -fuzztime "$t" -fuzzminimizetime 5s "$pkg" 2>&1); then
+      echo "$out" | tail -40
+      echo "fuzz: $f in $pkg FAILED (the crashing input is saved under testdata/fuzz/$f; commit it as a regression test)"
+      exit 1
+    fi
   done
 done
 echo "fuzz: all targets ran for $t without a failure"

@@ -1,0 +1,30 @@
+package core
+
+import (
+	"fmt"
+	"strings"
+)
+
+// ConfigMarkdown renders the configuration table as the Markdown of
+// docs/configuration.md (regenerate with `go run ./core/cmd/configdoc >
+// docs/configuration.md`; a test fails when the file is stale).
+func ConfigMarkdown() string {
+	var b strings.Builder
+	b.WriteString("# Configuration\n\n")
+	b.WriteString("Generated from the engine's property table (`core.Properties()`) by\n")
+	b.WriteString("`go run ./core/cmd/configdoc > docs/configuration.md`; do not edit by hand.\n\n")
+	b.WriteString("The same keys serve the C ABI (`key=value` lines given to `gofka_*_new`),\n")
+	b.WriteString("Go (`core.ParseConfig`, `Config.Set`, or the `With...` options) and the\n")
+	b.WriteString("Python keyword arguments, which map onto them.\n\n")
+	b.WriteString("| key | type | default | description |\n|---|---|---|---|\n")
+	for _, p := range Properties() {
+		def := p.Default
+		if def == "" {
+			def = "(none)"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | `%s` | %s |\n", p.Name, escapeCell(p.Type), def, escapeCell(p.Doc))
+	}
+	return b.String()
+}
+
+func escapeCell(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
