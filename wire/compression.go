@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 // bits of the batch attributes.
 type Compression int8
 
+// The codecs, numbered as in the attributes.
 const (
 	CompressionNone Compression = iota
 	CompressionGzip
@@ -76,12 +78,17 @@ func init() { maxDecompressed.Store(DefaultMaxDecompressedSize) }
 func MaxDecompressedSize() int { return int(maxDecompressed.Load()) }
 
 // SetMaxDecompressedSize sets the cap returned by MaxDecompressedSize and
-// returns the previous value. n <= 0 restores the default. It is safe to call
+// returns the previous value. n <= 0 restores the default; n is clamped
+// below 2 GiB. Caps under a few MiB may also reject zstd frames whose window
+// is larger than the cap, whatever their content size. It is safe to call
 // concurrently with Decompress; calls already running keep the old cap.
 func SetMaxDecompressedSize(n int) (prev int) {
 	if n <= 0 {
 		n = DefaultMaxDecompressedSize
 	}
+	// No legitimate batch decompresses beyond an int32 (every producer
+	// builds its records section in an int32-indexed buffer).
+	n = min(n, math.MaxInt32-1)
 	return int(maxDecompressed.Swap(int64(n)))
 }
 
@@ -163,7 +170,7 @@ func readLimited(dst []byte, r io.Reader, limit, sizeHint int) ([]byte, error) {
 		sizeHint = limit
 	}
 	dst = slices.Grow(dst, sizeHint+1)
-	for {
+	for empty := 0; ; {
 		if len(dst) == cap(dst) {
 			dst = slices.Grow(dst, 1)
 		}
@@ -181,12 +188,54 @@ func readLimited(dst []byte, r io.Reader, limit, sizeHint int) ([]byte, error) {
 		if err != nil {
 			return dst, err
 		}
+		if n > 0 {
+			empty = 0
+		} else if empty++; empty >= 100 {
+			return dst, io.ErrNoProgress
+		}
 	}
 }
 
-// decompressHint guesses the decompressed size from the compressed one to
-// avoid regrowing the output too often.
-func decompressHint(n int) int { return 4*n + 512 }
+// scratchPool holds reusable buffers for intermediate data: the
+// uncompressed records of a batch being compressed, and the output of the
+// streaming decompressors (gzip, lz4, zstd), whose size is unknown until
+// the end. Decompressing into scratch and then copying into dst costs a
+// memcpy but allocates the result exactly once, at its final size. A
+// buffer is owned by one call at a time and holds no data the caller can
+// see once returned; oversized ones are dropped.
+var scratchPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, 64<<10)
+	return &b
+}}
+
+const maxPooledScratch = 16 << 20
+
+// getScratch returns an empty pooled buffer.
+func getScratch() *[]byte {
+	p := scratchPool.Get().(*[]byte)
+	*p = (*p)[:0]
+	return p
+}
+
+// putScratch returns b, which grew from *p, to the pool.
+func putScratch(p *[]byte, b []byte) {
+	if cap(b) <= maxPooledScratch {
+		*p = b[:0]
+		scratchPool.Put(p)
+	}
+}
+
+// viaScratch runs a streaming decompression into a pooled buffer and
+// appends the result to dst.
+func viaScratch(dst []byte, decompress func(scratch []byte) ([]byte, error)) ([]byte, error) {
+	sp := getScratch()
+	out, err := decompress(*sp)
+	if err == nil {
+		dst = append(dst, out...)
+	}
+	putScratch(sp, out)
+	return dst, err
+}
 
 // ---- gzip ----
 
@@ -226,7 +275,19 @@ func gzipCompress(dst, src []byte) ([]byte, error) {
 	return dst, err
 }
 
+const (
+	maxDeflateRatio = 1032    // how much deflate can expand its input
+	maxSizeHint     = 4 << 20 // most output pre-sized from an untrusted header
+)
+
 func gzipDecompress(dst, src []byte, limit int) ([]byte, error) {
+	// The gzip trailer ends with the uncompressed size mod 2^32 (of the
+	// last member); trust it only as far as deflate can expand, and only to
+	// pre-size a few MiB: the output grows as needed beyond that.
+	hint := 2 * len(src)
+	if len(src) >= 4 {
+		hint = min(int(binary.LittleEndian.Uint32(src[len(src)-4:])), maxDeflateRatio*len(src), maxSizeHint)
+	}
 	d := gzipDecPool.Get().(*gzipDec)
 	defer func() {
 		d.in.Reset(nil)
@@ -236,7 +297,9 @@ func gzipDecompress(dst, src []byte, limit int) ([]byte, error) {
 	if err := d.zr.Reset(&d.in); err != nil {
 		return dst, fmt.Errorf("wire: gzip: %w", err)
 	}
-	out, err := readLimited(dst, &d.zr, limit, decompressHint(len(src)))
+	out, err := viaScratch(dst, func(scratch []byte) ([]byte, error) {
+		return readLimited(scratch, &d.zr, limit, hint)
+	})
 	if err != nil {
 		return out, fmt.Errorf("wire: gzip: %w", err)
 	}
@@ -278,50 +341,89 @@ func snappyDecompress(dst, src []byte, limit int) ([]byte, error) {
 	if len(src) < len(xerialMagic) || string(src[:len(xerialMagic)]) != xerialMagic {
 		// Not framed: one raw snappy block (what some non-Java clients
 		// write, and what snappy-java also accepts).
-		return snappyBlock(dst, src, limit, 0)
+		n, err := snappyDecodedLen(src, limit)
+		if err != nil {
+			return dst, err
+		}
+		return snappyBlock(slices.Grow(dst, n), src, n)
 	}
-	start := len(dst)
+	// First pass: validate the framing and size the output from the block
+	// headers, so that it is allocated once and the cap is enforced before
+	// anything is allocated.
+	total := 0
+	err := xerialBlocks(src, func(block []byte) error {
+		n, err := snappyDecodedLen(block, limit-total)
+		total += n
+		return err
+	})
+	if err != nil {
+		return dst, err
+	}
+	dst = slices.Grow(dst, total)
+	err = xerialBlocks(src, func(block []byte) error {
+		n, _ := snappy.DecodedLen(block) // checked by the first pass
+		var err error
+		dst, err = snappyBlock(dst, block, n)
+		return err
+	})
+	return dst, err
+}
+
+// xerialBlocks calls fn with each raw snappy block of xerial-framed src.
+func xerialBlocks(src []byte, fn func(block []byte) error) error {
 	for len(src) > 0 {
 		// The magic header starts the data and may reappear mid-stream when
 		// framed outputs were concatenated. A block length never starts
 		// with 0x82: that would be a negative int32.
 		if len(src) >= len(xerialMagic) && string(src[:len(xerialMagic)]) == xerialMagic {
 			if len(src) < xerialHeaderLen {
-				return dst, errors.New("wire: snappy: truncated xerial header")
+				return errors.New("wire: snappy: truncated xerial header")
 			}
 			src = src[xerialHeaderLen:]
 			continue
 		}
 		if len(src) < 4 {
-			return dst, errors.New("wire: snappy: truncated xerial block length")
+			return errors.New("wire: snappy: truncated xerial block length")
 		}
 		n := binary.BigEndian.Uint32(src)
 		src = src[4:]
 		if uint64(n) > uint64(len(src)) {
-			return dst, fmt.Errorf("wire: snappy: xerial block of %d bytes exceeds remaining %d", n, len(src))
+			return fmt.Errorf("wire: snappy: xerial block of %d bytes exceeds remaining %d", n, len(src))
 		}
 		if n == 0 {
 			continue
 		}
-		var err error
-		if dst, err = snappyBlock(dst, src[:n], limit, len(dst)-start); err != nil {
-			return dst, err
+		if err := fn(src[:n]); err != nil {
+			return err
 		}
 		src = src[n:]
 	}
-	return dst, nil
+	return nil
 }
 
-// snappyBlock appends one raw snappy block to dst; produced is how much
-// this Decompress call has output so far, counted against limit.
-func snappyBlock(dst, block []byte, limit, produced int) ([]byte, error) {
+// maxSnappyRatio bounds how much a valid snappy block expands: its densest
+// element is a 3-byte copy of 64 bytes.
+const maxSnappyRatio = 22
+
+// snappyDecodedLen returns the decoded length a raw block declares, failing
+// if it is beyond limit, or beyond what the block can decode to (so that a
+// few hostile bytes cannot make the caller allocate up to the limit).
+func snappyDecodedLen(block []byte, limit int) (int, error) {
 	n, err := snappy.DecodedLen(block)
 	if err != nil {
-		return dst, fmt.Errorf("wire: snappy: %w", err)
+		return 0, fmt.Errorf("wire: snappy: %w", err)
 	}
-	if n > limit-produced {
-		return dst, fmt.Errorf("%w (snappy block claims %d bytes, limit %d)", ErrDecompressedTooLarge, n, limit)
+	if n > limit {
+		return 0, fmt.Errorf("%w (snappy block claims %d bytes beyond the limit)", ErrDecompressedTooLarge, n)
 	}
+	if n > maxSnappyRatio*len(block) {
+		return 0, fmt.Errorf("wire: snappy: block of %d bytes claims %d decoded bytes: %w", len(block), n, snappy.ErrCorrupt)
+	}
+	return n, nil
+}
+
+// snappyBlock appends the n bytes one raw snappy block decodes to.
+func snappyBlock(dst, block []byte, n int) ([]byte, error) {
 	at := len(dst)
 	dst = slices.Grow(dst, n)[:at+n]
 	out, err := snappy.Decode(dst[at:], block)
@@ -391,7 +493,9 @@ func lz4Decompress(dst, src []byte, limit int) ([]byte, error) {
 	d := lz4DecPool.Get().(*lz4Dec)
 	d.in.Reset(src)
 	d.zr.Reset(&d.in)
-	out, err := readLimited(dst, d.zr, limit, decompressHint(len(src)))
+	out, err := viaScratch(dst, func(scratch []byte) ([]byte, error) {
+		return readLimited(scratch, d.zr, limit, min(2*len(src), maxSizeHint))
+	})
 	d.in.Reset(nil)
 	d.zr.Reset(&d.in) // releases the block buffer
 	lz4DecPool.Put(d)
@@ -449,16 +553,16 @@ func zstdDecompress(dst, src []byte, limit int) ([]byte, error) {
 	if err != nil {
 		return dst, fmt.Errorf("wire: zstd: %w", err)
 	}
-	start := len(dst)
-	out, err := dec.DecodeAll(src, dst)
-	if err != nil {
-		if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
-			return dst, fmt.Errorf("%w (zstd: %v, limit %d)", ErrDecompressedTooLarge, err, limit)
+	return viaScratch(dst, func(scratch []byte) ([]byte, error) {
+		out, err := dec.DecodeAll(src, scratch)
+		switch {
+		case errors.Is(err, zstd.ErrDecoderSizeExceeded), errors.Is(err, zstd.ErrWindowSizeExceeded):
+			return out, fmt.Errorf("%w (zstd: %v, limit %d)", ErrDecompressedTooLarge, err, limit)
+		case err != nil:
+			return out, fmt.Errorf("wire: zstd: %w", err)
+		case len(out) > limit: // belt and braces; the decoder enforces it
+			return out, fmt.Errorf("%w (limit %d)", ErrDecompressedTooLarge, limit)
 		}
-		return dst, fmt.Errorf("wire: zstd: %w", err)
-	}
-	if len(out)-start > limit { // belt and braces; the decoder enforces it
-		return dst, fmt.Errorf("%w (limit %d)", ErrDecompressedTooLarge, limit)
-	}
-	return out, nil
+		return out, nil
+	})
 }

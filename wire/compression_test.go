@@ -106,7 +106,7 @@ func TestCompressUnknownCodec(t *testing.T) {
 var xerialFoobar = []byte("\x82SNAPPY\x00" + "\x00\x00\x00\x01" + "\x00\x00\x00\x01" +
 	"\x00\x00\x00\x09" + "\x07\x18foobar\n")
 
-func TestXerialSnappyGolden(t *testing.T) {
+func TestCompressXerialGolden(t *testing.T) {
 	got, err := Compress(CompressionSnappy, nil, []byte("foobar\n"))
 	require.NoError(t, err)
 	assert.Equal(t, xerialFoobar, got)
@@ -116,7 +116,7 @@ func TestXerialSnappyGolden(t *testing.T) {
 	assert.Equal(t, "foobar\n", string(out))
 }
 
-func TestXerialSnappyBlocks(t *testing.T) {
+func TestCompressXerialBlocks(t *testing.T) {
 	src := testPayloads()["text"]
 	framed, err := Compress(CompressionSnappy, nil, src)
 	require.NoError(t, err)
@@ -164,7 +164,7 @@ func TestXerialSnappyBlocks(t *testing.T) {
 	assert.Empty(t, out)
 }
 
-func TestRawSnappyDecodes(t *testing.T) {
+func TestCompressRawSnappyDecodes(t *testing.T) {
 	for name, src := range testPayloads() {
 		raw := snappy.Encode(nil, src)
 		out, err := Decompress(CompressionSnappy, nil, raw)
@@ -173,7 +173,7 @@ func TestRawSnappyDecodes(t *testing.T) {
 	}
 }
 
-func TestSnappyCorrupt(t *testing.T) {
+func TestCompressSnappyCorrupt(t *testing.T) {
 	framed, err := Compress(CompressionSnappy, nil, testPayloads()["text"])
 	require.NoError(t, err)
 	for _, bad := range [][]byte{
@@ -190,7 +190,7 @@ func TestSnappyCorrupt(t *testing.T) {
 	}
 }
 
-func TestDecompressGarbage(t *testing.T) {
+func TestCompressDecompressGarbage(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, c := range allCodecs[1:] {
 		valid, err := Compress(c, nil, testPayloads()["text"])
@@ -219,7 +219,7 @@ func TestDecompressGarbage(t *testing.T) {
 	}
 }
 
-func TestDecompressionBomb(t *testing.T) {
+func TestCompressDecompressionBomb(t *testing.T) {
 	bomb := make([]byte, 4<<20) // 4 MiB of zeros compresses to a few KiB
 	for _, c := range allCodecs {
 		comp, err := Compress(c, nil, bomb)
@@ -314,19 +314,19 @@ func TestCompressionInteropFranzGo(t *testing.T) {
 	}
 }
 
-func TestDecompressErrorsAreDistinct(t *testing.T) {
+func TestCompressDecompressErrors(t *testing.T) {
 	_, err := Decompress(CompressionGzip, nil, []byte("not gzip"))
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, ErrDecompressedTooLarge))
 }
 
-// TestLZ4FrameHeader pins the frame descriptor the Java client writes (see
+// TestCompressLZ4FrameHeader pins the frame descriptor the Java client writes (see
 // testdata/recordbatch/java-lz4.bin at offset 61): magic 04 22 4d 18, FLG
 // 0x60 (version 01, independent blocks, no block or content checksum, no
 // content size), BD 0x40 (64 KiB blocks), and the descriptor checksum 0x82
 // (second byte of xxh32 of FLG and BD), which Kafka's pre-0.10 clients got
 // wrong.
-func TestLZ4FrameHeader(t *testing.T) {
+func TestCompressLZ4FrameHeader(t *testing.T) {
 	got, err := Compress(CompressionLZ4, nil, []byte("hello"))
 	require.NoError(t, err)
 	assert.Equal(t, []byte{0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x82}, got[:7])

@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/bits"
 	"slices"
-	"sync"
 )
 
 // RecordBatch v2 (magic 2) layout, all integers big-endian:
@@ -185,16 +184,6 @@ func EstimateRecordSize(r *Record) int {
 
 // ---- encoding ----
 
-// scratchPool holds buffers for the uncompressed records of compressed
-// batches. A buffer is owned by one AppendRecordBatch call and holds no
-// caller data once returned; oversized ones are not pooled.
-var scratchPool = sync.Pool{New: func() any {
-	b := make([]byte, 0, 64<<10)
-	return &b
-}}
-
-const maxPooledScratch = 8 << 20
-
 // AppendRecordBatch appends b encoded as a RecordBatch v2 compressed with c
 // to dst and returns the extended slice.
 //
@@ -265,15 +254,12 @@ func AppendRecordBatch(dst []byte, b *RecordBatch, c Compression) ([]byte, error
 	if c == CompressionNone {
 		appendRecords(&w, b.Records, baseTs)
 	} else {
-		sp := scratchPool.Get().(*[]byte)
-		sw := Writer{B: slices.Grow((*sp)[:0], recordsLen)}
+		sp := getScratch()
+		sw := Writer{B: slices.Grow(*sp, recordsLen)}
 		appendRecords(&sw, b.Records, baseTs)
 		var err error
 		w.B, err = Compress(c, w.B, sw.B)
-		if cap(sw.B) <= maxPooledScratch {
-			*sp = sw.B[:0]
-			scratchPool.Put(sp)
-		}
+		putScratch(sp, sw.B)
 		if err != nil {
 			return orig, err
 		}
@@ -340,9 +326,10 @@ func appendRecords(w *Writer, recs []Record, baseTs int64) {
 // data. Header keys are strings (equal keys of consecutive records share
 // one string). For each batch the decoder allocates one Records slice
 // (reusing the Records capacity of dst's elements between len(dst) and
-// cap(dst), so pass batches[:0] to recycle them) and one slice for all the
-// batch's headers. Record counts and lengths are validated against the
-// bytes present before anything is allocated; no input makes it panic.
+// cap(dst), so pass batches[:0] to recycle them: Record structs copied out
+// of them stay valid) and one slice for all the batch's headers (never
+// recycled). Record counts and lengths are validated against the bytes
+// present before anything is allocated; no input makes it panic.
 func DecodeRecordBatches(data []byte, dst []RecordBatch) ([]RecordBatch, error) {
 	for len(data) >= batchLogOverhead {
 		length := int32(binary.BigEndian.Uint32(data[batchLengthOffset:]))
@@ -433,10 +420,30 @@ func decodeBatch(batch []byte, dst []RecordBatch) ([]RecordBatch, error) {
 	return append(dst, hdr), nil
 }
 
+// varint is r.Varint with an inlined fast path for one-byte values (-64 to
+// 63), which most record fields are. (After an error r.off == len(r.b), so
+// the fast path never reads past a failure.)
+func varint(r *Reader) int64 {
+	if off := r.off; off < len(r.b) && r.b[off] < 0x80 {
+		r.off = off + 1
+		return int64(r.b[off]>>1) ^ -int64(r.b[off]&1)
+	}
+	return r.Varint()
+}
+
+// varint32 is r.Varint32 with varint's fast path.
+func varint32(r *Reader) int32 {
+	if off := r.off; off < len(r.b) && r.b[off] < 0x80 {
+		r.off = off + 1
+		return int32(r.b[off]>>1) ^ -int32(r.b[off]&1)
+	}
+	return r.Varint32()
+}
+
 // readNullable reads a varint-length-prefixed nullable byte string,
 // aliasing r's input.
 func readNullable(r *Reader) []byte {
-	n := r.Varint()
+	n := varint(r)
 	if n == -1 || r.err != nil {
 		return nil
 	}
@@ -453,7 +460,7 @@ func decodeRecords(b *RecordBatch, payload []byte) error {
 	var hdrs []Header
 	prevStart, prevN := 0, 0 // the last record with headers, for key reuse
 	for i := range b.Records {
-		length := r.Varint()
+		length := varint(&r)
 		if r.err != nil {
 			return corruptf(b.BaseOffset, "record %d: %v", i, r.err)
 		}
@@ -462,8 +469,8 @@ func decodeRecords(b *RecordBatch, payload []byte) error {
 		}
 		rr := Reader{b: r.Raw(int(length))}
 		rr.Int8() // record attributes: unused
-		tsDelta := rr.Varint()
-		offDelta := rr.Varint32()
+		tsDelta := varint(&rr)
+		offDelta := varint32(&rr)
 		rec := &b.Records[i]
 		rec.Offset = b.BaseOffset + int64(offDelta)
 		if logAppend {
@@ -474,7 +481,7 @@ func decodeRecords(b *RecordBatch, payload []byte) error {
 		rec.Key = readNullable(&rr)
 		rec.Value = readNullable(&rr)
 		rec.Headers = nil
-		nh := rr.Varint32()
+		nh := varint32(&rr)
 		if nh < 0 || int(nh) > rr.Remaining()/minHeaderSize {
 			rr.Failf("header count %d invalid with %d bytes left", nh, rr.Remaining())
 		}
@@ -487,7 +494,7 @@ func decodeRecords(b *RecordBatch, payload []byte) error {
 			}
 			start := len(hdrs)
 			for j := 0; j < int(nh) && rr.err == nil; j++ {
-				kl := rr.Varint32()
+				kl := varint32(&rr)
 				if kl < 0 {
 					rr.Failf("negative header key length %d", kl)
 					break
