@@ -7,9 +7,15 @@ package main
 import "C"
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
 
 	"github.com/gofka/gofka/core"
+	"github.com/gofka/gofka/wire"
 )
 
 func adminOf(h C.gofka_handle_t) (*core.Admin, error) {
@@ -57,6 +63,306 @@ func gofka_admin_list_topics(h C.gofka_handle_t, includeInternal C.int32_t, time
 		err = cBuffer(b, out, outLen)
 	}
 	return fill(errOut, err)
+}
+
+// adminOp is one operation of gofka_admin_call: it decodes its JSON
+// arguments, calls core.Admin and returns a value marshalled as the JSON
+// result. Translation only: the behaviour is in core.
+type adminOp func(ctx context.Context, a *core.Admin, args json.RawMessage) (any, error)
+
+// decodeArgs decodes JSON args into v, rejecting unknown fields so that a
+// misspelt argument is an error rather than silently ignored.
+func decodeArgs(args json.RawMessage, v any) error {
+	if len(bytes.TrimSpace(args)) == 0 {
+		args = json.RawMessage("{}")
+	}
+	d := json.NewDecoder(bytes.NewReader(args))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return invalid("arguments: %v", err)
+	}
+	return nil
+}
+
+// op builds an adminOp from a typed function.
+func op[A any](fn func(ctx context.Context, a *core.Admin, args *A) (any, error)) adminOp {
+	return func(ctx context.Context, a *core.Admin, raw json.RawMessage) (any, error) {
+		args := new(A)
+		if err := decodeArgs(raw, args); err != nil {
+			return nil, err
+		}
+		return fn(ctx, a, args)
+	}
+}
+
+type topicArg struct {
+	Topic string `json:"topic"`
+}
+type groupArg struct {
+	Group string `json:"group"`
+}
+
+// intKeys turns {"0": v} maps (JSON object keys are strings) into int32 keys.
+func intKeys[V any](m map[string]V) (map[int32]V, error) {
+	out := make(map[int32]V, len(m))
+	for k, v := range m {
+		n, err := strconv.ParseInt(k, 10, 32)
+		if err != nil {
+			return nil, invalid("%q is not a partition number", k)
+		}
+		out[int32(n)] = v
+	}
+	return out, nil
+}
+
+var adminOps = map[string]adminOp{
+	"cluster_metadata": op(func(ctx context.Context, a *core.Admin, args *struct {
+		Topics []string `json:"topics"`
+	}) (any, error) {
+		return a.ClusterMetadata(ctx, args.Topics)
+	}),
+	"describe_cluster": op(func(ctx context.Context, a *core.Admin, _ *struct{}) (any, error) {
+		return a.DescribeCluster(ctx)
+	}),
+	"list_brokers": op(func(ctx context.Context, a *core.Admin, _ *struct{}) (any, error) {
+		return a.ListBrokers(ctx)
+	}),
+	"list_topics": op(func(ctx context.Context, a *core.Admin, args *struct {
+		IncludeInternal bool `json:"include_internal"`
+	}) (any, error) {
+		return a.ListTopics(ctx, args.IncludeInternal)
+	}),
+	"describe_topic": op(func(ctx context.Context, a *core.Admin, args *topicArg) (any, error) {
+		return a.DescribeTopic(ctx, args.Topic)
+	}),
+	"partition_count": op(func(ctx context.Context, a *core.Admin, args *topicArg) (any, error) {
+		return a.PartitionCount(ctx, args.Topic)
+	}),
+	"topic_leaders": op(func(ctx context.Context, a *core.Admin, args *topicArg) (any, error) {
+		return a.TopicLeaders(ctx, args.Topic)
+	}),
+	"create_topics": op(func(ctx context.Context, a *core.Admin, args *struct {
+		Topics []struct {
+			Name              string             `json:"name"`
+			NumPartitions     int32              `json:"num_partitions"`
+			ReplicationFactor int16              `json:"replication_factor"`
+			Configs           map[string]string  `json:"configs"`
+			Assignments       map[string][]int32 `json:"assignments"`
+		} `json:"topics"`
+		ValidateOnly bool `json:"validate_only"`
+	}) (any, error) {
+		topics := make([]core.NewTopic, 0, len(args.Topics))
+		for _, t := range args.Topics {
+			as, err := intKeys(t.Assignments)
+			if err != nil {
+				return nil, err
+			}
+			topics = append(topics, core.NewTopic{Name: t.Name, NumPartitions: t.NumPartitions,
+				ReplicationFactor: t.ReplicationFactor, Configs: t.Configs, Assignments: as})
+		}
+		return nil, a.CreateTopics(ctx, topics, core.CreateTopicsOptions{ValidateOnly: args.ValidateOnly})
+	}),
+	"delete_topics": op(func(ctx context.Context, a *core.Admin, args *struct {
+		Topics []string `json:"topics"`
+	}) (any, error) {
+		return nil, a.DeleteTopics(ctx, args.Topics)
+	}),
+	"create_partitions": op(func(ctx context.Context, a *core.Admin, args *struct {
+		Totals       map[string]int32 `json:"totals"`
+		ValidateOnly bool             `json:"validate_only"`
+	}) (any, error) {
+		return nil, a.CreatePartitions(ctx, args.Totals, args.ValidateOnly)
+	}),
+	"describe_configs": op(func(ctx context.Context, a *core.Admin, args *struct {
+		ResourceType string   `json:"resource_type"`
+		Name         string   `json:"name"`
+		Keys         []string `json:"keys"`
+	}) (any, error) {
+		return a.DescribeConfigs(ctx, core.ResourceType(args.ResourceType), args.Name, args.Keys)
+	}),
+	"alter_configs": op(func(ctx context.Context, a *core.Admin, args *struct {
+		ResourceType string `json:"resource_type"`
+		Name         string `json:"name"`
+		Ops          []struct {
+			Name  string `json:"name"`
+			Op    string `json:"op"`
+			Value string `json:"value"`
+		} `json:"ops"`
+		ValidateOnly bool `json:"validate_only"`
+	}) (any, error) {
+		ops := make([]core.ConfigOp, 0, len(args.Ops))
+		for _, o := range args.Ops {
+			ops = append(ops, core.ConfigOp{Name: o.Name, Op: o.Op, Value: o.Value})
+		}
+		return nil, a.AlterConfigs(ctx, core.ResourceType(args.ResourceType), args.Name, ops, args.ValidateOnly)
+	}),
+	"list_groups": op(func(ctx context.Context, a *core.Admin, _ *struct{}) (any, error) {
+		return a.ListGroups(ctx)
+	}),
+	"describe_groups": op(func(ctx context.Context, a *core.Admin, args *struct {
+		Groups []string `json:"groups"`
+	}) (any, error) {
+		return a.DescribeGroups(ctx, args.Groups)
+	}),
+	"delete_groups": op(func(ctx context.Context, a *core.Admin, args *struct {
+		Groups []string `json:"groups"`
+	}) (any, error) {
+		return nil, a.DeleteGroups(ctx, args.Groups)
+	}),
+	"list_group_offsets": op(func(ctx context.Context, a *core.Admin, args *struct {
+		Group      string `json:"group"`
+		Partitions []struct {
+			Topic     string `json:"topic"`
+			Partition int32  `json:"partition"`
+		} `json:"partitions"`
+	}) (any, error) {
+		var tps []core.TopicPartition
+		if args.Partitions != nil {
+			tps = make([]core.TopicPartition, 0, len(args.Partitions))
+			for _, p := range args.Partitions {
+				tps = append(tps, core.TopicPartition{Topic: p.Topic, Partition: p.Partition})
+			}
+		}
+		return a.ListGroupOffsets(ctx, args.Group, tps)
+	}),
+	"alter_group_offsets": op(func(ctx context.Context, a *core.Admin, args *struct {
+		Group   string             `json:"group"`
+		Offsets []core.GroupOffset `json:"offsets"`
+	}) (any, error) {
+		return nil, a.AlterGroupOffsets(ctx, args.Group, args.Offsets)
+	}),
+	"delete_group_offsets": op(func(ctx context.Context, a *core.Admin, args *struct {
+		Group      string  `json:"group"`
+		Topic      string  `json:"topic"`
+		Partitions []int32 `json:"partitions"`
+	}) (any, error) {
+		return nil, a.DeleteGroupOffsets(ctx, args.Group, args.Topic, args.Partitions)
+	}),
+	"list_offsets": op(func(ctx context.Context, a *core.Admin, args *struct {
+		Topic      string  `json:"topic"`
+		Partitions []int32 `json:"partitions"`
+		Spec       int64   `json:"spec"`
+	}) (any, error) {
+		return a.ListOffsets(ctx, args.Topic, args.Partitions, args.Spec)
+	}),
+	"delete_records": op(func(ctx context.Context, a *core.Admin, args *struct {
+		Topic  string           `json:"topic"`
+		Before map[string]int64 `json:"before"`
+	}) (any, error) {
+		before, err := intKeys(args.Before)
+		if err != nil {
+			return nil, err
+		}
+		return a.DeleteRecords(ctx, args.Topic, before)
+	}),
+	"consumer_lag": op(func(ctx context.Context, a *core.Admin, args *groupArg) (any, error) {
+		return a.ConsumerLag(ctx, args.Group)
+	}),
+}
+
+// adminOpNames lists the operations, for error messages.
+func adminOpNames() string {
+	names := make([]string, 0, len(adminOps))
+	for n := range adminOps {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	b, _ := json.Marshal(names)
+	return string(b)
+}
+
+// prepareAdminCall resolves the handle and operation and copies the
+// arguments (they are borrowed only for the call).
+func prepareAdminCall(h C.gofka_handle_t, opName *C.char, argsJSON *C.char) (*core.Admin, adminOp, json.RawMessage, error) {
+	a, err := adminOf(h)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if opName == nil {
+		return nil, nil, nil, invalid("op must not be NULL")
+	}
+	name := C.GoString(opName)
+	fn, ok := adminOps[name]
+	if !ok {
+		return nil, nil, nil, invalid("unknown admin operation %q; known: %s", name, adminOpNames())
+	}
+	var args json.RawMessage
+	if argsJSON != nil {
+		args = json.RawMessage(C.GoString(argsJSON))
+		if len(bytes.TrimSpace(args)) > 0 && !json.Valid(args) {
+			return nil, nil, nil, invalid("args_json is not valid JSON")
+		}
+	}
+	return a, fn, args, nil
+}
+
+// runAdminOp runs fn and marshals its result.
+func runAdminOp(ctx context.Context, a *core.Admin, fn adminOp, args json.RawMessage) ([]byte, error) {
+	res, err := fn(ctx, a, args)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		return nil, &wire.Error{Code: wire.ErrLocalUnknown, Detail: "encoding result: " + err.Error()}
+	}
+	return b, nil
+}
+
+//export gofka_admin_call
+func gofka_admin_call(h C.gofka_handle_t, opName *C.char, argsJSON *C.char, timeoutMs C.int32_t,
+	out **C.char, outLen *C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	a, fn, args, err := prepareAdminCall(h, opName, argsJSON)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	if out == nil {
+		return fill(errOut, invalid("json_out must not be NULL"))
+	}
+	ctx, cancel := timeoutCtx(timeoutMs, a.Client().Config().RequestTimeout)
+	defer cancel()
+	b, err := runAdminOp(ctx, a, fn, args)
+	if err == nil {
+		err = cBuffer(b, out, outLen)
+	}
+	return fill(errOut, err)
+}
+
+//export gofka_admin_call_async
+func gofka_admin_call_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t, opName *C.char,
+	argsJSON *C.char, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	a, fn, args, err := prepareAdminCall(h, opName, argsJSON)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	q, err := queueOf(queue)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	tok := uint64(token)
+	ctx, cancel := timeoutCtx(timeoutMs, a.Client().Config().RequestTimeout)
+	go func() {
+		defer cancel()
+		defer func() {
+			if r := recover(); r != nil {
+				q.post(errorEvent(tok, invalidPanic(r)))
+			}
+		}()
+		b, err := runAdminOp(ctx, a, fn, args)
+		if err != nil {
+			q.post(errorEvent(tok, err))
+			return
+		}
+		q.post(event{token: tok, partition: -1, offset: -1, payload: b})
+	}()
+	return fill(errOut, nil)
+}
+
+// invalidPanic turns a recovered panic into GOFKA_ERR_LOCAL_UNKNOWN.
+func invalidPanic(r any) error {
+	return &wire.Error{Code: wire.ErrLocalUnknown, Detail: fmt.Sprintf("internal error: %v", r)}
 }
 
 //export gofka_admin_close

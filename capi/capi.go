@@ -19,6 +19,7 @@ import "C"
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -112,8 +113,17 @@ func fill(out *C.gofka_error_t, err error) C.int32_t {
 		}
 		copyCString(unsafe.Pointer(&out.name[0]), len(out.name), info.Name)
 		copyCString(unsafe.Pointer(&out.message[0]), len(out.message), msg)
+		copyCString(unsafe.Pointer(&out.broker[0]), len(out.broker), brokerOf(err))
 	}
 	return C.int32_t(code)
+}
+
+// brokerOf returns the broker a *wire.Error names, "" when none.
+func brokerOf(err error) string {
+	if e, ok := errors.AsType[*wire.Error](err); ok && e != nil {
+		return e.Broker
+	}
+	return ""
 }
 
 func copyCString(dst unsafe.Pointer, size int, s string) {

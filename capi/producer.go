@@ -7,7 +7,10 @@ package main
 import "C"
 
 import (
+	"context"
 	"encoding/binary"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -22,6 +25,15 @@ func producerOf(h C.gofka_handle_t) (*core.Producer, error) {
 	}
 	return obj.(*core.Producer), nil
 }
+
+// noWait is an already-ended context: the non-blocking produce calls use it
+// so that a full buffer.memory gives QUEUE_FULL at once instead of blocking
+// the caller's thread (an event loop, typically).
+var noWait = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
 
 //export gofka_producer_new
 func gofka_producer_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_error_t) (rc C.int32_t) {
@@ -53,6 +65,53 @@ func gofka_producer_connect(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.g
 	return fill(errOut, p.Connect(ctx))
 }
 
+// copyRecord builds a Record owning copies of the borrowed C inputs (the
+// producer keeps records after the call returns). Key, value and headers
+// share one allocation.
+func copyRecord(topic string, partition int32, key *C.uint8_t, keyLen C.int64_t, value *C.uint8_t, valueLen C.int64_t,
+	headers *C.uint8_t, headersLen C.size_t, timestampMs C.int64_t) (*core.Record, error) {
+	k, err := borrow(unsafe.Pointer(key), int64(keyLen))
+	if err != nil {
+		return nil, err
+	}
+	v, err := borrow(unsafe.Pointer(value), int64(valueLen))
+	if err != nil {
+		return nil, err
+	}
+	hb, err := borrow(unsafe.Pointer(headers), int64(headersLen))
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, len(k)+len(v)+len(hb))
+	r := &core.Record{Topic: topic, Partition: partition}
+	if k != nil {
+		r.Key = buf[:len(k):len(k)]
+		copy(r.Key, k)
+	}
+	if v != nil {
+		r.Value = buf[len(k) : len(k)+len(v) : len(k)+len(v)]
+		copy(r.Value, v)
+	}
+	if len(hb) > 0 {
+		hc := buf[len(k)+len(v):]
+		copy(hc, hb)
+		if r.Headers, err = unpackHeaders(hc); err != nil {
+			return nil, err
+		}
+	}
+	if timestampMs >= 0 {
+		r.Timestamp = time.UnixMilli(int64(timestampMs))
+	}
+	return r, nil
+}
+
+func checkPartition(partition C.int32_t) error {
+	if partition < -1 {
+		return invalid("partition %d: must be >= 0, or -1 for the partitioner", int(partition))
+	}
+	return nil
+}
+
 //export gofka_producer_send
 func gofka_producer_send(h C.gofka_handle_t, topic *C.char, partition C.int32_t,
 	key *C.uint8_t, keyLen C.int64_t, value *C.uint8_t, valueLen C.int64_t,
@@ -66,24 +125,12 @@ func gofka_producer_send(h C.gofka_handle_t, topic *C.char, partition C.int32_t,
 	if topic == nil {
 		return fill(errOut, invalid("topic is NULL"))
 	}
-	r := &core.Record{Topic: C.GoString(topic), Partition: int32(partition)}
-	if r.Key, err = borrow(unsafe.Pointer(key), int64(keyLen)); err != nil {
+	if err := checkPartition(partition); err != nil {
 		return fill(errOut, err)
 	}
-	if r.Value, err = borrow(unsafe.Pointer(value), int64(valueLen)); err != nil {
-		return fill(errOut, err)
-	}
-	hb, err := borrow(unsafe.Pointer(headers), int64(headersLen))
+	r, err := copyRecord(C.GoString(topic), int32(partition), key, keyLen, value, valueLen, headers, headersLen, timestampMs)
 	if err != nil {
 		return fill(errOut, err)
-	}
-	if len(hb) > 0 {
-		if r.Headers, err = unpackHeaders(hb); err != nil {
-			return fill(errOut, err)
-		}
-	}
-	if timestampMs >= 0 {
-		r.Timestamp = time.UnixMilli(int64(timestampMs))
 	}
 	ctx, cancel := timeoutCtx(timeoutMs, p.Client().Config().RequestTimeout)
 	defer cancel()
@@ -94,6 +141,21 @@ func gofka_producer_send(h C.gofka_handle_t, topic *C.char, partition C.int32_t,
 		*offsetOut = C.int64_t(r.Offset)
 	}
 	return fill(errOut, nil)
+}
+
+// copyRecords copies the packed records buffer (the producer keeps the
+// records beyond the call) and unpacks it; records alias the copy.
+func copyRecords(records *C.uint8_t, recordsLen C.size_t, count C.int32_t, topic string, partition int32) ([]*core.Record, error) {
+	if count < 0 {
+		return nil, invalid("count %d is negative", int(count))
+	}
+	buf, err := borrow(unsafe.Pointer(records), int64(recordsLen))
+	if err != nil {
+		return nil, err
+	}
+	own := make([]byte, len(buf))
+	copy(own, buf)
+	return unpackRecords(own, int(count), topic, partition)
 }
 
 //export gofka_producer_send_batch
@@ -108,14 +170,10 @@ func gofka_producer_send_batch(h C.gofka_handle_t, topic *C.char, partition C.in
 	if topic == nil {
 		return fill(errOut, invalid("topic is NULL"))
 	}
-	if count < 0 {
-		return fill(errOut, invalid("count %d is negative", int(count)))
-	}
-	buf, err := borrow(unsafe.Pointer(records), int64(recordsLen))
-	if err != nil {
+	if err := checkPartition(partition); err != nil {
 		return fill(errOut, err)
 	}
-	recs, err := unpackRecords(buf, int(count), C.GoString(topic), int32(partition))
+	recs, err := copyRecords(records, recordsLen, count, C.GoString(topic), int32(partition))
 	if err != nil {
 		return fill(errOut, err)
 	}
@@ -130,6 +188,183 @@ func gofka_producer_send_batch(h C.gofka_handle_t, topic *C.char, partition C.in
 			offs[i] = r.Offset
 		}
 	}
+	return fill(errOut, nil)
+}
+
+// queueOrNil resolves an optional queue handle (0 = none).
+func queueOrNil(h C.gofka_handle_t) (*eventQueue, error) {
+	if h == 0 {
+		return nil, nil
+	}
+	return queueOf(h)
+}
+
+//export gofka_producer_produce
+func gofka_producer_produce(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
+	topic *C.char, partition C.int32_t,
+	key *C.uint8_t, keyLen C.int64_t, value *C.uint8_t, valueLen C.int64_t,
+	headers *C.uint8_t, headersLen C.size_t, timestampMs C.int64_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	p, err := producerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	q, err := queueOrNil(queue)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	if topic == nil {
+		return fill(errOut, invalid("topic is NULL"))
+	}
+	if err := checkPartition(partition); err != nil {
+		return fill(errOut, err)
+	}
+	r, err := copyRecord(C.GoString(topic), int32(partition), key, keyLen, value, valueLen, headers, headersLen, timestampMs)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	var promise func(*core.Record, error)
+	if q != nil {
+		tok := uint64(token)
+		promise = func(r *core.Record, err error) {
+			if err != nil {
+				ev := errorEvent(tok, err)
+				ev.partition = r.Partition
+				q.post(ev)
+				return
+			}
+			q.post(event{token: tok, partition: r.Partition, offset: r.Offset})
+		}
+	}
+	return fill(errOut, p.TryProduce(noWait, r, promise))
+}
+
+// batchDelivery collects the results of one gofka_producer_produce_batch
+// call and posts its single event when the last record is settled.
+type batchDelivery struct {
+	q     *eventQueue
+	token uint64
+	recs  []core.Record // the records, contiguous: a record's index is its position
+	codes []int32
+	mu    sync.Mutex // guards errs (failures only: the success path takes no lock)
+	errs  []error    // nil unless a record failed
+	left  atomic.Int64
+}
+
+func (d *batchDelivery) promise(r *core.Record, err error) {
+	i := int((uintptr(unsafe.Pointer(r)) - uintptr(unsafe.Pointer(&d.recs[0]))) / unsafe.Sizeof(core.Record{}))
+	if err != nil {
+		// Each index is written by exactly one promise call, before the
+		// left counter (an atomic, so a synchronizing operation) drops.
+		d.codes[i] = int32(wire.CodeOf(err))
+		d.mu.Lock()
+		if d.errs == nil {
+			d.errs = make([]error, len(d.recs))
+		}
+		d.errs[i] = err
+		d.mu.Unlock()
+	}
+	if d.left.Add(-1) == 0 {
+		d.post()
+	}
+}
+
+// post builds the payload (gofka.h: per record int32 code, int32
+// partition, int64 offset; then, for each failed record in order, uint32
+// length and its error payload, "message [NUL broker]" as in error events)
+// and posts the event.
+func (d *batchDelivery) post() {
+	n := len(d.recs)
+	size := 16 * n
+	msgs := make([][]byte, 0, 1)
+	for _, e := range d.errs {
+		if e != nil {
+			m := errorEvent(0, e).payload // message [NUL broker], as in events
+			msgs = append(msgs, m)
+			size += 4 + len(m)
+		}
+	}
+	b := make([]byte, 0, size)
+	for i := range d.recs {
+		b = binary.LittleEndian.AppendUint32(b, uint32(d.codes[i]))
+		b = binary.LittleEndian.AppendUint32(b, uint32(d.recs[i].Partition))
+		b = binary.LittleEndian.AppendUint64(b, uint64(d.recs[i].Offset))
+	}
+	for _, m := range msgs {
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(m)))
+		b = append(b, m...)
+	}
+	d.q.post(event{token: d.token, partition: -1, offset: -1, payload: b})
+}
+
+//export gofka_producer_produce_batch
+func gofka_producer_produce_batch(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
+	topic *C.char, partition C.int32_t, records *C.uint8_t, recordsLen C.size_t, count C.int32_t,
+	errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	p, err := producerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	q, err := queueOrNil(queue)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	if topic == nil {
+		return fill(errOut, invalid("topic is NULL"))
+	}
+	if err := checkPartition(partition); err != nil {
+		return fill(errOut, err)
+	}
+	recs, err := copyRecords(records, recordsLen, count, C.GoString(topic), int32(partition))
+	if err != nil {
+		return fill(errOut, err)
+	}
+	if len(recs) == 0 {
+		if q != nil {
+			q.post(event{token: uint64(token), partition: -1, offset: -1, payload: []byte{}})
+		}
+		return fill(errOut, nil)
+	}
+	var promise func(*core.Record, error)
+	if q != nil {
+		d := &batchDelivery{q: q, token: uint64(token), recs: unsafe.Slice(recs[0], len(recs)), codes: make([]int32, len(recs))}
+		d.left.Store(int64(len(recs)))
+		promise = d.promise
+	}
+	return fill(errOut, p.ProduceBatch(noWait, recs, promise))
+}
+
+//export gofka_producer_flush
+func gofka_producer_flush(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	p, err := producerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	ctx, cancel := timeoutCtx(timeoutMs, p.Client().Config().RequestTimeout)
+	defer cancel()
+	return fill(errOut, p.Flush(ctx))
+}
+
+//export gofka_producer_partition_count
+func gofka_producer_partition_count(h C.gofka_handle_t, topic *C.char, timeoutMs C.int32_t,
+	out *C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	p, err := producerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	if topic == nil || out == nil {
+		return fill(errOut, invalid("topic and out must not be NULL"))
+	}
+	ctx, cancel := timeoutCtx(timeoutMs, p.Client().Config().RequestTimeout)
+	defer cancel()
+	n, err := p.PartitionCount(ctx, C.GoString(topic))
+	if err != nil {
+		return fill(errOut, err)
+	}
+	*out = C.int32_t(n)
 	return fill(errOut, nil)
 }
 
@@ -217,6 +452,8 @@ func unpackHeaders(b []byte) ([]wire.Header, error) {
 	return hs, r.err
 }
 
+// unpackRecords decodes count packed records; they are allocated in one
+// contiguous slice (produce_batch relies on that to find a record's index).
 func unpackRecords(b []byte, count int, topic string, partition int32) ([]*core.Record, error) {
 	if count > len(b)/16 {
 		return nil, invalid("packed records: count %d does not fit in %d bytes", count, len(b))

@@ -126,9 +126,15 @@ func (q *eventQueue) close() {
 	syscall.Close(q.wfd)
 }
 
-// errorEvent builds the completion of a failed operation.
+// errorEvent builds the completion of a failed operation: the payload is
+// the error message, followed by a NUL byte and the broker involved when
+// the error names one (gofka.h, events format).
 func errorEvent(token uint64, err error) event {
-	return event{token: token, code: int32(wire.CodeOf(err)), partition: -1, offset: -1, payload: []byte(err.Error())}
+	payload := []byte(err.Error())
+	if b := brokerOf(err); b != "" {
+		payload = append(append(payload, 0), b...)
+	}
+	return event{token: token, code: int32(wire.CodeOf(err)), partition: -1, offset: -1, payload: payload}
 }
 
 func queueOf(h C.gofka_handle_t) (*eventQueue, error) {

@@ -19,17 +19,24 @@ import (
 	"github.com/gofka/gofka/wire"
 )
 
-// Client is a connection to one Kafka cluster: it owns broker connections
+// Client is a connection to one Kafka cluster: it holds broker connections
 // (one per broker, shared by every request to it), the metadata cache and
 // the configuration. Producer, Admin and Consumer are built on a Client.
+//
+// Connections come from a Pool: the one given by WithPool (shared with the
+// pool's other clients), else a private pool built from the Config. The
+// client holds one share of each connection it uses until Close or until
+// the connection dies (then it asks the pool again).
 //
 // A Client is safe for concurrent use. Close releases every connection;
 // calls after Close fail with wire.ErrClientClosed.
 type Client struct {
-	cfg Config
+	cfg      Config
+	pool     *Pool
+	ownsPool bool
 
 	mu      sync.Mutex
-	conns   map[string]*conn     // live connections by address; guarded by mu
+	conns   map[string]*conn     // connections in use by address; guarded by mu
 	dialing map[string]*dialCall // dials in progress by address; guarded by mu
 	closed  bool                 // guarded by mu
 	meta    atomic.Pointer[Metadata]
@@ -54,13 +61,25 @@ func NewClientFromConfig(cfg Config) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Client{
+	c := &Client{
 		cfg:     cfg,
+		pool:    cfg.Pool,
 		conns:   make(map[string]*conn),
 		dialing: make(map[string]*dialCall),
 		closeCh: make(chan struct{}),
-	}, nil
+	}
+	if c.pool == nil {
+		p, err := NewPoolFromConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		c.pool, c.ownsPool = p, true
+	}
+	return c, nil
 }
+
+// Pool returns the pool the client's connections come from.
+func (c *Client) Pool() *Pool { return c.pool }
 
 // Config returns a copy of the client's configuration.
 func (c *Client) Config() Config { return c.cfg }
@@ -87,8 +106,11 @@ func (c *Client) Close() error {
 	conns := c.conns
 	c.conns = map[string]*conn{}
 	c.mu.Unlock()
+	if c.ownsPool {
+		return c.pool.Close()
+	}
 	for _, cn := range conns {
-		cn.close(&wire.Error{Code: wire.ErrClientClosed})
+		c.pool.releaseShared(cn.link)
 	}
 	return nil
 }
@@ -128,11 +150,12 @@ func (c *Client) connFor(ctx context.Context, addr string, nodeID int32) (*conn,
 	}
 }
 
-// dial runs one connection attempt bounded by DialTimeout, detached from
-// any single caller's context so that a caller giving up does not fail the
-// others waiting on the same dial.
+// dial takes a share of a pooled connection to addr (the pool dials one
+// when it has none), bounded by DialTimeout plus the pool's wait for a free
+// slot and detached from any single caller's context so that a caller
+// giving up does not fail the others waiting on the same dial.
 func (c *Client) dial(addr string, nodeID int32, call *dialCall) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.DialTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.DialTimeout+c.pool.cfg.ConnectionTimeout)
 	defer cancel()
 	go func() {
 		select {
@@ -141,14 +164,19 @@ func (c *Client) dial(addr string, nodeID int32, call *dialCall) {
 		case <-ctx.Done():
 		}
 	}()
-	cn, err := dialConn(ctx, addr, nodeID, &c.cfg)
+	var cn *conn
+	l, err := c.pool.acquireShared(ctx, addr, nodeID)
 	c.mu.Lock()
 	delete(c.dialing, addr)
 	if err == nil {
+		cn = &conn{link: l, clientID: c.cfg.ClientID}
 		if c.closed {
-			cn.close(&wire.Error{Code: wire.ErrClientClosed})
+			c.pool.releaseShared(l)
 			cn, err = nil, &wire.Error{Code: wire.ErrClientClosed}
 		} else {
+			if old := c.conns[addr]; old != nil {
+				c.pool.releaseShared(old.link)
+			}
 			c.conns[addr] = cn
 		}
 	}
@@ -200,6 +228,9 @@ func (c *Client) anyConn(ctx context.Context) (*conn, error) {
 			break
 		}
 	}
+	if err := firstAuthFailure(errs); err != nil {
+		return nil, err // refused credentials are not retriable (core/tls.go)
+	}
 	return nil, &wire.Error{Code: wire.ErrNoBrokersAvailable, Detail: errors.Join(errs...).Error()}
 }
 
@@ -227,6 +258,14 @@ func (c *Client) brokerConn(ctx context.Context, nodeID int32) (*conn, error) {
 // nodeID < 0) and returns its response. The call is bounded by ctx and, when
 // ctx has no deadline, by the request timeout. It does not retry.
 func (c *Client) Request(ctx context.Context, nodeID int32, req wire.Request) (wire.Response, error) {
+	resp, _, err := c.requestAddr(ctx, nodeID, req)
+	return resp, err
+}
+
+// requestAddr is Request that also returns the address of the broker that
+// answered (or was asked), so that errors found in the response can name
+// it.
+func (c *Client) requestAddr(ctx context.Context, nodeID int32, req wire.Request) (wire.Response, string, error) {
 	ctx, cancel := c.withTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
 	var cn *conn
@@ -237,17 +276,18 @@ func (c *Client) Request(ctx context.Context, nodeID int32, req wire.Request) (w
 		cn, err = c.brokerConn(ctx, nodeID)
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return cn.roundTrip(ctx, req, false)
+	resp, err := cn.roundTrip(ctx, req, false)
+	return resp, cn.addr, err
 }
 
 // BrokerInfo is one broker as the cluster metadata describes it.
 type BrokerInfo struct {
-	NodeID int32
-	Host   string
-	Port   int32
-	Rack   string // "" when none
+	NodeID int32  `json:"id"`
+	Host   string `json:"host"`
+	Port   int32  `json:"port"`
+	Rack   string `json:"rack"` // "" when none
 }
 
 // Addr is the broker's "host:port".

@@ -34,17 +34,70 @@ type Config struct {
 	MetadataMaxAge         time.Duration
 	AllowAutoTopicCreation bool
 	Retry                  RetryPolicy
+	Logger                 Logger // WithLogger; nil = the process default (core/log.go)
 
 	// --- producer ---
-	Acks        int16
-	Compression wire.Compression
+	// Properties in core/producer_config.go (acks and compression.type
+	// here); defaults and their reasons are documented there.
+	Acks              int16            // acks: -1 (all), 0 or 1
+	Compression       wire.Compression // compression.type
+	BatchSize         int              // batch.size: bytes of one record batch
+	Linger            time.Duration    // linger.ms
+	MaxInFlight       int              // max.in.flight.requests.per.connection
+	EnableIdempotence bool             // enable.idempotence (effective only with acks=all)
+	idempotenceSet    bool             // enable.idempotence was set explicitly (not the default)
+	BufferMemory      int64            // buffer.memory: bytes of buffered records
+	DeliveryTimeout   time.Duration    // delivery.timeout.ms
+	MaxRequestSize    int              // max.request.size
 
 	// --- consumer ---
+	// Properties in core/consumer_config.go; defaults follow the Java
+	// client except where that file says otherwise.
+	GroupID                string        // group.id; "" = no group (Assign only, no commits)
+	GroupInstanceID        string        // group.instance.id; "" = dynamic member
+	GroupProtocol          string        // group.protocol: "classic" or "consumer" (KIP-848)
+	GroupRemoteAssignor    string        // group.remote.assignor (consumer protocol); "" = broker default
+	AssignmentStrategies   []string      // partition.assignment.strategy (classic protocol), preferred first
+	SessionTimeout         time.Duration // session.timeout.ms (classic protocol)
+	HeartbeatInterval      time.Duration // heartbeat.interval.ms (classic protocol)
+	MaxPollInterval        time.Duration // max.poll.interval.ms, also the rebalance timeout
+	EnableAutoCommit       bool          // enable.auto.commit
+	AutoCommitInterval     time.Duration // auto.commit.interval.ms
+	AutoOffsetReset        string        // auto.offset.reset: "earliest", "latest" or "none"
+	IsolationLevel         int8          // isolation.level: wire.IsolationReadUncommitted / ReadCommitted
+	FetchMinBytes          int32         // fetch.min.bytes
+	FetchMaxBytes          int32         // fetch.max.bytes, also the prefetch buffer bound
+	MaxPartitionFetchBytes int32         // max.partition.fetch.bytes
+	FetchMaxWait           time.Duration // fetch.max.wait.ms
+	MaxPollRecords         int           // max.poll.records: Poll's limit when it is given none
+	RebalanceCallbacks     bool          // rebalance.callbacks: revocations wait for the app's next poll
+	ClientRack             string        // client.rack
 
 	// --- admin and connection pool ---
+	// Properties in core/pool_config.go.
+	Pool               *Pool         // connection.pool; nil = a private pool built from the two fields below
+	PoolMaxConnections int           // connections.max: bound on the private pool's connections; 0 = none
+	ConnectionsMaxIdle time.Duration // connections.max.idle.ms: idle connections are closed after this; 0 = never
 
 	// --- security ---
-	TLS *tls.Config // nil = plaintext
+	// Properties, options and behaviour in core/tls.go and core/sasl.go
+	// (docs/security.md). Files named here are read when the client (or
+	// pool) is created. Secrets (passwords, tokens) never appear in errors.
+	SecurityProtocol          string             // security.protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
+	TLS                       *tls.Config        // WithTLS: a ready TLS config (cloned per connection); nil = built from the ssl.* fields
+	SSLCALocation             string             // ssl.ca.location: PEM CA certificates; "" = the system store
+	SSLCertificateLocation    string             // ssl.certificate.location: PEM client certificate (mutual TLS)
+	SSLKeyLocation            string             // ssl.key.location: PEM private key of that certificate
+	SSLKeyPassword            Secret             // ssl.key.password: decrypts an encrypted ssl.key.location
+	SSLEndpointIdentification string             // ssl.endpoint.identification.algorithm: "https" (check host name) or "none"
+	SASLMechanism             string             // sasl.mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER
+	SASLUsername              string             // sasl.username (PLAIN, SCRAM)
+	SASLPassword              Secret             // sasl.password (PLAIN, SCRAM)
+	OAuthBearerTokenProvider  TokenProvider      // WithOAuthBearerTokenProvider; else sasl.oauthbearer.token (OAUTHBEARER)
+	OAuthBearerExtensions     map[string]string  // sasl.oauthbearer.extensions: RFC 7628 key=value extensions
+	SASL                      SASLMechanism      // WithSASL: a custom mechanism; overrides sasl.mechanism
+	oauthToken                *OAuthBearerTokens // set by sasl.oauthbearer.token; updated by SetOAuthBearerToken
+	sec                       *securitySetup     // resolved by prepareSecurity; shared by copies
 }
 
 // Option changes one setting of a Config.
@@ -71,8 +124,20 @@ func WithAcks(acks int16) Option { return func(c *Config) { c.Acks = acks } }
 // WithCompression sets the producer's batch compression codec.
 func WithCompression(codec wire.Compression) Option { return func(c *Config) { c.Compression = codec } }
 
-// WithTLS enables TLS with the given configuration (cloned per connection).
-func WithTLS(cfg *tls.Config) Option { return func(c *Config) { c.TLS = cfg } }
+// WithTLS enables TLS with the given configuration (cloned per connection),
+// instead of one built from the ssl.* properties. It turns
+// security.protocol PLAINTEXT into SSL and SASL_PLAINTEXT into SASL_SSL.
+func WithTLS(cfg *tls.Config) Option {
+	return func(c *Config) {
+		c.TLS = cfg
+		switch c.SecurityProtocol {
+		case "", ProtocolPlaintext:
+			c.SecurityProtocol = ProtocolSSL
+		case ProtocolSASLPlaintext:
+			c.SecurityProtocol = ProtocolSASLSSL
+		}
+	}
+}
 
 // WithRetry sets the retry policy used for retriable errors (see
 // RetryPolicy; the properties retries and retry.backoff.*).
@@ -207,6 +272,7 @@ func NewConfig(opts ...Option) Config {
 			}
 		}
 	}
+	c.idempotenceSet = false // the default is not an explicit choice
 	for _, o := range opts {
 		o(&c)
 	}
@@ -218,6 +284,9 @@ func (c *Config) Set(key, value string) error {
 	for _, p := range properties {
 		if p.Name == key {
 			if err := p.set(c, strings.TrimSpace(value)); err != nil {
+				if secretProperties[key] { // never echo a secret (core/tls.go)
+					return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("config %s (value not shown): %v", key, err)}
+				}
 				return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("config %s=%q: %v", key, value, err)}
 			}
 			return nil
@@ -259,7 +328,10 @@ func (c *Config) validate() error {
 	if c.DialTimeout <= 0 || c.RequestTimeout <= 0 {
 		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "timeouts must be positive"}
 	}
-	return nil
+	if err := c.Retry.Validate(); err != nil {
+		return err
+	}
+	return c.prepareSecurity()
 }
 
 func splitHostPort(addr string) (string, int, error) {

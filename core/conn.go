@@ -3,7 +3,6 @@ package core
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -20,7 +19,16 @@ import (
 // than allocating it.
 const maxResponseSize = 512 << 20
 
-// conn is one TCP (or TLS) connection to one broker.
+// conn is a client's handle on a broker connection: the shared link plus
+// the client id this client's requests carry. Several clients sharing a
+// Pool hold distinct conns on one link, so each request still names its own
+// client (brokers use the id for quotas and logs).
+type conn struct {
+	*link
+	clientID string
+}
+
+// link is one TCP (or TLS) connection to one broker, owned by a Pool.
 //
 // Requests are pipelined: any number of goroutines may call roundTrip at
 // once; each request gets a correlation id, frames are written in order
@@ -30,10 +38,10 @@ const maxResponseSize = 512 << 20
 //
 // A conn that fails (I/O error, corrupt frame) is dead for good: every
 // pending and later request gets the failure, and the client dials anew.
-type conn struct {
+type link struct {
 	addr     string
-	nodeID   int32 // -1 for a bootstrap connection whose node id is unknown
-	clientID string
+	nodeID   int32  // -1 for a bootstrap connection whose node id is unknown
+	clientID string // sent with the ApiVersions handshake only
 	nc       net.Conn
 	versions map[int16][2]int16 // the broker's supported [min,max] per API key
 
@@ -48,12 +56,24 @@ type conn struct {
 
 	lastUsed atomic.Int64 // unix nanos of the last request, for idle reaping
 	inFlight atomic.Int32
+	retiring atomic.Bool // SASL session about to end: no new requests (core/sasl.go)
 }
 
-// dialConn connects to addr, optionally over TLS, and negotiates API
-// versions. It returns a ready conn or an error classified through the
-// wire error table (CONNECTION_FAILED, TIMED_OUT, TLS_FAILED, ...).
-func dialConn(ctx context.Context, addr string, nodeID int32, cfg *Config) (*conn, error) {
+// dialLink connects to addr, optionally over TLS, negotiates API versions
+// and, with SASL, authenticates (core/tls.go, core/sasl.go). It returns a
+// ready link or an error classified through the wire error table
+// (CONNECTION_FAILED, TIMED_OUT, TLS_FAILED, SASL_AUTHENTICATION_FAILED,
+// ...). A broker that just refused our credentials is not redialed for a
+// while: the same error comes back at once.
+func dialLink(ctx context.Context, addr string, nodeID int32, cfg *Config) (l *link, err error) {
+	sec, err := cfg.security()
+	if err != nil {
+		return nil, err
+	}
+	if err := sec.failures.check(addr); err != nil {
+		return nil, err
+	}
+	defer func() { sec.failures.record(addr, err) }()
 	d := net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -62,23 +82,12 @@ func dialConn(ctx context.Context, addr string, nodeID int32, cfg *Config) (*con
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
-	if cfg.TLS != nil {
-		tcfg := cfg.TLS.Clone()
-		if tcfg.ServerName == "" {
-			host, _, _ := net.SplitHostPort(addr)
-			tcfg.ServerName = host
+	if sec.tls != nil {
+		if nc, err = sec.tlsHandshake(ctx, nc, addr, cfg.DialTimeout); err != nil {
+			return nil, err
 		}
-		tlsConn := tls.Client(nc, tcfg)
-		hctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
-		err := tlsConn.HandshakeContext(hctx)
-		cancel()
-		if err != nil {
-			nc.Close()
-			return nil, &wire.Error{Code: wire.ErrTLSFailed, Detail: err.Error(), Broker: addr}
-		}
-		nc = tlsConn
 	}
-	c := &conn{
+	c := &link{
 		addr:     addr,
 		nodeID:   nodeID,
 		clientID: cfg.ClientID,
@@ -92,12 +101,22 @@ func dialConn(ctx context.Context, addr string, nodeID int32, cfg *Config) (*con
 		c.close(err)
 		return nil, err
 	}
+	if sec.sasl != nil {
+		lifetime, err := c.authenticate(ctx, sec.sasl)
+		if err != nil {
+			c.close(err)
+			return nil, err
+		}
+		if lifetime > 0 {
+			c.retireAfter(lifetime)
+		}
+	}
 	return c, nil
 }
 
 // negotiate sends ApiVersions (newest version first, falling back to v0
 // when the broker does not know it) and records the broker's ranges.
-func (c *conn) negotiate(ctx context.Context) error {
+func (c *link) negotiate(ctx context.Context) error {
 	req := &wire.ApiVersionsRequest{ClientSoftwareName: "gofka", ClientSoftwareVersion: Version}
 	_, maxV := req.Versions()
 	for _, v := range []int16{maxV, 0} {
@@ -125,7 +144,7 @@ func (c *conn) negotiate(ctx context.Context) error {
 }
 
 // version picks the highest version both sides support for req.
-func (c *conn) version(req wire.Request) (int16, error) {
+func (c *link) version(req wire.Request) (int16, error) {
 	ourMin, ourMax := req.Versions()
 	r, ok := c.versions[req.APIKey()]
 	if !ok {
@@ -169,7 +188,7 @@ func (c *conn) start(req wire.Request, noResponse bool) (*call, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, ch, err := c.send(req, v, !noResponse)
+	id, ch, err := c.send(req, v, !noResponse, c.clientID)
 	if err != nil || noResponse {
 		return nil, err
 	}
@@ -193,8 +212,8 @@ func (k *call) wait(ctx context.Context) (wire.Response, error) {
 	return resp, nil
 }
 
-func (c *conn) roundTripVersion(ctx context.Context, req wire.Request, v int16) ([]byte, error) {
-	id, ch, err := c.send(req, v, true)
+func (c *link) roundTripVersion(ctx context.Context, req wire.Request, v int16) ([]byte, error) {
+	id, ch, err := c.send(req, v, true, c.clientID)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +223,7 @@ func (c *conn) roundTripVersion(ctx context.Context, req wire.Request, v int16) 
 
 // await waits for the frame of request id; it undoes the inFlight count
 // taken when the request was sent.
-func (c *conn) await(ctx context.Context, req wire.Request, id int32, ch chan []byte) ([]byte, error) {
+func (c *link) await(ctx context.Context, req wire.Request, id int32, ch chan []byte) ([]byte, error) {
 	defer c.inFlight.Add(-1)
 	select {
 	case raw, ok := <-ch:
@@ -223,9 +242,9 @@ func (c *conn) await(ctx context.Context, req wire.Request, id int32, ch chan []
 	}
 }
 
-// send encodes and writes one request; with wantReply it registers a
-// channel that receives the response frame.
-func (c *conn) send(req wire.Request, v int16, wantReply bool) (int32, chan []byte, error) {
+// send encodes and writes one request carrying clientID; with wantReply it
+// registers a channel that receives the response frame.
+func (c *link) send(req wire.Request, v int16, wantReply bool, clientID string) (int32, chan []byte, error) {
 	var ch chan []byte
 	c.mu.Lock()
 	if c.err != nil {
@@ -243,7 +262,7 @@ func (c *conn) send(req wire.Request, v int16, wantReply bool) (int32, chan []by
 	c.lastUsed.Store(time.Now().UnixNano())
 
 	c.writeMu.Lock()
-	c.wbuf = wire.AppendRequest(c.wbuf[:0], req, v, id, c.clientID)
+	c.wbuf = wire.AppendRequest(c.wbuf[:0], req, v, id, clientID)
 	_, err := c.nc.Write(c.wbuf)
 	if cap(c.wbuf) > 4<<20 {
 		c.wbuf = nil // do not pin a huge buffer after a large produce
@@ -257,12 +276,14 @@ func (c *conn) send(req wire.Request, v int16, wantReply bool) (int32, chan []by
 	return id, ch, nil
 }
 
-func (c *conn) readLoop() {
+func (c *link) readLoop() {
 	br := bufio.NewReaderSize(c.nc, 64<<10)
 	var sizeBuf [4]byte
 	for {
 		if _, err := io.ReadFull(br, sizeBuf[:]); err != nil {
-			c.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "read: " + err.Error(), Broker: c.addr})
+			// ioErrorCode: a TLS alert (e.g. the broker refusing our
+			// client certificate) is TLS_FAILED, not a retriable failure.
+			c.close(&wire.Error{Code: ioErrorCode(err), Detail: "read: " + err.Error() + tlsHint(err), Broker: c.addr})
 			return
 		}
 		size := binary.BigEndian.Uint32(sizeBuf[:])
@@ -286,7 +307,7 @@ func (c *conn) readLoop() {
 	}
 }
 
-func (c *conn) deathErr() error {
+func (c *link) deathErr() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err != nil {
@@ -295,8 +316,12 @@ func (c *conn) deathErr() error {
 	return &wire.Error{Code: wire.ErrConnectionFailed, Detail: "connection closed", Broker: c.addr}
 }
 
-// isDead reports whether the conn has failed or been closed.
-func (c *conn) isDead() bool {
+// isDead reports whether the link has failed or been closed, or is being
+// retired (SASL session ending) and takes no new requests.
+func (c *link) isDead() bool {
+	if c.retiring.Load() {
+		return true
+	}
 	select {
 	case <-c.dead:
 		return true
@@ -305,8 +330,8 @@ func (c *conn) isDead() bool {
 	}
 }
 
-// close kills the conn with err (first error wins) and fails every waiter.
-func (c *conn) close(err error) {
+// close kills the link with err (first error wins) and fails every waiter.
+func (c *link) close(err error) {
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()

@@ -2,7 +2,9 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/gofka/gofka/wire"
@@ -167,7 +169,32 @@ func (c *Client) mergeMetadata(resp *wire.MetadataResponse, all bool) *Metadata 
 		m.Topics[ti.Name] = ti
 	}
 	c.meta.Store(m)
+	c.logMetadata(old, m, len(resp.Topics))
 	return m
+}
+
+// logMetadata logs each refresh at debug level and a change of the broker
+// set or of the controller at info level.
+func (c *Client) logMetadata(old, m *Metadata, answered int) {
+	changed := old == nil || old.ControllerID != m.ControllerID || len(old.Brokers) != len(m.Brokers)
+	if !changed {
+		for id, b := range m.Brokers {
+			if ob, ok := old.Brokers[id]; !ok || ob.Addr() != b.Addr() {
+				changed = true
+				break
+			}
+		}
+	}
+	if changed && c.cfg.logger().Enabled(LogInfo) {
+		addrs := make([]string, 0, len(m.Brokers))
+		for _, b := range m.sortedBrokers() {
+			addrs = append(addrs, fmt.Sprintf("%d@%s", b.NodeID, b.Addr()))
+		}
+		c.cfg.logf(LogInfo, "metadata", "cluster %s: brokers %s, controller %d",
+			m.ClusterID, strings.Join(addrs, ","), m.ControllerID)
+	}
+	c.cfg.logf(LogDebug, "metadata", "metadata refreshed: %d brokers, %d topics in the answer, %d cached",
+		len(m.Brokers), answered, len(m.Topics))
 }
 
 // TopicPartitions returns the topic's metadata, refreshing the cache when

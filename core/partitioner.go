@@ -1,6 +1,9 @@
 package core
 
-import "sync/atomic"
+import (
+	"math/rand/v2"
+	"sync/atomic"
+)
 
 // murmur2 is the 32-bit MurmurHash2 variant of Kafka's Java client
 // (org.apache.kafka.common.utils.Utils.murmur2, seed 0x9747b28c). Keyed
@@ -52,3 +55,33 @@ func KeyPartition(key []byte, n int) int32 {
 type roundRobin struct{ next atomic.Uint32 }
 
 func (r *roundRobin) pick(n int) int32 { return int32(r.next.Add(1) % uint32(n)) }
+
+// stickyPick chooses the next sticky partition: a random partition other
+// than cur whose leader is known, else any partition other than cur, else
+// cur itself (a single partition).
+func stickyPick(parts []*partBuf, cur int32) int32 {
+	n := int32(len(parts))
+	if n == 1 {
+		return 0
+	}
+	// Start at a random point and take the first partition with a leader.
+	start := rand.Int32N(n)
+	for i := int32(0); i < n; i++ {
+		c := (start + i) % n
+		if c == cur {
+			continue
+		}
+		pb := parts[c]
+		pb.mu.Lock()
+		ok := pb.sink != nil
+		pb.mu.Unlock()
+		if ok {
+			return c
+		}
+	}
+	c := rand.Int32N(n - 1)
+	if cur >= 0 && c >= cur {
+		c++
+	}
+	return c
+}

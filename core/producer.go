@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,29 +13,71 @@ import (
 
 // Record is one Kafka record to produce or one consumed record.
 type Record struct {
-	Topic     string
-	Partition int32 // < 0: let the partitioner choose (murmur2 of Key, else round-robin)
-	Key       []byte
-	Value     []byte
+	Topic string
+	// Partition < 0 lets the partitioner choose: murmur2 of Key as the Java
+	// client does when Key is not nil, else the sticky partitioner. The
+	// producer stores the partition it used here.
+	Partition int32
+	Key       []byte // nil = null key
+	Value     []byte // nil = null value (a tombstone)
 	Headers   []wire.Header
-	Timestamp time.Time // zero: now
-	Offset    int64     // set when the record is acknowledged or consumed
+	Timestamp time.Time // zero: now (set by Produce)
+	Offset    int64     // set when the record is acknowledged (-1 when unknown, e.g. acks=0) or consumed
 }
 
-// maxBatchBytes caps the records section of one batch. Kafka rejects a batch
-// larger than the topic's max.message.bytes (1 MiB by default), so larger
-// sends are split into several batches, each in its own request (a produce
-// request carries at most one batch per partition from v3 on).
-const maxBatchBytes = 900 << 10
-
 // Producer writes records to Kafka. It is safe for concurrent use.
+//
+// Records go into per-partition batches (the accumulator: batch.size,
+// linger.ms), bounded in total by buffer.memory. One sender per broker
+// (sink.go) packs ready batches, one per partition, into Produce requests
+// and keeps up to max.in.flight.requests.per.connection of them pipelined
+// on the broker's connection. The idempotent producer (enable.idempotence,
+// the default with acks=all) numbers each partition's batches so that the
+// broker drops duplicates of retried batches and refuses gaps; together
+// with in-order resends after a failure this means retries neither lose,
+// duplicate nor reorder records. Retriable failures refresh metadata and
+// re-route the batch to the partition's current leader, waiting between
+// rounds as Config.Retry says; a record not acknowledged within
+// delivery.timeout.ms fails with DELIVERY_TIMEOUT.
+//
+// Results arrive through the promise given to Produce, called exactly once
+// per record on an internal goroutine (records of one partition in order).
+// Promises must return quickly and must not block on the producer.
 type Producer struct {
 	cl         *Client
 	ownsClient bool
-	rr         roundRobin
-	closed     atomic.Bool
-	wg         sync.WaitGroup // calls in flight, waited for by Close
-	metaRetry  RetryPolicy
+	cfg        Config
+
+	ctx    context.Context // canceled when Close gives up: stops waits in flight
+	cancel context.CancelFunc
+	quit   chan struct{} // closed at the end of Close: stops the goroutines
+	wg     sync.WaitGroup
+
+	closing   atomic.Bool  // Close was called: no new records
+	producing atomic.Int32 // TryProduce calls running (Close waits for them before failing leftovers)
+	aborting atomic.Bool // Close gave up flushing: fail what is left
+	closeMu  sync.Mutex
+	closeErr error
+	closed   bool // guarded by closeMu
+
+	topics sync.Map // string -> *topicState
+
+	sinksMu sync.Mutex
+	sinks   map[int32]*sink // guarded by sinksMu
+
+	mem             *memBudget
+	outstanding     atomic.Int64 // records buffered or in flight
+	inflightBatches atomic.Int64 // batches in requests not yet settled
+	flushing        atomic.Int32 // Flush calls running: linger is skipped
+	idleMu          sync.Mutex
+	idleCh          chan struct{} // guarded by idleMu; closed when outstanding reaches 0 while idleWait > 0
+	idleWait        atomic.Int32
+
+	metaWake   chan struct{} // capacity 1: the metadata goroutine has work
+	needMeta   atomic.Bool
+	metaUrgent atomic.Bool // a topic is waiting for its first metadata: skip the failure backoff
+
+	idem idemState
 }
 
 // NewProducer creates a producer with its own client. No network I/O.
@@ -44,20 +87,47 @@ func NewProducer(opts ...Option) (*Producer, error) {
 
 // NewProducerFromConfig is NewProducer for a ready Config.
 func NewProducerFromConfig(cfg Config) (*Producer, error) {
+	if err := cfg.validateProducer(); err != nil {
+		return nil, err
+	}
 	cl, err := NewClientFromConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	p := NewProducerOn(cl)
+	p, err := NewProducerOn(cl)
+	if err != nil {
+		cl.Close()
+		return nil, err
+	}
 	p.ownsClient = true
 	return p, nil
 }
 
-// NewProducerOn creates a producer that shares cl (and its connections).
-// Closing the producer does not close cl.
-func NewProducerOn(cl *Client) *Producer {
-	return &Producer{cl: cl, metaRetry: RetryPolicy{
-		InitialBackoff: 20 * time.Millisecond, MaxBackoff: time.Second, BackoffMultiplier: 2, Jitter: true}}
+// NewProducerOn creates a producer that shares cl (its connections and
+// metadata) and takes its producer settings from cl's Config. Closing the
+// producer does not close cl.
+func NewProducerOn(cl *Client) (*Producer, error) {
+	cfg := cl.Config()
+	if err := cfg.validateProducer(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Producer{
+		cl:       cl,
+		cfg:      cfg,
+		ctx:      ctx,
+		cancel:   cancel,
+		quit:     make(chan struct{}),
+		sinks:    make(map[int32]*sink),
+		mem:      newMemBudget(cfg.BufferMemory),
+		idleCh:   make(chan struct{}),
+		metaWake: make(chan struct{}, 1),
+	}
+	p.idem.enabled = cfg.idempotent()
+	p.wg.Add(2)
+	go p.metaLoop()
+	go p.reapLoop()
+	return p, nil
 }
 
 // Client returns the producer's client.
@@ -65,339 +135,1011 @@ func (p *Producer) Client() *Client { return p.cl }
 
 // Connect reaches the cluster (see Client.Connect).
 func (p *Producer) Connect(ctx context.Context) error {
-	if p.closed.Load() {
-		return &wire.Error{Code: wire.ErrClientClosed}
+	if p.closing.Load() {
+		return &wire.Error{Code: wire.ErrClientClosed, Detail: "producer is closed"}
 	}
 	return p.cl.Connect(ctx)
 }
 
-// Close waits for calls in flight (bounded by ctx) and closes the client if
-// the producer owns it. Safe to call more than once.
-func (p *Producer) Close(ctx context.Context) error {
-	if p.closed.Swap(true) {
-		return nil
-	}
-	done := make(chan struct{})
-	go func() { p.wg.Wait(); close(done) }()
-	var err error
-	select {
-	case <-done:
-	case <-ctx.Done():
-		err = &wire.Error{Code: wire.ErrTimedOut, Detail: "close: requests still in flight"}
-	}
-	if p.ownsClient {
-		p.cl.Close()
-	}
-	return err
-}
+// BufferedRecords returns the records produced whose promise has not been
+// called yet (buffered, in flight or being retried).
+func (p *Producer) BufferedRecords() int64 { return p.outstanding.Load() }
 
-// ProduceSync writes recs and waits until every one is acknowledged (or ctx
-// ends). On success each record's Partition and Offset are set (Offset is -1
-// with acks=0). Records are grouped per partition into batches and per
-// leader into requests, so many records cost few round trips. Retriable
-// errors (leader moved, broker restarting, topic being created) refresh the
-// metadata and retry until ctx ends; the first other error is returned.
-func (p *Producer) ProduceSync(ctx context.Context, recs ...*Record) error {
-	if p.closed.Load() {
-		return &wire.Error{Code: wire.ErrClientClosed}
+// PartitionCount returns the number of partitions of topic, loading its
+// metadata when needed (which, with allow.auto.create.topics, creates the
+// topic on brokers that allow it). Retriable metadata errors are retried as
+// Config.Retry says, within ctx.
+func (p *Producer) PartitionCount(ctx context.Context, topic string) (int, error) {
+	if p.closing.Load() {
+		return 0, &wire.Error{Code: wire.ErrClientClosed, Detail: "producer is closed"}
 	}
-	p.wg.Add(1)
-	defer p.wg.Done()
-	ctx, cancel := p.cl.withTimeout(ctx, p.cl.cfg.RequestTimeout)
+	if topic == "" {
+		return 0, &wire.Error{Code: wire.ErrInvalidArgument, Detail: "empty topic name"}
+	}
+	if ts := p.topicIfKnown(topic); ts != nil && ts.ready.Load() {
+		return len(ts.partitions()), nil
+	}
+	ctx, cancel := p.cl.withTimeout(ctx, p.cfg.RequestTimeout)
 	defer cancel()
-
-	now := time.Now()
-	pending := make(map[topicPartition][]*Record)
-	for _, r := range recs {
-		if r.Topic == "" {
-			return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "record has no topic"}
-		}
-		if err := p.assignPartition(ctx, r); err != nil {
+	var n int
+	load := func(ctx context.Context) error {
+		ti, err := p.cl.TopicPartitions(ctx, topic)
+		if err != nil {
 			return err
 		}
+		n = len(ti.Partitions)
+		return nil
+	}
+	if p.cfg.AllowAutoTopicCreation {
+		// The topic may be being created: wait for it (as for a leader
+		// election) until ctx ends.
+		err := p.cfg.Retry.retryUntil(ctx, func() error { return load(ctx) })
+		return n, err
+	}
+	err := p.cfg.Retry.Do(ctx, load)
+	if wire.CodeOf(err) == wire.ErrUnknownTopicOrPartition {
+		err = &wire.Error{Code: wire.ErrUnknownTopicOrPartition, Detail: "topic " + topic + " does not exist and allow.auto.create.topics is false"}
+	}
+	return n, err
+}
+
+// Produce buffers r for sending and returns; promise (may be nil) is
+// called exactly once with r and the result: nil once the broker
+// acknowledged r (r.Partition and r.Offset then tell where it is), else
+// the error. Produce blocks only while buffer.memory is full, up to ctx's
+// end (then the promise gets QUEUE_FULL); ctx does not bound the delivery,
+// delivery.timeout.ms does.
+//
+// Records that fail before being buffered (producer closed, invalid, too
+// large, buffer full) have their promise called before Produce returns, on
+// the caller's goroutine; see TryProduce to get those errors returned.
+//
+// The producer owns r (and its Key, Value and Headers, which are not
+// copied) until the promise is called: do not modify them before.
+func (p *Producer) Produce(ctx context.Context, r *Record, promise func(*Record, error)) {
+	if err := p.TryProduce(ctx, r, promise); err != nil && promise != nil {
+		promise(r, err)
+	}
+}
+
+// TryProduce is Produce, except that an error detected before r is
+// buffered is returned (and the promise is not called); once TryProduce
+// returns nil the promise will be called exactly once.
+func (p *Producer) TryProduce(ctx context.Context, r *Record, promise func(*Record, error)) error {
+	if r == nil {
+		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "nil record"}
+	}
+	p.producing.Add(1)
+	defer p.producing.Add(-1)
+	if p.closing.Load() {
+		return &wire.Error{Code: wire.ErrClientClosed, Detail: "producer is closed"}
+	}
+	if r.Topic == "" {
+		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "record has no topic"}
+	}
+	size := recordSize(r)
+	if limit := min(int64(p.cfg.MaxRequestSize), p.cfg.BufferMemory); int64(size+wire.RecordBatchOverhead) > limit {
+		return &wire.Error{Code: wire.ErrMessageTooLargeLocal,
+			Detail: fmt.Sprintf("record of about %d bytes is larger than max.request.size/buffer.memory (%d)", size+wire.RecordBatchOverhead, limit)}
+	}
+	if err := p.mem.reserve(ctx, p.quit, int64(size)); err != nil {
+		return err
+	}
+	if r.Timestamp.IsZero() {
+		r.Timestamp = time.Now()
+	}
+	p.outstanding.Add(1)
+	if p.closing.Load() {
+		// Close started while we waited for memory: refuse rather than
+		// race with its final flush.
+		p.mem.release(int64(size))
+		p.doneOutstanding(1)
+		return &wire.Error{Code: wire.ErrClientClosed, Detail: "producer is closed"}
+	}
+	ts := p.topic(r.Topic)
+	if !ts.ready.Load() {
+		ts.mu.Lock()
+		if !ts.ready.Load() {
+			ts.pending = append(ts.pending, pendingRec{promised{r, promise}, size, time.Now()})
+			first := len(ts.pending) == 1
+			ts.mu.Unlock()
+			if first {
+				p.metaUrgent.Store(true)
+			}
+			p.triggerMeta()
+			return nil
+		}
+		ts.mu.Unlock()
+	}
+	p.route(ts, ts.partitions(), r, promise, size, time.Now())
+	return nil
+}
+
+// ProduceBatch buffers recs like Produce, all or nothing: either every
+// record is buffered (promise, if not nil, is then called once per record,
+// as Produce's is) or none is and the error is returned (closed producer,
+// a nil or invalid record, a record too large, or QUEUE_FULL when
+// buffer.memory has no room for the whole batch before ctx ends; a batch
+// larger than buffer.memory itself can never fit and gets QUEUE_FULL at
+// once). Memory is reserved once for the batch, so it costs less than
+// producing the records one by one.
+func (p *Producer) ProduceBatch(ctx context.Context, recs []*Record, promise func(*Record, error)) error {
+	p.producing.Add(1)
+	defer p.producing.Add(-1)
+	if p.closing.Load() {
+		return &wire.Error{Code: wire.ErrClientClosed, Detail: "producer is closed"}
+	}
+	limit := min(int64(p.cfg.MaxRequestSize), p.cfg.BufferMemory)
+	var total int64
+	for i, r := range recs {
+		if r == nil {
+			return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("record %d is nil", i)}
+		}
+		if r.Topic == "" {
+			return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("record %d has no topic", i)}
+		}
+		size := int64(recordSize(r))
+		if size+wire.RecordBatchOverhead > limit {
+			return &wire.Error{Code: wire.ErrMessageTooLargeLocal,
+				Detail: fmt.Sprintf("record %d of about %d bytes is larger than max.request.size/buffer.memory (%d)", i, size+wire.RecordBatchOverhead, limit)}
+		}
+		total += size
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	if total > p.cfg.BufferMemory {
+		return &wire.Error{Code: wire.ErrQueueFull,
+			Detail: fmt.Sprintf("a batch of %d bytes can never fit in buffer.memory (%d): split it", total, p.cfg.BufferMemory)}
+	}
+	if err := p.mem.reserve(ctx, p.quit, total); err != nil {
+		return err
+	}
+	p.outstanding.Add(int64(len(recs)))
+	if p.closing.Load() {
+		p.mem.release(total)
+		p.doneOutstanding(int64(len(recs)))
+		return &wire.Error{Code: wire.ErrClientClosed, Detail: "producer is closed"}
+	}
+	now := time.Now()
+	var ts *topicState
+	queued := false
+	for _, r := range recs {
 		if r.Timestamp.IsZero() {
 			r.Timestamp = now
 		}
-		tp := topicPartition{r.Topic, r.Partition}
-		pending[tp] = append(pending[tp], r)
-	}
-	return p.metaRetry.retryUntil(ctx, func() error {
-		err := p.produceOnce(ctx, pending)
-		if err != nil && wire.CodeOf(err).Retriable() {
-			// Leaders may have moved: refresh before the next attempt.
-			topics := make([]string, 0, len(pending))
-			for tp := range pending {
-				topics = append(topics, tp.topic)
-			}
-			p.cl.RefreshMetadata(ctx, topics)
+		if ts == nil || ts.name != r.Topic {
+			ts = p.topic(r.Topic)
 		}
-		return err
-	})
-}
-
-type topicPartition struct {
-	topic     string
-	partition int32
-}
-
-// assignPartition validates r.Partition against the topic's partition
-// count, or picks one when it is negative. Unknown topics are waited for
-// (auto-creation) until ctx ends.
-func (p *Producer) assignPartition(ctx context.Context, r *Record) error {
-	var ti *TopicInfo
-	err := p.metaRetry.retryUntil(ctx, func() error {
-		var err error
-		ti, err = p.cl.TopicPartitions(ctx, r.Topic)
-		return err
-	})
-	if err != nil {
-		return err
+		size := recordSize(r)
+		if !ts.ready.Load() {
+			ts.mu.Lock()
+			if !ts.ready.Load() {
+				ts.pending = append(ts.pending, pendingRec{promised{r, promise}, size, now})
+				ts.mu.Unlock()
+				queued = true
+				continue
+			}
+			ts.mu.Unlock()
+		}
+		p.route(ts, ts.partitions(), r, promise, size, now)
 	}
-	n := len(ti.Partitions)
+	if queued {
+		p.metaUrgent.Store(true)
+		p.triggerMeta()
+	}
+	return nil
+}
+
+// route appends r to its partition; parts is the topic's partition list.
+// A partition out of range goes back to pending until the next metadata
+// refresh says whether it exists.
+func (p *Producer) route(ts *topicState, parts []*partBuf, r *Record, promise func(*Record, error), size int, now time.Time) {
+	n := int32(len(parts))
 	switch {
-	case r.Partition >= int32(n):
-		return &wire.Error{Code: wire.ErrPartitionNotFound,
-			Detail: fmt.Sprintf("topic %s has %d partitions, partition %d requested", r.Topic, n, r.Partition)}
+	case r.Partition >= n:
+		ts.mu.Lock()
+		ts.pending = append(ts.pending, pendingRec{promised{r, promise}, size, now})
+		ts.mu.Unlock()
+		p.triggerMeta()
 	case r.Partition >= 0:
+		parts[r.Partition].appendRec(r, promise, size, now, false)
 	case r.Key != nil:
-		r.Partition = KeyPartition(r.Key, n)
+		parts[KeyPartition(r.Key, int(n))].appendRec(r, promise, size, now, false)
 	default:
-		r.Partition = p.rr.pick(n)
+		// Sticky partitioner (KIP-480): stay on one partition until its
+		// batch is closed (sent or full), then move to another.
+		sp := ts.sticky.Load()
+		if sp < 0 || sp >= n {
+			sp = ts.nextSticky(parts, sp)
+		}
+		if parts[sp].appendRec(r, promise, size, now, true) {
+			return
+		}
+		sp = ts.nextSticky(parts, sp)
+		parts[sp].appendRec(r, promise, size, now, false)
+	}
+}
+
+// topic returns the topic's state, creating it on first use.
+func (p *Producer) topic(name string) *topicState {
+	if v, ok := p.topics.Load(name); ok {
+		return v.(*topicState)
+	}
+	v, _ := p.topics.LoadOrStore(name, newTopicState(name))
+	return v.(*topicState)
+}
+
+func (p *Producer) topicIfKnown(name string) *topicState {
+	if v, ok := p.topics.Load(name); ok {
+		return v.(*topicState)
 	}
 	return nil
 }
 
-// produceOnce sends every pending partition's records once. Partitions that
-// succeed are removed from pending; the first error is returned.
-func (p *Producer) produceOnce(ctx context.Context, pending map[topicPartition][]*Record) error {
-	m := p.cl.meta.Load()
-	byLeader := make(map[int32][]topicPartition)
-	for tp := range pending {
-		ti := m.Topics[tp.topic]
-		if ti == nil || int(tp.partition) >= len(ti.Partitions) {
-			return &wire.Error{Code: wire.ErrLeaderNotAvailable, Detail: fmt.Sprintf("%s/%d", tp.topic, tp.partition)}
+// ProduceSync produces recs and waits until every one is acknowledged or
+// failed, or ctx ends. It returns nil when all succeeded (each record's
+// Partition and Offset are then set; Offset is -1 with acks=0), else the
+// first failure in recs order. Records are batched like Produce's, so many
+// records cost few requests. ctx bounds both the wait for buffer room and
+// the wait for results; when it ends first, ProduceSync returns TIMED_OUT
+// (or QUEUE_FULL) while records already buffered stay with the producer
+// until their delivery resolves (at most delivery.timeout.ms): do not
+// modify them before that (Flush waits for them).
+func (p *Producer) ProduceSync(ctx context.Context, recs ...*Record) error {
+	if len(recs) == 0 {
+		if p.closing.Load() {
+			return &wire.Error{Code: wire.ErrClientClosed, Detail: "producer is closed"}
 		}
-		leader := ti.Partitions[tp.partition].Leader
-		if leader < 0 {
-			return &wire.Error{Code: wire.ErrLeaderNotAvailable, Detail: fmt.Sprintf("%s/%d", tp.topic, tp.partition)}
-		}
-		byLeader[leader] = append(byLeader[leader], tp)
+		return nil
 	}
-	var mu sync.Mutex
-	var errs []error
-	var wg sync.WaitGroup
-	for leader, tps := range byLeader {
-		recs := make([][]*Record, len(tps))
-		for i, tp := range tps {
-			recs[i] = pending[tp]
+	ctx, cancel := p.cl.withTimeout(ctx, p.cfg.RequestTimeout)
+	defer cancel()
+	for i, r := range recs {
+		if r == nil {
+			return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("record %d is nil", i)}
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			left, err := p.produceToBroker(ctx, leader, tps, recs)
-			mu.Lock()
-			for _, tp := range tps {
-				if rest, failed := left[tp]; failed {
-					pending[tp] = rest
-				} else {
-					delete(pending, tp)
-				}
-			}
-			if err != nil {
-				errs = append(errs, err)
-			}
-			mu.Unlock()
-		}()
 	}
-	wg.Wait()
-	return firstError(errs)
+	w := &syncWait{done: make(chan struct{})}
+	w.left.Store(int64(len(recs)))
+	var startErr error
+	if total := p.batchBytes(recs); total <= p.cfg.BufferMemory/2 {
+		// One reservation for the whole call.
+		if err := p.ProduceBatch(ctx, recs, w.promise); err != nil {
+			return err
+		}
+	} else {
+		startErr = p.produceEach(ctx, recs, w)
+	}
+	select {
+	case <-w.done:
+		if err := w.firstError(recs); err != nil {
+			return err
+		}
+		return startErr
+	case <-ctx.Done():
+		err := w.firstError(recs)
+		if err == nil && startErr != nil && wire.CodeOf(startErr) != wire.ErrQueueFull {
+			err = startErr
+		}
+		if err != nil {
+			return err
+		}
+		detail := "waiting for acknowledgements: " + ctx.Err().Error()
+		if ts := p.topicIfKnown(recs[0].Topic); ts != nil {
+			if le := ts.lastError(); le != nil {
+				detail += "; last error: " + le.Error()
+			}
+		}
+		if startErr != nil {
+			return startErr
+		}
+		return &wire.Error{Code: wire.ErrTimedOut, Detail: detail}
+	}
 }
 
-// firstError prefers a non-retriable error, so that a permanent failure is
-// reported rather than retried behind a transient one.
-func firstError(errs []error) error {
-	for _, e := range errs {
-		if !wire.CodeOf(e).Retriable() {
-			return e
-		}
+// batchBytes is the buffer.memory recs would take.
+func (p *Producer) batchBytes(recs []*Record) int64 {
+	var n int64
+	for _, r := range recs {
+		n += int64(recordSize(r))
 	}
-	if len(errs) > 0 {
-		return errs[0]
+	return n
+}
+
+// produceEach buffers recs one by one (for calls larger than the buffer:
+// earlier records must be delivered to make room for later ones).
+func (p *Producer) produceEach(ctx context.Context, recs []*Record, w *syncWait) error {
+	for i, r := range recs {
+		if err := p.TryProduce(ctx, r, w.promise); err != nil {
+			// Records before i are buffered and will report to w; those
+			// from i on never will.
+			if w.left.Add(-int64(len(recs)-i)) == 0 {
+				close(w.done)
+			}
+			return err
+		}
 	}
 	return nil
 }
 
-// produceToBroker sends the partitions led by one broker. Each partition's
-// records are cut into batches of at most maxBatchBytes; request i carries
-// batch i of every partition. All requests are written back to back on the
-// broker's connection (pipelined), and the broker handles them in order.
-// recs[i] are the records of tps[i]. It returns, for each partition that
-// failed, the records not yet acknowledged.
-func (p *Producer) produceToBroker(ctx context.Context, leader int32, tps []topicPartition,
-	recs [][]*Record) (map[topicPartition][]*Record, error) {
-	cn, err := p.cl.brokerConn(ctx, leader)
+// syncWait collects the results of one ProduceSync call. Only failures
+// are stored, so a successful call costs no per-record bookkeeping.
+type syncWait struct {
+	left atomic.Int64
+	done chan struct{}
+	mu   sync.Mutex
+	errs map[*Record]error // guarded by mu
+}
+
+func (w *syncWait) promise(r *Record, err error) {
 	if err != nil {
-		return nil, err
-	}
-	type part struct {
-		tp      topicPartition
-		batches [][]*Record
-	}
-	parts := make([]part, len(tps))
-	rounds := 0
-	for i, tp := range tps {
-		parts[i] = part{tp: tp, batches: splitBatches(recs[i])}
-		rounds = max(rounds, len(parts[i].batches))
-	}
-	cfg := &p.cl.cfg
-	type result struct {
-		resp *wire.ProduceResponse
-		err  error
-	}
-	results := make([]chan result, rounds)
-	reqBatches := make([]map[topicPartition][]*Record, rounds)
-	for round := 0; round < rounds; round++ {
-		req := &wire.ProduceRequest{Acks: cfg.Acks, TimeoutMs: int32(cfg.RequestTimeout / time.Millisecond)}
-		reqBatches[round] = make(map[topicPartition][]*Record)
-		topicIdx := map[string]int{}
-		for _, pt := range parts {
-			if round >= len(pt.batches) {
-				continue
-			}
-			batch := pt.batches[round]
-			raw, err := encodeBatch(batch, cfg.Compression)
-			if err != nil {
-				return nil, err
-			}
-			ti, ok := topicIdx[pt.tp.topic]
-			if !ok {
-				ti = len(req.TopicData)
-				topicIdx[pt.tp.topic] = ti
-				req.TopicData = append(req.TopicData, wire.ProduceRequestTopic{Name: pt.tp.topic})
-			}
-			req.TopicData[ti].PartitionData = append(req.TopicData[ti].PartitionData,
-				wire.ProduceRequestPartition{Index: pt.tp.partition, Records: raw})
-			reqBatches[round][pt.tp] = batch
+		w.mu.Lock()
+		if w.errs == nil {
+			w.errs = make(map[*Record]error)
 		}
-		ch := make(chan result, 1)
-		results[round] = ch
-		// Written here, in round order, so the broker appends each
-		// partition's batches in order; only the waits run concurrently.
-		k, err := cn.start(req, cfg.Acks == 0)
-		if err != nil || k == nil {
-			ch <- result{err: err}
-			continue
-		}
-		go func() {
-			resp, err := k.wait(ctx)
-			r := result{err: err}
-			if err == nil {
-				r.resp = resp.(*wire.ProduceResponse)
-			}
-			ch <- r
-		}()
+		w.errs[r] = err
+		w.mu.Unlock()
 	}
-	failed := map[topicPartition]error{}
-	for round, ch := range results {
-		res := <-ch
-		for tp, batch := range reqBatches[round] {
-			if failed[tp] != nil {
-				continue
-			}
-			if res.err != nil {
-				failed[tp] = res.err
-				continue
-			}
-			if res.resp == nil { // acks=0
-				for _, r := range batch {
-					r.Offset = -1
-				}
-				continue
-			}
-			if err := applyProduceResult(res.resp, tp, batch, cn.addr); err != nil {
-				failed[tp] = err
-			}
-		}
+	if w.left.Add(-1) == 0 {
+		close(w.done)
 	}
-	left := map[topicPartition][]*Record{}
-	var errs []error
-	for i, pt := range parts {
-		if err := failed[pt.tp]; err != nil {
-			errs = append(errs, err)
-			// Drop the batches that did succeed before the failure so a
-			// retry does not write them twice.
-			acked := 0
-			for _, b := range pt.batches {
-				if b[len(b)-1].Offset < 0 || p.cl.cfg.Acks == 0 {
-					break
-				}
-				acked += len(b)
-			}
-			left[pt.tp] = recs[i][acked:]
-		}
-	}
-	return left, firstError(errs)
 }
 
-// applyProduceResult finds tp in resp and assigns offsets to batch.
-func applyProduceResult(resp *wire.ProduceResponse, tp topicPartition, batch []*Record, broker string) error {
-	for _, t := range resp.Responses {
-		if t.Name != tp.topic {
-			continue
+// firstError returns the failure of the first failed record in recs order.
+func (w *syncWait) firstError(recs []*Record) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.errs) == 0 {
+		return nil
+	}
+	for _, r := range recs {
+		if err, ok := w.errs[r]; ok {
+			return err
 		}
-		for _, pr := range t.PartitionResponses {
-			if pr.Index != tp.partition {
-				continue
-			}
-			if pr.ErrorCode != 0 {
-				detail := fmt.Sprintf("%s/%d", tp.topic, tp.partition)
-				if pr.ErrorMessage != nil && *pr.ErrorMessage != "" {
-					detail += ": " + *pr.ErrorMessage
-				}
-				return &wire.Error{Code: wire.ErrorCode(pr.ErrorCode), Detail: detail, Broker: broker}
-			}
-			for i, r := range batch {
-				r.Offset = pr.BaseOffset + int64(i)
-			}
+	}
+	return nil
+}
+
+// Flush sends every buffered record now (ignoring linger.ms) and waits
+// until all of them have their result (their promises have returned), or
+// ctx ends (TIMED_OUT). Records produced while Flush waits are waited for
+// too, so a producer that never pauses may keep Flush waiting until ctx.
+func (p *Producer) Flush(ctx context.Context) error {
+	p.flushing.Add(1)
+	defer p.flushing.Add(-1)
+	p.wakeAllSinks()
+	p.idleWait.Add(1)
+	defer p.idleWait.Add(-1)
+	for {
+		if p.outstanding.Load() == 0 {
 			return nil
 		}
+		p.idleMu.Lock()
+		ch := p.idleCh
+		if p.outstanding.Load() == 0 {
+			p.idleMu.Unlock()
+			return nil
+		}
+		p.idleMu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return &wire.Error{Code: wire.ErrTimedOut,
+				Detail: fmt.Sprintf("flush: %d records still waiting for their result (%v)", p.outstanding.Load(), ctx.Err())}
+		}
 	}
-	return &wire.Error{Code: wire.ErrCorruptResponse, Detail: fmt.Sprintf("no result for %s/%d", tp.topic, tp.partition), Broker: broker}
 }
 
-// splitBatches cuts recs into runs whose estimated encoded size stays
-// under maxBatchBytes (a single larger record gets a batch of its own). It
-// also marks every record unacknowledged (Offset -1).
-func splitBatches(recs []*Record) [][]*Record {
-	var out [][]*Record
-	start, size := 0, 0
-	for i, r := range recs {
-		r.Offset = -1
-		s := len(r.Key) + len(r.Value) + 32
-		for _, h := range r.Headers {
-			s += len(h.Key) + len(h.Value) + 10
-		}
-		if i > start && size+s > maxBatchBytes {
-			out = append(out, recs[start:i])
-			start, size = i, 0
-		}
-		size += s
+// doneOutstanding marks n records finished and wakes Flush at zero.
+func (p *Producer) doneOutstanding(n int64) {
+	if p.outstanding.Add(-n) == 0 && p.idleWait.Load() > 0 {
+		p.idleMu.Lock()
+		close(p.idleCh)
+		p.idleCh = make(chan struct{})
+		p.idleMu.Unlock()
 	}
-	if start < len(recs) {
-		out = append(out, recs[start:])
-	}
-	return out
 }
 
-func encodeBatch(recs []*Record, codec wire.Compression) ([]byte, error) {
-	b := wire.RecordBatch{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1,
-		Records: make([]wire.Record, len(recs))}
-	for i, r := range recs {
-		b.Records[i] = wire.Record{Timestamp: r.Timestamp.UnixMilli(), Key: r.Key, Value: r.Value, Headers: r.Headers}
+// Close flushes (bounded by ctx, or by request.timeout.ms when ctx has no
+// deadline), then stops the producer: records still buffered or in flight
+// when the flush gives up fail with CLIENT_CLOSED (their promises are
+// called before Close returns) and Close returns TIMED_OUT.
+// The client is closed when the producer owns it. Produce calls after (or
+// racing with) Close fail with CLIENT_CLOSED. Safe to call more than once;
+// later calls return the first call's result.
+func (p *Producer) Close(ctx context.Context) error {
+	p.closeMu.Lock()
+	defer p.closeMu.Unlock()
+	if p.closed {
+		return p.closeErr
 	}
-	out, err := wire.AppendRecordBatch(nil, &b, codec)
+	p.closed = true
+	p.closing.Store(true)
+	ctx, cancel := p.cl.withTimeout(ctx, p.cfg.RequestTimeout)
+	defer cancel()
+	err := p.Flush(ctx)
 	if err != nil {
-		return nil, &wire.Error{Code: wire.ErrInvalidArgument, Detail: "encoding batch: " + err.Error()}
+		err = &wire.Error{Code: wire.ErrTimedOut, Detail: "close: " + err.Error()}
 	}
-	return out, nil
+	// Stop: waits in flight return at once, whatever is left fails.
+	p.aborting.Store(true)
+	p.cancel()
+	close(p.quit)
+	for p.producing.Load() > 0 { // they see closing or quit and return soon
+		time.Sleep(time.Millisecond)
+	}
+	p.wg.Wait()
+	p.failAll(&wire.Error{Code: wire.ErrClientClosed, Detail: "producer closed before the record was sent"})
+	if p.ownsClient {
+		p.cl.Close()
+	}
+	p.closeErr = err
+	return err
+}
+
+// failAll fails every record still buffered (after the goroutines stopped).
+func (p *Producer) failAll(err error) {
+	p.topics.Range(func(_, v any) bool {
+		ts := v.(*topicState)
+		ts.mu.Lock()
+		pending := ts.pending
+		ts.pending = nil
+		ts.mu.Unlock()
+		p.failPending(pending, err)
+		for _, pb := range ts.partitions() {
+			pb.mu.Lock()
+			batches := pb.batches
+			pb.batches, pb.open, pb.sendIdx, pb.inflight = nil, nil, 0, 0
+			pb.mu.Unlock()
+			for _, b := range batches {
+				p.finishBatch(b, partResult{err: err, base: -1, logAppendTime: -1})
+			}
+		}
+		return true
+	})
+}
+
+func (p *Producer) failPending(recs []pendingRec, err error) {
+	if len(recs) == 0 {
+		return
+	}
+	var mem int64
+	for _, pr := range recs {
+		mem += int64(pr.size)
+	}
+	p.mem.release(mem)
+	for _, pr := range recs {
+		pr.r.Offset = -1
+		if pr.fn != nil {
+			pr.fn(pr.r, err)
+		}
+	}
+	p.doneOutstanding(int64(len(recs)))
+}
+
+// finishBatch reports a finished batch to its promises and frees it.
+// Memory is released first so that a promise that produces again finds
+// room; outstanding drops last so that Flush returns only after every
+// promise ran.
+func (p *Producer) finishBatch(b *recBatch, res partResult) {
+	p.mem.release(b.mem)
+	for i := range b.proms {
+		pr := &b.proms[i]
+		if res.err == nil && res.base >= 0 {
+			pr.r.Offset = res.base + int64(i)
+		} else {
+			pr.r.Offset = -1
+		}
+		if res.err == nil && res.logAppendTime >= 0 {
+			pr.r.Timestamp = time.UnixMilli(res.logAppendTime)
+		}
+		if pr.fn != nil {
+			pr.fn(pr.r, res.err)
+		}
+	}
+	n := len(b.proms)
+	b.recycle()
+	p.doneOutstanding(int64(n))
+}
+
+func (p *Producer) wakeAllSinks() {
+	p.sinksMu.Lock()
+	for _, s := range p.sinks {
+		s.wakeup()
+	}
+	p.sinksMu.Unlock()
+}
+
+// sinkFor returns the sink of a broker, starting it on first use.
+func (p *Producer) sinkFor(node int32) *sink {
+	p.sinksMu.Lock()
+	defer p.sinksMu.Unlock()
+	s := p.sinks[node]
+	if s == nil {
+		s = newSink(p, node)
+		p.sinks[node] = s
+	}
+	return s
+}
+
+// noteSinkError records that a broker could not be reached: its partitions'
+// leaders may have moved.
+func (p *Producer) noteSinkError(s *sink, err error) {
+	s.mu.Lock()
+	for _, pb := range s.parts {
+		if ts := p.topicIfKnown(pb.topic); ts != nil {
+			ts.setLastErr(err)
+		}
+	}
+	s.mu.Unlock()
+	p.triggerMeta()
+}
+
+func (p *Producer) triggerMeta() {
+	p.needMeta.Store(true)
+	select {
+	case p.metaWake <- struct{}{}:
+	default:
+	}
+}
+
+// metaLoop keeps metadata fresh: it loads topics records wait for, re-routes
+// partitions whose leader moved, refreshes every metadata.max.age.ms, and
+// obtains or bumps the idempotent producer id. Refreshes are at least
+// retry.backoff.ms apart (growing while they keep failing).
+func (p *Producer) metaLoop() {
+	defer p.wg.Done()
+	maxAge := p.cfg.MetadataMaxAge
+	if maxAge <= 0 {
+		maxAge = 5 * time.Minute
+	}
+	periodic := time.NewTicker(maxAge)
+	defer periodic.Stop()
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	var last time.Time
+	fails := 0
+	for {
+		select {
+		case <-p.metaWake:
+		case <-retry.C:
+		case <-periodic.C:
+			p.needMeta.Store(true)
+		case <-p.quit:
+			return
+		}
+		if p.idem.enabled && p.outstanding.Load() > 0 {
+			if err := p.idem.ensure(p); err != nil {
+				retry.Reset(p.cfg.Retry.JitteredBackoff(min(p.idem.fails-1, 10)))
+			}
+		}
+		if !p.needMeta.Load() {
+			continue
+		}
+		if p.metaUrgent.Swap(false) {
+			fails = 0
+		}
+		wait := p.cfg.Retry.InitialBackoff
+		if fails > 0 {
+			wait = p.cfg.Retry.JitteredBackoff(min(fails, 10))
+		}
+		if d := time.Until(last.Add(wait)); d > 0 {
+			retry.Reset(d)
+			continue
+		}
+		p.needMeta.Store(false)
+		last = time.Now()
+		if p.refreshMetadata() {
+			fails = 0
+		} else {
+			fails++
+		}
+		if p.needMeta.Load() {
+			retry.Reset(p.cfg.Retry.JitteredBackoff(min(fails, 10)))
+		}
+	}
+}
+
+// refreshMetadata asks for the producer's topics and applies the answer.
+// It reports whether everything was resolved (false: the request failed or
+// some topic or leader is still missing, and the next refresh backs off
+// further).
+func (p *Producer) refreshMetadata() bool {
+	var topics []string
+	p.topics.Range(func(k, _ any) bool {
+		topics = append(topics, k.(string))
+		return true
+	})
+	if len(topics) == 0 {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, p.cfg.RequestTimeout)
+	defer cancel()
+	m, err := p.cl.RefreshMetadata(ctx, topics)
+	if err != nil {
+		p.metadataFailed(topics, err)
+		return false
+	}
+	for _, name := range topics {
+		p.applyTopic(p.topic(name), m)
+	}
+	return !p.needMeta.Load()
+}
+
+// metadataFailed notes err on every topic; topics waiting for their first
+// metadata fail their records when err is not retriable.
+func (p *Producer) metadataFailed(topics []string, err error) {
+	p.needMeta.Store(true)
+	for _, name := range topics {
+		ts := p.topic(name)
+		ts.setLastErr(err)
+		if !wire.CodeOf(err).Retriable() && !ts.ready.Load() {
+			ts.mu.Lock()
+			pending := ts.pending
+			ts.pending = nil
+			ts.mu.Unlock()
+			p.failPending(pending, err)
+		}
+	}
+}
+
+// applyTopic brings one topic's routing up to date with m.
+func (p *Producer) applyTopic(ts *topicState, m *Metadata) {
+	ti := m.Topics[ts.name]
+	if ti == nil || ti.Err != wire.ErrNone || len(ti.Partitions) == 0 {
+		code := wire.ErrLeaderNotAvailable
+		if ti != nil && ti.Err != wire.ErrNone {
+			code = ti.Err
+		}
+		err := &wire.Error{Code: code, Detail: "topic " + ts.name}
+		ts.mu.Lock()
+		ts.lastErr = err
+		ts.misses++
+		attempts := ts.misses
+		var fail []pendingRec
+		switch {
+		case !code.Retriable():
+			fail, ts.pending = ts.pending, nil
+		case code == wire.ErrUnknownTopicOrPartition && !p.cfg.AllowAutoTopicCreation && ts.misses > p.cfg.Retry.MaxRetries:
+			// Nothing will create it: fail what waits for it (later records
+			// try again from the start).
+			fail, ts.pending = ts.pending, nil
+			ts.misses = 0
+		}
+		keep := len(ts.pending) > 0 || (ts.ready.Load() && p.outstanding.Load() > 0)
+		ts.mu.Unlock()
+		if len(fail) > 0 {
+			if code == wire.ErrUnknownTopicOrPartition {
+				err.Detail += " does not exist and allow.auto.create.topics is false"
+			}
+			p.failPending(fail, withAttempts(err, attempts))
+		}
+		if keep {
+			p.needMeta.Store(true)
+		}
+		return
+	}
+
+	// Grow the partition list when partitions were added.
+	old := ts.partitions()
+	parts := old
+	if len(ti.Partitions) > len(old) {
+		parts = make([]*partBuf, len(ti.Partitions))
+		copy(parts, old)
+		for i := len(old); i < len(parts); i++ {
+			parts[i] = &partBuf{p: p, topic: ts.name, partition: int32(i), leader: -2}
+		}
+		ts.parts.Store(&parts)
+	}
+	for i, pi := range ti.Partitions {
+		if pi.Leader < 0 {
+			p.needMeta.Store(true)
+		}
+		p.setLeader(parts[i], pi.Leader)
+	}
+
+	// Route what waited, in arrival order, before new records may bypass
+	// the pending list (ready is set last, under mu). Records for
+	// partitions that do not exist are set aside first: route would queue
+	// them on ts.mu, which is held here.
+	ts.mu.Lock()
+	ts.misses = 0
+	pending := ts.pending
+	ts.pending = nil
+	var missing []pendingRec
+	for _, pr := range pending {
+		if pr.r.Partition >= int32(len(parts)) {
+			missing = append(missing, pr)
+			continue
+		}
+		p.route(ts, parts, pr.r, pr.fn, pr.size, pr.at)
+	}
+	ts.ready.Store(true)
+	ts.mu.Unlock()
+	if len(missing) > 0 {
+		p.failPending(missing, &wire.Error{Code: wire.ErrPartitionNotFound,
+			Detail: fmt.Sprintf("topic %s has %d partitions, partition %d requested", ts.name, len(parts), missing[0].r.Partition)})
+	}
+}
+
+// setLeader routes pb to the sink of leader (none when leader < 0).
+func (p *Producer) setLeader(pb *partBuf, leader int32) {
+	pb.mu.Lock()
+	if pb.leader == leader && (pb.sink != nil || leader < 0) {
+		pb.mu.Unlock()
+		return
+	}
+	old := pb.sink
+	var ns *sink
+	if leader >= 0 {
+		ns = p.sinkFor(leader)
+	}
+	pb.leader, pb.sink = leader, ns
+	pending := len(pb.batches) > 0
+	pb.mu.Unlock()
+	if old != nil {
+		old.remove(pb)
+	}
+	if ns != nil {
+		ns.add(pb)
+		if pending {
+			ns.wakeup()
+		}
+	}
+}
+
+// nextSticky moves the sticky partition away from cur to a random partition
+// with a known leader (any partition when none has one). Concurrent callers
+// agree: only the first one's choice sticks.
+func (ts *topicState) nextSticky(parts []*partBuf, cur int32) int32 {
+	n := int32(len(parts))
+	next := stickyPick(parts, cur)
+	if ts.sticky.CompareAndSwap(cur, next) {
+		return next
+	}
+	if v := ts.sticky.Load(); v >= 0 && v < n {
+		return v
+	}
+	return next
+}
+
+// reapLoop fails records whose delivery timeout passed while they waited
+// (for metadata, a leader, a connection or a retry). Batches in flight are
+// judged when their answer arrives.
+func (p *Producer) reapLoop() {
+	defer p.wg.Done()
+	tick := min(max(p.cfg.DeliveryTimeout/10, 10*time.Millisecond), time.Second)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-p.quit:
+			return
+		}
+		if p.outstanding.Load() == 0 {
+			continue
+		}
+		p.reap(time.Now())
+	}
+}
+
+func (p *Producer) reap(now time.Time) {
+	timeout := p.cfg.DeliveryTimeout
+	expired := func(at time.Time) bool { return now.Sub(at) > timeout }
+	p.topics.Range(func(_, v any) bool {
+		ts := v.(*topicState)
+		ts.mu.Lock()
+		var fail []pendingRec
+		if len(ts.pending) > 0 {
+			keep := ts.pending[:0]
+			for _, pr := range ts.pending {
+				if expired(pr.at) {
+					fail = append(fail, pr)
+				} else {
+					keep = append(keep, pr)
+				}
+			}
+			clear(ts.pending[len(keep):])
+			ts.pending = keep
+		}
+		lastErr := ts.lastErr
+		ts.mu.Unlock()
+		if len(fail) > 0 {
+			p.failPending(fail, deliveryTimeout(timeout, lastErr, "waiting for the topic's metadata"))
+		}
+		for _, pb := range ts.partitions() {
+			var done []*recBatch
+			var errs []error
+			needBump := false
+			pb.mu.Lock()
+			if pb.inflight == 0 {
+				i := 0
+				for i < len(pb.batches) && expired(pb.batches[i].created) {
+					b := pb.batches[i]
+					done = append(done, b)
+					last := b.lastErr
+					if last == nil {
+						last = lastErr
+					}
+					errs = append(errs, deliveryTimeout(timeout, last, "waiting to be sent"))
+					if b.sent && p.idem.enabled {
+						needBump = true
+					}
+					if b == pb.open {
+						pb.open = nil
+					}
+					i++
+				}
+				if i > 0 {
+					pb.batches = append(pb.batches[:0], pb.batches[i:]...)
+					pb.sendIdx = 0
+				}
+			}
+			pb.mu.Unlock()
+			if needBump {
+				p.idem.requestBump(p)
+			}
+			for i, b := range done {
+				p.finishBatch(b, partResult{err: errs[i], base: -1, logAppendTime: -1})
+			}
+		}
+		return true
+	})
+}
+
+func deliveryTimeout(timeout time.Duration, last error, while string) error {
+	detail := fmt.Sprintf("not acknowledged within delivery.timeout.ms (%v), %s", timeout, while)
+	if last != nil {
+		detail += "; last error: " + last.Error()
+	}
+	return &wire.Error{Code: wire.ErrDeliveryTimeout, Detail: detail}
+}
+
+// idemState is the idempotent producer's id and epoch. Sinks send only
+// while it is ready; a bump (new epoch, sequences back to 0) waits until no
+// batch is in flight.
+type idemState struct {
+	enabled bool
+
+	mu         sync.Mutex
+	pid        int64 // guarded by mu; -1 until obtained
+	epoch      int16 // guarded by mu
+	have       bool  // guarded by mu: pid is valid
+	bumpNeeded bool  // guarded by mu
+	fails      int   // metaLoop only: InitProducerId failures in a row
+
+	ready atomic.Bool // have && !bumpNeeded
+}
+
+func (s *idemState) canSend() bool { return !s.enabled || s.ready.Load() }
+
+func (s *idemState) current() (int64, int16) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pid, s.epoch
+}
+
+// requestBump stops sending until the metadata goroutine has bumped the
+// epoch (see ensure).
+func (s *idemState) requestBump(p *Producer) {
+	s.mu.Lock()
+	s.bumpNeeded = true
+	s.ready.Store(false)
+	s.mu.Unlock()
+	p.triggerMetaOnly()
+}
+
+// triggerMetaOnly wakes the metadata goroutine without asking for a
+// metadata refresh.
+func (p *Producer) triggerMetaOnly() {
+	select {
+	case p.metaWake <- struct{}{}:
+	default:
+	}
+}
+
+// ensure obtains a producer id, or bumps the epoch once nothing is in
+// flight, and then resets every partition's sequence numbers. It runs on
+// the metadata goroutine only.
+func (s *idemState) ensure(p *Producer) error {
+	s.mu.Lock()
+	if s.have && !s.bumpNeeded {
+		s.mu.Unlock()
+		return nil
+	}
+	bump := s.have
+	pid, epoch := s.pid, s.epoch
+	s.mu.Unlock()
+	if bump {
+		// Wait for the requests in flight to settle (they end within the
+		// request timeout); sinks send nothing meanwhile.
+		deadline := time.Now().Add(p.cfg.RequestTimeout + 2*time.Second)
+		for p.inflightBatches.Load() > 0 && time.Now().Before(deadline) {
+			select {
+			case <-p.quit:
+				return &wire.Error{Code: wire.ErrClientClosed}
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	} else {
+		pid, epoch = -1, -1
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, p.cfg.RequestTimeout)
+	defer cancel()
+	newPID, newEpoch, err := p.initProducerID(ctx, pid, epoch)
+	if err != nil && bump {
+		// The broker would not bump this id (e.g. it does not know it any
+		// more): start over with a new one.
+		newPID, newEpoch, err = p.initProducerID(ctx, -1, -1)
+	}
+	if err != nil {
+		s.fails++
+		if !wire.CodeOf(err).Retriable() {
+			p.failAllQueued(err)
+		}
+		return err
+	}
+	s.fails = 0
+	// Nothing is in flight and no sink sends while ready is false: reset
+	// every partition's sequences for the new epoch.
+	p.topics.Range(func(_, v any) bool {
+		for _, pb := range v.(*topicState).partitions() {
+			pb.mu.Lock()
+			pb.nextSeq = 0
+			for _, b := range pb.batches {
+				if !b.inflight {
+					b.seq = -1
+				}
+			}
+			if pb.inflight == 0 {
+				pb.sendIdx = 0
+			}
+			pb.mu.Unlock()
+		}
+		return true
+	})
+	s.mu.Lock()
+	s.pid, s.epoch, s.have, s.bumpNeeded = newPID, newEpoch, true, false
+	s.ready.Store(true)
+	s.mu.Unlock()
+	p.wakeAllSinks()
+	return nil
+}
+
+// initProducerID asks any broker for a producer id (pid -1) or for the
+// next epoch of pid (KIP-360; brokers before 2.5 hand out a new id).
+func (p *Producer) initProducerID(ctx context.Context, pid int64, epoch int16) (int64, int16, error) {
+	req := &wire.InitProducerIdRequest{TransactionTimeoutMs: math.MaxInt32, ProducerId: pid, ProducerEpoch: epoch}
+	resp, err := p.cl.Request(ctx, -1, req)
+	if err != nil {
+		return 0, 0, err
+	}
+	r := resp.(*wire.InitProducerIdResponse)
+	if r.ErrorCode != 0 {
+		return 0, 0, &wire.Error{Code: wire.ErrorCode(r.ErrorCode), Detail: "InitProducerId"}
+	}
+	return r.ProducerId, r.ProducerEpoch, nil
+}
+
+// failAllQueued fails every record not in flight with err (the idempotent
+// producer cannot get an id: nothing can be sent).
+func (p *Producer) failAllQueued(err error) {
+	p.topics.Range(func(_, v any) bool {
+		ts := v.(*topicState)
+		for _, pb := range ts.partitions() {
+			pb.mu.Lock()
+			var done []*recBatch
+			if pb.inflight == 0 {
+				done = pb.batches
+				pb.batches, pb.open, pb.sendIdx = nil, nil, 0
+			}
+			pb.mu.Unlock()
+			for _, b := range done {
+				p.finishBatch(b, partResult{err: err, base: -1, logAppendTime: -1})
+			}
+		}
+		return true
+	})
 }

@@ -66,12 +66,13 @@ typedef uint64_t gofka_handle_t;
 #define GOFKA_ERR_NO_BROKERS        (-106)
 
 /* Error details, filled by every function that takes one (may be NULL).
- * Strings are NUL-terminated and truncated to fit. */
+ * Strings are NUL-terminated and truncated to fit. 1024 bytes in all. */
 typedef struct gofka_error {
     int32_t code;       /* same as the function's return value */
     int32_t retriable;  /* 1 when retrying the same call may succeed */
     char name[64];      /* e.g. "NOT_LEADER_OR_FOLLOWER", "TIMED_OUT" */
-    char message[952];  /* human-readable detail, never contains secrets */
+    char message[824];  /* human-readable detail, never contains secrets */
+    char broker[128];   /* the broker involved ("host:port" or node id), "" when unknown */
 } gofka_error_t;
 
 /* The library itself compiles this header for its types only (its cgo
@@ -100,12 +101,87 @@ void gofka_free(void *ptr);
 int32_t gofka_error_table(char **json_out, size_t *len_out, gofka_error_t *err);
 
 /* ---------------------------------------------------------------------- */
+/* Engine log                                                              */
+/* ---------------------------------------------------------------------- */
+/*
+ * The engine logs connection, metadata and consumer-group events into one
+ * process-wide buffer (10000 lines; when it is full the oldest lines are
+ * dropped and the next drain starts with a WARNING saying how many). The
+ * library never calls the caller's code: the caller drains the buffer, e.g.
+ * from a thread of its own (the Python package does so for
+ * logging.getLogger("gofka")). Logging is off until gofka_log_set_level
+ * enables a level.
+ *
+ *  log lines:  per line, back to back (little-endian):
+ *                int32 level (a GOFKA_LOG_* value),
+ *                int64 time (ns since the epoch),
+ *                uint32 subsystem_len, subsystem bytes ("conn", "metadata",
+ *                  "group", ... ; UTF-8, no NUL),
+ *                uint32 message_len, message bytes (UTF-8, no NUL)
+ */
+
+/* Log levels: the numbers of Python's logging module. */
+#define GOFKA_LOG_DEBUG    10
+#define GOFKA_LOG_INFO     20
+#define GOFKA_LOG_WARNING  30
+#define GOFKA_LOG_ERROR    40
+#define GOFKA_LOG_OFF     100 /* the default: nothing is logged */
+
+/* Sets the lowest level that is logged, 0..GOFKA_LOG_OFF; lines below it
+ * are never formatted. Applies at once to every client of the process.
+ * Never blocks. A level outside 0..100 is GOFKA_ERR_INVALID_ARGUMENT. */
+int32_t gofka_log_set_level(int32_t level, gofka_error_t *err);
+
+/* Takes up to max_lines (> 0) buffered lines, oldest first, waiting up to
+ * timeout_ms (0 or negative = do not wait) for the first one. *count_out
+ * receives the number taken (0 on timeout, then *buf_out is NULL and
+ * *len_out 0); *buf_out (log lines format above, *len_out bytes) is freed
+ * with gofka_free. len_out may be NULL. Thread-safe; concurrent drains
+ * each get different lines. */
+int32_t gofka_log_drain(int32_t max_lines, int32_t timeout_ms, uint8_t **buf_out, size_t *len_out,
+                        int32_t *count_out, gofka_error_t *err);
+
+/* ---------------------------------------------------------------------- */
 /* Producer                                                                */
 /* ---------------------------------------------------------------------- */
 
+/*
+ * A producer buffers records per partition (batch.size, linger.ms, bounded
+ * in total by buffer.memory), sends ready batches to each partition leader
+ * with up to max.in.flight.requests.per.connection pipelined requests per
+ * broker, and retries retriable failures (re-routing after leader moves)
+ * as the retry.* properties say, until delivery.timeout.ms. With
+ * enable.idempotence (the default with acks=all) retries neither duplicate
+ * nor reorder records. Partitioning when partition is -1: murmur2 of the
+ * key (the Java client's partitioner) for keyed records, the sticky
+ * partitioner (KIP-480) for records without a key. A partition number the
+ * topic does not have fails with PARTITION_NOT_FOUND (-112) once fresh
+ * metadata confirms it. A record larger than max.request.size (default 1
+ * MiB) fails with MESSAGE_TOO_LARGE_LOCAL (-110) without being sent; the
+ * broker may still refuse a smaller one with MESSAGE_TOO_LARGE (10).
+ *
+ * Two ways to produce:
+ *  - blocking: gofka_producer_send / gofka_producer_send_batch return once
+ *    the records are acknowledged (they wait for room in buffer.memory too);
+ *  - non-blocking: gofka_producer_produce / gofka_producer_produce_batch
+ *    buffer the records and return at once; the results arrive later as
+ *    events on an event queue (see "Event queues" below). When
+ *    buffer.memory has no room they fail at once with GOFKA_ERR_QUEUE_FULL
+ *    (nothing is buffered): drain some events (or wait) and try again.
+ * gofka_producer_flush waits for everything buffered by either way.
+ */
+
+/* buffer.memory has no room for the records (non-blocking calls only). */
+#define GOFKA_ERR_QUEUE_FULL        (-109)
+
 /* Creates a producer from a configuration string (see the top of this
- * file; at least bootstrap.servers). Does not connect: no network I/O.
- * On success *out holds the new handle, released by gofka_producer_close. */
+ * file; at least bootstrap.servers; producer keys: acks, compression.type,
+ * batch.size, linger.ms, max.in.flight.requests.per.connection,
+ * enable.idempotence, buffer.memory, delivery.timeout.ms, max.request.size,
+ * retries, retry.backoff.ms, ...). Does not connect: no network I/O. An
+ * inconsistent combination (e.g. enable.idempotence=true with acks=1) is
+ * GOFKA_ERR_INVALID_ARGUMENT. On success *out holds the new handle,
+ * released by gofka_producer_close. */
 int32_t gofka_producer_new(const char *config, gofka_handle_t *out, gofka_error_t *err);
 
 /* Connects to the cluster: dials the bootstrap brokers in order until one
@@ -115,8 +191,9 @@ int32_t gofka_producer_new(const char *config, gofka_handle_t *out, gofka_error_
 int32_t gofka_producer_connect(gofka_handle_t producer, int32_t timeout_ms, gofka_error_t *err);
 
 /* Sends one record and blocks until the broker acknowledges it (or
- * timeout_ms passes), storing its offset in *offset_out (may be NULL;
- * -1 when acks=0).
+ * timeout_ms passes: then GOFKA_ERR_TIMED_OUT, and the record, copied by
+ * the library, may still be delivered later), storing its offset in
+ * *offset_out (may be NULL; -1 when acks=0).
  *   topic        NUL-terminated topic name.
  *   partition    partition number, or -1 to let the partitioner choose.
  *   key/key_len  key bytes; key_len -1 means a null key.
@@ -134,15 +211,74 @@ int32_t gofka_producer_send(gofka_handle_t producer, const char *topic, int32_t 
  * crossing the library boundary once, and blocks until all are
  * acknowledged or timeout_ms passes. offsets_out (may be NULL) receives
  * `count` offsets in input order. partition -1 lets the partitioner choose
- * per record. On failure no offset is stored and the records may or may
- * not have been written (the error says which partition failed). */
+ * per record. On failure no offset is stored, the error is the first
+ * failed record's (in input order), and the other records may or may not
+ * have been written. */
 int32_t gofka_producer_send_batch(gofka_handle_t producer, const char *topic, int32_t partition,
                                   const uint8_t *records, size_t records_len, int32_t count,
                                   int32_t timeout_ms, int64_t *offsets_out, gofka_error_t *err);
 
-/* Closes the producer and destroys the handle: waits up to timeout_ms for
- * requests in flight, then closes every connection. The handle is invalid
- * afterwards, even when an error is returned. */
+/* Buffers one record and returns at once (never waits for the network).
+ * Arguments as gofka_producer_send. When queue is not 0, one event tagged
+ * `token` is posted to it once the record is acknowledged or has failed:
+ * code 0 with the record's partition and offset (offset -1 with acks=0),
+ * or the error code with the partition (-1 if none was chosen) and the
+ * error message as payload. With queue 0 no event is posted (the result is
+ * only visible through gofka_producer_flush). A non-zero return (closed
+ * producer, bad argument, record too large, GOFKA_ERR_QUEUE_FULL) means
+ * nothing was buffered and no event will come. */
+int32_t gofka_producer_produce(gofka_handle_t producer, gofka_handle_t queue, uint64_t token,
+                               const char *topic, int32_t partition,
+                               const uint8_t *key, int64_t key_len,
+                               const uint8_t *value, int64_t value_len,
+                               const uint8_t *headers, size_t headers_len,
+                               int64_t timestamp_ms, gofka_error_t *err);
+
+/* Buffers `count` packed records (format below) for one topic in one call
+ * and returns at once, all or nothing: a non-zero return (closed producer,
+ * bad argument, a record too large, GOFKA_ERR_QUEUE_FULL when
+ * buffer.memory has no room for the whole batch; a batch larger than
+ * buffer.memory itself always gets it, so split such batches) means no
+ * record was buffered and no event will come. partition -1 lets the
+ * partitioner choose per record.
+ *
+ * When queue is not 0, ONE event tagged `token` is posted once every
+ * record has its result (one event per batch rather than per record: the
+ * caller resolves the whole batch from one buffer). Its code is 0, its
+ * partition and offset -1, and its payload (little-endian):
+ *     count times: int32 code (0 = ok), int32 partition, int64 offset
+ *                  (-1 when failed or acks=0), in input order;
+ *     then, for each record whose code is not 0, in input order:
+ *                  uint32 len, then len bytes: its error payload, in the
+ *                  form error events carry (message [NUL broker]).
+ * An empty batch (count 0) posts its event at once with an empty payload. */
+int32_t gofka_producer_produce_batch(gofka_handle_t producer, gofka_handle_t queue, uint64_t token,
+                                     const char *topic, int32_t partition,
+                                     const uint8_t *records, size_t records_len, int32_t count,
+                                     gofka_error_t *err);
+
+/* Sends every buffered record now (ignoring linger.ms) and blocks until all
+ * records buffered by any call have their result, or timeout_ms passes
+ * (GOFKA_ERR_TIMED_OUT; nothing is lost: the records stay buffered).
+ * Events of the produce calls are posted before it returns 0. Records
+ * produced while it waits are waited for too. */
+int32_t gofka_producer_flush(gofka_handle_t producer, int32_t timeout_ms, gofka_error_t *err);
+
+/* Stores the number of partitions of topic in *out, loading its metadata
+ * when the producer does not have it (which, with allow.auto.create.topics,
+ * creates the topic on brokers that allow it). Blocks up to timeout_ms only
+ * when the metadata is not cached. A missing topic with
+ * allow.auto.create.topics=false is UNKNOWN_TOPIC_OR_PARTITION (3). */
+int32_t gofka_producer_partition_count(gofka_handle_t producer, const char *topic, int32_t timeout_ms,
+                                       int32_t *out, gofka_error_t *err);
+
+/* Closes the producer and destroys the handle: flushes (as
+ * gofka_producer_flush) for up to timeout_ms, then fails whatever is still
+ * buffered or in flight with GOFKA_ERR_CLIENT_CLOSED (their events are
+ * posted before it returns, and the return is GOFKA_ERR_TIMED_OUT) and
+ * closes every connection. Calls racing with it fail with
+ * GOFKA_ERR_CLIENT_CLOSED or GOFKA_ERR_INVALID_HANDLE. The handle is
+ * invalid afterwards, even when an error is returned. */
 int32_t gofka_producer_close(gofka_handle_t producer, int32_t timeout_ms, gofka_error_t *err);
 
 /*
@@ -174,8 +310,128 @@ int32_t gofka_admin_new(const char *config, gofka_handle_t *out, gofka_error_t *
 int32_t gofka_admin_list_topics(gofka_handle_t admin, int32_t include_internal, int32_t timeout_ms,
                                 char **json_out, size_t *len_out, gofka_error_t *err);
 
-/* Closes the admin client and destroys the handle. */
+/* Runs one admin operation: one entry point for all of them, with JSON
+ * arguments and a JSON result (UTF-8). `op` names the operation,
+ * `args_json` is a JSON object of its arguments (NULL or "" = {}; an
+ * unknown argument is GOFKA_ERR_INVALID_ARGUMENT). Blocks up to timeout_ms
+ * (negative = request.timeout.ms); *json_out (freed with gofka_free)
+ * receives the result. Retriable failures are retried per the retry.*
+ * properties. Operations that change the cluster return once the change
+ * is visible in the cluster metadata.
+ *
+ *  op                   args                                       result
+ *  cluster_metadata     {"topics": [str] | null (all)}             {"cluster_id", "controller_id",
+ *                                                                   "brokers": [broker], "topics": [topic]}
+ *  describe_cluster     {}                                         same shape, "topics": []
+ *  list_brokers         {}                                         [broker]
+ *  list_topics          {"include_internal": bool}                 [str], sorted
+ *  describe_topic       {"topic": str}                             topic + {"configs": {name: config}}
+ *  partition_count      {"topic": str}                             int
+ *  topic_leaders        {"topic": str}                             {"<partition>": "host:port" | ""}
+ *  create_topics        {"topics": [{"name", "num_partitions", "replication_factor",
+ *                         "configs": {str: str}, "assignments": {"<partition>": [node]}}],
+ *                        "validate_only": bool}                    null
+ *  delete_topics        {"topics": [str]}                          null
+ *  create_partitions    {"totals": {topic: int}, "validate_only"}  null
+ *  describe_configs     {"resource_type": "topic" | "broker" | "broker_logger" | "group" |
+ *                        "client_metrics", "name": str, "keys": [str] | null}
+ *                                                                  {name: config}
+ *  alter_configs        {"resource_type", "name", "ops": [{"name", "op": "set" | "delete" |
+ *                        "append" | "subtract", "value": str}], "validate_only"}   null
+ *  list_groups          {}                                         [{"group_id", "protocol_type", "state", "type"}]
+ *  describe_groups      {"groups": [str]}                          [{"group_id", "state", "type", "protocol_type",
+ *                                                                    "protocol", "coordinator": broker, "members":
+ *                                                                    [{"member_id", "group_instance_id", "client_id",
+ *                                                                      "client_host", "assignment": {topic: [int]}}]}]
+ *  delete_groups        {"groups": [str]}                          null
+ *  list_group_offsets   {"group", "partitions": [{"topic", "partition"}] | null}
+ *                                                                  [offset]
+ *  alter_group_offsets  {"group", "offsets": [offset]}             null
+ *  delete_group_offsets {"group", "topic", "partitions": [int] | null (all)}   null
+ *  list_offsets         {"topic", "partitions": [int] | null, "spec": int}
+ *                        spec: -2 earliest, -1 latest, -3 max timestamp, >= 0 a timestamp (ms)
+ *                                                                  {"<partition>": {"offset", "timestamp", "leader_epoch"}}
+ *  delete_records       {"topic", "before": {"<partition>": offset (-1 = high watermark)}}
+ *                                                                  {"<partition>": new low watermark}
+ *  consumer_lag         {"group": str}                             [{"topic", "partition", "committed_offset",
+ *                                                                    "log_end_offset", "lag"}]
+ *
+ *  broker    = {"id", "host", "port", "rack" ("" = none)}
+ *  topic     = {"name", "topic_id", "internal", "error_code", "error" ("" = none), "partitions":
+ *               [{"partition", "leader" (-1 = none), "leader_addr", "leader_epoch", "replicas",
+ *                 "isr", "offline_replicas", "error_code", "error"}]}
+ *  config    = {"value" (null when sensitive), "source", "is_default", "read_only", "sensitive"}
+ *  offset    = {"topic", "partition", "offset", "metadata", "leader_epoch"}
+ */
+int32_t gofka_admin_call(gofka_handle_t admin, const char *op, const char *args_json, int32_t timeout_ms,
+                         char **json_out, size_t *len_out, gofka_error_t *err);
+
+/* gofka_admin_call without blocking: validates the handles, `op` and the
+ * JSON syntax of args_json at once (returning the error), then runs the
+ * operation and posts one event tagged `token` to `queue` whose payload is
+ * the JSON result (see Event queues). */
+int32_t gofka_admin_call_async(gofka_handle_t admin, gofka_handle_t queue, uint64_t token, const char *op,
+                               const char *args_json, int32_t timeout_ms, gofka_error_t *err);
+
+/* Closes the admin client and destroys the handle. Operations still
+ * running fail with GOFKA_ERR_CLIENT_CLOSED. */
 int32_t gofka_admin_close(gofka_handle_t admin, gofka_error_t *err);
+
+/* ---------------------------------------------------------------------- */
+/* Connection pools                                                        */
+/* ---------------------------------------------------------------------- */
+/*
+ * A pool owns broker connections. Clients created with the configuration
+ * key connection.pool=<id> (gofka_pool_id) share its connections: one per
+ * broker address whatever the number of clients, each request still
+ * carrying its own client's client.id. Connections can also be leased
+ * exclusively ("get"/"release" below). The pool never has more than
+ * connections.max connections open; when full, it closes an idle one to
+ * make room or waits (up to connect.timeout.ms) for one to be released.
+ * Connections unused for connections.max.idle.ms are closed.
+ */
+
+/* Creates a pool from a configuration string: connections.max (0 = no
+ * limit), connections.max.idle.ms (0 = never), connect.timeout.ms (dial
+ * and wait bound), client.id and the security.* / ssl.* keys used to dial.
+ * No network I/O. Released by gofka_pool_close. */
+int32_t gofka_pool_new(const char *config, gofka_handle_t *out, gofka_error_t *err);
+
+/* The pool's id, the value of connection.pool for clients that share it
+ * (valid until gofka_pool_close). Never blocks. */
+int32_t gofka_pool_id(gofka_handle_t pool, uint64_t *id_out, gofka_error_t *err);
+
+/* Runs one pool operation (JSON in, JSON out, as gofka_admin_call).
+ * timeout_ms negative = connect.timeout.ms.
+ *
+ *  op            args                              result
+ *  get           {"host": str, "port": int}        conn_info: leases a connection (dials or
+ *                                                  waits for a free slot)
+ *  release       {"conn": id, "discard": bool}     null; a connection not leased from this
+ *                                                  pool (or released twice) is INVALID_ARGUMENT
+ *  conn_info     {"conn": id}                      conn_info
+ *  api_versions  {"conn": id}                      {api_name: [min, max]} from an ApiVersions
+ *                                                  request sent on that connection
+ *  stats         {}                                {"open", "leased", "shared", "idle", "dials",
+ *                                                   "reaped", "evicted", "waits", "max_open",
+ *                                                   "limit", "idle_ms", "addresses"}
+ *  close_all     {}                                null; closes every connection (leases end),
+ *                                                  the pool stays usable
+ *
+ *  conn_info = {"conn": id, "addr": "host:port", "closed": bool,
+ *               "api_versions": {api_name: [min, max]} (from the handshake)}
+ */
+int32_t gofka_pool_call(gofka_handle_t pool, const char *op, const char *args_json, int32_t timeout_ms,
+                        char **json_out, size_t *len_out, gofka_error_t *err);
+
+/* gofka_pool_call without blocking; the result is the payload of one event
+ * tagged `token` posted to `queue`. */
+int32_t gofka_pool_call_async(gofka_handle_t pool, gofka_handle_t queue, uint64_t token, const char *op,
+                              const char *args_json, int32_t timeout_ms, gofka_error_t *err);
+
+/* Closes every connection and the pool, and destroys the handle. Clients
+ * sharing it fail with GOFKA_ERR_CLIENT_CLOSED afterwards. */
+int32_t gofka_pool_close(gofka_handle_t pool, gofka_error_t *err);
 
 /* ---------------------------------------------------------------------- */
 /* Event queues: the asynchronous bridge                                   */
@@ -195,7 +451,8 @@ int32_t gofka_admin_close(gofka_handle_t admin, gofka_error_t *err);
  *             int64 offset (-1 when not applicable),
  *             uint32 payload_len, payload bytes: the operation's result
  *             (documented per function) or, when code != 0, the error
- *             message.
+ *             message followed, when the error names the broker
+ *             involved, by a NUL byte and that broker ("host:port").
  */
 
 /* Creates an event queue. Released by gofka_queue_close. */

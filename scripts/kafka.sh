@@ -33,6 +33,10 @@ KAFKA_GROUP_PROTOCOLS="${KAFKA_GROUP_PROTOCOLS:-}"
 KAFKA_EXTRA_PROPS="${KAFKA_EXTRA_PROPS:-}"
 KAFKA_FORMAT_ARGS="${KAFKA_FORMAT_ARGS:-}"
 KAFKA_CONSUME_TIMEOUT_MS="${KAFKA_CONSUME_TIMEOUT_MS:-20000}"
+# Secured listeners (KAFKA_SECURITY=1): six extra ports per node from
+# KAFKA_SECURITY_PORT on; see the security section below.
+KAFKA_SECURITY="${KAFKA_SECURITY:-0}"
+KAFKA_SECURITY_PORT="${KAFKA_SECURITY_PORT:-}"
 
 if [[ -n "${JAVA:-}" ]]; then
   :
@@ -124,6 +128,8 @@ save_layout() {
 KAFKA_NODES=$KAFKA_NODES
 KAFKA_PORT=$KAFKA_PORT
 KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT
+KAFKA_SECURITY=$KAFKA_SECURITY
+KAFKA_SECURITY_PORT=$(security_base_port)
 EOF
 }
 
@@ -406,19 +412,220 @@ cmd_run_class() {
   run_tool "$@"
 }
 
+# -------------------------------------------------------------- security ----
+#
+# KAFKA_SECURITY=1 adds six listeners to every node, on the ports
+# KAFKA_SECURITY_PORT + 6*(node-1) + k (default KAFKA_SECURITY_PORT =
+# KAFKA_PORT + KAFKA_NODES, i.e. right after the PLAINTEXT ports and far
+# below the controller ports at KAFKA_PORT+1000):
+#
+#   k listener        protocol        what for
+#   0 SSL             SSL             TLS, no client certificate asked
+#   1 MTLS            SSL             mutual TLS: client certificate required
+#   2 SASL_SSL        SASL_SSL        PLAIN, SCRAM-SHA-256/512, OAUTHBEARER
+#   3 SASL_PLAINTEXT  SASL_PLAINTEXT  the same mechanisms without TLS
+#   4 EXPIRED         SSL             serves an expired certificate
+#   5 BADHOST         SSL             certificate valid for wrong.invalid only
+#
+# Material made with openssl at 'up' in $KAFKA_WORKDIR/security: a CA, a
+# broker certificate for localhost/127.0.0.1 (PKCS12 keystore), the expired
+# and wrong-host broker certificates, a client certificate (plain and
+# encrypted key), a second CA that signed nothing the broker trusts, and a
+# client certificate from that CA. Users: PLAIN via the listeners' JAAS
+# config, SCRAM-SHA-256 and -512 created at format time (--add-scram);
+# OAUTHBEARER uses Kafka's unsecured-JWT validator (tests only!). No
+# authorizer: every authenticated principal may do anything.
+# $KAFKA_WORKDIR/security.env exports what the tests need ('security-env'
+# prints it). The passwords are test-only constants.
+
+SEC_PLAIN_USER=plainuser
+SEC_PLAIN_PASSWORD=plain-Secret-4711
+SEC_SCRAM_USER=scramuser
+SEC_SCRAM_PASSWORD=scram-Secret-4711
+SEC_STORE_PASSWORD=store-Secret-4711
+SEC_CLIENT_KEY_PASSWORD=key-Secret-4711
+
+security_dir() { echo "$KAFKA_WORKDIR/security"; }
+security_base_port() { echo "${KAFKA_SECURITY_PORT:-$((KAFKA_PORT + KAFKA_NODES))}"; }
+# security_port <node> <k>
+security_port() { echo $(($(security_base_port) + 6 * ($1 - 1) + $2)); }
+
+security_brokers() {
+  local k="$1" id out=""
+  for id in $(node_ids); do out+="${out:+,}$KAFKA_HOST:$(security_port "$id" "$k")"; done
+  echo "$out"
+}
+
+# openssl_leaf <name> <san> <signing-ca> [startdate enddate]
+openssl_leaf() {
+  local name="$1" san="$2" ca="$3" start="${4:-}" end="${5:-}" dir
+  dir="$(security_dir)"
+  local addext=()
+  [[ -n "$san" ]] && addext=(-addext "subjectAltName=$san")
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/$name.key" -out "$dir/$name.csr" \
+    -subj "/CN=$name" "${addext[@]+"${addext[@]}"}" 2>/dev/null
+  if [[ -n "$start" ]]; then
+    # 'openssl ca' is the only OpenSSL 3.0 command that takes explicit dates.
+    mkdir -p "$dir/ca-db/new"
+    : >"$dir/ca-db/index.txt"
+    echo 1000 >"$dir/ca-db/serial"
+    cat >"$dir/ca-db/ca.cnf" <<EOF
+[ ca ]
+default_ca = testca
+[ testca ]
+database = $dir/ca-db/index.txt
+new_certs_dir = $dir/ca-db/new
+serial = $dir/ca-db/serial
+default_md = sha256
+policy = anything
+copy_extensions = copy
+unique_subject = no
+[ anything ]
+commonName = supplied
+EOF
+    openssl ca -batch -notext -config "$dir/ca-db/ca.cnf" -cert "$dir/$ca.pem" -keyfile "$dir/$ca.key" \
+      -in "$dir/$name.csr" -out "$dir/$name.pem" -startdate "$start" -enddate "$end" 2>/dev/null
+  else
+    local ext="$dir/$name.ext"
+    { if [[ -n "$san" ]]; then echo "subjectAltName=$san"; fi
+      echo "extendedKeyUsage=serverAuth,clientAuth"; } >"$ext"
+    openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.pem" -CAkey "$dir/$ca.key" -CAcreateserial \
+      -days 3650 -sha256 -extfile "$ext" -out "$dir/$name.pem" 2>/dev/null
+    rm -f "$ext"
+  fi
+  rm -f "$dir/$name.csr"
+}
+
+# PKCS12 keystore of a broker certificate (with the CA as its chain).
+keystore() {
+  local name="$1" dir
+  dir="$(security_dir)"
+  openssl pkcs12 -export -in "$dir/$name.pem" -inkey "$dir/$name.key" -certfile "$dir/ca.pem" \
+    -name broker -out "$dir/$name.p12" -passout "pass:$SEC_STORE_PASSWORD"
+}
+
+make_security_material() {
+  command -v openssl >/dev/null || die "KAFKA_SECURITY=1 needs openssl"
+  local dir
+  dir="$(security_dir)"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  (
+    set -e
+    umask 077
+    for ca in ca other-ca; do
+      openssl req -x509 -new -newkey rsa:2048 -nodes -keyout "$dir/$ca.key" -out "$dir/$ca.pem" \
+        -days 3650 -subj "/CN=gofka test $ca" 2>/dev/null
+    done
+    openssl_leaf broker "DNS:localhost,IP:127.0.0.1" ca
+    openssl_leaf broker-expired "DNS:localhost,IP:127.0.0.1" ca 20200101000000Z 20200201000000Z
+    openssl_leaf broker-badhost "DNS:wrong.invalid" ca
+    openssl_leaf client "" ca
+    openssl_leaf stranger "" other-ca
+    openssl pkcs8 -topk8 -v2 aes-256-cbc -in "$dir/client.key" -out "$dir/client-encrypted.key" \
+      -passout "pass:$SEC_CLIENT_KEY_PASSWORD"
+    for ks in broker broker-expired broker-badhost; do keystore "$ks"; done
+    chmod go+r "$dir"/*.pem
+  ) || die "making TLS material with openssl failed"
+}
+
+write_security_env() {
+  local dir
+  dir="$(security_dir)"
+  cat >"$KAFKA_WORKDIR/security.env" <<EOF
+# generated by scripts/kafka.sh (KAFKA_SECURITY=1); source it
+export GOFKA_SSL_BROKERS=$(security_brokers 0)
+export GOFKA_MTLS_BROKERS=$(security_brokers 1)
+export GOFKA_SASL_SSL_BROKERS=$(security_brokers 2)
+export GOFKA_SASL_PLAINTEXT_BROKERS=$(security_brokers 3)
+export GOFKA_EXPIRED_CERT_BROKERS=$(security_brokers 4)
+export GOFKA_BADHOST_CERT_BROKERS=$(security_brokers 5)
+export GOFKA_TEST_CA=$dir/ca.pem
+export GOFKA_TEST_OTHER_CA=$dir/other-ca.pem
+export GOFKA_TEST_CLIENT_CERT=$dir/client.pem
+export GOFKA_TEST_CLIENT_KEY=$dir/client.key
+export GOFKA_TEST_CLIENT_KEY_ENCRYPTED=$dir/client-encrypted.key
+export GOFKA_TEST_CLIENT_KEY_PASSWORD=$SEC_CLIENT_KEY_PASSWORD
+export GOFKA_TEST_STRANGER_CERT=$dir/stranger.pem
+export GOFKA_TEST_STRANGER_KEY=$dir/stranger.key
+export GOFKA_TEST_PLAIN_USER=$SEC_PLAIN_USER
+export GOFKA_TEST_PLAIN_PASSWORD=$SEC_PLAIN_PASSWORD
+export GOFKA_TEST_SCRAM_USER=$SEC_SCRAM_USER
+export GOFKA_TEST_SCRAM_PASSWORD=$SEC_SCRAM_PASSWORD
+EOF
+}
+
+cmd_security_env() {
+  load_layout
+  [[ -f "$KAFKA_WORKDIR/security.env" && "$KAFKA_SECURITY" == 1 ]] ||
+    die "no secured listeners in $KAFKA_WORKDIR (start them with KAFKA_SECURITY=1 scripts/kafka.sh up)"
+  cat "$KAFKA_WORKDIR/security.env"
+}
+
+# StorageTool args creating the SCRAM users (one per line).
+security_format_args() {
+  [[ "$KAFKA_SECURITY" == 1 ]] || return 0
+  echo "--add-scram"
+  echo "SCRAM-SHA-256=[name=$SEC_SCRAM_USER,password=$SEC_SCRAM_PASSWORD]"
+  echo "--add-scram"
+  echo "SCRAM-SHA-512=[name=$SEC_SCRAM_USER,password=$SEC_SCRAM_PASSWORD]"
+}
+
+# Settings of the secured listeners (appended to a node's listener block).
+security_listener_properties() {
+  local dir mechs="PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER" l
+  dir="$(security_dir)"
+  cat <<EOF
+
+# --- secured listeners (KAFKA_SECURITY=1) ---
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$dir/broker.p12
+ssl.keystore.password=$SEC_STORE_PASSWORD
+ssl.key.password=$SEC_STORE_PASSWORD
+ssl.truststore.type=PEM
+ssl.truststore.location=$dir/ca.pem
+ssl.client.auth=none
+listener.name.mtls.ssl.client.auth=required
+listener.name.expired.ssl.keystore.location=$dir/broker-expired.p12
+listener.name.badhost.ssl.keystore.location=$dir/broker-badhost.p12
+EOF
+  for l in sasl_ssl sasl_plaintext; do
+    cat <<EOF
+listener.name.$l.sasl.enabled.mechanisms=$mechs
+listener.name.$l.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SEC_PLAIN_USER="$SEC_PLAIN_PASSWORD";
+listener.name.$l.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.$l.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.$l.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
+EOF
+  done
+}
+
 # ---------------------------------------------------------------- config ----
 
-# Listener block for one node. Only PLAINTEXT today; SSL / SASL_SSL /
-# SASL_PLAINTEXT listeners get added here (extra ports + their settings).
+# Listener block for one node: PLAINTEXT (clients and inter-broker) and
+# CONTROLLER, plus the secured listeners above with KAFKA_SECURITY=1.
 listener_properties() {
   local node_id="$1" broker_port="$2" controller_port="$3"
+  local listeners="PLAINTEXT://$KAFKA_HOST:$broker_port"
+  local advertised="PLAINTEXT://$KAFKA_HOST:$broker_port"
+  local map="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+  if [[ "$KAFKA_SECURITY" == 1 ]]; then
+    local k names=(SSL MTLS SASL_SSL SASL_PLAINTEXT EXPIRED BADHOST)
+    local protos=(SSL SSL SASL_SSL SASL_PLAINTEXT SSL SSL)
+    for k in 0 1 2 3 4 5; do
+      listeners+=",${names[$k]}://$KAFKA_HOST:$(security_port "$node_id" "$k")"
+      advertised+=",${names[$k]}://$KAFKA_HOST:$(security_port "$node_id" "$k")"
+      map+=",${names[$k]}:${protos[$k]}"
+    done
+  fi
   cat <<EOF
-listeners=PLAINTEXT://$KAFKA_HOST:$broker_port,CONTROLLER://$KAFKA_HOST:$controller_port
-advertised.listeners=PLAINTEXT://$KAFKA_HOST:$broker_port
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=$listeners,CONTROLLER://$KAFKA_HOST:$controller_port
+advertised.listeners=$advertised
+listener.security.protocol.map=$map
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 EOF
+  if [[ "$KAFKA_SECURITY" == 1 ]]; then security_listener_properties; fi
 }
 
 # write_node_config <node_id> <broker_port> <controller_port> <voters>
@@ -480,10 +687,11 @@ format_node() {
   local node_id="$1" cluster_id="$2"
   rm -rf "$(node_dir "$node_id")"
   mkdir -p "$(node_dir "$node_id")/data"
-  local out
+  local out sec_args=() a
+  while IFS= read -r a; do [[ -n "$a" ]] && sec_args+=("$a"); done < <(security_format_args)
   # shellcheck disable=SC2086
   if ! out="$(run_tool_inline kafka.tools.StorageTool format -t "$cluster_id" \
-        -c "$(node_config "$node_id")" $KAFKA_FORMAT_ARGS 2>&1)"; then
+        -c "$(node_config "$node_id")" "${sec_args[@]+"${sec_args[@]}"}" $KAFKA_FORMAT_ARGS 2>&1)"; then
     printf '%s\n' "$out" >&2
     die "formatting storage of node $node_id failed"
   fi
@@ -629,13 +837,25 @@ cmd_up() {
 
   ensure_fetched
 
+  [[ "$KAFKA_SECURITY" == 0 || "$KAFKA_SECURITY" == 1 ]] || die "KAFKA_SECURITY must be 0 or 1 (got '$KAFKA_SECURITY')"
+  local k
   for id in $(node_ids); do
     port_open "$(broker_port "$id")" && die "port $(broker_port "$id") already in use"
     port_open "$(controller_port "$id")" && die "port $(controller_port "$id") already in use"
+    if [[ "$KAFKA_SECURITY" == 1 ]]; then
+      for k in 0 1 2 3 4 5; do
+        port_open "$(security_port "$id" "$k")" && die "port $(security_port "$id" "$k") already in use"
+      done
+    fi
   done
 
   # fresh state
-  rm -rf "$KAFKA_WORKDIR/config" "$KAFKA_WORKDIR"/node-* "$KAFKA_WORKDIR/layout.env"
+  rm -rf "$KAFKA_WORKDIR/config" "$KAFKA_WORKDIR"/node-* "$KAFKA_WORKDIR/layout.env" \
+    "$KAFKA_WORKDIR/security" "$KAFKA_WORKDIR/security.env"
+  if [[ "$KAFKA_SECURITY" == 1 ]]; then
+    make_security_material
+    write_security_env
+  fi
   local cluster_id voters
   cluster_id="$(random_cluster_id)"
   echo "$cluster_id" >"$KAFKA_WORKDIR/cluster.id"
@@ -664,6 +884,9 @@ cmd_up() {
     die "Kafka did not start"
   fi
   log "Kafka ready: $(bootstrap_servers)"
+  if [[ "$KAFKA_SECURITY" == 1 ]]; then
+    log "secured listeners: SSL $(security_brokers 0), mTLS $(security_brokers 1), SASL_SSL $(security_brokers 2), SASL_PLAINTEXT $(security_brokers 3) (env: $KAFKA_WORKDIR/security.env)"
+  fi
   bootstrap_servers
 }
 
@@ -755,6 +978,7 @@ usage: scripts/kafka.sh <command> [args]
   topics <args...>                       kafka-topics (TopicCommand)
   groups <args...>                       kafka-consumer-groups (ConsumerGroupCommand)
   api-versions [args]                    kafka-broker-api-versions
+  security-env                           print the env of the secured listeners (KAFKA_SECURITY=1)
   run-class <class> [args...]            run any class from the Kafka jars
 EOF
 }
@@ -775,6 +999,7 @@ main() {
     topics) cmd_topics "$@" ;;
     groups) cmd_groups "$@" ;;
     api-versions) cmd_api_versions "$@" ;;
+    security-env) cmd_security_env "$@" ;;
     run-class) cmd_run_class "$@" ;;
     -h|--help|help|"") usage ;;
     *) usage >&2; die "unknown command '$cmd'" ;;

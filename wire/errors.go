@@ -45,7 +45,9 @@ import (
 // Each code is put in the first category of this list whose rule matches:
 //
 //   - auth: authentication, authorization, SASL, delegation tokens and
-//     credentials.
+//     credentials, and TLS_FAILED: as in Kafka (SslAuthenticationException
+//     is an AuthenticationException), a failed TLS handshake or certificate
+//     check is an authentication failure that retrying cannot fix.
 //   - connection: the transport failed or the broker could not be reached or
 //     did not answer in time (no meaningful reply was obtained).
 //   - group: group coordinators and group membership: consumer, share and
@@ -464,7 +466,7 @@ const (
 
 // table holds every known code, sorted by code.
 var table = [...]ErrorInfo{
-	{ErrTLSFailed, "TLS_FAILED", false, "The TLS handshake or certificate verification failed.", CategoryConnection},
+	{ErrTLSFailed, "TLS_FAILED", false, "The TLS handshake or certificate verification failed.", CategoryAuth},
 	{ErrNotAssigned, "NOT_ASSIGNED", false, "The partition is not assigned to this consumer.", CategoryGroup},
 	{ErrNoOffset, "NO_OFFSET", false, "There is no committed offset and the offset reset policy is none.", CategoryOffset},
 	{ErrInterrupted, "INTERRUPTED", false, "The operation was interrupted or cancelled.", CategoryGeneric},

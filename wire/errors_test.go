@@ -110,7 +110,7 @@ func TestWellKnownCodes(t *testing.T) {
 		{ErrConnectionFailed, -105, "CONNECTION_FAILED", true, CategoryConnection},
 		{ErrQueueFull, -109, "QUEUE_FULL", true, CategoryProduce},
 		{ErrDeliveryTimeout, -111, "DELIVERY_TIMEOUT", false, CategoryProduce},
-		{ErrTLSFailed, -117, "TLS_FAILED", false, CategoryConnection},
+		{ErrTLSFailed, -117, "TLS_FAILED", false, CategoryAuth},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,13 +24,28 @@ from .exceptions import (
 )
 from .message import Message
 from .producer import Producer
-from .admin import AdminClient
+from .admin import AdminClient, NewTopic
+from .async_admin import AsyncAdminClient
+from .pool import ConnectionPool, PooledConnection
+from .retry import RetryPolicy, retry_with_backoff
+from .failover import BrokerFailoverManager
 from .devcluster import DevCluster
+from . import _log
+
+# Engine log lines -> logging.getLogger("gofka") (gofka/_log.py).
+_log.start()
 
 __all__ = [
     "__version__",
     "Producer",
     "AdminClient",
+    "AsyncAdminClient",
+    "NewTopic",
+    "ConnectionPool",
+    "PooledConnection",
+    "RetryPolicy",
+    "retry_with_backoff",
+    "BrokerFailoverManager",
     "DevCluster",
     "Message",
     "GofkaError",

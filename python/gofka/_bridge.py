@@ -44,7 +44,13 @@ class Event(NamedTuple):
     payload: bytes
 
     def error(self) -> GofkaError:
-        return error_from_code(self.code, self.payload.decode("utf-8", "replace"))
+        # payload: message [NUL broker] (gofka.h, events format)
+        message, _, broker = self.payload.partition(b"\0")
+        return error_from_code(
+            self.code,
+            message.decode("utf-8", "replace"),
+            broker=broker.decode("utf-8", "replace") or None,
+        )
 
 
 def parse_events(buf: bytes, count: int) -> List[Event]:

@@ -44,6 +44,7 @@ ERR_CLIENT_CLOSED = -103
 ERR_TIMED_OUT = -104
 ERR_CONNECTION_FAILED = -105
 ERR_NO_BROKERS = -106
+ERR_QUEUE_FULL = -109  # producer: buffer.memory has no room (gofka.h)
 
 INT32_MAX = 2 ** 31 - 1
 INT64_MAX = 2 ** 63 - 1
@@ -59,7 +60,8 @@ class gofka_error_t(Structure):
         ("code", c_int32),
         ("retriable", c_int32),
         ("name", c_char * 64),
-        ("message", c_char * 952),
+        ("message", c_char * 824),
+        ("broker", c_char * 128),
     ]
 
 
@@ -81,6 +83,12 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "gofka_abi_version": (c_int32, []),
     "gofka_free": (None, [c_void_p]),
     "gofka_error_table": (c_int32, [_p_buffer, _p_size, _p_error]),
+    # Engine log (gofka/_log.py)
+    "gofka_log_set_level": (c_int32, [c_int32, _p_error]),
+    "gofka_log_drain": (
+        c_int32,
+        [c_int32, c_int32, _p_buffer, _p_size, POINTER(c_int32), _p_error],
+    ),
     # Producer
     "gofka_producer_new": (c_int32, [c_char_p, _p_handle, _p_error]),
     "gofka_producer_connect": (c_int32, [gofka_handle_t, c_int32, _p_error]),
@@ -116,6 +124,43 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
             _p_error,
         ],
     ),
+    "gofka_producer_produce": (
+        c_int32,
+        [
+            gofka_handle_t,  # producer
+            gofka_handle_t,  # queue (0 = no event)
+            c_uint64,  # token
+            c_char_p,  # topic
+            c_int32,  # partition (-1 = partitioner)
+            _bytes_in,  # key
+            c_int64,  # key_len
+            _bytes_in,  # value
+            c_int64,  # value_len
+            _bytes_in,  # headers
+            c_size_t,  # headers_len
+            c_int64,  # timestamp_ms
+            _p_error,
+        ],
+    ),
+    "gofka_producer_produce_batch": (
+        c_int32,
+        [
+            gofka_handle_t,  # producer
+            gofka_handle_t,  # queue (0 = no event)
+            c_uint64,  # token
+            c_char_p,  # topic
+            c_int32,  # partition (-1 = partitioner)
+            _bytes_in,  # records
+            c_size_t,  # records_len
+            c_int32,  # count
+            _p_error,
+        ],
+    ),
+    "gofka_producer_flush": (c_int32, [gofka_handle_t, c_int32, _p_error]),
+    "gofka_producer_partition_count": (
+        c_int32,
+        [gofka_handle_t, c_char_p, c_int32, POINTER(c_int32), _p_error],
+    ),
     "gofka_producer_close": (c_int32, [gofka_handle_t, c_int32, _p_error]),
     # Admin
     "gofka_admin_new": (c_int32, [c_char_p, _p_handle, _p_error]),
@@ -123,7 +168,27 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         c_int32,
         [gofka_handle_t, c_int32, c_int32, _p_buffer, _p_size, _p_error],
     ),
+    "gofka_admin_call": (
+        c_int32,
+        [gofka_handle_t, c_char_p, c_char_p, c_int32, _p_buffer, _p_size, _p_error],
+    ),
+    "gofka_admin_call_async": (
+        c_int32,
+        [gofka_handle_t, gofka_handle_t, c_uint64, c_char_p, c_char_p, c_int32, _p_error],
+    ),
     "gofka_admin_close": (c_int32, [gofka_handle_t, _p_error]),
+    # Connection pools
+    "gofka_pool_new": (c_int32, [c_char_p, _p_handle, _p_error]),
+    "gofka_pool_id": (c_int32, [gofka_handle_t, POINTER(c_uint64), _p_error]),
+    "gofka_pool_call": (
+        c_int32,
+        [gofka_handle_t, c_char_p, c_char_p, c_int32, _p_buffer, _p_size, _p_error],
+    ),
+    "gofka_pool_call_async": (
+        c_int32,
+        [gofka_handle_t, gofka_handle_t, c_uint64, c_char_p, c_char_p, c_int32, _p_error],
+    ),
+    "gofka_pool_close": (c_int32, [gofka_handle_t, _p_error]),
     # Event queues
     "gofka_queue_new": (c_int32, [_p_handle, _p_error]),
     "gofka_queue_fd": (c_int32, [gofka_handle_t, POINTER(c_int32), _p_error]),
@@ -211,6 +276,7 @@ def make_error(code: int, err: Optional[gofka_error_t]) -> Exception:
             _decode(err.message),
             name=_decode(err.name) or None,
             retriable=bool(err.retriable),
+            broker=_decode(err.broker) or None,
         )
     return error_from_code(code, "")
 

@@ -170,3 +170,82 @@ def test_str_names_the_error_once() -> None:
     assert str(e) == "CONNECTION_FAILED (-105): dial tcp 127.0.0.1:1: connection refused"
     assert str(error_from_code(10, "record of 2 MB")) == "MESSAGE_TOO_LARGE (10): record of 2 MB"
     assert str(error_from_code(10)).startswith("MESSAGE_TOO_LARGE (10): ")  # falls back to the description
+
+
+# --- the documented table, the broker field ---------------------------------
+
+import ctypes  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+
+DOCS_ERRORS = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "errors.md")
+
+
+def _docs_rows():  # type: ignore[no-untyped-def]
+    rows = {}
+    with open(DOCS_ERRORS) as f:
+        for line in f:
+            m = re.match(r"^\| (-?\d+) \| `([A-Z0-9_]+)` \| (yes|no) \| (\w+) \| `(\w+)` \|", line)
+            if m:
+                rows[int(m.group(1))] = (m.group(2), m.group(3) == "yes", m.group(4), m.group(5))
+    return rows
+
+
+def test_docs_errors_md_matches_the_table_and_the_classes() -> None:
+    # docs/errors.md is generated (go run ./wire/cmd/errordoc); the Go test
+    # wire/cmd/errordoc fails when it is stale, this one when the Python
+    # class column disagrees with the classes Python really raises.
+    rows = _docs_rows()
+    table = error_table()
+    assert set(rows) == set(table), "docs/errors.md is stale: regenerate it"
+    for code, info in table.items():
+        name, retriable, category, cls_name = rows[code]
+        assert (name, retriable, category) == (info.name, info.retriable, info.category), code
+        exc = error_from_code(code)
+        assert type(exc).__name__ == cls_name, (code, name)
+        assert getattr(exceptions, cls_name) is type(exc)
+        assert cls_name in exceptions.__all__
+
+
+def test_error_struct_layout_and_broker() -> None:
+    from gofka import _native
+
+    assert ctypes.sizeof(_native.gofka_error_t) == 1024
+    err = _native.new_error()
+    err.code = 6
+    err.retriable = 1
+    err.name = b"NOT_LEADER_OR_FOLLOWER"
+    err.message = b"leader moved"
+    err.broker = b"10.1.2.3:9092"
+    e = _native.make_error(6, err)
+    assert isinstance(e, MetadataError)
+    assert e.broker == "10.1.2.3:9092"
+    err.broker = b""
+    assert _native.make_error(6, err).broker is None
+
+
+def test_async_error_event_carries_broker() -> None:
+    from gofka._bridge import Event
+
+    e = Event(1, 3, -1, -1, b"UNKNOWN_TOPIC_OR_PARTITION: x (broker h:1)\x00h:1").error()
+    assert isinstance(e, MetadataError)
+    assert e.broker == "h:1" and "\x00" not in e.message
+    assert Event(1, -105, -1, -1, b"refused").error().broker is None
+
+
+def test_library_error_names_the_broker() -> None:
+    # A refused connection names the broker it tried.
+    from gofka import _native
+
+    handle = _native.gofka_handle_t()
+    err = _native.new_error()
+    _native.check(_native.lib.gofka_pool_new(b"connections.max=1\nconnect.timeout.ms=2000", _native.byref(handle), _native.byref(err)), err)
+    try:
+        with pytest.raises(ConnectionError) as info:
+            _native.call_returning_buffer(
+                _native.lib.gofka_pool_call, handle.value, b"get", b'{"host": "127.0.0.1", "port": 1}', 2000
+            )
+        assert info.value.broker == "127.0.0.1:1"
+        assert info.value.retriable is True
+    finally:
+        _native.lib.gofka_pool_close(handle.value, _native.byref(err))

@@ -1,0 +1,156 @@
+"""confluent-kafka (librdkafka) worker. See common.py for the protocol.
+
+Tuning, from librdkafka's CONFIGURATION.md / INTRODUCTION.md ("High
+throughput") and Confluent's "Optimize for throughput" guide: larger
+batches and a linger (linger.ms=10; librdkafka already batches up to
+batch.size=1,000,000 bytes / 10,000 messages), a local queue large enough
+never to block produce() (queue.buffering.max.messages=1,000,000), poll()
+to serve delivery callbacks, flush() at the end. Consumers use consume(
+num_messages=N), which crosses into librdkafka once per batch.
+Latency runs use linger.ms=0, and poll() on the consumer side.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+from confluent_kafka import Consumer, KafkaError, Producer  # noqa: E402
+
+
+def _producer(spec, **extra):
+    conf = {
+        "bootstrap.servers": spec["brokers"],
+        "client.id": "bench-confluent",
+        "acks": "all",
+        "compression.type": spec.get("compression") or "none",
+        "linger.ms": 10,
+        "queue.buffering.max.messages": 1000000,
+        "queue.buffering.max.kbytes": 1048576,
+    }
+    conf.update(extra)
+    return Producer(conf)
+
+
+def produce(spec, meter):
+    count, size, topic = spec["count"], spec["size"], spec["topic"]
+    values, expected = common.make_values(count, size)
+    p = _producer(spec)
+    p.list_topics(topic, timeout=30)  # connect and load metadata before timing
+    state = {"acked": 0, "err": None}
+
+    def on_delivery(err, msg):
+        if err is not None:
+            if state["err"] is None:
+                state["err"] = err
+        else:
+            state["acked"] += 1
+
+    produce_ = p.produce
+    poll = p.poll
+    meter.start()
+    for i, v in enumerate(values):
+        try:
+            produce_(topic, v, on_delivery=on_delivery)
+        except BufferError:
+            poll(0.05)
+            produce_(topic, v, on_delivery=on_delivery)
+        if i & 1023 == 0:
+            poll(0)
+    left = p.flush(spec.get("timeout", 300))
+    meter.stop()
+    if left or state["err"] is not None:
+        raise RuntimeError("flush left %d messages, first error %s" % (left, state["err"]))
+    return meter.result(count=state["acked"], bytes=count * size, checksum=expected)
+
+
+def _consumer(spec, **extra):
+    conf = {
+        "bootstrap.servers": spec["brokers"],
+        "client.id": "bench-confluent",
+        "group.id": spec["group"],
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+    }
+    conf.update(extra)
+    c = Consumer(conf)
+    c.subscribe([spec["topic"]])
+    return c
+
+
+def consume(spec, meter):
+    count = spec["count"]
+    nmax = spec.get("poll_max", 10000)
+    c = _consumer(spec)
+    got = nbytes = total = 0
+    crc = zlib.crc32
+    deadline = time.monotonic() + spec.get("timeout", 300)
+    meter.start()
+    while got < count:
+        msgs = c.consume(num_messages=min(nmax, count - got), timeout=1.0)
+        for m in msgs:
+            if m.error() is not None:
+                if m.error().code() == KafkaError._PARTITION_EOF:
+                    continue
+                raise RuntimeError(str(m.error()))
+            v = m.value()
+            got += 1
+            nbytes += len(v)
+            total += crc(v)
+        if msgs:
+            meter.mark_first()
+        if time.monotonic() > deadline:
+            raise RuntimeError("timeout after %d of %d" % (got, count))
+    meter.stop()
+    c.close()
+    return meter.result(count=got, bytes=nbytes, checksum=total & common.MASK64)
+
+
+def latency_produce(spec, meter):
+    p = _producer(spec, **{"linger.ms": 0})
+    p.list_topics(spec["topic"], timeout=30)
+    topic = spec["topic"]
+    errs = []
+
+    def on_delivery(err, msg):
+        if err is not None:
+            errs.append(err)
+
+    def send(v):
+        p.produce(topic, v, partition=0, on_delivery=on_delivery)
+        if p.flush(30) or errs:
+            raise RuntimeError("delivery failed: %s" % (errs[:1],))
+
+    return common.latency_produce_loop(spec, meter, send)
+
+
+def latency_consume(spec, meter):
+    c = _consumer(spec)
+    lc = common.LatencyConsumer(spec["count"])
+    meter.start()
+    done = False
+    while not done:
+        # poll() returns as soon as one message is there; consume(n) waits
+        # for n messages or its timeout, which is wrong for latency.
+        m = c.poll(1.0)
+        if m is not None and m.error() is None:
+            done = lc.add(m.value(), time.time_ns())
+    meter.stop()
+    c.close()
+    return meter.result(**lc.result())
+
+
+if __name__ == "__main__":
+    common.main(
+        {
+            "produce/produce": produce,
+            "consume/consume": consume,
+            "latency-produce/produce": latency_produce,
+            "latency-consume/consume": latency_consume,
+        },
+        "confluent-kafka",
+    )

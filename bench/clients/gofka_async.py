@@ -1,0 +1,216 @@
+"""Gofka asyncio API worker (gofka.AsyncProducer / gofka.AsyncConsumer, from
+the repo). See common.py for the protocol.
+
+Tuning, from Gofka's Python API docs ("Performance Tips": use AsyncProducer
+with max_in_flight > 1 for concurrent sends, batching with linger_ms):
+linger_ms=10, batch_size=1 MiB, max_in_flight=5, and many send() calls in
+flight at once (gathered in chunks of 2,500, up to 4 chunks outstanding,
+round-robin over the partitions in runs of 1,000 records). send_batch mode
+sends batches of 10,000 values per partition concurrently. Consumers use
+poll(max_messages=N) with max_poll_records=N.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import inspect
+import os
+import sys
+import time
+import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+import gofka  # noqa: E402
+
+GATHER = 2500
+OUTSTANDING = 4
+RUN = 1000
+CHUNK = 10000
+
+
+def _kwargs_for(cls, wanted):
+    """The subset of wanted that cls's constructor accepts (the API is
+    still growing; a parameter this build lacks is left out)."""
+    params = inspect.signature(cls.__init__).parameters
+    return {k: v for k, v in wanted.items() if k in params}
+
+
+def _producer_cls():
+    if not hasattr(gofka, "AsyncProducer"):
+        raise common.Unavailable("gofka.AsyncProducer not available in this build")
+    return gofka.AsyncProducer
+
+
+async def _producer(spec, **extra):
+    cls = _producer_cls()
+    wanted = dict(
+        client_id="bench-gofka-async",
+        timeout=int(spec.get("timeout", 300)),
+        compression=None if spec.get("compression") in (None, "none") else spec["compression"],
+        batch_size=1 << 20,
+        linger_ms=10,
+        max_in_flight=5,
+        acks="all",
+    )
+    wanted.update(extra)
+    p = cls(spec["brokers"], **_kwargs_for(cls, wanted))
+    await p.connect()
+    return p
+
+
+async def _produce_send(spec, meter):
+    count, size, topic = spec["count"], spec["size"], spec["topic"]
+    nparts = int(spec.get("partitions", 1))
+    values, expected = common.make_values(count, size)
+    p = await _producer(spec)
+    send = p.send
+    acked = 0
+    try:
+        inflight = collections.deque()
+        meter.start()
+        for lo in range(0, count, GATHER):
+            hi = min(count, lo + GATHER)
+            coros = [send(topic, values[i], (i // RUN) % nparts) for i in range(lo, hi)]
+            inflight.append(asyncio.gather(*coros))
+            if len(inflight) >= OUTSTANDING:
+                acked += len(await inflight.popleft())
+        while inflight:
+            acked += len(await inflight.popleft())
+        meter.stop()
+    finally:
+        await p.close()
+    return meter.result(count=acked, bytes=count * size, checksum=expected)
+
+
+async def _produce_send_batch(spec, meter):
+    count, size, topic = spec["count"], spec["size"], spec["topic"]
+    nparts = int(spec.get("partitions", 1))
+    values, expected = common.make_values(count, size)
+    p = await _producer(spec)
+    acked = 0
+    try:
+        inflight = collections.deque()
+        meter.start()
+        for k, lo in enumerate(range(0, count, CHUNK)):
+            inflight.append(asyncio.ensure_future(p.send_batch(topic, values[lo : lo + CHUNK], k % nparts)))
+            if len(inflight) >= max(2, nparts):
+                acked += len(await inflight.popleft())
+        while inflight:
+            acked += len(await inflight.popleft())
+        meter.stop()
+    finally:
+        await p.close()
+    return meter.result(count=acked, bytes=count * size, checksum=expected)
+
+
+def produce_send(spec, meter):
+    return asyncio.run(_produce_send(spec, meter))
+
+
+def produce_send_batch(spec, meter):
+    _producer_cls()
+    if not hasattr(gofka.AsyncProducer, "send_batch"):
+        raise common.Unavailable("gofka.AsyncProducer.send_batch not available in this build")
+    return asyncio.run(_produce_send_batch(spec, meter))
+
+
+async def _consumer(spec, nmax):
+    if not hasattr(gofka, "AsyncConsumer"):
+        raise common.Unavailable("gofka.AsyncConsumer not available in this build")
+    cls = gofka.AsyncConsumer
+    wanted = dict(
+        client_id="bench-gofka-async",
+        auto_commit=False,
+        auto_offset_reset="earliest",
+        timeout=int(spec.get("timeout", 300)),
+        max_poll_records=nmax,
+    )
+    c = cls(spec["brokers"], group_id=spec["group"], topics=[spec["topic"]], **_kwargs_for(cls, wanted))
+    await c.connect()
+    await c.subscribe()
+    return c
+
+
+async def _consume(spec, meter):
+    count = spec["count"]
+    nmax = spec.get("poll_max", 10000)
+    meter.start()
+    c = await _consumer(spec, nmax)
+    got = nbytes = total = 0
+    crc = zlib.crc32
+    deadline = time.monotonic() + spec.get("timeout", 300)
+    try:
+        while got < count:
+            msgs = await c.poll(max_messages=min(nmax, count - got))
+            for m in msgs:
+                v = m.value
+                nbytes += len(v)
+                total += crc(v)
+            if msgs:
+                got += len(msgs)
+                meter.mark_first()
+            if time.monotonic() > deadline:
+                raise RuntimeError("timeout after %d of %d" % (got, count))
+        meter.stop()
+    finally:
+        await c.close()
+    return meter.result(count=got, bytes=nbytes, checksum=total & common.MASK64)
+
+
+def consume(spec, meter):
+    return asyncio.run(_consume(spec, meter))
+
+
+async def _latency_produce(spec, meter):
+    p = await _producer(spec, linger_ms=0)
+    topic = spec["topic"]
+    try:
+
+        async def send(v):
+            await p.send(topic, v, 0)
+
+        return await common.async_latency_produce_loop(spec, meter, send)
+    finally:
+        await p.close()
+
+
+def latency_produce(spec, meter):
+    _producer_cls()
+    return asyncio.run(_latency_produce(spec, meter))
+
+
+async def _latency_consume(spec, meter):
+    meter.start()
+    c = await _consumer(spec, 100)
+    lc = common.LatencyConsumer(spec["count"])
+    try:
+        done = False
+        while not done:
+            msgs = await c.poll(max_messages=100)
+            now = time.time_ns()
+            for m in msgs:
+                if lc.add(m.value, now):
+                    done = True
+        meter.stop()
+    finally:
+        await c.close()
+    return meter.result(**lc.result())
+
+
+def latency_consume(spec, meter):
+    return asyncio.run(_latency_consume(spec, meter))
+
+
+if __name__ == "__main__":
+    common.main(
+        {
+            "produce/send": produce_send,
+            "produce/send_batch": produce_send_batch,
+            "consume/poll": consume,
+            "latency-produce/send": latency_produce,
+            "latency-consume/poll": latency_consume,
+        },
+        "gofka",
+    )

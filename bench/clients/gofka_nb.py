@@ -1,0 +1,113 @@
+"""Gofka non-blocking produce path worker (gofka.Producer.produce / poll /
+flush, from the repo). See common.py for the protocol.
+
+Tuning, as for confluent-kafka, whose produce()/poll()/flush() contract this
+path follows: produce() only enqueues into the Go engine's accumulator,
+poll(0) every 1,024 records serves delivery reports, flush() waits for the
+rest; linger_ms=10 where the constructor takes it. Latency runs use
+produce() + flush() per record.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+import gofka  # noqa: E402
+
+RUN = 1000
+
+
+def _check():
+    for name in ("produce", "poll", "flush"):
+        if not hasattr(gofka.Producer, name):
+            raise common.Unavailable("gofka.Producer.%s not available in this build" % name)
+
+
+def _producer(spec, linger_ms):
+    _check()
+    params = inspect.signature(gofka.Producer.__init__).parameters
+    kw = dict(
+        client_id="bench-gofka-nb",
+        timeout=int(spec.get("timeout", 300)),
+        compression=None if spec.get("compression") in (None, "none") else spec["compression"],
+        acks="all",
+    )
+    if "linger_ms" in params:
+        kw["linger_ms"] = linger_ms
+    p = gofka.Producer(spec["brokers"], **kw)
+    p.connect()
+    return p
+
+
+def _partition_default():
+    """The default of produce()'s partition parameter (None/-1: the
+    partitioner picks; 0: the caller must spread records itself)."""
+    params = inspect.signature(gofka.Producer.produce).parameters
+    if "partition" not in params:
+        return None
+    return params["partition"].default
+
+
+def produce(spec, meter):
+    count, size, topic = spec["count"], spec["size"], spec["topic"]
+    nparts = int(spec.get("partitions", 1))
+    values, expected = common.make_values(count, size)
+    p = _producer(spec, 10)
+    params = inspect.signature(gofka.Producer.produce).parameters
+    state = {"acked": 0, "err": None}
+
+    def on_delivery(err, msg):
+        if err is not None:
+            if state["err"] is None:
+                state["err"] = err
+        else:
+            state["acked"] += 1
+
+    kw = {"on_delivery": on_delivery} if "on_delivery" in params else {}
+    spread = nparts > 1 and _partition_default() not in (None, -1)
+    produce_ = p.produce
+    poll = p.poll
+    meter.start()
+    for i, v in enumerate(values):
+        if spread:
+            produce_(topic, v, (i // RUN) % nparts, **kw)
+        else:
+            produce_(topic, v, **kw)
+        if i & 1023 == 0:
+            poll(0)
+    left = p.flush(spec.get("timeout", 300))
+    meter.stop()
+    p.close()
+    if left or state["err"] is not None:
+        raise RuntimeError("flush left %r messages, first error %s" % (left, state["err"]))
+    acked = state["acked"] if kw else count
+    return meter.result(count=acked, bytes=count * size, checksum=expected)
+
+
+def latency_produce(spec, meter):
+    p = _producer(spec, 0)
+    topic = spec["topic"]
+
+    def send(v):
+        p.produce(topic, v, 0)
+        left = p.flush(30)
+        if left:
+            raise RuntimeError("flush left %r messages" % (left,))
+
+    res = common.latency_produce_loop(spec, meter, send)
+    p.close()
+    return res
+
+
+if __name__ == "__main__":
+    common.main(
+        {
+            "produce/produce": produce,
+            "latency-produce/produce": latency_produce,
+        },
+        "gofka",
+    )

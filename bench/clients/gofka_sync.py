@@ -1,0 +1,155 @@
+"""Gofka synchronous API worker (gofka.Producer / gofka.Consumer, from the
+repo: PYTHONPATH=python). See common.py for the protocol.
+
+Tuning, from Gofka's Python API docs: send_batch() crosses into the Go
+engine once per batch and blocks until every record is acknowledged, and
+"one producer may be shared by many threads; calls run in parallel with the
+GIL released", so throughput runs use one thread per partition (up to 8),
+each sending batches of 10,000 values to its partition. Consumers use
+poll(max_messages=N), which returns one packed buffer per call. Latency
+runs use send() per record.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+import gofka  # noqa: E402
+
+CHUNK = 10000
+
+
+def _producer(spec):
+    p = gofka.Producer(
+        spec["brokers"],
+        client_id="bench-gofka-sync",
+        timeout=int(spec.get("timeout", 300)),
+        compression=spec.get("compression") or None,
+        acks="all",
+    )
+    p.connect()
+    return p
+
+
+def produce_send_batch(spec, meter):
+    if not hasattr(gofka.Producer, "send_batch"):
+        raise common.Unavailable("gofka.Producer.send_batch not available in this build")
+    count, size, topic = spec["count"], spec["size"], spec["topic"]
+    nparts = int(spec.get("partitions", 1))
+    values, expected = common.make_values(count, size)
+    p = _producer(spec)
+    errors = []
+    acked = [0] * nparts
+    nthreads = min(nparts, 8)
+
+    # Thread t sends chunks t, t+nthreads, ... round-robin over its
+    # partitions t, t+nthreads, ... (one partition per thread up to 8).
+    def worker(t):
+        try:
+            mine = list(range(t, nparts, nthreads))
+            j = 0
+            for k in range(t, (count + CHUNK - 1) // CHUNK, nthreads):
+                offsets = p.send_batch(topic, values[k * CHUNK : (k + 1) * CHUNK], mine[j % len(mine)])
+                acked[t] += len(offsets)
+                j += 1
+        except Exception as e:  # surfaced below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(nthreads)]
+    meter.start()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    meter.stop()
+    p.close()
+    if errors:
+        raise errors[0]
+    return meter.result(count=sum(acked), bytes=count * size, checksum=expected, extra={"threads": nthreads, "chunk": CHUNK})
+
+
+def _consumer(spec):
+    if not hasattr(gofka, "Consumer"):
+        raise common.Unavailable("gofka.Consumer not available in this build")
+    c = gofka.Consumer(
+        spec["brokers"],
+        group_id=spec["group"],
+        topics=[spec["topic"]],
+        client_id="bench-gofka-sync",
+        auto_commit=False,
+        auto_offset_reset="earliest",
+        timeout=int(spec.get("timeout", 300)),
+    )
+    c.connect()
+    c.subscribe()
+    return c
+
+
+def consume_poll(spec, meter):
+    count = spec["count"]
+    nmax = spec.get("poll_max", 10000)
+    meter.start()
+    c = _consumer(spec)
+    got = nbytes = total = 0
+    crc = zlib.crc32
+    deadline = time.monotonic() + spec.get("timeout", 300)
+    while got < count:
+        msgs = c.poll(max_messages=min(nmax, count - got))
+        for m in msgs:
+            v = m.value
+            nbytes += len(v)
+            total += crc(v)
+        if msgs:
+            got += len(msgs)
+            meter.mark_first()
+        if time.monotonic() > deadline:
+            raise RuntimeError("timeout after %d of %d" % (got, count))
+    meter.stop()
+    c.close()
+    return meter.result(count=got, bytes=nbytes, checksum=total & common.MASK64)
+
+
+def latency_produce(spec, meter):
+    p = _producer(spec)
+    topic = spec["topic"]
+
+    def send(v):
+        p.send(topic, v, 0)
+
+    res = common.latency_produce_loop(spec, meter, send)
+    p.close()
+    return res
+
+
+def latency_consume(spec, meter):
+    meter.start()
+    c = _consumer(spec)
+    lc = common.LatencyConsumer(spec["count"])
+    done = False
+    while not done:
+        msgs = c.poll(max_messages=100)
+        now = time.time_ns()
+        for m in msgs:
+            if lc.add(m.value, now):
+                done = True
+    meter.stop()
+    c.close()
+    return meter.result(**lc.result())
+
+
+if __name__ == "__main__":
+    common.main(
+        {
+            "produce/send_batch": produce_send_batch,
+            "consume/poll": consume_poll,
+            "latency-produce/send": latency_produce,
+            "latency-consume/poll": latency_consume,
+        },
+        "gofka",
+    )

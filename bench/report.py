@@ -1,0 +1,497 @@
+#!/usr/bin/env python3
+"""Turns a raw result file of bench/run.py into docs/benchmarks.md and the
+charts docs/bench-*.png (matplotlib, from bench/.venv).
+
+Usage: bench/report.py bench/results/<timestamp>.json [--docs DIR]
+
+Throughput (msgs/s, MB/s with MB = 10^6 bytes) is computed over the timed
+section of each run; for consumers it starts at the first record (group
+join and the first fetch are left out, they are in the raw file). "vs
+confluent-kafka" is the median over rounds of the ratio to confluent-kafka
+in the same round (the rounds interleave the clients, so each ratio
+compares runs minutes apart at most); other columns are medians over the
+rounds that passed verification.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+BASELINE = "confluent"
+NA = "not available in this build"
+
+SCENARIO_TITLES = {
+    "produce": "1. Produce throughput",
+    "consume": "2. Consume throughput",
+    "latency": "3. Latency",
+}
+
+# How each client is tuned (the worker docstrings say where from).
+TUNING = [
+    ("Gofka sync (`gofka_sync.py`)",
+     "`Producer(compression=..., acks='all')`; `send_batch` of 10,000 values per call, one thread per partition "
+     "(the API docs: calls release the GIL and run in parallel). Consumer: `poll(max_messages=10000)`, "
+     "`auto_commit=False`."),
+    ("Gofka async (`gofka_async.py`)",
+     "`AsyncProducer(linger_ms=10, batch_size=1 MiB, max_in_flight=5)` (docs' performance tips); 2,500 `send()` "
+     "coroutines gathered per chunk, up to 4 chunks in flight. `AsyncConsumer.poll(max_messages=10000)`."),
+    ("Gofka non-blocking (`gofka_nb.py`)",
+     "`Producer.produce()` per record, `poll(0)` every 1,024, `flush()` at the end (the confluent-kafka contract)."),
+    ("confluent-kafka (`confluent.py`)",
+     "librdkafka's throughput advice: `linger.ms=10` (batch.size stays 1 MB), `queue.buffering.max.messages=1e6`, "
+     "`produce()` with a delivery callback, `poll(0)` every 1,024, `flush()`. Consumer: `consume(num_messages=10000)`. "
+     "Latency: `linger.ms=0`, `produce()+flush()`, consumer `poll()`."),
+    ("aiokafka (`aiokafka_client.py`)",
+     "`max_batch_size=128 KiB`, `linger_ms=10`; `await send()` per record then `flush()`; send_batch mode uses "
+     "`create_batch/append/send_batch` round-robin over partitions. Consumer: `getmany(max_records=10000)`. "
+     "Latency: `send_and_wait`."),
+    ("kafka-python (`kafka_python.py`)",
+     "`batch_size=128 KiB`, `linger_ms=10`, `send()` per record, `flush()`. Consumer: `poll(max_records=10000)`. "
+     "Latency: `send().get()`."),
+    ("Go: Gofka core (`gobench -client gofka`)",
+     "`ProduceSync` with 10,000 records per call from 4 goroutines (partition -1: round-robin); `Produce`+`Flush` "
+     "with `WithLinger(10ms)` when the build has it. Consumer `Poll(ctx, 10000)` in a group; the `FetchPartition` "
+     "row reads each partition with its own goroutine and no group."),
+    ("Go: franz-go (`gobench -client franz`)",
+     "kgo defaults, which are its throughput settings (10 ms linger, 1 MB batches, idempotent acks=all); "
+     "`Produce` with a promise, `Flush`; consumer `PollFetches` in a group. Latency: `ProducerLinger(0)`, `ProduceSync`."),
+]
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt_num(x, digits=0):
+    if x is None:
+        return "-"
+    if digits == 0:
+        return "{:,.0f}".format(x)
+    return "{:,.{d}f}".format(x, d=digits)
+
+
+def fmt_ratio(x):
+    return "-" if x is None else "%.2fx" % x
+
+
+def rate(res):
+    secs = res["seconds"] - (res.get("first_seconds") or 0.0)
+    return res["count"] / secs if secs > 0 else None
+
+
+def mbps(res):
+    secs = res["seconds"] - (res.get("first_seconds") or 0.0)
+    return res.get("bytes", 0) / secs / 1e6 if secs > 0 else None
+
+
+def cpu_per_m(res):
+    return res["cpu_seconds"] / res["count"] * 1e6 if res.get("count") else None
+
+
+def rss_mib(res):
+    return res.get("maxrss_kb", 0) / 1024.0
+
+
+class Table:
+    """Runs of one scenario config, grouped by client in first-seen order."""
+
+    def __init__(self, scenario, config):
+        self.scenario = scenario
+        self.config = config
+        self.clients = {}  # id -> {"family", "label", "runs": [entry]}
+
+    def add(self, e):
+        c = self.clients.setdefault(e["client"], {"family": e["family"], "label": e["label"], "runs": []})
+        c["runs"].append(e)
+
+    def ok_runs(self, cid):
+        return [e for e in self.clients[cid]["runs"] if e["ok"]]
+
+    def status(self, cid):
+        runs = self.clients[cid]["runs"]
+        ok = [e for e in runs if e["ok"]]
+        if ok:
+            return None
+        for e in runs:
+            if e["result"].get("unavailable"):
+                return NA
+        errs = [e["result"].get("error") or (e.get("verify") or {}).get("error") or "failed" for e in runs]
+        return "failed: " + str(errs[0])[:160]
+
+    def metric(self, cid, fn):
+        return median([fn(e["result"]) for e in self.ok_runs(cid)])
+
+    def ratio(self, cid, fn, baseline=BASELINE):
+        """Median over rounds of fn(client)/fn(baseline) in the same round."""
+        if baseline not in self.clients:
+            return None
+        base = {e["round"]: fn(e["result"]) for e in self.ok_runs(baseline)}
+        rs = []
+        for e in self.ok_runs(cid):
+            b = base.get(e["round"])
+            v = fn(e["result"])
+            if b and v:
+                rs.append(v / b)
+        return median(rs)
+
+
+def load_tables(doc):
+    tables = {}
+    order = []
+    for e in doc["runs"]:
+        key = (e["scenario"], e["config"]["name"])
+        if key not in tables:
+            tables[key] = Table(e["scenario"], e["config"])
+            order.append(key)
+        tables[key].add(e)
+    return [tables[k] for k in order]
+
+
+def e2e(res, q):
+    lat = ((res.get("e2e") or {}).get("latency_ms")) or {}
+    return lat.get(q)
+
+
+def ack(res, q):
+    return (res.get("latency_ms") or {}).get(q)
+
+
+def inv_ack_p50(res):
+    """1 / ack p50: so that latency ratios read like the others (> 1 =
+    faster than the baseline)."""
+    v = ack(res, "p50")
+    return 1.0 / v if v else None
+
+
+def config_title(t):
+    c = t.config
+    if t.scenario == "produce":
+        comp = "no compression" if c["compression"] == "none" else c["compression"]
+        return "%s values, %d partition%s, %s, acks=all (%s records per run)" % (
+            size_name(c["size"]), c["partitions"], "" if c["partitions"] == 1 else "s", comp, fmt_num(c["count"]))
+    if t.scenario == "consume":
+        return "%s x %s values, %d partitions, pre-filled, read from the start" % (
+            fmt_num(c["count"]), size_name(c["size"]), c["partitions"])
+    return "one %s record at a time, acks=all, 1 partition (%s records per run)" % (size_name(c["size"]), fmt_num(c["count"]))
+
+
+def size_name(n):
+    return "1 KiB" if n == 1024 else "%d B" % n
+
+
+def throughput_table(t):
+    rows = [
+        "| client | path | msgs/s | MB/s | CPU s / M msgs | peak RSS MiB | vs confluent-kafka | rounds ok |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for cid, c in t.clients.items():
+        n_ok, n = len(t.ok_runs(cid)), len(c["runs"])
+        st = t.status(cid)
+        if st:
+            rows.append("| %s | %s | %s | | | | | %d/%d |" % (c["family"], c["label"], st, n_ok, n))
+            continue
+        rows.append("| %s | %s | %s | %s | %s | %s | %s | %d/%d |" % (
+            c["family"], c["label"],
+            fmt_num(t.metric(cid, rate)),
+            fmt_num(t.metric(cid, mbps), 1),
+            fmt_num(t.metric(cid, cpu_per_m), 2),
+            fmt_num(t.metric(cid, rss_mib)),
+            fmt_ratio(t.ratio(cid, rate)) if cid != BASELINE else "1.00x",
+            n_ok, n))
+    return rows
+
+
+def latency_table(t):
+    rows = [
+        "| client | path | ack p50 ms | ack p99 ms | ack p99.9 ms | e2e p50 ms | e2e p99 ms | CPU s / M msgs | peak RSS MiB "
+        "| speed vs confluent-kafka (ack p50) | rounds ok |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for cid, c in t.clients.items():
+        n_ok, n = len(t.ok_runs(cid)), len(c["runs"])
+        st = t.status(cid)
+        if st:
+            rows.append("| %s | %s | %s | | | | | | | | %d/%d |" % (c["family"], c["label"], st, n_ok, n))
+            continue
+        e2e_st = None
+        oks = t.ok_runs(cid)
+        if oks and all(not (e["result"].get("e2e") or {}).get("ok") for e in oks):
+            e2e_res = oks[0]["result"].get("e2e") or {}
+            e2e_st = "n/a (no consumer)" if e2e_res.get("unavailable") else "failed"
+        rows.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d/%d |" % (
+            c["family"], c["label"],
+            fmt_num(t.metric(cid, lambda r: ack(r, "p50")), 2),
+            fmt_num(t.metric(cid, lambda r: ack(r, "p99")), 2),
+            fmt_num(t.metric(cid, lambda r: ack(r, "p99.9")), 2),
+            e2e_st or fmt_num(t.metric(cid, lambda r: e2e(r, "p50")), 2),
+            e2e_st or fmt_num(t.metric(cid, lambda r: e2e(r, "p99")), 2),
+            fmt_num(t.metric(cid, cpu_per_m), 1),
+            fmt_num(t.metric(cid, rss_mib)),
+            fmt_ratio(t.ratio(cid, inv_ack_p50)) if cid != BASELINE else "1.00x",
+            n_ok, n))
+    return rows
+
+
+def best(t, prefix_family, fn=rate, lower=False):
+    """(client id, value) of the best available client of a family."""
+    cands = [(cid, t.metric(cid, fn)) for cid, c in t.clients.items() if c["family"] == prefix_family]
+    cands = [(cid, v) for cid, v in cands if v is not None]
+    if not cands:
+        return None, None
+    return (min if lower else max)(cands, key=lambda x: x[1])
+
+
+def headline(tables):
+    lines = []
+    worst = []
+    for t in tables:
+        if t.scenario == "latency":
+            cid, v = best(t, "Gofka", lambda r: ack(r, "p50"), lower=True)
+            gcid, gv = best(t, "Go: Gofka core", lambda r: ack(r, "p50"), lower=True)
+            fr = t.metric("go-franz", lambda r: ack(r, "p50")) if "go-franz" in t.clients else None
+            base = t.metric(BASELINE, lambda r: ack(r, "p50")) if BASELINE in t.clients else None
+            parts = []
+            if cid and base:
+                parts.append("Python: Gofka `%s` ack p50 %.2f ms vs confluent-kafka %.2f ms (**%s** as fast)" % (
+                    t.clients[cid]["label"], v, base, fmt_ratio(t.ratio(cid, inv_ack_p50))))
+            if gcid and fr:
+                parts.append("Go: Gofka core %.2f ms vs franz-go %.2f ms" % (gv, fr))
+            lines.append("- **Latency**: " + ("; ".join(parts) or "no Gofka result"))
+            continue
+        name = "%s %s" % (t.scenario.capitalize(), t.config["name"])
+        cid, v = best(t, "Gofka")
+        parts = []
+        if cid:
+            r = t.ratio(cid, rate)
+            parts.append("best Gofka Python path `%s` %s msgs/s = **%s** confluent-kafka" % (
+                t.clients[cid]["label"], fmt_num(v), fmt_ratio(r)))
+            if r is not None:
+                worst.append((r, name, t.clients[cid]["label"]))
+            slow = [(t.ratio(c, rate), t.clients[c]["label"]) for c, cc in t.clients.items()
+                    if cc["family"] == "Gofka" and c != cid and t.ratio(c, rate) is not None]
+            for r2, lab in slow:
+                worst.append((r2, name, lab))
+        else:
+            parts.append("no Gofka Python path in this build")
+        gcid, gv = best(t, "Go: Gofka core")
+        fr = t.metric("go-franz", rate) if "go-franz" in t.clients else None
+        if gcid and fr:
+            parts.append("Go: Gofka core `%s` = **%s** franz-go" % (
+                t.clients[gcid]["label"], fmt_ratio(t.ratio(gcid, rate, baseline="go-franz"))))
+        lines.append("- **%s**: %s" % (name, "; ".join(parts)))
+    if worst:
+        worst.sort()
+        r, name, lab = worst[0]
+        lines.append("- **Slowest Gofka Python spot**: %s, `%s` at %s confluent-kafka." % (name, lab, fmt_ratio(r)))
+    return lines
+
+
+def charts(tables, docs):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colors = {"Gofka": "#1f77b4", "Go: Gofka core": "#17becf", "confluent-kafka": "#d62728",
+              "aiokafka": "#2ca02c", "kafka-python": "#9467bd", "Go: franz-go": "#ff7f0e"}
+    written = []
+
+    def bars(scenarios, fn, xlabel, fname, title):
+        ts = [t for t in tables if t.scenario in scenarios]
+        if not ts:
+            return
+        fig, axes = plt.subplots(len(ts), 1, figsize=(10, 0.45 * sum(len(t.clients) for t in ts) + 1.2 * len(ts)),
+                                 squeeze=False)
+        for ax, t in zip(axes[:, 0], ts):
+            names, vals, cols = [], [], []
+            for cid, c in t.clients.items():
+                v = t.metric(cid, fn)
+                names.append("%s: %s" % (c["family"], c["label"]) + ("" if v is not None else " (n/a)"))
+                vals.append(v or 0)
+                cols.append(colors.get(c["family"], "grey"))
+            y = range(len(names))
+            ax.barh(list(y), vals, color=cols)
+            ax.set_yticks(list(y))
+            ax.set_yticklabels(names, fontsize=7)
+            ax.invert_yaxis()
+            ax.set_title("%s: %s %s" % (title, t.scenario, t.config["name"]), fontsize=9)
+            ax.set_xlabel(xlabel, fontsize=8)
+            ax.tick_params(axis="x", labelsize=7)
+            for yi, v in zip(y, vals):
+                if v:
+                    ax.text(v, yi, " " + (fmt_num(v) if v >= 100 else fmt_num(v, 2)), va="center", fontsize=6)
+        fig.tight_layout()
+        path = os.path.join(docs, fname)
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+
+    bars(("produce",), rate, "messages / s (median)", "bench-produce.png", "Produce")
+    bars(("consume",), rate, "messages / s (median, from the first record)", "bench-consume.png", "Consume")
+    bars(("latency",), lambda r: ack(r, "p50"), "produce-to-ack p50, ms (median)", "bench-latency.png", "Latency")
+    # Cost: CPU seconds per million messages, every throughput config.
+    bars(("produce", "consume"), cpu_per_m, "client CPU seconds per million messages (median)", "bench-cost.png",
+         "CPU cost")
+    return written
+
+
+def render(doc, results_rel, chart_files):
+    meta = doc["meta"]
+    m = meta["machine"]
+    v = meta["versions"]
+    tables = load_tables(doc)
+    la0, la1 = m.get("loadavg_start", [0])[0], (meta.get("loadavg_end") or [0])[0]
+    loaded = max(la0, la1) > (m.get("cores") or 1)
+    L = []
+    L.append("# Gofka benchmarks")
+    L.append("")
+    L.append("Generated by `%s` (`bench/run.py%s`) from `%s`. Do not edit by hand: `make bench` rewrites this file "
+             "and the charts next to it." % ("make bench-quick" if meta["mode"] == "quick" else "make bench",
+                                              " --quick" if meta["mode"] == "quick" else "", results_rel))
+    L.append("")
+    L.append("Run %s, %s mode, %d rounds, %s to %s, %.0f s in all." % (
+        meta["run_id"], meta["mode"], meta["rounds"], meta["started"], meta.get("finished", "?"),
+        meta.get("elapsed_seconds") or 0))
+    L.append("")
+    if loaded:
+        L.append("> **The machine was loaded during this run** (load average %.1f at the start, %.1f at the end, on %s "
+                 "cores): other builds and brokers were running beside it. Absolute numbers are only indicative; the "
+                 "ratios compare clients run side by side, interleaved, against the same broker, and are the part to "
+                 "read. Rerun `make bench` on a quiet machine for numbers to quote." % (la0, la1, m.get("cores")))
+        L.append("")
+    if meta["mode"] == "quick":
+        L.append("> Quick mode: small message counts and a subset of the scenario matrix; the full matrix is `make bench`.")
+        L.append("")
+    L.append("## Headline")
+    L.append("")
+    L.append("Ratios are medians over rounds of the ratio to the baseline in the same round (> 1 = faster).")
+    L.append("")
+    L.extend(headline(tables))
+    L.append("")
+    L.append("## Machine and versions")
+    L.append("")
+    L.append("| | |")
+    L.append("|---|---|")
+    L.append("| CPU | %s, %s cores, %s GiB |" % (m.get("cpu_model", "?"), m.get("cores"), m.get("mem_gib", "?")))
+    L.append("| OS | %s |" % m.get("platform"))
+    L.append("| load average (start / end) | %.1f / %.1f |" % (la0, la1))
+    L.append("| Kafka | Apache Kafka %s, 1 KRaft node on 127.0.0.1 (scripts/kafka.sh), %s |" % (v.get("kafka"), v.get("java", "")))
+    gp = meta.get("gofka_paths", {}).get("python", {})
+    L.append("| Gofka | %s (library %s), commit %s%s |" % (gp.get("version", "?"), gp.get("library_version", "?"),
+                                                          v.get("gofka_commit", "?"), " + local changes" if v.get("gofka_dirty") else ""))
+    L.append("| confluent-kafka | %s (librdkafka %s) |" % (v.get("confluent-kafka"), v.get("librdkafka")))
+    L.append("| aiokafka | %s |" % v.get("aiokafka"))
+    L.append("| kafka-python | %s |" % v.get("kafka-python"))
+    L.append("| franz-go | %s |" % v.get("franz-go"))
+    L.append("| Go / Python | %s / %s |" % (v.get("go", "").replace("go version ", ""), m.get("python")))
+    L.append("")
+    for scen in ("produce", "consume", "latency"):
+        ts = [t for t in tables if t.scenario == scen]
+        if not ts:
+            continue
+        L.append("## %s" % SCENARIO_TITLES[scen])
+        L.append("")
+        for t in ts:
+            L.append("### %s" % config_title(t))
+            L.append("")
+            L.extend(latency_table(t) if scen == "latency" else throughput_table(t))
+            L.append("")
+    L.append("## 4. Cost")
+    L.append("")
+    L.append("Every table above has the client's CPU seconds per million messages (user + system time of the whole "
+             "client process, all threads, from `getrusage(RUSAGE_SELF)` around the timed section) and its peak RSS "
+             "(`ru_maxrss`, whole process life). Throughput workers hold their payload list (up to 16 MiB of "
+             "distinct values plus one reference per record) in memory, the same for every client of a language. "
+             "`bench-cost.png` puts the CPU cost of every throughput configuration side by side.")
+    L.append("")
+    if chart_files:
+        L.append("## Charts")
+        L.append("")
+        for p in chart_files:
+            L.append("![%s](%s)" % (os.path.basename(p), os.path.basename(p)))
+            L.append("")
+    missing = [k for k, ok in gp.items() if ok is False]
+    gm = meta.get("go_tags_missing") or {}
+    if missing or gm:
+        L.append("## Gofka paths not in this build")
+        L.append("")
+        L.append("Rows marked \"%s\" are paths the harness measures as soon as they exist (it checks the Python "
+                 "package with `hasattr` and compiles the Go peer with each optional build tag):" % NA)
+        L.append("")
+        for k in missing:
+            L.append("- Python: `gofka.%s`" % k)
+        for tag, why in gm.items():
+            L.append("- Go (`-tags %s`): `%s`" % (tag, why))
+        L.append("")
+    L.append("## Method")
+    L.append("")
+    L.append("- `bench/run.py` starts its own Apache Kafka with `scripts/kafka.sh` (port 9592, workdir `.kafka-bench/`, "
+             "both changeable) and always stops it at the end, also on errors and Ctrl-C. Everything runs on loopback.")
+    L.append("- Peers come from PyPI into `bench/.venv` (`bench/requirements.txt`, pinned); Gofka is the repo's "
+             "(`PYTHONPATH=python`, `libgofka.so` from `./build.sh`); the Go peer is `bench/gobench`, one program "
+             "with `-client gofka|franz`.")
+    L.append("- Each measured run is its own process (`bench/clients/*.py` or `gobench`) with a hard timeout; "
+             "it gets its scenario as JSON and prints one JSON result (count, checksum, seconds, CPU seconds, peak RSS).")
+    L.append("- Clients are interleaved A B C ... A B C for %d rounds per configuration; tables show medians. Every "
+             "produce run writes to a fresh topic (created before, deleted after); consumers of a configuration share "
+             "one pre-filled topic, each in a fresh consumer group." % meta["rounds"])
+    L.append("- Verification: payloads come from a deterministic pool (an 8-byte index plus SHA-512-derived letters, "
+             "about 2:1 compressible). The checksum is the sum of CRC-32 of every value. After each produce run the "
+             "topic is read back (franz-go) and must hold exactly the records sent, with the expected checksum; "
+             "each consumer must return exactly the pre-filled count with the expected checksum; each latency "
+             "consumer must see what its producer sent. A run that fails verification does not count.")
+    L.append("- Produce time runs from the first send to the last acknowledgement (flush). Consume time runs "
+             "from the first record to the last (group join is in the raw file as `first_seconds`). Latency: "
+             "produce-to-ack is the time of one blocking send with nothing else in flight (linger 0); end-to-end is "
+             "measured by a consumer process of the same client library, from the send timestamp carried in the "
+             "record to its delivery by poll (same machine, same clock).")
+    L.append("- CPU seconds per million messages and peak RSS come from `getrusage` in the client process.")
+    L.append("")
+    L.append("### How each client is tuned")
+    L.append("")
+    L.append("Every client runs with acks=all and the scenario's compression, tuned for throughput the way its own "
+             "documentation advises:")
+    L.append("")
+    for who, how in TUNING:
+        L.append("- **%s**: %s" % (who, how))
+    L.append("")
+    L.append("## Running it")
+    L.append("")
+    L.append("```sh")
+    L.append("make bench-quick   # < 5 min: a subset, small counts, 3 rounds")
+    L.append("make bench         # the full matrix (30+ min)")
+    L.append("bench/run.py --help  # --only produce,consume,latency, --clients ids, --rounds N, --port, --brokers")
+    L.append("bench/report.py bench/results/<run>.json  # regenerate this page from a raw file")
+    L.append("```")
+    L.append("")
+    return "\n".join(L)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("results", help="bench/results/<timestamp>.json")
+    ap.add_argument("--docs", default=os.path.join(ROOT, "docs"), help="output directory (default docs/)")
+    ap.add_argument("--no-charts", action="store_true")
+    args = ap.parse_args()
+    with open(args.results) as f:
+        doc = json.load(f)
+    os.makedirs(args.docs, exist_ok=True)
+    tables = load_tables(doc)
+    chart_files = [] if args.no_charts else charts(tables, args.docs)
+    rel = os.path.relpath(os.path.abspath(args.results), ROOT)
+    md = render(doc, rel, chart_files)
+    out = os.path.join(args.docs, "benchmarks.md")
+    with open(out, "w") as f:
+        f.write(md)
+    sys.stderr.write("wrote %s and %d charts\n" % (os.path.relpath(out, ROOT), len(chart_files)))
+
+
+if __name__ == "__main__":
+    main()

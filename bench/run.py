@@ -1,0 +1,738 @@
+#!/usr/bin/env python3
+"""Gofka benchmark runner: `make bench` (full) and `make bench-quick`.
+
+It installs the peers into bench/.venv (bench/requirements.txt), builds the
+Go peer (bench/gobench), starts its own Apache Kafka through
+scripts/kafka.sh (port 9592, workdir .kafka-bench/ by default) and always
+stops it, then runs every scenario with the clients interleaved (A B C A B
+C ...) for several rounds, one process per run, each with a hard timeout.
+Each run is verified (record count and checksum). Raw results go to
+bench/results/<timestamp>.json; bench/report.py turns them into
+docs/benchmarks.md and docs/bench-*.png.
+
+Usage: bench/run.py [--quick] [--rounds N] [--only produce,consume,latency]
+                    [--clients id,id] [--brokers host:port] [--no-report]
+
+Standard library only (it runs before the venv exists).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import queue
+import resource
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+VENV = os.path.join(BENCH, ".venv")
+VENV_PY = os.path.join(VENV, "bin", "python")
+GOBENCH = os.path.join(BENCH, ".bin", "gobench")
+CLIENTS_DIR = os.path.join(BENCH, "clients")
+sys.path.insert(0, CLIENTS_DIR)
+import common  # noqa: E402  (stdlib-only helpers shared with the workers)
+
+# Optional Gofka Go paths: build tag -> the gobench file that needs it.
+GO_TAGS = ["gofka_async", "gofka_batch", "gofka_consumer"]
+
+# ---------------------------------------------------------------------------
+# Scenario sizes. Full: what the issue asks. Quick: a subset sized to finish
+# in well under 5 minutes on a 2-core machine, Kafka start included.
+
+FULL = {
+    "rounds": 3,
+    "produce": {
+        "configs": [
+            (size, parts, comp)
+            for size in (100, 1024)
+            for parts in (1, 8)
+            for comp in ("none", "lz4", "zstd")
+        ],
+        "count": {100: 1000000, 1024: 250000},
+    },
+    "consume": {"configs": [(100, 5000000), (1024, 1000000)], "partitions": 4},
+    "latency": {"count": 5000, "size": 100},
+    "timeout": 900,
+}
+
+QUICK = {
+    "rounds": 3,
+    "produce": {
+        "configs": [(100, 1, "none"), (1024, 8, "lz4")],
+        "count": {100: 60000, 1024: 20000},
+    },
+    "consume": {"configs": [(100, 200000)], "partitions": 4},
+    "latency": {"count": 300, "size": 100},
+    "timeout": 120,
+}
+
+POLL_MAX = 10000
+
+# ---------------------------------------------------------------------------
+# Clients. Each entry is one measured path; "family" groups them in the
+# report, "worker" is how to start it. A Gofka path missing from the build
+# reports itself unavailable (the worker checks hasattr / gobench -list).
+
+
+def py_worker(script):
+    return {"kind": "py", "script": script}
+
+
+GO = {"kind": "go"}
+
+PRODUCE_CLIENTS = [
+    ("gofka-sync", "Gofka", "Producer.send_batch (sync)", py_worker("gofka_sync.py"), "send_batch"),
+    ("gofka-async", "Gofka", "AsyncProducer.send (concurrent)", py_worker("gofka_async.py"), "send"),
+    ("gofka-nb", "Gofka", "Producer.produce + flush (non-blocking)", py_worker("gofka_nb.py"), "produce"),
+    ("confluent", "confluent-kafka", "produce + flush", py_worker("confluent.py"), "produce"),
+    ("aiokafka", "aiokafka", "send", py_worker("aiokafka_client.py"), "send"),
+    ("aiokafka-batch", "aiokafka", "send_batch", py_worker("aiokafka_client.py"), "send_batch"),
+    ("kafka-python", "kafka-python", "send + flush", py_worker("kafka_python.py"), "send"),
+    ("go-gofka", "Go: Gofka core", "ProduceSync (4 goroutines x 10k records)", GO, "sync"),
+    ("go-gofka-async", "Go: Gofka core", "Produce + Flush", GO, "async"),
+    ("go-gofka-batch", "Go: Gofka core", "ProduceBatch (10k) + Flush", GO, "batch"),
+    ("go-franz", "Go: franz-go", "Produce + Flush", GO, "async"),
+]
+
+CONSUME_CLIENTS = [
+    ("gofka-sync", "Gofka", "Consumer.poll(max_messages=N)", py_worker("gofka_sync.py"), "poll"),
+    ("gofka-async", "Gofka", "AsyncConsumer.poll(max_messages=N)", py_worker("gofka_async.py"), "poll"),
+    ("confluent", "confluent-kafka", "consume(num_messages=N)", py_worker("confluent.py"), "consume"),
+    ("aiokafka", "aiokafka", "getmany(max_records=N)", py_worker("aiokafka_client.py"), "getmany"),
+    ("kafka-python", "kafka-python", "poll(max_records=N)", py_worker("kafka_python.py"), "poll"),
+    ("go-gofka", "Go: Gofka core", "Consumer.Poll (group)", GO, "poll"),
+    ("go-gofka-fetch", "Go: Gofka core", "FetchPartition loop (no group)", GO, "fetch"),
+    ("go-franz", "Go: franz-go", "PollFetches (group)", GO, "group"),
+]
+
+# Latency: (id, family, label, producer worker, producer mode, consumer
+# worker, consumer mode).
+LATENCY_CLIENTS = [
+    ("gofka-sync", "Gofka", "send() / Consumer.poll", py_worker("gofka_sync.py"), "send", py_worker("gofka_sync.py"), "poll"),
+    ("gofka-async", "Gofka", "await AsyncProducer.send / AsyncConsumer.poll", py_worker("gofka_async.py"), "send",
+     py_worker("gofka_async.py"), "poll"),
+    ("gofka-nb", "Gofka", "produce + flush / Consumer.poll", py_worker("gofka_nb.py"), "produce",
+     py_worker("gofka_sync.py"), "poll"),
+    ("confluent", "confluent-kafka", "produce + flush / consume", py_worker("confluent.py"), "produce",
+     py_worker("confluent.py"), "consume"),
+    ("aiokafka", "aiokafka", "send_and_wait / getmany", py_worker("aiokafka_client.py"), "send_and_wait",
+     py_worker("aiokafka_client.py"), "getmany"),
+    ("kafka-python", "kafka-python", "send().get() / poll", py_worker("kafka_python.py"), "send",
+     py_worker("kafka_python.py"), "poll"),
+    ("go-gofka", "Go: Gofka core", "ProduceSync / Consumer.Poll", GO, "sync", GO, "poll"),
+    ("go-gofka-fetch", "Go: Gofka core", "ProduceSync / FetchPartition", GO, "sync", GO, "fetch"),
+    ("go-franz", "Go: franz-go", "ProduceSync / PollFetches", GO, "sync", GO, "group"),
+]
+
+# ---------------------------------------------------------------------------
+
+
+def log(msg):
+    sys.stderr.write("[bench %s] %s\n" % (time.strftime("%H:%M:%S"), msg))
+    sys.stderr.flush()
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, cwd=kw.pop("cwd", ROOT), check=kw.pop("check", True), **kw)
+
+
+def out(cmd, **kw):
+    try:
+        return subprocess.run(
+            cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=60, **kw
+        ).stdout.strip()
+    except Exception:
+        return ""
+
+
+# ---- set-up ---------------------------------------------------------------
+
+
+def ensure_venv():
+    req = os.path.join(BENCH, "requirements.txt")
+    with open(req, "rb") as f:
+        want = hashlib.sha256(f.read()).hexdigest()
+    stamp = os.path.join(VENV, ".requirements.sha256")
+    if os.path.exists(stamp) and open(stamp).read().strip() == want and os.path.exists(VENV_PY):
+        return
+    log("installing the peers into bench/.venv (pip, %s)" % req)
+    if not os.path.exists(VENV_PY):
+        sh([sys.executable, "-m", "venv", VENV])
+    sh([VENV_PY, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", req])
+    with open(stamp, "w") as f:
+        f.write(want + "\n")
+
+
+def ensure_gofka_lib():
+    lib = os.path.join(ROOT, "python", "gofka", "libgofka.so")
+    if not os.path.exists(lib):
+        log("building libgofka.so (./build.sh)")
+        sh(["./build.sh"])
+
+
+def build_gobench():
+    """Builds bench/gobench with every optional Gofka path that compiles
+    against this checkout; returns (tags used, {tag: why not})."""
+    os.makedirs(os.path.dirname(GOBENCH), exist_ok=True)
+    ok, missing = [], {}
+    for tag in GO_TAGS:
+        r = subprocess.run(
+            ["go", "build", "-tags", tag, "-o", os.devnull, "./bench/gobench"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        if r.returncode == 0:
+            ok.append(tag)
+        else:
+            lines = [ln for ln in r.stdout.splitlines() if ln and not ln.startswith("#")]
+            missing[tag] = lines[0] if lines else "build failed"
+    args = ["go", "build", "-o", GOBENCH]
+    if ok:
+        args += ["-tags", ",".join(ok)]
+    sh(args + ["./bench/gobench"])
+    log("built bench/.bin/gobench (tags: %s)" % (",".join(ok) or "none"))
+    return ok, missing
+
+
+def gofka_paths():
+    """Which Gofka Python and Go paths this build has."""
+    probe = (
+        "import json, gofka\n"
+        "P = gofka.Producer\n"
+        "print(json.dumps({\n"
+        " 'Producer.send_batch': hasattr(P, 'send_batch'),\n"
+        " 'Producer.produce/poll/flush': all(hasattr(P, n) for n in ('produce', 'poll', 'flush')),\n"
+        " 'AsyncProducer': hasattr(gofka, 'AsyncProducer'),\n"
+        " 'AsyncProducer.send_batch': hasattr(getattr(gofka, 'AsyncProducer', None), 'send_batch'),\n"
+        " 'Consumer': hasattr(gofka, 'Consumer'),\n"
+        " 'AsyncConsumer': hasattr(gofka, 'AsyncConsumer'),\n"
+        " 'version': gofka.__version__, 'library_version': gofka.library_version()}))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    try:
+        py = json.loads(out([VENV_PY, "-c", probe], env=env) or "{}")
+    except ValueError:
+        py = {}
+    try:
+        go = json.loads(out([GOBENCH, "-list"]) or "{}")
+    except ValueError:
+        go = {}
+    return {"python": py, "go": go}
+
+
+def machine_info():
+    info = {
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "loadavg_start": os.getloadavg(),
+    }
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                info["cpu_model"] = line.split(":", 1)[1].strip()
+                break
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                info["mem_gib"] = round(int(line.split()[1]) / 1048576, 1)
+                break
+    except OSError:
+        pass
+    return info
+
+
+def versions():
+    v = {"go": out(["go", "version"]), "kafka": os.environ.get("KAFKA_VERSION", "4.4.0")}
+    v["franz-go"] = out(["go", "list", "-m", "-f", "{{.Version}}", "github.com/twmb/franz-go"])
+    v["java"] = (subprocess.run(["java", "-version"], stderr=subprocess.PIPE, text=True).stderr.splitlines() or [""])[0]
+    probe = (
+        "import json, importlib.metadata as m, confluent_kafka\n"
+        "d = {n: m.version(n) for n in ('confluent-kafka', 'kafka-python', 'aiokafka', 'matplotlib')}\n"
+        "d['librdkafka'] = confluent_kafka.libversion()[0]\n"
+        "print(json.dumps(d))\n"
+    )
+    try:
+        v.update(json.loads(out([VENV_PY, "-c", probe]) or "{}"))
+    except ValueError:
+        pass
+    v["gofka_commit"] = out(["git", "rev-parse", "--short", "HEAD"])
+    v["gofka_dirty"] = bool(out(["git", "status", "--porcelain", "--untracked-files=no"]))
+    return v
+
+
+# ---- Kafka ----------------------------------------------------------------
+
+
+class Kafka:
+    """The harness's own broker, through scripts/kafka.sh."""
+
+    def __init__(self, port, workdir):
+        self.env = dict(os.environ, KAFKA_PORT=str(port), KAFKA_WORKDIR=workdir, KAFKA_NODES="1")
+        self.started = False
+
+    def up(self):
+        log("starting Kafka (scripts/kafka.sh up, port %s, workdir %s)" % (self.env["KAFKA_PORT"], self.env["KAFKA_WORKDIR"]))
+        self.started = True
+        r = sh(["scripts/kafka.sh", "up"], env=self.env, stdout=subprocess.PIPE, text=True)
+        return r.stdout.strip().splitlines()[-1]
+
+    def down(self):
+        if self.started:
+            self.started = False
+            log("stopping Kafka (scripts/kafka.sh down)")
+            sh(["scripts/kafka.sh", "down"], env=self.env, check=False, stdout=subprocess.DEVNULL)
+
+
+# ---- processes ------------------------------------------------------------
+
+_live = set()  # Popen objects to kill if the runner is interrupted
+
+
+def _start(cmd, env, stdin=None):
+    p = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group: killed as a whole
+    )
+    _live.add(p)
+    return p
+
+
+def _kill(p):
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except OSError:
+            pass
+    try:
+        p.wait(5)
+    except subprocess.TimeoutExpired:
+        pass
+    _live.discard(p)
+
+
+def kill_all():
+    for p in list(_live):
+        _kill(p)
+
+
+def parse_result(stdout, stderr, rc):
+    for line in reversed((stdout or "").splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                break
+    tail = " | ".join((stderr or "").strip().splitlines()[-3:])
+    return {"ok": False, "error": "no result (exit %s): %s" % (rc, tail[-400:])}
+
+
+def worker_cmd(worker, spec, client):
+    if worker["kind"] == "py":
+        return [VENV_PY, os.path.join(CLIENTS_DIR, worker["script"]), json.dumps(spec)]
+    go_scen = {"latency-produce": "latency-produce", "latency-consume": "latency-consume"}.get(spec["scenario"], spec["scenario"])
+    cmd = [
+        GOBENCH,
+        "-scenario", go_scen,
+        "-client", "franz" if client.startswith("go-franz") else "gofka",
+        "-mode", spec["mode"],
+        "-brokers", spec["brokers"],
+        "-topic", spec["topic"],
+        "-partitions", str(spec.get("partitions", 1)),
+        "-count", str(spec["count"]),
+        "-size", str(spec["size"]),
+        "-compression", spec.get("compression", "none"),
+        "-group", spec.get("group", ""),
+        "-poll-max", str(spec.get("poll_max", POLL_MAX)),
+        "-timeout", "%ds" % int(spec["timeout"]),
+    ]
+    return cmd
+
+
+def worker_env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.path.join(ROOT, "python")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run_worker(worker, spec, client, timeout):
+    """One measured process; returns its result dict (never raises)."""
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = _start(worker_cmd(worker, spec, client), worker_env(), stdin=subprocess.DEVNULL)
+    try:
+        so, se = p.communicate(timeout=timeout)
+        res = parse_result(so, se, p.returncode)
+    except subprocess.TimeoutExpired:
+        _kill(p)
+        res = {"ok": False, "error": "killed after the %ds hard timeout" % timeout}
+    _live.discard(p)
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    res["process_cpu_seconds"] = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
+    return res
+
+
+def tool(args, timeout=300):
+    """Runs a gobench harness tool (create/delete/fill/verify)."""
+    r = subprocess.run([GOBENCH] + args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    res = parse_result(r.stdout, r.stderr, r.returncode)
+    if not res.get("ok"):
+        raise RuntimeError("gobench %s: %s" % (" ".join(args[:2]), res.get("error")))
+    return res
+
+
+# ---- the runner -----------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.cfg = QUICK if args.quick else FULL
+        self.rounds = args.rounds or self.cfg["rounds"]
+        self.run_id = time.strftime("%Y%m%d-%H%M%S")
+        self.tag = "b" + self.run_id.replace("-", "")[4:]
+        self.runs = []
+        self.expected = {}
+        self.unavailable = {}  # (scenario, client) -> reason: skip later rounds
+        self.only = set(args.only.split(",")) if args.only else {"produce", "consume", "latency"}
+        self.client_filter = set(args.clients.split(",")) if args.clients else None
+        self.results_path = os.path.join(BENCH, "results", self.run_id + ".json")
+        self.doc = {}
+
+    def wanted(self, cid):
+        return self.client_filter is None or cid in self.client_filter
+
+    def expected_checksum(self, count, size):
+        key = (count, size)
+        if key not in self.expected:
+            self.expected[key] = common.expected_checksum(common.make_pool(count, size), count)
+        return self.expected[key]
+
+    def save(self):
+        self.doc["runs"] = self.runs
+        self.doc["meta"]["loadavg_end"] = os.getloadavg()
+        self.doc["meta"]["finished"] = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        os.makedirs(os.path.dirname(self.results_path), exist_ok=True)
+        tmp = self.results_path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.doc, f, indent=1)
+        os.replace(tmp, self.results_path)
+
+    def record(self, scenario, config, client, family, label, rnd, res, verify=None, skipped=False):
+        entry = {
+            "scenario": scenario,
+            "config": config,
+            "client": client,
+            "family": family,
+            "label": label,
+            "round": rnd,
+            "ok": bool(res.get("ok")) and (verify is None or verify.get("ok", False)),
+            "result": res,
+            "verify": verify,
+            "loadavg": os.getloadavg()[0],
+        }
+        if skipped:
+            entry["skipped"] = True
+        self.runs.append(entry)
+        if res.get("unavailable"):
+            self.unavailable[(scenario, client)] = res["unavailable"]
+            status = "n/a (%s)" % res["unavailable"]
+        elif not entry["ok"]:
+            status = "FAILED: %s" % (res.get("error") or (verify or {}).get("error"))
+        else:
+            status = self.summary(scenario, res)
+        log("%-8s %-28s r%d %-16s %s" % (scenario, config.get("name", ""), rnd, client, status))
+
+    @staticmethod
+    def summary(scenario, res):
+        if scenario == "latency":
+            a = (res.get("latency_ms") or {})
+            e = (res.get("e2e") or {}).get("latency_ms") or {}
+            return "ack p50 %.2f p99 %.2f ms, e2e p50 %s ms" % (
+                a.get("p50", 0), a.get("p99", 0), "%.2f" % e["p50"] if e else "n/a")
+        secs = res["seconds"] - res.get("first_seconds", 0.0)
+        return "%.0f msgs/s (%.2fs, cpu %.2fs)" % (res["count"] / max(secs, 1e-9), secs, res["cpu_seconds"])
+
+    def skip_if_unavailable(self, scenario, config, cid, family, label, rnd):
+        reason = self.unavailable.get((scenario, cid))
+        if reason:
+            self.record(scenario, config, cid, family, label, rnd, {"ok": False, "unavailable": reason}, skipped=True)
+            return True
+        return False
+
+    # -- scenarios --
+
+    def produce(self):
+        pc = self.cfg["produce"]
+        clients = [c for c in PRODUCE_CLIENTS if self.wanted(c[0])]
+        for size, parts, comp in pc["configs"]:
+            count = pc["count"][size]
+            name = "%dB-%dp-%s" % (size, parts, comp)
+            config = {"name": name, "size": size, "partitions": parts, "compression": comp, "count": count}
+            expected = self.expected_checksum(count, size)
+            for rnd in range(1, self.rounds + 1):
+                for cid, family, label, worker, mode in clients:
+                    if self.skip_if_unavailable("produce", config, cid, family, label, rnd):
+                        continue
+                    topic = "%s-p-%s-%s-r%d" % (self.tag, name, cid, rnd)
+                    tool(["-tool", "create", "-brokers", self.brokers, "-topic", topic, "-partitions", str(parts)])
+                    spec = dict(scenario="produce", mode=mode, brokers=self.brokers, topic=topic, partitions=parts,
+                                count=count, size=size, compression=comp, timeout=self.cfg["timeout"])
+                    res = run_worker(worker, spec, cid, self.cfg["timeout"] + 30)
+                    verify = None
+                    if res.get("ok"):
+                        verify = self.verify_topic(topic, count, expected)
+                        if res.get("count") != count or res.get("checksum") != expected:
+                            verify["ok"] = False
+                            verify["error"] = "client reported count %s checksum %s" % (res.get("count"), res.get("checksum"))
+                    self.delete(topic)
+                    self.record("produce", config, cid, family, label, rnd, res, verify)
+                self.save()
+
+    def verify_topic(self, topic, count, checksum):
+        try:
+            v = tool(["-tool", "verify", "-brokers", self.brokers, "-topic", topic], timeout=self.cfg["timeout"])
+        except Exception as e:
+            return {"ok": False, "error": str(e)}
+        ok = v["count"] == count and v["checksum"] == checksum
+        return {
+            "ok": ok,
+            "count": v["count"],
+            "checksum": v["checksum"],
+            "error": None if ok else "topic holds %d records, checksum %d (want %d, %d)" % (v["count"], v["checksum"], count, checksum),
+        }
+
+    def delete(self, topic):
+        try:
+            tool(["-tool", "delete", "-brokers", self.brokers, "-topic", topic], timeout=120)
+        except Exception as e:
+            log("warning: could not delete %s: %s" % (topic, e))
+
+    def consume(self):
+        cc = self.cfg["consume"]
+        clients = [c for c in CONSUME_CLIENTS if self.wanted(c[0])]
+        parts = cc["partitions"]
+        for size, count in cc["configs"]:
+            name = "%dB-x%d" % (size, count)
+            config = {"name": name, "size": size, "partitions": parts, "count": count}
+            topic = "%s-c-%s" % (self.tag, name)
+            expected = self.expected_checksum(count, size)
+            log("pre-filling %s (%d x %d B, %d partitions)" % (topic, count, size, parts))
+            tool(["-tool", "create", "-brokers", self.brokers, "-topic", topic, "-partitions", str(parts)])
+            tool(["-tool", "fill", "-brokers", self.brokers, "-topic", topic, "-count", str(count), "-size", str(size)],
+                 timeout=self.cfg["timeout"])
+            v = self.verify_topic(topic, count, expected)
+            if not v["ok"]:
+                raise RuntimeError("pre-fill of %s: %s" % (topic, v["error"]))
+            for rnd in range(1, self.rounds + 1):
+                for cid, family, label, worker, mode in clients:
+                    if self.skip_if_unavailable("consume", config, cid, family, label, rnd):
+                        continue
+                    spec = dict(scenario="consume", mode=mode, brokers=self.brokers, topic=topic, partitions=parts,
+                                count=count, size=size, group="%s-g-%s-%s-r%d" % (self.tag, name, cid, rnd),
+                                poll_max=POLL_MAX, timeout=self.cfg["timeout"])
+                    res = run_worker(worker, spec, cid, self.cfg["timeout"] + 30)
+                    verify = None
+                    if res.get("ok"):
+                        ok = res.get("count") == count and res.get("checksum") == expected
+                        verify = {"ok": ok, "error": None if ok else "consumed %s records, checksum %s (want %d, %d)" % (
+                            res.get("count"), res.get("checksum"), count, expected)}
+                    self.record("consume", config, cid, family, label, rnd, res, verify)
+                self.save()
+            self.delete(topic)
+
+    def latency(self):
+        lc = self.cfg["latency"]
+        count, size = lc["count"], lc["size"]
+        config = {"name": "%dB-1p" % size, "size": size, "partitions": 1, "count": count}
+        clients = [c for c in LATENCY_CLIENTS if self.wanted(c[0])]
+        for rnd in range(1, self.rounds + 1):
+            for cid, family, label, pw, pmode, cw, cmode in clients:
+                if self.skip_if_unavailable("latency", config, cid, family, label, rnd):
+                    continue
+                topic = "%s-l-%s-r%d" % (self.tag, cid, rnd)
+                tool(["-tool", "create", "-brokers", self.brokers, "-topic", topic, "-partitions", "1"])
+                res = self.latency_pair(topic, cid, pw, pmode, cw, cmode, count, size)
+                verify = None
+                if res.get("ok"):
+                    verify = self.verify_topic(topic, count + 1, res["checksum"])
+                    e2e = res.get("e2e") or {}
+                    if e2e.get("ok") and (e2e.get("count") != count + 1 or e2e.get("checksum") != res["checksum"]):
+                        verify["ok"] = False
+                        verify["error"] = "consumer saw %s records, checksum %s (producer: %d, %s)" % (
+                            e2e.get("count"), e2e.get("checksum"), count + 1, res["checksum"])
+                self.delete(topic)
+                self.record("latency", config, cid, family, label, rnd, res, verify)
+            self.save()
+
+    def latency_pair(self, topic, cid, pw, pmode, cw, cmode, count, size):
+        """Starts the consumer, then the producer; tells the producer to go
+        once the consumer has seen the priming record."""
+        timeout = self.cfg["timeout"]
+        base = dict(brokers=self.brokers, topic=topic, partitions=1, count=count, size=size,
+                    group="%s-g-%s" % (self.tag, topic), timeout=timeout)
+        env = worker_env()
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cons = _start(worker_cmd(cw, dict(base, scenario="latency-consume", mode=cmode), cid), env, stdin=subprocess.DEVNULL)
+        prod = _start(worker_cmd(pw, dict(base, scenario="latency-produce", mode=pmode), cid), env, stdin=subprocess.PIPE)
+        lines = queue.Queue()
+        cons_out, cons_err, prod_err = [], [], []
+
+        def pump(stream, sink, q=None):
+            for line in stream:
+                sink.append(line)
+                if q is not None:
+                    q.put(line)
+            if q is not None:
+                q.put(None)
+
+        threads = [
+            threading.Thread(target=pump, args=(cons.stdout, cons_out, lines), daemon=True),
+            threading.Thread(target=pump, args=(cons.stderr, cons_err), daemon=True),
+            threading.Thread(target=pump, args=(prod.stderr, prod_err), daemon=True),
+        ]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + timeout
+        consumer_ready = False
+        try:
+            # Wait for READY (or the consumer's early result: unavailable).
+            while time.monotonic() < deadline:
+                try:
+                    line = lines.get(timeout=0.2)
+                except queue.Empty:
+                    if prod.poll() is not None:
+                        break  # the producer ended early (unavailable or error)
+                    continue
+                if line is None:
+                    break
+                if line.strip() == "READY":
+                    consumer_ready = True
+                    break
+            if prod.poll() is None:
+                prod.stdin.write("go\n")
+                prod.stdin.flush()
+            try:
+                pso, _ = prod.communicate(timeout=max(1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _kill(prod)
+                pso = ""
+            pres = parse_result(pso, "".join(prod_err), prod.returncode)
+            if not consumer_ready or not pres.get("ok"):
+                _kill(cons)
+            try:
+                cons.wait(timeout=max(1, min(60, deadline - time.monotonic())))
+            except subprocess.TimeoutExpired:
+                _kill(cons)
+            for t in threads:
+                t.join(5)
+            cres = parse_result("".join(cons_out), "".join(cons_err), cons.returncode)
+        finally:
+            _kill(prod)
+            _kill(cons)
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if pres.get("ok") and not consumer_ready and not cres.get("unavailable"):
+            cres = {"ok": False, "error": "consumer never saw the priming record: %s" % cres.get("error")}
+        pres["e2e"] = cres
+        pres["process_cpu_seconds"] = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
+        return pres
+
+    # -- main --
+
+    def main(self):
+        a = self.args
+        t0 = time.monotonic()
+        ensure_venv()
+        ensure_gofka_lib()
+        tags, missing_tags = build_gobench()
+        kafka = None
+        self.doc = {
+            "meta": {
+                "run_id": self.run_id,
+                "mode": "quick" if a.quick else "full",
+                "rounds": self.rounds,
+                "started": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                "machine": machine_info(),
+                "versions": versions(),
+                "gofka_paths": gofka_paths(),
+                "go_tags": tags,
+                "go_tags_missing": missing_tags,
+                "sizes": self.cfg,
+                "poll_max": POLL_MAX,
+                "argv": sys.argv[1:],
+            },
+            "runs": [],
+        }
+        try:
+            if a.brokers:
+                self.brokers = a.brokers
+            else:
+                kafka = Kafka(a.port, a.workdir)
+                self.brokers = kafka.up()
+            self.doc["meta"]["brokers"] = self.brokers
+            log("brokers %s, %d rounds, results -> %s" % (self.brokers, self.rounds, os.path.relpath(self.results_path, ROOT)))
+            if "produce" in self.only:
+                self.produce()
+            if "consume" in self.only:
+                self.consume()
+            if "latency" in self.only:
+                self.latency()
+        finally:
+            kill_all()
+            if kafka is not None:
+                kafka.down()
+            self.doc["meta"]["elapsed_seconds"] = round(time.monotonic() - t0, 1)
+            self.save()
+        log("raw results: %s" % os.path.relpath(self.results_path, ROOT))
+        if not a.no_report:
+            sh([VENV_PY, os.path.join(BENCH, "report.py"), self.results_path])
+        log("done in %.0f s" % (time.monotonic() - t0))
+
+
+def _on_signal(signum, frame):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="the < 5 min subset (make bench-quick)")
+    ap.add_argument("--rounds", type=int, default=0, help="rounds (default 3)")
+    ap.add_argument("--only", default="", help="comma list of produce,consume,latency")
+    ap.add_argument("--clients", default="", help="comma list of client ids (default: all)")
+    ap.add_argument("--port", type=int, default=int(os.environ.get("BENCH_KAFKA_PORT", "9592")),
+                    help="port of the harness's Kafka (default 9592, env BENCH_KAFKA_PORT)")
+    ap.add_argument("--workdir", default=os.environ.get("BENCH_KAFKA_WORKDIR", os.path.join(ROOT, ".kafka-bench")),
+                    help="KAFKA_WORKDIR of the harness's Kafka (default .kafka-bench/)")
+    ap.add_argument("--brokers", default="", help="use this running cluster instead of starting one")
+    ap.add_argument("--no-report", action="store_true", help="skip docs/benchmarks.md and the charts")
+    args = ap.parse_args()
+    if args.rounds and args.rounds < 1:
+        ap.error("--rounds must be >= 1")
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGHUP, _on_signal)
+    try:
+        Bench(args).main()
+    except KeyboardInterrupt as e:
+        log("interrupted (%s); Kafka stopped" % (e or "Ctrl-C"))
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

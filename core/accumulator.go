@@ -1,0 +1,349 @@
+package core
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofka/gofka/wire"
+)
+
+// The accumulator: per-partition queues of record batches (partBuf), the
+// per-topic state that routes records to them (topicState), and the
+// buffer.memory budget. Sinks (sink.go) take ready batches from the front
+// of the queues; the producer (producer.go) appends at the back.
+
+// memBudget bounds the bytes of buffered records (buffer.memory). Reserving
+// is lock-free while there is room; a full budget makes reservers wait on a
+// channel that release closes. Safe for concurrent use.
+type memBudget struct {
+	max     int64
+	used    atomic.Int64
+	waiters atomic.Int32
+	mu      sync.Mutex
+	room    chan struct{} // guarded by mu; closed and replaced by release while someone waits
+}
+
+func newMemBudget(max int64) *memBudget {
+	return &memBudget{max: max, room: make(chan struct{})}
+}
+
+// reserve takes n bytes, waiting for room until ctx ends (QUEUE_FULL) or
+// quit is closed (CLIENT_CLOSED). Room that is there is taken even when ctx
+// has already ended.
+func (m *memBudget) reserve(ctx context.Context, quit <-chan struct{}, n int64) error {
+	for {
+		u := m.used.Load()
+		if u+n <= m.max {
+			if m.used.CompareAndSwap(u, u+n) {
+				return nil
+			}
+			continue
+		}
+		m.mu.Lock()
+		m.waiters.Add(1)
+		ch := m.room
+		if m.used.Load()+n <= m.max {
+			m.waiters.Add(-1)
+			m.mu.Unlock()
+			continue
+		}
+		m.mu.Unlock()
+		select {
+		case <-ch:
+			m.waiters.Add(-1)
+		case <-ctx.Done():
+			m.waiters.Add(-1)
+			return &wire.Error{Code: wire.ErrQueueFull,
+				Detail: "buffer.memory is full (" + ctx.Err().Error() + " while waiting for room)"}
+		case <-quit:
+			m.waiters.Add(-1)
+			return &wire.Error{Code: wire.ErrClientClosed, Detail: "producer closed while waiting for buffer room"}
+		}
+	}
+}
+
+// release returns n bytes and wakes waiters.
+func (m *memBudget) release(n int64) {
+	m.used.Add(-n)
+	if m.waiters.Load() > 0 {
+		m.mu.Lock()
+		close(m.room)
+		m.room = make(chan struct{})
+		m.mu.Unlock()
+	}
+}
+
+// promised is one buffered record and the function told of its result.
+type promised struct {
+	r  *Record
+	fn func(*Record, error)
+}
+
+// recBatch is one partition's run of records that travels as one
+// RecordBatch. Its records are appended while it is the partition's open
+// batch and never change once a sink took it.
+type recBatch struct {
+	recs    []wire.Record // as encoded; Key/Value/Headers alias the user's Record
+	proms   []promised    // parallel to recs
+	bytes   int           // estimated encoded size, RecordBatchOverhead included
+	mem     int64         // bytes reserved from buffer.memory
+	created time.Time     // first record's arrival: linger and delivery timeout count from here
+
+	// Fields below are guarded by the owning partBuf's mu.
+	seq      int32 // base sequence (idempotence); -1 until first sent or after a reset
+	epoch    int16 // producer epoch seq belongs to
+	pid      int64
+	attempts int   // times sent
+	retries  int   // failures that count against RetryPolicy.MaxRetries
+	inflight bool  // in a request not yet answered
+	sent     bool  // sent at least once: the broker may have written it
+	lastErr  error // the last retriable failure, reported if the batch expires
+}
+
+var batchPool = sync.Pool{New: func() any { return &recBatch{} }}
+
+func newBatch(now time.Time) *recBatch {
+	b := batchPool.Get().(*recBatch)
+	b.created = now
+	b.seq = -1
+	return b
+}
+
+// recycle clears b (dropping references to user data) and pools it.
+func (b *recBatch) recycle() {
+	const keep = 4096 // do not pool very large slices
+	if cap(b.recs) > keep {
+		b.recs, b.proms = nil, nil
+	} else {
+		clear(b.recs)
+		clear(b.proms)
+		b.recs, b.proms = b.recs[:0], b.proms[:0]
+	}
+	*b = recBatch{recs: b.recs, proms: b.proms}
+	batchPool.Put(b)
+}
+
+// recordSize is the bytes a record counts for in batch.size and
+// buffer.memory: an upper bound of its encoded size in a batch.
+func recordSize(r *Record) int {
+	// length varint (5) + attributes (1) + timestamp delta (10) + offset
+	// delta (5) + key and value with their lengths + headers.
+	n := 21 + nullableLen(r.Key) + nullableLen(r.Value) + 5
+	for i := range r.Headers {
+		n += 5 + len(r.Headers[i].Key) + nullableLen(r.Headers[i].Value)
+	}
+	return n
+}
+
+func nullableLen(b []byte) int { return 5 + len(b) }
+
+// partBuf is the queue of one partition: batches waiting, in flight or
+// being retried, oldest first, and the partition's idempotence state.
+//
+// Invariants (under mu): batches[:sendIdx] were sent in the current round
+// (inflight of them still are; the others failed and wait for the round to
+// drain); batches[sendIdx:] are waiting. open, when not nil, is the last
+// batch and still takes records. A partition whose round failed (failing)
+// sends nothing until its in-flight batches are back, then resends from the
+// head after a backoff, so batches reach the broker in order.
+type partBuf struct {
+	p         *Producer
+	topic     string
+	partition int32
+
+	mu           sync.Mutex
+	batches      []*recBatch
+	open         *recBatch
+	sendIdx      int
+	inflight     int
+	inflightConn *conn // the connection of the batches in flight
+	sink         *sink // the leader's sink; nil while the leader is unknown
+	leader       int32
+	nextSeq      int32 // next base sequence to hand out
+	failing      bool
+	backoffUntil time.Time
+	retryRound   int // consecutive failed rounds, for the backoff
+}
+
+// appendRec adds r to the open batch, starting a new one when needed. With
+// abortOnNew it refuses (false) instead of starting a new batch: the sticky
+// partitioner then moves to another partition (KIP-480).
+func (pb *partBuf) appendRec(r *Record, fn func(*Record, error), size int, now time.Time, abortOnNew bool) bool {
+	cfg := &pb.p.cfg
+	wake := false
+	pb.mu.Lock()
+	b := pb.open
+	if b != nil && b.bytes+size > cfg.BatchSize {
+		pb.open, b, wake = nil, nil, true // full: ready to go
+	}
+	if b == nil {
+		if abortOnNew {
+			s := pb.sink
+			pb.mu.Unlock()
+			if wake && s != nil {
+				s.wakeup()
+			}
+			return false
+		}
+		b = newBatch(now)
+		b.bytes = wire.RecordBatchOverhead
+		pb.batches = append(pb.batches, b)
+		pb.open = b
+		wake = true
+	}
+	r.Partition = pb.partition
+	b.recs = append(b.recs, wire.Record{Timestamp: r.Timestamp.UnixMilli(), Key: r.Key, Value: r.Value, Headers: r.Headers})
+	b.proms = append(b.proms, promised{r, fn})
+	b.bytes += size
+	b.mem += int64(size)
+	if b.bytes >= cfg.BatchSize {
+		pb.open = nil
+		wake = true
+	}
+	s := pb.sink
+	pb.mu.Unlock()
+	if wake && s != nil {
+		s.wakeup()
+	}
+	return true
+}
+
+// takeReady hands the sink s the next batch to send on cn, or nil. It
+// assigns the batch's sequence number when it has none. budget is the room
+// left in the request (a batch larger than what is left waits for the next
+// request unless the request is empty). next is lowered to the time at which
+// a batch held back by linger or backoff becomes ready.
+func (pb *partBuf) takeReady(s *sink, cn *conn, now time.Time, budget int, empty bool, next *time.Time) *recBatch {
+	p := pb.p
+	cfg := &p.cfg
+	pb.mu.Lock()
+	defer pb.mu.Unlock()
+	if pb.sink != s || len(pb.batches) == 0 {
+		return nil
+	}
+	if pb.failing {
+		if pb.inflight > 0 {
+			return nil
+		}
+		if now.Before(pb.backoffUntil) {
+			setEarlier(next, pb.backoffUntil)
+			return nil
+		}
+		pb.failing = false
+		pb.sendIdx = 0
+	}
+	if pb.inflight > 0 && pb.inflightConn != cn {
+		return nil // wait for the requests on the old connection to resolve
+	}
+	if pb.inflight >= cfg.MaxInFlight || pb.sendIdx >= len(pb.batches) {
+		return nil
+	}
+	b := pb.batches[pb.sendIdx]
+	if b == pb.open {
+		if cfg.Linger > 0 && p.flushing.Load() == 0 && b.bytes < cfg.BatchSize {
+			if ready := b.created.Add(cfg.Linger); now.Before(ready) {
+				setEarlier(next, ready)
+				return nil
+			}
+		}
+		pb.open = nil
+	}
+	if !empty && b.bytes > budget {
+		return nil
+	}
+	if p.idem.enabled && b.seq < 0 {
+		b.seq = pb.nextSeq
+		b.pid, b.epoch = p.idem.current()
+		pb.nextSeq = addSeq(pb.nextSeq, len(b.recs))
+	}
+	b.inflight = true
+	b.sent = true
+	b.attempts++
+	pb.inflight++
+	pb.inflightConn = cn
+	pb.sendIdx++
+	p.inflightBatches.Add(1)
+	return b
+}
+
+func setEarlier(t *time.Time, u time.Time) {
+	if t.IsZero() || u.Before(*t) {
+		*t = u
+	}
+}
+
+// addSeq advances a sequence number; sequences wrap from MaxInt32 to 0.
+func addSeq(seq int32, n int) int32 {
+	return int32((int64(seq) + int64(n)) % (1 << 31))
+}
+
+// indexOf returns b's position in the queue, or -1.
+func (pb *partBuf) indexOf(b *recBatch) int {
+	for i, x := range pb.batches[:pb.sendIdx] {
+		if x == b {
+			return i
+		}
+	}
+	return -1
+}
+
+// removeAt drops the batch at i from the queue.
+func (pb *partBuf) removeAt(i int) {
+	pb.batches = slices.Delete(pb.batches, i, i+1)
+	if i < pb.sendIdx {
+		pb.sendIdx--
+	}
+	if len(pb.batches) == 0 {
+		pb.batches = pb.batches[:0]
+	}
+}
+
+// topicState routes one topic's records: until its metadata is known,
+// records wait in pending (in arrival order); then parts holds one partBuf
+// per partition. Safe for concurrent use.
+type topicState struct {
+	name  string
+	ready atomic.Bool                // parts is set and pending drained: route directly
+	parts atomic.Pointer[[]*partBuf] // grows when partitions are added
+
+	mu      sync.Mutex
+	pending []pendingRec // guarded by mu: waiting for metadata (or for a partition to appear)
+	misses  int          // guarded by mu: refreshes in a row that did not find the topic
+	lastErr error        // guarded by mu: the last metadata problem, for error details
+
+	sticky atomic.Int32 // the sticky partitioner's current partition, -1 none
+}
+
+type pendingRec struct {
+	promised
+	size int
+	at   time.Time
+}
+
+func newTopicState(name string) *topicState {
+	ts := &topicState{name: name}
+	ts.sticky.Store(-1)
+	return ts
+}
+
+func (ts *topicState) partitions() []*partBuf {
+	if p := ts.parts.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (ts *topicState) setLastErr(err error) {
+	ts.mu.Lock()
+	ts.lastErr = err
+	ts.mu.Unlock()
+}
+
+func (ts *topicState) lastError() error {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.lastErr
+}

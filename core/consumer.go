@@ -1,0 +1,1033 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/gofka/gofka/wire"
+)
+
+// TopicPartition names one partition of a topic.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+func (tp TopicPartition) String() string { return fmt.Sprintf("%s/%d", tp.Topic, tp.Partition) }
+
+// Special offsets accepted by Consumer.Seek.
+const (
+	OffsetBeginning int64 = -2 // the partition's earliest offset (log start)
+	OffsetEnd       int64 = -1 // the partition's latest offset (high watermark, or LSO under read_committed)
+)
+
+// RebalanceKind says what happened to the partitions of a RebalanceEvent.
+type RebalanceKind int8
+
+const (
+	// PartitionsAssigned: the partitions were added to the assignment. The
+	// engine looks up their committed offsets (or applies
+	// auto.offset.reset) on its own; a Seek from the listener overrides it.
+	PartitionsAssigned RebalanceKind = 1
+	// PartitionsRevoked: the partitions are being taken away. With
+	// rebalance.callbacks the engine waits until the application polls
+	// again (so it can commit them first); records of revoked partitions
+	// are no longer returned.
+	PartitionsRevoked RebalanceKind = 2
+	// PartitionsLost: the member lost its partitions without a clean
+	// revocation (session expired, fenced): committing them would fail.
+	PartitionsLost RebalanceKind = 3
+)
+
+func (k RebalanceKind) String() string {
+	switch k {
+	case PartitionsAssigned:
+		return "assigned"
+	case PartitionsRevoked:
+		return "revoked"
+	case PartitionsLost:
+		return "lost"
+	}
+	return fmt.Sprintf("RebalanceKind(%d)", int8(k))
+}
+
+// RebalanceEvent is one change of the consumer's assignment.
+type RebalanceEvent struct {
+	Kind       RebalanceKind
+	Partitions []TopicPartition // sorted
+}
+
+// RebalanceListener handles rebalance events. Poll calls it in the polling
+// goroutine, before returning that call's records; never from an engine
+// goroutine.
+type RebalanceListener func(RebalanceEvent)
+
+// OffsetAndTimestamp is a result of OffsetsForTimes: the earliest offset
+// whose record timestamp is at or after the asked time, and that record's
+// timestamp (ms since the epoch). Offset is -1 when there is none.
+type OffsetAndTimestamp struct {
+	Offset    int64
+	Timestamp int64
+}
+
+// posNeed is what a partition's position is waiting for.
+type posNeed uint8
+
+const (
+	posKnown     posNeed = iota // position known (or stuck until Seek when fetchOffset < 0)
+	posCommitted                // look up the committed offset, then reset if none
+	posReset                    // list the offset of resetTo (earliest/latest)
+)
+
+// partState is one assigned partition. Every field is guarded by
+// Consumer.mu.
+type partState struct {
+	tp TopicPartition
+	// seq is bumped whenever the position jumps (seek, reset, revoke):
+	// fetch responses and buffered records of an older seq are dropped.
+	seq         uint64
+	fetchOffset int64 // next offset to fetch; -1 while unknown
+	consumed    int64 // next offset to return to the application; -1 while unknown
+	safe        int64 // consumed as of the start of the latest Poll
+	committed   int64 // last offset committed (or read) by this consumer, -1 if none
+	need        posNeed
+	resetTo     int64 // OffsetBeginning or OffsetEnd when need == posReset
+	resolving   bool  // a committed / list-offsets lookup is in flight
+	paused      bool
+	inflight    bool // in a fetch request
+	revoking    bool // being revoked: neither fetched nor returned
+	leader      int32
+	leaderEpoch int32
+	hw          int64 // high watermark of the last fetch, -1 unknown
+	retryAt     time.Time
+}
+
+// fetchable reports whether p may go into a fetch request now.
+func (p *partState) fetchable(now time.Time) bool {
+	return p.need == posKnown && p.fetchOffset >= 0 && !p.paused && !p.inflight && !p.revoking &&
+		p.leader >= 0 && !now.Before(p.retryAt)
+}
+
+// chunk is the records of one partition from one fetch response, in
+// offset order. recs share the response frame (or one decompressed buffer
+// per batch), so a chunk costs a handful of allocations however many
+// records it holds.
+type chunk struct {
+	p     *partState
+	seq   uint64
+	recs  []Record
+	i     int   // next record to return
+	next  int64 // offset after the chunk (skips control records / aborted data)
+	bytes int   // wire bytes accounted in Consumer.bufBytes
+}
+
+type pendingEvent struct {
+	ev  RebalanceEvent
+	ack chan struct{} // closed when the application has handled ev; nil if nobody waits
+}
+
+// Consumer reads records from Kafka, either as a member of a consumer group
+// (Subscribe, SubscribePattern) or from partitions it is given (Assign).
+//
+// The engine works in the background: one fetcher per broker prefetches
+// into a bounded buffer (fetch.max.bytes), group membership (joins,
+// heartbeats, KIP-848 reconciliation) runs in its own goroutine, offsets are
+// looked up and auto-committed without Poll's help. Poll only takes what is
+// buffered. Every method is safe for concurrent use.
+type Consumer struct {
+	cl         *Client
+	cfg        *Config
+	ownsClient bool
+	listener   RebalanceListener
+
+	ctx    context.Context // lifetime of the background goroutines
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	parts    map[TopicPartition]*partState // the assignment; guarded by mu
+	buf      []*chunk                      // buffered records, fetch order; guarded by mu
+	bufBytes int                           // guarded by mu
+	dataCh   chan struct{}                 // closed (and replaced) to wake Poll waiters; guarded by mu
+	waiters  int                           // Poll calls waiting on dataCh; guarded by mu
+	events   []pendingEvent                // not yet returned by Poll; guarded by mu
+	acks     []chan struct{}               // events returned by the last Poll, acked by the next; guarded by mu
+	errs     []error                       // reported by the next Poll; guarded by mu
+	sources  map[int32]*source             // fetchers by broker; guarded by mu
+	lastPoll time.Time                     // guarded by mu
+	polled   chan struct{}                 // closed (and replaced) at each Poll; guarded by mu
+	manual   bool                          // partitions come from Assign; guarded by mu
+	closed   bool                          // guarded by mu
+	group    groupMember                   // nil without a subscription; guarded by mu
+	subs     subscription                  // guarded by mu
+	needMeta bool                          // leaders must be refreshed; guarded by mu
+
+	maintWake chan struct{} // capacity 1: wakes the maintenance goroutine
+	coord     coordinator
+	readLoop  sync.Once
+	commitMu  sync.Mutex // serialises commits (see commitPositions)
+
+	autoCommitStop context.CancelFunc // stops the auto-commit loop
+	autoCommitDone chan struct{}      // closed when it has stopped
+}
+
+// subscription is what the group member subscribes to.
+type subscription struct {
+	topics     []string       // explicit topics, sorted
+	pattern    *regexp.Regexp // or a pattern (topics then holds its last matches)
+	patternSrc string         // the pattern as given (sent to the broker by the consumer protocol)
+}
+
+// NewConsumer creates a consumer with its own client. No network I/O.
+func NewConsumer(opts ...Option) (*Consumer, error) {
+	return NewConsumerFromConfig(NewConfig(opts...))
+}
+
+// NewConsumerFromConfig is NewConsumer for a ready Config.
+func NewConsumerFromConfig(cfg Config) (*Consumer, error) {
+	if err := cfg.validateConsumer(); err != nil {
+		return nil, err
+	}
+	cl, err := NewClientFromConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := newConsumer(cl)
+	c.ownsClient = true
+	return c, nil
+}
+
+// NewConsumerOn creates a consumer sharing cl (its connections and
+// configuration); Close leaves cl open.
+func NewConsumerOn(cl *Client) (*Consumer, error) {
+	if err := cl.cfg.validateConsumer(); err != nil {
+		return nil, err
+	}
+	return newConsumer(cl), nil
+}
+
+func newConsumer(cl *Client) *Consumer {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Consumer{
+		cl:        cl,
+		cfg:       &cl.cfg,
+		ctx:       ctx,
+		cancel:    cancel,
+		parts:     map[TopicPartition]*partState{},
+		dataCh:    make(chan struct{}),
+		polled:    make(chan struct{}),
+		sources:   map[int32]*source{},
+		lastPoll:  time.Now(),
+		maintWake: make(chan struct{}, 1),
+	}
+	c.coord.c = c
+	return c
+}
+
+// SetRebalanceListener installs l (nil removes it). Poll calls it for each
+// rebalance event before returning records; its presence also makes
+// revocations wait for the application (as rebalance.callbacks does).
+func (c *Consumer) SetRebalanceListener(l RebalanceListener) {
+	c.mu.Lock()
+	c.listener = l
+	c.mu.Unlock()
+}
+
+// Client returns the consumer's client.
+func (c *Consumer) Client() *Client { return c.cl }
+
+// Connect reaches the cluster (see Client.Connect).
+func (c *Consumer) Connect(ctx context.Context) error {
+	if err := c.checkOpen(); err != nil {
+		return err
+	}
+	return c.cl.Connect(ctx)
+}
+
+func (c *Consumer) checkOpen() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return &wire.Error{Code: wire.ErrClientClosed, Detail: "consumer is closed"}
+	}
+	return nil
+}
+
+// start launches the maintenance and auto-commit goroutines once.
+func (c *Consumer) start() {
+	c.readLoop.Do(func() {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.maintain()
+		}()
+		if c.cfg.EnableAutoCommit && c.cfg.GroupID != "" {
+			ctx, cancel := context.WithCancel(c.ctx)
+			done := make(chan struct{})
+			c.mu.Lock()
+			c.autoCommitStop, c.autoCommitDone = cancel, done
+			c.mu.Unlock()
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				defer close(done)
+				c.autoCommitLoop(ctx)
+			}()
+		}
+	})
+}
+
+// ---- subscription ----
+
+// Subscribe joins the consumer group (group.id) subscribed to topics and
+// waits until the first assignment is received or ctx ends. Calling it
+// again replaces the subscription (and rejoins). A group that cannot be
+// joined before ctx ends gives a group error (COORDINATOR_NOT_AVAILABLE
+// naming the last failure); membership keeps being retried in the
+// background until Close or Unsubscribe.
+func (c *Consumer) Subscribe(ctx context.Context, topics ...string) error {
+	if len(topics) == 0 {
+		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "subscribe: no topics given"}
+	}
+	set := map[string]bool{}
+	for _, t := range topics {
+		if err := validTopic(t); err != nil {
+			return err
+		}
+		set[t] = true
+	}
+	sorted := make([]string, 0, len(set))
+	for t := range set {
+		sorted = append(sorted, t)
+	}
+	sort.Strings(sorted)
+	return c.subscribe(ctx, subscription{topics: sorted})
+}
+
+// SubscribePattern is Subscribe to every topic whose whole name matches
+// the regular expression (Go RE2 syntax, anchored), internal topics
+// excluded. With the classic protocol the client re-evaluates it every
+// metadata.max.age.ms; with the consumer protocol the broker does.
+func (c *Consumer) SubscribePattern(ctx context.Context, pattern string) error {
+	if pattern == "" {
+		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "subscribe: empty pattern"}
+	}
+	re, err := regexp.Compile("^(?:" + pattern + ")$")
+	if err != nil {
+		return &wire.Error{Code: wire.ErrInvalidRegularExpression, Detail: err.Error()}
+	}
+	return c.subscribe(ctx, subscription{pattern: re, patternSrc: pattern})
+}
+
+func validTopic(t string) error {
+	if t == "" || len(t) > 249 {
+		return &wire.Error{Code: wire.ErrInvalidTopicException, Detail: fmt.Sprintf("invalid topic name %q", t)}
+	}
+	for _, r := range t {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return &wire.Error{Code: wire.ErrInvalidTopicException, Detail: fmt.Sprintf("invalid topic name %q: only ASCII letters, digits, '.', '_' and '-' are allowed", t)}
+		}
+	}
+	return nil
+}
+
+func (c *Consumer) subscribe(ctx context.Context, s subscription) error {
+	if c.cfg.GroupID == "" {
+		return &wire.Error{Code: wire.ErrInvalidGroupID, Detail: "subscribe needs a group.id"}
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return &wire.Error{Code: wire.ErrClientClosed, Detail: "consumer is closed"}
+	}
+	if c.manual {
+		c.mu.Unlock()
+		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "subscribe: the consumer has a manual assignment (Assign); unassign first"}
+	}
+	c.subs = s
+	g := c.group
+	if g == nil {
+		if c.cfg.GroupProtocol == "consumer" {
+			g = newConsumerMember(c)
+		} else {
+			g = newClassicMember(c)
+		}
+		c.group = g
+		c.lastPoll = time.Now()
+		c.start()
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			g.run()
+		}()
+	} else {
+		g.subscriptionChanged()
+	}
+	c.mu.Unlock()
+	return g.waitJoined(ctx)
+}
+
+// Unsubscribe leaves the group: it revokes every partition (committing
+// first with auto-commit), sends the leave request and clears the
+// subscription. The consumer can subscribe or assign again afterwards.
+func (c *Consumer) Unsubscribe(ctx context.Context) error {
+	c.mu.Lock()
+	g := c.group
+	c.group = nil
+	c.subs = subscription{}
+	c.mu.Unlock()
+	if g == nil {
+		return nil
+	}
+	return g.stop(ctx, true)
+}
+
+// Subscription returns the subscribed topics (for a pattern, the topics it
+// matched at the last check), sorted.
+func (c *Consumer) Subscription() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.subs.topics...)
+}
+
+// ---- manual assignment ----
+
+// Assign replaces the consumer's partitions with tps, outside any group
+// (an empty list unassigns everything). Each new partition starts at its
+// committed offset when group.id is set, else (and when none is committed)
+// at auto.offset.reset. Commits still need group.id. Assign fails while
+// the consumer is subscribed.
+func (c *Consumer) Assign(tps []TopicPartition) error {
+	for _, tp := range tps {
+		if err := validTopic(tp.Topic); err != nil {
+			return err
+		}
+		if tp.Partition < 0 {
+			return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("assign: negative partition %d", tp.Partition)}
+		}
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return &wire.Error{Code: wire.ErrClientClosed, Detail: "consumer is closed"}
+	}
+	if c.group != nil {
+		c.mu.Unlock()
+		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "assign: the consumer is subscribed to a group; unsubscribe first"}
+	}
+	want := map[TopicPartition]bool{}
+	for _, tp := range tps {
+		want[tp] = true
+	}
+	for tp, p := range c.parts {
+		if !want[tp] {
+			c.dropPartitionLocked(p)
+		}
+	}
+	var added []TopicPartition
+	for tp := range want {
+		if c.parts[tp] == nil {
+			added = append(added, tp)
+		}
+	}
+	c.addPartitionsLocked(added)
+	c.manual = len(c.parts) > 0
+	c.mu.Unlock()
+	c.start()
+	c.wakeMaint()
+	return nil
+}
+
+// Assignment returns the partitions currently assigned, sorted.
+func (c *Consumer) Assignment() []TopicPartition {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]TopicPartition, 0, len(c.parts))
+	for tp, p := range c.parts {
+		if !p.revoking {
+			out = append(out, tp)
+		}
+	}
+	sortTPs(out)
+	return out
+}
+
+func sortTPs(tps []TopicPartition) {
+	sort.Slice(tps, func(i, j int) bool {
+		if tps[i].Topic != tps[j].Topic {
+			return tps[i].Topic < tps[j].Topic
+		}
+		return tps[i].Partition < tps[j].Partition
+	})
+}
+
+// addPartitionsLocked adds partitions whose position is to be resolved.
+func (c *Consumer) addPartitionsLocked(tps []TopicPartition) {
+	for _, tp := range tps {
+		if c.parts[tp] != nil {
+			continue
+		}
+		p := &partState{tp: tp, fetchOffset: -1, consumed: -1, safe: -1, committed: -1,
+			need: posCommitted, leader: -1, leaderEpoch: -1, hw: -1}
+		if c.cfg.GroupID == "" {
+			p.need, p.resetTo = posReset, c.resetOffset()
+		}
+		c.parts[tp] = p
+	}
+	if len(tps) > 0 {
+		c.needMeta = true
+	}
+}
+
+// resetOffset maps auto.offset.reset to a Seek offset (none gives 0,
+// never used: callers check the policy first).
+func (c *Consumer) resetOffset() int64 {
+	switch c.cfg.AutoOffsetReset {
+	case "earliest":
+		return OffsetBeginning
+	case "latest":
+		return OffsetEnd
+	}
+	return 0
+}
+
+// dropPartitionLocked removes p from the assignment and its records from
+// the buffer.
+func (c *Consumer) dropPartitionLocked(p *partState) {
+	p.seq++
+	c.dropChunksLocked(p)
+	delete(c.parts, p.tp)
+}
+
+func (c *Consumer) dropChunksLocked(p *partState) {
+	kept := c.buf[:0]
+	for _, ch := range c.buf {
+		if ch.p == p {
+			c.bufBytes -= ch.bytes
+			continue
+		}
+		kept = append(kept, ch)
+	}
+	for i := len(kept); i < len(c.buf); i++ {
+		c.buf[i] = nil
+	}
+	c.buf = kept
+}
+
+// ---- group hooks: assignment changes ----
+
+// assigned adds partitions given by the group and tells the application.
+func (c *Consumer) assigned(tps []TopicPartition) {
+	if len(tps) == 0 {
+		return
+	}
+	tps = append([]TopicPartition(nil), tps...)
+	sortTPs(tps)
+	c.mu.Lock()
+	c.addPartitionsLocked(tps)
+	c.postEventLocked(RebalanceEvent{Kind: PartitionsAssigned, Partitions: tps}, false)
+	c.mu.Unlock()
+	c.wakeMaint()
+}
+
+// revoked takes partitions away. With lost, nothing is committed (the
+// group already gave them to someone else). Otherwise, with auto-commit,
+// their consumed offsets are committed before they go. When the
+// application handles rebalance events and keepAlive is given (the group
+// goroutine revokes, not the application itself), the event is delivered
+// first and revoked waits until the application polls again (at most
+// max.poll.interval.ms, calling keepAlive every heartbeat interval so the
+// member stays in the group meanwhile).
+func (c *Consumer) revoked(ctx context.Context, tps []TopicPartition, lost bool, keepAlive func(context.Context) error) {
+	if len(tps) == 0 {
+		return
+	}
+	tps = append([]TopicPartition(nil), tps...)
+	sortTPs(tps)
+	c.mu.Lock()
+	var ps []*partState
+	for _, tp := range tps {
+		if p := c.parts[tp]; p != nil {
+			p.revoking = true
+			p.seq++
+			c.dropChunksLocked(p)
+			ps = append(ps, p)
+		}
+	}
+	waitApp := !lost && keepAlive != nil && (c.cfg.RebalanceCallbacks || c.listener != nil) && !c.closed
+	kind := PartitionsRevoked
+	if lost {
+		kind = PartitionsLost
+	}
+	var ack chan struct{}
+	if waitApp {
+		ack = c.postEventLocked(RebalanceEvent{Kind: kind, Partitions: tps}, true)
+	}
+	c.mu.Unlock()
+
+	acked := false
+	if waitApp {
+		acked = c.waitAck(ctx, ack, keepAlive)
+	}
+	if !lost && c.cfg.EnableAutoCommit && c.cfg.GroupID != "" {
+		// After the application acknowledged, everything it polled has
+		// been processed; otherwise only what it polled before its latest
+		// Poll is known to be.
+		revoking := map[*partState]bool{}
+		for _, p := range ps {
+			revoking[p] = true
+		}
+		cctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+		if err := c.commitPositions(cctx, func(p *partState) bool { return revoking[p] }, acked); err != nil {
+			c.reportErr(fmt.Errorf("auto-commit before revoking %v: %w", tps, err))
+		}
+		cancel()
+	}
+	c.mu.Lock()
+	for _, p := range ps {
+		if c.parts[p.tp] == p {
+			delete(c.parts, p.tp)
+		}
+	}
+	if !waitApp {
+		c.postEventLocked(RebalanceEvent{Kind: kind, Partitions: tps}, false)
+	}
+	c.mu.Unlock()
+}
+
+// postEventLocked queues ev for the next Poll; with wait it returns the
+// channel closed when the application acknowledges it.
+func (c *Consumer) postEventLocked(ev RebalanceEvent, wait bool) chan struct{} {
+	pe := pendingEvent{ev: ev}
+	if wait {
+		pe.ack = make(chan struct{})
+	}
+	c.events = append(c.events, pe)
+	c.signalLocked()
+	return pe.ack
+}
+
+// waitAck waits until ack is closed, ctx ends, the consumer closes or
+// max.poll.interval.ms passes, calling keepAlive every heartbeat interval.
+// It reports whether the application acknowledged.
+func (c *Consumer) waitAck(ctx context.Context, ack chan struct{}, keepAlive func(context.Context) error) bool {
+	deadline := time.NewTimer(c.cfg.MaxPollInterval)
+	defer deadline.Stop()
+	tick := time.NewTicker(c.cfg.HeartbeatInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ack:
+			return true
+		case <-ctx.Done():
+			return false
+		case <-deadline.C:
+			return false
+		case <-tick.C:
+			if keepAlive != nil {
+				if err := keepAlive(ctx); err != nil {
+					return false
+				}
+			}
+		}
+	}
+}
+
+// signalLocked wakes every Poll waiting for data.
+func (c *Consumer) signalLocked() {
+	if c.waiters > 0 {
+		close(c.dataCh)
+		c.dataCh = make(chan struct{})
+	}
+}
+
+// reportErr queues err for the next Poll.
+func (c *Consumer) reportErr(err error) {
+	c.mu.Lock()
+	c.reportErrLocked(err)
+	c.mu.Unlock()
+}
+
+func (c *Consumer) reportErrLocked(err error) {
+	if c.closed {
+		return
+	}
+	if len(c.errs) < 16 { // a stuck failure must not grow without bound
+		c.errs = append(c.errs, err)
+	}
+	c.signalLocked()
+}
+
+// ---- polling ----
+
+// Poll returns up to max buffered records (max <= 0 means
+// max.poll.records), waiting until at least one is available or ctx ends
+// (then it returns none and no error). Rebalance events are handed to the
+// listener first (SetRebalanceListener) in this goroutine. An error the
+// engine met since the last call (NO_OFFSET, OFFSET_OUT_OF_RANGE with
+// auto.offset.reset=none, a fatal group error, ...) is returned once,
+// without records; buffered records stay for the next call.
+//
+// Records are owned by the caller. Records of one fetch share memory, so
+// keeping one record keeps its fetch's bytes alive.
+func (c *Consumer) Poll(ctx context.Context, max int) ([]*Record, error) {
+	for {
+		recs, evs, err := c.PollEvents(ctx, max)
+		if len(evs) > 0 {
+			c.mu.Lock()
+			l := c.listener
+			c.mu.Unlock()
+			if l != nil {
+				for _, ev := range evs {
+					l(ev)
+				}
+			}
+			// The listener has run: acknowledge now, not at the next Poll.
+			c.ackDelivered()
+		}
+		if len(recs) > 0 || err != nil || ctx.Err() != nil {
+			return recs, err
+		}
+	}
+}
+
+// PollEvents is Poll for callers that handle rebalance events themselves
+// (the C ABI): it returns them, in order, instead of calling a listener.
+// Events returned by one call are acknowledged by the next call (or by
+// Close); a revocation waiting for the application continues then.
+func (c *Consumer) PollEvents(ctx context.Context, max int) ([]*Record, []RebalanceEvent, error) {
+	if max <= 0 {
+		max = c.cfg.MaxPollRecords
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, nil, &wire.Error{Code: wire.ErrClientClosed, Detail: "consumer is closed"}
+	}
+	c.ackLocked()
+	c.lastPoll = time.Now()
+	close(c.polled)
+	c.polled = make(chan struct{})
+	for _, p := range c.parts {
+		p.safe = p.consumed
+	}
+	for {
+		if len(c.events) > 0 {
+			evs := make([]RebalanceEvent, len(c.events))
+			for i, pe := range c.events {
+				evs[i] = pe.ev
+				if pe.ack != nil {
+					c.acks = append(c.acks, pe.ack)
+				}
+			}
+			c.events = c.events[:0]
+			recs := c.drainLocked(max)
+			c.mu.Unlock()
+			c.wakeSourcesIfRoom()
+			return recs, evs, nil
+		}
+		if len(c.errs) > 0 {
+			err := c.errs[0]
+			c.errs = c.errs[1:]
+			c.mu.Unlock()
+			return nil, nil, err
+		}
+		if recs := c.drainLocked(max); len(recs) > 0 {
+			c.mu.Unlock()
+			c.wakeSourcesIfRoom()
+			return recs, nil, nil
+		}
+		ch := c.dataCh
+		c.waiters++
+		c.mu.Unlock()
+		c.wakeSourcesIfRoom()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		case <-c.ctx.Done():
+		}
+		c.mu.Lock()
+		c.waiters--
+		if c.closed {
+			c.mu.Unlock()
+			return nil, nil, &wire.Error{Code: wire.ErrClientClosed, Detail: "consumer is closed"}
+		}
+		if ctx.Err() != nil {
+			c.mu.Unlock()
+			return nil, nil, nil
+		}
+	}
+}
+
+// ackDelivered acknowledges the events returned so far.
+func (c *Consumer) ackDelivered() {
+	c.mu.Lock()
+	c.ackLocked()
+	c.mu.Unlock()
+}
+
+func (c *Consumer) ackLocked() {
+	for _, a := range c.acks {
+		close(a)
+	}
+	c.acks = c.acks[:0]
+}
+
+// drainLocked takes up to max records from the buffer, advancing the
+// consumed positions.
+func (c *Consumer) drainLocked(max int) []*Record {
+	if len(c.buf) == 0 {
+		return nil
+	}
+	var out []*Record
+	kept := c.buf[:0]
+	for i, ch := range c.buf {
+		p := ch.p
+		if ch.seq != p.seq || c.parts[p.tp] != p {
+			c.bufBytes -= ch.bytes
+			continue
+		}
+		if len(out) >= max || p.paused || p.revoking {
+			kept = append(kept, c.buf[i])
+			continue
+		}
+		n := min(max-len(out), len(ch.recs)-ch.i)
+		if out == nil {
+			out = make([]*Record, 0, min(max, c.bufferedRecordsLocked(i)))
+		}
+		for j := ch.i; j < ch.i+n; j++ {
+			out = append(out, &ch.recs[j])
+		}
+		ch.i += n
+		if n > 0 {
+			p.consumed = ch.recs[ch.i-1].Offset + 1
+		}
+		if ch.i < len(ch.recs) {
+			kept = append(kept, ch)
+			continue
+		}
+		p.consumed = max64(p.consumed, ch.next)
+		c.bufBytes -= ch.bytes
+	}
+	for i := len(kept); i < len(c.buf); i++ {
+		c.buf[i] = nil
+	}
+	c.buf = kept
+	return out
+}
+
+func (c *Consumer) bufferedRecordsLocked(from int) int {
+	n := 0
+	for _, ch := range c.buf[from:] {
+		n += len(ch.recs) - ch.i
+	}
+	return n
+}
+
+func max64(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// ---- positions ----
+
+// Seek moves the position of an assigned partition: the next record
+// returned is the one at offset (or OffsetBeginning / OffsetEnd, looked up
+// at the broker). Buffered records of the partition are dropped.
+func (c *Consumer) Seek(tp TopicPartition, offset int64) error {
+	if offset < OffsetBeginning {
+		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("seek %s: invalid offset %d", tp, offset)}
+	}
+	c.mu.Lock()
+	p := c.parts[tp]
+	if p == nil || p.revoking {
+		c.mu.Unlock()
+		return &wire.Error{Code: wire.ErrNotAssigned, Detail: "seek " + tp.String()}
+	}
+	c.seekLocked(p, offset)
+	c.mu.Unlock()
+	c.wakeMaint()
+	c.wakeSources()
+	return nil
+}
+
+func (c *Consumer) seekLocked(p *partState, offset int64) {
+	p.seq++
+	c.dropChunksLocked(p)
+	p.retryAt = time.Time{}
+	if offset >= 0 {
+		p.need = posKnown
+		p.fetchOffset, p.consumed, p.safe = offset, offset, offset
+		return
+	}
+	p.need, p.resetTo = posReset, offset
+	p.fetchOffset, p.consumed = -1, -1
+}
+
+// Position returns the offset of the next record Poll will return for an
+// assigned partition, waiting (up to ctx) while it is being looked up.
+func (c *Consumer) Position(ctx context.Context, tp TopicPartition) (int64, error) {
+	for {
+		c.mu.Lock()
+		p := c.parts[tp]
+		if p == nil || p.revoking {
+			c.mu.Unlock()
+			return -1, &wire.Error{Code: wire.ErrNotAssigned, Detail: "position " + tp.String()}
+		}
+		if p.need == posKnown {
+			pos := p.consumed
+			c.mu.Unlock()
+			if pos < 0 {
+				return -1, &wire.Error{Code: wire.ErrNoOffset, Detail: tp.String() + " has no position; seek it"}
+			}
+			return pos, nil
+		}
+		ch := c.dataCh
+		c.waiters++
+		c.mu.Unlock()
+		c.start()
+		c.wakeMaint()
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-ch:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+		c.mu.Lock()
+		c.waiters--
+		c.mu.Unlock()
+		if ctx.Err() != nil {
+			return -1, &wire.Error{Code: wire.ErrTimedOut, Detail: "position " + tp.String() + ": " + ctx.Err().Error()}
+		}
+	}
+}
+
+// Pause stops fetching the partitions and returning their records until
+// Resume. Buffered records are kept. Partitions not assigned are an error
+// (NOT_ASSIGNED) and nothing is paused.
+func (c *Consumer) Pause(tps ...TopicPartition) error { return c.setPaused(tps, true) }
+
+// Resume undoes Pause.
+func (c *Consumer) Resume(tps ...TopicPartition) error { return c.setPaused(tps, false) }
+
+func (c *Consumer) setPaused(tps []TopicPartition, paused bool) error {
+	c.mu.Lock()
+	for _, tp := range tps {
+		if p := c.parts[tp]; p == nil || p.revoking {
+			c.mu.Unlock()
+			return &wire.Error{Code: wire.ErrNotAssigned, Detail: tp.String()}
+		}
+	}
+	for _, tp := range tps {
+		c.parts[tp].paused = paused
+	}
+	c.signalLocked()
+	c.mu.Unlock()
+	if !paused {
+		c.wakeSources()
+	}
+	return nil
+}
+
+// Paused returns the paused partitions, sorted.
+func (c *Consumer) Paused() []TopicPartition {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []TopicPartition
+	for tp, p := range c.parts {
+		if p.paused {
+			out = append(out, tp)
+		}
+	}
+	sortTPs(out)
+	return out
+}
+
+// Lag returns, per assigned partition whose high watermark is known, the
+// records between the consumed position and the high watermark.
+func (c *Consumer) Lag() map[TopicPartition]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[TopicPartition]int64{}
+	for tp, p := range c.parts {
+		if p.hw >= 0 && p.consumed >= 0 {
+			out[tp] = max(p.hw-p.consumed, 0)
+		}
+	}
+	return out
+}
+
+// ---- close ----
+
+// Close commits consumed offsets (with auto-commit), leaves the group
+// (dynamic members; a static member keeps its place until its session
+// expires, see group.instance.id), stops the engine and, when the
+// consumer owns it, closes the client. ctx bounds the commit and the
+// leave. Safe to call more than once.
+func (c *Consumer) Close(ctx context.Context) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.ackLocked()
+	for _, pe := range c.events {
+		if pe.ack != nil {
+			close(pe.ack)
+		}
+	}
+	c.events = nil
+	g := c.group
+	stopAC, acDone := c.autoCommitStop, c.autoCommitDone
+	c.signalLocked()
+	c.mu.Unlock()
+
+	// The final commit below must be the last one.
+	if stopAC != nil {
+		stopAC()
+		select {
+		case <-acDone:
+		case <-ctx.Done():
+		}
+	}
+	var err error
+	if g != nil {
+		err = g.stop(ctx, false)
+	} else if c.cfg.EnableAutoCommit && c.cfg.GroupID != "" {
+		err = c.commitAll(ctx, true)
+	}
+	c.cancel()
+	done := make(chan struct{})
+	go func() { c.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		if err == nil {
+			err = &wire.Error{Code: wire.ErrTimedOut, Detail: "close: engine still stopping"}
+		}
+	}
+	if c.ownsClient {
+		c.cl.Close()
+	}
+	return err
+}
+
+// crash stops the consumer like a killed process would: no commit, no
+// leave, connections cut. For tests of group failover.
+func (c *Consumer) crash() {
+	c.mu.Lock()
+	c.closed = true
+	c.signalLocked()
+	c.mu.Unlock()
+	c.cancel()
+	c.cl.Close()
+	c.wg.Wait()
+}

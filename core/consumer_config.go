@@ -1,0 +1,252 @@
+package core
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofka/gofka/wire"
+)
+
+// Consumer configuration: the `--- consumer ---` fields of Config and their
+// rows of the property table. Defaults are the Java client's, except:
+//
+//   - partition.assignment.strategy defaults to cooperative-sticky alone
+//     (Java: range,cooperative-sticky). Incremental rebalancing keeps every
+//     member consuming the partitions it keeps while the group rebalances,
+//     and a group mixing Gofka and Java consumers still agrees on it.
+//   - rebalance.callbacks is Gofka's own: see its doc.
+
+func init() {
+	properties = append(properties, consumerProperties...)
+}
+
+var consumerProperties = []Property{
+	{"group.id", "string", "", "Consumer group id. Required to subscribe and to commit offsets; a consumer without one can only Assign partitions.",
+		func(c *Config, v string) error { c.GroupID = v; return nil }},
+	{"group.instance.id", "string", "", "Static membership id (KIP-345). A static member that restarts within session.timeout.ms gets its partitions back without a rebalance; it does not leave the group on close.",
+		func(c *Config, v string) error { c.GroupInstanceID = v; return nil }},
+	{"group.protocol", "classic|consumer", "classic", "Group membership protocol: classic (JoinGroup/SyncGroup, client-side assignors) or consumer (KIP-848 ConsumerGroupHeartbeat, broker-side assignment; Kafka 4.0+).",
+		func(c *Config, v string) error {
+			switch strings.ToLower(v) {
+			case "classic", "consumer":
+				c.GroupProtocol = strings.ToLower(v)
+				return nil
+			}
+			return fmt.Errorf("must be classic or consumer")
+		}},
+	{"group.remote.assignor", "string", "", "Broker-side assignor of the consumer group protocol (uniform or range on Apache Kafka); empty lets the broker choose.",
+		func(c *Config, v string) error { c.GroupRemoteAssignor = v; return nil }},
+	{"partition.assignment.strategy", "list", "cooperative-sticky", "Client-side assignors of the classic protocol, preferred first: range, roundrobin, cooperative-sticky. cooperative-sticky rebalances incrementally; the others revoke every partition at each rebalance.",
+		func(c *Config, v string) error {
+			var out []string
+			for _, s := range strings.Split(v, ",") {
+				s = strings.ToLower(strings.TrimSpace(s))
+				if s == "" {
+					continue
+				}
+				if assignorByName(s) == nil {
+					return fmt.Errorf("unknown assignor %q (range, roundrobin, cooperative-sticky)", s)
+				}
+				out = append(out, s)
+			}
+			if len(out) == 0 {
+				return fmt.Errorf("no assignor given")
+			}
+			c.AssignmentStrategies = out
+			return nil
+		}},
+	{"session.timeout.ms", "duration(ms)", "45000", "Classic protocol: a member that sends no heartbeat for this long is removed from the group. The broker bounds it (group.min/max.session.timeout.ms). The consumer protocol uses the broker's group.consumer.session.timeout.ms instead.",
+		positiveDuration(func(c *Config) *time.Duration { return &c.SessionTimeout })},
+	{"heartbeat.interval.ms", "duration(ms)", "3000", "Classic protocol: time between heartbeats (sent by the engine, not by Poll). Keep it well under session.timeout.ms. The consumer protocol uses the interval the broker sends.",
+		positiveDuration(func(c *Config) *time.Duration { return &c.HeartbeatInterval })},
+	{"max.poll.interval.ms", "duration(ms)", "300000", "A member whose application does not call Poll for this long leaves the group (and rejoins at its next Poll). Also the rebalance timeout, and the longest a revocation waits for the application with rebalance.callbacks.",
+		positiveDuration(func(c *Config) *time.Duration { return &c.MaxPollInterval })},
+	{"enable.auto.commit", "bool", "true", "Commit consumed offsets every auto.commit.interval.ms, before partitions are revoked, and on close. Background commits cover the records returned by all but the latest Poll (at-least-once).",
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.EnableAutoCommit = b
+			return err
+		}},
+	{"auto.commit.interval.ms", "duration(ms)", "5000", "Interval of automatic offset commits.",
+		positiveDuration(func(c *Config) *time.Duration { return &c.AutoCommitInterval })},
+	{"auto.offset.reset", "earliest|latest|none", "latest", "Where to start when a partition has no committed offset or its offset is out of range: the earliest or the latest offset, or none (Poll fails with NO_OFFSET / OFFSET_OUT_OF_RANGE until the application seeks).",
+		func(c *Config, v string) error {
+			switch strings.ToLower(v) {
+			case "earliest", "latest", "none":
+				c.AutoOffsetReset = strings.ToLower(v)
+				return nil
+			}
+			return fmt.Errorf("must be earliest, latest or none")
+		}},
+	{"isolation.level", "read_uncommitted|read_committed", "read_uncommitted", "read_committed reads only up to the last stable offset and skips records of aborted transactions; read_uncommitted reads everything up to the high watermark.",
+		func(c *Config, v string) error {
+			switch strings.ToLower(v) {
+			case "read_uncommitted":
+				c.IsolationLevel = wire.IsolationReadUncommitted
+			case "read_committed":
+				c.IsolationLevel = wire.IsolationReadCommitted
+			default:
+				return fmt.Errorf("must be read_uncommitted or read_committed")
+			}
+			return nil
+		}},
+	{"fetch.min.bytes", "int", "1", "Bytes a broker waits for (up to fetch.max.wait.ms) before answering a fetch.",
+		int32Setter(1, func(c *Config) *int32 { return &c.FetchMinBytes })},
+	{"fetch.max.bytes", "int", "52428800", "Upper bound of one fetch response, and of the records the consumer buffers ahead of Poll: a broker's fetcher pauses while this much is buffered.",
+		int32Setter(1024, func(c *Config) *int32 { return &c.FetchMaxBytes })},
+	{"max.partition.fetch.bytes", "int", "1048576", "Upper bound of the data one fetch returns per partition (a larger first batch is still returned whole).",
+		int32Setter(1, func(c *Config) *int32 { return &c.MaxPartitionFetchBytes })},
+	{"fetch.max.wait.ms", "duration(ms)", "500", "How long a broker may hold a fetch waiting for fetch.min.bytes.",
+		durationSetter(func(c *Config) *time.Duration { return &c.FetchMaxWait })},
+	{"max.poll.records", "int", "500", "Records returned by one Poll when the call gives no limit of its own.",
+		func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("must be a positive integer")
+			}
+			c.MaxPollRecords = n
+			return nil
+		}},
+	{"rebalance.callbacks", "bool", "false", "The application handles rebalance events (Poll with a rebalance listener, or PollEvents): a revocation then waits, up to max.poll.interval.ms, until the application polls again after receiving it, so that it can commit in its callback. Without it the engine revokes at once, committing first if auto-commit is on.",
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.RebalanceCallbacks = b
+			return err
+		}},
+	{"client.rack", "string", "", "Rack of the consumer, sent with fetches and group membership for rack-aware replica selection and assignment.",
+		func(c *Config, v string) error { c.ClientRack = v; return nil }},
+}
+
+func positiveDuration(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || ms <= 0 || ms > 1<<31-1 {
+			return fmt.Errorf("must be a positive number of milliseconds (at most 2147483647)")
+		}
+		*field(c) = time.Duration(ms) * time.Millisecond
+		return nil
+	}
+}
+
+func int32Setter(minValue int32, field func(*Config) *int32) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || int32(n) < minValue {
+			return fmt.Errorf("must be an integer from %d to 2147483647", minValue)
+		}
+		*field(c) = int32(n)
+		return nil
+	}
+}
+
+// WithGroupID sets the consumer group id (group.id).
+func WithGroupID(id string) Option { return func(c *Config) { c.GroupID = id } }
+
+// WithGroupInstanceID makes the consumer a static group member
+// (group.instance.id).
+func WithGroupInstanceID(id string) Option { return func(c *Config) { c.GroupInstanceID = id } }
+
+// WithGroupProtocol selects "classic" or "consumer" (KIP-848) group
+// membership (group.protocol).
+func WithGroupProtocol(p string) Option { return func(c *Config) { c.GroupProtocol = p } }
+
+// WithAssignmentStrategies sets the classic protocol's assignors, preferred
+// first: "range", "roundrobin", "cooperative-sticky".
+func WithAssignmentStrategies(names ...string) Option {
+	return func(c *Config) { c.AssignmentStrategies = append([]string(nil), names...) }
+}
+
+// WithSessionTimeout sets session.timeout.ms (classic protocol).
+func WithSessionTimeout(d time.Duration) Option { return func(c *Config) { c.SessionTimeout = d } }
+
+// WithHeartbeatInterval sets heartbeat.interval.ms (classic protocol).
+func WithHeartbeatInterval(d time.Duration) Option {
+	return func(c *Config) { c.HeartbeatInterval = d }
+}
+
+// WithMaxPollInterval sets max.poll.interval.ms.
+func WithMaxPollInterval(d time.Duration) Option { return func(c *Config) { c.MaxPollInterval = d } }
+
+// WithAutoCommit turns automatic commits on or off (enable.auto.commit).
+func WithAutoCommit(on bool) Option { return func(c *Config) { c.EnableAutoCommit = on } }
+
+// WithAutoCommitInterval sets auto.commit.interval.ms.
+func WithAutoCommitInterval(d time.Duration) Option {
+	return func(c *Config) { c.AutoCommitInterval = d }
+}
+
+// WithAutoOffsetReset sets auto.offset.reset: "earliest", "latest" or "none".
+func WithAutoOffsetReset(policy string) Option { return func(c *Config) { c.AutoOffsetReset = policy } }
+
+// WithIsolationLevel sets isolation.level (wire.IsolationReadCommitted to
+// skip aborted transactions).
+func WithIsolationLevel(level int8) Option { return func(c *Config) { c.IsolationLevel = level } }
+
+// WithFetchBytes sets fetch.min.bytes, fetch.max.bytes and
+// max.partition.fetch.bytes (a value <= 0 keeps the current setting).
+func WithFetchBytes(minBytes, maxBytes, maxPartitionBytes int32) Option {
+	return func(c *Config) {
+		if minBytes > 0 {
+			c.FetchMinBytes = minBytes
+		}
+		if maxBytes > 0 {
+			c.FetchMaxBytes = maxBytes
+		}
+		if maxPartitionBytes > 0 {
+			c.MaxPartitionFetchBytes = maxPartitionBytes
+		}
+	}
+}
+
+// WithFetchMaxWait sets fetch.max.wait.ms.
+func WithFetchMaxWait(d time.Duration) Option { return func(c *Config) { c.FetchMaxWait = d } }
+
+// WithMaxPollRecords sets max.poll.records.
+func WithMaxPollRecords(n int) Option { return func(c *Config) { c.MaxPollRecords = n } }
+
+// validateConsumer checks the consumer settings (called by NewConsumer, so
+// that producers and admins are not held to them).
+func (c *Config) validateConsumer() error {
+	bad := func(format string, args ...any) error {
+		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf(format, args...)}
+	}
+	switch c.GroupProtocol {
+	case "classic", "consumer":
+	default:
+		return bad("group.protocol must be classic or consumer, got %q", c.GroupProtocol)
+	}
+	switch c.AutoOffsetReset {
+	case "earliest", "latest", "none":
+	default:
+		return bad("auto.offset.reset must be earliest, latest or none, got %q", c.AutoOffsetReset)
+	}
+	if c.IsolationLevel != wire.IsolationReadCommitted && c.IsolationLevel != wire.IsolationReadUncommitted {
+		return bad("isolation.level %d is invalid", c.IsolationLevel)
+	}
+	if len(c.AssignmentStrategies) == 0 {
+		return bad("partition.assignment.strategy is empty")
+	}
+	for _, s := range c.AssignmentStrategies {
+		if assignorByName(s) == nil {
+			return bad("unknown assignor %q (range, roundrobin, cooperative-sticky)", s)
+		}
+	}
+	if c.SessionTimeout <= 0 || c.HeartbeatInterval <= 0 || c.MaxPollInterval <= 0 || c.AutoCommitInterval <= 0 {
+		return bad("session, heartbeat, poll and auto-commit intervals must be positive")
+	}
+	if c.HeartbeatInterval >= c.SessionTimeout {
+		return bad("heartbeat.interval.ms (%v) must be lower than session.timeout.ms (%v)", c.HeartbeatInterval, c.SessionTimeout)
+	}
+	if c.FetchMinBytes < 1 || c.FetchMaxBytes < 1 || c.MaxPartitionFetchBytes < 1 || c.FetchMaxWait < 0 {
+		return bad("fetch sizes must be positive")
+	}
+	if c.MaxPollRecords < 1 {
+		return bad("max.poll.records must be positive")
+	}
+	if c.GroupInstanceID != "" && c.GroupID == "" {
+		return bad("group.instance.id needs a group.id")
+	}
+	return nil
+}

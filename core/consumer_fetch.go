@@ -1,0 +1,630 @@
+package core
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/gofka/gofka/wire"
+)
+
+// source fetches, in a loop, every fetchable assigned partition led by one
+// broker: one Fetch request in flight at a time, the next sent as soon as
+// the previous is decoded, as long as the consumer's buffer holds less than
+// fetch.max.bytes. The goroutine lives until the consumer closes.
+type source struct {
+	c    *Consumer
+	node int32
+	wake chan struct{} // capacity 1
+	rot  int           // rotates the partition order between requests, for fairness
+
+	// batches is decode scratch, used by the source goroutine only. Its
+	// elements' Records slices are reused from fetch to fetch.
+	batches []wire.RecordBatch
+}
+
+// fetchPart is one partition of a fetch request.
+type fetchPart struct {
+	p      *partState
+	seq    uint64
+	offset int64
+}
+
+func (s *source) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ensureSourceLocked starts the fetcher of node if there is none.
+func (c *Consumer) ensureSourceLocked(node int32) {
+	if node < 0 || c.closed || c.sources[node] != nil {
+		return
+	}
+	s := &source{c: c, node: node, wake: make(chan struct{}, 1)}
+	c.sources[node] = s
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		s.run()
+	}()
+}
+
+func (c *Consumer) wakeSources() {
+	c.mu.Lock()
+	for _, s := range c.sources {
+		s.poke()
+	}
+	c.mu.Unlock()
+}
+
+// wakeSourcesIfRoom pokes the fetchers after Poll drained the buffer below
+// its bound (they pause while it is full).
+func (c *Consumer) wakeSourcesIfRoom() {
+	c.mu.Lock()
+	if c.bufBytes < int(c.cfg.FetchMaxBytes) {
+		for _, s := range c.sources {
+			s.poke()
+		}
+	}
+	c.mu.Unlock()
+}
+
+func (s *source) run() {
+	c := s.c
+	failures := 0
+	for {
+		req, fps, wait := s.build()
+		if req == nil {
+			var timer <-chan time.Time
+			var t *time.Timer
+			if wait > 0 {
+				t = time.NewTimer(wait)
+				timer = t.C
+			}
+			select {
+			case <-s.wake:
+			case <-timer:
+			case <-c.ctx.Done():
+			}
+			if t != nil {
+				t.Stop()
+			}
+			if c.ctx.Err() != nil {
+				return
+			}
+			continue
+		}
+		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.FetchMaxWait+c.cfg.RequestTimeout)
+		resp, err := c.cl.Request(ctx, s.node, req)
+		cancel()
+		if c.ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			failures++
+			s.failed(fps, c.cl.cfg.Retry.Backoff(min(failures, 6)))
+			continue
+		}
+		failures = 0
+		s.handle(fps, resp.(*wire.FetchResponse))
+	}
+}
+
+// build makes the next fetch request, marking its partitions in flight.
+// With nothing to fetch it returns nil and how long until a partition
+// backing off becomes fetchable (0: wait for a wake-up).
+func (s *source) build() (*wire.FetchRequest, []fetchPart, time.Duration) {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.bufBytes >= int(c.cfg.FetchMaxBytes) {
+		return nil, nil, 0
+	}
+	now := time.Now()
+	var wait time.Duration
+	var ps []*partState
+	for _, p := range c.parts {
+		if p.leader != s.node {
+			continue
+		}
+		if p.fetchable(now) {
+			ps = append(ps, p)
+		} else if p.need == posKnown && p.fetchOffset >= 0 && !p.inflight && now.Before(p.retryAt) {
+			if d := p.retryAt.Sub(now); wait == 0 || d < wait {
+				wait = d
+			}
+		}
+	}
+	if len(ps) == 0 {
+		return nil, nil, wait
+	}
+	sort.Slice(ps, func(i, j int) bool {
+		if ps[i].tp.Topic != ps[j].tp.Topic {
+			return ps[i].tp.Topic < ps[j].tp.Topic
+		}
+		return ps[i].tp.Partition < ps[j].tp.Partition
+	})
+	// Brokers fill a response in request order, so rotate the start to
+	// keep one busy partition from starving the others.
+	s.rot++
+	r := s.rot % len(ps)
+	ps = append(ps[r:], ps[:r]...)
+
+	req := &wire.FetchRequest{
+		MaxWaitMs: int32(c.cfg.FetchMaxWait / time.Millisecond), MinBytes: c.cfg.FetchMinBytes,
+		MaxBytes: c.cfg.FetchMaxBytes, IsolationLevel: c.cfg.IsolationLevel, SessionEpoch: -1,
+		RackId: c.cfg.ClientRack,
+	}
+	topicIdx := map[string]int{}
+	fps := make([]fetchPart, len(ps))
+	for i, p := range ps {
+		p.inflight = true
+		fps[i] = fetchPart{p: p, seq: p.seq, offset: p.fetchOffset}
+		ti, ok := topicIdx[p.tp.Topic]
+		if !ok {
+			ti = len(req.Topics)
+			topicIdx[p.tp.Topic] = ti
+			req.Topics = append(req.Topics, wire.FetchRequestTopic{Topic: p.tp.Topic})
+		}
+		req.Topics[ti].Partitions = append(req.Topics[ti].Partitions, wire.FetchRequestPartition{
+			Partition: p.tp.Partition, CurrentLeaderEpoch: p.leaderEpoch, FetchOffset: p.fetchOffset,
+			LastFetchedEpoch: -1, LogStartOffset: -1, PartitionMaxBytes: c.cfg.MaxPartitionFetchBytes,
+		})
+	}
+	return req, fps, 0
+}
+
+// failed handles a fetch that got no response: its partitions back off
+// and leaders are refreshed (a dead connection often means a moved one).
+func (s *source) failed(fps []fetchPart, backoff time.Duration) {
+	c := s.c
+	c.mu.Lock()
+	retryAt := time.Now().Add(backoff)
+	for _, fp := range fps {
+		if c.parts[fp.p.tp] == fp.p {
+			fp.p.inflight = false
+			fp.p.retryAt = retryAt
+		}
+	}
+	c.needMeta = true
+	c.mu.Unlock()
+	c.wakeMaint()
+}
+
+type fetchOutcome struct {
+	ch   *chunk
+	code wire.ErrorCode
+	err  error
+	hw   int64
+}
+
+// handle decodes a fetch response (outside the lock) and applies it.
+func (s *source) handle(fps []fetchPart, resp *wire.FetchResponse) {
+	c := s.c
+	out := make([]fetchOutcome, len(fps))
+	for i := range out {
+		out[i].hw = -1
+	}
+	if resp.ErrorCode != 0 {
+		for i := range out {
+			out[i].code = wire.ErrorCode(resp.ErrorCode)
+		}
+	} else {
+		index := make(map[TopicPartition]int, len(fps))
+		for i, fp := range fps {
+			index[fp.p.tp] = i
+		}
+		for ti := range resp.Responses {
+			t := &resp.Responses[ti]
+			for pi := range t.Partitions {
+				rp := &t.Partitions[pi]
+				i, ok := index[TopicPartition{t.Topic, rp.PartitionIndex}]
+				if !ok {
+					continue
+				}
+				out[i].hw = rp.HighWatermark
+				if rp.ErrorCode != 0 {
+					out[i].code = wire.ErrorCode(rp.ErrorCode)
+					continue
+				}
+				out[i].ch, out[i].err = s.decode(fps[i], t.Topic, rp, c.cfg.IsolationLevel == wire.IsolationReadCommitted)
+			}
+		}
+	}
+
+	c.mu.Lock()
+	added := false
+	refresh := false
+	now := time.Now()
+	for i, fp := range fps {
+		p := fp.p
+		if c.parts[p.tp] != p {
+			continue
+		}
+		p.inflight = false
+		if p.seq != fp.seq {
+			continue // seeked, reset or revoked meanwhile
+		}
+		o := &out[i]
+		if o.hw >= 0 {
+			p.hw = o.hw
+		}
+		switch {
+		case o.err != nil:
+			// Undecodable data: stop the partition until the application
+			// seeks past it, as the Java client does.
+			p.fetchOffset = -1
+			c.reportErrLocked(o.err)
+		case o.code == wire.ErrNone:
+			ch := o.ch
+			if ch == nil || ch.next <= fp.offset {
+				continue // nothing new (the broker waited fetch.max.wait.ms)
+			}
+			p.fetchOffset = ch.next
+			if len(ch.recs) == 0 {
+				// Only control records or aborted data: move on without
+				// buffering, unless records of the partition are still
+				// waiting to be returned.
+				if p.consumed == fp.offset {
+					p.consumed = ch.next
+					continue
+				}
+			}
+			ch.p, ch.seq = p, p.seq
+			c.buf = append(c.buf, ch)
+			c.bufBytes += ch.bytes
+			added = true
+		case o.code == wire.ErrOffsetOutOfRange:
+			if c.cfg.AutoOffsetReset == "none" {
+				p.fetchOffset = -1
+				c.reportErrLocked(&wire.Error{Code: wire.ErrOffsetOutOfRange,
+					Detail: fmt.Sprintf("%s offset %d (auto.offset.reset=none: seek to continue)", p.tp, fp.offset)})
+			} else {
+				p.need, p.resetTo = posReset, c.resetOffset()
+				refresh = true
+			}
+		case leaderError(o.code):
+			p.leader = -1
+			p.retryAt = now.Add(100 * time.Millisecond)
+			c.needMeta = true
+			refresh = true
+		default:
+			p.retryAt = now.Add(time.Second)
+			c.reportErrLocked(&wire.Error{Code: o.code, Detail: fmt.Sprintf("fetching %s at offset %d", p.tp, fp.offset)})
+		}
+	}
+	if added {
+		c.signalLocked()
+	}
+	c.mu.Unlock()
+	if refresh {
+		c.wakeMaint()
+	}
+}
+
+// leaderError reports whether a fetch error means the partition's leader
+// must be looked up again.
+func leaderError(code wire.ErrorCode) bool {
+	switch code {
+	case wire.ErrNotLeaderOrFollower, wire.ErrLeaderNotAvailable, wire.ErrUnknownTopicOrPartition,
+		wire.ErrFencedLeaderEpoch, wire.ErrUnknownLeaderEpoch, wire.ErrKafkaStorageError,
+		wire.ErrReplicaNotAvailable, wire.ErrOffsetNotAvailable, wire.ErrUnknownTopicID,
+		wire.ErrNotCoordinator, wire.ErrBrokerNotAvailable:
+		return true
+	}
+	return false
+}
+
+// decode turns one partition's record batches into a chunk. Records alias
+// the response frame (uncompressed batches) or each batch's decompressed
+// buffer; the only per-fetch allocation proportional to the record count
+// is the chunk's Record slice. Control records are skipped; under
+// read_committed so are the batches of aborted transactions.
+func (s *source) decode(fp fetchPart, topic string, rp *wire.FetchResponsePartition, readCommitted bool) (*chunk, error) {
+	if len(rp.Records) == 0 {
+		return nil, nil
+	}
+	batches, derr := wire.DecodeRecordBatches(rp.Records, s.batches[:0])
+	s.batches = batches
+	if derr != nil && len(batches) == 0 {
+		return nil, &wire.Error{Code: wire.ErrCorruptMessage, Detail: fmt.Sprintf("%s/%d offset %d: %v", topic, fp.p.tp.Partition, fp.offset, derr)}
+	}
+	total := 0
+	for i := range batches {
+		total += len(batches[i].Records)
+	}
+	ch := &chunk{recs: make([]Record, 0, total), next: fp.offset, bytes: len(rp.Records)}
+
+	var aborted []wire.FetchResponseAbortedTransaction
+	var abortedPIDs map[int64]bool
+	if readCommitted && len(rp.AbortedTransactions) > 0 {
+		aborted = append(aborted, rp.AbortedTransactions...)
+		sort.Slice(aborted, func(i, j int) bool { return aborted[i].FirstOffset < aborted[j].FirstOffset })
+		abortedPIDs = map[int64]bool{}
+	}
+	partition := fp.p.tp.Partition
+	for bi := range batches {
+		b := &batches[bi]
+		bnext := b.NextOffset()
+		if bnext <= fp.offset {
+			continue
+		}
+		if abortedPIDs != nil {
+			last := bnext - 1
+			for len(aborted) > 0 && aborted[0].FirstOffset <= last {
+				abortedPIDs[aborted[0].ProducerId] = true
+				aborted = aborted[1:]
+			}
+			if b.IsControl() {
+				if isAbortMarker(b) {
+					delete(abortedPIDs, b.ProducerID)
+				}
+				ch.next = bnext
+				continue
+			}
+			if b.IsTransactional() && abortedPIDs[b.ProducerID] {
+				ch.next = bnext
+				continue
+			}
+		}
+		if b.IsControl() {
+			ch.next = bnext
+			continue
+		}
+		for ri := range b.Records {
+			r := &b.Records[ri]
+			if r.Offset < fp.offset {
+				continue
+			}
+			ch.recs = append(ch.recs, Record{
+				Topic: topic, Partition: partition, Offset: r.Offset,
+				Key: r.Key, Value: r.Value, Headers: r.Headers,
+				Timestamp: time.UnixMilli(r.Timestamp),
+			})
+		}
+		ch.next = bnext
+	}
+	if derr != nil && ch.next == fp.offset {
+		return nil, &wire.Error{Code: wire.ErrCorruptMessage, Detail: fmt.Sprintf("%s/%d offset %d: %v", topic, partition, fp.offset, derr)}
+	}
+	return ch, nil
+}
+
+// isAbortMarker reports whether a control batch holds an ABORT marker: its
+// record key is int16 version, int16 type (0 abort, 1 commit).
+func isAbortMarker(b *wire.RecordBatch) bool {
+	if len(b.Records) == 0 || len(b.Records[0].Key) < 4 {
+		return false
+	}
+	return binary.BigEndian.Uint16(b.Records[0].Key[2:]) == 0
+}
+
+// ---- maintenance: leaders, committed offsets, resets ----
+
+func (c *Consumer) wakeMaint() {
+	select {
+	case c.maintWake <- struct{}{}:
+	default:
+	}
+}
+
+// maintain runs until the consumer closes: it refreshes partition leaders
+// when needed and resolves the positions of new or reset partitions
+// (committed offset, else auto.offset.reset).
+func (c *Consumer) maintain() {
+	var retry <-chan time.Time
+	var timer *time.Timer
+	for {
+		select {
+		case <-c.maintWake:
+		case <-retry:
+		case <-c.ctx.Done():
+			return
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		retry = nil
+		if again := c.maintainOnce(); again && c.ctx.Err() == nil {
+			timer = time.NewTimer(250 * time.Millisecond)
+			retry = timer.C
+		}
+	}
+}
+
+// maintainOnce does one round; it reports whether something is left to
+// retry.
+func (c *Consumer) maintainOnce() bool {
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	again := false
+
+	c.mu.Lock()
+	needMeta := c.needMeta
+	topicSet := map[string]bool{}
+	for tp, p := range c.parts {
+		if p.leader < 0 {
+			needMeta = true
+		}
+		topicSet[tp.Topic] = true
+	}
+	c.needMeta = false
+	c.mu.Unlock()
+
+	if needMeta && len(topicSet) > 0 {
+		topics := make([]string, 0, len(topicSet))
+		for t := range topicSet {
+			topics = append(topics, t)
+		}
+		m, err := c.cl.RefreshMetadata(ctx, topics)
+		if err != nil {
+			again = true
+			c.mu.Lock()
+			c.needMeta = true
+			c.mu.Unlock()
+		} else {
+			again = c.applyLeaders(m) || again
+		}
+	}
+
+	// Committed offsets of new partitions.
+	c.mu.Lock()
+	var committedFor []fetchPart
+	for _, p := range c.parts {
+		if p.need == posCommitted && !p.resolving && !p.revoking {
+			p.resolving = true
+			committedFor = append(committedFor, fetchPart{p: p, seq: p.seq})
+		}
+	}
+	c.mu.Unlock()
+	if len(committedFor) > 0 {
+		again = c.resolveCommitted(ctx, committedFor) || again
+	}
+
+	// Resets (no committed offset, out of range, Seek to beginning/end).
+	c.mu.Lock()
+	var resets []fetchPart
+	for _, p := range c.parts {
+		if p.need == posReset && !p.resolving && !p.revoking {
+			if p.leader < 0 {
+				again = true
+				continue
+			}
+			p.resolving = true
+			resets = append(resets, fetchPart{p: p, seq: p.seq, offset: p.resetTo})
+		}
+	}
+	c.mu.Unlock()
+	if len(resets) > 0 {
+		again = c.resolveResets(ctx, resets) || again
+	}
+	c.wakeSources()
+	return again
+}
+
+// applyLeaders copies leaders from m into the partitions and starts the
+// fetchers they need. It reports whether a partition still has no leader.
+func (c *Consumer) applyLeaders(m *Metadata) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	missing := false
+	for tp, p := range c.parts {
+		ti := m.Topics[tp.Topic]
+		if ti == nil || ti.Err != wire.ErrNone || int(tp.Partition) >= len(ti.Partitions) {
+			p.leader = -1
+			missing = true
+			continue
+		}
+		pi := ti.Partitions[tp.Partition]
+		p.leader, p.leaderEpoch = pi.Leader, pi.LeaderEpoch
+		if p.leader < 0 {
+			missing = true
+			continue
+		}
+		c.ensureSourceLocked(p.leader)
+	}
+	return missing
+}
+
+// resolveCommitted reads the committed offsets of fps and starts each
+// partition there; partitions without one go on to auto.offset.reset.
+func (c *Consumer) resolveCommitted(ctx context.Context, fps []fetchPart) bool {
+	tps := make([]TopicPartition, len(fps))
+	for i, fp := range fps {
+		tps[i] = fp.p.tp
+	}
+	offs, err := c.fetchCommitted(ctx, tps)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, fp := range fps {
+		p := fp.p
+		p.resolving = false
+		if c.parts[p.tp] != p || p.seq != fp.seq || p.need != posCommitted {
+			continue
+		}
+		if err != nil {
+			continue // retried
+		}
+		off, ok := offs[p.tp]
+		switch {
+		case ok && off >= 0:
+			p.committed = off
+			c.seekLocked(p, off)
+		case c.cfg.AutoOffsetReset == "none":
+			p.need, p.fetchOffset, p.consumed = posKnown, -1, -1
+			c.reportErrLocked(&wire.Error{Code: wire.ErrNoOffset,
+				Detail: fmt.Sprintf("%s has no committed offset for group %q and auto.offset.reset is none: seek it", p.tp, c.cfg.GroupID)})
+		default:
+			p.need, p.resetTo = posReset, c.resetOffset()
+		}
+	}
+	if err != nil && ctx.Err() == nil && !wire.CodeOf(err).Retriable() && wire.CodeOf(err) != wire.ErrNotCoordinator {
+		c.reportErrLocked(fmt.Errorf("reading committed offsets: %w", err))
+	}
+	return err != nil
+}
+
+// resolveResets lists the earliest/latest offsets of fps at their leaders.
+func (c *Consumer) resolveResets(ctx context.Context, fps []fetchPart) bool {
+	byLeader := map[int32][]fetchPart{}
+	c.mu.Lock()
+	for _, fp := range fps {
+		byLeader[fp.p.leader] = append(byLeader[fp.p.leader], fp)
+	}
+	c.mu.Unlock()
+	again := false
+	for leader, group := range byLeader {
+		req := &wire.ListOffsetsRequest{ReplicaId: wire.ReplicaIdConsumer, IsolationLevel: c.cfg.IsolationLevel}
+		idx := map[string]int{}
+		for _, fp := range group {
+			ti, ok := idx[fp.p.tp.Topic]
+			if !ok {
+				ti = len(req.Topics)
+				idx[fp.p.tp.Topic] = ti
+				req.Topics = append(req.Topics, wire.ListOffsetsRequestTopic{Name: fp.p.tp.Topic})
+			}
+			req.Topics[ti].Partitions = append(req.Topics[ti].Partitions, wire.ListOffsetsRequestPartition{
+				PartitionIndex: fp.p.tp.Partition, CurrentLeaderEpoch: -1, Timestamp: fp.offset})
+		}
+		resp, err := c.cl.Request(ctx, leader, req)
+		results := map[TopicPartition]wire.ListOffsetsResponsePartition{}
+		if err == nil {
+			for _, t := range resp.(*wire.ListOffsetsResponse).Topics {
+				for _, p := range t.Partitions {
+					results[TopicPartition{t.Name, p.PartitionIndex}] = p
+				}
+			}
+		}
+		c.mu.Lock()
+		for _, fp := range group {
+			p := fp.p
+			p.resolving = false
+			if c.parts[p.tp] != p || p.seq != fp.seq || p.need != posReset {
+				continue
+			}
+			r, ok := results[p.tp]
+			switch {
+			case err != nil || !ok:
+				again = true
+				c.needMeta = true
+			case r.ErrorCode != 0:
+				code := wire.ErrorCode(r.ErrorCode)
+				if code.Retriable() || leaderError(code) {
+					again = true
+					c.needMeta = true
+				} else {
+					p.need, p.fetchOffset, p.consumed = posKnown, -1, -1
+					c.reportErrLocked(&wire.Error{Code: code, Detail: "listing offsets of " + p.tp.String()})
+				}
+			default:
+				c.seekLocked(p, r.Offset)
+			}
+		}
+		c.mu.Unlock()
+	}
+	return again
+}

@@ -1,0 +1,578 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/gofka/gofka/wire"
+)
+
+// coordinator caches the broker that coordinates the consumer's group.
+type coordinator struct {
+	c    *Consumer
+	mu   sync.Mutex
+	node int32 // guarded by mu; valid when known
+	ok   bool  // guarded by mu
+}
+
+// get returns the coordinator's node id, asking a broker (one
+// FindCoordinator round trip) when it is not cached.
+func (k *coordinator) get(ctx context.Context) (int32, error) {
+	k.mu.Lock()
+	if k.ok {
+		n := k.node
+		k.mu.Unlock()
+		return n, nil
+	}
+	k.mu.Unlock()
+	group := k.c.cfg.GroupID
+	resp, err := k.c.cl.Request(ctx, -1, &wire.FindCoordinatorRequest{Key: group, KeyType: wire.FindCoordinatorKeyTypeGroup})
+	if err != nil {
+		return -1, err
+	}
+	res, found := resp.(*wire.FindCoordinatorResponse).Coordinator(group)
+	if !found {
+		return -1, &wire.Error{Code: wire.ErrCoordinatorNotAvailable, Detail: "no coordinator returned for group " + group}
+	}
+	if res.ErrorCode != 0 {
+		detail := "finding the coordinator of group " + group
+		if res.ErrorMessage != nil && *res.ErrorMessage != "" {
+			detail += ": " + *res.ErrorMessage
+		}
+		return -1, &wire.Error{Code: wire.ErrorCode(res.ErrorCode), Detail: detail}
+	}
+	k.mu.Lock()
+	k.node, k.ok = res.NodeId, true
+	k.mu.Unlock()
+	return res.NodeId, nil
+}
+
+// invalidate forgets node as the coordinator (it moved or failed).
+func (k *coordinator) invalidate(node int32) {
+	k.mu.Lock()
+	if k.ok && k.node == node {
+		k.ok = false
+	}
+	k.mu.Unlock()
+}
+
+// coordinatorError reports whether code means "ask for the coordinator
+// again".
+func coordinatorError(code wire.ErrorCode) bool {
+	return code == wire.ErrNotCoordinator || code == wire.ErrCoordinatorNotAvailable
+}
+
+// transportError reports whether err is a failure to talk to the broker
+// (rather than an answer from it).
+func transportError(err error) bool {
+	switch wire.CodeOf(err) {
+	case wire.ErrConnectionFailed, wire.ErrTimedOut, wire.ErrNoBrokersAvailable, wire.ErrCorruptResponse,
+		wire.ErrBrokerNotAvailable, wire.ErrNetworkException, wire.ErrRequestTimedOut:
+		return true
+	}
+	return false
+}
+
+// groupRequest sends req to the coordinator, retrying coordinator moves and
+// transport failures until ctx ends. check returns the response's
+// (top-level) error code.
+func (c *Consumer) groupRequest(ctx context.Context, req wire.Request, check func(wire.Response) wire.ErrorCode) (wire.Response, error) {
+	var lastErr error
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if err := c.cfg.Retry.wait(ctx, min(attempt-1, 4)); err != nil {
+				if lastErr == nil {
+					lastErr = err
+				}
+				return nil, lastErr
+			}
+		}
+		node, err := c.coord.get(ctx)
+		if err != nil {
+			lastErr = err
+			if ctx.Err() != nil || !(wire.CodeOf(err).Retriable() || transportError(err)) {
+				return nil, err
+			}
+			continue
+		}
+		resp, err := c.cl.Request(ctx, node, req)
+		if err != nil {
+			lastErr = err
+			c.coord.invalidate(node)
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			continue
+		}
+		code := check(resp)
+		switch {
+		case coordinatorError(code):
+			c.coord.invalidate(node)
+			lastErr = &wire.Error{Code: code}
+			continue
+		case code == wire.ErrCoordinatorLoadInProgress:
+			lastErr = &wire.Error{Code: code}
+			continue
+		}
+		return resp, nil
+	}
+}
+
+// fetchCommitted reads the group's committed offsets of tps (-1: none).
+func (c *Consumer) fetchCommitted(ctx context.Context, tps []TopicPartition) (map[TopicPartition]int64, error) {
+	if c.cfg.GroupID == "" {
+		return nil, &wire.Error{Code: wire.ErrInvalidGroupID, Detail: "committed offsets need a group.id"}
+	}
+	byTopic := map[string][]int32{}
+	for _, tp := range tps {
+		byTopic[tp.Topic] = append(byTopic[tp.Topic], tp.Partition)
+	}
+	req := &wire.OffsetFetchRequest{GroupId: c.cfg.GroupID, RequireStable: true,
+		Topics: make([]wire.OffsetFetchRequestTopic, 0, len(byTopic))}
+	for t, ps := range byTopic {
+		req.Topics = append(req.Topics, wire.OffsetFetchRequestTopic{Name: t, PartitionIndexes: ps})
+	}
+	for {
+		resp, err := c.groupRequest(ctx, req, func(r wire.Response) wire.ErrorCode {
+			g, _ := r.(*wire.OffsetFetchResponse).Group(c.cfg.GroupID)
+			return wire.ErrorCode(g.ErrorCode)
+		})
+		if err != nil {
+			return nil, err
+		}
+		g, ok := resp.(*wire.OffsetFetchResponse).Group(c.cfg.GroupID)
+		if !ok {
+			return nil, &wire.Error{Code: wire.ErrCorruptResponse, Detail: "offset fetch: group missing from the response"}
+		}
+		out := make(map[TopicPartition]int64, len(tps))
+		if g.ErrorCode == int16(wire.ErrGroupIDNotFound) {
+			// A group that never committed (some brokers say so rather
+			// than answering -1 per partition).
+			for _, tp := range tps {
+				out[tp] = -1
+			}
+			return out, nil
+		}
+		if g.ErrorCode != 0 {
+			return nil, &wire.Error{Code: wire.ErrorCode(g.ErrorCode), Detail: "reading committed offsets of group " + c.cfg.GroupID}
+		}
+		unstable := false
+		var perr error
+		for _, t := range g.Topics {
+			for _, p := range t.Partitions {
+				tp := TopicPartition{t.Name, p.PartitionIndex}
+				switch code := wire.ErrorCode(p.ErrorCode); code {
+				case wire.ErrNone:
+					out[tp] = p.CommittedOffset
+				case wire.ErrUnstableOffsetCommit:
+					unstable = true
+				default:
+					if perr == nil {
+						perr = &wire.Error{Code: code, Detail: "committed offset of " + tp.String()}
+					}
+				}
+			}
+		}
+		if perr != nil {
+			return nil, perr
+		}
+		if !unstable {
+			for _, tp := range tps {
+				if _, ok := out[tp]; !ok {
+					out[tp] = -1
+				}
+			}
+			return out, nil
+		}
+		// A transaction committing offsets is in progress: ask again.
+		if err := c.cfg.Retry.wait(ctx, 0); err != nil {
+			return nil, &wire.Error{Code: wire.ErrUnstableOffsetCommit, Detail: "committed offsets still pending a transaction"}
+		}
+	}
+}
+
+// Committed returns the group's committed offsets of tps (-1 when a
+// partition has none). The partitions need not be assigned.
+func (c *Consumer) Committed(ctx context.Context, tps []TopicPartition) (map[TopicPartition]int64, error) {
+	if err := c.checkOpen(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := c.cl.withTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	return c.fetchCommitted(ctx, tps)
+}
+
+// ---- commits ----
+
+// Commit commits, for every assigned partition, the offset after the last
+// record Poll returned. It returns when the coordinator has accepted them.
+func (c *Consumer) Commit(ctx context.Context) error {
+	if err := c.checkOpen(); err != nil {
+		return err
+	}
+	return c.commitAll(ctx, true)
+}
+
+// CommitRecords commits, per partition, the offset after the highest of
+// recs. Every partition must be assigned: a record of a partition this
+// consumer no longer owns gives NOT_ASSIGNED (a group error) and nothing
+// is committed, since the new owner's progress must not be overwritten.
+func (c *Consumer) CommitRecords(ctx context.Context, recs ...*Record) error {
+	offsets := map[TopicPartition]int64{}
+	for _, r := range recs {
+		tp := TopicPartition{r.Topic, r.Partition}
+		if o, ok := offsets[tp]; !ok || r.Offset+1 > o {
+			offsets[tp] = r.Offset + 1
+		}
+	}
+	return c.CommitOffsets(ctx, offsets)
+}
+
+// CommitOffsets commits the given next-offsets-to-read. Partitions must be
+// assigned (see CommitRecords).
+func (c *Consumer) CommitOffsets(ctx context.Context, offsets map[TopicPartition]int64) error {
+	if err := c.checkOpen(); err != nil {
+		return err
+	}
+	if len(offsets) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	for tp, off := range offsets {
+		if off < 0 {
+			c.mu.Unlock()
+			return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("commit %s: negative offset %d", tp, off)}
+		}
+		if p := c.parts[tp]; p == nil {
+			c.mu.Unlock()
+			return &wire.Error{Code: wire.ErrNotAssigned, Detail: "commit " + tp.String() + ": the partition is not assigned to this consumer"}
+		}
+	}
+	c.mu.Unlock()
+	ctx, cancel := c.cl.withTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	return c.commitOffsets(ctx, offsets, false)
+}
+
+// Consumed returns, per assigned partition with a known position, the
+// offset after the last record Poll returned (what Commit would commit).
+func (c *Consumer) Consumed() map[TopicPartition]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[TopicPartition]int64{}
+	for tp, p := range c.parts {
+		if p.consumed >= 0 && !p.revoking {
+			out[tp] = p.consumed
+		}
+	}
+	return out
+}
+
+// commitAll commits consumed (all) or safe (!all) positions that changed
+// since the last commit.
+func (c *Consumer) commitAll(ctx context.Context, all bool) error {
+	return c.commitPositions(ctx, nil, all)
+}
+
+// commitPositions commits the positions of the assigned partitions that
+// keep passes (nil: all of them): consumed when all is true, else safe
+// (then as a background commit, which never moves a commit backwards and
+// does not wait out rebalances). The positions are read under commitMu,
+// so commits reach the coordinator in the order their offsets were read.
+func (c *Consumer) commitPositions(ctx context.Context, keep func(*partState) bool, all bool) error {
+	if c.cfg.GroupID == "" {
+		return &wire.Error{Code: wire.ErrInvalidGroupID, Detail: "commit needs a group.id"}
+	}
+	c.commitMu.Lock()
+	defer c.commitMu.Unlock()
+	c.mu.Lock()
+	offsets := map[TopicPartition]int64{}
+	for tp, p := range c.parts {
+		if keep != nil && !keep(p) {
+			continue
+		}
+		off := p.safe
+		if all {
+			off = p.consumed
+		}
+		if off >= 0 && off != p.committed && (all || off > p.committed) {
+			offsets[tp] = off
+		}
+	}
+	c.mu.Unlock()
+	if len(offsets) == 0 {
+		return nil
+	}
+	ctx, cancel := c.cl.withTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	return c.sendCommit(ctx, offsets, !all)
+}
+
+// commitOffsets commits offsets (under commitMu, see commitPositions).
+func (c *Consumer) commitOffsets(ctx context.Context, offsets map[TopicPartition]int64, background bool) error {
+	c.commitMu.Lock()
+	defer c.commitMu.Unlock()
+	return c.sendCommit(ctx, offsets, background)
+}
+
+// sendCommit sends an OffsetCommit with the member's current identity,
+// retrying coordinator moves. During a classic rebalance it waits for the
+// new generation (unless background) and commits the partitions still
+// assigned; partitions that moved away fail with NOT_ASSIGNED. The caller
+// holds commitMu.
+func (c *Consumer) sendCommit(ctx context.Context, offsets map[TopicPartition]int64, background bool) error {
+	if c.cfg.GroupID == "" {
+		return &wire.Error{Code: wire.ErrInvalidGroupID, Detail: "commit needs a group.id"}
+	}
+	pending := make(map[TopicPartition]int64, len(offsets))
+	for tp, o := range offsets {
+		pending[tp] = o
+	}
+	var notAssigned []TopicPartition
+	for attempt := 0; len(pending) > 0; attempt++ {
+		c.mu.Lock()
+		g := c.group
+		c.mu.Unlock()
+		gen, member, instance := int32(-1), "", (*string)(nil)
+		if g != nil {
+			gen, member, instance = g.identity()
+		}
+		req := &wire.OffsetCommitRequest{GroupId: c.cfg.GroupID, GenerationIdOrMemberEpoch: gen,
+			MemberId: member, GroupInstanceId: instance, RetentionTimeMs: -1}
+		idx := map[string]int{}
+		keys := make([]TopicPartition, 0, len(pending))
+		for tp := range pending {
+			keys = append(keys, tp)
+		}
+		sortTPs(keys)
+		for _, tp := range keys {
+			ti, ok := idx[tp.Topic]
+			if !ok {
+				ti = len(req.Topics)
+				idx[tp.Topic] = ti
+				req.Topics = append(req.Topics, wire.OffsetCommitRequestTopic{Name: tp.Topic})
+			}
+			req.Topics[ti].Partitions = append(req.Topics[ti].Partitions, wire.OffsetCommitRequestPartition{
+				PartitionIndex: tp.Partition, CommittedOffset: pending[tp], CommittedLeaderEpoch: -1})
+		}
+		resp, err := c.groupRequest(ctx, req, func(r wire.Response) wire.ErrorCode {
+			// Per-partition codes; a coordinator move shows on every one.
+			for _, t := range r.(*wire.OffsetCommitResponse).Topics {
+				for _, p := range t.Partitions {
+					if code := wire.ErrorCode(p.ErrorCode); coordinatorError(code) || code == wire.ErrCoordinatorLoadInProgress {
+						return code
+					}
+				}
+			}
+			return wire.ErrNone
+		})
+		if err != nil {
+			return commitErr(err)
+		}
+		var rebalance, stale bool
+		var failed error
+		for _, t := range resp.(*wire.OffsetCommitResponse).Topics {
+			for _, p := range t.Partitions {
+				tp := TopicPartition{t.Name, p.PartitionIndex}
+				off, ok := pending[tp]
+				if !ok {
+					continue
+				}
+				switch code := wire.ErrorCode(p.ErrorCode); code {
+				case wire.ErrNone:
+					delete(pending, tp)
+					c.mu.Lock()
+					if ps := c.parts[tp]; ps != nil {
+						ps.committed = off
+					}
+					c.mu.Unlock()
+				case wire.ErrRebalanceInProgress, wire.ErrIllegalGeneration, wire.ErrUnknownMemberID:
+					// The generation moved on: retry with the new one for
+					// the partitions this member still owns (nobody else
+					// read them meanwhile).
+					rebalance = true
+				case wire.ErrStaleMemberEpoch:
+					stale = true
+				case wire.ErrRequestTimedOut, wire.ErrUnknownTopicOrPartition:
+					// retried below
+				default:
+					if failed == nil {
+						failed = &wire.Error{Code: code, Detail: fmt.Sprintf("committing offset %d of %s for group %s", off, tp, c.cfg.GroupID)}
+					}
+				}
+			}
+		}
+		if failed != nil {
+			return failed
+		}
+		if len(pending) == 0 {
+			break
+		}
+		if (rebalance || stale) && (background || g == nil) {
+			return &wire.Error{Code: wire.ErrRebalanceInProgress, Detail: "commit during a rebalance of group " + c.cfg.GroupID}
+		}
+		if rebalance || stale {
+			if err := g.waitStable(ctx); err != nil {
+				return commitErr(err)
+			}
+			// Only partitions this member still owns may be committed.
+			c.mu.Lock()
+			for tp := range pending {
+				if p := c.parts[tp]; p == nil || p.revoking {
+					delete(pending, tp)
+					notAssigned = append(notAssigned, tp)
+				}
+			}
+			c.mu.Unlock()
+			continue
+		}
+		if err := c.cfg.Retry.wait(ctx, min(attempt, 4)); err != nil {
+			return &wire.Error{Code: wire.ErrTimedOut, Detail: fmt.Sprintf("commit of %d partition(s) not acknowledged before the deadline", len(pending))}
+		}
+	}
+	if len(notAssigned) > 0 {
+		sortTPs(notAssigned)
+		return &wire.Error{Code: wire.ErrNotAssigned, Detail: fmt.Sprintf("commit: %v moved to another member during a rebalance", notAssigned)}
+	}
+	return nil
+}
+
+// commitErr makes a failure to reach the coordinator a group error.
+func commitErr(err error) error {
+	if transportError(err) || wire.CodeOf(err) == wire.ErrInterrupted {
+		return &wire.Error{Code: wire.ErrCoordinatorNotAvailable, Detail: "commit: " + err.Error()}
+	}
+	return err
+}
+
+// autoCommitLoop commits safe positions every auto.commit.interval.ms
+// until ctx ends.
+func (c *Consumer) autoCommitLoop(ctx context.Context) {
+	t := time.NewTicker(c.cfg.AutoCommitInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := c.commitAll(ctx, false)
+		if err == nil || ctx.Err() != nil {
+			continue
+		}
+		// Transient failures (rebalances, coordinator moves) are retried at
+		// the next tick; others are the application's business.
+		code := wire.CodeOf(err)
+		if cat := wire.Lookup(code).Category; cat == wire.CategoryAuth || cat == wire.CategoryOffset {
+			c.reportErr(fmt.Errorf("auto-commit: %w", err))
+		}
+	}
+}
+
+// ---- offsets for times ----
+
+// OffsetsForTimes returns, per partition, the earliest offset whose record
+// timestamp (ms since the epoch) is at or after the given one, with that
+// record's timestamp; Offset is -1 when no record is that recent. The
+// partitions need not be assigned.
+func (c *Consumer) OffsetsForTimes(ctx context.Context, times map[TopicPartition]int64) (map[TopicPartition]OffsetAndTimestamp, error) {
+	if err := c.checkOpen(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := c.cl.withTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	for tp, ts := range times {
+		if ts < 0 {
+			return nil, &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("offsets for times: negative timestamp %d for %s", ts, tp)}
+		}
+	}
+	out := make(map[TopicPartition]OffsetAndTimestamp, len(times))
+	pending := make(map[TopicPartition]int64, len(times))
+	for tp, ts := range times {
+		pending[tp] = ts
+	}
+	for attempt := 0; len(pending) > 0; attempt++ {
+		if attempt > 0 {
+			if err := c.cfg.Retry.wait(ctx, min(attempt-1, 4)); err != nil {
+				return nil, &wire.Error{Code: wire.ErrTimedOut, Detail: "offsets for times: " + err.Error()}
+			}
+		}
+		topics := map[string]bool{}
+		for tp := range pending {
+			topics[tp.Topic] = true
+		}
+		names := make([]string, 0, len(topics))
+		for t := range topics {
+			names = append(names, t)
+		}
+		sort.Strings(names)
+		m, err := c.cl.RefreshMetadata(ctx, names)
+		if err != nil {
+			if ctx.Err() != nil || !wire.CodeOf(err).Retriable() {
+				return nil, err
+			}
+			continue
+		}
+		byLeader := map[int32][]TopicPartition{}
+		for tp := range pending {
+			ti := m.Topics[tp.Topic]
+			switch {
+			case ti == nil:
+				return nil, &wire.Error{Code: wire.ErrUnknownTopicOrPartition, Detail: tp.Topic}
+			case ti.Err != wire.ErrNone && !ti.Err.Retriable():
+				return nil, &wire.Error{Code: ti.Err, Detail: tp.Topic}
+			case ti.Err == wire.ErrNone && int(tp.Partition) >= len(ti.Partitions):
+				return nil, &wire.Error{Code: wire.ErrPartitionNotFound, Detail: tp.String()}
+			case ti.Err != wire.ErrNone || ti.Partitions[tp.Partition].Leader < 0:
+				continue
+			}
+			l := ti.Partitions[tp.Partition].Leader
+			byLeader[l] = append(byLeader[l], tp)
+		}
+		var errs []error
+		for leader, tps := range byLeader {
+			req := &wire.ListOffsetsRequest{ReplicaId: wire.ReplicaIdConsumer, IsolationLevel: c.cfg.IsolationLevel}
+			idx := map[string]int{}
+			for _, tp := range tps {
+				ti, ok := idx[tp.Topic]
+				if !ok {
+					ti = len(req.Topics)
+					idx[tp.Topic] = ti
+					req.Topics = append(req.Topics, wire.ListOffsetsRequestTopic{Name: tp.Topic})
+				}
+				req.Topics[ti].Partitions = append(req.Topics[ti].Partitions, wire.ListOffsetsRequestPartition{
+					PartitionIndex: tp.Partition, CurrentLeaderEpoch: -1, Timestamp: pending[tp]})
+			}
+			resp, err := c.cl.Request(ctx, leader, req)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			for _, t := range resp.(*wire.ListOffsetsResponse).Topics {
+				for _, p := range t.Partitions {
+					tp := TopicPartition{t.Name, p.PartitionIndex}
+					if _, ok := pending[tp]; !ok {
+						continue
+					}
+					if code := wire.ErrorCode(p.ErrorCode); code != wire.ErrNone {
+						if !code.Retriable() && !leaderError(code) {
+							return nil, &wire.Error{Code: code, Detail: "offsets for times: " + tp.String()}
+						}
+						errs = append(errs, &wire.Error{Code: code})
+						continue
+					}
+					out[tp] = OffsetAndTimestamp{Offset: p.Offset, Timestamp: p.Timestamp}
+					delete(pending, tp)
+				}
+			}
+		}
+		if len(pending) > 0 && ctx.Err() != nil {
+			return nil, errors.Join(append(errs, &wire.Error{Code: wire.ErrTimedOut, Detail: "offsets for times"})...)
+		}
+	}
+	return out, nil
+}

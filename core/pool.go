@@ -1,0 +1,646 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofka/gofka/wire"
+)
+
+// Pool owns broker connections and hands them out, either shared or
+// leased:
+//
+//   - Clients share: every Client built on the same Pool (WithPool, or the
+//     connection.pool property) uses one connection per broker address, so
+//     a producer, a consumer and an admin client talking to the same broker
+//     use one socket. Requests on a shared connection are pipelined and each
+//     carries its own client's client.id.
+//   - Get leases a connection exclusively (for callers that want a socket of
+//     their own, such as the Python ConnectionPool); Release returns it.
+//
+// MaxConnections bounds the open connections of the pool (shared, leased,
+// idle and being dialed) at every moment. When the bound is reached, an
+// idle connection (or, failing that, a shared one with no request in
+// flight: its clients dial again on next use) is closed to make room;
+// when every connection is busy the caller waits, up to
+// ConnectionTimeout, for one to be released or to die. Connections with no
+// request and no lease for MaxIdleTime are closed by a reaper goroutine.
+//
+// Every Client without a pool of its own option gets a private Pool built
+// from its Config (connections.max, connections.max.idle.ms), so all
+// connections go through this one code path.
+//
+// A Pool is safe for concurrent use. Close closes every connection and
+// fails later requests with CLIENT_CLOSED; CloseAll closes the connections
+// and keeps the pool usable.
+type Pool struct {
+	id  uint64
+	cfg PoolConfig
+	// dial is the configuration connections are dialed with: timeouts,
+	// TLS, and the client id of the ApiVersions handshake.
+	dial Config
+
+	mu      sync.Mutex
+	entries map[string][]*poolEntry  // by address; guarded by mu
+	dialing map[string]*poolDialCall // shared dials in progress; guarded by mu
+	open    int                      // links open or being dialed; guarded by mu
+	leases  map[uint64]*PoolConn     // exclusive leases by id; guarded by mu
+	nextID  uint64                   // guarded by mu
+	changed chan struct{}            // closed (and replaced) on every release or removal; guarded by mu
+	closed  bool                     // guarded by mu
+	stop    chan struct{}            // closed by Close: stops the reaper
+
+	dials   atomic.Int64
+	reaped  atomic.Int64
+	evicted atomic.Int64
+	waits   atomic.Int64
+	maxOpen atomic.Int64
+}
+
+// PoolConfig are the limits of a Pool. The zero value means no limit, no
+// idle reaping and waits bounded only by the caller's context.
+type PoolConfig struct {
+	// MaxConnections bounds the open connections; 0 = no limit.
+	MaxConnections int
+	// MaxIdleTime closes connections unused (no request in flight, no
+	// lease) for this long; 0 = never.
+	MaxIdleTime time.Duration
+	// ConnectionTimeout bounds how long an acquisition waits for a free
+	// slot and dials; 0 = the dial configuration's DialTimeout.
+	ConnectionTimeout time.Duration
+}
+
+type poolEntry struct {
+	l         *link
+	addr      string
+	shares    int       // clients holding the link shared
+	leased    bool      // held exclusively through Get
+	idleSince time.Time // when the last share or lease was returned
+}
+
+type poolDialCall struct {
+	done chan struct{}
+	err  error
+}
+
+// PoolStats is a snapshot of a pool's counters.
+type PoolStats struct {
+	Open      int      `json:"open"`      // connections open or being dialed
+	Leased    int      `json:"leased"`    // held exclusively through Get
+	Shared    int      `json:"shared"`    // held by at least one client
+	Idle      int      `json:"idle"`      // open, neither leased nor shared
+	Dials     int64    `json:"dials"`     // connections dialed since creation
+	Reaped    int64    `json:"reaped"`    // closed for being idle
+	Evicted   int64    `json:"evicted"`   // closed to make room under the limit
+	Waits     int64    `json:"waits"`     // acquisitions that had to wait for a slot
+	MaxOpen   int64    `json:"max_open"`  // highest Open seen
+	Limit     int      `json:"limit"`     // MaxConnections (0 = none)
+	IdleLimit int64    `json:"idle_ms"`   // MaxIdleTime in ms (0 = never)
+	Addresses []string `json:"addresses"` // addresses with an open connection, sorted
+}
+
+var pools = struct {
+	sync.Mutex
+	next uint64
+	m    map[uint64]*Pool
+}{m: map[uint64]*Pool{}}
+
+// NewPool creates a pool whose connections are dialed with dial's
+// DialTimeout, TLS and ClientID (dial.Brokers is not used). No network I/O.
+// The pool is registered under ID() until Close, so that C and Python
+// clients can name it in their configuration (connection.pool=<id>).
+func NewPool(pc PoolConfig, dial Config) (*Pool, error) {
+	if pc.MaxConnections < 0 {
+		return nil, &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("pool MaxConnections must be >= 0, got %d", pc.MaxConnections)}
+	}
+	if pc.MaxIdleTime < 0 || pc.ConnectionTimeout < 0 {
+		return nil, &wire.Error{Code: wire.ErrInvalidArgument, Detail: "pool durations must be >= 0"}
+	}
+	if dial.DialTimeout <= 0 {
+		return nil, &wire.Error{Code: wire.ErrInvalidArgument, Detail: "pool dial timeout must be positive"}
+	}
+	if pc.ConnectionTimeout == 0 {
+		pc.ConnectionTimeout = dial.DialTimeout
+	}
+	// TLS files and SASL settings are resolved once, for every connection.
+	if err := dial.prepareSecurity(); err != nil {
+		return nil, err
+	}
+	dial.Pool = nil
+	p := &Pool{
+		cfg:     pc,
+		dial:    dial,
+		entries: map[string][]*poolEntry{},
+		dialing: map[string]*poolDialCall{},
+		leases:  map[uint64]*PoolConn{},
+		changed: make(chan struct{}),
+		stop:    make(chan struct{}),
+	}
+	pools.Lock()
+	pools.next++
+	p.id = pools.next
+	pools.m[p.id] = p
+	pools.Unlock()
+	if pc.MaxIdleTime > 0 {
+		go p.reaper()
+	}
+	return p, nil
+}
+
+// NewPoolFromConfig creates a pool from the connection-pool properties of
+// cfg (connections.max, connections.max.idle.ms, connect.timeout.ms,
+// security settings, client.id).
+func NewPoolFromConfig(cfg Config) (*Pool, error) {
+	return NewPool(PoolConfig{
+		MaxConnections:    cfg.PoolMaxConnections,
+		MaxIdleTime:       cfg.ConnectionsMaxIdle,
+		ConnectionTimeout: cfg.DialTimeout,
+	}, cfg)
+}
+
+// PoolByID returns the open pool with the given ID, or nil.
+func PoolByID(id uint64) *Pool {
+	pools.Lock()
+	defer pools.Unlock()
+	return pools.m[id]
+}
+
+// ID identifies the pool among the process's open pools.
+func (p *Pool) ID() uint64 { return p.id }
+
+// Config returns the pool's limits.
+func (p *Pool) Config() PoolConfig { return p.cfg }
+
+// signalLocked wakes every waiter; p.mu must be held.
+func (p *Pool) signalLocked() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// removeLocked forgets e (its link is closed or being closed).
+func (p *Pool) removeLocked(e *poolEntry) {
+	list := p.entries[e.addr]
+	for i, x := range list {
+		if x == e {
+			list = append(list[:i:i], list[i+1:]...)
+			p.open--
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(p.entries, e.addr)
+	} else {
+		p.entries[e.addr] = list
+	}
+	p.signalLocked()
+}
+
+// addLocked records a freshly dialed link and watches for its death.
+func (p *Pool) addLocked(l *link) *poolEntry {
+	e := &poolEntry{l: l, addr: l.addr, idleSince: time.Now()}
+	p.entries[l.addr] = append(p.entries[l.addr], e)
+	go func() {
+		select {
+		case <-l.dead:
+		case <-p.stop:
+			return
+		}
+		p.dial.logf(LogInfo, "conn", "connection to %s (%s) closed: %v", l.addr, nodeName(l.nodeID), l.deathErr())
+		p.mu.Lock()
+		for _, x := range p.entries[e.addr] {
+			if x == e {
+				p.removeLocked(e)
+				break
+			}
+		}
+		p.mu.Unlock()
+	}()
+	return e
+}
+
+// reserveLocked takes a slot for a new link, closing an idle (or else an
+// unbusy shared) connection when the pool is full. It reports false when
+// every connection is busy.
+func (p *Pool) reserveLocked() bool {
+	if p.cfg.MaxConnections == 0 || p.open < p.cfg.MaxConnections {
+		p.open++
+		p.noteOpenLocked()
+		return true
+	}
+	var victim *poolEntry
+	for _, list := range p.entries {
+		for _, e := range list {
+			if e.leased || e.l.inFlight.Load() > 0 {
+				continue
+			}
+			// Prefer unshared links, then the least recently used.
+			if victim == nil || (victim.shares > 0 && e.shares == 0) ||
+				((victim.shares > 0) == (e.shares > 0) && e.l.lastUsed.Load() < victim.l.lastUsed.Load()) {
+				victim = e
+			}
+		}
+	}
+	if victim == nil {
+		return false
+	}
+	p.removeLocked(victim)
+	victim.l.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "closed by the connection pool to make room", Broker: victim.addr})
+	p.evicted.Add(1)
+	p.open++
+	p.noteOpenLocked()
+	return true
+}
+
+func (p *Pool) noteOpenLocked() {
+	if n := int64(p.open); n > p.maxOpen.Load() {
+		p.maxOpen.Store(n)
+	}
+}
+
+// waitLocked releases p.mu and waits for a change, the deadline or ctx.
+func (p *Pool) waitLocked(ctx context.Context, deadline <-chan time.Time, addr string, counted *bool) error {
+	ch := p.changed
+	p.mu.Unlock()
+	if !*counted {
+		*counted = true
+		p.waits.Add(1)
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-deadline:
+		return &wire.Error{Code: wire.ErrTimedOut, Broker: addr,
+			Detail: fmt.Sprintf("connection pool: all %d connections busy for %v", p.cfg.MaxConnections, p.cfg.ConnectionTimeout)}
+	case <-ctx.Done():
+		return &wire.Error{Code: wire.ErrTimedOut, Broker: addr, Detail: "waiting for a pooled connection: " + ctx.Err().Error()}
+	}
+}
+
+func (p *Pool) closedErr() error {
+	return &wire.Error{Code: wire.ErrClientClosed, Detail: "connection pool closed"}
+}
+
+// dialFor dials addr for a reserved slot, bounded by the pool's dial
+// timeout and ctx.
+func (p *Pool) dialFor(ctx context.Context, addr string, nodeID int32) (*link, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.dial.DialTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-p.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	p.dials.Add(1)
+	l, err := dialLink(ctx, addr, nodeID, &p.dial)
+	if err != nil {
+		p.dial.logf(LogWarn, "conn", "connecting to %s (%s) failed: %v", addr, nodeName(nodeID), err)
+	} else {
+		p.dial.logf(LogInfo, "conn", "connected to %s (%s)", addr, nodeName(nodeID))
+	}
+	return l, err
+}
+
+// acquireShared returns a link to addr shared with other clients, dialing
+// one when there is none. The caller holds one share until releaseShared.
+func (p *Pool) acquireShared(ctx context.Context, addr string, nodeID int32) (*link, error) {
+	deadline := time.NewTimer(p.cfg.ConnectionTimeout)
+	defer deadline.Stop()
+	counted := false
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, p.closedErr()
+		}
+		var best *poolEntry
+		for _, e := range p.entries[addr] {
+			if e.leased || e.l.isDead() {
+				continue
+			}
+			if best == nil || e.shares > best.shares {
+				best = e
+			}
+		}
+		if best != nil {
+			best.shares++
+			p.mu.Unlock()
+			return best.l, nil
+		}
+		if call := p.dialing[addr]; call != nil {
+			p.mu.Unlock()
+			select {
+			case <-call.done:
+				if call.err != nil {
+					return nil, call.err
+				}
+				continue
+			case <-ctx.Done():
+				return nil, &wire.Error{Code: wire.ErrTimedOut, Detail: "connecting: " + ctx.Err().Error(), Broker: addr}
+			}
+		}
+		if !p.reserveLocked() {
+			if err := p.waitLocked(ctx, deadline.C, addr, &counted); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		call := &poolDialCall{done: make(chan struct{})}
+		p.dialing[addr] = call
+		p.mu.Unlock()
+		// The dial is detached from ctx so that one caller giving up does
+		// not fail the others waiting on it; it is bounded by DialTimeout.
+		l, err := p.dialFor(context.Background(), addr, nodeID)
+		p.mu.Lock()
+		delete(p.dialing, addr)
+		switch {
+		case err != nil:
+			p.open--
+			p.signalLocked()
+		case p.closed:
+			p.open--
+			l.close(&wire.Error{Code: wire.ErrClientClosed})
+			err = p.closedErr()
+		default:
+			e := p.addLocked(l)
+			e.shares++
+		}
+		p.mu.Unlock()
+		call.err = err
+		close(call.done)
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
+	}
+}
+
+// releaseShared gives back one share of l (a no-op when l was already
+// removed, e.g. because it died).
+func (p *Pool) releaseShared(l *link) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, e := range p.entries[l.addr] {
+		if e.l == l {
+			if e.shares > 0 {
+				e.shares--
+			}
+			if e.shares == 0 && !e.leased {
+				e.idleSince = time.Now()
+			}
+			p.signalLocked()
+			return
+		}
+	}
+}
+
+// PoolConn is a connection leased exclusively from a Pool by Get. It is
+// safe for concurrent use by the holder; Release gives it back.
+type PoolConn struct {
+	id       uint64
+	pool     *Pool
+	entry    *poolEntry
+	released atomic.Bool
+	revoked  atomic.Bool // released by CloseAll: a later Release is a no-op
+}
+
+// ID identifies the lease within its pool.
+func (c *PoolConn) ID() uint64 { return c.id }
+
+// Addr is the broker's "host:port".
+func (c *PoolConn) Addr() string { return c.entry.addr }
+
+// Closed reports whether the connection is closed (or released).
+func (c *PoolConn) Closed() bool { return c.released.Load() || c.entry.l.isDead() }
+
+// Request sends req on this connection and returns the response, bounded
+// by ctx. It does not retry.
+func (c *PoolConn) Request(ctx context.Context, req wire.Request) (wire.Response, error) {
+	if c.released.Load() {
+		return nil, &wire.Error{Code: wire.ErrInvalidArgument, Detail: "connection was released to its pool", Broker: c.entry.addr}
+	}
+	cn := &conn{link: c.entry.l, clientID: c.pool.dial.ClientID}
+	return cn.roundTrip(ctx, req, false)
+}
+
+// APIVersions returns the API version ranges the broker announced on this
+// connection's handshake, by API name ("Produce": [min, max]).
+func (c *PoolConn) APIVersions() map[string][2]int16 {
+	out := make(map[string][2]int16, len(c.entry.l.versions))
+	for k, v := range c.entry.l.versions {
+		out[wire.APIName(k)] = v
+	}
+	return out
+}
+
+// Get leases a connection to addr exclusively: an idle one when the pool
+// has it, else a new one. When the pool is at MaxConnections it closes an
+// idle connection to make room or waits (up to ConnectionTimeout and ctx)
+// for one to be released.
+func (p *Pool) Get(ctx context.Context, addr string) (*PoolConn, error) {
+	if _, _, err := splitHostPort(addr); err != nil {
+		return nil, &wire.Error{Code: wire.ErrInvalidArgument, Detail: err.Error()}
+	}
+	deadline := time.NewTimer(p.cfg.ConnectionTimeout)
+	defer deadline.Stop()
+	counted := false
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, p.closedErr()
+		}
+		for _, e := range p.entries[addr] {
+			if !e.leased && e.shares == 0 && !e.l.isDead() {
+				pc := p.leaseLocked(e)
+				p.mu.Unlock()
+				return pc, nil
+			}
+		}
+		if !p.reserveLocked() {
+			if err := p.waitLocked(ctx, deadline.C, addr, &counted); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		p.mu.Unlock()
+		l, err := p.dialFor(ctx, addr, -1)
+		p.mu.Lock()
+		if err != nil {
+			p.open--
+			p.signalLocked()
+			p.mu.Unlock()
+			return nil, err
+		}
+		if p.closed {
+			p.open--
+			p.mu.Unlock()
+			l.close(&wire.Error{Code: wire.ErrClientClosed})
+			return nil, p.closedErr()
+		}
+		pc := p.leaseLocked(p.addLocked(l))
+		p.mu.Unlock()
+		return pc, nil
+	}
+}
+
+func (p *Pool) leaseLocked(e *poolEntry) *PoolConn {
+	e.leased = true
+	p.nextID++
+	pc := &PoolConn{id: p.nextID, pool: p, entry: e}
+	p.leases[pc.id] = pc
+	return pc
+}
+
+// Lease returns the leased connection with the given id, or nil.
+func (p *Pool) Lease(id uint64) *PoolConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.leases[id]
+}
+
+// Release returns a leased connection to the pool, where it stays open
+// for reuse until MaxIdleTime. With discard, or when the connection has
+// failed, it is closed instead. Releasing a connection this pool did not
+// lease, or releasing twice, is INVALID_ARGUMENT.
+func (p *Pool) Release(c *PoolConn, discard bool) error {
+	if c == nil {
+		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "nil connection"}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c.pool == p && c.revoked.Load() {
+		return nil
+	}
+	if c.pool != p || p.leases[c.id] != c {
+		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "the connection is not leased from this pool"}
+	}
+	delete(p.leases, c.id)
+	c.released.Store(true)
+	e := c.entry
+	e.leased = false
+	e.idleSince = time.Now()
+	alive := false
+	for _, x := range p.entries[e.addr] {
+		alive = alive || x == e
+	}
+	if alive && (discard || e.l.isDead()) {
+		p.removeLocked(e)
+		e.l.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "discarded", Broker: e.addr})
+	}
+	p.signalLocked()
+	return nil
+}
+
+// reaper closes connections idle for MaxIdleTime until the pool closes.
+func (p *Pool) reaper() {
+	tick := min(max(p.cfg.MaxIdleTime/4, 10*time.Millisecond), 30*time.Second)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case now := <-t.C:
+			p.reapIdle(now)
+		}
+	}
+}
+
+// reapIdle closes every connection that is neither leased nor busy and
+// has seen no request and no release for MaxIdleTime. Shared connections
+// count too (their clients dial again on next use), as with the Java
+// client's connections.max.idle.ms.
+func (p *Pool) reapIdle(now time.Time) {
+	var victims []*poolEntry
+	p.mu.Lock()
+	for _, list := range p.entries {
+		for _, e := range list {
+			if e.leased || e.l.inFlight.Load() > 0 {
+				continue
+			}
+			last := time.Unix(0, e.l.lastUsed.Load())
+			if e.idleSince.After(last) {
+				last = e.idleSince
+			}
+			if now.Sub(last) >= p.cfg.MaxIdleTime {
+				victims = append(victims, e)
+			}
+		}
+	}
+	// Closed under mu, so that no new dial can take the freed slots while
+	// the old sockets are still open.
+	for _, e := range victims {
+		p.removeLocked(e)
+		p.reaped.Add(1)
+		e.l.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "idle connection closed by the pool", Broker: e.addr})
+	}
+	p.mu.Unlock()
+}
+
+// Stats returns the pool's counters.
+func (p *Pool) Stats() PoolStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := PoolStats{Open: p.open, Dials: p.dials.Load(), Reaped: p.reaped.Load(), Evicted: p.evicted.Load(),
+		Waits: p.waits.Load(), MaxOpen: p.maxOpen.Load(), Limit: p.cfg.MaxConnections,
+		IdleLimit: p.cfg.MaxIdleTime.Milliseconds(), Addresses: []string{}}
+	for addr, list := range p.entries {
+		s.Addresses = append(s.Addresses, addr)
+		for _, e := range list {
+			switch {
+			case e.leased:
+				s.Leased++
+			case e.shares > 0:
+				s.Shared++
+			default:
+				s.Idle++
+			}
+		}
+	}
+	sort.Strings(s.Addresses)
+	return s
+}
+
+// CloseAll closes every connection, leased and shared ones included (their
+// holders see CONNECTION_FAILED and clients dial again on next use). The
+// pool stays usable.
+func (p *Pool) CloseAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, list := range p.entries {
+		for _, e := range list {
+			p.removeLocked(e)
+			e.l.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "connection pool closed its connections", Broker: e.addr})
+		}
+	}
+	for id, c := range p.leases {
+		c.revoked.Store(true)
+		c.released.Store(true)
+		delete(p.leases, id)
+	}
+}
+
+// Close closes every connection and the pool; later acquisitions fail with
+// CLIENT_CLOSED. Safe to call more than once.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	close(p.stop)
+	p.signalLocked()
+	p.mu.Unlock()
+	pools.Lock()
+	delete(pools.m, p.id)
+	pools.Unlock()
+	p.CloseAll()
+	return nil
+}

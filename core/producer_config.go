@@ -1,0 +1,134 @@
+package core
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gofka/gofka/wire"
+)
+
+// Producer configuration: the `--- producer ---` fields of Config (acks and
+// compression.type are rows of config.go's table; the rest are here).
+// Defaults follow the Java client except:
+//
+//   - batch.size defaults to 1 MiB (Java: 16 KiB). Java allocates batch.size
+//     bytes up front for every partition it writes to, so it keeps the
+//     value small; Gofka's batches grow only as records arrive, so the
+//     bound costs nothing until records pile up behind requests in flight,
+//     and then large batches are what keeps throughput up (librdkafka and
+//     franz-go use ~1 MB too). It stays below the broker's default
+//     max.message.bytes (1048588), which limits a whole compressed batch.
+//   - linger.ms defaults to 0 (Java 4.x: 5): with linger 0 a batch leaves
+//     as soon as the broker connection has room for a request, and batches
+//     still form naturally while requests are in flight.
+
+func init() {
+	properties = append(properties, producerProperties...)
+}
+
+var producerProperties = []Property{
+	{"batch.size", "int(bytes)", "1048576", "Upper bound on the encoded size of one record batch (one partition's records in one request), before compression. A record larger than this gets a batch of its own.",
+		intSetter(1, 1<<30, func(c *Config) *int { return &c.BatchSize })},
+	{"linger.ms", "duration(ms)", "0", "How long a batch that is not full may wait for more records before it is sent. 0 sends as soon as the connection has room for another request.",
+		durationSetter(func(c *Config) *time.Duration { return &c.Linger })},
+	{"max.in.flight.requests.per.connection", "int", "5", "Produce requests sent to one broker and not yet answered. At most 5 with enable.idempotence (the broker deduplicates the last 5 batches of each partition).",
+		intSetter(1, 1000, func(c *Config) *int { return &c.MaxInFlight })},
+	{"enable.idempotence", "bool", "true", "Give each batch a producer id and sequence number so that retries neither duplicate nor reorder records. Needs acks=all; when left at its default with acks 0 or 1, idempotence is off (as in the Java client); set explicitly to true with acks 0 or 1 it is an error.",
+		func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return err
+			}
+			c.EnableIdempotence, c.idempotenceSet = b, true
+			return nil
+		}},
+	{"buffer.memory", "int(bytes)", "33554432", "Bytes of records the producer buffers (waiting or in flight). Produce blocks while it is full, until room frees up or its context ends (QUEUE_FULL).",
+		int64Setter(1024, 1<<40, func(c *Config) *int64 { return &c.BufferMemory })},
+	{"delivery.timeout.ms", "duration(ms)", "120000", "Upper bound on the time between Produce and the record's result: a record not acknowledged by then fails with DELIVERY_TIMEOUT (retries included).",
+		durationSetter(func(c *Config) *time.Duration { return &c.DeliveryTimeout })},
+	{"max.request.size", "int(bytes)", "1048576", "Upper bound on the batches of one produce request, and on one record: a larger record fails with MESSAGE_TOO_LARGE_LOCAL without being sent.",
+		intSetter(64, 1<<30, func(c *Config) *int { return &c.MaxRequestSize })},
+}
+
+func intSetter(lo, hi int, field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("must be an integer between %d and %d", lo, hi)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func int64Setter(lo, hi int64, field func(*Config) *int64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("must be an integer between %d and %d", lo, hi)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+// WithBatchSize bounds the encoded size of one record batch (batch.size).
+func WithBatchSize(bytes int) Option { return func(c *Config) { c.BatchSize = bytes } }
+
+// WithLinger lets a batch that is not full wait d for more records
+// (linger.ms).
+func WithLinger(d time.Duration) Option { return func(c *Config) { c.Linger = d } }
+
+// WithMaxInFlight bounds the produce requests in flight per broker
+// (max.in.flight.requests.per.connection).
+func WithMaxInFlight(n int) Option { return func(c *Config) { c.MaxInFlight = n } }
+
+// WithIdempotence turns the idempotent producer on or off
+// (enable.idempotence).
+func WithIdempotence(on bool) Option {
+	return func(c *Config) { c.EnableIdempotence, c.idempotenceSet = on, true }
+}
+
+// WithBufferMemory bounds the bytes of buffered records (buffer.memory).
+func WithBufferMemory(bytes int64) Option { return func(c *Config) { c.BufferMemory = bytes } }
+
+// WithDeliveryTimeout bounds the time from Produce to a record's result
+// (delivery.timeout.ms).
+func WithDeliveryTimeout(d time.Duration) Option { return func(c *Config) { c.DeliveryTimeout = d } }
+
+// WithMaxRequestSize bounds one produce request and one record
+// (max.request.size).
+func WithMaxRequestSize(bytes int) Option { return func(c *Config) { c.MaxRequestSize = bytes } }
+
+// idempotent reports whether the producer runs idempotently: asked for (or
+// left at the default) and compatible with acks.
+func (c *Config) idempotent() bool { return c.EnableIdempotence && c.Acks == -1 }
+
+// validateProducer checks the producer settings together.
+func (c *Config) validateProducer() error {
+	bad := func(format string, args ...any) error {
+		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case c.BatchSize <= 0:
+		return bad("batch.size must be positive, got %d", c.BatchSize)
+	case c.MaxInFlight <= 0:
+		return bad("max.in.flight.requests.per.connection must be positive, got %d", c.MaxInFlight)
+	case c.BufferMemory <= 0:
+		return bad("buffer.memory must be positive, got %d", c.BufferMemory)
+	case c.DeliveryTimeout <= 0:
+		return bad("delivery.timeout.ms must be positive")
+	case c.MaxRequestSize <= 0:
+		return bad("max.request.size must be positive, got %d", c.MaxRequestSize)
+	case c.Linger < 0:
+		return bad("linger.ms must not be negative")
+	}
+	if c.EnableIdempotence && c.idempotenceSet && c.Acks != -1 {
+		return bad("enable.idempotence=true needs acks=all (acks is %d)", c.Acks)
+	}
+	if c.idempotent() && c.MaxInFlight > 5 {
+		return bad("max.in.flight.requests.per.connection must be at most 5 with enable.idempotence, got %d", c.MaxInFlight)
+	}
+	return nil
+}

@@ -1,0 +1,560 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/gofka/gofka/wire"
+)
+
+// sink sends the batches of the partitions one broker leads. Two goroutines
+// per sink:
+//
+//   - the sender (run) wakes when a partition has a batch ready, takes at
+//     most one ready batch per partition into a Produce request (bounded by
+//     max.request.size) and writes it on the broker's connection with
+//     conn.start. Writes happen in this one goroutine, so requests reach
+//     the broker in the order their batches were taken;
+//   - the receiver (receive) waits for the answers in the same order
+//     (a broker answers one connection's requests in order) and settles
+//     each batch: success, retry, or failure.
+//
+// Up to max.in.flight.requests.per.connection requests are outstanding:
+// slots is a semaphore the sender takes before writing and the receiver
+// gives back after settling.
+type sink struct {
+	p    *Producer
+	node int32
+
+	mu    sync.Mutex
+	parts []*partBuf // guarded by mu: the partitions this broker leads
+	rr    int        // guarded by mu: where the next request starts, for fairness
+
+	wake     chan struct{}      // capacity 1
+	slots    chan struct{}      // capacity MaxInFlight
+	inflight chan *produceCall  // to the receiver, in write order
+	encBuf   []byte             // sender only: encoded batches of the request being built
+	connErrs int                // sender only: dial failures in a row
+	backoff  time.Time          // sender only: no dial before this
+	scratch  []*recBatch        // sender only
+	byTP     map[tpKey]int       // receiver only
+}
+
+type tpKey struct {
+	topic     string
+	partition int32
+}
+
+// produceCall is one request written (or that failed to be written).
+type produceCall struct {
+	cn      *conn
+	call    *call // nil with acks=0 or when err is set
+	batches []*recBatch
+	parts   []*partBuf // parallel to batches
+	err     error      // the write failed
+}
+
+func newSink(p *Producer, node int32) *sink {
+	s := &sink{
+		p:        p,
+		node:     node,
+		wake:     make(chan struct{}, 1),
+		slots:    make(chan struct{}, p.cfg.MaxInFlight),
+		inflight: make(chan *produceCall, p.cfg.MaxInFlight),
+	}
+	p.wg.Add(2)
+	go s.run()
+	go s.receive()
+	return s
+}
+
+func (s *sink) wakeup() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *sink) add(pb *partBuf) {
+	s.mu.Lock()
+	s.parts = append(s.parts, pb)
+	s.mu.Unlock()
+}
+
+func (s *sink) remove(pb *partBuf) {
+	s.mu.Lock()
+	for i, x := range s.parts {
+		if x == pb {
+			s.parts = append(s.parts[:i], s.parts[i+1:]...)
+			break
+		}
+	}
+	s.mu.Unlock()
+}
+
+// run is the sender goroutine.
+func (s *sink) run() {
+	defer s.p.wg.Done()
+	defer close(s.inflight)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case <-s.wake:
+		case <-timer.C:
+		case <-s.p.quit:
+			return
+		}
+		next := s.drain()
+		timer.Stop()
+		if !next.IsZero() {
+			timer.Reset(max(time.Until(next), time.Millisecond))
+		}
+	}
+}
+
+// drain writes requests while batches are ready and slots are free. It
+// returns when the sink should look again without being woken (zero: only
+// when woken).
+func (s *sink) drain() time.Time {
+	p := s.p
+	for {
+		if p.aborting.Load() || !p.idem.canSend() {
+			return time.Time{} // woken again when sending may resume
+		}
+		now := time.Now()
+		if now.Before(s.backoff) {
+			return s.backoff
+		}
+		if !s.hasReady() {
+			return s.nextReady(now)
+		}
+		select {
+		case s.slots <- struct{}{}:
+		default:
+			return time.Time{} // the receiver wakes us when a slot frees
+		}
+		cn, err := s.conn()
+		if err != nil {
+			<-s.slots
+			s.connErrs++
+			s.backoff = time.Now().Add(p.cfg.Retry.JitteredBackoff(min(s.connErrs-1, 10)))
+			p.noteSinkError(s, err)
+			continue
+		}
+		s.connErrs = 0
+		var next time.Time
+		pc := s.build(cn, now, &next)
+		if pc == nil {
+			<-s.slots
+			return next
+		}
+		s.write(pc)
+	}
+}
+
+// hasReady is a cheap pre-check: does any partition hold a batch that is
+// not in flight? (takeReady makes the real decision.)
+func (s *sink) hasReady() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, pb := range s.parts {
+		pb.mu.Lock()
+		ok := pb.sendIdx < len(pb.batches) || (pb.failing && pb.inflight == 0 && len(pb.batches) > 0)
+		pb.mu.Unlock()
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// nextReady returns when a lingering batch or a backoff ends (zero if none).
+func (s *sink) nextReady(now time.Time) time.Time {
+	var next time.Time
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, pb := range s.parts {
+		pb.mu.Lock()
+		if pb.failing && pb.inflight == 0 && len(pb.batches) > 0 {
+			setEarlier(&next, pb.backoffUntil)
+		}
+		pb.mu.Unlock()
+	}
+	return next
+}
+
+func (s *sink) conn() (*conn, error) {
+	ctx, cancel := context.WithTimeout(s.p.ctx, s.p.cfg.DialTimeout)
+	defer cancel()
+	return s.p.cl.brokerConn(ctx, s.node)
+}
+
+// build takes ready batches (one per partition) into a request for cn.
+func (s *sink) build(cn *conn, now time.Time, next *time.Time) *produceCall {
+	p := s.p
+	budget := p.cfg.MaxRequestSize
+	batches := s.scratch[:0]
+	var parts []*partBuf
+	s.mu.Lock()
+	n := len(s.parts)
+	start := s.rr
+	if start >= n {
+		start = 0
+	}
+	for i := 0; i < n && budget > 0; i++ {
+		pb := s.parts[(start+i)%n]
+		b := pb.takeReady(s, cn, now, budget, len(batches) == 0, next)
+		if b == nil {
+			continue
+		}
+		batches = append(batches, b)
+		parts = append(parts, pb)
+		budget -= b.bytes
+	}
+	s.rr = start + 1
+	s.mu.Unlock()
+	s.scratch = batches[:0]
+	if len(batches) == 0 {
+		return nil
+	}
+	return &produceCall{cn: cn, batches: append([]*recBatch(nil), batches...), parts: parts}
+}
+
+// write encodes pc's batches into one Produce request, writes it and hands
+// it to the receiver.
+func (s *sink) write(pc *produceCall) {
+	p := s.p
+	cfg := &p.cfg
+	req := &wire.ProduceRequest{Acks: cfg.Acks, TimeoutMs: int32(min(cfg.RequestTimeout/time.Millisecond, math.MaxInt32))}
+	s.encBuf = s.encBuf[:0]
+	size := 0
+	for _, b := range pc.batches {
+		size += b.bytes
+	}
+	if cap(s.encBuf) < size {
+		s.encBuf = make([]byte, 0, size)
+	}
+	var encErr []error
+	for i, b := range pc.batches {
+		pb := pc.parts[i]
+		rb := wire.RecordBatch{PartitionLeaderEpoch: -1, ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, Records: b.recs}
+		if p.idem.enabled {
+			// seq/pid/epoch are only written under pb.mu while the batch
+			// is not in flight; it is in flight now, so reading is safe.
+			rb.ProducerID, rb.ProducerEpoch, rb.BaseSequence = b.pid, b.epoch, b.seq
+		}
+		startLen := len(s.encBuf)
+		var err error
+		s.encBuf, err = wire.AppendRecordBatch(s.encBuf, &rb, cfg.Compression)
+		if err != nil {
+			encErr = append(encErr, err)
+			continue
+		}
+		raw := s.encBuf[startLen:len(s.encBuf):len(s.encBuf)]
+		ti := -1
+		for j := range req.TopicData {
+			if req.TopicData[j].Name == pb.topic {
+				ti = j
+				break
+			}
+		}
+		if ti < 0 {
+			ti = len(req.TopicData)
+			req.TopicData = append(req.TopicData, wire.ProduceRequestTopic{Name: pb.topic})
+		}
+		req.TopicData[ti].PartitionData = append(req.TopicData[ti].PartitionData,
+			wire.ProduceRequestPartition{Index: pb.partition, Records: raw})
+	}
+	if len(encErr) > 0 {
+		// Encoding fails only for impossible input (a batch over 2 GiB):
+		// fail the request's batches without sending it.
+		pc.err = &wire.Error{Code: wire.ErrInvalidArgument, Detail: "encoding batch: " + encErr[0].Error()}
+	} else {
+		pc.call, pc.err = pc.cn.start(req, cfg.Acks == 0)
+	}
+	if cap(s.encBuf) > 8<<20 {
+		s.encBuf = nil // do not pin a huge buffer after a large request
+	}
+	s.inflight <- pc
+}
+
+// receive is the receiver goroutine: it settles requests in write order.
+func (s *sink) receive() {
+	defer s.p.wg.Done()
+	for pc := range s.inflight {
+		s.settle(pc)
+		<-s.slots
+		s.wakeup()
+	}
+}
+
+func (s *sink) settle(pc *produceCall) {
+	p := s.p
+	var resp *wire.ProduceResponse
+	err := pc.err
+	if err == nil && pc.call != nil {
+		// The broker answers by TimeoutMs (= request.timeout.ms) even when
+		// replication is slow; the extra second covers the network.
+		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.RequestTimeout+time.Second)
+		r, werr := pc.call.wait(ctx)
+		cancel()
+		if werr != nil {
+			err = werr
+			if wire.CodeOf(werr) == wire.ErrTimedOut && p.ctx.Err() == nil {
+				// A request that timed out leaves the pipelined requests
+				// behind it in an unknown state: drop the connection so they
+				// fail too and are retried in order on a new one.
+				pc.cn.close(&wire.Error{Code: wire.ErrRequestTimedOut, Detail: "produce request timed out", Broker: pc.cn.addr})
+			}
+		} else {
+			resp = r.(*wire.ProduceResponse)
+		}
+	}
+	results := s.match(pc, resp, err)
+	for i, b := range pc.batches {
+		results[i] = p.settleBatch(pc.parts[i], b, results[i])
+	}
+	for i, b := range pc.batches {
+		if results[i].done {
+			p.finishBatch(b, results[i])
+		}
+	}
+}
+
+// match pairs each batch of pc with its result: err for all when the
+// request failed, success without offsets with acks=0, else the response's
+// entry for the batch's partition.
+func (s *sink) match(pc *produceCall, resp *wire.ProduceResponse, err error) []partResult {
+	results := make([]partResult, len(pc.batches))
+	for i := range results {
+		results[i] = partResult{base: -1, logAppendTime: -1}
+		if err != nil {
+			results[i].err = err
+		} else if resp != nil {
+			pb := pc.parts[i]
+			results[i].err = &wire.Error{Code: wire.ErrCorruptResponse,
+				Detail: fmt.Sprintf("produce response has no result for %s/%d", pb.topic, pb.partition), Broker: pc.cn.addr}
+		}
+	}
+	if err != nil || resp == nil {
+		return results
+	}
+	useMap := len(pc.batches) > 16
+	if useMap {
+		if s.byTP == nil {
+			s.byTP = make(map[tpKey]int)
+		}
+		clear(s.byTP)
+		for i, pb := range pc.parts {
+			s.byTP[tpKey{pb.topic, pb.partition}] = i
+		}
+	}
+	for _, t := range resp.Responses {
+		for _, pr := range t.PartitionResponses {
+			i := -1
+			if useMap {
+				if j, ok := s.byTP[tpKey{t.Name, pr.Index}]; ok {
+					i = j
+				}
+			} else {
+				for j, pb := range pc.parts {
+					if pb.partition == pr.Index && pb.topic == t.Name {
+						i = j
+						break
+					}
+				}
+			}
+			if i < 0 {
+				continue
+			}
+			res := partResult{base: pr.BaseOffset, logAppendTime: pr.LogAppendTimeMs}
+			if pr.ErrorCode != 0 {
+				pb := pc.parts[i]
+				detail := fmt.Sprintf("%s/%d", pb.topic, pb.partition)
+				if pr.ErrorMessage != nil && *pr.ErrorMessage != "" {
+					detail += ": " + *pr.ErrorMessage
+				}
+				res.err = &wire.Error{Code: wire.ErrorCode(pr.ErrorCode), Detail: detail, Broker: pc.cn.addr}
+			}
+			results[i] = res
+		}
+	}
+	return results
+}
+
+// partResult is the outcome of one batch.
+type partResult struct {
+	err           error
+	base          int64
+	logAppendTime int64
+	done          bool // the batch is finished (success or failure): call its promises
+	needMeta      bool
+}
+
+// notWritten lists the non-retriable produce errors with which the broker
+// rejects a batch before appending it, so that an idempotent producer may
+// give its sequence numbers to the batches behind it.
+var notWritten = map[wire.ErrorCode]bool{
+	wire.ErrMessageTooLarge:             true,
+	wire.ErrRecordListTooLarge:          true,
+	wire.ErrInvalidRecord:               true,
+	wire.ErrInvalidTimestamp:            true,
+	wire.ErrUnsupportedForMessageFormat: true,
+	wire.ErrTopicAuthorizationFailed:    true,
+	wire.ErrClusterAuthorizationFailed:  true,
+	wire.ErrInvalidRequiredAcks:         true,
+	wire.ErrUnsupportedCompressionType:  true,
+	wire.ErrInvalidTopicException:       true,
+	wire.ErrUnsupportedVersion:          true,
+	wire.ErrInvalidRequest:              true,
+	wire.ErrPolicyViolation:             true,
+	wire.ErrInvalidArgument:             true, // local: never sent
+}
+
+// settleBatch applies one batch's outcome to its partition (under pb.mu)
+// and decides: finished (res.done), or kept for a retry.
+func (p *Producer) settleBatch(pb *partBuf, b *recBatch, res partResult) partResult {
+	p.inflightBatches.Add(-1)
+	code := wire.CodeOf(res.err)
+	now := time.Now()
+	var needBump, needMeta bool
+	pb.mu.Lock()
+	b.inflight = false
+	pb.inflight--
+	idx := pb.indexOf(b)
+	wasFailing := pb.failing
+	switch {
+	case idx < 0:
+		// Not queued any more (cannot happen: only settleBatch removes
+		// batches in flight). Finish it rather than lose its promises.
+		res.done = true
+		if res.err == nil {
+			res.err = &wire.Error{Code: wire.ErrLocalUnknown, Detail: "batch lost its partition queue"}
+		}
+
+	case res.err == nil || code == wire.ErrDuplicateSequenceNumber:
+		// DUPLICATE_SEQUENCE_NUMBER: an earlier attempt was written; its
+		// offset is no longer known.
+		if res.err != nil {
+			res.err, res.base = nil, -1
+		}
+		pb.removeAt(idx)
+		res.done = true
+		if !pb.failing {
+			pb.retryRound = 0
+		}
+
+	case p.aborting.Load():
+		pb.removeAt(idx)
+		res.err = &wire.Error{Code: wire.ErrClientClosed, Detail: "producer closed before the record was acknowledged: " + res.err.Error()}
+		res.done = true
+
+	case p.idem.enabled && (code == wire.ErrUnknownProducerID || code == wire.ErrInvalidProducerEpoch ||
+		code == wire.ErrInvalidProducerIDMapping ||
+		(code == wire.ErrOutOfOrderSequenceNumber && idx == 0 && !wasFailing)):
+		// The broker lost (or never had) our producer state: only a new
+		// epoch, with sequences restarting at 0, lets the partition move on.
+		b.lastErr = res.err
+		b.retries++
+		if b.retries > p.cfg.Retry.MaxRetries || now.After(b.created.Add(p.cfg.DeliveryTimeout)) {
+			pb.removeAt(idx)
+			res.done = true
+			res.err = giveUp(res.err, b, now, p.cfg.DeliveryTimeout)
+		}
+		needBump = true
+		pb.failing = true
+		pb.backoffUntil = now
+
+	case code.Retriable() || (p.idem.enabled && code == wire.ErrOutOfOrderSequenceNumber):
+		// OUT_OF_ORDER_SEQUENCE_NUMBER behind a failed batch: the broker
+		// refused it because the batch before it is missing; resending both
+		// in order fixes it.
+		b.lastErr = res.err
+		if countsAsRetry(code) && !(code == wire.ErrOutOfOrderSequenceNumber && idx > 0) {
+			b.retries++
+		}
+		if b.retries > p.cfg.Retry.MaxRetries || now.After(b.created.Add(p.cfg.DeliveryTimeout)) {
+			pb.removeAt(idx)
+			res.done = true
+			res.err = giveUp(res.err, b, now, p.cfg.DeliveryTimeout)
+			// The broker may have written it: the batches behind it would
+			// collide with its sequence numbers.
+			needBump = p.idem.enabled
+		}
+		if !wasFailing {
+			pb.failing = true
+			pb.backoffUntil = now.Add(p.cfg.Retry.JitteredBackoff(min(pb.retryRound, 30)))
+			pb.retryRound++
+		}
+		needMeta = true
+
+	case notWritten[code]:
+		pb.removeAt(idx)
+		res.done = true
+		if p.idem.enabled && b.seq >= 0 {
+			// Give the batch's sequence numbers to the batches behind it;
+			// any of them in flight now will come back out of order and be
+			// resent renumbered.
+			n := len(b.recs)
+			for _, x := range pb.batches[idx:] {
+				if x.seq >= 0 {
+					x.seq = addSeq(x.seq, -n)
+				}
+			}
+			pb.nextSeq = addSeq(pb.nextSeq, -n)
+			if pb.inflight > 0 {
+				pb.failing = true
+				pb.backoffUntil = now
+			}
+		}
+
+	default:
+		// Not retriable and the batch may have been written.
+		pb.removeAt(idx)
+		res.done = true
+		needBump = p.idem.enabled && b.sent
+	}
+	if pb.failing && pb.inflight == 0 {
+		pb.sendIdx = 0
+	}
+	s := pb.sink
+	pb.mu.Unlock()
+	if needBump {
+		p.idem.requestBump(p)
+	}
+	if needMeta {
+		p.triggerMeta()
+		res.needMeta = true
+	}
+	if s != nil {
+		s.wakeup()
+	}
+	return res
+}
+
+// countsAsRetry reports whether a retriable error uses up one of the
+// batch's retries (RetryPolicy.MaxRetries). Failures that mean "the leader
+// moved or the connection broke" (connection and metadata categories of the
+// error table) re-route the batch without counting: a broker restart or a
+// leader election then costs no retries, and delivery.timeout.ms still
+// bounds the wait.
+func countsAsRetry(code wire.ErrorCode) bool {
+	switch wire.Lookup(code).Category {
+	case wire.CategoryConnection, wire.CategoryMetadata:
+		return false
+	}
+	return true
+}
+
+// giveUp turns a batch's last retriable error into its final one.
+func giveUp(err error, b *recBatch, now time.Time, timeout time.Duration) error {
+	if now.After(b.created.Add(timeout)) {
+		return &wire.Error{Code: wire.ErrDeliveryTimeout,
+			Detail: fmt.Sprintf("not acknowledged within delivery.timeout.ms (%v); last error: %v", timeout, err)}
+	}
+	return withAttempts(err, b.attempts)
+}

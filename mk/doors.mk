@@ -1,0 +1,77 @@
+# The three front doors (Python wheel, C library + pkg-config, tests of both).
+# Included at the END of the Makefile (`include mk/doors.mk`), whose PYTHON,
+# VENV, LIB, GO_SOURCES and $(LIB) rule it uses; it also works on its own
+# (`make -f mk/doors.mk install PREFIX=/tmp/x`), with the same defaults.
+#
+#   make wheel                  dist/gofka-<v>-py3-none-manylinux_2_X_<arch>.whl
+#   make install PREFIX=/opt/g  lib/libgofka.so, include/gofka.h, lib/pkgconfig/gofka.pc
+#   make test-c                 C/C++ tests (tests/c) against GOFKA_BROKERS or a dev cluster
+#   make test-packaging         wheel in fresh venvs, make install + pkg-config, examples, docs
+
+ifndef GO_SOURCES
+PYTHON ?= python3
+VENV ?= .venv
+LIB ?= python/gofka/libgofka.so
+GO_SOURCES := $(shell find wire core capi -name '*.go' -not -name '*_test.go') go.mod go.sum include/gofka.h
+$(LIB): $(GO_SOURCES) build.sh
+	./build.sh $(LIB)
+venv: $(VENV)/.ok
+$(VENV)/.ok: tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r tests/requirements.txt
+	touch $@
+endif
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(abspath $(PREFIX))/lib
+INCLUDEDIR ?= $(abspath $(PREFIX))/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+WHEEL_DIR ?= dist
+# Extra flags for `pip wheel`, e.g. PIP_WHEEL_FLAGS=--no-build-isolation to
+# build offline with setuptools>=70.1 (or setuptools + wheel) already installed.
+PIP_WHEEL_FLAGS ?=
+GOFKA_VERSION := $(shell sed -n 's/^const Version = "\(.*\)"$$/\1/p' core/*.go | head -n 1)
+DOORS_BUILD := build/doors
+TEST_C_FLAGS := -Wall -Wextra -Werror -pedantic -Iinclude -pthread -g
+
+.PHONY: wheel install uninstall test-c test-packaging
+
+# The wheel builds libgofka.so itself (setup.py runs build.sh); stale
+# setuptools build trees are removed so that no deleted file can ship.
+wheel:
+	rm -rf build/lib build/lib.* build/bdist.* python/gofka.egg-info
+	rm -f $(WHEEL_DIR)/gofka-*.whl
+	$(PYTHON) -m pip wheel --no-deps $(PIP_WHEEL_FLAGS) -w $(WHEEL_DIR) .
+	@ls $(WHEEL_DIR)/gofka-*.whl
+
+install: $(LIB)
+	install -d "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(PKGCONFIGDIR)"
+	install -m 0755 $(LIB) "$(DESTDIR)$(LIBDIR)/libgofka.so"
+	install -m 0644 include/gofka.h "$(DESTDIR)$(INCLUDEDIR)/gofka.h"
+	sed -e 's|@PREFIX@|$(abspath $(PREFIX))|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(GOFKA_VERSION)|' \
+	    gofka.pc.in > "$(DESTDIR)$(PKGCONFIGDIR)/gofka.pc"
+	@echo "installed libgofka $(GOFKA_VERSION) under $(DESTDIR)$(abspath $(PREFIX)); compile with: pkg-config --cflags --libs gofka"
+
+uninstall:
+	rm -f "$(DESTDIR)$(LIBDIR)/libgofka.so" "$(DESTDIR)$(INCLUDEDIR)/gofka.h" "$(DESTDIR)$(PKGCONFIGDIR)/gofka.pc"
+
+# One binary: the C tests plus a C++ translation unit (the header from C++,
+# extern "C"); it prints "N passed, N failed" last and exits non-zero on a
+# failure. GOFKA_BROKERS selects a real cluster, else it starts a dev cluster
+# through the C API.
+$(DOORS_BUILD)/test_gofka: tests/c/test_gofka.c tests/c/test_cxx.cpp tests/c/harness.h include/gofka.h $(LIB)
+	@mkdir -p $(DOORS_BUILD)
+	$(CC) -std=c11 $(TEST_C_FLAGS) -c tests/c/test_gofka.c -o $(DOORS_BUILD)/test_gofka.o
+	$(CXX) -std=c++11 $(TEST_C_FLAGS) -c tests/c/test_cxx.cpp -o $(DOORS_BUILD)/test_cxx.o
+	$(CXX) -pthread -o $@ $(DOORS_BUILD)/test_gofka.o $(DOORS_BUILD)/test_cxx.o \
+	    -L$(dir $(LIB)) -lgofka -Wl,-rpath,$(abspath $(dir $(LIB)))
+
+test-c: $(DOORS_BUILD)/test_gofka
+	$(DOORS_BUILD)/test_gofka
+
+# Builds the wheel and installs it into fresh venvs outside the repo, checks
+# make install + pkg-config with examples/c, the Go examples and the docs.
+test-packaging: wheel venv $(LIB)
+	GOFKA_WHEEL_DIR=$(abspath $(WHEEL_DIR)) $(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/packaging

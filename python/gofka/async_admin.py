@@ -1,0 +1,270 @@
+"""Asynchronous admin client (asyncio).
+
+Every method starts one asynchronous library call
+(``gofka_admin_call_async``) and awaits its completion event through the
+AsyncBridge: nothing blocks the event loop and no Python code runs on a Go
+thread. Methods, arguments and results are those of
+:class:`gofka.admin.AdminClient`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import json
+import threading
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+
+from . import _native
+from ._bridge import AsyncBridge
+from ._client import validate_brokers, validate_client_id, validate_timeout
+from .admin import NewTopic, _none, _Plans, admin_config
+from .exceptions import error_from_code
+from .retry import RetryPolicy
+
+__all__ = ["AsyncAdminClient"]
+
+
+class AsyncAdminClient(object):
+    """Cluster administration for asyncio code.
+
+    Args:
+        brokers: comma-separated bootstrap brokers, tried in order.
+        client_id: client identifier sent to the brokers.
+        timeout: connection and request timeout in seconds.
+        use_ssl: connect over TLS.
+        retry_policy: how the engine retries retriable failures (keyword).
+        connection_pool: a :class:`~gofka.pool.ConnectionPool` whose broker
+            connections this client shares (keyword).
+
+    Usable with ``async with`` (which connects). The native client is
+    created in the constructor without network I/O. A client may be used
+    from one event loop at a time.
+    """
+
+    def __init__(
+        self,
+        brokers: str,
+        client_id: str = "gofka-python-async-admin",
+        timeout: int = 30,
+        use_ssl: bool = False,
+        *,
+        retry_policy: Optional[RetryPolicy] = None,
+        connection_pool: Any = None,
+    ) -> None:
+        self._handle = 0
+        self.brokers = validate_brokers(brokers)
+        self.client_id = validate_client_id(client_id)
+        self.timeout = validate_timeout(timeout)
+        self.use_ssl = use_ssl
+        self.retry_policy = retry_policy
+        self.connection_pool = connection_pool
+        config, self._timeout_ms = admin_config(self.brokers, self.client_id, self.timeout, use_ssl, retry_policy, connection_pool)
+        handle = _native.gofka_handle_t()
+        err = _native.new_error()
+        _native.check(_native.lib.gofka_admin_new(config, ctypes.byref(handle), ctypes.byref(err)), err)
+        self._handle = handle.value
+        self._lock = threading.Lock()
+        self._bridge: Optional[AsyncBridge] = None
+
+    def __repr__(self) -> str:
+        return "<gofka.AsyncAdminClient brokers=%r%s>" % (self.brokers, " closed" if self.closed else "")
+
+    @property
+    def closed(self) -> bool:
+        return self._handle == 0
+
+    def _get(self) -> int:
+        h = self._handle
+        if h == 0:
+            raise error_from_code(_native.ERR_CLIENT_CLOSED, "admin client is closed")
+        return h
+
+    def _get_bridge(self) -> AsyncBridge:
+        loop = asyncio.get_running_loop()
+        bridge = self._bridge
+        if bridge is None or bridge.loop is not loop:
+            if bridge is not None and bridge.pending:
+                raise RuntimeError("AsyncAdminClient is in use on another event loop")
+            if bridge is not None:
+                bridge.close()
+            bridge = self._bridge = AsyncBridge(loop)
+        return bridge
+
+    async def _run(self, op: str, args: Dict[str, Any], convert: Callable[[Any], Any]) -> Any:
+        handle = self._get()
+        op_b = op.encode()
+        args_b = json.dumps(args).encode()
+        timeout_ms = self._timeout_ms
+
+        def start(queue: int, token: int) -> None:
+            err = _native.new_error()
+            code = _native.lib.gofka_admin_call_async(handle, queue, token, op_b, args_b, timeout_ms, ctypes.byref(err))
+            if code != _native.OK:
+                if code == _native.ERR_INVALID_HANDLE and self._handle == 0:
+                    raise error_from_code(_native.ERR_CLIENT_CLOSED, "admin client is closed")
+                raise _native.make_error(code, err)
+
+        ev = await self._get_bridge().submit(start)
+        return convert(json.loads(ev.payload.decode("utf-8")))
+
+    async def connect(self) -> None:
+        """Reaches the cluster now (optional: every method connects on
+        demand). Raises ConnectionError when no broker answers."""
+        await self._run("list_brokers", {}, _none)
+
+    # Metadata
+
+    async def get_cluster_metadata(self, topics: Optional[List[str]] = None) -> Dict[str, Any]:
+        """See AdminClient.get_cluster_metadata."""
+        return await self._run(*_Plans.get_cluster_metadata(topics))
+
+    async def list_brokers(self) -> List[Dict[str, Any]]:
+        """See AdminClient.list_brokers."""
+        return await self._run(*_Plans.list_brokers())
+
+    async def list_topics(self, include_internal: bool = False) -> List[str]:
+        """See AdminClient.list_topics."""
+        return await self._run(*_Plans.list_topics(include_internal))
+
+    async def describe_topic(self, topic_name: str) -> Dict[str, Any]:
+        """See AdminClient.describe_topic."""
+        return await self._run(*_Plans.describe_topic(topic_name))
+
+    async def get_partition_count(self, topic_name: str) -> int:
+        """The number of partitions of a topic."""
+        return await self._run(*_Plans.get_partition_count(topic_name))
+
+    async def get_topic_leaders(self, topic_name: str) -> Dict[int, Optional[str]]:
+        """{partition: "host:port" of its leader (None when leaderless)}."""
+        return await self._run(*_Plans.get_topic_leaders(topic_name))
+
+    async def describe_cluster(self) -> Dict[str, Any]:
+        """See AdminClient.describe_cluster."""
+        return await self._run(*_Plans.describe_cluster())
+
+    # Topics and partitions
+
+    async def create_topic(
+        self, name: str, num_partitions: int = 1, replication_factor: int = 1, config: Optional[Dict[str, Any]] = None
+    ) -> None:
+        """See AdminClient.create_topic."""
+        await self._run(*_Plans.create_topic(name, num_partitions, replication_factor, config))
+
+    async def create_topics(self, new_topics: Sequence[Union[NewTopic, Dict[str, Any], str]], validate_only: bool = False) -> None:
+        """See AdminClient.create_topics."""
+        await self._run(*_Plans.create_topics(new_topics, validate_only))
+
+    async def delete_topic(self, name: str) -> None:
+        """See AdminClient.delete_topic."""
+        await self._run(*_Plans.delete_topic(name))
+
+    async def delete_topics(self, topics: Sequence[str]) -> None:
+        """See AdminClient.delete_topics."""
+        await self._run(*_Plans.delete_topics(topics))
+
+    async def create_partitions(
+        self, topic_or_totals: Union[str, Dict[str, int]], total: Optional[int] = None, validate_only: bool = False
+    ) -> None:
+        """See AdminClient.create_partitions."""
+        await self._run(*_Plans.create_partitions(topic_or_totals, total, validate_only))
+
+    # Configs
+
+    async def describe_configs(
+        self, resource_type: str, name: Union[str, int], keys: Optional[List[str]] = None
+    ) -> Dict[str, Dict[str, Any]]:
+        """See AdminClient.describe_configs."""
+        return await self._run(*_Plans.describe_configs(resource_type, name, keys))
+
+    async def alter_configs(
+        self, resource_type: str, name: Union[str, int], configs: Dict[str, Any], validate_only: bool = False
+    ) -> None:
+        """See AdminClient.alter_configs."""
+        await self._run(*_Plans.alter_configs(resource_type, name, configs, validate_only))
+
+    # Consumer groups
+
+    async def list_consumer_groups(self) -> List[Dict[str, Any]]:
+        """See AdminClient.list_consumer_groups."""
+        return await self._run(*_Plans.list_consumer_groups())
+
+    async def describe_consumer_groups(self, group_ids: List[str]) -> List[Dict[str, Any]]:
+        """See AdminClient.describe_consumer_groups."""
+        return await self._run(*_Plans.describe_consumer_groups(group_ids))
+
+    async def describe_consumer_group(self, group_id: str) -> Dict[str, Any]:
+        """See AdminClient.describe_consumer_group."""
+        return await self._run(*_Plans.describe_consumer_group(group_id))
+
+    async def delete_consumer_groups(self, group_ids: List[str]) -> None:
+        """See AdminClient.delete_consumer_groups."""
+        await self._run(*_Plans.delete_consumer_groups(group_ids))
+
+    async def delete_consumer_group(self, group_id: str) -> None:
+        """See AdminClient.delete_consumer_group."""
+        await self._run(*_Plans.delete_consumer_group(group_id))
+
+    async def list_consumer_group_offsets(self, group_id: str, partitions: Any = None) -> Dict[str, Dict[int, int]]:
+        """See AdminClient.list_consumer_group_offsets."""
+        return await self._run(*_Plans.list_consumer_group_offsets(group_id, partitions))
+
+    async def alter_consumer_group_offsets(self, group_id: str, offsets: Dict[str, Dict[int, int]]) -> None:
+        """See AdminClient.alter_consumer_group_offsets."""
+        await self._run(*_Plans.alter_consumer_group_offsets(group_id, offsets))
+
+    async def delete_consumer_group_offsets(self, group_id: str, topic: str, partitions: Optional[List[int]] = None) -> None:
+        """See AdminClient.delete_consumer_group_offsets."""
+        await self._run(*_Plans.delete_consumer_group_offsets(group_id, topic, partitions))
+
+    # Offsets and records
+
+    async def list_offsets(self, topic: str, partitions: Optional[List[int]] = None, offset_spec: Any = "latest") -> Dict[int, int]:
+        """See AdminClient.list_offsets."""
+        return await self._run(*_Plans.list_offsets(topic, partitions, offset_spec))
+
+    async def delete_records(self, topic: str, offsets: Dict[int, int]) -> Dict[int, int]:
+        """See AdminClient.delete_records."""
+        return await self._run(*_Plans.delete_records(topic, offsets))
+
+    async def consumer_lag(self, group_id: str) -> Dict[str, Dict[int, Dict[str, int]]]:
+        """See AdminClient.consumer_lag."""
+        return await self._run(*_Plans.consumer_lag(group_id))
+
+    # Lifecycle
+
+    def _close_now(self) -> None:
+        with self._lock:
+            h, self._handle = self._handle, 0
+            bridge, self._bridge = self._bridge, None
+        if h:
+            err = _native.new_error()
+            _native.lib.gofka_admin_close(h, ctypes.byref(err))
+        if bridge is not None:
+            try:
+                bridge.close()
+            except Exception:
+                pass
+
+    async def close(self) -> None:
+        """Closes the client; operations still running fail with
+        CLIENT_CLOSED. Idempotent."""
+        self._close_now()
+
+    async def __aenter__(self) -> "AsyncAdminClient":
+        try:
+            await self.connect()
+        except BaseException:
+            self._close_now()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    def __del__(self) -> None:
+        try:
+            if getattr(self, "_handle", 0):
+                self._close_now()
+        except Exception:
+            pass

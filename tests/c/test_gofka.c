@@ -1,0 +1,563 @@
+/*
+ * test_gofka.c - C tests of libgofka through include/gofka.h.
+ *
+ * They link the real library and run against GOFKA_BROKERS when it is set
+ * (a real Apache Kafka in `make test`), else against a dev cluster started
+ * through the C API. Besides the normal paths they misuse the API on
+ * purpose (NULL pointers, destroyed and wrong-kind handles, wrong sizes,
+ * truncated packed buffers) and expect error codes, never a crash.
+ *
+ * Build and run: make test-c. The last line is "N passed, N failed".
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* ------------------------------------------------------------------------ */
+/* Harness                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static int passed, failed, current_failures;
+static char brokers[1024];
+static unsigned topic_counter;
+
+void harness_fail(const char *file, int line, const char *expr, const char *detail) {
+    current_failures++;
+    fprintf(stderr, "  %s:%d: check failed: %s%s%s\n", file, line, expr, detail ? ": " : "", detail ? detail : "");
+}
+
+int harness_check_rc(const char *file, int line, const char *expr, int32_t want, int32_t got,
+                     const gofka_error_t *err) {
+    char detail[1200];
+    if (got != want) {
+        snprintf(detail, sizeof detail, "returned %d, want %d (%s: %s)", (int)got, (int)want,
+                 err ? err->name : "?", err ? err->message : "?");
+        harness_fail(file, line, expr, detail);
+        return 0;
+    }
+    if (err && err->code != got) {
+        snprintf(detail, sizeof detail, "err->code %d differs from the return value %d", (int)err->code, (int)got);
+        harness_fail(file, line, expr, detail);
+        return 0;
+    }
+    return 1;
+}
+
+void harness_run(const char *name, void (*fn)(void)) {
+    current_failures = 0;
+    fn();
+    if (current_failures == 0) {
+        passed++;
+        printf("ok   %s\n", name);
+    } else {
+        failed++;
+        printf("FAIL %s\n", name);
+    }
+    fflush(stdout);
+}
+
+const char *harness_brokers(void) { return brokers; }
+
+void harness_topic(char *buf, size_t size, const char *prefix) {
+    snprintf(buf, size, "gofka-c-%s-%ld-%u", prefix, (long)getpid(), ++topic_counter);
+}
+
+#define RUN(fn) harness_run(#fn, fn)
+
+/* A producer/admin configuration for the cluster under test. */
+static void config_for(char *buf, size_t size, const char *extra) {
+    snprintf(buf, size, "bootstrap.servers=%s\nclient.id=gofka-c-tests\n%s", brokers, extra ? extra : "");
+}
+
+static gofka_handle_t new_producer(void) {
+    char cfg[1400];
+    gofka_handle_t p = 0;
+    gofka_error_t err;
+    config_for(cfg, sizeof cfg, NULL);
+    if (gofka_producer_new(cfg, &p, &err) != GOFKA_OK) {
+        fprintf(stderr, "  gofka_producer_new: %s: %s\n", err.name, err.message);
+        return 0;
+    }
+    return p;
+}
+
+/* Little-endian packing of the formats in gofka.h. */
+typedef struct {
+    uint8_t data[4096];
+    size_t len;
+} packbuf;
+
+static void put_i32(packbuf *b, int32_t v) {
+    uint32_t u = (uint32_t)v;
+    for (int i = 0; i < 4; i++) b->data[b->len++] = (uint8_t)(u >> (8 * i));
+}
+
+static void put_i64(packbuf *b, int64_t v) {
+    uint64_t u = (uint64_t)v;
+    for (int i = 0; i < 8; i++) b->data[b->len++] = (uint8_t)(u >> (8 * i));
+}
+
+static void put_bytes(packbuf *b, const char *s, int32_t n) {
+    put_i32(b, n);
+    if (n > 0) {
+        memcpy(b->data + b->len, s, (size_t)n);
+        b->len += (size_t)n;
+    }
+}
+
+/* One record of the records format: key (NULL = null), value, no headers. */
+static void put_record(packbuf *b, const char *key, const char *value, int64_t ts) {
+    put_bytes(b, key, key ? (int32_t)strlen(key) : -1);
+    put_bytes(b, value, value ? (int32_t)strlen(value) : -1);
+    put_i64(b, ts);
+    put_i32(b, 0);
+}
+
+static int contains(const char *haystack, const char *needle) {
+    return haystack && strstr(haystack, needle) != NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Library                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static void test_version_and_abi(void) {
+    const char *v = gofka_version();
+    int major = -1, minor = -1, patch = -1;
+    REQUIRE(v != NULL);
+    CHECK(sscanf(v, "%d.%d.%d", &major, &minor, &patch) == 3);
+    CHECK(gofka_abi_version() == GOFKA_ABI_VERSION);
+    CHECK(gofka_version() == v); /* static storage, stable */
+}
+
+static void test_error_table(void) {
+    char *json = NULL;
+    size_t len = 0;
+    gofka_error_t err;
+    memset(&err, 0x55, sizeof err); /* garbage in: must be overwritten */
+    REQUIRE_RC(GOFKA_OK, gofka_error_table(&json, &len, &err), &err);
+    REQUIRE(json != NULL);
+    CHECK(strlen(json) == len);
+    CHECK(json[0] == '[' && json[len - 1] == ']');
+    CHECK(contains(json, "\"INVALID_HANDLE\""));
+    CHECK(contains(json, "\"NOT_LEADER_OR_FOLLOWER\""));
+    CHECK(contains(json, "-102"));
+    CHECK(err.code == 0 && err.name[0] == '\0' && err.message[0] == '\0');
+    gofka_free(json);
+
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_error_table(NULL, &len, &err), &err);
+    CHECK(contains(err.name, "INVALID_ARGUMENT"));
+    /* err may be NULL: the code alone is returned */
+    json = NULL;
+    CHECK(gofka_error_table(&json, NULL, NULL) == GOFKA_OK);
+    CHECK(json != NULL);
+    gofka_free(json);
+    gofka_free(NULL); /* ignored */
+}
+
+/* ------------------------------------------------------------------------ */
+/* Configuration and handles                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void test_config_errors(void) {
+    gofka_handle_t h = 0;
+    gofka_error_t err;
+
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_new(NULL, &h, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_new("bootstrap.servers=127.0.0.1:9", NULL, &err), &err);
+    CHECK(gofka_producer_new(NULL, &h, NULL) == GOFKA_ERR_INVALID_ARGUMENT); /* err NULL is fine */
+
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_new("bootstrap.servers=127.0.0.1:9\nnot a pair\n", &h, &err), &err);
+    CHECK(contains(err.message, "not a pair"));
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_new("bootstrap.servers=127.0.0.1:9\nno.such.key=1", &h, &err), &err);
+    CHECK(contains(err.message, "no.such.key"));
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_new("acks=2\nbootstrap.servers=127.0.0.1:9", &h, &err), &err);
+    CHECK(contains(err.message, "acks"));
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_new("", &h, &err), &err); /* no brokers */
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_new("bootstrap.servers=nohostport", &h, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_admin_new("request.timeout.ms=-5\nbootstrap.servers=127.0.0.1:9", &h, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_admin_new(NULL, &h, &err), &err);
+
+    /* comments and blank lines are ignored; creating does no network I/O */
+    h = 0;
+    REQUIRE_RC(GOFKA_OK, gofka_producer_new("# a comment\n\n  bootstrap.servers = 127.0.0.1:9 \n", &h, &err), &err);
+    CHECK(h != 0);
+    CHECK_RC(GOFKA_OK, gofka_producer_close(h, 1000, &err), &err);
+}
+
+static void test_invalid_handles(void) {
+    gofka_error_t err;
+    gofka_handle_t p = new_producer(), a = 0, q = 0;
+    char cfg[1400];
+    char *json = NULL;
+    size_t len = 0;
+    int64_t offset = 0;
+    REQUIRE(p != 0);
+    config_for(cfg, sizeof cfg, NULL);
+    REQUIRE_RC(GOFKA_OK, gofka_admin_new(cfg, &a, &err), &err);
+    REQUIRE_RC(GOFKA_OK, gofka_queue_new(&q, &err), &err);
+    CHECK(p != a && a != q && p != q);
+
+    /* 0 and never-issued handles */
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_producer_connect(0, 100, &err), &err);
+    CHECK(strcmp(err.name, "INVALID_HANDLE") == 0);
+    CHECK(err.retriable == 0);
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_producer_close(UINT64_MAX, 100, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_admin_close(0, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_queue_close(987654321, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_devcluster_close(0, &err), &err);
+
+    /* wrong kinds: every kind is checked, a handle never changes type */
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_admin_list_topics(p, 0, 1000, &json, &len, &err), &err);
+    CHECK(json == NULL);
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_producer_send(a, "t", 0, NULL, -1, (const uint8_t *)"v", 1, NULL, 0, -1, 1000, &offset, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_devcluster_brokers(q, &json, &len, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_queue_close(p, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_admin_close(p, &err), &err);
+
+    /* destroyed handles: every later call and a second close fail */
+    CHECK_RC(GOFKA_OK, gofka_producer_close(p, 1000, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_producer_close(p, 1000, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_producer_send(p, "t", 0, NULL, -1, (const uint8_t *)"v", 1, NULL, 0, -1, 1000, &offset, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_producer_connect(p, 100, &err), &err);
+    CHECK_RC(GOFKA_OK, gofka_admin_close(a, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_admin_list_topics(a, 0, 1000, &json, &len, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_admin_close(a, &err), &err);
+    CHECK_RC(GOFKA_OK, gofka_queue_close(q, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_queue_close(q, &err), &err);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Producer                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void test_send_misuse(void) {
+    gofka_error_t err;
+    int64_t offset = 123;
+    char topic[96];
+    packbuf h;
+    gofka_handle_t p = new_producer();
+    REQUIRE(p != 0);
+    harness_topic(topic, sizeof topic, "misuse");
+
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_send(p, NULL, 0, NULL, -1, (const uint8_t *)"v", 1, NULL, 0, -1, 5000, &offset, &err), &err);
+    /* NULL buffers with a positive length */
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_send(p, topic, 0, NULL, 4, (const uint8_t *)"v", 1, NULL, 0, -1, 5000, &offset, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_send(p, topic, 0, NULL, -1, NULL, 3, NULL, 0, -1, 5000, &offset, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_send(p, topic, 0, NULL, -1, (const uint8_t *)"v", 1, NULL, 8, -1, 5000, &offset, &err), &err);
+    /* partition below -1 */
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_send(p, topic, -2, NULL, -1, (const uint8_t *)"v", 1, NULL, 0, -1, 5000, &offset, &err), &err);
+
+    /* truncated headers: says 1 header with a 10-byte key, holds 3 bytes */
+    h.len = 0;
+    put_i32(&h, 1);
+    put_i32(&h, 10);
+    memcpy(h.data + h.len, "abc", 3);
+    h.len += 3;
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_send(p, topic, 0, NULL, -1, (const uint8_t *)"v", 1, h.data, h.len, -1, 5000, &offset, &err), &err);
+    /* count 2, one header */
+    h.len = 0;
+    put_i32(&h, 2);
+    put_bytes(&h, "k", 1);
+    put_bytes(&h, "v", 1);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_send(p, topic, 0, NULL, -1, (const uint8_t *)"v", 1, h.data, h.len, -1, 5000, &offset, &err), &err);
+    /* a right buffer passed with a wrong (shorter, longer) size */
+    h.len = 0;
+    put_i32(&h, 1);
+    put_bytes(&h, "k", 1);
+    put_bytes(&h, "v", 1);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_send(p, topic, 0, NULL, -1, (const uint8_t *)"v", 1, h.data, h.len - 1, -1, 5000, &offset, &err), &err);
+    h.data[h.len] = 0;
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_send(p, topic, 0, NULL, -1, (const uint8_t *)"v", 1, h.data, h.len + 1, -1, 5000, &offset, &err), &err);
+    /* negative header count */
+    h.len = 0;
+    put_i32(&h, -3);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_send(p, topic, 0, NULL, -1, (const uint8_t *)"v", 1, h.data, h.len, -1, 5000, &offset, &err), &err);
+    CHECK(offset == 123); /* never written on failure */
+
+    CHECK_RC(GOFKA_OK, gofka_producer_close(p, 5000, &err), &err);
+}
+
+static void test_batch_misuse(void) {
+    gofka_error_t err;
+    int64_t offsets[4] = {7, 7, 7, 7};
+    char topic[96];
+    packbuf b;
+    gofka_handle_t p = new_producer();
+    REQUIRE(p != 0);
+    harness_topic(topic, sizeof topic, "batch-misuse");
+
+    b.len = 0;
+    put_record(&b, NULL, "one", -1);
+    put_record(&b, "k", "two", -1);
+
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_send_batch(p, NULL, 0, b.data, b.len, 2, 5000, offsets, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_send_batch(p, topic, 0, b.data, b.len, -1, 5000, offsets, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_send_batch(p, topic, 0, b.data, b.len, 3, 5000, offsets, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_send_batch(p, topic, 0, b.data, b.len, 1, 5000, offsets, &err), &err);
+    CHECK(contains(err.message, "trailing"));
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_send_batch(p, topic, 0, b.data, b.len - 1, 2, 5000, offsets, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_send_batch(p, topic, 0, NULL, b.len, 2, 5000, offsets, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_send_batch(p, topic, 0, b.data, 0, 1, 5000, offsets, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_send_batch(p, topic, -5, b.data, b.len, 2, 5000, offsets, &err), &err);
+
+    /* a record whose headers_len runs past the buffer */
+    b.len = 0;
+    put_bytes(&b, NULL, -1);
+    put_bytes(&b, "v", 1);
+    put_i64(&b, -1);
+    put_i32(&b, 1000);
+    put_i32(&b, 1);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_send_batch(p, topic, 0, b.data, b.len, 1, 5000, offsets, &err), &err);
+    /* a value length larger than what follows */
+    b.len = 0;
+    put_bytes(&b, NULL, -1);
+    put_i32(&b, 1 << 30);
+    put_i64(&b, -1);
+    put_i32(&b, 0);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_send_batch(p, topic, 0, b.data, b.len, 1, 5000, offsets, &err), &err);
+    CHECK(offsets[0] == 7 && offsets[3] == 7);
+
+    /* count 0 is an empty batch */
+    CHECK_RC(GOFKA_OK, gofka_producer_send_batch(p, topic, 0, NULL, 0, 0, 5000, NULL, &err), &err);
+    CHECK_RC(GOFKA_OK, gofka_producer_close(p, 5000, &err), &err);
+}
+
+static void test_produce_and_list(void) {
+    gofka_error_t err;
+    char topic[96];
+    char *json = NULL;
+    size_t len = 0;
+    int64_t offset = -7;
+    int64_t offsets[100];
+    packbuf h, b;
+    gofka_handle_t a = 0;
+    char cfg[1400];
+    gofka_handle_t p = new_producer();
+    REQUIRE(p != 0);
+    harness_topic(topic, sizeof topic, "produce");
+
+    REQUIRE_RC(GOFKA_OK, gofka_producer_connect(p, 15000, &err), &err);
+    CHECK_RC(GOFKA_OK, gofka_producer_connect(p, 15000, &err), &err); /* no-op when connected */
+
+    h.len = 0;
+    put_i32(&h, 2);
+    put_bytes(&h, "trace", 5);
+    put_bytes(&h, "abc", 3);
+    put_bytes(&h, "empty", 5);
+    put_bytes(&h, NULL, -1);
+    REQUIRE_RC(GOFKA_OK,
+               gofka_producer_send(p, topic, 0, (const uint8_t *)"key", 3, (const uint8_t *)"hello", 5, h.data,
+                                   h.len, 1700000000000LL, 15000, &offset, &err),
+               &err);
+    CHECK(offset == 0);
+    /* null key, null value (a tombstone), NULL offset_out */
+    CHECK_RC(GOFKA_OK, gofka_producer_send(p, topic, 0, NULL, -1, NULL, -1, NULL, 0, -1, 15000, NULL, &err), &err);
+    /* empty (not null) value */
+    CHECK_RC(GOFKA_OK, gofka_producer_send(p, topic, 0, NULL, -1, (const uint8_t *)"", 0, NULL, 0, -1, 15000, &offset, &err), &err);
+    CHECK(offset == 2);
+
+    b.len = 0;
+    for (int i = 0; i < 100; i++) {
+        char v[32];
+        snprintf(v, sizeof v, "value-%d", i);
+        put_record(&b, (i % 2) ? v : NULL, v, -1);
+        offsets[i] = -7;
+    }
+    REQUIRE_RC(GOFKA_OK, gofka_producer_send_batch(p, topic, 0, b.data, b.len, 100, 15000, offsets, &err), &err);
+    for (int i = 0; i < 100; i++) CHECK(offsets[i] == 3 + i);
+
+    config_for(cfg, sizeof cfg, NULL);
+    REQUIRE_RC(GOFKA_OK, gofka_admin_new(cfg, &a, &err), &err);
+    REQUIRE_RC(GOFKA_OK, gofka_admin_list_topics(a, 0, 15000, &json, &len, &err), &err);
+    REQUIRE(json != NULL);
+    CHECK(strlen(json) == len);
+    CHECK(json[0] == '[');
+    CHECK(contains(json, topic));
+    CHECK(!contains(json, "__consumer_offsets"));
+    gofka_free(json);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_admin_list_topics(a, 0, 15000, NULL, &len, &err), &err);
+    CHECK_RC(GOFKA_OK, gofka_admin_close(a, &err), &err);
+    CHECK_RC(GOFKA_OK, gofka_producer_close(p, 15000, &err), &err);
+}
+
+static void test_unreachable_cluster(void) {
+    gofka_error_t err;
+    gofka_handle_t p = 0;
+    int32_t rc;
+    /* port 1 on loopback: connection refused */
+    REQUIRE_RC(GOFKA_OK, gofka_producer_new("bootstrap.servers=127.0.0.1:1\nretries=0", &p, &err), &err);
+    rc = gofka_producer_connect(p, 2000, &err);
+    CHECK(rc == GOFKA_ERR_CONNECTION_FAILED || rc == GOFKA_ERR_NO_BROKERS || rc == GOFKA_ERR_TIMED_OUT);
+    CHECK(err.code == rc);
+    CHECK(err.retriable == 1);
+    CHECK(contains(err.message, "127.0.0.1:1"));
+    CHECK_RC(GOFKA_OK, gofka_producer_close(p, 1000, &err), &err);
+}
+
+/* Concurrent sends on one producer handle from several threads. */
+#define THREADS 4
+#define PER_THREAD 25
+
+struct sender {
+    gofka_handle_t producer;
+    const char *topic;
+    int64_t offsets[PER_THREAD];
+    int errors;
+};
+
+static void *send_loop(void *arg) {
+    struct sender *s = (struct sender *)arg;
+    for (int i = 0; i < PER_THREAD; i++) {
+        gofka_error_t err;
+        if (gofka_producer_send(s->producer, s->topic, 0, NULL, -1, (const uint8_t *)"x", 1, NULL, 0, -1, 15000,
+                                &s->offsets[i], &err) != GOFKA_OK) {
+            s->errors++;
+            s->offsets[i] = -1;
+        }
+    }
+    return NULL;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_threads(void) {
+    gofka_error_t err;
+    char topic[96];
+    pthread_t tids[THREADS];
+    struct sender s[THREADS];
+    int64_t all[THREADS * PER_THREAD];
+    gofka_handle_t p = new_producer();
+    REQUIRE(p != 0);
+    harness_topic(topic, sizeof topic, "threads");
+    for (int t = 0; t < THREADS; t++) {
+        s[t].producer = p;
+        s[t].topic = topic;
+        s[t].errors = 0;
+        REQUIRE(pthread_create(&tids[t], NULL, send_loop, &s[t]) == 0);
+    }
+    for (int t = 0; t < THREADS; t++) pthread_join(tids[t], NULL);
+    for (int t = 0; t < THREADS; t++) {
+        CHECK(s[t].errors == 0);
+        memcpy(all + t * PER_THREAD, s[t].offsets, sizeof s[t].offsets);
+    }
+    qsort(all, THREADS * PER_THREAD, sizeof all[0], cmp_i64);
+    for (int i = 0; i < THREADS * PER_THREAD; i++) CHECK(all[i] == i); /* each offset once */
+    CHECK_RC(GOFKA_OK, gofka_producer_close(p, 15000, &err), &err);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Event queues and the dev cluster                                          */
+/* ------------------------------------------------------------------------ */
+
+static void test_queue(void) {
+    gofka_error_t err;
+    gofka_handle_t q = 0;
+    int32_t fd = -1, count = -1;
+    uint8_t *buf = (uint8_t *)&count; /* must be reset to NULL */
+    size_t len = 99;
+    REQUIRE_RC(GOFKA_OK, gofka_queue_new(&q, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_queue_new(NULL, &err), &err);
+    REQUIRE_RC(GOFKA_OK, gofka_queue_fd(q, &fd, &err), &err);
+    CHECK(fd >= 0);
+    CHECK(fcntl(fd, F_GETFD) != -1);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_queue_fd(q, NULL, &err), &err);
+    CHECK_RC(GOFKA_OK, gofka_queue_drain(q, 16, 0, &buf, &len, &count, &err), &err);
+    CHECK(count == 0 && buf == NULL && len == 0);
+    CHECK_RC(GOFKA_OK, gofka_queue_drain(q, 16, 50, &buf, &len, &count, &err), &err); /* waits, then empty */
+    CHECK(count == 0 && buf == NULL);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_queue_drain(q, 16, 0, NULL, &len, &count, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_queue_drain(q, 16, 0, &buf, &len, NULL, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_queue_drain(q, 0, 0, &buf, &len, &count, &err), &err);
+    CHECK_RC(GOFKA_OK, gofka_queue_close(q, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_queue_fd(q, &fd, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_queue_drain(q, 16, 0, &buf, &len, &count, &err), &err);
+}
+
+static void test_devcluster(void) {
+    gofka_error_t err;
+    gofka_handle_t d = 0, p = 0;
+    char *list = NULL;
+    size_t len = 0;
+    int commas = 0;
+    int64_t offset = -1;
+    char cfg[1200];
+
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_devcluster_new(0, 0, &d, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_devcluster_new(17, 0, &d, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_devcluster_new(1, 70000, &d, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_devcluster_new(1, 0, NULL, &err), &err);
+
+    REQUIRE_RC(GOFKA_OK, gofka_devcluster_new(3, 0, &d, &err), &err);
+    REQUIRE_RC(GOFKA_OK, gofka_devcluster_brokers(d, &list, &len, &err), &err);
+    REQUIRE(list != NULL);
+    CHECK(strlen(list) == len);
+    for (const char *c = list; *c; c++) commas += (*c == ',');
+    CHECK(commas == 2);
+    CHECK(strncmp(list, "127.0.0.1:", 10) == 0);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_devcluster_brokers(d, NULL, &len, &err), &err);
+
+    snprintf(cfg, sizeof cfg, "bootstrap.servers=%s", list);
+    gofka_free(list);
+    REQUIRE_RC(GOFKA_OK, gofka_producer_new(cfg, &p, &err), &err);
+    CHECK_RC(GOFKA_OK, gofka_producer_send(p, "devcluster-topic", 0, NULL, -1, (const uint8_t *)"v", 1, NULL, 0, -1, 15000, &offset, &err), &err);
+    CHECK(offset == 0);
+    CHECK_RC(GOFKA_OK, gofka_producer_close(p, 5000, &err), &err);
+
+    CHECK_RC(GOFKA_OK, gofka_devcluster_close(d, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_devcluster_brokers(d, &list, &len, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_devcluster_close(d, &err), &err);
+}
+
+/* ------------------------------------------------------------------------ */
+
+int main(void) {
+    gofka_handle_t cluster = 0;
+    gofka_error_t err;
+    const char *env = getenv("GOFKA_BROKERS");
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (env && *env) {
+        snprintf(brokers, sizeof brokers, "%s", env);
+        printf("# cluster: GOFKA_BROKERS=%s\n", brokers);
+    } else {
+        char *list = NULL;
+        if (gofka_devcluster_new(1, 0, &cluster, &err) != GOFKA_OK ||
+            gofka_devcluster_brokers(cluster, &list, NULL, &err) != GOFKA_OK) {
+            fprintf(stderr, "cannot start a dev cluster: %s: %s\n", err.name, err.message);
+            printf("0 passed, 1 failed\n");
+            return 1;
+        }
+        snprintf(brokers, sizeof brokers, "%s", list);
+        gofka_free(list);
+        printf("# cluster: dev cluster at %s\n", brokers);
+    }
+
+    RUN(test_version_and_abi);
+    RUN(test_error_table);
+    RUN(test_config_errors);
+    RUN(test_invalid_handles);
+    RUN(test_send_misuse);
+    RUN(test_batch_misuse);
+    RUN(test_produce_and_list);
+    RUN(test_unreachable_cluster);
+    RUN(test_threads);
+    RUN(test_queue);
+    RUN(test_devcluster);
+    cxx_tests();
+
+    if (cluster) gofka_devcluster_close(cluster, NULL);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

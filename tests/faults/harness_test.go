@@ -1,0 +1,408 @@
+//go:build faults
+
+package faults
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gofka/gofka/core"
+)
+
+// cluster drives the 3-node Kafka that scripts/run-faults.sh started:
+// node i (1-based) listens on brokers[i-1].
+type cluster struct {
+	script  string
+	brokers []string
+}
+
+func newCluster(t *testing.T) *cluster {
+	t.Helper()
+	list := os.Getenv("GOFKA_FAULT_BROKERS")
+	script := os.Getenv("GOFKA_KAFKA_SCRIPT")
+	if list == "" || script == "" {
+		t.Fatal("GOFKA_FAULT_BROKERS and GOFKA_KAFKA_SCRIPT must be set: run scripts/run-faults.sh")
+	}
+	c := &cluster{script: script, brokers: strings.Split(list, ",")}
+	require.Len(t, c.brokers, 3, "the fault tests need a 3-node cluster")
+	// Each test starts from a healthy cluster and leaves one behind, even
+	// when it fails half-way through a fault.
+	c.heal(t)
+	t.Cleanup(func() { c.heal(t) })
+	return c
+}
+
+// bootstrap is the bootstrap string listing every node.
+func (c *cluster) bootstrap() string { return strings.Join(c.brokers, ",") }
+
+// nodeOf returns the node id listening on addr ("host:port"), 0 if none.
+func (c *cluster) nodeOf(addr string) int {
+	for i, b := range c.brokers {
+		if b == addr {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// kafka runs scripts/kafka.sh with args, bounded by timeout.
+func (c *cluster) kafka(timeout time.Duration, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.script, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("kafka.sh %s: timed out after %v", strings.Join(args, " "), timeout)
+	}
+	return out.String(), err
+}
+
+// signal sends sig (KILL, TERM, STOP, CONT) to node id; for KILL and TERM
+// it returns once the node has exited.
+func (c *cluster) signal(t *testing.T, id int, sig string) {
+	t.Helper()
+	out, err := c.kafka(60*time.Second, "kill", strconv.Itoa(id), sig)
+	require.NoError(t, err, "kafka.sh kill %d %s: %s", id, sig, out)
+}
+
+// start restarts node id and waits until it is ready.
+func (c *cluster) start(t *testing.T, id int) {
+	t.Helper()
+	out, err := c.kafka(150*time.Second, "start", strconv.Itoa(id))
+	require.NoError(t, err, "kafka.sh start %d: %s", id, out)
+}
+
+// startAll starts the given nodes in parallel (a node whose controller
+// quorum is down can only become ready once the others run too).
+func (c *cluster) startAll(t *testing.T, ids ...int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, len(ids))
+	outs := make([]string, len(ids))
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = c.kafka(150*time.Second, "start", strconv.Itoa(id))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "kafka.sh start %d: %s", ids[i], outs[i])
+	}
+}
+
+// nodeStates returns each node's state from `kafka.sh status`: "down",
+// "T" (stopped by SIGSTOP) or the process state letter.
+func (c *cluster) nodeStates(t *testing.T) map[int]string {
+	t.Helper()
+	out, err := c.kafka(30*time.Second, "status")
+	require.NoError(t, err, out)
+	states := map[int]string{}
+	for _, line := range strings.Split(out, "\n") {
+		var id int
+		if _, err := fmt.Sscanf(line, "node %d:", &id); err != nil {
+			continue
+		}
+		switch {
+		case strings.Contains(line, "not running"):
+			states[id] = "down"
+		case strings.Contains(line, "state "):
+			states[id] = line[strings.LastIndex(line, "state ")+6:]
+		default:
+			states[id] = "running"
+		}
+	}
+	return states
+}
+
+// heal resumes frozen nodes, starts dead ones and waits until the cluster
+// metadata lists all three brokers.
+func (c *cluster) heal(t *testing.T) {
+	t.Helper()
+	var down []int
+	for id := 1; id <= 3; id++ {
+		switch st := c.nodeStates(t)[id]; st {
+		case "down", "":
+			down = append(down, id)
+		case "T", "t":
+			c.signal(t, id, "CONT")
+		}
+	}
+	if len(down) > 0 {
+		t.Logf("heal: starting nodes %v", down)
+		c.startAll(t, down...)
+	}
+	adm := c.admin(t, c.bootstrap(), "")
+	defer adm.Close()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		brokers, err := adm.ListBrokers(ctx)
+		cancel()
+		if err == nil && len(brokers) == 3 {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "cluster did not come back with 3 brokers: %v %v", brokers, err)
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// config builds a client Config from Kafka-style properties, as the C ABI
+// and Python do (core.ParseConfig).
+func config(t *testing.T, brokers string, props string) core.Config {
+	t.Helper()
+	cfg, err := core.ParseConfig("bootstrap.servers=" + brokers + "\n" + props)
+	require.NoError(t, err)
+	return cfg
+}
+
+func (c *cluster) admin(t *testing.T, brokers, props string) *core.Admin {
+	t.Helper()
+	a, err := core.NewAdminFromConfig(config(t, brokers, "request.timeout.ms=10000\n"+props))
+	require.NoError(t, err)
+	return a
+}
+
+// createTopic creates a topic with replication factor 3 and
+// min.insync.replicas=2 and waits until every partition has all three
+// replicas in sync.
+func (c *cluster) createTopic(t *testing.T, partitions int) string {
+	t.Helper()
+	name := fmt.Sprintf("faults-%s-%d", strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")), time.Now().UnixNano()%1e9)
+	adm := c.admin(t, c.bootstrap(), "")
+	defer adm.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	require.NoError(t, adm.CreateTopic(ctx, core.NewTopic{
+		Name: name, NumPartitions: int32(partitions), ReplicationFactor: 3,
+		Configs: map[string]string{"min.insync.replicas": "2"},
+	}))
+	c.waitInSync(t, adm, name)
+	return name
+}
+
+// waitInSync waits until every partition of topic has a leader and three
+// in-sync replicas.
+func (c *cluster) waitInSync(t *testing.T, adm *core.Admin, topic string) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		tm, err := c.topicMeta(adm, topic)
+		ok := err == nil && len(tm.Partitions) > 0
+		if ok {
+			for _, p := range tm.Partitions {
+				ok = ok && p.Leader >= 0 && len(p.ISR) == 3
+			}
+		}
+		if ok {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "topic %s not fully in sync: %+v %v", topic, tm, err)
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+func (c *cluster) topicMeta(adm *core.Admin, topic string) (*core.TopicMetadata, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, err := adm.ClusterMetadata(ctx, []string{topic})
+	if err != nil {
+		return nil, err
+	}
+	for i := range m.Topics {
+		if m.Topics[i].Name == topic {
+			return &m.Topics[i], nil
+		}
+	}
+	return nil, fmt.Errorf("topic %s not in metadata", topic)
+}
+
+// leaders maps each partition of topic to its leader's node id.
+func (c *cluster) leaders(t *testing.T, topic string) map[int32]int {
+	t.Helper()
+	adm := c.admin(t, c.bootstrap(), "")
+	defer adm.Close()
+	tm, err := c.topicMeta(adm, topic)
+	require.NoError(t, err)
+	out := map[int32]int{}
+	for _, p := range tm.Partitions {
+		out[p.Partition] = int(p.Leader)
+	}
+	return out
+}
+
+// endOffsets returns the high watermark of each partition of topic.
+func (c *cluster) endOffsets(t *testing.T, topic string) map[int32]int64 {
+	t.Helper()
+	adm := c.admin(t, c.bootstrap(), "")
+	defer adm.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	offs, err := adm.ListOffsets(ctx, topic, nil, core.OffsetLatest)
+	require.NoError(t, err)
+	out := map[int32]int64{}
+	for p, o := range offs {
+		out[p] = o.Offset
+	}
+	return out
+}
+
+// ---- records ----
+
+const recordSize = 100
+
+// payload is the 100-byte value of record seq of partition p; the first
+// bytes say which record it is, so a reader can check order and gaps.
+func payload(p int32, seq int) []byte {
+	b := make([]byte, recordSize)
+	copy(b, fmt.Sprintf("p=%03d seq=%09d ", p, seq))
+	for i := 20; i < recordSize; i++ {
+		b[i] = 'a' + byte((seq+i)%26)
+	}
+	return b
+}
+
+// parsePayload returns the partition and sequence number written in v.
+func parsePayload(v []byte) (int32, int, error) {
+	var p int32
+	var seq int
+	if len(v) != recordSize {
+		return 0, 0, fmt.Errorf("record of %d bytes, want %d", len(v), recordSize)
+	}
+	if _, err := fmt.Sscanf(string(v[:19]), "p=%03d seq=%09d", &p, &seq); err != nil {
+		return 0, 0, fmt.Errorf("bad record %q: %v", v[:20], err)
+	}
+	if !bytes.Equal(v, payload(p, seq)) {
+		return 0, 0, fmt.Errorf("record p=%d seq=%d corrupted", p, seq)
+	}
+	return p, seq, nil
+}
+
+// logCheck is what readAll found in a topic.
+type logCheck struct {
+	Records    int           // records read
+	Lost       int           // sequence numbers written but absent
+	Duplicated int           // records read more than once (same sequence)
+	OutOfOrder int           // records whose sequence is below the previous one
+	Elapsed    time.Duration // time to read everything
+}
+
+// readAll reads every partition of topic from the beginning up to its
+// high watermark with a group-less consumer and checks that partition p
+// holds exactly want[p] records with sequence numbers 0..want[p]-1, each
+// once and in order.
+func (c *cluster) readAll(t *testing.T, topic string, want map[int32]int) logCheck {
+	t.Helper()
+	start := time.Now()
+	ends := c.endOffsets(t, topic)
+	cons, err := core.NewConsumerFromConfig(config(t, c.bootstrap(), "auto.offset.reset=earliest\nrequest.timeout.ms=10000"))
+	require.NoError(t, err)
+	defer cons.Close(context.Background())
+	var tps []core.TopicPartition
+	for p := range ends {
+		tps = append(tps, core.TopicPartition{Topic: topic, Partition: p})
+	}
+	require.NoError(t, cons.Assign(tps))
+
+	var res logCheck
+	next := map[int32]int{}      // next expected sequence per partition
+	seen := map[int32][]bool{}   // sequences seen per partition
+	offsets := map[int32]int64{} // next offset per partition
+	for p, n := range want {
+		seen[p] = make([]bool, n)
+	}
+	done := func() bool {
+		for p, end := range ends {
+			if offsets[p] < end {
+				return false
+			}
+		}
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	for !done() {
+		pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
+		recs, err := cons.Poll(pctx, 5000)
+		pcancel()
+		require.NoError(t, err, "poll")
+		require.NoError(t, ctx.Err(), "reading %s: stuck at %v of %v", topic, offsets, ends)
+		for _, r := range recs {
+			require.Equal(t, offsets[r.Partition], r.Offset, "offsets of partition %d are not contiguous", r.Partition)
+			offsets[r.Partition] = r.Offset + 1
+			p, seq, err := parsePayload(r.Value)
+			require.NoError(t, err)
+			require.Equal(t, r.Partition, p, "record of partition %d found in %d", p, r.Partition)
+			require.Less(t, seq, len(seen[p]), "sequence %d beyond what was written to %d", seq, p)
+			res.Records++
+			if seen[p][seq] {
+				res.Duplicated++
+			}
+			seen[p][seq] = true
+			if seq < next[p] {
+				res.OutOfOrder++
+			} else {
+				next[p] = seq + 1
+			}
+		}
+	}
+	for _, s := range seen {
+		for _, ok := range s {
+			if !ok {
+				res.Lost++
+			}
+		}
+	}
+	res.Elapsed = time.Since(start)
+	return res
+}
+
+// ---- reporting and guards ----
+
+// report logs figures and appends them, with the test name, as one JSON
+// line to $GOFKA_FAULT_REPORT.
+func report(t *testing.T, figures map[string]any) {
+	t.Helper()
+	figures["test"] = t.Name()
+	b, _ := json.Marshal(figures)
+	t.Logf("figures: %s", b)
+	if path := os.Getenv("GOFKA_FAULT_REPORT"); path != "" {
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		require.NoError(t, err)
+		defer f.Close()
+		_, err = f.Write(append(b, '\n'))
+		require.NoError(t, err)
+	}
+}
+
+// hardTimeout makes the test binary fail loudly, with every goroutine's
+// stack, if the test is still running after d: a hang is a bug, and the
+// suite must stop by itself.
+func hardTimeout(t *testing.T, d time.Duration) {
+	name := t.Name()
+	timer := time.AfterFunc(d, func() {
+		buf := make([]byte, 8<<20)
+		n := runtime.Stack(buf, true)
+		fmt.Fprintf(os.Stderr, "FAIL %s: still running after %v (hard timeout); goroutines:\n%s\n", name, d, buf[:n])
+		os.Exit(2)
+	})
+	t.Cleanup(func() { timer.Stop() })
+}
+
+// ms renders a duration in milliseconds for the report.
+func ms(d time.Duration) int64 { return d.Milliseconds() }
