@@ -52,3 +52,7 @@ kafka-down:
 clean:
 	rm -rf $(LIB) python/gofka/libgofka.h $(VENV) .kafka
 	go clean -testcache
+
+# Benchmarks (bench/) and the front doors (wheel, install, C tests).
+include bench/Makefile.inc
+include mk/doors.mk

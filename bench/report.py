@@ -39,10 +39,13 @@ TUNING = [
      "(the API docs: calls release the GIL and run in parallel). Consumer: `poll(max_messages=10000)`, "
      "`auto_commit=False`."),
     ("Gofka async (`gofka_async.py`)",
-     "`AsyncProducer(linger_ms=10, batch_size=1 MiB, max_in_flight=5)` (docs' performance tips); 2,500 `send()` "
-     "coroutines gathered per chunk, up to 4 chunks in flight. `AsyncConsumer.poll(max_messages=10000)`."),
+     "`AsyncProducer(linger_ms=10, batch_size=1 MiB, max_in_flight=5)` (docs' performance tips); 2,500 `send(..., "
+     "partition=None)` coroutines gathered per chunk (the engine's sticky partitioner), up to 4 chunks in flight; "
+     "`send_batch` of 10,000 values, 4 in flight. `AsyncConsumer.poll(max_messages=10000)`."),
     ("Gofka non-blocking (`gofka_nb.py`)",
-     "`Producer.produce()` per record, `poll(0)` every 1,024, `flush()` at the end (the confluent-kafka contract)."),
+     "`Producer(linger_ms=10)`, `produce()` per record with an `on_delivery` callback and no partition (the "
+     "engine's sticky partitioner), `poll(0)` every 1,024, `flush()` at the end: the confluent-kafka contract. "
+     "Latency: `produce()+flush()`."),
     ("confluent-kafka (`confluent.py`)",
      "librdkafka's throughput advice: `linger.ms=10` (batch.size stays 1 MB), `queue.buffering.max.messages=1e6`, "
      "`produce()` with a delivery callback, `poll(0)` every 1,024, `flush()`. Consumer: `consume(num_messages=10000)`. "
@@ -321,7 +324,7 @@ def charts(tables, docs):
             ax.set_yticks(list(y))
             ax.set_yticklabels(names, fontsize=7)
             ax.invert_yaxis()
-            ax.set_title("%s: %s %s" % (title, t.scenario, t.config["name"]), fontsize=9)
+            ax.set_title("%s: %s%s" % (title, t.scenario + " " if len(scenarios) > 1 else "", t.config["name"]), fontsize=9)
             ax.set_xlabel(xlabel, fontsize=8)
             ax.tick_params(axis="x", labelsize=7)
             for yi, v in zip(y, vals):
@@ -335,11 +338,58 @@ def charts(tables, docs):
 
     bars(("produce",), rate, "messages / s (median)", "bench-produce.png", "Produce")
     bars(("consume",), rate, "messages / s (median, from the first record)", "bench-consume.png", "Consume")
-    bars(("latency",), lambda r: ack(r, "p50"), "produce-to-ack p50, ms (median)", "bench-latency.png", "Latency")
+    latency_chart(tables, docs, colors, written)
     # Cost: CPU seconds per million messages, every throughput config.
     bars(("produce", "consume"), cpu_per_m, "client CPU seconds per million messages (median)", "bench-cost.png",
          "CPU cost")
     return written
+
+
+def latency_chart(tables, docs, colors, written):
+    """Per client: produce-to-ack p50 / p99 / p99.9 and end-to-end p50 / p99
+    (medians over rounds), one group of bars per client."""
+    import matplotlib.pyplot as plt
+
+    ts = [t for t in tables if t.scenario == "latency"]
+    if not ts:
+        return
+    series = [
+        ("ack p50", lambda r: ack(r, "p50"), 1.0),
+        ("ack p99", lambda r: ack(r, "p99"), 0.75),
+        ("ack p99.9", lambda r: ack(r, "p99.9"), 0.5),
+        ("e2e p50", lambda r: e2e(r, "p50"), 1.0),
+        ("e2e p99", lambda r: e2e(r, "p99"), 0.5),
+    ]
+    for t in ts:
+        cids = list(t.clients)
+        fig, ax = plt.subplots(figsize=(10, 0.75 * len(cids) + 1.5))
+        h = 0.8 / len(series)
+        for k, (name, fn, alpha) in enumerate(series):
+            ys, vals, cols = [], [], []
+            for i, cid in enumerate(cids):
+                v = t.metric(cid, fn)
+                ys.append(i + (k - (len(series) - 1) / 2.0) * h)
+                vals.append(v or 0)
+                cols.append(colors.get(t.clients[cid]["family"], "grey"))
+            hatch = "//" if name.startswith("e2e") else None
+            ax.barh(ys, vals, height=h, color=cols, alpha=alpha, hatch=hatch, edgecolor="black", linewidth=0.3)
+            for y, v in zip(ys, vals):
+                if v:
+                    ax.text(v, y, " %s %.2f" % (name, v), va="center", fontsize=5)
+        ax.set_yticks(range(len(cids)))
+        ax.set_yticklabels(["%s: %s" % (t.clients[c]["family"], t.clients[c]["label"])
+                            + ("" if t.metric(c, lambda r: ack(r, "p50")) is not None else " (n/a)") for c in cids],
+                           fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlabel("ms (median over rounds); plain bars: produce-to-ack, hatched: end-to-end", fontsize=8)
+        ax.set_title("Latency: %s" % t.config["name"], fontsize=9)
+        ax.tick_params(axis="x", labelsize=7)
+        fig.tight_layout()
+        path = os.path.join(docs, "bench-latency.png")
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+        break  # one latency configuration
 
 
 def render(doc, results_rel, chart_files):
@@ -407,7 +457,7 @@ def render(doc, results_rel, chart_files):
     L.append("")
     L.append("Every table above has the client's CPU seconds per million messages (user + system time of the whole "
              "client process, all threads, from `getrusage(RUSAGE_SELF)` around the timed section) and its peak RSS "
-             "(`ru_maxrss`, whole process life). Throughput workers hold their payload list (up to 16 MiB of "
+             "(VmHWM from `/proc/self/status`, whole process life; not `ru_maxrss`, which Linux carries over `exec` from the parent). Throughput workers hold their payload list (up to 16 MiB of "
              "distinct values plus one reference per record) in memory, the same for every client of a language. "
              "`bench-cost.png` puts the CPU cost of every throughput configuration side by side.")
     L.append("")
@@ -452,7 +502,12 @@ def render(doc, results_rel, chart_files):
              "produce-to-ack is the time of one blocking send with nothing else in flight (linger 0); end-to-end is "
              "measured by a consumer process of the same client library, from the send timestamp carried in the "
              "record to its delivery by poll (same machine, same clock).")
-    L.append("- CPU seconds per million messages and peak RSS come from `getrusage` in the client process.")
+    L.append("- CPU seconds per million messages come from `getrusage` in the client process; peak RSS from VmHWM.")
+    L.append("- Idempotence is left at each client's default: on for Gofka core, franz-go and kafka-python 3.x, "
+             "off for confluent-kafka and aiokafka (it adds an InitProducerId request at start and sequence numbers "
+             "per batch).")
+    L.append("- The broker is `scripts/kafka.sh`'s single KRaft node (2 network / 4 I/O threads, 256-768 MiB heap, "
+             "RF 1): small on purpose, it is the same for every client, and the ratios are what is compared.")
     L.append("")
     L.append("### How each client is tuned")
     L.append("")

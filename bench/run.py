@@ -57,7 +57,7 @@ FULL = {
             for parts in (1, 8)
             for comp in ("none", "lz4", "zstd")
         ],
-        "count": {100: 1000000, 1024: 250000},
+        "count": {100: 500000, 1024: 100000},
     },
     "consume": {"configs": [(100, 5000000), (1024, 1000000)], "partitions": 4},
     "latency": {"count": 5000, "size": 100},
@@ -68,9 +68,9 @@ QUICK = {
     "rounds": 3,
     "produce": {
         "configs": [(100, 1, "none"), (1024, 8, "lz4")],
-        "count": {100: 60000, 1024: 20000},
+        "count": {100: 50000, 1024: 15000},
     },
-    "consume": {"configs": [(100, 200000)], "partitions": 4},
+    "consume": {"configs": [(100, 150000)], "partitions": 4},
     "latency": {"count": 300, "size": 100},
     "timeout": 120,
 }
@@ -92,6 +92,7 @@ GO = {"kind": "go"}
 PRODUCE_CLIENTS = [
     ("gofka-sync", "Gofka", "Producer.send_batch (sync)", py_worker("gofka_sync.py"), "send_batch"),
     ("gofka-async", "Gofka", "AsyncProducer.send (concurrent)", py_worker("gofka_async.py"), "send"),
+    ("gofka-async-batch", "Gofka", "AsyncProducer.send_batch", py_worker("gofka_async.py"), "send_batch"),
     ("gofka-nb", "Gofka", "Producer.produce + flush (non-blocking)", py_worker("gofka_nb.py"), "produce"),
     ("confluent", "confluent-kafka", "produce + flush", py_worker("confluent.py"), "produce"),
     ("aiokafka", "aiokafka", "send", py_worker("aiokafka_client.py"), "send"),
@@ -122,7 +123,7 @@ LATENCY_CLIENTS = [
      py_worker("gofka_async.py"), "poll"),
     ("gofka-nb", "Gofka", "produce + flush / Consumer.poll", py_worker("gofka_nb.py"), "produce",
      py_worker("gofka_sync.py"), "poll"),
-    ("confluent", "confluent-kafka", "produce + flush / consume", py_worker("confluent.py"), "produce",
+    ("confluent", "confluent-kafka", "produce + flush / poll", py_worker("confluent.py"), "produce",
      py_worker("confluent.py"), "consume"),
     ("aiokafka", "aiokafka", "send_and_wait / getmany", py_worker("aiokafka_client.py"), "send_and_wait",
      py_worker("aiokafka_client.py"), "getmany"),
@@ -288,10 +289,39 @@ class Kafka:
         return r.stdout.strip().splitlines()[-1]
 
     def down(self):
-        if self.started:
-            self.started = False
-            log("stopping Kafka (scripts/kafka.sh down)")
-            sh(["scripts/kafka.sh", "down"], env=self.env, check=False, stdout=subprocess.DEVNULL)
+        if not self.started:
+            return
+        self.started = False
+        log("stopping Kafka (scripts/kafka.sh down)")
+        sh(["scripts/kafka.sh", "down"], env=self.env, check=False, stdout=subprocess.DEVNULL)
+        # Safety net: if kafka.sh could not stop it, stop the node this
+        # harness started, by the pid in its own workdir (never by name).
+        pidfile = os.path.join(self.env["KAFKA_WORKDIR"], "node-1.pid")
+        try:
+            pid = int(open(pidfile).read().strip())
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                cmdline = f.read().decode("utf-8", "replace")
+        except (OSError, ValueError):
+            return
+        if self.env["KAFKA_WORKDIR"] not in cmdline:
+            return  # the pid is not (any more) our broker
+        for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 5)):
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                return
+            log("Kafka (pid %d) still running: %s" % (pid, sig.name))
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                return
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                try:
+                    os.kill(pid, 0)
+                except OSError:
+                    return
+                time.sleep(0.2)
 
 
 # ---- processes ------------------------------------------------------------
@@ -435,7 +465,7 @@ class Bench:
             json.dump(self.doc, f, indent=1)
         os.replace(tmp, self.results_path)
 
-    def record(self, scenario, config, client, family, label, rnd, res, verify=None, skipped=False):
+    def record(self, scenario, config, client, family, label, rnd, res, verify=None):
         entry = {
             "scenario": scenario,
             "config": config,
@@ -448,8 +478,6 @@ class Bench:
             "verify": verify,
             "loadavg": os.getloadavg()[0],
         }
-        if skipped:
-            entry["skipped"] = True
         self.runs.append(entry)
         if res.get("unavailable"):
             self.unavailable[(scenario, client)] = res["unavailable"]
@@ -470,10 +498,14 @@ class Bench:
         secs = res["seconds"] - res.get("first_seconds", 0.0)
         return "%.0f msgs/s (%.2fs, cpu %.2fs)" % (res["count"] / max(secs, 1e-9), secs, res["cpu_seconds"])
 
+    def skipped(self, scenario, cid):
+        """The result of a path found unavailable in an earlier run (not
+        started again)."""
+        return {"ok": False, "unavailable": self.unavailable[(scenario, cid)], "skipped": True}
+
     def skip_if_unavailable(self, scenario, config, cid, family, label, rnd):
-        reason = self.unavailable.get((scenario, cid))
-        if reason:
-            self.record(scenario, config, cid, family, label, rnd, {"ok": False, "unavailable": reason}, skipped=True)
+        if (scenario, cid) in self.unavailable:
+            self.record(scenario, config, cid, family, label, rnd, self.skipped(scenario, cid))
             return True
         return False
 
@@ -488,42 +520,72 @@ class Bench:
             config = {"name": name, "size": size, "partitions": parts, "compression": comp, "count": count}
             expected = self.expected_checksum(count, size)
             for rnd in range(1, self.rounds + 1):
+                todo = [c for c in clients if (("produce", c[0]) not in self.unavailable)]
+                if not todo:
+                    continue
+                # Fresh topics for the round, created (and later verified and
+                # deleted) in one tool call each to keep the overhead small.
+                topics = {c[0]: "%s-p-%s-%s-r%d" % (self.tag, name, c[0], rnd) for c in todo}
+                self.create(list(topics.values()), parts)
+                done = []
                 for cid, family, label, worker, mode in clients:
-                    if self.skip_if_unavailable("produce", config, cid, family, label, rnd):
+                    if ("produce", cid) in self.unavailable:
+                        done.append((cid, family, label, self.skipped("produce", cid)))
                         continue
-                    topic = "%s-p-%s-%s-r%d" % (self.tag, name, cid, rnd)
-                    tool(["-tool", "create", "-brokers", self.brokers, "-topic", topic, "-partitions", str(parts)])
-                    spec = dict(scenario="produce", mode=mode, brokers=self.brokers, topic=topic, partitions=parts,
+                    spec = dict(scenario="produce", mode=mode, brokers=self.brokers, topic=topics[cid], partitions=parts,
                                 count=count, size=size, compression=comp, timeout=self.cfg["timeout"])
                     res = run_worker(worker, spec, cid, self.cfg["timeout"] + 30)
-                    verify = None
-                    if res.get("ok"):
-                        verify = self.verify_topic(topic, count, expected)
-                        if res.get("count") != count or res.get("checksum") != expected:
-                            verify["ok"] = False
-                            verify["error"] = "client reported count %s checksum %s" % (res.get("count"), res.get("checksum"))
-                    self.delete(topic)
+                    done.append((cid, family, label, res))
+                checks = self.verify_topics([topics[d[0]] for d in done if d[3].get("ok")], count, expected)
+                for cid, family, label, res in done:
+                    if not res.get("ok"):
+                        self.record("produce", config, cid, family, label, rnd, res)
+                        continue
+                    verify = checks[topics[cid]]
+                    if verify["ok"] and (res.get("count") != count or res.get("checksum") != expected):
+                        verify = {"ok": False, "error": "client reported count %s checksum %s" % (
+                            res.get("count"), res.get("checksum"))}
                     self.record("produce", config, cid, family, label, rnd, res, verify)
+                self.delete(list(topics.values()))
                 self.save()
 
-    def verify_topic(self, topic, count, checksum):
-        try:
-            v = tool(["-tool", "verify", "-brokers", self.brokers, "-topic", topic], timeout=self.cfg["timeout"])
-        except Exception as e:
-            return {"ok": False, "error": str(e)}
-        ok = v["count"] == count and v["checksum"] == checksum
-        return {
-            "ok": ok,
-            "count": v["count"],
-            "checksum": v["checksum"],
-            "error": None if ok else "topic holds %d records, checksum %d (want %d, %d)" % (v["count"], v["checksum"], count, checksum),
-        }
+    def create(self, topics, partitions):
+        tool(["-tool", "create", "-brokers", self.brokers, "-topic", ",".join(topics), "-partitions", str(partitions)])
 
-    def delete(self, topic):
+    def verify_topics(self, topics, count, checksum):
+        """Reads topics back; {topic: {"ok", "count", "checksum", "error"}}.
+        count and checksum are the expected values: numbers, or dicts by
+        topic."""
+        out = {}
+        if not topics:
+            return out
         try:
-            tool(["-tool", "delete", "-brokers", self.brokers, "-topic", topic], timeout=120)
+            v = tool(["-tool", "verify", "-brokers", self.brokers, "-topic", ",".join(topics)], timeout=self.cfg["timeout"])
         except Exception as e:
-            log("warning: could not delete %s: %s" % (topic, e))
+            return {t: {"ok": False, "error": str(e)} for t in topics}
+        per = v.get("topics") or {topics[0]: v}
+        for t in topics:
+            want_n = count[t] if isinstance(count, dict) else count
+            want_c = checksum[t] if isinstance(checksum, dict) else checksum
+            r = per.get(t) or {"error": "not verified"}
+            if r.get("error"):
+                out[t] = {"ok": False, "error": r["error"]}
+                continue
+            ok = r["count"] == want_n and r["checksum"] == want_c
+            out[t] = {
+                "ok": ok,
+                "count": r["count"],
+                "checksum": r["checksum"],
+                "error": None if ok else "topic holds %d records, checksum %d (want %d, %d)" % (
+                    r["count"], r["checksum"], want_n, want_c),
+            }
+        return out
+
+    def delete(self, topics):
+        try:
+            tool(["-tool", "delete", "-brokers", self.brokers, "-topic", ",".join(topics)], timeout=120)
+        except Exception as e:
+            log("warning: could not delete %s: %s" % (",".join(topics), e))
 
     def consume(self):
         cc = self.cfg["consume"]
@@ -535,10 +597,10 @@ class Bench:
             topic = "%s-c-%s" % (self.tag, name)
             expected = self.expected_checksum(count, size)
             log("pre-filling %s (%d x %d B, %d partitions)" % (topic, count, size, parts))
-            tool(["-tool", "create", "-brokers", self.brokers, "-topic", topic, "-partitions", str(parts)])
+            self.create([topic], parts)
             tool(["-tool", "fill", "-brokers", self.brokers, "-topic", topic, "-count", str(count), "-size", str(size)],
                  timeout=self.cfg["timeout"])
-            v = self.verify_topic(topic, count, expected)
+            v = self.verify_topics([topic], count, expected)[topic]
             if not v["ok"]:
                 raise RuntimeError("pre-fill of %s: %s" % (topic, v["error"]))
             for rnd in range(1, self.rounds + 1):
@@ -556,7 +618,7 @@ class Bench:
                             res.get("count"), res.get("checksum"), count, expected)}
                     self.record("consume", config, cid, family, label, rnd, res, verify)
                 self.save()
-            self.delete(topic)
+            self.delete([topic])
 
     def latency(self):
         lc = self.cfg["latency"]
@@ -564,22 +626,32 @@ class Bench:
         config = {"name": "%dB-1p" % size, "size": size, "partitions": 1, "count": count}
         clients = [c for c in LATENCY_CLIENTS if self.wanted(c[0])]
         for rnd in range(1, self.rounds + 1):
+            todo = [c for c in clients if ("latency", c[0]) not in self.unavailable]
+            if not todo:
+                continue
+            topics = {c[0]: "%s-l-%s-r%d" % (self.tag, c[0], rnd) for c in todo}
+            self.create(list(topics.values()), 1)
+            done = []
             for cid, family, label, pw, pmode, cw, cmode in clients:
-                if self.skip_if_unavailable("latency", config, cid, family, label, rnd):
+                if ("latency", cid) in self.unavailable:
+                    done.append((cid, family, label, self.skipped("latency", cid)))
                     continue
-                topic = "%s-l-%s-r%d" % (self.tag, cid, rnd)
-                tool(["-tool", "create", "-brokers", self.brokers, "-topic", topic, "-partitions", "1"])
-                res = self.latency_pair(topic, cid, pw, pmode, cw, cmode, count, size)
-                verify = None
-                if res.get("ok"):
-                    verify = self.verify_topic(topic, count + 1, res["checksum"])
-                    e2e = res.get("e2e") or {}
-                    if e2e.get("ok") and (e2e.get("count") != count + 1 or e2e.get("checksum") != res["checksum"]):
-                        verify["ok"] = False
-                        verify["error"] = "consumer saw %s records, checksum %s (producer: %d, %s)" % (
-                            e2e.get("count"), e2e.get("checksum"), count + 1, res["checksum"])
-                self.delete(topic)
+                res = self.latency_pair(topics[cid], cid, pw, pmode, cw, cmode, count, size)
+                done.append((cid, family, label, res))
+            oks = [d for d in done if d[3].get("ok")]
+            checks = self.verify_topics([topics[d[0]] for d in oks], count + 1,
+                                        {topics[d[0]]: d[3]["checksum"] for d in oks})
+            for cid, family, label, res in done:
+                if not res.get("ok"):
+                    self.record("latency", config, cid, family, label, rnd, res)
+                    continue
+                verify = checks[topics[cid]]
+                e2e = res.get("e2e") or {}
+                if verify["ok"] and e2e.get("ok") and (e2e.get("count") != count + 1 or e2e.get("checksum") != res["checksum"]):
+                    verify = {"ok": False, "error": "consumer saw %s records, checksum %s (producer: %d, %s)" % (
+                        e2e.get("count"), e2e.get("checksum"), count + 1, res["checksum"])}
                 self.record("latency", config, cid, family, label, rnd, res, verify)
+            self.delete(list(topics.values()))
             self.save()
 
     def latency_pair(self, topic, cid, pw, pmode, cw, cmode, count, size):

@@ -36,10 +36,10 @@ type event struct {
 // runs on a Go thread. Safe for concurrent use.
 type eventQueue struct {
 	mu       sync.Mutex
-	events   []event // guarded by mu
-	signaled bool    // guarded by mu: a wake-up byte sits in the pipe
-	closed   bool    // guarded by mu
-	rfd, wfd int // the pipe, non-blocking, used with raw syscalls (not os.File, whose poller would block reads)
+	events   []event       // guarded by mu
+	signaled bool          // guarded by mu: a wake-up byte sits in the pipe
+	closed   bool          // guarded by mu
+	rfd, wfd int           // the pipe, non-blocking, used with raw syscalls (not os.File, whose poller would block reads)
 	wake     chan struct{} // capacity 1: wakes a blocking drain
 }
 

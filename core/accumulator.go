@@ -114,7 +114,7 @@ func newBatch(now time.Time) *recBatch {
 
 // recycle clears b (dropping references to user data) and pools it.
 func (b *recBatch) recycle() {
-	const keep = 4096 // do not pool very large slices
+	const keep = 1 << 16 // records; larger slices are left to the GC
 	if cap(b.recs) > keep {
 		b.recs, b.proms = nil, nil
 	} else {
@@ -166,6 +166,7 @@ type partBuf struct {
 	failing      bool
 	backoffUntil time.Time
 	retryRound   int // consecutive failed rounds, for the backoff
+	sizeHint     int // records in the last batch taken: new batches start with that capacity
 }
 
 // appendRec adds r to the open batch, starting a new one when needed. With
@@ -190,6 +191,11 @@ func (pb *partBuf) appendRec(r *Record, fn func(*Record, error), size int, now t
 		}
 		b = newBatch(now)
 		b.bytes = wire.RecordBatchOverhead
+		if h := pb.sizeHint; cap(b.recs) < h {
+			// Grow once rather than by doubling while records arrive.
+			b.recs = slices.Grow(b.recs, h)
+			b.proms = slices.Grow(b.proms, h)
+		}
 		pb.batches = append(pb.batches, b)
 		pb.open = b
 		wake = true
@@ -258,6 +264,9 @@ func (pb *partBuf) takeReady(s *sink, cn *conn, now time.Time, budget int, empty
 		b.seq = pb.nextSeq
 		b.pid, b.epoch = p.idem.current()
 		pb.nextSeq = addSeq(pb.nextSeq, len(b.recs))
+	}
+	if n := len(b.recs); n > pb.sizeHint || n < pb.sizeHint/4 {
+		pb.sizeHint = n
 	}
 	b.inflight = true
 	b.sent = true

@@ -168,11 +168,14 @@ type Consumer struct {
 
 	maintWake chan struct{} // capacity 1: wakes the maintenance goroutine
 	coord     coordinator
+	groupConn leasedConn // to the group coordinator (see leasedConn)
 	readLoop  sync.Once
 	commitMu  sync.Mutex // serialises commits (see commitPositions)
 
-	autoCommitStop context.CancelFunc // stops the auto-commit loop
-	autoCommitDone chan struct{}      // closed when it has stopped
+	// start may run with mu held, so these have a mutex of their own.
+	acMu           sync.Mutex
+	autoCommitStop context.CancelFunc // guarded by acMu: stops the auto-commit loop
+	autoCommitDone chan struct{}      // guarded by acMu: closed when it has stopped
 }
 
 // subscription is what the group member subscribes to.
@@ -225,6 +228,7 @@ func newConsumer(cl *Client) *Consumer {
 		maintWake: make(chan struct{}, 1),
 	}
 	c.coord.c = c
+	c.groupConn.c = c
 	return c
 }
 
@@ -257,7 +261,8 @@ func (c *Consumer) checkOpen() error {
 	return nil
 }
 
-// start launches the maintenance and auto-commit goroutines once.
+// start launches the maintenance and auto-commit goroutines once. It may
+// be called with mu held.
 func (c *Consumer) start() {
 	c.readLoop.Do(func() {
 		c.wg.Add(1)
@@ -268,9 +273,9 @@ func (c *Consumer) start() {
 		if c.cfg.EnableAutoCommit && c.cfg.GroupID != "" {
 			ctx, cancel := context.WithCancel(c.ctx)
 			done := make(chan struct{})
-			c.mu.Lock()
+			c.acMu.Lock()
 			c.autoCommitStop, c.autoCommitDone = cancel, done
-			c.mu.Unlock()
+			c.acMu.Unlock()
 			c.wg.Add(1)
 			go func() {
 				defer c.wg.Done()
@@ -527,6 +532,7 @@ func (c *Consumer) assigned(tps []TopicPartition) {
 	}
 	tps = append([]TopicPartition(nil), tps...)
 	sortTPs(tps)
+	c.cfg.logf(LogInfo, "group", "group %q: assigned %v", c.cfg.GroupID, tps)
 	c.mu.Lock()
 	c.addPartitionsLocked(tps)
 	c.postEventLocked(RebalanceEvent{Kind: PartitionsAssigned, Partitions: tps}, false)
@@ -548,6 +554,11 @@ func (c *Consumer) revoked(ctx context.Context, tps []TopicPartition, lost bool,
 	}
 	tps = append([]TopicPartition(nil), tps...)
 	sortTPs(tps)
+	if lost {
+		c.cfg.logf(LogWarn, "group", "group %q: lost %v (no longer a member)", c.cfg.GroupID, tps)
+	} else {
+		c.cfg.logf(LogInfo, "group", "group %q: revoked %v", c.cfg.GroupID, tps)
+	}
 	c.mu.Lock()
 	var ps []*partState
 	for _, tp := range tps {
@@ -986,9 +997,11 @@ func (c *Consumer) Close(ctx context.Context) error {
 	}
 	c.events = nil
 	g := c.group
-	stopAC, acDone := c.autoCommitStop, c.autoCommitDone
 	c.signalLocked()
 	c.mu.Unlock()
+	c.acMu.Lock()
+	stopAC, acDone := c.autoCommitStop, c.autoCommitDone
+	c.acMu.Unlock()
 
 	// The final commit below must be the last one.
 	if stopAC != nil {
@@ -1014,6 +1027,7 @@ func (c *Consumer) Close(ctx context.Context) error {
 			err = &wire.Error{Code: wire.ErrTimedOut, Detail: "close: engine still stopping"}
 		}
 	}
+	c.groupConn.close()
 	if c.ownsClient {
 		c.cl.Close()
 	}

@@ -19,6 +19,7 @@ type source struct {
 	node int32
 	wake chan struct{} // capacity 1
 	rot  int           // rotates the partition order between requests, for fairness
+	conn leasedConn    // the fetcher's own connection to node
 
 	// batches is decode scratch, used by the source goroutine only. Its
 	// elements' Records slices are reused from fetch to fetch.
@@ -44,7 +45,7 @@ func (c *Consumer) ensureSourceLocked(node int32) {
 	if node < 0 || c.closed || c.sources[node] != nil {
 		return
 	}
-	s := &source{c: c, node: node, wake: make(chan struct{}, 1)}
+	s := &source{c: c, node: node, wake: make(chan struct{}, 1), conn: leasedConn{c: c}}
 	c.sources[node] = s
 	c.wg.Add(1)
 	go func() {
@@ -75,6 +76,7 @@ func (c *Consumer) wakeSourcesIfRoom() {
 
 func (s *source) run() {
 	c := s.c
+	defer s.conn.close()
 	failures := 0
 	for {
 		req, fps, wait := s.build()
@@ -99,7 +101,7 @@ func (s *source) run() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.FetchMaxWait+c.cfg.RequestTimeout)
-		resp, err := c.cl.Request(ctx, s.node, req)
+		resp, err := s.conn.request(ctx, s.node, req)
 		cancel()
 		if c.ctx.Err() != nil {
 			return

@@ -99,7 +99,7 @@ func (c *Consumer) groupRequest(ctx context.Context, req wire.Request, check fun
 			}
 			continue
 		}
-		resp, err := c.cl.Request(ctx, node, req)
+		resp, err := c.groupConn.request(ctx, node, req)
 		if err != nil {
 			lastErr = err
 			c.coord.invalidate(node)
@@ -575,4 +575,87 @@ func (c *Consumer) OffsetsForTimes(ctx context.Context, times map[TopicPartition
 		}
 	}
 	return out, nil
+}
+
+// ---- dedicated connections ----
+
+// leasedConn is a connection of the consumer's own to one broker, leased
+// from the client's pool. Kafka handles the requests of one connection one
+// at a time, so a fetch long-polling for fetch.max.wait.ms, or a JoinGroup
+// the coordinator holds until the group is complete, would otherwise delay
+// heartbeats, commits and other fetches queued behind it on a shared
+// connection. Each fetcher has one, and so has the group coordinator. Safe
+// for concurrent use (requests on it are pipelined).
+type leasedConn struct {
+	c    *Consumer
+	mu   sync.Mutex
+	node int32     // guarded by mu
+	pc   *PoolConn // guarded by mu; nil until first use or after a failure
+}
+
+// request sends req to broker node on the leased connection, dialing (or
+// re-dialing after a failure or a change of node) when needed. Without a
+// deadline in ctx, request.timeout.ms applies.
+func (l *leasedConn) request(ctx context.Context, node int32, req wire.Request) (wire.Response, error) {
+	c := l.c
+	ctx, cancel := c.cl.withTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	l.mu.Lock()
+	pc := l.pc
+	if pc != nil && (l.node != node || pc.Closed()) {
+		c.cl.Pool().Release(pc, true)
+		pc, l.pc = nil, nil
+	}
+	if pc == nil {
+		addr, err := c.brokerAddr(ctx, node)
+		if err != nil {
+			l.mu.Unlock()
+			return nil, err
+		}
+		if pc, err = c.cl.Pool().Get(ctx, addr); err != nil {
+			l.mu.Unlock()
+			return nil, err
+		}
+		l.pc, l.node = pc, node
+	}
+	l.mu.Unlock()
+	resp, err := pc.Request(ctx, req)
+	if err != nil && transportError(err) && pc.Closed() {
+		l.mu.Lock()
+		if l.pc == pc {
+			c.cl.Pool().Release(pc, true)
+			l.pc = nil
+		}
+		l.mu.Unlock()
+	}
+	return resp, err
+}
+
+// close gives the connection back to the pool.
+func (l *leasedConn) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.pc != nil {
+		l.c.cl.Pool().Release(l.pc, false)
+		l.pc = nil
+	}
+}
+
+// brokerAddr returns the address of broker node from the metadata,
+// refreshing it when the node is unknown.
+func (c *Consumer) brokerAddr(ctx context.Context, node int32) (string, error) {
+	if m := c.cl.meta.Load(); m != nil {
+		if b, ok := m.Brokers[node]; ok {
+			return b.Addr(), nil
+		}
+	}
+	m, err := c.cl.RefreshMetadata(ctx, []string{})
+	if err != nil {
+		return "", err
+	}
+	b, ok := m.Brokers[node]
+	if !ok {
+		return "", &wire.Error{Code: wire.ErrBrokerNotAvailable, Detail: fmt.Sprintf("node %d is not in the cluster metadata", node)}
+	}
+	return b.Addr(), nil
 }

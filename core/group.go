@@ -382,7 +382,7 @@ func (m *classicMember) joinSync() error {
 		req.Protocols = append(req.Protocols, wire.JoinGroupRequestProtocol{Name: name, Metadata: meta})
 	}
 	jctx, cancel := context.WithTimeout(ctx, c.cfg.MaxPollInterval+c.cfg.RequestTimeout)
-	resp, err := c.cl.Request(jctx, node, req)
+	resp, err := c.groupConn.request(jctx, node, req)
 	cancel()
 	if err != nil {
 		c.coord.invalidate(node)
@@ -424,7 +424,7 @@ func (m *classicMember) joinSync() error {
 	sreq := &wire.SyncGroupRequest{GroupId: c.cfg.GroupID, GenerationId: jr.GenerationId, MemberId: jr.MemberId,
 		GroupInstanceId: instance, ProtocolType: &protoType, ProtocolName: &protoName, Assignments: assignments}
 	sctx, cancel := context.WithTimeout(ctx, c.cfg.MaxPollInterval+c.cfg.RequestTimeout)
-	resp, err = c.cl.Request(sctx, node, sreq)
+	resp, err = c.groupConn.request(sctx, node, sreq)
 	cancel()
 	if err != nil {
 		c.coord.invalidate(node)
@@ -552,7 +552,7 @@ func (m *classicMember) heartbeat(ctx context.Context) error {
 	}
 	gen, memberID, instance := m.identity()
 	hctx, cancel := context.WithTimeout(ctx, min(c.cfg.SessionTimeout, c.cfg.RequestTimeout))
-	resp, err := c.cl.Request(hctx, node, &wire.HeartbeatRequest{GroupId: c.cfg.GroupID, GenerationId: gen,
+	resp, err := c.groupConn.request(hctx, node, &wire.HeartbeatRequest{GroupId: c.cfg.GroupID, GenerationId: gen,
 		MemberId: memberID, GroupInstanceId: instance})
 	cancel()
 	if err != nil {

@@ -104,7 +104,7 @@ func (m *consumerMember) heartbeat(ctx context.Context, epoch int32) error {
 		}
 	}
 	hctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
-	resp, err := c.cl.Request(hctx, node, req)
+	resp, err := c.groupConn.request(hctx, node, req)
 	cancel()
 	if err != nil {
 		c.coord.invalidate(node)

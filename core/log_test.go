@@ -101,3 +101,22 @@ func TestDefaultLoggerAndSlogAdapter(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestGroupAssignmentIsLogged(t *testing.T) {
+	brokers := testBrokers(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	topic := uniqueTopic(t)
+	p, err := NewProducer(WithBrokers(brokers...))
+	require.NoError(t, err)
+	defer p.Close(ctx)
+	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: topic, Partition: 0, Value: []byte("x")}))
+
+	rec := &recLogger{min: LogInfo}
+	group := "g-" + topic
+	c, err := NewConsumer(WithBrokers(brokers...), WithGroupID(group), WithLogger(rec))
+	require.NoError(t, err)
+	require.NoError(t, c.Subscribe(ctx, topic))
+	require.True(t, rec.find("INFO group: ", `group "`+group+`": assigned [`+topic+"/0]"), "lines: %v", rec.lines)
+	require.NoError(t, c.Close(ctx))
+}

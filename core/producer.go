@@ -73,6 +73,8 @@ type Producer struct {
 	idleCh          chan struct{} // guarded by idleMu; closed when outstanding reaches 0 while idleWait > 0
 	idleWait        atomic.Int32
 
+	stats producerStats
+
 	metaWake   chan struct{} // capacity 1: the metadata goroutine has work
 	needMeta   atomic.Bool
 	metaUrgent atomic.Bool // a topic is waiting for its first metadata: skip the failure backoff
@@ -139,6 +141,30 @@ func (p *Producer) Connect(ctx context.Context) error {
 		return &wire.Error{Code: wire.ErrClientClosed, Detail: "producer is closed"}
 	}
 	return p.cl.Connect(ctx)
+}
+
+// ProducerStats are counters since the producer was created.
+type ProducerStats struct {
+	Requests     int64 // produce requests written
+	Batches      int64 // record batches written (a retried batch counts again)
+	Records      int64 // records written (retries count again)
+	Bytes        int64 // encoded (compressed) batch bytes written
+	Retries      int64 // batches resent after a retriable failure
+	EpochBumps   int64 // idempotent producer id/epoch changes after the first
+	Acknowledged int64 // records acknowledged
+	Failed       int64 // records that failed
+}
+
+type producerStats struct {
+	requests, batches, records, bytes, retries, bumps, acked, failed atomic.Int64
+}
+
+// Stats returns the producer's counters.
+func (p *Producer) Stats() ProducerStats {
+	s := &p.stats
+	return ProducerStats{Requests: s.requests.Load(), Batches: s.batches.Load(), Records: s.records.Load(),
+		Bytes: s.bytes.Load(), Retries: s.retries.Load(), EpochBumps: s.bumps.Load(),
+		Acknowledged: s.acked.Load(), Failed: s.failed.Load()}
 }
 
 // BufferedRecords returns the records produced whose promise has not been
@@ -225,8 +251,9 @@ func (p *Producer) TryProduce(ctx context.Context, r *Record, promise func(*Reco
 	if err := p.mem.reserve(ctx, p.quit, int64(size)); err != nil {
 		return err
 	}
+	now := time.Now()
 	if r.Timestamp.IsZero() {
-		r.Timestamp = time.Now()
+		r.Timestamp = now
 	}
 	p.outstanding.Add(1)
 	if p.closing.Load() {
@@ -240,7 +267,7 @@ func (p *Producer) TryProduce(ctx context.Context, r *Record, promise func(*Reco
 	if !ts.ready.Load() {
 		ts.mu.Lock()
 		if !ts.ready.Load() {
-			ts.pending = append(ts.pending, pendingRec{promised{r, promise}, size, time.Now()})
+			ts.pending = append(ts.pending, pendingRec{promised{r, promise}, size, now})
 			first := len(ts.pending) == 1
 			ts.mu.Unlock()
 			if first {
@@ -251,7 +278,7 @@ func (p *Producer) TryProduce(ctx context.Context, r *Record, promise func(*Reco
 		}
 		ts.mu.Unlock()
 	}
-	p.route(ts, ts.partitions(), r, promise, size, time.Now())
+	p.route(ts, ts.partitions(), r, promise, size, now)
 	return nil
 }
 
@@ -615,6 +642,7 @@ func (p *Producer) failPending(recs []pendingRec, err error) {
 			pr.fn(pr.r, err)
 		}
 	}
+	p.stats.failed.Add(int64(len(recs)))
 	p.doneOutstanding(int64(len(recs)))
 }
 
@@ -639,6 +667,11 @@ func (p *Producer) finishBatch(b *recBatch, res partResult) {
 		}
 	}
 	n := len(b.proms)
+	if res.err == nil {
+		p.stats.acked.Add(int64(n))
+	} else {
+		p.stats.failed.Add(int64(n))
+	}
 	b.recycle()
 	p.doneOutstanding(int64(n))
 }
@@ -1101,6 +1134,9 @@ func (s *idemState) ensure(p *Producer) error {
 		return true
 	})
 	s.mu.Lock()
+	if s.have {
+		p.stats.bumps.Add(1)
+	}
 	s.pid, s.epoch, s.have, s.bumpNeeded = newPID, newEpoch, true, false
 	s.ready.Store(true)
 	s.mu.Unlock()

@@ -20,7 +20,7 @@ import (
 // failure.
 
 type kafkaSecurityEnv struct {
-	ssl, mtls, saslSSL, saslPlaintext, expired, badHost string
+	ssl, mtls, saslSSL, saslPlaintext, expired, badHost    string
 	ca, otherCA, clientCert, clientKey, encKey, encKeyPass string
 	plainUser, plainPass, scramUser, scramPass             string
 }
@@ -129,5 +129,5 @@ func TestKafkaAdminScramCredentials(t *testing.T) {
 		return map[string]string{"bootstrap.servers": e.saslSSL, "security.protocol": "SASL_SSL", "ssl.ca.location": e.ca,
 			"sasl.mechanism": mech, "sasl.username": user, "sasl.password": pass}
 	}
-	testAdminScram(t, props, e.scramUser, e.scramPass)
+	testAdminScram(t, props, e.scramUser, e.scramPass, 8192)
 }

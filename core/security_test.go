@@ -721,12 +721,13 @@ func TestAdminScramCredentials(t *testing.T) {
 		return map[string]string{"bootstrap.servers": c.ListenAddrs()[0], "security.protocol": "SASL_PLAINTEXT",
 			"sasl.mechanism": mech, "sasl.username": user, "sasl.password": pass}
 	}
-	testAdminScram(t, props, "scram256-user", "scram256-pass")
+	// kfake announces 4096 iterations whatever was stored.
+	testAdminScram(t, props, "scram256-user", "scram256-pass", 4096)
 }
 
 // testAdminScram creates, uses, describes and deletes a SCRAM user through
 // an admin client logged in as user/pass.
-func testAdminScram(t *testing.T, props func(mech, user, pass string) map[string]string, user, pass string) {
+func testAdminScram(t *testing.T, props func(mech, user, pass string) map[string]string, user, pass string, scramTestIterations int32) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfg := NewConfig(WithDialTimeout(5 * time.Second))
@@ -739,12 +740,12 @@ func testAdminScram(t *testing.T, props func(mech, user, pass string) map[string
 	newUser := fmt.Sprintf("gofka-user-%d", time.Now().UnixNano())
 	const newPass = "N3w-User-Pass"
 	require.NoError(t, admin.AlterUserScramCredentials(ctx, []ScramUpsertion{
-		{User: newUser, Mechanism: "SCRAM-SHA-512", Password: newPass, Iterations: 4096},
+		{User: newUser, Mechanism: "SCRAM-SHA-512", Password: newPass, Iterations: scramTestIterations},
 		{User: newUser, Mechanism: "SCRAM-SHA-256", Password: newPass},
 	}, nil))
 	got, err := admin.DescribeUserScramCredentials(ctx, []string{newUser})
 	require.NoError(t, err)
-	require.Equal(t, []ScramCredentialInfo{{"SCRAM-SHA-256", DefaultScramIterations}, {"SCRAM-SHA-512", 4096}}, got[newUser])
+	require.Equal(t, []ScramCredentialInfo{{"SCRAM-SHA-256", DefaultScramIterations}, {"SCRAM-SHA-512", scramTestIterations}}, got[newUser])
 	all, err := admin.DescribeUserScramCredentials(ctx, nil)
 	require.NoError(t, err)
 	require.Contains(t, all, newUser)
@@ -767,4 +768,25 @@ func testAdminScram(t *testing.T, props func(mech, user, pass string) map[string
 	requireCode(t, err, wire.ErrInvalidArgument)
 	err = admin.AlterUserScramCredentials(ctx, []ScramUpsertion{{User: "x", Mechanism: "SCRAM-SHA-256", Password: "p", Iterations: 100}}, nil)
 	requireCode(t, err, wire.ErrInvalidArgument)
+}
+
+func TestClientOnPoolTakesPoolSecurity(t *testing.T) {
+	p := newTestPKI(t)
+	c := tlsCluster(t, p, p.server, tls.NoClientCert)
+	pcfg := NewConfig(WithDialTimeout(5 * time.Second))
+	require.NoError(t, pcfg.Set("security.protocol", "SSL"))
+	require.NoError(t, pcfg.Set("ssl.ca.location", p.caFile))
+	pool, err := NewPoolFromConfig(pcfg)
+	require.NoError(t, err)
+	defer pool.Close()
+	// A plaintext-configured client on the pool uses the pool's TLS.
+	cl, err := NewClient(WithBrokers(c.ListenAddrs()...), WithPool(pool))
+	require.NoError(t, err)
+	defer cl.Close()
+	require.NoError(t, cl.Connect(context.Background()))
+	// Conflicting settings are refused rather than ignored.
+	_, err = NewClient(WithBrokers(c.ListenAddrs()...), WithPool(pool),
+		WithSASL(SASLPlain("u", "p")))
+	requireCode(t, err, wire.ErrInvalidArgument)
+	require.Contains(t, err.Error(), "connection pool")
 }

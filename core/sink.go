@@ -122,8 +122,15 @@ func (s *sink) run() {
 func (s *sink) drain() time.Time {
 	p := s.p
 	for {
-		if p.aborting.Load() || !p.idem.canSend() {
-			return time.Time{} // woken again when sending may resume
+		if p.aborting.Load() {
+			return time.Time{}
+		}
+		if !p.idem.canSend() {
+			// The producer id is being obtained or bumped; ensure runs on
+			// the metadata goroutine (make sure it knows there is work) and
+			// wakes every sink when done.
+			p.triggerMetaOnly()
+			return time.Time{}
 		}
 		now := time.Now()
 		if now.Before(s.backoff) {
@@ -268,6 +275,16 @@ func (s *sink) write(pc *produceCall) {
 		}
 		req.TopicData[ti].PartitionData = append(req.TopicData[ti].PartitionData,
 			wire.ProduceRequestPartition{Index: pb.partition, Records: raw})
+	}
+	st := &p.stats
+	st.requests.Add(1)
+	st.batches.Add(int64(len(pc.batches)))
+	st.bytes.Add(int64(len(s.encBuf)))
+	for _, b := range pc.batches {
+		st.records.Add(int64(len(b.recs)))
+		if b.attempts > 1 {
+			st.retries.Add(1)
+		}
 	}
 	if len(encErr) > 0 {
 		// Encoding fails only for impossible input (a batch over 2 GiB):

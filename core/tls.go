@@ -172,8 +172,23 @@ func (c *Config) prepareSecurity() error {
 	if err != nil {
 		return err
 	}
+	// A client on a shared pool connects with the pool's settings; its
+	// own would be silently ignored, so they must be absent or the same.
+	if p := c.Pool; p != nil && s.protocol != ProtocolPlaintext {
+		ps := p.dial.sec
+		if ps == nil || ps.protocol != s.protocol || mechanismName(ps.sasl) != mechanismName(s.sasl) || p.dial.SASLUsername != c.SASLUsername {
+			return securityErr("security settings given to a client that uses connection pool %d differ from the pool's: the pool makes the connections, so give TLS/SASL settings to the pool only", p.ID())
+		}
+	}
 	c.sec = s
 	return nil
+}
+
+func mechanismName(m SASLMechanism) string {
+	if m == nil {
+		return ""
+	}
+	return m.Name()
 }
 
 // security returns the resolved setup, resolving it now for a Config that

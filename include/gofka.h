@@ -297,6 +297,237 @@ int32_t gofka_producer_close(gofka_handle_t producer, int32_t timeout_ms, gofka_
  */
 
 /* ---------------------------------------------------------------------- */
+/* Consumer                                                                */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A consumer reads records either as a member of a consumer group
+ * (gofka_consumer_subscribe: group.id, group.protocol classic or consumer
+ * (KIP-848), partition.assignment.strategy, session.timeout.ms,
+ * heartbeat.interval.ms, max.poll.interval.ms, group.instance.id) or from
+ * partitions it is given (gofka_consumer_assign). The engine works in the
+ * background: one fetcher per broker prefetches into a buffer bounded by
+ * fetch.max.bytes; heartbeats, rebalances and auto-commits
+ * (enable.auto.commit, auto.commit.interval.ms) never need poll. Poll only
+ * takes what is buffered, in one call, as one packed buffer.
+ *
+ * Positions: a new partition starts at the group's committed offset, else
+ * at auto.offset.reset (earliest, latest, or none: poll then fails once
+ * with NO_OFFSET (-115) until the partition is sought). An out-of-range
+ * position is reset the same way (none: OFFSET_OUT_OF_RANGE (1)).
+ *
+ * Commits: offsets are "the next offset to read". Committing a partition
+ * not assigned to the consumer (e.g. revoked by a rebalance) is
+ * NOT_ASSIGNED (-116, a group error) and commits nothing. With auto-commit
+ * the engine commits every auto.commit.interval.ms the positions of the
+ * records returned by all but the latest poll (at-least-once), those
+ * positions again before partitions are revoked, and everything returned
+ * on close.
+ *
+ * Rebalance events: poll returns them, in order, before that call's
+ * records. With rebalance.callbacks=true the engine, before revoking,
+ * waits (up to max.poll.interval.ms, heartbeating meanwhile) until the
+ * application polls again after receiving the event, so the application
+ * can commit in its handler; the next poll (or close) acknowledges every
+ * event returned by the previous one.
+ *
+ * Packed formats (little-endian):
+ *
+ *  partitions:  int32 count, then per partition:
+ *                 int32 topic_len, topic bytes (UTF-8), int32 partition
+ *
+ *  offsets:     int32 count, then per entry:
+ *                 int32 topic_len, topic bytes, int32 partition,
+ *                 int64 offset, int64 timestamp_ms (-1 when not applicable)
+ *
+ *  messages:    int32 message_count, int32 event_count, int32 topic_count,
+ *               then topic_count topics: int32 name_len, name bytes
+ *                 (the topic table; messages and events refer to topics by
+ *                 their index in it),
+ *               then event_count rebalance events:
+ *                 int32 kind (1 assigned, 2 revoked, 3 lost), int32 n,
+ *                 n times: int32 topic_index, int32 partition,
+ *               then message_count messages, each a 36-byte head
+ *                 int32 topic_index, int32 partition, int64 offset,
+ *                 int64 timestamp_ms (from the record), int32 key_len
+ *                 (-1 = null), int32 value_len (-1 = null), int32
+ *                 headers_len (0 = no headers)
+ *               followed by key bytes, value bytes and headers_len bytes of
+ *               headers (the headers format above).
+ */
+
+/* No committed offset and auto.offset.reset=none (seek the partition). */
+#define GOFKA_ERR_NO_OFFSET         (-115)
+/* The partition is not assigned to this consumer. */
+#define GOFKA_ERR_NOT_ASSIGNED      (-116)
+
+/* Special offsets for gofka_consumer_seek. */
+#define GOFKA_OFFSET_BEGINNING (-2)
+#define GOFKA_OFFSET_END       (-1)
+
+/* Rebalance event kinds of the messages format. */
+#define GOFKA_REBALANCE_ASSIGNED 1
+#define GOFKA_REBALANCE_REVOKED  2
+#define GOFKA_REBALANCE_LOST     3
+
+/* Creates a consumer from a configuration string (see the top of this
+ * file; consumer keys include group.id, auto.offset.reset,
+ * enable.auto.commit, isolation.level, fetch.min.bytes, fetch.max.bytes,
+ * max.partition.fetch.bytes, fetch.max.wait.ms, max.poll.records,
+ * rebalance.callbacks). No network I/O. Released by gofka_consumer_close. */
+int32_t gofka_consumer_new(const char *config, gofka_handle_t *out, gofka_error_t *err);
+
+/* Connects to the cluster (as gofka_producer_connect). Optional. */
+int32_t gofka_consumer_connect(gofka_handle_t consumer, int32_t timeout_ms, gofka_error_t *err);
+
+/* gofka_consumer_connect without blocking: one event tagged `token` (code
+ * 0 and empty payload, or the error) is posted to queue when done. */
+int32_t gofka_consumer_connect_async(gofka_handle_t consumer, gofka_handle_t queue, uint64_t token,
+                                     int32_t timeout_ms, gofka_error_t *err);
+
+/* Joins the group subscribed to `topics` ('\n'-separated names; Kafka topic
+ * names cannot contain '\n') or to every topic whose whole name matches the
+ * regular expression `pattern` (exactly one of the two is not NULL), and
+ * blocks until the first assignment arrives or timeout_ms passes. A group
+ * that cannot be joined in time (coordinator unreachable, ...) gives a
+ * group error, COORDINATOR_NOT_AVAILABLE (15) naming the last failure;
+ * membership keeps being retried in the background. Needs group.id
+ * (INVALID_GROUP_ID (24) otherwise); fails on a manually assigned
+ * consumer. Calling it again replaces the subscription. */
+int32_t gofka_consumer_subscribe(gofka_handle_t consumer, const char *topics, const char *pattern,
+                                 int32_t timeout_ms, gofka_error_t *err);
+
+/* gofka_consumer_subscribe without blocking: one event tagged `token`
+ * (code 0, empty payload, or the error) is posted to queue when done. */
+int32_t gofka_consumer_subscribe_async(gofka_handle_t consumer, gofka_handle_t queue, uint64_t token,
+                                       const char *topics, const char *pattern, int32_t timeout_ms,
+                                       gofka_error_t *err);
+
+/* Leaves the group: revokes every partition (committing first with
+ * auto-commit; a revoked event is returned by the next poll), sends the
+ * leave request (dynamic members) and clears the subscription. Blocks up to
+ * timeout_ms. */
+int32_t gofka_consumer_unsubscribe(gofka_handle_t consumer, int32_t timeout_ms, gofka_error_t *err);
+
+/* gofka_consumer_unsubscribe without blocking: one event tagged `token`
+ * (code 0 and empty payload, or the error) when done. */
+int32_t gofka_consumer_unsubscribe_async(gofka_handle_t consumer, gofka_handle_t queue, uint64_t token,
+                                         int32_t timeout_ms, gofka_error_t *err);
+
+/* Takes up to max_messages buffered records and every pending rebalance
+ * event, waiting up to timeout_ms (0 = do not wait) for at least one of
+ * them. *buf_out (messages format, *len_out bytes; freed with gofka_free)
+ * is NULL when nothing came before the timeout, which is not an error;
+ * *count_out is the number of messages. An error the engine met since the
+ * last poll (NO_OFFSET, OFFSET_OUT_OF_RANGE, a fatal group error such as
+ * FENCED_INSTANCE_ID (82), ...) is returned once, with nothing taken. Calls
+ * the application makes should wait in short slices (e.g. 200 ms) so that
+ * it stays interruptible: the consumer keeps state between calls. */
+int32_t gofka_consumer_poll(gofka_handle_t consumer, int32_t max_messages, int32_t timeout_ms,
+                            uint8_t **buf_out, size_t *len_out, int32_t *count_out, gofka_error_t *err);
+
+/* gofka_consumer_poll without blocking: one event tagged `token` is posted
+ * to queue after at most timeout_ms: code 0, offset = the number of
+ * messages, payload = the messages buffer (empty when nothing came), or
+ * the error. */
+int32_t gofka_consumer_poll_async(gofka_handle_t consumer, gofka_handle_t queue, uint64_t token,
+                                  int32_t max_messages, int32_t timeout_ms, gofka_error_t *err);
+
+/* Commits offsets and blocks until the coordinator accepted them (up to
+ * timeout_ms). `offsets` (offsets format, timestamps ignored; NULL/0 for
+ * none) are committed as given; with all != 0 the consumed position (the
+ * offset after the last record polled) of every other assigned partition
+ * is committed too. Every listed partition must be assigned (NOT_ASSIGNED
+ * otherwise, and nothing is committed). During a rebalance the commit
+ * waits for it and then commits the partitions still assigned. */
+int32_t gofka_consumer_commit(gofka_handle_t consumer, const uint8_t *offsets, size_t offsets_len,
+                              int32_t all, int32_t timeout_ms, gofka_error_t *err);
+
+/* gofka_consumer_commit without blocking: one event tagged `token` (code
+ * 0 and empty payload, or the error) when done. */
+int32_t gofka_consumer_commit_async(gofka_handle_t consumer, gofka_handle_t queue, uint64_t token,
+                                    const uint8_t *offsets, size_t offsets_len, int32_t all,
+                                    int32_t timeout_ms, gofka_error_t *err);
+
+/* Replaces the consumer's partitions with `partitions` (partitions format;
+ * NULL/0 or count 0 unassigns everything), outside any group. Each new
+ * partition starts at its committed offset when group.id is set, else at
+ * auto.offset.reset. Fails while subscribed. Never blocks. */
+int32_t gofka_consumer_assign(gofka_handle_t consumer, const uint8_t *partitions, size_t partitions_len,
+                              gofka_error_t *err);
+
+/* The current assignment (partitions format, sorted) in *buf_out, freed
+ * with gofka_free. Never blocks. */
+int32_t gofka_consumer_assignment(gofka_handle_t consumer, uint8_t **buf_out, size_t *len_out,
+                                  gofka_error_t *err);
+
+/* Moves the positions of assigned partitions (offsets format; offset
+ * GOFKA_OFFSET_BEGINNING / GOFKA_OFFSET_END for the earliest / latest
+ * offset, timestamps ignored). Buffered records of those partitions are
+ * dropped. NOT_ASSIGNED for a partition not assigned (entries before it
+ * were applied). Never blocks. */
+int32_t gofka_consumer_seek(gofka_handle_t consumer, const uint8_t *offsets, size_t offsets_len,
+                            gofka_error_t *err);
+
+/* The position (next offset poll returns) of each of `partitions`, as an
+ * offsets buffer in the same order, waiting up to timeout_ms while
+ * positions are being looked up. NOT_ASSIGNED for a partition not assigned;
+ * NO_OFFSET for one stuck without a position (auto.offset.reset=none). */
+int32_t gofka_consumer_position(gofka_handle_t consumer, const uint8_t *partitions, size_t partitions_len,
+                                int32_t timeout_ms, uint8_t **buf_out, size_t *len_out, gofka_error_t *err);
+
+/* The group's committed offsets of `partitions` (assigned or not), as an
+ * offsets buffer in the same order (offset -1 when none). Blocks up to
+ * timeout_ms. */
+int32_t gofka_consumer_committed(gofka_handle_t consumer, const uint8_t *partitions, size_t partitions_len,
+                                 int32_t timeout_ms, uint8_t **buf_out, size_t *len_out, gofka_error_t *err);
+
+/* gofka_consumer_committed without blocking: the event's payload is the
+ * offsets buffer. */
+int32_t gofka_consumer_committed_async(gofka_handle_t consumer, gofka_handle_t queue, uint64_t token,
+                                       const uint8_t *partitions, size_t partitions_len, int32_t timeout_ms,
+                                       gofka_error_t *err);
+
+/* Stops fetching `partitions` (partitions format) and returning their
+ * records until gofka_consumer_resume; buffered records are kept.
+ * NOT_ASSIGNED (and nothing paused) if one is not assigned. */
+int32_t gofka_consumer_pause(gofka_handle_t consumer, const uint8_t *partitions, size_t partitions_len,
+                             gofka_error_t *err);
+
+/* Undoes gofka_consumer_pause. */
+int32_t gofka_consumer_resume(gofka_handle_t consumer, const uint8_t *partitions, size_t partitions_len,
+                              gofka_error_t *err);
+
+/* For each entry of `times` (offsets format: the timestamp_ms field is the
+ * time to look up, ms since the epoch; the offset field is ignored), the
+ * earliest offset whose record timestamp is at or after it and that
+ * record's timestamp, as an offsets buffer in the same order (offset and
+ * timestamp -1 when no record is that recent). Blocks up to timeout_ms. */
+int32_t gofka_consumer_offsets_for_times(gofka_handle_t consumer, const uint8_t *times, size_t times_len,
+                                         int32_t timeout_ms, uint8_t **buf_out, size_t *len_out,
+                                         gofka_error_t *err);
+
+/* gofka_consumer_offsets_for_times without blocking: the event's payload is
+ * the offsets buffer. */
+int32_t gofka_consumer_offsets_for_times_async(gofka_handle_t consumer, gofka_handle_t queue, uint64_t token,
+                                               const uint8_t *times, size_t times_len, int32_t timeout_ms,
+                                               gofka_error_t *err);
+
+/* Closes the consumer and destroys the handle: commits everything polled
+ * (with auto-commit), leaves the group (a static member, group.instance.id,
+ * keeps its place until its session expires), stops the engine, all
+ * within timeout_ms. Polls waiting meanwhile fail with
+ * GOFKA_ERR_CLIENT_CLOSED. The handle is invalid afterwards, even when an
+ * error is returned. */
+int32_t gofka_consumer_close(gofka_handle_t consumer, int32_t timeout_ms, gofka_error_t *err);
+
+/* gofka_consumer_close without blocking: the handle is destroyed at once;
+ * one event tagged `token` (code 0, or the close error) is posted when the
+ * consumer has closed. */
+int32_t gofka_consumer_close_async(gofka_handle_t consumer, gofka_handle_t queue, uint64_t token,
+                                   int32_t timeout_ms, gofka_error_t *err);
+
+/* ---------------------------------------------------------------------- */
 /* Admin                                                                   */
 /* ---------------------------------------------------------------------- */
 
@@ -355,6 +586,14 @@ int32_t gofka_admin_list_topics(gofka_handle_t admin, int32_t include_internal, 
  *                                                                  {"<partition>": new low watermark}
  *  consumer_lag         {"group": str}                             [{"topic", "partition", "committed_offset",
  *                                                                    "log_end_offset", "lag"}]
+ *  describe_user_scram_credentials {"users": [str] | null (all)}   {user: [{"mechanism", "iterations"}]};
+ *                                                                  a named user without credentials is
+ *                                                                  RESOURCE_NOT_FOUND
+ *  alter_user_scram_credentials {"upsertions": [{"user", "mechanism": "SCRAM-SHA-256" | "SCRAM-SHA-512",
+ *                        "password", "iterations" (0 = 4096; 4096..16384), "salt" (base64, null =
+ *                        random)}], "deletions": [{"user", "mechanism"}]}   null; the client salts
+ *                        and hashes the password, which is never sent; returns once every broker
+ *                        shows the change
  *
  *  broker    = {"id", "host", "port", "rack" ("" = none)}
  *  topic     = {"name", "topic_id", "internal", "error_code", "error" ("" = none), "partitions":
@@ -491,6 +730,33 @@ int32_t gofka_devcluster_brokers(gofka_handle_t cluster, char **out, size_t *len
 
 /* Stops the dev cluster and destroys the handle. */
 int32_t gofka_devcluster_close(gofka_handle_t cluster, gofka_error_t *err);
+
+/* ---------------------------------------------------------------------- */
+/* Security (docs/security.md)                                             */
+/* ---------------------------------------------------------------------- */
+/* TLS and SASL are configured with config keys: security.protocol
+ * (PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL), ssl.ca.location,
+ * ssl.certificate.location, ssl.key.location, ssl.key.password,
+ * ssl.endpoint.identification.algorithm, sasl.mechanism (PLAIN |
+ * SCRAM-SHA-256 | SCRAM-SHA-512 | OAUTHBEARER), sasl.username,
+ * sasl.password, sasl.oauthbearer.token, sasl.oauthbearer.extensions.
+ * Values must not contain newlines. Secrets never appear in error
+ * messages or log lines. A refused TLS session is TLS_FAILED (-117), a
+ * refused login SASL_AUTHENTICATION_FAILED (58) & co: not retriable, and
+ * the broker is not redialed for 1-10 s after such a failure.
+ * SCRAM users are managed with gofka_admin_call ops
+ * describe_user_scram_credentials and alter_user_scram_credentials. */
+
+/* Replaces the OAUTHBEARER token (NUL-terminated, RFC 6750 b64token
+ * syntax, e.g. a JWT) that new connections of a client configured with
+ * sasl.mechanism=OAUTHBEARER and sasl.oauthbearer.token authenticate with.
+ * Call it before the current token expires; connections already made keep
+ * their session. `client` is a producer, consumer, admin or pool handle
+ * (for a client on a shared pool, the pool's token changes). Does no I/O;
+ * thread-safe. A client not configured with sasl.oauthbearer.token, or a
+ * malformed token, is GOFKA_ERR_INVALID_ARGUMENT (the message never
+ * quotes the token). */
+int32_t gofka_oauth_token_set(gofka_handle_t client, const char *token, gofka_error_t *err);
 
 #endif /* GOFKA_TYPES_ONLY */
 

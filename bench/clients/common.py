@@ -14,7 +14,7 @@ Result keys: ok, unavailable (reason, when the path is not in this build),
 error, count, bytes, checksum, seconds (timed section), first_seconds
 (consume: start of the timed section to the first record), cpu_seconds
 (user+system CPU of the whole process during the timed section),
-maxrss_kb (peak RSS of the process), latency_ms (percentiles), extra.
+maxrss_kb (peak RSS of the process, VmHWM), latency_ms (percentiles), extra.
 
 Payloads are the same deterministic pool as bench/gobench (makePool): value
 j is its 8-byte big-endian index followed by letters from a SHA-512 counter
@@ -134,6 +134,17 @@ def cpu_seconds() -> float:
 
 
 def maxrss_kb() -> int:
+    """Peak RSS of this process in KiB: VmHWM of /proc/self/status.
+
+    Not ru_maxrss: Linux carries ru_maxrss over execve, so a worker would
+    report the runner's RSS at fork time whenever that is larger."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 

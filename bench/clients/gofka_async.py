@@ -4,9 +4,10 @@ the repo). See common.py for the protocol.
 Tuning, from Gofka's Python API docs ("Performance Tips": use AsyncProducer
 with max_in_flight > 1 for concurrent sends, batching with linger_ms):
 linger_ms=10, batch_size=1 MiB, max_in_flight=5, and many send() calls in
-flight at once (gathered in chunks of 2,500, up to 4 chunks outstanding,
-round-robin over the partitions in runs of 1,000 records). send_batch mode
-sends batches of 10,000 values per partition concurrently. Consumers use
+flight at once (gathered in chunks of 2,500, up to 4 chunks outstanding),
+with partition=None so that the engine's (sticky) partitioner spreads them.
+send_batch mode sends batches of 10,000 values (partition=None: the engine
+partitions per record), up to 4 batches in flight. Consumers use
 poll(max_messages=N) with max_poll_records=N.
 """
 
@@ -26,7 +27,6 @@ import gofka  # noqa: E402
 
 GATHER = 2500
 OUTSTANDING = 4
-RUN = 1000
 CHUNK = 10000
 
 
@@ -62,7 +62,6 @@ async def _producer(spec, **extra):
 
 async def _produce_send(spec, meter):
     count, size, topic = spec["count"], spec["size"], spec["topic"]
-    nparts = int(spec.get("partitions", 1))
     values, expected = common.make_values(count, size)
     p = await _producer(spec)
     send = p.send
@@ -72,7 +71,7 @@ async def _produce_send(spec, meter):
         meter.start()
         for lo in range(0, count, GATHER):
             hi = min(count, lo + GATHER)
-            coros = [send(topic, values[i], (i // RUN) % nparts) for i in range(lo, hi)]
+            coros = [send(topic, values[i], None) for i in range(lo, hi)]
             inflight.append(asyncio.gather(*coros))
             if len(inflight) >= OUTSTANDING:
                 acked += len(await inflight.popleft())
@@ -86,16 +85,15 @@ async def _produce_send(spec, meter):
 
 async def _produce_send_batch(spec, meter):
     count, size, topic = spec["count"], spec["size"], spec["topic"]
-    nparts = int(spec.get("partitions", 1))
     values, expected = common.make_values(count, size)
     p = await _producer(spec)
     acked = 0
     try:
         inflight = collections.deque()
         meter.start()
-        for k, lo in enumerate(range(0, count, CHUNK)):
-            inflight.append(asyncio.ensure_future(p.send_batch(topic, values[lo : lo + CHUNK], k % nparts)))
-            if len(inflight) >= max(2, nparts):
+        for lo in range(0, count, CHUNK):
+            inflight.append(asyncio.ensure_future(p.send_batch(topic, values[lo : lo + CHUNK], None)))
+            if len(inflight) >= OUTSTANDING:
                 acked += len(await inflight.popleft())
         while inflight:
             acked += len(await inflight.popleft())

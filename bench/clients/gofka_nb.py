@@ -18,8 +18,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 import gofka  # noqa: E402
 
-RUN = 1000
-
 
 def _check():
     for name in ("produce", "poll", "flush"):
@@ -43,18 +41,8 @@ def _producer(spec, linger_ms):
     return p
 
 
-def _partition_default():
-    """The default of produce()'s partition parameter (None/-1: the
-    partitioner picks; 0: the caller must spread records itself)."""
-    params = inspect.signature(gofka.Producer.produce).parameters
-    if "partition" not in params:
-        return None
-    return params["partition"].default
-
-
 def produce(spec, meter):
     count, size, topic = spec["count"], spec["size"], spec["topic"]
-    nparts = int(spec.get("partitions", 1))
     values, expected = common.make_values(count, size)
     p = _producer(spec, 10)
     params = inspect.signature(gofka.Producer.produce).parameters
@@ -68,15 +56,12 @@ def produce(spec, meter):
             state["acked"] += 1
 
     kw = {"on_delivery": on_delivery} if "on_delivery" in params else {}
-    spread = nparts > 1 and _partition_default() not in (None, -1)
     produce_ = p.produce
     poll = p.poll
     meter.start()
+    # partition omitted: the engine's partitioner (sticky without a key).
     for i, v in enumerate(values):
-        if spread:
-            produce_(topic, v, (i // RUN) % nparts, **kw)
-        else:
-            produce_(topic, v, **kw)
+        produce_(topic, v, **kw)
         if i & 1023 == 0:
             poll(0)
     left = p.flush(spec.get("timeout", 300))
@@ -93,7 +78,7 @@ def latency_produce(spec, meter):
     topic = spec["topic"]
 
     def send(v):
-        p.produce(topic, v, 0)
+        p.produce(topic, v, partition=0)
         left = p.flush(30)
         if left:
             raise RuntimeError("flush left %r messages" % (left,))

@@ -6,12 +6,13 @@ engine once per batch and blocks until every record is acknowledged, and
 "one producer may be shared by many threads; calls run in parallel with the
 GIL released", so throughput runs use one thread per partition (up to 8),
 each sending batches of 10,000 values to its partition. Consumers use
-poll(max_messages=N), which returns one packed buffer per call. Latency
-runs use send() per record.
+poll(max_messages=N) (max_poll_records=N), which returns one packed buffer
+per call. Latency runs use send() per record and poll() on the consumer.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import threading
@@ -77,15 +78,15 @@ def produce_send_batch(spec, meter):
 def _consumer(spec):
     if not hasattr(gofka, "Consumer"):
         raise common.Unavailable("gofka.Consumer not available in this build")
-    c = gofka.Consumer(
-        spec["brokers"],
-        group_id=spec["group"],
-        topics=[spec["topic"]],
+    kw = dict(
         client_id="bench-gofka-sync",
         auto_commit=False,
         auto_offset_reset="earliest",
         timeout=int(spec.get("timeout", 300)),
     )
+    if "max_poll_records" in inspect.signature(gofka.Consumer.__init__).parameters:
+        kw["max_poll_records"] = spec.get("poll_max", 10000)
+    c = gofka.Consumer(spec["brokers"], group_id=spec["group"], topics=[spec["topic"]], **kw)
     c.connect()
     c.subscribe()
     return c

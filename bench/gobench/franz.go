@@ -228,6 +228,9 @@ func franzLatencyConsume(ctx context.Context, s *spec, m *meter) (*result, error
 
 func runTool(ctx context.Context, s *spec, m *meter) (*result, error) {
 	s.Client = "tool"
+	if len(splitNonEmpty(s.Topic)) == 0 {
+		return nil, fmt.Errorf("-topic is required")
+	}
 	cl, err := franzClient(s)
 	if err != nil {
 		return nil, err
@@ -236,13 +239,29 @@ func runTool(ctx context.Context, s *spec, m *meter) (*result, error) {
 	res := &result{Mode: s.Tool}
 	switch s.Tool {
 	case "create":
-		err = createTopic(ctx, cl, s.Topic, s.Partitions)
+		err = createTopics(ctx, cl, splitNonEmpty(s.Topic), s.Partitions)
 	case "delete":
 		err = deleteTopics(ctx, cl, s.Topic)
 	case "fill":
 		res, err = fillTopic(ctx, s, m)
 	case "verify":
-		res, err = verifyTopic(ctx, cl, s.Topic)
+		// One topic: its count and checksum at the top level. Several
+		// (comma-separated): one result per topic in Topics.
+		topics := splitNonEmpty(s.Topic)
+		if len(topics) == 1 {
+			res, err = verifyTopic(ctx, cl, topics[0])
+			break
+		}
+		res.Topics = map[string]*result{}
+		for _, t := range topics {
+			r, verr := verifyTopic(ctx, cl, t)
+			if verr != nil {
+				r = &result{Error: verr.Error()}
+			} else {
+				r.OK = true
+			}
+			res.Topics[t] = r
+		}
 	default:
 		err = fmt.Errorf("unknown -tool %q", s.Tool)
 	}
@@ -253,13 +272,18 @@ func runTool(ctx context.Context, s *spec, m *meter) (*result, error) {
 	return res, nil
 }
 
-func createTopic(ctx context.Context, cl *kgo.Client, topic string, partitions int) error {
+// createTopics creates topics (replication factor 1) and waits until
+// every partition has a leader, so that the first produce of a measured run
+// does not pay for topic creation.
+func createTopics(ctx context.Context, cl *kgo.Client, topics []string, partitions int) error {
 	req := kmsg.NewPtrCreateTopicsRequest()
-	t := kmsg.NewCreateTopicsRequestTopic()
-	t.Topic = topic
-	t.NumPartitions = int32(partitions)
-	t.ReplicationFactor = 1
-	req.Topics = append(req.Topics, t)
+	for _, topic := range topics {
+		t := kmsg.NewCreateTopicsRequestTopic()
+		t.Topic = topic
+		t.NumPartitions = int32(partitions)
+		t.ReplicationFactor = 1
+		req.Topics = append(req.Topics, t)
+	}
 	req.TimeoutMillis = 30000
 	resp, err := req.RequestWith(ctx, cl)
 	if err != nil {
@@ -270,27 +294,29 @@ func createTopic(ctx context.Context, cl *kgo.Client, topic string, partitions i
 			return fmt.Errorf("create %s: %w", rt.Topic, err)
 		}
 	}
-	// Wait until every partition has a leader, so the first produce of a
-	// measured run does not pay for topic creation.
 	for {
 		md := kmsg.NewPtrMetadataRequest()
-		mt := kmsg.NewMetadataRequestTopic()
-		mt.Topic = kmsg.StringPtr(topic)
-		md.Topics = append(md.Topics, mt)
+		for _, topic := range topics {
+			mt := kmsg.NewMetadataRequestTopic()
+			mt.Topic = kmsg.StringPtr(topic)
+			md.Topics = append(md.Topics, mt)
+		}
 		mresp, err := md.RequestWith(ctx, cl)
-		if err == nil && len(mresp.Topics) == 1 && mresp.Topics[0].ErrorCode == 0 &&
-			len(mresp.Topics[0].Partitions) == partitions {
-			ready := true
-			for _, p := range mresp.Topics[0].Partitions {
-				ready = ready && p.ErrorCode == 0 && p.Leader >= 0
+		ready := err == nil && len(mresp.Topics) == len(topics)
+		if ready {
+			for _, t := range mresp.Topics {
+				ready = ready && t.ErrorCode == 0 && len(t.Partitions) == partitions
+				for _, p := range t.Partitions {
+					ready = ready && p.ErrorCode == 0 && p.Leader >= 0
+				}
 			}
-			if ready {
-				return nil
-			}
+		}
+		if ready {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("topic %s has no leaders yet: %w", topic, ctx.Err())
+			return fmt.Errorf("topics %v have no leaders yet: %w", topics, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

@@ -26,6 +26,7 @@ import (
 	"hash/crc32"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -68,6 +69,7 @@ type result struct {
 	MaxRSSKB    int64              `json:"maxrss_kb"`
 	Latency     map[string]float64 `json:"latency_ms,omitempty"`
 	Partitions  map[string]int64   `json:"partitions,omitempty"`
+	Topics      map[string]*result `json:"topics,omitempty"`
 	Extra       map[string]any     `json:"extra,omitempty"`
 }
 
@@ -147,6 +149,9 @@ func keys(m map[string]runner) []string {
 }
 
 func runScenario(ctx context.Context, s *spec, m *meter) (*result, error) {
+	if s.Topic == "" {
+		return nil, fmt.Errorf("-topic is required")
+	}
 	if s.Size < 16 {
 		return nil, fmt.Errorf("-size must be at least 16")
 	}
@@ -216,7 +221,19 @@ func cpuSeconds() float64 {
 	return tv(ru.Utime) + tv(ru.Stime)
 }
 
+// maxRSSKB is the peak RSS of this process in KiB: VmHWM of
+// /proc/self/status. Not ru_maxrss, which Linux carries over execve (the
+// runner's RSS at fork time would show instead of ours).
 func maxRSSKB() int64 {
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+				if n, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+					return n
+				}
+			}
+		}
+	}
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0

@@ -24,6 +24,9 @@ from .exceptions import (
 )
 from .message import Message
 from .producer import Producer
+from .async_producer import AsyncProducer
+from .consumer import OFFSET_BEGINNING, OFFSET_END, Consumer, OffsetAndTimestamp, TopicPartition
+from .async_consumer import AsyncConsumer
 from .admin import AdminClient, NewTopic
 from .async_admin import AsyncAdminClient
 from .pool import ConnectionPool, PooledConnection
@@ -38,6 +41,13 @@ _log.start()
 __all__ = [
     "__version__",
     "Producer",
+    "AsyncProducer",
+    "Consumer",
+    "AsyncConsumer",
+    "TopicPartition",
+    "OffsetAndTimestamp",
+    "OFFSET_BEGINNING",
+    "OFFSET_END",
     "AdminClient",
     "AsyncAdminClient",
     "NewTopic",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Optional, Union
 
-from . import _native
+from . import _log, _native
 from .exceptions import GofkaError, error_from_code
 
 
@@ -49,6 +49,7 @@ class HandleOwner(object):
     def _set_handle(self, handle: int) -> None:
         with self._lock:
             self._handle = handle
+        _log.sync_level()  # before any I/O: engine log lines follow logging's config
 
     @property
     def closed(self) -> bool:
@@ -91,6 +92,9 @@ class HandleOwner(object):
         """Detaches the handle (0 if already closed); the caller destroys it."""
         with self._lock:
             handle, self._handle = self._handle, 0
+        security = getattr(self, "_security", None)
+        if security is not None:
+            security.stop()  # ends the OAUTHBEARER token refresh (_security.py)
         return handle
 
     def __enter__(self) -> Any:

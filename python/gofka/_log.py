@@ -32,7 +32,7 @@ from typing import Dict, List, Optional, Tuple
 
 from . import _native
 
-__all__ = ["LOGGER_NAME", "LEVEL_OFF", "flush", "start", "stop", "parse_lines"]
+__all__ = ["LOGGER_NAME", "LEVEL_OFF", "flush", "start", "stop", "sync_level", "parse_lines", "wanted_level"]
 
 #: The root of the engine's loggers.
 LOGGER_NAME = "gofka"
@@ -96,6 +96,7 @@ class _Pump(object):
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
+        self._level_lock = threading.Lock()
         self._engine_level = LEVEL_OFF
         self._loggers: Dict[str, logging.Logger] = {}
 
@@ -122,9 +123,10 @@ class _Pump(object):
             pass
 
     def _set_level(self, level: int) -> None:
-        if level != self._engine_level:
-            set_engine_level(level)
-            self._engine_level = level
+        with self._level_lock:
+            if level != self._engine_level:
+                set_engine_level(level)
+                self._engine_level = level
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -187,6 +189,16 @@ def stop() -> None:
     """Stops the drain thread after a last drain and turns engine logging
     off. Registered with atexit."""
     _pump.stop()
+
+
+def sync_level() -> None:
+    """Applies the current logging configuration to the engine now (the
+    thread does so too, within a second). Called when a client is created,
+    so that its first connection is logged as configured."""
+    try:
+        _pump._set_level(wanted_level())
+    except Exception:  # logging must never break a client
+        pass
 
 
 def flush() -> int:

@@ -45,6 +45,9 @@ ERR_TIMED_OUT = -104
 ERR_CONNECTION_FAILED = -105
 ERR_NO_BROKERS = -106
 ERR_QUEUE_FULL = -109  # producer: buffer.memory has no room (gofka.h)
+ERR_MESSAGE_TOO_LARGE_LOCAL = -110  # producer: record larger than max.request.size
+ERR_NO_OFFSET = -115  # consumer: no committed offset and auto.offset.reset=none
+ERR_NOT_ASSIGNED = -116  # consumer: the partition is not assigned to this consumer
 
 INT32_MAX = 2 ** 31 - 1
 INT64_MAX = 2 ** 63 - 1
@@ -162,6 +165,60 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         [gofka_handle_t, c_char_p, c_int32, POINTER(c_int32), _p_error],
     ),
     "gofka_producer_close": (c_int32, [gofka_handle_t, c_int32, _p_error]),
+    # Consumer
+    "gofka_consumer_new": (c_int32, [c_char_p, _p_handle, _p_error]),
+    "gofka_consumer_connect": (c_int32, [gofka_handle_t, c_int32, _p_error]),
+    "gofka_consumer_connect_async": (c_int32, [gofka_handle_t, gofka_handle_t, c_uint64, c_int32, _p_error]),
+    "gofka_consumer_subscribe": (c_int32, [gofka_handle_t, c_char_p, c_char_p, c_int32, _p_error]),
+    "gofka_consumer_subscribe_async": (
+        c_int32,
+        [gofka_handle_t, gofka_handle_t, c_uint64, c_char_p, c_char_p, c_int32, _p_error],
+    ),
+    "gofka_consumer_unsubscribe": (c_int32, [gofka_handle_t, c_int32, _p_error]),
+    "gofka_consumer_unsubscribe_async": (c_int32, [gofka_handle_t, gofka_handle_t, c_uint64, c_int32, _p_error]),
+    "gofka_consumer_poll": (
+        c_int32,
+        [gofka_handle_t, c_int32, c_int32, _p_buffer, _p_size, POINTER(c_int32), _p_error],
+    ),
+    "gofka_consumer_poll_async": (
+        c_int32,
+        [gofka_handle_t, gofka_handle_t, c_uint64, c_int32, c_int32, _p_error],
+    ),
+    "gofka_consumer_commit": (
+        c_int32,
+        [gofka_handle_t, _bytes_in, c_size_t, c_int32, c_int32, _p_error],
+    ),
+    "gofka_consumer_commit_async": (
+        c_int32,
+        [gofka_handle_t, gofka_handle_t, c_uint64, _bytes_in, c_size_t, c_int32, c_int32, _p_error],
+    ),
+    "gofka_consumer_assign": (c_int32, [gofka_handle_t, _bytes_in, c_size_t, _p_error]),
+    "gofka_consumer_assignment": (c_int32, [gofka_handle_t, _p_buffer, _p_size, _p_error]),
+    "gofka_consumer_seek": (c_int32, [gofka_handle_t, _bytes_in, c_size_t, _p_error]),
+    "gofka_consumer_position": (
+        c_int32,
+        [gofka_handle_t, _bytes_in, c_size_t, c_int32, _p_buffer, _p_size, _p_error],
+    ),
+    "gofka_consumer_committed": (
+        c_int32,
+        [gofka_handle_t, _bytes_in, c_size_t, c_int32, _p_buffer, _p_size, _p_error],
+    ),
+    "gofka_consumer_committed_async": (
+        c_int32,
+        [gofka_handle_t, gofka_handle_t, c_uint64, _bytes_in, c_size_t, c_int32, _p_error],
+    ),
+    "gofka_consumer_pause": (c_int32, [gofka_handle_t, _bytes_in, c_size_t, _p_error]),
+    "gofka_consumer_resume": (c_int32, [gofka_handle_t, _bytes_in, c_size_t, _p_error]),
+    "gofka_consumer_offsets_for_times": (
+        c_int32,
+        [gofka_handle_t, _bytes_in, c_size_t, c_int32, _p_buffer, _p_size, _p_error],
+    ),
+    "gofka_consumer_offsets_for_times_async": (
+        c_int32,
+        [gofka_handle_t, gofka_handle_t, c_uint64, _bytes_in, c_size_t, c_int32, _p_error],
+    ),
+    "gofka_consumer_close": (c_int32, [gofka_handle_t, c_int32, _p_error]),
+    "gofka_consumer_close_async": (c_int32, [gofka_handle_t, gofka_handle_t, c_uint64, c_int32, _p_error]),
     # Admin
     "gofka_admin_new": (c_int32, [c_char_p, _p_handle, _p_error]),
     "gofka_admin_list_topics": (
@@ -189,6 +246,8 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         [gofka_handle_t, gofka_handle_t, c_uint64, c_char_p, c_char_p, c_int32, _p_error],
     ),
     "gofka_pool_close": (c_int32, [gofka_handle_t, _p_error]),
+    # Security
+    "gofka_oauth_token_set": (c_int32, [gofka_handle_t, c_char_p, _p_error]),
     # Event queues
     "gofka_queue_new": (c_int32, [_p_handle, _p_error]),
     "gofka_queue_fd": (c_int32, [gofka_handle_t, POINTER(c_int32), _p_error]),

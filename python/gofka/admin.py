@@ -17,6 +17,8 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 
 from . import _native
 from ._client import HandleOwner, validate_brokers, validate_client_id, validate_timeout
+from . import _security
+from ._security import SecurityOptions
 from .pool import pool_config
 from .retry import RetryPolicy, check_policy
 
@@ -498,13 +500,11 @@ def admin_config(
     brokers: str,
     client_id: str,
     timeout: Any,
-    use_ssl: bool,
+    security: SecurityOptions,
     retry_policy: Optional[RetryPolicy],
     connection_pool: Any,
 ) -> Tuple[bytes, int]:
     """The configuration string of an admin client, and its timeout in ms."""
-    if not isinstance(use_ssl, bool):
-        raise TypeError("use_ssl must be bool, not %s" % type(use_ssl).__name__)
     timeout_ms = max(1, _native.timeout_ms(timeout))
     config: Dict[str, Any] = {
         "bootstrap.servers": brokers,
@@ -513,8 +513,7 @@ def admin_config(
         "request.timeout.ms": timeout_ms,
         "connection.pool": pool_config(connection_pool),
     }
-    if use_ssl:
-        config["security.protocol"] = "SSL"
+    config.update(security.config())  # TLS / SASL keys (gofka._security)
     policy = check_policy(retry_policy)
     if policy is not None:
         config.update(policy.to_config())
@@ -530,7 +529,10 @@ class AdminClient(HandleOwner):
         client_id: client identifier sent to the brokers.
         timeout: connection and request timeout in seconds; each method
             call is bounded by it.
-        use_ssl: connect over TLS (keyword).
+        use_ssl, ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password,
+        ssl_check_hostname, security_protocol, sasl_mechanism, sasl_username,
+        sasl_password, sasl_oauth_token_provider: TLS and SASL (keyword;
+            see docs/security.md and gofka._security).
         retry_policy: how the engine retries retriable failures (keyword;
             default the engine's: 3 retries, 100 ms doubling, jitter).
         connection_pool: a :class:`~gofka.pool.ConnectionPool` whose broker
@@ -554,19 +556,37 @@ class AdminClient(HandleOwner):
         use_ssl: bool = False,
         retry_policy: Optional[RetryPolicy] = None,
         connection_pool: Any = None,
+        ssl_cafile: Optional[str] = None,
+        ssl_certfile: Optional[str] = None,
+        ssl_keyfile: Optional[str] = None,
+        ssl_password: Optional[str] = None,
+        ssl_check_hostname: bool = True,
+        security_protocol: Optional[str] = None,
+        sasl_mechanism: Optional[str] = None,
+        sasl_username: Optional[str] = None,
+        sasl_password: Optional[str] = None,
+        sasl_oauth_token_provider: Any = None,
     ) -> None:
         super().__init__()
         self.brokers = validate_brokers(brokers)
         self.client_id = validate_client_id(client_id)
         self.timeout = validate_timeout(timeout)
+        self._security = SecurityOptions(
+            use_ssl=use_ssl, ssl_cafile=ssl_cafile, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+            ssl_password=ssl_password, ssl_check_hostname=ssl_check_hostname, security_protocol=security_protocol,
+            sasl_mechanism=sasl_mechanism, sasl_username=sasl_username, sasl_password=sasl_password,
+            sasl_oauth_token_provider=sasl_oauth_token_provider,
+        )
         self.use_ssl = use_ssl
+        self.security_protocol = self._security.security_protocol
         self.retry_policy = retry_policy
         self.connection_pool = connection_pool
-        config, self._timeout_ms = admin_config(self.brokers, self.client_id, self.timeout, use_ssl, retry_policy, connection_pool)
+        config, self._timeout_ms = admin_config(self.brokers, self.client_id, self.timeout, self._security, retry_policy, connection_pool)
         handle = _native.gofka_handle_t()
         err = _native.new_error()
         _native.check(_native.lib.gofka_admin_new(config, byref(handle), byref(err)), err)
         self._set_handle(handle.value)
+        self._security.attach(self)
 
     def __repr__(self) -> str:
         return "<gofka.AdminClient brokers=%r%s>" % (self.brokers, " closed" if self.closed else "")
@@ -737,6 +757,26 @@ class AdminClient(HandleOwner):
         """{topic: {partition: {committed_offset, log_end_offset, lag}}} for
         every partition the group committed."""
         return self._run(*_Plans.consumer_lag(group_id))
+
+    # SCRAM users (plans in gofka._security)
+
+    def describe_user_scram_credentials(self, users: Optional[Sequence[str]] = None) -> Dict[str, List[Dict[str, Any]]]:
+        """SCRAM credentials by user: ``{user: [{"mechanism":
+        "SCRAM-SHA-256", "iterations": 4096}, ...]}`` for ``users`` (None =
+        every user that has one). Never returns secrets. A named user
+        without credentials raises GofkaError (RESOURCE_NOT_FOUND)."""
+        return self._run(*_security.describe_user_scram_credentials_plan(users))
+
+    def alter_user_scram_credentials(self, upsertions: Optional[Sequence[Mapping[str, Any]]] = None,
+                                     deletions: Optional[Sequence[Mapping[str, Any]]] = None) -> None:
+        """Creates/updates (``upsertions``: dicts with ``user``,
+        ``mechanism`` "SCRAM-SHA-256"/"SCRAM-SHA-512", ``password``,
+        optional ``iterations`` 4096..16384 (default 4096) and ``salt``)
+        and deletes (``deletions``: dicts with ``user``, ``mechanism``)
+        SCRAM credentials. The password is salted and hashed locally and
+        never sent. Returns once every broker knows the change; raises the
+        first user's error (the other changes are applied)."""
+        return self._run(*_security.alter_user_scram_credentials_plan(upsertions, deletions))
 
     def close(self) -> None:
         """Closes the client. Idempotent."""

@@ -13,11 +13,13 @@ import asyncio
 import ctypes
 import json
 import threading
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _native
 from ._bridge import AsyncBridge
 from ._client import validate_brokers, validate_client_id, validate_timeout
+from . import _security
+from ._security import SecurityOptions
 from .admin import NewTopic, _none, _Plans, admin_config
 from .exceptions import error_from_code
 from .retry import RetryPolicy
@@ -33,6 +35,10 @@ class AsyncAdminClient(object):
         client_id: client identifier sent to the brokers.
         timeout: connection and request timeout in seconds.
         use_ssl: connect over TLS.
+        ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password,
+        ssl_check_hostname, security_protocol, sasl_mechanism, sasl_username,
+        sasl_password, sasl_oauth_token_provider: TLS and SASL (keyword;
+            see docs/security.md and gofka._security).
         retry_policy: how the engine retries retriable failures (keyword).
         connection_pool: a :class:`~gofka.pool.ConnectionPool` whose broker
             connections this client shares (keyword).
@@ -51,19 +57,37 @@ class AsyncAdminClient(object):
         *,
         retry_policy: Optional[RetryPolicy] = None,
         connection_pool: Any = None,
+        ssl_cafile: Optional[str] = None,
+        ssl_certfile: Optional[str] = None,
+        ssl_keyfile: Optional[str] = None,
+        ssl_password: Optional[str] = None,
+        ssl_check_hostname: bool = True,
+        security_protocol: Optional[str] = None,
+        sasl_mechanism: Optional[str] = None,
+        sasl_username: Optional[str] = None,
+        sasl_password: Optional[str] = None,
+        sasl_oauth_token_provider: Any = None,
     ) -> None:
         self._handle = 0
         self.brokers = validate_brokers(brokers)
         self.client_id = validate_client_id(client_id)
         self.timeout = validate_timeout(timeout)
+        self._security = SecurityOptions(
+            use_ssl=use_ssl, ssl_cafile=ssl_cafile, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+            ssl_password=ssl_password, ssl_check_hostname=ssl_check_hostname, security_protocol=security_protocol,
+            sasl_mechanism=sasl_mechanism, sasl_username=sasl_username, sasl_password=sasl_password,
+            sasl_oauth_token_provider=sasl_oauth_token_provider,
+        )
         self.use_ssl = use_ssl
+        self.security_protocol = self._security.security_protocol
         self.retry_policy = retry_policy
         self.connection_pool = connection_pool
-        config, self._timeout_ms = admin_config(self.brokers, self.client_id, self.timeout, use_ssl, retry_policy, connection_pool)
+        config, self._timeout_ms = admin_config(self.brokers, self.client_id, self.timeout, self._security, retry_policy, connection_pool)
         handle = _native.gofka_handle_t()
         err = _native.new_error()
         _native.check(_native.lib.gofka_admin_new(config, ctypes.byref(handle), ctypes.byref(err)), err)
         self._handle = handle.value
+        self._security.attach(self)
         self._lock = threading.Lock()
         self._bridge: Optional[AsyncBridge] = None
 
@@ -230,6 +254,15 @@ class AsyncAdminClient(object):
     async def consumer_lag(self, group_id: str) -> Dict[str, Dict[int, Dict[str, int]]]:
         """See AdminClient.consumer_lag."""
         return await self._run(*_Plans.consumer_lag(group_id))
+
+    async def describe_user_scram_credentials(self, users: Optional[Sequence[str]] = None) -> Dict[str, List[Dict[str, Any]]]:
+        """See AdminClient.describe_user_scram_credentials."""
+        return await self._run(*_security.describe_user_scram_credentials_plan(users))
+
+    async def alter_user_scram_credentials(self, upsertions: Optional[Sequence[Mapping[str, Any]]] = None,
+                                           deletions: Optional[Sequence[Mapping[str, Any]]] = None) -> None:
+        """See AdminClient.alter_user_scram_credentials."""
+        return await self._run(*_security.alter_user_scram_credentials_plan(upsertions, deletions))
 
     # Lifecycle
 

@@ -105,6 +105,11 @@ class ConnectionPool(object):
             caller waits for a free slot when every connection is busy (> 0).
         use_ssl: dial brokers over TLS (security.protocol=SSL).
         client_id: client id of the connection handshakes (keyword only).
+        ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password,
+        ssl_check_hostname, security_protocol, sasl_mechanism, sasl_username,
+        sasl_password, sasl_oauth_token_provider: TLS and SASL of the pool's
+            connections (keyword only; docs/security.md). Clients sharing
+            the pool connect with these, not with their own.
 
     Creating the pool does no network I/O. Pass it to clients as
     ``connection_pool=pool``; keep it open while they use it. ``close()``
@@ -119,6 +124,16 @@ class ConnectionPool(object):
         use_ssl: bool = False,
         *,
         client_id: str = "gofka-python-pool",
+        ssl_cafile: Optional[str] = None,
+        ssl_certfile: Optional[str] = None,
+        ssl_keyfile: Optional[str] = None,
+        ssl_password: Optional[str] = None,
+        ssl_check_hostname: bool = True,
+        security_protocol: Optional[str] = None,
+        sasl_mechanism: Optional[str] = None,
+        sasl_username: Optional[str] = None,
+        sasl_password: Optional[str] = None,
+        sasl_oauth_token_provider: Any = None,
     ) -> None:
         self._handle = 0
         if isinstance(max_connections, bool) or not isinstance(max_connections, int):
@@ -127,8 +142,17 @@ class ConnectionPool(object):
             raise ValueError("max_connections must be >= 1, got %d" % max_connections)
         _positive("max_idle_time", max_idle_time)
         _positive("connection_timeout", connection_timeout)
-        if not isinstance(use_ssl, bool):
-            raise TypeError("use_ssl must be bool, not %s" % type(use_ssl).__name__)
+        # TLS / SASL keywords -> config keys (gofka._security); the pool
+        # dials every connection of the clients that share it with them.
+        from ._security import SecurityOptions
+
+        self._security = SecurityOptions(
+            use_ssl=use_ssl, ssl_cafile=ssl_cafile, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+            ssl_password=ssl_password, ssl_check_hostname=ssl_check_hostname, security_protocol=security_protocol,
+            sasl_mechanism=sasl_mechanism, sasl_username=sasl_username, sasl_password=sasl_password,
+            sasl_oauth_token_provider=sasl_oauth_token_provider,
+        )
+        self.security_protocol = self._security.security_protocol
         if not isinstance(client_id, str):
             raise TypeError("client_id must be str, not %s" % type(client_id).__name__)
         self.max_connections = max_connections
@@ -143,12 +167,12 @@ class ConnectionPool(object):
             "connections.max.idle.ms": max(1, _native.timeout_ms(max_idle_time)),
             "connect.timeout.ms": self._timeout_ms,
         }
-        if use_ssl:
-            config["security.protocol"] = "SSL"
+        config.update(self._security.config())
         handle = _native.gofka_handle_t()
         err = _native.new_error()
         _native.check(_native.lib.gofka_pool_new(_native.encode_config(config), ctypes.byref(handle), ctypes.byref(err)), err)
         self._handle = handle.value
+        self._security.attach(self)
         pid = ctypes.c_uint64()
         _native.check(_native.lib.gofka_pool_id(self._handle, ctypes.byref(pid), ctypes.byref(err)), err)
         self.id = pid.value

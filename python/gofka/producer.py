@@ -1,36 +1,444 @@
-"""Synchronous producer."""
+"""Synchronous producer, and the option handling shared with AsyncProducer."""
 
 from __future__ import annotations
 
+import ctypes
+import itertools
+import logging
+import struct
+import threading
+import time
+import weakref
+from collections import deque
 from ctypes import byref, c_int64
-from typing import Any, List, Mapping, Optional, Union
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _native
 from ._client import HandleOwner, validate_brokers, validate_client_id, validate_timeout
+from ._security import SecurityOptions
+from .exceptions import GofkaError, error_from_code
+from .message import Message
 
 __all__ = ["Producer", "COMPRESSION_TYPES"]
+
+_log = logging.getLogger("gofka.producer")
 
 #: Valid values of ``compression`` (None means "none").
 COMPRESSION_TYPES = ("none", "gzip", "snappy", "lz4", "zstd")
 
 _ACKS = {"all": "all", "-1": "-1", "0": "0", "1": "1", -1: "-1", 0: "0", 1: "1"}
 
+_INT32_MAX = _native.INT32_MAX
+_RETRY_ATTRS = ("max_retries", "initial_backoff_ms", "max_backoff_ms", "backoff_multiplier", "jitter")
+
+
+class _Default(object):
+    """Marks a keyword argument the caller did not pass."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<default>"
+
+
+#: Default of ``partition`` where "not passed" differs from every value.
+PARTITION_DEFAULT: Any = _Default()
+
+
+# --------------------------------------------------------------------------
+# Options shared by Producer and AsyncProducer
+# --------------------------------------------------------------------------
+
+
+def _check_int(name: str, value: Any, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("%s must be int, not %s" % (name, type(value).__name__))
+    if value < lo or value > hi:
+        raise ValueError("%s must be between %d and %d, got %d" % (name, lo, hi, value))
+    return value
+
+
+def _check_ms(name: str, value: Any, lo: int) -> int:
+    """A duration in ms (int or float) -> int ms."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("%s must be a number of milliseconds, not %s" % (name, type(value).__name__))
+    if value != value or value < lo or value > 2 ** 62:
+        raise ValueError("%s must be a number of milliseconds >= %d, got %r" % (name, lo, value))
+    return int(value)
+
+
+def retry_config(policy: Any) -> Dict[str, Any]:
+    """Config keys of a retry policy: a gofka RetryPolicy, or any object
+    with its attributes (max_retries, initial_backoff_ms, max_backoff_ms,
+    backoff_multiplier, jitter)."""
+    if policy is None:
+        return {}
+    to_config = getattr(policy, "to_config", None)
+    if callable(to_config) and type(policy).__name__ == "RetryPolicy":
+        return dict(to_config())
+    missing = [a for a in _RETRY_ATTRS if not hasattr(policy, a)]
+    if missing:
+        raise TypeError(
+            "retry_policy must be a gofka.RetryPolicy (or have its attributes); %s lacks %s"
+            % (type(policy).__name__, ", ".join(missing))
+        )
+    retries = _check_int("retry_policy.max_retries", policy.max_retries, 0, _INT32_MAX)
+    initial = _check_ms("retry_policy.initial_backoff_ms", policy.initial_backoff_ms, 0)
+    maximum = _check_ms("retry_policy.max_backoff_ms", policy.max_backoff_ms, 0)
+    if maximum < initial:
+        raise ValueError("retry_policy.max_backoff_ms must not be below initial_backoff_ms")
+    mult = policy.backoff_multiplier
+    if isinstance(mult, bool) or not isinstance(mult, (int, float)) or not (1 <= mult < float("inf")):
+        raise ValueError("retry_policy.backoff_multiplier must be a finite number >= 1, got %r" % (mult,))
+    if not isinstance(policy.jitter, bool):
+        raise TypeError("retry_policy.jitter must be bool")
+    return {
+        "retries": retries,
+        "retry.backoff.ms": initial,
+        "retry.backoff.max.ms": maximum,
+        "retry.backoff.multiplier": repr(float(mult)),
+        "retry.jitter": policy.jitter,
+    }
+
+
+class ProducerOptions(object):
+    """Validated producer options and the configuration they make."""
+
+    def __init__(
+        self,
+        brokers: Any,
+        client_id: Any,
+        timeout: Any,
+        *,
+        compression: Any = None,
+        acks: Any = "all",
+        batch_size: Any = None,
+        linger_ms: Any = None,
+        max_in_flight: Any = None,
+        enable_idempotence: Any = None,
+        retry_policy: Any = None,
+        delivery_timeout_ms: Any = None,
+        buffer_memory: Any = None,
+        max_request_size: Any = None,
+        allow_auto_create_topics: Any = None,
+        connection_pool: Any = None,
+        security: Optional[SecurityOptions] = None,
+    ) -> None:
+        self.brokers = validate_brokers(brokers)
+        self.client_id = validate_client_id(client_id)
+        self.timeout = validate_timeout(timeout)
+        if compression is not None and compression not in COMPRESSION_TYPES:
+            raise ValueError(
+                "compression must be None or one of %s, got %r" % (", ".join(COMPRESSION_TYPES), compression)
+            )
+        if isinstance(acks, bool) or acks not in _ACKS:
+            raise ValueError("acks must be 'all', -1, 0 or 1, got %r" % (acks,))
+        acks_all = _ACKS[acks] in ("all", "-1")
+        if enable_idempotence is not None and not isinstance(enable_idempotence, bool):
+            raise TypeError("enable_idempotence must be bool, not %s" % type(enable_idempotence).__name__)
+        if enable_idempotence and not acks_all:
+            raise ValueError("enable_idempotence=True needs acks='all' (acks is %r)" % (acks,))
+        idempotent = acks_all and enable_idempotence is not False
+        if batch_size is not None:
+            _check_int("batch_size", batch_size, 1, 1 << 30)
+        if linger_ms is not None:
+            linger_ms = _check_ms("linger_ms", linger_ms, 0)
+        if max_in_flight is not None:
+            _check_int("max_in_flight", max_in_flight, 1, 1000)
+            if idempotent and max_in_flight > 5:
+                raise ValueError(
+                    "max_in_flight must be at most 5 with idempotence (the default with acks='all'); "
+                    "pass enable_idempotence=False for more, got %d" % max_in_flight
+                )
+        if delivery_timeout_ms is not None:
+            delivery_timeout_ms = _check_ms("delivery_timeout_ms", delivery_timeout_ms, 1)
+        if buffer_memory is not None:
+            _check_int("buffer_memory", buffer_memory, 1024, 1 << 40)
+        if max_request_size is not None:
+            _check_int("max_request_size", max_request_size, 64, 1 << 30)
+        if allow_auto_create_topics is not None and not isinstance(allow_auto_create_topics, bool):
+            raise TypeError("allow_auto_create_topics must be bool")
+        self.compression = compression
+        self.acks = acks
+        self.batch_size = batch_size
+        self.linger_ms = linger_ms
+        self.max_in_flight = max_in_flight
+        self.enable_idempotence = enable_idempotence
+        self.retry_policy = retry_policy
+        self.delivery_timeout_ms = delivery_timeout_ms
+        self.buffer_memory = buffer_memory
+        self.max_request_size = max_request_size
+        self.allow_auto_create_topics = allow_auto_create_topics
+        self.timeout_ms = max(1, _native.timeout_ms(self.timeout))
+        config: Dict[str, Any] = {
+            "bootstrap.servers": self.brokers,
+            "client.id": self.client_id,
+            "connect.timeout.ms": self.timeout_ms,
+            "request.timeout.ms": self.timeout_ms,
+            "compression.type": compression or "none",
+            "acks": _ACKS[acks],
+            "batch.size": batch_size,
+            "linger.ms": linger_ms,
+            "max.in.flight.requests.per.connection": max_in_flight,
+            "enable.idempotence": enable_idempotence,
+            "delivery.timeout.ms": delivery_timeout_ms,
+            "buffer.memory": buffer_memory,
+            "max.request.size": max_request_size,
+            "allow.auto.create.topics": allow_auto_create_topics,
+        }
+        if connection_pool is not None:
+            from .pool import pool_config
+
+            config["connection.pool"] = pool_config(connection_pool)
+        if security is not None:
+            config.update(security.config())  # TLS / SASL keys (gofka._security)
+        config.update(retry_config(retry_policy))
+        self.config = _native.encode_config(config)
+        #: bytes one produce_batch call may carry (the engine refuses a batch
+        #: larger than buffer.memory as a whole; stay well below).
+        self.chunk_bytes = max(1 << 16, (buffer_memory or (32 << 20)) // 4)
+
+
+def new_producer_handle(options: ProducerOptions) -> int:
+    handle = _native.gofka_handle_t()
+    err = _native.new_error()
+    _native.check(_native.lib.gofka_producer_new(options.config, byref(handle), byref(err)), err)
+    return handle.value
+
+
+def security_options(
+    use_ssl: Any,
+    ssl_cafile: Any,
+    ssl_certfile: Any,
+    ssl_keyfile: Any,
+    ssl_password: Any,
+    ssl_check_hostname: Any,
+    security_protocol: Any,
+    sasl_mechanism: Any,
+    sasl_username: Any,
+    sasl_password: Any,
+    sasl_oauth_token_provider: Any,
+) -> SecurityOptions:
+    return SecurityOptions(
+        use_ssl=use_ssl, ssl_cafile=ssl_cafile, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+        ssl_password=ssl_password, ssl_check_hostname=ssl_check_hostname, security_protocol=security_protocol,
+        sasl_mechanism=sasl_mechanism, sasl_username=sasl_username, sasl_password=sasl_password,
+        sasl_oauth_token_provider=sasl_oauth_token_provider,
+    )
+
+
+# --------------------------------------------------------------------------
+# Argument conversion and packing
+# --------------------------------------------------------------------------
+
+
+def resolve_partition(partition: Any, default: int) -> int:
+    """partition argument -> int32 for the library: PARTITION_DEFAULT gives
+    ``default``; None (or -1) asks the engine's partitioner."""
+    if partition is PARTITION_DEFAULT:
+        return default
+    if partition is None:
+        return -1
+    if isinstance(partition, bool) or not isinstance(partition, int):
+        raise TypeError("partition must be int or None, not %s" % type(partition).__name__)
+    if partition == -1:
+        return -1
+    if partition < 0 or partition > _INT32_MAX:
+        raise ValueError("partition must be >= 0 (or None / -1 for the partitioner), got %d" % partition)
+    return partition
+
+
+def optional_value(value: Any, what: str) -> Optional[bytes]:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    raise TypeError("%s must be bytes, bytearray, memoryview or None, not %s" % (what, type(value).__name__))
+
+
+_I32 = struct.Struct("<i").pack
+_NULL = _I32(-1)
+_TAIL = struct.Struct("<qi").pack
+_TAIL_NOW = _TAIL(-1, 0)
+_RESULT = struct.Struct("<iiq")
+_U32 = struct.Struct("<I")
+
+
+def pack_record_list(records: Sequence[Tuple[Optional[bytes], Optional[bytes], int, bytes]]) -> bytes:
+    """Packs (key, value, timestamp_ms, packed_headers) tuples, validated,
+    in the records format of gofka.h."""
+    parts: List[bytes] = []
+    append = parts.append
+    for key, value, ts, headers in records:
+        if key is None:
+            kpart = _NULL
+        else:
+            kpart = _I32(len(key)) + key
+        if value is None:
+            append(kpart + _NULL)
+        else:
+            append(kpart + _I32(len(value)))
+            append(value)
+        if headers:
+            append(_TAIL(ts, len(headers)))
+            append(headers)
+        elif ts == -1:
+            append(_TAIL_NOW)
+        else:
+            append(_TAIL(ts, 0))
+    return b"".join(parts)
+
+
+def batch_records(
+    messages: Any,
+    keys: Any,
+    headers: Any,
+    timestamp: Any,
+) -> List[Tuple[Optional[bytes], Optional[bytes], int, bytes]]:
+    """Validates send_batch arguments: a list of values, optional parallel
+    keys, headers (one dict for all or a list of dicts) and timestamp (one
+    for all or a list)."""
+    if isinstance(messages, (bytes, bytearray, memoryview, str)):
+        raise TypeError("messages must be a list of bytes, not a single %s" % type(messages).__name__)
+    try:
+        values = list(messages)
+    except TypeError:
+        raise TypeError("messages must be a list of bytes, not %s" % type(messages).__name__) from None
+    n = len(values)
+    if n > _INT32_MAX:
+        raise ValueError("too many messages in one batch")
+    for i, v in enumerate(values):
+        if not isinstance(v, bytes):
+            if isinstance(v, (bytearray, memoryview)):
+                values[i] = bytes(v)
+            else:
+                raise TypeError("messages[%d] must be bytes, bytearray or memoryview, not %s" % (i, type(v).__name__))
+
+    def per_record(arg: Any, name: str) -> Optional[List[Any]]:
+        if arg is None or isinstance(arg, (Mapping, int, float, bytes, str)):
+            return None
+        items = list(arg)
+        if len(items) != n:
+            raise ValueError("%s has %d items for %d messages" % (name, len(items), n))
+        return items
+
+    key_list: List[Optional[bytes]]
+    if keys is None:
+        key_list = [None] * n
+    else:
+        if isinstance(keys, (bytes, bytearray, memoryview, str)):
+            raise TypeError("keys must be a list of bytes (one per message), not a single %s" % type(keys).__name__)
+        key_list = list(keys)
+        if len(key_list) != n:
+            raise ValueError("keys has %d items for %d messages" % (len(key_list), n))
+        key_list = [optional_value(k, "keys[%d]" % i) for i, k in enumerate(key_list)]
+    header_list = per_record(headers, "headers")
+    common_headers = _native.pack_headers(headers) if header_list is None else b""
+    ts_list = per_record(timestamp, "timestamp")
+    common_ts = _native.timestamp_ms(timestamp) if ts_list is None else -1
+    out = []
+    for i in range(n):
+        h = common_headers if header_list is None else _native.pack_headers(header_list[i])
+        ts = common_ts if ts_list is None else _native.timestamp_ms(ts_list[i])
+        out.append((key_list[i], values[i], ts, h))
+    return out
+
+
+def parse_batch_results(payload: bytes, count: int) -> Tuple[List[int], List[int], List[Tuple[int, GofkaError]]]:
+    """Decodes a gofka_producer_produce_batch event payload into partitions,
+    offsets and (index, error) for the failed records."""
+    size = _RESULT.size * count
+    partitions: List[int] = []
+    offsets: List[int] = []
+    failed_idx: List[Tuple[int, int]] = []
+    pos = 0
+    for i, (code, part, off) in enumerate(_RESULT.iter_unpack(payload[:size])):
+        partitions.append(part)
+        offsets.append(off)
+        if code:
+            failed_idx.append((i, code))
+    failures: List[Tuple[int, GofkaError]] = []
+    pos = size
+    for i, code in failed_idx:
+        (n,) = _U32.unpack_from(payload, pos)
+        pos += 4
+        raw = payload[pos:pos + n]
+        pos += n
+        message, _, broker = raw.partition(b"\0")
+        failures.append((i, error_from_code(code, message.decode("utf-8", "replace"),
+                                            broker=broker.decode("utf-8", "replace") or None)))
+    return partitions, offsets, failures
+
+
+_EVENT = struct.Struct("<QiiqI")
+# produce() pushes pending records itself beyond this many.
+_PUSH_RECORDS = 4096
+
+
+# --------------------------------------------------------------------------
+# Producer
+# --------------------------------------------------------------------------
+
 
 class Producer(HandleOwner):
     """A synchronous Kafka producer.
 
-    Each ``send`` blocks until the broker acknowledges the record and returns
-    its offset. One producer may be shared by many threads; calls run in
-    parallel with the GIL released.
+    Two ways to send:
+
+    - ``send`` / ``send_string`` / ``send_batch`` block until the broker
+      acknowledges the records and return their offsets. One producer may be
+      shared by many threads; calls run in parallel with the GIL released,
+      and concurrent sends are batched together by the engine.
+    - ``produce`` (confluent-kafka style) buffers a record and returns at
+      once; ``poll`` and ``flush`` deliver the results to the
+      ``on_delivery(err, message)`` callbacks, in the thread that calls them
+      (never on a library thread).
 
     Args:
         brokers: comma-separated bootstrap brokers, e.g. ``"localhost:9092"``.
         client_id: client identifier sent to the brokers.
-        timeout: connection and request timeout in seconds.
+        timeout: connection and request timeout in seconds; blocking calls
+            (``send``, ``flush()`` without a timeout, ``close``) are bounded
+            by it.
+
+    Keyword-only options (None = the engine's default, see
+    docs/configuration.md):
         compression: ``None``/``"none"``, ``"gzip"``, ``"snappy"``, ``"lz4"``
-            or ``"zstd"`` (keyword-only).
-        acks: ``"all"`` (or -1), 1 or 0 (keyword-only). With ``acks=0`` the
+            or ``"zstd"`` (per batch).
+        acks: ``"all"`` (or -1, the default), 1 or 0. With ``acks=0`` the
             returned offsets are -1.
+        batch_size: bytes of one record batch (default 1 MiB).
+        linger_ms: how long a batch that is not full waits for more records
+            (default 0).
+        max_in_flight: produce requests in flight per broker (default 5; at
+            most 5 with idempotence).
+        enable_idempotence: idempotent producer (default: on with
+            acks='all'); retries then neither duplicate nor reorder.
+        retry_policy: a :class:`gofka.RetryPolicy` (or an object with its
+            attributes) for retries and their backoff.
+        delivery_timeout_ms: a record not acknowledged within this fails
+            with ProduceError DELIVERY_TIMEOUT (default 120000).
+        buffer_memory: bytes of buffered records (default 32 MiB); when
+            full, sends wait (``produce`` up to ``timeout``).
+        max_request_size: bytes of one request and largest record (default
+            1 MiB; larger records fail with MESSAGE_TOO_LARGE_LOCAL).
+        allow_auto_create_topics: let the broker create missing topics
+            (default True); with False an unknown topic is a MetadataError.
+        connection_pool: a :class:`gofka.ConnectionPool` to share
+            connections with.
+        use_ssl, ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password,
+        ssl_check_hostname, security_protocol, sasl_mechanism, sasl_username,
+        sasl_password, sasl_oauth_token_provider: TLS and SASL (see
+            docs/security.md).
+
+    Partitioning: an explicit partition is used as is (one the topic does
+    not have fails with MetadataError PARTITION_NOT_FOUND); ``partition=None``
+    lets the engine choose: murmur2 of the key as the Java client does, or
+    the sticky partitioner for records without a key. ``send`` keeps the
+    documented default ``partition=0``; ``produce`` defaults to the
+    partitioner.
 
     The native client is created in the constructor, without network I/O;
     ``connect()`` connects eagerly, otherwise the first send connects.
@@ -46,34 +454,73 @@ class Producer(HandleOwner):
         *,
         compression: Optional[str] = None,
         acks: Union[str, int] = "all",
+        batch_size: Optional[int] = None,
+        linger_ms: Optional[float] = None,
+        max_in_flight: Optional[int] = None,
+        enable_idempotence: Optional[bool] = None,
+        retry_policy: Any = None,
+        delivery_timeout_ms: Optional[int] = None,
+        buffer_memory: Optional[int] = None,
+        max_request_size: Optional[int] = None,
+        allow_auto_create_topics: Optional[bool] = None,
+        connection_pool: Any = None,
+        use_ssl: bool = False,
+        ssl_cafile: Optional[str] = None,
+        ssl_certfile: Optional[str] = None,
+        ssl_keyfile: Optional[str] = None,
+        ssl_password: Optional[str] = None,
+        ssl_check_hostname: bool = True,
+        security_protocol: Optional[str] = None,
+        sasl_mechanism: Optional[str] = None,
+        sasl_username: Optional[str] = None,
+        sasl_password: Optional[str] = None,
+        sasl_oauth_token_provider: Any = None,
     ) -> None:
         super().__init__()
-        self.brokers = validate_brokers(brokers)
-        self.client_id = validate_client_id(client_id)
-        self.timeout = validate_timeout(timeout)
-        if compression is not None and compression not in COMPRESSION_TYPES:
-            raise ValueError(
-                "compression must be None or one of %s, got %r" % (", ".join(COMPRESSION_TYPES), compression)
-            )
-        self.compression = compression
-        if isinstance(acks, bool) or acks not in _ACKS:
-            raise ValueError("acks must be 'all', -1, 0 or 1, got %r" % (acks,))
-        self.acks = acks
-        self._timeout_ms = max(1, _native.timeout_ms(self.timeout))
-        config = _native.encode_config(
-            {
-                "bootstrap.servers": self.brokers,
-                "client.id": self.client_id,
-                "connect.timeout.ms": self._timeout_ms,
-                "request.timeout.ms": self._timeout_ms,
-                "compression.type": compression or "none",
-                "acks": _ACKS[acks],
-            }
+        self._queue: Any = None
+        self._security = security_options(
+            use_ssl, ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password, ssl_check_hostname,
+            security_protocol, sasl_mechanism, sasl_username, sasl_password, sasl_oauth_token_provider,
         )
-        handle = _native.gofka_handle_t()
-        err = _native.new_error()
-        _native.check(_native.lib.gofka_producer_new(config, byref(handle), byref(err)), err)
-        self._set_handle(handle.value)
+        opts = ProducerOptions(
+            brokers, client_id, timeout, compression=compression, acks=acks, batch_size=batch_size,
+            linger_ms=linger_ms, max_in_flight=max_in_flight, enable_idempotence=enable_idempotence,
+            retry_policy=retry_policy, delivery_timeout_ms=delivery_timeout_ms, buffer_memory=buffer_memory,
+            max_request_size=max_request_size, allow_auto_create_topics=allow_auto_create_topics,
+            connection_pool=connection_pool, security=self._security,
+        )
+        self._opts = opts
+        self.brokers = opts.brokers
+        self.client_id = opts.client_id
+        self.timeout = opts.timeout
+        self.compression = compression
+        self.acks = acks
+        self.batch_size = batch_size
+        self.linger_ms = linger_ms
+        self.max_in_flight = max_in_flight
+        self.enable_idempotence = enable_idempotence
+        self.retry_policy = retry_policy
+        self.delivery_timeout_ms = delivery_timeout_ms
+        self.buffer_memory = buffer_memory
+        self.use_ssl = use_ssl
+        self.security_protocol = self._security.security_protocol
+        self._timeout_ms = opts.timeout_ms
+        # produce()/poll() state: tokens, callbacks and undelivered events.
+        self._tokens = itertools.count(1)
+        self._served = 0  # events served (guarded by _poll_lock)
+        self._produced = 0  # produce() calls accepted (guarded by _pend_lock)
+        self._poll_lock = threading.RLock()
+        self._backlog: Deque[List[Any]] = deque()
+        self._pend: List[Any] = []  # produce() records not yet handed to the library (guarded by _pend_lock)
+        self._pend_lock = threading.Lock()
+        self._push_lock = threading.Lock()  # pushes happen one at a time, in order
+        self._batches: Dict[int, List[Any]] = {}  # event token -> its records
+        self._topics: Dict[str, bytes] = {}
+        self._wake = threading.Event()
+        self._flusher: Optional[threading.Thread] = None
+        self._record_limit = min(max_request_size or (1 << 20), buffer_memory or (32 << 20))
+        self._set_handle(new_producer_handle(opts))
+        self._security.attach(self)
 
     def __repr__(self) -> str:
         return "<gofka.Producer brokers=%r client_id=%r%s>" % (
@@ -88,11 +535,13 @@ class Producer(HandleOwner):
         ``timeout``."""
         self._call(_native.lib.gofka_producer_connect, self._timeout_ms)
 
+    # -- blocking sends -----------------------------------------------------
+
     def send(
         self,
         topic: str,
         message: bytes,
-        partition: int = 0,
+        partition: Optional[int] = 0,
         *,
         key: Optional[bytes] = None,
         headers: Optional[Mapping[str, Any]] = None,
@@ -103,10 +552,15 @@ class Producer(HandleOwner):
         Args:
             topic: topic name.
             message: the record value (bytes, bytearray or memoryview).
-            partition: the partition (>= 0).
+            partition: the partition (>= 0), or None to let the partitioner
+                choose (murmur2 of the key, sticky without a key).
             key: the record key (bytes-like) or None.
             headers: dict of str -> bytes / str / None.
             timestamp: record timestamp in seconds since the epoch; None = now.
+
+        Raises ProduceError (e.g. MESSAGE_TOO_LARGE, DELIVERY_TIMEOUT),
+        MetadataError (unknown topic without auto-creation, partition out of
+        range), ConnectionError; TypeError / ValueError for bad arguments.
         """
         value = _native.as_bytes(message, "message")
         return self._send(topic, value, partition, _native.as_optional_bytes(key, "key"), headers, timestamp)
@@ -115,7 +569,7 @@ class Producer(HandleOwner):
         self,
         topic: str,
         message: str,
-        partition: int = 0,
+        partition: Optional[int] = 0,
         encoding: str = "utf-8",
         *,
         key: Optional[Union[str, bytes]] = None,
@@ -136,20 +590,20 @@ class Producer(HandleOwner):
         self,
         topic: str,
         value: bytes,
-        partition: int,
+        partition: Any,
         key: Optional[bytes],
         headers: Optional[Mapping[str, Any]],
         timestamp: Optional[float],
     ) -> int:
         topic_b = _native.encode_topic(topic)
-        partition = _native.check_partition(partition)
+        part = resolve_partition(partition, 0)
         packed_headers = _native.pack_headers(headers)
         ts = _native.timestamp_ms(timestamp)
         offset = c_int64(-1)
         self._call(
             _native.lib.gofka_producer_send,
             topic_b,
-            partition,
+            part,
             key,
             -1 if key is None else len(key),
             value,
@@ -162,29 +616,55 @@ class Producer(HandleOwner):
         )
         return offset.value
 
-    def send_batch(self, topic: str, messages: List[bytes], partition: int = 0) -> List[int]:
-        """Sends many values to one partition in a single library call and
-        returns their offsets, in order. On failure nothing is returned and
-        the records may or may not have been written."""
+    def send_batch(
+        self,
+        topic: str,
+        messages: List[bytes],
+        partition: Optional[int] = 0,
+        *,
+        keys: Optional[Sequence[Optional[bytes]]] = None,
+        headers: Any = None,
+        timestamp: Any = None,
+    ) -> List[int]:
+        """Sends many values to one topic in a single library call and
+        returns their offsets, in order.
+
+        Args:
+            partition: the partition for all of them, or None to let the
+                partitioner choose per record.
+            keys: optional list of keys, one per message (bytes or None).
+            headers: one header dict for every message, or a list of dicts.
+            timestamp: one timestamp (seconds) for every message, or a list.
+
+        On failure the first failed record's error is raised (nothing is
+        returned) and the other records may or may not have been written.
+        """
         topic_b = _native.encode_topic(topic)
-        partition = _native.check_partition(partition)
-        if isinstance(messages, (bytes, bytearray, memoryview, str)):
-            raise TypeError("messages must be a list of bytes, not a single %s" % type(messages).__name__)
-        try:
-            values = list(messages)
-        except TypeError:
-            raise TypeError("messages must be a list of bytes, not %s" % type(messages).__name__) from None
-        if not values:
-            return []
-        if len(values) > _native.INT32_MAX:
-            raise ValueError("too many messages in one batch")
-        records = _native.pack_values(values)
+        part = resolve_partition(partition, 0)
+        if keys is None and headers is None and timestamp is None:
+            if isinstance(messages, (bytes, bytearray, memoryview, str)):
+                raise TypeError("messages must be a list of bytes, not a single %s" % type(messages).__name__)
+            try:
+                values = list(messages)
+            except TypeError:
+                raise TypeError("messages must be a list of bytes, not %s" % type(messages).__name__) from None
+            if not values:
+                return []
+            if len(values) > _INT32_MAX:
+                raise ValueError("too many messages in one batch")
+            records = _native.pack_values(values)
+        else:
+            recs = batch_records(messages, keys, headers, timestamp)
+            if not recs:
+                return []
+            values = recs  # only its length is used below
+            records = pack_record_list(recs)
         count = len(values)
         offsets = (c_int64 * count)()
         self._call(
             _native.lib.gofka_producer_send_batch,
             topic_b,
-            partition,
+            part,
             records,
             len(records),
             count,
@@ -193,11 +673,444 @@ class Producer(HandleOwner):
         )
         return list(offsets)
 
-    def close(self) -> None:
-        """Waits up to ``timeout`` for requests in flight, then closes every
-        connection. Idempotent; sends after close raise GofkaError
-        (CLIENT_CLOSED)."""
-        handle = self._take_handle()
-        if handle:
+    # -- produce / poll / flush -------------------------------------------------
+    #
+    # produce() only validates and appends to a Python list; the list crosses
+    # into the library in one gofka_producer_produce_batch call per topic and
+    # partition (one completion event per call, expanded into per-record
+    # results by _drain). Pushes happen in poll() and flush(), in produce()
+    # once _PUSH_RECORDS are pending, and in a small flusher thread woken
+    # when the list turns non-empty, so that a record is never held back
+    # waiting for a poll. Callbacks only ever run in poll/flush/close.
+
+    def produce(
+        self,
+        topic: str,
+        value: Optional[bytes] = None,
+        key: Optional[bytes] = None,
+        partition: Optional[int] = PARTITION_DEFAULT,
+        headers: Optional[Mapping[str, Any]] = None,
+        timestamp: Optional[float] = None,
+        on_delivery: Optional[Callable[[Optional[GofkaError], Message], Any]] = None,
+        *,
+        callback: Optional[Callable[[Optional[GofkaError], Message], Any]] = None,
+    ) -> None:
+        """Buffers one record for sending and returns without waiting for
+        the broker (confluent-kafka's ``produce``).
+
+        ``on_delivery(err, message)`` (alias ``callback``) is called from
+        :meth:`poll`, :meth:`flush` or :meth:`close`, in the calling thread,
+        with ``err`` None and the delivered :class:`~gofka.Message`
+        (partition and offset set), or with the GofkaError of a failed
+        record (e.g. ProduceError DELIVERY_TIMEOUT, MetadataError
+        PARTITION_NOT_FOUND). Without a callback the result is only counted
+        (``len(producer)``, :meth:`flush`).
+
+        ``partition``: omitted, None or -1 lets the partitioner choose
+        (murmur2 of the key as the Java client, sticky without a key); an
+        int >= 0 is used as is. ``value`` None is a null value (a
+        tombstone). ``timestamp`` in seconds since the epoch (None = now).
+
+        Raises at once: TypeError / ValueError for bad arguments,
+        ProduceError MESSAGE_TOO_LARGE_LOCAL for a record larger than
+        ``max_request_size``, GofkaError CLIENT_CLOSED after close, and
+        ProduceError QUEUE_FULL when ``buffer_memory`` stayed full for
+        ``timeout`` seconds (produce waits for room, like a blocking send).
+        """
+        if on_delivery is not None and callback is not None:
+            raise TypeError("pass on_delivery or callback, not both")
+        cb = on_delivery if on_delivery is not None else callback
+        if cb is not None and not callable(cb):
+            raise TypeError("on_delivery must be callable")
+        topic_b = self._topics.get(topic) if type(topic) is str else None
+        if topic_b is None:
+            topic_b = _native.encode_topic(topic)
+            if len(self._topics) < 10000:
+                self._topics[topic] = topic_b
+        vb = value if type(value) is bytes else optional_value(value, "value")
+        kb = key if key is None or type(key) is bytes else optional_value(key, "key")
+        part = -1 if partition is PARTITION_DEFAULT else resolve_partition(partition, -1)
+        hb = _native.pack_headers(headers) if headers else b""
+        ts = -1 if timestamp is None else _native.timestamp_ms(timestamp)
+        size = 97 + (len(kb) if kb is not None else 0) + (len(vb) if vb is not None else 0) + 2 * len(hb)
+        if size > self._record_limit:
+            raise error_from_code(
+                _native.ERR_MESSAGE_TOO_LARGE_LOCAL,
+                "record of about %d bytes is larger than max_request_size/buffer_memory (%d)"
+                % (size, self._record_limit),
+            )
+        if self._handle == 0:
+            raise self._closed_error()
+        if len(self._pend) >= _PUSH_RECORDS:
+            # Push what is pending from this thread (waits for buffer room);
+            # a push that gave up fails its records through their callbacks,
+            # and this record is refused.
+            if not self._push():
+                raise error_from_code(_native.ERR_QUEUE_FULL,
+                                      "buffer_memory stayed full for timeout=%ss" % self.timeout)
+        with self._pend_lock:
+            pend = self._pend
+            pend.append((topic_b, part, kb, vb, ts, hb, size, cb, topic, headers))
+            self._produced += 1
+        if len(pend) == 1:
+            self._wake_flusher()
+
+    def _wake_flusher(self) -> None:
+        if self._flusher is None:
+            with self._lock:
+                if self._flusher is None and self._handle:
+                    t = threading.Thread(target=_flusher_loop, args=(weakref.ref(self), self._wake),
+                                         name="gofka-producer-push", daemon=True)
+                    self._flusher = t
+                    t.start()
+        self._wake.set()
+
+    def _push(self) -> bool:
+        """Hands every pending produce() record to the library, in order.
+        Returns False when buffer.memory stayed full for ``timeout`` (the
+        records concerned then fail through their callbacks)."""
+        ok = True
+        with self._push_lock:
+            with self._pend_lock:
+                pend, self._pend = self._pend, []
+            if not pend:
+                return True
+            handle = self._handle
+            if handle == 0:
+                self._fail_records(pend, self._closed_error())
+                return True
+            queue = self._event_queue()
+            groups: Dict[Tuple[bytes, int], List[Any]] = {}
+            for rec in pend:
+                g = groups.get((rec[0], rec[1]))
+                if g is None:
+                    groups[(rec[0], rec[1])] = [rec]
+                else:
+                    g.append(rec)
+            limit = self._opts.chunk_bytes
+            for (topic_b, part), recs in groups.items():
+                start, size = 0, 0
+                for i, rec in enumerate(recs):
+                    if i > start and size + rec[6] > limit:
+                        ok = self._push_chunk(handle, queue, topic_b, part, recs[start:i]) and ok
+                        start, size = i, 0
+                    size += rec[6]
+                ok = self._push_chunk(handle, queue, topic_b, part, recs[start:] if start else recs) and ok
+        return ok
+
+    def _push_chunk(self, handle: int, queue: Any, topic_b: bytes, part: int, recs: List[Any]) -> bool:
+        packed = _pack_pending(recs)
+        btoken = next(self._tokens)
+        self._batches[btoken] = recs
+        err = _native.new_error()
+        fn = _native.lib.gofka_producer_produce_batch
+        deadline = 0.0
+        while True:
+            code = fn(handle, queue.handle, btoken, topic_b, part, packed, len(packed), len(recs), byref(err))
+            if code == _native.OK:
+                return True
+            if code != _native.ERR_QUEUE_FULL:
+                break
+            # Wait for deliveries to free buffer room (the GIL is released
+            # while sleeping; results keep arriving for poll to serve).
+            now = time.monotonic()
+            if not deadline:
+                deadline = now + self.timeout
+            if now >= deadline:
+                break
+            time.sleep(0.002)
+        self._batches.pop(btoken, None)
+        if code == _native.ERR_QUEUE_FULL:
+            self._fail_records(recs, _native.make_error(code, err))
+            return False
+        # The batch as a whole was refused (e.g. one record too large for
+        # the engine): send record by record so that only the bad ones fail.
+        single = _native.lib.gofka_producer_produce
+        for r in recs:
+            kb, vb, hb = r[2], r[3], r[5]
+            token = next(self._tokens)
+            self._batches[token] = [r]
+            code = single(handle, queue.handle, token, topic_b, part, kb, -1 if kb is None else len(kb),
+                          vb, -1 if vb is None else len(vb), hb or None, len(hb), r[4], byref(err))
+            if code != _native.OK:
+                self._batches.pop(token, None)
+                self._fail_records([r], self._failure(code, err))
+        return True
+
+    def _fail_records(self, recs: List[Any], exc: GofkaError) -> None:
+        """Queues failure results for records (served by poll)."""
+        self._backlog.append([recs, None, 0, exc])
+
+    def _event_queue(self) -> Any:
+        q = self._queue
+        if q is None:
+            from ._bridge import EventQueue
+
+            with self._lock:
+                if self._queue is None:
+                    self._queue = EventQueue()
+                q = self._queue
+        return q
+
+    def poll(self, timeout: Optional[float] = None) -> int:
+        """Serves delivery callbacks of ``produce``: hands pending records to
+        the library, waits up to ``timeout`` seconds (None or < 0 = until
+        one arrives; 0 = do not wait) for the first result, then calls the
+        callbacks of every result available, in this thread. Returns the
+        number of results served. An exception raised by a callback
+        propagates; the results after it stay queued for the next poll."""
+        if timeout is not None:
+            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+                raise TypeError("timeout must be a number of seconds or None")
+        if self._pend:
+            self._push()
+        q = self._queue
+        if q is None:
+            if timeout and timeout > 0:
+                time.sleep(timeout)
+            return 0
+        forever = timeout is None or timeout < 0
+        deadline = time.monotonic() + (0 if forever else timeout)
+        with self._poll_lock:
+            while True:
+                if not self._backlog:
+                    left = 0.2 if forever else max(0.0, deadline - time.monotonic())
+                    # Wait in slices so that Ctrl-C works (the GIL is
+                    # released while the library waits).
+                    self._drain(q, min(left, 0.2))
+                if self._backlog:
+                    return self._serve()
+                if not forever and time.monotonic() >= deadline:
+                    return 0
+                if self._queue is None:
+                    return 0
+
+    def _drain(self, q: Any, wait: float) -> None:
+        """Moves available events into the backlog (one library call). A
+        backlog entry is [records, results, position, error]: results holds
+        (code, partition, offset) per record, then the error payloads."""
+        buf = ctypes.c_void_p()
+        length = ctypes.c_size_t()
+        count = ctypes.c_int32()
+        err = _native.new_error()
+        code = _native.lib.gofka_queue_drain(
+            q.handle, 1 << 20, int(wait * 1000), byref(buf), byref(length), byref(count), byref(err)
+        )
+        if code != _native.OK or count.value == 0:
+            return
+        data = _native.take_buffer(buf, length)
+        unpack = _EVENT.unpack_from
+        size = _EVENT.size
+        pos = 0
+        append = self._backlog.append
+        batches = self._batches
+        for _ in range(count.value):
+            token, code, part, off, n = unpack(data, pos)
+            pos += size
+            payload = data[pos:pos + n] if n else b""
+            pos += n
+            recs = batches.pop(token, None)
+            if recs is None:
+                continue  # not ours (cannot happen: the queue is private)
+            if code != 0 or n == 0:
+                # A single record's event (the fallback path: code 0 with
+                # partition and offset, or the error and its payload); a
+                # batch event always has code 0 and a results payload.
+                if code == 0:
+                    append([recs, [(0, part, off)], 0, None])
+                else:
+                    append([recs, [(code, part, off, payload)], 0, None])
+                continue
+            rsize = _RESULT.size * len(recs)
+            results = list(_RESULT.iter_unpack(payload[:rsize]))
+            if len(payload) > rsize:
+                # Error payloads follow the results, one per failed record.
+                mpos = rsize
+                for j, (rc, rp, ro) in enumerate(results):
+                    if rc:
+                        (mn,) = _U32.unpack_from(payload, mpos)
+                        results[j] = (rc, rp, ro, payload[mpos + 4:mpos + 4 + mn])
+                        mpos += 4 + mn
+            append([recs, results, 0, None])
+
+    def _serve(self) -> int:
+        """Calls the callbacks of the backlog (under _poll_lock); records
+        without a callback are only counted."""
+        served = 0
+        backlog = self._backlog
+        now = time.time()
+        try:
+            while backlog:
+                entry = backlog[0]
+                recs, results, i, exc = entry
+                n = len(recs)
+                while i < n:
+                    rec = recs[i]
+                    i += 1
+                    entry[2] = i
+                    served += 1
+                    cb = rec[7]
+                    if cb is None:
+                        continue
+                    ts = rec[4]
+                    if results is None:
+                        msg = Message(rec[8], rec[1], -1, rec[3], _headers_dict(rec[9]),
+                                      ts / 1000.0 if ts >= 0 else now, rec[2])
+                        cb(exc, msg)
+                        continue
+                    r = results[i - 1]
+                    msg = Message(rec[8], r[1], r[2], rec[3], _headers_dict(rec[9]),
+                                  ts / 1000.0 if ts >= 0 else now, rec[2])
+                    if r[0] == 0:
+                        cb(None, msg)
+                    else:
+                        message, _, broker = (r[3] if len(r) > 3 else b"").partition(b"\0")
+                        cb(error_from_code(r[0], message.decode("utf-8", "replace"),
+                                           broker=broker.decode("utf-8", "replace") or None), msg)
+                backlog.popleft()
+        finally:
+            self._served += served
+        return served
+
+    def __len__(self) -> int:
+        """Records given to ``produce`` whose result has not been served
+        yet (confluent-kafka's ``len(producer)``)."""
+        with self._pend_lock:
+            produced = self._produced
+        return max(0, produced - self._served)
+
+    def flush(self, timeout: Optional[float] = None) -> int:
+        """Sends everything buffered now (ignoring ``linger_ms``), waits for
+        every record's result and serves the ``produce`` callbacks (in this
+        thread), for up to ``timeout`` seconds (None = the producer's
+        ``timeout``). Returns the number of ``produce`` records still
+        without a result (0 when all are done)."""
+        if timeout is None:
+            timeout = self.timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise TypeError("timeout must be a number of seconds or None")
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            if self._handle == 0:
+                break
+            if self._pend:
+                self._push()
+            left = deadline - time.monotonic()
             err = _native.new_error()
-            _native.check(_native.lib.gofka_producer_close(handle, self._timeout_ms, byref(err)), err)
+            code = _native.lib.gofka_producer_flush(
+                self._get(), max(0, min(200, int(left * 1000))), byref(err)
+            )
+            if code not in (_native.OK, _native.ERR_TIMED_OUT):
+                raise self._failure(code, err)
+            while self._queue is not None and len(self) > 0:
+                if self.poll(0) == 0:
+                    break
+            if code == _native.OK and len(self) == 0 and not self._pend:
+                return 0
+            if time.monotonic() >= deadline:
+                break
+        return len(self)
+
+    def partition_count(self, topic: str) -> int:
+        """The number of partitions of ``topic`` (loads its metadata when
+        needed, creating the topic when auto-creation is on)."""
+        topic_b = _native.encode_topic(topic)
+        out = ctypes.c_int32()
+        self._call(_native.lib.gofka_producer_partition_count, topic_b, self._timeout_ms, byref(out))
+        return out.value
+
+    def close(self) -> None:
+        """Flushes (waiting up to ``timeout`` for every buffered record and
+        serving ``produce`` callbacks), then closes every connection.
+        Records that could not be delivered in time fail: their callbacks
+        get CLIENT_CLOSED (or their error) before close returns, and a
+        warning is logged. Idempotent; calls after close raise GofkaError
+        CLIENT_CLOSED."""
+        if self.closed:
+            return
+        try:
+            if self._queue is not None and len(self) > 0:
+                self.flush(self.timeout)
+        except GofkaError:
+            pass
+        self._push()
+        handle = self._take_handle()
+        if not handle:
+            return
+        self._wake.set()  # the flusher thread sees the closed handle and ends
+        self._security.stop()
+        err = _native.new_error()
+        code = _native.lib.gofka_producer_close(handle, self._timeout_ms, byref(err))
+        if code == _native.ERR_TIMED_OUT:
+            _log.warning("producer closed with records not delivered within timeout=%ss: %s",
+                         self.timeout, _native.make_error(code, err))
+        elif code != _native.OK:
+            raise _native.make_error(code, err)
+        q = self._queue
+        if q is not None:
+            # Serve what close failed (their events were posted before it
+            # returned), then release the queue.
+            try:
+                with self._poll_lock:
+                    self._drain(q, 0)
+                    while self._backlog:
+                        try:
+                            self._serve()
+                        except Exception:
+                            _log.exception("delivery callback raised during close")
+            finally:
+                self._queue = None
+                q.close()
+
+
+def _flusher_loop(ref: "weakref.ReferenceType[Producer]", wake: threading.Event) -> None:
+    """Pushes produce() records soon after they arrive (see Producer)."""
+    while True:
+        wake.wait()
+        wake.clear()
+        p = ref()
+        if p is None or p._handle == 0:
+            return
+        try:
+            p._push()
+        except Exception:  # pragma: no cover - defensive: never kill the thread silently
+            _log.exception("pushing produced records failed")
+        del p
+
+
+def _pack_pending(recs: List[Any]) -> bytes:
+    """Packs pending produce() records in the records format of gofka.h."""
+    parts: List[bytes] = []
+    append = parts.append
+    for r in recs:
+        key, value, ts, headers = r[2], r[3], r[4], r[5]
+        if key is None and value is not None:
+            append(_NULL_KEY_VALUE_LEN(-1, len(value)))
+            append(value)
+        else:
+            append(_NULL if key is None else _I32(len(key)) + key)
+            if value is None:
+                append(_NULL)
+            else:
+                append(_I32(len(value)))
+                append(value)
+        if headers:
+            append(_TAIL(ts, len(headers)))
+            append(headers)
+        elif ts == -1:
+            append(_TAIL_NOW)
+        else:
+            append(_TAIL(ts, 0))
+    return b"".join(parts)
+
+
+_NULL_KEY_VALUE_LEN = struct.Struct("<ii").pack
+
+
+def _headers_dict(headers: Any) -> Optional[Dict[str, Optional[bytes]]]:
+    if not headers:
+        return None
+    out: Dict[str, Optional[bytes]] = {}
+    for k, v in headers.items():
+        out[k] = v.encode("utf-8") if isinstance(v, str) else (None if v is None else bytes(v))
+    return out

@@ -521,6 +521,262 @@ static void test_devcluster(void) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* Asynchronous produce through an event queue                               */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t rd_u64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static uint32_t rd_u32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void test_async_produce(void) {
+    gofka_error_t err;
+    gofka_handle_t q = 0;
+    char topic[96];
+    int64_t offset_of[10];
+    int got = 0;
+    gofka_handle_t p = new_producer();
+    REQUIRE(p != 0);
+    harness_topic(topic, sizeof topic, "async");
+    REQUIRE_RC(GOFKA_OK, gofka_queue_new(&q, &err), &err);
+    for (int i = 0; i < 10; i++) offset_of[i] = -9;
+
+    for (int i = 0; i < 10; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "async-%d", i);
+        CHECK_RC(GOFKA_OK, gofka_producer_produce(p, q, 100 + (uint64_t)i, topic, 0, NULL, -1, (const uint8_t *)v,
+                                                  (int64_t)strlen(v), NULL, 0, -1, &err), &err);
+    }
+    /* misuse: a producer handle as the queue, a NULL topic, a bad buffer */
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_producer_produce(p, p, 1, topic, 0, NULL, -1, (const uint8_t *)"v", 1, NULL, 0, -1, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_produce(p, q, 1, NULL, 0, NULL, -1, (const uint8_t *)"v", 1, NULL, 0, -1, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_produce(p, q, 1, topic, 0, NULL, -1, NULL, 5, NULL, 0, -1, &err), &err);
+    CHECK_RC(GOFKA_OK, gofka_producer_flush(p, 15000, &err), &err);
+
+    for (int tries = 0; tries < 100 && got < 10; tries++) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        int32_t count = 0;
+        REQUIRE_RC(GOFKA_OK, gofka_queue_drain(q, 64, 200, &buf, &len, &count, &err), &err);
+        const uint8_t *e = buf, *end = buf + len;
+        for (int i = 0; i < count; i++) {
+            REQUIRE(end - e >= 28);
+            uint64_t token = rd_u64(e);
+            int32_t code = (int32_t)rd_u32(e + 8);
+            int64_t offset = (int64_t)rd_u64(e + 16);
+            uint32_t n = rd_u32(e + 24);
+            CHECK(code == 0);
+            CHECK(token >= 100 && token < 110);
+            if (token >= 100 && token < 110) offset_of[token - 100] = offset;
+            e += 28 + n;
+            got++;
+        }
+        CHECK(e == end);
+        gofka_free(buf);
+    }
+    CHECK(got == 10);
+    for (int i = 0; i < 10; i++) CHECK(offset_of[i] == i); /* one partition: produce order */
+    CHECK_RC(GOFKA_OK, gofka_producer_close(p, 15000, &err), &err);
+    CHECK_RC(GOFKA_OK, gofka_queue_close(q, &err), &err);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Consumer                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void put_partitions(packbuf *b, const char *topic, int n) {
+    put_i32(b, n);
+    for (int i = 0; i < n; i++) {
+        put_bytes(b, topic, (int32_t)strlen(topic));
+        put_i32(b, i);
+    }
+}
+
+static void test_consumer_group_roundtrip(void) {
+    gofka_error_t err;
+    char topic[96], cfg[1400], extra[256];
+    packbuf recs, parts;
+    int64_t offsets[5];
+    int received = 0;
+    gofka_handle_t c = 0;
+    gofka_handle_t p = new_producer();
+    REQUIRE(p != 0);
+    harness_topic(topic, sizeof topic, "consume");
+    recs.len = 0;
+    for (int i = 0; i < 5; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "m%d", i);
+        put_record(&recs, "k", v, -1);
+    }
+    REQUIRE_RC(GOFKA_OK, gofka_producer_send_batch(p, topic, 0, recs.data, recs.len, 5, 15000, offsets, &err), &err);
+    CHECK_RC(GOFKA_OK, gofka_producer_close(p, 5000, &err), &err);
+
+    snprintf(extra, sizeof extra, "group.id=%s-group\nauto.offset.reset=earliest\nenable.auto.commit=false\n", topic);
+    config_for(cfg, sizeof cfg, extra);
+    REQUIRE_RC(GOFKA_OK, gofka_consumer_new(cfg, &c, &err), &err);
+    /* exactly one of topics and pattern */
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_consumer_subscribe(c, NULL, NULL, 1000, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_consumer_subscribe(c, topic, "gofka-.*", 1000, &err), &err);
+    REQUIRE_RC(GOFKA_OK, gofka_consumer_subscribe(c, topic, NULL, 30000, &err), &err);
+
+    for (int tries = 0; tries < 60 && received < 5; tries++) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        int32_t count = -1;
+        REQUIRE_RC(GOFKA_OK, gofka_consumer_poll(c, 100, 500, &buf, &len, &count, &err), &err);
+        if (buf == NULL) continue;
+        /* head: message_count, event_count, topic_count, topic table */
+        const uint8_t *q = buf;
+        int32_t nmsg = (int32_t)rd_u32(q), nev = (int32_t)rd_u32(q + 4), ntop = (int32_t)rd_u32(q + 8);
+        CHECK(nmsg == count);
+        q += 12;
+        for (int t = 0; t < ntop; t++) q += 4 + rd_u32(q);
+        for (int e = 0; e < nev; e++) q += 8 + 8 * (size_t)rd_u32(q + 4);
+        for (int m = 0; m < nmsg; m++) {
+            int64_t off = (int64_t)rd_u64(q + 8);
+            int32_t klen = (int32_t)rd_u32(q + 24), vlen = (int32_t)rd_u32(q + 28), hlen = (int32_t)rd_u32(q + 32);
+            char want[16];
+            snprintf(want, sizeof want, "m%d", received);
+            CHECK(off == received);
+            CHECK(klen == 1 && q[36] == 'k');
+            CHECK(vlen == (int32_t)strlen(want) && memcmp(q + 36 + klen, want, (size_t)vlen) == 0);
+            q += 36 + (klen > 0 ? klen : 0) + (vlen > 0 ? vlen : 0) + hlen;
+            received++;
+        }
+        CHECK(q == buf + len);
+        gofka_free(buf);
+    }
+    CHECK(received == 5);
+
+    CHECK_RC(GOFKA_OK, gofka_consumer_commit(c, NULL, 0, 1, 15000, &err), &err);
+    parts.len = 0;
+    put_partitions(&parts, topic, 1);
+    {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        REQUIRE_RC(GOFKA_OK, gofka_consumer_committed(c, parts.data, parts.len, 15000, &buf, &len, &err), &err);
+        /* offsets: count, topic, partition, offset, timestamp */
+        REQUIRE(buf != NULL && len == 4 + 4 + strlen(topic) + 4 + 8 + 8);
+        CHECK(rd_u32(buf) == 1);
+        CHECK((int64_t)rd_u64(buf + 12 + strlen(topic)) == 5);
+        gofka_free(buf);
+    }
+    /* misuse on a live consumer */
+    {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        int32_t count = 0;
+        CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_consumer_poll(c, 10, 0, NULL, &len, &count, &err), &err);
+        CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_consumer_committed(c, parts.data, parts.len - 2, 1000, &buf, &len, &err), &err);
+        CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_consumer_committed(c, NULL, 12, 1000, &buf, &len, &err), &err);
+        CHECK(buf == NULL);
+        CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_producer_send(c, topic, 0, NULL, -1, (const uint8_t *)"v", 1, NULL, 0, -1, 1000, NULL, &err), &err);
+    }
+    CHECK_RC(GOFKA_OK, gofka_consumer_close(c, 15000, &err), &err);
+    {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        int32_t count = 0;
+        CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_consumer_poll(c, 10, 0, &buf, &len, &count, &err), &err);
+        CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_consumer_close(c, 1000, &err), &err);
+    }
+}
+
+static void test_consumer_misuse(void) {
+    gofka_error_t err;
+    char topic[96], cfg[1400];
+    packbuf parts;
+    gofka_handle_t c = 0;
+    harness_topic(topic, sizeof topic, "consumer-misuse");
+    config_for(cfg, sizeof cfg, "auto.offset.reset=earliest\n"); /* no group.id */
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_consumer_new(NULL, &c, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_consumer_new(cfg, NULL, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_consumer_new("bootstrap.servers=127.0.0.1:9\nauto.offset.reset=sometimes", &c, &err), &err);
+    REQUIRE_RC(GOFKA_OK, gofka_consumer_new(cfg, &c, &err), &err);
+
+    CHECK_RC(24 /* INVALID_GROUP_ID */, gofka_consumer_subscribe(c, topic, NULL, 1000, &err), &err);
+
+    /* truncated partitions buffers: count 2 with one entry; cut in a name */
+    parts.len = 0;
+    put_partitions(&parts, topic, 1);
+    parts.data[0] = 2;
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_consumer_assign(c, parts.data, parts.len, &err), &err);
+    parts.data[0] = 1;
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_consumer_assign(c, parts.data, 10, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_consumer_assign(c, parts.data, parts.len + 3, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_consumer_assign(c, NULL, 8, &err), &err);
+    /* a partition not assigned cannot be sought or paused */
+    {
+        packbuf offs;
+        offs.len = 0;
+        put_i32(&offs, 1);
+        put_bytes(&offs, topic, (int32_t)strlen(topic));
+        put_i32(&offs, 0);
+        put_i64(&offs, 0);
+        put_i64(&offs, -1);
+        CHECK_RC(GOFKA_ERR_NOT_ASSIGNED, gofka_consumer_seek(c, offs.data, offs.len, &err), &err);
+        CHECK_RC(GOFKA_ERR_NOT_ASSIGNED, gofka_consumer_pause(c, parts.data, parts.len, &err), &err);
+        CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_consumer_seek(c, offs.data, offs.len - 1, &err), &err);
+    }
+    /* a valid assignment, then read it back */
+    CHECK_RC(GOFKA_OK, gofka_consumer_assign(c, parts.data, parts.len, &err), &err);
+    {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        CHECK_RC(GOFKA_OK, gofka_consumer_assignment(c, &buf, &len, &err), &err);
+        CHECK(len == parts.len && buf && memcmp(buf, parts.data, len) == 0);
+        gofka_free(buf);
+        CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_consumer_assignment(c, NULL, &len, &err), &err);
+    }
+    CHECK_RC(GOFKA_OK, gofka_consumer_close(c, 5000, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_consumer_assign(c, parts.data, parts.len, &err), &err);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Admin: the generic call                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void test_admin_call(void) {
+    gofka_error_t err;
+    gofka_handle_t a = 0;
+    char topic[96], cfg[1400], args[512];
+    char *json = NULL;
+    size_t len = 0;
+    harness_topic(topic, sizeof topic, "admin");
+    config_for(cfg, sizeof cfg, NULL);
+    REQUIRE_RC(GOFKA_OK, gofka_admin_new(cfg, &a, &err), &err);
+
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_admin_call(a, NULL, "{}", 5000, &json, &len, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_admin_call(a, "no_such_op", "{}", 5000, &json, &len, &err), &err);
+    CHECK(contains(err.message, "list_topics")); /* names the known operations */
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_admin_call(a, "partition_count", "{\"topic\": ", 5000, &json, &len, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_admin_call(a, "partition_count", "{\"topik\": \"x\"}", 5000, &json, &len, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_admin_call(a, "list_topics", "{}", 5000, NULL, &len, &err), &err);
+    CHECK(json == NULL);
+
+    snprintf(args, sizeof args,
+             "{\"topics\": [{\"name\": \"%s\", \"num_partitions\": 3, \"replication_factor\": 1}]}", topic);
+    REQUIRE_RC(GOFKA_OK, gofka_admin_call(a, "create_topics", args, 30000, &json, &len, &err), &err);
+    gofka_free(json);
+    json = NULL;
+    snprintf(args, sizeof args, "{\"topic\": \"%s\"}", topic);
+    REQUIRE_RC(GOFKA_OK, gofka_admin_call(a, "partition_count", args, 15000, &json, &len, &err), &err);
+    CHECK(json && strcmp(json, "3") == 0 && len == 1);
+    gofka_free(json);
+    json = NULL;
+    snprintf(args, sizeof args, "{\"topic\": \"%s-missing\"}", topic);
+    CHECK_RC(3 /* UNKNOWN_TOPIC_OR_PARTITION */, gofka_admin_call(a, "describe_topic", args, 15000, &json, &len, &err), &err);
+    CHECK(json == NULL);
+    CHECK_RC(GOFKA_OK, gofka_admin_close(a, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_admin_call(a, "list_topics", "{}", 5000, &json, &len, &err), &err);
+}
+
+/* ------------------------------------------------------------------------ */
 
 int main(void) {
     gofka_handle_t cluster = 0;
@@ -555,6 +811,10 @@ int main(void) {
     RUN(test_threads);
     RUN(test_queue);
     RUN(test_devcluster);
+    RUN(test_async_produce);
+    RUN(test_consumer_group_roundtrip);
+    RUN(test_consumer_misuse);
+    RUN(test_admin_call);
     cxx_tests();
 
     if (cluster) gofka_devcluster_close(cluster, NULL);

@@ -192,7 +192,13 @@ func (c *cluster) createTopic(t *testing.T, partitions int) string {
 		Name: name, NumPartitions: int32(partitions), ReplicationFactor: 3,
 		Configs: map[string]string{"min.insync.replicas": "2"},
 	}))
-	c.waitInSync(t, adm, name)
+	// Brokers learn of a new topic one after the other: wait until each
+	// one's metadata shows it in sync.
+	for _, b := range c.brokers {
+		one := c.admin(t, b, "")
+		c.waitInSync(t, one, name)
+		one.Close()
+	}
 	return name
 }
 
@@ -232,10 +238,31 @@ func (c *cluster) topicMeta(adm *core.Admin, topic string) (*core.TopicMetadata,
 	return nil, fmt.Errorf("topic %s not in metadata", topic)
 }
 
-// leaders maps each partition of topic to its leader's node id.
-func (c *cluster) leaders(t *testing.T, topic string) map[int32]int {
+// bootstrapAvoiding lists every node but puts node id last (the harness
+// must not depend on how clients cope with a dead first address: that is
+// what test 4 checks).
+func (c *cluster) bootstrapAvoiding(id int) string {
+	var out []string
+	for i, b := range c.brokers {
+		if i+1 != id {
+			out = append(out, b)
+		}
+	}
+	if id >= 1 && id <= len(c.brokers) {
+		out = append(out, c.brokers[id-1])
+	}
+	return strings.Join(out, ",")
+}
+
+// leaders maps each partition of topic to its leader's node id (asking the
+// other nodes first when avoid names a node that is down or frozen).
+func (c *cluster) leaders(t *testing.T, topic string, avoid ...int) map[int32]int {
 	t.Helper()
-	adm := c.admin(t, c.bootstrap(), "")
+	bs := c.bootstrap()
+	if len(avoid) > 0 {
+		bs = c.bootstrapAvoiding(avoid[0])
+	}
+	adm := c.admin(t, bs, "")
 	defer adm.Close()
 	tm, err := c.topicMeta(adm, topic)
 	require.NoError(t, err)
@@ -312,7 +339,7 @@ func (c *cluster) readAll(t *testing.T, topic string, want map[int32]int) logChe
 	ends := c.endOffsets(t, topic)
 	cons, err := core.NewConsumerFromConfig(config(t, c.bootstrap(), "auto.offset.reset=earliest\nrequest.timeout.ms=10000"))
 	require.NoError(t, err)
-	defer cons.Close(context.Background())
+	defer closeConsumer(cons)
 	var tps []core.TopicPartition
 	for p := range ends {
 		tps = append(tps, core.TopicPartition{Topic: topic, Partition: p})

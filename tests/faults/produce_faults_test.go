@@ -71,7 +71,7 @@ func TestKillLeaderWhileProducing(t *testing.T) {
 	<-producing
 	l.finish(t, 150*time.Second)
 	produceTime := time.Since(start)
-	newLeaders := c.leaders(t, topic)
+	newLeaders := c.leaders(t, topic, victim)
 
 	// Bring the node back while the log is verified.
 	var restart sync.WaitGroup
@@ -136,7 +136,7 @@ func TestRestartBrokerUnderLoad(t *testing.T) {
 	cons, err := core.NewConsumerFromConfig(config(t, c.bootstrap(),
 		"group.id="+group+"\nauto.offset.reset=earliest\nenable.auto.commit=false\nsession.timeout.ms=10000\nheartbeat.interval.ms=1000"))
 	require.NoError(t, err)
-	defer cons.Close(context.Background())
+	defer closeConsumer(cons)
 	sctx, scancel := context.WithTimeout(context.Background(), 60*time.Second)
 	require.NoError(t, cons.Subscribe(sctx, topic))
 	scancel()

@@ -62,7 +62,7 @@ def test_internal_topics_hidden_unless_asked(admin: AdminClient, created_topic: 
     everything = admin.list_topics(include_internal=True)
     assert set(topics) | internal == set(everything)
     assert not internal & set(topics)
-    if "GOFKA_BROKERS" in os.environ:  # real Kafka has __consumer_offsets by now (the dev cluster hides it)
+    if os.environ.get("GOFKA_BROKERS"):  # real Kafka has __consumer_offsets by now (the dev cluster hides it)
         assert "__consumer_offsets" in internal
 
 
@@ -347,3 +347,23 @@ def test_engine_uses_retry_policy() -> None:
         with pytest.raises(gofka.ConnectionError) as info:
             admin.list_brokers()
     assert "attempts" not in str(info.value)
+
+
+def test_c_list_topics_entry_point_still_works(admin: AdminClient, created_topic: str) -> None:
+    # gofka_admin_list_topics predates the generic gofka_admin_call.
+    import json
+
+    from gofka import _native
+
+    raw = admin._call_returning_buffer(_native.lib.gofka_admin_list_topics, 0, 10000)
+    assert created_topic in json.loads(raw.decode())
+    assert json.loads(raw.decode()) == admin.list_topics()
+
+
+def test_generic_call_rejects_bad_operations(admin: AdminClient) -> None:
+    from gofka import _native
+
+    for op, args in ((b"no_such_op", b"{}"), (b"list_topics", b'{"bogus": 1}'), (b"list_topics", b"{not json")):
+        with pytest.raises(GofkaError) as info:
+            admin._call_returning_buffer(_native.lib.gofka_admin_call, op, args, 1000)
+        assert info.value.name == "INVALID_ARGUMENT"

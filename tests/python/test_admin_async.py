@@ -105,3 +105,19 @@ async def test_async_admin_errors_and_close(brokers: str) -> None:
     with pytest.raises(gofka.ConnectionError):
         async with AsyncAdminClient("127.0.0.1:1", timeout=2, retry_policy=gofka.RetryPolicy(max_retries=0)):
             pass
+
+
+async def test_use_ssl_is_honoured(brokers: str) -> None:
+    # The test brokers speak plaintext: with use_ssl the client attempts a
+    # TLS handshake, which fails; without it the same call works.
+    one = brokers.split(",")[0]
+    admin = AsyncAdminClient(one, timeout=1, use_ssl=True, retry_policy=gofka.RetryPolicy(max_retries=0))
+    try:
+        # (the TLS failure itself is checked on the pool, whose dial error
+        # is not hidden behind the caller's deadline: test_pool.py)
+        with pytest.raises(gofka.ConnectionError):
+            await admin.list_brokers()
+    finally:
+        await admin.close()
+    async with AsyncAdminClient(one, timeout=10, use_ssl=False) as plain:
+        assert await plain.list_brokers()

@@ -19,14 +19,14 @@ class ListHandler(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.records: List[logging.LogRecord] = []
-        self.lock = threading.Lock()
+        self.records_lock = threading.Lock()
 
     def emit(self, record: logging.LogRecord) -> None:
-        with self.lock:
+        with self.records_lock:
             self.records.append(record)
 
     def find(self, pred: Callable[[logging.LogRecord], bool]) -> List[logging.LogRecord]:
-        with self.lock:
+        with self.records_lock:
             return [r for r in self.records if pred(r)]
 
 

@@ -287,3 +287,16 @@ def test_closed_broker_port_is_a_connection_error() -> None:
             p.close()
 
     asyncio.run(go())
+
+
+@pytest.mark.asyncio
+async def test_pool_use_ssl_is_honoured(brokers: str) -> None:
+    host, port = _addr(brokers)
+    p = ConnectionPool(max_connections=1, connection_timeout=1, use_ssl=True)
+    try:
+        with pytest.raises(gofka.ConnectionError) as info:
+            await p.get_connection(host, port)
+        assert "TLS handshake" in str(info.value)
+        assert info.value.broker == "%s:%d" % (host, port)
+    finally:
+        p.close()

@@ -65,7 +65,11 @@ def test_send_batch_type_errors(producer: gofka.Producer, topic: str) -> None:
     with pytest.raises(TypeError):
         producer.send_batch(topic, b"single")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        producer.send_batch(topic, [b"x"], partition=-1)
+        producer.send_batch(topic, [b"x"], partition=-2)
+    with pytest.raises(TypeError):
+        producer.send_batch(topic, [b"x"], keys=b"k")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        producer.send_batch(topic, [b"x", b"y"], keys=[b"k"])
 
 
 def test_key_headers_and_timestamp_accepted(producer: gofka.Producer, topic: str) -> None:
@@ -162,7 +166,7 @@ def test_argument_types(producer: gofka.Producer, topic: str) -> None:
     with pytest.raises(ValueError):
         producer.send("", b"x")
     with pytest.raises(ValueError):
-        producer.send(topic, b"x", partition=-1)
+        producer.send(topic, b"x", partition=-2)
     with pytest.raises(TypeError):
         producer.send(topic, b"x", partition="0")  # type: ignore[arg-type]
     # Nothing above reached the broker: the first real send gets offset 0.
@@ -300,3 +304,164 @@ def test_repr(brokers: str) -> None:
     assert "repr-test" in repr(producer)
     producer.close()
     assert "closed" in repr(producer)
+
+
+# ---- partitioning, options and errors (the engine behind send) ----
+
+# Java client vectors (UtilsTest.testMurmur2): murmur2(key) values; the
+# default partitioner takes (murmur2 & 0x7fffffff) % partitions.
+JAVA_MURMUR2 = {
+    b"21": -973932308,
+    b"foobar": -790332482,
+    b"a-little-bit-long-string": -985981536,
+    b"a-little-bit-longer-string": -1486304829,
+    b"abc": 479470107,
+}
+
+
+def java_partition(key: bytes, n: int) -> int:
+    return (JAVA_MURMUR2[key] & 0x7FFFFFFF) % n
+
+
+@pytest.fixture
+def admin(brokers: str):
+    with gofka.AdminClient(brokers, timeout=15) as a:
+        yield a
+
+
+def end_offsets(admin, topic: str) -> dict:
+    return {p: o for p, o in admin.list_offsets(topic).items()}
+
+
+def test_keyed_send_lands_on_java_partition(brokers: str, admin, topic: str) -> None:
+    admin.create_topic(topic, num_partitions=7)
+    with gofka.Producer(brokers, timeout=15) as producer:
+        for key in JAVA_MURMUR2:
+            producer.send(topic, b"v", partition=None, key=key)
+            producer.send(topic, b"v2", partition=None, key=key)
+    expected = {p: 0 for p in range(7)}
+    for key in JAVA_MURMUR2:
+        expected[java_partition(key, 7)] += 2
+    assert end_offsets(admin, topic) == expected
+
+
+def test_send_batch_keys_headers_timestamps(producer: gofka.Producer, topic: str) -> None:
+    offsets = producer.send_batch(
+        topic,
+        [b"a", b"b", b"c"],
+        keys=[b"k1", None, bytearray(b"k3")],
+        headers={"h": "v"},
+        timestamp=[1_700_000_000.0, None, 1_700_000_001.5],
+    )
+    assert offsets == [0, 1, 2]
+    assert producer.send_batch(topic, [b"d"], headers=[{"x": None}], timestamp=1_700_000_002) == [3]
+
+
+def test_send_batch_partitioner_spreads(brokers: str, admin, topic: str) -> None:
+    admin.create_topic(topic, num_partitions=3)
+    with gofka.Producer(brokers, timeout=15, batch_size=1024) as producer:
+        offsets = producer.send_batch(topic, [b"x" * 100] * 300, partition=None)
+        assert len(offsets) == 300
+        keyed = producer.send_batch(topic, [b"k"] * 5, partition=None, keys=[b"foobar"] * 5)
+        assert keyed == sorted(keyed)
+    ends = end_offsets(admin, topic)
+    assert sum(ends.values()) == 305
+    assert sum(1 for v in ends.values() if v) >= 2  # sticky: moved between partitions
+
+
+def test_partition_out_of_range_is_metadata_error(producer: gofka.Producer, topic: str) -> None:
+    producer.send(topic, b"x")
+    n = producer.partition_count(topic)
+    with pytest.raises(gofka.MetadataError) as info:
+        producer.send(topic, b"x", partition=n)
+    assert info.value.name == "PARTITION_NOT_FOUND"
+    assert producer.send(topic, b"y") == 1
+
+
+def test_unknown_topic_without_auto_creation(brokers: str, topic: str) -> None:
+    with gofka.Producer(brokers, timeout=15, allow_auto_create_topics=False) as producer:
+        start = time.monotonic()
+        with pytest.raises(gofka.MetadataError) as info:
+            producer.send(topic, b"x")
+        assert info.value.name == "UNKNOWN_TOPIC_OR_PARTITION"
+        assert time.monotonic() - start < 14  # failed, did not wait out the timeout
+        with pytest.raises(gofka.MetadataError):
+            producer.partition_count(topic)
+
+
+def test_record_too_large(brokers: str, topic: str) -> None:
+    big = b"x" * (2 << 20)
+    with gofka.Producer(brokers, timeout=15) as producer:
+        with pytest.raises(gofka.ProduceError) as info:
+            producer.send(topic, big)
+        assert "MESSAGE_TOO_LARGE" in info.value.name
+        with pytest.raises(gofka.ProduceError):
+            producer.produce(topic, big)
+        assert producer.send(topic, b"small") == 0
+    # Past the client's limit, the broker refuses it (max.message.bytes).
+    with gofka.Producer(brokers, timeout=15, max_request_size=8 << 20) as producer:
+        with pytest.raises(gofka.ProduceError) as info:
+            producer.send(topic, big)
+        assert info.value.name == "MESSAGE_TOO_LARGE"
+        assert producer.send(topic, b"after") == 1
+
+
+def test_producer_options(brokers: str, topic: str) -> None:
+    policy = gofka.RetryPolicy(max_retries=5, initial_backoff_ms=10, max_backoff_ms=200)
+    with gofka.Producer(
+        brokers, timeout=15, batch_size=4096, linger_ms=5, max_in_flight=3, enable_idempotence=True,
+        retry_policy=policy, delivery_timeout_ms=60000, buffer_memory=1 << 20, compression="lz4",
+    ) as producer:
+        assert (producer.batch_size, producer.linger_ms, producer.max_in_flight) == (4096, 5, 3)
+        assert producer.retry_policy is policy
+        assert producer.send_batch(topic, [b"m"] * 2000) == list(range(2000))
+
+    class DuckPolicy(object):  # any object with RetryPolicy's attributes
+        max_retries, initial_backoff_ms, max_backoff_ms, backoff_multiplier, jitter = 2, 5, 50, 1.5, False
+
+    with gofka.Producer(brokers, timeout=15, retry_policy=DuckPolicy(), acks=1, max_in_flight=10,
+                        enable_idempotence=False) as producer:
+        assert producer.send(topic, b"x") == 2000
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc",
+    [
+        ({"batch_size": 0}, ValueError),
+        ({"batch_size": "1"}, TypeError),
+        ({"linger_ms": -1}, ValueError),
+        ({"max_in_flight": 6}, ValueError),  # idempotence allows at most 5
+        ({"max_in_flight": 0}, ValueError),
+        ({"enable_idempotence": True, "acks": 1}, ValueError),
+        ({"enable_idempotence": "yes"}, TypeError),
+        ({"delivery_timeout_ms": 0}, ValueError),
+        ({"buffer_memory": 10}, ValueError),
+        ({"retry_policy": object()}, TypeError),
+        ({"allow_auto_create_topics": "no"}, TypeError),
+        ({"compression": "brotli"}, ValueError),
+    ],
+)
+def test_producer_option_validation(kwargs: dict, exc: type) -> None:
+    with pytest.raises(exc):
+        gofka.Producer("127.0.0.1:1", **kwargs)
+
+
+def test_acks_one_without_idempotence_allows_more_in_flight() -> None:
+    gofka.Producer("127.0.0.1:1", acks=1, max_in_flight=10).close()
+    gofka.Producer("127.0.0.1:1", enable_idempotence=False, max_in_flight=10).close()
+
+
+def test_delivery_timeout_fails_send() -> None:
+    with gofka.Producer("127.0.0.1:1", timeout=10, delivery_timeout_ms=300) as producer:
+        start = time.monotonic()
+        with pytest.raises(gofka.ProduceError) as info:
+            producer.send("t", b"x")
+        assert info.value.name == "DELIVERY_TIMEOUT"
+        assert time.monotonic() - start < 9
+
+
+def test_partition_count(producer: gofka.Producer, brokers: str, admin, topic: str) -> None:
+    admin.create_topic(topic, num_partitions=5)
+    assert producer.partition_count(topic) == 5
+    with pytest.raises(TypeError):
+        producer.partition_count(5)  # type: ignore[arg-type]

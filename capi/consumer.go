@@ -1,0 +1,776 @@
+package main
+
+/*
+#define GOFKA_TYPES_ONLY
+#include <stdlib.h>
+#include "gofka.h"
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/binary"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/gofka/gofka/core"
+	"github.com/gofka/gofka/wire"
+)
+
+// The consumer's C functions translate between the packed formats of
+// gofka.h ("Consumer" section) and core.Consumer. Poll packs every record
+// and rebalance event of one call into one buffer, so a batch costs one
+// crossing of the boundary.
+
+func consumerOf(h C.gofka_handle_t) (*core.Consumer, error) {
+	obj, err := lookup(h, kindConsumer)
+	if err != nil {
+		return nil, err
+	}
+	return obj.(*core.Consumer), nil
+}
+
+//export gofka_consumer_new
+func gofka_consumer_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	if config == nil || out == nil {
+		return fill(errOut, invalid("config and out must not be NULL"))
+	}
+	cfg, err := core.ParseConfig(C.GoString(config))
+	if err != nil {
+		return fill(errOut, err)
+	}
+	c, err := core.NewConsumerFromConfig(cfg)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	*out = newHandle(kindConsumer, c)
+	return fill(errOut, nil)
+}
+
+//export gofka_consumer_connect
+func gofka_consumer_connect(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	c, err := consumerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	ctx, cancel := timeoutCtx(timeoutMs, c.Client().Config().DialTimeout)
+	defer cancel()
+	return fill(errOut, c.Connect(ctx))
+}
+
+//export gofka_consumer_connect_async
+func gofka_consumer_connect_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t, timeoutMs C.int32_t,
+	errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	c, err := consumerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	q, err := queueOf(queue)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	runAsync(q, uint64(token), timeoutMs, c.Client().Config().DialTimeout, func(ctx context.Context) ([]byte, int64, error) {
+		return nil, -1, c.Connect(ctx)
+	})
+	return fill(errOut, nil)
+}
+
+// subscribeFunc validates the subscription arguments and returns the call
+// that performs it.
+func subscribeFunc(c *core.Consumer, topics, pattern *C.char) (func(context.Context) error, error) {
+	switch {
+	case topics != nil && pattern != nil:
+		return nil, invalid("give topics or a pattern, not both")
+	case pattern != nil:
+		p := C.GoString(pattern)
+		return func(ctx context.Context) error { return c.SubscribePattern(ctx, p) }, nil
+	case topics != nil:
+		var names []string
+		for _, t := range strings.Split(C.GoString(topics), "\n") {
+			if t != "" {
+				names = append(names, t)
+			}
+		}
+		if len(names) == 0 {
+			return nil, invalid("no topics given")
+		}
+		return func(ctx context.Context) error { return c.Subscribe(ctx, names...) }, nil
+	}
+	return nil, invalid("topics and pattern are both NULL")
+}
+
+//export gofka_consumer_subscribe
+func gofka_consumer_subscribe(h C.gofka_handle_t, topics *C.char, pattern *C.char, timeoutMs C.int32_t,
+	errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	c, err := consumerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	fn, err := subscribeFunc(c, topics, pattern)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	ctx, cancel := timeoutCtx(timeoutMs, c.Client().Config().RequestTimeout)
+	defer cancel()
+	return fill(errOut, fn(ctx))
+}
+
+//export gofka_consumer_subscribe_async
+func gofka_consumer_subscribe_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
+	topics *C.char, pattern *C.char, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	c, err := consumerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	q, err := queueOf(queue)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	fn, err := subscribeFunc(c, topics, pattern)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	runAsync(q, uint64(token), timeoutMs, c.Client().Config().RequestTimeout, func(ctx context.Context) ([]byte, int64, error) {
+		return nil, -1, fn(ctx)
+	})
+	return fill(errOut, nil)
+}
+
+//export gofka_consumer_unsubscribe
+func gofka_consumer_unsubscribe(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	c, err := consumerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	ctx, cancel := timeoutCtx(timeoutMs, c.Client().Config().RequestTimeout)
+	defer cancel()
+	return fill(errOut, c.Unsubscribe(ctx))
+}
+
+//export gofka_consumer_unsubscribe_async
+func gofka_consumer_unsubscribe_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t, timeoutMs C.int32_t,
+	errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	c, err := consumerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	q, err := queueOf(queue)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	runAsync(q, uint64(token), timeoutMs, c.Client().Config().RequestTimeout, func(ctx context.Context) ([]byte, int64, error) {
+		return nil, -1, c.Unsubscribe(ctx)
+	})
+	return fill(errOut, nil)
+}
+
+// runAsync runs fn on its own goroutine and posts its result: payload and
+// offset (-1 when not applicable) on success, the error otherwise.
+func runAsync(q *eventQueue, token uint64, timeoutMs C.int32_t, def time.Duration, fn func(context.Context) ([]byte, int64, error)) {
+	ctx, cancel := timeoutCtx(timeoutMs, def)
+	go func() {
+		defer cancel()
+		defer func() {
+			if r := recover(); r != nil {
+				q.post(errorEvent(token, invalidPanic(r)))
+			}
+		}()
+		payload, offset, err := fn(ctx)
+		if err != nil {
+			q.post(errorEvent(token, err))
+			return
+		}
+		q.post(event{token: token, partition: -1, offset: offset, payload: payload})
+	}()
+}
+
+// ---- poll ----
+
+// pollSize returns the size of the messages format for recs and evs, and
+// the topic table (names in index order, index by name).
+func pollLayout(recs []*core.Record, evs []core.RebalanceEvent) (int, []string, map[string]int32) {
+	index := map[string]int32{}
+	var names []string
+	size := 12
+	addTopic := func(t string) {
+		if _, ok := index[t]; !ok {
+			index[t] = int32(len(names))
+			names = append(names, t)
+			size += 4 + len(t)
+		}
+	}
+	for _, ev := range evs {
+		size += 8 + 8*len(ev.Partitions)
+		for _, tp := range ev.Partitions {
+			addTopic(tp.Topic)
+		}
+	}
+	last := ""
+	for _, r := range recs {
+		if r.Topic != last || len(names) == 0 {
+			addTopic(r.Topic)
+			last = r.Topic
+		}
+		size += 36 + len(r.Key) + len(r.Value)
+		if len(r.Headers) > 0 {
+			size += headersSize(r.Headers)
+		}
+	}
+	return size, names, index
+}
+
+func headersSize(hs []wire.Header) int {
+	n := 4
+	for _, h := range hs {
+		n += 8 + len(h.Key) + len(h.Value)
+	}
+	return n
+}
+
+// packPoll writes recs and evs in the messages format of gofka.h into b,
+// which must have exactly the size pollLayout returned.
+func packPoll(b []byte, recs []*core.Record, evs []core.RebalanceEvent, names []string, index map[string]int32) {
+	le := binary.LittleEndian
+	le.PutUint32(b[0:], uint32(len(recs)))
+	le.PutUint32(b[4:], uint32(len(evs)))
+	le.PutUint32(b[8:], uint32(len(names)))
+	o := 12
+	for _, t := range names {
+		le.PutUint32(b[o:], uint32(len(t)))
+		o += 4 + copy(b[o+4:], t)
+	}
+	for _, ev := range evs {
+		le.PutUint32(b[o:], uint32(ev.Kind))
+		le.PutUint32(b[o+4:], uint32(len(ev.Partitions)))
+		o += 8
+		for _, tp := range ev.Partitions {
+			le.PutUint32(b[o:], uint32(index[tp.Topic]))
+			le.PutUint32(b[o+4:], uint32(tp.Partition))
+			o += 8
+		}
+	}
+	last, lastIdx := "", int32(0)
+	for _, r := range recs {
+		if r.Topic != last {
+			last, lastIdx = r.Topic, index[r.Topic]
+		}
+		le.PutUint32(b[o:], uint32(lastIdx))
+		le.PutUint32(b[o+4:], uint32(r.Partition))
+		le.PutUint64(b[o+8:], uint64(r.Offset))
+		le.PutUint64(b[o+16:], uint64(r.Timestamp.UnixMilli()))
+		hlen := 0
+		if len(r.Headers) > 0 {
+			hlen = headersSize(r.Headers)
+		}
+		le.PutUint32(b[o+24:], nullableLen(r.Key))
+		le.PutUint32(b[o+28:], nullableLen(r.Value))
+		le.PutUint32(b[o+32:], uint32(hlen))
+		o += 36
+		o += copy(b[o:], r.Key)
+		o += copy(b[o:], r.Value)
+		if hlen > 0 {
+			le.PutUint32(b[o:], uint32(len(r.Headers)))
+			o += 4
+			for _, h := range r.Headers {
+				le.PutUint32(b[o:], uint32(len(h.Key)))
+				o += 4 + copy(b[o+4:], h.Key)
+				le.PutUint32(b[o:], nullableLen(h.Value))
+				o += 4 + copy(b[o+4:], h.Value)
+			}
+		}
+	}
+}
+
+func nullableLen(b []byte) uint32 {
+	if b == nil {
+		return 0xffffffff // -1
+	}
+	return uint32(len(b))
+}
+
+//export gofka_consumer_poll
+func gofka_consumer_poll(h C.gofka_handle_t, maxMessages C.int32_t, timeoutMs C.int32_t,
+	bufOut **C.uint8_t, lenOut *C.size_t, countOut *C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	c, err := consumerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	if bufOut == nil || countOut == nil {
+		return fill(errOut, invalid("buf_out and count_out must not be NULL"))
+	}
+	*bufOut, *countOut = nil, 0
+	if lenOut != nil {
+		*lenOut = 0
+	}
+	if maxMessages <= 0 {
+		return fill(errOut, invalid("max_messages must be positive, got %d", int(maxMessages)))
+	}
+	ctx, cancel := timeoutCtx(max(timeoutMs, 0), 0)
+	defer cancel()
+	recs, evs, err := c.PollEvents(ctx, int(maxMessages))
+	if err != nil {
+		return fill(errOut, err)
+	}
+	if len(recs) == 0 && len(evs) == 0 {
+		return fill(errOut, nil)
+	}
+	size, names, index := pollLayout(recs, evs)
+	p := C.malloc(C.size_t(size))
+	if p == nil {
+		return fill(errOut, &wire.Error{Code: wire.ErrLocalUnknown, Detail: "out of memory"})
+	}
+	packPoll(unsafe.Slice((*byte)(p), size), recs, evs, names, index)
+	*bufOut = (*C.uint8_t)(p)
+	*countOut = C.int32_t(len(recs))
+	if lenOut != nil {
+		*lenOut = C.size_t(size)
+	}
+	return fill(errOut, nil)
+}
+
+//export gofka_consumer_poll_async
+func gofka_consumer_poll_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
+	maxMessages C.int32_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	c, err := consumerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	q, err := queueOf(queue)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	if maxMessages <= 0 {
+		return fill(errOut, invalid("max_messages must be positive, got %d", int(maxMessages)))
+	}
+	runAsync(q, uint64(token), max(timeoutMs, 0), 0, func(ctx context.Context) ([]byte, int64, error) {
+		recs, evs, err := c.PollEvents(ctx, int(maxMessages))
+		if err != nil {
+			return nil, -1, err
+		}
+		if len(recs) == 0 && len(evs) == 0 {
+			return nil, 0, nil
+		}
+		size, names, index := pollLayout(recs, evs)
+		b := make([]byte, size)
+		packPoll(b, recs, evs, names, index)
+		return b, int64(len(recs)), nil
+	})
+	return fill(errOut, nil)
+}
+
+// ---- partitions and offsets ----
+
+// readPartitions decodes the partitions format.
+func readPartitions(p *C.uint8_t, n C.size_t) ([]core.TopicPartition, error) {
+	b, err := borrow(unsafe.Pointer(p), int64(n))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == 0 {
+		return nil, nil
+	}
+	r := &packedReader{b: b}
+	count := r.int32()
+	if count < 0 || int(count) > len(b)/8 {
+		return nil, invalid("packed partitions: bad count %d", count)
+	}
+	out := make([]core.TopicPartition, count)
+	for i := range out {
+		out[i].Topic = string(r.bytes())
+		out[i].Partition = r.int32()
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.fail()
+	}
+	return out, r.err
+}
+
+// offsetEntry is one entry of the offsets format.
+type offsetEntry struct {
+	tp        core.TopicPartition
+	offset    int64
+	timestamp int64
+}
+
+func readOffsets(p *C.uint8_t, n C.size_t) ([]offsetEntry, error) {
+	b, err := borrow(unsafe.Pointer(p), int64(n))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == 0 {
+		return nil, nil
+	}
+	r := &packedReader{b: b}
+	count := r.int32()
+	if count < 0 || int(count) > len(b)/24 {
+		return nil, invalid("packed offsets: bad count %d", count)
+	}
+	out := make([]offsetEntry, count)
+	for i := range out {
+		out[i].tp.Topic = string(r.bytes())
+		out[i].tp.Partition = r.int32()
+		out[i].offset = r.int64()
+		out[i].timestamp = r.int64()
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.fail()
+	}
+	return out, r.err
+}
+
+func packPartitions(tps []core.TopicPartition) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, uint32(len(tps)))
+	for _, tp := range tps {
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(tp.Topic)))
+		b = append(b, tp.Topic...)
+		b = binary.LittleEndian.AppendUint32(b, uint32(tp.Partition))
+	}
+	return b
+}
+
+func packOffsets(es []offsetEntry) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, uint32(len(es)))
+	for _, e := range es {
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(e.tp.Topic)))
+		b = append(b, e.tp.Topic...)
+		b = binary.LittleEndian.AppendUint32(b, uint32(e.tp.Partition))
+		b = binary.LittleEndian.AppendUint64(b, uint64(e.offset))
+		b = binary.LittleEndian.AppendUint64(b, uint64(e.timestamp))
+	}
+	return b
+}
+
+// bufferOut stores b as a malloc'ed result (see cBuffer).
+func bufferOut(b []byte, out **C.uint8_t, outLen *C.size_t) error {
+	return cBuffer(b, (**C.char)(unsafe.Pointer(out)), outLen)
+}
+
+// ---- commit ----
+
+// commitFunc decodes the commit arguments and returns the call that
+// performs it: explicit offsets, plus (all != 0) the consumed position of
+// every other assigned partition.
+func commitFunc(c *core.Consumer, offsets *C.uint8_t, offsetsLen C.size_t, all C.int32_t) (func(context.Context) error, error) {
+	es, err := readOffsets(offsets, offsetsLen)
+	if err != nil {
+		return nil, err
+	}
+	if len(es) == 0 && all != 0 {
+		return c.Commit, nil
+	}
+	if len(es) == 0 {
+		return nil, invalid("nothing to commit: no offsets and all is 0")
+	}
+	explicit := make(map[core.TopicPartition]int64, len(es))
+	for _, e := range es {
+		explicit[e.tp] = e.offset
+	}
+	return func(ctx context.Context) error {
+		m := explicit
+		if all != 0 {
+			m = c.Consumed()
+			for tp, off := range explicit {
+				m[tp] = off
+			}
+		}
+		return c.CommitOffsets(ctx, m)
+	}, nil
+}
+
+//export gofka_consumer_commit
+func gofka_consumer_commit(h C.gofka_handle_t, offsets *C.uint8_t, offsetsLen C.size_t, all C.int32_t,
+	timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	c, err := consumerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	fn, err := commitFunc(c, offsets, offsetsLen, all)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	ctx, cancel := timeoutCtx(timeoutMs, c.Client().Config().RequestTimeout)
+	defer cancel()
+	return fill(errOut, fn(ctx))
+}
+
+//export gofka_consumer_commit_async
+func gofka_consumer_commit_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
+	offsets *C.uint8_t, offsetsLen C.size_t, all C.int32_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	c, err := consumerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	q, err := queueOf(queue)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	fn, err := commitFunc(c, offsets, offsetsLen, all)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	runAsync(q, uint64(token), timeoutMs, c.Client().Config().RequestTimeout, func(ctx context.Context) ([]byte, int64, error) {
+		return nil, -1, fn(ctx)
+	})
+	return fill(errOut, nil)
+}
+
+// ---- assignment and positions ----
+
+//export gofka_consumer_assign
+func gofka_consumer_assign(h C.gofka_handle_t, partitions *C.uint8_t, partitionsLen C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	c, err := consumerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	tps, err := readPartitions(partitions, partitionsLen)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	return fill(errOut, c.Assign(tps))
+}
+
+//export gofka_consumer_assignment
+func gofka_consumer_assignment(h C.gofka_handle_t, bufOut **C.uint8_t, lenOut *C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	c, err := consumerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	return fill(errOut, bufferOut(packPartitions(c.Assignment()), bufOut, lenOut))
+}
+
+//export gofka_consumer_seek
+func gofka_consumer_seek(h C.gofka_handle_t, offsets *C.uint8_t, offsetsLen C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	c, err := consumerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	es, err := readOffsets(offsets, offsetsLen)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	for _, e := range es {
+		if err := c.Seek(e.tp, e.offset); err != nil {
+			return fill(errOut, err)
+		}
+	}
+	return fill(errOut, nil)
+}
+
+//export gofka_consumer_position
+func gofka_consumer_position(h C.gofka_handle_t, partitions *C.uint8_t, partitionsLen C.size_t, timeoutMs C.int32_t,
+	bufOut **C.uint8_t, lenOut *C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	c, err := consumerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	tps, err := readPartitions(partitions, partitionsLen)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	ctx, cancel := timeoutCtx(timeoutMs, c.Client().Config().RequestTimeout)
+	defer cancel()
+	es := make([]offsetEntry, len(tps))
+	for i, tp := range tps {
+		off, err := c.Position(ctx, tp)
+		if err != nil {
+			return fill(errOut, err)
+		}
+		es[i] = offsetEntry{tp: tp, offset: off, timestamp: -1}
+	}
+	return fill(errOut, bufferOut(packOffsets(es), bufOut, lenOut))
+}
+
+func committedPacked(ctx context.Context, c *core.Consumer, tps []core.TopicPartition) ([]byte, error) {
+	m, err := c.Committed(ctx, tps)
+	if err != nil {
+		return nil, err
+	}
+	es := make([]offsetEntry, len(tps))
+	for i, tp := range tps {
+		es[i] = offsetEntry{tp: tp, offset: m[tp], timestamp: -1}
+	}
+	return packOffsets(es), nil
+}
+
+//export gofka_consumer_committed
+func gofka_consumer_committed(h C.gofka_handle_t, partitions *C.uint8_t, partitionsLen C.size_t, timeoutMs C.int32_t,
+	bufOut **C.uint8_t, lenOut *C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	c, err := consumerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	tps, err := readPartitions(partitions, partitionsLen)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	ctx, cancel := timeoutCtx(timeoutMs, c.Client().Config().RequestTimeout)
+	defer cancel()
+	b, err := committedPacked(ctx, c, tps)
+	if err == nil {
+		err = bufferOut(b, bufOut, lenOut)
+	}
+	return fill(errOut, err)
+}
+
+//export gofka_consumer_committed_async
+func gofka_consumer_committed_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
+	partitions *C.uint8_t, partitionsLen C.size_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	c, err := consumerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	q, err := queueOf(queue)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	tps, err := readPartitions(partitions, partitionsLen)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	runAsync(q, uint64(token), timeoutMs, c.Client().Config().RequestTimeout, func(ctx context.Context) ([]byte, int64, error) {
+		b, err := committedPacked(ctx, c, tps)
+		return b, -1, err
+	})
+	return fill(errOut, nil)
+}
+
+//export gofka_consumer_pause
+func gofka_consumer_pause(h C.gofka_handle_t, partitions *C.uint8_t, partitionsLen C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	c, err := consumerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	tps, err := readPartitions(partitions, partitionsLen)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	return fill(errOut, c.Pause(tps...))
+}
+
+//export gofka_consumer_resume
+func gofka_consumer_resume(h C.gofka_handle_t, partitions *C.uint8_t, partitionsLen C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	c, err := consumerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	tps, err := readPartitions(partitions, partitionsLen)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	return fill(errOut, c.Resume(tps...))
+}
+
+func offsetsForTimesPacked(ctx context.Context, c *core.Consumer, es []offsetEntry) ([]byte, error) {
+	times := make(map[core.TopicPartition]int64, len(es))
+	for _, e := range es {
+		times[e.tp] = e.timestamp
+	}
+	res, err := c.OffsetsForTimes(ctx, times)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]offsetEntry, len(es))
+	for i, e := range es {
+		r := res[e.tp]
+		out[i] = offsetEntry{tp: e.tp, offset: r.Offset, timestamp: r.Timestamp}
+	}
+	return packOffsets(out), nil
+}
+
+//export gofka_consumer_offsets_for_times
+func gofka_consumer_offsets_for_times(h C.gofka_handle_t, times *C.uint8_t, timesLen C.size_t, timeoutMs C.int32_t,
+	bufOut **C.uint8_t, lenOut *C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	c, err := consumerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	es, err := readOffsets(times, timesLen)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	ctx, cancel := timeoutCtx(timeoutMs, c.Client().Config().RequestTimeout)
+	defer cancel()
+	b, err := offsetsForTimesPacked(ctx, c, es)
+	if err == nil {
+		err = bufferOut(b, bufOut, lenOut)
+	}
+	return fill(errOut, err)
+}
+
+//export gofka_consumer_offsets_for_times_async
+func gofka_consumer_offsets_for_times_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
+	times *C.uint8_t, timesLen C.size_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	c, err := consumerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	q, err := queueOf(queue)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	es, err := readOffsets(times, timesLen)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	runAsync(q, uint64(token), timeoutMs, c.Client().Config().RequestTimeout, func(ctx context.Context) ([]byte, int64, error) {
+		b, err := offsetsForTimesPacked(ctx, c, es)
+		return b, -1, err
+	})
+	return fill(errOut, nil)
+}
+
+// ---- close ----
+
+//export gofka_consumer_close
+func gofka_consumer_close(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	obj, err := release(h, kindConsumer)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	c := obj.(*core.Consumer)
+	ctx, cancel := timeoutCtx(timeoutMs, c.Client().Config().RequestTimeout)
+	defer cancel()
+	return fill(errOut, c.Close(ctx))
+}
+
+//export gofka_consumer_close_async
+func gofka_consumer_close_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t, timeoutMs C.int32_t,
+	errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	q, err := queueOf(queue)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	obj, err := release(h, kindConsumer)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	c := obj.(*core.Consumer)
+	runAsync(q, uint64(token), timeoutMs, c.Client().Config().RequestTimeout, func(ctx context.Context) ([]byte, int64, error) {
+		return nil, -1, c.Close(ctx)
+	})
+	return fill(errOut, nil)
+}

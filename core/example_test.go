@@ -1,0 +1,271 @@
+package core_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofka/gofka/core"
+	"github.com/gofka/gofka/wire"
+)
+
+// The examples run against an in-process dev cluster, so `go test` checks
+// their output. With a real cluster, pass its addresses to WithBrokers
+// instead ("broker1:9092", "broker2:9092").
+
+// Produce a few records, then read them back with a consumer group.
+func Example() {
+	cluster, err := core.StartDevCluster(core.DevClusterOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cluster.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	producer, err := core.NewProducer(core.WithBrokers(cluster.Addrs()...))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer producer.Close(ctx)
+	for _, v := range []string{"one", "two", "three"} {
+		if err := producer.ProduceSync(ctx, &core.Record{Topic: "greetings", Partition: 0, Value: []byte(v)}); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	consumer, err := core.NewConsumer(core.WithBrokers(cluster.Addrs()...),
+		core.WithGroupID("example-group"), core.WithAutoOffsetReset("earliest"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer consumer.Close(ctx)
+	if err := consumer.Subscribe(ctx, "greetings"); err != nil {
+		log.Fatal(err)
+	}
+	for seen := 0; seen < 3; {
+		recs, err := consumer.Poll(ctx, 10)
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, r := range recs {
+			fmt.Printf("%s/%d@%d %s\n", r.Topic, r.Partition, r.Offset, r.Value)
+			seen++
+		}
+	}
+	// Output:
+	// greetings/0@0 one
+	// greetings/0@1 two
+	// greetings/0@2 three
+}
+
+func ExampleStartDevCluster() {
+	cluster, err := core.StartDevCluster(core.DevClusterOptions{Brokers: 3, Partitions: 4})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cluster.Close()
+	fmt.Println(len(cluster.Addrs()), "brokers")
+	fmt.Println(strings.HasPrefix(cluster.Brokers(), "127.0.0.1:"))
+	// Output:
+	// 3 brokers
+	// true
+}
+
+func ExampleProducer_ProduceSync() {
+	cluster, _ := core.StartDevCluster(core.DevClusterOptions{})
+	defer cluster.Close()
+	ctx := context.Background()
+
+	producer, err := core.NewProducer(core.WithBrokers(cluster.Addrs()...), core.WithCompression(wire.CompressionZstd))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer producer.Close(ctx)
+
+	// Many records in one call: they are batched per partition and leader.
+	recs := []*core.Record{
+		{Topic: "orders", Partition: 0, Key: []byte("a"), Value: []byte("first")},
+		{Topic: "orders", Partition: 0, Key: []byte("b"), Value: []byte("second"),
+			Headers: []wire.Header{{Key: "source", Value: []byte("example")}}},
+	}
+	if err := producer.ProduceSync(ctx, recs...); err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range recs {
+		fmt.Printf("%s at %s/%d offset %d\n", r.Value, r.Topic, r.Partition, r.Offset)
+	}
+	// Output:
+	// first at orders/0 offset 0
+	// second at orders/0 offset 1
+}
+
+// Produce returns at once; the promise runs when the broker has answered.
+func ExampleProducer_Produce() {
+	cluster, _ := core.StartDevCluster(core.DevClusterOptions{})
+	defer cluster.Close()
+	ctx := context.Background()
+	producer, err := core.NewProducer(core.WithBrokers(cluster.Addrs()...), core.WithLinger(5*time.Millisecond))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer producer.Close(ctx)
+
+	var mu sync.Mutex
+	acked := map[int64]string{}
+	for i := 0; i < 5; i++ {
+		r := &core.Record{Topic: "clicks", Partition: 0, Value: []byte(fmt.Sprint("click-", i))}
+		producer.Produce(ctx, r, func(r *core.Record, err error) {
+			if err != nil {
+				log.Print(err)
+				return
+			}
+			mu.Lock()
+			acked[r.Offset] = string(r.Value)
+			mu.Unlock()
+		})
+	}
+	// Flush waits until every record produced so far is settled.
+	if err := producer.Flush(ctx); err != nil {
+		log.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	fmt.Println(len(acked), "acknowledged;", "offset 4 holds", acked[4])
+	// Output:
+	// 5 acknowledged; offset 4 holds click-4
+}
+
+// FetchPartition reads one partition directly, without a consumer group.
+func ExampleClient_FetchPartition() {
+	cluster, _ := core.StartDevCluster(core.DevClusterOptions{})
+	defer cluster.Close()
+	ctx := context.Background()
+	producer, _ := core.NewProducer(core.WithBrokers(cluster.Addrs()...))
+	defer producer.Close(ctx)
+	for _, v := range []string{"a", "b", "c"} {
+		producer.ProduceSync(ctx, &core.Record{Topic: "letters", Partition: 0, Value: []byte(v)})
+	}
+
+	res, err := producer.Client().FetchPartition(ctx, "letters", 0, 1, core.FetchOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range res.Records {
+		fmt.Println(r.Offset, string(r.Value))
+	}
+	fmt.Println("high watermark", res.HighWatermark)
+	// Output:
+	// 1 b
+	// 2 c
+	// high watermark 3
+}
+
+// A consumer without a group reads the partitions it is given.
+func ExampleConsumer_Assign() {
+	cluster, _ := core.StartDevCluster(core.DevClusterOptions{})
+	defer cluster.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	producer, _ := core.NewProducer(core.WithBrokers(cluster.Addrs()...))
+	defer producer.Close(ctx)
+	producer.ProduceSync(ctx, &core.Record{Topic: "metrics", Partition: 0, Value: []byte("cpu=3")},
+		&core.Record{Topic: "metrics", Partition: 0, Value: []byte("cpu=5")})
+
+	consumer, err := core.NewConsumer(core.WithBrokers(cluster.Addrs()...), core.WithAutoOffsetReset("earliest"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer consumer.Close(ctx)
+	if err := consumer.Assign([]core.TopicPartition{{Topic: "metrics", Partition: 0}}); err != nil {
+		log.Fatal(err)
+	}
+	var got []string
+	for len(got) < 2 {
+		recs, err := consumer.Poll(ctx, 100)
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, r := range recs {
+			got = append(got, string(r.Value))
+		}
+	}
+	fmt.Println(got)
+	// Output:
+	// [cpu=3 cpu=5]
+}
+
+func ExampleAdmin_ListTopics() {
+	cluster, _ := core.StartDevCluster(core.DevClusterOptions{})
+	defer cluster.Close()
+	ctx := context.Background()
+
+	admin, err := core.NewAdmin(core.WithBrokers(cluster.Addrs()...))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer admin.Close()
+	for _, name := range []string{"payments", "audit"} {
+		if err := admin.CreateTopic(ctx, core.NewTopic{Name: name, NumPartitions: 3, ReplicationFactor: 1}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	topics, err := admin.ListTopics(ctx, false)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(topics)
+	n, _ := admin.PartitionCount(ctx, "payments")
+	fmt.Println("payments has", n, "partitions")
+	// Output:
+	// [audit payments]
+	// payments has 3 partitions
+}
+
+// The C ABI and Python configure clients with the same key=value
+// properties as Go options (docs/configuration.md lists them).
+func ExampleParseConfig() {
+	cfg, err := core.ParseConfig("bootstrap.servers=k1:9092,k2:9092\nacks=1\ncompression.type=lz4\n")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(cfg.Brokers, cfg.Acks, cfg.Compression)
+
+	_, err = core.ParseConfig("bootstrap.servers=k1:9092\nacks=2")
+	fmt.Println(wire.CodeOf(err).String())
+	// Output:
+	// [k1:9092 k2:9092] 1 lz4
+	// INVALID_ARGUMENT
+}
+
+// printLogger prints the engine's connection lines (addresses left out so
+// that the output is stable).
+type printLogger struct{ once sync.Once }
+
+func (*printLogger) Enabled(level core.LogLevel) bool { return level >= core.LogInfo }
+
+func (p *printLogger) Log(level core.LogLevel, subsystem, msg string) {
+	if subsystem == "conn" && strings.HasPrefix(msg, "connected to") {
+		p.once.Do(func() { fmt.Println(level, subsystem, "connected") })
+	}
+}
+
+// WithLogger receives connection, metadata and group events; SlogLogger
+// adapts a *slog.Logger.
+func ExampleWithLogger() {
+	cluster, _ := core.StartDevCluster(core.DevClusterOptions{})
+	defer cluster.Close()
+	cl, err := core.NewClient(core.WithBrokers(cluster.Addrs()...), core.WithLogger(&printLogger{}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.Connect(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// INFO conn connected
+}

@@ -1,0 +1,126 @@
+package core
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Benchmarks of the producer against the test cluster (GOFKA_BROKERS or a
+// dev cluster in this process, whose broker work then counts in the
+// numbers). Run for example:
+//
+//	go test ./core -run '^$' -bench BenchmarkProduce -benchtime 10x
+//	GOFKA_BROKERS=127.0.0.1:9092 go test ./core -run '^$' -bench BenchmarkProduce -benchtime 10x
+//
+// Each iteration produces 10,000 records of 100 bytes; msgs/s is reported.
+
+const benchBatch = 10000
+
+func benchProducer(b *testing.B, opts ...Option) (*Producer, string) {
+	b.Helper()
+	var brokers []string
+	if env := os.Getenv("GOFKA_BROKERS"); env != "" {
+		brokers = splitList(env)
+	} else {
+		d, err := StartDevCluster(DevClusterOptions{Brokers: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(d.Close)
+		brokers = d.Addrs()
+	}
+	p, err := NewProducer(append([]Option{WithBrokers(brokers...)}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Close(context.Background()) })
+	topic := "gofka-bench-" + time.Now().Format("150405.000000000")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.ProduceSync(ctx, &Record{Topic: topic, Partition: 0, Value: []byte("warm up")}); err != nil {
+		b.Fatal(err)
+	}
+	return p, topic
+}
+
+func splitList(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ',' {
+			if i > start {
+				out = append(out, s[start:i])
+			}
+			start = i + 1
+		}
+	}
+	return out
+}
+
+func reportRate(b *testing.B, n int) {
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+func reportShape(b *testing.B, p *Producer) {
+	st := p.Stats()
+	if st.Requests > 0 {
+		b.ReportMetric(float64(st.Records)/float64(st.Requests), "recs/req")
+	}
+}
+
+// BenchmarkProduceSyncBatch: one ProduceSync call of 10,000 x 100 B per
+// iteration.
+func BenchmarkProduceSyncBatch(b *testing.B) {
+	p, topic := benchProducer(b)
+	value := make([]byte, 100)
+	recs := make([]*Record, benchBatch)
+	store := make([]Record, benchBatch)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j := range recs {
+			store[j] = Record{Topic: topic, Partition: 0, Value: value}
+			recs[j] = &store[j]
+		}
+		if err := p.ProduceSync(ctx, recs...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportRate(b, b.N*benchBatch)
+	reportShape(b, p)
+}
+
+// BenchmarkProducePromise: 10,000 Produce calls with a promise per
+// iteration, then Flush (records are reused once their promise ran).
+func BenchmarkProducePromise(b *testing.B) {
+	p, topic := benchProducer(b)
+	value := make([]byte, 100)
+	store := make([]Record, benchBatch)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	promise := func(_ *Record, err error) {
+		if err != nil {
+			b.Error(err)
+		}
+		wg.Done()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		wg.Add(benchBatch)
+		for j := range store {
+			store[j] = Record{Topic: topic, Partition: -1, Value: value}
+			p.Produce(ctx, &store[j], promise)
+		}
+		wg.Wait()
+	}
+	if err := p.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	reportRate(b, b.N*benchBatch)
+	reportShape(b, p)
+}

@@ -1,0 +1,457 @@
+"""Asynchronous consumer (asyncio; works on the stock loop and on uvloop).
+
+Every operation is a ``gofka_consumer_*_async`` call whose completion
+arrives through the AsyncBridge (the event queue's file descriptor is
+watched with ``loop.add_reader``), so nothing blocks the loop and no Python
+code runs on a library thread. A poll crosses into the library once and
+gets one packed buffer with every record and rebalance event of the call.
+
+``async for message in consumer`` polls ``max_poll_records`` messages at a
+time into a local buffer and yields them one by one. Positions stay exact:
+auto-commit covers only what earlier polls returned, ``commit()`` and
+``close()`` leave out what the iterator has not yielded yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import inspect
+from collections import deque
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple
+
+from . import _native
+from ._bridge import AsyncBridge, Event
+from ._client import HandleOwner
+from .consumer import (
+    ConsumerOptions,
+    Events,
+    OffsetAndTimestamp,
+    TopicPartition,
+    as_topic_partition,
+    check_max_messages,
+    check_poll_timeout,
+    check_seek_offset,
+    commit_args,
+    committed_result,
+    consumer_security,
+    new_consumer_handle,
+    pack_offsets,
+    pack_partitions,
+    parse_poll,
+    times_args,
+    times_result,
+    topic_partitions,
+    unpack_offsets,
+    unpack_partitions,
+    _ASSIGNED,
+    _REVOKED,
+)
+from .exceptions import GofkaError, error_from_code
+from .message import Message
+
+__all__ = ["AsyncConsumer"]
+
+# Longest single wait of one library poll when the caller waits without a
+# limit (the loop just asks again).
+_LONG_POLL_MS = 5000
+
+
+class AsyncConsumer(HandleOwner):
+    """An asyncio Kafka consumer.
+
+    Arguments as :class:`gofka.Consumer`, plus ``use_ssl`` (TLS: security
+    protocol SSL, or SASL_SSL with a SASL mechanism) and
+    ``max_poll_records`` (the batch ``async for`` polls, and the engine's
+    max.poll.records). Keyword-only options as for Consumer; rebalance
+    callbacks may be plain functions or coroutine functions (awaited), and
+    run in the event loop's thread inside ``poll`` / the iteration.
+
+    ``async with`` connects on entry and closes on exit. The consumer may be
+    used from one event loop at a time.
+    """
+
+    _kind = "consumer"
+
+    def __init__(
+        self,
+        brokers: str,
+        group_id: Optional[str],
+        topics: Optional[List[str]],
+        client_id: Optional[str] = None,
+        auto_commit: bool = True,
+        auto_offset_reset: str = "earliest",
+        session_timeout: int = 30000,
+        timeout: int = 30,
+        use_ssl: bool = False,
+        max_poll_records: int = 500,
+        *,
+        group_protocol: str = "classic",
+        partition_assignment_strategy: Any = None,
+        group_remote_assignor: Optional[str] = None,
+        group_instance_id: Optional[str] = None,
+        isolation_level: str = "read_uncommitted",
+        max_poll_interval_ms: int = 300000,
+        heartbeat_interval_ms: Optional[int] = None,
+        auto_commit_interval_ms: int = 5000,
+        pattern: Optional[str] = None,
+        fetch_min_bytes: Optional[int] = None,
+        fetch_max_bytes: Optional[int] = None,
+        max_partition_fetch_bytes: Optional[int] = None,
+        fetch_max_wait_ms: Optional[int] = None,
+        metadata_max_age_ms: Optional[int] = None,
+        client_rack: Optional[str] = None,
+        on_assign: Optional[Callable[[List[TopicPartition]], Any]] = None,
+        on_revoke: Optional[Callable[[List[TopicPartition]], Any]] = None,
+        on_lost: Optional[Callable[[List[TopicPartition]], Any]] = None,
+        connection_pool: Any = None,
+        config: Optional[Dict[str, Any]] = None,
+        ssl_cafile: Optional[str] = None,
+        ssl_certfile: Optional[str] = None,
+        ssl_keyfile: Optional[str] = None,
+        ssl_password: Optional[str] = None,
+        ssl_check_hostname: bool = True,
+        security_protocol: Optional[str] = None,
+        sasl_mechanism: Optional[str] = None,
+        sasl_username: Optional[str] = None,
+        sasl_password: Optional[str] = None,
+        sasl_oauth_token_provider: Any = None,
+    ) -> None:
+        super().__init__()
+        self._bridge: Optional[AsyncBridge] = None
+        self._buffer: Deque[Message] = deque()
+        self._late_events: Events = []
+        self._security = consumer_security(
+            use_ssl, ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password, ssl_check_hostname,
+            security_protocol, sasl_mechanism, sasl_username, sasl_password, sasl_oauth_token_provider,
+        )
+        opts = ConsumerOptions(
+            brokers, group_id, topics, client_id, auto_commit, auto_offset_reset, session_timeout, timeout,
+            max_poll_records=max_poll_records, group_protocol=group_protocol,
+            partition_assignment_strategy=partition_assignment_strategy,
+            group_remote_assignor=group_remote_assignor, group_instance_id=group_instance_id,
+            isolation_level=isolation_level, max_poll_interval_ms=max_poll_interval_ms,
+            heartbeat_interval_ms=heartbeat_interval_ms, auto_commit_interval_ms=auto_commit_interval_ms,
+            pattern=pattern, fetch_min_bytes=fetch_min_bytes, fetch_max_bytes=fetch_max_bytes,
+            max_partition_fetch_bytes=max_partition_fetch_bytes, fetch_max_wait_ms=fetch_max_wait_ms,
+            metadata_max_age_ms=metadata_max_age_ms, client_rack=client_rack, on_assign=on_assign,
+            on_revoke=on_revoke, on_lost=on_lost, connection_pool=connection_pool, security=self._security,
+            config=config,
+        )
+        self._opts = opts
+        self.brokers = opts.brokers
+        self.group_id = opts.group_id
+        self.topics = opts.topics
+        self.client_id = opts.client_id
+        self.auto_commit = opts.auto_commit
+        self.auto_offset_reset = opts.auto_offset_reset
+        self.session_timeout = opts.session_timeout
+        self.timeout = opts.timeout
+        self.use_ssl = use_ssl
+        self.max_poll_records = opts.max_poll_records
+        self.security_protocol = self._security.security_protocol
+        self._timeout_ms = opts.timeout_ms
+        self._set_handle(new_consumer_handle(opts))
+        self._security.attach(self)
+
+    def __repr__(self) -> str:
+        return "<gofka.AsyncConsumer brokers=%r group_id=%r topics=%r%s>" % (
+            self.brokers, self.group_id, self.topics if self._opts.pattern is None else self._opts.pattern,
+            " closed" if self.closed else "",
+        )
+
+    # ---- plumbing ----
+
+    def _get_bridge(self) -> AsyncBridge:
+        loop = asyncio.get_running_loop()
+        bridge = self._bridge
+        if bridge is None or bridge.loop is not loop:
+            if bridge is not None and bridge.pending:
+                raise RuntimeError("AsyncConsumer is in use on another event loop")
+            if bridge is not None:
+                bridge.close()
+            bridge = self._bridge = AsyncBridge(loop)
+        return bridge
+
+    def _submit(self, fn: Callable[..., int], *args: Any) -> "asyncio.Future[Event]":
+        """Starts ``fn(handle, queue, token, *args, &err)``."""
+        handle = self._get()
+
+        def start(queue: int, token: int) -> None:
+            err = _native.new_error()
+            code = fn(handle, queue, token, *args, ctypes.byref(err))
+            if code != _native.OK:
+                raise self._failure(code, err)
+
+        return self._get_bridge().submit(start)
+
+    async def _run(self, fn: Callable[..., int], *args: Any) -> Event:
+        return await self._submit(fn, *args)
+
+    # ---- lifecycle ----
+
+    async def connect(self) -> None:
+        """Connects to the cluster (optional). Raises ConnectionError when no
+        broker answers within ``timeout``."""
+        await self._run(_native.lib.gofka_consumer_connect_async, self._timeout_ms)
+
+    async def subscribe(self) -> None:
+        """Joins the consumer group subscribed to ``topics`` (or
+        ``pattern``); returns once the first assignment arrived. Raises
+        GroupCoordinationError when the group cannot be joined within
+        ``timeout``."""
+        topics, pattern = self._opts.subscription_args()
+        await self._run(_native.lib.gofka_consumer_subscribe_async, topics, pattern, self._timeout_ms)
+
+    async def unsubscribe(self) -> None:
+        """Leaves the group (see Consumer.unsubscribe)."""
+        self._drop_buffer()
+        await self._run(_native.lib.gofka_consumer_unsubscribe_async, self._timeout_ms)
+
+    async def __aenter__(self) -> "AsyncConsumer":
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Commits what was consumed (with auto-commit; messages polled but
+        not yet yielded by the iterator are left for the next owner),
+        leaves the group and closes. With ``on_revoke`` it is first called
+        with the current assignment. Idempotent."""
+        if self.closed:
+            return
+        if self._opts.on_revoke is not None:
+            try:
+                current = self.assignment()
+            except GofkaError:
+                current = []
+            if current:
+                await _maybe_await(self._opts.on_revoke(current))
+        self._drop_buffer()
+        handle = self._take_handle()
+        if not handle:
+            return
+        bridge = self._get_bridge()
+        timeout_ms = self._timeout_ms
+
+        def start(queue: int, token: int) -> None:
+            err = _native.new_error()
+            code = _native.lib.gofka_consumer_close_async(handle, queue, token, timeout_ms, ctypes.byref(err))
+            if code != _native.OK:
+                raise _native.make_error(code, err)
+
+        try:
+            await bridge.submit(start)
+        finally:
+            bridge.close()
+            self._bridge = None
+
+    def __del__(self) -> None:
+        # Closed without close() (no loop to await on): close synchronously.
+        try:
+            handle = self._take_handle() if getattr(self, "_handle", 0) else 0
+            if handle:
+                err = _native.new_error()
+                _native.lib.gofka_consumer_close(handle, self._timeout_ms, ctypes.byref(err))
+        except Exception:
+            pass
+
+    # ---- polling ----
+
+    async def poll(self, max_messages: int = 1, timeout: Optional[float] = 1.0) -> List[Message]:
+        """Returns up to ``max_messages`` messages, waiting up to ``timeout``
+        seconds (None: until one arrives) for the first; ``[]`` on timeout.
+        Rebalance callbacks run first (see the class doc)."""
+        max_messages = check_max_messages(max_messages)
+        timeout = check_poll_timeout(timeout)
+        if self._late_events:
+            events, self._late_events = self._late_events, []
+            await self._callbacks(events, [])
+        if self._buffer:
+            return self._take_buffered(max_messages)
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            if deadline is None:
+                wait_ms = _LONG_POLL_MS
+            else:
+                wait_ms = max(0, int((deadline - loop.time()) * 1000))
+            msgs = await self._poll_once(max_messages, wait_ms)
+            if msgs:
+                return msgs
+            if self._buffer:
+                return self._take_buffered(max_messages)
+            if deadline is not None and loop.time() >= deadline:
+                return []
+
+    def _take_buffered(self, n: int) -> List[Message]:
+        buf = self._buffer
+        if n >= len(buf):
+            out = list(buf)
+            buf.clear()
+            return out
+        return [buf.popleft() for _ in range(n)]
+
+    async def _poll_once(self, max_messages: int, wait_ms: int) -> List[Message]:
+        fut = self._submit(_native.lib.gofka_consumer_poll_async, max_messages, wait_ms)
+        try:
+            ev = await asyncio.shield(fut)
+        except asyncio.CancelledError:
+            # The engine has taken (or will take) those records off its
+            # buffer: keep them for the next poll instead of losing them.
+            fut.add_done_callback(self._keep_late)
+            raise
+        if not ev.payload:
+            return []
+        msgs, events = parse_poll(ev.payload)
+        if events:
+            await self._callbacks(events, msgs)
+        return msgs
+
+    def _keep_late(self, fut: "asyncio.Future[Event]") -> None:
+        if fut.cancelled() or fut.exception() is not None:
+            return
+        payload = fut.result().payload
+        if payload:
+            msgs, events = parse_poll(payload)
+            self._late_events.extend(events)
+            self._buffer.extend(msgs)
+
+    async def _callbacks(self, events: Events, msgs: List[Message]) -> None:
+        opts = self._opts
+        try:
+            for kind, tps in events:
+                if kind == _ASSIGNED:
+                    fn = opts.on_assign
+                elif kind == _REVOKED:
+                    fn = opts.on_revoke
+                else:
+                    fn = opts.on_lost if opts.on_lost is not None else opts.on_revoke
+                if fn is not None:
+                    await _maybe_await(fn(list(tps)))
+        except BaseException:
+            self._rewind(msgs)
+            raise
+
+    def _rewind(self, msgs: Iterable[Message]) -> None:
+        """Seeks the partitions of msgs back to their first message, so that
+        messages the application never saw are read again, not lost."""
+        first: Dict[TopicPartition, int] = {}
+        for m in msgs:
+            tp = TopicPartition(m.topic, m.partition)
+            if tp not in first:
+                first[tp] = m.offset
+        if first:
+            buf = pack_offsets([(tp.topic, tp.partition, off, -1) for tp, off in first.items()])
+            try:
+                self._call(_native.lib.gofka_consumer_seek, buf, len(buf))
+            except GofkaError:
+                pass  # revoked meanwhile: the new owner reads them
+
+    def _drop_buffer(self) -> None:
+        if self._buffer:
+            msgs = list(self._buffer)
+            self._buffer.clear()
+            if not self.closed:
+                self._rewind(msgs)
+
+    def __aiter__(self) -> "AsyncConsumer":
+        return self
+
+    async def __anext__(self) -> Message:
+        while True:
+            if self._buffer:
+                return self._buffer.popleft()
+            if self.closed:
+                raise StopAsyncIteration
+            if self._late_events:
+                events, self._late_events = self._late_events, []
+                await self._callbacks(events, [])
+            try:
+                msgs = await self._poll_once(self._opts.max_poll_records, _LONG_POLL_MS)
+            except GofkaError as exc:
+                if self.closed and exc.code in (_native.ERR_CLIENT_CLOSED, _native.ERR_INVALID_HANDLE):
+                    raise StopAsyncIteration from None
+                raise
+            self._buffer.extend(msgs)
+
+    # ---- offsets ----
+
+    async def commit(self, message: Optional[Message] = None) -> None:
+        """Commits ``message.offset + 1`` for its partition, or (no message)
+        the position after the last message consumed of every assigned
+        partition (messages the iterator has not yielded yet are not
+        counted as consumed). A message of a partition no longer assigned
+        raises GroupCoordinationError (NOT_ASSIGNED)."""
+        buf, all_flag = commit_args(message)
+        if message is None and self._buffer:
+            first: Dict[TopicPartition, int] = {}
+            for m in self._buffer:
+                tp = TopicPartition(m.topic, m.partition)
+                if tp not in first:
+                    first[tp] = m.offset
+            buf = pack_offsets([(tp.topic, tp.partition, off, -1) for tp, off in first.items()])
+        await self._run(_native.lib.gofka_consumer_commit_async, buf, len(buf) if buf else 0, all_flag,
+                        self._timeout_ms)
+
+    def assign(self, partitions: Iterable[Any]) -> None:
+        """As Consumer.assign (never blocks)."""
+        tps = topic_partitions(partitions)
+        self._drop_buffer()
+        buf = pack_partitions(tps)
+        self._call(_native.lib.gofka_consumer_assign, buf, len(buf))
+
+    def assignment(self) -> List[TopicPartition]:
+        """The partitions currently assigned, sorted."""
+        return unpack_partitions(self._call_returning_buffer(_native.lib.gofka_consumer_assignment))
+
+    def seek(self, topic: str, partition: int, offset: int) -> None:
+        """As Consumer.seek (never blocks)."""
+        tp = as_topic_partition((topic, partition))
+        off = check_seek_offset(offset)
+        self._buffer = deque(m for m in self._buffer if (m.topic, m.partition) != tp)
+        buf = pack_offsets([(tp.topic, tp.partition, off, -1)])
+        self._call(_native.lib.gofka_consumer_seek, buf, len(buf))
+
+    async def position(self, topic: str, partition: int) -> int:
+        """The offset of the next message of an assigned partition."""
+        tp = as_topic_partition((topic, partition))
+        for m in self._buffer:
+            if m.topic == tp.topic and m.partition == tp.partition:
+                return m.offset
+        buf = pack_partitions([tp])
+        loop = asyncio.get_running_loop()
+        # Usually immediate; it waits only while the position is looked up.
+        res = await loop.run_in_executor(None, lambda: self._call_returning_buffer(
+            _native.lib.gofka_consumer_position, buf, len(buf), self._timeout_ms))
+        return unpack_offsets(res)[0][1]
+
+    async def committed(self, partitions: Iterable[Any]) -> Dict[TopicPartition, Optional[int]]:
+        """The group's committed offsets (None where nothing is committed)."""
+        buf = pack_partitions(topic_partitions(partitions))
+        ev = await self._run(_native.lib.gofka_consumer_committed_async, buf, len(buf), self._timeout_ms)
+        return committed_result(ev.payload)
+
+    def pause(self, partitions: Iterable[Any]) -> None:
+        """As Consumer.pause."""
+        buf = pack_partitions(topic_partitions(partitions))
+        self._call(_native.lib.gofka_consumer_pause, buf, len(buf))
+
+    def resume(self, partitions: Iterable[Any]) -> None:
+        """As Consumer.resume."""
+        buf = pack_partitions(topic_partitions(partitions))
+        self._call(_native.lib.gofka_consumer_resume, buf, len(buf))
+
+    async def offsets_for_times(self, timestamps: Dict[Any, float]) -> Dict[TopicPartition, Optional[OffsetAndTimestamp]]:
+        """As Consumer.offsets_for_times."""
+        _, buf = times_args(timestamps)
+        ev = await self._run(_native.lib.gofka_consumer_offsets_for_times_async, buf, len(buf), self._timeout_ms)
+        return times_result(ev.payload)
+
+
+async def _maybe_await(result: Any) -> Any:
+    if inspect.isawaitable(result):
+        return await result
+    return result

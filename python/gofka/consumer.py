@@ -1,0 +1,827 @@
+"""Synchronous consumer, and what the asynchronous one shares with it.
+
+The engine does the work in the background: fetchers per broker prefetch
+records, group membership (joins, heartbeats, KIP-848 reconciliation) and
+auto-commits run without Python's help. ``poll`` crosses into the library
+once and gets one packed buffer (gofka.h, "messages" format) holding every
+record and rebalance event of the call, which is unpacked here with
+``struct.unpack_from``. Rebalance callbacks (``on_assign``, ``on_revoke``,
+``on_lost``) run in the thread that polls, inside ``poll``, before its
+messages are returned; never on a library thread.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+import uuid
+from ctypes import byref, c_int32, c_size_t, c_void_p
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+
+from . import _native
+from ._client import HandleOwner, validate_brokers, validate_client_id, validate_timeout
+from ._security import SecurityOptions
+from .exceptions import GofkaError
+from .message import Message
+
+__all__ = [
+    "Consumer",
+    "TopicPartition",
+    "OffsetAndTimestamp",
+    "OFFSET_BEGINNING",
+    "OFFSET_END",
+    "AUTO_OFFSET_RESET",
+    "GROUP_PROTOCOLS",
+    "ASSIGNMENT_STRATEGIES",
+    "ISOLATION_LEVELS",
+]
+
+#: seek() offset: the partition's earliest offset.
+OFFSET_BEGINNING = -2
+#: seek() offset: the partition's latest offset.
+OFFSET_END = -1
+
+#: Values of ``auto_offset_reset``.
+AUTO_OFFSET_RESET = ("earliest", "latest", "none")
+#: Values of ``group_protocol``.
+GROUP_PROTOCOLS = ("classic", "consumer")
+#: Assignors of ``partition_assignment_strategy`` (classic protocol).
+ASSIGNMENT_STRATEGIES = ("range", "roundrobin", "cooperative-sticky")
+#: Values of ``isolation_level``.
+ISOLATION_LEVELS = ("read_uncommitted", "read_committed")
+
+# Rebalance event kinds of the messages format.
+_ASSIGNED, _REVOKED, _LOST = 1, 2, 3
+
+# Sync polls wait in slices of this many ms so that Ctrl-C is handled.
+_SLICE_MS = 200
+
+
+class TopicPartition(NamedTuple):
+    """A partition of a topic."""
+
+    topic: str
+    partition: int
+
+
+class OffsetAndTimestamp(NamedTuple):
+    """A result of offsets_for_times: an offset and its record's timestamp
+    (seconds since the epoch)."""
+
+    offset: int
+    timestamp: float
+
+
+# --------------------------------------------------------------------------
+# Packed formats (gofka.h, "Consumer")
+# --------------------------------------------------------------------------
+
+_I32 = struct.Struct("<i")
+_PAIR = struct.Struct("<ii")
+_HEAD = struct.Struct("<iii")
+_MSG = struct.Struct("<iiqqiii")
+_OFFSET_TAIL = struct.Struct("<iqq")
+_TP_TAIL = struct.Struct("<i")
+
+
+def as_topic_partition(item: Any, what: str = "partition") -> TopicPartition:
+    """(topic, partition) / TopicPartition -> validated TopicPartition."""
+    if isinstance(item, Message):
+        return TopicPartition(item.topic, item.partition)
+    try:
+        topic, partition = item
+    except (TypeError, ValueError):
+        raise TypeError("%s must be a (topic, partition) pair, not %r" % (what, item)) from None
+    if not isinstance(topic, str):
+        raise TypeError("topic must be str, not %s" % type(topic).__name__)
+    if not topic:
+        raise ValueError("topic must not be empty")
+    if isinstance(partition, bool) or not isinstance(partition, int):
+        raise TypeError("partition must be int, not %s" % type(partition).__name__)
+    if partition < 0 or partition > _native.INT32_MAX:
+        raise ValueError("partition must be between 0 and %d, got %d" % (_native.INT32_MAX, partition))
+    return TopicPartition(topic, partition)
+
+
+def topic_partitions(items: Any, what: str = "partitions") -> List[TopicPartition]:
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise TypeError("%s must be a list of (topic, partition) pairs" % what)
+    return [as_topic_partition(i) for i in items]
+
+
+def pack_partitions(tps: Sequence[TopicPartition]) -> bytes:
+    parts = [_I32.pack(len(tps))]
+    for topic, partition in tps:
+        tb = topic.encode("utf-8")
+        parts.append(_I32.pack(len(tb)))
+        parts.append(tb)
+        parts.append(_TP_TAIL.pack(partition))
+    return b"".join(parts)
+
+
+def pack_offsets(entries: Sequence[Tuple[str, int, int, int]]) -> bytes:
+    """(topic, partition, offset, timestamp_ms) entries -> offsets format."""
+    parts = [_I32.pack(len(entries))]
+    for topic, partition, offset, ts in entries:
+        tb = topic.encode("utf-8")
+        parts.append(_I32.pack(len(tb)))
+        parts.append(tb)
+        parts.append(_OFFSET_TAIL.pack(partition, offset, ts))
+    return b"".join(parts)
+
+
+def unpack_partitions(buf: bytes) -> List[TopicPartition]:
+    if not buf:
+        return []
+    (n,) = _I32.unpack_from(buf, 0)
+    pos = 4
+    out = []
+    for _ in range(n):
+        (ln,) = _I32.unpack_from(buf, pos)
+        pos += 4
+        topic = buf[pos:pos + ln].decode("utf-8")
+        pos += ln
+        (partition,) = _I32.unpack_from(buf, pos)
+        pos += 4
+        out.append(TopicPartition(topic, partition))
+    return out
+
+
+def unpack_offsets(buf: bytes) -> List[Tuple[TopicPartition, int, int]]:
+    """offsets format -> [(TopicPartition, offset, timestamp_ms)]."""
+    if not buf:
+        return []
+    (n,) = _I32.unpack_from(buf, 0)
+    pos = 4
+    out = []
+    for _ in range(n):
+        (ln,) = _I32.unpack_from(buf, pos)
+        pos += 4
+        topic = buf[pos:pos + ln].decode("utf-8")
+        pos += ln
+        partition, offset, ts = _OFFSET_TAIL.unpack_from(buf, pos)
+        pos += _OFFSET_TAIL.size
+        out.append((TopicPartition(topic, partition), offset, ts))
+    return out
+
+
+def _parse_headers(buf: bytes, pos: int) -> Dict[str, Optional[bytes]]:
+    (n,) = _I32.unpack_from(buf, pos)
+    pos += 4
+    headers: Dict[str, Optional[bytes]] = {}
+    for _ in range(n):
+        (kl,) = _I32.unpack_from(buf, pos)
+        pos += 4
+        key = buf[pos:pos + kl].decode("utf-8", "replace")
+        pos += kl
+        (vl,) = _I32.unpack_from(buf, pos)
+        pos += 4
+        if vl < 0:
+            headers[key] = None
+        else:
+            headers[key] = buf[pos:pos + vl]
+            pos += vl
+    return headers
+
+
+Events = List[Tuple[int, List[TopicPartition]]]
+
+
+def parse_poll(buf: bytes) -> Tuple[List[Message], Events]:
+    """Decodes a messages buffer into Messages and rebalance events."""
+    n_msgs, n_events, n_topics = _HEAD.unpack_from(buf, 0)
+    pos = 12
+    unpack_i32 = _I32.unpack_from
+    topics = []
+    for _ in range(n_topics):
+        (ln,) = unpack_i32(buf, pos)
+        pos += 4
+        topics.append(buf[pos:pos + ln].decode("utf-8"))
+        pos += ln
+    events: Events = []
+    for _ in range(n_events):
+        kind, n = _PAIR.unpack_from(buf, pos)
+        pos += 8
+        tps = []
+        for _ in range(n):
+            ti, partition = _PAIR.unpack_from(buf, pos)
+            pos += 8
+            tps.append(TopicPartition(topics[ti], partition))
+        events.append((kind, tps))
+    msgs: List[Message] = []
+    append = msgs.append
+    unpack = _MSG.unpack_from
+    new = Message
+    for _ in range(n_msgs):
+        ti, partition, offset, ts, kl, vl, hl = unpack(buf, pos)
+        pos += 36
+        if kl >= 0:
+            key: Optional[bytes] = buf[pos:pos + kl]
+            pos += kl
+        else:
+            key = None
+        if vl >= 0:
+            value: Optional[bytes] = buf[pos:pos + vl]
+            pos += vl
+        else:
+            value = None
+        if hl:
+            headers = _parse_headers(buf, pos)
+            pos += hl
+        else:
+            headers = None
+        append(new(topics[ti], partition, offset, value, headers, ts / 1000.0, key))
+    return msgs, events
+
+
+def take(out: c_void_p, length: c_size_t) -> bytes:
+    return _native.take_buffer(out, length)
+
+
+# --------------------------------------------------------------------------
+# Options
+# --------------------------------------------------------------------------
+
+
+def _check_int(name: str, value: Any, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("%s must be int, not %s" % (name, type(value).__name__))
+    if value < lo or value > hi:
+        raise ValueError("%s must be between %d and %d, got %d" % (name, lo, hi, value))
+    return value
+
+
+def _check_callback(name: str, fn: Any) -> Any:
+    if fn is not None and not callable(fn):
+        raise TypeError("%s must be callable or None" % name)
+    return fn
+
+
+class ConsumerOptions(object):
+    """Validated consumer arguments and the configuration they make; shared
+    by Consumer and AsyncConsumer."""
+
+    def __init__(
+        self,
+        brokers: Any,
+        group_id: Any,
+        topics: Any,
+        client_id: Any,
+        auto_commit: Any,
+        auto_offset_reset: Any,
+        session_timeout: Any,
+        timeout: Any,
+        *,
+        max_poll_records: Any = 500,
+        group_protocol: Any = "classic",
+        partition_assignment_strategy: Any = None,
+        group_remote_assignor: Any = None,
+        group_instance_id: Any = None,
+        isolation_level: Any = "read_uncommitted",
+        max_poll_interval_ms: Any = 300000,
+        heartbeat_interval_ms: Any = None,
+        auto_commit_interval_ms: Any = 5000,
+        pattern: Any = None,
+        fetch_min_bytes: Any = None,
+        fetch_max_bytes: Any = None,
+        max_partition_fetch_bytes: Any = None,
+        fetch_max_wait_ms: Any = None,
+        metadata_max_age_ms: Any = None,
+        client_rack: Any = None,
+        on_assign: Any = None,
+        on_revoke: Any = None,
+        on_lost: Any = None,
+        connection_pool: Any = None,
+        security: Optional[SecurityOptions] = None,
+        config: Any = None,
+    ) -> None:
+        self.brokers = validate_brokers(brokers)
+        if group_id is not None:
+            if not isinstance(group_id, str):
+                raise TypeError("group_id must be str or None, not %s" % type(group_id).__name__)
+            if not group_id:
+                raise ValueError("group_id must not be empty (None means no group: assign() only)")
+        self.group_id = group_id
+        if pattern is not None:
+            if not isinstance(pattern, str):
+                raise TypeError("pattern must be str or None, not %s" % type(pattern).__name__)
+            if not pattern:
+                raise ValueError("pattern must not be empty")
+            if topics is not None:
+                raise ValueError("give topics or pattern, not both")
+        self.pattern = pattern
+        if topics is not None:
+            if isinstance(topics, (str, bytes)) or not isinstance(topics, Iterable):
+                raise TypeError("topics must be a list of topic names, not %s" % type(topics).__name__)
+            topics = list(topics)
+            if not topics:
+                raise ValueError("topics must not be empty (None means no subscription: use assign())")
+            for t in topics:
+                if not isinstance(t, str):
+                    raise TypeError("topic names must be str, not %s" % type(t).__name__)
+                if not t or "\n" in t or "\0" in t:
+                    raise ValueError("invalid topic name %r" % (t,))
+        self.topics: Optional[List[str]] = topics
+        if client_id is None:
+            client_id = "gofka-python-consumer-%s" % uuid.uuid4().hex[:12]
+        self.client_id = validate_client_id(client_id)
+        if not isinstance(auto_commit, bool):
+            raise TypeError("auto_commit must be bool, not %s" % type(auto_commit).__name__)
+        self.auto_commit = auto_commit
+        if auto_offset_reset not in AUTO_OFFSET_RESET:
+            raise ValueError("auto_offset_reset must be one of %s, got %r" % (", ".join(AUTO_OFFSET_RESET), auto_offset_reset))
+        self.auto_offset_reset = auto_offset_reset
+        self.session_timeout = _check_int("session_timeout", session_timeout, 1, _native.INT32_MAX)
+        self.timeout = validate_timeout(timeout)
+        self.timeout_ms = max(1, _native.timeout_ms(self.timeout))
+        self.max_poll_records = _check_int("max_poll_records", max_poll_records, 1, 1 << 24)
+        if group_protocol not in GROUP_PROTOCOLS:
+            raise ValueError("group_protocol must be one of %s, got %r" % (", ".join(GROUP_PROTOCOLS), group_protocol))
+        strategy = None
+        if partition_assignment_strategy is not None:
+            names = [partition_assignment_strategy] if isinstance(partition_assignment_strategy, str) else partition_assignment_strategy
+            try:
+                names = list(names)
+            except TypeError:
+                raise TypeError("partition_assignment_strategy must be a str or a list of str") from None
+            if not names:
+                raise ValueError("partition_assignment_strategy must not be empty")
+            for n in names:
+                if n not in ASSIGNMENT_STRATEGIES:
+                    raise ValueError(
+                        "unknown assignment strategy %r: use %s" % (n, ", ".join(ASSIGNMENT_STRATEGIES)))
+            if group_protocol == "consumer":
+                raise ValueError("partition_assignment_strategy applies to group_protocol='classic'; "
+                                 "the consumer protocol assigns on the broker (group_remote_assignor)")
+            strategy = ",".join(names)
+        if group_remote_assignor is not None:
+            if not isinstance(group_remote_assignor, str) or not group_remote_assignor:
+                raise TypeError("group_remote_assignor must be a non-empty str or None")
+            if group_protocol != "consumer":
+                raise ValueError("group_remote_assignor applies to group_protocol='consumer'")
+        if group_instance_id is not None:
+            if not isinstance(group_instance_id, str) or not group_instance_id:
+                raise TypeError("group_instance_id must be a non-empty str or None")
+            if group_id is None:
+                raise ValueError("group_instance_id needs a group_id")
+        if isolation_level not in ISOLATION_LEVELS:
+            raise ValueError("isolation_level must be one of %s, got %r" % (", ".join(ISOLATION_LEVELS), isolation_level))
+        _check_int("max_poll_interval_ms", max_poll_interval_ms, 1, _native.INT32_MAX)
+        if heartbeat_interval_ms is not None:
+            _check_int("heartbeat_interval_ms", heartbeat_interval_ms, 1, _native.INT32_MAX)
+            if heartbeat_interval_ms >= session_timeout:
+                raise ValueError("heartbeat_interval_ms must be lower than session_timeout")
+        elif session_timeout <= 3000:
+            heartbeat_interval_ms = max(1, session_timeout // 3)
+        _check_int("auto_commit_interval_ms", auto_commit_interval_ms, 1, _native.INT32_MAX)
+        for name, value, lo in (
+            ("fetch_min_bytes", fetch_min_bytes, 1),
+            ("fetch_max_bytes", fetch_max_bytes, 1024),
+            ("max_partition_fetch_bytes", max_partition_fetch_bytes, 1),
+            ("fetch_max_wait_ms", fetch_max_wait_ms, 0),
+            ("metadata_max_age_ms", metadata_max_age_ms, 0),
+        ):
+            if value is not None:
+                _check_int(name, value, lo, _native.INT32_MAX)
+        if client_rack is not None and not isinstance(client_rack, str):
+            raise TypeError("client_rack must be str or None")
+        self.on_assign = _check_callback("on_assign", on_assign)
+        self.on_revoke = _check_callback("on_revoke", on_revoke)
+        self.on_lost = _check_callback("on_lost", on_lost)
+        self.group_protocol = group_protocol
+        self.isolation_level = isolation_level
+
+        cfg: Dict[str, Any] = {
+            "bootstrap.servers": self.brokers,
+            "client.id": self.client_id,
+            "connect.timeout.ms": self.timeout_ms,
+            "request.timeout.ms": self.timeout_ms,
+            "group.id": group_id,
+            "group.instance.id": group_instance_id,
+            "group.protocol": group_protocol,
+            "group.remote.assignor": group_remote_assignor,
+            "partition.assignment.strategy": strategy,
+            "session.timeout.ms": session_timeout,
+            "heartbeat.interval.ms": heartbeat_interval_ms,
+            "max.poll.interval.ms": max_poll_interval_ms,
+            "enable.auto.commit": auto_commit if group_id is not None else False,
+            "auto.commit.interval.ms": auto_commit_interval_ms,
+            "auto.offset.reset": auto_offset_reset,
+            "isolation.level": isolation_level,
+            "fetch.min.bytes": fetch_min_bytes,
+            "fetch.max.bytes": fetch_max_bytes,
+            "max.partition.fetch.bytes": max_partition_fetch_bytes,
+            "fetch.max.wait.ms": fetch_max_wait_ms,
+            "metadata.max.age.ms": metadata_max_age_ms,
+            "max.poll.records": self.max_poll_records,
+            "client.rack": client_rack,
+            # With on_revoke, revocations wait for the next poll so that the
+            # callback can commit (gofka.h, "Rebalance events").
+            "rebalance.callbacks": on_revoke is not None,
+        }
+        if connection_pool is not None:
+            from .pool import pool_config
+
+            cfg["connection.pool"] = pool_config(connection_pool)
+        if security is not None:
+            cfg.update(security.config())  # TLS / SASL keys (gofka._security)
+        if config is not None:
+            if not isinstance(config, dict):
+                raise TypeError("config must be a dict of Kafka property names to values")
+            cfg.update(config)
+        self.config = _native.encode_config(cfg)
+
+    def subscription_args(self) -> Tuple[Optional[bytes], Optional[bytes]]:
+        """(topics, pattern) arguments of gofka_consumer_subscribe."""
+        if self.pattern is not None:
+            return None, self.pattern.encode("utf-8")
+        if self.topics is None:
+            raise ValueError("this consumer has no topics or pattern to subscribe to (use assign())")
+        if self.group_id is None:
+            raise ValueError("subscribe() needs a group_id")
+        return "\n".join(self.topics).encode("utf-8"), None
+
+
+def new_consumer_handle(options: ConsumerOptions) -> int:
+    handle = _native.gofka_handle_t()
+    err = _native.new_error()
+    _native.check(_native.lib.gofka_consumer_new(options.config, byref(handle), byref(err)), err)
+    return handle.value
+
+
+def consumer_security(
+    use_ssl: Any, ssl_cafile: Any, ssl_certfile: Any, ssl_keyfile: Any, ssl_password: Any,
+    ssl_check_hostname: Any, security_protocol: Any, sasl_mechanism: Any, sasl_username: Any,
+    sasl_password: Any, sasl_oauth_token_provider: Any,
+) -> SecurityOptions:
+    return SecurityOptions(
+        use_ssl=use_ssl, ssl_cafile=ssl_cafile, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+        ssl_password=ssl_password, ssl_check_hostname=ssl_check_hostname, security_protocol=security_protocol,
+        sasl_mechanism=sasl_mechanism, sasl_username=sasl_username, sasl_password=sasl_password,
+        sasl_oauth_token_provider=sasl_oauth_token_provider,
+    )
+
+
+def check_max_messages(max_messages: Any) -> int:
+    return _check_int("max_messages", max_messages, 1, _native.INT32_MAX)
+
+
+def check_poll_timeout(timeout: Any) -> Optional[float]:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError("timeout must be a number of seconds or None, not %s" % type(timeout).__name__)
+    if timeout != timeout or timeout < 0:
+        raise ValueError("timeout must be a non-negative number of seconds, got %r" % (timeout,))
+    return float(timeout)
+
+
+def commit_args(message: Any) -> Tuple[Optional[bytes], int]:
+    """(offsets buffer, all flag) of gofka_consumer_commit for commit()."""
+    if message is None:
+        return None, 1
+    if not isinstance(message, Message):
+        raise TypeError("message must be a gofka.Message or None, not %s" % type(message).__name__)
+    tp = as_topic_partition((message.topic, message.partition), "message")
+    return pack_offsets([(tp.topic, tp.partition, message.offset + 1, -1)]), 0
+
+
+def times_args(timestamps: Any) -> Tuple[List[TopicPartition], bytes]:
+    if not isinstance(timestamps, dict):
+        raise TypeError("timestamps must be a dict of (topic, partition) -> seconds since the epoch")
+    tps = []
+    entries = []
+    for key, ts in timestamps.items():
+        tp = as_topic_partition(key)
+        if isinstance(ts, bool) or not isinstance(ts, (int, float)) or ts != ts or ts < 0:
+            raise ValueError("timestamp of %s must be a non-negative number of seconds, got %r" % (tp, ts))
+        tps.append(tp)
+        entries.append((tp.topic, tp.partition, -1, int(round(ts * 1000))))
+    return tps, pack_offsets(entries)
+
+
+def times_result(buf: bytes) -> Dict[TopicPartition, Optional[OffsetAndTimestamp]]:
+    out: Dict[TopicPartition, Optional[OffsetAndTimestamp]] = {}
+    for tp, offset, ts in unpack_offsets(buf):
+        out[tp] = None if offset < 0 else OffsetAndTimestamp(offset, ts / 1000.0)
+    return out
+
+
+def committed_result(buf: bytes) -> Dict[TopicPartition, Optional[int]]:
+    return {tp: (None if offset < 0 else offset) for tp, offset, _ in unpack_offsets(buf)}
+
+
+def check_seek_offset(offset: Any) -> int:
+    if isinstance(offset, bool) or not isinstance(offset, int):
+        raise TypeError("offset must be int, not %s" % type(offset).__name__)
+    if offset < OFFSET_BEGINNING or offset > _native.INT64_MAX:
+        raise ValueError("offset must be >= 0, OFFSET_BEGINNING (-2) or OFFSET_END (-1), got %d" % offset)
+    return offset
+
+
+# --------------------------------------------------------------------------
+# Consumer
+# --------------------------------------------------------------------------
+
+
+class Consumer(HandleOwner):
+    """A synchronous Kafka consumer.
+
+    Args:
+        brokers: comma-separated bootstrap brokers.
+        group_id: consumer group id; None for a consumer that only uses
+            ``assign()`` (it cannot subscribe or commit).
+        topics: topics to subscribe to; None with ``pattern`` or for
+            ``assign()``. An empty list is a ValueError.
+        client_id: client identifier (a unique one is generated if None).
+        auto_commit: commit automatically: every ``auto_commit_interval_ms``
+            the positions of the records returned by all but the latest
+            ``poll`` (at-least-once), again before partitions are revoked,
+            and everything returned on ``close``.
+        auto_offset_reset: where a partition without a committed offset (or
+            with an out-of-range one) starts: "earliest", "latest" or "none"
+            (``poll`` then raises OffsetError (NO_OFFSET /
+            OFFSET_OUT_OF_RANGE) until you ``seek`` it).
+        session_timeout: group session timeout in ms (classic protocol).
+        timeout: connection and request timeout in seconds; also bounds
+            ``subscribe``, ``commit`` and ``close``.
+
+    Keyword-only options: ``group_protocol`` ("classic" or "consumer", the
+    KIP-848 protocol of Kafka 4), ``partition_assignment_strategy``
+    ("cooperative-sticky" (default), "range", "roundrobin" or a list,
+    classic only), ``group_remote_assignor`` (consumer protocol),
+    ``group_instance_id`` (static membership), ``isolation_level``
+    ("read_uncommitted" or "read_committed"), ``max_poll_interval_ms``,
+    ``heartbeat_interval_ms``, ``auto_commit_interval_ms``, ``pattern`` (a
+    regular expression subscribing to every matching topic),
+    ``fetch_min_bytes``, ``fetch_max_bytes``, ``max_partition_fetch_bytes``,
+    ``fetch_max_wait_ms``, ``max_poll_records``, ``metadata_max_age_ms``,
+    ``client_rack``, ``on_assign`` / ``on_revoke`` / ``on_lost`` (called
+    with a list of TopicPartition, in the polling thread, inside ``poll``;
+    with ``on_revoke`` the group waits for your next ``poll`` before it
+    takes the partitions, so the callback may commit; lost partitions go to
+    ``on_lost``, else to ``on_revoke``), ``connection_pool``, the TLS/SASL
+    options of :class:`gofka.Producer` (``use_ssl`` etc.), and ``config``
+    (a dict of further Kafka property names, e.g. ``{"client.rack": "a"}``).
+
+    Committing a message of a partition no longer assigned (a rebalance
+    took it) raises GroupCoordinationError (NOT_ASSIGNED) and commits
+    nothing, since the new owner's progress must not be overwritten.
+    """
+
+    _kind = "consumer"
+
+    def __init__(
+        self,
+        brokers: str,
+        group_id: Optional[str],
+        topics: Optional[List[str]],
+        client_id: Optional[str] = None,
+        auto_commit: bool = True,
+        auto_offset_reset: str = "earliest",
+        session_timeout: int = 30000,
+        timeout: int = 30,
+        *,
+        group_protocol: str = "classic",
+        partition_assignment_strategy: Any = None,
+        group_remote_assignor: Optional[str] = None,
+        group_instance_id: Optional[str] = None,
+        isolation_level: str = "read_uncommitted",
+        max_poll_interval_ms: int = 300000,
+        heartbeat_interval_ms: Optional[int] = None,
+        auto_commit_interval_ms: int = 5000,
+        pattern: Optional[str] = None,
+        fetch_min_bytes: Optional[int] = None,
+        fetch_max_bytes: Optional[int] = None,
+        max_partition_fetch_bytes: Optional[int] = None,
+        fetch_max_wait_ms: Optional[int] = None,
+        max_poll_records: int = 500,
+        metadata_max_age_ms: Optional[int] = None,
+        client_rack: Optional[str] = None,
+        on_assign: Optional[Callable[[List[TopicPartition]], Any]] = None,
+        on_revoke: Optional[Callable[[List[TopicPartition]], Any]] = None,
+        on_lost: Optional[Callable[[List[TopicPartition]], Any]] = None,
+        connection_pool: Any = None,
+        config: Optional[Dict[str, Any]] = None,
+        use_ssl: bool = False,
+        ssl_cafile: Optional[str] = None,
+        ssl_certfile: Optional[str] = None,
+        ssl_keyfile: Optional[str] = None,
+        ssl_password: Optional[str] = None,
+        ssl_check_hostname: bool = True,
+        security_protocol: Optional[str] = None,
+        sasl_mechanism: Optional[str] = None,
+        sasl_username: Optional[str] = None,
+        sasl_password: Optional[str] = None,
+        sasl_oauth_token_provider: Any = None,
+    ) -> None:
+        super().__init__()
+        self._security = consumer_security(
+            use_ssl, ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password, ssl_check_hostname,
+            security_protocol, sasl_mechanism, sasl_username, sasl_password, sasl_oauth_token_provider,
+        )
+        opts = ConsumerOptions(
+            brokers, group_id, topics, client_id, auto_commit, auto_offset_reset, session_timeout, timeout,
+            max_poll_records=max_poll_records, group_protocol=group_protocol,
+            partition_assignment_strategy=partition_assignment_strategy,
+            group_remote_assignor=group_remote_assignor, group_instance_id=group_instance_id,
+            isolation_level=isolation_level, max_poll_interval_ms=max_poll_interval_ms,
+            heartbeat_interval_ms=heartbeat_interval_ms, auto_commit_interval_ms=auto_commit_interval_ms,
+            pattern=pattern, fetch_min_bytes=fetch_min_bytes, fetch_max_bytes=fetch_max_bytes,
+            max_partition_fetch_bytes=max_partition_fetch_bytes, fetch_max_wait_ms=fetch_max_wait_ms,
+            metadata_max_age_ms=metadata_max_age_ms, client_rack=client_rack, on_assign=on_assign,
+            on_revoke=on_revoke, on_lost=on_lost, connection_pool=connection_pool, security=self._security,
+            config=config,
+        )
+        self._opts = opts
+        self.brokers = opts.brokers
+        self.group_id = opts.group_id
+        self.topics = opts.topics
+        self.client_id = opts.client_id
+        self.auto_commit = opts.auto_commit
+        self.auto_offset_reset = opts.auto_offset_reset
+        self.session_timeout = opts.session_timeout
+        self.timeout = opts.timeout
+        self.use_ssl = use_ssl
+        self.security_protocol = self._security.security_protocol
+        self._timeout_ms = opts.timeout_ms
+        self._set_handle(new_consumer_handle(opts))
+        self._security.attach(self)
+
+    def __repr__(self) -> str:
+        return "<gofka.Consumer brokers=%r group_id=%r topics=%r%s>" % (
+            self.brokers, self.group_id, self.topics if self._opts.pattern is None else self._opts.pattern,
+            " closed" if self.closed else "",
+        )
+
+    def connect(self) -> None:
+        """Connects to the cluster now (optional). Raises ConnectionError
+        when no broker answers within ``timeout``."""
+        self._call(_native.lib.gofka_consumer_connect, self._timeout_ms)
+
+    def subscribe(self) -> None:
+        """Joins the consumer group subscribed to ``topics`` (or
+        ``pattern``) and returns once the first assignment arrived. Raises
+        GroupCoordinationError when the group cannot be joined within
+        ``timeout`` (membership keeps being retried in the background)."""
+        topics, pattern = self._opts.subscription_args()
+        self._call(_native.lib.gofka_consumer_subscribe, topics, pattern, self._timeout_ms)
+
+    def unsubscribe(self) -> None:
+        """Leaves the group (revoking every partition, committing first with
+        auto-commit); ``subscribe()`` or ``assign()`` may follow."""
+        self._call(_native.lib.gofka_consumer_unsubscribe, self._timeout_ms)
+
+    def poll(self, max_messages: int = 1, timeout: Optional[float] = 1.0) -> List[Message]:
+        """Returns up to ``max_messages`` messages, waiting up to ``timeout``
+        seconds (None: until one arrives) for the first; ``[]`` on timeout.
+
+        Rebalance callbacks of the events that came with the messages run
+        first, in this thread. Errors the engine met since the last poll
+        (e.g. OffsetError NO_OFFSET) are raised once.
+        """
+        max_messages = check_max_messages(max_messages)
+        timeout = check_poll_timeout(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        fn = _native.lib.gofka_consumer_poll
+        while True:
+            if deadline is None:
+                slice_ms = _SLICE_MS
+            else:
+                left = deadline - time.monotonic()
+                slice_ms = min(_SLICE_MS, max(0, int(left * 1000)))
+            handle = self._get()
+            out = c_void_p()
+            length = c_size_t()
+            count = c_int32()
+            err = _native.new_error()
+            code = fn(handle, max_messages, slice_ms, byref(out), byref(length), byref(count), byref(err))
+            if code != _native.OK:
+                if out.value:
+                    _native.lib.gofka_free(out.value)
+                raise self._failure(code, err)
+            if out.value:
+                msgs, events = parse_poll(take(out, length))
+                if events:
+                    self._dispatch(events, msgs)
+                if msgs:
+                    return msgs
+            if deadline is not None and time.monotonic() >= deadline:
+                return []
+
+    def _dispatch(self, events: Events, msgs: List[Message]) -> None:
+        """Runs the rebalance callbacks; if one raises, the messages of this
+        poll are given back (their partitions sought back) before the
+        exception propagates, so none is lost."""
+        try:
+            run_callbacks(self._opts, events)
+        except BaseException:
+            self._rewind(msgs)
+            raise
+
+    def _rewind(self, msgs: Sequence[Message]) -> None:
+        first: Dict[TopicPartition, int] = {}
+        for m in msgs:
+            tp = TopicPartition(m.topic, m.partition)
+            if tp not in first:
+                first[tp] = m.offset
+        if first:
+            buf = pack_offsets([(tp.topic, tp.partition, off, -1) for tp, off in first.items()])
+            try:
+                self._call(_native.lib.gofka_consumer_seek, buf, len(buf))
+            except GofkaError:
+                pass  # partitions revoked meanwhile: their new owner reads them
+
+    def commit(self, message: Optional[Message] = None) -> None:
+        """Commits ``message.offset + 1`` for the message's partition, or
+        (no message) the position after the last message polled of every
+        assigned partition. Blocks until the coordinator accepts (up to
+        ``timeout``). A message of a partition no longer assigned raises
+        GroupCoordinationError (NOT_ASSIGNED)."""
+        buf, all_flag = commit_args(message)
+        self._call(_native.lib.gofka_consumer_commit, buf, len(buf) if buf else 0, all_flag, self._timeout_ms)
+
+    def assign(self, partitions: Iterable[Any]) -> None:
+        """Consumes the given (topic, partition) pairs, outside any group
+        (an empty list unassigns). They start at the committed offset when
+        there is a group_id, else at ``auto_offset_reset``."""
+        tps = topic_partitions(partitions)
+        buf = pack_partitions(tps)
+        self._call(_native.lib.gofka_consumer_assign, buf, len(buf))
+
+    def assignment(self) -> List[TopicPartition]:
+        """The partitions currently assigned, sorted."""
+        return unpack_partitions(self._call_returning_buffer(_native.lib.gofka_consumer_assignment))
+
+    def seek(self, topic: str, partition: int, offset: int) -> None:
+        """Makes the next message of an assigned partition the one at
+        ``offset`` (or OFFSET_BEGINNING / OFFSET_END). Raises
+        GroupCoordinationError (NOT_ASSIGNED) for a partition not assigned."""
+        tp = as_topic_partition((topic, partition))
+        buf = pack_offsets([(tp.topic, tp.partition, check_seek_offset(offset), -1)])
+        self._call(_native.lib.gofka_consumer_seek, buf, len(buf))
+
+    def position(self, topic: str, partition: int) -> int:
+        """The offset of the next message poll returns for an assigned
+        partition (waits up to ``timeout`` while it is looked up)."""
+        buf = pack_partitions([as_topic_partition((topic, partition))])
+        res = self._call_returning_buffer(_native.lib.gofka_consumer_position, buf, len(buf), self._timeout_ms)
+        return unpack_offsets(res)[0][1]
+
+    def committed(self, partitions: Iterable[Any]) -> Dict[TopicPartition, Optional[int]]:
+        """The group's committed offsets (None where nothing is committed)."""
+        buf = pack_partitions(topic_partitions(partitions))
+        return committed_result(
+            self._call_returning_buffer(_native.lib.gofka_consumer_committed, buf, len(buf), self._timeout_ms))
+
+    def pause(self, partitions: Iterable[Any]) -> None:
+        """Stops fetching and returning the partitions until resume()."""
+        buf = pack_partitions(topic_partitions(partitions))
+        self._call(_native.lib.gofka_consumer_pause, buf, len(buf))
+
+    def resume(self, partitions: Iterable[Any]) -> None:
+        """Undoes pause()."""
+        buf = pack_partitions(topic_partitions(partitions))
+        self._call(_native.lib.gofka_consumer_resume, buf, len(buf))
+
+    def offsets_for_times(self, timestamps: Dict[Any, float]) -> Dict[TopicPartition, Optional[OffsetAndTimestamp]]:
+        """For each (topic, partition) -> time (seconds since the epoch), the
+        earliest offset whose record timestamp is at or after it, with that
+        timestamp; None when no record is that recent."""
+        _, buf = times_args(timestamps)
+        return times_result(
+            self._call_returning_buffer(_native.lib.gofka_consumer_offsets_for_times, buf, len(buf), self._timeout_ms))
+
+    def close(self) -> None:
+        """Commits what was polled (with auto-commit), leaves the group and
+        closes the connections. With ``on_revoke`` it is first called with
+        the current assignment, in this thread. Idempotent."""
+        if self.closed:
+            return
+        if self._opts.on_revoke is not None:
+            try:
+                current = self.assignment()
+            except GofkaError:
+                current = []
+            if current:
+                self._opts.on_revoke(current)
+        handle = self._take_handle()
+        if handle:
+            err = _native.new_error()
+            _native.check(_native.lib.gofka_consumer_close(handle, self._timeout_ms, byref(err)), err)
+
+
+def run_callbacks(opts: ConsumerOptions, events: Events) -> List[Any]:
+    """Calls the rebalance callbacks of events, in order; returns their
+    results (the async consumer awaits the awaitable ones)."""
+    results = []
+    for kind, tps in events:
+        if kind == _ASSIGNED:
+            fn = opts.on_assign
+        elif kind == _REVOKED:
+            fn = opts.on_revoke
+        else:
+            fn = opts.on_lost if opts.on_lost is not None else opts.on_revoke
+        if fn is not None:
+            results.append(fn(list(tps)))
+    return results

@@ -1,0 +1,222 @@
+"""Producer.produce / poll / flush: the confluent-kafka-style non-blocking
+path, with delivery callbacks served in the polling thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, List, Optional, Tuple
+
+import pytest
+
+import gofka
+from gofka.exceptions import GofkaError
+
+
+class Recorder(object):
+    """A delivery callback that records (err, message, thread)."""
+
+    def __init__(self) -> None:
+        self.calls: List[Tuple[Optional[GofkaError], gofka.Message, int]] = []
+
+    def __call__(self, err: Optional[GofkaError], msg: gofka.Message) -> None:
+        self.calls.append((err, msg, threading.get_ident()))
+
+    def errors(self) -> List[GofkaError]:
+        return [e for e, _, _ in self.calls if e is not None]
+
+
+def test_produce_flush_delivers_in_order_in_caller_thread(producer: gofka.Producer, topic: str) -> None:
+    rec = Recorder()
+    for i in range(2000):
+        producer.produce(topic, b"v%d" % i, key=b"k", partition=0, on_delivery=rec,
+                         headers={"i": str(i)}, timestamp=1_700_000_000 + i)
+    assert producer.flush(30) == 0
+    assert len(producer) == 0
+    assert len(rec.calls) == 2000
+    assert rec.errors() == []
+    me = threading.get_ident()
+    for i, (err, msg, tid) in enumerate(rec.calls):
+        assert tid == me
+        assert (msg.topic, msg.partition, msg.offset) == (topic, 0, i)
+        assert msg.value == b"v%d" % i and msg.key == b"k"
+        assert msg.headers == {"i": str(i).encode()}
+        assert msg.timestamp == 1_700_000_000 + i
+    # The blocking path continues after them.
+    assert producer.send(topic, b"after") == 2000
+
+
+def test_produce_without_callback_is_counted(producer: gofka.Producer, topic: str) -> None:
+    for _ in range(500):
+        producer.produce(topic, b"x", partition=0)
+    assert len(producer) <= 500
+    assert producer.flush(30) == 0
+    assert len(producer) == 0
+    assert producer.send(topic, b"after") == 500
+
+
+def test_poll_serves_results(producer: gofka.Producer, topic: str) -> None:
+    assert producer.poll(0) == 0
+    rec = Recorder()
+    producer.produce(topic, b"one", partition=0, callback=rec)  # confluent's alias
+    served = 0
+    deadline = time.monotonic() + 20
+    while served == 0 and time.monotonic() < deadline:
+        served += producer.poll(0.1)
+    assert served == 1
+    assert rec.calls[0][0] is None and rec.calls[0][1].offset == 0
+    start = time.monotonic()
+    assert producer.poll(0.05) == 0
+    assert time.monotonic() - start < 5
+
+
+def test_partitioner_default_keyed_and_sticky(brokers: str, topic: str) -> None:
+    with gofka.AdminClient(brokers, timeout=15) as admin:
+        admin.create_topic(topic, num_partitions=4)
+    with gofka.Producer(brokers, timeout=15, batch_size=2048) as producer:
+        rec = Recorder()
+        for key, want in ((b"foobar", (-790332482 & 0x7FFFFFFF) % 4), (b"abc", 479470107 % 4)):
+            producer.produce(topic, b"v", key=key, on_delivery=rec)
+            producer.flush(15)
+            assert rec.calls[-1][1].partition == want
+        for _ in range(400):
+            producer.produce(topic, b"x" * 100, partition=None, on_delivery=rec)
+        assert producer.flush(30) == 0
+        assert rec.errors() == []
+        assert len({m.partition for _, m, _ in rec.calls[2:]}) >= 2
+
+
+def test_callback_errors_reach_the_callback(producer: gofka.Producer, topic: str) -> None:
+    producer.send(topic, b"x")
+    n = producer.partition_count(topic)
+    rec = Recorder()
+    producer.produce(topic, b"bad", partition=n, on_delivery=rec)
+    producer.produce(topic, b"good", partition=0, on_delivery=rec)
+    assert producer.flush(30) == 0
+    by_value = {m.value: (e, m) for e, m, _ in rec.calls}
+    err, msg = by_value[b"bad"]
+    assert isinstance(err, gofka.MetadataError) and err.name == "PARTITION_NOT_FOUND"
+    assert msg.offset == -1
+    err, msg = by_value[b"good"]
+    assert err is None and msg.offset == 1
+
+
+def test_callback_exception_propagates_and_keeps_the_rest(producer: gofka.Producer, topic: str) -> None:
+    seen: List[int] = []
+
+    def cb(err: Any, msg: gofka.Message) -> None:
+        seen.append(msg.offset)
+        if msg.offset == 0:
+            raise RuntimeError("boom")
+
+    for _ in range(3):
+        producer.produce(topic, b"x", partition=0, on_delivery=cb)
+    with pytest.raises(RuntimeError):
+        producer.flush(30)
+    assert producer.flush(30) == 0
+    assert seen == [0, 1, 2]
+
+
+def test_delivery_timeout_reaches_callback() -> None:
+    with gofka.Producer("127.0.0.1:1", timeout=10, delivery_timeout_ms=300) as producer:
+        rec = Recorder()
+        producer.produce("t", b"x", on_delivery=rec)
+        assert producer.flush(8) == 0
+        (err, msg, _), = rec.calls
+        assert isinstance(err, gofka.ProduceError) and err.name == "DELIVERY_TIMEOUT"
+        assert msg.value == b"x" and msg.offset == -1
+
+
+def test_close_serves_remaining_callbacks() -> None:
+    rec = Recorder()
+    producer = gofka.Producer("127.0.0.1:1", timeout=1)
+    producer.produce("t", b"x", on_delivery=rec)
+    producer.close()  # the record cannot be delivered: its callback still runs
+    assert len(rec.calls) == 1
+    assert rec.calls[0][0] is not None
+    with pytest.raises(GofkaError) as info:
+        producer.produce("t", b"y")
+    assert info.value.name == "CLIENT_CLOSED"
+    assert producer.poll(0) == 0
+    assert producer.flush(0) == 0
+
+
+def test_close_flushes_lingering_records(brokers: str, topic: str) -> None:
+    rec = Recorder()
+    producer = gofka.Producer(brokers, timeout=15, linger_ms=2000)
+    for _ in range(100):
+        producer.produce(topic, b"x", partition=0, on_delivery=rec)
+    producer.close()
+    assert len(rec.calls) == 100
+    assert rec.errors() == []
+    assert [m.offset for _, m, _ in rec.calls] == list(range(100))
+
+
+def test_produce_argument_errors(producer: gofka.Producer, topic: str) -> None:
+    for kwargs, exc in (
+        ({"value": "str"}, TypeError),
+        ({"value": b"v", "key": "str"}, TypeError),
+        ({"value": b"v", "partition": "0"}, TypeError),
+        ({"value": b"v", "partition": -2}, ValueError),
+        ({"value": b"v", "on_delivery": 5}, TypeError),
+        ({"value": b"v", "headers": [("a", b"b")]}, TypeError),
+        ({"value": b"v", "timestamp": -1}, ValueError),
+        ({"value": b"v", "on_delivery": print, "callback": print}, TypeError),
+    ):
+        with pytest.raises(exc):
+            producer.produce(topic, **kwargs)
+    with pytest.raises(TypeError):
+        producer.produce(5, b"v")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        producer.produce("", b"v")
+    assert producer.flush(10) == 0
+    assert producer.send(topic, b"ok") == 0  # nothing above was sent
+
+
+def test_tombstone_and_bytes_like(producer: gofka.Producer, topic: str) -> None:
+    rec = Recorder()
+    producer.produce(topic, None, key=b"k", partition=0, on_delivery=rec)
+    producer.produce(topic, bytearray(b"ba"), key=memoryview(b"mv"), partition=0, on_delivery=rec)
+    assert producer.flush(30) == 0
+    assert [(m.value, m.key, m.offset) for _, m, _ in rec.calls] == [(None, b"k", 0), (b"ba", b"mv", 1)]
+
+
+def test_many_threads_produce(producer: gofka.Producer, topic: str) -> None:
+    rec = Recorder()
+    errors: List[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(300):
+                producer.produce(topic, b"%d-%d" % (n, i), partition=0, on_delivery=rec)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert producer.flush(30) == 0
+    assert len(rec.calls) == 1800 and rec.errors() == []
+    assert sorted(m.offset for _, m, _ in rec.calls) == list(range(1800))
+    # Each thread's records keep their order.
+    last = {}
+    for _, m, _ in sorted(rec.calls, key=lambda c: c[1].offset):
+        n, i = map(int, m.value.split(b"-"))
+        assert last.get(n, -1) == i - 1
+        last[n] = i
+
+
+def test_queue_full_waits_then_succeeds(brokers: str, topic: str) -> None:
+    # A buffer far smaller than what is produced: produce waits for room.
+    with gofka.Producer(brokers, timeout=15, buffer_memory=64 << 10, batch_size=8 << 10) as producer:
+        rec = Recorder()
+        for i in range(3000):
+            producer.produce(topic, b"x" * 200, partition=0, on_delivery=rec)
+            if i % 500 == 0:
+                producer.poll(0)
+        assert producer.flush(30) == 0
+        assert rec.errors() == []
+        assert sorted(m.offset for _, m, _ in rec.calls) == list(range(3000))
