@@ -266,7 +266,12 @@ def headline(tables):
                     t.clients[cid]["label"], v, base, fmt_ratio(t.ratio(cid, inv_ack_p50))))
             if gcid and fr:
                 parts.append("Go: Gofka core %.2f ms vs franz-go %.2f ms" % (gv, fr))
-            lines.append("- **Latency**: " + ("; ".join(parts) or "no Gofka result"))
+            ecid, ev = best(t, "Gofka", lambda r: e2e(r, "p50"), lower=True)
+            ebase = t.metric(BASELINE, lambda r: e2e(r, "p50")) if BASELINE in t.clients else None
+            if ecid and ebase:
+                parts.append("end-to-end p50: Gofka `%s` %.2f ms vs confluent-kafka %.2f ms" % (
+                    t.clients[ecid]["label"], ev, ebase))
+            lines.append("- **Latency** (produce-to-ack p50): " + ("; ".join(parts) or "no Gofka result"))
             continue
         name = "%s %s" % (t.scenario.capitalize(), t.config["name"])
         cid, v = best(t, "Gofka")
@@ -485,8 +490,9 @@ def render(doc, results_rel, chart_files):
     L.append("- `bench/run.py` starts its own Apache Kafka with `scripts/kafka.sh` (port 9592, workdir `.kafka-bench/`, "
              "both changeable) and always stops it at the end, also on errors and Ctrl-C. Everything runs on loopback.")
     L.append("- Peers come from PyPI into `bench/.venv` (`bench/requirements.txt`, pinned); Gofka is the repo's "
-             "(`PYTHONPATH=python`, `libgofka.so` from `./build.sh`); the Go peer is `bench/gobench`, one program "
-             "with `-client gofka|franz`.")
+             "(`python/gofka` with the `libgofka.so` of `./build.sh`, copied at the start so that one run measures one "
+             "build); the Go peer is `bench/gobench`, one program with `-client gofka|franz`, built with the repo's "
+             "`core`.")
     L.append("- Each measured run is its own process (`bench/clients/*.py` or `gobench`) with a hard timeout; "
              "it gets its scenario as JSON and prints one JSON result (count, checksum, seconds, CPU seconds, peak RSS).")
     L.append("- Clients are interleaved A B C ... A B C for %d rounds per configuration; tables show medians. Every "

@@ -26,9 +26,11 @@ import os
 import platform
 import queue
 import resource
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -36,7 +38,8 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 VENV = os.path.join(BENCH, ".venv")
 VENV_PY = os.path.join(VENV, "bin", "python")
-GOBENCH = os.path.join(BENCH, ".bin", "gobench")
+# Built into the (git-ignored) bench venv: it is part of the bench environment.
+GOBENCH = os.path.join(VENV, "bin", "gobench")
 CLIENTS_DIR = os.path.join(BENCH, "clients")
 sys.path.insert(0, CLIENTS_DIR)
 import common  # noqa: E402  (stdlib-only helpers shared with the workers)
@@ -68,10 +71,10 @@ QUICK = {
     "rounds": 3,
     "produce": {
         "configs": [(100, 1, "none"), (1024, 8, "lz4")],
-        "count": {100: 50000, 1024: 15000},
+        "count": {100: 40000, 1024: 12000},
     },
-    "consume": {"configs": [(100, 150000)], "partitions": 4},
-    "latency": {"count": 300, "size": 100},
+    "consume": {"configs": [(100, 100000)], "partitions": 4},
+    "latency": {"count": 250, "size": 100},
     "timeout": 120,
 }
 
@@ -202,8 +205,23 @@ def build_gobench():
     if ok:
         args += ["-tags", ",".join(ok)]
     sh(args + ["./bench/gobench"])
-    log("built bench/.bin/gobench (tags: %s)" % (",".join(ok) or "none"))
+    log("built %s (tags: %s)" % (os.path.relpath(GOBENCH, ROOT), ",".join(ok) or "none"))
     return ok, missing
+
+
+# The Gofka Python package the workers import: a copy of python/gofka taken
+# at the start (snapshot_gofka), so that one run measures one build even when
+# the working tree changes under it.
+GOFKA_PYTHONPATH = os.path.join(ROOT, "python")
+
+
+def snapshot_gofka():
+    global GOFKA_PYTHONPATH
+    tmp = tempfile.mkdtemp(prefix="gofka-bench-")
+    shutil.copytree(os.path.join(ROOT, "python", "gofka"), os.path.join(tmp, "gofka"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    GOFKA_PYTHONPATH = tmp
+    return tmp
 
 
 def gofka_paths():
@@ -220,7 +238,7 @@ def gofka_paths():
         " 'AsyncConsumer': hasattr(gofka, 'AsyncConsumer'),\n"
         " 'version': gofka.__version__, 'library_version': gofka.library_version()}))\n"
     )
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    env = dict(os.environ, PYTHONPATH=GOFKA_PYTHONPATH)
     try:
         py = json.loads(out([VENV_PY, "-c", probe], env=env) or "{}")
     except ValueError:
@@ -398,7 +416,7 @@ def worker_cmd(worker, spec, client):
 
 def worker_env():
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.path.join(ROOT, "python")
+    env["PYTHONPATH"] = GOFKA_PYTHONPATH
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -735,6 +753,7 @@ class Bench:
         ensure_gofka_lib()
         tags, missing_tags = build_gobench()
         kafka = None
+        snap = snapshot_gofka()
         self.doc = {
             "meta": {
                 "run_id": self.run_id,
@@ -770,6 +789,7 @@ class Bench:
             kill_all()
             if kafka is not None:
                 kafka.down()
+            shutil.rmtree(snap, ignore_errors=True)
             self.doc["meta"]["elapsed_seconds"] = round(time.monotonic() - t0, 1)
             self.save()
         log("raw results: %s" % os.path.relpath(self.results_path, ROOT))

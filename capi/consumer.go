@@ -194,12 +194,15 @@ func runAsync(q *eventQueue, token uint64, timeoutMs C.int32_t, def time.Duratio
 
 // ---- poll ----
 
-// pollSize returns the size of the messages format for recs and evs, and
-// the topic table (names in index order, index by name).
-func pollLayout(recs []*core.Record, evs []core.RebalanceEvent) (int, []string, map[string]int32) {
-	index := map[string]int32{}
-	var names []string
-	size := 12
+// msgHeadSize is the fixed part of one message in the messages format.
+const msgHeadSize = 48
+
+// pollLayout returns the size of the messages format for recs and evs,
+// where the heads start, and the topic table (names in index order, index
+// by name).
+func pollLayout(recs []*core.Record, evs []core.RebalanceEvent) (size, heads int, names []string, index map[string]int32) {
+	index = map[string]int32{}
+	size = 12
 	addTopic := func(t string) {
 		if _, ok := index[t]; !ok {
 			index[t] = int32(len(names))
@@ -214,17 +217,20 @@ func pollLayout(recs []*core.Record, evs []core.RebalanceEvent) (int, []string, 
 		}
 	}
 	last := ""
+	data := 0
 	for _, r := range recs {
-		if r.Topic != last || len(names) == 0 {
+		if r.Topic != last {
 			addTopic(r.Topic)
 			last = r.Topic
 		}
-		size += 36 + len(r.Key) + len(r.Value)
+		data += len(r.Key) + len(r.Value)
 		if len(r.Headers) > 0 {
-			size += headersSize(r.Headers)
+			data += headersSize(r.Headers)
 		}
 	}
-	return size, names, index
+	heads = size
+	size += msgHeadSize*len(recs) + data
+	return size, heads, names, index
 }
 
 func headersSize(hs []wire.Header) int {
@@ -236,8 +242,8 @@ func headersSize(hs []wire.Header) int {
 }
 
 // packPoll writes recs and evs in the messages format of gofka.h into b,
-// which must have exactly the size pollLayout returned.
-func packPoll(b []byte, recs []*core.Record, evs []core.RebalanceEvent, names []string, index map[string]int32) {
+// which must have the size pollLayout returned (heads as it returned).
+func packPoll(b []byte, heads int, recs []*core.Record, evs []core.RebalanceEvent, names []string, index map[string]int32) {
 	le := binary.LittleEndian
 	le.PutUint32(b[0:], uint32(len(recs)))
 	le.PutUint32(b[4:], uint32(len(evs)))
@@ -257,35 +263,46 @@ func packPoll(b []byte, recs []*core.Record, evs []core.RebalanceEvent, names []
 			o += 8
 		}
 	}
+	h := heads                          // next head
+	d := heads + msgHeadSize*len(recs) // next data byte
 	last, lastIdx := "", int32(0)
+	// span writes the [start, end) of one field (-1, -1 for null) and
+	// copies its bytes into the data region.
+	span := func(at int, v []byte, null bool) {
+		if null {
+			le.PutUint32(b[at:], 0xffffffff)
+			le.PutUint32(b[at+4:], 0xffffffff)
+			return
+		}
+		le.PutUint32(b[at:], uint32(d))
+		d += copy(b[d:], v)
+		le.PutUint32(b[at+4:], uint32(d))
+	}
 	for _, r := range recs {
 		if r.Topic != last {
 			last, lastIdx = r.Topic, index[r.Topic]
 		}
-		le.PutUint32(b[o:], uint32(lastIdx))
-		le.PutUint32(b[o+4:], uint32(r.Partition))
-		le.PutUint64(b[o+8:], uint64(r.Offset))
-		le.PutUint64(b[o+16:], uint64(r.Timestamp.UnixMilli()))
-		hlen := 0
-		if len(r.Headers) > 0 {
-			hlen = headersSize(r.Headers)
-		}
-		le.PutUint32(b[o+24:], nullableLen(r.Key))
-		le.PutUint32(b[o+28:], nullableLen(r.Value))
-		le.PutUint32(b[o+32:], uint32(hlen))
-		o += 36
-		o += copy(b[o:], r.Key)
-		o += copy(b[o:], r.Value)
-		if hlen > 0 {
-			le.PutUint32(b[o:], uint32(len(r.Headers)))
-			o += 4
-			for _, h := range r.Headers {
-				le.PutUint32(b[o:], uint32(len(h.Key)))
-				o += 4 + copy(b[o+4:], h.Key)
-				le.PutUint32(b[o:], nullableLen(h.Value))
-				o += 4 + copy(b[o+4:], h.Value)
+		le.PutUint32(b[h:], uint32(lastIdx))
+		le.PutUint32(b[h+4:], uint32(r.Partition))
+		le.PutUint64(b[h+8:], uint64(r.Offset))
+		le.PutUint64(b[h+16:], uint64(r.Timestamp.UnixMilli()))
+		span(h+24, r.Key, r.Key == nil)
+		span(h+32, r.Value, r.Value == nil)
+		if len(r.Headers) == 0 {
+			span(h+40, nil, true)
+		} else {
+			le.PutUint32(b[h+40:], uint32(d))
+			le.PutUint32(b[d:], uint32(len(r.Headers)))
+			d += 4
+			for _, hd := range r.Headers {
+				le.PutUint32(b[d:], uint32(len(hd.Key)))
+				d += 4 + copy(b[d+4:], hd.Key)
+				le.PutUint32(b[d:], nullableLen(hd.Value))
+				d += 4 + copy(b[d+4:], hd.Value)
 			}
+			le.PutUint32(b[h+44:], uint32(d))
 		}
+		h += msgHeadSize
 	}
 }
 
@@ -323,12 +340,12 @@ func gofka_consumer_poll(h C.gofka_handle_t, maxMessages C.int32_t, timeoutMs C.
 	if len(recs) == 0 && len(evs) == 0 {
 		return fill(errOut, nil)
 	}
-	size, names, index := pollLayout(recs, evs)
+	size, heads, names, index := pollLayout(recs, evs)
 	p := C.malloc(C.size_t(size))
 	if p == nil {
 		return fill(errOut, &wire.Error{Code: wire.ErrLocalUnknown, Detail: "out of memory"})
 	}
-	packPoll(unsafe.Slice((*byte)(p), size), recs, evs, names, index)
+	packPoll(unsafe.Slice((*byte)(p), size), heads, recs, evs, names, index)
 	*bufOut = (*C.uint8_t)(p)
 	*countOut = C.int32_t(len(recs))
 	if lenOut != nil {
@@ -360,9 +377,9 @@ func gofka_consumer_poll_async(h C.gofka_handle_t, queue C.gofka_handle_t, token
 		if len(recs) == 0 && len(evs) == 0 {
 			return nil, 0, nil
 		}
-		size, names, index := pollLayout(recs, evs)
+		size, heads, names, index := pollLayout(recs, evs)
 		b := make([]byte, size)
-		packPoll(b, recs, evs, names, index)
+		packPoll(b, heads, recs, evs, names, index)
 		return b, int64(len(recs)), nil
 	})
 	return fill(errOut, nil)

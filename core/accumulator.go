@@ -167,6 +167,13 @@ type partBuf struct {
 	backoffUntil time.Time
 	retryRound   int // consecutive failed rounds, for the backoff
 	sizeHint     int // records in the last batch taken: new batches start with that capacity
+	// seqConfirmed: a batch of this partition was acknowledged under the
+	// current producer id and epoch. Until then (idempotent producer) only
+	// one batch is in flight: a broker without state for the producer
+	// accepts any first sequence number (KIP-360), so while batch 0 is
+	// being refused (e.g. NOT_LEADER_OR_FOLLOWER on a partition still
+	// loading) batch 1 could be written before it.
+	seqConfirmed bool
 }
 
 // appendRec adds r to the open batch, starting a new one when needed. With
@@ -245,6 +252,9 @@ func (pb *partBuf) takeReady(s *sink, cn *conn, now time.Time, budget int, empty
 		return nil // wait for the requests on the old connection to resolve
 	}
 	if pb.inflight >= cfg.MaxInFlight || pb.sendIdx >= len(pb.batches) {
+		return nil
+	}
+	if p.idem.enabled && !pb.seqConfirmed && pb.inflight > 0 {
 		return nil
 	}
 	b := pb.batches[pb.sendIdx]

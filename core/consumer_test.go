@@ -775,3 +775,139 @@ func TestDecodeReadCommitted(t *testing.T) {
 	_, err = s.decode(fetchPart{p: p, offset: 0}, "t", &wire.FetchResponsePartition{Records: bad}, false)
 	require.Equal(t, wire.ErrCorruptMessage, wire.CodeOf(err))
 }
+
+// txnWrite writes values to partition 0 of topic in one transaction of a
+// fresh transactional id, then commits or aborts it (a minimal
+// transactional producer built from the wire requests: the producer of
+// this package is not transactional).
+func txnWrite(t *testing.T, brokers []string, topic string, values []string, commit bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := NewClient(WithBrokers(brokers...))
+	require.NoError(t, err)
+	defer cl.Close()
+	txid := fmt.Sprintf("tx-%s-%d", topic, time.Now().UnixNano())
+	retry := func(what string, f func() (wire.ErrorCode, error)) {
+		t.Helper()
+		for {
+			code, err := f()
+			if err == nil && code == wire.ErrNone {
+				return
+			}
+			require.NoError(t, ctx.Err(), "%s: %v %v", what, code, err)
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	var coord int32
+	retry("find coordinator", func() (wire.ErrorCode, error) {
+		resp, err := cl.Request(ctx, -1, &wire.FindCoordinatorRequest{Key: txid, KeyType: wire.FindCoordinatorKeyTypeTransaction})
+		if err != nil {
+			return 0, err
+		}
+		c, _ := resp.(*wire.FindCoordinatorResponse).Coordinator(txid)
+		coord = c.NodeId
+		return wire.ErrorCode(c.ErrorCode), nil
+	})
+	var pid int64
+	var epoch int16
+	retry("init producer id", func() (wire.ErrorCode, error) {
+		resp, err := cl.Request(ctx, coord, &wire.InitProducerIdRequest{TransactionalId: &txid, TransactionTimeoutMs: 60000, ProducerId: -1, ProducerEpoch: -1})
+		if err != nil {
+			return 0, err
+		}
+		r := resp.(*wire.InitProducerIdResponse)
+		pid, epoch = r.ProducerId, r.ProducerEpoch
+		return wire.ErrorCode(r.ErrorCode), nil
+	})
+	retry("add partitions", func() (wire.ErrorCode, error) {
+		resp, err := cl.Request(ctx, coord, &wire.AddPartitionsToTxnRequest{V3AndBelowTransactionalId: txid,
+			V3AndBelowProducerId: pid, V3AndBelowProducerEpoch: epoch,
+			V3AndBelowTopics: []wire.AddPartitionsToTxnTopic{{Name: topic, Partitions: []int32{0}}}})
+		if err != nil {
+			return 0, err
+		}
+		for _, tr := range resp.(*wire.AddPartitionsToTxnResponse).ResultsByTopicV3AndBelow {
+			for _, pr := range tr.ResultsByPartition {
+				if pr.PartitionErrorCode != 0 {
+					return wire.ErrorCode(pr.PartitionErrorCode), nil
+				}
+			}
+		}
+		return wire.ErrNone, nil
+	})
+	b := wire.RecordBatch{ProducerID: pid, ProducerEpoch: epoch, BaseSequence: 0, Attributes: wire.AttrTransactional}
+	for _, v := range values {
+		b.Records = append(b.Records, wire.Record{Timestamp: time.Now().UnixMilli(), Value: []byte(v)})
+	}
+	raw, err := wire.AppendRecordBatch(nil, &b, wire.CompressionNone)
+	require.NoError(t, err)
+	ti, err := cl.TopicPartitions(ctx, topic)
+	require.NoError(t, err)
+	resp, err := cl.Request(ctx, ti.Partitions[0].Leader, &wire.ProduceRequest{TransactionalId: &txid, Acks: -1, TimeoutMs: 10000,
+		TopicData: []wire.ProduceRequestTopic{{Name: topic, PartitionData: []wire.ProduceRequestPartition{{Index: 0, Records: raw}}}}})
+	require.NoError(t, err)
+	for _, tr := range resp.(*wire.ProduceResponse).Responses {
+		for _, pr := range tr.PartitionResponses {
+			require.Zero(t, pr.ErrorCode, "transactional produce")
+		}
+	}
+	retry("end txn", func() (wire.ErrorCode, error) {
+		resp, err := cl.Request(ctx, coord, &wire.EndTxnRequest{TransactionalId: txid, ProducerId: pid, ProducerEpoch: epoch, Committed: commit})
+		if err != nil {
+			return 0, err
+		}
+		return wire.ErrorCode(resp.(*wire.EndTxnResponse).ErrorCode), nil
+	})
+}
+
+// TestConsumerReadCommitted: read_committed skips an aborted transaction
+// and waits for committed ones; read_uncommitted sees everything.
+func TestConsumerReadCommitted(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := consumerTestTopic(t, brokers, 1)
+	txnWrite(t, brokers, topic, []string{"c1", "c2"}, true)
+	txnWrite(t, brokers, topic, []string{"a1", "a2", "a3"}, false)
+	produceTo(t, brokers, topic, 1, 1, "plain")
+	txnWrite(t, brokers, topic, []string{"c3"}, true)
+
+	values := func(recs []*Record) []string {
+		var out []string
+		for _, r := range recs {
+			out = append(out, string(r.Value))
+		}
+		return out
+	}
+	committed := newTestConsumer(t, brokers, WithIsolationLevel(wire.IsolationReadCommitted))
+	require.NoError(t, committed.Assign([]TopicPartition{{topic, 0}}))
+	require.Equal(t, []string{"c1", "c2", "plain-0-0", "c3"}, values(pollN(t, committed, 4, 20*time.Second)))
+
+	all := newTestConsumer(t, brokers)
+	require.NoError(t, all.Assign([]TopicPartition{{topic, 0}}))
+	require.Equal(t, []string{"c1", "c2", "a1", "a2", "a3", "plain-0-0", "c3"}, values(pollN(t, all, 7, 20*time.Second)))
+}
+
+// TestConsumerMaxPollInterval: a member whose application stops polling
+// leaves the group (its partitions are lost) and rejoins at its next Poll.
+func TestConsumerMaxPollInterval(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := consumerTestTopic(t, brokers, 2)
+	c := newTestConsumer(t, brokers, WithGroupID("g-"+topic), WithMaxPollInterval(1500*time.Millisecond))
+	var mu sync.Mutex
+	var kinds []RebalanceKind
+	c.SetRebalanceListener(func(ev RebalanceEvent) { mu.Lock(); kinds = append(kinds, ev.Kind); mu.Unlock() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, c.Subscribe(ctx, topic))
+	require.Len(t, c.Assignment(), 2)
+	require.True(t, assertEventually(10*time.Second, func() bool { return len(c.Assignment()) == 0 }), "still assigned")
+	require.True(t, assertEventually(15*time.Second, func() bool {
+		pctx, pc := context.WithTimeout(ctx, 100*time.Millisecond)
+		c.Poll(pctx, 1)
+		pc()
+		return len(c.Assignment()) == 2
+	}), "not rejoined")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []RebalanceKind{PartitionsAssigned, PartitionsLost, PartitionsAssigned}, kinds)
+}

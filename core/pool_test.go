@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -42,7 +43,9 @@ func establishedTo(t *testing.T, addr string) int {
 			inodes[strings.TrimSuffix(strings.TrimPrefix(target, "socket:["), "]")] = true
 		}
 	}
-	n := 0
+	// /proc/net/tcp read while sockets come and go can list a socket
+	// twice, so sockets are counted by inode.
+	seen := map[string]bool{}
 	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		f, err := os.Open(file)
 		if err != nil {
@@ -57,12 +60,12 @@ func establishedTo(t *testing.T, addr string) int {
 			}
 			rip, rport := parseProcAddr(fields[2])
 			if rport == port && (rip.Equal(ip) || (ip.IsLoopback() && rip.IsLoopback())) {
-				n++
+				seen[fields[9]] = true
 			}
 		}
 		f.Close()
 	}
-	return n
+	return len(seen)
 }
 
 // parseProcAddr decodes "0100007F:2382" (little-endian words) of /proc/net/tcp*.
@@ -81,6 +84,44 @@ func parseProcAddr(s string) (net.IP, int) {
 	return ip, int(port)
 }
 
+// tcpProxy forwards a fresh local port to target, so that the sockets a
+// test opens can be counted without noise from any other client of the
+// broker in this process.
+func tcpProxy(t *testing.T, target string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, in, out)
+			mu.Unlock()
+			go func() { io.Copy(out, in); out.Close() }()
+			go func() { io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return l.Addr().String()
+}
+
 func newTestPool(t *testing.T, pc PoolConfig) *Pool {
 	t.Helper()
 	p, err := NewPool(pc, NewConfig(WithClientID("gofka-pool-test"), WithDialTimeout(10*time.Second)))
@@ -90,7 +131,7 @@ func newTestPool(t *testing.T, pc PoolConfig) *Pool {
 }
 
 func TestPoolClientsShareConnections(t *testing.T) {
-	brokers := testBrokers(t)
+	brokers := []string{tcpProxy(t, testBrokers(t)[0])}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	pool := newTestPool(t, PoolConfig{MaxConnections: 1})
@@ -133,8 +174,7 @@ func TestPoolClientsShareConnections(t *testing.T) {
 }
 
 func TestPoolLimitHoldsUnderConcurrentDemand(t *testing.T) {
-	brokers := testBrokers(t)
-	addr := brokers[0]
+	addr := tcpProxy(t, testBrokers(t)[0])
 	pool := newTestPool(t, PoolConfig{MaxConnections: 3, ConnectionTimeout: 30 * time.Second})
 	before := establishedTo(t, addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -209,7 +249,7 @@ func TestPoolWaitTimesOutAndReleaseErrors(t *testing.T) {
 }
 
 func TestPoolReapsIdleConnections(t *testing.T) {
-	brokers := testBrokers(t)
+	brokers := []string{tcpProxy(t, testBrokers(t)[0])}
 	pool := newTestPool(t, PoolConfig{MaxIdleTime: 100 * time.Millisecond})
 	before := establishedTo(t, brokers[0])
 	c, err := pool.Get(context.Background(), brokers[0])

@@ -55,10 +55,10 @@ type Producer struct {
 
 	closing   atomic.Bool  // Close was called: no new records
 	producing atomic.Int32 // TryProduce calls running (Close waits for them before failing leftovers)
-	aborting atomic.Bool // Close gave up flushing: fail what is left
-	closeMu  sync.Mutex
-	closeErr error
-	closed   bool // guarded by closeMu
+	aborting  atomic.Bool  // Close gave up flushing: fail what is left
+	closeMu   sync.Mutex
+	closeErr  error
+	closed    bool // guarded by closeMu
 
 	topics sync.Map // string -> *topicState
 
@@ -1043,7 +1043,9 @@ type idemState struct {
 	bumpNeeded bool  // guarded by mu
 	fails      int   // metaLoop only: InitProducerId failures in a row
 
-	ready atomic.Bool // have && !bumpNeeded
+	ready    atomic.Bool // have && !bumpNeeded
+	curPID   atomic.Int64
+	curEpoch atomic.Int32
 }
 
 func (s *idemState) canSend() bool { return !s.enabled || s.ready.Load() }
@@ -1053,6 +1055,11 @@ func (s *idemState) current() (int64, int16) {
 	defer s.mu.Unlock()
 	return s.pid, s.epoch
 }
+
+// pidNow and epochNow read the current id and epoch without the lock
+// (they change only while nothing is in flight; see ensure).
+func (s *idemState) pidNow() int64   { return s.curPID.Load() }
+func (s *idemState) epochNow() int16 { return int16(s.curEpoch.Load()) }
 
 // requestBump stops sending until the metadata goroutine has bumped the
 // epoch (see ensure).
@@ -1121,6 +1128,7 @@ func (s *idemState) ensure(p *Producer) error {
 		for _, pb := range v.(*topicState).partitions() {
 			pb.mu.Lock()
 			pb.nextSeq = 0
+			pb.seqConfirmed = false
 			for _, b := range pb.batches {
 				if !b.inflight {
 					b.seq = -1
@@ -1138,6 +1146,8 @@ func (s *idemState) ensure(p *Producer) error {
 		p.stats.bumps.Add(1)
 	}
 	s.pid, s.epoch, s.have, s.bumpNeeded = newPID, newEpoch, true, false
+	s.curPID.Store(newPID)
+	s.curEpoch.Store(int32(newEpoch))
 	s.ready.Store(true)
 	s.mu.Unlock()
 	p.wakeAllSinks()

@@ -33,14 +33,14 @@ type sink struct {
 	parts []*partBuf // guarded by mu: the partitions this broker leads
 	rr    int        // guarded by mu: where the next request starts, for fairness
 
-	wake     chan struct{}      // capacity 1
-	slots    chan struct{}      // capacity MaxInFlight
-	inflight chan *produceCall  // to the receiver, in write order
-	encBuf   []byte             // sender only: encoded batches of the request being built
-	connErrs int                // sender only: dial failures in a row
-	backoff  time.Time          // sender only: no dial before this
-	scratch  []*recBatch        // sender only
-	byTP     map[tpKey]int       // receiver only
+	wake     chan struct{}     // capacity 1
+	slots    chan struct{}     // capacity MaxInFlight
+	inflight chan *produceCall // to the receiver, in write order
+	encBuf   []byte            // sender only: encoded batches of the request being built
+	connErrs int               // sender only: dial failures in a row
+	backoff  time.Time         // sender only: no dial before this
+	scratch  []*recBatch       // sender only
+	byTP     map[tpKey]int     // receiver only
 }
 
 type tpKey struct {
@@ -463,6 +463,9 @@ func (p *Producer) settleBatch(pb *partBuf, b *recBatch, res partResult) partRes
 		res.done = true
 		if !pb.failing {
 			pb.retryRound = 0
+		}
+		if b.pid == p.idem.pidNow() && b.epoch == p.idem.epochNow() {
+			pb.seqConfirmed = true
 		}
 
 	case p.aborting.Load():

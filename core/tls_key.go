@@ -90,7 +90,9 @@ func decryptKeyBlock(b *pem.Block, password, prop string) ([]byte, error) {
 		Detail: fmt.Sprintf("ssl.key.password does not decrypt the private key in %s", prop)}
 	if legacy {
 		der, err := x509.DecryptPEMBlock(b, []byte(password))
-		if err != nil {
+		if err != nil || !parsesAsKey(der) {
+			// A wrong password can leave valid-looking padding (about
+			// 1 in 256 times): only a key that parses counts.
 			return nil, wrong
 		}
 		return pem.EncodeToMemory(&pem.Block{Type: b.Type, Bytes: der}), nil
@@ -102,13 +104,24 @@ func decryptKeyBlock(b *pem.Block, password, prop string) ([]byte, error) {
 		}
 		return nil, securityErr("private key in %s: %v", prop, err)
 	}
-	if _, err := x509.ParsePKCS8PrivateKey(der); err != nil {
+	if !parsesAsKey(der) {
 		return nil, wrong // garbage that happened to have valid padding
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }
 
 var errWrongKeyPassword = fmt.Errorf("wrong password")
+
+func parsesAsKey(der []byte) bool {
+	if _, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+		return true
+	}
+	if _, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+		return true
+	}
+	_, err := x509.ParseECPrivateKey(der)
+	return err == nil
+}
 
 // decryptPKCS8 decrypts a DER EncryptedPrivateKeyInfo with PBES2.
 func decryptPKCS8(der, password []byte) ([]byte, error) {

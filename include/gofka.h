@@ -347,13 +347,18 @@ int32_t gofka_producer_close(gofka_handle_t producer, int32_t timeout_ms, gofka_
  *               then event_count rebalance events:
  *                 int32 kind (1 assigned, 2 revoked, 3 lost), int32 n,
  *                 n times: int32 topic_index, int32 partition,
- *               then message_count messages, each a 36-byte head
+ *               then message_count 48-byte message heads, back to back:
  *                 int32 topic_index, int32 partition, int64 offset,
- *                 int64 timestamp_ms (from the record), int32 key_len
- *                 (-1 = null), int32 value_len (-1 = null), int32
- *                 headers_len (0 = no headers)
- *               followed by key bytes, value bytes and headers_len bytes of
- *               headers (the headers format above).
+ *                 int64 timestamp_ms (from the record),
+ *                 int32 key_start, int32 key_end,
+ *                 int32 value_start, int32 value_end,
+ *                 int32 headers_start, int32 headers_end
+ *               then the data region the heads point into. Each start/end
+ *               pair is a byte range [start, end) of the whole buffer;
+ *               -1/-1 means a null key or value, or no headers (headers are
+ *               in the headers format above). Heads first and absolute
+ *               ranges let a binding decode the heads in one call (Python:
+ *               struct.iter_unpack) and slice each field directly.
  */
 
 /* No committed offset and auto.offset.reset=none (seek the partition). */
@@ -757,6 +762,21 @@ int32_t gofka_devcluster_close(gofka_handle_t cluster, gofka_error_t *err);
  * malformed token, is GOFKA_ERR_INVALID_ARGUMENT (the message never
  * quotes the token). */
 int32_t gofka_oauth_token_set(gofka_handle_t client, const char *token, gofka_error_t *err);
+
+/* ---------------------------------------------------------------------- */
+/* Diagnostics                                                             */
+/* ---------------------------------------------------------------------- */
+
+/* Runtime figures of the library, for leak checks and debugging, as a JSON
+ * object: {"goroutines":int, "handles":int (live handles of every kind),
+ * "handles_by_kind":{"producer":int,...} (kinds with live handles only),
+ * "heap_alloc_bytes":int, "heap_objects":int, "heap_sys_bytes":int,
+ * "sys_bytes":int (memory the Go runtime took from the OS), "num_gc":int,
+ * "cgo_calls":int}. With gc non-zero a garbage collection runs first, so
+ * the heap figures count live memory only (that pauses the library
+ * briefly); otherwise it never blocks. *json_out is freed with gofka_free.
+ * Thread-safe. */
+int32_t gofka_debug_stats(int32_t gc, char **json_out, size_t *len_out, gofka_error_t *err);
 
 #endif /* GOFKA_TYPES_ONLY */
 

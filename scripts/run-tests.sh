@@ -27,15 +27,24 @@ step "fuzz smoke (${FUZZTIME:-5s} per target)"
 ./scripts/fuzz.sh "${FUZZTIME:-5s}"
 
 step "Python tests on the dev cluster"
-PYTHONPATH=python "$PY" -m pytest -q -p no:cacheprovider tests/python
+PYTHONPATH=python "$PY" -m pytest -q -p no:cacheprovider --timeout=300 tests/python
 
-step "start Apache Kafka"
+step "start Apache Kafka (plaintext + TLS/SASL listeners)"
 trap './scripts/kafka.sh down || true' EXIT
-./scripts/kafka.sh up
+KAFKA_SECURITY=1 ./scripts/kafka.sh up
+# Addresses of the secured listeners, CA and client certificate paths.
+set -a; . "${KAFKA_WORKDIR:-.kafka}/security.env"; set +a
+export GOFKA_REQUIRE_SECURITY=1
 export GOFKA_BROKERS="127.0.0.1:${KAFKA_PORT}"
 
 step "Go tests against Apache Kafka ($GOFKA_BROKERS)"
 go test -count=1 ./core/...
 
 step "Python tests against Apache Kafka ($GOFKA_BROKERS)"
-PYTHONPATH=python GOFKA_KAFKA_SCRIPT="$PWD/scripts/kafka.sh" "$PY" -m pytest -q -p no:cacheprovider tests/python tests/integration
+PYTHONPATH=python GOFKA_KAFKA_SCRIPT="$PWD/scripts/kafka.sh" "$PY" -m pytest -q -p no:cacheprovider --timeout=300 tests/python tests/integration
+
+step "C and C++ tests against Apache Kafka"
+make --no-print-directory test-c
+
+step "packaging: wheel in a fresh venv, make install + pkg-config, examples"
+make --no-print-directory test-packaging

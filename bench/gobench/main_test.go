@@ -13,8 +13,8 @@ import (
 func TestPoolMatchesPythonWorkers(t *testing.T) {
 	for _, tc := range []struct {
 		count, size, n int
-		checksum        uint64
-		prefix          string
+		checksum       uint64
+		prefix         string
 	}{
 		{1000, 100, 1000, 2111783969078, "\x00\x00\x00\x00\x00\x00\x00\x05gkoebnngbameocnj"},
 		{3000, 1024, 3000, 6476450572398, "\x00\x00\x00\x00\x00\x00\x00\x05gbbbkfcpkfajifcb"},

@@ -10,7 +10,8 @@
  * offset, and polls until MAX records arrived (default: until 5 s pass
  * without any). Offsets are auto-committed; gofka_consumer_close commits
  * the rest and leaves the group. Each poll returns many records in one
- * packed buffer (the messages format of gofka.h), decoded below.
+ * packed buffer (the messages format of gofka.h), decoded below: fixed-size
+ * heads whose key/value ranges point into the same buffer, no copies.
  *
  * Without GOFKA_BROKERS the example starts an in-process dev cluster and
  * produces three records to TOPIC first, so it runs anywhere.
@@ -80,16 +81,19 @@ static int print_messages(const uint8_t *buf, size_t len) {
                    (int)name_lens[t], names[t], part);
         }
     }
+    /* message heads: 48 bytes each; key, value and headers are [start, end)
+     * byte ranges of the whole buffer (-1/-1 = null) */
     for (int m = 0; m < nmsg && r.ok; m++) {
         int32_t t = get_i32(&r), part = get_i32(&r);
         int64_t offset = get_i64(&r), ts = get_i64(&r);
-        int32_t klen = get_i32(&r), vlen = get_i32(&r), hlen = get_i32(&r);
-        const uint8_t *key = get_bytes(&r, klen), *value = get_bytes(&r, vlen);
-        get_bytes(&r, hlen);
+        int32_t ks = get_i32(&r), ke = get_i32(&r), vs = get_i32(&r), ve = get_i32(&r);
+        get_i32(&r); /* headers_start, headers_end: not printed */
+        get_i32(&r);
         if (!r.ok || t < 0 || t >= ntopics) return -1;
+        if ((ks >= 0 && (ke < ks || (size_t)ke > len)) || (vs >= 0 && (ve < vs || (size_t)ve > len))) return -1;
         printf("%.*s/%d@%lld ts=%lld key=%.*s value=%.*s\n", (int)name_lens[t], names[t], part, (long long)offset,
-               (long long)ts, klen < 0 ? 4 : (int)klen, klen < 0 ? "null" : (const char *)key,
-               vlen < 0 ? 4 : (int)vlen, vlen < 0 ? "null" : (const char *)value);
+               (long long)ts, ks < 0 ? 4 : (int)(ke - ks), ks < 0 ? "null" : (const char *)buf + ks,
+               vs < 0 ? 4 : (int)(ve - vs), vs < 0 ? "null" : (const char *)buf + vs);
     }
     return r.ok ? nmsg : -1;
 }

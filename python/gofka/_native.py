@@ -86,6 +86,8 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "gofka_abi_version": (c_int32, []),
     "gofka_free": (None, [c_void_p]),
     "gofka_error_table": (c_int32, [_p_buffer, _p_size, _p_error]),
+    # Diagnostics (capi/debug.go)
+    "gofka_debug_stats": (c_int32, [c_int32, _p_buffer, _p_size, _p_error]),
     # Engine log (gofka/_log.py)
     "gofka_log_set_level": (c_int32, [c_int32, _p_error]),
     "gofka_log_drain": (

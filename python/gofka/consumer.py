@@ -12,6 +12,7 @@ messages are returned; never on a library thread.
 
 from __future__ import annotations
 
+import gc
 import struct
 import time
 import uuid
@@ -79,7 +80,8 @@ class OffsetAndTimestamp(NamedTuple):
 _I32 = struct.Struct("<i")
 _PAIR = struct.Struct("<ii")
 _HEAD = struct.Struct("<iii")
-_MSG = struct.Struct("<iiqqiii")
+_gc_isenabled, _gc_disable, _gc_enable = gc.isenabled, gc.disable, gc.enable
+_MSG = struct.Struct("<iiqqiiiiii")  # a message head (gofka.h, messages format)
 _OFFSET_TAIL = struct.Struct("<iqq")
 _TP_TAIL = struct.Struct("<i")
 
@@ -208,29 +210,29 @@ def parse_poll(buf: bytes) -> Tuple[List[Message], Events]:
             pos += 8
             tps.append(TopicPartition(topics[ti], partition))
         events.append((kind, tps))
-    msgs: List[Message] = []
-    append = msgs.append
-    unpack = _MSG.unpack_from
+    if not n_msgs:
+        return [], events
+    # The heads are contiguous and hold absolute byte ranges: one C-level
+    # iteration decodes them all and each field is one slice.
+    heads = memoryview(buf)[pos:pos + n_msgs * _MSG.size]
     new = Message
-    for _ in range(n_msgs):
-        ti, partition, offset, ts, kl, vl, hl = unpack(buf, pos)
-        pos += 36
-        if kl >= 0:
-            key: Optional[bytes] = buf[pos:pos + kl]
-            pos += kl
-        else:
-            key = None
-        if vl >= 0:
-            value: Optional[bytes] = buf[pos:pos + vl]
-            pos += vl
-        else:
-            value = None
-        if hl:
-            headers = _parse_headers(buf, pos)
-            pos += hl
-        else:
-            headers = None
-        append(new(topics[ti], partition, offset, value, headers, ts / 1000.0, key))
+    headers = _parse_headers
+    # Thousands of new container objects (Messages, header dicts) in a row
+    # would set off the cyclic garbage collector again and again (each run
+    # also walking every older object); none of them can form a cycle, so
+    # it is paused while they are built and runs at most once after.
+    paused = _gc_isenabled()
+    if paused:
+        _gc_disable()
+    try:
+        msgs = [
+            new(topics[ti], partition, offset, buf[vs:ve] if vs >= 0 else None,
+                headers(buf, hs) if hs >= 0 else None, ts / 1000.0, buf[ks:ke] if ks >= 0 else None)
+            for ti, partition, offset, ts, ks, ke, vs, ve, hs, he in _MSG.iter_unpack(heads)
+        ]
+    finally:
+        if paused:
+            _gc_enable()
     return msgs, events
 
 

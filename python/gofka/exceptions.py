@@ -34,6 +34,7 @@ __all__ = [
     "error_from_code",
     "error_table",
     "class_for_category",
+    "class_for_code",
 ]
 
 
@@ -189,6 +190,14 @@ def error_table() -> Dict[int, ErrorInfo]:
                 loaded[info.code] = info
             _table = loaded
         return _table
+
+
+def class_for_code(code: int) -> Type[GofkaError]:
+    """The exception class raised for an error code: the class of its
+    category in the error table (docs/errors.md lists every code with its
+    class); GofkaError for a code the table does not know."""
+    info = error_table().get(code)
+    return GofkaError if info is None else class_for_category(info.category)
 
 
 def error_from_code(

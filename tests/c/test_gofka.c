@@ -167,6 +167,22 @@ static void test_error_table(void) {
 /* Configuration and handles                                                 */
 /* ------------------------------------------------------------------------ */
 
+static void test_debug_stats(void) {
+    gofka_error_t err;
+    char *json = NULL;
+    size_t len = 0;
+    gofka_handle_t q = 0;
+    REQUIRE_RC(GOFKA_OK, gofka_queue_new(&q, &err), &err);
+    REQUIRE_RC(GOFKA_OK, gofka_debug_stats(1, &json, &len, &err), &err);
+    REQUIRE(json != NULL);
+    CHECK(strlen(json) == len);
+    CHECK(contains(json, "\"goroutines\""));
+    CHECK(contains(json, "\"event queue\""));
+    gofka_free(json);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_debug_stats(0, NULL, &len, &err), &err);
+    CHECK_RC(GOFKA_OK, gofka_queue_close(q, &err), &err);
+}
+
 static void test_config_errors(void) {
     gofka_handle_t h = 0;
     gofka_error_t err;
@@ -637,18 +653,23 @@ static void test_consumer_group_roundtrip(void) {
         q += 12;
         for (int t = 0; t < ntop; t++) q += 4 + rd_u32(q);
         for (int e = 0; e < nev; e++) q += 8 + 8 * (size_t)rd_u32(q + 4);
+        /* 48-byte heads; key/value/headers are [start, end) ranges of buf */
         for (int m = 0; m < nmsg; m++) {
             int64_t off = (int64_t)rd_u64(q + 8);
-            int32_t klen = (int32_t)rd_u32(q + 24), vlen = (int32_t)rd_u32(q + 28), hlen = (int32_t)rd_u32(q + 32);
+            int32_t ks = (int32_t)rd_u32(q + 24), ke = (int32_t)rd_u32(q + 28);
+            int32_t vs = (int32_t)rd_u32(q + 32), ve = (int32_t)rd_u32(q + 36);
+            int32_t hs = (int32_t)rd_u32(q + 40), he = (int32_t)rd_u32(q + 44);
             char want[16];
             snprintf(want, sizeof want, "m%d", received);
             CHECK(off == received);
-            CHECK(klen == 1 && q[36] == 'k');
-            CHECK(vlen == (int32_t)strlen(want) && memcmp(q + 36 + klen, want, (size_t)vlen) == 0);
-            q += 36 + (klen > 0 ? klen : 0) + (vlen > 0 ? vlen : 0) + hlen;
+            REQUIRE(ks >= 0 && ke <= (int32_t)len && vs >= 0 && ve <= (int32_t)len);
+            CHECK(ke - ks == 1 && buf[ks] == 'k');
+            CHECK(ve - vs == (int32_t)strlen(want) && memcmp(buf + vs, want, (size_t)(ve - vs)) == 0);
+            CHECK(hs == -1 && he == -1);
+            q += 48;
             received++;
         }
-        CHECK(q == buf + len);
+        CHECK(q <= buf + len);
         gofka_free(buf);
     }
     CHECK(received == 5);
@@ -777,6 +798,66 @@ static void test_admin_call(void) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* Engine log                                                                */
+/* ------------------------------------------------------------------------ */
+
+static void test_engine_log(void) {
+    gofka_error_t err;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int32_t count = -1, partitions = -1;
+    int found_conn = 0;
+    char topic[96];
+
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_log_set_level(101, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_log_set_level(-1, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_log_drain(0, 0, &buf, &len, &count, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_log_drain(10, 0, NULL, &len, &count, &err), &err);
+    CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_log_drain(10, 0, &buf, &len, NULL, &err), &err);
+
+    REQUIRE_RC(GOFKA_OK, gofka_log_set_level(GOFKA_LOG_INFO, &err), &err);
+    while (gofka_log_drain(1000, 0, &buf, &len, &count, NULL) == GOFKA_OK && count > 0) gofka_free(buf); /* old lines */
+    {
+        gofka_handle_t p = new_producer();
+        REQUIRE(p != 0);
+        harness_topic(topic, sizeof topic, "log");
+        CHECK_RC(GOFKA_OK, gofka_producer_partition_count(p, topic, 15000, &partitions, &err), &err);
+        CHECK(partitions >= 1);
+        CHECK_RC(GOFKA_OK, gofka_producer_close(p, 5000, &err), &err);
+    }
+    REQUIRE_RC(GOFKA_OK, gofka_log_drain(1000, 2000, &buf, &len, &count, &err), &err);
+    REQUIRE(count > 0 && buf != NULL);
+    {
+        const uint8_t *q = buf, *end = buf + len;
+        for (int i = 0; i < count; i++) {
+            REQUIRE(end - q >= 16);
+            int32_t level = (int32_t)rd_u32(q);
+            uint32_t sublen = rd_u32(q + 12);
+            REQUIRE((size_t)(end - q) >= 16 + sublen + 4);
+            uint32_t msglen = rd_u32(q + 16 + sublen);
+            CHECK(level >= GOFKA_LOG_INFO && level <= GOFKA_LOG_ERROR);
+            CHECK((int64_t)rd_u64(q + 4) > 1600000000LL * 1000000000LL); /* ns since the epoch */
+            if (sublen == 4 && memcmp(q + 16, "conn", 4) == 0 && msglen > 12 && memcmp(q + 20 + sublen, "connected to", 12) == 0)
+                found_conn = 1;
+            q += 16 + sublen + 4 + msglen;
+        }
+        CHECK(q == end);
+    }
+    gofka_free(buf);
+    CHECK(found_conn);
+    CHECK_RC(GOFKA_OK, gofka_log_set_level(GOFKA_LOG_OFF, &err), &err);
+    while (gofka_log_drain(1000, 0, &buf, &len, &count, NULL) == GOFKA_OK && count > 0) gofka_free(buf);
+    {
+        gofka_handle_t p = new_producer(); /* logging off: nothing is kept */
+        REQUIRE(p != 0);
+        CHECK_RC(GOFKA_OK, gofka_producer_connect(p, 15000, &err), &err);
+        CHECK_RC(GOFKA_OK, gofka_producer_close(p, 5000, &err), &err);
+    }
+    CHECK_RC(GOFKA_OK, gofka_log_drain(1000, 0, &buf, &len, &count, &err), &err);
+    CHECK(count == 0 && buf == NULL);
+}
+
+/* ------------------------------------------------------------------------ */
 
 int main(void) {
     gofka_handle_t cluster = 0;
@@ -802,6 +883,7 @@ int main(void) {
 
     RUN(test_version_and_abi);
     RUN(test_error_table);
+    RUN(test_debug_stats);
     RUN(test_config_errors);
     RUN(test_invalid_handles);
     RUN(test_send_misuse);
@@ -815,6 +897,7 @@ int main(void) {
     RUN(test_consumer_group_roundtrip);
     RUN(test_consumer_misuse);
     RUN(test_admin_call);
+    RUN(test_engine_log);
     cxx_tests();
 
     if (cluster) gofka_devcluster_close(cluster, NULL);

@@ -249,3 +249,14 @@ def test_library_error_names_the_broker() -> None:
         assert info.value.retriable is True
     finally:
         _native.lib.gofka_pool_close(handle.value, _native.byref(err))
+
+
+def test_class_for_code() -> None:
+    from gofka.exceptions import class_for_code
+
+    assert class_for_code(3) is MetadataError
+    assert class_for_code(-105) is ConnectionError
+    assert class_for_code(25) is GroupCoordinationError  # UNKNOWN_MEMBER_ID
+    assert class_for_code(123456) is GofkaError
+    for code in error_table():
+        assert type(error_from_code(code)) is class_for_code(code)

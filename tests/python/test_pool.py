@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import threading
 import time
-from typing import Iterator, Set, Tuple
+from typing import Iterator, List, Set, Tuple
 
 import pytest
 
@@ -17,9 +18,79 @@ from gofka import ConnectionPool, PooledConnection
 from gofka.exceptions import GofkaError
 
 
-def _addr(brokers: str) -> Tuple[str, int]:
+def _broker_addr(brokers: str) -> Tuple[str, int]:
     host, _, port = brokers.split(",")[0].rpartition(":")
     return host, int(port)
+
+
+class _Proxy(object):
+    """Forwards a fresh local port to the broker, so that the sockets a test
+    opens are counted without noise from other clients in this process."""
+
+    def __init__(self, target: Tuple[str, int]) -> None:
+        self.target = target
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.addr = self.listener.getsockname()
+        self.socks: List[socket.socket] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.socks += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.listener.close()
+        with self.lock:
+            for s in self.socks:
+                s.close()
+
+
+_proxies: List[_Proxy] = []
+
+
+def _addr(brokers: str) -> Tuple[str, int]:
+    """A private address for the first broker (a proxy of this test)."""
+    proxy = _Proxy(_broker_addr(brokers))
+    _proxies.append(proxy)
+    return proxy.addr
+
+
+@pytest.fixture(autouse=True)
+def _close_proxies() -> Iterator[None]:
+    yield
+    while _proxies:
+        _proxies.pop().close()
 
 
 def _socket_inodes() -> Set[str]:
@@ -39,7 +110,7 @@ def established_to(port: int) -> int:
     (the dev cluster runs in this process too: its server-side sockets
     have `port` as the local port and are not counted)."""
     inodes = _socket_inodes()
-    n = 0
+    seen = set()  # by inode: /proc/net/tcp read while sockets change can list one twice
     for path in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(path) as f:
@@ -51,8 +122,8 @@ def established_to(port: int) -> int:
             if len(fields) < 10 or fields[3] != "01" or fields[9] not in inodes:
                 continue
             if int(fields[2].rsplit(":", 1)[1], 16) == port:
-                n += 1
-    return n
+                seen.add(fields[9])
+    return len(seen)
 
 
 def _wait_for(cond, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,65 @@
+package main
+
+/*
+#define GOFKA_TYPES_ONLY
+#include "gofka.h"
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"runtime"
+)
+
+// debugStats is the JSON object of gofka_debug_stats. Leak tests compare
+// two snapshots: goroutines and live handles must come back to where they
+// were once every client is closed; the heap figures show whether memory
+// is retained.
+type debugStats struct {
+	Goroutines    int            `json:"goroutines"`      // runtime.NumGoroutine()
+	Handles       int            `json:"handles"`         // live handles of every kind
+	HandlesByKind map[string]int `json:"handles_by_kind"` // live handles per kind ("producer", ...)
+	HeapAlloc     uint64         `json:"heap_alloc_bytes"`
+	HeapObjects   uint64         `json:"heap_objects"`
+	HeapSys       uint64         `json:"heap_sys_bytes"`
+	Sys           uint64         `json:"sys_bytes"` // memory obtained from the OS by the Go runtime
+	NumGC         uint32         `json:"num_gc"`
+	CgoCalls      int64          `json:"cgo_calls"`
+}
+
+// collectStats takes the snapshot. gc runs a garbage collection first, so
+// that heap figures count live memory only.
+func collectStats(gc bool) debugStats {
+	if gc {
+		runtime.GC()
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	st := debugStats{
+		Goroutines:    runtime.NumGoroutine(),
+		HandlesByKind: map[string]int{},
+		HeapAlloc:     ms.HeapAlloc,
+		HeapObjects:   ms.HeapObjects,
+		HeapSys:       ms.HeapSys,
+		Sys:           ms.Sys,
+		NumGC:         ms.NumGC,
+		CgoCalls:      runtime.NumCgoCall(),
+	}
+	handles.Lock()
+	for _, e := range handles.m {
+		st.Handles++
+		st.HandlesByKind[e.kind.String()]++
+	}
+	handles.Unlock()
+	return st
+}
+
+//export gofka_debug_stats
+func gofka_debug_stats(gc C.int32_t, out **C.char, outLen *C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	b, err := json.Marshal(collectStats(gc != 0))
+	if err == nil {
+		err = cBuffer(b, out, outLen)
+	}
+	return fill(errOut, err)
+}

@@ -1,0 +1,237 @@
+"""AsyncConsumer on the stock asyncio loop and on uvloop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from typing import Any, Awaitable, Callable, Dict, List, Set, Tuple
+
+import pytest
+import uvloop  # tests/requirements.txt
+
+import gofka
+from gofka import AsyncConsumer, Message, TopicPartition
+from gofka.exceptions import GofkaError, GroupCoordinationError
+
+pytestmark = pytest.mark.timeout(240)
+
+Runner = Callable[[Awaitable[Any]], Any]
+FAST = dict(session_timeout=6000, heartbeat_interval_ms=300, timeout=20)
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def run(request: pytest.FixtureRequest) -> Runner:
+    def runner(coro: Awaitable[Any]) -> Any:
+        loop = uvloop.new_event_loop() if request.param == "uvloop" else asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(asyncio.wait_for(coro, 120))
+        finally:
+            loop.close()
+
+    return runner
+
+
+def new_topic(brokers: str, partitions: int) -> str:
+    name = "gofka-pyac-%s" % uuid.uuid4().hex[:12]
+    with gofka.AdminClient(brokers, timeout=20) as admin:
+        admin.create_topic(name, num_partitions=partitions)
+    return name
+
+
+def produce(brokers: str, topic: str, partitions: int, per_partition: int, tag: str) -> None:
+    with gofka.Producer(brokers, timeout=20) as p:
+        for part in range(partitions):
+            p.send_batch(topic, [("%s-%d-%d" % (tag, part, i)).encode() for i in range(per_partition)], partition=part)
+
+
+async def poll_n(c: AsyncConsumer, n: int, deadline: float = 30.0) -> List[Message]:
+    got: List[Message] = []
+    end = time.monotonic() + deadline
+    while len(got) < n:
+        assert time.monotonic() < end, "got %d of %d" % (len(got), n)
+        got += await c.poll(n - len(got), timeout=0.5)
+    return got
+
+
+def test_bad_arguments(brokers: str) -> None:
+    with pytest.raises(ValueError):
+        AsyncConsumer(brokers, "g", ["t"], auto_offset_reset="sometimes")
+    with pytest.raises(ValueError):
+        AsyncConsumer(brokers, "g", [])
+    with pytest.raises(ValueError):
+        AsyncConsumer(brokers, "g", ["t"], max_poll_records=0)
+
+
+def test_poll_commit_iterate_close(brokers: str, run: Runner) -> None:
+    topic = new_topic(brokers, 2)
+    produce(brokers, topic, 2, 25, "a")
+    group = "g-" + topic
+
+    async def main() -> None:
+        async with AsyncConsumer(brokers, group, [topic], auto_commit=False, max_poll_records=7, **FAST) as c:
+            await c.subscribe()
+            assert sorted(c.assignment()) == [TopicPartition(topic, 0), TopicPartition(topic, 1)]
+            first = await poll_n(c, 10)
+            await c.commit(first[-1])
+            committed = await c.committed([(first[-1].topic, first[-1].partition)])
+            assert list(committed.values()) == [first[-1].offset + 1]
+            rest: List[Message] = []
+            async for m in c:  # polls 7 at a time, yields one by one
+                rest.append(m)
+                if len(rest) == 30:
+                    break
+            seen = {(m.partition, m.offset) for m in first + rest}
+            assert len(seen) == 40
+            # commit() counts only what the iterator yielded.
+            await c.commit()
+            committed = await c.committed([(topic, 0), (topic, 1)])
+            per_part: Dict[int, int] = {0: 0, 1: 0}
+            for p, o in seen:
+                per_part[p] = max(per_part[p], o + 1)
+            assert committed == {TopicPartition(topic, p): per_part[p] for p in (0, 1)}
+        # A new member resumes after exactly the 40 consumed messages.
+        async with AsyncConsumer(brokers, group, [topic], **FAST) as d:
+            await d.subscribe()
+            left = await poll_n(d, 10)
+            assert {(m.partition, m.offset) for m in left}.isdisjoint(seen)
+            assert len(seen) + len(left) == 50
+
+    run(main())
+
+
+def test_close_keeps_unyielded_messages(brokers: str, run: Runner) -> None:
+    """Messages the iterator buffered but never yielded are not committed
+    by close (auto-commit), so the next member gets them."""
+    topic = new_topic(brokers, 1)
+    produce(brokers, topic, 1, 20, "b")
+    group = "g-" + topic
+
+    async def main() -> None:
+        c = AsyncConsumer(brokers, group, [topic], max_poll_records=20, **FAST)
+        await c.subscribe()
+        async for m in c:
+            assert m.offset == 0
+            break  # the other 19 sit in the local buffer
+        await c.close()
+        async with AsyncConsumer(brokers, group, [topic], **FAST) as d:
+            await d.subscribe()
+            msgs = await poll_n(d, 19)
+            assert [m.offset for m in msgs] == list(range(1, 20))
+
+    run(main())
+
+
+def test_three_members_share_partitions(brokers: str, run: Runner) -> None:
+    topic = new_topic(brokers, 6)
+    group = "g-" + topic
+
+    async def main() -> None:
+        cs = [AsyncConsumer(brokers, group, [topic], auto_commit=False, **FAST) for _ in range(3)]
+        await asyncio.gather(*(c.subscribe() for c in cs))
+        end = time.monotonic() + 60
+        while True:
+            assigns = [c.assignment() for c in cs]
+            flat = [tp for a in assigns for tp in a]
+            if len(set(flat)) == 6 == len(flat) and all(len(a) == 2 for a in assigns):
+                break
+            assert time.monotonic() < end, assigns
+            await asyncio.sleep(0.1)
+        produce(brokers, topic, 6, 10, "c")
+        seen: Dict[Tuple[int, int], int] = {}
+
+        async def member(i: int) -> None:
+            while len(seen) < 60:
+                for m in await cs[i].poll(100, timeout=0.2):
+                    assert (m.partition, m.offset) not in seen
+                    assert TopicPartition(topic, m.partition) in assigns[i]
+                    seen[(m.partition, m.offset)] = i
+                await cs[i].commit()
+
+        await asyncio.wait_for(asyncio.gather(*(member(i) for i in range(3))), 60)
+        assert len(seen) == 60
+        for c in cs:
+            await c.close()
+
+    run(main())
+
+
+def test_callbacks_may_be_coroutines(brokers: str, run: Runner) -> None:
+    topic = new_topic(brokers, 1)
+    calls: List[Tuple[str, int]] = []
+
+    async def on_assign(tps: List[TopicPartition]) -> None:
+        await asyncio.sleep(0)
+        calls.append(("assign", threading.get_ident()))
+
+    def on_revoke(tps: List[TopicPartition]) -> None:
+        calls.append(("revoke", threading.get_ident()))
+
+    async def main() -> None:
+        c = AsyncConsumer(brokers, "g-" + topic, [topic], on_assign=on_assign, on_revoke=on_revoke, **FAST)
+        await c.subscribe()
+        await c.poll(1, timeout=0.5)
+        await c.close()
+
+    run(main())
+    me = threading.get_ident()
+    assert calls == [("assign", me), ("revoke", me)]
+
+
+def test_cancelled_poll_loses_nothing(brokers: str, run: Runner) -> None:
+    topic = new_topic(brokers, 1)
+
+    async def main() -> None:
+        async with AsyncConsumer(brokers, None, None, **FAST) as c:
+            c.assign([(topic, 0)])
+            # A poll cancelled while the engine still waits for records...
+            task = asyncio.ensure_future(c.poll(100, timeout=3))
+            await asyncio.sleep(0.3)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            # ...hands what it gets afterwards to the next poll.
+            produce(brokers, topic, 1, 5, "d")
+            msgs = await poll_n(c, 5)
+            assert [m.offset for m in msgs] == list(range(5))
+
+    run(main())
+
+
+def test_seek_position_offsets_for_times(brokers: str, run: Runner) -> None:
+    topic = new_topic(brokers, 1)
+    base = time.time() - 100
+    with gofka.Producer(brokers, timeout=20) as p:
+        for i in range(5):
+            p.send(topic, b"%d" % i, timestamp=base + i)
+
+    async def main() -> None:
+        async with AsyncConsumer(brokers, "g-" + topic, None, auto_commit=False, **FAST) as c:
+            c.assign([(topic, 0)])
+            res = await c.offsets_for_times({(topic, 0): base + 2})
+            assert res[TopicPartition(topic, 0)].offset == 2
+            c.seek(topic, 0, 3)
+            assert await c.position(topic, 0) == 3
+            msgs = await poll_n(c, 2)
+            assert [m.value for m in msgs] == [b"3", b"4"]
+            c.pause([(topic, 0)])
+            c.resume([(topic, 0)])
+            with pytest.raises(GroupCoordinationError):
+                await c.commit(Message(topic, 9, 0, b""))
+
+    run(main())
+
+
+def test_unreachable_coordinator(run: Runner) -> None:
+    async def main() -> None:
+        c = AsyncConsumer("127.0.0.1:1", "g", ["t"], timeout=2)
+        try:
+            with pytest.raises(GroupCoordinationError):
+                await c.subscribe()
+        finally:
+            await c.close()
+        with pytest.raises(GofkaError):
+            await c.poll()
+
+    run(main())
