@@ -116,7 +116,9 @@ class _Pump(object):
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
         try:
-            if self._engine_level < LEVEL_OFF:
+            # a last drain, only if someone still listens (otherwise logging's
+            # last-resort handler would print the lines to stderr)
+            if self._engine_level < LEVEL_OFF and wanted_level() < LEVEL_OFF:
                 self.drain(0)
             self._set_level(LEVEL_OFF)
         except Exception:  # interpreter shutting down: nothing left to report to

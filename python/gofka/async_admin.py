@@ -96,6 +96,7 @@ class AsyncAdminClient(object):
 
     @property
     def closed(self) -> bool:
+        """True once close() was called."""
         return self._handle == 0
 
     def _get(self) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import struct
 import time
 from collections import deque
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -33,6 +34,10 @@ from .producer import (
 )
 
 __all__ = ["AsyncProducer"]
+
+_RESULT = struct.Struct("<iiq")  # per-record result of a batch event (gofka.h)
+_RESULT_SIZE = _RESULT.size
+_RESULT_ITER = _RESULT.iter_unpack
 
 # Records per library call of coalesced sends: large enough to cross the
 # boundary rarely, small enough that the engine starts sending the first
@@ -164,6 +169,7 @@ class AsyncProducer(object):
         self._retry_handle: Optional[asyncio.TimerHandle] = None
         self._inflight: "set[asyncio.Future[Event]]" = set()
         self._counts: Dict[str, Tuple[int, float]] = {}
+        self._topics: Dict[str, bytes] = {}
         self._closing = False
         self._handle = new_producer_handle(opts)
         self._security.attach(self)
@@ -240,11 +246,15 @@ class AsyncProducer(object):
         See the class doc for ``partition``. Raises ProduceError,
         MetadataError, ConnectionError, or TypeError / ValueError for bad
         arguments."""
-        topic_b = _native.encode_topic(topic)
-        value = optional_value(message, "message")
-        kb = optional_value(key, "key")
-        hb = _native.pack_headers(headers)
-        ts = _native.timestamp_ms(timestamp)
+        topic_b = self._topics.get(topic) if type(topic) is str else None
+        if topic_b is None:
+            topic_b = _native.encode_topic(topic)
+            if len(self._topics) < 10000:
+                self._topics[topic] = topic_b
+        value = message if type(message) is bytes else optional_value(message, "message")
+        kb = key if key is None or type(key) is bytes else optional_value(key, "key")
+        hb = _native.pack_headers(headers) if headers is not None else b""
+        ts = -1 if timestamp is None else _native.timestamp_ms(timestamp)
         if partition is PARTITION_DEFAULT:
             if self.partitioner is not None:
                 part = await self._custom_partition(topic, topic_b, kb)
@@ -554,11 +564,18 @@ def _send_deliver(futs: List["asyncio.Future[int]"]) -> Callable[[Optional[BaseE
                 if not f.done():
                     f.set_exception(exc if exc is not None else RuntimeError("no result"))
             return
-        _, offsets, failures = parse_batch_results(ev.payload, len(futs))
+        payload = ev.payload
+        n = len(futs)
+        if len(payload) == _RESULT_SIZE * n:  # no failures: results only
+            for f, (_, _, off) in zip(futs, _RESULT_ITER(payload)):
+                if not f.done():  # else cancelled by its awaiter
+                    f.set_result(off)
+            return
+        _, offsets, failures = parse_batch_results(payload, n)
         failed = dict(failures)
         for i, f in enumerate(futs):
             if f.done():
-                continue  # cancelled by its awaiter
+                continue
             e = failed.get(i)
             if e is None:
                 f.set_result(offsets[i])

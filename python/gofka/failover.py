@@ -138,6 +138,7 @@ class BrokerFailoverManager(object):
     mark_success = mark_healthy  # name of the earlier pure-Python client
 
     def is_healthy(self, broker: Any) -> bool:
+        """True unless broker failed and its cool-down has not passed."""
         key = self._key(broker)
         with self._lock:
             return self._clock() >= self._health[key].down_until

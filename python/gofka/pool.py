@@ -185,6 +185,7 @@ class ConnectionPool(object):
 
     @property
     def closed(self) -> bool:
+        """True once close() was called."""
         return self._handle == 0
 
     def _get(self) -> int:

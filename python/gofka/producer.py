@@ -519,6 +519,7 @@ class Producer(HandleOwner):
         self._wake = threading.Event()
         self._flusher: Optional[threading.Thread] = None
         self._record_limit = min(max_request_size or (1 << 20), buffer_memory or (32 << 20))
+        self._queues = _QueuePool()  # private event queues of blocking sends
         self._set_handle(new_producer_handle(opts))
         self._security.attach(self)
 
@@ -533,7 +534,26 @@ class Producer(HandleOwner):
         """Connects to the cluster now (optional: sends connect on demand).
         Raises gofka.exceptions.ConnectionError when no broker answers within
         ``timeout``."""
-        self._call(_native.lib.gofka_producer_connect, self._timeout_ms)
+        self._call_sliced(_native.lib.gofka_producer_connect, self._timeout_ms)
+
+    def _call_sliced(self, fn: Callable[..., int], *args: Any) -> None:
+        """``_call`` from a helper thread, joined in 200 ms slices so that
+        Ctrl-C interrupts the caller (the call itself ends within its own
+        timeout)."""
+        result: List[BaseException] = []
+
+        def run() -> None:
+            try:
+                self._call(fn, *args)
+            except BaseException as exc:
+                result.append(exc)
+
+        t = threading.Thread(target=run, name="gofka-producer-call", daemon=True)
+        t.start()
+        while t.is_alive():
+            t.join(0.2)
+        if result:
+            raise result[0]
 
     # -- blocking sends -----------------------------------------------------
 
@@ -599,22 +619,51 @@ class Producer(HandleOwner):
         part = resolve_partition(partition, 0)
         packed_headers = _native.pack_headers(headers)
         ts = _native.timestamp_ms(timestamp)
-        offset = c_int64(-1)
-        self._call(
-            _native.lib.gofka_producer_send,
-            topic_b,
-            part,
-            key,
-            -1 if key is None else len(key),
-            value,
-            len(value),
-            packed_headers or None,
-            len(packed_headers),
-            ts,
-            self._timeout_ms,
-            byref(offset),
-        )
-        return offset.value
+        deadline = time.monotonic() + self.timeout
+        q = self._queues.get()
+        try:
+            token = next(self._tokens)
+            err = _native.new_error()
+            klen = -1 if key is None else len(key)
+            while True:
+                code = _native.lib.gofka_producer_produce(
+                    self._get(), q.handle, token, topic_b, part, key, klen, value, len(value),
+                    packed_headers or None, len(packed_headers), ts, byref(err))
+                if code == _native.OK:
+                    break
+                if code != _native.ERR_QUEUE_FULL or time.monotonic() >= deadline:
+                    raise self._failure(code, err)
+                time.sleep(0.002)  # buffer.memory full: wait for deliveries
+            ev = self._await_events(q, {token}, deadline)[token]
+        finally:
+            self._queues.put(q)
+        if ev.code != _native.OK:
+            raise self._event_error(ev)
+        return ev.offset
+
+    def _await_events(self, q: Any, tokens: Any, deadline: float) -> Dict[int, Any]:
+        """Waits for the events of ``tokens`` on the private queue q, in
+        slices of at most 200 ms so that Ctrl-C interrupts the wait (the
+        records keep going: results that arrive later are dropped)."""
+        got: Dict[int, Any] = {}
+        while True:
+            for ev in q.drain(65536, 0 if len(got) == len(tokens) else
+                              max(0, min(200, int((deadline - time.monotonic()) * 1000)))):
+                if ev.token in tokens:
+                    got[ev.token] = ev
+            if len(got) == len(tokens):
+                return got
+            if self._handle == 0:
+                raise self._closed_error()
+            if time.monotonic() >= deadline:
+                raise error_from_code(_native.ERR_TIMED_OUT,
+                                      "no acknowledgement within timeout=%ss (the records may still be written)"
+                                      % self.timeout)
+
+    def _event_error(self, ev: Any) -> GofkaError:
+        if ev.code == _native.ERR_INVALID_HANDLE or (ev.code == _native.ERR_CLIENT_CLOSED and self._handle == 0):
+            return self._closed_error()
+        return ev.error()
 
     def send_batch(
         self,
@@ -626,8 +675,10 @@ class Producer(HandleOwner):
         headers: Any = None,
         timestamp: Any = None,
     ) -> List[int]:
-        """Sends many values to one topic in a single library call and
-        returns their offsets, in order.
+        """Sends many values to one topic and returns their offsets, in
+        order, once all are acknowledged. The batch crosses into the library
+        in one call (batches larger than a quarter of ``buffer_memory`` in a
+        few).
 
         Args:
             partition: the partition for all of them, or None to let the
@@ -648,30 +699,68 @@ class Producer(HandleOwner):
                 values = list(messages)
             except TypeError:
                 raise TypeError("messages must be a list of bytes, not %s" % type(messages).__name__) from None
-            if not values:
-                return []
             if len(values) > _INT32_MAX:
                 raise ValueError("too many messages in one batch")
-            records = _native.pack_values(values)
+            limit = self._opts.chunk_bytes
+            chunks: List[Tuple[int, bytes]] = []
+            start = size = 0
+            for i, v in enumerate(values):
+                n = len(v) if isinstance(v, (bytes, bytearray)) else 0
+                if i > start and size + n + 24 > limit:
+                    chunks.append((i - start, _native.pack_values(values[start:i])))
+                    start, size = i, 0
+                size += n + 24
+            if start < len(values):
+                chunks.append((len(values) - start, _native.pack_values(values[start:] if start else values)))
         else:
             recs = batch_records(messages, keys, headers, timestamp)
-            if not recs:
-                return []
-            values = recs  # only its length is used below
-            records = pack_record_list(recs)
-        count = len(values)
-        offsets = (c_int64 * count)()
-        self._call(
-            _native.lib.gofka_producer_send_batch,
-            topic_b,
-            part,
-            records,
-            len(records),
-            count,
-            self._timeout_ms,
-            offsets,
-        )
-        return list(offsets)
+            chunks = []
+            start = size = 0
+            limit = self._opts.chunk_bytes
+            for i, (k, v, _, h) in enumerate(recs):
+                n = 24 + (len(k) if k else 0) + (len(v) if v else 0) + len(h)
+                if i > start and size + n > limit:
+                    chunks.append((i - start, pack_record_list(recs[start:i])))
+                    start, size = i, 0
+                size += n
+            if start < len(recs):
+                chunks.append((len(recs) - start, pack_record_list(recs[start:])))
+        if not chunks:
+            return []
+        deadline = time.monotonic() + self.timeout
+        q = self._queues.get()
+        try:
+            tokens = [next(self._tokens) for _ in chunks]
+            pending = set()
+            got: Dict[int, Any] = {}
+            err = _native.new_error()
+            for token, (count, packed) in zip(tokens, chunks):
+                while True:
+                    code = _native.lib.gofka_producer_produce_batch(
+                        self._get(), q.handle, token, topic_b, part, packed, len(packed), count, byref(err))
+                    if code == _native.OK:
+                        pending.add(token)
+                        break
+                    if code != _native.ERR_QUEUE_FULL or time.monotonic() >= deadline:
+                        raise self._failure(code, err)
+                    # buffer.memory is full: collect results of the chunks
+                    # already sent while deliveries free room.
+                    for ev in q.drain(65536, 5):
+                        if ev.token in pending:
+                            got[ev.token] = ev
+            got.update(self._await_events(q, pending - set(got), deadline))
+        finally:
+            self._queues.put(q)
+        offsets: List[int] = []
+        for token, (count, _) in zip(tokens, chunks):
+            ev = got[token]
+            if ev.code != _native.OK:
+                raise self._event_error(ev)
+            _, offs, failures = parse_batch_results(ev.payload, count)
+            if failures:
+                raise failures[0][1]
+            offsets.extend(offs)
+        return offsets
 
     # -- produce / poll / flush -------------------------------------------------
     #
@@ -866,7 +955,10 @@ class Producer(HandleOwner):
             self._push()
         q = self._queue
         if q is None:
-            if timeout and timeout > 0:
+            if self._backlog:  # e.g. records refused by a close racing with produce
+                with self._poll_lock:
+                    return self._serve()
+            if timeout and timeout > 0 and self._handle:
                 time.sleep(timeout)
             return 0
         forever = timeout is None or timeout < 0
@@ -959,7 +1051,8 @@ class Producer(HandleOwner):
                         cb(exc, msg)
                         continue
                     r = results[i - 1]
-                    msg = Message(rec[8], r[1], r[2], rec[3], _headers_dict(rec[9]),
+                    h = rec[9]
+                    msg = Message(rec[8], r[1], r[2], rec[3], _headers_dict(h) if h else None,
                                   ts / 1000.0 if ts >= 0 else now, rec[2])
                     if r[0] == 0:
                         cb(None, msg)
@@ -992,6 +1085,7 @@ class Producer(HandleOwner):
         deadline = time.monotonic() + max(0.0, timeout)
         while True:
             if self._handle == 0:
+                self.poll(0)
                 break
             if self._pend:
                 self._push()
@@ -1016,7 +1110,7 @@ class Producer(HandleOwner):
         needed, creating the topic when auto-creation is on)."""
         topic_b = _native.encode_topic(topic)
         out = ctypes.c_int32()
-        self._call(_native.lib.gofka_producer_partition_count, topic_b, self._timeout_ms, byref(out))
+        self._call_sliced(_native.lib.gofka_producer_partition_count, topic_b, self._timeout_ms, byref(out))
         return out.value
 
     def close(self) -> None:
@@ -1046,6 +1140,7 @@ class Producer(HandleOwner):
                          self.timeout, _native.make_error(code, err))
         elif code != _native.OK:
             raise _native.make_error(code, err)
+        self._queues.close()
         q = self._queue
         if q is not None:
             # Serve what close failed (their events were posted before it
@@ -1061,6 +1156,45 @@ class Producer(HandleOwner):
             finally:
                 self._queue = None
                 q.close()
+
+
+class _QueuePool(object):
+    """Event queues for blocking sends: each send takes one for its wait
+    and gives it back (results that arrive after a send gave up are
+    dropped by the next user: tokens never repeat). Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._free: List[Any] = []
+        self._all: List[Any] = []
+        self._closed = False
+
+    def get(self) -> Any:
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+            if self._closed:
+                raise error_from_code(_native.ERR_CLIENT_CLOSED, "producer is closed")
+        from ._bridge import EventQueue
+
+        q = EventQueue()
+        with self._lock:
+            self._all.append(q)
+            if self._closed:
+                q.close()
+        return q
+
+    def put(self, q: Any) -> None:
+        with self._lock:
+            if not self._closed:
+                self._free.append(q)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            queues, self._all, self._free = self._all, [], []
+        for q in queues:
+            q.close()
 
 
 def _flusher_loop(ref: "weakref.ReferenceType[Producer]", wake: threading.Event) -> None:
