@@ -263,7 +263,7 @@ func packPoll(b []byte, heads int, recs []*core.Record, evs []core.RebalanceEven
 			o += 8
 		}
 	}
-	h := heads                          // next head
+	h := heads                         // next head
 	d := heads + msgHeadSize*len(recs) // next data byte
 	last, lastIdx := "", int32(0)
 	// span writes the [start, end) of one field (-1, -1 for null) and

@@ -18,10 +18,15 @@ import (
 //	GOFKA_BROKERS=127.0.0.1:9092 go test ./core -run '^$' -bench BenchmarkConsume -benchtime 1000000x
 func BenchmarkConsume(b *testing.B) {
 	brokers := benchBrokers(b)
-	topic := fmt.Sprintf("gofka-bench-consume-%d", time.Now().UnixNano())
-	fillTopic(b, brokers, topic, b.N)
+	// GOFKA_BENCH_TOPIC reuses a one-partition topic holding at least b.N
+	// records (then only the consumer runs in the process).
+	topic := os.Getenv("GOFKA_BENCH_TOPIC")
+	if topic == "" {
+		topic = fmt.Sprintf("gofka-bench-consume-%d", time.Now().UnixNano())
+		fillTopic(b, brokers, topic, b.N)
+	}
 
-	c, err := NewConsumer(WithBrokers(brokers...), WithGroupID("g-"+topic), WithAutoOffsetReset("earliest"),
+	c, err := NewConsumer(WithBrokers(brokers...), WithGroupID(fmt.Sprintf("g-%s-%d", topic, time.Now().UnixNano())), WithAutoOffsetReset("earliest"),
 		WithAutoCommit(false))
 	if err != nil {
 		b.Fatal(err)

@@ -182,6 +182,9 @@ func (p *Producer) PartitionCount(ctx context.Context, topic string) (int, error
 	if topic == "" {
 		return 0, &wire.Error{Code: wire.ErrInvalidArgument, Detail: "empty topic name"}
 	}
+	if err := checkTopicName(topic); err != nil {
+		return 0, err
+	}
 	if ts := p.topicIfKnown(topic); ts != nil && ts.ready.Load() {
 		return len(ts.partitions()), nil
 	}
@@ -243,6 +246,10 @@ func (p *Producer) TryProduce(ctx context.Context, r *Record, promise func(*Reco
 	if r.Topic == "" {
 		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "record has no topic"}
 	}
+	ts, err := p.topic(r.Topic)
+	if err != nil {
+		return err
+	}
 	size := recordSize(r)
 	if limit := min(int64(p.cfg.MaxRequestSize), p.cfg.BufferMemory); int64(size+wire.RecordBatchOverhead) > limit {
 		return &wire.Error{Code: wire.ErrMessageTooLargeLocal,
@@ -263,7 +270,6 @@ func (p *Producer) TryProduce(ctx context.Context, r *Record, promise func(*Reco
 		p.doneOutstanding(1)
 		return &wire.Error{Code: wire.ErrClientClosed, Detail: "producer is closed"}
 	}
-	ts := p.topic(r.Topic)
 	if !ts.ready.Load() {
 		ts.mu.Lock()
 		if !ts.ready.Load() {
@@ -305,6 +311,11 @@ func (p *Producer) ProduceBatch(ctx context.Context, recs []*Record, promise fun
 		if r.Topic == "" {
 			return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("record %d has no topic", i)}
 		}
+		if i == 0 || r.Topic != recs[i-1].Topic {
+			if _, err := p.topic(r.Topic); err != nil {
+				return err
+			}
+		}
 		size := int64(recordSize(r))
 		if size+wire.RecordBatchOverhead > limit {
 			return &wire.Error{Code: wire.ErrMessageTooLargeLocal,
@@ -336,7 +347,7 @@ func (p *Producer) ProduceBatch(ctx context.Context, recs []*Record, promise fun
 			r.Timestamp = now
 		}
 		if ts == nil || ts.name != r.Topic {
-			ts = p.topic(r.Topic)
+			ts = p.knownTopic(r.Topic)
 		}
 		size := recordSize(r)
 		if !ts.ready.Load() {
@@ -388,12 +399,32 @@ func (p *Producer) route(ts *topicState, parts []*partBuf, r *Record, promise fu
 	}
 }
 
-// topic returns the topic's state, creating it on first use.
-func (p *Producer) topic(name string) *topicState {
+// topic returns the topic's state, creating it on first use after
+// checking the name as Kafka does (INVALID_TOPIC_EXCEPTION; a dev cluster
+// would accept names a real broker refuses).
+func (p *Producer) topic(name string) (*topicState, error) {
 	if v, ok := p.topics.Load(name); ok {
-		return v.(*topicState)
+		return v.(*topicState), nil
+	}
+	if err := checkTopicName(name); err != nil {
+		return nil, err
 	}
 	v, _ := p.topics.LoadOrStore(name, newTopicState(name))
+	return v.(*topicState), nil
+}
+
+// checkTopicName applies Kafka's rules: 1-249 ASCII letters, digits, '.',
+// '_' and '-', and not "." or "..".
+func checkTopicName(name string) error {
+	if name == "." || name == ".." {
+		return &wire.Error{Code: wire.ErrInvalidTopicException, Detail: fmt.Sprintf("invalid topic name %q", name)}
+	}
+	return validTopic(name)
+}
+
+// knownTopic is topic for names already in use.
+func (p *Producer) knownTopic(name string) *topicState {
+	v, _ := p.topics.Load(name)
 	return v.(*topicState)
 }
 
@@ -445,6 +476,14 @@ func (p *Producer) ProduceSync(ctx context.Context, recs ...*Record) error {
 		}
 		return startErr
 	case <-ctx.Done():
+		select {
+		case <-w.done: // finished as ctx ended: report the results
+			if err := w.firstError(recs); err != nil {
+				return err
+			}
+			return startErr
+		default:
+		}
 		err := w.firstError(recs)
 		if err == nil && startErr != nil && wire.CodeOf(startErr) != wire.ErrQueueFull {
 			err = startErr
@@ -795,7 +834,7 @@ func (p *Producer) refreshMetadata() bool {
 		return false
 	}
 	for _, name := range topics {
-		p.applyTopic(p.topic(name), m)
+		p.applyTopic(p.knownTopic(name), m)
 	}
 	return !p.needMeta.Load()
 }
@@ -805,7 +844,7 @@ func (p *Producer) refreshMetadata() bool {
 func (p *Producer) metadataFailed(topics []string, err error) {
 	p.needMeta.Store(true)
 	for _, name := range topics {
-		ts := p.topic(name)
+		ts := p.knownTopic(name)
 		ts.setLastErr(err)
 		if !wire.CodeOf(err).Retriable() && !ts.ready.Load() {
 			ts.mu.Lock()

@@ -579,6 +579,12 @@ func TestInvalidRecords(t *testing.T) {
 	ctx := context.Background()
 	require.ErrorIs(t, p.TryProduce(ctx, nil, nil), wire.ErrInvalidArgument)
 	require.ErrorIs(t, p.TryProduce(ctx, &Record{}, nil), wire.ErrInvalidArgument)
+	for _, bad := range []string{"bad topic!", strings.Repeat("x", 250), ".", "..", "a/b", "café"} {
+		require.ErrorIs(t, p.TryProduce(ctx, &Record{Topic: bad}, nil), wire.ErrInvalidTopicException, bad)
+		require.ErrorIs(t, p.ProduceBatch(ctx, []*Record{{Topic: bad}}, nil), wire.ErrInvalidTopicException, bad)
+		_, err := p.PartitionCount(ctx, bad)
+		require.ErrorIs(t, err, wire.ErrInvalidTopicException, bad)
+	}
 	require.ErrorIs(t, p.ProduceSync(ctx, &Record{Topic: "t"}, nil), wire.ErrInvalidArgument)
 	// All or nothing: nothing of a batch with a bad record is buffered.
 	err := p.ProduceBatch(ctx, []*Record{{Topic: "t", Value: []byte("ok")}, {Topic: "t", Value: make([]byte, 2<<20)}}, nil)

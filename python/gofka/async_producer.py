@@ -388,10 +388,17 @@ class AsyncProducer(object):
                 g = groups[(topic, part)] = ([], [])
             g[0].append((key, value, ts, headers))
             g[1].append(fut)
+        limit = self._opts.chunk_bytes
         for (topic, part), (records, futs) in groups.items():
-            for i in range(0, len(records), _CHUNK_RECORDS):
-                self._submit_unit(_Unit(topic, part, records[i:i + _CHUNK_RECORDS],
-                                        _send_deliver(futs[i:i + _CHUNK_RECORDS])))
+            start, size = 0, 0
+            for i, (k, v, _, h) in enumerate(records):
+                s = 24 + (len(k) if k else 0) + (len(v) if v else 0) + len(h)
+                if i > start and (size + s > limit or i - start >= _CHUNK_RECORDS):
+                    self._submit_unit(_Unit(topic, part, records[start:i], _send_deliver(futs[start:i])))
+                    start, size = i, 0
+                size += s
+            self._submit_unit(_Unit(topic, part, records[start:] if start else records,
+                                    _send_deliver(futs[start:] if start else futs)))
 
     def _submit_unit(self, unit: _Unit) -> None:
         if self._waiting:

@@ -812,6 +812,17 @@ class Consumer(HandleOwner):
             err = _native.new_error()
             _native.check(_native.lib.gofka_consumer_close(handle, self._timeout_ms, byref(err)), err)
 
+    def __del__(self) -> None:
+        # Garbage-collected without close(): close without running any
+        # callback (this may be any thread, at any time).
+        try:
+            handle = self._take_handle() if getattr(self, "_handle", 0) else 0
+            if handle:
+                err = _native.new_error()
+                _native.lib.gofka_consumer_close(handle, self._timeout_ms, byref(err))
+        except Exception:
+            pass
+
 
 def run_callbacks(opts: ConsumerOptions, events: Events) -> List[Any]:
     """Calls the rebalance callbacks of events, in order; returns their

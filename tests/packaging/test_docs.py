@@ -192,3 +192,15 @@ def test_c_guide_program_compiles() -> None:
                                    "-I" + os.path.join(ROOT, "include"), path],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
             assert proc.returncode == 0, proc.stderr
+
+
+def test_header_documents_every_function() -> None:
+    """Each declaration in gofka.h directly follows its comment block."""
+    text = read("include", "gofka.h")
+    undocumented = []
+    for m in re.finditer(r"^[a-z][\w \*]*\b(gofka_\w+)\s*\(", text, re.M):
+        before = text[: m.start()].rstrip()
+        if not before.endswith("*/"):
+            undocumented.append(m.group(1))
+    assert undocumented == []
+    assert 'extern "C"' in text

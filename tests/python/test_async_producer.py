@@ -301,3 +301,14 @@ def test_used_from_two_loops_one_after_the_other(brokers: str, topic: str) -> No
         finally:
             loop.close()
     asyncio.new_event_loop().run_until_complete(producer.close())
+
+
+def test_large_records_through_a_small_buffer(run: Runner, brokers: str, topic: str) -> None:
+    # Many concurrent sends whose total is far above buffer_memory: they
+    # are split into batches that fit and wait for room in order.
+    async def main() -> List[int]:
+        async with gofka.AsyncProducer(brokers, batch_size=1 << 20, buffer_memory=1 << 20,
+                                       max_request_size=1 << 20) as producer:
+            return await asyncio.gather(*[producer.send(topic, b"%06d" % i + b"x" * 20000) for i in range(200)])
+
+    assert run(main()) == list(range(200))

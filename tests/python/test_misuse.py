@@ -145,7 +145,6 @@ def test_producer_bad_options(brokers: str, kwargs: dict, accepted: tuple) -> No
         ({"topics": []}, (ValueError,)),
         ({"topics": [5]}, (TypeError,)),
         ({"topics": [None]}, (TypeError,)),
-        ({"topics": ["bad topic!"]}, INVALID_TOPIC),
         ({"auto_offset_reset": "middle"}, (ValueError,)),
         ({"auto_offset_reset": None}, (TypeError, ValueError)),
         ({"session_timeout": "30s"}, (TypeError,)),
@@ -220,11 +219,24 @@ def test_invalid_topic_names(shared: Any, topic: str) -> None:
     """Every client reports an invalid topic name the same way, whatever
     the broker (the dev cluster accepts names Kafka refuses)."""
     p, c, a, _ = shared
-    check(lambda: p.send(topic, b"v"), INVALID_TOPIC)
-    check(lambda: p.send_batch(topic, [b"v"]), INVALID_TOPIC)
-    check(lambda: a.create_topic(topic), INVALID_TOPIC)
-    check(lambda: a.describe_topic(topic), INVALID_TOPIC)
-    check(lambda: c.assign([(topic, 0)]), INVALID_TOPIC)
+    brokers = p.brokers
+    calls = {
+        "Producer.send": lambda: p.send(topic, b"v"),
+        "Producer.send_batch": lambda: p.send_batch(topic, [b"v"]),
+        "Producer.partition_count": lambda: p.partition_count(topic),
+        "AdminClient.create_topic": lambda: a.create_topic(topic),
+        "AdminClient.describe_topic": lambda: a.describe_topic(topic),
+        "Consumer.assign": lambda: c.assign([(topic, 0)]),
+        "Consumer.subscribe": lambda: Consumer(brokers, group_id="g", topics=[topic], timeout=10).subscribe(),
+    }
+    failures = []
+    for name, call in calls.items():
+        try:
+            check(call, INVALID_TOPIC)
+        except AssertionError as exc:
+            failures.append("%s(%r): %s" % (name, topic, exc))
+    c.assign([])
+    assert not failures, "\n".join(failures)
 
 
 # ---------------------------------------------------------------- consumer calls
@@ -275,13 +287,10 @@ ADMIN_CASES = [
     ("create partitions 0", lambda a, t: a.create_topic(t + "-n", num_partitions=0), (ValueError,)),
     ("create partitions negative", lambda a, t: a.create_topic(t + "-n", num_partitions=-5), (ValueError,)),
     ("create partitions 2**40", lambda a, t: a.create_topic(t + "-n", num_partitions=2 ** 40), (ValueError,)),
-    ("create partitions 10**9", lambda a, t: a.create_topic(t + "-big", num_partitions=10 ** 9),
-     ("POLICY_VIOLATION", "INVALID_PARTITIONS", "INVALID_REQUEST", ValueError)),
     ("create rf 0", lambda a, t: a.create_topic(t + "-n", replication_factor=0), (ValueError,)),
-    ("create rf 1000", lambda a, t: a.create_topic(t + "-rf", replication_factor=1000),
-     ("INVALID_REPLICATION_FACTOR", ValueError)),
+    ("create rf 2**20", lambda a, t: a.create_topic(t + "-n", replication_factor=2 ** 20), (ValueError,)),
     ("create config list", lambda a, t: a.create_topic(t + "-n", config=["a=b"]), (TypeError,)),
-    ("create config int key", lambda a, t: a.create_topic(t + "-n", config={1: "x"}), (TypeError,)),
+    ("create config int key", lambda a, t: a.create_topic(t + "-n", config={1: "x"}), (TypeError, ValueError)),
     ("create exists", lambda a, t: a.create_topic(t), ("TOPIC_ALREADY_EXISTS",)),
     ("partition count None", lambda a, t: a.get_partition_count(None), (TypeError,)),
 ]
