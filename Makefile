@@ -6,7 +6,7 @@ VENV ?= .venv
 LIB := python/gofka/libgofka.so
 GO_SOURCES := $(shell find wire core capi -name '*.go' -not -name '*_test.go') go.mod go.sum include/gofka.h
 
-.PHONY: build demo test test-go test-python fuzz lint kafka-up kafka-down clean venv
+.PHONY: build demo test test-go test-python test-faults fuzz lint docs kafka-up kafka-down clean venv
 
 build: $(LIB)
 
@@ -29,6 +29,11 @@ test-go:
 
 test-python: build venv
 	PYTHONPATH=python $(VENV)/bin/python -m pytest -q tests/python
+
+# Regenerates the docs made from code (tests fail when they are stale).
+docs:
+	go run ./core/cmd/configdoc > docs/configuration.md
+	go run ./wire/cmd/errordoc > docs/errors.md
 
 fuzz:
 	./scripts/fuzz.sh $${FUZZTIME:-10s}
