@@ -31,6 +31,8 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=100000)
     ap.add_argument("--size", type=int, default=100)
     ap.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
+    ap.add_argument("--batch-size", type=int, default=None, help="batch_size (default: each class's)")
+    ap.add_argument("--linger-ms", type=int, default=None, help="linger_ms (default: each class's)")
     a = ap.parse_args()
     brokers = os.environ.get("GOFKA_BROKERS")
     dc = None
@@ -41,7 +43,8 @@ def main() -> int:
     values = [value] * a.n
     topic = lambda: "quick-%s" % uuid.uuid4().hex[:12]
     try:
-        with gofka.Producer(brokers) as p:
+        opts = {k: v for k, v in (("batch_size", a.batch_size), ("linger_ms", a.linger_ms)) if v is not None}
+        with gofka.Producer(brokers, **opts) as p:
             t = topic()
             p.send(t, b"warm")
             measure("Producer.send_batch", a.n, lambda: p.send_batch(t, values))
@@ -67,7 +70,7 @@ def main() -> int:
             measure("Producer.produce(cb)+flush()", a.n, produce_cb)
 
         async def run_async():
-            async with gofka.AsyncProducer(brokers) as ap:
+            async with gofka.AsyncProducer(brokers, **opts) as ap:
                 t = topic()
                 await ap.send(t, b"warm")
                 c0, t0 = cpu(), time.perf_counter()

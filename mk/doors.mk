@@ -57,10 +57,15 @@ install: $(LIB)
 uninstall:
 	rm -f "$(DESTDIR)$(LIBDIR)/libgofka.so" "$(DESTDIR)$(INCLUDEDIR)/gofka.h" "$(DESTDIR)$(PKGCONFIGDIR)/gofka.pc"
 
-# One binary: the C tests plus a C++ translation unit (the header from C++,
-# extern "C"); it prints "N passed, N failed" last and exits non-zero on a
-# failure. GOFKA_BROKERS selects a real cluster, else it starts a dev cluster
-# through the C API.
+# The C tests: test_gofka (the C tests plus a C++ translation unit: the
+# header from C++, extern "C") and every other tests/c/test_*.c as its own
+# binary (e.g. test_misuse_faults.c). Each prints "N passed, N failed" last;
+# test-c adds them up into one final line of that form and fails when any
+# binary failed or crashed. GOFKA_BROKERS selects a real cluster, else each
+# binary starts a dev cluster through the C API.
+C_TEST_EXTRA := $(filter-out tests/c/test_gofka.c,$(wildcard tests/c/test_*.c))
+C_TEST_BINS := $(DOORS_BUILD)/test_gofka $(patsubst tests/c/%.c,$(DOORS_BUILD)/%,$(C_TEST_EXTRA))
+
 $(DOORS_BUILD)/test_gofka: tests/c/test_gofka.c tests/c/test_cxx.cpp tests/c/harness.h include/gofka.h $(LIB)
 	@mkdir -p $(DOORS_BUILD)
 	$(CC) -std=c11 $(TEST_C_FLAGS) -c tests/c/test_gofka.c -o $(DOORS_BUILD)/test_gofka.o
@@ -68,8 +73,19 @@ $(DOORS_BUILD)/test_gofka: tests/c/test_gofka.c tests/c/test_cxx.cpp tests/c/har
 	$(CXX) -pthread -o $@ $(DOORS_BUILD)/test_gofka.o $(DOORS_BUILD)/test_cxx.o \
 	    -L$(dir $(LIB)) -lgofka -Wl,-rpath,$(abspath $(dir $(LIB)))
 
-test-c: $(DOORS_BUILD)/test_gofka
-	$(DOORS_BUILD)/test_gofka
+$(DOORS_BUILD)/test_%: tests/c/test_%.c include/gofka.h $(LIB)
+	@mkdir -p $(DOORS_BUILD)
+	$(CC) -std=c11 $(TEST_C_FLAGS) $< -o $@ -L$(dir $(LIB)) -lgofka -Wl,-rpath,$(abspath $(dir $(LIB)))
+
+test-c: $(C_TEST_BINS)
+	@p=0; f=0; for t in $(C_TEST_BINS); do \
+	    echo "== $$t"; \
+	    $$t > $(DOORS_BUILD)/out.txt 2>&1; rc=$$?; cat $(DOORS_BUILD)/out.txt; \
+	    line=$$(grep -E '^[0-9]+ passed, [0-9]+ failed' $(DOORS_BUILD)/out.txt | tail -n 1); \
+	    if [ -z "$$line" ]; then echo "$$t: no summary (exit $$rc)"; f=$$((f+1)); continue; fi; \
+	    p=$$((p + $$(echo "$$line" | cut -d' ' -f1))); f=$$((f + $$(echo "$$line" | cut -d' ' -f3))); \
+	    if [ $$rc -ne 0 ] && [ "$$(echo "$$line" | cut -d' ' -f3)" = 0 ]; then echo "$$t: exit $$rc"; f=$$((f+1)); fi; \
+	done; echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
 
 # Builds the wheel and installs it into fresh venvs outside the repo, checks
 # make install + pkg-config with examples/c, the Go examples and the docs.

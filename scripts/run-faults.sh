@@ -76,7 +76,7 @@ go test -tags faults -count=1 -v -timeout "${FAULTS_TIMEOUT:-11m}" ${RUN:+-run "
 if [ "${FAULTS_PYTHON:-1}" = 1 ] && [ -z "$RUN" ]; then
   step "Python fault tests"
   [ -f python/gofka/libgofka.so ] || ./build.sh python/gofka/libgofka.so
-  PYTHONPATH=python "$PY" -m pytest -q -p no:cacheprovider tests/faults || rc=1
+  PYTHONPATH=python "$PY" -m pytest -q -p no:cacheprovider -o asyncio_default_fixture_loop_scope=function tests/faults || rc=1
 fi
 
 step "figures ($REPORT)"
