@@ -335,6 +335,83 @@ func gofka_producer_produce_batch(h C.gofka_handle_t, queue C.gofka_handle_t, to
 	return fill(errOut, p.ProduceBatch(noWait, recs, promise))
 }
 
+//export gofka_producer_produce_values
+func gofka_producer_produce_values(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
+	topic *C.char, partition C.int32_t, lengths *C.int32_t, values *C.uint8_t, valuesLen C.size_t, count C.int32_t,
+	errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	p, err := producerOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	q, err := queueOrNil(queue)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	if topic == nil {
+		return fill(errOut, invalid("topic is NULL"))
+	}
+	if err := checkPartition(partition); err != nil {
+		return fill(errOut, err)
+	}
+	if count < 0 {
+		return fill(errOut, invalid("count %d is negative", int(count)))
+	}
+	n := int(count)
+	if n > 0 && lengths == nil {
+		return fill(errOut, invalid("lengths is NULL"))
+	}
+	blob, err := borrow(unsafe.Pointer(values), int64(valuesLen))
+	if err != nil {
+		return fill(errOut, err)
+	}
+	var lens []int32
+	if n > 0 {
+		lens = unsafe.Slice((*int32)(unsafe.Pointer(lengths)), n)
+	}
+	// Check the lengths against the buffer before copying anything.
+	total := 0
+	for i, l := range lens {
+		if l < -1 {
+			return fill(errOut, invalid("lengths[%d] is %d", i, int(l)))
+		}
+		if l > 0 {
+			total += int(l)
+		}
+	}
+	if total != len(blob) {
+		return fill(errOut, invalid("the lengths add up to %d bytes, values holds %d", total, len(blob)))
+	}
+	own := make([]byte, len(blob))
+	copy(own, blob)
+	store := make([]core.Record, n)
+	recs := make([]*core.Record, n)
+	name := C.GoString(topic)
+	off := 0
+	for i, l := range lens {
+		r := &store[i]
+		r.Topic, r.Partition = name, int32(partition)
+		if l >= 0 {
+			r.Value = own[off : off+int(l) : off+int(l)]
+			off += int(l)
+		}
+		recs[i] = r
+	}
+	if n == 0 {
+		if q != nil {
+			q.post(event{token: uint64(token), partition: -1, offset: -1, payload: []byte{}})
+		}
+		return fill(errOut, nil)
+	}
+	var promise func(*core.Record, error)
+	if q != nil {
+		d := &batchDelivery{q: q, token: uint64(token), recs: store, codes: make([]int32, n)}
+		d.left.Store(int64(n))
+		promise = d.promise
+	}
+	return fill(errOut, p.ProduceBatch(noWait, recs, promise))
+}
+
 //export gofka_producer_flush
 func gofka_producer_flush(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)

@@ -257,6 +257,17 @@ int32_t gofka_producer_produce_batch(gofka_handle_t producer, gofka_handle_t que
                                      const uint8_t *records, size_t records_len, int32_t count,
                                      gofka_error_t *err);
 
+/* gofka_producer_produce_batch for records that have only a value (null
+ * key, no headers, timestamp now), in a columnar form that callers build
+ * without a per-record loop: lengths[i] (count int32s; -1 = a null value)
+ * and the values back to back in values/values_len (null values take no
+ * bytes; the lengths must add up to values_len). Same rules, event and
+ * payload as gofka_producer_produce_batch. */
+int32_t gofka_producer_produce_values(gofka_handle_t producer, gofka_handle_t queue, uint64_t token,
+                                      const char *topic, int32_t partition,
+                                      const int32_t *lengths, const uint8_t *values, size_t values_len,
+                                      int32_t count, gofka_error_t *err);
+
 /* Sends every buffered record now (ignoring linger.ms) and blocks until all
  * records buffered by any call have their result, or timeout_ms passes
  * (GOFKA_ERR_TIMED_OUT; nothing is lost: the records stay buffered).

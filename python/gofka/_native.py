@@ -161,6 +161,21 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
             _p_error,
         ],
     ),
+    "gofka_producer_produce_values": (
+        c_int32,
+        [
+            gofka_handle_t,  # producer
+            gofka_handle_t,  # queue (0 = no event)
+            c_uint64,  # token
+            c_char_p,  # topic
+            c_int32,  # partition (-1 = partitioner)
+            c_void_p,  # lengths (int32 per record, -1 = null)
+            _bytes_in,  # values, back to back
+            c_size_t,  # values_len
+            c_int32,  # count
+            _p_error,
+        ],
+    ),
     "gofka_producer_flush": (c_int32, [gofka_handle_t, c_int32, _p_error]),
     "gofka_producer_partition_count": (
         c_int32,

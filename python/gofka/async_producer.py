@@ -24,11 +24,15 @@ from .exceptions import GofkaError, error_from_code
 from .producer import (
     PARTITION_DEFAULT,
     ProducerOptions,
+    batch_offsets,
     batch_records,
+    columnar,
+    columnar_chunks,
     new_producer_handle,
     optional_value,
     pack_record_list,
     parse_batch_results,
+    produce_values,
     resolve_partition,
     security_options,
 )
@@ -54,16 +58,18 @@ class _Unit(object):
     """One produce_batch call: records for one topic-partition, and what to
     do with their results."""
 
-    __slots__ = ("topic", "partition", "records", "deliver", "since")
+    __slots__ = ("topic", "partition", "records", "deliver", "since", "columnar")
 
     def __init__(self, topic: bytes, partition: int,
                  records: List[Tuple[Optional[bytes], Optional[bytes], int, bytes]],
-                 deliver: Callable[[Optional[BaseException], Optional[Event]], None]) -> None:
+                 deliver: Callable[[Optional[BaseException], Optional[Event]], None],
+                 columnar: Any = None) -> None:
         self.topic = topic
         self.partition = partition
-        self.records = records
+        self.records = records  # (key, value, timestamp_ms, packed headers); empty when columnar
         self.deliver = deliver
         self.since = 0.0
+        self.columnar = columnar  # (int32 lengths, values joined) of values-only records
 
 
 class AsyncProducer(object):
@@ -301,10 +307,27 @@ class AsyncProducer(object):
         a list. Raises the first failed record's error (the others may have
         been written)."""
         topic_b = _native.encode_topic(topic)
+        loop = asyncio.get_running_loop()
+        plain = keys is None and headers is None and timestamp is None and (
+            partition is not PARTITION_DEFAULT or self.partitioner is None)
+        if plain and isinstance(messages, list):
+            col = columnar(messages)
+            if col is not None:
+                if not messages:
+                    return []
+                part = 0 if partition is PARTITION_DEFAULT else resolve_partition(partition, 0)
+                offsets_c: List[int] = []
+                futs_c = []
+                for lengths, blob in columnar_chunks(col[0], col[1], self._opts.chunk_bytes):
+                    fut_c: "asyncio.Future[List[int]]" = loop.create_future()
+                    futs_c.append(fut_c)
+                    self._submit_unit(_Unit(topic_b, part, [], _columnar_deliver(fut_c, len(lengths)), (lengths, blob)))
+                for f in await asyncio.gather(*futs_c):
+                    offsets_c.extend(f)
+                return offsets_c
         records = batch_records(messages, keys, headers, timestamp)
         if not records:
             return []
-        loop = asyncio.get_running_loop()
         if partition is PARTITION_DEFAULT and self.partitioner is not None:
             groups: Dict[int, List[int]] = {}
             for i, rec in enumerate(records):
@@ -390,6 +413,15 @@ class AsyncProducer(object):
             g[1].append(fut)
         limit = self._opts.chunk_bytes
         for (topic, part), (records, futs) in groups.items():
+            if all(k is None and ts == -1 and not h for k, _, ts, h in records):
+                col = columnar([r[1] for r in records])
+                if col is not None:
+                    i = 0
+                    for lengths, blob in columnar_chunks(col[0], col[1], limit):
+                        n = len(lengths)
+                        self._submit_unit(_Unit(topic, part, [], _send_deliver(futs[i:i + n]), (lengths, blob)))
+                        i += n
+                    continue
             start, size = 0, 0
             for i, (k, v, _, h) in enumerate(records):
                 s = 24 + (len(k) if k else 0) + (len(v) if v else 0) + len(h)
@@ -419,15 +451,19 @@ class AsyncProducer(object):
         except BaseException as exc:  # closed
             unit.deliver(exc, None)
             return True
-        packed = pack_record_list(unit.records)
+        col = unit.columnar
+        packed = pack_record_list(unit.records) if col is None else b""
         count = len(unit.records)
         topic, part = unit.topic, unit.partition
         full = [False]
 
         def start(queue: int, token: int) -> None:
             err = _native.new_error()
-            code = _native.lib.gofka_producer_produce_batch(
-                handle, queue, token, topic, part, packed, len(packed), count, ctypes.byref(err))
+            if col is not None:
+                code = produce_values(handle, queue, token, topic, part, col[0], col[1], err)
+            else:
+                code = _native.lib.gofka_producer_produce_batch(
+                    handle, queue, token, topic, part, packed, len(packed), count, ctypes.byref(err))
             if code == _native.ERR_QUEUE_FULL:
                 full[0] = True
                 raise _native.make_error(code, err)
@@ -588,6 +624,26 @@ def _send_deliver(futs: List["asyncio.Future[int]"]) -> Callable[[Optional[BaseE
                 f.set_result(offsets[i])
             else:
                 f.set_exception(e)
+
+    return deliver
+
+
+def _columnar_deliver(fut: "asyncio.Future[List[int]]", count: int) -> Callable[[Optional[BaseException], Optional[Event]], None]:
+    """Resolves a send_batch piece with its offsets (or its first error)."""
+
+    def deliver(exc: Optional[BaseException], ev: Optional[Event]) -> None:
+        if fut.done():
+            return
+        if exc is not None or ev is None:
+            fut.set_exception(exc if exc is not None else RuntimeError("no result"))
+            return
+        offs = batch_offsets(ev.payload, count)
+        if offs is None:
+            _, offs, failures = parse_batch_results(ev.payload, count)
+            if failures:
+                fut.set_exception(failures[0][1])
+                return
+        fut.set_result(offs)
 
     return deliver
 

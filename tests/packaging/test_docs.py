@@ -140,14 +140,14 @@ def header_functions() -> List[str]:
 @pytest.mark.parametrize("function", header_functions())
 def test_every_c_function_is_mapped(function: str) -> None:
     rows = api_rows()
-    assert function in rows, "docs/api.md has no row for %s (C ABI table)" % function
+    assert function in rows, "docs/api.md has no row for %s: run tests/packaging/update_api_table.py" % function
     exported_in, bindings, tests = rows[function][:3]
     (capi_file,) = paths(exported_in)
     assert "//export %s\n" % function in read(capi_file)
     for b in paths(bindings):
         assert re.search(r"\b%s\b" % function, read(b)), "%s does not call %s" % (b, function)
     listed = paths(tests)
-    assert listed, "no test listed for %s" % function
+    assert listed, "no test uses %s (neither tests/c nor a Python binding under test); add one, then run tests/packaging/update_api_table.py" % function
     for t in listed:
         assert os.path.exists(os.path.join(ROOT, t)), t
     direct = [t for t in listed if re.search(r"\b%s\b" % function, read(t))]

@@ -77,26 +77,26 @@ CASES = {
     """,
     "producer_send": """
         s, hole = black_hole()
-        p = gofka.Producer(hole, timeout=5)
+        p = gofka.Producer(hole, timeout=2)
         run(lambda: p.send(TOPIC, b"never"))
         p.close()
     """,
     "producer_send_batch": """
         s, hole = black_hole()
-        p = gofka.Producer(hole, timeout=5)
+        p = gofka.Producer(hole, timeout=2)
         run(lambda: p.send_batch(TOPIC, [b"never"] * 10))
         p.close()
     """,
     "producer_flush": """
         s, hole = black_hole()
-        p = gofka.Producer(hole, timeout=5)
+        p = gofka.Producer(hole, timeout=2)
         p.produce(TOPIC, b"never")
         run(lambda: p.flush(60))
         p.close()
     """,
     "admin_list_topics": """
         s, hole = black_hole()
-        a = gofka.AdminClient(hole, timeout=5)
+        a = gofka.AdminClient(hole, timeout=2)
         run(lambda: a.list_topics())
         a.close()
     """,

@@ -131,16 +131,22 @@ def sync_cycle(kind: str, brokers: str, topic: str) -> Callable[[int], None]:
     """One create / use over the network / close cycle of a client."""
     if kind == "producer":
         def one(i: int) -> None:
+            # Every cycle connects (bootstrap, ApiVersions, metadata); every
+            # 10th also produces (a produce connection and its sender).
             p = gofka.Producer(brokers, timeout=15)
             try:
-                p.send(topic, b"cycle", partition=0)
+                p.connect()
+                if i % 10 == 0:
+                    p.send(topic, b"cycle", partition=0)
             finally:
                 p.close()
     elif kind == "consumer":
         def one(i: int) -> None:
-            # group_id makes assign() fetch committed offsets from the
-            # coordinator, and close() commit (auto_commit): both paths run.
-            c = gofka.Consumer(brokers, group_id="gofka-leak-g", topics=None, timeout=15)
+            # Every cycle fetches a record; every 10th has a group_id, so
+            # assign() fetches committed offsets from the coordinator and
+            # close() commits (auto_commit).
+            group = "gofka-leak-g" if i % 10 == 0 else None
+            c = gofka.Consumer(brokers, group_id=group, topics=None, timeout=15)
             try:
                 c.assign([(topic, 0)])
                 c.seek(topic, 0, gofka.OFFSET_BEGINNING)
