@@ -64,7 +64,8 @@ go vet -tags faults ./tests/faults
 
 step "start a 3-node Apache Kafka (ports $KAFKA_PORT-$((KAFKA_PORT + 2)), workdir $KAFKA_WORKDIR)"
 start=$SECONDS
-GOFKA_FAULT_BROKERS=$(./scripts/kafka.sh up)
+./scripts/kafka.sh up >/dev/null
+GOFKA_FAULT_BROKERS=$(./scripts/kafka.sh bootstrap)
 export GOFKA_FAULT_BROKERS
 echo "cluster $GOFKA_FAULT_BROKERS ready in $((SECONDS - start)) s"
 

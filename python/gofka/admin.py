@@ -16,6 +16,7 @@ from ctypes import byref
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _native
+from ._bridge import call_sliced
 from ._client import HandleOwner, validate_brokers, validate_client_id, validate_timeout
 from . import _security
 from ._security import SecurityOptions
@@ -592,8 +593,19 @@ class AdminClient(HandleOwner):
         return "<gofka.AdminClient brokers=%r%s>" % (self.brokers, " closed" if self.closed else "")
 
     def _run(self, op: str, args: Dict[str, Any], convert: Callable[[Any], Any]) -> Any:
-        raw = self._call_returning_buffer(_native.lib.gofka_admin_call, op.encode(), json.dumps(args).encode(), self._timeout_ms)
-        return convert(json.loads(raw.decode("utf-8")))
+        # Through the event queue rather than the blocking gofka_admin_call,
+        # so the wait is sliced and Ctrl-C interrupts it promptly.
+        handle = self._get()
+        op_b, args_b = op.encode(), json.dumps(args).encode()
+
+        def start(queue: int, token: int) -> None:
+            err = _native.new_error()
+            code = _native.lib.gofka_admin_call_async(handle, queue, token, op_b, args_b, self._timeout_ms, byref(err))
+            if code != _native.OK:
+                raise self._failure(code, err)
+
+        ev = call_sliced(start)
+        return convert(json.loads(ev.payload.decode("utf-8")))
 
     def connect(self) -> None:
         """Reaches the cluster now (optional: every method connects on

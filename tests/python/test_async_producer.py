@@ -312,3 +312,21 @@ def test_large_records_through_a_small_buffer(run: Runner, brokers: str, topic: 
             return await asyncio.gather(*[producer.send(topic, b"%06d" % i + b"x" * 20000) for i in range(200)])
 
     assert run(main()) == list(range(200))
+
+
+def test_send_batch_through_a_small_buffer(run: Runner, brokers: str, topic: str) -> None:
+    async def main() -> None:
+        async with gofka.AsyncProducer(brokers, buffer_memory=64 << 10, batch_size=8 << 10) as producer:
+            values = [b"%05d" % i + b"x" * 295 for i in range(2000)]
+            batch, singles = await asyncio.gather(
+                producer.send_batch(topic, values, partition=0),
+                asyncio.gather(*[producer.send(topic, v) for v in values[:500]]),
+            )
+            assert sorted(batch + list(singles)) == list(range(2500))
+            assert batch == sorted(batch) and list(singles) == sorted(singles)
+            with pytest.raises(gofka.MetadataError):
+                await producer.send_batch(topic, [b"a"], partition=1000)
+            with pytest.raises(TypeError):
+                await producer.send_batch(topic, [b"a", None])  # type: ignore[list-item]
+
+    run(main())

@@ -465,3 +465,43 @@ def test_partition_count(producer: gofka.Producer, brokers: str, admin, topic: s
     assert producer.partition_count(topic) == 5
     with pytest.raises(TypeError):
         producer.partition_count(5)  # type: ignore[arg-type]
+
+
+def test_columnar_chunks_split_and_reassemble() -> None:
+    import array
+
+    from gofka.producer import columnar, columnar_chunks
+
+    values = [b"%d" % i * (i % 7) for i in range(500)]
+    lengths, blob = columnar(values)
+    assert list(lengths) == [len(v) for v in values] and blob == b"".join(values)
+    pieces = columnar_chunks(lengths, blob, 300)
+    assert len(pieces) > 5
+    assert b"".join(b for _, b in pieces) == blob
+    assert [l for ls, _ in pieces for l in ls] == list(lengths)
+    for ls, b in pieces:
+        assert len(b) == sum(ls)
+        assert len(b) + 24 * len(ls) <= 300 or len(ls) == 1
+    assert columnar([b"a", None]) is None and columnar([b"a", "s"]) is None
+    assert columnar([bytearray(b"ab"), memoryview(b"cd")]) == (array.array("i", [2, 2]), b"abcd")
+
+
+def test_send_batch_through_a_small_buffer(brokers: str, topic: str) -> None:
+    # 2000 x 300 B through a 64 KiB buffer: several library calls, each
+    # waiting for room, offsets still in input order.
+    with gofka.Producer(brokers, timeout=15, buffer_memory=64 << 10, batch_size=8 << 10) as producer:
+        values = [b"%05d" % i + b"x" * 295 for i in range(2000)]
+        assert producer.send_batch(topic, values) == list(range(2000))
+        keyed = producer.send_batch(topic, values[:300], keys=[b"k"] * 300)
+        assert keyed == list(range(2000, 2300))
+
+
+def test_send_batch_failure_and_null_values(producer: gofka.Producer, topic: str) -> None:
+    producer.send(topic, b"x")
+    n = producer.partition_count(topic)
+    with pytest.raises(gofka.MetadataError) as info:
+        producer.send_batch(topic, [b"a", b"b"], partition=n)
+    assert info.value.name == "PARTITION_NOT_FOUND"
+    with pytest.raises(TypeError):
+        producer.send_batch(topic, [b"a", None])  # type: ignore[list-item]
+    assert producer.send_batch(topic, [b"c"]) == [1]
