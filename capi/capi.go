@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 	"unsafe"
@@ -176,8 +177,10 @@ func cBuffer(b []byte, out **C.char, outLen *C.size_t) error {
 // the call. n < 0 gives nil (null), a NULL pointer with n > 0 an error.
 func borrow(p unsafe.Pointer, n int64) ([]byte, error) {
 	switch {
-	case n < 0:
+	case n == -1:
 		return nil, nil
+	case n < 0:
+		return nil, invalid("length %d is negative (only -1, meaning null, is allowed)", n)
 	case n == 0:
 		return []byte{}, nil
 	case p == nil:
@@ -186,6 +189,16 @@ func borrow(p unsafe.Pointer, n int64) ([]byte, error) {
 		return nil, invalid("buffer length %d too large", n)
 	}
 	return unsafe.Slice((*byte)(p), int(n)), nil
+}
+
+// sizeArg converts a size_t length for borrow. Sizes past what borrow
+// accepts stay too large instead of wrapping to a negative int64 (SIZE_MAX
+// would otherwise read as -1, "null").
+func sizeArg(n C.size_t) int64 {
+	if uint64(n) > 1<<31 {
+		return math.MaxInt64
+	}
+	return int64(n)
 }
 
 var versionCString = C.CString(core.Version)

@@ -389,7 +389,7 @@ func gofka_consumer_poll_async(h C.gofka_handle_t, queue C.gofka_handle_t, token
 
 // readPartitions decodes the partitions format.
 func readPartitions(p *C.uint8_t, n C.size_t) ([]core.TopicPartition, error) {
-	b, err := borrow(unsafe.Pointer(p), int64(n))
+	b, err := borrow(unsafe.Pointer(p), sizeArg(n))
 	if err != nil {
 		return nil, err
 	}
@@ -420,7 +420,7 @@ type offsetEntry struct {
 }
 
 func readOffsets(p *C.uint8_t, n C.size_t) ([]offsetEntry, error) {
-	b, err := borrow(unsafe.Pointer(p), int64(n))
+	b, err := borrow(unsafe.Pointer(p), sizeArg(n))
 	if err != nil {
 		return nil, err
 	}

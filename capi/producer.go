@@ -78,7 +78,7 @@ func copyRecord(topic string, partition int32, key *C.uint8_t, keyLen C.int64_t,
 	if err != nil {
 		return nil, err
 	}
-	hb, err := borrow(unsafe.Pointer(headers), int64(headersLen))
+	hb, err := borrow(unsafe.Pointer(headers), sizeArg(headersLen))
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +149,7 @@ func copyRecords(records *C.uint8_t, recordsLen C.size_t, count C.int32_t, topic
 	if count < 0 {
 		return nil, invalid("count %d is negative", int(count))
 	}
-	buf, err := borrow(unsafe.Pointer(records), int64(recordsLen))
+	buf, err := borrow(unsafe.Pointer(records), sizeArg(recordsLen))
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +361,7 @@ func gofka_producer_produce_values(h C.gofka_handle_t, queue C.gofka_handle_t, t
 	if n > 0 && lengths == nil {
 		return fill(errOut, invalid("lengths is NULL"))
 	}
-	blob, err := borrow(unsafe.Pointer(values), int64(valuesLen))
+	blob, err := borrow(unsafe.Pointer(values), sizeArg(valuesLen))
 	if err != nil {
 		return fill(errOut, err)
 	}

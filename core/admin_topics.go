@@ -70,8 +70,8 @@ func (a *Admin) CreateTopics(ctx context.Context, topics []NewTopic, o CreateTop
 	req := &wire.CreateTopicsRequest{ValidateOnly: o.ValidateOnly}
 	seen := map[string]bool{}
 	for _, t := range topics {
-		if t.Name == "" {
-			return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "topic name is empty"}
+		if err := ValidateTopicName(t.Name); err != nil {
+			return err
 		}
 		if seen[t.Name] {
 			return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("topic %q given twice", t.Name)}

@@ -201,6 +201,9 @@ func (c *Client) logMetadata(old, m *Metadata, answered int) {
 // the topic is unknown. A topic the cluster reports as missing gives a
 // *wire.Error with its code (UNKNOWN_TOPIC_OR_PARTITION, ...).
 func (c *Client) TopicPartitions(ctx context.Context, topic string) (*TopicInfo, error) {
+	if err := ValidateTopicName(topic); err != nil {
+		return nil, err
+	}
 	m, err := c.Metadata(ctx, topic)
 	if err != nil {
 		return nil, err

@@ -182,7 +182,7 @@ func (p *Producer) PartitionCount(ctx context.Context, topic string) (int, error
 	if topic == "" {
 		return 0, &wire.Error{Code: wire.ErrInvalidArgument, Detail: "empty topic name"}
 	}
-	if err := checkTopicName(topic); err != nil {
+	if err := ValidateTopicName(topic); err != nil {
 		return 0, err
 	}
 	if ts := p.topicIfKnown(topic); ts != nil && ts.ready.Load() {
@@ -291,11 +291,11 @@ func (p *Producer) TryProduce(ctx context.Context, r *Record, promise func(*Reco
 // ProduceBatch buffers recs like Produce, all or nothing: either every
 // record is buffered (promise, if not nil, is then called once per record,
 // as Produce's is) or none is and the error is returned (closed producer,
-// a nil or invalid record, a record too large, or QUEUE_FULL when
-// buffer.memory has no room for the whole batch before ctx ends; a batch
-// larger than buffer.memory itself can never fit and gets QUEUE_FULL at
-// once). Memory is reserved once for the batch, so it costs less than
-// producing the records one by one.
+// a nil or invalid record, a record too large, QUEUE_FULL when
+// buffer.memory has no room for the whole batch before ctx ends, or
+// INVALID_ARGUMENT for a batch larger than buffer.memory itself, which
+// could never fit: split it). Memory is reserved once for the batch, so it
+// costs less than producing the records one by one.
 func (p *Producer) ProduceBatch(ctx context.Context, recs []*Record, promise func(*Record, error)) error {
 	p.producing.Add(1)
 	defer p.producing.Add(-1)
@@ -327,7 +327,8 @@ func (p *Producer) ProduceBatch(ctx context.Context, recs []*Record, promise fun
 		return nil
 	}
 	if total > p.cfg.BufferMemory {
-		return &wire.Error{Code: wire.ErrQueueFull,
+		// Not QUEUE_FULL: waiting would never help.
+		return &wire.Error{Code: wire.ErrInvalidArgument,
 			Detail: fmt.Sprintf("a batch of %d bytes can never fit in buffer.memory (%d): split it", total, p.cfg.BufferMemory)}
 	}
 	if err := p.mem.reserve(ctx, p.quit, total); err != nil {
@@ -406,20 +407,11 @@ func (p *Producer) topic(name string) (*topicState, error) {
 	if v, ok := p.topics.Load(name); ok {
 		return v.(*topicState), nil
 	}
-	if err := checkTopicName(name); err != nil {
+	if err := ValidateTopicName(name); err != nil {
 		return nil, err
 	}
 	v, _ := p.topics.LoadOrStore(name, newTopicState(name))
 	return v.(*topicState), nil
-}
-
-// checkTopicName applies Kafka's rules: 1-249 ASCII letters, digits, '.',
-// '_' and '-', and not "." or "..".
-func checkTopicName(name string) error {
-	if name == "." || name == ".." {
-		return &wire.Error{Code: wire.ErrInvalidTopicException, Detail: fmt.Sprintf("invalid topic name %q", name)}
-	}
-	return validTopic(name)
 }
 
 // knownTopic is topic for names already in use.

@@ -237,10 +237,10 @@ int32_t gofka_producer_produce(gofka_handle_t producer, gofka_handle_t queue, ui
 /* Buffers `count` packed records (format below) for one topic in one call
  * and returns at once, all or nothing: a non-zero return (closed producer,
  * bad argument, a record too large, GOFKA_ERR_QUEUE_FULL when
- * buffer.memory has no room for the whole batch; a batch larger than
- * buffer.memory itself always gets it, so split such batches) means no
- * record was buffered and no event will come. partition -1 lets the
- * partitioner choose per record.
+ * buffer.memory has no room for the whole batch now,
+ * GOFKA_ERR_INVALID_ARGUMENT for a batch larger than buffer.memory itself:
+ * split such batches) means no record was buffered and no event will come.
+ * partition -1 lets the partitioner choose per record.
  *
  * When queue is not 0, ONE event tagged `token` is posted once every
  * record has its result (one event per batch rather than per record: the

@@ -23,6 +23,7 @@ from ._bridge import AsyncBridge, Event
 from .exceptions import GofkaError, error_from_code
 from .producer import (
     PARTITION_DEFAULT,
+    REC_OVERHEAD,
     ProducerOptions,
     batch_offsets,
     batch_records,
@@ -358,7 +359,7 @@ class AsyncProducer(object):
         limit = self._opts.chunk_bytes
         start, size = 0, 0
         for i, (k, v, _, h) in enumerate(records):
-            s = 24 + (len(k) if k else 0) + (len(v) if v else 0) + len(h)
+            s = REC_OVERHEAD + (len(k) if k else 0) + (len(v) if v else 0) + 2 * len(h)
             if i > start and size + s > limit:
                 yield idxs[start:i], records[start:i]
                 start, size = i, 0
@@ -424,7 +425,7 @@ class AsyncProducer(object):
                     continue
             start, size = 0, 0
             for i, (k, v, _, h) in enumerate(records):
-                s = 24 + (len(k) if k else 0) + (len(v) if v else 0) + len(h)
+                s = REC_OVERHEAD + (len(k) if k else 0) + (len(v) if v else 0) + 2 * len(h)
                 if i > start and (size + s > limit or i - start >= _CHUNK_RECORDS):
                     self._submit_unit(_Unit(topic, part, records[start:i], _send_deliver(futs[start:i])))
                     start, size = i, 0

@@ -196,8 +196,9 @@ class ProducerOptions(object):
         config.update(retry_config(retry_policy))
         self.config = _native.encode_config(config)
         #: bytes one produce_batch call may carry (the engine refuses a batch
-        #: larger than buffer.memory as a whole; stay well below).
-        self.chunk_bytes = max(1 << 16, (buffer_memory or (32 << 20)) // 4)
+        #: larger than buffer.memory as a whole; stay well below), counted
+        #: with REC_OVERHEAD per record.
+        self.chunk_bytes = max(512, (buffer_memory or (32 << 20)) // 4)
 
 
 def new_producer_handle(options: ProducerOptions) -> int:
@@ -258,6 +259,12 @@ def optional_value(value: Any, what: str) -> Optional[bytes]:
         return bytes(value)
     raise TypeError("%s must be bytes, bytearray, memoryview or None, not %s" % (what, type(value).__name__))
 
+
+#: Bytes per record on top of key and value when estimating what a batch
+#: takes in buffer.memory: at least the engine's own accounting (36 for a
+#: record without key and headers; headers are counted twice their packed
+#: size).
+REC_OVERHEAD = 40
 
 _I32 = struct.Struct("<i").pack
 _NULL = _I32(-1)
@@ -398,18 +405,18 @@ def columnar(values: List[Any]) -> Optional[Tuple[Any, bytes]]:
 
 def columnar_chunks(lengths: Any, blob: bytes, limit: int) -> List[Tuple[Any, bytes]]:
     """Splits columnar values into pieces of at most ``limit`` bytes
-    (counting 24 bytes of overhead per record); one piece when it fits."""
+    (counting REC_OVERHEAD per record); one piece when it fits."""
     n = len(lengths)
-    if len(blob) + 24 * n <= limit:
+    if len(blob) + REC_OVERHEAD * n <= limit:
         return [(lengths, blob)]
     out = []
     start = pos = size = 0
     for i, l in enumerate(lengths):
-        if i > start and size + l + 24 > limit:
-            end = pos + size - 24 * (i - start)
+        if i > start and size + l + REC_OVERHEAD > limit:
+            end = pos + size - REC_OVERHEAD * (i - start)
             out.append((lengths[start:i], blob[pos:end]))
             pos, start, size = end, i, 0
-        size += l + 24
+        size += l + REC_OVERHEAD
     out.append((lengths[start:], blob[pos:]))
     return out
 
@@ -760,10 +767,10 @@ class Producer(HandleOwner):
             start = size = 0
             for i, v in enumerate(values):
                 n = len(v) if isinstance(v, (bytes, bytearray)) else 0
-                if i > start and size + n + 24 > limit:
+                if i > start and size + n + REC_OVERHEAD > limit:
                     chunks.append((i - start, _native.pack_values(values[start:i])))
                     start, size = i, 0
-                size += n + 24
+                size += n + REC_OVERHEAD
             if start < len(values):
                 chunks.append((len(values) - start, _native.pack_values(values[start:] if start else values)))
         else:
@@ -772,7 +779,7 @@ class Producer(HandleOwner):
             start = size = 0
             limit = self._opts.chunk_bytes
             for i, (k, v, _, h) in enumerate(recs):
-                n = 24 + (len(k) if k else 0) + (len(v) if v else 0) + len(h)
+                n = REC_OVERHEAD + (len(k) if k else 0) + (len(v) if v else 0) + 2 * len(h)
                 if i > start and size + n > limit:
                     chunks.append((i - start, pack_record_list(recs[start:i])))
                     start, size = i, 0
