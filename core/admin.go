@@ -235,6 +235,9 @@ func (a *Admin) ListTopics(ctx context.Context, includeInternal bool) ([]string,
 // topicMetadata returns one existing topic's metadata; a missing topic is
 // UNKNOWN_TOPIC_OR_PARTITION (not retried: the caller asked about it).
 func (a *Admin) topicMetadata(ctx context.Context, topic string) (*TopicMetadata, error) {
+	if err := ValidateTopicName(topic); err != nil {
+		return nil, err
+	}
 	if topic == "" {
 		return nil, &wire.Error{Code: wire.ErrInvalidArgument, Detail: "topic name is empty"}
 	}

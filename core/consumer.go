@@ -300,7 +300,7 @@ func (c *Consumer) Subscribe(ctx context.Context, topics ...string) error {
 	}
 	set := map[string]bool{}
 	for _, t := range topics {
-		if err := validTopic(t); err != nil {
+		if err := ValidateTopicName(t); err != nil {
 			return err
 		}
 		set[t] = true
@@ -326,18 +326,6 @@ func (c *Consumer) SubscribePattern(ctx context.Context, pattern string) error {
 		return &wire.Error{Code: wire.ErrInvalidRegularExpression, Detail: err.Error()}
 	}
 	return c.subscribe(ctx, subscription{pattern: re, patternSrc: pattern})
-}
-
-func validTopic(t string) error {
-	if t == "" || len(t) > 249 {
-		return &wire.Error{Code: wire.ErrInvalidTopicException, Detail: fmt.Sprintf("invalid topic name %q", t)}
-	}
-	for _, r := range t {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return &wire.Error{Code: wire.ErrInvalidTopicException, Detail: fmt.Sprintf("invalid topic name %q: only ASCII letters, digits, '.', '_' and '-' are allowed", t)}
-		}
-	}
-	return nil
 }
 
 func (c *Consumer) subscribe(ctx context.Context, s subscription) error {
@@ -408,7 +396,7 @@ func (c *Consumer) Subscription() []string {
 // the consumer is subscribed.
 func (c *Consumer) Assign(tps []TopicPartition) error {
 	for _, tp := range tps {
-		if err := validTopic(tp.Topic); err != nil {
+		if err := ValidateTopicName(tp.Topic); err != nil {
 			return err
 		}
 		if tp.Partition < 0 {
