@@ -978,6 +978,10 @@ func (c *Consumer) Close(ctx context.Context) error {
 	}
 	c.closed = true
 	c.ackLocked()
+	// Close must end even when the cluster is gone: without a deadline of
+	// the caller's, the final commit and the leave get request.timeout.ms.
+	ctx, cancelClose := c.cl.withTimeout(ctx, c.cl.cfg.RequestTimeout)
+	defer cancelClose()
 	for _, pe := range c.events {
 		if pe.ack != nil {
 			close(pe.ack)
