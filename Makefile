@@ -4,14 +4,29 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 LIB := python/gofka/libgofka.so
+SPEEDUPS := python/gofka/_speedups.abi3.so
+CC ?= cc
 GO_SOURCES := $(shell find wire core capi -name '*.go' -not -name '*_test.go') go.mod go.sum include/gofka.h
 
 .PHONY: build demo test test-go test-python test-faults fuzz lint docs kafka-up kafka-down clean venv
 
-build: $(LIB)
+build: $(LIB) $(SPEEDUPS)
 
 $(LIB): $(GO_SOURCES) build.sh
 	./build.sh $(LIB)
+
+# The optional C speedups of the Python package (python/gofka/_speedups.c,
+# CPython stable ABI 3.8+). Without Python's headers the package runs in pure
+# Python: the rule then warns instead of failing (the test run requires them,
+# see GOFKA_REQUIRE_SPEEDUPS in scripts/run-tests.sh).
+$(SPEEDUPS): python/gofka/_speedups.c
+	@inc=$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])'); \
+	if [ -f "$$inc/Python.h" ]; then \
+	  echo "$(CC) ... -o $@ $<"; \
+	  $(CC) -shared -fPIC -O2 -Wall -Wextra -Werror -I"$$inc" -o $@ $<; \
+	else \
+	  echo "warning: $$inc/Python.h not found (install python3-dev): gofka runs without its C speedups" >&2; \
+	fi
 
 # Runs the main job on the in-process dev cluster (or on $GOFKA_BROKERS).
 demo: build
@@ -60,7 +75,7 @@ kafka-down:
 	./scripts/kafka.sh down
 
 clean:
-	rm -rf $(LIB) python/gofka/libgofka.h $(VENV) .kafka
+	rm -rf $(LIB) $(SPEEDUPS) python/gofka/libgofka.h $(VENV) .kafka
 	go clean -testcache
 
 # Benchmarks (bench/) and the front doors (wheel, install, C tests).

@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 export KAFKA_PORT=${KAFKA_PORT:-9092}
 PY="$VENV/bin/python"
+# `make build` compiled the C speedups; the tests fail if they did not load.
+export GOFKA_REQUIRE_SPEEDUPS=1
 
 step() { printf '\n=== %s\n' "$*"; }
 

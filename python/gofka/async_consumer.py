@@ -39,6 +39,7 @@ from .consumer import (
     pack_offsets,
     pack_partitions,
     parse_poll,
+    poll_native,
     times_args,
     times_result,
     topic_partitions,
@@ -271,6 +272,14 @@ class AsyncConsumer(HandleOwner):
             await self._callbacks(events, [])
         if self._buffer:
             return self._take_buffered(max_messages)
+        # What the engine has already prefetched is taken directly (a
+        # non-blocking call on the loop's thread, microseconds): only an
+        # empty consumer costs a round trip through the event queue.
+        msgs, events = poll_native(self, max_messages, 0)
+        if events:
+            await self._callbacks(events, msgs)
+        if msgs:
+            return msgs
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while True:

@@ -24,6 +24,7 @@ from ._client import HandleOwner, validate_brokers, validate_client_id, validate
 from ._security import SecurityOptions
 from .exceptions import GofkaError
 from .message import Message
+from .message import speedups as _speedups
 
 __all__ = [
     "Consumer",
@@ -189,8 +190,50 @@ def _parse_headers(buf: bytes, pos: int) -> Dict[str, Optional[bytes]]:
 Events = List[Tuple[int, List[TopicPartition]]]
 
 
+def _events(raw: List[Tuple[int, List[Tuple[str, int]]]]) -> Events:
+    return [(kind, [TopicPartition(t, p) for t, p in tps]) for kind, tps in raw]
+
+
 def parse_poll(buf: bytes) -> Tuple[List[Message], Events]:
     """Decodes a messages buffer into Messages and rebalance events."""
+    if _speedups is not None:
+        msgs, raw = _speedups.parse_poll(buf)
+        return msgs, _events(raw) if raw else []
+    return _parse_poll_py(buf)
+
+
+def take_poll(out: c_void_p, length: c_size_t) -> Tuple[List[Message], Events]:
+    """parse_poll of a library-allocated buffer, which it frees. With the C
+    speedups the messages are built straight from it (no copy to bytes)."""
+    if _speedups is None:
+        return _parse_poll_py(_native.take_buffer(out, length))
+    try:
+        msgs, raw = _speedups.parse_poll(out.value, length.value)
+    finally:
+        _native.lib.gofka_free(out.value)
+    return msgs, _events(raw) if raw else []
+
+
+def poll_native(owner: HandleOwner, max_messages: int, wait_ms: int) -> Tuple[List[Message], Events]:
+    """One gofka_consumer_poll of owner's consumer, waiting up to wait_ms
+    (0: only what is already prefetched); raises the engine's error."""
+    out = c_void_p()
+    length = c_size_t()
+    count = c_int32()
+    err = _native.new_error()
+    code = _native.lib.gofka_consumer_poll(
+        owner._get(), max_messages, wait_ms, byref(out), byref(length), byref(count), byref(err)
+    )
+    if code != _native.OK:
+        if out.value:
+            _native.lib.gofka_free(out.value)
+        raise owner._failure(code, err)
+    if not out.value:
+        return [], []
+    return take_poll(out, length)
+
+
+def _parse_poll_py(buf: bytes) -> Tuple[List[Message], Events]:
     n_msgs, n_events, n_topics = _HEAD.unpack_from(buf, 0)
     pos = 12
     unpack_i32 = _I32.unpack_from
@@ -234,10 +277,6 @@ def parse_poll(buf: bytes) -> Tuple[List[Message], Events]:
         if paused:
             _gc_enable()
     return msgs, events
-
-
-def take(out: c_void_p, length: c_size_t) -> bytes:
-    return _native.take_buffer(out, length)
 
 
 # --------------------------------------------------------------------------
@@ -685,29 +724,17 @@ class Consumer(HandleOwner):
         max_messages = check_max_messages(max_messages)
         timeout = check_poll_timeout(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
-        fn = _native.lib.gofka_consumer_poll
         while True:
             if deadline is None:
                 slice_ms = _SLICE_MS
             else:
                 left = deadline - time.monotonic()
                 slice_ms = min(_SLICE_MS, max(0, int(left * 1000)))
-            handle = self._get()
-            out = c_void_p()
-            length = c_size_t()
-            count = c_int32()
-            err = _native.new_error()
-            code = fn(handle, max_messages, slice_ms, byref(out), byref(length), byref(count), byref(err))
-            if code != _native.OK:
-                if out.value:
-                    _native.lib.gofka_free(out.value)
-                raise self._failure(code, err)
-            if out.value:
-                msgs, events = parse_poll(take(out, length))
-                if events:
-                    self._dispatch(events, msgs)
-                if msgs:
-                    return msgs
+            msgs, events = poll_native(self, max_messages, slice_ms)
+            if events:
+                self._dispatch(events, msgs)
+            if msgs:
+                return msgs
             if deadline is not None and time.monotonic() >= deadline:
                 return []
 

@@ -1,12 +1,37 @@
-"""The Message record type."""
+"""The Message record type.
+
+Its storage comes from the optional C module ``gofka._speedups``
+(``MessageFields``), which also builds the messages of a poll at C speed;
+without it (no compiler at install time, or ``GOFKA_NO_SPEEDUPS=1``) an
+equivalent pure-Python base is used. Both behave the same: seven mutable
+attributes, ``headers`` an empty dict when the record has none.
+"""
 
 from __future__ import annotations
 
+import os
 from typing import Any, Dict, Optional
 
 __all__ = ["Message"]
 
 _REPR_BYTES = 40
+
+# gofka._speedups, or None when pure Python is in use.
+speedups: Any = None
+if os.environ.get("GOFKA_NO_SPEEDUPS", "") in ("", "0"):
+    try:
+        from . import _speedups as speedups  # type: ignore[no-redef]
+    except ImportError:  # not built (no C compiler at install time)
+        speedups = None
+
+
+class _PyMessageFields(object):
+    """Pure-Python storage of Message (used without gofka._speedups)."""
+
+    __slots__ = ("topic", "partition", "offset", "value", "headers", "timestamp", "key")
+
+
+_MessageFields: Any = speedups.MessageFields if speedups is not None else _PyMessageFields
 
 
 def _short(data: Optional[bytes]) -> str:
@@ -17,7 +42,7 @@ def _short(data: Optional[bytes]) -> str:
     return "%r...(%d bytes)" % (bytes(data[:_REPR_BYTES]), len(data))
 
 
-class Message(object):
+class Message(_MessageFields):
     """One Kafka record.
 
     Attributes:
@@ -30,7 +55,16 @@ class Message(object):
         key: record key, or None.
     """
 
-    __slots__ = ("topic", "partition", "offset", "value", "headers", "timestamp", "key")
+    # The storage is the base class's; adding none keeps the C builder valid.
+    __slots__ = ()
+
+    topic: str
+    partition: int
+    offset: int
+    value: Optional[bytes]
+    headers: Dict[str, Optional[bytes]]
+    timestamp: float
+    key: Optional[bytes]
 
     def __init__(
         self,
@@ -77,3 +111,11 @@ class Message(object):
         return result if result is NotImplemented else not result
 
     __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __reduce__(self) -> Any:
+        # pickle and copy: the C storage has no __slots__ for copyreg to see.
+        return (Message, (self.topic, self.partition, self.offset, self.value, self.headers, self.timestamp, self.key))
+
+
+if speedups is not None:
+    speedups.set_message_class(Message)

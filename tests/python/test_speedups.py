@@ -1,0 +1,230 @@
+"""The optional C speedups (python/gofka/_speedups.c) against the pure-Python
+decoder they replace: same Messages and events from the same buffers, a
+clean ValueError (never a crash) on malformed ones, and the package working
+end to end without them (GOFKA_NO_SPEEDUPS=1).
+
+`make test` builds the speedups and sets GOFKA_REQUIRE_SPEEDUPS=1, so a
+build that silently fell back to pure Python fails here.
+"""
+
+from __future__ import annotations
+
+import copy
+import ctypes
+import os
+import pickle
+import random
+import struct
+import subprocess
+import sys
+import textwrap
+from typing import List, Optional, Sequence, Tuple
+
+import pytest
+
+import gofka
+from gofka import Message, consumer, message
+
+speedups = message.speedups
+needs_speedups = pytest.mark.skipif(speedups is None, reason="gofka._speedups not built (no Python headers)")
+
+Record = Tuple[str, int, int, int, Optional[bytes], Optional[bytes], Optional[Sequence[Tuple[bytes, Optional[bytes]]]]]
+
+
+def pack_poll(records: Sequence[Record], events: Sequence[Tuple[int, Sequence[Tuple[str, int]]]] = ()) -> bytes:
+    """The messages format of include/gofka.h, as capi/consumer.go packPoll
+    writes it: header, topic table, events, message heads, data."""
+    names: List[str] = []
+
+    def index(t: str) -> int:
+        if t not in names:
+            names.append(t)
+        return names.index(t)
+
+    ev_parts = []
+    for kind, tps in events:
+        ev_parts.append(struct.pack("<ii", kind, len(tps)) + b"".join(struct.pack("<ii", index(t), p) for t, p in tps))
+    for r in records:
+        index(r[0])
+    out = struct.pack("<iii", len(records), len(events), len(names))
+    for t in names:
+        raw = t.encode()
+        out += struct.pack("<i", len(raw)) + raw
+    out += b"".join(ev_parts)
+    data_at = len(out) + 48 * len(records)
+    heads = b""
+    data = b""
+
+    def span(field: Optional[bytes]) -> bytes:
+        nonlocal data
+        if field is None:
+            return struct.pack("<ii", -1, -1)
+        start = data_at + len(data)
+        data += field
+        return struct.pack("<ii", start, start + len(field))
+
+    for topic, partition, offset, ts, key, value, headers in records:
+        head = struct.pack("<iiqq", index(topic), partition, offset, ts) + span(key) + span(value)
+        if not headers:
+            head += struct.pack("<ii", -1, -1)
+        else:
+            block = struct.pack("<i", len(headers))
+            for hk, hv in headers:
+                block += struct.pack("<i", len(hk)) + hk
+                block += struct.pack("<i", -1) if hv is None else struct.pack("<i", len(hv)) + hv
+            head += span(block)
+        heads += head
+    return out + heads + data
+
+
+def sample_records(rng: random.Random, n: int) -> List[Record]:
+    topics = ["orders", "events-\u00e9", "t"]
+    out: List[Record] = []
+    for i in range(n):
+        key = None if rng.random() < 0.3 else bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 12)))
+        value = None if rng.random() < 0.1 else bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 300)))
+        headers = None
+        if rng.random() < 0.4:
+            headers = [("h\u00e9%d" % j).encode() for j in range(rng.randint(0, 3))]
+            headers = [(k, None if rng.random() < 0.3 else b"v" * rng.randint(0, 5)) for k in headers]
+        out.append((rng.choice(topics), rng.randint(0, 2**31 - 1), rng.randint(0, 2**62), rng.randint(-1, 2**42), key, value, headers))
+    return out
+
+
+def expected(records: Sequence[Record]) -> List[Message]:
+    return [
+        Message(t, p, o, v, None if not h else {k.decode(): hv for k, hv in h}, ts / 1000.0, k)
+        for t, p, o, ts, k, v, h in records
+    ]
+
+
+def test_speedups_present_when_required() -> None:
+    if os.environ.get("GOFKA_REQUIRE_SPEEDUPS") == "1":
+        assert speedups is not None, "gofka._speedups did not load: `make build` needs Python's headers"
+        assert Message.__mro__[1] is speedups.MessageFields
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_both_decoders_agree(seed: int) -> None:
+    rng = random.Random(seed)
+    records = sample_records(rng, rng.randint(0, 200))
+    events = [(1, [("orders", 0), ("t", 5)]), (2, []), (3, [("new-topic", 7)])] if seed % 2 else []
+    buf = pack_poll(records, events)
+    want_events = [(k, [consumer.TopicPartition(t, p) for t, p in tps]) for k, tps in events]
+    msgs, evs = consumer._parse_poll_py(buf)
+    assert msgs == expected(records)
+    assert evs == want_events
+    msgs2, evs2 = consumer.parse_poll(buf)
+    assert msgs2 == msgs
+    assert evs2 == want_events
+    assert all(type(m) is Message for m in msgs2)
+
+
+@needs_speedups
+def test_parse_from_an_address() -> None:
+    records = sample_records(random.Random(7), 50)
+    buf = pack_poll(records, [(1, [("t", 1)])])
+    raw = ctypes.create_string_buffer(buf, len(buf))
+    msgs, events = speedups.parse_poll(ctypes.addressof(raw), len(buf))
+    assert msgs == expected(records)
+    assert events == [(1, [("t", 1)])]
+    with pytest.raises(ValueError):
+        speedups.parse_poll(ctypes.addressof(raw))  # no length
+    with pytest.raises(TypeError):
+        speedups.parse_poll("not a buffer")
+
+
+@needs_speedups
+def test_malformed_buffers_raise_value_error() -> None:
+    rng = random.Random(11)
+    buf = pack_poll(sample_records(rng, 20), [(1, [("orders", 1)])])
+    # Every truncation.
+    for n in range(len(buf)):
+        try:
+            speedups.parse_poll(buf[:n])
+        except ValueError:
+            pass
+    # Random corruption of header and head bytes (bounded count): decoding
+    # either succeeds or raises ValueError / UnicodeDecodeError (a
+    # ValueError); it never crashes or reads outside the buffer.
+    heads_end = min(len(buf), 400 + 48 * 20)
+    for _ in range(3000):
+        b = bytearray(buf)
+        for _ in range(rng.randint(1, 4)):
+            b[rng.randrange(heads_end)] = rng.getrandbits(8)
+        try:
+            msgs, _ = speedups.parse_poll(bytes(b))
+        except ValueError:
+            continue
+        for m in msgs:
+            assert m.value is None or len(m.value) <= len(buf)
+    bad_count = struct.pack("<iii", 2**30, 0, 0)
+    with pytest.raises(ValueError):
+        speedups.parse_poll(bad_count)
+
+
+@needs_speedups
+def test_built_messages_behave_like_constructed_ones() -> None:
+    buf = pack_poll([("t", 1, 5, 1500, None, b"v", None), ("t", 1, 6, 1500, b"k", b"w", [(b"a", b"1")])])
+    (a, b), _ = speedups.parse_poll(buf)
+    assert a.headers == {} and a.headers is a.headers
+    a.headers["x"] = b"y"
+    assert a.headers == {"x": b"y"} and b.headers == {"a": b"1"}
+    a.value = b"changed"
+    assert a == Message("t", 1, 5, b"changed", {"x": b"y"}, 1.5)
+    assert pickle.loads(pickle.dumps(b)) == b
+    assert copy.deepcopy(b) == b and copy.copy(b) == b
+    assert repr(b) == repr(Message("t", 1, 6, b"w", {"a": b"1"}, 1.5, b"k"))
+    with pytest.raises(AttributeError):
+        del a.headers
+    with pytest.raises(AttributeError):
+        a.other = 1  # type: ignore[attr-defined]
+
+
+@needs_speedups
+def test_message_class_must_add_no_storage() -> None:
+    class WithSlot(speedups.MessageFields):  # type: ignore[misc,name-defined]
+        __slots__ = ("extra",)
+
+    with pytest.raises(TypeError):
+        speedups.set_message_class(WithSlot)
+    with pytest.raises(TypeError):
+        speedups.set_message_class(int)
+
+
+def test_pure_python_end_to_end(brokers: str, topic: str) -> None:
+    """The package without its C half, on the same cluster: produce keyed
+    records with headers and read them back."""
+    script = textwrap.dedent(
+        """
+        import sys, gofka
+        from gofka import message
+        assert message.speedups is None
+        assert gofka.Message.__mro__[1].__name__ == "_PyMessageFields"
+        brokers, topic = sys.argv[1], sys.argv[2]
+        admin = gofka.AdminClient(brokers=brokers)
+        admin.create_topic(topic, num_partitions=1, replication_factor=1)
+        admin.close()
+        p = gofka.Producer(brokers=brokers)
+        for i in range(50):
+            p.send(topic, b"v%d" % i, 0, key=b"k%d" % i, headers={"n": str(i).encode()})
+        p.close()
+        c = gofka.Consumer(brokers, None, None, auto_offset_reset="earliest")
+        c.assign([(topic, 0)])
+        got = []
+        while len(got) < 50:
+            got += c.poll(max_messages=100, timeout=10)
+        c.close()
+        for i, m in enumerate(got):
+            assert (m.offset, m.key, m.value, m.headers) == (i, b"k%d" % i, b"v%d" % i, {"n": str(i).encode()}), m
+        print("ok", len(got))
+        """
+    )
+    env = dict(os.environ, GOFKA_NO_SPEEDUPS="1", PYTHONPATH=os.pathsep.join(sys.path))
+    res = subprocess.run([sys.executable, "-c", script, brokers, topic], env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.strip() == "ok 50"
+
+
+def test_gofka_exports_message() -> None:
+    assert gofka.Message is Message
