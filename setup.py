@@ -3,12 +3,19 @@
 - build_py runs ./build.sh, i.e. the Go toolchain, and puts the freshly
   built libgofka.so into the package of the build tree (or, for an editable
   install, next to python/gofka/__init__.py).
-- bdist_wheel tags the wheel ``py3-none-<platform>``: one wheel serves every
-  CPython 3.8+ because the package loads the library with ctypes and has no
-  CPython extension module. The platform is ``manylinux_2_X_<arch>`` where X
-  is the newest glibc symbol version the library needs (read from its ELF
-  version-requirement section, like ``objdump -T`` shows it) and the library
-  links only to libraries the manylinux policy allows; otherwise it is the
+- build_ext compiles the optional C extension gofka._speedups
+  (python/gofka/_speedups.c) against CPython's stable ABI (Py_LIMITED_API
+  0x03080000), giving gofka/_speedups.abi3.so. It is optional: without
+  Python's headers (python3-dev) or a C compiler the build prints a warning
+  and goes on, and the package runs in pure Python (gofka/message.py falls
+  back; same behaviour, only slower).
+- bdist_wheel tags the wheel ``cp38-abi3-<platform>`` when the extension was
+  built (one wheel serves every CPython 3.8+: stable ABI, and the package
+  loads libgofka.so with ctypes), and ``py3-none-<platform>`` when it was
+  not. The platform is ``manylinux_2_X_<arch>`` where X is the newest glibc
+  symbol version libgofka.so and _speedups.abi3.so need (read from their ELF
+  version-requirement sections, like ``objdump -T`` shows them) and both
+  link only to libraries the manylinux policy allows; otherwise it is the
   plain ``linux_<arch>`` tag. ``--plat-name`` overrides the choice.
 """
 
@@ -21,9 +28,11 @@ import subprocess
 import sys
 from typing import Dict, List, Optional, Set, Tuple
 
-from setuptools import setup
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext as _build_ext
 from setuptools.command.build_py import build_py as _build_py
 from setuptools.dist import Distribution
+from setuptools.errors import BaseError, CCompilerError, CompileError
 
 try:  # setuptools >= 70.1
     from setuptools.command.bdist_wheel import bdist_wheel as _bdist_wheel
@@ -32,6 +41,20 @@ except ImportError:  # older setuptools: the `wheel` package (see pyproject.toml
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 LIB_NAME = "libgofka.so"
+SPEEDUPS = "gofka._speedups"
+# The oldest CPython whose stable ABI _speedups.c uses (its Py_LIMITED_API).
+LIMITED_API = 0x03080000
+LIMITED_API_TAG = "cp38"
+
+SPEEDUPS_EXTENSION = Extension(
+    SPEEDUPS,
+    sources=["python/gofka/_speedups.c"],
+    py_limited_api=True,
+    define_macros=[("Py_LIMITED_API", "0x%08X" % LIMITED_API)],
+    # A failed build (no Python.h, no C compiler) is a warning, not an
+    # error: the package then runs in pure Python.
+    optional=True,
+)
 
 # Libraries a manylinux wheel may link against without bundling them
 # (PEP 600 / auditwheel policy; only the glibc ones matter for a Go library).
@@ -136,19 +159,29 @@ def read_elf(path: str) -> ElfInfo:
     return ElfInfo(ELF_MACHINES.get(e_machine, "unknown-%d" % e_machine), needed, versions)
 
 
-def platform_tag(path: str) -> str:
-    """manylinux_2_X_<arch> when the library qualifies, else linux_<arch>."""
-    info = read_elf(path)
-    if info.machine.startswith("unknown"):
-        raise SystemExit("gofka: unsupported architecture of %s (%s)" % (path, info.machine))
-    glibc = info.glibc_version()
-    foreign = [lib for lib in info.needed if lib not in MANYLINUX_LIBS]
-    if glibc is None or foreign or "libc.so.6" not in info.needed:
-        print("gofka: %s is not a manylinux library (needs %s); tagging linux_%s" % (path, info.needed, info.machine))
-        return "linux_%s" % info.machine
+def platform_tag(library: str, *extensions: str) -> str:
+    """manylinux_2_X_<arch> when the wheel's shared objects qualify, else
+    linux_<arch>. library is libgofka.so, which must link libc and need a
+    glibc version; extensions (gofka/_speedups.abi3.so when built) may need
+    no libc symbol at all. X is the newest glibc version any of them needs,
+    so the tag promises nothing older than what one of them requires."""
+    infos = [(path, read_elf(path)) for path in (library,) + extensions]
+    machine = infos[0][1].machine
+    for path, info in infos:
+        if info.machine.startswith("unknown"):
+            raise SystemExit("gofka: unsupported architecture of %s (%s)" % (path, info.machine))
+        if info.machine != machine:
+            raise SystemExit("gofka: %s is built for %s, %s for %s" % (path, info.machine, library, machine))
+    lib_info = infos[0][1]
+    versions = [v for v in (info.glibc_version() for _, info in infos) if v is not None]
+    foreign = [(path, lib) for path, info in infos for lib in info.needed if lib not in MANYLINUX_LIBS]
+    if lib_info.glibc_version() is None or "libc.so.6" not in lib_info.needed or foreign:
+        print("gofka: not manylinux shared objects (%s needs %s; outside the policy: %s); tagging linux_%s"
+              % (library, lib_info.needed, foreign, machine))
+        return "linux_%s" % machine
     # PEP 600 tags start at glibc 2.17 for x86_64/aarch64 (manylinux2014).
-    major, minor = max(glibc, (2, 17))
-    return "manylinux_%d_%d_%s" % (major, minor, info.machine)
+    major, minor = max(versions + [(2, 17)])
+    return "manylinux_%d_%d_%s" % (major, minor, machine)
 
 
 class BinaryDistribution(Distribution):
@@ -178,23 +211,71 @@ class build_py(_build_py):
         return outputs
 
 
+SPEEDUPS_WARNING = """
+**********************************************************************
+gofka: WARNING: the optional C extension gofka._speedups was not built
+(%s).
+gofka works without it, in pure Python (same behaviour, slower); the wheel
+is tagged py3-none-<platform>. To get it, install Python's headers
+(e.g. apt-get install python3-dev) and a C compiler, then rebuild.
+**********************************************************************
+"""
+
+
+class build_ext(_build_ext):
+    """build_ext of the optional gofka._speedups with a clear warning when
+    it cannot be built, and no stale binary left to ship in that case."""
+
+    def build_extension(self, ext: Extension) -> None:
+        target = self.get_ext_fullpath(ext.name)
+        if ext.optional and not self.inplace and os.path.exists(target):
+            # A binary of an earlier build must not ship if this one fails.
+            os.remove(target)
+        try:
+            super().build_extension(ext)
+        except (CCompilerError, CompileError, BaseError) as e:  # what build_ext skips for an optional one
+            if not ext.optional:
+                raise
+            missing = not any(os.path.exists(os.path.join(d, "Python.h")) for d in self.include_dirs or [])
+            self._warn_skipped("%s%s" % (e, "; Python.h is not in %s" % (self.include_dirs,) if missing else ""))
+            raise  # build_ext turns it into its own warning and goes on
+
+    def _warn_skipped(self, why: str) -> None:
+        sys.stdout.flush()
+        sys.stderr.write(SPEEDUPS_WARNING % why)
+        sys.stderr.flush()
+
+
+def built_extensions(cmd: _bdist_wheel) -> List[str]:
+    """The extension modules build_ext left in the build tree (at most
+    gofka/_speedups.abi3.so)."""
+    ext = cmd.get_finalized_command("build_ext")
+    path = os.path.join(ext.build_lib, ext.get_ext_filename(SPEEDUPS))
+    return [path] if os.path.exists(path) else []
+
+
 class bdist_wheel(_bdist_wheel):
-    """Tags the wheel py3-none-<platform> (see the module docstring)."""
+    """Tags the wheel cp38-abi3-<platform> with the extension, else
+    py3-none-<platform> (see the module docstring)."""
 
     def finalize_options(self) -> None:
         super().finalize_options()
         self.root_is_pure = False
 
     def get_tag(self) -> Tuple[str, str, str]:
+        extensions = built_extensions(self)
         if getattr(self, "plat_name_supplied", False):
             plat = self.plat_name.replace("-", "_").replace(".", "_")
         else:
             build_lib = self.get_finalized_command("build_py").build_lib
-            plat = platform_tag(os.path.join(build_lib, "gofka", LIB_NAME))
+            plat = platform_tag(os.path.join(build_lib, "gofka", LIB_NAME), *extensions)
+        if extensions:
+            return LIMITED_API_TAG, "abi3", plat
         return "py3", "none", plat
 
 
 setup(
     distclass=BinaryDistribution,
-    cmdclass={"build_py": build_py, "bdist_wheel": bdist_wheel},
+    ext_modules=[SPEEDUPS_EXTENSION],
+    cmdclass={"build_py": build_py, "build_ext": build_ext, "bdist_wheel": bdist_wheel},
 )

@@ -3,7 +3,8 @@
 # VENV, LIB, GO_SOURCES and $(LIB) rule it uses; it also works on its own
 # (`make -f mk/doors.mk install PREFIX=/tmp/x`), with the same defaults.
 #
-#   make wheel                  dist/gofka-<v>-py3-none-manylinux_2_X_<arch>.whl
+#   make wheel                  dist/gofka-<v>-cp38-abi3-manylinux_2_X_<arch>.whl
+#                               (py3-none-... when gofka._speedups could not be built)
 #   make install PREFIX=/opt/g  lib/libgofka.so, include/gofka.h, lib/pkgconfig/gofka.pc
 #   make test-c                 C/C++ tests (tests/c) against GOFKA_BROKERS or a dev cluster
 #   make test-packaging         wheel in fresh venvs, make install + pkg-config, examples, docs
@@ -37,13 +38,19 @@ TEST_C_FLAGS := -Wall -Wextra -Werror -pedantic -Iinclude -pthread -g
 
 .PHONY: wheel install uninstall test-c test-packaging
 
-# The wheel builds libgofka.so itself (setup.py runs build.sh); stale
-# setuptools build trees are removed so that no deleted file can ship.
+# The wheel builds libgofka.so and the optional C extension gofka._speedups
+# itself (setup.py runs build.sh, then build_ext); stale setuptools build
+# trees are removed so that no deleted file can ship. pip hides the build's
+# output, so a wheel built without the extension (no Python.h: it is then
+# tagged py3-none-...) is pointed out here.
 wheel:
-	rm -rf build/lib build/lib.* build/bdist.* python/gofka.egg-info
+	rm -rf build/lib build/lib.* build/temp.* build/bdist.* python/gofka.egg-info
 	rm -f $(WHEEL_DIR)/gofka-*.whl
 	$(PYTHON) -m pip wheel --no-deps $(PIP_WHEEL_FLAGS) -w $(WHEEL_DIR) .
 	@ls $(WHEEL_DIR)/gofka-*.whl
+	@if ls $(WHEEL_DIR)/gofka-*-py3-none-*.whl >/dev/null 2>&1; then \
+	  echo "warning: the wheel has no gofka._speedups (C extension not built: install python3-dev); gofka runs in pure Python" >&2; \
+	fi
 
 install: $(LIB)
 	install -d "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(PKGCONFIGDIR)"

@@ -31,6 +31,11 @@ step "fuzz smoke (${FUZZTIME:-5s} per target)"
 step "Python tests on the dev cluster"
 PYTHONPATH=python "$PY" -m pytest -q -p no:cacheprovider --timeout=300 tests/python
 
+step "Python tests of the pure-Python paths (GOFKA_NO_SPEEDUPS=1, dev cluster)"
+GOFKA_NO_SPEEDUPS=1 GOFKA_REQUIRE_SPEEDUPS=0 PYTHONPATH=python "$PY" -m pytest -q -p no:cacheprovider --timeout=300 \
+  tests/python/test_message.py tests/python/test_speedups.py tests/python/test_producer_produce.py \
+  tests/python/test_consumer.py tests/python/test_async_consumer.py
+
 step "start Apache Kafka (plaintext + TLS/SASL listeners)"
 trap './scripts/kafka.sh down || true' EXIT
 KAFKA_SECURITY=1 ./scripts/kafka.sh up

@@ -10,7 +10,7 @@
  * engine stays behind the ctypes boundary.
  *
  * It is optional. gofka/message.py and gofka/consumer.py fall back to pure
- * Python (identical behaviour, tested both ways) when it is missing or when
+ * Python (same results, tested both ways) when it is missing or when
  * GOFKA_NO_SPEEDUPS=1, so the package still works where no C compiler was
  * available at install time.
  *
@@ -108,6 +108,67 @@ static int headers_set(PyObject *self, PyObject *value, void *closure)
     return 0;
 }
 
+
+/* Message(topic, partition, offset, value, headers=None, timestamp=0.0,
+ * key=None): the constructor of gofka.Message (the pure-Python base has the
+ * same one). headers None stays unset (an empty dict on first access). */
+static int fields_init(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"topic", "partition", "offset", "value", "headers", "timestamp", "key", NULL};
+    MessageFields *m = (MessageFields *)self;
+    PyObject *topic, *partition, *offset, *value, *headers = Py_None, *timestamp = NULL, *key = Py_None;
+    PyObject *old[7];
+    int i;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOO|OOO:Message", kwlist, &topic, &partition, &offset, &value,
+                                     &headers, &timestamp, &key))
+        return -1;
+    if (timestamp == NULL) {
+        if ((timestamp = PyFloat_FromDouble(0.0)) == NULL)
+            return -1;
+    } else {
+        Py_INCREF(timestamp);
+    }
+    old[0] = m->topic;
+    old[1] = m->partition;
+    old[2] = m->offset;
+    old[3] = m->value;
+    old[4] = m->headers;
+    old[5] = m->timestamp;
+    old[6] = m->key;
+    Py_INCREF(topic);
+    m->topic = topic;
+    Py_INCREF(partition);
+    m->partition = partition;
+    Py_INCREF(offset);
+    m->offset = offset;
+    Py_INCREF(value);
+    m->value = value;
+    if (headers == Py_None) {
+        m->headers = NULL;
+    } else {
+        Py_INCREF(headers);
+        m->headers = headers;
+    }
+    m->timestamp = timestamp;
+    Py_INCREF(key);
+    m->key = key;
+    for (i = 0; i < 7; i++)
+        Py_XDECREF(old[i]);
+    return 0;
+}
+
+/* Instances of gofka.Message itself are untracked by the cyclic collector
+ * (see the top of this file); subclasses with a __dict__ stay tracked. */
+static PyObject *fields_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *self = PyType_GenericAlloc(type, 0);
+    (void)args;
+    (void)kwds;
+    if (self != NULL && type == message_class && message_class_gc)
+        PyObject_GC_UnTrack(self);
+    return self;
+}
+
 static PyMemberDef fields_members[] = {
     {"topic", T_OBJECT_EX, offsetof(MessageFields, topic), 0, "topic name"},
     {"partition", T_OBJECT_EX, offsetof(MessageFields, partition), 0, "partition number"},
@@ -127,8 +188,10 @@ static PyType_Slot fields_slots[] = {
     {Py_tp_dealloc, (void *)fields_dealloc},
     {Py_tp_members, fields_members},
     {Py_tp_getset, fields_getset},
-    {Py_tp_new, (void *)PyType_GenericNew},
-    {Py_tp_doc, (void *)"Storage of gofka.Message (see gofka/message.py)."},
+    {Py_tp_new, (void *)fields_new},
+    {Py_tp_init, (void *)fields_init},
+    {Py_tp_doc, (void *)"MessageFields(topic, partition, offset, value, headers=None, timestamp=0.0, key=None)\n--\n\n"
+                        "Storage and constructor of gofka.Message (see gofka/message.py)."},
     {0, NULL},
 };
 
@@ -430,6 +493,450 @@ static PyObject *parse_poll(PyObject *module, PyObject *args)
     return NULL;
 }
 
+
+/* ------------------------------------------------------------------ */
+/* PendingRecords: Producer.produce() at C speed.
+ *
+ * The non-blocking produce() of gofka.Producer appends one record tuple
+ * per call to a list that the producer's push thread hands to the library
+ * in batches (producer.py: Producer._push). This type owns that list and
+ * implements produce() itself: the common argument types (str topic seen
+ * before, bytes or None value and key, int or default partition, no
+ * headers, no timestamp) are checked here; anything else goes through
+ * `normalize`, the Python function that validates and converts every
+ * argument (producer.py: normalize_record), so validation and its error
+ * messages live in one place. The record tuple is the one producer.py
+ * documents: (topic_b, partition, key, value, ts_ms, headers_b, size,
+ * callback, topic, headers).
+ *
+ * Calls back into the owning Producer (held weakly: no reference cycle)
+ * for what needs its state: _closed_error(), _too_large(size) (both
+ * return the exception to raise), _push() (-> bool) when push_records
+ * records are pending, and _wake_flusher() when the list was empty.
+ *
+ * Thread-safety: produce, take and the attributes run under the GIL and
+ * do not release it between the closed check and the append, so take()
+ * (swap the list) needs no lock of its own.
+ */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *pending;    /* list of record tuples not yet taken */
+    PyObject *topics;     /* dict str -> encoded topic (at most 10,000) */
+    PyObject *normalize;  /* normalize_record(topic, value, key, partition, headers, timestamp) */
+    PyObject *default_partition; /* PARTITION_DEFAULT sentinel */
+    PyObject *owner;      /* weakref to the Producer */
+    long long produced;   /* records accepted */
+    long long record_limit;
+    Py_ssize_t push_records;
+    int closed;
+} PendingRecords;
+
+static int pending_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    PendingRecords *p = (PendingRecords *)self;
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(p->pending);
+    Py_VISIT(p->topics);
+    Py_VISIT(p->normalize);
+    Py_VISIT(p->default_partition);
+    Py_VISIT(p->owner);
+    return 0;
+}
+
+static int pending_clear(PyObject *self)
+{
+    PendingRecords *p = (PendingRecords *)self;
+    Py_CLEAR(p->pending);
+    Py_CLEAR(p->topics);
+    Py_CLEAR(p->normalize);
+    Py_CLEAR(p->default_partition);
+    Py_CLEAR(p->owner);
+    return 0;
+}
+
+static void pending_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    freefunc tp_free = (freefunc)PyType_GetSlot(tp, Py_tp_free);
+    PyObject_GC_UnTrack(self);
+    pending_clear(self);
+    tp_free(self);
+    Py_DECREF(tp);
+}
+
+static int pending_init(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"owner", "normalize", "default_partition", "record_limit", "push_records", NULL};
+    PendingRecords *p = (PendingRecords *)self;
+    PyObject *owner, *normalize, *dflt, *ref;
+    long long limit;
+    Py_ssize_t push;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOLn:PendingRecords", kwlist, &owner, &normalize, &dflt, &limit,
+                                     &push))
+        return -1;
+    if (!PyCallable_Check(normalize)) {
+        PyErr_SetString(PyExc_TypeError, "normalize must be callable");
+        return -1;
+    }
+    if (push < 1) {
+        PyErr_SetString(PyExc_ValueError, "push_records must be positive");
+        return -1;
+    }
+    if ((ref = PyWeakref_NewRef(owner, NULL)) == NULL)
+        return -1;
+    pending_clear(self);
+    p->owner = ref;
+    p->pending = PyList_New(0);
+    p->topics = PyDict_New();
+    if (p->pending == NULL || p->topics == NULL)
+        return -1;
+    Py_INCREF(normalize);
+    p->normalize = normalize;
+    Py_INCREF(dflt);
+    p->default_partition = dflt;
+    p->record_limit = limit;
+    p->push_records = push;
+    p->produced = 0;
+    p->closed = 0;
+    return 0;
+}
+
+/* owner.<name>(*args) or NULL with an exception; a dead owner is "closed". */
+static PyObject *owner_call(PendingRecords *p, const char *name, PyObject *arg)
+{
+    PyObject *owner = PyWeakref_GetObject(p->owner), *fn, *res;
+    if (owner == NULL)
+        return NULL;
+    if (owner == Py_None) {
+        PyErr_SetString(PyExc_RuntimeError, "the producer was garbage-collected");
+        return NULL;
+    }
+    Py_INCREF(owner);
+    fn = PyObject_GetAttrString(owner, name);
+    Py_DECREF(owner);
+    if (fn == NULL)
+        return NULL;
+    res = arg == NULL ? PyObject_CallObject(fn, NULL) : PyObject_CallFunctionObjArgs(fn, arg, NULL);
+    Py_DECREF(fn);
+    return res;
+}
+
+/* Raises the exception owner.<name>(...) returns; always NULL. */
+static PyObject *raise_from_owner(PendingRecords *p, const char *name, PyObject *arg)
+{
+    PyObject *exc = owner_call(p, name, arg);
+    if (exc != NULL) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+    }
+    return NULL;
+}
+
+/* produce()'s parameters; the last is keyword-only. */
+#define PRODUCE_NARGS 8
+#define PRODUCE_NPOSITIONAL 7
+static const char *const produce_names[PRODUCE_NARGS] = {"topic", "value", "key", "partition",
+                                                         "headers", "timestamp", "on_delivery", "callback"};
+static PyObject *produce_kwnames[PRODUCE_NARGS]; /* interned, made at import */
+
+/* Binds args/kwds to argv (borrowed; NULL partition = not passed, other
+ * defaults None). PyArg_ParseTupleAndKeywords would build a str from each
+ * C keyword name on every call, which cost more than the rest of produce. */
+static int parse_produce_args(PyObject *args, PyObject *kwds, PyObject **argv)
+{
+    Py_ssize_t n = PyTuple_Size(args), i, pos = 0;
+    PyObject *k, *v;
+    for (i = 0; i < PRODUCE_NARGS; i++)
+        argv[i] = i == 3 ? NULL : Py_None;
+    argv[0] = NULL;
+    if (n > PRODUCE_NPOSITIONAL) {
+        PyErr_Format(PyExc_TypeError, "produce() takes at most %d positional arguments (%zd given)",
+                     PRODUCE_NPOSITIONAL, n);
+        return -1;
+    }
+    for (i = 0; i < n; i++)
+        argv[i] = PyTuple_GetItem(args, i);
+    if (kwds != NULL) {
+        while (PyDict_Next(kwds, &pos, &k, &v)) {
+            int j, found = -1;
+            for (j = 0; j < PRODUCE_NARGS && found < 0; j++)
+                if (k == produce_kwnames[j])
+                    found = j;
+            for (j = 0; j < PRODUCE_NARGS && found < 0; j++) {
+                int eq = PyObject_RichCompareBool(k, produce_kwnames[j], Py_EQ);
+                if (eq < 0)
+                    return -1;
+                if (eq)
+                    found = j;
+            }
+            if (found < 0) {
+                PyErr_Format(PyExc_TypeError, "produce() got an unexpected keyword argument %R", k);
+                return -1;
+            }
+            if (found < n) {
+                PyErr_Format(PyExc_TypeError, "produce() got multiple values for argument '%s'", produce_names[found]);
+                return -1;
+            }
+            argv[found] = v;
+        }
+    }
+    if (argv[0] == NULL) {
+        PyErr_SetString(PyExc_TypeError, "produce() missing required argument 'topic'");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *pending_produce(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    PendingRecords *p = (PendingRecords *)self;
+    PyObject *argv[PRODUCE_NARGS];
+    PyObject *topic, *value, *key, *partition, *headers, *timestamp, *on_delivery, *callback, *cb;
+    PyObject *topic_b = NULL, *kb = NULL, *vb = NULL, *part = NULL, *ts = NULL, *hb = NULL, *rec = NULL;
+    PyObject *result = NULL;
+    long long size;
+    int fast;
+    if (parse_produce_args(args, kwds, argv) < 0)
+        return NULL;
+    topic = argv[0];
+    value = argv[1];
+    key = argv[2];
+    partition = argv[3];
+    headers = argv[4];
+    timestamp = argv[5];
+    on_delivery = argv[6];
+    callback = argv[7];
+    if (partition == NULL)
+        partition = p->default_partition;
+    if (on_delivery != Py_None && callback != Py_None) {
+        PyErr_SetString(PyExc_TypeError, "pass on_delivery or callback, not both");
+        return NULL;
+    }
+    cb = on_delivery != Py_None ? on_delivery : callback;
+    if (cb != Py_None && !PyCallable_Check(cb)) {
+        PyErr_SetString(PyExc_TypeError, "on_delivery must be callable");
+        return NULL;
+    }
+    /* The fast path: types checked exactly, as the Python code does. */
+    fast = PyUnicode_CheckExact(topic) && (value == Py_None || PyBytes_CheckExact(value)) &&
+           (key == Py_None || PyBytes_CheckExact(key)) && headers == Py_None && timestamp == Py_None;
+    if (fast) {
+        topic_b = PyDict_GetItemWithError(p->topics, topic); /* borrowed */
+        if (topic_b == NULL && PyErr_Occurred())
+            return NULL;
+        Py_XINCREF(topic_b);
+        if (partition == p->default_partition || partition == Py_None) {
+            part = PyLong_FromLong(-1);
+        } else if (PyLong_CheckExact(partition)) {
+            long long v = PyLong_AsLongLong(partition);
+            if (v == -1 && PyErr_Occurred()) {
+                PyErr_Clear();
+                fast = 0;
+            } else if (v >= -1 && v <= 2147483647LL) {
+                Py_INCREF(partition);
+                part = partition;
+            } else {
+                fast = 0;
+            }
+        } else {
+            fast = 0;
+        }
+        fast = fast && topic_b != NULL;
+    }
+    if (fast) {
+        Py_INCREF(value);
+        vb = value;
+        Py_INCREF(key);
+        kb = key;
+        ts = PyLong_FromLong(-1);
+        hb = PyBytes_FromStringAndSize(NULL, 0);
+        if (part == NULL || ts == NULL || hb == NULL)
+            goto done;
+    } else {
+        PyObject *norm;
+        Py_CLEAR(topic_b);
+        Py_CLEAR(part);
+        norm = PyObject_CallFunctionObjArgs(p->normalize, topic, value, key, partition, headers, timestamp, NULL);
+        if (norm == NULL)
+            goto done;
+        if (!PyArg_ParseTuple(norm, "OOOOOO", &topic_b, &part, &kb, &vb, &ts, &hb)) {
+            Py_DECREF(norm);
+            goto done;
+        }
+        Py_INCREF(topic_b);
+        Py_INCREF(part);
+        Py_INCREF(kb);
+        Py_INCREF(vb);
+        Py_INCREF(ts);
+        Py_INCREF(hb);
+        Py_DECREF(norm);
+        if (!PyBytes_Check(topic_b) || !PyBytes_Check(hb) || (kb != Py_None && !PyBytes_Check(kb)) ||
+            (vb != Py_None && !PyBytes_Check(vb))) {
+            PyErr_SetString(PyExc_TypeError, "normalize returned unexpected types");
+            goto done;
+        }
+        if (PyUnicode_CheckExact(topic) && PyDict_Size(p->topics) < 10000 && PyDict_SetItem(p->topics, topic, topic_b) < 0)
+            goto done;
+    }
+    size = 97 + (kb != Py_None ? PyBytes_Size(kb) : 0) + (vb != Py_None ? PyBytes_Size(vb) : 0) + 2 * PyBytes_Size(hb);
+    if (size > p->record_limit) {
+        PyObject *n = PyLong_FromLongLong(size);
+        if (n != NULL) {
+            raise_from_owner(p, "_too_large", n);
+            Py_DECREF(n);
+        }
+        goto done;
+    }
+    if (p->closed) {
+        raise_from_owner(p, "_closed_error", NULL);
+        goto done;
+    }
+    if (PyList_Size(p->pending) >= p->push_records) {
+        /* Push what is pending from this thread (waits for buffer room); a
+         * push that gave up fails its records through their callbacks, and
+         * this record is refused (owner._queue_full() is the error). */
+        PyObject *ok = owner_call(p, "_push", NULL);
+        int truth;
+        if (ok == NULL)
+            goto done;
+        truth = PyObject_IsTrue(ok);
+        Py_DECREF(ok);
+        if (truth < 0)
+            goto done;
+        if (!truth) {
+            raise_from_owner(p, "_queue_full", NULL);
+            goto done;
+        }
+        if (p->closed) { /* closed while pushing */
+            raise_from_owner(p, "_closed_error", NULL);
+            goto done;
+        }
+    }
+    {
+        PyObject *items[10];
+        int k;
+        items[0] = topic_b;
+        items[1] = part;
+        items[2] = kb;
+        items[3] = vb;
+        items[4] = ts;
+        items[5] = hb;
+        items[6] = NULL; /* size */
+        items[7] = cb;
+        items[8] = topic;
+        items[9] = headers;
+        if ((rec = PyTuple_New(10)) == NULL)
+            goto done;
+        for (k = 0; k < 10; k++) {
+            PyObject *item = k == 6 ? PyLong_FromLongLong(size) : items[k];
+            if (item == NULL)
+                goto done;
+            if (k != 6)
+                Py_INCREF(item);
+            PyTuple_SetItem(rec, k, item);
+        }
+    }
+    if (PyList_Append(p->pending, rec) < 0)
+        goto done;
+    p->produced++;
+    if (PyList_Size(p->pending) == 1) {
+        PyObject *r = owner_call(p, "_wake_flusher", NULL);
+        if (r == NULL)
+            goto done;
+        Py_DECREF(r);
+    }
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    Py_XDECREF(topic_b);
+    Py_XDECREF(part);
+    Py_XDECREF(kb);
+    Py_XDECREF(vb);
+    Py_XDECREF(ts);
+    Py_XDECREF(hb);
+    Py_XDECREF(rec);
+    return result;
+}
+
+static PyObject *pending_take(PyObject *self, PyObject *unused)
+{
+    PendingRecords *p = (PendingRecords *)self;
+    PyObject *fresh = PyList_New(0), *out;
+    (void)unused;
+    if (fresh == NULL)
+        return NULL;
+    out = p->pending;
+    p->pending = fresh;
+    return out;
+}
+
+static Py_ssize_t pending_len(PyObject *self)
+{
+    return PyList_Size(((PendingRecords *)self)->pending);
+}
+
+static PyObject *pending_get_produced(PyObject *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromLongLong(((PendingRecords *)self)->produced);
+}
+
+static PyObject *pending_get_closed(PyObject *self, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong(((PendingRecords *)self)->closed);
+}
+
+static int pending_set_closed(PyObject *self, PyObject *value, void *closure)
+{
+    int truth;
+    (void)closure;
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "cannot delete attribute 'closed'");
+        return -1;
+    }
+    if ((truth = PyObject_IsTrue(value)) < 0)
+        return -1;
+    ((PendingRecords *)self)->closed = truth;
+    return 0;
+}
+
+static PyMethodDef pending_methods[] = {
+    {"produce", (PyCFunction)(void (*)(void))pending_produce, METH_VARARGS | METH_KEYWORDS,
+     "produce(topic, value=None, key=None, partition=<default>, headers=None, timestamp=None, on_delivery=None, "
+     "*, callback=None): see gofka.Producer.produce."},
+    {"take", pending_take, METH_NOARGS, "take() -> the pending records, leaving none."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef pending_getset[] = {
+    {"produced", pending_get_produced, NULL, "records accepted so far", NULL},
+    {"closed", pending_get_closed, pending_set_closed, "refuse further records (CLIENT_CLOSED)", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot pending_slots[] = {
+    {Py_tp_dealloc, (void *)pending_dealloc},
+    {Py_tp_traverse, (void *)pending_traverse},
+    {Py_tp_clear, (void *)pending_clear},
+    {Py_tp_init, (void *)pending_init},
+    {Py_tp_new, (void *)PyType_GenericNew},
+    {Py_tp_methods, pending_methods},
+    {Py_tp_getset, pending_getset},
+    {Py_sq_length, (void *)pending_len},
+    {Py_tp_doc, (void *)"The records produce() accepted and the push thread has not taken (see producer.py)."},
+    {0, NULL},
+};
+
+static PyType_Spec pending_spec = {
+    "gofka._speedups.PendingRecords",
+    sizeof(PendingRecords),
+    0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    pending_slots,
+};
+
 static PyMethodDef module_methods[] = {
     {"set_message_class", set_message_class, METH_O, "Registers gofka.Message (a MessageFields subclass)."},
     {"parse_poll", parse_poll, METH_VARARGS,
@@ -444,7 +951,13 @@ static struct PyModuleDef module_def = {
 
 PyMODINIT_FUNC PyInit__speedups(void)
 {
-    PyObject *m = PyModule_Create(&module_def);
+    PyObject *pending_type;
+    PyObject *m;
+    int i;
+    for (i = 0; i < PRODUCE_NARGS; i++)
+        if (produce_kwnames[i] == NULL && (produce_kwnames[i] = PyUnicode_InternFromString(produce_names[i])) == NULL)
+            return NULL;
+    m = PyModule_Create(&module_def);
     if (m == NULL)
         return NULL;
     fields_type = (PyTypeObject *)PyType_FromSpec(&fields_spec);
@@ -455,6 +968,12 @@ PyMODINIT_FUNC PyInit__speedups(void)
     Py_INCREF(fields_type);
     if (PyModule_AddObject(m, "MessageFields", (PyObject *)fields_type) < 0) {
         Py_DECREF(fields_type);
+        Py_DECREF(m);
+        return NULL;
+    }
+    pending_type = PyType_FromSpec(&pending_spec);
+    if (pending_type == NULL || PyModule_AddObject(m, "PendingRecords", pending_type) < 0) {
+        Py_XDECREF(pending_type);
         Py_DECREF(m);
         return NULL;
     }

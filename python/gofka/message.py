@@ -30,6 +30,24 @@ class _PyMessageFields(object):
 
     __slots__ = ("topic", "partition", "offset", "value", "headers", "timestamp", "key")
 
+    def __init__(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        value: Optional[bytes],
+        headers: Optional[Dict[str, Optional[bytes]]] = None,
+        timestamp: float = 0.0,
+        key: Optional[bytes] = None,
+    ) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.value = value
+        self.headers = {} if headers is None else headers
+        self.timestamp = timestamp
+        self.key = key
+
 
 _MessageFields: Any = speedups.MessageFields if speedups is not None else _PyMessageFields
 
@@ -43,7 +61,8 @@ def _short(data: Optional[bytes]) -> str:
 
 
 class Message(_MessageFields):
-    """One Kafka record.
+    """One Kafka record: ``Message(topic, partition, offset, value,
+    headers=None, timestamp=0.0, key=None)``.
 
     Attributes:
         topic: topic name.
@@ -65,24 +84,6 @@ class Message(_MessageFields):
     headers: Dict[str, Optional[bytes]]
     timestamp: float
     key: Optional[bytes]
-
-    def __init__(
-        self,
-        topic: str,
-        partition: int,
-        offset: int,
-        value: Optional[bytes],
-        headers: Optional[Dict[str, Optional[bytes]]] = None,
-        timestamp: float = 0.0,
-        key: Optional[bytes] = None,
-    ) -> None:
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset
-        self.value = value
-        self.headers = {} if headers is None else headers
-        self.timestamp = timestamp
-        self.key = key
 
     def __repr__(self) -> str:
         parts = [

@@ -19,6 +19,7 @@ from ._client import HandleOwner, validate_brokers, validate_client_id, validate
 from ._security import SecurityOptions
 from .exceptions import GofkaError, error_from_code
 from .message import Message
+from .message import speedups as _speedups
 
 __all__ = ["Producer", "COMPRESSION_TYPES"]
 
@@ -565,17 +566,18 @@ class Producer(HandleOwner):
         # produce()/poll() state: tokens, callbacks and undelivered events.
         self._tokens = itertools.count(1)
         self._served = 0  # events served (guarded by _poll_lock)
-        self._produced = 0  # produce() calls accepted (guarded by _pend_lock)
         self._poll_lock = threading.RLock()
         self._backlog: Deque[List[Any]] = deque()
-        self._pend: List[Any] = []  # produce() records not yet handed to the library (guarded by _pend_lock)
-        self._pend_lock = threading.Lock()
         self._push_lock = threading.Lock()  # pushes happen one at a time, in order
         self._batches: Dict[int, List[Any]] = {}  # event token -> its records
-        self._topics: Dict[str, bytes] = {}
         self._wake = threading.Event()
         self._flusher: Optional[threading.Thread] = None
         self._record_limit = min(max_request_size or (1 << 20), buffer_memory or (32 << 20))
+        # produce() records not yet handed to the library, and produce()
+        # itself (C speedups or pure Python, see PendingRecords).
+        self._pending = PendingRecords(self, normalize_record, PARTITION_DEFAULT, self._record_limit, _PUSH_RECORDS)
+        if type(self).produce is Producer.produce:
+            self.produce = self._pending.produce  # type: ignore[method-assign]
         self._queues = _QueuePool()  # private event queues of blocking sends
         self._set_handle(new_producer_handle(opts))
         self._security.attach(self)
@@ -872,43 +874,19 @@ class Producer(HandleOwner):
         ProduceError QUEUE_FULL when ``buffer_memory`` stayed full for
         ``timeout`` seconds (produce waits for room, like a blocking send).
         """
-        if on_delivery is not None and callback is not None:
-            raise TypeError("pass on_delivery or callback, not both")
-        cb = on_delivery if on_delivery is not None else callback
-        if cb is not None and not callable(cb):
-            raise TypeError("on_delivery must be callable")
-        topic_b = self._topics.get(topic) if type(topic) is str else None
-        if topic_b is None:
-            topic_b = _native.encode_topic(topic)
-            if len(self._topics) < 10000:
-                self._topics[topic] = topic_b
-        vb = value if type(value) is bytes else optional_value(value, "value")
-        kb = key if key is None or type(key) is bytes else optional_value(key, "key")
-        part = -1 if partition is PARTITION_DEFAULT else resolve_partition(partition, -1)
-        hb = _native.pack_headers(headers) if headers else b""
-        ts = -1 if timestamp is None else _native.timestamp_ms(timestamp)
-        size = 97 + (len(kb) if kb is not None else 0) + (len(vb) if vb is not None else 0) + 2 * len(hb)
-        if size > self._record_limit:
-            raise error_from_code(
-                _native.ERR_MESSAGE_TOO_LARGE_LOCAL,
-                "record of about %d bytes is larger than max_request_size/buffer_memory (%d)"
-                % (size, self._record_limit),
-            )
-        if self._handle == 0:
-            raise self._closed_error()
-        if len(self._pend) >= _PUSH_RECORDS:
-            # Push what is pending from this thread (waits for buffer room);
-            # a push that gave up fails its records through their callbacks,
-            # and this record is refused.
-            if not self._push():
-                raise error_from_code(_native.ERR_QUEUE_FULL,
-                                      "buffer_memory stayed full for timeout=%ss" % self.timeout)
-        with self._pend_lock:
-            pend = self._pend
-            pend.append((topic_b, part, kb, vb, ts, hb, size, cb, topic, headers))
-            self._produced += 1
-        if len(pend) == 1:
-            self._wake_flusher()
+        # Producer.__init__ binds self.produce to self._pending.produce
+        # directly (one call less per record); this body serves calls made
+        # through the class and subclasses that override produce.
+        self._pending.produce(topic, value, key, partition, headers, timestamp, on_delivery, callback=callback)
+
+    def _too_large(self, size: int) -> GofkaError:
+        return error_from_code(
+            _native.ERR_MESSAGE_TOO_LARGE_LOCAL,
+            "record of about %d bytes is larger than max_request_size/buffer_memory (%d)" % (size, self._record_limit),
+        )
+
+    def _queue_full(self) -> GofkaError:
+        return error_from_code(_native.ERR_QUEUE_FULL, "buffer_memory stayed full for timeout=%ss" % self.timeout)
 
     def _wake_flusher(self) -> None:
         if self._flusher is None:
@@ -926,8 +904,7 @@ class Producer(HandleOwner):
         records concerned then fail through their callbacks)."""
         ok = True
         with self._push_lock:
-            with self._pend_lock:
-                pend, self._pend = self._pend, []
+            pend = self._pending.take()
             if not pend:
                 return True
             handle = self._handle
@@ -1023,7 +1000,7 @@ class Producer(HandleOwner):
         if timeout is not None:
             if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
                 raise TypeError("timeout must be a number of seconds or None")
-        if self._pend:
+        if len(self._pending):
             self._push()
         q = self._queue
         if q is None:
@@ -1140,9 +1117,7 @@ class Producer(HandleOwner):
     def __len__(self) -> int:
         """Records given to ``produce`` whose result has not been served
         yet (confluent-kafka's ``len(producer)``)."""
-        with self._pend_lock:
-            produced = self._produced
-        return max(0, produced - self._served)
+        return max(0, self._pending.produced - self._served)
 
     def flush(self, timeout: Optional[float] = None) -> int:
         """Sends everything buffered now (ignoring ``linger_ms``), waits for
@@ -1159,7 +1134,7 @@ class Producer(HandleOwner):
             if self._handle == 0:
                 self.poll(0)
                 break
-            if self._pend:
+            if len(self._pending):
                 self._push()
             left = deadline - time.monotonic()
             err = _native.new_error()
@@ -1171,7 +1146,7 @@ class Producer(HandleOwner):
             while self._queue is not None and len(self) > 0:
                 if self.poll(0) == 0:
                     break
-            if code == _native.OK and len(self) == 0 and not self._pend:
+            if code == _native.OK and len(self) == 0 and not len(self._pending):
                 return 0
             if time.monotonic() >= deadline:
                 break
@@ -1199,6 +1174,7 @@ class Producer(HandleOwner):
                 self.flush(self.timeout)
         except GofkaError:
             pass
+        self._pending.closed = True  # produce() refuses from here on
         self._push()
         handle = self._take_handle()
         if not handle:
@@ -1267,6 +1243,96 @@ class _QueuePool(object):
             queues, self._all, self._free = self._all, [], []
         for q in queues:
             q.close()
+
+
+def normalize_record(topic: Any, value: Any, key: Any, partition: Any, headers: Any,
+                     timestamp: Any) -> Tuple[bytes, int, Optional[bytes], Optional[bytes], int, bytes]:
+    """Validates and converts produce() arguments, in this order, into
+    (topic_b, partition, key, value, ts_ms, headers_b); raises TypeError /
+    ValueError. The one place produce() validation lives: both
+    PendingRecords call it for every argument they do not take as is."""
+    topic_b = _native.encode_topic(topic)
+    vb = value if type(value) is bytes else optional_value(value, "value")
+    kb = key if key is None or type(key) is bytes else optional_value(key, "key")
+    part = resolve_partition(partition, -1)
+    hb = _native.pack_headers(headers) if headers else b""
+    ts = _native.timestamp_ms(timestamp)
+    return topic_b, part, kb, vb, ts, hb
+
+
+class _PyPendingRecords(object):
+    """Pure-Python PendingRecords (gofka._speedups has the C one; same
+    interface and behaviour, see _speedups.c): the records produce()
+    accepted and the push thread has not taken yet, and produce() itself.
+    Calls back into the owning Producer (held weakly) for _closed_error,
+    _too_large, _push, _queue_full and _wake_flusher. Thread-safe."""
+
+    def __init__(self, owner: Any, normalize: Callable[..., Any], default_partition: Any, record_limit: int,
+                 push_records: int) -> None:
+        self._owner = weakref.ref(owner)
+        self._normalize = normalize
+        self._default = default_partition
+        self._limit = record_limit
+        self._push_records = push_records
+        self._topics: Dict[str, bytes] = {}
+        self._pend: List[Any] = []  # guarded by _lock
+        self._lock = threading.Lock()
+        self.produced = 0  # records accepted (guarded by _lock)
+        self.closed = False
+
+    def _call(self, name: str, *args: Any) -> Any:
+        owner = self._owner()
+        if owner is None:
+            raise RuntimeError("the producer was garbage-collected")
+        return getattr(owner, name)(*args)
+
+    def produce(self, topic: Any, value: Any = None, key: Any = None, partition: Any = PARTITION_DEFAULT,
+                headers: Any = None, timestamp: Any = None, on_delivery: Any = None, *, callback: Any = None) -> None:
+        if on_delivery is not None and callback is not None:
+            raise TypeError("pass on_delivery or callback, not both")
+        cb = on_delivery if on_delivery is not None else callback
+        if cb is not None and not callable(cb):
+            raise TypeError("on_delivery must be callable")
+        if partition is self._default or partition is None:
+            partition = -1
+        topic_b = self._topics.get(topic) if type(topic) is str else None
+        if (topic_b is not None and (value is None or type(value) is bytes) and (key is None or type(key) is bytes)
+                and headers is None and timestamp is None and type(partition) is int and -1 <= partition <= _INT32_MAX):
+            part, kb, vb, ts, hb = partition, key, value, -1, b""
+        else:
+            topic_b, part, kb, vb, ts, hb = self._normalize(topic, value, key, partition, headers, timestamp)
+            if type(topic) is str and len(self._topics) < 10000:
+                self._topics[topic] = topic_b
+        size = 97 + (len(kb) if kb is not None else 0) + (len(vb) if vb is not None else 0) + 2 * len(hb)
+        if size > self._limit:
+            raise self._call("_too_large", size)
+        if self.closed:
+            raise self._call("_closed_error")
+        if len(self._pend) >= self._push_records:
+            # Push what is pending from this thread (waits for buffer room);
+            # a push that gave up fails its records through their callbacks,
+            # and this record is refused.
+            if not self._call("_push"):
+                raise self._call("_queue_full")
+            if self.closed:
+                raise self._call("_closed_error")
+        with self._lock:
+            pend = self._pend
+            pend.append((topic_b, part, kb, vb, ts, hb, size, cb, topic, headers))
+            self.produced += 1
+        if len(pend) == 1:
+            self._call("_wake_flusher")
+
+    def take(self) -> List[Any]:
+        with self._lock:
+            pend, self._pend = self._pend, []
+        return pend
+
+    def __len__(self) -> int:
+        return len(self._pend)
+
+
+PendingRecords: Any = _speedups.PendingRecords if _speedups is not None else _PyPendingRecords
 
 
 def _flusher_loop(ref: "weakref.ReferenceType[Producer]", wake: threading.Event) -> None:

@@ -1,13 +1,20 @@
 """The Python wheel and the C install, as users get them.
 
 - The wheel (``make wheel``; GOFKA_WHEEL_DIR points at its folder, else this
-  test builds one with pip) is tagged py3-none-manylinux_2_X_<arch> with X
-  the newest glibc version libgofka.so needs (checked with objdump -T), and
-  holds the library, py.typed and the ``gofka`` console script.
+  test builds one with pip) is tagged cp38-abi3-manylinux_2_X_<arch> (the
+  C extension gofka._speedups, stable ABI, is required here: this machine
+  has Python's headers) with X the newest glibc version libgofka.so and
+  _speedups.abi3.so need (checked with objdump -T), and holds both, py.typed
+  and the ``gofka`` console script.
 - It installs offline (--no-deps --no-index) into fresh venvs outside the
-  repository, one per CPython 3.8+ found on the machine, where the
-  quickstart (produce, consume, admin) runs against a cluster: GOFKA_BROKERS
-  when set, else a dev cluster started by the installed package itself.
+  repository, one per CPython 3.8+ found on the machine, where the one
+  abi3 binary imports (gofka.message.speedups is set), parses a hand-built
+  messages buffer, and the quickstart (produce, consume, admin) runs against
+  a cluster: GOFKA_BROKERS when set, else a dev cluster started by the
+  installed package itself. With GOFKA_NO_SPEEDUPS=1 the same install runs
+  in pure Python.
+- The sdist holds _speedups.c; a wheel built from it where the extension
+  does not compile is the pure-Python py3-none-<platform> one, and works.
 - ``make install PREFIX=...`` installs the library, header and gofka.pc;
   pkg-config then compiles and links examples/c, which run against a
   cluster.
@@ -23,10 +30,11 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import textwrap
 import uuid
 import zipfile
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -58,40 +66,73 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> str:
     return wheels[0]
 
 
-def objdump_glibc(path: str) -> Tuple[int, int]:
-    """The newest GLIBC_x.y symbol version `objdump -T` lists for path."""
+def objdump_glibc(path: str) -> Optional[Tuple[int, int]]:
+    """The newest GLIBC_x.y symbol version `objdump -T` lists for path,
+    None when it needs none."""
     out = sh(["objdump", "-T", path]).stdout
     versions = {(int(a), int(b)) for a, b in re.findall(r"GLIBC_(\d+)\.(\d+)", out)}
-    assert versions, "no GLIBC symbol versions in %s" % path
-    return max(versions)
+    return max(versions) if versions else None
+
+
+# Tag of a wheel of this package: cp38-abi3 with the C extension (stable
+# ABI of CPython 3.8+), py3-none without it; manylinux_2_X_<arch> platform.
+WHEEL_NAME = re.compile(
+    r"^gofka-(?P<version>[0-9][^-]*)-(?P<tag>cp38-abi3|py3-none)-"
+    r"(?P<plat>manylinux_(?P<major>\d+)_(?P<minor>\d+)_(?:x86_64|aarch64))\.whl$"
+)
+SPEEDUPS_SO = "gofka/_speedups.abi3.so"
+ALLOWED_NEEDED = {"libc.so.6", "libm.so.6", "libdl.so.2", "libpthread.so.0", "librt.so.1"}
+
+
+def python_h_available() -> bool:
+    import sysconfig
+
+    return os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h"))
 
 
 def test_wheel_tag_and_contents(wheel: str, tmp_path: "os.PathLike[str]") -> None:
     name = os.path.basename(wheel)
-    m = re.match(r"^gofka-([0-9][^-]*)-py3-none-(manylinux_(\d+)_(\d+)_(x86_64|aarch64))\.whl$", name)
-    assert m, "unexpected wheel name %s (want py3-none-manylinux_2_X_<arch>)" % name
-    version, plat = m.group(1), m.group(2)
+    m = WHEEL_NAME.match(name)
+    assert m, "unexpected wheel name %s (want cp38-abi3-manylinux_2_X_<arch>)" % name
+    version, tag, plat = m.group("version"), m.group("tag"), m.group("plat")
+    # The wheel is built with this interpreter (pip wheel), whose headers
+    # are here: the extension must have been built, not silently skipped.
+    assert python_h_available(), "this machine should have Python's headers (python3-dev)"
+    assert tag == "cp38-abi3", "the wheel %s was built without gofka._speedups" % name
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
         info = "gofka-%s.dist-info/" % version
         wheel_meta = z.read(info + "WHEEL").decode()
         metadata = z.read(info + "METADATA").decode()
         entry_points = z.read(info + "entry_points.txt").decode()
-        so = str(os.path.join(str(tmp_path), "libgofka.so"))
-        with open(so, "wb") as f:
-            f.write(z.read("gofka/libgofka.so"))
+        z.extract("gofka/libgofka.so", str(tmp_path))
+        z.extract(SPEEDUPS_SO, str(tmp_path))
+    so = os.path.join(str(tmp_path), "gofka", "libgofka.so")
+    ext = os.path.join(str(tmp_path), SPEEDUPS_SO)
     for required in ("gofka/__init__.py", "gofka/__main__.py", "gofka/cli.py", "gofka/_log.py", "gofka/py.typed",
-                     "gofka/libgofka.so"):
+                     "gofka/message.py", "gofka/libgofka.so", SPEEDUPS_SO):
         assert required in names
+    # one stable-ABI binary, no version-specific one, no source
+    assert sorted(n for n in names if ".so" in n) == sorted(["gofka/libgofka.so", SPEEDUPS_SO])
+    assert not [n for n in names if n.endswith((".c", ".h"))]
     assert not [n for n in names if n.startswith(("tests/", "core/", "capi/"))]
-    assert "Tag: py3-none-%s" % plat in wheel_meta
+    assert re.search(r"^Tag: %s-%s$" % (tag, plat), wheel_meta, re.M), wheel_meta
+    assert len(re.findall(r"^Tag: ", wheel_meta, re.M)) == 1, wheel_meta
     assert "Root-Is-Purelib: false" in wheel_meta
     assert "Requires-Python: >=3.8" in metadata
     assert re.search(r"^gofka = gofka\.cli:main$", entry_points, re.M)
-    # the tag's glibc is the newest one the library needs (as objdump sees it)
-    assert (int(m.group(3)), int(m.group(4))) == max(objdump_glibc(so), (2, 17))
+    # the tag's glibc is the newest one either shared object needs (as
+    # objdump sees it); the library needs one, the extension maybe none
+    lib_glibc = objdump_glibc(so)
+    assert lib_glibc is not None, "no GLIBC symbol versions in %s" % so
+    needs = [v for v in (lib_glibc, objdump_glibc(ext)) if v is not None]
+    assert (int(m.group("major")), int(m.group("minor"))) == max(needs + [(2, 17)])
     needed = re.findall(r"NEEDED\s+(\S+)", sh(["objdump", "-p", so]).stdout)
-    assert set(needed) <= {"libc.so.6", "libm.so.6", "libdl.so.2", "libpthread.so.0", "librt.so.1"}, needed
+    assert set(needed) <= ALLOWED_NEEDED, needed
+    # the extension links no libpython (it would pin one CPython version)
+    ext_needed = re.findall(r"NEEDED\s+(\S+)", sh(["objdump", "-p", ext]).stdout)
+    assert set(ext_needed) <= ALLOWED_NEEDED, ext_needed
+    assert "PyInit__speedups" in sh(["nm", "-D", "--defined-only", ext]).stdout
     # the library exports the C API only
     exported = sh(["nm", "-D", "--defined-only", so]).stdout
     assert "gofka_producer_new" in exported
@@ -123,15 +164,54 @@ def interpreters() -> List[str]:
 
 QUICKSTART = textwrap.dedent(
     """
-    import os, sys, json
+    import os, struct, sys, json
     import gofka
-    from gofka import AdminClient, Consumer, DevCluster, Producer
+    import gofka.consumer
+    import gofka.message as m
+    from gofka import AdminClient, Consumer, DevCluster, Producer, TopicPartition
 
     here = os.path.dirname(gofka.__file__)
     assert "site-packages" in here, here
     assert os.path.exists(os.path.join(here, "py.typed"))
     assert gofka.library_version() == gofka.__version__
     topic = sys.argv[1]
+
+    # The C speedups: present (argv[2] == "1", the abi3 binary imports on
+    # this CPython) or not (GOFKA_NO_SPEEDUPS=1, or a wheel without them).
+    if sys.argv[2] == "1":
+        assert m.speedups is not None, "gofka._speedups did not load"
+        assert m.speedups.__file__.startswith(here), m.speedups.__file__
+        assert m.speedups.__file__.endswith("_speedups.abi3.so"), m.speedups.__file__
+        assert issubclass(gofka.Message, m.speedups.MessageFields)
+    else:
+        assert m.speedups is None, m.speedups
+
+    # A hand-built buffer in the messages format (include/gofka.h): topic
+    # table, one assigned event, two message heads, then the data region.
+    topics = [b"t0", "t\\u00e9".encode("utf-8")]
+    head = struct.pack("<iii", 2, 1, len(topics)) + b"".join(struct.pack("<i", len(t)) + t for t in topics)
+    head += struct.pack("<ii", 1, 2) + struct.pack("<iiii", 0, 3, 1, 7)
+    start = len(head) + 2 * 48
+    key, value = b"k1", b"v" * 100
+    hdrs = struct.pack("<i", 2) + struct.pack("<i", 1) + b"h" + struct.pack("<i", 2) + b"hv"
+    hdrs += struct.pack("<i", 1) + b"n" + struct.pack("<i", -1)
+    ks, vs, hs = start, start + len(key), start + len(key) + len(value)
+    heads = struct.pack("<iiqqiiiiii", 1, 7, 42, 1500, ks, vs, vs, hs, hs, hs + len(hdrs))
+    heads += struct.pack("<iiqqiiiiii", 0, 3, 9, 2000, -1, -1, -1, -1, -1, -1)
+    buf = head + heads + key + value + hdrs
+    msgs, events = gofka.consumer.parse_poll(buf)
+    assert events == [(1, [TopicPartition("t0", 3), TopicPartition("t\\u00e9", 7)])], events
+    assert [type(x) for x in msgs] == [gofka.Message, gofka.Message], msgs
+    assert msgs[0] == gofka.Message("t\\u00e9", 7, 42, value, {"h": b"hv", "n": None}, 1.5, key), repr(msgs[0])
+    assert msgs[1] == gofka.Message("t0", 3, 9, None, {}, 2.0, None), repr(msgs[1])
+    assert msgs[1].headers == {} and msgs[1].key is None and msgs[1].value is None
+    if m.speedups is not None:  # the C parser bounds-checks every range
+        try:
+            gofka.consumer.parse_poll(buf[:len(buf) - 5])
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("a truncated buffer was accepted")
     brokers = os.environ.get("GOFKA_BROKERS")
     cluster = None if brokers else DevCluster()
     brokers = brokers or cluster.brokers
@@ -151,29 +231,89 @@ QUICKSTART = textwrap.dedent(
     finally:
         if cluster is not None:
             cluster.close()
-    print(json.dumps({"version": sys.version_info[:2], "file": gofka.__file__}))
+    print(json.dumps({"version": sys.version_info[:2], "file": gofka.__file__,
+                      "speedups": m.speedups is not None}))
     """
 )
 
 
-@pytest.mark.parametrize("python", interpreters(), ids=lambda p: os.path.basename(os.path.dirname(os.path.dirname(p))))
-def test_wheel_installs_and_runs_quickstart(wheel: str, python: str, tmp_path: "os.PathLike[str]") -> None:
+def install_wheel(python: str, wheel: str, tmp_path: "os.PathLike[str]") -> str:
+    """A fresh venv of python with only the wheel installed (offline: no
+    index, no dependencies); returns its python."""
     venv = os.path.join(str(tmp_path), "venv")
     sh([python, "-m", "venv", "--without-pip", venv])
     vpy = os.path.join(venv, "bin", "python")
-    # offline: the wheel alone, no index, no dependencies
     sh([sys.executable, "-m", "pip", "--python", vpy, "install", "--no-deps", "--no-index", "-q", wheel])
+    return vpy
+
+
+def run_quickstart(vpy: str, tmp_path: "os.PathLike[str]", speedups: bool, **env: str) -> None:
     script = os.path.join(str(tmp_path), "quickstart.py")
     with open(script, "w") as f:
         f.write(QUICKSTART)
     topic = "gofka-wheel-%s" % uuid.uuid4().hex[:12]
-    out = sh([vpy, "-I", script, topic], cwd=str(tmp_path), env=clean_env(), timeout=120).stdout
+    out = sh([vpy, "-I", script, topic, "1" if speedups else "0"], cwd=str(tmp_path), env=clean_env(**env),
+             timeout=120).stdout
+    venv = os.path.dirname(os.path.dirname(vpy))
     assert os.path.realpath(venv) in os.path.realpath(out), out
+    assert ('"speedups": %s' % ("true" if speedups else "false")) in out, out
+
+
+@pytest.mark.parametrize("python", interpreters(), ids=lambda p: os.path.basename(os.path.dirname(os.path.dirname(p))))
+def test_wheel_installs_and_runs_quickstart(wheel: str, python: str, tmp_path: "os.PathLike[str]") -> None:
+    venv_python = install_wheel(python, wheel, tmp_path)
+    venv = os.path.dirname(os.path.dirname(venv_python))
+    # the cp38-abi3 binary loads on every CPython 3.8+ (test_wheel_tag_and_contents requires it)
+    run_quickstart(venv_python, tmp_path, speedups=True)
     # the console script and python -m gofka
     help_text = sh([os.path.join(venv, "bin", "gofka"), "--help"], cwd=str(tmp_path), env=clean_env()).stdout
     for sub in ("produce", "consume", "topics", "groups", "lag", "dev-cluster"):
         assert sub in help_text
-    sh([vpy, "-I", "-m", "gofka", "--version"], cwd=str(tmp_path), env=clean_env())
+    sh([venv_python, "-I", "-m", "gofka", "--version"], cwd=str(tmp_path), env=clean_env())
+
+
+def test_wheel_without_speedups_env(wheel: str, tmp_path: "os.PathLike[str]") -> None:
+    """GOFKA_NO_SPEEDUPS=1: the installed wheel runs in pure Python."""
+    venv_python = install_wheel(sys.executable, wheel, tmp_path)
+    run_quickstart(venv_python, tmp_path, speedups=False, GOFKA_NO_SPEEDUPS="1")
+
+
+def test_sdist_and_wheel_without_speedups(tmp_path: "os.PathLike[str]") -> None:
+    """The sdist carries _speedups.c and no built binary; a wheel built from
+    it where the C extension does not compile (as on a machine without
+    Python.h: CFLAGS here forces a missing header; cgo ignores CFLAGS) warns,
+    is the pure-Python py3-none-<platform> one, and works."""
+    tmp = str(tmp_path)
+    # a build environment: setuptools with bdist_wheel (what pyproject.toml
+    # asks for), without the build isolation of pip that would hide the log
+    builder = os.path.join(tmp, "builder")
+    sh([sys.executable, "-m", "venv", "--without-pip", builder])
+    bpy = os.path.join(builder, "bin", "python")
+    sh([sys.executable, "-m", "pip", "--python", bpy, "install", "-q", "setuptools>=70.1"], timeout=300)
+    build = "import sys\nfrom setuptools import build_meta as b\nprint(getattr(b, sys.argv[1])(sys.argv[2]))"
+    sdist_dir = os.path.join(tmp, "sdist")
+    sdist = sh([bpy, "-c", build, "build_sdist", sdist_dir], cwd=ROOT, env=clean_env()).stdout.split()[-1]
+    with tarfile.open(os.path.join(sdist_dir, sdist)) as t:
+        members = t.getnames()
+        t.extractall(tmp, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))  # type: ignore[arg-type]
+    top = sdist[: -len(".tar.gz")]
+    assert top + "/python/gofka/_speedups.c" in members
+    assert top + "/setup.py" in members and top + "/build.sh" in members
+    assert not [n for n in members if n.endswith(".so")], members
+
+    wheel_dir = os.path.join(tmp, "wheels")
+    proc = sh([bpy, "-c", build, "build_wheel", wheel_dir], cwd=os.path.join(tmp, top), timeout=600,
+              env=clean_env(CFLAGS="-include gofka-test-no-python-h.h"))
+    assert "WARNING: the optional C extension gofka._speedups was not built" in proc.stderr, proc.stderr
+    name = proc.stdout.split()[-1]
+    m = WHEEL_NAME.match(name)
+    assert m and m.group("tag") == "py3-none", name
+    with zipfile.ZipFile(os.path.join(wheel_dir, name)) as z:
+        names = set(z.namelist())
+    assert "gofka/libgofka.so" in names and "gofka/message.py" in names
+    assert not [n for n in names if "_speedups" in n], names
+    venv_python = install_wheel(sys.executable, os.path.join(wheel_dir, name), tmp_path)
+    run_quickstart(venv_python, tmp_path, speedups=False)
 
 
 @pytest.fixture(scope="module")

@@ -228,3 +228,116 @@ def test_pure_python_end_to_end(brokers: str, topic: str) -> None:
 
 def test_gofka_exports_message() -> None:
     assert gofka.Message is Message
+
+
+class _Owner(object):
+    """What PendingRecords calls back into (Producer's methods)."""
+
+    def __init__(self) -> None:
+        self.woken = 0
+        self.pushes = 0
+        self.push_result = True
+
+    def _wake_flusher(self) -> None:
+        self.woken += 1
+
+    def _push(self) -> bool:
+        self.pushes += 1
+        return self.push_result
+
+    def _too_large(self, size: int) -> Exception:
+        return gofka.ProduceError("too large %d" % size)
+
+    def _queue_full(self) -> Exception:
+        return gofka.ProduceError("queue full")
+
+    def _closed_error(self) -> Exception:
+        return gofka.GofkaError("closed")
+
+
+_CB = print
+_PRODUCE_CASES = [
+    (("t", b"v"), {}),
+    (("t", b"v"), {"on_delivery": _CB}),
+    (("t", b"v", b"k", 3), {}),
+    (("t", None, None, None), {}),
+    (("t", b"v"), {"partition": -1, "callback": _CB}),
+    (("t", bytearray(b"v")), {}),
+    (("t", memoryview(b"mv"), b"k"), {}),
+    (("t", b"v"), {"headers": {"a": b"1", "b": None, "c": "s"}}),
+    (("t", b"v"), {"headers": {}}),
+    (("t", b"v"), {"timestamp": 1700000000.5}),
+    (("t", b"v", None, 2**31 - 1), {}),
+    (("t", b"v", None, 2**31), {}),
+    (("t", b"v", None, -2), {}),
+    (("t", b"v", None, True), {}),
+    (("t", b"v", None, 1.0), {}),
+    (("t", "str value"), {}),
+    (("t", b"v", "str key"), {}),
+    ((b"bytes-topic", b"v"), {}),
+    (("", b"v"), {}),
+    (("a\0b", b"v"), {}),
+    ((None, b"v"), {}),
+    (("t", b"v"), {"on_delivery": _CB, "callback": _CB}),
+    (("t", b"v"), {"on_delivery": 42}),
+    (("t", b"v"), {"headers": [("a", b"1")]}),
+    (("t", b"v"), {"headers": {1: b"x"}}),
+    (("t", b"v"), {"timestamp": -1}),
+    (("t", b"v"), {"timestamp": float("nan")}),
+    (("t", b"v"), {"timestamp": "now"}),
+    (("t", b"x" * 2000), {}),
+]
+
+
+def _outcome(cls: type, args: tuple, kwargs: dict) -> object:
+    owner = _Owner()
+    q = cls(owner, gofka.producer.normalize_record, gofka.producer.PARTITION_DEFAULT, 1000, 4)
+    try:
+        q.produce(*args, **kwargs)
+    except Exception as e:  # the outcome compared is the exception itself
+        return (type(e).__name__, str(e))
+    recs = q.take()
+    return (recs, q.produced, len(q), owner.woken)
+
+
+@needs_speedups
+@pytest.mark.parametrize("case", range(len(_PRODUCE_CASES)))
+def test_produce_same_in_c_and_python(case: int) -> None:
+    args, kwargs = _PRODUCE_CASES[case]
+    c = _outcome(speedups.PendingRecords, args, kwargs)
+    py = _outcome(gofka.producer._PyPendingRecords, args, kwargs)
+    assert c == py
+
+
+@pytest.mark.parametrize("impl", ["c", "py"])
+def test_pending_records_push_close_and_wake(impl: str) -> None:
+    if impl == "c" and speedups is None:
+        pytest.skip("gofka._speedups not built")
+    cls = speedups.PendingRecords if impl == "c" else gofka.producer._PyPendingRecords
+    owner = _Owner()
+    q = cls(owner, gofka.producer.normalize_record, gofka.producer.PARTITION_DEFAULT, 1000, 4)
+    for i in range(4):
+        q.produce("t", b"%d" % i)
+    assert (len(q), q.produced, owner.woken, owner.pushes) == (4, 4, 1, 0)
+    q.produce("t", b"4")  # 4 pending: pushes first (the fake keeps them)
+    assert (len(q), q.produced, owner.pushes) == (5, 5, 1)
+    owner.push_result = False
+    with pytest.raises(gofka.ProduceError, match="queue full"):
+        q.produce("t", b"5")
+    assert q.produced == 5
+    assert [r[3] for r in q.take()] == [b"0", b"1", b"2", b"3", b"4"]
+    assert len(q) == 0
+    q.closed = True
+    with pytest.raises(gofka.GofkaError, match="closed"):
+        q.produce("t", b"6")
+    with pytest.raises(TypeError):
+        q.produce()
+    with pytest.raises(TypeError):
+        q.produce("t", b"v", nope=1)
+    with pytest.raises(TypeError):
+        q.produce("t", b"v", topic="t")
+    del owner
+    q.closed = False
+    with pytest.raises(RuntimeError, match="garbage-collected"):
+        for _ in range(2):
+            q.produce("t", b"v")  # the first one in an empty list wakes the (gone) owner
