@@ -912,28 +912,13 @@ class Producer(HandleOwner):
                 self._fail_records(pend, self._closed_error())
                 return True
             queue = self._event_queue()
-            groups: Dict[Tuple[bytes, int], List[Any]] = {}
-            for rec in pend:
-                g = groups.get((rec[0], rec[1]))
-                if g is None:
-                    groups[(rec[0], rec[1])] = [rec]
-                else:
-                    g.append(rec)
-            limit = self._opts.chunk_bytes
-            for (topic_b, part), recs in groups.items():
-                start, size = 0, 0
-                for i, rec in enumerate(recs):
-                    if i > start and size + rec[6] > limit:
-                        ok = self._push_chunk(handle, queue, topic_b, part, recs[start:i]) and ok
-                        start, size = i, 0
-                    size += rec[6]
-                ok = self._push_chunk(handle, queue, topic_b, part, recs[start:] if start else recs) and ok
+            for topic_b, part, recs, values in chunk_records(pend, self._opts.chunk_bytes):
+                ok = self._push_chunk(handle, queue, topic_b, part, recs, values) and ok
         return ok
 
-    def _push_chunk(self, handle: int, queue: Any, topic_b: bytes, part: int, recs: List[Any]) -> bool:
-        col = None
-        if all(r[2] is None and r[4] == -1 and not r[5] for r in recs):
-            col = columnar([r[3] for r in recs])  # None for a null value
+    def _push_chunk(self, handle: int, queue: Any, topic_b: bytes, part: int, recs: List[Any],
+                    values: Optional[List[Any]]) -> bool:
+        col = None if values is None else columnar(values)  # None for a null value
         packed = _pack_pending(recs) if col is None else b""
         btoken = next(self._tokens)
         self._batches[btoken] = recs
@@ -1083,32 +1068,11 @@ class Producer(HandleOwner):
         try:
             while backlog:
                 entry = backlog[0]
-                recs, results, i, exc = entry
-                n = len(recs)
-                while i < n:
-                    rec = recs[i]
-                    i += 1
-                    entry[2] = i
-                    served += 1
-                    cb = rec[7]
-                    if cb is None:
-                        continue
-                    ts = rec[4]
-                    if results is None:
-                        msg = Message(rec[8], rec[1], -1, rec[3], _headers_dict(rec[9]),
-                                      ts / 1000.0 if ts >= 0 else now, rec[2])
-                        cb(exc, msg)
-                        continue
-                    r = results[i - 1]
-                    h = rec[9]
-                    msg = Message(rec[8], r[1], r[2], rec[3], _headers_dict(h) if h else None,
-                                  ts / 1000.0 if ts >= 0 else now, rec[2])
-                    if r[0] == 0:
-                        cb(None, msg)
-                    else:
-                        message, _, broker = (r[3] if len(r) > 3 else b"").partition(b"\0")
-                        cb(error_from_code(r[0], message.decode("utf-8", "replace"),
-                                           broker=broker.decode("utf-8", "replace") or None), msg)
+                before = entry[2]
+                try:
+                    serve_entry(entry, now, _result_error, _headers_dict)
+                finally:
+                    served += entry[2] - before
                 backlog.popleft()
         finally:
             self._served += served
@@ -1260,6 +1224,69 @@ def normalize_record(topic: Any, value: Any, key: Any, partition: Any, headers: 
     return topic_b, part, kb, vb, ts, hb
 
 
+def _chunk_records_py(pend: List[Any], limit: int) -> List[Tuple[bytes, int, List[Any], Optional[List[Any]]]]:
+    """Groups records by (topic, partition) in order of first appearance and
+    splits each group where its records' sizes (rec[6]) pass ``limit`` (a
+    chunk holds at least one record). Returns (topic_b, partition, records,
+    values) per chunk; values is the list of the records' values when no
+    record of the chunk has a key, a timestamp or headers (the columnar
+    path), else None."""
+    groups: Dict[Tuple[bytes, int], List[Any]] = {}
+    for rec in pend:
+        g = groups.get((rec[0], rec[1]))
+        if g is None:
+            groups[(rec[0], rec[1])] = [rec]
+        else:
+            g.append(rec)
+    out: List[Tuple[bytes, int, List[Any], Optional[List[Any]]]] = []
+    for (topic_b, part), recs in groups.items():
+        start, size = 0, 0
+        bounds = []
+        for i, rec in enumerate(recs):
+            if i > start and size + rec[6] > limit:
+                bounds.append((start, i))
+                start, size = i, 0
+            size += rec[6]
+        bounds.append((start, len(recs)))
+        for a, b in bounds:
+            chunk = recs[a:b] if (a, b) != (0, len(recs)) else recs
+            simple = all(r[2] is None and r[4] == -1 and not r[5] for r in chunk)
+            out.append((topic_b, part, chunk, [r[3] for r in chunk] if simple else None))
+    return out
+
+
+def _serve_entry_py(entry: List[Any], now: float, result_error: Callable[[Any], GofkaError],
+                    headers_dict: Callable[[Any], Any]) -> None:
+    """Calls the delivery callbacks of one backlog entry [records, results,
+    position, error] from its position on, advancing the position before
+    each call (so an exception from a callback leaves the rest for the next
+    poll). results None: every record failed with ``error``."""
+    recs, results, i, exc = entry
+    n = len(recs)
+    while i < n:
+        rec = recs[i]
+        i += 1
+        entry[2] = i
+        cb = rec[7]
+        if cb is None:
+            continue
+        ts = rec[4]
+        if results is None:
+            cb(exc, Message(rec[8], rec[1], -1, rec[3], headers_dict(rec[9]), ts / 1000.0 if ts >= 0 else now, rec[2]))
+            continue
+        r = results[i - 1]
+        h = rec[9]
+        msg = Message(rec[8], r[1], r[2], rec[3], headers_dict(h) if h else None, ts / 1000.0 if ts >= 0 else now, rec[2])
+        cb(None if r[0] == 0 else result_error(r), msg)
+
+
+def _result_error(r: Any) -> GofkaError:
+    """The error of a failed record's result (code, partition, offset,
+    payload "message NUL broker")."""
+    message, _, broker = (r[3] if len(r) > 3 else b"").partition(b"\0")
+    return error_from_code(r[0], message.decode("utf-8", "replace"), broker=broker.decode("utf-8", "replace") or None)
+
+
 class _PyPendingRecords(object):
     """Pure-Python PendingRecords (gofka._speedups has the C one; same
     interface and behaviour, see _speedups.c): the records produce()
@@ -1333,6 +1360,10 @@ class _PyPendingRecords(object):
 
 
 PendingRecords: Any = _speedups.PendingRecords if _speedups is not None else _PyPendingRecords
+chunk_records: Callable[[List[Any], int], List[Any]] = (
+    _speedups.chunk_records if _speedups is not None else _chunk_records_py)
+serve_entry: Callable[..., None] = (
+    _speedups.serve_entry if _speedups is not None else _serve_entry_py)
 
 
 def _flusher_loop(ref: "weakref.ReferenceType[Producer]", wake: threading.Event) -> None:

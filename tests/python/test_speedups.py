@@ -341,3 +341,58 @@ def test_pending_records_push_close_and_wake(impl: str) -> None:
     with pytest.raises(RuntimeError, match="garbage-collected"):
         for _ in range(2):
             q.produce("t", b"v")  # the first one in an empty list wakes the (gone) owner
+
+
+def _records(rng: random.Random, n: int) -> List[tuple]:
+    out = []
+    for i in range(n):
+        topic = rng.choice(["a", "b"])
+        key = None if rng.random() < 0.8 else b"k"
+        ts = -1 if rng.random() < 0.9 else 1700000000000
+        headers = None if rng.random() < 0.9 else {"h": "v", "n": None}
+        hb = gofka._native.pack_headers(headers) if headers else b""
+        value = None if rng.random() < 0.1 else b"v%d" % i
+        size = rng.randint(100, 400)
+        out.append((topic.encode(), rng.choice([-1, 0, 2]), key, value, ts, hb, size, None, topic, headers))
+    return out
+
+
+@needs_speedups
+@pytest.mark.parametrize("seed", range(6))
+def test_chunk_records_same_in_c_and_python(seed: int) -> None:
+    rng = random.Random(seed)
+    recs = _records(rng, rng.choice([0, 1, 7, 300]))
+    limit = rng.choice([1, 500, 4000, 1 << 20])
+    assert speedups.chunk_records(recs, limit) == gofka.producer._chunk_records_py(recs, limit)
+
+
+@needs_speedups
+def test_serve_entry_same_in_c_and_python() -> None:
+    rng = random.Random(3)
+    base = _records(rng, 40)
+    for impl in (speedups.serve_entry, gofka.producer._serve_entry_py):
+        calls: List[tuple] = []
+
+        def cb(err: object, msg: Message) -> None:
+            calls.append((None if err is None else (type(err).__name__, str(err)), msg))
+            if msg.value == b"v13":
+                raise KeyError("from the callback")
+
+        recs = [r[:7] + ((cb if i % 5 else None),) + r[8:] for i, r in enumerate(base)]
+        results = [(0, 3, 100 + i) if i % 7 else (6, 3, -1, b"not leader\0127.0.0.1:9092") for i in range(40)]
+        entry = [recs, results, 0, None]
+        with pytest.raises(KeyError):
+            impl(entry, 1234.5, gofka.producer._result_error, gofka.producer._headers_dict)
+        assert entry[2] == 14  # the record of the raising callback counts as served
+        impl(entry, 1234.5, gofka.producer._result_error, gofka.producer._headers_dict)
+        assert entry[2] == 40
+        failed = [recs[:3] + [r[:7] + (cb,) + r[8:] for r in recs[3:5]], None, 0, gofka.GofkaError("closed")]
+        impl(failed, 99.0, gofka.producer._result_error, gofka.producer._headers_dict)
+        if impl is speedups.serve_entry:
+            c_calls = calls
+        else:
+            assert calls == c_calls
+            assert len(calls) == 40 - 8 + 5 - 1
+            assert any(c[0] is not None and "not leader" in c[0][1] for c in calls)
+            assert any(m.headers == {"h": b"v", "n": None} for _, m in calls)
+            assert all(m.timestamp in (1234.5, 99.0, 1700000000.0) for _, m in calls)
