@@ -31,6 +31,71 @@ func consumerOf(h C.gofka_handle_t) (*core.Consumer, error) {
 	return obj.(*core.Consumer), nil
 }
 
+// consumerOp is one consumer operation with its inputs decoded: it runs
+// bounded by ctx and returns its result buffer (nil: none) and the offset
+// field of its async event (-1: none).
+type consumerOp func(ctx context.Context) ([]byte, int64, error)
+
+// consumerPrep decodes an export's inputs for consumer c (an error is the
+// export's at once, before any I/O) and returns the operation.
+type consumerPrep func(c *core.Consumer) (consumerOp, error)
+
+// requestTimeout and dialTimeout are the defaults of a negative timeout_ms.
+func requestTimeout(c *core.Consumer) time.Duration { return c.Client().Config().RequestTimeout }
+func dialTimeout(c *core.Consumer) time.Duration    { return c.Client().Config().DialTimeout }
+func noTimeout(*core.Consumer) time.Duration        { return 0 }
+
+// consumerSync is the body of a blocking export: resolve the handle,
+// decode the inputs, run the operation in the calling thread bounded by
+// timeoutMs (def when negative). Every sync/async pair of exports goes
+// through consumerSync and consumerAsync with the same prep, so the two
+// validate identically.
+func consumerSync(h C.gofka_handle_t, timeoutMs C.int32_t, def func(*core.Consumer) time.Duration, prep consumerPrep) ([]byte, error) {
+	c, err := consumerOf(h)
+	if err != nil {
+		return nil, err
+	}
+	op, err := prep(c)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := timeoutCtx(timeoutMs, def(c))
+	defer cancel()
+	b, _, err := op(ctx)
+	return b, err
+}
+
+// consumerAsync is the body of an _async export: the same checks (queue
+// after handle, inputs last), then the operation on its own goroutine,
+// its result posted to the queue as one event tagged token.
+func consumerAsync(h, queue C.gofka_handle_t, token C.uint64_t, timeoutMs C.int32_t, def func(*core.Consumer) time.Duration,
+	prep consumerPrep) error {
+	c, err := consumerOf(h)
+	if err != nil {
+		return err
+	}
+	q, err := queueOf(queue)
+	if err != nil {
+		return err
+	}
+	op, err := prep(c)
+	if err != nil {
+		return err
+	}
+	runAsync(q, uint64(token), timeoutMs, def(c), op)
+	return nil
+}
+
+// errOnly adapts a call without a result to a consumerOp.
+func errOnly(fn func(context.Context) error) consumerOp {
+	return func(ctx context.Context) ([]byte, int64, error) { return nil, -1, fn(ctx) }
+}
+
+// noInputs is the prep of an operation without inputs.
+func noInputs(fn func(c *core.Consumer) func(context.Context) error) consumerPrep {
+	return func(c *core.Consumer) (consumerOp, error) { return errOnly(fn(c)), nil }
+}
+
 //export gofka_consumer_new
 func gofka_consumer_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
@@ -52,125 +117,74 @@ func gofka_consumer_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_e
 //export gofka_consumer_connect
 func gofka_consumer_connect(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	c, err := consumerOf(h)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	ctx, cancel := timeoutCtx(timeoutMs, c.Client().Config().DialTimeout)
-	defer cancel()
-	return fill(errOut, c.Connect(ctx))
+	_, err := consumerSync(h, timeoutMs, dialTimeout, connectPrep)
+	return fill(errOut, err)
 }
 
 //export gofka_consumer_connect_async
 func gofka_consumer_connect_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t, timeoutMs C.int32_t,
 	errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	c, err := consumerOf(h)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	q, err := queueOf(queue)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	runAsync(q, uint64(token), timeoutMs, c.Client().Config().DialTimeout, func(ctx context.Context) ([]byte, int64, error) {
-		return nil, -1, c.Connect(ctx)
-	})
-	return fill(errOut, nil)
+	return fill(errOut, consumerAsync(h, queue, token, timeoutMs, dialTimeout, connectPrep))
 }
 
-// subscribeFunc validates the subscription arguments and returns the call
-// that performs it.
-func subscribeFunc(c *core.Consumer, topics, pattern *C.char) (func(context.Context) error, error) {
-	switch {
-	case topics != nil && pattern != nil:
-		return nil, invalid("give topics or a pattern, not both")
-	case pattern != nil:
-		p := C.GoString(pattern)
-		return func(ctx context.Context) error { return c.SubscribePattern(ctx, p) }, nil
-	case topics != nil:
-		var names []string
-		for _, t := range strings.Split(C.GoString(topics), "\n") {
-			if t != "" {
-				names = append(names, t)
+var connectPrep = noInputs(func(c *core.Consumer) func(context.Context) error { return c.Connect })
+
+// subscribePrep validates the subscription arguments.
+func subscribePrep(topics, pattern *C.char) consumerPrep {
+	return func(c *core.Consumer) (consumerOp, error) {
+		switch {
+		case topics != nil && pattern != nil:
+			return nil, invalid("give topics or a pattern, not both")
+		case pattern != nil:
+			p := C.GoString(pattern)
+			return errOnly(func(ctx context.Context) error { return c.SubscribePattern(ctx, p) }), nil
+		case topics != nil:
+			var names []string
+			for _, t := range strings.Split(C.GoString(topics), "\n") {
+				if t != "" {
+					names = append(names, t)
+				}
 			}
+			if len(names) == 0 {
+				return nil, invalid("no topics given")
+			}
+			return errOnly(func(ctx context.Context) error { return c.Subscribe(ctx, names...) }), nil
 		}
-		if len(names) == 0 {
-			return nil, invalid("no topics given")
-		}
-		return func(ctx context.Context) error { return c.Subscribe(ctx, names...) }, nil
+		return nil, invalid("topics and pattern are both NULL")
 	}
-	return nil, invalid("topics and pattern are both NULL")
 }
 
 //export gofka_consumer_subscribe
 func gofka_consumer_subscribe(h C.gofka_handle_t, topics *C.char, pattern *C.char, timeoutMs C.int32_t,
 	errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	c, err := consumerOf(h)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	fn, err := subscribeFunc(c, topics, pattern)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	ctx, cancel := timeoutCtx(timeoutMs, c.Client().Config().RequestTimeout)
-	defer cancel()
-	return fill(errOut, fn(ctx))
+	_, err := consumerSync(h, timeoutMs, requestTimeout, subscribePrep(topics, pattern))
+	return fill(errOut, err)
 }
 
 //export gofka_consumer_subscribe_async
 func gofka_consumer_subscribe_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
 	topics *C.char, pattern *C.char, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	c, err := consumerOf(h)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	q, err := queueOf(queue)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	fn, err := subscribeFunc(c, topics, pattern)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	runAsync(q, uint64(token), timeoutMs, c.Client().Config().RequestTimeout, func(ctx context.Context) ([]byte, int64, error) {
-		return nil, -1, fn(ctx)
-	})
-	return fill(errOut, nil)
+	return fill(errOut, consumerAsync(h, queue, token, timeoutMs, requestTimeout, subscribePrep(topics, pattern)))
 }
 
 //export gofka_consumer_unsubscribe
 func gofka_consumer_unsubscribe(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	c, err := consumerOf(h)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	ctx, cancel := timeoutCtx(timeoutMs, c.Client().Config().RequestTimeout)
-	defer cancel()
-	return fill(errOut, c.Unsubscribe(ctx))
+	_, err := consumerSync(h, timeoutMs, requestTimeout, unsubscribePrep)
+	return fill(errOut, err)
 }
 
 //export gofka_consumer_unsubscribe_async
 func gofka_consumer_unsubscribe_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t, timeoutMs C.int32_t,
 	errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	c, err := consumerOf(h)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	q, err := queueOf(queue)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	runAsync(q, uint64(token), timeoutMs, c.Client().Config().RequestTimeout, func(ctx context.Context) ([]byte, int64, error) {
-		return nil, -1, c.Unsubscribe(ctx)
-	})
-	return fill(errOut, nil)
+	return fill(errOut, consumerAsync(h, queue, token, timeoutMs, requestTimeout, unsubscribePrep))
 }
+
+var unsubscribePrep = noInputs(func(c *core.Consumer) func(context.Context) error { return c.Unsubscribe })
 
 // runAsync runs fn on its own goroutine and posts its result: payload and
 // offset (-1 when not applicable) on success, the error otherwise.
@@ -358,31 +372,21 @@ func gofka_consumer_poll(h C.gofka_handle_t, maxMessages C.int32_t, timeoutMs C.
 func gofka_consumer_poll_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
 	maxMessages C.int32_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	c, err := consumerOf(h)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	q, err := queueOf(queue)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	if maxMessages <= 0 {
-		return fill(errOut, invalid("max_messages must be positive, got %d", int(maxMessages)))
-	}
-	runAsync(q, uint64(token), max(timeoutMs, 0), 0, func(ctx context.Context) ([]byte, int64, error) {
-		recs, evs, err := c.PollEvents(ctx, int(maxMessages))
-		if err != nil {
-			return nil, -1, err
+	return fill(errOut, consumerAsync(h, queue, token, max(timeoutMs, 0), noTimeout, func(c *core.Consumer) (consumerOp, error) {
+		if maxMessages <= 0 {
+			return nil, invalid("max_messages must be positive, got %d", int(maxMessages))
 		}
-		if len(recs) == 0 && len(evs) == 0 {
-			return nil, 0, nil
-		}
-		size, heads, names, index := pollLayout(recs, evs)
-		b := make([]byte, size)
-		packPoll(b, heads, recs, evs, names, index)
-		return b, int64(len(recs)), nil
-	})
-	return fill(errOut, nil)
+		return func(ctx context.Context) ([]byte, int64, error) {
+			recs, evs, err := c.PollEvents(ctx, int(maxMessages))
+			if err != nil || (len(recs) == 0 && len(evs) == 0) {
+				return nil, 0, err
+			}
+			size, heads, names, index := pollLayout(recs, evs)
+			b := make([]byte, size)
+			packPoll(b, heads, recs, evs, names, index)
+			return b, int64(len(recs)), nil
+		}, nil
+	}))
 }
 
 // ---- partitions and offsets ----
@@ -474,73 +478,50 @@ func bufferOut(b []byte, out **C.uint8_t, outLen *C.size_t) error {
 
 // ---- commit ----
 
-// commitFunc decodes the commit arguments and returns the call that
-// performs it: explicit offsets, plus (all != 0) the consumed position of
-// every other assigned partition.
-func commitFunc(c *core.Consumer, offsets *C.uint8_t, offsetsLen C.size_t, all C.int32_t) (func(context.Context) error, error) {
-	es, err := readOffsets(offsets, offsetsLen)
-	if err != nil {
-		return nil, err
-	}
-	if len(es) == 0 && all != 0 {
-		return c.Commit, nil
-	}
-	if len(es) == 0 {
-		return nil, invalid("nothing to commit: no offsets and all is 0")
-	}
-	explicit := make(map[core.TopicPartition]int64, len(es))
-	for _, e := range es {
-		explicit[e.tp] = e.offset
-	}
-	return func(ctx context.Context) error {
-		m := explicit
-		if all != 0 {
-			m = c.Consumed()
-			for tp, off := range explicit {
-				m[tp] = off
-			}
+// commitPrep decodes the commit arguments: explicit offsets, plus
+// (all != 0) the consumed position of every other assigned partition.
+func commitPrep(offsets *C.uint8_t, offsetsLen C.size_t, all C.int32_t) consumerPrep {
+	return func(c *core.Consumer) (consumerOp, error) {
+		es, err := readOffsets(offsets, offsetsLen)
+		if err != nil {
+			return nil, err
 		}
-		return c.CommitOffsets(ctx, m)
-	}, nil
+		if len(es) == 0 && all != 0 {
+			return errOnly(c.Commit), nil
+		}
+		if len(es) == 0 {
+			return nil, invalid("nothing to commit: no offsets and all is 0")
+		}
+		explicit := make(map[core.TopicPartition]int64, len(es))
+		for _, e := range es {
+			explicit[e.tp] = e.offset
+		}
+		return errOnly(func(ctx context.Context) error {
+			m := explicit
+			if all != 0 {
+				m = c.Consumed()
+				for tp, off := range explicit {
+					m[tp] = off
+				}
+			}
+			return c.CommitOffsets(ctx, m)
+		}), nil
+	}
 }
 
 //export gofka_consumer_commit
 func gofka_consumer_commit(h C.gofka_handle_t, offsets *C.uint8_t, offsetsLen C.size_t, all C.int32_t,
 	timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	c, err := consumerOf(h)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	fn, err := commitFunc(c, offsets, offsetsLen, all)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	ctx, cancel := timeoutCtx(timeoutMs, c.Client().Config().RequestTimeout)
-	defer cancel()
-	return fill(errOut, fn(ctx))
+	_, err := consumerSync(h, timeoutMs, requestTimeout, commitPrep(offsets, offsetsLen, all))
+	return fill(errOut, err)
 }
 
 //export gofka_consumer_commit_async
 func gofka_consumer_commit_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
 	offsets *C.uint8_t, offsetsLen C.size_t, all C.int32_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	c, err := consumerOf(h)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	q, err := queueOf(queue)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	fn, err := commitFunc(c, offsets, offsetsLen, all)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	runAsync(q, uint64(token), timeoutMs, c.Client().Config().RequestTimeout, func(ctx context.Context) ([]byte, int64, error) {
-		return nil, -1, fn(ctx)
-	})
-	return fill(errOut, nil)
+	return fill(errOut, consumerAsync(h, queue, token, timeoutMs, requestTimeout, commitPrep(offsets, offsetsLen, all)))
 }
 
 // ---- assignment and positions ----
@@ -613,33 +594,33 @@ func gofka_consumer_position(h C.gofka_handle_t, partitions *C.uint8_t, partitio
 	return fill(errOut, bufferOut(packOffsets(es), bufOut, lenOut))
 }
 
-func committedPacked(ctx context.Context, c *core.Consumer, tps []core.TopicPartition) ([]byte, error) {
-	m, err := c.Committed(ctx, tps)
-	if err != nil {
-		return nil, err
+// committedPrep: the committed offsets of the partitions given, in the
+// offsets format.
+func committedPrep(partitions *C.uint8_t, partitionsLen C.size_t) consumerPrep {
+	return func(c *core.Consumer) (consumerOp, error) {
+		tps, err := readPartitions(partitions, partitionsLen)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) ([]byte, int64, error) {
+			m, err := c.Committed(ctx, tps)
+			if err != nil {
+				return nil, -1, err
+			}
+			es := make([]offsetEntry, len(tps))
+			for i, tp := range tps {
+				es[i] = offsetEntry{tp: tp, offset: m[tp], timestamp: -1}
+			}
+			return packOffsets(es), -1, nil
+		}, nil
 	}
-	es := make([]offsetEntry, len(tps))
-	for i, tp := range tps {
-		es[i] = offsetEntry{tp: tp, offset: m[tp], timestamp: -1}
-	}
-	return packOffsets(es), nil
 }
 
 //export gofka_consumer_committed
 func gofka_consumer_committed(h C.gofka_handle_t, partitions *C.uint8_t, partitionsLen C.size_t, timeoutMs C.int32_t,
 	bufOut **C.uint8_t, lenOut *C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	c, err := consumerOf(h)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	tps, err := readPartitions(partitions, partitionsLen)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	ctx, cancel := timeoutCtx(timeoutMs, c.Client().Config().RequestTimeout)
-	defer cancel()
-	b, err := committedPacked(ctx, c, tps)
+	b, err := consumerSync(h, timeoutMs, requestTimeout, committedPrep(partitions, partitionsLen))
 	if err == nil {
 		err = bufferOut(b, bufOut, lenOut)
 	}
@@ -650,23 +631,7 @@ func gofka_consumer_committed(h C.gofka_handle_t, partitions *C.uint8_t, partiti
 func gofka_consumer_committed_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
 	partitions *C.uint8_t, partitionsLen C.size_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	c, err := consumerOf(h)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	q, err := queueOf(queue)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	tps, err := readPartitions(partitions, partitionsLen)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	runAsync(q, uint64(token), timeoutMs, c.Client().Config().RequestTimeout, func(ctx context.Context) ([]byte, int64, error) {
-		b, err := committedPacked(ctx, c, tps)
-		return b, -1, err
-	})
-	return fill(errOut, nil)
+	return fill(errOut, consumerAsync(h, queue, token, timeoutMs, requestTimeout, committedPrep(partitions, partitionsLen)))
 }
 
 //export gofka_consumer_pause
@@ -697,38 +662,39 @@ func gofka_consumer_resume(h C.gofka_handle_t, partitions *C.uint8_t, partitions
 	return fill(errOut, c.Resume(tps...))
 }
 
-func offsetsForTimesPacked(ctx context.Context, c *core.Consumer, es []offsetEntry) ([]byte, error) {
-	times := make(map[core.TopicPartition]int64, len(es))
-	for _, e := range es {
-		times[e.tp] = e.timestamp
+// offsetsForTimesPrep: for each (partition, timestamp) of the offsets
+// format, the first offset at or after the timestamp and its record's
+// timestamp, in the offsets format.
+func offsetsForTimesPrep(times *C.uint8_t, timesLen C.size_t) consumerPrep {
+	return func(c *core.Consumer) (consumerOp, error) {
+		es, err := readOffsets(times, timesLen)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) ([]byte, int64, error) {
+			want := make(map[core.TopicPartition]int64, len(es))
+			for _, e := range es {
+				want[e.tp] = e.timestamp
+			}
+			res, err := c.OffsetsForTimes(ctx, want)
+			if err != nil {
+				return nil, -1, err
+			}
+			out := make([]offsetEntry, len(es))
+			for i, e := range es {
+				r := res[e.tp]
+				out[i] = offsetEntry{tp: e.tp, offset: r.Offset, timestamp: r.Timestamp}
+			}
+			return packOffsets(out), -1, nil
+		}, nil
 	}
-	res, err := c.OffsetsForTimes(ctx, times)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]offsetEntry, len(es))
-	for i, e := range es {
-		r := res[e.tp]
-		out[i] = offsetEntry{tp: e.tp, offset: r.Offset, timestamp: r.Timestamp}
-	}
-	return packOffsets(out), nil
 }
 
 //export gofka_consumer_offsets_for_times
 func gofka_consumer_offsets_for_times(h C.gofka_handle_t, times *C.uint8_t, timesLen C.size_t, timeoutMs C.int32_t,
 	bufOut **C.uint8_t, lenOut *C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	c, err := consumerOf(h)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	es, err := readOffsets(times, timesLen)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	ctx, cancel := timeoutCtx(timeoutMs, c.Client().Config().RequestTimeout)
-	defer cancel()
-	b, err := offsetsForTimesPacked(ctx, c, es)
+	b, err := consumerSync(h, timeoutMs, requestTimeout, offsetsForTimesPrep(times, timesLen))
 	if err == nil {
 		err = bufferOut(b, bufOut, lenOut)
 	}
@@ -739,23 +705,7 @@ func gofka_consumer_offsets_for_times(h C.gofka_handle_t, times *C.uint8_t, time
 func gofka_consumer_offsets_for_times_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
 	times *C.uint8_t, timesLen C.size_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	c, err := consumerOf(h)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	q, err := queueOf(queue)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	es, err := readOffsets(times, timesLen)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	runAsync(q, uint64(token), timeoutMs, c.Client().Config().RequestTimeout, func(ctx context.Context) ([]byte, int64, error) {
-		b, err := offsetsForTimesPacked(ctx, c, es)
-		return b, -1, err
-	})
-	return fill(errOut, nil)
+	return fill(errOut, consumerAsync(h, queue, token, timeoutMs, requestTimeout, offsetsForTimesPrep(times, timesLen)))
 }
 
 // ---- close ----
