@@ -38,6 +38,7 @@ type Client struct {
 	mu      sync.Mutex
 	conns   map[string]*conn     // connections in use by address; guarded by mu
 	dialing map[string]*dialCall // dials in progress by address; guarded by mu
+	failed  map[string]time.Time // addresses whose last dial or request failed, and when; guarded by mu
 	closed  bool                 // guarded by mu
 	meta    atomic.Pointer[Metadata]
 	metaMu  sync.Mutex // serialises metadata refreshes
@@ -61,11 +62,15 @@ func NewClientFromConfig(cfg Config) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if err := cfg.validateConn(); err != nil {
+		return nil, err
+	}
 	c := &Client{
 		cfg:     cfg,
 		pool:    cfg.Pool,
 		conns:   make(map[string]*conn),
 		dialing: make(map[string]*dialCall),
+		failed:  make(map[string]time.Time),
 		closeCh: make(chan struct{}),
 	}
 	if c.pool == nil {
@@ -168,8 +173,13 @@ func (c *Client) dial(addr string, nodeID int32, call *dialCall) {
 	l, err := c.pool.acquireShared(ctx, addr, nodeID)
 	c.mu.Lock()
 	delete(c.dialing, addr)
+	if err != nil {
+		c.failed[addr] = time.Now()
+	} else {
+		delete(c.failed, addr)
+	}
 	if err == nil {
-		cn = &conn{link: l, clientID: c.cfg.ClientID}
+		cn = &conn{link: l, clientID: c.cfg.ClientID, limits: limitsOf(&c.cfg)}
 		if c.closed {
 			c.pool.releaseShared(l)
 			cn, err = nil, &wire.Error{Code: wire.ErrClientClosed}
@@ -185,53 +195,138 @@ func (c *Client) dial(addr string, nodeID int32, call *dialCall) {
 	close(call.done)
 }
 
-// anyConn returns a connection to some broker: an existing live one, else
-// the known brokers and then the bootstrap list, dialed in order until one
-// answers. The error names every address tried.
+// anyConnStagger is how long anyConn waits for one address's connection
+// before it also starts on the next one (staggered dials, as in "happy
+// eyeballs"): a bootstrap broker that accepts TCP connections but never
+// answers (frozen with SIGSTOP, overloaded) then costs about this long
+// instead of the whole connection setup timeout.
+const anyConnStagger = 500 * time.Millisecond
+
+// failedRecently is how long an address whose dial failed or whose request
+// got no response is tried only after the others by anyConn.
+const failedRecently = 30 * time.Second
+
+// anyConn returns a connection to some broker: the least loaded live one
+// (fewest requests in flight, so one stuck on a broker that stopped
+// answering is avoided), else the known brokers and then the bootstrap
+// list, those that failed recently last. Addresses are dialed in that
+// order, the next one starting as soon as the previous failed or after
+// anyConnStagger without an answer; the first connection made is
+// returned. The error names every address tried.
 func (c *Client) anyConn(ctx context.Context) (*conn, error) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return nil, &wire.Error{Code: wire.ErrClientClosed}
 	}
+	var best *conn
 	for _, cn := range c.conns {
-		if !cn.isDead() {
-			c.mu.Unlock()
-			return cn, nil
-		}
-	}
-	c.mu.Unlock()
-
-	var addrs []string
-	seen := map[string]bool{}
-	if m := c.meta.Load(); m != nil {
-		for _, b := range m.sortedBrokers() {
-			addrs = append(addrs, b.Addr())
-		}
-	}
-	addrs = append(addrs, c.cfg.Brokers...)
-	var errs []error
-	for _, a := range addrs {
-		if seen[a] {
+		if cn.isDead() {
 			continue
 		}
+		if best == nil || cn.inFlight.Load() < best.inFlight.Load() {
+			best = cn
+		}
+	}
+	if best != nil {
+		c.mu.Unlock()
+		return best, nil
+	}
+	now := time.Now()
+	var addrs, later []string
+	seen := map[string]bool{}
+	add := func(a string) {
+		if seen[a] {
+			return
+		}
 		seen[a] = true
-		cn, err := c.connFor(ctx, a, -1)
-		if err == nil {
-			return cn, nil
+		if t, ok := c.failed[a]; ok && now.Sub(t) < failedRecently {
+			later = append(later, a)
+		} else {
+			addrs = append(addrs, a)
 		}
-		if wire.CodeOf(err) == wire.ErrClientClosed {
-			return nil, err
+	}
+	if m := c.meta.Load(); m != nil {
+		for _, b := range m.sortedBrokers() {
+			add(b.Addr())
 		}
-		errs = append(errs, err)
-		if ctx.Err() != nil {
-			break
+	}
+	for _, a := range c.cfg.Brokers {
+		add(a)
+	}
+	c.mu.Unlock()
+	return c.dialAny(ctx, append(addrs, later...))
+}
+
+// dialAny dials addrs with staggered starts (see anyConn) and returns the
+// first connection made. Dials still running when it returns go on in the
+// background (Client.dial is detached from callers) and their connections
+// are kept for later requests.
+func (c *Client) dialAny(ctx context.Context, addrs []string) (*conn, error) {
+	type result struct {
+		cn  *conn
+		err error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan result, len(addrs))
+	next, running := 0, 0
+	start := func() {
+		a := addrs[next]
+		next++
+		running++
+		go func() {
+			cn, err := c.connFor(ctx, a, -1)
+			results <- result{cn, err}
+		}()
+	}
+	stagger := time.NewTimer(anyConnStagger)
+	defer stagger.Stop()
+	var errs []error
+	if len(addrs) > 0 {
+		start()
+	}
+	for running > 0 {
+		select {
+		case r := <-results:
+			running--
+			if r.err == nil {
+				return r.cn, nil
+			}
+			if wire.CodeOf(r.err) == wire.ErrClientClosed {
+				return nil, r.err
+			}
+			errs = append(errs, r.err)
+			if next < len(addrs) && ctx.Err() == nil {
+				start()
+				stagger.Reset(anyConnStagger)
+			}
+		case <-stagger.C:
+			if next < len(addrs) && ctx.Err() == nil {
+				start()
+				stagger.Reset(anyConnStagger)
+			}
 		}
 	}
 	if err := firstAuthFailure(errs); err != nil {
 		return nil, err // refused credentials are not retriable (core/tls.go)
 	}
+	if len(errs) == 0 {
+		errs = append(errs, errors.New("no broker address known"))
+	}
 	return nil, &wire.Error{Code: wire.ErrNoBrokersAvailable, Detail: errors.Join(errs...).Error()}
+}
+
+// noteFailure records that a request to cn failed in a way that says the
+// broker may not be reachable (its connection died, e.g. closed after a
+// request timeout), so that anyConn tries the other brokers first.
+func (c *Client) noteFailure(cn *conn, err error) {
+	if err == nil || !cn.isDead() {
+		return
+	}
+	c.mu.Lock()
+	c.failed[cn.addr] = time.Now()
+	c.mu.Unlock()
 }
 
 // brokerConn returns a connection to the broker with the given node id.
@@ -255,8 +350,10 @@ func (c *Client) brokerConn(ctx context.Context, nodeID int32) (*conn, error) {
 }
 
 // Request sends req to the broker with the given node id (any broker when
-// nodeID < 0) and returns its response. The call is bounded by ctx and, when
-// ctx has no deadline, by the request timeout. It does not retry.
+// nodeID < 0) and returns its response. The call is bounded by ctx and the
+// request itself by request.timeout.ms (whichever ends first; a request
+// that gets no response within request.timeout.ms closes its connection,
+// see requestLimits). It does not retry.
 func (c *Client) Request(ctx context.Context, nodeID int32, req wire.Request) (wire.Response, error) {
 	resp, _, err := c.requestAddr(ctx, nodeID, req)
 	return resp, err
@@ -279,6 +376,7 @@ func (c *Client) requestAddr(ctx context.Context, nodeID int32, req wire.Request
 		return nil, "", err
 	}
 	resp, err := cn.roundTrip(ctx, req, false)
+	c.noteFailure(cn, err)
 	return resp, cn.addr, err
 }
 

@@ -31,6 +31,9 @@ type Config struct {
 	ClientID               string
 	DialTimeout            time.Duration
 	RequestTimeout         time.Duration
+	ConnectionSetupTimeout time.Duration // socket.connection.setup.timeout.ms (core/conn_config.go); 0 = DialTimeout only
+	ReconnectBackoff       time.Duration // reconnect.backoff.ms (core/conn_config.go)
+	ReconnectBackoffMax    time.Duration // reconnect.backoff.max.ms (core/conn_config.go)
 	MetadataMaxAge         time.Duration
 	AllowAutoTopicCreation bool
 	Retry                  RetryPolicy
@@ -191,7 +194,7 @@ var properties = []Property{
 		func(c *Config, v string) error { c.ClientID = v; return nil }},
 	{"connect.timeout.ms", "duration(ms)", "30000", "Upper bound on one connection attempt (TCP connect plus TLS handshake).",
 		durationSetter(func(c *Config) *time.Duration { return &c.DialTimeout })},
-	{"request.timeout.ms", "duration(ms)", "30000", "Upper bound on one request when the call has no earlier deadline.",
+	{"request.timeout.ms", "duration(ms)", "30000", "Upper bound on the wait for one response (plus the fetch max wait for fetches and the rebalance timeout for group joins), also under a longer call deadline; a broker that does not answer in time has its connection closed and the request is retried elsewhere when the call allows. Calls without a deadline of their own are bounded by it too.",
 		durationSetter(func(c *Config) *time.Duration { return &c.RequestTimeout })},
 	{"metadata.max.age.ms", "duration(ms)", "300000", "Cached cluster metadata older than this is refreshed before use.",
 		durationSetter(func(c *Config) *time.Duration { return &c.MetadataMaxAge })},

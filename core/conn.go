@@ -26,6 +26,56 @@ const maxResponseSize = 512 << 20
 type conn struct {
 	*link
 	clientID string
+	limits   requestLimits
+}
+
+// requestLimits bound how long a request may wait for its response, from
+// the configuration of the client that sends it (request.timeout.ms and,
+// for group joins, max.poll.interval.ms). A request that gets no response
+// within its bound fails with TIMED_OUT and closes the connection (as the
+// Java client disconnects on a request timeout): a broker that stopped
+// answering (frozen, overloaded, half-open TCP) does not keep a connection
+// that any-broker requests would pick again, and the requests pipelined
+// behind the lost one fail at once and are retried elsewhere.
+type requestLimits struct {
+	request   time.Duration // request.timeout.ms; 0 = no bound of its own
+	rebalance time.Duration // max.poll.interval.ms: added for SyncGroup
+}
+
+func limitsOf(cfg *Config) requestLimits {
+	return requestLimits{request: cfg.RequestTimeout, rebalance: cfg.MaxPollInterval}
+}
+
+// bound is how long req may wait for its response (0 = no bound of its
+// own). Requests the broker holds on purpose get that time on top:
+// a Fetch its max wait, a JoinGroup its rebalance timeout, a SyncGroup
+// max.poll.interval.ms, requests with a broker-side timeout that timeout
+// plus a second.
+func (l requestLimits) bound(req wire.Request) time.Duration {
+	d := l.request
+	if d <= 0 {
+		return 0
+	}
+	ms := func(v int32) time.Duration { return time.Duration(max(v, 0)) * time.Millisecond }
+	switch r := req.(type) {
+	case *wire.FetchRequest:
+		d += ms(r.MaxWaitMs)
+	case *wire.JoinGroupRequest:
+		d += max(ms(r.RebalanceTimeoutMs), ms(r.SessionTimeoutMs), l.rebalance)
+	case *wire.SyncGroupRequest:
+		d += l.rebalance
+	case *wire.ProduceRequest:
+		d = max(d, ms(r.TimeoutMs)) + time.Second
+	case *wire.CreateTopicsRequest:
+		d = max(d, ms(r.TimeoutMs)+time.Second)
+	case *wire.DeleteTopicsRequest:
+		d = max(d, ms(r.TimeoutMs)+time.Second)
+	case *wire.CreatePartitionsRequest:
+		d = max(d, ms(r.TimeoutMs)+time.Second)
+	case *wire.DeleteRecordsRequest:
+		d = max(d, ms(r.TimeoutMs)+time.Second)
+	}
+	return d
 }
 
 // link is one TCP (or TLS) connection to one broker, owned by a Pool.
@@ -57,10 +107,12 @@ type link struct {
 	lastUsed atomic.Int64 // unix nanos of the last request, for idle reaping
 	inFlight atomic.Int32
 	retiring atomic.Bool // SASL session about to end: no new requests (core/sasl.go)
+	timedOut atomic.Bool // closed because a request got no response in time
 }
 
 // dialLink connects to addr, optionally over TLS, negotiates API versions
-// and, with SASL, authenticates (core/tls.go, core/sasl.go). It returns a
+// and, with SASL, authenticates (core/tls.go, core/sasl.go), all bounded by
+// ctx (the pool bounds it by Config.setupTimeout). It returns a
 // ready link or an error classified through the wire error table
 // (CONNECTION_FAILED, TIMED_OUT, TLS_FAILED, SASL_AUTHENTICATION_FAILED,
 // ...). A broker that just refused our credentials is not redialed for a
@@ -172,11 +224,12 @@ func (c *conn) roundTrip(ctx context.Context, req wire.Request, noResponse bool)
 
 // call is a request written to the connection whose response is awaited.
 type call struct {
-	c   *conn
-	req wire.Request
-	v   int16
-	id  int32
-	ch  chan []byte
+	c    *conn
+	req  wire.Request
+	v    int16
+	id   int32
+	ch   chan []byte
+	sent time.Time
 }
 
 // start writes req now and returns the call to wait on (nil when
@@ -193,12 +246,13 @@ func (c *conn) start(req wire.Request, noResponse bool) (*call, error) {
 		return nil, err
 	}
 	c.inFlight.Add(1)
-	return &call{c: c, req: req, v: v, id: id, ch: ch}, nil
+	return &call{c: c, req: req, v: v, id: id, ch: ch, sent: time.Now()}, nil
 }
 
-// wait blocks for the response (or ctx) and decodes it.
+// wait blocks for the response, ctx, or the request's own bound
+// (requestLimits.bound, which closes the connection), and decodes it.
 func (k *call) wait(ctx context.Context) (wire.Response, error) {
-	raw, err := k.c.await(ctx, k.req, k.id, k.ch)
+	raw, err := k.c.awaitBounded(ctx, k.req, k.id, k.ch, k.sent, k.c.limits.bound(k.req))
 	if err != nil {
 		return nil, err
 	}
@@ -218,20 +272,40 @@ func (c *link) roundTripVersion(ctx context.Context, req wire.Request, v int16) 
 		return nil, err
 	}
 	c.inFlight.Add(1)
-	return c.await(ctx, req, id, ch)
+	return c.awaitBounded(ctx, req, id, ch, time.Now(), 0)
 }
 
-// await waits for the frame of request id; it undoes the inFlight count
-// taken when the request was sent.
-func (c *link) await(ctx context.Context, req wire.Request, id int32, ch chan []byte) ([]byte, error) {
+// awaitBounded waits for the frame of request id (sent at sent) until ctx
+// ends or, when bound > 0, until bound has passed since sent; it undoes
+// the inFlight count taken when the request was sent.
+//
+// When the bound passes (also when ctx ends at or after it, e.g. a caller
+// deadline equal to request.timeout.ms), the broker is taken as not
+// answering: the connection is closed with TIMED_OUT, which fails the
+// requests pipelined on it too, and the next request dials anew (or, for
+// any-broker requests, uses another broker). When only ctx ends (a caller
+// deadline shorter than the bound, a cancelled poll), the connection stays
+// up and the late response is dropped.
+func (c *link) awaitBounded(ctx context.Context, req wire.Request, id int32, ch chan []byte, sent time.Time, bound time.Duration) ([]byte, error) {
 	defer c.inFlight.Add(-1)
+	var expired <-chan time.Time
+	if bound > 0 {
+		t := time.NewTimer(max(bound-time.Since(sent), 0))
+		defer t.Stop()
+		expired = t.C
+	}
 	select {
 	case raw, ok := <-ch:
 		if !ok {
 			return nil, c.deathErr()
 		}
 		return raw, nil
+	case <-expired:
+		return nil, c.requestTimedOut(req, bound)
 	case <-ctx.Done():
+		if bound > 0 && time.Since(sent) >= bound-10*time.Millisecond {
+			return nil, c.requestTimedOut(req, bound)
+		}
 		// The response may still arrive; the reader drops it since nobody
 		// waits for the id any more.
 		c.mu.Lock()
@@ -240,6 +314,16 @@ func (c *link) await(ctx context.Context, req wire.Request, id int32, ch chan []
 		return nil, &wire.Error{Code: wire.ErrTimedOut,
 			Detail: fmt.Sprintf("%s request: %v", wire.APIName(req.APIKey()), ctx.Err()), Broker: c.addr}
 	}
+}
+
+// requestTimedOut closes the link because req got no response within
+// bound and returns the caller's error.
+func (c *link) requestTimedOut(req wire.Request, bound time.Duration) error {
+	err := &wire.Error{Code: wire.ErrTimedOut, Broker: c.addr,
+		Detail: fmt.Sprintf("%s request got no response within %v (request.timeout.ms): connection closed", wire.APIName(req.APIKey()), bound)}
+	c.timedOut.Store(true)
+	c.close(err)
+	return err
 }
 
 // send encodes and writes one request carrying clientID; with wantReply it

@@ -31,6 +31,7 @@ type fetchPart struct {
 	p      *partState
 	seq    uint64
 	offset int64
+	epoch  int32 // the leader epoch the fetch was sent with
 }
 
 func (s *source) poke() {
@@ -108,7 +109,11 @@ func (s *source) run() {
 		}
 		if err != nil {
 			failures++
-			s.failed(fps, c.cl.cfg.Retry.Backoff(min(failures, 6)))
+			// Mostly a broker that cannot be reached or stopped answering
+			// (its connection is closed then): back off as for a
+			// reconnection, at most reconnect.backoff.max.ms, while the
+			// leaders are looked up again.
+			s.failed(fps, c.cl.cfg.lookupBackoff(failures))
 			continue
 		}
 		failures = 0
@@ -165,7 +170,7 @@ func (s *source) build() (*wire.FetchRequest, []fetchPart, time.Duration) {
 	fps := make([]fetchPart, len(ps))
 	for i, p := range ps {
 		p.inflight = true
-		fps[i] = fetchPart{p: p, seq: p.seq, offset: p.fetchOffset}
+		fps[i] = fetchPart{p: p, seq: p.seq, offset: p.fetchOffset, epoch: p.leaderEpoch}
 		ti, ok := topicIdx[p.tp.Topic]
 		if !ok {
 			ti = len(req.Topics)
@@ -248,8 +253,12 @@ func (s *source) handle(fps []fetchPart, resp *wire.FetchResponse) {
 			continue
 		}
 		p.inflight = false
-		if p.seq != fp.seq {
-			continue // seeked, reset or revoked meanwhile
+		if p.seq != fp.seq || p.fetchOffset != fp.offset {
+			// Seeked, reset or revoked meanwhile (seq), or the position
+			// moved by another way: the response no longer continues the
+			// partition where the application is, so it is dropped
+			// rather than returned out of sequence.
+			continue
 		}
 		o := &out[i]
 		if o.hw >= 0 {
@@ -280,6 +289,13 @@ func (s *source) handle(fps []fetchPart, resp *wire.FetchResponse) {
 			c.buf = append(c.buf, ch)
 			c.bufBytes += ch.bytes
 			added = true
+		case o.code == wire.ErrOffsetOutOfRange && (p.leader != s.node || p.leaderEpoch != fp.epoch):
+			// Out of range at a broker that is no longer the leader as
+			// the metadata now says (it changed while the fetch was out):
+			// a deposed leader's log end says nothing about the position.
+			// Fetch again from the current leader instead of resetting,
+			// which would rewind or skip records.
+			p.retryAt = now.Add(100 * time.Millisecond)
 		case o.code == wire.ErrOffsetOutOfRange:
 			if c.cfg.AutoOffsetReset == "none" {
 				p.fetchOffset = -1

@@ -99,7 +99,9 @@ func (c *Client) RefreshMetadata(ctx context.Context, topics []string) (*Metadat
 	}
 	var lastErr error
 	// Try brokers until one answers: a dead connection is replaced by the
-	// next dial inside anyConn.
+	// next dial inside anyConn, and a broker that did not answer within
+	// request.timeout.ms has had its connection closed (requestLimits), so
+	// the next attempt goes to another broker.
 	for attempt := 0; attempt < 3; attempt++ {
 		cn, err := c.anyConn(ctx)
 		if err != nil {
@@ -107,6 +109,7 @@ func (c *Client) RefreshMetadata(ctx context.Context, topics []string) (*Metadat
 		}
 		resp, err := cn.roundTrip(ctx, req, false)
 		if err != nil {
+			c.noteFailure(cn, err)
 			lastErr = err
 			if ctx.Err() != nil || !wire.CodeOf(err).Retriable() {
 				return nil, err
@@ -153,17 +156,40 @@ func (c *Client) mergeMetadata(resp *wire.MetadataResponse, all bool) *Metadata 
 		for _, p := range t.Partitions {
 			maxID = max(maxID, p.PartitionIndex)
 		}
+		// The topic as cached before, when it is the same topic (not
+		// deleted and re-created meanwhile, which restarts leader epochs).
+		var prev *TopicInfo
+		if old != nil {
+			if o := old.Topics[t.Name]; o != nil && o.ID == ti.ID {
+				prev = o
+			}
+		}
 		if maxID >= 0 && int(maxID) < 1<<20 {
 			ti.Partitions = make([]PartitionInfo, maxID+1)
 			for i := range ti.Partitions {
 				ti.Partitions[i] = PartitionInfo{ID: int32(i), Leader: -1, Err: wire.ErrLeaderNotAvailable}
 			}
 			for _, p := range t.Partitions {
-				ti.Partitions[p.PartitionIndex] = PartitionInfo{
+				pi := PartitionInfo{
 					ID: p.PartitionIndex, Leader: p.LeaderId, LeaderEpoch: p.LeaderEpoch,
 					Replicas: p.ReplicaNodes, ISR: p.IsrNodes, Offline: p.OfflineReplicas,
 					Err: wire.ErrorCode(p.ErrorCode),
 				}
+				// A broker that lags behind the controller (e.g. one just
+				// resumed after a freeze, or not yet caught up after a
+				// restart) answers with an older leader epoch than one
+				// already seen: keep the newer view, as the Java client
+				// does (KIP-320). Acting on the stale leader would send
+				// produce and fetch requests to a deposed leader, whose
+				// OFFSET_OUT_OF_RANGE would rewind a consumer.
+				if prev != nil && int(p.PartitionIndex) < len(prev.Partitions) {
+					if op := prev.Partitions[p.PartitionIndex]; op.LeaderEpoch >= 0 && pi.LeaderEpoch >= 0 && pi.LeaderEpoch < op.LeaderEpoch {
+						c.cfg.logf(LogDebug, "metadata", "%s/%d: ignoring leader %d at epoch %d, older than the known leader %d at epoch %d",
+							t.Name, p.PartitionIndex, pi.Leader, pi.LeaderEpoch, op.Leader, op.LeaderEpoch)
+						pi = op
+					}
+				}
+				ti.Partitions[p.PartitionIndex] = pi
 			}
 		}
 		m.Topics[ti.Name] = ti

@@ -284,10 +284,13 @@ func (p *Pool) closedErr() error {
 	return &wire.Error{Code: wire.ErrClientClosed, Detail: "connection pool closed"}
 }
 
-// dialFor dials addr for a reserved slot, bounded by the pool's dial
-// timeout and ctx.
+// dialFor dials addr for a reserved slot, bounded by ctx and by the
+// connection setup timeout (the shorter of connect.timeout.ms and
+// socket.connection.setup.timeout.ms), which covers TCP, TLS, ApiVersions
+// and SASL: a broker that accepts connections but never answers is given
+// up after it.
 func (p *Pool) dialFor(ctx context.Context, addr string, nodeID int32) (*link, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.dial.DialTimeout)
+	ctx, cancel := context.WithTimeout(ctx, p.dial.setupTimeout())
 	defer cancel()
 	go func() {
 		select {
@@ -354,7 +357,7 @@ func (p *Pool) acquireShared(ctx context.Context, addr string, nodeID int32) (*l
 		p.dialing[addr] = call
 		p.mu.Unlock()
 		// The dial is detached from ctx so that one caller giving up does
-		// not fail the others waiting on it; it is bounded by DialTimeout.
+		// not fail the others waiting on it; it is bounded by the setup timeout.
 		l, err := p.dialFor(context.Background(), addr, nodeID)
 		p.mu.Lock()
 		delete(p.dialing, addr)
@@ -424,7 +427,9 @@ func (c *PoolConn) Request(ctx context.Context, req wire.Request) (wire.Response
 	if c.released.Load() {
 		return nil, &wire.Error{Code: wire.ErrInvalidArgument, Detail: "connection was released to its pool", Broker: c.entry.addr}
 	}
-	cn := &conn{link: c.entry.l, clientID: c.pool.dial.ClientID}
+	// Bounded by the pool's request.timeout.ms too (requestLimits): a
+	// request that gets no response in time closes the connection.
+	cn := &conn{link: c.entry.l, clientID: c.pool.dial.ClientID, limits: limitsOf(&c.pool.dial)}
 	return cn.roundTrip(ctx, req, false)
 }
 

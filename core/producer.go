@@ -751,7 +751,8 @@ func (p *Producer) triggerMeta() {
 // metaLoop keeps metadata fresh: it loads topics records wait for, re-routes
 // partitions whose leader moved, refreshes every metadata.max.age.ms, and
 // obtains or bumps the idempotent producer id. Refreshes are at least
-// retry.backoff.ms apart (growing while they keep failing).
+// retry.backoff.ms apart (growing while they keep failing, up to
+// reconnect.backoff.max.ms: Config.lookupBackoff).
 func (p *Producer) metaLoop() {
 	defer p.wg.Done()
 	maxAge := p.cfg.MetadataMaxAge
@@ -775,7 +776,7 @@ func (p *Producer) metaLoop() {
 		}
 		if p.idem.enabled && p.outstanding.Load() > 0 {
 			if err := p.idem.ensure(p); err != nil {
-				retry.Reset(p.cfg.Retry.JitteredBackoff(min(p.idem.fails-1, 10)))
+				retry.Reset(p.cfg.lookupBackoff(p.idem.fails - 1))
 			}
 		}
 		if !p.needMeta.Load() {
@@ -786,7 +787,7 @@ func (p *Producer) metaLoop() {
 		}
 		wait := p.cfg.Retry.InitialBackoff
 		if fails > 0 {
-			wait = p.cfg.Retry.JitteredBackoff(min(fails, 10))
+			wait = p.cfg.lookupBackoff(fails)
 		}
 		if d := time.Until(last.Add(wait)); d > 0 {
 			retry.Reset(d)
@@ -800,7 +801,7 @@ func (p *Producer) metaLoop() {
 			fails++
 		}
 		if p.needMeta.Load() {
-			retry.Reset(p.cfg.Retry.JitteredBackoff(min(fails, 10)))
+			retry.Reset(p.cfg.lookupBackoff(fails))
 		}
 	}
 }

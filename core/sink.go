@@ -148,7 +148,10 @@ func (s *sink) drain() time.Time {
 		if err != nil {
 			<-s.slots
 			s.connErrs++
-			s.backoff = time.Now().Add(p.cfg.Retry.JitteredBackoff(min(s.connErrs-1, 10)))
+			// reconnect.backoff.ms doubling up to reconnect.backoff.max.ms
+			// (1 s), not the retry policy's backoff (up to 30 s): after an
+			// outage the producer reconnects within about a second.
+			s.backoff = time.Now().Add(p.cfg.reconnectBackoff(s.connErrs))
 			p.noteSinkError(s, err)
 			continue
 		}
@@ -507,7 +510,15 @@ func (p *Producer) settleBatch(pb *partBuf, b *recBatch, res partResult) partRes
 		}
 		if !wasFailing {
 			pb.failing = true
-			pb.backoffUntil = now.Add(p.cfg.Retry.JitteredBackoff(min(pb.retryRound, 30)))
+			if countsAsRetry(code) {
+				pb.backoffUntil = now.Add(p.cfg.Retry.JitteredBackoff(min(pb.retryRound, 30)))
+			} else {
+				// The leader moved or the connection broke: the batch is
+				// re-routed as soon as the metadata or the connection is
+				// back, so the wait is a lookup's (at most
+				// reconnect.backoff.max.ms), not a growing retry backoff.
+				pb.backoffUntil = now.Add(p.cfg.lookupBackoff(pb.retryRound))
+			}
 			pb.retryRound++
 		}
 		needMeta = true

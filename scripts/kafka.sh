@@ -96,8 +96,16 @@ node_pid() {
   [[ -f "$pidfile" ]] || return 1
   pid="$(<"$pidfile")"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka ' || return 1
+  local tries=0
+  # Right after start the node's shell is still exec'ing java: its cmdline
+  # can read empty or as the shell for a moment, so look again briefly
+  # before calling a live process "not a broker".
+  while :; do
+    kill -0 "$pid" 2>/dev/null || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka ' && break
+    ((++tries < 20)) || return 1
+    sleep 0.1
+  done
   echo "$pid"
 }
 

@@ -82,8 +82,60 @@ func (c *cluster) signal(t *testing.T, id int, sig string) {
 // start restarts node id and waits until it is ready.
 func (c *cluster) start(t *testing.T, id int) {
 	t.Helper()
-	out, err := c.kafka(150*time.Second, "start", strconv.Itoa(id))
+	out, err := c.startNode(id)
 	require.NoError(t, err, "kafka.sh start %d: %s", id, out)
+}
+
+// startNode runs `kafka.sh start id`. kafka.sh can report "exited during
+// startup" for a node that is in fact starting: it reads the node's
+// /proc/<pid>/cmdline right after the pid file is written, and during the
+// exec of java that read can come back empty. When the node does run,
+// startNode then waits itself until the node listens and is registered in
+// the cluster metadata (what "ready" means to the tests).
+func (c *cluster) startNode(id int) (string, error) {
+	out, err := c.kafka(150*time.Second, "start", strconv.Itoa(id))
+	if err == nil || !strings.Contains(out, "exited during startup") {
+		return out, err
+	}
+	time.Sleep(time.Second)
+	st, serr := c.kafka(30*time.Second, "status")
+	if serr != nil || !nodeRunning(st, id) {
+		return out, err
+	}
+	deadline := time.Now().Add(150 * time.Second)
+	for time.Now().Before(deadline) {
+		if c.nodeRegistered(id) {
+			return out + "\n(node running after all: ready)", nil
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return out, fmt.Errorf("node %d runs but did not become ready: %w", id, err)
+}
+
+// nodeRegistered reports whether node id accepts connections and appears
+// in the cluster metadata.
+func (c *cluster) nodeRegistered(id int) bool {
+	cfg, err := core.ParseConfig("bootstrap.servers=" + c.brokers[id-1] + "\nrequest.timeout.ms=5000")
+	if err != nil {
+		return false
+	}
+	adm, err := core.NewAdminFromConfig(cfg)
+	if err != nil {
+		return false
+	}
+	defer adm.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	brokers, err := adm.ListBrokers(ctx)
+	if err != nil {
+		return false
+	}
+	for _, b := range brokers {
+		if int(b.NodeID) == id {
+			return true
+		}
+	}
+	return false
 }
 
 // startAll starts the given nodes in parallel (a node whose controller
@@ -97,7 +149,7 @@ func (c *cluster) startAll(t *testing.T, ids ...int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i], errs[i] = c.kafka(150*time.Second, "start", strconv.Itoa(id))
+			outs[i], errs[i] = c.startNode(id)
 		}()
 	}
 	wg.Wait()
@@ -112,6 +164,17 @@ func (c *cluster) nodeStates(t *testing.T) map[int]string {
 	t.Helper()
 	out, err := c.kafka(30*time.Second, "status")
 	require.NoError(t, err, out)
+	return parseStates(out)
+}
+
+// nodeRunning reports whether `kafka.sh status` output shows node id
+// running (in any process state).
+func nodeRunning(status string, id int) bool {
+	st, ok := parseStates(status)[id]
+	return ok && st != "down"
+}
+
+func parseStates(out string) map[int]string {
 	states := map[int]string{}
 	for _, line := range strings.Split(out, "\n") {
 		var id int
