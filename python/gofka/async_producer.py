@@ -16,7 +16,7 @@ import ctypes
 import struct
 import time
 from collections import deque
-from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Awaitable, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _native
 from ._bridge import AsyncBridge, Event
@@ -44,10 +44,15 @@ _RESULT = struct.Struct("<iiq")  # per-record result of a batch event (gofka.h)
 _RESULT_SIZE = _RESULT.size
 _RESULT_ITER = _RESULT.iter_unpack
 
-# Records per library call of coalesced sends: large enough to cross the
-# boundary rarely, small enough that the engine starts sending the first
-# chunk while Python packs the next.
-_CHUNK_RECORDS = 8192
+# Records and bytes per library call of coalesced sends: large enough to
+# cross the boundary rarely, small enough that the engine starts sending the
+# first unit while Python packs the next, and that the sends of one loop
+# turn complete (and their awaiters resume) unit by unit rather than all
+# at once.
+_CHUNK_RECORDS = 2048
+_CHUNK_BYTES = 256 << 10
+# The running loop or None (asyncio.get_running_loop raises instead).
+_running_loop = asyncio._get_running_loop
 # Seconds between retries of a batch refused because buffer.memory is full
 # while none of this producer's batches is in flight to free room.
 _FULL_RETRY = 0.005
@@ -236,7 +241,7 @@ class AsyncProducer(object):
 
     # -- sending ---------------------------------------------------------------
 
-    async def send(
+    def send(
         self,
         topic: str,
         message: bytes,
@@ -245,14 +250,22 @@ class AsyncProducer(object):
         headers: Optional[Mapping[str, Any]] = None,
         *,
         timestamp: Optional[float] = None,
-    ) -> int:
-        """Sends one record and returns its offset once acknowledged (-1
-        with acks=0). ``message`` and ``key`` are bytes-like (``message``
-        may be None for a null value); ``headers`` a dict of str -> bytes /
-        str / None; ``timestamp`` seconds since the epoch (None = now).
-        See the class doc for ``partition``. Raises ProduceError,
-        MetadataError, ConnectionError, or TypeError / ValueError for bad
-        arguments."""
+    ) -> Awaitable[int]:
+        """Sends one record; ``await producer.send(...)`` returns its offset
+        once acknowledged (-1 with acks=0). ``message`` and ``key`` are
+        bytes-like (``message`` may be None for a null value); ``headers`` a
+        dict of str -> bytes / str / None; ``timestamp`` seconds since the
+        epoch (None = now). See the class doc for ``partition``. The future
+        fails with ProduceError, MetadataError or ConnectionError; bad
+        arguments raise TypeError / ValueError at once.
+
+        Called from a running event loop, the record is queued before
+        ``send`` returns and the result is an ``asyncio.Future`` (not a
+        coroutine), so many sends in flight cost no Task each:
+        ``await asyncio.gather(*(producer.send(t, v) for v in values))``.
+        Called outside one (``loop.run_until_complete(producer.send(...))``)
+        it returns a coroutine that queues the record when it runs.
+        """
         topic_b = self._topics.get(topic) if type(topic) is str else None
         if topic_b is None:
             topic_b = _native.encode_topic(topic)
@@ -264,11 +277,20 @@ class AsyncProducer(object):
         ts = -1 if timestamp is None else _native.timestamp_ms(timestamp)
         if partition is PARTITION_DEFAULT:
             if self.partitioner is not None:
-                part = await self._custom_partition(topic, topic_b, kb)
-            else:
-                part = -1 if kb is not None else 0
+                return self._send_later(topic, topic_b, None, kb, value, ts, hb)
+            part = -1 if kb is not None else 0
         else:
             part = resolve_partition(partition, 0)
+        if _running_loop() is None:
+            return self._send_later(topic, topic_b, part, kb, value, ts, hb)
+        return self._enqueue(topic_b, part, kb, value, ts, hb)
+
+    async def _send_later(self, topic: str, topic_b: bytes, part: Optional[int], kb: Optional[bytes],
+                          value: Optional[bytes], ts: int, hb: bytes) -> int:
+        """send() as a coroutine: for a custom partitioner (part None: it
+        may need the partition count first) and calls made outside a loop."""
+        if part is None:
+            part = await self._custom_partition(topic, topic_b, kb)
         return await self._enqueue(topic_b, part, kb, value, ts, hb)
 
     async def send_string(
@@ -412,7 +434,7 @@ class AsyncProducer(object):
                 g = groups[(topic, part)] = ([], [])
             g[0].append((key, value, ts, headers))
             g[1].append(fut)
-        limit = self._opts.chunk_bytes
+        limit = min(self._opts.chunk_bytes, _CHUNK_BYTES)
         for (topic, part), (records, futs) in groups.items():
             if all(k is None and ts == -1 and not h for k, _, ts, h in records):
                 col = columnar([r[1] for r in records])
