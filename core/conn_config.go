@@ -30,7 +30,7 @@ func init() {
 			durationSetter(func(c *Config) *time.Duration { return &c.ConnectionSetupTimeout })},
 		Property{"reconnect.backoff.ms", "duration(ms)", "50", "Wait before reconnecting to a broker that could not be reached; doubles after each failure in a row up to reconnect.backoff.max.ms, with jitter.",
 			durationSetter(func(c *Config) *time.Duration { return &c.ReconnectBackoff })},
-		Property{"reconnect.backoff.max.ms", "duration(ms)", "1000", "Upper bound on the wait before reconnecting to a broker, and on the wait between two failing metadata lookups, so that a client resumes within about this long once brokers are back after an outage.",
+		Property{"reconnect.backoff.max.ms", "duration(ms)", "1000", "Upper bound on the wait before reconnecting to a broker, and on the wait between two failing metadata lookups or group joins/heartbeats, so that a client resumes within about this long once brokers are back after an outage.",
 			durationSetter(func(c *Config) *time.Duration { return &c.ReconnectBackoffMax })},
 	)
 }
@@ -93,7 +93,8 @@ func (c *Config) reconnectBackoff(fails int) time.Duration {
 }
 
 // lookupBackoff is the wait before repeating a failing lookup (metadata,
-// producer id) after fails failures in a row: the retry policy's backoff,
+// producer id, a consumer group's join or heartbeat) after fails failures
+// in a row: the retry policy's backoff,
 // but never above reconnect.backoff.max.ms, because such a lookup mostly
 // fails while brokers are unreachable and should notice quickly when they
 // are back.

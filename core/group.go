@@ -332,7 +332,7 @@ func (m *classicMember) run() {
 			return
 		}
 		m.setErr(err)
-		if !m.sleep(m.c.cfg.Retry.Backoff(min(attempt, 5))) {
+		if !m.sleep(m.c.cfg.lookupBackoff(attempt)) {
 			return
 		}
 		attempt++

@@ -245,7 +245,7 @@ func (m *consumerMember) run() {
 				return
 			default:
 				m.setErr(err)
-				if !m.sleep(m.c.cfg.Retry.Backoff(min(attempt, 5))) {
+				if !m.sleep(m.c.cfg.lookupBackoff(attempt)) {
 					return
 				}
 				attempt++
