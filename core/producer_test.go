@@ -791,15 +791,32 @@ func TestEpochBumpAfterLostProducerState(t *testing.T) {
 	checkSequence(t, fetchAll(t, ctx, p.Client(), "bump", 0, 3), 3, "b")
 }
 
+// A cluster whose in-sync replicas are below min.insync.replicas (e.g.
+// coming back from an outage) answers NOT_ENOUGH_REPLICAS for a while: the
+// producer keeps resending (bounded by delivery.timeout.ms, not by the
+// retry count) and delivers once the replicas are back.
+func TestNotEnoughReplicasDoesNotUseUpRetries(t *testing.T) {
+	c := fakeCluster(t, 1, kfake.SeedTopics(1, "isr"))
+	ctx := testCtx(t, 30*time.Second)
+	p := newTestProducer(t, c.ListenAddrs(), WithRetry(RetryPolicy{MaxRetries: 1,
+		InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, BackoffMultiplier: 2}),
+		WithReconnectBackoff(time.Millisecond, 5*time.Millisecond))
+	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: "isr", Partition: 0, Value: []byte("r0")}))
+	h := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "isr", Err: fkerr.NotEnoughReplicas, Count: 5})
+	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: "isr", Partition: 0, Value: []byte("r1")}))
+	require.Equal(t, 5, h.Hits(), "the record was refused 5 times (more than MaxRetries) before it went through")
+	checkSequence(t, fetchAll(t, ctx, p.Client(), "isr", 0, 2), 2, "r")
+}
+
 func TestRetriesExhausted(t *testing.T) {
 	c := fakeCluster(t, 1, kfake.SeedTopics(1, "nerr"))
 	ctx := testCtx(t, 30*time.Second)
 	p := newTestProducer(t, c.ListenAddrs(), WithRetry(RetryPolicy{MaxRetries: 2,
 		InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, BackoffMultiplier: 2}))
 	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: "nerr", Partition: 0, Value: []byte("e0")}))
-	h := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "nerr", Err: fkerr.NotEnoughReplicas, Count: -1})
+	h := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "nerr", Err: fkerr.CorruptMessage, Count: -1})
 	err := p.ProduceSync(ctx, &Record{Topic: "nerr", Partition: 0, Value: []byte("lost")})
-	require.ErrorIs(t, err, wire.ErrNotEnoughReplicas)
+	require.ErrorIs(t, err, wire.ErrCorruptMessage)
 	require.Contains(t, err.Error(), "gave up after 3 attempts")
 	require.Equal(t, 3, h.Hits())
 	h.Remove()

@@ -570,10 +570,18 @@ func (p *Producer) settleBatch(pb *partBuf, b *recBatch, res partResult) partRes
 // countsAsRetry reports whether a retriable error uses up one of the
 // batch's retries (RetryPolicy.MaxRetries). Failures that mean "the leader
 // moved or the connection broke" (connection and metadata categories of the
-// error table) re-route the batch without counting: a broker restart or a
-// leader election then costs no retries, and delivery.timeout.ms still
-// bounds the wait.
+// error table) re-route the batch without counting, and so do
+// NOT_ENOUGH_REPLICAS(_AFTER_APPEND): the in-sync replica set of a cluster
+// that is coming back is still below min.insync.replicas. A broker
+// restart, a leader election or a cluster recovering then costs no
+// retries (they are retried every lookup backoff, at most
+// reconnect.backoff.max.ms), and delivery.timeout.ms still bounds the wait,
+// as in the Java client (retries there default to unlimited).
 func countsAsRetry(code wire.ErrorCode) bool {
+	switch code {
+	case wire.ErrNotEnoughReplicas, wire.ErrNotEnoughReplicasAfterAppend:
+		return false
+	}
 	switch wire.Lookup(code).Category {
 	case wire.CategoryConnection, wire.CategoryMetadata:
 		return false
