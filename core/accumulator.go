@@ -219,7 +219,7 @@ func (pb *partBuf) appendRec(r *Record, fn func(*Record, error), size int, now t
 	s := pb.sink
 	pb.mu.Unlock()
 	if wake && s != nil {
-		s.wakeup()
+		s.kick()
 	}
 	return true
 }

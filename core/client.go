@@ -330,6 +330,26 @@ func (c *Client) noteFailure(cn *conn, err error) {
 }
 
 // brokerConn returns a connection to the broker with the given node id.
+// liveBrokerConn returns the open connection to a broker, or nil when
+// there is none yet (or it died): a lookup that never dials or blocks on
+// the network, for hot paths that fall back to brokerConn.
+func (c *Client) liveBrokerConn(nodeID int32) *conn {
+	m := c.meta.Load()
+	if m == nil {
+		return nil
+	}
+	b, ok := m.Brokers[nodeID]
+	if !ok {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cn := c.conns[b.Addr()]; cn != nil && !cn.isDead() && !c.closed {
+		return cn
+	}
+	return nil
+}
+
 func (c *Client) brokerConn(ctx context.Context, nodeID int32) (*conn, error) {
 	m := c.meta.Load()
 	var b BrokerInfo

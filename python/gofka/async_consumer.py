@@ -18,7 +18,7 @@ import asyncio
 import ctypes
 import inspect
 from collections import deque
-from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 
 from . import _native
 from ._bridge import AsyncBridge, Event
@@ -122,6 +122,9 @@ class AsyncConsumer(HandleOwner):
         self._bridge: Optional[AsyncBridge] = None
         self._buffer: Deque[Message] = deque()
         self._late_events: Events = []
+        # Polls cancelled while the engine still waited for records; what
+        # they take comes before anything a newer poll could get.
+        self._late_polls: Set["asyncio.Future[Event]"] = set()
         self._security = consumer_security(
             use_ssl, ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password, ssl_check_hostname,
             security_protocol, sasl_mechanism, sasl_username, sasl_password, sasl_oauth_token_provider,
@@ -275,11 +278,12 @@ class AsyncConsumer(HandleOwner):
         # What the engine has already prefetched is taken directly (a
         # non-blocking call on the loop's thread, microseconds): only an
         # empty consumer costs a round trip through the event queue.
-        msgs, events = poll_native(self, max_messages, 0)
-        if events:
-            await self._callbacks(events, msgs)
-        if msgs:
-            return msgs
+        if not self._late_polls:
+            msgs, events = poll_native(self, max_messages, 0)
+            if events:
+                await self._callbacks(events, msgs)
+            if msgs:
+                return msgs
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while True:
@@ -304,12 +308,20 @@ class AsyncConsumer(HandleOwner):
         return [buf.popleft() for _ in range(n)]
 
     async def _poll_once(self, max_messages: int, wait_ms: int) -> List[Message]:
+        if self._late_polls:
+            # Records a cancelled poll takes are older than any a new poll
+            # could get: wait for it (they land in _buffer), do not overtake.
+            done, _ = await asyncio.wait(list(self._late_polls), timeout=wait_ms / 1000)
+            for f in done:
+                self._keep_late(f)
+            return []
         fut = self._submit(_native.lib.gofka_consumer_poll_async, max_messages, wait_ms)
         try:
             ev = await asyncio.shield(fut)
         except asyncio.CancelledError:
             # The engine has taken (or will take) those records off its
             # buffer: keep them for the next poll instead of losing them.
+            self._late_polls.add(fut)
             fut.add_done_callback(self._keep_late)
             raise
         if not ev.payload:
@@ -320,6 +332,9 @@ class AsyncConsumer(HandleOwner):
         return msgs
 
     def _keep_late(self, fut: "asyncio.Future[Event]") -> None:
+        if fut not in self._late_polls:
+            return  # already kept
+        self._late_polls.discard(fut)
         if fut.cancelled() or fut.exception() is not None:
             return
         payload = fut.result().payload

@@ -199,6 +199,31 @@ def test_cancelled_poll_loses_nothing(brokers: str, run: Runner) -> None:
     run(main())
 
 
+def test_cancelled_poll_is_not_overtaken(brokers: str, run: Runner) -> None:
+    """The cancelled poll's records come first even when newer records are
+    already prefetched by the time the next poll runs."""
+    topic = new_topic(brokers, 1)
+
+    async def main() -> None:
+        async with AsyncConsumer(brokers, None, None, **FAST) as c:
+            c.assign([(topic, 0)])
+            task = asyncio.ensure_future(c.poll(100, timeout=5))
+            await asyncio.sleep(0.3)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            # The loop is blocked from here on: the cancelled poll takes
+            # record 0 in the engine, records 1-4 arrive in a later fetch.
+            produce(brokers, topic, 1, 1, "first")
+            time.sleep(0.5)
+            produce(brokers, topic, 1, 4, "later")
+            time.sleep(0.5)
+            msgs = await poll_n(c, 5)
+            assert [m.offset for m in msgs] == list(range(5))
+
+    run(main())
+
+
 def test_seek_position_offsets_for_times(brokers: str, run: Runner) -> None:
     topic = new_topic(brokers, 1)
     base = time.time() - 100
