@@ -633,26 +633,38 @@ static PyObject *raise_from_owner(PendingRecords *p, const char *name, PyObject 
     return NULL;
 }
 
-/* produce()'s parameters; the last is keyword-only. */
-#define PRODUCE_NARGS 8
-#define PRODUCE_NPOSITIONAL 7
-static const char *const produce_names[PRODUCE_NARGS] = {"topic", "value", "key", "partition",
-                                                         "headers", "timestamp", "on_delivery", "callback"};
-static PyObject *produce_kwnames[PRODUCE_NARGS]; /* interned, made at import */
+/* A C function's parameters, bound the way Python binds them. The names
+ * are interned once (at import) and compared by identity first:
+ * PyArg_ParseTupleAndKeywords would build a str from each C keyword name on
+ * every call, which cost more than the rest of produce(). */
+typedef struct {
+    const char *fname;           /* for error messages */
+    int nargs;                   /* parameters */
+    int npositional;             /* the first npositional may be positional */
+    int nrequired;               /* the first nrequired must be passed */
+    const char *const *names;    /* nargs names */
+    PyObject **kwnames;          /* nargs interned names, made at import */
+} ArgSpec;
 
-/* Binds args/kwds to argv (borrowed; NULL partition = not passed, other
- * defaults None). PyArg_ParseTupleAndKeywords would build a str from each
- * C keyword name on every call, which cost more than the rest of produce. */
-static int parse_produce_args(PyObject *args, PyObject *kwds, PyObject **argv)
+static int intern_names(const ArgSpec *spec)
+{
+    int i;
+    for (i = 0; i < spec->nargs; i++)
+        if (spec->kwnames[i] == NULL && (spec->kwnames[i] = PyUnicode_InternFromString(spec->names[i])) == NULL)
+            return -1;
+    return 0;
+}
+
+/* Binds args/kwds to argv (borrowed references; NULL = not passed). */
+static int bind_args(const ArgSpec *spec, PyObject *args, PyObject *kwds, PyObject **argv)
 {
     Py_ssize_t n = PyTuple_Size(args), i, pos = 0;
     PyObject *k, *v;
-    for (i = 0; i < PRODUCE_NARGS; i++)
-        argv[i] = i == 3 ? NULL : Py_None;
-    argv[0] = NULL;
-    if (n > PRODUCE_NPOSITIONAL) {
-        PyErr_Format(PyExc_TypeError, "produce() takes at most %d positional arguments (%zd given)",
-                     PRODUCE_NPOSITIONAL, n);
+    for (i = 0; i < spec->nargs; i++)
+        argv[i] = NULL;
+    if (n > spec->npositional) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %d positional arguments (%zd given)", spec->fname,
+                     spec->npositional, n);
         return -1;
     }
     for (i = 0; i < n; i++)
@@ -660,33 +672,42 @@ static int parse_produce_args(PyObject *args, PyObject *kwds, PyObject **argv)
     if (kwds != NULL) {
         while (PyDict_Next(kwds, &pos, &k, &v)) {
             int j, found = -1;
-            for (j = 0; j < PRODUCE_NARGS && found < 0; j++)
-                if (k == produce_kwnames[j])
+            for (j = 0; j < spec->nargs && found < 0; j++)
+                if (k == spec->kwnames[j])
                     found = j;
-            for (j = 0; j < PRODUCE_NARGS && found < 0; j++) {
-                int eq = PyObject_RichCompareBool(k, produce_kwnames[j], Py_EQ);
+            for (j = 0; j < spec->nargs && found < 0; j++) {
+                int eq = PyObject_RichCompareBool(k, spec->kwnames[j], Py_EQ);
                 if (eq < 0)
                     return -1;
                 if (eq)
                     found = j;
             }
             if (found < 0) {
-                PyErr_Format(PyExc_TypeError, "produce() got an unexpected keyword argument %R", k);
+                PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument %R", spec->fname, k);
                 return -1;
             }
             if (found < n) {
-                PyErr_Format(PyExc_TypeError, "produce() got multiple values for argument '%s'", produce_names[found]);
+                PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'", spec->fname,
+                             spec->names[found]);
                 return -1;
             }
             argv[found] = v;
         }
     }
-    if (argv[0] == NULL) {
-        PyErr_SetString(PyExc_TypeError, "produce() missing required argument 'topic'");
-        return -1;
-    }
+    for (i = 0; i < spec->nrequired; i++)
+        if (argv[i] == NULL) {
+            PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s'", spec->fname, spec->names[i]);
+            return -1;
+        }
     return 0;
 }
+
+/* produce()'s parameters; the last is keyword-only. */
+#define PRODUCE_NARGS 8
+static const char *const produce_names[PRODUCE_NARGS] = {"topic", "value", "key", "partition",
+                                                         "headers", "timestamp", "on_delivery", "callback"};
+static PyObject *produce_kwnames[PRODUCE_NARGS];
+static const ArgSpec produce_spec = {"produce", PRODUCE_NARGS, 7, 1, produce_names, produce_kwnames};
 
 static PyObject *pending_produce(PyObject *self, PyObject *args, PyObject *kwds)
 {
@@ -697,8 +718,12 @@ static PyObject *pending_produce(PyObject *self, PyObject *args, PyObject *kwds)
     PyObject *result = NULL;
     long long size;
     int fast;
-    if (parse_produce_args(args, kwds, argv) < 0)
+    int a;
+    if (bind_args(&produce_spec, args, kwds, argv) < 0)
         return NULL;
+    for (a = 0; a < PRODUCE_NARGS; a++)
+        if (argv[a] == NULL && a != 3) /* partition: NULL = not passed */
+            argv[a] = Py_None;
     topic = argv[0];
     value = argv[1];
     key = argv[2];
@@ -939,6 +964,399 @@ static PyType_Spec pending_spec = {
 
 
 /* ------------------------------------------------------------------ */
+/* AsyncSends: AsyncProducer.send's fast path and the sends of the
+ * current loop turn (async_producer.py has the pure-Python twin,
+ * _PyAsyncSends, and the slow path, AsyncProducer.send).
+ *
+ * send() takes the common case in C: called on the producer's loop, a str
+ * topic seen before, bytes (or None) value and key, no headers, no
+ * timestamp, the default / None / an int partition, no custom partitioner.
+ * It creates the record's future, appends (topic_b, partition, key, value,
+ * -1, b"", size, future) to `buffer` and schedules `pack` once per loop
+ * turn with loop.call_soon, or calls it at once when `buffer` reaches
+ * push_records. Anything else goes to slow_send(owner, ...), the
+ * Python method, so errors and rare cases have one implementation.
+ *
+ * Thread-safety: used from the loop's thread only, under the GIL. */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *buffer;            /* list of record tuples not yet packed */
+    PyObject *topics;            /* dict str -> encoded topic, shared with the owner */
+    PyObject *slow_send;         /* AsyncProducer.send (unbound) */
+    PyObject *default_partition; /* PARTITION_DEFAULT sentinel */
+    PyObject *owner;             /* weakref to the AsyncProducer */
+    PyObject *pack;              /* callable scheduled once per loop turn */
+    PyObject *loop;              /* the bound loop or NULL */
+    PyObject *create_future;     /* loop.create_future */
+    PyObject *call_soon;         /* loop.call_soon */
+    Py_ssize_t push_records;     /* pack at once when the buffer holds this many */
+    int scheduled;               /* pack is scheduled */
+    int closed;                  /* refuse on the fast path (the slow path raises) */
+    int partitioner;             /* a custom partitioner is set: slow path for the default partition */
+} AsyncSends;
+
+static PyObject *get_running_loop; /* asyncio._get_running_loop */
+static PyObject *empty_bytes, *minus_one, *zero, *str_done, *str_set_result;
+
+static int sends_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    AsyncSends *q = (AsyncSends *)self;
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(q->buffer);
+    Py_VISIT(q->topics);
+    Py_VISIT(q->slow_send);
+    Py_VISIT(q->default_partition);
+    Py_VISIT(q->owner);
+    Py_VISIT(q->pack);
+    Py_VISIT(q->loop);
+    Py_VISIT(q->create_future);
+    Py_VISIT(q->call_soon);
+    return 0;
+}
+
+static int sends_clear(PyObject *self)
+{
+    AsyncSends *q = (AsyncSends *)self;
+    Py_CLEAR(q->buffer);
+    Py_CLEAR(q->topics);
+    Py_CLEAR(q->slow_send);
+    Py_CLEAR(q->default_partition);
+    Py_CLEAR(q->owner);
+    Py_CLEAR(q->pack);
+    Py_CLEAR(q->loop);
+    Py_CLEAR(q->create_future);
+    Py_CLEAR(q->call_soon);
+    return 0;
+}
+
+static void sends_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    freefunc tp_free = (freefunc)PyType_GetSlot(tp, Py_tp_free);
+    PyObject_GC_UnTrack(self);
+    sends_clear(self);
+    tp_free(self);
+    Py_DECREF(tp);
+}
+
+static int sends_init(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"owner", "topics", "slow_send", "default_partition", "pack", "partitioner",
+                             "push_records", NULL};
+    AsyncSends *q = (AsyncSends *)self;
+    PyObject *owner, *topics, *slow, *dflt, *pack, *ref;
+    int partitioner;
+    Py_ssize_t push;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO!OOOpn:AsyncSends", kwlist, &owner, &PyDict_Type, &topics, &slow,
+                                     &dflt, &pack, &partitioner, &push))
+        return -1;
+    if (push < 1) {
+        PyErr_SetString(PyExc_ValueError, "push_records must be positive");
+        return -1;
+    }
+    if (!PyCallable_Check(slow) || !PyCallable_Check(pack)) {
+        PyErr_SetString(PyExc_TypeError, "slow_send and pack must be callable");
+        return -1;
+    }
+    if ((ref = PyWeakref_NewRef(owner, NULL)) == NULL)
+        return -1;
+    sends_clear(self);
+    q->owner = ref;
+    if ((q->buffer = PyList_New(0)) == NULL)
+        return -1;
+    Py_INCREF(topics);
+    q->topics = topics;
+    Py_INCREF(slow);
+    q->slow_send = slow;
+    Py_INCREF(dflt);
+    q->default_partition = dflt;
+    Py_INCREF(pack);
+    q->pack = pack;
+    q->scheduled = 0;
+    q->closed = 0;
+    q->partitioner = partitioner;
+    q->push_records = push;
+    return 0;
+}
+
+/* Bytes a record counts for beyond its key, value and headers when sends
+ * are cut into units: producer.REC_OVERHEAD (test_speedups checks). */
+#define SEND_RECORD_OVERHEAD 40
+
+/* send()'s parameters, as AsyncProducer.send; the last is keyword-only. */
+#define SEND_NARGS 6
+static const char *const send_names[SEND_NARGS] = {"topic", "message", "partition", "key", "headers", "timestamp"};
+static PyObject *send_kwnames[SEND_NARGS];
+static const ArgSpec send_spec = {"send", SEND_NARGS, 5, 2, send_names, send_kwnames};
+
+/* The slow path: slow_send(owner, *argv) with the arguments as passed. */
+static PyObject *sends_slow(AsyncSends *q, PyObject *args, PyObject *kwds)
+{
+    PyObject *owner = PyWeakref_GetObject(q->owner), *full, *res;
+    Py_ssize_t n, i;
+    if (owner == NULL)
+        return NULL;
+    if (owner == Py_None) {
+        PyErr_SetString(PyExc_RuntimeError, "the producer was garbage-collected");
+        return NULL;
+    }
+    n = PyTuple_Size(args);
+    if ((full = PyTuple_New(n + 1)) == NULL)
+        return NULL;
+    Py_INCREF(owner);
+    PyTuple_SetItem(full, 0, owner);
+    for (i = 0; i < n; i++) {
+        PyObject *a = PyTuple_GetItem(args, i);
+        Py_INCREF(a);
+        PyTuple_SetItem(full, i + 1, a);
+    }
+    res = PyObject_Call(q->slow_send, full, kwds);
+    Py_DECREF(full);
+    return res;
+}
+
+static PyObject *sends_send(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    AsyncSends *q = (AsyncSends *)self;
+    PyObject *argv[SEND_NARGS];
+    PyObject *topic, *value, *partition, *key, *topic_b, *part, *running, *fut, *rec, *size;
+    if (q->closed || q->loop == NULL)
+        return sends_slow(q, args, kwds);
+    if (bind_args(&send_spec, args, kwds, argv) < 0) {
+        /* Python's own wording for a bad call: the slow path raises it. */
+        if (!PyErr_ExceptionMatches(PyExc_TypeError))
+            return NULL;
+        PyErr_Clear();
+        return sends_slow(q, args, kwds);
+    }
+    topic = argv[0];
+    value = argv[1];
+    partition = argv[2];
+    key = argv[3] == NULL ? Py_None : argv[3];
+    if ((argv[4] != NULL && argv[4] != Py_None) || (argv[5] != NULL && argv[5] != Py_None) ||
+        !PyUnicode_CheckExact(topic) || (value != Py_None && !PyBytes_CheckExact(value)) ||
+        (key != Py_None && !PyBytes_CheckExact(key)))
+        return sends_slow(q, args, kwds);
+    if (partition == NULL || partition == q->default_partition) {
+        if (q->partitioner)
+            return sends_slow(q, args, kwds);
+        part = key == Py_None ? zero : minus_one;
+    } else if (partition == Py_None) {
+        part = minus_one;
+    } else if (PyLong_CheckExact(partition)) {
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(partition, &overflow);
+        if (overflow || v < -1 || v > 2147483647LL) /* the slow path raises the error */
+            return sends_slow(q, args, kwds);
+        part = partition;
+    } else {
+        return sends_slow(q, args, kwds);
+    }
+    topic_b = PyDict_GetItemWithError(q->topics, topic); /* borrowed */
+    if (topic_b == NULL) {
+        if (PyErr_Occurred())
+            return NULL;
+        return sends_slow(q, args, kwds); /* first use: validates and caches the name */
+    }
+    if ((running = PyObject_CallObject(get_running_loop, NULL)) == NULL)
+        return NULL;
+    Py_DECREF(running); /* identity only; q->loop keeps the loop alive */
+    if (running != q->loop)
+        return sends_slow(q, args, kwds);
+    if ((fut = PyObject_CallObject(q->create_future, NULL)) == NULL)
+        return NULL;
+    size = PyLong_FromSsize_t(SEND_RECORD_OVERHEAD + (key == Py_None ? 0 : PyBytes_Size(key)) +
+                              (value == Py_None ? 0 : PyBytes_Size(value)));
+    rec = size == NULL ? NULL : PyTuple_Pack(8, topic_b, part, key, value, minus_one, empty_bytes, size, fut);
+    Py_XDECREF(size);
+    /* Not for the cyclic GC: the tuple lives until the next loop turn
+     * packs it, and traversing 500,000 of them in every collection cost
+     * ~1 us per send. An untracked tuple still keeps what it holds alive;
+     * only a cycle through it (none is made here) would wait for it to be
+     * freed. */
+    if (rec != NULL)
+        PyObject_GC_UnTrack(rec);
+    if (rec == NULL || PyList_Append(q->buffer, rec) < 0) {
+        Py_XDECREF(rec);
+        Py_DECREF(fut);
+        return NULL;
+    }
+    Py_DECREF(rec);
+    if (!q->scheduled) {
+        PyObject *h = PyObject_CallFunctionObjArgs(q->call_soon, q->pack, NULL);
+        if (h == NULL) {
+            Py_DECREF(fut);
+            return NULL;
+        }
+        Py_DECREF(h);
+        q->scheduled = 1;
+    }
+    if (PyList_Size(q->buffer) >= q->push_records) {
+        /* A long run of sends without yielding to the loop: hand this
+         * unit to the engine now, so that it sends while Python goes on. */
+        PyObject *r = PyObject_CallObject(q->pack, NULL);
+        if (r == NULL) {
+            Py_DECREF(fut);
+            return NULL;
+        }
+        Py_DECREF(r);
+    }
+    return fut;
+}
+
+/* bind(loop): the loop the fast path serves (None: none). */
+static PyObject *sends_bind(PyObject *self, PyObject *loop)
+{
+    AsyncSends *q = (AsyncSends *)self;
+    PyObject *cf = NULL, *cs = NULL;
+    if (loop != Py_None) {
+        if ((cf = PyObject_GetAttrString(loop, "create_future")) == NULL)
+            return NULL;
+        if ((cs = PyObject_GetAttrString(loop, "call_soon")) == NULL) {
+            Py_DECREF(cf);
+            return NULL;
+        }
+        Py_INCREF(loop);
+    }
+    Py_CLEAR(q->loop);
+    Py_CLEAR(q->create_future);
+    Py_CLEAR(q->call_soon);
+    if (loop != Py_None) {
+        q->loop = loop;
+        q->create_future = cf;
+        q->call_soon = cs;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *sends_take(PyObject *self, PyObject *unused)
+{
+    AsyncSends *q = (AsyncSends *)self;
+    PyObject *fresh = PyList_New(0), *out;
+    (void)unused;
+    if (fresh == NULL)
+        return NULL;
+    out = q->buffer;
+    q->buffer = fresh;
+    q->scheduled = 0;
+    return out;
+}
+
+static PyObject *sends_get_buffer(PyObject *self, void *closure)
+{
+    (void)closure;
+    Py_INCREF(((AsyncSends *)self)->buffer);
+    return ((AsyncSends *)self)->buffer;
+}
+
+static PyObject *sends_get_flag(PyObject *self, void *closure)
+{
+    AsyncSends *q = (AsyncSends *)self;
+    const char *which = (const char *)closure;
+    return PyBool_FromLong(which[0] == 's' ? q->scheduled : which[0] == 'c' ? q->closed : q->partitioner);
+}
+
+static int sends_set_flag(PyObject *self, PyObject *value, void *closure)
+{
+    AsyncSends *q = (AsyncSends *)self;
+    const char *which = (const char *)closure;
+    int truth;
+    if (value == NULL) {
+        PyErr_Format(PyExc_AttributeError, "cannot delete attribute '%s'", which);
+        return -1;
+    }
+    if ((truth = PyObject_IsTrue(value)) < 0)
+        return -1;
+    if (which[0] == 's')
+        q->scheduled = truth;
+    else if (which[0] == 'c')
+        q->closed = truth;
+    else
+        q->partitioner = truth;
+    return 0;
+}
+
+static PyMethodDef sends_methods[] = {
+    {"send", (PyCFunction)(void (*)(void))sends_send, METH_VARARGS | METH_KEYWORDS,
+     "send(topic, message, partition=<default>, key=None, headers=None, *, timestamp=None): see "
+     "gofka.AsyncProducer.send."},
+    {"bind", sends_bind, METH_O, "bind(loop): the event loop the fast path serves (None: none)."},
+    {"take", sends_take, METH_NOARGS, "take() -> the buffered sends, leaving none and nothing scheduled."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef sends_getset[] = {
+    {"buffer", sends_get_buffer, NULL, "the sends of this loop turn, not yet packed", NULL},
+    {"scheduled", sends_get_flag, sends_set_flag, "pack is scheduled on the loop", (void *)"scheduled"},
+    {"closed", sends_get_flag, sends_set_flag, "the producer is closing: every send takes the slow path",
+     (void *)"closed"},
+    {"partitioner", sends_get_flag, sends_set_flag, "a custom partitioner is set", (void *)"partitioner"},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot sends_slots[] = {
+    {Py_tp_dealloc, (void *)sends_dealloc},
+    {Py_tp_traverse, (void *)sends_traverse},
+    {Py_tp_clear, (void *)sends_clear},
+    {Py_tp_init, (void *)sends_init},
+    {Py_tp_new, (void *)PyType_GenericNew},
+    {Py_tp_methods, sends_methods},
+    {Py_tp_getset, sends_getset},
+    {Py_tp_doc, (void *)"AsyncProducer.send's fast path and the sends of this loop turn (see async_producer.py)."},
+    {0, NULL},
+};
+
+static PyType_Spec sends_spec = {
+    "gofka._speedups.AsyncSends",
+    sizeof(AsyncSends),
+    0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    sends_slots,
+};
+
+/* resolve_sends(futures, payload): the success path of a batch event for
+ * one future per record (async_producer._send_deliver): when the payload
+ * holds exactly one 16-byte result (int32 partition, int32 code, int64
+ * offset, little-endian) per future, every future not already done (its
+ * awaiter may have cancelled it) gets its offset, and the result is True.
+ * Otherwise nothing is touched and the result is False. */
+static PyObject *resolve_sends(PyObject *module, PyObject *args)
+{
+    PyObject *futs, *payload;
+    char *buf;
+    Py_ssize_t len, n, i;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "O!O!:resolve_sends", &PyList_Type, &futs, &PyBytes_Type, &payload))
+        return NULL;
+    if (PyBytes_AsStringAndSize(payload, &buf, &len) < 0)
+        return NULL;
+    n = PyList_Size(futs);
+    if (len != 16 * n)
+        Py_RETURN_FALSE;
+    for (i = 0; i < n; i++) {
+        PyObject *f = PyList_GetItem(futs, i), *done, *off, *r;
+        int truth;
+        if ((done = PyObject_CallMethodObjArgs(f, str_done, NULL)) == NULL)
+            return NULL;
+        truth = PyObject_IsTrue(done);
+        Py_DECREF(done);
+        if (truth < 0)
+            return NULL;
+        if (truth)
+            continue;
+        if ((off = PyLong_FromLongLong(rd64((const unsigned char *)buf + 16 * i + 8))) == NULL)
+            return NULL;
+        r = PyObject_CallMethodObjArgs(f, str_set_result, off, NULL);
+        Py_DECREF(off);
+        if (r == NULL)
+            return NULL;
+        Py_DECREF(r);
+    }
+    Py_RETURN_TRUE;
+}
+
+/* ------------------------------------------------------------------ */
 /* chunk_records(records, limit) and serve_entry(entry, now, result_error,
  * headers_dict): the per-record loops of Producer._push and
  * Producer._serve (producer.py has their pure-Python twins,
@@ -1006,18 +1424,22 @@ static PyObject *chunk_records(PyObject *module, PyObject *args)
 {
     PyObject *pend, *groups = NULL, *order = NULL, *out = NULL;
     long long limit;
-    Py_ssize_t n, i;
+    Py_ssize_t n, i, max_records = PY_SSIZE_T_MAX;
     (void)module;
-    if (!PyArg_ParseTuple(args, "O!L:chunk_records", &PyList_Type, &pend, &limit))
+    if (!PyArg_ParseTuple(args, "O!L|n:chunk_records", &PyList_Type, &pend, &limit, &max_records))
         return NULL;
+    if (max_records < 1) {
+        PyErr_SetString(PyExc_ValueError, "chunk_records: max_records must be positive");
+        return NULL;
+    }
     n = PyList_Size(pend);
     if ((groups = PyDict_New()) == NULL || (order = PyList_New(0)) == NULL || (out = PyList_New(0)) == NULL)
         goto fail;
     for (i = 0; i < n; i++) {
         PyObject *rec = PyList_GetItem(pend, i), *key, *g;
         int rc;
-        if (!PyTuple_Check(rec) || PyTuple_Size(rec) < 10) {
-            PyErr_SetString(PyExc_TypeError, "chunk_records: records must be produce() record tuples");
+        if (!PyTuple_Check(rec) || PyTuple_Size(rec) < 7) {
+            PyErr_SetString(PyExc_TypeError, "chunk_records: records must be record tuples");
             goto fail;
         }
         /* The common case, every record to one partition: no dict. */
@@ -1061,7 +1483,7 @@ static PyObject *chunk_records(PyObject *module, PyObject *args)
             long long rs = PyLong_AsLongLong(PyTuple_GetItem(PyList_GetItem(recs, j), 6));
             if (rs == -1 && PyErr_Occurred())
                 goto fail;
-            if (j > start && size + rs > limit) {
+            if (j > start && (size + rs > limit || j - start >= max_records)) {
                 if (append_chunk(out, PyTuple_GetItem(key, 0), PyTuple_GetItem(key, 1), recs, start, j) < 0)
                     goto fail;
                 start = j;
@@ -1231,9 +1653,12 @@ fail:
 static PyMethodDef module_methods[] = {
     {"set_message_class", set_message_class, METH_O, "Registers gofka.Message (a MessageFields subclass)."},
     {"chunk_records", chunk_records, METH_VARARGS,
-     "chunk_records(records, limit) -> [(topic_b, partition, records, values or None)] (see producer.py)."},
+     "chunk_records(records, limit, max_records=<no limit>) -> [(topic_b, partition, records, values or None)] "
+     "(see producer.py)."},
     {"serve_entry", serve_entry, METH_VARARGS,
      "serve_entry(entry, now, result_error, headers_dict): delivery callbacks of one backlog entry (see producer.py)."},
+    {"resolve_sends", resolve_sends, METH_VARARGS,
+     "resolve_sends(futures, payload) -> whether the batch event had no failures and every future got its offset."},
     {"parse_poll", parse_poll, METH_VARARGS,
      "parse_poll(buf) or parse_poll(address, length) -> (messages, events) from a messages buffer."},
     {NULL, NULL, 0, NULL},
@@ -1246,12 +1671,25 @@ static struct PyModuleDef module_def = {
 
 PyMODINIT_FUNC PyInit__speedups(void)
 {
-    PyObject *pending_type;
+    PyObject *pending_type, *sends_type;
     PyObject *m;
-    int i;
-    for (i = 0; i < PRODUCE_NARGS; i++)
-        if (produce_kwnames[i] == NULL && (produce_kwnames[i] = PyUnicode_InternFromString(produce_names[i])) == NULL)
+    if (intern_names(&produce_spec) < 0 || intern_names(&send_spec) < 0)
+        return NULL;
+    if (get_running_loop == NULL) {
+        PyObject *asyncio = PyImport_ImportModule("asyncio");
+        if (asyncio == NULL)
             return NULL;
+        get_running_loop = PyObject_GetAttrString(asyncio, "_get_running_loop");
+        Py_DECREF(asyncio);
+        if (get_running_loop == NULL)
+            return NULL;
+    }
+    if ((empty_bytes == NULL && (empty_bytes = PyBytes_FromStringAndSize(NULL, 0)) == NULL) ||
+        (minus_one == NULL && (minus_one = PyLong_FromLong(-1)) == NULL) ||
+        (zero == NULL && (zero = PyLong_FromLong(0)) == NULL) ||
+        (str_done == NULL && (str_done = PyUnicode_InternFromString("done")) == NULL) ||
+        (str_set_result == NULL && (str_set_result = PyUnicode_InternFromString("set_result")) == NULL))
+        return NULL;
     m = PyModule_Create(&module_def);
     if (m == NULL)
         return NULL;
@@ -1269,6 +1707,12 @@ PyMODINIT_FUNC PyInit__speedups(void)
     pending_type = PyType_FromSpec(&pending_spec);
     if (pending_type == NULL || PyModule_AddObject(m, "PendingRecords", pending_type) < 0) {
         Py_XDECREF(pending_type);
+        Py_DECREF(m);
+        return NULL;
+    }
+    sends_type = PyType_FromSpec(&sends_spec);
+    if (sends_type == NULL || PyModule_AddObject(m, "AsyncSends", sends_type) < 0) {
+        Py_XDECREF(sends_type);
         Py_DECREF(m);
         return NULL;
     }

@@ -15,22 +15,26 @@ import asyncio
 import ctypes
 import struct
 import time
+import weakref
 from collections import deque
 from typing import Any, Awaitable, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _native
 from ._bridge import AsyncBridge, Event
 from .exceptions import GofkaError, error_from_code
+from .message import speedups as _speedups
 from .producer import (
     PARTITION_DEFAULT,
     REC_OVERHEAD,
     ProducerOptions,
     batch_offsets,
     batch_records,
+    chunk_records,
     columnar,
     columnar_chunks,
     new_producer_handle,
     optional_value,
+    pack_pending,
     pack_record_list,
     parse_batch_results,
     produce_values,
@@ -48,7 +52,8 @@ _RESULT_ITER = _RESULT.iter_unpack
 # cross the boundary rarely, small enough that the engine starts sending the
 # first unit while Python packs the next, and that the sends of one loop
 # turn complete (and their awaiters resume) unit by unit rather than all
-# at once.
+# at once. A turn that has buffered _CHUNK_RECORDS sends packs them at once
+# (the engine then sends while the loop is still busy).
 _CHUNK_RECORDS = 2048
 _CHUNK_BYTES = 256 << 10
 # The running loop or None (asyncio.get_running_loop raises instead).
@@ -60,22 +65,64 @@ _FULL_RETRY = 0.005
 _PARTITION_COUNT_TTL = 30.0
 
 
+class _PyAsyncSends(object):
+    """Pure-Python AsyncSends (gofka._speedups has the C one, which also
+    has a ``send`` fast path; see _speedups.c): the sends of the current
+    loop turn, not yet packed, as (topic, partition, key, value,
+    timestamp_ms, headers, size, future), and whether ``pack`` is
+    scheduled."""
+
+    __slots__ = ("buffer", "scheduled", "closed", "partitioner")
+
+    def __init__(self, owner: Any, topics: Dict[str, bytes], slow_send: Any, default_partition: Any,
+                 pack: Callable[[], None], partitioner: bool, push_records: int) -> None:
+        self.buffer: List[Tuple[bytes, int, Optional[bytes], Optional[bytes], int, bytes, int, "asyncio.Future[int]"]] = []
+        self.scheduled = False
+        self.closed = False
+        self.partitioner = partitioner
+
+    def bind(self, loop: Any) -> None:
+        pass  # only the C fast path serves one loop
+
+    def take(self) -> List[Any]:
+        buf, self.buffer = self.buffer, []
+        self.scheduled = False
+        return buf
+
+
+_AsyncSends: Any = _speedups.AsyncSends if _speedups is not None else _PyAsyncSends
+
+
+def _pack_later(producer: "AsyncProducer") -> Callable[[], None]:
+    """The callback scheduled once per loop turn to pack its sends; holds
+    the producer weakly (AsyncSends keeps it)."""
+    ref = weakref.ref(producer)
+
+    def pack() -> None:
+        p = ref()
+        if p is not None:
+            p._pack()
+
+    return pack
+
+
 class _Unit(object):
-    """One produce_batch call: records for one topic-partition, and what to
-    do with their results."""
+    """One library call: records for one topic-partition, packed (gofka.h
+    records format) or columnar (int32 lengths, values joined: values-only
+    records), and what to do with their results."""
 
-    __slots__ = ("topic", "partition", "records", "deliver", "since", "columnar")
+    __slots__ = ("topic", "partition", "packed", "count", "deliver", "since", "columnar")
 
-    def __init__(self, topic: bytes, partition: int,
-                 records: List[Tuple[Optional[bytes], Optional[bytes], int, bytes]],
+    def __init__(self, topic: bytes, partition: int, packed: bytes, count: int,
                  deliver: Callable[[Optional[BaseException], Optional[Event]], None],
                  columnar: Any = None) -> None:
         self.topic = topic
         self.partition = partition
-        self.records = records  # (key, value, timestamp_ms, packed headers); empty when columnar
+        self.packed = packed  # b"" when columnar
+        self.count = count
         self.deliver = deliver
         self.since = 0.0
-        self.columnar = columnar  # (int32 lengths, values joined) of values-only records
+        self.columnar = columnar
 
 
 class AsyncProducer(object):
@@ -169,19 +216,22 @@ class AsyncProducer(object):
         self.batch_size = batch_size
         self.linger_ms = linger_ms
         self.max_in_flight = max_in_flight
-        self.partitioner = partitioner
+        self._partitioner = partitioner
         self.acks = acks
         self._timeout_ms = opts.timeout_ms
         self._bridge: Optional[AsyncBridge] = None
-        # Sends of the current loop turn, not yet packed:
-        # (topic, partition, key, value, timestamp_ms, headers, future).
-        self._buffer: List[Tuple[bytes, int, Optional[bytes], Optional[bytes], int, bytes, "asyncio.Future[int]"]] = []
-        self._scheduled = False
         self._waiting: Deque[_Unit] = deque()  # units refused for lack of buffer room, in order
         self._retry_handle: Optional[asyncio.TimerHandle] = None
         self._inflight: "set[asyncio.Future[Event]]" = set()
         self._counts: Dict[str, Tuple[int, float]] = {}
         self._topics: Dict[str, bytes] = {}
+        # The sends of the current loop turn; with the C speedups also the
+        # fast path of send (an instance attribute, unless a subclass
+        # overrides send), which falls back to AsyncProducer.send.
+        self._sends = _AsyncSends(self, self._topics, AsyncProducer.send, PARTITION_DEFAULT,
+                                  _pack_later(self), partitioner is not None, _CHUNK_RECORDS)
+        if _speedups is not None and type(self).send is AsyncProducer.send:
+            self.send = self._sends.send  # type: ignore[method-assign]
         self._closing = False
         self._handle = new_producer_handle(opts)
         self._security.attach(self)
@@ -189,6 +239,18 @@ class AsyncProducer(object):
     def __repr__(self) -> str:
         return "<gofka.AsyncProducer brokers=%r client_id=%r%s>" % (
             self.brokers, self.client_id, " closed" if self.closed else "")
+
+    @property
+    def partitioner(self) -> Optional[Callable[[Optional[bytes], int, str], int]]:
+        """The custom partitioner, or None (may be replaced)."""
+        return self._partitioner
+
+    @partitioner.setter
+    def partitioner(self, fn: Optional[Callable[[Optional[bytes], int, str], int]]) -> None:
+        if fn is not None and not callable(fn):
+            raise TypeError("partitioner must be callable, not %s" % type(fn).__name__)
+        self._partitioner = fn
+        self._sends.partitioner = fn is not None
 
     @property
     def closed(self) -> bool:
@@ -208,11 +270,12 @@ class AsyncProducer(object):
         loop = asyncio.get_running_loop()
         bridge = self._bridge
         if bridge is None or bridge.loop is not loop:
-            if bridge is not None and (bridge.pending or self._buffer or self._waiting):
+            if bridge is not None and (bridge.pending or self._sends.buffer or self._waiting):
                 raise RuntimeError("AsyncProducer is in use on another event loop")
             if bridge is not None:
                 bridge.close()
             bridge = self._bridge = AsyncBridge(loop)
+            self._sends.bind(loop)
         return bridge
 
     async def _blocking(self, fn: Callable[..., int], *args: Any) -> None:
@@ -344,7 +407,8 @@ class AsyncProducer(object):
                 for lengths, blob in columnar_chunks(col[0], col[1], self._opts.chunk_bytes):
                     fut_c: "asyncio.Future[List[int]]" = loop.create_future()
                     futs_c.append(fut_c)
-                    self._submit_unit(_Unit(topic_b, part, [], _columnar_deliver(fut_c, len(lengths)), (lengths, blob)))
+                    self._submit_unit(_Unit(topic_b, part, b"", len(lengths), _columnar_deliver(fut_c, len(lengths)),
+                                            (lengths, blob)))
                 for f in await asyncio.gather(*futs_c):
                     offsets_c.extend(f)
                 return offsets_c
@@ -368,7 +432,8 @@ class AsyncProducer(object):
             for unit_idx, chunk in self._chunks([records[i] for i in idxs], idxs):
                 fut: "asyncio.Future[List[int]]" = loop.create_future()
                 futures.append(fut)
-                self._submit_unit(_Unit(topic_b, part, chunk, _batch_deliver(fut, unit_idx, offsets)))
+                self._submit_unit(_Unit(topic_b, part, pack_record_list(chunk), len(chunk),
+                                        _batch_deliver(fut, unit_idx, offsets)))
         results = await asyncio.gather(*futures, return_exceptions=True)
         for r in results:
             if isinstance(r, BaseException):
@@ -414,46 +479,32 @@ class AsyncProducer(object):
         self._get()
         bridge = self._get_bridge()
         fut: "asyncio.Future[int]" = bridge.loop.create_future()
-        self._buffer.append((topic, part, key, value, ts, headers, fut))
-        if not self._scheduled:
-            self._scheduled = True
+        sends = self._sends
+        size = REC_OVERHEAD + (len(key) if key else 0) + (len(value) if value else 0) + 2 * len(headers)
+        sends.buffer.append((topic, part, key, value, ts, headers, size, fut))
+        if not sends.scheduled:
             bridge.loop.call_soon(self._pack)
+            sends.scheduled = True
+        if len(sends.buffer) >= _CHUNK_RECORDS:
+            # A long run of sends without yielding to the loop: hand this
+            # unit to the engine now, so that it sends while Python goes on.
+            self._pack()
         return fut
 
     def _pack(self) -> None:
         """Turns the sends of this loop turn into units, per topic and
         partition in order of first appearance, and submits them."""
-        self._scheduled = False
-        buf, self._buffer = self._buffer, []
+        buf = self._sends.take()
         if not buf:
             return
-        groups: Dict[Tuple[bytes, int], Tuple[List[Any], List[Any]]] = {}
-        for topic, part, key, value, ts, headers, fut in buf:
-            g = groups.get((topic, part))
-            if g is None:
-                g = groups[(topic, part)] = ([], [])
-            g[0].append((key, value, ts, headers))
-            g[1].append(fut)
         limit = min(self._opts.chunk_bytes, _CHUNK_BYTES)
-        for (topic, part), (records, futs) in groups.items():
-            if all(k is None and ts == -1 and not h for k, _, ts, h in records):
-                col = columnar([r[1] for r in records])
-                if col is not None:
-                    i = 0
-                    for lengths, blob in columnar_chunks(col[0], col[1], limit):
-                        n = len(lengths)
-                        self._submit_unit(_Unit(topic, part, [], _send_deliver(futs[i:i + n]), (lengths, blob)))
-                        i += n
-                    continue
-            start, size = 0, 0
-            for i, (k, v, _, h) in enumerate(records):
-                s = REC_OVERHEAD + (len(k) if k else 0) + (len(v) if v else 0) + 2 * len(h)
-                if i > start and (size + s > limit or i - start >= _CHUNK_RECORDS):
-                    self._submit_unit(_Unit(topic, part, records[start:i], _send_deliver(futs[start:i])))
-                    start, size = i, 0
-                size += s
-            self._submit_unit(_Unit(topic, part, records[start:] if start else records,
-                                    _send_deliver(futs[start:] if start else futs)))
+        for topic, part, recs, values in chunk_records(buf, limit, _CHUNK_RECORDS):
+            deliver = _send_deliver([r[7] for r in recs])
+            col = None if values is None else columnar(values)  # None for a null value
+            if col is not None:
+                self._submit_unit(_Unit(topic, part, b"", len(recs), deliver, col))
+            else:
+                self._submit_unit(_Unit(topic, part, pack_pending(recs), len(recs), deliver))
 
     def _submit_unit(self, unit: _Unit) -> None:
         if self._waiting:
@@ -474,9 +525,7 @@ class AsyncProducer(object):
         except BaseException as exc:  # closed
             unit.deliver(exc, None)
             return True
-        col = unit.columnar
-        packed = pack_record_list(unit.records) if col is None else b""
-        count = len(unit.records)
+        col, packed, count = unit.columnar, unit.packed, unit.count
         topic, part = unit.topic, unit.partition
         full = [False]
 
@@ -554,9 +603,9 @@ class AsyncProducer(object):
         if self._handle == 0:
             raise self._closed_error()
         deadline = time.monotonic() + timeout
-        if self._scheduled or self._buffer:
+        if self._sends.scheduled or self._sends.buffer:
             self._pack()
-        while self._inflight or self._waiting or self._buffer:
+        while self._inflight or self._waiting or self._sends.buffer:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise error_from_code(_native.ERR_TIMED_OUT, "flush: %d batches still pending after %ss"
@@ -589,6 +638,7 @@ class AsyncProducer(object):
             pass
         finally:
             self._closing = True
+            self._sends.closed = True
         handle, self._handle = self._handle, 0
         self._security.stop()
         err = _native.new_error()
@@ -600,15 +650,15 @@ class AsyncProducer(object):
         closed = self._closed_error()
         while self._waiting:
             self._waiting.popleft().deliver(closed, None)
-        for item in self._buffer:
-            if not item[6].done():
-                item[6].set_exception(closed)
-        self._buffer = []
+        for item in self._sends.take():
+            if not item[7].done():
+                item[7].set_exception(closed)
         if self._retry_handle is not None:
             self._retry_handle.cancel()
             self._retry_handle = None
         if self._bridge is not None:
             self._bridge.close()
+        self._sends.bind(None)
 
     def __del__(self) -> None:
         handle = getattr(self, "_handle", 0)
@@ -621,6 +671,9 @@ class AsyncProducer(object):
                 pass
 
 
+_resolve_sends: Any = _speedups.resolve_sends if _speedups is not None else None
+
+
 def _send_deliver(futs: List["asyncio.Future[int]"]) -> Callable[[Optional[BaseException], Optional[Event]], None]:
     """Resolves one future per record from a batch event."""
 
@@ -631,6 +684,8 @@ def _send_deliver(futs: List["asyncio.Future[int]"]) -> Callable[[Optional[BaseE
                     f.set_exception(exc if exc is not None else RuntimeError("no result"))
             return
         payload = ev.payload
+        if _resolve_sends is not None and _resolve_sends(futs, payload):
+            return
         n = len(futs)
         if len(payload) == _RESULT_SIZE * n:  # no failures: results only
             for f, (_, _, off) in zip(futs, _RESULT_ITER(payload)):

@@ -7,6 +7,7 @@ import ctypes
 import itertools
 import logging
 import struct
+import sys
 import threading
 import time
 import weakref
@@ -919,7 +920,7 @@ class Producer(HandleOwner):
     def _push_chunk(self, handle: int, queue: Any, topic_b: bytes, part: int, recs: List[Any],
                     values: Optional[List[Any]]) -> bool:
         col = None if values is None else columnar(values)  # None for a null value
-        packed = _pack_pending(recs) if col is None else b""
+        packed = pack_pending(recs) if col is None else b""
         btoken = next(self._tokens)
         self._batches[btoken] = recs
         err = _native.new_error()
@@ -1224,13 +1225,17 @@ def normalize_record(topic: Any, value: Any, key: Any, partition: Any, headers: 
     return topic_b, part, kb, vb, ts, hb
 
 
-def _chunk_records_py(pend: List[Any], limit: int) -> List[Tuple[bytes, int, List[Any], Optional[List[Any]]]]:
-    """Groups records by (topic, partition) in order of first appearance and
-    splits each group where its records' sizes (rec[6]) pass ``limit`` (a
-    chunk holds at least one record). Returns (topic_b, partition, records,
-    values) per chunk; values is the list of the records' values when no
-    record of the chunk has a key, a timestamp or headers (the columnar
-    path), else None."""
+def _chunk_records_py(pend: List[Any], limit: int,
+                      max_records: int = sys.maxsize) -> List[Tuple[bytes, int, List[Any], Optional[List[Any]]]]:
+    """Groups records (topic_b, partition, key, value, timestamp_ms,
+    packed headers, size, ...) by (topic, partition) in order of first
+    appearance and splits each group where its records' sizes pass
+    ``limit`` or their count ``max_records`` (a chunk holds at least one
+    record). Returns (topic_b, partition, records, values) per chunk;
+    values is the list of the records' values when no record of the chunk
+    has a key, a timestamp or headers (the columnar path), else None."""
+    if max_records < 1:
+        raise ValueError("chunk_records: max_records must be positive")
     groups: Dict[Tuple[bytes, int], List[Any]] = {}
     for rec in pend:
         g = groups.get((rec[0], rec[1]))
@@ -1243,7 +1248,7 @@ def _chunk_records_py(pend: List[Any], limit: int) -> List[Tuple[bytes, int, Lis
         start, size = 0, 0
         bounds = []
         for i, rec in enumerate(recs):
-            if i > start and size + rec[6] > limit:
+            if i > start and (size + rec[6] > limit or i - start >= max_records):
                 bounds.append((start, i))
                 start, size = i, 0
             size += rec[6]
@@ -1360,7 +1365,7 @@ class _PyPendingRecords(object):
 
 
 PendingRecords: Any = _speedups.PendingRecords if _speedups is not None else _PyPendingRecords
-chunk_records: Callable[[List[Any], int], List[Any]] = (
+chunk_records: Callable[..., List[Any]] = (
     _speedups.chunk_records if _speedups is not None else _chunk_records_py)
 serve_entry: Callable[..., None] = (
     _speedups.serve_entry if _speedups is not None else _serve_entry_py)
@@ -1381,7 +1386,7 @@ def _flusher_loop(ref: "weakref.ReferenceType[Producer]", wake: threading.Event)
         del p
 
 
-def _pack_pending(recs: List[Any]) -> bytes:
+def pack_pending(recs: List[Any]) -> bytes:
     """Packs pending produce() records in the records format of gofka.h."""
     parts: List[bytes] = []
     append = parts.append

@@ -363,6 +363,13 @@ def test_chunk_records_same_in_c_and_python(seed: int) -> None:
     recs = _records(rng, rng.choice([0, 1, 7, 300]))
     limit = rng.choice([1, 500, 4000, 1 << 20])
     assert speedups.chunk_records(recs, limit) == gofka.producer._chunk_records_py(recs, limit)
+    most = rng.choice([1, 3, 100])
+    assert speedups.chunk_records(recs, limit, most) == gofka.producer._chunk_records_py(recs, limit, most)
+    for bad in (0, -1):
+        with pytest.raises(ValueError):
+            speedups.chunk_records(recs, limit, bad)
+        with pytest.raises(ValueError):
+            gofka.producer._chunk_records_py(recs, limit, bad)
 
 
 @needs_speedups
@@ -395,3 +402,96 @@ def test_serve_entry_same_in_c_and_python() -> None:
             assert any(c[0] is not None and "not leader" in c[0][1] for c in calls)
             assert any(m.headers == {"h": b"v", "n": None} for _, m in calls)
             assert all(m.timestamp in (1234.5, 99.0, 1700000000.0) for _, m in calls)
+
+
+# AsyncProducer.send: the C fast path (AsyncSends.send) against the Python
+# method it falls back to, case by case: the same record tuple or the same
+# error.
+_SEND_CASES = [
+    (("t", b"v"), {}),
+    (("t", b"v", None), {}),
+    (("t", b"v", 3), {}),
+    (("t", b"v", -1), {}),
+    (("t", b"v"), {"key": b"k"}),
+    (("t", None), {}),
+    (("t", b"v", None, b"k"), {}),
+    (("t", b"v"), {"partition": 2**31 - 1}),
+    (("t", b"v"), {"partition": 2**31}),
+    (("t", b"v"), {"partition": -2}),
+    (("t", b"v"), {"partition": True}),
+    (("t", b"v"), {"partition": 1.0}),
+    (("t", bytearray(b"v")), {}),
+    (("t", memoryview(b"mv")), {"key": bytearray(b"k")}),
+    (("t", "str"), {}),
+    (("t", b"v"), {"key": "k"}),
+    (("t", b"v"), {"headers": {"a": b"1", "b": None}}),
+    (("t", b"v"), {"headers": {}}),
+    (("t", b"v"), {"timestamp": 1700000000.5}),
+    (("t", b"v"), {"timestamp": "now"}),
+    ((b"t", b"v"), {}),
+    (("", b"v"), {}),
+    ((None, b"v"), {}),
+    (("t",), {}),
+    (("t", b"v"), {"nope": 1}),
+    (("t", b"v", 0, None, None, 1), {}),
+]
+
+
+def _send_outcome(fast: bool, args: tuple, kwargs: dict) -> object:
+    import asyncio
+
+    async def main() -> object:
+        p = gofka.AsyncProducer("127.0.0.1:1")
+        try:
+            p.send("t", b"warm-up")  # binds the loop, caches the topic
+            p._sends.take()
+            send = p.send if fast else (lambda *a, **k: gofka.AsyncProducer.send(p, *a, **k))
+            try:
+                fut = send(*args, **kwargs)
+            except Exception as e:  # the outcome compared is the exception itself
+                return (type(e).__name__, str(e))
+            recs = p._sends.take()
+            assert [r[7] for r in recs] == [fut]
+            return [r[:7] for r in recs]
+        finally:
+            await p.close(0)
+
+    return asyncio.run(main())
+
+
+@needs_speedups
+@pytest.mark.parametrize("case", range(len(_SEND_CASES)))
+def test_async_send_same_in_c_and_python(case: int) -> None:
+    args, kwargs = _SEND_CASES[case]
+    assert _send_outcome(True, args, kwargs) == _send_outcome(False, args, kwargs)
+
+
+@needs_speedups
+def test_async_send_fast_path_is_used_and_packs_early() -> None:
+    import asyncio
+
+    async def main() -> None:
+        p = gofka.AsyncProducer("127.0.0.1:1")
+        try:
+            assert p.send.__self__ is p._sends  # the C method, not the Python one
+            p.send("t", b"v")
+            packed = []
+            p._pack = lambda: packed.append(len(p._sends.take()))  # type: ignore[method-assign]
+            for _ in range(2047):
+                p.send("t", b"v")
+            # The 2048th buffered send packs at once, without yielding.
+            assert packed == [2048]
+            # A subclass overriding send keeps its override.
+
+            class Mine(gofka.AsyncProducer):
+                def send(self, *a: object, **k: object) -> object:  # type: ignore[override]
+                    return "mine"
+
+            m = Mine("127.0.0.1:1")
+            assert m.send("t", b"v") == "mine"
+            await m.close(0)
+        finally:
+            p._sends.take()
+            await p.close(0)
+
+    asyncio.run(main())
