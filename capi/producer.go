@@ -205,21 +205,11 @@ func gofka_producer_produce(h C.gofka_handle_t, queue C.gofka_handle_t, token C.
 	key *C.uint8_t, keyLen C.int64_t, value *C.uint8_t, valueLen C.int64_t,
 	headers *C.uint8_t, headersLen C.size_t, timestampMs C.int64_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	p, err := producerOf(h)
+	p, q, name, err := produceArgs(h, queue, topic, partition)
 	if err != nil {
 		return fill(errOut, err)
 	}
-	q, err := queueOrNil(queue)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	if topic == nil {
-		return fill(errOut, invalid("topic is NULL"))
-	}
-	if err := checkPartition(partition); err != nil {
-		return fill(errOut, err)
-	}
-	r, err := copyRecord(C.GoString(topic), int32(partition), key, keyLen, value, valueLen, headers, headersLen, timestampMs)
+	r, err := copyRecord(name, int32(partition), key, keyLen, value, valueLen, headers, headersLen, timestampMs)
 	if err != nil {
 		return fill(errOut, err)
 	}
@@ -302,37 +292,19 @@ func gofka_producer_produce_batch(h C.gofka_handle_t, queue C.gofka_handle_t, to
 	topic *C.char, partition C.int32_t, records *C.uint8_t, recordsLen C.size_t, count C.int32_t,
 	errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	p, err := producerOf(h)
+	p, q, name, err := produceArgs(h, queue, topic, partition)
 	if err != nil {
 		return fill(errOut, err)
 	}
-	q, err := queueOrNil(queue)
+	recs, err := copyRecords(records, recordsLen, count, name, int32(partition))
 	if err != nil {
 		return fill(errOut, err)
 	}
-	if topic == nil {
-		return fill(errOut, invalid("topic is NULL"))
+	var store []core.Record
+	if len(recs) > 0 {
+		store = unsafe.Slice(recs[0], len(recs)) // unpackRecords allocates them in one array
 	}
-	if err := checkPartition(partition); err != nil {
-		return fill(errOut, err)
-	}
-	recs, err := copyRecords(records, recordsLen, count, C.GoString(topic), int32(partition))
-	if err != nil {
-		return fill(errOut, err)
-	}
-	if len(recs) == 0 {
-		if q != nil {
-			q.post(event{token: uint64(token), partition: -1, offset: -1, payload: []byte{}})
-		}
-		return fill(errOut, nil)
-	}
-	var promise func(*core.Record, error)
-	if q != nil {
-		d := &batchDelivery{q: q, token: uint64(token), recs: unsafe.Slice(recs[0], len(recs)), codes: make([]int32, len(recs))}
-		d.left.Store(int64(len(recs)))
-		promise = d.promise
-	}
-	return fill(errOut, p.ProduceBatch(noWait, recs, promise))
+	return fill(errOut, produceBatchTo(p, q, uint64(token), store, recs))
 }
 
 //export gofka_producer_produce_values
@@ -340,18 +312,8 @@ func gofka_producer_produce_values(h C.gofka_handle_t, queue C.gofka_handle_t, t
 	topic *C.char, partition C.int32_t, lengths *C.int32_t, values *C.uint8_t, valuesLen C.size_t, count C.int32_t,
 	errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	p, err := producerOf(h)
+	p, q, name, err := produceArgs(h, queue, topic, partition)
 	if err != nil {
-		return fill(errOut, err)
-	}
-	q, err := queueOrNil(queue)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	if topic == nil {
-		return fill(errOut, invalid("topic is NULL"))
-	}
-	if err := checkPartition(partition); err != nil {
 		return fill(errOut, err)
 	}
 	if count < 0 {
@@ -386,7 +348,6 @@ func gofka_producer_produce_values(h C.gofka_handle_t, queue C.gofka_handle_t, t
 	copy(own, blob)
 	store := make([]core.Record, n)
 	recs := make([]*core.Record, n)
-	name := C.GoString(topic)
 	off := 0
 	for i, l := range lens {
 		r := &store[i]
@@ -397,19 +358,46 @@ func gofka_producer_produce_values(h C.gofka_handle_t, queue C.gofka_handle_t, t
 		}
 		recs[i] = r
 	}
-	if n == 0 {
+	return fill(errOut, produceBatchTo(p, q, uint64(token), store, recs))
+}
+
+// produceArgs checks the arguments every produce export shares: the
+// producer and optional queue handles, the topic and the partition.
+func produceArgs(h, queue C.gofka_handle_t, topic *C.char, partition C.int32_t) (*core.Producer, *eventQueue, string, error) {
+	p, err := producerOf(h)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	q, err := queueOrNil(queue)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if topic == nil {
+		return nil, nil, "", invalid("topic is NULL")
+	}
+	if err := checkPartition(partition); err != nil {
+		return nil, nil, "", err
+	}
+	return p, q, C.GoString(topic), nil
+}
+
+// produceBatchTo buffers recs (backed by store) and, with a queue, posts
+// one batch event with their results under token once all are settled
+// (at once for an empty batch).
+func produceBatchTo(p *core.Producer, q *eventQueue, token uint64, store []core.Record, recs []*core.Record) error {
+	if len(recs) == 0 {
 		if q != nil {
-			q.post(event{token: uint64(token), partition: -1, offset: -1, payload: []byte{}})
+			q.post(event{token: token, partition: -1, offset: -1, payload: []byte{}})
 		}
-		return fill(errOut, nil)
+		return nil
 	}
 	var promise func(*core.Record, error)
 	if q != nil {
-		d := &batchDelivery{q: q, token: uint64(token), recs: store, codes: make([]int32, n)}
-		d.left.Store(int64(n))
+		d := &batchDelivery{q: q, token: token, recs: store, codes: make([]int32, len(recs))}
+		d.left.Store(int64(len(recs)))
 		promise = d.promise
 	}
-	return fill(errOut, p.ProduceBatch(noWait, recs, promise))
+	return p.ProduceBatch(noWait, recs, promise)
 }
 
 //export gofka_producer_flush

@@ -407,7 +407,7 @@ class AsyncProducer(object):
                 for lengths, blob in columnar_chunks(col[0], col[1], self._opts.chunk_bytes):
                     fut_c: "asyncio.Future[List[int]]" = loop.create_future()
                     futs_c.append(fut_c)
-                    self._submit_unit(_Unit(topic_b, part, b"", len(lengths), _columnar_deliver(fut_c, len(lengths)),
+                    self._submit_unit(_Unit(topic_b, part, b"", len(lengths), _batch_deliver(fut_c, len(lengths)),
                                             (lengths, blob)))
                 for f in await asyncio.gather(*futs_c):
                     offsets_c.extend(f)
@@ -433,7 +433,7 @@ class AsyncProducer(object):
                 fut: "asyncio.Future[List[int]]" = loop.create_future()
                 futures.append(fut)
                 self._submit_unit(_Unit(topic_b, part, pack_record_list(chunk), len(chunk),
-                                        _batch_deliver(fut, unit_idx, offsets)))
+                                        _batch_deliver(fut, len(chunk), unit_idx, offsets)))
         results = await asyncio.gather(*futures, return_exceptions=True)
         for r in results:
             if isinstance(r, BaseException):
@@ -706,8 +706,11 @@ def _send_deliver(futs: List["asyncio.Future[int]"]) -> Callable[[Optional[BaseE
     return deliver
 
 
-def _columnar_deliver(fut: "asyncio.Future[List[int]]", count: int) -> Callable[[Optional[BaseException], Optional[Event]], None]:
-    """Resolves a send_batch piece with its offsets (or its first error)."""
+def _batch_deliver(fut: "asyncio.Future[List[int]]", count: int, idxs: Optional[List[int]] = None,
+                   offsets: Optional[List[int]] = None) -> Callable[[Optional[BaseException], Optional[Event]], None]:
+    """Resolves a send_batch piece of ``count`` records with its offsets, or
+    its first error. With ``idxs`` the offsets are stored at those input
+    positions of ``offsets`` and the future gets the whole list."""
 
     def deliver(exc: Optional[BaseException], ev: Optional[Event]) -> None:
         if fut.done():
@@ -721,23 +724,8 @@ def _columnar_deliver(fut: "asyncio.Future[List[int]]", count: int) -> Callable[
             if failures:
                 fut.set_exception(failures[0][1])
                 return
-        fut.set_result(offs)
-
-    return deliver
-
-
-def _batch_deliver(fut: "asyncio.Future[List[int]]", idxs: List[int], offsets: List[int]) -> Callable[[Optional[BaseException], Optional[Event]], None]:
-    """Stores a send_batch chunk's offsets at their input positions."""
-
-    def deliver(exc: Optional[BaseException], ev: Optional[Event]) -> None:
-        if fut.done():
-            return
-        if exc is not None or ev is None:
-            fut.set_exception(exc if exc is not None else RuntimeError("no result"))
-            return
-        _, offs, failures = parse_batch_results(ev.payload, len(idxs))
-        if failures:
-            fut.set_exception(failures[0][1])
+        if idxs is None or offsets is None:
+            fut.set_result(offs)
             return
         for j, i in enumerate(idxs):
             offsets[i] = offs[j]
