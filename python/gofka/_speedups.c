@@ -1562,8 +1562,12 @@ static PyObject *serve_entry(PyObject *module, PyObject *args)
     i = PyLong_AsSsize_t(PyList_GetItem(entry, 2));
     if (i == -1 && PyErr_Occurred())
         return NULL;
-    if (!PyList_Check(recs) || (results != Py_None && !PyList_Check(results))) {
-        PyErr_SetString(PyExc_TypeError, "serve_entry: records and results must be lists");
+    if (!PyList_Check(recs) || (results != Py_None && !PyList_Check(results) && !PyBytes_Check(results))) {
+        PyErr_SetString(PyExc_TypeError, "serve_entry: records must be a list, results a list or bytes");
+        return NULL;
+    }
+    if (PyBytes_Check(results) && PyBytes_Size(results) < 16 * PyList_Size(recs)) {
+        PyErr_SetString(PyExc_ValueError, "serve_entry: fewer results than records");
         return NULL;
     }
     /* The lists are the entry's own: hold them while callbacks run. */
@@ -1595,6 +1599,19 @@ static PyObject *serve_entry(PyObject *module, PyObject *args)
                               new_ref(PyTuple_GetItem(rec, 3)), headers, ts_obj, new_ref(PyTuple_GetItem(rec, 2)));
             err = exc;
             Py_INCREF(err);
+        } else if (PyBytes_Check(results)) {
+            /* Every record succeeded: 16 bytes each (gofka.h results). */
+            const unsigned char *res = (const unsigned char *)PyBytes_AsString(results) + 16 * (i - 1);
+            int truth = PyObject_IsTrue(hv);
+            if (truth < 0) {
+                Py_XDECREF(ts_obj);
+                goto fail;
+            }
+            headers = truth ? PyObject_CallFunctionObjArgs(headers_dict, hv, NULL) : new_ref(Py_None);
+            msg = new_message(new_ref(PyTuple_GetItem(rec, 8)), PyLong_FromLong(rd32(res + 4)),
+                              PyLong_FromLongLong(rd64(res + 8)), new_ref(PyTuple_GetItem(rec, 3)), headers, ts_obj,
+                              new_ref(PyTuple_GetItem(rec, 2)));
+            err = new_ref(Py_None);
         } else {
             int truth;
             if (i - 1 >= PyList_Size(results)) {

@@ -273,6 +273,7 @@ _NULL = _I32(-1)
 _TAIL = struct.Struct("<qi").pack
 _TAIL_NOW = _TAIL(-1, 0)
 _RESULT = struct.Struct("<iiq")
+_RESULT_PARTITION_OFFSET = struct.Struct("<4xiq")  # a result without its code
 _U32 = struct.Struct("<I")
 
 
@@ -1049,6 +1050,12 @@ class Producer(HandleOwner):
                     append([recs, [(code, part, off, payload)], 0, None])
                 continue
             rsize = _RESULT.size * len(recs)
+            if len(payload) == rsize:
+                # No failures (capi's batchDelivery puts a message after
+                # the results for every failed record): serve_entry reads
+                # the results straight from the payload.
+                append([recs, payload, 0, None])
+                continue
             results = list(_RESULT.iter_unpack(payload[:rsize]))
             if len(payload) > rsize:
                 # Error payloads follow the results, one per failed record.
@@ -1265,9 +1272,15 @@ def _serve_entry_py(entry: List[Any], now: float, result_error: Callable[[Any], 
     """Calls the delivery callbacks of one backlog entry [records, results,
     position, error] from its position on, advancing the position before
     each call (so an exception from a callback leaves the rest for the next
-    poll). results None: every record failed with ``error``."""
+    poll). results None: every record failed with ``error``; bytes: every
+    record succeeded, the batch event's results as they came (16 bytes
+    each, gofka.h)."""
     recs, results, i, exc = entry
     n = len(recs)
+    if isinstance(results, bytes):
+        if len(results) < 16 * n:
+            raise ValueError("serve_entry: fewer results than records")
+        results = [(0, part, off) for part, off in _RESULT_PARTITION_OFFSET.iter_unpack(results[:16 * n])]
     while i < n:
         rec = recs[i]
         i += 1

@@ -404,6 +404,26 @@ def test_serve_entry_same_in_c_and_python() -> None:
             assert all(m.timestamp in (1234.5, 99.0, 1700000000.0) for _, m in calls)
 
 
+
+def test_serve_entry_with_raw_results() -> None:
+    """A batch without failures keeps its results as the event's bytes."""
+    rng = random.Random(5)
+    base = _records(rng, 30)
+    got = []
+    for impl in (speedups.serve_entry, gofka.producer._serve_entry_py) if speedups else (gofka.producer._serve_entry_py,):
+        calls: List[tuple] = []
+        recs = [r[:7] + (lambda e, m: calls.append((e, m.partition, m.offset, m.value, m.key)),) + r[8:] for r in base]
+        raw = b"".join(struct.pack("<iiq", 0, 4, 1000 + i) for i in range(30))
+        entry = [recs, raw, 0, None]
+        impl(entry, 1.0, gofka.producer._result_error, gofka.producer._headers_dict)
+        assert entry[2] == 30
+        assert calls == [(None, 4, 1000 + i, base[i][3], base[i][2]) for i in range(30)]
+        got.append(calls)
+        with pytest.raises(ValueError):
+            impl([recs, raw[:-16], 0, None], 1.0, gofka.producer._result_error, gofka.producer._headers_dict)
+    assert all(g == got[0] for g in got)
+
+
 # AsyncProducer.send: the C fast path (AsyncSends.send) against the Python
 # method it falls back to, case by case: the same record tuple or the same
 # error.
