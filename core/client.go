@@ -329,7 +329,6 @@ func (c *Client) noteFailure(cn *conn, err error) {
 	c.mu.Unlock()
 }
 
-// brokerConn returns a connection to the broker with the given node id.
 // liveBrokerConn returns the open connection to a broker, or nil when
 // there is none yet (or it died): a lookup that never dials or blocks on
 // the network, for hot paths that fall back to brokerConn.
@@ -350,6 +349,7 @@ func (c *Client) liveBrokerConn(nodeID int32) *conn {
 	return nil
 }
 
+// brokerConn returns a connection to the broker with the given node id.
 func (c *Client) brokerConn(ctx context.Context, nodeID int32) (*conn, error) {
 	m := c.meta.Load()
 	var b BrokerInfo
