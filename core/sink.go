@@ -182,14 +182,10 @@ func (s *sink) drain(inline bool) (next time.Time, done bool) {
 		default:
 			return time.Time{}, true // the receiver wakes us when a slot frees
 		}
-		cn := s.p.cl.liveBrokerConn(s.node)
-		if cn == nil && inline {
+		cn, err := s.conn(inline)
+		if cn == nil && err == nil { // inline, not connected
 			<-s.slots
 			return time.Time{}, false
-		}
-		var err error
-		if cn == nil {
-			cn, err = s.conn()
 		}
 		if err != nil {
 			<-s.slots
@@ -243,7 +239,14 @@ func (s *sink) nextReady(now time.Time) time.Time {
 	return next
 }
 
-func (s *sink) conn() (*conn, error) {
+// conn returns the broker's connection: the open one when there is one
+// (no context, and the timer it allocates, per request), else a dial
+// bounded by DialTimeout. inline (kick) never dials: nil, nil when not
+// connected.
+func (s *sink) conn(inline bool) (*conn, error) {
+	if cn := s.p.cl.liveBrokerConn(s.node); cn != nil || inline {
+		return cn, nil
+	}
 	ctx, cancel := context.WithTimeout(s.p.ctx, s.p.cfg.DialTimeout)
 	defer cancel()
 	return s.p.cl.brokerConn(ctx, s.node)

@@ -529,7 +529,7 @@ typedef struct {
     long long produced;   /* records accepted */
     long long record_limit;
     Py_ssize_t push_records;
-    int closed;
+    char closed;          /* attribute `closed` (T_BOOL) */
 } PendingRecords;
 
 static int pending_traverse(PyObject *self, visitproc visit, void *arg)
@@ -555,12 +555,15 @@ static int pending_clear(PyObject *self)
     return 0;
 }
 
-static void pending_dealloc(PyObject *self)
+/* tp_dealloc of the module's GC-tracked types: untrack, clear (the
+ * type's own tp_clear), free, and drop the heap type's reference. */
+static void gc_dealloc(PyObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
     freefunc tp_free = (freefunc)PyType_GetSlot(tp, Py_tp_free);
+    inquiry tp_clear = (inquiry)PyType_GetSlot(tp, Py_tp_clear);
     PyObject_GC_UnTrack(self);
-    pending_clear(self);
+    tp_clear(self);
     tp_free(self);
     Py_DECREF(tp);
 }
@@ -901,32 +904,6 @@ static Py_ssize_t pending_len(PyObject *self)
     return PyList_Size(((PendingRecords *)self)->pending);
 }
 
-static PyObject *pending_get_produced(PyObject *self, void *closure)
-{
-    (void)closure;
-    return PyLong_FromLongLong(((PendingRecords *)self)->produced);
-}
-
-static PyObject *pending_get_closed(PyObject *self, void *closure)
-{
-    (void)closure;
-    return PyBool_FromLong(((PendingRecords *)self)->closed);
-}
-
-static int pending_set_closed(PyObject *self, PyObject *value, void *closure)
-{
-    int truth;
-    (void)closure;
-    if (value == NULL) {
-        PyErr_SetString(PyExc_AttributeError, "cannot delete attribute 'closed'");
-        return -1;
-    }
-    if ((truth = PyObject_IsTrue(value)) < 0)
-        return -1;
-    ((PendingRecords *)self)->closed = truth;
-    return 0;
-}
-
 static PyMethodDef pending_methods[] = {
     {"produce", (PyCFunction)(void (*)(void))pending_produce, METH_VARARGS | METH_KEYWORDS,
      "produce(topic, value=None, key=None, partition=<default>, headers=None, timestamp=None, on_delivery=None, "
@@ -935,20 +912,20 @@ static PyMethodDef pending_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyGetSetDef pending_getset[] = {
-    {"produced", pending_get_produced, NULL, "records accepted so far", NULL},
-    {"closed", pending_get_closed, pending_set_closed, "refuse further records (CLIENT_CLOSED)", NULL},
-    {NULL, NULL, NULL, NULL, NULL},
+static PyMemberDef pending_members[] = {
+    {"closed", T_BOOL, offsetof(PendingRecords, closed), 0, "refuse further records (CLIENT_CLOSED)"},
+    {"produced", T_LONGLONG, offsetof(PendingRecords, produced), READONLY, "records accepted so far"},
+    {NULL, 0, 0, 0, NULL},
 };
 
 static PyType_Slot pending_slots[] = {
-    {Py_tp_dealloc, (void *)pending_dealloc},
+    {Py_tp_members, pending_members},
+    {Py_tp_dealloc, (void *)gc_dealloc},
     {Py_tp_traverse, (void *)pending_traverse},
     {Py_tp_clear, (void *)pending_clear},
     {Py_tp_init, (void *)pending_init},
     {Py_tp_new, (void *)PyType_GenericNew},
     {Py_tp_methods, pending_methods},
-    {Py_tp_getset, pending_getset},
     {Py_sq_length, (void *)pending_len},
     {Py_tp_doc, (void *)"The records produce() accepted and the push thread has not taken (see producer.py)."},
     {0, NULL},
@@ -991,9 +968,10 @@ typedef struct {
     PyObject *create_future;     /* loop.create_future */
     PyObject *call_soon;         /* loop.call_soon */
     Py_ssize_t push_records;     /* pack at once when the buffer holds this many */
-    int scheduled;               /* pack is scheduled */
-    int closed;                  /* refuse on the fast path (the slow path raises) */
-    int partitioner;             /* a custom partitioner is set: slow path for the default partition */
+    /* Attributes (T_BOOL): */
+    char scheduled;              /* pack is scheduled */
+    char closed;                 /* the producer is closing: every send takes the slow path (which raises) */
+    char partitioner;            /* a custom partitioner is set: slow path for the default partition */
 } AsyncSends;
 
 static PyObject *get_running_loop; /* asyncio._get_running_loop */
@@ -1028,16 +1006,6 @@ static int sends_clear(PyObject *self)
     Py_CLEAR(q->create_future);
     Py_CLEAR(q->call_soon);
     return 0;
-}
-
-static void sends_dealloc(PyObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-    freefunc tp_free = (freefunc)PyType_GetSlot(tp, Py_tp_free);
-    PyObject_GC_UnTrack(self);
-    sends_clear(self);
-    tp_free(self);
-    Py_DECREF(tp);
 }
 
 static int sends_init(PyObject *self, PyObject *args, PyObject *kwds)
@@ -1075,7 +1043,7 @@ static int sends_init(PyObject *self, PyObject *args, PyObject *kwds)
     q->pack = pack;
     q->scheduled = 0;
     q->closed = 0;
-    q->partitioner = partitioner;
+    q->partitioner = (char)partitioner;
     q->push_records = push;
     return 0;
 }
@@ -1243,40 +1211,6 @@ static PyObject *sends_take(PyObject *self, PyObject *unused)
     return out;
 }
 
-static PyObject *sends_get_buffer(PyObject *self, void *closure)
-{
-    (void)closure;
-    Py_INCREF(((AsyncSends *)self)->buffer);
-    return ((AsyncSends *)self)->buffer;
-}
-
-static PyObject *sends_get_flag(PyObject *self, void *closure)
-{
-    AsyncSends *q = (AsyncSends *)self;
-    const char *which = (const char *)closure;
-    return PyBool_FromLong(which[0] == 's' ? q->scheduled : which[0] == 'c' ? q->closed : q->partitioner);
-}
-
-static int sends_set_flag(PyObject *self, PyObject *value, void *closure)
-{
-    AsyncSends *q = (AsyncSends *)self;
-    const char *which = (const char *)closure;
-    int truth;
-    if (value == NULL) {
-        PyErr_Format(PyExc_AttributeError, "cannot delete attribute '%s'", which);
-        return -1;
-    }
-    if ((truth = PyObject_IsTrue(value)) < 0)
-        return -1;
-    if (which[0] == 's')
-        q->scheduled = truth;
-    else if (which[0] == 'c')
-        q->closed = truth;
-    else
-        q->partitioner = truth;
-    return 0;
-}
-
 static PyMethodDef sends_methods[] = {
     {"send", (PyCFunction)(void (*)(void))sends_send, METH_VARARGS | METH_KEYWORDS,
      "send(topic, message, partition=<default>, key=None, headers=None, *, timestamp=None): see "
@@ -1286,23 +1220,22 @@ static PyMethodDef sends_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyGetSetDef sends_getset[] = {
-    {"buffer", sends_get_buffer, NULL, "the sends of this loop turn, not yet packed", NULL},
-    {"scheduled", sends_get_flag, sends_set_flag, "pack is scheduled on the loop", (void *)"scheduled"},
-    {"closed", sends_get_flag, sends_set_flag, "the producer is closing: every send takes the slow path",
-     (void *)"closed"},
-    {"partitioner", sends_get_flag, sends_set_flag, "a custom partitioner is set", (void *)"partitioner"},
-    {NULL, NULL, NULL, NULL, NULL},
+static PyMemberDef sends_members[] = {
+    {"buffer", T_OBJECT, offsetof(AsyncSends, buffer), READONLY, "the sends of this loop turn, not yet packed"},
+    {"scheduled", T_BOOL, offsetof(AsyncSends, scheduled), 0, "pack is scheduled on the loop"},
+    {"closed", T_BOOL, offsetof(AsyncSends, closed), 0, "the producer is closing: every send takes the slow path"},
+    {"partitioner", T_BOOL, offsetof(AsyncSends, partitioner), 0, "a custom partitioner is set"},
+    {NULL, 0, 0, 0, NULL},
 };
 
 static PyType_Slot sends_slots[] = {
-    {Py_tp_dealloc, (void *)sends_dealloc},
+    {Py_tp_members, sends_members},
+    {Py_tp_dealloc, (void *)gc_dealloc},
     {Py_tp_traverse, (void *)sends_traverse},
     {Py_tp_clear, (void *)sends_clear},
     {Py_tp_init, (void *)sends_init},
     {Py_tp_new, (void *)PyType_GenericNew},
     {Py_tp_methods, sends_methods},
-    {Py_tp_getset, sends_getset},
     {Py_tp_doc, (void *)"AsyncProducer.send's fast path and the sends of this loop turn (see async_producer.py)."},
     {0, NULL},
 };
@@ -1599,42 +1532,41 @@ static PyObject *serve_entry(PyObject *module, PyObject *args)
                               new_ref(PyTuple_GetItem(rec, 3)), headers, ts_obj, new_ref(PyTuple_GetItem(rec, 2)));
             err = exc;
             Py_INCREF(err);
-        } else if (PyBytes_Check(results)) {
-            /* Every record succeeded: 16 bytes each (gofka.h results). */
-            const unsigned char *res = (const unsigned char *)PyBytes_AsString(results) + 16 * (i - 1);
-            int truth = PyObject_IsTrue(hv);
-            if (truth < 0) {
-                Py_XDECREF(ts_obj);
-                goto fail;
-            }
-            headers = truth ? PyObject_CallFunctionObjArgs(headers_dict, hv, NULL) : new_ref(Py_None);
-            msg = new_message(new_ref(PyTuple_GetItem(rec, 8)), PyLong_FromLong(rd32(res + 4)),
-                              PyLong_FromLongLong(rd64(res + 8)), new_ref(PyTuple_GetItem(rec, 3)), headers, ts_obj,
-                              new_ref(PyTuple_GetItem(rec, 2)));
-            err = new_ref(Py_None);
         } else {
+            PyObject *part_obj, *off_obj;
             int truth;
-            if (i - 1 >= PyList_Size(results)) {
-                Py_XDECREF(ts_obj);
-                PyErr_SetString(PyExc_ValueError, "serve_entry: fewer results than records");
-                goto fail;
-            }
-            r = PyList_GetItem(results, i - 1);
-            if (!PyTuple_Check(r) || PyTuple_Size(r) < 3) {
-                Py_XDECREF(ts_obj);
-                PyErr_SetString(PyExc_TypeError, "serve_entry: a result must be (code, partition, offset[, payload])");
-                goto fail;
+            if (PyBytes_Check(results)) {
+                /* Every record succeeded: 16 bytes each (gofka.h results). */
+                const unsigned char *res = (const unsigned char *)PyBytes_AsString(results) + 16 * (i - 1);
+                part_obj = PyLong_FromLong(rd32(res + 4));
+                off_obj = PyLong_FromLongLong(rd64(res + 8));
+            } else {
+                if (i - 1 >= PyList_Size(results)) {
+                    Py_XDECREF(ts_obj);
+                    PyErr_SetString(PyExc_ValueError, "serve_entry: fewer results than records");
+                    goto fail;
+                }
+                r = PyList_GetItem(results, i - 1);
+                if (!PyTuple_Check(r) || PyTuple_Size(r) < 3) {
+                    Py_XDECREF(ts_obj);
+                    PyErr_SetString(PyExc_TypeError,
+                                    "serve_entry: a result must be (code, partition, offset[, payload])");
+                    goto fail;
+                }
+                part_obj = new_ref(PyTuple_GetItem(r, 1));
+                off_obj = new_ref(PyTuple_GetItem(r, 2));
             }
             truth = PyObject_IsTrue(hv);
             if (truth < 0) {
                 Py_XDECREF(ts_obj);
+                Py_XDECREF(part_obj);
+                Py_XDECREF(off_obj);
                 goto fail;
             }
             headers = truth ? PyObject_CallFunctionObjArgs(headers_dict, hv, NULL) : new_ref(Py_None);
-            msg = new_message(new_ref(PyTuple_GetItem(rec, 8)), new_ref(PyTuple_GetItem(r, 1)),
-                              new_ref(PyTuple_GetItem(r, 2)), new_ref(PyTuple_GetItem(rec, 3)), headers, ts_obj,
-                              new_ref(PyTuple_GetItem(rec, 2)));
-            truth = PyObject_IsTrue(PyTuple_GetItem(r, 0));
+            msg = new_message(new_ref(PyTuple_GetItem(rec, 8)), part_obj, off_obj, new_ref(PyTuple_GetItem(rec, 3)),
+                              headers, ts_obj, new_ref(PyTuple_GetItem(rec, 2)));
+            truth = r == NULL ? 0 : PyObject_IsTrue(PyTuple_GetItem(r, 0));
             if (truth < 0) {
                 Py_XDECREF(msg);
                 goto fail;

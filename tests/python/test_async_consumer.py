@@ -179,19 +179,24 @@ def test_callbacks_may_be_coroutines(brokers: str, run: Runner) -> None:
     assert calls == [("assign", me), ("revoke", me)]
 
 
+async def cancel_a_waiting_poll(c: AsyncConsumer, topic: str) -> None:
+    """Assigns partition 0 and cancels a poll while the engine still waits
+    for records (the engine's call stays pending)."""
+    c.assign([(topic, 0)])
+    task = asyncio.ensure_future(c.poll(100, timeout=5))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
 def test_cancelled_poll_loses_nothing(brokers: str, run: Runner) -> None:
     topic = new_topic(brokers, 1)
 
     async def main() -> None:
         async with AsyncConsumer(brokers, None, None, **FAST) as c:
-            c.assign([(topic, 0)])
-            # A poll cancelled while the engine still waits for records...
-            task = asyncio.ensure_future(c.poll(100, timeout=3))
-            await asyncio.sleep(0.3)
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
-            # ...hands what it gets afterwards to the next poll.
+            await cancel_a_waiting_poll(c, topic)
+            # The cancelled poll hands what it gets afterwards to the next.
             produce(brokers, topic, 1, 5, "d")
             msgs = await poll_n(c, 5)
             assert [m.offset for m in msgs] == list(range(5))
@@ -206,12 +211,7 @@ def test_cancelled_poll_is_not_overtaken(brokers: str, run: Runner) -> None:
 
     async def main() -> None:
         async with AsyncConsumer(brokers, None, None, **FAST) as c:
-            c.assign([(topic, 0)])
-            task = asyncio.ensure_future(c.poll(100, timeout=5))
-            await asyncio.sleep(0.3)
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
+            await cancel_a_waiting_poll(c, topic)
             # The loop is blocked from here on: the cancelled poll takes
             # record 0 in the engine, records 1-4 arrive in a later fetch.
             produce(brokers, topic, 1, 1, "first")
