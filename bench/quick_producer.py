@@ -1,7 +1,9 @@
-"""Quick producer throughput check (not the bench harness): msgs/s of the
-Python paths on the dev cluster or on GOFKA_BROKERS.
+"""Quick producer check (not the bench harness): msgs/s of the Python
+paths and the latency of one sync send at a time, on the dev cluster or on
+GOFKA_BROKERS (nothing else runs, unlike the harness's latency scenario,
+which has a consumer process on the same machine).
 
-    PYTHONPATH=python python bench/quick_producer.py [--n 100000] [--size 100]
+    PYTHONPATH=python python bench/quick_producer.py [--n 100000] [--size 100] [--sends 3000]
 """
 import argparse
 import asyncio
@@ -30,6 +32,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100000)
     ap.add_argument("--size", type=int, default=100)
+    ap.add_argument("--sends", type=int, default=3000, help="sequential Producer.send calls timed one by one")
     ap.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     ap.add_argument("--batch-size", type=int, default=None, help="batch_size (default: each class's)")
     ap.add_argument("--linger-ms", type=int, default=None, help="linger_ms (default: each class's)")
@@ -68,6 +71,18 @@ def main() -> int:
                 assert p.flush(60) == 0
 
             measure("Producer.produce(cb)+flush()", a.n, produce_cb)
+            t = topic()
+            p.send(t, b"warm")
+            lat = []
+            for _ in range(a.sends):
+                t0 = time.perf_counter()
+                p.send(t, value)
+                lat.append(time.perf_counter() - t0)
+            lat.sort()
+            if lat:
+                print("%-34s p50 %.3f ms  p90 %.3f ms  p99 %.3f ms" % (
+                    "Producer.send one at a time", lat[len(lat) // 2] * 1e3, lat[len(lat) * 9 // 10] * 1e3,
+                    lat[len(lat) * 99 // 100] * 1e3))
 
         async def run_async():
             async with gofka.AsyncProducer(brokers, **opts) as ap:
