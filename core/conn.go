@@ -99,10 +99,10 @@ type link struct {
 	wbuf    []byte // guarded by writeMu
 
 	mu      sync.Mutex
-	pending map[int32]chan []byte // guarded by mu; closed on failure
-	corr    int32                 // guarded by mu
-	err     error                 // guarded by mu; set once when the conn dies
-	dead    chan struct{}         // closed when the conn dies
+	pending map[int32]waiter // guarded by mu; their channels are closed on failure
+	corr    int32            // guarded by mu
+	err     error            // guarded by mu; set once when the conn dies
+	dead    chan struct{}    // closed when the conn dies
 
 	lastUsed atomic.Int64 // unix nanos of the last request, for idle reaping
 	inFlight atomic.Int32
@@ -144,7 +144,7 @@ func dialLink(ctx context.Context, addr string, nodeID int32, cfg *Config) (l *l
 		nodeID:   nodeID,
 		clientID: cfg.ClientID,
 		nc:       nc,
-		pending:  make(map[int32]chan []byte),
+		pending:  make(map[int32]waiter),
 		dead:     make(chan struct{}),
 	}
 	c.lastUsed.Store(time.Now().UnixNano())
@@ -215,7 +215,7 @@ func (c *link) version(req wire.Request) (int16, error) {
 // roundTrip sends req at the negotiated version and decodes the response.
 // When noResponse is true (acks=0 produce) it returns after the write.
 func (c *conn) roundTrip(ctx context.Context, req wire.Request, noResponse bool) (wire.Response, error) {
-	call, err := c.start(req, noResponse)
+	call, err := c.start(req, noResponse, nil)
 	if err != nil || call == nil {
 		return nil, err
 	}
@@ -236,12 +236,16 @@ type call struct {
 // noResponse). Requests started one after another from one goroutine reach
 // the broker in that order, which is what keeps pipelined produce batches
 // of one partition in order.
-func (c *conn) start(req wire.Request, noResponse bool) (*call, error) {
+//
+// notify, when not nil, also gets a (non-blocking) send once the response
+// arrives or the connection fails: a goroutine that is not waiting on this
+// call yet learns it has something to do without the writer waking it.
+func (c *conn) start(req wire.Request, noResponse bool, notify chan struct{}) (*call, error) {
 	v, err := c.version(req)
 	if err != nil {
 		return nil, err
 	}
-	id, ch, err := c.send(req, v, !noResponse, c.clientID)
+	id, ch, err := c.send(req, v, !noResponse, c.clientID, notify)
 	if err != nil || noResponse {
 		return nil, err
 	}
@@ -267,7 +271,7 @@ func (k *call) wait(ctx context.Context) (wire.Response, error) {
 }
 
 func (c *link) roundTripVersion(ctx context.Context, req wire.Request, v int16) ([]byte, error) {
-	id, ch, err := c.send(req, v, true, c.clientID)
+	id, ch, err := c.send(req, v, true, c.clientID, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -326,9 +330,25 @@ func (c *link) requestTimedOut(req wire.Request, bound time.Duration) error {
 	return err
 }
 
+// waiter is where the reader delivers one response frame.
+type waiter struct {
+	ch     chan []byte   // capacity 1: the frame; closed when the link dies
+	notify chan struct{} // optional, capacity >= 1: poked after ch is filled or closed
+}
+
+func (w waiter) poke() {
+	if w.notify != nil {
+		select {
+		case w.notify <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // send encodes and writes one request carrying clientID; with wantReply it
-// registers a channel that receives the response frame.
-func (c *link) send(req wire.Request, v int16, wantReply bool, clientID string) (int32, chan []byte, error) {
+// registers a channel that receives the response frame (and notify, see
+// conn.start).
+func (c *link) send(req wire.Request, v int16, wantReply bool, clientID string, notify chan struct{}) (int32, chan []byte, error) {
 	var ch chan []byte
 	c.mu.Lock()
 	if c.err != nil {
@@ -340,7 +360,7 @@ func (c *link) send(req wire.Request, v int16, wantReply bool, clientID string) 
 	id := c.corr
 	if wantReply {
 		ch = make(chan []byte, 1)
-		c.pending[id] = ch
+		c.pending[id] = waiter{ch, notify}
 	}
 	c.mu.Unlock()
 	c.lastUsed.Store(time.Now().UnixNano())
@@ -382,11 +402,12 @@ func (c *link) readLoop() {
 		}
 		id, _ := wire.ResponseCorrelationID(frame)
 		c.mu.Lock()
-		ch := c.pending[id]
+		w, ok := c.pending[id]
 		delete(c.pending, id)
 		c.mu.Unlock()
-		if ch != nil {
-			ch <- frame
+		if ok {
+			w.ch <- frame
+			w.poke()
 		}
 	}
 }
@@ -427,7 +448,8 @@ func (c *link) close(err error) {
 	close(c.dead)
 	c.mu.Unlock()
 	c.nc.Close()
-	for _, ch := range pending {
-		close(ch)
+	for _, w := range pending {
+		close(w.ch)
+		w.poke()
 	}
 }
