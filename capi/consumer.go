@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/binary"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -23,12 +24,87 @@ import (
 // and rebalance event of one call into one buffer, so a batch costs one
 // crossing of the boundary.
 
-func consumerOf(h C.gofka_handle_t) (*core.Consumer, error) {
+// consumerHandle is what a consumer handle refers to: the consumer and
+// the pipe a blocking gofka_consumer_poll waits on. The consumer signals
+// the pipe whenever a poll would have something to return
+// (core.Consumer.SetReadyNotify), so a poll from a foreign thread waits in
+// ppoll(2), not in a parked Go goroutine (see wakePipe for why).
+type consumerHandle struct {
+	c    *core.Consumer
+	mu   sync.Mutex
+	wake wakePipe // guarded by mu
+}
+
+func newConsumerHandle(c *core.Consumer) (*consumerHandle, error) {
+	w, err := openWakePipe()
+	if err != nil {
+		return nil, err
+	}
+	h := &consumerHandle{c: c, wake: w}
+	c.SetReadyNotify(func() {
+		h.mu.Lock()
+		h.wake.signal()
+		h.mu.Unlock()
+	})
+	return h, nil
+}
+
+// expired is an already-ended context: PollEvents with it never blocks.
+var expired = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// poll returns what the consumer has (up to max records), waiting up to
+// timeout in the kernel for something to arrive.
+func (h *consumerHandle) poll(max int, timeout time.Duration) ([]*core.Record, []core.RebalanceEvent, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		// Cleared before looking: whatever arrives after the look
+		// signals again, so the wait below cannot miss it.
+		h.mu.Lock()
+		h.wake.clear()
+		h.mu.Unlock()
+		recs, evs, err := h.c.PollEvents(expired, max)
+		if err != nil || len(recs) > 0 || len(evs) > 0 {
+			return recs, evs, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, nil, nil
+		}
+		h.mu.Lock()
+		if !h.wake.signaled {
+			h.wake.wait(&h.mu, left)
+		}
+		h.mu.Unlock()
+	}
+}
+
+// close releases the pipe once the consumer is closed (pollers still
+// inside get out and the last one closes the fds).
+func (h *consumerHandle) close() {
+	h.c.SetReadyNotify(nil)
+	h.mu.Lock()
+	h.wake.close()
+	h.mu.Unlock()
+}
+
+func consumerHandleOf(h C.gofka_handle_t) (*consumerHandle, error) {
 	obj, err := lookup(h, kindConsumer)
 	if err != nil {
 		return nil, err
 	}
-	return obj.(*core.Consumer), nil
+	return obj.(*consumerHandle), nil
+}
+
+func consumerOf(h C.gofka_handle_t) (*core.Consumer, error) {
+	ch, err := consumerHandleOf(h)
+	if err != nil {
+		return nil, err
+	}
+	return ch.c, nil
 }
 
 // consumerOp is one consumer operation with its inputs decoded: it runs
@@ -110,7 +186,12 @@ func gofka_consumer_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_e
 	if err != nil {
 		return fill(errOut, err)
 	}
-	*out = newHandle(kindConsumer, c)
+	ch, err := newConsumerHandle(c)
+	if err != nil {
+		c.Close(context.Background())
+		return fill(errOut, err)
+	}
+	*out = newHandle(kindConsumer, ch)
 	return fill(errOut, nil)
 }
 
@@ -331,7 +412,7 @@ func nullableLen(b []byte) uint32 {
 func gofka_consumer_poll(h C.gofka_handle_t, maxMessages C.int32_t, timeoutMs C.int32_t,
 	bufOut **C.uint8_t, lenOut *C.size_t, countOut *C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	c, err := consumerOf(h)
+	ch, err := consumerHandleOf(h)
 	if err != nil {
 		return fill(errOut, err)
 	}
@@ -345,9 +426,7 @@ func gofka_consumer_poll(h C.gofka_handle_t, maxMessages C.int32_t, timeoutMs C.
 	if maxMessages <= 0 {
 		return fill(errOut, invalid("max_messages must be positive, got %d", int(maxMessages)))
 	}
-	ctx, cancel := timeoutCtx(max(timeoutMs, 0), 0)
-	defer cancel()
-	recs, evs, err := c.PollEvents(ctx, int(maxMessages))
+	recs, evs, err := ch.poll(int(maxMessages), time.Duration(max(timeoutMs, 0))*time.Millisecond)
 	if err != nil {
 		return fill(errOut, err)
 	}
@@ -717,10 +796,12 @@ func gofka_consumer_close(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.gof
 	if err != nil {
 		return fill(errOut, err)
 	}
-	c := obj.(*core.Consumer)
-	ctx, cancel := timeoutCtx(timeoutMs, c.Client().Config().RequestTimeout)
+	ch := obj.(*consumerHandle)
+	ctx, cancel := timeoutCtx(timeoutMs, ch.c.Client().Config().RequestTimeout)
 	defer cancel()
-	return fill(errOut, c.Close(ctx))
+	err = ch.c.Close(ctx)
+	ch.close()
+	return fill(errOut, err)
 }
 
 //export gofka_consumer_close_async
@@ -735,9 +816,11 @@ func gofka_consumer_close_async(h C.gofka_handle_t, queue C.gofka_handle_t, toke
 	if err != nil {
 		return fill(errOut, err)
 	}
-	c := obj.(*core.Consumer)
-	runAsync(q, uint64(token), timeoutMs, c.Client().Config().RequestTimeout, func(ctx context.Context) ([]byte, int64, error) {
-		return nil, -1, c.Close(ctx)
+	ch := obj.(*consumerHandle)
+	runAsync(q, uint64(token), timeoutMs, ch.c.Client().Config().RequestTimeout, func(ctx context.Context) ([]byte, int64, error) {
+		err := ch.c.Close(ctx)
+		ch.close()
+		return nil, -1, err
 	})
 	return fill(errOut, nil)
 }

@@ -28,92 +28,88 @@ type event struct {
 	payload   []byte
 }
 
-// eventQueue is the asynchronous bridge between the engine and a caller's
-// event loop (see "Asynchronous results" in docs/architecture.md).
-// Completions are appended by engine goroutines; the caller drains them in
-// bulk. A pipe's read end becomes readable when the queue turns non-empty,
-// so asyncio (loop.add_reader) or poll(2) can wait on it; no callback ever
-// runs on a Go thread. Safe for concurrent use.
+// wakePipe is a pipe used as a level-triggered wake-up: its read end is
+// readable while it is signaled, so poll(2)/ppoll(2) or an event loop
+// (asyncio's add_reader) can wait on it. Not safe for concurrent use by
+// itself: the owner guards every call with its own mutex (the one wait
+// takes), which keeps the pipe's content and signaled in step (a stray
+// byte would leave the fd readable while idle).
 //
-// A blocking drain waits on that same pipe with ppoll(2), not on a Go
-// channel: drain runs on the caller's thread (a cgo callback, locked to
-// that thread), and parking a locked goroutine costs two scheduler
-// hand-offs (futex wake-ups of other threads) on the way in and out.
-// Waiting in the kernel lets the engine's write(2) wake the caller's
-// thread directly: ~40 us less per sync Producer.send on a 2-core VM
-// (docs/benchmarks.md has the end-to-end figures).
-type eventQueue struct {
-	mu       sync.Mutex
-	events   []event // guarded by mu
-	signaled bool    // guarded by mu: a wake-up byte sits in the pipe
-	closed   bool    // guarded by mu
-	waiters  int     // guarded by mu: drains inside ppoll; the last one closes the fds after close()
-	rfd, wfd int     // the pipe, non-blocking, used with raw syscalls (not os.File, whose poller would block reads)
+// Waiting in the kernel rather than on a Go channel matters for callers
+// on a foreign thread (a cgo callback, locked to that thread): parking a
+// locked goroutine costs two scheduler hand-offs (futex wake-ups of other
+// threads) on the way in and out, where a write(2) wakes the thread
+// directly (~40 us less per sync Producer.send on a 2-core VM).
+//
+// The fds stay open while a wait sits in ppoll on them (closing them under
+// it could let the number be reused by an unrelated file): close leaves
+// them to the last waiter.
+type wakePipe struct {
+	rfd, wfd int  // non-blocking, used with raw syscalls (not os.File, whose poller would block reads)
+	signaled bool // a byte sits in the pipe
+	waiters  int  // waits inside ppoll
+	closed   bool
 }
 
-func newEventQueue() (*eventQueue, error) {
+func openWakePipe() (wakePipe, error) {
 	var fds [2]int
 	if err := syscall.Pipe2(fds[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
-		return nil, &wire.Error{Code: wire.ErrLocalUnknown, Detail: "event queue pipe: " + err.Error()}
+		return wakePipe{}, &wire.Error{Code: wire.ErrLocalUnknown, Detail: "wake-up pipe: " + err.Error()}
 	}
-	return &eventQueue{rfd: fds[0], wfd: fds[1]}, nil
+	return wakePipe{rfd: fds[0], wfd: fds[1]}, nil
 }
 
-// post appends ev; the first event after a drain writes one byte to the
-// pipe. Events posted to a closed queue are dropped (their caller is gone).
-func (q *eventQueue) post(ev event) {
-	q.mu.Lock()
-	if q.closed {
-		q.mu.Unlock()
+// signal makes the pipe readable (once: later signals are free until clear).
+func (w *wakePipe) signal() {
+	if !w.signaled && !w.closed {
+		w.signaled = true
+		syscall.Write(w.wfd, []byte{1})
+	}
+}
+
+// clear makes the pipe idle again.
+func (w *wakePipe) clear() {
+	if w.signaled && !w.closed {
+		var b [16]byte
+		syscall.Read(w.rfd, b[:])
+		w.signaled = false
+	}
+}
+
+// wait blocks until the pipe is readable or timeout passes; mu (the
+// owner's, held on entry and on return) is released meanwhile.
+func (w *wakePipe) wait(mu *sync.Mutex, timeout time.Duration) {
+	if w.closed {
 		return
 	}
-	q.events = append(q.events, ev)
-	if !q.signaled {
-		// Written under mu so that drain never consumes the byte before it
-		// is written (a stray byte would leave the fd readable while idle).
-		q.signaled = true
-		syscall.Write(q.wfd, []byte{1})
+	w.waiters++
+	mu.Unlock()
+	waitReadable(w.rfd, timeout)
+	mu.Lock()
+	w.waiters--
+	if w.closed && w.waiters == 0 {
+		w.closeFDs()
 	}
-	q.mu.Unlock()
 }
 
-// drain removes up to max events, waiting up to timeout for the first one.
-func (q *eventQueue) drain(max int, timeout time.Duration) ([]event, error) {
-	deadline := time.Now().Add(timeout)
-	for {
-		q.mu.Lock()
-		if q.closed {
-			q.mu.Unlock()
-			return nil, &wire.Error{Code: wire.ErrClientClosed, Detail: "event queue closed"}
-		}
-		if len(q.events) > 0 {
-			n := min(max, len(q.events))
-			out := append([]event(nil), q.events[:n]...)
-			q.events = append(q.events[:0], q.events[n:]...)
-			if len(q.events) == 0 && q.signaled {
-				// Consume the wake-up byte so the fd reads as idle again.
-				var b [16]byte
-				syscall.Read(q.rfd, b[:])
-				q.signaled = false
-			}
-			q.mu.Unlock()
-			return out, nil
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			q.mu.Unlock()
-			return nil, nil
-		}
-		q.waiters++
-		q.mu.Unlock()
-		waitReadable(q.rfd, left)
-		q.mu.Lock()
-		q.waiters--
-		if q.closed && q.waiters == 0 {
-			q.closeFDs()
-		}
-		q.mu.Unlock()
+// close gets the waiters out and closes the fds now or after the last one.
+func (w *wakePipe) close() {
+	if w.closed {
+		return
 	}
+	if w.waiters > 0 {
+		w.signal()
+		w.closed = true
+		return
+	}
+	w.closed = true
+	w.closeFDs()
+}
+
+func (w *wakePipe) closeFDs() {
+	syscall.Close(w.rfd)
+	syscall.Close(w.wfd)
+	w.rfd, w.wfd = -1, -1
 }
 
 // waitReadable blocks the calling thread in ppoll(2) until fd is readable
@@ -128,34 +124,73 @@ func waitReadable(fd int, timeout time.Duration) {
 	syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
 }
 
-// close drops pending events. The fds stay open while a drain sits in
-// ppoll on them (closing them under it could let the number be reused by
-// an unrelated file): a wake-up byte gets the waiters out and the last one
-// closes them.
+// eventQueue is the asynchronous bridge between the engine and a caller's
+// event loop (see "Asynchronous results" in docs/architecture.md).
+// Completions are appended by engine goroutines; the caller drains them in
+// bulk. The wake pipe is readable while the queue is non-empty, so asyncio
+// (loop.add_reader) or poll(2) can wait on it, and a blocking drain waits
+// on it too; no callback ever runs on a Go thread. Safe for concurrent use.
+type eventQueue struct {
+	mu     sync.Mutex
+	events []event  // guarded by mu
+	closed bool     // guarded by mu
+	wake   wakePipe // guarded by mu: signaled while events is non-empty
+}
+
+func newEventQueue() (*eventQueue, error) {
+	w, err := openWakePipe()
+	if err != nil {
+		return nil, err
+	}
+	return &eventQueue{wake: w}, nil
+}
+
+// post appends ev and signals the pipe. Events posted to a closed queue
+// are dropped (their caller is gone).
+func (q *eventQueue) post(ev event) {
+	q.mu.Lock()
+	if !q.closed {
+		q.events = append(q.events, ev)
+		q.wake.signal()
+	}
+	q.mu.Unlock()
+}
+
+// drain removes up to max events, waiting up to timeout for the first one.
+func (q *eventQueue) drain(max int, timeout time.Duration) ([]event, error) {
+	deadline := time.Now().Add(timeout)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for {
+		if q.closed {
+			return nil, &wire.Error{Code: wire.ErrClientClosed, Detail: "event queue closed"}
+		}
+		if len(q.events) > 0 {
+			n := min(max, len(q.events))
+			out := append([]event(nil), q.events[:n]...)
+			q.events = append(q.events[:0], q.events[n:]...)
+			if len(q.events) == 0 {
+				q.wake.clear()
+			}
+			return out, nil
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, nil
+		}
+		q.wake.wait(&q.mu, left)
+	}
+}
+
+// close drops pending events and closes the pipe (see wakePipe.close).
 func (q *eventQueue) close() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.closed {
-		return
+	if !q.closed {
+		q.closed = true
+		q.events = nil
+		q.wake.close()
 	}
-	q.closed = true
-	q.events = nil
-	if q.waiters > 0 {
-		if !q.signaled {
-			q.signaled = true
-			syscall.Write(q.wfd, []byte{1})
-		}
-		return
-	}
-	q.closeFDs()
-}
-
-// closeFDs closes the pipe; called with mu held, once closed is set and no
-// drain waits.
-func (q *eventQueue) closeFDs() {
-	syscall.Close(q.rfd)
-	syscall.Close(q.wfd)
-	q.rfd, q.wfd = -1, -1
 }
 
 // errorEvent builds the completion of a failed operation: the payload is
@@ -201,7 +236,7 @@ func gofka_queue_fd(h C.gofka_handle_t, fdOut *C.int32_t, errOut *C.gofka_error_
 	if fdOut == nil {
 		return fill(errOut, invalid("fd_out must not be NULL"))
 	}
-	*fdOut = C.int32_t(q.rfd)
+	*fdOut = C.int32_t(q.wake.rfd)
 	return fill(errOut, nil)
 }
 

@@ -32,11 +32,11 @@ func TestEventQueueSignalsAndDrains(t *testing.T) {
 
 	// The fd is readable: exactly one wake-up byte is pending.
 	var b [8]byte
-	n, err := syscall.Read(q.rfd, b[:])
+	n, err := syscall.Read(q.wake.rfd, b[:])
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	// Put the state back as if the byte were still there.
-	syscall.Write(q.wfd, []byte{1})
+	syscall.Write(q.wake.wfd, []byte{1})
 
 	seen := map[uint64]bool{}
 	for len(seen) < 1000 {
@@ -49,7 +49,7 @@ func TestEventQueueSignalsAndDrains(t *testing.T) {
 		}
 	}
 	// Drained: the fd no longer reads as ready.
-	_, err = syscall.Read(q.rfd, b[:])
+	_, err = syscall.Read(q.wake.rfd, b[:])
 	require.ErrorIs(t, err, syscall.EAGAIN, "pipe must be empty once the queue is drained")
 
 	// A blocking drain wakes up for a later post.
@@ -61,4 +61,57 @@ func TestEventQueueSignalsAndDrains(t *testing.T) {
 	q.close()
 	_, err = q.drain(1, 0)
 	require.Error(t, err)
+}
+
+// A close while a wait sits in ppoll gets the waiter out, and the fds are
+// closed by it, not under it.
+func TestWakePipeCloseWithWaiter(t *testing.T) {
+	w, err := openWakePipe()
+	require.NoError(t, err)
+	var mu sync.Mutex
+	done := make(chan time.Duration)
+	go func() {
+		mu.Lock()
+		start := time.Now()
+		w.wait(&mu, time.Minute)
+		mu.Unlock()
+		done <- time.Since(start)
+	}()
+	// Wait until the waiter is inside ppoll.
+	for {
+		mu.Lock()
+		n := w.waiters
+		mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	mu.Lock()
+	w.close()
+	require.NotEqual(t, -1, w.rfd, "fds must stay open while a waiter is in ppoll")
+	mu.Unlock()
+	require.Less(t, <-done, 30*time.Second, "close must wake the waiter")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, -1, w.rfd, "the last waiter closes the fds")
+	w.wait(&mu, time.Minute) // closed: returns at once
+}
+
+// signal makes the read end readable once; clear makes it idle again.
+func TestWakePipeSignalClear(t *testing.T) {
+	w, err := openWakePipe()
+	require.NoError(t, err)
+	defer w.close()
+	var b [8]byte
+	w.signal()
+	w.signal()
+	n, err := syscall.Read(w.rfd, b[:])
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "one byte however many signals")
+	syscall.Write(w.wfd, []byte{1})
+	w.clear()
+	_, err = syscall.Read(w.rfd, b[:])
+	require.ErrorIs(t, err, syscall.EAGAIN)
+	require.False(t, w.signaled)
 }

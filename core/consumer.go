@@ -153,6 +153,7 @@ type Consumer struct {
 	buf      []*chunk                      // buffered records, fetch order; guarded by mu
 	bufBytes int                           // guarded by mu
 	dataCh   chan struct{}                 // closed (and replaced) to wake Poll waiters; guarded by mu
+	notify   func()                        // SetReadyNotify's hook; guarded by mu
 	waiters  int                           // Poll calls waiting on dataCh; guarded by mu
 	events   []pendingEvent                // not yet returned by Poll; guarded by mu
 	acks     []chan struct{}               // events returned by the last Poll, acked by the next; guarded by mu
@@ -642,6 +643,21 @@ func (c *Consumer) signalLocked() {
 		close(c.dataCh)
 		c.dataCh = make(chan struct{})
 	}
+	if c.notify != nil {
+		c.notify()
+	}
+}
+
+// SetReadyNotify registers f, called whenever a Poll waiting now would
+// wake: records, a rebalance event or an error to return, or Close. A
+// caller that waits elsewhere (the C API waits in the kernel, on a pipe
+// f writes to) polls with an expired context after each call. f runs with
+// the consumer's lock held: it must be quick and must not call the
+// consumer. nil removes the hook.
+func (c *Consumer) SetReadyNotify(f func()) {
+	c.mu.Lock()
+	c.notify = f
+	c.mu.Unlock()
 }
 
 // reportErr queues err for the next Poll.
