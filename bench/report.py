@@ -498,7 +498,8 @@ def render(doc, results_rel, chart_files):
              "`core`.")
     L.append("- Each measured run is its own process (`bench/clients/*.py` or `gobench`) with a hard timeout; "
              "it gets its scenario as JSON and prints one JSON result (count, checksum, seconds, CPU seconds, peak RSS).")
-    L.append("- Clients are interleaved A B C ... A B C for %d rounds per configuration; tables show medians. Every "
+    L.append("- Clients are interleaved for %d rounds per configuration, the order rotating each round (A B C, B C A, "
+             "C A B, ...); tables show medians. Every "
              "produce run writes to a fresh topic (created before, deleted after); consumers of a configuration share "
              "one pre-filled topic, each in a fresh consumer group." % meta["rounds"])
     L.append("- Verification: payloads come from a deterministic pool (an 8-byte index plus SHA-512-derived letters, "
