@@ -338,10 +338,7 @@ type waiter struct {
 
 func (w waiter) poke() {
 	if w.notify != nil {
-		select {
-		case w.notify <- struct{}{}:
-		default:
-		}
+		poke(w.notify)
 	}
 }
 

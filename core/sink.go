@@ -57,15 +57,16 @@ type sink struct {
 	wake    chan struct{} // capacity 1: wakes run
 	slots   chan struct{} // capacity MaxInFlight
 
+	encBuf   []byte        // sender only: encoded batches of the request being built
+	connErrs int           // sender only: dial failures in a row
+	backoff  time.Time     // sender only: no dial before this
+	scratch  []*recBatch   // sender only
+	byTP     map[tpKey]int // receiver only
+
 	qmu      sync.Mutex
 	queue    []*produceCall // guarded by qmu: written, not yet settled, in write order
 	finished bool           // guarded by qmu: run has exited; the receiver ends once queue is empty
 	recvWake chan struct{}  // capacity 1: wakes the receiver
-	encBuf   []byte         // sender only: encoded batches of the request being built
-	connErrs int            // sender only: dial failures in a row
-	backoff  time.Time      // sender only: no dial before this
-	scratch  []*recBatch    // sender only
-	byTP     map[tpKey]int  // receiver only
 }
 
 type tpKey struct {
@@ -369,7 +370,7 @@ func (s *sink) write(pc *produceCall) {
 	}
 }
 
-// poke wakes the goroutine waiting on ch (capacity 1) without blocking.
+// poke wakes the goroutine waiting on ch (buffered) without blocking.
 func poke(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:
