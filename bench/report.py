@@ -498,6 +498,10 @@ def render(doc, results_rel, chart_files):
              "`core`.")
     L.append("- Each measured run is its own process (`bench/clients/*.py` or `gobench`) with a hard timeout; "
              "it gets its scenario as JSON and prints one JSON result (count, checksum, seconds, CPU seconds, peak RSS).")
+    if meta.get("warmup"):
+        L.append("- Before the first measured run the harness wrote and read back %d records (%.0f s, unmeasured), so "
+                 "that the broker's JIT has compiled its produce and fetch paths before any client is timed."
+                 % (meta["warmup"]["records"], meta["warmup"]["seconds"]))
     L.append("- Clients are interleaved for %d rounds per configuration, the order rotating each round (A B C, B C A, "
              "C A B, ...); tables show medians. Every "
              "produce run writes to a fresh topic (created before, deleted after); consumers of a configuration share "

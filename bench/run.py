@@ -64,6 +64,7 @@ FULL = {
     },
     "consume": {"configs": [(100, 5000000), (1024, 1000000)], "partitions": 4},
     "latency": {"count": 5000, "size": 100},
+    "warmup_seconds": 30,
     "timeout": 900,
 }
 
@@ -75,6 +76,7 @@ QUICK = {
     },
     "consume": {"configs": [(100, 100000)], "partitions": 4},
     "latency": {"count": 250, "size": 100},
+    "warmup_seconds": 5,
     "timeout": 120,
 }
 
@@ -576,6 +578,31 @@ class Bench:
                 self.delete(list(topics.values()))
                 self.save()
 
+    def warm_up(self, seconds):
+        """Writes and reads 100 B records, unmeasured, for about `seconds`
+        before the first measured run. A freshly started broker runs
+        interpreted Java until its JIT compiles the produce and fetch paths:
+        in a run without this the whole first round of the first
+        configuration was slower for every client (the first clients by up
+        to 3x), whichever order they ran in."""
+        if seconds <= 0:
+            return
+        topic = "%s-warmup" % self.tag
+        self.create([topic], 1)
+        t0 = time.monotonic()
+        n = 0
+        while time.monotonic() - t0 < seconds:
+            tool(["-tool", "fill", "-brokers", self.brokers, "-topic", topic, "-count", "500000", "-size", "100"],
+                 timeout=self.cfg["timeout"])
+            n += 500000
+        # The fetch path warms up too (the consume runs come next).
+        read = tool(["-tool", "verify", "-brokers", self.brokers, "-topic", topic], timeout=self.cfg["timeout"]).get("count")
+        if read != n:
+            raise RuntimeError("warm-up topic holds %s records, want %d" % (read, n))
+        self.delete([topic])
+        self.doc["meta"]["warmup"] = {"records": n, "seconds": round(time.monotonic() - t0, 1)}
+        log("broker warm-up: %d records written and read back in %.0f s, unmeasured" % (n, time.monotonic() - t0))
+
     def create(self, topics, partitions):
         tool(["-tool", "create", "-brokers", self.brokers, "-topic", ",".join(topics), "-partitions", str(partitions)])
 
@@ -788,6 +815,7 @@ class Bench:
                 self.brokers = kafka.up()
             self.doc["meta"]["brokers"] = self.brokers
             log("brokers %s, %d rounds, results -> %s" % (self.brokers, self.rounds, os.path.relpath(self.results_path, ROOT)))
+            self.warm_up(self.cfg["warmup_seconds"])
             if "produce" in self.only:
                 self.produce()
             if "consume" in self.only:
