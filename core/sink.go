@@ -63,10 +63,12 @@ type sink struct {
 	scratch  []*recBatch   // sender only
 	byTP     map[tpKey]int // receiver only
 
-	qmu      sync.Mutex
-	queue    []*produceCall // guarded by qmu: written, not yet settled, in write order
-	finished bool           // guarded by qmu: run has exited; the receiver ends once queue is empty
-	recvWake chan struct{}  // capacity 1: wakes the receiver
+	qmu         sync.Mutex
+	queue       []*produceCall // guarded by qmu: not yet settled, in write order
+	writing     bool           // guarded by qmu: the last entry of queue is being written
+	recvWaiting bool           // guarded by qmu: the receiver waits for that write to end
+	finished    bool           // guarded by qmu: run has exited; the receiver ends once queue is empty
+	recvWake    chan struct{}  // capacity 1: wakes the receiver
 }
 
 type tpKey struct {
@@ -349,10 +351,15 @@ func (s *sink) write(pc *produceCall) {
 			st.retries.Add(1)
 		}
 	}
-	// The write and the append happen under qmu: a response can arrive
-	// (and poke the receiver) before the append, and the receiver must
-	// not find the queue empty then.
+	// Queued before the write: the response can arrive (and poke the
+	// receiver) before start returns. The receiver leaves an entry alone
+	// while it is being written (writing), and says so (recvWaiting) so
+	// that the end of the write wakes it. The write itself runs without
+	// qmu, which the receiver takes after each request it settles.
 	s.qmu.Lock()
+	s.queue = append(s.queue, pc)
+	s.writing = true
+	s.qmu.Unlock()
 	if len(encErr) > 0 {
 		// Encoding fails only for impossible input (a batch over 2 GiB):
 		// fail the request's batches without sending it.
@@ -360,10 +367,13 @@ func (s *sink) write(pc *produceCall) {
 	} else {
 		pc.call, pc.err = pc.cn.start(req, cfg.Acks == 0, s.recvWake)
 	}
-	s.queue = append(s.queue, pc)
+	s.qmu.Lock()
+	s.writing = false
+	wake := s.recvWaiting || pc.call == nil // nil: no response will poke it
+	s.recvWaiting = false
 	s.qmu.Unlock()
-	if pc.call == nil {
-		poke(s.recvWake) // no response will do it
+	if wake {
+		poke(s.recvWake)
 	}
 	if cap(s.encBuf) > 8<<20 {
 		s.encBuf = nil // do not pin a huge buffer after a large request
@@ -389,6 +399,12 @@ func (s *sink) receive() {
 			if finished {
 				return
 			}
+			<-s.recvWake
+			continue
+		}
+		if s.writing && len(s.queue) == 1 {
+			s.recvWaiting = true // the only entry is being written
+			s.qmu.Unlock()
 			<-s.recvWake
 			continue
 		}
