@@ -643,6 +643,30 @@ func TestDeliveryTimeout(t *testing.T) {
 	}
 }
 
+// The same with the sink's receiver idle when the unanswered request is
+// written (the first record was acknowledged): no response pokes it, and
+// the request timeout must still be enforced.
+func TestDeliveryTimeoutWithIdleReceiver(t *testing.T) {
+	c := fakeCluster(t, 1)
+	p := newTestProducer(t, c.ListenAddrs(), WithRequestTimeout(300*time.Millisecond),
+		WithDeliveryTimeout(time.Second))
+	topic := uniqueTopic(t)
+	require.NoError(t, p.ProduceSync(context.Background(), &Record{Topic: topic, Partition: 0, Value: []byte("first")}))
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		return nil, nil, true // no answer from now on
+	})
+	done := make(chan error, 1)
+	p.Produce(context.Background(), &Record{Topic: topic, Partition: 0, Value: []byte("x")},
+		func(_ *Record, err error) { done <- err })
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, wire.ErrDeliveryTimeout)
+	case <-time.After(20 * time.Second):
+		t.Fatal("no result after the delivery timeout")
+	}
+}
+
 func TestCloseTimeoutFailsLeftovers(t *testing.T) {
 	c := fakeCluster(t, 1)
 	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {

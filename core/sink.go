@@ -24,8 +24,9 @@ import (
 //
 // Written requests go to the receiver through a FIFO (queue) that wakes
 // nobody: an idle receiver is woken by the connection's reader when the
-// response arrives (conn.start's notify), or by the writer only for a
-// request that gets no response (acks=0, a failed write). Readying the
+// response arrives (conn.start's notify), by the writer only for a
+// request that gets no response (acks=0, a failed write), and by a tick
+// for a response that never comes (see receive). Readying the
 // receiver at write time cost a futex wake-up and a spinning thread per
 // request, on the caller's thread when it writes inline (see below): the
 // largest single cost in a sync send's profile on a 2-core VM.
@@ -389,8 +390,22 @@ func poke(ch chan struct{}) {
 }
 
 // receive is the receiver goroutine: it settles requests in write order.
+//
+// Idle, it waits for a poke (a response, or a request that gets none) or
+// a tick: a request that never gets an answer pokes nobody, and only a
+// receiver waiting on it (settle) enforces its request.timeout.ms. The
+// tick, a quarter of that timeout, bounds how late the receiver starts
+// waiting; the bound itself counts from the write.
 func (s *sink) receive() {
 	defer s.p.wg.Done()
+	tick := time.NewTicker(max(s.p.cfg.RequestTimeout/4, 10*time.Millisecond))
+	defer tick.Stop()
+	idle := func() {
+		select {
+		case <-s.recvWake:
+		case <-tick.C:
+		}
+	}
 	for {
 		s.qmu.Lock()
 		if len(s.queue) == 0 {
@@ -399,13 +414,13 @@ func (s *sink) receive() {
 			if finished {
 				return
 			}
-			<-s.recvWake
+			idle()
 			continue
 		}
 		if s.writing && len(s.queue) == 1 {
 			s.recvWaiting = true // the only entry is being written
 			s.qmu.Unlock()
-			<-s.recvWake
+			idle()
 			continue
 		}
 		pc := s.queue[0]
