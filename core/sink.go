@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofka/gofka/wire"
@@ -53,10 +54,11 @@ type sink struct {
 	parts []*partBuf // guarded by mu: the partitions this broker leads
 	rr    int        // guarded by mu: where the next request starts, for fairness
 
-	sendMu  sync.Mutex    // held by whoever drains: the sender role
-	stopped bool          // guarded by sendMu: run has exited, nothing more is queued
-	wake    chan struct{} // capacity 1: wakes run
-	slots   chan struct{} // capacity MaxInFlight
+	sendMu   sync.Mutex    // held by whoever drains: the sender role
+	stopped  bool          // guarded by sendMu: run has exited, nothing more is queued
+	wake     chan struct{} // capacity 1: wakes run
+	slots    chan struct{} // capacity MaxInFlight
+	slotWait atomic.Bool   // the sender may be waiting for a slot: the receiver wakes it when one frees
 
 	encBuf   []byte        // sender only: encoded batches of the request being built
 	connErrs int           // sender only: dial failures in a row
@@ -191,8 +193,12 @@ func (s *sink) drain(inline bool) (next time.Time, done bool) {
 		if !s.hasReady() {
 			return s.nextReady(now), true
 		}
+		// Set before trying, cleared on success: a slot freed between the
+		// try and the return still finds it set.
+		s.slotWait.Store(true)
 		select {
 		case s.slots <- struct{}{}:
+			s.slotWait.Store(false)
 		default:
 			return time.Time{}, true // the receiver wakes us when a slot frees
 		}
@@ -229,13 +235,19 @@ func (s *sink) hasReady() bool {
 	defer s.mu.Unlock()
 	for _, pb := range s.parts {
 		pb.mu.Lock()
-		ok := pb.sendIdx < len(pb.batches) || (pb.failing && pb.inflight == 0 && len(pb.batches) > 0)
+		ok := pb.hasUnsent()
 		pb.mu.Unlock()
 		if ok {
 			return true
 		}
 	}
 	return false
+}
+
+// hasUnsent reports whether the partition holds a batch to (re)send that
+// is not in flight; pb.mu held.
+func (pb *partBuf) hasUnsent() bool {
+	return pb.sendIdx < len(pb.batches) || (pb.failing && pb.inflight == 0 && len(pb.batches) > 0)
 }
 
 // nextReady returns when a lingering batch or a backoff ends (zero if none).
@@ -431,12 +443,14 @@ func (s *sink) receive() {
 		s.queue = s.queue[1:]
 		s.qmu.Unlock()
 		<-s.slots
-		// The sender only needs waking when a batch waits for the slot
-		// just freed (settle's retries included). A batch buffered after
-		// this check finds the slot free and kicks the sink itself.
-		// Skipping the idle wake-up saves a goroutine hand-off per
+		// The sender needs waking here only when it waits for the slot
+		// just freed; settle woke it already if a partition of this
+		// request has a batch to send (decided under the partition's
+		// lock, O(batches) rather than a scan of every partition). A
+		// batch buffered later finds the slot free and kicks the sink
+		// itself. Skipping the idle wake-up saves a goroutine hand-off per
 		// request (a futex wake and a spinning thread on a small VM).
-		if s.hasReady() {
+		if s.slotWait.Swap(false) {
 			s.wakeup()
 		}
 	}
@@ -465,11 +479,19 @@ func (s *sink) settle(pc *produceCall) {
 		}
 	}
 	results := s.match(pc, resp, err)
+	unsent := false
 	for i, b := range pc.batches {
 		results[i] = p.settleBatch(pc.parts[i], b, results[i])
 		if o := results[i].sink; o != nil && o != s {
 			o.wakeup() // the partition moved to another broker while in flight
+		} else if o == s && results[i].unsent {
+			unsent = true
 		}
+	}
+	if unsent {
+		// Before the promises run: a retry, or the batch behind a settled
+		// one, can go out meanwhile.
+		s.wakeup()
 	}
 	for i, b := range pc.batches {
 		if results[i].done {
@@ -547,6 +569,7 @@ type partResult struct {
 	done          bool // the batch is finished (success or failure): call its promises
 	needMeta      bool
 	sink          *sink // the partition's sink now (nil: none); the receiver wakes it when it is not its own
+	unsent        bool  // the partition has a batch to send (partBuf.hasUnsent) after this settle
 }
 
 // notWritten lists the non-retriable produce errors with which the broker
@@ -687,6 +710,7 @@ func (p *Producer) settleBatch(pb *partBuf, b *recBatch, res partResult) partRes
 		pb.sendIdx = 0
 	}
 	s := pb.sink
+	res.unsent = pb.hasUnsent()
 	pb.mu.Unlock()
 	if needBump {
 		p.idem.requestBump(p)
