@@ -370,9 +370,12 @@ func (c *link) send(req wire.Request, v int16, wantReply bool, clientID string, 
 	}
 	c.writeMu.Unlock()
 	if err != nil {
-		werr := &wire.Error{Code: wire.ErrConnectionFailed, Detail: "write: " + err.Error(), Broker: c.addr}
-		c.close(werr)
-		return 0, nil, werr
+		// The reader may have closed the link first, with the cause (a
+		// TLS alert refusing our certificate, say): the write then fails
+		// with "use of closed network connection", and the first error,
+		// which deathErr returns, is the one worth reporting.
+		c.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "write: " + err.Error(), Broker: c.addr})
+		return 0, nil, c.deathErr()
 	}
 	return id, ch, nil
 }
