@@ -82,13 +82,15 @@ func (h *consumerHandle) poll(max int, timeout time.Duration) ([]*core.Record, [
 	}
 }
 
-// close releases the pipe once the consumer is closed (pollers still
-// inside get out and the last one closes the fds).
-func (h *consumerHandle) close() {
+// close closes the consumer, then the pipe (pollers still inside get out
+// and the last one closes the fds).
+func (h *consumerHandle) close(ctx context.Context) error {
+	err := h.c.Close(ctx)
 	h.c.SetReadyNotify(nil)
 	h.mu.Lock()
 	h.wake.close()
 	h.mu.Unlock()
+	return err
 }
 
 func consumerHandleOf(h C.gofka_handle_t) (*consumerHandle, error) {
@@ -188,7 +190,7 @@ func gofka_consumer_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_e
 	}
 	ch, err := newConsumerHandle(c)
 	if err != nil {
-		c.Close(context.Background())
+		c.Close(context.Background()) // no pipe to close
 		return fill(errOut, err)
 	}
 	*out = newHandle(kindConsumer, ch)
@@ -799,9 +801,7 @@ func gofka_consumer_close(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.gof
 	ch := obj.(*consumerHandle)
 	ctx, cancel := timeoutCtx(timeoutMs, ch.c.Client().Config().RequestTimeout)
 	defer cancel()
-	err = ch.c.Close(ctx)
-	ch.close()
-	return fill(errOut, err)
+	return fill(errOut, ch.close(ctx))
 }
 
 //export gofka_consumer_close_async
@@ -818,9 +818,7 @@ func gofka_consumer_close_async(h C.gofka_handle_t, queue C.gofka_handle_t, toke
 	}
 	ch := obj.(*consumerHandle)
 	runAsync(q, uint64(token), timeoutMs, ch.c.Client().Config().RequestTimeout, func(ctx context.Context) ([]byte, int64, error) {
-		err := ch.c.Close(ctx)
-		ch.close()
-		return nil, -1, err
+		return nil, -1, ch.close(ctx)
 	})
 	return fill(errOut, nil)
 }
