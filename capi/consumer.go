@@ -32,7 +32,7 @@ import (
 type consumerHandle struct {
 	c    *core.Consumer
 	mu   sync.Mutex
-	wake wakePipe // guarded by mu
+	wake *wakePipe // guarded by mu
 }
 
 func newConsumerHandle(c *core.Consumer) (*consumerHandle, error) {
@@ -43,8 +43,11 @@ func newConsumerHandle(c *core.Consumer) (*consumerHandle, error) {
 	h := &consumerHandle{c: c, wake: w}
 	c.SetReadyNotify(func() {
 		h.mu.Lock()
-		h.wake.signal()
+		ring := h.wake.signal()
 		h.mu.Unlock()
+		if ring {
+			h.wake.ring()
+		}
 	})
 	return h, nil
 }
@@ -88,8 +91,11 @@ func (h *consumerHandle) close(ctx context.Context) error {
 	err := h.c.Close(ctx)
 	h.c.SetReadyNotify(nil)
 	h.mu.Lock()
-	h.wake.close()
+	ring := h.wake.close()
 	h.mu.Unlock()
+	if ring {
+		h.wake.ring()
+	}
 	return err
 }
 

@@ -10,6 +10,7 @@ import "C"
 import (
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -29,87 +30,122 @@ type event struct {
 }
 
 // wakePipe is a pipe used as a level-triggered wake-up: its read end is
-// readable while it is signaled, so poll(2)/ppoll(2) or an event loop
-// (asyncio's add_reader) can wait on it. Not safe for concurrent use by
-// itself: the owner guards every call with its own mutex (the one wait
-// takes), which keeps the pipe's content and signaled in step (a stray
-// byte would leave the fd readable while idle).
+// readable while a wake-up is due, so poll(2)/ppoll(2) or an event loop
+// (asyncio's add_reader) can wait on it. The owner guards signal, clear,
+// wait and close with its own mutex (the one wait takes); ring, the write
+// that signal asks for, runs after the owner has released that mutex.
 //
 // Waiting in the kernel rather than on a Go channel matters for callers
 // on a foreign thread (a cgo callback, locked to that thread): parking a
 // locked goroutine costs two scheduler hand-offs (futex wake-ups of other
 // threads) on the way in and out, where a write(2) wakes the thread
-// directly (~40 us less per sync Producer.send on a 2-core VM).
+// directly (~40 us less per sync Producer.send on a 2-core VM). The write
+// happens outside the owner's mutex for the same reason: a waiter woken by
+// it runs at once and takes that mutex; finding it still held, it slept
+// again on the mutex (a futex round trip per wake-up).
 //
-// The fds stay open while a wait sits in ppoll on them (closing them under
-// it could let the number be reused by an unrelated file): close leaves
-// them to the last waiter.
+// Because the write comes after the mutex is released, a clear can run
+// before the byte of the signal it clears has arrived; that byte lands
+// later with no wake-up due. owed counts the bytes written or on their way
+// that no read has taken back, and every clear or wait reads back what has
+// arrived, so such a stray byte costs at most one early return from a
+// wait, never a readable pipe with nothing to do.
+//
+// The fds are shared by the owner, each wait inside ppoll and each ring on
+// its way (refs); the last of them closes the fds, so the numbers cannot
+// be reused by another file while a syscall still uses them.
 type wakePipe struct {
 	rfd, wfd int  // non-blocking, used with raw syscalls (not os.File, whose poller would block reads)
-	signaled bool // a byte sits in the pipe
-	waiters  int  // waits inside ppoll
+	signaled bool // a wake-up is due: set by signal, ended by clear
+	owed     int  // bytes rung (or about to be) that no read has taken back
 	closed   bool
+	refs     atomic.Int32 // owner (until close) + waits in ppoll + rings on their way
 }
 
-func openWakePipe() (wakePipe, error) {
+func openWakePipe() (*wakePipe, error) {
 	var fds [2]int
 	if err := syscall.Pipe2(fds[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
-		return wakePipe{}, &wire.Error{Code: wire.ErrLocalUnknown, Detail: "wake-up pipe: " + err.Error()}
+		return nil, &wire.Error{Code: wire.ErrLocalUnknown, Detail: "wake-up pipe: " + err.Error()}
 	}
-	return wakePipe{rfd: fds[0], wfd: fds[1]}, nil
+	w := &wakePipe{rfd: fds[0], wfd: fds[1]}
+	w.refs.Store(1)
+	return w, nil
 }
 
-// signal makes the pipe readable (once: later signals are free until clear).
-func (w *wakePipe) signal() {
-	if !w.signaled && !w.closed {
-		w.signaled = true
-		syscall.Write(w.wfd, []byte{1})
+// signal makes a wake-up due (once: later signals are free until clear).
+// When it returns true the caller must call ring once it has released the
+// owner's mutex.
+func (w *wakePipe) signal() bool {
+	if w.signaled || w.closed {
+		return false
 	}
+	w.signaled = true
+	w.owed++
+	w.refs.Add(1)
+	return true
 }
 
-// clear makes the pipe idle again.
+// ring writes the byte that signal asked for; called without the owner's
+// mutex.
+func (w *wakePipe) ring() {
+	syscall.Write(w.wfd, []byte{1})
+	w.unref()
+}
+
+// clear ends the due wake-up and reads back the bytes that have arrived.
 func (w *wakePipe) clear() {
-	if w.signaled && !w.closed {
-		var b [16]byte
-		syscall.Read(w.rfd, b[:])
-		w.signaled = false
+	w.signaled = false
+	w.takeBack()
+}
+
+// takeBack reads the pipe empty when bytes are owed (no syscall when none
+// are). Bytes still on their way are read by a later call.
+func (w *wakePipe) takeBack() {
+	if w.owed == 0 || w.closed {
+		return
+	}
+	var b [64]byte
+	if n, _ := syscall.Read(w.rfd, b[:]); n > 0 {
+		w.owed -= n
 	}
 }
 
 // wait blocks until the pipe is readable or timeout passes; mu (the
-// owner's, held on entry and on return) is released meanwhile.
+// owner's, held on entry and on return) is released meanwhile. The caller
+// waits only when no wake-up is due, so whatever the pipe holds now is
+// stray and is read back first.
 func (w *wakePipe) wait(mu *sync.Mutex, timeout time.Duration) {
 	if w.closed {
 		return
 	}
-	w.waiters++
+	if !w.signaled {
+		w.takeBack()
+	}
+	w.refs.Add(1)
 	mu.Unlock()
 	waitReadable(w.rfd, timeout)
+	w.unref()
 	mu.Lock()
-	w.waiters--
-	if w.closed && w.waiters == 0 {
-		w.closeFDs()
-	}
 }
 
-// close gets the waiters out and closes the fds now or after the last one.
-func (w *wakePipe) close() {
+// close gets the waiters out and drops the owner's hold on the fds (they
+// close when the last wait or ring is done). Like signal, a true result
+// asks the caller to ring once it has released its mutex.
+func (w *wakePipe) close() (ring bool) {
 	if w.closed {
-		return
+		return false
 	}
-	if w.waiters > 0 {
-		w.signal()
-		w.closed = true
-		return
-	}
+	ring = w.signal()
 	w.closed = true
-	w.closeFDs()
+	w.unref()
+	return ring
 }
 
-func (w *wakePipe) closeFDs() {
-	syscall.Close(w.rfd)
-	syscall.Close(w.wfd)
-	w.rfd, w.wfd = -1, -1
+func (w *wakePipe) unref() {
+	if w.refs.Add(-1) == 0 {
+		syscall.Close(w.rfd)
+		syscall.Close(w.wfd)
+	}
 }
 
 // waitReadable blocks the calling thread in ppoll(2) until fd is readable
@@ -132,9 +168,9 @@ func waitReadable(fd int, timeout time.Duration) {
 // on it too; no callback ever runs on a Go thread. Safe for concurrent use.
 type eventQueue struct {
 	mu     sync.Mutex
-	events []event  // guarded by mu
-	closed bool     // guarded by mu
-	wake   wakePipe // guarded by mu: signaled while events is non-empty
+	events []event   // guarded by mu
+	closed bool      // guarded by mu
+	wake   *wakePipe // guarded by mu: signaled while events is non-empty
 }
 
 func newEventQueue() (*eventQueue, error) {
@@ -149,11 +185,15 @@ func newEventQueue() (*eventQueue, error) {
 // are dropped (their caller is gone).
 func (q *eventQueue) post(ev event) {
 	q.mu.Lock()
+	ring := false
 	if !q.closed {
 		q.events = append(q.events, ev)
-		q.wake.signal()
+		ring = q.wake.signal()
 	}
 	q.mu.Unlock()
+	if ring {
+		q.wake.ring()
+	}
 }
 
 // drain removes up to max events, waiting up to timeout for the first one.
@@ -185,11 +225,15 @@ func (q *eventQueue) drain(max int, timeout time.Duration) ([]event, error) {
 // close drops pending events and closes the pipe (see wakePipe.close).
 func (q *eventQueue) close() {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	ring := false
 	if !q.closed {
 		q.closed = true
 		q.events = nil
-		q.wake.close()
+		ring = q.wake.close()
+	}
+	q.mu.Unlock()
+	if ring {
+		q.wake.ring()
 	}
 }
 

@@ -77,35 +77,32 @@ func TestWakePipeCloseWithWaiter(t *testing.T) {
 		mu.Unlock()
 		done <- time.Since(start)
 	}()
-	// Wait until the waiter is inside ppoll.
-	for {
-		mu.Lock()
-		n := w.waiters
-		mu.Unlock()
-		if n == 1 {
-			break
-		}
+	// Wait until the waiter is inside ppoll (it holds a reference).
+	for w.refs.Load() != 2 {
 		time.Sleep(time.Millisecond)
 	}
 	mu.Lock()
-	w.close()
-	require.NotEqual(t, -1, w.rfd, "fds must stay open while a waiter is in ppoll")
+	ring := w.close()
 	mu.Unlock()
+	require.True(t, ring, "close must ask for the wake-up byte")
+	w.ring()
 	require.Less(t, <-done, 30*time.Second, "close must wake the waiter")
+	require.Equal(t, int32(0), w.refs.Load(), "the last waiter closes the fds")
 	mu.Lock()
 	defer mu.Unlock()
-	require.Equal(t, -1, w.rfd, "the last waiter closes the fds")
 	w.wait(&mu, time.Minute) // closed: returns at once
 }
 
-// signal makes the read end readable once; clear makes it idle again.
+// signal asks for one byte however many times it is called; clear makes
+// the pipe idle again.
 func TestWakePipeSignalClear(t *testing.T) {
 	w, err := openWakePipe()
 	require.NoError(t, err)
 	defer w.close()
 	var b [8]byte
-	w.signal()
-	w.signal()
+	require.True(t, w.signal())
+	require.False(t, w.signal())
+	w.ring()
 	n, err := syscall.Read(w.rfd, b[:])
 	require.NoError(t, err)
 	require.Equal(t, 1, n, "one byte however many signals")
@@ -114,4 +111,26 @@ func TestWakePipeSignalClear(t *testing.T) {
 	_, err = syscall.Read(w.rfd, b[:])
 	require.ErrorIs(t, err, syscall.EAGAIN)
 	require.False(t, w.signaled)
+	require.Zero(t, w.owed)
+}
+
+// A clear that runs before the byte of the signal it clears has been
+// written leaves that byte owed; when it lands, the next wait reads it
+// back instead of returning at once with nothing to do.
+func TestWakePipeLateByte(t *testing.T) {
+	w, err := openWakePipe()
+	require.NoError(t, err)
+	defer w.close()
+	var mu sync.Mutex
+	mu.Lock()
+	defer mu.Unlock()
+	require.True(t, w.signal())
+	w.clear() // the byte is not written yet
+	require.Equal(t, 1, w.owed)
+	w.ring() // lands with no wake-up due
+	w.wait(&mu, 10*time.Millisecond)
+	require.Zero(t, w.owed, "the wait reads the stray byte back")
+	var b [8]byte
+	_, err = syscall.Read(w.rfd, b[:])
+	require.ErrorIs(t, err, syscall.EAGAIN, "the pipe is idle again")
 }
