@@ -230,6 +230,10 @@ type call struct {
 	id   int32
 	ch   chan []byte
 	sent time.Time
+
+	got    bool   // arrived took the outcome off ch: raw, or failed
+	raw    []byte // the response frame
+	failed bool   // the link died first
 }
 
 // start writes req now and returns the call to wait on (nil when
@@ -237,10 +241,12 @@ type call struct {
 // the broker in that order, which is what keeps pipelined produce batches
 // of one partition in order.
 //
-// notify, when not nil, also gets a (non-blocking) send once the response
-// arrives or the connection fails: a goroutine that is not waiting on this
-// call yet learns it has something to do without the writer waking it.
-func (c *conn) start(req wire.Request, noResponse bool, notify chan struct{}) (*call, error) {
+// notify, when not nil, is called once the response arrives or the
+// connection fails, after which arrived reports true: a goroutine that is
+// not waiting on this call learns it has something to do without the
+// writer waking it. It runs with no lock held, on the connection's reader
+// goroutine (a response) or on a goroutine of its own (a failure).
+func (c *conn) start(req wire.Request, noResponse bool, notify func()) (*call, error) {
 	v, err := c.version(req)
 	if err != nil {
 		return nil, err
@@ -253,10 +259,36 @@ func (c *conn) start(req wire.Request, noResponse bool, notify chan struct{}) (*
 	return &call{c: c, req: req, v: v, id: id, ch: ch, sent: time.Now()}, nil
 }
 
+// arrived reports, without blocking, whether the response (or the link's
+// failure) is in; wait then returns at once. Like wait, it belongs to the
+// call's one waiter.
+func (k *call) arrived() bool {
+	if k.got {
+		return true
+	}
+	select {
+	case raw, ok := <-k.ch:
+		k.raw, k.failed, k.got = raw, !ok, true
+		return true
+	default:
+		return false
+	}
+}
+
 // wait blocks for the response, ctx, or the request's own bound
 // (requestLimits.bound, which closes the connection), and decodes it.
 func (k *call) wait(ctx context.Context) (wire.Response, error) {
-	raw, err := k.c.awaitBounded(ctx, k.req, k.id, k.ch, k.sent, k.c.limits.bound(k.req))
+	var raw []byte
+	var err error
+	if k.arrived() {
+		k.c.inFlight.Add(-1) // as awaitBounded does
+		raw = k.raw
+		if k.failed {
+			err = k.c.deathErr()
+		}
+	} else {
+		raw, err = k.c.awaitBounded(ctx, k.req, k.id, k.ch, k.sent, k.c.limits.bound(k.req))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -332,20 +364,20 @@ func (c *link) requestTimedOut(req wire.Request, bound time.Duration) error {
 
 // waiter is where the reader delivers one response frame.
 type waiter struct {
-	ch     chan []byte   // capacity 1: the frame; closed when the link dies
-	notify chan struct{} // optional, capacity >= 1: poked after ch is filled or closed
+	ch     chan []byte // capacity 1: the frame; closed when the link dies
+	notify func()      // optional: called after ch is filled or closed (conn.start)
 }
 
-func (w waiter) poke() {
+func (w waiter) signal() {
 	if w.notify != nil {
-		poke(w.notify)
+		w.notify()
 	}
 }
 
 // send encodes and writes one request carrying clientID; with wantReply it
 // registers a channel that receives the response frame (and notify, see
 // conn.start).
-func (c *link) send(req wire.Request, v int16, wantReply bool, clientID string, notify chan struct{}) (int32, chan []byte, error) {
+func (c *link) send(req wire.Request, v int16, wantReply bool, clientID string, notify func()) (int32, chan []byte, error) {
 	var ch chan []byte
 	c.mu.Lock()
 	if c.err != nil {
@@ -407,7 +439,7 @@ func (c *link) readLoop() {
 		c.mu.Unlock()
 		if ok {
 			w.ch <- frame
-			w.poke()
+			w.signal()
 		}
 	}
 }
@@ -448,8 +480,19 @@ func (c *link) close(err error) {
 	close(c.dead)
 	c.mu.Unlock()
 	c.nc.Close()
+	notify := false
 	for _, w := range pending {
 		close(w.ch)
-		w.poke()
+		notify = notify || w.notify != nil
+	}
+	if notify {
+		// On a goroutine of their own: close may run under a lock (the
+		// pool's, say) that a notify's work (settling produce batches,
+		// running their promises) could need.
+		go func() {
+			for _, w := range pending {
+				w.signal()
+			}
+		}()
 	}
 }

@@ -19,18 +19,22 @@ import (
 //     max.request.size) and writes it on the broker's connection with
 //     conn.start. Writes happen in this one goroutine, so requests reach
 //     the broker in the order their batches were taken;
-//   - the receiver (receive) waits for the answers in the same order
-//     (a broker answers one connection's requests in order) and settles
-//     each batch: success, retry, or failure.
+//   - the receiver (receive) settles each request's batches, in write
+//     order (a broker answers one connection's requests in order):
+//     success, retry, or failure.
 //
 // Written requests go to the receiver through a FIFO (queue) that wakes
-// nobody: an idle receiver is woken by the connection's reader when the
-// response arrives (conn.start's notify), by the writer only for a
-// request that gets no response (acks=0, a failed write), and by a tick
-// for a response that never comes (see receive). Readying the
-// receiver at write time cost a futex wake-up and a spinning thread per
-// request, on the caller's thread when it writes inline (see below): the
-// largest single cost in a sync send's profile on a 2-core VM.
+// nobody. "The receiver", too, is a role: whoever holds recvMu settles.
+// When a response arrives, the connection's reader takes the role if it
+// is free and settles what is in (reap); the writer does the same for a
+// request that gets no response (acks=0, a failed write). The receive
+// goroutine takes over only when reap finds the role taken (it is poked),
+// and on a tick, to wait with a bound for a response that never comes.
+// Each goroutine hand-off costs a futex wake-up of another thread, which
+// then spins looking for work on a core the woken caller or the broker
+// needs: readying the receiver at write time was the largest single cost
+// in a sync send's profile on a 2-core VM, and readying it per response
+// the next largest.
 //
 // Up to max.in.flight.requests.per.connection requests are outstanding:
 // slots is a semaphore the sender takes before writing and the receiver
@@ -66,12 +70,15 @@ type sink struct {
 	scratch  []*recBatch   // sender only
 	byTP     map[tpKey]int // receiver only
 
+	recvMu sync.Mutex // held by whoever settles: the receiver role
+	reapFn func()     // s.reap, the notify of every request (one closure per sink, not per request)
+
 	qmu         sync.Mutex
 	queue       []*produceCall // guarded by qmu: not yet settled, in write order
 	writing     bool           // guarded by qmu: the last entry of queue is being written
-	recvWaiting bool           // guarded by qmu: the receiver waits for that write to end
+	recvWaiting bool           // guarded by qmu: the receiver role waits for that write to end: the writer reaps
 	finished    bool           // guarded by qmu: run has exited; the receiver ends once queue is empty
-	recvWake    chan struct{}  // capacity 1: wakes the receiver
+	recvWake    chan struct{}  // capacity 1: wakes the receive goroutine
 }
 
 type tpKey struct {
@@ -96,6 +103,7 @@ func newSink(p *Producer, node int32) *sink {
 		slots:    make(chan struct{}, p.cfg.MaxInFlight),
 		recvWake: make(chan struct{}, 1),
 	}
+	s.reapFn = s.reap
 	p.wg.Add(2)
 	go s.run()
 	go s.receive()
@@ -378,15 +386,15 @@ func (s *sink) write(pc *produceCall) {
 		// fail the request's batches without sending it.
 		pc.err = &wire.Error{Code: wire.ErrInvalidArgument, Detail: "encoding batch: " + encErr[0].Error()}
 	} else {
-		pc.call, pc.err = pc.cn.start(req, cfg.Acks == 0, s.recvWake)
+		pc.call, pc.err = pc.cn.start(req, cfg.Acks == 0, s.reapFn)
 	}
 	s.qmu.Lock()
 	s.writing = false
-	wake := s.recvWaiting || pc.call == nil // nil: no response will poke it
+	reap := s.recvWaiting || pc.call == nil // nil: no response will notify
 	s.recvWaiting = false
 	s.qmu.Unlock()
-	if wake {
-		poke(s.recvWake)
+	if reap {
+		s.reap()
 	}
 	if cap(s.encBuf) > 8<<20 {
 		s.encBuf = nil // do not pin a huge buffer after a large request
@@ -401,71 +409,110 @@ func poke(ch chan struct{}) {
 	}
 }
 
-// receive is the receiver goroutine: it settles requests in write order.
+// receive is the receive goroutine (see the sink type): it settles
+// requests in write order when reap could not, waiting for each response.
 //
-// Idle, it waits for a poke (a response, or a request that gets none) or
-// a tick: a request that never gets an answer pokes nobody, and only a
-// receiver waiting on it (settle) enforces its request.timeout.ms. The
-// tick, a quarter of that timeout, bounds how late the receiver starts
-// waiting; the bound itself counts from the write.
+// Idle, it waits for a poke (reap found the role taken, or the sender
+// ended) or a tick: a request that never gets an answer notifies nobody,
+// and only a receiver waiting on it (settle) enforces its
+// request.timeout.ms. The tick, a quarter of that timeout, bounds how late
+// the receiver starts waiting; the bound itself counts from the write.
 func (s *sink) receive() {
 	defer s.p.wg.Done()
 	tick := time.NewTicker(max(s.p.cfg.RequestTimeout/4, 10*time.Millisecond))
 	defer tick.Stop()
-	idle := func() {
-		select {
-		case <-s.recvWake:
-		case <-tick.C:
-		}
-	}
 	for {
-		s.qmu.Lock()
-		if len(s.queue) == 0 {
-			finished := s.finished
-			s.qmu.Unlock()
-			if finished {
-				return
+		s.recvMu.Lock()
+		pc, finished := s.head()
+		if pc != nil {
+			s.settle(pc) // waits for the response
+		}
+		s.recvMu.Unlock()
+		if finished {
+			return
+		}
+		if pc == nil {
+			select {
+			case <-s.recvWake:
+			case <-tick.C:
 			}
-			idle()
-			continue
-		}
-		if s.writing && len(s.queue) == 1 {
-			s.recvWaiting = true // the only entry is being written
-			s.qmu.Unlock()
-			idle()
-			continue
-		}
-		pc := s.queue[0]
-		s.qmu.Unlock()
-		s.settle(pc)
-		s.qmu.Lock()
-		s.queue[0] = nil
-		s.queue = s.queue[1:]
-		s.qmu.Unlock()
-		<-s.slots
-		// The sender needs waking here only when it waits for the slot
-		// just freed; settle woke it already if a partition of this
-		// request has a batch to send (decided under the partition's
-		// lock, O(batches) rather than a scan of every partition). A
-		// batch buffered later finds the slot free and kicks the sink
-		// itself. Skipping the idle wake-up saves a goroutine hand-off per
-		// request (a futex wake and a spinning thread on a small VM).
-		if s.slotWait.Swap(false) {
-			s.wakeup()
 		}
 	}
 }
 
+// reap settles, in write order and without blocking, the requests whose
+// outcome is in, on the calling goroutine: the connection's reader when a
+// response arrives (conn.start's notify), the writer for a request that
+// gets no response. When the role is taken it pokes the receive goroutine
+// instead (its holder may be past looking at this request); a request
+// whose outcome is not in yet is left to its own notify.
+func (s *sink) reap() {
+	if !s.recvMu.TryLock() {
+		poke(s.recvWake)
+		return
+	}
+	for {
+		pc, _ := s.head()
+		if pc == nil || (pc.call != nil && !pc.call.arrived()) {
+			break
+		}
+		s.settle(pc)
+	}
+	s.recvMu.Unlock()
+}
+
+// head returns the oldest unsettled request; nil when there is none
+// (finished: nor will there be) or when it is still being written (the
+// writer reaps when the write ends). recvMu held.
+func (s *sink) head() (pc *produceCall, finished bool) {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	switch {
+	case len(s.queue) == 0:
+		return nil, s.finished
+	case s.writing && len(s.queue) == 1:
+		s.recvWaiting = true
+		return nil, false
+	}
+	return s.queue[0], false
+}
+
+// pop removes the head, settled but for its promises, and frees its
+// slot. recvMu held.
+func (s *sink) pop() {
+	s.qmu.Lock()
+	s.queue[0] = nil
+	s.queue = s.queue[1:]
+	s.qmu.Unlock()
+	<-s.slots
+	// The sender needs waking here only when it waits for the slot just
+	// freed; settle woke it already if a partition of this request has a
+	// batch to send (decided under the partition's lock, O(batches) rather
+	// than a scan of every partition). A batch buffered later finds the
+	// slot free and kicks the sink itself. Skipping the idle wake-up saves
+	// a goroutine hand-off per request.
+	if s.slotWait.Swap(false) {
+		s.wakeup()
+	}
+}
+
+// settle settles the head of the queue, pc: waits for its outcome, applies
+// it to each batch, removes pc from the queue (pop) and runs the promises
+// of the finished batches. recvMu held.
 func (s *sink) settle(pc *produceCall) {
 	p := s.p
 	var resp *wire.ProduceResponse
 	err := pc.err
 	if err == nil && pc.call != nil {
-		// The broker answers by TimeoutMs (= request.timeout.ms) even when
-		// replication is slow; the extra second covers the network.
-		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.RequestTimeout+time.Second)
+		ctx := p.ctx
+		if !pc.call.arrived() {
+			// The broker answers by TimeoutMs (= request.timeout.ms) even
+			// when replication is slow; the extra second covers the network.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(p.ctx, p.cfg.RequestTimeout+time.Second)
+			defer cancel()
+		}
 		r, werr := pc.call.wait(ctx)
-		cancel()
 		if werr != nil {
 			err = werr
 			if wire.CodeOf(werr) == wire.ErrTimedOut && p.ctx.Err() == nil {
@@ -493,6 +540,10 @@ func (s *sink) settle(pc *produceCall) {
 		// one, can go out meanwhile.
 		s.wakeup()
 	}
+	// The slot too is freed before the promises run: a caller woken by
+	// one that sends again finds the sink idle and writes itself (kick)
+	// rather than handing the write to the run goroutine.
+	s.pop()
 	for i, b := range pc.batches {
 		if results[i].done {
 			p.finishBatch(b, results[i])
