@@ -347,14 +347,16 @@ def make_error(code: int, err: Optional[gofka_error_t]) -> Exception:
     from .exceptions import error_from_code
 
     if err is not None and err.code == code:
-        return error_from_code(
-            code,
-            _decode(err.message),
-            name=_decode(err.name) or None,
-            retriable=bool(err.retriable),
-            broker=_decode(err.broker) or None,
-        )
+        return error_from_fields(code, err.name, err.message, err.broker, err.retriable)
     return error_from_code(code, "")
+
+
+def error_from_fields(code: int, name: bytes, message: bytes, broker: bytes, retriable: int) -> Exception:
+    """The exception for a failed call from its error struct's fields."""
+    from .exceptions import error_from_code
+
+    return error_from_code(code, _decode(message), name=_decode(name) or None, retriable=bool(retriable),
+                           broker=_decode(broker) or None)
 
 
 def check(code: int, err: Optional[gofka_error_t] = None) -> None:

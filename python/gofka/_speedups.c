@@ -6,8 +6,11 @@
  * __init__ call per record) cost about 0.8 us per record, more than the
  * whole Go engine spends fetching and decoding it. This module builds them
  * at C speed from the packed messages buffer (include/gofka.h, "messages
- * format"). It holds no state of its own and never calls into libgofka: the
- * engine stays behind the ctypes boundary.
+ * format"). The same reasoning later brought in the producer's hot paths
+ * (below). It does not link against libgofka: the one function that calls
+ * into the library, send_wait, does so through the addresses of three
+ * library functions that gofka/producer.py hands it from its ctypes handle
+ * (bind_library).
  *
  * It is optional. gofka/message.py and gofka/consumer.py fall back to pure
  * Python (same results, tested both ways) when it is missing or when
@@ -37,9 +40,13 @@
  *                   frees it after). events: [(kind, [(topic, partition)])].
  *                   Every count and offset is bounds-checked; a malformed
  *                   buffer raises ValueError.
+ *   bind_library(produce, drain, free) / send_wait(...)   the sync
+ *                   Producer.send in one call (see send_wait).
  *
  * Thread-safety: every function runs with the GIL held and touches only
- * its arguments and the registered class.
+ * its arguments, the registered class and the bound library addresses
+ * (set once at import); send_wait releases the GIL while it is in the
+ * library.
  */
 #define Py_LIMITED_API 0x03080000
 #define PY_SSIZE_T_CLEAN
@@ -47,6 +54,9 @@
 #include <structmember.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 typedef struct {
     PyObject_HEAD
@@ -1599,6 +1609,165 @@ fail:
     return NULL;
 }
 
+/* ---------------------------------------------------------------------- */
+/* send_wait: the sync Producer.send in one call                          */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Producer.send with no partitioner callback produces one record on a
+ * private event queue and waits for its event. Through ctypes that took
+ * three foreign calls (produce, drain, free), ctypes argument conversion
+ * for 20 arguments, byref objects and the event's parsing in Python: about
+ * 30 us of a ~350 us round trip on a 2-core VM, where confluent-kafka's
+ * produce + flush spends a few. send_wait does the same work in C with the
+ * GIL released throughout, calling the library's functions through
+ * addresses that gofka/_native.py reads from its ctypes handle
+ * (bind_library): this module still does not link against libgofka.
+ */
+
+/* gofka_error_t (include/gofka.h): 1024 bytes, layout fixed by the ABI. */
+typedef struct {
+    int32_t code;
+    int32_t retriable;
+    char name[64];
+    char message[824];
+    char broker[128];
+} lib_error_t;
+
+typedef int32_t (*produce_fn)(uint64_t producer, uint64_t queue, uint64_t token, const char *topic,
+                              int32_t partition, const uint8_t *key, int64_t key_len, const uint8_t *value,
+                              int64_t value_len, const uint8_t *headers, size_t headers_len,
+                              int64_t timestamp_ms, lib_error_t *err);
+typedef int32_t (*drain_fn)(uint64_t queue, int32_t max_events, int32_t timeout_ms, uint8_t **buf_out,
+                            size_t *len_out, int32_t *count_out, lib_error_t *err);
+typedef void (*free_fn)(void *p);
+
+static produce_fn lib_produce; /* gofka_producer_produce */
+static drain_fn lib_drain;     /* gofka_queue_drain */
+static free_fn lib_free;       /* gofka_free */
+
+static PyObject *bind_library(PyObject *module, PyObject *args)
+{
+    unsigned long long produce, drain, release;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "KKK:bind_library", &produce, &drain, &release))
+        return NULL;
+    if (!produce || !drain || !release) {
+        PyErr_SetString(PyExc_ValueError, "bind_library: NULL function address");
+        return NULL;
+    }
+    lib_produce = (produce_fn)(uintptr_t)produce;
+    lib_drain = (drain_fn)(uintptr_t)drain;
+    lib_free = (free_fn)(uintptr_t)release;
+    Py_RETURN_NONE;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The fields of a failed library call: (0, code, name, message, broker,
+ * retriable), which producer.py turns into the exception. */
+static PyObject *call_failure(int32_t code, const lib_error_t *err)
+{
+    if (err->code != code)
+        return Py_BuildValue("(iiyyyi)", 0, (int)code, "", "", "", 0);
+    return Py_BuildValue("(iiyyyi)", 0, (int)code, err->name, err->message, err->broker, (int)err->retriable);
+}
+
+static PyObject *send_wait(PyObject *module, PyObject *args)
+{
+    unsigned long long producer, queue, token;
+    const char *topic, *value, *headers;
+    Py_ssize_t topic_len, value_len, headers_len;
+    PyObject *key_obj;
+    char *key = NULL;
+    Py_ssize_t key_len = -1;
+    int partition, wait_ms;
+    long long ts;
+    int32_t rc, ev_code = 0;
+    int64_t offset = -1, deadline;
+    uint8_t *payload = NULL; /* malloc'd copy of the event's payload */
+    uint32_t payload_len = 0;
+    int found = 0;
+    lib_error_t err;
+    PyObject *out;
+
+    (void)module;
+    if (!PyArg_ParseTuple(args, "KKKy#iOy#y#Li:send_wait", &producer, &queue, &token, &topic, &topic_len,
+                          &partition, &key_obj, &value, &value_len, &headers, &headers_len, &ts, &wait_ms))
+        return NULL;
+    if (lib_produce == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "send_wait: bind_library was not called");
+        return NULL;
+    }
+    if ((Py_ssize_t)strlen(topic) != topic_len) {
+        PyErr_SetString(PyExc_ValueError, "topic must not contain NUL characters");
+        return NULL;
+    }
+    if (key_obj != Py_None && PyBytes_AsStringAndSize(key_obj, &key, &key_len) < 0)
+        return NULL;
+    memset(&err, 0, sizeof err);
+    /* The buffers belong to bytes objects the caller's arguments keep
+     * alive; the library copies them before produce returns. */
+    Py_BEGIN_ALLOW_THREADS
+    rc = lib_produce(producer, queue, token, topic, partition, (const uint8_t *)key, key_len,
+                     (const uint8_t *)value, value_len, headers_len ? (const uint8_t *)headers : NULL,
+                     (size_t)headers_len, ts, &err);
+    deadline = monotonic_ms() + (wait_ms > 0 ? wait_ms : 0);
+    while (rc == 0 && !found) {
+        uint8_t *buf = NULL;
+        size_t len = 0, pos = 0;
+        int32_t count = 0, i;
+        int64_t left = deadline - monotonic_ms();
+        rc = lib_drain(queue, 64, left > 0 ? (int32_t)left : 0, &buf, &len, &count, &err);
+        /* Events of earlier sends that gave up waiting (another token) are
+         * dropped, as the Python path does. */
+        for (i = 0; rc == 0 && i < count && pos + 28 <= len; i++) {
+            uint32_t n = le32(buf + pos + 24);
+            if (pos + 28 + n > len)
+                break;
+            if (le64(buf + pos) == token) {
+                found = 1;
+                ev_code = (int32_t)le32(buf + pos + 8);
+                offset = (int64_t)le64(buf + pos + 16);
+                if (ev_code != 0 && n > 0 && (payload = malloc(n)) != NULL) {
+                    memcpy(payload, buf + pos + 28, n);
+                    payload_len = n;
+                }
+            }
+            pos += 28 + n;
+        }
+        if (buf != NULL)
+            lib_free(buf);
+        if (count == 0 && left <= 0)
+            break; /* still in flight: the caller keeps waiting */
+    }
+    Py_END_ALLOW_THREADS
+    if (rc != 0)
+        return call_failure(rc, &err);
+    if (!found)
+        Py_RETURN_NONE;
+    if (ev_code == 0)
+        return PyLong_FromLongLong(offset);
+    out = Py_BuildValue("(iiy#)", 1, (int)ev_code, payload ? (const char *)payload : "", (Py_ssize_t)payload_len);
+    free(payload);
+    return out;
+}
+
 static PyMethodDef module_methods[] = {
     {"set_message_class", set_message_class, METH_O, "Registers gofka.Message (a MessageFields subclass)."},
     {"chunk_records", chunk_records, METH_VARARGS,
@@ -1610,6 +1779,11 @@ static PyMethodDef module_methods[] = {
      "resolve_sends(futures, payload) -> whether the batch event had no failures and every future got its offset."},
     {"parse_poll", parse_poll, METH_VARARGS,
      "parse_poll(buf) or parse_poll(address, length) -> (messages, events) from a messages buffer."},
+    {"bind_library", bind_library, METH_VARARGS,
+     "bind_library(produce, drain, free): addresses of gofka_producer_produce, gofka_queue_drain, gofka_free."},
+    {"send_wait", send_wait, METH_VARARGS,
+     "send_wait(producer, queue, token, topic_b, partition, key, value, headers_b, timestamp_ms, wait_ms) -> "
+     "offset, None (no event within wait_ms) or a failure tuple (see producer.py)."},
     {NULL, NULL, 0, NULL},
 };
 

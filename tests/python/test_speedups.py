@@ -515,3 +515,79 @@ def test_async_send_fast_path_is_used_and_packs_early() -> None:
             await p.close(0)
 
     asyncio.run(main())
+
+
+def _sync_send_outcomes(p: gofka.Producer, topic: str) -> List[object]:
+    """What Producer.send returns or raises for a set of calls: offsets
+    relative to the first, exceptions by class, code and message."""
+    calls = [
+        ((topic, b"v"), {}),
+        ((topic, b"v"), {"key": b"k", "headers": {"h": b"1", "n": None}, "timestamp": 1700000000.5}),
+        ((topic, bytearray(b"v")), {"key": memoryview(b"k")}),
+        ((topic, b"v", 7), {}),  # the topic has one partition
+        ((topic, "v"), {}),
+        ((topic, b"v"), {"key": "k"}),
+        (("", b"v"), {}),
+        ((topic + "\0", b"v"), {}),
+        ((topic, b"v"), {"headers": {1: b"x"}}),
+    ]
+    out: List[object] = []
+    base = None
+    for args, kwargs in calls:
+        try:
+            off = p.send(*args, **kwargs)
+        except Exception as e:  # the outcome compared is the exception itself
+            out.append((type(e).__name__, getattr(e, "code", None), str(e).replace(topic, "<topic>")))
+            continue
+        base = off if base is None else base
+        out.append(off - base)
+    return out
+
+
+@needs_speedups
+def test_sync_send_same_with_and_without_fast_path(brokers: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Producer.send through _speedups.send_wait and through ctypes: same
+    offsets, same exceptions."""
+    import uuid
+
+    from gofka import producer as producer_mod
+
+    assert producer_mod._send_wait is speedups.send_wait
+    got = {}
+    with gofka.AdminClient(brokers) as admin, gofka.Producer(brokers, timeout=15) as p:
+        for fast in (True, False):
+            t = "gofka-py-fast-%s" % uuid.uuid4().hex
+            admin.create_topic(t, 1, 1)
+            with monkeypatch.context() as m:
+                if not fast:
+                    m.setattr(producer_mod, "_send_wait", None)
+                got[fast] = _sync_send_outcomes(p, t)
+    assert got[True] == got[False]
+    assert got[True][:3] == [0, 1, 2]
+
+
+@needs_speedups
+def test_send_wait_drops_other_tokens_and_slices(brokers: str, topic: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """send_wait returns its own record's offset, dropping the events of
+    earlier sends that gave up waiting on the same queue; a send whose first
+    wait slice ends first finishes in Python with the right offset."""
+    from gofka import _native
+    from gofka import producer as producer_mod
+    from gofka._bridge import EventQueue
+
+    with gofka.Producer(brokers, timeout=15) as p:
+        first = p.send(topic, b"a")
+        q = EventQueue()
+        try:
+            err = _native.new_error()
+            # An earlier send that gave up: its event will reach the queue first.
+            rc = _native.lib.gofka_producer_produce(p._get(), q.handle, 1001, topic.encode(), 0, None, -1,
+                                                    b"b", 1, None, 0, -1, ctypes.byref(err))
+            assert rc == 0
+            off = speedups.send_wait(p._get(), q.handle, 1002, topic.encode(), 0, None, b"c", b"", -1, 15000)
+            assert off == first + 2
+            assert q.drain(16, 0) == []  # the stale event was taken, not left behind
+        finally:
+            q.close()
+        monkeypatch.setattr(producer_mod, "_WAIT_SLICE_MS", 0)
+        assert [p.send(topic, b"d"), p.send(topic, b"e")] == [first + 3, first + 4]
