@@ -275,6 +275,28 @@ func (k *call) arrived() bool {
 	}
 }
 
+// deadline is when the call's bound (requestLimits.bound) ends; zero when
+// it has none.
+func (k *call) deadline() time.Time {
+	if b := k.c.limits.bound(k.req); b > 0 {
+		return k.sent.Add(b)
+	}
+	return time.Time{}
+}
+
+// expire is for a call nobody waits on (its outcome comes through notify):
+// once the bound has passed without a response it closes the connection,
+// as wait does, which fails the call (and notifies). It reports whether it
+// did.
+func (k *call) expire() bool {
+	d := k.deadline()
+	if d.IsZero() || time.Now().Before(d) || k.arrived() {
+		return false
+	}
+	k.c.requestTimedOut(k.req, k.c.limits.bound(k.req))
+	return true
+}
+
 // wait blocks for the response, ctx, or the request's own bound
 // (requestLimits.bound, which closes the connection), and decodes it.
 func (k *call) wait(ctx context.Context) (wire.Response, error) {

@@ -639,20 +639,29 @@ func (c *Consumer) waitAck(ctx context.Context, ack chan struct{}, keepAlive fun
 
 // signalLocked wakes every Poll waiting for data.
 func (c *Consumer) signalLocked() {
+	if f := c.wakeLocked(); f != nil {
+		f()
+	}
+}
+
+// wakeLocked wakes the Polls waiting on the consumer and returns the
+// ready hook (SetReadyNotify) for the caller to run, once it has released
+// mu where it can: the hook wakes a thread that polls at once, and finding
+// mu still held it would sleep again on it.
+func (c *Consumer) wakeLocked() func() {
 	if c.waiters > 0 {
 		close(c.dataCh)
 		c.dataCh = make(chan struct{})
 	}
-	if c.notify != nil {
-		c.notify()
-	}
+	return c.notify
 }
 
 // SetReadyNotify registers f, called whenever a Poll waiting now would
 // wake: records, a rebalance event or an error to return, or Close. A
 // caller that waits elsewhere (the C API waits in the kernel, on a pipe
-// f writes to) polls with an expired context after each call. f runs with
-// the consumer's lock held: it must be quick and must not call the
+// f writes to) polls with an expired context after each call. f may run
+// with the consumer's lock held, and may still run (once) just after a
+// call that removed it returned: it must be quick and must not call the
 // consumer. nil removes the hook.
 func (c *Consumer) SetReadyNotify(f func()) {
 	c.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/gofka/gofka/wire"
@@ -13,16 +14,35 @@ import (
 // source fetches, in a loop, every fetchable assigned partition led by one
 // broker: one Fetch request in flight at a time, the next sent as soon as
 // the previous is decoded, as long as the consumer's buffer holds less than
-// fetch.max.bytes. The goroutine lives until the consumer closes.
+// fetch.max.bytes.
+//
+// "The fetcher" is a role (mu), like the producer's sender and receiver
+// (core/sink.go): whoever holds it moves the loop on (advance). When a
+// response arrives, the connection's reader takes the role if it is free,
+// applies the response and sends the next fetch itself (onResponse); the
+// source's goroutine, which lives until the consumer closes, takes over
+// when the loop stops (nothing to fetch, the buffer full, a backoff, a
+// connection to dial) and when woken (the consumer drained its buffer, the
+// assignment changed) or by the bound of a fetch that got no answer.
+// Handing each response to the goroutine cost a futex wake-up of another
+// thread per fetch, and a thread spinning on a core the application or
+// the broker needed: a consumer following a producer record by record
+// spent about twice confluent-kafka's CPU per record.
 type source struct {
-	c    *Consumer
-	node int32
-	wake chan struct{} // capacity 1
-	rot  int           // rotates the partition order between requests, for fairness
-	conn leasedConn    // the fetcher's own connection to node
+	c      *Consumer
+	node   int32
+	full   bool          // guarded by c.mu: build found the buffer full (wakeSourcesIfRoom)
+	wake   chan struct{} // capacity 1: wakes the goroutine
+	notify func()        // s.onResponse, the notify of every fetch (one closure per source)
+	conn   leasedConn    // the fetcher's own connection to node
 
-	// batches is decode scratch, used by the source goroutine only. Its
-	// elements' Records slices are reused from fetch to fetch.
+	mu       sync.Mutex  // the fetcher role; guards the fields below
+	cur      *call       // the fetch in flight (nil: none)
+	curParts []fetchPart // its partitions
+	failures int         // fetches in a row that got no response
+	rot      int         // rotates the partition order between requests, for fairness
+	// batches is decode scratch. Its elements' Records slices are reused
+	// from fetch to fetch.
 	batches []wire.RecordBatch
 }
 
@@ -47,6 +67,7 @@ func (c *Consumer) ensureSourceLocked(node int32) {
 		return
 	}
 	s := &source{c: c, node: node, wake: make(chan struct{}, 1), conn: leasedConn{c: c}}
+	s.notify = s.onResponse
 	c.sources[node] = s
 	c.wg.Add(1)
 	go func() {
@@ -63,62 +84,132 @@ func (c *Consumer) wakeSources() {
 	c.mu.Unlock()
 }
 
-// wakeSourcesIfRoom pokes the fetchers after Poll drained the buffer below
-// its bound (they pause while it is full).
+// wakeSourcesIfRoom pokes the fetchers that paused because the buffer was
+// full, once Poll has drained it below its bound. The others need no
+// wake-up: a fetch in flight moves its loop on when it returns, and poking
+// its goroutine for nothing cost a goroutine hand-off per poll.
 func (c *Consumer) wakeSourcesIfRoom() {
 	c.mu.Lock()
 	if c.bufBytes < int(c.cfg.FetchMaxBytes) {
 		for _, s := range c.sources {
-			s.poke()
+			if s.full {
+				s.full = false
+				s.poke()
+			}
 		}
 	}
 	c.mu.Unlock()
 }
 
+// run is the source's goroutine.
 func (s *source) run() {
 	c := s.c
 	defer s.conn.close()
-	failures := 0
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for {
-		req, fps, wait := s.build()
-		if req == nil {
-			var timer <-chan time.Time
-			var t *time.Timer
-			if wait > 0 {
-				t = time.NewTimer(wait)
-				timer = t.C
-			}
-			select {
-			case <-s.wake:
-			case <-timer:
-			case <-c.ctx.Done():
-			}
-			if t != nil {
-				t.Stop()
-			}
-			if c.ctx.Err() != nil {
-				return
-			}
-			continue
+		s.mu.Lock()
+		wait := s.advance(false)
+		s.mu.Unlock()
+		timer.Stop()
+		if wait > 0 {
+			timer.Reset(wait)
 		}
-		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.FetchMaxWait+c.cfg.RequestTimeout)
-		resp, err := s.conn.request(ctx, s.node, req)
-		cancel()
-		if c.ctx.Err() != nil {
+		select {
+		case <-s.wake:
+		case <-timer.C:
+		case <-c.ctx.Done():
 			return
 		}
+	}
+}
+
+// onResponse is the notify of the fetch in flight: it runs on the
+// connection's reader when the response arrives (or on a goroutine of its
+// own when the connection dies). It moves the loop on in place when the
+// role is free, and wakes the goroutine when the role is taken (its holder
+// may be past looking at the call) or when the loop stopped with no fetch
+// in flight (the goroutine owns the waiting then).
+func (s *source) onResponse() {
+	if !s.mu.TryLock() {
+		s.poke()
+		return
+	}
+	s.advance(true)
+	idle := s.cur == nil
+	s.mu.Unlock()
+	if idle {
+		s.poke()
+	}
+}
+
+// advance takes the response of the fetch in flight when it is in,
+// applies it, and sends the next fetch, for as long as it can without
+// blocking. It returns how long the goroutine may sleep before calling
+// again (0: until woken): what is left of the fetch's bound, or of a
+// partition's backoff. inline (onResponse) never dials: with no live
+// connection it leaves the next fetch to the goroutine. mu held.
+func (s *source) advance(inline bool) time.Duration {
+	c := s.c
+	// The consumer's ready hook runs once the next fetch is out: the
+	// application thread it wakes polls at once, and polling while this
+	// goroutine builds the next request under the consumer's lock made
+	// one of them sleep on that lock.
+	var ready func()
+	defer func() {
+		if ready != nil {
+			ready()
+		}
+	}()
+	for c.ctx.Err() == nil {
+		if k := s.cur; k != nil {
+			if !k.arrived() {
+				if k.expire() {
+					continue // closed: the call has failed
+				}
+				if d := k.deadline(); !d.IsZero() {
+					return max(time.Until(d), time.Millisecond)
+				}
+				return 0 // unbounded: its notify comes back here
+			}
+			fps := s.curParts
+			s.cur, s.curParts = nil, nil
+			resp, err := k.wait(c.ctx) // at once: arrived
+			if err != nil {
+				s.conn.dropDead()
+				s.failures++
+				// Mostly a broker that cannot be reached or stopped
+				// answering (its connection is closed then): back off as
+				// for a reconnection, at most reconnect.backoff.max.ms,
+				// while the leaders are looked up again.
+				s.failed(fps, c.cl.cfg.lookupBackoff(s.failures))
+				continue
+			}
+			s.failures = 0
+			if f := s.handle(fps, resp.(*wire.FetchResponse)); f != nil {
+				ready = f
+			}
+		}
+		req, fps, wait := s.build()
+		if req == nil {
+			return wait
+		}
+		// The dial (not inline) is bounded like a request.
+		ctx, cancel := c.cl.withTimeout(c.ctx, c.cfg.RequestTimeout)
+		k, err := s.conn.start(ctx, s.node, req, s.notify, !inline)
+		cancel()
+		if k == nil && err == nil {
+			s.unmark(fps) // inline, not connected: the goroutine sends it
+			return 0
+		}
 		if err != nil {
-			failures++
-			// Mostly a broker that cannot be reached or stopped answering
-			// (its connection is closed then): back off as for a
-			// reconnection, at most reconnect.backoff.max.ms, while the
-			// leaders are looked up again.
-			s.failed(fps, c.cl.cfg.lookupBackoff(failures))
+			s.failures++
+			s.failed(fps, c.cl.cfg.lookupBackoff(s.failures))
 			continue
 		}
-		failures = 0
-		s.handle(fps, resp.(*wire.FetchResponse))
+		s.cur, s.curParts = k, fps
 	}
+	return 0
 }
 
 // build makes the next fetch request, marking its partitions in flight.
@@ -128,7 +219,11 @@ func (s *source) build() (*wire.FetchRequest, []fetchPart, time.Duration) {
 	c := s.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || c.bufBytes >= int(c.cfg.FetchMaxBytes) {
+	if c.closed {
+		return nil, nil, 0
+	}
+	if c.bufBytes >= int(c.cfg.FetchMaxBytes) {
+		s.full = true
 		return nil, nil, 0
 	}
 	now := time.Now()
@@ -185,6 +280,17 @@ func (s *source) build() (*wire.FetchRequest, []fetchPart, time.Duration) {
 	return req, fps, 0
 }
 
+// unmark undoes build's marking of a fetch that was not sent.
+func (s *source) unmark(fps []fetchPart) {
+	s.c.mu.Lock()
+	for _, fp := range fps {
+		if s.c.parts[fp.p.tp] == fp.p {
+			fp.p.inflight = false
+		}
+	}
+	s.c.mu.Unlock()
+}
+
 // failed handles a fetch that got no response: its partitions back off
 // and leaders are refreshed (a dead connection often means a moved one).
 func (s *source) failed(fps []fetchPart, backoff time.Duration) {
@@ -209,8 +315,10 @@ type fetchOutcome struct {
 	hw   int64
 }
 
-// handle decodes a fetch response (outside the lock) and applies it.
-func (s *source) handle(fps []fetchPart, resp *wire.FetchResponse) {
+// handle decodes a fetch response (outside the lock) and applies it. When
+// it buffered records it returns the consumer's ready hook, for the caller
+// to run outside the consumer's lock (wakeLocked).
+func (s *source) handle(fps []fetchPart, resp *wire.FetchResponse) func() {
 	c := s.c
 	out := make([]fetchOutcome, len(fps))
 	for i := range out {
@@ -315,13 +423,15 @@ func (s *source) handle(fps []fetchPart, resp *wire.FetchResponse) {
 			c.reportErrLocked(&wire.Error{Code: o.code, Detail: fmt.Sprintf("fetching %s at offset %d", p.tp, fp.offset)})
 		}
 	}
+	var ready func()
 	if added {
-		c.signalLocked()
+		ready = c.wakeLocked()
 	}
 	c.mu.Unlock()
 	if refresh {
 		c.wakeMaint()
 	}
+	return ready
 }
 
 // leaderError reports whether a fetch error means the partition's leader

@@ -597,38 +597,69 @@ type leasedConn struct {
 // re-dialing after a failure or a change of node) when needed. Without a
 // deadline in ctx, request.timeout.ms applies.
 func (l *leasedConn) request(ctx context.Context, node int32, req wire.Request) (wire.Response, error) {
-	c := l.c
-	ctx, cancel := c.cl.withTimeout(ctx, c.cfg.RequestTimeout)
+	ctx, cancel := l.c.cl.withTimeout(ctx, l.c.cfg.RequestTimeout)
 	defer cancel()
-	l.mu.Lock()
-	pc := l.pc
-	if pc != nil && (l.node != node || pc.Closed()) {
-		c.cl.Pool().Release(pc, true)
-		pc, l.pc = nil, nil
+	pc, err := l.lease(ctx, node, true)
+	if err != nil {
+		return nil, err
 	}
-	if pc == nil {
-		addr, err := c.brokerAddr(ctx, node)
-		if err != nil {
-			l.mu.Unlock()
-			return nil, err
-		}
-		if pc, err = c.cl.Pool().Get(ctx, addr); err != nil {
-			l.mu.Unlock()
-			return nil, err
-		}
-		l.pc, l.node = pc, node
-	}
-	l.mu.Unlock()
 	resp, err := pc.Request(ctx, req)
-	if err != nil && transportError(err) && pc.Closed() {
-		l.mu.Lock()
-		if l.pc == pc {
-			c.cl.Pool().Release(pc, true)
-			l.pc = nil
-		}
-		l.mu.Unlock()
+	if err != nil {
+		l.dropDead()
 	}
 	return resp, err
+}
+
+// start sends req to broker node on the leased connection and returns the
+// call (conn.start: notify runs when the response arrives). It dials only
+// when mayDial; otherwise, with no live connection to node, it returns
+// nil, nil. ctx bounds the dial.
+func (l *leasedConn) start(ctx context.Context, node int32, req wire.Request, notify func(), mayDial bool) (*call, error) {
+	pc, err := l.lease(ctx, node, mayDial)
+	if pc == nil || err != nil {
+		return nil, err
+	}
+	k, err := pc.start(req, notify)
+	if err != nil {
+		l.dropDead()
+	}
+	return k, err
+}
+
+// lease returns the live connection to node, dialing one when mayDial
+// (else nil, nil), after giving back a dead one or one to another node.
+func (l *leasedConn) lease(ctx context.Context, node int32, mayDial bool) (*PoolConn, error) {
+	c := l.c
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.pc != nil && (l.node != node || l.pc.Closed()) {
+		c.cl.Pool().Release(l.pc, true)
+		l.pc = nil
+	}
+	if l.pc != nil || !mayDial {
+		return l.pc, nil
+	}
+	addr, err := c.brokerAddr(ctx, node)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := c.cl.Pool().Get(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	l.pc, l.node = pc, node
+	return pc, nil
+}
+
+// dropDead gives back the connection after a request on it failed, when
+// the failure closed it (the next request dials anew).
+func (l *leasedConn) dropDead() {
+	l.mu.Lock()
+	if l.pc != nil && l.pc.Closed() {
+		l.c.cl.Pool().Release(l.pc, true)
+		l.pc = nil
+	}
+	l.mu.Unlock()
 }
 
 // close gives the connection back to the pool.

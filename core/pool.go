@@ -424,13 +424,23 @@ func (c *PoolConn) Closed() bool { return c.released.Load() || c.entry.l.isDead(
 // Request sends req on this connection and returns the response, bounded
 // by ctx. It does not retry.
 func (c *PoolConn) Request(ctx context.Context, req wire.Request) (wire.Response, error) {
+	k, err := c.start(req, nil)
+	if err != nil {
+		return nil, err
+	}
+	return k.wait(ctx)
+}
+
+// start writes req on this connection and returns the call to take its
+// response from (conn.start, with notify). The call is bounded by the
+// pool's request.timeout.ms (requestLimits): when its waiter finds the
+// bound passed (call.wait, call.expire), the connection is closed.
+func (c *PoolConn) start(req wire.Request, notify func()) (*call, error) {
 	if c.released.Load() {
 		return nil, &wire.Error{Code: wire.ErrInvalidArgument, Detail: "connection was released to its pool", Broker: c.entry.addr}
 	}
-	// Bounded by the pool's request.timeout.ms too (requestLimits): a
-	// request that gets no response in time closes the connection.
 	cn := &conn{link: c.entry.l, clientID: c.pool.dial.ClientID, limits: limitsOf(&c.pool.dial)}
-	return cn.roundTrip(ctx, req, false)
+	return cn.start(req, false, notify)
 }
 
 // APIVersions returns the API version ranges the broker announced on this
