@@ -194,10 +194,7 @@ func (s *source) advance(inline bool) time.Duration {
 		if req == nil {
 			return wait
 		}
-		// The dial (not inline) is bounded like a request.
-		ctx, cancel := c.cl.withTimeout(c.ctx, c.cfg.RequestTimeout)
-		k, err := s.conn.start(ctx, s.node, req, s.notify, !inline)
-		cancel()
+		k, err := s.send(req, inline)
 		if k == nil && err == nil {
 			s.unmark(fps) // inline, not connected: the goroutine sends it
 			return 0
@@ -278,6 +275,19 @@ func (s *source) build() (*wire.FetchRequest, []fetchPart, time.Duration) {
 		})
 	}
 	return req, fps, 0
+}
+
+// send starts req on the fetcher's connection. Only the goroutine
+// (!inline) may dial, bounded like a request; inline there is no dial and
+// no context to allocate per fetch.
+func (s *source) send(req *wire.FetchRequest, inline bool) (*call, error) {
+	c := s.c
+	if inline {
+		return s.conn.start(c.ctx, s.node, req, s.notify, false)
+	}
+	ctx, cancel := c.cl.withTimeout(c.ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	return s.conn.start(ctx, s.node, req, s.notify, true)
 }
 
 // unmark undoes build's marking of a fetch that was not sent.
