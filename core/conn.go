@@ -289,11 +289,11 @@ func (k *call) deadline() time.Time {
 // as wait does, which fails the call (and notifies). It reports whether it
 // did.
 func (k *call) expire() bool {
-	d := k.deadline()
-	if d.IsZero() || time.Now().Before(d) || k.arrived() {
+	b := k.c.limits.bound(k.req)
+	if b <= 0 || time.Since(k.sent) < b || k.arrived() {
 		return false
 	}
-	k.c.requestTimedOut(k.req, k.c.limits.bound(k.req))
+	k.c.requestTimedOut(k.req, b)
 	return true
 }
 

@@ -408,6 +408,7 @@ type PoolConn struct {
 	id       uint64
 	pool     *Pool
 	entry    *poolEntry
+	cn       *conn // entry's link with the pool's client id and request bounds (requestLimits)
 	released atomic.Bool
 	revoked  atomic.Bool // released by CloseAll: a later Release is a no-op
 }
@@ -424,11 +425,10 @@ func (c *PoolConn) Closed() bool { return c.released.Load() || c.entry.l.isDead(
 // Request sends req on this connection and returns the response, bounded
 // by ctx. It does not retry.
 func (c *PoolConn) Request(ctx context.Context, req wire.Request) (wire.Response, error) {
-	k, err := c.start(req, nil)
-	if err != nil {
+	if err := c.usable(); err != nil {
 		return nil, err
 	}
-	return k.wait(ctx)
+	return c.cn.roundTrip(ctx, req, false)
 }
 
 // start writes req on this connection and returns the call to take its
@@ -436,11 +436,17 @@ func (c *PoolConn) Request(ctx context.Context, req wire.Request) (wire.Response
 // pool's request.timeout.ms (requestLimits): when its waiter finds the
 // bound passed (call.wait, call.expire), the connection is closed.
 func (c *PoolConn) start(req wire.Request, notify func()) (*call, error) {
-	if c.released.Load() {
-		return nil, &wire.Error{Code: wire.ErrInvalidArgument, Detail: "connection was released to its pool", Broker: c.entry.addr}
+	if err := c.usable(); err != nil {
+		return nil, err
 	}
-	cn := &conn{link: c.entry.l, clientID: c.pool.dial.ClientID, limits: limitsOf(&c.pool.dial)}
-	return cn.start(req, false, notify)
+	return c.cn.start(req, false, notify)
+}
+
+func (c *PoolConn) usable() error {
+	if c.released.Load() {
+		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "connection was released to its pool", Broker: c.entry.addr}
+	}
+	return nil
 }
 
 // APIVersions returns the API version ranges the broker announced on this
@@ -507,7 +513,8 @@ func (p *Pool) Get(ctx context.Context, addr string) (*PoolConn, error) {
 func (p *Pool) leaseLocked(e *poolEntry) *PoolConn {
 	e.leased = true
 	p.nextID++
-	pc := &PoolConn{id: p.nextID, pool: p, entry: e}
+	pc := &PoolConn{id: p.nextID, pool: p, entry: e,
+		cn: &conn{link: e.l, clientID: p.dial.ClientID, limits: limitsOf(&p.dial)}}
 	p.leases[pc.id] = pc
 	return pc
 }
