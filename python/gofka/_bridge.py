@@ -180,16 +180,11 @@ class AsyncBridge(object):
         self.queue.close()
 
 
-#: Sync calls wait for their completion in slices of this many ms, so that
-#: Ctrl-C (KeyboardInterrupt, raised between slices) is honoured promptly.
-SLICE_MS = 200
-
-
 def call_sliced(start: Callable[[int, int], None]) -> Event:
     """Runs one asynchronous operation and blocks for its completion event.
 
     ``start(queue_handle, token)`` launches it (as for AsyncBridge.submit).
-    The wait happens in SLICE_MS slices with the GIL released, so a
+    The wait happens in _native.SLICE_MS slices with the GIL released, so a
     KeyboardInterrupt between slices abandons the wait (the operation's
     completion is dropped with the queue). The operation itself is bounded
     by the timeout given to the C function; a failed event raises the
@@ -199,7 +194,7 @@ def call_sliced(start: Callable[[int, int], None]) -> Event:
     try:
         start(queue.handle, 1)
         while True:
-            events = queue.drain(1, SLICE_MS)
+            events = queue.drain(1, _native.SLICE_MS)
             if events:
                 ev = events[0]
                 if ev.code != _native.OK:

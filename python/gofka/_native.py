@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import os
 import struct
+import time
 from ctypes import (
     POINTER,
     Structure,
@@ -50,6 +51,19 @@ ERR_NO_OFFSET = -115  # consumer: no committed offset and auto.offset.reset=none
 ERR_NOT_ASSIGNED = -116  # consumer: the partition is not assigned to this consumer
 
 INT32_MAX = 2 ** 31 - 1
+
+#: Blocking calls wait in slices of this many ms, so that Ctrl-C
+#: (KeyboardInterrupt, raised between slices) is honoured promptly; the
+#: operation itself keeps going.
+SLICE_MS = 200
+
+
+def slice_ms(deadline: Optional[float]) -> int:
+    """The next wait slice in ms: SLICE_MS, less what is left before
+    ``deadline`` (a time.monotonic() value; None: no deadline)."""
+    if deadline is None:
+        return SLICE_MS
+    return max(0, min(SLICE_MS, int((deadline - time.monotonic()) * 1000)))
 INT64_MAX = 2 ** 63 - 1
 
 LIBRARY_ENV = "GOFKA_LIBRARY"

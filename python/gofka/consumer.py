@@ -55,8 +55,6 @@ ISOLATION_LEVELS = ("read_uncommitted", "read_committed")
 # Rebalance event kinds of the messages format.
 _ASSIGNED, _REVOKED, _LOST = 1, 2, 3
 
-# Sync polls wait in slices of this many ms so that Ctrl-C is handled.
-_SLICE_MS = 200
 
 
 class TopicPartition(NamedTuple):
@@ -725,12 +723,7 @@ class Consumer(HandleOwner):
         timeout = check_poll_timeout(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            if deadline is None:
-                slice_ms = _SLICE_MS
-            else:
-                left = deadline - time.monotonic()
-                slice_ms = min(_SLICE_MS, max(0, int(left * 1000)))
-            msgs, events = poll_native(self, max_messages, slice_ms)
+            msgs, events = poll_native(self, max_messages, _native.slice_ms(deadline))
             if events:
                 self._dispatch(events, msgs)
             if msgs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import ctypes
+import functools
 import itertools
 import logging
 import struct
@@ -32,10 +33,6 @@ COMPRESSION_TYPES = ("none", "gzip", "snappy", "lz4", "zstd")
 _ACKS = {"all": "all", "-1": "-1", "0": "0", "1": "1", -1: "-1", 0: "0", 1: "1"}
 
 _INT32_MAX = _native.INT32_MAX
-
-# A blocking wait on the event queue returns at least this often (ms), so
-# that Ctrl-C interrupts a send (the record keeps going).
-_WAIT_SLICE_MS = 200
 
 # The sync send's C fast path (gofka._speedups.send_wait), given the
 # library's function addresses; None without the speedups.
@@ -696,50 +693,44 @@ class Producer(HandleOwner):
         q = self._queues.get()
         try:
             token = next(self._tokens)
-            if _send_wait is not None:
-                return self._send_fast(q, token, topic_b, part, key, value, packed_headers, ts, deadline)
-            err = _native.new_error()
-            klen = -1 if key is None else len(key)
+            ev = None
             while True:
-                code = _native.lib.gofka_producer_produce(
-                    self._get(), q.handle, token, topic_b, part, key, klen, value, len(value),
-                    packed_headers or None, len(packed_headers), ts, byref(err))
-                if code == _native.OK:
-                    break
+                if _send_wait is not None:
+                    # The produce and the first wait slice in one C call: the
+                    # offset, None (produced, still in flight) or a failure.
+                    r = _send_wait(self._get(), q.handle, token, topic_b, part, key, value, packed_headers, ts,
+                                   _native.slice_ms(deadline))
+                    if type(r) is int:
+                        return r
+                    if r is None:
+                        break
+                    if r[0] == 1:  # (1, code, payload): the record failed
+                        from ._bridge import Event
+
+                        ev = Event(token, r[1], -1, -1, r[2])
+                        break
+                    code = r[1]  # (0, code, name, message, broker, retriable): the call failed
+                    failure = functools.partial(_native.error_from_fields, *r[1:])
+                else:
+                    err = _native.new_error()
+                    code = _native.lib.gofka_producer_produce(
+                        self._get(), q.handle, token, topic_b, part, key, -1 if key is None else len(key),
+                        value, len(value), packed_headers or None, len(packed_headers), ts, byref(err))
+                    if code == _native.OK:
+                        break
+                    failure = functools.partial(_native.make_error, code, err)
                 if code != _native.ERR_QUEUE_FULL or time.monotonic() >= deadline:
-                    raise self._failure(code, err)
+                    if code in (_native.ERR_INVALID_HANDLE, _native.ERR_CLIENT_CLOSED) and self._handle == 0:
+                        raise self._closed_error()  # closed by another thread meanwhile
+                    raise failure()
                 time.sleep(0.002)  # buffer.memory full: wait for deliveries
-            ev = self._await_events(q, {token}, deadline)[token]
+            if ev is None:
+                ev = self._await_events(q, {token}, deadline)[token]
         finally:
             self._queues.put(q)
         if ev.code != _native.OK:
             raise self._event_error(ev)
         return ev.offset
-
-    def _send_fast(self, q: Any, token: int, topic_b: bytes, part: int, key: Optional[bytes], value: bytes,
-                   packed_headers: bytes, ts: int, deadline: float) -> int:
-        """_send's produce and first wait in one C call (_speedups.send_wait,
-        GIL released): same results and errors as the ctypes path."""
-        while True:
-            r = _send_wait(self._get(), q.handle, token, topic_b, part, key, value, packed_headers, ts,
-                           max(0, min(_WAIT_SLICE_MS, int((deadline - time.monotonic()) * 1000))))
-            if type(r) is int:
-                return r
-            if r is None:  # still in flight after the first slice
-                ev = self._await_events(q, {token}, deadline)[token]
-                if ev.code != _native.OK:
-                    raise self._event_error(ev)
-                return ev.offset
-            if r[0] == 1:  # (1, code, payload): the record failed
-                from ._bridge import Event
-
-                raise self._event_error(Event(token, r[1], -1, -1, r[2]))
-            code = r[1]  # (0, code, name, message, broker, retriable): the call failed
-            if code != _native.ERR_QUEUE_FULL or time.monotonic() >= deadline:
-                if code in (_native.ERR_INVALID_HANDLE, _native.ERR_CLIENT_CLOSED) and self._handle == 0:
-                    raise self._closed_error()  # closed by another thread meanwhile
-                raise _native.error_from_fields(*r[1:])
-            time.sleep(0.002)  # buffer.memory full: wait for deliveries
 
     def _await_events(self, q: Any, tokens: Any, deadline: float) -> Dict[int, Any]:
         """Waits for the events of ``tokens`` on the private queue q, in
@@ -747,8 +738,7 @@ class Producer(HandleOwner):
         records keep going: results that arrive later are dropped)."""
         got: Dict[int, Any] = {}
         while True:
-            for ev in q.drain(65536, 0 if len(got) == len(tokens) else
-                              max(0, min(_WAIT_SLICE_MS, int((deadline - time.monotonic()) * 1000)))):
+            for ev in q.drain(65536, 0 if len(got) == len(tokens) else _native.slice_ms(deadline)):
                 if ev.token in tokens:
                     got[ev.token] = ev
             if len(got) == len(tokens):

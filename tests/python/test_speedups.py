@@ -572,7 +572,6 @@ def test_send_wait_drops_other_tokens_and_slices(brokers: str, topic: str, monke
     earlier sends that gave up waiting on the same queue; a send whose first
     wait slice ends first finishes in Python with the right offset."""
     from gofka import _native
-    from gofka import producer as producer_mod
     from gofka._bridge import EventQueue
 
     with gofka.Producer(brokers, timeout=15) as p:
@@ -589,5 +588,5 @@ def test_send_wait_drops_other_tokens_and_slices(brokers: str, topic: str, monke
             assert q.drain(16, 0) == []  # the stale event was taken, not left behind
         finally:
             q.close()
-        monkeypatch.setattr(producer_mod, "_WAIT_SLICE_MS", 0)
+        monkeypatch.setattr(_native, "SLICE_MS", 0)
         assert [p.send(topic, b"d"), p.send(topic, b"e")] == [first + 3, first + 4]
