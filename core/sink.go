@@ -504,15 +504,16 @@ func (s *sink) settle(pc *produceCall) {
 	var resp *wire.ProduceResponse
 	err := pc.err
 	if err == nil && pc.call != nil {
-		ctx := p.ctx
+		ctx, cancel := p.ctx, context.CancelFunc(nil)
 		if !pc.call.arrived() {
 			// The broker answers by TimeoutMs (= request.timeout.ms) even
 			// when replication is slow; the extra second covers the network.
-			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(p.ctx, p.cfg.RequestTimeout+time.Second)
-			defer cancel()
 		}
 		r, werr := pc.call.wait(ctx)
+		if cancel != nil {
+			cancel() // now, not after the promises below
+		}
 		if werr != nil {
 			err = werr
 			if wire.CodeOf(werr) == wire.ErrTimedOut && p.ctx.Err() == nil {
