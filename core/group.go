@@ -253,9 +253,13 @@ type classicMember struct {
 	instanceID *string
 
 	// Used by the run goroutine only.
-	protocol    string           // assignor chosen for the current generation
-	leader      bool             // this member assigns the partitions
-	groupCounts map[string]int32 // partition counts the leader assigned from
+	protocol string // assignor chosen for the current generation
+	leader   bool   // this member assigns the partitions
+	// groupCounts holds, for every topic the group subscribed to, the
+	// partition count the leader assigned from: 0 for a topic that was
+	// missing or had no usable metadata then (not yet created, leader
+	// not yet elected). The leader rejoins when a count changes.
+	groupCounts map[string]int32
 }
 
 func newClassicMember(c *Consumer) *classicMember {
@@ -521,9 +525,7 @@ func (m *classicMember) assign(ctx context.Context, protocol string, members []w
 			return nil, err
 		}
 		for _, t := range topics {
-			if ti := meta.Topics[t]; ti != nil && ti.Err == wire.ErrNone && len(ti.Partitions) > 0 {
-				counts[t] = int32(len(ti.Partitions))
-			}
+			counts[t] = usablePartitions(meta, t)
 		}
 	}
 	m.groupCounts = counts
@@ -541,6 +543,31 @@ func (m *classicMember) assign(ctx context.Context, protocol string, members []w
 		out = append(out, wire.SyncGroupRequestAssignment{MemberId: mem.id, Assignment: pa.Encode(wire.ConsumerProtocolMaxVersion)})
 	}
 	return out, nil
+}
+
+// usablePartitions is the number of partitions of topic the leader can
+// assign: 0 while the topic is missing or its metadata has an error.
+func usablePartitions(meta *Metadata, topic string) int32 {
+	if ti := meta.Topics[topic]; ti != nil && ti.Err == wire.ErrNone {
+		return int32(len(ti.Partitions))
+	}
+	return 0
+}
+
+// waitingForTopics reports whether the leader assigned while a subscribed
+// topic had no partitions: it then checks metadata at every heartbeat, so
+// a topic created after the subscription is consumed within a heartbeat
+// interval instead of metadata.max.age.ms (5 minutes by default).
+func (m *classicMember) waitingForTopics() bool {
+	if !m.leader {
+		return false
+	}
+	for _, n := range m.groupCounts {
+		if n == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // heartbeat sends one Heartbeat and interprets its error.
@@ -628,7 +655,7 @@ func (m *classicMember) heartbeatLoop() bool {
 			m.setErr(err)
 			next = min(interval, 500*time.Millisecond)
 		}
-		if time.Now().After(nextMeta) {
+		if m.waitingForTopics() || time.Now().After(nextMeta) {
 			nextMeta = time.Now().Add(c.cfg.MetadataMaxAge)
 			if m.metadataChanged() {
 				return false
@@ -660,7 +687,7 @@ func (m *classicMember) metadataChanged() bool {
 		return false
 	}
 	for t, n := range m.groupCounts {
-		if ti := meta.Topics[t]; ti != nil && ti.Err == wire.ErrNone && int32(len(ti.Partitions)) != n {
+		if usablePartitions(meta, t) != n {
 			return true
 		}
 	}
