@@ -22,8 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"runtime"
 	"sync"
 	"time"
 	"unsafe"
@@ -36,23 +34,6 @@ import (
 const abiVersion = 1
 
 func main() {}
-
-// init gives the engine one P (Go scheduler slot) more than the runtime's
-// default, unless the GOMAXPROCS environment variable decides. A foreign
-// thread that has called into the library keeps a P while it runs its own
-// code between calls (the runtime treats the time outside Go as a system
-// call), so with the default a Python thread sending record by record
-// holds one of a 2-CPU machine's two Ps most of the time: engine
-// goroutines then wait for the system monitor to take it back, and the
-// monitor polls every 20 us to do so. With the spare P the sync
-// Producer.send p50 in the benchmark's latency test went from 0.60-0.70 to
-// 0.51-0.61 ms and its end-to-end p50 from 0.91-1.15 to 0.78-0.88 ms
-// (bench/run.py --only latency, 3 rounds each, GOMAXPROCS=3 vs unset).
-func init() {
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
-	}
-}
 
 // handleKind tags each handle so that a producer handle passed to an admin
 // function is an error rather than a type confusion.
@@ -152,12 +133,14 @@ func copyCString(dst unsafe.Pointer, size int, s string) {
 	b[n] = 0
 }
 
-// guard turns a panic into GOFKA_ERR_LOCAL_UNKNOWN; use as
-// `defer guard(err, &rc)`.
+// guard turns a panic into GOFKA_ERR_LOCAL_UNKNOWN and lets the scheduler
+// run a round for the calling thread now and then (refreshP); use as
+// `defer guard(err, &rc)` in every exported function.
 func guard(out *C.gofka_error_t, rc *C.int32_t) {
 	if r := recover(); r != nil {
 		*rc = fill(out, &wire.Error{Code: wire.ErrLocalUnknown, Detail: fmt.Sprintf("internal error: %v", r)})
 	}
+	refreshP()
 }
 
 func invalid(format string, args ...any) error {
