@@ -294,7 +294,9 @@ func (c *Consumer) start() {
 // again replaces the subscription (and rejoins). A group that cannot be
 // joined before ctx ends gives a group error (COORDINATOR_NOT_AVAILABLE
 // naming the last failure); membership keeps being retried in the
-// background until Close or Unsubscribe.
+// background until Close or Unsubscribe. A topic that does not exist yet
+// is assigned once it is created (classic groups: at the leader's next
+// heartbeat; consumer-protocol groups: when the broker sees it).
 func (c *Consumer) Subscribe(ctx context.Context, topics ...string) error {
 	if len(topics) == 0 {
 		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "subscribe: no topics given"}

@@ -702,7 +702,9 @@ class Consumer(HandleOwner):
         """Joins the consumer group subscribed to ``topics`` (or
         ``pattern``) and returns once the first assignment arrived. Raises
         GroupCoordinationError when the group cannot be joined within
-        ``timeout`` (membership keeps being retried in the background)."""
+        ``timeout`` (membership keeps being retried in the background). A
+        topic that does not exist yet is assigned once it is created
+        (within a heartbeat interval or so)."""
         topics, pattern = self._opts.subscription_args()
         self._call(_native.lib.gofka_consumer_subscribe, topics, pattern, self._timeout_ms)
 
