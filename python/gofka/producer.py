@@ -1138,6 +1138,16 @@ class Producer(HandleOwner):
             if len(self._pending):
                 self._push()
             left = deadline - time.monotonic()
+            if not self._opts.linger_ms and len(self) and left > 0:
+                # With no linger there is nothing to force out: this
+                # producer's results arrive on its event queue, and poll
+                # waits for them in the kernel (its pipe). The engine's
+                # flush below, a park of this thread's goroutine, then
+                # finds nothing of ours outstanding and returns at once
+                # (it still waits for other threads' sends). Saves ~0.2 ms
+                # per produce+flush of one record.
+                self.poll(min(left, 0.2))
+                continue
             err = _native.new_error()
             code = _native.lib.gofka_producer_flush(
                 self._get(), max(0, min(200, int(left * 1000))), byref(err)
