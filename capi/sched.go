@@ -34,7 +34,12 @@ package main
 
 // The thread's last yield (ns, refreshP's clock). Thread-local in C
 // because Go has no per-thread state for the foreign threads calling in.
-static __thread int64_t gofka_last_yield;
+// initial-exec: the default model for a shared library goes through
+// __tls_get_addr, which would add ld-linux-x86-64.so.2 to the library's
+// dependencies (outside the manylinux set tests/packaging checks); the
+// runtime's own TLS already uses this model, and 8 bytes fit in glibc's
+// static TLS reserve for dlopen'ed libraries.
+static __thread int64_t gofka_last_yield __attribute__((tls_model("initial-exec")));
 
 static int gofka_yield_due(int64_t now, int64_t period) {
 	if (now - gofka_last_yield < period) {
