@@ -177,12 +177,7 @@ func (s *source) advance(inline bool) time.Duration {
 			resp, err := k.wait(c.ctx) // at once: arrived
 			if err != nil {
 				s.conn.dropDead()
-				s.failures++
-				// Mostly a broker that cannot be reached or stopped
-				// answering (its connection is closed then): back off as
-				// for a reconnection, at most reconnect.backoff.max.ms,
-				// while the leaders are looked up again.
-				s.failed(fps, c.cl.cfg.lookupBackoff(s.failures))
+				s.failed(fps)
 				continue
 			}
 			s.failures = 0
@@ -200,8 +195,7 @@ func (s *source) advance(inline bool) time.Duration {
 			return 0
 		}
 		if err != nil {
-			s.failures++
-			s.failed(fps, c.cl.cfg.lookupBackoff(s.failures))
+			s.failed(fps)
 			continue
 		}
 		s.cur, s.curParts = k, fps
@@ -301,12 +295,17 @@ func (s *source) unmark(fps []fetchPart) {
 	s.c.mu.Unlock()
 }
 
-// failed handles a fetch that got no response: its partitions back off
-// and leaders are refreshed (a dead connection often means a moved one).
-func (s *source) failed(fps []fetchPart, backoff time.Duration) {
+// failed handles a fetch that got no response, mostly from a broker that
+// cannot be reached or stopped answering (its connection is closed then):
+// its partitions back off as for a reconnection (growing with the
+// failures in a row, at most reconnect.backoff.max.ms) while the leaders
+// are looked up again (a dead connection often means a moved one). s.mu
+// held.
+func (s *source) failed(fps []fetchPart) {
 	c := s.c
+	s.failures++
+	retryAt := time.Now().Add(c.cl.cfg.lookupBackoff(s.failures))
 	c.mu.Lock()
-	retryAt := time.Now().Add(backoff)
 	for _, fp := range fps {
 		if c.parts[fp.p.tp] == fp.p {
 			fp.p.inflight = false
