@@ -51,6 +51,7 @@ ERR_NO_OFFSET = -115  # consumer: no committed offset and auto.offset.reset=none
 ERR_NOT_ASSIGNED = -116  # consumer: the partition is not assigned to this consumer
 
 INT32_MAX = 2 ** 31 - 1
+INT64_MAX = 2 ** 63 - 1
 
 #: Blocking calls wait in slices of this many ms, so that Ctrl-C
 #: (KeyboardInterrupt, raised between slices) is honoured promptly; the
@@ -64,7 +65,7 @@ def slice_ms(deadline: Optional[float]) -> int:
     if deadline is None:
         return SLICE_MS
     return max(0, min(SLICE_MS, int((deadline - time.monotonic()) * 1000)))
-INT64_MAX = 2 ** 63 - 1
+
 
 LIBRARY_ENV = "GOFKA_LIBRARY"
 LIBRARY_NAME = "libgofka.so"

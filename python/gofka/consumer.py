@@ -56,7 +56,6 @@ ISOLATION_LEVELS = ("read_uncommitted", "read_committed")
 _ASSIGNED, _REVOKED, _LOST = 1, 2, 3
 
 
-
 class TopicPartition(NamedTuple):
     """A partition of a topic."""
 

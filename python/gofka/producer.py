@@ -1137,8 +1137,8 @@ class Producer(HandleOwner):
                 break
             if len(self._pending):
                 self._push()
-            left = deadline - time.monotonic()
-            if not self._opts.linger_ms and len(self) and left > 0:
+            wait_ms = _native.slice_ms(deadline)
+            if not self._opts.linger_ms and len(self) and wait_ms > 0:
                 # With no linger there is nothing to force out: this
                 # producer's results arrive on its event queue, and poll
                 # waits for them in the kernel (its pipe). The engine's
@@ -1146,12 +1146,10 @@ class Producer(HandleOwner):
                 # finds nothing of ours outstanding and returns at once
                 # (it still waits for other threads' sends). Saves ~0.2 ms
                 # per produce+flush of one record.
-                self.poll(min(left, 0.2))
+                self.poll(wait_ms / 1000.0)
                 continue
             err = _native.new_error()
-            code = _native.lib.gofka_producer_flush(
-                self._get(), max(0, min(200, int(left * 1000))), byref(err)
-            )
+            code = _native.lib.gofka_producer_flush(self._get(), wait_ms, byref(err))
             if code not in (_native.OK, _native.ERR_TIMED_OUT):
                 raise self._failure(code, err)
             while self._queue is not None and len(self) > 0:
