@@ -78,15 +78,24 @@ class HandleOwner(object):
         try:
             return _native.call_returning_buffer(fn, handle, *args)
         except GofkaError as exc:
-            if exc.code == _native.ERR_INVALID_HANDLE and self._handle == 0:
+            if self._closed_meanwhile(exc.code):
                 raise self._closed_error() from None
             raise
 
+    def _closed_meanwhile(self, code: int) -> bool:
+        """Whether a call failed because another thread closed this object
+        while it ran (then the caller raises _closed_error())."""
+        return code == _native.ERR_INVALID_HANDLE and self._handle == 0
+
     def _failure(self, code: int, err: Optional[_native.gofka_error_t]) -> Exception:
-        if code == _native.ERR_INVALID_HANDLE and self._handle == 0:
-            # closed by another thread while this call was running
+        return self._closed_error() if self._closed_meanwhile(code) else _native.make_error(code, err)
+
+    def _failure_from_fields(self, code: int, name: bytes, message: bytes, broker: bytes, retriable: int) -> Exception:
+        """_failure of a call made from the C speedups, given the fields of
+        its error struct."""
+        if self._closed_meanwhile(code):
             return self._closed_error()
-        return _native.make_error(code, err)
+        return _native.error_from_fields(code, name, message, broker, retriable)
 
     def _take_handle(self) -> int:
         """Detaches the handle (0 if already closed); the caller destroys it."""

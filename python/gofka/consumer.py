@@ -199,21 +199,19 @@ def parse_poll(buf: bytes) -> Tuple[List[Message], Events]:
     return _parse_poll_py(buf)
 
 
-def take_poll(out: c_void_p, length: c_size_t) -> Tuple[List[Message], Events]:
-    """parse_poll of a library-allocated buffer, which it frees. With the C
-    speedups the messages are built straight from it (no copy to bytes)."""
-    if _speedups is None:
-        return _parse_poll_py(_native.take_buffer(out, length))
-    try:
-        msgs, raw = _speedups.parse_poll(out.value, length.value)
-    finally:
-        _native.lib.gofka_free(out.value)
-    return msgs, _events(raw) if raw else []
+# The sync poll's C fast path (gofka._speedups.consumer_poll); None
+# without the speedups.
+_consumer_poll: Optional[Callable[..., Any]] = _speedups.consumer_poll if _speedups is not None else None
 
 
 def poll_native(owner: HandleOwner, max_messages: int, wait_ms: int) -> Tuple[List[Message], Events]:
     """One gofka_consumer_poll of owner's consumer, waiting up to wait_ms
     (0: only what is already prefetched); raises the engine's error."""
+    if _consumer_poll is not None:
+        msgs, raw = _consumer_poll(owner._get(), max_messages, wait_ms)
+        if msgs is None:  # raw: the failure's (code, name, message, broker, retriable)
+            raise owner._failure_from_fields(*raw)
+        return msgs, _events(raw) if raw else []
     out = c_void_p()
     length = c_size_t()
     count = c_int32()
@@ -227,7 +225,7 @@ def poll_native(owner: HandleOwner, max_messages: int, wait_ms: int) -> Tuple[Li
         raise owner._failure(code, err)
     if not out.value:
         return [], []
-    return take_poll(out, length)
+    return _parse_poll_py(_native.take_buffer(out, length))
 
 
 def _parse_poll_py(buf: bytes) -> Tuple[List[Message], Events]:

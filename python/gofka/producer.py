@@ -34,13 +34,9 @@ _ACKS = {"all": "all", "-1": "-1", "0": "0", "1": "1", -1: "-1", 0: "0", 1: "1"}
 
 _INT32_MAX = _native.INT32_MAX
 
-# The sync send's C fast path (gofka._speedups.send_wait), given the
-# library's function addresses; None without the speedups.
-_send_wait: Optional[Callable[..., Any]] = None
-if _speedups is not None:
-    _speedups.bind_library(*(ctypes.cast(f, ctypes.c_void_p).value for f in (
-        _native.lib.gofka_producer_produce, _native.lib.gofka_queue_drain, _native.lib.gofka_free)))
-    _send_wait = _speedups.send_wait
+# The sync send's C fast path (gofka._speedups.send_wait); None without
+# the speedups.
+_send_wait: Optional[Callable[..., Any]] = _speedups.send_wait if _speedups is not None else None
 _RETRY_ATTRS = ("max_retries", "initial_backoff_ms", "max_backoff_ms", "backoff_multiplier", "jitter")
 
 

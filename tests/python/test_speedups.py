@@ -121,17 +121,11 @@ def test_both_decoders_agree(seed: int) -> None:
 
 
 @needs_speedups
-def test_parse_from_an_address() -> None:
-    records = sample_records(random.Random(7), 50)
-    buf = pack_poll(records, [(1, [("t", 1)])])
-    raw = ctypes.create_string_buffer(buf, len(buf))
-    msgs, events = speedups.parse_poll(ctypes.addressof(raw), len(buf))
-    assert msgs == expected(records)
-    assert events == [(1, [("t", 1)])]
-    with pytest.raises(ValueError):
-        speedups.parse_poll(ctypes.addressof(raw))  # no length
+def test_parse_poll_takes_bytes_only() -> None:
     with pytest.raises(TypeError):
         speedups.parse_poll("not a buffer")
+    with pytest.raises(TypeError):
+        speedups.parse_poll(ctypes.addressof(ctypes.create_string_buffer(16)))
 
 
 @needs_speedups
@@ -590,3 +584,58 @@ def test_send_wait_drops_other_tokens_and_slices(brokers: str, topic: str, monke
             q.close()
         monkeypatch.setattr(_native, "SLICE_MS", 0)
         assert [p.send(topic, b"d"), p.send(topic, b"e")] == [first + 3, first + 4]
+
+
+def _sync_poll_outcome(brokers: str, topic: str) -> List[object]:
+    """Everything Consumer.poll gives for a topic of records with and
+    without keys, headers and values, then what a bad call and a poll after
+    close raise."""
+    out: List[object] = []
+    with gofka.Consumer(brokers, None, None, auto_offset_reset="earliest", timeout=15) as c:
+        c.assign([(topic, 0)])
+        while len(out) < 6:
+            msgs = c.poll(max_messages=4, timeout=10)
+            assert msgs, "the records were produced before the poll"
+            out.extend((m.offset, m.key, m.value, m.headers, m.timestamp, m.topic, m.partition) for m in msgs)
+        assert c.poll(max_messages=4, timeout=0.2) == []
+        with pytest.raises(ValueError):
+            c.poll(max_messages=0)
+    with pytest.raises(gofka.exceptions.GofkaError) as info:
+        c.poll()
+    out.append((type(info.value).__name__, str(info.value)))
+    return out
+
+
+@needs_speedups
+def test_sync_poll_same_with_and_without_fast_path(brokers: str, topic: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Consumer.poll through _speedups.consumer_poll and through ctypes:
+    the same messages, the same exceptions."""
+    assert consumer._consumer_poll is speedups.consumer_poll
+    with gofka.Producer(brokers, timeout=15) as p:
+        p.send(topic, b"plain", timestamp=1700000000.25)
+        p.send(topic, b"keyed", key=b"k", timestamp=1700000000.5)
+        p.send(topic, b"", headers={"h": b"1", "n": None}, timestamp=1700000001)
+        for i in range(3):
+            p.send(topic, b"v%d" % i, key=b"%d" % i, timestamp=1700000002)
+    fast = _sync_poll_outcome(brokers, topic)
+    monkeypatch.setattr(consumer, "_consumer_poll", None)
+    slow = _sync_poll_outcome(brokers, topic)
+    assert fast == slow
+    assert [o[2] for o in fast[:6]] == [b"plain", b"keyed", b"", b"v0", b"v1", b"v2"]
+    assert fast[2][3] == {"h": b"1", "n": None}
+
+
+@needs_speedups
+def test_consumer_poll_reports_library_failures(brokers: str) -> None:
+    """consumer_poll hands back the library's error fields instead of
+    raising: a bad argument, a handle that is not a consumer's."""
+    from gofka import _native
+
+    with gofka.Consumer(brokers, None, None, timeout=15) as c:
+        msgs, fields = speedups.consumer_poll(c._get(), 0, 0)
+        assert msgs is None
+        assert fields[0] == _native.ERR_INVALID_ARGUMENT
+        assert b"max_messages" in fields[2]
+        assert speedups.consumer_poll(c._get(), 5, 0) == ([], [])
+    msgs, fields = speedups.consumer_poll(0, 1, 0)
+    assert msgs is None and fields[0] == _native.ERR_INVALID_HANDLE
