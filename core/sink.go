@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -558,17 +559,15 @@ func (s *sink) settle(pc *produceCall) {
 func (s *sink) match(pc *produceCall, resp *wire.ProduceResponse, err error) []partResult {
 	results := make([]partResult, len(pc.batches))
 	for i := range results {
-		results[i] = partResult{base: -1, logAppendTime: -1}
-		if err != nil {
-			results[i].err = err
-		} else if resp != nil {
-			pb := pc.parts[i]
-			results[i].err = &wire.Error{Code: wire.ErrCorruptResponse,
-				Detail: fmt.Sprintf("produce response has no result for %s/%d", pb.topic, pb.partition), Broker: pc.cn.addr}
-		}
+		results[i] = partResult{base: -1, logAppendTime: -1, err: err}
 	}
 	if err != nil || resp == nil {
 		return results
+	}
+	// Until the response's entry for it is found, a batch has none (the
+	// error is only formatted for batches that really got none, below).
+	for i := range results {
+		results[i].err = errNoResult
 	}
 	useMap := len(pc.batches) > 16
 	if useMap {
@@ -610,8 +609,18 @@ func (s *sink) match(pc *produceCall, resp *wire.ProduceResponse, err error) []p
 			results[i] = res
 		}
 	}
+	for i := range results {
+		if results[i].err == errNoResult {
+			pb := pc.parts[i]
+			results[i].err = &wire.Error{Code: wire.ErrCorruptResponse,
+				Detail: fmt.Sprintf("produce response has no result for %s/%d", pb.topic, pb.partition), Broker: pc.cn.addr}
+		}
+	}
 	return results
 }
+
+// errNoResult marks, inside match, a batch the response has not answered yet.
+var errNoResult = errors.New("no result")
 
 // partResult is the outcome of one batch.
 type partResult struct {
