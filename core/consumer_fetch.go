@@ -151,10 +151,11 @@ func (s *source) onResponse() {
 // connection it leaves the next fetch to the goroutine. mu held.
 func (s *source) advance(inline bool) time.Duration {
 	c := s.c
-	// The consumer's ready hook runs once the next fetch is out: the
-	// application thread it wakes polls at once, and polling while this
-	// goroutine builds the next request under the consumer's lock made
-	// one of them sleep on that lock.
+	// The consumer's ready hook runs once the next fetch is built, before
+	// it is written: the application thread it wakes polls at once, and
+	// polling while this goroutine builds the request under the
+	// consumer's lock made one of them sleep on that lock; the write
+	// takes no lock the poll needs.
 	var ready func()
 	defer func() {
 		if ready != nil {
@@ -186,6 +187,10 @@ func (s *source) advance(inline bool) time.Duration {
 			}
 		}
 		req, fps, wait := s.build()
+		if ready != nil {
+			ready()
+			ready = nil
+		}
 		if req == nil {
 			return wait
 		}

@@ -124,3 +124,18 @@ func BenchmarkProducePromise(b *testing.B) {
 	reportRate(b, b.N*benchBatch)
 	reportShape(b, p)
 }
+
+// BenchmarkProduceSyncOne: one ProduceSync of a single 100 B record per
+// iteration, the sync send's round trip (ns/op) and its allocations.
+func BenchmarkProduceSyncOne(b *testing.B) {
+	p, topic := benchProducer(b)
+	value := make([]byte, 100)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := p.ProduceSync(ctx, &Record{Topic: topic, Partition: 0, Value: value}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
