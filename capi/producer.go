@@ -226,7 +226,15 @@ func gofka_producer_produce(h C.gofka_handle_t, queue C.gofka_handle_t, token C.
 			q.post(event{token: tok, partition: r.Partition, offset: r.Offset})
 		}
 	}
-	return fill(errOut, p.TryProduce(noWait, r, promise))
+	if err := p.TryProduce(noWait, r, promise); err != nil {
+		return fill(errOut, err)
+	}
+	if q != nil && partition >= 0 {
+		// A sync send drains q next: let it read the acknowledgement
+		// itself. (r belongs to the engine now: its fields may change.)
+		q.setReader(p.ResponseReader(name, int32(partition)))
+	}
+	return fill(errOut, nil)
 }
 
 // batchDelivery collects the results of one gofka_producer_produce_batch

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/gofka/gofka/core"
 	"github.com/gofka/gofka/wire"
 )
 
@@ -123,9 +124,26 @@ func (w *wakePipe) wait(mu *sync.Mutex, timeout time.Duration) {
 	}
 	w.refs.Add(1)
 	mu.Unlock()
-	waitReadable(w.rfd, timeout)
+	waitReadable(w.rfd, -1, timeout)
 	w.unref()
 	mu.Lock()
+}
+
+// waitOr is wait that also returns when fd (a broker connection's socket,
+// see eventQueue.reader) turns readable, which it reports.
+func (w *wakePipe) waitOr(mu *sync.Mutex, fd int, timeout time.Duration) (fdReady bool) {
+	if w.closed {
+		return false
+	}
+	if !w.signaled {
+		w.takeBack()
+	}
+	w.refs.Add(1)
+	mu.Unlock()
+	fdReady = waitReadable(w.rfd, fd, timeout)
+	w.unref()
+	mu.Lock()
+	return fdReady
 }
 
 // close gets the waiters out and drops the owner's hold on the fds (they
@@ -148,16 +166,21 @@ func (w *wakePipe) unref() {
 	}
 }
 
-// waitReadable blocks the calling thread in ppoll(2) until fd is readable
-// or timeout passes (EINTR just returns early: the caller loops).
-func waitReadable(fd int, timeout time.Duration) {
-	pfd := struct {
+// waitReadable blocks the calling thread in ppoll(2) until fd or extra
+// (ignored when negative) is readable or timeout passes (EINTR just returns
+// early: the caller loops). It reports whether extra is readable (or in
+// error: a reader finds out).
+func waitReadable(fd, extra int, timeout time.Duration) (extraReady bool) {
+	type pollFd struct {
 		fd      int32
 		events  int16
 		revents int16
-	}{fd: int32(fd), events: 0x1} // POLLIN
+	}
+	const pollIn = 0x1
+	pfds := [2]pollFd{{fd: int32(fd), events: pollIn}, {fd: int32(extra), events: pollIn}}
 	ts := syscall.NsecToTimespec(int64(timeout))
-	syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&pfds[0])), 2, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	return extra >= 0 && pfds[1].revents != 0
 }
 
 // eventQueue is the asynchronous bridge between the engine and a caller's
@@ -171,6 +194,13 @@ type eventQueue struct {
 	events []event   // guarded by mu
 	closed bool      // guarded by mu
 	wake   *wakePipe // guarded by mu: signaled while events is non-empty
+	// reader, when valid, is the broker connection whose response the next
+	// blocking drain most likely waits for (set by gofka_producer_produce):
+	// the drain waits on its socket too and reads the response itself,
+	// which saves the wake-up of the connection's reader thread on the way
+	// (core/conn_read.go). Guarded by mu; cleared when a drain returns
+	// events or finds the connection dead.
+	reader core.ResponseReader
 }
 
 func newEventQueue() (*eventQueue, error) {
@@ -212,14 +242,42 @@ func (q *eventQueue) drain(max int, timeout time.Duration) ([]event, error) {
 			if len(q.events) == 0 {
 				q.wake.clear()
 			}
+			q.reader = core.ResponseReader{}
 			return out, nil
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
 			return nil, nil
 		}
-		q.wake.wait(&q.mu, left)
+		r := q.reader
+		if !r.Valid() {
+			q.wake.wait(&q.mu, left)
+			continue
+		}
+		r.BeginWait()
+		readable := q.wake.waitOr(&q.mu, r.FD(), left)
+		// Read without mu: delivering a response posts its event here.
+		q.mu.Unlock()
+		alive, read := true, true
+		if readable {
+			alive, read = r.TryRead()
+		}
+		r.EndWait()
+		q.mu.Lock()
+		if !alive || !read {
+			// Dead, or another thread reads and will post the events:
+			// until then the socket stays readable, so only the pipe is
+			// worth waiting on.
+			q.reader = core.ResponseReader{}
+		}
 	}
+}
+
+// setReader records the connection the next drain may read (see reader).
+func (q *eventQueue) setReader(r core.ResponseReader) {
+	q.mu.Lock()
+	q.reader = r
+	q.mu.Unlock()
 }
 
 // close drops pending events and closes the pipe (see wakePipe.close).

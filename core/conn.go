@@ -1,14 +1,12 @@
 package core
 
 import (
-	"bufio"
 	"context"
-	"encoding/binary"
 	"fmt"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gofka/gofka/wire"
@@ -82,9 +80,11 @@ func (l requestLimits) bound(req wire.Request) time.Duration {
 //
 // Requests are pipelined: any number of goroutines may call roundTrip at
 // once; each request gets a correlation id, frames are written in order
-// under writeMu, and a single reader goroutine hands each response frame to
-// the waiter with the matching id. Responses are decoded by the waiting
-// goroutine, not the reader, so decoding cost spreads across callers.
+// under writeMu, and the reader (a goroutine, or on plaintext links a
+// thread waiting for its own response: core/conn_read.go) hands each
+// response frame to the waiter with the matching id. Responses are decoded
+// by the waiting goroutine, not the reader, so decoding cost spreads
+// across callers.
 //
 // A conn that fails (I/O error, corrupt frame) is dead for good: every
 // pending and later request gets the failure, and the client dials anew.
@@ -103,6 +103,15 @@ type link struct {
 	corr    int32            // guarded by mu
 	err     error            // guarded by mu; set once when the conn dies
 	dead    chan struct{}    // closed when the conn dies
+
+	// Reading (core/conn_read.go). raw and rawFD are set at dial for
+	// plaintext TCP links and never change; rd is the read role's.
+	raw     syscall.RawConn
+	rawFD   int
+	readMu  sync.Mutex   // the read role
+	rd      frameReader  // guarded by readMu
+	lost    atomic.Bool  // the reader goroutine left bytes to the holder or a caller
+	callers atomic.Int32 // threads waiting on the socket (ResponseReader.BeginWait)
 
 	lastUsed atomic.Int64 // unix nanos of the last request, for idle reaping
 	inFlight atomic.Int32
@@ -131,7 +140,8 @@ func dialLink(ctx context.Context, addr string, nodeID int32, cfg *Config) (l *l
 	if err != nil {
 		return nil, &wire.Error{Code: wire.ErrConnectionFailed, Detail: err.Error(), Broker: addr}
 	}
-	if tc, ok := nc.(*net.TCPConn); ok {
+	tc, _ := nc.(*net.TCPConn)
+	if tc != nil {
 		_ = tc.SetNoDelay(true)
 	}
 	if sec.tls != nil {
@@ -146,6 +156,9 @@ func dialLink(ctx context.Context, addr string, nodeID int32, cfg *Config) (l *l
 		nc:       nc,
 		pending:  make(map[int32]waiter),
 		dead:     make(chan struct{}),
+	}
+	if tc != nil && sec.tls == nil {
+		c.rawReading(tc)
 	}
 	c.lastUsed.Store(time.Now().UnixNano())
 	go c.readLoop()
@@ -432,38 +445,6 @@ func (c *link) send(req wire.Request, v int16, wantReply bool, clientID string, 
 		return 0, nil, c.deathErr()
 	}
 	return id, ch, nil
-}
-
-func (c *link) readLoop() {
-	br := bufio.NewReaderSize(c.nc, 64<<10)
-	var sizeBuf [4]byte
-	for {
-		if _, err := io.ReadFull(br, sizeBuf[:]); err != nil {
-			// ioErrorCode: a TLS alert (e.g. the broker refusing our
-			// client certificate) is TLS_FAILED, not a retriable failure.
-			c.close(&wire.Error{Code: ioErrorCode(err), Detail: "read: " + err.Error() + tlsHint(err), Broker: c.addr})
-			return
-		}
-		size := binary.BigEndian.Uint32(sizeBuf[:])
-		if size < 4 || size > maxResponseSize {
-			c.close(&wire.Error{Code: wire.ErrCorruptResponse, Detail: fmt.Sprintf("frame size %d", size), Broker: c.addr})
-			return
-		}
-		frame := make([]byte, size)
-		if _, err := io.ReadFull(br, frame); err != nil {
-			c.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "read: " + err.Error(), Broker: c.addr})
-			return
-		}
-		id, _ := wire.ResponseCorrelationID(frame)
-		c.mu.Lock()
-		w, ok := c.pending[id]
-		delete(c.pending, id)
-		c.mu.Unlock()
-		if ok {
-			w.ch <- frame
-			w.signal()
-		}
-	}
 }
 
 func (c *link) deathErr() error {

@@ -414,6 +414,33 @@ func (p *Producer) topic(name string) (*topicState, error) {
 	return v.(*topicState), nil
 }
 
+// ResponseReader is the connection that the batch in flight for
+// topic/partition was written on, for a caller waiting for that batch's
+// acknowledgement to read the response itself (see ResponseReader); the
+// zero value when nothing is in flight there or the connection cannot be
+// read that way (TLS).
+func (p *Producer) ResponseReader(topic string, partition int32) ResponseReader {
+	ts := p.topicIfKnown(topic)
+	if ts == nil {
+		return ResponseReader{}
+	}
+	parts := ts.partitions()
+	if partition < 0 || int(partition) >= len(parts) {
+		return ResponseReader{}
+	}
+	pb := parts[partition]
+	pb.mu.Lock()
+	cn := pb.inflightConn
+	if pb.inflight == 0 {
+		cn = nil
+	}
+	pb.mu.Unlock()
+	if cn == nil || cn.raw == nil {
+		return ResponseReader{}
+	}
+	return ResponseReader{cn.link}
+}
+
 // knownTopic is topic for names already in use.
 func (p *Producer) knownTopic(name string) *topicState {
 	v, _ := p.topics.Load(name)

@@ -1,0 +1,252 @@
+package core
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/rand"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gofka/gofka/wire"
+)
+
+// rawTestLink is a plaintext link on a loopback TCP connection whose
+// other end the test writes (the "broker"), reading through its descriptor
+// as dialLink sets it up; with goroutine, its reader goroutine runs.
+func rawTestLink(t *testing.T, goroutine bool) (*link, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		s, err := ln.Accept()
+		if err == nil {
+			accepted <- s
+		}
+		close(accepted)
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	server := <-accepted
+	require.NotNil(t, server)
+	l := &link{addr: "test:9092", nc: nc, pending: map[int32]waiter{}, dead: make(chan struct{})}
+	l.rawReading(nc.(*net.TCPConn))
+	require.NotNil(t, l.raw, "a plaintext TCP link reads through its descriptor")
+	t.Cleanup(func() {
+		l.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "test over"})
+		server.Close()
+	})
+	if goroutine {
+		go l.readLoop()
+	}
+	return l, server
+}
+
+// testFrame is the response to correlation id: a body that names the id,
+// of a size that varies with it (some frames larger than a read buffer).
+func testFrame(id int32) []byte {
+	n := 8 + int(id)%300
+	if id%97 == 0 {
+		n = readBufferSize + 1000 + int(id)
+	}
+	frame := make([]byte, 4+n)
+	binary.BigEndian.PutUint32(frame, uint32(id))
+	for i := 4; i < len(frame); i++ {
+		frame[i] = byte(int(id) + i)
+	}
+	return frame
+}
+
+// TestReadRoleSharedWithCallers has the reader goroutine and callers that
+// read for themselves (ResponseReader.TryRead, half the time announced
+// with BeginWait) race over one connection whose responses arrive in
+// random pieces: several frames per write, frames split across writes.
+// Every waiter gets exactly its own frame, once, and nothing is left
+// unread when the callers stop.
+func TestReadRoleSharedWithCallers(t *testing.T) {
+	l, server := rawTestLink(t, true)
+	const n = 3000
+	var got sync.Map
+	var delivered atomic.Int32
+	done := make(chan struct{})
+	l.mu.Lock()
+	for id := int32(1); id <= n; id++ {
+		ch := make(chan []byte, 1)
+		id := id
+		l.pending[id] = waiter{ch: ch, notify: func() {
+			frame, ok := <-ch
+			if ok {
+				if _, dup := got.LoadOrStore(id, frame); dup {
+					t.Errorf("frame %d delivered twice", id)
+				}
+				if delivered.Add(1) == n {
+					close(done)
+				}
+			}
+		}}
+	}
+	l.mu.Unlock()
+
+	stop := make(chan struct{})
+	var callers sync.WaitGroup
+	var reads atomic.Int64
+	for i := 0; i < 3; i++ {
+		callers.Add(1)
+		go func() {
+			defer callers.Done()
+			r := ResponseReader{l}
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				// Every other turn as a waiting caller, whom the
+				// goroutine leaves the reading to until EndWait.
+				waiting := i%2 == 0
+				if waiting {
+					r.BeginWait()
+				}
+				alive, read := r.TryRead()
+				if read {
+					reads.Add(1)
+				}
+				time.Sleep(time.Duration(rand.Intn(50)) * time.Microsecond)
+				if waiting {
+					r.EndWait()
+				}
+				if !alive {
+					return
+				}
+			}
+		}()
+	}
+
+	rng := rand.New(rand.NewSource(1))
+	var stream []byte
+	for id := int32(1); id <= n; id++ {
+		f := testFrame(id)
+		stream = binary.BigEndian.AppendUint32(stream, uint32(len(f)))
+		stream = append(stream, f...)
+	}
+	for len(stream) > 0 {
+		k := min(len(stream), 1+rng.Intn(3000))
+		_, err := server.Write(stream[:k])
+		require.NoError(t, err)
+		stream = stream[k:]
+		if rng.Intn(4) == 0 {
+			time.Sleep(time.Duration(rng.Intn(200)) * time.Microsecond)
+		}
+	}
+	// The callers stop with the stream written: whatever they left in the
+	// socket (the goroutine defers to waiting callers) must still come out.
+	close(stop)
+	callers.Wait()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("%d of %d frames delivered: bytes were left unread", delivered.Load(), n)
+	}
+	for id := int32(1); id <= n; id++ {
+		v, ok := got.Load(id)
+		require.True(t, ok, "frame %d", id)
+		require.True(t, bytes.Equal(testFrame(id), v.([]byte)), "frame %d corrupted", id)
+	}
+	assert.Positive(t, reads.Load(), "the callers read some of the stream themselves")
+
+	// A response that comes after the callers stopped is still read (by
+	// the goroutine alone).
+	ch := make(chan []byte, 1)
+	l.mu.Lock()
+	l.pending[n+1] = waiter{ch: ch}
+	l.mu.Unlock()
+	f := testFrame(n + 1)
+	_, err := server.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(f))), f...))
+	require.NoError(t, err)
+	select {
+	case frame := <-ch:
+		require.Equal(t, f, frame)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the reader goroutine did not read a response once the callers left")
+	}
+}
+
+// A caller that reads a corrupt frame size or the end of the stream closes
+// the link with the same error the goroutine would (no goroutine here: the
+// caller is the only reader).
+func TestCallerReadFailuresCloseTheLink(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		bytes []byte
+		code  wire.ErrorCode
+	}{
+		{"corrupt size", []byte{0xff, 0xff, 0xff, 0xff}, wire.ErrCorruptResponse},
+		{"end of stream", nil, wire.ErrConnectionFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, server := rawTestLink(t, false)
+			ch := make(chan []byte, 1)
+			l.mu.Lock()
+			l.pending[1] = waiter{ch: ch}
+			l.mu.Unlock()
+			if tc.bytes != nil {
+				_, err := server.Write(tc.bytes)
+				require.NoError(t, err)
+			} else {
+				require.NoError(t, server.Close())
+			}
+			r := ResponseReader{l}
+			deadline := time.Now().Add(30 * time.Second)
+			for !l.isDead() && time.Now().Before(deadline) {
+				r.TryRead()
+				time.Sleep(time.Millisecond)
+			}
+			require.True(t, l.isDead())
+			_, open := <-ch
+			require.False(t, open, "the waiter is failed")
+			assert.Equal(t, tc.code, wire.CodeOf(l.deathErr()))
+			alive, _ := r.TryRead()
+			assert.False(t, alive)
+		})
+	}
+}
+
+// While a caller waits (BeginWait) the goroutine leaves the bytes that woke
+// it to the caller; a caller that ends its wait without having read them
+// (woken by something else, or timed out) reads them in EndWait.
+func TestEndWaitReadsWhatTheGoroutineLeft(t *testing.T) {
+	l, server := rawTestLink(t, true)
+	ch := make(chan []byte, 1)
+	l.mu.Lock()
+	l.pending[7] = waiter{ch: ch}
+	l.mu.Unlock()
+	r := ResponseReader{l}
+	r.BeginWait()
+	f := testFrame(7)
+	_, err := server.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(f))), f...))
+	require.NoError(t, err)
+	deadline := time.Now().Add(30 * time.Second)
+	for !l.lost.Load() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	require.True(t, l.lost.Load(), "the goroutine, woken by the frame, left it to the waiting caller")
+	select {
+	case <-ch:
+		t.Fatal("the goroutine read while a caller was waiting")
+	default:
+	}
+	r.EndWait()
+	select {
+	case frame := <-ch:
+		require.Equal(t, f, frame)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the frame the goroutine left was never read")
+	}
+}
