@@ -79,7 +79,7 @@ func (h *consumerHandle) poll(max int, timeout time.Duration) ([]*core.Record, [
 		}
 		h.mu.Lock()
 		if !h.wake.signaled {
-			h.wake.wait(&h.mu, left)
+			h.wake.wait(&h.mu, -1, left)
 		}
 		h.mu.Unlock()
 	}

@@ -114,24 +114,10 @@ func (w *wakePipe) takeBack() {
 // wait blocks until the pipe is readable or timeout passes; mu (the
 // owner's, held on entry and on return) is released meanwhile. The caller
 // waits only when no wake-up is due, so whatever the pipe holds now is
-// stray and is read back first.
-func (w *wakePipe) wait(mu *sync.Mutex, timeout time.Duration) {
-	if w.closed {
-		return
-	}
-	if !w.signaled {
-		w.takeBack()
-	}
-	w.refs.Add(1)
-	mu.Unlock()
-	waitReadable(w.rfd, -1, timeout)
-	w.unref()
-	mu.Lock()
-}
-
-// waitOr is wait that also returns when fd (a broker connection's socket,
-// see eventQueue.reader) turns readable, which it reports.
-func (w *wakePipe) waitOr(mu *sync.Mutex, fd int, timeout time.Duration) (fdReady bool) {
+// stray and is read back first. With extra >= 0 (a broker connection's
+// socket, see eventQueue.reader) it also returns when extra turns
+// readable, which it reports.
+func (w *wakePipe) wait(mu *sync.Mutex, extra int, timeout time.Duration) (extraReady bool) {
 	if w.closed {
 		return false
 	}
@@ -140,10 +126,10 @@ func (w *wakePipe) waitOr(mu *sync.Mutex, fd int, timeout time.Duration) (fdRead
 	}
 	w.refs.Add(1)
 	mu.Unlock()
-	fdReady = waitReadable(w.rfd, fd, timeout)
+	extraReady = waitReadable(w.rfd, extra, timeout)
 	w.unref()
 	mu.Lock()
-	return fdReady
+	return extraReady
 }
 
 // close gets the waiters out and drops the owner's hold on the fds (they
@@ -251,11 +237,11 @@ func (q *eventQueue) drain(max int, timeout time.Duration) ([]event, error) {
 		}
 		r := q.reader
 		if !r.Valid() {
-			q.wake.wait(&q.mu, left)
+			q.wake.wait(&q.mu, -1, left)
 			continue
 		}
 		r.BeginWait()
-		readable := q.wake.waitOr(&q.mu, r.FD(), left)
+		readable := q.wake.wait(&q.mu, r.FD(), left)
 		// Read without mu: delivering a response posts its event here.
 		q.mu.Unlock()
 		alive, read := true, true

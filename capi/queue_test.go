@@ -73,7 +73,7 @@ func TestWakePipeCloseWithWaiter(t *testing.T) {
 	go func() {
 		mu.Lock()
 		start := time.Now()
-		w.wait(&mu, time.Minute)
+		w.wait(&mu, -1, time.Minute)
 		mu.Unlock()
 		done <- time.Since(start)
 	}()
@@ -90,7 +90,7 @@ func TestWakePipeCloseWithWaiter(t *testing.T) {
 	require.Equal(t, int32(0), w.refs.Load(), "the last waiter closes the fds")
 	mu.Lock()
 	defer mu.Unlock()
-	w.wait(&mu, time.Minute) // closed: returns at once
+	w.wait(&mu, -1, time.Minute) // closed: returns at once
 }
 
 // signal asks for one byte however many times it is called; clear makes
@@ -128,7 +128,7 @@ func TestWakePipeLateByte(t *testing.T) {
 	w.clear() // the byte is not written yet
 	require.Equal(t, 1, w.owed)
 	w.ring() // lands with no wake-up due
-	w.wait(&mu, 10*time.Millisecond)
+	w.wait(&mu, -1, 10*time.Millisecond)
 	require.Zero(t, w.owed, "the wait reads the stray byte back")
 	var b [8]byte
 	_, err = syscall.Read(w.rfd, b[:])

@@ -151,18 +151,8 @@ func (s *source) onResponse() {
 // connection it leaves the next fetch to the goroutine. mu held.
 func (s *source) advance(inline bool) time.Duration {
 	c := s.c
-	// The consumer's ready hook runs once the next fetch is built, before
-	// it is written: the application thread it wakes polls at once, and
-	// polling while this goroutine builds the request under the
-	// consumer's lock made one of them sleep on that lock; the write
-	// takes no lock the poll needs.
-	var ready func()
-	defer func() {
-		if ready != nil {
-			ready()
-		}
-	}()
 	for c.ctx.Err() == nil {
+		var ready func() // the consumer's ready hook, when handle buffered records
 		if k := s.cur; k != nil {
 			if !k.arrived() {
 				if k.expire() {
@@ -182,14 +172,16 @@ func (s *source) advance(inline bool) time.Duration {
 				continue
 			}
 			s.failures = 0
-			if f := s.handle(fps, resp.(*wire.FetchResponse)); f != nil {
-				ready = f
-			}
+			ready = s.handle(fps, resp.(*wire.FetchResponse))
 		}
 		req, fps, wait := s.build()
+		// The ready hook runs once the next fetch is built, before it is
+		// written: the application thread it wakes polls at once, and
+		// polling while this goroutine builds the request under the
+		// consumer's lock made one of them sleep on that lock; the write
+		// takes no lock the poll needs.
 		if ready != nil {
 			ready()
-			ready = nil
 		}
 		if req == nil {
 			return wait

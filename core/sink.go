@@ -557,17 +557,19 @@ func (s *sink) settle(pc *produceCall) {
 // request failed, success without offsets with acks=0, else the response's
 // entry for the batch's partition.
 func (s *sink) match(pc *produceCall, resp *wire.ProduceResponse, err error) []partResult {
+	// With a response, a batch has errNoResult until the response's entry
+	// for it is found (the error is only formatted, below, for batches
+	// that really got none).
+	first := err
+	if err == nil && resp != nil {
+		first = errNoResult
+	}
 	results := make([]partResult, len(pc.batches))
 	for i := range results {
-		results[i] = partResult{base: -1, logAppendTime: -1, err: err}
+		results[i] = partResult{base: -1, logAppendTime: -1, err: first}
 	}
 	if err != nil || resp == nil {
 		return results
-	}
-	// Until the response's entry for it is found, a batch has none (the
-	// error is only formatted for batches that really got none, below).
-	for i := range results {
-		results[i].err = errNoResult
 	}
 	useMap := len(pc.batches) > 16
 	if useMap {

@@ -1667,13 +1667,14 @@ static int64_t monotonic_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The fields of a failed library call: (0, code, name, message, broker,
- * retriable), which producer.py turns into the exception. */
-static PyObject *call_failure(int32_t code, const lib_error_t *err)
+/* The fields of a failed library call: (code, name, message, broker,
+ * retriable), which the Python side turns into the exception
+ * (HandleOwner._failure_from_fields, _native.error_from_fields). */
+static PyObject *error_fields(int32_t code, const lib_error_t *err)
 {
     if (err->code != code)
-        return Py_BuildValue("(iiyyyi)", 0, (int)code, "", "", "", 0);
-    return Py_BuildValue("(iiyyyi)", 0, (int)code, err->name, err->message, err->broker, (int)err->retriable);
+        return Py_BuildValue("(iyyyi)", (int)code, "", "", "", 0);
+    return Py_BuildValue("(iyyyi)", (int)code, err->name, err->message, err->broker, (int)err->retriable);
 }
 
 static PyObject *send_wait(PyObject *module, PyObject *args)
@@ -1746,7 +1747,7 @@ static PyObject *send_wait(PyObject *module, PyObject *args)
     }
     Py_END_ALLOW_THREADS
     if (rc != 0)
-        return call_failure(rc, &err);
+        return Py_BuildValue("(iN)", 0, error_fields(rc, &err));
     if (!found)
         Py_RETURN_NONE;
     if (ev_code == 0)
@@ -1796,9 +1797,7 @@ static PyObject *consumer_poll(PyObject *module, PyObject *args)
     if (rc != 0) {
         if (buf != NULL)
             lib_free(buf);
-        if (err.code != rc)
-            return Py_BuildValue("(O(iyyyi))", Py_None, (int)rc, "", "", "", 0);
-        return Py_BuildValue("(O(iyyyi))", Py_None, (int)rc, err.name, err.message, err.broker, (int)err.retriable);
+        return Py_BuildValue("(ON)", Py_None, error_fields(rc, &err));
     }
     if (buf == NULL)
         return Py_BuildValue("([][])");

@@ -705,8 +705,8 @@ class Producer(HandleOwner):
 
                         ev = Event(token, r[1], -1, -1, r[2])
                         break
-                    code = r[1]  # (0, code, name, message, broker, retriable): the call failed
-                    failure = functools.partial(_native.error_from_fields, *r[1:])
+                    code = r[1][0]  # (0, (code, name, message, broker, retriable)): the call failed
+                    failure = functools.partial(_native.error_from_fields, *r[1])
                 else:
                     err = _native.new_error()
                     code = _native.lib.gofka_producer_produce(
