@@ -205,13 +205,49 @@ func gofka_producer_produce(h C.gofka_handle_t, queue C.gofka_handle_t, token C.
 	key *C.uint8_t, keyLen C.int64_t, value *C.uint8_t, valueLen C.int64_t,
 	headers *C.uint8_t, headersLen C.size_t, timestampMs C.int64_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	p, q, name, err := produceArgs(h, queue, topic, partition)
+	_, _, err := produceOne(h, queue, token, topic, partition, key, keyLen, value, valueLen, headers, headersLen, timestampMs, false)
+	return fill(errOut, err)
+}
+
+//export gofka_producer_produce_wait
+func gofka_producer_produce_wait(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
+	topic *C.char, partition C.int32_t,
+	key *C.uint8_t, keyLen C.int64_t, value *C.uint8_t, valueLen C.int64_t,
+	headers *C.uint8_t, headersLen C.size_t, timestampMs C.int64_t,
+	maxEvents C.int32_t, timeoutMs C.int32_t, bufOut **C.uint8_t, lenOut *C.size_t, countOut *C.int32_t,
+	errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	if queue == 0 {
+		return fill(errOut, invalid("queue must not be 0: the record's event is drained from it"))
+	}
+	if err := checkDrainArgs(maxEvents, bufOut, countOut); err != nil {
+		return fill(errOut, err)
+	}
+	q, claim, err := produceOne(h, queue, token, topic, partition, key, keyLen, value, valueLen, headers, headersLen, timestampMs, true)
 	if err != nil {
 		return fill(errOut, err)
 	}
+	return fill(errOut, drainOut(q, maxEvents, timeoutMs, claim, bufOut, lenOut, countOut))
+}
+
+// produceOne buffers one record whose event goes to queue (none when 0).
+// With claim (gofka_producer_produce_wait, whose caller drains the queue
+// right after) it first begins to wait on the connection the record will
+// most likely go out on and returns that claim, which the drain ends:
+// the connection's reader goroutine then never wakes for the
+// acknowledgement, which the draining thread reads (core/conn_read.go).
+func produceOne(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
+	topic *C.char, partition C.int32_t,
+	key *C.uint8_t, keyLen C.int64_t, value *C.uint8_t, valueLen C.int64_t,
+	headers *C.uint8_t, headersLen C.size_t, timestampMs C.int64_t, claim bool) (*eventQueue, core.ResponseReader, error) {
+	var claimed core.ResponseReader
+	p, q, name, err := produceArgs(h, queue, topic, partition)
+	if err != nil {
+		return nil, claimed, err
+	}
 	r, err := copyRecord(name, int32(partition), key, keyLen, value, valueLen, headers, headersLen, timestampMs)
 	if err != nil {
-		return fill(errOut, err)
+		return nil, claimed, err
 	}
 	var promise func(*core.Record, error)
 	if q != nil {
@@ -226,15 +262,27 @@ func gofka_producer_produce(h C.gofka_handle_t, queue C.gofka_handle_t, token C.
 			q.post(event{token: tok, partition: r.Partition, offset: r.Offset})
 		}
 	}
+	if claim && partition >= 0 {
+		if c := p.LeaderReader(name, int32(partition)); c.Valid() && c.BeginWait() {
+			claimed = c
+		}
+	}
 	if err := p.TryProduce(noWait, r, promise); err != nil {
-		return fill(errOut, err)
+		if claimed.Valid() {
+			claimed.EndWait()
+		}
+		return nil, core.ResponseReader{}, err
 	}
 	if q != nil && partition >= 0 {
 		// A sync send drains q next: let it read the acknowledgement
 		// itself. (r belongs to the engine now: its fields may change.)
-		q.setReader(p.ResponseReader(name, int32(partition)))
+		rr := claimed
+		if !rr.Valid() {
+			rr = p.ResponseReader(name, int32(partition))
+		}
+		q.setReader(rr)
 	}
-	return fill(errOut, nil)
+	return q, claimed, nil
 }
 
 // batchDelivery collects the results of one gofka_producer_produce_batch

@@ -213,8 +213,16 @@ func (q *eventQueue) post(ev event) {
 }
 
 // drain removes up to max events, waiting up to timeout for the first one.
-func (q *eventQueue) drain(max int, timeout time.Duration) ([]event, error) {
+// claim, when valid, is a connection the caller began to wait on before
+// producing (gofka_producer_produce_wait): the first wait uses it, and its
+// wait is ended before drain returns.
+func (q *eventQueue) drain(max int, timeout time.Duration, claim core.ResponseReader) ([]event, error) {
 	deadline := time.Now().Add(timeout)
+	defer func() {
+		if claim.Valid() { // runs after the Unlock below: EndWait may post here
+			claim.EndWait()
+		}
+	}()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for {
@@ -235,12 +243,18 @@ func (q *eventQueue) drain(max int, timeout time.Duration) ([]event, error) {
 		if left <= 0 {
 			return nil, nil
 		}
-		r := q.reader
+		r, begun := q.reader, false
+		if claim.Valid() {
+			r, begun, claim = claim, true, core.ResponseReader{}
+		}
 		if !r.Valid() {
 			q.wake.wait(&q.mu, -1, left)
 			continue
 		}
-		r.BeginWait()
+		if !begun && !r.BeginWait() {
+			q.reader = core.ResponseReader{} // closed
+			continue
+		}
 		readable := q.wake.wait(&q.mu, r.FD(), left)
 		// Read without mu: delivering a response posts its event here.
 		q.mu.Unlock()
@@ -336,24 +350,35 @@ func gofka_queue_drain(h C.gofka_handle_t, maxEvents C.int32_t, timeoutMs C.int3
 	if err != nil {
 		return fill(errOut, err)
 	}
-	if bufOut == nil || countOut == nil {
-		return fill(errOut, invalid("buf_out and count_out must not be NULL"))
-	}
-	if maxEvents <= 0 {
-		return fill(errOut, invalid("max_events must be positive, got %d", int(maxEvents)))
-	}
-	timeout := time.Duration(max(timeoutMs, 0)) * time.Millisecond
-	evs, err := q.drain(int(maxEvents), timeout)
-	if err != nil {
+	if err := checkDrainArgs(maxEvents, bufOut, countOut); err != nil {
 		return fill(errOut, err)
 	}
-	*countOut = C.int32_t(len(evs))
+	return fill(errOut, drainOut(q, maxEvents, timeoutMs, core.ResponseReader{}, bufOut, lenOut, countOut))
+}
+
+func checkDrainArgs(maxEvents C.int32_t, bufOut **C.uint8_t, countOut *C.int32_t) error {
+	if bufOut == nil || countOut == nil {
+		return invalid("buf_out and count_out must not be NULL")
+	}
+	if maxEvents <= 0 {
+		return invalid("max_events must be positive, got %d", int(maxEvents))
+	}
+	return nil
+}
+
+// drainOut is gofka_queue_drain after its checks (and the wait of
+// gofka_producer_produce_wait, with its claim: see eventQueue.drain).
+func drainOut(q *eventQueue, maxEvents, timeoutMs C.int32_t, claim core.ResponseReader,
+	bufOut **C.uint8_t, lenOut *C.size_t, countOut *C.int32_t) error {
+	*countOut = 0
 	*bufOut = nil
 	if lenOut != nil {
 		*lenOut = 0
 	}
-	if len(evs) == 0 {
-		return fill(errOut, nil)
+	timeout := time.Duration(max(timeoutMs, 0)) * time.Millisecond
+	evs, err := q.drain(int(maxEvents), timeout, claim)
+	if err != nil || len(evs) == 0 {
+		return err
 	}
 	size := 0
 	for _, ev := range evs {
@@ -361,7 +386,7 @@ func gofka_queue_drain(h C.gofka_handle_t, maxEvents C.int32_t, timeoutMs C.int3
 	}
 	p := C.malloc(C.size_t(size))
 	if p == nil {
-		return fill(errOut, &wire.Error{Code: wire.ErrLocalUnknown, Detail: "out of memory"})
+		return &wire.Error{Code: wire.ErrLocalUnknown, Detail: "out of memory"}
 	}
 	b := unsafe.Slice((*byte)(p), size)[:0]
 	for _, ev := range evs {
@@ -372,11 +397,12 @@ func gofka_queue_drain(h C.gofka_handle_t, maxEvents C.int32_t, timeoutMs C.int3
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(ev.payload)))
 		b = append(b, ev.payload...)
 	}
+	*countOut = C.int32_t(len(evs))
 	*bufOut = (*C.uint8_t)(p)
 	if lenOut != nil {
 		*lenOut = C.size_t(size)
 	}
-	return fill(errOut, nil)
+	return nil
 }
 
 //export gofka_queue_close

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/gofka/gofka/core"
 )
 
 func TestEventQueueSignalsAndDrains(t *testing.T) {
@@ -14,7 +16,7 @@ func TestEventQueueSignalsAndDrains(t *testing.T) {
 	require.NoError(t, err)
 	defer q.close()
 
-	evs, err := q.drain(10, 0)
+	evs, err := q.drain(10, 0, core.ResponseReader{})
 	require.NoError(t, err)
 	require.Empty(t, evs)
 
@@ -40,7 +42,7 @@ func TestEventQueueSignalsAndDrains(t *testing.T) {
 
 	seen := map[uint64]bool{}
 	for len(seen) < 1000 {
-		evs, err := q.drain(300, time.Second)
+		evs, err := q.drain(300, time.Second, core.ResponseReader{})
 		require.NoError(t, err)
 		require.NotEmpty(t, evs)
 		for _, ev := range evs {
@@ -54,12 +56,12 @@ func TestEventQueueSignalsAndDrains(t *testing.T) {
 
 	// A blocking drain wakes up for a later post.
 	go func() { time.Sleep(20 * time.Millisecond); q.post(event{token: 7}) }()
-	evs, err = q.drain(1, 5*time.Second)
+	evs, err = q.drain(1, 5*time.Second, core.ResponseReader{})
 	require.NoError(t, err)
 	require.Equal(t, uint64(7), evs[0].token)
 
 	q.close()
-	_, err = q.drain(1, 0)
+	_, err = q.drain(1, 0, core.ResponseReader{})
 	require.Error(t, err)
 }
 

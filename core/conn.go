@@ -6,7 +6,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gofka/gofka/wire"
@@ -104,14 +103,14 @@ type link struct {
 	err     error            // guarded by mu; set once when the conn dies
 	dead    chan struct{}    // closed when the conn dies
 
-	// Reading (core/conn_read.go). raw and rawFD are set at dial for
-	// plaintext TCP links and never change; rd is the read role's.
-	raw     syscall.RawConn
-	rawFD   int
-	readMu  sync.Mutex   // the read role
-	rd      frameReader  // guarded by readMu
-	lost    atomic.Bool  // the reader goroutine left bytes to the holder or a caller
-	callers atomic.Int32 // threads waiting on the socket (ResponseReader.BeginWait)
+	// Reading (core/conn_read.go). sock is set at dial for plaintext TCP
+	// links (nc is nil then) and never changes; rd is the read role's.
+	sock     *sockFD
+	readMu   sync.Mutex   // the read role
+	rd       frameReader  // guarded by readMu
+	lost     atomic.Bool  // the reader goroutine left bytes to the holder or a caller
+	callers  atomic.Int32 // threads waiting on the socket (ResponseReader.BeginWait)
+	watching atomic.Bool  // the reader goroutine wakes for arriving data
 
 	lastUsed atomic.Int64 // unix nanos of the last request, for idle reaping
 	inFlight atomic.Int32
@@ -158,7 +157,7 @@ func dialLink(ctx context.Context, addr string, nodeID int32, cfg *Config) (l *l
 		dead:     make(chan struct{}),
 	}
 	if tc != nil && sec.tls == nil {
-		c.rawReading(tc)
+		c.ownSocket(tc)
 	}
 	c.lastUsed.Store(time.Now().UnixNano())
 	go c.readLoop()
@@ -428,10 +427,18 @@ func (c *link) send(req wire.Request, v int16, wantReply bool, clientID string, 
 	}
 	c.mu.Unlock()
 	c.lastUsed.Store(time.Now().UnixNano())
+	if wantReply {
+		c.rouse() // before the write: the goroutine wakes while the broker works
+	}
 
 	c.writeMu.Lock()
 	c.wbuf = wire.AppendRequest(c.wbuf[:0], req, v, id, clientID)
-	_, err := c.nc.Write(c.wbuf)
+	var err error
+	if c.sock != nil {
+		err = c.sock.write(c.wbuf)
+	} else {
+		_, err = c.nc.Write(c.wbuf)
+	}
 	if cap(c.wbuf) > 4<<20 {
 		c.wbuf = nil // do not pin a huge buffer after a large produce
 	}
@@ -482,7 +489,11 @@ func (c *link) close(err error) {
 	c.pending = nil
 	close(c.dead)
 	c.mu.Unlock()
-	c.nc.Close()
+	if c.sock != nil {
+		c.sock.shutdown()
+	} else {
+		c.nc.Close()
+	}
 	notify := false
 	for _, w := range pending {
 		close(w.ch)

@@ -18,30 +18,49 @@ package core
 // together keep both cores busy). A caller that reads the socket itself
 // takes one wake-up off the round trip.
 //
-// The protocol:
+// And why the socket is not in the Go runtime's poller (sockFD): a socket
+// registered there wakes the thread that sleeps in the runtime's
+// epoll_wait for every response, whether or not a goroutine waits for it
+// (some thread sleeps there whenever a timer is pending, which is
+// always), so the caller that read its own acknowledgement still paid a
+// second thread's wake-up on the CPUs the broker needs (~11% of a sync
+// producer's CPU samples). The reader goroutine therefore waits in a
+// ppoll(2) of its own, and chooses what wakes it:
+//
+//   - watching (POLLIN|POLLRDHUP): responses are awaited (pending) and no
+//     caller waits on the socket (callers == 0);
+//   - guarding (POLLRDHUP only): otherwise. The kernel wakes a poller only
+//     for the events it asked for, so arriving data does not wake it, but
+//     the broker closing the connection does: an idle link is still found
+//     dead at once;
+//   - deferring (its ring only): it was woken but another reader holds the
+//     role or a caller waits (see lost below): the socket stays readable
+//     until they read it, and they ring it when they have.
+//
+// It announces watching before it reads the conditions, and the threads
+// that change them (send, adding a pending response; EndWait, dropping
+// callers) ring it after the change when it does not watch (rouse), so one
+// of the two always sees the other. A sync send that claims the socket
+// before writing its request (gofka_producer_produce_wait) makes the
+// goroutine guard: the acknowledgement wakes only the caller.
+//
+// The protocol of the role:
 //
 //   - whoever holds readMu reads until a read returns less than the buffer
-//     (or EAGAIN), so a reader never leaves bytes in the socket that no
-//     readiness event will announce again (the runtime poller is
-//     edge-triggered; a caller's ppoll is level-triggered);
-//   - the goroutine waits for readiness in the runtime poller
-//     (RawConn.Read) without holding the role. Woken, it reads unless the
-//     role is taken or a caller is waiting on the socket (callers > 0):
-//     then it sets lost and waits for the next readiness event, leaving
-//     the bytes that woke it to the holder or the caller;
+//     (or EAGAIN);
+//   - woken, the goroutine reads unless the role is taken or a caller is
+//     waiting on the socket (callers > 0): then it sets lost and defers;
 //   - lost is an obligation: the holder, when it releases the role, and a
 //     caller, when it stops waiting, read again if it is set (readTurn,
-//     EndWait). The goroutine sets lost before it looks (again) at the
-//     role and the callers, so one of them always sees the other;
+//     EndWait), and ring the goroutine. The goroutine sets lost before it
+//     looks (again) at the role and the callers, so one of them always sees
+//     the other;
 //   - frames are assembled in the link's frameReader, whose state belongs
 //     to the role, so a frame that one reader started another finishes.
 //
-// The goroutine is still woken for every readiness event (the runtime's
-// poller cannot be told to skip one): the caller saves the wake-up on the
-// round trip, not the CPU of that one.
-//
 // TLS links (crypto/tls has its own record layer and buffering) keep a
-// plain reading goroutine (readLoopBuffered) and offer no ResponseReader.
+// plain reading goroutine in the runtime's poller (readLoopBuffered) and
+// offer no ResponseReader.
 
 import (
 	"bufio"
@@ -49,7 +68,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
+	"runtime"
 	"syscall"
 
 	"github.com/gofka/gofka/wire"
@@ -69,39 +88,92 @@ type frameReader struct {
 	nfill int     // bytes of frame filled so far
 }
 
-// rawReading makes c read through its file descriptor (plaintext TCP
-// only): it records the socket's RawConn and descriptor number.
-func (c *link) rawReading(tc *net.TCPConn) {
-	rc, err := tc.SyscallConn()
-	if err != nil {
-		return
-	}
-	fd := -1
-	if rc.Control(func(s uintptr) { fd = int(s) }) != nil || fd < 0 {
-		return
-	}
-	c.raw, c.rawFD = rc, fd
-	c.rd.buf = make([]byte, readBufferSize)
-}
-
 // readLoop is the link's reader goroutine.
 func (c *link) readLoop() {
-	if c.raw == nil {
+	if c.sock == nil {
 		c.readLoopBuffered()
 		return
 	}
-	var failed error
-	err := c.raw.Read(func(fd uintptr) bool {
-		if !c.takeReadRole(true) {
-			return false // the holder or a waiting caller reads it
-		}
-		failed = c.readTurn(int(fd))
-		return failed != nil // nil: the socket is empty, wait for readiness
-	})
-	if err == nil {
-		err = failed
+	s := c.sock
+	if !s.acquire() {
+		return // closed before it started
 	}
-	c.close(c.readFailure(err))
+	defer s.release()
+	deferring := false
+	for {
+		fds := [2]pollFD{{fd: int32(s.ring), events: pollIn}, {fd: int32(s.fd)}}
+		n := 2
+		c.watching.Store(false)
+		switch {
+		case deferring:
+			n = 1
+		case c.shouldWatch():
+			c.watching.Store(true)
+			fds[1].events = pollIn | pollRdHup
+		default:
+			fds[1].events = pollRdHup
+		}
+		if c.isClosed() {
+			return
+		}
+		ppoll(fds[:n], -1)
+		if fds[0].revents != 0 {
+			s.unring()
+		}
+		if c.isClosed() {
+			return
+		}
+		if n < 2 || fds[1].revents == 0 {
+			deferring = false
+			continue
+		}
+		if !c.takeReadRole(true) {
+			deferring = true // the holder or the waiting caller reads it, then rings
+			continue
+		}
+		deferring = false
+		if err := c.readTurn(s.fd); err != nil {
+			c.close(c.readFailure(err))
+			return
+		}
+		// Let the goroutines the responses readied (a ProduceSync caller,
+		// say) run on this thread now: blocked in ppoll, the goroutine
+		// would keep its P, and another thread would have to be woken
+		// to run them.
+		runtime.Gosched()
+	}
+}
+
+// shouldWatch reports whether the reader goroutine should wake for
+// arriving data: responses are awaited and no caller waits on the socket.
+func (c *link) shouldWatch() bool {
+	if c.callers.Load() > 0 {
+		return false
+	}
+	c.mu.Lock()
+	n := len(c.pending)
+	c.mu.Unlock()
+	return n > 0
+}
+
+// rouse rings the reader goroutine when it should watch and does not; the
+// caller has just made that so (added a pending response, stopped
+// waiting).
+func (c *link) rouse() {
+	if c.sock != nil && !c.watching.Load() && c.shouldWatch() && c.sock.acquire() {
+		c.sock.ringReader()
+		c.sock.release()
+	}
+}
+
+// isClosed reports whether the link is dead (not merely retiring).
+func (c *link) isClosed() bool {
+	select {
+	case <-c.dead:
+		return true
+	default:
+		return false
+	}
 }
 
 // takeReadRole tries to take the read role. For the goroutine (loop) a
@@ -117,14 +189,19 @@ func (c *link) takeReadRole(loop bool) bool {
 }
 
 // readTurn reads with the role held and then releases it, reading again
-// first whenever a reader left it bytes meanwhile (lost). The role is held
+// first whenever a reader left it bytes meanwhile (lost); a reader that
+// deferred may be the goroutine, which waits to be rung. The role is held
 // on entry.
 func (c *link) readTurn(fd int) error {
 	for {
 		err := c.readAvailable(fd)
 		c.readMu.Unlock()
-		if err != nil || !c.lost.Swap(false) || !c.takeReadRole(false) {
+		if err != nil || !c.lost.Swap(false) {
 			return err
+		}
+		c.sock.ringReader()
+		if !c.takeReadRole(false) {
+			return nil
 		}
 	}
 }
@@ -235,30 +312,44 @@ func (c *link) deliver(frame []byte) {
 // and EndWait the connection's reader goroutine leaves reading to the
 // thread, which waits for FD to be readable and calls TryRead. The zero
 // value reads nothing. Safe for concurrent use; the connection may die at
-// any time, after which TryRead reports it and FD must no longer be waited
-// on.
+// any time, after which TryRead reports it.
 type ResponseReader struct{ l *link }
 
 // Valid reports whether r refers to a connection.
 func (r ResponseReader) Valid() bool { return r.l != nil }
 
-// FD is the connection's socket, to wait on for readability (poll(2)).
-// The number is only meaningful while TryRead reports the connection
-// alive.
-func (r ResponseReader) FD() int { return r.l.rawFD }
+// FD is the connection's socket, to wait on for readability (poll(2))
+// between BeginWait and EndWait: the descriptor stays open until EndWait
+// (when the connection dies meanwhile it reports hang-up).
+func (r ResponseReader) FD() int { return r.l.sock.fd }
 
-// BeginWait announces that the calling thread waits for the socket; every
-// BeginWait must be followed by an EndWait.
-func (r ResponseReader) BeginWait() { r.l.callers.Add(1) }
+// BeginWait announces that the calling thread waits for the socket (the
+// reader goroutine stops watching it). false: the connection is closed,
+// there is nothing to wait on and no EndWait to call. Every true result
+// must be followed by an EndWait.
+func (r ResponseReader) BeginWait() bool {
+	c := r.l
+	if !c.sock.acquire() {
+		return false
+	}
+	c.callers.Add(1)
+	return true
+}
 
 // EndWait ends a wait; what the reader goroutine left to the waiting
-// thread meanwhile is read now.
+// thread meanwhile is read now, and the goroutine watches again if
+// responses are still awaited.
 func (r ResponseReader) EndWait() {
 	c := r.l
 	c.callers.Add(-1)
-	if c.lost.Swap(false) && c.takeReadRole(false) {
-		c.readAsCaller()
+	if c.lost.Swap(false) {
+		c.sock.ringReader()
+		if c.takeReadRole(false) {
+			c.readAsCaller()
+		}
 	}
+	c.rouse()
+	c.sock.release()
 }
 
 // TryRead reads and delivers whatever the connection has, unless another
@@ -278,13 +369,12 @@ func (r ResponseReader) TryRead() (alive, read bool) {
 // readAsCaller is readTurn from a thread other than the goroutine (the
 // role held); it closes the link on failure and reports whether it lives.
 func (c *link) readAsCaller() bool {
-	var failed error
-	err := c.raw.Control(func(fd uintptr) { failed = c.readTurn(int(fd)) })
-	if err != nil {
-		c.readMu.Unlock() // Control did not run the function: the socket is closed
-	} else {
-		err = failed
+	if !c.sock.acquire() {
+		c.readMu.Unlock()
+		return false // closed
 	}
+	err := c.readTurn(c.sock.fd)
+	c.sock.release()
 	if err != nil {
 		c.close(c.readFailure(err))
 		return false

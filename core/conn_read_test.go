@@ -37,8 +37,8 @@ func rawTestLink(t *testing.T, goroutine bool) (*link, net.Conn) {
 	server := <-accepted
 	require.NotNil(t, server)
 	l := &link{addr: "test:9092", nc: nc, pending: map[int32]waiter{}, dead: make(chan struct{})}
-	l.rawReading(nc.(*net.TCPConn))
-	require.NotNil(t, l.raw, "a plaintext TCP link reads through its descriptor")
+	l.ownSocket(nc.(*net.TCPConn))
+	require.NotNil(t, l.sock, "a plaintext TCP link owns its socket")
 	t.Cleanup(func() {
 		l.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "test over"})
 		server.Close()
@@ -93,6 +93,7 @@ func TestReadRoleSharedWithCallers(t *testing.T) {
 		}}
 	}
 	l.mu.Unlock()
+	l.rouse() // as send does
 
 	stop := make(chan struct{})
 	var callers sync.WaitGroup
@@ -111,8 +112,8 @@ func TestReadRoleSharedWithCallers(t *testing.T) {
 				// Every other turn as a waiting caller, whom the
 				// goroutine leaves the reading to until EndWait.
 				waiting := i%2 == 0
-				if waiting {
-					r.BeginWait()
+				if waiting && !r.BeginWait() {
+					return
 				}
 				alive, read := r.TryRead()
 				if read {
@@ -167,6 +168,7 @@ func TestReadRoleSharedWithCallers(t *testing.T) {
 	l.mu.Lock()
 	l.pending[n+1] = waiter{ch: ch}
 	l.mu.Unlock()
+	l.rouse()
 	f := testFrame(n + 1)
 	_, err := server.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(f))), f...))
 	require.NoError(t, err)
@@ -218,21 +220,28 @@ func TestCallerReadFailuresCloseTheLink(t *testing.T) {
 	}
 }
 
-// While a caller waits (BeginWait) the goroutine leaves the bytes that woke
-// it to the caller; a caller that ends its wait without having read them
-// (woken by something else, or timed out) reads them in EndWait.
+// A goroutine that was watching when a caller began to wait (BeginWait)
+// leaves the bytes that woke it to the caller; a caller that ends its wait
+// without having read them (woken by something else, or timed out) reads
+// them in EndWait.
 func TestEndWaitReadsWhatTheGoroutineLeft(t *testing.T) {
 	l, server := rawTestLink(t, true)
 	ch := make(chan []byte, 1)
 	l.mu.Lock()
 	l.pending[7] = waiter{ch: ch}
 	l.mu.Unlock()
+	l.rouse()
+	deadline := time.Now().Add(30 * time.Second)
+	for !l.watching.Load() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	require.True(t, l.watching.Load(), "a response is awaited and nobody waits: the goroutine watches")
 	r := ResponseReader{l}
-	r.BeginWait()
+	require.True(t, r.BeginWait())
 	f := testFrame(7)
 	_, err := server.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(f))), f...))
 	require.NoError(t, err)
-	deadline := time.Now().Add(30 * time.Second)
+	deadline = time.Now().Add(30 * time.Second)
 	for !l.lost.Load() && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
@@ -249,4 +258,47 @@ func TestEndWaitReadsWhatTheGoroutineLeft(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the frame the goroutine left was never read")
 	}
+}
+
+// An idle link (no response awaited: the goroutine guards the socket
+// without waking for data) still finds out at once that the broker closed
+// it.
+func TestIdleLinkNoticesTheBrokerClosing(t *testing.T) {
+	l, server := rawTestLink(t, true)
+	require.NoError(t, server.Close())
+	select {
+	case <-l.dead:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the link did not notice the connection's end")
+	}
+	assert.Equal(t, wire.ErrConnectionFailed, wire.CodeOf(l.deathErr()))
+	assert.False(t, ResponseReader{l}.BeginWait(), "nothing to wait on once closed")
+}
+
+// A caller that claims the socket before the request is written is the
+// only one to wake for the response: the goroutine, guarding, never
+// defers to it (it would have set lost).
+func TestClaimedResponseWakesOnlyTheCaller(t *testing.T) {
+	l, server := rawTestLink(t, true)
+	r := ResponseReader{l}
+	require.True(t, r.BeginWait())
+	ch := make(chan []byte, 1)
+	l.mu.Lock()
+	l.pending[3] = waiter{ch: ch}
+	l.mu.Unlock()
+	l.rouse()
+	assert.False(t, l.watching.Load())
+	f := testFrame(3)
+	_, err := server.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(f))), f...))
+	require.NoError(t, err)
+	fds := []pollFD{{fd: int32(r.FD()), events: pollIn}}
+	ppoll(fds, 30*time.Second)
+	require.NotZero(t, fds[0].revents, "the response arrived")
+	alive, read := r.TryRead()
+	require.True(t, alive)
+	require.True(t, read)
+	require.Equal(t, f, <-ch)
+	assert.False(t, l.lost.Load(), "the goroutine did not wake for the claimed response")
+	r.EndWait()
+	assert.False(t, l.watching.Load(), "nothing awaited: the goroutine does not watch")
 }

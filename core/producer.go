@@ -435,7 +435,36 @@ func (p *Producer) ResponseReader(topic string, partition int32) ResponseReader 
 		cn = nil
 	}
 	pb.mu.Unlock()
-	if cn == nil || cn.raw == nil {
+	if cn == nil || cn.sock == nil {
+		return ResponseReader{}
+	}
+	return ResponseReader{cn.link}
+}
+
+// LeaderReader is the connection a record for topic/partition produced now
+// would most likely go out on (its leader's, when connected), for a caller
+// that claims it (ResponseReader.BeginWait) before producing and then
+// waits for the acknowledgement, so that the reader goroutine never
+// starts watching for it (core/conn_read.go); the zero value when that is
+// not known or the connection cannot be read that way (TLS).
+func (p *Producer) LeaderReader(topic string, partition int32) ResponseReader {
+	ts := p.topicIfKnown(topic)
+	if ts == nil {
+		return ResponseReader{}
+	}
+	parts := ts.partitions()
+	if partition < 0 || int(partition) >= len(parts) {
+		return ResponseReader{}
+	}
+	pb := parts[partition]
+	pb.mu.Lock()
+	s := pb.sink
+	pb.mu.Unlock()
+	if s == nil {
+		return ResponseReader{}
+	}
+	cn := p.cl.liveBrokerConn(s.node)
+	if cn == nil || cn.sock == nil {
 		return ResponseReader{}
 	}
 	return ResponseReader{cn.link}

@@ -234,6 +234,26 @@ int32_t gofka_producer_produce(gofka_handle_t producer, gofka_handle_t queue, ui
                                const uint8_t *headers, size_t headers_len,
                                int64_t timestamp_ms, gofka_error_t *err);
 
+/* gofka_producer_produce (queue required) followed by gofka_queue_drain of
+ * that queue (max_events, timeout_ms, buf_out, len_out, count_out as
+ * there), in one call: the building block of a sync send that waits in
+ * slices (to stay interruptible) without a thread of the library waking
+ * for the acknowledgement. Before the record goes out, the calling thread
+ * claims the partition leader's connection, so that it alone wakes for
+ * and reads the response; the claim ends before the call returns. When
+ * the produce fails nothing is buffered, no event will come and the
+ * return is its error; otherwise the return is the drain's (0 with
+ * count_out 0 when the event has not come within timeout_ms: drain the
+ * queue for it as usual). */
+int32_t gofka_producer_produce_wait(gofka_handle_t producer, gofka_handle_t queue, uint64_t token,
+                                    const char *topic, int32_t partition,
+                                    const uint8_t *key, int64_t key_len,
+                                    const uint8_t *value, int64_t value_len,
+                                    const uint8_t *headers, size_t headers_len,
+                                    int64_t timestamp_ms, int32_t max_events, int32_t timeout_ms,
+                                    uint8_t **buf_out, size_t *len_out, int32_t *count_out,
+                                    gofka_error_t *err);
+
 /* Buffers `count` packed records (format below) for one topic in one call
  * and returns at once, all or nothing: a non-zero return (closed producer,
  * bad argument, a record too large, GOFKA_ERR_QUEUE_FULL when

@@ -162,6 +162,29 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
             _p_error,
         ],
     ),
+    "gofka_producer_produce_wait": (
+        c_int32,
+        [
+            gofka_handle_t,  # producer
+            gofka_handle_t,  # queue
+            c_uint64,  # token
+            c_char_p,  # topic
+            c_int32,  # partition (-1 = partitioner)
+            _bytes_in,  # key
+            c_int64,  # key_len
+            _bytes_in,  # value
+            c_int64,  # value_len
+            _bytes_in,  # headers
+            c_size_t,  # headers_len
+            c_int64,  # timestamp_ms
+            c_int32,  # max_events
+            c_int32,  # timeout_ms
+            _p_buffer,  # buf_out
+            _p_size,  # len_out
+            POINTER(c_int32),  # count_out
+            _p_error,
+        ],
+    ),
     "gofka_producer_produce_batch": (
         c_int32,
         [

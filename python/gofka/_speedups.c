@@ -39,7 +39,7 @@
  *                   [(kind, [(topic, partition)])]. Every count and
  *                   offset is bounds-checked; a malformed buffer raises
  *                   ValueError.
- *   bind_library(produce, drain, free, poll)   the library's functions
+ *   bind_library(produce_wait, drain, free, poll)   the library's functions
  *                   that the two calls below use.
  *   send_wait(...)  the sync Producer.send in one call (see send_wait).
  *   consumer_poll(...)   one gofka_consumer_poll, decoded straight from
@@ -1621,14 +1621,15 @@ typedef struct {
 typedef int32_t (*produce_fn)(uint64_t producer, uint64_t queue, uint64_t token, const char *topic,
                               int32_t partition, const uint8_t *key, int64_t key_len, const uint8_t *value,
                               int64_t value_len, const uint8_t *headers, size_t headers_len,
-                              int64_t timestamp_ms, lib_error_t *err);
+                              int64_t timestamp_ms, int32_t max_events, int32_t timeout_ms, uint8_t **buf_out,
+                              size_t *len_out, int32_t *count_out, lib_error_t *err);
 typedef int32_t (*drain_fn)(uint64_t queue, int32_t max_events, int32_t timeout_ms, uint8_t **buf_out,
                             size_t *len_out, int32_t *count_out, lib_error_t *err);
 typedef void (*free_fn)(void *p);
 typedef int32_t (*poll_fn)(uint64_t consumer, int32_t max_messages, int32_t timeout_ms, uint8_t **buf_out,
                            size_t *len_out, int32_t *count_out, lib_error_t *err);
 
-static produce_fn lib_produce; /* gofka_producer_produce */
+static produce_fn lib_produce; /* gofka_producer_produce_wait */
 static drain_fn lib_drain;     /* gofka_queue_drain */
 static free_fn lib_free;       /* gofka_free */
 static poll_fn lib_poll;       /* gofka_consumer_poll */
@@ -1713,16 +1714,24 @@ static PyObject *send_wait(PyObject *module, PyObject *args)
     /* The buffers belong to bytes objects the caller's arguments keep
      * alive; the library copies them before produce returns. */
     Py_BEGIN_ALLOW_THREADS
-    rc = lib_produce(producer, queue, token, topic, partition, (const uint8_t *)key, key_len,
-                     (const uint8_t *)value, value_len, headers_len ? (const uint8_t *)headers : NULL,
-                     (size_t)headers_len, ts, &err);
     deadline = monotonic_ms() + (wait_ms > 0 ? wait_ms : 0);
-    while (rc == 0 && !found) {
+    rc = 0;
+    for (int first = 1; rc == 0 && !found; first = 0) {
         uint8_t *buf = NULL;
         size_t len = 0, pos = 0;
         int32_t count = 0, i;
         int64_t left = deadline - monotonic_ms();
-        rc = lib_drain(queue, 64, left > 0 ? (int32_t)left : 0, &buf, &len, &count, &err);
+        int32_t slice = left > 0 ? (int32_t)left : 0;
+        /* The produce and the first wait in one library call, which claims
+         * the connection before the record goes out (gofka.h). A failed
+         * produce is reported before the first drain sets anything: then
+         * nothing was sent. */
+        if (first)
+            rc = lib_produce(producer, queue, token, topic, partition, (const uint8_t *)key, key_len,
+                             (const uint8_t *)value, value_len, headers_len ? (const uint8_t *)headers : NULL,
+                             (size_t)headers_len, ts, 64, slice, &buf, &len, &count, &err);
+        else
+            rc = lib_drain(queue, 64, slice, &buf, &len, &count, &err);
         /* Events of earlier sends that gave up waiting (another token) are
          * dropped, as the Python path does. */
         for (i = 0; rc == 0 && i < count && pos + 28 <= len; i++) {

@@ -127,5 +127,5 @@ if speedups is not None:
     # The library functions that speedups.send_wait (Producer.send) and
     # speedups.consumer_poll (Consumer.poll) call without ctypes.
     speedups.bind_library(*(ctypes.cast(f, ctypes.c_void_p).value for f in (
-        _native.lib.gofka_producer_produce, _native.lib.gofka_queue_drain, _native.lib.gofka_free,
+        _native.lib.gofka_producer_produce_wait, _native.lib.gofka_queue_drain, _native.lib.gofka_free,
         _native.lib.gofka_consumer_poll)))

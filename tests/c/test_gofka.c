@@ -601,6 +601,55 @@ static void test_async_produce(void) {
     CHECK_RC(GOFKA_OK, gofka_queue_close(q, &err), &err);
 }
 
+/* gofka_producer_produce_wait: sync sends, each record's event drained by
+ * the same call (or by later drains when it needs longer), in order. */
+static void test_produce_wait(void) {
+    gofka_error_t err;
+    gofka_handle_t q = 0;
+    char topic[96];
+    gofka_handle_t p = new_producer();
+    REQUIRE(p != 0);
+    harness_topic(topic, sizeof topic, "pwait");
+    REQUIRE_RC(GOFKA_OK, gofka_queue_new(&q, &err), &err);
+    for (int i = 0; i < 20; i++) {
+        char v[16];
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        int32_t count = 0;
+        int64_t offset = -9;
+        snprintf(v, sizeof v, "wait-%d", i);
+        REQUIRE_RC(GOFKA_OK, gofka_producer_produce_wait(p, q, 500 + (uint64_t)i, topic, 0, NULL, -1, (const uint8_t *)v,
+                                                         (int64_t)strlen(v), NULL, 0, -1, 16, 15000, &buf, &len, &count,
+                                                         &err), &err);
+        for (int tries = 0; count == 0 && tries < 100; tries++)
+            REQUIRE_RC(GOFKA_OK, gofka_queue_drain(q, 16, 200, &buf, &len, &count, &err), &err);
+        REQUIRE(count == 1 && len >= 28);
+        CHECK(rd_u64(buf) == 500 + (uint64_t)i);
+        CHECK((int32_t)rd_u32(buf + 8) == 0);
+        offset = (int64_t)rd_u64(buf + 16);
+        CHECK(offset == i); /* one partition, one record at a time */
+        gofka_free(buf);
+    }
+    {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        int32_t count = 0;
+        /* misuse: no queue, NULL outputs, no room for events: nothing is sent */
+        CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_produce_wait(p, 0, 1, topic, 0, NULL, -1, (const uint8_t *)"v", 1,
+                                                                         NULL, 0, -1, 16, 10, &buf, &len, &count, &err), &err);
+        CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_produce_wait(p, q, 1, topic, 0, NULL, -1, (const uint8_t *)"v", 1,
+                                                                         NULL, 0, -1, 16, 10, NULL, &len, &count, &err), &err);
+        CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_produce_wait(p, q, 1, topic, 0, NULL, -1, (const uint8_t *)"v", 1,
+                                                                         NULL, 0, -1, 0, 10, &buf, &len, &count, &err), &err);
+        CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_producer_produce_wait(p, p, 1, topic, 0, NULL, -1, (const uint8_t *)"v", 1,
+                                                                       NULL, 0, -1, 16, 10, &buf, &len, &count, &err), &err);
+        CHECK_RC(GOFKA_OK, gofka_queue_drain(q, 16, 0, &buf, &len, &count, &err), &err);
+        CHECK(count == 0); /* the refused calls posted nothing */
+    }
+    CHECK_RC(GOFKA_OK, gofka_producer_close(p, 15000, &err), &err);
+    CHECK_RC(GOFKA_OK, gofka_queue_close(q, &err), &err);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Consumer                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -894,6 +943,7 @@ int main(void) {
     RUN(test_queue);
     RUN(test_devcluster);
     RUN(test_async_produce);
+    RUN(test_produce_wait);
     RUN(test_consumer_group_roundtrip);
     RUN(test_consumer_misuse);
     RUN(test_admin_call);
