@@ -420,25 +420,15 @@ func (p *Producer) topic(name string) (*topicState, error) {
 // zero value when nothing is in flight there or the connection cannot be
 // read that way (TLS).
 func (p *Producer) ResponseReader(topic string, partition int32) ResponseReader {
-	ts := p.topicIfKnown(topic)
-	if ts == nil {
-		return ResponseReader{}
+	var cn *conn
+	if pb := p.partIfKnown(topic, partition); pb != nil {
+		pb.mu.Lock()
+		if pb.inflight > 0 {
+			cn = pb.inflightConn
+		}
+		pb.mu.Unlock()
 	}
-	parts := ts.partitions()
-	if partition < 0 || int(partition) >= len(parts) {
-		return ResponseReader{}
-	}
-	pb := parts[partition]
-	pb.mu.Lock()
-	cn := pb.inflightConn
-	if pb.inflight == 0 {
-		cn = nil
-	}
-	pb.mu.Unlock()
-	if cn == nil || cn.sock == nil {
-		return ResponseReader{}
-	}
-	return ResponseReader{cn.link}
+	return readerOf(cn)
 }
 
 // LeaderReader is the connection a record for topic/partition produced now
@@ -448,22 +438,34 @@ func (p *Producer) ResponseReader(topic string, partition int32) ResponseReader 
 // starts watching for it (core/conn_read.go); the zero value when that is
 // not known or the connection cannot be read that way (TLS).
 func (p *Producer) LeaderReader(topic string, partition int32) ResponseReader {
+	var cn *conn
+	if pb := p.partIfKnown(topic, partition); pb != nil {
+		pb.mu.Lock()
+		s := pb.sink
+		pb.mu.Unlock()
+		if s != nil {
+			cn = p.cl.liveBrokerConn(s.node)
+		}
+	}
+	return readerOf(cn)
+}
+
+// partIfKnown is the buffer of a partition of a topic already in use; nil
+// when there is none.
+func (p *Producer) partIfKnown(topic string, partition int32) *partBuf {
 	ts := p.topicIfKnown(topic)
 	if ts == nil {
-		return ResponseReader{}
+		return nil
 	}
 	parts := ts.partitions()
 	if partition < 0 || int(partition) >= len(parts) {
-		return ResponseReader{}
+		return nil
 	}
-	pb := parts[partition]
-	pb.mu.Lock()
-	s := pb.sink
-	pb.mu.Unlock()
-	if s == nil {
-		return ResponseReader{}
-	}
-	cn := p.cl.liveBrokerConn(s.node)
+	return parts[partition]
+}
+
+// readerOf is cn's ResponseReader; the zero value for none or a TLS link.
+func readerOf(cn *conn) ResponseReader {
 	if cn == nil || cn.sock == nil {
 		return ResponseReader{}
 	}
