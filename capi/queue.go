@@ -16,6 +16,7 @@ import (
 	"unsafe"
 
 	"github.com/gofka/gofka/core"
+	"github.com/gofka/gofka/internal/ppoll"
 	"github.com/gofka/gofka/wire"
 )
 
@@ -157,16 +158,9 @@ func (w *wakePipe) unref() {
 // early: the caller loops). It reports whether extra is readable (or in
 // error: a reader finds out).
 func waitReadable(fd, extra int, timeout time.Duration) (extraReady bool) {
-	type pollFd struct {
-		fd      int32
-		events  int16
-		revents int16
-	}
-	const pollIn = 0x1
-	pfds := [2]pollFd{{fd: int32(fd), events: pollIn}, {fd: int32(extra), events: pollIn}}
-	ts := syscall.NsecToTimespec(int64(timeout))
-	syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&pfds[0])), 2, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
-	return extra >= 0 && pfds[1].revents != 0
+	fds := [2]ppoll.FD{{Fd: int32(fd), Events: ppoll.In}, {Fd: int32(extra), Events: ppoll.In}}
+	ppoll.Wait(fds[:], max(timeout, 0))
+	return extra >= 0 && fds[1].Revents != 0
 }
 
 // eventQueue is the asynchronous bridge between the engine and a caller's

@@ -466,9 +466,11 @@ func (c *link) deathErr() error {
 // isDead reports whether the link has failed or been closed, or is being
 // retired (SASL session ending) and takes no new requests.
 func (c *link) isDead() bool {
-	if c.retiring.Load() {
-		return true
-	}
+	return c.retiring.Load() || c.isClosed()
+}
+
+// isClosed reports whether the link is dead (not merely retiring).
+func (c *link) isClosed() bool {
 	select {
 	case <-c.dead:
 		return true

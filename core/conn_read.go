@@ -71,6 +71,7 @@ import (
 	"runtime"
 	"syscall"
 
+	"github.com/gofka/gofka/internal/ppoll"
 	"github.com/gofka/gofka/wire"
 )
 
@@ -101,7 +102,7 @@ func (c *link) readLoop() {
 	defer s.release()
 	deferring := false
 	for {
-		fds := [2]pollFD{{fd: int32(s.ring), events: pollIn}, {fd: int32(s.fd)}}
+		fds := [2]ppoll.FD{{Fd: int32(s.ring), Events: ppoll.In}, {Fd: int32(s.fd)}}
 		n := 2
 		c.watching.Store(false)
 		switch {
@@ -109,21 +110,21 @@ func (c *link) readLoop() {
 			n = 1
 		case c.shouldWatch():
 			c.watching.Store(true)
-			fds[1].events = pollIn | pollRdHup
+			fds[1].Events = ppoll.In | ppoll.RdHup
 		default:
-			fds[1].events = pollRdHup
+			fds[1].Events = ppoll.RdHup
 		}
 		if c.isClosed() {
 			return
 		}
-		ppoll(fds[:n], -1)
-		if fds[0].revents != 0 {
+		ppoll.Wait(fds[:n], -1)
+		if fds[0].Revents != 0 {
 			s.unring()
 		}
 		if c.isClosed() {
 			return
 		}
-		if n < 2 || fds[1].revents == 0 {
+		if n < 2 || fds[1].Revents == 0 {
 			deferring = false
 			continue
 		}
@@ -163,16 +164,6 @@ func (c *link) rouse() {
 	if c.sock != nil && !c.watching.Load() && c.shouldWatch() && c.sock.acquire() {
 		c.sock.ringReader()
 		c.sock.release()
-	}
-}
-
-// isClosed reports whether the link is dead (not merely retiring).
-func (c *link) isClosed() bool {
-	select {
-	case <-c.dead:
-		return true
-	default:
-		return false
 	}
 }
 
@@ -229,7 +220,7 @@ func (c *link) readAvailable(fd int) error {
 		}
 		if n < len(r.buf) {
 			// A short read took everything the socket had; later bytes
-			// raise a new readiness event (and a caller's ppoll sees them).
+			// make it readable again for whoever polls it.
 			return nil
 		}
 	}

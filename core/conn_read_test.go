@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gofka/gofka/internal/ppoll"
 	"github.com/gofka/gofka/wire"
 )
 
@@ -291,9 +292,9 @@ func TestClaimedResponseWakesOnlyTheCaller(t *testing.T) {
 	f := testFrame(3)
 	_, err := server.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(f))), f...))
 	require.NoError(t, err)
-	fds := []pollFD{{fd: int32(r.FD()), events: pollIn}}
-	ppoll(fds, 30*time.Second)
-	require.NotZero(t, fds[0].revents, "the response arrived")
+	fds := []ppoll.FD{{Fd: int32(r.FD()), Events: ppoll.In}}
+	ppoll.Wait(fds, 30*time.Second)
+	require.NotZero(t, fds[0].Revents, "the response arrived")
 	alive, read := r.TryRead()
 	require.True(t, alive)
 	require.True(t, read)

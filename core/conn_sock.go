@@ -4,8 +4,9 @@ import (
 	"net"
 	"sync/atomic"
 	"syscall"
-	"time"
 	"unsafe"
+
+	"github.com/gofka/gofka/internal/ppoll"
 )
 
 // sockFD is the socket of a plaintext TCP link, owned by the link outside
@@ -128,40 +129,13 @@ func (s *sockFD) write(b []byte) error {
 			b = b[n:]
 		case syscall.EINTR:
 		case syscall.EAGAIN:
-			fds := [1]pollFD{{fd: int32(s.fd), events: pollOut}}
-			ppoll(fds[:], -1)
+			fds := [1]ppoll.FD{{Fd: int32(s.fd), Events: ppoll.Out}}
+			ppoll.Wait(fds[:], -1)
 		default:
 			return e
 		}
 	}
 	return nil
-}
-
-// pollFD is struct pollfd (poll(2)).
-type pollFD struct {
-	fd      int32
-	events  int16
-	revents int16
-}
-
-const (
-	pollIn    = 0x1
-	pollOut   = 0x4
-	pollErr   = 0x8
-	pollHup   = 0x10
-	pollRdHup = 0x2000
-)
-
-// ppoll waits in ppoll(2) until one of fds has an event or timeout passes
-// (negative: no timeout). EINTR returns early with no events: callers loop.
-func ppoll(fds []pollFD, timeout time.Duration) {
-	var ts *syscall.Timespec
-	if timeout >= 0 {
-		t := syscall.NsecToTimespec(int64(timeout))
-		ts = &t
-	}
-	syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), uintptr(len(fds)),
-		uintptr(unsafe.Pointer(ts)), 0, 0, 0)
 }
 
 // ownSocket makes c own tc's socket (takeSocket): reads and writes go

@@ -94,6 +94,20 @@ _p_int64 = POINTER(c_int64)
 # buffer (no copy) and None as NULL; lengths are always passed separately.
 _bytes_in = c_char_p
 
+# Argument runs several functions share.
+_RECORD_ARGS = [  # one record (gofka_producer_send, _produce, _produce_wait)
+    c_char_p,  # topic
+    c_int32,  # partition (-1 = partitioner)
+    _bytes_in,  # key
+    c_int64,  # key_len
+    _bytes_in,  # value
+    c_int64,  # value_len
+    _bytes_in,  # headers
+    c_size_t,  # headers_len
+    c_int64,  # timestamp_ms
+]
+_BUFFER_OUT = [_p_buffer, _p_size, POINTER(c_int32)]  # buf_out, len_out, count_out
+
 # name -> (restype, argtypes), one entry per function of gofka.h, in order.
 SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     # Library
@@ -107,28 +121,14 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "gofka_log_set_level": (c_int32, [c_int32, _p_error]),
     "gofka_log_drain": (
         c_int32,
-        [c_int32, c_int32, _p_buffer, _p_size, POINTER(c_int32), _p_error],
+        [c_int32, c_int32, *_BUFFER_OUT, _p_error],
     ),
     # Producer
     "gofka_producer_new": (c_int32, [c_char_p, _p_handle, _p_error]),
     "gofka_producer_connect": (c_int32, [gofka_handle_t, c_int32, _p_error]),
     "gofka_producer_send": (
         c_int32,
-        [
-            gofka_handle_t,  # producer
-            c_char_p,  # topic
-            c_int32,  # partition
-            _bytes_in,  # key
-            c_int64,  # key_len
-            _bytes_in,  # value
-            c_int64,  # value_len
-            _bytes_in,  # headers
-            c_size_t,  # headers_len
-            c_int64,  # timestamp_ms
-            c_int32,  # timeout_ms
-            _p_int64,  # offset_out
-            _p_error,
-        ],
+        [gofka_handle_t, *_RECORD_ARGS, c_int32, _p_int64, _p_error],  # producer, ..., timeout_ms, offset_out
     ),
     "gofka_producer_send_batch": (
         c_int32,
@@ -146,44 +146,12 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     ),
     "gofka_producer_produce": (
         c_int32,
-        [
-            gofka_handle_t,  # producer
-            gofka_handle_t,  # queue (0 = no event)
-            c_uint64,  # token
-            c_char_p,  # topic
-            c_int32,  # partition (-1 = partitioner)
-            _bytes_in,  # key
-            c_int64,  # key_len
-            _bytes_in,  # value
-            c_int64,  # value_len
-            _bytes_in,  # headers
-            c_size_t,  # headers_len
-            c_int64,  # timestamp_ms
-            _p_error,
-        ],
+        [gofka_handle_t, gofka_handle_t, c_uint64, *_RECORD_ARGS, _p_error],  # producer, queue (0 = no event), token
     ),
     "gofka_producer_produce_wait": (
         c_int32,
-        [
-            gofka_handle_t,  # producer
-            gofka_handle_t,  # queue
-            c_uint64,  # token
-            c_char_p,  # topic
-            c_int32,  # partition (-1 = partitioner)
-            _bytes_in,  # key
-            c_int64,  # key_len
-            _bytes_in,  # value
-            c_int64,  # value_len
-            _bytes_in,  # headers
-            c_size_t,  # headers_len
-            c_int64,  # timestamp_ms
-            c_int32,  # max_events
-            c_int32,  # timeout_ms
-            _p_buffer,  # buf_out
-            _p_size,  # len_out
-            POINTER(c_int32),  # count_out
-            _p_error,
-        ],
+        # producer, queue, token, the record, max_events, timeout_ms, the events
+        [gofka_handle_t, gofka_handle_t, c_uint64, *_RECORD_ARGS, c_int32, c_int32, *_BUFFER_OUT, _p_error],
     ),
     "gofka_producer_produce_batch": (
         c_int32,
@@ -233,7 +201,7 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "gofka_consumer_unsubscribe_async": (c_int32, [gofka_handle_t, gofka_handle_t, c_uint64, c_int32, _p_error]),
     "gofka_consumer_poll": (
         c_int32,
-        [gofka_handle_t, c_int32, c_int32, _p_buffer, _p_size, POINTER(c_int32), _p_error],
+        [gofka_handle_t, c_int32, c_int32, *_BUFFER_OUT, _p_error],
     ),
     "gofka_consumer_poll_async": (
         c_int32,
@@ -308,7 +276,7 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     "gofka_queue_fd": (c_int32, [gofka_handle_t, POINTER(c_int32), _p_error]),
     "gofka_queue_drain": (
         c_int32,
-        [gofka_handle_t, c_int32, c_int32, _p_buffer, _p_size, POINTER(c_int32), _p_error],
+        [gofka_handle_t, c_int32, c_int32, *_BUFFER_OUT, _p_error],
     ),
     "gofka_queue_close": (c_int32, [gofka_handle_t, _p_error]),
     # Dev cluster
