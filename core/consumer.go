@@ -370,15 +370,33 @@ func (c *Consumer) subscribe(ctx context.Context, s subscription) error {
 // Unsubscribe leaves the group: it revokes every partition (committing
 // first with auto-commit), sends the leave request and clears the
 // subscription. The consumer can subscribe or assign again afterwards.
+//
+// As in the Java client, the revocation is the caller's own: a rebalance
+// listener (SetRebalanceListener) is called with PartitionsRevoked in this
+// goroutine before the partitions go, so it can still commit them, and no
+// revoked event follows on a later Poll. PollEvents callers (the C ABI)
+// handle the revocation before they call Unsubscribe.
 func (c *Consumer) Unsubscribe(ctx context.Context) error {
 	c.mu.Lock()
-	g := c.group
-	c.group = nil
-	c.subs = subscription{}
+	g, l := c.group, c.listener
 	c.mu.Unlock()
 	if g == nil {
 		return nil
 	}
+	if l != nil {
+		if tps := c.Assignment(); len(tps) > 0 {
+			l(RebalanceEvent{Kind: PartitionsRevoked, Partitions: tps})
+		}
+	}
+	c.mu.Lock()
+	if c.group != g {
+		// Another Unsubscribe or Close took the group meanwhile.
+		c.mu.Unlock()
+		return nil
+	}
+	c.group = nil
+	c.subs = subscription{}
+	c.mu.Unlock()
 	return g.stop(ctx, true)
 }
 
@@ -538,7 +556,9 @@ func (c *Consumer) assigned(tps []TopicPartition) {
 // goroutine revokes, not the application itself), the event is delivered
 // first and revoked waits until the application polls again (at most
 // max.poll.interval.ms, calling keepAlive every heartbeat interval so the
-// member stays in the group meanwhile).
+// member stays in the group meanwhile). Without keepAlive and lost, the
+// application itself revokes (Unsubscribe): it handled the revocation
+// before calling, so no event is queued after the fact.
 func (c *Consumer) revoked(ctx context.Context, tps []TopicPartition, lost bool, keepAlive func(context.Context) error) {
 	if len(tps) == 0 {
 		return
@@ -595,7 +615,7 @@ func (c *Consumer) revoked(ctx context.Context, tps []TopicPartition, lost bool,
 			delete(c.parts, p.tp)
 		}
 	}
-	if !waitApp {
+	if !waitApp && (lost || keepAlive != nil) {
 		c.postEventLocked(RebalanceEvent{Kind: kind, Partitions: tps}, false)
 	}
 	c.mu.Unlock()

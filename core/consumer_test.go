@@ -292,6 +292,7 @@ func TestConsumerGroupClassic(t *testing.T) {
 
 func TestConsumerGroupConsumerProtocol(t *testing.T) {
 	t.Parallel()
+	skipWithoutKIP848(t)
 	testGroupLifecycle(t, "consumer")
 }
 
@@ -635,6 +636,9 @@ func TestConsumerPatternSubscription(t *testing.T) {
 	brokers := testBrokers(t)
 	for _, protocol := range []string{"classic", "consumer"} {
 		t.Run(protocol, func(t *testing.T) {
+			if protocol == "consumer" {
+				skipWithoutKIP848(t)
+			}
 			t1 := consumerTestTopic(t, brokers, 1)
 			t2 := consumerTestTopic(t, brokers, 1)
 			produceTo(t, brokers, t1, 1, 1, "x")
@@ -662,6 +666,9 @@ func TestConsumerTopicCreatedAfterSubscribe(t *testing.T) {
 	brokers := testBrokers(t)
 	for _, protocol := range []string{"classic", "consumer"} {
 		t.Run(protocol, func(t *testing.T) {
+			if protocol == "consumer" {
+				skipWithoutKIP848(t)
+			}
 			topic := uniqueTopic(t)
 			c := newTestConsumer(t, brokers, WithGroupID("g-"+topic), WithGroupProtocol(protocol),
 				WithAllowAutoTopicCreation(false))
@@ -922,4 +929,60 @@ func TestConsumerMaxPollInterval(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	require.Equal(t, []RebalanceKind{PartitionsAssigned, PartitionsLost, PartitionsAssigned}, kinds)
+}
+
+// An application that unsubscribes while holding polled records commits
+// them in its revocation handler, as the Java client's unsubscribe lets it:
+// the listener runs in Unsubscribe, before the partitions go, so the commit
+// finds them still assigned; no revoked event follows on a later Poll.
+func TestConsumerUnsubscribeRevokesWhileAssigned(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := consumerTestTopic(t, brokers, 2)
+	produceTo(t, brokers, topic, 2, 5, "u")
+	group := "g-" + topic
+	c := newTestConsumer(t, brokers, WithGroupID(group), WithAutoCommit(false))
+	var mu sync.Mutex
+	var events []RebalanceEvent
+	var revokeAssigned []TopicPartition
+	var commitErr error
+	c.SetRebalanceListener(func(ev RebalanceEvent) {
+		mu.Lock()
+		events = append(events, ev)
+		mu.Unlock()
+		if ev.Kind != PartitionsRevoked {
+			return
+		}
+		revokeAssigned = c.Assignment()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		commitErr = c.Commit(ctx)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, c.Subscribe(ctx, topic))
+	pollN(t, c, 10, 20*time.Second)
+	require.NoError(t, c.Unsubscribe(ctx))
+	require.NoError(t, commitErr)
+	tps := []TopicPartition{{topic, 0}, {topic, 1}}
+	require.Equal(t, tps, revokeAssigned, "the listener ran after the partitions were gone")
+
+	// A later poll delivers no second revocation.
+	pctx, pc := context.WithTimeout(ctx, 300*time.Millisecond)
+	_, _ = c.Poll(pctx, 1)
+	pc()
+	mu.Lock()
+	kinds := []RebalanceKind{}
+	for _, ev := range events {
+		kinds = append(kinds, ev.Kind)
+	}
+	mu.Unlock()
+	require.Equal(t, []RebalanceKind{PartitionsAssigned, PartitionsRevoked}, kinds)
+
+	// What the handler committed is what the group reads back.
+	other := newTestConsumer(t, brokers, WithGroupID(group))
+	got, err := other.Committed(ctx, tps)
+	require.NoError(t, err)
+	for _, tp := range tps {
+		require.Equal(t, int64(5), got[tp], "committed offset of %v", tp)
+	}
 }

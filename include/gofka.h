@@ -440,9 +440,12 @@ int32_t gofka_consumer_subscribe_async(gofka_handle_t consumer, gofka_handle_t q
                                        gofka_error_t *err);
 
 /* Leaves the group: revokes every partition (committing first with
- * auto-commit; a revoked event is returned by the next poll), sends the
- * leave request (dynamic members) and clears the subscription. Blocks up to
- * timeout_ms. */
+ * auto-commit), sends the leave request (dynamic members) and clears the
+ * subscription. Blocks up to timeout_ms. The revocation is the caller's own,
+ * as in the Java client: no revoked event follows on a later poll, so a
+ * program that handles rebalances does its revocation work (e.g. committing
+ * what it processed, gofka_consumer_commit) before this call, while the
+ * partitions are still assigned. */
 int32_t gofka_consumer_unsubscribe(gofka_handle_t consumer, int32_t timeout_ms, gofka_error_t *err);
 
 /* gofka_consumer_unsubscribe without blocking: one event tagged `token`

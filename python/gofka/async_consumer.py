@@ -208,9 +208,24 @@ class AsyncConsumer(HandleOwner):
         await self._run(_native.lib.gofka_consumer_subscribe_async, topics, pattern, self._timeout_ms)
 
     async def unsubscribe(self) -> None:
-        """Leaves the group (see Consumer.unsubscribe)."""
+        """Leaves the group (see Consumer.unsubscribe: ``on_revoke`` is
+        called, and awaited, first, while the partitions are still
+        assigned)."""
+        await self._run_revoke_callback()
         self._drop_buffer()
         await self._run(_native.lib.gofka_consumer_unsubscribe_async, self._timeout_ms)
+
+    async def _run_revoke_callback(self) -> None:
+        """Calls ``on_revoke`` with the current assignment, if both exist:
+        the revocation the application makes itself (unsubscribe, close)."""
+        if self._opts.on_revoke is None:
+            return
+        try:
+            current = self.assignment()
+        except GofkaError:
+            current = []
+        if current:
+            await _maybe_await(self._opts.on_revoke(current))
 
     async def __aenter__(self) -> "AsyncConsumer":
         await self.connect()
@@ -226,13 +241,7 @@ class AsyncConsumer(HandleOwner):
         with the current assignment. Idempotent."""
         if self.closed:
             return
-        if self._opts.on_revoke is not None:
-            try:
-                current = self.assignment()
-            except GofkaError:
-                current = []
-            if current:
-                await _maybe_await(self._opts.on_revoke(current))
+        await self._run_revoke_callback()
         self._drop_buffer()
         handle = self._take_handle()
         if not handle:

@@ -707,8 +707,24 @@ class Consumer(HandleOwner):
 
     def unsubscribe(self) -> None:
         """Leaves the group (revoking every partition, committing first with
-        auto-commit); ``subscribe()`` or ``assign()`` may follow."""
+        auto-commit); ``subscribe()`` or ``assign()`` may follow. With
+        ``on_revoke`` it is first called with the current assignment, in this
+        thread, while the partitions are still assigned (so a ``commit()``
+        there commits them); no revocation follows on a later ``poll``."""
+        self._run_revoke_callback()
         self._call(_native.lib.gofka_consumer_unsubscribe, self._timeout_ms)
+
+    def _run_revoke_callback(self) -> None:
+        """Calls ``on_revoke`` with the current assignment, if both exist:
+        the revocation the application makes itself (unsubscribe, close)."""
+        if self._opts.on_revoke is None:
+            return
+        try:
+            current = self.assignment()
+        except GofkaError:
+            current = []
+        if current:
+            self._opts.on_revoke(current)
 
     def poll(self, max_messages: int = 1, timeout: Optional[float] = 1.0) -> List[Message]:
         """Returns up to ``max_messages`` messages, waiting up to ``timeout``
@@ -819,13 +835,7 @@ class Consumer(HandleOwner):
         the current assignment, in this thread. Idempotent."""
         if self.closed:
             return
-        if self._opts.on_revoke is not None:
-            try:
-                current = self.assignment()
-            except GofkaError:
-                current = []
-            if current:
-                self._opts.on_revoke(current)
+        self._run_revoke_callback()
         handle = self._take_handle()
         if handle:
             err = _native.new_error()
