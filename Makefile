@@ -8,7 +8,7 @@ SPEEDUPS := python/gofka/_speedups.abi3.so
 CC ?= cc
 GO_SOURCES := $(shell find wire core capi internal -name '*.go' -not -name '*_test.go') go.mod go.sum include/gofka.h
 
-.PHONY: build demo test test-go test-python test-faults fuzz lint docs kafka-up kafka-down clean venv
+.PHONY: build demo test test-go test-python test-faults test-compat fuzz lint docs kafka-up kafka-down clean venv
 
 build: $(LIB) $(SPEEDUPS)
 
@@ -46,6 +46,11 @@ test-go:
 # docs/reliability.md. Not yet part of `make test`: open findings there.
 test-faults: build venv
 	./scripts/run-faults.sh
+
+# The integration suites against older Apache Kafka versions (3.9.2 and
+# 4.0.0 by default; KAFKA_COMPAT_VERSIONS): scripts/run-compat.sh.
+test-compat: build venv
+	./scripts/run-compat.sh
 
 test-python: build venv
 	PYTHONPATH=python $(VENV)/bin/python -m pytest -q tests/python

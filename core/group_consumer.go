@@ -119,6 +119,11 @@ func (m *consumerMember) heartbeat(ctx context.Context, epoch int32) error {
 		if r.ErrorMessage != nil && *r.ErrorMessage != "" {
 			detail += ": " + *r.ErrorMessage
 		}
+		if code == wire.ErrUnsupportedVersion {
+			// Kafka 3.7-3.9 know the API but enable the protocol only on
+			// request (group.coordinator.rebalance.protocols).
+			detail += " (the broker does not enable the KIP-848 consumer group protocol, on by default from Kafka 4.0: use group.protocol=classic)"
+		}
 		return &wire.Error{Code: code, Detail: detail}
 	}
 	if epoch < 0 {

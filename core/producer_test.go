@@ -34,6 +34,25 @@ func testBrokers(t *testing.T) []string {
 	return d.Addrs()
 }
 
+// skipWithoutKIP848 skips a test of the KIP-848 consumer group protocol on
+// an Apache Kafka older than 4.0, which has none enabled (scripts/run-compat.sh
+// names the version it started in GOFKA_KAFKA_VERSION; without it the broker
+// is the dev cluster or scripts/kafka.sh's default, the newest supported).
+func skipWithoutKIP848(t *testing.T) {
+	t.Helper()
+	v := os.Getenv("GOFKA_KAFKA_VERSION")
+	if v == "" || os.Getenv("GOFKA_BROKERS") == "" {
+		return
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(v, "%d.%d", &major, &minor); err != nil {
+		t.Fatalf("GOFKA_KAFKA_VERSION=%q: %v", v, err)
+	}
+	if major < 4 {
+		t.Skipf("Kafka %s has no KIP-848 consumer protocol (GA in 4.0)", v)
+	}
+}
+
 func uniqueTopic(t *testing.T) string {
 	return fmt.Sprintf("gofka-%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), time.Now().UnixNano())
 }

@@ -179,6 +179,9 @@ cmd_fetch() {
               "kafka-server-$KAFKA_VERSION.jar" "kafka-clients-$KAFKA_VERSION.jar"; do
     [[ -f "$tmp/$need" ]] || { rm -rf "$tmp"; die "fetched jars lack $need"; }
   done
+  # Kafka 3.x brings its own slf4j binding (reload4j): drop log4j2's, or
+  # slf4j would pick one of the two by classpath order.
+  version_at_least 4 0 || rm -f "$tmp"/log4j-slf4j-impl-*.jar
   rm -rf "$KAFKA_LIBS"
   mv "$tmp" "$KAFKA_LIBS"
   write_log4j_configs "$KAFKA_HOME_DIR"
@@ -246,6 +249,32 @@ EOF
   </Loggers>
 </Configuration>
 EOF
+  # Kafka 3.x logs through slf4j -> reload4j (log4j 1.2 syntax); the same
+  # two destinations as above. Both system properties are always passed, so
+  # one command line serves every version.
+  install_if_changed "$dir/log4j-server.properties" <<'EOF'
+log4j.rootLogger=${kafka.root.loglevel}, STDOUT
+log4j.appender.STDOUT=org.apache.log4j.ConsoleAppender
+log4j.appender.STDOUT.Target=System.out
+log4j.appender.STDOUT.layout=org.apache.log4j.PatternLayout
+log4j.appender.STDOUT.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.request.logger=${kafka.quiet.loglevel}
+log4j.logger.kafka.network.RequestChannel$=${kafka.quiet.loglevel}
+log4j.logger.state.change.logger=${kafka.quiet.loglevel}
+log4j.logger.kafka.authorizer.logger=${kafka.quiet.loglevel}
+log4j.logger.kafka.cluster.Partition=${kafka.quiet.loglevel}
+log4j.logger.kafka.log=${kafka.quiet.loglevel}
+log4j.logger.org.apache.kafka.storage.internals.log=${kafka.quiet.loglevel}
+log4j.logger.org.apache.kafka.common.utils.AppInfoParser=${kafka.quiet.loglevel}
+log4j.logger.org.apache.kafka.common.config.AbstractConfig=${kafka.quiet.loglevel}
+EOF
+  install_if_changed "$dir/log4j-tools.properties" <<'EOF'
+log4j.rootLogger=WARN, STDERR
+log4j.appender.STDERR=org.apache.log4j.ConsoleAppender
+log4j.appender.STDERR.Target=System.err
+log4j.appender.STDERR.layout=org.apache.log4j.PatternLayout
+log4j.appender.STDERR.layout.ConversionPattern=[%d] %p %m (%c)%n
+EOF
 }
 
 ensure_fetched() {
@@ -307,7 +336,8 @@ tool_jvm_opts() {
   # shellcheck disable=SC2206
   TOOL_OPTS=($KAFKA_TOOL_HEAP_OPTS -XX:+UseSerialGC -XX:TieredStopAtLevel=1
     -Djava.awt.headless=true
-    "-Dlog4j2.configurationFile=$KAFKA_HOME_DIR/log4j2-tools.xml")
+    "-Dlog4j2.configurationFile=$KAFKA_HOME_DIR/log4j2-tools.xml"
+    "-Dlog4j.configuration=file:$KAFKA_HOME_DIR/log4j-tools.properties")
   local o
   while IFS= read -r o; do [[ -n "$o" ]] && TOOL_OPTS+=("$o"); done < <(cds_opts "tool-$class" "$pid")
 }
@@ -736,6 +766,7 @@ start_node() {
     -Dkafka.logs.dir="$KAFKA_WORKDIR" \
     -Dkafka.root.loglevel="$KAFKA_LOG_LEVEL" -Dkafka.quiet.loglevel="$KAFKA_LOG_QUIET_LEVEL" \
     -Dlog4j2.configurationFile="$KAFKA_HOME_DIR/log4j2-server.xml" \
+    -Dlog4j.configuration="file:$KAFKA_HOME_DIR/log4j-server.properties" \
     $KAFKA_JVM_OPTS \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$cfg" \
     </dev/null >>"$logf" 2>&1 &

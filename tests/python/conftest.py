@@ -48,3 +48,23 @@ def topic() -> str:
 def producer(brokers: str) -> Iterator[gofka.Producer]:
     with gofka.Producer(brokers, timeout=15) as p:
         yield p
+
+
+def kafka_older_than(major: int, minor: int) -> bool:
+    """True when the tests run against an Apache Kafka older than
+    major.minor. scripts/run-compat.sh names the version it started in
+    GOFKA_KAFKA_VERSION; without it the broker is the dev cluster or
+    scripts/kafka.sh's default (the newest supported), never older."""
+    v = os.environ.get("GOFKA_KAFKA_VERSION", "")
+    if not v or not os.environ.get("GOFKA_BROKERS"):
+        return False
+    got = tuple(int(x) for x in v.split(".")[:2])
+    return got < (major, minor)
+
+
+@pytest.fixture
+def kip848(brokers: str) -> None:
+    """Skips a test of the KIP-848 consumer group protocol on a Kafka that
+    has none (it is generally available from 4.0)."""
+    if kafka_older_than(4, 0):
+        pytest.skip("Kafka %s has no KIP-848 consumer protocol (GA in 4.0)" % os.environ["GOFKA_KAFKA_VERSION"])

@@ -189,9 +189,11 @@ def test_auto_commit_on_close(brokers: str) -> None:
 
 
 @pytest.mark.parametrize("protocol", ["classic", "consumer"])
-def test_three_consumers_share_a_topic(brokers: str, protocol: str) -> None:
+def test_three_consumers_share_a_topic(brokers: str, protocol: str, request: pytest.FixtureRequest) -> None:
     """Three members consume each message exactly once; one leaves and the
     others take over; a restarted member resumes at the commits."""
+    if protocol == "consumer":
+        request.getfixturevalue("kip848")
     topic = new_topic(brokers, 6)
     group = "g-" + topic
     opts = dict(FAST, auto_commit=False, group_protocol=protocol)
