@@ -376,10 +376,12 @@ func (c *link) awaitBounded(ctx context.Context, req wire.Request, id int32, ch 
 		if bound > 0 && time.Since(sent) >= bound-10*time.Millisecond {
 			return nil, c.requestTimedOut(req, bound)
 		}
-		// The response may still arrive; the reader drops it since nobody
-		// waits for the id any more.
+		// The response may still arrive: the id stays known, without a
+		// channel, so the reader drops it (deliver).
 		c.mu.Lock()
-		delete(c.pending, id)
+		if c.pending != nil {
+			c.pending[id] = waiter{}
+		}
 		c.mu.Unlock()
 		return nil, &wire.Error{Code: wire.ErrTimedOut,
 			Detail: fmt.Sprintf("%s request: %v", wire.APIName(req.APIKey()), ctx.Err()), Broker: c.addr}
@@ -396,9 +398,11 @@ func (c *link) requestTimedOut(req wire.Request, bound time.Duration) error {
 	return err
 }
 
-// waiter is where the reader delivers one response frame.
+// waiter is where the reader delivers one response frame. The zero waiter
+// stands for a request whose caller gave up: its response is still
+// expected, and dropped.
 type waiter struct {
-	ch     chan []byte // capacity 1: the frame; closed when the link dies
+	ch     chan []byte // capacity 1: the frame; closed when the link dies; nil: given up
 	notify func()      // optional: called after ch is filled or closed (conn.start)
 }
 
@@ -498,7 +502,9 @@ func (c *link) close(err error) {
 	}
 	notify := false
 	for _, w := range pending {
-		close(w.ch)
+		if w.ch != nil {
+			close(w.ch)
+		}
 		notify = notify || w.notify != nil
 	}
 	if notify {

@@ -252,7 +252,9 @@ func (c *link) consume(b []byte) error {
 		if r.nfill == len(r.frame) {
 			frame := r.frame
 			r.frame = nil
-			c.deliver(frame)
+			if err := c.deliver(frame); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -280,22 +282,35 @@ func (c *link) readLoopBuffered() {
 			c.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "read: " + err.Error(), Broker: c.addr})
 			return
 		}
-		c.deliver(frame)
+		if err := c.deliver(frame); err != nil {
+			c.close(err)
+			return
+		}
 	}
 }
 
 // deliver hands a response frame to the waiter of its correlation id
-// (responses nobody waits for any more are dropped).
-func (c *link) deliver(frame []byte) {
+// (the response of a request its caller gave up on is dropped). A frame
+// with an id no request on the link carries is a protocol violation (a
+// peer that is not a Kafka broker, or a corrupt stream): the error closes
+// the link with CORRUPT_RESPONSE, so callers learn what happened instead
+// of waiting out their deadline.
+func (c *link) deliver(frame []byte) error {
 	id, _ := wire.ResponseCorrelationID(frame)
 	c.mu.Lock()
 	w, ok := c.pending[id]
 	delete(c.pending, id)
+	last := c.corr
 	c.mu.Unlock()
-	if ok {
+	if !ok {
+		return &wire.Error{Code: wire.ErrCorruptResponse, Broker: c.addr,
+			Detail: fmt.Sprintf("a response frame carries correlation id %d, which no request on this connection has (the last one sent was %d): not a Kafka broker, or a corrupt stream", id, last)}
+	}
+	if w.ch != nil {
 		w.ch <- frame
 		w.signal()
 	}
+	return nil
 }
 
 // ResponseReader lets a thread that waits for a response on a broker

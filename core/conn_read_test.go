@@ -303,3 +303,34 @@ func TestClaimedResponseWakesOnlyTheCaller(t *testing.T) {
 	r.EndWait()
 	assert.False(t, l.watching.Load(), "nothing awaited: the goroutine does not watch")
 }
+
+// A response to a request whose caller gave up is dropped quietly; a frame
+// whose correlation id no request carries (a peer that is not a Kafka
+// broker) fails the link at once with CORRUPT_RESPONSE, naming the id,
+// instead of leaving the callers to wait out their deadlines.
+func TestUnknownCorrelationIDFailsTheLink(t *testing.T) {
+	l, server := rawTestLink(t, true)
+	waiting := make(chan []byte, 1)
+	l.mu.Lock()
+	l.corr = 2
+	l.pending[1] = waiter{} // its caller gave up (awaitBounded)
+	l.pending[2] = waiter{ch: waiting}
+	l.mu.Unlock()
+	l.rouse()
+	for _, id := range []int32{1, 99} {
+		f := testFrame(id)
+		_, err := server.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(f))), f...))
+		require.NoError(t, err)
+	}
+	select {
+	case <-l.dead:
+	case <-time.After(30 * time.Second):
+		t.Fatal("a frame for correlation id 99 did not fail the link")
+	}
+	err := l.deathErr()
+	assert.Equal(t, wire.ErrCorruptResponse, wire.CodeOf(err))
+	// The frame for id 1 (given up) passed without harm: id 99 killed it.
+	assert.Contains(t, err.Error(), "correlation id 99")
+	_, open := <-waiting
+	assert.False(t, open, "the waiting request is failed with the link")
+}
