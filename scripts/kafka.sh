@@ -372,19 +372,43 @@ has_arg() {
   return 1
 }
 
+# legacy_tool_args <client-kind> args...: prints the args one per line, with
+# the console tools' option names of Kafka 4.2+ (--formatter-property,
+# --reader-property, --command-property) turned into the older ones
+# (--property, --consumer-property / --producer-property) on older versions,
+# so callers write one spelling.
+legacy_tool_args() {
+  local kind="$1"; shift
+  local a
+  for a in "$@"; do
+    if ! version_at_least 4 2; then
+      case "$a" in
+        --formatter-property|--reader-property) a=--property ;;
+        --command-property) a="--$kind-property" ;;
+      esac
+    fi
+    printf '%s\n' "$a"
+  done
+}
+
 cmd_console_consume() {
   [[ $# -ge 1 ]] || die "usage: kafka.sh console-consume <topic> [max-messages] [extra args...]"
   load_layout
   local topic="$1"; shift
   local max=""
   if [[ $# -ge 1 && "$1" =~ ^[0-9]+$ ]]; then max="$1"; shift; fi
+  local a given=()
+  while IFS= read -r a; do given+=("$a"); done < <(legacy_tool_args consumer "$@")
+  set -- "${given[@]+"${given[@]}"}"
   local args=(--bootstrap-server "$(bootstrap_servers)" --topic "$topic")
   # defaults, unless the caller passed the option itself
   has_arg --offset "$@" || has_arg --from-beginning "$@" || args+=(--from-beginning)
   has_arg --timeout-ms "$@" || args+=(--timeout-ms "$KAFKA_CONSUME_TIMEOUT_MS")
   if [[ -n "$max" ]] && ! has_arg --max-messages "$@"; then args+=(--max-messages "$max"); fi
   # Consumer group protocol of the oracle consumer (KIP-848 'consumer' joins
-  # much faster than 'classic'); KAFKA_CONSUME_GROUP_PROTOCOL= to leave unset.
+  # much faster than 'classic'; Kafka 3.x does not enable it);
+  # KAFKA_CONSUME_GROUP_PROTOCOL= to leave unset.
+  version_at_least 4 0 || KAFKA_CONSUME_GROUP_PROTOCOL="${KAFKA_CONSUME_GROUP_PROTOCOL-}"
   local cp="--command-property"
   version_at_least 4 2 || cp="--consumer-property"
   has_arg --consumer-property "$@" && cp="--consumer-property"
@@ -424,8 +448,11 @@ cmd_console_produce() {
   [[ $# -ge 1 ]] || die "usage: kafka.sh console-produce <topic> [extra args...] < lines"
   load_layout
   local topic="$1"; shift
-  run_tool org.apache.kafka.tools.ConsoleProducer \
-    --bootstrap-server "$(bootstrap_servers)" --topic "$topic" "$@"
+  local a given=()
+  while IFS= read -r a; do given+=("$a"); done < <(legacy_tool_args producer "$@")
+  local class=org.apache.kafka.tools.ConsoleProducer
+  version_at_least 4 0 || class=kafka.tools.ConsoleProducer
+  run_tool "$class" --bootstrap-server "$(bootstrap_servers)" --topic "$topic" "${given[@]+"${given[@]}"}"
 }
 
 cmd_topics() {
@@ -441,8 +468,9 @@ cmd_groups() {
 
 cmd_api_versions() {
   load_layout
-  run_tool org.apache.kafka.tools.BrokerApiVersionsCommand \
-    --bootstrap-server "$(bootstrap_servers)" "$@"
+  local class=org.apache.kafka.tools.BrokerApiVersionsCommand
+  version_at_least 4 0 || class=kafka.admin.BrokerApiVersionsCommand
+  run_tool "$class" --bootstrap-server "$(bootstrap_servers)" "$@"
 }
 
 cmd_run_class() {

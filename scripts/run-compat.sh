@@ -19,6 +19,7 @@ step() { printf '\n=== %s\n' "$*"; }
 running=""
 stop() { [ -z "$running" ] || KAFKA_VERSION="$running" ./scripts/kafka.sh down || true; }
 trap stop EXIT
+failed=""  # every version runs; the exit status says whether any failed
 
 for v in $VERSIONS; do
   export KAFKA_VERSION="$v" KAFKA_WORKDIR="$PWD/.kafka-compat-$v"
@@ -28,12 +29,16 @@ for v in $VERSIONS; do
   export GOFKA_BROKERS="127.0.0.1:${KAFKA_PORT}" GOFKA_KAFKA_VERSION="$v"
 
   step "Go tests against Apache Kafka $v"
-  go test -count=1 ./core/...
+  go test -count=1 ./core/... || failed="$failed $v(go)"
 
   step "Python tests against Apache Kafka $v"
   PYTHONPATH=python GOFKA_KAFKA_SCRIPT="$PWD/scripts/kafka.sh" "$PY" -m pytest -q -p no:cacheprovider \
-    --timeout=300 tests/python tests/integration
+    --timeout=300 tests/python tests/integration || failed="$failed $v(python)"
 
   ./scripts/kafka.sh down
   running=""
 done
+if [ -n "$failed" ]; then
+  echo "run-compat: failed on:$failed" >&2
+  exit 1
+fi
