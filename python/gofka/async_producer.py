@@ -21,7 +21,7 @@ from typing import Any, Awaitable, Callable, Deque, Dict, List, Mapping, Optiona
 
 from . import _native
 from ._bridge import AsyncBridge, Event
-from .exceptions import GofkaError, error_from_code
+from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
 from .message import speedups as _speedups
 from .producer import (
     PARTITION_DEFAULT,
@@ -161,6 +161,9 @@ class AsyncProducer(object):
     connects on entry and closes (flushing) on exit.
     """
 
+    _connected = False  # set by connect(); see the connected property
+
+    @argument_errors(ProduceError)  # invalid arguments: ProduceValueError / ProduceTypeError
     def __init__(
         self,
         brokers: str,
@@ -294,6 +297,15 @@ class AsyncProducer(object):
         Raises ConnectionError when no broker answers within ``timeout``."""
         self._get_bridge()
         await self._blocking(_native.lib.gofka_producer_connect, self._timeout_ms)
+        self._connected = True
+
+    @property
+    def connected(self) -> bool:
+        """True once ``connect()`` succeeded (``async with`` calls it on entry), until ``close()``.
+        Operations also connect on demand without setting it: False means
+        that connect() was not called (or failed), not that the client
+        cannot work."""
+        return self._connected and not self.closed
 
     async def __aenter__(self) -> "AsyncProducer":
         await self.connect()

@@ -19,7 +19,7 @@ from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence
 from . import _native
 from ._client import HandleOwner, validate_brokers, validate_client_id, validate_timeout
 from ._security import SecurityOptions
-from .exceptions import GofkaError, error_from_code
+from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
 from .message import Message
 from .message import speedups as _speedups
 
@@ -510,7 +510,9 @@ class Producer(HandleOwner):
     """
 
     _kind = "producer"
+    _connected = False  # set by connect(); see the connected property
 
+    @argument_errors(ProduceError)  # invalid arguments: ProduceValueError / ProduceTypeError
     def __init__(
         self,
         brokers: str,
@@ -601,6 +603,15 @@ class Producer(HandleOwner):
         Raises gofka.exceptions.ConnectionError when no broker answers within
         ``timeout``."""
         self._call_sliced(_native.lib.gofka_producer_connect, self._timeout_ms)
+        self._connected = True
+
+    @property
+    def connected(self) -> bool:
+        """True once ``connect()`` succeeded, until ``close()``.
+        Operations also connect on demand without setting it: False means
+        that connect() was not called (or failed), not that the client
+        cannot work."""
+        return self._connected and not self.closed
 
     def _call_sliced(self, fn: Callable[..., int], *args: Any) -> None:
         """``_call`` from a helper thread, joined in 200 ms slices so that
