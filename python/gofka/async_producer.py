@@ -215,7 +215,6 @@ class AsyncProducer(object):
         self.timeout = opts.timeout
         self.use_ssl = use_ssl
         self.security_protocol = self._security.security_protocol
-        self.compression = compression
         self.batch_size = batch_size
         self.linger_ms = linger_ms
         self.max_in_flight = max_in_flight
@@ -306,6 +305,15 @@ class AsyncProducer(object):
         that connect() was not called (or failed), not that the client
         cannot work."""
         return self._connected and not self.closed
+
+    @property
+    def compression(self) -> Optional[str]:
+        """The codec given to the constructor (None: no compression), which
+        every batch is compressed with. Read-only: it is fixed when the
+        native producer is created, so assigning it raises AttributeError
+        instead of being silently ignored."""
+        codec: Optional[str] = self._opts.compression
+        return codec
 
     async def __aenter__(self) -> "AsyncProducer":
         await self.connect()

@@ -560,7 +560,6 @@ class Producer(HandleOwner):
         self.brokers = opts.brokers
         self.client_id = opts.client_id
         self.timeout = opts.timeout
-        self.compression = compression
         self.acks = acks
         self.batch_size = batch_size
         self.linger_ms = linger_ms
@@ -612,6 +611,15 @@ class Producer(HandleOwner):
         that connect() was not called (or failed), not that the client
         cannot work."""
         return self._connected and not self.closed
+
+    @property
+    def compression(self) -> Optional[str]:
+        """The codec given to the constructor (None: no compression), which
+        every batch is compressed with. Read-only: it is fixed when the
+        native producer is created, so assigning it raises AttributeError
+        instead of being silently ignored."""
+        codec: Optional[str] = self._opts.compression
+        return codec
 
     def _call_sliced(self, fn: Callable[..., int], *args: Any) -> None:
         """``_call`` from a helper thread, joined in 200 ms slices so that

@@ -19,9 +19,15 @@ from gofka import AdminClient, AsyncAdminClient, AsyncConsumer, AsyncProducer, C
 from gofka.exceptions import (
     ConnectionError,
     ConsumeError,
+    ConsumeTypeError,
+    ConsumeValueError,
     GofkaError,
     MetadataError,
+    MetadataTypeError,
+    MetadataValueError,
     ProduceError,
+    ProduceTypeError,
+    ProduceValueError,
 )
 from gofka.retry import RetryPolicy, retry_with_backoff
 
@@ -142,6 +148,13 @@ BAD: Dict[type, List[Tuple[Dict[str, Any], Type[Exception]]]] = {
 }
 
 
+EXACT: Dict[Type[GofkaError], Dict[Type[Exception], type]] = {
+    ProduceError: {ValueError: ProduceValueError, TypeError: ProduceTypeError},
+    ConsumeError: {ValueError: ConsumeValueError, TypeError: ConsumeTypeError},
+    MetadataError: {ValueError: MetadataValueError, TypeError: MetadataTypeError},
+}
+
+
 @pytest.mark.parametrize("cls,extra,err", CLIENTS, ids=IDS)
 def test_invalid_constructor_argument_is_both_gofka_and_builtin(cls: type, extra: Any, err: Type[GofkaError]) -> None:
     assert set(BAD) == {c[0] for c in CLIENTS}
@@ -152,6 +165,7 @@ def test_invalid_constructor_argument_is_both_gofka_and_builtin(cls: type, extra
             cls(**args)
         exc = info.value
         assert isinstance(exc, builtin), (kwargs, type(exc).__mro__)
+        assert type(exc) is EXACT[err][builtin], kwargs
         assert exc.code == -101 and exc.name == "INVALID_ARGUMENT" and not exc.retriable
         assert str(exc) and "INVALID_ARGUMENT (-101)" not in str(exc)  # reads like the plain built-in
         again = pickle.loads(pickle.dumps(exc))
@@ -198,3 +212,13 @@ def test_retry_with_backoff_retries_gofka_connection_error() -> None:
     with pytest.raises(ConnectionError):
         run(retry_with_backoff(corrupt, policy=policy, sleep=no_sleep))
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("cls", [Producer, AsyncProducer])
+def test_compression_is_read_only(cls: type) -> None:
+    """The codec is fixed when the native producer is created: assigning
+    it later would be silently ignored, so it is refused."""
+    p = cls(brokers="localhost:9092", compression="lz4")
+    with pytest.raises(AttributeError):
+        p.compression = "gzip"
+    assert p.compression == "lz4"
