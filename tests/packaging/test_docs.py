@@ -226,3 +226,33 @@ def test_header_documents_every_function() -> None:
             undocumented.append(m.group(1))
     assert undocumented == []
     assert 'extern "C"' in text
+
+
+def go_mod_release() -> str:
+    m = re.search(r"^go (\d+)\.(\d+)", read("go.mod"), re.M)
+    assert m, "go.mod states no go release"
+    return "%s.%s" % m.groups()
+
+
+def test_go_release_is_the_one_of_go_mod() -> None:
+    """go.mod is the one truth about the Go toolchain: every "Go X.Y+" of
+    the README, the docs and the packaging files names its release, and
+    setup.py derives its message from go.mod."""
+    want = go_mod_release()
+    files = ["README.md", "pyproject.toml", "setup.py", "build.sh", "Makefile"] + \
+        [os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(DOCS, "*.md"))]
+    found = {}
+    for name in files:
+        for m in re.finditer(r"\bGo\s*\(?\s*(\d+\.\d+)\+", read(name)):
+            found.setdefault(m.group(1), []).append(name)
+    assert found.get(want) and set(found) == {want}, "go.mod says %s; the files say %s" % (want, found)
+    for name in ("README.md", "pyproject.toml"):
+        assert name in found[want], "%s does not state the Go release" % name
+    # setup.py's required_go(), run on its own (setup.py itself calls setup())
+    import ast
+
+    tree = ast.parse(read("setup.py"))
+    (fn,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "required_go"]
+    scope = {"os": os, "re": re, "ROOT": ROOT}
+    exec(compile(ast.Module(body=[fn], type_ignores=[]), "setup.py", "exec"), scope)
+    assert scope["required_go"]() == want
