@@ -308,8 +308,9 @@ func (c *Consumer) start() {
 
 // Subscribe joins the consumer group (group.id) subscribed to topics and
 // waits until the first assignment is received or ctx ends. Calling it
-// again replaces the subscription (and rejoins). A group that cannot be
-// joined before ctx ends gives a group error (COORDINATOR_NOT_AVAILABLE
+// again replaces the subscription (and rejoins); with the subscription it
+// already has, it only waits for the join (no rebalance). A group that
+// cannot be joined before ctx ends gives a group error (COORDINATOR_NOT_AVAILABLE
 // naming the last failure); membership keeps being retried in the
 // background until Close or Unsubscribe. A topic that does not exist yet
 // is assigned once it is created (classic groups: at the leader's next
