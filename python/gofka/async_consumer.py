@@ -26,8 +26,8 @@ from ._client import HandleOwner
 from .consumer import (
     ConsumerOptions,
     Events,
-    SubscriptionState,
     OffsetAndTimestamp,
+    SubscriptionState,
     TopicPartition,
     as_topic_partition,
     check_max_messages,
