@@ -111,7 +111,9 @@ def test_consumers_subscribed(brokers: str) -> None:
     topic = "gofka-compat-%s" % uuid.uuid4().hex[:12]
     with gofka.AdminClient(brokers, timeout=20) as admin:
         admin.create_topic(topic, num_partitions=1)
-    c = Consumer(brokers, group(), [topic], session_timeout=6000, heartbeat_interval_ms=300, timeout=20)
+    # auto_commit=False: see test_implicit_subscribe.test_async_assign_first_and_unsubscribe
+    c = Consumer(brokers, group(), [topic], session_timeout=6000, heartbeat_interval_ms=300, timeout=20,
+                 auto_commit=False)
     assert c.subscribed is False
     c.subscribe()
     assert c.subscribed is True
