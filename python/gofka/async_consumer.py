@@ -466,6 +466,11 @@ class AsyncConsumer(HandleOwner):
         """The partitions currently assigned, sorted."""
         return unpack_partitions(self._call_returning_buffer(_native.lib.gofka_consumer_assignment))
 
+    @property
+    def assigned_partitions(self) -> List[TopicPartition]:
+        """``assignment()`` under the name of the original Gofka client."""
+        return self.assignment()
+
     def seek(self, topic: str, partition: int, offset: int) -> None:
         """As Consumer.seek (never blocks)."""
         tp = as_topic_partition((topic, partition))

@@ -883,6 +883,11 @@ class Consumer(HandleOwner):
         """The partitions currently assigned, sorted."""
         return unpack_partitions(self._call_returning_buffer(_native.lib.gofka_consumer_assignment))
 
+    @property
+    def assigned_partitions(self) -> List[TopicPartition]:
+        """``assignment()`` under the name of the original Gofka client."""
+        return self.assignment()
+
     def seek(self, topic: str, partition: int, offset: int) -> None:
         """Makes the next message of an assigned partition the one at
         ``offset`` (or OFFSET_BEGINNING / OFFSET_END). Raises

@@ -117,6 +117,7 @@ def test_consumers_subscribed(brokers: str) -> None:
     assert c.subscribed is False
     c.subscribe()
     assert c.subscribed is True
+    assert c.assigned_partitions == c.assignment() == [gofka.TopicPartition(topic, 0)]
     c.unsubscribe()
     assert c.subscribed is False
     c.close()
@@ -127,6 +128,7 @@ def test_consumers_subscribed(brokers: str) -> None:
             assert ac.subscribed is False
             await ac.subscribe()
             assert ac.subscribed is True
+            assert ac.assigned_partitions == [gofka.TopicPartition(topic, 0)]
         assert ac.subscribed is False  # closed
 
     run(main())
