@@ -635,7 +635,8 @@ class Consumer(HandleOwner):
             ``poll()`` subscribes to them (or to ``pattern``) when neither
             ``subscribe()`` nor ``assign()`` was called before (nor
             ``unsubscribe()``); ``subscribe()`` first instead waits for the
-            group's first assignment.
+            group's first assignment. Without a group_id that poll raises
+            ValueError, as subscribe() does: use ``assign()``.
         client_id: client identifier (a unique one is generated if None).
         auto_commit: commit automatically: every ``auto_commit_interval_ms``
             the positions of the records returned by all but the latest
