@@ -75,6 +75,17 @@ MANYLINUX_LIBS = {
 ELF_MACHINES = {62: "x86_64", 183: "aarch64"}
 
 
+def required_go() -> str:
+    """The Go release go.mod asks for, e.g. "1.26": go.mod is the one place
+    it is stated (tests/packaging/test_docs.py checks the docs agree)."""
+    try:
+        with open(os.path.join(ROOT, "go.mod")) as f:
+            m = re.search(r"^go (\d+\.\d+)", f.read(), re.M)
+    except OSError:
+        m = None
+    return m.group(1) if m else "(the release go.mod names)"
+
+
 def build_library(target: str) -> None:
     """Runs ./build.sh target (the Go toolchain), failing with its output."""
     script = os.path.join(ROOT, "build.sh")
@@ -85,8 +96,8 @@ def build_library(target: str) -> None:
     result = subprocess.run(["bash", script, target], cwd=ROOT)
     if result.returncode != 0:
         raise SystemExit(
-            "gofka: build.sh failed (exit %d): building the wheel needs Go 1.23+ on PATH "
-            "and a C compiler for cgo" % result.returncode
+            "gofka: build.sh failed (exit %d): building the wheel needs Go %s+ on PATH "
+            "and a C compiler for cgo" % (result.returncode, required_go())
         )
 
 

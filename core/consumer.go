@@ -186,6 +186,23 @@ type subscription struct {
 	patternSrc string         // the pattern as given (sent to the broker by the consumer protocol)
 }
 
+// same reports whether o subscribes to what s does: the same pattern, or
+// the same explicit topics.
+func (s subscription) same(o subscription) bool {
+	if s.pattern != nil || o.pattern != nil {
+		return s.pattern != nil && o.pattern != nil && s.patternSrc == o.patternSrc
+	}
+	if len(s.topics) != len(o.topics) {
+		return false
+	}
+	for i := range s.topics {
+		if s.topics[i] != o.topics[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // NewConsumer creates a consumer with its own client. No network I/O.
 func NewConsumer(opts ...Option) (*Consumer, error) {
 	return NewConsumerFromConfig(NewConfig(opts...))
@@ -291,8 +308,9 @@ func (c *Consumer) start() {
 
 // Subscribe joins the consumer group (group.id) subscribed to topics and
 // waits until the first assignment is received or ctx ends. Calling it
-// again replaces the subscription (and rejoins). A group that cannot be
-// joined before ctx ends gives a group error (COORDINATOR_NOT_AVAILABLE
+// again replaces the subscription (and rejoins); with the subscription it
+// already has, it only waits for the join (no rebalance). A group that
+// cannot be joined before ctx ends gives a group error (COORDINATOR_NOT_AVAILABLE
 // naming the last failure); membership keeps being retried in the
 // background until Close or Unsubscribe. A topic that does not exist yet
 // is assigned once it is created (classic groups: at the leader's next
@@ -343,6 +361,12 @@ func (c *Consumer) subscribe(ctx context.Context, s subscription) error {
 	if c.manual {
 		c.mu.Unlock()
 		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "subscribe: the consumer has a manual assignment (Assign); unassign first"}
+	}
+	if g := c.group; g != nil && c.subs.same(s) {
+		// The subscription it already has: a rejoin would only cost the
+		// group a rebalance, so wait for the join as the first call did.
+		c.mu.Unlock()
+		return g.waitJoined(ctx)
 	}
 	c.subs = s
 	g := c.group

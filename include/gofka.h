@@ -429,7 +429,8 @@ int32_t gofka_consumer_connect_async(gofka_handle_t consumer, gofka_handle_t que
  * group error, COORDINATOR_NOT_AVAILABLE (15) naming the last failure;
  * membership keeps being retried in the background. Needs group.id
  * (INVALID_GROUP_ID (24) otherwise); fails on a manually assigned
- * consumer. Calling it again replaces the subscription. */
+ * consumer. Calling it again replaces the subscription (the same topics or
+ * pattern again only waits for the join: no rebalance). */
 int32_t gofka_consumer_subscribe(gofka_handle_t consumer, const char *topics, const char *pattern,
                                  int32_t timeout_ms, gofka_error_t *err);
 

@@ -21,6 +21,7 @@ from ._client import HandleOwner, validate_brokers, validate_client_id, validate
 from . import _security
 from ._security import SecurityOptions
 from .pool import pool_config
+from .exceptions import MetadataError, argument_errors
 from .retry import RetryPolicy, check_policy
 
 __all__ = ["AdminClient", "NewTopic", "RESOURCE_TYPES", "OFFSET_SPECS"]
@@ -548,6 +549,9 @@ class AdminClient(HandleOwner):
 
     _kind = "admin client"
 
+    _connected = False  # set by connect(); see the connected property
+
+    @argument_errors(MetadataError)  # invalid arguments: MetadataValueError / MetadataTypeError
     def __init__(
         self,
         brokers: str,
@@ -611,6 +615,15 @@ class AdminClient(HandleOwner):
         """Reaches the cluster now (optional: every method connects on
         demand). Raises ConnectionError when no broker answers."""
         self._run("list_brokers", {}, _none)
+        self._connected = True
+
+    @property
+    def connected(self) -> bool:
+        """True once ``connect()`` succeeded, until ``close()``.
+        Operations also connect on demand without setting it: False means
+        that connect() was not called (or failed), not that the client
+        cannot work."""
+        return self._connected and not self.closed
 
     # Metadata (the documented methods first)
 

@@ -21,7 +21,7 @@ from ._client import validate_brokers, validate_client_id, validate_timeout
 from . import _security
 from ._security import SecurityOptions
 from .admin import NewTopic, _none, _Plans, admin_config
-from .exceptions import error_from_code
+from .exceptions import MetadataError, argument_errors, error_from_code
 from .retry import RetryPolicy
 
 __all__ = ["AsyncAdminClient"]
@@ -48,6 +48,9 @@ class AsyncAdminClient(object):
     from one event loop at a time.
     """
 
+    _connected = False  # set by connect(); see the connected property
+
+    @argument_errors(MetadataError)  # invalid arguments: MetadataValueError / MetadataTypeError
     def __init__(
         self,
         brokers: str,
@@ -137,6 +140,15 @@ class AsyncAdminClient(object):
         """Reaches the cluster now (optional: every method connects on
         demand). Raises ConnectionError when no broker answers."""
         await self._run("list_brokers", {}, _none)
+        self._connected = True
+
+    @property
+    def connected(self) -> bool:
+        """True once ``connect()`` succeeded (``async with`` calls it on entry), until ``close()``.
+        Operations also connect on demand without setting it: False means
+        that connect() was not called (or failed), not that the client
+        cannot work."""
+        return self._connected and not self.closed
 
     # Metadata
 

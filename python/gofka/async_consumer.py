@@ -27,6 +27,7 @@ from .consumer import (
     ConsumerOptions,
     Events,
     OffsetAndTimestamp,
+    SubscriptionState,
     TopicPartition,
     as_topic_partition,
     check_max_messages,
@@ -48,7 +49,7 @@ from .consumer import (
     _ASSIGNED,
     _REVOKED,
 )
-from .exceptions import GofkaError, error_from_code
+from .exceptions import ConsumeError, GofkaError, argument_errors, error_from_code
 from .message import Message
 
 __all__ = ["AsyncConsumer"]
@@ -68,12 +69,16 @@ class AsyncConsumer(HandleOwner):
     callbacks may be plain functions or coroutine functions (awaited), and
     run in the event loop's thread inside ``poll`` / the iteration.
 
-    ``async with`` connects on entry and closes on exit. The consumer may be
-    used from one event loop at a time.
+    ``async with`` connects on entry and closes on exit. The first ``poll()``
+    or ``async for`` step subscribes to ``topics`` (or ``pattern``) when
+    neither ``subscribe()`` nor ``assign()`` (nor ``unsubscribe()``) came
+    first. The consumer may be used from one event loop at a time.
     """
 
     _kind = "consumer"
+    _connected = False  # set by connect(); see the connected property
 
+    @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
     def __init__(
         self,
         brokers: str,
@@ -143,6 +148,7 @@ class AsyncConsumer(HandleOwner):
             config=config,
         )
         self._opts = opts
+        self._sub = SubscriptionState(opts)
         self.brokers = opts.brokers
         self.group_id = opts.group_id
         self.topics = opts.topics
@@ -198,20 +204,45 @@ class AsyncConsumer(HandleOwner):
         """Connects to the cluster (optional). Raises ConnectionError when no
         broker answers within ``timeout``."""
         await self._run(_native.lib.gofka_consumer_connect_async, self._timeout_ms)
+        self._connected = True
+
+    @property
+    def connected(self) -> bool:
+        """True once ``connect()`` succeeded (``async with`` calls it on
+        entry), until ``close()``. Subscribing and polling also connect on
+        demand without setting it: False means that connect() was not
+        called (or failed), not that the consumer cannot work."""
+        return self._connected and not self.closed
+
+    @property
+    def subscribed(self) -> bool:
+        """True from ``subscribe()`` (or the implicit subscribe of the first
+        poll / iteration) until ``unsubscribe()`` or ``close()``."""
+        return self._sub.subscribed and not self.closed
 
     async def subscribe(self) -> None:
         """Joins the consumer group subscribed to ``topics`` (or
         ``pattern``); returns once the first assignment arrived. Raises
         GroupCoordinationError when the group cannot be joined within
-        ``timeout``."""
+        ``timeout``. Calling it again once joined returns at once.
+        Optional: the first poll or iteration subscribes by itself."""
         topics, pattern = self._opts.subscription_args()
-        await self._run(_native.lib.gofka_consumer_subscribe_async, topics, pattern, self._timeout_ms)
+        if self._sub.joined:
+            self._get()  # raises on a closed consumer
+            return
+        try:
+            await self._run(_native.lib.gofka_consumer_subscribe_async, topics, pattern, self._timeout_ms)
+        except GofkaError as exc:
+            self._sub.explicit_done(exc)
+            raise
+        self._sub.explicit_done(None)
 
     async def unsubscribe(self) -> None:
         """Leaves the group (see Consumer.unsubscribe: ``on_revoke`` is
-        called, and awaited, first, while the partitions are still
-        assigned)."""
+        called, and awaited, first, while the partitions are still assigned;
+        polls do not subscribe again by themselves)."""
         await self._run_revoke_callback()
+        self._sub.cleared()
         self._drop_buffer()
         await self._run(_native.lib.gofka_consumer_unsubscribe_async, self._timeout_ms)
 
@@ -276,9 +307,11 @@ class AsyncConsumer(HandleOwner):
     async def poll(self, max_messages: int = 1, timeout: Optional[float] = 1.0) -> List[Message]:
         """Returns up to ``max_messages`` messages, waiting up to ``timeout``
         seconds (None: until one arrives) for the first; ``[]`` on timeout.
-        Rebalance callbacks run first (see the class doc)."""
+        Rebalance callbacks run first (see the class doc). The first poll
+        subscribes implicitly (see Consumer.poll)."""
         max_messages = check_max_messages(max_messages)
         timeout = check_poll_timeout(timeout)
+        self._sub.subscribe_if_pending(self, self._opts)  # never blocks (timeout 0)
         if self._late_events:
             events, self._late_events = self._late_events, []
             await self._callbacks(events, [])
@@ -399,6 +432,7 @@ class AsyncConsumer(HandleOwner):
                 return self._buffer.popleft()
             if self.closed:
                 raise StopAsyncIteration
+            self._sub.subscribe_if_pending(self, self._opts)  # never blocks (timeout 0)
             if self._late_events:
                 events, self._late_events = self._late_events, []
                 await self._callbacks(events, [])
@@ -432,6 +466,7 @@ class AsyncConsumer(HandleOwner):
     def assign(self, partitions: Iterable[Any]) -> None:
         """As Consumer.assign (never blocks)."""
         tps = topic_partitions(partitions)
+        self._sub.pending = False
         self._drop_buffer()
         buf = pack_partitions(tps)
         self._call(_native.lib.gofka_consumer_assign, buf, len(buf))
@@ -439,6 +474,11 @@ class AsyncConsumer(HandleOwner):
     def assignment(self) -> List[TopicPartition]:
         """The partitions currently assigned, sorted."""
         return unpack_partitions(self._call_returning_buffer(_native.lib.gofka_consumer_assignment))
+
+    @property
+    def assigned_partitions(self) -> List[TopicPartition]:
+        """``assignment()`` under the name of the original Gofka client."""
+        return self.assignment()
 
     def seek(self, topic: str, partition: int, offset: int) -> None:
         """As Consumer.seek (never blocks)."""

@@ -21,7 +21,7 @@ from typing import Any, Awaitable, Callable, Deque, Dict, List, Mapping, Optiona
 
 from . import _native
 from ._bridge import AsyncBridge, Event
-from .exceptions import GofkaError, error_from_code
+from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
 from .message import speedups as _speedups
 from .producer import (
     PARTITION_DEFAULT,
@@ -161,6 +161,9 @@ class AsyncProducer(object):
     connects on entry and closes (flushing) on exit.
     """
 
+    _connected = False  # set by connect(); see the connected property
+
+    @argument_errors(ProduceError)  # invalid arguments: ProduceValueError / ProduceTypeError
     def __init__(
         self,
         brokers: str,
@@ -212,7 +215,6 @@ class AsyncProducer(object):
         self.timeout = opts.timeout
         self.use_ssl = use_ssl
         self.security_protocol = self._security.security_protocol
-        self.compression = compression
         self.batch_size = batch_size
         self.linger_ms = linger_ms
         self.max_in_flight = max_in_flight
@@ -294,6 +296,24 @@ class AsyncProducer(object):
         Raises ConnectionError when no broker answers within ``timeout``."""
         self._get_bridge()
         await self._blocking(_native.lib.gofka_producer_connect, self._timeout_ms)
+        self._connected = True
+
+    @property
+    def connected(self) -> bool:
+        """True once ``connect()`` succeeded (``async with`` calls it on entry), until ``close()``.
+        Operations also connect on demand without setting it: False means
+        that connect() was not called (or failed), not that the client
+        cannot work."""
+        return self._connected and not self.closed
+
+    @property
+    def compression(self) -> Optional[str]:
+        """The codec given to the constructor (None: no compression), which
+        every batch is compressed with. Read-only: it is fixed when the
+        native producer is created, so assigning it raises AttributeError
+        instead of being silently ignored."""
+        codec: Optional[str] = self._opts.compression
+        return codec
 
     async def __aenter__(self) -> "AsyncProducer":
         await self.connect()

@@ -17,6 +17,9 @@ output can be piped. Exit codes scripts can rely on:
 
 Brokers come from ``-b/--brokers`` or the ``GOFKA_BROKERS`` environment
 variable; ``gofka dev-cluster`` runs an in-process cluster to try things on.
+The connection and output options (``-b``, ``--timeout``, ``-q``, ``-v``, ...)
+may come before the command, as kcat users type them (``gofka -b
+HOST:9092 topics``), or after it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any, BinaryIO, Dict, Iterator, List, Optional, Sequence, Text
 __all__ = [
     "main",
     "build_parser",
+    "parse_args",
     "EXIT_OK",
     "EXIT_ERROR",
     "EXIT_USAGE",
@@ -604,25 +608,51 @@ examples:
 """
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("connection")
-    g.add_argument("-b", "--brokers", metavar="HOST:PORT,...",
-                   help="bootstrap brokers (default: $GOFKA_BROKERS)")
-    g.add_argument("--client-id", help="client id sent to the brokers (default: the client's own)")
-    g.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
-                   help="connection and request timeout in seconds (default: 30)")
-    g.add_argument("--security-protocol", choices=["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"],
-                   help="security protocol (default: PLAINTEXT, or SSL when --ssl-cafile is given)")
-    g.add_argument("--ssl-cafile", metavar="PEM", help="CA certificates to verify the brokers with")
-    g.add_argument("--ssl-certfile", metavar="PEM", help="client certificate (mutual TLS)")
-    g.add_argument("--ssl-keyfile", metavar="PEM", help="client private key (mutual TLS)")
-    g.add_argument("--sasl-mechanism", choices=["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"],
-                   help="SASL mechanism (password from $GOFKA_SASL_PASSWORD)")
-    g.add_argument("--sasl-username", metavar="USER", help="SASL user name")
-    o = p.add_argument_group("output")
-    o.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary on stderr")
-    o.add_argument("-v", "--verbose", action="count", default=0,
-                   help="engine log lines on stderr: -v INFO, -vv DEBUG")
+# The common options given before the command are parsed by the main parser
+# into attributes with this prefix (a subparser's defaults would overwrite
+# attributes of the same name) and moved onto the command's own by
+# parse_args. Filled by _add_common: dest -> option names / default.
+_BEFORE = "before_command_"
+_COMMON_FLAGS: Dict[str, str] = {}
+_COMMON_DEFAULTS: Dict[str, Any] = {}
+
+
+def _add_common(p: argparse.ArgumentParser, before_command: bool = False) -> None:
+    """The connection and output options of the commands; with
+    before_command, the same options for the main parser (before the
+    command)."""
+
+    def add(group: Any, *flags: str, **kw: Any) -> None:
+        dest = kw.pop("dest", None) or flags[-1].lstrip("-").replace("-", "_")
+        _COMMON_FLAGS[dest] = "/".join(flags)
+        if before_command:
+            kw["default"] = argparse.SUPPRESS
+            if kw.get("action") is None and "choices" not in kw:
+                kw.setdefault("metavar", dest.upper())
+            dest = _BEFORE + dest
+        else:
+            _COMMON_DEFAULTS[dest] = kw.get("default", 0 if kw.get("action") == "count" else
+                                            False if kw.get("action") == "store_true" else None)
+        group.add_argument(*flags, dest=dest, **kw)
+
+    g = p.add_argument_group("connection" + (" (also after the command)" if before_command else ""))
+    add(g, "-b", "--brokers", metavar="HOST:PORT,...",
+        help="bootstrap brokers (default: $GOFKA_BROKERS)")
+    add(g, "--client-id", help="client id sent to the brokers (default: the client's own)")
+    add(g, "--timeout", type=float, default=30.0, metavar="SECONDS",
+        help="connection and request timeout in seconds (default: 30)")
+    add(g, "--security-protocol", choices=["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"],
+        help="security protocol (default: PLAINTEXT, or SSL when --ssl-cafile is given)")
+    add(g, "--ssl-cafile", metavar="PEM", help="CA certificates to verify the brokers with")
+    add(g, "--ssl-certfile", metavar="PEM", help="client certificate (mutual TLS)")
+    add(g, "--ssl-keyfile", metavar="PEM", help="client private key (mutual TLS)")
+    add(g, "--sasl-mechanism", choices=["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"],
+        help="SASL mechanism (password from $GOFKA_SASL_PASSWORD)")
+    add(g, "--sasl-username", metavar="USER", help="SASL user name")
+    o = p.add_argument_group("output" + (" (also after the command)" if before_command else ""))
+    add(o, "-q", "--quiet", action="store_true", help="no progress and no summary on stderr")
+    add(o, "-v", "--verbose", action="count", default=0,
+        help="engine log lines on stderr: -v INFO, -vv DEBUG")
 
 
 def _progress_flags(p: argparse.ArgumentParser) -> None:
@@ -654,6 +684,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version="gofka %s" % __version__)
+    _add_common(parser, before_command=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -761,6 +792,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Parses a ``gofka`` command line (default: sys.argv[1:]); exits with
+    EXIT_USAGE on a usage error. The connection and output options may come
+    before the command or after it; given on both sides, ``-v`` counts add
+    up and other options must agree."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for key in sorted(k for k in vars(args) if k.startswith(_BEFORE)):
+        value = getattr(args, key)
+        delattr(args, key)
+        dest = key[len(_BEFORE):]
+        if not hasattr(args, dest):  # e.g. -b before dev-cluster
+            parser.error("%s does not apply to the %s command" % (_COMMON_FLAGS[dest], args.command))
+        after = getattr(args, dest)
+        if dest == "verbose":
+            setattr(args, dest, value + after)
+        elif after == _COMMON_DEFAULTS[dest] or after == value:
+            setattr(args, dest, value)
+        else:
+            parser.error("%s is given before and after the command, with different values" % _COMMON_FLAGS[dest])
+    return args
+
+
 def _setup_logging(verbose: int) -> None:
     if verbose <= 0:
         return
@@ -781,7 +835,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Runs the command line ``argv`` (default: sys.argv[1:]) and returns
     the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     _setup_logging(getattr(args, "verbose", 0))
     from .exceptions import GofkaError
 
@@ -794,12 +848,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return int(args.func(args))
     except UsageError as exc:
         parser.exit(EXIT_USAGE, "gofka %s: error: %s\n" % (args.command, exc))
+    except (TypeError, ValueError) as exc:  # rejected by the client's argument checks
+        # (before GofkaError: a client's argument error is both, e.g. ProduceValueError)
+        sys.stderr.write("gofka %s: error: %s\n" % (args.command, exc))
+        return EXIT_USAGE
     except GofkaError as exc:
         sys.stderr.write("gofka %s: %s\n" % (args.command, exc))
         return EXIT_ERROR
-    except (TypeError, ValueError) as exc:  # rejected by the client's argument checks
-        sys.stderr.write("gofka %s: error: %s\n" % (args.command, exc))
-        return EXIT_USAGE
     except (KeyboardInterrupt, Interrupted):
         sys.stderr.write("\ngofka: interrupted\n")
         return EXIT_INTERRUPTED

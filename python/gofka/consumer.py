@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import struct
+import threading
 import time
 import uuid
 from ctypes import byref, c_int32, c_size_t, c_void_p
@@ -22,7 +23,7 @@ from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Se
 from . import _native
 from ._client import HandleOwner, validate_brokers, validate_client_id, validate_timeout
 from ._security import SecurityOptions
-from .exceptions import GofkaError
+from .exceptions import ConsumeError, GofkaError, argument_errors
 from .message import Message
 from .message import speedups as _speedups
 
@@ -478,6 +479,68 @@ class ConsumerOptions(object):
         return "\n".join(self.topics).encode("utf-8"), None
 
 
+# Kafka's COORDINATOR_NOT_AVAILABLE: what gofka_consumer_subscribe returns
+# when the group was not joined before its deadline; the subscription
+# stands and membership goes on in the background (gofka.h).
+_ERR_COORDINATOR_NOT_AVAILABLE = 15
+
+
+class SubscriptionState(object):
+    """What the Python side knows of a consumer's subscription; shared by
+    Consumer and AsyncConsumer.
+
+    The constructor's ``topics`` (or ``pattern``) are the topics to
+    subscribe to, so ``pending`` is True until the first poll subscribes
+    implicitly, unless ``subscribe()``, ``assign()`` or ``unsubscribe()``
+    came first (after ``unsubscribe()`` nothing is subscribed again
+    implicitly). ``subscribed``: a subscription stands (from a subscribe,
+    explicit or implicit, until unsubscribe). ``joined``: an explicit
+    subscribe returned, i.e. the group was joined, so that another
+    ``subscribe()`` returns at once instead of making the member rejoin.
+
+    Thread-safety: the flags are plain attributes; ``lock`` makes the
+    implicit subscribe happen once when several threads poll.
+    """
+
+    def __init__(self, opts: ConsumerOptions) -> None:
+        self.lock = threading.Lock()
+        self.pending = opts.topics is not None or opts.pattern is not None
+        self.subscribed = False
+        self.joined = False
+
+    def explicit_done(self, error: Optional[GofkaError]) -> None:
+        """Records the outcome of an explicit subscribe call: success, or
+        ``error`` (a subscription not joined in time still stands)."""
+        if error is None:
+            self.pending, self.subscribed, self.joined = False, True, True
+        elif error.code == _ERR_COORDINATOR_NOT_AVAILABLE:
+            self.pending, self.subscribed = False, True
+
+    def cleared(self) -> None:
+        """unsubscribe(): no subscription, and none implicitly again."""
+        self.pending = self.subscribed = self.joined = False
+
+    def subscribe_if_pending(self, owner: HandleOwner, opts: ConsumerOptions) -> None:
+        """The implicit subscribe of the first poll: registers the
+        subscription without waiting for the group (timeout 0, so it never
+        blocks, also on an event loop); the poll then waits for records,
+        which come once the group assigned partitions. Raises what
+        subscribe() would (no group_id, closed, ...), again at each poll
+        until it succeeds."""
+        if not self.pending:
+            return
+        with self.lock:
+            if not self.pending:
+                return
+            topics, pattern = opts.subscription_args()
+            try:
+                owner._call(_native.lib.gofka_consumer_subscribe, topics, pattern, 0)
+            except GofkaError as exc:
+                if exc.code != _ERR_COORDINATOR_NOT_AVAILABLE:
+                    raise
+            self.pending, self.subscribed = False, True
+
+
 def new_consumer_handle(options: ConsumerOptions) -> int:
     handle = _native.gofka_handle_t()
     err = _native.new_error()
@@ -568,7 +631,12 @@ class Consumer(HandleOwner):
         group_id: consumer group id; None for a consumer that only uses
             ``assign()`` (it cannot subscribe or commit).
         topics: topics to subscribe to; None with ``pattern`` or for
-            ``assign()``. An empty list is a ValueError.
+            ``assign()``. An empty list is a ValueError. The first
+            ``poll()`` subscribes to them (or to ``pattern``) when neither
+            ``subscribe()`` nor ``assign()`` was called before (nor
+            ``unsubscribe()``); ``subscribe()`` first instead waits for the
+            group's first assignment. Without a group_id that poll raises
+            ValueError, as subscribe() does: use ``assign()``.
         client_id: client identifier (a unique one is generated if None).
         auto_commit: commit automatically: every ``auto_commit_interval_ms``
             the positions of the records returned by all but the latest
@@ -581,6 +649,9 @@ class Consumer(HandleOwner):
         session_timeout: group session timeout in ms (classic protocol).
         timeout: connection and request timeout in seconds; also bounds
             ``subscribe``, ``commit`` and ``close``.
+
+    Invalid arguments raise ConsumeValueError / ConsumeTypeError (a
+    ConsumeError that is also a ValueError / TypeError).
 
     Keyword-only options: ``group_protocol`` ("classic" or "consumer", the
     KIP-848 protocol of Kafka 4), ``partition_assignment_strategy``
@@ -606,7 +677,9 @@ class Consumer(HandleOwner):
     """
 
     _kind = "consumer"
+    _connected = False  # set by connect(); see the connected property
 
+    @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
     def __init__(
         self,
         brokers: str,
@@ -670,6 +743,7 @@ class Consumer(HandleOwner):
             config=config,
         )
         self._opts = opts
+        self._sub = SubscriptionState(opts)
         self.brokers = opts.brokers
         self.group_id = opts.group_id
         self.topics = opts.topics
@@ -694,6 +768,22 @@ class Consumer(HandleOwner):
         """Connects to the cluster now (optional). Raises ConnectionError
         when no broker answers within ``timeout``."""
         self._call(_native.lib.gofka_consumer_connect, self._timeout_ms)
+        self._connected = True
+
+    @property
+    def connected(self) -> bool:
+        """True once ``connect()`` succeeded, until ``close()``. Subscribing
+        and polling also connect on demand without setting it: False means
+        that connect() was not called (or failed), not that the consumer
+        cannot work."""
+        return self._connected and not self.closed
+
+    @property
+    def subscribed(self) -> bool:
+        """True from ``subscribe()`` (or the implicit subscribe of the first
+        ``poll()``) until ``unsubscribe()`` or ``close()``: the consumer is
+        a member of its group, or joining it, for ``topics``/``pattern``."""
+        return self._sub.subscribed and not self.closed
 
     def subscribe(self) -> None:
         """Joins the consumer group subscribed to ``topics`` (or
@@ -701,17 +791,30 @@ class Consumer(HandleOwner):
         GroupCoordinationError when the group cannot be joined within
         ``timeout`` (membership keeps being retried in the background). A
         topic that does not exist yet is assigned once it is created
-        (within a heartbeat interval or so)."""
+        (within a heartbeat interval or so). Calling it again once joined
+        returns at once (after the implicit subscribe of a poll it waits
+        for the group). Optional: the first ``poll()`` subscribes by
+        itself."""
         topics, pattern = self._opts.subscription_args()
-        self._call(_native.lib.gofka_consumer_subscribe, topics, pattern, self._timeout_ms)
+        if self._sub.joined:
+            self._get()  # raises on a closed consumer
+            return
+        try:
+            self._call(_native.lib.gofka_consumer_subscribe, topics, pattern, self._timeout_ms)
+        except GofkaError as exc:
+            self._sub.explicit_done(exc)
+            raise
+        self._sub.explicit_done(None)
 
     def unsubscribe(self) -> None:
         """Leaves the group (revoking every partition, committing first with
-        auto-commit); ``subscribe()`` or ``assign()`` may follow. With
-        ``on_revoke`` it is first called with the current assignment, in this
-        thread, while the partitions are still assigned (so a ``commit()``
-        there commits them); no revocation follows on a later ``poll``."""
+        auto-commit); ``subscribe()`` or ``assign()`` may follow (polls do
+        not subscribe again by themselves). With ``on_revoke`` it is first
+        called with the current assignment, in this thread, while the
+        partitions are still assigned (so a ``commit()`` there commits them);
+        no revocation follows on a later ``poll``."""
         self._run_revoke_callback()
+        self._sub.cleared()
         self._call(_native.lib.gofka_consumer_unsubscribe, self._timeout_ms)
 
     def _run_revoke_callback(self) -> None:
@@ -732,10 +835,15 @@ class Consumer(HandleOwner):
 
         Rebalance callbacks of the events that came with the messages run
         first, in this thread. Errors the engine met since the last poll
-        (e.g. OffsetError NO_OFFSET) are raised once.
+        (e.g. OffsetError NO_OFFSET) are raised once. The first poll of a
+        consumer given ``topics`` (or ``pattern``) subscribes to them when
+        neither ``subscribe()`` nor ``assign()`` came first; its records
+        come once the group assigned partitions (within ``timeout``, or a
+        later poll).
         """
         max_messages = check_max_messages(max_messages)
         timeout = check_poll_timeout(timeout)
+        self._sub.subscribe_if_pending(self, self._opts)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             msgs, events = poll_native(self, max_messages, _native.slice_ms(deadline))
@@ -781,14 +889,21 @@ class Consumer(HandleOwner):
     def assign(self, partitions: Iterable[Any]) -> None:
         """Consumes the given (topic, partition) pairs, outside any group
         (an empty list unassigns). They start at the committed offset when
-        there is a group_id, else at ``auto_offset_reset``."""
+        there is a group_id, else at ``auto_offset_reset``. An assign()
+        before the first poll means no implicit subscribe."""
         tps = topic_partitions(partitions)
         buf = pack_partitions(tps)
+        self._sub.pending = False
         self._call(_native.lib.gofka_consumer_assign, buf, len(buf))
 
     def assignment(self) -> List[TopicPartition]:
         """The partitions currently assigned, sorted."""
         return unpack_partitions(self._call_returning_buffer(_native.lib.gofka_consumer_assignment))
+
+    @property
+    def assigned_partitions(self) -> List[TopicPartition]:
+        """``assignment()`` under the name of the original Gofka client."""
+        return self.assignment()
 
     def seek(self, topic: str, partition: int, offset: int) -> None:
         """Makes the next message of an assigned partition the one at

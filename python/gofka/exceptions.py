@@ -12,14 +12,19 @@ an error is built, so importing this module does not touch the library.
 
 Arguments that Python can check itself (types, ranges) are validated before
 any library call and raise the built-in :class:`TypeError` / :class:`ValueError`.
+An invalid argument of a client's constructor raises a class that is both
+that built-in and the client's Gofka class (``ProduceValueError`` is a
+ProduceError and a ValueError, ...), code INVALID_ARGUMENT: code written
+for either convention catches it.
 """
 
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 import threading
-from typing import Any, Dict, Optional, Type
+from typing import Any, Callable, Dict, Optional, Type, TypeVar, cast
 
 __all__ = [
     "GofkaError",
@@ -30,6 +35,12 @@ __all__ = [
     "GroupCoordinationError",
     "MetadataError",
     "AuthenticationError",
+    "ProduceValueError",
+    "ProduceTypeError",
+    "ConsumeValueError",
+    "ConsumeTypeError",
+    "MetadataValueError",
+    "MetadataTypeError",
     "ErrorInfo",
     "error_from_code",
     "error_table",
@@ -97,7 +108,27 @@ class GofkaError(Exception):
 
 
 class ConnectionError(GofkaError, builtins.ConnectionError):
-    """The client could not reach or talk to a broker."""
+    """The client could not reach or talk to a broker.
+
+    Connection errors are retriable unless a code says otherwise:
+    ``retriable`` defaults to True when no ``code`` is given (as when an
+    application raises ``ConnectionError("...")`` itself), else to the
+    error table's flag of the code (True for a code the table lacks).
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        code: int = 0,
+        name: str = "",
+        retriable: Optional[bool] = None,
+        broker: Optional[str] = None,
+        description: str = "",
+    ) -> None:
+        if retriable is None:
+            info = error_table().get(code) if code else None
+            retriable = True if info is None else info.retriable
+        super().__init__(message, code, name, retriable, broker, description)
 
 
 class ProduceError(GofkaError):
@@ -122,6 +153,89 @@ class MetadataError(GofkaError):
 
 class AuthenticationError(GofkaError):
     """Authentication or authorization failed."""
+
+
+# Code of the argument errors below (INVALID_ARGUMENT, wire/errors.go).
+_INVALID_ARGUMENT = -101
+
+
+class _ArgumentError(GofkaError):
+    """Base of the argument errors of client constructors: they print as
+    the bare message, like the TypeError/ValueError they also are."""
+
+    def __str__(self) -> str:
+        return self.message or GofkaError.__str__(self)
+
+
+class ProduceValueError(ProduceError, _ArgumentError, ValueError):
+    """A producer was given an invalid argument value (a ValueError too)."""
+
+
+class ProduceTypeError(ProduceError, _ArgumentError, TypeError):
+    """A producer was given an argument of the wrong type (a TypeError too)."""
+
+
+class ConsumeValueError(ConsumeError, _ArgumentError, ValueError):
+    """A consumer was given an invalid argument value (a ValueError too)."""
+
+
+class ConsumeTypeError(ConsumeError, _ArgumentError, TypeError):
+    """A consumer was given an argument of the wrong type (a TypeError too)."""
+
+
+class MetadataValueError(MetadataError, _ArgumentError, ValueError):
+    """An admin client was given an invalid argument value (a ValueError
+    too)."""
+
+
+class MetadataTypeError(MetadataError, _ArgumentError, TypeError):
+    """An admin client was given an argument of the wrong type (a TypeError
+    too)."""
+
+
+# The client's Gofka class -> its (ValueError, TypeError) classes.
+_ARGUMENT_CLASSES: Dict[Type[GofkaError], Any] = {
+    ProduceError: (ProduceValueError, ProduceTypeError),
+    ConsumeError: (ConsumeValueError, ConsumeTypeError),
+    MetadataError: (MetadataValueError, MetadataTypeError),
+}
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def argument_errors(client_error: Type[GofkaError]) -> Callable[[_F], _F]:
+    """Decorates a client's ``__init__``: a TypeError or ValueError it
+    raises (an invalid argument) is raised again as the matching class of
+    ``client_error`` (ProduceError, ConsumeError or MetadataError) that is
+    also that built-in, with the same message and traceback, code
+    INVALID_ARGUMENT; as is a plain GofkaError INVALID_ARGUMENT of the
+    library (a configuration it refused), which becomes the ValueError
+    kind. Other exceptions pass unchanged."""
+    value_cls, type_cls = _ARGUMENT_CLASSES[client_error]
+
+    def decorate(init: _F) -> _F:
+        @functools.wraps(init)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return init(*args, **kwargs)
+            except client_error:
+                raise
+            except (TypeError, ValueError, GofkaError) as exc:
+                if isinstance(exc, TypeError):
+                    cls = type_cls
+                elif isinstance(exc, ValueError) or type(exc) is GofkaError and exc.code == _INVALID_ARGUMENT:
+                    cls = value_cls
+                else:
+                    raise
+                if isinstance(exc, GofkaError):
+                    new = cls(exc.message, exc.code, exc.name, exc.retriable, exc.broker, exc.description)
+                else:
+                    new = cls(str(exc), _INVALID_ARGUMENT, "INVALID_ARGUMENT")
+                raise new.with_traceback(exc.__traceback__) from None
+
+        return cast(_F, wrapper)
+
+    return decorate
 
 
 _CATEGORY_CLASSES: Dict[str, Type[GofkaError]] = {

@@ -10,6 +10,12 @@ between rounds as its :class:`~gofka.retry.RetryPolicy` says.
 It runs on the asyncio loop; the clock and the sleep are injectable so that
 tests can check the timings without sleeping. (Go users have the same in
 ``core.FailoverManager``.)
+
+A broker has one form everywhere: the ``"host:port"`` string (IPv6 hosts in
+brackets). ``brokers``, ``failed_brokers``, ``get_healthy_brokers()`` and
+``broker_status()`` hold it, ``get_next_broker()`` returns it; every method
+taking a broker, and ``in`` on those lists, accepts it or a ``(host, port)``
+tuple (the form of the earlier pure-Python client).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tup
 from .exceptions import GofkaError, error_from_code
 from .retry import RetryPolicy, _maybe_await, check_policy, is_connection_error
 
-__all__ = ["BrokerFailoverManager"]
+__all__ = ["BrokerFailoverManager", "BrokerList"]
 
 ERR_NO_BROKERS = -106  # NO_BROKERS_AVAILABLE, category "connection"
 
@@ -49,6 +55,18 @@ def _parse_broker(broker: Any) -> Tuple[str, int]:
 
 def _addr(host: str, port: int) -> str:
     return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+
+
+class BrokerList(List[str]):
+    """A list of "host:port" strings whose ``in`` also accepts a (host,
+    port) tuple or another spelling of the same address."""
+
+    def __contains__(self, broker: object) -> bool:
+        try:
+            key = _addr(*_parse_broker(broker))
+        except (TypeError, ValueError):
+            return False
+        return list.__contains__(self, key)
 
 
 class _Health(object):
@@ -93,10 +111,10 @@ class BrokerFailoverManager(object):
             raise TypeError("brokers must be a list of 'host:port' strings, not %s" % type(brokers).__name__)
         if not items:
             raise ValueError("brokers must name at least one broker")
-        self.brokers: List[str] = []
+        self.brokers = BrokerList()
         for b in items:
             a = _addr(*_parse_broker(b))
-            if a not in self.brokers:
+            if not list.__contains__(self.brokers, a):
                 self.brokers.append(a)
         self.retry_policy = check_policy(retry_policy) or RetryPolicy()
         if isinstance(cooldown, bool) or not isinstance(cooldown, (int, float)) or not cooldown >= 0:
@@ -143,18 +161,20 @@ class BrokerFailoverManager(object):
         with self._lock:
             return self._clock() >= self._health[key].down_until
 
-    def get_healthy_brokers(self) -> List[str]:
-        """Brokers not cooling down, in configured order."""
+    def get_healthy_brokers(self) -> BrokerList:
+        """Brokers not cooling down, in configured order ("host:port")."""
         now = self._clock()
         with self._lock:
-            return [b for b in self.brokers if now >= self._health[b].down_until]
+            return BrokerList(b for b in self.brokers if now >= self._health[b].down_until)
 
     @property
-    def failed_brokers(self) -> List[str]:
-        """Brokers cooling down after a failure."""
+    def failed_brokers(self) -> BrokerList:
+        """Brokers cooling down after a failure ("host:port"; ``in`` takes
+        either form, so ``mark_failed(b)`` then ``b in failed_brokers``
+        holds for what get_next_broker() returned)."""
         now = self._clock()
         with self._lock:
-            return [b for b in self.brokers if now < self._health[b].down_until]
+            return BrokerList(b for b in self.brokers if now < self._health[b].down_until)
 
     def broker_status(self) -> List[Dict[str, Any]]:
         """Per broker: ``broker``, ``healthy``, ``failures`` (consecutive),
@@ -190,10 +210,12 @@ class BrokerFailoverManager(object):
             down = sorted((b for b in rotated if now < self._health[b].down_until), key=lambda b: self._health[b].down_until)
             return healthy + down
 
-    def get_next_broker(self) -> Tuple[str, int]:
-        """The broker the next call would start with, as (host, port), and
-        advances the round-robin position."""
-        return _parse_broker(self._order()[0])
+    def get_next_broker(self) -> str:
+        """The broker the next call would start with, as "host:port" (the
+        form of ``brokers`` and ``failed_brokers``, accepted by
+        ``mark_failed``/``mark_success``), and advances the round-robin
+        position."""
+        return self._order()[0]
 
     # -- running calls ---------------------------------------------------
 

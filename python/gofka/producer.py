@@ -19,7 +19,7 @@ from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence
 from . import _native
 from ._client import HandleOwner, validate_brokers, validate_client_id, validate_timeout
 from ._security import SecurityOptions
-from .exceptions import GofkaError, error_from_code
+from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
 from .message import Message
 from .message import speedups as _speedups
 
@@ -510,7 +510,9 @@ class Producer(HandleOwner):
     """
 
     _kind = "producer"
+    _connected = False  # set by connect(); see the connected property
 
+    @argument_errors(ProduceError)  # invalid arguments: ProduceValueError / ProduceTypeError
     def __init__(
         self,
         brokers: str,
@@ -558,7 +560,6 @@ class Producer(HandleOwner):
         self.brokers = opts.brokers
         self.client_id = opts.client_id
         self.timeout = opts.timeout
-        self.compression = compression
         self.acks = acks
         self.batch_size = batch_size
         self.linger_ms = linger_ms
@@ -601,6 +602,24 @@ class Producer(HandleOwner):
         Raises gofka.exceptions.ConnectionError when no broker answers within
         ``timeout``."""
         self._call_sliced(_native.lib.gofka_producer_connect, self._timeout_ms)
+        self._connected = True
+
+    @property
+    def connected(self) -> bool:
+        """True once ``connect()`` succeeded, until ``close()``.
+        Operations also connect on demand without setting it: False means
+        that connect() was not called (or failed), not that the client
+        cannot work."""
+        return self._connected and not self.closed
+
+    @property
+    def compression(self) -> Optional[str]:
+        """The codec given to the constructor (None: no compression), which
+        every batch is compressed with. Read-only: it is fixed when the
+        native producer is created, so assigning it raises AttributeError
+        instead of being silently ignored."""
+        codec: Optional[str] = self._opts.compression
+        return codec
 
     def _call_sliced(self, fn: Callable[..., int], *args: Any) -> None:
         """``_call`` from a helper thread, joined in 200 ms slices so that

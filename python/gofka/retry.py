@@ -188,8 +188,10 @@ def is_connection_error(exc: BaseException) -> bool:
 
 
 def is_retriable(exc: BaseException) -> bool:
-    """True when retrying may succeed: a GofkaError whose code the error
-    table marks retriable, or a built-in connection/timeout error."""
+    """True when retrying may succeed: a GofkaError whose ``retriable`` is
+    set (the error table's flag of its code; a gofka ConnectionError
+    without a code, as application code raises it, is retriable), or a
+    built-in connection/timeout error."""
     if isinstance(exc, GofkaError):
         return bool(exc.retriable)
     return is_connection_error(exc)
@@ -215,7 +217,8 @@ async def retry_with_backoff(
 
     Which failures are retried: instances of ``retriable_exceptions`` when
     given, else those :func:`is_retriable` accepts (the error table's
-    retriable flag). Other exceptions propagate at once; when retries run
+    retriable flag; gofka.exceptions.ConnectionError unless its code says
+    otherwise). Other exceptions propagate at once; when retries run
     out the last exception propagates. ``sleep`` (default ``asyncio.sleep``)
     can be replaced by a fake clock in tests.
     """

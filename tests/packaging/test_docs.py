@@ -1,7 +1,8 @@
-"""docs/api.md maps every call of the documented Python API (the seed,
-shared/seed/gofka-python-api.md) and every function of include/gofka.h to
-code and tests that exist; the guides' links resolve and the C guide's
-complete program compiles."""
+"""docs/api.md maps every call of the documented Python API (its Python
+tables are the list of documented calls) and every function of
+include/gofka.h to code and tests that exist; every link of README.md and
+docs/ resolves inside the repository, which needs nothing beside it; the C
+guide's complete program compiles."""
 
 from __future__ import annotations
 
@@ -23,58 +24,22 @@ def read(*parts: str) -> str:
         return f.read()
 
 
-def seed_path() -> str:
-    candidates = [os.environ.get("GOFKA_API_SEED", ""),
-                  os.path.join(ROOT, "..", "shared", "seed", "gofka-python-api.md")]
-    for c in candidates:
-        if c and os.path.exists(c):
-            return c
-    raise AssertionError("the seed API document was not found (set GOFKA_API_SEED); looked at %s" % candidates)
+def python_section() -> str:
+    """The Python part of docs/api.md: its tables list every call of the
+    documented Python API (the package's contract) and are the source of
+    truth these tests check the code and the tests against."""
+    text = read("docs", "api.md")
+    return text[text.index("## Python: the documented API"):text.index("## C ABI")]
 
 
-def seed_calls() -> List[str]:
-    """Class.method names (and exception names) the seed documents."""
-    with open(seed_path(), encoding="utf-8") as f:
-        text = f.read()
-    calls: List[str] = []
-    section = None
-    cls = None
-    for line in text.splitlines():
-        m = re.match(r"^## (.+)$", line)
-        if m:
-            section, cls = m.group(1).strip(), None
-            continue
-        m = re.match(r"^### (\w+)\s*$", line)
-        if m:
-            cls = m.group(1)
-            if section == "Exceptions":
-                calls.append(cls)
-            elif section != "Best Practices":
-                calls.append(cls + ".__init__")
-            continue
-        if cls is None or section == "Exceptions":
-            if section == "Message Object":
-                f = re.match(r"^\s+(\w+): ", line)
-                if f:
-                    calls.append("Message." + f.group(1))
-            continue
-        m = re.match(r"^##### `(?:async )?(\w+)\(", line)
-        if m:
-            calls.append("%s.%s" % (cls, m.group(1)))
-        elif line.startswith("##### Context Manager"):
-            calls.append(cls + (".__aenter__" if cls.startswith("Async") else ".__enter__"))
-        elif line.startswith("##### Async Iteration"):
-            calls.append(cls + ".__aiter__")
-        for m in re.finditer(r"\basync with (\w+)\(", line):
-            if m.group(1) == cls:
-                calls.append(cls + ".__aenter__")
-        for m in re.finditer(r"\bawait \w+\.(\w+)\(", line):
-            if section == "Utilities":
-                calls.append("%s.%s" % (cls, m.group(1)))
+def documented_calls() -> List[str]:
+    """Class.method names (and exception names) of the Python tables of
+    docs/api.md, in order."""
     out: List[str] = []
-    for c in calls:
-        if c not in out:
-            out.append(c)
+    for line in python_section().splitlines():
+        m = re.match(r"^\| `([^`]+)` \|", line)
+        if m and m.group(1) not in out:
+            out.append(m.group(1))
     return out
 
 
@@ -91,17 +56,24 @@ def paths(cell: str) -> List[str]:
     return re.findall(r"`((?:python|tests|capi|core|include|examples)/[^`]+)`", cell)
 
 
-def test_seed_is_parsed() -> None:
-    calls = seed_calls()
-    for expected in ("Producer.send", "Consumer.poll", "AsyncConsumer.__aiter__", "AsyncProducer.__aenter__",
-                     "ConnectionPool.get_connection", "BrokerFailoverManager.execute_with_failover",
-                     "GroupCoordinationError", "Message.timestamp", "AsyncAdminClient.get_topic_leaders"):
+# One call of each part of the documented API: a table that loses rows (or
+# a parser that stops reading them) fails here.
+ANCHORS = ("Producer.send", "Producer.send_string", "Consumer.poll", "Consumer.subscribe", "AdminClient.list_topics",
+           "AsyncProducer.send_batch", "AsyncConsumer.__aiter__", "AsyncProducer.__aenter__",
+           "AsyncAdminClient.get_topic_leaders", "ConnectionPool.get_connection", "RetryPolicy.__init__",
+           "BrokerFailoverManager.execute_with_failover", "GofkaError", "GroupCoordinationError",
+           "Message.timestamp", "Producer.connected", "Consumer.subscribed")
+
+
+def test_documented_calls_are_parsed() -> None:
+    calls = documented_calls()
+    for expected in ANCHORS:
         assert expected in calls
-    assert len(calls) > 50
+    assert len(calls) > 60
 
 
-@pytest.mark.parametrize("call", seed_calls())
-def test_every_seed_call_is_mapped_to_code_and_tests(call: str) -> None:
+@pytest.mark.parametrize("call", documented_calls())
+def test_every_documented_call_is_mapped_to_code_and_tests(call: str) -> None:
     rows = api_rows()
     assert call in rows, "docs/api.md has no row for %s" % call
     impl_cell, _engine, tests_cell = rows[call][:3]
@@ -122,7 +94,8 @@ def test_every_seed_call_is_mapped_to_code_and_tests(call: str) -> None:
     elif method == "__aiter__":
         probe_impl, probe_test = r"^\s*def __aiter__\(", r"\basync for\b"
     else:
-        probe_impl, probe_test = r"^\s*(?:async )?def %s\(" % method, r"\.%s\(" % method
+        # a method is called, a property read: both show as ".name"
+        probe_impl, probe_test = r"^\s*(?:async )?def %s\(" % method, r"\.%s\b" % method
     assert re.search(probe_impl, impl, re.M), "%s does not define %s" % (impls[0], call)
     for t in tests:
         assert re.search(probe_test, read(t), re.M), "%s does not exercise %s" % (t, call)
@@ -169,14 +142,63 @@ def test_go_table_and_examples_exist() -> None:
         assert "// Output:" in body, name
 
 
-def test_relative_links_resolve() -> None:
-    for path in glob.glob(os.path.join(DOCS, "*.md")):
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text):
-            assert os.path.exists(os.path.join(os.path.dirname(path), target)), "%s links to %s" % (path, target)
+def markdown_files() -> List[str]:
+    return [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(DOCS, "**", "*.md"), recursive=True))
+
+
+def link_targets(text: str) -> List[str]:
+    """The targets of the inline links and images ``[text](target)`` and of
+    the reference definitions ``[name]: target`` of a markdown text, code
+    blocks and code spans left out (code is not a link)."""
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    text = re.sub(r"`[^`\n]*`", "", text)
+    targets = re.findall(r"\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)", text)
+    targets += re.findall(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)", text, re.M)
+    return targets
+
+
+def test_link_targets_parser() -> None:
+    text = ("see [a](docs/a.md), ![img](b.png \"title\") and [c](<c d.md>)\n"
+            "[ref]: ../outside.md\n`[not](a-link.md)`\n```\n[nor](this.md)\n```\n")
+    assert link_targets(text) == ["docs/a.md", "b.png", "../outside.md"]
+
+
+@pytest.mark.parametrize("path", markdown_files(), ids=lambda p: os.path.relpath(p, ROOT))
+def test_markdown_links_resolve_inside_the_repository(path: str) -> None:
+    """Every relative link of README.md and docs/ names a file or folder of
+    this repository (a clone needs nothing beside it); web links are left
+    to the reader."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    root = os.path.realpath(ROOT)
+    bad = []
+    for target in link_targets(text):
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", target) or target.startswith("#"):
+            continue  # a URL (https:, mailto:) or an anchor of the same page
+        rel = target.split("#", 1)[0]
+        resolved = os.path.realpath(os.path.join(os.path.dirname(path), rel))
+        if not (resolved == root or resolved.startswith(root + os.sep)) or not os.path.exists(resolved):
+            bad.append(target)
+    assert bad == [], "%s links outside the repository or to nothing: %s" % (os.path.relpath(path, ROOT), bad)
     for guide in ("api.md", "c-guide.md", "go-guide.md"):
         assert os.path.exists(os.path.join(DOCS, guide))
+
+
+def test_docs_name_no_file_outside_the_repository() -> None:
+    """Prose can point outside the repository without a link, e.g. a code
+    span naming ../somewhere/FILE.md: a path with ../ in the prose of
+    README.md and docs/ must name a file of the repository (code blocks
+    may still use ../ for the reader's own folders)."""
+    root = os.path.realpath(ROOT)
+    bad = []
+    for path in markdown_files():
+        with open(path, encoding="utf-8") as f:
+            text = re.sub(r"```.*?```", "", f.read(), flags=re.S)
+        for target in re.findall(r"(?<![\w./-])((?:\.\./)+[\w./-]+)", text):
+            resolved = os.path.realpath(os.path.join(os.path.dirname(path), target))
+            if not resolved.startswith(root + os.sep) or not os.path.exists(resolved):
+                bad.append("%s: %s" % (os.path.relpath(path, ROOT), target))
+    assert bad == []
 
 
 def test_c_guide_program_compiles() -> None:
@@ -204,3 +226,33 @@ def test_header_documents_every_function() -> None:
             undocumented.append(m.group(1))
     assert undocumented == []
     assert 'extern "C"' in text
+
+
+def go_mod_release() -> str:
+    m = re.search(r"^go (\d+)\.(\d+)", read("go.mod"), re.M)
+    assert m, "go.mod states no go release"
+    return "%s.%s" % m.groups()
+
+
+def test_go_release_is_the_one_of_go_mod() -> None:
+    """go.mod is the one truth about the Go toolchain: every "Go X.Y+" of
+    the README, the docs and the packaging files names its release, and
+    setup.py derives its message from go.mod."""
+    want = go_mod_release()
+    files = ["README.md", "pyproject.toml", "setup.py", "build.sh", "Makefile"] + \
+        [os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(DOCS, "*.md"))]
+    found = {}
+    for name in files:
+        for m in re.finditer(r"\bGo\s*\(?\s*(\d+\.\d+)\+", read(name)):
+            found.setdefault(m.group(1), []).append(name)
+    assert found.get(want) and set(found) == {want}, "go.mod says %s; the files say %s" % (want, found)
+    for name in ("README.md", "pyproject.toml"):
+        assert name in found[want], "%s does not state the Go release" % name
+    # setup.py's required_go(), run on its own (setup.py itself calls setup())
+    import ast
+
+    tree = ast.parse(read("setup.py"))
+    (fn,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "required_go"]
+    scope = {"os": os, "re": re, "ROOT": ROOT}
+    exec(compile(ast.Module(body=[fn], type_ignores=[]), "setup.py", "exec"), scope)
+    assert scope["required_go"]() == want

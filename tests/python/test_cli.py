@@ -242,3 +242,66 @@ def test_parse_offset() -> None:
     assert cli._parse_offset("-7") == ("relative", 7)
     with pytest.raises(Exception):
         cli._parse_offset("x")
+
+
+# The positional arguments each command needs, to parse its command line.
+COMMAND_ARGS = {"produce": ["t"], "consume": ["t"], "topics": [], "groups": [], "lag": ["g"], "dev-cluster": []}
+# Common options and the value each takes (None: a flag).
+COMMON_OPTIONS = [("-b", "h1:1,h2:2", "brokers"), ("--brokers", "h3:3", "brokers"), ("--client-id", "me", "client_id"),
+                  ("--timeout", "7.5", "timeout"), ("--security-protocol", "SSL", "security_protocol"),
+                  ("--ssl-cafile", "ca.pem", "ssl_cafile"), ("--sasl-mechanism", "PLAIN", "sasl_mechanism"),
+                  ("--sasl-username", "u", "sasl_username"), ("-q", None, "quiet"), ("-v", None, "verbose")]
+
+
+def test_command_args_cover_every_command() -> None:
+    subparsers = [a for a in cli.build_parser()._actions if isinstance(a, cli.argparse._SubParsersAction)]
+    assert set(COMMAND_ARGS) == set(subparsers[0].choices) == set(SUBCOMMANDS)
+
+
+@pytest.mark.parametrize("command", sorted(COMMAND_ARGS))
+def test_common_options_before_or_after_the_command(command: str) -> None:
+    """`gofka -b HOST topics` (kcat's order) parses as `gofka topics -b
+    HOST`, for every command and every connection/output option it has."""
+    parser = cli.build_parser()
+    sub = [a for a in parser._actions if isinstance(a, cli.argparse._SubParsersAction)][0].choices[command]
+    takes = {a.dest for a in sub._actions}
+    checked = 0
+    for flag, value, dest in COMMON_OPTIONS:
+        opt = [flag] + ([value] if value is not None else [])
+        if dest not in takes:  # dev-cluster has no connection options: a usage error, not ignored
+            with pytest.raises(SystemExit) as info:
+                cli.parse_args(opt + [command] + COMMAND_ARGS[command])
+            assert info.value.code == cli.EXIT_USAGE
+            continue
+        before = cli.parse_args(opt + [command] + COMMAND_ARGS[command])
+        after = cli.parse_args([command] + COMMAND_ARGS[command] + opt)
+        assert vars(before) == vars(after)
+        expected = {"quiet": True, "verbose": 1, "timeout": 7.5}.get(dest, value)
+        assert getattr(before, dest) == expected
+        assert not [k for k in vars(before) if k.startswith("before_command")]
+        checked += 1
+    assert checked >= 2
+
+
+def test_options_on_both_sides_of_the_command() -> None:
+    args = cli.parse_args(["-v", "-b", "h:1", "topics", "-vv", "-b", "h:1"])
+    assert args.verbose == 3 and args.brokers == "h:1"
+    with pytest.raises(SystemExit) as info:
+        cli.parse_args(["-b", "h:1", "topics", "-b", "h:2"])
+    assert info.value.code == cli.EXIT_USAGE
+
+
+def test_brokers_before_the_command_end_to_end(brokers: str, group: str) -> None:
+    """The issue's command line, as a real subprocess."""
+    topic = "gofka-cli-before-%s" % uuid.uuid4().hex[:12]
+    ok(run(["-b", brokers, "produce", topic, "-q"], stdin=b"one\ntwo\n"))
+    assert ok(run(["--brokers", brokers, "-q", "consume", topic, "-e"])) == "one\ntwo\n"
+    assert topic in ok(run(["-b", brokers, "topics"]))
+
+
+def test_client_argument_error_is_a_usage_error(gofka_cmd, brokers: str) -> None:
+    """A client's argument errors are also Gofka errors now (e.g.
+    ConsumeValueError): still exit 2, not 1."""
+    proc = gofka_cmd(["consume", "t", "--timeout", "-1", "-e"], brokers=brokers)
+    assert proc.returncode == cli.EXIT_USAGE, proc.stderr
+    assert b"timeout" in proc.stderr

@@ -139,8 +139,8 @@ async def test_compat_methods_and_validation() -> None:
     m, _ = _manager(["h1:1", "h2:2", "h3:3"])
     assert m.brokers == ["h1:1", "h2:2", "h3:3"]
     assert isinstance(m.retry_policy, RetryPolicy)
-    assert m.get_next_broker() == ("h1", 1)
-    assert m.get_next_broker() == ("h2", 2)
+    assert m.get_next_broker() == "h1:1"
+    assert m.get_next_broker() == "h2:2"
     m.mark_failed(("h3", 3))
     assert not m.is_healthy("h3:3")
     m.mark_success("h3:3")
@@ -156,3 +156,24 @@ async def test_compat_methods_and_validation() -> None:
         BrokerFailoverManager(["a:1"], cooldown=-1)
     with pytest.raises(ValueError):
         m.mark_failed("other:9")
+
+
+@pytest.mark.parametrize("given", ["h1:1", ("h1", 1), " h1:1 "])
+def test_one_broker_form_everywhere(given: object) -> None:
+    """What get_next_broker() returns is what brokers, failed_brokers and
+    get_healthy_brokers() hold and what mark_failed / mark_success /
+    is_healthy take; they and ``in`` accept either form."""
+    m, _ = _manager([("h1", 1), "h2:2", "[::1]:3"])
+    assert m.brokers == ["h1:1", "h2:2", "[::1]:3"]
+    broker = m.get_next_broker()
+    assert broker == "h1:1"
+    assert {type(b) for b in list(m.brokers) + list(m.get_healthy_brokers()) + [broker]} == {str}
+    m.mark_failed(broker)
+    assert broker in m.failed_brokers and given in m.failed_brokers
+    assert broker not in m.get_healthy_brokers() and given not in m.get_healthy_brokers()
+    assert [s["broker"] for s in m.broker_status() if not s["healthy"]] == [broker]
+    m.mark_success(given)
+    assert broker not in m.failed_brokers and given in m.get_healthy_brokers()
+    m.mark_failed(given)
+    assert not m.is_healthy(broker) and m.failed_brokers == [broker]
+    assert ("::1", 3) in m.brokers and "other:1" not in m.brokers and 5 not in m.brokers
