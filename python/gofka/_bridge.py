@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import itertools
+import os
 import struct
 import threading
 from typing import Any, Callable, Dict, List, NamedTuple, Optional
@@ -80,6 +81,7 @@ class EventQueue(object):
         self.fd = fd.value
         self._lock = threading.Lock()
         self._closed = False
+        self._pid = os.getpid()  # the process whose library owns the queue
 
     def drain(self, max_events: int = 65536, timeout_ms: int = 0) -> List[Event]:
         """Takes up to ``max_events`` events, waiting up to ``timeout_ms``
@@ -106,6 +108,8 @@ class EventQueue(object):
             if self._closed:
                 return
             self._closed = True
+        if self._pid != os.getpid():
+            return  # a forked child: the queue is the parent's (the call would hang)
         err = _native.new_error()
         _native.lib.gofka_queue_close(self.handle, ctypes.byref(err))
 
