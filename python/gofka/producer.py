@@ -1045,10 +1045,12 @@ class Producer(HandleOwner):
                     t.start()
         self._wake.set()
 
-    def _push(self) -> bool:
+    def _push(self, until: Optional[float] = None) -> bool:
         """Hands every pending produce() record to the library, in order.
-        Returns False when buffer.memory stayed full for ``timeout`` (the
-        records concerned then fail through their callbacks)."""
+        Returns False when buffer.memory stayed full for ``timeout`` (or
+        until ``until``, a time.monotonic() deadline of the calling flush
+        or close, or the deadline of a close started meanwhile); the
+        records concerned then fail through their callbacks."""
         ok = True
         with self._push_lock:
             pend = self._pending.take()
@@ -1060,11 +1062,11 @@ class Producer(HandleOwner):
                 return True
             queue = self._event_queue()
             for topic_b, part, recs, values in chunk_records(pend, self._opts.chunk_bytes):
-                ok = self._push_chunk(handle, queue, topic_b, part, recs, values) and ok
+                ok = self._push_chunk(handle, queue, topic_b, part, recs, values, until) and ok
         return ok
 
     def _push_chunk(self, handle: int, queue: Any, topic_b: bytes, part: int, recs: List[Any],
-                    values: Optional[List[Any]]) -> bool:
+                    values: Optional[List[Any]], until: Optional[float] = None) -> bool:
         col = None if values is None else columnar(values)  # None for a null value
         packed = pack_pending(recs) if col is None else b""
         btoken = next(self._tokens)
@@ -1085,11 +1087,9 @@ class Producer(HandleOwner):
             # while sleeping; results keep arriving for poll to serve).
             now = time.monotonic()
             if not deadline:
-                deadline = now + self.timeout
-                if self._close_deadline:  # pushed by close: within its bound
-                    deadline = min(deadline, self._close_deadline)
-            if now >= deadline:
-                break
+                deadline = now + self.timeout if until is None else min(until, now + self.timeout)
+            if now >= deadline or (self._close_deadline and now >= self._close_deadline):
+                break  # (a close bounds every push, e.g. the push thread's)
             time.sleep(0.002)
         self._batches.pop(btoken, None)
         if code == _native.ERR_QUEUE_FULL:
@@ -1277,7 +1277,7 @@ class Producer(HandleOwner):
         deadline = time.monotonic() + max(0.0, timeout)
         if self._serving == threading.get_ident():
             if len(self._pending):
-                self._push()
+                self._push(deadline)
             while self._handle:  # in slices: Ctrl-C stays responsive
                 err = _native.new_error()
                 code = _native.lib.gofka_producer_flush(self._handle, _native.slice_ms(deadline), byref(err))
@@ -1291,7 +1291,7 @@ class Producer(HandleOwner):
                 self.poll(0)
                 break
             if len(self._pending):
-                self._push()
+                self._push(deadline)
             wait_ms = _native.slice_ms(deadline)
             if not self._opts.linger_ms and len(self) and wait_ms > 0:
                 # With no linger there is nothing to force out: this
@@ -1370,7 +1370,7 @@ class Producer(HandleOwner):
                 self._drain(q, 0)
         left = self._unresolved()
         self._pending.closed = True  # produce() refuses from here on
-        self._push()
+        self._push(deadline)
         handle = self._take_handle()
         if not handle:
             return 0, _native.OK, None  # closed by another thread meanwhile

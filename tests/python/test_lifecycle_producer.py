@@ -375,6 +375,23 @@ def test_close_timeout_bounds_the_whole_call(blackhole: str) -> None:
         assert {e.code for e in errors} == {_native.ERR_CLIENT_CLOSED}
 
 
+def test_close_timeout_bounds_pushes_waiting_for_buffer_room(blackhole: str) -> None:
+    """buffer_memory full (nothing can be delivered): the push thread waits
+    for room (up to ``timeout``, 30 s here); close(timeout=2) still ends
+    within its bound, and every callback runs with an error."""
+    p = gofka.Producer(blackhole, timeout=30, buffer_memory=65536)
+    errors: List[Any] = []
+    for i in range(1000):
+        p.produce("t", b"%d-" % i + bytes(200), on_delivery=lambda e, m: errors.append(e))
+    time.sleep(0.3)  # the push thread is now waiting for room
+    t0 = time.monotonic()
+    p.close(timeout=2)
+    elapsed = time.monotonic() - t0
+    assert elapsed < 3.5, elapsed
+    assert len(errors) == 1000 and len(p) == 0
+    assert {e.code for e in errors} <= {_native.ERR_CLIENT_CLOSED, _native.ERR_QUEUE_FULL}
+
+
 def test_async_close_timeout_bounds_the_whole_call(blackhole: str) -> None:
     async def main() -> None:
         p = gofka.AsyncProducer(blackhole, timeout=30)
