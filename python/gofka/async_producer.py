@@ -315,6 +315,7 @@ class AsyncProducer(object):
             self._inflight.discard(fut)
             if unit is not None:
                 self._track(bridge.adopt(token), unit)
+        self._settle_stranded()
         self._sends.bind(loop)
         self._retry_handle = None  # a timer of the closed loop never fires
         if self._sends.buffer:
@@ -322,6 +323,17 @@ class AsyncProducer(object):
         if self._waiting:
             self._arm_retry()
         return bridge
+
+    def _settle_stranded(self) -> None:
+        """Delivers the units whose bridge future resolved on a loop that
+        stopped before running its done-callback (the future is done, its
+        unit not delivered)."""
+        for fut in list(self._inflight):
+            if fut.done():
+                self._inflight.discard(fut)
+                unit = self._unit_of.pop(fut, None)
+                if unit is not None:
+                    _deliver_from(unit, fut, self._closed_error)
 
     async def _blocking(self, fn: Callable[..., int], *args: Any) -> None:
         """Runs a blocking library call in the loop's executor."""
@@ -608,13 +620,8 @@ class AsyncProducer(object):
         def done(f: "asyncio.Future[Event]") -> None:
             self._inflight.discard(f)
             if self._unit_of.pop(f, None) is None:
-                return  # settled elsewhere (close)
-            if f.cancelled():
-                _deliver(unit, self._closed_error(), None)
-            elif f.exception() is not None:
-                _deliver(unit, f.exception(), None)
-            else:
-                _deliver(unit, None, f.result())
+                return  # settled elsewhere (close, _settle_stranded)
+            _deliver_from(unit, f, self._closed_error)
             if self._waiting:
                 self._pump()
 
@@ -745,7 +752,7 @@ class AsyncProducer(object):
         if self._bridge is not None:
             self._bridge.close()
         self._sends.bind(None)
-        if left or code == _native.ERR_TIMED_OUT:
+        if code == _native.ERR_TIMED_OUT:
             _log.warning("async producer closed with %d record(s) not delivered within timeout=%ss "
                          "(they failed with CLIENT_CLOSED): %s", left, timeout, _native.make_error(code, err))
 
@@ -771,6 +778,7 @@ class AsyncProducer(object):
                 unit = self._unit_of.pop(fut, None)
                 if unit is not None:
                     units[token] = unit
+            self._settle_stranded()
         else:
             queue, tokens = EventQueue(), itertools.count(1)
         if self._retry_handle is not None:
@@ -803,13 +811,14 @@ class AsyncProducer(object):
             _collect(queue, units, 0, failures)
             if code != _native.ERR_TIMED_OUT or time.monotonic() >= deadline:
                 break
-        left = sum(u.count for u in units.values())
         self._handle = 0
         unregister_open(self)
         self._security.stop()
         ms = min(_native.INT32_MAX, max(0, int((deadline - time.monotonic()) * 1000)))
         _native.lib.gofka_producer_close(handle, ms, ctypes.byref(err))
-        _collect(queue, units, 0, None)  # the failures close posted before returning
+        failed_by_close: List[BaseException] = []
+        _collect(queue, units, 0, failed_by_close)  # the failures close posted before returning
+        left = len(failed_by_close) + sum(u.count for u in units.values())
         closed = self._closed_error()
         for unit in units.values():
             _deliver(unit, closed, None)
@@ -861,6 +870,16 @@ def _deliver(unit: _Unit, exc: Optional[BaseException], ev: Optional[Event]) -> 
             return
         except RuntimeError:
             continue
+
+
+def _deliver_from(unit: _Unit, fut: "asyncio.Future[Event]", closed: Callable[[], GofkaError]) -> None:
+    """Delivers a unit from its resolved bridge future."""
+    if fut.cancelled():
+        _deliver(unit, closed(), None)
+    elif fut.exception() is not None:
+        _deliver(unit, fut.exception(), None)
+    else:
+        _deliver(unit, None, fut.result())
 
 
 def _collect(queue: EventQueue, units: Dict[int, _Unit], wait_ms: int,

@@ -480,31 +480,28 @@ def exit_timeout_option(value: Any) -> float:
 
 
 # Every producer (sync and async) not closed yet, by id, held weakly: the
-# exit hook closes those of this process. Guarded by _open_lock.
+# exit hook closes those of this process. Only single dict operations
+# touch it (atomic under the GIL; no lock, since a weakref callback run
+# by the garbage collector may fire in a thread that would hold it).
 _open: Dict[int, "weakref.ReferenceType[Any]"] = {}
-_open_lock = threading.Lock()
 
 
 def register_open(producer: Any) -> None:
     """Puts a new producer (with ``_pid``, ``exit_timeout`` and
     ``_close_at_exit(deadline)``) under the exit hook's watch."""
     key = id(producer)
-    ref = weakref.ref(producer, lambda _r, key=key: _forget(key, _r))
-    with _open_lock:
-        _open[key] = ref
 
-
-def _forget(key: int, ref: Any) -> None:
-    with _open_lock:
+    def forget(ref: "weakref.ReferenceType[Any]") -> None:  # the producer died
         if _open.get(key) is ref:
-            del _open[key]
+            _open.pop(key, None)
+
+    _open[key] = weakref.ref(producer, forget)
 
 
 def unregister_open(producer: Any) -> None:
-    with _open_lock:
-        ref = _open.get(id(producer))
-        if ref is not None and ref() is producer:
-            del _open[id(producer)]
+    ref = _open.get(id(producer))
+    if ref is not None and ref() is producer:
+        _open.pop(id(producer), None)
 
 
 def report_undelivered(kind: str, count: int, why: str, bound: float, detail: str = "") -> None:
@@ -529,8 +526,7 @@ def _close_at_exit() -> None:
     Producers inherited through fork() are left alone: their engine lives
     in the parent (touching it from the child would hang)."""
     pid = os.getpid()
-    with _open_lock:
-        refs = list(_open.values())
+    refs = list(_open.copy().values())
     start = time.monotonic()
     for ref in refs:
         p = ref()
@@ -1345,7 +1341,7 @@ class Producer(HandleOwner):
         if not timeout >= 0:
             raise ValueError("timeout must be >= 0, got %r" % (timeout,))
         left, code, err = self._close(timeout)
-        if left or code == _native.ERR_TIMED_OUT:
+        if code == _native.ERR_TIMED_OUT:
             _log.warning("producer closed with %d record(s) not delivered within timeout=%ss "
                          "(they failed with CLIENT_CLOSED): %s", left, timeout, _native.make_error(code, err))
 
@@ -1391,10 +1387,10 @@ class Producer(HandleOwner):
     def _release_queue(self) -> None:
         """After close: serves the results still queued (the failures close
         posted before it returned), then releases the event queue."""
-        q = self._queue
-        if q is None:
-            return
         with self._poll_lock:
+            q = self._queue
+            if q is None:
+                return
             try:
                 self._drain(q, 0)
                 while self._backlog:
@@ -1415,9 +1411,11 @@ class Producer(HandleOwner):
         if self.closed:
             return
         left, code, err = self._close(max(0.0, deadline - time.monotonic()))
+        if code != _native.ERR_TIMED_OUT:
+            return  # everything got its result
         if left:
             report_undelivered("producer", left, why, self.exit_timeout)
-        elif code == _native.ERR_TIMED_OUT:
+        else:  # e.g. blocking sends of other threads
             _log.warning("producer %s: close timed out: %s", why, _native.make_error(code, err))
 
     def __del__(self) -> None:

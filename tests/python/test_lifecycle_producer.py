@@ -465,8 +465,9 @@ def test_async_producer_outlives_its_loop(brokers: str, impl: str, then: str) ->
 
     async def finish() -> None:
         if then == "flush":
+            first_send = p.send(topic, b"on the new loop")  # before anything else touched the producer
             await p.flush(10)
-            assert (await p.send(topic, b"on the new loop")) >= 0
+            assert (await first_send) >= 0
         await p.close(timeout=10)
 
     asyncio.run(finish())
