@@ -398,9 +398,9 @@ def test_async_close_timeout_bounds_the_whole_call(blackhole: str) -> None:
         futs = [p.send("t", b"v") for _ in range(50)]
         await asyncio.sleep(0.2)
         t0 = time.monotonic()
-        await p.close(timeout=2)
+        await p.close(timeout=1)
         elapsed = time.monotonic() - t0
-        assert elapsed < 3.5, elapsed
+        assert elapsed < 1.8, elapsed  # 1 s bound, with slack (not a perf assertion)
         await asyncio.sleep(0)
         assert all(f.done() for f in futs)
         assert {f.exception().code for f in futs} == {_native.ERR_CLIENT_CLOSED}
