@@ -43,6 +43,7 @@ from .producer import (
     parse_batch_results,
     produce_values,
     register_open,
+    report_failed,
     report_undelivered,
     resolve_partition,
     security_options,
@@ -120,11 +121,11 @@ class _Unit(object):
     records format) or columnar (int32 lengths, values joined: values-only
     records), and what to do with their results."""
 
-    __slots__ = ("topic", "partition", "packed", "count", "deliver", "since", "columnar")
+    __slots__ = ("topic", "partition", "packed", "count", "deliver", "since", "columnar", "futures")
 
     def __init__(self, topic: bytes, partition: int, packed: bytes, count: int,
                  deliver: Callable[[Optional[BaseException], Optional[Event]], None],
-                 columnar: Any = None) -> None:
+                 columnar: Any = None, futures: Optional[List["asyncio.Future[int]"]] = None) -> None:
         self.topic = topic
         self.partition = partition
         self.packed = packed  # b"" when columnar
@@ -132,6 +133,7 @@ class _Unit(object):
         self.deliver = deliver
         self.since = 0.0
         self.columnar = columnar
+        self.futures = futures  # the send() futures it resolves (None: send_batch)
 
 
 class AsyncProducer(object):
@@ -562,12 +564,13 @@ class AsyncProducer(object):
         units = []
         limit = min(self._opts.chunk_bytes, _CHUNK_BYTES)
         for topic, part, recs, values in chunk_records(buf, limit, _CHUNK_RECORDS):
-            deliver = _send_deliver([r[7] for r in recs])
+            futs = [r[7] for r in recs]
+            deliver = _send_deliver(futs)
             col = None if values is None else columnar(values)  # None for a null value
             if col is not None:
-                units.append(_Unit(topic, part, b"", len(recs), deliver, col))
+                units.append(_Unit(topic, part, b"", len(recs), deliver, col, futs))
             else:
-                units.append(_Unit(topic, part, pack_pending(recs), len(recs), deliver))
+                units.append(_Unit(topic, part, pack_pending(recs), len(recs), deliver, None, futs))
         return units
 
     def _submit_unit(self, unit: _Unit) -> None:
@@ -756,14 +759,17 @@ class AsyncProducer(object):
             _log.warning("async producer closed with %d record(s) not delivered within timeout=%ss "
                          "(they failed with CLIENT_CLOSED): %s", left, timeout, _native.make_error(code, err))
 
-    def _close_sync(self, deadline: float) -> Tuple[int, List[BaseException]]:
+    def _close_sync(self, deadline: float, quiet: bool = False) -> Tuple[int, List[BaseException]]:
         """Closes without an event loop, in the calling thread, by
         ``deadline`` (time.monotonic()): hands the buffered sends and the
         units waiting for room to the engine, waits for results (engine
         flush), closes the engine (failing the rest with CLIENT_CLOSED) and
         resolves every future from the events, as far as its loop allows
         (see _deliver). Returns the records without a result at the
-        deadline, and the errors of records that failed before it."""
+        deadline, and the errors of records that failed before it. With
+        ``quiet`` (exit, garbage collection: nobody can await them any
+        more) the send futures' errors count as retrieved, so that asyncio
+        does not log each one: the caller reports them at once."""
         self._closing = True
         self._sends.closed = True
         handle = self._handle
@@ -790,6 +796,7 @@ class AsyncProducer(object):
         todo = list(self._waiting)
         self._waiting.clear()
         todo.extend(self._units_of(self._sends.take()))
+        handled = list(units.values()) + todo
         failures: List[BaseException] = []
         err = _native.new_error()
         for unit in todo:
@@ -824,6 +831,11 @@ class AsyncProducer(object):
             _deliver(unit, closed, None)
         queue.close()
         self._sends.bind(None)
+        if quiet:
+            for unit in handled:
+                for send_fut in unit.futures or ():
+                    if send_fut.done() and not send_fut.cancelled():
+                        send_fut.exception()  # marks it retrieved
         return left, failures
 
     def _close_at_exit(self, deadline: float) -> None:
@@ -832,11 +844,11 @@ class AsyncProducer(object):
     def _implicit_close(self, why: str, deadline: float) -> None:
         """_close_sync for the exit hook and the garbage collector, reporting
         what was not delivered."""
-        left, failures = self._close_sync(deadline)
+        left, failures = self._close_sync(deadline, quiet=True)
         if left:
             report_undelivered("async producer", left, why, self.exit_timeout)
         if failures:
-            _log.warning("async producer %s: %d record(s) failed, first: %s", why, len(failures), failures[0])
+            report_failed("async producer", why, len(failures), failures[0])
 
     def __del__(self) -> None:
         # Only in the process that created it (a forked child must not

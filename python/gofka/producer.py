@@ -519,6 +519,44 @@ def report_undelivered(kind: str, count: int, why: str, bound: float, detail: st
     _log.warning("%s", msg)
 
 
+def report_failed(kind: str, why: str, count: int, first: Any) -> None:
+    """Says that ``count`` records failed with an error nobody was told of
+    (no callback / no awaiter), on stderr and the logger (see
+    report_undelivered)."""
+    msg = "gofka: %s %s: %d record(s) failed, first error: %s" % (kind, why, count, first)
+    try:
+        if _log.hasHandlers():
+            sys.stderr.write(msg + "\n")
+            sys.stderr.flush()
+    except Exception:
+        pass
+    _log.warning("%s", msg)
+
+
+def _tally_silent_failures(entry: List[Any], tally: List[Any]) -> None:
+    """Adds to tally [count, first error] the records of a backlog entry
+    (from its position on) that have no callback and failed with an error
+    other than CLIENT_CLOSED (those a close failed are counted apart)."""
+    recs, results, pos, exc = entry
+    if isinstance(results, bytes):
+        return  # all delivered
+    for i in range(pos, len(recs)):
+        if recs[i][7] is not None:
+            continue
+        if results is None:
+            err = exc
+        else:
+            r = results[i]
+            if r[0] == 0 or r[0] == _native.ERR_CLIENT_CLOSED:
+                continue
+            err = _result_error(r)
+        if getattr(err, "code", None) == _native.ERR_CLIENT_CLOSED:
+            continue
+        tally[0] += 1
+        if tally[1] is None:
+            tally[1] = err
+
+
 def _close_at_exit() -> None:
     """The atexit hook: closes every producer this process created and did
     not close, each waiting at most its ``exit_timeout`` (counted from the
@@ -701,6 +739,9 @@ class Producer(HandleOwner):
         # poll/flush/close made from a callback sees it (re-entrant call).
         self._serving: Optional[int] = None
         self._close_deadline = 0.0  # while closing: bound of buffer-room waits
+        # While an implicit close runs: [count, first error] of records
+        # without a callback that failed (else nobody would hear of them).
+        self._silent_failures: Optional[List[Any]] = None
         self._set_handle(new_producer_handle(opts))
         self._security.attach(self)
         register_open(self)
@@ -1234,6 +1275,8 @@ class Producer(HandleOwner):
             while backlog:
                 entry = backlog[0]
                 before = entry[2]
+                if self._silent_failures is not None:
+                    _tally_silent_failures(entry, self._silent_failures)
                 try:
                     serve_entry(entry, now, _result_error, _headers_dict)
                 finally:
@@ -1410,7 +1453,13 @@ class Producer(HandleOwner):
         within ``deadline``, reporting undelivered records."""
         if self.closed:
             return
-        left, code, err = self._close(max(0.0, deadline - time.monotonic()))
+        self._silent_failures = silent = [0, None]
+        try:
+            left, code, err = self._close(max(0.0, deadline - time.monotonic()))
+        finally:
+            self._silent_failures = None
+        if silent[0]:
+            report_failed("producer", why, silent[0], silent[1])
         if code != _native.ERR_TIMED_OUT:
             return  # everything got its result
         if left:

@@ -193,6 +193,32 @@ def test_exit_reports_what_it_could_not_deliver(blackhole: str, kind: str) -> No
     assert elapsed < 4.0, err  # bound 1 s (not a perf assertion: 4x slack)
 
 
+_FAILING = r"""
+import asyncio, sys, gofka
+brokers, topic, kind = sys.argv[1:4]
+if kind == "sync":
+    p = gofka.Producer(brokers, timeout=10, allow_auto_create_topics=False)
+    for i in range(50):
+        p.produce(topic, b"v")  # no callback: only the exit report tells
+else:
+    async def main():
+        p = gofka.AsyncProducer(brokers, timeout=10, allow_auto_create_topics=False)
+        return p, [p.send(topic, b"v") for i in range(50)]
+    p, futs = asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_exit_reports_records_that_failed_unheard(brokers: str, topic: str, kind: str) -> None:
+    """Records that fail during the exit close with nobody to tell (no
+    callback, no awaiter) are reported too."""
+    proc = _child(_FAILING, brokers, topic, kind, env={"GOFKA_EXIT_TIMEOUT": "20"})
+    err = proc.stderr.decode()
+    assert proc.returncode == 0, err
+    assert "50 record(s) failed, first error:" in err, err
+    assert "UNKNOWN_TOPIC_OR_PARTITION" in err, err
+
+
 _FORK = r"""
 import asyncio, os, sys, time, gofka
 brokers, topic, kind = sys.argv[1:4]
