@@ -504,12 +504,12 @@ def unregister_open(producer: Any) -> None:
         _open.pop(id(producer), None)
 
 
-def report_undelivered(kind: str, count: int, why: str, bound: float, detail: str = "") -> None:
+def report_undelivered(kind: str, count: int, why: str, bound: float) -> None:
     """Says that ``count`` records could not be delivered, on stderr and
     through the ``gofka.producer`` logger (once on stderr: without
     handlers, logging's last resort already writes there)."""
-    msg = "gofka: %s %s with %d record(s) not delivered within %gs%s; they failed with CLIENT_CLOSED" % (
-        kind, why, count, bound, detail)
+    msg = "gofka: %s %s with %d record(s) not delivered within %gs; they failed with CLIENT_CLOSED" % (
+        kind, why, count, bound)
     try:
         if _log.hasHandlers():
             sys.stderr.write(msg + "\n")
@@ -739,6 +739,7 @@ class Producer(HandleOwner):
         # poll/flush/close made from a callback sees it (re-entrant call).
         self._serving: Optional[int] = None
         self._close_deadline = 0.0  # while closing: bound of buffer-room waits
+        self._engine_closed = False  # gofka_producer_close returned
         # While an implicit close runs: [count, first error] of records
         # without a callback that failed (else nobody would hear of them).
         self._silent_failures: Optional[List[Any]] = None
@@ -1167,7 +1168,12 @@ class Producer(HandleOwner):
         one arrives; 0 = do not wait) for the first result, then calls the
         callbacks of every result available, in this thread. Returns the
         number of results served. An exception raised by a callback
-        propagates; the results after it stay queued for the next poll."""
+        propagates; the results after it stay queued for the next poll.
+
+        Called from a delivery callback (re-entrant), poll only hands
+        buffered records to the engine and returns 0 at once: the
+        poll/flush/close running the callback serves the other results
+        once it returns, so each callback runs exactly once, in order."""
         if timeout is not None:
             if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
                 raise TypeError("timeout must be a number of seconds or None")
@@ -1412,13 +1418,19 @@ class Producer(HandleOwner):
         self._push(deadline)
         handle = self._take_handle()
         if not handle:
-            return 0, _native.OK, None  # closed by another thread meanwhile
+            # Closed meanwhile: by a callback this close served (its engine
+            # close is done: serve what it failed and release the queue
+            # here), or by another thread (which releases it itself).
+            if self._engine_closed and self._serving != threading.get_ident():
+                self._release_queue()
+            return 0, _native.OK, None
         unregister_open(self)
         self._wake.set()  # the flusher thread sees the closed handle and ends
         self._security.stop()
         err = _native.new_error()
         ms = max(0, int((deadline - time.monotonic()) * 1000))
         code = _native.lib.gofka_producer_close(handle, min(ms, _INT32_MAX), byref(err))
+        self._engine_closed = True
         if code not in (_native.OK, _native.ERR_TIMED_OUT):
             raise _native.make_error(code, err)
         self._queues.close()
