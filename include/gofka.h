@@ -304,11 +304,17 @@ int32_t gofka_producer_partition_count(gofka_handle_t producer, const char *topi
                                        int32_t *out, gofka_error_t *err);
 
 /* Closes the producer and destroys the handle: flushes (as
- * gofka_producer_flush) for up to timeout_ms, then fails whatever is still
- * buffered or in flight with GOFKA_ERR_CLIENT_CLOSED (their events are
- * posted before it returns, and the return is GOFKA_ERR_TIMED_OUT) and
- * closes every connection. Calls racing with it fail with
- * GOFKA_ERR_CLIENT_CLOSED or GOFKA_ERR_INVALID_HANDLE. The handle is
+ * gofka_producer_flush), then fails whatever is still buffered or in
+ * flight with GOFKA_ERR_CLIENT_CLOSED and closes every connection, all
+ * within timeout_ms (one bound for the whole call; 0 = do not wait, negative =
+ * request.timeout.ms). Undelivered records are never dropped silently:
+ * each one's completion (the event of gofka_producer_produce /
+ * produce_batch / produce_values, the result of gofka_producer_send) is
+ * posted with GOFKA_ERR_CLIENT_CLOSED before close returns, and the return
+ * is then GOFKA_ERR_TIMED_OUT. The library has no exit hook: a process
+ * that exits without calling close loses the records still buffered, so
+ * call it (e.g. from atexit) before exiting. Calls racing with it fail
+ * with GOFKA_ERR_CLIENT_CLOSED or GOFKA_ERR_INVALID_HANDLE. The handle is
  * invalid afterwards, even when an error is returned. */
 int32_t gofka_producer_close(gofka_handle_t producer, int32_t timeout_ms, gofka_error_t *err);
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import itertools
+import os
 import struct
 import threading
 from typing import Any, Callable, Dict, List, NamedTuple, Optional
@@ -80,6 +81,7 @@ class EventQueue(object):
         self.fd = fd.value
         self._lock = threading.Lock()
         self._closed = False
+        self._pid = os.getpid()  # the process whose library owns the queue
 
     def drain(self, max_events: int = 65536, timeout_ms: int = 0) -> List[Event]:
         """Takes up to ``max_events`` events, waiting up to ``timeout_ms``
@@ -106,6 +108,8 @@ class EventQueue(object):
             if self._closed:
                 return
             self._closed = True
+        if self._pid != os.getpid():
+            return  # a forked child: the queue is the parent's (the call would hang)
         err = _native.new_error()
         _native.lib.gofka_queue_close(self.handle, ctypes.byref(err))
 
@@ -119,11 +123,15 @@ class EventQueue(object):
 class AsyncBridge(object):
     """Resolves asyncio futures from an EventQueue on one event loop."""
 
-    def __init__(self, loop: Optional[asyncio.AbstractEventLoop] = None) -> None:
+    def __init__(self, loop: Optional[asyncio.AbstractEventLoop] = None, queue: Optional[EventQueue] = None,
+                 tokens: Optional["itertools.count[int]"] = None) -> None:
+        """A bridge on ``loop`` (default: the running loop). ``queue`` and
+        ``tokens`` continue those of a detached bridge (see detach and
+        adopt), whose operations' events still arrive on that queue."""
         self.loop = loop or asyncio.get_running_loop()
-        self.queue = EventQueue()
+        self.queue = queue if queue is not None else EventQueue()
         self._futures: Dict[int, "asyncio.Future[Event]"] = {}
-        self._tokens = itertools.count(1)
+        self.tokens = tokens if tokens is not None else itertools.count(1)
         self._reading = False
 
     def submit(self, start: Callable[[int, int], None]) -> "asyncio.Future[Event]":
@@ -134,7 +142,7 @@ class AsyncBridge(object):
         The future's result is the :class:`Event`; a failed event sets the
         matching :mod:`gofka.exceptions` error instead.
         """
-        token = next(self._tokens)
+        token = next(self.tokens)
         fut = self.loop.create_future()
         self._futures[token] = fut
         try:
@@ -142,10 +150,39 @@ class AsyncBridge(object):
         except BaseException:
             del self._futures[token]
             raise
+        self._watch()
+        return fut
+
+    def adopt(self, token: int) -> "asyncio.Future[Event]":
+        """A future on this bridge's loop for an operation already started
+        with ``token`` on this queue (by the bridge this one continues)."""
+        fut = self.loop.create_future()
+        self._futures[token] = fut
+        self._watch()
+        return fut
+
+    def _watch(self) -> None:
         if not self._reading:
             self.loop.add_reader(self.queue.fd, self._on_readable)
             self._reading = True
-        return fut
+
+    def detach(self) -> Dict[int, "asyncio.Future[Event]"]:
+        """Stops watching the queue (the loop may be closed) and hands over
+        the futures of the operations in progress, by token, unresolved.
+        The queue stays open: its new owner drains it (or a new bridge
+        built on it). Used when the loop went away with operations in
+        flight."""
+        self._stop_watching()
+        futures, self._futures = self._futures, {}
+        return futures
+
+    def _stop_watching(self) -> None:
+        if self._reading:
+            self._reading = False
+            try:
+                self.loop.remove_reader(self.queue.fd)
+            except Exception:  # a closed loop has no reader left
+                pass
 
     def _on_readable(self) -> None:
         for ev in self.queue.drain():
@@ -167,12 +204,7 @@ class AsyncBridge(object):
 
     def close(self) -> None:
         """Stops watching the fd and fails every pending future."""
-        if self._reading:
-            try:
-                self.loop.remove_reader(self.queue.fd)
-            except Exception:
-                pass
-            self._reading = False
+        self._stop_watching()
         futures, self._futures = self._futures, {}
         for fut in futures.values():
             if not fut.done():

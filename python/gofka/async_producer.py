@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import itertools
+import logging
+import os
 import struct
 import time
 import weakref
@@ -20,7 +23,7 @@ from collections import deque
 from typing import Any, Awaitable, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _native
-from ._bridge import AsyncBridge, Event
+from ._bridge import AsyncBridge, Event, EventQueue
 from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
 from .message import speedups as _speedups
 from .producer import (
@@ -32,17 +35,24 @@ from .producer import (
     chunk_records,
     columnar,
     columnar_chunks,
+    exit_timeout_option,
     new_producer_handle,
     optional_value,
     pack_pending,
     pack_record_list,
     parse_batch_results,
     produce_values,
+    register_open,
+    report_failed,
+    report_undelivered,
     resolve_partition,
     security_options,
+    unregister_open,
 )
 
 __all__ = ["AsyncProducer"]
+
+_log = logging.getLogger("gofka.producer")
 
 _RESULT = struct.Struct("<iiq")  # per-record result of a batch event (gofka.h)
 _RESULT_SIZE = _RESULT.size
@@ -111,11 +121,11 @@ class _Unit(object):
     records format) or columnar (int32 lengths, values joined: values-only
     records), and what to do with their results."""
 
-    __slots__ = ("topic", "partition", "packed", "count", "deliver", "since", "columnar")
+    __slots__ = ("topic", "partition", "packed", "count", "deliver", "since", "columnar", "futures")
 
     def __init__(self, topic: bytes, partition: int, packed: bytes, count: int,
                  deliver: Callable[[Optional[BaseException], Optional[Event]], None],
-                 columnar: Any = None) -> None:
+                 columnar: Any = None, futures: Optional[List["asyncio.Future[int]"]] = None) -> None:
         self.topic = topic
         self.partition = partition
         self.packed = packed  # b"" when columnar
@@ -123,6 +133,7 @@ class _Unit(object):
         self.deliver = deliver
         self.since = 0.0
         self.columnar = columnar
+        self.futures = futures  # the send() futures it resolves (None: send_batch)
 
 
 class AsyncProducer(object):
@@ -146,8 +157,14 @@ class AsyncProducer(object):
 
     Keyword-only: acks, enable_idempotence, retry_policy,
     delivery_timeout_ms, buffer_memory, max_request_size,
-    allow_auto_create_topics, connection_pool and the TLS/SASL options, as
-    for :class:`gofka.Producer`.
+    allow_auto_create_topics, connection_pool, the TLS/SASL options and
+    ``exit_timeout``, as for :class:`gofka.Producer`. An AsyncProducer
+    still open at interpreter exit or garbage-collected unclosed is closed
+    synchronously (no event loop needed, whether its loop is still alive
+    or already closed) within ``exit_timeout`` seconds (default 5, or
+    GOFKA_EXIT_TIMEOUT): buffered sends are handed to the engine, their
+    futures resolved where their loop allows it, and records not
+    delivered are reported on stderr and the ``gofka.producer`` logger.
 
     Partitioning of ``send``: an explicit ``partition`` is used as is;
     ``partition=None`` lets the engine choose (murmur2 of the key as the
@@ -194,8 +211,11 @@ class AsyncProducer(object):
         sasl_username: Optional[str] = None,
         sasl_password: Optional[str] = None,
         sasl_oauth_token_provider: Any = None,
+        exit_timeout: Optional[float] = None,
     ) -> None:
         self._handle = 0
+        self._pid = os.getpid()  # the process whose engine this is (fork: see producer._close_at_exit)
+        self.exit_timeout = exit_timeout_option(exit_timeout)
         if partitioner is not None and not callable(partitioner):
             raise TypeError("partitioner must be callable, not %s" % type(partitioner).__name__)
         self._security = security_options(
@@ -225,6 +245,9 @@ class AsyncProducer(object):
         self._waiting: Deque[_Unit] = deque()  # units refused for lack of buffer room, in order
         self._retry_handle: Optional[asyncio.TimerHandle] = None
         self._inflight: "set[asyncio.Future[Event]]" = set()
+        # The unit of each in-flight bridge future (to re-home or settle
+        # it without its loop: see _adopt_bridge, _close_sync).
+        self._unit_of: Dict["asyncio.Future[Event]", _Unit] = {}
         self._counts: Dict[str, Tuple[int, float]] = {}
         self._topics: Dict[str, bytes] = {}
         # The sends of the current loop turn; with the C speedups also the
@@ -237,6 +260,7 @@ class AsyncProducer(object):
         self._closing = False
         self._handle = new_producer_handle(opts)
         self._security.attach(self)
+        register_open(self)
 
     def __repr__(self) -> str:
         return "<gofka.AsyncProducer brokers=%r client_id=%r%s>" % (
@@ -272,6 +296,8 @@ class AsyncProducer(object):
         loop = asyncio.get_running_loop()
         bridge = self._bridge
         if bridge is None or bridge.loop is not loop:
+            if bridge is not None and bridge.loop.is_closed():
+                return self._adopt_bridge(bridge, loop)
             if bridge is not None and (bridge.pending or self._sends.buffer or self._waiting):
                 raise RuntimeError("AsyncProducer is in use on another event loop")
             if bridge is not None:
@@ -279,6 +305,39 @@ class AsyncProducer(object):
             bridge = self._bridge = AsyncBridge(loop)
             self._sends.bind(loop)
         return bridge
+
+    def _adopt_bridge(self, old: AsyncBridge, loop: asyncio.AbstractEventLoop) -> AsyncBridge:
+        """Moves the work of a bridge whose loop was closed to ``loop``: its
+        operations in flight (their events still arrive on its queue),
+        the sends buffered and the units waiting for room. Their futures
+        stay on the closed loop (resolved there as far as it allows: see
+        _deliver), so nothing is lost and the producer can flush and close
+        on the new loop."""
+        bridge = self._bridge = AsyncBridge(loop, old.queue, old.tokens)
+        for token, fut in old.detach().items():
+            unit = self._unit_of.pop(fut, None)
+            self._inflight.discard(fut)
+            if unit is not None:
+                self._track(bridge.adopt(token), unit)
+        self._settle_stranded()
+        self._sends.bind(loop)
+        self._retry_handle = None  # a timer of the closed loop never fires
+        if self._sends.buffer:
+            loop.call_soon(self._pack)
+        if self._waiting:
+            self._arm_retry()
+        return bridge
+
+    def _settle_stranded(self) -> None:
+        """Delivers the units whose bridge future resolved on a loop that
+        stopped before running its done-callback (the future is done, its
+        unit not delivered)."""
+        for fut in list(self._inflight):
+            if fut.done():
+                self._inflight.discard(fut)
+                unit = self._unit_of.pop(fut, None)
+                if unit is not None:
+                    _deliver_from(unit, fut, self._closed_error)
 
     async def _blocking(self, fn: Callable[..., int], *args: Any) -> None:
         """Runs a blocking library call in the loop's executor."""
@@ -517,14 +576,22 @@ class AsyncProducer(object):
         buf = self._sends.take()
         if not buf:
             return
+        for unit in self._units_of(buf):
+            self._submit_unit(unit)
+
+    def _units_of(self, buf: List[Any]) -> List[_Unit]:
+        """Units of buffered sends (see _pack)."""
+        units = []
         limit = min(self._opts.chunk_bytes, _CHUNK_BYTES)
         for topic, part, recs, values in chunk_records(buf, limit, _CHUNK_RECORDS):
-            deliver = _send_deliver([r[7] for r in recs])
+            futs = [r[7] for r in recs]
+            deliver = _send_deliver(futs)
             col = None if values is None else columnar(values)  # None for a null value
             if col is not None:
-                self._submit_unit(_Unit(topic, part, b"", len(recs), deliver, col))
+                units.append(_Unit(topic, part, b"", len(recs), deliver, col, futs))
             else:
-                self._submit_unit(_Unit(topic, part, pack_pending(recs), len(recs), deliver))
+                units.append(_Unit(topic, part, pack_pending(recs), len(recs), deliver, None, futs))
+        return units
 
     def _submit_unit(self, unit: _Unit) -> None:
         if self._waiting:
@@ -543,19 +610,13 @@ class AsyncProducer(object):
             handle = self._get()
             bridge = self._get_bridge()
         except BaseException as exc:  # closed
-            unit.deliver(exc, None)
+            _deliver(unit, exc, None)
             return True
-        col, packed, count = unit.columnar, unit.packed, unit.count
-        topic, part = unit.topic, unit.partition
         full = [False]
 
         def start(queue: int, token: int) -> None:
             err = _native.new_error()
-            if col is not None:
-                code = produce_values(handle, queue, token, topic, part, col[0], col[1], err)
-            else:
-                code = _native.lib.gofka_producer_produce_batch(
-                    handle, queue, token, topic, part, packed, len(packed), count, ctypes.byref(err))
+            code = _start_unit(handle, unit, queue, token, err)
             if code == _native.ERR_QUEUE_FULL:
                 full[0] = True
                 raise _native.make_error(code, err)
@@ -569,23 +630,25 @@ class AsyncProducer(object):
         except BaseException as exc:
             if full[0]:
                 return False
-            unit.deliver(exc, None)
+            _deliver(unit, exc, None)
             return True
+        self._track(fut, unit)
+        return True
+
+    def _track(self, fut: "asyncio.Future[Event]", unit: _Unit) -> None:
+        """Delivers the unit's results when its bridge future resolves."""
         self._inflight.add(fut)
+        self._unit_of[fut] = unit
 
         def done(f: "asyncio.Future[Event]") -> None:
             self._inflight.discard(f)
-            if f.cancelled():
-                unit.deliver(self._closed_error(), None)
-            elif f.exception() is not None:
-                unit.deliver(f.exception(), None)
-            else:
-                unit.deliver(None, f.result())
+            if self._unit_of.pop(f, None) is None:
+                return  # settled elsewhere (close, _settle_stranded)
+            _deliver_from(unit, f, self._closed_error)
             if self._waiting:
                 self._pump()
 
         fut.add_done_callback(done)
-        return True
 
     def _pump(self) -> None:
         """Submits waiting units in order while there is room; fails those
@@ -598,7 +661,7 @@ class AsyncProducer(object):
                 continue
             if time.monotonic() - unit.since > self.timeout:
                 self._waiting.popleft()
-                unit.deliver(error_from_code(_native.ERR_QUEUE_FULL,
+                _deliver(unit, error_from_code(_native.ERR_QUEUE_FULL,
                                              "buffer.memory stayed full for timeout=%ss" % self.timeout), None)
                 continue
             self._arm_retry()
@@ -623,6 +686,7 @@ class AsyncProducer(object):
         if self._handle == 0:
             raise self._closed_error()
         deadline = time.monotonic() + timeout
+        self._get_bridge()  # takes over the work of a closed loop (see _adopt_bridge)
         if self._sends.scheduled or self._sends.buffer:
             self._pack()
         while self._inflight or self._waiting or self._sends.buffer:
@@ -644,32 +708,64 @@ class AsyncProducer(object):
                 self._pump()
 
     async def close(self, timeout: Optional[float] = None) -> None:
-        """Flushes (up to ``timeout`` seconds; None = the producer's
-        ``timeout``), then closes the connections. Sends still pending then
-        fail with CLIENT_CLOSED. Idempotent; sends after close raise
-        GofkaError CLIENT_CLOSED."""
+        """Flushes, then closes the connections, all within ``timeout``
+        seconds (None = the producer's ``timeout``; 0 = do not wait): one
+        deadline bounds the whole call. Sends without a result by then fail
+        with CLIENT_CLOSED (and a warning is logged). Idempotent; sends
+        after close raise GofkaError CLIENT_CLOSED.
+
+        Works from any loop: sends made on a loop that was closed since
+        move to this one; a producer in use on another loop that is alive
+        but not running is settled in a worker thread (its futures are
+        resolved there, which is safe only while that loop does not run)."""
         if self._handle == 0 or self._closing:
             return
         if timeout is None:
             timeout = self.timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise TypeError("timeout must be a number of seconds or None")
+        if not timeout >= 0:
+            raise ValueError("timeout must be >= 0, got %r" % (timeout,))
+        deadline = time.monotonic() + timeout
+        loop = asyncio.get_running_loop()
+        bridge = self._bridge
+        if bridge is not None and bridge.loop is not loop and not bridge.loop.is_closed():
+            left, _ = await loop.run_in_executor(None, self._close_sync, deadline)
+            if left:
+                _log.warning("async producer closed with %d record(s) not delivered within timeout=%ss "
+                             "(they failed with CLIENT_CLOSED)", left, timeout)
+            return
         try:
-            await self.flush(timeout)
+            await self.flush(max(0.0, deadline - time.monotonic()))
         except GofkaError:
             pass
         finally:
             self._closing = True
             self._sends.closed = True
+        if self._handle == 0:
+            return  # closed meanwhile (e.g. by the garbage collector)
+        left = sum(u.count for u in self._unit_of.values()) + sum(u.count for u in self._waiting)
+        left += len(self._sends.buffer)
         handle, self._handle = self._handle, 0
+        unregister_open(self)
         self._security.stop()
         err = _native.new_error()
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, lambda: _native.lib.gofka_producer_close(handle, 1000, ctypes.byref(err)))
-        # Events posted by close (failed records) resolve on the next turns.
-        if self._inflight:
-            await asyncio.wait(list(self._inflight), timeout=1.0)
+        ms = min(_native.INT32_MAX, max(0, int((deadline - time.monotonic()) * 1000)))
+        code = await loop.run_in_executor(None, lambda: _native.lib.gofka_producer_close(handle, ms, ctypes.byref(err)))
+        # close posted the events of what it failed before returning: read
+        # them now (no waiting), and let the units' callbacks run.
+        bridge = self._bridge
+        if bridge is not None and bridge.loop is loop:
+            bridge._on_readable()
+            await asyncio.sleep(0)
         closed = self._closed_error()
+        for f in list(self._inflight):
+            self._inflight.discard(f)
+            unit = self._unit_of.pop(f, None)
+            if unit is not None:
+                _deliver(unit, closed, None)
         while self._waiting:
-            self._waiting.popleft().deliver(closed, None)
+            _deliver(self._waiting.popleft(), closed, None)
         for item in self._sends.take():
             if not item[7].done():
                 item[7].set_exception(closed)
@@ -679,16 +775,162 @@ class AsyncProducer(object):
         if self._bridge is not None:
             self._bridge.close()
         self._sends.bind(None)
+        if code == _native.ERR_TIMED_OUT:
+            _log.warning("async producer closed with %d record(s) not delivered within timeout=%ss "
+                         "(they failed with CLIENT_CLOSED): %s", left, timeout, _native.make_error(code, err))
 
-    def __del__(self) -> None:
-        handle = getattr(self, "_handle", 0)
-        if handle:
-            self._handle = 0
+    def _close_sync(self, deadline: float, quiet: bool = False) -> Tuple[int, List[BaseException]]:
+        """Closes without an event loop, in the calling thread, by
+        ``deadline`` (time.monotonic()): hands the buffered sends and the
+        units waiting for room to the engine, waits for results (engine
+        flush), closes the engine (failing the rest with CLIENT_CLOSED) and
+        resolves every future from the events, as far as its loop allows
+        (see _deliver). Returns the records without a result at the
+        deadline, and the errors of records that failed before it. With
+        ``quiet`` (exit, garbage collection: nobody can await them any
+        more) the send futures' errors count as retrieved, so that asyncio
+        does not log each one: the caller reports them at once."""
+        self._closing = True
+        self._sends.closed = True
+        handle = self._handle
+        if not handle:
+            return 0, []
+        bridge, self._bridge = self._bridge, None
+        units: Dict[int, _Unit] = {}
+        if bridge is not None:
+            queue, tokens = bridge.queue, bridge.tokens
+            for token, fut in bridge.detach().items():
+                self._inflight.discard(fut)
+                unit = self._unit_of.pop(fut, None)
+                if unit is not None:
+                    units[token] = unit
+            self._settle_stranded()
+        else:
+            queue, tokens = EventQueue(), itertools.count(1)
+        if self._retry_handle is not None:
             try:
-                err = _native.new_error()
-                _native.lib.gofka_producer_close(handle, 0, ctypes.byref(err))
+                self._retry_handle.cancel()
             except Exception:
                 pass
+            self._retry_handle = None
+        todo = list(self._waiting)
+        self._waiting.clear()
+        todo.extend(self._units_of(self._sends.take()))
+        handled = list(units.values()) + todo
+        failures: List[BaseException] = []
+        err = _native.new_error()
+        for unit in todo:
+            token = next(tokens)
+            while True:
+                code = _start_unit(handle, unit, queue.handle, token, err)
+                if code == _native.OK:
+                    units[token] = unit
+                    break
+                if code == _native.ERR_QUEUE_FULL and time.monotonic() < deadline:
+                    _collect(queue, units, 5, failures)  # deliveries free room meanwhile
+                    continue
+                exc = _native.make_error(code, err)
+                failures.extend([exc] * unit.count)
+                _deliver(unit, exc, None)
+                break
+        while units:
+            code = _native.lib.gofka_producer_flush(handle, _native.slice_ms(deadline), ctypes.byref(err))
+            _collect(queue, units, 0, failures)
+            if code != _native.ERR_TIMED_OUT or time.monotonic() >= deadline:
+                break
+        self._handle = 0
+        unregister_open(self)
+        self._security.stop()
+        ms = min(_native.INT32_MAX, max(0, int((deadline - time.monotonic()) * 1000)))
+        _native.lib.gofka_producer_close(handle, ms, ctypes.byref(err))
+        failed_by_close: List[BaseException] = []
+        _collect(queue, units, 0, failed_by_close)  # the failures close posted before returning
+        left = len(failed_by_close) + sum(u.count for u in units.values())
+        closed = self._closed_error()
+        for unit in units.values():
+            _deliver(unit, closed, None)
+        queue.close()
+        self._sends.bind(None)
+        if quiet:
+            for unit in handled:
+                for send_fut in unit.futures or ():
+                    if send_fut.done() and not send_fut.cancelled():
+                        send_fut.exception()  # marks it retrieved
+        return left, failures
+
+    def _close_at_exit(self, deadline: float) -> None:
+        self._implicit_close("open at interpreter exit", deadline)
+
+    def _implicit_close(self, why: str, deadline: float) -> None:
+        """_close_sync for the exit hook and the garbage collector, reporting
+        what was not delivered."""
+        left, failures = self._close_sync(deadline, quiet=True)
+        if left:
+            report_undelivered("async producer", left, why, self.exit_timeout)
+        if failures:
+            report_failed("async producer", why, len(failures), failures[0])
+
+    def __del__(self) -> None:
+        # Only in the process that created it (a forked child must not
+        # touch the parent's engine); bounded by exit_timeout.
+        if getattr(self, "_pid", None) != os.getpid() or not getattr(self, "_handle", 0):
+            return
+        try:
+            self._implicit_close("garbage-collected without close()", time.monotonic() + self.exit_timeout)
+        except Exception:
+            pass
+
+
+def _start_unit(handle: int, unit: _Unit, queue: int, token: int, err: Any) -> int:
+    """Hands one unit to the engine (its event goes to ``queue`` with
+    ``token``); the library's return code."""
+    col = unit.columnar
+    if col is not None:
+        return produce_values(handle, queue, token, unit.topic, unit.partition, col[0], col[1], err)
+    return _native.lib.gofka_producer_produce_batch(
+        handle, queue, token, unit.topic, unit.partition, unit.packed, len(unit.packed), unit.count,
+        ctypes.byref(err))
+
+
+def _deliver(unit: _Unit, exc: Optional[BaseException], ev: Optional[Event]) -> None:
+    """unit.deliver, for futures whose loop may be closed: setting such a
+    future's result works but scheduling its callbacks raises
+    RuntimeError; each retry goes on with the futures not done yet."""
+    for _ in range(unit.count + 1):
+        try:
+            unit.deliver(exc, ev)
+            return
+        except RuntimeError:
+            continue
+
+
+def _deliver_from(unit: _Unit, fut: "asyncio.Future[Event]", closed: Callable[[], GofkaError]) -> None:
+    """Delivers a unit from its resolved bridge future."""
+    if fut.cancelled():
+        _deliver(unit, closed(), None)
+    elif fut.exception() is not None:
+        _deliver(unit, fut.exception(), None)
+    else:
+        _deliver(unit, None, fut.result())
+
+
+def _collect(queue: EventQueue, units: Dict[int, _Unit], wait_ms: int,
+             failures: Optional[List[BaseException]]) -> None:
+    """Delivers the events on ``queue`` to their units (see _close_sync);
+    appends the errors of failed records to ``failures``."""
+    for ev in queue.drain(65536, wait_ms):
+        unit = units.pop(ev.token, None)
+        if unit is None:
+            continue
+        if ev.code != _native.OK:
+            exc = ev.error()
+            if failures is not None:
+                failures.extend([exc] * unit.count)
+            _deliver(unit, exc, None)
+            continue
+        if failures is not None and len(ev.payload) != _RESULT_SIZE * unit.count:
+            failures.extend(e for _, e in parse_batch_results(ev.payload, unit.count)[2])
+        _deliver(unit, None, ev)
 
 
 _resolve_sends: Any = _speedups.resolve_sends if _speedups is not None else None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import array
+import atexit
 import ctypes
 import functools
 import itertools
 import logging
+import os
 import struct
 import sys
 import threading
@@ -23,7 +25,7 @@ from .exceptions import GofkaError, ProduceError, argument_errors, error_from_co
 from .message import Message
 from .message import speedups as _speedups
 
-__all__ = ["Producer", "COMPRESSION_TYPES"]
+__all__ = ["Producer", "COMPRESSION_TYPES", "DEFAULT_EXIT_TIMEOUT", "EXIT_TIMEOUT_ENV"]
 
 _log = logging.getLogger("gofka.producer")
 
@@ -33,6 +35,15 @@ COMPRESSION_TYPES = ("none", "gzip", "snappy", "lz4", "zstd")
 _ACKS = {"all": "all", "-1": "-1", "0": "0", "1": "1", -1: "-1", 0: "0", 1: "1"}
 
 _INT32_MAX = _native.INT32_MAX
+
+#: Seconds an implicit close (at interpreter exit, or when an unclosed
+#: producer is garbage-collected) waits for buffered records before it
+#: fails the rest, unless ``exit_timeout`` or GOFKA_EXIT_TIMEOUT says
+#: otherwise.
+DEFAULT_EXIT_TIMEOUT = 5.0
+#: Environment variable: the default of ``exit_timeout`` in seconds
+#: (read when a producer is created).
+EXIT_TIMEOUT_ENV = "GOFKA_EXIT_TIMEOUT"
 
 # The sync send's C fast path (gofka._speedups.send_wait); None without
 # the speedups.
@@ -443,6 +454,132 @@ _PUSH_RECORDS = 4096
 
 
 # --------------------------------------------------------------------------
+# Implicit close: at interpreter exit and on garbage collection
+# --------------------------------------------------------------------------
+
+
+def exit_timeout_option(value: Any) -> float:
+    """``exit_timeout`` (seconds, >= 0; None = GOFKA_EXIT_TIMEOUT or
+    DEFAULT_EXIT_TIMEOUT) -> float."""
+    if value is None:
+        env = os.environ.get(EXIT_TIMEOUT_ENV, "").strip()
+        if not env:
+            return DEFAULT_EXIT_TIMEOUT
+        try:
+            value = float(env)
+        except ValueError:
+            raise ValueError("%s must be a number of seconds, got %r" % (EXIT_TIMEOUT_ENV, env)) from None
+        what = EXIT_TIMEOUT_ENV
+    else:
+        what = "exit_timeout"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError("exit_timeout must be a number of seconds or None, not %s" % type(value).__name__)
+    if not (0 <= value < float("inf")):
+        raise ValueError("%s must be a finite number of seconds >= 0, got %r" % (what, value))
+    return float(value)
+
+
+# Every producer (sync and async) not closed yet, by id, held weakly: the
+# exit hook closes those of this process. Only single dict operations
+# touch it (atomic under the GIL; no lock, since a weakref callback run
+# by the garbage collector may fire in a thread that would hold it).
+_open: Dict[int, "weakref.ReferenceType[Any]"] = {}
+
+
+def register_open(producer: Any) -> None:
+    """Puts a new producer (with ``_pid``, ``exit_timeout`` and
+    ``_close_at_exit(deadline)``) under the exit hook's watch."""
+    key = id(producer)
+
+    def forget(ref: "weakref.ReferenceType[Any]") -> None:  # the producer died
+        if _open.get(key) is ref:
+            _open.pop(key, None)
+
+    _open[key] = weakref.ref(producer, forget)
+
+
+def unregister_open(producer: Any) -> None:
+    ref = _open.get(id(producer))
+    if ref is not None and ref() is producer:
+        _open.pop(id(producer), None)
+
+
+def report_undelivered(kind: str, count: int, why: str, bound: float) -> None:
+    """Says that ``count`` records could not be delivered, on stderr and
+    through the ``gofka.producer`` logger (once on stderr: without
+    handlers, logging's last resort already writes there)."""
+    msg = "gofka: %s %s with %d record(s) not delivered within %gs; they failed with CLIENT_CLOSED" % (
+        kind, why, count, bound)
+    try:
+        if _log.hasHandlers():
+            sys.stderr.write(msg + "\n")
+            sys.stderr.flush()
+    except Exception:  # stderr closed: the logger still has it
+        pass
+    _log.warning("%s", msg)
+
+
+def report_failed(kind: str, why: str, count: int, first: Any) -> None:
+    """Says that ``count`` records failed with an error nobody was told of
+    (no callback / no awaiter), on stderr and the logger (see
+    report_undelivered)."""
+    msg = "gofka: %s %s: %d record(s) failed, first error: %s" % (kind, why, count, first)
+    try:
+        if _log.hasHandlers():
+            sys.stderr.write(msg + "\n")
+            sys.stderr.flush()
+    except Exception:
+        pass
+    _log.warning("%s", msg)
+
+
+def _tally_silent_failures(entry: List[Any], tally: List[Any]) -> None:
+    """Adds to tally [count, first error] the records of a backlog entry
+    (from its position on) that have no callback and failed with an error
+    other than CLIENT_CLOSED (those a close failed are counted apart)."""
+    recs, results, pos, exc = entry
+    if isinstance(results, bytes):
+        return  # all delivered
+    for i in range(pos, len(recs)):
+        if recs[i][7] is not None:
+            continue
+        if results is None:
+            err = exc
+        else:
+            r = results[i]
+            if r[0] == 0 or r[0] == _native.ERR_CLIENT_CLOSED:
+                continue
+            err = _result_error(r)
+        if getattr(err, "code", None) == _native.ERR_CLIENT_CLOSED:
+            continue
+        tally[0] += 1
+        if tally[1] is None:
+            tally[1] = err
+
+
+def _close_at_exit() -> None:
+    """The atexit hook: closes every producer this process created and did
+    not close, each waiting at most its ``exit_timeout`` (counted from the
+    start of the hook, so N producers take at most the largest bound).
+    Producers inherited through fork() are left alone: their engine lives
+    in the parent (touching it from the child would hang)."""
+    pid = os.getpid()
+    refs = list(_open.copy().values())
+    start = time.monotonic()
+    for ref in refs:
+        p = ref()
+        if p is None or getattr(p, "_pid", None) != pid:
+            continue
+        try:
+            p._close_at_exit(start + p.exit_timeout)
+        except BaseException:  # one producer must not keep the others open
+            _log.exception("closing %r at exit failed", p)
+
+
+atexit.register(_close_at_exit)
+
+
+# --------------------------------------------------------------------------
 # Producer
 # --------------------------------------------------------------------------
 
@@ -497,6 +634,15 @@ class Producer(HandleOwner):
         ssl_check_hostname, security_protocol, sasl_mechanism, sasl_username,
         sasl_password, sasl_oauth_token_provider: TLS and SASL (see
             docs/security.md).
+        exit_timeout: seconds an implicit close waits for buffered records
+            (default: the GOFKA_EXIT_TIMEOUT environment variable, else
+            5). A producer still open at interpreter exit (normal end,
+            ``sys.exit()``, an uncaught exception), or garbage-collected
+            unclosed (``del p``, a dead reference cycle), is closed with
+            this bound: callbacks are served, and records not delivered
+            by then fail with CLIENT_CLOSED and are reported on stderr and
+            the ``gofka.producer`` logger. Only in the process that created
+            the producer: a forked child never touches its parent's engine.
 
     Partitioning: an explicit partition is used as is (one the topic does
     not have fails with MetadataError PARTITION_NOT_FOUND); ``partition=None``
@@ -542,9 +688,12 @@ class Producer(HandleOwner):
         sasl_username: Optional[str] = None,
         sasl_password: Optional[str] = None,
         sasl_oauth_token_provider: Any = None,
+        exit_timeout: Optional[float] = None,
     ) -> None:
         super().__init__()
+        self._pid = os.getpid()  # the process whose engine this is (fork: see _close_at_exit)
         self._queue: Any = None
+        self.exit_timeout = exit_timeout_option(exit_timeout)
         self._security = security_options(
             use_ssl, ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password, ssl_check_hostname,
             security_protocol, sasl_mechanism, sasl_username, sasl_password, sasl_oauth_token_provider,
@@ -587,8 +736,17 @@ class Producer(HandleOwner):
         if type(self).produce is Producer.produce:
             self.produce = self._pending.produce  # type: ignore[method-assign]
         self._queues = _QueuePool()  # private event queues of blocking sends
+        # The thread serving callbacks now (under _poll_lock), else None: a
+        # poll/flush/close made from a callback sees it (re-entrant call).
+        self._serving: Optional[int] = None
+        self._close_deadline = 0.0  # while closing: bound of buffer-room waits
+        self._engine_closed = False  # gofka_producer_close returned
+        # While an implicit close runs: [count, first error] of records
+        # without a callback that failed (else nobody would hear of them).
+        self._silent_failures: Optional[List[Any]] = None
         self._set_handle(new_producer_handle(opts))
         self._security.attach(self)
+        register_open(self)
 
     def __repr__(self) -> str:
         return "<gofka.Producer brokers=%r client_id=%r%s>" % (
@@ -944,10 +1102,12 @@ class Producer(HandleOwner):
                     t.start()
         self._wake.set()
 
-    def _push(self) -> bool:
+    def _push(self, until: Optional[float] = None) -> bool:
         """Hands every pending produce() record to the library, in order.
-        Returns False when buffer.memory stayed full for ``timeout`` (the
-        records concerned then fail through their callbacks)."""
+        Returns False when buffer.memory stayed full for ``timeout`` (or
+        until ``until``, a time.monotonic() deadline of the calling flush
+        or close, or the deadline of a close started meanwhile); the
+        records concerned then fail through their callbacks."""
         ok = True
         with self._push_lock:
             pend = self._pending.take()
@@ -959,11 +1119,11 @@ class Producer(HandleOwner):
                 return True
             queue = self._event_queue()
             for topic_b, part, recs, values in chunk_records(pend, self._opts.chunk_bytes):
-                ok = self._push_chunk(handle, queue, topic_b, part, recs, values) and ok
+                ok = self._push_chunk(handle, queue, topic_b, part, recs, values, until) and ok
         return ok
 
     def _push_chunk(self, handle: int, queue: Any, topic_b: bytes, part: int, recs: List[Any],
-                    values: Optional[List[Any]]) -> bool:
+                    values: Optional[List[Any]], until: Optional[float] = None) -> bool:
         col = None if values is None else columnar(values)  # None for a null value
         packed = pack_pending(recs) if col is None else b""
         btoken = next(self._tokens)
@@ -984,9 +1144,9 @@ class Producer(HandleOwner):
             # while sleeping; results keep arriving for poll to serve).
             now = time.monotonic()
             if not deadline:
-                deadline = now + self.timeout
-            if now >= deadline:
-                break
+                deadline = now + self.timeout if until is None else min(until, now + self.timeout)
+            if now >= deadline or (self._close_deadline and now >= self._close_deadline):
+                break  # (a close bounds every push, e.g. the push thread's)
             time.sleep(0.002)
         self._batches.pop(btoken, None)
         if code == _native.ERR_QUEUE_FULL:
@@ -1027,12 +1187,22 @@ class Producer(HandleOwner):
         one arrives; 0 = do not wait) for the first result, then calls the
         callbacks of every result available, in this thread. Returns the
         number of results served. An exception raised by a callback
-        propagates; the results after it stay queued for the next poll."""
+        propagates; the results after it stay queued for the next poll.
+
+        Called from a delivery callback (re-entrant), poll only hands
+        buffered records to the engine and returns 0 at once: the
+        poll/flush/close running the callback serves the other results
+        once it returns, so each callback runs exactly once, in order."""
         if timeout is not None:
             if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
                 raise TypeError("timeout must be a number of seconds or None")
         if len(self._pending):
             self._push()
+        if self._serving == threading.get_ident():
+            # Called from a delivery callback: the poll/flush/close running
+            # it serves the other results once it returns (serving them
+            # here would run callbacks out of order, or twice).
+            return 0
         q = self._queue
         if q is None:
             if self._backlog:  # e.g. records refused by a close racing with produce
@@ -1051,7 +1221,12 @@ class Producer(HandleOwner):
                     # released while the library waits).
                     self._drain(q, min(left, 0.2))
                 if self._backlog:
-                    return self._serve()
+                    served = self._serve()
+                    if self._handle == 0 and self._queue is not None:
+                        # A callback closed the producer: serve what its
+                        # close failed, then release the queue.
+                        self._release_queue()
+                    return served
                 if not forever and time.monotonic() >= deadline:
                     return 0
                 if self._queue is None:
@@ -1117,18 +1292,31 @@ class Producer(HandleOwner):
         served = 0
         backlog = self._backlog
         now = time.time()
+        me = threading.get_ident()
+        if self._serving == me:
+            return 0  # re-entrant (see poll)
+        self._serving = me
         try:
             while backlog:
                 entry = backlog[0]
                 before = entry[2]
+                if self._silent_failures is not None:
+                    _tally_silent_failures(entry, self._silent_failures)
                 try:
                     serve_entry(entry, now, _result_error, _headers_dict)
                 finally:
                     served += entry[2] - before
                 backlog.popleft()
         finally:
+            self._serving = None
             self._served += served
         return served
+
+    def _unresolved(self) -> int:
+        """Records given to produce whose result has not arrived yet (nor
+        waits in the backlog)."""
+        waiting = sum(len(e[0]) - e[2] for e in list(self._backlog))
+        return max(0, len(self) - waiting)
 
     def __len__(self) -> int:
         """Records given to ``produce`` whose result has not been served
@@ -1140,18 +1328,34 @@ class Producer(HandleOwner):
         every record's result and serves the ``produce`` callbacks (in this
         thread), for up to ``timeout`` seconds (None = the producer's
         ``timeout``). Returns the number of ``produce`` records still
-        without a result (0 when all are done)."""
+        without a result (0 when all are done).
+
+        Called from a delivery callback (re-entrant), flush hands buffered
+        records to the engine and waits up to ``timeout`` for their
+        results to arrive, but serves no callback: the poll/flush/close
+        running the callback serves them, in order, once it returns."""
         if timeout is None:
             timeout = self.timeout
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
             raise TypeError("timeout must be a number of seconds or None")
         deadline = time.monotonic() + max(0.0, timeout)
+        if self._serving == threading.get_ident():
+            if len(self._pending):
+                self._push(deadline)
+            while self._handle:  # in slices: Ctrl-C stays responsive
+                err = _native.new_error()
+                code = _native.lib.gofka_producer_flush(self._handle, _native.slice_ms(deadline), byref(err))
+                if code not in (_native.OK, _native.ERR_TIMED_OUT):
+                    raise self._failure(code, err)
+                if code == _native.OK or time.monotonic() >= deadline:
+                    break
+            return len(self)
         while True:
             if self._handle == 0:
                 self.poll(0)
                 break
             if len(self._pending):
-                self._push()
+                self._push(deadline)
             wait_ms = _native.slice_ms(deadline)
             if not self._opts.linger_ms and len(self) and wait_ms > 0:
                 # With no linger there is nothing to force out: this
@@ -1184,50 +1388,125 @@ class Producer(HandleOwner):
         self._call_sliced(_native.lib.gofka_producer_partition_count, topic_b, self._timeout_ms, byref(out))
         return out.value
 
-    def close(self) -> None:
-        """Flushes (waiting up to ``timeout`` for every buffered record and
-        serving ``produce`` callbacks), then closes every connection.
-        Records that could not be delivered in time fail: their callbacks
-        get CLIENT_CLOSED (or their error) before close returns, and a
-        warning is logged. Idempotent; calls after close raise GofkaError
-        CLIENT_CLOSED."""
+    def close(self, timeout: Optional[float] = None) -> None:
+        """Flushes (serving ``produce`` callbacks), then closes every
+        connection, all within ``timeout`` seconds (None = the producer's
+        ``timeout``; 0 = do not wait): one deadline bounds the whole call.
+        Records not delivered by then fail: their callbacks get
+        CLIENT_CLOSED (or their error) before close returns, and a warning
+        is logged. Idempotent; calls after close raise GofkaError
+        CLIENT_CLOSED.
+
+        Called from a delivery callback, close closes the producer at once
+        (within ``timeout``), and the poll/flush running the callback then
+        serves the remaining callbacks, each exactly once."""
         if self.closed:
             return
+        if timeout is None:
+            timeout = self.timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise TypeError("timeout must be a number of seconds or None")
+        if not timeout >= 0:
+            raise ValueError("timeout must be >= 0, got %r" % (timeout,))
+        left, code, err = self._close(timeout)
+        if code == _native.ERR_TIMED_OUT:
+            _log.warning("producer closed with %d record(s) not delivered within timeout=%ss "
+                         "(they failed with CLIENT_CLOSED): %s", left, timeout, _native.make_error(code, err))
+
+    def _close(self, timeout: float) -> Tuple[int, int, Any]:
+        """close() with ``timeout`` seconds for everything. Returns the
+        records that had no result when the flush ended (close then failed
+        them), and the code and error of gofka_producer_close."""
+        deadline = time.monotonic() + timeout
+        self._close_deadline = deadline
         try:
-            if self._queue is not None and len(self) > 0:
-                self.flush(self.timeout)
+            if len(self) or len(self._pending):
+                self.flush(max(0.0, deadline - time.monotonic()))
         except GofkaError:
             pass
+        except Exception:
+            # A callback raised: go on closing (the results after it are
+            # served below).
+            _log.exception("delivery callback raised during close")
+        q = self._queue
+        if q is not None and self._serving == threading.get_ident():
+            with self._poll_lock:  # from a callback: count what arrived
+                self._drain(q, 0)
+        left = self._unresolved()
         self._pending.closed = True  # produce() refuses from here on
-        self._push()
+        self._push(deadline)
         handle = self._take_handle()
         if not handle:
-            return
+            # Closed meanwhile: by a callback this close served (its engine
+            # close is done: serve what it failed and release the queue
+            # here), or by another thread (which releases it itself).
+            if self._engine_closed and self._serving != threading.get_ident():
+                self._release_queue()
+            return 0, _native.OK, None
+        unregister_open(self)
         self._wake.set()  # the flusher thread sees the closed handle and ends
         self._security.stop()
         err = _native.new_error()
-        code = _native.lib.gofka_producer_close(handle, self._timeout_ms, byref(err))
-        if code == _native.ERR_TIMED_OUT:
-            _log.warning("producer closed with records not delivered within timeout=%ss: %s",
-                         self.timeout, _native.make_error(code, err))
-        elif code != _native.OK:
+        ms = max(0, int((deadline - time.monotonic()) * 1000))
+        code = _native.lib.gofka_producer_close(handle, min(ms, _INT32_MAX), byref(err))
+        self._engine_closed = True
+        if code not in (_native.OK, _native.ERR_TIMED_OUT):
             raise _native.make_error(code, err)
         self._queues.close()
-        q = self._queue
-        if q is not None:
-            # Serve what close failed (their events were posted before it
-            # returned), then release the queue.
+        if self._serving != threading.get_ident():
+            # (From a callback, the poll running it releases the queue.)
+            self._release_queue()
+        return left, code, err
+
+    def _release_queue(self) -> None:
+        """After close: serves the results still queued (the failures close
+        posted before it returned), then releases the event queue."""
+        with self._poll_lock:
+            q = self._queue
+            if q is None:
+                return
             try:
-                with self._poll_lock:
-                    self._drain(q, 0)
-                    while self._backlog:
-                        try:
-                            self._serve()
-                        except Exception:
-                            _log.exception("delivery callback raised during close")
+                self._drain(q, 0)
+                while self._backlog:
+                    try:
+                        self._serve()
+                    except Exception:
+                        _log.exception("delivery callback raised during close")
             finally:
                 self._queue = None
                 q.close()
+
+    def _close_at_exit(self, deadline: float) -> None:
+        self._implicit_close("open at interpreter exit", deadline)
+
+    def _implicit_close(self, why: str, deadline: float) -> None:
+        """Closes an unclosed producer (exit hook, garbage collection)
+        within ``deadline``, reporting undelivered records."""
+        if self.closed:
+            return
+        self._silent_failures = silent = [0, None]
+        try:
+            left, code, err = self._close(max(0.0, deadline - time.monotonic()))
+        finally:
+            self._silent_failures = None
+        if silent[0]:
+            report_failed("producer", why, silent[0], silent[1])
+        if code != _native.ERR_TIMED_OUT:
+            return  # everything got its result
+        if left:
+            report_undelivered("producer", left, why, self.exit_timeout)
+        else:  # e.g. blocking sends of other threads
+            _log.warning("producer %s: close timed out: %s", why, _native.make_error(code, err))
+
+    def __del__(self) -> None:
+        # Only in the process that created it (a forked child must not
+        # touch the parent's engine); bounded by exit_timeout.
+        if getattr(self, "_pid", None) != os.getpid() or not getattr(self, "_handle", 0):
+            return
+        try:
+            self._implicit_close("garbage-collected without close()", time.monotonic() + self.exit_timeout)
+        except Exception:
+            pass
 
 
 class _QueuePool(object):
