@@ -30,6 +30,7 @@ __all__ = [
     "GroupCoordinationError",
     "MetadataError",
     "AuthenticationError",
+    "ForkError",
     "ErrorInfo",
     "error_from_code",
     "error_table",
@@ -122,6 +123,17 @@ class MetadataError(GofkaError):
 
 class AuthenticationError(GofkaError):
     """Authentication or authorization failed."""
+
+
+class ForkError(GofkaError, RuntimeError):
+    """This process was forked after its parent had started the engine
+    (libgofka), whose threads do not survive ``fork()``: neither the clients
+    inherited from the parent nor new ones can work here. Raised by the
+    first call that needs the engine, never by a finalizer (an inherited
+    client's ``close`` in the child only drops its handle). The fix: create
+    clients after the fork, or use the ``spawn`` / ``forkserver`` start
+    method of multiprocessing. ``code`` is 0 (the library never sees the
+    call), ``name`` ``FORKED_PROCESS``; not retriable."""
 
 
 _CATEGORY_CLASSES: Dict[str, Type[GofkaError]] = {

@@ -119,13 +119,7 @@ class Message(_MessageFields):
 
 
 if speedups is not None:
-    import ctypes
-
-    from . import _native
-
     speedups.set_message_class(Message)
     # The library functions that speedups.send_wait (Producer.send) and
-    # speedups.consumer_poll (Consumer.poll) call without ctypes.
-    speedups.bind_library(*(ctypes.cast(f, ctypes.c_void_p).value for f in (
-        _native.lib.gofka_producer_produce_wait, _native.lib.gofka_queue_drain, _native.lib.gofka_free,
-        _native.lib.gofka_consumer_poll)))
+    # speedups.consumer_poll (Consumer.poll) call without ctypes are bound
+    # when the library is loaded (_native.load), not at import.

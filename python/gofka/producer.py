@@ -1009,6 +1009,8 @@ class Producer(HandleOwner):
         callbacks of every result available, in this thread. Returns the
         number of results served. An exception raised by a callback
         propagates; the results after it stay queued for the next poll."""
+        if self._forked_from:
+            raise self._closed_error()  # ForkError: the parent owns the records
         if timeout is not None:
             if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
                 raise TypeError("timeout must be a number of seconds or None")
@@ -1122,6 +1124,8 @@ class Producer(HandleOwner):
         thread), for up to ``timeout`` seconds (None = the producer's
         ``timeout``). Returns the number of ``produce`` records still
         without a result (0 when all are done)."""
+        if self._forked_from:
+            raise self._closed_error()  # ForkError: the parent owns the records
         if timeout is None:
             timeout = self.timeout
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
@@ -1164,6 +1168,14 @@ class Producer(HandleOwner):
         out = ctypes.c_int32()
         self._call_sliced(_native.lib.gofka_producer_partition_count, topic_b, self._timeout_ms, byref(out))
         return out.value
+
+    def _after_fork_in_child(self) -> None:
+        # Called by _native's fork hook in a child forked after __init__ (the
+        # handle reads 0 already): produce() raises ForkError, and locks a
+        # thread of the parent may have held are new.
+        self._pending.closed = True
+        self._push_lock = threading.Lock()
+        self._poll_lock = threading.RLock()
 
     def close(self) -> None:
         """Flushes (waiting up to ``timeout`` for every buffered record and
