@@ -366,10 +366,10 @@ _cdll: Optional[ctypes.CDLL] = None
 _loaded_pid = 0
 _forked_from = 0
 
-# Functions that only release something (a handle, a buffer): no-ops in a
-# forked child, which drops what it inherited instead of calling the engine.
 _LOCK_TYPE = type(threading.Lock())
 
+# Functions that only release something (a handle, a buffer): no-ops in a
+# forked child, which drops what it inherited instead of calling the engine.
 _RELEASE = frozenset(name for name in SIGNATURES if name.endswith("_close") or name == "gofka_free")
 
 # Objects holding an engine handle (see track()); weak, so never kept alive.
@@ -381,8 +381,8 @@ def _released(*args: Any) -> int:
     return OK
 
 
-def fork_error(what: str = "neither a new gofka client nor any other call that needs libgofka can work in "
-                             "this process") -> ForkError:
+def fork_error(what: str = "neither the clients created before the fork (they belong to that process) nor new "
+                             "ones nor any other call that needs libgofka can work in this process") -> ForkError:
     """The error of a use of the engine in a process forked after its parent
     (pid ``_forked_from``) had started it; ``what`` says what cannot work."""
     return ForkError(
@@ -419,15 +419,14 @@ def load() -> ctypes.CDLL:
         cdll = _cdll
         if cdll is None:
             cdll = _open()
-            for name in SIGNATURES:
-                lib.__dict__[name] = getattr(cdll, name)  # later accesses skip _Library.__getattr__
-            _cdll, _loaded_pid, first = cdll, os.getpid(), True
-            # The C speedups call four functions without ctypes.
-            from .message import speedups
+            # The C speedups call four functions without ctypes: bound
+            # before any other thread can get a function (and a handle).
+            from .message import bind_library
 
-            if speedups is not None:
-                speedups.bind_library(*(ctypes.cast(getattr(cdll, f), c_void_p).value for f in (
-                    "gofka_producer_produce_wait", "gofka_queue_drain", "gofka_free", "gofka_consumer_poll")))
+            bind_library(cdll)
+            _cdll, _loaded_pid, first = cdll, os.getpid(), True
+            # Later accesses find the functions here, skipping __getattr__.
+            lib.__dict__.update((name, getattr(cdll, name)) for name in SIGNATURES)
             # Engine log lines -> logging.getLogger("gofka") (gofka/_log.py).
             from . import _log
 
