@@ -32,6 +32,14 @@
  *    timeout means the client's configured default) and never block longer
  *    than that plus a small scheduling margin.
  *
+ *  - fork(). Loading the library starts the Go runtime and its threads,
+ *    which a fork()ed child does not inherit: a child must not call any
+ *    function of this library loaded before the fork (the call would block
+ *    forever), not even to close handles it inherited (drop them: the
+ *    parent still owns them). Load the library after forking (dlopen in
+ *    the child), or fork+exec. The Python package enforces this with
+ *    gofka.ForkError (docs/architecture.md, "fork()").
+ *
  *  - Configuration. Clients are configured with a string of `key=value`
  *    lines separated by '\n' (blank lines and lines starting with '#' are
  *    ignored). Keys are Kafka-style property names (bootstrap.servers,
