@@ -28,7 +28,7 @@ from typing import Any, Dict, Optional, Tuple
 from . import _native
 from ._bridge import AsyncBridge
 from ._client import closed_error
-from .exceptions import GofkaError, error_from_code
+from .exceptions import GofkaError
 
 __all__ = ["ConnectionPool", "PooledConnection"]
 
