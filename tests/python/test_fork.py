@@ -49,12 +49,11 @@ def outcome_of(fn):
                 "classes": [c.__name__ for c in type(exc).__mro__]}
     return {"outcome": "ok", "value": value}
 
-def in_child(fn, exit_code=0, exit_via="_exit"):
+def in_child(fn, exit_code=0):
     """Forks; the child runs fn(), reports the outcome through a pipe and
-    exits with exit_code via os._exit, sys.exit (atexit handlers and
-    finalizers run) or SystemExit raised out of a with block (exit_via).
-    Returns the outcome plus the child's exit code, or outcome "hang"
-    (child killed) when it does not exit within CHILD_TIMEOUT."""
+    leaves with os._exit(exit_code) (test_child_exit_* covers the other
+    ways out). Returns the outcome plus the child's exit code, or outcome
+    "hang" (child killed) when it does not exit within CHILD_TIMEOUT."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -62,8 +61,6 @@ def in_child(fn, exit_code=0, exit_via="_exit"):
         out = outcome_of(fn)
         os.write(w, json.dumps(out, default=repr).encode())
         os.close(w)
-        if exit_via == "sys.exit":
-            sys.exit(exit_code)
         os._exit(exit_code)
     os.close(w)
     deadline = time.monotonic() + CHILD_TIMEOUT
