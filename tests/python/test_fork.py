@@ -162,6 +162,29 @@ def USE_Consumer(c):
             return msgs[0].value.decode()
     return None
 
+def CREATE_AsyncConsumer():
+    return gofka.AsyncConsumer(BROKERS, None, None, timeout=20)
+
+def USE_AsyncConsumer(c):
+    async def go():
+        c.assign([gofka.TopicPartition(TOPIC, 0)])
+        c.seek(TOPIC, 0, gofka.OFFSET_BEGINNING)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            msgs = await c.poll(10, timeout=0.5)
+            if msgs:
+                return msgs[0].value.decode()
+        return None
+    return asyncio.run(go())
+
+def CREATE_AsyncAdminClient():
+    return gofka.AsyncAdminClient(BROKERS, timeout=20)
+
+def USE_AsyncAdminClient(a):
+    async def go():
+        return TOPIC in await a.list_topics()
+    return asyncio.run(go())
+
 def CREATE_AdminClient():
     return gofka.AdminClient(BROKERS, timeout=20)
 
@@ -191,13 +214,16 @@ def CLOSE(obj):
         asyncio.run(r)
 '''
 
-KINDS = ["Producer", "AsyncProducer", "Consumer", "AdminClient", "ConnectionPool", "DevCluster"]
+KINDS = ["Producer", "AsyncProducer", "Consumer", "AsyncConsumer", "AdminClient", "AsyncAdminClient",
+         "ConnectionPool", "DevCluster"]
 # What USE_<kind> returns when it works.
 EXPECTED_USE = {
     "Producer": int,
     "AsyncProducer": int,
     "Consumer": "seed",
+    "AsyncConsumer": "seed",
     "AdminClient": True,
+    "AsyncAdminClient": True,
     "ConnectionPool": True,
     "DevCluster": 0,
 }
@@ -278,14 +304,14 @@ def test_fork_after_client_inherited_and_new_raise_fork_error(
             return obj.closed
         closed = in_child(close_twice)
         def context_exit():
-            if hasattr(obj, "__exit__"):
-                with obj:
-                    pass
-            else:
+            if hasattr(obj, "__aenter__"):
                 async def go():
                     async with obj:
                         pass
                 asyncio.run(go())
+            else:
+                with obj:
+                    pass
             return "exited"
         ctx = in_child(context_exit)
         parent_after = USE_%(kind)s(obj)
@@ -302,7 +328,7 @@ def test_fork_after_client_inherited_and_new_raise_fork_error(
     assert res["new"]["exit"] == 4
     assert_ok(res["closed"])
     assert res["closed"]["value"] is True  # the child's copy reads closed
-    if kind == "AsyncProducer":
+    if kind in ("AsyncProducer", "AsyncConsumer", "AsyncAdminClient"):
         # async with connects first: that is a use, hence ForkError
         assert_fork_error(res["ctx"])
     else:
