@@ -412,7 +412,6 @@ def load() -> ctypes.CDLL:
     Raises ForkError in a child forked after its parent had loaded it, and
     ImportError when the library is missing or does not match."""
     global _cdll, _loaded_pid
-    first = False
     with _load_lock:
         if _forked_from:
             raise fork_error()
@@ -424,20 +423,19 @@ def load() -> ctypes.CDLL:
             from .message import bind_library
 
             bind_library(cdll)
-            _cdll, _loaded_pid, first = cdll, os.getpid(), True
+            _cdll, _loaded_pid = cdll, os.getpid()
             # Later accesses find the functions here, skipping __getattr__.
             lib.__dict__.update((name, getattr(cdll, name)) for name in SIGNATURES)
+            # The error table now, while no fork can happen: a child forked
+            # later builds errors without the engine (install_table takes
+            # no lock, so this cannot deadlock with error_table()).
+            from .exceptions import install_table
+
+            install_table(error_table_json())
             # Engine log lines -> logging.getLogger("gofka") (gofka/_log.py).
             from . import _log
 
             _log.start()
-    if first:
-        # Loaded now, outside _load_lock (error_table takes its own lock
-        # and may call load()): a child forked later finds it cached and
-        # builds errors without the engine.
-        from .exceptions import error_table
-
-        error_table()
     return cdll
 
 

@@ -179,8 +179,33 @@ _table: Optional[Dict[int, ErrorInfo]] = None
 _table_lock = threading.Lock()
 
 
+def _parse_table(text: str) -> Dict[int, ErrorInfo]:
+    loaded: Dict[int, ErrorInfo] = {}
+    for row in json.loads(text):
+        info = ErrorInfo(
+            int(row["code"]),
+            str(row["name"]),
+            bool(row["retriable"]),
+            str(row.get("category", "generic")),
+            str(row.get("description", "")),
+        )
+        loaded[info.code] = info
+    return loaded
+
+
+def install_table(text: str) -> None:
+    """Keeps the JSON error table that _native.load read right after loading
+    the library, under its load lock (so a process forked later has it and
+    builds errors without the engine). Takes no lock: racing with
+    error_table() at worst parses the same table twice."""
+    global _table
+    if _table is None:
+        _table = _parse_table(text)
+
+
 def error_table() -> Dict[int, ErrorInfo]:
-    """The library's error table, keyed by code (loaded once, on first use)."""
+    """The library's error table, keyed by code (read when the library is
+    loaded, or on first use)."""
     global _table
     table = _table
     if table is not None:
@@ -189,18 +214,7 @@ def error_table() -> Dict[int, ErrorInfo]:
         if _table is None:
             from . import _native
 
-            raw = json.loads(_native.error_table_json())
-            loaded: Dict[int, ErrorInfo] = {}
-            for row in raw:
-                info = ErrorInfo(
-                    int(row["code"]),
-                    str(row["name"]),
-                    bool(row["retriable"]),
-                    str(row.get("category", "generic")),
-                    str(row.get("description", "")),
-                )
-                loaded[info.code] = info
-            _table = loaded
+            _table = _parse_table(_native.error_table_json())
         return _table
 
 

@@ -517,3 +517,20 @@ def test_speedups_refuse_the_library_in_a_forked_child(tmp_path: Any, brokers: s
     for out in (res["send"], res["poll"]):
         assert out["outcome"] == "error" and out["type"] == "RuntimeError", out
         assert "libgofka is not bound" in out["message"], out
+
+
+def test_forked_child_builds_errors_from_codes_without_the_engine(tmp_path: Any, brokers: str, topic: str) -> None:
+    # The error table is read when the library loads, so a child forked
+    # later still maps codes to classes (e.g. BrokerFailoverManager's
+    # NO_BROKERS) instead of needing the engine it cannot use.
+    res = run_script(tmp_path, brokers, topic, r'''
+        import gofka
+        from gofka.exceptions import error_from_code
+        gofka.library_version()  # loads the library, nothing else
+        def build():
+            e = error_from_code(-106, "every broker failed")
+            return [type(e).__name__, e.name, e.retriable]
+        report(child=in_child(build))
+    ''')
+    assert_ok(res["child"])
+    assert res["child"]["value"] == ["ConnectionError", "NO_BROKERS_AVAILABLE", True], res
