@@ -7,8 +7,10 @@ the code from the library's error table.
 
 The class of an error is chosen from the *category* the library's error table
 (``gofka_error_table()``) gives to its code; the mapping code -> class is never
-written by hand on the Python side. The table is loaded lazily, the first time
-an error is built, so importing this module does not touch the library.
+written by hand on the Python side. Until the library is loaded (by the first
+client), the same table generated from the Go sources into
+``gofka/_error_table.py`` is used, so neither importing this module nor
+building an error touches the library.
 
 Arguments that Python can check itself (types, ranges) are validated before
 any library call and raise the built-in :class:`TypeError` / :class:`ValueError`.
@@ -203,17 +205,29 @@ def install_table(text: str) -> None:
         _table = _parse_table(text)
 
 
+_generated: Optional[Dict[int, ErrorInfo]] = None
+
+
 def error_table() -> Dict[int, ErrorInfo]:
-    """The library's error table, keyed by code (read when the library is
-    loaded, or on first use)."""
-    global _table
+    """The library's error table, keyed by code: read from the library when
+    it loads; until then (a process that has created no client yet) the
+    same table generated into gofka/_error_table.py, so that building an
+    error never starts the engine (docs/architecture.md, "fork()")."""
+    global _table, _generated
     table = _table
     if table is not None:
         return table
-    with _table_lock:
-        if _table is None:
-            from . import _native
+    from . import _native
 
+    if not _native.loaded() or _native.forked_from():
+        generated = _generated
+        if generated is None:
+            from ._error_table import TABLE_JSON
+
+            generated = _generated = _parse_table(TABLE_JSON)
+        return generated
+    with _table_lock:
+        if _table is None:  # loaded by another thread, which is installing it now
             _table = _parse_table(_native.error_table_json())
         return _table
 
