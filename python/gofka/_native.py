@@ -14,8 +14,8 @@ otherwise ``libgofka.so`` next to this file.
 
 Loading is lazy and fork-aware (docs/architecture.md, "fork()"). Loading the
 Go c-shared library starts the Go runtime and its threads, which do not
-survive ``fork()``: a child forked after that hangs at its first call into
-the engine. So ``import gofka`` loads nothing; :data:`lib` loads the library
+survive ``fork()``: in a child forked after that, a call into the engine
+may hang, or half work on the parent's objects. So ``import gofka`` loads nothing; :data:`lib` loads the library
 on the first access to one of its functions (the first client, DevCluster,
 ``library_version()``...). After a fork, in the child of a process that had
 loaded it, every function of :data:`lib` raises
@@ -386,8 +386,8 @@ def fork_error(what: str = "neither the clients created before the fork (they be
     """The error of a use of the engine in a process forked after its parent
     (pid ``_forked_from``) had started it; ``what`` says what cannot work."""
     return ForkError(
-        "gofka: this process was forked from process %d after that process had started the Gofka "
-        "engine (libgofka), whose threads do not survive fork(): %s. "
+        "gofka: this process was forked from process %d (or from a child of it) after that process had "
+        "started the Gofka engine (libgofka), whose threads do not survive fork(): %s. "
         "Fix: create gofka clients only after the fork (start no client, DevCluster or engine call "
         "in the parent before forking, e.g. none at import time of a preloaded gunicorn app or a "
         "Celery module), or use the 'spawn' or 'forkserver' start method of multiprocessing."
