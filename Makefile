@@ -59,6 +59,7 @@ test-python: build venv
 docs:
 	go run ./core/cmd/configdoc > docs/configuration.md
 	go run ./wire/cmd/errordoc > docs/errors.md
+	go run ./wire/cmd/errordoc -python > python/gofka/_error_table.py
 
 fuzz:
 	./scripts/fuzz.sh $${FUZZTIME:-10s}

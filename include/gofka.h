@@ -32,6 +32,17 @@
  *    timeout means the client's configured default) and never block longer
  *    than that plus a small scheduling margin.
  *
+ *  - fork(). Loading the library starts the Go runtime and its threads,
+ *    which a fork()ed child does not inherit: a child must not call any
+ *    function of this library loaded before the fork (the call may block
+ *    forever, or act on the parent's connections: a send through an
+ *    inherited idempotent producer reuses the parent's sequence numbers),
+ *    not even to close handles it inherited (drop them: the parent still
+ *    owns them). The library cannot detect this itself: entering Go in
+ *    such a child may block before any check runs. Load the library after
+ *    forking (dlopen in the child), or fork+exec. The Python package
+ *    enforces it with gofka.ForkError (docs/architecture.md, "fork()").
+ *
  *  - Configuration. Clients are configured with a string of `key=value`
  *    lines separated by '\n' (blank lines and lines starting with '#' are
  *    ignored). Keys are Kafka-style property names (bootstrap.servers,

@@ -16,6 +16,7 @@ from .exceptions import (
     AuthenticationError,
     ConnectionError,
     ConsumeError,
+    ForkError,
     GofkaError,
     GroupCoordinationError,
     MetadataError,
@@ -33,10 +34,11 @@ from .pool import ConnectionPool, PooledConnection
 from .retry import RetryPolicy, retry_with_backoff
 from .failover import BrokerFailoverManager
 from .devcluster import DevCluster
-from . import _log
 
-# Engine log lines -> logging.getLogger("gofka") (gofka/_log.py).
-_log.start()
+# Importing gofka does not load libgofka: the engine (and the thread that
+# forwards its log lines, gofka/_log.py) starts with the first client or
+# other call that needs it, so that a process may fork after the import
+# (multiprocessing, Celery, gunicorn; docs/architecture.md, "fork()").
 
 __all__ = [
     "__version__",
@@ -66,11 +68,12 @@ __all__ = [
     "GroupCoordinationError",
     "MetadataError",
     "AuthenticationError",
+    "ForkError",
 ]
 
 
 def library_version() -> str:
-    """The version of the loaded libgofka (gofka_version())."""
+    """The version of libgofka (gofka_version()); loads the library."""
     from . import _native
 
     return _native.version()

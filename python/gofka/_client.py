@@ -31,6 +31,17 @@ def validate_timeout(timeout: Any) -> Union[int, float]:
     return timeout
 
 
+def closed_error(owner: Any, kind: str) -> GofkaError:
+    """The error of a call on a client whose handle is 0: ForkError when the
+    handle was dropped because this process was forked after creating it
+    (``owner._forked_from``, set by _native's fork hook), else
+    CLIENT_CLOSED ("<kind> is closed")."""
+    if getattr(owner, "_forked_from", 0):
+        return _native.fork_error("this %s was created before the fork, belongs to the parent and cannot be used "
+                                  "in this process (nor can a new client)" % kind)
+    return error_from_code(_native.ERR_CLIENT_CLOSED, "%s is closed" % kind)
+
+
 class HandleOwner(object):
     """Owns one native handle: hands it out under a lock and destroys it once.
 
@@ -38,9 +49,14 @@ class HandleOwner(object):
     so concurrent calls proceed in parallel (the library is thread-safe). A
     close that races with a call is safe: the library answers the call with
     INVALID_HANDLE / CLIENT_CLOSED, reported as CLIENT_CLOSED.
+
+    In a child forked after the handle was created, the handle reads 0
+    (_native.track): the object is closed there, close and finalizers do
+    nothing, and calls raise ForkError.
     """
 
     _kind = "client"
+    _forked_from = 0  # set on the instance by _native's fork hook
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -49,6 +65,7 @@ class HandleOwner(object):
     def _set_handle(self, handle: int) -> None:
         with self._lock:
             self._handle = handle
+        _native.track(self)
         _log.sync_level()  # before any I/O: engine log lines follow logging's config
 
     @property
@@ -57,7 +74,7 @@ class HandleOwner(object):
         return self._handle == 0
 
     def _closed_error(self) -> GofkaError:
-        return error_from_code(_native.ERR_CLIENT_CLOSED, "%s is closed" % self._kind)
+        return closed_error(self, self._kind)
 
     def _get(self) -> int:
         handle = self._handle

@@ -17,8 +17,11 @@ configuration once a second. Enabling is therefore just::
     import logging
     logging.basicConfig(level=logging.INFO)   # or a handler on "gofka"
 
-The thread starts when ``gofka`` is imported and stops at interpreter exit,
-after a last drain.
+The thread starts when the library is loaded (the first client or other
+call that needs the engine, not ``import gofka``) and stops at interpreter
+exit, after a last drain. In a process forked after that, the thread is
+gone and the engine unusable: after_fork_in_child() resets this module so
+that nothing here waits for the parent's thread or calls the engine.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from typing import Dict, List, Optional, Tuple
 
 from . import _native
 
-__all__ = ["LOGGER_NAME", "LEVEL_OFF", "flush", "start", "stop", "sync_level", "parse_lines", "wanted_level"]
+__all__ = ["LOGGER_NAME", "LEVEL_OFF", "after_fork_in_child", "flush", "start", "stop", "sync_level", "parse_lines",
+           "wanted_level"]
 
 #: The root of the engine's loggers.
 LOGGER_NAME = "gofka"
@@ -183,8 +187,18 @@ _pump = _Pump()
 
 
 def start() -> None:
-    """Starts the drain thread (idempotent; done on ``import gofka``)."""
+    """Starts the drain thread (idempotent; done when the library is
+    loaded, _native.load)."""
     _pump.start()
+
+
+def after_fork_in_child() -> None:
+    """In a child forked after the library was loaded (_native): forgets
+    the parent's drain thread and locks (a thread of the parent may have
+    held them) and marks the engine as logging nothing, so that stop() at
+    exit neither waits nor calls the engine."""
+    global _pump
+    _pump = _Pump()
 
 
 def stop() -> None:

@@ -11,6 +11,22 @@ a call runs: blocking calls do not stall other Python threads.
 
 Library lookup: the ``GOFKA_LIBRARY`` environment variable (a path) wins;
 otherwise ``libgofka.so`` next to this file.
+
+Loading is lazy and fork-aware (docs/architecture.md, "fork()"). Loading the
+Go c-shared library starts the Go runtime and its threads, which do not
+survive ``fork()``: in a child forked after that, a call into the engine
+may hang, or half work on the parent's objects. So ``import gofka`` loads nothing; :data:`lib` loads the library
+on the first access to one of its functions (the first client, DevCluster,
+``library_version()``...). After a fork, in the child of a process that had
+loaded it, every function of :data:`lib` raises
+:class:`gofka.exceptions.ForkError` instead of entering the engine, except
+the release functions (``gofka_*_close``, ``gofka_free``), which do nothing:
+the child only drops what it inherited, the parent still owns it. Objects
+that hold engine handles register with :func:`track`; in such a child their
+handle is set to 0 (so their close and finalizers return at once) and
+``_forked_from`` to the parent's pid (so their use raises ForkError).
+Only forks made through ``os.fork()`` (multiprocessing, Celery, gunicorn...)
+are seen: they run the hooks of ``os.register_at_fork``.
 """
 
 from __future__ import annotations
@@ -18,7 +34,9 @@ from __future__ import annotations
 import ctypes
 import os
 import struct
+import threading
 import time
+import weakref
 from ctypes import (
     POINTER,
     Structure,
@@ -32,6 +50,8 @@ from ctypes import (
     c_void_p,
 )
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+
+from .exceptions import ForkError
 
 #: The ABI version (GOFKA_ABI_VERSION) these bindings were written for.
 ABI_VERSION = 1
@@ -294,7 +314,10 @@ def library_path() -> str:
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), LIBRARY_NAME)
 
 
-def _load() -> ctypes.CDLL:
+def _open() -> ctypes.CDLL:
+    """dlopen()s the library (this starts the Go runtime) and declares the
+    signature of every function; ImportError when it is missing or of
+    another ABI version."""
     path = library_path()
     if not os.path.exists(path):
         where = (
@@ -330,8 +353,170 @@ def _load() -> ctypes.CDLL:
     return lib
 
 
-lib = _load()
 path = library_path()
+
+# Loading state. _load_lock (reentrant: the hooks that run on load may
+# access lib) serializes loading and is held across os.fork() so that a
+# child never sees a half-done load. _loaded_pid: the process that loaded
+# the library (0: not loaded). _forked_from: in a child forked after the
+# library was loaded, the pid of the process that loaded it (0 otherwise);
+# once set it never clears (grandchildren keep it).
+_load_lock = threading.RLock()
+_cdll: Optional[ctypes.CDLL] = None
+_loaded_pid = 0
+_forked_from = 0
+
+_LOCK_TYPE = type(threading.Lock())
+
+# Functions that only release something (a handle, a buffer): no-ops in a
+# forked child, which drops what it inherited instead of calling the engine.
+_RELEASE = frozenset(name for name in SIGNATURES if name.endswith("_close") or name == "gofka_free")
+
+# Objects holding an engine handle (see track()); weak, so never kept alive.
+_owners: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
+def _released(*args: Any) -> int:
+    """A release function in a forked child: drops, returns GOFKA_OK."""
+    return OK
+
+
+def fork_error(what: str = "neither the clients created before the fork (they belong to that process) nor new "
+                             "ones nor any other call that needs libgofka can work in this process") -> ForkError:
+    """The error of a use of the engine in a process forked after its parent
+    (pid ``_forked_from``) had started it; ``what`` says what cannot work."""
+    return ForkError(
+        "gofka: this process was forked from process %d (or from a child of it) after that process had "
+        "started the Gofka engine (libgofka), whose threads do not survive fork(): %s. "
+        "Fix: create gofka clients only after the fork (start no client, DevCluster or engine call "
+        "in the parent before forking, e.g. none at import time of a preloaded gunicorn app or a "
+        "Celery module), or use the 'spawn' or 'forkserver' start method of multiprocessing."
+        % (_forked_from, what),
+        name="FORKED_PROCESS",
+    )
+
+
+def forked_from() -> int:
+    """The pid of the parent whose engine this forked process inherited
+    (and cannot use), or 0 when the engine is usable (or not loaded)."""
+    return _forked_from
+
+
+def loaded() -> bool:
+    """Whether this process has loaded libgofka (and started its runtime)."""
+    return _cdll is not None
+
+
+def load() -> ctypes.CDLL:
+    """Loads the library once per process (thread-safe) and returns it.
+    Raises ForkError in a child forked after its parent had loaded it, and
+    ImportError when the library is missing or does not match."""
+    global _cdll, _loaded_pid
+    with _load_lock:
+        if _forked_from:
+            raise fork_error()
+        cdll = _cdll
+        if cdll is None:
+            cdll = _open()
+            # The C speedups call four functions without ctypes: bound
+            # before any other thread can get a function (and a handle).
+            from .message import bind_library
+
+            bind_library(cdll)
+            _cdll, _loaded_pid = cdll, os.getpid()
+            # Later accesses find the functions here, skipping __getattr__.
+            lib.__dict__.update((name, getattr(cdll, name)) for name in SIGNATURES)
+            # The error table now, while no fork can happen: a child forked
+            # later builds errors without the engine (install_table takes
+            # no lock, so this cannot deadlock with error_table()).
+            from .exceptions import install_table
+
+            install_table(error_table_json())
+            # Engine log lines -> logging.getLogger("gofka") (gofka/_log.py).
+            from . import _log
+
+            _log.start()
+    return cdll
+
+
+class _Library(object):
+    """libgofka's functions as attributes: ``lib.gofka_version()``.
+
+    The first access to a function loads the library (load()), which then
+    stores every function in this object's ``__dict__``, so that later
+    accesses are plain attribute lookups. In a forked child (see the module
+    docstring) the stored functions are dropped again: accesses come back
+    here and get a no-op (release functions) or ForkError.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in SIGNATURES:
+            raise AttributeError("libgofka has no function %r" % name)
+        if _forked_from:
+            if name in _RELEASE:
+                return _released
+            raise fork_error()
+        load()
+        return self.__dict__[name]
+
+
+#: The library's functions (loaded on first access; thread-safe).
+lib: Any = _Library()
+
+
+def track(owner: Any) -> None:
+    """Registers an object that holds an engine handle in ``owner._handle``
+    (call it once the handle is set): in a child forked from this process,
+    its ``_handle`` becomes 0, its ``_lock`` (if any) a new unlocked Lock
+    and ``_forked_from`` the parent's pid, then its
+    ``_after_fork_in_child()`` method, if it has one, is called. Its close
+    and finalizers then return without calling the engine; its use must
+    raise ``fork_error(...)`` when ``_forked_from`` is set."""
+    _owners.add(owner)
+
+
+def _before_fork() -> None:
+    _load_lock.acquire()  # no fork in the middle of a load
+
+
+def _after_fork_in_parent() -> None:
+    _load_lock.release()
+
+
+def _after_fork_in_child() -> None:
+    global _load_lock, _forked_from
+    # The lock was held by the forking thread (_before_fork); the child
+    # starts with a fresh one.
+    _load_lock = threading.RLock()
+    if _cdll is None:
+        return  # no engine inherited: the child loads its own on first use
+    if not _forked_from:
+        _forked_from = _loaded_pid
+    lib.__dict__.clear()
+    from .message import speedups
+
+    if speedups is not None:
+        speedups.unbind_library()
+    from . import _log
+
+    _log.after_fork_in_child()
+    for owner in list(_owners):
+        try:
+            owner._handle = 0
+            if isinstance(owner.__dict__.get("_lock"), _LOCK_TYPE):
+                owner._lock = threading.Lock()  # a thread of the parent may have held it
+            owner._forked_from = _forked_from
+            extra = getattr(owner, "_after_fork_in_child", None)
+            if extra is not None:
+                extra()  # what else the class must forget (e.g. Producer: produce() refuses)
+        except Exception:  # pragma: no cover - defensive: the hook must never fail the fork
+            pass
+    _owners.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                        after_in_child=_after_fork_in_child)
 
 
 # --------------------------------------------------------------------------

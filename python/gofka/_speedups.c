@@ -10,7 +10,9 @@
  * and the sync consumer's poll (below). It does not link against
  * libgofka: the two functions that call into the library, send_wait and
  * consumer_poll, do so through the addresses of library functions that
- * gofka/message.py hands it from the ctypes handle (bind_library).
+ * gofka/_native.py hands it from the ctypes handle (bind_library) when it
+ * loads the library, and takes back (unbind_library) in a child forked
+ * after that, where the engine must not be called.
  *
  * It is optional. gofka/message.py and gofka/consumer.py fall back to pure
  * Python (same results, tested both ways) when it is missing or when
@@ -41,14 +43,18 @@
  *                   ValueError.
  *   bind_library(produce_wait, drain, free, poll)   the library's functions
  *                   that the two calls below use.
+ *   unbind_library()   forgets them: the two calls then raise RuntimeError
+ *                   instead of calling the library.
  *   send_wait(...)  the sync Producer.send in one call (see send_wait).
  *   consumer_poll(...)   one gofka_consumer_poll, decoded straight from
  *                   the library's buffer (see consumer_poll).
  *
  * Thread-safety: every function runs with the GIL held and touches only
  * its arguments, the registered class and the bound library addresses
- * (set once at import); send_wait and consumer_poll release the GIL
- * while they are in the library.
+ * (set when the library is loaded, before any handle exists, and cleared
+ * in a forked child, whose other threads are gone: never while a call
+ * uses them); send_wait and consumer_poll release the GIL while they are
+ * in the library.
  */
 #define Py_LIMITED_API 0x03080000
 #define PY_SSIZE_T_CLEAN
@@ -1651,6 +1657,21 @@ static PyObject *bind_library(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* unbind_library(): in a child forked after the library was loaded (the Go
+ * runtime's threads are gone: a call would hang), so that send_wait and
+ * consumer_poll fail instead. gofka/_native.py calls it from its
+ * os.register_at_fork hook. */
+static PyObject *unbind_library(PyObject *module, PyObject *args)
+{
+    (void)module;
+    (void)args;
+    lib_produce = NULL;
+    lib_drain = NULL;
+    lib_free = NULL;
+    lib_poll = NULL;
+    Py_RETURN_NONE;
+}
+
 static uint32_t le32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -1701,7 +1722,7 @@ static PyObject *send_wait(PyObject *module, PyObject *args)
                           &partition, &key_obj, &value, &value_len, &headers, &headers_len, &ts, &wait_ms))
         return NULL;
     if (lib_produce == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "send_wait: bind_library was not called");
+        PyErr_SetString(PyExc_RuntimeError, "send_wait: libgofka is not bound (not loaded yet, or forked after)");
         return NULL;
     }
     if ((Py_ssize_t)strlen(topic) != topic_len) {
@@ -1796,7 +1817,7 @@ static PyObject *consumer_poll(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "Kii:consumer_poll", &consumer, &max_messages, &wait_ms))
         return NULL;
     if (lib_poll == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "consumer_poll: bind_library was not called");
+        PyErr_SetString(PyExc_RuntimeError, "consumer_poll: libgofka is not bound (not loaded yet, or forked after)");
         return NULL;
     }
     err.code = 0;
@@ -1832,6 +1853,8 @@ static PyMethodDef module_methods[] = {
     {"bind_library", bind_library, METH_VARARGS,
      "bind_library(produce, drain, free, poll): addresses of gofka_producer_produce, gofka_queue_drain, "
      "gofka_free, gofka_consumer_poll."},
+    {"unbind_library", unbind_library, METH_NOARGS,
+     "unbind_library(): forgets them (a forked child): send_wait and consumer_poll then raise RuntimeError."},
     {"send_wait", send_wait, METH_VARARGS,
      "send_wait(producer, queue, token, topic_b, partition, key, value, headers_b, timestamp_ms, wait_ms) -> "
      "offset, None (no event within wait_ms) or a failure tuple (see producer.py)."},

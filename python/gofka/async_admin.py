@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _native
 from ._bridge import AsyncBridge
-from ._client import validate_brokers, validate_client_id, validate_timeout
+from ._client import closed_error, validate_brokers, validate_client_id, validate_timeout
 from . import _security
 from ._security import SecurityOptions
 from .admin import NewTopic, _none, _Plans, admin_config
@@ -90,6 +90,7 @@ class AsyncAdminClient(object):
         err = _native.new_error()
         _native.check(_native.lib.gofka_admin_new(config, ctypes.byref(handle), ctypes.byref(err)), err)
         self._handle = handle.value
+        _native.track(self)  # dropped in a forked child: close does nothing there, use raises ForkError
         self._security.attach(self)
         self._lock = threading.Lock()
         self._bridge: Optional[AsyncBridge] = None
@@ -105,7 +106,7 @@ class AsyncAdminClient(object):
     def _get(self) -> int:
         h = self._handle
         if h == 0:
-            raise error_from_code(_native.ERR_CLIENT_CLOSED, "admin client is closed")
+            raise closed_error(self, "admin client")
         return h
 
     def _get_bridge(self) -> AsyncBridge:

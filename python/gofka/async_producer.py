@@ -24,6 +24,7 @@ from typing import Any, Awaitable, Callable, Deque, Dict, List, Mapping, Optiona
 
 from . import _native
 from ._bridge import AsyncBridge, Event, EventQueue
+from ._client import closed_error
 from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
 from .message import speedups as _speedups
 from .producer import (
@@ -259,6 +260,7 @@ class AsyncProducer(object):
             self.send = self._sends.send  # type: ignore[method-assign]
         self._closing = False
         self._handle = new_producer_handle(opts)
+        _native.track(self)  # dropped in a forked child: close does nothing there, use raises ForkError
         self._security.attach(self)
         register_open(self)
 
@@ -284,7 +286,7 @@ class AsyncProducer(object):
         return self._handle == 0 or self._closing
 
     def _closed_error(self) -> GofkaError:
-        return error_from_code(_native.ERR_CLIENT_CLOSED, "producer is closed")
+        return closed_error(self, "producer")  # ForkError in a child forked after __init__
 
     def _get(self) -> int:
         h = self._handle

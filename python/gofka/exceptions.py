@@ -7,8 +7,10 @@ the code from the library's error table.
 
 The class of an error is chosen from the *category* the library's error table
 (``gofka_error_table()``) gives to its code; the mapping code -> class is never
-written by hand on the Python side. The table is loaded lazily, the first time
-an error is built, so importing this module does not touch the library.
+written by hand on the Python side. Until the library is loaded (by the first
+client), the same table generated from the Go sources into
+``gofka/_error_table.py`` is used, so neither importing this module nor
+building an error touches the library.
 
 Arguments that Python can check itself (types, ranges) are validated before
 any library call and raise the built-in :class:`TypeError` / :class:`ValueError`.
@@ -41,6 +43,7 @@ __all__ = [
     "ConsumeTypeError",
     "MetadataValueError",
     "MetadataTypeError",
+    "ForkError",
     "ErrorInfo",
     "error_from_code",
     "error_table",
@@ -238,6 +241,17 @@ def argument_errors(client_error: Type[GofkaError]) -> Callable[[_F], _F]:
     return decorate
 
 
+class ForkError(GofkaError, RuntimeError):
+    """This process was forked after its parent had started the engine
+    (libgofka), whose threads do not survive ``fork()``: neither the clients
+    inherited from the parent nor new ones can work here. Raised by the
+    first call that needs the engine, never by a finalizer (an inherited
+    client's ``close`` in the child only drops its handle). The fix: create
+    clients after the fork, or use the ``spawn`` / ``forkserver`` start
+    method of multiprocessing. ``code`` is 0 (the library never sees the
+    call), ``name`` ``FORKED_PROCESS``; not retriable."""
+
+
 _CATEGORY_CLASSES: Dict[str, Type[GofkaError]] = {
     "connection": ConnectionError,
     "produce": ProduceError,
@@ -281,28 +295,54 @@ _table: Optional[Dict[int, ErrorInfo]] = None
 _table_lock = threading.Lock()
 
 
-def error_table() -> Dict[int, ErrorInfo]:
-    """The library's error table, keyed by code (loaded once, on first use)."""
+def _parse_table(text: str) -> Dict[int, ErrorInfo]:
+    loaded: Dict[int, ErrorInfo] = {}
+    for row in json.loads(text):
+        info = ErrorInfo(
+            int(row["code"]),
+            str(row["name"]),
+            bool(row["retriable"]),
+            str(row.get("category", "generic")),
+            str(row.get("description", "")),
+        )
+        loaded[info.code] = info
+    return loaded
+
+
+def install_table(text: str) -> None:
+    """Keeps the JSON error table that _native.load read right after loading
+    the library, under its load lock (so a process forked later has it and
+    builds errors without the engine). Takes no lock: racing with
+    error_table() at worst parses the same table twice."""
     global _table
+    if _table is None:
+        _table = _parse_table(text)
+
+
+_generated: Optional[Dict[int, ErrorInfo]] = None
+
+
+def error_table() -> Dict[int, ErrorInfo]:
+    """The library's error table, keyed by code: read from the library when
+    it loads; until then (a process that has created no client yet) the
+    same table generated into gofka/_error_table.py, so that building an
+    error never starts the engine (docs/architecture.md, "fork()")."""
+    global _table, _generated
     table = _table
     if table is not None:
         return table
-    with _table_lock:
-        if _table is None:
-            from . import _native
+    from . import _native
 
-            raw = json.loads(_native.error_table_json())
-            loaded: Dict[int, ErrorInfo] = {}
-            for row in raw:
-                info = ErrorInfo(
-                    int(row["code"]),
-                    str(row["name"]),
-                    bool(row["retriable"]),
-                    str(row.get("category", "generic")),
-                    str(row.get("description", "")),
-                )
-                loaded[info.code] = info
-            _table = loaded
+    if not _native.loaded() or _native.forked_from():
+        generated = _generated
+        if generated is None:
+            from ._error_table import TABLE_JSON
+
+            generated = _generated = _parse_table(TABLE_JSON)
+        return generated
+    with _table_lock:
+        if _table is None:  # loaded by another thread, which is installing it now
+            _table = _parse_table(_native.error_table_json())
         return _table
 
 

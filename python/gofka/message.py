@@ -119,13 +119,17 @@ class Message(_MessageFields):
 
 
 if speedups is not None:
-    import ctypes
-
-    from . import _native
-
     speedups.set_message_class(Message)
-    # The library functions that speedups.send_wait (Producer.send) and
-    # speedups.consumer_poll (Consumer.poll) call without ctypes.
-    speedups.bind_library(*(ctypes.cast(f, ctypes.c_void_p).value for f in (
-        _native.lib.gofka_producer_produce_wait, _native.lib.gofka_queue_drain, _native.lib.gofka_free,
-        _native.lib.gofka_consumer_poll)))
+
+
+def bind_library(cdll: Any) -> None:
+    """Hands the C speedups the library functions that speedups.send_wait
+    (Producer.send) and speedups.consumer_poll (Consumer.poll) call without
+    ctypes. Called by _native.load when it loads the library (on first
+    use, not at import; a forked child unbinds them)."""
+    if speedups is not None:
+        import ctypes
+
+        speedups.bind_library(*(ctypes.cast(f, ctypes.c_void_p).value for f in (
+            cdll.gofka_producer_produce_wait, cdll.gofka_queue_drain, cdll.gofka_free,
+            cdll.gofka_consumer_poll)))

@@ -27,7 +27,8 @@ from typing import Any, Dict, Optional, Tuple
 
 from . import _native
 from ._bridge import AsyncBridge
-from .exceptions import GofkaError, error_from_code
+from ._client import closed_error
+from .exceptions import GofkaError
 
 __all__ = ["ConnectionPool", "PooledConnection"]
 
@@ -113,8 +114,12 @@ class ConnectionPool(object):
 
     Creating the pool does no network I/O. Pass it to clients as
     ``connection_pool=pool``; keep it open while they use it. ``close()``
-    (or ``async with``) releases it.
+    (or ``async with``) releases it. A pool created before ``os.fork()``
+    belongs to the parent: in the child it reads closed, its close does
+    nothing and its use raises gofka.ForkError.
     """
+
+    _forked_from = 0  # set on the instance by _native's fork hook
 
     def __init__(
         self,
@@ -172,6 +177,7 @@ class ConnectionPool(object):
         err = _native.new_error()
         _native.check(_native.lib.gofka_pool_new(_native.encode_config(config), ctypes.byref(handle), ctypes.byref(err)), err)
         self._handle = handle.value
+        _native.track(self)  # dropped in a forked child: close does nothing there, use raises ForkError
         self._security.attach(self)
         pid = ctypes.c_uint64()
         _native.check(_native.lib.gofka_pool_id(self._handle, ctypes.byref(pid), ctypes.byref(err)), err)
@@ -191,7 +197,7 @@ class ConnectionPool(object):
     def _get(self) -> int:
         h = self._handle
         if h == 0:
-            raise error_from_code(_native.ERR_CLIENT_CLOSED, "connection pool is closed")
+            raise closed_error(self, "connection pool")
         return h
 
     def _call(self, op: str, args: Optional[Dict[str, Any]] = None) -> Any:

@@ -1193,6 +1193,8 @@ class Producer(HandleOwner):
         buffered records to the engine and returns 0 at once: the
         poll/flush/close running the callback serves the other results
         once it returns, so each callback runs exactly once, in order."""
+        if self._forked_from:
+            raise self._closed_error()  # ForkError: the parent owns the records
         if timeout is not None:
             if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
                 raise TypeError("timeout must be a number of seconds or None")
@@ -1334,6 +1336,8 @@ class Producer(HandleOwner):
         records to the engine and waits up to ``timeout`` for their
         results to arrive, but serves no callback: the poll/flush/close
         running the callback serves them, in order, once it returns."""
+        if self._forked_from:
+            raise self._closed_error()  # ForkError: the parent owns the records
         if timeout is None:
             timeout = self.timeout
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
@@ -1387,6 +1391,14 @@ class Producer(HandleOwner):
         out = ctypes.c_int32()
         self._call_sliced(_native.lib.gofka_producer_partition_count, topic_b, self._timeout_ms, byref(out))
         return out.value
+
+    def _after_fork_in_child(self) -> None:
+        # Called by _native's fork hook in a child forked after __init__ (the
+        # handle reads 0 already): produce() raises ForkError, and locks a
+        # thread of the parent may have held are new.
+        self._pending.closed = True
+        self._push_lock = threading.Lock()
+        self._poll_lock = threading.RLock()
 
     def close(self, timeout: Optional[float] = None) -> None:
         """Flushes (serving ``produce`` callbacks), then closes every

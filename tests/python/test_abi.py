@@ -96,26 +96,66 @@ def test_version_matches_library() -> None:
     assert gofka.__version__ == _native.version() == gofka.library_version()
 
 
-def _run_import(library: str) -> "subprocess.CompletedProcess[str]":
+def _run_import(library: str, code: str = "import gofka; gofka.library_version()") -> "subprocess.CompletedProcess[str]":
     import sys
 
     env = dict(os.environ)
     env["GOFKA_LIBRARY"] = library
     env["PYTHONPATH"] = os.path.join(ROOT, "python")
     return subprocess.run(
-        [sys.executable, "-c", "import gofka"],
+        [sys.executable, "-c", code],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         universal_newlines=True,
+        timeout=60,
     )
 
 
 def test_missing_library_is_an_import_error(tmp_path: "os.PathLike[str]") -> None:
+    # The library loads on first use (here library_version()), not on import.
     proc = _run_import(os.path.join(str(tmp_path), "missing-libgofka.so"))
     assert proc.returncode != 0
     assert "ImportError" in proc.stderr
     assert "GOFKA_LIBRARY" in proc.stderr
+
+
+def test_import_does_not_load_the_library(tmp_path: "os.PathLike[str]") -> None:
+    # import gofka and the pure-Python helpers work without libgofka: the
+    # engine (whose threads do not survive fork) starts on first use.
+    # Errors built from a code (here BrokerFailoverManager's last one) use
+    # the generated copy of the library's error table.
+    code = (
+        "import asyncio, builtins\n"
+        "import gofka\n"
+        "from gofka import _native\n"
+        "p = gofka.RetryPolicy(max_retries=2, initial_backoff_ms=1, jitter=False)\n"
+        "m = gofka.Message('t', 0, 1, b'v')\n"
+        "e = gofka.ProduceError('x')\n"
+        "def down(broker):\n"
+        "    raise builtins.ConnectionError('refused')\n"
+        "fm = gofka.BrokerFailoverManager('a:1,b:2', retry_policy=p)\n"
+        "try:\n"
+        "    asyncio.run(fm.execute_with_failover(down))\n"
+        "except gofka.ConnectionError as exc:\n"
+        "    f = exc\n"
+        "assert not _native.loaded()\n"
+        "print('ok', p.max_retries, m.value, e, f.name, f.retriable)\n"
+    )
+    proc = _run_import(os.path.join(str(tmp_path), "missing-libgofka.so"), code)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["ok", "2", "b'v'", "x", "NO_BROKERS_AVAILABLE", "True"]
+
+
+def test_generated_error_table_matches_the_library() -> None:
+    # gofka/_error_table.py (errordoc -python; Go checks it is fresh) is
+    # what the library answers: errors are the same before and after the
+    # library is loaded.
+    import json
+
+    from gofka._error_table import TABLE_JSON
+
+    assert json.loads(TABLE_JSON) == json.loads(_native.error_table_json())
 
 
 def test_wrong_abi_version_is_an_import_error(tmp_path: "os.PathLike[str]") -> None:

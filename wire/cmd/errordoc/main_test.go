@@ -22,6 +22,22 @@ func TestDocsErrorsUpToDate(t *testing.T) {
 	}
 }
 
+// TestPythonTableUpToDate fails when python/gofka/_error_table.py differs
+// from what the error table generates.
+func TestPythonTableUpToDate(t *testing.T) {
+	var buf bytes.Buffer
+	if err := renderPython(&buf); err != nil {
+		t.Fatal(err)
+	}
+	have, err := os.ReadFile("../../../python/gofka/_error_table.py")
+	if err != nil {
+		t.Fatalf("python/gofka/_error_table.py: %v (generate it with go run ./wire/cmd/errordoc -python > python/gofka/_error_table.py)", err)
+	}
+	if !bytes.Equal(have, buf.Bytes()) {
+		t.Fatal("python/gofka/_error_table.py is stale: run go run ./wire/cmd/errordoc -python > python/gofka/_error_table.py")
+	}
+}
+
 func TestEveryCategoryHasAClass(t *testing.T) {
 	for _, c := range wire.Categories() {
 		found := false
