@@ -83,6 +83,16 @@ func NewClientFromConfig(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// poolClosedErr is CLIENT_CLOSED when the shared pool the client was given
+// has been closed (every later request would fail: the client is as good
+// as closed), else nil. A private pool closes only with the client.
+func (c *Client) poolClosedErr() error {
+	if c.ownsPool || !c.pool.isClosed() {
+		return nil
+	}
+	return c.pool.closedErr()
+}
+
 // Pool returns the pool the client's connections come from.
 func (c *Client) Pool() *Pool { return c.pool }
 

@@ -729,6 +729,13 @@ func (c *Consumer) PollEvents(ctx context.Context, max int) ([]*Record, []Rebala
 	if max <= 0 {
 		max = c.cfg.MaxPollRecords
 	}
+	if err := c.cl.poolClosedErr(); err != nil {
+		return nil, nil, err // nothing can be fetched any more
+	}
+	var poolDone <-chan struct{}
+	if !c.cl.ownsPool {
+		poolDone = c.cl.pool.done()
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -775,12 +782,17 @@ func (c *Consumer) PollEvents(ctx context.Context, max int) ([]*Record, []Rebala
 		case <-ch:
 		case <-ctx.Done():
 		case <-c.ctx.Done():
+		case <-poolDone:
 		}
 		c.mu.Lock()
 		c.waiters--
 		if c.closed {
 			c.mu.Unlock()
 			return nil, nil, &wire.Error{Code: wire.ErrClientClosed, Detail: "consumer is closed"}
+		}
+		if err := c.cl.poolClosedErr(); err != nil {
+			c.mu.Unlock()
+			return nil, nil, err
 		}
 		if ctx.Err() != nil {
 			c.mu.Unlock()

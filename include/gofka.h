@@ -705,7 +705,9 @@ int32_t gofka_pool_call_async(gofka_handle_t pool, gofka_handle_t queue, uint64_
                               const char *args_json, int32_t timeout_ms, gofka_error_t *err);
 
 /* Closes every connection and the pool, and destroys the handle. Clients
- * sharing it fail with GOFKA_ERR_CLIENT_CLOSED afterwards. */
+ * sharing it fail with GOFKA_ERR_CLIENT_CLOSED afterwards, at once: a
+ * producer's buffered records complete with it, a consumer poll (a waiting
+ * one included) returns it, and so do later sends and admin calls. */
 int32_t gofka_pool_close(gofka_handle_t pool, gofka_error_t *err);
 
 /* ---------------------------------------------------------------------- */
