@@ -786,8 +786,10 @@ class AdminClient(HandleOwner):
         optional ``iterations`` 4096..16384 (default 4096) and ``salt``)
         and deletes (``deletions``: dicts with ``user``, ``mechanism``)
         SCRAM credentials. The password is salted and hashed locally and
-        never sent. Returns once every broker knows the change; raises the
-        first user's error (the other changes are applied)."""
+        never sent. The request goes to the controller (retried after a
+        metadata refresh on NOT_CONTROLLER). Returns once every broker
+        knows the change; raises the first user's error (the other changes
+        are applied)."""
         return self._run(*_security.alter_user_scram_credentials_plan(upsertions, deletions))
 
     def close(self) -> None:
