@@ -33,6 +33,8 @@ from ctypes import (
 )
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
+from ._limits import check_config_string
+
 #: The ABI version (GOFKA_ABI_VERSION) these bindings were written for.
 ABI_VERSION = 1
 
@@ -448,6 +450,7 @@ def encode_config(config: Mapping[str, Any]) -> bytes:
             text = str(value)
         if "\n" in text or "\r" in text or "\0" in text:
             raise ValueError("configuration value of %r must not contain newlines or NUL" % key)
+        check_config_string(key, text)  # Kafka STRING lengths (_limits.py)
         lines.append("%s=%s" % (key, text))
     return "\n".join(lines).encode("utf-8")
 

@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 from . import _native
 from ._bridge import call_sliced
 from ._client import HandleOwner, validate_brokers, validate_client_id, validate_timeout
+from ._limits import check_string
 from . import _security
 from ._security import SecurityOptions
 from .pool import pool_config
@@ -109,7 +110,7 @@ def _topic(name: Any, what: str = "topic name") -> str:
 
 
 def _group(group_id: Any) -> str:
-    return _topic(group_id, "group_id")
+    return check_string("group_id", _topic(group_id, "group_id"))
 
 
 def _int(what: str, value: Any, lo: int, hi: int, forbid: Optional[int] = None) -> int:
