@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -900,13 +901,29 @@ func (p *Producer) refreshMetadata() bool {
 }
 
 // metadataFailed notes err on every topic; topics waiting for their first
-// metadata fail their records when err is not retriable.
+// metadata fail their records when err is not retriable, or with
+// ALL_BROKERS_DOWN when no broker address could be reached, none has been
+// for reconnect.backoff.max.ms (default 1 s: a cluster still starting
+// gets that long) and the client never reached one: its records cannot
+// have been written, and waiting out delivery.timeout.ms would only turn
+// that into a vague timeout. Once the cluster was reached, an outage is
+// waited out as usual (delivery.timeout.ms).
 func (p *Producer) metadataFailed(topics []string, err error) {
 	p.needMeta.Store(true)
+	grace := p.cfg.ReconnectBackoffMax
+	if grace <= 0 {
+		grace = time.Second
+	}
+	unreachable := wire.CodeOf(err) == wire.ErrNoBrokersAvailable && !p.cl.everConnected.Load() &&
+		p.cl.unreachableFor(time.Now()) >= grace
+	if unreachable {
+		err = &wire.Error{Code: wire.ErrAllBrokersDown,
+			Detail: "no broker was reachable, so nothing was written: " + summarizeLines(err.Error(), 3)}
+	}
 	for _, name := range topics {
 		ts := p.knownTopic(name)
 		ts.setLastErr(err)
-		if !wire.CodeOf(err).Retriable() && !ts.ready.Load() {
+		if (unreachable || !wire.CodeOf(err).Retriable()) && !ts.ready.Load() {
 			ts.mu.Lock()
 			pending := ts.pending
 			ts.pending = nil
@@ -914,6 +931,16 @@ func (p *Producer) metadataFailed(topics []string, err error) {
 			p.failPending(pending, err)
 		}
 	}
+}
+
+// summarizeLines keeps the first n lines of s (one dial error a line when
+// many addresses were tried) and counts the rest.
+func summarizeLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) <= n {
+		return s
+	}
+	return fmt.Sprintf("%s; and %d more", strings.Join(lines[:n], "; "), len(lines)-n)
 }
 
 // applyTopic brings one topic's routing up to date with m.

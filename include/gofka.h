@@ -64,6 +64,10 @@ typedef uint64_t gofka_handle_t;
 #define GOFKA_ERR_TIMED_OUT         (-104)
 #define GOFKA_ERR_CONNECTION_FAILED (-105)
 #define GOFKA_ERR_NO_BROKERS        (-106)
+/* Every broker unreachable: a producer's records failed without ever
+ * being sent (none was written), or a consumer polled while no broker has
+ * been reachable for connect.timeout.ms (reported once per outage). */
+#define GOFKA_ERR_ALL_BROKERS_DOWN  (-118)
 
 /* Error details, filled by every function that takes one (may be NULL).
  * Strings are NUL-terminated and truncated to fit. 1024 bytes in all. */

@@ -47,6 +47,7 @@ ERR_CLIENT_CLOSED = -103
 ERR_TIMED_OUT = -104
 ERR_CONNECTION_FAILED = -105
 ERR_NO_BROKERS = -106
+ERR_ALL_BROKERS_DOWN = -118  # every broker unreachable (gofka.h)
 ERR_QUEUE_FULL = -109  # producer: buffer.memory has no room (gofka.h)
 ERR_MESSAGE_TOO_LARGE_LOCAL = -110  # producer: record larger than max.request.size
 ERR_NO_OFFSET = -115  # consumer: no committed offset and auto.offset.reset=none
