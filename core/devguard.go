@@ -247,6 +247,9 @@ func (c *guardConn) nextFrame() ([]byte, error) {
 		copy(frame, size[:])
 		copy(frame[4:], body)
 	}
+	if c.buf.Cap() > 1<<20 {
+		c.buf = bytes.Buffer{} // do not pin a large frame's buffer per connection
+	}
 	return frame, nil
 }
 

@@ -460,7 +460,10 @@ int32_t gofka_consumer_unsubscribe_async(gofka_handle_t consumer, gofka_handle_t
  * is NULL when nothing came before the timeout, which is not an error;
  * *count_out is the number of messages. An error the engine met since the
  * last poll (NO_OFFSET, OFFSET_OUT_OF_RANGE, a fatal group error such as
- * FENCED_INSTANCE_ID (82), ...) is returned once, with nothing taken. Calls
+ * FENCED_INSTANCE_ID (82), GOFKA_ERR_ALL_BROKERS_DOWN once per outage when
+ * no broker has been reachable for connect.timeout.ms, ...) is returned
+ * once, with nothing taken; a closed shared pool is GOFKA_ERR_CLIENT_CLOSED
+ * on every call. Calls
  * the application makes should wait in short slices (e.g. 200 ms) so that
  * it stays interruptible: the consumer keeps state between calls. */
 int32_t gofka_consumer_poll(gofka_handle_t consumer, int32_t max_messages, int32_t timeout_ms,
