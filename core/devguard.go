@@ -42,10 +42,16 @@ const (
 	devMaxTopicsPerRequest = 1000
 )
 
+// Also refused as Kafka does (kfake accepts them): a partition count or
+// replication factor of 0 or below -1 (INVALID_PARTITIONS,
+// INVALID_REPLICATION_FACTOR). Record sizes are bounded by devMaxFrame and
+// kfake's own max.message.bytes check (MESSAGE_TOO_LARGE).
+
 // Kafka error codes the guard answers with.
 const (
-	kerrInvalidPartitions = 37
-	kerrPolicyViolation   = 44
+	kerrInvalidPartitions        = 37
+	kerrInvalidReplicationFactor = 38
+	kerrPolicyViolation          = 44
 )
 
 var errGuardClosed = errors.New("dev cluster: connection closed by the request guard")
@@ -361,6 +367,13 @@ func (c *guardConn) policyCreateTopics(req *kmsg.CreateTopicsRequest, corr int32
 		case n > devMaxPartitionsPerTopic:
 			p.refused = append(p.refused, guardRefusal{t.Topic, kerrInvalidPartitions,
 				fmt.Sprintf("dev cluster: at most %d partitions per topic, asked for %d", devMaxPartitionsPerTopic, n)})
+		case len(t.ReplicaAssignment) == 0 && (t.NumPartitions == 0 || t.NumPartitions < -1):
+			// Kafka's rule (kfake lets some through).
+			p.refused = append(p.refused, guardRefusal{t.Topic, kerrInvalidPartitions,
+				fmt.Sprintf("number of partitions must be positive or -1 (the default), got %d", t.NumPartitions)})
+		case len(t.ReplicaAssignment) == 0 && (t.ReplicationFactor == 0 || t.ReplicationFactor < -1):
+			p.refused = append(p.refused, guardRefusal{t.Topic, kerrInvalidReplicationFactor,
+				fmt.Sprintf("replication factor must be positive or -1 (the default), got %d", t.ReplicationFactor)})
 		case req.ValidateOnly:
 			keep = append(keep, t)
 		case !c.g.reserve(n):

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"math"
 	"math/rand"
@@ -141,6 +142,25 @@ func TestDevClusterRefusesAbsurdResources(t *testing.T) {
 
 	err = a.CreateTopic(ctx, NewTopic{Name: "big", NumPartitions: math.MaxInt32, ReplicationFactor: 1})
 	require.Equal(t, wire.ErrInvalidPartitions, wire.CodeOf(err), "%v", err)
+
+	// Replication beyond the brokers, or nonsense, is kfake's own refusal.
+	for _, rf := range []int16{math.MaxInt16, -5, 0} {
+		err = a.CreateTopic(ctx, NewTopic{Name: "rf", NumPartitions: 1, ReplicationFactor: rf})
+		require.Equal(t, wire.ErrInvalidReplicationFactor, wire.CodeOf(err), "replication factor %d: %v", rf, err)
+	}
+	err = a.CreateTopic(ctx, NewTopic{Name: "np", NumPartitions: -7, ReplicationFactor: 1})
+	require.Equal(t, wire.ErrInvalidPartitions, wire.CodeOf(err), "%v", err)
+	requireServing(t, d)
+
+	// Too many topics in one request: all refused, none created.
+	var many []NewTopic
+	for i := 0; i <= devMaxTopicsPerRequest; i++ {
+		many = append(many, NewTopic{Name: fmt.Sprintf("many-%d", i), NumPartitions: 1, ReplicationFactor: 1})
+	}
+	err = a.CreateTopics(ctx, many, CreateTopicsOptions{})
+	require.Equal(t, wire.ErrPolicyViolation, wire.CodeOf(err), "%v", err)
+	_, err = a.PartitionCount(ctx, "many-0")
+	require.Error(t, err)
 
 	// One request with a good and a bad topic: the good one is created.
 	err = a.CreateTopics(ctx, []NewTopic{{Name: "good", NumPartitions: 2, ReplicationFactor: 1},
