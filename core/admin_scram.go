@@ -118,7 +118,7 @@ func (a *Admin) describeScram(ctx context.Context, node int32, users []string, s
 }
 
 // AlterUserScramCredentials applies upsertions and deletions in one
-// request and returns once every broker shows the result (credentials
+// request, sent to the controller, and returns once every broker shows the result (credentials
 // reach brokers asynchronously; a login right after a bare request may
 // still fail). The error is that of the first user that failed (the
 // others are applied); an invalid argument fails before anything is sent.
@@ -171,7 +171,11 @@ func (a *Admin) AlterUserScramCredentials(ctx context.Context, upserts []ScramUp
 	}
 	for _, round := range scramRounds(req) {
 		err := a.do(ctx, func(ctx context.Context) error {
-			resp, addr, err := a.cl.requestAddr(ctx, -1, round)
+			// Kafka requires the controller (a ZooKeeper-mode broker or
+			// kfake answer NOT_CONTROLLER elsewhere; KRaft brokers
+			// forward it). NOT_CONTROLLER is retriable: the retry asks
+			// the refreshed metadata again.
+			resp, addr, err := a.controllerRequest(ctx, round)
 			if err != nil {
 				return err
 			}

@@ -221,3 +221,34 @@ func TestAdminOffsetsGroupsAndLag(t *testing.T) {
 	require.Error(t, err)
 	require.NoError(t, a.DeleteTopic(ctx, topic))
 }
+
+// AlterUserScramCredentials goes to the controller (issue 19 item 13: it
+// went to any broker and failed with NOT_CONTROLLER on every multi-broker
+// cluster). The bootstrap list starts with a broker that is not the
+// controller, so the client's only connection at first is the wrong one.
+func TestAdminScramRoutedToController(t *testing.T) {
+	d, err := StartDevCluster(DevClusterOptions{Brokers: 3})
+	require.NoError(t, err)
+	defer d.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	probe := newTestAdmin(t, d.Addrs())
+	m, err := probe.ClusterMetadata(ctx, []string{})
+	require.NoError(t, err)
+	var first string
+	for _, b := range m.Brokers {
+		if b.NodeID != m.ControllerID {
+			first = b.Addr()
+		}
+	}
+	require.NotEmpty(t, first)
+	a := newTestAdmin(t, append([]string{first}, d.Addrs()...))
+	_, err = a.ListTopics(ctx, false) // connects to first
+	require.NoError(t, err)
+	user := fmt.Sprintf("scram-routed-%d", time.Now().UnixNano())
+	require.NoError(t, a.AlterUserScramCredentials(ctx, []ScramUpsertion{{User: user, Mechanism: MechanismScramSHA256, Password: "pw-routed"}}, nil))
+	got, err := a.DescribeUserScramCredentials(ctx, []string{user})
+	require.NoError(t, err)
+	require.Equal(t, []ScramCredentialInfo{{Mechanism: MechanismScramSHA256, Iterations: DefaultScramIterations}}, got[user])
+	require.NoError(t, a.AlterUserScramCredentials(ctx, nil, []ScramDeletion{{User: user, Mechanism: MechanismScramSHA256}}))
+}

@@ -43,6 +43,12 @@ type Client struct {
 	meta    atomic.Pointer[Metadata]
 	metaMu  sync.Mutex // serialises metadata refreshes
 	closeCh chan struct{}
+
+	// Reachability, for ALL_BROKERS_DOWN: everConnected is set by the
+	// first successful dial; downSince (unix ns, 0 = not down) by a failed
+	// dial while no connection was alive, cleared by a successful one.
+	everConnected atomic.Bool
+	downSince     atomic.Int64
 }
 
 type dialCall struct {
@@ -81,6 +87,16 @@ func NewClientFromConfig(cfg Config) (*Client, error) {
 		c.pool, c.ownsPool = p, true
 	}
 	return c, nil
+}
+
+// poolClosedErr is CLIENT_CLOSED when the shared pool the client was given
+// has been closed (every later request would fail: the client is as good
+// as closed), else nil. A private pool closes only with the client.
+func (c *Client) poolClosedErr() error {
+	if c.ownsPool || !c.pool.isClosed() {
+		return nil
+	}
+	return c.pool.closedErr()
 }
 
 // Pool returns the pool the client's connections come from.
@@ -175,8 +191,13 @@ func (c *Client) dial(addr string, nodeID int32, call *dialCall) {
 	delete(c.dialing, addr)
 	if err != nil {
 		c.failed[addr] = time.Now()
+		if !c.anyLiveLocked() {
+			c.downSince.CompareAndSwap(0, time.Now().UnixNano())
+		}
 	} else {
 		delete(c.failed, addr)
+		c.everConnected.Store(true)
+		c.downSince.Store(0)
 	}
 	if err == nil {
 		cn = &conn{link: l, clientID: c.cfg.ClientID, limits: limitsOf(&c.cfg)}
@@ -193,6 +214,33 @@ func (c *Client) dial(addr string, nodeID int32, call *dialCall) {
 	c.mu.Unlock()
 	call.c, call.err = cn, err
 	close(call.done)
+}
+
+// anyLiveLocked reports whether some connection is alive; c.mu held.
+func (c *Client) anyLiveLocked() bool {
+	for _, cn := range c.conns {
+		if !cn.isDead() {
+			return true
+		}
+	}
+	return false
+}
+
+// unreachableFor is how long no broker has been reachable: 0 while a
+// connection is alive or since the last successful dial, else the time
+// since the first dial that failed with no connection alive.
+func (c *Client) unreachableFor(now time.Time) time.Duration {
+	since := c.downSince.Load()
+	if since == 0 {
+		return 0
+	}
+	c.mu.Lock()
+	live := c.anyLiveLocked()
+	c.mu.Unlock()
+	if live {
+		return 0
+	}
+	return now.Sub(time.Unix(0, since))
 }
 
 // anyConnStagger is how long anyConn waits for one address's connection

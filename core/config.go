@@ -190,7 +190,7 @@ var properties = []Property{
 			c.Brokers = bs
 			return nil
 		}},
-	{"client.id", "string", "gofka", "Client identifier sent with every request; brokers log it and use it for quotas.",
+	{"client.id", "string", "gofka", "Client identifier sent with every request; brokers log it and use it for quotas. At most 32,767 bytes (a Kafka STRING), like every string setting sent to brokers (group.id, group.instance.id, client.rack, sasl.username): longer is INVALID_ARGUMENT.",
 		func(c *Config, v string) error { c.ClientID = v; return nil }},
 	{"connect.timeout.ms", "duration(ms)", "30000", "Upper bound on one connection attempt (TCP connect plus TLS handshake).",
 		durationSetter(func(c *Config) *time.Duration { return &c.DialTimeout })},
@@ -331,10 +331,45 @@ func (c *Config) validate() error {
 	if c.DialTimeout <= 0 || c.RequestTimeout <= 0 {
 		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "timeouts must be positive"}
 	}
+	if err := c.validateStrings(); err != nil {
+		return err
+	}
 	if err := c.Retry.Validate(); err != nil {
 		return err
 	}
 	return c.prepareSecurity()
+}
+
+// validateStrings checks the configured strings that go into requests as
+// Kafka STRINGs, whose length is an int16: longer ones cannot be encoded
+// (the wire writer refuses them too, but a clear error at construction
+// beats a failing request). Lengths are in bytes of UTF-8.
+func (c *Config) validateStrings() error {
+	check := func(key, v string) error {
+		if len(v) > wire.MaxStringLength {
+			return &wire.Error{Code: wire.ErrInvalidArgument,
+				Detail: fmt.Sprintf("%s is %d bytes long; Kafka allows at most %d", key, len(v), wire.MaxStringLength)}
+		}
+		return nil
+	}
+	for _, f := range []struct{ key, v string }{
+		{"client.id", c.ClientID},
+		{"group.id", c.GroupID},
+		{"group.instance.id", c.GroupInstanceID},
+		{"group.remote.assignor", c.GroupRemoteAssignor},
+		{"client.rack", c.ClientRack},
+		{"sasl.username", c.SASLUsername},
+	} {
+		if err := check(f.key, f.v); err != nil {
+			return err
+		}
+	}
+	for _, a := range c.AssignmentStrategies {
+		if err := check("partition.assignment.strategy", a); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func splitHostPort(addr string) (string, int, error) {

@@ -436,8 +436,17 @@ func (c *link) send(req wire.Request, v int16, wantReply bool, clientID string, 
 	}
 
 	c.writeMu.Lock()
-	c.wbuf = wire.AppendRequest(c.wbuf[:0], req, v, id, clientID)
 	var err error
+	c.wbuf, err = wire.AppendRequest(c.wbuf[:0], req, v, id, clientID)
+	if err != nil {
+		// Nothing was written (an over-long string): the link stays
+		// good, only this request fails, not retriably.
+		c.writeMu.Unlock()
+		c.mu.Lock()
+		delete(c.pending, id)
+		c.mu.Unlock()
+		return 0, nil, err
+	}
 	if c.sock != nil {
 		err = c.sock.write(c.wbuf)
 	} else {

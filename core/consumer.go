@@ -283,10 +283,14 @@ func (c *Consumer) checkOpen() error {
 // be called with mu held.
 func (c *Consumer) start() {
 	c.readLoop.Do(func() {
-		c.wg.Add(1)
+		c.wg.Add(2)
 		go func() {
 			defer c.wg.Done()
 			c.maintain()
+		}()
+		go func() {
+			defer c.wg.Done()
+			c.watchBrokers()
 		}()
 		if c.cfg.EnableAutoCommit && c.cfg.GroupID != "" {
 			ctx, cancel := context.WithCancel(c.ctx)
@@ -302,6 +306,36 @@ func (c *Consumer) start() {
 			}()
 		}
 	})
+}
+
+// watchBrokers reports ALL_BROKERS_DOWN to Poll (once per outage) when no
+// broker has been reachable for connect.timeout.ms: no connection alive and
+// every dial since failing (a consumer otherwise polls empty forever while
+// its cluster is gone). It re-arms once a broker is reached again; the
+// consumer keeps retrying throughout and resumes by itself.
+func (c *Consumer) watchBrokers() {
+	after := c.cfg.DialTimeout
+	tick := min(max(after/4, 50*time.Millisecond), time.Second)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	reported := false
+	for {
+		select {
+		case <-t.C:
+		case <-c.ctx.Done():
+			return
+		}
+		down := c.cl.unreachableFor(time.Now())
+		switch {
+		case down == 0 && reported:
+			reported = false
+			c.dropErrs(wire.ErrAllBrokersDown) // not delivered yet: stale now
+		case down >= after && !reported:
+			reported = true
+			c.reportErr(&wire.Error{Code: wire.ErrAllBrokersDown,
+				Detail: fmt.Sprintf("no broker has been reachable for %v (connect.timeout.ms %v); still retrying", down.Truncate(time.Millisecond), after)})
+		}
+	}
 }
 
 // ---- subscription ----
@@ -715,6 +749,20 @@ func (c *Consumer) SetReadyNotify(f func()) {
 	c.mu.Unlock()
 }
 
+// dropErrs forgets queued errors of code.
+func (c *Consumer) dropErrs(code wire.ErrorCode) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keep := c.errs[:0]
+	for _, e := range c.errs {
+		if wire.CodeOf(e) != code {
+			keep = append(keep, e)
+		}
+	}
+	clear(c.errs[len(keep):])
+	c.errs = keep
+}
+
 // reportErr queues err for the next Poll.
 func (c *Consumer) reportErr(err error) {
 	c.mu.Lock()
@@ -773,6 +821,13 @@ func (c *Consumer) PollEvents(ctx context.Context, max int) ([]*Record, []Rebala
 	if max <= 0 {
 		max = c.cfg.MaxPollRecords
 	}
+	if err := c.cl.poolClosedErr(); err != nil {
+		return nil, nil, err // nothing can be fetched any more
+	}
+	var poolDone <-chan struct{}
+	if !c.cl.ownsPool {
+		poolDone = c.cl.pool.done()
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -819,12 +874,17 @@ func (c *Consumer) PollEvents(ctx context.Context, max int) ([]*Record, []Rebala
 		case <-ch:
 		case <-ctx.Done():
 		case <-c.ctx.Done():
+		case <-poolDone:
 		}
 		c.mu.Lock()
 		c.waiters--
 		if c.closed {
 			c.mu.Unlock()
 			return nil, nil, &wire.Error{Code: wire.ErrClientClosed, Detail: "consumer is closed"}
+		}
+		if err := c.cl.poolClosedErr(); err != nil {
+			c.mu.Unlock()
+			return nil, nil, err
 		}
 		if ctx.Err() != nil {
 			c.mu.Unlock()

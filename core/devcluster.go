@@ -14,9 +14,17 @@ import (
 // franz-go's kfake. It serves demos and fast tests: it speaks the real wire
 // protocol, keeps data in memory, creates topics on first use (default 1
 // partition) and is gone when closed. It is not a production broker.
+//
+// Every connection goes through a guard (devguard.go): frames kfake cannot
+// serve (unknown API key or version, undecodable, over 100 MiB) close that
+// connection only, and absurd resource requests (over 10,000 partitions per
+// topic, 100,000 in all, 1,000 topics per request) are refused with
+// INVALID_PARTITIONS or POLICY_VIOLATION, so no peer can crash or exhaust
+// the process hosting the cluster.
 type DevCluster struct {
-	c    *kfake.Cluster
-	once sync.Once
+	c     *kfake.Cluster
+	guard *devGuard
+	once  sync.Once
 }
 
 // DevClusterOptions configures StartDevCluster.
@@ -46,7 +54,9 @@ func StartDevCluster(o DevClusterOptions) (*DevCluster, error) {
 			ports[i] = o.Port + i
 		}
 	}
+	g := newDevGuard()
 	c, err := kfake.NewCluster(
+		kfake.ListenFn(g.listen),
 		kfake.NumBrokers(o.Brokers),
 		kfake.Ports(ports...),
 		kfake.AllowAutoTopicCreation(),
@@ -55,7 +65,11 @@ func StartDevCluster(o DevClusterOptions) (*DevCluster, error) {
 	if err != nil {
 		return nil, &wire.Error{Code: wire.ErrConnectionFailed, Detail: "starting dev cluster: " + err.Error()}
 	}
-	return &DevCluster{c: c}, nil
+	if err := g.learnVersions(c.ListenAddrs()[0]); err != nil {
+		c.Close()
+		return nil, &wire.Error{Code: wire.ErrConnectionFailed, Detail: "starting dev cluster: asking it for its API versions: " + err.Error()}
+	}
+	return &DevCluster{c: c, guard: g}, nil
 }
 
 // Brokers returns the bootstrap list "127.0.0.1:p1,127.0.0.1:p2,...".

@@ -648,8 +648,20 @@ func (p *Pool) CloseAll() {
 	}
 }
 
+// isClosed reports whether Close was called.
+func (p *Pool) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}
+
+// done is closed by Close.
+func (p *Pool) done() <-chan struct{} { return p.stop }
+
 // Close closes every connection and the pool; later acquisitions fail with
-// CLIENT_CLOSED. Safe to call more than once.
+// CLIENT_CLOSED, and so does every client using the pool: a producer fails
+// its buffered records and new sends, a consumer's Poll and an admin call
+// return CLIENT_CLOSED. Safe to call more than once.
 func (p *Pool) Close() error {
 	p.mu.Lock()
 	if p.closed {

@@ -335,3 +335,71 @@ func TestClientFailsOverToLiveBootstrapBroker(t *testing.T) {
 	require.Contains(t, err.Error(), deadAddr)
 	require.Contains(t, err.Error(), "127.0.0.1:1")
 }
+
+// Closing a shared pool under its clients fails every kind of client with
+// CLIENT_CLOSED promptly (issue 19 item 8: a producer got TIMED_OUT after
+// its timeout and a consumer polled empty forever).
+func TestPoolCloseFailsItsClients(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := uniqueTopic(t)
+	pool, err := NewPool(PoolConfig{}, NewConfig())
+	require.NoError(t, err)
+	defer pool.Close()
+	ctx := testCtx(t, 60*time.Second)
+
+	prod, err := NewProducer(WithBrokers(brokers...), WithPool(pool))
+	require.NoError(t, err)
+	defer prod.Close(context.Background())
+	require.NoError(t, prod.ProduceSync(ctx, &Record{Topic: topic, Value: []byte("warm")}))
+	slow, err := NewProducer(WithBrokers(brokers...), WithPool(pool), WithLinger(time.Hour), WithDeliveryTimeout(time.Minute))
+	require.NoError(t, err)
+	defer slow.Close(context.Background())
+	_, err = slow.PartitionCount(ctx, topic)
+	require.NoError(t, err)
+	cons, err := NewConsumer(WithBrokers(brokers...), WithPool(pool), WithAutoOffsetReset("earliest"))
+	require.NoError(t, err)
+	defer cons.Close(context.Background())
+	require.NoError(t, cons.Assign([]TopicPartition{{Topic: topic, Partition: 0}}))
+	recs, err := cons.Poll(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	adm, err := NewAdmin(WithBrokers(brokers...), WithPool(pool))
+	require.NoError(t, err)
+	defer adm.Close()
+	_, err = adm.ListTopics(ctx, false)
+	require.NoError(t, err)
+
+	// A record lingering in the producer when the pool closes fails.
+	lingering := make(chan error, 1)
+	require.NoError(t, slow.TryProduce(ctx, &Record{Topic: topic, Value: []byte("lingers")}, func(_ *Record, err error) { lingering <- err }))
+	// A Poll waiting when the pool closes returns.
+	polled := make(chan error, 1)
+	go func() {
+		_, err := cons.Poll(ctx, 10)
+		polled <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	start := time.Now()
+	require.NoError(t, pool.Close())
+
+	bound := 5 * time.Second // well under every timeout in play (delivery 1 min, ctx 60 s)
+	select {
+	case err := <-lingering:
+		require.ErrorIs(t, err, wire.ErrClientClosed)
+	case <-time.After(bound):
+		t.Fatal("a buffered record did not fail after the pool closed")
+	}
+	select {
+	case err := <-polled:
+		require.ErrorIs(t, err, wire.ErrClientClosed)
+	case <-time.After(bound):
+		t.Fatal("a waiting Poll did not return after the pool closed")
+	}
+	err = prod.ProduceSync(ctx, &Record{Topic: topic, Value: []byte("after")})
+	require.ErrorIs(t, err, wire.ErrClientClosed)
+	_, err = cons.Poll(ctx, 10)
+	require.ErrorIs(t, err, wire.ErrClientClosed)
+	_, err = adm.ListTopics(ctx, false)
+	require.ErrorIs(t, err, wire.ErrClientClosed)
+	require.Less(t, time.Since(start), bound)
+}

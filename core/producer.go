@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -132,13 +133,22 @@ func NewProducerOn(cl *Client) (*Producer, error) {
 	return p, nil
 }
 
+// closedErr is CLIENT_CLOSED when the producer is closing or the shared
+// connection pool it uses was closed, else nil.
+func (p *Producer) closedErr() error {
+	if p.closing.Load() {
+		return &wire.Error{Code: wire.ErrClientClosed, Detail: "producer is closed"}
+	}
+	return p.cl.poolClosedErr()
+}
+
 // Client returns the producer's client.
 func (p *Producer) Client() *Client { return p.cl }
 
 // Connect reaches the cluster (see Client.Connect).
 func (p *Producer) Connect(ctx context.Context) error {
-	if p.closing.Load() {
-		return &wire.Error{Code: wire.ErrClientClosed, Detail: "producer is closed"}
+	if err := p.closedErr(); err != nil {
+		return err
 	}
 	return p.cl.Connect(ctx)
 }
@@ -176,8 +186,8 @@ func (p *Producer) BufferedRecords() int64 { return p.outstanding.Load() }
 // topic on brokers that allow it). Retriable metadata errors are retried as
 // Config.Retry says, within ctx.
 func (p *Producer) PartitionCount(ctx context.Context, topic string) (int, error) {
-	if p.closing.Load() {
-		return 0, &wire.Error{Code: wire.ErrClientClosed, Detail: "producer is closed"}
+	if err := p.closedErr(); err != nil {
+		return 0, err
 	}
 	if topic == "" {
 		return 0, &wire.Error{Code: wire.ErrInvalidArgument, Detail: "empty topic name"}
@@ -240,8 +250,8 @@ func (p *Producer) TryProduce(ctx context.Context, r *Record, promise func(*Reco
 	}
 	p.producing.Add(1)
 	defer p.producing.Add(-1)
-	if p.closing.Load() {
-		return &wire.Error{Code: wire.ErrClientClosed, Detail: "producer is closed"}
+	if err := p.closedErr(); err != nil {
+		return err
 	}
 	if r.Topic == "" {
 		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "record has no topic"}
@@ -299,8 +309,8 @@ func (p *Producer) TryProduce(ctx context.Context, r *Record, promise func(*Reco
 func (p *Producer) ProduceBatch(ctx context.Context, recs []*Record, promise func(*Record, error)) error {
 	p.producing.Add(1)
 	defer p.producing.Add(-1)
-	if p.closing.Load() {
-		return &wire.Error{Code: wire.ErrClientClosed, Detail: "producer is closed"}
+	if err := p.closedErr(); err != nil {
+		return err
 	}
 	limit := min(int64(p.cfg.MaxRequestSize), p.cfg.BufferMemory)
 	var total int64
@@ -891,13 +901,29 @@ func (p *Producer) refreshMetadata() bool {
 }
 
 // metadataFailed notes err on every topic; topics waiting for their first
-// metadata fail their records when err is not retriable.
+// metadata fail their records when err is not retriable, or with
+// ALL_BROKERS_DOWN when no broker address could be reached, none has been
+// for reconnect.backoff.max.ms (default 1 s: a cluster still starting
+// gets that long) and the client never reached one: its records cannot
+// have been written, and waiting out delivery.timeout.ms would only turn
+// that into a vague timeout. Once the cluster was reached, an outage is
+// waited out as usual (delivery.timeout.ms).
 func (p *Producer) metadataFailed(topics []string, err error) {
 	p.needMeta.Store(true)
+	grace := p.cfg.ReconnectBackoffMax
+	if grace <= 0 {
+		grace = time.Second
+	}
+	unreachable := wire.CodeOf(err) == wire.ErrNoBrokersAvailable && !p.cl.everConnected.Load() &&
+		p.cl.unreachableFor(time.Now()) >= grace
+	if unreachable {
+		err = &wire.Error{Code: wire.ErrAllBrokersDown,
+			Detail: "no broker was reachable, so nothing was written: " + summarizeLines(err.Error(), 3)}
+	}
 	for _, name := range topics {
 		ts := p.knownTopic(name)
 		ts.setLastErr(err)
-		if !wire.CodeOf(err).Retriable() && !ts.ready.Load() {
+		if (unreachable || !wire.CodeOf(err).Retriable()) && !ts.ready.Load() {
 			ts.mu.Lock()
 			pending := ts.pending
 			ts.pending = nil
@@ -905,6 +931,16 @@ func (p *Producer) metadataFailed(topics []string, err error) {
 			p.failPending(pending, err)
 		}
 	}
+}
+
+// summarizeLines keeps the first n lines of s (one dial error a line when
+// many addresses were tried) and counts the rest.
+func summarizeLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) <= n {
+		return s
+	}
+	return fmt.Sprintf("%s; and %d more", strings.Join(lines[:n], "; "), len(lines)-n)
 }
 
 // applyTopic brings one topic's routing up to date with m.
@@ -1029,28 +1065,47 @@ func (ts *topicState) nextSticky(parts []*partBuf, cur int32) int32 {
 
 // reapLoop fails records whose delivery timeout passed while they waited
 // (for metadata, a leader, a connection or a retry). Batches in flight are
-// judged when their answer arrives.
+// judged when their answer arrives. Once the shared connection pool is
+// closed (nothing can be sent any more), every waiting record fails with
+// CLIENT_CLOSED at once and then at each tick (batches in flight come back
+// when their closed connection fails them).
 func (p *Producer) reapLoop() {
 	defer p.wg.Done()
 	tick := min(max(p.cfg.DeliveryTimeout/10, 10*time.Millisecond), time.Second)
 	t := time.NewTicker(tick)
 	defer t.Stop()
+	poolDone := p.cl.pool.done()
+	if p.cl.ownsPool {
+		poolDone = nil // a private pool closes only after the producer
+	}
+	var gone error
 	for {
 		select {
 		case <-t.C:
+		case <-poolDone:
+			poolDone = nil
+			gone = p.cl.poolClosedErr()
 		case <-p.quit:
 			return
 		}
 		if p.outstanding.Load() == 0 {
 			continue
 		}
-		p.reap(time.Now())
+		p.reap(time.Now(), gone)
 	}
 }
 
-func (p *Producer) reap(now time.Time) {
+// reap fails the records waiting past the delivery timeout, or, when gone
+// is not nil, every waiting record with gone.
+func (p *Producer) reap(now time.Time, gone error) {
 	timeout := p.cfg.DeliveryTimeout
-	expired := func(at time.Time) bool { return now.Sub(at) > timeout }
+	expired := func(at time.Time) bool { return gone != nil || now.Sub(at) > timeout }
+	failure := func(last error, while string) error {
+		if gone != nil {
+			return gone
+		}
+		return deliveryTimeout(timeout, last, while)
+	}
 	p.topics.Range(func(_, v any) bool {
 		ts := v.(*topicState)
 		ts.mu.Lock()
@@ -1070,7 +1125,7 @@ func (p *Producer) reap(now time.Time) {
 		lastErr := ts.lastErr
 		ts.mu.Unlock()
 		if len(fail) > 0 {
-			p.failPending(fail, deliveryTimeout(timeout, lastErr, "waiting for the topic's metadata"))
+			p.failPending(fail, failure(lastErr, "waiting for the topic's metadata"))
 		}
 		for _, pb := range ts.partitions() {
 			var done []*recBatch
@@ -1086,7 +1141,7 @@ func (p *Producer) reap(now time.Time) {
 					if last == nil {
 						last = lastErr
 					}
-					errs = append(errs, deliveryTimeout(timeout, last, "waiting to be sent"))
+					errs = append(errs, failure(last, "waiting to be sent"))
 					if b.sent && p.idem.enabled {
 						needBump = true
 					}

@@ -525,7 +525,9 @@ func TestCloseFlushes(t *testing.T) {
 }
 
 func TestUnreachableBrokerFailsWithinTimeout(t *testing.T) {
-	p := newTestProducer(t, []string{"127.0.0.1:1"}, WithDialTimeout(time.Second))
+	// reconnect.backoff.max.ms past the deadline: the record is still
+	// waiting (not yet ALL_BROKERS_DOWN, see TestProducerAllBrokersDown).
+	p := newTestProducer(t, []string{"127.0.0.1:1"}, WithDialTimeout(time.Second), WithReconnectBackoff(50*time.Millisecond, 10*time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	err := p.ProduceSync(ctx, &Record{Topic: "t", Partition: 0, Value: []byte("x")})

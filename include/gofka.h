@@ -75,6 +75,10 @@ typedef uint64_t gofka_handle_t;
 #define GOFKA_ERR_TIMED_OUT         (-104)
 #define GOFKA_ERR_CONNECTION_FAILED (-105)
 #define GOFKA_ERR_NO_BROKERS        (-106)
+/* Every broker unreachable: a producer's records failed without ever
+ * being sent (none was written), or a consumer polled while no broker has
+ * been reachable for connect.timeout.ms (reported once per outage). */
+#define GOFKA_ERR_ALL_BROKERS_DOWN  (-118)
 
 /* Error details, filled by every function that takes one (may be NULL).
  * Strings are NUL-terminated and truncated to fit. 1024 bytes in all. */
@@ -477,7 +481,10 @@ int32_t gofka_consumer_unsubscribe_async(gofka_handle_t consumer, gofka_handle_t
  * is NULL when nothing came before the timeout, which is not an error;
  * *count_out is the number of messages. An error the engine met since the
  * last poll (NO_OFFSET, OFFSET_OUT_OF_RANGE, a fatal group error such as
- * FENCED_INSTANCE_ID (82), ...) is returned once, with nothing taken. Calls
+ * FENCED_INSTANCE_ID (82), GOFKA_ERR_ALL_BROKERS_DOWN once per outage when
+ * no broker has been reachable for connect.timeout.ms, ...) is returned
+ * once, with nothing taken; a closed shared pool is GOFKA_ERR_CLIENT_CLOSED
+ * on every call. Calls
  * the application makes should wait in short slices (e.g. 200 ms) so that
  * it stays interruptible: the consumer keeps state between calls. */
 int32_t gofka_consumer_poll(gofka_handle_t consumer, int32_t max_messages, int32_t timeout_ms,
@@ -726,7 +733,9 @@ int32_t gofka_pool_call_async(gofka_handle_t pool, gofka_handle_t queue, uint64_
                               const char *args_json, int32_t timeout_ms, gofka_error_t *err);
 
 /* Closes every connection and the pool, and destroys the handle. Clients
- * sharing it fail with GOFKA_ERR_CLIENT_CLOSED afterwards. */
+ * sharing it fail with GOFKA_ERR_CLIENT_CLOSED afterwards, at once: a
+ * producer's buffered records complete with it, a consumer poll (a waiting
+ * one included) returns it, and so do later sends and admin calls. */
 int32_t gofka_pool_close(gofka_handle_t pool, gofka_error_t *err);
 
 /* ---------------------------------------------------------------------- */

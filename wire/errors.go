@@ -462,10 +462,12 @@ const (
 	ErrNoOffset                ErrorCode = -115
 	ErrNotAssigned             ErrorCode = -116
 	ErrTLSFailed               ErrorCode = -117
+	ErrAllBrokersDown          ErrorCode = -118
 )
 
 // table holds every known code, sorted by code.
 var table = [...]ErrorInfo{
+	{ErrAllBrokersDown, "ALL_BROKERS_DOWN", true, "No broker was reachable: nothing was sent (a producer's records were not written).", CategoryConnection},
 	{ErrTLSFailed, "TLS_FAILED", false, "The TLS handshake or certificate verification failed.", CategoryAuth},
 	{ErrNotAssigned, "NOT_ASSIGNED", false, "The partition is not assigned to this consumer.", CategoryGroup},
 	{ErrNoOffset, "NO_OFFSET", false, "There is no committed offset and the offset reset policy is none.", CategoryOffset},

@@ -1070,7 +1070,8 @@ func TestResponseDecodeBadTaggedField(t *testing.T) {
 
 func TestMetadataFramingRoundTrip(t *testing.T) {
 	req := &MetadataRequest{Topics: []MetadataRequestTopic{{Name: "foo"}}, AllowAutoTopicCreation: true}
-	frame := AppendRequest(nil, req, 12, 7, "gofka")
+	frame, err := AppendRequest(nil, req, 12, 7, "gofka")
+	require.NoError(t, err)
 	want := msgHex(t, `
 		00000029                          # size: 41
 		0003                              # api key 3
@@ -1136,4 +1137,27 @@ func TestMetadataFramingRoundTrip(t *testing.T) {
 	err = DecodeResponse(w.B[:len(w.B)-3], req, 12, req.NewResponse())
 	require.ErrorIs(t, err, ErrShortBuffer)
 	assert.Contains(t, err.Error(), "Metadata v12")
+}
+
+// A string longer than an int16 length can say is an error, never a
+// wrapped length (issue 19 item 10: a 40,000-byte client id became a
+// malformed header), in classic and compact encodings and in the header.
+func TestWriterRefusesOverlongStrings(t *testing.T) {
+	long := strings.Repeat("x", MaxStringLength+1)
+	for _, flexible := range []bool{false, true} {
+		var w Writer
+		w.String(flexible, strings.Repeat("y", MaxStringLength)) // the limit itself is fine
+		require.NoError(t, w.Err())
+		w.String(flexible, long)
+		require.Equal(t, ErrInvalidArgument, CodeOf(w.Err()))
+		w.NullableString(flexible, &long)
+		require.Equal(t, ErrInvalidArgument, CodeOf(w.Err()))
+	}
+	frame, err := AppendRequest([]byte("keep"), &MetadataRequest{}, 12, 1, long)
+	require.Equal(t, ErrInvalidArgument, CodeOf(err), "%v", err)
+	require.Equal(t, "keep", string(frame), "nothing of the request is left in dst")
+	_, err = AppendRequest(nil, &MetadataRequest{Topics: []MetadataRequestTopic{{Name: long}}}, 12, 1, "ok")
+	require.Equal(t, ErrInvalidArgument, CodeOf(err), "%v", err)
+	_, err = AppendRequest(nil, &MetadataRequest{Topics: []MetadataRequestTopic{{Name: long}}}, 4, 1, "ok")
+	require.Equal(t, ErrInvalidArgument, CodeOf(err), "%v", err)
 }

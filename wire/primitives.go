@@ -19,7 +19,19 @@ import (
 // The zero value is ready to use. Not safe for concurrent use.
 type Writer struct {
 	B []byte
+	// err is the first value that could not be encoded (a string longer
+	// than MaxStringLength): sticky, so that an encoder writes on and its
+	// caller checks Err once instead of sending a malformed frame.
+	err error
 }
+
+// MaxStringLength is the longest STRING (or COMPACT_STRING) Kafka allows:
+// its length is an int16 (compact strings are held to the same limit by
+// Kafka's own encoders).
+const MaxStringLength = math.MaxInt16
+
+// Err returns the first encoding error, or nil.
+func (w *Writer) Err() error { return w.err }
 
 // Bytes returns the encoded bytes (aliasing the internal buffer).
 func (w *Writer) Bytes() []byte { return w.B }
@@ -57,6 +69,13 @@ func (w *Writer) Raw(b []byte) { w.B = append(w.B, b...) }
 
 // String writes a STRING (int16 length) or, when flexible, a COMPACT_STRING.
 func (w *Writer) String(flexible bool, s string) {
+	if len(s) > MaxStringLength {
+		// An int16 length would wrap into a malformed frame.
+		if w.err == nil {
+			w.err = &Error{Code: ErrInvalidArgument, Detail: fmt.Sprintf("string field of %d bytes is longer than Kafka's %d", len(s), MaxStringLength)}
+		}
+		return
+	}
 	if flexible {
 		w.Uvarint(uint64(len(s)) + 1)
 	} else {

@@ -41,8 +41,10 @@ func IsFlexible(req Request, version int16) bool {
 const APIKeyApiVersions int16 = 18
 
 // AppendRequest appends one framed request to dst: the int32 size, the
-// request header (v1, or v2 for flexible versions) and the body.
-func AppendRequest(dst []byte, req Request, version int16, correlationID int32, clientID string) []byte {
+// request header (v1, or v2 for flexible versions) and the body. A value
+// that cannot be encoded (a string over MaxStringLength) is an
+// INVALID_ARGUMENT error, and dst[:len(dst)] holds nothing of the request.
+func AppendRequest(dst []byte, req Request, version int16, correlationID int32, clientID string) ([]byte, error) {
 	start := len(dst)
 	w := Writer{B: append(dst, 0, 0, 0, 0)}
 	w.Int16(req.APIKey())
@@ -53,8 +55,11 @@ func AppendRequest(dst []byte, req Request, version int16, correlationID int32, 
 	flexible := IsFlexible(req, version)
 	w.Tags(flexible)
 	req.Encode(&w, version)
+	if err := w.Err(); err != nil {
+		return w.B[:start], fmt.Errorf("encoding %s v%d request: %w", APIName(req.APIKey()), version, err)
+	}
 	binary.BigEndian.PutUint32(w.B[start:], uint32(len(w.B)-start-4))
-	return w.B
+	return w.B, nil
 }
 
 // ResponseCorrelationID returns the correlation id that starts every

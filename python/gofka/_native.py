@@ -51,6 +51,7 @@ from ctypes import (
 )
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
+from ._limits import check_config_string
 from .exceptions import ForkError
 
 #: The ABI version (GOFKA_ABI_VERSION) these bindings were written for.
@@ -65,6 +66,7 @@ ERR_CLIENT_CLOSED = -103
 ERR_TIMED_OUT = -104
 ERR_CONNECTION_FAILED = -105
 ERR_NO_BROKERS = -106
+ERR_ALL_BROKERS_DOWN = -118  # every broker unreachable (gofka.h)
 ERR_QUEUE_FULL = -109  # producer: buffer.memory has no room (gofka.h)
 ERR_MESSAGE_TOO_LARGE_LOCAL = -110  # producer: record larger than max.request.size
 ERR_NO_OFFSET = -115  # consumer: no committed offset and auto.offset.reset=none
@@ -633,6 +635,7 @@ def encode_config(config: Mapping[str, Any]) -> bytes:
             text = str(value)
         if "\n" in text or "\r" in text or "\0" in text:
             raise ValueError("configuration value of %r must not contain newlines or NUL" % key)
+        check_config_string(key, text)  # Kafka STRING lengths (_limits.py)
         lines.append("%s=%s" % (key, text))
     return "\n".join(lines).encode("utf-8")
 

@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 from . import _native
 from ._bridge import call_sliced
 from ._client import HandleOwner, validate_brokers, validate_client_id, validate_timeout
+from ._limits import check_string
 from . import _security
 from ._security import SecurityOptions
 from .pool import pool_config
@@ -110,7 +111,7 @@ def _topic(name: Any, what: str = "topic name") -> str:
 
 
 def _group(group_id: Any) -> str:
-    return _topic(group_id, "group_id")
+    return check_string("group_id", _topic(group_id, "group_id"))
 
 
 def _int(what: str, value: Any, lo: int, hi: int, forbid: Optional[int] = None) -> int:
@@ -799,8 +800,10 @@ class AdminClient(HandleOwner):
         optional ``iterations`` 4096..16384 (default 4096) and ``salt``)
         and deletes (``deletions``: dicts with ``user``, ``mechanism``)
         SCRAM credentials. The password is salted and hashed locally and
-        never sent. Returns once every broker knows the change; raises the
-        first user's error (the other changes are applied)."""
+        never sent. The request goes to the controller (retried after a
+        metadata refresh on NOT_CONTROLLER). Returns once every broker
+        knows the change; raises the first user's error (the other changes
+        are applied)."""
         return self._run(*_security.alter_user_scram_credentials_plan(upsertions, deletions))
 
     def close(self) -> None:

@@ -371,3 +371,66 @@ async def test_pool_use_ssl_is_honoured(brokers: str) -> None:
         assert info.value.broker == "%s:%d" % (host, port)
     finally:
         p.close()
+
+
+def test_closed_pool_fails_every_sync_client_kind(brokers: str, topic: str) -> None:
+    """Issue 19 item 8: clients whose shared pool is closed under them fail
+    with CLIENT_CLOSED at once (a producer used to get TIMED_OUT after its
+    timeout, a consumer an empty poll forever)."""
+    pool = ConnectionPool()
+    producer = gofka.Producer(brokers, connection_pool=pool, timeout=20)
+    consumer = gofka.Consumer(brokers, group_id=None, topics=None, connection_pool=pool,
+                              auto_offset_reset="earliest")
+    consumer.assign([gofka.TopicPartition(topic, 0)])
+    admin = gofka.AdminClient(brokers, connection_pool=pool, timeout=20)
+    try:
+        producer.send(topic, b"warm")
+        assert consumer.poll(timeout=20)
+        admin.list_topics()
+        pool.close()
+        calls = {
+            "producer": lambda: producer.send(topic, b"x"),
+            "consumer": lambda: consumer.poll(timeout=15),
+            "admin": lambda: admin.list_topics(),
+        }
+        for kind, call in calls.items():
+            start = time.monotonic()
+            with pytest.raises(GofkaError) as info:
+                call()
+            assert info.value.name == "CLIENT_CLOSED", (kind, info.value)
+            assert time.monotonic() - start < 5, kind  # the timeouts in play are 15-20 s
+    finally:
+        producer.close()
+        consumer.close()
+        admin.close()
+
+
+@pytest.mark.asyncio
+async def test_closed_pool_fails_every_async_client_kind(brokers: str, topic: str) -> None:
+    """Item 8 for AsyncProducer, AsyncConsumer and AsyncAdminClient."""
+    pool = ConnectionPool()
+    producer = gofka.AsyncProducer(brokers, connection_pool=pool, timeout=20)
+    consumer = gofka.AsyncConsumer(brokers, group_id=None, topics=None, connection_pool=pool,
+                                   auto_offset_reset="earliest")
+    consumer.assign([gofka.TopicPartition(topic, 0)])
+    admin = gofka.AsyncAdminClient(brokers, connection_pool=pool, timeout=20)
+    try:
+        await producer.send(topic, b"warm")
+        assert await consumer.poll(timeout=20)
+        await admin.list_topics()
+        pool.close()
+        calls = {
+            "producer": lambda: producer.send(topic, b"x"),
+            "consumer": lambda: consumer.poll(timeout=15),
+            "admin": lambda: admin.list_topics(),
+        }
+        for kind, call in calls.items():
+            start = time.monotonic()
+            with pytest.raises(GofkaError) as info:
+                await asyncio.wait_for(call(), 30)  # type: ignore[no-untyped-call]
+            assert info.value.name == "CLIENT_CLOSED", (kind, info.value)
+            assert time.monotonic() - start < 5, kind
+    finally:
+        await producer.close()
+        await consumer.close()
+        await admin.close()
