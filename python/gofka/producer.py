@@ -52,6 +52,11 @@ class _Default(object):
 #: Default of ``partition`` where "not passed" differs from every value.
 PARTITION_DEFAULT: Any = _Default()
 
+#: What ``headers`` takes: a dict of str -> value, or a list of (str, value)
+#: pairs (keys may repeat); a value is bytes-like, str (sent as UTF-8) or
+#: None.
+Headers = Union[Mapping[str, Any], Sequence[Tuple[str, Any]], None]
+
 
 # --------------------------------------------------------------------------
 # Options shared by Producer and AsyncProducer
@@ -257,6 +262,30 @@ def resolve_partition(partition: Any, default: int) -> int:
     return partition
 
 
+def default_partition(key: Optional[bytes]) -> int:
+    """The partition of a send that passed none (and has no custom
+    partitioner): -1, the engine's murmur2 of the key as the Java client
+    places it, for a keyed record; 0, the documented default, without a
+    key."""
+    return 0 if key is None else -1
+
+
+def partition_runs(partition: Any, keys: Sequence[Optional[bytes]]) -> List[Tuple[int, int, int]]:
+    """(partition, start, end) runs of a batch's records: one run with the
+    explicit (or None / -1) partition; without one, consecutive records
+    that share default_partition(key), so that each run is one library call
+    and records keep their order."""
+    if partition is not PARTITION_DEFAULT:
+        return [(resolve_partition(partition, 0), 0, len(keys))]
+    runs: List[Tuple[int, int, int]] = []
+    start = 0
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or (keys[i] is None) != (keys[start] is None):
+            runs.append((default_partition(keys[start]), start, i))
+            start = i
+    return runs
+
+
 def optional_value(value: Any, what: str) -> Optional[bytes]:
     if value is None:
         return None
@@ -307,6 +336,23 @@ def pack_record_list(records: Sequence[Tuple[Optional[bytes], Optional[bytes], i
     return b"".join(parts)
 
 
+def is_header_set(headers: Any) -> bool:
+    """Whether a send_batch ``headers`` argument is one set of headers for
+    every message (None, a dict, or a list of (str, value) pairs, an empty
+    list included) rather than a list of sets, one per message (a non-empty
+    list whose items are all None, dicts or lists of pairs)."""
+    if headers is None or isinstance(headers, Mapping):
+        return True
+    if not isinstance(headers, (list, tuple)):
+        return False  # per_record / pack_headers report the type
+
+    def one_set(h: Any) -> bool:
+        return h is None or isinstance(h, Mapping) or (
+            isinstance(h, (list, tuple)) and all(isinstance(p, (list, tuple)) for p in h))
+
+    return not (headers and all(one_set(h) for h in headers))
+
+
 def batch_records(
     messages: Any,
     keys: Any,
@@ -314,8 +360,8 @@ def batch_records(
     timestamp: Any,
 ) -> List[Tuple[Optional[bytes], Optional[bytes], int, bytes]]:
     """Validates send_batch arguments: a list of values, optional parallel
-    keys, headers (one dict for all or a list of dicts) and timestamp (one
-    for all or a list)."""
+    keys, headers (one set for all, see is_header_set, or a list of sets,
+    one per message) and timestamp (one for all or a list)."""
     if isinstance(messages, (bytes, bytearray, memoryview, str)):
         raise TypeError("messages must be a list of bytes, not a single %s" % type(messages).__name__)
     try:
@@ -350,7 +396,7 @@ def batch_records(
         if len(key_list) != n:
             raise ValueError("keys has %d items for %d messages" % (len(key_list), n))
         key_list = [optional_value(k, "keys[%d]" % i) for i, k in enumerate(key_list)]
-    header_list = per_record(headers, "headers")
+    header_list = per_record(None if is_header_set(headers) else headers, "headers")
     common_headers = _native.pack_headers(headers) if header_list is None else b""
     ts_list = per_record(timestamp, "timestamp")
     common_ts = _native.timestamp_ms(timestamp) if ts_list is None else -1
@@ -501,9 +547,15 @@ class Producer(HandleOwner):
     Partitioning: an explicit partition is used as is (one the topic does
     not have fails with MetadataError PARTITION_NOT_FOUND); ``partition=None``
     lets the engine choose: murmur2 of the key as the Java client does, or
-    the sticky partitioner for records without a key. ``send`` keeps the
-    documented default ``partition=0``; ``produce`` defaults to the
-    partitioner.
+    the sticky partitioner for records without a key. When no partition is
+    passed, a key chooses it on every path: the record goes where the Java
+    client puts it, toPositive(murmur2(key)) % partitions. Without a key,
+    ``send``, ``send_string`` and ``send_batch`` keep the documented default
+    partition 0, and ``produce`` uses the sticky partitioner.
+
+    Headers, on every path: a dict of str -> bytes / str / None, or a list
+    of (str, bytes / str / None) pairs, in which a key may repeat (as
+    Kafka allows).
 
     The native client is created in the constructor, without network I/O;
     ``connect()`` connects eagerly, otherwise the first send connects.
@@ -627,10 +679,10 @@ class Producer(HandleOwner):
         self,
         topic: str,
         message: bytes,
-        partition: Optional[int] = 0,
+        partition: Optional[int] = PARTITION_DEFAULT,
         *,
         key: Optional[bytes] = None,
-        headers: Optional[Mapping[str, Any]] = None,
+        headers: Headers = None,
         timestamp: Optional[float] = None,
     ) -> int:
         """Sends one record and returns its offset once acknowledged.
@@ -638,10 +690,14 @@ class Producer(HandleOwner):
         Args:
             topic: topic name.
             message: the record value (bytes, bytearray or memoryview).
-            partition: the partition (>= 0), or None to let the partitioner
-                choose (murmur2 of the key, sticky without a key).
+            partition: the partition (>= 0; always wins over the key), or
+                None to let the partitioner choose (murmur2 of the key,
+                sticky without a key). Not passed: a keyed record goes
+                where the Java client puts it (toPositive(murmur2(key)) %
+                partitions), one without a key to partition 0.
             key: the record key (bytes-like) or None.
-            headers: dict of str -> bytes / str / None.
+            headers: a dict of str -> bytes / str / None, or a list of
+                (str, bytes / str / None) pairs (a key may repeat).
             timestamp: record timestamp in seconds since the epoch; None = now.
 
         Raises ProduceError (e.g. MESSAGE_TOO_LARGE, DELIVERY_TIMEOUT),
@@ -655,15 +711,17 @@ class Producer(HandleOwner):
         self,
         topic: str,
         message: str,
-        partition: Optional[int] = 0,
+        partition: Optional[int] = PARTITION_DEFAULT,
         encoding: str = "utf-8",
         *,
         key: Optional[Union[str, bytes]] = None,
-        headers: Optional[Mapping[str, Any]] = None,
+        headers: Headers = None,
         timestamp: Optional[float] = None,
     ) -> int:
         """Sends a str encoded with ``encoding``; returns its offset. ``key``
-        may be a str (encoded the same way) or bytes."""
+        may be a str (encoded the same way) or bytes; ``partition`` and
+        ``headers`` as for :meth:`send` (a key chooses the partition when
+        none is passed)."""
         if not isinstance(message, str):
             raise TypeError("message must be str, not %s" % type(message).__name__)
         if isinstance(key, str):
@@ -678,11 +736,11 @@ class Producer(HandleOwner):
         value: bytes,
         partition: Any,
         key: Optional[bytes],
-        headers: Optional[Mapping[str, Any]],
+        headers: Headers,
         timestamp: Optional[float],
     ) -> int:
         topic_b = _native.encode_topic(topic)
-        part = resolve_partition(partition, 0)
+        part = default_partition(key) if partition is PARTITION_DEFAULT else resolve_partition(partition, 0)
         packed_headers = _native.pack_headers(headers)
         ts = _native.timestamp_ms(timestamp)
         deadline = time.monotonic() + self.timeout
@@ -755,7 +813,7 @@ class Producer(HandleOwner):
         self,
         topic: str,
         messages: List[bytes],
-        partition: Optional[int] = 0,
+        partition: Optional[int] = PARTITION_DEFAULT,
         *,
         keys: Optional[Sequence[Optional[bytes]]] = None,
         headers: Any = None,
@@ -764,20 +822,26 @@ class Producer(HandleOwner):
         """Sends many values to one topic and returns their offsets, in
         order, once all are acknowledged. The batch crosses into the library
         in one call (batches larger than a quarter of ``buffer_memory`` in a
-        few).
+        few; a batch mixing keyed and unkeyed records without ``partition``
+        in one call per run of each).
 
         Args:
-            partition: the partition for all of them, or None to let the
-                partitioner choose per record.
+            partition: the partition for all of them (wins over the keys),
+                or None to let the partitioner choose per record. Not
+                passed: each keyed record goes where the Java client puts
+                it (murmur2 of its key), the others to partition 0.
             keys: optional list of keys, one per message (bytes or None).
-            headers: one header dict for every message, or a list of dicts.
+            headers: one set of headers for every message (a dict, or a
+                list of (str, value) pairs), or a list of them, one per
+                message.
             timestamp: one timestamp (seconds) for every message, or a list.
 
         On failure the first failed record's error is raised (nothing is
         returned) and the other records may or may not have been written.
         """
         topic_b = _native.encode_topic(topic)
-        part = resolve_partition(partition, 0)
+        part = 0 if partition is PARTITION_DEFAULT else resolve_partition(partition, 0)
+        chunks: List[Tuple[int, int, Any]]  # (partition, count, packed or columnar)
         if keys is None and headers is None and timestamp is None:
             if isinstance(messages, (bytes, bytearray, memoryview, str)):
                 raise TypeError("messages must be a list of bytes, not a single %s" % type(messages).__name__)
@@ -788,33 +852,35 @@ class Producer(HandleOwner):
             if len(values) > _INT32_MAX:
                 raise ValueError("too many messages in one batch")
             limit = self._opts.chunk_bytes
-            chunks: List[Tuple[int, Any]] = []
+            chunks = []
             col = columnar(values)
             if col is not None:
-                chunks = [(len(ls), (ls, blob)) for ls, blob in columnar_chunks(col[0], col[1], limit)]
+                chunks = [(part, len(ls), (ls, blob)) for ls, blob in columnar_chunks(col[0], col[1], limit)]
                 values = []  # done: the loop below has nothing to pack
             start = size = 0
             for i, v in enumerate(values):
                 n = len(v) if isinstance(v, (bytes, bytearray)) else 0
                 if i > start and size + n + REC_OVERHEAD > limit:
-                    chunks.append((i - start, _native.pack_values(values[start:i])))
+                    chunks.append((part, i - start, _native.pack_values(values[start:i])))
                     start, size = i, 0
                 size += n + REC_OVERHEAD
             if start < len(values):
-                chunks.append((len(values) - start, _native.pack_values(values[start:] if start else values)))
+                chunks.append((part, len(values) - start, _native.pack_values(values[start:] if start else values)))
         else:
             recs = batch_records(messages, keys, headers, timestamp)
             chunks = []
-            start = size = 0
             limit = self._opts.chunk_bytes
-            for i, (k, v, _, h) in enumerate(recs):
-                n = REC_OVERHEAD + (len(k) if k else 0) + (len(v) if v else 0) + 2 * len(h)
-                if i > start and size + n > limit:
-                    chunks.append((i - start, pack_record_list(recs[start:i])))
-                    start, size = i, 0
-                size += n
-            if start < len(recs):
-                chunks.append((len(recs) - start, pack_record_list(recs[start:])))
+            for run_part, lo, hi in partition_runs(partition, [r[0] for r in recs]):
+                start, size = lo, 0
+                for i in range(lo, hi):
+                    rk, rv, _, rh = recs[i]
+                    n = REC_OVERHEAD + (len(rk) if rk else 0) + (len(rv) if rv else 0) + 2 * len(rh)
+                    if i > start and size + n > limit:
+                        chunks.append((run_part, i - start, pack_record_list(recs[start:i])))
+                        start, size = i, 0
+                    size += n
+                if start < hi:
+                    chunks.append((run_part, hi - start, pack_record_list(recs[start:hi])))
         if not chunks:
             return []
         deadline = time.monotonic() + self.timeout
@@ -824,13 +890,14 @@ class Producer(HandleOwner):
             pending = set()
             got: Dict[int, Any] = {}
             err = _native.new_error()
-            for token, (count, packed) in zip(tokens, chunks):
+            for token, (chunk_part, count, packed) in zip(tokens, chunks):
                 while True:
                     if isinstance(packed, tuple):  # columnar values
-                        code = produce_values(self._get(), q.handle, token, topic_b, part, packed[0], packed[1], err)
+                        code = produce_values(self._get(), q.handle, token, topic_b, chunk_part, packed[0], packed[1],
+                                              err)
                     else:
                         code = _native.lib.gofka_producer_produce_batch(
-                            self._get(), q.handle, token, topic_b, part, packed, len(packed), count, byref(err))
+                            self._get(), q.handle, token, topic_b, chunk_part, packed, len(packed), count, byref(err))
                     if code == _native.OK:
                         pending.add(token)
                         break
@@ -845,7 +912,7 @@ class Producer(HandleOwner):
         finally:
             self._queues.put(q)
         offsets: List[int] = []
-        for token, (count, _) in zip(tokens, chunks):
+        for token, (_, count, _) in zip(tokens, chunks):
             ev = got[token]
             if ev.code != _native.OK:
                 raise self._event_error(ev)
@@ -1461,10 +1528,13 @@ def pack_pending(recs: List[Any]) -> bytes:
 _NULL_KEY_VALUE_LEN = struct.Struct("<ii").pack
 
 
-def _headers_dict(headers: Any) -> Optional[Dict[str, Optional[bytes]]]:
+def _headers_dict(headers: Any) -> Union[Dict[str, Optional[bytes]], List[Tuple[str, Optional[bytes]]], None]:
+    """The headers of a delivered produce() record as Message takes them: a
+    dict, or the list of every (key, value) when a key repeats (Message
+    then keeps it as header_list)."""
     if not headers:
         return None
-    out: Dict[str, Optional[bytes]] = {}
-    for k, v in headers.items():
-        out[k] = v.encode("utf-8") if isinstance(v, str) else (None if v is None else bytes(v))
-    return out
+    pairs = [(k, v.encode("utf-8") if isinstance(v, str) else (None if v is None else bytes(v)))
+             for k, v in _native.header_items(headers)]
+    out = dict(pairs)
+    return out if len(out) == len(pairs) else pairs
