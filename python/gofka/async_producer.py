@@ -17,7 +17,7 @@ import struct
 import time
 import weakref
 from collections import deque
-from typing import Any, Awaitable, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _native
 from ._bridge import AsyncBridge, Event

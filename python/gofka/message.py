@@ -34,7 +34,7 @@ def _pairs_dict(pairs: Any) -> Dict[str, Optional[bytes]]:
     a repeated key wins); TypeError naming a bad item."""
     out: Dict[str, Optional[bytes]] = {}
     for i, item in enumerate(pairs):
-        if type(item) is not tuple or len(item) != 2 or not isinstance(item[0], str):
+        if not isinstance(item, tuple) or len(item) != 2 or not isinstance(item[0], str):
             raise TypeError("header_list[%d] must be a (str, bytes | None) tuple" % i)
         out[item[0]] = item[1]
     return out

@@ -940,7 +940,7 @@ class Producer(HandleOwner):
         value: Optional[bytes] = None,
         key: Optional[bytes] = None,
         partition: Optional[int] = PARTITION_DEFAULT,
-        headers: Optional[Mapping[str, Any]] = None,
+        headers: Headers = None,
         timestamp: Optional[float] = None,
         on_delivery: Optional[Callable[[Optional[GofkaError], Message], Any]] = None,
         *,
@@ -959,8 +959,11 @@ class Producer(HandleOwner):
 
         ``partition``: omitted, None or -1 lets the partitioner choose
         (murmur2 of the key as the Java client, sticky without a key); an
-        int >= 0 is used as is. ``value`` None is a null value (a
-        tombstone). ``timestamp`` in seconds since the epoch (None = now).
+        int >= 0 is used as is (it wins over the key). ``value`` None is a
+        null value (a tombstone). ``headers``: a dict of str -> bytes / str
+        / None or a list of (str, value) pairs (a key may repeat; the
+        delivered message's ``header_list`` has them all). ``timestamp`` in
+        seconds since the epoch (None = now).
 
         Raises at once: TypeError / ValueError for bad arguments,
         ProduceError MESSAGE_TOO_LARGE_LOCAL for a record larger than
