@@ -1452,7 +1452,8 @@ static PyObject *chunk_records(PyObject *module, PyObject *args)
 {
     PyObject *pend, *groups = NULL, *order = NULL, *out = NULL;
     long long limit;
-    Py_ssize_t n, i, max_records = PY_SSIZE_T_MAX;
+    Py_ssize_t n, i, max_records = PY_SSIZE_T_MAX, epoch = 0;
+    int prev_auto = -1; /* whether the previous record's partition was -1 (none yet) */
     (void)module;
     if (!PyArg_ParseTuple(args, "O!L|n:chunk_records", &PyList_Type, &pend, &limit, &max_records))
         return NULL;
@@ -1484,7 +1485,20 @@ static PyObject *chunk_records(PyObject *module, PyObject *args)
             if (PyErr_Occurred())
                 goto fail;
         }
-        if ((key = PyTuple_Pack(2, PyTuple_GetItem(rec, 0), PyTuple_GetItem(rec, 1))) == NULL)
+        {
+            /* Records the engine places (-1) and records with an explicit
+             * partition may meet on one partition: a new group epoch at
+             * each switch between the two keeps their order (groups go out
+             * in order of first appearance). */
+            long part = PyLong_AsLong(PyTuple_GetItem(rec, 1));
+            int is_auto = part == -1;
+            if (part == -1 && PyErr_Occurred())
+                goto fail;
+            if (prev_auto >= 0 && is_auto != prev_auto)
+                epoch++;
+            prev_auto = is_auto;
+        }
+        if ((key = Py_BuildValue("(OOn)", PyTuple_GetItem(rec, 0), PyTuple_GetItem(rec, 1), epoch)) == NULL)
             goto fail;
         g = PyDict_GetItemWithError(groups, key);
         if (g == NULL) {

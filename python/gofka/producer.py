@@ -1339,22 +1339,32 @@ def _chunk_records_py(pend: List[Any], limit: int,
                       max_records: int = sys.maxsize) -> List[Tuple[bytes, int, List[Any], Optional[List[Any]]]]:
     """Groups records (topic_b, partition, key, value, timestamp_ms,
     packed headers, size, ...) by (topic, partition) in order of first
-    appearance and splits each group where its records' sizes pass
+    appearance (a new set of groups wherever the records switch between
+    partition -1 and explicit partitions, so that records meeting on one
+    partition keep their order) and splits each group where its records' sizes pass
     ``limit`` or their count ``max_records`` (a chunk holds at least one
     record). Returns (topic_b, partition, records, values) per chunk;
     values is the list of the records' values when no record of the chunk
     has a key, a timestamp or headers (the columnar path), else None."""
     if max_records < 1:
         raise ValueError("chunk_records: max_records must be positive")
-    groups: Dict[Tuple[bytes, int], List[Any]] = {}
+    groups: Dict[Tuple[bytes, int, int], List[Any]] = {}
+    # Records the engine places (-1) and records with an explicit partition
+    # may meet on one partition: a new epoch at each switch between the two
+    # keeps their order (groups go out in order of first appearance).
+    epoch, prev_auto = 0, None
     for rec in pend:
-        g = groups.get((rec[0], rec[1]))
+        is_auto = rec[1] == -1
+        if prev_auto is not None and is_auto != prev_auto:
+            epoch += 1
+        prev_auto = is_auto
+        g = groups.get((rec[0], rec[1], epoch))
         if g is None:
-            groups[(rec[0], rec[1])] = [rec]
+            groups[(rec[0], rec[1], epoch)] = [rec]
         else:
             g.append(rec)
     out: List[Tuple[bytes, int, List[Any], Optional[List[Any]]]] = []
-    for (topic_b, part), recs in groups.items():
+    for (topic_b, part, _), recs in groups.items():
         start, size = 0, 0
         bounds = []
         for i, rec in enumerate(recs):
