@@ -30,6 +30,7 @@ from .producer import (
     ProducerOptions,
     batch_offsets,
     batch_records,
+    check_custom_partition,
     chunk_records,
     columnar,
     columnar_chunks,
@@ -467,12 +468,7 @@ class AsyncProducer(object):
     async def _custom_partition(self, topic: str, topic_b: bytes, key: Optional[bytes]) -> int:
         n = await self._partition_count(topic, topic_b)
         assert self.partitioner is not None
-        p = self.partitioner(key, n, topic)
-        if isinstance(p, bool) or not isinstance(p, int):
-            raise TypeError("partitioner returned %r; it must return an int" % (p,))
-        if p < 0 or p >= n:
-            raise ValueError("partitioner returned partition %d; topic %s has %d partitions" % (p, topic, n))
-        return p
+        return check_custom_partition(self.partitioner(key, n, topic), n, topic)
 
     async def _partition_count(self, topic: str, topic_b: bytes) -> int:
         cached = self._counts.get(topic)

@@ -270,20 +270,36 @@ def default_partition(key: Optional[bytes]) -> int:
     return 0 if key is None else -1
 
 
-def partition_runs(partition: Any, keys: Sequence[Optional[bytes]]) -> List[Tuple[int, int, int]]:
+def partition_runs(partition: Any, keys: Sequence[Optional[bytes]],
+                   choose: Optional[Callable[[Optional[bytes]], int]] = None) -> List[Tuple[int, int, int]]:
     """(partition, start, end) runs of a batch's records: one run with the
     explicit (or None / -1) partition; without one, consecutive records
-    that share default_partition(key), so that each run is one library call
-    and records keep their order."""
+    that share choose(key) (a custom partitioner) or else
+    default_partition(key), so that each run is one library call and
+    records keep their order."""
     if partition is not PARTITION_DEFAULT:
         return [(resolve_partition(partition, 0), 0, len(keys))]
+    parts = [(choose or default_partition)(k) for k in keys]
     runs: List[Tuple[int, int, int]] = []
     start = 0
-    for i in range(1, len(keys) + 1):
-        if i == len(keys) or (keys[i] is None) != (keys[start] is None):
-            runs.append((default_partition(keys[start]), start, i))
+    for i in range(1, len(parts) + 1):
+        if i == len(parts) or parts[i] != parts[start]:
+            runs.append((parts[start], start, i))
             start = i
     return runs
+
+
+#: Seconds a topic's partition count stays cached for a custom partitioner.
+PARTITION_COUNT_TTL = 30.0
+
+
+def check_custom_partition(p: Any, n: int, topic: str) -> int:
+    """A custom partitioner's answer, checked: an int in [0, n)."""
+    if isinstance(p, bool) or not isinstance(p, int):
+        raise TypeError("partitioner returned %r; it must return an int" % (p,))
+    if p < 0 or p >= n:
+        raise ValueError("partitioner returned partition %d; topic %s has %d partitions" % (p, topic, n))
+    return p
 
 
 def optional_value(value: Any, what: str) -> Optional[bytes]:
@@ -539,6 +555,11 @@ class Producer(HandleOwner):
             (default True); with False an unknown topic is a MetadataError.
         connection_pool: a :class:`gofka.ConnectionPool` to share
             connections with.
+        partitioner: ``partitioner(key, num_partitions, topic) -> int``,
+            as kafka-python's: called in the sending thread for records
+            sent without ``partition`` (keyed or not; its exceptions
+            propagate to the caller); partition counts are cached for 30 s.
+            Also the ``partitioner`` attribute (may be replaced).
         use_ssl, ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password,
         ssl_check_hostname, security_protocol, sasl_mechanism, sasl_username,
         sasl_password, sasl_oauth_token_provider: TLS and SASL (see
@@ -548,8 +569,9 @@ class Producer(HandleOwner):
     not have fails with MetadataError PARTITION_NOT_FOUND); ``partition=None``
     lets the engine choose: murmur2 of the key as the Java client does, or
     the sticky partitioner for records without a key. When no partition is
-    passed, a key chooses it on every path: the record goes where the Java
-    client puts it, toPositive(murmur2(key)) % partitions. Without a key,
+    passed, the custom ``partitioner`` decides if there is one; otherwise
+    a key chooses it on every path: the record goes where the Java client
+    puts it, toPositive(murmur2(key)) % partitions. Without a key,
     ``send``, ``send_string`` and ``send_batch`` keep the documented default
     partition 0, and ``produce`` uses the sticky partitioner.
 
@@ -581,6 +603,7 @@ class Producer(HandleOwner):
         max_request_size: Optional[int] = None,
         allow_auto_create_topics: Optional[bool] = None,
         connection_pool: Any = None,
+        partitioner: Optional[Callable[[Optional[bytes], int, str], int]] = None,
         use_ssl: bool = False,
         ssl_cafile: Optional[str] = None,
         ssl_certfile: Optional[str] = None,
@@ -595,6 +618,10 @@ class Producer(HandleOwner):
     ) -> None:
         super().__init__()
         self._queue: Any = None
+        if partitioner is not None and not callable(partitioner):
+            raise TypeError("partitioner must be callable, not %s" % type(partitioner).__name__)
+        self._partitioner = partitioner
+        self._counts: Dict[str, Tuple[int, float]] = {}  # topic -> (partitions, when), for the partitioner
         self._security = security_options(
             use_ssl, ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password, ssl_check_hostname,
             security_protocol, sasl_mechanism, sasl_username, sasl_password, sasl_oauth_token_provider,
@@ -635,8 +662,7 @@ class Producer(HandleOwner):
         # produce() records not yet handed to the library, and produce()
         # itself (C speedups or pure Python, see PendingRecords).
         self._pending = PendingRecords(self, normalize_record, PARTITION_DEFAULT, self._record_limit, _PUSH_RECORDS)
-        if type(self).produce is Producer.produce:
-            self.produce = self._pending.produce  # type: ignore[method-assign]
+        self._bind_produce()
         self._queues = _QueuePool()  # private event queues of blocking sends
         self._set_handle(new_producer_handle(opts))
         self._security.attach(self)
@@ -673,6 +699,39 @@ class Producer(HandleOwner):
         if result:
             raise result[0]
 
+    @property
+    def partitioner(self) -> Optional[Callable[[Optional[bytes], int, str], int]]:
+        """The custom partitioner, or None (may be replaced)."""
+        return self._partitioner
+
+    @partitioner.setter
+    def partitioner(self, fn: Optional[Callable[[Optional[bytes], int, str], int]]) -> None:
+        if fn is not None and not callable(fn):
+            raise TypeError("partitioner must be callable, not %s" % type(fn).__name__)
+        self._partitioner = fn
+        self._bind_produce()
+
+    def _bind_produce(self) -> None:
+        """produce is PendingRecords.produce itself (one call less per
+        record) unless a subclass overrides it or a custom partitioner must
+        run first (Producer.produce then does)."""
+        if type(self).produce is Producer.produce and self._partitioner is None:
+            self.produce = self._pending.produce  # type: ignore[method-assign]
+        else:
+            self.__dict__.pop("produce", None)
+
+    def _custom_partition(self, topic: str, key: Optional[bytes]) -> int:
+        """The custom partitioner's partition for a record of topic."""
+        fn = self._partitioner
+        assert fn is not None
+        cached = self._counts.get(topic)
+        now = time.monotonic()
+        if cached is None or now - cached[1] >= PARTITION_COUNT_TTL:
+            cached = (self.partition_count(topic), now)
+            if len(self._counts) < 10000:
+                self._counts[topic] = cached
+        return check_custom_partition(fn(key, cached[0], topic), cached[0], topic)
+
     # -- blocking sends -----------------------------------------------------
 
     def send(
@@ -692,9 +751,11 @@ class Producer(HandleOwner):
             message: the record value (bytes, bytearray or memoryview).
             partition: the partition (>= 0; always wins over the key), or
                 None to let the partitioner choose (murmur2 of the key,
-                sticky without a key). Not passed: a keyed record goes
-                where the Java client puts it (toPositive(murmur2(key)) %
-                partitions), one without a key to partition 0.
+                sticky without a key). Not passed: the custom
+                ``partitioner`` decides if there is one; else a keyed
+                record goes where the Java client puts it
+                (toPositive(murmur2(key)) % partitions), one without a key
+                to partition 0.
             key: the record key (bytes-like) or None.
             headers: a dict of str -> bytes / str / None, or a list of
                 (str, bytes / str / None) pairs (a key may repeat).
@@ -740,7 +801,12 @@ class Producer(HandleOwner):
         timestamp: Optional[float],
     ) -> int:
         topic_b = _native.encode_topic(topic)
-        part = default_partition(key) if partition is PARTITION_DEFAULT else resolve_partition(partition, 0)
+        if partition is not PARTITION_DEFAULT:
+            part = resolve_partition(partition, 0)
+        elif self._partitioner is not None:
+            part = self._custom_partition(topic, key)
+        else:
+            part = default_partition(key)
         packed_headers = _native.pack_headers(headers)
         ts = _native.timestamp_ms(timestamp)
         deadline = time.monotonic() + self.timeout
@@ -828,8 +894,9 @@ class Producer(HandleOwner):
         Args:
             partition: the partition for all of them (wins over the keys),
                 or None to let the partitioner choose per record. Not
-                passed: each keyed record goes where the Java client puts
-                it (murmur2 of its key), the others to partition 0.
+                passed: the custom ``partitioner`` per record if there is
+                one, else each keyed record goes where the Java client
+                puts it (murmur2 of its key), the others to partition 0.
             keys: optional list of keys, one per message (bytes or None).
             headers: one set of headers for every message (a dict, or a
                 list of (str, value) pairs), or a list of them, one per
@@ -842,7 +909,8 @@ class Producer(HandleOwner):
         topic_b = _native.encode_topic(topic)
         part = 0 if partition is PARTITION_DEFAULT else resolve_partition(partition, 0)
         chunks: List[Tuple[int, int, Any]]  # (partition, count, packed or columnar)
-        if keys is None and headers is None and timestamp is None:
+        custom = self._custom_partition if partition is PARTITION_DEFAULT and self._partitioner is not None else None
+        if keys is None and headers is None and timestamp is None and custom is None:
             if isinstance(messages, (bytes, bytearray, memoryview, str)):
                 raise TypeError("messages must be a list of bytes, not a single %s" % type(messages).__name__)
             try:
@@ -870,7 +938,8 @@ class Producer(HandleOwner):
             recs = batch_records(messages, keys, headers, timestamp)
             chunks = []
             limit = self._opts.chunk_bytes
-            for run_part, lo, hi in partition_runs(partition, [r[0] for r in recs]):
+            choose = None if custom is None else functools.partial(custom, topic)
+            for run_part, lo, hi in partition_runs(partition, [r[0] for r in recs], choose):
                 start, size = lo, 0
                 for i in range(lo, hi):
                     rk, rv, _, rh = recs[i]
@@ -958,8 +1027,9 @@ class Producer(HandleOwner):
         (``len(producer)``, :meth:`flush`).
 
         ``partition``: omitted, None or -1 lets the partitioner choose
-        (murmur2 of the key as the Java client, sticky without a key); an
-        int >= 0 is used as is (it wins over the key). ``value`` None is a
+        (omitted: the custom ``partitioner`` if there is one; else murmur2
+        of the key as the Java client, sticky without a key); an int >= 0
+        is used as is (it wins over the key). ``value`` None is a
         null value (a tombstone). ``headers``: a dict of str -> bytes / str
         / None or a list of (str, value) pairs (a key may repeat; the
         delivered message's ``header_list`` has them all). ``timestamp`` in
@@ -973,7 +1043,11 @@ class Producer(HandleOwner):
         """
         # Producer.__init__ binds self.produce to self._pending.produce
         # directly (one call less per record); this body serves calls made
-        # through the class and subclasses that override produce.
+        # through the class, subclasses that override produce, and
+        # producers with a custom partitioner (which runs here).
+        if partition is PARTITION_DEFAULT and self._partitioner is not None:
+            key = key if key is None or type(key) is bytes else optional_value(key, "key")
+            partition = self._custom_partition(topic, key)
         self._pending.produce(topic, value, key, partition, headers, timestamp, on_delivery, callback=callback)
 
     def _too_large(self, size: int) -> GofkaError:

@@ -3,7 +3,7 @@
 Every send path (Producer.send, send_string, send_batch, produce;
 AsyncProducer.send, send_string, send_batch; the blocking C calls
 gofka_producer_send / gofka_producer_send_batch) x {explicit partition,
-key only, neither, custom partitioner}, on a 6-partition topic, checking the
+key only, neither, custom partitioner (the Python producers; C has none)}, on a 6-partition topic, checking the
 partition each record lands on (read back from the broker) against a
 murmur2 reference computed here. Headers as (str, value) lists with
 repeated keys round-trip through the broker on every path and come back in
@@ -145,20 +145,20 @@ def _kw(part: Any) -> Dict[str, Any]:
 
 
 def sync_send(brokers: str, topic: str, recs: List[Rec], partitioner: Any) -> None:
-    with gofka.Producer(brokers, timeout=20) as p:
+    with gofka.Producer(brokers, timeout=20, partitioner=partitioner) as p:
         for v, k, part in recs:
             p.send(topic, v, key=k, **_kw(part))
 
 
 def sync_send_string(brokers: str, topic: str, recs: List[Rec], partitioner: Any) -> None:
-    with gofka.Producer(brokers, timeout=20) as p:
+    with gofka.Producer(brokers, timeout=20, partitioner=partitioner) as p:
         for v, k, part in recs:
             p.send_string(topic, v.decode(), key=None if k is None else k.decode(), **_kw(part))
 
 
 def sync_send_batch(brokers: str, topic: str, recs: List[Rec], partitioner: Any) -> None:
     # One call per partition argument; keyed and unkeyed records mixed.
-    with gofka.Producer(brokers, timeout=20) as p:
+    with gofka.Producer(brokers, timeout=20, partitioner=partitioner) as p:
         for part in {id(r[2]): r[2] for r in recs}.values():
             group = [r for r in recs if r[2] is part]
             offs = p.send_batch(topic, [r[0] for r in group], keys=[r[1] for r in group], **_kw(part))
@@ -172,7 +172,7 @@ def sync_produce(brokers: str, topic: str, recs: List[Rec], partitioner: Any) ->
         assert err is None, err
         reported[msg.value] = msg.partition
 
-    with gofka.Producer(brokers, timeout=20) as p:
+    with gofka.Producer(brokers, timeout=20, partitioner=partitioner) as p:
         for v, k, part in recs:
             p.produce(topic, v, key=k, on_delivery=cb, **_kw(part))
         assert p.flush(20) == 0
@@ -315,18 +315,20 @@ def test_c_abi_key_chooses_partition(brokers: str, admin: Any) -> None:
     check(brokers, topic, recs, want)
 
 
-@pytest.mark.parametrize("send", ASYNC_PATHS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("send", SYNC_PATHS + ASYNC_PATHS, ids=lambda f: f.__name__)
 def test_custom_partitioner(brokers: str, admin: Any, send: Callable[..., None]) -> None:
-    """AsyncProducer's custom partitioner decides when no partition is
-    passed (keys or not); an explicit partition and None still win."""
+    """A custom partitioner (Producer's or AsyncProducer's) decides when no
+    partition is passed (keys or not); an explicit partition and None
+    still win."""
     topic = new_topic(admin)
     recs, want = records(send.__name__)
     for v, k, part in recs:
         if part is DEFAULT:
             want[v] = custom(k, PARTS, topic)
     send(brokers, topic, recs, custom)
-    # Sends that wait for the partition count may be queued out of order.
-    check(brokers, topic, recs, want, ordered=False)
+    # Async sends that wait for the partition count may be queued out of
+    # order; the sync paths keep it.
+    check(brokers, topic, recs, want, ordered=send not in ASYNC_PATHS)
 
 
 # ---- headers as lists, repeated keys, every path ----
@@ -490,3 +492,27 @@ def test_chunks_keep_order_where_engine_and_explicit_partitions_meet(impl: str) 
                     return [r[3] for r in rs if r[0] == topic and r[1] in (-1, p)]
 
                 assert sel(out) == sel(recs), (topic, p)
+
+
+def test_custom_partitioner_errors_and_replacement(brokers: str, admin: Any) -> None:
+    topic = new_topic(admin)
+    with pytest.raises(TypeError, match="partitioner must be callable"):
+        gofka.Producer(brokers, partitioner=5)  # type: ignore[arg-type]
+    with gofka.Producer(brokers, timeout=20, partitioner=lambda k, n, t: n) as p:
+        with pytest.raises(ValueError, match="partitioner returned partition 6; topic .* has 6 partitions"):
+            p.send(topic, b"x", key=b"k")
+        with pytest.raises(ValueError, match="returned partition 6"):
+            p.produce(topic, b"x")
+        with pytest.raises(ValueError, match="returned partition 6"):
+            p.send_batch(topic, [b"x"])
+        p.partitioner = lambda k, n, t: "0"  # type: ignore[assignment,return-value]
+        with pytest.raises(TypeError, match="it must return an int"):
+            p.send(topic, b"x")
+        assert "produce" not in vars(p)  # Producer.produce runs the partitioner
+        p.partitioner = None  # back to murmur2 / 0, and produce's direct binding
+        assert "produce" in vars(p)
+        p.send(topic, b"keyed", key=b"foobar")
+        p.produce(topic, b"produced", key=b"foobar")
+        assert p.flush(20) == 0
+    got = where(read_all(brokers, topic, 2))
+    assert got == {b"keyed": java_partition(b"foobar"), b"produced": java_partition(b"foobar")}
