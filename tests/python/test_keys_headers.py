@@ -22,6 +22,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 import uuid
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -115,8 +116,6 @@ def read_all(brokers: str, topic: str, n: int, parts: int = PARTS) -> List[Messa
     got: List[Message] = []
     with Consumer(brokers, None, None, timeout=20) as c:
         c.assign([(topic, p) for p in range(parts)])
-        import time
-
         end = time.monotonic() + 30
         while len(got) < n:
             assert time.monotonic() < end, "read %d of %d records" % (len(got), n)
