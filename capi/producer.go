@@ -83,7 +83,9 @@ func copyRecord(topic string, partition int32, key *C.uint8_t, keyLen C.int64_t,
 		return nil, err
 	}
 	buf := make([]byte, len(k)+len(v)+len(hb))
-	r := &core.Record{Topic: topic, Partition: partition}
+	// partition -1 (checkPartition allows no other negative) lets the
+	// partitioner choose; any other value is used as is.
+	r := &core.Record{Topic: topic, Partition: partition, ManualPartition: partition >= 0}
 	if k != nil {
 		r.Key = buf[:len(k):len(k)]
 		copy(r.Key, k)
@@ -407,7 +409,7 @@ func gofka_producer_produce_values(h C.gofka_handle_t, queue C.gofka_handle_t, t
 	off := 0
 	for i, l := range lens {
 		r := &store[i]
-		r.Topic, r.Partition = name, int32(partition)
+		r.Topic, r.Partition, r.ManualPartition = name, int32(partition), partition >= 0
 		if l >= 0 {
 			r.Value = own[off : off+int(l) : off+int(l)]
 			off += int(l)
@@ -584,7 +586,7 @@ func unpackRecords(b []byte, count int, topic string, partition int32) ([]*core.
 	store := make([]core.Record, count)
 	for i := range recs {
 		rec := &store[i]
-		rec.Topic, rec.Partition = topic, partition
+		rec.Topic, rec.Partition, rec.ManualPartition = topic, partition, partition >= 0
 		rec.Key = r.bytes()
 		rec.Value = r.bytes()
 		if ts := r.int64(); ts >= 0 {

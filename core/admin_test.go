@@ -147,9 +147,9 @@ func TestAdminOffsetsGroupsAndLag(t *testing.T) {
 	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
 	var recs []*Record
 	for i := 0; i < 10; i++ {
-		recs = append(recs, &Record{Topic: topic, Partition: 0, Value: []byte(fmt.Sprint(i)), Timestamp: base.Add(time.Duration(i) * time.Minute)})
+		recs = append(recs, &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte(fmt.Sprint(i)), Timestamp: base.Add(time.Duration(i) * time.Minute)})
 	}
-	recs = append(recs, &Record{Topic: topic, Partition: 1, Value: []byte("x")})
+	recs = append(recs, &Record{Topic: topic, Partition: 1, ManualPartition: true, Value: []byte("x")})
 	require.NoError(t, p.ProduceSync(ctx, recs...))
 
 	latest, err := a.ListOffsets(ctx, topic, nil, OffsetLatest)

@@ -96,7 +96,7 @@ func fillTopic(b *testing.B, brokers []string, topic string, n int) {
 	for i := 0; i < n; i += chunk {
 		recs = recs[:0]
 		for j := i; j < min(n, i+chunk); j++ {
-			recs = append(recs, &Record{Topic: topic, Partition: 0, Value: val})
+			recs = append(recs, &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: val})
 		}
 		if err := p.ProduceSync(ctx, recs...); err != nil {
 			b.Fatal(err)

@@ -51,7 +51,7 @@ func produceTo(t *testing.T, brokers []string, topic string, partitions, perPart
 		for i := 0; i < perPartition; i++ {
 			v := fmt.Sprintf("%s-%d-%d", tag, part, i)
 			out[int32(part)] = append(out[int32(part)], v)
-			recs = append(recs, &Record{Topic: topic, Partition: int32(part), Key: []byte(fmt.Sprint(i)), Value: []byte(v)})
+			recs = append(recs, &Record{Topic: topic, Partition: int32(part), ManualPartition: true, Key: []byte(fmt.Sprint(i)), Value: []byte(v)})
 		}
 	}
 	require.NoError(t, p.ProduceSync(ctx, recs...))
@@ -258,7 +258,7 @@ func TestConsumerAssignReadsEveryCodec(t *testing.T) {
 		require.NoError(t, err)
 		var recs []*Record
 		for i := 0; i < 20; i++ {
-			recs = append(recs, &Record{Topic: topic, Partition: 0, Key: []byte(fmt.Sprint("k", n)),
+			recs = append(recs, &Record{Topic: topic, Partition: 0, ManualPartition: true, Key: []byte(fmt.Sprint("k", n)),
 				Value: []byte(fmt.Sprintf("%s-%d", codec, i)), Timestamp: ts.Add(time.Duration(n) * time.Millisecond),
 				Headers: []wire.Header{{Key: "codec", Value: []byte(codec.String())}, {Key: "null"}}})
 			n++
@@ -526,7 +526,7 @@ func TestConsumerControls(t *testing.T) {
 	var recs []*Record
 	for i := 0; i < 10; i++ {
 		for part := int32(0); part < 2; part++ {
-			recs = append(recs, &Record{Topic: topic, Partition: part, Value: []byte(fmt.Sprint(i)),
+			recs = append(recs, &Record{Topic: topic, Partition: part, ManualPartition: true, Value: []byte(fmt.Sprint(i)),
 				Timestamp: base.Add(time.Duration(i) * time.Second)})
 		}
 	}

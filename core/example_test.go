@@ -32,7 +32,7 @@ func Example() {
 	}
 	defer producer.Close(ctx)
 	for _, v := range []string{"one", "two", "three"} {
-		if err := producer.ProduceSync(ctx, &core.Record{Topic: "greetings", Partition: 0, Value: []byte(v)}); err != nil {
+		if err := producer.ProduceSync(ctx, &core.Record{Topic: "greetings", Partition: 0, ManualPartition: true, Value: []byte(v)}); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -88,8 +88,8 @@ func ExampleProducer_ProduceSync() {
 
 	// Many records in one call: they are batched per partition and leader.
 	recs := []*core.Record{
-		{Topic: "orders", Partition: 0, Key: []byte("a"), Value: []byte("first")},
-		{Topic: "orders", Partition: 0, Key: []byte("b"), Value: []byte("second"),
+		{Topic: "orders", Partition: 0, ManualPartition: true, Key: []byte("a"), Value: []byte("first")},
+		{Topic: "orders", Partition: 0, ManualPartition: true, Key: []byte("b"), Value: []byte("second"),
 			Headers: []wire.Header{{Key: "source", Value: []byte("example")}}},
 	}
 	if err := producer.ProduceSync(ctx, recs...); err != nil {
@@ -117,7 +117,7 @@ func ExampleProducer_Produce() {
 	var mu sync.Mutex
 	acked := map[int64]string{}
 	for i := 0; i < 5; i++ {
-		r := &core.Record{Topic: "clicks", Partition: 0, Value: []byte(fmt.Sprint("click-", i))}
+		r := &core.Record{Topic: "clicks", Partition: 0, ManualPartition: true, Value: []byte(fmt.Sprint("click-", i))}
 		producer.Produce(ctx, r, func(r *core.Record, err error) {
 			if err != nil {
 				log.Print(err)
@@ -147,7 +147,7 @@ func ExampleClient_FetchPartition() {
 	producer, _ := core.NewProducer(core.WithBrokers(cluster.Addrs()...))
 	defer producer.Close(ctx)
 	for _, v := range []string{"a", "b", "c"} {
-		producer.ProduceSync(ctx, &core.Record{Topic: "letters", Partition: 0, Value: []byte(v)})
+		producer.ProduceSync(ctx, &core.Record{Topic: "letters", Partition: 0, ManualPartition: true, Value: []byte(v)})
 	}
 
 	res, err := producer.Client().FetchPartition(ctx, "letters", 0, 1, core.FetchOptions{})
@@ -172,8 +172,8 @@ func ExampleConsumer_Assign() {
 	defer cancel()
 	producer, _ := core.NewProducer(core.WithBrokers(cluster.Addrs()...))
 	defer producer.Close(ctx)
-	producer.ProduceSync(ctx, &core.Record{Topic: "metrics", Partition: 0, Value: []byte("cpu=3")},
-		&core.Record{Topic: "metrics", Partition: 0, Value: []byte("cpu=5")})
+	producer.ProduceSync(ctx, &core.Record{Topic: "metrics", Partition: 0, ManualPartition: true, Value: []byte("cpu=3")},
+		&core.Record{Topic: "metrics", Partition: 0, ManualPartition: true, Value: []byte("cpu=5")})
 
 	consumer, err := core.NewConsumer(core.WithBrokers(cluster.Addrs()...), core.WithAutoOffsetReset("earliest"))
 	if err != nil {

@@ -110,7 +110,7 @@ func TestGroupAssignmentIsLogged(t *testing.T) {
 	p, err := NewProducer(WithBrokers(brokers...))
 	require.NoError(t, err)
 	defer p.Close(ctx)
-	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: topic, Partition: 0, Value: []byte("x")}))
+	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("x")}))
 
 	rec := &recLogger{min: LogInfo}
 	group := "g-" + topic

@@ -15,15 +15,25 @@ import (
 // Record is one Kafka record to produce or one consumed record.
 type Record struct {
 	Topic string
-	// Partition < 0 lets the partitioner choose: murmur2 of Key as the Java
-	// client does when Key is not nil, else the sticky partitioner. The
-	// producer stores the partition it used here.
+	// Partition is where the record goes when ManualPartition is true. By
+	// default (ManualPartition false, the zero value) the producer ignores
+	// it and the partitioner chooses, as franz-go's default partitioner
+	// does: murmur2 of Key as the Java client does when Key is not nil
+	// (toPositive(murmur2(key)) % partitions, see KeyPartition), else the
+	// sticky partitioner (KIP-480). Either way the producer stores the
+	// partition it used here once the record is buffered, so a zero-value
+	// Partition never silently sends a keyed record to partition 0.
 	Partition int32
-	Key       []byte // nil = null key
-	Value     []byte // nil = null value (a tombstone)
-	Headers   []wire.Header
-	Timestamp time.Time // zero: now (set by Produce)
-	Offset    int64     // set when the record is acknowledged (-1 when unknown, e.g. acks=0) or consumed
+	// ManualPartition makes the producer use Partition as given (it must
+	// then be >= 0; a partition the topic does not have fails the record
+	// with PARTITION_NOT_FOUND). Consumed records have it false, so
+	// producing one again lets the partitioner place it.
+	ManualPartition bool
+	Key             []byte // nil = null key
+	Value           []byte // nil = null value (a tombstone)
+	Headers         []wire.Header
+	Timestamp       time.Time // zero: now (set by Produce)
+	Offset          int64     // set when the record is acknowledged (-1 when unknown, e.g. acks=0) or consumed
 }
 
 // Producer writes records to Kafka. It is safe for concurrent use.
@@ -256,6 +266,9 @@ func (p *Producer) TryProduce(ctx context.Context, r *Record, promise func(*Reco
 	if r.Topic == "" {
 		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "record has no topic"}
 	}
+	if r.ManualPartition && r.Partition < 0 {
+		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("record has ManualPartition set and partition %d: must be >= 0", r.Partition)}
+	}
 	ts, err := p.topic(r.Topic)
 	if err != nil {
 		return err
@@ -321,6 +334,9 @@ func (p *Producer) ProduceBatch(ctx context.Context, recs []*Record, promise fun
 		if r.Topic == "" {
 			return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("record %d has no topic", i)}
 		}
+		if r.ManualPartition && r.Partition < 0 {
+			return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("record %d has ManualPartition set and partition %d: must be >= 0", i, r.Partition)}
+		}
 		if i == 0 || r.Topic != recs[i-1].Topic {
 			if _, err := p.topic(r.Topic); err != nil {
 				return err
@@ -381,17 +397,19 @@ func (p *Producer) ProduceBatch(ctx context.Context, recs []*Record, promise fun
 }
 
 // route appends r to its partition; parts is the topic's partition list.
-// A partition out of range goes back to pending until the next metadata
-// refresh says whether it exists.
+// An explicit (ManualPartition) partition is used as is; one out of range
+// goes back to pending until the next metadata refresh says whether it
+// exists. Otherwise the key chooses (murmur2, as the Java client), and
+// records without a key go to the sticky partition.
 func (p *Producer) route(ts *topicState, parts []*partBuf, r *Record, promise func(*Record, error), size int, now time.Time) {
 	n := int32(len(parts))
 	switch {
-	case r.Partition >= n:
+	case r.ManualPartition && r.Partition >= n:
 		ts.mu.Lock()
 		ts.pending = append(ts.pending, pendingRec{promised{r, promise}, size, now})
 		ts.mu.Unlock()
 		p.triggerMeta()
-	case r.Partition >= 0:
+	case r.ManualPartition:
 		parts[r.Partition].appendRec(r, promise, size, now, false)
 	case r.Key != nil:
 		parts[KeyPartition(r.Key, int(n))].appendRec(r, promise, size, now, false)
@@ -1008,7 +1026,7 @@ func (p *Producer) applyTopic(ts *topicState, m *Metadata) {
 	ts.pending = nil
 	var missing []pendingRec
 	for _, pr := range pending {
-		if pr.r.Partition >= int32(len(parts)) {
+		if pr.r.ManualPartition && pr.r.Partition >= int32(len(parts)) {
 			missing = append(missing, pr)
 			continue
 		}

@@ -40,7 +40,7 @@ func benchProducer(b *testing.B, opts ...Option) (*Producer, string) {
 	topic := "gofka-bench-" + time.Now().Format("150405.000000000")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := p.ProduceSync(ctx, &Record{Topic: topic, Partition: 0, Value: []byte("warm up")}); err != nil {
+	if err := p.ProduceSync(ctx, &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("warm up")}); err != nil {
 		b.Fatal(err)
 	}
 	return p, topic
@@ -83,7 +83,7 @@ func BenchmarkProduceSyncBatch(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for j := range recs {
-			store[j] = Record{Topic: topic, Partition: 0, Value: value}
+			store[j] = Record{Topic: topic, Partition: 0, ManualPartition: true, Value: value}
 			recs[j] = &store[j]
 		}
 		if err := p.ProduceSync(ctx, recs...); err != nil {
@@ -113,7 +113,7 @@ func BenchmarkProducePromise(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		wg.Add(benchBatch)
 		for j := range store {
-			store[j] = Record{Topic: topic, Partition: -1, Value: value}
+			store[j] = Record{Topic: topic, Value: value}
 			p.Produce(ctx, &store[j], promise)
 		}
 		wg.Wait()
@@ -134,7 +134,7 @@ func BenchmarkProduceSyncOne(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := p.ProduceSync(ctx, &Record{Topic: topic, Partition: 0, Value: value}); err != nil {
+		if err := p.ProduceSync(ctx, &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: value}); err != nil {
 			b.Fatal(err)
 		}
 	}

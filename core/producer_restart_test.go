@@ -70,7 +70,7 @@ func TestProducerSurvivesBrokerRestart(t *testing.T) {
 					return
 				default:
 				}
-				p.Produce(ctx, &Record{Topic: topic, Partition: int32(part), Value: []byte(fmt.Sprintf("r%d", i))},
+				p.Produce(ctx, &Record{Topic: topic, Partition: int32(part), ManualPartition: true, Value: []byte(fmt.Sprintf("r%d", i))},
 					func(_ *Record, err error) {
 						if err != nil {
 							failed.Add(1)

@@ -173,7 +173,7 @@ func TestProduceAndFetchEveryCodec(t *testing.T) {
 			ts := time.UnixMilli(1_700_000_000_123)
 			var recs []*Record
 			for i := 0; i < 100; i++ {
-				recs = append(recs, &Record{Topic: topic, Partition: 0, Key: []byte(fmt.Sprint("k", i)),
+				recs = append(recs, &Record{Topic: topic, Partition: 0, ManualPartition: true, Key: []byte(fmt.Sprint("k", i)),
 					Value: bytes.Repeat([]byte(fmt.Sprint("value-", i, " ")), 20), Timestamp: ts,
 					Headers: []wire.Header{{Key: "h", Value: []byte("v")}, {Key: "null"}}})
 			}
@@ -184,7 +184,7 @@ func TestProduceAndFetchEveryCodec(t *testing.T) {
 			}
 			// The promise path, with a null value.
 			done := make(chan error, 1)
-			one := &Record{Topic: topic, Partition: 0}
+			one := &Record{Topic: topic, Partition: 0, ManualPartition: true}
 			p.Produce(ctx, one, func(r *Record, err error) { done <- err })
 			require.NoError(t, <-done)
 			require.Equal(t, int64(100), one.Offset)
@@ -211,7 +211,7 @@ func TestProduceLargeBatchSplits(t *testing.T) {
 	value := make([]byte, 1000)
 	recs := make([]*Record, 5000) // ~5 MB: many batches, several requests in flight
 	for i := range recs {
-		recs[i] = &Record{Topic: topic, Partition: 0, Value: value}
+		recs[i] = &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: value}
 	}
 	require.NoError(t, p.ProduceSync(ctx, recs...))
 	for i, r := range recs {
@@ -228,7 +228,7 @@ func TestProduceSyncLargerThanBuffer(t *testing.T) {
 	topic := uniqueTopic(t)
 	recs := make([]*Record, 3000) // ~1.2 MB through a 256 KiB buffer
 	for i := range recs {
-		recs[i] = &Record{Topic: topic, Partition: 0, Value: []byte(fmt.Sprintf("%d-%s", i, strings.Repeat("x", 380)))}
+		recs[i] = &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte(fmt.Sprintf("%d-%s", i, strings.Repeat("x", 380)))}
 	}
 	require.NoError(t, p.ProduceSync(ctx, recs...))
 	for i, r := range recs {
@@ -265,7 +265,7 @@ func TestKeyedRecordsLandOnJavaPartition(t *testing.T) {
 	for round := 0; round < 3; round++ {
 		for _, k := range keys {
 			v := fmt.Sprintf("%s/%d", k, round)
-			recs = append(recs, &Record{Topic: topic, Partition: -1, Key: []byte(k), Value: []byte(v)})
+			recs = append(recs, &Record{Topic: topic, Key: []byte(k), Value: []byte(v)})
 			part := KeyPartition([]byte(k), 7)
 			perPart[part] = append(perPart[part], v)
 		}
@@ -286,6 +286,149 @@ func TestKeyedRecordsLandOnJavaPartition(t *testing.T) {
 	}
 }
 
+// TestPartitionChoiceEveryPath checks where records land on every Go send
+// path (Produce, TryProduce, ProduceBatch, ProduceSync), for the first
+// records of a topic (queued until its metadata arrives) and later ones:
+// ManualPartition wins over the key; a key alone (Partition left at its
+// zero value) goes where the Java client puts it; a Partition left over
+// from an earlier use (a consumed record) is ignored without
+// ManualPartition; ManualPartition with a negative partition is refused.
+// waitCtx waits for wg, or returns ctx's error when ctx ends first (so
+// that a lost promise fails the test instead of hanging it).
+func waitCtx(ctx context.Context, wg *sync.WaitGroup) error {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func TestPartitionChoiceEveryPath(t *testing.T) {
+	brokers := testBrokers(t)
+	ctx := testCtx(t, 60*time.Second)
+	p := newTestProducer(t, brokers)
+	const n = 6
+	keys := make([][]byte, 40)
+	for i := range keys {
+		keys[i] = []byte(fmt.Sprintf("key-%d", i))
+	}
+	// Reference: toPositive(murmur2) % n, murmur2 checked against the Java
+	// vectors in TestKeyedRecordsUseJavaPartitioner.
+	want := func(k []byte) int32 { return int32(int64(murmur2(k)&0x7fffffff) % n) }
+	moved := 0
+	for _, k := range keys {
+		if want(k) != 0 {
+			moved++
+		}
+	}
+	require.Greater(t, moved, 20, "the keys must not all hash to partition 0")
+	type path struct {
+		name string
+		send func(recs []*Record) error
+	}
+	paths := []path{
+		{"ProduceSync", func(recs []*Record) error { return p.ProduceSync(ctx, recs...) }},
+		{"ProduceBatch", func(recs []*Record) error {
+			var wg sync.WaitGroup
+			errs := make([]error, len(recs))
+			wg.Add(len(recs))
+			err := p.ProduceBatch(ctx, recs, func(r *Record, err error) {
+				for i := range recs {
+					if recs[i] == r {
+						errs[i] = err
+					}
+				}
+				wg.Done()
+			})
+			if err != nil {
+				return err
+			}
+			if err := waitCtx(ctx, &wg); err != nil {
+				return err
+			}
+			return errors.Join(errs...)
+		}},
+		{"Produce", func(recs []*Record) error {
+			var wg sync.WaitGroup
+			errs := make([]error, len(recs))
+			wg.Add(len(recs))
+			for i, r := range recs {
+				p.Produce(ctx, r, func(_ *Record, err error) { errs[i] = err; wg.Done() })
+			}
+			if err := waitCtx(ctx, &wg); err != nil {
+				return err
+			}
+			return errors.Join(errs...)
+		}},
+		{"TryProduce", func(recs []*Record) error {
+			var wg sync.WaitGroup
+			errs := make([]error, len(recs))
+			for i, r := range recs {
+				wg.Add(1)
+				if err := p.TryProduce(ctx, r, func(_ *Record, err error) { errs[i] = err; wg.Done() }); err != nil {
+					return err
+				}
+			}
+			if err := waitCtx(ctx, &wg); err != nil {
+				return err
+			}
+			return errors.Join(errs...)
+		}},
+	}
+	for _, pt := range paths {
+		t.Run(pt.name, func(t *testing.T) {
+			topic := uniqueTopic(t)
+			createTopic(t, ctx, p.Client(), topic, n)
+			onPart := map[int32][]string{}       // partition -> "value/key" the producer reports there
+			for round := 0; round < 2; round++ { // round 0: before the topic's metadata is loaded
+				var keyed, manual, stale, plain []*Record
+				for i, k := range keys {
+					keyed = append(keyed, &Record{Topic: topic, Key: k, Value: []byte("keyed")})
+					manual = append(manual, &Record{Topic: topic, Key: k, Partition: int32(i % n), ManualPartition: true, Value: []byte("manual")})
+					// A Partition left from an earlier use, even one the topic does not have.
+					stale = append(stale, &Record{Topic: topic, Key: k, Partition: int32(n + i), Value: []byte("stale")})
+				}
+				for i := 0; i < 10; i++ {
+					plain = append(plain, &Record{Topic: topic, Value: []byte("plain")})
+				}
+				all := append(append(append(append([]*Record{}, keyed...), manual...), stale...), plain...)
+				require.NoError(t, pt.send(all), "round %d", round)
+				for i, r := range keyed {
+					require.Equal(t, want(keys[i]), r.Partition, "keyed %q", keys[i])
+				}
+				for i, r := range manual {
+					require.Equal(t, int32(i%n), r.Partition, "manual %q", keys[i])
+				}
+				for i, r := range stale {
+					require.Equal(t, want(keys[i]), r.Partition, "stale %q", keys[i])
+				}
+				for _, r := range plain {
+					require.True(t, r.Partition >= 0 && r.Partition < n, "plain on %d", r.Partition)
+				}
+				for _, r := range all {
+					onPart[r.Partition] = append(onPart[r.Partition], string(r.Value)+"/"+string(r.Key))
+				}
+			}
+			// The broker has them where the producer says, in order.
+			for part := int32(0); part < n; part++ {
+				got := fetchAll(t, ctx, p.Client(), topic, part, len(onPart[part]))
+				var vals []string
+				for _, r := range got {
+					vals = append(vals, string(r.Value)+"/"+string(r.Key))
+				}
+				require.Equal(t, onPart[part], vals, "partition %d", part)
+			}
+		})
+	}
+	bad := &Record{Topic: "t", Partition: -1, ManualPartition: true}
+	require.ErrorIs(t, p.TryProduce(ctx, bad, nil), wire.ErrInvalidArgument)
+	require.ErrorIs(t, p.ProduceBatch(ctx, []*Record{bad}, nil), wire.ErrInvalidArgument)
+	require.ErrorIs(t, p.ProduceSync(ctx, bad), wire.ErrInvalidArgument)
+}
+
 func TestStickyPartitionerSpreadsUnkeyed(t *testing.T) {
 	brokers := testBrokers(t)
 	ctx := testCtx(t, 30*time.Second)
@@ -298,7 +441,7 @@ func TestStickyPartitionerSpreadsUnkeyed(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Add(n)
 	for i := 0; i < n; i++ {
-		r := &Record{Topic: topic, Partition: -1, Value: []byte(fmt.Sprintf("v%04d-%s", i, strings.Repeat("x", 90)))}
+		r := &Record{Topic: topic, Value: []byte(fmt.Sprintf("v%04d-%s", i, strings.Repeat("x", 90)))}
 		p.Produce(ctx, r, func(r *Record, err error) {
 			defer wg.Done()
 			assert.NoError(t, err)
@@ -335,7 +478,7 @@ func TestProducePromisesInOrderAndFlush(t *testing.T) {
 	var mu sync.Mutex
 	var failed atomic.Int32
 	for i := 0; i < n; i++ {
-		p.Produce(ctx, &Record{Topic: topic, Partition: 0, Value: []byte(fmt.Sprint(i))}, func(r *Record, err error) {
+		p.Produce(ctx, &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte(fmt.Sprint(i))}, func(r *Record, err error) {
 			if err != nil {
 				failed.Add(1)
 				return
@@ -370,7 +513,7 @@ func TestConcurrentProducers(t *testing.T) {
 			defer wg.Done()
 			recs := make([]*Record, each)
 			for i := range recs {
-				recs[i] = &Record{Topic: topic, Partition: int32(g % 3), Value: []byte(fmt.Sprintf("g%d-%d", g, i))}
+				recs[i] = &Record{Topic: topic, Partition: int32(g % 3), ManualPartition: true, Value: []byte(fmt.Sprintf("g%d-%d", g, i))}
 			}
 			// Half through ProduceSync, half one by one.
 			if g%2 == 0 {
@@ -420,13 +563,13 @@ func TestPartitionOutOfRange(t *testing.T) {
 	ctx := testCtx(t, 20*time.Second)
 	p := newTestProducer(t, brokers)
 	topic := uniqueTopic(t)
-	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: topic, Partition: 0, Value: []byte("x")}))
+	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("x")}))
 	n, err := p.PartitionCount(ctx, topic)
 	require.NoError(t, err)
-	err = p.ProduceSync(ctx, &Record{Topic: topic, Partition: int32(n), Value: []byte("x")})
+	err = p.ProduceSync(ctx, &Record{Topic: topic, Partition: int32(n), ManualPartition: true, Value: []byte("x")})
 	require.ErrorIs(t, err, wire.ErrPartitionNotFound)
 	// The producer keeps working.
-	r := &Record{Topic: topic, Partition: 0, Value: []byte("y")}
+	r := &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("y")}
 	require.NoError(t, p.ProduceSync(ctx, r))
 	require.Equal(t, int64(1), r.Offset)
 }
@@ -437,7 +580,7 @@ func TestUnknownTopicWithoutAutoCreation(t *testing.T) {
 	p := newTestProducer(t, brokers, WithAllowAutoTopicCreation(false))
 	topic := uniqueTopic(t)
 	start := time.Now()
-	err := p.ProduceSync(ctx, &Record{Topic: topic, Partition: -1, Value: []byte("x")})
+	err := p.ProduceSync(ctx, &Record{Topic: topic, Value: []byte("x")})
 	require.ErrorIs(t, err, wire.ErrUnknownTopicOrPartition)
 	require.Less(t, time.Since(start), 15*time.Second) // a hang guard, not a timing assertion
 	_, err = p.PartitionCount(ctx, topic)
@@ -451,8 +594,8 @@ func TestRecordTooLarge(t *testing.T) {
 	big := make([]byte, 2<<20)
 
 	p := newTestProducer(t, brokers)
-	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: topic, Partition: 0, Value: []byte("first")}))
-	err := p.ProduceSync(ctx, &Record{Topic: topic, Partition: 0, Value: big})
+	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("first")}))
+	err := p.ProduceSync(ctx, &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: big})
 	require.ErrorIs(t, err, wire.ErrMessageTooLargeLocal)
 
 	// Let it through the client: the broker refuses it (max.message.bytes
@@ -461,9 +604,9 @@ func TestRecordTooLarge(t *testing.T) {
 	p2 := newTestProducer(t, brokers, WithMaxRequestSize(8<<20), WithLinger(50*time.Millisecond))
 	results := make([]error, 3)
 	recs := []*Record{
-		{Topic: topic, Partition: 0, Value: []byte("before")},
-		{Topic: topic, Partition: 0, Value: big},
-		{Topic: topic, Partition: 0, Value: []byte("after")},
+		{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("before")},
+		{Topic: topic, Partition: 0, ManualPartition: true, Value: big},
+		{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("after")},
 	}
 	var wg sync.WaitGroup
 	for i, r := range recs {
@@ -486,11 +629,11 @@ func TestAcksZeroAndOne(t *testing.T) {
 	ctx := testCtx(t, 20*time.Second)
 	topic := uniqueTopic(t)
 	p0 := newTestProducer(t, brokers, WithAcks(0))
-	r := &Record{Topic: topic, Partition: 0, Value: []byte("zero")}
+	r := &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("zero")}
 	require.NoError(t, p0.ProduceSync(ctx, r))
 	require.Equal(t, int64(-1), r.Offset)
 	p1 := newTestProducer(t, brokers, WithAcks(1))
-	r = &Record{Topic: topic, Partition: 0, Value: []byte("one")}
+	r = &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("one")}
 	require.NoError(t, p1.ProduceSync(ctx, r))
 	// acks=0 reports success once written to the socket: the two records
 	// reach the log in either order, but both arrive.
@@ -507,7 +650,7 @@ func TestCloseFlushes(t *testing.T) {
 	topic := uniqueTopic(t)
 	var ok atomic.Int32
 	for i := 0; i < 1000; i++ {
-		p.Produce(ctx, &Record{Topic: topic, Partition: 0, Value: []byte(fmt.Sprint(i))}, func(_ *Record, err error) {
+		p.Produce(ctx, &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte(fmt.Sprint(i))}, func(_ *Record, err error) {
 			if err == nil {
 				ok.Add(1)
 			}
@@ -530,7 +673,7 @@ func TestUnreachableBrokerFailsWithinTimeout(t *testing.T) {
 	p := newTestProducer(t, []string{"127.0.0.1:1"}, WithDialTimeout(time.Second), WithReconnectBackoff(50*time.Millisecond, 10*time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	err := p.ProduceSync(ctx, &Record{Topic: "t", Partition: 0, Value: []byte("x")})
+	err := p.ProduceSync(ctx, &Record{Topic: "t", Partition: 0, ManualPartition: true, Value: []byte("x")})
 	require.Error(t, err)
 	code := wire.CodeOf(err)
 	require.Contains(t, []wire.ErrorCode{wire.ErrNoBrokersAvailable, wire.ErrTimedOut, wire.ErrConnectionFailed}, code, err.Error())
@@ -628,7 +771,7 @@ func TestBackpressureQueueFull(t *testing.T) {
 	var queueFull error
 	for i := 0; i < 100 && queueFull == nil; i++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		queueFull = p.TryProduce(ctx, &Record{Topic: topic, Partition: 0, Value: value}, nil)
+		queueFull = p.TryProduce(ctx, &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: value}, nil)
 		cancel()
 	}
 	require.ErrorIs(t, queueFull, wire.ErrQueueFull)
@@ -636,7 +779,7 @@ func TestBackpressureQueueFull(t *testing.T) {
 	// The non-blocking form fails at once.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	require.ErrorIs(t, p.TryProduce(ctx, &Record{Topic: topic, Partition: 0, Value: value}, nil), wire.ErrQueueFull)
+	require.ErrorIs(t, p.TryProduce(ctx, &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: value}, nil), wire.ErrQueueFull)
 	cctx, ccancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer ccancel()
 	require.ErrorIs(t, p.Close(cctx), wire.ErrTimedOut)
@@ -652,7 +795,7 @@ func TestDeliveryTimeout(t *testing.T) {
 		WithDeliveryTimeout(time.Second))
 	done := make(chan error, 1)
 	start := time.Now()
-	p.Produce(context.Background(), &Record{Topic: uniqueTopic(t), Partition: 0, Value: []byte("x")},
+	p.Produce(context.Background(), &Record{Topic: uniqueTopic(t), Partition: 0, ManualPartition: true, Value: []byte("x")},
 		func(_ *Record, err error) { done <- err })
 	select {
 	case err := <-done:
@@ -672,13 +815,13 @@ func TestDeliveryTimeoutWithIdleReceiver(t *testing.T) {
 	p := newTestProducer(t, c.ListenAddrs(), WithRequestTimeout(300*time.Millisecond),
 		WithDeliveryTimeout(time.Second))
 	topic := uniqueTopic(t)
-	require.NoError(t, p.ProduceSync(context.Background(), &Record{Topic: topic, Partition: 0, Value: []byte("first")}))
+	require.NoError(t, p.ProduceSync(context.Background(), &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("first")}))
 	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
 		return nil, nil, true // no answer from now on
 	})
 	done := make(chan error, 1)
-	p.Produce(context.Background(), &Record{Topic: topic, Partition: 0, Value: []byte("x")},
+	p.Produce(context.Background(), &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("x")},
 		func(_ *Record, err error) { done <- err })
 	select {
 	case err := <-done:
@@ -700,7 +843,7 @@ func TestCloseTimeoutFailsLeftovers(t *testing.T) {
 	var mu sync.Mutex
 	var errs []error
 	for i := 0; i < 50; i++ {
-		p.Produce(context.Background(), &Record{Topic: topic, Partition: 0, Value: []byte("x")}, func(_ *Record, err error) {
+		p.Produce(context.Background(), &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("x")}, func(_ *Record, err error) {
 			mu.Lock()
 			errs = append(errs, err)
 			mu.Unlock()
@@ -727,7 +870,7 @@ func produceNumbered(t *testing.T, ctx context.Context, p *Producer, topic strin
 		go func() {
 			defer wg.Done()
 			for i := 0; i < n; i++ {
-				p.Produce(ctx, &Record{Topic: topic, Partition: part, Value: []byte(fmt.Sprintf("%s%d", prefix, i))},
+				p.Produce(ctx, &Record{Topic: topic, Partition: part, ManualPartition: true, Value: []byte(fmt.Sprintf("%s%d", prefix, i))},
 					func(_ *Record, err error) {
 						if err != nil {
 							failed.Add(1)
@@ -824,11 +967,11 @@ func TestEpochBumpAfterLostProducerState(t *testing.T) {
 	c := fakeCluster(t, 1, kfake.SeedTopics(1, "bump"))
 	ctx := testCtx(t, 30*time.Second)
 	p := newTestProducer(t, c.ListenAddrs())
-	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: "bump", Partition: 0, Value: []byte("b0")}))
+	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: "bump", Partition: 0, ManualPartition: true, Value: []byte("b0")}))
 	pid0, epoch0 := p.idem.current()
 	h := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "bump", Err: fkerr.UnknownProducerID, Count: 1})
 	defer h.Remove()
-	recs := []*Record{{Topic: "bump", Partition: 0, Value: []byte("b1")}, {Topic: "bump", Partition: 0, Value: []byte("b2")}}
+	recs := []*Record{{Topic: "bump", Partition: 0, ManualPartition: true, Value: []byte("b1")}, {Topic: "bump", Partition: 0, Value: []byte("b2")}}
 	require.NoError(t, p.ProduceSync(ctx, recs...))
 	require.Equal(t, 1, h.Hits())
 	pid1, epoch1 := p.idem.current()
@@ -846,9 +989,9 @@ func TestNotEnoughReplicasDoesNotUseUpRetries(t *testing.T) {
 	p := newTestProducer(t, c.ListenAddrs(), WithRetry(RetryPolicy{MaxRetries: 1,
 		InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, BackoffMultiplier: 2}),
 		WithReconnectBackoff(time.Millisecond, 5*time.Millisecond))
-	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: "isr", Partition: 0, Value: []byte("r0")}))
+	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: "isr", Partition: 0, ManualPartition: true, Value: []byte("r0")}))
 	h := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "isr", Err: fkerr.NotEnoughReplicas, Count: 5})
-	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: "isr", Partition: 0, Value: []byte("r1")}))
+	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: "isr", Partition: 0, ManualPartition: true, Value: []byte("r1")}))
 	require.Equal(t, 5, h.Hits(), "the record was refused 5 times (more than MaxRetries) before it went through")
 	checkSequence(t, fetchAll(t, ctx, p.Client(), "isr", 0, 2), 2, "r")
 }
@@ -858,15 +1001,15 @@ func TestRetriesExhausted(t *testing.T) {
 	ctx := testCtx(t, 30*time.Second)
 	p := newTestProducer(t, c.ListenAddrs(), WithRetry(RetryPolicy{MaxRetries: 2,
 		InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, BackoffMultiplier: 2}))
-	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: "nerr", Partition: 0, Value: []byte("e0")}))
+	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: "nerr", Partition: 0, ManualPartition: true, Value: []byte("e0")}))
 	h := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "nerr", Err: fkerr.CorruptMessage, Count: -1})
-	err := p.ProduceSync(ctx, &Record{Topic: "nerr", Partition: 0, Value: []byte("lost")})
+	err := p.ProduceSync(ctx, &Record{Topic: "nerr", Partition: 0, ManualPartition: true, Value: []byte("lost")})
 	require.ErrorIs(t, err, wire.ErrCorruptMessage)
 	require.Contains(t, err.Error(), "gave up after 3 attempts")
 	require.Equal(t, 3, h.Hits())
 	h.Remove()
 	// The producer recovers (new epoch) and keeps the partition in order.
-	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: "nerr", Partition: 0, Value: []byte("e1")}))
+	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: "nerr", Partition: 0, ManualPartition: true, Value: []byte("e1")}))
 	checkSequence(t, fetchAll(t, ctx, p.Client(), "nerr", 0, 2), 2, "e")
 }
 
@@ -885,7 +1028,7 @@ func TestLingerBatchesRecords(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := 0; i < 200; i++ {
 		wg.Add(1)
-		p.Produce(ctx, &Record{Topic: "linger", Partition: 0, Value: []byte(fmt.Sprint(i))}, func(_ *Record, err error) {
+		p.Produce(ctx, &Record{Topic: "linger", Partition: 0, ManualPartition: true, Value: []byte(fmt.Sprint(i))}, func(_ *Record, err error) {
 			assert.NoError(t, err)
 			wg.Done()
 		})
@@ -898,7 +1041,7 @@ func TestLingerBatchesRecords(t *testing.T) {
 	before := requests.Load()
 	var acked atomic.Int32
 	for i := 0; i < 40; i++ {
-		p2.Produce(ctx, &Record{Topic: "linger", Partition: 0, Value: make([]byte, 100)}, func(_ *Record, err error) {
+		p2.Produce(ctx, &Record{Topic: "linger", Partition: 0, ManualPartition: true, Value: make([]byte, 100)}, func(_ *Record, err error) {
 			if err == nil {
 				acked.Add(1)
 			}

@@ -154,7 +154,7 @@ func produceAndFetch(t *testing.T, cl *Client) {
 	require.NoError(t, err)
 	defer p.Close(ctx)
 	topic := uniqueTopic(t)
-	recs := []*Record{{Topic: topic, Partition: 0, Value: []byte("secured-1")}, {Topic: topic, Partition: 0, Value: []byte("secured-2")}}
+	recs := []*Record{{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("secured-1")}, {Topic: topic, Partition: 0, Value: []byte("secured-2")}}
 	require.NoError(t, p.ProduceSync(ctx, recs...))
 	var got []string
 	next := int64(0)
@@ -528,7 +528,7 @@ func TestAuthFailureIsNotRetriedInALoop(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	err = prod.ProduceSync(ctx, &Record{Topic: "t", Partition: 0, Value: []byte("x")})
+	err = prod.ProduceSync(ctx, &Record{Topic: "t", Partition: 0, ManualPartition: true, Value: []byte("x")})
 	require.Error(t, err)
 	require.NoError(t, prod.Close(context.Background()))
 	// 1 s hold after the first failure, then 2 s: at most 3 dials in ~3 s.

@@ -167,9 +167,12 @@ int32_t gofka_log_drain(int32_t max_lines, int32_t timeout_ms, uint8_t **buf_out
  * broker, and retries retriable failures (re-routing after leader moves)
  * as the retry.* properties say, until delivery.timeout.ms. With
  * enable.idempotence (the default with acks=all) retries neither duplicate
- * nor reorder records. Partitioning when partition is -1: murmur2 of the
- * key (the Java client's partitioner) for keyed records, the sticky
- * partitioner (KIP-480) for records without a key. A partition number the
+ * nor reorder records. A partition number >= 0 is used as is, whatever
+ * the key. Partitioning when partition is -1: murmur2 of the key as the
+ * Java client places it (toPositive(murmur2(key)) % partitions) for keyed
+ * records, the sticky partitioner (KIP-480) for records without a key.
+ * Callers that want a key to choose pass -1 (the Python package does when
+ * no partition is given and the record has a key). A partition number the
  * topic does not have fails with PARTITION_NOT_FOUND (-112) once fresh
  * metadata confirms it. A record larger than max.request.size (default 1
  * MiB) fails with MESSAGE_TOO_LARGE_LOCAL (-110) without being sent; the
@@ -339,6 +342,8 @@ int32_t gofka_producer_close(gofka_handle_t producer, int32_t timeout_ms, gofka_
  *  headers:  int32 count, then per header:
  *              int32 key_len, key bytes (UTF-8),
  *              int32 value_len (-1 = null), value bytes
+ *            in order; a key may repeat (Kafka allows it): every header is
+ *            sent, and received ones keep their order and repeats.
  *
  *  records:  per record, back to back:
  *              int32 key_len (-1 = null), key bytes,

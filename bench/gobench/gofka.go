@@ -89,7 +89,7 @@ func gofkaProduceSync(ctx context.Context, s *spec, m *meter) (*result, error) {
 				hi := min(s.Count, lo+s.Chunk)
 				recs = recs[:0]
 				for i := lo; i < hi; i++ {
-					recs = append(recs, &core.Record{Topic: s.Topic, Partition: -1, Value: pool[i%len(pool)]})
+					recs = append(recs, &core.Record{Topic: s.Topic, Value: pool[i%len(pool)]})
 				}
 				if err := p.ProduceSync(ctx, recs...); err != nil {
 					once.Do(func() { firstErr = err })
@@ -193,7 +193,7 @@ func gofkaLatencyProduce(ctx context.Context, s *spec, m *meter) (*result, error
 	}
 	defer p.Close(context.Background())
 	return latencyProduceLoop(ctx, s, m, pool, func(v []byte) error {
-		return p.ProduceSync(ctx, &core.Record{Topic: s.Topic, Partition: 0, Value: v})
+		return p.ProduceSync(ctx, &core.Record{Topic: s.Topic, Partition: 0, ManualPartition: true, Value: v})
 	})
 }
 

@@ -49,7 +49,7 @@ func gofkaProduceAsync(ctx context.Context, s *spec, m *meter) (*result, error) 
 	}
 	m.Start()
 	for i := 0; i < s.Count; i++ {
-		p.Produce(ctx, &core.Record{Topic: s.Topic, Partition: -1, Value: pool[i%len(pool)]}, promise)
+		p.Produce(ctx, &core.Record{Topic: s.Topic, Value: pool[i%len(pool)]}, promise)
 	}
 	if err := p.Flush(ctx); err != nil {
 		return nil, err

@@ -51,7 +51,7 @@ func gofkaProduceBatch(ctx context.Context, s *spec, m *meter) (*result, error) 
 		hi := min(s.Count, lo+s.Chunk)
 		recs := make([]*core.Record, hi-lo)
 		for i := range recs {
-			recs[i] = &core.Record{Topic: s.Topic, Partition: -1, Value: pool[(lo+i)%len(pool)]}
+			recs[i] = &core.Record{Topic: s.Topic, Value: pool[(lo+i)%len(pool)]}
 		}
 		if err := p.ProduceBatch(ctx, recs, promise); err != nil {
 			return nil, err

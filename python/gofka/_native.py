@@ -693,18 +693,39 @@ _I32_pack = _I32.pack
 _NULL_LEN = _I32_pack(-1)
 
 
-def pack_headers(headers: Optional[Mapping[str, Any]]) -> bytes:
-    """Packs a header mapping (str -> bytes-like / str / None) in the headers
+def header_items(headers: Any) -> List[Tuple[str, Any]]:
+    """The (key, value) pairs of a headers argument, in order: a Mapping
+    (str -> value) or a list / tuple of (str, value) pairs, the form
+    confluent-kafka, aiokafka and kafka-python take, where a key may repeat.
+    Raises TypeError naming what is wrong; values are checked by
+    pack_headers."""
+    if isinstance(headers, Mapping):
+        return list(headers.items())
+    if not isinstance(headers, (list, tuple)):
+        raise TypeError(
+            "headers must be a dict or a list of (str, value) pairs, not %s" % type(headers).__name__)
+    items = []
+    for i, pair in enumerate(headers):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(
+                "headers[%d] must be a (str, value) pair, not %s" % (
+                    i, type(pair).__name__ if not isinstance(pair, (tuple, list)) else "%d items" % len(pair)))
+        items.append((pair[0], pair[1]))
+    return items
+
+
+def pack_headers(headers: Any) -> bytes:
+    """Packs headers (a Mapping str -> bytes-like / str / None, or a list of
+    (str, bytes-like / str / None) pairs, keys may repeat) in the headers
     format of gofka.h; b"" when there are none."""
     if headers is None:
         return b""
-    if not isinstance(headers, Mapping):
-        raise TypeError("headers must be a dict, not %s" % type(headers).__name__)
-    if not headers:
+    items = header_items(headers)
+    if not items:
         return b""
-    parts = [_I32_pack(len(headers))]
+    parts = [_I32_pack(len(items))]
     append = parts.append
-    for key, value in headers.items():
+    for key, value in items:
         if not isinstance(key, str):
             raise TypeError("header keys must be str, not %s" % type(key).__name__)
         kb = key.encode("utf-8")

@@ -75,6 +75,11 @@ typedef struct {
     PyObject *headers; /* NULL until first read or set: see headers_get */
     PyObject *timestamp;
     PyObject *key;
+    /* The headers as read, a list of (str, bytes | None) in order: set only
+     * when a key repeats (the dict keeps its last value) or when the
+     * headers were given as a list; NULL: header_list derives the list
+     * from headers. */
+    PyObject *header_list;
 } MessageFields;
 
 static PyTypeObject *fields_type;   /* MessageFields (owned by the module) */
@@ -93,6 +98,7 @@ static void fields_dealloc(PyObject *self)
     Py_CLEAR(m->headers);
     Py_CLEAR(m->timestamp);
     Py_CLEAR(m->key);
+    Py_CLEAR(m->header_list);
     tp_free(self);
     /* Instances of heap types own a reference to their type. */
     Py_DECREF(tp);
@@ -123,13 +129,83 @@ static int headers_set(PyObject *self, PyObject *value, void *closure)
     Py_INCREF(value);
     m->headers = value;
     Py_XDECREF(old);
+    /* New headers: the list derives from them again. */
+    Py_CLEAR(m->header_list);
     return 0;
+}
+
+/* The dict of a list of (str, value) header pairs (the last value of a
+ * repeated key wins); TypeError naming the bad item. */
+static PyObject *pairs_dict(PyObject *list)
+{
+    PyObject *d = PyDict_New();
+    Py_ssize_t i, n = PyList_Size(list);
+    if (d == NULL)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        PyObject *item = PyList_GetItem(list, i), *k, *v;
+        if (!PyTuple_Check(item) || PyTuple_Size(item) != 2 || !PyUnicode_Check(PyTuple_GetItem(item, 0))) {
+            PyErr_Format(PyExc_TypeError, "header_list[%zd] must be a (str, bytes | None) tuple", i);
+            Py_DECREF(d);
+            return NULL;
+        }
+        k = PyTuple_GetItem(item, 0);
+        v = PyTuple_GetItem(item, 1);
+        if (PyDict_SetItem(d, k, v) < 0) {
+            Py_DECREF(d);
+            return NULL;
+        }
+    }
+    return d;
+}
+
+/* Stores a header list and the dict made from it. */
+static int set_header_pairs(MessageFields *m, PyObject *list)
+{
+    PyObject *d = pairs_dict(list), *oldh = m->headers, *oldl = m->header_list;
+    if (d == NULL)
+        return -1;
+    Py_INCREF(list);
+    m->header_list = list;
+    m->headers = d;
+    Py_XDECREF(oldh);
+    Py_XDECREF(oldl);
+    return 0;
+}
+
+static PyObject *header_list_get(PyObject *self, void *closure)
+{
+    MessageFields *m = (MessageFields *)self;
+    (void)closure;
+    if (m->header_list != NULL) {
+        Py_INCREF(m->header_list);
+        return m->header_list;
+    }
+    if (m->headers == NULL)
+        return PyList_New(0);
+    return PyMapping_Items(m->headers);
+}
+
+static int header_list_set(PyObject *self, PyObject *value, void *closure)
+{
+    (void)closure;
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "cannot delete attribute 'header_list'");
+        return -1;
+    }
+    if (!PyList_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "header_list must be a list of (str, bytes | None) tuples");
+        return -1;
+    }
+    return set_header_pairs((MessageFields *)self, value);
 }
 
 
 /* Message(topic, partition, offset, value, headers=None, timestamp=0.0,
  * key=None): the constructor of gofka.Message (the pure-Python base has the
- * same one). headers None stays unset (an empty dict on first access). */
+ * same one). headers None stays unset (an empty dict on first access); a
+ * list of (str, value) tuples becomes header_list, and headers the dict
+ * made from it. */
 static int fields_init(PyObject *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"topic", "partition", "offset", "value", "headers", "timestamp", "key", NULL};
@@ -172,6 +248,14 @@ static int fields_init(PyObject *self, PyObject *args, PyObject *kwds)
     m->key = key;
     for (i = 0; i < 7; i++)
         Py_XDECREF(old[i]);
+    Py_CLEAR(m->header_list);
+    if (m->headers != NULL && PyList_Check(m->headers)) {
+        PyObject *list = m->headers;
+        m->headers = NULL;
+        i = set_header_pairs(m, list);
+        Py_DECREF(list);
+        return i;
+    }
     return 0;
 }
 
@@ -199,6 +283,7 @@ static PyMemberDef fields_members[] = {
 
 static PyGetSetDef fields_getset[] = {
     {"headers", headers_get, headers_set, "dict of header name -> bytes or None", NULL},
+    {"header_list", header_list_get, header_list_set, "every header in order, as (name, bytes or None)", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -282,8 +367,10 @@ static PyObject *range_bytes(const unsigned char *base, Py_ssize_t len, int32_t 
 }
 
 /* The headers block [pos, end): i32 count, then per header i32 key length,
- * key (UTF-8), i32 value length (-1: null), value. */
-static PyObject *parse_headers(const unsigned char *base, Py_ssize_t pos, Py_ssize_t end)
+ * key (UTF-8), i32 value length (-1: null), value. A dict, or with
+ * as_list a list of (key, value) tuples in order (every header, repeated
+ * keys included). */
+static PyObject *parse_headers(const unsigned char *base, Py_ssize_t pos, Py_ssize_t end, int as_list)
 {
     PyObject *headers;
     int32_t n, i;
@@ -293,7 +380,7 @@ static PyObject *parse_headers(const unsigned char *base, Py_ssize_t pos, Py_ssi
     pos += 4;
     if (n < 0 || n > (end - pos) / 8)
         return malformed("header count");
-    headers = PyDict_New();
+    headers = as_list ? PyList_New(n) : PyDict_New();
     if (headers == NULL)
         return NULL;
     for (i = 0; i < n; i++) {
@@ -325,6 +412,15 @@ static PyObject *parse_headers(const unsigned char *base, Py_ssize_t pos, Py_ssi
                 Py_DECREF(k);
                 goto fail;
             }
+        }
+        if (as_list) {
+            PyObject *pair = PyTuple_Pack(2, k, v);
+            Py_DECREF(k);
+            Py_DECREF(v);
+            if (pair == NULL)
+                goto fail;
+            PyList_SetItem(headers, i, pair);
+            continue;
         }
         rc = PyDict_SetItem(headers, k, v);
         Py_DECREF(k);
@@ -395,7 +491,12 @@ static PyObject *build_messages(const unsigned char *base, Py_ssize_t len, Py_ss
                 Py_DECREF(out);
                 return malformed("headers range");
             }
-            if ((m->headers = parse_headers(base, hs, he)) == NULL)
+            if ((m->headers = parse_headers(base, hs, he, 0)) == NULL)
+                goto fail;
+            /* A repeated key: keep every header in header_list too (the
+             * count was checked by parse_headers). */
+            if (PyDict_Size(m->headers) < (Py_ssize_t)rd32(base + hs) &&
+                (m->header_list = parse_headers(base, hs, he, 1)) == NULL)
                 goto fail;
         }
     }
@@ -1357,7 +1458,8 @@ static PyObject *chunk_records(PyObject *module, PyObject *args)
 {
     PyObject *pend, *groups = NULL, *order = NULL, *out = NULL;
     long long limit;
-    Py_ssize_t n, i, max_records = PY_SSIZE_T_MAX;
+    Py_ssize_t n, i, max_records = PY_SSIZE_T_MAX, epoch = 0;
+    int prev_auto = -1; /* whether the previous record's partition was -1 (none yet) */
     (void)module;
     if (!PyArg_ParseTuple(args, "O!L|n:chunk_records", &PyList_Type, &pend, &limit, &max_records))
         return NULL;
@@ -1389,7 +1491,20 @@ static PyObject *chunk_records(PyObject *module, PyObject *args)
             if (PyErr_Occurred())
                 goto fail;
         }
-        if ((key = PyTuple_Pack(2, PyTuple_GetItem(rec, 0), PyTuple_GetItem(rec, 1))) == NULL)
+        {
+            /* Records the engine places (-1) and records with an explicit
+             * partition may meet on one partition: a new group epoch at
+             * each switch between the two keeps their order (groups go out
+             * in order of first appearance). */
+            long part = PyLong_AsLong(PyTuple_GetItem(rec, 1));
+            int is_auto = part == -1;
+            if (part == -1 && PyErr_Occurred())
+                goto fail;
+            if (prev_auto >= 0 && is_auto != prev_auto)
+                epoch++;
+            prev_auto = is_auto;
+        }
+        if ((key = Py_BuildValue("(OOn)", PyTuple_GetItem(rec, 0), PyTuple_GetItem(rec, 1), epoch)) == NULL)
             goto fail;
         g = PyDict_GetItemWithError(groups, key);
         if (g == NULL) {
@@ -1464,6 +1579,18 @@ static PyObject *new_message(PyObject *topic, PyObject *partition, PyObject *off
     m->headers = headers == Py_None ? (Py_DECREF(headers), NULL) : headers;
     m->timestamp = timestamp;
     m->key = key;
+    if (m->headers != NULL && PyList_Check(m->headers)) {
+        /* (str, value) pairs with a repeated key (producer._headers_dict). */
+        PyObject *list = m->headers;
+        int rc;
+        m->headers = NULL;
+        rc = set_header_pairs(m, list);
+        Py_DECREF(list);
+        if (rc < 0) {
+            Py_DECREF(m);
+            return NULL;
+        }
+    }
     return (PyObject *)m;
 }
 

@@ -20,7 +20,7 @@ import struct
 import time
 import weakref
 from collections import deque
-from typing import Any, Awaitable, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _native
 from ._bridge import AsyncBridge, Event, EventQueue
@@ -30,9 +30,11 @@ from .message import speedups as _speedups
 from .producer import (
     PARTITION_DEFAULT,
     REC_OVERHEAD,
+    Headers,
     ProducerOptions,
     batch_offsets,
     batch_records,
+    check_custom_partition,
     chunk_records,
     columnar,
     columnar_chunks,
@@ -42,6 +44,7 @@ from .producer import (
     pack_pending,
     pack_record_list,
     parse_batch_results,
+    partition_runs,
     produce_values,
     register_open,
     report_failed,
@@ -391,15 +394,17 @@ class AsyncProducer(object):
         message: bytes,
         partition: Optional[int] = PARTITION_DEFAULT,
         key: Optional[bytes] = None,
-        headers: Optional[Mapping[str, Any]] = None,
+        headers: Headers = None,
         *,
         timestamp: Optional[float] = None,
     ) -> Awaitable[int]:
         """Sends one record; ``await producer.send(...)`` returns its offset
         once acknowledged (-1 with acks=0). ``message`` and ``key`` are
         bytes-like (``message`` may be None for a null value); ``headers`` a
-        dict of str -> bytes / str / None; ``timestamp`` seconds since the
-        epoch (None = now). See the class doc for ``partition``. The future
+        dict of str -> bytes / str / None or a list of (str, value) pairs
+        (a key may repeat); ``timestamp`` seconds since the epoch (None =
+        now). See the class doc for ``partition``: without one, a key
+        chooses it as the Java client does. The future
         fails with ProduceError, MetadataError or ConnectionError; bad
         arguments raise TypeError / ValueError at once.
 
@@ -444,7 +449,7 @@ class AsyncProducer(object):
         partition: Optional[int] = PARTITION_DEFAULT,
         key: Optional[Union[str, bytes]] = None,
         encoding: str = "utf-8",
-        headers: Optional[Mapping[str, Any]] = None,
+        headers: Headers = None,
         *,
         timestamp: Optional[float] = None,
     ) -> int:
@@ -468,11 +473,15 @@ class AsyncProducer(object):
         """Sends many values to one topic and returns their offsets in
         order. The batch crosses into the library in one call (batches
         larger than a quarter of ``buffer_memory`` in a few). ``partition``
-        as for :meth:`send` (default 0; None = the engine's partitioner per
-        record); ``keys`` an optional list of keys, one per message;
-        ``headers`` one dict for all or a list; ``timestamp`` one value or
-        a list. Raises the first failed record's error (the others may have
-        been written)."""
+        as for :meth:`send`: an explicit one for all records; None = the
+        engine's partitioner per record; not passed: the custom partitioner
+        per record if there is one, else murmur2 of each record's key (as
+        the Java client) and partition 0 for records without a key.
+        ``keys`` an optional list of keys, one per message; ``headers`` one
+        set for all (a dict or a list of (str, value) pairs) or a list of
+        sets, one per message; ``timestamp`` one value or a list. Raises
+        the first failed record's error (the others may have been
+        written)."""
         topic_b = _native.encode_topic(topic)
         loop = asyncio.get_running_loop()
         plain = keys is None and headers is None and timestamp is None and (
@@ -496,20 +505,22 @@ class AsyncProducer(object):
         records = batch_records(messages, keys, headers, timestamp)
         if not records:
             return []
+        groups: List[Tuple[int, List[int]]] = []
         if partition is PARTITION_DEFAULT and self.partitioner is not None:
-            groups: Dict[int, List[int]] = {}
+            by_part: Dict[int, List[int]] = {}
             for i, rec in enumerate(records):
                 p = await self._custom_partition(topic, topic_b, rec[0])
-                groups.setdefault(p, []).append(i)
+                by_part.setdefault(p, []).append(i)
+            groups = list(by_part.items())
         else:
-            if partition is PARTITION_DEFAULT:
-                part = 0
-            else:
-                part = resolve_partition(partition, 0)
-            groups = {part: list(range(len(records)))}
+            # Runs of consecutive records with one partition value (keyed
+            # and unkeyed records differ without an explicit partition),
+            # submitted in order so each partition keeps the send order.
+            groups = [(part, list(range(lo, hi)))
+                      for part, lo, hi in partition_runs(partition, [rec[0] for rec in records])]
         offsets: List[int] = [-1] * len(records)
         futures = []
-        for part, idxs in groups.items():
+        for part, idxs in groups:
             for unit_idx, chunk in self._chunks([records[i] for i in idxs], idxs):
                 fut: "asyncio.Future[List[int]]" = loop.create_future()
                 futures.append(fut)
@@ -538,12 +549,7 @@ class AsyncProducer(object):
     async def _custom_partition(self, topic: str, topic_b: bytes, key: Optional[bytes]) -> int:
         n = await self._partition_count(topic, topic_b)
         assert self.partitioner is not None
-        p = self.partitioner(key, n, topic)
-        if isinstance(p, bool) or not isinstance(p, int):
-            raise TypeError("partitioner returned %r; it must return an int" % (p,))
-        if p < 0 or p >= n:
-            raise ValueError("partitioner returned partition %d; topic %s has %d partitions" % (p, topic, n))
-        return p
+        return check_custom_partition(self.partitioner(key, n, topic), n, topic)
 
     async def _partition_count(self, topic: str, topic_b: bytes) -> int:
         cached = self._counts.get(topic)

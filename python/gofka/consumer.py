@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from ctypes import byref, c_int32, c_size_t, c_void_p
-from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _native
 from ._client import HandleOwner, validate_brokers, validate_client_id, validate_timeout
@@ -166,10 +166,13 @@ def unpack_offsets(buf: bytes) -> List[Tuple[TopicPartition, int, int]]:
     return out
 
 
-def _parse_headers(buf: bytes, pos: int) -> Dict[str, Optional[bytes]]:
+def _parse_headers(buf: bytes, pos: int) -> Union[Dict[str, Optional[bytes]], List[Tuple[str, Optional[bytes]]]]:
+    """A record's headers block: a dict, or when a key repeats the list of
+    every (key, value) in order, which Message turns into ``header_list``
+    and the dict (so nothing read is lost)."""
     (n,) = _I32.unpack_from(buf, pos)
     pos += 4
-    headers: Dict[str, Optional[bytes]] = {}
+    pairs: List[Tuple[str, Optional[bytes]]] = []
     for _ in range(n):
         (kl,) = _I32.unpack_from(buf, pos)
         pos += 4
@@ -178,11 +181,12 @@ def _parse_headers(buf: bytes, pos: int) -> Dict[str, Optional[bytes]]:
         (vl,) = _I32.unpack_from(buf, pos)
         pos += 4
         if vl < 0:
-            headers[key] = None
+            pairs.append((key, None))
         else:
-            headers[key] = buf[pos:pos + vl]
+            pairs.append((key, buf[pos:pos + vl]))
             pos += vl
-    return headers
+    headers = dict(pairs)
+    return headers if len(headers) == len(pairs) else pairs
 
 
 Events = List[Tuple[int, List[TopicPartition]]]

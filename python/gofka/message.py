@@ -4,13 +4,14 @@ Its storage comes from the optional C module ``gofka._speedups``
 (``MessageFields``), which also builds the messages of a poll at C speed;
 without it (no compiler at install time, or ``GOFKA_NO_SPEEDUPS=1``) an
 equivalent pure-Python base is used. Both behave the same: seven mutable
-attributes, ``headers`` an empty dict when the record has none.
+attributes, ``headers`` an empty dict when the record has none, and
+``header_list``, every header in order (repeated keys included).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 __all__ = ["Message"]
 
@@ -25,10 +26,25 @@ if os.environ.get("GOFKA_NO_SPEEDUPS", "") in ("", "0"):
         speedups = None
 
 
-class _PyMessageFields(object):
-    """Pure-Python storage of Message (used without gofka._speedups)."""
+HeaderList = List[Tuple[str, Optional[bytes]]]
 
-    __slots__ = ("topic", "partition", "offset", "value", "headers", "timestamp", "key")
+
+def _pairs_dict(pairs: Any) -> Dict[str, Optional[bytes]]:
+    """The dict of a list of (str, value) header tuples (the last value of
+    a repeated key wins); TypeError naming a bad item."""
+    out: Dict[str, Optional[bytes]] = {}
+    for i, item in enumerate(pairs):
+        if not isinstance(item, tuple) or len(item) != 2 or not isinstance(item[0], str):
+            raise TypeError("header_list[%d] must be a (str, bytes | None) tuple" % i)
+        out[item[0]] = item[1]
+    return out
+
+
+class _PyMessageFields(object):
+    """Pure-Python storage of Message (used without gofka._speedups); the
+    same behaviour as _speedups.MessageFields."""
+
+    __slots__ = ("topic", "partition", "offset", "value", "_headers", "timestamp", "key", "_header_list")
 
     def __init__(
         self,
@@ -36,7 +52,7 @@ class _PyMessageFields(object):
         partition: int,
         offset: int,
         value: Optional[bytes],
-        headers: Optional[Dict[str, Optional[bytes]]] = None,
+        headers: Union[Dict[str, Optional[bytes]], HeaderList, None] = None,
         timestamp: float = 0.0,
         key: Optional[bytes] = None,
     ) -> None:
@@ -44,9 +60,35 @@ class _PyMessageFields(object):
         self.partition = partition
         self.offset = offset
         self.value = value
-        self.headers = {} if headers is None else headers
+        self._header_list: Optional[HeaderList] = None
+        if isinstance(headers, list):
+            self.header_list = headers
+        else:
+            self._headers = {} if headers is None else headers
         self.timestamp = timestamp
         self.key = key
+
+    @property
+    def headers(self) -> Dict[str, Optional[bytes]]:
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: Dict[str, Optional[bytes]]) -> None:
+        self._headers = value
+        self._header_list = None  # derived from the new headers again
+
+    @property
+    def header_list(self) -> HeaderList:
+        if self._header_list is not None:
+            return self._header_list
+        return list(self._headers.items())
+
+    @header_list.setter
+    def header_list(self, value: HeaderList) -> None:
+        if not isinstance(value, list):
+            raise TypeError("header_list must be a list of (str, bytes | None) tuples")
+        self._headers = _pairs_dict(value)
+        self._header_list = value
 
 
 _MessageFields: Any = speedups.MessageFields if speedups is not None else _PyMessageFields
@@ -69,7 +111,12 @@ class Message(_MessageFields):
         partition: partition number.
         offset: offset of the record in its partition.
         value: record value (None for a null value / tombstone).
-        headers: dict of header name -> bytes (or None).
+        headers: dict of header name -> bytes (or None); a name that
+            repeats (Kafka allows it) keeps its last value here.
+        header_list: every header in record order, repeats included, as a
+            list of (name, bytes or None) tuples. Setting it sets
+            ``headers`` too; setting ``headers`` makes ``header_list``
+            follow it. The constructor's ``headers`` may be such a list.
         timestamp: record timestamp, seconds since the epoch (from the record).
         key: record key, or None.
     """
@@ -82,6 +129,7 @@ class Message(_MessageFields):
     offset: int
     value: Optional[bytes]
     headers: Dict[str, Optional[bytes]]
+    header_list: HeaderList
     timestamp: float
     key: Optional[bytes]
 
@@ -95,12 +143,14 @@ class Message(_MessageFields):
             parts.append("key=%s" % _short(self.key))
         parts.append("value=%s" % _short(self.value))
         if self.headers:
-            parts.append("headers=%r" % (self.headers,))
+            hl = self.header_list
+            parts.append("headers=%r" % (hl if len(hl) != len(self.headers) else self.headers,))
         parts.append("timestamp=%r" % (self.timestamp,))
         return "Message(%s)" % ", ".join(parts)
 
     def _fields(self) -> Any:
-        return (self.topic, self.partition, self.offset, self.key, self.value, self.headers, self.timestamp)
+        return (self.topic, self.partition, self.offset, self.key, self.value, self.headers, self.header_list,
+                self.timestamp)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Message):
@@ -115,7 +165,9 @@ class Message(_MessageFields):
 
     def __reduce__(self) -> Any:
         # pickle and copy: the C storage has no __slots__ for copyreg to see.
-        return (Message, (self.topic, self.partition, self.offset, self.value, self.headers, self.timestamp, self.key))
+        hl = self.header_list
+        headers = hl if len(hl) != len(self.headers) else self.headers  # repeats travel as the list
+        return (Message, (self.topic, self.partition, self.offset, self.value, headers, self.timestamp, self.key))
 
 
 if speedups is not None:

@@ -63,6 +63,11 @@ class _Default(object):
 #: Default of ``partition`` where "not passed" differs from every value.
 PARTITION_DEFAULT: Any = _Default()
 
+#: What ``headers`` takes: a dict of str -> value, or a list of (str, value)
+#: pairs (keys may repeat); a value is bytes-like, str (sent as UTF-8) or
+#: None.
+Headers = Union[Mapping[str, Any], Sequence[Tuple[str, Any]], None]
+
 
 # --------------------------------------------------------------------------
 # Options shared by Producer and AsyncProducer
@@ -268,6 +273,46 @@ def resolve_partition(partition: Any, default: int) -> int:
     return partition
 
 
+def default_partition(key: Optional[bytes]) -> int:
+    """The partition of a send that passed none (and has no custom
+    partitioner): -1, the engine's murmur2 of the key as the Java client
+    places it, for a keyed record; 0, the documented default, without a
+    key."""
+    return 0 if key is None else -1
+
+
+def partition_runs(partition: Any, keys: Sequence[Optional[bytes]],
+                   choose: Optional[Callable[[Optional[bytes]], int]] = None) -> List[Tuple[int, int, int]]:
+    """(partition, start, end) runs of a batch's records: one run with the
+    explicit (or None / -1) partition; without one, consecutive records
+    that share choose(key) (a custom partitioner) or else
+    default_partition(key), so that each run is one library call and
+    records keep their order."""
+    if partition is not PARTITION_DEFAULT:
+        return [(resolve_partition(partition, 0), 0, len(keys))]
+    parts = [(choose or default_partition)(k) for k in keys]
+    runs: List[Tuple[int, int, int]] = []
+    start = 0
+    for i in range(1, len(parts) + 1):
+        if i == len(parts) or parts[i] != parts[start]:
+            runs.append((parts[start], start, i))
+            start = i
+    return runs
+
+
+#: Seconds a topic's partition count stays cached for a custom partitioner.
+PARTITION_COUNT_TTL = 30.0
+
+
+def check_custom_partition(p: Any, n: int, topic: str) -> int:
+    """A custom partitioner's answer, checked: an int in [0, n)."""
+    if isinstance(p, bool) or not isinstance(p, int):
+        raise TypeError("partitioner returned %r; it must return an int" % (p,))
+    if p < 0 or p >= n:
+        raise ValueError("partitioner returned partition %d; topic %s has %d partitions" % (p, topic, n))
+    return p
+
+
 def optional_value(value: Any, what: str) -> Optional[bytes]:
     if value is None:
         return None
@@ -318,6 +363,23 @@ def pack_record_list(records: Sequence[Tuple[Optional[bytes], Optional[bytes], i
     return b"".join(parts)
 
 
+def is_header_set(headers: Any) -> bool:
+    """Whether a send_batch ``headers`` argument is one set of headers for
+    every message (None, a dict, or a list of (str, value) pairs, an empty
+    list included) rather than a list of sets, one per message (a non-empty
+    list whose items are all None, dicts or lists of pairs)."""
+    if headers is None or isinstance(headers, Mapping):
+        return True
+    if not isinstance(headers, (list, tuple)):
+        return False  # per_record / pack_headers report the type
+
+    def one_set(h: Any) -> bool:
+        return h is None or isinstance(h, Mapping) or (
+            isinstance(h, (list, tuple)) and all(isinstance(p, (list, tuple)) for p in h))
+
+    return not (headers and all(one_set(h) for h in headers))
+
+
 def batch_records(
     messages: Any,
     keys: Any,
@@ -325,8 +387,8 @@ def batch_records(
     timestamp: Any,
 ) -> List[Tuple[Optional[bytes], Optional[bytes], int, bytes]]:
     """Validates send_batch arguments: a list of values, optional parallel
-    keys, headers (one dict for all or a list of dicts) and timestamp (one
-    for all or a list)."""
+    keys, headers (one set for all, see is_header_set, or a list of sets,
+    one per message) and timestamp (one for all or a list)."""
     if isinstance(messages, (bytes, bytearray, memoryview, str)):
         raise TypeError("messages must be a list of bytes, not a single %s" % type(messages).__name__)
     try:
@@ -361,7 +423,7 @@ def batch_records(
         if len(key_list) != n:
             raise ValueError("keys has %d items for %d messages" % (len(key_list), n))
         key_list = [optional_value(k, "keys[%d]" % i) for i, k in enumerate(key_list)]
-    header_list = per_record(headers, "headers")
+    header_list = per_record(None if is_header_set(headers) else headers, "headers")
     common_headers = _native.pack_headers(headers) if header_list is None else b""
     ts_list = per_record(timestamp, "timestamp")
     common_ts = _native.timestamp_ms(timestamp) if ts_list is None else -1
@@ -630,6 +692,11 @@ class Producer(HandleOwner):
             (default True); with False an unknown topic is a MetadataError.
         connection_pool: a :class:`gofka.ConnectionPool` to share
             connections with.
+        partitioner: ``partitioner(key, num_partitions, topic) -> int``,
+            as kafka-python's: called in the sending thread for records
+            sent without ``partition`` (keyed or not; its exceptions
+            propagate to the caller); partition counts are cached for 30 s.
+            Also the ``partitioner`` attribute (may be replaced).
         use_ssl, ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password,
         ssl_check_hostname, security_protocol, sasl_mechanism, sasl_username,
         sasl_password, sasl_oauth_token_provider: TLS and SASL (see
@@ -647,9 +714,16 @@ class Producer(HandleOwner):
     Partitioning: an explicit partition is used as is (one the topic does
     not have fails with MetadataError PARTITION_NOT_FOUND); ``partition=None``
     lets the engine choose: murmur2 of the key as the Java client does, or
-    the sticky partitioner for records without a key. ``send`` keeps the
-    documented default ``partition=0``; ``produce`` defaults to the
-    partitioner.
+    the sticky partitioner for records without a key. When no partition is
+    passed, the custom ``partitioner`` decides if there is one; otherwise
+    a key chooses it on every path: the record goes where the Java client
+    puts it, toPositive(murmur2(key)) % partitions. Without a key,
+    ``send``, ``send_string`` and ``send_batch`` keep the documented default
+    partition 0, and ``produce`` uses the sticky partitioner.
+
+    Headers, on every path: a dict of str -> bytes / str / None, or a list
+    of (str, bytes / str / None) pairs, in which a key may repeat (as
+    Kafka allows).
 
     The native client is created in the constructor, without network I/O;
     ``connect()`` connects eagerly, otherwise the first send connects.
@@ -677,6 +751,7 @@ class Producer(HandleOwner):
         max_request_size: Optional[int] = None,
         allow_auto_create_topics: Optional[bool] = None,
         connection_pool: Any = None,
+        partitioner: Optional[Callable[[Optional[bytes], int, str], int]] = None,
         use_ssl: bool = False,
         ssl_cafile: Optional[str] = None,
         ssl_certfile: Optional[str] = None,
@@ -694,6 +769,10 @@ class Producer(HandleOwner):
         self._pid = os.getpid()  # the process whose engine this is (fork: see _close_at_exit)
         self._queue: Any = None
         self.exit_timeout = exit_timeout_option(exit_timeout)
+        if partitioner is not None and not callable(partitioner):
+            raise TypeError("partitioner must be callable, not %s" % type(partitioner).__name__)
+        self._partitioner = partitioner
+        self._counts: Dict[str, Tuple[int, float]] = {}  # topic -> (partitions, when), for the partitioner
         self._security = security_options(
             use_ssl, ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password, ssl_check_hostname,
             security_protocol, sasl_mechanism, sasl_username, sasl_password, sasl_oauth_token_provider,
@@ -733,8 +812,7 @@ class Producer(HandleOwner):
         # produce() records not yet handed to the library, and produce()
         # itself (C speedups or pure Python, see PendingRecords).
         self._pending = PendingRecords(self, normalize_record, PARTITION_DEFAULT, self._record_limit, _PUSH_RECORDS)
-        if type(self).produce is Producer.produce:
-            self.produce = self._pending.produce  # type: ignore[method-assign]
+        self._bind_produce()
         self._queues = _QueuePool()  # private event queues of blocking sends
         # The thread serving callbacks now (under _poll_lock), else None: a
         # poll/flush/close made from a callback sees it (re-entrant call).
@@ -798,16 +876,49 @@ class Producer(HandleOwner):
         if result:
             raise result[0]
 
+    @property
+    def partitioner(self) -> Optional[Callable[[Optional[bytes], int, str], int]]:
+        """The custom partitioner, or None (may be replaced)."""
+        return self._partitioner
+
+    @partitioner.setter
+    def partitioner(self, fn: Optional[Callable[[Optional[bytes], int, str], int]]) -> None:
+        if fn is not None and not callable(fn):
+            raise TypeError("partitioner must be callable, not %s" % type(fn).__name__)
+        self._partitioner = fn
+        self._bind_produce()
+
+    def _bind_produce(self) -> None:
+        """produce is PendingRecords.produce itself (one call less per
+        record) unless a subclass overrides it or a custom partitioner must
+        run first (Producer.produce then does)."""
+        if type(self).produce is Producer.produce and self._partitioner is None:
+            self.produce = self._pending.produce  # type: ignore[method-assign]
+        else:
+            self.__dict__.pop("produce", None)
+
+    def _custom_partition(self, topic: str, key: Optional[bytes]) -> int:
+        """The custom partitioner's partition for a record of topic."""
+        fn = self._partitioner
+        assert fn is not None
+        cached = self._counts.get(topic)
+        now = time.monotonic()
+        if cached is None or now - cached[1] >= PARTITION_COUNT_TTL:
+            cached = (self.partition_count(topic), now)
+            if len(self._counts) < 10000:
+                self._counts[topic] = cached
+        return check_custom_partition(fn(key, cached[0], topic), cached[0], topic)
+
     # -- blocking sends -----------------------------------------------------
 
     def send(
         self,
         topic: str,
         message: bytes,
-        partition: Optional[int] = 0,
+        partition: Optional[int] = PARTITION_DEFAULT,
         *,
         key: Optional[bytes] = None,
-        headers: Optional[Mapping[str, Any]] = None,
+        headers: Headers = None,
         timestamp: Optional[float] = None,
     ) -> int:
         """Sends one record and returns its offset once acknowledged.
@@ -815,10 +926,16 @@ class Producer(HandleOwner):
         Args:
             topic: topic name.
             message: the record value (bytes, bytearray or memoryview).
-            partition: the partition (>= 0), or None to let the partitioner
-                choose (murmur2 of the key, sticky without a key).
+            partition: the partition (>= 0; always wins over the key), or
+                None to let the partitioner choose (murmur2 of the key,
+                sticky without a key). Not passed: the custom
+                ``partitioner`` decides if there is one; else a keyed
+                record goes where the Java client puts it
+                (toPositive(murmur2(key)) % partitions), one without a key
+                to partition 0.
             key: the record key (bytes-like) or None.
-            headers: dict of str -> bytes / str / None.
+            headers: a dict of str -> bytes / str / None, or a list of
+                (str, bytes / str / None) pairs (a key may repeat).
             timestamp: record timestamp in seconds since the epoch; None = now.
 
         Raises ProduceError (e.g. MESSAGE_TOO_LARGE, DELIVERY_TIMEOUT),
@@ -832,15 +949,17 @@ class Producer(HandleOwner):
         self,
         topic: str,
         message: str,
-        partition: Optional[int] = 0,
+        partition: Optional[int] = PARTITION_DEFAULT,
         encoding: str = "utf-8",
         *,
         key: Optional[Union[str, bytes]] = None,
-        headers: Optional[Mapping[str, Any]] = None,
+        headers: Headers = None,
         timestamp: Optional[float] = None,
     ) -> int:
         """Sends a str encoded with ``encoding``; returns its offset. ``key``
-        may be a str (encoded the same way) or bytes."""
+        may be a str (encoded the same way) or bytes; ``partition`` and
+        ``headers`` as for :meth:`send` (a key chooses the partition when
+        none is passed)."""
         if not isinstance(message, str):
             raise TypeError("message must be str, not %s" % type(message).__name__)
         if isinstance(key, str):
@@ -855,11 +974,16 @@ class Producer(HandleOwner):
         value: bytes,
         partition: Any,
         key: Optional[bytes],
-        headers: Optional[Mapping[str, Any]],
+        headers: Headers,
         timestamp: Optional[float],
     ) -> int:
         topic_b = _native.encode_topic(topic)
-        part = resolve_partition(partition, 0)
+        if partition is not PARTITION_DEFAULT:
+            part = resolve_partition(partition, 0)
+        elif self._partitioner is not None:
+            part = self._custom_partition(topic, key)
+        else:
+            part = default_partition(key)
         packed_headers = _native.pack_headers(headers)
         ts = _native.timestamp_ms(timestamp)
         deadline = time.monotonic() + self.timeout
@@ -932,7 +1056,7 @@ class Producer(HandleOwner):
         self,
         topic: str,
         messages: List[bytes],
-        partition: Optional[int] = 0,
+        partition: Optional[int] = PARTITION_DEFAULT,
         *,
         keys: Optional[Sequence[Optional[bytes]]] = None,
         headers: Any = None,
@@ -941,21 +1065,29 @@ class Producer(HandleOwner):
         """Sends many values to one topic and returns their offsets, in
         order, once all are acknowledged. The batch crosses into the library
         in one call (batches larger than a quarter of ``buffer_memory`` in a
-        few).
+        few; a batch mixing keyed and unkeyed records without ``partition``
+        in one call per run of each).
 
         Args:
-            partition: the partition for all of them, or None to let the
-                partitioner choose per record.
+            partition: the partition for all of them (wins over the keys),
+                or None to let the partitioner choose per record. Not
+                passed: the custom ``partitioner`` per record if there is
+                one, else each keyed record goes where the Java client
+                puts it (murmur2 of its key), the others to partition 0.
             keys: optional list of keys, one per message (bytes or None).
-            headers: one header dict for every message, or a list of dicts.
+            headers: one set of headers for every message (a dict, or a
+                list of (str, value) pairs), or a list of them, one per
+                message.
             timestamp: one timestamp (seconds) for every message, or a list.
 
         On failure the first failed record's error is raised (nothing is
         returned) and the other records may or may not have been written.
         """
         topic_b = _native.encode_topic(topic)
-        part = resolve_partition(partition, 0)
-        if keys is None and headers is None and timestamp is None:
+        part = 0 if partition is PARTITION_DEFAULT else resolve_partition(partition, 0)
+        chunks: List[Tuple[int, int, Any]]  # (partition, count, packed or columnar)
+        custom = self._custom_partition if partition is PARTITION_DEFAULT and self._partitioner is not None else None
+        if keys is None and headers is None and timestamp is None and custom is None:
             if isinstance(messages, (bytes, bytearray, memoryview, str)):
                 raise TypeError("messages must be a list of bytes, not a single %s" % type(messages).__name__)
             try:
@@ -965,33 +1097,36 @@ class Producer(HandleOwner):
             if len(values) > _INT32_MAX:
                 raise ValueError("too many messages in one batch")
             limit = self._opts.chunk_bytes
-            chunks: List[Tuple[int, Any]] = []
+            chunks = []
             col = columnar(values)
             if col is not None:
-                chunks = [(len(ls), (ls, blob)) for ls, blob in columnar_chunks(col[0], col[1], limit)]
+                chunks = [(part, len(ls), (ls, blob)) for ls, blob in columnar_chunks(col[0], col[1], limit)]
                 values = []  # done: the loop below has nothing to pack
             start = size = 0
             for i, v in enumerate(values):
                 n = len(v) if isinstance(v, (bytes, bytearray)) else 0
                 if i > start and size + n + REC_OVERHEAD > limit:
-                    chunks.append((i - start, _native.pack_values(values[start:i])))
+                    chunks.append((part, i - start, _native.pack_values(values[start:i])))
                     start, size = i, 0
                 size += n + REC_OVERHEAD
             if start < len(values):
-                chunks.append((len(values) - start, _native.pack_values(values[start:] if start else values)))
+                chunks.append((part, len(values) - start, _native.pack_values(values[start:] if start else values)))
         else:
             recs = batch_records(messages, keys, headers, timestamp)
             chunks = []
-            start = size = 0
             limit = self._opts.chunk_bytes
-            for i, (k, v, _, h) in enumerate(recs):
-                n = REC_OVERHEAD + (len(k) if k else 0) + (len(v) if v else 0) + 2 * len(h)
-                if i > start and size + n > limit:
-                    chunks.append((i - start, pack_record_list(recs[start:i])))
-                    start, size = i, 0
-                size += n
-            if start < len(recs):
-                chunks.append((len(recs) - start, pack_record_list(recs[start:])))
+            choose = None if custom is None else functools.partial(custom, topic)
+            for run_part, lo, hi in partition_runs(partition, [r[0] for r in recs], choose):
+                start, size = lo, 0
+                for i in range(lo, hi):
+                    rk, rv, _, rh = recs[i]
+                    n = REC_OVERHEAD + (len(rk) if rk else 0) + (len(rv) if rv else 0) + 2 * len(rh)
+                    if i > start and size + n > limit:
+                        chunks.append((run_part, i - start, pack_record_list(recs[start:i])))
+                        start, size = i, 0
+                    size += n
+                if start < hi:
+                    chunks.append((run_part, hi - start, pack_record_list(recs[start:hi])))
         if not chunks:
             return []
         deadline = time.monotonic() + self.timeout
@@ -1001,13 +1136,14 @@ class Producer(HandleOwner):
             pending = set()
             got: Dict[int, Any] = {}
             err = _native.new_error()
-            for token, (count, packed) in zip(tokens, chunks):
+            for token, (chunk_part, count, packed) in zip(tokens, chunks):
                 while True:
                     if isinstance(packed, tuple):  # columnar values
-                        code = produce_values(self._get(), q.handle, token, topic_b, part, packed[0], packed[1], err)
+                        code = produce_values(self._get(), q.handle, token, topic_b, chunk_part, packed[0], packed[1],
+                                              err)
                     else:
                         code = _native.lib.gofka_producer_produce_batch(
-                            self._get(), q.handle, token, topic_b, part, packed, len(packed), count, byref(err))
+                            self._get(), q.handle, token, topic_b, chunk_part, packed, len(packed), count, byref(err))
                     if code == _native.OK:
                         pending.add(token)
                         break
@@ -1022,7 +1158,7 @@ class Producer(HandleOwner):
         finally:
             self._queues.put(q)
         offsets: List[int] = []
-        for token, (count, _) in zip(tokens, chunks):
+        for token, (_, count, _) in zip(tokens, chunks):
             ev = got[token]
             if ev.code != _native.OK:
                 raise self._event_error(ev)
@@ -1050,7 +1186,7 @@ class Producer(HandleOwner):
         value: Optional[bytes] = None,
         key: Optional[bytes] = None,
         partition: Optional[int] = PARTITION_DEFAULT,
-        headers: Optional[Mapping[str, Any]] = None,
+        headers: Headers = None,
         timestamp: Optional[float] = None,
         on_delivery: Optional[Callable[[Optional[GofkaError], Message], Any]] = None,
         *,
@@ -1068,9 +1204,13 @@ class Producer(HandleOwner):
         (``len(producer)``, :meth:`flush`).
 
         ``partition``: omitted, None or -1 lets the partitioner choose
-        (murmur2 of the key as the Java client, sticky without a key); an
-        int >= 0 is used as is. ``value`` None is a null value (a
-        tombstone). ``timestamp`` in seconds since the epoch (None = now).
+        (omitted: the custom ``partitioner`` if there is one; else murmur2
+        of the key as the Java client, sticky without a key); an int >= 0
+        is used as is (it wins over the key). ``value`` None is a
+        null value (a tombstone). ``headers``: a dict of str -> bytes / str
+        / None or a list of (str, value) pairs (a key may repeat; the
+        delivered message's ``header_list`` has them all). ``timestamp`` in
+        seconds since the epoch (None = now).
 
         Raises at once: TypeError / ValueError for bad arguments,
         ProduceError MESSAGE_TOO_LARGE_LOCAL for a record larger than
@@ -1080,7 +1220,11 @@ class Producer(HandleOwner):
         """
         # Producer.__init__ binds self.produce to self._pending.produce
         # directly (one call less per record); this body serves calls made
-        # through the class and subclasses that override produce.
+        # through the class, subclasses that override produce, and
+        # producers with a custom partitioner (which runs here).
+        if partition is PARTITION_DEFAULT and self._partitioner is not None:
+            key = key if key is None or type(key) is bytes else optional_value(key, "key")
+            partition = self._custom_partition(topic, key)
         self._pending.produce(topic, value, key, partition, headers, timestamp, on_delivery, callback=callback)
 
     def _too_large(self, size: int) -> GofkaError:
@@ -1579,22 +1723,32 @@ def _chunk_records_py(pend: List[Any], limit: int,
                       max_records: int = sys.maxsize) -> List[Tuple[bytes, int, List[Any], Optional[List[Any]]]]:
     """Groups records (topic_b, partition, key, value, timestamp_ms,
     packed headers, size, ...) by (topic, partition) in order of first
-    appearance and splits each group where its records' sizes pass
+    appearance (a new set of groups wherever the records switch between
+    partition -1 and explicit partitions, so that records meeting on one
+    partition keep their order) and splits each group where its records' sizes pass
     ``limit`` or their count ``max_records`` (a chunk holds at least one
     record). Returns (topic_b, partition, records, values) per chunk;
     values is the list of the records' values when no record of the chunk
     has a key, a timestamp or headers (the columnar path), else None."""
     if max_records < 1:
         raise ValueError("chunk_records: max_records must be positive")
-    groups: Dict[Tuple[bytes, int], List[Any]] = {}
+    groups: Dict[Tuple[bytes, int, int], List[Any]] = {}
+    # Records the engine places (-1) and records with an explicit partition
+    # may meet on one partition: a new epoch at each switch between the two
+    # keeps their order (groups go out in order of first appearance).
+    epoch, prev_auto = 0, None
     for rec in pend:
-        g = groups.get((rec[0], rec[1]))
+        is_auto = rec[1] == -1
+        if prev_auto is not None and is_auto != prev_auto:
+            epoch += 1
+        prev_auto = is_auto
+        g = groups.get((rec[0], rec[1], epoch))
         if g is None:
-            groups[(rec[0], rec[1])] = [rec]
+            groups[(rec[0], rec[1], epoch)] = [rec]
         else:
             g.append(rec)
     out: List[Tuple[bytes, int, List[Any], Optional[List[Any]]]] = []
-    for (topic_b, part), recs in groups.items():
+    for (topic_b, part, _), recs in groups.items():
         start, size = 0, 0
         bounds = []
         for i, rec in enumerate(recs):
@@ -1771,10 +1925,13 @@ def pack_pending(recs: List[Any]) -> bytes:
 _NULL_KEY_VALUE_LEN = struct.Struct("<ii").pack
 
 
-def _headers_dict(headers: Any) -> Optional[Dict[str, Optional[bytes]]]:
+def _headers_dict(headers: Any) -> Union[Dict[str, Optional[bytes]], List[Tuple[str, Optional[bytes]]], None]:
+    """The headers of a delivered produce() record as Message takes them: a
+    dict, or the list of every (key, value) when a key repeats (Message
+    then keeps it as header_list)."""
     if not headers:
         return None
-    out: Dict[str, Optional[bytes]] = {}
-    for k, v in headers.items():
-        out[k] = v.encode("utf-8") if isinstance(v, str) else (None if v is None else bytes(v))
-    return out
+    pairs = [(k, v.encode("utf-8") if isinstance(v, str) else (None if v is None else bytes(v)))
+             for k, v in _native.header_items(headers)]
+    out = dict(pairs)
+    return out if len(out) == len(pairs) else pairs

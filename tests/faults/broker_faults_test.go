@@ -49,7 +49,7 @@ func clientRound(t *testing.T, brokers, topic string) (first, whole time.Duratio
 	defer closeProducer(p)
 	var recs []*core.Record
 	for i := 0; i < 100; i++ {
-		recs = append(recs, &core.Record{Topic: topic, Partition: 0, Value: payload(0, i)})
+		recs = append(recs, &core.Record{Topic: topic, Partition: 0, ManualPartition: true, Value: payload(0, i)})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -136,7 +136,7 @@ func TestAllBrokersDown(t *testing.T) {
 	batch := func(from int) []*core.Record {
 		var recs []*core.Record
 		for i := 0; i < 300; i++ {
-			recs = append(recs, &core.Record{Topic: topic, Partition: int32(i % parts), Value: payload(int32(i%parts), from+i/parts)})
+			recs = append(recs, &core.Record{Topic: topic, Partition: int32(i % parts), ManualPartition: true, Value: payload(int32(i%parts), from+i/parts)})
 		}
 		return recs
 	}

@@ -69,7 +69,7 @@ func (l *load) produce(ctx context.Context, n, perSecond int, stop <-chan struct
 		l.next[p]++
 		l.produced++
 		l.mu.Unlock()
-		r := &core.Record{Topic: l.topic, Partition: p, Value: payload(p, seq)}
+		r := &core.Record{Topic: l.topic, Partition: p, ManualPartition: true, Value: payload(p, seq)}
 		l.p.Produce(ctx, r, func(r *core.Record, err error) { l.done(r, seq, err) })
 	}
 }

@@ -182,7 +182,7 @@ SEND_CASES = [
     ("partition missing", lambda p, t: p.send(t, b"v", 2 ** 31 - 1), (gofka.MetadataError,)),
     ("key str", lambda p, t: p.send(t, b"v", key="k"), (TypeError,)),
     ("key int", lambda p, t: p.send(t, b"v", key=5), (TypeError,)),
-    ("headers list", lambda p, t: p.send(t, b"v", headers=[("k", b"v")]), (TypeError,)),
+    ("headers bad pair", lambda p, t: p.send(t, b"v", headers=[("k", b"v", b"w")]), (TypeError,)),
     ("headers int key", lambda p, t: p.send(t, b"v", headers={1: b"v"}), (TypeError,)),
     ("headers int value", lambda p, t: p.send(t, b"v", headers={"k": 5}), (TypeError,)),
     ("timestamp str", lambda p, t: p.send(t, b"v", timestamp="now"), (TypeError,)),

@@ -89,7 +89,7 @@ def test_bad_headers_and_key(producer: gofka.Producer, topic: str) -> None:
     with pytest.raises(TypeError):
         producer.send(topic, b"v", headers={"k": 5})  # type: ignore[dict-item]
     with pytest.raises(TypeError):
-        producer.send(topic, b"v", headers=[("k", b"v")])  # type: ignore[arg-type]
+        producer.send(topic, b"v", headers=[("k",)])  # type: ignore[list-item]  # a pair list is fine, a 1-tuple is not
     with pytest.raises(TypeError):
         producer.send(topic, b"v", key="str key")  # type: ignore[arg-type]
     with pytest.raises(ValueError):

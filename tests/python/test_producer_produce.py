@@ -159,7 +159,7 @@ def test_produce_argument_errors(producer: gofka.Producer, topic: str) -> None:
         ({"value": b"v", "partition": "0"}, TypeError),
         ({"value": b"v", "partition": -2}, ValueError),
         ({"value": b"v", "on_delivery": 5}, TypeError),
-        ({"value": b"v", "headers": [("a", b"b")]}, TypeError),
+        ({"value": b"v", "headers": [("a", b"b", b"c")]}, TypeError),
         ({"value": b"v", "timestamp": -1}, ValueError),
         ({"value": b"v", "on_delivery": print, "callback": print}, TypeError),
     ):
