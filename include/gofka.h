@@ -1,7 +1,11 @@
 /*
  * gofka.h - C ABI of libgofka, the Gofka Kafka client engine.
  *
- * Written by hand; tests/test_abi.py checks that every exported gofka_
+ * Written by hand, except the regions between "BEGIN GENERATED" and "END
+ * GENERATED" comments: the error codes (from wire/errors.go) and the sizes
+ * and offsets of the packed records (from internal/packed), which `make
+ * docs` regenerates (go run ./wire/cmd/errordoc -header include/gofka.h)
+ * and a Go test checks. tests/test_abi.py checks that every exported gofka_
  * symbol of libgofka.so is declared here and every function declared here is
  * exported, so the two cannot drift.
  *
