@@ -1,6 +1,9 @@
 package packed
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // The sizes gofka.h documents (GOFKA_ABI_VERSION 1): a change here is an
 // ABI change.
@@ -32,6 +35,22 @@ func TestOffsetsArePacked(t *testing.T) {
 		}
 		if at != l.Size {
 			t.Errorf("%s: size %d, fields end at %d", l.Name, l.Size, at)
+		}
+	}
+}
+
+// capi's packPoll writes each [start, end) range as one pair: every
+// *_start field must be an int32 directly followed by its *_end.
+func TestRangesArePairs(t *testing.T) {
+	for _, l := range All() {
+		for i, fl := range l.Fields {
+			base, ok := strings.CutSuffix(fl.Name, "_start")
+			if !ok {
+				continue
+			}
+			if i+1 >= len(l.Fields) || l.Fields[i+1].Name != base+"_end" || fl.Type != Int32 || l.Fields[i+1].Type != Int32 {
+				t.Errorf("%s.%s is not followed by an int32 %s_end", l.Name, fl.Name, base)
+			}
 		}
 	}
 }
