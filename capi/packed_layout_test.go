@@ -87,3 +87,10 @@ func TestPackPollMatchesLayout(t *testing.T) {
 		require.Equal(t, int64(-1), m[k], k)
 	}
 }
+
+func TestPackLogLinesMatchesLayout(t *testing.T) {
+	b := packLogLines([]logLine{{level: 30, unixNanos: 1_700_000_000_000_000_001, subsystem: "conn", msg: "hi"}})
+	require.Equal(t, map[string]int64{"level": 30, "time_ns": 1_700_000_000_000_000_001, "subsystem_len": 4}, fields(t, packed.LogHead, b, 0))
+	rest := b[packed.LogHead.Size:]
+	require.Equal(t, []byte{'c', 'o', 'n', 'n', 2, 0, 0, 0, 'h', 'i'}, rest)
+}

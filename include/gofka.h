@@ -148,6 +148,11 @@ typedef uint64_t gofka_handle_t;
 #define GOFKA_MESSAGE_HEAD_VALUE_END_OFFSET 36 /* int32_t */
 #define GOFKA_MESSAGE_HEAD_HEADERS_START_OFFSET 40 /* int32_t */
 #define GOFKA_MESSAGE_HEAD_HEADERS_END_OFFSET 44 /* int32_t */
+/* log_head: start of one line of the log format; subsystem_len subsystem bytes, uint32 message_len and the message follow */
+#define GOFKA_LOG_HEAD_SIZE 16
+#define GOFKA_LOG_HEAD_LEVEL_OFFSET 0 /* int32_t */
+#define GOFKA_LOG_HEAD_TIME_NS_OFFSET 4 /* int64_t */
+#define GOFKA_LOG_HEAD_SUBSYSTEM_LEN_OFFSET 12 /* uint32_t */
 /* END GENERATED: packed layouts */
 
 /* Error details, filled by every function that takes one (may be NULL).

@@ -1,7 +1,7 @@
 // Package packed is the one definition of the fixed-size little-endian
 // records that libgofka writes into the buffers it hands to its callers
-// (include/gofka.h, "events", "messages" and the batch results of
-// gofka_producer_produce_batch). capi writes them with the offsets and
+// (include/gofka.h: "events", "messages", "log lines" and the batch
+// results of gofka_producer_produce_batch). capi writes them with the offsets and
 // sizes below; wire/cmd/errordoc generates from the same tables the
 // #defines of gofka.h (between its "BEGIN GENERATED: packed layouts"
 // markers, used by python/gofka/_speedups.c) and the struct formats and
@@ -118,7 +118,13 @@ var (
 		f{"topic_index", Int32}, f{"partition", Int32}, f{"offset", Int64}, f{"timestamp_ms", Int64},
 		f{"key_start", Int32}, f{"key_end", Int32}, f{"value_start", Int32}, f{"value_end", Int32},
 		f{"headers_start", Int32}, f{"headers_end", Int32})
+
+	// LogHead starts one line of the log format (gofka_log_drain);
+	// subsystem_len subsystem bytes, then uint32 message_len and the
+	// message bytes follow it.
+	LogHead = layout("log_head", "start of one line of the log format; subsystem_len subsystem bytes, uint32 message_len and the message follow",
+		f{"level", Int32}, f{"time_ns", Int64}, f{"subsystem_len", Uint32})
 )
 
 // All is every layout, in the order the generated files list them.
-func All() []*Layout { return []*Layout{Event, BatchResult, PollHeader, MessageHead} }
+func All() []*Layout { return []*Layout{Event, BatchResult, PollHeader, MessageHead, LogHead} }

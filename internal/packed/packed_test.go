@@ -17,6 +17,7 @@ func TestSizes(t *testing.T) {
 		{BatchResult, 16, "<iiq"},
 		{PollHeader, 12, "<iii"},
 		{MessageHead, 48, "<iiqqiiiiii"},
+		{LogHead, 16, "<iqI"},
 	} {
 		if c.l.Size != c.size || c.l.StructFormat() != c.format {
 			t.Errorf("%s: size %d format %s, want %d %s", c.l.Name, c.l.Size, c.l.StructFormat(), c.size, c.format)
