@@ -19,11 +19,11 @@ $(LIB): $(GO_SOURCES) build.sh
 # CPython stable ABI 3.8+). Without Python's headers the package runs in pure
 # Python: the rule then warns instead of failing (the test run requires them,
 # see GOFKA_REQUIRE_SPEEDUPS in scripts/run-tests.sh).
-$(SPEEDUPS): python/gofka/_speedups.c
+$(SPEEDUPS): python/gofka/_speedups.c include/gofka.h
 	@inc=$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])'); \
 	if [ -f "$$inc/Python.h" ]; then \
 	  echo "$(CC) ... -o $@ $<"; \
-	  $(CC) -shared -fPIC -O2 -Wall -Wextra -Werror -I"$$inc" -o $@ $<; \
+	  $(CC) -shared -fPIC -O2 -Wall -Wextra -Werror -I"$$inc" -Iinclude -o $@ $<; \
 	else \
 	  echo "warning: $$inc/Python.h not found (install python3-dev): gofka runs without its C speedups" >&2; \
 	fi
@@ -60,6 +60,8 @@ docs:
 	go run ./core/cmd/configdoc > docs/configuration.md
 	go run ./wire/cmd/errordoc > docs/errors.md
 	go run ./wire/cmd/errordoc -python > python/gofka/_error_table.py
+	go run ./wire/cmd/errordoc -layouts > python/gofka/_layouts.py
+	go run ./wire/cmd/errordoc -header include/gofka.h
 
 fuzz:
 	./scripts/fuzz.sh $${FUZZTIME:-10s}

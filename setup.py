@@ -49,6 +49,8 @@ LIMITED_API_TAG = "cp38"
 SPEEDUPS_EXTENSION = Extension(
     SPEEDUPS,
     sources=["python/gofka/_speedups.c"],
+    # _speedups.c takes gofka_error_t and the packed layouts from gofka.h.
+    include_dirs=["include"],
     py_limited_api=True,
     define_macros=[("Py_LIMITED_API", "0x%08X" % LIMITED_API)],
     # A failed build (no Python.h, no C compiler) is a warning, not an

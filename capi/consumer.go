@@ -16,6 +16,7 @@ import (
 	"unsafe"
 
 	"github.com/gofka/gofka/core"
+	"github.com/gofka/gofka/internal/packed"
 	"github.com/gofka/gofka/wire"
 )
 
@@ -298,14 +299,30 @@ func runAsync(q *eventQueue, token uint64, timeoutMs C.int32_t, def time.Duratio
 // ---- poll ----
 
 // msgHeadSize is the fixed part of one message in the messages format.
-const msgHeadSize = 48
+var msgHeadSize = packed.MessageHead.Size
+
+// Field offsets of packed.MessageHead and packed.PollHeader, looked up
+// once (packPoll runs per message).
+var (
+	mhTopicIndex   = packed.MessageHead.Offset("topic_index")
+	mhPartition    = packed.MessageHead.Offset("partition")
+	mhOffset       = packed.MessageHead.Offset("offset")
+	mhTimestamp    = packed.MessageHead.Offset("timestamp_ms")
+	mhKey          = packed.MessageHead.Offset("key_start") // key_end follows
+	mhValue        = packed.MessageHead.Offset("value_start")
+	mhHeadersStart = packed.MessageHead.Offset("headers_start")
+	mhHeadersEnd   = packed.MessageHead.Offset("headers_end")
+	phMessages     = packed.PollHeader.Offset("message_count")
+	phEvents       = packed.PollHeader.Offset("event_count")
+	phTopics       = packed.PollHeader.Offset("topic_count")
+)
 
 // pollLayout returns the size of the messages format for recs and evs,
 // where the heads start, and the topic table (names in index order, index
 // by name).
 func pollLayout(recs []*core.Record, evs []core.RebalanceEvent) (size, heads int, names []string, index map[string]int32) {
 	index = map[string]int32{}
-	size = 12
+	size = packed.PollHeader.Size
 	addTopic := func(t string) {
 		if _, ok := index[t]; !ok {
 			index[t] = int32(len(names))
@@ -348,10 +365,10 @@ func headersSize(hs []wire.Header) int {
 // which must have the size pollLayout returned (heads as it returned).
 func packPoll(b []byte, heads int, recs []*core.Record, evs []core.RebalanceEvent, names []string, index map[string]int32) {
 	le := binary.LittleEndian
-	le.PutUint32(b[0:], uint32(len(recs)))
-	le.PutUint32(b[4:], uint32(len(evs)))
-	le.PutUint32(b[8:], uint32(len(names)))
-	o := 12
+	le.PutUint32(b[phMessages:], uint32(len(recs)))
+	le.PutUint32(b[phEvents:], uint32(len(evs)))
+	le.PutUint32(b[phTopics:], uint32(len(names)))
+	o := packed.PollHeader.Size
 	for _, t := range names {
 		le.PutUint32(b[o:], uint32(len(t)))
 		o += 4 + copy(b[o+4:], t)
@@ -385,16 +402,16 @@ func packPoll(b []byte, heads int, recs []*core.Record, evs []core.RebalanceEven
 		if r.Topic != last {
 			last, lastIdx = r.Topic, index[r.Topic]
 		}
-		le.PutUint32(b[h:], uint32(lastIdx))
-		le.PutUint32(b[h+4:], uint32(r.Partition))
-		le.PutUint64(b[h+8:], uint64(r.Offset))
-		le.PutUint64(b[h+16:], uint64(r.Timestamp.UnixMilli()))
-		span(h+24, r.Key, r.Key == nil)
-		span(h+32, r.Value, r.Value == nil)
+		le.PutUint32(b[h+mhTopicIndex:], uint32(lastIdx))
+		le.PutUint32(b[h+mhPartition:], uint32(r.Partition))
+		le.PutUint64(b[h+mhOffset:], uint64(r.Offset))
+		le.PutUint64(b[h+mhTimestamp:], uint64(r.Timestamp.UnixMilli()))
+		span(h+mhKey, r.Key, r.Key == nil)
+		span(h+mhValue, r.Value, r.Value == nil)
 		if len(r.Headers) == 0 {
-			span(h+40, nil, true)
+			span(h+mhHeadersStart, nil, true)
 		} else {
-			le.PutUint32(b[h+40:], uint32(d))
+			le.PutUint32(b[h+mhHeadersStart:], uint32(d))
 			le.PutUint32(b[d:], uint32(len(r.Headers)))
 			d += 4
 			for _, hd := range r.Headers {
@@ -403,7 +420,7 @@ func packPoll(b []byte, heads int, recs []*core.Record, evs []core.RebalanceEven
 				le.PutUint32(b[d:], nullableLen(hd.Value))
 				d += 4 + copy(b[d+4:], hd.Value)
 			}
-			le.PutUint32(b[h+44:], uint32(d))
+			le.PutUint32(b[h+mhHeadersEnd:], uint32(d))
 		}
 		h += msgHeadSize
 	}

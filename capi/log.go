@@ -15,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/gofka/gofka/core"
+	"github.com/gofka/gofka/internal/packed"
 )
 
 // logCapacity bounds the lines buffered between two drains; older lines are
@@ -118,17 +119,26 @@ func (b *logBuffer) drain(max int, timeout time.Duration) []logLine {
 	}
 }
 
+// Field offsets of packed.LogHead, looked up once.
+var (
+	logLevel        = packed.LogHead.Offset("level")
+	logTime         = packed.LogHead.Offset("time_ns")
+	logSubsystemLen = packed.LogHead.Offset("subsystem_len")
+)
+
 // packLogLines encodes lines in the log format of gofka.h.
 func packLogLines(lines []logLine) []byte {
 	size := 0
 	for _, l := range lines {
-		size += 4 + 8 + 4 + len(l.subsystem) + 4 + len(l.msg)
+		size += packed.LogHead.Size + len(l.subsystem) + 4 + len(l.msg)
 	}
 	out := make([]byte, 0, size)
 	for _, l := range lines {
-		out = binary.LittleEndian.AppendUint32(out, uint32(l.level))
-		out = binary.LittleEndian.AppendUint64(out, uint64(l.unixNanos))
-		out = binary.LittleEndian.AppendUint32(out, uint32(len(l.subsystem)))
+		head := len(out)
+		out = out[:head+packed.LogHead.Size]
+		binary.LittleEndian.PutUint32(out[head+logLevel:], uint32(l.level))
+		binary.LittleEndian.PutUint64(out[head+logTime:], uint64(l.unixNanos))
+		binary.LittleEndian.PutUint32(out[head+logSubsystemLen:], uint32(len(l.subsystem)))
 		out = append(out, l.subsystem...)
 		out = binary.LittleEndian.AppendUint32(out, uint32(len(l.msg)))
 		out = append(out, l.msg...)

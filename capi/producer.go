@@ -15,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/gofka/gofka/core"
+	"github.com/gofka/gofka/internal/packed"
 	"github.com/gofka/gofka/wire"
 )
 
@@ -323,7 +324,7 @@ func (d *batchDelivery) promise(r *core.Record, err error) {
 // and posts the event.
 func (d *batchDelivery) post() {
 	n := len(d.recs)
-	size := 16 * n
+	size := packed.BatchResult.Size * n
 	msgs := make([][]byte, 0, 1)
 	for _, e := range d.errs {
 		if e != nil {
@@ -332,17 +333,29 @@ func (d *batchDelivery) post() {
 			size += 4 + len(m)
 		}
 	}
-	b := make([]byte, 0, size)
+	b := make([]byte, packed.BatchResult.Size*n, size)
 	for i := range d.recs {
-		b = binary.LittleEndian.AppendUint32(b, uint32(d.codes[i]))
-		b = binary.LittleEndian.AppendUint32(b, uint32(d.recs[i].Partition))
-		b = binary.LittleEndian.AppendUint64(b, uint64(d.recs[i].Offset))
+		packBatchResult(b[packed.BatchResult.Size*i:], d.codes[i], d.recs[i].Partition, d.recs[i].Offset)
 	}
 	for _, m := range msgs {
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(m)))
 		b = append(b, m...)
 	}
 	d.q.post(event{token: d.token, partition: -1, offset: -1, payload: b})
+}
+
+// Field offsets of packed.BatchResult, looked up once.
+var (
+	resCode      = packed.BatchResult.Offset("code")
+	resPartition = packed.BatchResult.Offset("partition")
+	resOffset    = packed.BatchResult.Offset("offset")
+)
+
+// packBatchResult writes one packed.BatchResult at the start of b.
+func packBatchResult(b []byte, code, partition int32, offset int64) {
+	binary.LittleEndian.PutUint32(b[resCode:], uint32(code))
+	binary.LittleEndian.PutUint32(b[resPartition:], uint32(partition))
+	binary.LittleEndian.PutUint64(b[resOffset:], uint64(offset))
 }
 
 //export gofka_producer_produce_batch

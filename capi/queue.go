@@ -16,6 +16,7 @@ import (
 	"unsafe"
 
 	"github.com/gofka/gofka/core"
+	"github.com/gofka/gofka/internal/packed"
 	"github.com/gofka/gofka/internal/ppoll"
 	"github.com/gofka/gofka/wire"
 )
@@ -376,21 +377,13 @@ func drainOut(q *eventQueue, maxEvents, timeoutMs C.int32_t, claim core.Response
 	}
 	size := 0
 	for _, ev := range evs {
-		size += 28 + len(ev.payload)
+		size += packed.Event.Size + len(ev.payload)
 	}
 	p := C.malloc(C.size_t(size))
 	if p == nil {
 		return &wire.Error{Code: wire.ErrLocalUnknown, Detail: "out of memory"}
 	}
-	b := unsafe.Slice((*byte)(p), size)[:0]
-	for _, ev := range evs {
-		b = binary.LittleEndian.AppendUint64(b, ev.token)
-		b = binary.LittleEndian.AppendUint32(b, uint32(ev.code))
-		b = binary.LittleEndian.AppendUint32(b, uint32(ev.partition))
-		b = binary.LittleEndian.AppendUint64(b, uint64(ev.offset))
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(ev.payload)))
-		b = append(b, ev.payload...)
-	}
+	packEvents(unsafe.Slice((*byte)(p), size), evs)
 	*countOut = C.int32_t(len(evs))
 	*bufOut = (*C.uint8_t)(p)
 	if lenOut != nil {
@@ -408,4 +401,31 @@ func gofka_queue_close(h C.gofka_handle_t, errOut *C.gofka_error_t) (rc C.int32_
 	}
 	obj.(*eventQueue).close()
 	return fill(errOut, nil)
+}
+
+// Field offsets of packed.Event, looked up once (packEvents runs per
+// drained event).
+var (
+	evToken      = packed.Event.Offset("token")
+	evCode       = packed.Event.Offset("code")
+	evPartition  = packed.Event.Offset("partition")
+	evOffset     = packed.Event.Offset("offset")
+	evPayloadLen = packed.Event.Offset("payload_len")
+)
+
+// packEvents writes evs in the events format of gofka.h (packed.Event
+// heads, each followed by its payload) into b, which holds exactly their
+// size.
+func packEvents(b []byte, evs []event) {
+	le := binary.LittleEndian
+	o := 0
+	for _, ev := range evs {
+		le.PutUint64(b[o+evToken:], ev.token)
+		le.PutUint32(b[o+evCode:], uint32(ev.code))
+		le.PutUint32(b[o+evPartition:], uint32(ev.partition))
+		le.PutUint64(b[o+evOffset:], uint64(ev.offset))
+		le.PutUint32(b[o+evPayloadLen:], uint32(len(ev.payload)))
+		o += packed.Event.Size
+		o += copy(b[o:], ev.payload)
+	}
 }

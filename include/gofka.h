@@ -1,7 +1,11 @@
 /*
  * gofka.h - C ABI of libgofka, the Gofka Kafka client engine.
  *
- * Written by hand; tests/test_abi.py checks that every exported gofka_
+ * Written by hand, except the regions between "BEGIN GENERATED" and "END
+ * GENERATED" comments: the error codes (from wire/errors.go) and the sizes
+ * and offsets of the packed records (from internal/packed), which `make
+ * docs` regenerates (go run ./wire/cmd/errordoc -header include/gofka.h)
+ * and a Go test checks. tests/test_abi.py checks that every exported gofka_
  * symbol of libgofka.so is declared here and every function declared here is
  * exported, so the two cannot drift.
  *
@@ -66,19 +70,90 @@ extern "C" {
 /* An opaque client handle. 0 is invalid. */
 typedef uint64_t gofka_handle_t;
 
-/* Client-local error codes (Kafka's own codes are >= -1). */
-#define GOFKA_OK                       0
-#define GOFKA_ERR_LOCAL_UNKNOWN     (-100)
-#define GOFKA_ERR_INVALID_ARGUMENT  (-101)
-#define GOFKA_ERR_INVALID_HANDLE    (-102)
-#define GOFKA_ERR_CLIENT_CLOSED     (-103)
-#define GOFKA_ERR_TIMED_OUT         (-104)
-#define GOFKA_ERR_CONNECTION_FAILED (-105)
-#define GOFKA_ERR_NO_BROKERS        (-106)
-/* Every broker unreachable: a producer's records failed without ever
- * being sent (none was written), or a consumer polled while no broker has
- * been reachable for connect.timeout.ms (reported once per outage). */
-#define GOFKA_ERR_ALL_BROKERS_DOWN  (-118)
+/* BEGIN GENERATED: error codes (make docs; wire/errors.go) */
+/* Client-local error codes (Kafka's own codes are >= -1); docs/errors.md
+ * and gofka_error_table() list every code with its name and category. */
+/* Success. */
+#define GOFKA_OK                                 0
+/* The client failed with an error it could not classify. */
+#define GOFKA_ERR_LOCAL_UNKNOWN             (-100)
+/* An argument passed to the client is invalid. */
+#define GOFKA_ERR_INVALID_ARGUMENT          (-101)
+/* The handle does not refer to a live client object. */
+#define GOFKA_ERR_INVALID_HANDLE            (-102)
+/* The client has been closed. */
+#define GOFKA_ERR_CLIENT_CLOSED             (-103)
+/* The operation did not complete before its deadline. */
+#define GOFKA_ERR_TIMED_OUT                 (-104)
+/* Connecting to, writing to or reading from a broker failed. */
+#define GOFKA_ERR_CONNECTION_FAILED         (-105)
+/* No broker could be reached. */
+#define GOFKA_ERR_NO_BROKERS                (-106)
+/* The broker does not support any version of the API that the client implements. */
+#define GOFKA_ERR_UNSUPPORTED_VERSION_LOCAL (-107)
+/* A response from the broker could not be decoded. */
+#define GOFKA_ERR_CORRUPT_RESPONSE          (-108)
+/* The local send buffer is full. */
+#define GOFKA_ERR_QUEUE_FULL                (-109)
+/* The record is larger than the client's configured maximum request size. */
+#define GOFKA_ERR_MESSAGE_TOO_LARGE_LOCAL   (-110)
+/* The record was not acknowledged before the delivery timeout expired. */
+#define GOFKA_ERR_DELIVERY_TIMEOUT          (-111)
+/* The partition does not exist in the client's metadata. */
+#define GOFKA_ERR_PARTITION_NOT_FOUND       (-112)
+/* The client could not authenticate to the broker. */
+#define GOFKA_ERR_AUTHENTICATION_LOCAL      (-113)
+/* The operation was interrupted or cancelled. */
+#define GOFKA_ERR_INTERRUPTED               (-114)
+/* There is no committed offset and the offset reset policy is none. */
+#define GOFKA_ERR_NO_OFFSET                 (-115)
+/* The partition is not assigned to this consumer. */
+#define GOFKA_ERR_NOT_ASSIGNED              (-116)
+/* The TLS handshake or certificate verification failed. */
+#define GOFKA_ERR_TLS_FAILED                (-117)
+/* No broker was reachable: nothing was sent (a producer's records were not written). */
+#define GOFKA_ERR_ALL_BROKERS_DOWN          (-118)
+/* END GENERATED: error codes */
+
+/* BEGIN GENERATED: packed layouts (make docs; internal/packed) */
+/* Sizes and byte offsets of the fixed-size records of the packed formats
+ * (all little-endian, no padding); the formats are described with the
+ * functions that use them. */
+/* event: head of one event (events format); payload_len payload bytes follow */
+#define GOFKA_EVENT_SIZE 28
+#define GOFKA_EVENT_TOKEN_OFFSET 0 /* uint64_t */
+#define GOFKA_EVENT_CODE_OFFSET 8 /* int32_t */
+#define GOFKA_EVENT_PARTITION_OFFSET 12 /* int32_t */
+#define GOFKA_EVENT_OFFSET_OFFSET 16 /* int64_t */
+#define GOFKA_EVENT_PAYLOAD_LEN_OFFSET 24 /* uint32_t */
+/* batch_result: result of one record of a produce_batch event (count of them, in input order) */
+#define GOFKA_BATCH_RESULT_SIZE 16
+#define GOFKA_BATCH_RESULT_CODE_OFFSET 0 /* int32_t */
+#define GOFKA_BATCH_RESULT_PARTITION_OFFSET 4 /* int32_t */
+#define GOFKA_BATCH_RESULT_OFFSET_OFFSET 8 /* int64_t */
+/* poll_header: start of the messages format (gofka_consumer_poll) */
+#define GOFKA_POLL_HEADER_SIZE 12
+#define GOFKA_POLL_HEADER_MESSAGE_COUNT_OFFSET 0 /* int32_t */
+#define GOFKA_POLL_HEADER_EVENT_COUNT_OFFSET 4 /* int32_t */
+#define GOFKA_POLL_HEADER_TOPIC_COUNT_OFFSET 8 /* int32_t */
+/* message_head: fixed part of one message of the messages format; ranges [start, end) of the whole buffer, -1/-1 for none */
+#define GOFKA_MESSAGE_HEAD_SIZE 48
+#define GOFKA_MESSAGE_HEAD_TOPIC_INDEX_OFFSET 0 /* int32_t */
+#define GOFKA_MESSAGE_HEAD_PARTITION_OFFSET 4 /* int32_t */
+#define GOFKA_MESSAGE_HEAD_OFFSET_OFFSET 8 /* int64_t */
+#define GOFKA_MESSAGE_HEAD_TIMESTAMP_MS_OFFSET 16 /* int64_t */
+#define GOFKA_MESSAGE_HEAD_KEY_START_OFFSET 24 /* int32_t */
+#define GOFKA_MESSAGE_HEAD_KEY_END_OFFSET 28 /* int32_t */
+#define GOFKA_MESSAGE_HEAD_VALUE_START_OFFSET 32 /* int32_t */
+#define GOFKA_MESSAGE_HEAD_VALUE_END_OFFSET 36 /* int32_t */
+#define GOFKA_MESSAGE_HEAD_HEADERS_START_OFFSET 40 /* int32_t */
+#define GOFKA_MESSAGE_HEAD_HEADERS_END_OFFSET 44 /* int32_t */
+/* log_head: start of one line of the log format; subsystem_len subsystem bytes, uint32 message_len and the message follow */
+#define GOFKA_LOG_HEAD_SIZE 16
+#define GOFKA_LOG_HEAD_LEVEL_OFFSET 0 /* int32_t */
+#define GOFKA_LOG_HEAD_TIME_NS_OFFSET 4 /* int64_t */
+#define GOFKA_LOG_HEAD_SUBSYSTEM_LEN_OFFSET 12 /* uint32_t */
+/* END GENERATED: packed layouts */
 
 /* Error details, filled by every function that takes one (may be NULL).
  * Strings are NUL-terminated and truncated to fit. 1024 bytes in all. */
@@ -188,9 +263,6 @@ int32_t gofka_log_drain(int32_t max_lines, int32_t timeout_ms, uint8_t **buf_out
  *    (nothing is buffered): drain some events (or wait) and try again.
  * gofka_producer_flush waits for everything buffered by either way.
  */
-
-/* buffer.memory has no room for the records (non-blocking calls only). */
-#define GOFKA_ERR_QUEUE_FULL        (-109)
 
 /* Creates a producer from a configuration string (see the top of this
  * file; at least bootstrap.servers; producer keys: acks, compression.type,
@@ -417,11 +489,6 @@ int32_t gofka_producer_close(gofka_handle_t producer, int32_t timeout_ms, gofka_
  *               ranges let a binding decode the heads in one call (Python:
  *               struct.iter_unpack) and slice each field directly.
  */
-
-/* No committed offset and auto.offset.reset=none (seek the partition). */
-#define GOFKA_ERR_NO_OFFSET         (-115)
-/* The partition is not assigned to this consumer. */
-#define GOFKA_ERR_NOT_ASSIGNED      (-116)
 
 /* Special offsets for gofka_consumer_seek. */
 #define GOFKA_OFFSET_BEGINNING (-2)

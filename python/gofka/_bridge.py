@@ -28,10 +28,10 @@ import struct
 import threading
 from typing import Any, Callable, Dict, List, NamedTuple, Optional
 
-from . import _native
+from . import _layouts, _native
 from .exceptions import GofkaError, error_from_code
 
-_EVENT_HEADER = struct.Struct("<QiiqI")  # token, code, partition, offset, payload_len
+_EVENT_HEADER = struct.Struct(_layouts.EVENT_FORMAT)  # token, code, partition, offset, payload_len
 
 
 class Event(NamedTuple):

@@ -33,7 +33,7 @@ import threading
 from ctypes import byref, c_int32, c_size_t, c_void_p
 from typing import Dict, List, Optional, Tuple
 
-from . import _native
+from . import _layouts, _native
 
 __all__ = ["LOGGER_NAME", "LEVEL_OFF", "after_fork_in_child", "flush", "start", "stop", "sync_level", "parse_lines",
            "wanted_level"]
@@ -47,7 +47,7 @@ _IDLE_CHECK_S = 1.0  # re-check of the logging configuration while disabled
 _DRAIN_WAIT_MS = 200  # longest wait inside the library (bounds stop())
 _MAX_LINES = 2000  # lines per drain call
 
-_HEAD = struct.Struct("<iqI")  # level, unix nanos, subsystem length
+_HEAD = struct.Struct(_layouts.LOG_HEAD_FORMAT)  # level, unix nanos, subsystem length
 _LEN = struct.Struct("<I")
 
 

@@ -51,26 +51,36 @@ from ctypes import (
 )
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
+# The client-local error codes (gofka.h: GOFKA_OK, GOFKA_ERR_*), generated
+# with the header from wire/errors.go into _error_table (make docs); the
+# "as" form re-exports them, other modules use them as _native.ERR_*.
+from ._error_table import (
+    OK as OK,
+    ERR_LOCAL_UNKNOWN as ERR_LOCAL_UNKNOWN,
+    ERR_INVALID_ARGUMENT as ERR_INVALID_ARGUMENT,
+    ERR_INVALID_HANDLE as ERR_INVALID_HANDLE,
+    ERR_CLIENT_CLOSED as ERR_CLIENT_CLOSED,
+    ERR_TIMED_OUT as ERR_TIMED_OUT,
+    ERR_CONNECTION_FAILED as ERR_CONNECTION_FAILED,
+    ERR_NO_BROKERS as ERR_NO_BROKERS,
+    ERR_UNSUPPORTED_VERSION_LOCAL as ERR_UNSUPPORTED_VERSION_LOCAL,
+    ERR_CORRUPT_RESPONSE as ERR_CORRUPT_RESPONSE,
+    ERR_QUEUE_FULL as ERR_QUEUE_FULL,
+    ERR_MESSAGE_TOO_LARGE_LOCAL as ERR_MESSAGE_TOO_LARGE_LOCAL,
+    ERR_DELIVERY_TIMEOUT as ERR_DELIVERY_TIMEOUT,
+    ERR_PARTITION_NOT_FOUND as ERR_PARTITION_NOT_FOUND,
+    ERR_AUTHENTICATION_LOCAL as ERR_AUTHENTICATION_LOCAL,
+    ERR_INTERRUPTED as ERR_INTERRUPTED,
+    ERR_NO_OFFSET as ERR_NO_OFFSET,
+    ERR_NOT_ASSIGNED as ERR_NOT_ASSIGNED,
+    ERR_TLS_FAILED as ERR_TLS_FAILED,
+    ERR_ALL_BROKERS_DOWN as ERR_ALL_BROKERS_DOWN,
+)
 from ._limits import check_config_string
 from .exceptions import ForkError
 
 #: The ABI version (GOFKA_ABI_VERSION) these bindings were written for.
 ABI_VERSION = 1
-
-# Local error codes (gofka.h).
-OK = 0
-ERR_LOCAL_UNKNOWN = -100
-ERR_INVALID_ARGUMENT = -101
-ERR_INVALID_HANDLE = -102
-ERR_CLIENT_CLOSED = -103
-ERR_TIMED_OUT = -104
-ERR_CONNECTION_FAILED = -105
-ERR_NO_BROKERS = -106
-ERR_ALL_BROKERS_DOWN = -118  # every broker unreachable (gofka.h)
-ERR_QUEUE_FULL = -109  # producer: buffer.memory has no room (gofka.h)
-ERR_MESSAGE_TOO_LARGE_LOCAL = -110  # producer: record larger than max.request.size
-ERR_NO_OFFSET = -115  # consumer: no committed offset and auto.offset.reset=none
-ERR_NOT_ASSIGNED = -116  # consumer: the partition is not assigned to this consumer
 
 INT32_MAX = 2 ** 31 - 1
 INT64_MAX = 2 ** 63 - 1

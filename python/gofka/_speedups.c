@@ -66,6 +66,12 @@
 #include <string.h>
 #include <time.h>
 
+/* gofka_error_t, and the sizes and offsets of the packed records
+ * (GOFKA_EVENT_*, GOFKA_MESSAGE_HEAD_*, ...: generated from the Go tables).
+ * Only types and macros are used: this module calls the library through
+ * addresses bind_library receives, it does not link against it. */
+#include "gofka.h"
+
 typedef struct {
     PyObject_HEAD
     PyObject *topic;
@@ -337,7 +343,8 @@ static PyObject *set_message_class(PyObject *module, PyObject *cls)
     Py_RETURN_NONE;
 }
 
-/* Little-endian reads; the format is little-endian on every host. */
+/* Little-endian reads, the only ones of this module (every packed format
+ * is little-endian on every host); callers cast for the unsigned fields. */
 static int32_t rd32(const unsigned char *p)
 {
     return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
@@ -437,7 +444,7 @@ fail:
     return NULL;
 }
 
-#define HEAD_SIZE 48 /* <iiqqiiiiii: topic index, partition, offset, ts, key/value/headers ranges */
+#define HEAD_SIZE GOFKA_MESSAGE_HEAD_SIZE
 
 /* The `count` message heads at byte `pos` of [base, base+len), as a list. */
 static PyObject *build_messages(const unsigned char *base, Py_ssize_t len, Py_ssize_t pos, Py_ssize_t count,
@@ -456,7 +463,8 @@ static PyObject *build_messages(const unsigned char *base, Py_ssize_t len, Py_ss
         return NULL;
     for (i = 0; i < count; i++) {
         const unsigned char *h = base + pos + i * HEAD_SIZE;
-        int32_t ti = rd32(h), hs = rd32(h + 40), he = rd32(h + 44);
+        int32_t ti = rd32(h + GOFKA_MESSAGE_HEAD_TOPIC_INDEX_OFFSET);
+        int32_t hs = rd32(h + GOFKA_MESSAGE_HEAD_HEADERS_START_OFFSET), he = rd32(h + GOFKA_MESSAGE_HEAD_HEADERS_END_OFFSET);
         MessageFields *m;
         PyObject *topic;
         if (ti < 0 || ti >= ntopics) {
@@ -476,15 +484,17 @@ static PyObject *build_messages(const unsigned char *base, Py_ssize_t len, Py_ss
         topic = PyList_GetItem(topics, ti);
         Py_INCREF(topic);
         m->topic = topic;
-        if ((m->partition = PyLong_FromLong(rd32(h + 4))) == NULL)
+        if ((m->partition = PyLong_FromLong(rd32(h + GOFKA_MESSAGE_HEAD_PARTITION_OFFSET))) == NULL)
             goto fail;
-        if ((m->offset = PyLong_FromLongLong(rd64(h + 8))) == NULL)
+        if ((m->offset = PyLong_FromLongLong(rd64(h + GOFKA_MESSAGE_HEAD_OFFSET_OFFSET))) == NULL)
             goto fail;
-        if ((m->timestamp = PyFloat_FromDouble((double)rd64(h + 16) / 1000.0)) == NULL)
+        if ((m->timestamp = PyFloat_FromDouble((double)rd64(h + GOFKA_MESSAGE_HEAD_TIMESTAMP_MS_OFFSET) / 1000.0)) == NULL)
             goto fail;
-        if ((m->key = range_bytes(base, len, rd32(h + 24), rd32(h + 28))) == NULL)
+        if ((m->key = range_bytes(base, len, rd32(h + GOFKA_MESSAGE_HEAD_KEY_START_OFFSET),
+                                  rd32(h + GOFKA_MESSAGE_HEAD_KEY_END_OFFSET))) == NULL)
             goto fail;
-        if ((m->value = range_bytes(base, len, rd32(h + 32), rd32(h + 36))) == NULL)
+        if ((m->value = range_bytes(base, len, rd32(h + GOFKA_MESSAGE_HEAD_VALUE_START_OFFSET),
+                                    rd32(h + GOFKA_MESSAGE_HEAD_VALUE_END_OFFSET))) == NULL)
             goto fail;
         if (hs >= 0) {
             if (he < hs || (Py_ssize_t)he > len) {
@@ -512,12 +522,12 @@ static PyObject *build_poll(const unsigned char *base, Py_ssize_t len)
 {
     PyObject *topics = NULL, *events = NULL, *msgs = NULL, *result;
     int32_t nmsgs, nevents, ntopics, i, j;
-    Py_ssize_t pos = 12;
-    if (len < 12)
+    Py_ssize_t pos = GOFKA_POLL_HEADER_SIZE;
+    if (len < GOFKA_POLL_HEADER_SIZE)
         return malformed("header");
-    nmsgs = rd32(base);
-    nevents = rd32(base + 4);
-    ntopics = rd32(base + 8);
+    nmsgs = rd32(base + GOFKA_POLL_HEADER_MESSAGE_COUNT_OFFSET);
+    nevents = rd32(base + GOFKA_POLL_HEADER_EVENT_COUNT_OFFSET);
+    ntopics = rd32(base + GOFKA_POLL_HEADER_TOPIC_COUNT_OFFSET);
     if (nmsgs < 0 || nevents < 0 || ntopics < 0 || ntopics > (len - pos) / 4 || nevents > (len - pos) / 8)
         return malformed("header");
     if ((topics = PyList_New(ntopics)) == NULL)
@@ -1351,8 +1361,8 @@ static PyType_Spec sends_spec = {
 
 /* resolve_sends(futures, payload): the success path of a batch event for
  * one future per record (async_producer._send_deliver): when the payload
- * holds exactly one 16-byte result (int32 partition, int32 code, int64
- * offset, little-endian) per future, every future not already done (its
+ * holds exactly one result (GOFKA_BATCH_RESULT_*: int32 code, int32
+ * partition, int64 offset, little-endian) per future, every future not already done (its
  * awaiter may have cancelled it) gets its offset, and the result is True.
  * Otherwise nothing is touched and the result is False. */
 static PyObject *resolve_sends(PyObject *module, PyObject *args)
@@ -1366,7 +1376,7 @@ static PyObject *resolve_sends(PyObject *module, PyObject *args)
     if (PyBytes_AsStringAndSize(payload, &buf, &len) < 0)
         return NULL;
     n = PyList_Size(futs);
-    if (len != 16 * n)
+    if (len != GOFKA_BATCH_RESULT_SIZE * n)
         Py_RETURN_FALSE;
     for (i = 0; i < n; i++) {
         PyObject *f = PyList_GetItem(futs, i), *done, *off, *r;
@@ -1379,7 +1389,7 @@ static PyObject *resolve_sends(PyObject *module, PyObject *args)
             return NULL;
         if (truth)
             continue;
-        if ((off = PyLong_FromLongLong(rd64((const unsigned char *)buf + 16 * i + 8))) == NULL)
+        if ((off = PyLong_FromLongLong(rd64((const unsigned char *)buf + GOFKA_BATCH_RESULT_SIZE * i + GOFKA_BATCH_RESULT_OFFSET_OFFSET))) == NULL)
             return NULL;
         r = PyObject_CallMethodObjArgs(f, str_set_result, off, NULL);
         Py_DECREF(off);
@@ -1626,7 +1636,7 @@ static PyObject *serve_entry(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "serve_entry: records must be a list, results a list or bytes");
         return NULL;
     }
-    if (PyBytes_Check(results) && PyBytes_Size(results) < 16 * PyList_Size(recs)) {
+    if (PyBytes_Check(results) && PyBytes_Size(results) < GOFKA_BATCH_RESULT_SIZE * PyList_Size(recs)) {
         PyErr_SetString(PyExc_ValueError, "serve_entry: fewer results than records");
         return NULL;
     }
@@ -1663,10 +1673,11 @@ static PyObject *serve_entry(PyObject *module, PyObject *args)
             PyObject *part_obj, *off_obj;
             int truth;
             if (PyBytes_Check(results)) {
-                /* Every record succeeded: 16 bytes each (gofka.h results). */
-                const unsigned char *res = (const unsigned char *)PyBytes_AsString(results) + 16 * (i - 1);
-                part_obj = PyLong_FromLong(rd32(res + 4));
-                off_obj = PyLong_FromLongLong(rd64(res + 8));
+                /* Every record succeeded: one GOFKA_BATCH_RESULT each. */
+                const unsigned char *res =
+                    (const unsigned char *)PyBytes_AsString(results) + GOFKA_BATCH_RESULT_SIZE * (i - 1);
+                part_obj = PyLong_FromLong(rd32(res + GOFKA_BATCH_RESULT_PARTITION_OFFSET));
+                off_obj = PyLong_FromLongLong(rd64(res + GOFKA_BATCH_RESULT_OFFSET_OFFSET));
             } else {
                 if (i - 1 >= PyList_Size(results)) {
                     Py_XDECREF(ts_obj);
@@ -1742,25 +1753,16 @@ fail:
  * (bind_library): this module still does not link against libgofka.
  */
 
-/* gofka_error_t (include/gofka.h): 1024 bytes, layout fixed by the ABI. */
-typedef struct {
-    int32_t code;
-    int32_t retriable;
-    char name[64];
-    char message[824];
-    char broker[128];
-} lib_error_t;
-
 typedef int32_t (*produce_fn)(uint64_t producer, uint64_t queue, uint64_t token, const char *topic,
                               int32_t partition, const uint8_t *key, int64_t key_len, const uint8_t *value,
                               int64_t value_len, const uint8_t *headers, size_t headers_len,
                               int64_t timestamp_ms, int32_t max_events, int32_t timeout_ms, uint8_t **buf_out,
-                              size_t *len_out, int32_t *count_out, lib_error_t *err);
+                              size_t *len_out, int32_t *count_out, gofka_error_t *err);
 typedef int32_t (*drain_fn)(uint64_t queue, int32_t max_events, int32_t timeout_ms, uint8_t **buf_out,
-                            size_t *len_out, int32_t *count_out, lib_error_t *err);
+                            size_t *len_out, int32_t *count_out, gofka_error_t *err);
 typedef void (*free_fn)(void *p);
 typedef int32_t (*poll_fn)(uint64_t consumer, int32_t max_messages, int32_t timeout_ms, uint8_t **buf_out,
-                           size_t *len_out, int32_t *count_out, lib_error_t *err);
+                           size_t *len_out, int32_t *count_out, gofka_error_t *err);
 
 static produce_fn lib_produce; /* gofka_producer_produce_wait */
 static drain_fn lib_drain;     /* gofka_queue_drain */
@@ -1799,16 +1801,6 @@ static PyObject *unbind_library(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
 static int64_t monotonic_ms(void)
 {
     struct timespec ts;
@@ -1819,7 +1811,7 @@ static int64_t monotonic_ms(void)
 /* The fields of a failed library call: (code, name, message, broker,
  * retriable), which the Python side turns into the exception
  * (HandleOwner._failure_from_fields, _native.error_from_fields). */
-static PyObject *error_fields(int32_t code, const lib_error_t *err)
+static PyObject *error_fields(int32_t code, const gofka_error_t *err)
 {
     if (err->code != code)
         return Py_BuildValue("(iyyyi)", (int)code, "", "", "", 0);
@@ -1841,7 +1833,7 @@ static PyObject *send_wait(PyObject *module, PyObject *args)
     uint8_t *payload = NULL; /* malloc'd copy of the event's payload */
     uint32_t payload_len = 0;
     int found = 0;
-    lib_error_t err;
+    gofka_error_t err;
     PyObject *out;
 
     (void)module;
@@ -1882,20 +1874,21 @@ static PyObject *send_wait(PyObject *module, PyObject *args)
             rc = lib_drain(queue, 64, slice, &buf, &len, &count, &err);
         /* Events of earlier sends that gave up waiting (another token) are
          * dropped, as the Python path does. */
-        for (i = 0; rc == 0 && i < count && pos + 28 <= len; i++) {
-            uint32_t n = le32(buf + pos + 24);
-            if (pos + 28 + n > len)
+        for (i = 0; rc == 0 && i < count && pos + GOFKA_EVENT_SIZE <= len; i++) {
+            const uint8_t *ev = buf + pos;
+            uint32_t n = (uint32_t)rd32(ev + GOFKA_EVENT_PAYLOAD_LEN_OFFSET);
+            if (pos + GOFKA_EVENT_SIZE + n > len)
                 break;
-            if (le64(buf + pos) == token) {
+            if ((uint64_t)rd64(ev + GOFKA_EVENT_TOKEN_OFFSET) == token) {
                 found = 1;
-                ev_code = (int32_t)le32(buf + pos + 8);
-                offset = (int64_t)le64(buf + pos + 16);
+                ev_code = rd32(ev + GOFKA_EVENT_CODE_OFFSET);
+                offset = rd64(ev + GOFKA_EVENT_OFFSET_OFFSET);
                 if (ev_code != 0 && n > 0 && (payload = malloc(n)) != NULL) {
-                    memcpy(payload, buf + pos + 28, n);
+                    memcpy(payload, ev + GOFKA_EVENT_SIZE, n);
                     payload_len = n;
                 }
             }
-            pos += 28 + n;
+            pos += GOFKA_EVENT_SIZE + n;
         }
         if (buf != NULL)
             lib_free(buf);
@@ -1937,7 +1930,7 @@ static PyObject *consumer_poll(PyObject *module, PyObject *args)
     uint8_t *buf = NULL;
     size_t len = 0;
     int32_t count = 0, rc;
-    lib_error_t err;
+    gofka_error_t err;
     PyObject *out;
 
     (void)module;

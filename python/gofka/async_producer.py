@@ -22,7 +22,7 @@ import weakref
 from collections import deque
 from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
 
-from . import _native
+from . import _layouts, _native
 from ._bridge import AsyncBridge, Event, EventQueue
 from ._client import closed_error
 from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
@@ -58,7 +58,7 @@ __all__ = ["AsyncProducer"]
 
 _log = logging.getLogger("gofka.producer")
 
-_RESULT = struct.Struct("<iiq")  # per-record result of a batch event (gofka.h)
+_RESULT = struct.Struct(_layouts.BATCH_RESULT_FORMAT)  # per-record result of a batch event (gofka.h)
 _RESULT_SIZE = _RESULT.size
 _RESULT_ITER = _RESULT.iter_unpack
 

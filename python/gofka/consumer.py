@@ -20,7 +20,7 @@ import uuid
 from ctypes import byref, c_int32, c_size_t, c_void_p
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
-from . import _native
+from . import _layouts, _native
 from ._client import HandleOwner, validate_brokers, validate_client_id, validate_timeout
 from ._security import SecurityOptions
 from .exceptions import ConsumeError, GofkaError, argument_errors
@@ -78,9 +78,9 @@ class OffsetAndTimestamp(NamedTuple):
 
 _I32 = struct.Struct("<i")
 _PAIR = struct.Struct("<ii")
-_HEAD = struct.Struct("<iii")
+_HEAD = struct.Struct(_layouts.POLL_HEADER_FORMAT)  # message, event, topic counts (gofka.h, messages format)
 _gc_isenabled, _gc_disable, _gc_enable = gc.isenabled, gc.disable, gc.enable
-_MSG = struct.Struct("<iiqqiiiiii")  # a message head (gofka.h, messages format)
+_MSG = struct.Struct(_layouts.MESSAGE_HEAD_FORMAT)  # a message head (gofka.h, messages format)
 _OFFSET_TAIL = struct.Struct("<iqq")
 _TP_TAIL = struct.Struct("<i")
 
@@ -235,7 +235,7 @@ def poll_native(owner: HandleOwner, max_messages: int, wait_ms: int) -> Tuple[Li
 
 def _parse_poll_py(buf: bytes) -> Tuple[List[Message], Events]:
     n_msgs, n_events, n_topics = _HEAD.unpack_from(buf, 0)
-    pos = 12
+    pos = _HEAD.size
     unpack_i32 = _I32.unpack_from
     topics = []
     for _ in range(n_topics):

@@ -18,7 +18,7 @@ from collections import deque
 from ctypes import byref, c_int64
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from . import _native
+from . import _layouts, _native
 from ._client import HandleOwner, validate_brokers, validate_client_id, validate_timeout
 from ._security import SecurityOptions
 from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
@@ -333,8 +333,12 @@ _I32 = struct.Struct("<i").pack
 _NULL = _I32(-1)
 _TAIL = struct.Struct("<qi").pack
 _TAIL_NOW = _TAIL(-1, 0)
-_RESULT = struct.Struct("<iiq")
-_RESULT_PARTITION_OFFSET = struct.Struct("<4xiq")  # a result without its code
+_RESULT = struct.Struct(_layouts.BATCH_RESULT_FORMAT)
+# A result without its code: skip to partition, then the fields from
+# partition on (one struct character per field, after the "<").
+_RESULT_PARTITION_OFFSET = struct.Struct(
+    "<%dx" % _layouts.BATCH_RESULT_PARTITION_OFFSET + _layouts.BATCH_RESULT_FORMAT[2:]
+)
 _U32 = struct.Struct("<I")
 
 
@@ -510,7 +514,7 @@ def produce_values(handle: int, queue: int, token: int, topic: bytes, partition:
         blob, len(blob), len(lengths), byref(err))
 
 
-_EVENT = struct.Struct("<QiiqI")
+_EVENT = struct.Struct(_layouts.EVENT_FORMAT)
 # produce() pushes pending records itself beyond this many.
 _PUSH_RECORDS = 4096
 
@@ -1770,14 +1774,14 @@ def _serve_entry_py(entry: List[Any], now: float, result_error: Callable[[Any], 
     position, error] from its position on, advancing the position before
     each call (so an exception from a callback leaves the rest for the next
     poll). results None: every record failed with ``error``; bytes: every
-    record succeeded, the batch event's results as they came (16 bytes
+    record succeeded, the batch event's results as they came (_RESULT.size bytes
     each, gofka.h)."""
     recs, results, i, exc = entry
     n = len(recs)
     if isinstance(results, bytes):
-        if len(results) < 16 * n:
+        if len(results) < _RESULT.size * n:
             raise ValueError("serve_entry: fewer results than records")
-        results = [(0, part, off) for part, off in _RESULT_PARTITION_OFFSET.iter_unpack(results[:16 * n])]
+        results = [(0, part, off) for part, off in _RESULT_PARTITION_OFFSET.iter_unpack(results[:_RESULT.size * n])]
     while i < n:
         rec = recs[i]
         i += 1

@@ -92,6 +92,22 @@ def test_local_error_codes_match_header() -> None:
             assert getattr(_native, name if name != "ERR_NO_BROKERS" else "ERR_NO_BROKERS") == int(value), name
 
 
+def test_every_local_code_is_in_header_and_native() -> None:
+    """Issue 21: MESSAGE_TOO_LARGE_LOCAL (-110) was a _native constant but
+    not in gofka.h. Every client-local code of the library's own table is
+    now a GOFKA_ constant of the header and an _native constant with the
+    same value (both generated from wire/errors.go)."""
+    import json
+
+    with open(HEADER) as f:
+        defines = {int(v): n for n, v in re.findall(r"#define\s+GOFKA_(ERR_\w+)\s+\((-\d+)\)", f.read())}
+    local = [e for e in json.loads(_native.error_table_json()) if e["code"] <= -100]
+    assert len(local) >= 19
+    for e in local:
+        assert e["code"] in defines, "gofka.h has no GOFKA_ERR_ constant for %d %s" % (e["code"], e["name"])
+        assert getattr(_native, defines[e["code"]]) == e["code"], defines[e["code"]]
+
+
 def test_version_matches_library() -> None:
     assert gofka.__version__ == _native.version() == gofka.library_version()
 

@@ -12,9 +12,26 @@
 //
 //	go run ./wire/cmd/errordoc -python > python/gofka/_error_table.py
 //
-// main_test.go fails when either file is stale, and the Python tests
-// check the class column against gofka.exceptions and the module against
-// the library.
+// The same module defines the client-local codes as constants (OK,
+// ERR_TIMED_OUT, ...; gofka._native re-exports them).
+//
+// With -header FILE it rewrites, in place, the generated regions of the C
+// header (include/gofka.h): the GOFKA_OK / GOFKA_ERR_* codes between the
+// "BEGIN GENERATED: error codes" and "END GENERATED: error codes" comments,
+// and the sizes and offsets of the packed records (internal/packed)
+// between the "packed layouts" ones. The rest of the header is written by
+// hand:
+//
+//	go run ./wire/cmd/errordoc -header include/gofka.h
+//
+// With -layouts it prints python/gofka/_layouts.py, the struct formats,
+// sizes and offsets of the packed records for the Python package:
+//
+//	go run ./wire/cmd/errordoc -layouts > python/gofka/_layouts.py
+//
+// `make docs` runs all of them. main_test.go fails when any generated file
+// or region is stale, and the Python tests check the class column against
+// gofka.exceptions and the module against the library.
 package main
 
 import (
@@ -59,12 +76,24 @@ func pythonClass(c wire.Category) string {
 
 func main() {
 	python := flag.Bool("python", false, "print the Python module python/gofka/_error_table.py instead of Markdown")
+	layouts := flag.Bool("layouts", false, "print the Python module python/gofka/_layouts.py instead of Markdown")
+	header := flag.String("header", "", "rewrite the generated regions of this C header (include/gofka.h) in place")
 	flag.Parse()
+	if *header != "" {
+		if err := rewriteHeaderFile(*header); err != nil {
+			fmt.Fprintln(os.Stderr, "errordoc:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	w := bufio.NewWriter(os.Stdout)
 	var err error
-	if *python {
+	switch {
+	case *python:
 		err = renderPython(w)
-	} else {
+	case *layouts:
+		renderLayouts(w)
+	default:
 		render(w)
 	}
 	if err == nil {
@@ -95,6 +124,11 @@ func renderPython(w io.Writer) error {
 	fmt.Fprintln(w, `"""`)
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "TABLE_JSON = r'''%s'''\n", b)
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "# The client-local codes (include/gofka.h: GOFKA_OK, GOFKA_ERR_*).")
+	for _, c := range localCodes() {
+		fmt.Fprintf(w, "%s = %d\n", c.name, c.code)
+	}
 	return nil
 }
 
