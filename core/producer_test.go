@@ -971,7 +971,7 @@ func TestEpochBumpAfterLostProducerState(t *testing.T) {
 	pid0, epoch0 := p.idem.current()
 	h := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "bump", Err: fkerr.UnknownProducerID, Count: 1})
 	defer h.Remove()
-	recs := []*Record{{Topic: "bump", Partition: 0, ManualPartition: true, Value: []byte("b1")}, {Topic: "bump", Partition: 0, Value: []byte("b2")}}
+	recs := []*Record{{Topic: "bump", Partition: 0, ManualPartition: true, Value: []byte("b1")}, {Topic: "bump", Partition: 0, ManualPartition: true, Value: []byte("b2")}}
 	require.NoError(t, p.ProduceSync(ctx, recs...))
 	require.Equal(t, 1, h.Hits())
 	pid1, epoch1 := p.idem.current()

@@ -154,7 +154,7 @@ func produceAndFetch(t *testing.T, cl *Client) {
 	require.NoError(t, err)
 	defer p.Close(ctx)
 	topic := uniqueTopic(t)
-	recs := []*Record{{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("secured-1")}, {Topic: topic, Partition: 0, Value: []byte("secured-2")}}
+	recs := []*Record{{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("secured-1")}, {Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("secured-2")}}
 	require.NoError(t, p.ProduceSync(ctx, recs...))
 	var got []string
 	next := int64(0)
