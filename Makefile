@@ -6,7 +6,7 @@ VENV ?= .venv
 LIB := python/gofka/libgofka.so
 SPEEDUPS := python/gofka/_speedups.abi3.so
 CC ?= cc
-GO_SOURCES := $(shell find wire core capi internal -name '*.go' -not -name '*_test.go') go.mod go.sum include/gofka.h
+GO_SOURCES := $(shell find wire core devcluster capi internal -name '*.go' -not -name '*_test.go') go.mod go.sum include/gofka.h
 
 .PHONY: build demo test test-go test-python test-faults test-compat fuzz lint docs kafka-up kafka-down clean venv
 
@@ -67,7 +67,7 @@ fuzz:
 	./scripts/fuzz.sh $${FUZZTIME:-10s}
 
 lint:
-	test -z "$$(gofmt -l wire core capi internal)" || { gofmt -l wire core capi internal; exit 1; }
+	test -z "$$(gofmt -l wire core devcluster capi internal)" || { gofmt -l wire core devcluster capi internal; exit 1; }
 	go vet ./...
 
 venv: $(VENV)/.ok

@@ -6,7 +6,7 @@ package main
 */
 import "C"
 
-import "github.com/gofka/gofka/core"
+import "github.com/gofka/gofka/devcluster"
 
 //export gofka_devcluster_new
 func gofka_devcluster_new(numBrokers C.int32_t, port C.int32_t, out *C.gofka_handle_t, errOut *C.gofka_error_t) (rc C.int32_t) {
@@ -17,7 +17,7 @@ func gofka_devcluster_new(numBrokers C.int32_t, port C.int32_t, out *C.gofka_han
 	if numBrokers < 1 {
 		return fill(errOut, invalid("num_brokers must be at least 1, got %d", int(numBrokers)))
 	}
-	d, err := core.StartDevCluster(core.DevClusterOptions{Brokers: int(numBrokers), Port: int(port)})
+	d, err := devcluster.Start(devcluster.Options{Brokers: int(numBrokers), Port: int(port)})
 	if err != nil {
 		return fill(errOut, err)
 	}
@@ -32,7 +32,7 @@ func gofka_devcluster_brokers(h C.gofka_handle_t, out **C.char, outLen *C.size_t
 	if err != nil {
 		return fill(errOut, err)
 	}
-	return fill(errOut, cBuffer([]byte(obj.(*core.DevCluster).Brokers()), out, outLen))
+	return fill(errOut, cBuffer([]byte(obj.(*devcluster.Cluster).Brokers()), out, outLen))
 }
 
 //export gofka_devcluster_close
@@ -42,6 +42,6 @@ func gofka_devcluster_close(h C.gofka_handle_t, errOut *C.gofka_error_t) (rc C.i
 	if err != nil {
 		return fill(errOut, err)
 	}
-	obj.(*core.DevCluster).Close()
+	obj.(*devcluster.Cluster).Close()
 	return fill(errOut, nil)
 }

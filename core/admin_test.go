@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gofka/gofka/devcluster"
 	"github.com/gofka/gofka/wire"
 )
 
@@ -227,7 +228,7 @@ func TestAdminOffsetsGroupsAndLag(t *testing.T) {
 // cluster). The bootstrap list starts with a broker that is not the
 // controller, so the client's only connection at first is the wrong one.
 func TestAdminScramRoutedToController(t *testing.T) {
-	d, err := StartDevCluster(DevClusterOptions{Brokers: 3})
+	d, err := devcluster.Start(devcluster.Options{Brokers: 3})
 	require.NoError(t, err)
 	defer d.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -1,6 +1,8 @@
 // Package core is the Gofka client engine: connections, metadata, producer,
-// consumer, admin and the in-process dev cluster. It is an ordinary Go
-// library (the C ABI in capi/ and the Python package are thin layers on it).
+// consumer and admin. It is an ordinary Go library (the C ABI in capi/ and
+// the Python package are thin layers on it). The in-process dev cluster for
+// tests is package github.com/gofka/gofka/devcluster, kept out of core so
+// that importing the client does not link a fake broker.
 //
 // Every exported method is safe for concurrent use and takes a
 // context.Context for cancellation and deadlines.

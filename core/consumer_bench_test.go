@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gofka/gofka/devcluster"
 )
 
 // BenchmarkConsume measures the consumer engine alone: b.N records of 100
@@ -59,7 +61,7 @@ func benchBrokers(b *testing.B) []string {
 	if v := os.Getenv("GOFKA_BROKERS"); v != "" {
 		return splitComma(v)
 	}
-	d, err := StartDevCluster(DevClusterOptions{})
+	d, err := devcluster.Start(devcluster.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gofka/gofka/core"
+	"github.com/gofka/gofka/devcluster"
 	"github.com/gofka/gofka/wire"
 )
 
@@ -18,7 +19,7 @@ import (
 
 // Produce a few records, then read them back with a consumer group.
 func Example() {
-	cluster, err := core.StartDevCluster(core.DevClusterOptions{})
+	cluster, err := devcluster.Start(devcluster.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -62,21 +63,8 @@ func Example() {
 	// greetings/0@2 three
 }
 
-func ExampleStartDevCluster() {
-	cluster, err := core.StartDevCluster(core.DevClusterOptions{Brokers: 3, Partitions: 4})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer cluster.Close()
-	fmt.Println(len(cluster.Addrs()), "brokers")
-	fmt.Println(strings.HasPrefix(cluster.Brokers(), "127.0.0.1:"))
-	// Output:
-	// 3 brokers
-	// true
-}
-
 func ExampleProducer_ProduceSync() {
-	cluster, _ := core.StartDevCluster(core.DevClusterOptions{})
+	cluster, _ := devcluster.Start(devcluster.Options{})
 	defer cluster.Close()
 	ctx := context.Background()
 
@@ -105,7 +93,7 @@ func ExampleProducer_ProduceSync() {
 
 // Produce returns at once; the promise runs when the broker has answered.
 func ExampleProducer_Produce() {
-	cluster, _ := core.StartDevCluster(core.DevClusterOptions{})
+	cluster, _ := devcluster.Start(devcluster.Options{})
 	defer cluster.Close()
 	ctx := context.Background()
 	producer, err := core.NewProducer(core.WithBrokers(cluster.Addrs()...), core.WithLinger(5*time.Millisecond))
@@ -141,7 +129,7 @@ func ExampleProducer_Produce() {
 
 // FetchPartition reads one partition directly, without a consumer group.
 func ExampleClient_FetchPartition() {
-	cluster, _ := core.StartDevCluster(core.DevClusterOptions{})
+	cluster, _ := devcluster.Start(devcluster.Options{})
 	defer cluster.Close()
 	ctx := context.Background()
 	producer, _ := core.NewProducer(core.WithBrokers(cluster.Addrs()...))
@@ -166,7 +154,7 @@ func ExampleClient_FetchPartition() {
 
 // A consumer without a group reads the partitions it is given.
 func ExampleConsumer_Assign() {
-	cluster, _ := core.StartDevCluster(core.DevClusterOptions{})
+	cluster, _ := devcluster.Start(devcluster.Options{})
 	defer cluster.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -199,7 +187,7 @@ func ExampleConsumer_Assign() {
 }
 
 func ExampleAdmin_ListTopics() {
-	cluster, _ := core.StartDevCluster(core.DevClusterOptions{})
+	cluster, _ := devcluster.Start(devcluster.Options{})
 	defer cluster.Close()
 	ctx := context.Background()
 
@@ -256,7 +244,7 @@ func (p *printLogger) Log(level core.LogLevel, subsystem, msg string) {
 // WithLogger receives connection, metadata and group events; SlogLogger
 // adapts a *slog.Logger.
 func ExampleWithLogger() {
-	cluster, _ := core.StartDevCluster(core.DevClusterOptions{})
+	cluster, _ := devcluster.Start(devcluster.Options{})
 	defer cluster.Close()
 	cl, err := core.NewClient(core.WithBrokers(cluster.Addrs()...), core.WithLogger(&printLogger{}))
 	if err != nil {

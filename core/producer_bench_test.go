@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gofka/gofka/devcluster"
 )
 
 // Benchmarks of the producer against the test cluster (GOFKA_BROKERS or a
@@ -25,7 +27,7 @@ func benchProducer(b *testing.B, opts ...Option) (*Producer, string) {
 	if env := os.Getenv("GOFKA_BROKERS"); env != "" {
 		brokers = splitList(env)
 	} else {
-		d, err := StartDevCluster(DevClusterOptions{Brokers: 1})
+		d, err := devcluster.Start(devcluster.Options{Brokers: 1})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gofka/gofka/devcluster"
 	"github.com/gofka/gofka/wire"
 )
 
@@ -28,7 +29,7 @@ func testBrokers(t *testing.T) []string {
 	if b := os.Getenv("GOFKA_BROKERS"); b != "" {
 		return strings.Split(b, ",")
 	}
-	d, err := StartDevCluster(DevClusterOptions{Brokers: 3})
+	d, err := devcluster.Start(devcluster.Options{Brokers: 3})
 	require.NoError(t, err)
 	t.Cleanup(d.Close)
 	return d.Addrs()

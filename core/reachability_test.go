@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gofka/gofka/devcluster"
 	"github.com/gofka/gofka/wire"
 )
 
@@ -50,7 +51,7 @@ func TestProducerAllBrokersDown(t *testing.T) {
 // once no broker has been reachable for connect.timeout.ms (it used to
 // return no records forever), once per outage.
 func TestConsumerReportsAllBrokersDown(t *testing.T) {
-	d, err := StartDevCluster(DevClusterOptions{})
+	d, err := devcluster.Start(devcluster.Options{})
 	require.NoError(t, err)
 	defer d.Close()
 	topic := uniqueTopic(t)

@@ -13,7 +13,7 @@ ifndef GO_SOURCES
 PYTHON ?= python3
 VENV ?= .venv
 LIB ?= python/gofka/libgofka.so
-GO_SOURCES := $(shell find wire core capi internal -name '*.go' -not -name '*_test.go') go.mod go.sum include/gofka.h
+GO_SOURCES := $(shell find wire core devcluster capi internal -name '*.go' -not -name '*_test.go') go.mod go.sum include/gofka.h
 $(LIB): $(GO_SOURCES) build.sh
 	./build.sh $(LIB)
 venv: $(VENV)/.ok

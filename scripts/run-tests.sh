@@ -18,7 +18,7 @@ export GOFKA_REQUIRE_SPEEDUPS=1
 step() { printf '\n=== %s\n' "$*"; }
 
 step "lint"
-bad=$(gofmt -l wire core capi internal)
+bad=$(gofmt -l wire core devcluster capi internal)
 [ -z "$bad" ] || { echo "gofmt needed: $bad"; exit 1; }
 go vet ./...
 

@@ -128,14 +128,15 @@ def test_every_c_function_is_mapped(function: str) -> None:
 
 
 def test_go_table_and_examples_exist() -> None:
-    examples = read("core", "example_test.go")
+    # the engine's examples and the dev cluster's (a package of its own)
+    examples = read("core", "example_test.go") + read("devcluster", "example_test.go")
     text = read("docs", "api.md")
     go_part = text[text.index("## Go:"):]
     for name in re.findall(r"`(Example\w*)`", go_part):
         assert re.search(r"^func %s\(\)" % name, examples, re.M), name
-    for pattern in re.findall(r"`(core/[^`]+)`", go_part):
+    for pattern in re.findall(r"`((?:core|devcluster)/[^`]+)`", go_part):
         assert glob.glob(os.path.join(ROOT, pattern)), pattern
-    # every Example of core/example_test.go has expected output (so go test runs it)
+    # every Example of both files has expected output (so go test runs it)
     for name in re.findall(r"^func (Example\w*)\(\)", examples, re.M):
         body = examples[examples.index("func %s()" % name):]
         body = body[: body.index("\n}\n")]

@@ -13,8 +13,12 @@
   a cluster: GOFKA_BROKERS when set, else a dev cluster started by the
   installed package itself. With GOFKA_NO_SPEEDUPS=1 the same install runs
   in pure Python.
-- The sdist holds _speedups.c; a wheel built from it where the extension
-  does not compile is the pure-Python py3-none-<platform> one, and works.
+- The sdist holds _speedups.c and every Go file libgofka.so is built from
+  (the module's packages ``go list -deps ./capi`` names: wire, core,
+  devcluster, internal/...); a wheel built from it where the extension does
+  not compile is the pure-Python py3-none-<platform> one, and works. The
+  Makefile's GO_SOURCES (what makes libgofka.so stale) and its gofmt lists
+  cover the same files.
 - ``make install PREFIX=...`` installs the library, header and gofka.pc;
   pkg-config then compiles and links examples/c, which run against a
   cluster.
@@ -66,6 +70,58 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> str:
     return wheels[0]
 
 
+MODULE = "github.com/gofka/gofka"
+
+
+def engine_go_files() -> List[str]:
+    """The non-test Go files, relative to the repository, of the module's
+    packages libgofka.so links (``go list -deps ./capi``): what an sdist
+    must carry and what makes a built library stale."""
+    fmt = "{{.ImportPath}}|{{.Dir}}|{{join .GoFiles \",\"}},{{join .CgoFiles \",\"}}"
+    out = sh(["go", "list", "-deps", "-f", fmt, "./capi"], cwd=ROOT, env=clean_env(CGO_ENABLED="1")).stdout
+    files: List[str] = []
+    for line in out.splitlines():
+        path, folder, names = line.split("|")
+        if path == MODULE or path.startswith(MODULE + "/"):
+            rel = os.path.relpath(folder, ROOT)
+            files += [os.path.join(rel, n) for n in names.split(",") if n]
+    return sorted(files)
+
+
+def test_engine_go_files_lister() -> None:
+    files = engine_go_files()
+    for f in ("capi/devcluster.go", "core/producer.go", "devcluster/guard.go", "wire/record.go"):
+        assert f in files, files
+    assert not [f for f in files if f.endswith("_test.go")], files
+
+
+def make_go_sources(*make_args: str) -> List[str]:
+    out = sh(["make", "-s", "--no-print-directory", "-C", ROOT] + list(make_args)
+             + ["--eval", "gofka-print-go-sources: ; @echo $(GO_SOURCES)", "gofka-print-go-sources"]).stdout
+    return out.split()
+
+
+@pytest.mark.parametrize("make_args", [[], ["-f", "mk/doors.mk"]], ids=["Makefile", "mk/doors.mk"])
+def test_make_go_sources_name_every_engine_go_file(make_args: List[str]) -> None:
+    """A change to any Go file of the library rebuilds it (`make build`,
+    `make wheel`): GO_SOURCES lists them all."""
+    listed = set(make_go_sources(*make_args))
+    missing = [f for f in engine_go_files() if f not in listed]
+    assert not missing, "GO_SOURCES of %s misses %s" % (make_args or "Makefile", missing)
+
+
+@pytest.mark.parametrize("script", ["Makefile", "scripts/run-tests.sh"])
+def test_gofmt_checks_every_engine_package(script: str) -> None:
+    with open(os.path.join(ROOT, script)) as f:
+        lists = re.findall(r"gofmt -l ([\w/ ]+)\)", f.read())
+    assert lists, "no gofmt -l line in %s" % script
+    for dirs in lists:
+        roots = dirs.split()
+        missing = sorted({os.path.dirname(f) for f in engine_go_files()
+                          if not any(f.startswith(r + "/") for r in roots)})
+        assert not missing, "%s: gofmt -l %s does not check %s" % (script, dirs, missing)
+
+
 def objdump_glibc(path: str) -> Optional[Tuple[int, int]]:
     """The newest GLIBC_x.y symbol version `objdump -T` lists for path,
     None when it needs none."""
@@ -115,7 +171,7 @@ def test_wheel_tag_and_contents(wheel: str, tmp_path: "os.PathLike[str]") -> Non
     # one stable-ABI binary, no version-specific one, no source
     assert sorted(n for n in names if ".so" in n) == sorted(["gofka/libgofka.so", SPEEDUPS_SO])
     assert not [n for n in names if n.endswith((".c", ".h"))]
-    assert not [n for n in names if n.startswith(("tests/", "core/", "capi/"))]
+    assert not [n for n in names if n.startswith(("tests/", "wire/", "core/", "devcluster/", "capi/", "internal/"))]
     assert re.search(r"^Tag: %s-%s$" % (tag, plat), wheel_meta, re.M), wheel_meta
     assert len(re.findall(r"^Tag: ", wheel_meta, re.M)) == 1, wheel_meta
     assert "Root-Is-Purelib: false" in wheel_meta
@@ -299,6 +355,8 @@ def test_sdist_and_wheel_without_speedups(tmp_path: "os.PathLike[str]") -> None:
     top = sdist[: -len(".tar.gz")]
     assert top + "/python/gofka/_speedups.c" in members
     assert top + "/setup.py" in members and top + "/build.sh" in members
+    missing = [f for f in engine_go_files() if top + "/" + f not in members]
+    assert not missing, "the sdist (MANIFEST.in) lacks %s" % missing
     assert not [n for n in members if n.endswith(".so")], members
 
     wheel_dir = os.path.join(tmp, "wheels")

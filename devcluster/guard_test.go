@@ -1,4 +1,4 @@
-package core
+package devcluster
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gofka/gofka/core"
 	"github.com/gofka/gofka/wire"
 )
 
@@ -47,9 +48,9 @@ func sendRaw(t *testing.T, addr string, data []byte) []byte {
 }
 
 // requireServing checks the cluster still answers a real client.
-func requireServing(t *testing.T, d *DevCluster) {
+func requireServing(t *testing.T, d *Cluster) {
 	t.Helper()
-	a, err := NewAdmin(WithBrokers(d.Addrs()...), WithClientID("guard-check"))
+	a, err := core.NewAdmin(core.WithBrokers(d.Addrs()...), core.WithClientID("guard-check"))
 	require.NoError(t, err)
 	defer a.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -58,8 +59,8 @@ func requireServing(t *testing.T, d *DevCluster) {
 	require.NoError(t, err)
 }
 
-func TestDevClusterSurvivesBadFrames(t *testing.T) {
-	d, err := StartDevCluster(DevClusterOptions{})
+func TestSurvivesBadFrames(t *testing.T) {
+	d, err := Start(Options{})
 	require.NoError(t, err)
 	defer d.Close()
 	addr := d.Addrs()[0]
@@ -124,47 +125,47 @@ func TestDevClusterSurvivesBadFrames(t *testing.T) {
 	requireServing(t, d)
 }
 
-func TestDevClusterRefusesAbsurdResources(t *testing.T) {
-	d, err := StartDevCluster(DevClusterOptions{})
+func TestRefusesAbsurdResources(t *testing.T) {
+	d, err := Start(Options{})
 	require.NoError(t, err)
 	defer d.Close()
-	a, err := NewAdmin(WithBrokers(d.Addrs()...), WithClientID("guard-res"), WithRetry(DefaultRetryPolicy()))
+	a, err := core.NewAdmin(core.WithBrokers(d.Addrs()...), core.WithClientID("guard-res"), core.WithRetry(core.DefaultRetryPolicy()))
 	require.NoError(t, err)
 	defer a.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	require.NoError(t, a.CreateTopic(ctx, NewTopic{Name: "small", NumPartitions: 1, ReplicationFactor: 1}))
+	require.NoError(t, a.CreateTopic(ctx, core.NewTopic{Name: "small", NumPartitions: 1, ReplicationFactor: 1}))
 	err = a.CreatePartitions(ctx, map[string]int32{"small": math.MaxInt32}, false)
 	require.Error(t, err)
 	require.Equal(t, wire.ErrInvalidPartitions, wire.CodeOf(err), "%v", err)
 	require.Contains(t, err.Error(), "at most 10000 partitions")
 
-	err = a.CreateTopic(ctx, NewTopic{Name: "big", NumPartitions: math.MaxInt32, ReplicationFactor: 1})
+	err = a.CreateTopic(ctx, core.NewTopic{Name: "big", NumPartitions: math.MaxInt32, ReplicationFactor: 1})
 	require.Equal(t, wire.ErrInvalidPartitions, wire.CodeOf(err), "%v", err)
 
 	// Replication beyond the brokers, or nonsense, is kfake's own refusal.
 	for _, rf := range []int16{math.MaxInt16, -5, 0} {
-		err = a.CreateTopic(ctx, NewTopic{Name: "rf", NumPartitions: 1, ReplicationFactor: rf})
+		err = a.CreateTopic(ctx, core.NewTopic{Name: "rf", NumPartitions: 1, ReplicationFactor: rf})
 		require.Equal(t, wire.ErrInvalidReplicationFactor, wire.CodeOf(err), "replication factor %d: %v", rf, err)
 	}
-	err = a.CreateTopic(ctx, NewTopic{Name: "np", NumPartitions: -7, ReplicationFactor: 1})
+	err = a.CreateTopic(ctx, core.NewTopic{Name: "np", NumPartitions: -7, ReplicationFactor: 1})
 	require.Equal(t, wire.ErrInvalidPartitions, wire.CodeOf(err), "%v", err)
 	requireServing(t, d)
 
 	// Too many topics in one request: all refused, none created.
-	var many []NewTopic
+	var many []core.NewTopic
 	for i := 0; i <= devMaxTopicsPerRequest; i++ {
-		many = append(many, NewTopic{Name: fmt.Sprintf("many-%d", i), NumPartitions: 1, ReplicationFactor: 1})
+		many = append(many, core.NewTopic{Name: fmt.Sprintf("many-%d", i), NumPartitions: 1, ReplicationFactor: 1})
 	}
-	err = a.CreateTopics(ctx, many, CreateTopicsOptions{})
+	err = a.CreateTopics(ctx, many, core.CreateTopicsOptions{})
 	require.Equal(t, wire.ErrPolicyViolation, wire.CodeOf(err), "%v", err)
 	_, err = a.PartitionCount(ctx, "many-0")
 	require.Error(t, err)
 
 	// One request with a good and a bad topic: the good one is created.
-	err = a.CreateTopics(ctx, []NewTopic{{Name: "good", NumPartitions: 2, ReplicationFactor: 1},
-		{Name: "bad", NumPartitions: 20000, ReplicationFactor: 1}}, CreateTopicsOptions{})
+	err = a.CreateTopics(ctx, []core.NewTopic{{Name: "good", NumPartitions: 2, ReplicationFactor: 1},
+		{Name: "bad", NumPartitions: 20000, ReplicationFactor: 1}}, core.CreateTopicsOptions{})
 	require.Equal(t, wire.ErrInvalidPartitions, wire.CodeOf(err), "%v", err)
 	n, err := a.PartitionCount(ctx, "good")
 	require.NoError(t, err)
@@ -172,7 +173,7 @@ func TestDevClusterRefusesAbsurdResources(t *testing.T) {
 
 	// The cluster-wide budget: 10 topics of 10,000 partitions fill it.
 	for i := 0; i < 10; i++ {
-		err = a.CreateTopic(ctx, NewTopic{Name: "fill" + string(rune('a'+i)), NumPartitions: 10000, ReplicationFactor: 1})
+		err = a.CreateTopic(ctx, core.NewTopic{Name: "fill" + string(rune('a'+i)), NumPartitions: 10000, ReplicationFactor: 1})
 		if err != nil {
 			break
 		}
@@ -180,6 +181,6 @@ func TestDevClusterRefusesAbsurdResources(t *testing.T) {
 	require.Equal(t, wire.ErrPolicyViolation, wire.CodeOf(err), "%v", err)
 	// Deleting a topic gives its partitions back.
 	require.NoError(t, a.DeleteTopic(ctx, "filla"))
-	require.NoError(t, a.CreateTopic(ctx, NewTopic{Name: "again", NumPartitions: 5000, ReplicationFactor: 1}))
+	require.NoError(t, a.CreateTopic(ctx, core.NewTopic{Name: "again", NumPartitions: 5000, ReplicationFactor: 1}))
 	requireServing(t, d)
 }
