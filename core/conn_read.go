@@ -338,6 +338,12 @@ func (r ResponseReader) BeginWait() bool {
 	if !c.sock.acquire() {
 		return false
 	}
+	if c.isClosed() {
+		// Closed, but a use still held (the reader goroutine's read turn)
+		// kept the descriptors open: nothing to wait on all the same.
+		c.sock.release()
+		return false
+	}
 	c.callers.Add(1)
 	return true
 }
