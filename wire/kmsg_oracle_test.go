@@ -1,0 +1,365 @@
+package wire
+
+// The kmsg oracle: every request this package encodes and every response it
+// decodes is checked, at every version its type declares, against franz-go's
+// kmsg, which is generated from Apache Kafka's JSON message specs.
+//
+//   - Requests: a Gofka request full of distinct data is encoded, kmsg
+//     decodes the bytes at the same version and re-encodes them to the same
+//     bytes, and the two values are compared field by field.
+//   - Responses: a kmsg response full of distinct data is encoded, Gofka
+//     decodes all of it, and the two values are compared field by field
+//     (against kmsg's own decoding of those bytes, so that fields the
+//     version does not carry hold the spec's default).
+//
+// Each runs in three variants: everything set, nullable fields null, and
+// arrays empty/null. kmsg stays a test-only dependency.
+//
+// Adding a request type: add one row to oracleCases. TestKmsgOracleCoverage
+// fails until the row exists; the comparison then names every field it
+// cannot map (add it to names) and every kmsg field on the wire that no
+// Gofka field carries (map it, or declare it in kmsgOnly with the reason).
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// oracleCase is one request type of this package and what the oracle needs
+// to know about it beyond the generic name rules.
+type oracleCase struct {
+	req Request // a zero value of the request type
+	// names maps "GofkaType.Field" to the kmsg field carrying it, where
+	// the generic rules (oracleKmsgField) do not find it.
+	names map[string]string
+	// kmsgOnly declares kmsg fields ("KmsgType.Field") that no Gofka field
+	// carries, with the reason. A request leaves them at the spec default.
+	kmsgOnly map[string]string
+	// keep names Gofka fields ("Type.Field") the empty variant leaves
+	// filled, where the encoder substitutes one field for another.
+	keep map[string]bool
+	// prepare applies a coercion the encoder documents (for example a
+	// field sent as -1 while another is null) to the filled request, so
+	// that the comparison sees what the encoder promises to send.
+	prepare func(q Request, v int16)
+	// checked names kmsg fields ("KmsgType.Field") whose shape differs from
+	// the Gofka field carrying them; check compares those by hand.
+	checked map[string]string
+	check   func(t *testing.T, q Request, k kmsg.Request, v int16)
+	// specResp undoes, in kmsg's decoding of a response, tagged fields that
+	// kmsg writes at every flexible version but the spec defines only from
+	// a later one: below it they are unknown tags, which Gofka must skip.
+	specResp func(want kmsg.Response, v int16)
+}
+
+func (c *oracleCase) name() string { return reflect.TypeOf(c.req).Elem().Name() }
+
+// oracleCases has one row per request type of the package; see
+// TestKmsgOracleCoverage.
+var oracleCases = []oracleCase{
+	{req: &ProduceRequest{}, specResp: func(want kmsg.Response, v int16) {
+		if v < 10 { // CurrentLeader and NodeEndpoints: tagged, v10+
+			m := want.(*kmsg.ProduceResponse)
+			m.Brokers = nil
+			for i := range m.Topics {
+				for j := range m.Topics[i].Partitions {
+					m.Topics[i].Partitions[j].CurrentLeader = kmsg.NewProduceResponseTopicPartitionCurrentLeader()
+				}
+			}
+		}
+	}},
+	{req: &FetchRequest{}, kmsgOnly: map[string]string{
+		"FetchRequest.ReplicaID":                        "always -1 (a consumer), the kmsg default",
+		"FetchRequest.ClusterID":                        "tagged, broker-to-broker (KIP-595), never sent",
+		"FetchRequest.ReplicaState":                     "tagged, broker-to-broker, never sent",
+		"FetchRequestTopicPartition.ReplicaDirectoryID": "tagged, broker-to-broker (KIP-853), never sent",
+		"FetchRequestTopicPartition.HighWatermark":      "tagged, broker-to-broker (KIP-1166), never sent",
+		"FetchResponseTopicPartition.SnapshotID":        "tagged, KRaft controller fetches only",
+		"FetchResponse.Brokers":                         "tagged NodeEndpoints, v16+ (above the supported range); kmsg writes it at v12 too, Gofka skips it as unknown",
+	}},
+	{req: &ListOffsetsRequest{}},
+	{req: &MetadataRequest{}},
+	{req: &OffsetCommitRequest{}},
+	{req: &OffsetFetchRequest{}, keep: map[string]bool{"OffsetFetchRequest.Groups": true},
+		prepare: func(q Request, v int16) {
+			for i := range q.(*OffsetFetchRequest).Groups {
+				if g := &q.(*OffsetFetchRequest).Groups[i]; g.MemberId == nil {
+					g.MemberEpoch = -1 // documented: sent as -1 while MemberId is nil
+				}
+			}
+		}},
+	{req: &FindCoordinatorRequest{}, keep: map[string]bool{"FindCoordinatorRequest.CoordinatorKeys": true}},
+	{req: &JoinGroupRequest{}},
+	{req: &HeartbeatRequest{}},
+	{req: &LeaveGroupRequest{}, keep: map[string]bool{"LeaveGroupRequest.Members": true}},
+	{req: &SyncGroupRequest{}},
+	{req: &DescribeGroupsRequest{}},
+	{req: &ListGroupsRequest{}},
+	{req: &SaslHandshakeRequest{}},
+	{req: &ApiVersionsRequest{}, kmsgOnly: map[string]string{
+		"ApiVersionsResponse.SupportedFeatures":      "tagged, feature flags the client does not use",
+		"ApiVersionsResponse.FinalizedFeaturesEpoch": "tagged, feature flags the client does not use",
+		"ApiVersionsResponse.FinalizedFeatures":      "tagged, feature flags the client does not use",
+		"ApiVersionsResponse.ZkMigrationReady":       "tagged, broker-to-controller only",
+	}},
+	{req: &CreateTopicsRequest{}},
+	{req: &DeleteTopicsRequest{},
+		checked: map[string]string{"DeleteTopicsRequest.Topics": "v6+ form of TopicNames: [Name, TopicId]"},
+		check: func(t *testing.T, q Request, k kmsg.Request, v int16) {
+			names, topics := q.(*DeleteTopicsRequest).TopicNames, k.(*kmsg.DeleteTopicsRequest).Topics
+			if v < 6 {
+				assert.Empty(t, topics)
+				return
+			}
+			require.Len(t, topics, len(names))
+			for i, tp := range topics {
+				assert.Equal(t, names[i], *tp.Topic)
+				assert.Zero(t, tp.TopicID, "v6 deletes by name: zero topic id")
+			}
+		}},
+	{req: &DeleteRecordsRequest{}},
+	{req: &InitProducerIdRequest{}},
+	{req: &AddPartitionsToTxnRequest{}, names: map[string]string{
+		"AddPartitionsToTxnResponse.ResultsByTopicV3AndBelow": "Topics",
+	}},
+	{req: &AddOffsetsToTxnRequest{}},
+	{req: &EndTxnRequest{}},
+	{req: &TxnOffsetCommitRequest{}},
+	{req: &DescribeConfigsRequest{}},
+	{req: &SaslAuthenticateRequest{}},
+	{req: &CreatePartitionsRequest{}},
+	{req: &DeleteGroupsRequest{}},
+	{req: &IncrementalAlterConfigsRequest{}},
+	{req: &OffsetDeleteRequest{}},
+	{req: &DescribeUserScramCredentialsRequest{}},
+	{req: &AlterUserScramCredentialsRequest{}},
+	{req: &DescribeClusterRequest{}},
+	{req: &ConsumerGroupHeartbeatRequest{}},
+	{req: &ConsumerGroupDescribeRequest{}},
+}
+
+var oracleVariants = []oracleVariant{variantSet, variantNull, variantEmpty}
+
+// TestKmsgOracleRequests encodes each request at each version with Gofka
+// and checks kmsg reads back the same message.
+func TestKmsgOracleRequests(t *testing.T) {
+	for i := range oracleCases {
+		c := &oracleCases[i]
+		lo, hi := c.req.Versions()
+		for v := lo; v <= hi; v++ {
+			for _, variant := range oracleVariants {
+				t.Run(c.name()+"/v"+itoa(v)+"/"+variant.String(), func(t *testing.T) {
+					oracleRequest(t, c, v, variant)
+				})
+			}
+		}
+	}
+}
+
+func oracleRequest(t *testing.T, c *oracleCase, v int16, variant oracleVariant) {
+	qv := reflect.New(reflect.TypeOf(c.req).Elem())
+	f := &oracleFiller{variant: variant, keep: c.keep}
+	f.fill(qv.Elem(), "", false)
+	q := qv.Interface().(Request)
+	if c.prepare != nil {
+		c.prepare(q, v)
+	}
+	var w Writer
+	q.Encode(&w, v)
+
+	kr := kmsg.RequestForKey(q.APIKey())
+	require.NotNil(t, kr, "kmsg knows key %d", q.APIKey())
+	kr.SetVersion(v)
+	require.Equal(t, IsFlexible(q, v), kr.IsFlexible(), "flexible at v%d", v)
+	require.NoError(t, kr.ReadFrom(w.B), "kmsg decodes Gofka's v%d request", v)
+	again := kr.AppendTo(nil)
+	require.Equal(t, w.B, again, "kmsg re-encodes Gofka's v%d request to the same bytes (no byte left unread or read differently)", v)
+
+	o := &oracleCompare{c: c, root: kr, base: again, request: true}
+	o.structs(qv.Elem(), reflect.ValueOf(kr).Elem(), c.name())
+	for _, e := range o.errs {
+		t.Error(e)
+	}
+	if c.check != nil {
+		c.check(t, q, kr, v)
+	}
+}
+
+// TestKmsgOracleResponses encodes each response at each version with kmsg
+// and checks Gofka decodes the same message.
+func TestKmsgOracleResponses(t *testing.T) {
+	for i := range oracleCases {
+		c := &oracleCases[i]
+		lo, hi := c.req.Versions()
+		for v := lo; v <= hi; v++ {
+			for _, variant := range oracleVariants {
+				t.Run(c.name()+"/v"+itoa(v)+"/"+variant.String(), func(t *testing.T) {
+					oracleResponse(t, c, v, variant)
+				})
+			}
+		}
+	}
+}
+
+func oracleResponse(t *testing.T, c *oracleCase, v int16, variant oracleVariant) {
+	kr := kmsg.RequestForKey(c.req.APIKey())
+	require.NotNil(t, kr)
+	src := kr.ResponseKind()
+	src.SetVersion(v)
+	f := &oracleFiller{variant: variant, skip: kmsgFillSkip}
+	f.fill(reflect.ValueOf(src).Elem(), "", false)
+	src.SetVersion(v)
+	b := src.AppendTo(nil)
+
+	// What the version carries, as kmsg reads it: fields absent at v hold
+	// the spec's default.
+	want := kr.ResponseKind()
+	want.SetVersion(v)
+	require.NoError(t, want.ReadFrom(b))
+	require.Equal(t, b, want.AppendTo(nil), "kmsg round trip")
+	if c.specResp != nil {
+		c.specResp(want, v)
+	}
+
+	resp := c.req.NewResponse()
+	r := NewReader(b)
+	resp.Decode(r, v)
+	require.NoError(t, r.Err(), "Gofka decodes kmsg's v%d response", v)
+	require.Zero(t, r.Remaining(), "Gofka reads the whole v%d response", v)
+
+	// The probes compare against want's own encoding (b unless specResp
+	// changed want).
+	o := &oracleCompare{c: c, root: want, base: want.AppendTo(nil)}
+	o.structs(reflect.ValueOf(resp).Elem(), reflect.ValueOf(want).Elem(), reflect.TypeOf(resp).Elem().Name())
+	for _, e := range o.errs {
+		t.Error(e)
+	}
+}
+
+func itoa(v int16) string { return strconv.Itoa(int(v)) }
+
+// TestKmsgOracleCoverage fails when a request type of this package has no
+// oracle case: it lists, from the package's source, every type with an
+// APIKey method (the Request implementations), and checks the table has
+// exactly those, each with its own API key and a version range kmsg knows.
+func TestKmsgOracleCoverage(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	fset := token.NewFileSet()
+	var defined []string
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		require.NoError(t, err)
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Recv == nil || fd.Name.Name != "APIKey" {
+				continue
+			}
+			typ := fd.Recv.List[0].Type
+			if s, ok := typ.(*ast.StarExpr); ok {
+				typ = s.X
+			}
+			defined = append(defined, typ.(*ast.Ident).Name)
+		}
+	}
+	require.NotEmpty(t, defined)
+
+	var covered []string
+	keys := map[int16]string{}
+	for i := range oracleCases {
+		c := &oracleCases[i]
+		covered = append(covered, c.name())
+		key := c.req.APIKey()
+		require.NotContains(t, keys, key, "%s and %s share API key %d", keys[key], c.name(), key)
+		keys[key] = c.name()
+		assert.NotContains(t, APIName(key), "ApiKey(", "APIName knows %s", c.name())
+		kr := kmsg.RequestForKey(key)
+		require.NotNil(t, kr, "kmsg knows %s (key %d)", c.name(), key)
+		lo, hi := c.req.Versions()
+		assert.True(t, lo >= 0 && lo <= hi && hi <= kr.MaxVersion(),
+			"%s declares v%d-%d; kmsg knows up to v%d", c.name(), lo, hi, kr.MaxVersion())
+		_, isReq := any(c.req).(Request)
+		assert.True(t, isReq)
+	}
+	sort.Strings(defined)
+	sort.Strings(covered)
+	assert.Equal(t, defined, covered, "every Request type of package wire has exactly one oracleCases row")
+}
+
+// TestKmsgOracleDetectsMismatch checks the comparison is not vacuous: a
+// field decoded into the wrong slot, a field the encoder drops, and a kmsg
+// field no Gofka field carries are all reported.
+func TestKmsgOracleDetectsMismatch(t *testing.T) {
+	c := &oracleCase{req: &HeartbeatRequest{}}
+	q := &HeartbeatRequest{GroupId: "g", GenerationId: 7, MemberId: "m", GroupInstanceId: msgStr("i")}
+	var w Writer
+	q.Encode(&w, 3)
+	kr := kmsg.NewPtrHeartbeatRequest()
+	kr.SetVersion(3)
+	require.NoError(t, kr.ReadFrom(w.B))
+	base := kr.AppendTo(nil)
+
+	// The same message compares clean.
+	o := &oracleCompare{c: c, root: kr, base: base, request: true}
+	o.structs(reflect.ValueOf(q).Elem(), reflect.ValueOf(kr).Elem(), "HeartbeatRequest")
+	assert.Empty(t, o.errs)
+
+	// A different value in a field v3 carries is reported...
+	q2 := *q
+	q2.GenerationId = 8
+	o = &oracleCompare{c: c, root: kr, base: base, request: true}
+	o.structs(reflect.ValueOf(&q2).Elem(), reflect.ValueOf(kr).Elem(), "HeartbeatRequest")
+	assert.Len(t, o.errs, 1)
+	assert.Contains(t, strings.Join(o.errs, "\n"), "GenerationId")
+
+	// ...but not in a field the version does not carry (v0 has no
+	// GroupInstanceId, so kmsg's null stands for Gofka's "i").
+	w = Writer{}
+	q.Encode(&w, 0)
+	kr0 := kmsg.NewPtrHeartbeatRequest()
+	kr0.SetVersion(0)
+	require.NoError(t, kr0.ReadFrom(w.B))
+	o = &oracleCompare{c: c, root: kr0, base: kr0.AppendTo(nil), request: true}
+	o.structs(reflect.ValueOf(q).Elem(), reflect.ValueOf(kr0).Elem(), "HeartbeatRequest")
+	assert.Empty(t, o.errs)
+
+	// A kmsg field on the wire with no Gofka counterpart is reported
+	// unless declared.
+	type partialHeartbeat struct {
+		GroupId, MemberId string
+		GenerationId      int32
+	}
+	o = &oracleCompare{c: c, root: kr, base: base, request: true}
+	o.structs(reflect.ValueOf(&partialHeartbeat{"g", "m", 7}).Elem(), reflect.ValueOf(kr).Elem(), "partial")
+	require.Len(t, o.errs, 1)
+	assert.Contains(t, o.errs[0], "HeartbeatRequest.InstanceID")
+	c.kmsgOnly = map[string]string{"HeartbeatRequest.InstanceID": "test"}
+	o = &oracleCompare{c: c, root: kr, base: base, request: true}
+	o.structs(reflect.ValueOf(&partialHeartbeat{"g", "m", 7}).Elem(), reflect.ValueOf(kr).Elem(), "partial")
+	require.Len(t, o.errs, 1, "a declared kmsg-only request field must still hold the default")
+
+	// A response field Gofka misreads is reported.
+	src := kmsg.NewPtrHeartbeatResponse()
+	src.SetVersion(1)
+	src.ThrottleMillis, src.ErrorCode = 5, 6
+	b := src.AppendTo(nil)
+	got := &HeartbeatResponse{ThrottleTimeMs: 5, ErrorCode: 7}
+	o = &oracleCompare{c: c, root: src, base: b}
+	o.structs(reflect.ValueOf(got).Elem(), reflect.ValueOf(src).Elem(), "HeartbeatResponse")
+	require.Len(t, o.errs, 1)
+	assert.Contains(t, o.errs[0], "ErrorCode")
+}
