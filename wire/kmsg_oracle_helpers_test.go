@@ -26,11 +26,36 @@ const (
 	// variantEmpty leaves every array nil (null where the version allows it)
 	// on top of variantNull.
 	variantEmpty
+	// variantLong is variantSet with strings and bytes longer than 127, so
+	// that compact lengths take two varint bytes.
+	variantLong
+	// variantTags is variantSet with an unknown tagged field in every
+	// flexible kmsg struct: a decoder must skip each tag section.
+	variantTags
+	// variantMin0..variantMin3 make the smallest elements the spec allows
+	// (scalars at their defaults, strings empty, nullables null), many of
+	// them in the arrays at one nesting depth, one element in the arrays
+	// above it and none below. A decoder that overestimates the smallest
+	// encoded element (Reader.ArrayLen's elemMin) rejects these.
+	variantMin0
+	variantMin1
+	variantMin2
+	variantMin3
 )
 
 func (v oracleVariant) String() string {
-	return [...]string{"set", "null", "empty"}[v]
+	return [...]string{"set", "null", "empty", "long", "tags", "min0", "min1", "min2", "min3"}[v]
 }
+
+func (v oracleVariant) minimal() bool { return v >= variantMin0 }
+
+// oracleUnknownTag is a tag number no message of the specs uses.
+const oracleUnknownTag = 9999
+
+// oracleMinElems is how many elements the arrays of a minimal variant get
+// at their target depth: enough that overestimating one element by a
+// single byte outweighs the bytes that follow the array.
+const oracleMinElems = 40
 
 // oracleFiller writes distinct, non-zero values into a struct tree. Every
 // scalar it writes is derived from a counter, so two fields never hold the
@@ -48,7 +73,12 @@ type oracleFiller struct {
 
 func (f *oracleFiller) next() int { f.n++; return f.n }
 
-func (f *oracleFiller) fill(v reflect.Value, name string, keep bool) {
+// fill fills v, named name, which sits inside depth arrays.
+func (f *oracleFiller) fill(v reflect.Value, name string, keep bool, depth int) {
+	if f.variant.minimal() {
+		f.fillMinimal(v, depth)
+		return
+	}
 	switch v.Kind() {
 	case reflect.Bool:
 		// All true when set; alternating otherwise, so that two bools
@@ -67,28 +97,36 @@ func (f *oracleFiller) fill(v reflect.Value, name string, keep bool) {
 	case reflect.Float64:
 		v.SetFloat(float64(f.next()) + 0.5)
 	case reflect.String:
-		v.SetString(fmt.Sprintf("%s-%d", name, f.next()))
+		s := fmt.Sprintf("%s-%d", name, f.next())
+		if f.variant == variantLong {
+			s += strings.Repeat("x", 200)
+		}
+		v.SetString(s)
 	case reflect.Array: // UUIDs
 		n := f.next()
 		for i := 0; i < v.Len(); i++ {
 			v.Index(i).SetUint(uint64(n*16 + i))
 		}
 	case reflect.Pointer:
-		if f.variant != variantSet && !keep {
+		if (f.variant == variantNull || f.variant == variantEmpty) && !keep {
 			v.SetZero()
 			return
 		}
 		p := reflect.New(v.Type().Elem())
-		f.fill(p.Elem(), name, false)
+		f.fill(p.Elem(), name, false, depth)
 		v.Set(p)
 	case reflect.Slice:
 		if v.Type().Elem().Kind() == reflect.Uint8 { // bytes
-			if f.variant != variantSet && !keep {
+			if (f.variant == variantNull || f.variant == variantEmpty) && !keep {
 				v.SetZero()
 				return
 			}
 			n := f.next()
-			v.SetBytes([]byte{byte(n), byte(n >> 8), 0xab, byte(n * 3)})
+			b := []byte{byte(n), byte(n >> 8), 0xab, byte(n * 3)}
+			if f.variant == variantLong {
+				b = append(b, bytes.Repeat([]byte{0xcd}, 300)...)
+			}
+			v.SetBytes(b)
 			return
 		}
 		if f.variant == variantEmpty && !keep {
@@ -97,7 +135,7 @@ func (f *oracleFiller) fill(v reflect.Value, name string, keep bool) {
 		}
 		s := reflect.MakeSlice(v.Type(), 2, 2)
 		for i := 0; i < 2; i++ {
-			f.fill(s.Index(i), name, false)
+			f.fill(s.Index(i), name, false, depth+1)
 		}
 		v.Set(s)
 	case reflect.Struct:
@@ -107,13 +145,55 @@ func (f *oracleFiller) fill(v reflect.Value, name string, keep bool) {
 		}
 		for i := 0; i < t.NumField(); i++ {
 			sf := t.Field(i)
+			if tags, ok := v.Field(i).Addr().Interface().(interface{ Set(uint32, []byte) }); ok && f.variant == variantTags {
+				n := f.next()
+				tags.Set(oracleUnknownTag, []byte{byte(n), 0xee, byte(n >> 8)})
+				continue
+			}
 			if !sf.IsExported() || (f.skip != nil && f.skip(t, sf)) {
 				continue
 			}
-			f.fill(v.Field(i), sf.Name, f.keep[t.Name()+"."+sf.Name])
+			f.fill(v.Field(i), sf.Name, f.keep[t.Name()+"."+sf.Name], depth)
 		}
 	default:
 		panic(fmt.Sprintf("oracle filler: unsupported kind %s", v.Kind()))
+	}
+}
+
+// fillMinimal fills v for a minimal variant: only arrays get content.
+func (f *oracleFiller) fillMinimal(v reflect.Value, depth int) {
+	target := int(f.variant - variantMin0)
+	switch v.Kind() {
+	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return // null (or empty where not nullable)
+		}
+		n := 0
+		switch {
+		case depth < target:
+			n = 1
+		case depth == target:
+			n = oracleMinElems
+		}
+		if n == 0 {
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), n, n)
+		for i := 0; i < n; i++ {
+			f.fillMinimal(s.Index(i), depth+1)
+		}
+		v.Set(s)
+	case reflect.Struct:
+		t := v.Type()
+		if d, ok := v.Addr().Interface().(interface{ Default() }); ok {
+			d.Default()
+		}
+		for i := 0; i < t.NumField(); i++ {
+			sf := t.Field(i)
+			if sf.IsExported() && (f.skip == nil || !f.skip(t, sf)) {
+				f.fillMinimal(v.Field(i), depth)
+			}
+		}
 	}
 }
 

@@ -12,8 +12,11 @@ package wire
 //     (against kmsg's own decoding of those bytes, so that fields the
 //     version does not carry hold the spec's default).
 //
-// Each runs in three variants: everything set, nullable fields null, and
-// arrays empty/null. kmsg stays a test-only dependency.
+// Each runs in several variants (oracleVariant): everything set, nullable
+// fields null, arrays empty/null, long strings; responses also with unknown
+// tagged fields everywhere and with the smallest elements the spec allows
+// (which catch decoders that overestimate an element's size). kmsg stays a
+// test-only dependency.
 //
 // Adding a request type: add one row to oracleCases. TestKmsgOracleCoverage
 // fails until the row exists; the comparison then names every field it
@@ -149,7 +152,13 @@ var oracleCases = []oracleCase{
 	{req: &ConsumerGroupDescribeRequest{}},
 }
 
-var oracleVariants = []oracleVariant{variantSet, variantNull, variantEmpty}
+// The variants each request and response runs in. Minimal variants only
+// test responses: they check decoders' size bounds, which requests lack.
+var (
+	oracleRequestVariants  = []oracleVariant{variantSet, variantNull, variantEmpty, variantLong}
+	oracleResponseVariants = []oracleVariant{variantSet, variantNull, variantEmpty, variantLong, variantTags,
+		variantMin0, variantMin1, variantMin2, variantMin3}
+)
 
 // TestKmsgOracleRequests encodes each request at each version with Gofka
 // and checks kmsg reads back the same message.
@@ -158,7 +167,7 @@ func TestKmsgOracleRequests(t *testing.T) {
 		c := &oracleCases[i]
 		lo, hi := c.req.Versions()
 		for v := lo; v <= hi; v++ {
-			for _, variant := range oracleVariants {
+			for _, variant := range oracleRequestVariants {
 				t.Run(c.name()+"/v"+itoa(v)+"/"+variant.String(), func(t *testing.T) {
 					oracleRequest(t, c, v, variant)
 				})
@@ -170,7 +179,7 @@ func TestKmsgOracleRequests(t *testing.T) {
 func oracleRequest(t *testing.T, c *oracleCase, v int16, variant oracleVariant) {
 	qv := reflect.New(reflect.TypeOf(c.req).Elem())
 	f := &oracleFiller{variant: variant, keep: c.keep}
-	f.fill(qv.Elem(), "", false)
+	f.fill(qv.Elem(), "", false, 0)
 	q := qv.Interface().(Request)
 	if c.prepare != nil {
 		c.prepare(q, v)
@@ -203,7 +212,7 @@ func TestKmsgOracleResponses(t *testing.T) {
 		c := &oracleCases[i]
 		lo, hi := c.req.Versions()
 		for v := lo; v <= hi; v++ {
-			for _, variant := range oracleVariants {
+			for _, variant := range oracleResponseVariants {
 				t.Run(c.name()+"/v"+itoa(v)+"/"+variant.String(), func(t *testing.T) {
 					oracleResponse(t, c, v, variant)
 				})
@@ -218,7 +227,7 @@ func oracleResponse(t *testing.T, c *oracleCase, v int16, variant oracleVariant)
 	src := kr.ResponseKind()
 	src.SetVersion(v)
 	f := &oracleFiller{variant: variant, skip: kmsgFillSkip}
-	f.fill(reflect.ValueOf(src).Elem(), "", false)
+	f.fill(reflect.ValueOf(src).Elem(), "", false, 0)
 	src.SetVersion(v)
 	b := src.AppendTo(nil)
 
