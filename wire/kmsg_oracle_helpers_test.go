@@ -54,8 +54,9 @@ const oracleUnknownTag = 9999
 
 // oracleMinElems is how many elements the arrays of a minimal variant get
 // at their target depth: enough that overestimating one element by a
-// single byte outweighs the bytes that follow the array.
-const oracleMinElems = 40
+// single byte outweighs the bytes that follow the array, and more than 127
+// so that compact array lengths take two varint bytes.
+const oracleMinElems = 130
 
 // oracleFiller writes distinct, non-zero values into a struct tree. Every
 // scalar it writes is derived from a counter, so two fields never hold the
@@ -69,6 +70,8 @@ type oracleFiller struct {
 	keep map[string]bool
 	// skip names fields the filler must leave alone.
 	skip func(t reflect.Type, f reflect.StructField) bool
+	// use, when set, is told each keep entry that applied.
+	use func(key string)
 }
 
 func (f *oracleFiller) next() int { f.n++; return f.n }
@@ -153,7 +156,11 @@ func (f *oracleFiller) fill(v reflect.Value, name string, keep bool, depth int) 
 			if !sf.IsExported() || (f.skip != nil && f.skip(t, sf)) {
 				continue
 			}
-			f.fill(v.Field(i), sf.Name, f.keep[t.Name()+"."+sf.Name], depth)
+			keep := f.keep[t.Name()+"."+sf.Name]
+			if keep && f.use != nil {
+				f.use(t.Name() + "." + sf.Name)
+			}
+			f.fill(v.Field(i), sf.Name, keep, depth)
 		}
 	default:
 		panic(fmt.Sprintf("oracle filler: unsupported kind %s", v.Kind()))
@@ -285,8 +292,9 @@ func oracleNorm(s string) []string {
 // oracleKmsgField finds the kmsg field of kt that carries the Gofka field
 // gname of type gt: the case's explicit names first, then the same name,
 // then the normalised name, then oracleNameRules.
-func oracleKmsgField(names map[string]string, gt reflect.Type, gname string, kt reflect.Type) (string, bool) {
-	if n, ok := names[gt.Name()+"."+gname]; ok {
+func oracleKmsgField(c *oracleCase, gt reflect.Type, gname string, kt reflect.Type) (string, bool) {
+	if n, ok := c.names[gt.Name()+"."+gname]; ok {
+		c.use(gt.Name() + "." + gname)
 		_, found := kt.FieldByName(n)
 		return n, found
 	}
@@ -398,7 +406,7 @@ func (o *oracleCompare) structs(g, k reflect.Value, path string) {
 		if !gf.IsExported() {
 			continue
 		}
-		kn, ok := oracleKmsgField(o.c.names, gt, gf.Name, kt)
+		kn, ok := oracleKmsgField(o.c, gt, gf.Name, kt)
 		if !ok {
 			o.errorf("%s: no kmsg field for %s.%s in %s (fields: %s); add it to the case's names", path, gt.Name(), gf.Name, kt.Name(), oracleFieldNames(kt))
 			continue
@@ -417,13 +425,18 @@ func (o *oracleCompare) structs(g, k reflect.Value, path string) {
 		key := kt.Name() + "." + kf.Name
 		fv := k.Field(i)
 		if _, custom := o.c.checked[key]; custom {
+			o.c.use(key)
 			continue // compared by the case's check
 		}
+		onWire := o.onWire(fv, perturbed(fv))
 		if _, declared := o.c.kmsgOnly[key]; !declared {
-			if o.onWire(fv, perturbed(fv)) {
+			if onWire {
 				o.errorf("%s: kmsg field %s is on the wire but no Gofka field maps to it; map it or declare it in kmsgOnly", path, key)
 			}
 			continue
+		}
+		if onWire {
+			o.c.use(key)
 		}
 		if o.request {
 			if !def.IsValid() {

@@ -64,9 +64,35 @@ type oracleCase struct {
 	// kmsg writes at every flexible version but the spec defines only from
 	// a later one: below it they are unknown tags, which Gofka must skip.
 	specResp func(want kmsg.Response, v int16)
+
+	used map[string]bool // declarations that applied (see use)
 }
 
 func (c *oracleCase) name() string { return reflect.TypeOf(c.req).Elem().Name() }
+
+// use records that the declaration key of the case applied, so that
+// TestKmsgOracle can flag declarations that no longer do.
+func (c *oracleCase) use(key string) {
+	if c.used == nil {
+		c.used = map[string]bool{}
+	}
+	c.used[key] = true
+}
+
+// declarations lists the keys of names, kmsgOnly, checked and keep.
+func (c *oracleCase) declarations() []string {
+	var keys []string
+	for _, m := range []map[string]string{c.names, c.kmsgOnly, c.checked} {
+		for k := range m {
+			keys = append(keys, k)
+		}
+	}
+	for k := range c.keep {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
 
 // oracleCases has one row per request type of the package; see
 // TestKmsgOracleCoverage.
@@ -160,25 +186,49 @@ var (
 		variantMin0, variantMin1, variantMin2, variantMin3}
 )
 
-// TestKmsgOracleRequests encodes each request at each version with Gofka
-// and checks kmsg reads back the same message.
-func TestKmsgOracleRequests(t *testing.T) {
+// TestKmsgOracle runs, for every request type at every version it
+// declares: the request direction (Gofka encodes, kmsg decodes) and the
+// response direction (kmsg encodes, Gofka decodes), in every variant. When
+// it ran in full, it also checks that every declaration of the cases
+// (names, kmsgOnly, checked, keep) still applies somewhere, so the tables
+// cannot rot into excuses.
+func TestKmsgOracle(t *testing.T) {
+	ran, want := 0, 0
 	for i := range oracleCases {
 		c := &oracleCases[i]
+		c.used = nil
 		lo, hi := c.req.Versions()
 		for v := lo; v <= hi; v++ {
 			for _, variant := range oracleRequestVariants {
-				t.Run(c.name()+"/v"+itoa(v)+"/"+variant.String(), func(t *testing.T) {
+				want++
+				t.Run("request/"+c.name()+"/v"+itoa(v)+"/"+variant.String(), func(t *testing.T) {
+					ran++
 					oracleRequest(t, c, v, variant)
 				})
 			}
+			for _, variant := range oracleResponseVariants {
+				want++
+				t.Run("response/"+c.name()+"/v"+itoa(v)+"/"+variant.String(), func(t *testing.T) {
+					ran++
+					oracleResponse(t, c, v, variant)
+				})
+			}
+		}
+	}
+	if ran != want {
+		return // a -run filter picked some subtests: usage is incomplete
+	}
+	for i := range oracleCases {
+		c := &oracleCases[i]
+		for _, k := range c.declarations() {
+			assert.True(t, c.used[k], "%s: declaration %q never applied; remove it", c.name(), k)
 		}
 	}
 }
 
 func oracleRequest(t *testing.T, c *oracleCase, v int16, variant oracleVariant) {
 	qv := reflect.New(reflect.TypeOf(c.req).Elem())
-	f := &oracleFiller{variant: variant, keep: c.keep}
+	f := &oracleFiller{variant: variant, keep: c.keep, use: c.use}
 	f.fill(qv.Elem(), "", false, 0)
 	q := qv.Interface().(Request)
 	if c.prepare != nil {
@@ -202,22 +252,6 @@ func oracleRequest(t *testing.T, c *oracleCase, v int16, variant oracleVariant) 
 	}
 	if c.check != nil {
 		c.check(t, q, kr, v)
-	}
-}
-
-// TestKmsgOracleResponses encodes each response at each version with kmsg
-// and checks Gofka decodes the same message.
-func TestKmsgOracleResponses(t *testing.T) {
-	for i := range oracleCases {
-		c := &oracleCases[i]
-		lo, hi := c.req.Versions()
-		for v := lo; v <= hi; v++ {
-			for _, variant := range oracleResponseVariants {
-				t.Run(c.name()+"/v"+itoa(v)+"/"+variant.String(), func(t *testing.T) {
-					oracleResponse(t, c, v, variant)
-				})
-			}
-		}
 	}
 }
 
@@ -371,4 +405,224 @@ func TestKmsgOracleDetectsMismatch(t *testing.T) {
 	o.structs(reflect.ValueOf(got).Elem(), reflect.ValueOf(src).Elem(), "HeartbeatResponse")
 	require.Len(t, o.errs, 1)
 	assert.Contains(t, o.errs[0], "ErrorCode")
+}
+
+// oracleEmbedded is a message Gofka encodes and decodes inside another
+// message's bytes (the consumer protocol of JoinGroup/SyncGroup), checked
+// against kmsg in both directions like the requests and responses.
+type oracleEmbedded struct {
+	name     string
+	c        oracleCase // names and kmsgOnly only
+	newGofka func() any
+	newKmsg  func() interface {
+		kmsgMessage
+		ReadFrom([]byte) error
+	}
+	encode func(g any, v int16) []byte
+	decode func(g any, b []byte) error
+}
+
+var oracleEmbeddedCases = []oracleEmbedded{
+	{
+		name:     "ConsumerProtocolSubscription",
+		newGofka: func() any { return &ConsumerProtocolSubscription{} },
+		newKmsg: func() interface {
+			kmsgMessage
+			ReadFrom([]byte) error
+		} {
+			return new(kmsg.ConsumerMemberMetadata)
+		},
+		encode: func(g any, v int16) []byte {
+			g.(*ConsumerProtocolSubscription).Version = v // Encode writes v
+			return g.(*ConsumerProtocolSubscription).Encode(v)
+		},
+		decode: func(g any, b []byte) error { return g.(*ConsumerProtocolSubscription).Decode(b) },
+	},
+	{
+		name:     "ConsumerProtocolAssignment",
+		c:        oracleCase{names: map[string]string{"ConsumerProtocolAssignment.AssignedPartitions": "Topics"}},
+		newGofka: func() any { return &ConsumerProtocolAssignment{} },
+		newKmsg: func() interface {
+			kmsgMessage
+			ReadFrom([]byte) error
+		} {
+			return new(kmsg.ConsumerMemberAssignment)
+		},
+		encode: func(g any, v int16) []byte {
+			g.(*ConsumerProtocolAssignment).Version = v
+			return g.(*ConsumerProtocolAssignment).Encode(v)
+		},
+		decode: func(g any, b []byte) error { return g.(*ConsumerProtocolAssignment).Decode(b) },
+	},
+}
+
+// TestKmsgOracleConsumerProtocol checks the consumer protocol's
+// subscription and assignment, at every version Gofka writes, both ways.
+func TestKmsgOracleConsumerProtocol(t *testing.T) {
+	for i := range oracleEmbeddedCases {
+		e := &oracleEmbeddedCases[i]
+		for v := int16(0); v <= ConsumerProtocolMaxVersion; v++ {
+			for _, variant := range oracleRequestVariants {
+				t.Run(e.name+"/encode/v"+itoa(v)+"/"+variant.String(), func(t *testing.T) {
+					g := e.newGofka()
+					(&oracleFiller{variant: variant}).fill(reflect.ValueOf(g).Elem(), "", false, 0)
+					b := e.encode(g, v)
+					k := e.newKmsg()
+					require.NoError(t, k.ReadFrom(b))
+					again := k.AppendTo(nil)
+					require.Equal(t, b, again, "kmsg re-encodes Gofka's bytes")
+					o := &oracleCompare{c: &e.c, root: k, base: again, request: true}
+					o.structs(reflect.ValueOf(g).Elem(), reflect.ValueOf(k).Elem(), e.name)
+					for _, msg := range o.errs {
+						t.Error(msg)
+					}
+				})
+			}
+			for _, variant := range oracleResponseVariants {
+				t.Run(e.name+"/decode/v"+itoa(v)+"/"+variant.String(), func(t *testing.T) {
+					src := e.newKmsg()
+					(&oracleFiller{variant: variant, skip: kmsgFillSkip}).fill(reflect.ValueOf(src).Elem(), "", false, 0)
+					reflect.ValueOf(src).Elem().FieldByName("Version").SetInt(int64(v))
+					b := src.AppendTo(nil)
+					want := e.newKmsg()
+					require.NoError(t, want.ReadFrom(b))
+					g := e.newGofka()
+					require.NoError(t, e.decode(g, b))
+					o := &oracleCompare{c: &e.c, root: want, base: want.AppendTo(nil)}
+					o.structs(reflect.ValueOf(g).Elem(), reflect.ValueOf(want).Elem(), e.name)
+					for _, msg := range o.errs {
+						t.Error(msg)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestKmsgOracleEncoderCoercions checks, against kmsg's encoding of the
+// message the broker must see, the substitutions the encoders document and
+// that the filled-in variants above do not reach: empty or null inputs
+// that are sent as something else, and the bridges between the single and
+// batched forms of FindCoordinator, LeaveGroup and OffsetFetch.
+func TestKmsgOracleEncoderCoercions(t *testing.T) {
+	str := kmsg.StringPtr
+	id := [16]byte{1, 2, 3}
+	metaTopic := func(name *string, id [16]byte) kmsg.MetadataRequestTopic {
+		tp := kmsg.NewMetadataRequestTopic()
+		tp.Topic, tp.TopicID = name, id
+		return tp
+	}
+	cases := []struct {
+		name string
+		req  Request
+		v    int16
+		want func() kmsg.Request
+	}{
+		{"Metadata/v12/by-id: an empty name is null", &MetadataRequest{Topics: []MetadataRequestTopic{{TopicId: id}}}, 12, func() kmsg.Request {
+			m := kmsg.NewPtrMetadataRequest()
+			m.Topics = []kmsg.MetadataRequestTopic{metaTopic(nil, id)}
+			return m
+		}},
+		{"Metadata/v11: an empty name stays a name", &MetadataRequest{Topics: []MetadataRequestTopic{{TopicId: id}}}, 11, func() kmsg.Request {
+			m := kmsg.NewPtrMetadataRequest()
+			m.Topics = []kmsg.MetadataRequestTopic{metaTopic(str(""), id)}
+			return m
+		}},
+		{"Metadata/v0/nil topics: empty array", &MetadataRequest{}, 0, func() kmsg.Request {
+			return kmsg.NewPtrMetadataRequest()
+		}},
+		{"Metadata/v1/nil topics: null", &MetadataRequest{}, 1, func() kmsg.Request {
+			return kmsg.NewPtrMetadataRequest()
+		}},
+		{"Metadata/v9/no topics: empty, not null", &MetadataRequest{Topics: []MetadataRequestTopic{}}, 9, func() kmsg.Request {
+			m := kmsg.NewPtrMetadataRequest()
+			m.Topics = []kmsg.MetadataRequestTopic{}
+			return m
+		}},
+		{"OffsetCommit/v2: zero retention is the broker default", &OffsetCommitRequest{GroupId: "g"}, 2, func() kmsg.Request {
+			m := kmsg.NewPtrOffsetCommitRequest()
+			m.Group, m.Generation, m.RetentionTimeMillis = "g", 0, -1
+			return m
+		}},
+		{"FindCoordinator/v3: Key from CoordinatorKeys", &FindCoordinatorRequest{CoordinatorKeys: []string{"a", "b"}, KeyType: 1}, 3, func() kmsg.Request {
+			m := kmsg.NewPtrFindCoordinatorRequest()
+			m.CoordinatorKey, m.CoordinatorType = "a", 1
+			return m
+		}},
+		{"FindCoordinator/v4: CoordinatorKeys from Key", &FindCoordinatorRequest{Key: "k"}, 4, func() kmsg.Request {
+			m := kmsg.NewPtrFindCoordinatorRequest()
+			m.CoordinatorKeys = []string{"k"}
+			return m
+		}},
+		{"LeaveGroup/v2: MemberId from Members", &LeaveGroupRequest{GroupId: "g", Members: []LeaveGroupRequestMember{{MemberId: "m"}}}, 2, func() kmsg.Request {
+			m := kmsg.NewPtrLeaveGroupRequest()
+			m.Group, m.MemberID = "g", "m"
+			return m
+		}},
+		{"LeaveGroup/v5: Members from MemberId", &LeaveGroupRequest{GroupId: "g", MemberId: "m"}, 5, func() kmsg.Request {
+			m := kmsg.NewPtrLeaveGroupRequest()
+			mem := kmsg.NewLeaveGroupRequestMember()
+			mem.MemberID = "m"
+			m.Group, m.Members = "g", []kmsg.LeaveGroupRequestMember{mem}
+			return m
+		}},
+		{"OffsetFetch/v1: nil topics is an empty list", &OffsetFetchRequest{GroupId: "g"}, 1, func() kmsg.Request {
+			m := kmsg.NewPtrOffsetFetchRequest()
+			m.Group, m.Topics = "g", []kmsg.OffsetFetchRequestTopic{}
+			return m
+		}},
+		{"OffsetFetch/v7: GroupId and Topics from Groups[0]", &OffsetFetchRequest{Groups: []OffsetFetchRequestGroup{{GroupId: "g", Topics: []OffsetFetchRequestTopic{{Name: "t", PartitionIndexes: []int32{4}}}}}}, 7, func() kmsg.Request {
+			m := kmsg.NewPtrOffsetFetchRequest()
+			m.Group, m.Topics = "g", []kmsg.OffsetFetchRequestTopic{{Topic: "t", Partitions: []int32{4}}}
+			return m
+		}},
+		{"OffsetFetch/v9: Groups from GroupId and Topics, epoch -1 without member", &OffsetFetchRequest{GroupId: "g", Topics: []OffsetFetchRequestTopic{{Name: "t", PartitionIndexes: []int32{4}}}}, 9, func() kmsg.Request {
+			m := kmsg.NewPtrOffsetFetchRequest()
+			g := kmsg.NewOffsetFetchRequestGroup()
+			g.Group, g.Topics = "g", []kmsg.OffsetFetchRequestGroupTopic{{Topic: "t", Partitions: []int32{4}}}
+			m.Groups = []kmsg.OffsetFetchRequestGroup{g}
+			return m
+		}},
+		{"JoinGroup/v6: nil protocol metadata is empty bytes", &JoinGroupRequest{GroupId: "g", Protocols: []JoinGroupRequestProtocol{{Name: "range"}}}, 6, func() kmsg.Request {
+			m := kmsg.NewPtrJoinGroupRequest()
+			m.Group, m.SessionTimeoutMillis, m.RebalanceTimeoutMillis = "g", 0, 0
+			m.Protocols = []kmsg.JoinGroupRequestProtocol{{Name: "range", Metadata: []byte{}}}
+			return m
+		}},
+		{"SyncGroup/v4: nil assignment is empty bytes", &SyncGroupRequest{GroupId: "g", Assignments: []SyncGroupRequestAssignment{{MemberId: "m"}}}, 4, func() kmsg.Request {
+			m := kmsg.NewPtrSyncGroupRequest()
+			m.Group = "g"
+			m.GroupAssignment = []kmsg.SyncGroupRequestGroupAssignment{{MemberID: "m", MemberAssignment: []byte{}}}
+			return m
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var w Writer
+			tc.req.Encode(&w, tc.v)
+			want := tc.want()
+			want.SetVersion(tc.v)
+			assert.Equal(t, want.AppendTo(nil), w.B)
+		})
+	}
+}
+
+// TestKmsgOracleApiVersionsFallback checks the answer of a broker that does
+// not know the ApiVersions version asked: a v0 body with
+// UNSUPPORTED_VERSION, whatever the version of the request.
+func TestKmsgOracleApiVersionsFallback(t *testing.T) {
+	src := kmsg.NewPtrApiVersionsResponse()
+	src.SetVersion(0)
+	src.ErrorCode = int16(ErrUnsupportedVersion)
+	src.ApiKeys = []kmsg.ApiVersionsResponseApiKey{{ApiKey: 18, MinVersion: 0, MaxVersion: 3}, {ApiKey: 3, MinVersion: 0, MaxVersion: 12}}
+	b := src.AppendTo(nil)
+	for v := int16(0); v <= 4; v++ {
+		resp := &ApiVersionsResponse{}
+		r := NewReader(b)
+		resp.Decode(r, v)
+		require.NoError(t, r.Err(), "v%d", v)
+		assert.Zero(t, r.Remaining(), "v%d", v)
+		assert.Equal(t, src.ErrorCode, resp.ErrorCode)
+		assert.Equal(t, []ApiVersionsKey{{18, 0, 3}, {3, 0, 12}}, resp.ApiKeys, "v%d", v)
+	}
 }
