@@ -253,11 +253,18 @@ func oracleRequest(t *testing.T, c *oracleCase, v int16, variant oracleVariant) 
 	if c.check != nil {
 		c.check(t, q, kr, v)
 	}
+
+	// The framed request (size, header v1 or v2, body) matches kmsg's
+	// RequestFormatter, so the header version follows the body's.
+	const corr, client = int32(0x01020304), "oracle-client"
+	assert.Equal(t, kmsg.NewRequestFormatter(kmsg.FormatterClientID(client)).AppendRequest(nil, kr, corr),
+		AppendRequest(nil, q, v, corr, client), "framed v%d request", v)
 }
 
 func oracleResponse(t *testing.T, c *oracleCase, v int16, variant oracleVariant) {
 	kr := kmsg.RequestForKey(c.req.APIKey())
 	require.NotNil(t, kr)
+	kr.SetVersion(v)
 	src := kr.ResponseKind()
 	src.SetVersion(v)
 	f := &oracleFiller{variant: variant, skip: kmsgFillSkip}
@@ -280,6 +287,17 @@ func oracleResponse(t *testing.T, c *oracleCase, v int16, variant oracleVariant)
 	resp.Decode(r, v)
 	require.NoError(t, r.Err(), "Gofka decodes kmsg's v%d response", v)
 	require.Zero(t, r.Remaining(), "Gofka reads the whole v%d response", v)
+
+	// The same body in a response frame: header v1 (with a tag section,
+	// here holding an unknown tag) for flexible versions, except
+	// ApiVersions whose response header is always v0.
+	frame := []byte{1, 2, 3, 4} // correlation id
+	if kr.IsFlexible() && kr.Key() != 18 {
+		frame = append(frame, 1, 7, 2, 0xaa, 0xbb) // one tag: 7, two bytes
+	}
+	framed := c.req.NewResponse()
+	require.NoError(t, DecodeResponse(append(frame, b...), c.req, v, framed), "framed v%d response", v)
+	assert.Equal(t, resp, framed, "framed v%d response", v)
 
 	// The probes compare against want's own encoding (b unless specResp
 	// changed want).
