@@ -24,7 +24,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 import uuid
 from typing import Any, Dict, Iterator, List, Optional, Tuple
@@ -368,46 +367,6 @@ def test_async_producer_exit_inside_done_callback(brokers: str, topic: str) -> N
     assert "not reached" not in proc.stdout.decode()
     assert took < 30, took
     assert count_records(brokers, topic) == 1000, _out(proc)
-
-
-_FORKED_CHILD_EXIT = r"""
-if how == "async":
-    async def main():
-        c = gofka.AsyncConsumer(brokers, group, [topic], **FAST)
-        await apoll_n(c, 10)
-        return c
-    c = asyncio.run(main())
-else:
-    c = gofka.Consumer(brokers, group, [topic], **FAST)
-    poll_n(c, 10)
-pid = os.fork()
-if pid == 0:
-    sys.exit(0)  # the parent's consumer is open: exit hook and finalizer run
-deadline = time.monotonic() + 20
-while not os.waitpid(pid, os.WNOHANG)[0]:
-    if time.monotonic() > deadline:
-        os.kill(pid, signal.SIGKILL)
-        print("child hung", flush=True)
-        sys.exit(5)
-    time.sleep(0.05)
-print("child done", flush=True)
-c.close() if how == "sync" else asyncio.run(c.close())
-"""
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
-@pytest.mark.parametrize("kind", ["sync", "async"])
-def test_forked_child_exit_leaves_parent_consumer_alone(brokers: str, kind: str) -> None:
-    """The consumers' exit hook and finalizer act only in the process that
-    created the consumer: a forked child that exits must not touch the
-    parent's engine (that hung the child), and the parent still commits
-    and leaves. (The fork matrix itself is tests/python/test_fork.py.)"""
-    topic = new_topic(brokers)
-    group = "g-" + topic
-    proc, took = _child(_FORKED_CHILD_EXIT, brokers, topic, group, kind)
-    assert proc.returncode == 0 and "child done" in proc.stdout.decode(), _out(proc)
-    assert committed(brokers, group, topic) == {0: N}
-    assert members(brokers, group) == 0
 
 
 # -- exit and GC without close: admin clients, pool, dev cluster ----------------
