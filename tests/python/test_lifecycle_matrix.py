@@ -520,6 +520,18 @@ elif target == "producer_flush":
     for i in range(1000):
         p.produce(topic, b"%d" % i)
     p.flush(60)
+elif target == "async_admin_call":
+    async def main():
+        a = gofka.AsyncAdminClient(sys.argv[6], timeout=30)
+        await a.list_topics()
+    asyncio.run(main())
+elif target == "async_producer_flush":
+    # The asynchronous twin of producer_flush: the exit hook reports.
+    async def main():
+        p = gofka.AsyncProducer(sys.argv[6], timeout=30)
+        futs = [p.send(topic, b"%d" % i) for i in range(1000)]
+        await p.flush(60)
+    asyncio.run(main())
 elif target == "producer_buffered":
     # 1000 records lingering in the producer while the main thread blocks
     # in a consumer poll: the exit hook delivers them.
@@ -534,12 +546,14 @@ print("not reached", flush=True)
 """
 
 
-_TARGETS = ["consumer_poll", "async_consumer_poll", "admin_call", "producer_flush", "producer_buffered"]
+_TARGETS = ["consumer_poll", "async_consumer_poll", "admin_call", "async_admin_call", "producer_flush",
+            "async_producer_flush", "producer_buffered"]
 
 
-# (SIGINT interrupting the consumer and admin calls: test_interrupt.py.)
+# (SIGINT interrupting the consumer and the sync admin calls: test_interrupt.py.)
 @pytest.mark.parametrize("how,target", [(h, t) for h in ("default", "handler") for t in _TARGETS]
-                         + [("sigint", "producer_flush"), ("sigint", "producer_buffered")])
+                         + [("sigint", t) for t in ("async_admin_call", "producer_flush", "async_producer_flush",
+                                                    "producer_buffered")])
 def test_signal_during_blocking_call(brokers: str, blackhole: str, how: str, target: str) -> None:
     topic = new_topic(brokers, per_partition=0)
     proc, _ = _child(_SIGNALLED, brokers, topic, "-", how, target, blackhole, env={"GOFKA_EXIT_TIMEOUT": "1"})
@@ -560,7 +574,7 @@ def test_signal_during_blocking_call(brokers: str, blackhole: str, how: str, tar
     # bounds (consumer timeout=20 on a live cluster is quick; producer
     # GOFKA_EXIT_TIMEOUT=1 against the black hole).
     assert after_signal < 10, after_signal
-    if target == "producer_flush":
+    if target.endswith("producer_flush"):
         assert "open at interpreter exit with 1000 record(s) not delivered within 1s" in err, _out(proc)
     if target == "producer_buffered":
         assert count_records(brokers, topic) == 1000, _out(proc)
@@ -689,6 +703,30 @@ def test_async_client_outlives_its_loop(brokers: str, kind: str) -> None:
     if kind == "consumer":
         assert committed(brokers, group, topic) == {0: N}
         assert members(brokers, group) == 0
+
+
+def test_pool_outlives_its_loop(brokers: str) -> None:
+    """A ConnectionPool whose async calls ran on a loop that is then closed
+    serves another loop, and a client on it keeps working; close() after
+    that ends at once."""
+    host, port = brokers.split(",")[0].rsplit(":", 1)
+    pool = gofka.ConnectionPool(max_connections=2)
+
+    async def lease() -> None:
+        conn = await pool.get_connection(host, int(port))
+        assert await conn.api_versions()
+        await pool.release_connection(host, int(port), conn)
+
+    first = asyncio.new_event_loop()
+    first.run_until_complete(lease())
+    first.close()
+    asyncio.run(asyncio.wait_for(lease(), 30))
+    with gofka.AdminClient(brokers, connection_pool=pool, timeout=20) as a:
+        assert a.list_topics() is not None
+    t0 = time.monotonic()
+    pool.close()
+    assert time.monotonic() - t0 < 5
+    assert pool.closed
 
 
 # -- a closed pool, a vanished cluster ------------------------------------------
