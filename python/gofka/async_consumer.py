@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import inspect
+import os
 from collections import deque
 from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 
@@ -33,6 +34,7 @@ from .consumer import (
     check_max_messages,
     check_poll_timeout,
     check_seek_offset,
+    close_implicitly,
     commit_args,
     committed_result,
     consumer_security,
@@ -41,11 +43,13 @@ from .consumer import (
     pack_partitions,
     parse_poll,
     poll_native,
+    register_open,
     times_args,
     times_result,
     topic_partitions,
     unpack_offsets,
     unpack_partitions,
+    unregister_open,
     _ASSIGNED,
     _REVOKED,
 )
@@ -161,7 +165,9 @@ class AsyncConsumer(HandleOwner):
         self.max_poll_records = opts.max_poll_records
         self.security_protocol = self._security.security_protocol
         self._timeout_ms = opts.timeout_ms
+        self._pid = os.getpid()  # the process whose engine this is (fork: see consumer.close_implicitly)
         self._set_handle(new_consumer_handle(opts))
+        register_open(self)  # the exit hook closes it if the application does not
         self._security.attach(self)
 
     def __repr__(self) -> str:
@@ -269,14 +275,25 @@ class AsyncConsumer(HandleOwner):
         """Commits what was consumed (with auto-commit; messages polled but
         not yet yielded by the iterator are left for the next owner),
         leaves the group and closes. With ``on_revoke`` it is first called
-        with the current assignment. Idempotent."""
+        (and awaited) with the current assignment; if it raises, the
+        consumer is closed all the same and its exception propagates.
+        Idempotent. Never closed, it is closed synchronously when collected
+        or at interpreter exit (see Consumer.close), also after its event
+        loop was closed."""
         if self.closed:
             return
-        await self._run_revoke_callback()
-        self._drop_buffer()
-        handle = self._take_handle()
-        if not handle:
-            return
+        try:
+            await self._run_revoke_callback()
+        finally:
+            # Also when on_revoke raised (even SystemExit): the consumer
+            # is closed, and what it returned committed, either way.
+            self._drop_buffer()
+            handle = self._take_handle()
+            unregister_open(self)
+            if handle:
+                await self._close_handle(handle)
+
+    async def _close_handle(self, handle: int) -> None:
         bridge = self._get_bridge()
         timeout_ms = self._timeout_ms
 
@@ -292,13 +309,19 @@ class AsyncConsumer(HandleOwner):
             bridge.close()
             self._bridge = None
 
+    def _close_implicitly(self, why: str) -> None:
+        """The exit hook's and the finalizer's close (no loop to await on:
+        synchronous; see consumer.close_implicitly). Messages polled but
+        not yet yielded by the iterator are given back first, so that they
+        are not committed unseen."""
+        if getattr(self, "_pid", None) == os.getpid() and getattr(self, "_handle", 0):
+            self._drop_buffer()
+        close_implicitly(self, why)
+
     def __del__(self) -> None:
-        # Closed without close() (no loop to await on): close synchronously.
+        # Collected without close(): close synchronously.
         try:
-            handle = self._take_handle() if getattr(self, "_handle", 0) else 0
-            if handle:
-                err = _native.new_error()
-                _native.lib.gofka_consumer_close(handle, self._timeout_ms, ctypes.byref(err))
+            self._close_implicitly("garbage-collected without close()")
         except Exception:
             pass
 

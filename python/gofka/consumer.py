@@ -12,11 +12,16 @@ messages are returned; never on a library thread.
 
 from __future__ import annotations
 
+import atexit
 import gc
+import logging
+import os
 import struct
+import sys
 import threading
 import time
 import uuid
+import weakref
 from ctypes import byref, c_int32, c_size_t, c_void_p
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
@@ -55,6 +60,8 @@ ISOLATION_LEVELS = ("read_uncommitted", "read_committed")
 
 # Rebalance event kinds of the messages format.
 _ASSIGNED, _REVOKED, _LOST = 1, 2, 3
+
+_log = logging.getLogger("gofka.consumer")
 
 
 class TopicPartition(NamedTuple):
@@ -464,6 +471,10 @@ class ConsumerOptions(object):
             from .pool import pool_config
 
             cfg["connection.pool"] = pool_config(connection_pool)
+        # Held for the consumer's life: a pool given inline
+        # (``connection_pool=ConnectionPool()``) must not be collected, and
+        # so closed, under the consumer that uses it.
+        self.connection_pool = connection_pool
         if security is not None:
             cfg.update(security.config())  # TLS / SASL keys (gofka._security)
         if config is not None:
@@ -623,6 +634,82 @@ def check_seek_offset(offset: Any) -> int:
 
 
 # --------------------------------------------------------------------------
+# Consumers the application did not close
+# --------------------------------------------------------------------------
+
+# Every consumer (sync and async) not closed yet, by id, held weakly: the
+# exit hook closes those of this process. Only single dict operations
+# touch it (atomic under the GIL; no lock, since a weakref callback run by
+# the garbage collector may fire in a thread that would hold it).
+_open: Dict[int, "weakref.ReferenceType[Any]"] = {}
+
+
+def register_open(consumer: Any) -> None:
+    """Puts a new consumer (with ``_pid`` and ``_close_implicitly(why)``)
+    under the exit hook's watch."""
+    key = id(consumer)
+
+    def forget(ref: "weakref.ReferenceType[Any]") -> None:  # the consumer died
+        if _open.get(key) is ref:
+            _open.pop(key, None)
+
+    _open[key] = weakref.ref(consumer, forget)
+
+
+def unregister_open(consumer: Any) -> None:
+    ref = _open.get(id(consumer))
+    if ref is not None and ref() is consumer:
+        _open.pop(id(consumer), None)
+
+
+def close_implicitly(consumer: Any, why: str) -> None:
+    """Closes a consumer the application did not close (exit hook, garbage
+    collection): with auto-commit it commits what poll returned, then
+    leaves the group, within the consumer's ``timeout``; no rebalance
+    callback runs (this may be any thread, at any time). Only in the
+    process that created it (a forked child must not touch its parent's
+    engine). A failed close is reported on the ``gofka.consumer`` logger
+    (and stderr), since nobody else can hear of it."""
+    if getattr(consumer, "_pid", None) != os.getpid() or not getattr(consumer, "_handle", 0):
+        return
+    handle = consumer._take_handle()
+    unregister_open(consumer)
+    if not handle:
+        return
+    err = _native.new_error()
+    code = _native.lib.gofka_consumer_close(handle, consumer._timeout_ms, byref(err))
+    if code != _native.OK:
+        msg = "gofka: consumer %s: close failed (what it polled may not be committed): %s" % (
+            why, _native.make_error(code, err))
+        try:
+            if _log.hasHandlers():  # else logging's last resort writes to stderr
+                sys.stderr.write(msg + "\n")
+                sys.stderr.flush()
+        except Exception:
+            pass
+        _log.warning("%s", msg)
+
+
+def _close_at_exit() -> None:
+    """The atexit hook: closes every consumer this process created and did
+    not close (see close_implicitly). Without it a consumer still
+    referenced at exit (a module global outliving the script's, a daemon
+    thread) would never commit its last polls nor leave its group: the
+    group would wait a session timeout for it."""
+    for ref in list(_open.copy().values()):
+        c = ref()
+        if c is None:
+            continue
+        try:
+            c._close_implicitly("open at interpreter exit")
+        except BaseException:  # one consumer must not keep the others open
+            _log.exception("closing %r at exit failed", c)
+
+
+atexit.register(_close_at_exit)
+
+
+# --------------------------------------------------------------------------
 # Consumer
 # --------------------------------------------------------------------------
 
@@ -759,7 +846,9 @@ class Consumer(HandleOwner):
         self.use_ssl = use_ssl
         self.security_protocol = self._security.security_protocol
         self._timeout_ms = opts.timeout_ms
+        self._pid = os.getpid()  # the process whose engine this is (fork: see close_implicitly)
         self._set_handle(new_consumer_handle(opts))
+        register_open(self)
         self._security.attach(self)
 
     def __repr__(self) -> str:
@@ -951,23 +1040,38 @@ class Consumer(HandleOwner):
     def close(self) -> None:
         """Commits what was polled (with auto-commit), leaves the group and
         closes the connections. With ``on_revoke`` it is first called with
-        the current assignment, in this thread. Idempotent."""
+        the current assignment, in this thread; if it raises, the consumer
+        is closed all the same and its exception propagates. Idempotent.
+
+        A consumer never closed is closed when it is garbage-collected or,
+        at the latest, when the interpreter exits (atexit), within
+        ``timeout``, the same way but without rebalance callbacks; a
+        failure there (e.g. the commit could not be made) is logged on the
+        ``gofka.consumer`` logger and stderr. Nothing is committed when
+        the process is killed (SIGKILL, SIGTERM without a handler, a
+        crash): the group then revokes the member after its session
+        timeout, and the next owner reads from the last commit."""
         if self.closed:
             return
-        self._run_revoke_callback()
-        handle = self._take_handle()
-        if handle:
-            err = _native.new_error()
-            _native.check(_native.lib.gofka_consumer_close(handle, self._timeout_ms, byref(err)), err)
+        try:
+            self._run_revoke_callback()
+        finally:
+            # Also when on_revoke raised (even SystemExit): the consumer
+            # is closed, and what poll returned committed, either way.
+            handle = self._take_handle()
+            unregister_open(self)
+            if handle:
+                err = _native.new_error()
+                _native.check(_native.lib.gofka_consumer_close(handle, self._timeout_ms, byref(err)), err)
+
+    def _close_implicitly(self, why: str) -> None:
+        close_implicitly(self, why)
 
     def __del__(self) -> None:
         # Garbage-collected without close(): close without running any
         # callback (this may be any thread, at any time).
         try:
-            handle = self._take_handle() if getattr(self, "_handle", 0) else 0
-            if handle:
-                err = _native.new_error()
-                _native.lib.gofka_consumer_close(handle, self._timeout_ms, byref(err))
+            self._close_implicitly("garbage-collected without close()")
         except Exception:
             pass
 
