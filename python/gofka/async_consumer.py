@@ -22,7 +22,7 @@ from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tu
 
 from . import _native
 from ._bridge import AsyncBridge, Event
-from ._client import HandleOwner
+from ._client import HandleBase
 from .consumer import (
     ConsumerOptions,
     Events,
@@ -59,7 +59,7 @@ __all__ = ["AsyncConsumer"]
 _LONG_POLL_MS = 5000
 
 
-class AsyncConsumer(HandleOwner):
+class AsyncConsumer(HandleBase):
     """An asyncio Kafka consumer.
 
     Arguments as :class:`gofka.Consumer`, plus ``use_ssl`` (TLS: security
