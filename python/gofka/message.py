@@ -10,7 +10,7 @@ attributes, ``headers`` an empty dict when the record has none.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 __all__ = ["Message"]
 
@@ -20,7 +20,8 @@ _REPR_BYTES = 40
 speedups: Any = None
 if os.environ.get("GOFKA_NO_SPEEDUPS", "") in ("", "0"):
     try:
-        from . import _speedups as speedups  # type: ignore[no-redef]
+        # A C extension that mypy cannot see (no stub): typed Any above.
+        from . import _speedups as speedups  # type: ignore[attr-defined,no-redef]
     except ImportError:  # not built (no C compiler at install time)
         speedups = None
 
@@ -49,7 +50,12 @@ class _PyMessageFields(object):
         self.key = key
 
 
-_MessageFields: Any = speedups.MessageFields if speedups is not None else _PyMessageFields
+if TYPE_CHECKING:
+    # What mypy checks Message against: the C MessageFields has the same
+    # attributes and constructor (gofka/_speedups.c), but no stub.
+    _MessageFields = _PyMessageFields
+else:
+    _MessageFields = speedups.MessageFields if speedups is not None else _PyMessageFields
 
 
 def _short(data: Optional[bytes]) -> str:
@@ -99,7 +105,7 @@ class Message(_MessageFields):
         parts.append("timestamp=%r" % (self.timestamp,))
         return "Message(%s)" % ", ".join(parts)
 
-    def _fields(self) -> Any:
+    def _fields(self) -> Tuple[str, int, int, Optional[bytes], Optional[bytes], Dict[str, Optional[bytes]], float]:
         return (self.topic, self.partition, self.offset, self.key, self.value, self.headers, self.timestamp)
 
     def __eq__(self, other: object) -> bool:
