@@ -10,7 +10,7 @@ attributes, ``headers`` an empty dict when the record has none.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 __all__ = ["Message"]
 
@@ -105,13 +105,13 @@ class Message(_MessageFields):
         parts.append("timestamp=%r" % (self.timestamp,))
         return "Message(%s)" % ", ".join(parts)
 
-    def _fields(self) -> Tuple[str, int, int, Optional[bytes], Optional[bytes], Dict[str, Optional[bytes]], float]:
+    def _fields(self) -> Any:
         return (self.topic, self.partition, self.offset, self.key, self.value, self.headers, self.timestamp)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Message):
             return NotImplemented
-        return self._fields() == other._fields()
+        return bool(self._fields() == other._fields())  # a tuple comparison
 
     def __ne__(self, other: object) -> bool:
         result = self.__eq__(other)
