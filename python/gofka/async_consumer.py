@@ -69,7 +69,8 @@ class AsyncConsumer(HandleBase):
     callbacks may be plain functions or coroutine functions (awaited), and
     run in the event loop's thread inside ``poll`` / the iteration.
 
-    ``async with`` connects on entry and closes on exit. The first ``poll()``
+    ``async with`` connects on entry and closes on exit (``close`` is a
+    coroutine, so there is no plain ``with``). The first ``poll()``
     or ``async for`` step subscribes to ``topics`` (or ``pattern``) when
     neither ``subscribe()`` nor ``assign()`` (nor ``unsubscribe()``) came
     first. The consumer may be used from one event loop at a time.
