@@ -9,8 +9,9 @@ attributes, ``headers`` an empty dict when the record has none.
 
 from __future__ import annotations
 
+import typing  # TYPE_CHECKING, below
 import os
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import Any, Dict, Optional
 
 __all__ = ["Message"]
 
@@ -50,7 +51,7 @@ class _PyMessageFields(object):
         self.key = key
 
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     # What mypy checks Message against: the C MessageFields has the same
     # attributes and constructor (gofka/_speedups.c), but no stub.
     _MessageFields = _PyMessageFields
