@@ -9,7 +9,7 @@ attributes, ``headers`` an empty dict when the record has none.
 
 from __future__ import annotations
 
-import typing  # TYPE_CHECKING, below
+import typing  # typing.TYPE_CHECKING: the base class of Message that mypy checks
 import os
 from typing import Any, Dict, Optional
 
