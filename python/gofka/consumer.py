@@ -21,7 +21,8 @@ from ctypes import byref, c_int32, c_size_t, c_void_p
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import _native
-from ._client import HandleBase, HandleOwner, validate_brokers, validate_client_id, validate_timeout
+from ._client import HandleOwner, validate_brokers, validate_client_id, validate_timeout
+from ._client import HandleBase  # what AsyncConsumer shares with Consumer (poll_native, SubscriptionState)
 from ._security import SecurityOptions
 from .exceptions import ConsumeError, GofkaError, argument_errors
 from .message import Message
