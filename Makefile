@@ -69,6 +69,10 @@ fuzz:
 lint:
 	test -z "$$(gofmt -l wire core devcluster capi internal)" || { gofmt -l wire core devcluster capi internal; exit 1; }
 	go vet ./...
+	$(VENV)/bin/mypy
+# mypy (the Python package, strict: pyproject.toml [tool.mypy]) is the
+# venv's, pinned in tests/requirements.txt.
+lint: venv
 
 venv: $(VENV)/.ok
 $(VENV)/.ok: tests/requirements.txt

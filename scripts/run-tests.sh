@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` runs it:
-#   1. gofmt / go vet, Go unit and engine tests (dev cluster), fuzz smoke;
+#   1. gofmt / go vet / mypy, Go unit and engine tests (dev cluster), fuzz smoke;
 #   2. a real Apache Kafka (scripts/kafka.sh) started for the rest and
 #      always stopped on exit;
 #   3. Go integration tests, Python tests (dev cluster and real Kafka), and
@@ -21,6 +21,7 @@ step "lint"
 bad=$(gofmt -l wire core devcluster capi internal)
 [ -z "$bad" ] || { echo "gofmt needed: $bad"; exit 1; }
 go vet ./...
+"$VENV/bin/mypy"  # the Python package, strict (pyproject.toml [tool.mypy])
 
 step "Go unit and engine tests (dev cluster)"
 go test -count=1 ./...

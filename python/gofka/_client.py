@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Optional, Union
+from ctypes import byref
+from typing import Any, Callable, Optional, TypeVar, Union
 
 from . import _log, _native
 from .exceptions import GofkaError, error_from_code
@@ -42,8 +43,17 @@ def closed_error(owner: Any, kind: str) -> GofkaError:
     return error_from_code(_native.ERR_CLIENT_CLOSED, "%s is closed" % kind)
 
 
-class HandleOwner(object):
+_Owner = TypeVar("_Owner", bound="HandleOwner")
+
+
+class HandleBase(object):
     """Owns one native handle: hands it out under a lock and destroys it once.
+
+    What synchronous and asyncio clients share. It declares no ``close``:
+    a synchronous client's close is a plain method (HandleOwner, which adds
+    ``with`` and a finalizer that calls it), an asyncio client's is a
+    coroutine (AsyncConsumer, which closes with ``async with`` and has a
+    finalizer of its own); one signature cannot serve both.
 
     Calls take the handle under the lock but run the C function outside it,
     so concurrent calls proceed in parallel (the library is thread-safe). A
@@ -86,7 +96,7 @@ class HandleOwner(object):
         """Calls ``fn(handle, *args, &err)`` and raises on failure."""
         handle = self._get()
         err = _native.new_error()
-        code = fn(handle, *args, _native.byref(err))
+        code = fn(handle, *args, byref(err))
         if code != _native.OK:
             raise self._failure(code, err)
 
@@ -104,10 +114,10 @@ class HandleOwner(object):
         while it ran (then the caller raises _closed_error())."""
         return code == _native.ERR_INVALID_HANDLE and self._handle == 0
 
-    def _failure(self, code: int, err: Optional[_native.gofka_error_t]) -> Exception:
+    def _failure(self, code: int, err: Optional[_native.gofka_error_t]) -> GofkaError:
         return self._closed_error() if self._closed_meanwhile(code) else _native.make_error(code, err)
 
-    def _failure_from_fields(self, code: int, name: bytes, message: bytes, broker: bytes, retriable: int) -> Exception:
+    def _failure_from_fields(self, code: int, name: bytes, message: bytes, broker: bytes, retriable: int) -> GofkaError:
         """_failure of a call made from the C speedups, given the fields of
         its error struct."""
         if self._closed_meanwhile(code):
@@ -123,7 +133,13 @@ class HandleOwner(object):
             security.stop()  # ends the OAUTHBEARER token refresh (_security.py)
         return handle
 
-    def __enter__(self) -> Any:
+
+class HandleOwner(HandleBase):
+    """A synchronous client's handle: ``close()`` (the subclass's),
+    ``with`` (closes on exit) and a finalizer that closes an object
+    dropped without close()."""
+
+    def __enter__(self: _Owner) -> _Owner:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:

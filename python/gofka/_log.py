@@ -173,7 +173,7 @@ class _Pump(object):
         if not logger.isEnabledFor(level):
             return
         record = logger.makeRecord(
-            logger.name, level, "libgofka", 0, message, None, None, func=None,
+            logger.name, level, "libgofka", 0, message, (), None, func=None,
             extra={"gofka_subsystem": subsystem},
         )
         created = nanos / 1e9

@@ -77,7 +77,7 @@ from ._error_table import (
     ERR_ALL_BROKERS_DOWN as ERR_ALL_BROKERS_DOWN,
 )
 from ._limits import check_config_string
-from .exceptions import ForkError
+from .exceptions import ForkError, GofkaError
 
 #: The ABI version (GOFKA_ABI_VERSION) these bindings were written for.
 ABI_VERSION = 1
@@ -545,7 +545,7 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
-def make_error(code: int, err: Optional[gofka_error_t]) -> Exception:
+def make_error(code: int, err: Optional[gofka_error_t]) -> GofkaError:
     """The exception for a non-zero return code and its filled error struct."""
     from .exceptions import error_from_code
 
@@ -554,7 +554,7 @@ def make_error(code: int, err: Optional[gofka_error_t]) -> Exception:
     return error_from_code(code, "")
 
 
-def error_from_fields(code: int, name: bytes, message: bytes, broker: bytes, retriable: int) -> Exception:
+def error_from_fields(code: int, name: bytes, message: bytes, broker: bytes, retriable: int) -> GofkaError:
     """The exception for a failed call from its error struct's fields."""
     from .exceptions import error_from_code
 

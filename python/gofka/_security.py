@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ctypes
 import inspect
 import json
 import logging
@@ -46,7 +47,7 @@ import os
 import threading
 import time
 import weakref
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from . import _native
 
@@ -426,7 +427,7 @@ class SecurityOptions(object):
             if not handle:
                 return
             err = _native.new_error()
-            code = _native.lib.gofka_oauth_token_set(handle, str(token).encode("ascii"), _native.byref(err))
+            code = _native.lib.gofka_oauth_token_set(handle, str(token).encode("ascii"), ctypes.byref(err))
             del owner
             if code != _native.OK:
                 _log.warning("setting the refreshed OAUTHBEARER token failed: %s", _native.make_error(code, err))
@@ -453,7 +454,7 @@ def _scram_user(value: Any, where: str) -> str:
     return value
 
 
-def _entries(value: Any, name: str) -> list:
+def _entries(value: Any, name: str) -> List[Any]:
     if value is None:
         return []
     if isinstance(value, (str, bytes, Mapping)):
@@ -464,7 +465,7 @@ def _entries(value: Any, name: str) -> list:
         raise TypeError("%s must be a list of dicts, not %s" % (name, type(value).__name__)) from None
 
 
-def describe_user_scram_credentials_plan(users: Any = None) -> Tuple[str, Dict[str, Any], Callable[[Any], Any]]:
+def describe_user_scram_credentials_plan(users: Any = None) -> Tuple[str, Dict[str, Any], Callable[[Any], Dict[str, List[Dict[str, Any]]]]]:
     """The admin plan of describe_user_scram_credentials: ``users`` None
     (every user with credentials) or a list of names. The result is
     ``{user: [{"mechanism": str, "iterations": int}]}``."""
@@ -480,7 +481,7 @@ def describe_user_scram_credentials_plan(users: Any = None) -> Tuple[str, Dict[s
     return "describe_user_scram_credentials", {"users": names}, conv
 
 
-def alter_user_scram_credentials_plan(upsertions: Any = None, deletions: Any = None) -> Tuple[str, Dict[str, Any], Callable[[Any], Any]]:
+def alter_user_scram_credentials_plan(upsertions: Any = None, deletions: Any = None) -> Tuple[str, Dict[str, Any], Callable[[Any], None]]:
     """The admin plan of alter_user_scram_credentials.
 
     ``upsertions``: dicts ``{"user", "mechanism", "password", "iterations"

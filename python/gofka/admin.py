@@ -13,7 +13,7 @@ import datetime
 import json
 import numbers
 from ctypes import byref
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union, cast
 
 from . import _native
 from ._bridge import call_sliced
@@ -184,6 +184,9 @@ def _spec(offset_spec: Any) -> int:
         offset_spec = offset_spec.timestamp()
     if isinstance(offset_spec, bool) or not isinstance(offset_spec, numbers.Real):
         raise TypeError("offset_spec must be a str or a timestamp in seconds, not %s" % type(offset_spec).__name__)
+    # Every numbers.Real (int, float, Fraction, numpy scalars) compares and
+    # multiplies as below; mypy does not model the numeric tower.
+    offset_spec = cast(float, offset_spec)
     if offset_spec != offset_spec or offset_spec < 0 or offset_spec > 2 ** 53:
         raise ValueError("timestamp must be a non-negative number of seconds, got %r" % (offset_spec,))
     return int(round(offset_spec * 1000))
@@ -288,7 +291,11 @@ def _nested(rows: Iterable[Mapping[str, Any]], value: Callable[[Mapping[str, Any
     return out
 
 
-Plan = Tuple[str, Dict[str, Any], Callable[[Any], Any]]
+_R = TypeVar("_R")
+
+#: An admin operation: (operation, JSON arguments, converter of the JSON
+#: result into what the method returns, of type _R).
+Plan = Tuple[str, Dict[str, Any], Callable[[Any], _R]]
 
 
 def _none(_: Any) -> None:
@@ -305,12 +312,12 @@ class _Plans(object):
     before any library call."""
 
     @staticmethod
-    def get_cluster_metadata(topics: Optional[Sequence[str]] = None) -> Plan:
+    def get_cluster_metadata(topics: Optional[Sequence[str]] = None) -> Plan[Dict[str, Any]]:
         args: Dict[str, Any] = {"topics": None if topics is None else _names(topics, "topics", _topic)}
         return "cluster_metadata", args, _cluster
 
     @staticmethod
-    def describe_cluster() -> Plan:
+    def describe_cluster() -> Plan[Dict[str, Any]]:
         def conv(m: Any) -> Dict[str, Any]:
             out = _cluster(m)
             del out["topics"]
@@ -319,29 +326,29 @@ class _Plans(object):
         return "describe_cluster", {}, conv
 
     @staticmethod
-    def list_brokers() -> Plan:
+    def list_brokers() -> Plan[List[Dict[str, Any]]]:
         return "list_brokers", {}, lambda bs: [_broker(b) for b in bs]
 
     @staticmethod
-    def list_topics(include_internal: bool = False) -> Plan:
+    def list_topics(include_internal: bool = False) -> Plan[List[str]]:
         if not isinstance(include_internal, bool):
             raise TypeError("include_internal must be bool")
         return "list_topics", {"include_internal": include_internal}, lambda ns: [str(n) for n in ns]
 
     @staticmethod
-    def describe_topic(topic_name: str) -> Plan:
+    def describe_topic(topic_name: str) -> Plan[Dict[str, Any]]:
         return "describe_topic", {"topic": _topic(topic_name)}, _describe_topic
 
     @staticmethod
-    def get_partition_count(topic_name: str) -> Plan:
+    def get_partition_count(topic_name: str) -> Plan[int]:
         return "partition_count", {"topic": _topic(topic_name)}, int
 
     @staticmethod
-    def get_topic_leaders(topic_name: str) -> Plan:
+    def get_topic_leaders(topic_name: str) -> Plan[Dict[int, Optional[str]]]:
         return "topic_leaders", {"topic": _topic(topic_name)}, lambda m: {int(p): (a or None) for p, a in sorted(m.items(), key=lambda kv: int(kv[0]))}
 
     @staticmethod
-    def create_topics(new_topics: Sequence[Any], validate_only: bool = False) -> Plan:
+    def create_topics(new_topics: Sequence[Any], validate_only: bool = False) -> Plan[None]:
         if isinstance(new_topics, (str, NewTopic)) or not isinstance(new_topics, Iterable):
             raise TypeError("new_topics must be a list of NewTopic, dict or str")
         topics = []
@@ -360,19 +367,19 @@ class _Plans(object):
         return "create_topics", {"topics": topics, "validate_only": validate_only}, _none
 
     @staticmethod
-    def create_topic(name: str, num_partitions: int = 1, replication_factor: int = 1, config: Optional[Mapping[str, Any]] = None) -> Plan:
+    def create_topic(name: str, num_partitions: int = 1, replication_factor: int = 1, config: Optional[Mapping[str, Any]] = None) -> Plan[None]:
         return _Plans.create_topics([NewTopic(name, num_partitions, replication_factor, config)])
 
     @staticmethod
-    def delete_topics(topics: Sequence[str]) -> Plan:
+    def delete_topics(topics: Sequence[str]) -> Plan[None]:
         return "delete_topics", {"topics": _names(topics, "topics", _topic)}, _none
 
     @staticmethod
-    def delete_topic(name: str) -> Plan:
+    def delete_topic(name: str) -> Plan[None]:
         return "delete_topics", {"topics": [_topic(name)]}, _none
 
     @staticmethod
-    def create_partitions(topic_or_totals: Union[str, Mapping[str, int]], total: Optional[int] = None, validate_only: bool = False) -> Plan:
+    def create_partitions(topic_or_totals: Union[str, Mapping[str, int]], total: Optional[int] = None, validate_only: bool = False) -> Plan[None]:
         if isinstance(topic_or_totals, str):
             if total is None:
                 raise TypeError("create_partitions(topic, total): total is required")
@@ -391,7 +398,7 @@ class _Plans(object):
         return "create_partitions", {"totals": checked, "validate_only": validate_only}, _none
 
     @staticmethod
-    def describe_configs(resource_type: str, name: Union[str, int], keys: Optional[Sequence[str]] = None) -> Plan:
+    def describe_configs(resource_type: str, name: Union[str, int], keys: Optional[Sequence[str]] = None) -> Plan[Dict[str, Dict[str, Any]]]:
         rt = _resource(resource_type)
         if isinstance(name, int) and not isinstance(name, bool) and rt in ("broker", "broker_logger"):
             name = str(name)
@@ -401,7 +408,7 @@ class _Plans(object):
         return "describe_configs", args, lambda m: {k: _config_entry(v) for k, v in sorted(m.items())}
 
     @staticmethod
-    def alter_configs(resource_type: str, name: Union[str, int], configs: Mapping[str, Any], validate_only: bool = False) -> Plan:
+    def alter_configs(resource_type: str, name: Union[str, int], configs: Mapping[str, Any], validate_only: bool = False) -> Plan[None]:
         rt = _resource(resource_type)
         if isinstance(name, int) and not isinstance(name, bool) and rt in ("broker", "broker_logger"):
             name = str(name)
@@ -426,27 +433,27 @@ class _Plans(object):
         return "alter_configs", {"resource_type": rt, "name": name, "ops": ops, "validate_only": validate_only}, _none
 
     @staticmethod
-    def list_consumer_groups() -> Plan:
+    def list_consumer_groups() -> Plan[List[Dict[str, Any]]]:
         return "list_groups", {}, lambda gs: [dict(g, state=g["state"] or None, type=g["type"] or None) for g in gs]
 
     @staticmethod
-    def describe_consumer_groups(group_ids: Sequence[str]) -> Plan:
+    def describe_consumer_groups(group_ids: Sequence[str]) -> Plan[List[Dict[str, Any]]]:
         return "describe_groups", {"groups": _names(group_ids, "group_ids", _group)}, lambda gs: [_group_desc(g) for g in gs]
 
     @staticmethod
-    def describe_consumer_group(group_id: str) -> Plan:
+    def describe_consumer_group(group_id: str) -> Plan[Dict[str, Any]]:
         return "describe_groups", {"groups": [_group(group_id)]}, lambda gs: _group_desc(gs[0])
 
     @staticmethod
-    def delete_consumer_groups(group_ids: Sequence[str]) -> Plan:
+    def delete_consumer_groups(group_ids: Sequence[str]) -> Plan[None]:
         return "delete_groups", {"groups": _names(group_ids, "group_ids", _group)}, _none
 
     @staticmethod
-    def delete_consumer_group(group_id: str) -> Plan:
+    def delete_consumer_group(group_id: str) -> Plan[None]:
         return "delete_groups", {"groups": [_group(group_id)]}, _none
 
     @staticmethod
-    def list_consumer_group_offsets(group_id: str, partitions: Any = None) -> Plan:
+    def list_consumer_group_offsets(group_id: str, partitions: Any = None) -> Plan[Dict[str, Dict[int, int]]]:
         tps = None
         if partitions is not None:
             tps = []
@@ -468,28 +475,28 @@ class _Plans(object):
         )
 
     @staticmethod
-    def alter_consumer_group_offsets(group_id: str, offsets: Mapping[str, Mapping[int, int]]) -> Plan:
+    def alter_consumer_group_offsets(group_id: str, offsets: Mapping[str, Mapping[int, int]]) -> Plan[None]:
         return "alter_group_offsets", {"group": _group(group_id), "offsets": _offsets_arg(offsets)}, _none
 
     @staticmethod
-    def delete_consumer_group_offsets(group_id: str, topic: str, partitions: Optional[Sequence[int]] = None) -> Plan:
+    def delete_consumer_group_offsets(group_id: str, topic: str, partitions: Optional[Sequence[int]] = None) -> Plan[None]:
         args = {"group": _group(group_id), "topic": _topic(topic), "partitions": _partitions(partitions)}
         return "delete_group_offsets", args, _none
 
     @staticmethod
-    def list_offsets(topic: str, partitions: Optional[Sequence[int]] = None, offset_spec: Any = "latest") -> Plan:
+    def list_offsets(topic: str, partitions: Optional[Sequence[int]] = None, offset_spec: Any = "latest") -> Plan[Dict[int, int]]:
         args = {"topic": _topic(topic), "partitions": _partitions(partitions), "spec": _spec(offset_spec)}
         return "list_offsets", args, lambda m: {int(p): v["offset"] for p, v in sorted(m.items(), key=lambda kv: int(kv[0]))}
 
     @staticmethod
-    def delete_records(topic: str, offsets: Mapping[int, int]) -> Plan:
+    def delete_records(topic: str, offsets: Mapping[int, int]) -> Plan[Dict[int, int]]:
         if not isinstance(offsets, Mapping) or not offsets:
             raise ValueError("offsets must be a non-empty dict {partition: offset} (-1 = everything)")
         before = {str(_int("partition", p, 0, 2 ** 31 - 1)): _int("offset", o, -1, 2 ** 63 - 1) for p, o in offsets.items()}
         return "delete_records", {"topic": _topic(topic), "before": before}, lambda m: {int(p): v for p, v in m.items()}
 
     @staticmethod
-    def consumer_lag(group_id: str) -> Plan:
+    def consumer_lag(group_id: str) -> Plan[Dict[str, Dict[int, Dict[str, int]]]]:
         def conv(rows: Any) -> Dict[str, Dict[int, Dict[str, int]]]:
             return _nested(
                 rows,
@@ -597,7 +604,7 @@ class AdminClient(HandleOwner):
     def __repr__(self) -> str:
         return "<gofka.AdminClient brokers=%r%s>" % (self.brokers, " closed" if self.closed else "")
 
-    def _run(self, op: str, args: Dict[str, Any], convert: Callable[[Any], Any]) -> Any:
+    def _run(self, op: str, args: Dict[str, Any], convert: Callable[[Any], _R]) -> _R:
         # Through the event queue rather than the blocking gofka_admin_call,
         # so the wait is sliced and Ctrl-C interrupts it promptly.
         handle = self._get()
@@ -804,7 +811,7 @@ class AdminClient(HandleOwner):
         metadata refresh on NOT_CONTROLLER). Returns once every broker
         knows the change; raises the first user's error (the other changes
         are applied)."""
-        return self._run(*_security.alter_user_scram_credentials_plan(upsertions, deletions))
+        self._run(*_security.alter_user_scram_credentials_plan(upsertions, deletions))
 
     def close(self) -> None:
         """Closes the client. Idempotent."""

@@ -20,7 +20,7 @@ from ._bridge import AsyncBridge
 from ._client import closed_error, validate_brokers, validate_client_id, validate_timeout
 from . import _security
 from ._security import SecurityOptions
-from .admin import NewTopic, _none, _Plans, admin_config
+from .admin import NewTopic, _none, _Plans, _R, admin_config
 from .exceptions import MetadataError, argument_errors, error_from_code
 from .retry import RetryPolicy
 
@@ -120,7 +120,7 @@ class AsyncAdminClient(object):
             bridge = self._bridge = AsyncBridge(loop)
         return bridge
 
-    async def _run(self, op: str, args: Dict[str, Any], convert: Callable[[Any], Any]) -> Any:
+    async def _run(self, op: str, args: Dict[str, Any], convert: Callable[[Any], _R]) -> _R:
         handle = self._get()
         op_b = op.encode()
         args_b = json.dumps(args).encode()
@@ -276,7 +276,7 @@ class AsyncAdminClient(object):
     async def alter_user_scram_credentials(self, upsertions: Optional[Sequence[Mapping[str, Any]]] = None,
                                            deletions: Optional[Sequence[Mapping[str, Any]]] = None) -> None:
         """See AdminClient.alter_user_scram_credentials."""
-        return await self._run(*_security.alter_user_scram_credentials_plan(upsertions, deletions))
+        await self._run(*_security.alter_user_scram_credentials_plan(upsertions, deletions))
 
     # Lifecycle
 

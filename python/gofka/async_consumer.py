@@ -23,7 +23,7 @@ from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tu
 
 from . import _native
 from ._bridge import AsyncBridge, Event
-from ._client import HandleOwner
+from ._client import HandleBase
 from .consumer import (
     ConsumerOptions,
     Events,
@@ -63,7 +63,7 @@ __all__ = ["AsyncConsumer"]
 _LONG_POLL_MS = 5000
 
 
-class AsyncConsumer(HandleOwner):
+class AsyncConsumer(HandleBase):
     """An asyncio Kafka consumer.
 
     Arguments as :class:`gofka.Consumer`, plus ``use_ssl`` (TLS: security
@@ -73,7 +73,8 @@ class AsyncConsumer(HandleOwner):
     callbacks may be plain functions or coroutine functions (awaited), and
     run in the event loop's thread inside ``poll`` / the iteration.
 
-    ``async with`` connects on entry and closes on exit. The first ``poll()``
+    ``async with`` connects on entry and closes on exit (``close`` is a
+    coroutine, so there is no plain ``with``). The first ``poll()``
     or ``async for`` step subscribes to ``topics`` (or ``pattern``) when
     neither ``subscribe()`` nor ``assign()`` (nor ``unsubscribe()``) came
     first. The consumer may be used from one event loop at a time.

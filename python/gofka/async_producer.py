@@ -895,9 +895,10 @@ def _start_unit(handle: int, unit: _Unit, queue: int, token: int, err: Any) -> i
     col = unit.columnar
     if col is not None:
         return produce_values(handle, queue, token, unit.topic, unit.partition, col[0], col[1], err)
-    return _native.lib.gofka_producer_produce_batch(
+    code: int = _native.lib.gofka_producer_produce_batch(
         handle, queue, token, unit.topic, unit.partition, unit.packed, len(unit.packed), unit.count,
         ctypes.byref(err))
+    return code
 
 
 def _deliver(unit: _Unit, exc: Optional[BaseException], ev: Optional[Event]) -> None:

@@ -430,8 +430,8 @@ def cmd_consume(args: argparse.Namespace) -> int:
                 nbytes = 0
                 for m in msgs:
                     nbytes += out.write(m)
-                    end = remaining.get((m.topic, m.partition))
-                    if end is not None and m.offset + 1 >= end:
+                    stop = remaining.get((m.topic, m.partition))
+                    if stop is not None and m.offset + 1 >= stop:
                         del remaining[(m.topic, m.partition)]
                 out.out.flush()
                 received += len(msgs)

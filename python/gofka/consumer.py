@@ -27,6 +27,7 @@ from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Se
 
 from . import _layouts, _native
 from ._client import HandleOwner, validate_brokers, validate_client_id, validate_timeout
+from ._client import HandleBase  # what AsyncConsumer shares with Consumer (poll_native, SubscriptionState)
 from ._security import SecurityOptions
 from .exceptions import ConsumeError, GofkaError, argument_errors
 from .message import Message
@@ -216,7 +217,7 @@ def parse_poll(buf: bytes) -> Tuple[List[Message], Events]:
 _consumer_poll: Optional[Callable[..., Any]] = _speedups.consumer_poll if _speedups is not None else None
 
 
-def poll_native(owner: HandleOwner, max_messages: int, wait_ms: int) -> Tuple[List[Message], Events]:
+def poll_native(owner: HandleBase, max_messages: int, wait_ms: int) -> Tuple[List[Message], Events]:
     """One gofka_consumer_poll of owner's consumer, waiting up to wait_ms
     (0: only what is already prefetched); raises the engine's error."""
     if _consumer_poll is not None:
@@ -535,7 +536,7 @@ class SubscriptionState(object):
         """unsubscribe(): no subscription, and none implicitly again."""
         self.pending = self.subscribed = self.joined = False
 
-    def subscribe_if_pending(self, owner: HandleOwner, opts: ConsumerOptions) -> None:
+    def subscribe_if_pending(self, owner: HandleBase, opts: ConsumerOptions) -> None:
         """The implicit subscribe of the first poll: registers the
         subscription without waiting for the group (timeout 0, so it never
         blocks, also on an event loop); the poll then waits for records,

@@ -10,6 +10,7 @@ attributes, ``headers`` an empty dict when the record has none, and
 
 from __future__ import annotations
 
+import typing  # typing.TYPE_CHECKING: the base class of Message that mypy checks
 import os
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -21,7 +22,8 @@ _REPR_BYTES = 40
 speedups: Any = None
 if os.environ.get("GOFKA_NO_SPEEDUPS", "") in ("", "0"):
     try:
-        from . import _speedups as speedups  # type: ignore[no-redef]
+        # A C extension that mypy cannot see (no stub): typed Any above.
+        from . import _speedups as speedups  # type: ignore[attr-defined,no-redef]
     except ImportError:  # not built (no C compiler at install time)
         speedups = None
 
@@ -91,7 +93,12 @@ class _PyMessageFields(object):
         self._header_list = value
 
 
-_MessageFields: Any = speedups.MessageFields if speedups is not None else _PyMessageFields
+if typing.TYPE_CHECKING:
+    # What mypy checks Message against: the C MessageFields has the same
+    # attributes and constructor (gofka/_speedups.c), but no stub.
+    _MessageFields = _PyMessageFields
+else:
+    _MessageFields = speedups.MessageFields if speedups is not None else _PyMessageFields
 
 
 def _short(data: Optional[bytes]) -> str:
@@ -155,7 +162,7 @@ class Message(_MessageFields):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Message):
             return NotImplemented
-        return self._fields() == other._fields()
+        return bool(self._fields() == other._fields())  # a tuple comparison
 
     def __ne__(self, other: object) -> bool:
         result = self.__eq__(other)

@@ -289,7 +289,8 @@ class ConnectionPool(object):
     def stats(self) -> Dict[str, Any]:
         """The engine pool's counters: open, leased, shared, idle, dials,
         reaped, evicted, waits, max_open, limit, idle_ms, addresses."""
-        return self._call("stats")
+        stats: Dict[str, Any] = self._call("stats")  # a JSON object
+        return stats
 
     def close(self) -> None:
         """Closes every connection and releases the pool. Clients still

@@ -509,9 +509,10 @@ def columnar_chunks(lengths: Any, blob: bytes, limit: int) -> List[Tuple[Any, by
 def produce_values(handle: int, queue: int, token: int, topic: bytes, partition: int,
                    lengths: Any, blob: bytes, err: Any) -> int:
     """gofka_producer_produce_values on columnar values."""
-    return _native.lib.gofka_producer_produce_values(
+    code: int = _native.lib.gofka_producer_produce_values(
         handle, queue, token, topic, partition, lengths.buffer_info()[0] if len(lengths) else None,
         blob, len(blob), len(lengths), byref(err))
+    return code
 
 
 _EVENT = struct.Struct(_layouts.EVENT_FORMAT)
@@ -1054,7 +1055,8 @@ class Producer(HandleOwner):
     def _event_error(self, ev: Any) -> GofkaError:
         if ev.code == _native.ERR_INVALID_HANDLE or (ev.code == _native.ERR_CLIENT_CLOSED and self._handle == 0):
             return self._closed_error()
-        return ev.error()
+        error: GofkaError = ev.error()  # a _bridge.Event
+        return error
 
     def send_batch(
         self,
@@ -1095,7 +1097,7 @@ class Producer(HandleOwner):
             if isinstance(messages, (bytes, bytearray, memoryview, str)):
                 raise TypeError("messages must be a list of bytes, not a single %s" % type(messages).__name__)
             try:
-                values = list(messages)
+                values: List[Any] = list(messages)  # checked by columnar / pack_values
             except TypeError:
                 raise TypeError("messages must be a list of bytes, not %s" % type(messages).__name__) from None
             if len(values) > _INT32_MAX:
@@ -1362,7 +1364,7 @@ class Producer(HandleOwner):
                 time.sleep(timeout)
             return 0
         forever = timeout is None or timeout < 0
-        deadline = time.monotonic() + (0 if forever else timeout)
+        deadline = time.monotonic() + (0 if timeout is None or forever else timeout)
         with self._poll_lock:
             while True:
                 if not self._backlog:
@@ -1465,13 +1467,14 @@ class Producer(HandleOwner):
     def _unresolved(self) -> int:
         """Records given to produce whose result has not arrived yet (nor
         waits in the backlog)."""
-        waiting = sum(len(e[0]) - e[2] for e in list(self._backlog))
+        waiting: int = sum(len(e[0]) - e[2] for e in list(self._backlog))
         return max(0, len(self) - waiting)
 
     def __len__(self) -> int:
         """Records given to ``produce`` whose result has not been served
         yet (confluent-kafka's ``len(producer)``)."""
-        return max(0, self._pending.produced - self._served)
+        produced: int = self._pending.produced
+        return max(0, produced - self._served)
 
     def flush(self, timeout: Optional[float] = None) -> int:
         """Sends everything buffered now (ignoring ``linger_ms``), waits for

@@ -197,7 +197,7 @@ def is_retriable(exc: BaseException) -> bool:
     return is_connection_error(exc)
 
 
-async def _maybe_await(value: Any) -> Any:
+async def _maybe_await(value: Union[T, Awaitable[T]]) -> T:
     if inspect.isawaitable(value):
         return await value
     return value

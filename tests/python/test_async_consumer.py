@@ -260,3 +260,23 @@ def test_unreachable_coordinator(run: Runner) -> None:
             await c.poll()
 
     run(main())
+
+
+@pytest.mark.parametrize("cls", [gofka.AsyncProducer, gofka.AsyncConsumer, gofka.AsyncAdminClient])
+def test_asyncio_clients_have_no_sync_context_manager(cls: type) -> None:
+    # Their close is a coroutine: a plain ``with`` could only drop it
+    # unawaited (the client stays open); ``async with`` is the way.
+    assert not hasattr(cls, "__enter__") and not hasattr(cls, "__exit__")
+    assert hasattr(cls, "__aenter__") and hasattr(cls, "__aexit__")
+
+
+def test_sync_with_on_async_consumer_is_refused_and_leaves_it_usable(brokers: str) -> None:
+    c = AsyncConsumer(brokers, "g-%s" % uuid.uuid4().hex[:8], ["t"], **FAST)
+    try:
+        with pytest.raises((TypeError, AttributeError)):  # AttributeError before Python 3.11
+            with c:  # type: ignore[attr-defined]  # the misuse under test (mypy refuses it too)
+                pass
+        assert not c.closed
+    finally:
+        asyncio.run(c.close())
+    assert c.closed

@@ -11,8 +11,6 @@ import pytest
 import gofka
 from gofka import BrokerFailoverManager, RetryPolicy
 
-pytestmark = pytest.mark.asyncio
-
 
 class FakeClock(object):
     """A manual clock whose sleep advances the time instead of waiting."""
@@ -48,6 +46,7 @@ def _list_brokers(addr: str) -> List[dict]:
         return admin.list_brokers()
 
 
+@pytest.mark.asyncio
 async def test_fails_over_from_dead_to_live_broker(brokers: str) -> None:
     live = brokers.split(",")[0]
     dead = _dead_addr()
@@ -83,6 +82,7 @@ async def test_fails_over_from_dead_to_live_broker(brokers: str) -> None:
     assert sorted(seen) == sorted([dead, live, dead, live])
 
 
+@pytest.mark.asyncio
 async def test_all_brokers_dead_backs_off_per_policy() -> None:
     dead1, dead2 = _dead_addr(), _dead_addr()
     m, clock = _manager([dead1, dead2], retries=3)
@@ -102,6 +102,7 @@ async def test_all_brokers_dead_backs_off_per_policy() -> None:
     assert isinstance(info.value.__cause__, gofka.ConnectionError)
 
 
+@pytest.mark.asyncio
 async def test_jittered_waits_within_policy_bounds() -> None:
     clock = FakeClock()
     policy = RetryPolicy(max_retries=4, initial_backoff_ms=100, max_backoff_ms=300)
@@ -118,6 +119,7 @@ async def test_jittered_waits_within_policy_bounds() -> None:
         assert low / 1000 <= s <= high / 1000
 
 
+@pytest.mark.asyncio
 async def test_host_port_callables_and_other_errors() -> None:
     m, clock = _manager(["h1:1", "h2:2"])
 
@@ -135,6 +137,7 @@ async def test_host_port_callables_and_other_errors() -> None:
     assert clock.sleeps == []
 
 
+@pytest.mark.asyncio
 async def test_compat_methods_and_validation() -> None:
     m, _ = _manager(["h1:1", "h2:2", "h3:3"])
     assert m.brokers == ["h1:1", "h2:2", "h3:3"]
