@@ -214,6 +214,10 @@ class ProducerOptions(object):
             from .pool import pool_config
 
             config["connection.pool"] = pool_config(connection_pool)
+        # Held for the producer's life: a pool given inline
+        # (``connection_pool=ConnectionPool()``) must not be collected, and
+        # so closed, under the producer that uses it.
+        self.connection_pool = connection_pool
         if security is not None:
             config.update(security.config())  # TLS / SASL keys (gofka._security)
         config.update(retry_config(retry_policy))

@@ -464,8 +464,9 @@ def test_gc_without_close_releases_the_handle(brokers: str, kind: str) -> None:
 
 def test_consumer_keeps_its_pool_alive(brokers: str) -> None:
     """A pool given inline (``connection_pool=ConnectionPool()``) lives as
-    long as the consumer that uses it: collecting it must not close it under
-    the consumer (its calls would fail with CLIENT_CLOSED)."""
+    long as the consumer, admin client or producer (sync and async) that
+    uses it: collecting it must not close it under the client (its calls
+    would fail with CLIENT_CLOSED)."""
     topic = new_topic(brokers)
     with gofka.Consumer(brokers, None, None, connection_pool=gofka.ConnectionPool(), **FAST) as c:
         gc.collect()
@@ -478,6 +479,16 @@ def test_consumer_keeps_its_pool_alive(brokers: str) -> None:
     with gofka.AdminClient(brokers, connection_pool=gofka.ConnectionPool(), timeout=20) as a:
         gc.collect()
         assert topic in a.list_topics()
+    with gofka.Producer(brokers, connection_pool=gofka.ConnectionPool(), timeout=20) as p:
+        gc.collect()
+        assert p.send(topic, b"after-gc", partition=0) == N
+
+    async def run_async() -> int:
+        async with gofka.AsyncProducer(brokers, connection_pool=gofka.ConnectionPool(), timeout=20) as ap:
+            gc.collect()
+            return await ap.send(topic, b"after-gc-async", partition=0)
+
+    assert asyncio.run(run_async()) == N + 1
 
 
 # -- signals during blocking calls ---------------------------------------------
@@ -733,7 +744,7 @@ def test_pool_outlives_its_loop(brokers: str) -> None:
 
 
 def test_consumer_on_closed_pool_fails_clearly(brokers: str) -> None:
-    """Closing a pool under a consumer: commit and committed fail with
+    """Closing a pool under a consumer: poll, commit and committed fail with
     CLIENT_CLOSED at once, close() too (the commit of what was polled could
     not be made: said, not hidden) and leaves the consumer closed; the next
     member of the group reads what was not committed. Nothing hangs."""
@@ -749,7 +760,7 @@ def test_consumer_on_closed_pool_fails_clearly(brokers: str) -> None:
     assert len(got) == N
     pool.close()
     t0 = time.monotonic()
-    for call in (c.commit, lambda: c.committed([(topic, 0)]), c.close):
+    for call in (lambda: c.poll(1, timeout=2), c.commit, lambda: c.committed([(topic, 0)]), c.close):
         with pytest.raises(GofkaError) as exc:
             call()
         assert exc.value.name == "CLIENT_CLOSED", exc.value
