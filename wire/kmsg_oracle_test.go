@@ -257,8 +257,10 @@ func oracleRequest(t *testing.T, c *oracleCase, v int16, variant oracleVariant) 
 	// The framed request (size, header v1 or v2, body) matches kmsg's
 	// RequestFormatter, so the header version follows the body's.
 	const corr, client = int32(0x01020304), "oracle-client"
+	framed, err := AppendRequest(nil, q, v, corr, client)
+	require.NoError(t, err)
 	assert.Equal(t, kmsg.NewRequestFormatter(kmsg.FormatterClientID(client)).AppendRequest(nil, kr, corr),
-		AppendRequest(nil, q, v, corr, client), "framed v%d request", v)
+		framed, "framed v%d request", v)
 }
 
 func oracleResponse(t *testing.T, c *oracleCase, v int16, variant oracleVariant) {
