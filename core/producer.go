@@ -446,7 +446,7 @@ func (p *Producer) topic(name string) (*topicState, error) {
 // zero value when nothing is in flight there or the connection cannot be
 // read that way (TLS).
 func (p *Producer) ResponseReader(topic string, partition int32) ResponseReader {
-	var cn *conn
+	var cn *clientConn
 	if pb := p.partIfKnown(topic, partition); pb != nil {
 		pb.mu.Lock()
 		if pb.inflight > 0 {
@@ -464,7 +464,7 @@ func (p *Producer) ResponseReader(topic string, partition int32) ResponseReader 
 // starts watching for it (core/conn_read.go); the zero value when that is
 // not known or the connection cannot be read that way (TLS).
 func (p *Producer) LeaderReader(topic string, partition int32) ResponseReader {
-	var cn *conn
+	var cn *clientConn
 	if pb := p.partIfKnown(topic, partition); pb != nil {
 		pb.mu.Lock()
 		s := pb.sink
@@ -490,12 +490,12 @@ func (p *Producer) partIfKnown(topic string, partition int32) *partBuf {
 	return parts[partition]
 }
 
-// readerOf is cn's ResponseReader; the zero value for none or a TLS link.
-func readerOf(cn *conn) ResponseReader {
+// readerOf is cn's ResponseReader; the zero value for none or a TLS connection.
+func readerOf(cn *clientConn) ResponseReader {
 	if cn == nil || cn.sock == nil {
 		return ResponseReader{}
 	}
-	return ResponseReader{cn.link}
+	return ResponseReader{cn.conn}
 }
 
 // knownTopic is topic for names already in use.

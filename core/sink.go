@@ -89,7 +89,7 @@ type tpKey struct {
 
 // produceCall is one request written (or that failed to be written).
 type produceCall struct {
-	cn      *conn
+	cn      *clientConn
 	call    *call // nil with acks=0 or when err is set
 	batches []*recBatch
 	parts   []*partBuf // parallel to batches
@@ -278,7 +278,7 @@ func (s *sink) nextReady(now time.Time) time.Time {
 // (no context, and the timer it allocates, per request), else a dial
 // bounded by DialTimeout. inline (kick) never dials: nil, nil when not
 // connected.
-func (s *sink) conn(inline bool) (*conn, error) {
+func (s *sink) conn(inline bool) (*clientConn, error) {
 	if cn := s.p.cl.liveBrokerConn(s.node); cn != nil || inline {
 		return cn, nil
 	}
@@ -288,7 +288,7 @@ func (s *sink) conn(inline bool) (*conn, error) {
 }
 
 // build takes ready batches (one per partition) into a request for cn.
-func (s *sink) build(cn *conn, now time.Time, next *time.Time) *produceCall {
+func (s *sink) build(cn *clientConn, now time.Time, next *time.Time) *produceCall {
 	p := s.p
 	budget := p.cfg.MaxRequestSize
 	batches := s.scratch[:0]
