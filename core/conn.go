@@ -404,7 +404,7 @@ func (c *conn) requestTimedOut(req wire.Request, bound time.Duration) error {
 // expected, and dropped.
 type waiter struct {
 	ch     chan []byte // capacity 1: the frame; closed when the connection dies; nil: given up
-	notify func()      // optional: called after ch is filled or closed (conn.start)
+	notify func()      // optional: called after ch is filled or closed (clientConn.start)
 }
 
 func (w waiter) signal() {
@@ -415,7 +415,7 @@ func (w waiter) signal() {
 
 // send encodes and writes one request carrying clientID; with wantReply it
 // registers a channel that receives the response frame (and notify, see
-// conn.start).
+// clientConn.start).
 func (c *conn) send(req wire.Request, v int16, wantReply bool, clientID string, notify func()) (int32, chan []byte, error) {
 	var ch chan []byte
 	c.mu.Lock()

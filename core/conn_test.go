@@ -10,7 +10,7 @@ import (
 	"github.com/gofka/gofka/wire"
 )
 
-// A connection that dies notifies its waiters (conn.start's notify) on a
+// A connection that dies notifies its waiters (clientConn.start's notify) on a
 // goroutine of its own, never on the one closing it: close may run under a
 // lock (the pool's, a client's) that the notified work, settling produce
 // batches and running their promises, could need.

@@ -432,7 +432,7 @@ func (c *PoolConn) Request(ctx context.Context, req wire.Request) (wire.Response
 }
 
 // start writes req on this connection and returns the call to take its
-// response from (conn.start, with notify). The call is bounded by the
+// response from (clientConn.start, with notify). The call is bounded by the
 // pool's request.timeout.ms (requestLimits): when its waiter finds the
 // bound passed (call.wait, call.expire), the connection is closed.
 func (c *PoolConn) start(req wire.Request, notify func()) (*call, error) {

@@ -18,7 +18,7 @@ import (
 //   - the sender (run) wakes when a partition has a batch ready, takes at
 //     most one ready batch per partition into a Produce request (bounded by
 //     max.request.size) and writes it on the broker's connection with
-//     conn.start. Writes happen in this one goroutine, so requests reach
+//     clientConn.start. Writes happen in this one goroutine, so requests reach
 //     the broker in the order their batches were taken;
 //   - the receiver (receive) settles each request's batches, in write
 //     order (a broker answers one connection's requests in order):
@@ -443,7 +443,7 @@ func (s *sink) receive() {
 
 // reap settles, in write order and without blocking, the requests whose
 // outcome is in, on the calling goroutine: the connection's reader when a
-// response arrives (conn.start's notify), the writer for a request that
+// response arrives (clientConn.start's notify), the writer for a request that
 // gets no response. When the role is taken it pokes the receive goroutine
 // instead (its holder may be past looking at this request); a request
 // whose outcome is not in yet is left to its own notify.
