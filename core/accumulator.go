@@ -159,8 +159,8 @@ type partBuf struct {
 	open         *recBatch
 	sendIdx      int
 	inflight     int
-	inflightConn *conn // the connection of the batches in flight
-	sink         *sink // the leader's sink; nil while the leader is unknown
+	inflightConn *clientConn // the connection of the batches in flight
+	sink         *sink       // the leader's sink; nil while the leader is unknown
 	leader       int32
 	nextSeq      int32 // next base sequence to hand out
 	failing      bool
@@ -229,7 +229,7 @@ func (pb *partBuf) appendRec(r *Record, fn func(*Record, error), size int, now t
 // left in the request (a batch larger than what is left waits for the next
 // request unless the request is empty). next is lowered to the time at which
 // a batch held back by linger or backoff becomes ready.
-func (pb *partBuf) takeReady(s *sink, cn *conn, now time.Time, budget int, empty bool, next *time.Time) *recBatch {
+func (pb *partBuf) takeReady(s *sink, cn *clientConn, now time.Time, budget int, empty bool, next *time.Time) *recBatch {
 	p := pb.p
 	cfg := &p.cfg
 	pb.mu.Lock()

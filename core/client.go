@@ -38,10 +38,10 @@ type Client struct {
 	ownsPool bool
 
 	mu      sync.Mutex
-	conns   map[string]*conn     // connections in use by address; guarded by mu
-	dialing map[string]*dialCall // dials in progress by address; guarded by mu
-	failed  map[string]time.Time // addresses whose last dial or request failed, and when; guarded by mu
-	closed  bool                 // guarded by mu
+	conns   map[string]*clientConn // connections in use by address; guarded by mu
+	dialing map[string]*dialCall   // dials in progress by address; guarded by mu
+	failed  map[string]time.Time   // addresses whose last dial or request failed, and when; guarded by mu
+	closed  bool                   // guarded by mu
 	meta    atomic.Pointer[Metadata]
 	metaMu  sync.Mutex // serialises metadata refreshes
 	closeCh chan struct{}
@@ -55,7 +55,7 @@ type Client struct {
 
 type dialCall struct {
 	done chan struct{}
-	c    *conn
+	c    *clientConn
 	err  error
 }
 
@@ -76,7 +76,7 @@ func NewClientFromConfig(cfg Config) (*Client, error) {
 	c := &Client{
 		cfg:     cfg,
 		pool:    cfg.Pool,
-		conns:   make(map[string]*conn),
+		conns:   make(map[string]*clientConn),
 		dialing: make(map[string]*dialCall),
 		failed:  make(map[string]time.Time),
 		closeCh: make(chan struct{}),
@@ -127,13 +127,13 @@ func (c *Client) Close() error {
 	c.closed = true
 	close(c.closeCh)
 	conns := c.conns
-	c.conns = map[string]*conn{}
+	c.conns = map[string]*clientConn{}
 	c.mu.Unlock()
 	if c.ownsPool {
 		return c.pool.Close()
 	}
 	for _, cn := range conns {
-		c.pool.releaseShared(cn.link)
+		c.pool.releaseShared(cn.conn)
 	}
 	return nil
 }
@@ -148,7 +148,7 @@ func (c *Client) withTimeout(ctx context.Context, d time.Duration) (context.Cont
 
 // connFor returns a live connection to addr, dialing it if needed. Only one
 // dial per address runs at a time; concurrent callers share its result.
-func (c *Client) connFor(ctx context.Context, addr string, nodeID int32) (*conn, error) {
+func (c *Client) connFor(ctx context.Context, addr string, nodeID int32) (*clientConn, error) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -187,8 +187,8 @@ func (c *Client) dial(addr string, nodeID int32, call *dialCall) {
 		case <-ctx.Done():
 		}
 	}()
-	var cn *conn
-	l, err := c.pool.acquireShared(ctx, addr, nodeID)
+	var cn *clientConn
+	shared, err := c.pool.acquireShared(ctx, addr, nodeID)
 	c.mu.Lock()
 	delete(c.dialing, addr)
 	if err != nil {
@@ -202,13 +202,13 @@ func (c *Client) dial(addr string, nodeID int32, call *dialCall) {
 		c.downSince.Store(0)
 	}
 	if err == nil {
-		cn = &conn{link: l, clientID: c.cfg.ClientID, limits: limitsOf(&c.cfg)}
+		cn = &clientConn{conn: shared, clientID: c.cfg.ClientID, limits: limitsOf(&c.cfg)}
 		if c.closed {
-			c.pool.releaseShared(l)
+			c.pool.releaseShared(shared)
 			cn, err = nil, &wire.Error{Code: wire.ErrClientClosed}
 		} else {
 			if old := c.conns[addr]; old != nil {
-				c.pool.releaseShared(old.link)
+				c.pool.releaseShared(old.conn)
 			}
 			c.conns[addr] = cn
 		}
@@ -263,13 +263,13 @@ const failedRecently = 30 * time.Second
 // order, the next one starting as soon as the previous failed or after
 // anyConnStagger without an answer; the first connection made is
 // returned. The error names every address tried.
-func (c *Client) anyConn(ctx context.Context) (*conn, error) {
+func (c *Client) anyConn(ctx context.Context) (*clientConn, error) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return nil, &wire.Error{Code: wire.ErrClientClosed}
 	}
-	var best *conn
+	var best *clientConn
 	for _, cn := range c.conns {
 		if cn.isDead() {
 			continue
@@ -312,9 +312,9 @@ func (c *Client) anyConn(ctx context.Context) (*conn, error) {
 // first connection made. Dials still running when it returns go on in the
 // background (Client.dial is detached from callers) and their connections
 // are kept for later requests.
-func (c *Client) dialAny(ctx context.Context, addrs []string) (*conn, error) {
+func (c *Client) dialAny(ctx context.Context, addrs []string) (*clientConn, error) {
 	type result struct {
-		cn  *conn
+		cn  *clientConn
 		err error
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -370,7 +370,7 @@ func (c *Client) dialAny(ctx context.Context, addrs []string) (*conn, error) {
 // noteFailure records that a request to cn failed in a way that says the
 // broker may not be reachable (its connection died, e.g. closed after a
 // request timeout), so that anyConn tries the other brokers first.
-func (c *Client) noteFailure(cn *conn, err error) {
+func (c *Client) noteFailure(cn *clientConn, err error) {
 	if err == nil || !cn.isDead() {
 		return
 	}
@@ -382,7 +382,7 @@ func (c *Client) noteFailure(cn *conn, err error) {
 // liveBrokerConn returns the open connection to a broker, or nil when
 // there is none yet (or it died): a lookup that never dials or blocks on
 // the network, for hot paths that fall back to brokerConn.
-func (c *Client) liveBrokerConn(nodeID int32) *conn {
+func (c *Client) liveBrokerConn(nodeID int32) *clientConn {
 	m := c.meta.Load()
 	if m == nil {
 		return nil
@@ -400,7 +400,7 @@ func (c *Client) liveBrokerConn(nodeID int32) *conn {
 }
 
 // brokerConn returns a connection to the broker with the given node id.
-func (c *Client) brokerConn(ctx context.Context, nodeID int32) (*conn, error) {
+func (c *Client) brokerConn(ctx context.Context, nodeID int32) (*clientConn, error) {
 	m := c.meta.Load()
 	var b BrokerInfo
 	ok := false
@@ -435,7 +435,7 @@ func (c *Client) Request(ctx context.Context, nodeID int32, req wire.Request) (w
 func (c *Client) requestAddr(ctx context.Context, nodeID int32, req wire.Request) (wire.Response, string, error) {
 	ctx, cancel := c.withTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
-	var cn *conn
+	var cn *clientConn
 	var err error
 	if nodeID < 0 {
 		cn, err = c.anyConn(ctx)

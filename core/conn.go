@@ -16,12 +16,13 @@ import (
 // than allocating it.
 const maxResponseSize = 512 << 20
 
-// conn is a client's handle on a broker connection: the shared link plus
-// the client id this client's requests carry. Several clients sharing a
-// Pool hold distinct conns on one link, so each request still names its own
-// client (brokers use the id for quotas and logs).
-type conn struct {
-	*link
+// clientConn is a client's handle on a broker connection: the shared conn
+// plus the client id and request bounds of this client's requests. Several
+// clients sharing a Pool hold distinct clientConns on one conn, so each
+// request still names its own client (brokers use the id for quotas and
+// logs).
+type clientConn struct {
+	*conn
 	clientID string
 	limits   requestLimits
 }
@@ -75,11 +76,11 @@ func (l requestLimits) bound(req wire.Request) time.Duration {
 	return d
 }
 
-// link is one TCP (or TLS) connection to one broker, owned by a Pool.
+// conn is one TCP (or TLS) connection to one broker, owned by a Pool.
 //
 // Requests are pipelined: any number of goroutines may call roundTrip at
 // once; each request gets a correlation id, frames are written in order
-// under writeMu, and the reader (a goroutine, or on plaintext links a
+// under writeMu, and the reader (a goroutine, or on plaintext connections a
 // thread waiting for its own response: core/conn_read.go) hands each
 // response frame to the waiter with the matching id. Responses are decoded
 // by the waiting goroutine, not the reader, so decoding cost spreads
@@ -87,7 +88,7 @@ func (l requestLimits) bound(req wire.Request) time.Duration {
 //
 // A conn that fails (I/O error, corrupt frame) is dead for good: every
 // pending and later request gets the failure, and the client dials anew.
-type link struct {
+type conn struct {
 	addr     string
 	nodeID   int32  // -1 for a bootstrap connection whose node id is unknown
 	clientID string // sent with the ApiVersions handshake only
@@ -104,7 +105,7 @@ type link struct {
 	dead    chan struct{}    // closed when the conn dies
 
 	// Reading (core/conn_read.go). sock is set at dial for plaintext TCP
-	// links (nc is nil then) and never changes; rd is the read role's.
+	// connections (nc is nil then) and never changes; rd is the read role's.
 	sock     *sockFD
 	readMu   sync.Mutex   // the read role
 	rd       frameReader  // guarded by readMu
@@ -118,14 +119,14 @@ type link struct {
 	timedOut atomic.Bool // closed because a request got no response in time
 }
 
-// dialLink connects to addr, optionally over TLS, negotiates API versions
+// dialConn connects to addr, optionally over TLS, negotiates API versions
 // and, with SASL, authenticates (core/tls.go, core/sasl.go), all bounded by
 // ctx (the pool bounds it by Config.setupTimeout). It returns a
-// ready link or an error classified through the wire error table
+// ready connection or an error classified through the wire error table
 // (CONNECTION_FAILED, TIMED_OUT, TLS_FAILED, SASL_AUTHENTICATION_FAILED,
 // ...). A broker that just refused our credentials is not redialed for a
 // while: the same error comes back at once.
-func dialLink(ctx context.Context, addr string, nodeID int32, cfg *Config) (l *link, err error) {
+func dialConn(ctx context.Context, addr string, nodeID int32, cfg *Config) (_ *conn, err error) {
 	sec, err := cfg.security()
 	if err != nil {
 		return nil, err
@@ -148,7 +149,7 @@ func dialLink(ctx context.Context, addr string, nodeID int32, cfg *Config) (l *l
 			return nil, err
 		}
 	}
-	c := &link{
+	c := &conn{
 		addr:     addr,
 		nodeID:   nodeID,
 		clientID: cfg.ClientID,
@@ -180,7 +181,7 @@ func dialLink(ctx context.Context, addr string, nodeID int32, cfg *Config) (l *l
 
 // negotiate sends ApiVersions (newest version first, falling back to v0
 // when the broker does not know it) and records the broker's ranges.
-func (c *link) negotiate(ctx context.Context) error {
+func (c *conn) negotiate(ctx context.Context) error {
 	req := &wire.ApiVersionsRequest{ClientSoftwareName: "gofka", ClientSoftwareVersion: Version}
 	_, maxV := req.Versions()
 	for _, v := range []int16{maxV, 0} {
@@ -208,7 +209,7 @@ func (c *link) negotiate(ctx context.Context) error {
 }
 
 // version picks the highest version both sides support for req.
-func (c *link) version(req wire.Request) (int16, error) {
+func (c *conn) version(req wire.Request) (int16, error) {
 	ourMin, ourMax := req.Versions()
 	r, ok := c.versions[req.APIKey()]
 	if !ok {
@@ -226,7 +227,7 @@ func (c *link) version(req wire.Request) (int16, error) {
 
 // roundTrip sends req at the negotiated version and decodes the response.
 // When noResponse is true (acks=0 produce) it returns after the write.
-func (c *conn) roundTrip(ctx context.Context, req wire.Request, noResponse bool) (wire.Response, error) {
+func (c *clientConn) roundTrip(ctx context.Context, req wire.Request, noResponse bool) (wire.Response, error) {
 	call, err := c.start(req, noResponse, nil)
 	if err != nil || call == nil {
 		return nil, err
@@ -236,7 +237,7 @@ func (c *conn) roundTrip(ctx context.Context, req wire.Request, noResponse bool)
 
 // call is a request written to the connection whose response is awaited.
 type call struct {
-	c    *conn
+	c    *clientConn
 	req  wire.Request
 	v    int16
 	id   int32
@@ -245,7 +246,7 @@ type call struct {
 
 	got    bool   // arrived took the outcome off ch: raw, or failed
 	raw    []byte // the response frame
-	failed bool   // the link died first
+	failed bool   // the connection died first
 }
 
 // start writes req now and returns the call to wait on (nil when
@@ -258,7 +259,7 @@ type call struct {
 // not waiting on this call learns it has something to do without the
 // writer waking it. It runs with no lock held, on the connection's reader
 // goroutine (a response) or on a goroutine of its own (a failure).
-func (c *conn) start(req wire.Request, noResponse bool, notify func()) (*call, error) {
+func (c *clientConn) start(req wire.Request, noResponse bool, notify func()) (*call, error) {
 	v, err := c.version(req)
 	if err != nil {
 		return nil, err
@@ -271,7 +272,7 @@ func (c *conn) start(req wire.Request, noResponse bool, notify func()) (*call, e
 	return &call{c: c, req: req, v: v, id: id, ch: ch, sent: time.Now()}, nil
 }
 
-// arrived reports, without blocking, whether the response (or the link's
+// arrived reports, without blocking, whether the response (or the connection's
 // failure) is in; wait then returns at once. Like wait, it belongs to the
 // call's one waiter.
 func (k *call) arrived() bool {
@@ -336,7 +337,7 @@ func (k *call) wait(ctx context.Context) (wire.Response, error) {
 	return resp, nil
 }
 
-func (c *link) roundTripVersion(ctx context.Context, req wire.Request, v int16) ([]byte, error) {
+func (c *conn) roundTripVersion(ctx context.Context, req wire.Request, v int16) ([]byte, error) {
 	id, ch, err := c.send(req, v, true, c.clientID, nil)
 	if err != nil {
 		return nil, err
@@ -356,7 +357,7 @@ func (c *link) roundTripVersion(ctx context.Context, req wire.Request, v int16) 
 // any-broker requests, uses another broker). When only ctx ends (a caller
 // deadline shorter than the bound, a cancelled poll), the connection stays
 // up and the late response is dropped.
-func (c *link) awaitBounded(ctx context.Context, req wire.Request, id int32, ch chan []byte, sent time.Time, bound time.Duration) ([]byte, error) {
+func (c *conn) awaitBounded(ctx context.Context, req wire.Request, id int32, ch chan []byte, sent time.Time, bound time.Duration) ([]byte, error) {
 	defer c.inFlight.Add(-1)
 	var expired <-chan time.Time
 	if bound > 0 {
@@ -388,9 +389,9 @@ func (c *link) awaitBounded(ctx context.Context, req wire.Request, id int32, ch 
 	}
 }
 
-// requestTimedOut closes the link because req got no response within
+// requestTimedOut closes the connection because req got no response within
 // bound and returns the caller's error.
-func (c *link) requestTimedOut(req wire.Request, bound time.Duration) error {
+func (c *conn) requestTimedOut(req wire.Request, bound time.Duration) error {
 	err := &wire.Error{Code: wire.ErrTimedOut, Broker: c.addr,
 		Detail: fmt.Sprintf("%s request got no response within %v (request.timeout.ms): connection closed", wire.APIName(req.APIKey()), bound)}
 	c.timedOut.Store(true)
@@ -402,8 +403,8 @@ func (c *link) requestTimedOut(req wire.Request, bound time.Duration) error {
 // stands for a request whose caller gave up: its response is still
 // expected, and dropped.
 type waiter struct {
-	ch     chan []byte // capacity 1: the frame; closed when the link dies; nil: given up
-	notify func()      // optional: called after ch is filled or closed (conn.start)
+	ch     chan []byte // capacity 1: the frame; closed when the connection dies; nil: given up
+	notify func()      // optional: called after ch is filled or closed (clientConn.start)
 }
 
 func (w waiter) signal() {
@@ -414,8 +415,8 @@ func (w waiter) signal() {
 
 // send encodes and writes one request carrying clientID; with wantReply it
 // registers a channel that receives the response frame (and notify, see
-// conn.start).
-func (c *link) send(req wire.Request, v int16, wantReply bool, clientID string, notify func()) (int32, chan []byte, error) {
+// clientConn.start).
+func (c *conn) send(req wire.Request, v int16, wantReply bool, clientID string, notify func()) (int32, chan []byte, error) {
 	var ch chan []byte
 	c.mu.Lock()
 	if c.err != nil {
@@ -439,7 +440,7 @@ func (c *link) send(req wire.Request, v int16, wantReply bool, clientID string, 
 	var err error
 	c.wbuf, err = wire.AppendRequest(c.wbuf[:0], req, v, id, clientID)
 	if err != nil {
-		// Nothing was written (an over-long string): the link stays
+		// Nothing was written (an over-long string): the connection stays
 		// good, only this request fails, not retriably.
 		c.writeMu.Unlock()
 		c.mu.Lock()
@@ -457,7 +458,7 @@ func (c *link) send(req wire.Request, v int16, wantReply bool, clientID string, 
 	}
 	c.writeMu.Unlock()
 	if err != nil {
-		// The reader may have closed the link first, with the cause (a
+		// The reader may have closed the connection first, with the cause (a
 		// TLS alert refusing our certificate, say): the write then fails
 		// with "use of closed network connection", and the first error,
 		// which deathErr returns, is the one worth reporting.
@@ -467,7 +468,7 @@ func (c *link) send(req wire.Request, v int16, wantReply bool, clientID string, 
 	return id, ch, nil
 }
 
-func (c *link) deathErr() error {
+func (c *conn) deathErr() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err != nil {
@@ -476,14 +477,14 @@ func (c *link) deathErr() error {
 	return &wire.Error{Code: wire.ErrConnectionFailed, Detail: "connection closed", Broker: c.addr}
 }
 
-// isDead reports whether the link has failed or been closed, or is being
+// isDead reports whether the connection has failed or been closed, or is being
 // retired (SASL session ending) and takes no new requests.
-func (c *link) isDead() bool {
+func (c *conn) isDead() bool {
 	return c.retiring.Load() || c.isClosed()
 }
 
-// isClosed reports whether the link is dead (not merely retiring).
-func (c *link) isClosed() bool {
+// isClosed reports whether the connection is dead (not merely retiring).
+func (c *conn) isClosed() bool {
 	select {
 	case <-c.dead:
 		return true
@@ -492,8 +493,9 @@ func (c *link) isClosed() bool {
 	}
 }
 
-// close kills the link with err (first error wins) and fails every waiter.
-func (c *link) close(err error) {
+// close kills the connection with err (first error wins) and fails every
+// waiter.
+func (c *conn) close(err error) {
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()

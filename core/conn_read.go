@@ -1,11 +1,11 @@
 package core
 
-// How a link reads its responses, and who may read them.
+// How a connection reads its responses, and who may read them.
 //
-// Every link has a reader goroutine (readLoop, started by dialLink) that
+// Every connection has a reader goroutine (readLoop, started by dialConn) that
 // reads response frames and hands each to the waiter of its correlation
-// id (deliver). On a plaintext TCP link reading is also a role, readMu,
-// that a thread waiting for one of the link's responses takes instead
+// id (deliver). On a plaintext TCP connection reading is also a role, readMu,
+// that a thread waiting for one of the connection's responses takes instead
 // (ResponseReader): it waits for the socket to turn readable itself
 // (gofka_queue_drain puts the socket next to its wake pipe in one ppoll)
 // and reads and delivers what is there.
@@ -31,7 +31,7 @@ package core
 //     caller waits on the socket (callers == 0);
 //   - guarding (POLLRDHUP only): otherwise. The kernel wakes a poller only
 //     for the events it asked for, so arriving data does not wake it, but
-//     the broker closing the connection does: an idle link is still found
+//     the broker closing the connection does: an idle connection is still found
 //     dead at once;
 //   - deferring (its ring only): it was woken but another reader holds the
 //     role or a caller waits (see lost below): the socket stays readable
@@ -55,10 +55,10 @@ package core
 //     EndWait), and ring the goroutine. The goroutine sets lost before it
 //     looks (again) at the role and the callers, so one of them always sees
 //     the other;
-//   - frames are assembled in the link's frameReader, whose state belongs
+//   - frames are assembled in the connection's frameReader, whose state belongs
 //     to the role, so a frame that one reader started another finishes.
 //
-// TLS links (crypto/tls has its own record layer and buffering) keep a
+// TLS connections (crypto/tls has its own record layer and buffering) keep a
 // plain reading goroutine in the runtime's poller (readLoopBuffered) and
 // offer no ResponseReader.
 
@@ -80,7 +80,7 @@ import (
 const readBufferSize = 64 << 10
 
 // frameReader assembles response frames from the bytes reads return. It
-// belongs to whoever holds the link's readMu.
+// belongs to whoever holds the connection's readMu.
 type frameReader struct {
 	buf   []byte  // read scratch, readBufferSize
 	size  [4]byte // the size prefix being read
@@ -89,8 +89,8 @@ type frameReader struct {
 	nfill int     // bytes of frame filled so far
 }
 
-// readLoop is the link's reader goroutine.
-func (c *link) readLoop() {
+// readLoop is the connection's reader goroutine.
+func (c *conn) readLoop() {
 	if c.sock == nil {
 		c.readLoopBuffered()
 		return
@@ -147,7 +147,7 @@ func (c *link) readLoop() {
 
 // shouldWatch reports whether the reader goroutine should wake for
 // arriving data: responses are awaited and no caller waits on the socket.
-func (c *link) shouldWatch() bool {
+func (c *conn) shouldWatch() bool {
 	if c.callers.Load() > 0 {
 		return false
 	}
@@ -160,7 +160,7 @@ func (c *link) shouldWatch() bool {
 // rouse rings the reader goroutine when it should watch and does not; the
 // caller has just made that so (added a pending response, stopped
 // waiting).
-func (c *link) rouse() {
+func (c *conn) rouse() {
 	if c.sock != nil && !c.watching.Load() && c.shouldWatch() && c.sock.acquire() {
 		c.sock.ringReader()
 		c.sock.release()
@@ -171,7 +171,7 @@ func (c *link) rouse() {
 // waiting caller counts as a holder. Failing, it leaves the reading to the
 // holder or caller (lost); the second look closes the window where they
 // finished between the first look and the mark.
-func (c *link) takeReadRole(loop bool) bool {
+func (c *conn) takeReadRole(loop bool) bool {
 	if (!loop || c.callers.Load() == 0) && c.readMu.TryLock() {
 		return true
 	}
@@ -183,7 +183,7 @@ func (c *link) takeReadRole(loop bool) bool {
 // first whenever a reader left it bytes meanwhile (lost); a reader that
 // deferred may be the goroutine, which waits to be rung. The role is held
 // on entry.
-func (c *link) readTurn(fd int) error {
+func (c *conn) readTurn(fd int) error {
 	for {
 		err := c.readAvailable(fd)
 		c.readMu.Unlock()
@@ -200,8 +200,8 @@ func (c *link) readTurn(fd int) error {
 // readAvailable reads the socket (non-blocking descriptor fd) until it is
 // empty and delivers every complete frame; a partial frame stays in c.rd
 // for the next reader. A nil result means the socket is drained; io.EOF
-// or another error means the link is finished. The read role is held.
-func (c *link) readAvailable(fd int) error {
+// or another error means the connection is finished. The read role is held.
+func (c *conn) readAvailable(fd int) error {
 	r := &c.rd
 	for {
 		n, err := syscall.Read(fd, r.buf)
@@ -228,7 +228,7 @@ func (c *link) readAvailable(fd int) error {
 
 // consume feeds bytes read from the socket into the frame being built,
 // delivering each frame as it completes.
-func (c *link) consume(b []byte) error {
+func (c *conn) consume(b []byte) error {
 	r := &c.rd
 	for len(b) > 0 {
 		if r.frame == nil {
@@ -260,9 +260,9 @@ func (c *link) consume(b []byte) error {
 	return nil
 }
 
-// readLoopBuffered is readLoop for links without a descriptor to read
+// readLoopBuffered is readLoop for connections without a descriptor to read
 // (TLS): the goroutine is the only reader.
-func (c *link) readLoopBuffered() {
+func (c *conn) readLoopBuffered() {
 	br := bufio.NewReaderSize(c.nc, readBufferSize)
 	var sizeBuf [4]byte
 	for {
@@ -291,11 +291,11 @@ func (c *link) readLoopBuffered() {
 
 // deliver hands a response frame to the waiter of its correlation id
 // (the response of a request its caller gave up on is dropped). A frame
-// with an id no request on the link carries is a protocol violation (a
+// with an id no request on the connection carries is a protocol violation (a
 // peer that is not a Kafka broker, or a corrupt stream): the error closes
-// the link with CORRUPT_RESPONSE, so callers learn what happened instead
+// the connection with CORRUPT_RESPONSE, so callers learn what happened instead
 // of waiting out their deadline.
-func (c *link) deliver(frame []byte) error {
+func (c *conn) deliver(frame []byte) error {
 	id, _ := wire.ResponseCorrelationID(frame)
 	c.mu.Lock()
 	w, ok := c.pending[id]
@@ -319,22 +319,22 @@ func (c *link) deliver(frame []byte) error {
 // thread, which waits for FD to be readable and calls TryRead. The zero
 // value reads nothing. Safe for concurrent use; the connection may die at
 // any time, after which TryRead reports it.
-type ResponseReader struct{ l *link }
+type ResponseReader struct{ c *conn }
 
 // Valid reports whether r refers to a connection.
-func (r ResponseReader) Valid() bool { return r.l != nil }
+func (r ResponseReader) Valid() bool { return r.c != nil }
 
 // FD is the connection's socket, to wait on for readability (poll(2))
 // between BeginWait and EndWait: the descriptor stays open until EndWait
 // (when the connection dies meanwhile it reports hang-up).
-func (r ResponseReader) FD() int { return r.l.sock.fd }
+func (r ResponseReader) FD() int { return r.c.sock.fd }
 
 // BeginWait announces that the calling thread waits for the socket (the
 // reader goroutine stops watching it). false: the connection is closed,
 // there is nothing to wait on and no EndWait to call. Every true result
 // must be followed by an EndWait.
 func (r ResponseReader) BeginWait() bool {
-	c := r.l
+	c := r.c
 	if !c.sock.acquire() {
 		return false
 	}
@@ -352,7 +352,7 @@ func (r ResponseReader) BeginWait() bool {
 // thread meanwhile is read now, and the goroutine watches again if
 // responses are still awaited.
 func (r ResponseReader) EndWait() {
-	c := r.l
+	c := r.c
 	c.callers.Add(-1)
 	if c.lost.Swap(false) {
 		c.sock.ringReader()
@@ -368,7 +368,7 @@ func (r ResponseReader) EndWait() {
 // reader holds the role (then read is false: that reader delivers it).
 // alive is false when the connection is dead.
 func (r ResponseReader) TryRead() (alive, read bool) {
-	c := r.l
+	c := r.c
 	if c.isDead() {
 		return false, false
 	}
@@ -379,8 +379,8 @@ func (r ResponseReader) TryRead() (alive, read bool) {
 }
 
 // readAsCaller is readTurn from a thread other than the goroutine (the
-// role held); it closes the link on failure and reports whether it lives.
-func (c *link) readAsCaller() bool {
+// role held); it closes the connection on failure and reports whether it lives.
+func (c *conn) readAsCaller() bool {
 	if !c.sock.acquire() {
 		c.readMu.Unlock()
 		return false // closed
@@ -394,9 +394,9 @@ func (c *link) readAsCaller() bool {
 	return true
 }
 
-// readFailure is the error a failed read closes the link with: a corrupt
+// readFailure is the error a failed read closes the connection with: a corrupt
 // frame as found, an I/O error classified (ioErrorCode).
-func (c *link) readFailure(err error) error {
+func (c *conn) readFailure(err error) error {
 	var we *wire.Error
 	if errors.As(err, &we) {
 		return err

@@ -17,10 +17,10 @@ import (
 	"github.com/gofka/gofka/wire"
 )
 
-// rawTestLink is a plaintext link on a loopback TCP connection whose
+// rawTestConn is a plaintext conn on a loopback TCP connection whose
 // other end the test writes (the "broker"), reading through its descriptor
-// as dialLink sets it up; with goroutine, its reader goroutine runs.
-func rawTestLink(t *testing.T, goroutine bool) (*link, net.Conn) {
+// as dialConn sets it up; with goroutine, its reader goroutine runs.
+func rawTestConn(t *testing.T, goroutine bool) (*conn, net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -37,17 +37,17 @@ func rawTestLink(t *testing.T, goroutine bool) (*link, net.Conn) {
 	require.NoError(t, err)
 	server := <-accepted
 	require.NotNil(t, server)
-	l := &link{addr: "test:9092", nc: nc, pending: map[int32]waiter{}, dead: make(chan struct{})}
-	l.ownSocket(nc.(*net.TCPConn))
-	require.NotNil(t, l.sock, "a plaintext TCP link owns its socket")
+	c := &conn{addr: "test:9092", nc: nc, pending: map[int32]waiter{}, dead: make(chan struct{})}
+	c.ownSocket(nc.(*net.TCPConn))
+	require.NotNil(t, c.sock, "a plaintext TCP conn owns its socket")
 	t.Cleanup(func() {
-		l.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "test over"})
+		c.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "test over"})
 		server.Close()
 	})
 	if goroutine {
-		go l.readLoop()
+		go c.readLoop()
 	}
-	return l, server
+	return c, server
 }
 
 // testFrame is the response to correlation id: a body that names the id,
@@ -72,16 +72,16 @@ func testFrame(id int32) []byte {
 // Every waiter gets exactly its own frame, once, and nothing is left
 // unread when the callers stop.
 func TestReadRoleSharedWithCallers(t *testing.T) {
-	l, server := rawTestLink(t, true)
+	c, server := rawTestConn(t, true)
 	const n = 3000
 	var got sync.Map
 	var delivered atomic.Int32
 	done := make(chan struct{})
-	l.mu.Lock()
+	c.mu.Lock()
 	for id := int32(1); id <= n; id++ {
 		ch := make(chan []byte, 1)
 		id := id
-		l.pending[id] = waiter{ch: ch, notify: func() {
+		c.pending[id] = waiter{ch: ch, notify: func() {
 			frame, ok := <-ch
 			if ok {
 				if _, dup := got.LoadOrStore(id, frame); dup {
@@ -93,8 +93,8 @@ func TestReadRoleSharedWithCallers(t *testing.T) {
 			}
 		}}
 	}
-	l.mu.Unlock()
-	l.rouse() // as send does
+	c.mu.Unlock()
+	c.rouse() // as send does
 
 	stop := make(chan struct{})
 	var callers sync.WaitGroup
@@ -103,7 +103,7 @@ func TestReadRoleSharedWithCallers(t *testing.T) {
 		callers.Add(1)
 		go func() {
 			defer callers.Done()
-			r := ResponseReader{l}
+			r := ResponseReader{c}
 			for i := 0; ; i++ {
 				select {
 				case <-stop:
@@ -166,10 +166,10 @@ func TestReadRoleSharedWithCallers(t *testing.T) {
 	// A response that comes after the callers stopped is still read (by
 	// the goroutine alone).
 	ch := make(chan []byte, 1)
-	l.mu.Lock()
-	l.pending[n+1] = waiter{ch: ch}
-	l.mu.Unlock()
-	l.rouse()
+	c.mu.Lock()
+	c.pending[n+1] = waiter{ch: ch}
+	c.mu.Unlock()
+	c.rouse()
 	f := testFrame(n + 1)
 	_, err := server.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(f))), f...))
 	require.NoError(t, err)
@@ -182,9 +182,9 @@ func TestReadRoleSharedWithCallers(t *testing.T) {
 }
 
 // A caller that reads a corrupt frame size or the end of the stream closes
-// the link with the same error the goroutine would (no goroutine here: the
-// caller is the only reader).
-func TestCallerReadFailuresCloseTheLink(t *testing.T) {
+// the connection with the same error the goroutine would (no goroutine here:
+// the caller is the only reader).
+func TestCallerReadFailuresCloseTheConnection(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		bytes []byte
@@ -194,27 +194,27 @@ func TestCallerReadFailuresCloseTheLink(t *testing.T) {
 		{"end of stream", nil, wire.ErrConnectionFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l, server := rawTestLink(t, false)
+			c, server := rawTestConn(t, false)
 			ch := make(chan []byte, 1)
-			l.mu.Lock()
-			l.pending[1] = waiter{ch: ch}
-			l.mu.Unlock()
+			c.mu.Lock()
+			c.pending[1] = waiter{ch: ch}
+			c.mu.Unlock()
 			if tc.bytes != nil {
 				_, err := server.Write(tc.bytes)
 				require.NoError(t, err)
 			} else {
 				require.NoError(t, server.Close())
 			}
-			r := ResponseReader{l}
+			r := ResponseReader{c}
 			deadline := time.Now().Add(30 * time.Second)
-			for !l.isDead() && time.Now().Before(deadline) {
+			for !c.isDead() && time.Now().Before(deadline) {
 				r.TryRead()
 				time.Sleep(time.Millisecond)
 			}
-			require.True(t, l.isDead())
+			require.True(t, c.isDead())
 			_, open := <-ch
 			require.False(t, open, "the waiter is failed")
-			assert.Equal(t, tc.code, wire.CodeOf(l.deathErr()))
+			assert.Equal(t, tc.code, wire.CodeOf(c.deathErr()))
 			alive, _ := r.TryRead()
 			assert.False(t, alive)
 		})
@@ -226,27 +226,27 @@ func TestCallerReadFailuresCloseTheLink(t *testing.T) {
 // without having read them (woken by something else, or timed out) reads
 // them in EndWait.
 func TestEndWaitReadsWhatTheGoroutineLeft(t *testing.T) {
-	l, server := rawTestLink(t, true)
+	c, server := rawTestConn(t, true)
 	ch := make(chan []byte, 1)
-	l.mu.Lock()
-	l.pending[7] = waiter{ch: ch}
-	l.mu.Unlock()
-	l.rouse()
+	c.mu.Lock()
+	c.pending[7] = waiter{ch: ch}
+	c.mu.Unlock()
+	c.rouse()
 	deadline := time.Now().Add(30 * time.Second)
-	for !l.watching.Load() && time.Now().Before(deadline) {
+	for !c.watching.Load() && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	require.True(t, l.watching.Load(), "a response is awaited and nobody waits: the goroutine watches")
-	r := ResponseReader{l}
+	require.True(t, c.watching.Load(), "a response is awaited and nobody waits: the goroutine watches")
+	r := ResponseReader{c}
 	require.True(t, r.BeginWait())
 	f := testFrame(7)
 	_, err := server.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(f))), f...))
 	require.NoError(t, err)
 	deadline = time.Now().Add(30 * time.Second)
-	for !l.lost.Load() && time.Now().Before(deadline) {
+	for !c.lost.Load() && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	require.True(t, l.lost.Load(), "the goroutine, woken by the frame, left it to the waiting caller")
+	require.True(t, c.lost.Load(), "the goroutine, woken by the frame, left it to the waiting caller")
 	select {
 	case <-ch:
 		t.Fatal("the goroutine read while a caller was waiting")
@@ -261,34 +261,34 @@ func TestEndWaitReadsWhatTheGoroutineLeft(t *testing.T) {
 	}
 }
 
-// An idle link (no response awaited: the goroutine guards the socket
+// An idle connection (no response awaited: the goroutine guards the socket
 // without waking for data) still finds out at once that the broker closed
 // it.
-func TestIdleLinkNoticesTheBrokerClosing(t *testing.T) {
-	l, server := rawTestLink(t, true)
+func TestIdleConnectionNoticesTheBrokerClosing(t *testing.T) {
+	c, server := rawTestConn(t, true)
 	require.NoError(t, server.Close())
 	select {
-	case <-l.dead:
+	case <-c.dead:
 	case <-time.After(30 * time.Second):
-		t.Fatal("the link did not notice the connection's end")
+		t.Fatal("the conn did not notice the connection's end")
 	}
-	assert.Equal(t, wire.ErrConnectionFailed, wire.CodeOf(l.deathErr()))
-	assert.False(t, ResponseReader{l}.BeginWait(), "nothing to wait on once closed")
+	assert.Equal(t, wire.ErrConnectionFailed, wire.CodeOf(c.deathErr()))
+	assert.False(t, ResponseReader{c}.BeginWait(), "nothing to wait on once closed")
 }
 
 // A caller that claims the socket before the request is written is the
 // only one to wake for the response: the goroutine, guarding, never
 // defers to it (it would have set lost).
 func TestClaimedResponseWakesOnlyTheCaller(t *testing.T) {
-	l, server := rawTestLink(t, true)
-	r := ResponseReader{l}
+	c, server := rawTestConn(t, true)
+	r := ResponseReader{c}
 	require.True(t, r.BeginWait())
 	ch := make(chan []byte, 1)
-	l.mu.Lock()
-	l.pending[3] = waiter{ch: ch}
-	l.mu.Unlock()
-	l.rouse()
-	assert.False(t, l.watching.Load())
+	c.mu.Lock()
+	c.pending[3] = waiter{ch: ch}
+	c.mu.Unlock()
+	c.rouse()
+	assert.False(t, c.watching.Load())
 	f := testFrame(3)
 	_, err := server.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(f))), f...))
 	require.NoError(t, err)
@@ -299,38 +299,38 @@ func TestClaimedResponseWakesOnlyTheCaller(t *testing.T) {
 	require.True(t, alive)
 	require.True(t, read)
 	require.Equal(t, f, <-ch)
-	assert.False(t, l.lost.Load(), "the goroutine did not wake for the claimed response")
+	assert.False(t, c.lost.Load(), "the goroutine did not wake for the claimed response")
 	r.EndWait()
-	assert.False(t, l.watching.Load(), "nothing awaited: the goroutine does not watch")
+	assert.False(t, c.watching.Load(), "nothing awaited: the goroutine does not watch")
 }
 
 // A response to a request whose caller gave up is dropped quietly; a frame
 // whose correlation id no request carries (a peer that is not a Kafka
-// broker) fails the link at once with CORRUPT_RESPONSE, naming the id,
+// broker) fails the connection at once with CORRUPT_RESPONSE, naming the id,
 // instead of leaving the callers to wait out their deadlines.
-func TestUnknownCorrelationIDFailsTheLink(t *testing.T) {
-	l, server := rawTestLink(t, true)
+func TestUnknownCorrelationIDFailsTheConnection(t *testing.T) {
+	c, server := rawTestConn(t, true)
 	waiting := make(chan []byte, 1)
-	l.mu.Lock()
-	l.corr = 2
-	l.pending[1] = waiter{} // its caller gave up (awaitBounded)
-	l.pending[2] = waiter{ch: waiting}
-	l.mu.Unlock()
-	l.rouse()
+	c.mu.Lock()
+	c.corr = 2
+	c.pending[1] = waiter{} // its caller gave up (awaitBounded)
+	c.pending[2] = waiter{ch: waiting}
+	c.mu.Unlock()
+	c.rouse()
 	for _, id := range []int32{1, 99} {
 		f := testFrame(id)
 		_, err := server.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(f))), f...))
 		require.NoError(t, err)
 	}
 	select {
-	case <-l.dead:
+	case <-c.dead:
 	case <-time.After(30 * time.Second):
-		t.Fatal("a frame for correlation id 99 did not fail the link")
+		t.Fatal("a frame for correlation id 99 did not fail the conn")
 	}
-	err := l.deathErr()
+	err := c.deathErr()
 	assert.Equal(t, wire.ErrCorruptResponse, wire.CodeOf(err))
 	// The frame for id 1 (given up) passed without harm: id 99 killed it.
 	assert.Contains(t, err.Error(), "correlation id 99")
 	_, open := <-waiting
-	assert.False(t, open, "the waiting request is failed with the link")
+	assert.False(t, open, "the waiting request is failed with the conn")
 }

@@ -9,11 +9,12 @@ import (
 	"github.com/gofka/gofka/internal/ppoll"
 )
 
-// sockFD is the socket of a plaintext TCP link, owned by the link outside
-// the Go runtime's poller (why: core/conn_read.go). The link writes it with
-// sendto, its reader goroutine and waiting callers poll and read it.
+// sockFD is the socket of a plaintext TCP connection, owned by the
+// connection outside the Go runtime's poller (why: core/conn_read.go). The
+// connection writes it with sendto, its reader goroutine and waiting callers
+// poll and read it.
 //
-// Lifetime: refs counts the link's own hold (from takeSocket until
+// Lifetime: refs counts the connection's own hold (from takeSocket until
 // shutdown) plus every use in progress (a write, a read turn, a caller's
 // wait, the reader goroutine's wait). shutdown ends the connection at once
 // (every thread polling it wakes, writes fail, reads see the end) and the
@@ -28,7 +29,7 @@ type sockFD struct {
 // takeSocket takes tc's socket out of the runtime's poller: a duplicate
 // of the descriptor (made with fcntl, not TCPConn.File, whose os.File
 // would register the non-blocking duplicate with the poller again) stays
-// with the link, and tc is closed, which removes the original from the
+// with the connection, and tc is closed, which removes the original from the
 // poller's epoll set (the connection lives on in the duplicate). On error
 // tc is left as it was.
 func takeSocket(tc *net.TCPConn) (*sockFD, error) {
@@ -89,8 +90,8 @@ func (s *sockFD) release() {
 	}
 }
 
-// shutdown ends the connection (link.close calls it once): threads polling
-// the socket wake (POLLHUP), the reader goroutine is rung, and the link's
+// shutdown ends the connection (conn.close calls it once): threads polling
+// the socket wake (POLLHUP), the reader goroutine is rung, and the connection's
 // hold is dropped.
 func (s *sockFD) shutdown() {
 	syscall.Shutdown(s.fd, syscall.SHUT_RDWR)
@@ -98,9 +99,9 @@ func (s *sockFD) shutdown() {
 	s.release()
 }
 
-// ringReader wakes the reader goroutine to look at the link again (its
-// wait mode, or the link's death). The eventfd counts: rings before the
-// goroutine waits are not lost. A use must be held (or be the link's).
+// ringReader wakes the reader goroutine to look at the connection again (its
+// wait mode, or the connection's death). The eventfd counts: rings before the
+// goroutine waits are not lost. A use must be held (or be the connection's).
 func (s *sockFD) ringReader() {
 	one := [8]byte{1} // little-endian uint64 1 (eventfd takes host order; Linux targets here are little-endian)
 	syscall.Write(s.ring, one[:])
@@ -140,7 +141,7 @@ func (s *sockFD) write(b []byte) error {
 
 // ownSocket makes c own tc's socket (takeSocket): reads and writes go
 // through sockFD. When that fails c keeps tc and the buffered reader.
-func (c *link) ownSocket(tc *net.TCPConn) {
+func (c *conn) ownSocket(tc *net.TCPConn) {
 	s, err := takeSocket(tc)
 	if err != nil {
 		return

@@ -10,25 +10,25 @@ import (
 	"github.com/gofka/gofka/wire"
 )
 
-// A link that dies notifies its waiters (conn.start's notify) on a
+// A connection that dies notifies its waiters (clientConn.start's notify) on a
 // goroutine of its own, never on the one closing it: close may run under a
 // lock (the pool's, a client's) that the notified work, settling produce
 // batches and running their promises, could need.
 func TestCloseNotifiesOffTheClosingGoroutine(t *testing.T) {
 	c1, c2 := net.Pipe()
 	defer c2.Close()
-	l := &link{addr: "test:9092", nc: c1, pending: map[int32]waiter{}, dead: make(chan struct{})}
+	c := &conn{addr: "test:9092", nc: c1, pending: map[int32]waiter{}, dead: make(chan struct{})}
 	ch := make(chan []byte, 1)
 	release := make(chan struct{})
 	notified := make(chan bool, 1)
-	l.pending[1] = waiter{ch: ch, notify: func() {
+	c.pending[1] = waiter{ch: ch, notify: func() {
 		<-release // blocks until close has returned: inline, close never would
 		_, open := <-ch
 		notified <- !open
 	}}
 	closed := make(chan struct{})
 	go func() {
-		l.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "test"})
+		c.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "test"})
 		close(closed)
 	}()
 	select {

@@ -47,7 +47,7 @@ type Pool struct {
 	mu      sync.Mutex
 	entries map[string][]*poolEntry  // by address; guarded by mu
 	dialing map[string]*poolDialCall // shared dials in progress; guarded by mu
-	open    int                      // links open or being dialed; guarded by mu
+	open    int                      // connections open or being dialed; guarded by mu
 	leases  map[uint64]*PoolConn     // exclusive leases by id; guarded by mu
 	nextID  uint64                   // guarded by mu
 	changed chan struct{}            // closed (and replaced) on every release or removal; guarded by mu
@@ -75,9 +75,9 @@ type PoolConfig struct {
 }
 
 type poolEntry struct {
-	l         *link
+	conn      *conn
 	addr      string
-	shares    int       // clients holding the link shared
+	shares    int       // clients holding the connection shared
 	leased    bool      // held exclusively through Get
 	idleSince time.Time // when the last share or lease was returned
 }
@@ -181,7 +181,7 @@ func (p *Pool) signalLocked() {
 	p.changed = make(chan struct{})
 }
 
-// removeLocked forgets e (its link is closed or being closed).
+// removeLocked forgets e (its connection is closed or being closed).
 func (p *Pool) removeLocked(e *poolEntry) {
 	list := p.entries[e.addr]
 	for i, x := range list {
@@ -199,17 +199,17 @@ func (p *Pool) removeLocked(e *poolEntry) {
 	p.signalLocked()
 }
 
-// addLocked records a freshly dialed link and watches for its death.
-func (p *Pool) addLocked(l *link) *poolEntry {
-	e := &poolEntry{l: l, addr: l.addr, idleSince: time.Now()}
-	p.entries[l.addr] = append(p.entries[l.addr], e)
+// addLocked records a freshly dialed connection and watches for its death.
+func (p *Pool) addLocked(c *conn) *poolEntry {
+	e := &poolEntry{conn: c, addr: c.addr, idleSince: time.Now()}
+	p.entries[c.addr] = append(p.entries[c.addr], e)
 	go func() {
 		select {
-		case <-l.dead:
+		case <-c.dead:
 		case <-p.stop:
 			return
 		}
-		p.dial.logf(LogInfo, "conn", "connection to %s (%s) closed: %v", l.addr, nodeName(l.nodeID), l.deathErr())
+		p.dial.logf(LogInfo, "conn", "connection to %s (%s) closed: %v", c.addr, nodeName(c.nodeID), c.deathErr())
 		p.mu.Lock()
 		for _, x := range p.entries[e.addr] {
 			if x == e {
@@ -222,7 +222,7 @@ func (p *Pool) addLocked(l *link) *poolEntry {
 	return e
 }
 
-// reserveLocked takes a slot for a new link, closing an idle (or else an
+// reserveLocked takes a slot for a new connection, closing an idle (or else an
 // unbusy shared) connection when the pool is full. It reports false when
 // every connection is busy.
 func (p *Pool) reserveLocked() bool {
@@ -234,12 +234,12 @@ func (p *Pool) reserveLocked() bool {
 	var victim *poolEntry
 	for _, list := range p.entries {
 		for _, e := range list {
-			if e.leased || e.l.inFlight.Load() > 0 {
+			if e.leased || e.conn.inFlight.Load() > 0 {
 				continue
 			}
-			// Prefer unshared links, then the least recently used.
+			// Prefer unshared connections, then the least recently used.
 			if victim == nil || (victim.shares > 0 && e.shares == 0) ||
-				((victim.shares > 0) == (e.shares > 0) && e.l.lastUsed.Load() < victim.l.lastUsed.Load()) {
+				((victim.shares > 0) == (e.shares > 0) && e.conn.lastUsed.Load() < victim.conn.lastUsed.Load()) {
 				victim = e
 			}
 		}
@@ -248,7 +248,7 @@ func (p *Pool) reserveLocked() bool {
 		return false
 	}
 	p.removeLocked(victim)
-	victim.l.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "closed by the connection pool to make room", Broker: victim.addr})
+	victim.conn.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "closed by the connection pool to make room", Broker: victim.addr})
 	p.evicted.Add(1)
 	p.open++
 	p.noteOpenLocked()
@@ -289,7 +289,7 @@ func (p *Pool) closedErr() error {
 // socket.connection.setup.timeout.ms), which covers TCP, TLS, ApiVersions
 // and SASL: a broker that accepts connections but never answers is given
 // up after it.
-func (p *Pool) dialFor(ctx context.Context, addr string, nodeID int32) (*link, error) {
+func (p *Pool) dialFor(ctx context.Context, addr string, nodeID int32) (*conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.dial.setupTimeout())
 	defer cancel()
 	go func() {
@@ -300,18 +300,18 @@ func (p *Pool) dialFor(ctx context.Context, addr string, nodeID int32) (*link, e
 		}
 	}()
 	p.dials.Add(1)
-	l, err := dialLink(ctx, addr, nodeID, &p.dial)
+	c, err := dialConn(ctx, addr, nodeID, &p.dial)
 	if err != nil {
 		p.dial.logf(LogWarn, "conn", "connecting to %s (%s) failed: %v", addr, nodeName(nodeID), err)
 	} else {
 		p.dial.logf(LogInfo, "conn", "connected to %s (%s)", addr, nodeName(nodeID))
 	}
-	return l, err
+	return c, err
 }
 
-// acquireShared returns a link to addr shared with other clients, dialing
+// acquireShared returns a connection to addr shared with other clients, dialing
 // one when there is none. The caller holds one share until releaseShared.
-func (p *Pool) acquireShared(ctx context.Context, addr string, nodeID int32) (*link, error) {
+func (p *Pool) acquireShared(ctx context.Context, addr string, nodeID int32) (*conn, error) {
 	deadline := time.NewTimer(p.cfg.ConnectionTimeout)
 	defer deadline.Stop()
 	counted := false
@@ -323,7 +323,7 @@ func (p *Pool) acquireShared(ctx context.Context, addr string, nodeID int32) (*l
 		}
 		var best *poolEntry
 		for _, e := range p.entries[addr] {
-			if e.leased || e.l.isDead() {
+			if e.leased || e.conn.isDead() {
 				continue
 			}
 			if best == nil || e.shares > best.shares {
@@ -333,7 +333,7 @@ func (p *Pool) acquireShared(ctx context.Context, addr string, nodeID int32) (*l
 		if best != nil {
 			best.shares++
 			p.mu.Unlock()
-			return best.l, nil
+			return best.conn, nil
 		}
 		if call := p.dialing[addr]; call != nil {
 			p.mu.Unlock()
@@ -358,7 +358,7 @@ func (p *Pool) acquireShared(ctx context.Context, addr string, nodeID int32) (*l
 		p.mu.Unlock()
 		// The dial is detached from ctx so that one caller giving up does
 		// not fail the others waiting on it; it is bounded by the setup timeout.
-		l, err := p.dialFor(context.Background(), addr, nodeID)
+		c, err := p.dialFor(context.Background(), addr, nodeID)
 		p.mu.Lock()
 		delete(p.dialing, addr)
 		switch {
@@ -367,10 +367,10 @@ func (p *Pool) acquireShared(ctx context.Context, addr string, nodeID int32) (*l
 			p.signalLocked()
 		case p.closed:
 			p.open--
-			l.close(&wire.Error{Code: wire.ErrClientClosed})
+			c.close(&wire.Error{Code: wire.ErrClientClosed})
 			err = p.closedErr()
 		default:
-			e := p.addLocked(l)
+			e := p.addLocked(c)
 			e.shares++
 		}
 		p.mu.Unlock()
@@ -379,17 +379,17 @@ func (p *Pool) acquireShared(ctx context.Context, addr string, nodeID int32) (*l
 		if err != nil {
 			return nil, err
 		}
-		return l, nil
+		return c, nil
 	}
 }
 
-// releaseShared gives back one share of l (a no-op when l was already
+// releaseShared gives back one share of c (a no-op when c was already
 // removed, e.g. because it died).
-func (p *Pool) releaseShared(l *link) {
+func (p *Pool) releaseShared(c *conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, e := range p.entries[l.addr] {
-		if e.l == l {
+	for _, e := range p.entries[c.addr] {
+		if e.conn == c {
 			if e.shares > 0 {
 				e.shares--
 			}
@@ -408,7 +408,7 @@ type PoolConn struct {
 	id       uint64
 	pool     *Pool
 	entry    *poolEntry
-	cn       *conn // entry's link with the pool's client id and request bounds (requestLimits)
+	cn       *clientConn // entry's connection with the pool's client id and request bounds (requestLimits)
 	released atomic.Bool
 	revoked  atomic.Bool // released by CloseAll: a later Release is a no-op
 }
@@ -420,7 +420,7 @@ func (c *PoolConn) ID() uint64 { return c.id }
 func (c *PoolConn) Addr() string { return c.entry.addr }
 
 // Closed reports whether the connection is closed (or released).
-func (c *PoolConn) Closed() bool { return c.released.Load() || c.entry.l.isDead() }
+func (c *PoolConn) Closed() bool { return c.released.Load() || c.entry.conn.isDead() }
 
 // Request sends req on this connection and returns the response, bounded
 // by ctx. It does not retry.
@@ -432,7 +432,7 @@ func (c *PoolConn) Request(ctx context.Context, req wire.Request) (wire.Response
 }
 
 // start writes req on this connection and returns the call to take its
-// response from (conn.start, with notify). The call is bounded by the
+// response from (clientConn.start, with notify). The call is bounded by the
 // pool's request.timeout.ms (requestLimits): when its waiter finds the
 // bound passed (call.wait, call.expire), the connection is closed.
 func (c *PoolConn) start(req wire.Request, notify func()) (*call, error) {
@@ -452,8 +452,8 @@ func (c *PoolConn) usable() error {
 // APIVersions returns the API version ranges the broker announced on this
 // connection's handshake, by API name ("Produce": [min, max]).
 func (c *PoolConn) APIVersions() map[string][2]int16 {
-	out := make(map[string][2]int16, len(c.entry.l.versions))
-	for k, v := range c.entry.l.versions {
+	out := make(map[string][2]int16, len(c.entry.conn.versions))
+	for k, v := range c.entry.conn.versions {
 		out[wire.APIName(k)] = v
 	}
 	return out
@@ -477,7 +477,7 @@ func (p *Pool) Get(ctx context.Context, addr string) (*PoolConn, error) {
 			return nil, p.closedErr()
 		}
 		for _, e := range p.entries[addr] {
-			if !e.leased && e.shares == 0 && !e.l.isDead() {
+			if !e.leased && e.shares == 0 && !e.conn.isDead() {
 				pc := p.leaseLocked(e)
 				p.mu.Unlock()
 				return pc, nil
@@ -490,7 +490,7 @@ func (p *Pool) Get(ctx context.Context, addr string) (*PoolConn, error) {
 			continue
 		}
 		p.mu.Unlock()
-		l, err := p.dialFor(ctx, addr, -1)
+		c, err := p.dialFor(ctx, addr, -1)
 		p.mu.Lock()
 		if err != nil {
 			p.open--
@@ -501,10 +501,10 @@ func (p *Pool) Get(ctx context.Context, addr string) (*PoolConn, error) {
 		if p.closed {
 			p.open--
 			p.mu.Unlock()
-			l.close(&wire.Error{Code: wire.ErrClientClosed})
+			c.close(&wire.Error{Code: wire.ErrClientClosed})
 			return nil, p.closedErr()
 		}
-		pc := p.leaseLocked(p.addLocked(l))
+		pc := p.leaseLocked(p.addLocked(c))
 		p.mu.Unlock()
 		return pc, nil
 	}
@@ -514,7 +514,7 @@ func (p *Pool) leaseLocked(e *poolEntry) *PoolConn {
 	e.leased = true
 	p.nextID++
 	pc := &PoolConn{id: p.nextID, pool: p, entry: e,
-		cn: &conn{link: e.l, clientID: p.dial.ClientID, limits: limitsOf(&p.dial)}}
+		cn: &clientConn{conn: e.conn, clientID: p.dial.ClientID, limits: limitsOf(&p.dial)}}
 	p.leases[pc.id] = pc
 	return pc
 }
@@ -551,9 +551,9 @@ func (p *Pool) Release(c *PoolConn, discard bool) error {
 	for _, x := range p.entries[e.addr] {
 		alive = alive || x == e
 	}
-	if alive && (discard || e.l.isDead()) {
+	if alive && (discard || e.conn.isDead()) {
 		p.removeLocked(e)
-		e.l.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "discarded", Broker: e.addr})
+		e.conn.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "discarded", Broker: e.addr})
 	}
 	p.signalLocked()
 	return nil
@@ -583,10 +583,10 @@ func (p *Pool) reapIdle(now time.Time) {
 	p.mu.Lock()
 	for _, list := range p.entries {
 		for _, e := range list {
-			if e.leased || e.l.inFlight.Load() > 0 {
+			if e.leased || e.conn.inFlight.Load() > 0 {
 				continue
 			}
-			last := time.Unix(0, e.l.lastUsed.Load())
+			last := time.Unix(0, e.conn.lastUsed.Load())
 			if e.idleSince.After(last) {
 				last = e.idleSince
 			}
@@ -600,7 +600,7 @@ func (p *Pool) reapIdle(now time.Time) {
 	for _, e := range victims {
 		p.removeLocked(e)
 		p.reaped.Add(1)
-		e.l.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "idle connection closed by the pool", Broker: e.addr})
+		e.conn.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "idle connection closed by the pool", Broker: e.addr})
 	}
 	p.mu.Unlock()
 }
@@ -638,7 +638,7 @@ func (p *Pool) CloseAll() {
 	for _, list := range p.entries {
 		for _, e := range list {
 			p.removeLocked(e)
-			e.l.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "connection pool closed its connections", Broker: e.addr})
+			e.conn.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "connection pool closed its connections", Broker: e.addr})
 		}
 	}
 	for id, c := range p.leases {

@@ -162,7 +162,7 @@ const maxSASLSteps = 8
 // authenticate runs SaslHandshake and the mechanism's SaslAuthenticate
 // round trips on a fresh connection. It returns the session lifetime the
 // broker announced (0 = unlimited).
-func (c *link) authenticate(ctx context.Context, m SASLMechanism) (time.Duration, error) {
+func (c *conn) authenticate(ctx context.Context, m SASLMechanism) (time.Duration, error) {
 	hs := &wire.SaslHandshakeRequest{Mechanism: m.Name()}
 	v, err := c.version(hs)
 	if err != nil {
@@ -269,10 +269,10 @@ func redact(s string, sess SASLSession) string {
 
 // retireAfter schedules the retirement of an authenticated connection
 // whose session lasts lifetime (KIP-368): at 85-95% of it (jittered, so a
-// client's connections do not all redial at once) the link stops taking
+// client's connections do not all redial at once) the connection stops taking
 // new requests, then closes when those in flight are answered or the
 // session ends, whichever is first.
-func (c *link) retireAfter(lifetime time.Duration) {
+func (c *conn) retireAfter(lifetime time.Duration) {
 	soft := lifetime * time.Duration(85+rand.IntN(11)) / 100
 	time.AfterFunc(soft, func() {
 		if c.isDead() {

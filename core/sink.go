@@ -18,7 +18,7 @@ import (
 //   - the sender (run) wakes when a partition has a batch ready, takes at
 //     most one ready batch per partition into a Produce request (bounded by
 //     max.request.size) and writes it on the broker's connection with
-//     conn.start. Writes happen in this one goroutine, so requests reach
+//     clientConn.start. Writes happen in this one goroutine, so requests reach
 //     the broker in the order their batches were taken;
 //   - the receiver (receive) settles each request's batches, in write
 //     order (a broker answers one connection's requests in order):
@@ -89,7 +89,7 @@ type tpKey struct {
 
 // produceCall is one request written (or that failed to be written).
 type produceCall struct {
-	cn      *conn
+	cn      *clientConn
 	call    *call // nil with acks=0 or when err is set
 	batches []*recBatch
 	parts   []*partBuf // parallel to batches
@@ -278,7 +278,7 @@ func (s *sink) nextReady(now time.Time) time.Time {
 // (no context, and the timer it allocates, per request), else a dial
 // bounded by DialTimeout. inline (kick) never dials: nil, nil when not
 // connected.
-func (s *sink) conn(inline bool) (*conn, error) {
+func (s *sink) conn(inline bool) (*clientConn, error) {
 	if cn := s.p.cl.liveBrokerConn(s.node); cn != nil || inline {
 		return cn, nil
 	}
@@ -288,7 +288,7 @@ func (s *sink) conn(inline bool) (*conn, error) {
 }
 
 // build takes ready batches (one per partition) into a request for cn.
-func (s *sink) build(cn *conn, now time.Time, next *time.Time) *produceCall {
+func (s *sink) build(cn *clientConn, now time.Time, next *time.Time) *produceCall {
 	p := s.p
 	budget := p.cfg.MaxRequestSize
 	batches := s.scratch[:0]
@@ -443,7 +443,7 @@ func (s *sink) receive() {
 
 // reap settles, in write order and without blocking, the requests whose
 // outcome is in, on the calling goroutine: the connection's reader when a
-// response arrives (conn.start's notify), the writer for a request that
+// response arrives (clientConn.start's notify), the writer for a request that
 // gets no response. When the role is taken it pokes the receive goroutine
 // instead (its holder may be past looking at this request); a request
 // whose outcome is not in yet is left to its own notify.

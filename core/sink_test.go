@@ -18,7 +18,7 @@ import (
 func TestSinkMatchPairsBatchesWithResults(t *testing.T) {
 	for _, n := range []int{3, 20} {
 		s := &sink{}
-		pc := &produceCall{cn: &conn{link: &link{addr: "broker:9092"}}}
+		pc := &produceCall{cn: &clientConn{conn: &conn{addr: "broker:9092"}}}
 		for i := 0; i < n; i++ {
 			pc.batches = append(pc.batches, &recBatch{})
 			pc.parts = append(pc.parts, &partBuf{topic: "t", partition: int32(i)})

@@ -154,7 +154,7 @@ func WithSSLFiles(caFile, certFile, keyFile string) Option {
 	}
 }
 
-// securitySetup is the resolved security of a Config: what dialLink
+// securitySetup is the resolved security of a Config: what dialConn
 // applies to each new connection. Immutable after prepareSecurity except
 // for the failure record, which has its own lock.
 type securitySetup struct {
