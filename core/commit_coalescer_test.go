@@ -159,7 +159,9 @@ func TestCommitErrorsReachTheirCallers(t *testing.T) {
 	first := goCommit(ctx, f.c, map[TopicPartition]int64{good: 1})
 	<-f.entered
 	x := goCommit(ctx, f.c, map[TopicPartition]int64{bad: 3})
+	f.queued(t, 1)
 	y := goCommit(ctx, f.c, map[TopicPartition]int64{good: 4})
+	f.queued(t, 2)
 	z := goCommit(ctx, f.c, map[TopicPartition]int64{bad: 5, good: 6})
 	f.queued(t, 3)
 	close(f.gate)
