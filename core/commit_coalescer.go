@@ -31,7 +31,7 @@ import (
 type commitCoalescer struct {
 	mu      sync.Mutex
 	queue   []*commitWaiter // calls not sent yet, in call order; guarded by mu
-	running bool            // a flushCommits goroutine owns the sending; guarded by mu
+	running bool            // a request is being sent (by a caller or flushCommits); guarded by mu
 }
 
 // commitWaiter is one commit call. offsets and background are set before
@@ -68,11 +68,25 @@ func (c *Consumer) commit(ctx context.Context, compute func() map[TopicPartition
 		co.mu.Unlock()
 		return nil
 	}
-	co.queue = append(co.queue, w)
 	if !co.running {
+		// Nothing in flight: this caller sends its own request, in its
+		// own goroutine (no hand-off to another thread: a commit per
+		// message costs one round trip and nothing more), then leaves
+		// the calls queued meanwhile to a flushCommits goroutine.
 		co.running = true
-		go c.flushCommits()
+		w.sent, w.reqDeadline = true, w.deadline
+		co.mu.Unlock()
+		errs, all := c.sendCommit(ctx, w.offsets, background)
+		co.mu.Lock()
+		if len(co.queue) == 0 {
+			co.running = false
+		} else {
+			go c.flushCommits()
+		}
+		co.mu.Unlock()
+		return waiterErr(w.offsets, errs, all)
 	}
+	co.queue = append(co.queue, w)
 	co.mu.Unlock()
 
 	select {
@@ -114,7 +128,8 @@ func commitTimeout(ctx context.Context) error {
 }
 
 // flushCommits sends the queued commits, one request at a time, until the
-// queue is empty. One runs per consumer at most (commitCoalescer.running).
+// queue is empty. At most one sender (a caller sending its own request,
+// or this goroutine) runs per consumer (commitCoalescer.running).
 func (c *Consumer) flushCommits() {
 	co := &c.commits
 	for {
