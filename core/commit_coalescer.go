@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"time"
-
 	"sync"
+	"time"
 
 	"github.com/gofka/gofka/wire"
 )
@@ -50,10 +49,12 @@ type commitWaiter struct {
 // returns none) through the coalescer and waits for the outcome. compute
 // runs under the coalescer's mutex, so the order in which offsets are read
 // (e.g. a partition's consumed position) is the order they are committed
-// in. ctx must carry a deadline (callers apply request.timeout.ms): a
-// caller whose deadline passes first gets TIMED_OUT, and its offsets may
-// still be committed by a request already under way (as for a produce
-// that timed out).
+// in. ctx should carry a deadline (callers apply request.timeout.ms;
+// without one, request.timeout.ms from now bounds the request): a caller
+// whose deadline passes first gets TIMED_OUT, and its offsets may still be
+// committed by a request already under way (as for a produce that timed
+// out). A request that carries other callers' offsets too runs until the
+// latest of their deadlines.
 func (c *Consumer) commit(ctx context.Context, compute func() map[TopicPartition]int64, background bool) error {
 	co := &c.commits
 	w := &commitWaiter{background: background, done: make(chan error, 1)}
@@ -61,6 +62,9 @@ func (c *Consumer) commit(ctx context.Context, compute func() map[TopicPartition
 		w.deadline = d
 	} else {
 		w.deadline = time.Now().Add(c.cfg.RequestTimeout)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, w.deadline)
+		defer cancel()
 	}
 	co.mu.Lock()
 	w.offsets = compute()

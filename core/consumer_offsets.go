@@ -334,7 +334,8 @@ func (c *Consumer) commitOffsets(ctx context.Context, offsets map[TopicPartition
 // assigned; partitions that moved away fail with NOT_ASSIGNED. It returns
 // the failures per partition (a partition absent from errs was committed)
 // or, when the request as a whole failed, one error for all of them. Only
-// flushCommits calls it, so one runs at a time per consumer.
+// the commit queue's sender calls it (see commitCoalescer), so one runs at
+// a time per consumer.
 func (c *Consumer) sendCommit(ctx context.Context, offsets map[TopicPartition]int64, background bool) (errs map[TopicPartition]error, all error) {
 	if c.cfg.GroupID == "" {
 		return nil, &wire.Error{Code: wire.ErrInvalidGroupID, Detail: "commit needs a group.id"}
