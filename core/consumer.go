@@ -171,7 +171,7 @@ type Consumer struct {
 	coord     coordinator
 	groupConn leasedConn // to the group coordinator (see leasedConn)
 	readLoop  sync.Once
-	commitMu  sync.Mutex // serialises commits (see commitPositions)
+	commits   commitCoalescer // serialises and coalesces commits (commit_coalescer.go)
 
 	// start may run with mu held, so these have a mutex of their own.
 	acMu           sync.Mutex

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -210,6 +211,16 @@ func (c *Consumer) Committed(ctx context.Context, tps []TopicPartition) (map[Top
 
 // Commit commits, for every assigned partition, the offset after the last
 // record Poll returned. It returns when the coordinator has accepted them.
+//
+// Every commit call (Commit, CommitRecords, CommitOffsets, auto-commit)
+// is safe for concurrent use and goes through one queue per consumer:
+// calls made while an OffsetCommit is in flight share the next request,
+// which carries per partition the offset of the latest call (the latest
+// call per partition wins, in call order, even when lower). A call returns
+// nil once a request carrying its offsets (or a later call's offsets of
+// the same partitions) succeeded, or the error of its own partitions. A
+// call whose ctx ends first returns TIMED_OUT (INTERRUPTED when
+// cancelled); its offsets may still be committed by a request under way.
 func (c *Consumer) Commit(ctx context.Context) error {
 	if err := c.checkOpen(); err != nil {
 		return err
@@ -281,58 +292,66 @@ func (c *Consumer) commitAll(ctx context.Context, all bool) error {
 // commitPositions commits the positions of the assigned partitions that
 // keep passes (nil: all of them): consumed when all is true, else safe
 // (then as a background commit, which never moves a commit backwards and
-// does not wait out rebalances). The positions are read under commitMu,
-// so commits reach the coordinator in the order their offsets were read.
+// does not wait out rebalances). The positions are read when the call
+// joins the commit queue (see commitCoalescer), so commits reach the
+// coordinator in the order their offsets were read.
 func (c *Consumer) commitPositions(ctx context.Context, keep func(*partState) bool, all bool) error {
 	if c.cfg.GroupID == "" {
 		return &wire.Error{Code: wire.ErrInvalidGroupID, Detail: "commit needs a group.id"}
 	}
-	c.commitMu.Lock()
-	defer c.commitMu.Unlock()
-	c.mu.Lock()
-	offsets := map[TopicPartition]int64{}
-	for tp, p := range c.parts {
-		if keep != nil && !keep(p) {
-			continue
-		}
-		off := p.safe
-		if all {
-			off = p.consumed
-		}
-		if off >= 0 && off != p.committed && (all || off > p.committed) {
-			offsets[tp] = off
-		}
-	}
-	c.mu.Unlock()
-	if len(offsets) == 0 {
-		return nil
-	}
 	ctx, cancel := c.cl.withTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
-	return c.sendCommit(ctx, offsets, !all)
+	return c.commit(ctx, func() map[TopicPartition]int64 {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		offsets := map[TopicPartition]int64{}
+		for tp, p := range c.parts {
+			if keep != nil && !keep(p) {
+				continue
+			}
+			off := p.safe
+			if all {
+				off = p.consumed
+			}
+			if off >= 0 && off != p.committed && (all || off > p.committed) {
+				offsets[tp] = off
+			}
+		}
+		return offsets
+	}, !all)
 }
 
-// commitOffsets commits offsets (under commitMu, see commitPositions).
+// commitOffsets commits offsets through the commit queue (see
+// commitCoalescer).
 func (c *Consumer) commitOffsets(ctx context.Context, offsets map[TopicPartition]int64, background bool) error {
-	c.commitMu.Lock()
-	defer c.commitMu.Unlock()
-	return c.sendCommit(ctx, offsets, background)
+	offsets = maps.Clone(offsets) // the caller may reuse its map once it returns
+	return c.commit(ctx, func() map[TopicPartition]int64 { return offsets }, background)
 }
 
 // sendCommit sends an OffsetCommit with the member's current identity,
 // retrying coordinator moves. During a classic rebalance it waits for the
 // new generation (unless background) and commits the partitions still
-// assigned; partitions that moved away fail with NOT_ASSIGNED. The caller
-// holds commitMu.
-func (c *Consumer) sendCommit(ctx context.Context, offsets map[TopicPartition]int64, background bool) error {
+// assigned; partitions that moved away fail with NOT_ASSIGNED. It returns
+// the failures per partition (a partition absent from errs was committed)
+// or, when the request as a whole failed, one error for all of them. Only
+// the commit queue's sender calls it (see commitCoalescer), so one runs at
+// a time per consumer.
+func (c *Consumer) sendCommit(ctx context.Context, offsets map[TopicPartition]int64, background bool) (errs map[TopicPartition]error, all error) {
 	if c.cfg.GroupID == "" {
-		return &wire.Error{Code: wire.ErrInvalidGroupID, Detail: "commit needs a group.id"}
+		return nil, &wire.Error{Code: wire.ErrInvalidGroupID, Detail: "commit needs a group.id"}
 	}
+	errs = map[TopicPartition]error{}
 	pending := make(map[TopicPartition]int64, len(offsets))
 	for tp, o := range offsets {
 		pending[tp] = o
 	}
-	var notAssigned []TopicPartition
+	// failPending gives err to every partition not settled yet.
+	failPending := func(err error) (map[TopicPartition]error, error) {
+		for tp := range pending {
+			errs[tp] = err
+		}
+		return errs, nil
+	}
 	for attempt := 0; len(pending) > 0; attempt++ {
 		c.mu.Lock()
 		g := c.group
@@ -371,10 +390,14 @@ func (c *Consumer) sendCommit(ctx context.Context, offsets map[TopicPartition]in
 			return wire.ErrNone
 		})
 		if err != nil {
-			return commitErr(err)
+			if wire.CodeOf(err) == wire.ErrTimedOut && ctx.Err() != nil {
+				// No answer before the deadline: the request may still
+				// have been applied, so this is no coordinator failure.
+				return failPending(&wire.Error{Code: wire.ErrTimedOut, Detail: "commit not acknowledged before the deadline (the offsets may still be committed)"})
+			}
+			return failPending(commitErr(err))
 		}
 		var rebalance, stale bool
-		var failed error
 		for _, t := range resp.(*wire.OffsetCommitResponse).Topics {
 			for _, p := range t.Partitions {
 				tp := TopicPartition{t.Name, p.PartitionIndex}
@@ -400,45 +423,38 @@ func (c *Consumer) sendCommit(ctx context.Context, offsets map[TopicPartition]in
 				case wire.ErrRequestTimedOut, wire.ErrUnknownTopicOrPartition:
 					// retried below
 				default:
-					if failed == nil {
-						failed = &wire.Error{Code: code, Detail: fmt.Sprintf("committing offset %d of %s for group %s", off, tp, c.cfg.GroupID)}
-					}
+					// This partition's failure is its callers' only.
+					delete(pending, tp)
+					errs[tp] = &wire.Error{Code: code, Detail: fmt.Sprintf("committing offset %d of %s for group %s", off, tp, c.cfg.GroupID)}
 				}
 			}
-		}
-		if failed != nil {
-			return failed
 		}
 		if len(pending) == 0 {
 			break
 		}
 		if (rebalance || stale) && (background || g == nil) {
-			return &wire.Error{Code: wire.ErrRebalanceInProgress, Detail: "commit during a rebalance of group " + c.cfg.GroupID}
+			return failPending(&wire.Error{Code: wire.ErrRebalanceInProgress, Detail: "commit during a rebalance of group " + c.cfg.GroupID})
 		}
 		if rebalance || stale {
 			if err := g.waitStable(ctx); err != nil {
-				return commitErr(err)
+				return failPending(commitErr(err))
 			}
 			// Only partitions this member still owns may be committed.
 			c.mu.Lock()
 			for tp := range pending {
 				if p := c.parts[tp]; p == nil || p.revoking {
 					delete(pending, tp)
-					notAssigned = append(notAssigned, tp)
+					errs[tp] = &wire.Error{Code: wire.ErrNotAssigned, Detail: fmt.Sprintf("commit: %s moved to another member during a rebalance", tp)}
 				}
 			}
 			c.mu.Unlock()
 			continue
 		}
 		if err := c.cfg.Retry.wait(ctx, min(attempt, 4)); err != nil {
-			return &wire.Error{Code: wire.ErrTimedOut, Detail: fmt.Sprintf("commit of %d partition(s) not acknowledged before the deadline", len(pending))}
+			return failPending(&wire.Error{Code: wire.ErrTimedOut, Detail: fmt.Sprintf("commit of %d partition(s) not acknowledged before the deadline", len(pending))})
 		}
 	}
-	if len(notAssigned) > 0 {
-		sortTPs(notAssigned)
-		return &wire.Error{Code: wire.ErrNotAssigned, Detail: fmt.Sprintf("commit: %v moved to another member during a rebalance", notAssigned)}
-	}
-	return nil
+	return errs, nil
 }
 
 // commitErr makes a failure to reach the coordinator a group error.

@@ -575,7 +575,13 @@ int32_t gofka_consumer_poll_async(gofka_handle_t consumer, gofka_handle_t queue,
  * offset after the last record polled) of every other assigned partition
  * is committed too. Every listed partition must be assigned (NOT_ASSIGNED
  * otherwise, and nothing is committed). During a rebalance the commit
- * waits for it and then commits the partitions still assigned. */
+ * waits for it and then commits the partitions still assigned.
+ * Thread-safe: calls made while a commit request is in flight share the
+ * next request, which carries per partition the latest call's offset (in
+ * call order, even a lower one); each call returns once a request carrying
+ * its offsets (or later ones of the same partitions) succeeded, or with
+ * the error of its own partitions. TIMED_OUT means the offsets may still
+ * be committed. See docs/api.md, "Commits". */
 int32_t gofka_consumer_commit(gofka_handle_t consumer, const uint8_t *offsets, size_t offsets_len,
                               int32_t all, int32_t timeout_ms, gofka_error_t *err);
 

@@ -475,7 +475,13 @@ class AsyncConsumer(HandleBase):
         the position after the last message consumed of every assigned
         partition (messages the iterator has not yielded yet are not
         counted as consumed). A message of a partition no longer assigned
-        raises GroupCoordinationError (NOT_ASSIGNED)."""
+        raises GroupCoordinationError (NOT_ASSIGNED).
+
+        Safe to call from several tasks: calls made while a commit is
+        in flight share the next request (per partition the latest call's
+        offset wins); each returns once its offsets are committed, or
+        raises the error of its own partitions. A TIMED_OUT error means
+        the offsets may still be committed (docs/api.md, "Commits")."""
         buf, all_flag = commit_args(message)
         if message is None and self._buffer:
             first: Dict[TopicPartition, int] = {}

@@ -976,7 +976,13 @@ class Consumer(HandleOwner):
         (no message) the position after the last message polled of every
         assigned partition. Blocks until the coordinator accepts (up to
         ``timeout``). A message of a partition no longer assigned raises
-        GroupCoordinationError (NOT_ASSIGNED)."""
+        GroupCoordinationError (NOT_ASSIGNED).
+
+        Safe to call from several threads: calls made while a commit is
+        in flight share the next request (per partition the latest call's
+        offset wins); each returns once its offsets are committed, or
+        raises the error of its own partitions. A TIMED_OUT error means
+        the offsets may still be committed (docs/api.md, "Commits")."""
         buf, all_flag = commit_args(message)
         self._call(_native.lib.gofka_consumer_commit, buf, len(buf) if buf else 0, all_flag, self._timeout_ms)
 
