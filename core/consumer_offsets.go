@@ -627,7 +627,7 @@ func (l *leasedConn) request(ctx context.Context, node int32, req wire.Request) 
 }
 
 // start sends req to broker node on the leased connection and returns the
-// call (conn.start: notify runs when the response arrives). It dials only
+// call (clientConn.start: notify runs when the response arrives). It dials only
 // when mayDial; otherwise, with no live connection to node, it returns
 // nil, nil. ctx bounds the dial.
 func (l *leasedConn) start(ctx context.Context, node int32, req wire.Request, notify func(), mayDial bool) (*call, error) {
