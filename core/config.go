@@ -248,6 +248,12 @@ var properties = []Property{
 		}},
 	{"compression.type", "none|gzip|snappy|lz4|zstd", "none", "Codec applied to each produced record batch.",
 		func(c *Config, v string) error {
+			// Case-sensitive, like the Java client (its validator is
+			// ValidString.in of the lower-case names): "GZIP" is refused
+			// here, in Python and by Kafka alike.
+			if v != strings.ToLower(v) {
+				return fmt.Errorf("must be one of none, gzip, snappy, lz4, zstd (lower case, as in Kafka)")
+			}
 			codec, err := wire.ParseCompression(v)
 			c.Compression = codec
 			return err
