@@ -246,7 +246,7 @@ var properties = []Property{
 			}
 			return nil
 		}},
-	{"compression.type", "none|gzip|snappy|lz4|zstd", "none", "Codec applied to each produced record batch.",
+	{"compression.type", "none|gzip|snappy|lz4|zstd", "none", "Codec applied to each produced record batch. Names are case-sensitive, as in Kafka's Java client (GZIP is INVALID_ARGUMENT).",
 		func(c *Config, v string) error {
 			// Case-sensitive, like the Java client (its validator is
 			// ValidString.in of the lower-case names): "GZIP" is refused

@@ -32,7 +32,7 @@ var producerProperties = []Property{
 		intSetter(1, 1<<30, func(c *Config) *int { return &c.BatchSize })},
 	{"linger.ms", "duration(ms)", "0", "How long a batch that is not full may wait for more records before it is sent. 0 sends as soon as the connection has room for another request.",
 		durationSetter(func(c *Config) *time.Duration { return &c.Linger })},
-	{"max.in.flight.requests.per.connection", "int", "5", "Produce requests sent to one broker and not yet answered. At most 5 with enable.idempotence (the broker deduplicates the last 5 batches of each partition).",
+	{"max.in.flight.requests.per.connection", "int", "5", "Produce requests sent to one broker and not yet answered: 1 to 1000 (WithMaxInFlight too). At most 5 with enable.idempotence (the broker deduplicates the last 5 batches of each partition).",
 		intSetter(1, MaxInFlightLimit, func(c *Config) *int { return &c.MaxInFlight })},
 	{"enable.idempotence", "bool", "true", "Give each batch a producer id and sequence number so that retries neither duplicate nor reorder records. Needs acks=all; when left at its default with acks 0 or 1, idempotence is off (as in the Java client); set explicitly to true with acks 0 or 1 it is an error.",
 		func(c *Config, v string) error {
