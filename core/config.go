@@ -234,7 +234,7 @@ var properties = []Property{
 		}},
 	{"acks", "all|-1|0|1", "all", "Acknowledgements the leader waits for before answering a produce request: all in-sync replicas (all, -1), the leader only (1), or none (0).",
 		func(c *Config, v string) error {
-			switch strings.ToLower(v) {
+			switch v { // case-sensitive, like the Java client and Python
 			case "all", "-1":
 				c.Acks = -1
 			case "0":

@@ -25,6 +25,11 @@ func TestSettingValidatorsAgree(t *testing.T) {
 			t.Errorf("compression.type=%s: %v", v, err)
 		}
 	}
+	for _, v := range []string{"ALL", "All", "2"} {
+		if _, err := ParseConfig("acks=" + v); !isInvalidArgument(err) {
+			t.Errorf("acks=%s: got %v, want INVALID_ARGUMENT", v, err)
+		}
+	}
 	for _, n := range []int{0, MaxInFlightLimit + 1, 5000} {
 		c := NewConfig(WithMaxInFlight(n), WithIdempotence(false))
 		if err := c.validateProducer(); !isInvalidArgument(err) {

@@ -39,6 +39,7 @@ BAD_SETTINGS = [
     ("max_in_flight", 1001, "max.in.flight.requests.per.connection", "1001"),
     ("linger_ms", -1, "linger.ms", "-1"),
     ("acks", 2, "acks", "2"),
+    ("acks", "ALL", "acks", "ALL"),
 ]
 
 
