@@ -11,7 +11,6 @@ import (
 	"encoding/binary"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"github.com/gofka/gofka/core"
@@ -102,8 +101,9 @@ func copyRecord(topic string, partition int32, key *C.uint8_t, keyLen C.int64_t,
 			return nil, err
 		}
 	}
-	if timestampMs >= 0 {
-		r.Timestamp = time.UnixMilli(int64(timestampMs))
+	// core decides which timestamps are valid (-1 = now, else >= 0).
+	if r.Timestamp, err = core.RecordTimestamp(int64(timestampMs)); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -602,9 +602,11 @@ func unpackRecords(b []byte, count int, topic string, partition int32) ([]*core.
 		rec.Topic, rec.Partition, rec.ManualPartition = topic, partition, partition >= 0
 		rec.Key = r.bytes()
 		rec.Value = r.bytes()
-		if ts := r.int64(); ts >= 0 {
-			rec.Timestamp = time.UnixMilli(ts)
+		ts, err := core.RecordTimestamp(r.int64()) // -1 = now; below is INVALID_ARGUMENT
+		if err != nil {
+			return nil, err
 		}
+		rec.Timestamp = ts
 		hlen := r.int32()
 		if hlen < 0 || int(hlen) > len(r.b) {
 			r.fail()

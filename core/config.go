@@ -234,7 +234,7 @@ var properties = []Property{
 		}},
 	{"acks", "all|-1|0|1", "all", "Acknowledgements the leader waits for before answering a produce request: all in-sync replicas (all, -1), the leader only (1), or none (0).",
 		func(c *Config, v string) error {
-			switch strings.ToLower(v) {
+			switch v { // case-sensitive, like the Java client and Python
 			case "all", "-1":
 				c.Acks = -1
 			case "0":
@@ -246,8 +246,14 @@ var properties = []Property{
 			}
 			return nil
 		}},
-	{"compression.type", "none|gzip|snappy|lz4|zstd", "none", "Codec applied to each produced record batch.",
+	{"compression.type", "none|gzip|snappy|lz4|zstd", "none", "Codec applied to each produced record batch. Names are case-sensitive, as in Kafka's Java client (GZIP is INVALID_ARGUMENT).",
 		func(c *Config, v string) error {
+			// Case-sensitive, like the Java client (its validator is
+			// ValidString.in of the lower-case names): "GZIP" is refused
+			// here, in Python and by Kafka alike.
+			if v != strings.ToLower(v) {
+				return fmt.Errorf("must be one of none, gzip, snappy, lz4, zstd (lower case, as in Kafka)")
+			}
 			codec, err := wire.ParseCompression(v)
 			c.Compression = codec
 			return err

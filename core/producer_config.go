@@ -32,8 +32,8 @@ var producerProperties = []Property{
 		intSetter(1, 1<<30, func(c *Config) *int { return &c.BatchSize })},
 	{"linger.ms", "duration(ms)", "0", "How long a batch that is not full may wait for more records before it is sent. 0 sends as soon as the connection has room for another request.",
 		durationSetter(func(c *Config) *time.Duration { return &c.Linger })},
-	{"max.in.flight.requests.per.connection", "int", "5", "Produce requests sent to one broker and not yet answered. At most 5 with enable.idempotence (the broker deduplicates the last 5 batches of each partition).",
-		intSetter(1, 1000, func(c *Config) *int { return &c.MaxInFlight })},
+	{"max.in.flight.requests.per.connection", "int", "5", "Produce requests sent to one broker and not yet answered: 1 to 1000 (WithMaxInFlight too). At most 5 with enable.idempotence (the broker deduplicates the last 5 batches of each partition).",
+		intSetter(1, MaxInFlightLimit, func(c *Config) *int { return &c.MaxInFlight })},
 	{"enable.idempotence", "bool", "true", "Give each batch a producer id and sequence number so that retries neither duplicate nor reorder records. Needs acks=all; when left at its default with acks 0 or 1, idempotence is off (as in the Java client); set explicitly to true with acks 0 or 1 it is an error.",
 		func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
@@ -80,6 +80,11 @@ func WithBatchSize(bytes int) Option { return func(c *Config) { c.BatchSize = by
 // (linger.ms).
 func WithLinger(d time.Duration) Option { return func(c *Config) { c.Linger = d } }
 
+// MaxInFlightLimit is the largest max.in.flight.requests.per.connection
+// (property, WithMaxInFlight and Python's max_in_flight alike); at most 5
+// with idempotence.
+const MaxInFlightLimit = 1000
+
 // WithMaxInFlight bounds the produce requests in flight per broker
 // (max.in.flight.requests.per.connection).
 func WithMaxInFlight(n int) Option { return func(c *Config) { c.MaxInFlight = n } }
@@ -113,8 +118,10 @@ func (c *Config) validateProducer() error {
 	switch {
 	case c.BatchSize <= 0:
 		return bad("batch.size must be positive, got %d", c.BatchSize)
-	case c.MaxInFlight <= 0:
-		return bad("max.in.flight.requests.per.connection must be positive, got %d", c.MaxInFlight)
+	case c.MaxInFlight <= 0 || c.MaxInFlight > MaxInFlightLimit:
+		// The property's range, also for WithMaxInFlight: one rule for Go,
+		// the C ABI and Python.
+		return bad("max.in.flight.requests.per.connection must be between 1 and %d, got %d", MaxInFlightLimit, c.MaxInFlight)
 	case c.BufferMemory <= 0:
 		return bad("buffer.memory must be positive, got %d", c.BufferMemory)
 	case c.DeliveryTimeout <= 0:

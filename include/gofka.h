@@ -289,7 +289,8 @@ int32_t gofka_producer_connect(gofka_handle_t producer, int32_t timeout_ms, gofk
  *   key/key_len  key bytes; key_len -1 means a null key.
  *   value/value_len  value bytes; value_len -1 means a null value.
  *   headers/headers_len  packed headers (format below), or NULL/0.
- *   timestamp_ms record timestamp in ms since the epoch; -1 means now. */
+ *   timestamp_ms record timestamp in ms since the epoch; -1 means now; below -1
+ *                is GOFKA_ERR_INVALID_ARGUMENT (as in Python). */
 int32_t gofka_producer_send(gofka_handle_t producer, const char *topic, int32_t partition,
                             const uint8_t *key, int64_t key_len,
                             const uint8_t *value, int64_t value_len,
@@ -420,7 +421,7 @@ int32_t gofka_producer_close(gofka_handle_t producer, int32_t timeout_ms, gofka_
  *  records:  per record, back to back:
  *              int32 key_len (-1 = null), key bytes,
  *              int32 value_len (-1 = null), value bytes,
- *              int64 timestamp_ms (-1 = now),
+ *              int64 timestamp_ms (-1 = now; below -1 is INVALID_ARGUMENT),
  *              int32 headers_len, then that many bytes in the headers format
  *              (0 = no headers)
  */

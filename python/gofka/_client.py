@@ -24,12 +24,73 @@ def validate_client_id(client_id: Any) -> str:
     return client_id
 
 
+#: The longest time any argument may give, in milliseconds: the C ABI
+#: carries times as int32 milliseconds (2,147,483,647 ms, about 24.8 days).
+MAX_TIME_MS = 2 ** 31 - 1
+
+
+def check_time(
+    name: str,
+    value: Any,
+    *,
+    unit: str = "s",
+    positive: bool = False,
+    minimum: Union[int, float] = 0,
+    none_ok: bool = False,
+    unbounded: bool = False,
+) -> Optional[Union[int, float]]:
+    """The one check of every time argument of the public API (timeouts,
+    intervals, backoffs, in seconds when ``unit`` is "s", else in ms).
+
+    The rule, the same for every such argument:
+
+    * not an int or float (bool included) -> TypeError naming ``name``;
+      None only where the argument documents a meaning for it
+      (``none_ok``), and then None is returned;
+    * NaN, a negative value, a value below ``minimum`` (in ``unit``), or 0
+      when ``positive`` -> ValueError naming ``name``;
+    * ``inf``: where None means "no bound" (``unbounded``) it means the
+      same and None is returned; elsewhere ValueError;
+    * a finite value above MAX_TIME_MS (2,147,483,647 ms, about 24.8 days:
+      the C ABI's int32 milliseconds) -> ValueError; never clamped.
+
+    Returns the value unchanged (an int in ms when unit is "ms" and the
+    value is integral).
+    """
+    what = "seconds" if unit == "s" else "milliseconds"
+    if value is None and none_ok:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("%s must be a number of %s%s, not %s"
+                        % (name, what, " or None" if none_ok else "", type(value).__name__))
+    if value == float("inf") and unbounded:
+        return None
+    lo = "> 0" if positive else ">= %r" % (minimum,)
+    if value != value or value < 0 or value < minimum or (positive and value == 0) or value == float("inf"):
+        raise ValueError("%s must be a finite number of %s %s%s, got %r"
+                         % (name, what, lo, " (or inf/None for no bound)" if unbounded else "", value))
+    limit = MAX_TIME_MS / 1000 if unit == "s" else MAX_TIME_MS
+    if value > limit:
+        raise ValueError("%s must be at most %r %s (2**31-1 ms, the C ABI's int32 limit), got %r"
+                         % (name, limit, what, value))
+    if unit != "s" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def check_ms(name: str, value: Any, minimum: int = 0) -> int:
+    """check_time of a duration in milliseconds, as the int number of ms
+    (fractions are dropped) that goes into the configuration."""
+    ms = check_time(name, value, unit="ms", minimum=minimum)
+    assert ms is not None
+    return int(ms)
+
+
 def validate_timeout(timeout: Any) -> Union[int, float]:
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise TypeError("timeout must be a number of seconds, not %s" % type(timeout).__name__)
-    if not timeout > 0 or timeout == float("inf"):
-        raise ValueError("timeout must be a positive number of seconds, got %r" % (timeout,))
-    return timeout
+    """A client's ``timeout`` argument (seconds, > 0, finite)."""
+    checked = check_time("timeout", timeout, positive=True)
+    assert checked is not None
+    return checked
 
 
 def closed_error(owner: Any, kind: str) -> GofkaError:

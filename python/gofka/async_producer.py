@@ -24,7 +24,7 @@ from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Sequen
 
 from . import _layouts, _native
 from ._bridge import AsyncBridge, Event, EventQueue
-from ._client import closed_error
+from ._client import check_time, closed_error
 from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
 from .message import speedups as _speedups
 from .producer import (
@@ -689,6 +689,7 @@ class AsyncProducer(object):
         seconds; None = the producer's ``timeout``). Raises TIMED_OUT
         (a ConnectionError) if records are still pending then; they are
         not lost and keep going."""
+        timeout = check_time("timeout", timeout, none_ok=True)
         if timeout is None:
             timeout = self.timeout
         if self._handle == 0:
@@ -726,14 +727,11 @@ class AsyncProducer(object):
         move to this one; a producer in use on another loop that is alive
         but not running is settled in a worker thread (its futures are
         resolved there, which is safe only while that loop does not run)."""
+        timeout = check_time("timeout", timeout, none_ok=True)
         if self._handle == 0 or self._closing:
             return
         if timeout is None:
             timeout = self.timeout
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-            raise TypeError("timeout must be a number of seconds or None")
-        if not timeout >= 0:
-            raise ValueError("timeout must be >= 0, got %r" % (timeout,))
         deadline = time.monotonic() + timeout
         loop = asyncio.get_running_loop()
         bridge = self._bridge

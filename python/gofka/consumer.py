@@ -26,7 +26,7 @@ from ctypes import byref, c_int32, c_size_t, c_void_p
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
-from ._client import HandleOwner, validate_brokers, validate_client_id, validate_timeout
+from ._client import HandleOwner, check_ms, check_time, validate_brokers, validate_client_id, validate_timeout
 from ._client import HandleBase  # what AsyncConsumer shares with Consumer (poll_native, SubscriptionState)
 from ._security import SecurityOptions
 from .exceptions import ConsumeError, GofkaError, argument_errors
@@ -380,7 +380,7 @@ class ConsumerOptions(object):
         if auto_offset_reset not in AUTO_OFFSET_RESET:
             raise ValueError("auto_offset_reset must be one of %s, got %r" % (", ".join(AUTO_OFFSET_RESET), auto_offset_reset))
         self.auto_offset_reset = auto_offset_reset
-        self.session_timeout = _check_int("session_timeout", session_timeout, 1, _native.INT32_MAX)
+        self.session_timeout = session_timeout = check_ms("session_timeout", session_timeout, 1)
         self.timeout = validate_timeout(timeout)
         self.timeout_ms = max(1, _native.timeout_ms(self.timeout))
         self.max_poll_records = _check_int("max_poll_records", max_poll_records, 1, 1 << 24)
@@ -415,23 +415,25 @@ class ConsumerOptions(object):
                 raise ValueError("group_instance_id needs a group_id")
         if isolation_level not in ISOLATION_LEVELS:
             raise ValueError("isolation_level must be one of %s, got %r" % (", ".join(ISOLATION_LEVELS), isolation_level))
-        _check_int("max_poll_interval_ms", max_poll_interval_ms, 1, _native.INT32_MAX)
+        max_poll_interval_ms = check_ms("max_poll_interval_ms", max_poll_interval_ms, 1)
         if heartbeat_interval_ms is not None:
-            _check_int("heartbeat_interval_ms", heartbeat_interval_ms, 1, _native.INT32_MAX)
+            heartbeat_interval_ms = check_ms("heartbeat_interval_ms", heartbeat_interval_ms, 1)
             if heartbeat_interval_ms >= session_timeout:
                 raise ValueError("heartbeat_interval_ms must be lower than session_timeout")
         elif session_timeout <= 3000:
             heartbeat_interval_ms = max(1, session_timeout // 3)
-        _check_int("auto_commit_interval_ms", auto_commit_interval_ms, 1, _native.INT32_MAX)
+        auto_commit_interval_ms = check_ms("auto_commit_interval_ms", auto_commit_interval_ms, 1)
         for name, value, lo in (
             ("fetch_min_bytes", fetch_min_bytes, 1),
             ("fetch_max_bytes", fetch_max_bytes, 1024),
             ("max_partition_fetch_bytes", max_partition_fetch_bytes, 1),
-            ("fetch_max_wait_ms", fetch_max_wait_ms, 0),
-            ("metadata_max_age_ms", metadata_max_age_ms, 0),
         ):
             if value is not None:
                 _check_int(name, value, lo, _native.INT32_MAX)
+        if fetch_max_wait_ms is not None:
+            fetch_max_wait_ms = check_ms("fetch_max_wait_ms", fetch_max_wait_ms, 0)
+        if metadata_max_age_ms is not None:
+            metadata_max_age_ms = check_ms("metadata_max_age_ms", metadata_max_age_ms, 0)
         if client_rack is not None and not isinstance(client_rack, str):
             raise TypeError("client_rack must be str or None")
         self.on_assign = _check_callback("on_assign", on_assign)
@@ -582,13 +584,10 @@ def check_max_messages(max_messages: Any) -> int:
 
 
 def check_poll_timeout(timeout: Any) -> Optional[float]:
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise TypeError("timeout must be a number of seconds or None, not %s" % type(timeout).__name__)
-    if timeout != timeout or timeout < 0:
-        raise ValueError("timeout must be a non-negative number of seconds, got %r" % (timeout,))
-    return float(timeout)
+    """poll's ``timeout``: seconds >= 0; None or inf = until a message
+    arrives (the one rule of _client.check_time)."""
+    checked = check_time("timeout", timeout, none_ok=True, unbounded=True)
+    return None if checked is None else float(checked)
 
 
 def commit_args(message: Any) -> Tuple[Optional[bytes], int]:

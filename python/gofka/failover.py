@@ -26,6 +26,7 @@ import threading
 import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
+from ._client import check_time
 from .exceptions import GofkaError, error_from_code
 from .retry import RetryPolicy, _maybe_await, check_policy, is_connection_error
 
@@ -117,9 +118,7 @@ class BrokerFailoverManager(object):
             if not list.__contains__(self.brokers, a):
                 self.brokers.append(a)
         self.retry_policy = check_policy(retry_policy) or RetryPolicy()
-        if isinstance(cooldown, bool) or not isinstance(cooldown, (int, float)) or not cooldown >= 0:
-            raise ValueError("cooldown must be a number of seconds >= 0, got %r" % (cooldown,))
-        self.cooldown = float(cooldown)
+        self.cooldown = float(check_time("cooldown", cooldown) or 0)
         self._clock = clock or time.monotonic
         self._sleep = sleep or asyncio.sleep
         self._lock = threading.Lock()

@@ -27,18 +27,10 @@ from typing import Any, Dict, Optional, Tuple
 
 from . import _native
 from ._bridge import AsyncBridge
-from ._client import closed_error
+from ._client import check_time, closed_error
 from .exceptions import GofkaError
 
 __all__ = ["ConnectionPool", "PooledConnection"]
-
-
-def _positive(name: str, value: Any, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError("%s must be a number, not %s" % (name, type(value).__name__))
-    if value != value or value == float("inf") or value < 0 or (value == 0 and not allow_zero):
-        raise ValueError("%s must be a %s number, got %r" % (name, "non-negative" if allow_zero else "positive", value))
-    return value
 
 
 class PooledConnection(object):
@@ -145,8 +137,8 @@ class ConnectionPool(object):
             raise TypeError("max_connections must be int, not %s" % type(max_connections).__name__)
         if max_connections < 1 or max_connections > 2 ** 31 - 1:
             raise ValueError("max_connections must be >= 1, got %d" % max_connections)
-        _positive("max_idle_time", max_idle_time)
-        _positive("connection_timeout", connection_timeout)
+        check_time("max_idle_time", max_idle_time, positive=True)
+        check_time("connection_timeout", connection_timeout, positive=True)
         # TLS / SASL keywords -> config keys (gofka._security); the pool
         # dials every connection of the clients that share it with them.
         from ._security import SecurityOptions

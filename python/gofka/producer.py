@@ -16,10 +16,10 @@ import time
 import weakref
 from collections import deque
 from ctypes import byref, c_int64
-from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import AbstractSet, Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
-from ._client import HandleOwner, validate_brokers, validate_client_id, validate_timeout
+from ._client import HandleOwner, check_ms, check_time, validate_brokers, validate_client_id, validate_timeout
 from ._security import SecurityOptions
 from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
 from .message import Message
@@ -82,15 +82,6 @@ def _check_int(name: str, value: Any, lo: int, hi: int) -> int:
     return value
 
 
-def _check_ms(name: str, value: Any, lo: int) -> int:
-    """A duration in ms (int or float) -> int ms."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError("%s must be a number of milliseconds, not %s" % (name, type(value).__name__))
-    if value != value or value < lo or value > 2 ** 62:
-        raise ValueError("%s must be a number of milliseconds >= %d, got %r" % (name, lo, value))
-    return int(value)
-
-
 def retry_config(policy: Any) -> Dict[str, Any]:
     """Config keys of a retry policy: a gofka RetryPolicy, or any object
     with its attributes (max_retries, initial_backoff_ms, max_backoff_ms,
@@ -107,8 +98,8 @@ def retry_config(policy: Any) -> Dict[str, Any]:
             % (type(policy).__name__, ", ".join(missing))
         )
     retries = _check_int("retry_policy.max_retries", policy.max_retries, 0, _INT32_MAX)
-    initial = _check_ms("retry_policy.initial_backoff_ms", policy.initial_backoff_ms, 0)
-    maximum = _check_ms("retry_policy.max_backoff_ms", policy.max_backoff_ms, 0)
+    initial = check_ms("retry_policy.initial_backoff_ms", policy.initial_backoff_ms, 0)
+    maximum = check_ms("retry_policy.max_backoff_ms", policy.max_backoff_ms, 0)
     if maximum < initial:
         raise ValueError("retry_policy.max_backoff_ms must not be below initial_backoff_ms")
     mult = policy.backoff_multiplier
@@ -166,7 +157,7 @@ class ProducerOptions(object):
         if batch_size is not None:
             _check_int("batch_size", batch_size, 1, 1 << 30)
         if linger_ms is not None:
-            linger_ms = _check_ms("linger_ms", linger_ms, 0)
+            linger_ms = check_ms("linger_ms", linger_ms, 0)
         if max_in_flight is not None:
             _check_int("max_in_flight", max_in_flight, 1, 1000)
             if idempotent and max_in_flight > 5:
@@ -175,7 +166,7 @@ class ProducerOptions(object):
                     "pass enable_idempotence=False for more, got %d" % max_in_flight
                 )
         if delivery_timeout_ms is not None:
-            delivery_timeout_ms = _check_ms("delivery_timeout_ms", delivery_timeout_ms, 1)
+            delivery_timeout_ms = check_ms("delivery_timeout_ms", delivery_timeout_ms, 1)
         if buffer_memory is not None:
             _check_int("buffer_memory", buffer_memory, 1024, 1 << 40)
         if max_request_size is not None:
@@ -388,6 +379,16 @@ def is_header_set(headers: Any) -> bool:
     return not (headers and all(one_set(h) for h in headers))
 
 
+def check_messages(messages: Any) -> None:
+    """send_batch's ``messages``: a list of values. A single value, a dict
+    (whose keys iteration would send) or a set (no order to match keys,
+    headers, timestamps or the returned offsets) is a TypeError."""
+    if isinstance(messages, (bytes, bytearray, memoryview, str)):
+        raise TypeError("messages must be a list of bytes, not a single %s" % type(messages).__name__)
+    if isinstance(messages, (Mapping, AbstractSet)):
+        raise TypeError("messages must be a list of bytes, not %s" % type(messages).__name__)
+
+
 def batch_records(
     messages: Any,
     keys: Any,
@@ -396,9 +397,12 @@ def batch_records(
 ) -> List[Tuple[Optional[bytes], Optional[bytes], int, bytes]]:
     """Validates send_batch arguments: a list of values, optional parallel
     keys, headers (one set for all, see is_header_set, or a list of sets,
-    one per message) and timestamp (one for all or a list)."""
-    if isinstance(messages, (bytes, bytearray, memoryview, str)):
-        raise TypeError("messages must be a list of bytes, not a single %s" % type(messages).__name__)
+    one per message) and timestamp (one for all or a list). A per-record
+    argument must be a sequence (list, tuple) with one item per message: a
+    dict, a set or another unordered or one-shot collection is a TypeError
+    naming the argument (a dict's keys or a set's order would silently pair
+    the wrong items)."""
+    check_messages(messages)
     try:
         values = list(messages)
     except TypeError:
@@ -413,9 +417,14 @@ def batch_records(
             else:
                 raise TypeError("messages[%d] must be bytes, bytearray or memoryview, not %s" % (i, type(v).__name__))
 
-    def per_record(arg: Any, name: str) -> Optional[List[Any]]:
-        if arg is None or isinstance(arg, (Mapping, int, float, bytes, str)):
-            return None
+    def per_record(arg: Any, name: str, one_for_all: Tuple[type, ...]) -> Optional[List[Any]]:
+        if arg is None or isinstance(arg, one_for_all + (bytes, str)):
+            return None  # one value for every record (checked by its packer)
+        if not isinstance(arg, Sequence):
+            if isinstance(arg, Iterable):
+                raise TypeError("%s must be one value for all messages or a list (one per message), not %s"
+                                % (name, type(arg).__name__))
+            return None  # e.g. a datetime: one value, checked by its packer
         items = list(arg)
         if len(items) != n:
             raise ValueError("%s has %d items for %d messages" % (name, len(items), n))
@@ -427,13 +436,15 @@ def batch_records(
     else:
         if isinstance(keys, (bytes, bytearray, memoryview, str)):
             raise TypeError("keys must be a list of bytes (one per message), not a single %s" % type(keys).__name__)
+        if not isinstance(keys, Sequence):
+            raise TypeError("keys must be a list of keys (one per message), not %s" % type(keys).__name__)
         key_list = list(keys)
         if len(key_list) != n:
             raise ValueError("keys has %d items for %d messages" % (len(key_list), n))
         key_list = [optional_value(k, "keys[%d]" % i) for i, k in enumerate(key_list)]
-    header_list = per_record(None if is_header_set(headers) else headers, "headers")
+    header_list = per_record(None if is_header_set(headers) else headers, "headers", (Mapping,))
     common_headers = _native.pack_headers(headers) if header_list is None else b""
-    ts_list = per_record(timestamp, "timestamp")
+    ts_list = per_record(timestamp, "timestamp", (int, float))
     common_ts = _native.timestamp_ms(timestamp) if ts_list is None else -1
     out = []
     for i in range(n):
@@ -543,11 +554,8 @@ def exit_timeout_option(value: Any) -> float:
         what = EXIT_TIMEOUT_ENV
     else:
         what = "exit_timeout"
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError("exit_timeout must be a number of seconds or None, not %s" % type(value).__name__)
-    if not (0 <= value < float("inf")):
-        raise ValueError("%s must be a finite number of seconds >= 0, got %r" % (what, value))
-    return float(value)
+    # None means "the default" here, not "no bound": inf is a ValueError.
+    return float(check_time(what, value) or 0)
 
 
 # Every producer (sync and async) not closed yet, by id, held weakly: the
@@ -1098,8 +1106,7 @@ class Producer(HandleOwner):
         chunks: List[Tuple[int, int, Any]]  # (partition, count, packed or columnar)
         custom = self._custom_partition if partition is PARTITION_DEFAULT and self._partitioner is not None else None
         if keys is None and headers is None and timestamp is None and custom is None:
-            if isinstance(messages, (bytes, bytearray, memoryview, str)):
-                raise TypeError("messages must be a list of bytes, not a single %s" % type(messages).__name__)
+            check_messages(messages)
             try:
                 values: List[Any] = list(messages)  # checked by columnar / pack_values
             except TypeError:
@@ -1337,8 +1344,8 @@ class Producer(HandleOwner):
 
     def poll(self, timeout: Optional[float] = None) -> int:
         """Serves delivery callbacks of ``produce``: hands pending records to
-        the library, waits up to ``timeout`` seconds (None or < 0 = until
-        one arrives; 0 = do not wait) for the first result, then calls the
+        the library, waits up to ``timeout`` seconds (None or inf = until
+        one arrives; 0 = do not wait; NaN or negative is a ValueError) for the first result, then calls the
         callbacks of every result available, in this thread. Returns the
         number of results served. An exception raised by a callback
         propagates; the results after it stay queued for the next poll.
@@ -1349,9 +1356,7 @@ class Producer(HandleOwner):
         once it returns, so each callback runs exactly once, in order."""
         if self._forked_from:
             raise self._closed_error()  # ForkError: the parent owns the records
-        if timeout is not None:
-            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-                raise TypeError("timeout must be a number of seconds or None")
+        timeout = check_time("timeout", timeout, none_ok=True, unbounded=True)
         if len(self._pending):
             self._push()
         if self._serving == threading.get_ident():
@@ -1367,8 +1372,8 @@ class Producer(HandleOwner):
             if timeout and timeout > 0 and self._handle:
                 time.sleep(timeout)
             return 0
-        forever = timeout is None or timeout < 0
-        deadline = time.monotonic() + (0 if timeout is None or forever else timeout)
+        forever = timeout is None  # check_time: inf is None here, negative refused
+        deadline = time.monotonic() + (0 if timeout is None else timeout)
         with self._poll_lock:
             while True:
                 if not self._backlog:
@@ -1493,11 +1498,10 @@ class Producer(HandleOwner):
         running the callback serves them, in order, once it returns."""
         if self._forked_from:
             raise self._closed_error()  # ForkError: the parent owns the records
+        timeout = check_time("timeout", timeout, none_ok=True)
         if timeout is None:
             timeout = self.timeout
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-            raise TypeError("timeout must be a number of seconds or None")
-        deadline = time.monotonic() + max(0.0, timeout)
+        deadline = time.monotonic() + timeout
         if self._serving == threading.get_ident():
             if len(self._pending):
                 self._push(deadline)
@@ -1569,12 +1573,9 @@ class Producer(HandleOwner):
         serves the remaining callbacks, each exactly once."""
         if self.closed:
             return
+        timeout = check_time("timeout", timeout, none_ok=True)
         if timeout is None:
             timeout = self.timeout
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-            raise TypeError("timeout must be a number of seconds or None")
-        if not timeout >= 0:
-            raise ValueError("timeout must be >= 0, got %r" % (timeout,))
         left, code, err = self._close(timeout)
         if code == _native.ERR_TIMED_OUT:
             _log.warning("producer closed with %d record(s) not delivered within timeout=%ss "

@@ -25,6 +25,7 @@ import random
 import socket
 from typing import Any, Awaitable, Callable, Dict, Optional, Tuple, Type, TypeVar, Union
 
+from ._client import check_time
 from .exceptions import GofkaError
 
 __all__ = [
@@ -80,15 +81,13 @@ class RetryPolicy(object):
             raise ValueError("max_retries must be >= 0, got %d" % max_retries)
         if max_retries > 2 ** 31 - 1:
             raise ValueError("max_retries is too large: %d" % max_retries)
-        _check_number("initial_backoff_ms", initial_backoff_ms, 0)
-        _check_number("max_backoff_ms", max_backoff_ms, 0)
+        check_time("initial_backoff_ms", initial_backoff_ms, unit="ms")
+        check_time("max_backoff_ms", max_backoff_ms, unit="ms")
         _check_number("backoff_multiplier", backoff_multiplier, 1.0)
         if max_backoff_ms < initial_backoff_ms:
             raise ValueError(
                 "max_backoff_ms (%r) must not be below initial_backoff_ms (%r)" % (max_backoff_ms, initial_backoff_ms)
             )
-        if max_backoff_ms > 2 ** 53:
-            raise ValueError("max_backoff_ms is too large: %r" % (max_backoff_ms,))
         if not isinstance(jitter, bool):
             raise TypeError("jitter must be bool, not %s" % type(jitter).__name__)
         self.max_retries = max_retries
@@ -243,8 +242,9 @@ async def retry_with_backoff(
 
 async def with_timeout(func: Callable[..., Awaitable[T]], timeout_seconds: float, *args: Any, **kwargs: Any) -> T:
     """Awaits ``func(*args, **kwargs)`` for at most ``timeout_seconds``
-    (asyncio.TimeoutError after)."""
-    return await asyncio.wait_for(func(*args, **kwargs), timeout=timeout_seconds)
+    (asyncio.TimeoutError after; None or inf = no bound)."""
+    timeout = check_time("timeout_seconds", timeout_seconds, none_ok=True, unbounded=True)
+    return await asyncio.wait_for(func(*args, **kwargs), timeout=timeout)
 
 
 def __getattr__(name: str) -> Any:
