@@ -107,6 +107,26 @@ def closed_error(owner: Any, kind: str) -> GofkaError:
 _Owner = TypeVar("_Owner", bound="HandleOwner")
 
 
+class ConnectedFlag(object):
+    """The ``connected`` attribute of every client, sync and asyncio (code
+    written for the original Gofka client reads it). ``connect()`` sets
+    ``_connected``; the class provides ``closed``."""
+
+    _connected = False  # set by connect()
+
+    @property
+    def closed(self) -> bool:  # pragma: no cover - every client defines it
+        raise NotImplementedError
+
+    @property
+    def connected(self) -> bool:
+        """True once ``connect()`` succeeded (``async with`` calls it on
+        entry), until ``close()``. Operations also connect on demand without
+        setting it: False means that connect() was not called (or failed),
+        not that the client cannot work."""
+        return self._connected and not self.closed
+
+
 class HandleBase(object):
     """Owns one native handle: hands it out under a lock and destroys it once.
 

@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 
 from . import _native
 from ._bridge import call_sliced
-from ._client import HandleOwner, validate_brokers, validate_client_id, validate_timeout
+from ._client import ConnectedFlag, HandleOwner, validate_brokers, validate_client_id, validate_timeout
 from ._limits import check_string
 from . import _security
 from ._security import SecurityOptions
@@ -530,7 +530,7 @@ def admin_config(
     return _native.encode_config(config), timeout_ms
 
 
-class AdminClient(HandleOwner):
+class AdminClient(HandleOwner, ConnectedFlag):
     """Cluster administration: metadata, topics, partitions, configs,
     consumer groups and their offsets, log offsets and records.
 
@@ -557,7 +557,6 @@ class AdminClient(HandleOwner):
 
     _kind = "admin client"
 
-    _connected = False  # set by connect(); see the connected property
 
     @argument_errors(MetadataError)  # invalid arguments: MetadataValueError / MetadataTypeError
     def __init__(
@@ -625,13 +624,6 @@ class AdminClient(HandleOwner):
         self._run("list_brokers", {}, _none)
         self._connected = True
 
-    @property
-    def connected(self) -> bool:
-        """True once ``connect()`` succeeded, until ``close()``.
-        Operations also connect on demand without setting it: False means
-        that connect() was not called (or failed), not that the client
-        cannot work."""
-        return self._connected and not self.closed
 
     # Metadata (the documented methods first)
 

@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _native
 from ._bridge import AsyncBridge
-from ._client import closed_error, validate_brokers, validate_client_id, validate_timeout
+from ._client import ConnectedFlag, closed_error, validate_brokers, validate_client_id, validate_timeout
 from . import _security
 from ._security import SecurityOptions
 from .admin import NewTopic, _none, _Plans, _R, admin_config
@@ -27,7 +27,7 @@ from .retry import RetryPolicy
 __all__ = ["AsyncAdminClient"]
 
 
-class AsyncAdminClient(object):
+class AsyncAdminClient(ConnectedFlag):
     """Cluster administration for asyncio code.
 
     Args:
@@ -48,7 +48,6 @@ class AsyncAdminClient(object):
     from one event loop at a time.
     """
 
-    _connected = False  # set by connect(); see the connected property
 
     @argument_errors(MetadataError)  # invalid arguments: MetadataValueError / MetadataTypeError
     def __init__(
@@ -143,13 +142,6 @@ class AsyncAdminClient(object):
         await self._run("list_brokers", {}, _none)
         self._connected = True
 
-    @property
-    def connected(self) -> bool:
-        """True once ``connect()`` succeeded (``async with`` calls it on entry), until ``close()``.
-        Operations also connect on demand without setting it: False means
-        that connect() was not called (or failed), not that the client
-        cannot work."""
-        return self._connected and not self.closed
 
     # Metadata
 

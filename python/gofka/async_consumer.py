@@ -23,7 +23,7 @@ from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tu
 
 from . import _native
 from ._bridge import AsyncBridge, Event
-from ._client import HandleBase
+from ._client import ConnectedFlag, HandleBase
 from .consumer import (
     ConsumerOptions,
     Events,
@@ -63,7 +63,7 @@ __all__ = ["AsyncConsumer"]
 _LONG_POLL_MS = 5000
 
 
-class AsyncConsumer(HandleBase):
+class AsyncConsumer(HandleBase, ConnectedFlag):
     """An asyncio Kafka consumer.
 
     Arguments as :class:`gofka.Consumer`, plus ``use_ssl`` (TLS: security
@@ -81,7 +81,6 @@ class AsyncConsumer(HandleBase):
     """
 
     _kind = "consumer"
-    _connected = False  # set by connect(); see the connected property
 
     @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
     def __init__(
@@ -213,13 +212,6 @@ class AsyncConsumer(HandleBase):
         await self._run(_native.lib.gofka_consumer_connect_async, self._timeout_ms)
         self._connected = True
 
-    @property
-    def connected(self) -> bool:
-        """True once ``connect()`` succeeded (``async with`` calls it on
-        entry), until ``close()``. Subscribing and polling also connect on
-        demand without setting it: False means that connect() was not
-        called (or failed), not that the consumer cannot work."""
-        return self._connected and not self.closed
 
     @property
     def subscribed(self) -> bool:

@@ -24,7 +24,7 @@ from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Sequen
 
 from . import _layouts, _native
 from ._bridge import AsyncBridge, Event, EventQueue
-from ._client import check_time, closed_error
+from ._client import ConnectedFlag, check_time, closed_error
 from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
 from .message import speedups as _speedups
 from .producer import (
@@ -140,7 +140,7 @@ class _Unit(object):
         self.futures = futures  # the send() futures it resolves (None: send_batch)
 
 
-class AsyncProducer(object):
+class AsyncProducer(ConnectedFlag):
     """An asyncio Kafka producer.
 
     Args:
@@ -182,7 +182,6 @@ class AsyncProducer(object):
     connects on entry and closes (flushing) on exit.
     """
 
-    _connected = False  # set by connect(); see the connected property
 
     @argument_errors(ProduceError)  # invalid arguments: ProduceValueError / ProduceTypeError
     def __init__(
@@ -362,13 +361,6 @@ class AsyncProducer(object):
         await self._blocking(_native.lib.gofka_producer_connect, self._timeout_ms)
         self._connected = True
 
-    @property
-    def connected(self) -> bool:
-        """True once ``connect()`` succeeded (``async with`` calls it on entry), until ``close()``.
-        Operations also connect on demand without setting it: False means
-        that connect() was not called (or failed), not that the client
-        cannot work."""
-        return self._connected and not self.closed
 
     @property
     def compression(self) -> Optional[str]:

@@ -26,7 +26,7 @@ from ctypes import byref, c_int32, c_size_t, c_void_p
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
-from ._client import HandleOwner, check_ms, check_time, validate_brokers, validate_client_id, validate_timeout
+from ._client import ConnectedFlag, HandleOwner, check_ms, check_time, validate_brokers, validate_client_id, validate_timeout
 from ._client import HandleBase  # what AsyncConsumer shares with Consumer (poll_native, SubscriptionState)
 from ._security import SecurityOptions
 from .exceptions import ConsumeError, GofkaError, argument_errors
@@ -714,7 +714,7 @@ atexit.register(_close_at_exit)
 # --------------------------------------------------------------------------
 
 
-class Consumer(HandleOwner):
+class Consumer(HandleOwner, ConnectedFlag):
     """A synchronous Kafka consumer.
 
     Args:
@@ -768,7 +768,6 @@ class Consumer(HandleOwner):
     """
 
     _kind = "consumer"
-    _connected = False  # set by connect(); see the connected property
 
     @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
     def __init__(
@@ -863,13 +862,6 @@ class Consumer(HandleOwner):
         self._call(_native.lib.gofka_consumer_connect, self._timeout_ms)
         self._connected = True
 
-    @property
-    def connected(self) -> bool:
-        """True once ``connect()`` succeeded, until ``close()``. Subscribing
-        and polling also connect on demand without setting it: False means
-        that connect() was not called (or failed), not that the consumer
-        cannot work."""
-        return self._connected and not self.closed
 
     @property
     def subscribed(self) -> bool:

@@ -19,7 +19,7 @@ from ctypes import byref, c_int64
 from typing import AbstractSet, Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
-from ._client import HandleOwner, check_ms, check_time, validate_brokers, validate_client_id, validate_timeout
+from ._client import ConnectedFlag, HandleOwner, check_ms, check_time, validate_brokers, validate_client_id, validate_timeout
 from ._security import SecurityOptions
 from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
 from .message import Message
@@ -663,7 +663,7 @@ atexit.register(_close_at_exit)
 # --------------------------------------------------------------------------
 
 
-class Producer(HandleOwner):
+class Producer(HandleOwner, ConnectedFlag):
     """A synchronous Kafka producer.
 
     Two ways to send:
@@ -747,7 +747,6 @@ class Producer(HandleOwner):
     """
 
     _kind = "producer"
-    _connected = False  # set by connect(); see the connected property
 
     @argument_errors(ProduceError)  # invalid arguments: ProduceValueError / ProduceTypeError
     def __init__(
@@ -857,13 +856,6 @@ class Producer(HandleOwner):
         self._call_sliced(_native.lib.gofka_producer_connect, self._timeout_ms)
         self._connected = True
 
-    @property
-    def connected(self) -> bool:
-        """True once ``connect()`` succeeded, until ``close()``.
-        Operations also connect on demand without setting it: False means
-        that connect() was not called (or failed), not that the client
-        cannot work."""
-        return self._connected and not self.closed
 
     @property
     def compression(self) -> Optional[str]:
