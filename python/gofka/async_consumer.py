@@ -323,8 +323,9 @@ class AsyncConsumer(HandleBase, ConnectedFlag):
     async def poll(self, max_messages: int = 1, timeout: Optional[float] = 1.0) -> List[Message]:
         """Returns up to ``max_messages`` messages, waiting up to ``timeout``
         seconds (None: until one arrives) for the first; ``[]`` on timeout.
-        Rebalance callbacks run first (see the class doc). The first poll
-        subscribes implicitly (see Consumer.poll)."""
+        Rebalance callbacks run first (see the class doc). Engine errors,
+        ALL_BROKERS_DOWN included, are raised once (see Consumer.poll). The
+        first poll subscribes implicitly (see Consumer.poll)."""
         max_messages = check_max_messages(max_messages)
         timeout = check_poll_timeout(timeout)
         self._sub.subscribe_if_pending(self, self._opts)  # never blocks (timeout 0)

@@ -920,7 +920,11 @@ class Consumer(HandleOwner, ConnectedFlag):
 
         Rebalance callbacks of the events that came with the messages run
         first, in this thread. Errors the engine met since the last poll
-        (e.g. OffsetError NO_OFFSET) are raised once. The first poll of a
+        (e.g. OffsetError NO_OFFSET) are raised once; among them
+        ConnectionError ALL_BROKERS_DOWN, once per outage, when no broker
+        has been reachable for ``connect.timeout.ms`` (30 s by default; the
+        consumer keeps trying, and later polls return records once a broker
+        is back). The first poll of a
         consumer given ``topics`` (or ``pattern``) subscribes to them when
         neither ``subscribe()`` nor ``assign()`` came first; its records
         come once the group assigned partitions (within ``timeout``, or a
