@@ -226,12 +226,16 @@ func TestCallerReadFailuresCloseTheConnection(t *testing.T) {
 // without having read them (woken by something else, or timed out) reads
 // them in EndWait.
 func TestEndWaitReadsWhatTheGoroutineLeft(t *testing.T) {
-	c, server := rawTestConn(t, true)
+	// The response is awaited before the goroutine starts, so it watches
+	// from its first wait with no ring pending: a ring (rouse) could wake
+	// it once more after the test saw it watching, and it would then find
+	// the caller waiting and stop watching before the frame came.
+	c, server := rawTestConn(t, false)
 	ch := make(chan []byte, 1)
 	c.mu.Lock()
 	c.pending[7] = waiter{ch: ch}
 	c.mu.Unlock()
-	c.rouse()
+	go c.readLoop()
 	deadline := time.Now().Add(30 * time.Second)
 	for !c.watching.Load() && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
