@@ -21,6 +21,9 @@ func TestConsumerSubscribeAgainSameTopics(t *testing.T) {
 				name += "/pattern"
 			}
 			t.Run(name, func(t *testing.T) {
+				if protocol == "consumer" {
+					skipWithoutKIP848(t)
+				}
 				topic := consumerTestTopic(t, brokers, 1)
 				produceTo(t, brokers, topic, 1, 6, "v")
 				group := "g-" + topic
