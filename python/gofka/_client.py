@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from ctypes import byref
-from typing import Any, Callable, Optional, TypeVar, Union
+from typing import Any, Callable, Optional, Protocol, TypeVar, Union
 
 from . import _log, _native
 from .exceptions import GofkaError, error_from_code
@@ -107,19 +107,24 @@ def closed_error(owner: Any, kind: str) -> GofkaError:
 _Owner = TypeVar("_Owner", bound="HandleOwner")
 
 
+class _ClientState(Protocol):
+    """What ConnectedFlag reads of the client it is mixed into."""
+
+    _connected: bool
+
+    @property
+    def closed(self) -> bool: ...
+
+
 class ConnectedFlag(object):
     """The ``connected`` attribute of every client, sync and asyncio (code
     written for the original Gofka client reads it). ``connect()`` sets
-    ``_connected``; the class provides ``closed``."""
+    ``_connected``; the client's own ``closed`` ends it."""
 
     _connected = False  # set by connect()
 
     @property
-    def closed(self) -> bool:  # pragma: no cover - every client defines it
-        raise NotImplementedError
-
-    @property
-    def connected(self) -> bool:
+    def connected(self: _ClientState) -> bool:
         """True once ``connect()`` succeeded (``async with`` calls it on
         entry), until ``close()``. Operations also connect on demand without
         setting it: False means that connect() was not called (or failed),

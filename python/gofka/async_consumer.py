@@ -30,6 +30,8 @@ from .consumer import (
     OffsetAndTimestamp,
     SubscriptionState,
     TopicPartition,
+    _ASSIGNED,
+    _REVOKED,
     as_topic_partition,
     check_max_messages,
     check_poll_timeout,
@@ -39,6 +41,7 @@ from .consumer import (
     committed_result,
     consumer_security,
     new_consumer_handle,
+    own_revocation,
     pack_offsets,
     pack_partitions,
     parse_poll,
@@ -50,8 +53,6 @@ from .consumer import (
     unpack_offsets,
     unpack_partitions,
     unregister_open,
-    _ASSIGNED,
-    _REVOKED,
 )
 from .exceptions import ConsumeError, GofkaError, argument_errors, error_from_code
 from .message import Message
@@ -248,12 +249,7 @@ class AsyncConsumer(HandleBase, ConnectedFlag):
     async def _run_revoke_callback(self) -> None:
         """Calls ``on_revoke`` with the current assignment, if both exist:
         the revocation the application makes itself (unsubscribe, close)."""
-        if self._opts.on_revoke is None:
-            return
-        try:
-            current = self.assignment()
-        except GofkaError:
-            current = []
+        current = own_revocation(self, self._opts)
         if current:
             await _maybe_await(self._opts.on_revoke(current))
 

@@ -38,6 +38,7 @@ from .producer import (
     chunk_records,
     columnar,
     columnar_chunks,
+    compression_property,
     exit_timeout_option,
     new_producer_handle,
     optional_value,
@@ -362,14 +363,7 @@ class AsyncProducer(ConnectedFlag):
         self._connected = True
 
 
-    @property
-    def compression(self) -> Optional[str]:
-        """The codec given to the constructor (None: no compression), which
-        every batch is compressed with. Read-only: it is fixed when the
-        native producer is created, so assigning it raises AttributeError
-        instead of being silently ignored."""
-        codec: Optional[str] = self._opts.compression
-        return codec
+    compression = compression_property
 
     async def __aenter__(self) -> "AsyncProducer":
         await self.connect()

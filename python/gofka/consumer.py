@@ -903,14 +903,9 @@ class Consumer(HandleOwner, ConnectedFlag):
         self._call(_native.lib.gofka_consumer_unsubscribe, self._timeout_ms)
 
     def _run_revoke_callback(self) -> None:
-        """Calls ``on_revoke`` with the current assignment, if both exist:
-        the revocation the application makes itself (unsubscribe, close)."""
-        if self._opts.on_revoke is None:
-            return
-        try:
-            current = self.assignment()
-        except GofkaError:
-            current = []
+        """Calls ``on_revoke`` for the revocation the application makes
+        itself (unsubscribe, close); see own_revocation."""
+        current = own_revocation(self, self._opts)
         if current:
             self._opts.on_revoke(current)
 
@@ -1076,6 +1071,19 @@ class Consumer(HandleOwner, ConnectedFlag):
             self._close_implicitly("garbage-collected without close()")
         except Exception:
             pass
+
+
+def own_revocation(consumer: Any, opts: ConsumerOptions) -> List[TopicPartition]:
+    """The partitions to hand ``on_revoke`` when the application revokes
+    them itself (unsubscribe, close), Consumer and AsyncConsumer alike: the
+    current assignment when there is an ``on_revoke``, else none."""
+    if opts.on_revoke is None:
+        return []
+    try:
+        current: List[TopicPartition] = consumer.assignment()
+    except GofkaError:
+        return []
+    return current
 
 
 def run_callbacks(opts: ConsumerOptions, events: Events) -> List[Any]:

@@ -663,6 +663,19 @@ atexit.register(_close_at_exit)
 # --------------------------------------------------------------------------
 
 
+def compression(owner: Any) -> Optional[str]:
+    """The codec given to the constructor (None: no compression), which
+    every batch is compressed with. Read-only: it is fixed when the native
+    producer is created, so assigning it raises AttributeError instead of
+    being silently ignored."""
+    codec: Optional[str] = owner._opts.compression
+    return codec
+
+
+#: ``compression`` of Producer and AsyncProducer (both hold ProducerOptions).
+compression_property = property(compression)
+
+
 class Producer(HandleOwner, ConnectedFlag):
     """A synchronous Kafka producer.
 
@@ -857,14 +870,7 @@ class Producer(HandleOwner, ConnectedFlag):
         self._connected = True
 
 
-    @property
-    def compression(self) -> Optional[str]:
-        """The codec given to the constructor (None: no compression), which
-        every batch is compressed with. Read-only: it is fixed when the
-        native producer is created, so assigning it raises AttributeError
-        instead of being silently ignored."""
-        codec: Optional[str] = self._opts.compression
-        return codec
+    compression = compression_property
 
     def _call_sliced(self, fn: Callable[..., int], *args: Any) -> None:
         """``_call`` from a helper thread, joined in 200 ms slices so that

@@ -268,7 +268,6 @@ sys.exit(0 if status == 0 else 6)
 """
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_forked_child_exit_leaves_parent_engine_alone(brokers: str, topic: str, kind: str) -> None:
     proc = _child(_FORK, brokers, topic, kind)
