@@ -176,6 +176,9 @@ def test_wheel_tag_and_contents(wheel: str, tmp_path: "os.PathLike[str]") -> Non
     assert len(re.findall(r"^Tag: ", wheel_meta, re.M)) == 1, wheel_meta
     assert "Root-Is-Purelib: false" in wheel_meta
     assert "Requires-Python: >=3.8" in metadata
+    # gofka.otel's optional dependency, and nothing required
+    assert re.search(r"^Provides-Extra: otel$", metadata, re.M), metadata
+    assert re.findall(r"^Requires-Dist: (.*)$", metadata, re.M) == ['opentelemetry-api>=1.20; extra == "otel"'], metadata
     assert re.search(r"^gofka = gofka\.cli:main$", entry_points, re.M)
     # the tag's glibc is the newest one either shared object needs (as
     # objdump sees it); the library needs one, the extension maybe none
