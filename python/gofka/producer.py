@@ -1814,7 +1814,7 @@ def _result_error(r: Any) -> GofkaError:
 
 class _PyPendingRecords(object):
     """Pure-Python PendingRecords (gofka._speedups has the C one; same
-    interface and behaviour, see _speedups.c): the records produce()
+    interface and behaviour, see _speedups_src/pending.c): the records produce()
     accepted and the push thread has not taken yet, and produce() itself.
     Calls back into the owning Producer (held weakly) for _closed_error,
     _too_large, _push, _queue_full and _wake_flusher. Thread-safe."""
