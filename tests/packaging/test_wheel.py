@@ -339,10 +339,11 @@ def test_wheel_without_speedups_env(wheel: str, tmp_path: "os.PathLike[str]") ->
 
 
 def test_sdist_and_wheel_without_speedups(tmp_path: "os.PathLike[str]") -> None:
-    """The sdist carries the speedups' C sources and no built binary; a wheel built from
-    it where the C extension does not compile (as on a machine without
-    Python.h: CFLAGS here forces a missing header; cgo ignores CFLAGS) warns,
-    is the pure-Python py3-none-<platform> one, and works."""
+    """The sdist carries the speedups' C sources and no built binary; a
+    wheel built from it where the C extension does not compile (as on a
+    machine without Python.h: CFLAGS here forces a missing header; cgo
+    ignores CFLAGS) warns, is the pure-Python py3-none-<platform> one, and
+    works."""
     tmp = str(tmp_path)
     # a build environment: setuptools with bdist_wheel (what pyproject.toml
     # asks for), without the build isolation of pip that would hide the log

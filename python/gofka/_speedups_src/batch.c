@@ -1,8 +1,5 @@
-/* The per-record loops of the sync Producer's backlog: chunk_records
- * (Producer._push) and serve_entry (Producer._serve). */
 #include "speedups.h"
 
-/* ------------------------------------------------------------------ */
 /* chunk_records(records, limit) and serve_entry(entry, now, result_error,
  * headers_dict): the per-record loops of Producer._push and
  * Producer._serve (producer.py has their pure-Python twins,

@@ -1,8 +1,5 @@
-/* PendingRecords (gofka._speedups.PendingRecords): Producer.produce() at
- * C speed. */
 #include "speedups.h"
 
-/* ------------------------------------------------------------------ */
 /* PendingRecords: Producer.produce() at C speed.
  *
  * The non-blocking produce() of gofka.Producer appends one record tuple

@@ -1,8 +1,5 @@
-/* AsyncSends (gofka._speedups.AsyncSends): AsyncProducer.send's fast
- * path, and resolve_sends, the success path of its batch events. */
 #include "speedups.h"
 
-/* ------------------------------------------------------------------ */
 /* AsyncSends: AsyncProducer.send's fast path and the sends of the
  * current loop turn (async_producer.py has the pure-Python twin,
  * _PyAsyncSends, and the slow path, AsyncProducer.send).
