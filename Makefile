@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV ?= .venv
 LIB := python/gofka/libgofka.so
 SPEEDUPS := python/gofka/_speedups.abi3.so
+# The C files of gofka._speedups, compiled together into $(SPEEDUPS) (as
+# setup.py does: every .c file of the folder).
+SPEEDUPS_SRC := $(sort $(wildcard python/gofka/_speedups_src/*.c))
 CC ?= cc
 GO_SOURCES := $(shell find wire core devcluster capi internal -name '*.go' -not -name '*_test.go') go.mod go.sum include/gofka.h
 
@@ -15,15 +18,16 @@ build: $(LIB) $(SPEEDUPS)
 $(LIB): $(GO_SOURCES) build.sh
 	./build.sh $(LIB)
 
-# The optional C speedups of the Python package (python/gofka/_speedups.c,
-# CPython stable ABI 3.8+). Without Python's headers the package runs in pure
-# Python: the rule then warns instead of failing (the test run requires them,
-# see GOFKA_REQUIRE_SPEEDUPS in scripts/run-tests.sh).
-$(SPEEDUPS): python/gofka/_speedups.c include/gofka.h
+# The optional C speedups of the Python package (python/gofka/_speedups_src,
+# one extension module, CPython stable ABI 3.8+). Without Python's headers
+# the package runs in pure Python: the rule then warns instead of failing
+# (the test run requires them, see GOFKA_REQUIRE_SPEEDUPS in
+# scripts/run-tests.sh).
+$(SPEEDUPS): $(SPEEDUPS_SRC) python/gofka/_speedups_src/speedups.h include/gofka.h
 	@inc=$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])'); \
 	if [ -f "$$inc/Python.h" ]; then \
-	  echo "$(CC) ... -o $@ $<"; \
-	  $(CC) -shared -fPIC -O2 -Wall -Wextra -Werror -I"$$inc" -Iinclude -o $@ $<; \
+	  echo "$(CC) ... -o $@ $(SPEEDUPS_SRC)"; \
+	  $(CC) -shared -fPIC -O2 -Wall -Wextra -Werror -I"$$inc" -Iinclude -o $@ $(SPEEDUPS_SRC); \
 	else \
 	  echo "warning: $$inc/Python.h not found (install python3-dev): gofka runs without its C speedups" >&2; \
 	fi
@@ -58,6 +62,7 @@ test-python: build venv
 # Regenerates the docs made from code (tests fail when they are stale).
 docs:
 	go run ./core/cmd/configdoc > docs/configuration.md
+	go run ./core/cmd/configdoc -python > python/gofka/_ranges.py
 	go run ./wire/cmd/errordoc > docs/errors.md
 	go run ./wire/cmd/errordoc -python > python/gofka/_error_table.py
 	go run ./wire/cmd/errordoc -layouts > python/gofka/_layouts.py

@@ -3,9 +3,9 @@
 - build_py runs ./build.sh, i.e. the Go toolchain, and puts the freshly
   built libgofka.so into the package of the build tree (or, for an editable
   install, next to python/gofka/__init__.py).
-- build_ext compiles the optional C extension gofka._speedups
-  (python/gofka/_speedups.c) against CPython's stable ABI (Py_LIMITED_API
-  0x03080000), giving gofka/_speedups.abi3.so. It is optional: without
+- build_ext compiles the optional C extension gofka._speedups (the C
+  files of python/gofka/_speedups_src, one module) against CPython's
+  stable ABI (Py_LIMITED_API 0x03080000), giving gofka/_speedups.abi3.so. It is optional: without
   Python's headers (python3-dev) or a C compiler the build prints a warning
   and goes on, and the package runs in pure Python (gofka/message.py falls
   back; same behaviour, only slower).
@@ -42,14 +42,25 @@ except ImportError:  # older setuptools: the `wheel` package (see pyproject.toml
 ROOT = os.path.dirname(os.path.abspath(__file__))
 LIB_NAME = "libgofka.so"
 SPEEDUPS = "gofka._speedups"
-# The oldest CPython whose stable ABI _speedups.c uses (its Py_LIMITED_API).
+# The oldest CPython whose stable ABI the speedups use (its Py_LIMITED_API).
 LIMITED_API = 0x03080000
 LIMITED_API_TAG = "cp38"
 
+# The speedups' sources: every .c file of the folder (the Makefile's
+# SPEEDUPS_SRC takes the same), compiled into the one module. Not named
+# python/gofka/_speedups: a folder of that name would import as a namespace
+# package where the extension is not built, instead of the ImportError the
+# pure-Python fallback expects.
+SPEEDUPS_SRC = "python/gofka/_speedups_src"
 SPEEDUPS_EXTENSION = Extension(
     SPEEDUPS,
-    sources=["python/gofka/_speedups.c"],
-    # _speedups.c takes gofka_error_t and the packed layouts from gofka.h.
+    sources=sorted(
+        os.path.join(SPEEDUPS_SRC, name)
+        for name in os.listdir(os.path.join(ROOT, SPEEDUPS_SRC))
+        if name.endswith(".c")
+    ),
+    # They take gofka_error_t, the library's signatures and the packed
+    # layouts from gofka.h (and share speedups.h, next to them).
     include_dirs=["include"],
     py_limited_api=True,
     define_macros=[("Py_LIMITED_API", "0x%08X" % LIMITED_API)],

@@ -193,11 +193,11 @@ var properties = []Property{
 	{"client.id", "string", "gofka", "Client identifier sent with every request; brokers log it and use it for quotas. At most 32,767 bytes (a Kafka STRING), like every string setting sent to brokers (group.id, group.instance.id, client.rack, sasl.username): longer is INVALID_ARGUMENT.",
 		func(c *Config, v string) error { c.ClientID = v; return nil }},
 	{"connect.timeout.ms", "duration(ms)", "30000", "Upper bound on one connection attempt (TCP connect plus TLS handshake).",
-		durationSetter(func(c *Config) *time.Duration { return &c.DialTimeout })},
+		durationSetter("connect.timeout.ms", func(c *Config) *time.Duration { return &c.DialTimeout })},
 	{"request.timeout.ms", "duration(ms)", "30000", "Upper bound on the wait for one response (plus the fetch max wait for fetches and the rebalance timeout for group joins), also under a longer call deadline; a broker that does not answer in time has its connection closed and the request is retried elsewhere when the call allows. Calls without a deadline of their own are bounded by it too.",
-		durationSetter(func(c *Config) *time.Duration { return &c.RequestTimeout })},
+		durationSetter("request.timeout.ms", func(c *Config) *time.Duration { return &c.RequestTimeout })},
 	{"metadata.max.age.ms", "duration(ms)", "300000", "Cached cluster metadata older than this is refreshed before use.",
-		durationSetter(func(c *Config) *time.Duration { return &c.MetadataMaxAge })},
+		durationSetter("metadata.max.age.ms", func(c *Config) *time.Duration { return &c.MetadataMaxAge })},
 	{"allow.auto.create.topics", "bool", "true", "Ask brokers to create a topic the client produces to when it does not exist (if the broker allows it).",
 		func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
@@ -205,18 +205,11 @@ var properties = []Property{
 			return err
 		}},
 	{"retries", "int", "3", "Retries after the first attempt of an operation that failed with a retriable error (the error table says which are); 0 disables retries.",
-		func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return fmt.Errorf("must be a non-negative integer")
-			}
-			c.Retry.MaxRetries = n
-			return nil
-		}},
+		intSetter("retries", func(c *Config) *int { return &c.Retry.MaxRetries })},
 	{"retry.backoff.ms", "duration(ms)", "100", "Wait before the first retry; later waits grow by retry.backoff.multiplier up to retry.backoff.max.ms.",
-		durationSetter(func(c *Config) *time.Duration { return &c.Retry.InitialBackoff })},
+		durationSetter("retry.backoff.ms", func(c *Config) *time.Duration { return &c.Retry.InitialBackoff })},
 	{"retry.backoff.max.ms", "duration(ms)", "30000", "Upper bound on the wait between two retries.",
-		durationSetter(func(c *Config) *time.Duration { return &c.Retry.MaxBackoff })},
+		durationSetter("retry.backoff.max.ms", func(c *Config) *time.Duration { return &c.Retry.MaxBackoff })},
 	{"retry.backoff.multiplier", "float", "2.0", "Factor by which the wait grows after each retry (>= 1.0).",
 		func(c *Config, v string) error {
 			f, err := strconv.ParseFloat(v, 64)
@@ -258,17 +251,6 @@ var properties = []Property{
 			c.Compression = codec
 			return err
 		}},
-}
-
-func durationSetter(field func(*Config) *time.Duration) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		ms, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || ms < 0 {
-			return fmt.Errorf("must be a non-negative number of milliseconds")
-		}
-		*field(c) = time.Duration(ms) * time.Millisecond
-		return nil
-	}
 }
 
 // NewConfig returns the defaults of the property table with opts applied.
@@ -334,8 +316,13 @@ func (c *Config) validate() error {
 			return &wire.Error{Code: wire.ErrInvalidArgument, Detail: err.Error()}
 		}
 	}
-	if c.DialTimeout <= 0 || c.RequestTimeout <= 0 {
-		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "timeouts must be positive"}
+	// connect/request timeouts, metadata age, connection setup and
+	// reconnect backoffs, pool limits (core/validate.go)
+	if err := c.checkRanges(rangeCommon); err != nil {
+		return err
+	}
+	if err := c.checkRanges(rangePool); err != nil {
+		return err
 	}
 	if err := c.validateStrings(); err != nil {
 		return err

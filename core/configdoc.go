@@ -22,7 +22,11 @@ func ConfigMarkdown() string {
 		if def == "" {
 			def = "(none)"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | `%s` | %s |\n", p.Name, escapeCell(p.Type), def, escapeCell(p.Doc))
+		typ := p.Type
+		if r := findRange(p.Name); r != nil { // core/validate.go
+			typ += fmt.Sprintf(", %d to %d", r.Min, r.Max)
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | `%s` | %s |\n", p.Name, escapeCell(typ), def, escapeCell(p.Doc))
 	}
 	return b.String()
 }

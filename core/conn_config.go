@@ -27,11 +27,11 @@ import (
 func init() {
 	properties = append(properties,
 		Property{"socket.connection.setup.timeout.ms", "duration(ms)", "10000", "Upper bound on one connection attempt to one broker address: TCP connect, TLS handshake, ApiVersions and SASL authentication (the shorter of this and connect.timeout.ms applies). A broker that accepts the connection but does not answer is given up after this, and the next address is tried. 0 = connect.timeout.ms only.",
-			durationSetter(func(c *Config) *time.Duration { return &c.ConnectionSetupTimeout })},
+			durationSetter("socket.connection.setup.timeout.ms", func(c *Config) *time.Duration { return &c.ConnectionSetupTimeout })},
 		Property{"reconnect.backoff.ms", "duration(ms)", "50", "Wait before reconnecting to a broker that could not be reached; doubles after each failure in a row up to reconnect.backoff.max.ms, with jitter.",
-			durationSetter(func(c *Config) *time.Duration { return &c.ReconnectBackoff })},
+			durationSetter("reconnect.backoff.ms", func(c *Config) *time.Duration { return &c.ReconnectBackoff })},
 		Property{"reconnect.backoff.max.ms", "duration(ms)", "1000", "Upper bound on the wait before reconnecting to a broker, and on the wait between two failing metadata lookups or group joins/heartbeats, so that a client resumes within about this long once brokers are back after an outage.",
-			durationSetter(func(c *Config) *time.Duration { return &c.ReconnectBackoffMax })},
+			durationSetter("reconnect.backoff.max.ms", func(c *Config) *time.Duration { return &c.ReconnectBackoffMax })},
 	)
 }
 
@@ -48,9 +48,8 @@ func WithReconnectBackoff(initial, maxBackoff time.Duration) Option {
 
 // validateConn reports connection settings that cannot work.
 func (c *Config) validateConn() error {
-	if c.ConnectionSetupTimeout < 0 || c.ReconnectBackoff < 0 || c.ReconnectBackoffMax < 0 {
-		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "connection setup timeout and reconnect backoffs must be >= 0"}
-	}
+	// Their ranges are checked by validate (core/validate.go); here what
+	// relates them.
 	if c.ReconnectBackoffMax > 0 && c.ReconnectBackoffMax < c.ReconnectBackoff {
 		return &wire.Error{Code: wire.ErrInvalidArgument,
 			Detail: fmt.Sprintf("reconnect.backoff.max.ms (%v) must not be below reconnect.backoff.ms (%v)", c.ReconnectBackoffMax, c.ReconnectBackoff)}

@@ -58,11 +58,11 @@ var consumerProperties = []Property{
 			return nil
 		}},
 	{"session.timeout.ms", "duration(ms)", "45000", "Classic protocol: a member that sends no heartbeat for this long is removed from the group. The broker bounds it (group.min/max.session.timeout.ms). The consumer protocol uses the broker's group.consumer.session.timeout.ms instead.",
-		positiveDuration(func(c *Config) *time.Duration { return &c.SessionTimeout })},
+		durationSetter("session.timeout.ms", func(c *Config) *time.Duration { return &c.SessionTimeout })},
 	{"heartbeat.interval.ms", "duration(ms)", "3000", "Classic protocol: time between heartbeats (sent by the engine, not by Poll). Keep it well under session.timeout.ms. The consumer protocol uses the interval the broker sends.",
-		positiveDuration(func(c *Config) *time.Duration { return &c.HeartbeatInterval })},
+		durationSetter("heartbeat.interval.ms", func(c *Config) *time.Duration { return &c.HeartbeatInterval })},
 	{"max.poll.interval.ms", "duration(ms)", "300000", "A member whose application does not call Poll for this long leaves the group (and rejoins at its next Poll). Also the rebalance timeout, and the longest a revocation waits for the application with rebalance.callbacks.",
-		positiveDuration(func(c *Config) *time.Duration { return &c.MaxPollInterval })},
+		durationSetter("max.poll.interval.ms", func(c *Config) *time.Duration { return &c.MaxPollInterval })},
 	{"enable.auto.commit", "bool", "true", "Commit consumed offsets every auto.commit.interval.ms, before partitions are revoked, and on close. Background commits cover the records returned by all but the latest Poll (at-least-once).",
 		func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
@@ -70,7 +70,7 @@ var consumerProperties = []Property{
 			return err
 		}},
 	{"auto.commit.interval.ms", "duration(ms)", "5000", "Interval of automatic offset commits.",
-		positiveDuration(func(c *Config) *time.Duration { return &c.AutoCommitInterval })},
+		durationSetter("auto.commit.interval.ms", func(c *Config) *time.Duration { return &c.AutoCommitInterval })},
 	{"auto.offset.reset", "earliest|latest|none", "latest", "Where to start when a partition has no committed offset or its offset is out of range: the earliest or the latest offset, or none (Poll fails with NO_OFFSET / OFFSET_OUT_OF_RANGE until the application seeks).",
 		func(c *Config, v string) error {
 			switch strings.ToLower(v) {
@@ -93,22 +93,15 @@ var consumerProperties = []Property{
 			return nil
 		}},
 	{"fetch.min.bytes", "int", "1", "Bytes a broker waits for (up to fetch.max.wait.ms) before answering a fetch.",
-		int32Setter(1, func(c *Config) *int32 { return &c.FetchMinBytes })},
+		int32Setter("fetch.min.bytes", func(c *Config) *int32 { return &c.FetchMinBytes })},
 	{"fetch.max.bytes", "int", "52428800", "Upper bound of one fetch response, and of the records the consumer buffers ahead of Poll: a broker's fetcher pauses while this much is buffered.",
-		int32Setter(1024, func(c *Config) *int32 { return &c.FetchMaxBytes })},
+		int32Setter("fetch.max.bytes", func(c *Config) *int32 { return &c.FetchMaxBytes })},
 	{"max.partition.fetch.bytes", "int", "1048576", "Upper bound of the data one fetch returns per partition (a larger first batch is still returned whole).",
-		int32Setter(1, func(c *Config) *int32 { return &c.MaxPartitionFetchBytes })},
+		int32Setter("max.partition.fetch.bytes", func(c *Config) *int32 { return &c.MaxPartitionFetchBytes })},
 	{"fetch.max.wait.ms", "duration(ms)", "500", "How long a broker may hold a fetch waiting for fetch.min.bytes.",
-		durationSetter(func(c *Config) *time.Duration { return &c.FetchMaxWait })},
+		durationSetter("fetch.max.wait.ms", func(c *Config) *time.Duration { return &c.FetchMaxWait })},
 	{"max.poll.records", "int", "500", "Records returned by one Poll when the call gives no limit of its own.",
-		func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return fmt.Errorf("must be a positive integer")
-			}
-			c.MaxPollRecords = n
-			return nil
-		}},
+		intSetter("max.poll.records", func(c *Config) *int { return &c.MaxPollRecords })},
 	{"rebalance.callbacks", "bool", "false", "The application handles rebalance events (Poll with a rebalance listener, or PollEvents): a revocation then waits, up to max.poll.interval.ms, until the application polls again after receiving it, so that it can commit in its callback. Without it the engine revokes at once, committing first if auto-commit is on.",
 		func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
@@ -117,28 +110,6 @@ var consumerProperties = []Property{
 		}},
 	{"client.rack", "string", "", "Rack of the consumer, sent with fetches and group membership for rack-aware replica selection and assignment.",
 		func(c *Config, v string) error { c.ClientRack = v; return nil }},
-}
-
-func positiveDuration(field func(*Config) *time.Duration) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		ms, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || ms <= 0 || ms > 1<<31-1 {
-			return fmt.Errorf("must be a positive number of milliseconds (at most 2147483647)")
-		}
-		*field(c) = time.Duration(ms) * time.Millisecond
-		return nil
-	}
-}
-
-func int32Setter(minValue int32, field func(*Config) *int32) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		n, err := strconv.ParseInt(v, 10, 32)
-		if err != nil || int32(n) < minValue {
-			return fmt.Errorf("must be an integer from %d to 2147483647", minValue)
-		}
-		*field(c) = int32(n)
-		return nil
-	}
 }
 
 // WithGroupID sets the consumer group id (group.id).
@@ -233,17 +204,13 @@ func (c *Config) validateConsumer() error {
 			return bad("unknown assignor %q (range, roundrobin, cooperative-sticky)", s)
 		}
 	}
-	if c.SessionTimeout <= 0 || c.HeartbeatInterval <= 0 || c.MaxPollInterval <= 0 || c.AutoCommitInterval <= 0 {
-		return bad("session, heartbeat, poll and auto-commit intervals must be positive")
+	// Each setting's range (core/validate.go): the property's, also for
+	// the With... options.
+	if err := c.checkRanges(rangeConsumer); err != nil {
+		return err
 	}
 	if c.HeartbeatInterval >= c.SessionTimeout {
 		return bad("heartbeat.interval.ms (%v) must be lower than session.timeout.ms (%v)", c.HeartbeatInterval, c.SessionTimeout)
-	}
-	if c.FetchMinBytes < 1 || c.FetchMaxBytes < 1 || c.MaxPartitionFetchBytes < 1 || c.FetchMaxWait < 0 {
-		return bad("fetch sizes must be positive")
-	}
-	if c.MaxPollRecords < 1 {
-		return bad("max.poll.records must be positive")
 	}
 	if c.GroupInstanceID != "" && c.GroupID == "" {
 		return bad("group.instance.id needs a group.id")

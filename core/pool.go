@@ -155,6 +155,9 @@ func NewPool(pc PoolConfig, dial Config) (*Pool, error) {
 // cfg (connections.max, connections.max.idle.ms, connect.timeout.ms,
 // security settings, client.id).
 func NewPoolFromConfig(cfg Config) (*Pool, error) {
+	if err := cfg.checkRanges(rangePool); err != nil { // as the properties (core/validate.go)
+		return nil, err
+	}
 	return NewPool(PoolConfig{
 		MaxConnections:    cfg.PoolMaxConnections,
 		MaxIdleTime:       cfg.ConnectionsMaxIdle,

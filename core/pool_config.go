@@ -28,16 +28,9 @@ func init() {
 				return nil
 			}},
 		Property{"connections.max", "int", "0", "Upper bound on the open broker connections of the client's private pool (or of a pool made by gofka_pool_new); when reached, requests to another broker wait for a free slot. 0 = no limit.",
-			func(c *Config, v string) error {
-				n, err := strconv.Atoi(v)
-				if err != nil || n < 0 {
-					return fmt.Errorf("must be a non-negative integer")
-				}
-				c.PoolMaxConnections = n
-				return nil
-			}},
+			intSetter("connections.max", func(c *Config) *int { return &c.PoolMaxConnections })},
 		Property{"connections.max.idle.ms", "duration(ms)", "540000", "Connections with no request in flight for this long are closed (and dialed again on next use). 0 = never.",
-			durationSetter(func(c *Config) *time.Duration { return &c.ConnectionsMaxIdle })},
+			durationSetter("connections.max.idle.ms", func(c *Config) *time.Duration { return &c.ConnectionsMaxIdle })},
 	)
 }
 

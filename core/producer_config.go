@@ -29,11 +29,11 @@ func init() {
 
 var producerProperties = []Property{
 	{"batch.size", "int(bytes)", "1048576", "Upper bound on the encoded size of one record batch (one partition's records in one request), before compression. A record larger than this gets a batch of its own.",
-		intSetter(1, 1<<30, func(c *Config) *int { return &c.BatchSize })},
+		intSetter("batch.size", func(c *Config) *int { return &c.BatchSize })},
 	{"linger.ms", "duration(ms)", "0", "How long a batch that is not full may wait for more records before it is sent. 0 sends as soon as the connection has room for another request.",
-		durationSetter(func(c *Config) *time.Duration { return &c.Linger })},
+		durationSetter("linger.ms", func(c *Config) *time.Duration { return &c.Linger })},
 	{"max.in.flight.requests.per.connection", "int", "5", "Produce requests sent to one broker and not yet answered: 1 to 1000 (WithMaxInFlight too). At most 5 with enable.idempotence (the broker deduplicates the last 5 batches of each partition).",
-		intSetter(1, MaxInFlightLimit, func(c *Config) *int { return &c.MaxInFlight })},
+		intSetter("max.in.flight.requests.per.connection", func(c *Config) *int { return &c.MaxInFlight })},
 	{"enable.idempotence", "bool", "true", "Give each batch a producer id and sequence number so that retries neither duplicate nor reorder records. Needs acks=all; when left at its default with acks 0 or 1, idempotence is off (as in the Java client); set explicitly to true with acks 0 or 1 it is an error.",
 		func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
@@ -44,33 +44,11 @@ var producerProperties = []Property{
 			return nil
 		}},
 	{"buffer.memory", "int(bytes)", "33554432", "Bytes of records the producer buffers (waiting or in flight). Produce blocks while it is full, until room frees up or its context ends (QUEUE_FULL).",
-		int64Setter(1024, 1<<40, func(c *Config) *int64 { return &c.BufferMemory })},
+		int64Setter("buffer.memory", func(c *Config) *int64 { return &c.BufferMemory })},
 	{"delivery.timeout.ms", "duration(ms)", "120000", "Upper bound on the time between Produce and the record's result: a record not acknowledged by then fails with DELIVERY_TIMEOUT (retries included).",
-		durationSetter(func(c *Config) *time.Duration { return &c.DeliveryTimeout })},
+		durationSetter("delivery.timeout.ms", func(c *Config) *time.Duration { return &c.DeliveryTimeout })},
 	{"max.request.size", "int(bytes)", "1048576", "Upper bound on the batches of one produce request, and on one record: a larger record fails with MESSAGE_TOO_LARGE_LOCAL without being sent.",
-		intSetter(64, 1<<30, func(c *Config) *int { return &c.MaxRequestSize })},
-}
-
-func intSetter(lo, hi int, field func(*Config) *int) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < lo || n > hi {
-			return fmt.Errorf("must be an integer between %d and %d", lo, hi)
-		}
-		*field(c) = n
-		return nil
-	}
-}
-
-func int64Setter(lo, hi int64, field func(*Config) *int64) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < lo || n > hi {
-			return fmt.Errorf("must be an integer between %d and %d", lo, hi)
-		}
-		*field(c) = n
-		return nil
-	}
+		intSetter("max.request.size", func(c *Config) *int { return &c.MaxRequestSize })},
 }
 
 // WithBatchSize bounds the encoded size of one record batch (batch.size).
@@ -115,21 +93,10 @@ func (c *Config) validateProducer() error {
 	bad := func(format string, args ...any) error {
 		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf(format, args...)}
 	}
-	switch {
-	case c.BatchSize <= 0:
-		return bad("batch.size must be positive, got %d", c.BatchSize)
-	case c.MaxInFlight <= 0 || c.MaxInFlight > MaxInFlightLimit:
-		// The property's range, also for WithMaxInFlight: one rule for Go,
-		// the C ABI and Python.
-		return bad("max.in.flight.requests.per.connection must be between 1 and %d, got %d", MaxInFlightLimit, c.MaxInFlight)
-	case c.BufferMemory <= 0:
-		return bad("buffer.memory must be positive, got %d", c.BufferMemory)
-	case c.DeliveryTimeout <= 0:
-		return bad("delivery.timeout.ms must be positive")
-	case c.MaxRequestSize <= 0:
-		return bad("max.request.size must be positive, got %d", c.MaxRequestSize)
-	case c.Linger < 0:
-		return bad("linger.ms must not be negative")
+	// Each setting's range (core/validate.go): the property's, also for
+	// the With... options. One rule for Go, the C ABI and Python.
+	if err := c.checkRanges(rangeProducer); err != nil {
+		return err
 	}
 	if c.EnableIdempotence && c.idempotenceSet && c.Acks != -1 {
 		return bad("enable.idempotence=true needs acks=all (acks is %d)", c.Acks)

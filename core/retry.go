@@ -41,14 +41,17 @@ func DefaultRetryPolicy() RetryPolicy {
 		BackoffMultiplier: 2.0, Jitter: true}
 }
 
-// Validate reports a policy that cannot work: negative counts or
-// durations, a cap below the initial backoff, or a multiplier below 1.
+// Validate reports a policy that cannot work: a count or duration outside
+// its property's range (retries, retry.backoff.ms, retry.backoff.max.ms:
+// core/validate.go), a cap below the initial backoff, or a multiplier
+// below 1.
 func (p RetryPolicy) Validate() error {
+	// retries, retry.backoff.ms and retry.backoff.max.ms: their ranges
+	// (core/validate.go), as for the properties.
+	if err := (&Config{Retry: p}).checkRanges(rangeRetry); err != nil {
+		return err
+	}
 	switch {
-	case p.MaxRetries < 0:
-		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("retries must be >= 0, got %d", p.MaxRetries)}
-	case p.InitialBackoff < 0 || p.MaxBackoff < 0:
-		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "retry backoffs must be >= 0"}
 	case p.MaxBackoff < p.InitialBackoff:
 		return &wire.Error{Code: wire.ErrInvalidArgument,
 			Detail: fmt.Sprintf("retry.backoff.max.ms (%v) must not be below retry.backoff.ms (%v)", p.MaxBackoff, p.InitialBackoff)}

@@ -4,7 +4,7 @@
 // results of gofka_producer_produce_batch). capi writes them with the offsets and
 // sizes below; wire/cmd/errordoc generates from the same tables the
 // #defines of gofka.h (between its "BEGIN GENERATED: packed layouts"
-// markers, used by python/gofka/_speedups.c) and the struct formats and
+// markers, used by python/gofka/_speedups_src) and the struct formats and
 // offsets of python/gofka/_layouts.py, and tests fail when either is stale.
 // Changing a layout is an ABI change: bump GOFKA_ABI_VERSION.
 //

@@ -7,6 +7,7 @@ from ctypes import byref
 from typing import Any, Callable, Optional, Protocol, TypeVar, Union
 
 from . import _log, _native
+from ._ranges import RANGES
 from .exceptions import GofkaError, error_from_code
 
 
@@ -84,6 +85,32 @@ def check_ms(name: str, value: Any, minimum: int = 0) -> int:
     ms = check_time(name, value, unit="ms", minimum=minimum)
     assert ms is not None
     return int(ms)
+
+
+def check_setting(name: str, value: Any, prop: str) -> int:
+    """An int keyword argument ``name`` that sets the numeric property
+    ``prop``: TypeError when it is not an int, ValueError outside the
+    property's range. The range is the engine's (_ranges.RANGES, generated
+    from core/validate.go), the one the property table and the Go options
+    check too, so that every door accepts the same values."""
+    lo, hi = RANGES[prop]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("%s must be int, not %s" % (name, type(value).__name__))
+    if value < lo or value > hi:
+        raise ValueError("%s must be between %d and %d (%s), got %d" % (name, lo, hi, prop, value))
+    return value
+
+
+def check_setting_ms(name: str, value: Any, prop: str) -> int:
+    """check_setting of a duration property in milliseconds: the rule of
+    every time argument (check_time: int or float, no NaN or inf) within
+    the property's range; returns the int number of ms (fractions are
+    dropped) that goes into the configuration."""
+    lo, hi = RANGES[prop]
+    ms = check_ms(name, value, lo)
+    if ms > hi:
+        raise ValueError("%s must be at most %d ms (%s), got %r" % (name, hi, prop, value))
+    return ms
 
 
 def validate_timeout(timeout: Any) -> Union[int, float]:

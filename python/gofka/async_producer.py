@@ -82,7 +82,7 @@ _PARTITION_COUNT_TTL = 30.0
 
 class _PyAsyncSends(object):
     """Pure-Python AsyncSends (gofka._speedups has the C one, which also
-    has a ``send`` fast path; see _speedups.c): the sends of the current
+    has a ``send`` fast path; see _speedups_src/sends.c): the sends of the current
     loop turn, not yet packed, as (topic, partition, key, value,
     timestamp_ms, headers, size, future), and whether ``pack`` is
     scheduled."""

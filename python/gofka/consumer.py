@@ -26,7 +26,8 @@ from ctypes import byref, c_int32, c_size_t, c_void_p
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
-from ._client import ConnectedFlag, HandleOwner, check_ms, check_time, validate_brokers, validate_client_id, validate_timeout
+from ._client import (ConnectedFlag, HandleOwner, check_setting, check_setting_ms, check_time, validate_brokers,
+                      validate_client_id, validate_timeout)
 from ._client import HandleBase  # what AsyncConsumer shares with Consumer (poll_native, SubscriptionState)
 from ._security import SecurityOptions
 from .exceptions import ConsumeError, GofkaError, argument_errors
@@ -380,10 +381,10 @@ class ConsumerOptions(object):
         if auto_offset_reset not in AUTO_OFFSET_RESET:
             raise ValueError("auto_offset_reset must be one of %s, got %r" % (", ".join(AUTO_OFFSET_RESET), auto_offset_reset))
         self.auto_offset_reset = auto_offset_reset
-        self.session_timeout = session_timeout = check_ms("session_timeout", session_timeout, 1)
+        self.session_timeout = session_timeout = check_setting_ms("session_timeout", session_timeout, "session.timeout.ms")
         self.timeout = validate_timeout(timeout)
         self.timeout_ms = max(1, _native.timeout_ms(self.timeout))
-        self.max_poll_records = _check_int("max_poll_records", max_poll_records, 1, 1 << 24)
+        self.max_poll_records = check_setting("max_poll_records", max_poll_records, "max.poll.records")
         if group_protocol not in GROUP_PROTOCOLS:
             raise ValueError("group_protocol must be one of %s, got %r" % (", ".join(GROUP_PROTOCOLS), group_protocol))
         strategy = None
@@ -415,25 +416,25 @@ class ConsumerOptions(object):
                 raise ValueError("group_instance_id needs a group_id")
         if isolation_level not in ISOLATION_LEVELS:
             raise ValueError("isolation_level must be one of %s, got %r" % (", ".join(ISOLATION_LEVELS), isolation_level))
-        max_poll_interval_ms = check_ms("max_poll_interval_ms", max_poll_interval_ms, 1)
+        max_poll_interval_ms = check_setting_ms("max_poll_interval_ms", max_poll_interval_ms, "max.poll.interval.ms")
         if heartbeat_interval_ms is not None:
-            heartbeat_interval_ms = check_ms("heartbeat_interval_ms", heartbeat_interval_ms, 1)
+            heartbeat_interval_ms = check_setting_ms("heartbeat_interval_ms", heartbeat_interval_ms, "heartbeat.interval.ms")
             if heartbeat_interval_ms >= session_timeout:
                 raise ValueError("heartbeat_interval_ms must be lower than session_timeout")
         elif session_timeout <= 3000:
             heartbeat_interval_ms = max(1, session_timeout // 3)
-        auto_commit_interval_ms = check_ms("auto_commit_interval_ms", auto_commit_interval_ms, 1)
-        for name, value, lo in (
-            ("fetch_min_bytes", fetch_min_bytes, 1),
-            ("fetch_max_bytes", fetch_max_bytes, 1024),
-            ("max_partition_fetch_bytes", max_partition_fetch_bytes, 1),
+        auto_commit_interval_ms = check_setting_ms("auto_commit_interval_ms", auto_commit_interval_ms, "auto.commit.interval.ms")
+        for name, value, prop in (
+            ("fetch_min_bytes", fetch_min_bytes, "fetch.min.bytes"),
+            ("fetch_max_bytes", fetch_max_bytes, "fetch.max.bytes"),
+            ("max_partition_fetch_bytes", max_partition_fetch_bytes, "max.partition.fetch.bytes"),
         ):
             if value is not None:
-                _check_int(name, value, lo, _native.INT32_MAX)
+                check_setting(name, value, prop)
         if fetch_max_wait_ms is not None:
-            fetch_max_wait_ms = check_ms("fetch_max_wait_ms", fetch_max_wait_ms, 0)
+            fetch_max_wait_ms = check_setting_ms("fetch_max_wait_ms", fetch_max_wait_ms, "fetch.max.wait.ms")
         if metadata_max_age_ms is not None:
-            metadata_max_age_ms = check_ms("metadata_max_age_ms", metadata_max_age_ms, 0)
+            metadata_max_age_ms = check_setting_ms("metadata_max_age_ms", metadata_max_age_ms, "metadata.max.age.ms")
         if client_rack is not None and not isinstance(client_rack, str):
             raise TypeError("client_rack must be str or None")
         self.on_assign = _check_callback("on_assign", on_assign)

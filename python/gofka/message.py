@@ -95,7 +95,7 @@ class _PyMessageFields(object):
 
 if typing.TYPE_CHECKING:
     # What mypy checks Message against: the C MessageFields has the same
-    # attributes and constructor (gofka/_speedups.c), but no stub.
+    # attributes and constructor (gofka/_speedups_src/message.c), but no stub.
     _MessageFields = _PyMessageFields
 else:
     _MessageFields = speedups.MessageFields if speedups is not None else _PyMessageFields

@@ -27,7 +27,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from . import _native
 from ._bridge import AsyncBridge
-from ._client import check_time, closed_error
+from ._client import check_setting, check_time, closed_error
 from .exceptions import GofkaError
 
 __all__ = ["ConnectionPool", "PooledConnection"]
@@ -133,9 +133,10 @@ class ConnectionPool(object):
         sasl_oauth_token_provider: Any = None,
     ) -> None:
         self._handle = 0
-        if isinstance(max_connections, bool) or not isinstance(max_connections, int):
-            raise TypeError("max_connections must be int, not %s" % type(max_connections).__name__)
-        if max_connections < 1 or max_connections > 2 ** 31 - 1:
+        # connections.max's range (the engine's table), without its 0 = no
+        # limit: a ConnectionPool is there to bound the connections.
+        check_setting("max_connections", max_connections, "connections.max")
+        if max_connections < 1:
             raise ValueError("max_connections must be >= 1, got %d" % max_connections)
         check_time("max_idle_time", max_idle_time, positive=True)
         check_time("connection_timeout", connection_timeout, positive=True)

@@ -19,7 +19,8 @@ from ctypes import byref, c_int64
 from typing import AbstractSet, Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
-from ._client import ConnectedFlag, HandleOwner, check_ms, check_time, validate_brokers, validate_client_id, validate_timeout
+from ._client import (ConnectedFlag, HandleOwner, check_setting, check_setting_ms, check_time, validate_brokers,
+                      validate_client_id, validate_timeout)
 from ._security import SecurityOptions
 from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
 from .message import Message
@@ -74,14 +75,6 @@ Headers = Union[Mapping[str, Any], Sequence[Tuple[str, Any]], None]
 # --------------------------------------------------------------------------
 
 
-def _check_int(name: str, value: Any, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError("%s must be int, not %s" % (name, type(value).__name__))
-    if value < lo or value > hi:
-        raise ValueError("%s must be between %d and %d, got %d" % (name, lo, hi, value))
-    return value
-
-
 def retry_config(policy: Any) -> Dict[str, Any]:
     """Config keys of a retry policy: a gofka RetryPolicy, or any object
     with its attributes (max_retries, initial_backoff_ms, max_backoff_ms,
@@ -97,9 +90,9 @@ def retry_config(policy: Any) -> Dict[str, Any]:
             "retry_policy must be a gofka.RetryPolicy (or have its attributes); %s lacks %s"
             % (type(policy).__name__, ", ".join(missing))
         )
-    retries = _check_int("retry_policy.max_retries", policy.max_retries, 0, _INT32_MAX)
-    initial = check_ms("retry_policy.initial_backoff_ms", policy.initial_backoff_ms, 0)
-    maximum = check_ms("retry_policy.max_backoff_ms", policy.max_backoff_ms, 0)
+    retries = check_setting("retry_policy.max_retries", policy.max_retries, "retries")
+    initial = check_setting_ms("retry_policy.initial_backoff_ms", policy.initial_backoff_ms, "retry.backoff.ms")
+    maximum = check_setting_ms("retry_policy.max_backoff_ms", policy.max_backoff_ms, "retry.backoff.max.ms")
     if maximum < initial:
         raise ValueError("retry_policy.max_backoff_ms must not be below initial_backoff_ms")
     mult = policy.backoff_multiplier
@@ -155,22 +148,22 @@ class ProducerOptions(object):
             raise ValueError("enable_idempotence=True needs acks='all' (acks is %r)" % (acks,))
         idempotent = acks_all and enable_idempotence is not False
         if batch_size is not None:
-            _check_int("batch_size", batch_size, 1, 1 << 30)
+            check_setting("batch_size", batch_size, "batch.size")
         if linger_ms is not None:
-            linger_ms = check_ms("linger_ms", linger_ms, 0)
+            linger_ms = check_setting_ms("linger_ms", linger_ms, "linger.ms")
         if max_in_flight is not None:
-            _check_int("max_in_flight", max_in_flight, 1, 1000)
+            check_setting("max_in_flight", max_in_flight, "max.in.flight.requests.per.connection")
             if idempotent and max_in_flight > 5:
                 raise ValueError(
                     "max_in_flight must be at most 5 with idempotence (the default with acks='all'); "
                     "pass enable_idempotence=False for more, got %d" % max_in_flight
                 )
         if delivery_timeout_ms is not None:
-            delivery_timeout_ms = check_ms("delivery_timeout_ms", delivery_timeout_ms, 1)
+            delivery_timeout_ms = check_setting_ms("delivery_timeout_ms", delivery_timeout_ms, "delivery.timeout.ms")
         if buffer_memory is not None:
-            _check_int("buffer_memory", buffer_memory, 1024, 1 << 40)
+            check_setting("buffer_memory", buffer_memory, "buffer.memory")
         if max_request_size is not None:
-            _check_int("max_request_size", max_request_size, 64, 1 << 30)
+            check_setting("max_request_size", max_request_size, "max.request.size")
         if allow_auto_create_topics is not None and not isinstance(allow_auto_create_topics, bool):
             raise TypeError("allow_auto_create_topics must be bool")
         self.compression = compression
@@ -1814,7 +1807,7 @@ def _result_error(r: Any) -> GofkaError:
 
 class _PyPendingRecords(object):
     """Pure-Python PendingRecords (gofka._speedups has the C one; same
-    interface and behaviour, see _speedups.c): the records produce()
+    interface and behaviour, see _speedups_src/pending.c): the records produce()
     accepted and the push thread has not taken yet, and produce() itself.
     Calls back into the owning Producer (held weakly) for _closed_error,
     _too_large, _push, _queue_full and _wake_flusher. Thread-safe."""

@@ -25,7 +25,7 @@ import random
 import socket
 from typing import Any, Awaitable, Callable, Dict, Optional, Tuple, Type, TypeVar, Union
 
-from ._client import check_time
+from ._client import check_setting, check_setting_ms, check_time
 from .exceptions import GofkaError
 
 __all__ = [
@@ -75,14 +75,11 @@ class RetryPolicy(object):
         *,
         rng: Optional[random.Random] = None,
     ) -> None:
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int):
-            raise TypeError("max_retries must be int, not %s" % type(max_retries).__name__)
-        if max_retries < 0:
-            raise ValueError("max_retries must be >= 0, got %d" % max_retries)
-        if max_retries > 2 ** 31 - 1:
-            raise ValueError("max_retries is too large: %d" % max_retries)
-        check_time("initial_backoff_ms", initial_backoff_ms, unit="ms")
-        check_time("max_backoff_ms", max_backoff_ms, unit="ms")
+        # the ranges of retries, retry.backoff.ms and retry.backoff.max.ms,
+        # the properties these become (the engine's table: _ranges.py)
+        check_setting("max_retries", max_retries, "retries")
+        check_setting_ms("initial_backoff_ms", initial_backoff_ms, "retry.backoff.ms")
+        check_setting_ms("max_backoff_ms", max_backoff_ms, "retry.backoff.max.ms")
         _check_number("backoff_multiplier", backoff_multiplier, 1.0)
         if max_backoff_ms < initial_backoff_ms:
             raise ValueError(

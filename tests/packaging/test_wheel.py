@@ -13,7 +13,8 @@
   a cluster: GOFKA_BROKERS when set, else a dev cluster started by the
   installed package itself. With GOFKA_NO_SPEEDUPS=1 the same install runs
   in pure Python.
-- The sdist holds _speedups.c and every Go file libgofka.so is built from
+- The sdist holds the C sources of gofka._speedups (every file of
+  python/gofka/_speedups_src) and every Go file libgofka.so is built from
   (the module's packages ``go list -deps ./capi`` names: wire, core,
   devcluster, internal/...); a wheel built from it where the extension does
   not compile is the pure-Python py3-none-<platform> one, and works. The
@@ -191,7 +192,10 @@ def test_wheel_tag_and_contents(wheel: str, tmp_path: "os.PathLike[str]") -> Non
     # the extension links no libpython (it would pin one CPython version)
     ext_needed = re.findall(r"NEEDED\s+(\S+)", sh(["objdump", "-p", ext]).stdout)
     assert set(ext_needed) <= ALLOWED_NEEDED, ext_needed
-    assert "PyInit__speedups" in sh(["nm", "-D", "--defined-only", ext]).stdout
+    # the extension exports its init function only: the functions its C
+    # files share (python/gofka/_speedups_src/speedups.h) stay hidden
+    ext_exported = re.findall(r"^\S*\s+[A-TV-Z]\s+(\S+)$", sh(["nm", "-D", "--defined-only", ext]).stdout, re.M)
+    assert ext_exported == ["PyInit__speedups"], ext_exported
     # the library exports the C API only
     exported = sh(["nm", "-D", "--defined-only", so]).stdout
     assert "gofka_producer_new" in exported
@@ -338,10 +342,11 @@ def test_wheel_without_speedups_env(wheel: str, tmp_path: "os.PathLike[str]") ->
 
 
 def test_sdist_and_wheel_without_speedups(tmp_path: "os.PathLike[str]") -> None:
-    """The sdist carries _speedups.c and no built binary; a wheel built from
-    it where the C extension does not compile (as on a machine without
-    Python.h: CFLAGS here forces a missing header; cgo ignores CFLAGS) warns,
-    is the pure-Python py3-none-<platform> one, and works."""
+    """The sdist carries the speedups' C sources and no built binary; a
+    wheel built from it where the C extension does not compile (as on a
+    machine without Python.h: CFLAGS here forces a missing header; cgo
+    ignores CFLAGS) warns, is the pure-Python py3-none-<platform> one, and
+    works."""
     tmp = str(tmp_path)
     # a build environment: setuptools with bdist_wheel (what pyproject.toml
     # asks for), without the build isolation of pip that would hide the log
@@ -356,7 +361,10 @@ def test_sdist_and_wheel_without_speedups(tmp_path: "os.PathLike[str]") -> None:
         members = t.getnames()
         t.extractall(tmp, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))  # type: ignore[arg-type]
     top = sdist[: -len(".tar.gz")]
-    assert top + "/python/gofka/_speedups.c" in members
+    speedups_src = sorted(os.listdir(os.path.join(ROOT, "python", "gofka", "_speedups_src")))
+    assert "module.c" in speedups_src and "speedups.h" in speedups_src, speedups_src
+    missing_c = [n for n in speedups_src if top + "/python/gofka/_speedups_src/" + n not in members]
+    assert not missing_c, "the sdist (MANIFEST.in) lacks %s" % missing_c
     assert top + "/setup.py" in members and top + "/build.sh" in members
     missing = [f for f in engine_go_files() if top + "/" + f not in members]
     assert not missing, "the sdist (MANIFEST.in) lacks %s" % missing

@@ -77,3 +77,130 @@ def test_negative_timestamp_is_refused_by_python_and_c(ts_ms: int) -> None:
             p._get(), 0, 0, b"t", 0, None, -1, value, len(value), None, 0, ts_ms, ctypes.byref(err))
         assert code == _native.ERR_INVALID_ARGUMENT, _native.make_error(code, err)
         assert "timestamp" in str(_native.make_error(code, err))
+
+
+# --------------------------------------------------------------------------
+# Every numeric setting: one range (the engine's table, core/validate.go,
+# which python/gofka/_ranges.py is generated from) for the Python keyword,
+# the C property and (core/validate_test.go) the Go option.
+# --------------------------------------------------------------------------
+
+from gofka._ranges import RANGES  # noqa: E402
+
+
+def _c_new(kind: str, props: Dict[str, Any]) -> "tuple[int, str]":
+    """gofka_<kind>_new over bootstrap.servers=NOWHERE plus props, closed
+    again at once: (code, message)."""
+    config = dict({"bootstrap.servers": NOWHERE}, **props)
+    handle = _native.gofka_handle_t()
+    err = _native.new_error()
+    new = getattr(_native.lib, "gofka_%s_new" % kind)
+    code = new(_native.encode_config(config), ctypes.byref(handle), ctypes.byref(err))
+    message = str(_native.make_error(code, err)) if code else ""
+    if code == _native.OK:
+        getattr(_native.lib, "gofka_%s_close" % kind)(handle.value, 0, ctypes.byref(_native.new_error()))
+    return code, message
+
+
+def _producer(**kw: Any) -> None:
+    gofka.Producer(NOWHERE, **kw).close(timeout=0)
+
+
+def _consumer(**kw: Any) -> None:
+    # no group, no topics: nothing to join or commit on close
+    gofka.Consumer(NOWHERE, None, None, auto_commit=False, **kw).close()
+
+
+def _retry(**kw: Any) -> None:
+    _producer(retry_policy=gofka.RetryPolicy(**kw))
+
+
+# property -> (C client kind, Python door: value -> None or raises,
+#              the other properties the value needs on the C side).
+# The other settings a value needs are set on both sides alike (a
+# maximum backoff not below the initial one, a heartbeat below the session
+# timeout, idempotence off for more than 5 in flight).
+PY_DOORS: Dict[str, "tuple[str, Any, Any]"] = {
+    "batch.size": ("producer", lambda v: _producer(batch_size=v), None),
+    "linger.ms": ("producer", lambda v: _producer(linger_ms=v), None),
+    "max.in.flight.requests.per.connection": (
+        "producer", lambda v: _producer(max_in_flight=v, enable_idempotence=False),
+        lambda v: {"enable.idempotence": "false"}),
+    "buffer.memory": ("producer", lambda v: _producer(buffer_memory=v), None),
+    "delivery.timeout.ms": ("producer", lambda v: _producer(delivery_timeout_ms=v), None),
+    "max.request.size": ("producer", lambda v: _producer(max_request_size=v), None),
+    "retries": ("producer", lambda v: _retry(max_retries=v), None),
+    "retry.backoff.ms": (
+        "producer", lambda v: _retry(initial_backoff_ms=v, max_backoff_ms=max(v, 30000)),
+        lambda v: {"retry.backoff.max.ms": max(v, 30000)}),
+    "retry.backoff.max.ms": (
+        "producer", lambda v: _retry(initial_backoff_ms=0, max_backoff_ms=v),
+        lambda v: {"retry.backoff.ms": 0}),
+    "session.timeout.ms": (
+        "consumer", lambda v: _consumer(session_timeout=v, heartbeat_interval_ms=max(v - 1, 1)),
+        lambda v: {"heartbeat.interval.ms": max(v - 1, 1)}),
+    "heartbeat.interval.ms": (
+        "consumer", lambda v: _consumer(heartbeat_interval_ms=v, session_timeout=min(max(v + 1, 45000), 2 ** 31 - 1)),
+        lambda v: {"session.timeout.ms": min(max(v + 1, 45000), 2 ** 31 - 1)}),
+    "max.poll.interval.ms": ("consumer", lambda v: _consumer(max_poll_interval_ms=v), None),
+    "auto.commit.interval.ms": ("consumer", lambda v: _consumer(auto_commit_interval_ms=v), None),
+    "fetch.min.bytes": ("consumer", lambda v: _consumer(fetch_min_bytes=v), None),
+    "fetch.max.bytes": ("consumer", lambda v: _consumer(fetch_max_bytes=v), None),
+    "max.partition.fetch.bytes": ("consumer", lambda v: _consumer(max_partition_fetch_bytes=v), None),
+    "fetch.max.wait.ms": ("consumer", lambda v: _consumer(fetch_max_wait_ms=v), None),
+    "metadata.max.age.ms": ("consumer", lambda v: _consumer(metadata_max_age_ms=v), None),
+    "max.poll.records": ("consumer", lambda v: _consumer(max_poll_records=v), None),
+}
+
+# The numeric settings no Python keyword sets as such, and why.
+NOT_PYTHON_KEYWORDS = {
+    "connect.timeout.ms": "set from the client's timeout (seconds, check_time)",
+    "request.timeout.ms": "set from the client's timeout (seconds, check_time)",
+    "socket.connection.setup.timeout.ms": "engine default only (config= passes it through to the engine)",
+    "reconnect.backoff.ms": "engine default only (config= passes it through to the engine)",
+    "reconnect.backoff.max.ms": "engine default only (config= passes it through to the engine)",
+    "connections.max": "ConnectionPool(max_connections): the range's maximum, and >= 1 (no 'no limit')",
+    "connections.max.idle.ms": "ConnectionPool(max_idle_time), in seconds (check_time)",
+}
+
+# Bounds a rule relating two settings refuses whatever else is set: no
+# heartbeat below 1 ms under a 1 ms session, no session timeout above the
+# largest heartbeat.
+UNUSABLE_BOUNDS = {("session.timeout.ms", 1), ("heartbeat.interval.ms", 2 ** 31 - 1)}
+
+
+def test_every_numeric_setting_is_covered() -> None:
+    assert sorted(set(PY_DOORS) | set(NOT_PYTHON_KEYWORDS)) == sorted(RANGES)
+    assert not set(PY_DOORS) & set(NOT_PYTHON_KEYWORDS)
+
+
+def _boundary_cases() -> "list[tuple[str, int]]":
+    cases = []
+    for prop in sorted(PY_DOORS):
+        lo, hi = RANGES[prop]
+        cases += [(prop, v) for v in (lo - 1, lo, hi, hi + 1) if (prop, v) not in UNUSABLE_BOUNDS]
+    return cases
+
+
+@pytest.mark.parametrize("prop,value", _boundary_cases(), ids=["%s=%d" % c for c in _boundary_cases()])
+def test_python_and_c_accept_the_same_range(prop: str, value: int) -> None:
+    """Each numeric setting's Python keyword and C property accept exactly
+    the values of its range (below and at the minimum, at and above the
+    maximum); a refusal names the setting."""
+    kind, py_door, needs = PY_DOORS[prop]
+    lo, hi = RANGES[prop]
+    inside = lo <= value <= hi
+    if inside:
+        py_door(value)
+    else:
+        with pytest.raises(ValueError):
+            py_door(value)
+    props = {prop: str(value)}
+    if needs is not None:
+        props.update({k: str(v) for k, v in needs(value).items()})
+    code, message = _c_new(kind, props)
+    if inside:
+        assert code == _native.OK, message
+    else:
+        assert code == _native.ERR_INVALID_ARGUMENT, (code, message)
+        assert prop in message

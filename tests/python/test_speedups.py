@@ -1,4 +1,4 @@
-"""The optional C speedups (python/gofka/_speedups.c) against the pure-Python
+"""The optional C speedups (python/gofka/_speedups_src) against the pure-Python
 decoder they replace: same Messages and events from the same buffers, a
 clean ValueError (never a crash) on malformed ones, and the package working
 end to end without them (GOFKA_NO_SPEEDUPS=1).
