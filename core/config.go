@@ -42,7 +42,7 @@ type Config struct {
 	// --- producer ---
 	// Properties in core/producer_config.go (acks and compression.type
 	// here); defaults and their reasons are documented there.
-	Acks              int16            // acks: -1 (all), 0 or 1
+	Acks              Acks             // acks: AcksAll (-1), AcksNone (0) or AcksLeader (1)
 	Compression       wire.Compression // compression.type
 	BatchSize         int              // batch.size: bytes of one record batch
 	Linger            time.Duration    // linger.ms
@@ -56,25 +56,25 @@ type Config struct {
 	// --- consumer ---
 	// Properties in core/consumer_config.go; defaults follow the Java
 	// client except where that file says otherwise.
-	GroupID                string        // group.id; "" = no group (Assign only, no commits)
-	GroupInstanceID        string        // group.instance.id; "" = dynamic member
-	GroupProtocol          string        // group.protocol: "classic" or "consumer" (KIP-848)
-	GroupRemoteAssignor    string        // group.remote.assignor (consumer protocol); "" = broker default
-	AssignmentStrategies   []string      // partition.assignment.strategy (classic protocol), preferred first
-	SessionTimeout         time.Duration // session.timeout.ms (classic protocol)
-	HeartbeatInterval      time.Duration // heartbeat.interval.ms (classic protocol)
-	MaxPollInterval        time.Duration // max.poll.interval.ms, also the rebalance timeout
-	EnableAutoCommit       bool          // enable.auto.commit
-	AutoCommitInterval     time.Duration // auto.commit.interval.ms
-	AutoOffsetReset        string        // auto.offset.reset: "earliest", "latest" or "none"
-	IsolationLevel         int8          // isolation.level: wire.IsolationReadUncommitted / ReadCommitted
-	FetchMinBytes          int32         // fetch.min.bytes
-	FetchMaxBytes          int32         // fetch.max.bytes, also the prefetch buffer bound
-	MaxPartitionFetchBytes int32         // max.partition.fetch.bytes
-	FetchMaxWait           time.Duration // fetch.max.wait.ms
-	MaxPollRecords         int           // max.poll.records: Poll's limit when it is given none
-	RebalanceCallbacks     bool          // rebalance.callbacks: revocations wait for the app's next poll
-	ClientRack             string        // client.rack
+	GroupID                string               // group.id; "" = no group (Assign only, no commits)
+	GroupInstanceID        string               // group.instance.id; "" = dynamic member
+	GroupProtocol          GroupProtocol        // group.protocol: GroupProtocolClassic or GroupProtocolConsumer (KIP-848)
+	GroupRemoteAssignor    string               // group.remote.assignor (consumer protocol); "" = broker default
+	AssignmentStrategies   []AssignmentStrategy // partition.assignment.strategy (classic protocol), preferred first
+	SessionTimeout         time.Duration        // session.timeout.ms (classic protocol)
+	HeartbeatInterval      time.Duration        // heartbeat.interval.ms (classic protocol)
+	MaxPollInterval        time.Duration        // max.poll.interval.ms, also the rebalance timeout
+	EnableAutoCommit       bool                 // enable.auto.commit
+	AutoCommitInterval     time.Duration        // auto.commit.interval.ms
+	AutoOffsetReset        OffsetReset          // auto.offset.reset: OffsetResetEarliest, OffsetResetLatest or OffsetResetNone
+	IsolationLevel         IsolationLevel       // isolation.level: ReadUncommitted or ReadCommitted
+	FetchMinBytes          int32                // fetch.min.bytes
+	FetchMaxBytes          int32                // fetch.max.bytes, also the prefetch buffer bound
+	MaxPartitionFetchBytes int32                // max.partition.fetch.bytes
+	FetchMaxWait           time.Duration        // fetch.max.wait.ms
+	MaxPollRecords         int                  // max.poll.records: Poll's limit when it is given none
+	RebalanceCallbacks     bool                 // rebalance.callbacks: revocations wait for the app's next poll
+	ClientRack             string               // client.rack
 
 	// --- admin and connection pool ---
 	// Properties in core/pool_config.go.
@@ -86,7 +86,7 @@ type Config struct {
 	// Properties, options and behaviour in core/tls.go and core/sasl.go
 	// (docs/security.md). Files named here are read when the client (or
 	// pool) is created. Secrets (passwords, tokens) never appear in errors.
-	SecurityProtocol          string             // security.protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
+	SecurityProtocol          SecurityProtocol   // security.protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
 	TLS                       *tls.Config        // WithTLS: a ready TLS config (cloned per connection); nil = built from the ssl.* fields
 	SSLCALocation             string             // ssl.ca.location: PEM CA certificates; "" = the system store
 	SSLCertificateLocation    string             // ssl.certificate.location: PEM client certificate (mutual TLS)
@@ -121,8 +121,9 @@ func WithDialTimeout(d time.Duration) Option { return func(c *Config) { c.DialTi
 // earlier deadline.
 func WithRequestTimeout(d time.Duration) Option { return func(c *Config) { c.RequestTimeout = d } }
 
-// WithAcks sets the producer's required acknowledgements: -1 (all), 0 or 1.
-func WithAcks(acks int16) Option { return func(c *Config) { c.Acks = acks } }
+// WithAcks sets the producer's required acknowledgements (acks; default
+// AcksAll).
+func WithAcks(acks Acks) Option { return func(c *Config) { c.Acks = acks } }
 
 // WithCompression sets the producer's batch compression codec.
 func WithCompression(codec wire.Compression) Option { return func(c *Config) { c.Compression = codec } }
@@ -234,17 +235,9 @@ var properties = []Property{
 		}},
 	{"acks", "all|-1|0|1", "all", "Acknowledgements the leader waits for before answering a produce request: all in-sync replicas (all, -1), the leader only (1), or none (0).",
 		func(c *Config, v string) error {
-			switch v { // case-sensitive, like the Java client and Python
-			case "all", "-1":
-				c.Acks = -1
-			case "0":
-				c.Acks = 0
-			case "1":
-				c.Acks = 1
-			default:
-				return fmt.Errorf("must be all, -1, 0 or 1")
-			}
-			return nil
+			a, err := ParseAcks(v) // case-sensitive, like the Java client and Python
+			c.Acks = a
+			return err
 		}},
 	{"compression.type", "none|gzip|snappy|lz4|zstd", "none", "Codec applied to each produced record batch. Names are case-sensitive, as in Kafka's Java client (GZIP is INVALID_ARGUMENT).",
 		func(c *Config, v string) error {
@@ -371,7 +364,7 @@ func (c *Config) validateStrings() error {
 		}
 	}
 	for _, a := range c.AssignmentStrategies {
-		if err := check("partition.assignment.strategy", a); err != nil {
+		if err := check("partition.assignment.strategy", string(a)); err != nil {
 			return err
 		}
 	}

@@ -39,7 +39,7 @@ func Example() {
 	}
 
 	consumer, err := core.NewConsumer(core.WithBrokers(cluster.Addrs()...),
-		core.WithGroupID("example-group"), core.WithAutoOffsetReset("earliest"))
+		core.WithGroupID("example-group"), core.WithAutoOffsetReset(core.OffsetResetEarliest))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func ExampleConsumer_Assign() {
 	producer.ProduceSync(ctx, &core.Record{Topic: "metrics", Partition: 0, ManualPartition: true, Value: []byte("cpu=3")},
 		&core.Record{Topic: "metrics", Partition: 0, ManualPartition: true, Value: []byte("cpu=5")})
 
-	consumer, err := core.NewConsumer(core.WithBrokers(cluster.Addrs()...), core.WithAutoOffsetReset("earliest"))
+	consumer, err := core.NewConsumer(core.WithBrokers(cluster.Addrs()...), core.WithAutoOffsetReset(core.OffsetResetEarliest))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -356,7 +356,7 @@ func TestPoolCloseFailsItsClients(t *testing.T) {
 	defer slow.Close(context.Background())
 	_, err = slow.PartitionCount(ctx, topic)
 	require.NoError(t, err)
-	cons, err := NewConsumer(WithBrokers(brokers...), WithPool(pool), WithAutoOffsetReset("earliest"))
+	cons, err := NewConsumer(WithBrokers(brokers...), WithPool(pool), WithAutoOffsetReset(OffsetResetEarliest))
 	require.NoError(t, err)
 	defer cons.Close(context.Background())
 	require.NoError(t, cons.Assign([]TopicPartition{{Topic: topic, Partition: 0}}))

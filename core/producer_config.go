@@ -116,6 +116,8 @@ func (c *Config) validateProducer() error {
 		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf(format, args...)}
 	}
 	switch {
+	case !c.Acks.valid():
+		return bad("acks must be AcksAll (-1), AcksNone (0) or AcksLeader (1), got %d", c.Acks)
 	case c.BatchSize <= 0:
 		return bad("batch.size must be positive, got %d", c.BatchSize)
 	case c.MaxInFlight <= 0 || c.MaxInFlight > MaxInFlightLimit:

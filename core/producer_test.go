@@ -629,11 +629,11 @@ func TestAcksZeroAndOne(t *testing.T) {
 	brokers := testBrokers(t)
 	ctx := testCtx(t, 20*time.Second)
 	topic := uniqueTopic(t)
-	p0 := newTestProducer(t, brokers, WithAcks(0))
+	p0 := newTestProducer(t, brokers, WithAcks(AcksNone))
 	r := &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("zero")}
 	require.NoError(t, p0.ProduceSync(ctx, r))
 	require.Equal(t, int64(-1), r.Offset)
-	p1 := newTestProducer(t, brokers, WithAcks(1))
+	p1 := newTestProducer(t, brokers, WithAcks(AcksLeader))
 	r = &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("one")}
 	require.NoError(t, p1.ProduceSync(ctx, r))
 	// acks=0 reports success once written to the socket: the two records
@@ -716,12 +716,12 @@ func TestProducerConfig(t *testing.T) {
 	require.True(t, d.idempotent())
 	require.Equal(t, int64(32<<20), d.BufferMemory)
 	require.Equal(t, 120*time.Second, d.DeliveryTimeout)
-	require.Equal(t, int16(-1), d.Acks)
+	require.Equal(t, AcksAll, d.Acks)
 
 	// acks=1 turns the default idempotence off; asking for both is an error.
-	_, err = NewProducer(WithBrokers("h:1"), WithAcks(1))
+	_, err = NewProducer(WithBrokers("h:1"), WithAcks(AcksLeader))
 	require.NoError(t, err)
-	_, err = NewProducer(WithBrokers("h:1"), WithAcks(1), WithIdempotence(true))
+	_, err = NewProducer(WithBrokers("h:1"), WithAcks(AcksLeader), WithIdempotence(true))
 	require.ErrorIs(t, err, wire.ErrInvalidArgument)
 	cfg, err := ParseConfig("bootstrap.servers=h:1\nacks=0\nenable.idempotence=true")
 	require.NoError(t, err)

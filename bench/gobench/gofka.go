@@ -33,7 +33,7 @@ func gofkaOptions(s *spec) ([]core.Option, error) {
 	return []core.Option{
 		core.WithBrokers(s.Brokers...),
 		core.WithClientID("gobench-gofka"),
-		core.WithAcks(-1),
+		core.WithAcks(core.AcksAll),
 		core.WithCompression(codec),
 		core.WithRequestTimeout(s.Timeout),
 	}, nil

@@ -28,7 +28,7 @@ func gofkaConsumer(ctx context.Context, s *spec) (*core.Consumer, error) {
 	opts = append(opts,
 		core.WithGroupID(s.Group),
 		core.WithAutoCommit(false),
-		core.WithAutoOffsetReset("earliest"),
+		core.WithAutoOffsetReset(core.OffsetResetEarliest),
 	)
 	c, err := core.NewConsumer(opts...)
 	if err != nil {
