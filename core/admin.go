@@ -28,8 +28,8 @@ type Admin struct {
 }
 
 // NewAdmin creates an admin client with its own Client. No network I/O.
-func NewAdmin(opts ...Option) (*Admin, error) {
-	return NewAdminFromConfig(NewConfig(opts...))
+func NewAdmin(opts ...AdminOption) (*Admin, error) {
+	return NewAdminFromConfig(configOf(opts))
 }
 
 // NewAdminFromConfig is NewAdmin for a ready Config.

@@ -61,8 +61,8 @@ type dialCall struct {
 
 // NewClient validates the configuration and returns a client. It does no
 // network I/O: connections are made on first use or by Connect.
-func NewClient(opts ...Option) (*Client, error) {
-	return NewClientFromConfig(NewConfig(opts...))
+func NewClient(opts ...ClientOption) (*Client, error) {
+	return NewClientFromConfig(configOf(opts))
 }
 
 // NewClientFromConfig is NewClient for a ready Config.

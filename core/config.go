@@ -103,36 +103,45 @@ type Config struct {
 	sec                       *securitySetup     // resolved by prepareSecurity; shared by copies
 }
 
-// Option changes one setting of a Config.
-type Option func(*Config)
-
-// WithBrokers sets the bootstrap brokers ("host:port" each).
-func WithBrokers(brokers ...string) Option {
-	return func(c *Config) { c.Brokers = append([]string(nil), brokers...) }
+// WithBrokers sets the bootstrap brokers ("host:port" each), tried in
+// order to reach the cluster (bootstrap.servers). No default: a client
+// without brokers fails to be created.
+func WithBrokers(brokers ...string) ClientOption {
+	return clientOpt(func(c *Config) { c.Brokers = append([]string(nil), brokers...) })
 }
 
-// WithClientID sets the client id sent with every request.
-func WithClientID(id string) Option { return func(c *Config) { c.ClientID = id } }
+// WithClientID sets the client id sent with every request (client.id;
+// default "gofka").
+func WithClientID(id string) ConnOption { return connOpt(func(c *Config) { c.ClientID = id }) }
 
-// WithDialTimeout bounds each connection attempt (TCP and TLS handshake).
-func WithDialTimeout(d time.Duration) Option { return func(c *Config) { c.DialTimeout = d } }
+// WithDialTimeout bounds each connection attempt, TCP and TLS handshake
+// (connect.timeout.ms; default 30 s).
+func WithDialTimeout(d time.Duration) ConnOption {
+	return connOpt(func(c *Config) { c.DialTimeout = d })
+}
 
-// WithRequestTimeout bounds each request when the caller's context has no
-// earlier deadline.
-func WithRequestTimeout(d time.Duration) Option { return func(c *Config) { c.RequestTimeout = d } }
+// WithRequestTimeout bounds the wait for each response, also when the
+// caller's context has a later deadline (request.timeout.ms; default 30 s).
+func WithRequestTimeout(d time.Duration) ConnOption {
+	return connOpt(func(c *Config) { c.RequestTimeout = d })
+}
 
 // WithAcks sets the producer's required acknowledgements (acks; default
 // AcksAll).
-func WithAcks(acks Acks) Option { return func(c *Config) { c.Acks = acks } }
+func WithAcks(acks Acks) ProducerOption { return producerOpt(func(c *Config) { c.Acks = acks }) }
 
-// WithCompression sets the producer's batch compression codec.
-func WithCompression(codec wire.Compression) Option { return func(c *Config) { c.Compression = codec } }
+// WithCompression sets the producer's batch compression codec
+// (compression.type; default wire.CompressionNone).
+func WithCompression(codec wire.Compression) ProducerOption {
+	return producerOpt(func(c *Config) { c.Compression = codec })
+}
 
 // WithTLS enables TLS with the given configuration (cloned per connection),
 // instead of one built from the ssl.* properties. It turns
 // security.protocol PLAINTEXT into SSL and SASL_PLAINTEXT into SASL_SSL.
-func WithTLS(cfg *tls.Config) Option {
-	return func(c *Config) {
+// Default: no TLS (security.protocol PLAINTEXT).
+func WithTLS(cfg *tls.Config) ConnOption {
+	return connOpt(func(c *Config) {
 		c.TLS = cfg
 		switch c.SecurityProtocol {
 		case "", ProtocolPlaintext:
@@ -140,17 +149,19 @@ func WithTLS(cfg *tls.Config) Option {
 		case ProtocolSASLPlaintext:
 			c.SecurityProtocol = ProtocolSASLSSL
 		}
-	}
+	})
 }
 
 // WithRetry sets the retry policy used for retriable errors (see
-// RetryPolicy; the properties retries and retry.backoff.*).
-func WithRetry(p RetryPolicy) Option { return func(c *Config) { c.Retry = p } }
+// RetryPolicy; the properties retries and retry.backoff.*). Default:
+// DefaultRetryPolicy (3 retries, 100 ms doubling up to 30 s, jittered).
+func WithRetry(p RetryPolicy) ClientOption { return clientOpt(func(c *Config) { c.Retry = p }) }
 
 // WithAllowAutoTopicCreation lets metadata requests create missing topics
-// on brokers configured with auto.create.topics.enable.
-func WithAllowAutoTopicCreation(allow bool) Option {
-	return func(c *Config) { c.AllowAutoTopicCreation = allow }
+// on brokers configured with auto.create.topics.enable
+// (allow.auto.create.topics; default true).
+func WithAllowAutoTopicCreation(allow bool) ClientOption {
+	return clientOpt(func(c *Config) { c.AllowAutoTopicCreation = allow })
 }
 
 // Property is one row of the configuration table: the key used by the C
@@ -264,8 +275,8 @@ func durationSetter(field func(*Config) *time.Duration) func(*Config, string) er
 	}
 }
 
-// NewConfig returns the defaults of the property table with opts applied.
-func NewConfig(opts ...Option) Config {
+// defaultConfig returns the defaults of the property table.
+func defaultConfig() Config {
 	c := Config{Retry: DefaultRetryPolicy()}
 	for _, p := range properties {
 		if p.Default != "" {
@@ -275,9 +286,6 @@ func NewConfig(opts ...Option) Config {
 		}
 	}
 	c.idempotenceSet = false // the default is not an explicit choice
-	for _, o := range opts {
-		o(&c)
-	}
 	return c
 }
 
@@ -300,7 +308,7 @@ func (c *Config) Set(key, value string) error {
 // ParseConfig builds a Config from '\n'-separated key=value lines (blank
 // lines and '#' comments ignored) over the defaults.
 func ParseConfig(text string) (Config, error) {
-	c := NewConfig()
+	c := defaultConfig()
 	for _, line := range strings.Split(text, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {

@@ -20,7 +20,7 @@ func TestConfigTableDefaultsParse(t *testing.T) {
 		require.NotEmpty(t, p.Doc, p.Name)
 		require.NotEmpty(t, p.Type, p.Name)
 		if p.Default != "" {
-			c := NewConfig()
+			c := newConfig()
 			require.NoError(t, c.Set(p.Name, p.Default), p.Name)
 		}
 	}

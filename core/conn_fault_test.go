@@ -284,7 +284,7 @@ func TestRequestLimitsBound(t *testing.T) {
 // below reconnect.backoff.max.ms (1 s), whatever retry.backoff.max.ms is;
 // so do the waits between failing metadata lookups.
 func TestReconnectBackoffIsCapped(t *testing.T) {
-	cfg := NewConfig(WithBrokers("127.0.0.1:1"))
+	cfg := newConfig(WithBrokers("127.0.0.1:1"))
 	assert.Equal(t, 50*time.Millisecond, cfg.ReconnectBackoff)
 	assert.Equal(t, time.Second, cfg.ReconnectBackoffMax)
 	assert.Equal(t, 10*time.Second, cfg.ConnectionSetupTimeout)

@@ -204,8 +204,8 @@ func (s subscription) same(o subscription) bool {
 }
 
 // NewConsumer creates a consumer with its own client. No network I/O.
-func NewConsumer(opts ...Option) (*Consumer, error) {
-	return NewConsumerFromConfig(NewConfig(opts...))
+func NewConsumer(opts ...ConsumerOption) (*Consumer, error) {
+	return NewConsumerFromConfig(configOf(opts))
 }
 
 // NewConsumerFromConfig is NewConsumer for a ready Config.

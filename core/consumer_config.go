@@ -129,59 +129,74 @@ func int32Setter(minValue int32, field func(*Config) *int32) func(*Config, strin
 	}
 }
 
-// WithGroupID sets the consumer group id (group.id).
-func WithGroupID(id string) Option { return func(c *Config) { c.GroupID = id } }
+// WithGroupID sets the consumer group id (group.id; default none: the
+// consumer can only Assign partitions and not commit).
+func WithGroupID(id string) ConsumerOption { return consumerOpt(func(c *Config) { c.GroupID = id }) }
 
 // WithGroupInstanceID makes the consumer a static group member
-// (group.instance.id).
-func WithGroupInstanceID(id string) Option { return func(c *Config) { c.GroupInstanceID = id } }
+// (group.instance.id; default none: a dynamic member).
+func WithGroupInstanceID(id string) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.GroupInstanceID = id })
+}
 
 // WithGroupProtocol selects GroupProtocolClassic or GroupProtocolConsumer
 // (KIP-848) group membership (group.protocol; default classic).
-func WithGroupProtocol(p GroupProtocol) Option { return func(c *Config) { c.GroupProtocol = p } }
+func WithGroupProtocol(p GroupProtocol) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.GroupProtocol = p })
+}
 
 // WithAssignmentStrategies sets the classic protocol's assignors, preferred
 // first (partition.assignment.strategy; default AssignCooperativeSticky
 // alone).
-func WithAssignmentStrategies(strategies ...AssignmentStrategy) Option {
-	return func(c *Config) { c.AssignmentStrategies = append([]AssignmentStrategy(nil), strategies...) }
+func WithAssignmentStrategies(strategies ...AssignmentStrategy) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.AssignmentStrategies = append([]AssignmentStrategy(nil), strategies...) })
 }
 
-// WithSessionTimeout sets session.timeout.ms (classic protocol).
-func WithSessionTimeout(d time.Duration) Option { return func(c *Config) { c.SessionTimeout = d } }
-
-// WithHeartbeatInterval sets heartbeat.interval.ms (classic protocol).
-func WithHeartbeatInterval(d time.Duration) Option {
-	return func(c *Config) { c.HeartbeatInterval = d }
+// WithSessionTimeout sets session.timeout.ms (classic protocol; default
+// 45 s).
+func WithSessionTimeout(d time.Duration) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.SessionTimeout = d })
 }
 
-// WithMaxPollInterval sets max.poll.interval.ms.
-func WithMaxPollInterval(d time.Duration) Option { return func(c *Config) { c.MaxPollInterval = d } }
+// WithHeartbeatInterval sets heartbeat.interval.ms (classic protocol;
+// default 3 s).
+func WithHeartbeatInterval(d time.Duration) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.HeartbeatInterval = d })
+}
 
-// WithAutoCommit turns automatic commits on or off (enable.auto.commit).
-func WithAutoCommit(on bool) Option { return func(c *Config) { c.EnableAutoCommit = on } }
+// WithMaxPollInterval sets max.poll.interval.ms (default 5 min).
+func WithMaxPollInterval(d time.Duration) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.MaxPollInterval = d })
+}
 
-// WithAutoCommitInterval sets auto.commit.interval.ms.
-func WithAutoCommitInterval(d time.Duration) Option {
-	return func(c *Config) { c.AutoCommitInterval = d }
+// WithAutoCommit turns automatic commits on or off (enable.auto.commit;
+// default on).
+func WithAutoCommit(on bool) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.EnableAutoCommit = on })
+}
+
+// WithAutoCommitInterval sets auto.commit.interval.ms (default 5 s).
+func WithAutoCommitInterval(d time.Duration) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.AutoCommitInterval = d })
 }
 
 // WithAutoOffsetReset sets where reading starts without a committed offset
 // (auto.offset.reset; default OffsetResetLatest).
-func WithAutoOffsetReset(policy OffsetReset) Option {
-	return func(c *Config) { c.AutoOffsetReset = policy }
+func WithAutoOffsetReset(policy OffsetReset) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.AutoOffsetReset = policy })
 }
 
 // WithIsolationLevel sets isolation.level (default ReadUncommitted;
 // ReadCommitted skips aborted transactions).
-func WithIsolationLevel(level IsolationLevel) Option {
-	return func(c *Config) { c.IsolationLevel = level }
+func WithIsolationLevel(level IsolationLevel) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.IsolationLevel = level })
 }
 
 // WithFetchBytes sets fetch.min.bytes, fetch.max.bytes and
-// max.partition.fetch.bytes (a value <= 0 keeps the current setting).
-func WithFetchBytes(minBytes, maxBytes, maxPartitionBytes int32) Option {
-	return func(c *Config) {
+// max.partition.fetch.bytes (a value <= 0 keeps the current setting;
+// defaults 1 byte, 50 MiB and 1 MiB).
+func WithFetchBytes(minBytes, maxBytes, maxPartitionBytes int32) ConsumerOption {
+	return consumerOpt(func(c *Config) {
 		if minBytes > 0 {
 			c.FetchMinBytes = minBytes
 		}
@@ -191,14 +206,18 @@ func WithFetchBytes(minBytes, maxBytes, maxPartitionBytes int32) Option {
 		if maxPartitionBytes > 0 {
 			c.MaxPartitionFetchBytes = maxPartitionBytes
 		}
-	}
+	})
 }
 
-// WithFetchMaxWait sets fetch.max.wait.ms.
-func WithFetchMaxWait(d time.Duration) Option { return func(c *Config) { c.FetchMaxWait = d } }
+// WithFetchMaxWait sets fetch.max.wait.ms (default 500 ms).
+func WithFetchMaxWait(d time.Duration) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.FetchMaxWait = d })
+}
 
-// WithMaxPollRecords sets max.poll.records.
-func WithMaxPollRecords(n int) Option { return func(c *Config) { c.MaxPollRecords = n } }
+// WithMaxPollRecords sets max.poll.records (default 500).
+func WithMaxPollRecords(n int) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.MaxPollRecords = n })
+}
 
 // validateConsumer checks the consumer settings (called by NewConsumer, so
 // that producers and admins are not held to them).

@@ -38,11 +38,11 @@ func createTestTopic(t *testing.T, brokers []string, name string, n int) {
 
 // produceTo writes perPartition records to each of the topic's partitions
 // with values "<tag>-<partition>-<i>" and returns them by partition.
-func produceTo(t *testing.T, brokers []string, topic string, partitions, perPartition int, tag string, opts ...Option) map[int32][]string {
+func produceTo(t *testing.T, brokers []string, topic string, partitions, perPartition int, tag string, opts ...ProducerOption) map[int32][]string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p, err := NewProducer(append([]Option{WithBrokers(brokers...)}, opts...)...)
+	p, err := NewProducer(append([]ProducerOption{WithBrokers(brokers...)}, opts...)...)
 	require.NoError(t, err)
 	defer p.Close(ctx)
 	out := map[int32][]string{}
@@ -58,9 +58,9 @@ func produceTo(t *testing.T, brokers []string, topic string, partitions, perPart
 	return out
 }
 
-func newTestConsumer(t *testing.T, brokers []string, opts ...Option) *Consumer {
+func newTestConsumer(t *testing.T, brokers []string, opts ...ConsumerOption) *Consumer {
 	t.Helper()
-	base := []Option{WithBrokers(brokers...), WithAutoOffsetReset(OffsetResetEarliest),
+	base := []ConsumerOption{WithBrokers(brokers...), WithAutoOffsetReset(OffsetResetEarliest),
 		WithHeartbeatInterval(300 * time.Millisecond), WithSessionTimeout(6 * time.Second)}
 	c, err := NewConsumer(append(base, opts...)...)
 	require.NoError(t, err)
@@ -305,7 +305,7 @@ func testGroupLifecycle(t *testing.T, protocol GroupProtocol) {
 	const parts = 6
 	topic := consumerTestTopic(t, brokers, parts)
 	group := "g-" + topic
-	opts := []Option{WithGroupID(group), WithGroupProtocol(protocol), WithAutoCommit(false)}
+	opts := []ConsumerOption{WithGroupID(group), WithGroupProtocol(protocol), WithAutoCommit(false)}
 	k := newCollector()
 	var cs []*Consumer
 	for i := 0; i < 3; i++ {
@@ -408,7 +408,7 @@ func TestConsumerEagerAssignorsAutoCommit(t *testing.T) {
 		t.Run(string(strategy), func(t *testing.T) {
 			const parts = 4
 			topic := consumerTestTopic(t, brokers, parts)
-			opts := []Option{WithGroupID("g-" + topic), WithAssignmentStrategies(strategy),
+			opts := []ConsumerOption{WithGroupID("g-" + topic), WithAssignmentStrategies(strategy),
 				WithAutoCommitInterval(200 * time.Millisecond)}
 			a := newTestConsumer(t, brokers, opts...)
 			b := newTestConsumer(t, brokers, opts...)
@@ -596,7 +596,7 @@ func TestConsumerStaticMembership(t *testing.T) {
 	brokers := testBrokers(t)
 	const parts = 4
 	topic := consumerTestTopic(t, brokers, parts)
-	opts := []Option{WithGroupID("g-" + topic), WithSessionTimeout(10 * time.Second)}
+	opts := []ConsumerOption{WithGroupID("g-" + topic), WithSessionTimeout(10 * time.Second)}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	a := newTestConsumer(t, brokers, append(opts, WithGroupInstanceID("a"))...)

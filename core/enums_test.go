@@ -51,7 +51,7 @@ func TestEnumsRoundTrip(t *testing.T) {
 			got, err := tc.parse(name)
 			require.NoError(t, err)
 			require.Equal(t, tc.value, got)
-			cfg := NewConfig()
+			cfg := newConfig()
 			require.NoError(t, cfg.Set(tc.key, name))
 			require.Equal(t, tc.value, tc.field(&cfg))
 		})
@@ -74,7 +74,7 @@ func TestEnumsRoundTrip(t *testing.T) {
 		{"group.protocol", "magic"}, {"partition.assignment.strategy", "sticky"},
 		{"security.protocol", "TLS"},
 	} {
-		cfg := NewConfig()
+		cfg := newConfig()
 		err := cfg.Set(bad.key, bad.value)
 		require.Error(t, err, "%s=%q", bad.key, bad.value)
 		require.Equal(t, wire.ErrInvalidArgument, wire.CodeOf(err))
@@ -122,7 +122,7 @@ func boolToInt(b bool) int {
 func TestEnumsOutOfRangeRefused(t *testing.T) {
 	_, err := NewProducer(WithBrokers("127.0.0.1:1"), WithAcks(Acks(7)))
 	require.Equal(t, wire.ErrInvalidArgument, wire.CodeOf(err), "%v", err)
-	for _, opt := range []Option{
+	for _, opt := range []ConsumerOption{
 		WithIsolationLevel(IsolationLevel(2)),
 		WithAutoOffsetReset(OffsetReset("sometimes")),
 		WithGroupProtocol(GroupProtocol("magic")),

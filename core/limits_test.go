@@ -19,7 +19,7 @@ func TestOverlongConfigStringsRefused(t *testing.T) {
 	long := strings.Repeat("c", wire.MaxStringLength+1)
 	ok := strings.Repeat("c", wire.MaxStringLength)
 	for _, key := range []string{"client.id", "group.id", "group.instance.id", "group.remote.assignor", "client.rack", "sasl.username"} {
-		cfg := NewConfig(WithBrokers("127.0.0.1:9"))
+		cfg := newConfig(WithBrokers("127.0.0.1:9"))
 		if key == "sasl.username" {
 			require.NoError(t, cfg.Set("security.protocol", "SASL_PLAINTEXT"))
 			require.NoError(t, cfg.Set("sasl.mechanism", "PLAIN"))

@@ -124,7 +124,7 @@ func tcpProxy(t *testing.T, target string) string {
 
 func newTestPool(t *testing.T, pc PoolConfig) *Pool {
 	t.Helper()
-	p, err := NewPool(pc, NewConfig(WithClientID("gofka-pool-test"), WithDialTimeout(10*time.Second)))
+	p, err := NewPool(pc, newConfig(WithClientID("gofka-pool-test"), WithDialTimeout(10*time.Second)))
 	require.NoError(t, err)
 	t.Cleanup(func() { p.Close() })
 	return p
@@ -244,7 +244,7 @@ func TestPoolWaitTimesOutAndReleaseErrors(t *testing.T) {
 
 	_, err = pool.Get(ctx, "no-port")
 	require.ErrorIs(t, err, wire.ErrInvalidArgument)
-	_, err = NewPool(PoolConfig{MaxConnections: -1}, NewConfig())
+	_, err = NewPool(PoolConfig{MaxConnections: -1}, newConfig())
 	require.ErrorIs(t, err, wire.ErrInvalidArgument)
 }
 
@@ -274,7 +274,7 @@ func TestPoolReapsIdleConnections(t *testing.T) {
 
 func TestPoolCloseAllAndClose(t *testing.T) {
 	brokers := testBrokers(t)
-	p, err := NewPool(PoolConfig{}, NewConfig())
+	p, err := NewPool(PoolConfig{}, newConfig())
 	require.NoError(t, err)
 	require.Same(t, p, PoolByID(p.ID()))
 	c, err := p.Get(context.Background(), brokers[0])
@@ -342,7 +342,7 @@ func TestClientFailsOverToLiveBootstrapBroker(t *testing.T) {
 func TestPoolCloseFailsItsClients(t *testing.T) {
 	brokers := testBrokers(t)
 	topic := uniqueTopic(t)
-	pool, err := NewPool(PoolConfig{}, NewConfig())
+	pool, err := NewPool(PoolConfig{}, newConfig())
 	require.NoError(t, err)
 	defer pool.Close()
 	ctx := testCtx(t, 60*time.Second)

@@ -92,8 +92,8 @@ type Producer struct {
 }
 
 // NewProducer creates a producer with its own client. No network I/O.
-func NewProducer(opts ...Option) (*Producer, error) {
-	return NewProducerFromConfig(NewConfig(opts...))
+func NewProducer(opts ...ProducerOption) (*Producer, error) {
+	return NewProducerFromConfig(configOf(opts))
 }
 
 // NewProducerFromConfig is NewProducer for a ready Config.

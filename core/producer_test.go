@@ -66,9 +66,9 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-func newTestProducer(t *testing.T, brokers []string, opts ...Option) *Producer {
+func newTestProducer(t *testing.T, brokers []string, opts ...ProducerOption) *Producer {
 	t.Helper()
-	p, err := NewProducer(append([]Option{WithBrokers(brokers...), WithDialTimeout(5 * time.Second)}, opts...)...)
+	p, err := NewProducer(append([]ProducerOption{WithBrokers(brokers...), WithDialTimeout(5 * time.Second)}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -709,7 +709,7 @@ func TestProducerConfig(t *testing.T) {
 	require.Equal(t, 9*time.Second, c.DeliveryTimeout)
 	require.Equal(t, 2000, c.MaxRequestSize)
 
-	d := NewConfig()
+	d := newConfig()
 	require.Equal(t, 1<<20, d.BatchSize)
 	require.Equal(t, time.Duration(0), d.Linger)
 	require.Equal(t, 5, d.MaxInFlight)

@@ -31,12 +31,12 @@ func TestSettingValidatorsAgree(t *testing.T) {
 		}
 	}
 	for _, n := range []int{0, MaxInFlightLimit + 1, 5000} {
-		c := NewConfig(WithMaxInFlight(n), WithIdempotence(false))
+		c := newConfig(WithMaxInFlight(n), WithIdempotence(false))
 		if err := c.validateProducer(); !isInvalidArgument(err) {
 			t.Errorf("WithMaxInFlight(%d): got %v, want INVALID_ARGUMENT (the property allows 1..%d)", n, err, MaxInFlightLimit)
 		}
 	}
-	c := NewConfig(WithMaxInFlight(MaxInFlightLimit), WithIdempotence(false))
+	c := newConfig(WithMaxInFlight(MaxInFlightLimit), WithIdempotence(false))
 	if err := c.validateProducer(); err != nil {
 		t.Errorf("WithMaxInFlight(%d): %v", MaxInFlightLimit, err)
 	}

@@ -95,7 +95,7 @@ func TestRetryValidateAndConfig(t *testing.T) {
 	cfg, err := ParseConfig("bootstrap.servers=h:1\nretries=7\nretry.backoff.ms=10\nretry.backoff.max.ms=500\nretry.backoff.multiplier=1.5\nretry.jitter=false")
 	require.NoError(t, err)
 	require.Equal(t, RetryPolicy{MaxRetries: 7, InitialBackoff: 10 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, BackoffMultiplier: 1.5}, cfg.Retry)
-	def := NewConfig()
+	def := newConfig()
 	require.Equal(t, 3, def.Retry.MaxRetries)
 	require.True(t, def.Retry.Jitter)
 	_, err = ParseConfig("retry.backoff.multiplier=0.5")

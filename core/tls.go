@@ -123,18 +123,19 @@ var securityProperties = []Property{
 		}},
 }
 
-// WithSecurityProtocol sets security.protocol (ProtocolSSL, ...).
+// WithSecurityProtocol sets security.protocol (default ProtocolPlaintext).
 // SASL_PLAINTEXT must be asked for this way (or with the property): the
 // SASL options alone never turn TLS off.
-func WithSecurityProtocol(p SecurityProtocol) Option {
-	return func(c *Config) { c.SecurityProtocol = p }
+func WithSecurityProtocol(p SecurityProtocol) ConnOption {
+	return connOpt(func(c *Config) { c.SecurityProtocol = p })
 }
 
 // WithSSLFiles sets ssl.ca.location, ssl.certificate.location and
 // ssl.key.location ("" leaves a setting unset) and turns a PLAINTEXT
-// security.protocol into SSL (SASL_PLAINTEXT into SASL_SSL).
-func WithSSLFiles(caFile, certFile, keyFile string) Option {
-	return func(c *Config) {
+// security.protocol into SSL (SASL_PLAINTEXT into SASL_SSL). Default: no
+// files (the system's trusted CAs, no client certificate).
+func WithSSLFiles(caFile, certFile, keyFile string) ConnOption {
+	return connOpt(func(c *Config) {
 		c.SSLCALocation, c.SSLCertificateLocation, c.SSLKeyLocation = caFile, certFile, keyFile
 		switch c.SecurityProtocol {
 		case "", ProtocolPlaintext:
@@ -142,7 +143,7 @@ func WithSSLFiles(caFile, certFile, keyFile string) Option {
 		case ProtocolSASLPlaintext:
 			c.SecurityProtocol = ProtocolSASLSSL
 		}
-	}
+	})
 }
 
 // securitySetup is the resolved security of a Config: what dialConn
