@@ -59,14 +59,16 @@ type dialCall struct {
 	err  error
 }
 
-// NewClient validates the configuration and returns a client. It does no
-// network I/O: connections are made on first use or by Connect.
+// NewClient creates a client (metadata, FetchPartition, raw requests)
+// from options over the defaults of the property table; WithBrokers is
+// required. It does no network I/O: connections are made on first use or
+// by Connect. A bad setting is INVALID_ARGUMENT.
 func NewClient(opts ...ClientOption) (*Client, error) {
-	return NewClientFromConfig(configOf(opts))
+	return clientFromConfig(configOf(opts))
 }
 
-// NewClientFromConfig is NewClient for a ready Config.
-func NewClientFromConfig(cfg Config) (*Client, error) {
+// clientFromConfig validates cfg and returns a client.
+func clientFromConfig(cfg Config) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -82,7 +84,7 @@ func NewClientFromConfig(cfg Config) (*Client, error) {
 		closeCh: make(chan struct{}),
 	}
 	if c.pool == nil {
-		p, err := NewPoolFromConfig(cfg)
+		p, err := poolFromConfig(cfg)
 		if err != nil {
 			return nil, err
 		}

@@ -16,9 +16,11 @@ import (
 // and the C header carry the same number.
 const Version = "0.2.0"
 
-// Config holds every setting of a client. Build it with NewConfig and
-// Option functions (Go) or ParseConfig (the C ABI's key=value lines); both
-// go through the one property table below, so defaults live in one place.
+// Config holds every setting of a client. Constructors build it from the
+// defaults of the property table below, then apply typed options
+// (NewProducer(opts...), core/options.go) or key=value properties
+// (NewProducerFromProperties, the C ABI and Python); so defaults live in
+// one place. Client.Config returns a copy for inspection.
 //
 // A Config is copied into each client at creation and never changed after,
 // so clients read it without locks.
@@ -81,6 +83,7 @@ type Config struct {
 	Pool               *Pool         // connection.pool; nil = a private pool built from the two fields below
 	PoolMaxConnections int           // connections.max: bound on the private pool's connections; 0 = none
 	ConnectionsMaxIdle time.Duration // connections.max.idle.ms: idle connections are closed after this; 0 = never
+	PoolAcquireTimeout time.Duration // WithAcquireTimeout (NewPool only): wait for a free slot and the dial; 0 = DialTimeout
 
 	// --- security ---
 	// Properties, options and behaviour in core/tls.go and core/sasl.go
@@ -289,7 +292,9 @@ func defaultConfig() Config {
 	return c
 }
 
-// Set applies one key=value property to c.
+// Set applies one key=value property to c (as New*FromProperties do for
+// each key). An unknown key or a bad value is INVALID_ARGUMENT (and c is
+// not to be used).
 func (c *Config) Set(key, value string) error {
 	for _, p := range properties {
 		if p.Name == key {
@@ -305,20 +310,18 @@ func (c *Config) Set(key, value string) error {
 	return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("unknown config key %q", key)}
 }
 
-// ParseConfig builds a Config from '\n'-separated key=value lines (blank
-// lines and '#' comments ignored) over the defaults.
-func ParseConfig(text string) (Config, error) {
+// configFromProperties builds a Config from key=value properties over the
+// defaults. Keys are applied in sorted order, so that of several bad ones
+// the same is always reported (no property depends on another's order).
+func configFromProperties(props map[string]string) (Config, error) {
 	c := defaultConfig()
-	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return c, &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("config line %q is not key=value", line)}
-		}
-		if err := c.Set(strings.TrimSpace(k), v); err != nil {
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := c.Set(k, props[k]); err != nil {
 			return c, err
 		}
 	}

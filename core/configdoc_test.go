@@ -24,8 +24,8 @@ func TestConfigTableDefaultsParse(t *testing.T) {
 			require.NoError(t, c.Set(p.Name, p.Default), p.Name)
 		}
 	}
-	_, err := ParseConfig("no.such.key=1")
+	_, err := parseConfig("no.such.key=1")
 	require.ErrorContains(t, err, "unknown config key")
-	_, err = ParseConfig("acks=7")
+	_, err = parseConfig("acks=7")
 	require.ErrorContains(t, err, "acks")
 }

@@ -705,7 +705,7 @@ func TestConsumerBadConfigAndInput(t *testing.T) {
 	require.Equal(t, wire.ErrInvalidArgument, wire.CodeOf(err))
 	_, err = NewConsumer(WithBrokers("127.0.0.1:1"), WithGroupProtocol("magic"))
 	require.Equal(t, wire.ErrInvalidArgument, wire.CodeOf(err))
-	_, err = ParseConfig("bootstrap.servers=127.0.0.1:1\npartition.assignment.strategy=sticky")
+	_, err = parseConfig("bootstrap.servers=127.0.0.1:1\npartition.assignment.strategy=sticky")
 	require.Equal(t, wire.ErrInvalidArgument, wire.CodeOf(err))
 	_, err = NewConsumer(WithBrokers("127.0.0.1:1"), WithHeartbeatInterval(time.Minute))
 	require.Equal(t, wire.ErrInvalidArgument, wire.CodeOf(err))

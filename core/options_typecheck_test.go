@@ -75,7 +75,9 @@ func (c *checker) check(name, src string) []typeErr {
 // Each option is accepted by exactly the constructors of the kinds it
 // applies to; every other constructor refuses it at compile time.
 func TestOptionKindsTypeCheck(t *testing.T) {
-	ctors := []string{"NewProducer", "NewConsumer", "NewAdmin", "NewClient"}
+	ctors := []string{"NewProducer", "NewConsumer", "NewAdmin", "NewClient", "NewPool"}
+	all := map[string]bool{"NewProducer": true, "NewConsumer": true, "NewAdmin": true, "NewClient": true, "NewPool": true}
+	clients := map[string]bool{"NewProducer": true, "NewConsumer": true, "NewAdmin": true, "NewClient": true}
 	options := []struct {
 		expr string
 		kind map[string]bool // constructors that accept it
@@ -84,10 +86,14 @@ func TestOptionKindsTypeCheck(t *testing.T) {
 		{`core.WithLinger(time.Millisecond)`, map[string]bool{"NewProducer": true}},
 		{`core.WithGroupID("g")`, map[string]bool{"NewConsumer": true}},
 		{`core.WithIsolationLevel(core.ReadCommitted)`, map[string]bool{"NewConsumer": true}},
-		{`core.WithBrokers("h:1")`, map[string]bool{"NewProducer": true, "NewConsumer": true, "NewAdmin": true, "NewClient": true}},
-		{`core.WithRetry(core.DefaultRetryPolicy())`, map[string]bool{"NewProducer": true, "NewConsumer": true, "NewAdmin": true, "NewClient": true}},
-		{`core.WithClientID("c")`, map[string]bool{"NewProducer": true, "NewConsumer": true, "NewAdmin": true, "NewClient": true}},
-		{`core.WithTLS(nil)`, map[string]bool{"NewProducer": true, "NewConsumer": true, "NewAdmin": true, "NewClient": true}},
+		{`core.WithBrokers("h:1")`, clients},
+		{`core.WithRetry(core.DefaultRetryPolicy())`, clients},
+		{`core.WithPool(nil)`, clients},
+		{`core.WithClientID("c")`, all},
+		{`core.WithTLS(nil)`, all},
+		{`core.WithMaxConnections(4)`, all},
+		{`core.WithLogger(nil)`, all},
+		{`core.WithAcquireTimeout(time.Second)`, map[string]bool{"NewPool": true}},
 	}
 	var b strings.Builder
 	b.WriteString("package snippet\n\nimport (\n\t\"time\"\n\n\t\"github.com/gofka/gofka/core\"\n)\n\nvar _ = time.Second\n\nfunc f() {\n")

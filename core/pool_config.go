@@ -52,6 +52,15 @@ func WithMaxConnections(n int) ConnOption {
 	return connOpt(func(c *Config) { c.PoolMaxConnections = n })
 }
 
+// WithAcquireTimeout bounds how long an acquisition from the pool (Get, or
+// a client's first request to a broker) waits for a free slot under
+// WithMaxConnections and for the dial. Default: the dial timeout
+// (WithDialTimeout, 30 s). Go only: pools made from properties use the
+// dial timeout.
+func WithAcquireTimeout(d time.Duration) PoolOption {
+	return poolOpt(func(c *Config) { c.PoolAcquireTimeout = d })
+}
+
 // WithConnectionsMaxIdle closes connections idle for d
 // (connections.max.idle.ms; default 9 min; 0 = never).
 func WithConnectionsMaxIdle(d time.Duration) ConnOption {

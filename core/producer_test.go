@@ -698,7 +698,7 @@ func TestClosedProducer(t *testing.T) {
 }
 
 func TestProducerConfig(t *testing.T) {
-	c, err := ParseConfig("bootstrap.servers=h:1\nbatch.size=1000\nlinger.ms=5\nmax.in.flight.requests.per.connection=3\n" +
+	c, err := parseConfig("bootstrap.servers=h:1\nbatch.size=1000\nlinger.ms=5\nmax.in.flight.requests.per.connection=3\n" +
 		"enable.idempotence=false\nbuffer.memory=65536\ndelivery.timeout.ms=9000\nmax.request.size=2000\nacks=1")
 	require.NoError(t, err)
 	require.Equal(t, 1000, c.BatchSize)
@@ -723,9 +723,9 @@ func TestProducerConfig(t *testing.T) {
 	require.NoError(t, err)
 	_, err = NewProducer(WithBrokers("h:1"), WithAcks(AcksLeader), WithIdempotence(true))
 	require.ErrorIs(t, err, wire.ErrInvalidArgument)
-	cfg, err := ParseConfig("bootstrap.servers=h:1\nacks=0\nenable.idempotence=true")
+	cfg, err := parseConfig("bootstrap.servers=h:1\nacks=0\nenable.idempotence=true")
 	require.NoError(t, err)
-	_, err = NewProducerFromConfig(cfg)
+	_, err = producerFromConfig(cfg)
 	require.ErrorIs(t, err, wire.ErrInvalidArgument)
 	_, err = NewProducer(WithBrokers("h:1"), WithMaxInFlight(6))
 	require.ErrorIs(t, err, wire.ErrInvalidArgument)
@@ -734,7 +734,7 @@ func TestProducerConfig(t *testing.T) {
 	p.Close(context.Background())
 	for _, bad := range []string{"batch.size=0", "linger.ms=-1", "max.in.flight.requests.per.connection=0",
 		"enable.idempotence=maybe", "buffer.memory=10", "delivery.timeout.ms=x", "max.request.size=1"} {
-		_, err := ParseConfig("bootstrap.servers=h:1\n" + bad)
+		_, err := parseConfig("bootstrap.servers=h:1\n" + bad)
 		require.ErrorIs(t, err, wire.ErrInvalidArgument, bad)
 	}
 }

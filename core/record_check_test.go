@@ -16,17 +16,17 @@ func isInvalidArgument(err error) bool {
 // Go options agree, and both follow Kafka.
 func TestSettingValidatorsAgree(t *testing.T) {
 	for _, v := range []string{"GZIP", "Lz4", "brotli"} {
-		if _, err := ParseConfig("compression.type=" + v); !isInvalidArgument(err) {
+		if _, err := parseConfig("compression.type=" + v); !isInvalidArgument(err) {
 			t.Errorf("compression.type=%s: got %v, want INVALID_ARGUMENT (Kafka's names are lower case)", v, err)
 		}
 	}
 	for _, v := range []string{"none", "gzip", "snappy", "lz4", "zstd"} {
-		if _, err := ParseConfig("compression.type=" + v); err != nil {
+		if _, err := parseConfig("compression.type=" + v); err != nil {
 			t.Errorf("compression.type=%s: %v", v, err)
 		}
 	}
 	for _, v := range []string{"ALL", "All", "2"} {
-		if _, err := ParseConfig("acks=" + v); !isInvalidArgument(err) {
+		if _, err := parseConfig("acks=" + v); !isInvalidArgument(err) {
 			t.Errorf("acks=%s: got %v, want INVALID_ARGUMENT", v, err)
 		}
 	}

@@ -137,7 +137,7 @@ func newTestClient(t *testing.T, props map[string]string) (*Client, error) {
 	for k, v := range props {
 		require.NoError(t, cfg.Set(k, v), k)
 	}
-	cl, err := NewClientFromConfig(cfg)
+	cl, err := clientFromConfig(cfg)
 	if err == nil {
 		t.Cleanup(func() { cl.Close() })
 	}
@@ -150,7 +150,7 @@ func produceAndFetch(t *testing.T, cl *Client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	p, err := NewProducerOn(cl)
+	p, err := producerOn(cl)
 	require.NoError(t, err)
 	defer p.Close(ctx)
 	topic := uniqueTopic(t)
@@ -524,7 +524,7 @@ func TestAuthFailureIsNotRetriedInALoop(t *testing.T) {
 		requireCode(t, cl.Connect(context.Background()), wire.ErrTLSFailed)
 	}
 	// A producer's background machinery must not hammer the broker either.
-	prod, err := NewProducerOn(cl)
+	prod, err := producerOn(cl)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -673,7 +673,7 @@ func TestOAuthBearerTokenRefresh(t *testing.T) {
 	require.NoError(t, cfg.Set("security.protocol", "SASL_SSL"))
 	require.NoError(t, cfg.Set("sasl.mechanism", "OAUTHBEARER"))
 	require.NoError(t, cfg.Set("sasl.oauthbearer.token", "first"))
-	cl, err := NewClientFromConfig(cfg)
+	cl, err := clientFromConfig(cfg)
 	require.NoError(t, err)
 	defer cl.Close()
 	m := cl.Pool().dial.sec.sasl
@@ -734,7 +734,7 @@ func testAdminScram(t *testing.T, props func(mech, user, pass string) map[string
 	for k, v := range props("SCRAM-SHA-256", user, pass) {
 		require.NoError(t, cfg.Set(k, v))
 	}
-	admin, err := NewAdminFromConfig(cfg)
+	admin, err := adminFromConfig(cfg)
 	require.NoError(t, err)
 	defer admin.Close()
 	newUser := fmt.Sprintf("gofka-user-%d", time.Now().UnixNano())
@@ -776,7 +776,7 @@ func TestClientOnPoolTakesPoolSecurity(t *testing.T) {
 	pcfg := newConfig(WithDialTimeout(5 * time.Second))
 	require.NoError(t, pcfg.Set("security.protocol", "SSL"))
 	require.NoError(t, pcfg.Set("ssl.ca.location", p.caFile))
-	pool, err := NewPoolFromConfig(pcfg)
+	pool, err := poolFromConfig(pcfg)
 	require.NoError(t, err)
 	defer pool.Close()
 	// A plaintext-configured client on the pool uses the pool's TLS.
