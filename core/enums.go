@@ -31,8 +31,8 @@ const (
 	// default, and needed for idempotence.
 	AcksAll Acks = -1
 	// AcksNone does not wait at all (acks=0): the broker sends no
-	// response, and records are reported delivered once written to the
-	// socket.
+	// response, so a record succeeds once its request is written, without
+	// an offset.
 	AcksNone Acks = 0
 	// AcksLeader waits for the leader's own write only (acks=1).
 	AcksLeader Acks = 1
