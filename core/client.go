@@ -4,6 +4,15 @@
 // tests is package github.com/gofka/gofka/devcluster, kept out of core so
 // that importing the client does not link a fake broker.
 //
+// Each kind of client has one constructor taking options and one taking
+// key=value properties: NewProducer(opts ...ProducerOption) and
+// NewProducerFromProperties, likewise NewConsumer, NewAdmin and NewPool.
+// Options are typed per kind (ProducerOption, ConsumerOption, AdminOption,
+// PoolOption; ClientOption and ConnOption are shared), so an option given
+// to a client it does not apply to is a compile error, and enumerated
+// settings are typed constants (AcksAll, ReadCommitted,
+// OffsetResetEarliest, ...). Each option's doc states its default.
+//
 // Every exported method is safe for concurrent use and takes a
 // context.Context for cancellation and deadlines.
 package core
