@@ -32,11 +32,11 @@ func gofka_admin_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_erro
 	if config == nil || out == nil {
 		return fill(errOut, invalid("config and out must not be NULL"))
 	}
-	cfg, err := core.ParseConfig(C.GoString(config))
+	props, err := parseProperties(C.GoString(config))
 	if err != nil {
 		return fill(errOut, err)
 	}
-	a, err := core.NewAdminFromConfig(cfg)
+	a, err := core.NewAdminFromProperties(props)
 	if err != nil {
 		return fill(errOut, err)
 	}

@@ -30,11 +30,11 @@ func gofka_pool_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_error
 	if config == nil || out == nil {
 		return fill(errOut, invalid("config and out must not be NULL"))
 	}
-	cfg, err := core.ParseConfig(C.GoString(config))
+	props, err := parseProperties(C.GoString(config))
 	if err != nil {
 		return fill(errOut, err)
 	}
-	p, err := core.NewPoolFromConfig(cfg)
+	p, err := core.NewPoolFromProperties(props)
 	if err != nil {
 		return fill(errOut, err)
 	}

@@ -41,11 +41,11 @@ func gofka_producer_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_e
 	if config == nil || out == nil {
 		return fill(errOut, invalid("config and out must not be NULL"))
 	}
-	cfg, err := core.ParseConfig(C.GoString(config))
+	props, err := parseProperties(C.GoString(config))
 	if err != nil {
 		return fill(errOut, err)
 	}
-	p, err := core.NewProducerFromConfig(cfg)
+	p, err := core.NewProducerFromProperties(props)
 	if err != nil {
 		return fill(errOut, err)
 	}

@@ -27,22 +27,34 @@ type Admin struct {
 	ownsClient bool
 }
 
-// NewAdmin creates an admin client with its own Client. No network I/O.
-func NewAdmin(opts ...Option) (*Admin, error) {
-	return NewAdminFromConfig(NewConfig(opts...))
+// NewAdmin creates an admin client from options over the defaults of the
+// property table (docs/configuration.md); WithBrokers is required. It does
+// no network I/O. A bad setting is INVALID_ARGUMENT.
+func NewAdmin(opts ...AdminOption) (*Admin, error) {
+	return adminFromConfig(configOf(opts))
 }
 
-// NewAdminFromConfig is NewAdmin for a ready Config.
-func NewAdminFromConfig(cfg Config) (*Admin, error) {
-	cl, err := NewClientFromConfig(cfg)
+// NewAdminFromProperties creates an admin client from key=value properties
+// (the keys of docs/configuration.md, as the C ABI and Python give them),
+// over the defaults. Keys that configure other kinds of client are
+// accepted and have no effect; an unknown key or a bad value is
+// INVALID_ARGUMENT. Go code normally uses NewAdmin.
+func NewAdminFromProperties(props map[string]string) (*Admin, error) {
+	cfg, err := configFromProperties(props)
+	if err != nil {
+		return nil, err
+	}
+	return adminFromConfig(cfg)
+}
+
+// adminFromConfig creates an admin client with its own Client.
+func adminFromConfig(cfg Config) (*Admin, error) {
+	cl, err := clientFromConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
 	return &Admin{cl: cl, ownsClient: true}, nil
 }
-
-// NewAdminOn creates an admin client sharing cl; Close leaves cl open.
-func NewAdminOn(cl *Client) *Admin { return &Admin{cl: cl} }
 
 // Client returns the admin's client.
 func (a *Admin) Client() *Client { return a.cl }

@@ -48,7 +48,7 @@ type assignor interface {
 	assign(members []assignMember, partitions map[string]int32) map[string][]TopicPartition
 }
 
-func assignorByName(name string) assignor {
+func assignorByName(name AssignmentStrategy) assignor {
 	switch name {
 	case "range":
 		return rangeAssignor{}

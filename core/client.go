@@ -4,6 +4,15 @@
 // tests is package github.com/gofka/gofka/devcluster, kept out of core so
 // that importing the client does not link a fake broker.
 //
+// Each kind of client has one constructor taking options and one taking
+// key=value properties: NewProducer(opts ...ProducerOption) and
+// NewProducerFromProperties, likewise NewConsumer, NewAdmin and NewPool.
+// Options are typed per kind (ProducerOption, ConsumerOption, AdminOption,
+// PoolOption; ClientOption and ConnOption are shared), so an option given
+// to a client it does not apply to is a compile error, and enumerated
+// settings are typed constants (AcksAll, ReadCommitted,
+// OffsetResetEarliest, ...). Each option's doc states its default.
+//
 // Every exported method is safe for concurrent use and takes a
 // context.Context for cancellation and deadlines.
 package core
@@ -59,14 +68,16 @@ type dialCall struct {
 	err  error
 }
 
-// NewClient validates the configuration and returns a client. It does no
-// network I/O: connections are made on first use or by Connect.
-func NewClient(opts ...Option) (*Client, error) {
-	return NewClientFromConfig(NewConfig(opts...))
+// NewClient creates a client (metadata, FetchPartition, raw requests)
+// from options over the defaults of the property table; WithBrokers is
+// required. It does no network I/O: connections are made on first use or
+// by Connect. A bad setting is INVALID_ARGUMENT.
+func NewClient(opts ...ClientOption) (*Client, error) {
+	return clientFromConfig(configOf(opts))
 }
 
-// NewClientFromConfig is NewClient for a ready Config.
-func NewClientFromConfig(cfg Config) (*Client, error) {
+// clientFromConfig validates cfg and returns a client.
+func clientFromConfig(cfg Config) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -82,7 +93,7 @@ func NewClientFromConfig(cfg Config) (*Client, error) {
 		closeCh: make(chan struct{}),
 	}
 	if c.pool == nil {
-		p, err := NewPoolFromConfig(cfg)
+		p, err := poolFromConfig(cfg)
 		if err != nil {
 			return nil, err
 		}

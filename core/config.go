@@ -16,9 +16,11 @@ import (
 // and the C header carry the same number.
 const Version = "0.2.0"
 
-// Config holds every setting of a client. Build it with NewConfig and
-// Option functions (Go) or ParseConfig (the C ABI's key=value lines); both
-// go through the one property table below, so defaults live in one place.
+// Config holds every setting of a client. Constructors build it from the
+// defaults of the property table below, then apply typed options
+// (NewProducer(opts...), core/options.go) or key=value properties
+// (NewProducerFromProperties, the C ABI and Python); so defaults live in
+// one place. Client.Config returns a copy for inspection.
 //
 // A Config is copied into each client at creation and never changed after,
 // so clients read it without locks.
@@ -42,7 +44,7 @@ type Config struct {
 	// --- producer ---
 	// Properties in core/producer_config.go (acks and compression.type
 	// here); defaults and their reasons are documented there.
-	Acks              int16            // acks: -1 (all), 0 or 1
+	Acks              Acks             // acks: AcksAll (-1), AcksNone (0) or AcksLeader (1)
 	Compression       wire.Compression // compression.type
 	BatchSize         int              // batch.size: bytes of one record batch
 	Linger            time.Duration    // linger.ms
@@ -56,37 +58,38 @@ type Config struct {
 	// --- consumer ---
 	// Properties in core/consumer_config.go; defaults follow the Java
 	// client except where that file says otherwise.
-	GroupID                string        // group.id; "" = no group (Assign only, no commits)
-	GroupInstanceID        string        // group.instance.id; "" = dynamic member
-	GroupProtocol          string        // group.protocol: "classic" or "consumer" (KIP-848)
-	GroupRemoteAssignor    string        // group.remote.assignor (consumer protocol); "" = broker default
-	AssignmentStrategies   []string      // partition.assignment.strategy (classic protocol), preferred first
-	SessionTimeout         time.Duration // session.timeout.ms (classic protocol)
-	HeartbeatInterval      time.Duration // heartbeat.interval.ms (classic protocol)
-	MaxPollInterval        time.Duration // max.poll.interval.ms, also the rebalance timeout
-	EnableAutoCommit       bool          // enable.auto.commit
-	AutoCommitInterval     time.Duration // auto.commit.interval.ms
-	AutoOffsetReset        string        // auto.offset.reset: "earliest", "latest" or "none"
-	IsolationLevel         int8          // isolation.level: wire.IsolationReadUncommitted / ReadCommitted
-	FetchMinBytes          int32         // fetch.min.bytes
-	FetchMaxBytes          int32         // fetch.max.bytes, also the prefetch buffer bound
-	MaxPartitionFetchBytes int32         // max.partition.fetch.bytes
-	FetchMaxWait           time.Duration // fetch.max.wait.ms
-	MaxPollRecords         int           // max.poll.records: Poll's limit when it is given none
-	RebalanceCallbacks     bool          // rebalance.callbacks: revocations wait for the app's next poll
-	ClientRack             string        // client.rack
+	GroupID                string               // group.id; "" = no group (Assign only, no commits)
+	GroupInstanceID        string               // group.instance.id; "" = dynamic member
+	GroupProtocol          GroupProtocol        // group.protocol: GroupProtocolClassic or GroupProtocolConsumer (KIP-848)
+	GroupRemoteAssignor    string               // group.remote.assignor (consumer protocol); "" = broker default
+	AssignmentStrategies   []AssignmentStrategy // partition.assignment.strategy (classic protocol), preferred first
+	SessionTimeout         time.Duration        // session.timeout.ms (classic protocol)
+	HeartbeatInterval      time.Duration        // heartbeat.interval.ms (classic protocol)
+	MaxPollInterval        time.Duration        // max.poll.interval.ms, also the rebalance timeout
+	EnableAutoCommit       bool                 // enable.auto.commit
+	AutoCommitInterval     time.Duration        // auto.commit.interval.ms
+	AutoOffsetReset        OffsetReset          // auto.offset.reset: OffsetResetEarliest, OffsetResetLatest or OffsetResetNone
+	IsolationLevel         IsolationLevel       // isolation.level: ReadUncommitted or ReadCommitted
+	FetchMinBytes          int32                // fetch.min.bytes
+	FetchMaxBytes          int32                // fetch.max.bytes, also the prefetch buffer bound
+	MaxPartitionFetchBytes int32                // max.partition.fetch.bytes
+	FetchMaxWait           time.Duration        // fetch.max.wait.ms
+	MaxPollRecords         int                  // max.poll.records: Poll's limit when it is given none
+	RebalanceCallbacks     bool                 // rebalance.callbacks: revocations wait for the app's next poll
+	ClientRack             string               // client.rack
 
 	// --- admin and connection pool ---
 	// Properties in core/pool_config.go.
 	Pool               *Pool         // connection.pool; nil = a private pool built from the two fields below
 	PoolMaxConnections int           // connections.max: bound on the private pool's connections; 0 = none
 	ConnectionsMaxIdle time.Duration // connections.max.idle.ms: idle connections are closed after this; 0 = never
+	PoolAcquireTimeout time.Duration // WithAcquireTimeout (NewPool only): wait for a free slot and the dial; 0 = DialTimeout
 
 	// --- security ---
 	// Properties, options and behaviour in core/tls.go and core/sasl.go
 	// (docs/security.md). Files named here are read when the client (or
 	// pool) is created. Secrets (passwords, tokens) never appear in errors.
-	SecurityProtocol          string             // security.protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
+	SecurityProtocol          SecurityProtocol   // security.protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
 	TLS                       *tls.Config        // WithTLS: a ready TLS config (cloned per connection); nil = built from the ssl.* fields
 	SSLCALocation             string             // ssl.ca.location: PEM CA certificates; "" = the system store
 	SSLCertificateLocation    string             // ssl.certificate.location: PEM client certificate (mutual TLS)
@@ -103,35 +106,45 @@ type Config struct {
 	sec                       *securitySetup     // resolved by prepareSecurity; shared by copies
 }
 
-// Option changes one setting of a Config.
-type Option func(*Config)
-
-// WithBrokers sets the bootstrap brokers ("host:port" each).
-func WithBrokers(brokers ...string) Option {
-	return func(c *Config) { c.Brokers = append([]string(nil), brokers...) }
+// WithBrokers sets the bootstrap brokers ("host:port" each), tried in
+// order to reach the cluster (bootstrap.servers). No default: a client
+// without brokers fails to be created.
+func WithBrokers(brokers ...string) ClientOption {
+	return clientOpt(func(c *Config) { c.Brokers = append([]string(nil), brokers...) })
 }
 
-// WithClientID sets the client id sent with every request.
-func WithClientID(id string) Option { return func(c *Config) { c.ClientID = id } }
+// WithClientID sets the client id sent with every request (client.id;
+// default "gofka").
+func WithClientID(id string) ConnOption { return connOpt(func(c *Config) { c.ClientID = id }) }
 
-// WithDialTimeout bounds each connection attempt (TCP and TLS handshake).
-func WithDialTimeout(d time.Duration) Option { return func(c *Config) { c.DialTimeout = d } }
+// WithDialTimeout bounds each connection attempt, TCP and TLS handshake
+// (connect.timeout.ms; default 30 s).
+func WithDialTimeout(d time.Duration) ConnOption {
+	return connOpt(func(c *Config) { c.DialTimeout = d })
+}
 
-// WithRequestTimeout bounds each request when the caller's context has no
-// earlier deadline.
-func WithRequestTimeout(d time.Duration) Option { return func(c *Config) { c.RequestTimeout = d } }
+// WithRequestTimeout bounds the wait for each response, also when the
+// caller's context has a later deadline (request.timeout.ms; default 30 s).
+func WithRequestTimeout(d time.Duration) ConnOption {
+	return connOpt(func(c *Config) { c.RequestTimeout = d })
+}
 
-// WithAcks sets the producer's required acknowledgements: -1 (all), 0 or 1.
-func WithAcks(acks int16) Option { return func(c *Config) { c.Acks = acks } }
+// WithAcks sets the producer's required acknowledgements (acks; default
+// AcksAll).
+func WithAcks(acks Acks) ProducerOption { return producerOpt(func(c *Config) { c.Acks = acks }) }
 
-// WithCompression sets the producer's batch compression codec.
-func WithCompression(codec wire.Compression) Option { return func(c *Config) { c.Compression = codec } }
+// WithCompression sets the producer's batch compression codec
+// (compression.type; default wire.CompressionNone).
+func WithCompression(codec wire.Compression) ProducerOption {
+	return producerOpt(func(c *Config) { c.Compression = codec })
+}
 
 // WithTLS enables TLS with the given configuration (cloned per connection),
 // instead of one built from the ssl.* properties. It turns
 // security.protocol PLAINTEXT into SSL and SASL_PLAINTEXT into SASL_SSL.
-func WithTLS(cfg *tls.Config) Option {
-	return func(c *Config) {
+// Default: no TLS (security.protocol PLAINTEXT).
+func WithTLS(cfg *tls.Config) ConnOption {
+	return connOpt(func(c *Config) {
 		c.TLS = cfg
 		switch c.SecurityProtocol {
 		case "", ProtocolPlaintext:
@@ -139,17 +152,19 @@ func WithTLS(cfg *tls.Config) Option {
 		case ProtocolSASLPlaintext:
 			c.SecurityProtocol = ProtocolSASLSSL
 		}
-	}
+	})
 }
 
 // WithRetry sets the retry policy used for retriable errors (see
-// RetryPolicy; the properties retries and retry.backoff.*).
-func WithRetry(p RetryPolicy) Option { return func(c *Config) { c.Retry = p } }
+// RetryPolicy; the properties retries and retry.backoff.*). Default:
+// DefaultRetryPolicy (3 retries, 100 ms doubling up to 30 s, jittered).
+func WithRetry(p RetryPolicy) ClientOption { return clientOpt(func(c *Config) { c.Retry = p }) }
 
 // WithAllowAutoTopicCreation lets metadata requests create missing topics
-// on brokers configured with auto.create.topics.enable.
-func WithAllowAutoTopicCreation(allow bool) Option {
-	return func(c *Config) { c.AllowAutoTopicCreation = allow }
+// on brokers configured with auto.create.topics.enable
+// (allow.auto.create.topics; default true).
+func WithAllowAutoTopicCreation(allow bool) ClientOption {
+	return clientOpt(func(c *Config) { c.AllowAutoTopicCreation = allow })
 }
 
 // Property is one row of the configuration table: the key used by the C
@@ -227,17 +242,9 @@ var properties = []Property{
 		}},
 	{"acks", "all|-1|0|1", "all", "Acknowledgements the leader waits for before answering a produce request: all in-sync replicas (all, -1), the leader only (1), or none (0).",
 		func(c *Config, v string) error {
-			switch v { // case-sensitive, like the Java client and Python
-			case "all", "-1":
-				c.Acks = -1
-			case "0":
-				c.Acks = 0
-			case "1":
-				c.Acks = 1
-			default:
-				return fmt.Errorf("must be all, -1, 0 or 1")
-			}
-			return nil
+			a, err := ParseAcks(v) // case-sensitive, like the Java client and Python
+			c.Acks = a
+			return err
 		}},
 	{"compression.type", "none|gzip|snappy|lz4|zstd", "none", "Codec applied to each produced record batch. Names are case-sensitive, as in Kafka's Java client (GZIP is INVALID_ARGUMENT).",
 		func(c *Config, v string) error {
@@ -253,8 +260,8 @@ var properties = []Property{
 		}},
 }
 
-// NewConfig returns the defaults of the property table with opts applied.
-func NewConfig(opts ...Option) Config {
+// defaultConfig returns the defaults of the property table.
+func defaultConfig() Config {
 	c := Config{Retry: DefaultRetryPolicy()}
 	for _, p := range properties {
 		if p.Default != "" {
@@ -264,13 +271,12 @@ func NewConfig(opts ...Option) Config {
 		}
 	}
 	c.idempotenceSet = false // the default is not an explicit choice
-	for _, o := range opts {
-		o(&c)
-	}
 	return c
 }
 
-// Set applies one key=value property to c.
+// Set applies one key=value property to c (as New*FromProperties do for
+// each key). An unknown key or a bad value is INVALID_ARGUMENT (and c is
+// not to be used).
 func (c *Config) Set(key, value string) error {
 	for _, p := range properties {
 		if p.Name == key {
@@ -286,20 +292,18 @@ func (c *Config) Set(key, value string) error {
 	return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("unknown config key %q", key)}
 }
 
-// ParseConfig builds a Config from '\n'-separated key=value lines (blank
-// lines and '#' comments ignored) over the defaults.
-func ParseConfig(text string) (Config, error) {
-	c := NewConfig()
-	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return c, &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("config line %q is not key=value", line)}
-		}
-		if err := c.Set(strings.TrimSpace(k), v); err != nil {
+// configFromProperties builds a Config from key=value properties over the
+// defaults. Keys are applied in sorted order, so that of several bad ones
+// the same is always reported (no property depends on another's order).
+func configFromProperties(props map[string]string) (Config, error) {
+	c := defaultConfig()
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := c.Set(k, props[k]); err != nil {
 			return c, err
 		}
 	}
@@ -358,7 +362,7 @@ func (c *Config) validateStrings() error {
 		}
 	}
 	for _, a := range c.AssignmentStrategies {
-		if err := check("partition.assignment.strategy", a); err != nil {
+		if err := check("partition.assignment.strategy", string(a)); err != nil {
 			return err
 		}
 	}

@@ -14,7 +14,7 @@ func ConfigMarkdown() string {
 	b.WriteString("Generated from the engine's property table (`core.Properties()`) by\n")
 	b.WriteString("`go run ./core/cmd/configdoc > docs/configuration.md`; do not edit by hand.\n\n")
 	b.WriteString("The same keys serve the C ABI (`key=value` lines given to `gofka_*_new`),\n")
-	b.WriteString("Go (`core.ParseConfig`, `Config.Set`, or the `With...` options) and the\n")
+	b.WriteString("Go (`core.NewProducerFromProperties` and the other `New...FromProperties`, or the typed `With...` options) and the\n")
 	b.WriteString("Python keyword arguments, which map onto them.\n\n")
 	b.WriteString("| key | type | default | description |\n|---|---|---|---|\n")
 	for _, p := range Properties() {

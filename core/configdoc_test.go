@@ -20,12 +20,12 @@ func TestConfigTableDefaultsParse(t *testing.T) {
 		require.NotEmpty(t, p.Doc, p.Name)
 		require.NotEmpty(t, p.Type, p.Name)
 		if p.Default != "" {
-			c := NewConfig()
+			c := newConfig()
 			require.NoError(t, c.Set(p.Name, p.Default), p.Name)
 		}
 	}
-	_, err := ParseConfig("no.such.key=1")
+	_, err := parseConfig("no.such.key=1")
 	require.ErrorContains(t, err, "unknown config key")
-	_, err = ParseConfig("acks=7")
+	_, err = parseConfig("acks=7")
 	require.ErrorContains(t, err, "acks")
 }

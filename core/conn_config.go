@@ -36,14 +36,15 @@ func init() {
 }
 
 // WithConnectionSetupTimeout bounds one connection attempt to one address
-// (socket.connection.setup.timeout.ms; 0 = DialTimeout only).
-func WithConnectionSetupTimeout(d time.Duration) Option {
-	return func(c *Config) { c.ConnectionSetupTimeout = d }
+// (socket.connection.setup.timeout.ms; default 10 s; 0 = DialTimeout only).
+func WithConnectionSetupTimeout(d time.Duration) ConnOption {
+	return connOpt(func(c *Config) { c.ConnectionSetupTimeout = d })
 }
 
-// WithReconnectBackoff sets reconnect.backoff.ms and reconnect.backoff.max.ms.
-func WithReconnectBackoff(initial, maxBackoff time.Duration) Option {
-	return func(c *Config) { c.ReconnectBackoff, c.ReconnectBackoffMax = initial, maxBackoff }
+// WithReconnectBackoff sets reconnect.backoff.ms and reconnect.backoff.max.ms
+// (defaults 50 ms and 1 s).
+func WithReconnectBackoff(initial, maxBackoff time.Duration) ClientOption {
+	return clientOpt(func(c *Config) { c.ReconnectBackoff, c.ReconnectBackoffMax = initial, maxBackoff })
 }
 
 // validateConn reports connection settings that cannot work.

@@ -210,7 +210,7 @@ func TestFrozenConnectionIsClosedAndAvoided(t *testing.T) {
 	assert.True(t, frozen.timedOut.Load())
 
 	// Later any-broker requests do not pick the frozen address again.
-	adm := NewAdminOn(cl)
+	adm := &Admin{cl: cl} // shares cl; Close leaves it open
 	for i := 0; i < 3; i++ {
 		_, err = adm.ListTopics(testCtx(t, 30*time.Second), false)
 		require.NoError(t, err)
@@ -284,7 +284,7 @@ func TestRequestLimitsBound(t *testing.T) {
 // below reconnect.backoff.max.ms (1 s), whatever retry.backoff.max.ms is;
 // so do the waits between failing metadata lookups.
 func TestReconnectBackoffIsCapped(t *testing.T) {
-	cfg := NewConfig(WithBrokers("127.0.0.1:1"))
+	cfg := newConfig(WithBrokers("127.0.0.1:1"))
 	assert.Equal(t, 50*time.Millisecond, cfg.ReconnectBackoff)
 	assert.Equal(t, time.Second, cfg.ReconnectBackoffMax)
 	assert.Equal(t, 10*time.Second, cfg.ConnectionSetupTimeout)
@@ -298,15 +298,15 @@ func TestReconnectBackoffIsCapped(t *testing.T) {
 	assert.LessOrEqual(t, cfg.reconnectBackoff(1), 50*time.Millisecond)
 	assert.GreaterOrEqual(t, cfg.reconnectBackoff(50), 800*time.Millisecond)
 
-	c, err := ParseConfig("bootstrap.servers=a:1\nreconnect.backoff.ms=10\nreconnect.backoff.max.ms=200\nsocket.connection.setup.timeout.ms=3000")
+	c, err := parseConfig("bootstrap.servers=a:1\nreconnect.backoff.ms=10\nreconnect.backoff.max.ms=200\nsocket.connection.setup.timeout.ms=3000")
 	require.NoError(t, err)
 	assert.Equal(t, 200*time.Millisecond, c.ReconnectBackoffMax)
 	assert.Equal(t, 3*time.Second, c.setupTimeout())
 	assert.LessOrEqual(t, c.reconnectBackoff(30), 200*time.Millisecond)
 
-	c, err = ParseConfig("bootstrap.servers=a:1\nreconnect.backoff.ms=2000\nreconnect.backoff.max.ms=1000")
+	c, err = parseConfig("bootstrap.servers=a:1\nreconnect.backoff.ms=2000\nreconnect.backoff.max.ms=1000")
 	require.NoError(t, err)
-	_, err = NewClientFromConfig(c)
+	_, err = clientFromConfig(c)
 	assert.Equal(t, wire.ErrInvalidArgument, wire.CodeOf(err))
 }
 

@@ -203,32 +203,39 @@ func (s subscription) same(o subscription) bool {
 	return true
 }
 
-// NewConsumer creates a consumer with its own client. No network I/O.
-func NewConsumer(opts ...Option) (*Consumer, error) {
-	return NewConsumerFromConfig(NewConfig(opts...))
+// NewConsumer creates a consumer from options over the defaults of the
+// property table (docs/configuration.md); WithBrokers is required, and
+// WithGroupID to subscribe or commit. It does no network I/O. A bad
+// setting is INVALID_ARGUMENT.
+func NewConsumer(opts ...ConsumerOption) (*Consumer, error) {
+	return consumerFromConfig(configOf(opts))
 }
 
-// NewConsumerFromConfig is NewConsumer for a ready Config.
-func NewConsumerFromConfig(cfg Config) (*Consumer, error) {
+// NewConsumerFromProperties creates a consumer from key=value properties
+// (the keys of docs/configuration.md, as the C ABI and Python give them),
+// over the defaults. Keys that configure other kinds of client are
+// accepted and have no effect; an unknown key or a bad value is
+// INVALID_ARGUMENT. Go code normally uses NewConsumer.
+func NewConsumerFromProperties(props map[string]string) (*Consumer, error) {
+	cfg, err := configFromProperties(props)
+	if err != nil {
+		return nil, err
+	}
+	return consumerFromConfig(cfg)
+}
+
+// consumerFromConfig creates a consumer with its own client.
+func consumerFromConfig(cfg Config) (*Consumer, error) {
 	if err := cfg.validateConsumer(); err != nil {
 		return nil, err
 	}
-	cl, err := NewClientFromConfig(cfg)
+	cl, err := clientFromConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
 	c := newConsumer(cl)
 	c.ownsClient = true
 	return c, nil
-}
-
-// NewConsumerOn creates a consumer sharing cl (its connections and
-// configuration); Close leaves cl open.
-func NewConsumerOn(cl *Client) (*Consumer, error) {
-	if err := cl.cfg.validateConsumer(); err != nil {
-		return nil, err
-	}
-	return newConsumer(cl), nil
 }
 
 func newConsumer(cl *Client) *Consumer {

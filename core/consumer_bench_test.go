@@ -28,7 +28,7 @@ func BenchmarkConsume(b *testing.B) {
 		fillTopic(b, brokers, topic, b.N)
 	}
 
-	c, err := NewConsumer(WithBrokers(brokers...), WithGroupID(fmt.Sprintf("g-%s-%d", topic, time.Now().UnixNano())), WithAutoOffsetReset("earliest"),
+	c, err := NewConsumer(WithBrokers(brokers...), WithGroupID(fmt.Sprintf("g-%s-%d", topic, time.Now().UnixNano())), WithAutoOffsetReset(OffsetResetEarliest),
 		WithAutoCommit(false))
 	if err != nil {
 		b.Fatal(err)

@@ -29,27 +29,24 @@ var consumerProperties = []Property{
 		func(c *Config, v string) error { c.GroupInstanceID = v; return nil }},
 	{"group.protocol", "classic|consumer", "classic", "Group membership protocol: classic (JoinGroup/SyncGroup, client-side assignors) or consumer (KIP-848 ConsumerGroupHeartbeat, broker-side assignment; Kafka 4.0+).",
 		func(c *Config, v string) error {
-			switch strings.ToLower(v) {
-			case "classic", "consumer":
-				c.GroupProtocol = strings.ToLower(v)
-				return nil
-			}
-			return fmt.Errorf("must be classic or consumer")
+			p, err := ParseGroupProtocol(v)
+			c.GroupProtocol = p
+			return err
 		}},
 	{"group.remote.assignor", "string", "", "Broker-side assignor of the consumer group protocol (uniform or range on Apache Kafka); empty lets the broker choose.",
 		func(c *Config, v string) error { c.GroupRemoteAssignor = v; return nil }},
 	{"partition.assignment.strategy", "list", "cooperative-sticky", "Client-side assignors of the classic protocol, preferred first: range, roundrobin, cooperative-sticky. cooperative-sticky rebalances incrementally; the others revoke every partition at each rebalance.",
 		func(c *Config, v string) error {
-			var out []string
+			var out []AssignmentStrategy
 			for _, s := range strings.Split(v, ",") {
-				s = strings.ToLower(strings.TrimSpace(s))
-				if s == "" {
+				if strings.TrimSpace(s) == "" {
 					continue
 				}
-				if assignorByName(s) == nil {
-					return fmt.Errorf("unknown assignor %q (range, roundrobin, cooperative-sticky)", s)
+				a, err := ParseAssignmentStrategy(s)
+				if err != nil {
+					return err
 				}
-				out = append(out, s)
+				out = append(out, a)
 			}
 			if len(out) == 0 {
 				return fmt.Errorf("no assignor given")
@@ -73,24 +70,15 @@ var consumerProperties = []Property{
 		durationSetter("auto.commit.interval.ms", func(c *Config) *time.Duration { return &c.AutoCommitInterval })},
 	{"auto.offset.reset", "earliest|latest|none", "latest", "Where to start when a partition has no committed offset or its offset is out of range: the earliest or the latest offset, or none (Poll fails with NO_OFFSET / OFFSET_OUT_OF_RANGE until the application seeks).",
 		func(c *Config, v string) error {
-			switch strings.ToLower(v) {
-			case "earliest", "latest", "none":
-				c.AutoOffsetReset = strings.ToLower(v)
-				return nil
-			}
-			return fmt.Errorf("must be earliest, latest or none")
+			r, err := ParseOffsetReset(v)
+			c.AutoOffsetReset = r
+			return err
 		}},
 	{"isolation.level", "read_uncommitted|read_committed", "read_uncommitted", "read_committed reads only up to the last stable offset and skips records of aborted transactions; read_uncommitted reads everything up to the high watermark.",
 		func(c *Config, v string) error {
-			switch strings.ToLower(v) {
-			case "read_uncommitted":
-				c.IsolationLevel = wire.IsolationReadUncommitted
-			case "read_committed":
-				c.IsolationLevel = wire.IsolationReadCommitted
-			default:
-				return fmt.Errorf("must be read_uncommitted or read_committed")
-			}
-			return nil
+			l, err := ParseIsolationLevel(v)
+			c.IsolationLevel = l
+			return err
 		}},
 	{"fetch.min.bytes", "int", "1", "Bytes a broker waits for (up to fetch.max.wait.ms) before answering a fetch.",
 		int32Setter("fetch.min.bytes", func(c *Config) *int32 { return &c.FetchMinBytes })},
@@ -112,53 +100,74 @@ var consumerProperties = []Property{
 		func(c *Config, v string) error { c.ClientRack = v; return nil }},
 }
 
-// WithGroupID sets the consumer group id (group.id).
-func WithGroupID(id string) Option { return func(c *Config) { c.GroupID = id } }
+// WithGroupID sets the consumer group id (group.id; default none: the
+// consumer can only Assign partitions and not commit).
+func WithGroupID(id string) ConsumerOption { return consumerOpt(func(c *Config) { c.GroupID = id }) }
 
 // WithGroupInstanceID makes the consumer a static group member
-// (group.instance.id).
-func WithGroupInstanceID(id string) Option { return func(c *Config) { c.GroupInstanceID = id } }
+// (group.instance.id; default none: a dynamic member).
+func WithGroupInstanceID(id string) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.GroupInstanceID = id })
+}
 
-// WithGroupProtocol selects "classic" or "consumer" (KIP-848) group
-// membership (group.protocol).
-func WithGroupProtocol(p string) Option { return func(c *Config) { c.GroupProtocol = p } }
+// WithGroupProtocol selects GroupProtocolClassic or GroupProtocolConsumer
+// (KIP-848) group membership (group.protocol; default classic).
+func WithGroupProtocol(p GroupProtocol) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.GroupProtocol = p })
+}
 
 // WithAssignmentStrategies sets the classic protocol's assignors, preferred
-// first: "range", "roundrobin", "cooperative-sticky".
-func WithAssignmentStrategies(names ...string) Option {
-	return func(c *Config) { c.AssignmentStrategies = append([]string(nil), names...) }
+// first (partition.assignment.strategy; default AssignCooperativeSticky
+// alone).
+func WithAssignmentStrategies(strategies ...AssignmentStrategy) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.AssignmentStrategies = append([]AssignmentStrategy(nil), strategies...) })
 }
 
-// WithSessionTimeout sets session.timeout.ms (classic protocol).
-func WithSessionTimeout(d time.Duration) Option { return func(c *Config) { c.SessionTimeout = d } }
-
-// WithHeartbeatInterval sets heartbeat.interval.ms (classic protocol).
-func WithHeartbeatInterval(d time.Duration) Option {
-	return func(c *Config) { c.HeartbeatInterval = d }
+// WithSessionTimeout sets session.timeout.ms (classic protocol; default
+// 45 s).
+func WithSessionTimeout(d time.Duration) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.SessionTimeout = d })
 }
 
-// WithMaxPollInterval sets max.poll.interval.ms.
-func WithMaxPollInterval(d time.Duration) Option { return func(c *Config) { c.MaxPollInterval = d } }
-
-// WithAutoCommit turns automatic commits on or off (enable.auto.commit).
-func WithAutoCommit(on bool) Option { return func(c *Config) { c.EnableAutoCommit = on } }
-
-// WithAutoCommitInterval sets auto.commit.interval.ms.
-func WithAutoCommitInterval(d time.Duration) Option {
-	return func(c *Config) { c.AutoCommitInterval = d }
+// WithHeartbeatInterval sets heartbeat.interval.ms (classic protocol;
+// default 3 s).
+func WithHeartbeatInterval(d time.Duration) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.HeartbeatInterval = d })
 }
 
-// WithAutoOffsetReset sets auto.offset.reset: "earliest", "latest" or "none".
-func WithAutoOffsetReset(policy string) Option { return func(c *Config) { c.AutoOffsetReset = policy } }
+// WithMaxPollInterval sets max.poll.interval.ms (default 5 min).
+func WithMaxPollInterval(d time.Duration) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.MaxPollInterval = d })
+}
 
-// WithIsolationLevel sets isolation.level (wire.IsolationReadCommitted to
-// skip aborted transactions).
-func WithIsolationLevel(level int8) Option { return func(c *Config) { c.IsolationLevel = level } }
+// WithAutoCommit turns automatic commits on or off (enable.auto.commit;
+// default on).
+func WithAutoCommit(on bool) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.EnableAutoCommit = on })
+}
+
+// WithAutoCommitInterval sets auto.commit.interval.ms (default 5 s).
+func WithAutoCommitInterval(d time.Duration) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.AutoCommitInterval = d })
+}
+
+// WithAutoOffsetReset sets where reading starts without a committed offset
+// (auto.offset.reset; default OffsetResetLatest).
+func WithAutoOffsetReset(policy OffsetReset) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.AutoOffsetReset = policy })
+}
+
+// WithIsolationLevel sets isolation.level (default ReadUncommitted;
+// ReadCommitted skips aborted transactions).
+func WithIsolationLevel(level IsolationLevel) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.IsolationLevel = level })
+}
 
 // WithFetchBytes sets fetch.min.bytes, fetch.max.bytes and
-// max.partition.fetch.bytes (a value <= 0 keeps the current setting).
-func WithFetchBytes(minBytes, maxBytes, maxPartitionBytes int32) Option {
-	return func(c *Config) {
+// max.partition.fetch.bytes (a value <= 0 keeps the current setting;
+// defaults 1 byte, 50 MiB and 1 MiB).
+func WithFetchBytes(minBytes, maxBytes, maxPartitionBytes int32) ConsumerOption {
+	return consumerOpt(func(c *Config) {
 		if minBytes > 0 {
 			c.FetchMinBytes = minBytes
 		}
@@ -168,14 +177,18 @@ func WithFetchBytes(minBytes, maxBytes, maxPartitionBytes int32) Option {
 		if maxPartitionBytes > 0 {
 			c.MaxPartitionFetchBytes = maxPartitionBytes
 		}
-	}
+	})
 }
 
-// WithFetchMaxWait sets fetch.max.wait.ms.
-func WithFetchMaxWait(d time.Duration) Option { return func(c *Config) { c.FetchMaxWait = d } }
+// WithFetchMaxWait sets fetch.max.wait.ms (default 500 ms).
+func WithFetchMaxWait(d time.Duration) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.FetchMaxWait = d })
+}
 
-// WithMaxPollRecords sets max.poll.records.
-func WithMaxPollRecords(n int) Option { return func(c *Config) { c.MaxPollRecords = n } }
+// WithMaxPollRecords sets max.poll.records (default 500).
+func WithMaxPollRecords(n int) ConsumerOption {
+	return consumerOpt(func(c *Config) { c.MaxPollRecords = n })
+}
 
 // validateConsumer checks the consumer settings (called by NewConsumer, so
 // that producers and admins are not held to them).
@@ -193,7 +206,7 @@ func (c *Config) validateConsumer() error {
 	default:
 		return bad("auto.offset.reset must be earliest, latest or none, got %q", c.AutoOffsetReset)
 	}
-	if c.IsolationLevel != wire.IsolationReadCommitted && c.IsolationLevel != wire.IsolationReadUncommitted {
+	if !c.IsolationLevel.valid() {
 		return bad("isolation.level %d is invalid", c.IsolationLevel)
 	}
 	if len(c.AssignmentStrategies) == 0 {

@@ -245,7 +245,7 @@ func (s *source) build() (*wire.FetchRequest, []fetchPart, time.Duration) {
 
 	req := &wire.FetchRequest{
 		MaxWaitMs: int32(c.cfg.FetchMaxWait / time.Millisecond), MinBytes: c.cfg.FetchMinBytes,
-		MaxBytes: c.cfg.FetchMaxBytes, IsolationLevel: c.cfg.IsolationLevel, SessionEpoch: -1,
+		MaxBytes: c.cfg.FetchMaxBytes, IsolationLevel: int8(c.cfg.IsolationLevel), SessionEpoch: -1,
 		RackId: c.cfg.ClientRack,
 	}
 	topicIdx := map[string]int{}
@@ -351,7 +351,7 @@ func (s *source) handle(fps []fetchPart, resp *wire.FetchResponse) func() {
 					out[i].code = wire.ErrorCode(rp.ErrorCode)
 					continue
 				}
-				out[i].ch, out[i].err = s.decode(fps[i], t.Topic, rp, c.cfg.IsolationLevel == wire.IsolationReadCommitted)
+				out[i].ch, out[i].err = s.decode(fps[i], t.Topic, rp, c.cfg.IsolationLevel == ReadCommitted)
 			}
 		}
 	}

@@ -186,7 +186,7 @@ func (c *Consumer) resolveResets(ctx context.Context, fps []fetchPart) bool {
 	c.mu.Unlock()
 	again := false
 	for leader, group := range byLeader {
-		req := &wire.ListOffsetsRequest{ReplicaId: wire.ReplicaIdConsumer, IsolationLevel: c.cfg.IsolationLevel}
+		req := &wire.ListOffsetsRequest{ReplicaId: wire.ReplicaIdConsumer, IsolationLevel: int8(c.cfg.IsolationLevel)}
 		idx := map[string]int{}
 		for _, fp := range group {
 			ti, ok := idx[fp.p.tp.Topic]

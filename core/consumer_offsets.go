@@ -551,7 +551,7 @@ func (c *Consumer) OffsetsForTimes(ctx context.Context, times map[TopicPartition
 		}
 		var errs []error
 		for leader, tps := range byLeader {
-			req := &wire.ListOffsetsRequest{ReplicaId: wire.ReplicaIdConsumer, IsolationLevel: c.cfg.IsolationLevel}
+			req := &wire.ListOffsetsRequest{ReplicaId: wire.ReplicaIdConsumer, IsolationLevel: int8(c.cfg.IsolationLevel)}
 			idx := map[string]int{}
 			for _, tp := range tps {
 				ti, ok := idx[tp.Topic]

@@ -14,9 +14,9 @@ import (
 // auto-commit with UNKNOWN_MEMBER_ID ("group membership ended").
 func TestConsumerSubscribeAgainSameTopics(t *testing.T) {
 	brokers := testBrokers(t)
-	for _, protocol := range []string{"classic", "consumer"} {
+	for _, protocol := range []GroupProtocol{GroupProtocolClassic, GroupProtocolConsumer} {
 		for _, pattern := range []bool{false, true} {
-			name := protocol
+			name := string(protocol)
 			if pattern {
 				name += "/pattern"
 			}

@@ -38,11 +38,11 @@ func createTestTopic(t *testing.T, brokers []string, name string, n int) {
 
 // produceTo writes perPartition records to each of the topic's partitions
 // with values "<tag>-<partition>-<i>" and returns them by partition.
-func produceTo(t *testing.T, brokers []string, topic string, partitions, perPartition int, tag string, opts ...Option) map[int32][]string {
+func produceTo(t *testing.T, brokers []string, topic string, partitions, perPartition int, tag string, opts ...ProducerOption) map[int32][]string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p, err := NewProducer(append([]Option{WithBrokers(brokers...)}, opts...)...)
+	p, err := NewProducer(append([]ProducerOption{WithBrokers(brokers...)}, opts...)...)
 	require.NoError(t, err)
 	defer p.Close(ctx)
 	out := map[int32][]string{}
@@ -58,9 +58,9 @@ func produceTo(t *testing.T, brokers []string, topic string, partitions, perPart
 	return out
 }
 
-func newTestConsumer(t *testing.T, brokers []string, opts ...Option) *Consumer {
+func newTestConsumer(t *testing.T, brokers []string, opts ...ConsumerOption) *Consumer {
 	t.Helper()
-	base := []Option{WithBrokers(brokers...), WithAutoOffsetReset("earliest"),
+	base := []ConsumerOption{WithBrokers(brokers...), WithAutoOffsetReset(OffsetResetEarliest),
 		WithHeartbeatInterval(300 * time.Millisecond), WithSessionTimeout(6 * time.Second)}
 	c, err := NewConsumer(append(base, opts...)...)
 	require.NoError(t, err)
@@ -300,12 +300,12 @@ func TestConsumerGroupConsumerProtocol(t *testing.T) {
 // every record exactly once; one leaves and the others take over; one
 // crashes and the survivor takes over from its commits; a new member
 // resumes exactly at the committed offsets.
-func testGroupLifecycle(t *testing.T, protocol string) {
+func testGroupLifecycle(t *testing.T, protocol GroupProtocol) {
 	brokers := testBrokers(t)
 	const parts = 6
 	topic := consumerTestTopic(t, brokers, parts)
 	group := "g-" + topic
-	opts := []Option{WithGroupID(group), WithGroupProtocol(protocol), WithAutoCommit(false)}
+	opts := []ConsumerOption{WithGroupID(group), WithGroupProtocol(protocol), WithAutoCommit(false)}
 	k := newCollector()
 	var cs []*Consumer
 	for i := 0; i < 3; i++ {
@@ -404,11 +404,11 @@ func testGroupLifecycle(t *testing.T, protocol string) {
 // the other ends up with everything, and closing commits the positions.
 func TestConsumerEagerAssignorsAutoCommit(t *testing.T) {
 	brokers := testBrokers(t)
-	for _, strategy := range []string{"range", "roundrobin"} {
-		t.Run(strategy, func(t *testing.T) {
+	for _, strategy := range []AssignmentStrategy{AssignRange, AssignRoundRobin} {
+		t.Run(string(strategy), func(t *testing.T) {
 			const parts = 4
 			topic := consumerTestTopic(t, brokers, parts)
-			opts := []Option{WithGroupID("g-" + topic), WithAssignmentStrategies(strategy),
+			opts := []ConsumerOption{WithGroupID("g-" + topic), WithAssignmentStrategies(strategy),
 				WithAutoCommitInterval(200 * time.Millisecond)}
 			a := newTestConsumer(t, brokers, opts...)
 			b := newTestConsumer(t, brokers, opts...)
@@ -430,7 +430,7 @@ func TestConsumerEagerAssignorsAutoCommit(t *testing.T) {
 			wg.Wait()
 			waitBalanced(t, parts, 30*time.Second, a, b)
 			require.Len(t, a.Assignment(), 2)
-			want := produceTo(t, brokers, topic, parts, 10, strategy)
+			want := produceTo(t, brokers, topic, parts, 10, string(strategy))
 			got := map[TopicPartition][]string{}
 			for _, r := range append(pollN(t, a, 20, 20*time.Second), pollN(t, b, 20, 20*time.Second)...) {
 				tp := TopicPartition{r.Topic, r.Partition}
@@ -471,7 +471,7 @@ func TestConsumerOffsetResetPolicies(t *testing.T) {
 	defer cancel()
 
 	// none: no committed offset is an error (NO_OFFSET) until a seek.
-	none := newTestConsumer(t, brokers, WithGroupID("g-none-"+topic), WithAutoOffsetReset("none"))
+	none := newTestConsumer(t, brokers, WithGroupID("g-none-"+topic), WithAutoOffsetReset(OffsetResetNone))
 	require.NoError(t, none.Assign([]TopicPartition{tp}))
 	var err error
 	require.True(t, assertEventually(10*time.Second, func() bool {
@@ -486,7 +486,7 @@ func TestConsumerOffsetResetPolicies(t *testing.T) {
 	require.Equal(t, "old-0-3", string(got[0].Value))
 
 	// latest: only records written after the position was set.
-	latest := newTestConsumer(t, brokers, WithAutoOffsetReset("latest"))
+	latest := newTestConsumer(t, brokers, WithAutoOffsetReset(OffsetResetLatest))
 	require.NoError(t, latest.Assign([]TopicPartition{tp}))
 	pos, err := latest.Position(ctx, tp)
 	require.NoError(t, err)
@@ -503,7 +503,7 @@ func TestConsumerOffsetResetPolicies(t *testing.T) {
 	require.Equal(t, int64(0), got[0].Offset)
 
 	// Out of range with none: OFFSET_OUT_OF_RANGE.
-	oor := newTestConsumer(t, brokers, WithAutoOffsetReset("none"))
+	oor := newTestConsumer(t, brokers, WithAutoOffsetReset(OffsetResetNone))
 	require.NoError(t, oor.Assign([]TopicPartition{tp}))
 	require.NoError(t, oor.Seek(tp, 1000))
 	require.True(t, assertEventually(10*time.Second, func() bool {
@@ -596,7 +596,7 @@ func TestConsumerStaticMembership(t *testing.T) {
 	brokers := testBrokers(t)
 	const parts = 4
 	topic := consumerTestTopic(t, brokers, parts)
-	opts := []Option{WithGroupID("g-" + topic), WithSessionTimeout(10 * time.Second)}
+	opts := []ConsumerOption{WithGroupID("g-" + topic), WithSessionTimeout(10 * time.Second)}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	a := newTestConsumer(t, brokers, append(opts, WithGroupInstanceID("a"))...)
@@ -634,8 +634,8 @@ func TestConsumerStaticMembership(t *testing.T) {
 
 func TestConsumerPatternSubscription(t *testing.T) {
 	brokers := testBrokers(t)
-	for _, protocol := range []string{"classic", "consumer"} {
-		t.Run(protocol, func(t *testing.T) {
+	for _, protocol := range []GroupProtocol{GroupProtocolClassic, GroupProtocolConsumer} {
+		t.Run(string(protocol), func(t *testing.T) {
 			if protocol == "consumer" {
 				skipWithoutKIP848(t)
 			}
@@ -664,8 +664,8 @@ func TestConsumerPatternSubscription(t *testing.T) {
 // partitions, so a missing topic was never picked up).
 func TestConsumerTopicCreatedAfterSubscribe(t *testing.T) {
 	brokers := testBrokers(t)
-	for _, protocol := range []string{"classic", "consumer"} {
-		t.Run(protocol, func(t *testing.T) {
+	for _, protocol := range []GroupProtocol{GroupProtocolClassic, GroupProtocolConsumer} {
+		t.Run(string(protocol), func(t *testing.T) {
 			if protocol == "consumer" {
 				skipWithoutKIP848(t)
 			}
@@ -705,7 +705,7 @@ func TestConsumerBadConfigAndInput(t *testing.T) {
 	require.Equal(t, wire.ErrInvalidArgument, wire.CodeOf(err))
 	_, err = NewConsumer(WithBrokers("127.0.0.1:1"), WithGroupProtocol("magic"))
 	require.Equal(t, wire.ErrInvalidArgument, wire.CodeOf(err))
-	_, err = ParseConfig("bootstrap.servers=127.0.0.1:1\npartition.assignment.strategy=sticky")
+	_, err = parseConfig("bootstrap.servers=127.0.0.1:1\npartition.assignment.strategy=sticky")
 	require.Equal(t, wire.ErrInvalidArgument, wire.CodeOf(err))
 	_, err = NewConsumer(WithBrokers("127.0.0.1:1"), WithHeartbeatInterval(time.Minute))
 	require.Equal(t, wire.ErrInvalidArgument, wire.CodeOf(err))
@@ -897,7 +897,7 @@ func TestConsumerReadCommitted(t *testing.T) {
 		}
 		return out
 	}
-	committed := newTestConsumer(t, brokers, WithIsolationLevel(wire.IsolationReadCommitted))
+	committed := newTestConsumer(t, brokers, WithIsolationLevel(ReadCommitted))
 	require.NoError(t, committed.Assign([]TopicPartition{{topic, 0}}))
 	require.Equal(t, []string{"c1", "c2", "plain-0-0", "c3"}, values(pollN(t, committed, 4, 20*time.Second)))
 

@@ -39,7 +39,7 @@ func Example() {
 	}
 
 	consumer, err := core.NewConsumer(core.WithBrokers(cluster.Addrs()...),
-		core.WithGroupID("example-group"), core.WithAutoOffsetReset("earliest"))
+		core.WithGroupID("example-group"), core.WithAutoOffsetReset(core.OffsetResetEarliest))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func ExampleConsumer_Assign() {
 	producer.ProduceSync(ctx, &core.Record{Topic: "metrics", Partition: 0, ManualPartition: true, Value: []byte("cpu=3")},
 		&core.Record{Topic: "metrics", Partition: 0, ManualPartition: true, Value: []byte("cpu=5")})
 
-	consumer, err := core.NewConsumer(core.WithBrokers(cluster.Addrs()...), core.WithAutoOffsetReset("earliest"))
+	consumer, err := core.NewConsumer(core.WithBrokers(cluster.Addrs()...), core.WithAutoOffsetReset(core.OffsetResetEarliest))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -213,19 +213,26 @@ func ExampleAdmin_ListTopics() {
 	// payments has 3 partitions
 }
 
-// The C ABI and Python configure clients with the same key=value
-// properties as Go options (docs/configuration.md lists them).
-func ExampleParseConfig() {
-	cfg, err := core.ParseConfig("bootstrap.servers=k1:9092,k2:9092\nacks=1\ncompression.type=lz4\n")
+// The C ABI and Python configure clients with key=value properties
+// (docs/configuration.md lists them); Go code can too. The typed options
+// set the same settings: WithAcks(AcksLeader) is acks=1.
+func ExampleNewProducerFromProperties() {
+	p, err := core.NewProducerFromProperties(map[string]string{
+		"bootstrap.servers": "k1:9092,k2:9092",
+		"acks":              "1",
+		"compression.type":  "lz4",
+	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(cfg.Brokers, cfg.Acks, cfg.Compression)
+	defer p.Close(context.Background())
+	cfg := p.Client().Config()
+	fmt.Println(cfg.Brokers, cfg.Acks == core.AcksLeader, cfg.Acks, cfg.Compression)
 
-	_, err = core.ParseConfig("bootstrap.servers=k1:9092\nacks=2")
+	_, err = core.NewProducerFromProperties(map[string]string{"bootstrap.servers": "k1:9092", "acks": "2"})
 	fmt.Println(wire.CodeOf(err).String())
 	// Output:
-	// [k1:9092 k2:9092] 1 lz4
+	// [k1:9092 k2:9092] true 1 lz4
 	// INVALID_ARGUMENT
 }
 

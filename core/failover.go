@@ -61,7 +61,8 @@ func WithFailoverCooldown(d time.Duration) FailoverOption {
 }
 
 // WithFailoverClock replaces time.Now for the cool-downs (tests use a fake
-// clock; the waits between rounds go through RetryPolicy.Sleep).
+// clock; the waits between rounds go through RetryPolicy.Sleep). Default:
+// time.Now.
 func WithFailoverClock(now func() time.Time) FailoverOption {
 	return func(m *FailoverManager) { m.now = now }
 }

@@ -17,10 +17,10 @@ type FetchResult struct {
 
 // FetchOptions tune FetchPartition. Zero values take the defaults.
 type FetchOptions struct {
-	MaxWait   time.Duration // how long the broker may wait for MinBytes; default 500 ms
-	MinBytes  int32         // default 1
-	MaxBytes  int32         // per partition; default 1 MiB
-	Isolation int8          // wire.IsolationReadUncommitted (default) or ReadCommitted
+	MaxWait   time.Duration  // how long the broker may wait for MinBytes; default 500 ms
+	MinBytes  int32          // default 1
+	MaxBytes  int32          // per partition; default 1 MiB
+	Isolation IsolationLevel // ReadUncommitted (default) or ReadCommitted
 }
 
 // FetchPartition reads records of one partition starting at offset from its
@@ -47,7 +47,7 @@ func (c *Client) FetchPartition(ctx context.Context, topic string, partition int
 	}
 	req := &wire.FetchRequest{
 		MaxWaitMs: int32(o.MaxWait / time.Millisecond), MinBytes: o.MinBytes, MaxBytes: o.MaxBytes,
-		IsolationLevel: o.Isolation, SessionEpoch: -1,
+		IsolationLevel: int8(o.Isolation), SessionEpoch: -1,
 		Topics: []wire.FetchRequestTopic{{Topic: topic, Partitions: []wire.FetchRequestPartition{{
 			Partition: partition, CurrentLeaderEpoch: -1, FetchOffset: offset, LastFetchedEpoch: -1,
 			LogStartOffset: -1, PartitionMaxBytes: o.MaxBytes,

@@ -55,7 +55,7 @@ func (m *classicMember) setIdentity(member string, gen int32) {
 }
 
 func (m *classicMember) cooperative() bool {
-	a := assignorByName(m.protocol)
+	a := assignorByName(AssignmentStrategy(m.protocol))
 	return a != nil && a.cooperative()
 }
 
@@ -141,7 +141,7 @@ func (m *classicMember) joinSync() error {
 		ProtocolType: "consumer",
 	}
 	for _, name := range c.cfg.AssignmentStrategies {
-		req.Protocols = append(req.Protocols, wire.JoinGroupRequestProtocol{Name: name, Metadata: meta})
+		req.Protocols = append(req.Protocols, wire.JoinGroupRequestProtocol{Name: string(name), Metadata: meta})
 	}
 	jctx, cancel := context.WithTimeout(ctx, c.cfg.MaxPollInterval+c.cfg.RequestTimeout)
 	resp, err := c.groupConn.request(jctx, node, req)
@@ -246,7 +246,7 @@ func (m *classicMember) joinSync() error {
 
 // assign runs the chosen assignor over the members' subscriptions.
 func (m *classicMember) assign(ctx context.Context, protocol string, members []wire.JoinGroupResponseMember) ([]wire.SyncGroupRequestAssignment, error) {
-	a := assignorByName(protocol)
+	a := assignorByName(AssignmentStrategy(protocol))
 	if a == nil {
 		return nil, &wire.Error{Code: wire.ErrInconsistentGroupProtocol, Detail: "the group chose assignor " + protocol + ", which this client does not implement"}
 	}

@@ -53,7 +53,7 @@ type Logger interface {
 // WithLogger sends the client's log lines to l. Without it a client uses
 // the process-wide default (SetDefaultLogger), which discards everything
 // unless set.
-func WithLogger(l Logger) Option { return func(c *Config) { c.Logger = l } }
+func WithLogger(l Logger) ConnOption { return connOpt(func(c *Config) { c.Logger = l }) }
 
 // NopLogger discards every line.
 type NopLogger struct{}

@@ -109,11 +109,49 @@ var pools = struct {
 	m    map[uint64]*Pool
 }{m: map[uint64]*Pool{}}
 
-// NewPool creates a pool whose connections are dialed with dial's
-// DialTimeout, TLS and ClientID (dial.Brokers is not used). No network I/O.
-// The pool is registered under ID() until Close, so that C and Python
-// clients can name it in their configuration (connection.pool=<id>).
-func NewPool(pc PoolConfig, dial Config) (*Pool, error) {
+// NewPool creates a connection pool from options over the defaults of the
+// property table: ConnOptions say how connections are dialed (client id,
+// timeouts, TLS, SASL, logger) and bounded (WithMaxConnections,
+// WithConnectionsMaxIdle), WithAcquireTimeout how long an acquisition
+// waits. Clients share it with WithPool. It does no network I/O. The pool
+// is registered under ID() until Close, so that C and Python clients can
+// name it in their configuration (connection.pool=<id>). A bad setting is
+// INVALID_ARGUMENT.
+func NewPool(opts ...PoolOption) (*Pool, error) {
+	return poolFromConfig(configOf(opts))
+}
+
+// NewPoolFromProperties creates a pool from key=value properties
+// (connections.max, connections.max.idle.ms, connect.timeout.ms, the
+// security properties, client.id; docs/configuration.md), as the C ABI
+// and Python give them. Keys that configure clients are accepted and have
+// no effect; an unknown key or a bad value is INVALID_ARGUMENT. Go code
+// normally uses NewPool.
+func NewPoolFromProperties(props map[string]string) (*Pool, error) {
+	cfg, err := configFromProperties(props)
+	if err != nil {
+		return nil, err
+	}
+	return poolFromConfig(cfg)
+}
+
+// poolFromConfig creates a pool from the connection-pool settings of cfg
+// (also a client's private pool).
+func poolFromConfig(cfg Config) (*Pool, error) {
+	if err := cfg.checkRanges(rangePool); err != nil { // as the properties (core/validate.go)
+		return nil, err
+	}
+	return newPool(PoolConfig{
+		MaxConnections:    cfg.PoolMaxConnections,
+		MaxIdleTime:       cfg.ConnectionsMaxIdle,
+		ConnectionTimeout: cfg.PoolAcquireTimeout,
+	}, cfg)
+}
+
+// newPool creates a pool with the limits pc whose connections are dialed
+// with dial's DialTimeout, security settings and ClientID (dial.Brokers is
+// not used).
+func newPool(pc PoolConfig, dial Config) (*Pool, error) {
 	if pc.MaxConnections < 0 {
 		return nil, &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("pool MaxConnections must be >= 0, got %d", pc.MaxConnections)}
 	}
@@ -149,20 +187,6 @@ func NewPool(pc PoolConfig, dial Config) (*Pool, error) {
 		go p.reaper()
 	}
 	return p, nil
-}
-
-// NewPoolFromConfig creates a pool from the connection-pool properties of
-// cfg (connections.max, connections.max.idle.ms, connect.timeout.ms,
-// security settings, client.id).
-func NewPoolFromConfig(cfg Config) (*Pool, error) {
-	if err := cfg.checkRanges(rangePool); err != nil { // as the properties (core/validate.go)
-		return nil, err
-	}
-	return NewPool(PoolConfig{
-		MaxConnections:    cfg.PoolMaxConnections,
-		MaxIdleTime:       cfg.ConnectionsMaxIdle,
-		ConnectionTimeout: cfg.DialTimeout,
-	}, cfg)
 }
 
 // PoolByID returns the open pool with the given ID, or nil.

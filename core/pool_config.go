@@ -35,15 +35,27 @@ func init() {
 }
 
 // WithPool makes the client share the broker connections of p (see Pool).
-// The client never closes p.
-func WithPool(p *Pool) Option { return func(c *Config) { c.Pool = p } }
+// The client never closes p. Default: a private pool, closed with the
+// client.
+func WithPool(p *Pool) ClientOption { return clientOpt(func(c *Config) { c.Pool = p }) }
 
-// WithMaxConnections bounds the connections of the client's private pool
-// (connections.max); 0 = no limit.
-func WithMaxConnections(n int) Option { return func(c *Config) { c.PoolMaxConnections = n } }
+// WithMaxConnections bounds the connections of the client's private pool,
+// or of the pool NewPool creates (connections.max; default 0 = no limit).
+func WithMaxConnections(n int) ConnOption {
+	return connOpt(func(c *Config) { c.PoolMaxConnections = n })
+}
+
+// WithAcquireTimeout bounds how long an acquisition from the pool (Get, or
+// a client's first request to a broker) waits for a free slot under
+// WithMaxConnections and for the dial. Default: the dial timeout
+// (WithDialTimeout, 30 s). Go only: pools made from properties use the
+// dial timeout.
+func WithAcquireTimeout(d time.Duration) PoolOption {
+	return poolOpt(func(c *Config) { c.PoolAcquireTimeout = d })
+}
 
 // WithConnectionsMaxIdle closes connections idle for d
-// (connections.max.idle.ms); 0 = never.
-func WithConnectionsMaxIdle(d time.Duration) Option {
-	return func(c *Config) { c.ConnectionsMaxIdle = d }
+// (connections.max.idle.ms; default 9 min; 0 = never).
+func WithConnectionsMaxIdle(d time.Duration) ConnOption {
+	return connOpt(func(c *Config) { c.ConnectionsMaxIdle = d })
 }

@@ -124,7 +124,7 @@ func tcpProxy(t *testing.T, target string) string {
 
 func newTestPool(t *testing.T, pc PoolConfig) *Pool {
 	t.Helper()
-	p, err := NewPool(pc, NewConfig(WithClientID("gofka-pool-test"), WithDialTimeout(10*time.Second)))
+	p, err := newPool(pc, newConfig(WithClientID("gofka-pool-test"), WithDialTimeout(10*time.Second)))
 	require.NoError(t, err)
 	t.Cleanup(func() { p.Close() })
 	return p
@@ -244,7 +244,7 @@ func TestPoolWaitTimesOutAndReleaseErrors(t *testing.T) {
 
 	_, err = pool.Get(ctx, "no-port")
 	require.ErrorIs(t, err, wire.ErrInvalidArgument)
-	_, err = NewPool(PoolConfig{MaxConnections: -1}, NewConfig())
+	_, err = newPool(PoolConfig{MaxConnections: -1}, newConfig())
 	require.ErrorIs(t, err, wire.ErrInvalidArgument)
 }
 
@@ -274,7 +274,7 @@ func TestPoolReapsIdleConnections(t *testing.T) {
 
 func TestPoolCloseAllAndClose(t *testing.T) {
 	brokers := testBrokers(t)
-	p, err := NewPool(PoolConfig{}, NewConfig())
+	p, err := newPool(PoolConfig{}, newConfig())
 	require.NoError(t, err)
 	require.Same(t, p, PoolByID(p.ID()))
 	c, err := p.Get(context.Background(), brokers[0])
@@ -292,17 +292,17 @@ func TestPoolCloseAllAndClose(t *testing.T) {
 	require.ErrorIs(t, err, wire.ErrClientClosed)
 
 	// A closed pool's id is no longer valid configuration.
-	_, err = ParseConfig(fmt.Sprintf("bootstrap.servers=%s\nconnection.pool=%d", brokers[0], p.ID()))
+	_, err = parseConfig(fmt.Sprintf("bootstrap.servers=%s\nconnection.pool=%d", brokers[0], p.ID()))
 	require.ErrorIs(t, err, wire.ErrInvalidArgument)
 }
 
 func TestPoolByConfigProperty(t *testing.T) {
 	brokers := testBrokers(t)
 	pool := newTestPool(t, PoolConfig{})
-	cfg, err := ParseConfig(fmt.Sprintf("bootstrap.servers=%s\nconnection.pool=%d", brokers[0], pool.ID()))
+	cfg, err := parseConfig(fmt.Sprintf("bootstrap.servers=%s\nconnection.pool=%d", brokers[0], pool.ID()))
 	require.NoError(t, err)
 	require.Same(t, pool, cfg.Pool)
-	a, err := NewAdminFromConfig(cfg)
+	a, err := adminFromConfig(cfg)
 	require.NoError(t, err)
 	defer a.Close()
 	_, err = a.ListBrokers(context.Background())
@@ -342,7 +342,7 @@ func TestClientFailsOverToLiveBootstrapBroker(t *testing.T) {
 func TestPoolCloseFailsItsClients(t *testing.T) {
 	brokers := testBrokers(t)
 	topic := uniqueTopic(t)
-	pool, err := NewPool(PoolConfig{}, NewConfig())
+	pool, err := newPool(PoolConfig{}, newConfig())
 	require.NoError(t, err)
 	defer pool.Close()
 	ctx := testCtx(t, 60*time.Second)
@@ -356,7 +356,7 @@ func TestPoolCloseFailsItsClients(t *testing.T) {
 	defer slow.Close(context.Background())
 	_, err = slow.PartitionCount(ctx, topic)
 	require.NoError(t, err)
-	cons, err := NewConsumer(WithBrokers(brokers...), WithPool(pool), WithAutoOffsetReset("earliest"))
+	cons, err := NewConsumer(WithBrokers(brokers...), WithPool(pool), WithAutoOffsetReset(OffsetResetEarliest))
 	require.NoError(t, err)
 	defer cons.Close(context.Background())
 	require.NoError(t, cons.Assign([]TopicPartition{{Topic: topic, Partition: 0}}))

@@ -91,21 +91,38 @@ type Producer struct {
 	idem idemState
 }
 
-// NewProducer creates a producer with its own client. No network I/O.
-func NewProducer(opts ...Option) (*Producer, error) {
-	return NewProducerFromConfig(NewConfig(opts...))
+// NewProducer creates a producer from options over the defaults of the
+// property table (docs/configuration.md); WithBrokers is required. It does
+// no network I/O: connections are made on first use or by Connect. A bad
+// setting is INVALID_ARGUMENT.
+func NewProducer(opts ...ProducerOption) (*Producer, error) {
+	return producerFromConfig(configOf(opts))
 }
 
-// NewProducerFromConfig is NewProducer for a ready Config.
-func NewProducerFromConfig(cfg Config) (*Producer, error) {
-	if err := cfg.validateProducer(); err != nil {
-		return nil, err
-	}
-	cl, err := NewClientFromConfig(cfg)
+// NewProducerFromProperties creates a producer from key=value properties
+// (the keys of docs/configuration.md, as the C ABI and Python give them),
+// over the defaults. Keys that configure other kinds of client are
+// accepted and have no effect, so one property set can serve a producer
+// and a consumer; an unknown key or a bad value is INVALID_ARGUMENT. Go
+// code normally uses NewProducer.
+func NewProducerFromProperties(props map[string]string) (*Producer, error) {
+	cfg, err := configFromProperties(props)
 	if err != nil {
 		return nil, err
 	}
-	p, err := NewProducerOn(cl)
+	return producerFromConfig(cfg)
+}
+
+// producerFromConfig creates a producer with its own client.
+func producerFromConfig(cfg Config) (*Producer, error) {
+	if err := cfg.validateProducer(); err != nil {
+		return nil, err
+	}
+	cl, err := clientFromConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p, err := producerOn(cl)
 	if err != nil {
 		cl.Close()
 		return nil, err
@@ -114,10 +131,10 @@ func NewProducerFromConfig(cfg Config) (*Producer, error) {
 	return p, nil
 }
 
-// NewProducerOn creates a producer that shares cl (its connections and
-// metadata) and takes its producer settings from cl's Config. Closing the
-// producer does not close cl.
-func NewProducerOn(cl *Client) (*Producer, error) {
+// producerOn creates a producer on cl (its connections and metadata),
+// taking its producer settings from cl's Config. Closing the producer
+// closes cl only when ownsClient is set.
+func producerOn(cl *Client) (*Producer, error) {
 	cfg := cl.Config()
 	if err := cfg.validateProducer(); err != nil {
 		return nil, err

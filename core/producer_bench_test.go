@@ -21,7 +21,7 @@ import (
 
 const benchBatch = 10000
 
-func benchProducer(b *testing.B, opts ...Option) (*Producer, string) {
+func benchProducer(b *testing.B, opts ...ProducerOption) (*Producer, string) {
 	b.Helper()
 	var brokers []string
 	if env := os.Getenv("GOFKA_BROKERS"); env != "" {
@@ -34,7 +34,7 @@ func benchProducer(b *testing.B, opts ...Option) (*Producer, string) {
 		b.Cleanup(d.Close)
 		brokers = d.Addrs()
 	}
-	p, err := NewProducer(append([]Option{WithBrokers(brokers...)}, opts...)...)
+	p, err := NewProducer(append([]ProducerOption{WithBrokers(brokers...)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}

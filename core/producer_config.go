@@ -51,12 +51,15 @@ var producerProperties = []Property{
 		intSetter("max.request.size", func(c *Config) *int { return &c.MaxRequestSize })},
 }
 
-// WithBatchSize bounds the encoded size of one record batch (batch.size).
-func WithBatchSize(bytes int) Option { return func(c *Config) { c.BatchSize = bytes } }
+// WithBatchSize bounds the encoded size of one record batch (batch.size;
+// default 1 MiB).
+func WithBatchSize(bytes int) ProducerOption {
+	return producerOpt(func(c *Config) { c.BatchSize = bytes })
+}
 
 // WithLinger lets a batch that is not full wait d for more records
-// (linger.ms).
-func WithLinger(d time.Duration) Option { return func(c *Config) { c.Linger = d } }
+// (linger.ms; default 0: send as soon as the connection has room).
+func WithLinger(d time.Duration) ProducerOption { return producerOpt(func(c *Config) { c.Linger = d }) }
 
 // MaxInFlightLimit is the largest max.in.flight.requests.per.connection
 // (property, WithMaxInFlight and Python's max_in_flight alike); at most 5
@@ -64,25 +67,34 @@ func WithLinger(d time.Duration) Option { return func(c *Config) { c.Linger = d 
 const MaxInFlightLimit = 1000
 
 // WithMaxInFlight bounds the produce requests in flight per broker
-// (max.in.flight.requests.per.connection).
-func WithMaxInFlight(n int) Option { return func(c *Config) { c.MaxInFlight = n } }
+// (max.in.flight.requests.per.connection; default 5, at most 5 with
+// idempotence).
+func WithMaxInFlight(n int) ProducerOption { return producerOpt(func(c *Config) { c.MaxInFlight = n }) }
 
 // WithIdempotence turns the idempotent producer on or off
-// (enable.idempotence).
-func WithIdempotence(on bool) Option {
-	return func(c *Config) { c.EnableIdempotence, c.idempotenceSet = on, true }
+// (enable.idempotence; default on, effective with AcksAll only; asking
+// for it with other acks is an error).
+func WithIdempotence(on bool) ProducerOption {
+	return producerOpt(func(c *Config) { c.EnableIdempotence, c.idempotenceSet = on, true })
 }
 
-// WithBufferMemory bounds the bytes of buffered records (buffer.memory).
-func WithBufferMemory(bytes int64) Option { return func(c *Config) { c.BufferMemory = bytes } }
+// WithBufferMemory bounds the bytes of buffered records (buffer.memory;
+// default 32 MiB).
+func WithBufferMemory(bytes int64) ProducerOption {
+	return producerOpt(func(c *Config) { c.BufferMemory = bytes })
+}
 
 // WithDeliveryTimeout bounds the time from Produce to a record's result
-// (delivery.timeout.ms).
-func WithDeliveryTimeout(d time.Duration) Option { return func(c *Config) { c.DeliveryTimeout = d } }
+// (delivery.timeout.ms; default 120 s).
+func WithDeliveryTimeout(d time.Duration) ProducerOption {
+	return producerOpt(func(c *Config) { c.DeliveryTimeout = d })
+}
 
 // WithMaxRequestSize bounds one produce request and one record
-// (max.request.size).
-func WithMaxRequestSize(bytes int) Option { return func(c *Config) { c.MaxRequestSize = bytes } }
+// (max.request.size; default 1 MiB).
+func WithMaxRequestSize(bytes int) ProducerOption {
+	return producerOpt(func(c *Config) { c.MaxRequestSize = bytes })
+}
 
 // idempotent reports whether the producer runs idempotently: asked for (or
 // left at the default) and compatible with acks.
@@ -92,6 +104,9 @@ func (c *Config) idempotent() bool { return c.EnableIdempotence && c.Acks == -1 
 func (c *Config) validateProducer() error {
 	bad := func(format string, args ...any) error {
 		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf(format, args...)}
+	}
+	if !c.Acks.valid() {
+		return bad("acks must be AcksAll (-1), AcksNone (0) or AcksLeader (1), got %d", c.Acks)
 	}
 	// Each setting's range (core/validate.go): the property's, also for
 	// the With... options. One rule for Go, the C ABI and Python.

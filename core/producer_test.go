@@ -66,9 +66,9 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-func newTestProducer(t *testing.T, brokers []string, opts ...Option) *Producer {
+func newTestProducer(t *testing.T, brokers []string, opts ...ProducerOption) *Producer {
 	t.Helper()
-	p, err := NewProducer(append([]Option{WithBrokers(brokers...), WithDialTimeout(5 * time.Second)}, opts...)...)
+	p, err := NewProducer(append([]ProducerOption{WithBrokers(brokers...), WithDialTimeout(5 * time.Second)}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -629,11 +629,11 @@ func TestAcksZeroAndOne(t *testing.T) {
 	brokers := testBrokers(t)
 	ctx := testCtx(t, 20*time.Second)
 	topic := uniqueTopic(t)
-	p0 := newTestProducer(t, brokers, WithAcks(0))
+	p0 := newTestProducer(t, brokers, WithAcks(AcksNone))
 	r := &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("zero")}
 	require.NoError(t, p0.ProduceSync(ctx, r))
 	require.Equal(t, int64(-1), r.Offset)
-	p1 := newTestProducer(t, brokers, WithAcks(1))
+	p1 := newTestProducer(t, brokers, WithAcks(AcksLeader))
 	r = &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("one")}
 	require.NoError(t, p1.ProduceSync(ctx, r))
 	// acks=0 reports success once written to the socket: the two records
@@ -698,7 +698,7 @@ func TestClosedProducer(t *testing.T) {
 }
 
 func TestProducerConfig(t *testing.T) {
-	c, err := ParseConfig("bootstrap.servers=h:1\nbatch.size=1000\nlinger.ms=5\nmax.in.flight.requests.per.connection=3\n" +
+	c, err := parseConfig("bootstrap.servers=h:1\nbatch.size=1000\nlinger.ms=5\nmax.in.flight.requests.per.connection=3\n" +
 		"enable.idempotence=false\nbuffer.memory=65536\ndelivery.timeout.ms=9000\nmax.request.size=2000\nacks=1")
 	require.NoError(t, err)
 	require.Equal(t, 1000, c.BatchSize)
@@ -709,23 +709,23 @@ func TestProducerConfig(t *testing.T) {
 	require.Equal(t, 9*time.Second, c.DeliveryTimeout)
 	require.Equal(t, 2000, c.MaxRequestSize)
 
-	d := NewConfig()
+	d := newConfig()
 	require.Equal(t, 1<<20, d.BatchSize)
 	require.Equal(t, time.Duration(0), d.Linger)
 	require.Equal(t, 5, d.MaxInFlight)
 	require.True(t, d.idempotent())
 	require.Equal(t, int64(32<<20), d.BufferMemory)
 	require.Equal(t, 120*time.Second, d.DeliveryTimeout)
-	require.Equal(t, int16(-1), d.Acks)
+	require.Equal(t, AcksAll, d.Acks)
 
 	// acks=1 turns the default idempotence off; asking for both is an error.
-	_, err = NewProducer(WithBrokers("h:1"), WithAcks(1))
+	_, err = NewProducer(WithBrokers("h:1"), WithAcks(AcksLeader))
 	require.NoError(t, err)
-	_, err = NewProducer(WithBrokers("h:1"), WithAcks(1), WithIdempotence(true))
+	_, err = NewProducer(WithBrokers("h:1"), WithAcks(AcksLeader), WithIdempotence(true))
 	require.ErrorIs(t, err, wire.ErrInvalidArgument)
-	cfg, err := ParseConfig("bootstrap.servers=h:1\nacks=0\nenable.idempotence=true")
+	cfg, err := parseConfig("bootstrap.servers=h:1\nacks=0\nenable.idempotence=true")
 	require.NoError(t, err)
-	_, err = NewProducerFromConfig(cfg)
+	_, err = producerFromConfig(cfg)
 	require.ErrorIs(t, err, wire.ErrInvalidArgument)
 	_, err = NewProducer(WithBrokers("h:1"), WithMaxInFlight(6))
 	require.ErrorIs(t, err, wire.ErrInvalidArgument)
@@ -734,7 +734,7 @@ func TestProducerConfig(t *testing.T) {
 	p.Close(context.Background())
 	for _, bad := range []string{"batch.size=0", "linger.ms=-1", "max.in.flight.requests.per.connection=0",
 		"enable.idempotence=maybe", "buffer.memory=10", "delivery.timeout.ms=x", "max.request.size=1"} {
-		_, err := ParseConfig("bootstrap.servers=h:1\n" + bad)
+		_, err := parseConfig("bootstrap.servers=h:1\n" + bad)
 		require.ErrorIs(t, err, wire.ErrInvalidArgument, bad)
 	}
 }

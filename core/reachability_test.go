@@ -59,7 +59,7 @@ func TestConsumerReportsAllBrokersDown(t *testing.T) {
 	ctx := testCtx(t, 60*time.Second)
 	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: topic, Value: []byte("v")}))
 	const dial = time.Second
-	c, err := NewConsumer(WithBrokers(d.Addrs()...), WithAutoOffsetReset("earliest"), WithDialTimeout(dial))
+	c, err := NewConsumer(WithBrokers(d.Addrs()...), WithAutoOffsetReset(OffsetResetEarliest), WithDialTimeout(dial))
 	require.NoError(t, err)
 	defer c.Close(context.Background())
 	require.NoError(t, c.Assign([]TopicPartition{{Topic: topic, Partition: 0}}))

@@ -16,27 +16,27 @@ func isInvalidArgument(err error) bool {
 // Go options agree, and both follow Kafka.
 func TestSettingValidatorsAgree(t *testing.T) {
 	for _, v := range []string{"GZIP", "Lz4", "brotli"} {
-		if _, err := ParseConfig("compression.type=" + v); !isInvalidArgument(err) {
+		if _, err := parseConfig("compression.type=" + v); !isInvalidArgument(err) {
 			t.Errorf("compression.type=%s: got %v, want INVALID_ARGUMENT (Kafka's names are lower case)", v, err)
 		}
 	}
 	for _, v := range []string{"none", "gzip", "snappy", "lz4", "zstd"} {
-		if _, err := ParseConfig("compression.type=" + v); err != nil {
+		if _, err := parseConfig("compression.type=" + v); err != nil {
 			t.Errorf("compression.type=%s: %v", v, err)
 		}
 	}
 	for _, v := range []string{"ALL", "All", "2"} {
-		if _, err := ParseConfig("acks=" + v); !isInvalidArgument(err) {
+		if _, err := parseConfig("acks=" + v); !isInvalidArgument(err) {
 			t.Errorf("acks=%s: got %v, want INVALID_ARGUMENT", v, err)
 		}
 	}
 	for _, n := range []int{0, MaxInFlightLimit + 1, 5000} {
-		c := NewConfig(WithMaxInFlight(n), WithIdempotence(false))
+		c := newConfig(WithMaxInFlight(n), WithIdempotence(false))
 		if err := c.validateProducer(); !isInvalidArgument(err) {
 			t.Errorf("WithMaxInFlight(%d): got %v, want INVALID_ARGUMENT (the property allows 1..%d)", n, err, MaxInFlightLimit)
 		}
 	}
-	c := NewConfig(WithMaxInFlight(MaxInFlightLimit), WithIdempotence(false))
+	c := newConfig(WithMaxInFlight(MaxInFlightLimit), WithIdempotence(false))
 	if err := c.validateProducer(); err != nil {
 		t.Errorf("WithMaxInFlight(%d): %v", MaxInFlightLimit, err)
 	}

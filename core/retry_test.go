@@ -92,17 +92,17 @@ func TestRetryValidateAndConfig(t *testing.T) {
 	for _, p := range bad {
 		require.ErrorIs(t, p.Validate(), wire.ErrInvalidArgument, "%+v", p)
 	}
-	cfg, err := ParseConfig("bootstrap.servers=h:1\nretries=7\nretry.backoff.ms=10\nretry.backoff.max.ms=500\nretry.backoff.multiplier=1.5\nretry.jitter=false")
+	cfg, err := parseConfig("bootstrap.servers=h:1\nretries=7\nretry.backoff.ms=10\nretry.backoff.max.ms=500\nretry.backoff.multiplier=1.5\nretry.jitter=false")
 	require.NoError(t, err)
 	require.Equal(t, RetryPolicy{MaxRetries: 7, InitialBackoff: 10 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, BackoffMultiplier: 1.5}, cfg.Retry)
-	def := NewConfig()
+	def := newConfig()
 	require.Equal(t, 3, def.Retry.MaxRetries)
 	require.True(t, def.Retry.Jitter)
-	_, err = ParseConfig("retry.backoff.multiplier=0.5")
+	_, err = parseConfig("retry.backoff.multiplier=0.5")
 	require.ErrorIs(t, err, wire.ErrInvalidArgument)
-	cfg, err = ParseConfig("bootstrap.servers=h:1\nretry.backoff.ms=1000\nretry.backoff.max.ms=10")
+	cfg, err = parseConfig("bootstrap.servers=h:1\nretry.backoff.ms=1000\nretry.backoff.max.ms=10")
 	require.NoError(t, err)
-	_, err = NewClientFromConfig(cfg)
+	_, err = clientFromConfig(cfg)
 	require.ErrorIs(t, err, wire.ErrInvalidArgument)
 }
 

@@ -73,21 +73,23 @@ type TokenProvider func(ctx context.Context) (string, error)
 // WithSASL authenticates every connection with m (overriding
 // sasl.mechanism). It turns a PLAINTEXT or SSL security.protocol into
 // SASL_SSL: SASL without TLS needs WithSecurityProtocol(ProtocolSASLPlaintext).
-func WithSASL(m SASLMechanism) Option {
-	return func(c *Config) {
+// Default: no SASL (or the mechanism of the sasl.* properties).
+func WithSASL(m SASLMechanism) ConnOption {
+	return connOpt(func(c *Config) {
 		c.SASL = m
 		upgradeToSASL(c)
-	}
+	})
 }
 
 // WithOAuthBearerTokenProvider selects OAUTHBEARER with tokens from p
 // (and, like WithSASL, SASL_SSL unless SASL_PLAINTEXT was chosen).
-func WithOAuthBearerTokenProvider(p TokenProvider) Option {
-	return func(c *Config) {
+// Default: none (OAUTHBEARER then needs sasl.oauthbearer.token).
+func WithOAuthBearerTokenProvider(p TokenProvider) ConnOption {
+	return connOpt(func(c *Config) {
 		c.SASLMechanism = MechanismOAuthBearer
 		c.OAuthBearerTokenProvider = p
 		upgradeToSASL(c)
-	}
+	})
 }
 
 func upgradeToSASL(c *Config) {

@@ -133,11 +133,11 @@ func tlsCluster(t *testing.T, p *testPKI, cert *testCert, clientAuth tls.ClientA
 
 func newTestClient(t *testing.T, props map[string]string) (*Client, error) {
 	t.Helper()
-	cfg := NewConfig(WithDialTimeout(5*time.Second), WithRequestTimeout(5*time.Second))
+	cfg := newConfig(WithDialTimeout(5*time.Second), WithRequestTimeout(5*time.Second))
 	for k, v := range props {
 		require.NoError(t, cfg.Set(k, v), k)
 	}
-	cl, err := NewClientFromConfig(cfg)
+	cl, err := clientFromConfig(cfg)
 	if err == nil {
 		t.Cleanup(func() { cl.Close() })
 	}
@@ -150,7 +150,7 @@ func produceAndFetch(t *testing.T, cl *Client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	p, err := NewProducerOn(cl)
+	p, err := producerOn(cl)
 	require.NoError(t, err)
 	defer p.Close(ctx)
 	topic := uniqueTopic(t)
@@ -349,7 +349,7 @@ func TestSecurityConfigErrors(t *testing.T) {
 		requireCode(t, err, wire.ErrInvalidArgument)
 		require.Contains(t, err.Error(), tc.want)
 	}
-	cfg := NewConfig()
+	cfg := newConfig()
 	requireCode(t, cfg.Set("sasl.mechanism", "GSSAPI"), wire.ErrInvalidArgument)
 	requireCode(t, cfg.Set("security.protocol", "TLS"), wire.ErrInvalidArgument)
 	requireCode(t, cfg.Set("ssl.endpoint.identification.algorithm", "dns"), wire.ErrInvalidArgument)
@@ -361,7 +361,7 @@ func TestSecurityConfigErrors(t *testing.T) {
 
 func TestSecretsNeverShown(t *testing.T) {
 	const secret = "Sup3r-Secret-Value"
-	cfg := NewConfig()
+	cfg := newConfig()
 	require.NoError(t, cfg.Set("sasl.password", secret))
 	require.NoError(t, cfg.Set("ssl.key.password", secret))
 	require.NoError(t, cfg.Set("sasl.oauthbearer.token", secret))
@@ -419,7 +419,7 @@ func TestSASLOverTLS(t *testing.T) {
 func TestSASLPlaintextAndGoOptions(t *testing.T) {
 	c := saslCluster(t, nil)
 	// Go options: WithSASL alone means SASL_SSL; plaintext must be asked for.
-	cfg := NewConfig(WithSASL(SASLScramSHA512("scram512-user", "scram512-pass")))
+	cfg := newConfig(WithSASL(SASLScramSHA512("scram512-user", "scram512-pass")))
 	require.Equal(t, ProtocolSASLSSL, cfg.SecurityProtocol)
 	cl, err := NewClient(WithBrokers(c.ListenAddrs()...), WithSecurityProtocol(ProtocolSASLPlaintext),
 		WithSASL(SASLScramSHA512("scram512-user", "scram512-pass")))
@@ -524,7 +524,7 @@ func TestAuthFailureIsNotRetriedInALoop(t *testing.T) {
 		requireCode(t, cl.Connect(context.Background()), wire.ErrTLSFailed)
 	}
 	// A producer's background machinery must not hammer the broker either.
-	prod, err := NewProducerOn(cl)
+	prod, err := producerOn(cl)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -669,11 +669,11 @@ func TestPlainAndOAuthBearerMessages(t *testing.T) {
 }
 
 func TestOAuthBearerTokenRefresh(t *testing.T) {
-	cfg := NewConfig(WithBrokers("127.0.0.1:9"))
+	cfg := newConfig(WithBrokers("127.0.0.1:9"))
 	require.NoError(t, cfg.Set("security.protocol", "SASL_SSL"))
 	require.NoError(t, cfg.Set("sasl.mechanism", "OAUTHBEARER"))
 	require.NoError(t, cfg.Set("sasl.oauthbearer.token", "first"))
-	cl, err := NewClientFromConfig(cfg)
+	cl, err := clientFromConfig(cfg)
 	require.NoError(t, err)
 	defer cl.Close()
 	m := cl.Pool().dial.sec.sasl
@@ -730,11 +730,11 @@ func TestAdminScramCredentials(t *testing.T) {
 func testAdminScram(t *testing.T, props func(mech, user, pass string) map[string]string, user, pass string, scramTestIterations int32) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cfg := NewConfig(WithDialTimeout(5 * time.Second))
+	cfg := newConfig(WithDialTimeout(5 * time.Second))
 	for k, v := range props("SCRAM-SHA-256", user, pass) {
 		require.NoError(t, cfg.Set(k, v))
 	}
-	admin, err := NewAdminFromConfig(cfg)
+	admin, err := adminFromConfig(cfg)
 	require.NoError(t, err)
 	defer admin.Close()
 	newUser := fmt.Sprintf("gofka-user-%d", time.Now().UnixNano())
@@ -773,10 +773,10 @@ func testAdminScram(t *testing.T, props func(mech, user, pass string) map[string
 func TestClientOnPoolTakesPoolSecurity(t *testing.T) {
 	p := newTestPKI(t)
 	c := tlsCluster(t, p, p.server, tls.NoClientCert)
-	pcfg := NewConfig(WithDialTimeout(5 * time.Second))
+	pcfg := newConfig(WithDialTimeout(5 * time.Second))
 	require.NoError(t, pcfg.Set("security.protocol", "SSL"))
 	require.NoError(t, pcfg.Set("ssl.ca.location", p.caFile))
-	pool, err := NewPoolFromConfig(pcfg)
+	pool, err := poolFromConfig(pcfg)
 	require.NoError(t, err)
 	defer pool.Close()
 	// A plaintext-configured client on the pool uses the pool's TLS.

@@ -323,7 +323,7 @@ func (s *sink) build(cn *clientConn, now time.Time, next *time.Time) *produceCal
 func (s *sink) write(pc *produceCall) {
 	p := s.p
 	cfg := &p.cfg
-	req := &wire.ProduceRequest{Acks: cfg.Acks, TimeoutMs: int32(min(cfg.RequestTimeout/time.Millisecond, math.MaxInt32))}
+	req := &wire.ProduceRequest{Acks: int16(cfg.Acks), TimeoutMs: int32(min(cfg.RequestTimeout/time.Millisecond, math.MaxInt32))}
 	s.encBuf = s.encBuf[:0]
 	size := 0
 	for _, b := range pc.batches {
@@ -387,7 +387,7 @@ func (s *sink) write(pc *produceCall) {
 		// fail the request's batches without sending it.
 		pc.err = &wire.Error{Code: wire.ErrInvalidArgument, Detail: "encoding batch: " + encErr[0].Error()}
 	} else {
-		pc.call, pc.err = pc.cn.start(req, cfg.Acks == 0, s.reapFn)
+		pc.call, pc.err = pc.cn.start(req, cfg.Acks == AcksNone, s.reapFn)
 	}
 	s.qmu.Lock()
 	s.writing = false

@@ -29,14 +29,6 @@ import (
 // shared by every copy of the Config, so a client, its pool and copies of
 // its Config all see a refreshed token.
 
-// Security protocols: the values of security.protocol.
-const (
-	ProtocolPlaintext     = "PLAINTEXT"      // no TLS, no SASL (the default)
-	ProtocolSSL           = "SSL"            // TLS, optionally with a client certificate
-	ProtocolSASLPlaintext = "SASL_PLAINTEXT" // SASL without TLS: credentials cross the network unencrypted (PLAIN)
-	ProtocolSASLSSL       = "SASL_SSL"       // SASL over TLS
-)
-
 // Secret is a string that never prints: fmt shows it as "[redacted]" (also
 // inside a printed Config), and it marshals as "[redacted]". Convert it
 // with string(s) where the value is really needed.
@@ -70,12 +62,9 @@ func init() {
 var securityProperties = []Property{
 	{"security.protocol", "PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL", "PLAINTEXT", "How connections to brokers are secured: PLAINTEXT (none), SSL (TLS, mutual TLS with ssl.certificate.location), SASL_SSL (SASL authentication over TLS) or SASL_PLAINTEXT (SASL without TLS: only on trusted networks).",
 		func(c *Config, v string) error {
-			switch p := strings.ToUpper(v); p {
-			case ProtocolPlaintext, ProtocolSSL, ProtocolSASLPlaintext, ProtocolSASLSSL:
-				c.SecurityProtocol = p
-				return nil
-			}
-			return fmt.Errorf("must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
+			p, err := ParseSecurityProtocol(v)
+			c.SecurityProtocol = p
+			return err
 		}},
 	{"ssl.ca.location", "path", "", "PEM file of the CA certificate(s) that brokers' certificates must chain to. Empty = the system's trusted CAs.",
 		func(c *Config, v string) error { c.SSLCALocation = v; return nil }},
@@ -134,16 +123,19 @@ var securityProperties = []Property{
 		}},
 }
 
-// WithSecurityProtocol sets security.protocol (ProtocolSSL, ...).
+// WithSecurityProtocol sets security.protocol (default ProtocolPlaintext).
 // SASL_PLAINTEXT must be asked for this way (or with the property): the
 // SASL options alone never turn TLS off.
-func WithSecurityProtocol(p string) Option { return func(c *Config) { c.SecurityProtocol = p } }
+func WithSecurityProtocol(p SecurityProtocol) ConnOption {
+	return connOpt(func(c *Config) { c.SecurityProtocol = p })
+}
 
 // WithSSLFiles sets ssl.ca.location, ssl.certificate.location and
 // ssl.key.location ("" leaves a setting unset) and turns a PLAINTEXT
-// security.protocol into SSL (SASL_PLAINTEXT into SASL_SSL).
-func WithSSLFiles(caFile, certFile, keyFile string) Option {
-	return func(c *Config) {
+// security.protocol into SSL (SASL_PLAINTEXT into SASL_SSL). Default: no
+// files (the system's trusted CAs, no client certificate).
+func WithSSLFiles(caFile, certFile, keyFile string) ConnOption {
+	return connOpt(func(c *Config) {
 		c.SSLCALocation, c.SSLCertificateLocation, c.SSLKeyLocation = caFile, certFile, keyFile
 		switch c.SecurityProtocol {
 		case "", ProtocolPlaintext:
@@ -151,7 +143,7 @@ func WithSSLFiles(caFile, certFile, keyFile string) Option {
 		case ProtocolSASLPlaintext:
 			c.SecurityProtocol = ProtocolSASLSSL
 		}
-	}
+	})
 }
 
 // securitySetup is the resolved security of a Config: what dialConn
@@ -160,7 +152,7 @@ func WithSSLFiles(caFile, certFile, keyFile string) Option {
 type securitySetup struct {
 	tls      *tls.Config   // nil = no TLS
 	sasl     SASLMechanism // nil = no SASL
-	protocol string
+	protocol SecurityProtocol
 	failures authFailures
 }
 

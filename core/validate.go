@@ -15,11 +15,12 @@ import (
 // once"). Every door checks a setting against its row here, with the same
 // function and the same words:
 //
-//   - the property table's setters (C ABI key=value lines, ParseConfig,
+//   - the property table's setters (New*FromProperties, which the C ABI
+//     uses for its key=value lines,
 //     Config.Set) parse the text with Range.parse;
 //   - the client constructors check a Config, however it was built (With...
 //     options only record values), with Config.checkRanges: validate (the
-//     "common" group), validateProducer, validateConsumer, NewPoolFromConfig
+//     "common" group), validateProducer, validateConsumer, poolFromConfig
 //     ("pool") and RetryPolicy.Validate ("retry");
 //   - the Python package checks its keyword arguments against
 //     python/gofka/_ranges.py, generated from this table by
@@ -45,7 +46,7 @@ type Range struct {
 const (
 	rangeCommon   = "common"   // Config.validate: every client
 	rangeRetry    = "retry"    // RetryPolicy.Validate (called by validate)
-	rangePool     = "pool"     // Config.validate and NewPoolFromConfig
+	rangePool     = "pool"     // Config.validate and poolFromConfig (NewPool, NewPoolFromProperties)
 	rangeProducer = "producer" // validateProducer
 	rangeConsumer = "consumer" // validateConsumer
 )

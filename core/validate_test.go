@@ -42,7 +42,7 @@ func TestRangesNameProperties(t *testing.T) {
 // the value needs to be valid as a whole (another setting it must not
 // exceed), so that only the range decides.
 type rangeDoor struct {
-	opt func(v int64) []Option
+	opt func(v int64) []option
 	// props are the other properties the value needs (property door).
 	props func(v int64) map[string]string
 	// noBelowMin: the option cannot express a value below the minimum (its
@@ -59,55 +59,55 @@ type rangeDoor struct {
 
 func ms(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
 
-func retryWith(f func(p *RetryPolicy)) Option {
+func retryWith(f func(p *RetryPolicy)) option {
 	p := DefaultRetryPolicy()
 	f(&p)
 	return WithRetry(p)
 }
 
 var rangeDoors = map[string]rangeDoor{
-	"connect.timeout.ms": {opt: func(v int64) []Option { return []Option{WithDialTimeout(ms(v))} }},
-	"request.timeout.ms": {opt: func(v int64) []Option { return []Option{WithRequestTimeout(ms(v))} }},
-	"metadata.max.age.ms": {opt: func(v int64) []Option {
-		return []Option{func(c *Config) { c.MetadataMaxAge = ms(v) }} // no option: the field is the door
+	"connect.timeout.ms": {opt: func(v int64) []option { return []option{WithDialTimeout(ms(v))} }},
+	"request.timeout.ms": {opt: func(v int64) []option { return []option{WithRequestTimeout(ms(v))} }},
+	"metadata.max.age.ms": {opt: func(v int64) []option {
+		return []option{connOpt(func(c *Config) { c.MetadataMaxAge = ms(v) })} // no option: the field is the door
 	}},
-	"socket.connection.setup.timeout.ms": {opt: func(v int64) []Option { return []Option{WithConnectionSetupTimeout(ms(v))} }},
+	"socket.connection.setup.timeout.ms": {opt: func(v int64) []option { return []option{WithConnectionSetupTimeout(ms(v))} }},
 	"reconnect.backoff.ms": {
-		opt: func(v int64) []Option { return []Option{WithReconnectBackoff(ms(v), ms(max(v, 1000)))} },
+		opt: func(v int64) []option { return []option{WithReconnectBackoff(ms(v), ms(max(v, 1000)))} },
 		props: func(v int64) map[string]string {
 			return map[string]string{"reconnect.backoff.max.ms": strconv.FormatInt(max(v, 1000), 10)}
 		}},
 	"reconnect.backoff.max.ms": {
-		opt: func(v int64) []Option { return []Option{WithReconnectBackoff(0, ms(v))} },
+		opt: func(v int64) []option { return []option{WithReconnectBackoff(0, ms(v))} },
 		props: func(v int64) map[string]string {
 			return map[string]string{"reconnect.backoff.ms": "0"}
 		}},
-	"retries": {opt: func(v int64) []Option { return []Option{retryWith(func(p *RetryPolicy) { p.MaxRetries = int(v) })} }},
+	"retries": {opt: func(v int64) []option { return []option{retryWith(func(p *RetryPolicy) { p.MaxRetries = int(v) })} }},
 	"retry.backoff.ms": {
-		opt: func(v int64) []Option {
-			return []Option{retryWith(func(p *RetryPolicy) { p.InitialBackoff, p.MaxBackoff = ms(v), ms(max(v, 30000)) })}
+		opt: func(v int64) []option {
+			return []option{retryWith(func(p *RetryPolicy) { p.InitialBackoff, p.MaxBackoff = ms(v), ms(max(v, 30000)) })}
 		},
 		props: func(v int64) map[string]string {
 			return map[string]string{"retry.backoff.max.ms": strconv.FormatInt(max(v, 30000), 10)}
 		}},
 	"retry.backoff.max.ms": {
-		opt: func(v int64) []Option {
-			return []Option{retryWith(func(p *RetryPolicy) { p.InitialBackoff, p.MaxBackoff = 0, ms(v) })}
+		opt: func(v int64) []option {
+			return []option{retryWith(func(p *RetryPolicy) { p.InitialBackoff, p.MaxBackoff = 0, ms(v) })}
 		},
 		props: func(v int64) map[string]string { return map[string]string{"retry.backoff.ms": "0"} }},
-	"connections.max":         {opt: func(v int64) []Option { return []Option{WithMaxConnections(int(v))} }},
-	"connections.max.idle.ms": {opt: func(v int64) []Option { return []Option{WithConnectionsMaxIdle(ms(v))} }},
-	"batch.size":              {opt: func(v int64) []Option { return []Option{WithBatchSize(int(v))} }},
-	"linger.ms":               {opt: func(v int64) []Option { return []Option{WithLinger(ms(v))} }},
+	"connections.max":         {opt: func(v int64) []option { return []option{WithMaxConnections(int(v))} }},
+	"connections.max.idle.ms": {opt: func(v int64) []option { return []option{WithConnectionsMaxIdle(ms(v))} }},
+	"batch.size":              {opt: func(v int64) []option { return []option{WithBatchSize(int(v))} }},
+	"linger.ms":               {opt: func(v int64) []option { return []option{WithLinger(ms(v))} }},
 	"max.in.flight.requests.per.connection": {
-		opt:   func(v int64) []Option { return []Option{WithMaxInFlight(int(v)), WithIdempotence(false)} },
+		opt:   func(v int64) []option { return []option{WithMaxInFlight(int(v)), WithIdempotence(false)} },
 		props: func(int64) map[string]string { return map[string]string{"enable.idempotence": "false"} }},
-	"buffer.memory":       {opt: func(v int64) []Option { return []Option{WithBufferMemory(v)} }},
-	"delivery.timeout.ms": {opt: func(v int64) []Option { return []Option{WithDeliveryTimeout(ms(v))} }},
-	"max.request.size":    {opt: func(v int64) []Option { return []Option{WithMaxRequestSize(int(v))} }},
+	"buffer.memory":       {opt: func(v int64) []option { return []option{WithBufferMemory(v)} }},
+	"delivery.timeout.ms": {opt: func(v int64) []option { return []option{WithDeliveryTimeout(ms(v))} }},
+	"max.request.size":    {opt: func(v int64) []option { return []option{WithMaxRequestSize(int(v))} }},
 	"session.timeout.ms": {
-		opt: func(v int64) []Option {
-			return []Option{WithSessionTimeout(ms(v)), WithHeartbeatInterval(ms(max(v-1, 1)))}
+		opt: func(v int64) []option {
+			return []option{WithSessionTimeout(ms(v)), WithHeartbeatInterval(ms(max(v-1, 1)))}
 		},
 		props: func(v int64) map[string]string {
 			return map[string]string{"heartbeat.interval.ms": strconv.FormatInt(max(v-1, 1), 10)}
@@ -115,23 +115,23 @@ var rangeDoors = map[string]rangeDoor{
 		skip: 1}, // no heartbeat below 1 ms
 	"heartbeat.interval.ms": {
 		// the session timeout above it, at most its own maximum
-		opt: func(v int64) []Option {
-			return []Option{WithHeartbeatInterval(ms(v)), WithSessionTimeout(ms(min(max(v+1, 45000), maxSettingMs)))}
+		opt: func(v int64) []option {
+			return []option{WithHeartbeatInterval(ms(v)), WithSessionTimeout(ms(min(max(v+1, 45000), maxSettingMs)))}
 		},
 		props: func(v int64) map[string]string {
 			return map[string]string{"session.timeout.ms": strconv.FormatInt(min(max(v+1, 45000), maxSettingMs), 10)}
 		},
 		skip: maxSettingMs}, // no session timeout above it
-	"max.poll.interval.ms":    {opt: func(v int64) []Option { return []Option{WithMaxPollInterval(ms(v))} }},
-	"auto.commit.interval.ms": {opt: func(v int64) []Option { return []Option{WithAutoCommitInterval(ms(v))} }},
+	"max.poll.interval.ms":    {opt: func(v int64) []option { return []option{WithMaxPollInterval(ms(v))} }},
+	"auto.commit.interval.ms": {opt: func(v int64) []option { return []option{WithAutoCommitInterval(ms(v))} }},
 	"fetch.min.bytes": {
-		opt: func(v int64) []Option { return []Option{WithFetchBytes(int32(v), 0, 0)} }, noBelowMin: true, noAboveMax: true},
+		opt: func(v int64) []option { return []option{WithFetchBytes(int32(v), 0, 0)} }, noBelowMin: true, noAboveMax: true},
 	"fetch.max.bytes": {
-		opt: func(v int64) []Option { return []Option{WithFetchBytes(0, int32(v), 0)} }, noAboveMax: true},
+		opt: func(v int64) []option { return []option{WithFetchBytes(0, int32(v), 0)} }, noAboveMax: true},
 	"max.partition.fetch.bytes": {
-		opt: func(v int64) []Option { return []Option{WithFetchBytes(0, 0, int32(v))} }, noBelowMin: true, noAboveMax: true},
-	"fetch.max.wait.ms": {opt: func(v int64) []Option { return []Option{WithFetchMaxWait(ms(v))} }},
-	"max.poll.records":  {opt: func(v int64) []Option { return []Option{WithMaxPollRecords(int(v))} }},
+		opt: func(v int64) []option { return []option{WithFetchBytes(0, 0, int32(v))} }, noBelowMin: true, noAboveMax: true},
+	"fetch.max.wait.ms": {opt: func(v int64) []option { return []option{WithFetchMaxWait(ms(v))} }},
+	"max.poll.records":  {opt: func(v int64) []option { return []option{WithMaxPollRecords(int(v))} }},
 }
 
 // validateAll runs what the client constructors run on a Config (client,
@@ -144,7 +144,7 @@ func validateAll(c Config) error {
 			return err
 		}
 	}
-	p, err := NewPoolFromConfig(c)
+	p, err := poolFromConfig(c)
 	if p != nil {
 		p.Close()
 	}
@@ -166,13 +166,13 @@ func TestEveryNumericSettingHasOneRangeForEveryDoor(t *testing.T) {
 			}
 			want := v >= r.Min && v <= r.Max
 			t.Run(fmt.Sprintf("%s=%d", r.Name, v), func(t *testing.T) {
-				lines := []string{"bootstrap.servers=127.0.0.1:1", fmt.Sprintf("%s=%d", r.Name, v)}
+				props := map[string]string{"bootstrap.servers": "127.0.0.1:1", r.Name: strconv.FormatInt(v, 10)}
 				if door.props != nil {
 					for k, pv := range door.props(v) {
-						lines = append(lines, k+"="+pv)
+						props[k] = pv
 					}
 				}
-				cfg, err := ParseConfig(strings.Join(lines, "\n"))
+				cfg, err := configFromProperties(props)
 				if err == nil {
 					err = validateAll(cfg)
 				}
@@ -185,7 +185,7 @@ func TestEveryNumericSettingHasOneRangeForEveryDoor(t *testing.T) {
 				if (v < r.Min && door.noBelowMin) || (v > r.Max && door.noAboveMax) {
 					return
 				}
-				err = validateAll(NewConfig(append([]Option{WithBrokers("127.0.0.1:1")}, door.opt(v)...)...))
+				err = validateAll(configOf(append([]option{WithBrokers("127.0.0.1:1")}, door.opt(v)...)))
 				if want {
 					require.NoError(t, err, "option door")
 				} else {

@@ -25,22 +25,31 @@ func init() {
 	gofkaRunners["latency-consume/fetch"] = gofkaLatencyConsumeFetch
 }
 
-func gofkaOptions(s *spec) ([]core.Option, error) {
+// gofkaClientOptions are the settings of every Gofka client of a run.
+func gofkaClientOptions(s *spec) []core.ClientOption {
+	return []core.ClientOption{
+		core.WithBrokers(s.Brokers...),
+		core.WithClientID("gobench-gofka"),
+		core.WithRequestTimeout(s.Timeout),
+	}
+}
+
+// gofkaProducerOptions are a run's producer settings: the client's, acks=all
+// and the spec's codec.
+func gofkaProducerOptions(s *spec) ([]core.ProducerOption, error) {
 	codec, err := wire.ParseCompression(s.Compression)
 	if err != nil {
 		return nil, err
 	}
-	return []core.Option{
-		core.WithBrokers(s.Brokers...),
-		core.WithClientID("gobench-gofka"),
-		core.WithAcks(-1),
-		core.WithCompression(codec),
-		core.WithRequestTimeout(s.Timeout),
-	}, nil
+	opts := []core.ProducerOption{core.WithAcks(core.AcksAll), core.WithCompression(codec)}
+	for _, o := range gofkaClientOptions(s) {
+		opts = append(opts, o)
+	}
+	return opts, nil
 }
 
 func gofkaProducer(ctx context.Context, s *spec) (*core.Producer, error) {
-	opts, err := gofkaOptions(s)
+	opts, err := gofkaProducerOptions(s)
 	if err != nil {
 		return nil, err
 	}
@@ -115,11 +124,7 @@ func gofkaProduceSync(ctx context.Context, s *spec, m *meter) (*result, error) {
 // high watermark. There is no consumer group on this path (core has no
 // Consumer in this build), so it has no join cost.
 func gofkaConsumeFetch(ctx context.Context, s *spec, m *meter) (*result, error) {
-	opts, err := gofkaOptions(s)
-	if err != nil {
-		return nil, err
-	}
-	cl, err := core.NewClient(opts...)
+	cl, err := core.NewClient(gofkaClientOptions(s)...)
 	if err != nil {
 		return nil, err
 	}
@@ -201,11 +206,7 @@ func gofkaLatencyProduce(ctx context.Context, s *spec, m *meter) (*result, error
 // latency topic has one partition), MaxWait 500 ms, MinBytes 1: the broker
 // answers as soon as a record is there.
 func gofkaLatencyConsumeFetch(ctx context.Context, s *spec, m *meter) (*result, error) {
-	opts, err := gofkaOptions(s)
-	if err != nil {
-		return nil, err
-	}
-	cl, err := core.NewClient(opts...)
+	cl, err := core.NewClient(gofkaClientOptions(s)...)
 	if err != nil {
 		return nil, err
 	}

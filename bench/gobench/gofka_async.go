@@ -20,7 +20,7 @@ func init() {
 
 func gofkaProduceAsync(ctx context.Context, s *spec, m *meter) (*result, error) {
 	pool := makePool(s.Count, s.Size)
-	opts, err := gofkaOptions(s)
+	opts, err := gofkaProducerOptions(s)
 	if err != nil {
 		return nil, err
 	}

@@ -21,7 +21,7 @@ func init() {
 
 func gofkaProduceBatch(ctx context.Context, s *spec, m *meter) (*result, error) {
 	pool := makePool(s.Count, s.Size)
-	opts, err := gofkaOptions(s)
+	opts, err := gofkaProducerOptions(s)
 	if err != nil {
 		return nil, err
 	}

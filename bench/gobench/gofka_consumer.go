@@ -21,15 +21,14 @@ func init() {
 }
 
 func gofkaConsumer(ctx context.Context, s *spec) (*core.Consumer, error) {
-	opts, err := gofkaOptions(s)
-	if err != nil {
-		return nil, err
-	}
-	opts = append(opts,
+	opts := []core.ConsumerOption{
 		core.WithGroupID(s.Group),
 		core.WithAutoCommit(false),
-		core.WithAutoOffsetReset("earliest"),
-	)
+		core.WithAutoOffsetReset(core.OffsetResetEarliest),
+	}
+	for _, o := range gofkaClientOptions(s) {
+		opts = append(opts, o)
+	}
 	c, err := core.NewConsumer(opts...)
 	if err != nil {
 		return nil, err

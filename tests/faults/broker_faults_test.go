@@ -36,7 +36,7 @@ func deadAddr(t *testing.T) string {
 func clientRound(t *testing.T, brokers, topic string) (first, whole time.Duration) {
 	t.Helper()
 	start := time.Now()
-	adm, err := core.NewAdminFromConfig(config(t, brokers, ""))
+	adm, err := core.NewAdminFromProperties(config(t, brokers, ""))
 	require.NoError(t, err)
 	defer adm.Close()
 	topics, err := adm.ListTopics(context.Background(), false)
@@ -44,7 +44,7 @@ func clientRound(t *testing.T, brokers, topic string) (first, whole time.Duratio
 	require.NoError(t, err, "admin ListTopics through %s", brokers)
 	require.Contains(t, topics, topic)
 
-	p, err := core.NewProducerFromConfig(config(t, brokers, "acks=all"))
+	p, err := core.NewProducerFromProperties(config(t, brokers, "acks=all"))
 	require.NoError(t, err)
 	defer closeProducer(p)
 	var recs []*core.Record
@@ -55,7 +55,7 @@ func clientRound(t *testing.T, brokers, topic string) (first, whole time.Duratio
 	defer cancel()
 	require.NoError(t, p.ProduceSync(ctx, recs...), "produce through %s", brokers)
 
-	cons, err := core.NewConsumerFromConfig(config(t, brokers, "auto.offset.reset=earliest"))
+	cons, err := core.NewConsumerFromProperties(config(t, brokers, "auto.offset.reset=earliest"))
 	require.NoError(t, err)
 	defer closeConsumer(cons)
 	require.NoError(t, cons.Assign([]core.TopicPartition{{Topic: topic, Partition: 0}}))
@@ -122,12 +122,12 @@ func TestAllBrokersDown(t *testing.T) {
 	const parts = 3
 	topic := c.createTopic(t, parts)
 	p := idempotentProducer(t, c.bootstrap(), "request.timeout.ms=5000")
-	cons, err := core.NewConsumerFromConfig(config(t, c.bootstrap(),
+	cons, err := core.NewConsumerFromProperties(config(t, c.bootstrap(),
 		"group.id="+topic+"-g\nauto.offset.reset=earliest\nenable.auto.commit=false\nrequest.timeout.ms=5000\nsession.timeout.ms=10000\nheartbeat.interval.ms=1000"))
 	require.NoError(t, err)
 	defer closeConsumer(cons)
 	// A second member, closed during the outage without a deadline.
-	cons2, err := core.NewConsumerFromConfig(config(t, c.bootstrap(),
+	cons2, err := core.NewConsumerFromProperties(config(t, c.bootstrap(),
 		"group.id="+topic+"-g2\nauto.offset.reset=earliest\nrequest.timeout.ms=5000\nsession.timeout.ms=10000\nheartbeat.interval.ms=1000"))
 	require.NoError(t, err)
 	adm := c.admin(t, c.bootstrap(), "request.timeout.ms=5000")
@@ -202,7 +202,7 @@ func TestAllBrokersDown(t *testing.T) {
 	expectErr("commit", func(ctx context.Context) error { return cons.CommitOffsets(ctx, consumedOffsets(cons)) })
 	expectErr("committed", func(ctx context.Context) error { _, err := cons.Committed(ctx, cons.Assignment()); return err })
 	expectErr("new_client_connect", func(ctx context.Context) error {
-		p2, err := core.NewProducerFromConfig(config(t, c.bootstrap(), ""))
+		p2, err := core.NewProducerFromProperties(config(t, c.bootstrap(), ""))
 		require.NoError(t, err)
 		defer closeProducer(p2)
 		return p2.Connect(ctx)
@@ -314,7 +314,7 @@ func TestBrokerFrozen(t *testing.T) {
 	require.NoError(t, err)
 
 	// A group-less consumer follows every partition.
-	cons, err := core.NewConsumerFromConfig(config(t, c.bootstrap(), "auto.offset.reset=earliest\nrequest.timeout.ms=5000"))
+	cons, err := core.NewConsumerFromProperties(config(t, c.bootstrap(), "auto.offset.reset=earliest\nrequest.timeout.ms=5000"))
 	require.NoError(t, err)
 	defer closeConsumer(cons)
 	var tps []core.TopicPartition

@@ -44,21 +44,16 @@ func consumerChild() int {
 	out := bufio.NewWriter(os.Stdout)
 	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 	defer out.Flush()
-	cfg, err := core.ParseConfig(strings.Join([]string{
-		"bootstrap.servers=" + os.Getenv("GOFKA_FAULT_BROKERS"),
-		"group.id=" + os.Getenv("GOFKA_FAULT_CHILD_GROUP"),
-		"client.id=" + os.Getenv("GOFKA_FAULT_CHILD_NAME"),
-		"group.protocol=" + os.Getenv("GOFKA_FAULT_CHILD_PROTOCOL"),
-		"enable.auto.commit=false",
-		"auto.offset.reset=earliest",
-		"session.timeout.ms=6000",
-		"heartbeat.interval.ms=1000",
-	}, "\n"))
-	if err != nil {
-		say("E config: %v", err)
-		return 1
-	}
-	cons, err := core.NewConsumerFromConfig(cfg)
+	cons, err := core.NewConsumerFromProperties(map[string]string{
+		"bootstrap.servers":     os.Getenv("GOFKA_FAULT_BROKERS"),
+		"group.id":              os.Getenv("GOFKA_FAULT_CHILD_GROUP"),
+		"client.id":             os.Getenv("GOFKA_FAULT_CHILD_NAME"),
+		"group.protocol":        os.Getenv("GOFKA_FAULT_CHILD_PROTOCOL"),
+		"enable.auto.commit":    "false",
+		"auto.offset.reset":     "earliest",
+		"session.timeout.ms":    "6000",
+		"heartbeat.interval.ms": "1000",
+	})
 	if err != nil {
 		say("E new: %v", err)
 		return 1

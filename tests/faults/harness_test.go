@@ -115,11 +115,7 @@ func (c *cluster) startNode(id int) (string, error) {
 // nodeRegistered reports whether node id accepts connections and appears
 // in the cluster metadata.
 func (c *cluster) nodeRegistered(id int) bool {
-	cfg, err := core.ParseConfig("bootstrap.servers=" + c.brokers[id-1] + "\nrequest.timeout.ms=5000")
-	if err != nil {
-		return false
-	}
-	adm, err := core.NewAdminFromConfig(cfg)
+	adm, err := core.NewAdminFromProperties(map[string]string{"bootstrap.servers": c.brokers[id-1], "request.timeout.ms": "5000"})
 	if err != nil {
 		return false
 	}
@@ -225,18 +221,26 @@ func (c *cluster) heal(t *testing.T) {
 	}
 }
 
-// config builds a client Config from Kafka-style properties, as the C ABI
-// and Python do (core.ParseConfig).
-func config(t *testing.T, brokers string, props string) core.Config {
+// config builds client properties from '\n'-separated key=value lines
+// (Kafka-style, as the C ABI and Python give them) for the
+// New*FromProperties constructors.
+func config(t *testing.T, brokers string, props string) map[string]string {
 	t.Helper()
-	cfg, err := core.ParseConfig("bootstrap.servers=" + brokers + "\n" + props)
-	require.NoError(t, err)
-	return cfg
+	out := map[string]string{"bootstrap.servers": brokers}
+	for _, line := range strings.Split(props, "\n") {
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		require.True(t, ok, "property line %q is not key=value", line)
+		out[strings.TrimSpace(k)] = v
+	}
+	return out
 }
 
 func (c *cluster) admin(t *testing.T, brokers, props string) *core.Admin {
 	t.Helper()
-	a, err := core.NewAdminFromConfig(config(t, brokers, "request.timeout.ms=10000\n"+props))
+	a, err := core.NewAdminFromProperties(config(t, brokers, "request.timeout.ms=10000\n"+props))
 	require.NoError(t, err)
 	return a
 }
@@ -400,7 +404,7 @@ func (c *cluster) readAll(t *testing.T, topic string, want map[int32]int) logChe
 	t.Helper()
 	start := time.Now()
 	ends := c.endOffsets(t, topic)
-	cons, err := core.NewConsumerFromConfig(config(t, c.bootstrap(), "auto.offset.reset=earliest\nrequest.timeout.ms=10000"))
+	cons, err := core.NewConsumerFromProperties(config(t, c.bootstrap(), "auto.offset.reset=earliest\nrequest.timeout.ms=10000"))
 	require.NoError(t, err)
 	defer closeConsumer(cons)
 	var tps []core.TopicPartition

@@ -19,7 +19,7 @@ import (
 // idempotence, the rest at its defaults (delivery.timeout.ms 120 s).
 func idempotentProducer(t *testing.T, brokers string, extra string) *core.Producer {
 	t.Helper()
-	p, err := core.NewProducerFromConfig(config(t, brokers, "acks=all\nenable.idempotence=true\nlinger.ms=5\n"+extra))
+	p, err := core.NewProducerFromProperties(config(t, brokers, "acks=all\nenable.idempotence=true\nlinger.ms=5\n"+extra))
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -133,7 +133,7 @@ func TestRestartBrokerUnderLoad(t *testing.T) {
 	l := newLoad(t, p, topic, parts)
 
 	group := topic + "-g"
-	cons, err := core.NewConsumerFromConfig(config(t, c.bootstrap(),
+	cons, err := core.NewConsumerFromProperties(config(t, c.bootstrap(),
 		"group.id="+group+"\nauto.offset.reset=earliest\nenable.auto.commit=false\nsession.timeout.ms=10000\nheartbeat.interval.ms=1000"))
 	require.NoError(t, err)
 	defer closeConsumer(cons)
