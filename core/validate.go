@@ -15,9 +15,9 @@ import (
 // once"). Every door checks a setting against its row here, with the same
 // function and the same words:
 //
-//   - the property table's setters (New*FromProperties, which the C ABI
-//     uses for its key=value lines,
-//     Config.Set) parse the text with Range.parse;
+//   - the property table's setters (New*FromProperties, whose key=value
+//     lines the C ABI passes, and Config.Set) parse the text with
+//     Range.parse;
 //   - the client constructors check a Config, however it was built (With...
 //     options only record values), with Config.checkRanges: validate (the
 //     "common" group), validateProducer, validateConsumer, poolFromConfig

@@ -74,8 +74,10 @@ var rangeDoors = map[string]rangeDoor{
 	"socket.connection.setup.timeout.ms": {opt: func(v int64) []option { return []option{WithConnectionSetupTimeout(ms(v))} }},
 	"reconnect.backoff.ms": {
 		opt: func(v int64) []option { return []option{WithReconnectBackoff(ms(v), ms(max(v, 1000)))} },
+		// (the companion stays in its own range: properties apply in key
+		// order, so an out-of-range companion would be reported first)
 		props: func(v int64) map[string]string {
-			return map[string]string{"reconnect.backoff.max.ms": strconv.FormatInt(max(v, 1000), 10)}
+			return map[string]string{"reconnect.backoff.max.ms": strconv.FormatInt(min(max(v, 1000), maxSettingMs), 10)}
 		}},
 	"reconnect.backoff.max.ms": {
 		opt: func(v int64) []option { return []option{WithReconnectBackoff(0, ms(v))} },
@@ -88,7 +90,7 @@ var rangeDoors = map[string]rangeDoor{
 			return []option{retryWith(func(p *RetryPolicy) { p.InitialBackoff, p.MaxBackoff = ms(v), ms(max(v, 30000)) })}
 		},
 		props: func(v int64) map[string]string {
-			return map[string]string{"retry.backoff.max.ms": strconv.FormatInt(max(v, 30000), 10)}
+			return map[string]string{"retry.backoff.max.ms": strconv.FormatInt(min(max(v, 30000), maxSettingMs), 10)}
 		}},
 	"retry.backoff.max.ms": {
 		opt: func(v int64) []option {
