@@ -55,6 +55,9 @@ func (l requestLimits) bound(req wire.Request) time.Duration {
 		return 0
 	}
 	ms := func(v int32) time.Duration { return time.Duration(max(v, 0)) * time.Millisecond }
+	if u, ok := req.(interface{ unwrapRequest() wire.Request }); ok {
+		req = u.unwrapRequest() // versionCap (core/txn.go)
+	}
 	switch r := req.(type) {
 	case *wire.FetchRequest:
 		d += ms(r.MaxWaitMs)

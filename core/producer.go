@@ -89,6 +89,7 @@ type Producer struct {
 	metaUrgent atomic.Bool // a topic is waiting for its first metadata: skip the failure backoff
 
 	idem idemState
+	txn  *txnManager // nil without transactional.id (core/txn.go)
 }
 
 // NewProducer creates a producer with its own client. No network I/O.
@@ -138,6 +139,11 @@ func NewProducerOn(cl *Client) (*Producer, error) {
 	p.wg.Add(2)
 	go p.metaLoop()
 	go p.reapLoop()
+	if cfg.TransactionalID != "" {
+		p.txn = newTxnManager(p)
+		p.wg.Add(1)
+		go p.txn.loop()
+	}
 	return p, nil
 }
 
@@ -261,6 +267,11 @@ func (p *Producer) TryProduce(ctx context.Context, r *Record, promise func(*Reco
 	if err := p.closedErr(); err != nil {
 		return err
 	}
+	if p.txn != nil {
+		if err := p.txn.checkSend(); err != nil {
+			return err
+		}
+	}
 	if r.Topic == "" {
 		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "record has no topic"}
 	}
@@ -322,6 +333,11 @@ func (p *Producer) ProduceBatch(ctx context.Context, recs []*Record, promise fun
 	defer p.producing.Add(-1)
 	if err := p.closedErr(); err != nil {
 		return err
+	}
+	if p.txn != nil {
+		if err := p.txn.checkSend(); err != nil {
+			return err
+		}
 	}
 	limit := min(int64(p.cfg.MaxRequestSize), p.cfg.BufferMemory)
 	var total int64
@@ -786,6 +802,9 @@ func (p *Producer) finishBatch(b *recBatch, res partResult) {
 		p.stats.acked.Add(int64(n))
 	} else {
 		p.stats.failed.Add(int64(n))
+		if p.txn != nil {
+			p.txn.recordFailed(res.err)
+		}
 	}
 	b.recycle()
 	p.doneOutstanding(int64(n))

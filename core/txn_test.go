@@ -1,0 +1,432 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	fkerr "github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gofka/gofka/wire"
+)
+
+// Tests of the transactional producer (core/txn.go). Those on
+// testBrokers run on the dev cluster, or on a real Kafka with
+// GOFKA_BROKERS; those with faults on a kfake cluster of their own.
+
+func newTxnProducer(t *testing.T, brokers []string, id string, opts ...Option) *Producer {
+	t.Helper()
+	return newTestProducer(t, brokers, append([]Option{WithTransactionalID(id)}, opts...)...)
+}
+
+// readUntilEnd reads every partition of topic from the start with the
+// given isolation level until each partition's record "end" and returns
+// the values before it, in partition order (records of one partition in
+// offset order).
+func readUntilEnd(t *testing.T, brokers []string, topic string, partitions int, isolation int8) []string {
+	t.Helper()
+	c := newTestConsumer(t, brokers, WithIsolationLevel(isolation))
+	var tps []TopicPartition
+	for i := 0; i < partitions; i++ {
+		tps = append(tps, TopicPartition{topic, int32(i)})
+	}
+	require.NoError(t, c.Assign(tps))
+	got := map[int32][]string{}
+	ended := map[int32]bool{}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(ended) < partitions {
+		require.True(t, time.Now().Before(deadline), "partitions ended: %v, got %v", ended, got)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		recs, err := c.Poll(ctx, 1000)
+		cancel()
+		require.NoError(t, err)
+		for _, r := range recs {
+			require.False(t, ended[r.Partition], "record %q after the end of partition %d", r.Value, r.Partition)
+			if string(r.Value) == "end" {
+				ended[r.Partition] = true
+				continue
+			}
+			got[r.Partition] = append(got[r.Partition], string(r.Value))
+		}
+	}
+	var out []string
+	for i := 0; i < partitions; i++ {
+		out = append(out, got[int32(i)]...)
+	}
+	return out
+}
+
+// writeEnds commits an "end" record to each partition (the commit
+// flushes them, whatever linger.ms says).
+func writeEnds(t *testing.T, ctx context.Context, p *Producer, topic string, partitions int) {
+	t.Helper()
+	require.NoError(t, p.BeginTransaction())
+	var recs []*Record
+	for i := 0; i < partitions; i++ {
+		recs = append(recs, &Record{Topic: topic, Partition: int32(i), ManualPartition: true, Value: []byte("end")})
+	}
+	require.NoError(t, p.ProduceBatch(ctx, recs, nil))
+	require.NoError(t, p.CommitTransaction(ctx))
+}
+
+func TestTxnConfig(t *testing.T) {
+	b := WithBrokers("127.0.0.1:1")
+	for _, c := range []struct {
+		name string
+		opts []Option
+		want string
+	}{
+		{"acks=1", []Option{WithAcks(1)}, "acks=all"},
+		{"acks=0", []Option{WithAcks(0)}, "acks=all"},
+		{"idempotence off", []Option{WithIdempotence(false)}, "enable.idempotence=true"},
+		{"zero timeout", []Option{WithTransactionTimeout(0)}, "transaction.timeout.ms"},
+		{"huge timeout", []Option{WithTransactionTimeout(1 << 31 * time.Millisecond)}, "transaction.timeout.ms"},
+		{"max.in.flight 6", []Option{WithMaxInFlight(6)}, "at most 5"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := NewProducer(append([]Option{b, WithTransactionalID("x")}, c.opts...)...)
+			require.Error(t, err)
+			assert.Equal(t, wire.ErrInvalidArgument, wire.CodeOf(err))
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+	// The properties, as the C ABI and Python set them.
+	cfg, err := ParseConfig("bootstrap.servers=127.0.0.1:1\ntransactional.id=tx-1\ntransaction.timeout.ms=1500")
+	require.NoError(t, err)
+	assert.Equal(t, "tx-1", cfg.TransactionalID)
+	assert.Equal(t, 1500*time.Millisecond, cfg.TransactionTimeout)
+	assert.Equal(t, DefaultTransactionTimeout, NewConfig().TransactionTimeout)
+	_, err = ParseConfig("transactional.id=x\nacks=1")
+	require.NoError(t, err) // checked together at producer creation
+	cfg.Acks = 1
+	_, err = NewProducerFromConfig(cfg)
+	require.ErrorContains(t, err, "acks=all")
+
+	// Calls in the wrong state, all local.
+	p, err := NewProducer(b, WithTransactionalID("x"))
+	require.NoError(t, err)
+	defer p.Close(context.Background())
+	ctx := testCtx(t, 5*time.Second)
+	require.Equal(t, wire.ErrInvalidTxnState, wire.CodeOf(p.BeginTransaction()))
+	require.Equal(t, wire.ErrInvalidTxnState, wire.CodeOf(p.TryProduce(ctx, &Record{Topic: "t"}, nil)))
+	require.Equal(t, wire.ErrInvalidTxnState, wire.CodeOf(p.ProduceBatch(ctx, []*Record{{Topic: "t"}}, nil)))
+	require.Equal(t, wire.ErrInvalidTxnState, wire.CodeOf(p.CommitTransaction(ctx)))
+	require.Equal(t, wire.ErrInvalidTxnState, wire.CodeOf(p.AbortTransaction(ctx)))
+	require.Equal(t, wire.ErrInvalidTxnState, wire.CodeOf(p.SendOffsetsToTransaction(ctx, map[TopicPartition]int64{{"t", 0}: 1}, GroupMetadata{GroupID: "g"})))
+	require.Equal(t, wire.ErrInvalidArgument, wire.CodeOf(p.SendOffsetsToTransaction(ctx, nil, GroupMetadata{})))
+
+	// A producer without transactional.id has no transactions.
+	plain, err := NewProducer(b)
+	require.NoError(t, err)
+	defer plain.Close(context.Background())
+	for _, err := range []error{plain.InitTransactions(ctx), plain.BeginTransaction(), plain.CommitTransaction(ctx), plain.AbortTransaction(ctx)} {
+		require.Equal(t, wire.ErrInvalidArgument, wire.CodeOf(err))
+	}
+}
+
+// TestTxnCommitAndAbort: committed transactions are visible to
+// read_committed readers, aborted ones only to read_uncommitted readers;
+// every produce path works inside a transaction; an abort fails the
+// records it did not send.
+func TestTxnCommitAndAbort(t *testing.T) {
+	brokers := testBrokers(t)
+	const parts = 3
+	topic := consumerTestTopic(t, brokers, parts)
+	ctx := testCtx(t, 60*time.Second)
+	p := newTxnProducer(t, brokers, "txn-"+topic)
+	require.NoError(t, p.InitTransactions(ctx))
+	rec := func(part int, v string) *Record {
+		return &Record{Topic: topic, Partition: int32(part), ManualPartition: true, Value: []byte(v)}
+	}
+
+	// Committed: Produce, TryProduce, ProduceBatch and ProduceSync.
+	require.NoError(t, p.BeginTransaction())
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	promise := func(_ *Record, err error) {
+		if err != nil {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+		}
+		wg.Done()
+	}
+	wg.Add(4)
+	p.Produce(ctx, rec(0, "c-produce"), promise)
+	require.NoError(t, p.TryProduce(ctx, rec(1, "c-try"), promise))
+	require.NoError(t, p.ProduceBatch(ctx, []*Record{rec(2, "c-batch-0"), rec(2, "c-batch-1")}, promise))
+	require.NoError(t, p.ProduceSync(ctx, rec(0, "c-sync")))
+	require.NoError(t, p.CommitTransaction(ctx))
+	wg.Wait() // the commit flushed: every promise ran
+	require.Empty(t, errs)
+
+	// Aborted after being sent.
+	require.NoError(t, p.BeginTransaction())
+	require.NoError(t, p.ProduceSync(ctx, rec(0, "a-0"), rec(1, "a-1"), rec(2, "a-2")))
+	require.NoError(t, p.AbortTransaction(ctx))
+
+	// A second committed transaction after the abort.
+	require.NoError(t, p.BeginTransaction())
+	require.NoError(t, p.ProduceSync(ctx, rec(1, "c2-1")))
+	require.NoError(t, p.CommitTransaction(ctx))
+	writeEnds(t, ctx, p, topic, parts)
+
+	assert.Equal(t, []string{"c-produce", "c-sync", "c-try", "c2-1", "c-batch-0", "c-batch-1"},
+		readUntilEnd(t, brokers, topic, parts, wire.IsolationReadCommitted))
+	assert.Equal(t, []string{"c-produce", "c-sync", "a-0", "c-try", "a-1", "c2-1", "c-batch-0", "c-batch-1", "a-2"},
+		readUntilEnd(t, brokers, topic, parts, wire.IsolationReadUncommitted))
+}
+
+// TestTxnAbortDropsUnsent: records still buffered (linger) when the
+// transaction is aborted fail with OPERATION_NOT_ATTEMPTED and are never
+// written; the producer goes on with the next transaction.
+func TestTxnAbortDropsUnsent(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := consumerTestTopic(t, brokers, 1)
+	ctx := testCtx(t, 60*time.Second)
+	p := newTxnProducer(t, brokers, "txn-"+topic, WithLinger(time.Hour))
+	require.NoError(t, p.InitTransactions(ctx))
+	require.NoError(t, p.BeginTransaction())
+	results := make(chan error, 3)
+	for i := 0; i < 3; i++ {
+		p.Produce(ctx, &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte(fmt.Sprint("dropped-", i))},
+			func(_ *Record, err error) { results <- err })
+	}
+	require.NoError(t, p.AbortTransaction(ctx))
+	for i := 0; i < 3; i++ {
+		err := <-results
+		require.Error(t, err)
+		assert.Equal(t, wire.ErrOperationNotAttempted, wire.CodeOf(err))
+	}
+	assert.Zero(t, p.BufferedRecords())
+	// Linger is skipped by the commit's flush.
+	require.NoError(t, p.BeginTransaction())
+	require.NoError(t, p.ProduceBatch(ctx, []*Record{{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("kept")}}, nil))
+	require.NoError(t, p.CommitTransaction(ctx))
+	writeEnds(t, ctx, p, topic, 1)
+	assert.Equal(t, []string{"kept"}, readUntilEnd(t, brokers, topic, 1, wire.IsolationReadUncommitted))
+}
+
+// TestTxnFencing: a second producer with the same transactional.id fences
+// the first: the first's open transaction is aborted and it cannot commit.
+// Committing at once is fatal; producing first fails the record (the
+// broker's answer to a produce of a fenced transaction may be abortable,
+// e.g. INVALID_TXN_STATE), and then the abort is fatal. After a fatal error
+// every call but Close fails with it.
+func TestTxnFencing(t *testing.T) {
+	brokers := testBrokers(t)
+	for _, produceFirst := range []bool{false, true} {
+		t.Run(fmt.Sprint("produceFirst-", produceFirst), func(t *testing.T) {
+			topic := consumerTestTopic(t, brokers, 1)
+			ctx := testCtx(t, 60*time.Second)
+			id := "txn-" + topic
+			rec := func(v string) *Record {
+				return &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte(v)}
+			}
+			p1 := newTxnProducer(t, brokers, id)
+			require.NoError(t, p1.InitTransactions(ctx))
+			require.NoError(t, p1.BeginTransaction())
+			require.NoError(t, p1.ProduceSync(ctx, rec("zombie-0")))
+
+			p2 := newTxnProducer(t, brokers, id)
+			require.NoError(t, p2.InitTransactions(ctx))
+
+			var err error
+			if produceFirst {
+				require.Error(t, p1.ProduceSync(ctx, rec("zombie-1")))
+				err = p1.CommitTransaction(ctx)
+				require.Error(t, err)
+				if !IsTxnFatal(err) {
+					require.True(t, IsTxnAbortable(err), "%v", err)
+					err = p1.AbortTransaction(ctx)
+				}
+			} else {
+				err = p1.CommitTransaction(ctx)
+			}
+			require.True(t, IsTxnFatal(err), "after fencing: %v", err)
+			code := wire.CodeOf(err)
+			assert.True(t, code == wire.ErrProducerFenced || code == wire.ErrInvalidProducerEpoch, "code %v", code)
+			// Nothing more but Close.
+			for _, err := range []error{p1.BeginTransaction(), p1.AbortTransaction(ctx), p1.CommitTransaction(ctx),
+				p1.TryProduce(ctx, rec("zombie-2"), nil), p1.InitTransactions(ctx)} {
+				require.True(t, IsTxnFatal(err), "%v", err)
+			}
+			require.NoError(t, p1.Close(ctx))
+
+			require.NoError(t, p2.BeginTransaction())
+			require.NoError(t, p2.ProduceSync(ctx, rec("live")))
+			require.NoError(t, p2.CommitTransaction(ctx))
+			writeEnds(t, ctx, p2, topic, 1)
+			assert.Equal(t, []string{"live"}, readUntilEnd(t, brokers, topic, 1, wire.IsolationReadCommitted))
+		})
+	}
+}
+
+// TestTxnSendOffsets: offsets sent to a transaction become the group's
+// committed offsets when it commits, and not when it aborts.
+func TestTxnSendOffsets(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := consumerTestTopic(t, brokers, 2)
+	out := consumerTestTopic(t, brokers, 1)
+	group := "g-" + topic
+	ctx := testCtx(t, 60*time.Second)
+	p := newTxnProducer(t, brokers, "txn-"+topic)
+	require.NoError(t, p.InitTransactions(ctx))
+	c := newTestConsumer(t, brokers, WithGroupID(group), WithAutoCommit(false))
+	md := c.GroupMetadata()
+	require.Equal(t, GroupMetadata{GroupID: group, GenerationID: -1}, md)
+	tps := []TopicPartition{{topic, 0}, {topic, 1}}
+
+	require.NoError(t, p.BeginTransaction())
+	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: out, Value: []byte("x")}))
+	require.NoError(t, p.SendOffsetsToTransaction(ctx, map[TopicPartition]int64{tps[0]: 5, tps[1]: 6}, md))
+	require.NoError(t, p.AbortTransaction(ctx))
+	got, err := c.Committed(ctx, tps)
+	require.NoError(t, err)
+	assert.Equal(t, map[TopicPartition]int64{tps[0]: -1, tps[1]: -1}, got, "aborted offsets must not be committed")
+
+	// Offsets alone make a transaction, too.
+	require.NoError(t, p.BeginTransaction())
+	require.NoError(t, p.SendOffsetsToTransaction(ctx, map[TopicPartition]int64{tps[0]: 7}, md))
+	require.NoError(t, p.SendOffsetsToTransaction(ctx, map[TopicPartition]int64{tps[1]: 8}, md))
+	got, err = c.Committed(ctx, tps)
+	require.NoError(t, err)
+	assert.Equal(t, map[TopicPartition]int64{tps[0]: -1, tps[1]: -1}, got, "offsets visible before the commit")
+	require.NoError(t, p.CommitTransaction(ctx))
+	got, err = c.Committed(ctx, tps)
+	require.NoError(t, err)
+	assert.Equal(t, map[TopicPartition]int64{tps[0]: 7, tps[1]: 8}, got)
+}
+
+// TestTxnConsumeTransformProduce: a consume-transform-produce loop with
+// the input offsets in each transaction writes each input record exactly
+// once, and the group's committed offsets end at the input's end.
+func TestTxnConsumeTransformProduce(t *testing.T) {
+	brokers := testBrokers(t)
+	const parts, perPart = 3, 100
+	in := consumerTestTopic(t, brokers, parts)
+	out := consumerTestTopic(t, brokers, parts)
+	produced := produceTo(t, brokers, in, parts, perPart, "in")
+	group := "g-" + in
+	ctx := testCtx(t, 120*time.Second)
+
+	c := newTestConsumer(t, brokers, WithGroupID(group), WithAutoCommit(false), WithIsolationLevel(wire.IsolationReadCommitted))
+	require.NoError(t, c.Subscribe(ctx, in))
+	p := newTxnProducer(t, brokers, "txn-"+in)
+	require.NoError(t, p.InitTransactions(ctx))
+
+	done := 0
+	for done < parts*perPart {
+		require.NoError(t, ctx.Err(), "transformed %d of %d", done, parts*perPart)
+		pctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		recs, err := c.Poll(pctx, 70)
+		cancel()
+		require.NoError(t, err)
+		if len(recs) == 0 {
+			continue
+		}
+		require.NoError(t, p.BeginTransaction())
+		offsets := map[TopicPartition]int64{}
+		for _, r := range recs {
+			p.Produce(ctx, &Record{Topic: out, Partition: r.Partition, ManualPartition: true, Value: append([]byte("out:"), r.Value...)}, nil)
+			offsets[TopicPartition{r.Topic, r.Partition}] = r.Offset + 1
+		}
+		require.NoError(t, p.SendOffsetsToTransaction(ctx, offsets, c.GroupMetadata()))
+		require.NoError(t, p.CommitTransaction(ctx))
+		done += len(recs)
+	}
+	md := c.GroupMetadata()
+	assert.GreaterOrEqual(t, md.GenerationID, int32(1))
+	assert.NotEmpty(t, md.MemberID)
+	writeEnds(t, ctx, p, out, parts)
+
+	var want []string
+	for i := 0; i < parts; i++ {
+		for _, v := range produced[int32(i)] {
+			want = append(want, "out:"+v)
+		}
+	}
+	got := readUntilEnd(t, brokers, out, parts, wire.IsolationReadCommitted)
+	assert.Equal(t, want, got)
+
+	var tps []TopicPartition
+	for i := 0; i < parts; i++ {
+		tps = append(tps, TopicPartition{in, int32(i)})
+	}
+	committed, err := c.Committed(ctx, tps)
+	require.NoError(t, err)
+	assert.Equal(t, endOffsets(t, brokers, in, parts), committed)
+}
+
+// TestTxnAbortableError: a partition the coordinator refuses makes the
+// transaction abortable: its records fail, commit and produce say so, and
+// after AbortTransaction the next transaction commits.
+func TestTxnAbortableError(t *testing.T) {
+	c := fakeCluster(t, 1, kfake.SeedTopics(1, "denied", "ok"))
+	brokers := c.ListenAddrs()
+	ctx := testCtx(t, 60*time.Second)
+	h := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.AddPartitionsToTxn}, Topic: "denied", Err: fkerr.TopicAuthorizationFailed})
+	p := newTxnProducer(t, brokers, "txn-abortable")
+	require.NoError(t, p.InitTransactions(ctx))
+	require.NoError(t, p.BeginTransaction())
+	err := p.ProduceSync(ctx, &Record{Topic: "denied", Value: []byte("x")})
+	require.True(t, IsTxnAbortable(err), "%v", err)
+	assert.Equal(t, wire.ErrTopicAuthorizationFailed, wire.CodeOf(err))
+	assert.Equal(t, 1, h.Hits())
+	require.True(t, IsTxnAbortable(p.TryProduce(ctx, &Record{Topic: "ok"}, nil)))
+	require.True(t, IsTxnAbortable(p.CommitTransaction(ctx)))
+	require.Equal(t, wire.ErrInvalidTxnState, wire.CodeOf(p.BeginTransaction()))
+	require.NoError(t, p.AbortTransaction(ctx))
+
+	require.NoError(t, p.BeginTransaction())
+	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: "denied", Value: []byte("y")}, &Record{Topic: "ok", Value: []byte("z")}))
+	require.NoError(t, p.CommitTransaction(ctx))
+	writeEnds(t, ctx, p, "denied", 1)
+	assert.Equal(t, []string{"y"}, readUntilEnd(t, brokers, "denied", 1, wire.IsolationReadCommitted))
+}
+
+// TestTxnCoordinatorRetries: NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS
+// and CONCURRENT_TRANSACTIONS from the coordinator are retried in every
+// transactional request.
+func TestTxnCoordinatorRetries(t *testing.T) {
+	c := fakeCluster(t, 3, kfake.SeedTopics(2, "retries"))
+	brokers := c.ListenAddrs()
+	ctx := testCtx(t, 60*time.Second)
+	id := "txn-retries"
+	var hs []*kfake.FaultHandle
+	for _, f := range []kfake.Fault{
+		{Keys: []kmsg.Key{kmsg.FindCoordinator}, TxnID: id, TopLevel: true, Err: fkerr.CoordinatorNotAvailable},
+		{Keys: []kmsg.Key{kmsg.InitProducerID}, TopLevel: true, Err: fkerr.NotCoordinator},
+		{Keys: []kmsg.Key{kmsg.InitProducerID}, TopLevel: true, Err: fkerr.CoordinatorLoadInProgress},
+		{Keys: []kmsg.Key{kmsg.AddPartitionsToTxn}, Err: fkerr.ConcurrentTransactions, Count: 2},
+		{Keys: []kmsg.Key{kmsg.AddPartitionsToTxn}, Err: fkerr.NotCoordinator},
+		{Keys: []kmsg.Key{kmsg.AddOffsetsToTxn}, TopLevel: true, Err: fkerr.ConcurrentTransactions},
+		{Keys: []kmsg.Key{kmsg.TxnOffsetCommit}, Err: fkerr.CoordinatorLoadInProgress},
+		{Keys: []kmsg.Key{kmsg.EndTxn}, TopLevel: true, Err: fkerr.ConcurrentTransactions},
+		{Keys: []kmsg.Key{kmsg.EndTxn}, TopLevel: true, Err: fkerr.NotCoordinator},
+	} {
+		hs = append(hs, c.Fault(f))
+	}
+	p := newTxnProducer(t, brokers, id)
+	require.NoError(t, p.InitTransactions(ctx))
+	require.NoError(t, p.BeginTransaction())
+	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: "retries", Partition: 0, ManualPartition: true, Value: []byte("a")},
+		&Record{Topic: "retries", Partition: 1, ManualPartition: true, Value: []byte("b")}))
+	require.NoError(t, p.SendOffsetsToTransaction(ctx, map[TopicPartition]int64{{"retries", 0}: 1}, GroupMetadata{GroupID: "g-retries", GenerationID: -1}))
+	require.NoError(t, p.CommitTransaction(ctx))
+	for i, h := range hs {
+		assert.Positive(t, h.Hits(), "fault %d never hit", i)
+	}
+	writeEnds(t, ctx, p, "retries", 2)
+	got := readUntilEnd(t, brokers, "retries", 2, wire.IsolationReadCommitted)
+	sort.Strings(got)
+	assert.Equal(t, []string{"a", "b"}, got)
+}
