@@ -783,6 +783,9 @@ func (p *Producer) failPending(recs []pendingRec, err error) {
 // promise ran.
 func (p *Producer) finishBatch(b *recBatch, res partResult) {
 	p.mem.release(b.mem)
+	if p.txn != nil && res.err != nil {
+		res.err = p.txn.recordFailed(res.err) // the transaction's TxnError
+	}
 	for i := range b.proms {
 		pr := &b.proms[i]
 		if res.err == nil && res.base >= 0 {
@@ -802,9 +805,6 @@ func (p *Producer) finishBatch(b *recBatch, res partResult) {
 		p.stats.acked.Add(int64(n))
 	} else {
 		p.stats.failed.Add(int64(n))
-		if p.txn != nil {
-			p.txn.recordFailed(res.err)
-		}
 	}
 	b.recycle()
 	p.doneOutstanding(int64(n))

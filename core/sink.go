@@ -393,7 +393,7 @@ func (s *sink) write(pc *produceCall) {
 		pc.err = &wire.Error{Code: wire.ErrInvalidArgument, Detail: "encoding batch: " + encErr[0].Error()}
 	} else {
 		var wreq wire.Request = req
-		if p.txn != nil {
+		if p.txn != nil && !p.txn.v2.Load() {
 			wreq = versionCap{req, 11} // transaction protocol v1 (core/txn.go)
 		}
 		pc.call, pc.err = pc.cn.start(wreq, cfg.Acks == 0, s.reapFn)

@@ -3,15 +3,20 @@ package core
 // The transactional producer (transactional.id): the Java client's
 // transactions on top of the idempotent producer.
 //
-// Protocol: transaction protocol v1 (KIP-98 as amended by KIP-360 and
-// KIP-447). Each partition is added to the transaction with
-// AddPartitionsToTxn before its first batch of the transaction is sent (the
-// sinks hold its batches back until then: txnManager.admit); the end is
-// EndTxn, which keeps the producer epoch. Produce is capped at v11 and
-// EndTxn at v4 so that a broker offering transaction protocol v2 (KIP-890:
-// implicit adds by Produce v12, an epoch bump at every EndTxn v5) treats
-// this producer as a v1 client, which Apache Kafka 4.x still accepts.
-// Transaction protocol v2 itself is not implemented yet.
+// Protocol, chosen at InitTransactions from the coordinator's ApiVersions:
+//
+//   - transaction protocol v2 (KIP-890 part 2) when the broker finalized
+//     the feature transaction.version >= 2 and offers Produce v12, EndTxn
+//     v5 and TxnOffsetCommit v5: the first Produce (v12) of a partition
+//     adds it to the transaction, offsets go straight to TxnOffsetCommit
+//     v5, and every EndTxn (v5) bumps the epoch, returning the id and
+//     epoch to use next (sequences restart at 0).
+//   - otherwise transaction protocol v1 (KIP-98 as amended by KIP-360 and
+//     KIP-447): each partition is added with AddPartitionsToTxn before its
+//     first batch of the transaction is sent (the sinks hold its batches
+//     back until then: txnManager.admit), offsets with AddOffsetsToTxn then
+//     TxnOffsetCommit v4, and EndTxn (v4 at most) keeps the epoch. Produce
+//     is capped at v11 so that the broker does not treat it as v2.
 //
 // Threading: the public calls (InitTransactions, CommitTransaction,
 // AbortTransaction, SendOffsetsToTransaction) are serialised by opMu;
@@ -88,6 +93,7 @@ type txnManager struct {
 	needBump bool                  // guarded by mu: the abort must bump the epoch (a dropped batch had sequence numbers)
 	coord    int32                 // guarded by mu: the coordinator's node id, -1 unknown
 
+	v2         atomic.Bool   // transaction protocol v2 (set by InitTransactions)
 	open       atomic.Uint64 // the transaction whose batches may be sent; 0 none
 	wake       chan struct{} // capacity 1: wakes loop
 	dropWanted atomic.Bool   // loop must fail the buffered records (error state entered)
@@ -149,6 +155,7 @@ func (p *Producer) InitTransactions(ctx context.Context) error {
 	if err != nil {
 		return t.fail(err, false)
 	}
+	t.v2.Store(t.offersV2(ctx))
 	p.idem.install(p, pid, epoch)
 	t.mu.Lock()
 	if t.state == txnInitializing {
@@ -156,6 +163,29 @@ func (p *Producer) InitTransactions(ctx context.Context) error {
 	}
 	t.mu.Unlock()
 	return nil
+}
+
+// offersV2 reports whether the transaction coordinator offers transaction
+// protocol v2: the finalized feature transaction.version >= 2 and the
+// request versions that go with it. The partition leaders are assumed to
+// run the coordinator's version (a cluster being upgraded may not: its
+// leaders still on an older version would take Produce v11, without the
+// implicit add, and refuse the batch).
+func (t *txnManager) offersV2(ctx context.Context) bool {
+	node, err := t.coordinator(ctx)
+	if err != nil {
+		return false
+	}
+	cn, err := t.p.cl.brokerConn(ctx, node)
+	if err != nil {
+		return false
+	}
+	has := func(req wire.Request, v int16) bool {
+		r, ok := cn.versions[req.APIKey()]
+		return ok && r[1] >= v
+	}
+	return cn.txnVersion >= 2 && has(&wire.ProduceRequest{}, 12) && has(&wire.EndTxnRequest{}, 5) &&
+		has(&wire.TxnOffsetCommitRequest{}, 5)
 }
 
 // initProducerID asks the coordinator for the id and epoch of the
@@ -364,14 +394,30 @@ func (t *txnManager) finish() {
 	t.mu.Unlock()
 }
 
-// endTxn commits or aborts the transaction at the coordinator. EndTxn is
-// capped at v4 (transaction protocol v1: no epoch bump).
+// endTxn commits or aborts the transaction at the coordinator. On
+// transaction protocol v1 EndTxn is capped at v4 (no epoch bump); on v2 it
+// is v5, and the id and epoch it returns are installed (nothing is in
+// flight at the end of a transaction), which restarts the sequences.
 func (t *txnManager) endTxn(ctx context.Context, commit bool) error {
 	pid, epoch := t.p.idem.current()
-	_, err := t.call(ctx, "EndTxn", func() wire.Request {
-		return versionCap{&wire.EndTxnRequest{TransactionalId: t.id, ProducerId: pid, ProducerEpoch: epoch, Committed: commit}, 4}
+	v2 := t.v2.Load()
+	resp, err := t.call(ctx, "EndTxn", func() wire.Request {
+		req := &wire.EndTxnRequest{TransactionalId: t.id, ProducerId: pid, ProducerEpoch: epoch, Committed: commit}
+		if v2 {
+			return req
+		}
+		return versionCap{req, 4}
 	}, func(r wire.Response) wire.ErrorCode { return wire.ErrorCode(r.(*wire.EndTxnResponse).ErrorCode) })
-	return err
+	if err != nil {
+		return err
+	}
+	if r := resp.(*wire.EndTxnResponse); v2 && r.ProducerId >= 0 && r.ProducerEpoch >= 0 {
+		t.p.idem.install(t.p, r.ProducerId, r.ProducerEpoch)
+		t.mu.Lock()
+		t.needBump = false
+		t.mu.Unlock()
+	}
+	return nil
 }
 
 // fail classifies err from a transactional call and moves the state:
@@ -421,19 +467,28 @@ func (t *txnManager) setError(err error, fatal bool) error {
 	return t.err
 }
 
-// recordFailed is told of every record of the producer that failed (from
-// finishBatch): in a transaction it makes the transaction abortable (it
-// cannot commit without the record), or the producer fatal for a fencing
-// error. Failures while aborting (the records the abort drops) change
-// nothing.
-func (t *txnManager) recordFailed(err error) {
+// recordFailed is told of every batch of the producer that failed (from
+// finishBatch, before its promises run): in a transaction it makes the
+// transaction abortable (it cannot commit without the records), or the
+// producer fatal for a fencing error, and returns the error the promises
+// get: the TxnError (wire.CodeOf still gives the code). Failures while
+// aborting (the records the abort drops) change nothing.
+func (t *txnManager) recordFailed(err error) error {
+	if _, ok := errors.AsType[*TxnError](err); ok {
+		return err
+	}
 	t.mu.Lock()
 	st := t.state
 	t.mu.Unlock()
 	if st != txnInTransaction && st != txnCommitting {
-		return
+		return err
 	}
-	t.setError(err, txnFatalCode(wire.CodeOf(err)))
+	terr := t.setError(err, txnFatalCode(wire.CodeOf(err)))
+	if te, ok := errors.AsType[*TxnError](terr); ok && te.Err != err {
+		// An earlier error set the state: this record keeps its own cause.
+		return &TxnError{Fatal: te.Fatal, Err: err}
+	}
+	return terr
 }
 
 // stateLost is requestBump for a transactional producer: a batch failed
@@ -464,6 +519,16 @@ func (t *txnManager) admit(pb *partBuf) bool {
 		return true
 	}
 	t.mu.Lock()
+	if t.v2.Load() {
+		// Produce v12 adds the partition itself.
+		ok := t.gen == g && (t.state == txnInTransaction || t.state == txnCommitting)
+		if ok {
+			pb.txnGen.Store(g)
+			t.added++
+		}
+		t.mu.Unlock()
+		return ok
+	}
 	if t.gen == g && (t.state == txnInTransaction || t.state == txnCommitting) {
 		if _, ok := t.pending[pb]; !ok {
 			t.pending[pb] = struct{}{}

@@ -84,7 +84,8 @@ func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[Top
 	ctx, cancel := p.txnBound(ctx)
 	defer cancel()
 	pid, epoch := p.idem.current()
-	if !added {
+	v2 := t.v2.Load()
+	if !added && !v2 { // v2: TxnOffsetCommit v5 adds the group itself
 		_, err := t.call(ctx, "AddOffsetsToTxn", func() wire.Request {
 			return &wire.AddOffsetsToTxnRequest{TransactionalId: t.id, ProducerId: pid, ProducerEpoch: epoch, GroupId: group.GroupID}
 		}, func(r wire.Response) wire.ErrorCode {
@@ -93,6 +94,11 @@ func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[Top
 		if err != nil {
 			return t.fail(err, true)
 		}
+	}
+	err = t.txnOffsetCommit(ctx, pid, epoch, offsets, group, v2)
+	if err == nil || v2 {
+		// v2: a failed commit may still have added the group; EndTxn
+		// sorts it out either way.
 		t.mu.Lock()
 		if t.groups == nil {
 			t.groups = make(map[string]bool)
@@ -100,7 +106,7 @@ func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[Top
 		t.groups[group.GroupID] = true
 		t.mu.Unlock()
 	}
-	if err := t.txnOffsetCommit(ctx, pid, epoch, offsets, group); err != nil {
+	if err != nil {
 		return t.fail(err, true)
 	}
 	return nil
@@ -109,7 +115,7 @@ func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[Top
 // txnOffsetCommit sends the offsets to the group coordinator, retrying
 // coordinator moves, loading coordinators and partitions whose commit must
 // be retried, until ctx ends.
-func (t *txnManager) txnOffsetCommit(ctx context.Context, pid int64, epoch int16, offsets map[TopicPartition]int64, group GroupMetadata) error {
+func (t *txnManager) txnOffsetCommit(ctx context.Context, pid int64, epoch int16, offsets map[TopicPartition]int64, group GroupMetadata, v2 bool) error {
 	p := t.p
 	left := make(map[TopicPartition]int64, len(offsets))
 	for tp, o := range offsets {
@@ -167,9 +173,13 @@ func (t *txnManager) txnOffsetCommit(ctx context.Context, pid int64, epoch int16
 				req.Topics = append(req.Topics, wire.TxnOffsetCommitRequestTopic{Name: tp.Topic, Partitions: []wire.TxnOffsetCommitRequestPartition{part}})
 			}
 		}
-		// v4 at most, as a transaction protocol v1 client (v5 goes with
-		// v2, KIP-890).
-		resp, err := p.cl.Request(ctx, int32(coord), versionCap{req, 4})
+		// v5 (v2 only: it adds the group to the transaction), else v4 at
+		// most, as a transaction protocol v1 client.
+		var wreq wire.Request = req
+		if !v2 {
+			wreq = versionCap{req, 4}
+		}
+		resp, err := p.cl.Request(ctx, int32(coord), wreq)
 		if err != nil {
 			last = err
 			coord = -1

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	fkerr "github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/gofka/gofka/wire"
 )
@@ -20,6 +22,34 @@ import (
 // Tests of the transactional producer (core/txn.go). Those on
 // testBrokers run on the dev cluster, or on a real Kafka with
 // GOFKA_BROKERS; those with faults on a kfake cluster of their own.
+
+// txnProtocols runs fn on the test cluster (dev cluster or
+// GOFKA_BROKERS), whose transaction protocol is v2 when it offers it
+// (the dev cluster does), and on a fake cluster offering only transaction
+// protocol v1 (EndTxn capped at v4).
+func txnProtocols(t *testing.T, fn func(t *testing.T, brokers []string, wantV2 func(*Producer))) {
+	t.Run("default", func(t *testing.T) {
+		fake := os.Getenv("GOFKA_BROKERS") == ""
+		fn(t, testBrokers(t), func(p *Producer) {
+			if fake {
+				require.True(t, p.txn.v2.Load(), "the dev cluster offers transaction protocol v2")
+			} else {
+				t.Logf("transaction protocol v2: %v", p.txn.v2.Load())
+			}
+		})
+	})
+	t.Run("v1", func(t *testing.T) {
+		fn(t, txnV1Cluster(t), func(p *Producer) { require.False(t, p.txn.v2.Load(), "transaction protocol v1 expected") })
+	})
+}
+
+// txnV1Cluster is a fake cluster whose brokers offer EndTxn v4 at most,
+// so the producer uses transaction protocol v1.
+func txnV1Cluster(t *testing.T, opts ...kfake.Opt) []string {
+	v := kversion.Stable()
+	v.SetMaxKeyVersion(26, 4) // EndTxn
+	return fakeCluster(t, 3, append([]kfake.Opt{kfake.MaxVersions(v)}, opts...)...).ListenAddrs()
+}
 
 func newTxnProducer(t *testing.T, brokers []string, id string, opts ...Option) *Producer {
 	t.Helper()
@@ -136,83 +166,87 @@ func TestTxnConfig(t *testing.T) {
 // every produce path works inside a transaction; an abort fails the
 // records it did not send.
 func TestTxnCommitAndAbort(t *testing.T) {
-	brokers := testBrokers(t)
-	const parts = 3
-	topic := consumerTestTopic(t, brokers, parts)
-	ctx := testCtx(t, 60*time.Second)
-	p := newTxnProducer(t, brokers, "txn-"+topic)
-	require.NoError(t, p.InitTransactions(ctx))
-	rec := func(part int, v string) *Record {
-		return &Record{Topic: topic, Partition: int32(part), ManualPartition: true, Value: []byte(v)}
-	}
-
-	// Committed: Produce, TryProduce, ProduceBatch and ProduceSync.
-	require.NoError(t, p.BeginTransaction())
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
-	promise := func(_ *Record, err error) {
-		if err != nil {
-			mu.Lock()
-			errs = append(errs, err)
-			mu.Unlock()
+	txnProtocols(t, func(t *testing.T, brokers []string, wantV2 func(*Producer)) {
+		const parts = 3
+		topic := consumerTestTopic(t, brokers, parts)
+		ctx := testCtx(t, 60*time.Second)
+		p := newTxnProducer(t, brokers, "txn-"+topic)
+		require.NoError(t, p.InitTransactions(ctx))
+		wantV2(p)
+		rec := func(part int, v string) *Record {
+			return &Record{Topic: topic, Partition: int32(part), ManualPartition: true, Value: []byte(v)}
 		}
-		wg.Done()
-	}
-	wg.Add(4)
-	p.Produce(ctx, rec(0, "c-produce"), promise)
-	require.NoError(t, p.TryProduce(ctx, rec(1, "c-try"), promise))
-	require.NoError(t, p.ProduceBatch(ctx, []*Record{rec(2, "c-batch-0"), rec(2, "c-batch-1")}, promise))
-	require.NoError(t, p.ProduceSync(ctx, rec(0, "c-sync")))
-	require.NoError(t, p.CommitTransaction(ctx))
-	wg.Wait() // the commit flushed: every promise ran
-	require.Empty(t, errs)
 
-	// Aborted after being sent.
-	require.NoError(t, p.BeginTransaction())
-	require.NoError(t, p.ProduceSync(ctx, rec(0, "a-0"), rec(1, "a-1"), rec(2, "a-2")))
-	require.NoError(t, p.AbortTransaction(ctx))
+		// Committed: Produce, TryProduce, ProduceBatch and ProduceSync.
+		require.NoError(t, p.BeginTransaction())
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var errs []error
+		promise := func(_ *Record, err error) {
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+			wg.Done()
+		}
+		wg.Add(4)
+		p.Produce(ctx, rec(0, "c-produce"), promise)
+		require.NoError(t, p.TryProduce(ctx, rec(1, "c-try"), promise))
+		require.NoError(t, p.ProduceBatch(ctx, []*Record{rec(2, "c-batch-0"), rec(2, "c-batch-1")}, promise))
+		require.NoError(t, p.ProduceSync(ctx, rec(0, "c-sync")))
+		require.NoError(t, p.CommitTransaction(ctx))
+		wg.Wait() // the commit flushed: every promise ran
+		require.Empty(t, errs)
 
-	// A second committed transaction after the abort.
-	require.NoError(t, p.BeginTransaction())
-	require.NoError(t, p.ProduceSync(ctx, rec(1, "c2-1")))
-	require.NoError(t, p.CommitTransaction(ctx))
-	writeEnds(t, ctx, p, topic, parts)
+		// Aborted after being sent.
+		require.NoError(t, p.BeginTransaction())
+		require.NoError(t, p.ProduceSync(ctx, rec(0, "a-0"), rec(1, "a-1"), rec(2, "a-2")))
+		require.NoError(t, p.AbortTransaction(ctx))
 
-	assert.Equal(t, []string{"c-produce", "c-sync", "c-try", "c2-1", "c-batch-0", "c-batch-1"},
-		readUntilEnd(t, brokers, topic, parts, wire.IsolationReadCommitted))
-	assert.Equal(t, []string{"c-produce", "c-sync", "a-0", "c-try", "a-1", "c2-1", "c-batch-0", "c-batch-1", "a-2"},
-		readUntilEnd(t, brokers, topic, parts, wire.IsolationReadUncommitted))
+		// A second committed transaction after the abort.
+		require.NoError(t, p.BeginTransaction())
+		require.NoError(t, p.ProduceSync(ctx, rec(1, "c2-1")))
+		require.NoError(t, p.CommitTransaction(ctx))
+		writeEnds(t, ctx, p, topic, parts)
+
+		assert.Equal(t, []string{"c-produce", "c-sync", "c-try", "c2-1", "c-batch-0", "c-batch-1"},
+			readUntilEnd(t, brokers, topic, parts, wire.IsolationReadCommitted))
+		assert.Equal(t, []string{"c-produce", "c-sync", "a-0", "c-try", "a-1", "c2-1", "c-batch-0", "c-batch-1", "a-2"},
+			readUntilEnd(t, brokers, topic, parts, wire.IsolationReadUncommitted))
+	})
 }
 
 // TestTxnAbortDropsUnsent: records still buffered (linger) when the
 // transaction is aborted fail with OPERATION_NOT_ATTEMPTED and are never
 // written; the producer goes on with the next transaction.
 func TestTxnAbortDropsUnsent(t *testing.T) {
-	brokers := testBrokers(t)
-	topic := consumerTestTopic(t, brokers, 1)
-	ctx := testCtx(t, 60*time.Second)
-	p := newTxnProducer(t, brokers, "txn-"+topic, WithLinger(time.Hour))
-	require.NoError(t, p.InitTransactions(ctx))
-	require.NoError(t, p.BeginTransaction())
-	results := make(chan error, 3)
-	for i := 0; i < 3; i++ {
-		p.Produce(ctx, &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte(fmt.Sprint("dropped-", i))},
-			func(_ *Record, err error) { results <- err })
-	}
-	require.NoError(t, p.AbortTransaction(ctx))
-	for i := 0; i < 3; i++ {
-		err := <-results
-		require.Error(t, err)
-		assert.Equal(t, wire.ErrOperationNotAttempted, wire.CodeOf(err))
-	}
-	assert.Zero(t, p.BufferedRecords())
-	// Linger is skipped by the commit's flush.
-	require.NoError(t, p.BeginTransaction())
-	require.NoError(t, p.ProduceBatch(ctx, []*Record{{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("kept")}}, nil))
-	require.NoError(t, p.CommitTransaction(ctx))
-	writeEnds(t, ctx, p, topic, 1)
-	assert.Equal(t, []string{"kept"}, readUntilEnd(t, brokers, topic, 1, wire.IsolationReadUncommitted))
+	txnProtocols(t, func(t *testing.T, brokers []string, wantV2 func(*Producer)) {
+		topic := consumerTestTopic(t, brokers, 1)
+		ctx := testCtx(t, 60*time.Second)
+		p := newTxnProducer(t, brokers, "txn-"+topic, WithLinger(time.Hour))
+		require.NoError(t, p.InitTransactions(ctx))
+		wantV2(p)
+		require.NoError(t, p.BeginTransaction())
+		results := make(chan error, 3)
+		for i := 0; i < 3; i++ {
+			p.Produce(ctx, &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte(fmt.Sprint("dropped-", i))},
+				func(_ *Record, err error) { results <- err })
+		}
+		require.NoError(t, p.AbortTransaction(ctx))
+		for i := 0; i < 3; i++ {
+			err := <-results
+			require.Error(t, err)
+			assert.Equal(t, wire.ErrOperationNotAttempted, wire.CodeOf(err))
+		}
+		assert.Zero(t, p.BufferedRecords())
+		// Linger is skipped by the commit's flush.
+		require.NoError(t, p.BeginTransaction())
+		require.NoError(t, p.ProduceBatch(ctx, []*Record{{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("kept")}}, nil))
+		require.NoError(t, p.CommitTransaction(ctx))
+		writeEnds(t, ctx, p, topic, 1)
+		assert.Equal(t, []string{"kept"}, readUntilEnd(t, brokers, topic, 1, wire.IsolationReadUncommitted))
+	})
 }
 
 // TestTxnFencing: a second producer with the same transactional.id fences
@@ -222,168 +256,192 @@ func TestTxnAbortDropsUnsent(t *testing.T) {
 // e.g. INVALID_TXN_STATE), and then the abort is fatal. After a fatal error
 // every call but Close fails with it.
 func TestTxnFencing(t *testing.T) {
-	brokers := testBrokers(t)
-	for _, produceFirst := range []bool{false, true} {
-		t.Run(fmt.Sprint("produceFirst-", produceFirst), func(t *testing.T) {
-			topic := consumerTestTopic(t, brokers, 1)
-			ctx := testCtx(t, 60*time.Second)
-			id := "txn-" + topic
-			rec := func(v string) *Record {
-				return &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte(v)}
-			}
-			p1 := newTxnProducer(t, brokers, id)
-			require.NoError(t, p1.InitTransactions(ctx))
-			require.NoError(t, p1.BeginTransaction())
-			require.NoError(t, p1.ProduceSync(ctx, rec("zombie-0")))
-
-			p2 := newTxnProducer(t, brokers, id)
-			require.NoError(t, p2.InitTransactions(ctx))
-
-			var err error
-			if produceFirst {
-				require.Error(t, p1.ProduceSync(ctx, rec("zombie-1")))
-				err = p1.CommitTransaction(ctx)
-				require.Error(t, err)
-				if !IsTxnFatal(err) {
-					require.True(t, IsTxnAbortable(err), "%v", err)
-					err = p1.AbortTransaction(ctx)
+	txnProtocols(t, func(t *testing.T, brokers []string, wantV2 func(*Producer)) {
+		for _, produceFirst := range []bool{false, true} {
+			t.Run(fmt.Sprint("produceFirst-", produceFirst), func(t *testing.T) {
+				topic := consumerTestTopic(t, brokers, 1)
+				ctx := testCtx(t, 60*time.Second)
+				id := "txn-" + topic
+				rec := func(v string) *Record {
+					return &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte(v)}
 				}
-			} else {
-				err = p1.CommitTransaction(ctx)
-			}
-			require.True(t, IsTxnFatal(err), "after fencing: %v", err)
-			code := wire.CodeOf(err)
-			assert.True(t, code == wire.ErrProducerFenced || code == wire.ErrInvalidProducerEpoch, "code %v", code)
-			// Nothing more but Close.
-			for _, err := range []error{p1.BeginTransaction(), p1.AbortTransaction(ctx), p1.CommitTransaction(ctx),
-				p1.TryProduce(ctx, rec("zombie-2"), nil), p1.InitTransactions(ctx)} {
-				require.True(t, IsTxnFatal(err), "%v", err)
-			}
-			require.NoError(t, p1.Close(ctx))
+				p1 := newTxnProducer(t, brokers, id)
+				require.NoError(t, p1.InitTransactions(ctx))
+				wantV2(p1)
+				require.NoError(t, p1.BeginTransaction())
+				require.NoError(t, p1.ProduceSync(ctx, rec("zombie-0")))
 
-			require.NoError(t, p2.BeginTransaction())
-			require.NoError(t, p2.ProduceSync(ctx, rec("live")))
-			require.NoError(t, p2.CommitTransaction(ctx))
-			writeEnds(t, ctx, p2, topic, 1)
-			assert.Equal(t, []string{"live"}, readUntilEnd(t, brokers, topic, 1, wire.IsolationReadCommitted))
-		})
-	}
+				p2 := newTxnProducer(t, brokers, id)
+				require.NoError(t, p2.InitTransactions(ctx))
+
+				var err error
+				if produceFirst {
+					require.Error(t, p1.ProduceSync(ctx, rec("zombie-1")))
+					err = p1.CommitTransaction(ctx)
+					require.Error(t, err)
+					if !IsTxnFatal(err) {
+						require.True(t, IsTxnAbortable(err), "%v", err)
+						err = p1.AbortTransaction(ctx)
+					}
+				} else {
+					err = p1.CommitTransaction(ctx)
+				}
+				require.True(t, IsTxnFatal(err), "after fencing: %v", err)
+				code := wire.CodeOf(err)
+				// INVALID_TXN_STATE: a transaction protocol v2 coordinator
+				// may take the fenced producer's EndTxn for a retry of the
+				// abort that fenced it (the dev cluster does).
+				assert.True(t, code == wire.ErrProducerFenced || code == wire.ErrInvalidProducerEpoch || code == wire.ErrInvalidTxnState, "code %v", code)
+				// Nothing more but Close.
+				for _, err := range []error{p1.BeginTransaction(), p1.AbortTransaction(ctx), p1.CommitTransaction(ctx),
+					p1.TryProduce(ctx, rec("zombie-2"), nil), p1.InitTransactions(ctx)} {
+					require.True(t, IsTxnFatal(err), "%v", err)
+				}
+				require.NoError(t, p1.Close(ctx))
+
+				require.NoError(t, p2.BeginTransaction())
+				require.NoError(t, p2.ProduceSync(ctx, rec("live")))
+				require.NoError(t, p2.CommitTransaction(ctx))
+				writeEnds(t, ctx, p2, topic, 1)
+				assert.Equal(t, []string{"live"}, readUntilEnd(t, brokers, topic, 1, wire.IsolationReadCommitted))
+			})
+		}
+	})
 }
 
 // TestTxnSendOffsets: offsets sent to a transaction become the group's
 // committed offsets when it commits, and not when it aborts.
 func TestTxnSendOffsets(t *testing.T) {
-	brokers := testBrokers(t)
-	topic := consumerTestTopic(t, brokers, 2)
-	out := consumerTestTopic(t, brokers, 1)
-	group := "g-" + topic
-	ctx := testCtx(t, 60*time.Second)
-	p := newTxnProducer(t, brokers, "txn-"+topic)
-	require.NoError(t, p.InitTransactions(ctx))
-	c := newTestConsumer(t, brokers, WithGroupID(group), WithAutoCommit(false))
-	md := c.GroupMetadata()
-	require.Equal(t, GroupMetadata{GroupID: group, GenerationID: -1}, md)
-	tps := []TopicPartition{{topic, 0}, {topic, 1}}
+	txnProtocols(t, func(t *testing.T, brokers []string, wantV2 func(*Producer)) {
+		topic := consumerTestTopic(t, brokers, 2)
+		out := consumerTestTopic(t, brokers, 1)
+		group := "g-" + topic
+		ctx := testCtx(t, 60*time.Second)
+		p := newTxnProducer(t, brokers, "txn-"+topic)
+		require.NoError(t, p.InitTransactions(ctx))
+		wantV2(p)
+		c := newTestConsumer(t, brokers, WithGroupID(group), WithAutoCommit(false))
+		md := c.GroupMetadata()
+		require.Equal(t, GroupMetadata{GroupID: group, GenerationID: -1}, md)
+		tps := []TopicPartition{{topic, 0}, {topic, 1}}
 
-	require.NoError(t, p.BeginTransaction())
-	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: out, Value: []byte("x")}))
-	require.NoError(t, p.SendOffsetsToTransaction(ctx, map[TopicPartition]int64{tps[0]: 5, tps[1]: 6}, md))
-	require.NoError(t, p.AbortTransaction(ctx))
-	got, err := c.Committed(ctx, tps)
-	require.NoError(t, err)
-	assert.Equal(t, map[TopicPartition]int64{tps[0]: -1, tps[1]: -1}, got, "aborted offsets must not be committed")
+		require.NoError(t, p.BeginTransaction())
+		require.NoError(t, p.ProduceSync(ctx, &Record{Topic: out, Value: []byte("x")}))
+		require.NoError(t, p.SendOffsetsToTransaction(ctx, map[TopicPartition]int64{tps[0]: 5, tps[1]: 6}, md))
+		require.NoError(t, p.AbortTransaction(ctx))
+		got, err := c.Committed(ctx, tps)
+		require.NoError(t, err)
+		assert.Equal(t, map[TopicPartition]int64{tps[0]: -1, tps[1]: -1}, got, "aborted offsets must not be committed")
 
-	// Offsets alone make a transaction, too.
-	require.NoError(t, p.BeginTransaction())
-	require.NoError(t, p.SendOffsetsToTransaction(ctx, map[TopicPartition]int64{tps[0]: 7}, md))
-	require.NoError(t, p.SendOffsetsToTransaction(ctx, map[TopicPartition]int64{tps[1]: 8}, md))
-	// Pending offsets are not visible: the dev cluster answers the last
-	// committed ones, Kafka UNSTABLE_OFFSET_COMMIT (require_stable) until
-	// the transaction ends.
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	got, err = c.Committed(pctx, tps)
-	cancel()
-	if err != nil {
-		require.Equal(t, wire.ErrUnstableOffsetCommit, wire.CodeOf(err), "%v", err)
-	} else {
-		assert.Equal(t, map[TopicPartition]int64{tps[0]: -1, tps[1]: -1}, got, "offsets visible before the commit")
-	}
-	require.NoError(t, p.CommitTransaction(ctx))
-	got, err = c.Committed(ctx, tps)
-	require.NoError(t, err)
-	assert.Equal(t, map[TopicPartition]int64{tps[0]: 7, tps[1]: 8}, got)
+		// Offsets alone make a transaction, too.
+		require.NoError(t, p.BeginTransaction())
+		require.NoError(t, p.SendOffsetsToTransaction(ctx, map[TopicPartition]int64{tps[0]: 7}, md))
+		require.NoError(t, p.SendOffsetsToTransaction(ctx, map[TopicPartition]int64{tps[1]: 8}, md))
+		// Pending offsets are not visible: the dev cluster answers the last
+		// committed ones, Kafka UNSTABLE_OFFSET_COMMIT (require_stable) until
+		// the transaction ends.
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		got, err = c.Committed(pctx, tps)
+		cancel()
+		if err != nil {
+			require.Equal(t, wire.ErrUnstableOffsetCommit, wire.CodeOf(err), "%v", err)
+		} else {
+			assert.Equal(t, map[TopicPartition]int64{tps[0]: -1, tps[1]: -1}, got, "offsets visible before the commit")
+		}
+		require.NoError(t, p.CommitTransaction(ctx))
+		got, err = c.Committed(ctx, tps)
+		require.NoError(t, err)
+		assert.Equal(t, map[TopicPartition]int64{tps[0]: 7, tps[1]: 8}, got)
+	})
 }
 
 // TestTxnConsumeTransformProduce: a consume-transform-produce loop with
 // the input offsets in each transaction writes each input record exactly
 // once, and the group's committed offsets end at the input's end.
 func TestTxnConsumeTransformProduce(t *testing.T) {
-	brokers := testBrokers(t)
-	const parts, perPart = 3, 100
-	in := consumerTestTopic(t, brokers, parts)
-	out := consumerTestTopic(t, brokers, parts)
-	produced := produceTo(t, brokers, in, parts, perPart, "in")
-	group := "g-" + in
-	ctx := testCtx(t, 120*time.Second)
+	txnProtocols(t, func(t *testing.T, brokers []string, wantV2 func(*Producer)) {
+		const parts, perPart = 3, 100
+		in := consumerTestTopic(t, brokers, parts)
+		out := consumerTestTopic(t, brokers, parts)
+		produced := produceTo(t, brokers, in, parts, perPart, "in")
+		group := "g-" + in
+		ctx := testCtx(t, 120*time.Second)
 
-	c := newTestConsumer(t, brokers, WithGroupID(group), WithAutoCommit(false), WithIsolationLevel(wire.IsolationReadCommitted))
-	require.NoError(t, c.Subscribe(ctx, in))
-	p := newTxnProducer(t, brokers, "txn-"+in)
-	require.NoError(t, p.InitTransactions(ctx))
+		c := newTestConsumer(t, brokers, WithGroupID(group), WithAutoCommit(false), WithIsolationLevel(wire.IsolationReadCommitted))
+		require.NoError(t, c.Subscribe(ctx, in))
+		p := newTxnProducer(t, brokers, "txn-"+in)
+		require.NoError(t, p.InitTransactions(ctx))
+		wantV2(p)
 
-	done := 0
-	for done < parts*perPart {
-		require.NoError(t, ctx.Err(), "transformed %d of %d", done, parts*perPart)
-		pctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-		recs, err := c.Poll(pctx, 70)
-		cancel()
+		done := 0
+		for done < parts*perPart {
+			require.NoError(t, ctx.Err(), "transformed %d of %d", done, parts*perPart)
+			pctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+			recs, err := c.Poll(pctx, 70)
+			cancel()
+			require.NoError(t, err)
+			if len(recs) == 0 {
+				continue
+			}
+			require.NoError(t, p.BeginTransaction())
+			offsets := map[TopicPartition]int64{}
+			for _, r := range recs {
+				p.Produce(ctx, &Record{Topic: out, Partition: r.Partition, ManualPartition: true, Value: append([]byte("out:"), r.Value...)}, nil)
+				offsets[TopicPartition{r.Topic, r.Partition}] = r.Offset + 1
+			}
+			require.NoError(t, p.SendOffsetsToTransaction(ctx, offsets, c.GroupMetadata()))
+			require.NoError(t, p.CommitTransaction(ctx))
+			done += len(recs)
+		}
+		md := c.GroupMetadata()
+		assert.GreaterOrEqual(t, md.GenerationID, int32(1))
+		assert.NotEmpty(t, md.MemberID)
+		writeEnds(t, ctx, p, out, parts)
+
+		var want []string
+		for i := 0; i < parts; i++ {
+			for _, v := range produced[int32(i)] {
+				want = append(want, "out:"+v)
+			}
+		}
+		got := readUntilEnd(t, brokers, out, parts, wire.IsolationReadCommitted)
+		assert.Equal(t, want, got)
+
+		var tps []TopicPartition
+		for i := 0; i < parts; i++ {
+			tps = append(tps, TopicPartition{in, int32(i)})
+		}
+		committed, err := c.Committed(ctx, tps)
 		require.NoError(t, err)
-		if len(recs) == 0 {
-			continue
-		}
-		require.NoError(t, p.BeginTransaction())
-		offsets := map[TopicPartition]int64{}
-		for _, r := range recs {
-			p.Produce(ctx, &Record{Topic: out, Partition: r.Partition, ManualPartition: true, Value: append([]byte("out:"), r.Value...)}, nil)
-			offsets[TopicPartition{r.Topic, r.Partition}] = r.Offset + 1
-		}
-		require.NoError(t, p.SendOffsetsToTransaction(ctx, offsets, c.GroupMetadata()))
-		require.NoError(t, p.CommitTransaction(ctx))
-		done += len(recs)
-	}
-	md := c.GroupMetadata()
-	assert.GreaterOrEqual(t, md.GenerationID, int32(1))
-	assert.NotEmpty(t, md.MemberID)
-	writeEnds(t, ctx, p, out, parts)
-
-	var want []string
-	for i := 0; i < parts; i++ {
-		for _, v := range produced[int32(i)] {
-			want = append(want, "out:"+v)
-		}
-	}
-	got := readUntilEnd(t, brokers, out, parts, wire.IsolationReadCommitted)
-	assert.Equal(t, want, got)
-
-	var tps []TopicPartition
-	for i := 0; i < parts; i++ {
-		tps = append(tps, TopicPartition{in, int32(i)})
-	}
-	committed, err := c.Committed(ctx, tps)
-	require.NoError(t, err)
-	assert.Equal(t, endOffsets(t, brokers, in, parts), committed)
+		assert.Equal(t, endOffsets(t, brokers, in, parts), committed)
+	})
 }
 
 // TestTxnAbortableError: a partition the coordinator refuses makes the
 // transaction abortable: its records fail, commit and produce say so, and
 // after AbortTransaction the next transaction commits.
 func TestTxnAbortableError(t *testing.T) {
-	c := fakeCluster(t, 1, kfake.SeedTopics(1, "denied", "ok"))
+	for _, v2 := range []bool{true, false} {
+		t.Run(fmt.Sprint("v2-", v2), func(t *testing.T) { testTxnAbortableError(t, v2) })
+	}
+}
+
+func testTxnAbortableError(t *testing.T, v2 bool) {
+	opts := []kfake.Opt{kfake.SeedTopics(1, "denied", "ok")}
+	key := kmsg.Produce // v2: the partition is added by the produce
+	if !v2 {
+		v := kversion.Stable()
+		v.SetMaxKeyVersion(26, 4)
+		opts = append(opts, kfake.MaxVersions(v))
+		key = kmsg.AddPartitionsToTxn
+	}
+	c := fakeCluster(t, 1, opts...)
 	brokers := c.ListenAddrs()
 	ctx := testCtx(t, 60*time.Second)
-	h := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.AddPartitionsToTxn}, Topic: "denied", Err: fkerr.TopicAuthorizationFailed})
+	h := c.Fault(kfake.Fault{Keys: []kmsg.Key{key}, Topic: "denied", Err: fkerr.TopicAuthorizationFailed})
 	p := newTxnProducer(t, brokers, "txn-abortable")
 	require.NoError(t, p.InitTransactions(ctx))
+	require.Equal(t, v2, p.txn.v2.Load())
 	require.NoError(t, p.BeginTransaction())
 	err := p.ProduceSync(ctx, &Record{Topic: "denied", Value: []byte("x")})
 	require.True(t, IsTxnAbortable(err), "%v", err)
@@ -405,26 +463,46 @@ func TestTxnAbortableError(t *testing.T) {
 // and CONCURRENT_TRANSACTIONS from the coordinator are retried in every
 // transactional request.
 func TestTxnCoordinatorRetries(t *testing.T) {
-	c := fakeCluster(t, 3, kfake.SeedTopics(2, "retries"))
+	for _, v2 := range []bool{true, false} {
+		t.Run(fmt.Sprint("v2-", v2), func(t *testing.T) { testTxnCoordinatorRetries(t, v2) })
+	}
+}
+
+func testTxnCoordinatorRetries(t *testing.T, v2 bool) {
+	opts := []kfake.Opt{kfake.SeedTopics(2, "retries")}
+	if !v2 {
+		v := kversion.Stable()
+		v.SetMaxKeyVersion(26, 4)
+		opts = append(opts, kfake.MaxVersions(v))
+	}
+	c := fakeCluster(t, 3, opts...)
 	brokers := c.ListenAddrs()
 	ctx := testCtx(t, 60*time.Second)
 	id := "txn-retries"
-	var hs []*kfake.FaultHandle
-	for _, f := range []kfake.Fault{
+	faults := []kfake.Fault{
 		{Keys: []kmsg.Key{kmsg.FindCoordinator}, TxnID: id, TopLevel: true, Err: fkerr.CoordinatorNotAvailable},
 		{Keys: []kmsg.Key{kmsg.InitProducerID}, TopLevel: true, Err: fkerr.NotCoordinator},
 		{Keys: []kmsg.Key{kmsg.InitProducerID}, TopLevel: true, Err: fkerr.CoordinatorLoadInProgress},
-		{Keys: []kmsg.Key{kmsg.AddPartitionsToTxn}, Err: fkerr.ConcurrentTransactions, Count: 2},
-		{Keys: []kmsg.Key{kmsg.AddPartitionsToTxn}, Err: fkerr.NotCoordinator},
-		{Keys: []kmsg.Key{kmsg.AddOffsetsToTxn}, TopLevel: true, Err: fkerr.ConcurrentTransactions},
 		{Keys: []kmsg.Key{kmsg.TxnOffsetCommit}, Err: fkerr.CoordinatorLoadInProgress},
 		{Keys: []kmsg.Key{kmsg.EndTxn}, TopLevel: true, Err: fkerr.ConcurrentTransactions},
 		{Keys: []kmsg.Key{kmsg.EndTxn}, TopLevel: true, Err: fkerr.NotCoordinator},
-	} {
+	}
+	if !v2 { // requests of transaction protocol v1 only
+		faults = append(faults,
+			kfake.Fault{Keys: []kmsg.Key{kmsg.AddPartitionsToTxn}, Err: fkerr.ConcurrentTransactions, Count: 2},
+			kfake.Fault{Keys: []kmsg.Key{kmsg.AddPartitionsToTxn}, Err: fkerr.NotCoordinator},
+			kfake.Fault{Keys: []kmsg.Key{kmsg.AddOffsetsToTxn}, TopLevel: true, Err: fkerr.ConcurrentTransactions})
+	}
+	var hs []*kfake.FaultHandle
+	for _, f := range faults {
 		hs = append(hs, c.Fault(f))
 	}
+	// Transaction protocol v2 never sends AddPartitionsToTxn nor
+	// AddOffsetsToTxn.
+	v1only := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.AddPartitionsToTxn, kmsg.AddOffsetsToTxn}, Observe: true, Count: -1})
 	p := newTxnProducer(t, brokers, id)
 	require.NoError(t, p.InitTransactions(ctx))
+	require.Equal(t, v2, p.txn.v2.Load())
 	require.NoError(t, p.BeginTransaction())
 	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: "retries", Partition: 0, ManualPartition: true, Value: []byte("a")},
 		&Record{Topic: "retries", Partition: 1, ManualPartition: true, Value: []byte("b")}))
@@ -432,6 +510,11 @@ func TestTxnCoordinatorRetries(t *testing.T) {
 	require.NoError(t, p.CommitTransaction(ctx))
 	for i, h := range hs {
 		assert.Positive(t, h.Hits(), "fault %d never hit", i)
+	}
+	if v2 {
+		assert.Zero(t, v1only.Hits(), "AddPartitionsToTxn/AddOffsetsToTxn sent on transaction protocol v2")
+	} else {
+		assert.Positive(t, v1only.Hits())
 	}
 	writeEnds(t, ctx, p, "retries", 2)
 	got := readUntilEnd(t, brokers, "retries", 2, wire.IsolationReadCommitted)
