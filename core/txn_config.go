@@ -2,6 +2,8 @@ package core
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/gofka/gofka/wire"
@@ -21,13 +23,23 @@ func init() {
 const DefaultTransactionTimeout = 60 * time.Second
 
 var txnProperties = []Property{
-	{"transactional.id", "string", "", "Makes the producer transactional (InitTransactions, BeginTransaction, CommitTransaction, AbortTransaction). A second producer with the same id fences the first. Implies enable.idempotence=true and acks=all; setting either to something else is an error.",
+	{"transactional.id", "string", "", "Makes the producer transactional (InitTransactions, BeginTransaction, CommitTransaction, AbortTransaction). A second producer with the same id fences the first. Implies enable.idempotence=true and acks=all; setting either to something else is an error. Go only for now: the C ABI refuses it (docs/transactions.md).",
 		func(c *Config, v string) error {
 			c.TransactionalID = v
 			return nil
 		}},
 	{"transaction.timeout.ms", "duration(ms)", "60000", "How long the transaction coordinator lets a transaction stay open before it aborts it (1 ms to 2^31-1 ms; the broker refuses values above its transaction.max.timeout.ms, 15 minutes by default, with INVALID_TRANSACTION_TIMEOUT at InitTransactions).",
-		durationSetter(func(c *Config) *time.Duration { return &c.TransactionTimeout })},
+		func(c *Config, v string) error {
+			// Its own parser rather than a shared setter: the shared ones
+			// are being retyped (issue 21), and this range is the Java
+			// client's (an int of milliseconds, at least 1).
+			ms, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || ms < 1 || ms > math.MaxInt32 {
+				return fmt.Errorf("must be between 1 and %d milliseconds", math.MaxInt32)
+			}
+			c.TransactionTimeout = time.Duration(ms) * time.Millisecond
+			return nil
+		}},
 }
 
 // WithTransactionalID makes the producer transactional (transactional.id).
@@ -50,8 +62,8 @@ func (c *Config) validateTxn() error {
 	switch {
 	case len(c.TransactionalID) > wire.MaxStringLength:
 		return bad("transactional.id is %d bytes long; Kafka allows at most %d", len(c.TransactionalID), wire.MaxStringLength)
-	case c.TransactionTimeout < time.Millisecond || c.TransactionTimeout/time.Millisecond > 1<<31-1:
-		return bad("transaction.timeout.ms must be between 1 and %d, got %v", 1<<31-1, c.TransactionTimeout)
+	case c.TransactionTimeout < time.Millisecond || c.TransactionTimeout/time.Millisecond > math.MaxInt32:
+		return bad("transaction.timeout.ms must be between 1 and %d milliseconds, got %v", math.MaxInt32, c.TransactionTimeout)
 	case c.Acks != -1:
 		return bad("transactional.id needs acks=all (acks is %d)", c.Acks)
 	case c.idempotenceSet && !c.EnableIdempotence:

@@ -133,6 +133,10 @@ func TestTxnConfig(t *testing.T) {
 	assert.Equal(t, "tx-1", cfg.TransactionalID)
 	assert.Equal(t, 1500*time.Millisecond, cfg.TransactionTimeout)
 	assert.Equal(t, DefaultTransactionTimeout, NewConfig().TransactionTimeout)
+	for _, bad := range []string{"0", "-1", "2147483648", "1.5", "x"} {
+		_, err = ParseConfig("transaction.timeout.ms=" + bad)
+		require.Equal(t, wire.ErrInvalidArgument, wire.CodeOf(err), bad)
+	}
 	_, err = ParseConfig("transactional.id=x\nacks=1")
 	require.NoError(t, err) // checked together at producer creation
 	cfg.Acks = 1
