@@ -525,3 +525,40 @@ func testTxnCoordinatorRetries(t *testing.T, v2 bool) {
 	sort.Strings(got)
 	assert.Equal(t, []string{"a", "b"}, got)
 }
+
+// TestTxnTimeout: a transaction left open past transaction.timeout.ms is
+// aborted by the coordinator: its records are never visible to
+// read_committed readers and the producer reports it (the commit fails).
+func TestTxnTimeout(t *testing.T) {
+	txnProtocols(t, func(t *testing.T, brokers []string, wantV2 func(*Producer)) {
+		topic := consumerTestTopic(t, brokers, 1)
+		ctx := testCtx(t, 90*time.Second)
+		p := newTxnProducer(t, brokers, "txn-"+topic, WithTransactionTimeout(time.Second))
+		require.NoError(t, p.InitTransactions(ctx))
+		wantV2(p)
+		require.NoError(t, p.BeginTransaction())
+		require.NoError(t, p.ProduceSync(ctx, &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("expired")}))
+		// The coordinator aborts the transaction once its timeout passed
+		// (Kafka checks every transaction.abort.timed.out.transaction.cleanup.interval.ms,
+		// 10 s by default): wait until read_committed readers can read past it.
+		reader := newTestConsumer(t, brokers, WithIsolationLevel(wire.IsolationReadCommitted))
+		tp := TopicPartition{topic, 0}
+		require.NoError(t, reader.Assign([]TopicPartition{tp}))
+		require.True(t, assertEventually(60*time.Second, func() bool {
+			require.NoError(t, reader.Seek(tp, OffsetEnd))
+			pos, err := reader.Position(ctx, tp)
+			return err == nil && pos > 0 // the last stable offset moved past the aborted records
+		}), "the coordinator never aborted the timed-out transaction")
+		err := p.CommitTransaction(ctx)
+		require.Error(t, err)
+		t.Logf("commit after the timeout: %v", err)
+		require.True(t, IsTxnFatal(err) || IsTxnAbortable(err), "%v", err)
+		if IsTxnAbortable(err) {
+			require.NoError(t, p.AbortTransaction(ctx))
+		}
+		p2 := newTxnProducer(t, brokers, "txn2-"+topic)
+		require.NoError(t, p2.InitTransactions(ctx))
+		writeEnds(t, ctx, p2, topic, 1)
+		assert.Empty(t, readUntilEnd(t, brokers, topic, 1, wire.IsolationReadCommitted))
+	})
+}
