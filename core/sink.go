@@ -324,12 +324,12 @@ func (s *sink) write(pc *produceCall) {
 	p := s.p
 	cfg := &p.cfg
 	req := &wire.ProduceRequest{Acks: cfg.Acks, TimeoutMs: int32(min(cfg.RequestTimeout/time.Millisecond, math.MaxInt32))}
+	s.encBuf = s.encBuf[:0]
 	var attrs int16
 	if p.txn != nil {
 		req.TransactionalId = &p.txn.id
 		attrs = wire.AttrTransactional
 	}
-	s.encBuf = s.encBuf[:0]
 	size := 0
 	for _, b := range pc.batches {
 		size += b.bytes
