@@ -49,6 +49,13 @@ func gofka_producer_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_e
 	if err != nil {
 		return fill(errOut, err)
 	}
+	if p.Client().Config().TransactionalID != "" {
+		// The engine has transactions (core/txn.go), the C ABI has no
+		// calls for them yet: a producer that could never produce would
+		// be the result. Creating it did no I/O; closing it is immediate.
+		p.Close(context.Background())
+		return fill(errOut, invalid("transactional.id: transactions are not available through the C ABI (nor Python) yet, only in Go (docs/transactions.md)"))
+	}
 	*out = newHandle(kindProducer, p)
 	return fill(errOut, nil)
 }

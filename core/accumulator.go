@@ -174,6 +174,9 @@ type partBuf struct {
 	// being refused (e.g. NOT_LEADER_OR_FOLLOWER on a partition still
 	// loading) batch 1 could be written before it.
 	seqConfirmed bool
+	// txnGen is the transaction (txnManager.gen) this partition was last
+	// added to; written by the transaction goroutine, read by takeReady.
+	txnGen atomic.Uint64
 }
 
 // appendRec adds r to the open batch, starting a new one when needed. With
@@ -236,6 +239,9 @@ func (pb *partBuf) takeReady(s *sink, cn *clientConn, now time.Time, budget int,
 	defer pb.mu.Unlock()
 	if pb.sink != s || len(pb.batches) == 0 {
 		return nil
+	}
+	if p.txn != nil && !p.txn.admit(pb) {
+		return nil // not in the transaction yet (core/txn.go)
 	}
 	if pb.failing {
 		if pb.inflight > 0 {

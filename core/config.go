@@ -54,6 +54,9 @@ type Config struct {
 	BufferMemory      int64            // buffer.memory: bytes of buffered records
 	DeliveryTimeout   time.Duration    // delivery.timeout.ms
 	MaxRequestSize    int              // max.request.size
+	// Transactions: properties in core/txn_config.go.
+	TransactionalID    string        // transactional.id; "" = not transactional
+	TransactionTimeout time.Duration // transaction.timeout.ms
 
 	// --- consumer ---
 	// Properties in core/consumer_config.go; defaults follow the Java

@@ -55,6 +55,9 @@ func (l requestLimits) bound(req wire.Request) time.Duration {
 		return 0
 	}
 	ms := func(v int32) time.Duration { return time.Duration(max(v, 0)) * time.Millisecond }
+	if u, ok := req.(interface{ unwrapRequest() wire.Request }); ok {
+		req = u.unwrapRequest() // versionCap (core/txn.go)
+	}
 	switch r := req.(type) {
 	case *wire.FetchRequest:
 		d += ms(r.MaxWaitMs)
@@ -94,6 +97,9 @@ type conn struct {
 	clientID string // sent with the ApiVersions handshake only
 	nc       net.Conn
 	versions map[int16][2]int16 // the broker's supported [min,max] per API key
+	// txnVersion is the finalized "transaction.version" feature level the
+	// broker announced (0 when none); set with versions, before use.
+	txnVersion int16
 
 	writeMu sync.Mutex
 	wbuf    []byte // guarded by writeMu
@@ -203,6 +209,7 @@ func (c *conn) negotiate(ctx context.Context) error {
 		for _, k := range resp.ApiKeys {
 			c.versions[k.ApiKey] = [2]int16{k.MinVersion, k.MaxVersion}
 		}
+		c.txnVersion = resp.FinalizedLevel("transaction.version")
 		return nil
 	}
 	return &wire.Error{Code: wire.ErrUnsupportedVersionLocal, Detail: "ApiVersions", Broker: c.addr}

@@ -264,3 +264,127 @@ func ExampleWithLogger() {
 	// Output:
 	// INFO conn connected
 }
+
+// Consume, transform and produce exactly once: each transaction holds the
+// records written and the input offsets they come from, so after a crash
+// the group resumes exactly where the last committed transaction ended.
+// The error handling is the loop every transactional application needs:
+// abort on an abortable error (and reprocess from the committed offsets),
+// stop on a fatal one.
+func ExampleProducer_CommitTransaction() {
+	cluster, err := devcluster.Start(devcluster.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cluster.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	brokers := core.WithBrokers(cluster.Addrs()...)
+
+	// The input: three records.
+	plain, err := core.NewProducer(brokers)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, v := range []string{"a", "b", "c"} {
+		if err := plain.ProduceSync(ctx, &core.Record{Topic: "in", Partition: 0, ManualPartition: true, Value: []byte(v)}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	plain.Close(ctx)
+
+	consumer, err := core.NewConsumer(brokers, core.WithGroupID("upper"), core.WithAutoOffsetReset(core.OffsetResetEarliest),
+		core.WithAutoCommit(false), core.WithIsolationLevel(core.ReadCommitted))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer consumer.Close(ctx)
+	if err := consumer.Subscribe(ctx, "in"); err != nil {
+		log.Fatal(err)
+	}
+	producer, err := core.NewProducer(brokers, core.WithTransactionalID("upper-0"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer producer.Close(ctx)
+	if err := producer.InitTransactions(ctx); err != nil {
+		log.Fatal(err)
+	}
+
+	for done := 0; done < 3; {
+		recs, err := consumer.Poll(ctx, 100)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if len(recs) == 0 {
+			continue
+		}
+		err = func() error {
+			if err := producer.BeginTransaction(); err != nil {
+				return err
+			}
+			offsets := map[core.TopicPartition]int64{}
+			for _, r := range recs {
+				producer.Produce(ctx, &core.Record{Topic: "out", Partition: 0, ManualPartition: true,
+					Value: []byte(strings.ToUpper(string(r.Value)))}, nil)
+				offsets[core.TopicPartition{Topic: r.Topic, Partition: r.Partition}] = r.Offset + 1
+			}
+			if err := producer.SendOffsetsToTransaction(ctx, offsets, consumer.GroupMetadata()); err != nil {
+				return err
+			}
+			return producer.CommitTransaction(ctx)
+		}()
+		switch {
+		case err == nil:
+			done += len(recs)
+		case core.IsTxnFatal(err):
+			log.Fatal(err) // fenced by a newer instance, or not authorized: stop
+		case core.IsTxnAbortable(err):
+			if err := producer.AbortTransaction(ctx); err != nil {
+				log.Fatal(err)
+			}
+			// Reprocess the batch: back to the group's committed offsets.
+			tps := []core.TopicPartition{}
+			for _, r := range recs {
+				tps = append(tps, core.TopicPartition{Topic: r.Topic, Partition: r.Partition})
+			}
+			committed, err := consumer.Committed(ctx, tps)
+			if err != nil {
+				log.Fatal(err)
+			}
+			for tp, off := range committed {
+				if off < 0 {
+					off = core.OffsetBeginning
+				}
+				if err := consumer.Seek(tp, off); err != nil {
+					log.Fatal(err)
+				}
+			}
+		default:
+			log.Fatal(err) // e.g. TIMED_OUT: retry CommitTransaction, or stop
+		}
+	}
+
+	reader, err := core.NewConsumer(brokers, core.WithIsolationLevel(core.ReadCommitted), core.WithAutoOffsetReset(core.OffsetResetEarliest))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer reader.Close(ctx)
+	if err := reader.Assign([]core.TopicPartition{{Topic: "out", Partition: 0}}); err != nil {
+		log.Fatal(err)
+	}
+	for seen := 0; seen < 3; {
+		recs, err := reader.Poll(ctx, 10)
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, r := range recs {
+			fmt.Printf("%s\n", r.Value)
+			seen++
+		}
+	}
+	// Output:
+	// A
+	// B
+	// C
+}

@@ -89,6 +89,7 @@ type Producer struct {
 	metaUrgent atomic.Bool // a topic is waiting for its first metadata: skip the failure backoff
 
 	idem idemState
+	txn  *txnManager // nil without transactional.id (core/txn.go)
 }
 
 // NewProducer creates a producer from options over the defaults of the
@@ -155,6 +156,11 @@ func producerOn(cl *Client) (*Producer, error) {
 	p.wg.Add(2)
 	go p.metaLoop()
 	go p.reapLoop()
+	if cfg.TransactionalID != "" {
+		p.txn = newTxnManager(p)
+		p.wg.Add(1)
+		go p.txn.loop()
+	}
 	return p, nil
 }
 
@@ -278,6 +284,11 @@ func (p *Producer) TryProduce(ctx context.Context, r *Record, promise func(*Reco
 	if err := p.closedErr(); err != nil {
 		return err
 	}
+	if p.txn != nil {
+		if err := p.txn.checkSend(); err != nil {
+			return err
+		}
+	}
 	if r.Topic == "" {
 		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "record has no topic"}
 	}
@@ -339,6 +350,11 @@ func (p *Producer) ProduceBatch(ctx context.Context, recs []*Record, promise fun
 	defer p.producing.Add(-1)
 	if err := p.closedErr(); err != nil {
 		return err
+	}
+	if p.txn != nil {
+		if err := p.txn.checkSend(); err != nil {
+			return err
+		}
 	}
 	limit := min(int64(p.cfg.MaxRequestSize), p.cfg.BufferMemory)
 	var total int64
@@ -784,6 +800,9 @@ func (p *Producer) failPending(recs []pendingRec, err error) {
 // promise ran.
 func (p *Producer) finishBatch(b *recBatch, res partResult) {
 	p.mem.release(b.mem)
+	if p.txn != nil && res.err != nil {
+		res.err = p.txn.recordFailed(res.err) // the transaction's TxnError
+	}
 	for i := range b.proms {
 		pr := &b.proms[i]
 		if res.err == nil && res.base >= 0 {

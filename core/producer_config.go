@@ -119,5 +119,5 @@ func (c *Config) validateProducer() error {
 	if c.idempotent() && c.MaxInFlight > 5 {
 		return bad("max.in.flight.requests.per.connection must be at most 5 with enable.idempotence, got %d", c.MaxInFlight)
 	}
-	return nil
+	return c.validateTxn()
 }

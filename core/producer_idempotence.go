@@ -53,6 +53,12 @@ func (s *idemState) requestBump(p *Producer) {
 	s.bumpNeeded = true
 	s.ready.Store(false)
 	s.mu.Unlock()
+	if p.txn != nil {
+		// A transactional producer bumps only when the transaction is
+		// aborted (AbortTransaction; core/txn.go).
+		p.txn.stateLost(nil)
+		return
+	}
 	p.triggerMetaOnly()
 }
 
@@ -60,6 +66,9 @@ func (s *idemState) requestBump(p *Producer) {
 // flight, and then resets every partition's sequence numbers. It runs on
 // the metadata goroutine only.
 func (s *idemState) ensure(p *Producer) error {
+	if p.txn != nil {
+		return nil // InitTransactions and AbortTransaction do it (core/txn.go)
+	}
 	s.mu.Lock()
 	if s.have && !s.bumpNeeded {
 		s.mu.Unlock()
@@ -98,8 +107,14 @@ func (s *idemState) ensure(p *Producer) error {
 		return err
 	}
 	s.fails = 0
-	// Nothing is in flight and no sink sends while ready is false: reset
-	// every partition's sequences for the new epoch.
+	s.install(p, newPID, newEpoch)
+	return nil
+}
+
+// install makes pid/epoch the producer's and restarts every partition's
+// sequences at 0; nothing may be in flight (sinks send nothing while ready
+// is false, and the callers wait for the batches in flight first).
+func (s *idemState) install(p *Producer, newPID int64, newEpoch int16) {
 	p.topics.Range(func(_, v any) bool {
 		for _, pb := range v.(*topicState).partitions() {
 			pb.mu.Lock()
@@ -127,7 +142,6 @@ func (s *idemState) ensure(p *Producer) error {
 	s.ready.Store(true)
 	s.mu.Unlock()
 	p.wakeAllSinks()
-	return nil
 }
 
 // initProducerID asks any broker for a producer id (pid -1) or for the

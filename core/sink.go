@@ -325,6 +325,11 @@ func (s *sink) write(pc *produceCall) {
 	cfg := &p.cfg
 	req := &wire.ProduceRequest{Acks: int16(cfg.Acks), TimeoutMs: int32(min(cfg.RequestTimeout/time.Millisecond, math.MaxInt32))}
 	s.encBuf = s.encBuf[:0]
+	var attrs int16
+	if p.txn != nil {
+		req.TransactionalId = &p.txn.id
+		attrs = wire.AttrTransactional
+	}
 	size := 0
 	for _, b := range pc.batches {
 		size += b.bytes
@@ -335,7 +340,7 @@ func (s *sink) write(pc *produceCall) {
 	var encErr []error
 	for i, b := range pc.batches {
 		pb := pc.parts[i]
-		rb := wire.RecordBatch{PartitionLeaderEpoch: -1, ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, Records: b.recs}
+		rb := wire.RecordBatch{PartitionLeaderEpoch: -1, ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, Attributes: attrs, Records: b.recs}
 		if p.idem.enabled {
 			// seq/pid/epoch are only written under pb.mu while the batch
 			// is not in flight; it is in flight now, so reading is safe.
@@ -387,7 +392,11 @@ func (s *sink) write(pc *produceCall) {
 		// fail the request's batches without sending it.
 		pc.err = &wire.Error{Code: wire.ErrInvalidArgument, Detail: "encoding batch: " + encErr[0].Error()}
 	} else {
-		pc.call, pc.err = pc.cn.start(req, cfg.Acks == AcksNone, s.reapFn)
+		var wreq wire.Request = req
+		if p.txn != nil && !p.txn.v2.Load() {
+			wreq = versionCap{req, 11} // transaction protocol v1 (core/txn.go)
+		}
+		pc.call, pc.err = pc.cn.start(wreq, cfg.Acks == AcksNone, s.reapFn)
 	}
 	s.qmu.Lock()
 	s.writing = false
@@ -691,6 +700,12 @@ func (p *Producer) settleBatch(pb *partBuf, b *recBatch, res partResult) partRes
 			pb.seqConfirmed = true
 		}
 
+	case p.txn != nil && txnFatalCode(code):
+		// Fenced or not authorized: the transactional producer is done
+		// (finishBatch tells the transaction, core/txn.go).
+		pb.removeAt(idx)
+		res.done = true
+
 	case p.aborting.Load():
 		pb.removeAt(idx)
 		res.err = &wire.Error{Code: wire.ErrClientClosed, Detail: "producer closed before the record was acknowledged: " + res.err.Error()}
@@ -775,7 +790,9 @@ func (p *Producer) settleBatch(pb *partBuf, b *recBatch, res partResult) partRes
 	s := pb.sink
 	res.unsent = pb.hasUnsent()
 	pb.mu.Unlock()
-	if needBump {
+	if needBump && p.txn != nil {
+		p.txn.stateLost(res.err) // the abort bumps (core/txn.go)
+	} else if needBump {
 		p.idem.requestBump(p)
 	}
 	if needMeta {

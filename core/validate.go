@@ -85,6 +85,7 @@ var ranges = []Range{
 	intRange("buffer.memory", 1024, 1<<40, rangeProducer, func(c *Config) int64 { return c.BufferMemory }),
 	msRange("delivery.timeout.ms", 1, rangeProducer, func(c *Config) time.Duration { return c.DeliveryTimeout }),
 	intRange("max.request.size", 64, 1<<30, rangeProducer, func(c *Config) int64 { return int64(c.MaxRequestSize) }),
+	msRange("transaction.timeout.ms", 1, rangeProducer, func(c *Config) time.Duration { return c.TransactionTimeout }),
 	// consumer
 	msRange("session.timeout.ms", 1, rangeConsumer, func(c *Config) time.Duration { return c.SessionTimeout }),
 	msRange("heartbeat.interval.ms", 1, rangeConsumer, func(c *Config) time.Duration { return c.HeartbeatInterval }),

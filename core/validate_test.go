@@ -104,9 +104,10 @@ var rangeDoors = map[string]rangeDoor{
 	"max.in.flight.requests.per.connection": {
 		opt:   func(v int64) []option { return []option{WithMaxInFlight(int(v)), WithIdempotence(false)} },
 		props: func(int64) map[string]string { return map[string]string{"enable.idempotence": "false"} }},
-	"buffer.memory":       {opt: func(v int64) []option { return []option{WithBufferMemory(v)} }},
-	"delivery.timeout.ms": {opt: func(v int64) []option { return []option{WithDeliveryTimeout(ms(v))} }},
-	"max.request.size":    {opt: func(v int64) []option { return []option{WithMaxRequestSize(int(v))} }},
+	"buffer.memory":          {opt: func(v int64) []option { return []option{WithBufferMemory(v)} }},
+	"delivery.timeout.ms":    {opt: func(v int64) []option { return []option{WithDeliveryTimeout(ms(v))} }},
+	"max.request.size":       {opt: func(v int64) []option { return []option{WithMaxRequestSize(int(v))} }},
+	"transaction.timeout.ms": {opt: func(v int64) []option { return []option{WithTransactionTimeout(ms(v))} }},
 	"session.timeout.ms": {
 		opt: func(v int64) []option {
 			return []option{WithSessionTimeout(ms(v)), WithHeartbeatInterval(ms(max(v-1, 1)))}

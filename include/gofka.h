@@ -270,7 +270,9 @@ int32_t gofka_log_drain(int32_t max_lines, int32_t timeout_ms, uint8_t **buf_out
  * enable.idempotence, buffer.memory, delivery.timeout.ms, max.request.size,
  * retries, retry.backoff.ms, ...). Does not connect: no network I/O. An
  * inconsistent combination (e.g. enable.idempotence=true with acks=1) is
- * GOFKA_ERR_INVALID_ARGUMENT. On success *out holds the new handle,
+ * GOFKA_ERR_INVALID_ARGUMENT. transactional.id is GOFKA_ERR_INVALID_ARGUMENT
+ * too: transactions exist in the Go engine only, the C ABI has no calls for
+ * them yet (docs/transactions.md). On success *out holds the new handle,
  * released by gofka_producer_close. */
 int32_t gofka_producer_new(const char *config, gofka_handle_t *out, gofka_error_t *err);
 

@@ -24,6 +24,28 @@ type ApiVersionsResponse struct {
 	ErrorCode      int16
 	ApiKeys        []ApiVersionsKey
 	ThrottleTimeMs int32 // v1+
+	// FinalizedFeatures (v3+, tagged field 2) are the cluster-wide feature
+	// levels in force, e.g. "transaction.version" (2: transaction
+	// protocol v2, KIP-890). Nil when the broker sends none.
+	FinalizedFeatures []ApiVersionsFinalizedFeature
+}
+
+// ApiVersionsFinalizedFeature is one finalized feature and its level range.
+type ApiVersionsFinalizedFeature struct {
+	Name            string
+	MaxVersionLevel int16
+	MinVersionLevel int16
+}
+
+// FinalizedLevel returns the finalized max level of the named feature, 0
+// when the broker did not finalize it (Kafka's "feature off").
+func (p *ApiVersionsResponse) FinalizedLevel(name string) int16 {
+	for _, f := range p.FinalizedFeatures {
+		if f.Name == name {
+			return f.MaxVersionLevel
+		}
+	}
+	return 0
 }
 
 // ApiVersionsKey is one supported API and its version range.
@@ -51,5 +73,20 @@ func (p *ApiVersionsResponse) Decode(r *Reader, v int16) {
 	if v >= 1 {
 		p.ThrottleTimeMs = r.Int32()
 	}
-	r.SkipTags(flex)
+	p.FinalizedFeatures = nil
+	if flex {
+		r.Tags(func(tag uint64, data []byte) {
+			if tag == 2 {
+				decodeTagged(r, data, func(s *Reader) {
+					// Name (at least 1 byte), two int16, tags.
+					p.FinalizedFeatures = decodeSlice(s, true, 6, func(s *Reader, f *ApiVersionsFinalizedFeature) {
+						f.Name = s.String(true)
+						f.MaxVersionLevel = s.Int16()
+						f.MinVersionLevel = s.Int16()
+						s.SkipTags(true)
+					})
+				})
+			}
+		})
+	}
 }

@@ -139,7 +139,6 @@ var oracleCases = []oracleCase{
 	{req: &ApiVersionsRequest{}, kmsgOnly: map[string]string{
 		"ApiVersionsResponse.SupportedFeatures":      "tagged, feature flags the client does not use",
 		"ApiVersionsResponse.FinalizedFeaturesEpoch": "tagged, feature flags the client does not use",
-		"ApiVersionsResponse.FinalizedFeatures":      "tagged, feature flags the client does not use",
 		"ApiVersionsResponse.ZkMigrationReady":       "tagged, broker-to-controller only",
 	}},
 	{req: &CreateTopicsRequest{}},

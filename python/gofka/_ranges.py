@@ -38,4 +38,5 @@ RANGES: Dict[str, Tuple[int, int]] = {
     "retry.backoff.ms": (0, 2147483647),
     "session.timeout.ms": (1, 2147483647),
     "socket.connection.setup.timeout.ms": (0, 2147483647),
+    "transaction.timeout.ms": (1, 2147483647),
 }

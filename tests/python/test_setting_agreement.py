@@ -161,6 +161,7 @@ NOT_PYTHON_KEYWORDS = {
     "reconnect.backoff.max.ms": "engine default only (config= passes it through to the engine)",
     "connections.max": "ConnectionPool(max_connections): the range's maximum, and >= 1 (no 'no limit')",
     "connections.max.idle.ms": "ConnectionPool(max_idle_time), in seconds (check_time)",
+    "transaction.timeout.ms": "Go only until the Python transactional producer exists (docs/transactions.md)",
 }
 
 # Bounds a rule relating two settings refuses whatever else is set: no

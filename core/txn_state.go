@@ -1,0 +1,88 @@
+package core
+
+import (
+	"fmt"
+
+	"github.com/gofka/gofka/wire"
+)
+
+// The transactional producer's state machine, with the Java client's
+// rules. Transitions (anything else is INVALID_TXN_STATE, the producer
+// unchanged):
+//
+//	uninitialized --InitTransactions--> ready
+//	ready --BeginTransaction--> inTransaction
+//	inTransaction --CommitTransaction--> committing --EndTxn ok--> ready
+//	inTransaction --AbortTransaction--> aborting --EndTxn ok--> ready
+//	inTransaction, committing --abortable error--> abortableError
+//	abortableError --AbortTransaction--> aborting
+//	any --fatal error--> fatalError (only Close is left)
+//
+// A CommitTransaction that times out stays in committing and may be called
+// again; an AbortTransaction that times out stays in aborting and may be
+// called again. InitTransactions that times out may be called again.
+type txnState int
+
+const (
+	txnUninitialized txnState = iota
+	txnInitializing
+	txnReady
+	txnInTransaction
+	txnCommitting
+	txnAborting
+	txnAbortableError
+	txnFatalError
+)
+
+func (s txnState) String() string {
+	switch s {
+	case txnUninitialized:
+		return "uninitialized"
+	case txnInitializing:
+		return "initializing"
+	case txnReady:
+		return "ready"
+	case txnInTransaction:
+		return "in transaction"
+	case txnCommitting:
+		return "committing"
+	case txnAborting:
+		return "aborting"
+	case txnAbortableError:
+		return "abortable error"
+	case txnFatalError:
+		return "fatal error"
+	}
+	return fmt.Sprintf("state %d", int(s))
+}
+
+// txnFatalCode reports whether a broker error ends the transactional
+// producer for good: another instance with the same transactional.id took
+// over (fencing), or the producer may not use its transactional.id. The
+// application can only Close it (and start a new producer).
+func txnFatalCode(code wire.ErrorCode) bool {
+	switch code {
+	case wire.ErrProducerFenced, wire.ErrInvalidProducerEpoch, wire.ErrTransactionalIDAuthorizationFailed,
+		wire.ErrTransactionCoordinatorFenced, wire.ErrClusterAuthorizationFailed, wire.ErrUnsupportedVersion:
+		return true
+	}
+	return false
+}
+
+// txnRetryCode reports whether a transaction coordinator's answer means
+// "ask again" (after a short wait, and after finding the coordinator again
+// for the coordinator errors).
+func txnRetryCode(code wire.ErrorCode) bool {
+	switch code {
+	case wire.ErrNotCoordinator, wire.ErrCoordinatorNotAvailable, wire.ErrCoordinatorLoadInProgress,
+		wire.ErrConcurrentTransactions, wire.ErrRequestTimedOut, wire.ErrNotEnoughReplicas,
+		wire.ErrNotEnoughReplicasAfterAppend:
+		return true
+	}
+	return false
+}
+
+// txnStateError is the error of a call made in the wrong state.
+func txnStateError(op string, s txnState) error {
+	return &wire.Error{Code: wire.ErrInvalidTxnState, Detail: fmt.Sprintf("%s: the transactional producer is %s", op, s)}
+}
