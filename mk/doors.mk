@@ -5,6 +5,8 @@
 #
 #   make wheel                  dist/gofka-<v>-cp38-abi3-manylinux_2_X_<arch>.whl
 #                               (py3-none-... when gofka._speedups could not be built)
+#   make wheels                 that wheel and the aarch64 one (cross-built), in dist/
+#   make test-aarch64           the aarch64 wheel and C tests under qemu-user (tests/aarch64)
 #   make install PREFIX=/opt/g  lib/libgofka.so, include/gofka.h, lib/pkgconfig/gofka.pc
 #   make test-c                 C/C++ tests (tests/c) against GOFKA_BROKERS or a dev cluster
 #   make test-packaging         wheel in fresh venvs, make install + pkg-config, examples, docs
@@ -36,20 +38,45 @@ GOFKA_VERSION := $(shell sed -n 's/^const Version = "\(.*\)"$$/\1/p' core/*.go |
 DOORS_BUILD := build/doors
 TEST_C_FLAGS := -Wall -Wextra -Werror -pedantic -Iinclude -pthread -g
 
-.PHONY: wheel install uninstall test-c test-packaging
+# The architectures `make wheels` builds: this machine's and aarch64 (a
+# cross build from x86_64: setup.py, GOFKA_TARGET_ARCH; needs Debian's
+# gcc-aarch64-linux-gnu).
+WHEEL_ARCHES ?= $(sort $(shell uname -m) aarch64)
+
+.PHONY: wheel wheels install uninstall test-c test-packaging test-aarch64
 
 # The wheel builds libgofka.so and the optional C extension gofka._speedups
 # itself (setup.py runs build.sh, then build_ext); stale setuptools build
-# trees are removed so that no deleted file can ship. pip hides the build's
-# output, so a wheel built without the extension (no Python.h: it is then
-# tagged py3-none-...) is pointed out here.
-wheel:
+# trees are removed so that no deleted file can ship (and so that one
+# architecture's objects never end up in another's wheel). pip hides the
+# build's output, so a wheel built without the extension (no Python.h: it
+# is then tagged py3-none-...) is pointed out here. $(1): the target
+# architecture (GOFKA_TARGET_ARCH; empty: this machine's).
+define build_wheel
 	rm -rf build/lib build/lib.* build/temp.* build/bdist.* python/gofka.egg-info
+	GOFKA_TARGET_ARCH=$(1) $(PYTHON) -m pip wheel --no-deps $(PIP_WHEEL_FLAGS) -w $(WHEEL_DIR) .
+endef
+
+define build_arch_wheel
+$(call build_wheel,$(1))
+	ls $(WHEEL_DIR)/gofka-*_$(1).whl
+
+endef
+
+wheel:
 	rm -f $(WHEEL_DIR)/gofka-*.whl
-	$(PYTHON) -m pip wheel --no-deps $(PIP_WHEEL_FLAGS) -w $(WHEEL_DIR) .
+	$(call build_wheel,)
 	@ls $(WHEEL_DIR)/gofka-*.whl
 	@if ls $(WHEEL_DIR)/gofka-*-py3-none-*.whl >/dev/null 2>&1; then \
 	  echo "warning: the wheel has no gofka._speedups (C extension not built: install python3-dev); gofka runs in pure Python" >&2; \
+	fi
+
+# One wheel per architecture of WHEEL_ARCHES, each checked to be there.
+wheels:
+	rm -f $(WHEEL_DIR)/gofka-*.whl
+	$(foreach arch,$(WHEEL_ARCHES),$(call build_arch_wheel,$(arch)))
+	@if ls $(WHEEL_DIR)/gofka-*-py3-none-*.whl >/dev/null 2>&1; then \
+	  echo "warning: a wheel has no gofka._speedups (C extension not built: install python3-dev); gofka runs in pure Python" >&2; \
 	fi
 
 install: $(LIB)
