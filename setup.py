@@ -2,7 +2,9 @@
 
 - build_py runs ./build.sh, i.e. the Go toolchain, and puts the freshly
   built libgofka.so into the package of the build tree (or, for an editable
-  install, next to python/gofka/__init__.py).
+  install, next to python/gofka/__init__.py). Before that it checks for Go
+  (go.mod's release or newer) and cgo's C compiler, and stops naming what
+  is missing: what a `pip install` of the sdist (`make sdist`) shows.
 - build_ext compiles the optional C extension gofka._speedups
   (python/gofka/_speedups.c) against CPython's stable ABI (Py_LIMITED_API
   0x03080000), giving gofka/_speedups.abi3.so. It is optional: without
@@ -134,6 +136,45 @@ def required_go() -> str:
     return m.group(1) if m else "(the release go.mod names)"
 
 
+def go_mod_minimum() -> Tuple[int, ...]:
+    """The oldest Go go.mod accepts, e.g. (1, 26, 8) for "go 1.26.8" (the
+    go command refuses older ones)."""
+    with open(os.path.join(ROOT, "go.mod")) as f:
+        m = re.search(r"^go (\d+(?:\.\d+)*)\s*$", f.read(), re.M)
+    if not m:
+        raise SystemExit("gofka: go.mod states no go release")
+    return tuple(int(x) for x in m.group(1).split("."))
+
+
+def check_toolchain(env: Dict[str, str]) -> None:
+    """Stops the build, before anything is compiled, with what is missing
+    to build libgofka.so from source: Go at the release go.mod names or
+    newer, and the C compiler cgo uses (CC, else `go env CC`). pip shows
+    the message when `pip install` builds an sdist."""
+    want = ".".join(str(x) for x in go_mod_minimum())
+    needs = "gofka: building libgofka.so from source needs Go %s or newer (as go.mod states) on PATH" % want
+    hint = "; install it (https://go.dev/dl), or install a gofka wheel (pip install --only-binary gofka gofka)"
+    go = shutil.which("go", path=env.get("PATH"))
+    if go is None:
+        raise SystemExit(needs + ": no `go` command found" + hint)
+    try:
+        proc = subprocess.run([go, "env", "GOVERSION", "CC"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise SystemExit("%s: %s failed: %s%s" % (needs, go, e, hint))
+    lines = proc.stdout.splitlines()
+    if proc.returncode != 0 or len(lines) < 2:
+        raise SystemExit("%s: `%s env` failed: %s%s" % (needs, go, (proc.stderr or proc.stdout).strip(), hint))
+    m = re.match(r"^go(\d+(?:\.\d+)*)", lines[0].strip())
+    if not m or tuple(int(x) for x in m.group(1).split(".")) < go_mod_minimum():
+        raise SystemExit("%s: %s is %s%s" % (needs, go, lines[0].strip() or "of an unknown version", hint))
+    cc = env.get("CC") or lines[1].strip()
+    words = shlex.split(cc) if cc else []
+    if not words or shutil.which(words[0], path=env.get("PATH")) is None:
+        raise SystemExit("gofka: building libgofka.so from source needs a C compiler for cgo: %s not found on PATH "
+                         "(e.g. apt-get install gcc, or set CC)" % (words[0] if words else "no CC (go env CC is empty)"))
+
+
 def build_library(target: str) -> None:
     """Runs ./build.sh target (the Go toolchain), failing with its output."""
     script = os.path.join(ROOT, "build.sh")
@@ -144,6 +185,7 @@ def build_library(target: str) -> None:
     if cross is not None:
         # cgo compiles and links with CC; GOARCH picks Go's target.
         env.update(GOARCH=cross.goarch, CC=" ".join(shlex.quote(a) for a in cross.cc), CGO_ENABLED="1")
+    check_toolchain(env)
     print("gofka: building %s with the Go toolchain (build.sh%s)"
           % (target, "" if cross is None else ", GOARCH=%s CC=%s" % (cross.goarch, env["CC"])))
     sys.stdout.flush()
