@@ -2,9 +2,7 @@
 
 - build_py runs ./build.sh, i.e. the Go toolchain, and puts the freshly
   built libgofka.so into the package of the build tree (or, for an editable
-  install, next to python/gofka/__init__.py). Before that it checks for Go
-  (go.mod's release or newer) and cgo's C compiler, and stops naming what
-  is missing: what a `pip install` of the sdist (`make sdist`) shows.
+  install, next to python/gofka/__init__.py).
 - build_ext compiles the optional C extension gofka._speedups
   (python/gofka/_speedups.c) against CPython's stable ABI (Py_LIMITED_API
   0x03080000), giving gofka/_speedups.abi3.so. It is optional: without
@@ -29,6 +27,9 @@
   to the same code with Debian's aarch64 pyconfig.h. The tag then follows
   from the ELF files as above. Unset, or the machine's own architecture,
   is a native build.
+- Before building libgofka.so, build_py checks for Go (go.mod's release or
+  newer) and cgo's C compiler, and stops naming what is missing: what a
+  `pip install` of the sdist (`make sdist`) shows.
 """
 
 from __future__ import annotations

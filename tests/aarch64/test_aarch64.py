@@ -118,18 +118,29 @@ def test_wheel_is_manylinux_aarch64(wheel: str, tmp_path: "os.PathLike[str]") ->
 
 
 def speedups_sources() -> List[str]:
-    """The sources of the Extension in setup.py (the one list both the
-    native and the cross build compile)."""
-    with open(os.path.join(ROOT, "setup.py")) as f:
+    """The sources of the Extension in setup.py, the one list both the
+    native and the cross build compile: its ``sources=`` expression
+    evaluated with the module-level names it uses (setup.py itself cannot
+    be imported here: it calls setup())."""
+    path = os.path.join(ROOT, "setup.py")
+    with open(path) as f:
         tree = ast.parse(f.read())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Extension":
-            for kw in node.keywords:
-                if kw.arg == "sources":
-                    sources = ast.literal_eval(kw.value)
-                    assert sources and all(isinstance(s, str) for s in sources), sources
-                    return list(sources)
-    raise AssertionError("no Extension(..., sources=[...literal list...]) in setup.py: update this test")
+    scope: Dict[str, object] = {"os": os, "__file__": path}
+    expr = None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+            call = node.value
+            if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "Extension":
+                expr = next((kw.value for kw in call.keywords if kw.arg == "sources"), None)
+                break
+            try:  # the constants before it (ROOT, folder names); others are not needed
+                exec(compile(ast.Module(body=[node], type_ignores=[]), path, "exec"), scope)
+            except Exception:
+                pass
+    assert expr is not None, "no SPEEDUPS_EXTENSION = Extension(..., sources=...) in setup.py: update this test"
+    sources = eval(compile(ast.Expression(body=expr), path, "eval"), scope)
+    assert sources and all(isinstance(s, str) for s in sources), sources
+    return list(sources)
 
 
 def test_speedups_preprocess_alike_with_the_aarch64_pyconfig(sysroot: str, tmp_path: "os.PathLike[str]") -> None:

@@ -58,11 +58,16 @@ def pip_install(vpy: str, sdist: str, env: "dict[str, str]") -> "subprocess.Comp
 
 
 def test_sdist_contents(sdist: str) -> None:
+    """Everything the build uses: the packaging files, the Go sources of
+    the library, and the package's Python and C sources (what git tracks
+    under python/gofka)."""
     with tarfile.open(sdist) as t:
         members = t.getnames()
     top = os.path.basename(sdist)[: -len(".tar.gz")]
-    for f in ["setup.py", "pyproject.toml", "build.sh", "go.mod", "go.sum", "capi/exports.map", "include/gofka.h",
-              "python/gofka/_speedups.c", "python/gofka/py.typed"] + engine_go_files():
+    package = sh(["git", "ls-files", "python/gofka"], cwd=ROOT).stdout.split()
+    assert [f for f in package if f.endswith(".c")], package
+    for f in ["setup.py", "pyproject.toml", "build.sh", "go.mod", "go.sum", "capi/exports.map", "include/gofka.h"] \
+            + engine_go_files() + package:
         assert top + "/" + f in members, f
     assert not [n for n in members if n.endswith((".so", "_test.go", ".whl"))], members
 
