@@ -81,7 +81,7 @@ wheels:
 	fi
 
 # The source distribution (MANIFEST.in: the Go sources, build.sh, setup.py,
-# _speedups.c). setuptools' own build_sdist makes it, in a small venv of
+# the C speedups' sources). setuptools' own build_sdist makes it, in a small venv of
 # its own with setuptools>=70.1 (from the package index, once) so that this
 # works with any $(PYTHON).
 SDIST_ENV := $(DOORS_BUILD)/sdist-env
