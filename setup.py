@@ -17,12 +17,28 @@
   version-requirement sections, like ``objdump -T`` shows them) and both
   link only to libraries the manylinux policy allows; otherwise it is the
   plain ``linux_<arch>`` tag. ``--plat-name`` overrides the choice.
+- Cross builds: GOFKA_TARGET_ARCH=aarch64 (``make wheels`` sets it) builds
+  both shared objects for that architecture with Debian's cross toolchain
+  (gcc-aarch64-linux-gnu; GOFKA_CROSS_CC names another compiler): build.sh
+  runs with GOARCH=arm64, CC=<cross compiler> and cgo, build_ext compiles the
+  same SPEEDUPS_EXTENSION sources with the cross compiler. The headers are
+  this Python's: the stable ABI's declarations do not depend on the
+  architecture, and `make test-aarch64` checks that the sources preprocess
+  to the same code with Debian's aarch64 pyconfig.h. The tag then follows
+  from the ELF files as above. Unset, or the machine's own architecture,
+  is a native build.
+- Before building libgofka.so, build_py checks for Go (go.mod's release or
+  newer) and cgo's C compiler, and stops naming what is missing: what a
+  `pip install` of the sdist (`make sdist`) shows.
 """
 
 from __future__ import annotations
 
 import os
+import platform
 import re
+import shlex
+import shutil
 import struct
 import subprocess
 import sys
@@ -87,6 +103,39 @@ MANYLINUX_LIBS = {
 
 ELF_MACHINES = {62: "x86_64", 183: "aarch64"}
 
+# Targets of a cross build (GOFKA_TARGET_ARCH): Go's GOARCH and the default
+# C cross compiler (Debian's package name in the error message).
+CROSS_TARGETS = {
+    "aarch64": ("arm64", "aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu"),
+}
+
+
+class CrossTarget(object):
+    """A cross build's architecture (ELF name), GOARCH and C compiler."""
+
+    def __init__(self, arch: str, goarch: str, cc: List[str]) -> None:
+        self.arch = arch
+        self.goarch = goarch
+        self.cc = cc
+
+
+def cross_target() -> Optional[CrossTarget]:
+    """The cross build GOFKA_TARGET_ARCH asks for, None for a native one
+    (unset, empty, or this machine's architecture). An unknown architecture
+    or a missing cross compiler stops the build with what to install."""
+    arch = os.environ.get("GOFKA_TARGET_ARCH", "").strip()
+    if not arch or arch == platform.machine():
+        return None
+    if arch not in CROSS_TARGETS:
+        raise SystemExit("gofka: GOFKA_TARGET_ARCH=%s: cross builds from %s support %s"
+                         % (arch, platform.machine(), ", ".join(sorted(CROSS_TARGETS))))
+    goarch, default_cc, package = CROSS_TARGETS[arch]
+    cc = shlex.split(os.environ.get("GOFKA_CROSS_CC", "") or default_cc)
+    if not cc or shutil.which(cc[0]) is None:
+        raise SystemExit("gofka: cross-building for %s needs the C compiler %s on PATH (Debian: apt-get install %s)"
+                         % (arch, cc[0] if cc else default_cc, package))
+    return CrossTarget(arch, goarch, cc)
+
 
 def required_go() -> str:
     """The Go release go.mod asks for, e.g. "1.26": go.mod is the one place
@@ -99,14 +148,60 @@ def required_go() -> str:
     return m.group(1) if m else "(the release go.mod names)"
 
 
+def go_mod_minimum() -> Tuple[int, ...]:
+    """The oldest Go go.mod accepts, e.g. (1, 26, 8) for "go 1.26.8" (the
+    go command refuses older ones)."""
+    with open(os.path.join(ROOT, "go.mod")) as f:
+        m = re.search(r"^go (\d+(?:\.\d+)*)\s*$", f.read(), re.M)
+    if not m:
+        raise SystemExit("gofka: go.mod states no go release")
+    return tuple(int(x) for x in m.group(1).split("."))
+
+
+def check_toolchain(env: Dict[str, str]) -> None:
+    """Stops the build, before anything is compiled, with what is missing
+    to build libgofka.so from source: Go at the release go.mod names or
+    newer, and the C compiler cgo uses (CC, else `go env CC`). pip shows
+    the message when `pip install` builds an sdist."""
+    want = ".".join(str(x) for x in go_mod_minimum())
+    needs = "gofka: building libgofka.so from source needs Go %s or newer (as go.mod states) on PATH" % want
+    hint = "; install it (https://go.dev/dl), or install a gofka wheel (pip install --only-binary gofka gofka)"
+    go = shutil.which("go", path=env.get("PATH"))
+    if go is None:
+        raise SystemExit(needs + ": no `go` command found" + hint)
+    try:
+        proc = subprocess.run([go, "env", "GOVERSION", "CC"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise SystemExit("%s: %s failed: %s%s" % (needs, go, e, hint))
+    lines = proc.stdout.splitlines()
+    if proc.returncode != 0 or len(lines) < 2:
+        raise SystemExit("%s: `%s env` failed: %s%s" % (needs, go, (proc.stderr or proc.stdout).strip(), hint))
+    m = re.match(r"^go(\d+(?:\.\d+)*)", lines[0].strip())
+    if not m or tuple(int(x) for x in m.group(1).split(".")) < go_mod_minimum():
+        raise SystemExit("%s: %s is %s%s" % (needs, go, lines[0].strip() or "of an unknown version", hint))
+    cc = env.get("CC") or lines[1].strip()
+    words = shlex.split(cc) if cc else []
+    if not words or shutil.which(words[0], path=env.get("PATH")) is None:
+        raise SystemExit("gofka: building libgofka.so from source needs a C compiler for cgo: %s not found on PATH "
+                         "(e.g. apt-get install gcc, or set CC)" % (words[0] if words else "no CC (go env CC is empty)"))
+
+
 def build_library(target: str) -> None:
     """Runs ./build.sh target (the Go toolchain), failing with its output."""
     script = os.path.join(ROOT, "build.sh")
     if not os.path.exists(script):
         raise SystemExit("gofka: %s is missing; build from a clone or an sdist of Gofka" % script)
-    print("gofka: building %s with the Go toolchain (build.sh)" % target)
+    env = dict(os.environ)
+    cross = cross_target()
+    if cross is not None:
+        # cgo compiles and links with CC; GOARCH picks Go's target.
+        env.update(GOARCH=cross.goarch, CC=" ".join(shlex.quote(a) for a in cross.cc), CGO_ENABLED="1")
+    check_toolchain(env)
+    print("gofka: building %s with the Go toolchain (build.sh%s)"
+          % (target, "" if cross is None else ", GOARCH=%s CC=%s" % (cross.goarch, env["CC"])))
     sys.stdout.flush()
-    result = subprocess.run(["bash", script, target], cwd=ROOT)
+    result = subprocess.run(["bash", script, target], cwd=ROOT, env=env)
     if result.returncode != 0:
         raise SystemExit(
             "gofka: build.sh failed (exit %d): building the wheel needs Go %s+ on PATH "
@@ -248,7 +343,22 @@ is tagged py3-none-<platform>. To get it, install Python's headers
 
 class build_ext(_build_ext):
     """build_ext of the optional gofka._speedups with a clear warning when
-    it cannot be built, and no stale binary left to ship in that case."""
+    it cannot be built, and no stale binary left to ship in that case; in a
+    cross build (GOFKA_TARGET_ARCH) with the cross compiler."""
+
+    def build_extensions(self) -> None:
+        cross = cross_target()
+        if cross is not None:
+            # The flags of this Python's own build (sysconfig CFLAGS, its
+            # -L/-rpath of its lib folder) are for the host: a cross build
+            # uses the compiler with position-independent, optimized code
+            # and links nothing but libc (the stable ABI needs no libpython).
+            cflags = shlex.split(os.environ.get("CFLAGS", ""))
+            self.compiler.set_executables(
+                compiler_so=cross.cc + ["-fPIC", "-O2", "-Wall", "-DNDEBUG"] + cflags,
+                linker_so=cross.cc + ["-shared"] + shlex.split(os.environ.get("LDFLAGS", "")),
+            )
+        super().build_extensions()
 
     def build_extension(self, ext: Extension) -> None:
         target = self.get_ext_fullpath(ext.name)

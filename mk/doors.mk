@@ -5,6 +5,9 @@
 #
 #   make wheel                  dist/gofka-<v>-cp38-abi3-manylinux_2_X_<arch>.whl
 #                               (py3-none-... when gofka._speedups could not be built)
+#   make wheels                 that wheel and the aarch64 one (cross-built), in dist/
+#   make sdist                  dist/gofka-<v>.tar.gz (pip install builds it with Go and a C compiler)
+#   make test-aarch64           the aarch64 wheel and C tests under qemu-user (tests/aarch64)
 #   make install PREFIX=/opt/g  lib/libgofka.so, include/gofka.h, lib/pkgconfig/gofka.pc
 #   make test-c                 C/C++ tests (tests/c) against GOFKA_BROKERS or a dev cluster
 #   make test-packaging         wheel in fresh venvs, make install + pkg-config, examples, docs
@@ -36,21 +39,63 @@ GOFKA_VERSION := $(shell sed -n 's/^const Version = "\(.*\)"$$/\1/p' core/*.go |
 DOORS_BUILD := build/doors
 TEST_C_FLAGS := -Wall -Wextra -Werror -pedantic -Iinclude -pthread -g
 
-.PHONY: wheel install uninstall test-c test-packaging
+# The architectures `make wheels` builds: this machine's and aarch64 (a
+# cross build from x86_64: setup.py, GOFKA_TARGET_ARCH; needs Debian's
+# gcc-aarch64-linux-gnu).
+WHEEL_ARCHES ?= $(sort $(shell uname -m) aarch64)
+
+.PHONY: wheel wheels sdist install uninstall test-c test-packaging test-aarch64
 
 # The wheel builds libgofka.so and the optional C extension gofka._speedups
 # itself (setup.py runs build.sh, then build_ext); stale setuptools build
-# trees are removed so that no deleted file can ship. pip hides the build's
-# output, so a wheel built without the extension (no Python.h: it is then
-# tagged py3-none-...) is pointed out here.
-wheel:
+# trees are removed so that no deleted file can ship (and so that one
+# architecture's objects never end up in another's wheel). pip hides the
+# build's output, so a wheel built without the extension (no Python.h: it
+# is then tagged py3-none-...) is pointed out here. $(1): the target
+# architecture (GOFKA_TARGET_ARCH; empty: this machine's).
+define build_wheel
 	rm -rf build/lib build/lib.* build/temp.* build/bdist.* python/gofka.egg-info
+	GOFKA_TARGET_ARCH=$(1) $(PYTHON) -m pip wheel --no-deps $(PIP_WHEEL_FLAGS) -w $(WHEEL_DIR) .
+endef
+
+define build_arch_wheel
+$(call build_wheel,$(1))
+	ls $(WHEEL_DIR)/gofka-*_$(1).whl
+
+endef
+
+wheel:
 	rm -f $(WHEEL_DIR)/gofka-*.whl
-	$(PYTHON) -m pip wheel --no-deps $(PIP_WHEEL_FLAGS) -w $(WHEEL_DIR) .
+	$(call build_wheel,)
 	@ls $(WHEEL_DIR)/gofka-*.whl
 	@if ls $(WHEEL_DIR)/gofka-*-py3-none-*.whl >/dev/null 2>&1; then \
 	  echo "warning: the wheel has no gofka._speedups (C extension not built: install python3-dev); gofka runs in pure Python" >&2; \
 	fi
+
+# One wheel per architecture of WHEEL_ARCHES, each checked to be there.
+wheels:
+	rm -f $(WHEEL_DIR)/gofka-*.whl
+	$(foreach arch,$(WHEEL_ARCHES),$(call build_arch_wheel,$(arch)))
+	@if ls $(WHEEL_DIR)/gofka-*-py3-none-*.whl >/dev/null 2>&1; then \
+	  echo "warning: a wheel has no gofka._speedups (C extension not built: install python3-dev); gofka runs in pure Python" >&2; \
+	fi
+
+# The source distribution (MANIFEST.in: the Go sources, build.sh, setup.py,
+# the C speedups' sources). setuptools' own build_sdist makes it, in a small venv of
+# its own with setuptools>=70.1 (from the package index, once) so that this
+# works with any $(PYTHON).
+SDIST_ENV := $(DOORS_BUILD)/sdist-env
+$(SDIST_ENV)/.ok:
+	$(PYTHON) -m venv $(SDIST_ENV)
+	$(SDIST_ENV)/bin/python -m pip install -q "setuptools>=70.1"
+	touch $@
+
+sdist: $(SDIST_ENV)/.ok
+	rm -f $(WHEEL_DIR)/gofka-*.tar.gz
+	rm -rf python/gofka.egg-info
+	$(SDIST_ENV)/bin/python -c 'import sys; from setuptools import build_meta as b; print(b.build_sdist(sys.argv[1]))' \
+	    $(WHEEL_DIR) > $(DOORS_BUILD)/sdist.log
+	@ls $(WHEEL_DIR)/gofka-*.tar.gz
 
 install: $(LIB)
 	install -d "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(PKGCONFIGDIR)"
@@ -69,7 +114,10 @@ uninstall:
 # binary (e.g. test_misuse_faults.c). Each prints "N passed, N failed" last;
 # test-c adds them up into one final line of that form and fails when any
 # binary failed or crashed. GOFKA_BROKERS selects a real cluster, else each
-# binary starts a dev cluster through the C API.
+# binary starts a dev cluster through the C API. TEST_C_RUN prefixes each
+# run (test-aarch64: qemu-aarch64 -L <sysroot>, with CC, CXX, LIB and
+# DOORS_BUILD of the aarch64 build).
+TEST_C_RUN ?=
 C_TEST_EXTRA := $(filter-out tests/c/test_gofka.c,$(wildcard tests/c/test_*.c))
 C_TEST_BINS := $(DOORS_BUILD)/test_gofka $(patsubst tests/c/%.c,$(DOORS_BUILD)/%,$(C_TEST_EXTRA))
 
@@ -87,12 +135,27 @@ $(DOORS_BUILD)/test_%: tests/c/test_%.c include/gofka.h $(LIB)
 test-c: $(C_TEST_BINS)
 	@p=0; f=0; for t in $(C_TEST_BINS); do \
 	    echo "== $$t"; \
-	    $$t > $(DOORS_BUILD)/out.txt 2>&1; rc=$$?; cat $(DOORS_BUILD)/out.txt; \
+	    $(TEST_C_RUN) $$t > $(DOORS_BUILD)/out.txt 2>&1; rc=$$?; cat $(DOORS_BUILD)/out.txt; \
 	    line=$$(grep -E '^[0-9]+ passed, [0-9]+ failed' $(DOORS_BUILD)/out.txt | tail -n 1); \
 	    if [ -z "$$line" ]; then echo "$$t: no summary (exit $$rc)"; f=$$((f+1)); continue; fi; \
 	    p=$$((p + $$(echo "$$line" | cut -d' ' -f1))); f=$$((f + $$(echo "$$line" | cut -d' ' -f3))); \
 	    if [ $$rc -ne 0 ] && [ "$$(echo "$$line" | cut -d' ' -f3)" = 0 ]; then echo "$$t: exit $$rc"; f=$$((f+1)); fi; \
 	done; echo "$$p passed, $$f failed"; [ $$f -eq 0 ]
+
+# The aarch64 wheel where it runs (tests/aarch64): scripts/aarch64-sysroot.sh
+# installs the cross compilers and qemu-user when missing (apt-get, as root)
+# and unpacks Debian's arm64 CPython into AARCH64_SYSROOT; the wheel is
+# cross-built (make wheels WHEEL_ARCHES=aarch64), installed under qemu into
+# a fresh venv and smoke-tested there; tests/c run against its libgofka.so.
+# Measured: 52 s with warm caches; 6 minutes with an empty Go build cache
+# and no sysroot (the arm64 standard library is compiled once).
+AARCH64_BUILD ?= build/aarch64
+AARCH64_SYSROOT ?= $(AARCH64_BUILD)/sysroot
+test-aarch64: venv
+	./scripts/aarch64-sysroot.sh $(AARCH64_SYSROOT)
+	$(MAKE) --no-print-directory wheels WHEEL_ARCHES=aarch64 WHEEL_DIR=$(AARCH64_BUILD)/dist
+	GOFKA_AARCH64_SYSROOT=$(abspath $(AARCH64_SYSROOT)) GOFKA_WHEEL_DIR=$(abspath $(AARCH64_BUILD)/dist) \
+	    $(VENV)/bin/python -m pytest -q -p no:cacheprovider --timeout=1200 tests/aarch64
 
 # Builds the wheel and installs it into fresh venvs outside the repo, checks
 # make install + pkg-config with examples/c, the Go examples and the docs.

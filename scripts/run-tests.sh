@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` runs it:
-#   1. gofmt / go vet / mypy, Go unit and engine tests (dev cluster), fuzz smoke;
+#   1. gofmt / go vet / mypy, Go unit and engine tests (dev cluster), the
+#      portable wait fallback (-tags gofka_portable), fuzz smoke;
 #   2. a real Apache Kafka (scripts/kafka.sh) started for the rest and
 #      always stopped on exit;
 #   3. Go integration tests, Python tests (dev cluster and real Kafka), and
@@ -25,6 +26,13 @@ go vet ./...
 
 step "Go unit and engine tests (dev cluster)"
 go test -count=1 ./...
+
+# internal/ppoll's portable fallbacks (poll(2) and a pipe, what non-Linux
+# builds use) under the engine's socket reader and capi's wake pipes.
+step "portable wait fallback (-tags gofka_portable)"
+go test -count=1 -tags gofka_portable ./internal/ppoll
+go test -count=1 -tags gofka_portable ./core -run 'TestReadRole|TestCallerRead|TestEndWait|TestIdleConnection|TestClaimedResponse|TestUnknownCorrelation|TestCloseNotifies'
+go test -count=1 -tags gofka_portable ./capi -run 'TestEventQueue|TestWakePipe'
 
 step "fuzz smoke (${FUZZTIME:-5s} per target)"
 ./scripts/fuzz.sh "${FUZZTIME:-5s}"

@@ -441,3 +441,27 @@ def test_make_install_pkg_config_and_c_examples(cluster_brokers: str, tmp_path: 
     own.pop("GOFKA_BROKERS", None)
     out = sh([os.path.join(build, "gofka-consumer"), "t", "3"], env=own, cwd=str(tmp_path)).stdout
     assert "3 records received" in out
+
+
+@pytest.mark.parametrize("arch,cc,message", [
+    ("riscv64", "", "GOFKA_TARGET_ARCH=riscv64: cross builds from %s support aarch64"),
+    ("aarch64", "gofka-no-such-cc", "cross-building for aarch64 needs the C compiler gofka-no-such-cc on PATH "
+                                    "(Debian: apt-get install gcc-aarch64-linux-gnu)"),
+])
+def test_cross_build_names_what_is_missing(arch: str, cc: str, message: str, tmp_path: "os.PathLike[str]") -> None:
+    """A cross build (GOFKA_TARGET_ARCH, as `make wheels` runs it; the
+    wheel itself is tested under qemu by `make test-aarch64`) of an
+    architecture it cannot build, or without its cross compiler, stops
+    before building anything, saying what is missing."""
+    import platform
+
+    if platform.machine() == arch:
+        pytest.skip("a native build on this machine, not a cross build")
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), ROOT],
+                          env=clean_env(GOFKA_TARGET_ARCH=arch, GOFKA_CROSS_CC=cc), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=300)
+    assert proc.returncode != 0, proc.stdout
+    expected = message % platform.machine() if "%s" in message else message
+    assert "gofka: " + expected in proc.stdout, proc.stdout
+    assert "with the Go toolchain" not in proc.stdout, proc.stdout
+    assert not glob.glob(os.path.join(str(tmp_path), "*.whl"))

@@ -1,0 +1,5 @@
+//go:build !gofka_portable
+
+package ppoll
+
+const portableTag = false
