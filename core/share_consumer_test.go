@@ -541,3 +541,44 @@ func TestShareAcquireGaps(t *testing.T) {
 	assert.Empty(t, a.offs)
 	assert.ElementsMatch(t, [][2]int64{{11, 11}, {13, 13}}, a.gaps)
 }
+
+// describeShareMembers returns the member ids of the fixture's share group,
+// asking its coordinator with ShareGroupDescribe.
+func describeShareMembers(t *testing.T, ctx context.Context, f *shareFixture) []string {
+	t.Helper()
+	cl, group := f.admin.cl, f.group
+	resp, err := cl.Request(ctx, -1, &wire.FindCoordinatorRequest{Key: group, KeyType: wire.FindCoordinatorKeyTypeGroup})
+	require.NoError(t, err)
+	co, found := resp.(*wire.FindCoordinatorResponse).Coordinator(group)
+	require.True(t, found)
+	require.Zero(t, co.ErrorCode)
+	resp, err = cl.Request(ctx, co.NodeId, &wire.ShareGroupDescribeRequest{GroupIds: []string{group}})
+	require.NoError(t, err)
+	groups := resp.(*wire.ShareGroupDescribeResponse).Groups
+	require.Len(t, groups, 1)
+	require.Zero(t, groups[0].ErrorCode, "describing %s: %v", group, wire.ErrorCode(groups[0].ErrorCode))
+	var ids []string
+	for _, m := range groups[0].Members {
+		ids = append(ids, m.MemberId)
+		assert.Equal(t, []string{f.topic}, m.SubscribedTopicNames)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// TestShareCloseLeavesGroup: a member is in the group (as the coordinator
+// describes it) from its first heartbeat, and Close takes it out at once
+// (the leaving heartbeat, epoch -1), leaving the others.
+func TestShareCloseLeavesGroup(t *testing.T) {
+	ctx := testCtx(t, 60*time.Second)
+	f := newShareFixture(t, ctx)
+	a := f.consumer(t)
+	b := f.consumer(t)
+	waitAssigned(t, a)
+	waitAssigned(t, b)
+	both := []string{a.MemberID(), b.MemberID()}
+	sort.Strings(both)
+	assert.Equal(t, both, describeShareMembers(t, ctx, f))
+	require.NoError(t, a.Close(ctx))
+	assert.Equal(t, []string{b.MemberID()}, describeShareMembers(t, ctx, f))
+}

@@ -12,7 +12,7 @@ import (
 // never panic, never read past its input, and be deterministic. Seeds are
 // kmsg's encodings of filled-in responses.
 func FuzzDecodeShareResponses(f *testing.F) {
-	reqs := []Request{&ShareGroupHeartbeatRequest{}, &ShareFetchRequest{}, &ShareAcknowledgeRequest{}}
+	reqs := []Request{&ShareGroupHeartbeatRequest{}, &ShareGroupDescribeRequest{}, &ShareFetchRequest{}, &ShareAcknowledgeRequest{}}
 	for i, q := range reqs {
 		lo, hi := q.Versions()
 		for v := lo; v <= hi; v++ {

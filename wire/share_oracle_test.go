@@ -8,6 +8,9 @@ package wire
 func init() {
 	oracleCases = append(oracleCases,
 		oracleCase{req: &ShareGroupHeartbeatRequest{}},
+		oracleCase{req: &ShareGroupDescribeRequest{}, names: map[string]string{
+			"ShareGroupDescribeResponseGroup.AssignorName": "Assignor",
+		}},
 		oracleCase{req: &ShareFetchRequest{}},
 		oracleCase{req: &ShareAcknowledgeRequest{}},
 	)
