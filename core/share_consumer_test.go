@@ -582,3 +582,29 @@ func TestShareCloseLeavesGroup(t *testing.T) {
 	require.NoError(t, a.Close(ctx))
 	assert.Equal(t, []string{b.MemberID()}, describeShareMembers(t, ctx, f))
 }
+
+// TestShareGroupIDOfConsumerGroup: a share consumer whose group id is a
+// consumer group's cannot join; every Poll returns the coordinator's error
+// (GROUP_ID_NOT_FOUND: "not a share group"), instead of waiting for an
+// assignment that never comes.
+func TestShareGroupIDOfConsumerGroup(t *testing.T) {
+	ctx := testCtx(t, 60*time.Second)
+	f := newShareFixture(t, ctx)
+	f.produce(t, ctx, 1)
+	cg := newTestConsumer(t, f.brokers, WithGroupID(f.group), WithAutoOffsetReset("earliest"))
+	require.NoError(t, cg.Subscribe(ctx, f.topic))
+	var n int
+	for n == 0 {
+		recs, err := cg.Poll(ctx, 10)
+		require.NoError(t, err)
+		n += len(recs)
+	}
+	require.NoError(t, cg.Commit(ctx))
+
+	c := f.consumer(t)
+	for i := 0; i < 2; i++ {
+		_, err := c.Poll(ctx, 10)
+		require.Error(t, err, "poll %d", i)
+		assert.Equal(t, wire.ErrGroupIDNotFound, wire.CodeOf(err), "poll %d: %v", i, err)
+	}
+}

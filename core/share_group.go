@@ -236,21 +236,20 @@ func (c *ShareConsumer) run() {
 		wait := time.Duration(0)
 		if err != nil {
 			switch code := wire.CodeOf(err); {
-			case code == wire.ErrUnknownMemberID || code == wire.ErrFencedMemberEpoch:
-				// Fenced: join again at once, with the same member id.
+			case epoch != 0 && (code == wire.ErrUnknownMemberID || code == wire.ErrFencedMemberEpoch ||
+				code == wire.ErrGroupIDNotFound):
+				// Fenced, or the group is gone (deleted while we were
+				// in it): join again at once, with the same member id
+				// (a join failing so goes to the backoff below).
 				c.mu.Lock()
 				c.epoch, c.assigned, c.lastErr = 0, nil, err
 				c.mu.Unlock()
 				continue
-			case code != wire.ErrUnsupportedVersion && fatalGroupError(code) || code == wire.ErrGroupIDNotFound:
+			case fatalGroupError(code) || code == wire.ErrGroupIDNotFound:
+				// GROUP_ID_NOT_FOUND when joining: the id belongs to a
+				// group of another type (a consumer group).
 				c.mu.Lock()
 				c.fatal, c.assigned = err, nil
-				c.wakeLocked()
-				c.mu.Unlock()
-				return
-			case code == wire.ErrUnsupportedVersion || code == wire.ErrUnsupportedVersionLocal:
-				c.mu.Lock()
-				c.fatal = err
 				c.wakeLocked()
 				c.mu.Unlock()
 				return
