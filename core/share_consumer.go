@@ -55,6 +55,7 @@ type ShareConsumer struct {
 	sessions map[int32]*shareSession // share sessions by broker node
 	buffered []*ShareRecord          // acquired, not yet returned by Poll
 	stale    bool                    // metadata must be refreshed before the next fetch
+	inflight *shareRound             // requests sent and not yet applied (see shareRound)
 
 	mu         sync.Mutex // guards the fields below
 	closed     bool
@@ -197,7 +198,7 @@ func (c *ShareConsumer) Client() *Client { return c.cl }
 // SetAcknowledgementCallback installs fn (nil removes it): it receives the
 // outcome of every acknowledgement the broker answered, failures included,
 // on the goroutine of the Poll, Commit or Close that sent or answered them,
-// after that call's work is done (so fn may call Acknowledge, not Poll).
+// after that call's work is done, with no lock held.
 func (c *ShareConsumer) SetAcknowledgementCallback(fn func([]ShareAckResult)) {
 	c.mu.Lock()
 	c.ackCB = fn
@@ -288,10 +289,10 @@ func (c *ShareConsumer) partAcksLocked(node int32, sp sharePart) *shareAcks {
 	return a
 }
 
-// settleDelivered applies the acknowledgement mode before a Poll, Commit
-// or Close: implicit accepts every delivered record; explicit returns the
-// number still unacknowledged. With release set (Close), the records not
-// acknowledged are released instead, in both modes.
+// settleDeliveredLocked applies the acknowledgement mode before a Poll,
+// Commit or Close (c.mu held): implicit accepts every delivered record;
+// explicit returns the number still unacknowledged, or, with release set
+// (Close), releases them for the other members.
 func (c *ShareConsumer) settleDeliveredLocked(release bool) int {
 	if c.explicit && !release {
 		return len(c.delivered)
@@ -382,7 +383,9 @@ func (c *ShareConsumer) take(max int) []*ShareRecord {
 // Commit sends the queued acknowledgements now (ShareAcknowledge, one
 // request per broker), in the implicit mode after accepting the records of
 // the last poll, and returns their outcome. Records whose session is gone
-// are reported failed (the broker delivers them again).
+// are reported failed (the broker delivers them again). When ctx ends
+// before the brokers answer it returns TIMED_OUT; the outcome then comes
+// with the next Poll, Commit or Close.
 func (c *ShareConsumer) Commit(ctx context.Context) ([]ShareAckResult, error) {
 	c.opMu.Lock()
 	var results []ShareAckResult
@@ -398,6 +401,11 @@ func (c *ShareConsumer) Commit(ctx context.Context) ([]ShareAckResult, error) {
 	c.settleDeliveredLocked(false)
 	c.mu.Unlock()
 	results = c.sendAcks(ctx, false)
+	if c.inflight != nil {
+		// The broker applies what was sent; the outcome comes with the
+		// next Poll, Commit or Close (and the callback).
+		return results, &wire.Error{Code: wire.ErrTimedOut, Detail: "commit: the brokers did not answer before the deadline; the outcome is reported by the next call"}
+	}
 	return results, nil
 }
 

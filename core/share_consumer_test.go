@@ -608,3 +608,55 @@ func TestShareGroupIDOfConsumerGroup(t *testing.T) {
 		assert.Equal(t, wire.ErrGroupIDNotFound, wire.CodeOf(err), "poll %d: %v", i, err)
 	}
 }
+
+// TestSharePollDeadlineKeepsSession: a Poll whose ctx ends while its share
+// fetch is at the broker (no records: the long poll runs to the deadline)
+// leaves the request in flight instead of abandoning it, since the broker
+// applies it (the session moves to its next epoch, acknowledgements it
+// carries are taken): the next call takes up its answer and goes on in the
+// same share session. (Abandoning it reset the session: a new one, with the
+// acknowledgements of the old one reported failed.)
+func TestSharePollDeadlineKeepsSession(t *testing.T) {
+	ctx := testCtx(t, 60*time.Second)
+	f := newShareFixture(t, ctx)
+	c := f.consumer(t, WithShareAcknowledgementMode(ShareAckExplicit), WithFetchMaxWait(2*time.Second))
+	var results []ShareAckResult
+	c.SetAcknowledgementCallback(func(r []ShareAckResult) { results = append(results, r...) })
+	waitAssigned(t, c)
+	f.produce(t, ctx, 1)
+	var first []*ShareRecord
+	pollUntil(t, ctx, c, func(r []*ShareRecord) { first = append(first, r...) }, func() bool { return len(first) > 0 })
+	require.NoError(t, c.Acknowledge(first[0], AcknowledgeAccept))
+	_, err := c.Commit(ctx)
+	require.NoError(t, err)
+	require.Len(t, results, 1)
+	assert.NoError(t, results[0].Err)
+	resets := func() int {
+		c.opMu.Lock()
+		defer c.opMu.Unlock()
+		require.Len(t, c.sessions, 1)
+		for _, s := range c.sessions {
+			require.Positive(t, s.epoch)
+			return s.resets
+		}
+		return -1
+	}
+	before := resets()
+
+	for i := 0; i < 3; i++ {
+		short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		recs, err := c.Poll(short, 10) // nothing to fetch: runs to the deadline
+		cancel()
+		require.NoError(t, err)
+		require.Empty(t, recs)
+	}
+	_, err = c.Commit(ctx) // nothing to send: takes up a round in flight
+	require.NoError(t, err)
+	assert.Equal(t, before, resets(), "the share session was never abandoned")
+
+	f.produce(t, ctx, 1) // v1
+	var later []*ShareRecord
+	pollUntil(t, ctx, c, func(r []*ShareRecord) { later = append(later, r...) }, func() bool { return len(later) > 0 })
+	assert.Equal(t, "v1", string(later[0].Value), "v0 was accepted: never delivered again")
+	assert.Len(t, results, 1, "no acknowledgement failed: %v", results)
+}

@@ -29,9 +29,15 @@ type shareSession struct {
 	conn  shareConn
 	epoch int32              // the next request's epoch; 0 opens a session
 	parts map[sharePart]bool // in the session, as the broker knows it
+	// resets counts the sessions abandoned after an error (a clean close
+	// is not one).
+	resets int
 }
 
 func (s *shareSession) reset() {
+	if s.epoch != 0 {
+		s.resets++
+	}
 	s.epoch = 0
 	s.parts = map[sharePart]bool{}
 }
@@ -157,6 +163,9 @@ type shareJob struct {
 // and waits for an assignment or ctx. It returns the acknowledgements'
 // outcome, and an error only when the membership is over.
 func (c *ShareConsumer) fetchRound(ctx context.Context, maxRecs int) ([]ShareAckResult, error) {
+	if c.inflight != nil {
+		return c.awaitRound(ctx), nil // the previous Poll's round first
+	}
 	c.mu.Lock()
 	if c.fatal != nil {
 		err := c.fatal
@@ -268,21 +277,67 @@ func (c *ShareConsumer) fetchRound(ctx context.Context, maxRecs int) ([]ShareAck
 		maxWait = min(maxWait, time.Until(dl))
 	}
 	maxWait = max(maxWait, 0)
-	var wg sync.WaitGroup
 	for _, j := range jobs {
 		j.req = c.buildShareRequest(j, maxRecs, maxWait)
+	}
+	c.launch(jobs, false)
+	return append(results, c.awaitRound(ctx)...), nil
+}
+
+// shareRound is a set of share requests in flight, one per broker. Their
+// outcome must be applied whatever the caller's ctx does: the broker
+// applies them (session epochs move on, acknowledgements are taken, records
+// acquired), so a Poll whose ctx ends first leaves the round in flight and
+// the next Poll, Commit or Close takes it up (awaitRound).
+type shareRound struct {
+	jobs    map[int32]*shareJob
+	closing bool          // the requests close their sessions
+	done    chan struct{} // closed when every response (or failure) is in
+}
+
+// launch sends the requests of jobs, each bounded by request.timeout.ms
+// (plus the long poll of a share fetch), not by any caller's ctx, and makes
+// them the round in flight (opMu held).
+func (c *ShareConsumer) launch(jobs map[int32]*shareJob, closing bool) {
+	r := &shareRound{jobs: jobs, closing: closing, done: make(chan struct{})}
+	var wg sync.WaitGroup
+	for _, j := range jobs {
 		wg.Add(1)
 		go func(j *shareJob) {
 			defer wg.Done()
 			j.sent = time.Now()
-			j.resp, j.err = j.s.conn.request(ctx, j.s.node, j.req)
+			j.resp, j.err = j.s.conn.request(context.Background(), j.s.node, j.req)
 		}(j)
 	}
-	wg.Wait()
-	for _, j := range jobs {
-		results = append(results, c.handleShareResponse(j)...)
+	go func() {
+		wg.Wait()
+		close(r.done)
+	}()
+	c.inflight = r
+}
+
+// awaitRound waits, up to the end of ctx, for the round in flight and
+// applies its responses, returning the acknowledgements' outcome. When ctx
+// ends first the round stays in flight (opMu held).
+func (c *ShareConsumer) awaitRound(ctx context.Context) []ShareAckResult {
+	r := c.inflight
+	if r == nil {
+		return nil
 	}
-	return results, nil
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return nil
+	}
+	c.inflight = nil
+	var results []ShareAckResult
+	for _, j := range r.jobs {
+		results = append(results, c.handleShareResponse(j)...)
+		if r.closing {
+			j.s.epoch, j.s.parts = 0, map[sharePart]bool{}
+		}
+	}
+	return results
 }
 
 // buildShareRequest builds the request of j: a ShareFetch when the broker
@@ -348,7 +403,10 @@ func (c *ShareConsumer) buildShareRequest(j *shareJob, maxRecs int, maxWait time
 // releases what the session still holds), those with nothing to
 // acknowledge too.
 func (c *ShareConsumer) sendAcks(ctx context.Context, closing bool) []ShareAckResult {
-	var results []ShareAckResult
+	results := c.awaitRound(ctx)
+	if c.inflight != nil {
+		return results // ctx ended first: what is queued waits for the next call
+	}
 	jobs := map[int32]*shareJob{}
 	for node, byPart := range c.takePending() {
 		s := c.session(node)
@@ -366,27 +424,17 @@ func (c *ShareConsumer) sendAcks(ctx context.Context, closing bool) []ShareAckRe
 			}
 		}
 	}
-	var wg sync.WaitGroup
+	if len(jobs) == 0 {
+		return results
+	}
 	for _, j := range jobs {
 		j.req = c.buildShareRequest(j, 0, 0)
 		if closing {
 			j.req.(*wire.ShareAcknowledgeRequest).ShareSessionEpoch = -1
 		}
-		wg.Add(1)
-		go func(j *shareJob) {
-			defer wg.Done()
-			j.sent = time.Now()
-			j.resp, j.err = j.s.conn.request(ctx, j.s.node, j.req)
-		}(j)
 	}
-	wg.Wait()
-	for _, j := range jobs {
-		results = append(results, c.handleShareResponse(j)...)
-		if closing {
-			j.s.reset()
-		}
-	}
-	return results
+	c.launch(jobs, closing)
+	return append(results, c.awaitRound(ctx)...)
 }
 
 // failAcks reports every acknowledgement of byPart failed with err.
