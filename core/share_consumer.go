@@ -69,7 +69,6 @@ type ShareConsumer struct {
 	coordNode  int32
 	coordOK    bool
 	fatal      error // ends the membership: every Poll returns it
-	lastErr    error // the last heartbeat's error, cleared by a success
 	// delivered holds the records Poll returned that are not acknowledged
 	// yet, pending the acknowledgements not sent yet, by broker node.
 	delivered map[shareKey]*ShareRecord

@@ -463,9 +463,7 @@ func (c *ShareConsumer) handleShareResponse(j *shareJob) []ShareAckResult {
 	fail := func(err error) []ShareAckResult {
 		s.reset()
 		c.stale = true
-		c.mu.Lock()
-		c.lastErr = err
-		c.mu.Unlock()
+		c.cfg.logf(LogWarn, "share", "group %s: share session with %s abandoned (a new one opens at the next poll): %v", c.cfg.GroupID, nodeName(s.node), err)
 		return failAcks(c, j.acks, err)
 	}
 	if j.err != nil {
@@ -526,9 +524,7 @@ func (c *ShareConsumer) handleShareResponse(j *shareJob) []ShareAckResult {
 					// NOT_LEADER_OR_FOLLOWER and the like: find the
 					// leader again before the next round.
 					c.stale = true
-					c.mu.Lock()
-					c.lastErr = &wire.Error{Code: wire.ErrorCode(p.ErrorCode), Detail: fmt.Sprintf("share fetch of partition %d from broker %d", p.PartitionIndex, s.node)}
-					c.mu.Unlock()
+					c.cfg.logf(LogWarn, "share", "group %s: share fetch of %s/%d from %s: %v", c.cfg.GroupID, c.nameOf(sp.id), sp.p, nodeName(s.node), wire.ErrorCode(p.ErrorCode))
 				}
 				c.acquire(s.node, sp, p, deadline)
 			}
@@ -584,9 +580,7 @@ func (c *ShareConsumer) acquire(node int32, sp sharePart, p *wire.ShareFetchResp
 	if derr != nil {
 		// A corrupt batch: its offsets are not acknowledged as gaps (the
 		// lock ends and the broker delivers them again).
-		c.mu.Lock()
-		c.lastErr = &wire.Error{Code: wire.ErrCorruptMessage, Detail: fmt.Sprintf("%s/%d: %v", name, sp.p, derr)}
-		c.mu.Unlock()
+		c.cfg.logf(LogWarn, "share", "group %s: %s/%d: corrupt record batch, left to its acquisition lock: %v", c.cfg.GroupID, name, sp.p, derr)
 		return
 	}
 	// Gaps: acquired offsets without a record, as ranges, up to the end

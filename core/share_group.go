@@ -184,12 +184,12 @@ func (c *ShareConsumer) heartbeat(ctx context.Context, epoch int32) error {
 		return nil // left
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.epoch = r.MemberEpoch
 	if r.HeartbeatIntervalMs > 0 {
 		c.hbInterval = time.Duration(r.HeartbeatIntervalMs) * time.Millisecond
 	}
-	if r.Assignment != nil {
+	changed := r.Assignment != nil
+	if changed {
 		asg := map[sharePart]bool{}
 		for _, t := range r.Assignment.TopicPartitions {
 			for _, p := range t.Partitions {
@@ -203,7 +203,11 @@ func (c *ShareConsumer) heartbeat(ctx context.Context, epoch int32) error {
 		c.joined = true
 		c.wakeLocked()
 	}
-	c.lastErr = nil
+	n := len(c.assigned)
+	c.mu.Unlock()
+	if changed {
+		c.cfg.logf(LogInfo, "share", "group %s: member %s at epoch %d is assigned %d partition(s)", c.cfg.GroupID, c.memberID, r.MemberEpoch, n)
+	}
 	return nil
 }
 
@@ -242,8 +246,9 @@ func (c *ShareConsumer) run() {
 				// in it): join again at once, with the same member id
 				// (a join failing so goes to the backoff below).
 				c.mu.Lock()
-				c.epoch, c.assigned, c.lastErr = 0, nil, err
+				c.epoch, c.assigned = 0, nil
 				c.mu.Unlock()
+				c.cfg.logf(LogInfo, "share", "group %s: member %s rejoins: %v", c.cfg.GroupID, c.memberID, err)
 				continue
 			case fatalGroupError(code) || code == wire.ErrGroupIDNotFound:
 				// GROUP_ID_NOT_FOUND when joining: the id belongs to a
@@ -252,11 +257,10 @@ func (c *ShareConsumer) run() {
 				c.fatal, c.assigned = err, nil
 				c.wakeLocked()
 				c.mu.Unlock()
+				c.cfg.logf(LogError, "share", "group %s: membership ended: %v", c.cfg.GroupID, err)
 				return
 			default:
-				c.mu.Lock()
-				c.lastErr = err
-				c.mu.Unlock()
+				c.cfg.logf(LogWarn, "share", "group %s: heartbeat failed, retrying: %v", c.cfg.GroupID, err)
 				wait = c.cfg.lookupBackoff(attempt)
 				attempt++
 			}
