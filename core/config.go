@@ -81,6 +81,11 @@ type Config struct {
 	RebalanceCallbacks     bool                 // rebalance.callbacks: revocations wait for the app's next poll
 	ClientRack             string               // client.rack
 
+	// --- share consumer ---
+	// Properties in core/share_config.go; a ShareConsumer also reads
+	// group.id, client.rack, fetch.* and max.poll.records above.
+	ShareAcknowledgementMode string // share.acknowledgement.mode: "implicit" or "explicit"
+
 	// --- admin and connection pool ---
 	// Properties in core/pool_config.go.
 	Pool               *Pool         // connection.pool; nil = a private pool built from the two fields below

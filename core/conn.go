@@ -61,6 +61,8 @@ func (l requestLimits) bound(req wire.Request) time.Duration {
 	switch r := req.(type) {
 	case *wire.FetchRequest:
 		d += ms(r.MaxWaitMs)
+	case *wire.ShareFetchRequest:
+		d += ms(r.MaxWaitMs)
 	case *wire.JoinGroupRequest:
 		d += max(ms(r.RebalanceTimeoutMs), ms(r.SessionTimeoutMs), l.rebalance)
 	case *wire.SyncGroupRequest:

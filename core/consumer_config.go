@@ -102,7 +102,7 @@ var consumerProperties = []Property{
 
 // WithGroupID sets the consumer group id (group.id; default none: the
 // consumer can only Assign partitions and not commit).
-func WithGroupID(id string) ConsumerOption { return consumerOpt(func(c *Config) { c.GroupID = id }) }
+func WithGroupID(id string) GroupOption { return groupOpt(func(c *Config) { c.GroupID = id }) }
 
 // WithGroupInstanceID makes the consumer a static group member
 // (group.instance.id; default none: a dynamic member).
@@ -166,8 +166,8 @@ func WithIsolationLevel(level IsolationLevel) ConsumerOption {
 // WithFetchBytes sets fetch.min.bytes, fetch.max.bytes and
 // max.partition.fetch.bytes (a value <= 0 keeps the current setting;
 // defaults 1 byte, 50 MiB and 1 MiB).
-func WithFetchBytes(minBytes, maxBytes, maxPartitionBytes int32) ConsumerOption {
-	return consumerOpt(func(c *Config) {
+func WithFetchBytes(minBytes, maxBytes, maxPartitionBytes int32) GroupOption {
+	return groupOpt(func(c *Config) {
 		if minBytes > 0 {
 			c.FetchMinBytes = minBytes
 		}
@@ -181,13 +181,13 @@ func WithFetchBytes(minBytes, maxBytes, maxPartitionBytes int32) ConsumerOption 
 }
 
 // WithFetchMaxWait sets fetch.max.wait.ms (default 500 ms).
-func WithFetchMaxWait(d time.Duration) ConsumerOption {
-	return consumerOpt(func(c *Config) { c.FetchMaxWait = d })
+func WithFetchMaxWait(d time.Duration) GroupOption {
+	return groupOpt(func(c *Config) { c.FetchMaxWait = d })
 }
 
 // WithMaxPollRecords sets max.poll.records (default 500).
-func WithMaxPollRecords(n int) ConsumerOption {
-	return consumerOpt(func(c *Config) { c.MaxPollRecords = n })
+func WithMaxPollRecords(n int) GroupOption {
+	return groupOpt(func(c *Config) { c.MaxPollRecords = n })
 }
 
 // validateConsumer checks the consumer settings (called by NewConsumer, so

@@ -48,6 +48,21 @@ type AdminOption interface {
 	adminOption()
 }
 
+// ShareConsumerOption is a setting of NewShareConsumer: a share-consumer
+// option (WithShareAcknowledgementMode), a GroupOption (WithGroupID, the
+// fetch sizes, WithMaxPollRecords), a ClientOption or a ConnOption.
+type ShareConsumerOption interface {
+	option
+	shareConsumerOption()
+}
+
+// GroupOption is a setting both kinds of group member read: accepted by
+// NewConsumer and NewShareConsumer.
+type GroupOption interface {
+	ConsumerOption
+	ShareConsumerOption
+}
+
 // PoolOption is a setting of NewPool: a pool option (WithAcquireTimeout)
 // or a ConnOption.
 type PoolOption interface {
@@ -56,10 +71,12 @@ type PoolOption interface {
 }
 
 // ClientOption is a setting of every client that talks to a cluster:
-// accepted by NewProducer, NewConsumer, NewAdmin and NewClient.
+// accepted by NewProducer, NewConsumer, NewShareConsumer, NewAdmin and
+// NewClient.
 type ClientOption interface {
 	ProducerOption
 	ConsumerOption
+	ShareConsumerOption
 	AdminOption
 }
 
@@ -77,19 +94,30 @@ type (
 	clientOpt   func(*Config) // producer, consumer, admin (and Client)
 	producerOpt func(*Config)
 	consumerOpt func(*Config)
+	groupOpt    func(*Config) // consumer and share consumer
+	shareOpt    func(*Config)
 	poolOpt     func(*Config)
 )
 
-func (o connOpt) apply(c *Config) { o(c) }
-func (connOpt) producerOption()   {}
-func (connOpt) consumerOption()   {}
-func (connOpt) adminOption()      {}
-func (connOpt) poolOption()       {}
+func (o connOpt) apply(c *Config)    { o(c) }
+func (connOpt) producerOption()      {}
+func (connOpt) consumerOption()      {}
+func (connOpt) shareConsumerOption() {}
+func (connOpt) adminOption()         {}
+func (connOpt) poolOption()          {}
 
-func (o clientOpt) apply(c *Config) { o(c) }
-func (clientOpt) producerOption()   {}
-func (clientOpt) consumerOption()   {}
-func (clientOpt) adminOption()      {}
+func (o clientOpt) apply(c *Config)    { o(c) }
+func (clientOpt) producerOption()      {}
+func (clientOpt) consumerOption()      {}
+func (clientOpt) shareConsumerOption() {}
+func (clientOpt) adminOption()         {}
+
+func (o groupOpt) apply(c *Config)    { o(c) }
+func (groupOpt) consumerOption()      {}
+func (groupOpt) shareConsumerOption() {}
+
+func (o shareOpt) apply(c *Config)    { o(c) }
+func (shareOpt) shareConsumerOption() {}
 
 func (o producerOpt) apply(c *Config) { o(c) }
 func (producerOpt) producerOption()   {}

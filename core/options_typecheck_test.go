@@ -75,16 +75,19 @@ func (c *checker) check(name, src string) []typeErr {
 // Each option is accepted by exactly the constructors of the kinds it
 // applies to; every other constructor refuses it at compile time.
 func TestOptionKindsTypeCheck(t *testing.T) {
-	ctors := []string{"NewProducer", "NewConsumer", "NewAdmin", "NewClient", "NewPool"}
-	all := map[string]bool{"NewProducer": true, "NewConsumer": true, "NewAdmin": true, "NewClient": true, "NewPool": true}
-	clients := map[string]bool{"NewProducer": true, "NewConsumer": true, "NewAdmin": true, "NewClient": true}
+	ctors := []string{"NewProducer", "NewConsumer", "NewShareConsumer", "NewAdmin", "NewClient", "NewPool"}
+	all := map[string]bool{"NewProducer": true, "NewConsumer": true, "NewShareConsumer": true, "NewAdmin": true, "NewClient": true, "NewPool": true}
+	clients := map[string]bool{"NewProducer": true, "NewConsumer": true, "NewShareConsumer": true, "NewAdmin": true, "NewClient": true}
 	options := []struct {
 		expr string
 		kind map[string]bool // constructors that accept it
 	}{
 		{`core.WithAcks(core.AcksAll)`, map[string]bool{"NewProducer": true}},
 		{`core.WithLinger(time.Millisecond)`, map[string]bool{"NewProducer": true}},
-		{`core.WithGroupID("g")`, map[string]bool{"NewConsumer": true}},
+		{`core.WithGroupID("g")`, map[string]bool{"NewConsumer": true, "NewShareConsumer": true}},
+		{`core.WithMaxPollRecords(10)`, map[string]bool{"NewConsumer": true, "NewShareConsumer": true}},
+		{`core.WithAutoOffsetReset(core.OffsetResetEarliest)`, map[string]bool{"NewConsumer": true}},
+		{`core.WithShareAcknowledgementMode(core.ShareAckExplicit)`, map[string]bool{"NewShareConsumer": true}},
 		{`core.WithIsolationLevel(core.ReadCommitted)`, map[string]bool{"NewConsumer": true}},
 		{`core.WithBrokers("h:1")`, clients},
 		{`core.WithRetry(core.DefaultRetryPolicy())`, clients},

@@ -735,6 +735,21 @@ share.coordinator.state.topic.min.isr=$isr
 group.initial.rebalance.delay.ms=0
 log.retention.check.interval.ms=300000
 EOF
+    # Share groups (KIP-932) need nothing to be enabled from Kafka 4.2 on: a
+    # fresh format finalizes share.version (4.4: level 2; check with
+    # 'run-class org.apache.kafka.tools.FeatureCommand --bootstrap-server
+    # ... describe'). 3.9 has none and 4.0/4.1 only an early access that is
+    # off, so the share tests skip below 4.2 and this block is gated: it
+    # lowers the coordinator's floors (5 s heartbeats, 15 s acquisition
+    # locks by default) so that share members join within a second and a
+    # test can set a short lock on its group (share.record.lock.duration.ms).
+    if version_at_least 4 2; then
+      cat <<EOF
+group.share.min.heartbeat.interval.ms=500
+group.share.heartbeat.interval.ms=1000
+group.share.min.record.lock.duration.ms=1000
+EOF
+    fi
     # Kafka 4.x enables classic+consumer (KIP-848) group protocols by default;
     # setting the (deprecated in 4.4) list explicitly disables 'streams'.
     if [[ -n "$KAFKA_GROUP_PROTOCOLS" ]]; then
