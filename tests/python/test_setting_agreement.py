@@ -132,7 +132,9 @@ PY_DOORS: Dict[str, "tuple[str, Any, Any]"] = {
     "retries": ("producer", lambda v: _retry(max_retries=v), None),
     "retry.backoff.ms": (
         "producer", lambda v: _retry(initial_backoff_ms=v, max_backoff_ms=max(v, 30000)),
-        lambda v: {"retry.backoff.max.ms": max(v, 30000)}),
+        # the companion stays in its own range: the engine applies
+        # properties in key order and would report it first
+        lambda v: {"retry.backoff.max.ms": min(max(v, 30000), 2 ** 31 - 1)}),
     "retry.backoff.max.ms": (
         "producer", lambda v: _retry(initial_backoff_ms=0, max_backoff_ms=v),
         lambda v: {"retry.backoff.ms": 0}),
