@@ -174,6 +174,8 @@ type partBuf struct {
 	// being refused (e.g. NOT_LEADER_OR_FOLLOWER on a partition still
 	// loading) batch 1 could be written before it.
 	seqConfirmed bool
+
+	st partCounters // statistics (core/stats.go); atomics, no lock
 }
 
 // appendRec adds r to the open batch, starting a new one when needed. With
