@@ -778,9 +778,19 @@ int32_t gofka_admin_close(gofka_handle_t admin, gofka_error_t *err);
  * GOFKA_ERR_INVALID_HANDLE, as for every call. There is no
  * periodic callback in C (the library never calls the caller's code):
  * call these on a timer of your own.
+ *
+ * gofka_producer_stats: the producer's statistics, with per partition the
+ * queue depth (records, bytes, batches), batches, records and bytes sent
+ * and retries.
  */
 int32_t gofka_producer_stats(gofka_handle_t producer, char **json_out, size_t *len_out, gofka_error_t *err);
+
+/* The consumer's statistics (see above): also per assigned partition the
+ * fetch position, position, committed offset, high watermark, lag and
+ * prefetched records and bytes. */
 int32_t gofka_consumer_stats(gofka_handle_t consumer, char **json_out, size_t *len_out, gofka_error_t *err);
+
+/* The admin client's statistics (see above): per broker only. */
 int32_t gofka_admin_stats(gofka_handle_t admin, char **json_out, size_t *len_out, gofka_error_t *err);
 
 /* ---------------------------------------------------------------------- */
