@@ -409,7 +409,7 @@ func (c *conn) requestTimedOut(req wire.Request, bound time.Duration) error {
 type waiter struct {
 	ch     chan []byte // capacity 1: the frame; closed when the connection dies; nil: given up
 	notify func()      // optional: called after ch is filled or closed (clientConn.start)
-	sent   int64       // unix ns the request was sent, for its round-trip time; 0 = not timed (timesRTT)
+	sent   int64       // monoNow() when the request was sent, for its round-trip time; 0 = not timed (timesRTT)
 }
 
 func (w waiter) signal() {
@@ -436,7 +436,7 @@ func (c *conn) send(req wire.Request, v int16, wantReply bool, clientID string, 
 		ch = make(chan []byte, 1)
 		w := waiter{ch: ch, notify: notify}
 		if c.stats != nil && timesRTT(req) {
-			w.sent = now
+			w.sent = monoNow()
 		}
 		c.pending[id] = w
 	}

@@ -99,14 +99,22 @@ func (c *conn) noteSent(n int) {
 	}
 }
 
+// monoEpoch anchors monoNow.
+var monoEpoch = time.Now()
+
+// monoNow is a monotonic clock in ns (never 0 after the first ns of the
+// process): round trips are measured on it, so wall-clock steps do not
+// distort them, and it reads faster than time.Now().UnixNano().
+func monoNow() int64 { return int64(time.Since(monoEpoch)) + 1 }
+
 // noteReceived counts a response frame of n bytes (size prefix excluded)
-// for a request sent at sent (unix ns; 0 = not timed, see timesRTT).
+// for a request sent at sent (monoNow; 0 = not timed, see timesRTT).
 func (c *conn) noteReceived(n int, sent int64) {
 	if st := c.stats; st != nil {
 		st.respRecv.Add(1)
 		st.bytesRecv.Add(int64(n) + 4)
 		if sent != 0 {
-			st.noteRTT(time.Now().UnixNano() - sent)
+			st.noteRTT(monoNow() - sent)
 		}
 	}
 }
