@@ -194,7 +194,7 @@ type BrokerStats struct {
 	Connects int64 `json:"connects"`
 	// ConnectFailures is the number of failed dials.
 	ConnectFailures int64 `json:"connect_failures"`
-	// Reconnects is the number of successful dials after the first.
+	// Reconnects is the number of successful dials that replaced a closed connection to the address (at most one per closed connection; several connections open at once, e.g. a consumer's group coordinator lease, are no reconnects).
 	Reconnects int64 `json:"reconnects"`
 	// Disconnects is the number of connections closed, for any reason (idle reaping included).
 	Disconnects int64 `json:"disconnects"`
@@ -234,7 +234,7 @@ func (p *Pool) brokerSnapshot() []BrokerStats {
 			Connects: bc.connects.Load(), ConnectFailures: bc.connectFails.Load(),
 			Disconnects: bc.disconnects.Load()}
 		s.Errors = bc.errors.Load() + s.ConnectFailures
-		s.Reconnects = max(s.Connects-1, 0)
+		s.Reconnects = max(min(s.Connects-1, s.Disconnects), 0)
 		s.RTTAvgUs, s.RTTP99Us, s.RTTSamples = bc.rttStats()
 		if l := state[bc.addr]; l != nil {
 			s.Connections, s.InFlight = l.conns, l.inFlight

@@ -175,6 +175,10 @@ func TestConsumerStatsLag(t *testing.T) {
 	require.Positive(t, st.Rebalances)
 	require.Zero(t, st.LastCommitMs)
 	require.Positive(t, brokerTotals(st.Brokers).ResponsesReceived)
+	// The group coordinator's leased connection is a second connection to
+	// a broker, not a reconnect.
+	require.Zero(t, brokerTotals(st.Brokers).Reconnects)
+	require.Zero(t, brokerTotals(st.Brokers).Disconnects)
 
 	before := time.Now().UnixMilli()
 	require.NoError(t, c.Commit(ctx))
