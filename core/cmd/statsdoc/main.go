@@ -78,6 +78,10 @@ asks: atomic additions per request, response, batch or fetch response, never
 per record. Counters count from the creation of the client (per-broker ones
 from the creation of its connection pool). Every field is always present;
 arrays may be empty.
+
+Prometheus: ` + "`examples/prometheus_stats.py`" + ` exports ` + "`stats()`" + ` through ` + "`prometheus_client`" + ` (a
+collector that takes the snapshots at each scrape; run by
+` + "`tests/python/test_example_prometheus.py`" + `).
 `
 
 // render writes the Markdown; coreDir is where package core's source is.
