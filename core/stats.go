@@ -105,7 +105,7 @@ func (p *Producer) Stats() ProducerStats {
 		Bytes: s.bytes.Load(), Retries: s.retries.Load(), EpochBumps: s.bumps.Load(),
 		Acknowledged: s.acked.Load(), Failed: s.failed.Load(),
 		BufferedRecords: p.outstanding.Load(), BufferBytes: p.mem.used.Load(), BufferLimit: p.mem.max,
-		Brokers: p.cl.pool.brokerSnapshot(), Partitions: []ProducerPartitionStats{}}
+		Brokers: p.cl.brokerStats(), Partitions: []ProducerPartitionStats{}}
 	p.topics.Range(func(_, v any) bool {
 		for _, pb := range v.(*topicState).partitions() {
 			ps := ProducerPartitionStats{Topic: pb.topic, Partition: pb.partition,
@@ -217,7 +217,7 @@ func (c *Consumer) Stats() ConsumerStats {
 		FetchedRecords: c.stats.fetchedRecords.Load(), FetchedBytes: c.stats.fetchedBytes.Load(),
 		Rebalances: c.stats.rebalances.Load(), Commits: c.stats.commits.Load(),
 		LastCommitMs: c.stats.lastCommit.Load(),
-		Brokers:      c.cl.pool.brokerSnapshot(), Partitions: []ConsumerPartitionStats{}}
+		Brokers:      c.cl.brokerStats(), Partitions: []ConsumerPartitionStats{}}
 	c.mu.Lock()
 	out.BufferBytes = int64(c.bufBytes)
 	type pre struct{ recs, bytes int64 }
@@ -272,5 +272,5 @@ type AdminStats struct {
 // concurrent use, also after Close; no network I/O.
 func (a *Admin) Stats() AdminStats {
 	return AdminStats{Type: "admin", ClientID: a.cl.cfg.ClientID, TimestampMs: time.Now().UnixMilli(),
-		Brokers: a.cl.pool.brokerSnapshot()}
+		Brokers: a.cl.brokerStats()}
 }

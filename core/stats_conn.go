@@ -166,7 +166,7 @@ func (p *Pool) noteDial(addr string, nodeID int32, ok bool) {
 type BrokerStats struct {
 	// Address is the broker's "host:port".
 	Address string `json:"address"`
-	// NodeID is the broker's node id, -1 while only known as a bootstrap address.
+	// NodeID is the broker's node id (from the dial or the client's metadata), -1 while only known as a bootstrap address.
 	NodeID int32 `json:"node_id"`
 	// State is "up" (a live connection), "connecting" (a dial in progress) or "down".
 	State string `json:"state"`
@@ -198,6 +198,27 @@ type BrokerStats struct {
 	Reconnects int64 `json:"reconnects"`
 	// Disconnects is the number of connections closed, for any reason (idle reaping included).
 	Disconnects int64 `json:"disconnects"`
+}
+
+// brokerStats is the per-broker part of a client's snapshot: its pool's
+// counters, with the node ids the client's metadata knows (a broker
+// reached through its bootstrap address was dialed without one).
+func (c *Client) brokerStats() []BrokerStats {
+	out := c.pool.brokerSnapshot()
+	if m := c.meta.Load(); m != nil {
+		for i := range out {
+			if out[i].NodeID >= 0 {
+				continue
+			}
+			for id, b := range m.Brokers {
+				if b.Addr() == out[i].Address {
+					out[i].NodeID = id
+					break
+				}
+			}
+		}
+	}
+	return out
 }
 
 // brokerSnapshot returns the statistics of every address the pool has

@@ -88,6 +88,7 @@ func TestProducerStats(t *testing.T) {
 		if b.State == "up" {
 			up++
 			require.Positive(t, b.Connections)
+			require.GreaterOrEqual(t, b.NodeID, int32(0), "the metadata names every broker it reached")
 		}
 	}
 	require.Positive(t, up)
