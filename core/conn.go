@@ -120,6 +120,7 @@ type conn struct {
 
 	stats      *brokerCounters // the pool's counters of addr (stats_conn.go); set at dial, never changed; nil = not counted
 	localClose atomic.Bool     // closed on purpose (closeLocal): not counted as an error
+	set        atomic.Bool     // dialConn finished setting it up: its close counts as a disconnect
 }
 
 // dialConn connects to addr, optionally over TLS, negotiates API versions
@@ -180,6 +181,7 @@ func dialConn(ctx context.Context, addr string, nodeID int32, cfg *Config, stats
 			c.retireAfter(lifetime)
 		}
 	}
+	c.set.Store(true)
 	return c, nil
 }
 

@@ -120,9 +120,10 @@ func (c *conn) noteReceived(n int, sent int64) {
 }
 
 // noteClosed counts the end of c (called once, by close); it is an error
-// unless the pool or the client closed it on purpose (closeLocal).
+// unless the pool or the client closed it on purpose (closeLocal). A conn
+// whose setup failed counts as a failed dial only (Pool.noteDial).
 func (c *conn) noteClosed() {
-	if st := c.stats; st != nil {
+	if st := c.stats; st != nil && c.set.Load() {
 		st.disconnects.Add(1)
 		if !c.localClose.Load() {
 			st.errors.Add(1)

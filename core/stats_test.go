@@ -225,6 +225,37 @@ func TestAdminStatsConnectFailure(t *testing.T) {
 	require.EqualValues(t, -1, b.NodeID)
 }
 
+// A peer that accepts connections and closes them before the handshake
+// ends gives failed dials, not disconnects: each failure counts once.
+func TestStatsHandshakeFailureCountsOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	a, err := NewAdmin(WithBrokers(ln.Addr().String()), WithDialTimeout(time.Second))
+	require.NoError(t, err)
+	defer a.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	require.Error(t, a.Client().Connect(ctx))
+	st := a.Stats()
+	require.Len(t, st.Brokers, 1)
+	b := st.Brokers[0]
+	require.Positive(t, b.ConnectFailures)
+	require.Equal(t, b.ConnectFailures, b.Errors)
+	require.Zero(t, b.Disconnects)
+	require.Zero(t, b.Connects)
+	require.Zero(t, b.Reconnects)
+}
+
 // The p99 of the round-trip window is its nearest-rank percentile.
 func TestRTTWindow(t *testing.T) {
 	bc := newBrokerCounters("x:1")
