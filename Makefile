@@ -63,6 +63,7 @@ test-python: build venv
 docs:
 	go run ./core/cmd/configdoc > docs/configuration.md
 	go run ./core/cmd/configdoc -python > python/gofka/_ranges.py
+	go run ./core/cmd/statsdoc > docs/statistics.md
 	go run ./wire/cmd/errordoc > docs/errors.md
 	go run ./wire/cmd/errordoc -python > python/gofka/_error_table.py
 	go run ./wire/cmd/errordoc -layouts > python/gofka/_layouts.py

@@ -177,6 +177,8 @@ type partBuf struct {
 	// txnGen is the transaction (txnManager.gen) this partition was last
 	// added to; written by the transaction goroutine, read by takeReady.
 	txnGen atomic.Uint64
+
+	st partCounters // statistics (core/stats.go); atomics, no lock
 }
 
 // appendRec adds r to the open batch, starting a new one when needed. With

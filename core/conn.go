@@ -125,6 +125,10 @@ type conn struct {
 	inFlight atomic.Int32
 	retiring atomic.Bool // SASL session about to end: no new requests (core/sasl.go)
 	timedOut atomic.Bool // closed because a request got no response in time
+
+	stats      *brokerCounters // the pool's counters of addr (stats_conn.go); set at dial, never changed; nil = not counted
+	localClose atomic.Bool     // closed on purpose (closeLocal): not counted as an error
+	set        atomic.Bool     // dialConn finished setting it up: its close counts as a disconnect
 }
 
 // dialConn connects to addr, optionally over TLS, negotiates API versions
@@ -134,7 +138,7 @@ type conn struct {
 // (CONNECTION_FAILED, TIMED_OUT, TLS_FAILED, SASL_AUTHENTICATION_FAILED,
 // ...). A broker that just refused our credentials is not redialed for a
 // while: the same error comes back at once.
-func dialConn(ctx context.Context, addr string, nodeID int32, cfg *Config) (_ *conn, err error) {
+func dialConn(ctx context.Context, addr string, nodeID int32, cfg *Config, stats *brokerCounters) (_ *conn, err error) {
 	sec, err := cfg.security()
 	if err != nil {
 		return nil, err
@@ -164,6 +168,7 @@ func dialConn(ctx context.Context, addr string, nodeID int32, cfg *Config) (_ *c
 		nc:       nc,
 		pending:  make(map[int32]waiter),
 		dead:     make(chan struct{}),
+		stats:    stats,
 	}
 	if tc != nil && sec.tls == nil {
 		c.ownSocket(tc)
@@ -184,6 +189,7 @@ func dialConn(ctx context.Context, addr string, nodeID int32, cfg *Config) (_ *c
 			c.retireAfter(lifetime)
 		}
 	}
+	c.set.Store(true)
 	return c, nil
 }
 
@@ -414,6 +420,7 @@ func (c *conn) requestTimedOut(req wire.Request, bound time.Duration) error {
 type waiter struct {
 	ch     chan []byte // capacity 1: the frame; closed when the connection dies; nil: given up
 	notify func()      // optional: called after ch is filled or closed (clientConn.start)
+	sent   int64       // monoNow() when the request was sent, for its round-trip time; 0 = not timed (timesRTT)
 }
 
 func (w waiter) signal() {
@@ -427,6 +434,7 @@ func (w waiter) signal() {
 // clientConn.start).
 func (c *conn) send(req wire.Request, v int16, wantReply bool, clientID string, notify func()) (int32, chan []byte, error) {
 	var ch chan []byte
+	now := time.Now().UnixNano()
 	c.mu.Lock()
 	if c.err != nil {
 		err := c.err
@@ -437,10 +445,14 @@ func (c *conn) send(req wire.Request, v int16, wantReply bool, clientID string, 
 	id := c.corr
 	if wantReply {
 		ch = make(chan []byte, 1)
-		c.pending[id] = waiter{ch, notify}
+		w := waiter{ch: ch, notify: notify}
+		if c.stats != nil && timesRTT(req) {
+			w.sent = monoNow()
+		}
+		c.pending[id] = w
 	}
 	c.mu.Unlock()
-	c.lastUsed.Store(time.Now().UnixNano())
+	c.lastUsed.Store(now)
 	if wantReply {
 		c.rouse() // before the write: the goroutine wakes while the broker works
 	}
@@ -461,6 +473,9 @@ func (c *conn) send(req wire.Request, v int16, wantReply bool, clientID string, 
 		err = c.sock.write(c.wbuf)
 	} else {
 		_, err = c.nc.Write(c.wbuf)
+	}
+	if err == nil {
+		c.noteSent(len(c.wbuf))
 	}
 	if cap(c.wbuf) > 4<<20 {
 		c.wbuf = nil // do not pin a huge buffer after a large produce
@@ -515,6 +530,7 @@ func (c *conn) close(err error) {
 	c.pending = nil
 	close(c.dead)
 	c.mu.Unlock()
+	c.noteClosed()
 	if c.sock != nil {
 		c.sock.shutdown()
 	} else {

@@ -306,6 +306,7 @@ func (c *conn) deliver(frame []byte) error {
 		return &wire.Error{Code: wire.ErrCorruptResponse, Broker: c.addr,
 			Detail: fmt.Sprintf("a response frame carries correlation id %d, which no request on this connection has (the last one sent was %d): not a Kafka broker, or a corrupt stream", id, last)}
 	}
+	c.noteReceived(len(frame), w.sent)
 	if w.ch != nil {
 		w.ch <- frame
 		w.signal()

@@ -173,6 +173,8 @@ type Consumer struct {
 	readLoop  sync.Once
 	commits   commitCoalescer // serialises and coalesces commits (commit_coalescer.go)
 
+	stats consumerCounters // statistics (core/stats.go); atomics, no lock
+
 	// start may run with mu held, so these have a mutex of their own.
 	acMu           sync.Mutex
 	autoCommitStop context.CancelFunc // guarded by acMu: stops the auto-commit loop
@@ -607,6 +609,7 @@ func (c *Consumer) assigned(tps []TopicPartition) {
 	tps = append([]TopicPartition(nil), tps...)
 	sortTPs(tps)
 	c.cfg.logf(LogInfo, "group", "group %q: assigned %v", c.cfg.GroupID, tps)
+	c.stats.rebalances.Add(1)
 	c.mu.Lock()
 	c.addPartitionsLocked(tps)
 	c.postEventLocked(RebalanceEvent{Kind: PartitionsAssigned, Partitions: tps}, false)
@@ -635,6 +638,7 @@ func (c *Consumer) revoked(ctx context.Context, tps []TopicPartition, lost bool,
 	} else {
 		c.cfg.logf(LogInfo, "group", "group %q: revoked %v", c.cfg.GroupID, tps)
 	}
+	c.stats.rebalances.Add(1)
 	c.mu.Lock()
 	var ps []*partState
 	for _, tp := range tps {

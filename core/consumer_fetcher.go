@@ -401,6 +401,8 @@ func (s *source) handle(fps []fetchPart, resp *wire.FetchResponse) func() {
 			ch.p, ch.seq = p, p.seq
 			c.buf = append(c.buf, ch)
 			c.bufBytes += ch.bytes
+			c.stats.fetchedRecords.Add(int64(len(ch.recs)))
+			c.stats.fetchedBytes.Add(int64(ch.bytes))
 			added = true
 		case o.code == wire.ErrOffsetOutOfRange && (p.leader != s.node || p.leaderEpoch != fp.epoch):
 			// Out of range at a broker that is no longer the leader as

@@ -408,6 +408,7 @@ func (c *Consumer) sendCommit(ctx context.Context, offsets map[TopicPartition]in
 				switch code := wire.ErrorCode(p.ErrorCode); code {
 				case wire.ErrNone:
 					delete(pending, tp)
+					c.stats.noteCommit()
 					c.mu.Lock()
 					if ps := c.parts[tp]; ps != nil {
 						ps.committed = off

@@ -59,6 +59,8 @@ type Pool struct {
 	evicted atomic.Int64
 	waits   atomic.Int64
 	maxOpen atomic.Int64
+
+	brokerStats sync.Map // address -> *brokerCounters (stats_conn.go); entries live as long as the pool
 }
 
 // PoolConfig are the limits of a Pool. The zero value means no limit, no
@@ -275,7 +277,7 @@ func (p *Pool) reserveLocked() bool {
 		return false
 	}
 	p.removeLocked(victim)
-	victim.conn.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "closed by the connection pool to make room", Broker: victim.addr})
+	victim.conn.closeLocal(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "closed by the connection pool to make room", Broker: victim.addr})
 	p.evicted.Add(1)
 	p.open++
 	p.noteOpenLocked()
@@ -327,7 +329,8 @@ func (p *Pool) dialFor(ctx context.Context, addr string, nodeID int32) (*conn, e
 		}
 	}()
 	p.dials.Add(1)
-	c, err := dialConn(ctx, addr, nodeID, &p.dial)
+	c, err := dialConn(ctx, addr, nodeID, &p.dial, p.brokerCountersFor(addr))
+	p.noteDial(addr, nodeID, err == nil)
 	if err != nil {
 		p.dial.logf(LogWarn, "conn", "connecting to %s (%s) failed: %v", addr, nodeName(nodeID), err)
 	} else {
@@ -394,7 +397,7 @@ func (p *Pool) acquireShared(ctx context.Context, addr string, nodeID int32) (*c
 			p.signalLocked()
 		case p.closed:
 			p.open--
-			c.close(&wire.Error{Code: wire.ErrClientClosed})
+			c.closeLocal(&wire.Error{Code: wire.ErrClientClosed})
 			err = p.closedErr()
 		default:
 			e := p.addLocked(c)
@@ -528,7 +531,7 @@ func (p *Pool) Get(ctx context.Context, addr string) (*PoolConn, error) {
 		if p.closed {
 			p.open--
 			p.mu.Unlock()
-			c.close(&wire.Error{Code: wire.ErrClientClosed})
+			c.closeLocal(&wire.Error{Code: wire.ErrClientClosed})
 			return nil, p.closedErr()
 		}
 		pc := p.leaseLocked(p.addLocked(c))
@@ -580,7 +583,7 @@ func (p *Pool) Release(c *PoolConn, discard bool) error {
 	}
 	if alive && (discard || e.conn.isDead()) {
 		p.removeLocked(e)
-		e.conn.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "discarded", Broker: e.addr})
+		e.conn.closeLocal(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "discarded", Broker: e.addr})
 	}
 	p.signalLocked()
 	return nil
@@ -627,7 +630,7 @@ func (p *Pool) reapIdle(now time.Time) {
 	for _, e := range victims {
 		p.removeLocked(e)
 		p.reaped.Add(1)
-		e.conn.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "idle connection closed by the pool", Broker: e.addr})
+		e.conn.closeLocal(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "idle connection closed by the pool", Broker: e.addr})
 	}
 	p.mu.Unlock()
 }
@@ -665,7 +668,7 @@ func (p *Pool) CloseAll() {
 	for _, list := range p.entries {
 		for _, e := range list {
 			p.removeLocked(e)
-			e.conn.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "connection pool closed its connections", Broker: e.addr})
+			e.conn.closeLocal(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "connection pool closed its connections", Broker: e.addr})
 		}
 	}
 	for id, c := range p.leases {

@@ -184,28 +184,10 @@ func (p *Producer) Connect(ctx context.Context) error {
 	return p.cl.Connect(ctx)
 }
 
-// ProducerStats are counters since the producer was created.
-type ProducerStats struct {
-	Requests     int64 // produce requests written
-	Batches      int64 // record batches written (a retried batch counts again)
-	Records      int64 // records written (retries count again)
-	Bytes        int64 // encoded (compressed) batch bytes written
-	Retries      int64 // batches resent after a retriable failure
-	EpochBumps   int64 // idempotent producer id/epoch changes after the first
-	Acknowledged int64 // records acknowledged
-	Failed       int64 // records that failed
-}
-
+// producerStats are the producer's counters; Stats (core/stats.go)
+// reports them in ProducerStats.
 type producerStats struct {
 	requests, batches, records, bytes, retries, bumps, acked, failed atomic.Int64
-}
-
-// Stats returns the producer's counters.
-func (p *Producer) Stats() ProducerStats {
-	s := &p.stats
-	return ProducerStats{Requests: s.requests.Load(), Batches: s.batches.Load(), Records: s.records.Load(),
-		Bytes: s.bytes.Load(), Retries: s.retries.Load(), EpochBumps: s.bumps.Load(),
-		Acknowledged: s.acked.Load(), Failed: s.failed.Load()}
 }
 
 // BufferedRecords returns the records produced whose promise has not been

@@ -289,7 +289,7 @@ func (c *conn) retireAfter(lifetime time.Duration) {
 			case <-time.After(10 * time.Millisecond):
 			}
 		}
-		c.close(&wire.Error{Code: wire.ErrConnectionFailed, Broker: c.addr,
+		c.closeLocal(&wire.Error{Code: wire.ErrConnectionFailed, Broker: c.addr,
 			Detail: "SASL session lifetime reached: connection closed for re-authentication"})
 	})
 }

@@ -354,6 +354,7 @@ func (s *sink) write(pc *produceCall) {
 			continue
 		}
 		raw := s.encBuf[startLen:len(s.encBuf):len(s.encBuf)]
+		pb.st.noteSent(b, len(raw))
 		ti := -1
 		for j := range req.TopicData {
 			if req.TopicData[j].Name == pb.topic {

@@ -762,6 +762,40 @@ int32_t gofka_admin_call_async(gofka_handle_t admin, gofka_handle_t queue, uint6
 int32_t gofka_admin_close(gofka_handle_t admin, gofka_error_t *err);
 
 /* ---------------------------------------------------------------------- */
+/* Statistics                                                              */
+/* ---------------------------------------------------------------------- */
+/*
+ * A snapshot of a client's statistics as one JSON object: counters since
+ * the client was created, buffer use, per broker (connection state,
+ * requests in flight, round-trip time avg/p99, bytes and requests sent and
+ * received, errors, reconnects) and, for producers and consumers, per
+ * partition. Every field is described in docs/statistics.md (generated
+ * from the engine's Go types, whose JSON names these are). Objects always
+ * have every field; "brokers" and "partitions" are arrays, possibly empty.
+ *
+ * *json_out (NUL-terminated, *len_out bytes without the NUL; len_out may
+ * be NULL) is freed by the caller with gofka_free. A snapshot reads
+ * counters and takes the client's locks briefly: it never blocks on the
+ * network. Thread-safe. A closed, unknown or wrong-kind handle gives
+ * GOFKA_ERR_INVALID_HANDLE, as for every call. There is no
+ * periodic callback in C (the library never calls the caller's code):
+ * call these on a timer of your own.
+ *
+ * gofka_producer_stats: the producer's statistics, with per partition the
+ * queue depth (records, bytes, batches), batches, records and bytes sent
+ * and retries.
+ */
+int32_t gofka_producer_stats(gofka_handle_t producer, char **json_out, size_t *len_out, gofka_error_t *err);
+
+/* The consumer's statistics (see above): also per assigned partition the
+ * fetch position, position, committed offset, high watermark, lag and
+ * prefetched records and bytes. */
+int32_t gofka_consumer_stats(gofka_handle_t consumer, char **json_out, size_t *len_out, gofka_error_t *err);
+
+/* The admin client's statistics (see above): per broker only. */
+int32_t gofka_admin_stats(gofka_handle_t admin, char **json_out, size_t *len_out, gofka_error_t *err);
+
+/* ---------------------------------------------------------------------- */
 /* Connection pools                                                        */
 /* ---------------------------------------------------------------------- */
 /*

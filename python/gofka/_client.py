@@ -244,6 +244,9 @@ class HandleBase(object):
         security = getattr(self, "_security", None)
         if security is not None:
             security.stop()  # ends the OAUTHBEARER token refresh (_security.py)
+        reporter = getattr(self, "_stats_reporter", None)
+        if reporter is not None:
+            reporter.stop()  # ends the on_stats reports (_stats.py)
         return handle
 
 

@@ -289,6 +289,10 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         [gofka_handle_t, gofka_handle_t, c_uint64, c_char_p, c_char_p, c_int32, _p_error],
     ),
     "gofka_admin_close": (c_int32, [gofka_handle_t, _p_error]),
+    # Statistics (gofka/_stats.py)
+    "gofka_producer_stats": (c_int32, [gofka_handle_t, _p_buffer, _p_size, _p_error]),
+    "gofka_consumer_stats": (c_int32, [gofka_handle_t, _p_buffer, _p_size, _p_error]),
+    "gofka_admin_stats": (c_int32, [gofka_handle_t, _p_buffer, _p_size, _p_error]),
     # Connection pools
     "gofka_pool_new": (c_int32, [c_char_p, _p_handle, _p_error]),
     "gofka_pool_id": (c_int32, [gofka_handle_t, POINTER(c_uint64), _p_error]),

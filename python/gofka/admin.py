@@ -16,6 +16,7 @@ from ctypes import byref
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union, cast
 
 from . import _native
+from . import _stats
 from ._bridge import call_sliced
 from ._client import ConnectedFlag, HandleOwner, validate_brokers, validate_client_id, validate_timeout
 from ._limits import check_string
@@ -553,6 +554,11 @@ class AdminClient(HandleOwner, ConnectedFlag):
     class of the error (e.g. MetadataError for an unknown topic). Methods
     that change the cluster return once the change shows in the cluster
     metadata. Thread-safe.
+
+    Statistics: ``stats()`` returns a snapshot dict (docs/statistics.md).
+    With the keywords ``stats_interval_ms`` (default 0 = off) and
+    ``on_stats``, the client calls ``on_stats(stats_dict)`` every interval
+    in a daemon thread of its own; see gofka._stats.
     """
 
     _kind = "admin client"
@@ -578,8 +584,11 @@ class AdminClient(HandleOwner, ConnectedFlag):
         sasl_username: Optional[str] = None,
         sasl_password: Optional[str] = None,
         sasl_oauth_token_provider: Any = None,
+        stats_interval_ms: float = 0,
+        on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
     ) -> None:
         super().__init__()
+        stats_every = _stats.check_stats_options(stats_interval_ms, on_stats)
         self.brokers = validate_brokers(brokers)
         self.client_id = validate_client_id(client_id)
         self.timeout = validate_timeout(timeout)
@@ -598,7 +607,16 @@ class AdminClient(HandleOwner, ConnectedFlag):
         err = _native.new_error()
         _native.check(_native.lib.gofka_admin_new(config, byref(handle), byref(err)), err)
         self._set_handle(handle.value)
+        self._stats_reporter = _stats.start_reporter(self, stats_every, on_stats, "admin")
         self._security.attach(self)
+
+    def stats(self) -> Dict[str, Any]:
+        """A snapshot of the admin client's statistics as a dict: per broker
+        connection statistics; fields in docs/statistics.md. It never waits
+        on the network. Raises GofkaError CLIENT_CLOSED once closed. The
+        constructor keywords ``stats_interval_ms`` and ``on_stats`` report
+        it periodically (see gofka._stats)."""
+        return _stats.snapshot(self, _native.lib.gofka_admin_stats)
 
     def __repr__(self) -> str:
         return "<gofka.AdminClient brokers=%r%s>" % (self.brokers, " closed" if self.closed else "")

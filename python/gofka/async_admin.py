@@ -16,6 +16,7 @@ import threading
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _native
+from . import _stats
 from ._bridge import AsyncBridge
 from ._client import ConnectedFlag, closed_error, validate_brokers, validate_client_id, validate_timeout
 from . import _security
@@ -46,6 +47,12 @@ class AsyncAdminClient(ConnectedFlag):
     Usable with ``async with`` (which connects). The native client is
     created in the constructor without network I/O. A client may be used
     from one event loop at a time.
+
+    Statistics: ``stats()`` returns a snapshot dict (docs/statistics.md).
+    With the keywords ``stats_interval_ms`` (default 0 = off) and
+    ``on_stats``, the client calls ``on_stats(stats_dict)`` every interval
+    in a daemon thread of its own, also for this asyncio client (never on
+    the event loop); see gofka._stats.
     """
 
 
@@ -69,8 +76,11 @@ class AsyncAdminClient(ConnectedFlag):
         sasl_username: Optional[str] = None,
         sasl_password: Optional[str] = None,
         sasl_oauth_token_provider: Any = None,
+        stats_interval_ms: float = 0,
+        on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
     ) -> None:
         self._handle = 0
+        stats_every = _stats.check_stats_options(stats_interval_ms, on_stats)
         self.brokers = validate_brokers(brokers)
         self.client_id = validate_client_id(client_id)
         self.timeout = validate_timeout(timeout)
@@ -93,6 +103,16 @@ class AsyncAdminClient(ConnectedFlag):
         self._security.attach(self)
         self._lock = threading.Lock()
         self._bridge: Optional[AsyncBridge] = None
+        self._stats_reporter = _stats.start_reporter(self, stats_every, on_stats, "admin")
+
+    def stats(self) -> Dict[str, Any]:
+        """A snapshot of the admin client's statistics as a dict: per broker
+        connection statistics; fields in docs/statistics.md. Plain (not a
+        coroutine): it never waits on the network, so it does not block the
+        event loop. Raises GofkaError CLIENT_CLOSED once closed. The
+        constructor keywords ``stats_interval_ms`` and ``on_stats`` report
+        it periodically (see gofka._stats)."""
+        return _stats.snapshot(self, _native.lib.gofka_admin_stats)
 
     def __repr__(self) -> str:
         return "<gofka.AsyncAdminClient brokers=%r%s>" % (self.brokers, " closed" if self.closed else "")
@@ -276,6 +296,7 @@ class AsyncAdminClient(ConnectedFlag):
         with self._lock:
             h, self._handle = self._handle, 0
             bridge, self._bridge = self._bridge, None
+        _stats.stop_reporter(self)
         if h:
             err = _native.new_error()
             _native.lib.gofka_admin_close(h, ctypes.byref(err))

@@ -22,6 +22,7 @@ from collections import deque
 from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 
 from . import _native
+from . import _stats
 from ._bridge import AsyncBridge, Event
 from ._client import ConnectedFlag, HandleBase
 from .consumer import (
@@ -79,6 +80,12 @@ class AsyncConsumer(HandleBase, ConnectedFlag):
     or ``async for`` step subscribes to ``topics`` (or ``pattern``) when
     neither ``subscribe()`` nor ``assign()`` (nor ``unsubscribe()``) came
     first. The consumer may be used from one event loop at a time.
+
+    Statistics: ``stats()`` returns a snapshot dict (docs/statistics.md).
+    With the keywords ``stats_interval_ms`` (default 0 = off) and
+    ``on_stats``, the client calls ``on_stats(stats_dict)`` every interval
+    in a daemon thread of its own, also for this asyncio client (never on
+    the event loop); see gofka._stats.
     """
 
     _kind = "consumer"
@@ -127,8 +134,11 @@ class AsyncConsumer(HandleBase, ConnectedFlag):
         sasl_username: Optional[str] = None,
         sasl_password: Optional[str] = None,
         sasl_oauth_token_provider: Any = None,
+        stats_interval_ms: float = 0,
+        on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
     ) -> None:
         super().__init__()
+        stats_every = _stats.check_stats_options(stats_interval_ms, on_stats)
         self._bridge: Optional[AsyncBridge] = None
         self._buffer: Deque[Message] = deque()
         self._late_events: Events = []
@@ -170,6 +180,17 @@ class AsyncConsumer(HandleBase, ConnectedFlag):
         self._set_handle(new_consumer_handle(opts))
         register_open(self)  # the exit hook closes it if the application does not
         self._security.attach(self)
+        self._stats_reporter = _stats.start_reporter(self, stats_every, on_stats, "consumer")
+
+    def stats(self) -> Dict[str, Any]:
+        """A snapshot of the consumer's statistics as a dict: counters,
+        prefetch buffer use, per broker and per assigned partition
+        (position, high watermark, lag); fields in docs/statistics.md. Plain
+        (not a coroutine): it never waits on the network, so it does not
+        block the event loop. Raises GofkaError CLIENT_CLOSED once closed.
+        The constructor keywords ``stats_interval_ms`` and ``on_stats``
+        report it periodically (see gofka._stats)."""
+        return _stats.snapshot(self, _native.lib.gofka_consumer_stats)
 
     def __repr__(self) -> str:
         return "<gofka.AsyncConsumer brokers=%r group_id=%r topics=%r%s>" % (

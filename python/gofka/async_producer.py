@@ -23,6 +23,7 @@ from collections import deque
 from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
+from . import _stats
 from ._bridge import AsyncBridge, Event, EventQueue
 from ._client import ConnectedFlag, check_time, closed_error
 from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
@@ -181,6 +182,12 @@ class AsyncProducer(ConnectedFlag):
     The native client is created in the constructor (no network I/O). The
     producer may be used from one event loop at a time; ``async with``
     connects on entry and closes (flushing) on exit.
+
+    Statistics: ``stats()`` returns a snapshot dict (docs/statistics.md).
+    With the keywords ``stats_interval_ms`` (default 0 = off) and
+    ``on_stats``, the client calls ``on_stats(stats_dict)`` every interval
+    in a daemon thread of its own, also for this asyncio client (never on
+    the event loop); see gofka._stats.
     """
 
 
@@ -216,8 +223,11 @@ class AsyncProducer(ConnectedFlag):
         sasl_password: Optional[str] = None,
         sasl_oauth_token_provider: Any = None,
         exit_timeout: Optional[float] = None,
+        stats_interval_ms: float = 0,
+        on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
     ) -> None:
         self._handle = 0
+        stats_every = _stats.check_stats_options(stats_interval_ms, on_stats)
         self._pid = os.getpid()  # the process whose engine this is (fork: see producer._close_at_exit)
         self.exit_timeout = exit_timeout_option(exit_timeout)
         if partitioner is not None and not callable(partitioner):
@@ -266,6 +276,17 @@ class AsyncProducer(ConnectedFlag):
         _native.track(self)  # dropped in a forked child: close does nothing there, use raises ForkError
         self._security.attach(self)
         register_open(self)
+        self._stats_reporter = _stats.start_reporter(self, stats_every, on_stats, "producer")
+
+    def stats(self) -> Dict[str, Any]:
+        """A snapshot of the producer's statistics as a dict: counters,
+        buffer use, per broker and per partition; fields in
+        docs/statistics.md. Plain (not a coroutine): it never waits on the
+        network, so it does not block the event loop. Raises GofkaError
+        CLIENT_CLOSED once closed. The constructor keywords
+        ``stats_interval_ms`` and ``on_stats`` report it periodically (see
+        gofka._stats)."""
+        return _stats.snapshot(self, _native.lib.gofka_producer_stats)
 
     def __repr__(self) -> str:
         return "<gofka.AsyncProducer brokers=%r client_id=%r%s>" % (
@@ -741,6 +762,7 @@ class AsyncProducer(ConnectedFlag):
         handle, self._handle = self._handle, 0
         unregister_open(self)
         self._security.stop()
+        _stats.stop_reporter(self)
         err = _native.new_error()
         ms = min(_native.INT32_MAX, max(0, int((deadline - time.monotonic()) * 1000)))
         code = await loop.run_in_executor(None, lambda: _native.lib.gofka_producer_close(handle, ms, ctypes.byref(err)))
@@ -833,6 +855,7 @@ class AsyncProducer(ConnectedFlag):
         self._handle = 0
         unregister_open(self)
         self._security.stop()
+        _stats.stop_reporter(self)
         ms = min(_native.INT32_MAX, max(0, int((deadline - time.monotonic()) * 1000)))
         _native.lib.gofka_producer_close(handle, ms, ctypes.byref(err))
         failed_by_close: List[BaseException] = []

@@ -25,6 +25,7 @@ HOST:9092 topics``), or after it.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import signal
@@ -158,6 +159,16 @@ def _brokers(args: argparse.Namespace) -> str:
     return brokers
 
 
+def _stats_kwargs(args: argparse.Namespace) -> Dict[str, Any]:
+    """stats_interval_ms and on_stats of --stats SECONDS (none without it):
+    the client's report thread prints a per-partition summary on stderr."""
+    if args.stats is None:
+        return {}
+    from ._cli_stats import StatsPrinter
+
+    return {"stats_interval_ms": max(1, int(args.stats * 1000)), "on_stats": StatsPrinter(sys.stderr)}
+
+
 def _key_value(text: str, what: str) -> Tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -256,6 +267,7 @@ def cmd_produce(args: argparse.Namespace) -> int:
     progress = Progress("produced", args.progress, args.quiet)
     kw = _client_kwargs(args)
     kw.setdefault("client_id", "gofka-cli")
+    kw.update(_stats_kwargs(args))
     with Producer(brokers, compression=args.compression, acks=args.acks, **kw) as producer:
         values: List[bytes] = []
         keys: List[Optional[bytes]] = []
@@ -384,6 +396,7 @@ def cmd_consume(args: argparse.Namespace) -> int:
         auto_commit=args.commit,
         auto_offset_reset=args.reset,
         **kw,
+        **_stats_kwargs(args),
     ) as consumer:
         if args.group is not None:
             consumer.subscribe()
@@ -535,8 +548,33 @@ def cmd_groups(args: argparse.Namespace) -> int:
 def cmd_lag(args: argparse.Namespace) -> int:
     from .admin import AdminClient
 
+    if args.watch is not None:
+        if args.max_lag is not None:
+            raise UsageError("--max-lag checks the lag once: it cannot be combined with --watch")
+        from ._cli_stats import watch
+
+        with AdminClient(_brokers(args), **_client_kwargs(args)) as admin:
+            def render() -> List[str]:
+                buf = io.StringIO()
+                _lag_report(args, admin.consumer_lag(args.group), buf, compact=True)
+                return buf.getvalue().splitlines()
+
+            watch(render, args.watch, sys.stdout)
+        return EXIT_OK  # not reached: watch ends by an interruption
     with AdminClient(_brokers(args), **_client_kwargs(args)) as admin:
         lag = admin.consumer_lag(args.group)
+    total = _lag_report(args, lag, sys.stdout)
+    if args.max_lag is not None and total > args.max_lag:
+        sys.stderr.write("gofka: group %s lags %d messages behind, more than --max-lag %d\n" % (
+            args.group, total, args.max_lag))
+        return EXIT_LAG
+    return EXIT_OK
+
+
+def _lag_report(args: argparse.Namespace, lag: Dict[str, Dict[int, Dict[str, int]]], out: TextIO,
+                compact: bool = False) -> int:
+    """Writes the lag table (or, with -J, its JSON; one line with
+    ``compact``) and returns the total lag."""
     rows = []
     total = 0
     for topic in sorted(lag):
@@ -545,17 +583,17 @@ def cmd_lag(args: argparse.Namespace) -> int:
             rows.append((topic, partition, r["committed_offset"], r["log_end_offset"], r["lag"]))
             total += r["lag"]
     if args.json:
-        _dump_json({"group": args.group, "total_lag": total, "partitions": [
+        report = {"group": args.group, "total_lag": total, "partitions": [
             {"topic": t, "partition": p, "committed_offset": c, "log_end_offset": e, "lag": lg}
-            for t, p, c, e, lg in rows]}, sys.stdout)
+            for t, p, c, e, lg in rows]}
+        if compact:
+            out.write(json.dumps(report, sort_keys=True, default=str) + "\n")
+        else:
+            _dump_json(report, out)
     else:
-        _table(rows, ("TOPIC", "PARTITION", "COMMITTED", "LOG_END", "LAG"), sys.stdout)
-        sys.stdout.write("total lag %d\n" % total)
-    if args.max_lag is not None and total > args.max_lag:
-        sys.stderr.write("gofka: group %s lags %d messages behind, more than --max-lag %d\n" % (
-            args.group, total, args.max_lag))
-        return EXIT_LAG
-    return EXIT_OK
+        _table(rows, ("TOPIC", "PARTITION", "COMMITTED", "LOG_END", "LAG"), out)
+        out.write("total lag %d\n" % total)
+    return total
 
 
 # --------------------------------------------------------------------------
@@ -673,6 +711,12 @@ def _non_negative_float(text: str) -> float:
     return v
 
 
+def _stats_interval(text: str) -> float:
+    from ._cli_stats import interval
+
+    return interval(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``gofka`` command."""
     from . import __version__
@@ -708,6 +752,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-z", "--compression", choices=["none", "gzip", "snappy", "lz4", "zstd"], default=None,
                    help="compression codec (default: none)")
     p.add_argument("--acks", choices=["all", "0", "1"], default="all", help="acknowledgements (default: all)")
+    p.add_argument("--stats", type=_stats_interval, metavar="SECONDS",
+                   help="print a per-partition summary (records/s, queue, round-trip time) on stderr every SECONDS")
     p.add_argument("--batch", type=int, default=10000, metavar="N",
                    help="messages per batch (default: 10000; a batch also ends at 1 MiB)")
     _progress_flags(p)
@@ -735,6 +781,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-c", "--count", type=int, metavar="N", help="exit after N messages")
     p.add_argument("-e", "--exit", action="store_true",
                    help="exit once every partition is read up to its end as of the start")
+    p.add_argument("--stats", type=_stats_interval, metavar="SECONDS",
+                   help="print a per-partition summary (records/s, lag, round-trip time) on stderr every SECONDS")
     p.add_argument("--idle-timeout", type=_non_negative_float, metavar="SECONDS",
                    help="exit after SECONDS without a message")
     p.add_argument("-f", "--format", metavar="FMT",
@@ -774,6 +822,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "total lag is above N.")
     p.add_argument("group", help="consumer group")
     p.add_argument("--max-lag", type=int, metavar="N", help="exit with 4 when the total lag is above N")
+    p.add_argument("-w", "--watch", type=_stats_interval, nargs="?", const=2.0, metavar="SECONDS",
+                   help="refresh the table every SECONDS (default 2) until Ctrl-C, in place on a terminal")
     p.add_argument("-J", "--json", action="store_true", help="JSON output")
     _add_common(p)
     p.set_defaults(func=cmd_lag)

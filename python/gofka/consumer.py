@@ -26,6 +26,7 @@ from ctypes import byref, c_int32, c_size_t, c_void_p
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
+from . import _stats
 from ._client import (ConnectedFlag, HandleOwner, check_setting, check_setting_ms, check_time, validate_brokers,
                       validate_client_id, validate_timeout)
 from ._client import HandleBase  # what AsyncConsumer shares with Consumer (poll_native, SubscriptionState)
@@ -766,6 +767,11 @@ class Consumer(HandleOwner, ConnectedFlag):
     Committing a message of a partition no longer assigned (a rebalance
     took it) raises GroupCoordinationError (NOT_ASSIGNED) and commits
     nothing, since the new owner's progress must not be overwritten.
+
+    Statistics: ``stats()`` returns a snapshot dict (docs/statistics.md).
+    With the keywords ``stats_interval_ms`` (default 0 = off) and
+    ``on_stats``, the client calls ``on_stats(stats_dict)`` every interval
+    in a daemon thread of its own; see gofka._stats.
     """
 
     _kind = "consumer"
@@ -814,8 +820,11 @@ class Consumer(HandleOwner, ConnectedFlag):
         sasl_username: Optional[str] = None,
         sasl_password: Optional[str] = None,
         sasl_oauth_token_provider: Any = None,
+        stats_interval_ms: float = 0,
+        on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
     ) -> None:
         super().__init__()
+        stats_every = _stats.check_stats_options(stats_interval_ms, on_stats)
         self._security = consumer_security(
             use_ssl, ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password, ssl_check_hostname,
             security_protocol, sasl_mechanism, sasl_username, sasl_password, sasl_oauth_token_provider,
@@ -849,7 +858,17 @@ class Consumer(HandleOwner, ConnectedFlag):
         self._pid = os.getpid()  # the process whose engine this is (fork: see close_implicitly)
         self._set_handle(new_consumer_handle(opts))
         register_open(self)
+        self._stats_reporter = _stats.start_reporter(self, stats_every, on_stats, "consumer")
         self._security.attach(self)
+
+    def stats(self) -> Dict[str, Any]:
+        """A snapshot of the consumer's statistics as a dict: counters,
+        prefetch buffer use, per broker and per assigned partition
+        (position, high watermark, lag); fields in docs/statistics.md. It
+        never waits on the network. Raises GofkaError CLIENT_CLOSED once
+        closed. The constructor keywords ``stats_interval_ms`` and
+        ``on_stats`` report it periodically (see gofka._stats)."""
+        return _stats.snapshot(self, _native.lib.gofka_consumer_stats)
 
     def __repr__(self) -> str:
         return "<gofka.Consumer brokers=%r group_id=%r topics=%r%s>" % (

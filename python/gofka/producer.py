@@ -19,6 +19,7 @@ from ctypes import byref, c_int64
 from typing import AbstractSet, Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
+from . import _stats
 from ._client import (ConnectedFlag, HandleOwner, check_setting, check_setting_ms, check_time, validate_brokers,
                       validate_client_id, validate_timeout)
 from ._security import SecurityOptions
@@ -750,6 +751,11 @@ class Producer(HandleOwner, ConnectedFlag):
 
     The native client is created in the constructor, without network I/O;
     ``connect()`` connects eagerly, otherwise the first send connects.
+
+    Statistics: ``stats()`` returns a snapshot dict (docs/statistics.md).
+    With the keywords ``stats_interval_ms`` (default 0 = off) and
+    ``on_stats``, the client calls ``on_stats(stats_dict)`` every interval
+    in a daemon thread of its own; see gofka._stats.
     """
 
     _kind = "producer"
@@ -786,8 +792,11 @@ class Producer(HandleOwner, ConnectedFlag):
         sasl_password: Optional[str] = None,
         sasl_oauth_token_provider: Any = None,
         exit_timeout: Optional[float] = None,
+        stats_interval_ms: float = 0,
+        on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
     ) -> None:
         super().__init__()
+        stats_every = _stats.check_stats_options(stats_interval_ms, on_stats)
         self._pid = os.getpid()  # the process whose engine this is (fork: see _close_at_exit)
         self._queue: Any = None
         self.exit_timeout = exit_timeout_option(exit_timeout)
@@ -847,6 +856,16 @@ class Producer(HandleOwner, ConnectedFlag):
         self._set_handle(new_producer_handle(opts))
         self._security.attach(self)
         register_open(self)
+        self._stats_reporter = _stats.start_reporter(self, stats_every, on_stats, "producer")
+
+    def stats(self) -> Dict[str, Any]:
+        """A snapshot of the producer's statistics as a dict: counters,
+        buffer use, per broker and per partition; fields in
+        docs/statistics.md. It never waits on the network. Raises GofkaError
+        CLIENT_CLOSED once closed. The constructor keywords
+        ``stats_interval_ms`` and ``on_stats`` report it periodically (see
+        gofka._stats)."""
+        return _stats.snapshot(self, _native.lib.gofka_producer_stats)
 
     def __repr__(self) -> str:
         return "<gofka.Producer brokers=%r client_id=%r%s>" % (
