@@ -39,8 +39,11 @@ What it does, following OpenTelemetry's messaging semantic conventions
   ``send``, ``poll``), ``messaging.process.duration`` (histogram, seconds,
   :func:`process_span`), and ``gofka.client.sent.bytes`` /
   ``gofka.client.consumed.bytes`` (counters, By: key + value bytes; not
-  part of the conventions, hence the ``gofka.`` prefix). Sent messages
-  are counted when acknowledged, failed ones with ``error.type``.
+  part of the conventions, hence the ``gofka.`` prefix), and the
+  observable gauge ``gofka.consumer.lag`` ({message}: high watermark -
+  position per assigned partition, from ``stats()`` of each consumer made
+  while instrumented). Sent messages are counted when acknowledged, failed
+  ones with ``error.type``.
 
 Call ``instrument()`` before creating clients: it wraps the public
 methods of the classes, which covers every client, but a producer created
@@ -59,11 +62,13 @@ from __future__ import annotations
 
 import functools
 import time
+import weakref
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 try:
     from opentelemetry import context as otel_context
     from opentelemetry import metrics, propagate, trace
+    from opentelemetry.metrics import CallbackOptions, Observation
     from opentelemetry.propagators.textmap import Getter
     from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 except ImportError as exc:  # pragma: no cover - exercised by the test without the package
@@ -126,6 +131,32 @@ class _Instruments(object):
             description="Duration of a send (until acknowledged) or a poll call.")
         self.process_duration = meter.create_histogram(
             "messaging.process.duration", unit="s", description="Duration of process_span blocks.")
+        # Consumers made while instrumented (see _wrap_consumer_init); the
+        # gauge reads their stats() at each collection.
+        self.consumers: "weakref.WeakSet[Any]" = weakref.WeakSet()
+        meter.create_observable_gauge(
+            "gofka.consumer.lag", callbacks=[self._observe_lag], unit="{message}",
+            description="Records of an assigned partition not yet polled (high watermark - position).")
+
+    def _observe_lag(self, options: CallbackOptions) -> Iterable[Observation]:
+        out = []
+        for c in list(self.consumers):
+            if getattr(c, "closed", False):
+                continue
+            try:
+                st = c.stats()
+            except GofkaError:
+                continue  # closed meanwhile
+            base: Dict[str, Any] = {SYSTEM: "kafka"}
+            if st.get("group_id"):
+                base[GROUP] = st["group_id"]
+            for part in st.get("partitions", ()):
+                if part.get("lag", -1) >= 0:
+                    attrs = dict(base)
+                    attrs[DESTINATION] = part["topic"]
+                    attrs[PARTITION] = str(part["partition"])
+                    out.append(Observation(part["lag"], attrs))
+        return out
 
 
 _active: Optional[_Instruments] = None
@@ -646,6 +677,18 @@ def _wrap_init(original: Any) -> Any:
     return __init__
 
 
+def _wrap_consumer_init(original: Any) -> Any:
+    """Consumer / AsyncConsumer construction: while instrumented, the new
+    consumer joins the set whose lag the gofka.consumer.lag gauge reports."""
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        inst = _active
+        if inst is not None:
+            inst.consumers.add(self)
+    return __init__
+
+
 # The instance attributes that hold per-record fast paths (see _wrap_init).
 _FAST_PATHS = ("produce", "send")
 
@@ -661,6 +704,8 @@ _WRAPPERS: List[Tuple[type, str, Callable[[Any], Any]]] = [
     (Producer, "produce", _wrap_produce),
     (AsyncProducer, "send", _wrap_async_send),
     (AsyncProducer, "send_batch", _wrap_async_send_batch),
+    (Consumer, "__init__", _wrap_consumer_init),
+    (AsyncConsumer, "__init__", _wrap_consumer_init),
     (Consumer, "poll", _wrap_sync_poll),
     (AsyncConsumer, "poll", _wrap_async_poll),
     (AsyncConsumer, "__anext__", _wrap_anext),

@@ -219,6 +219,29 @@ def test_process_span_links_and_records_failure(brokers: str, tel: Telemetry) ->
     assert tel.total("messaging.process.duration") == 2  # histogram: two data recorded
 
 
+def test_consumer_lag_gauge(brokers: str, tel: Telemetry) -> None:
+    topic = new_topic(brokers)
+    with gofka.Producer(brokers, timeout=20) as p:
+        p.send_batch(topic, [b"v%d" % i for i in range(30)], partition=0)
+    group = "otel-lag-%s" % uuid.uuid4().hex[:8]
+    with gofka.Consumer(brokers, group, [topic], auto_offset_reset="earliest", max_poll_records=10,
+                        timeout=20) as c:
+        got: List[gofka.Message] = []
+        end = time.monotonic() + 30
+        while len(got) < 10:
+            assert time.monotonic() < end
+            got += c.poll(10 - len(got), timeout=0.5)
+        points: List[Tuple[Dict[str, Any], Any]] = []
+        while time.monotonic() < end:  # the high watermark arrives with a fetch
+            points = [(a, v) for a, v in tel.metric("gofka.consumer.lag")
+                      if a.get("messaging.destination.name") == topic]
+            if points and points[0][1] == 20:
+                break
+            time.sleep(0.1)
+        assert points == [({"messaging.system": "kafka", "messaging.consumer.group.name": group,
+                            "messaging.destination.name": topic, "messaging.destination.partition.id": "0"}, 20)]
+
+
 def test_uninstrument_restores_the_originals(brokers: str) -> None:
     before = {name: getattr(gofka.Producer, name) for name in ("send", "send_batch", "produce", "send_string")}
     before_poll = gofka.Consumer.poll
