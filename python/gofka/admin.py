@@ -20,7 +20,7 @@ from ._bridge import call_sliced
 from ._client import ConnectedFlag, HandleOwner, validate_brokers, validate_client_id, validate_timeout
 from ._limits import check_string
 from . import _security
-from ._security import SecurityOptions
+from ._security import SecurityOptions, SecuritySettings, client_security
 from .pool import pool_config
 from .exceptions import MetadataError, argument_errors
 from .retry import RetryPolicy, check_policy
@@ -543,6 +543,8 @@ class AdminClient(HandleOwner, ConnectedFlag):
         ssl_check_hostname, security_protocol, sasl_mechanism, sasl_username,
         sasl_password, sasl_oauth_token_provider: TLS and SASL (keyword;
             see docs/security.md and gofka._security).
+        security: the same TLS/SASL options as one :class:`gofka.SecuritySettings`
+            (keyword; instead of those keywords, not with them).
         retry_policy: how the engine retries retriable failures (keyword;
             default the engine's: 3 retries, 100 ms doubling, jitter).
         connection_pool: a :class:`~gofka.pool.ConnectionPool` whose broker
@@ -578,18 +580,14 @@ class AdminClient(HandleOwner, ConnectedFlag):
         sasl_username: Optional[str] = None,
         sasl_password: Optional[str] = None,
         sasl_oauth_token_provider: Any = None,
+        security: Optional[SecuritySettings] = None,
     ) -> None:
         super().__init__()
         self.brokers = validate_brokers(brokers)
         self.client_id = validate_client_id(client_id)
         self.timeout = validate_timeout(timeout)
-        self._security = SecurityOptions(
-            use_ssl=use_ssl, ssl_cafile=ssl_cafile, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-            ssl_password=ssl_password, ssl_check_hostname=ssl_check_hostname, security_protocol=security_protocol,
-            sasl_mechanism=sasl_mechanism, sasl_username=sasl_username, sasl_password=sasl_password,
-            sasl_oauth_token_provider=sasl_oauth_token_provider,
-        )
-        self.use_ssl = use_ssl
+        self._security = client_security(locals())  # security= or the TLS/SASL keywords
+        self.use_ssl = self._security.use_ssl
         self.security_protocol = self._security.security_protocol
         self.retry_policy = retry_policy
         self.connection_pool = connection_pool

@@ -19,7 +19,7 @@ from . import _native
 from ._bridge import AsyncBridge
 from ._client import ConnectedFlag, closed_error, validate_brokers, validate_client_id, validate_timeout
 from . import _security
-from ._security import SecurityOptions
+from ._security import SecuritySettings, client_security
 from .admin import NewTopic, _none, _Plans, _R, admin_config
 from .exceptions import MetadataError, argument_errors, error_from_code
 from .retry import RetryPolicy
@@ -39,6 +39,8 @@ class AsyncAdminClient(ConnectedFlag):
         ssl_check_hostname, security_protocol, sasl_mechanism, sasl_username,
         sasl_password, sasl_oauth_token_provider: TLS and SASL (keyword;
             see docs/security.md and gofka._security).
+        security: the same TLS/SASL options as one :class:`gofka.SecuritySettings`
+            (keyword; instead of those keywords, not with them).
         retry_policy: how the engine retries retriable failures (keyword).
         connection_pool: a :class:`~gofka.pool.ConnectionPool` whose broker
             connections this client shares (keyword).
@@ -69,18 +71,14 @@ class AsyncAdminClient(ConnectedFlag):
         sasl_username: Optional[str] = None,
         sasl_password: Optional[str] = None,
         sasl_oauth_token_provider: Any = None,
+        security: Optional[SecuritySettings] = None,
     ) -> None:
         self._handle = 0
         self.brokers = validate_brokers(brokers)
         self.client_id = validate_client_id(client_id)
         self.timeout = validate_timeout(timeout)
-        self._security = SecurityOptions(
-            use_ssl=use_ssl, ssl_cafile=ssl_cafile, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-            ssl_password=ssl_password, ssl_check_hostname=ssl_check_hostname, security_protocol=security_protocol,
-            sasl_mechanism=sasl_mechanism, sasl_username=sasl_username, sasl_password=sasl_password,
-            sasl_oauth_token_provider=sasl_oauth_token_provider,
-        )
-        self.use_ssl = use_ssl
+        self._security = client_security(locals())  # security= or the TLS/SASL keywords
+        self.use_ssl = self._security.use_ssl
         self.security_protocol = self._security.security_protocol
         self.retry_policy = retry_policy
         self.connection_pool = connection_pool

@@ -24,6 +24,7 @@ from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tu
 from . import _native
 from ._bridge import AsyncBridge, Event
 from ._client import ConnectedFlag, HandleBase
+from ._security import SecuritySettings, client_security
 from .consumer import (
     ConsumerOptions,
     Events,
@@ -39,7 +40,6 @@ from .consumer import (
     close_implicitly,
     commit_args,
     committed_result,
-    consumer_security,
     new_consumer_handle,
     own_revocation,
     pack_offsets,
@@ -127,6 +127,7 @@ class AsyncConsumer(HandleBase, ConnectedFlag):
         sasl_username: Optional[str] = None,
         sasl_password: Optional[str] = None,
         sasl_oauth_token_provider: Any = None,
+        security: Optional[SecuritySettings] = None,
     ) -> None:
         super().__init__()
         self._bridge: Optional[AsyncBridge] = None
@@ -135,10 +136,7 @@ class AsyncConsumer(HandleBase, ConnectedFlag):
         # Polls cancelled while the engine still waited for records; what
         # they take comes before anything a newer poll could get.
         self._late_polls: Set["asyncio.Future[Event]"] = set()
-        self._security = consumer_security(
-            use_ssl, ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password, ssl_check_hostname,
-            security_protocol, sasl_mechanism, sasl_username, sasl_password, sasl_oauth_token_provider,
-        )
+        self._security = client_security(locals())  # security= or the TLS/SASL keywords
         opts = ConsumerOptions(
             brokers, group_id, topics, client_id, auto_commit, auto_offset_reset, session_timeout, timeout,
             max_poll_records=max_poll_records, group_protocol=group_protocol,
@@ -162,7 +160,7 @@ class AsyncConsumer(HandleBase, ConnectedFlag):
         self.auto_offset_reset = opts.auto_offset_reset
         self.session_timeout = opts.session_timeout
         self.timeout = opts.timeout
-        self.use_ssl = use_ssl
+        self.use_ssl = self._security.use_ssl
         self.max_poll_records = opts.max_poll_records
         self.security_protocol = self._security.security_protocol
         self._timeout_ms = opts.timeout_ms

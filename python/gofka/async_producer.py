@@ -25,6 +25,7 @@ from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Sequen
 from . import _layouts, _native
 from ._bridge import AsyncBridge, Event, EventQueue
 from ._client import ConnectedFlag, check_time, closed_error
+from ._security import SecuritySettings, client_security
 from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
 from .message import speedups as _speedups
 from .producer import (
@@ -51,7 +52,6 @@ from .producer import (
     report_failed,
     report_undelivered,
     resolve_partition,
-    security_options,
     unregister_open,
 )
 
@@ -162,7 +162,8 @@ class AsyncProducer(ConnectedFlag):
 
     Keyword-only: acks, enable_idempotence, retry_policy,
     delivery_timeout_ms, buffer_memory, max_request_size,
-    allow_auto_create_topics, connection_pool, the TLS/SASL options and
+    allow_auto_create_topics, connection_pool, the TLS/SASL options (or
+    ``security``) and
     ``exit_timeout``, as for :class:`gofka.Producer`. An AsyncProducer
     still open at interpreter exit or garbage-collected unclosed is closed
     synchronously (no event loop needed, whether its loop is still alive
@@ -215,6 +216,7 @@ class AsyncProducer(ConnectedFlag):
         sasl_username: Optional[str] = None,
         sasl_password: Optional[str] = None,
         sasl_oauth_token_provider: Any = None,
+        security: Optional[SecuritySettings] = None,
         exit_timeout: Optional[float] = None,
     ) -> None:
         self._handle = 0
@@ -222,10 +224,7 @@ class AsyncProducer(ConnectedFlag):
         self.exit_timeout = exit_timeout_option(exit_timeout)
         if partitioner is not None and not callable(partitioner):
             raise TypeError("partitioner must be callable, not %s" % type(partitioner).__name__)
-        self._security = security_options(
-            use_ssl, ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password, ssl_check_hostname,
-            security_protocol, sasl_mechanism, sasl_username, sasl_password, sasl_oauth_token_provider,
-        )
+        self._security = client_security(locals())  # security= or the TLS/SASL keywords
         opts = ProducerOptions(
             brokers, client_id, timeout, compression=compression, acks=acks, batch_size=batch_size,
             linger_ms=linger_ms, max_in_flight=max_in_flight, enable_idempotence=enable_idempotence,
@@ -237,7 +236,7 @@ class AsyncProducer(ConnectedFlag):
         self.brokers = opts.brokers
         self.client_id = opts.client_id
         self.timeout = opts.timeout
-        self.use_ssl = use_ssl
+        self.use_ssl = self._security.use_ssl
         self.security_protocol = self._security.security_protocol
         self.batch_size = batch_size
         self.linger_ms = linger_ms

@@ -28,7 +28,7 @@ from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Se
 from . import _layouts, _native
 from ._client import ConnectedFlag, HandleOwner, check_ms, check_time, validate_brokers, validate_client_id, validate_timeout
 from ._client import HandleBase  # what AsyncConsumer shares with Consumer (poll_native, SubscriptionState)
-from ._security import SecurityOptions
+from ._security import SecurityOptions, SecuritySettings, client_security
 from .exceptions import ConsumeError, GofkaError, argument_errors
 from .message import Message
 from .message import speedups as _speedups
@@ -566,19 +566,6 @@ def new_consumer_handle(options: ConsumerOptions) -> int:
     return handle.value
 
 
-def consumer_security(
-    use_ssl: Any, ssl_cafile: Any, ssl_certfile: Any, ssl_keyfile: Any, ssl_password: Any,
-    ssl_check_hostname: Any, security_protocol: Any, sasl_mechanism: Any, sasl_username: Any,
-    sasl_password: Any, sasl_oauth_token_provider: Any,
-) -> SecurityOptions:
-    return SecurityOptions(
-        use_ssl=use_ssl, ssl_cafile=ssl_cafile, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-        ssl_password=ssl_password, ssl_check_hostname=ssl_check_hostname, security_protocol=security_protocol,
-        sasl_mechanism=sasl_mechanism, sasl_username=sasl_username, sasl_password=sasl_password,
-        sasl_oauth_token_provider=sasl_oauth_token_provider,
-    )
-
-
 def check_max_messages(max_messages: Any) -> int:
     return _check_int("max_messages", max_messages, 1, _native.INT32_MAX)
 
@@ -759,7 +746,8 @@ class Consumer(HandleOwner, ConnectedFlag):
     with ``on_revoke`` the group waits for your next ``poll`` before it
     takes the partitions, so the callback may commit; lost partitions go to
     ``on_lost``, else to ``on_revoke``), ``connection_pool``, the TLS/SASL
-    options of :class:`gofka.Producer` (``use_ssl`` etc.), and ``config``
+    options of :class:`gofka.Producer` (``use_ssl`` etc., or ``security``, a
+    :class:`gofka.SecuritySettings`), and ``config``
     (a dict of further Kafka property names, e.g. ``{"client.rack": "a"}``).
 
     Committing a message of a partition no longer assigned (a rebalance
@@ -813,12 +801,10 @@ class Consumer(HandleOwner, ConnectedFlag):
         sasl_username: Optional[str] = None,
         sasl_password: Optional[str] = None,
         sasl_oauth_token_provider: Any = None,
+        security: Optional[SecuritySettings] = None,
     ) -> None:
         super().__init__()
-        self._security = consumer_security(
-            use_ssl, ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password, ssl_check_hostname,
-            security_protocol, sasl_mechanism, sasl_username, sasl_password, sasl_oauth_token_provider,
-        )
+        self._security = client_security(locals())  # security= or the TLS/SASL keywords
         opts = ConsumerOptions(
             brokers, group_id, topics, client_id, auto_commit, auto_offset_reset, session_timeout, timeout,
             max_poll_records=max_poll_records, group_protocol=group_protocol,
@@ -842,7 +828,7 @@ class Consumer(HandleOwner, ConnectedFlag):
         self.auto_offset_reset = opts.auto_offset_reset
         self.session_timeout = opts.session_timeout
         self.timeout = opts.timeout
-        self.use_ssl = use_ssl
+        self.use_ssl = self._security.use_ssl
         self.security_protocol = self._security.security_protocol
         self._timeout_ms = opts.timeout_ms
         self._pid = os.getpid()  # the process whose engine this is (fork: see close_implicitly)

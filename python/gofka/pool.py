@@ -28,6 +28,7 @@ from typing import Any, Dict, Optional, Tuple
 from . import _native
 from ._bridge import AsyncBridge
 from ._client import check_time, closed_error
+from ._security import SecuritySettings, client_security
 from .exceptions import GofkaError
 
 __all__ = ["ConnectionPool", "PooledConnection"]
@@ -103,6 +104,8 @@ class ConnectionPool(object):
         sasl_password, sasl_oauth_token_provider: TLS and SASL of the pool's
             connections (keyword only; docs/security.md). Clients sharing
             the pool connect with these, not with their own.
+        security: the same TLS/SASL options as one :class:`gofka.SecuritySettings`
+            (keyword; instead of those keywords, not with them).
 
     Creating the pool does no network I/O. Pass it to clients as
     ``connection_pool=pool``; keep it open while they use it. ``close()``
@@ -131,6 +134,7 @@ class ConnectionPool(object):
         sasl_username: Optional[str] = None,
         sasl_password: Optional[str] = None,
         sasl_oauth_token_provider: Any = None,
+        security: Optional[SecuritySettings] = None,
     ) -> None:
         self._handle = 0
         if isinstance(max_connections, bool) or not isinstance(max_connections, int):
@@ -141,21 +145,14 @@ class ConnectionPool(object):
         check_time("connection_timeout", connection_timeout, positive=True)
         # TLS / SASL keywords -> config keys (gofka._security); the pool
         # dials every connection of the clients that share it with them.
-        from ._security import SecurityOptions
-
-        self._security = SecurityOptions(
-            use_ssl=use_ssl, ssl_cafile=ssl_cafile, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-            ssl_password=ssl_password, ssl_check_hostname=ssl_check_hostname, security_protocol=security_protocol,
-            sasl_mechanism=sasl_mechanism, sasl_username=sasl_username, sasl_password=sasl_password,
-            sasl_oauth_token_provider=sasl_oauth_token_provider,
-        )
+        self._security = client_security(locals())  # security= or the TLS/SASL keywords
         self.security_protocol = self._security.security_protocol
         if not isinstance(client_id, str):
             raise TypeError("client_id must be str, not %s" % type(client_id).__name__)
         self.max_connections = max_connections
         self.max_idle_time = max_idle_time
         self.connection_timeout = connection_timeout
-        self.use_ssl = use_ssl
+        self.use_ssl = self._security.use_ssl
         self.client_id = client_id
         self._timeout_ms = max(1, _native.timeout_ms(connection_timeout))
         config: Dict[str, Any] = {

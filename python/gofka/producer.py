@@ -20,7 +20,7 @@ from typing import AbstractSet, Any, Callable, Deque, Dict, Iterable, List, Mapp
 
 from . import _layouts, _native
 from ._client import ConnectedFlag, HandleOwner, check_ms, check_time, validate_brokers, validate_client_id, validate_timeout
-from ._security import SecurityOptions
+from ._security import SecurityOptions, SecuritySettings, client_security
 from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
 from .message import Message
 from .message import speedups as _speedups
@@ -224,27 +224,6 @@ def new_producer_handle(options: ProducerOptions) -> int:
     err = _native.new_error()
     _native.check(_native.lib.gofka_producer_new(options.config, byref(handle), byref(err)), err)
     return handle.value
-
-
-def security_options(
-    use_ssl: Any,
-    ssl_cafile: Any,
-    ssl_certfile: Any,
-    ssl_keyfile: Any,
-    ssl_password: Any,
-    ssl_check_hostname: Any,
-    security_protocol: Any,
-    sasl_mechanism: Any,
-    sasl_username: Any,
-    sasl_password: Any,
-    sasl_oauth_token_provider: Any,
-) -> SecurityOptions:
-    return SecurityOptions(
-        use_ssl=use_ssl, ssl_cafile=ssl_cafile, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-        ssl_password=ssl_password, ssl_check_hostname=ssl_check_hostname, security_protocol=security_protocol,
-        sasl_mechanism=sasl_mechanism, sasl_username=sasl_username, sasl_password=sasl_password,
-        sasl_oauth_token_provider=sasl_oauth_token_provider,
-    )
 
 
 # --------------------------------------------------------------------------
@@ -731,6 +710,8 @@ class Producer(HandleOwner, ConnectedFlag):
         ssl_check_hostname, security_protocol, sasl_mechanism, sasl_username,
         sasl_password, sasl_oauth_token_provider: TLS and SASL (see
             docs/security.md).
+        security: the same TLS/SASL options as one :class:`gofka.SecuritySettings`
+            (keyword; instead of those keywords, not with them).
         exit_timeout: seconds an implicit close waits for buffered records
             (default: the GOFKA_EXIT_TIMEOUT environment variable, else
             5). A producer still open at interpreter exit (normal end,
@@ -792,6 +773,7 @@ class Producer(HandleOwner, ConnectedFlag):
         sasl_username: Optional[str] = None,
         sasl_password: Optional[str] = None,
         sasl_oauth_token_provider: Any = None,
+        security: Optional[SecuritySettings] = None,
         exit_timeout: Optional[float] = None,
     ) -> None:
         super().__init__()
@@ -802,10 +784,7 @@ class Producer(HandleOwner, ConnectedFlag):
             raise TypeError("partitioner must be callable, not %s" % type(partitioner).__name__)
         self._partitioner = partitioner
         self._counts: Dict[str, Tuple[int, float]] = {}  # topic -> (partitions, when), for the partitioner
-        self._security = security_options(
-            use_ssl, ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password, ssl_check_hostname,
-            security_protocol, sasl_mechanism, sasl_username, sasl_password, sasl_oauth_token_provider,
-        )
+        self._security = client_security(locals())  # security= or the TLS/SASL keywords
         opts = ProducerOptions(
             brokers, client_id, timeout, compression=compression, acks=acks, batch_size=batch_size,
             linger_ms=linger_ms, max_in_flight=max_in_flight, enable_idempotence=enable_idempotence,
@@ -825,7 +804,7 @@ class Producer(HandleOwner, ConnectedFlag):
         self.retry_policy = retry_policy
         self.delivery_timeout_ms = delivery_timeout_ms
         self.buffer_memory = buffer_memory
-        self.use_ssl = use_ssl
+        self.use_ssl = self._security.use_ssl
         self.security_protocol = self._security.security_protocol
         self._timeout_ms = opts.timeout_ms
         # produce()/poll() state: tokens, callbacks and undelivered events.
