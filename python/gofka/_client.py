@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
 from ctypes import byref
-from typing import Any, Callable, Optional, Protocol, TypeVar, Union
+from typing import Any, Awaitable, Callable, Dict, Optional, Protocol, TypeVar, Union
 
 from . import _log, _native
 from .exceptions import GofkaError, error_from_code
@@ -22,6 +23,38 @@ def validate_client_id(client_id: Any) -> str:
     if not isinstance(client_id, str):
         raise TypeError("client_id must be str, not %s" % type(client_id).__name__)
     return client_id
+
+
+def merge_config(cfg: Dict[str, Any], config: Any, owned: Optional[Dict[str, str]] = None) -> None:
+    """Adds a client's ``config=`` argument to the configuration ``cfg``
+    its other arguments made: a dict of further Kafka property names to
+    values (docs/configuration.md), e.g. ``{"client.rack": "a"}``; its
+    keys win. None adds nothing; anything but a dict is a TypeError.
+
+    ``owned`` maps the properties the Python side reads too (so that
+    overriding them would make it disagree with the engine) to their
+    keyword argument: such a key in ``config`` is a ValueError naming the
+    keyword to use instead."""
+    if config is None:
+        return
+    if not isinstance(config, dict):
+        raise TypeError("config must be a dict of Kafka property names to values")
+    for key, keyword in (owned or {}).items():
+        if key in config:
+            raise ValueError("config key %r is set with the %s= argument: pass it there" % (key, keyword))
+    cfg.update(config)
+
+
+_T = TypeVar("_T")
+
+
+async def maybe_await(value: Union[_T, Awaitable[_T]]) -> _T:
+    """``value``, awaited when it is awaitable (a callback of the user's
+    that may be a plain function or a coroutine function; retry.py,
+    failover.py)."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
 
 
 #: The longest time any argument may give, in milliseconds: the C ABI

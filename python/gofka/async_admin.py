@@ -4,30 +4,26 @@ Every method starts one asynchronous library call
 (``gofka_admin_call_async``) and awaits its completion event through the
 AsyncBridge: nothing blocks the event loop and no Python code runs on a Go
 thread. Methods, arguments and results are those of
-:class:`gofka.admin.AdminClient`.
+:class:`gofka.admin.AdminClient`: both take their plans, options and handle
+from :class:`gofka._admin_base.AdminBase`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import json
-import threading
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
-from . import _native
-from ._bridge import AsyncBridge
-from ._client import ConnectedFlag, closed_error, validate_brokers, validate_client_id, validate_timeout
 from . import _security
+from ._admin_base import AdminBase, NewTopic, _none, _Plans, _R
+from ._bridge import AsyncBridge
 from ._security import SecuritySettings, client_security
-from .admin import NewTopic, _none, _Plans, _R, admin_config
-from .exceptions import MetadataError, argument_errors, error_from_code
+from .exceptions import MetadataError, argument_errors
 from .retry import RetryPolicy
 
 __all__ = ["AsyncAdminClient"]
 
 
-class AsyncAdminClient(ConnectedFlag):
+class AsyncAdminClient(AdminBase):
     """Cluster administration for asyncio code.
 
     Args:
@@ -44,11 +40,16 @@ class AsyncAdminClient(ConnectedFlag):
         retry_policy: how the engine retries retriable failures (keyword).
         connection_pool: a :class:`~gofka.pool.ConnectionPool` whose broker
             connections this client shares (keyword).
+        config: a dict of further Kafka property names to values (keyword;
+            docs/configuration.md), as for the consumers; its keys win over
+            those the other arguments make.
 
     Usable with ``async with`` (which connects). The native client is
     created in the constructor without network I/O. A client may be used
     from one event loop at a time.
     """
+
+    _public_name = "AsyncAdminClient"  # for repr
 
 
     @argument_errors(MetadataError)  # invalid arguments: MetadataValueError / MetadataTypeError
@@ -61,6 +62,7 @@ class AsyncAdminClient(ConnectedFlag):
         *,
         retry_policy: Optional[RetryPolicy] = None,
         connection_pool: Any = None,
+        config: Optional[Dict[str, Any]] = None,
         ssl_cafile: Optional[str] = None,
         ssl_certfile: Optional[str] = None,
         ssl_keyfile: Optional[str] = None,
@@ -73,38 +75,8 @@ class AsyncAdminClient(ConnectedFlag):
         sasl_oauth_token_provider: Any = None,
         security: Optional[SecuritySettings] = None,
     ) -> None:
-        self._handle = 0
-        self.brokers = validate_brokers(brokers)
-        self.client_id = validate_client_id(client_id)
-        self.timeout = validate_timeout(timeout)
-        self._security = client_security(locals())  # security= or the TLS/SASL keywords
-        self.use_ssl = self._security.use_ssl
-        self.security_protocol = self._security.security_protocol
-        self.retry_policy = retry_policy
-        self.connection_pool = connection_pool
-        config, self._timeout_ms = admin_config(self.brokers, self.client_id, self.timeout, self._security, retry_policy, connection_pool)
-        handle = _native.gofka_handle_t()
-        err = _native.new_error()
-        _native.check(_native.lib.gofka_admin_new(config, ctypes.byref(handle), ctypes.byref(err)), err)
-        self._handle = handle.value
-        _native.track(self)  # dropped in a forked child: close does nothing there, use raises ForkError
-        self._security.attach(self)
-        self._lock = threading.Lock()
         self._bridge: Optional[AsyncBridge] = None
-
-    def __repr__(self) -> str:
-        return "<gofka.AsyncAdminClient brokers=%r%s>" % (self.brokers, " closed" if self.closed else "")
-
-    @property
-    def closed(self) -> bool:
-        """True once close() was called."""
-        return self._handle == 0
-
-    def _get(self) -> int:
-        h = self._handle
-        if h == 0:
-            raise closed_error(self, "admin client")
-        return h
+        super().__init__(brokers, client_id, timeout, client_security(locals()), retry_policy, connection_pool, config)
 
     def _get_bridge(self) -> AsyncBridge:
         loop = asyncio.get_running_loop()
@@ -118,21 +90,8 @@ class AsyncAdminClient(ConnectedFlag):
         return bridge
 
     async def _run(self, op: str, args: Dict[str, Any], convert: Callable[[Any], _R]) -> _R:
-        handle = self._get()
-        op_b = op.encode()
-        args_b = json.dumps(args).encode()
-        timeout_ms = self._timeout_ms
-
-        def start(queue: int, token: int) -> None:
-            err = _native.new_error()
-            code = _native.lib.gofka_admin_call_async(handle, queue, token, op_b, args_b, timeout_ms, ctypes.byref(err))
-            if code != _native.OK:
-                if code == _native.ERR_INVALID_HANDLE and self._handle == 0:
-                    raise error_from_code(_native.ERR_CLIENT_CLOSED, "admin client is closed")
-                raise _native.make_error(code, err)
-
-        ev = await self._get_bridge().submit(start)
-        return convert(json.loads(ev.payload.decode("utf-8")))
+        ev = await self._get_bridge().submit(self._start(op, args))
+        return self._result(ev, convert)
 
     async def connect(self) -> None:
         """Reaches the cluster now (optional: every method connects on
@@ -272,16 +231,15 @@ class AsyncAdminClient(ConnectedFlag):
 
     def _close_now(self) -> None:
         with self._lock:
-            h, self._handle = self._handle, 0
             bridge, self._bridge = self._bridge, None
-        if h:
-            err = _native.new_error()
-            _native.lib.gofka_admin_close(h, ctypes.byref(err))
-        if bridge is not None:
-            try:
-                bridge.close()
-            except Exception:
-                pass
+        try:
+            self._destroy(raise_errors=False)  # as close() of a client closed meanwhile: nothing to report
+        finally:
+            if bridge is not None:
+                try:
+                    bridge.close()
+                except Exception:
+                    pass
 
     async def close(self) -> None:
         """Closes the client; operations still running fail with

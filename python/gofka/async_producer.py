@@ -162,8 +162,8 @@ class AsyncProducer(ConnectedFlag):
 
     Keyword-only: acks, enable_idempotence, retry_policy,
     delivery_timeout_ms, buffer_memory, max_request_size,
-    allow_auto_create_topics, connection_pool, the TLS/SASL options (or
-    ``security``) and
+    allow_auto_create_topics, connection_pool, ``config``, the TLS/SASL
+    options (or ``security``) and
     ``exit_timeout``, as for :class:`gofka.Producer`. An AsyncProducer
     still open at interpreter exit or garbage-collected unclosed is closed
     synchronously (no event loop needed, whether its loop is still alive
@@ -206,6 +206,7 @@ class AsyncProducer(ConnectedFlag):
         max_request_size: Optional[int] = None,
         allow_auto_create_topics: Optional[bool] = None,
         connection_pool: Any = None,
+        config: Optional[Dict[str, Any]] = None,
         ssl_cafile: Optional[str] = None,
         ssl_certfile: Optional[str] = None,
         ssl_keyfile: Optional[str] = None,
@@ -230,7 +231,7 @@ class AsyncProducer(ConnectedFlag):
             linger_ms=linger_ms, max_in_flight=max_in_flight, enable_idempotence=enable_idempotence,
             retry_policy=retry_policy, delivery_timeout_ms=delivery_timeout_ms, buffer_memory=buffer_memory,
             max_request_size=max_request_size, allow_auto_create_topics=allow_auto_create_topics,
-            connection_pool=connection_pool, security=self._security,
+            connection_pool=connection_pool, security=self._security, config=config,
         )
         self._opts = opts
         self.brokers = opts.brokers

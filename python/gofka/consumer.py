@@ -26,7 +26,7 @@ from ctypes import byref, c_int32, c_size_t, c_void_p
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
-from ._client import ConnectedFlag, HandleOwner, check_ms, check_time, validate_brokers, validate_client_id, validate_timeout
+from ._client import ConnectedFlag, HandleOwner, check_ms, check_time, merge_config, validate_brokers, validate_client_id, validate_timeout
 from ._client import HandleBase  # what AsyncConsumer shares with Consumer (poll_native, SubscriptionState)
 from ._security import SecurityOptions, SecuritySettings, client_security
 from .exceptions import ConsumeError, GofkaError, argument_errors
@@ -480,10 +480,7 @@ class ConsumerOptions(object):
         self.connection_pool = connection_pool
         if security is not None:
             cfg.update(security.config())  # TLS / SASL keys (gofka._security)
-        if config is not None:
-            if not isinstance(config, dict):
-                raise TypeError("config must be a dict of Kafka property names to values")
-            cfg.update(config)
+        merge_config(cfg, config)
         self.config = _native.encode_config(cfg)
 
     def subscription_args(self) -> Tuple[Optional[bytes], Optional[bytes]]:

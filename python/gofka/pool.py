@@ -107,6 +107,10 @@ class ConnectionPool(object):
         security: the same TLS/SASL options as one :class:`gofka.SecuritySettings`
             (keyword; instead of those keywords, not with them).
 
+    The pool takes no ``config=``: it is not a Kafka client, and its only
+    engine settings are the limits above and TLS/SASL (the clients that
+    share it keep their own property maps).
+
     Creating the pool does no network I/O. Pass it to clients as
     ``connection_pool=pool``; keep it open while they use it. ``close()``
     (or ``async with``) releases it. A pool created before ``os.fork()``

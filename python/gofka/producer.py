@@ -19,7 +19,7 @@ from ctypes import byref, c_int64
 from typing import AbstractSet, Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
-from ._client import ConnectedFlag, HandleOwner, check_ms, check_time, validate_brokers, validate_client_id, validate_timeout
+from ._client import ConnectedFlag, HandleOwner, check_ms, check_time, merge_config, validate_brokers, validate_client_id, validate_timeout
 from ._security import SecurityOptions, SecuritySettings, client_security
 from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
 from .message import Message
@@ -116,6 +116,13 @@ def retry_config(policy: Any) -> Dict[str, Any]:
     }
 
 
+#: The properties the Python side of a producer reads too (record size
+#: checks, chunking, the compression and acks attributes): ``config=``
+#: may not override them, their keyword argument sets them.
+_PYTHON_READS = {"max.request.size": "max_request_size", "buffer.memory": "buffer_memory",
+                 "compression.type": "compression", "acks": "acks"}
+
+
 class ProducerOptions(object):
     """Validated producer options and the configuration they make."""
 
@@ -138,6 +145,7 @@ class ProducerOptions(object):
         allow_auto_create_topics: Any = None,
         connection_pool: Any = None,
         security: Optional[SecurityOptions] = None,
+        config: Any = None,
     ) -> None:
         self.brokers = validate_brokers(brokers)
         self.client_id = validate_client_id(client_id)
@@ -185,7 +193,7 @@ class ProducerOptions(object):
         self.max_request_size = max_request_size
         self.allow_auto_create_topics = allow_auto_create_topics
         self.timeout_ms = max(1, _native.timeout_ms(self.timeout))
-        config: Dict[str, Any] = {
+        cfg: Dict[str, Any] = {
             "bootstrap.servers": self.brokers,
             "client.id": self.client_id,
             "connect.timeout.ms": self.timeout_ms,
@@ -204,15 +212,16 @@ class ProducerOptions(object):
         if connection_pool is not None:
             from .pool import pool_config
 
-            config["connection.pool"] = pool_config(connection_pool)
+            cfg["connection.pool"] = pool_config(connection_pool)
         # Held for the producer's life: a pool given inline
         # (``connection_pool=ConnectionPool()``) must not be collected, and
         # so closed, under the producer that uses it.
         self.connection_pool = connection_pool
         if security is not None:
-            config.update(security.config())  # TLS / SASL keys (gofka._security)
-        config.update(retry_config(retry_policy))
-        self.config = _native.encode_config(config)
+            cfg.update(security.config())  # TLS / SASL keys (gofka._security)
+        cfg.update(retry_config(retry_policy))
+        merge_config(cfg, config, _PYTHON_READS)
+        self.config = _native.encode_config(cfg)
         #: bytes one produce_batch call may carry (the engine refuses a batch
         #: larger than buffer.memory as a whole; stay well below), counted
         #: with REC_OVERHEAD per record.
@@ -712,6 +721,11 @@ class Producer(HandleOwner, ConnectedFlag):
             docs/security.md).
         security: the same TLS/SASL options as one :class:`gofka.SecuritySettings`
             (keyword; instead of those keywords, not with them).
+        config: a dict of further Kafka property names to values
+            (docs/configuration.md), as for the consumers; its keys win
+            over those the other arguments make, except the ones the
+            Python side reads too (``max.request.size``, ``buffer.memory``,
+            ``compression.type``, ``acks``: ValueError, use the keyword).
         exit_timeout: seconds an implicit close waits for buffered records
             (default: the GOFKA_EXIT_TIMEOUT environment variable, else
             5). A producer still open at interpreter exit (normal end,
@@ -762,6 +776,7 @@ class Producer(HandleOwner, ConnectedFlag):
         allow_auto_create_topics: Optional[bool] = None,
         connection_pool: Any = None,
         partitioner: Optional[Callable[[Optional[bytes], int, str], int]] = None,
+        config: Optional[Dict[str, Any]] = None,
         use_ssl: bool = False,
         ssl_cafile: Optional[str] = None,
         ssl_certfile: Optional[str] = None,
@@ -790,7 +805,7 @@ class Producer(HandleOwner, ConnectedFlag):
             linger_ms=linger_ms, max_in_flight=max_in_flight, enable_idempotence=enable_idempotence,
             retry_policy=retry_policy, delivery_timeout_ms=delivery_timeout_ms, buffer_memory=buffer_memory,
             max_request_size=max_request_size, allow_auto_create_topics=allow_auto_create_topics,
-            connection_pool=connection_pool, security=self._security,
+            connection_pool=connection_pool, security=self._security, config=config,
         )
         self._opts = opts
         self.brokers = opts.brokers
