@@ -6,6 +6,7 @@ a private name of a sibling public module (shared code lives in the
 
 from __future__ import annotations
 
+import ast
 import inspect
 import os
 from typing import Any, Callable, Dict, List
@@ -80,3 +81,41 @@ def test_admin_clients_take_use_ssl_positionally(cls: Any) -> None:
         assert client._security.config() == {"security.protocol": "SSL"}
     finally:
         release(client)
+
+
+def private_imports_of_siblings() -> List[str]:
+    """``from .x import _name`` (or ``from gofka.x import _name``) where x
+    is a public module of the package: the shared name belongs in a
+    private module both import."""
+    out = []
+    for fname in sorted(os.listdir(PACKAGE)):
+        if not fname.endswith(".py"):
+            continue
+        with open(os.path.join(PACKAGE, fname), encoding="utf-8") as f:
+            tree = ast.parse(f.read(), fname)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom) or node.module is None:
+                continue
+            if node.level == 1:
+                module = node.module
+            elif node.level == 0 and node.module.startswith("gofka."):
+                module = node.module[len("gofka."):]
+            else:
+                continue
+            if module.split(".")[0].startswith("_"):
+                continue  # a private module is where shared names live
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    out.append("%s:%d imports %s from %s" % (fname, node.lineno, alias.name, module))
+    return out
+
+
+def test_no_module_imports_a_private_name_of_a_public_sibling() -> None:
+    assert private_imports_of_siblings() == []
+
+
+def test_the_import_check_sees_what_it_looks_for(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.py").write_text("from .b import _hidden, shown\nfrom ._c import _fine\nfrom gofka.b import _also\n")
+    (tmp_path / "b.py").write_text("")
+    monkeypatch.setattr(__import__(__name__), "PACKAGE", str(tmp_path))
+    assert private_imports_of_siblings() == ["a.py:1 imports _hidden from b", "a.py:3 imports _also from b"]
