@@ -24,36 +24,32 @@ from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Sequen
 
 from . import _layouts, _native
 from ._bridge import AsyncBridge, Event, EventQueue
-from ._client import ConnectedFlag, check_time, closed_error
-from ._security import SecuritySettings, client_security
-from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
-from .message import speedups as _speedups
-from .producer import (
+from ._client import check_time
+from ._producer_base import (
     PARTITION_DEFAULT,
     REC_OVERHEAD,
     Headers,
+    ProducerBase,
     ProducerOptions,
     batch_offsets,
     batch_records,
-    check_custom_partition,
     chunk_records,
     columnar,
     columnar_chunks,
-    compression_property,
-    exit_timeout_option,
-    new_producer_handle,
     optional_value,
     pack_pending,
     pack_record_list,
     parse_batch_results,
     partition_runs,
     produce_values,
-    register_open,
     report_failed,
     report_undelivered,
     resolve_partition,
     unregister_open,
 )
+from ._security import SecuritySettings, client_security
+from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
+from .message import speedups as _speedups
 
 __all__ = ["AsyncProducer"]
 
@@ -76,8 +72,6 @@ _running_loop = asyncio._get_running_loop
 # Seconds between retries of a batch refused because buffer.memory is full
 # while none of this producer's batches is in flight to free room.
 _FULL_RETRY = 0.005
-# Partition counts for a custom partitioner are re-read after this long.
-_PARTITION_COUNT_TTL = 30.0
 
 
 class _PyAsyncSends(object):
@@ -141,7 +135,7 @@ class _Unit(object):
         self.futures = futures  # the send() futures it resolves (None: send_batch)
 
 
-class AsyncProducer(ConnectedFlag):
+class AsyncProducer(ProducerBase):
     """An asyncio Kafka producer.
 
     Args:
@@ -184,6 +178,7 @@ class AsyncProducer(ConnectedFlag):
     connects on entry and closes (flushing) on exit.
     """
 
+    _public_name = "AsyncProducer"  # for repr
 
     @argument_errors(ProduceError)  # invalid arguments: ProduceValueError / ProduceTypeError
     def __init__(
@@ -220,31 +215,14 @@ class AsyncProducer(ConnectedFlag):
         security: Optional[SecuritySettings] = None,
         exit_timeout: Optional[float] = None,
     ) -> None:
-        self._handle = 0
-        self._pid = os.getpid()  # the process whose engine this is (fork: see producer._close_at_exit)
-        self.exit_timeout = exit_timeout_option(exit_timeout)
-        if partitioner is not None and not callable(partitioner):
-            raise TypeError("partitioner must be callable, not %s" % type(partitioner).__name__)
-        self._security = client_security(locals())  # security= or the TLS/SASL keywords
-        opts = ProducerOptions(
+        sec = client_security(locals())  # security= or the TLS/SASL keywords
+        super().__init__(sec, ProducerOptions(
             brokers, client_id, timeout, compression=compression, acks=acks, batch_size=batch_size,
             linger_ms=linger_ms, max_in_flight=max_in_flight, enable_idempotence=enable_idempotence,
             retry_policy=retry_policy, delivery_timeout_ms=delivery_timeout_ms, buffer_memory=buffer_memory,
             max_request_size=max_request_size, allow_auto_create_topics=allow_auto_create_topics,
-            connection_pool=connection_pool, security=self._security, config=config,
-        )
-        self._opts = opts
-        self.brokers = opts.brokers
-        self.client_id = opts.client_id
-        self.timeout = opts.timeout
-        self.use_ssl = self._security.use_ssl
-        self.security_protocol = self._security.security_protocol
-        self.batch_size = batch_size
-        self.linger_ms = linger_ms
-        self.max_in_flight = max_in_flight
-        self._partitioner = partitioner
-        self.acks = acks
-        self._timeout_ms = opts.timeout_ms
+            connection_pool=connection_pool, security=sec, config=config,
+        ), exit_timeout, partitioner)
         self._bridge: Optional[AsyncBridge] = None
         self._waiting: Deque[_Unit] = deque()  # units refused for lack of buffer room, in order
         self._retry_handle: Optional[asyncio.TimerHandle] = None
@@ -252,7 +230,6 @@ class AsyncProducer(ConnectedFlag):
         # The unit of each in-flight bridge future (to re-home or settle
         # it without its loop: see _adopt_bridge, _close_sync).
         self._unit_of: Dict["asyncio.Future[Event]", _Unit] = {}
-        self._counts: Dict[str, Tuple[int, float]] = {}
         self._topics: Dict[str, bytes] = {}
         # The sends of the current loop turn; with the C speedups also the
         # fast path of send (an instance attribute, unless a subclass
@@ -262,39 +239,20 @@ class AsyncProducer(ConnectedFlag):
         if _speedups is not None and type(self).send is AsyncProducer.send:
             self.send = self._sends.send  # type: ignore[method-assign]
         self._closing = False
-        self._handle = new_producer_handle(opts)
-        _native.track(self)  # dropped in a forked child: close does nothing there, use raises ForkError
-        self._security.attach(self)
-        register_open(self)
+        self._open_handle()  # dropped in a forked child: close does nothing there, use raises ForkError
 
-    def __repr__(self) -> str:
-        return "<gofka.AsyncProducer brokers=%r client_id=%r%s>" % (
-            self.brokers, self.client_id, " closed" if self.closed else "")
-
-    @property
-    def partitioner(self) -> Optional[Callable[[Optional[bytes], int, str], int]]:
-        """The custom partitioner, or None (may be replaced)."""
-        return self._partitioner
-
-    @partitioner.setter
-    def partitioner(self, fn: Optional[Callable[[Optional[bytes], int, str], int]]) -> None:
-        if fn is not None and not callable(fn):
-            raise TypeError("partitioner must be callable, not %s" % type(fn).__name__)
-        self._partitioner = fn
-        self._sends.partitioner = fn is not None
+    def _partitioner_changed(self) -> None:
+        self._sends.partitioner = self._partitioner is not None
 
     @property
     def closed(self) -> bool:
-        """True once close() was called."""
+        """True once close() was called (or began)."""
         return self._handle == 0 or self._closing
-
-    def _closed_error(self) -> GofkaError:
-        return closed_error(self, "producer")  # ForkError in a child forked after __init__
 
     def _get(self) -> int:
         h = self._handle
         if h == 0 or self._closing:
-            raise self._closed_error()
+            raise self._closed_error()  # ForkError in a child forked after __init__
         return h
 
     def _get_bridge(self) -> AsyncBridge:
@@ -351,9 +309,7 @@ class AsyncProducer(ConnectedFlag):
         loop = asyncio.get_running_loop()
         code = await loop.run_in_executor(None, lambda: fn(handle, *args, ctypes.byref(err)))
         if code != _native.OK:
-            if code == _native.ERR_INVALID_HANDLE and self._handle == 0:
-                raise self._closed_error()
-            raise _native.make_error(code, err)
+            raise self._failure(code, err)
 
     async def connect(self) -> None:
         """Connects to the cluster now (optional: sends connect on demand).
@@ -362,8 +318,6 @@ class AsyncProducer(ConnectedFlag):
         await self._blocking(_native.lib.gofka_producer_connect, self._timeout_ms)
         self._connected = True
 
-
-    compression = compression_property
 
     async def __aenter__(self) -> "AsyncProducer":
         await self.connect()
@@ -533,18 +487,16 @@ class AsyncProducer(ConnectedFlag):
             yield idxs[start:], records[start:]
 
     async def _custom_partition(self, topic: str, topic_b: bytes, key: Optional[bytes]) -> int:
-        n = await self._partition_count(topic, topic_b)
-        assert self.partitioner is not None
-        return check_custom_partition(self.partitioner(key, n, topic), n, topic)
+        return self._custom_partition_of(topic, key, await self._partition_count(topic, topic_b))
 
     async def _partition_count(self, topic: str, topic_b: bytes) -> int:
-        cached = self._counts.get(topic)
+        count = self._cached_partition_count(topic)
+        if count is not None:
+            return count
         now = time.monotonic()
-        if cached is not None and now - cached[1] < _PARTITION_COUNT_TTL:
-            return cached[0]
         out = ctypes.c_int32()
         await self._blocking(_native.lib.gofka_producer_partition_count, topic_b, self._timeout_ms, ctypes.byref(out))
-        self._counts[topic] = (out.value, now)
+        self._remember_partition_count(topic, out.value, now)
         return out.value
 
     def _enqueue(self, topic: bytes, part: int, key: Optional[bytes], value: Optional[bytes],
@@ -738,9 +690,8 @@ class AsyncProducer(ConnectedFlag):
             return  # closed meanwhile (e.g. by the garbage collector)
         left = sum(u.count for u in self._unit_of.values()) + sum(u.count for u in self._waiting)
         left += len(self._sends.buffer)
-        handle, self._handle = self._handle, 0
+        handle = self._take_handle()  # also ends the OAUTHBEARER refresh
         unregister_open(self)
-        self._security.stop()
         err = _native.new_error()
         ms = min(_native.INT32_MAX, max(0, int((deadline - time.monotonic()) * 1000)))
         code = await loop.run_in_executor(None, lambda: _native.lib.gofka_producer_close(handle, ms, ctypes.byref(err)))
@@ -830,9 +781,8 @@ class AsyncProducer(ConnectedFlag):
             _collect(queue, units, 0, failures)
             if code != _native.ERR_TIMED_OUT or time.monotonic() >= deadline:
                 break
-        self._handle = 0
+        self._take_handle()  # also ends the OAUTHBEARER refresh
         unregister_open(self)
-        self._security.stop()
         ms = min(_native.INT32_MAX, max(0, int((deadline - time.monotonic()) * 1000)))
         _native.lib.gofka_producer_close(handle, ms, ctypes.byref(err))
         failed_by_close: List[BaseException] = []
