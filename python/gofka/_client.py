@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import inspect
 import threading
+import weakref
 from ctypes import byref
-from typing import Any, Awaitable, Callable, Dict, Optional, Protocol, TypeVar, Union
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Protocol, TypeVar, Union
 
 from . import _log, _native
 from .exceptions import GofkaError, error_from_code
@@ -135,6 +136,43 @@ def closed_error(owner: Any, kind: str) -> GofkaError:
         return _native.fork_error("this %s was created before the fork, belongs to the parent and cannot be used "
                                   "in this process (nor can a new client)" % kind)
     return error_from_code(_native.ERR_CLIENT_CLOSED, "%s is closed" % kind)
+
+
+class OpenClients(object):
+    """The clients of one kind (producers, consumers) not closed yet, by
+    id, held weakly, for an exit hook that closes those of this process.
+    Only single dict operations touch it (atomic under the GIL; no lock,
+    since a weakref callback run by the garbage collector may fire in a
+    thread that would hold it)."""
+
+    def __init__(self) -> None:
+        self._refs: Dict[int, "weakref.ReferenceType[Any]"] = {}
+
+    def add(self, client: Any) -> None:
+        """Watches a new client (until it is closed or dies)."""
+        key = id(client)
+        refs = self._refs
+
+        def forget(ref: "weakref.ReferenceType[Any]") -> None:  # the client died
+            if refs.get(key) is ref:
+                refs.pop(key, None)
+
+        refs[key] = weakref.ref(client, forget)
+
+    def discard(self, client: Any) -> None:
+        """Stops watching a client (it is being closed)."""
+        ref = self._refs.get(id(client))
+        if ref is not None and ref() is client:
+            self._refs.pop(id(client), None)
+
+    def alive(self) -> List[Any]:
+        """The clients watched now (a snapshot)."""
+        out = []
+        for ref in list(self._refs.copy().values()):
+            c = ref()
+            if c is not None:
+                out.append(c)
+        return out
 
 
 _Owner = TypeVar("_Owner", bound="HandleOwner")

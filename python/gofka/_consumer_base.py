@@ -22,12 +22,11 @@ import struct
 import sys
 import threading
 import uuid
-import weakref
 from ctypes import byref, c_int32, c_size_t, c_void_p
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
-from ._client import ConnectedFlag, HandleBase, check_ms, check_time, merge_config, validate_brokers, validate_client_id, validate_timeout
+from ._client import ConnectedFlag, HandleBase, OpenClients, check_ms, check_time, merge_config, validate_brokers, validate_client_id, validate_timeout
 from ._security import SecurityOptions
 from .exceptions import GofkaError
 from .message import Message
@@ -621,29 +620,13 @@ def check_seek_offset(offset: Any) -> int:
 # Consumers the application did not close
 # --------------------------------------------------------------------------
 
-# Every consumer (sync and async) not closed yet, by id, held weakly: the
-# exit hook closes those of this process. Only single dict operations
-# touch it (atomic under the GIL; no lock, since a weakref callback run by
-# the garbage collector may fire in a thread that would hold it).
-_open: Dict[int, "weakref.ReferenceType[Any]"] = {}
-
-
-def register_open(consumer: Any) -> None:
-    """Puts a new consumer (with ``_pid`` and ``_close_implicitly(why)``)
-    under the exit hook's watch."""
-    key = id(consumer)
-
-    def forget(ref: "weakref.ReferenceType[Any]") -> None:  # the consumer died
-        if _open.get(key) is ref:
-            _open.pop(key, None)
-
-    _open[key] = weakref.ref(consumer, forget)
-
-
-def unregister_open(consumer: Any) -> None:
-    ref = _open.get(id(consumer))
-    if ref is not None and ref() is consumer:
-        _open.pop(id(consumer), None)
+# Every consumer (sync and async) not closed yet: the exit hook closes
+# those of this process.
+_open = OpenClients()
+#: Puts a new consumer (with ``_pid`` and ``_close_implicitly(why)``) under
+#: the exit hook's watch; unregister_open ends it.
+register_open = _open.add
+unregister_open = _open.discard
 
 
 def close_implicitly(consumer: Any, why: str) -> None:
@@ -680,10 +663,7 @@ def _close_at_exit() -> None:
     referenced at exit (a module global outliving the script's, a daemon
     thread) would never commit its last polls nor leave its group: the
     group would wait a session timeout for it."""
-    for ref in list(_open.copy().values()):
-        c = ref()
-        if c is None:
-            continue
+    for c in _open.alive():
         try:
             c._close_implicitly("open at interpreter exit")
         except BaseException:  # one consumer must not keep the others open

@@ -14,12 +14,11 @@ import os
 import struct
 import sys
 import time
-import weakref
 from ctypes import byref
 from typing import AbstractSet, Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
-from ._client import ConnectedFlag, HandleBase, check_ms, check_time, merge_config, validate_brokers, validate_client_id, validate_timeout
+from ._client import ConnectedFlag, HandleBase, OpenClients, check_ms, check_time, merge_config, validate_brokers, validate_client_id, validate_timeout
 from ._security import SecurityOptions
 from .exceptions import GofkaError, error_from_code
 from .message import speedups as _speedups
@@ -542,29 +541,14 @@ def exit_timeout_option(value: Any) -> float:
     return float(check_time(what, value) or 0)
 
 
-# Every producer (sync and async) not closed yet, by id, held weakly: the
-# exit hook closes those of this process. Only single dict operations
-# touch it (atomic under the GIL; no lock, since a weakref callback run
-# by the garbage collector may fire in a thread that would hold it).
-_open: Dict[int, "weakref.ReferenceType[Any]"] = {}
-
-
-def register_open(producer: Any) -> None:
-    """Puts a new producer (with ``_pid``, ``exit_timeout`` and
-    ``_close_at_exit(deadline)``) under the exit hook's watch."""
-    key = id(producer)
-
-    def forget(ref: "weakref.ReferenceType[Any]") -> None:  # the producer died
-        if _open.get(key) is ref:
-            _open.pop(key, None)
-
-    _open[key] = weakref.ref(producer, forget)
-
-
-def unregister_open(producer: Any) -> None:
-    ref = _open.get(id(producer))
-    if ref is not None and ref() is producer:
-        _open.pop(id(producer), None)
+# Every producer (sync and async) not closed yet: the exit hook closes
+# those of this process.
+_open = OpenClients()
+#: Puts a new producer (with ``_pid``, ``exit_timeout`` and
+#: ``_close_at_exit(deadline)``) under the exit hook's watch;
+#: unregister_open ends it.
+register_open = _open.add
+unregister_open = _open.discard
 
 
 def report_undelivered(kind: str, count: int, why: str, bound: float) -> None:
@@ -603,11 +587,9 @@ def _close_at_exit() -> None:
     Producers inherited through fork() are left alone: their engine lives
     in the parent (touching it from the child would hang)."""
     pid = os.getpid()
-    refs = list(_open.copy().values())
     start = time.monotonic()
-    for ref in refs:
-        p = ref()
-        if p is None or getattr(p, "_pid", None) != pid:
+    for p in _open.alive():
+        if getattr(p, "_pid", None) != pid:
             continue
         try:
             p._close_at_exit(start + p.exit_timeout)
