@@ -23,11 +23,11 @@ import sys
 import threading
 import uuid
 from ctypes import byref, c_int32, c_size_t, c_void_p
-from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
 from ._client import ConnectedFlag, HandleBase, OpenClients, check_ms, check_time, merge_config, validate_brokers, validate_client_id, validate_timeout
-from ._security import SecurityOptions
+from ._security import SecurityOptions, client_security
 from .exceptions import GofkaError
 from .message import Message
 from .message import speedups as _speedups
@@ -482,6 +482,23 @@ class ConsumerOptions(object):
         merge_config(cfg, config)
         self.config = _native.encode_config(cfg)
 
+    #: The constructors' arguments that are options, in ConsumerOptions'
+    #: order (the first eight positional).
+    POSITIONAL = ("brokers", "group_id", "topics", "client_id", "auto_commit", "auto_offset_reset",
+                  "session_timeout", "timeout")
+    KEYWORDS = ("max_poll_records", "group_protocol", "partition_assignment_strategy", "group_remote_assignor",
+                "group_instance_id", "isolation_level", "max_poll_interval_ms", "heartbeat_interval_ms",
+                "auto_commit_interval_ms", "pattern", "fetch_min_bytes", "fetch_max_bytes",
+                "max_partition_fetch_bytes", "fetch_max_wait_ms", "metadata_max_age_ms", "client_rack",
+                "on_assign", "on_revoke", "on_lost", "connection_pool", "config")
+
+    @classmethod
+    def from_arguments(cls, arguments: Mapping[str, Any], security: SecurityOptions) -> "ConsumerOptions":
+        """The options of a consumer constructor's arguments (its
+        ``locals()``: Consumer and AsyncConsumer take the same names)."""
+        return cls(*(arguments[name] for name in cls.POSITIONAL), security=security,
+                   **{name: arguments[name] for name in cls.KEYWORDS})
+
     def subscription_args(self) -> Tuple[Optional[bytes], Optional[bytes]]:
         """(topics, pattern) arguments of gofka_consumer_subscribe."""
         if self.pattern is not None:
@@ -732,9 +749,12 @@ class ConsumerBase(HandleBase, ConnectedFlag):
     _kind = "consumer"
     _public_name = "Consumer"  # for repr
 
-    def __init__(self, security: SecurityOptions, opts: ConsumerOptions) -> None:
+    def __init__(self, arguments: Mapping[str, Any]) -> None:
+        """``arguments``: the subclass constructor's ``locals()`` (its
+        options and TLS/SASL keywords or ``security=``, validated here)."""
         super().__init__()
-        self._security = security
+        self._security = security = client_security(arguments)
+        opts = ConsumerOptions.from_arguments(arguments, security)
         self._opts = opts
         self._sub = SubscriptionState(opts)
         self.brokers = opts.brokers

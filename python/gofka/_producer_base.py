@@ -19,7 +19,7 @@ from typing import AbstractSet, Any, Callable, Dict, Iterable, List, Mapping, Op
 
 from . import _layouts, _native
 from ._client import ConnectedFlag, HandleBase, OpenClients, check_ms, check_time, merge_config, validate_brokers, validate_client_id, validate_timeout
-from ._security import SecurityOptions
+from ._security import SecurityOptions, client_security
 from .exceptions import GofkaError, error_from_code
 from .message import speedups as _speedups
 
@@ -226,6 +226,19 @@ class ProducerOptions(object):
         #: larger than buffer.memory as a whole; stay well below), counted
         #: with REC_OVERHEAD per record.
         self.chunk_bytes = max(512, (buffer_memory or (32 << 20)) // 4)
+
+
+#: The constructors' arguments that are keyword options of ProducerOptions.
+_OPTION_KEYWORDS = ("compression", "acks", "batch_size", "linger_ms", "max_in_flight", "enable_idempotence",
+                    "retry_policy", "delivery_timeout_ms", "buffer_memory", "max_request_size",
+                    "allow_auto_create_topics", "connection_pool", "config")
+
+
+def options_from_arguments(arguments: Mapping[str, Any], security: SecurityOptions) -> ProducerOptions:
+    """The options of a producer constructor's arguments (its ``locals()``:
+    Producer and AsyncProducer take the same names)."""
+    return ProducerOptions(arguments["brokers"], arguments["client_id"], arguments["timeout"], security=security,
+                           **{name: arguments[name] for name in _OPTION_KEYWORDS})
 
 
 def new_producer_handle(options: ProducerOptions) -> int:
@@ -710,15 +723,19 @@ class ProducerBase(HandleBase, ConnectedFlag):
     _kind = "producer"
     _public_name = "Producer"  # for repr
 
-    def __init__(self, security: SecurityOptions, opts: ProducerOptions, exit_timeout: Any,
-                 partitioner: Optional[Callable[[Optional[bytes], int, str], int]]) -> None:
+    def __init__(self, arguments: Mapping[str, Any]) -> None:
+        """``arguments``: the subclass constructor's ``locals()`` (its
+        options, ``exit_timeout``, ``partitioner`` and TLS/SASL keywords or
+        ``security=``, validated here)."""
         super().__init__()
         self._pid = os.getpid()  # the process whose engine this is (fork: see _close_at_exit)
-        self._security = security
-        self.exit_timeout = exit_timeout_option(exit_timeout)
+        self._security = security = client_security(arguments)
+        opts = options_from_arguments(arguments, security)
+        self.exit_timeout = exit_timeout_option(arguments["exit_timeout"])
+        partitioner = arguments["partitioner"]
         if partitioner is not None and not callable(partitioner):
             raise TypeError("partitioner must be callable, not %s" % type(partitioner).__name__)
-        self._partitioner = partitioner
+        self._partitioner: Optional[Callable[[Optional[bytes], int, str], int]] = partitioner
         self._counts: Dict[str, Tuple[int, float]] = {}  # topic -> (partitions, when), for the partitioner
         self._opts = opts
         self.brokers = opts.brokers

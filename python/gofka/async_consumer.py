@@ -24,7 +24,6 @@ from ._bridge import AsyncBridge, Event
 from ._client import maybe_await
 from ._consumer_base import (
     ConsumerBase,
-    ConsumerOptions,
     Events,
     OffsetAndTimestamp,
     TopicPartition,
@@ -39,7 +38,7 @@ from ._consumer_base import (
     poll_native,
     unregister_open,
 )
-from ._security import SecuritySettings, client_security
+from ._security import SecuritySettings
 from .exceptions import ConsumeError, GofkaError, argument_errors, error_from_code
 from .message import Message
 
@@ -121,20 +120,7 @@ class AsyncConsumer(ConsumerBase):
         # Polls cancelled while the engine still waited for records; what
         # they take comes before anything a newer poll could get.
         self._late_polls: Set["asyncio.Future[Event]"] = set()
-        sec = client_security(locals())  # security= or the TLS/SASL keywords
-        super().__init__(sec, ConsumerOptions(
-            brokers, group_id, topics, client_id, auto_commit, auto_offset_reset, session_timeout, timeout,
-            max_poll_records=max_poll_records, group_protocol=group_protocol,
-            partition_assignment_strategy=partition_assignment_strategy,
-            group_remote_assignor=group_remote_assignor, group_instance_id=group_instance_id,
-            isolation_level=isolation_level, max_poll_interval_ms=max_poll_interval_ms,
-            heartbeat_interval_ms=heartbeat_interval_ms, auto_commit_interval_ms=auto_commit_interval_ms,
-            pattern=pattern, fetch_min_bytes=fetch_min_bytes, fetch_max_bytes=fetch_max_bytes,
-            max_partition_fetch_bytes=max_partition_fetch_bytes, fetch_max_wait_ms=fetch_max_wait_ms,
-            metadata_max_age_ms=metadata_max_age_ms, client_rack=client_rack, on_assign=on_assign,
-            on_revoke=on_revoke, on_lost=on_lost, connection_pool=connection_pool, security=sec,
-            config=config,
-        ))
+        super().__init__(locals())  # options, security= or the TLS/SASL keywords: ConsumerBase
         self.max_poll_records = self._opts.max_poll_records
 
     # ---- plumbing ----

@@ -30,7 +30,6 @@ from ._producer_base import (
     REC_OVERHEAD,
     Headers,
     ProducerBase,
-    ProducerOptions,
     batch_offsets,
     batch_records,
     chunk_records,
@@ -47,7 +46,7 @@ from ._producer_base import (
     resolve_partition,
     unregister_open,
 )
-from ._security import SecuritySettings, client_security
+from ._security import SecuritySettings
 from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
 from .message import speedups as _speedups
 
@@ -215,14 +214,7 @@ class AsyncProducer(ProducerBase):
         security: Optional[SecuritySettings] = None,
         exit_timeout: Optional[float] = None,
     ) -> None:
-        sec = client_security(locals())  # security= or the TLS/SASL keywords
-        super().__init__(sec, ProducerOptions(
-            brokers, client_id, timeout, compression=compression, acks=acks, batch_size=batch_size,
-            linger_ms=linger_ms, max_in_flight=max_in_flight, enable_idempotence=enable_idempotence,
-            retry_policy=retry_policy, delivery_timeout_ms=delivery_timeout_ms, buffer_memory=buffer_memory,
-            max_request_size=max_request_size, allow_auto_create_topics=allow_auto_create_topics,
-            connection_pool=connection_pool, security=sec, config=config,
-        ), exit_timeout, partitioner)
+        super().__init__(locals())  # options, security= or the TLS/SASL keywords: ProducerBase
         self._bridge: Optional[AsyncBridge] = None
         self._waiting: Deque[_Unit] = deque()  # units refused for lack of buffer room, in order
         self._retry_handle: Optional[asyncio.TimerHandle] = None

@@ -43,7 +43,7 @@ from ._consumer_base import (  # noqa: F401  (the names of the original module s
     own_revocation,
     unregister_open,
 )
-from ._security import SecuritySettings, client_security
+from ._security import SecuritySettings
 from .exceptions import ConsumeError, GofkaError, argument_errors
 from .message import Message
 
@@ -160,20 +160,7 @@ class Consumer(ConsumerBase, HandleOwner):
         sasl_oauth_token_provider: Any = None,
         security: Optional[SecuritySettings] = None,
     ) -> None:
-        sec = client_security(locals())  # security= or the TLS/SASL keywords
-        super().__init__(sec, ConsumerOptions(
-            brokers, group_id, topics, client_id, auto_commit, auto_offset_reset, session_timeout, timeout,
-            max_poll_records=max_poll_records, group_protocol=group_protocol,
-            partition_assignment_strategy=partition_assignment_strategy,
-            group_remote_assignor=group_remote_assignor, group_instance_id=group_instance_id,
-            isolation_level=isolation_level, max_poll_interval_ms=max_poll_interval_ms,
-            heartbeat_interval_ms=heartbeat_interval_ms, auto_commit_interval_ms=auto_commit_interval_ms,
-            pattern=pattern, fetch_min_bytes=fetch_min_bytes, fetch_max_bytes=fetch_max_bytes,
-            max_partition_fetch_bytes=max_partition_fetch_bytes, fetch_max_wait_ms=fetch_max_wait_ms,
-            metadata_max_age_ms=metadata_max_age_ms, client_rack=client_rack, on_assign=on_assign,
-            on_revoke=on_revoke, on_lost=on_lost, connection_pool=connection_pool, security=sec,
-            config=config,
-        ))
+        super().__init__(locals())  # options, security= or the TLS/SASL keywords: ConsumerBase
 
     def connect(self) -> None:
         """Connects to the cluster now (optional). Raises ConnectionError

@@ -58,7 +58,7 @@ from ._producer_base import (  # noqa: F401  (names of the original module stay 
     resolve_partition,
     unregister_open,
 )
-from ._security import SecuritySettings, client_security
+from ._security import SecuritySettings
 from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
 from .message import Message
 from .message import speedups as _speedups
@@ -228,14 +228,7 @@ class Producer(ProducerBase, HandleOwner):
         exit_timeout: Optional[float] = None,
     ) -> None:
         self._queue: Any = None
-        sec = client_security(locals())  # security= or the TLS/SASL keywords
-        super().__init__(sec, ProducerOptions(
-            brokers, client_id, timeout, compression=compression, acks=acks, batch_size=batch_size,
-            linger_ms=linger_ms, max_in_flight=max_in_flight, enable_idempotence=enable_idempotence,
-            retry_policy=retry_policy, delivery_timeout_ms=delivery_timeout_ms, buffer_memory=buffer_memory,
-            max_request_size=max_request_size, allow_auto_create_topics=allow_auto_create_topics,
-            connection_pool=connection_pool, security=sec, config=config,
-        ), exit_timeout, partitioner)
+        super().__init__(locals())  # options, security= or the TLS/SASL keywords: ProducerBase
         # produce()/poll() state: tokens, callbacks and undelivered events.
         self._tokens = itertools.count(1)
         self._served = 0  # events served (guarded by _poll_lock)
