@@ -32,17 +32,7 @@ from .exceptions import GofkaError
 from .message import Message
 from .message import speedups as _speedups
 
-__all__ = [
-    "ConsumerBase",
-    "TopicPartition",
-    "OffsetAndTimestamp",
-    "OFFSET_BEGINNING",
-    "OFFSET_END",
-    "AUTO_OFFSET_RESET",
-    "GROUP_PROTOCOLS",
-    "ASSIGNMENT_STRATEGIES",
-    "ISOLATION_LEVELS",
-]
+__all__ = ["ConsumerBase", "ConsumerOptions"]  # the public names are re-exported by consumer.py
 
 #: seek() offset: the partition's earliest offset.
 OFFSET_BEGINNING = -2

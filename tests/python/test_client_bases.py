@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, List
 import pytest
 
 import gofka
+from gofka import _native
 
 NOWHERE = "127.0.0.1:9"  # nothing listens there; constructors do no I/O
 PACKAGE = os.path.dirname(os.path.abspath(gofka.__file__))
@@ -119,3 +120,36 @@ def test_the_import_check_sees_what_it_looks_for(tmp_path: Any, monkeypatch: pyt
     (tmp_path / "b.py").write_text("")
     monkeypatch.setattr(__import__(__name__), "PACKAGE", str(tmp_path))
     assert private_imports_of_siblings() == ["a.py:1 imports _hidden from b", "a.py:3 imports _also from b"]
+
+
+def test_each_sync_async_pair_shares_one_base() -> None:
+    from gofka._admin_base import AdminBase
+    from gofka._client import HandleBase, HandleOwner
+    from gofka._consumer_base import ConsumerBase
+    from gofka._producer_base import ProducerBase
+
+    for sync, asyncio_twin, base, once in (
+        (gofka.Producer, gofka.AsyncProducer, ProducerBase, ("partitioner", "compression", "__repr__")),
+        (gofka.Consumer, gofka.AsyncConsumer, ConsumerBase,
+         ("assign", "assignment", "assigned_partitions", "seek", "pause", "resume", "subscribed", "__repr__")),
+        (gofka.AdminClient, gofka.AsyncAdminClient, AdminBase, ("__repr__", "_start")),
+    ):
+        assert issubclass(sync, base) and issubclass(asyncio_twin, base)
+        assert issubclass(sync, HandleOwner) and issubclass(asyncio_twin, HandleBase)
+        for name in once:  # written once, in the base
+            assert name not in vars(sync) and name not in vars(asyncio_twin), (sync, name)
+    # the handle is HandleBase's, not a copy of it
+    for cls in (gofka.AsyncAdminClient, gofka.ConnectionPool):
+        assert "_get" not in vars(cls) and "closed" not in vars(cls), cls
+    assert issubclass(gofka.ConnectionPool, HandleOwner)
+
+
+def test_pool_closes_as_every_handle_owner() -> None:
+    with gofka.ConnectionPool() as pool:
+        assert not pool.closed
+    assert pool.closed
+    pool.close()  # idempotent
+    with pytest.raises(gofka.GofkaError) as info:
+        pool.stats()
+    assert info.value.code == _native.ERR_CLIENT_CLOSED
+    assert "connection pool is closed" in str(info.value)
