@@ -10,12 +10,11 @@ from :class:`gofka._admin_base.AdminBase`.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _security
 from ._admin_base import AdminBase, NewTopic, _none, _Plans, _R
-from ._bridge import AsyncBridge
+from ._bridge import AsyncBridge, bridge_of_loop
 from ._security import SecuritySettings, client_security
 from .exceptions import MetadataError, argument_errors
 from .retry import RetryPolicy
@@ -79,14 +78,7 @@ class AsyncAdminClient(AdminBase):
         super().__init__(brokers, client_id, timeout, client_security(locals()), retry_policy, connection_pool, config)
 
     def _get_bridge(self) -> AsyncBridge:
-        loop = asyncio.get_running_loop()
-        bridge = self._bridge
-        if bridge is None or bridge.loop is not loop:
-            if bridge is not None and bridge.pending:
-                raise RuntimeError("AsyncAdminClient is in use on another event loop")
-            if bridge is not None:
-                bridge.close()
-            bridge = self._bridge = AsyncBridge(loop)
+        self._bridge = bridge = bridge_of_loop(self, self._bridge)
         return bridge
 
     async def _run(self, op: str, args: Dict[str, Any], convert: Callable[[Any], _R]) -> _R:

@@ -20,7 +20,7 @@ from collections import deque
 from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 
 from . import _native
-from ._bridge import AsyncBridge, Event
+from ._bridge import AsyncBridge, Event, bridge_of_loop
 from ._client import maybe_await
 from ._consumer_base import (
     ConsumerBase,
@@ -126,14 +126,7 @@ class AsyncConsumer(ConsumerBase):
     # ---- plumbing ----
 
     def _get_bridge(self) -> AsyncBridge:
-        loop = asyncio.get_running_loop()
-        bridge = self._bridge
-        if bridge is None or bridge.loop is not loop:
-            if bridge is not None and bridge.pending:
-                raise RuntimeError("AsyncConsumer is in use on another event loop")
-            if bridge is not None:
-                bridge.close()
-            bridge = self._bridge = AsyncBridge(loop)
+        self._bridge = bridge = bridge_of_loop(self, self._bridge)
         return bridge
 
     def _submit(self, fn: Callable[..., int], *args: Any) -> "asyncio.Future[Event]":

@@ -153,3 +153,34 @@ def test_pool_closes_as_every_handle_owner() -> None:
         pool.stats()
     assert info.value.code == _native.ERR_CLIENT_CLOSED
     assert "connection pool is closed" in str(info.value)
+
+
+def test_async_clients_stay_on_one_loop_while_busy() -> None:
+    # AsyncConsumer and AsyncAdminClient share this rule (_bridge.bridge_of_loop)
+    import asyncio
+
+    from gofka._bridge import bridge_of_loop
+
+    class Owner(object):
+        _public_name = "AsyncThing"
+
+    async def on_loop(current: Any) -> Any:
+        return bridge_of_loop(Owner(), current)
+
+    first, second = asyncio.new_event_loop(), asyncio.new_event_loop()
+    try:
+        bridge = first.run_until_complete(on_loop(None))
+        assert first.run_until_complete(on_loop(bridge)) is bridge  # same loop: the same bridge
+        busy = first.run_until_complete(on_loop(None))
+        busy.adopt(7)  # an operation in flight on the first loop
+        with pytest.raises(RuntimeError) as info:
+            second.run_until_complete(on_loop(busy))
+        assert "AsyncThing is in use on another event loop" in str(info.value)
+        moved = second.run_until_complete(on_loop(bridge))  # idle: moves to the new loop
+        assert moved is not bridge and moved.loop is second
+        for b in (busy, moved):
+            b.detach()
+            b.close()
+    finally:
+        first.close()
+        second.close()
