@@ -51,8 +51,8 @@ _T = TypeVar("_T")
 
 async def maybe_await(value: Union[_T, Awaitable[_T]]) -> _T:
     """``value``, awaited when it is awaitable (a callback of the user's
-    that may be a plain function or a coroutine function; retry.py,
-    failover.py)."""
+    that may be a plain function or a coroutine function: retry.py,
+    failover.py, AsyncConsumer's rebalance callbacks)."""
     if inspect.isawaitable(value):
         return await value
     return value
