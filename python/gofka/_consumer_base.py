@@ -786,6 +786,21 @@ class ConsumerBase(HandleBase, ConnectedFlag):
     def _forget_buffered(self, tp: TopicPartition) -> None:
         """Drops buffered messages of ``tp`` (a seek moved it; none here)."""
 
+    def _rewind(self, msgs: Iterable[Message]) -> None:
+        """Seeks the partitions of msgs back to their first message, so that
+        messages the application never saw are read again, not lost."""
+        first: Dict[TopicPartition, int] = {}
+        for m in msgs:
+            tp = TopicPartition(m.topic, m.partition)
+            if tp not in first:
+                first[tp] = m.offset
+        if first:
+            buf = pack_offsets([(tp.topic, tp.partition, off, -1) for tp, off in first.items()])
+            try:
+                self._call(_native.lib.gofka_consumer_seek, buf, len(buf))
+            except GofkaError:
+                pass  # revoked meanwhile: the new owner reads them
+
     # -- methods that do not wait ----------------------------------------------
 
     def assign(self, partitions: Iterable[Any]) -> None:

@@ -761,6 +761,25 @@ class ProducerBase(HandleBase, ConnectedFlag):
         self._security.attach(self)
         register_open(self)
 
+    def _implicit_close(self, why: str, deadline: float) -> None:
+        """Closes a producer the application did not close by ``deadline``
+        (time.monotonic()), reporting what was not delivered (subclass)."""
+        raise NotImplementedError
+
+    def _close_at_exit(self, deadline: float) -> None:
+        """The exit hook's close (see _close_at_exit of this module)."""
+        self._implicit_close("open at interpreter exit", deadline)
+
+    def __del__(self) -> None:
+        # Only in the process that created it (a forked child must not
+        # touch the parent's engine); bounded by exit_timeout.
+        if getattr(self, "_pid", None) != os.getpid() or not getattr(self, "_handle", 0):
+            return
+        try:
+            self._implicit_close("garbage-collected without close()", time.monotonic() + self.exit_timeout)
+        except Exception:
+            pass
+
     def __repr__(self) -> str:
         return "<gofka.%s brokers=%r client_id=%r%s>" % (
             self._public_name, self.brokers, self.client_id, " closed" if self.closed else "")

@@ -325,21 +325,6 @@ class AsyncConsumer(ConsumerBase):
             self._rewind(msgs)
             raise
 
-    def _rewind(self, msgs: Iterable[Message]) -> None:
-        """Seeks the partitions of msgs back to their first message, so that
-        messages the application never saw are read again, not lost."""
-        first: Dict[TopicPartition, int] = {}
-        for m in msgs:
-            tp = TopicPartition(m.topic, m.partition)
-            if tp not in first:
-                first[tp] = m.offset
-        if first:
-            buf = pack_offsets([(tp.topic, tp.partition, off, -1) for tp, off in first.items()])
-            try:
-                self._call(_native.lib.gofka_consumer_seek, buf, len(buf))
-            except GofkaError:
-                pass  # revoked meanwhile: the new owner reads them
-
     def _forget_buffered(self, tp: TopicPartition) -> None:
         self._buffer = deque(m for m in self._buffer if (m.topic, m.partition) != tp)
 

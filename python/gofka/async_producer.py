@@ -15,7 +15,6 @@ import asyncio
 import ctypes
 import itertools
 import logging
-import os
 import struct
 import time
 import weakref
@@ -792,9 +791,6 @@ class AsyncProducer(ProducerBase):
                         send_fut.exception()  # marks it retrieved
         return left, failures
 
-    def _close_at_exit(self, deadline: float) -> None:
-        self._implicit_close("open at interpreter exit", deadline)
-
     def _implicit_close(self, why: str, deadline: float) -> None:
         """_close_sync for the exit hook and the garbage collector, reporting
         what was not delivered."""
@@ -804,15 +800,6 @@ class AsyncProducer(ProducerBase):
         if failures:
             report_failed("async producer", why, len(failures), failures[0])
 
-    def __del__(self) -> None:
-        # Only in the process that created it (a forked child must not
-        # touch the parent's engine); bounded by exit_timeout.
-        if getattr(self, "_pid", None) != os.getpid() or not getattr(self, "_handle", 0):
-            return
-        try:
-            self._implicit_close("garbage-collected without close()", time.monotonic() + self.exit_timeout)
-        except Exception:
-            pass
 
 
 def _start_unit(handle: int, unit: _Unit, queue: int, token: int, err: Any) -> int:

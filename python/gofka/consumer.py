@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from ctypes import byref
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from . import _native
 from ._client import HandleOwner
@@ -245,19 +245,6 @@ class Consumer(ConsumerBase, HandleOwner):
         except BaseException:
             self._rewind(msgs)
             raise
-
-    def _rewind(self, msgs: Sequence[Message]) -> None:
-        first: Dict[TopicPartition, int] = {}
-        for m in msgs:
-            tp = TopicPartition(m.topic, m.partition)
-            if tp not in first:
-                first[tp] = m.offset
-        if first:
-            buf = pack_offsets([(tp.topic, tp.partition, off, -1) for tp, off in first.items()])
-            try:
-                self._call(_native.lib.gofka_consumer_seek, buf, len(buf))
-            except GofkaError:
-                pass  # partitions revoked meanwhile: their new owner reads them
 
     def commit(self, message: Optional[Message] = None) -> None:
         """Commits ``message.offset + 1`` for the message's partition, or

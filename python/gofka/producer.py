@@ -12,7 +12,6 @@ import ctypes
 import functools
 import itertools
 import logging
-import os
 import struct
 import threading
 import time
@@ -1019,9 +1018,6 @@ class Producer(ProducerBase, HandleOwner):
                 self._queue = None
                 q.close()
 
-    def _close_at_exit(self, deadline: float) -> None:
-        self._implicit_close("open at interpreter exit", deadline)
-
     def _implicit_close(self, why: str, deadline: float) -> None:
         """Closes an unclosed producer (exit hook, garbage collection)
         within ``deadline``, reporting undelivered records."""
@@ -1041,15 +1037,6 @@ class Producer(ProducerBase, HandleOwner):
         else:  # e.g. blocking sends of other threads
             _log.warning("producer %s: close timed out: %s", why, _native.make_error(code, err))
 
-    def __del__(self) -> None:
-        # Only in the process that created it (a forked child must not
-        # touch the parent's engine); bounded by exit_timeout.
-        if getattr(self, "_pid", None) != os.getpid() or not getattr(self, "_handle", 0):
-            return
-        try:
-            self._implicit_close("garbage-collected without close()", time.monotonic() + self.exit_timeout)
-        except Exception:
-            pass
 
 
 class _QueuePool(object):

@@ -129,9 +129,11 @@ def test_each_sync_async_pair_shares_one_base() -> None:
     from gofka._producer_base import ProducerBase
 
     for sync, asyncio_twin, base, once in (
-        (gofka.Producer, gofka.AsyncProducer, ProducerBase, ("partitioner", "compression", "__repr__")),
+        (gofka.Producer, gofka.AsyncProducer, ProducerBase,
+         ("partitioner", "compression", "__repr__", "__del__", "_close_at_exit")),
         (gofka.Consumer, gofka.AsyncConsumer, ConsumerBase,
-         ("assign", "assignment", "assigned_partitions", "seek", "pause", "resume", "subscribed", "__repr__")),
+         ("assign", "assignment", "assigned_partitions", "seek", "pause", "resume", "subscribed", "__repr__",
+          "_rewind", "__del__", "_close_implicitly")),
         (gofka.AdminClient, gofka.AsyncAdminClient, AdminBase, ("__repr__", "_start")),
     ):
         assert issubclass(sync, base) and issubclass(asyncio_twin, base)
