@@ -615,6 +615,20 @@ def committed_result(buf: bytes) -> Dict[TopicPartition, Optional[int]]:
     return {tp: (None if offset < 0 else offset) for tp, offset, _ in unpack_offsets(buf)}
 
 
+def first_offsets(msgs: Iterable[Message]) -> bytes:
+    """The offsets format of the first message of each partition of
+    ``msgs`` (b"" when there is none): where to seek back to, or what to
+    commit, when they were not handed to the application."""
+    first: Dict[TopicPartition, int] = {}
+    for m in msgs:
+        tp = TopicPartition(m.topic, m.partition)
+        if tp not in first:
+            first[tp] = m.offset
+    if not first:
+        return b""
+    return pack_offsets([(tp.topic, tp.partition, off, -1) for tp, off in first.items()])
+
+
 def check_seek_offset(offset: Any) -> int:
     if isinstance(offset, bool) or not isinstance(offset, int):
         raise TypeError("offset must be int, not %s" % type(offset).__name__)
@@ -789,13 +803,8 @@ class ConsumerBase(HandleBase, ConnectedFlag):
     def _rewind(self, msgs: Iterable[Message]) -> None:
         """Seeks the partitions of msgs back to their first message, so that
         messages the application never saw are read again, not lost."""
-        first: Dict[TopicPartition, int] = {}
-        for m in msgs:
-            tp = TopicPartition(m.topic, m.partition)
-            if tp not in first:
-                first[tp] = m.offset
-        if first:
-            buf = pack_offsets([(tp.topic, tp.partition, off, -1) for tp, off in first.items()])
+        buf = first_offsets(msgs)
+        if buf:
             try:
                 self._call(_native.lib.gofka_consumer_seek, buf, len(buf))
             except GofkaError:

@@ -32,8 +32,8 @@ from ._consumer_base import (
     check_max_messages,
     check_poll_timeout,
     commit_args,
+    first_offsets,
     own_revocation,
-    pack_offsets,
     parse_poll,
     poll_native,
     unregister_open,
@@ -372,12 +372,7 @@ class AsyncConsumer(ConsumerBase):
         the offsets may still be committed (docs/api.md, "Commits")."""
         buf, all_flag = commit_args(message)
         if message is None and self._buffer:
-            first: Dict[TopicPartition, int] = {}
-            for m in self._buffer:
-                tp = TopicPartition(m.topic, m.partition)
-                if tp not in first:
-                    first[tp] = m.offset
-            buf = pack_offsets([(tp.topic, tp.partition, off, -1) for tp, off in first.items()])
+            buf = first_offsets(self._buffer)  # what the iterator has not yielded is not consumed
         await self._run(_native.lib.gofka_consumer_commit_async, buf, len(buf) if buf else 0, all_flag,
                         self._timeout_ms)
 
