@@ -34,6 +34,7 @@ from .pool import ConnectionPool, PooledConnection
 from .retry import RetryPolicy, retry_with_backoff
 from .failover import BrokerFailoverManager
 from .devcluster import DevCluster
+from ._security import SecuritySettings
 
 # Importing gofka does not load libgofka: the engine (and the thread that
 # forwards its log lines, gofka/_log.py) starts with the first client or
@@ -54,6 +55,7 @@ __all__ = [
     "AsyncAdminClient",
     "NewTopic",
     "ConnectionPool",
+    "SecuritySettings",
     "PooledConnection",
     "RetryPolicy",
     "retry_with_backoff",

@@ -234,3 +234,20 @@ def call_sliced(start: Callable[[int, int], None]) -> Event:
                 return ev
     finally:
         queue.close()
+
+
+def bridge_of_loop(owner: Any, current: Optional[AsyncBridge]) -> AsyncBridge:
+    """The AsyncBridge a client uses on the running loop: ``current`` when
+    it belongs to that loop, else a new one (``current`` is closed; a
+    client with operations pending on another loop raises RuntimeError,
+    naming ``owner._public_name``). The caller stores the result: a client
+    is used from one event loop at a time (AsyncConsumer,
+    AsyncAdminClient; AsyncProducer moves its work between loops itself)."""
+    loop = asyncio.get_running_loop()
+    if current is not None and current.loop is loop:
+        return current
+    if current is not None:
+        if current.pending:
+            raise RuntimeError("%s is in use on another event loop" % owner._public_name)
+        current.close()
+    return AsyncBridge(loop)

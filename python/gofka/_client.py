@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
+import weakref
 from ctypes import byref
-from typing import Any, Callable, Optional, Protocol, TypeVar, Union
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Protocol, TypeVar, Union
 
 from . import _log, _native
 from ._ranges import RANGES
@@ -23,6 +25,38 @@ def validate_client_id(client_id: Any) -> str:
     if not isinstance(client_id, str):
         raise TypeError("client_id must be str, not %s" % type(client_id).__name__)
     return client_id
+
+
+def merge_config(cfg: Dict[str, Any], config: Any, owned: Optional[Dict[str, str]] = None) -> None:
+    """Adds a client's ``config=`` argument to the configuration ``cfg``
+    its other arguments made: a dict of further Kafka property names to
+    values (docs/configuration.md), e.g. ``{"client.rack": "a"}``; its
+    keys win. None adds nothing; anything but a dict is a TypeError.
+
+    ``owned`` maps the properties the Python side reads too (so that
+    overriding them would make it disagree with the engine) to their
+    keyword argument: such a key in ``config`` is a ValueError naming the
+    keyword to use instead."""
+    if config is None:
+        return
+    if not isinstance(config, dict):
+        raise TypeError("config must be a dict of Kafka property names to values")
+    for key, keyword in (owned or {}).items():
+        if key in config:
+            raise ValueError("config key %r is set with the %s= argument: pass it there" % (key, keyword))
+    cfg.update(config)
+
+
+_T = TypeVar("_T")
+
+
+async def maybe_await(value: Union[_T, Awaitable[_T]]) -> _T:
+    """``value``, awaited when it is awaitable (a callback of the user's
+    that may be a plain function or a coroutine function: retry.py,
+    failover.py, AsyncConsumer's rebalance callbacks)."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
 
 
 #: The longest time any argument may give, in milliseconds: the C ABI
@@ -129,6 +163,43 @@ def closed_error(owner: Any, kind: str) -> GofkaError:
         return _native.fork_error("this %s was created before the fork, belongs to the parent and cannot be used "
                                   "in this process (nor can a new client)" % kind)
     return error_from_code(_native.ERR_CLIENT_CLOSED, "%s is closed" % kind)
+
+
+class OpenClients(object):
+    """The clients of one kind (producers, consumers) not closed yet, by
+    id, held weakly, for an exit hook that closes those of this process.
+    Only single dict operations touch it (atomic under the GIL; no lock,
+    since a weakref callback run by the garbage collector may fire in a
+    thread that would hold it)."""
+
+    def __init__(self) -> None:
+        self._refs: Dict[int, "weakref.ReferenceType[Any]"] = {}
+
+    def add(self, client: Any) -> None:
+        """Watches a new client (until it is closed or dies)."""
+        key = id(client)
+        refs = self._refs
+
+        def forget(ref: "weakref.ReferenceType[Any]") -> None:  # the client died
+            if refs.get(key) is ref:
+                refs.pop(key, None)
+
+        refs[key] = weakref.ref(client, forget)
+
+    def discard(self, client: Any) -> None:
+        """Stops watching a client (it is being closed)."""
+        ref = self._refs.get(id(client))
+        if ref is not None and ref() is client:
+            self._refs.pop(id(client), None)
+
+    def alive(self) -> List[Any]:
+        """The clients watched now (a snapshot)."""
+        out = []
+        for ref in list(self._refs.copy().values()):
+            c = ref()
+            if c is not None:
+                out.append(c)
+        return out
 
 
 _Owner = TypeVar("_Owner", bound="HandleOwner")

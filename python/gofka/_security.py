@@ -1,10 +1,12 @@
 """TLS and SASL options of every client: keyword arguments -> config keys.
 
 Every client constructor (Producer, Consumer, AdminClient, the async
-clients, ConnectionPool) takes the same keyword-only arguments and hands
-them to :class:`SecurityOptions`, which validates them and turns them into
-the engine's configuration keys (``security.protocol``, ``ssl.*``,
-``sasl.*``; see docs/security.md):
+clients, ConnectionPool) takes the same keyword arguments, or one
+:class:`SecuritySettings` as ``security=`` (gofka.SecuritySettings, which
+validates them, once, in one place); :class:`SecurityOptions` turns the
+settings into the engine's configuration keys (``security.protocol``,
+``ssl.*``, ``sasl.*``; see docs/security.md) and refreshes OAUTHBEARER
+tokens:
 
 ``use_ssl`` (False), ``ssl_cafile``, ``ssl_certfile``, ``ssl_keyfile``,
 ``ssl_password``, ``ssl_check_hostname`` (True), ``security_protocol``
@@ -47,11 +49,12 @@ import os
 import threading
 import time
 import weakref
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from . import _native
 
-__all__ = ["SecurityOptions", "SECURITY_PROTOCOLS", "SASL_MECHANISMS"]
+__all__ = ["SecuritySettings", "SecurityOptions", "SECURITY_PROTOCOLS", "SASL_MECHANISMS"]
 
 #: Values of ``security_protocol``.
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
@@ -181,15 +184,183 @@ async def _await(aw: Any) -> Any:
     return await aw
 
 
-class SecurityOptions(object):
-    """The validated security keyword arguments of one client.
+#: The eleven TLS/SASL keyword arguments of every client constructor, with
+#: their defaults (SecuritySettings' fields, in order).
+SECURITY_ARGUMENTS: Tuple[Tuple[str, Any], ...] = (
+    ("use_ssl", False),
+    ("ssl_cafile", None),
+    ("ssl_certfile", None),
+    ("ssl_keyfile", None),
+    ("ssl_password", None),
+    ("ssl_check_hostname", True),
+    ("security_protocol", None),
+    ("sasl_mechanism", None),
+    ("sasl_username", None),
+    ("sasl_password", None),
+    ("sasl_oauth_token_provider", None),
+)
 
-    ``config()`` gives the configuration keys; ``attach(owner)`` starts the
-    OAUTHBEARER token refresh for the client once it has its handle;
-    ``stop()`` ends it (HandleOwner calls it on close).
+
+@dataclass(frozen=True)
+class SecuritySettings(object):
+    """The TLS and SASL settings of a client, validated once.
+
+    Every client constructor takes these as keyword arguments (use_ssl,
+    ssl_cafile, ...: see the module docstring and docs/security.md) and
+    builds this object from them; it also takes a ready one as
+    ``security=SecuritySettings(...)`` (then the keyword arguments must
+    keep their defaults: passing both is a ValueError). One object may
+    serve many clients: it is immutable and holds no thread or token (the
+    OAUTHBEARER provider is first called by each client's constructor).
+
+    Validation and normalisation happen here and only here: paths become
+    str, ``sasl_mechanism`` and ``security_protocol`` upper case, and
+    ``security_protocol`` None is replaced by the derived protocol (so
+    ``SecuritySettings(use_ssl=True).security_protocol == "SSL"``).
+    Passwords are kept as strs whose repr is redacted, and are left out of
+    this object's repr.
+    """
+
+    use_ssl: bool = False
+    ssl_cafile: Optional[str] = None
+    ssl_certfile: Optional[str] = None
+    ssl_keyfile: Optional[str] = None
+    ssl_password: Optional[str] = field(default=None, repr=False)
+    ssl_check_hostname: bool = True
+    security_protocol: Optional[str] = None
+    sasl_mechanism: Optional[str] = None
+    sasl_username: Optional[str] = None
+    sasl_password: Optional[str] = field(default=None, repr=False)
+    sasl_oauth_token_provider: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        def put(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)  # normalising a frozen instance
+
+        use_ssl = _check_bool(self.use_ssl, "use_ssl")
+        _check_bool(self.ssl_check_hostname, "ssl_check_hostname")
+        for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+            put(name, _path(getattr(self, name), name))
+        put("ssl_password", _secret(self.ssl_password, "ssl_password"))
+        put("sasl_username", _text(self.sasl_username, "sasl_username"))
+        put("sasl_password", _secret(self.sasl_password, "sasl_password"))
+
+        mech = self.sasl_mechanism
+        if mech is not None:
+            if not isinstance(mech, str):
+                raise TypeError("sasl_mechanism must be str or None, not %s" % type(mech).__name__)
+            if mech.upper() not in SASL_MECHANISMS:
+                raise ValueError("unknown sasl_mechanism %r: use one of %s" % (mech, ", ".join(SASL_MECHANISMS)))
+            mech = mech.upper()
+            put("sasl_mechanism", mech)
+
+        proto = self.security_protocol
+        if proto is None:
+            if mech is not None:
+                if not use_ssl:
+                    raise ValueError(
+                        "sasl_mechanism=%r without TLS would send credentials unencrypted: pass use_ssl=True "
+                        "(SASL_SSL), or security_protocol='SASL_PLAINTEXT' to do so on purpose" % mech
+                    )
+                proto = "SASL_SSL"
+            else:
+                proto = "SSL" if use_ssl else "PLAINTEXT"
+        else:
+            if not isinstance(proto, str):
+                raise TypeError("security_protocol must be str or None, not %s" % type(proto).__name__)
+            if proto.upper() not in SECURITY_PROTOCOLS:
+                raise ValueError("unknown security_protocol %r: use one of %s" % (proto, ", ".join(SECURITY_PROTOCOLS)))
+            proto = proto.upper()
+            if use_ssl and proto in ("PLAINTEXT", "SASL_PLAINTEXT"):
+                raise ValueError("use_ssl=True contradicts security_protocol=%r" % proto)
+        put("security_protocol", proto)
+        tls = proto in ("SSL", "SASL_SSL")
+        sasl = proto in ("SASL_SSL", "SASL_PLAINTEXT")
+
+        if not tls:
+            for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile", "ssl_password"):
+                if getattr(self, name) is not None:
+                    raise ValueError("%s needs TLS: pass use_ssl=True (security_protocol is %s)" % (name, proto))
+            if not self.ssl_check_hostname:
+                raise ValueError("ssl_check_hostname=False needs TLS: pass use_ssl=True (security_protocol is %s)" % proto)
+        if self.ssl_keyfile is not None and self.ssl_certfile is None:
+            raise ValueError("ssl_keyfile needs ssl_certfile (the client certificate of mutual TLS)")
+        if self.ssl_password is not None and self.ssl_certfile is None:
+            raise ValueError("ssl_password decrypts the key of ssl_certfile/ssl_keyfile: pass those too")
+
+        provider = self.token_provider()
+        if not sasl:
+            for name, value in (
+                ("sasl_mechanism", mech),
+                ("sasl_username", self.sasl_username),
+                ("sasl_password", self.sasl_password),
+                ("sasl_oauth_token_provider", provider),
+            ):
+                if value is not None:
+                    raise ValueError("%s is given but security_protocol=%r uses no SASL" % (name, proto))
+            return
+        if mech is None:
+            raise ValueError("security_protocol=%r needs sasl_mechanism (one of %s)" % (proto, ", ".join(SASL_MECHANISMS)))
+        if mech == "OAUTHBEARER":
+            if self.sasl_username is not None or self.sasl_password is not None:
+                raise ValueError("OAUTHBEARER takes no sasl_username/sasl_password: pass sasl_oauth_token_provider")
+            if provider is None:
+                raise ValueError("sasl_mechanism='OAUTHBEARER' needs sasl_oauth_token_provider")
+        else:
+            if provider is not None:
+                raise ValueError("sasl_oauth_token_provider is only used with sasl_mechanism='OAUTHBEARER'")
+            if self.sasl_username is None or self.sasl_password is None:
+                raise ValueError("sasl_mechanism=%r needs sasl_username and sasl_password" % mech)
+
+    def token_provider(self) -> Optional[Callable[[], Any]]:
+        """The OAUTHBEARER provider as a callable (an object with a
+        ``token()`` method gives that method), or None. TypeError for
+        anything else."""
+        provider: Any = self.sasl_oauth_token_provider
+        if provider is None:
+            return None
+        if callable(provider):
+            return provider  # type: ignore[no-any-return]
+        token_method = getattr(provider, "token", None)
+        if not callable(token_method):
+            raise TypeError(
+                "sasl_oauth_token_provider must be a callable returning a token, or an object with a token() method"
+            )
+        return token_method  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_arguments(cls, arguments: Mapping[str, Any]) -> "SecuritySettings":
+        """The settings of a client constructor's arguments (its
+        ``locals()``): its ``security=`` object when given, else one built
+        from the eleven keyword arguments. Both at once is a ValueError
+        naming the keyword arguments that were passed (a value other than
+        the default counts as passed)."""
+        given = arguments.get("security")
+        if given is None:
+            return cls(**{name: arguments[name] for name, _ in SECURITY_ARGUMENTS})
+        if not isinstance(given, cls):
+            raise TypeError("security must be a gofka.SecuritySettings or None, not %s" % type(given).__name__)
+        clash = [name for name, default in SECURITY_ARGUMENTS if arguments[name] is not default]
+        if clash:
+            raise ValueError(
+                "pass TLS/SASL options either as security=SecuritySettings(...) or as keyword arguments, "
+                "not both (security= and %s were given)" % ", ".join(clash)
+            )
+        return given
+
+
+class SecurityOptions(object):
+    """The security settings of one client at run time.
+
+    Built from a :class:`SecuritySettings` (or from its keyword arguments,
+    which it validates); fetches the first OAUTHBEARER token. ``config()``
+    gives the configuration keys; ``attach(owner)`` starts the OAUTHBEARER
+    token refresh for the client once it has its handle; ``stop()`` ends it
+    (HandleBase calls it on close). Owned by one client.
     """
 
     __slots__ = (
+        "settings",
         "use_ssl",
         "security_protocol",
         "sasl_mechanism",
@@ -208,115 +379,29 @@ class SecurityOptions(object):
         "__weakref__",
     )
 
-    def __init__(
-        self,
-        *,
-        use_ssl: bool = False,
-        ssl_cafile: Any = None,
-        ssl_certfile: Any = None,
-        ssl_keyfile: Any = None,
-        ssl_password: Optional[str] = None,
-        ssl_check_hostname: bool = True,
-        security_protocol: Optional[str] = None,
-        sasl_mechanism: Optional[str] = None,
-        sasl_username: Optional[str] = None,
-        sasl_password: Optional[str] = None,
-        sasl_oauth_token_provider: Any = None,
-    ) -> None:
-        self.use_ssl = _check_bool(use_ssl, "use_ssl")
-        self.ssl_check_hostname = _check_bool(ssl_check_hostname, "ssl_check_hostname")
-        self.ssl_cafile = _path(ssl_cafile, "ssl_cafile")
-        self.ssl_certfile = _path(ssl_certfile, "ssl_certfile")
-        self.ssl_keyfile = _path(ssl_keyfile, "ssl_keyfile")
-        self._ssl_password = _secret(ssl_password, "ssl_password")
-        self.sasl_username = _text(sasl_username, "sasl_username")
-        self._sasl_password = _secret(sasl_password, "sasl_password")
+    def __init__(self, settings: Optional[SecuritySettings] = None, **keywords: Any) -> None:
+        if settings is None:
+            settings = SecuritySettings(**keywords)
+        elif keywords:
+            raise TypeError("SecurityOptions takes a SecuritySettings or its keyword arguments, not both")
+        self.settings = settings
+        self.use_ssl = settings.use_ssl
+        self.ssl_check_hostname = settings.ssl_check_hostname
+        self.ssl_cafile = settings.ssl_cafile
+        self.ssl_certfile = settings.ssl_certfile
+        self.ssl_keyfile = settings.ssl_keyfile
+        self._ssl_password = settings.ssl_password
+        self.sasl_username = settings.sasl_username
+        self._sasl_password = settings.sasl_password
+        self.sasl_mechanism = settings.sasl_mechanism
+        self.security_protocol = settings.security_protocol
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._token: Optional[_Secret] = None
         self._expires_at: Optional[float] = None
-
-        mech = sasl_mechanism
-        if mech is not None:
-            if not isinstance(mech, str):
-                raise TypeError("sasl_mechanism must be str or None, not %s" % type(mech).__name__)
-            if mech.upper() not in SASL_MECHANISMS:
-                raise ValueError("unknown sasl_mechanism %r: use one of %s" % (mech, ", ".join(SASL_MECHANISMS)))
-            mech = mech.upper()
-        self.sasl_mechanism = mech
-
-        proto = security_protocol
-        if proto is None:
-            if mech is not None:
-                if not self.use_ssl:
-                    raise ValueError(
-                        "sasl_mechanism=%r without TLS would send credentials unencrypted: pass use_ssl=True "
-                        "(SASL_SSL), or security_protocol='SASL_PLAINTEXT' to do so on purpose" % mech
-                    )
-                proto = "SASL_SSL"
-            else:
-                proto = "SSL" if self.use_ssl else "PLAINTEXT"
-        else:
-            if not isinstance(proto, str):
-                raise TypeError("security_protocol must be str or None, not %s" % type(proto).__name__)
-            if proto.upper() not in SECURITY_PROTOCOLS:
-                raise ValueError("unknown security_protocol %r: use one of %s" % (proto, ", ".join(SECURITY_PROTOCOLS)))
-            proto = proto.upper()
-            if self.use_ssl and proto in ("PLAINTEXT", "SASL_PLAINTEXT"):
-                raise ValueError("use_ssl=True contradicts security_protocol=%r" % proto)
-        self.security_protocol = proto
-        tls = proto in ("SSL", "SASL_SSL")
-        sasl = proto in ("SASL_SSL", "SASL_PLAINTEXT")
-
-        if not tls:
-            for name, value in (
-                ("ssl_cafile", self.ssl_cafile),
-                ("ssl_certfile", self.ssl_certfile),
-                ("ssl_keyfile", self.ssl_keyfile),
-                ("ssl_password", self._ssl_password),
-            ):
-                if value is not None:
-                    raise ValueError("%s needs TLS: pass use_ssl=True (security_protocol is %s)" % (name, proto))
-            if not self.ssl_check_hostname:
-                raise ValueError("ssl_check_hostname=False needs TLS: pass use_ssl=True (security_protocol is %s)" % proto)
-        if self.ssl_keyfile is not None and self.ssl_certfile is None:
-            raise ValueError("ssl_keyfile needs ssl_certfile (the client certificate of mutual TLS)")
-        if self._ssl_password is not None and self.ssl_certfile is None:
-            raise ValueError("ssl_password decrypts the key of ssl_certfile/ssl_keyfile: pass those too")
-
-        provider = sasl_oauth_token_provider
-        if provider is not None and not callable(provider):
-            token_method = getattr(provider, "token", None)
-            if not callable(token_method):
-                raise TypeError(
-                    "sasl_oauth_token_provider must be a callable returning a token, or an object with a token() method"
-                )
-            provider = token_method
-        self._provider: Optional[Callable[[], Any]] = provider
-
-        if not sasl:
-            for name, value in (
-                ("sasl_mechanism", mech),
-                ("sasl_username", self.sasl_username),
-                ("sasl_password", self._sasl_password),
-                ("sasl_oauth_token_provider", provider),
-            ):
-                if value is not None:
-                    raise ValueError("%s is given but security_protocol=%r uses no SASL" % (name, proto))
-            return
-        if mech is None:
-            raise ValueError("security_protocol=%r needs sasl_mechanism (one of %s)" % (proto, ", ".join(SASL_MECHANISMS)))
-        if mech == "OAUTHBEARER":
-            if self.sasl_username is not None or self._sasl_password is not None:
-                raise ValueError("OAUTHBEARER takes no sasl_username/sasl_password: pass sasl_oauth_token_provider")
-            if provider is None:
-                raise ValueError("sasl_mechanism='OAUTHBEARER' needs sasl_oauth_token_provider")
+        self._provider: Optional[Callable[[], Any]] = settings.token_provider()
+        if settings.sasl_mechanism == "OAUTHBEARER":
             self._token, self._expires_at = self._fetch()
-        else:
-            if provider is not None:
-                raise ValueError("sasl_oauth_token_provider is only used with sasl_mechanism='OAUTHBEARER'")
-            if self.sasl_username is None or self._sasl_password is None:
-                raise ValueError("sasl_mechanism=%r needs sasl_username and sasl_password" % mech)
 
     def __repr__(self) -> str:
         parts = ["security_protocol=%r" % self.security_protocol]
@@ -530,3 +615,10 @@ def alter_user_scram_credentials_plan(upsertions: Any = None, deletions: Any = N
     if not ups and not dels:
         raise ValueError("give at least one upsertion or deletion")
     return "alter_user_scram_credentials", {"upsertions": ups, "deletions": dels}, lambda _: None
+
+
+def client_security(arguments: Mapping[str, Any]) -> SecurityOptions:
+    """The SecurityOptions of a client constructor, from its ``locals()``
+    (``security=`` or the eleven keyword arguments: see
+    SecuritySettings.from_arguments)."""
+    return SecurityOptions(SecuritySettings.from_arguments(arguments))

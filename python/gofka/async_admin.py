@@ -4,31 +4,25 @@ Every method starts one asynchronous library call
 (``gofka_admin_call_async``) and awaits its completion event through the
 AsyncBridge: nothing blocks the event loop and no Python code runs on a Go
 thread. Methods, arguments and results are those of
-:class:`gofka.admin.AdminClient`.
+:class:`gofka.admin.AdminClient`: both take their plans, options and handle
+from :class:`gofka._admin_base.AdminBase`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import ctypes
-import json
-import threading
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
-from . import _native
-from . import _stats
-from ._bridge import AsyncBridge
-from ._client import ConnectedFlag, closed_error, validate_brokers, validate_client_id, validate_timeout
 from . import _security
-from ._security import SecurityOptions
-from .admin import NewTopic, _none, _Plans, _R, admin_config
-from .exceptions import MetadataError, argument_errors, error_from_code
+from ._admin_base import AdminBase, NewTopic, _none, _Plans, _R
+from ._bridge import AsyncBridge, bridge_of_loop
+from ._security import SecuritySettings, client_security
+from .exceptions import MetadataError, argument_errors
 from .retry import RetryPolicy
 
 __all__ = ["AsyncAdminClient"]
 
 
-class AsyncAdminClient(ConnectedFlag):
+class AsyncAdminClient(AdminBase):
     """Cluster administration for asyncio code.
 
     Args:
@@ -40,9 +34,14 @@ class AsyncAdminClient(ConnectedFlag):
         ssl_check_hostname, security_protocol, sasl_mechanism, sasl_username,
         sasl_password, sasl_oauth_token_provider: TLS and SASL (keyword;
             see docs/security.md and gofka._security).
+        security: the same TLS/SASL options as one :class:`gofka.SecuritySettings`
+            (keyword; instead of those keywords, not with them).
         retry_policy: how the engine retries retriable failures (keyword).
         connection_pool: a :class:`~gofka.pool.ConnectionPool` whose broker
             connections this client shares (keyword).
+        config: a dict of further Kafka property names to values (keyword;
+            docs/configuration.md), as for the consumers; its keys win over
+            those the other arguments make.
 
     Usable with ``async with`` (which connects). The native client is
     created in the constructor without network I/O. A client may be used
@@ -55,6 +54,8 @@ class AsyncAdminClient(ConnectedFlag):
     the event loop); see gofka._stats.
     """
 
+    _public_name = "AsyncAdminClient"  # for repr
+
 
     @argument_errors(MetadataError)  # invalid arguments: MetadataValueError / MetadataTypeError
     def __init__(
@@ -66,6 +67,7 @@ class AsyncAdminClient(ConnectedFlag):
         *,
         retry_policy: Optional[RetryPolicy] = None,
         connection_pool: Any = None,
+        config: Optional[Dict[str, Any]] = None,
         ssl_cafile: Optional[str] = None,
         ssl_certfile: Optional[str] = None,
         ssl_keyfile: Optional[str] = None,
@@ -76,85 +78,21 @@ class AsyncAdminClient(ConnectedFlag):
         sasl_username: Optional[str] = None,
         sasl_password: Optional[str] = None,
         sasl_oauth_token_provider: Any = None,
+        security: Optional[SecuritySettings] = None,
         stats_interval_ms: float = 0,
         on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
     ) -> None:
-        self._handle = 0
-        stats_every = _stats.check_stats_options(stats_interval_ms, on_stats)
-        self.brokers = validate_brokers(brokers)
-        self.client_id = validate_client_id(client_id)
-        self.timeout = validate_timeout(timeout)
-        self._security = SecurityOptions(
-            use_ssl=use_ssl, ssl_cafile=ssl_cafile, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-            ssl_password=ssl_password, ssl_check_hostname=ssl_check_hostname, security_protocol=security_protocol,
-            sasl_mechanism=sasl_mechanism, sasl_username=sasl_username, sasl_password=sasl_password,
-            sasl_oauth_token_provider=sasl_oauth_token_provider,
-        )
-        self.use_ssl = use_ssl
-        self.security_protocol = self._security.security_protocol
-        self.retry_policy = retry_policy
-        self.connection_pool = connection_pool
-        config, self._timeout_ms = admin_config(self.brokers, self.client_id, self.timeout, self._security, retry_policy, connection_pool)
-        handle = _native.gofka_handle_t()
-        err = _native.new_error()
-        _native.check(_native.lib.gofka_admin_new(config, ctypes.byref(handle), ctypes.byref(err)), err)
-        self._handle = handle.value
-        _native.track(self)  # dropped in a forked child: close does nothing there, use raises ForkError
-        self._security.attach(self)
-        self._lock = threading.Lock()
         self._bridge: Optional[AsyncBridge] = None
-        self._stats_reporter = _stats.start_reporter(self, stats_every, on_stats, "admin")
-
-    def stats(self) -> Dict[str, Any]:
-        """A snapshot of the admin client's statistics as a dict: per broker
-        connection statistics; fields in docs/statistics.md. Plain (not a
-        coroutine): it never waits on the network, so it does not block the
-        event loop. Raises GofkaError CLIENT_CLOSED once closed. The
-        constructor keywords ``stats_interval_ms`` and ``on_stats`` report
-        it periodically (see gofka._stats)."""
-        return _stats.snapshot(self, _native.lib.gofka_admin_stats)
-
-    def __repr__(self) -> str:
-        return "<gofka.AsyncAdminClient brokers=%r%s>" % (self.brokers, " closed" if self.closed else "")
-
-    @property
-    def closed(self) -> bool:
-        """True once close() was called."""
-        return self._handle == 0
-
-    def _get(self) -> int:
-        h = self._handle
-        if h == 0:
-            raise closed_error(self, "admin client")
-        return h
+        super().__init__(brokers, client_id, timeout, client_security(locals()), retry_policy, connection_pool, config,
+                         stats_interval_ms, on_stats)
 
     def _get_bridge(self) -> AsyncBridge:
-        loop = asyncio.get_running_loop()
-        bridge = self._bridge
-        if bridge is None or bridge.loop is not loop:
-            if bridge is not None and bridge.pending:
-                raise RuntimeError("AsyncAdminClient is in use on another event loop")
-            if bridge is not None:
-                bridge.close()
-            bridge = self._bridge = AsyncBridge(loop)
+        self._bridge = bridge = bridge_of_loop(self, self._bridge)
         return bridge
 
     async def _run(self, op: str, args: Dict[str, Any], convert: Callable[[Any], _R]) -> _R:
-        handle = self._get()
-        op_b = op.encode()
-        args_b = json.dumps(args).encode()
-        timeout_ms = self._timeout_ms
-
-        def start(queue: int, token: int) -> None:
-            err = _native.new_error()
-            code = _native.lib.gofka_admin_call_async(handle, queue, token, op_b, args_b, timeout_ms, ctypes.byref(err))
-            if code != _native.OK:
-                if code == _native.ERR_INVALID_HANDLE and self._handle == 0:
-                    raise error_from_code(_native.ERR_CLIENT_CLOSED, "admin client is closed")
-                raise _native.make_error(code, err)
-
-        ev = await self._get_bridge().submit(start)
-        return convert(json.loads(ev.payload.decode("utf-8")))
+        ev = await self._get_bridge().submit(self._start(op, args))
+        return self._result(ev, convert)
 
     async def connect(self) -> None:
         """Reaches the cluster now (optional: every method connects on
@@ -294,17 +232,15 @@ class AsyncAdminClient(ConnectedFlag):
 
     def _close_now(self) -> None:
         with self._lock:
-            h, self._handle = self._handle, 0
             bridge, self._bridge = self._bridge, None
-        _stats.stop_reporter(self)
-        if h:
-            err = _native.new_error()
-            _native.lib.gofka_admin_close(h, ctypes.byref(err))
-        if bridge is not None:
-            try:
-                bridge.close()
-            except Exception:
-                pass
+        try:
+            self._destroy(raise_errors=False)  # as close() of a client closed meanwhile: nothing to report
+        finally:
+            if bridge is not None:
+                try:
+                    bridge.close()
+                except Exception:
+                    pass
 
     async def close(self) -> None:
         """Closes the client; operations still running fail with

@@ -16,45 +16,29 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import inspect
-import os
 from collections import deque
 from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 
 from . import _native
-from . import _stats
-from ._bridge import AsyncBridge, Event
-from ._client import ConnectedFlag, HandleBase
-from .consumer import (
-    ConsumerOptions,
+from ._bridge import AsyncBridge, Event, bridge_of_loop
+from ._client import maybe_await
+from ._consumer_base import (
+    ConsumerBase,
     Events,
     OffsetAndTimestamp,
-    SubscriptionState,
     TopicPartition,
-    _ASSIGNED,
-    _REVOKED,
     as_topic_partition,
+    callback_of,
     check_max_messages,
     check_poll_timeout,
-    check_seek_offset,
-    close_implicitly,
     commit_args,
-    committed_result,
-    consumer_security,
-    new_consumer_handle,
+    first_offsets,
     own_revocation,
-    pack_offsets,
-    pack_partitions,
     parse_poll,
     poll_native,
-    register_open,
-    times_args,
-    times_result,
-    topic_partitions,
-    unpack_offsets,
-    unpack_partitions,
     unregister_open,
 )
+from ._security import SecuritySettings
 from .exceptions import ConsumeError, GofkaError, argument_errors, error_from_code
 from .message import Message
 
@@ -65,7 +49,7 @@ __all__ = ["AsyncConsumer"]
 _LONG_POLL_MS = 5000
 
 
-class AsyncConsumer(HandleBase, ConnectedFlag):
+class AsyncConsumer(ConsumerBase):
     """An asyncio Kafka consumer.
 
     Arguments as :class:`gofka.Consumer`, plus ``use_ssl`` (TLS: security
@@ -88,7 +72,7 @@ class AsyncConsumer(HandleBase, ConnectedFlag):
     the event loop); see gofka._stats.
     """
 
-    _kind = "consumer"
+    _public_name = "AsyncConsumer"  # for repr
 
     @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
     def __init__(
@@ -134,81 +118,23 @@ class AsyncConsumer(HandleBase, ConnectedFlag):
         sasl_username: Optional[str] = None,
         sasl_password: Optional[str] = None,
         sasl_oauth_token_provider: Any = None,
+        security: Optional[SecuritySettings] = None,
         stats_interval_ms: float = 0,
         on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
     ) -> None:
-        super().__init__()
-        stats_every = _stats.check_stats_options(stats_interval_ms, on_stats)
         self._bridge: Optional[AsyncBridge] = None
         self._buffer: Deque[Message] = deque()
         self._late_events: Events = []
         # Polls cancelled while the engine still waited for records; what
         # they take comes before anything a newer poll could get.
         self._late_polls: Set["asyncio.Future[Event]"] = set()
-        self._security = consumer_security(
-            use_ssl, ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password, ssl_check_hostname,
-            security_protocol, sasl_mechanism, sasl_username, sasl_password, sasl_oauth_token_provider,
-        )
-        opts = ConsumerOptions(
-            brokers, group_id, topics, client_id, auto_commit, auto_offset_reset, session_timeout, timeout,
-            max_poll_records=max_poll_records, group_protocol=group_protocol,
-            partition_assignment_strategy=partition_assignment_strategy,
-            group_remote_assignor=group_remote_assignor, group_instance_id=group_instance_id,
-            isolation_level=isolation_level, max_poll_interval_ms=max_poll_interval_ms,
-            heartbeat_interval_ms=heartbeat_interval_ms, auto_commit_interval_ms=auto_commit_interval_ms,
-            pattern=pattern, fetch_min_bytes=fetch_min_bytes, fetch_max_bytes=fetch_max_bytes,
-            max_partition_fetch_bytes=max_partition_fetch_bytes, fetch_max_wait_ms=fetch_max_wait_ms,
-            metadata_max_age_ms=metadata_max_age_ms, client_rack=client_rack, on_assign=on_assign,
-            on_revoke=on_revoke, on_lost=on_lost, connection_pool=connection_pool, security=self._security,
-            config=config,
-        )
-        self._opts = opts
-        self._sub = SubscriptionState(opts)
-        self.brokers = opts.brokers
-        self.group_id = opts.group_id
-        self.topics = opts.topics
-        self.client_id = opts.client_id
-        self.auto_commit = opts.auto_commit
-        self.auto_offset_reset = opts.auto_offset_reset
-        self.session_timeout = opts.session_timeout
-        self.timeout = opts.timeout
-        self.use_ssl = use_ssl
-        self.max_poll_records = opts.max_poll_records
-        self.security_protocol = self._security.security_protocol
-        self._timeout_ms = opts.timeout_ms
-        self._pid = os.getpid()  # the process whose engine this is (fork: see consumer.close_implicitly)
-        self._set_handle(new_consumer_handle(opts))
-        register_open(self)  # the exit hook closes it if the application does not
-        self._security.attach(self)
-        self._stats_reporter = _stats.start_reporter(self, stats_every, on_stats, "consumer")
-
-    def stats(self) -> Dict[str, Any]:
-        """A snapshot of the consumer's statistics as a dict: counters,
-        prefetch buffer use, per broker and per assigned partition
-        (position, high watermark, lag); fields in docs/statistics.md. Plain
-        (not a coroutine): it never waits on the network, so it does not
-        block the event loop. Raises GofkaError CLIENT_CLOSED once closed.
-        The constructor keywords ``stats_interval_ms`` and ``on_stats``
-        report it periodically (see gofka._stats)."""
-        return _stats.snapshot(self, _native.lib.gofka_consumer_stats)
-
-    def __repr__(self) -> str:
-        return "<gofka.AsyncConsumer brokers=%r group_id=%r topics=%r%s>" % (
-            self.brokers, self.group_id, self.topics if self._opts.pattern is None else self._opts.pattern,
-            " closed" if self.closed else "",
-        )
+        super().__init__(locals())  # options, security= or the TLS/SASL keywords, statistics: ConsumerBase
+        self.max_poll_records = self._opts.max_poll_records
 
     # ---- plumbing ----
 
     def _get_bridge(self) -> AsyncBridge:
-        loop = asyncio.get_running_loop()
-        bridge = self._bridge
-        if bridge is None or bridge.loop is not loop:
-            if bridge is not None and bridge.pending:
-                raise RuntimeError("AsyncConsumer is in use on another event loop")
-            if bridge is not None:
-                bridge.close()
-            bridge = self._bridge = AsyncBridge(loop)
+        self._bridge = bridge = bridge_of_loop(self, self._bridge)
         return bridge
 
     def _submit(self, fn: Callable[..., int], *args: Any) -> "asyncio.Future[Event]":
@@ -235,24 +161,17 @@ class AsyncConsumer(HandleBase, ConnectedFlag):
         self._connected = True
 
 
-    @property
-    def subscribed(self) -> bool:
-        """True from ``subscribe()`` (or the implicit subscribe of the first
-        poll / iteration) until ``unsubscribe()`` or ``close()``."""
-        return self._sub.subscribed and not self.closed
-
     async def subscribe(self) -> None:
         """Joins the consumer group subscribed to ``topics`` (or
         ``pattern``); returns once the first assignment arrived. Raises
         GroupCoordinationError when the group cannot be joined within
         ``timeout``. Calling it again once joined returns at once.
         Optional: the first poll or iteration subscribes by itself."""
-        topics, pattern = self._opts.subscription_args()
-        if self._sub.joined:
-            self._get()  # raises on a closed consumer
+        args = self._subscribe_plan()
+        if args is None:
             return
         try:
-            await self._run(_native.lib.gofka_consumer_subscribe_async, topics, pattern, self._timeout_ms)
+            await self._run(_native.lib.gofka_consumer_subscribe_async, *args)
         except GofkaError as exc:
             self._sub.explicit_done(exc)
             raise
@@ -272,7 +191,7 @@ class AsyncConsumer(HandleBase, ConnectedFlag):
         the revocation the application makes itself (unsubscribe, close)."""
         current = own_revocation(self, self._opts)
         if current:
-            await _maybe_await(self._opts.on_revoke(current))
+            await maybe_await(self._opts.on_revoke(current))
 
     async def __aenter__(self) -> "AsyncConsumer":
         await self.connect()
@@ -318,22 +237,6 @@ class AsyncConsumer(HandleBase, ConnectedFlag):
         finally:
             bridge.close()
             self._bridge = None
-
-    def _close_implicitly(self, why: str) -> None:
-        """The exit hook's and the finalizer's close (no loop to await on:
-        synchronous; see consumer.close_implicitly). Messages polled but
-        not yet yielded by the iterator are given back first, so that they
-        are not committed unseen."""
-        if getattr(self, "_pid", None) == os.getpid() and getattr(self, "_handle", 0):
-            self._drop_buffer()
-        close_implicitly(self, why)
-
-    def __del__(self) -> None:
-        # Collected without close(): close synchronously.
-        try:
-            self._close_implicitly("garbage-collected without close()")
-        except Exception:
-            pass
 
     # ---- polling ----
 
@@ -423,32 +326,15 @@ class AsyncConsumer(HandleBase, ConnectedFlag):
         opts = self._opts
         try:
             for kind, tps in events:
-                if kind == _ASSIGNED:
-                    fn = opts.on_assign
-                elif kind == _REVOKED:
-                    fn = opts.on_revoke
-                else:
-                    fn = opts.on_lost if opts.on_lost is not None else opts.on_revoke
+                fn = callback_of(opts, kind)
                 if fn is not None:
-                    await _maybe_await(fn(list(tps)))
+                    await maybe_await(fn(list(tps)))
         except BaseException:
             self._rewind(msgs)
             raise
 
-    def _rewind(self, msgs: Iterable[Message]) -> None:
-        """Seeks the partitions of msgs back to their first message, so that
-        messages the application never saw are read again, not lost."""
-        first: Dict[TopicPartition, int] = {}
-        for m in msgs:
-            tp = TopicPartition(m.topic, m.partition)
-            if tp not in first:
-                first[tp] = m.offset
-        if first:
-            buf = pack_offsets([(tp.topic, tp.partition, off, -1) for tp, off in first.items()])
-            try:
-                self._call(_native.lib.gofka_consumer_seek, buf, len(buf))
-            except GofkaError:
-                pass  # revoked meanwhile: the new owner reads them
+    def _forget_buffered(self, tp: TopicPartition) -> None:
+        self._buffer = deque(m for m in self._buffer if (m.topic, m.partition) != tp)
 
     def _drop_buffer(self) -> None:
         if self._buffer:
@@ -494,39 +380,9 @@ class AsyncConsumer(HandleBase, ConnectedFlag):
         the offsets may still be committed (docs/api.md, "Commits")."""
         buf, all_flag = commit_args(message)
         if message is None and self._buffer:
-            first: Dict[TopicPartition, int] = {}
-            for m in self._buffer:
-                tp = TopicPartition(m.topic, m.partition)
-                if tp not in first:
-                    first[tp] = m.offset
-            buf = pack_offsets([(tp.topic, tp.partition, off, -1) for tp, off in first.items()])
+            buf = first_offsets(self._buffer)  # what the iterator has not yielded is not consumed
         await self._run(_native.lib.gofka_consumer_commit_async, buf, len(buf) if buf else 0, all_flag,
                         self._timeout_ms)
-
-    def assign(self, partitions: Iterable[Any]) -> None:
-        """As Consumer.assign (never blocks)."""
-        tps = topic_partitions(partitions)
-        self._sub.pending = False
-        self._drop_buffer()
-        buf = pack_partitions(tps)
-        self._call(_native.lib.gofka_consumer_assign, buf, len(buf))
-
-    def assignment(self) -> List[TopicPartition]:
-        """The partitions currently assigned, sorted."""
-        return unpack_partitions(self._call_returning_buffer(_native.lib.gofka_consumer_assignment))
-
-    @property
-    def assigned_partitions(self) -> List[TopicPartition]:
-        """``assignment()`` under the name of the original Gofka client."""
-        return self.assignment()
-
-    def seek(self, topic: str, partition: int, offset: int) -> None:
-        """As Consumer.seek (never blocks)."""
-        tp = as_topic_partition((topic, partition))
-        off = check_seek_offset(offset)
-        self._buffer = deque(m for m in self._buffer if (m.topic, m.partition) != tp)
-        buf = pack_offsets([(tp.topic, tp.partition, off, -1)])
-        self._call(_native.lib.gofka_consumer_seek, buf, len(buf))
 
     async def position(self, topic: str, partition: int) -> int:
         """The offset of the next message of an assigned partition."""
@@ -534,37 +390,19 @@ class AsyncConsumer(HandleBase, ConnectedFlag):
         for m in self._buffer:
             if m.topic == tp.topic and m.partition == tp.partition:
                 return m.offset
-        buf = pack_partitions([tp])
+        args, convert = self._position_plan(topic, partition)
         loop = asyncio.get_running_loop()
         # Usually immediate; it waits only while the position is looked up.
         res = await loop.run_in_executor(None, lambda: self._call_returning_buffer(
-            _native.lib.gofka_consumer_position, buf, len(buf), self._timeout_ms))
-        return unpack_offsets(res)[0][1]
+            _native.lib.gofka_consumer_position, *args))
+        return convert(res)
 
     async def committed(self, partitions: Iterable[Any]) -> Dict[TopicPartition, Optional[int]]:
         """The group's committed offsets (None where nothing is committed)."""
-        buf = pack_partitions(topic_partitions(partitions))
-        ev = await self._run(_native.lib.gofka_consumer_committed_async, buf, len(buf), self._timeout_ms)
-        return committed_result(ev.payload)
-
-    def pause(self, partitions: Iterable[Any]) -> None:
-        """As Consumer.pause."""
-        buf = pack_partitions(topic_partitions(partitions))
-        self._call(_native.lib.gofka_consumer_pause, buf, len(buf))
-
-    def resume(self, partitions: Iterable[Any]) -> None:
-        """As Consumer.resume."""
-        buf = pack_partitions(topic_partitions(partitions))
-        self._call(_native.lib.gofka_consumer_resume, buf, len(buf))
+        args, convert = self._committed_plan(partitions)
+        return convert((await self._run(_native.lib.gofka_consumer_committed_async, *args)).payload)
 
     async def offsets_for_times(self, timestamps: Dict[Any, float]) -> Dict[TopicPartition, Optional[OffsetAndTimestamp]]:
         """As Consumer.offsets_for_times."""
-        _, buf = times_args(timestamps)
-        ev = await self._run(_native.lib.gofka_consumer_offsets_for_times_async, buf, len(buf), self._timeout_ms)
-        return times_result(ev.payload)
-
-
-async def _maybe_await(result: Any) -> Any:
-    if inspect.isawaitable(result):
-        return await result
-    return result
+        args, convert = self._times_plan(timestamps)
+        return convert((await self._run(_native.lib.gofka_consumer_offsets_for_times_async, *args)).payload)

@@ -15,7 +15,6 @@ import asyncio
 import ctypes
 import itertools
 import logging
-import os
 import struct
 import time
 import weakref
@@ -25,36 +24,31 @@ from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Sequen
 from . import _layouts, _native
 from . import _stats
 from ._bridge import AsyncBridge, Event, EventQueue
-from ._client import ConnectedFlag, check_time, closed_error
-from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
-from .message import speedups as _speedups
-from .producer import (
+from ._client import check_time
+from ._producer_base import (
     PARTITION_DEFAULT,
     REC_OVERHEAD,
     Headers,
-    ProducerOptions,
+    ProducerBase,
     batch_offsets,
     batch_records,
-    check_custom_partition,
     chunk_records,
     columnar,
     columnar_chunks,
-    compression_property,
-    exit_timeout_option,
-    new_producer_handle,
     optional_value,
     pack_pending,
     pack_record_list,
     parse_batch_results,
     partition_runs,
     produce_values,
-    register_open,
     report_failed,
     report_undelivered,
     resolve_partition,
-    security_options,
     unregister_open,
 )
+from ._security import SecuritySettings
+from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
+from .message import speedups as _speedups
 
 __all__ = ["AsyncProducer"]
 
@@ -77,8 +71,6 @@ _running_loop = asyncio._get_running_loop
 # Seconds between retries of a batch refused because buffer.memory is full
 # while none of this producer's batches is in flight to free room.
 _FULL_RETRY = 0.005
-# Partition counts for a custom partitioner are re-read after this long.
-_PARTITION_COUNT_TTL = 30.0
 
 
 class _PyAsyncSends(object):
@@ -142,7 +134,7 @@ class _Unit(object):
         self.futures = futures  # the send() futures it resolves (None: send_batch)
 
 
-class AsyncProducer(ConnectedFlag):
+class AsyncProducer(ProducerBase):
     """An asyncio Kafka producer.
 
     Args:
@@ -163,7 +155,8 @@ class AsyncProducer(ConnectedFlag):
 
     Keyword-only: acks, enable_idempotence, retry_policy,
     delivery_timeout_ms, buffer_memory, max_request_size,
-    allow_auto_create_topics, connection_pool, the TLS/SASL options and
+    allow_auto_create_topics, connection_pool, ``config``, the TLS/SASL
+    options (or ``security``) and
     ``exit_timeout``, as for :class:`gofka.Producer`. An AsyncProducer
     still open at interpreter exit or garbage-collected unclosed is closed
     synchronously (no event loop needed, whether its loop is still alive
@@ -190,6 +183,7 @@ class AsyncProducer(ConnectedFlag):
     the event loop); see gofka._stats.
     """
 
+    _public_name = "AsyncProducer"  # for repr
 
     @argument_errors(ProduceError)  # invalid arguments: ProduceValueError / ProduceTypeError
     def __init__(
@@ -212,6 +206,7 @@ class AsyncProducer(ConnectedFlag):
         max_request_size: Optional[int] = None,
         allow_auto_create_topics: Optional[bool] = None,
         connection_pool: Any = None,
+        config: Optional[Dict[str, Any]] = None,
         ssl_cafile: Optional[str] = None,
         ssl_certfile: Optional[str] = None,
         ssl_keyfile: Optional[str] = None,
@@ -222,39 +217,12 @@ class AsyncProducer(ConnectedFlag):
         sasl_username: Optional[str] = None,
         sasl_password: Optional[str] = None,
         sasl_oauth_token_provider: Any = None,
+        security: Optional[SecuritySettings] = None,
         exit_timeout: Optional[float] = None,
         stats_interval_ms: float = 0,
         on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
     ) -> None:
-        self._handle = 0
-        stats_every = _stats.check_stats_options(stats_interval_ms, on_stats)
-        self._pid = os.getpid()  # the process whose engine this is (fork: see producer._close_at_exit)
-        self.exit_timeout = exit_timeout_option(exit_timeout)
-        if partitioner is not None and not callable(partitioner):
-            raise TypeError("partitioner must be callable, not %s" % type(partitioner).__name__)
-        self._security = security_options(
-            use_ssl, ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password, ssl_check_hostname,
-            security_protocol, sasl_mechanism, sasl_username, sasl_password, sasl_oauth_token_provider,
-        )
-        opts = ProducerOptions(
-            brokers, client_id, timeout, compression=compression, acks=acks, batch_size=batch_size,
-            linger_ms=linger_ms, max_in_flight=max_in_flight, enable_idempotence=enable_idempotence,
-            retry_policy=retry_policy, delivery_timeout_ms=delivery_timeout_ms, buffer_memory=buffer_memory,
-            max_request_size=max_request_size, allow_auto_create_topics=allow_auto_create_topics,
-            connection_pool=connection_pool, security=self._security,
-        )
-        self._opts = opts
-        self.brokers = opts.brokers
-        self.client_id = opts.client_id
-        self.timeout = opts.timeout
-        self.use_ssl = use_ssl
-        self.security_protocol = self._security.security_protocol
-        self.batch_size = batch_size
-        self.linger_ms = linger_ms
-        self.max_in_flight = max_in_flight
-        self._partitioner = partitioner
-        self.acks = acks
-        self._timeout_ms = opts.timeout_ms
+        super().__init__(locals())  # options, security= or the TLS/SASL keywords: ProducerBase
         self._bridge: Optional[AsyncBridge] = None
         self._waiting: Deque[_Unit] = deque()  # units refused for lack of buffer room, in order
         self._retry_handle: Optional[asyncio.TimerHandle] = None
@@ -262,7 +230,6 @@ class AsyncProducer(ConnectedFlag):
         # The unit of each in-flight bridge future (to re-home or settle
         # it without its loop: see _adopt_bridge, _close_sync).
         self._unit_of: Dict["asyncio.Future[Event]", _Unit] = {}
-        self._counts: Dict[str, Tuple[int, float]] = {}
         self._topics: Dict[str, bytes] = {}
         # The sends of the current loop turn; with the C speedups also the
         # fast path of send (an instance attribute, unless a subclass
@@ -272,50 +239,20 @@ class AsyncProducer(ConnectedFlag):
         if _speedups is not None and type(self).send is AsyncProducer.send:
             self.send = self._sends.send  # type: ignore[method-assign]
         self._closing = False
-        self._handle = new_producer_handle(opts)
-        _native.track(self)  # dropped in a forked child: close does nothing there, use raises ForkError
-        self._security.attach(self)
-        register_open(self)
-        self._stats_reporter = _stats.start_reporter(self, stats_every, on_stats, "producer")
+        self._open_handle()  # dropped in a forked child: close does nothing there, use raises ForkError
 
-    def stats(self) -> Dict[str, Any]:
-        """A snapshot of the producer's statistics as a dict: counters,
-        buffer use, per broker and per partition; fields in
-        docs/statistics.md. Plain (not a coroutine): it never waits on the
-        network, so it does not block the event loop. Raises GofkaError
-        CLIENT_CLOSED once closed. The constructor keywords
-        ``stats_interval_ms`` and ``on_stats`` report it periodically (see
-        gofka._stats)."""
-        return _stats.snapshot(self, _native.lib.gofka_producer_stats)
-
-    def __repr__(self) -> str:
-        return "<gofka.AsyncProducer brokers=%r client_id=%r%s>" % (
-            self.brokers, self.client_id, " closed" if self.closed else "")
-
-    @property
-    def partitioner(self) -> Optional[Callable[[Optional[bytes], int, str], int]]:
-        """The custom partitioner, or None (may be replaced)."""
-        return self._partitioner
-
-    @partitioner.setter
-    def partitioner(self, fn: Optional[Callable[[Optional[bytes], int, str], int]]) -> None:
-        if fn is not None and not callable(fn):
-            raise TypeError("partitioner must be callable, not %s" % type(fn).__name__)
-        self._partitioner = fn
-        self._sends.partitioner = fn is not None
+    def _partitioner_changed(self) -> None:
+        self._sends.partitioner = self._partitioner is not None
 
     @property
     def closed(self) -> bool:
-        """True once close() was called."""
+        """True once close() was called (or began)."""
         return self._handle == 0 or self._closing
-
-    def _closed_error(self) -> GofkaError:
-        return closed_error(self, "producer")  # ForkError in a child forked after __init__
 
     def _get(self) -> int:
         h = self._handle
         if h == 0 or self._closing:
-            raise self._closed_error()
+            raise self._closed_error()  # ForkError in a child forked after __init__
         return h
 
     def _get_bridge(self) -> AsyncBridge:
@@ -372,9 +309,7 @@ class AsyncProducer(ConnectedFlag):
         loop = asyncio.get_running_loop()
         code = await loop.run_in_executor(None, lambda: fn(handle, *args, ctypes.byref(err)))
         if code != _native.OK:
-            if code == _native.ERR_INVALID_HANDLE and self._handle == 0:
-                raise self._closed_error()
-            raise _native.make_error(code, err)
+            raise self._failure(code, err)
 
     async def connect(self) -> None:
         """Connects to the cluster now (optional: sends connect on demand).
@@ -383,8 +318,6 @@ class AsyncProducer(ConnectedFlag):
         await self._blocking(_native.lib.gofka_producer_connect, self._timeout_ms)
         self._connected = True
 
-
-    compression = compression_property
 
     async def __aenter__(self) -> "AsyncProducer":
         await self.connect()
@@ -554,18 +487,16 @@ class AsyncProducer(ConnectedFlag):
             yield idxs[start:], records[start:]
 
     async def _custom_partition(self, topic: str, topic_b: bytes, key: Optional[bytes]) -> int:
-        n = await self._partition_count(topic, topic_b)
-        assert self.partitioner is not None
-        return check_custom_partition(self.partitioner(key, n, topic), n, topic)
+        return self._custom_partition_of(topic, key, await self._partition_count(topic, topic_b))
 
     async def _partition_count(self, topic: str, topic_b: bytes) -> int:
-        cached = self._counts.get(topic)
+        count = self._cached_partition_count(topic)
+        if count is not None:
+            return count
         now = time.monotonic()
-        if cached is not None and now - cached[1] < _PARTITION_COUNT_TTL:
-            return cached[0]
         out = ctypes.c_int32()
         await self._blocking(_native.lib.gofka_producer_partition_count, topic_b, self._timeout_ms, ctypes.byref(out))
-        self._counts[topic] = (out.value, now)
+        self._remember_partition_count(topic, out.value, now)
         return out.value
 
     def _enqueue(self, topic: bytes, part: int, key: Optional[bytes], value: Optional[bytes],
@@ -759,10 +690,8 @@ class AsyncProducer(ConnectedFlag):
             return  # closed meanwhile (e.g. by the garbage collector)
         left = sum(u.count for u in self._unit_of.values()) + sum(u.count for u in self._waiting)
         left += len(self._sends.buffer)
-        handle, self._handle = self._handle, 0
+        handle = self._take_handle()  # also ends the OAUTHBEARER refresh
         unregister_open(self)
-        self._security.stop()
-        _stats.stop_reporter(self)
         err = _native.new_error()
         ms = min(_native.INT32_MAX, max(0, int((deadline - time.monotonic()) * 1000)))
         code = await loop.run_in_executor(None, lambda: _native.lib.gofka_producer_close(handle, ms, ctypes.byref(err)))
@@ -852,10 +781,8 @@ class AsyncProducer(ConnectedFlag):
             _collect(queue, units, 0, failures)
             if code != _native.ERR_TIMED_OUT or time.monotonic() >= deadline:
                 break
-        self._handle = 0
+        self._take_handle()  # also ends the OAUTHBEARER refresh
         unregister_open(self)
-        self._security.stop()
-        _stats.stop_reporter(self)
         ms = min(_native.INT32_MAX, max(0, int((deadline - time.monotonic()) * 1000)))
         _native.lib.gofka_producer_close(handle, ms, ctypes.byref(err))
         failed_by_close: List[BaseException] = []
@@ -873,9 +800,6 @@ class AsyncProducer(ConnectedFlag):
                         send_fut.exception()  # marks it retrieved
         return left, failures
 
-    def _close_at_exit(self, deadline: float) -> None:
-        self._implicit_close("open at interpreter exit", deadline)
-
     def _implicit_close(self, why: str, deadline: float) -> None:
         """_close_sync for the exit hook and the garbage collector, reporting
         what was not delivered."""
@@ -885,15 +809,6 @@ class AsyncProducer(ConnectedFlag):
         if failures:
             report_failed("async producer", why, len(failures), failures[0])
 
-    def __del__(self) -> None:
-        # Only in the process that created it (a forked child must not
-        # touch the parent's engine); bounded by exit_timeout.
-        if getattr(self, "_pid", None) != os.getpid() or not getattr(self, "_handle", 0):
-            return
-        try:
-            self._implicit_close("garbage-collected without close()", time.monotonic() + self.exit_timeout)
-        except Exception:
-            pass
 
 
 def _start_unit(handle: int, unit: _Unit, queue: int, token: int, err: Any) -> int:

@@ -127,25 +127,19 @@ class Progress(object):
 
 
 def _client_kwargs(args: argparse.Namespace) -> Dict[str, Any]:
-    """client_id, timeout and the TLS/SASL options every client takes."""
+    """client_id, timeout and the TLS/SASL options every client takes (as
+    one SecuritySettings, ``security=``)."""
+    from ._security import SecuritySettings
+
     kw: Dict[str, Any] = {"timeout": args.timeout}
     if args.client_id is not None:
         kw["client_id"] = args.client_id
-    if args.security_protocol is not None:
-        kw["security_protocol"] = args.security_protocol
-    if args.ssl_cafile is not None:
-        kw["ssl_cafile"] = args.ssl_cafile
-    if args.ssl_certfile is not None:
-        kw["ssl_certfile"] = args.ssl_certfile
-    if args.ssl_keyfile is not None:
-        kw["ssl_keyfile"] = args.ssl_keyfile
-    if args.sasl_mechanism is not None:
-        kw["sasl_mechanism"] = args.sasl_mechanism
-    if args.sasl_username is not None:
-        kw["sasl_username"] = args.sasl_username
+    names = ("security_protocol", "ssl_cafile", "ssl_certfile", "ssl_keyfile", "sasl_mechanism", "sasl_username")
+    given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     password = os.environ.get("GOFKA_SASL_PASSWORD")
     if password is not None:
-        kw["sasl_password"] = password
+        given["sasl_password"] = password
+    kw["security"] = SecuritySettings(**given)
     return kw
 
 

@@ -26,9 +26,9 @@ import threading
 import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from ._client import check_time
+from ._client import check_time, maybe_await
 from .exceptions import GofkaError, error_from_code
-from .retry import RetryPolicy, _maybe_await, check_policy, is_connection_error
+from .retry import RetryPolicy, check_policy, is_connection_error
 
 __all__ = ["BrokerFailoverManager", "BrokerList"]
 
@@ -265,9 +265,9 @@ class BrokerFailoverManager(object):
                 try:
                     if style == "host_port":
                         host, port = _parse_broker(broker)
-                        result = await _maybe_await(fn(host, port, *args, **kwargs))
+                        result = await maybe_await(fn(host, port, *args, **kwargs))
                     else:
-                        result = await _maybe_await(fn(broker, *args, **kwargs))
+                        result = await maybe_await(fn(broker, *args, **kwargs))
                 except Exception as exc:
                     if not is_connection_error(exc):
                         raise

@@ -21,13 +21,13 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import json
-import threading
 import weakref
 from typing import Any, Dict, Optional, Tuple
 
 from . import _native
 from ._bridge import AsyncBridge
-from ._client import check_setting, check_time, closed_error
+from ._client import HandleOwner, check_setting, check_time
+from ._security import SecuritySettings, client_security
 from .exceptions import GofkaError
 
 __all__ = ["ConnectionPool", "PooledConnection"]
@@ -68,7 +68,7 @@ class PooledConnection(object):
         if self._released:
             return True
         try:
-            info = self._pool._call("conn_info", {"conn": self.id})
+            info = self._pool._pool_call("conn_info", {"conn": self.id})
         except GofkaError:
             return True
         return bool(info["closed"])
@@ -86,7 +86,7 @@ class PooledConnection(object):
         await self._pool.release_connection(self.host, self.port, self, discard=True)
 
 
-class ConnectionPool(object):
+class ConnectionPool(HandleOwner):
     """A pool of broker connections shared by clients.
 
     Args:
@@ -103,6 +103,12 @@ class ConnectionPool(object):
         sasl_password, sasl_oauth_token_provider: TLS and SASL of the pool's
             connections (keyword only; docs/security.md). Clients sharing
             the pool connect with these, not with their own.
+        security: the same TLS/SASL options as one :class:`gofka.SecuritySettings`
+            (keyword; instead of those keywords, not with them).
+
+    The pool takes no ``config=``: it is not a Kafka client, and its only
+    engine settings are the limits above and TLS/SASL (the clients that
+    share it keep their own property maps).
 
     Creating the pool does no network I/O. Pass it to clients as
     ``connection_pool=pool``; keep it open while they use it. ``close()``
@@ -111,7 +117,7 @@ class ConnectionPool(object):
     nothing and its use raises gofka.ForkError.
     """
 
-    _forked_from = 0  # set on the instance by _native's fork hook
+    _kind = "connection pool"
 
     def __init__(
         self,
@@ -131,8 +137,10 @@ class ConnectionPool(object):
         sasl_username: Optional[str] = None,
         sasl_password: Optional[str] = None,
         sasl_oauth_token_provider: Any = None,
+        security: Optional[SecuritySettings] = None,
     ) -> None:
-        self._handle = 0
+        super().__init__()
+        self._leased: Dict[int, PooledConnection] = {}
         # connections.max's range (the engine's table), without its 0 = no
         # limit: a ConnectionPool is there to bound the connections.
         check_setting("max_connections", max_connections, "connections.max")
@@ -142,21 +150,14 @@ class ConnectionPool(object):
         check_time("connection_timeout", connection_timeout, positive=True)
         # TLS / SASL keywords -> config keys (gofka._security); the pool
         # dials every connection of the clients that share it with them.
-        from ._security import SecurityOptions
-
-        self._security = SecurityOptions(
-            use_ssl=use_ssl, ssl_cafile=ssl_cafile, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-            ssl_password=ssl_password, ssl_check_hostname=ssl_check_hostname, security_protocol=security_protocol,
-            sasl_mechanism=sasl_mechanism, sasl_username=sasl_username, sasl_password=sasl_password,
-            sasl_oauth_token_provider=sasl_oauth_token_provider,
-        )
+        self._security = client_security(locals())  # security= or the TLS/SASL keywords
         self.security_protocol = self._security.security_protocol
         if not isinstance(client_id, str):
             raise TypeError("client_id must be str, not %s" % type(client_id).__name__)
         self.max_connections = max_connections
         self.max_idle_time = max_idle_time
         self.connection_timeout = connection_timeout
-        self.use_ssl = use_ssl
+        self.use_ssl = self._security.use_ssl
         self.client_id = client_id
         self._timeout_ms = max(1, _native.timeout_ms(connection_timeout))
         config: Dict[str, Any] = {
@@ -169,31 +170,18 @@ class ConnectionPool(object):
         handle = _native.gofka_handle_t()
         err = _native.new_error()
         _native.check(_native.lib.gofka_pool_new(_native.encode_config(config), ctypes.byref(handle), ctypes.byref(err)), err)
-        self._handle = handle.value
-        _native.track(self)  # dropped in a forked child: close does nothing there, use raises ForkError
+        self._set_handle(handle.value)  # dropped in a forked child: close does nothing there, use raises ForkError
         self._security.attach(self)
         pid = ctypes.c_uint64()
         _native.check(_native.lib.gofka_pool_id(self._handle, ctypes.byref(pid), ctypes.byref(err)), err)
         self.id = pid.value
-        self._lock = threading.Lock()
-        self._leased: Dict[int, PooledConnection] = {}
         self._bridges: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncBridge]" = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
         return "<gofka.ConnectionPool max_connections=%d%s>" % (self.max_connections, " closed" if self.closed else "")
 
-    @property
-    def closed(self) -> bool:
-        """True once close() was called."""
-        return self._handle == 0
-
-    def _get(self) -> int:
-        h = self._handle
-        if h == 0:
-            raise closed_error(self, "connection pool")
-        return h
-
-    def _call(self, op: str, args: Optional[Dict[str, Any]] = None) -> Any:
+    def _pool_call(self, op: str, args: Optional[Dict[str, Any]] = None) -> Any:
+        """One synchronous pool operation (gofka_pool_call): its JSON result."""
         raw = _native.call_returning_buffer(
             _native.lib.gofka_pool_call, self._get(), op.encode(), json.dumps(args or {}).encode(), self._timeout_ms
         )
@@ -266,7 +254,7 @@ class ConnectionPool(object):
                 raise ValueError("%r is not leased from this pool (released already, or another pool's)" % (conn,))
             del self._leased[conn.id]
             conn._released = True
-        self._call("release", {"conn": conn.id, "discard": bool(discard)})
+        self._pool_call("release", {"conn": conn.id, "discard": bool(discard)})
 
     async def close_all(self) -> None:
         """Closes every connection of the pool, leased ones included (their
@@ -277,23 +265,22 @@ class ConnectionPool(object):
             for c in self._leased.values():
                 c._released = True
             self._leased.clear()
-        self._call("close_all")
+        self._pool_call("close_all")
 
     def stats(self) -> Dict[str, Any]:
         """The engine pool's counters: open, leased, shared, idle, dials,
         reaped, evicted, waits, max_open, limit, idle_ms, addresses."""
-        stats: Dict[str, Any] = self._call("stats")  # a JSON object
+        stats: Dict[str, Any] = self._pool_call("stats")  # a JSON object
         return stats
 
     def close(self) -> None:
         """Closes every connection and releases the pool. Clients still
         using it fail with CLIENT_CLOSED. Idempotent."""
-        with getattr(self, "_lock", threading.Lock()):
-            h, self._handle = self._handle, 0
-            leased = getattr(self, "_leased", {})
-            for c in leased.values():
+        h = self._take_handle()  # also ends the OAUTHBEARER refresh
+        with self._lock:
+            for c in self._leased.values():
                 c._released = True
-            leased.clear()
+            self._leased.clear()
         for bridge in list(getattr(self, "_bridges", {}).values()):
             try:
                 bridge.close()
@@ -309,18 +296,6 @@ class ConnectionPool(object):
     async def __aexit__(self, *exc: Any) -> None:
         await self.close_all()
         self.close()
-
-    def __enter__(self) -> "ConnectionPool":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 def pool_config(pool: Any) -> Optional[str]:

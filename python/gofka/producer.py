@@ -1,28 +1,63 @@
-"""Synchronous producer, and the option handling shared with AsyncProducer."""
+"""Synchronous producer.
+
+Options, packing, the exit hook and the handle are shared with
+AsyncProducer through :mod:`gofka._producer_base` (ProducerBase); this
+module holds what only the synchronous producer does: blocking sends on
+private event queues, and produce()/poll()/flush() with callbacks.
+"""
 
 from __future__ import annotations
 
-import array
-import atexit
 import ctypes
 import functools
 import itertools
 import logging
-import os
 import struct
-import sys
 import threading
 import time
 import weakref
 from collections import deque
 from ctypes import byref, c_int64
-from typing import AbstractSet, Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
-from . import _stats
-from ._client import (ConnectedFlag, HandleOwner, check_setting, check_setting_ms, check_time, validate_brokers,
-                      validate_client_id, validate_timeout)
-from ._security import SecurityOptions
+from ._client import HandleOwner, check_time
+from ._producer_base import (  # noqa: F401  (names of the original module stay importable from here)
+    _INT32_MAX,
+    _RESULT,
+    _RESULT_PARTITION_OFFSET,
+    _U32,
+    COMPRESSION_TYPES,
+    DEFAULT_EXIT_TIMEOUT,
+    EXIT_TIMEOUT_ENV,
+    PARTITION_DEFAULT,
+    REC_OVERHEAD,
+    Headers,
+    ProducerBase,
+    ProducerOptions,
+    _chunk_records_py,
+    _close_at_exit,
+    _send_wait,
+    batch_offsets,
+    batch_records,
+    check_messages,
+    chunk_records,
+    columnar,
+    columnar_chunks,
+    default_partition,
+    new_producer_handle,
+    optional_value,
+    pack_pending,
+    pack_record_list,
+    parse_batch_results,
+    partition_runs,
+    produce_values,
+    report_failed,
+    report_undelivered,
+    resolve_partition,
+    unregister_open,
+)
+from ._security import SecuritySettings
 from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
 from .message import Message
 from .message import speedups as _speedups
@@ -30,580 +65,6 @@ from .message import speedups as _speedups
 __all__ = ["Producer", "COMPRESSION_TYPES", "DEFAULT_EXIT_TIMEOUT", "EXIT_TIMEOUT_ENV"]
 
 _log = logging.getLogger("gofka.producer")
-
-#: Valid values of ``compression`` (None means "none").
-COMPRESSION_TYPES = ("none", "gzip", "snappy", "lz4", "zstd")
-
-_ACKS = {"all": "all", "-1": "-1", "0": "0", "1": "1", -1: "-1", 0: "0", 1: "1"}
-
-_INT32_MAX = _native.INT32_MAX
-
-#: Seconds an implicit close (at interpreter exit, or when an unclosed
-#: producer is garbage-collected) waits for buffered records before it
-#: fails the rest, unless ``exit_timeout`` or GOFKA_EXIT_TIMEOUT says
-#: otherwise.
-DEFAULT_EXIT_TIMEOUT = 5.0
-#: Environment variable: the default of ``exit_timeout`` in seconds
-#: (read when a producer is created).
-EXIT_TIMEOUT_ENV = "GOFKA_EXIT_TIMEOUT"
-
-# The sync send's C fast path (gofka._speedups.send_wait); None without
-# the speedups.
-_send_wait: Optional[Callable[..., Any]] = _speedups.send_wait if _speedups is not None else None
-_RETRY_ATTRS = ("max_retries", "initial_backoff_ms", "max_backoff_ms", "backoff_multiplier", "jitter")
-
-
-class _Default(object):
-    """Marks a keyword argument the caller did not pass."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "<default>"
-
-
-#: Default of ``partition`` where "not passed" differs from every value.
-PARTITION_DEFAULT: Any = _Default()
-
-#: What ``headers`` takes: a dict of str -> value, or a list of (str, value)
-#: pairs (keys may repeat); a value is bytes-like, str (sent as UTF-8) or
-#: None.
-Headers = Union[Mapping[str, Any], Sequence[Tuple[str, Any]], None]
-
-
-# --------------------------------------------------------------------------
-# Options shared by Producer and AsyncProducer
-# --------------------------------------------------------------------------
-
-
-def retry_config(policy: Any) -> Dict[str, Any]:
-    """Config keys of a retry policy: a gofka RetryPolicy, or any object
-    with its attributes (max_retries, initial_backoff_ms, max_backoff_ms,
-    backoff_multiplier, jitter)."""
-    if policy is None:
-        return {}
-    to_config = getattr(policy, "to_config", None)
-    if callable(to_config) and type(policy).__name__ == "RetryPolicy":
-        return dict(to_config())
-    missing = [a for a in _RETRY_ATTRS if not hasattr(policy, a)]
-    if missing:
-        raise TypeError(
-            "retry_policy must be a gofka.RetryPolicy (or have its attributes); %s lacks %s"
-            % (type(policy).__name__, ", ".join(missing))
-        )
-    retries = check_setting("retry_policy.max_retries", policy.max_retries, "retries")
-    initial = check_setting_ms("retry_policy.initial_backoff_ms", policy.initial_backoff_ms, "retry.backoff.ms")
-    maximum = check_setting_ms("retry_policy.max_backoff_ms", policy.max_backoff_ms, "retry.backoff.max.ms")
-    if maximum < initial:
-        raise ValueError("retry_policy.max_backoff_ms must not be below initial_backoff_ms")
-    mult = policy.backoff_multiplier
-    if isinstance(mult, bool) or not isinstance(mult, (int, float)) or not (1 <= mult < float("inf")):
-        raise ValueError("retry_policy.backoff_multiplier must be a finite number >= 1, got %r" % (mult,))
-    if not isinstance(policy.jitter, bool):
-        raise TypeError("retry_policy.jitter must be bool")
-    return {
-        "retries": retries,
-        "retry.backoff.ms": initial,
-        "retry.backoff.max.ms": maximum,
-        "retry.backoff.multiplier": repr(float(mult)),
-        "retry.jitter": policy.jitter,
-    }
-
-
-class ProducerOptions(object):
-    """Validated producer options and the configuration they make."""
-
-    def __init__(
-        self,
-        brokers: Any,
-        client_id: Any,
-        timeout: Any,
-        *,
-        compression: Any = None,
-        acks: Any = "all",
-        batch_size: Any = None,
-        linger_ms: Any = None,
-        max_in_flight: Any = None,
-        enable_idempotence: Any = None,
-        retry_policy: Any = None,
-        delivery_timeout_ms: Any = None,
-        buffer_memory: Any = None,
-        max_request_size: Any = None,
-        allow_auto_create_topics: Any = None,
-        connection_pool: Any = None,
-        security: Optional[SecurityOptions] = None,
-    ) -> None:
-        self.brokers = validate_brokers(brokers)
-        self.client_id = validate_client_id(client_id)
-        self.timeout = validate_timeout(timeout)
-        if compression is not None and compression not in COMPRESSION_TYPES:
-            raise ValueError(
-                "compression must be None or one of %s, got %r" % (", ".join(COMPRESSION_TYPES), compression)
-            )
-        if isinstance(acks, bool) or acks not in _ACKS:
-            raise ValueError("acks must be 'all', -1, 0 or 1, got %r" % (acks,))
-        acks_all = _ACKS[acks] in ("all", "-1")
-        if enable_idempotence is not None and not isinstance(enable_idempotence, bool):
-            raise TypeError("enable_idempotence must be bool, not %s" % type(enable_idempotence).__name__)
-        if enable_idempotence and not acks_all:
-            raise ValueError("enable_idempotence=True needs acks='all' (acks is %r)" % (acks,))
-        idempotent = acks_all and enable_idempotence is not False
-        if batch_size is not None:
-            check_setting("batch_size", batch_size, "batch.size")
-        if linger_ms is not None:
-            linger_ms = check_setting_ms("linger_ms", linger_ms, "linger.ms")
-        if max_in_flight is not None:
-            check_setting("max_in_flight", max_in_flight, "max.in.flight.requests.per.connection")
-            if idempotent and max_in_flight > 5:
-                raise ValueError(
-                    "max_in_flight must be at most 5 with idempotence (the default with acks='all'); "
-                    "pass enable_idempotence=False for more, got %d" % max_in_flight
-                )
-        if delivery_timeout_ms is not None:
-            delivery_timeout_ms = check_setting_ms("delivery_timeout_ms", delivery_timeout_ms, "delivery.timeout.ms")
-        if buffer_memory is not None:
-            check_setting("buffer_memory", buffer_memory, "buffer.memory")
-        if max_request_size is not None:
-            check_setting("max_request_size", max_request_size, "max.request.size")
-        if allow_auto_create_topics is not None and not isinstance(allow_auto_create_topics, bool):
-            raise TypeError("allow_auto_create_topics must be bool")
-        self.compression = compression
-        self.acks = acks
-        self.batch_size = batch_size
-        self.linger_ms = linger_ms
-        self.max_in_flight = max_in_flight
-        self.enable_idempotence = enable_idempotence
-        self.retry_policy = retry_policy
-        self.delivery_timeout_ms = delivery_timeout_ms
-        self.buffer_memory = buffer_memory
-        self.max_request_size = max_request_size
-        self.allow_auto_create_topics = allow_auto_create_topics
-        self.timeout_ms = max(1, _native.timeout_ms(self.timeout))
-        config: Dict[str, Any] = {
-            "bootstrap.servers": self.brokers,
-            "client.id": self.client_id,
-            "connect.timeout.ms": self.timeout_ms,
-            "request.timeout.ms": self.timeout_ms,
-            "compression.type": compression or "none",
-            "acks": _ACKS[acks],
-            "batch.size": batch_size,
-            "linger.ms": linger_ms,
-            "max.in.flight.requests.per.connection": max_in_flight,
-            "enable.idempotence": enable_idempotence,
-            "delivery.timeout.ms": delivery_timeout_ms,
-            "buffer.memory": buffer_memory,
-            "max.request.size": max_request_size,
-            "allow.auto.create.topics": allow_auto_create_topics,
-        }
-        if connection_pool is not None:
-            from .pool import pool_config
-
-            config["connection.pool"] = pool_config(connection_pool)
-        # Held for the producer's life: a pool given inline
-        # (``connection_pool=ConnectionPool()``) must not be collected, and
-        # so closed, under the producer that uses it.
-        self.connection_pool = connection_pool
-        if security is not None:
-            config.update(security.config())  # TLS / SASL keys (gofka._security)
-        config.update(retry_config(retry_policy))
-        self.config = _native.encode_config(config)
-        #: bytes one produce_batch call may carry (the engine refuses a batch
-        #: larger than buffer.memory as a whole; stay well below), counted
-        #: with REC_OVERHEAD per record.
-        self.chunk_bytes = max(512, (buffer_memory or (32 << 20)) // 4)
-
-
-def new_producer_handle(options: ProducerOptions) -> int:
-    handle = _native.gofka_handle_t()
-    err = _native.new_error()
-    _native.check(_native.lib.gofka_producer_new(options.config, byref(handle), byref(err)), err)
-    return handle.value
-
-
-def security_options(
-    use_ssl: Any,
-    ssl_cafile: Any,
-    ssl_certfile: Any,
-    ssl_keyfile: Any,
-    ssl_password: Any,
-    ssl_check_hostname: Any,
-    security_protocol: Any,
-    sasl_mechanism: Any,
-    sasl_username: Any,
-    sasl_password: Any,
-    sasl_oauth_token_provider: Any,
-) -> SecurityOptions:
-    return SecurityOptions(
-        use_ssl=use_ssl, ssl_cafile=ssl_cafile, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-        ssl_password=ssl_password, ssl_check_hostname=ssl_check_hostname, security_protocol=security_protocol,
-        sasl_mechanism=sasl_mechanism, sasl_username=sasl_username, sasl_password=sasl_password,
-        sasl_oauth_token_provider=sasl_oauth_token_provider,
-    )
-
-
-# --------------------------------------------------------------------------
-# Argument conversion and packing
-# --------------------------------------------------------------------------
-
-
-def resolve_partition(partition: Any, default: int) -> int:
-    """partition argument -> int32 for the library: PARTITION_DEFAULT gives
-    ``default``; None (or -1) asks the engine's partitioner."""
-    if partition is PARTITION_DEFAULT:
-        return default
-    if partition is None:
-        return -1
-    if isinstance(partition, bool) or not isinstance(partition, int):
-        raise TypeError("partition must be int or None, not %s" % type(partition).__name__)
-    if partition == -1:
-        return -1
-    if partition < 0 or partition > _INT32_MAX:
-        raise ValueError("partition must be >= 0 (or None / -1 for the partitioner), got %d" % partition)
-    return partition
-
-
-def default_partition(key: Optional[bytes]) -> int:
-    """The partition of a send that passed none (and has no custom
-    partitioner): -1, the engine's murmur2 of the key as the Java client
-    places it, for a keyed record; 0, the documented default, without a
-    key."""
-    return 0 if key is None else -1
-
-
-def partition_runs(partition: Any, keys: Sequence[Optional[bytes]],
-                   choose: Optional[Callable[[Optional[bytes]], int]] = None) -> List[Tuple[int, int, int]]:
-    """(partition, start, end) runs of a batch's records: one run with the
-    explicit (or None / -1) partition; without one, consecutive records
-    that share choose(key) (a custom partitioner) or else
-    default_partition(key), so that each run is one library call and
-    records keep their order."""
-    if partition is not PARTITION_DEFAULT:
-        return [(resolve_partition(partition, 0), 0, len(keys))]
-    parts = [(choose or default_partition)(k) for k in keys]
-    runs: List[Tuple[int, int, int]] = []
-    start = 0
-    for i in range(1, len(parts) + 1):
-        if i == len(parts) or parts[i] != parts[start]:
-            runs.append((parts[start], start, i))
-            start = i
-    return runs
-
-
-#: Seconds a topic's partition count stays cached for a custom partitioner.
-PARTITION_COUNT_TTL = 30.0
-
-
-def check_custom_partition(p: Any, n: int, topic: str) -> int:
-    """A custom partitioner's answer, checked: an int in [0, n)."""
-    if isinstance(p, bool) or not isinstance(p, int):
-        raise TypeError("partitioner returned %r; it must return an int" % (p,))
-    if p < 0 or p >= n:
-        raise ValueError("partitioner returned partition %d; topic %s has %d partitions" % (p, topic, n))
-    return p
-
-
-def optional_value(value: Any, what: str) -> Optional[bytes]:
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, (bytearray, memoryview)):
-        return bytes(value)
-    raise TypeError("%s must be bytes, bytearray, memoryview or None, not %s" % (what, type(value).__name__))
-
-
-#: Bytes per record on top of key and value when estimating what a batch
-#: takes in buffer.memory: at least the engine's own accounting (36 for a
-#: record without key and headers; headers are counted twice their packed
-#: size).
-REC_OVERHEAD = 40
-
-_I32 = struct.Struct("<i").pack
-_NULL = _I32(-1)
-_TAIL = struct.Struct("<qi").pack
-_TAIL_NOW = _TAIL(-1, 0)
-_RESULT = struct.Struct(_layouts.BATCH_RESULT_FORMAT)
-# A result without its code: skip to partition, then the fields from
-# partition on (one struct character per field, after the "<").
-_RESULT_PARTITION_OFFSET = struct.Struct(
-    "<%dx" % _layouts.BATCH_RESULT_PARTITION_OFFSET + _layouts.BATCH_RESULT_FORMAT[2:]
-)
-_U32 = struct.Struct("<I")
-
-
-def pack_record_list(records: Sequence[Tuple[Optional[bytes], Optional[bytes], int, bytes]]) -> bytes:
-    """Packs (key, value, timestamp_ms, packed_headers) tuples, validated,
-    in the records format of gofka.h."""
-    parts: List[bytes] = []
-    append = parts.append
-    for key, value, ts, headers in records:
-        if key is None:
-            kpart = _NULL
-        else:
-            kpart = _I32(len(key)) + key
-        if value is None:
-            append(kpart + _NULL)
-        else:
-            append(kpart + _I32(len(value)))
-            append(value)
-        if headers:
-            append(_TAIL(ts, len(headers)))
-            append(headers)
-        elif ts == -1:
-            append(_TAIL_NOW)
-        else:
-            append(_TAIL(ts, 0))
-    return b"".join(parts)
-
-
-def is_header_set(headers: Any) -> bool:
-    """Whether a send_batch ``headers`` argument is one set of headers for
-    every message (None, a dict, or a list of (str, value) pairs, an empty
-    list included) rather than a list of sets, one per message (a non-empty
-    list whose items are all None, dicts or lists of pairs)."""
-    if headers is None or isinstance(headers, Mapping):
-        return True
-    if not isinstance(headers, (list, tuple)):
-        return False  # per_record / pack_headers report the type
-
-    def one_set(h: Any) -> bool:
-        return h is None or isinstance(h, Mapping) or (
-            isinstance(h, (list, tuple)) and all(isinstance(p, (list, tuple)) for p in h))
-
-    return not (headers and all(one_set(h) for h in headers))
-
-
-def check_messages(messages: Any) -> None:
-    """send_batch's ``messages``: a list of values. A single value, a dict
-    (whose keys iteration would send) or a set (no order to match keys,
-    headers, timestamps or the returned offsets) is a TypeError."""
-    if isinstance(messages, (bytes, bytearray, memoryview, str)):
-        raise TypeError("messages must be a list of bytes, not a single %s" % type(messages).__name__)
-    if isinstance(messages, (Mapping, AbstractSet)):
-        raise TypeError("messages must be a list of bytes, not %s" % type(messages).__name__)
-
-
-def batch_records(
-    messages: Any,
-    keys: Any,
-    headers: Any,
-    timestamp: Any,
-) -> List[Tuple[Optional[bytes], Optional[bytes], int, bytes]]:
-    """Validates send_batch arguments: a list of values, optional parallel
-    keys, headers (one set for all, see is_header_set, or a list of sets,
-    one per message) and timestamp (one for all or a list). A per-record
-    argument must be a sequence (list, tuple) with one item per message: a
-    dict, a set or another unordered or one-shot collection is a TypeError
-    naming the argument (a dict's keys or a set's order would silently pair
-    the wrong items)."""
-    check_messages(messages)
-    try:
-        values = list(messages)
-    except TypeError:
-        raise TypeError("messages must be a list of bytes, not %s" % type(messages).__name__) from None
-    n = len(values)
-    if n > _INT32_MAX:
-        raise ValueError("too many messages in one batch")
-    for i, v in enumerate(values):
-        if not isinstance(v, bytes):
-            if isinstance(v, (bytearray, memoryview)):
-                values[i] = bytes(v)
-            else:
-                raise TypeError("messages[%d] must be bytes, bytearray or memoryview, not %s" % (i, type(v).__name__))
-
-    def per_record(arg: Any, name: str, one_for_all: Tuple[type, ...]) -> Optional[List[Any]]:
-        if arg is None or isinstance(arg, one_for_all + (bytes, str)):
-            return None  # one value for every record (checked by its packer)
-        if not isinstance(arg, Sequence):
-            if isinstance(arg, Iterable):
-                raise TypeError("%s must be one value for all messages or a list (one per message), not %s"
-                                % (name, type(arg).__name__))
-            return None  # e.g. a datetime: one value, checked by its packer
-        items = list(arg)
-        if len(items) != n:
-            raise ValueError("%s has %d items for %d messages" % (name, len(items), n))
-        return items
-
-    key_list: List[Optional[bytes]]
-    if keys is None:
-        key_list = [None] * n
-    else:
-        if isinstance(keys, (bytes, bytearray, memoryview, str)):
-            raise TypeError("keys must be a list of bytes (one per message), not a single %s" % type(keys).__name__)
-        if not isinstance(keys, Sequence):
-            raise TypeError("keys must be a list of keys (one per message), not %s" % type(keys).__name__)
-        key_list = list(keys)
-        if len(key_list) != n:
-            raise ValueError("keys has %d items for %d messages" % (len(key_list), n))
-        key_list = [optional_value(k, "keys[%d]" % i) for i, k in enumerate(key_list)]
-    header_list = per_record(None if is_header_set(headers) else headers, "headers", (Mapping,))
-    common_headers = _native.pack_headers(headers) if header_list is None else b""
-    ts_list = per_record(timestamp, "timestamp", (int, float))
-    common_ts = _native.timestamp_ms(timestamp) if ts_list is None else -1
-    out = []
-    for i in range(n):
-        h = common_headers if header_list is None else _native.pack_headers(header_list[i])
-        ts = common_ts if ts_list is None else _native.timestamp_ms(ts_list[i])
-        out.append((key_list[i], values[i], ts, h))
-    return out
-
-
-def parse_batch_results(payload: bytes, count: int) -> Tuple[List[int], List[int], List[Tuple[int, GofkaError]]]:
-    """Decodes a gofka_producer_produce_batch event payload into partitions,
-    offsets and (index, error) for the failed records."""
-    size = _RESULT.size * count
-    partitions: List[int] = []
-    offsets: List[int] = []
-    failed_idx: List[Tuple[int, int]] = []
-    pos = 0
-    for i, (code, part, off) in enumerate(_RESULT.iter_unpack(payload[:size])):
-        partitions.append(part)
-        offsets.append(off)
-        if code:
-            failed_idx.append((i, code))
-    failures: List[Tuple[int, GofkaError]] = []
-    pos = size
-    for i, code in failed_idx:
-        (n,) = _U32.unpack_from(payload, pos)
-        pos += 4
-        raw = payload[pos:pos + n]
-        pos += n
-        message, _, broker = raw.partition(b"\0")
-        failures.append((i, error_from_code(code, message.decode("utf-8", "replace"),
-                                            broker=broker.decode("utf-8", "replace") or None)))
-    return partitions, offsets, failures
-
-
-def batch_offsets(payload: bytes, count: int) -> Optional[List[int]]:
-    """The offsets of a batch event whose records all succeeded (the payload
-    is then exactly the results), read at C speed; None when some failed."""
-    if len(payload) != _RESULT.size * count:
-        return None
-    return memoryview(payload).cast("q")[1::2].tolist()
-
-
-def columnar(values: List[Any]) -> Optional[Tuple[Any, bytes]]:
-    """(int32 lengths, values joined) of bytes-like values for
-    gofka_producer_produce_values, built at C speed; None when a value is
-    not a plain byte string (the caller then takes the general path, which
-    also reports bad values precisely)."""
-    try:
-        lengths = array.array("i", map(len, values))
-        blob = b"".join(values)
-    except (TypeError, OverflowError):
-        return None
-    if len(blob) != sum(lengths):  # e.g. a memoryview of non-byte items
-        return None
-    return lengths, blob
-
-
-def columnar_chunks(lengths: Any, blob: bytes, limit: int) -> List[Tuple[Any, bytes]]:
-    """Splits columnar values into pieces of at most ``limit`` bytes
-    (counting REC_OVERHEAD per record); one piece when it fits."""
-    n = len(lengths)
-    if len(blob) + REC_OVERHEAD * n <= limit:
-        return [(lengths, blob)]
-    out = []
-    start = pos = size = 0
-    for i, l in enumerate(lengths):
-        if i > start and size + l + REC_OVERHEAD > limit:
-            end = pos + size - REC_OVERHEAD * (i - start)
-            out.append((lengths[start:i], blob[pos:end]))
-            pos, start, size = end, i, 0
-        size += l + REC_OVERHEAD
-    out.append((lengths[start:], blob[pos:]))
-    return out
-
-
-def produce_values(handle: int, queue: int, token: int, topic: bytes, partition: int,
-                   lengths: Any, blob: bytes, err: Any) -> int:
-    """gofka_producer_produce_values on columnar values."""
-    code: int = _native.lib.gofka_producer_produce_values(
-        handle, queue, token, topic, partition, lengths.buffer_info()[0] if len(lengths) else None,
-        blob, len(blob), len(lengths), byref(err))
-    return code
-
-
-_EVENT = struct.Struct(_layouts.EVENT_FORMAT)
-# produce() pushes pending records itself beyond this many.
-_PUSH_RECORDS = 4096
-
-
-# --------------------------------------------------------------------------
-# Implicit close: at interpreter exit and on garbage collection
-# --------------------------------------------------------------------------
-
-
-def exit_timeout_option(value: Any) -> float:
-    """``exit_timeout`` (seconds, >= 0; None = GOFKA_EXIT_TIMEOUT or
-    DEFAULT_EXIT_TIMEOUT) -> float."""
-    if value is None:
-        env = os.environ.get(EXIT_TIMEOUT_ENV, "").strip()
-        if not env:
-            return DEFAULT_EXIT_TIMEOUT
-        try:
-            value = float(env)
-        except ValueError:
-            raise ValueError("%s must be a number of seconds, got %r" % (EXIT_TIMEOUT_ENV, env)) from None
-        what = EXIT_TIMEOUT_ENV
-    else:
-        what = "exit_timeout"
-    # None means "the default" here, not "no bound": inf is a ValueError.
-    return float(check_time(what, value) or 0)
-
-
-# Every producer (sync and async) not closed yet, by id, held weakly: the
-# exit hook closes those of this process. Only single dict operations
-# touch it (atomic under the GIL; no lock, since a weakref callback run
-# by the garbage collector may fire in a thread that would hold it).
-_open: Dict[int, "weakref.ReferenceType[Any]"] = {}
-
-
-def register_open(producer: Any) -> None:
-    """Puts a new producer (with ``_pid``, ``exit_timeout`` and
-    ``_close_at_exit(deadline)``) under the exit hook's watch."""
-    key = id(producer)
-
-    def forget(ref: "weakref.ReferenceType[Any]") -> None:  # the producer died
-        if _open.get(key) is ref:
-            _open.pop(key, None)
-
-    _open[key] = weakref.ref(producer, forget)
-
-
-def unregister_open(producer: Any) -> None:
-    ref = _open.get(id(producer))
-    if ref is not None and ref() is producer:
-        _open.pop(id(producer), None)
-
-
-def report_undelivered(kind: str, count: int, why: str, bound: float) -> None:
-    """Says that ``count`` records could not be delivered, on stderr and
-    through the ``gofka.producer`` logger (once on stderr: without
-    handlers, logging's last resort already writes there)."""
-    msg = "gofka: %s %s with %d record(s) not delivered within %gs; they failed with CLIENT_CLOSED" % (
-        kind, why, count, bound)
-    try:
-        if _log.hasHandlers():
-            sys.stderr.write(msg + "\n")
-            sys.stderr.flush()
-    except Exception:  # stderr closed: the logger still has it
-        pass
-    _log.warning("%s", msg)
-
-
-def report_failed(kind: str, why: str, count: int, first: Any) -> None:
-    """Says that ``count`` records failed with an error nobody was told of
-    (no callback / no awaiter), on stderr and the logger (see
-    report_undelivered)."""
-    msg = "gofka: %s %s: %d record(s) failed, first error: %s" % (kind, why, count, first)
-    try:
-        if _log.hasHandlers():
-            sys.stderr.write(msg + "\n")
-            sys.stderr.flush()
-    except Exception:
-        pass
-    _log.warning("%s", msg)
 
 
 def _tally_silent_failures(entry: List[Any], tally: List[Any]) -> None:
@@ -630,26 +91,9 @@ def _tally_silent_failures(entry: List[Any], tally: List[Any]) -> None:
             tally[1] = err
 
 
-def _close_at_exit() -> None:
-    """The atexit hook: closes every producer this process created and did
-    not close, each waiting at most its ``exit_timeout`` (counted from the
-    start of the hook, so N producers take at most the largest bound).
-    Producers inherited through fork() are left alone: their engine lives
-    in the parent (touching it from the child would hang)."""
-    pid = os.getpid()
-    refs = list(_open.copy().values())
-    start = time.monotonic()
-    for ref in refs:
-        p = ref()
-        if p is None or getattr(p, "_pid", None) != pid:
-            continue
-        try:
-            p._close_at_exit(start + p.exit_timeout)
-        except BaseException:  # one producer must not keep the others open
-            _log.exception("closing %r at exit failed", p)
-
-
-atexit.register(_close_at_exit)
+_EVENT = struct.Struct(_layouts.EVENT_FORMAT)
+# produce() pushes pending records itself beyond this many.
+_PUSH_RECORDS = 4096
 
 
 # --------------------------------------------------------------------------
@@ -657,20 +101,7 @@ atexit.register(_close_at_exit)
 # --------------------------------------------------------------------------
 
 
-def compression(owner: Any) -> Optional[str]:
-    """The codec given to the constructor (None: no compression), which
-    every batch is compressed with. Read-only: it is fixed when the native
-    producer is created, so assigning it raises AttributeError instead of
-    being silently ignored."""
-    codec: Optional[str] = owner._opts.compression
-    return codec
-
-
-#: ``compression`` of Producer and AsyncProducer (both hold ProducerOptions).
-compression_property = property(compression)
-
-
-class Producer(HandleOwner, ConnectedFlag):
+class Producer(ProducerBase, HandleOwner):
     """A synchronous Kafka producer.
 
     Two ways to send:
@@ -725,6 +156,13 @@ class Producer(HandleOwner, ConnectedFlag):
         ssl_check_hostname, security_protocol, sasl_mechanism, sasl_username,
         sasl_password, sasl_oauth_token_provider: TLS and SASL (see
             docs/security.md).
+        security: the same TLS/SASL options as one :class:`gofka.SecuritySettings`
+            (keyword; instead of those keywords, not with them).
+        config: a dict of further Kafka property names to values
+            (docs/configuration.md), as for the consumers; its keys win
+            over those the other arguments make, except the ones the
+            Python side reads too (``max.request.size``, ``buffer.memory``,
+            ``compression.type``, ``acks``: ValueError, use the keyword).
         exit_timeout: seconds an implicit close waits for buffered records
             (default: the GOFKA_EXIT_TIMEOUT environment variable, else
             5). A producer still open at interpreter exit (normal end,
@@ -758,8 +196,6 @@ class Producer(HandleOwner, ConnectedFlag):
     in a daemon thread of its own; see gofka._stats.
     """
 
-    _kind = "producer"
-
     @argument_errors(ProduceError)  # invalid arguments: ProduceValueError / ProduceTypeError
     def __init__(
         self,
@@ -780,6 +216,7 @@ class Producer(HandleOwner, ConnectedFlag):
         allow_auto_create_topics: Optional[bool] = None,
         connection_pool: Any = None,
         partitioner: Optional[Callable[[Optional[bytes], int, str], int]] = None,
+        config: Optional[Dict[str, Any]] = None,
         use_ssl: bool = False,
         ssl_cafile: Optional[str] = None,
         ssl_certfile: Optional[str] = None,
@@ -791,45 +228,13 @@ class Producer(HandleOwner, ConnectedFlag):
         sasl_username: Optional[str] = None,
         sasl_password: Optional[str] = None,
         sasl_oauth_token_provider: Any = None,
+        security: Optional[SecuritySettings] = None,
         exit_timeout: Optional[float] = None,
         stats_interval_ms: float = 0,
         on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
     ) -> None:
-        super().__init__()
-        stats_every = _stats.check_stats_options(stats_interval_ms, on_stats)
-        self._pid = os.getpid()  # the process whose engine this is (fork: see _close_at_exit)
         self._queue: Any = None
-        self.exit_timeout = exit_timeout_option(exit_timeout)
-        if partitioner is not None and not callable(partitioner):
-            raise TypeError("partitioner must be callable, not %s" % type(partitioner).__name__)
-        self._partitioner = partitioner
-        self._counts: Dict[str, Tuple[int, float]] = {}  # topic -> (partitions, when), for the partitioner
-        self._security = security_options(
-            use_ssl, ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password, ssl_check_hostname,
-            security_protocol, sasl_mechanism, sasl_username, sasl_password, sasl_oauth_token_provider,
-        )
-        opts = ProducerOptions(
-            brokers, client_id, timeout, compression=compression, acks=acks, batch_size=batch_size,
-            linger_ms=linger_ms, max_in_flight=max_in_flight, enable_idempotence=enable_idempotence,
-            retry_policy=retry_policy, delivery_timeout_ms=delivery_timeout_ms, buffer_memory=buffer_memory,
-            max_request_size=max_request_size, allow_auto_create_topics=allow_auto_create_topics,
-            connection_pool=connection_pool, security=self._security,
-        )
-        self._opts = opts
-        self.brokers = opts.brokers
-        self.client_id = opts.client_id
-        self.timeout = opts.timeout
-        self.acks = acks
-        self.batch_size = batch_size
-        self.linger_ms = linger_ms
-        self.max_in_flight = max_in_flight
-        self.enable_idempotence = enable_idempotence
-        self.retry_policy = retry_policy
-        self.delivery_timeout_ms = delivery_timeout_ms
-        self.buffer_memory = buffer_memory
-        self.use_ssl = use_ssl
-        self.security_protocol = self._security.security_protocol
-        self._timeout_ms = opts.timeout_ms
+        super().__init__(locals())  # options, security= or the TLS/SASL keywords: ProducerBase
         # produce()/poll() state: tokens, callbacks and undelivered events.
         self._tokens = itertools.count(1)
         self._served = 0  # events served (guarded by _poll_lock)
@@ -853,26 +258,7 @@ class Producer(HandleOwner, ConnectedFlag):
         # While an implicit close runs: [count, first error] of records
         # without a callback that failed (else nobody would hear of them).
         self._silent_failures: Optional[List[Any]] = None
-        self._set_handle(new_producer_handle(opts))
-        self._security.attach(self)
-        register_open(self)
-        self._stats_reporter = _stats.start_reporter(self, stats_every, on_stats, "producer")
-
-    def stats(self) -> Dict[str, Any]:
-        """A snapshot of the producer's statistics as a dict: counters,
-        buffer use, per broker and per partition; fields in
-        docs/statistics.md. It never waits on the network. Raises GofkaError
-        CLIENT_CLOSED once closed. The constructor keywords
-        ``stats_interval_ms`` and ``on_stats`` report it periodically (see
-        gofka._stats)."""
-        return _stats.snapshot(self, _native.lib.gofka_producer_stats)
-
-    def __repr__(self) -> str:
-        return "<gofka.Producer brokers=%r client_id=%r%s>" % (
-            self.brokers,
-            self.client_id,
-            " closed" if self.closed else "",
-        )
+        self._open_handle()
 
     def connect(self) -> None:
         """Connects to the cluster now (optional: sends connect on demand).
@@ -881,8 +267,6 @@ class Producer(HandleOwner, ConnectedFlag):
         self._call_sliced(_native.lib.gofka_producer_connect, self._timeout_ms)
         self._connected = True
 
-
-    compression = compression_property
 
     def _call_sliced(self, fn: Callable[..., int], *args: Any) -> None:
         """``_call`` from a helper thread, joined in 200 ms slices so that
@@ -903,16 +287,7 @@ class Producer(HandleOwner, ConnectedFlag):
         if result:
             raise result[0]
 
-    @property
-    def partitioner(self) -> Optional[Callable[[Optional[bytes], int, str], int]]:
-        """The custom partitioner, or None (may be replaced)."""
-        return self._partitioner
-
-    @partitioner.setter
-    def partitioner(self, fn: Optional[Callable[[Optional[bytes], int, str], int]]) -> None:
-        if fn is not None and not callable(fn):
-            raise TypeError("partitioner must be callable, not %s" % type(fn).__name__)
-        self._partitioner = fn
+    def _partitioner_changed(self) -> None:
         self._bind_produce()
 
     def _bind_produce(self) -> None:
@@ -926,15 +301,12 @@ class Producer(HandleOwner, ConnectedFlag):
 
     def _custom_partition(self, topic: str, key: Optional[bytes]) -> int:
         """The custom partitioner's partition for a record of topic."""
-        fn = self._partitioner
-        assert fn is not None
-        cached = self._counts.get(topic)
-        now = time.monotonic()
-        if cached is None or now - cached[1] >= PARTITION_COUNT_TTL:
-            cached = (self.partition_count(topic), now)
-            if len(self._counts) < 10000:
-                self._counts[topic] = cached
-        return check_custom_partition(fn(key, cached[0], topic), cached[0], topic)
+        count = self._cached_partition_count(topic)
+        if count is None:
+            now = time.monotonic()
+            count = self.partition_count(topic)
+            self._remember_partition_count(topic, count, now)
+        return self._custom_partition_of(topic, key, count)
 
     # -- blocking sends -----------------------------------------------------
 
@@ -1623,7 +995,6 @@ class Producer(HandleOwner, ConnectedFlag):
             return 0, _native.OK, None
         unregister_open(self)
         self._wake.set()  # the flusher thread sees the closed handle and ends
-        self._security.stop()
         err = _native.new_error()
         ms = max(0, int((deadline - time.monotonic()) * 1000))
         code = _native.lib.gofka_producer_close(handle, min(ms, _INT32_MAX), byref(err))
@@ -1654,9 +1025,6 @@ class Producer(HandleOwner, ConnectedFlag):
                 self._queue = None
                 q.close()
 
-    def _close_at_exit(self, deadline: float) -> None:
-        self._implicit_close("open at interpreter exit", deadline)
-
     def _implicit_close(self, why: str, deadline: float) -> None:
         """Closes an unclosed producer (exit hook, garbage collection)
         within ``deadline``, reporting undelivered records."""
@@ -1676,15 +1044,6 @@ class Producer(HandleOwner, ConnectedFlag):
         else:  # e.g. blocking sends of other threads
             _log.warning("producer %s: close timed out: %s", why, _native.make_error(code, err))
 
-    def __del__(self) -> None:
-        # Only in the process that created it (a forked child must not
-        # touch the parent's engine); bounded by exit_timeout.
-        if getattr(self, "_pid", None) != os.getpid() or not getattr(self, "_handle", 0):
-            return
-        try:
-            self._implicit_close("garbage-collected without close()", time.monotonic() + self.exit_timeout)
-        except Exception:
-            pass
 
 
 class _QueuePool(object):
@@ -1739,51 +1098,6 @@ def normalize_record(topic: Any, value: Any, key: Any, partition: Any, headers: 
     hb = _native.pack_headers(headers) if headers else b""
     ts = _native.timestamp_ms(timestamp)
     return topic_b, part, kb, vb, ts, hb
-
-
-def _chunk_records_py(pend: List[Any], limit: int,
-                      max_records: int = sys.maxsize) -> List[Tuple[bytes, int, List[Any], Optional[List[Any]]]]:
-    """Groups records (topic_b, partition, key, value, timestamp_ms,
-    packed headers, size, ...) by (topic, partition) in order of first
-    appearance (a new set of groups wherever the records switch between
-    partition -1 and explicit partitions, so that records meeting on one
-    partition keep their order) and splits each group where its records' sizes pass
-    ``limit`` or their count ``max_records`` (a chunk holds at least one
-    record). Returns (topic_b, partition, records, values) per chunk;
-    values is the list of the records' values when no record of the chunk
-    has a key, a timestamp or headers (the columnar path), else None."""
-    if max_records < 1:
-        raise ValueError("chunk_records: max_records must be positive")
-    groups: Dict[Tuple[bytes, int, int], List[Any]] = {}
-    # Records the engine places (-1) and records with an explicit partition
-    # may meet on one partition: a new epoch at each switch between the two
-    # keeps their order (groups go out in order of first appearance).
-    epoch, prev_auto = 0, None
-    for rec in pend:
-        is_auto = rec[1] == -1
-        if prev_auto is not None and is_auto != prev_auto:
-            epoch += 1
-        prev_auto = is_auto
-        g = groups.get((rec[0], rec[1], epoch))
-        if g is None:
-            groups[(rec[0], rec[1], epoch)] = [rec]
-        else:
-            g.append(rec)
-    out: List[Tuple[bytes, int, List[Any], Optional[List[Any]]]] = []
-    for (topic_b, part, _), recs in groups.items():
-        start, size = 0, 0
-        bounds = []
-        for i, rec in enumerate(recs):
-            if i > start and (size + rec[6] > limit or i - start >= max_records):
-                bounds.append((start, i))
-                start, size = i, 0
-            size += rec[6]
-        bounds.append((start, len(recs)))
-        for a, b in bounds:
-            chunk = recs[a:b] if (a, b) != (0, len(recs)) else recs
-            simple = all(r[2] is None and r[4] == -1 and not r[5] for r in chunk)
-            out.append((topic_b, part, chunk, [r[3] for r in chunk] if simple else None))
-    return out
 
 
 def _serve_entry_py(entry: List[Any], now: float, result_error: Callable[[Any], GofkaError],
@@ -1897,8 +1211,6 @@ class _PyPendingRecords(object):
 
 
 PendingRecords: Any = _speedups.PendingRecords if _speedups is not None else _PyPendingRecords
-chunk_records: Callable[..., List[Any]] = (
-    _speedups.chunk_records if _speedups is not None else _chunk_records_py)
 serve_entry: Callable[..., None] = (
     _speedups.serve_entry if _speedups is not None else _serve_entry_py)
 
@@ -1916,35 +1228,6 @@ def _flusher_loop(ref: "weakref.ReferenceType[Producer]", wake: threading.Event)
         except Exception:  # pragma: no cover - defensive: never kill the thread silently
             _log.exception("pushing produced records failed")
         del p
-
-
-def pack_pending(recs: List[Any]) -> bytes:
-    """Packs pending produce() records in the records format of gofka.h."""
-    parts: List[bytes] = []
-    append = parts.append
-    for r in recs:
-        key, value, ts, headers = r[2], r[3], r[4], r[5]
-        if key is None and value is not None:
-            append(_NULL_KEY_VALUE_LEN(-1, len(value)))
-            append(value)
-        else:
-            append(_NULL if key is None else _I32(len(key)) + key)
-            if value is None:
-                append(_NULL)
-            else:
-                append(_I32(len(value)))
-                append(value)
-        if headers:
-            append(_TAIL(ts, len(headers)))
-            append(headers)
-        elif ts == -1:
-            append(_TAIL_NOW)
-        else:
-            append(_TAIL(ts, 0))
-    return b"".join(parts)
-
-
-_NULL_KEY_VALUE_LEN = struct.Struct("<ii").pack
 
 
 def _headers_dict(headers: Any) -> Union[Dict[str, Optional[bytes]], List[Tuple[str, Optional[bytes]]], None]:

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import inspect
 import math
 import random
 import socket
 from typing import Any, Awaitable, Callable, Dict, Optional, Tuple, Type, TypeVar, Union
 
-from ._client import check_setting, check_setting_ms, check_time
+from ._client import check_setting, check_setting_ms, check_time, maybe_await
 from .exceptions import GofkaError
 
 __all__ = [
@@ -193,12 +192,6 @@ def is_retriable(exc: BaseException) -> bool:
     return is_connection_error(exc)
 
 
-async def _maybe_await(value: Union[T, Awaitable[T]]) -> T:
-    if inspect.isawaitable(value):
-        return await value
-    return value
-
-
 async def retry_with_backoff(
     func: Callable[..., Union[T, Awaitable[T]]],
     *args: Any,
@@ -225,7 +218,7 @@ async def retry_with_backoff(
     attempt = 0
     while True:
         try:
-            return await _maybe_await(func(*args, **kwargs))
+            return await maybe_await(func(*args, **kwargs))
         except Exception as exc:
             if retriable_exceptions is not None:
                 retry = isinstance(exc, retriable_exceptions)

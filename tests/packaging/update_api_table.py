@@ -21,9 +21,9 @@ exports={}
 for f in sorted(glob.glob('capi/*.go')):
     for m in re.findall(r"//export (gofka_\w+)",open(f).read()):
         exports[m]=f
-modtests={'producer':['tests/python/test_producer.py','tests/python/test_producer_produce.py'],'async_producer':['tests/python/test_async_producer.py'],
-'consumer':['tests/python/test_consumer.py'],'async_consumer':['tests/python/test_async_consumer.py'],'admin':['tests/python/test_admin.py'],
-'async_admin':['tests/python/test_admin_async.py'],'pool':['tests/python/test_pool.py'],'_security':['tests/python/test_security.py'],
+modtests={'producer':['tests/python/test_producer.py','tests/python/test_producer_produce.py'],'async_producer':['tests/python/test_async_producer.py'],'_producer_base':['tests/python/test_producer.py','tests/python/test_async_producer.py'],
+'consumer':['tests/python/test_consumer.py'],'_consumer_base':['tests/python/test_consumer.py','tests/python/test_async_consumer.py'],'async_consumer':['tests/python/test_async_consumer.py'],'admin':['tests/python/test_admin.py'],
+'async_admin':['tests/python/test_admin_async.py'],'_admin_base':['tests/python/test_admin.py','tests/python/test_admin_async.py'],'pool':['tests/python/test_pool.py'],'_security':['tests/python/test_security.py'],
 '_log':['tests/python/test_log.py'],'_stats':['tests/python/test_stats.py'],'devcluster':['tests/python/test_devcluster.py'],'exceptions':['tests/python/test_errors.py'],'_bridge':['tests/python/test_async_producer.py']}
 ctests=glob.glob('tests/c/*.c')+glob.glob('tests/c/*.cpp')
 rows=[]
