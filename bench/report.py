@@ -251,10 +251,68 @@ def best(t, prefix_family, fn=rate, lower=False):
     return (min if lower else max)(cands, key=lambda x: x[1])
 
 
+def cpu_us(res):
+    """Client CPU microseconds per message."""
+    return res["cpu_seconds"] / res["count"] * 1e6 if res.get("count") else None
+
+
+def pattern_pair(t):
+    """(Gofka client id, peer client id) of a pattern table (run.py
+    PATTERNS: one Gofka loop beside one peer loop)."""
+    ids = list(t.clients)
+    gofka = [c for c in ids if t.clients[c]["family"] == "Gofka"]
+    peers = [c for c in ids if t.clients[c]["family"] != "Gofka"]
+    return (gofka[0] if gofka else None), (peers[0] if peers else None)
+
+
+def patterns_table(tables):
+    """One row per pattern: Gofka's loop against the peer's same loop."""
+    rows = [
+        "| what the user writes | Gofka | peer | Gofka msgs/s | peer msgs/s | **throughput ratio** | "
+        "CPU us/msg Gofka / peer | **CPU ratio** | peak RSS MiB Gofka / peer | rounds ok |",
+        "|---|---|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for t in tables:
+        g, p = pattern_pair(t)
+        if g is None or p is None:
+            continue
+        gl, pl = t.clients[g]["label"], "%s `%s`" % (t.clients[p]["family"], t.clients[p]["label"])
+        st = t.status(g) or t.status(p)
+        n_ok = min(len(t.ok_runs(g)), len(t.ok_runs(p)))
+        n = max(len(t.clients[g]["runs"]), len(t.clients[p]["runs"]))
+        code = "`%s` (%s x %s)" % (t.config.get("code", t.config["name"]), fmt_num(t.config["count"]),
+                                  size_name(t.config["size"]))
+        if st:
+            rows.append("| %s | `%s` | %s | %s | | | | | | %d/%d |" % (code, gl, pl, st, n_ok, n))
+            continue
+        # CPU ratio: peer CPU / Gofka CPU per message, per round (> 1 = Gofka cheaper).
+        cpu_r = t.ratio(p, cpu_us, baseline=g)
+        rows.append("| %s | `%s` | %s | %s | %s | **%s** | %s / %s | **%s** | %s / %s | %d/%d |" % (
+            code, gl, pl,
+            fmt_num(t.metric(g, rate)), fmt_num(t.metric(p, rate)),
+            fmt_ratio(t.ratio(g, rate, baseline=p)),
+            fmt_num(t.metric(g, cpu_us), 2), fmt_num(t.metric(p, cpu_us), 2), fmt_ratio(cpu_r),
+            fmt_num(t.metric(g, rss_mib)), fmt_num(t.metric(p, rss_mib)), n_ok, n))
+    return rows
+
+
 def headline(tables):
     lines = []
     worst = []
+    pats = [t for t in tables if t.scenario == "pattern"]
+    if pats:
+        parts = []
+        for t in pats:
+            g, p = pattern_pair(t)
+            if g is None or p is None:
+                continue
+            r = t.ratio(g, rate, baseline=p)
+            parts.append("%s %s %s" % (t.config["name"], fmt_ratio(r) if r is not None else "n/a",
+                                       t.clients[p]["family"]))
+        lines.append("- **The loops users write** (throughput vs the peer writing the same loop): " + "; ".join(parts))
     for t in tables:
+        if t.scenario == "pattern":
+            continue
         if t.scenario == "latency":
             cid, v = best(t, "Gofka", lambda r: ack(r, "p50"), lower=True)
             gcid, gv = best(t, "Go: Gofka core", lambda r: ack(r, "p50"), lower=True)
@@ -433,6 +491,20 @@ def render(doc, results_rel, chart_files):
     L.append("")
     L.extend(headline(tables))
     L.append("")
+    pats = [t for t in tables if t.scenario == "pattern"]
+    if pats:
+        L.append("## The loops users write")
+        L.append("")
+        L.append("Each row is one loop as a user writes it (the API docs' examples, the peers' own examples), "
+                 "Gofka's beside the peer's, run interleaved against the same broker: %s values, %d partitions, "
+                 "no compression, acks=all. Throughput ratio = Gofka / peer; CPU ratio = peer CPU per message / "
+                 "Gofka's (both > 1 = Gofka better); medians over rounds of the same-round ratios. The consume and "
+                 "commit loops read a pre-filled topic as a new group; the commit loops check afterwards that the "
+                 "committed offsets cover every record." % (
+                     size_name(pats[0].config["size"]), pats[0].config["partitions"]))
+        L.append("")
+        L.extend(patterns_table(pats))
+        L.append("")
     L.append("## Machine and versions")
     L.append("")
     L.append("| | |")
@@ -536,7 +608,7 @@ def render(doc, results_rel, chart_files):
     L.append("```sh")
     L.append("make bench-quick   # < 5 min: a subset, small counts, 3 rounds")
     L.append("make bench         # the full matrix (30+ min)")
-    L.append("bench/run.py --help  # --only produce,consume,latency, --clients ids, --rounds N, --port, --brokers")
+    L.append("bench/run.py --help  # --only produce,consume,latency,patterns, --clients ids, --rounds N, --port, --brokers")
     L.append("bench/report.py bench/results/<run>.json  # regenerate this page from a raw file")
     L.append("```")
     L.append("")

@@ -10,7 +10,7 @@ Each run is verified (record count and checksum). Raw results go to
 bench/results/<timestamp>.json; bench/report.py turns them into
 docs/benchmarks.md and docs/bench-*.png.
 
-Usage: bench/run.py [--quick] [--rounds N] [--only produce,consume,latency]
+Usage: bench/run.py [--quick] [--rounds N] [--only produce,consume,latency,patterns]
                     [--clients id,id] [--brokers host:port] [--no-report]
 
 Standard library only (it runs before the venv exists).
@@ -64,6 +64,11 @@ FULL = {
     },
     "consume": {"configs": [(100, 5000000), (1024, 1000000)], "partitions": 4},
     "latency": {"count": 5000, "size": 100},
+    # The loops users write (PATTERNS): 1,000,000 records so that fixed
+    # costs do not dominate; a commit per message is a broker round trip
+    # each, hence fewer.
+    "patterns": {"size": 100, "partitions": 4, "poll_max": 500,
+                 "count": {"produce": 1000000, "consume": 1000000, "commit": 20000}},
     "warmup_seconds": 30,
     "timeout": 900,
 }
@@ -76,6 +81,8 @@ QUICK = {
     },
     "consume": {"configs": [(100, 100000)], "partitions": 4},
     "latency": {"count": 250, "size": 100},
+    "patterns": {"size": 100, "partitions": 4, "poll_max": 500,
+                 "count": {"produce": 50000, "consume": 100000, "commit": 1000}},
     "warmup_seconds": 5,
     "timeout": 120,
 }
@@ -118,6 +125,44 @@ CONSUME_CLIENTS = [
     ("go-gofka", "Go: Gofka core", "Consumer.Poll (group)", GO, "poll"),
     ("go-gofka-fetch", "Go: Gofka core", "FetchPartition loop (no group)", GO, "fetch"),
     ("go-franz", "Go: franz-go", "PollFetches (group)", GO, "group"),
+]
+
+# The loops users write (issue 22), each Gofka loop beside the peer writing
+# the same one: (pattern, kind, what the user writes, [(id, family, label,
+# worker, mode)]). kind: produce (fresh topic per run, read back), consume
+# (a pre-filled topic, read whole by a new group per run), commit (the same,
+# committing each message; the worker checks the committed offsets). Ids are
+# unique across patterns: they name topics and the runs' results.
+PATTERNS = [
+    ("produce-poll-each", "produce", "produce(v, on_delivery=cb); poll(0) per record; flush()", [
+        ("gofka-nb.poll-each", "Gofka", "Producer.produce + poll(0) each", py_worker("gofka_nb.py"), "produce-poll-each"),
+        ("confluent.poll-each", "confluent-kafka", "produce + poll(0) each", py_worker("confluent.py"), "produce-poll-each"),
+    ]),
+    ("produce-no-poll", "produce", "produce(v, on_delivery=cb) per record, no poll; flush()", [
+        ("gofka-nb.no-poll", "Gofka", "Producer.produce, flush", py_worker("gofka_nb.py"), "produce-no-poll"),
+        ("confluent.no-poll", "confluent-kafka", "produce, flush", py_worker("confluent.py"), "produce-no-poll"),
+    ]),
+    ("send-gather", "produce", "await gather(*(send(v) for v in 2,500 values)), repeated", [
+        ("gofka-async.gather", "Gofka", "AsyncProducer.send, gathered", py_worker("gofka_async.py"), "send-gather"),
+        ("aiokafka.gather", "aiokafka", "send_and_wait, gathered", py_worker("aiokafka_client.py"), "send-gather"),
+    ]),
+    ("async-for", "consume", "async for m in consumer", [
+        ("gofka-async.iter", "Gofka", "async for (AsyncConsumer)", py_worker("gofka_async.py"), "iter"),
+        ("aiokafka.iter", "aiokafka", "async for (AIOKafkaConsumer)", py_worker("aiokafka_client.py"), "iter"),
+    ]),
+    ("poll-500", "consume", "for m in consumer.poll(500) / consume(500)", [
+        ("gofka-sync.poll500", "Gofka", "Consumer.poll(500)", py_worker("gofka_sync.py"), "poll"),
+        ("confluent.consume500", "confluent-kafka", "consume(500)", py_worker("confluent.py"), "consume"),
+    ]),
+    ("async-for-commit", "commit", "async for m in consumer: await consumer.commit(m)", [
+        ("gofka-async.iter-commit", "Gofka", "async for + await commit(m)", py_worker("gofka_async.py"), "iter-commit"),
+        ("aiokafka.iter-commit", "aiokafka", "async for + await commit()", py_worker("aiokafka_client.py"), "iter-commit"),
+    ]),
+    ("poll-commit", "commit", "for m in poll(500): commit(m) (synchronous)", [
+        ("gofka-sync.poll-commit", "Gofka", "Consumer.poll(500) + commit(m)", py_worker("gofka_sync.py"), "poll-commit"),
+        ("confluent.consume-commit", "confluent-kafka", "consume(500) + commit(m, asynchronous=False)",
+         py_worker("confluent.py"), "consume-commit"),
+    ]),
 ]
 
 # Latency: (id, family, label, producer worker, producer mode, consumer
@@ -470,7 +515,7 @@ class Bench:
         self.runs = []
         self.expected = {}
         self.unavailable = {}  # (scenario, client) -> reason: skip later rounds
-        self.only = set(args.only.split(",")) if args.only else {"produce", "consume", "latency"}
+        self.only = set(args.only.split(",")) if args.only else {"produce", "consume", "latency", "patterns"}
         self.client_filter = set(args.clients.split(",")) if args.clients else None
         self.results_path = os.path.join(BENCH, "results", self.run_id + ".json")
         self.doc = {}
@@ -547,36 +592,44 @@ class Bench:
             count = pc["count"][size]
             name = "%dB-%dp-%s" % (size, parts, comp)
             config = {"name": name, "size": size, "partitions": parts, "compression": comp, "count": count}
-            expected = self.expected_checksum(count, size)
             for rnd in range(1, self.rounds + 1):
-                todo = [c for c in clients if (("produce", c[0]) not in self.unavailable)]
-                if not todo:
-                    continue
-                # Fresh topics for the round, created (and later verified and
-                # deleted) in one tool call each to keep the overhead small.
-                topics = {c[0]: "%s-p-%s-%s-r%d" % (self.tag, name, c[0], rnd) for c in todo}
-                self.create(list(topics.values()), parts)
-                done = []
-                for cid, family, label, worker, mode in rotated(clients, rnd):
-                    if ("produce", cid) in self.unavailable:
-                        done.append((cid, family, label, self.skipped("produce", cid)))
-                        continue
-                    spec = dict(scenario="produce", mode=mode, brokers=self.brokers, topic=topics[cid], partitions=parts,
-                                count=count, size=size, compression=comp, timeout=self.cfg["timeout"])
-                    res = run_worker(worker, spec, cid, self.cfg["timeout"] + 30)
-                    done.append((cid, family, label, res))
-                checks = self.verify_topics([topics[d[0]] for d in done if d[3].get("ok")], count, expected)
-                for cid, family, label, res in done:
-                    if not res.get("ok"):
-                        self.record("produce", config, cid, family, label, rnd, res)
-                        continue
-                    verify = checks[topics[cid]]
-                    if verify["ok"] and (res.get("count") != count or res.get("checksum") != expected):
-                        verify = {"ok": False, "error": "client reported count %s checksum %s" % (
-                            res.get("count"), res.get("checksum"))}
-                    self.record("produce", config, cid, family, label, rnd, res, verify)
-                self.delete(list(topics.values()))
-                self.save()
+                self.produce_round("produce", config, clients, rnd)
+
+    def produce_round(self, scenario, config, clients, rnd):
+        """One round of a produce configuration: each client writes
+        config["count"] records into a fresh topic, then all topics are
+        read back and verified."""
+        name, count, size = config["name"], config["count"], config["size"]
+        parts, comp = config["partitions"], config["compression"]
+        expected = self.expected_checksum(count, size)
+        todo = [c for c in clients if ((scenario, c[0]) not in self.unavailable)]
+        if not todo:
+            return
+        # Fresh topics for the round, created (and later verified and
+        # deleted) in one tool call each to keep the overhead small.
+        topics = {c[0]: "%s-p-%s-%s-r%d" % (self.tag, name, c[0], rnd) for c in todo}
+        self.create(list(topics.values()), parts)
+        done = []
+        for cid, family, label, worker, mode in rotated(clients, rnd):
+            if (scenario, cid) in self.unavailable:
+                done.append((cid, family, label, self.skipped(scenario, cid)))
+                continue
+            spec = dict(scenario="produce", mode=mode, brokers=self.brokers, topic=topics[cid], partitions=parts,
+                        count=count, size=size, compression=comp, timeout=self.cfg["timeout"])
+            res = run_worker(worker, spec, cid, self.cfg["timeout"] + 30)
+            done.append((cid, family, label, res))
+        checks = self.verify_topics([topics[d[0]] for d in done if d[3].get("ok")], count, expected)
+        for cid, family, label, res in done:
+            if not res.get("ok"):
+                self.record(scenario, config, cid, family, label, rnd, res)
+                continue
+            verify = checks[topics[cid]]
+            if verify["ok"] and (res.get("count") != count or res.get("checksum") != expected):
+                verify = {"ok": False, "error": "client reported count %s checksum %s" % (
+                    res.get("count"), res.get("checksum"))}
+            self.record(scenario, config, cid, family, label, rnd, res, verify)
+        self.delete(list(topics.values()))
+        self.save()
 
     def warm_up(self, seconds):
         """Writes and reads 100 B records, unmeasured, for about `seconds`
@@ -652,31 +705,68 @@ class Bench:
         for size, count in cc["configs"]:
             name = "%dB-x%d" % (size, count)
             config = {"name": name, "size": size, "partitions": parts, "count": count}
-            topic = "%s-c-%s" % (self.tag, name)
-            expected = self.expected_checksum(count, size)
-            log("pre-filling %s (%d x %d B, %d partitions)" % (topic, count, size, parts))
-            self.create([topic], parts)
-            tool(["-tool", "fill", "-brokers", self.brokers, "-topic", topic, "-count", str(count), "-size", str(size)],
-                 timeout=self.cfg["timeout"])
-            v = self.verify_topics([topic], count, expected)[topic]
-            if not v["ok"]:
-                raise RuntimeError("pre-fill of %s: %s" % (topic, v["error"]))
+            topic = self.pre_fill("%s-c-%s" % (self.tag, name), count, size, parts)
             for rnd in range(1, self.rounds + 1):
-                for cid, family, label, worker, mode in rotated(clients, rnd):
-                    if self.skip_if_unavailable("consume", config, cid, family, label, rnd):
-                        continue
-                    spec = dict(scenario="consume", mode=mode, brokers=self.brokers, topic=topic, partitions=parts,
-                                count=count, size=size, group="%s-g-%s-%s-r%d" % (self.tag, name, cid, rnd),
-                                poll_max=POLL_MAX, timeout=self.cfg["timeout"])
-                    res = run_worker(worker, spec, cid, self.cfg["timeout"] + 30)
-                    verify = None
-                    if res.get("ok"):
-                        ok = res.get("count") == count and res.get("checksum") == expected
-                        verify = {"ok": ok, "error": None if ok else "consumed %s records, checksum %s (want %d, %d)" % (
-                            res.get("count"), res.get("checksum"), count, expected)}
-                    self.record("consume", config, cid, family, label, rnd, res, verify)
-                self.save()
+                self.consume_round("consume", config, clients, rnd, topic, POLL_MAX)
             self.delete([topic])
+
+    def pre_fill(self, topic, count, size, parts):
+        """Creates topic and writes count records of size bytes (the pool
+        every client checksums against); returns topic."""
+        expected = self.expected_checksum(count, size)
+        log("pre-filling %s (%d x %d B, %d partitions)" % (topic, count, size, parts))
+        self.create([topic], parts)
+        tool(["-tool", "fill", "-brokers", self.brokers, "-topic", topic, "-count", str(count), "-size", str(size)],
+             timeout=self.cfg["timeout"])
+        v = self.verify_topics([topic], count, expected)[topic]
+        if not v["ok"]:
+            raise RuntimeError("pre-fill of %s: %s" % (topic, v["error"]))
+        return topic
+
+    def consume_round(self, scenario, config, clients, rnd, topic, poll_max):
+        """One round of a consume configuration: each client reads the whole
+        pre-filled topic as a new group; count and checksum must match."""
+        name, count, size, parts = config["name"], config["count"], config["size"], config["partitions"]
+        expected = self.expected_checksum(count, size)
+        for cid, family, label, worker, mode in rotated(clients, rnd):
+            if self.skip_if_unavailable(scenario, config, cid, family, label, rnd):
+                continue
+            spec = dict(scenario="consume", mode=mode, brokers=self.brokers, topic=topic, partitions=parts,
+                        count=count, size=size, group="%s-g-%s-%s-r%d" % (self.tag, name, cid, rnd),
+                        poll_max=poll_max, timeout=self.cfg["timeout"])
+            res = run_worker(worker, spec, cid, self.cfg["timeout"] + 30)
+            verify = None
+            if res.get("ok"):
+                ok = res.get("count") == count and res.get("checksum") == expected
+                verify = {"ok": ok, "error": None if ok else "consumed %s records, checksum %s (want %d, %d)" % (
+                    res.get("count"), res.get("checksum"), count, expected)}
+            self.record(scenario, config, cid, family, label, rnd, res, verify)
+        self.save()
+
+    def patterns(self):
+        """The loops users write (PATTERNS), each beside its peer."""
+        pc = self.cfg["patterns"]
+        size, parts = pc["size"], pc["partitions"]
+        filled = {}  # record count -> pre-filled topic, shared by the consume and commit patterns
+        try:
+            for name, kind, code, clients in PATTERNS:
+                clients = [c for c in clients if self.wanted(c[0])]
+                if not clients:
+                    continue
+                count = pc["count"][kind]
+                config = {"name": name, "kind": kind, "code": code, "size": size, "partitions": parts,
+                          "compression": "none", "count": count}
+                if kind == "produce":
+                    for rnd in range(1, self.rounds + 1):
+                        self.produce_round("pattern", config, clients, rnd)
+                    continue
+                if count not in filled:
+                    filled[count] = self.pre_fill("%s-x-%d" % (self.tag, count), count, size, parts)
+                for rnd in range(1, self.rounds + 1):
+                    self.consume_round("pattern", config, clients, rnd, filled[count], pc["poll_max"])
+        finally:
+            if filled:
+                self.delete(list(filled.values()))
 
     def latency(self):
         lc = self.cfg["latency"]
@@ -826,6 +916,8 @@ class Bench:
                 self.consume()
             if "latency" in self.only:
                 self.latency()
+            if "patterns" in self.only:
+                self.patterns()
         finally:
             kill_all()
             if kafka is not None:
@@ -847,7 +939,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="the < 5 min subset (make bench-quick)")
     ap.add_argument("--rounds", type=int, default=0, help="rounds (default 3)")
-    ap.add_argument("--only", default="", help="comma list of produce,consume,latency")
+    ap.add_argument("--only", default="", help="comma list of produce,consume,latency,patterns")
     ap.add_argument("--clients", default="", help="comma list of client ids (default: all)")
     ap.add_argument("--port", type=int, default=int(os.environ.get("BENCH_KAFKA_PORT", "9592")),
                     help="port of the harness's Kafka (default 9592, env BENCH_KAFKA_PORT)")

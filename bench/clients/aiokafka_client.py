@@ -74,6 +74,26 @@ async def _produce(spec, meter, batch_mode):
     return meter.result(count=count, bytes=count * size, checksum=expected)
 
 
+async def _produce_send_gather(spec, meter, gather=2500):
+    # One awaited outcome per record (send_and_wait), gathered `gather` at
+    # a time: the same loop as gofka_async.py's send-gather.
+    count, size, topic = spec["count"], spec["size"], spec["topic"]
+    values, expected = common.make_values(count, size)
+    p = _producer(spec)
+    await p.start()
+    acked = 0
+    try:
+        await p.partitions_for(topic)
+        send = p.send_and_wait
+        meter.start()
+        for lo in range(0, count, gather):
+            acked += len(await asyncio.gather(*[send(topic, v) for v in values[lo : lo + gather]]))
+        meter.stop()
+    finally:
+        await p.stop()
+    return meter.result(count=acked, bytes=count * size, checksum=expected)
+
+
 def produce_send(spec, meter):
     return asyncio.run(_produce(spec, meter, False))
 
@@ -126,6 +146,41 @@ def consume(spec, meter):
     return asyncio.run(_consume(spec, meter))
 
 
+async def _consume_iter(spec, meter, commit_each):
+    """`async for msg in consumer`, optionally with `await
+    consumer.commit()` per message (aiokafka's at-least-once example)."""
+    count = spec["count"]
+    c = _consumer(spec)
+    got = nbytes = total = 0
+    crc = zlib.crc32
+    meter.start()
+    await c.start()
+    try:
+        async with asyncio.timeout(spec.get("timeout", 300)):
+            async for r in c:
+                v = r.value
+                got += 1
+                nbytes += len(v)
+                total += crc(v)
+                if commit_each:
+                    await c.commit()
+                if got == 1:
+                    meter.mark_first()
+                if got >= count:
+                    break
+        meter.stop()
+        if commit_each:
+            committed = 0
+            for tp in c.assignment():
+                off = await c.committed(tp)
+                committed += off if off is not None and off >= 0 else 0
+            if committed != count:
+                raise RuntimeError("committed offsets sum to %d, want %d" % (committed, count))
+    finally:
+        await c.stop()
+    return meter.result(count=got, bytes=nbytes, checksum=total & common.MASK64)
+
+
 async def _latency_produce(spec, meter):
     p = _producer(spec, linger_ms=0)
     await p.start()
@@ -175,6 +230,10 @@ if __name__ == "__main__":
             "produce/send": produce_send,
             "produce/send_batch": produce_send_batch,
             "consume/getmany": consume,
+            # The loops users write (bench/run.py PATTERN_CLIENTS).
+            "produce/send-gather": lambda spec, meter: asyncio.run(_produce_send_gather(spec, meter)),
+            "consume/iter": lambda spec, meter: asyncio.run(_consume_iter(spec, meter, False)),
+            "consume/iter-commit": lambda spec, meter: asyncio.run(_consume_iter(spec, meter, True)),
             "latency-produce/send_and_wait": latency_produce,
             "latency-consume/getmany": latency_consume,
         },

@@ -36,7 +36,10 @@ def _producer(spec, **extra):
     return Producer(conf)
 
 
-def produce(spec, meter):
+def produce(spec, meter, poll_mask=1023):
+    """produce(on_delivery=cb) per record; poll(0) when i & poll_mask == 0
+    (1023: every 1,024 records; 0: every record; None: never, as a user
+    who relies on flush() writes it), then flush()."""
     count, size, topic = spec["count"], spec["size"], spec["topic"]
     values, expected = common.make_values(count, size)
     p = _producer(spec)
@@ -59,7 +62,7 @@ def produce(spec, meter):
         except BufferError:
             poll(0.05)
             produce_(topic, v, on_delivery=on_delivery)
-        if i & 1023 == 0:
+        if poll_mask is not None and i & poll_mask == 0:
             poll(0)
     left = p.flush(spec.get("timeout", 300))
     meter.stop()
@@ -110,6 +113,38 @@ def consume(spec, meter):
     return meter.result(count=got, bytes=nbytes, checksum=total & common.MASK64)
 
 
+def consume_commit(spec, meter):
+    """The documented at-least-once loop: consume(poll_max), then per
+    message process and commit(message, asynchronous=False)."""
+    count = spec["count"]
+    nmax = spec.get("poll_max", 500)
+    c = _consumer(spec)
+    got = nbytes = total = 0
+    crc = zlib.crc32
+    deadline = time.monotonic() + spec.get("timeout", 300)
+    meter.start()
+    while got < count:
+        for m in c.consume(num_messages=min(nmax, count - got), timeout=1.0):
+            if m.error() is not None:
+                if m.error().code() == KafkaError._PARTITION_EOF:
+                    continue
+                raise RuntimeError(str(m.error()))
+            v = m.value()
+            got += 1
+            nbytes += len(v)
+            total += crc(v)
+            c.commit(message=m, asynchronous=False)
+            meter.mark_first()
+        if time.monotonic() > deadline:
+            raise RuntimeError("timeout after %d of %d" % (got, count))
+    meter.stop()
+    committed = sum(tp.offset for tp in c.committed(c.assignment(), timeout=30) if tp.offset >= 0)
+    c.close()
+    if committed != count:
+        raise RuntimeError("committed offsets sum to %d, want %d" % (committed, count))
+    return meter.result(count=got, bytes=nbytes, checksum=total & common.MASK64)
+
+
 def latency_produce(spec, meter):
     p = _producer(spec, **{"linger.ms": 0})
     p.list_topics(spec["topic"], timeout=30)
@@ -149,6 +184,10 @@ if __name__ == "__main__":
         {
             "produce/produce": produce,
             "consume/consume": consume,
+            # The loops users write (bench/run.py PATTERN_CLIENTS).
+            "produce/produce-poll-each": lambda spec, meter: produce(spec, meter, 0),
+            "produce/produce-no-poll": lambda spec, meter: produce(spec, meter, None),
+            "consume/consume-commit": consume_commit,
             "latency-produce/produce": latency_produce,
             "latency-consume/consume": latency_consume,
         },

@@ -103,6 +103,25 @@ async def _produce_send_batch(spec, meter):
     return meter.result(count=acked, bytes=count * size, checksum=expected)
 
 
+async def _produce_send_gather(spec, meter):
+    # What a user writes to know each record's outcome: one awaited future
+    # per record, gathered GATHER at a time (the records of a gather are in
+    # flight together; the next gather starts when all are acknowledged).
+    count, size, topic = spec["count"], spec["size"], spec["topic"]
+    values, expected = common.make_values(count, size)
+    p = await _producer(spec)
+    send = p.send
+    acked = 0
+    try:
+        meter.start()
+        for lo in range(0, count, GATHER):
+            acked += len(await asyncio.gather(*[send(topic, v) for v in values[lo : lo + GATHER]]))
+        meter.stop()
+    finally:
+        await p.close()
+    return meter.result(count=acked, bytes=count * size, checksum=expected)
+
+
 def produce_send(spec, meter):
     return asyncio.run(_produce_send(spec, meter))
 
@@ -161,6 +180,39 @@ def consume(spec, meter):
     return asyncio.run(_consume(spec, meter))
 
 
+async def _consume_iter(spec, meter, commit_each):
+    """`async for m in consumer` (the documented consumer), optionally with
+    `await consumer.commit(m)` per message (the documented at-least-once
+    loop)."""
+    count = spec["count"]
+    meter.start()
+    c = await _consumer(spec, spec.get("poll_max", 500))
+    got = nbytes = total = 0
+    crc = zlib.crc32
+    try:
+        async with asyncio.timeout(spec.get("timeout", 300)):
+            async for m in c:
+                v = m.value
+                got += 1
+                nbytes += len(v)
+                total += crc(v)
+                if commit_each:
+                    await c.commit(m)
+                if got == 1:
+                    meter.mark_first()
+                if got >= count:
+                    break
+        meter.stop()
+        if commit_each:
+            committed = await c.committed(c.assignment())
+            total_committed = sum(off for off in committed.values() if off is not None and off >= 0)
+            if total_committed != count:
+                raise RuntimeError("committed offsets sum to %d, want %d" % (total_committed, count))
+    finally:
+        await c.close()
+    return meter.result(count=got, bytes=nbytes, checksum=total & common.MASK64)
+
+
 async def _latency_produce(spec, meter):
     p = await _producer(spec, linger_ms=0)
     topic = spec["topic"]
@@ -207,6 +259,10 @@ if __name__ == "__main__":
             "produce/send": produce_send,
             "produce/send_batch": produce_send_batch,
             "consume/poll": consume,
+            # The loops users write (bench/run.py PATTERN_CLIENTS).
+            "produce/send-gather": lambda spec, meter: asyncio.run(_produce_send_gather(spec, meter)),
+            "consume/iter": lambda spec, meter: asyncio.run(_consume_iter(spec, meter, False)),
+            "consume/iter-commit": lambda spec, meter: asyncio.run(_consume_iter(spec, meter, True)),
             "latency-produce/send": latency_produce,
             "latency-consume/poll": latency_consume,
         },

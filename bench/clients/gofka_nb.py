@@ -41,7 +41,10 @@ def _producer(spec, linger_ms):
     return p
 
 
-def produce(spec, meter):
+def produce(spec, meter, poll_mask=1023):
+    """produce(on_delivery=cb) per record; poll(0) when i & poll_mask == 0
+    (1023: every 1,024 records; 0: every record; None: never), then
+    flush()."""
     count, size, topic = spec["count"], spec["size"], spec["topic"]
     values, expected = common.make_values(count, size)
     p = _producer(spec, 10)
@@ -60,10 +63,14 @@ def produce(spec, meter):
     poll = p.poll
     meter.start()
     # partition omitted: the engine's partitioner (sticky without a key).
-    for i, v in enumerate(values):
-        produce_(topic, v, **kw)
-        if i & 1023 == 0:
-            poll(0)
+    if poll_mask is None:
+        for v in values:
+            produce_(topic, v, **kw)
+    else:
+        for i, v in enumerate(values):
+            produce_(topic, v, **kw)
+            if i & poll_mask == 0:
+                poll(0)
     left = p.flush(spec.get("timeout", 300))
     meter.stop()
     p.close()
@@ -92,6 +99,9 @@ if __name__ == "__main__":
     common.main(
         {
             "produce/produce": produce,
+            # The loops users write (bench/run.py PATTERN_CLIENTS).
+            "produce/produce-poll-each": lambda spec, meter: produce(spec, meter, 0),
+            "produce/produce-no-poll": lambda spec, meter: produce(spec, meter, None),
             "latency-produce/produce": latency_produce,
         },
         "gofka",

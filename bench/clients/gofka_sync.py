@@ -116,6 +116,34 @@ def consume_poll(spec, meter):
     return meter.result(count=got, bytes=nbytes, checksum=total & common.MASK64)
 
 
+def consume_commit(spec, meter):
+    """The documented at-least-once loop: poll(poll_max), then per message
+    process and commit(message) (returns once committed)."""
+    count = spec["count"]
+    nmax = spec.get("poll_max", 500)
+    c = _consumer(spec)
+    got = nbytes = total = 0
+    crc = zlib.crc32
+    deadline = time.monotonic() + spec.get("timeout", 300)
+    meter.start()
+    while got < count:
+        for m in c.poll(max_messages=min(nmax, count - got)):
+            v = m.value
+            got += 1
+            nbytes += len(v)
+            total += crc(v)
+            c.commit(m)
+            meter.mark_first()
+        if time.monotonic() > deadline:
+            raise RuntimeError("timeout after %d of %d" % (got, count))
+    meter.stop()
+    committed = sum(off for off in c.committed(c.assignment()).values() if off is not None and off >= 0)
+    c.close()
+    if committed != count:
+        raise RuntimeError("committed offsets sum to %d, want %d" % (committed, count))
+    return meter.result(count=got, bytes=nbytes, checksum=total & common.MASK64)
+
+
 def latency_produce(spec, meter):
     p = _producer(spec)
     topic = spec["topic"]
@@ -149,6 +177,7 @@ if __name__ == "__main__":
         {
             "produce/send_batch": produce_send_batch,
             "consume/poll": consume_poll,
+            "consume/poll-commit": consume_commit,
             "latency-produce/send": latency_produce,
             "latency-consume/poll": latency_consume,
         },
