@@ -162,8 +162,9 @@ func NewPoolFromConfig(cfg Config) (*Pool, error) {
 	}, cfg)
 }
 
-// PoolByID returns the open pool with the given ID, or nil.
-func PoolByID(id uint64) *Pool {
+// poolByID returns the open pool with the given ID, or nil (the
+// connection.pool property names a pool by its ID).
+func poolByID(id uint64) *Pool {
 	pools.Lock()
 	defer pools.Unlock()
 	return pools.m[id]
