@@ -32,7 +32,7 @@ func TestCompletionQueueSignalsAndDrains(t *testing.T) {
 
 	// The fd is readable: exactly one wake-up byte is pending.
 	var b [8]byte
-	n, err := syscall.Read(q.wake.rfd, b[:])
+	n, err := syscall.Read(q.FD(), b[:])
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	// Put the state back as if the byte were still there.
@@ -49,7 +49,7 @@ func TestCompletionQueueSignalsAndDrains(t *testing.T) {
 		}
 	}
 	// Drained: the fd no longer reads as ready.
-	_, err = syscall.Read(q.wake.rfd, b[:])
+	_, err = syscall.Read(q.FD(), b[:])
 	require.ErrorIs(t, err, syscall.EAGAIN, "pipe must be empty once the queue is drained")
 
 	// A blocking drain wakes up for a later post.
