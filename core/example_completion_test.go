@@ -55,8 +55,9 @@ func ExampleCompletionQueue() {
 	// token 2: err=<nil> partition 0 offset 2
 }
 
-// A synchronous send on the low-latency path: the calling goroutine
-// reads its acknowledgement from the partition leader's socket itself.
+// A synchronous send on the C ABI's low-latency path: the calling
+// goroutine reads its acknowledgement from the partition leader's socket
+// itself (what pays off on a thread locked to a foreign runtime).
 func ExampleProducer_ProduceWait() {
 	cluster, err := devcluster.Start(devcluster.Options{})
 	if err != nil {

@@ -216,9 +216,11 @@ func TestCompletionQueueCloseWakesWait(t *testing.T) {
 	q.Close() // idempotent
 }
 
-// BenchmarkProduceWait: one synchronous send per iteration on the low
-// latency path (ProduceWait: the caller reads its acknowledgement from the
-// leader's socket), to compare with BenchmarkProduceSyncOne.
+// BenchmarkProduceWait: one synchronous send per iteration on the path
+// of the C ABI's sync send (ProduceWait: the caller reads its
+// acknowledgement from the leader's socket), to compare with
+// BenchmarkProduceSyncOne. From an ordinary goroutine the two are close;
+// the path pays off on threads locked to a foreign runtime.
 func BenchmarkProduceWait(b *testing.B) {
 	p, topic := benchProducer(b)
 	q, err := NewCompletionQueue()
