@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/binary"
 	"strings"
-	"sync"
 	"time"
 	"unsafe"
 
@@ -25,95 +24,15 @@ import (
 // and rebalance event of one call into one buffer, so a batch costs one
 // crossing of the boundary.
 
-// consumerHandle is what a consumer handle refers to: the consumer and
-// the pipe a blocking gofka_consumer_poll waits on. The consumer signals
-// the pipe whenever a poll would have something to return
-// (core.Consumer.SetReadyNotify), so a poll from a foreign thread waits in
-// ppoll(2), not in a parked Go goroutine (see wakePipe for why).
-type consumerHandle struct {
-	c    *core.Consumer
-	mu   sync.Mutex
-	wake *wakePipe // guarded by mu
-}
-
-func newConsumerHandle(c *core.Consumer) (*consumerHandle, error) {
-	w, err := openWakePipe()
-	if err != nil {
-		return nil, err
-	}
-	h := &consumerHandle{c: c, wake: w}
-	c.SetReadyNotify(func() {
-		h.mu.Lock()
-		ring := h.wake.signal()
-		h.mu.Unlock()
-		if ring {
-			h.wake.ring()
-		}
-	})
-	return h, nil
-}
-
-// expired is an already-ended context: PollEvents with it never blocks.
-var expired = func() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx
-}()
-
-// poll returns what the consumer has (up to max records), waiting up to
-// timeout in the kernel for something to arrive.
-func (h *consumerHandle) poll(max int, timeout time.Duration) ([]*core.Record, []core.RebalanceEvent, error) {
-	deadline := time.Now().Add(timeout)
-	for {
-		// Cleared before looking: whatever arrives after the look
-		// signals again, so the wait below cannot miss it.
-		h.mu.Lock()
-		h.wake.clear()
-		h.mu.Unlock()
-		recs, evs, err := h.c.PollEvents(expired, max)
-		if err != nil || len(recs) > 0 || len(evs) > 0 {
-			return recs, evs, err
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return nil, nil, nil
-		}
-		h.mu.Lock()
-		if !h.wake.signaled {
-			h.wake.wait(&h.mu, -1, left)
-		}
-		h.mu.Unlock()
-	}
-}
-
-// close closes the consumer, then the pipe (pollers still inside get out
-// and the last one closes the fds).
-func (h *consumerHandle) close(ctx context.Context) error {
-	err := h.c.Close(ctx)
-	h.c.SetReadyNotify(nil)
-	h.mu.Lock()
-	ring := h.wake.close()
-	h.mu.Unlock()
-	if ring {
-		h.wake.ring()
-	}
-	return err
-}
-
-func consumerHandleOf(h C.gofka_handle_t) (*consumerHandle, error) {
+// consumerOf resolves a consumer handle. A blocking gofka_consumer_poll
+// waits in the kernel (core.Consumer.PollWait), so a poll from a foreign
+// thread does not park a locked goroutine.
+func consumerOf(h C.gofka_handle_t) (*core.Consumer, error) {
 	obj, err := lookup(h, kindConsumer)
 	if err != nil {
 		return nil, err
 	}
-	return obj.(*consumerHandle), nil
-}
-
-func consumerOf(h C.gofka_handle_t) (*core.Consumer, error) {
-	ch, err := consumerHandleOf(h)
-	if err != nil {
-		return nil, err
-	}
-	return ch.c, nil
+	return obj.(*core.Consumer), nil
 }
 
 // consumerOp is one consumer operation with its inputs decoded: it runs
@@ -195,12 +114,7 @@ func gofka_consumer_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_e
 	if err != nil {
 		return fill(errOut, err)
 	}
-	ch, err := newConsumerHandle(c)
-	if err != nil {
-		c.Close(context.Background()) // no pipe to close
-		return fill(errOut, err)
-	}
-	*out = newHandle(kindConsumer, ch)
+	*out = newHandle(kindConsumer, c)
 	return fill(errOut, nil)
 }
 
@@ -278,21 +192,21 @@ var unsubscribePrep = noInputs(func(c *core.Consumer) func(context.Context) erro
 
 // runAsync runs fn on its own goroutine and posts its result: payload and
 // offset (-1 when not applicable) on success, the error otherwise.
-func runAsync(q *eventQueue, token uint64, timeoutMs C.int32_t, def time.Duration, fn func(context.Context) ([]byte, int64, error)) {
+func runAsync(q *core.CompletionQueue, token uint64, timeoutMs C.int32_t, def time.Duration, fn func(context.Context) ([]byte, int64, error)) {
 	ctx, cancel := timeoutCtx(timeoutMs, def)
 	go func() {
 		defer cancel()
 		defer func() {
 			if r := recover(); r != nil {
-				q.post(errorEvent(token, invalidPanic(r)))
+				q.Post(errorCompletion(token, invalidPanic(r)))
 			}
 		}()
 		payload, offset, err := fn(ctx)
 		if err != nil {
-			q.post(errorEvent(token, err))
+			q.Post(errorCompletion(token, err))
 			return
 		}
-		q.post(event{token: token, partition: -1, offset: offset, payload: payload})
+		q.Post(core.Completion{Token: token, Partition: -1, Offset: offset, Payload: payload})
 	}()
 }
 
@@ -437,7 +351,7 @@ func nullableLen(b []byte) uint32 {
 func gofka_consumer_poll(h C.gofka_handle_t, maxMessages C.int32_t, timeoutMs C.int32_t,
 	bufOut **C.uint8_t, lenOut *C.size_t, countOut *C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	ch, err := consumerHandleOf(h)
+	c, err := consumerOf(h)
 	if err != nil {
 		return fill(errOut, err)
 	}
@@ -451,7 +365,7 @@ func gofka_consumer_poll(h C.gofka_handle_t, maxMessages C.int32_t, timeoutMs C.
 	if maxMessages <= 0 {
 		return fill(errOut, invalid("max_messages must be positive, got %d", int(maxMessages)))
 	}
-	recs, evs, err := ch.poll(int(maxMessages), time.Duration(max(timeoutMs, 0))*time.Millisecond)
+	recs, evs, err := c.PollWait(int(maxMessages), time.Duration(max(timeoutMs, 0))*time.Millisecond)
 	if err != nil {
 		return fill(errOut, err)
 	}
@@ -821,10 +735,10 @@ func gofka_consumer_close(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.gof
 	if err != nil {
 		return fill(errOut, err)
 	}
-	ch := obj.(*consumerHandle)
-	ctx, cancel := timeoutCtx(timeoutMs, ch.c.Client().Config().RequestTimeout)
+	c := obj.(*core.Consumer)
+	ctx, cancel := timeoutCtx(timeoutMs, c.Client().Config().RequestTimeout)
 	defer cancel()
-	return fill(errOut, ch.close(ctx))
+	return fill(errOut, c.Close(ctx))
 }
 
 //export gofka_consumer_close_async
@@ -839,9 +753,9 @@ func gofka_consumer_close_async(h C.gofka_handle_t, queue C.gofka_handle_t, toke
 	if err != nil {
 		return fill(errOut, err)
 	}
-	ch := obj.(*consumerHandle)
-	runAsync(q, uint64(token), timeoutMs, ch.c.Client().Config().RequestTimeout, func(ctx context.Context) ([]byte, int64, error) {
-		return nil, -1, ch.close(ctx)
+	c := obj.(*core.Consumer)
+	runAsync(q, uint64(token), timeoutMs, c.Client().Config().RequestTimeout, func(ctx context.Context) ([]byte, int64, error) {
+		return nil, -1, c.Close(ctx)
 	})
 	return fill(errOut, nil)
 }

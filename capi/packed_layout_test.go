@@ -37,12 +37,12 @@ func fields(t *testing.T, l *packed.Layout, b []byte, at int) map[string]int64 {
 }
 
 func TestPackEventsMatchesLayout(t *testing.T) {
-	evs := []event{
-		{token: 1<<40 + 7, code: int32(wire.ErrTimedOut), partition: 3, offset: 1<<33 + 5, payload: []byte("boom")},
-		{token: 9, code: 0, partition: -1, offset: -1},
+	evs := []core.Completion{
+		{Token: 1<<40 + 7, Err: &wire.Error{Code: wire.ErrTimedOut}, Partition: 3, Offset: 1<<33 + 5, Payload: []byte("ignored")},
+		{Token: 9, Partition: -1, Offset: -1},
 	}
 	b := make([]byte, 2*packed.Event.Size+4)
-	packEvents(b, evs)
+	packEvents(b, evs, [][]byte{[]byte("boom"), nil}) // a failed event carries its error payload
 	require.Equal(t, map[string]int64{"token": 1<<40 + 7, "code": -104, "partition": 3, "offset": 1<<33 + 5, "payload_len": 4},
 		fields(t, packed.Event, b, 0))
 	require.Equal(t, "boom", string(b[packed.Event.Size:packed.Event.Size+4]))

@@ -228,15 +228,15 @@ func gofka_pool_call_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.u
 		defer cancel()
 		defer func() {
 			if r := recover(); r != nil {
-				q.post(errorEvent(tok, invalidPanic(r)))
+				q.Post(errorCompletion(tok, invalidPanic(r)))
 			}
 		}()
 		b, err := runPoolOp(ctx, p, fn, args)
 		if err != nil {
-			q.post(errorEvent(tok, err))
+			q.Post(errorCompletion(tok, err))
 			return
 		}
-		q.post(event{token: tok, partition: -1, offset: -1, payload: b})
+		q.Post(core.Completion{Token: tok, Partition: -1, Offset: -1, Payload: b})
 	}()
 	return fill(errOut, nil)
 }

@@ -26,15 +26,6 @@ func producerOf(h C.gofka_handle_t) (*core.Producer, error) {
 	return obj.(*core.Producer), nil
 }
 
-// noWait is an already-ended context: the non-blocking produce calls use it
-// so that a full buffer.memory gives QUEUE_FULL at once instead of blocking
-// the caller's thread (an event loop, typically).
-var noWait = func() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx
-}()
-
 //export gofka_producer_new
 func gofka_producer_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
@@ -202,7 +193,7 @@ func gofka_producer_send_batch(h C.gofka_handle_t, topic *C.char, partition C.in
 }
 
 // queueOrNil resolves an optional queue handle (0 = none).
-func queueOrNil(h C.gofka_handle_t) (*eventQueue, error) {
+func queueOrNil(h C.gofka_handle_t) (*core.CompletionQueue, error) {
 	if h == 0 {
 		return nil, nil
 	}
@@ -215,8 +206,13 @@ func gofka_producer_produce(h C.gofka_handle_t, queue C.gofka_handle_t, token C.
 	key *C.uint8_t, keyLen C.int64_t, value *C.uint8_t, valueLen C.int64_t,
 	headers *C.uint8_t, headersLen C.size_t, timestampMs C.int64_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	_, _, err := produceOne(h, queue, token, topic, partition, key, keyLen, value, valueLen, headers, headersLen, timestampMs, false)
-	return fill(errOut, err)
+	p, q, r, err := produceOne(h, queue, topic, partition, key, keyLen, value, valueLen, headers, headersLen, timestampMs)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	// Never blocks: a full buffer.memory is QUEUE_FULL at once (the caller
+	// is an event loop, typically).
+	return fill(errOut, p.ProduceTo(q, uint64(token), r))
 }
 
 //export gofka_producer_produce_wait
@@ -233,72 +229,38 @@ func gofka_producer_produce_wait(h C.gofka_handle_t, queue C.gofka_handle_t, tok
 	if err := checkDrainArgs(maxEvents, bufOut, countOut); err != nil {
 		return fill(errOut, err)
 	}
-	q, claim, err := produceOne(h, queue, token, topic, partition, key, keyLen, value, valueLen, headers, headersLen, timestampMs, true)
+	clearDrainOut(bufOut, lenOut, countOut)
+	p, q, r, err := produceOne(h, queue, topic, partition, key, keyLen, value, valueLen, headers, headersLen, timestampMs)
 	if err != nil {
 		return fill(errOut, err)
 	}
-	return fill(errOut, drainOut(q, maxEvents, timeoutMs, claim, bufOut, lenOut, countOut))
+	// One engine call: produce, then wait on q (reading the
+	// acknowledgement from the leader's socket when it can).
+	evs, err := p.ProduceWait(q, uint64(token), r, int(maxEvents), drainTimeout(timeoutMs))
+	return fill(errOut, packDrained(evs, err, bufOut, lenOut, countOut))
 }
 
-// produceOne buffers one record whose event goes to queue (none when 0).
-// With claim (gofka_producer_produce_wait, whose caller drains the queue
-// right after) it first begins to wait on the connection the record will
-// most likely go out on and returns that claim, which the drain ends:
-// the connection's reader goroutine then never wakes for the
-// acknowledgement, which the draining thread reads (core/conn_read.go).
-func produceOne(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
+// produceOne translates the arguments of one record's produce: the
+// handles and a Record owning copies of the C buffers.
+func produceOne(h C.gofka_handle_t, queue C.gofka_handle_t,
 	topic *C.char, partition C.int32_t,
 	key *C.uint8_t, keyLen C.int64_t, value *C.uint8_t, valueLen C.int64_t,
-	headers *C.uint8_t, headersLen C.size_t, timestampMs C.int64_t, claim bool) (*eventQueue, core.ResponseReader, error) {
-	var claimed core.ResponseReader
+	headers *C.uint8_t, headersLen C.size_t, timestampMs C.int64_t) (*core.Producer, *core.CompletionQueue, *core.Record, error) {
 	p, q, name, err := produceArgs(h, queue, topic, partition)
 	if err != nil {
-		return nil, claimed, err
+		return nil, nil, nil, err
 	}
 	r, err := copyRecord(name, int32(partition), key, keyLen, value, valueLen, headers, headersLen, timestampMs)
 	if err != nil {
-		return nil, claimed, err
+		return nil, nil, nil, err
 	}
-	var promise func(*core.Record, error)
-	if q != nil {
-		tok := uint64(token)
-		promise = func(r *core.Record, err error) {
-			if err != nil {
-				ev := errorEvent(tok, err)
-				ev.partition = r.Partition
-				q.post(ev)
-				return
-			}
-			q.post(event{token: tok, partition: r.Partition, offset: r.Offset})
-		}
-	}
-	if claim && partition >= 0 {
-		if c := p.LeaderReader(name, int32(partition)); c.Valid() && c.BeginWait() {
-			claimed = c
-		}
-	}
-	if err := p.TryProduce(noWait, r, promise); err != nil {
-		if claimed.Valid() {
-			claimed.EndWait()
-		}
-		return nil, core.ResponseReader{}, err
-	}
-	if q != nil && partition >= 0 {
-		// A sync send drains q next: let it read the acknowledgement
-		// itself. (r belongs to the engine now: its fields may change.)
-		rr := claimed
-		if !rr.Valid() {
-			rr = p.ResponseReader(name, int32(partition))
-		}
-		q.setReader(rr)
-	}
-	return q, claimed, nil
+	return p, q, r, nil
 }
 
 // batchDelivery collects the results of one gofka_producer_produce_batch
 // call and posts its single event when the last record is settled.
 type batchDelivery struct {
-	q     *eventQueue
+	q     *core.CompletionQueue
 	token uint64
 	recs  []core.Record // the records, contiguous: a record's index is its position
 	codes []int32
@@ -335,7 +297,7 @@ func (d *batchDelivery) post() {
 	msgs := make([][]byte, 0, 1)
 	for _, e := range d.errs {
 		if e != nil {
-			m := errorEvent(0, e).payload // message [NUL broker], as in events
+			m := errorPayload(e) // message [NUL broker], as in events
 			msgs = append(msgs, m)
 			size += 4 + len(m)
 		}
@@ -348,7 +310,7 @@ func (d *batchDelivery) post() {
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(m)))
 		b = append(b, m...)
 	}
-	d.q.post(event{token: d.token, partition: -1, offset: -1, payload: b})
+	d.q.Post(core.Completion{Token: d.token, Partition: -1, Offset: -1, Payload: b})
 }
 
 // Field offsets of packed.BatchResult, looked up once.
@@ -441,7 +403,7 @@ func gofka_producer_produce_values(h C.gofka_handle_t, queue C.gofka_handle_t, t
 
 // produceArgs checks the arguments every produce export shares: the
 // producer and optional queue handles, the topic and the partition.
-func produceArgs(h, queue C.gofka_handle_t, topic *C.char, partition C.int32_t) (*core.Producer, *eventQueue, string, error) {
+func produceArgs(h, queue C.gofka_handle_t, topic *C.char, partition C.int32_t) (*core.Producer, *core.CompletionQueue, string, error) {
 	p, err := producerOf(h)
 	if err != nil {
 		return nil, nil, "", err
@@ -462,10 +424,10 @@ func produceArgs(h, queue C.gofka_handle_t, topic *C.char, partition C.int32_t) 
 // produceBatchTo buffers recs (backed by store) and, with a queue, posts
 // one batch event with their results under token once all are settled
 // (at once for an empty batch).
-func produceBatchTo(p *core.Producer, q *eventQueue, token uint64, store []core.Record, recs []*core.Record) error {
+func produceBatchTo(p *core.Producer, q *core.CompletionQueue, token uint64, store []core.Record, recs []*core.Record) error {
 	if len(recs) == 0 {
 		if q != nil {
-			q.post(event{token: token, partition: -1, offset: -1, payload: []byte{}})
+			q.Post(core.Completion{Token: token, Partition: -1, Offset: -1, Payload: []byte{}})
 		}
 		return nil
 	}
@@ -475,7 +437,7 @@ func produceBatchTo(p *core.Producer, q *eventQueue, token uint64, store []core.
 		d.left.Store(int64(len(recs)))
 		promise = d.promise
 	}
-	return p.ProduceBatch(noWait, recs, promise)
+	return p.ProduceBatchNow(recs, promise) // never blocks: QUEUE_FULL at once
 }
 
 //export gofka_producer_flush

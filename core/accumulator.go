@@ -32,7 +32,8 @@ func newMemBudget(max int64) *memBudget {
 
 // reserve takes n bytes, waiting for room until ctx ends (QUEUE_FULL) or
 // quit is closed (CLIENT_CLOSED). Room that is there is taken even when ctx
-// has already ended.
+// has already ended. A nil ctx never waits: no room is QUEUE_FULL at once
+// (the try-calls: ProduceTo, ProduceBatchNow).
 func (m *memBudget) reserve(ctx context.Context, quit <-chan struct{}, n int64) error {
 	for {
 		u := m.used.Load()
@@ -41,6 +42,9 @@ func (m *memBudget) reserve(ctx context.Context, quit <-chan struct{}, n int64) 
 				return nil
 			}
 			continue
+		}
+		if ctx == nil {
+			return &wire.Error{Code: wire.ErrQueueFull, Detail: "buffer.memory is full"}
 		}
 		m.mu.Lock()
 		m.waiters.Add(1)

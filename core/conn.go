@@ -118,7 +118,7 @@ type conn struct {
 	readMu   sync.Mutex   // the read role
 	rd       frameReader  // guarded by readMu
 	lost     atomic.Bool  // the reader goroutine left bytes to the holder or a caller
-	callers  atomic.Int32 // threads waiting on the socket (ResponseReader.BeginWait)
+	callers  atomic.Int32 // threads waiting on the socket (responseReader.beginWait)
 	watching atomic.Bool  // the reader goroutine wakes for arriving data
 
 	lastUsed atomic.Int64 // unix nanos of the last request, for idle reaping

@@ -6,13 +6,14 @@ package core
 // reads response frames and hands each to the waiter of its correlation
 // id (deliver). On a plaintext TCP connection reading is also a role, readMu,
 // that a thread waiting for one of the connection's responses takes instead
-// (ResponseReader): it waits for the socket to turn readable itself
-// (gofka_queue_drain puts the socket next to its wake pipe in one ppoll)
-// and reads and delivers what is there.
+// (responseReader): it waits for the socket to turn readable itself
+// (a CompletionQueue wait puts the socket next to its wake pipe in one
+// ppoll) and reads and delivers what is there.
 //
-// Why: a sync Producer.send from Python waited for the response twice in
-// a row, first the thread of the reader goroutine, woken by the socket,
-// then the caller's thread, woken by the event queue's pipe. On a busy
+// Why: a synchronous send (Producer.ProduceWait, behind the Python
+// Producer.send) waited for the response twice in a row, first the thread
+// of the reader goroutine, woken by the socket, then the caller's thread,
+// woken by the completion queue's pipe. On a busy
 // 2-core machine each wake-up waits ~35 us on average for a CPU (perf sched
 // timehist of the latency benchmark: the broker, producer and consumer
 // together keep both cores busy). A caller that reads the socket itself
@@ -38,10 +39,10 @@ package core
 //     until they read it, and they ring it when they have.
 //
 // It announces watching before it reads the conditions, and the threads
-// that change them (send, adding a pending response; EndWait, dropping
+// that change them (send, adding a pending response; endWait, dropping
 // callers) ring it after the change when it does not watch (rouse), so one
 // of the two always sees the other. A sync send that claims the socket
-// before writing its request (gofka_producer_produce_wait) makes the
+// before writing its request (Producer.ProduceWait) makes the
 // goroutine guard: the acknowledgement wakes only the caller.
 //
 // The protocol of the role:
@@ -52,7 +53,7 @@ package core
 //     waiting on the socket (callers > 0): then it sets lost and defers;
 //   - lost is an obligation: the holder, when it releases the role, and a
 //     caller, when it stops waiting, read again if it is set (readTurn,
-//     EndWait), and ring the goroutine. The goroutine sets lost before it
+//     endWait), and ring the goroutine. The goroutine sets lost before it
 //     looks (again) at the role and the callers, so one of them always sees
 //     the other;
 //   - frames are assembled in the connection's frameReader, whose state belongs
@@ -60,7 +61,7 @@ package core
 //
 // TLS connections (crypto/tls has its own record layer and buffering) keep a
 // plain reading goroutine in the runtime's poller (readLoopBuffered) and
-// offer no ResponseReader.
+// offer no responseReader.
 
 import (
 	"bufio"
@@ -314,27 +315,27 @@ func (c *conn) deliver(frame []byte) error {
 	return nil
 }
 
-// ResponseReader lets a thread that waits for a response on a broker
-// connection read it itself (see the top of this file): between BeginWait
-// and EndWait the connection's reader goroutine leaves reading to the
-// thread, which waits for FD to be readable and calls TryRead. The zero
+// responseReader lets a thread that waits for a response on a broker
+// connection read it itself (see the top of this file): between beginWait
+// and endWait the connection's reader goroutine leaves reading to the
+// thread, which waits for fd to be readable and calls tryRead. The zero
 // value reads nothing. Safe for concurrent use; the connection may die at
-// any time, after which TryRead reports it.
-type ResponseReader struct{ c *conn }
+// any time, after which tryRead reports it.
+type responseReader struct{ c *conn }
 
-// Valid reports whether r refers to a connection.
-func (r ResponseReader) Valid() bool { return r.c != nil }
+// valid reports whether r refers to a connection.
+func (r responseReader) valid() bool { return r.c != nil }
 
-// FD is the connection's socket, to wait on for readability (poll(2))
-// between BeginWait and EndWait: the descriptor stays open until EndWait
+// fd is the connection's socket, to wait on for readability (poll(2))
+// between beginWait and endWait: the descriptor stays open until endWait
 // (when the connection dies meanwhile it reports hang-up).
-func (r ResponseReader) FD() int { return r.c.sock.fd }
+func (r responseReader) fd() int { return r.c.sock.fd }
 
-// BeginWait announces that the calling thread waits for the socket (the
+// beginWait announces that the calling thread waits for the socket (the
 // reader goroutine stops watching it). false: the connection is closed,
-// there is nothing to wait on and no EndWait to call. Every true result
-// must be followed by an EndWait.
-func (r ResponseReader) BeginWait() bool {
+// there is nothing to wait on and no endWait to call. Every true result
+// must be followed by an endWait.
+func (r responseReader) beginWait() bool {
 	c := r.c
 	if !c.sock.acquire() {
 		return false
@@ -349,10 +350,10 @@ func (r ResponseReader) BeginWait() bool {
 	return true
 }
 
-// EndWait ends a wait; what the reader goroutine left to the waiting
+// endWait ends a wait; what the reader goroutine left to the waiting
 // thread meanwhile is read now, and the goroutine watches again if
 // responses are still awaited.
-func (r ResponseReader) EndWait() {
+func (r responseReader) endWait() {
 	c := r.c
 	c.callers.Add(-1)
 	if c.lost.Swap(false) {
@@ -365,10 +366,10 @@ func (r ResponseReader) EndWait() {
 	c.sock.release()
 }
 
-// TryRead reads and delivers whatever the connection has, unless another
+// tryRead reads and delivers whatever the connection has, unless another
 // reader holds the role (then read is false: that reader delivers it).
 // alive is false when the connection is dead.
-func (r ResponseReader) TryRead() (alive, read bool) {
+func (r responseReader) tryRead() (alive, read bool) {
 	c := r.c
 	if c.isDead() {
 		return false, false

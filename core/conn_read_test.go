@@ -66,8 +66,8 @@ func testFrame(id int32) []byte {
 }
 
 // TestReadRoleSharedWithCallers has the reader goroutine and callers that
-// read for themselves (ResponseReader.TryRead, half the time announced
-// with BeginWait) race over one connection whose responses arrive in
+// read for themselves (responseReader.tryRead, half the time announced
+// with beginWait) race over one connection whose responses arrive in
 // random pieces: several frames per write, frames split across writes.
 // Every waiter gets exactly its own frame, once, and nothing is left
 // unread when the callers stop.
@@ -103,7 +103,7 @@ func TestReadRoleSharedWithCallers(t *testing.T) {
 		callers.Add(1)
 		go func() {
 			defer callers.Done()
-			r := ResponseReader{c}
+			r := responseReader{c}
 			for i := 0; ; i++ {
 				select {
 				case <-stop:
@@ -111,18 +111,18 @@ func TestReadRoleSharedWithCallers(t *testing.T) {
 				default:
 				}
 				// Every other turn as a waiting caller, whom the
-				// goroutine leaves the reading to until EndWait.
+				// goroutine leaves the reading to until endWait.
 				waiting := i%2 == 0
-				if waiting && !r.BeginWait() {
+				if waiting && !r.beginWait() {
 					return
 				}
-				alive, read := r.TryRead()
+				alive, read := r.tryRead()
 				if read {
 					reads.Add(1)
 				}
 				time.Sleep(time.Duration(rand.Intn(50)) * time.Microsecond)
 				if waiting {
-					r.EndWait()
+					r.endWait()
 				}
 				if !alive {
 					return
@@ -205,26 +205,26 @@ func TestCallerReadFailuresCloseTheConnection(t *testing.T) {
 			} else {
 				require.NoError(t, server.Close())
 			}
-			r := ResponseReader{c}
+			r := responseReader{c}
 			deadline := time.Now().Add(30 * time.Second)
 			for !c.isDead() && time.Now().Before(deadline) {
-				r.TryRead()
+				r.tryRead()
 				time.Sleep(time.Millisecond)
 			}
 			require.True(t, c.isDead())
 			_, open := <-ch
 			require.False(t, open, "the waiter is failed")
 			assert.Equal(t, tc.code, wire.CodeOf(c.deathErr()))
-			alive, _ := r.TryRead()
+			alive, _ := r.tryRead()
 			assert.False(t, alive)
 		})
 	}
 }
 
-// A goroutine that was watching when a caller began to wait (BeginWait)
+// A goroutine that was watching when a caller began to wait (beginWait)
 // leaves the bytes that woke it to the caller; a caller that ends its wait
 // without having read them (woken by something else, or timed out) reads
-// them in EndWait.
+// them in endWait.
 func TestEndWaitReadsWhatTheGoroutineLeft(t *testing.T) {
 	// The response is awaited before the goroutine starts, so it watches
 	// from its first wait with no ring pending: a ring (rouse) could wake
@@ -241,8 +241,8 @@ func TestEndWaitReadsWhatTheGoroutineLeft(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	require.True(t, c.watching.Load(), "a response is awaited and nobody waits: the goroutine watches")
-	r := ResponseReader{c}
-	require.True(t, r.BeginWait())
+	r := responseReader{c}
+	require.True(t, r.beginWait())
 	f := testFrame(7)
 	_, err := server.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(f))), f...))
 	require.NoError(t, err)
@@ -256,7 +256,7 @@ func TestEndWaitReadsWhatTheGoroutineLeft(t *testing.T) {
 		t.Fatal("the goroutine read while a caller was waiting")
 	default:
 	}
-	r.EndWait()
+	r.endWait()
 	select {
 	case frame := <-ch:
 		require.Equal(t, f, frame)
@@ -277,7 +277,7 @@ func TestIdleConnectionNoticesTheBrokerClosing(t *testing.T) {
 		t.Fatal("the conn did not notice the connection's end")
 	}
 	assert.Equal(t, wire.ErrConnectionFailed, wire.CodeOf(c.deathErr()))
-	assert.False(t, ResponseReader{c}.BeginWait(), "nothing to wait on once closed")
+	assert.False(t, responseReader{c}.beginWait(), "nothing to wait on once closed")
 }
 
 // A caller that claims the socket before the request is written is the
@@ -285,8 +285,8 @@ func TestIdleConnectionNoticesTheBrokerClosing(t *testing.T) {
 // defers to it (it would have set lost).
 func TestClaimedResponseWakesOnlyTheCaller(t *testing.T) {
 	c, server := rawTestConn(t, true)
-	r := ResponseReader{c}
-	require.True(t, r.BeginWait())
+	r := responseReader{c}
+	require.True(t, r.beginWait())
 	ch := make(chan []byte, 1)
 	c.mu.Lock()
 	c.pending[3] = waiter{ch: ch}
@@ -296,15 +296,15 @@ func TestClaimedResponseWakesOnlyTheCaller(t *testing.T) {
 	f := testFrame(3)
 	_, err := server.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(f))), f...))
 	require.NoError(t, err)
-	fds := []ppoll.FD{{Fd: int32(r.FD()), Events: ppoll.In}}
+	fds := []ppoll.FD{{Fd: int32(r.fd()), Events: ppoll.In}}
 	ppoll.Wait(fds, 30*time.Second)
 	require.NotZero(t, fds[0].Revents, "the response arrived")
-	alive, read := r.TryRead()
+	alive, read := r.tryRead()
 	require.True(t, alive)
 	require.True(t, read)
 	require.Equal(t, f, <-ch)
 	assert.False(t, c.lost.Load(), "the goroutine did not wake for the claimed response")
-	r.EndWait()
+	r.endWait()
 	assert.False(t, c.watching.Load(), "nothing awaited: the goroutine does not watch")
 }
 

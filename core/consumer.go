@@ -153,7 +153,7 @@ type Consumer struct {
 	buf      []*chunk                      // buffered records, fetch order; guarded by mu
 	bufBytes int                           // guarded by mu
 	dataCh   chan struct{}                 // closed (and replaced) to wake Poll waiters; guarded by mu
-	notify   func()                        // SetReadyNotify's hook; guarded by mu
+	notify   func()                        // ready hook: rings kw's pipe once PollWait opened it; guarded by mu
 	waiters  int                           // Poll calls waiting on dataCh; guarded by mu
 	events   []pendingEvent                // not yet returned by Poll; guarded by mu
 	acks     []chan struct{}               // events returned by the last Poll, acked by the next; guarded by mu
@@ -163,6 +163,7 @@ type Consumer struct {
 	polled   chan struct{}                 // closed (and replaced) at each Poll; guarded by mu
 	manual   bool                          // partitions come from Assign; guarded by mu
 	closed   bool                          // guarded by mu
+	kw       kernelWait                    // PollWait's wake pipe
 	group    groupMember                   // nil without a subscription; guarded by mu
 	subs     subscription                  // guarded by mu
 	needMeta bool                          // leaders must be refreshed; guarded by mu
@@ -441,7 +442,7 @@ func (c *Consumer) subscribe(ctx context.Context, s subscription) error {
 // As in the Java client, the revocation is the caller's own: a rebalance
 // listener (SetRebalanceListener) is called with PartitionsRevoked in this
 // goroutine before the partitions go, so it can still commit them, and no
-// revoked event follows on a later Poll. PollEvents callers (the C ABI)
+// revoked event follows on a later Poll. PollEvents and PollWait callers
 // handle the revocation before they call Unsubscribe.
 func (c *Consumer) Unsubscribe(ctx context.Context) error {
 	c.mu.Lock()
@@ -736,7 +737,7 @@ func (c *Consumer) signalLocked() {
 }
 
 // wakeLocked wakes the Polls waiting on the consumer and returns the
-// ready hook (SetReadyNotify) for the caller to run, once it has released
+// ready hook (notify) for the caller to run, once it has released
 // mu where it can: the hook wakes a thread that polls at once, and finding
 // mu still held it would sleep again on it.
 func (c *Consumer) wakeLocked() func() {
@@ -745,19 +746,6 @@ func (c *Consumer) wakeLocked() func() {
 		c.dataCh = make(chan struct{})
 	}
 	return c.notify
-}
-
-// SetReadyNotify registers f, called whenever a Poll waiting now would
-// wake: records, a rebalance event or an error to return, or Close. A
-// caller that waits elsewhere (the C API waits in the kernel, on a pipe
-// f writes to) polls with an expired context after each call. f may run
-// with the consumer's lock held, and may still run (once) just after a
-// call that removed it returned: it must be quick and must not call the
-// consumer. nil removes the hook.
-func (c *Consumer) SetReadyNotify(f func()) {
-	c.mu.Lock()
-	c.notify = f
-	c.mu.Unlock()
 }
 
 // dropErrs forgets queued errors of code.
@@ -829,6 +817,14 @@ func (c *Consumer) Poll(ctx context.Context, max int) ([]*Record, error) {
 // Events returned by one call are acknowledged by the next call (or by
 // Close); a revocation waiting for the application continues then.
 func (c *Consumer) PollEvents(ctx context.Context, max int) ([]*Record, []RebalanceEvent, error) {
+	if ctx == nil {
+		return nil, nil, &wire.Error{Code: wire.ErrInvalidArgument, Detail: "nil context"}
+	}
+	return c.pollEvents(ctx, max)
+}
+
+// pollEvents is PollEvents; a nil ctx never waits (PollWait's look).
+func (c *Consumer) pollEvents(ctx context.Context, max int) ([]*Record, []RebalanceEvent, error) {
 	if max <= 0 {
 		max = c.cfg.MaxPollRecords
 	}
@@ -876,6 +872,11 @@ func (c *Consumer) PollEvents(ctx context.Context, max int) ([]*Record, []Rebala
 			c.mu.Unlock()
 			c.wakeSourcesIfRoom()
 			return recs, nil, nil
+		}
+		if ctx == nil {
+			c.mu.Unlock()
+			c.wakeSourcesIfRoom()
+			return nil, nil, nil
 		}
 		ch := c.dataCh
 		c.waiters++
@@ -1119,6 +1120,7 @@ func (c *Consumer) Close(ctx context.Context) error {
 		return nil
 	}
 	c.closed = true
+	defer c.kw.close() // last: PollWait callers see closed first (signalLocked below)
 	c.ackLocked()
 	// Close must end even when the cluster is gone: without a deadline of
 	// the caller's, the final commit and the leave get request.timeout.ms.

@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // goListDeps returns the packages pkg links (go list -deps: its imports,
@@ -57,4 +59,19 @@ func TestClientDoesNotLinkTheDevCluster(t *testing.T) {
 	}
 	has(devcluster, kfake)
 	has("github.com/gofka/gofka/capi", devcluster)
+}
+
+// Completion is an engine concept (issue 21): the waits on sockets and
+// wake-up pipes live in core, and the C ABI only translates, so capi
+// imports neither internal/ppoll nor syscall.
+func TestCAPIDoesNoSocketIO(t *testing.T) {
+	cmd := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, "github.com/gofka/gofka/capi")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	for _, imp := range strings.Fields(string(out)) {
+		if imp == "github.com/gofka/gofka/internal/ppoll" || imp == "syscall" {
+			t.Errorf("capi imports %s: waiting and socket I/O belong to core", imp)
+		}
+	}
 }

@@ -191,8 +191,9 @@ func newPool(pc PoolConfig, dial Config) (*Pool, error) {
 	return p, nil
 }
 
-// PoolByID returns the open pool with the given ID, or nil.
-func PoolByID(id uint64) *Pool {
+// poolByID returns the open pool with the given ID, or nil (the
+// connection.pool property names a pool by its ID).
+func poolByID(id uint64) *Pool {
 	pools.Lock()
 	defer pools.Unlock()
 	return pools.m[id]

@@ -20,7 +20,7 @@ func init() {
 				if err != nil {
 					return fmt.Errorf("must be a pool id")
 				}
-				p := PoolByID(id)
+				p := poolByID(id)
 				if p == nil {
 					return fmt.Errorf("no open connection pool has id %d", id)
 				}

@@ -276,7 +276,7 @@ func TestPoolCloseAllAndClose(t *testing.T) {
 	brokers := testBrokers(t)
 	p, err := newPool(PoolConfig{}, newConfig())
 	require.NoError(t, err)
-	require.Same(t, p, PoolByID(p.ID()))
+	require.Same(t, p, poolByID(p.ID()))
 	c, err := p.Get(context.Background(), brokers[0])
 	require.NoError(t, err)
 	p.CloseAll()
@@ -287,7 +287,7 @@ func TestPoolCloseAllAndClose(t *testing.T) {
 	require.NoError(t, err, "the pool stays usable after CloseAll")
 	require.NoError(t, p.Close())
 	require.True(t, c.Closed())
-	require.Nil(t, PoolByID(p.ID()))
+	require.Nil(t, poolByID(p.ID()))
 	_, err = p.Get(context.Background(), brokers[0])
 	require.ErrorIs(t, err, wire.ErrClientClosed)
 

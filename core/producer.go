@@ -258,6 +258,15 @@ func (p *Producer) Produce(ctx context.Context, r *Record, promise func(*Record,
 // buffered is returned (and the promise is not called); once TryProduce
 // returns nil the promise will be called exactly once.
 func (p *Producer) TryProduce(ctx context.Context, r *Record, promise func(*Record, error)) error {
+	if ctx == nil {
+		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "nil context"}
+	}
+	return p.tryProduce(ctx, r, promise)
+}
+
+// tryProduce is TryProduce; a nil ctx never waits for buffer room
+// (QUEUE_FULL at once when there is none).
+func (p *Producer) tryProduce(ctx context.Context, r *Record, promise func(*Record, error)) error {
 	if r == nil {
 		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "nil record"}
 	}
@@ -328,6 +337,21 @@ func (p *Producer) TryProduce(ctx context.Context, r *Record, promise func(*Reco
 // could never fit: split it). Memory is reserved once for the batch, so it
 // costs less than producing the records one by one.
 func (p *Producer) ProduceBatch(ctx context.Context, recs []*Record, promise func(*Record, error)) error {
+	if ctx == nil {
+		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "nil context"}
+	}
+	return p.produceBatch(ctx, recs, promise)
+}
+
+// ProduceBatchNow is ProduceBatch without waiting: when buffer.memory
+// has no room for the whole batch now, it returns QUEUE_FULL at once and
+// buffers nothing. For callers that must not block (an event loop).
+func (p *Producer) ProduceBatchNow(recs []*Record, promise func(*Record, error)) error {
+	return p.produceBatch(nil, recs, promise)
+}
+
+// produceBatch is ProduceBatch; a nil ctx never waits for buffer room.
+func (p *Producer) produceBatch(ctx context.Context, recs []*Record, promise func(*Record, error)) error {
 	p.producing.Add(1)
 	defer p.producing.Add(-1)
 	if err := p.closedErr(); err != nil {
@@ -455,42 +479,6 @@ func (p *Producer) topic(name string) (*topicState, error) {
 	return v.(*topicState), nil
 }
 
-// ResponseReader is the connection that the batch in flight for
-// topic/partition was written on, for a caller waiting for that batch's
-// acknowledgement to read the response itself (see ResponseReader); the
-// zero value when nothing is in flight there or the connection cannot be
-// read that way (TLS).
-func (p *Producer) ResponseReader(topic string, partition int32) ResponseReader {
-	var cn *clientConn
-	if pb := p.partIfKnown(topic, partition); pb != nil {
-		pb.mu.Lock()
-		if pb.inflight > 0 {
-			cn = pb.inflightConn
-		}
-		pb.mu.Unlock()
-	}
-	return readerOf(cn)
-}
-
-// LeaderReader is the connection a record for topic/partition produced now
-// would most likely go out on (its leader's, when connected), for a caller
-// that claims it (ResponseReader.BeginWait) before producing and then
-// waits for the acknowledgement, so that the reader goroutine never
-// starts watching for it (core/conn_read.go); the zero value when that is
-// not known or the connection cannot be read that way (TLS).
-func (p *Producer) LeaderReader(topic string, partition int32) ResponseReader {
-	var cn *clientConn
-	if pb := p.partIfKnown(topic, partition); pb != nil {
-		pb.mu.Lock()
-		s := pb.sink
-		pb.mu.Unlock()
-		if s != nil {
-			cn = p.cl.liveBrokerConn(s.node)
-		}
-	}
-	return readerOf(cn)
-}
-
 // partIfKnown is the buffer of a partition of a topic already in use; nil
 // when there is none.
 func (p *Producer) partIfKnown(topic string, partition int32) *partBuf {
@@ -503,14 +491,6 @@ func (p *Producer) partIfKnown(topic string, partition int32) *partBuf {
 		return nil
 	}
 	return parts[partition]
-}
-
-// readerOf is cn's ResponseReader; the zero value for none or a TLS connection.
-func readerOf(cn *clientConn) ResponseReader {
-	if cn == nil || cn.sock == nil {
-		return ResponseReader{}
-	}
-	return ResponseReader{cn.conn}
 }
 
 // knownTopic is topic for names already in use.

@@ -1,4 +1,4 @@
-package main
+package core
 
 import (
 	"sync"
@@ -7,16 +7,14 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/gofka/gofka/core"
 )
 
-func TestEventQueueSignalsAndDrains(t *testing.T) {
-	q, err := newEventQueue()
+func TestCompletionQueueSignalsAndDrains(t *testing.T) {
+	q, err := NewCompletionQueue()
 	require.NoError(t, err)
-	defer q.close()
+	defer q.Close()
 
-	evs, err := q.drain(10, 0, core.ResponseReader{})
+	evs, err := q.Poll(10)
 	require.NoError(t, err)
 	require.Empty(t, evs)
 
@@ -26,7 +24,7 @@ func TestEventQueueSignalsAndDrains(t *testing.T) {
 		go func(g int) {
 			defer wg.Done()
 			for i := 0; i < 250; i++ {
-				q.post(event{token: uint64(g*1000 + i)})
+				q.Post(Completion{Token: uint64(g*1000 + i)})
 			}
 		}(g)
 	}
@@ -34,7 +32,7 @@ func TestEventQueueSignalsAndDrains(t *testing.T) {
 
 	// The fd is readable: exactly one wake-up byte is pending.
 	var b [8]byte
-	n, err := syscall.Read(q.wake.rfd, b[:])
+	n, err := syscall.Read(q.FD(), b[:])
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	// Put the state back as if the byte were still there.
@@ -42,26 +40,26 @@ func TestEventQueueSignalsAndDrains(t *testing.T) {
 
 	seen := map[uint64]bool{}
 	for len(seen) < 1000 {
-		evs, err := q.drain(300, time.Second, core.ResponseReader{})
+		evs, err := q.Wait(300, time.Second)
 		require.NoError(t, err)
 		require.NotEmpty(t, evs)
 		for _, ev := range evs {
-			require.False(t, seen[ev.token], "token %d twice", ev.token)
-			seen[ev.token] = true
+			require.False(t, seen[ev.Token], "token %d twice", ev.Token)
+			seen[ev.Token] = true
 		}
 	}
 	// Drained: the fd no longer reads as ready.
-	_, err = syscall.Read(q.wake.rfd, b[:])
+	_, err = syscall.Read(q.FD(), b[:])
 	require.ErrorIs(t, err, syscall.EAGAIN, "pipe must be empty once the queue is drained")
 
 	// A blocking drain wakes up for a later post.
-	go func() { time.Sleep(20 * time.Millisecond); q.post(event{token: 7}) }()
-	evs, err = q.drain(1, 5*time.Second, core.ResponseReader{})
+	go func() { time.Sleep(20 * time.Millisecond); q.Post(Completion{Token: 7}) }()
+	evs, err = q.Wait(1, 5*time.Second)
 	require.NoError(t, err)
-	require.Equal(t, uint64(7), evs[0].token)
+	require.Equal(t, uint64(7), evs[0].Token)
 
-	q.close()
-	_, err = q.drain(1, 0, core.ResponseReader{})
+	q.Close()
+	_, err = q.Poll(1)
 	require.Error(t, err)
 }
 
