@@ -11,7 +11,7 @@ bench/results/<timestamp>.json; bench/report.py turns them into
 docs/benchmarks.md and docs/bench-*.png.
 
 Usage: bench/run.py [--quick] [--rounds N] [--only produce,consume,latency,patterns]
-                    [--clients id,id] [--brokers host:port] [--no-report]
+                    [--clients id,id] [--configs name,name] [--brokers host:port] [--no-report]
 
 Standard library only (it runs before the venv exists).
 """
@@ -517,11 +517,15 @@ class Bench:
         self.unavailable = {}  # (scenario, client) -> reason: skip later rounds
         self.only = set(args.only.split(",")) if args.only else {"produce", "consume", "latency", "patterns"}
         self.client_filter = set(args.clients.split(",")) if args.clients else None
+        self.config_filter = set(args.configs.split(",")) if args.configs else None
         self.results_path = os.path.join(BENCH, "results", self.run_id + ".json")
         self.doc = {}
 
     def wanted(self, cid):
         return self.client_filter is None or cid in self.client_filter
+
+    def wanted_config(self, name):
+        return self.config_filter is None or name in self.config_filter
 
     def expected_checksum(self, count, size):
         key = (count, size)
@@ -591,6 +595,8 @@ class Bench:
         for size, parts, comp in pc["configs"]:
             count = pc["count"][size]
             name = "%dB-%dp-%s" % (size, parts, comp)
+            if not self.wanted_config(name):
+                continue
             config = {"name": name, "size": size, "partitions": parts, "compression": comp, "count": count}
             for rnd in range(1, self.rounds + 1):
                 self.produce_round("produce", config, clients, rnd)
@@ -704,6 +710,8 @@ class Bench:
         parts = cc["partitions"]
         for size, count in cc["configs"]:
             name = "%dB-x%d" % (size, count)
+            if not self.wanted_config(name):
+                continue
             config = {"name": name, "size": size, "partitions": parts, "count": count}
             topic = self.pre_fill("%s-c-%s" % (self.tag, name), count, size, parts)
             for rnd in range(1, self.rounds + 1):
@@ -751,7 +759,7 @@ class Bench:
         try:
             for name, kind, code, clients in PATTERNS:
                 clients = [c for c in clients if self.wanted(c[0])]
-                if not clients:
+                if not clients or not self.wanted_config(name):
                     continue
                 count = pc["count"][kind]
                 config = {"name": name, "kind": kind, "code": code, "size": size, "partitions": parts,
@@ -941,6 +949,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=0, help="rounds (default 3)")
     ap.add_argument("--only", default="", help="comma list of produce,consume,latency,patterns")
     ap.add_argument("--clients", default="", help="comma list of client ids (default: all)")
+    ap.add_argument("--configs", default="",
+                    help="comma list of configuration names (e.g. 100B-1p-none, 100B-x5000000, produce-no-poll; "
+                         "default: all)")
     ap.add_argument("--port", type=int, default=int(os.environ.get("BENCH_KAFKA_PORT", "9592")),
                     help="port of the harness's Kafka (default 9592, env BENCH_KAFKA_PORT)")
     ap.add_argument("--workdir", default=os.environ.get("BENCH_KAFKA_WORKDIR", os.path.join(ROOT, ".kafka-bench")),

@@ -14,6 +14,7 @@ import itertools
 import logging
 import struct
 import threading
+from select import select as _select
 import time
 import weakref
 from collections import deque
@@ -726,20 +727,29 @@ class Producer(ProducerBase, HandleOwner):
 
     def poll(self, timeout: Optional[float] = None) -> int:
         """Serves delivery callbacks of ``produce``: hands pending records to
-        the library, waits up to ``timeout`` seconds (None or inf = until
-        one arrives; 0 = do not wait; NaN or negative is a ValueError) for the first result, then calls the
-        callbacks of every result available, in this thread. Returns the
+        the library (``poll(0)`` leaves that to the producer's flusher
+        thread, which does it at once), waits up to ``timeout`` seconds
+        (None or inf = until one arrives; 0 = do not wait; NaN or negative
+        is a ValueError) for the first result, then calls the callbacks of
+        every result available, in this thread. Returns the
         number of results served. An exception raised by a callback
         propagates; the results after it stay queued for the next poll.
 
-        Called from a delivery callback (re-entrant), poll only hands
-        buffered records to the engine and returns 0 at once: the
+        Called from a delivery callback (re-entrant), poll serves nothing
+        and returns 0 at once (with a timeout it first hands buffered
+        records to the engine): the
         poll/flush/close running the callback serves the other results
         once it returns, so each callback runs exactly once, in order."""
         if self._forked_from:
             raise self._closed_error()  # ForkError: the parent owns the records
         timeout = check_time("timeout", timeout, none_ok=True, unbounded=True)
-        if len(self._pending):
+        if timeout != 0 and len(self._pending):
+            # A waiting poll hands pending records over itself. poll(0)
+            # leaves them to the flusher thread, woken by produce() when
+            # the first record became pending: pushing from poll(0), which
+            # a confluent-kafka loop calls after every produce(), would
+            # cross into the library once per record (and wake the
+            # flusher once per record).
             self._push()
         if self._serving == threading.get_ident():
             # Called from a delivery callback: the poll/flush/close running
@@ -753,6 +763,10 @@ class Producer(ProducerBase, HandleOwner):
                     return self._serve()
             if timeout and timeout > 0 and self._handle:
                 time.sleep(timeout)
+            return 0
+        if timeout == 0 and not self._backlog and not _select([q.fd], (), (), 0)[0]:
+            # Nothing due: the queue's wake pipe is readable while results
+            # wait (_bridge.EventQueue), so poll(0) needs no library call.
             return 0
         forever = timeout is None  # check_time: inf is None here, negative refused
         deadline = time.monotonic() + (0 if timeout is None else timeout)

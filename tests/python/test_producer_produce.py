@@ -70,6 +70,28 @@ def test_poll_serves_results(producer: gofka.Producer, topic: str) -> None:
     assert time.monotonic() - start < 5
 
 
+@pytest.mark.parametrize("speedups", [True, False], ids=["speedups", "pure-python"])
+def test_poll_zero_alone_serves_every_result(brokers: str, topic: str, speedups: bool) -> None:
+    """The confluent-kafka loop: produce() then poll(0), nothing that
+    waits. poll(0) leaves pending records to the flusher thread and skips
+    the library when nothing is due, so every record must still be handed
+    over and every callback served by poll(0) calls alone."""
+    rec = Recorder()
+    with gofka.Producer(brokers, timeout=20, linger_ms=5) as p:
+        if not speedups:
+            p.__dict__.pop("produce", None)  # the Python-level produce (the C fast path is an instance attribute)
+        for i in range(300):
+            p.produce(topic, b"v%d" % i, partition=0, on_delivery=rec)
+            p.poll(0)
+        deadline = time.monotonic() + 30
+        while len(rec.calls) < 300 and time.monotonic() < deadline:
+            p.poll(0)
+        assert len(rec.calls) == 300, "poll(0) alone served %d of 300" % len(rec.calls)
+        assert rec.errors() == []
+        assert [m.offset for _, m, _ in rec.calls] == list(range(300))
+        assert p.poll(0) == 0
+
+
 def test_partitioner_default_keyed_and_sticky(brokers: str, topic: str) -> None:
     with gofka.AdminClient(brokers, timeout=15) as admin:
         admin.create_topic(topic, num_partitions=4)
