@@ -865,6 +865,12 @@ func (c *Consumer) pollEvents(ctx context.Context, max int) ([]*Record, []Rebala
 		if len(c.errs) > 0 {
 			err := c.errs[0]
 			c.errs = c.errs[1:]
+			if wire.CodeOf(err) == wire.ErrAllBrokersDown && c.cl.unreachableFor(time.Now()) == 0 {
+				// A broker answered since the outage was reported (the
+				// watcher drops it too, but only at its next tick): the
+				// report is stale, not an error of this Poll.
+				continue // c.mu still held, as at the top of the loop
+			}
 			c.mu.Unlock()
 			return nil, nil, err
 		}

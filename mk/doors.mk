@@ -44,7 +44,7 @@ TEST_C_FLAGS := -Wall -Wextra -Werror -pedantic -Iinclude -pthread -g
 # gcc-aarch64-linux-gnu).
 WHEEL_ARCHES ?= $(sort $(shell uname -m) aarch64)
 
-.PHONY: wheel wheels sdist install uninstall test-c test-packaging test-aarch64
+.PHONY: wheel wheels sdist dist install uninstall test-c test-packaging test-aarch64
 
 # The wheel builds libgofka.so and the optional C extension gofka._speedups
 # itself (setup.py runs build.sh, then build_ext); stale setuptools build
@@ -96,6 +96,10 @@ sdist: $(SDIST_ENV)/.ok
 	$(SDIST_ENV)/bin/python -c 'import sys; from setuptools import build_meta as b; print(b.build_sdist(sys.argv[1]))' \
 	    $(WHEEL_DIR) > $(DOORS_BUILD)/sdist.log
 	@ls $(WHEEL_DIR)/gofka-*.tar.gz
+
+# Everything a release uploads, in one command: the wheels of every
+# WHEEL_ARCHES and the sdist, side by side in $(WHEEL_DIR).
+dist: wheels sdist
 
 install: $(LIB)
 	install -d "$(DESTDIR)$(LIBDIR)" "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(PKGCONFIGDIR)"
