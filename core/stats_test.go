@@ -51,18 +51,25 @@ func TestProducerStats(t *testing.T) {
 	require.NoError(t, p.ProduceSync(ctx, recs...))
 
 	st = p.Stats()
-	require.EqualValues(t, n, st.Records)
+	// Records (and RecordsSent) count a resent batch again: on a real
+	// broker the first batch to a topic created moments ago can be refused
+	// and retried (a clean-clone CI run saw 51 for 50 with one retry).
+	require.GreaterOrEqual(t, st.Records, int64(n))
+	if st.Retries == 0 {
+		require.EqualValues(t, n, st.Records)
+	}
 	require.EqualValues(t, n, st.Acknowledged)
 	require.Zero(t, st.Failed)
 	require.Zero(t, st.BufferedRecords)
 	// buffer.memory is given back just after the promises run.
 	require.Eventually(t, func() bool { return p.Stats().BufferBytes == 0 }, 5*time.Second, time.Millisecond)
 	require.Len(t, st.Partitions, 2)
-	var batches, bytes int64
+	var batches, bytes, sent int64
 	for i, ps := range st.Partitions {
 		require.Equal(t, topic, ps.Topic)
 		require.EqualValues(t, i, ps.Partition)
-		require.EqualValues(t, n/2, ps.RecordsSent)
+		require.GreaterOrEqual(t, ps.RecordsSent, int64(n/2))
+		sent += ps.RecordsSent
 		require.Positive(t, ps.BatchesSent)
 		require.GreaterOrEqual(t, ps.Leader, int32(0))
 		require.Zero(t, ps.QueuedRecords)
@@ -70,6 +77,7 @@ func TestProducerStats(t *testing.T) {
 		batches += ps.BatchesSent
 		bytes += ps.BytesSent
 	}
+	require.Equal(t, st.Records, sent, "the partitions' records add up to the producer's")
 	require.Equal(t, st.Batches, batches, "the partitions' batches add up to the producer's")
 	require.Equal(t, st.Bytes, bytes, "the partitions' bytes add up to the producer's")
 

@@ -203,11 +203,14 @@ static void test_producer_stats(void) {
     REQUIRE_RC(GOFKA_OK, gofka_producer_stats(p, &json, NULL, &err), &err); /* len_out may be NULL */
     REQUIRE(json != NULL);
     CHECK(json_ok(json));
-    CHECK(json_int(json, "records") == 5);
+    /* records counts a resent batch again (a fresh topic's first batch can
+     * be refused and retried on a real broker): exact without retries */
+    CHECK(json_int(json, "records") >= 5);
+    CHECK(json_int(json, "retries") > 0 || json_int(json, "records") == 5);
     CHECK(json_int(json, "acknowledged") == 5);
     CHECK(json_int(json, "failed") == 0);
     CHECK(contains(json, topic));
-    CHECK(json_int(json, "records_sent") == 5);
+    CHECK(json_int(json, "records_sent") == json_int(json, "records")); /* one partition */
     CHECK(json_int(json, "requests_sent") > 0);
     CHECK(json_int(json, "rtt_samples") > 0);
     CHECK(contains(json, "\"state\":\"up\""));

@@ -36,10 +36,12 @@ def _check(text: str) -> None:
         by_name.setdefault(name, 0.0)
         by_name[name] += value
     # 100 records produced, 50 consumed and committed: the lag is the rest.
-    assert by_name["gofka_producer_records_sent_total"] == 100
+    # records sent counts a resent batch again (a real broker can refuse a
+    # fresh topic's first batch): at least the 100, the same per partition
+    assert by_name["gofka_producer_records_sent_total"] >= 100
     assert by_name["gofka_producer_records_acknowledged_total"] == 100
     assert by_name["gofka_producer_delivery_errors_total"] == 0
-    assert by_name["gofka_producer_partition_records_sent_total"] == 100
+    assert by_name["gofka_producer_partition_records_sent_total"] == by_name["gofka_producer_records_sent_total"]
     assert by_name["gofka_consumer_commits_total"] == 1
     assert by_name["gofka_consumer_partition_position"] == 50
     assert by_name["gofka_consumer_partition_lag"] == 50

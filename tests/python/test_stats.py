@@ -52,13 +52,17 @@ def test_producer_stats(brokers: str, topic: str) -> None:
         for i in range(10):
             p.send(topic, b"v%d" % i, partition=0)
         s = p.stats()
-        assert s["records"] == 10 and s["acknowledged"] == 10 and s["failed"] == 0
+        # records counts a resent batch again (a fresh topic's first batch
+        # can be refused and retried on a real broker): exact without retries
+        assert s["records"] >= 10 and (s["retries"] > 0 or s["records"] == 10)
+        assert s["acknowledged"] == 10 and s["failed"] == 0
         assert s["buffered_records"] == 0
         _wait(lambda: p.stats()["buffer_bytes"] == 0)  # buffer.memory is given back just after the results
         [part] = s["partitions"]
         assert set(part) == PRODUCER_PART_KEYS
         assert part["topic"] == topic and part["partition"] == 0
-        assert part["records_sent"] == 10 and part["batches_sent"] >= 1 and part["queued_records"] == 0
+        assert part["records_sent"] >= 10 and (part["retries"] > 0 or part["records_sent"] == 10)
+        assert part["batches_sent"] >= 1 and part["queued_records"] == 0
         _check_brokers(s)
     with pytest.raises(GofkaError) as exc:
         p.stats()
@@ -118,8 +122,9 @@ def test_async_clients_stats(brokers: str, topic: str) -> None:
         async with gofka.AsyncProducer(brokers, timeout=15) as p:
             await p.send(topic, b"x", partition=0)
             s = p.stats()  # synchronous, on the loop
-            assert s["type"] == "producer" and s["records"] == 1
-            assert s["partitions"][0]["records_sent"] == 1
+            assert s["type"] == "producer" and s["acknowledged"] == 1
+            assert s["records"] >= 1 and (s["retries"] > 0 or s["records"] == 1)
+            assert s["partitions"][0]["records_sent"] == s["records"]
         with pytest.raises(GofkaError):
             p.stats()
         c = gofka.AsyncConsumer(brokers, "stats-a-" + topic, [topic], timeout=15)
