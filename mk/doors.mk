@@ -125,16 +125,18 @@ TEST_C_RUN ?=
 C_TEST_EXTRA := $(filter-out tests/c/test_gofka.c,$(wildcard tests/c/test_*.c))
 C_TEST_BINS := $(DOORS_BUILD)/test_gofka $(patsubst tests/c/%.c,$(DOORS_BUILD)/%,$(C_TEST_EXTRA))
 
-$(DOORS_BUILD)/test_gofka: tests/c/test_gofka.c tests/c/test_cxx.cpp tests/c/harness.h include/gofka.h $(LIB)
+$(DOORS_BUILD)/test_gofka: tests/c/test_gofka.c tests/c/harness.c tests/c/test_cxx.cpp tests/c/harness.h include/gofka.h $(LIB)
 	@mkdir -p $(DOORS_BUILD)
 	$(CC) -std=c11 $(TEST_C_FLAGS) -c tests/c/test_gofka.c -o $(DOORS_BUILD)/test_gofka.o
+	$(CC) -std=c11 $(TEST_C_FLAGS) -c tests/c/harness.c -o $(DOORS_BUILD)/harness.o
 	$(CXX) -std=c++11 $(TEST_C_FLAGS) -c tests/c/test_cxx.cpp -o $(DOORS_BUILD)/test_cxx.o
-	$(CXX) -pthread -o $@ $(DOORS_BUILD)/test_gofka.o $(DOORS_BUILD)/test_cxx.o \
+	$(CXX) -pthread -o $@ $(DOORS_BUILD)/test_gofka.o $(DOORS_BUILD)/harness.o $(DOORS_BUILD)/test_cxx.o \
 	    -L$(dir $(LIB)) -lgofka -Wl,-rpath,$(abspath $(dir $(LIB)))
 
-$(DOORS_BUILD)/test_%: tests/c/test_%.c include/gofka.h $(LIB)
+# Every other test binary: its file plus the shared harness (harness.c).
+$(DOORS_BUILD)/test_%: tests/c/test_%.c tests/c/harness.c tests/c/harness.h include/gofka.h $(LIB)
 	@mkdir -p $(DOORS_BUILD)
-	$(CC) -std=c11 $(TEST_C_FLAGS) $< -o $@ -L$(dir $(LIB)) -lgofka -Wl,-rpath,$(abspath $(dir $(LIB)))
+	$(CC) -std=c11 $(TEST_C_FLAGS) $< tests/c/harness.c -o $@ -L$(dir $(LIB)) -lgofka -Wl,-rpath,$(abspath $(dir $(LIB)))
 
 test-c: $(C_TEST_BINS)
 	@p=0; f=0; for t in $(C_TEST_BINS); do \

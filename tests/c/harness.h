@@ -1,6 +1,7 @@
 /*
- * harness.h - a minimal test harness shared by the C tests (test_gofka.c,
- * which defines it) and the C++ tests (test_cxx.cpp).
+ * harness.h - the minimal test harness of every C test binary (implemented
+ * in harness.c): test_gofka.c with the C++ tests (test_cxx.cpp), and each
+ * other tests/c/test_*.c.
  *
  * A test is a void function run by harness_run(); CHECK records a failure
  * and goes on, REQUIRE records one and returns from the test. The binary
@@ -21,6 +22,10 @@ extern "C" {
 /* Records a failure of the running test. detail may be NULL. */
 void harness_fail(const char *file, int line, const char *expr, const char *detail);
 
+/* Records a failure described by `what`, with the error struct's code,
+ * name and message (err may be NULL). */
+void harness_fail_err(const char *file, int line, const char *what, const gofka_error_t *err);
+
 /* Records a failure when a call returned `got` instead of `want`, with the
  * error struct's name and message (err may be NULL). Returns 1 on a match. */
 int harness_check_rc(const char *file, int line, const char *expr, int32_t want, int32_t got,
@@ -32,6 +37,11 @@ void harness_run(const char *name, void (*fn)(void));
 /* The bootstrap string of the cluster under test (GOFKA_BROKERS or the
  * dev cluster main() started through the C API). */
 const char *harness_brokers(void);
+
+/* The binary's main: finds the cluster under test, runs tests (a function
+ * of harness_run calls), prints "N passed, N failed" last and returns the
+ * exit status. */
+int harness_main(void (*tests)(void));
 
 /* A fresh topic name "gofka-c-<prefix>-<pid>-<n>" in a static buffer of
  * the caller's (size >= 96). */
@@ -60,6 +70,8 @@ void cxx_tests(void);
 /* CHECK_RC(want, call, &err): the call returns `want` (and err says so). */
 #define CHECK_RC(want, call, errp) \
     ((void)harness_check_rc(__FILE__, __LINE__, #call, (want), (call), (errp)))
+
+#define RUN(fn) harness_run(#fn, fn)
 
 #define REQUIRE_RC(want, call, errp) \
     do { \

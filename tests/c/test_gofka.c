@@ -25,56 +25,10 @@
 /* Harness                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static int passed, failed, current_failures;
-static char brokers[1024];
-static unsigned topic_counter;
-
-void harness_fail(const char *file, int line, const char *expr, const char *detail) {
-    current_failures++;
-    fprintf(stderr, "  %s:%d: check failed: %s%s%s\n", file, line, expr, detail ? ": " : "", detail ? detail : "");
-}
-
-int harness_check_rc(const char *file, int line, const char *expr, int32_t want, int32_t got,
-                     const gofka_error_t *err) {
-    char detail[1200];
-    if (got != want) {
-        snprintf(detail, sizeof detail, "returned %d, want %d (%s: %s)", (int)got, (int)want,
-                 err ? err->name : "?", err ? err->message : "?");
-        harness_fail(file, line, expr, detail);
-        return 0;
-    }
-    if (err && err->code != got) {
-        snprintf(detail, sizeof detail, "err->code %d differs from the return value %d", (int)err->code, (int)got);
-        harness_fail(file, line, expr, detail);
-        return 0;
-    }
-    return 1;
-}
-
-void harness_run(const char *name, void (*fn)(void)) {
-    current_failures = 0;
-    fn();
-    if (current_failures == 0) {
-        passed++;
-        printf("ok   %s\n", name);
-    } else {
-        failed++;
-        printf("FAIL %s\n", name);
-    }
-    fflush(stdout);
-}
-
-const char *harness_brokers(void) { return brokers; }
-
-void harness_topic(char *buf, size_t size, const char *prefix) {
-    snprintf(buf, size, "gofka-c-%s-%ld-%u", prefix, (long)getpid(), ++topic_counter);
-}
-
-#define RUN(fn) harness_run(#fn, fn)
 
 /* A producer/admin configuration for the cluster under test. */
 static void config_for(char *buf, size_t size, const char *extra) {
-    snprintf(buf, size, "bootstrap.servers=%s\nclient.id=gofka-c-tests\n%s", brokers, extra ? extra : "");
+    snprintf(buf, size, "bootstrap.servers=%s\nclient.id=gofka-c-tests\n%s", harness_brokers(), extra ? extra : "");
 }
 
 static gofka_handle_t new_producer(void) {
@@ -908,28 +862,7 @@ static void test_engine_log(void) {
 
 /* ------------------------------------------------------------------------ */
 
-int main(void) {
-    gofka_handle_t cluster = 0;
-    gofka_error_t err;
-    const char *env = getenv("GOFKA_BROKERS");
-
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    if (env && *env) {
-        snprintf(brokers, sizeof brokers, "%s", env);
-        printf("# cluster: GOFKA_BROKERS=%s\n", brokers);
-    } else {
-        char *list = NULL;
-        if (gofka_devcluster_new(1, 0, &cluster, &err) != GOFKA_OK ||
-            gofka_devcluster_brokers(cluster, &list, NULL, &err) != GOFKA_OK) {
-            fprintf(stderr, "cannot start a dev cluster: %s: %s\n", err.name, err.message);
-            printf("0 passed, 1 failed\n");
-            return 1;
-        }
-        snprintf(brokers, sizeof brokers, "%s", list);
-        gofka_free(list);
-        printf("# cluster: dev cluster at %s\n", brokers);
-    }
-
+static void all_tests(void) {
     RUN(test_version_and_abi);
     RUN(test_error_table);
     RUN(test_debug_stats);
@@ -949,8 +882,6 @@ int main(void) {
     RUN(test_admin_call);
     RUN(test_engine_log);
     cxx_tests();
-
-    if (cluster) gofka_devcluster_close(cluster, NULL);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
 }
+
+int main(void) { return harness_main(all_tests); }

@@ -6,13 +6,10 @@
  * while one of them closes it. Every call must return its documented code,
  * never crash or hang.
  *
- * A separate binary with its own small harness (so that test_gofka.c
- * needs no change):
- *   cc -std=c11 -Iinclude tests/c/test_misuse_faults.c -Lpython/gofka \
- *      -lgofka -lpthread -Wl,-rpath,$PWD/python/gofka -o test_misuse_faults
+ * A binary of its own with the shared harness (harness.c; make test-c):
+ *   cc -std=c11 -Iinclude tests/c/test_misuse_faults.c tests/c/harness.c \
+ *      -Lpython/gofka -lgofka -lpthread -Wl,-rpath,$PWD/python/gofka -o test_misuse_faults
  * It uses GOFKA_BROKERS, else a dev cluster started through the C API.
- * Prints "ok"/"FAIL" per test and "N passed, N failed" last; exits 1 on a
- * failure.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -26,52 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gofka.h"
-
-static int passed, failed, failures;
-static char brokers[1024];
-
-static void fail_at(const char *file, int line, const char *what, const gofka_error_t *err) {
-    failures++;
-    printf("  %s:%d: %s", file, line, what);
-    if (err) printf(" [%d %s: %s]", err->code, err->name, err->message);
-    printf("\n");
-}
-
-#define CHECK(cond) \
-    do { \
-        if (!(cond)) fail_at(__FILE__, __LINE__, #cond, NULL); \
-    } while (0)
-#define REQUIRE(cond) \
-    do { \
-        if (!(cond)) { \
-            fail_at(__FILE__, __LINE__, #cond, NULL); \
-            return; \
-        } \
-    } while (0)
-/* The call returns `want`. */
-#define CHECK_RC(want, call, errp) \
-    do { \
-        int32_t rc_ = (call); \
-        if (rc_ != (want)) { \
-            char m_[256]; \
-            snprintf(m_, sizeof m_, "%s returned %d, want %d", #call, (int)rc_, (int)(want)); \
-            fail_at(__FILE__, __LINE__, m_, (errp)); \
-        } \
-    } while (0)
-
-static void run(const char *name, void (*fn)(void)) {
-    failures = 0;
-    fn();
-    if (failures) {
-        failed++;
-        printf("FAIL %s\n", name);
-    } else {
-        passed++;
-        printf("ok   %s\n", name);
-    }
-}
-#define RUN(fn) run(#fn, fn)
+#include "harness.h"
 
 static double now_s(void) {
     struct timespec ts;
@@ -99,7 +51,7 @@ static gofka_handle_t new_client(const char *kind, const char *servers, const ch
     else
         rc = gofka_admin_new(cfg, &h, &err);
     if (rc != GOFKA_OK) {
-        fail_at(__FILE__, __LINE__, "creating a client", &err);
+        harness_fail_err(__FILE__, __LINE__, "creating a client", &err);
         return 0;
     }
     return h;
@@ -134,7 +86,7 @@ static void test_huge_lengths(void) {
     int64_t offset = 7;
     static uint8_t big[2 << 20];
     uint8_t rec[32];
-    gofka_handle_t p = new_client("producer", brokers, NULL);
+    gofka_handle_t p = new_client("producer", harness_brokers(), NULL);
     REQUIRE(p != 0);
     topic_name(topic, sizeof topic, "huge");
     /* lengths beyond what any buffer can be: refused before any read */
@@ -176,15 +128,15 @@ static void test_invalid_topic_names(void) {
     int64_t offset;
     char args[512];
     char *json = NULL;
-    gofka_handle_t p = new_client("producer", brokers, NULL);
-    gofka_handle_t a = new_client("admin", brokers, NULL);
+    gofka_handle_t p = new_client("producer", harness_brokers(), NULL);
+    gofka_handle_t a = new_client("admin", harness_brokers(), NULL);
     REQUIRE(p != 0 && a != 0);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         int32_t rc = gofka_producer_send(p, names[i], 0, NULL, -1, (const uint8_t *)"v", 1, NULL, 0, -1, 10000, &offset, &err);
         if (rc != 17 /* INVALID_TOPIC_EXCEPTION */ && rc != GOFKA_ERR_INVALID_ARGUMENT) {
             char m[400];
             snprintf(m, sizeof m, "send to topic \"%.40s\" returned %d, want INVALID_TOPIC_EXCEPTION (17)", names[i], (int)rc);
-            fail_at(__FILE__, __LINE__, m, rc ? &err : NULL);
+            harness_fail_err(__FILE__, __LINE__, m, rc ? &err : NULL);
         }
         if (strchr(names[i], '"') == NULL && strchr(names[i], '\x01') == NULL) {
             snprintf(args, sizeof args, "{\"topics\": [{\"name\": \"%s\", \"num_partitions\": 1, \"replication_factor\": 1}]}",
@@ -195,7 +147,7 @@ static void test_invalid_topic_names(void) {
             if (rc != 17 && rc != GOFKA_ERR_INVALID_ARGUMENT) {
                 char m[400];
                 snprintf(m, sizeof m, "create_topic \"%.40s\" returned %d, want INVALID_TOPIC_EXCEPTION (17)", names[i], (int)rc);
-                fail_at(__FILE__, __LINE__, m, rc ? &err : NULL);
+                harness_fail_err(__FILE__, __LINE__, m, rc ? &err : NULL);
             }
         }
     }
@@ -247,7 +199,7 @@ static void close_while_blocked(const char *kind) {
     b.kind = kind;
     topic_name(b.topic, sizeof b.topic, "blocked");
     /* the consumer waits on a real, empty partition; the others on the hole */
-    b.h = new_client(kind, strcmp(kind, "consumer") == 0 ? brokers : hole, NULL);
+    b.h = new_client(kind, strcmp(kind, "consumer") == 0 ? harness_brokers() : hole, NULL);
     REQUIRE(b.h != 0);
     if (strcmp(kind, "consumer") == 0) {
         uint8_t parts[128];
@@ -278,7 +230,7 @@ static void close_while_blocked(const char *kind) {
     if (b.took > 0.5 + 5.0 || close_took > 5.0) {
         char m[200];
         snprintf(m, sizeof m, "%s: the blocked call took %.1f s, close %.1f s (rc %d)", kind, b.took, close_took, (int)b.rc);
-        fail_at(__FILE__, __LINE__, m, NULL);
+        harness_fail_err(__FILE__, __LINE__, m, NULL);
     }
 }
 
@@ -350,11 +302,11 @@ static void share_and_close(const char *kind) {
     struct sharer s[THREADS];
     char topic[96];
     int64_t offset;
-    gofka_handle_t h = new_client(kind, brokers, NULL);
+    gofka_handle_t h = new_client(kind, harness_brokers(), NULL);
     REQUIRE(h != 0);
     topic_name(topic, sizeof topic, "share");
     {
-        gofka_handle_t p = new_client("producer", brokers, NULL);
+        gofka_handle_t p = new_client("producer", harness_brokers(), NULL);
         REQUIRE(p != 0);
         CHECK_RC(GOFKA_OK, gofka_producer_send(p, topic, 0, NULL, -1, (const uint8_t *)"seed", 4, NULL, 0, -1, 10000, &offset, &err), &err);
         gofka_producer_close(p, 10000, &err);
@@ -382,7 +334,7 @@ static void share_and_close(const char *kind) {
             char m[200];
             snprintf(m, sizeof m, "%s thread %d: a call returned %d (want OK, CLIENT_CLOSED or INVALID_HANDLE)", kind, t,
                      (int)s[t].bad_rc);
-            fail_at(__FILE__, __LINE__, m, NULL);
+            harness_fail_err(__FILE__, __LINE__, m, NULL);
         }
     }
 }
@@ -393,30 +345,11 @@ static void test_eight_threads_share_and_close(void) {
     share_and_close("admin");
 }
 
-int main(void) {
-    gofka_handle_t cluster = 0;
-    gofka_error_t err;
-    const char *env = getenv("GOFKA_BROKERS");
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    if (env && *env) {
-        snprintf(brokers, sizeof brokers, "%s", env);
-    } else {
-        char *list = NULL;
-        if (gofka_devcluster_new(1, 0, &cluster, &err) != GOFKA_OK ||
-            gofka_devcluster_brokers(cluster, &list, NULL, &err) != GOFKA_OK) {
-            fprintf(stderr, "cannot start a dev cluster: %s: %s\n", err.name, err.message);
-            printf("0 passed, 1 failed\n");
-            return 1;
-        }
-        snprintf(brokers, sizeof brokers, "%s", list);
-        gofka_free(list);
-    }
-    printf("# cluster: %s\n", brokers);
+static void all_tests(void) {
     RUN(test_huge_lengths);
     RUN(test_invalid_topic_names);
     RUN(test_close_from_another_thread);
     RUN(test_eight_threads_share_and_close);
-    if (cluster) gofka_devcluster_close(cluster, NULL);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
 }
+
+int main(void) { return harness_main(all_tests); }

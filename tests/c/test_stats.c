@@ -5,12 +5,10 @@
  * counters move with the traffic, and the usual errors for bad handles and
  * NULL outputs.
  *
- * A separate binary with its own small harness (as test_misuse_faults.c):
- *   cc -std=c11 -Iinclude tests/c/test_stats.c -Lpython/gofka -lgofka \
- *      -Wl,-rpath,$PWD/python/gofka -o test_stats
+ * A binary of its own with the shared harness (harness.c; make test-c):
+ *   cc -std=c11 -Iinclude tests/c/test_stats.c tests/c/harness.c \
+ *      -Lpython/gofka -lgofka -Wl,-rpath,$PWD/python/gofka -o test_stats
  * It uses GOFKA_BROKERS, else a dev cluster started through the C API.
- * Prints "ok"/"FAIL" per test and "N passed, N failed" last; exits 1 on a
- * failure.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -21,61 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gofka.h"
-
-static int passed, failed, failures;
-static char brokers[1024];
-
-static void fail_at(const char *file, int line, const char *what, const gofka_error_t *err) {
-    failures++;
-    printf("  %s:%d: %s", file, line, what);
-    if (err) printf(" [%d %s: %s]", err->code, err->name, err->message);
-    printf("\n");
-}
-
-#define CHECK(cond) \
-    do { \
-        if (!(cond)) fail_at(__FILE__, __LINE__, #cond, NULL); \
-    } while (0)
-#define REQUIRE(cond) \
-    do { \
-        if (!(cond)) { \
-            fail_at(__FILE__, __LINE__, #cond, NULL); \
-            return; \
-        } \
-    } while (0)
-#define REQUIRE_RC(want, call, errp) \
-    do { \
-        int32_t rc_ = (call); \
-        if (rc_ != (want)) { \
-            char m_[256]; \
-            snprintf(m_, sizeof m_, "%s returned %d, want %d", #call, (int)rc_, (int)(want)); \
-            fail_at(__FILE__, __LINE__, m_, (errp)); \
-            return; \
-        } \
-    } while (0)
-#define CHECK_RC(want, call, errp) \
-    do { \
-        int32_t rc_ = (call); \
-        if (rc_ != (want)) { \
-            char m_[256]; \
-            snprintf(m_, sizeof m_, "%s returned %d, want %d", #call, (int)rc_, (int)(want)); \
-            fail_at(__FILE__, __LINE__, m_, (errp)); \
-        } \
-    } while (0)
-
-static void run(const char *name, void (*fn)(void)) {
-    failures = 0;
-    fn();
-    if (failures) {
-        failed++;
-        printf("FAIL %s\n", name);
-    } else {
-        passed++;
-        printf("ok   %s\n", name);
-    }
-}
-#define RUN(fn) run(#fn, fn)
+#include "harness.h"
 
 /* ---- a minimal JSON checker: is the text one well-formed value? ---- */
 
@@ -152,7 +96,7 @@ static long long json_int(const char *s, const char *key) {
 static int contains(const char *s, const char *needle) { return s && strstr(s, needle) != NULL; }
 
 static void config_for(char *buf, size_t size, const char *extra) {
-    snprintf(buf, size, "bootstrap.servers=%s\nclient.id=gofka-c-stats\n%s", brokers, extra ? extra : "");
+    snprintf(buf, size, "bootstrap.servers=%s\nclient.id=gofka-c-stats\n%s", harness_brokers(), extra ? extra : "");
 }
 
 static void topic_name(char *buf, size_t size, const char *what) {
@@ -286,29 +230,10 @@ static void test_consumer_and_admin_stats(void) {
     CHECK_RC(GOFKA_OK, gofka_admin_close(a, &err), &err);
 }
 
-int main(void) {
-    gofka_handle_t cluster = 0;
-    gofka_error_t err;
-    const char *env = getenv("GOFKA_BROKERS");
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    if (env && *env) {
-        snprintf(brokers, sizeof brokers, "%s", env);
-    } else {
-        char *list = NULL;
-        if (gofka_devcluster_new(1, 0, &cluster, &err) != GOFKA_OK ||
-            gofka_devcluster_brokers(cluster, &list, NULL, &err) != GOFKA_OK) {
-            fprintf(stderr, "cannot start a dev cluster: %s: %s\n", err.name, err.message);
-            printf("0 passed, 1 failed\n");
-            return 1;
-        }
-        snprintf(brokers, sizeof brokers, "%s", list);
-        gofka_free(list);
-    }
-    printf("# cluster: %s\n", brokers);
+static void all_tests(void) {
     RUN(test_json_checker);
     RUN(test_producer_stats);
     RUN(test_consumer_and_admin_stats);
-    if (cluster) gofka_devcluster_close(cluster, NULL);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
 }
+
+int main(void) { return harness_main(all_tests); }
