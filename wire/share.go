@@ -6,7 +6,7 @@ package wire
 //
 // Versions: the ones Apache Kafka 4.2+ accepts. Kafka 4.0's early-access v0
 // is gone from 4.1 on (ShareFetch/ShareAcknowledge v0 had PartitionMaxBytes
-// and no MaxRecords/BatchSize), so it is not implemented: heartbeat v1,
+// and no MaxRecords/BatchSize), so Gofka never negotiates it: heartbeat v1,
 // fetch and acknowledge v1-2 (v2 adds ShareAcquireMode and IsRenewAck,
 // KIP-1206/KIP-1222, and the acknowledge response's lock timeout).
 

@@ -7,6 +7,7 @@ partition-count cache). The two classes differ only in how they wait.
 
 from __future__ import annotations
 
+import abc
 import array
 import atexit
 import logging
@@ -703,7 +704,7 @@ compression_property = property(compression)
 # --------------------------------------------------------------------------
 
 
-class ProducerBase(HandleBase, ConnectedFlag):
+class ProducerBase(HandleBase, ConnectedFlag, metaclass=abc.ABCMeta):
     """What Producer and AsyncProducer share: the options (ProducerOptions,
     validated once) and the attributes they show, the native handle (made
     by ``_open_handle`` once the subclass set up its state), the custom
@@ -767,10 +768,12 @@ class ProducerBase(HandleBase, ConnectedFlag):
         periodically (see gofka._stats)."""
         return _stats.snapshot(self, _native.lib.gofka_producer_stats)
 
+    @abc.abstractmethod
     def _implicit_close(self, why: str, deadline: float) -> None:
         """Closes a producer the application did not close by ``deadline``
-        (time.monotonic()), reporting what was not delivered (subclass)."""
-        raise NotImplementedError
+        (time.monotonic()), reporting what was not delivered: Producer
+        and AsyncProducer each close in their own way (an abstract method,
+        so that a subclass without it cannot be made)."""
 
     def _close_at_exit(self, deadline: float) -> None:
         """The exit hook's close (see _close_at_exit of this module)."""
