@@ -136,18 +136,11 @@ func (p *Producer) InitTransactions(ctx context.Context) error {
 	t.opMu.Lock()
 	defer t.opMu.Unlock()
 	t.mu.Lock()
-	switch t.state {
-	case txnUninitialized, txnInitializing:
-		t.state = txnInitializing
-	case txnFatalError:
-		err := t.err
+	if err := t.admitLocked("InitTransactions", []txnState{txnUninitialized, txnInitializing}, txnFatalError); err != nil {
 		t.mu.Unlock()
 		return err
-	default:
-		s := t.state
-		t.mu.Unlock()
-		return txnStateError("InitTransactions", s)
 	}
+	t.state = txnInitializing
 	t.mu.Unlock()
 	ctx, cancel := p.txnBound(ctx)
 	defer cancel()
@@ -215,12 +208,8 @@ func (p *Producer) BeginTransaction() error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	switch t.state {
-	case txnReady:
-	case txnFatalError:
-		return t.err
-	default:
-		return txnStateError("BeginTransaction", t.state)
+	if err := t.admitLocked("BeginTransaction", []txnState{txnReady}, txnFatalError); err != nil {
+		return err
 	}
 	t.gen++
 	t.state = txnInTransaction
@@ -261,18 +250,12 @@ func (p *Producer) CommitTransaction(ctx context.Context) error {
 	t.opMu.Lock()
 	defer t.opMu.Unlock()
 	t.mu.Lock()
-	switch t.state {
-	case txnInTransaction, txnCommitting:
-		t.state = txnCommitting
-	case txnAbortableError, txnFatalError:
-		err := t.err
+	if err := t.admitLocked("CommitTransaction", []txnState{txnInTransaction, txnCommitting},
+		txnAbortableError, txnFatalError); err != nil {
 		t.mu.Unlock()
 		return err
-	default:
-		s := t.state
-		t.mu.Unlock()
-		return txnStateError("CommitTransaction", s)
 	}
+	t.state = txnCommitting
 	t.mu.Unlock()
 	ctx, cancel := p.txnBound(ctx)
 	defer cancel()
@@ -311,18 +294,12 @@ func (p *Producer) AbortTransaction(ctx context.Context) error {
 	t.opMu.Lock()
 	defer t.opMu.Unlock()
 	t.mu.Lock()
-	switch t.state {
-	case txnInTransaction, txnAbortableError, txnAborting:
-		t.state = txnAborting
-	case txnFatalError:
-		err := t.err
+	if err := t.admitLocked("AbortTransaction", []txnState{txnInTransaction, txnAbortableError, txnAborting},
+		txnFatalError); err != nil {
 		t.mu.Unlock()
 		return err
-	default:
-		s := t.state
-		t.mu.Unlock()
-		return txnStateError("AbortTransaction", s)
 	}
+	t.state = txnAborting
 	t.open.Store(0) // nothing more goes out
 	clear(t.pending)
 	t.mu.Unlock()

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/gofka/gofka/wire"
 )
@@ -80,6 +81,20 @@ func txnRetryCode(code wire.ErrorCode) bool {
 		return true
 	}
 	return false
+}
+
+// admitLocked is the state check that opens a transactional call (t.mu
+// held): nil when the state is one of from; the error that put the
+// producer in it when it is one of failed; INVALID_TXN_STATE naming op
+// otherwise. The caller then moves to the call's own state.
+func (t *txnManager) admitLocked(op string, from []txnState, failed ...txnState) error {
+	switch {
+	case slices.Contains(from, t.state):
+		return nil
+	case slices.Contains(failed, t.state):
+		return t.err
+	}
+	return txnStateError(op, t.state)
 }
 
 // txnStateError is the error of a call made in the wrong state.
