@@ -368,15 +368,8 @@ func (c *ShareConsumer) buildShareRequest(j *shareJob, maxRecs int, maxWait time
 		add(sp).AcknowledgementBatches = a.batches()
 	}
 	if !j.wanted && len(j.forget) == 0 {
-		req := &wire.ShareAcknowledgeRequest{GroupId: &group, MemberId: &member, ShareSessionEpoch: j.s.epoch}
-		for _, t := range topics {
-			at := wire.ShareAcknowledgeRequestTopic{TopicId: t.TopicId}
-			for _, p := range t.Partitions {
-				at.Partitions = append(at.Partitions, wire.ShareAcknowledgeRequestPartition{PartitionIndex: p.PartitionIndex, AcknowledgementBatches: p.AcknowledgementBatches})
-			}
-			req.Topics = append(req.Topics, at)
-		}
-		return req
+		// The acknowledgements alone: the same topics (one type for both).
+		return &wire.ShareAcknowledgeRequest{GroupId: &group, MemberId: &member, ShareSessionEpoch: j.s.epoch, Topics: topics}
 	}
 	req := &wire.ShareFetchRequest{GroupId: &group, MemberId: &member, ShareSessionEpoch: j.s.epoch,
 		MinBytes: c.cfg.FetchMinBytes, MaxBytes: c.cfg.FetchMaxBytes,

@@ -121,6 +121,24 @@ func (b *ShareAcknowledgementBatch) encode(w *Writer) {
 	w.Tags(flex)
 }
 
+// encodeShareTopics writes the topics of a ShareFetch or ShareAcknowledge
+// request: per partition its index and acknowledgement batches.
+func encodeShareTopics(w *Writer, flex bool, topics []ShareFetchRequestTopic) {
+	w.ArrayLen(flex, len(topics))
+	for i := range topics {
+		t := &topics[i]
+		w.UUID(t.TopicId)
+		w.ArrayLen(flex, len(t.Partitions))
+		for j := range t.Partitions {
+			p := &t.Partitions[j]
+			w.Int32(p.PartitionIndex)
+			encodeAckBatches(w, p.AcknowledgementBatches)
+			w.Tags(flex)
+		}
+		w.Tags(flex)
+	}
+}
+
 func encodeAckBatches(w *Writer, batches []ShareAcknowledgementBatch) {
 	w.ArrayLen(true, len(batches))
 	for i := range batches {
@@ -189,19 +207,7 @@ func (q *ShareFetchRequest) Encode(w *Writer, v int16) {
 		w.Int8(q.ShareAcquireMode)
 		w.Bool(q.IsRenewAck)
 	}
-	w.ArrayLen(flex, len(q.Topics))
-	for i := range q.Topics {
-		t := &q.Topics[i]
-		w.UUID(t.TopicId)
-		w.ArrayLen(flex, len(t.Partitions))
-		for j := range t.Partitions {
-			p := &t.Partitions[j]
-			w.Int32(p.PartitionIndex)
-			encodeAckBatches(w, p.AcknowledgementBatches)
-			w.Tags(flex)
-		}
-		w.Tags(flex)
-	}
+	encodeShareTopics(w, flex, q.Topics)
 	w.ArrayLen(flex, len(q.ForgottenTopicsData))
 	for i := range q.ForgottenTopicsData {
 		t := &q.ForgottenTopicsData[i]
@@ -334,18 +340,14 @@ type ShareAcknowledgeRequest struct {
 	Topics            []ShareAcknowledgeRequestTopic
 }
 
-// ShareAcknowledgeRequestTopic holds the acknowledgements of one topic.
-type ShareAcknowledgeRequestTopic struct {
-	TopicId    [16]byte
-	Partitions []ShareAcknowledgeRequestPartition
-}
+// ShareAcknowledgeRequestTopic holds the acknowledgements of one topic:
+// the same fields, encoded the same way, as a ShareFetch topic (whose
+// acknowledgements ride on the fetch), hence one type for both.
+type ShareAcknowledgeRequestTopic = ShareFetchRequestTopic
 
 // ShareAcknowledgeRequestPartition holds the acknowledgements of one
-// partition.
-type ShareAcknowledgeRequestPartition struct {
-	PartitionIndex         int32
-	AcknowledgementBatches []ShareAcknowledgementBatch
-}
+// partition (the type of ShareFetch's partitions: see above).
+type ShareAcknowledgeRequestPartition = ShareFetchRequestPartition
 
 func (*ShareAcknowledgeRequest) APIKey() int16            { return 79 }
 func (*ShareAcknowledgeRequest) Versions() (int16, int16) { return 1, 2 }
@@ -359,19 +361,7 @@ func (q *ShareAcknowledgeRequest) Encode(w *Writer, v int16) {
 	if v >= 2 {
 		w.Bool(q.IsRenewAck)
 	}
-	w.ArrayLen(flex, len(q.Topics))
-	for i := range q.Topics {
-		t := &q.Topics[i]
-		w.UUID(t.TopicId)
-		w.ArrayLen(flex, len(t.Partitions))
-		for j := range t.Partitions {
-			p := &t.Partitions[j]
-			w.Int32(p.PartitionIndex)
-			encodeAckBatches(w, p.AcknowledgementBatches)
-			w.Tags(flex)
-		}
-		w.Tags(flex)
-	}
+	encodeShareTopics(w, flex, q.Topics)
 	w.Tags(flex)
 }
 
