@@ -31,25 +31,14 @@ func (k *coordinator) get(ctx context.Context) (int32, error) {
 	}
 	k.mu.Unlock()
 	group := k.c.cfg.GroupID
-	resp, err := k.c.cl.Request(ctx, -1, &wire.FindCoordinatorRequest{Key: group, KeyType: wire.FindCoordinatorKeyTypeGroup})
+	node, err := k.c.cl.findCoordinator(ctx, group, wire.FindCoordinatorKeyTypeGroup, "group "+group)
 	if err != nil {
 		return -1, err
 	}
-	res, found := resp.(*wire.FindCoordinatorResponse).Coordinator(group)
-	if !found {
-		return -1, &wire.Error{Code: wire.ErrCoordinatorNotAvailable, Detail: "no coordinator returned for group " + group}
-	}
-	if res.ErrorCode != 0 {
-		detail := "finding the coordinator of group " + group
-		if res.ErrorMessage != nil && *res.ErrorMessage != "" {
-			detail += ": " + *res.ErrorMessage
-		}
-		return -1, &wire.Error{Code: wire.ErrorCode(res.ErrorCode), Detail: detail}
-	}
 	k.mu.Lock()
-	k.node, k.ok = res.NodeId, true
+	k.node, k.ok = node, true
 	k.mu.Unlock()
-	return res.NodeId, nil
+	return node, nil
 }
 
 // invalidate forgets node as the coordinator (it moved or failed).

@@ -120,25 +120,14 @@ func (c *ShareConsumer) coordinator(ctx context.Context) (int32, error) {
 	}
 	c.mu.Unlock()
 	group := c.cfg.GroupID
-	resp, err := c.cl.Request(ctx, -1, &wire.FindCoordinatorRequest{Key: group, KeyType: wire.FindCoordinatorKeyTypeGroup})
+	node, err := c.cl.findCoordinator(ctx, group, wire.FindCoordinatorKeyTypeGroup, "share group "+group)
 	if err != nil {
 		return -1, err
 	}
-	res, found := resp.(*wire.FindCoordinatorResponse).Coordinator(group)
-	if !found {
-		return -1, &wire.Error{Code: wire.ErrCoordinatorNotAvailable, Detail: "no coordinator returned for share group " + group}
-	}
-	if res.ErrorCode != 0 {
-		detail := "finding the coordinator of share group " + group
-		if res.ErrorMessage != nil && *res.ErrorMessage != "" {
-			detail += ": " + *res.ErrorMessage
-		}
-		return -1, &wire.Error{Code: wire.ErrorCode(res.ErrorCode), Detail: detail}
-	}
 	c.mu.Lock()
-	c.coordNode, c.coordOK = res.NodeId, true
+	c.coordNode, c.coordOK = node, true
 	c.mu.Unlock()
-	return res.NodeId, nil
+	return node, nil
 }
 
 // heartbeat sends one ShareGroupHeartbeat at epoch (0 joins with the

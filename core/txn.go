@@ -704,25 +704,14 @@ func (t *txnManager) coordinator(ctx context.Context) (int32, error) {
 	if node >= 0 {
 		return node, nil
 	}
-	resp, err := t.p.cl.Request(ctx, -1, &wire.FindCoordinatorRequest{Key: t.id, KeyType: wire.FindCoordinatorKeyTypeTransaction})
+	node, err := t.p.cl.findCoordinator(ctx, t.id, wire.FindCoordinatorKeyTypeTransaction, "transactional.id "+t.id)
 	if err != nil {
 		return -1, err
 	}
-	res, found := resp.(*wire.FindCoordinatorResponse).Coordinator(t.id)
-	if !found {
-		return -1, &wire.Error{Code: wire.ErrCoordinatorNotAvailable, Detail: "no coordinator returned for transactional.id " + t.id}
-	}
-	if res.ErrorCode != 0 {
-		detail := "finding the coordinator of transactional.id " + t.id
-		if res.ErrorMessage != nil && *res.ErrorMessage != "" {
-			detail += ": " + *res.ErrorMessage
-		}
-		return -1, &wire.Error{Code: wire.ErrorCode(res.ErrorCode), Detail: detail}
-	}
 	t.mu.Lock()
-	t.coord = res.NodeId
+	t.coord = node
 	t.mu.Unlock()
-	return res.NodeId, nil
+	return node, nil
 }
 
 // forgetCoordinator drops node as the coordinator (it moved or failed).

@@ -9,6 +9,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -134,24 +135,16 @@ func (t *txnManager) txnOffsetCommit(ctx context.Context, pid int64, epoch int16
 			}
 		}
 		if coord < 0 {
-			resp, err := p.cl.Request(ctx, -1, &wire.FindCoordinatorRequest{Key: group.GroupID, KeyType: wire.FindCoordinatorKeyTypeGroup})
+			node, err := p.cl.findCoordinator(ctx, group.GroupID, wire.FindCoordinatorKeyTypeGroup, "group "+group.GroupID)
 			if err != nil {
 				last = err
-				continue
-			}
-			res, found := resp.(*wire.FindCoordinatorResponse).Coordinator(group.GroupID)
-			switch {
-			case !found:
-				last = &wire.Error{Code: wire.ErrCoordinatorNotAvailable, Detail: "no coordinator returned for group " + group.GroupID}
-				continue
-			case res.ErrorCode != 0:
-				last = &wire.Error{Code: wire.ErrorCode(res.ErrorCode), Detail: "finding the coordinator of group " + group.GroupID}
-				if c := wire.ErrorCode(res.ErrorCode); !c.Retriable() && !txnRetryCode(c) {
-					return last
+				var werr *wire.Error
+				if errors.As(err, &werr) && !werr.Code.Retriable() && !txnRetryCode(werr.Code) {
+					return last // the coordinator's answer, final
 				}
 				continue
 			}
-			coord = int(res.NodeId)
+			coord = int(node)
 		}
 		req := &wire.TxnOffsetCommitRequest{TransactionalId: t.id, GroupId: group.GroupID, ProducerId: pid, ProducerEpoch: epoch,
 			GenerationId: group.GenerationID, MemberId: group.MemberID, GroupInstanceId: group.GroupInstanceID}
