@@ -746,13 +746,13 @@ func (p *Producer) failPending(recs []pendingRec, err error) {
 		mem += int64(pr.size)
 	}
 	p.mem.release(mem)
+	p.stats.failed.Add(int64(len(recs))) // before the promises, as in finishBatch
 	for _, pr := range recs {
 		pr.r.Offset = -1
 		if pr.fn != nil {
 			pr.fn(pr.r, err)
 		}
 	}
-	p.stats.failed.Add(int64(len(recs)))
 	p.doneOutstanding(int64(len(recs)))
 }
 
@@ -764,6 +764,14 @@ func (p *Producer) finishBatch(b *recBatch, res partResult) {
 	p.mem.release(b.mem)
 	if p.txn != nil && res.err != nil {
 		res.err = p.txn.recordFailed(res.err) // the transaction's TxnError
+	}
+	// Counted before the promises run: a caller that saw its result then
+	// finds it in Stats (tests and dashboards read them in that order).
+	n := len(b.proms)
+	if res.err == nil {
+		p.stats.acked.Add(int64(n))
+	} else {
+		p.stats.failed.Add(int64(n))
 	}
 	for i := range b.proms {
 		pr := &b.proms[i]
@@ -778,12 +786,6 @@ func (p *Producer) finishBatch(b *recBatch, res partResult) {
 		if pr.fn != nil {
 			pr.fn(pr.r, res.err)
 		}
-	}
-	n := len(b.proms)
-	if res.err == nil {
-		p.stats.acked.Add(int64(n))
-	} else {
-		p.stats.failed.Add(int64(n))
 	}
 	b.recycle()
 	p.doneOutstanding(int64(n))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,6 +114,41 @@ func TestProducerStats(t *testing.T) {
 	require.Zero(t, tot2.Errors, "connections the pool closes on purpose are no errors")
 	require.EqualValues(t, 2*n, st2.Records)
 	require.Greater(t, tot2.RequestsSent, tot.RequestsSent)
+}
+
+// A record's result is counted before its promise runs: whoever saw it
+// acknowledged (or failed) finds it in Stats, on every delivery path. A
+// clean-clone CI run once read acknowledged=0 right after an awaited send.
+func TestProducerStatsCountBeforeResult(t *testing.T) {
+	brokers := testBrokers(t)
+	topic := consumerTestTopic(t, brokers, 1)
+	p := newTestProducer(t, brokers)
+	ctx := testCtx(t, 30*time.Second)
+	const n = 40
+	var seen atomic.Int64
+	short := make(chan int64, 2*n)
+	var wg sync.WaitGroup
+	check := func(_ *Record, _ error) {
+		d := seen.Add(1)
+		if st := p.Stats(); st.Acknowledged+st.Failed < d {
+			short <- st.Acknowledged + st.Failed
+		}
+		wg.Done()
+	}
+	wg.Add(2 * n)
+	for i := 0; i < n; i++ {
+		p.Produce(ctx, &Record{Topic: topic, Value: []byte("v")}, check)
+		// Partition 7 does not exist: these fail.
+		p.Produce(ctx, &Record{Topic: topic, Partition: 7, ManualPartition: true, Value: []byte("v")}, check)
+	}
+	wg.Wait()
+	close(short)
+	for got := range short {
+		t.Errorf("a promise ran before its record was counted (stats total %d)", got)
+	}
+	st := p.Stats()
+	require.EqualValues(t, n, st.Acknowledged)
+	require.EqualValues(t, n, st.Failed)
 }
 
 // The queue depth shows records a partition holds before they are sent.
