@@ -948,8 +948,9 @@ int32_t gofka_oauth_token_set(gofka_handle_t client, const char *token, gofka_er
  * "handles_by_kind":{"producer":int,...} (kinds with live handles only),
  * "heap_alloc_bytes":int, "heap_objects":int, "heap_sys_bytes":int,
  * "sys_bytes":int (memory the Go runtime took from the OS), "num_gc":int,
- * "cgo_calls":int}. With gc non-zero a garbage collection runs first, so
- * the heap figures count live memory only (that pauses the library
+ * "cgo_calls":int}. With gc non-zero a garbage collection runs first and
+ * the freed memory is returned to the OS, so the heap figures (and the
+ * process's RSS) count live memory only (that pauses the library
  * briefly); otherwise it never blocks. *json_out is freed with gofka_free.
  * Thread-safe. */
 int32_t gofka_debug_stats(int32_t gc, char **json_out, size_t *len_out, gofka_error_t *err);

@@ -250,6 +250,13 @@ class Producer(ProducerBase, HandleOwner):
         # itself (C speedups or pure Python, see PendingRecords).
         self._pending = PendingRecords(self, normalize_record, PARTITION_DEFAULT, self._record_limit, _PUSH_RECORDS)
         self._bind_produce()
+        # poll(0) finding nothing due is answered in C (IdlePoll) unless a
+        # subclass overrides poll; None without the C speedups. Its fd
+        # follows self._queue (set in _event_queue, -1 once released).
+        self._idle_poll: Any = None
+        if _speedups is not None and type(self).poll is Producer.poll:
+            self._idle_poll = _speedups.IdlePoll(self, Producer.poll, self._backlog)
+            self.poll = self._idle_poll  # type: ignore[method-assign]
         self._queues = _QueuePool()  # private event queues of blocking sends
         # The thread serving callbacks now (under _poll_lock), else None: a
         # poll/flush/close made from a callback sees it (re-entrant call).
@@ -722,6 +729,8 @@ class Producer(ProducerBase, HandleOwner):
             with self._lock:
                 if self._queue is None:
                     self._queue = EventQueue()
+                    if self._idle_poll is not None:
+                        self._idle_poll.fd = self._queue.fd
                 q = self._queue
         return q
 
@@ -739,7 +748,11 @@ class Producer(ProducerBase, HandleOwner):
         and returns 0 at once (with a timeout it first hands buffered
         records to the engine): the
         poll/flush/close running the callback serves the other results
-        once it returns, so each callback runs exactly once, in order."""
+        once it returns, so each callback runs exactly once, in order.
+
+        ``poll(0)`` with no result due is cheap (with the C speedups it
+        is answered in C, gofka._speedups.IdlePoll, without a library
+        call), so calling it after every ``produce`` costs little."""
         if self._forked_from:
             raise self._closed_error()  # ForkError: the parent owns the records
         timeout = check_time("timeout", timeout, none_ok=True, unbounded=True)
@@ -952,6 +965,8 @@ class Producer(ProducerBase, HandleOwner):
         # handle reads 0 already): produce() raises ForkError, and locks a
         # thread of the parent may have held are new.
         self._pending.closed = True
+        if self._idle_poll is not None:
+            self._idle_poll.fd = -1  # poll(0) reaches the method, which raises ForkError
         self._push_lock = threading.Lock()
         self._poll_lock = threading.RLock()
 
@@ -1036,6 +1051,8 @@ class Producer(ProducerBase, HandleOwner):
                     except Exception:
                         _log.exception("delivery callback raised during close")
             finally:
+                if self._idle_poll is not None:
+                    self._idle_poll.fd = -1  # before the fd is closed (and reused)
                 self._queue = None
                 q.close()
 

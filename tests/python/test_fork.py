@@ -534,3 +534,28 @@ def test_forked_child_builds_errors_from_codes_without_the_engine(tmp_path: Any,
     ''')
     assert_ok(res["child"])
     assert res["child"]["value"] == ["ConnectionError", "NO_BROKERS_AVAILABLE", True], res
+
+
+def test_inherited_producer_poll_raises_fork_error_on_every_path(tmp_path: Any, brokers: str, topic: str) -> None:
+    # poll(0) with nothing due is answered without the library (in C when
+    # the speedups are built, gofka._speedups.IdlePoll): in a forked child
+    # every form of it must still raise ForkError, not report "nothing due"
+    # from the parent's inherited event queue.
+    res = run_script(tmp_path, brokers, topic, r'''
+        p = gofka.Producer(BROKERS, timeout=20)
+        p.produce(TOPIC, b"before-fork", partition=0)
+        assert p.flush(20) == 0 and p.poll(0) == 0  # the event queue exists, nothing is due
+        forms = {"poll(0)": lambda: p.poll(0), "poll(0.0)": lambda: p.poll(0.0),
+                 "poll(timeout=0)": lambda: p.poll(timeout=0), "poll(0.01)": lambda: p.poll(0.01),
+                 "flush(0)": lambda: p.flush(0)}
+        out = {name: in_child(fn, exit_code=5) for name, fn in forms.items()}
+        out["parent"] = outcome_of(lambda: p.poll(0))
+        p.close()
+        report(**out)
+    ''', classes=True)
+    assert res.pop("parent") == {"outcome": "ok", "value": 0}
+    for name, out in res.items():
+        if name.startswith("_"):
+            continue
+        assert_fork_error(dict(out, form=name))
+        assert out["exit"] == 5, (name, out)

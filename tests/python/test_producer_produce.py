@@ -79,7 +79,9 @@ def test_poll_zero_alone_serves_every_result(brokers: str, topic: str, speedups:
     rec = Recorder()
     with gofka.Producer(brokers, timeout=20, linger_ms=5) as p:
         if not speedups:
-            p.__dict__.pop("produce", None)  # the Python-level produce (the C fast path is an instance attribute)
+            # the Python-level produce and poll (the C fast paths are instance attributes)
+            p.__dict__.pop("produce", None)
+            p.__dict__.pop("poll", None)
         for i in range(300):
             p.produce(topic, b"v%d" % i, partition=0, on_delivery=rec)
             p.poll(0)
@@ -90,6 +92,59 @@ def test_poll_zero_alone_serves_every_result(brokers: str, topic: str, speedups:
         assert rec.errors() == []
         assert [m.offset for _, m, _ in rec.calls] == list(range(300))
         assert p.poll(0) == 0
+
+
+POLL_ARGUMENTS = [
+    ((0,), {}), ((0.0,), {}), ((-0.0,), {}), ((), {"timeout": 0}), ((), {"timeout": 0.0}),
+    ((False,), {}), ((True,), {}), ((-1,), {}), ((float("nan"),), {}), (("0",), {}), ((b"0",), {}),
+    ((0.001,), {}), ((1 << 80,), {}), ((0, 1), {}), ((), {"timeout": 0, "other": 1}), ((), {"tmo": 0}),
+]
+
+
+def _outcome(fn: Any) -> Any:
+    try:
+        return ("ok", fn())
+    except Exception as exc:  # the type and message are compared
+        return ("error", type(exc).__name__, str(exc))
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["open", "closed"])
+def test_poll_fast_path_answers_as_the_method(brokers: str, topic: str, closed: bool) -> None:
+    """With the C speedups, Producer.poll is an IdlePoll that answers
+    poll(0) itself when nothing is due: for every argument (good or bad),
+    open or closed, it returns or raises what the Python method does."""
+    p = gofka.Producer(brokers, timeout=20)
+    try:
+        if gofka.message.speedups is not None:
+            assert type(p.__dict__["poll"]).__name__ == "IdlePoll"
+        p.produce(topic, b"v", partition=0)
+        assert p.flush(20) == 0
+        if closed:
+            p.close()
+        for args, kwargs in POLL_ARGUMENTS:
+            if args and isinstance(args[0], float) and args[0] == 0.001:
+                continue  # waits: compared below without the error text
+            got = _outcome(lambda: p.poll(*args, **kwargs))
+            want = _outcome(lambda: gofka.Producer.poll(p, *args, **kwargs))
+            assert got == want, (args, kwargs)
+        assert p.poll(0.001) == gofka.Producer.poll(p, 0.001) == 0
+    finally:
+        p.close()
+
+
+def test_poll_override_in_a_subclass_is_called(brokers: str, topic: str) -> None:
+    calls: List[Any] = []
+
+    class Mine(gofka.Producer):
+        def poll(self, timeout: Optional[float] = None) -> int:
+            calls.append(timeout)
+            return super().poll(timeout)
+
+    with Mine(brokers, timeout=20) as p:
+        p.produce(topic, b"v", partition=0)
+        assert p.flush(20) == 0
+        assert p.poll(0) == 0
+    assert 0 in calls
 
 
 def test_partitioner_default_keyed_and_sticky(brokers: str, topic: str) -> None:

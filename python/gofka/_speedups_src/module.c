@@ -133,6 +133,31 @@ int bind_args(const ArgSpec *spec, PyObject *args, PyObject *kwds, PyObject **ar
 }
 
 
+PyObject *call_with_owner(PyObject *owner_ref, PyObject *fn, PyObject *args, PyObject *kwds)
+{
+    PyObject *owner = PyWeakref_GetObject(owner_ref), *full, *res;
+    Py_ssize_t n, i;
+    if (owner == NULL)
+        return NULL;
+    if (owner == Py_None) {
+        PyErr_SetString(PyExc_RuntimeError, "the producer was garbage-collected");
+        return NULL;
+    }
+    n = PyTuple_Size(args);
+    if ((full = PyTuple_New(n + 1)) == NULL)
+        return NULL;
+    Py_INCREF(owner);
+    PyTuple_SetItem(full, 0, owner);
+    for (i = 0; i < n; i++) {
+        PyObject *a = PyTuple_GetItem(args, i);
+        Py_INCREF(a);
+        PyTuple_SetItem(full, i + 1, a);
+    }
+    res = PyObject_Call(fn, full, kwds);
+    Py_DECREF(full);
+    return res;
+}
+
 static PyMethodDef module_methods[] = {
     {"set_message_class", set_message_class, METH_O, "Registers gofka.Message (a MessageFields subclass)."},
     {"chunk_records", chunk_records, METH_VARARGS,
@@ -163,7 +188,7 @@ static struct PyModuleDef module_def = {
 
 PyMODINIT_FUNC PyInit__speedups(void)
 {
-    PyObject *pending_type, *sends_type;
+    PyObject *pending_type, *sends_type, *idle_type;
     PyObject *m;
     if (intern_names(&produce_spec) < 0 || intern_names(&send_spec) < 0)
         return NULL;
@@ -186,6 +211,12 @@ PyMODINIT_FUNC PyInit__speedups(void)
     pending_type = PyType_FromSpec(&pending_spec);
     if (pending_type == NULL || PyModule_AddObject(m, "PendingRecords", pending_type) < 0) {
         Py_XDECREF(pending_type);
+        Py_DECREF(m);
+        return NULL;
+    }
+    idle_type = PyType_FromSpec(&idle_poll_spec);
+    if (idle_type == NULL || PyModule_AddObject(m, "IdlePoll", idle_type) < 0) {
+        Py_XDECREF(idle_type);
         Py_DECREF(m);
         return NULL;
     }

@@ -142,27 +142,7 @@ const ArgSpec send_spec = {"send", SEND_NARGS, 5, 2, send_names, send_kwnames};
 /* The slow path: slow_send(owner, *argv) with the arguments as passed. */
 static PyObject *sends_slow(AsyncSends *q, PyObject *args, PyObject *kwds)
 {
-    PyObject *owner = PyWeakref_GetObject(q->owner), *full, *res;
-    Py_ssize_t n, i;
-    if (owner == NULL)
-        return NULL;
-    if (owner == Py_None) {
-        PyErr_SetString(PyExc_RuntimeError, "the producer was garbage-collected");
-        return NULL;
-    }
-    n = PyTuple_Size(args);
-    if ((full = PyTuple_New(n + 1)) == NULL)
-        return NULL;
-    Py_INCREF(owner);
-    PyTuple_SetItem(full, 0, owner);
-    for (i = 0; i < n; i++) {
-        PyObject *a = PyTuple_GetItem(args, i);
-        Py_INCREF(a);
-        PyTuple_SetItem(full, i + 1, a);
-    }
-    res = PyObject_Call(q->slow_send, full, kwds);
-    Py_DECREF(full);
-    return res;
+    return call_with_owner(q->owner, q->slow_send, args, kwds);
 }
 
 static PyObject *sends_send(PyObject *self, PyObject *args, PyObject *kwds)

@@ -10,6 +10,7 @@
  *   message.c   MessageFields, set_message_class, new_message
  *   poll.c      the messages buffer -> Message objects (parse_poll)
  *   pending.c   PendingRecords (Producer.produce)
+ *   idle_poll.c IdlePoll (Producer.poll(0) when nothing is due)
  *   sends.c     AsyncSends (AsyncProducer.send), resolve_sends
  *   batch.c     chunk_records, serve_entry (the sync Producer's backlog)
  *   library.c   bind_library, unbind_library, send_wait, consumer_poll
@@ -98,10 +99,17 @@ typedef struct {
 } ArgSpec;
 int intern_names(const ArgSpec *spec);
 int bind_args(const ArgSpec *spec, PyObject *args, PyObject *kwds, PyObject **argv);
+/* fn(owner, *args, **kwds) where owner_ref is a weakref to the owner (a
+ * Producer or AsyncProducer): the fast paths' way to their Python method.
+ * RuntimeError when the owner is gone. */
+PyObject *call_with_owner(PyObject *owner_ref, PyObject *fn, PyObject *args, PyObject *kwds);
 
 /* pending.c */
 extern PyType_Spec pending_spec;
 extern const ArgSpec produce_spec;
+
+/* idle_poll.c */
+extern PyType_Spec idle_poll_spec;
 
 /* sends.c */
 extern PyType_Spec sends_spec;
