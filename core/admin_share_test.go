@@ -96,11 +96,18 @@ func TestAdminShareGroupLifecycle(t *testing.T) {
 	assert.Equal(t, c.MemberID(), gd[0].Members[0].MemberID)
 	assert.Equal(t, map[string][]int32{f.topic: {0}}, gd[0].Members[0].Assignment)
 
-	// The five accepted records are behind the start offset.
+	// The five accepted records leave no lag. (The dev cluster moves the
+	// start offset past them at once; Kafka may keep it lower until it
+	// persists the share-partition state again, counting them as
+	// delivered above it.)
 	offs, err := a.ListShareGroupOffsets(ctx, f.group, nil)
 	require.NoError(t, err)
 	require.Len(t, offs, 1)
-	assert.Equal(t, ShareGroupOffset{Topic: f.topic, Partition: 0, StartOffset: 5, LeaderEpoch: offs[0].LeaderEpoch, Lag: 0}, offs[0])
+	assert.Equal(t, f.topic, offs[0].Topic)
+	assert.Zero(t, offs[0].Partition)
+	assert.Zero(t, offs[0].Lag)
+	assert.True(t, offs[0].StartOffset >= 0 && offs[0].StartOffset <= 5, "start offset %d", offs[0].StartOffset)
+	assert.GreaterOrEqual(t, offs[0].LeaderEpoch, int32(0))
 
 	// A group with a member refuses both changes.
 	err = a.AlterShareGroupOffsets(ctx, f.group, []ShareOffset{{Topic: f.topic, Partition: 0, StartOffset: 2}})
