@@ -165,9 +165,10 @@ func shareAsGroupDescription(d *ShareGroupDescription) *GroupDescription {
 // ListShareGroupOffsets returns the start offsets of share group, for the
 // given partitions or (nil) every partition it has state for, sorted by
 // topic and partition. A partition the group has no state for has
-// StartOffset -1. A group that does not exist is GROUP_ID_NOT_FOUND (or,
-// on some brokers, every partition at -1); a partition-level error fails
-// the call.
+// StartOffset -1. A group that does not exist is GROUP_ID_NOT_FOUND, or,
+// on brokers that answer it as a group without state (the dev cluster),
+// an empty list or -1 for the partitions asked; a partition-level error
+// fails the call.
 func (a *Admin) ListShareGroupOffsets(ctx context.Context, group string, partitions []TopicPartition) ([]ShareGroupOffset, error) {
 	if err := checkGroup(group); err != nil {
 		return nil, err
