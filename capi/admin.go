@@ -102,6 +102,24 @@ type groupArg struct {
 	Group string `json:"group"`
 }
 
+// partitionsArg is an optional list of {"topic", "partition"}: null (or
+// absent) means every partition, as the core calls take a nil slice.
+type partitionsArg []struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+}
+
+func (p partitionsArg) topicPartitions() []core.TopicPartition {
+	if p == nil {
+		return nil
+	}
+	tps := make([]core.TopicPartition, 0, len(p))
+	for _, x := range p {
+		tps = append(tps, core.TopicPartition{Topic: x.Topic, Partition: x.Partition})
+	}
+	return tps
+}
+
 // intKeys turns {"0": v} maps (JSON object keys are strings) into int32 keys.
 func intKeys[V any](m map[string]V) (map[int32]V, error) {
 	out := make(map[int32]V, len(m))
@@ -196,8 +214,10 @@ var adminOps = map[string]adminOp{
 		}
 		return nil, a.AlterConfigs(ctx, core.ResourceType(args.ResourceType), args.Name, ops, args.ValidateOnly)
 	}),
-	"list_groups": op(func(ctx context.Context, a *core.Admin, _ *struct{}) (any, error) {
-		return a.ListGroups(ctx)
+	"list_groups": op(func(ctx context.Context, a *core.Admin, args *struct {
+		Types []string `json:"types"` // null or absent: every type
+	}) (any, error) {
+		return a.ListGroups(ctx, args.Types...)
 	}),
 	"describe_groups": op(func(ctx context.Context, a *core.Admin, args *struct {
 		Groups []string `json:"groups"`
@@ -210,20 +230,10 @@ var adminOps = map[string]adminOp{
 		return nil, a.DeleteGroups(ctx, args.Groups)
 	}),
 	"list_group_offsets": op(func(ctx context.Context, a *core.Admin, args *struct {
-		Group      string `json:"group"`
-		Partitions []struct {
-			Topic     string `json:"topic"`
-			Partition int32  `json:"partition"`
-		} `json:"partitions"`
+		Group      string        `json:"group"`
+		Partitions partitionsArg `json:"partitions"`
 	}) (any, error) {
-		var tps []core.TopicPartition
-		if args.Partitions != nil {
-			tps = make([]core.TopicPartition, 0, len(args.Partitions))
-			for _, p := range args.Partitions {
-				tps = append(tps, core.TopicPartition{Topic: p.Topic, Partition: p.Partition})
-			}
-		}
-		return a.ListGroupOffsets(ctx, args.Group, tps)
+		return a.ListGroupOffsets(ctx, args.Group, args.Partitions.topicPartitions())
 	}),
 	"alter_group_offsets": op(func(ctx context.Context, a *core.Admin, args *struct {
 		Group   string             `json:"group"`
@@ -237,6 +247,29 @@ var adminOps = map[string]adminOp{
 		Partitions []int32 `json:"partitions"`
 	}) (any, error) {
 		return nil, a.DeleteGroupOffsets(ctx, args.Group, args.Topic, args.Partitions)
+	}),
+	"describe_share_groups": op(func(ctx context.Context, a *core.Admin, args *struct {
+		Groups []string `json:"groups"`
+	}) (any, error) {
+		return a.DescribeShareGroups(ctx, args.Groups)
+	}),
+	"list_share_group_offsets": op(func(ctx context.Context, a *core.Admin, args *struct {
+		Group      string        `json:"group"`
+		Partitions partitionsArg `json:"partitions"`
+	}) (any, error) {
+		return a.ListShareGroupOffsets(ctx, args.Group, args.Partitions.topicPartitions())
+	}),
+	"alter_share_group_offsets": op(func(ctx context.Context, a *core.Admin, args *struct {
+		Group   string             `json:"group"`
+		Offsets []core.ShareOffset `json:"offsets"`
+	}) (any, error) {
+		return nil, a.AlterShareGroupOffsets(ctx, args.Group, args.Offsets)
+	}),
+	"delete_share_group_offsets": op(func(ctx context.Context, a *core.Admin, args *struct {
+		Group  string   `json:"group"`
+		Topics []string `json:"topics"`
+	}) (any, error) {
+		return nil, a.DeleteShareGroupOffsets(ctx, args.Group, args.Topics)
 	}),
 	"list_offsets": op(func(ctx context.Context, a *core.Admin, args *struct {
 		Topic      string  `json:"topic"`

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/gofka/gofka/wire"
 )
@@ -30,41 +31,34 @@ type GroupMember struct {
 type GroupDescription struct {
 	GroupID      string        `json:"group_id"`
 	State        string        `json:"state"`
-	Type         string        `json:"type"`          // "classic" or "consumer" (KIP-848)
-	ProtocolType string        `json:"protocol_type"` // classic groups: "consumer", or "" with no members
-	Protocol     string        `json:"protocol"`      // classic: the chosen assignor; consumer: the server assignor
+	Type         string        `json:"type"`          // "classic", "consumer" (KIP-848) or "share" (KIP-932)
+	ProtocolType string        `json:"protocol_type"` // classic groups: "consumer", or "" with no members; share groups: "share"
+	Protocol     string        `json:"protocol"`      // classic: the chosen assignor; consumer, share: the server assignor
 	Coordinator  BrokerInfo    `json:"coordinator"`
 	Members      []GroupMember `json:"members"`
 }
 
-// coordinator finds the coordinator of group (FindCoordinator); a
-// retriable error (COORDINATOR_NOT_AVAILABLE, ...) is left to the caller's
-// retry policy.
+// coordinator finds the coordinator of group (Client.findCoordinator: one
+// group coordinator for classic, consumer and share groups) and makes sure
+// the client can reach it by node id; a retriable error
+// (COORDINATOR_NOT_AVAILABLE, ...) is left to the caller's retry policy.
 func (a *Admin) coordinator(ctx context.Context, group string) (BrokerInfo, error) {
-	resp, addr, err := a.cl.requestAddr(ctx, -1, &wire.FindCoordinatorRequest{Key: group, KeyType: wire.FindCoordinatorKeyTypeGroup})
+	node, err := a.cl.findCoordinator(ctx, group, wire.FindCoordinatorKeyTypeGroup, "group "+strconv.Quote(group))
 	if err != nil {
 		return BrokerInfo{}, err
 	}
-	c, ok := resp.(*wire.FindCoordinatorResponse).Coordinator(group)
-	if !ok {
-		return BrokerInfo{}, &wire.Error{Code: wire.ErrCoordinatorNotAvailable, Detail: "no coordinator for group " + strconv.Quote(group), Broker: addr}
-	}
-	if err := kerr(c.ErrorCode, c.ErrorMessage, "finding the coordinator of group "+strconv.Quote(group), addr); err != nil {
-		return BrokerInfo{}, err
-	}
-	b := BrokerInfo{NodeID: c.NodeId, Host: c.Host, Port: c.Port}
-	// Make sure the client can reach the node by id.
-	if m := a.cl.meta.Load(); m == nil || m.Brokers[c.NodeId].Host == "" {
+	if m := a.cl.meta.Load(); m == nil || m.Brokers[node].Host == "" {
 		if _, err := a.cl.RefreshMetadata(ctx, []string{}); err != nil {
 			return BrokerInfo{}, err
 		}
 	}
 	if m := a.cl.meta.Load(); m != nil {
-		if full, ok := m.Brokers[c.NodeId]; ok {
-			b.Rack = full.Rack
+		if b, ok := m.Brokers[node]; ok && b.Host != "" {
+			return b, nil
 		}
 	}
-	return b, nil
+	return BrokerInfo{}, &wire.Error{Code: wire.ErrCoordinatorNotAvailable,
+		Detail: fmt.Sprintf("coordinator %d of group %q is not in the cluster metadata", node, group)}
 }
 
 // coordinatorRequest sends req to group's coordinator.
@@ -84,8 +78,24 @@ func checkGroup(group string) error {
 }
 
 // ListGroups lists the groups of every broker (each broker lists the groups
-// it coordinates), sorted by id.
-func (a *Admin) ListGroups(ctx context.Context) ([]GroupListing, error) {
+// it coordinates), sorted by id. types, when given, keeps only groups of
+// those types ("classic", "consumer", "share", "streams"; case does not
+// matter; anything else is INVALID_ARGUMENT); filtering needs ListGroups v5
+// (Kafka 3.8+), so an older broker answers UNSUPPORTED_VERSION rather than
+// an unfiltered list. No types lists every group.
+func (a *Admin) ListGroups(ctx context.Context, types ...string) ([]GroupListing, error) {
+	var req wire.Request = &wire.ListGroupsRequest{}
+	if len(types) > 0 {
+		filter := make([]string, 0, len(types))
+		for _, t := range types {
+			lt := strings.ToLower(t)
+			if !groupTypes[lt] {
+				return nil, &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("unknown group type %q (classic, consumer, share or streams)", t)}
+			}
+			filter = append(filter, lt)
+		}
+		req = versionFloor{Request: &wire.ListGroupsRequest{TypesFilter: filter}, Min: 5}
+	}
 	ctx, cancel := a.cl.withTimeout(ctx, a.cl.cfg.RequestTimeout)
 	defer cancel()
 	m, err := a.cl.RefreshMetadata(ctx, []string{})
@@ -96,7 +106,7 @@ func (a *Admin) ListGroups(ctx context.Context) ([]GroupListing, error) {
 	for _, b := range m.sortedBrokers() {
 		node := b.NodeID
 		err := a.do(ctx, func(ctx context.Context) error {
-			resp, addr, err := a.cl.requestAddr(ctx, node, &wire.ListGroupsRequest{})
+			resp, addr, err := a.cl.requestAddr(ctx, node, req)
 			if err != nil {
 				return err
 			}
@@ -121,8 +131,9 @@ func (a *Admin) ListGroups(ctx context.Context) ([]GroupListing, error) {
 	return out, nil
 }
 
-// DescribeGroups describes groups, classic and KIP-848 consumer groups
-// alike. A group that does not exist is GROUP_ID_NOT_FOUND.
+// DescribeGroups describes groups, classic, KIP-848 consumer and KIP-932
+// share groups alike (Type says which; DescribeShareGroups tells more of a
+// share group). A group that does not exist is GROUP_ID_NOT_FOUND.
 func (a *Admin) DescribeGroups(ctx context.Context, groups []string) ([]GroupDescription, error) {
 	out := make([]GroupDescription, 0, len(groups))
 	for _, g := range groups {
@@ -190,11 +201,19 @@ func (a *Admin) DescribeGroup(ctx context.Context, group string) (*GroupDescript
 }
 
 // describeConsumerGroup describes a KIP-848 group with
-// ConsumerGroupDescribe.
+// ConsumerGroupDescribe, or else (GROUP_ID_NOT_FOUND) a share group with
+// ShareGroupDescribe.
 func (a *Admin) describeConsumerGroup(ctx context.Context, coord BrokerInfo, group string) (*GroupDescription, error) {
+	describeShare := func() (*GroupDescription, error) {
+		d, err := a.describeShareGroup(ctx, coord, group)
+		if err != nil {
+			return nil, err
+		}
+		return shareAsGroupDescription(d), nil
+	}
 	resp, addr, err := a.cl.requestAddr(ctx, coord.NodeID, &wire.ConsumerGroupDescribeRequest{GroupIds: []string{group}})
 	if wire.CodeOf(err) == wire.ErrUnsupportedVersionLocal {
-		return nil, &wire.Error{Code: wire.ErrGroupIDNotFound, Detail: "group " + strconv.Quote(group), Broker: coord.Addr()}
+		return describeShare()
 	}
 	if err != nil {
 		return nil, err
@@ -202,6 +221,9 @@ func (a *Admin) describeConsumerGroup(ctx context.Context, coord BrokerInfo, gro
 	for _, g := range resp.(*wire.ConsumerGroupDescribeResponse).Groups {
 		if g.GroupId != group {
 			continue
+		}
+		if wire.ErrorCode(g.ErrorCode) == wire.ErrGroupIDNotFound {
+			return describeShare()
 		}
 		if err := kerr(g.ErrorCode, g.ErrorMessage, "describing group "+strconv.Quote(group), addr); err != nil {
 			return nil, err
@@ -218,7 +240,7 @@ func (a *Admin) describeConsumerGroup(ctx context.Context, coord BrokerInfo, gro
 		}
 		return d, nil
 	}
-	return nil, &wire.Error{Code: wire.ErrGroupIDNotFound, Detail: "group " + strconv.Quote(group), Broker: addr}
+	return describeShare()
 }
 
 // DeleteGroups deletes groups (each must have no active members). Each

@@ -714,16 +714,33 @@ int32_t gofka_admin_list_topics(gofka_handle_t admin, int32_t include_internal, 
  *                                                                  {name: config}
  *  alter_configs        {"resource_type", "name", "ops": [{"name", "op": "set" | "delete" |
  *                        "append" | "subtract", "value": str}], "validate_only"}   null
- *  list_groups          {}                                         [{"group_id", "protocol_type", "state", "type"}]
+ *  list_groups          {"types": [str] | null (all)}              [{"group_id", "protocol_type", "state", "type"}];
+ *                        types: "classic", "consumer", "share", "streams" (needs ListGroups v5, else
+ *                        GOFKA_ERR_UNSUPPORTED_VERSION_LOCAL)
  *  describe_groups      {"groups": [str]}                          [{"group_id", "state", "type", "protocol_type",
  *                                                                    "protocol", "coordinator": broker, "members":
  *                                                                    [{"member_id", "group_instance_id", "client_id",
  *                                                                      "client_host", "assignment": {topic: [int]}}]}]
- *  delete_groups        {"groups": [str]}                          null
+ *  delete_groups        {"groups": [str]}                          null (share groups too)
  *  list_group_offsets   {"group", "partitions": [{"topic", "partition"}] | null}
  *                                                                  [offset]
  *  alter_group_offsets  {"group", "offsets": [offset]}             null
  *  delete_group_offsets {"group", "topic", "partitions": [int] | null (all)}   null
+ *  describe_share_groups {"groups": [str]}                         [{"group_id", "state", "group_epoch",
+ *                                                                    "assignment_epoch", "assignor", "coordinator":
+ *                                                                    broker, "members": [{"member_id", "rack_id"
+ *                                                                    (null = none), "client_id", "client_host",
+ *                                                                    "member_epoch", "subscribed_topics": [str],
+ *                                                                    "assignment": {topic: [int]}}]}];
+ *                                                                  not a share group: GROUP_ID_NOT_FOUND
+ *  list_share_group_offsets {"group", "partitions": [{"topic", "partition"}] | null (all with state)}
+ *                                                                  [{"topic", "partition", "start_offset" (-1 =
+ *                                                                    no state), "leader_epoch", "lag" (-1 =
+ *                                                                    unknown: brokers before Kafka 4.2)}]
+ *  alter_share_group_offsets {"group", "offsets": [{"topic", "partition", "start_offset"}]}   null;
+ *                        the group must have no members (NON_EMPTY_GROUP)
+ *  delete_share_group_offsets {"group", "topics": [str]}           null; every partition of each topic;
+ *                        the group must have no members (NON_EMPTY_GROUP)
  *  list_offsets         {"topic", "partitions": [int] | null, "spec": int}
  *                        spec: -2 earliest, -1 latest, -3 max timestamp, >= 0 a timestamp (ms)
  *                                                                  {"<partition>": {"offset", "timestamp", "leader_epoch"}}

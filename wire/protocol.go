@@ -107,4 +107,5 @@ var apiNames = map[int16]string{
 	51: "AlterUserScramCredentials", 60: "DescribeCluster", 68: "ConsumerGroupHeartbeat",
 	69: "ConsumerGroupDescribe",
 	76: "ShareGroupHeartbeat", 77: "ShareGroupDescribe", 78: "ShareFetch", 79: "ShareAcknowledge",
+	90: "DescribeShareGroupOffsets", 91: "AlterShareGroupOffsets", 92: "DeleteShareGroupOffsets",
 }

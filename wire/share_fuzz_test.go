@@ -8,11 +8,12 @@ import (
 )
 
 // FuzzDecodeShareResponses decodes arbitrary bytes as a response of the
-// share-group APIs (share.go) at any version they implement. Decode must
+// share-group APIs (share.go and the share-group admin messages) at any version they implement. Decode must
 // never panic, never read past its input, and be deterministic. Seeds are
 // kmsg's encodings of filled-in responses.
 func FuzzDecodeShareResponses(f *testing.F) {
-	reqs := []Request{&ShareGroupHeartbeatRequest{}, &ShareGroupDescribeRequest{}, &ShareFetchRequest{}, &ShareAcknowledgeRequest{}}
+	reqs := []Request{&ShareGroupHeartbeatRequest{}, &ShareGroupDescribeRequest{}, &ShareFetchRequest{}, &ShareAcknowledgeRequest{},
+		&DescribeShareGroupOffsetsRequest{}, &AlterShareGroupOffsetsRequest{}, &DeleteShareGroupOffsetsRequest{}}
 	for i, q := range reqs {
 		lo, hi := q.Versions()
 		for v := lo; v <= hi; v++ {

@@ -1,6 +1,7 @@
 package wire
 
-// The share-group messages (share.go) in the kmsg oracle: their rows are
+// The share-group messages (share.go, share_group_describe.go,
+// share_group_offsets.go) in the kmsg oracle: their rows are
 // appended to oracleCases here, in a file of their own, so that
 // TestKmsgOracle and TestKmsgOracleCoverage check them at every version
 // they declare like every other request type.
@@ -13,5 +14,8 @@ func init() {
 		}},
 		oracleCase{req: &ShareFetchRequest{}},
 		oracleCase{req: &ShareAcknowledgeRequest{}},
+		oracleCase{req: &DescribeShareGroupOffsetsRequest{}},
+		oracleCase{req: &AlterShareGroupOffsetsRequest{}},
+		oracleCase{req: &DeleteShareGroupOffsetsRequest{}},
 	)
 }

@@ -157,8 +157,8 @@ def _partitions(partitions: Any) -> Optional[List[int]]:
     return [_int("partition", p, 0, 2 ** 31 - 1) for p in partitions]
 
 
-def _offsets_arg(offsets: Any) -> List[Dict[str, Any]]:
-    """{topic: {partition: offset}} -> [{"topic", "partition", "offset"}]."""
+def _offsets_arg(offsets: Any, key: str = "offset") -> List[Dict[str, Any]]:
+    """{topic: {partition: offset}} -> [{"topic", "partition", key}]."""
     if not isinstance(offsets, Mapping) or not offsets:
         raise ValueError("offsets must be a non-empty dict {topic: {partition: offset}}")
     out = []
@@ -168,9 +168,29 @@ def _offsets_arg(offsets: Any) -> List[Dict[str, Any]]:
             raise ValueError("offsets[%r] must be a non-empty dict {partition: offset}" % (topic,))
         for p, off in parts.items():
             out.append(
-                {"topic": topic, "partition": _int("partition", p, 0, 2 ** 31 - 1), "offset": _int("offset", off, 0, 2 ** 63 - 1)}
+                {"topic": topic, "partition": _int("partition", p, 0, 2 ** 31 - 1), key: _int("offset", off, 0, 2 ** 63 - 1)}
             )
     return out
+
+
+def _topic_partitions(partitions: Any) -> Optional[List[Dict[str, Any]]]:
+    """None (every partition) or a list of (topic, partition) or a dict
+    {topic: [partitions]} -> None or [{"topic", "partition"}]."""
+    if partitions is None:
+        return None
+    tps = []
+    if isinstance(partitions, Mapping):
+        for t, ps in partitions.items():
+            for p in _partitions(ps) or []:
+                tps.append({"topic": _topic(t), "partition": p})
+    elif isinstance(partitions, Iterable) and not isinstance(partitions, str):
+        for item in partitions:
+            if not (isinstance(item, tuple) and len(item) == 2):
+                raise TypeError("partitions must be (topic, partition) tuples or a dict {topic: [partitions]}")
+            tps.append({"topic": _topic(item[0]), "partition": _int("partition", item[1], 0, 2 ** 31 - 1)})
+    else:
+        raise TypeError("partitions must be (topic, partition) tuples or a dict {topic: [partitions]}")
+    return tps
 
 
 def _spec(offset_spec: Any) -> int:
@@ -278,6 +298,29 @@ def _group_desc(g: Mapping[str, Any]) -> Dict[str, Any]:
                 "group_instance_id": m["group_instance_id"],
                 "client_id": m["client_id"],
                 "client_host": m["client_host"],
+                "assignment": {t: sorted(ps) for t, ps in m["assignment"].items()},
+            }
+            for m in g["members"]
+        ],
+    }
+
+
+def _share_group_desc(g: Mapping[str, Any]) -> Dict[str, Any]:
+    return {
+        "group_id": g["group_id"],
+        "state": g["state"],
+        "group_epoch": g["group_epoch"],
+        "assignment_epoch": g["assignment_epoch"],
+        "assignor": g["assignor"],
+        "coordinator": _broker(g["coordinator"]),
+        "members": [
+            {
+                "member_id": m["member_id"],
+                "rack_id": m["rack_id"],
+                "client_id": m["client_id"],
+                "client_host": m["client_host"],
+                "member_epoch": m["member_epoch"],
+                "subscribed_topics": list(m["subscribed_topics"]),
                 "assignment": {t: sorted(ps) for t, ps in m["assignment"].items()},
             }
             for m in g["members"]
@@ -455,23 +498,9 @@ class _Plans(object):
 
     @staticmethod
     def list_consumer_group_offsets(group_id: str, partitions: Any = None) -> Plan[Dict[str, Dict[int, int]]]:
-        tps = None
-        if partitions is not None:
-            tps = []
-            if isinstance(partitions, Mapping):
-                for t, ps in partitions.items():
-                    for p in _partitions(ps) or []:
-                        tps.append({"topic": _topic(t), "partition": p})
-            elif isinstance(partitions, Iterable) and not isinstance(partitions, str):
-                for item in partitions:
-                    if not (isinstance(item, tuple) and len(item) == 2):
-                        raise TypeError("partitions must be (topic, partition) tuples or a dict {topic: [partitions]}")
-                    tps.append({"topic": _topic(item[0]), "partition": _int("partition", item[1], 0, 2 ** 31 - 1)})
-            else:
-                raise TypeError("partitions must be (topic, partition) tuples or a dict {topic: [partitions]}")
         return (
             "list_group_offsets",
-            {"group": _group(group_id), "partitions": tps},
+            {"group": _group(group_id), "partitions": _topic_partitions(partitions)},
             lambda rows: _nested(rows, lambda r: r["offset"]),
         )
 
@@ -483,6 +512,33 @@ class _Plans(object):
     def delete_consumer_group_offsets(group_id: str, topic: str, partitions: Optional[Sequence[int]] = None) -> Plan[None]:
         args = {"group": _group(group_id), "topic": _topic(topic), "partitions": _partitions(partitions)}
         return "delete_group_offsets", args, _none
+
+    @staticmethod
+    def list_share_groups() -> Plan[List[Dict[str, Any]]]:
+        return "list_groups", {"types": ["share"]}, lambda gs: [dict(g, state=g["state"] or None, type=g["type"] or None) for g in gs]
+
+    @staticmethod
+    def describe_share_groups(group_ids: Sequence[str]) -> Plan[List[Dict[str, Any]]]:
+        return "describe_share_groups", {"groups": _names(group_ids, "group_ids", _group)}, lambda gs: [_share_group_desc(g) for g in gs]
+
+    @staticmethod
+    def describe_share_group(group_id: str) -> Plan[Dict[str, Any]]:
+        return "describe_share_groups", {"groups": [_group(group_id)]}, lambda gs: _share_group_desc(gs[0])
+
+    @staticmethod
+    def list_share_group_offsets(group_id: str, partitions: Any = None) -> Plan[Dict[str, Dict[int, Dict[str, int]]]]:
+        def conv(rows: Any) -> Dict[str, Dict[int, Dict[str, int]]]:
+            return _nested(rows, lambda r: {"start_offset": r["start_offset"], "leader_epoch": r["leader_epoch"], "lag": r["lag"]})
+
+        return "list_share_group_offsets", {"group": _group(group_id), "partitions": _topic_partitions(partitions)}, conv
+
+    @staticmethod
+    def alter_share_group_offsets(group_id: str, offsets: Mapping[str, Mapping[int, int]]) -> Plan[None]:
+        return "alter_share_group_offsets", {"group": _group(group_id), "offsets": _offsets_arg(offsets, "start_offset")}, _none
+
+    @staticmethod
+    def delete_share_group_offsets(group_id: str, topics: Sequence[str]) -> Plan[None]:
+        return "delete_share_group_offsets", {"group": _group(group_id), "topics": _names(topics, "topics", _topic)}, _none
 
     @staticmethod
     def list_offsets(topic: str, partitions: Optional[Sequence[int]] = None, offset_spec: Any = "latest") -> Plan[Dict[int, int]]:

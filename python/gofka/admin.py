@@ -201,8 +201,9 @@ class AdminClient(HandleOwner, AdminBase):
         return self._run(*_Plans.list_consumer_groups())
 
     def describe_consumer_groups(self, group_ids: List[str]) -> List[Dict[str, Any]]:
-        """Per group: ``group_id``, ``state``, ``type`` ("classic" or
-        "consumer"), ``protocol_type``, ``protocol``, ``coordinator`` and
+        """Per group: ``group_id``, ``state``, ``type`` ("classic",
+        "consumer" or "share": describe_share_groups tells more of a share
+        group), ``protocol_type``, ``protocol``, ``coordinator`` and
         ``members`` (``member_id``, ``group_instance_id``, ``client_id``,
         ``client_host``, ``assignment`` {topic: [partitions]}). An unknown
         group is GroupCoordinationError (GROUP_ID_NOT_FOUND)."""
@@ -213,7 +214,8 @@ class AdminClient(HandleOwner, AdminBase):
         return self._run(*_Plans.describe_consumer_group(group_id))
 
     def delete_consumer_groups(self, group_ids: List[str]) -> None:
-        """Deletes groups (they must have no active members)."""
+        """Deletes groups, share groups too (they must have no active
+        members)."""
         self._run(*_Plans.delete_consumer_groups(group_ids))
 
     def delete_consumer_group(self, group_id: str) -> None:
@@ -235,6 +237,51 @@ class AdminClient(HandleOwner, AdminBase):
         """Deletes a group's committed offsets of ``topic`` (all its
         partitions when ``partitions`` is None)."""
         self._run(*_Plans.delete_consumer_group_offsets(group_id, topic, partitions))
+
+    # Share groups (KIP-932)
+
+    def list_share_groups(self) -> List[Dict[str, Any]]:
+        """The share groups of the cluster, as list_consumer_groups lists
+        groups (``type`` "share"). Needs a broker with ListGroups v5 (Kafka
+        3.8+; share groups need 4.1+), else GofkaError
+        (UNSUPPORTED_VERSION_LOCAL)."""
+        return self._run(*_Plans.list_share_groups())
+
+    def describe_share_groups(self, group_ids: List[str]) -> List[Dict[str, Any]]:
+        """Per share group: ``group_id``, ``state`` ("Empty", "Stable",
+        ...), ``group_epoch``, ``assignment_epoch``, ``assignor``,
+        ``coordinator`` and ``members`` (``member_id``, ``rack_id`` (None
+        when unset), ``client_id``, ``client_host``, ``member_epoch``,
+        ``subscribed_topics``, ``assignment`` {topic: [partitions]}). A
+        group that does not exist or is not a share group is
+        GroupCoordinationError (GROUP_ID_NOT_FOUND)."""
+        return self._run(*_Plans.describe_share_groups(group_ids))
+
+    def describe_share_group(self, group_id: str) -> Dict[str, Any]:
+        """describe_share_groups for one group."""
+        return self._run(*_Plans.describe_share_group(group_id))
+
+    def list_share_group_offsets(self, group_id: str, partitions: Any = None) -> Dict[str, Dict[int, Dict[str, int]]]:
+        """{topic: {partition: {start_offset, leader_epoch, lag}}} of a
+        share group, for every partition it has state for or for
+        ``partitions`` (as list_consumer_group_offsets takes them). The
+        start offset is the first record not yet delivered and
+        acknowledged; -1 when the group has no state for the partition.
+        ``lag`` is -1 when the broker does not report it (before Kafka
+        4.2)."""
+        return self._run(*_Plans.list_share_group_offsets(group_id, partitions))
+
+    def alter_share_group_offsets(self, group_id: str, offsets: Dict[str, Dict[int, int]]) -> None:
+        """Sets the start offsets {topic: {partition: offset}} of a share
+        group that has no members (else GroupCoordinationError
+        NON_EMPTY_GROUP), creating it when it does not exist."""
+        self._run(*_Plans.alter_share_group_offsets(group_id, offsets))
+
+    def delete_share_group_offsets(self, group_id: str, topics: List[str]) -> None:
+        """Deletes a share group's state for ``topics`` (every partition);
+        the group must have no members (NON_EMPTY_GROUP). Delete a whole
+        share group with delete_consumer_groups."""
+        self._run(*_Plans.delete_share_group_offsets(group_id, topics))
 
     # Offsets and records
 

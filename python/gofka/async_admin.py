@@ -205,6 +205,32 @@ class AsyncAdminClient(AdminBase):
         """See AdminClient.delete_consumer_group_offsets."""
         await self._run(*_Plans.delete_consumer_group_offsets(group_id, topic, partitions))
 
+    # Share groups (KIP-932)
+
+    async def list_share_groups(self) -> List[Dict[str, Any]]:
+        """See AdminClient.list_share_groups."""
+        return await self._run(*_Plans.list_share_groups())
+
+    async def describe_share_groups(self, group_ids: List[str]) -> List[Dict[str, Any]]:
+        """See AdminClient.describe_share_groups."""
+        return await self._run(*_Plans.describe_share_groups(group_ids))
+
+    async def describe_share_group(self, group_id: str) -> Dict[str, Any]:
+        """See AdminClient.describe_share_group."""
+        return await self._run(*_Plans.describe_share_group(group_id))
+
+    async def list_share_group_offsets(self, group_id: str, partitions: Any = None) -> Dict[str, Dict[int, Dict[str, int]]]:
+        """See AdminClient.list_share_group_offsets."""
+        return await self._run(*_Plans.list_share_group_offsets(group_id, partitions))
+
+    async def alter_share_group_offsets(self, group_id: str, offsets: Dict[str, Dict[int, int]]) -> None:
+        """See AdminClient.alter_share_group_offsets."""
+        await self._run(*_Plans.alter_share_group_offsets(group_id, offsets))
+
+    async def delete_share_group_offsets(self, group_id: str, topics: List[str]) -> None:
+        """See AdminClient.delete_share_group_offsets."""
+        await self._run(*_Plans.delete_share_group_offsets(group_id, topics))
+
     # Offsets and records
 
     async def list_offsets(self, topic: str, partitions: Optional[List[int]] = None, offset_spec: Any = "latest") -> Dict[int, int]:

@@ -520,8 +520,15 @@ def cmd_groups(args: argparse.Namespace) -> int:
         elif action == "describe":
             for group in args.names:
                 d = admin.describe_consumer_group(group)
+                # A share group has no committed offsets but a start offset
+                # (and lag) per partition: shown with the group.
+                starts: Optional[List[Dict[str, Any]]] = None
+                if d.get("type") == "share":
+                    offsets = admin.list_share_group_offsets(group)
+                    starts = [{"topic": t, "partition": p, "start_offset": o["start_offset"], "lag": o["lag"]}
+                              for t in sorted(offsets) for p, o in sorted(offsets[t].items())]
                 if args.json:
-                    _dump_json(d, sys.stdout)
+                    _dump_json(d if starts is None else dict(d, start_offsets=starts), sys.stdout)
                     continue
                 coord = d.get("coordinator") or {}
                 sys.stdout.write("group %s  state %s  type %s  protocol %s  coordinator %s\n" % (
@@ -532,6 +539,9 @@ def cmd_groups(args: argparse.Namespace) -> int:
                                          for t, ps in sorted((m.get("assignment") or {}).items()))
                     rows.append((m.get("member_id"), m.get("client_id"), m.get("client_host"), assigned or "-"))
                 _table(rows, ("MEMBER", "CLIENT_ID", "HOST", "ASSIGNMENT"), sys.stdout)
+                if starts is not None:
+                    _table([(r["topic"], r["partition"], r["start_offset"], None if r["lag"] < 0 else r["lag"]) for r in starts],
+                           ("TOPIC", "PARTITION", "START_OFFSET", "LAG"), sys.stdout)
         elif action == "delete":
             admin.delete_consumer_groups(list(args.names))
             if not args.quiet:
@@ -802,8 +812,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(func=cmd_topics)
 
-    p = sub.add_parser("groups", help="list, describe and delete consumer groups",
-                       description="Consumer group administration. ACTION defaults to list.")
+    p = sub.add_parser("groups", help="list, describe and delete consumer and share groups",
+                       description="Group administration: consumer groups (classic and KIP-848) and share "
+                                   "groups (KIP-932; describe also shows their start offset and lag per "
+                                   "partition). ACTION defaults to list.")
     p.add_argument("action", nargs="?", choices=["list", "describe", "delete"], help="default: list")
     p.add_argument("names", nargs="*", metavar="GROUP", help="groups (describe, delete)")
     p.add_argument("-J", "--json", action="store_true", help="JSON output")

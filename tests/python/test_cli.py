@@ -179,6 +179,31 @@ def test_group_consume_commits_and_lag(gofka_cmd, brokers: str, topic: str, grou
     assert group in ok(run(["groups", "describe", group], brokers))
 
 
+def test_groups_list_and_describe_share_group(gofka_cmd, brokers: str, topic: str) -> None:
+    """A share group (made empty, holding a start offset, by
+    alter_share_group_offsets) is listed with its type and described: the
+    generic describe plus its start offset and lag per partition."""
+    from gofka import AdminClient
+
+    run = gofka_cmd
+    ok(run(["produce", topic, "-q"], brokers, stdin=b"a\nb\nc\n"))
+    group = "gofka-cli-share-%s" % uuid.uuid4().hex
+    with AdminClient(brokers, timeout=20) as admin:
+        admin.alter_share_group_offsets(group, {topic: {0: 1}})
+    groups = {g["group_id"]: g for g in json.loads(ok(run(["groups", "list", "-J"], brokers)))}
+    assert groups[group]["type"] == "share"
+    table = [line.split() for line in ok(run(["groups"], brokers)).splitlines()]
+    assert [group, "Empty", "share", "share"] in table
+    desc = json.loads(ok(run(["groups", "describe", group, "-J"], brokers)))
+    assert (desc["group_id"], desc["type"], desc["state"], desc["members"]) == (group, "share", "Empty", [])
+    assert desc["start_offsets"] == [{"topic": topic, "partition": 0, "start_offset": 1, "lag": 2}]
+    text = ok(run(["groups", "describe", group], brokers)).splitlines()
+    assert text[0].startswith("group %s  state Empty  type share" % group)
+    assert [topic, "0", "1", "2"] in [line.split() for line in text]
+    ok(run(["groups", "delete", group, "-q"], brokers))
+    assert group not in ok(run(["groups"], brokers))
+
+
 def test_count_not_reached_exits_3(gofka_cmd, brokers: str, topic: str) -> None:
     run = gofka_cmd
     ok(run(["produce", topic, "-q"], brokers, stdin=b"only\n"))
