@@ -79,6 +79,7 @@ class GroupMetadata(object):
     group_instance_id: Optional[str]  # static membership's group.instance.id
 
     def __init__(self, serialized: bytes) -> None:
+        """``serialized``: what gofka_consumer_group_metadata returned."""
         fields = json.loads(serialized.decode("utf-8"))
         for name, value in (("serialized", serialized), ("group_id", fields["group_id"]),
                             ("generation_id", fields["generation_id"]), ("member_id", fields["member_id"]),
