@@ -515,3 +515,35 @@ def test_async_bad_input(brokers: str) -> None:
                 await p.commit_transaction(timeout=-1)
 
     run(main())
+
+
+def test_timeouts_bound_the_calls_and_the_loop_keeps_running() -> None:
+    # No broker: init_transactions fails within its timeout (a loose 3x
+    # bound), and the async form lets the event loop run meanwhile.
+    with Producer("127.0.0.1:9", timeout=5, transactional_id="tx-nobody") as p:
+        start = time.monotonic()
+        with pytest.raises(GofkaError) as info:
+            p.init_transactions(0.5)
+        assert time.monotonic() - start < 1.5
+        assert not isinstance(info.value, (TransactionAbortableError, TransactionFatalError)), info.value
+
+    async def main() -> int:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        task = asyncio.ensure_future(ticker())
+        p = AsyncProducer("127.0.0.1:9", timeout=5, transactional_id="tx-nobody")
+        try:
+            with pytest.raises(GofkaError):
+                await p.init_transactions(0.5)
+        finally:
+            task.cancel()
+            await p.close(0)
+        return ticks
+
+    assert run(main()) > 0  # the loop ran while the call waited
