@@ -95,9 +95,24 @@ func release(h C.gofka_handle_t, kind handleKind) (any, error) {
 	return e.obj, nil
 }
 
-// fill stores err into *out (when out is not NULL) and returns its code.
+// errCode is the code the C ABI gives err, in return values and events
+// alike: wire.CodeOf, except that a transactional producer's
+// *core.TxnError is TXN_ABORTABLE or TXN_FATAL (its message names the
+// cause), the one way C tells the two kinds apart.
+func errCode(err error) wire.ErrorCode {
+	if te, ok := errors.AsType[*core.TxnError](err); ok && te != nil {
+		if te.Fatal {
+			return wire.ErrTxnFatal
+		}
+		return wire.ErrTxnAbortable
+	}
+	return wire.CodeOf(err)
+}
+
+// fill stores err into *out (when out is not NULL) and returns its code
+// (errCode).
 func fill(out *C.gofka_error_t, err error) C.int32_t {
-	code := wire.CodeOf(err)
+	code := errCode(err)
 	if out != nil {
 		info := wire.Lookup(code)
 		out.code = C.int32_t(code)

@@ -7,7 +7,6 @@ package main
 import "C"
 
 import (
-	"context"
 	"encoding/binary"
 	"sync"
 	"sync/atomic"
@@ -39,13 +38,6 @@ func gofka_producer_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_e
 	p, err := core.NewProducerFromProperties(props)
 	if err != nil {
 		return fill(errOut, err)
-	}
-	if p.Client().Config().TransactionalID != "" {
-		// The engine has transactions (core/txn.go), the C ABI has no
-		// calls for them yet: a producer that could never produce would
-		// be the result. Creating it did no I/O; closing it is immediate.
-		p.Close(context.Background())
-		return fill(errOut, invalid("transactional.id: transactions are not available through the C ABI (nor Python) yet, only in Go (docs/transactions.md)"))
 	}
 	*out = newHandle(kindProducer, p)
 	return fill(errOut, nil)
@@ -274,7 +266,7 @@ func (d *batchDelivery) promise(r *core.Record, err error) {
 	if err != nil {
 		// Each index is written by exactly one promise call, before the
 		// left counter (an atomic, so a synchronizing operation) drops.
-		d.codes[i] = int32(wire.CodeOf(err))
+		d.codes[i] = int32(errCode(err))
 		d.mu.Lock()
 		if d.errs == nil {
 			d.errs = make([]error, len(d.recs))

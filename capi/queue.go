@@ -181,7 +181,7 @@ func packEvents(b []byte, evs []core.Completion, errs [][]byte) {
 	for i, ev := range evs {
 		payload, code := ev.Payload, int32(0)
 		if ev.Err != nil {
-			payload, code = errs[i], int32(wire.CodeOf(ev.Err))
+			payload, code = errs[i], int32(errCode(ev.Err))
 		}
 		le.PutUint64(b[o+evToken:], ev.Token)
 		le.PutUint32(b[o+evCode:], uint32(code))

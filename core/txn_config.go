@@ -21,7 +21,7 @@ func init() {
 const DefaultTransactionTimeout = 60 * time.Second
 
 var txnProperties = []Property{
-	{"transactional.id", "string", "", "Makes the producer transactional (InitTransactions, BeginTransaction, CommitTransaction, AbortTransaction). A second producer with the same id fences the first. Implies enable.idempotence=true and acks=all; setting either to something else is an error. Go only for now: the C ABI refuses it (docs/transactions.md).",
+	{"transactional.id", "string", "", "Makes the producer transactional (InitTransactions, BeginTransaction, CommitTransaction, AbortTransaction). A second producer with the same id fences the first. Implies enable.idempotence=true and acks=all; setting either to something else is an error. Every front door has the calls (Go, C, Python: docs/transactions.md).",
 		func(c *Config, v string) error {
 			c.TransactionalID = v
 			return nil

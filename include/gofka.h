@@ -113,6 +113,10 @@ typedef uint64_t gofka_handle_t;
 #define GOFKA_ERR_TLS_FAILED                (-117)
 /* No broker was reachable: nothing was sent (a producer's records were not written). */
 #define GOFKA_ERR_ALL_BROKERS_DOWN          (-118)
+/* The transaction cannot commit (a record or the offsets were refused): abort it, then go on with a new transaction. */
+#define GOFKA_ERR_TXN_ABORTABLE             (-119)
+/* The transactional producer can do nothing more (fenced by a newer producer with the same transactional.id, or not authorized): close it. */
+#define GOFKA_ERR_TXN_FATAL                 (-120)
 /* END GENERATED: error codes */
 
 /* BEGIN GENERATED: packed layouts (make docs; internal/packed) */
@@ -270,10 +274,10 @@ int32_t gofka_log_drain(int32_t max_lines, int32_t timeout_ms, uint8_t **buf_out
  * enable.idempotence, buffer.memory, delivery.timeout.ms, max.request.size,
  * retries, retry.backoff.ms, ...). Does not connect: no network I/O. An
  * inconsistent combination (e.g. enable.idempotence=true with acks=1) is
- * GOFKA_ERR_INVALID_ARGUMENT. transactional.id is GOFKA_ERR_INVALID_ARGUMENT
- * too: transactions exist in the Go engine only, the C ABI has no calls for
- * them yet (docs/transactions.md). On success *out holds the new handle,
- * released by gofka_producer_close. */
+ * GOFKA_ERR_INVALID_ARGUMENT. transactional.id (with
+ * transaction.timeout.ms) makes it a transactional producer: see
+ * "Transactions" below. On success *out holds the new handle, released by
+ * gofka_producer_close. */
 int32_t gofka_producer_new(const char *config, gofka_handle_t *out, gofka_error_t *err);
 
 /* Connects to the cluster: dials the bootstrap brokers in order until one
@@ -410,6 +414,76 @@ int32_t gofka_producer_partition_count(gofka_handle_t producer, const char *topi
  * with GOFKA_ERR_CLIENT_CLOSED or GOFKA_ERR_INVALID_HANDLE. The handle is
  * invalid afterwards, even when an error is returned. */
 int32_t gofka_producer_close(gofka_handle_t producer, int32_t timeout_ms, gofka_error_t *err);
+
+/* ---------------------------------------------------------------------- */
+/* Transactions (docs/transactions.md)                                    */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A producer created with transactional.id (which implies
+ * enable.idempotence=true and acks=all) writes records in transactions:
+ * gofka_producer_init_transactions once, then for each transaction
+ * gofka_producer_begin_transaction, any produce/send calls (every one works
+ * inside a transaction; outside one they fail with INVALID_TXN_STATE, 48),
+ * optionally gofka_producer_send_offsets_to_transaction, and
+ * gofka_producer_commit_transaction or gofka_producer_abort_transaction.
+ * read_committed consumers see a transaction's records (and the group sees
+ * its offsets) when, and only when, it commits.
+ *
+ * Errors of these calls (and of produce calls inside a transaction once
+ * it failed) that change the transaction's state are one of two codes:
+ *   GOFKA_ERR_TXN_ABORTABLE: the transaction cannot commit (a record, a
+ *     partition or the offsets were refused). Call
+ *     gofka_producer_abort_transaction and go on with a new transaction.
+ *   GOFKA_ERR_TXN_FATAL: another producer with the same transactional.id
+ *     took over (fenced), or the producer is not authorized: every call but
+ *     gofka_producer_close fails the same way; close the producer.
+ * The message names the cause (e.g. "PRODUCER_FENCED"). Any other code
+ * (GOFKA_ERR_TIMED_OUT, INVALID_TXN_STATE for a call out of order,
+ * GOFKA_ERR_INVALID_ARGUMENT, ...) leaves the state as it was: after a
+ * timeout the same call may be made again.
+ *
+ * timeout_ms bounds the whole call (negative = delivery.timeout.ms).
+ * Thread-safety: the calls are thread-safe and serialised per producer,
+ * but a transaction is one sequence: do not produce concurrently with
+ * commit (a record racing with it may land in the next transaction).
+ * A producer without transactional.id gets GOFKA_ERR_INVALID_ARGUMENT.
+ */
+
+/* Registers the transactional.id with its transaction coordinator and
+ * fences any earlier producer with the same id (its open transaction is
+ * aborted). Once, before the first transaction. Blocks up to timeout_ms. */
+int32_t gofka_producer_init_transactions(gofka_handle_t producer, int32_t timeout_ms, gofka_error_t *err);
+
+/* Starts a transaction. Local only: never blocks, no network I/O. Fails
+ * with INVALID_TXN_STATE (48) before init_transactions or while a
+ * transaction is open. */
+int32_t gofka_producer_begin_transaction(gofka_handle_t producer, gofka_error_t *err);
+
+/* Sends every record of the transaction (as gofka_producer_flush), then
+ * commits it. Blocks up to timeout_ms; GOFKA_ERR_TIMED_OUT leaves the
+ * transaction committing, and commit may be called again. A record of the
+ * transaction that failed makes it GOFKA_ERR_TXN_ABORTABLE. */
+int32_t gofka_producer_commit_transaction(gofka_handle_t producer, int32_t timeout_ms, gofka_error_t *err);
+
+/* Aborts the transaction: records not sent yet fail (their completions
+ * carry OPERATION_NOT_ATTEMPTED, 55), those in flight are waited for, and
+ * the coordinator discards everything the transaction wrote. Blocks up to
+ * timeout_ms; after GOFKA_ERR_TIMED_OUT it may be called again. */
+int32_t gofka_producer_abort_transaction(gofka_handle_t producer, int32_t timeout_ms, gofka_error_t *err);
+
+/* Adds a consumer group's offsets to the current transaction: they are
+ * committed when, and only when, the transaction commits. `offsets` is the
+ * offsets format (the next offset to consume of each partition, as
+ * gofka_consumer_commit takes them; timestamps ignored; a partition at
+ * most once). `group_metadata` is the NUL-terminated string
+ * gofka_consumer_group_metadata returned (borrowed for the call); take it
+ * right before this call, it changes at every rebalance. A member fenced
+ * by a rebalance (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, ...) makes the
+ * transaction GOFKA_ERR_TXN_ABORTABLE. Blocks up to timeout_ms. */
+int32_t gofka_producer_send_offsets_to_transaction(gofka_handle_t producer, const uint8_t *offsets,
+                                                   size_t offsets_len, const char *group_metadata,
+                                                   int32_t timeout_ms, gofka_error_t *err);
 
 /*
  * Packed formats. All integers are little-endian.
@@ -626,6 +700,14 @@ int32_t gofka_consumer_position(gofka_handle_t consumer, const uint8_t *partitio
  * timeout_ms. */
 int32_t gofka_consumer_committed(gofka_handle_t consumer, const uint8_t *partitions, size_t partitions_len,
                                  int32_t timeout_ms, uint8_t **buf_out, size_t *len_out, gofka_error_t *err);
+
+/* The consumer's group membership now (group id, generation, member id,
+ * group.instance.id) for gofka_producer_send_offsets_to_transaction, as a
+ * NUL-terminated string (JSON today; treat it as opaque and pass it back
+ * unchanged). *out is malloc'ed: free it with gofka_free; *len_out (may be
+ * NULL) gets its length without the NUL. Never blocks. A consumer without
+ * group.id is GOFKA_ERR_INVALID_ARGUMENT. Thread-safe. */
+int32_t gofka_consumer_group_metadata(gofka_handle_t consumer, char **out, size_t *len_out, gofka_error_t *err);
 
 /* gofka_consumer_committed without blocking: the event's payload is the
  * offsets buffer. */

@@ -65,6 +65,12 @@ import (
 //     administration (create, delete, reassign, elect leaders).
 //   - generic: everything else, including configuration and policy errors,
 //     version mismatches, quotas and controller/KRaft internals.
+//
+// Two categories hold one client-local code each and come before the
+// rules above: transaction_abortable (TXN_ABORTABLE) and transaction_fatal
+// (TXN_FATAL), the two kinds of error of a transactional producer's calls
+// (core.TxnError) as the C ABI returns them, so that the bindings raise a
+// class of their own for each.
 type Category string
 
 // The categories; see Category for the rule that assigns them.
@@ -77,6 +83,10 @@ const (
 	CategoryGroup      Category = "group"
 	CategoryMetadata   Category = "metadata"
 	CategoryAuth       Category = "auth"
+	// CategoryTxnAbortable is TXN_ABORTABLE's: abort the transaction, go on.
+	CategoryTxnAbortable Category = "transaction_abortable"
+	// CategoryTxnFatal is TXN_FATAL's: the producer can only be closed.
+	CategoryTxnFatal Category = "transaction_fatal"
 )
 
 // Categories returns every category, generic first.
@@ -84,6 +94,7 @@ func Categories() []Category {
 	return []Category{
 		CategoryGeneric, CategoryConnection, CategoryProduce, CategoryConsume,
 		CategoryOffset, CategoryGroup, CategoryMetadata, CategoryAuth,
+		CategoryTxnAbortable, CategoryTxnFatal,
 	}
 }
 
@@ -463,10 +474,16 @@ const (
 	ErrNotAssigned             ErrorCode = -116
 	ErrTLSFailed               ErrorCode = -117
 	ErrAllBrokersDown          ErrorCode = -118
+	// ErrTxnAbortable and ErrTxnFatal are what the C ABI returns for a
+	// core.TxnError (the cause's code and message are in the message).
+	ErrTxnAbortable ErrorCode = -119
+	ErrTxnFatal     ErrorCode = -120
 )
 
 // table holds every known code, sorted by code.
 var table = [...]ErrorInfo{
+	{ErrTxnFatal, "TXN_FATAL", false, "The transactional producer can do nothing more (fenced by a newer producer with the same transactional.id, or not authorized): close it.", CategoryTxnFatal},
+	{ErrTxnAbortable, "TXN_ABORTABLE", false, "The transaction cannot commit (a record or the offsets were refused): abort it, then go on with a new transaction.", CategoryTxnAbortable},
 	{ErrAllBrokersDown, "ALL_BROKERS_DOWN", true, "No broker was reachable: nothing was sent (a producer's records were not written).", CategoryConnection},
 	{ErrTLSFailed, "TLS_FAILED", false, "The TLS handshake or certificate verification failed.", CategoryAuth},
 	{ErrNotAssigned, "NOT_ASSIGNED", false, "The partition is not assigned to this consumer.", CategoryGroup},

@@ -22,11 +22,13 @@ from .exceptions import (
     MetadataError,
     OffsetError,
     ProduceError,
+    TransactionAbortableError,
+    TransactionFatalError,
 )
 from .message import Message
 from .producer import Producer
 from .async_producer import AsyncProducer
-from .consumer import OFFSET_BEGINNING, OFFSET_END, Consumer, OffsetAndTimestamp, TopicPartition
+from .consumer import OFFSET_BEGINNING, OFFSET_END, Consumer, GroupMetadata, OffsetAndTimestamp, TopicPartition
 from .async_consumer import AsyncConsumer
 from .admin import AdminClient, NewTopic
 from .async_admin import AsyncAdminClient
@@ -48,6 +50,7 @@ __all__ = [
     "Consumer",
     "AsyncConsumer",
     "TopicPartition",
+    "GroupMetadata",
     "OffsetAndTimestamp",
     "OFFSET_BEGINNING",
     "OFFSET_END",
@@ -70,6 +73,8 @@ __all__ = [
     "GroupCoordinationError",
     "MetadataError",
     "AuthenticationError",
+    "TransactionAbortableError",
+    "TransactionFatalError",
     "ForkError",
 ]
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import json
 import logging
 import os
 import struct
@@ -60,6 +61,43 @@ class TopicPartition(NamedTuple):
 
     topic: str
     partition: int
+
+
+class GroupMetadata(object):
+    """A consumer's group membership at one moment (Consumer.group_metadata()),
+    for Producer.send_offsets_to_transaction: the group coordinator refuses
+    the offsets of a member that a rebalance replaced (KIP-447). Take it
+    right before sending the offsets: it changes at every rebalance.
+    Immutable; the attributes are for display: pass the object itself."""
+
+    __slots__ = ("serialized", "group_id", "generation_id", "member_id", "group_instance_id")
+
+    serialized: bytes  # what the library returned, passed back unchanged
+    group_id: str
+    generation_id: int  # -1 while the consumer is not a member
+    member_id: str  # "" while the consumer is not a member
+    group_instance_id: Optional[str]  # static membership's group.instance.id
+
+    def __init__(self, serialized: bytes) -> None:
+        """``serialized``: what gofka_consumer_group_metadata returned."""
+        fields = json.loads(serialized.decode("utf-8"))
+        for name, value in (("serialized", serialized), ("group_id", fields["group_id"]),
+                            ("generation_id", fields["generation_id"]), ("member_id", fields["member_id"]),
+                            ("group_instance_id", fields.get("group_instance_id"))):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("GroupMetadata is immutable")
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, GroupMetadata) and self.serialized == other.serialized
+
+    def __hash__(self) -> int:
+        return hash(self.serialized)
+
+    def __repr__(self) -> str:
+        return "GroupMetadata(group_id=%r, generation_id=%d, member_id=%r, group_instance_id=%r)" % (
+            self.group_id, self.generation_id, self.member_id, self.group_instance_id)
 
 
 class OffsetAndTimestamp(NamedTuple):
@@ -883,6 +921,14 @@ class ConsumerBase(HandleBase, ConnectedFlag):
     def _position_plan(self, topic: str, partition: int) -> Tuple[Tuple[Any, ...], Callable[[bytes], int]]:
         buf = pack_partitions([as_topic_partition((topic, partition))])
         return (buf, len(buf), self._timeout_ms), lambda res: unpack_offsets(res)[0][1]
+
+    def group_metadata(self) -> GroupMetadata:
+        """The consumer's group membership now (group id, generation,
+        member id, group.instance.id), to pass to a transactional
+        producer's ``send_offsets_to_transaction``. Plain, also on
+        AsyncConsumer: it never waits. Raises GofkaError INVALID_ARGUMENT
+        for a consumer without ``group_id``, CLIENT_CLOSED once closed."""
+        return GroupMetadata(self._call_returning_buffer(_native.lib.gofka_consumer_group_metadata))
 
     def _committed_plan(self, partitions: Iterable[Any]) -> Tuple[Tuple[Any, ...], Callable[[bytes], Dict[TopicPartition, Optional[int]]]]:
         buf = pack_partitions(topic_partitions(partitions))

@@ -75,6 +75,8 @@ from ._error_table import (
     ERR_NOT_ASSIGNED as ERR_NOT_ASSIGNED,
     ERR_TLS_FAILED as ERR_TLS_FAILED,
     ERR_ALL_BROKERS_DOWN as ERR_ALL_BROKERS_DOWN,
+    ERR_TXN_ABORTABLE as ERR_TXN_ABORTABLE,
+    ERR_TXN_FATAL as ERR_TXN_FATAL,
 )
 from ._limits import check_config_string
 from .exceptions import ForkError, GofkaError
@@ -220,6 +222,16 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
         [gofka_handle_t, c_char_p, c_int32, POINTER(c_int32), _p_error],
     ),
     "gofka_producer_close": (c_int32, [gofka_handle_t, c_int32, _p_error]),
+    # Transactions
+    "gofka_producer_init_transactions": (c_int32, [gofka_handle_t, c_int32, _p_error]),
+    "gofka_producer_begin_transaction": (c_int32, [gofka_handle_t, _p_error]),
+    "gofka_producer_commit_transaction": (c_int32, [gofka_handle_t, c_int32, _p_error]),
+    "gofka_producer_abort_transaction": (c_int32, [gofka_handle_t, c_int32, _p_error]),
+    "gofka_producer_send_offsets_to_transaction": (
+        c_int32,
+        [gofka_handle_t, _bytes_in, c_size_t, c_char_p, c_int32, _p_error],
+    ),
+    "gofka_consumer_group_metadata": (c_int32, [gofka_handle_t, _p_buffer, _p_size, _p_error]),
     # Consumer
     "gofka_consumer_new": (c_int32, [c_char_p, _p_handle, _p_error]),
     "gofka_consumer_connect": (c_int32, [gofka_handle_t, c_int32, _p_error]),

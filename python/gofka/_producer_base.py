@@ -21,8 +21,9 @@ from typing import AbstractSet, Any, Callable, Dict, Iterable, List, Mapping, Op
 from . import _layouts, _native, _stats
 from ._client import (ConnectedFlag, HandleBase, OpenClients, check_setting, check_setting_ms, check_time, merge_config,
                       validate_brokers, validate_client_id, validate_timeout)
+from ._consumer_base import GroupMetadata, as_topic_partition, pack_offsets
 from ._security import SecurityOptions, client_security
-from .exceptions import GofkaError, error_from_code
+from .exceptions import GofkaError, TransactionFatalError, error_from_code
 from .message import speedups as _speedups
 
 __all__ = ["ProducerBase", "ProducerOptions", "COMPRESSION_TYPES", "DEFAULT_EXIT_TIMEOUT", "EXIT_TIMEOUT_ENV"]
@@ -136,6 +137,8 @@ class ProducerOptions(object):
         max_request_size: Any = None,
         allow_auto_create_topics: Any = None,
         connection_pool: Any = None,
+        transactional_id: Any = None,
+        transaction_timeout_ms: Any = None,
         security: Optional[SecurityOptions] = None,
         config: Any = None,
     ) -> None:
@@ -175,6 +178,17 @@ class ProducerOptions(object):
             check_setting("max_request_size", max_request_size, "max.request.size")
         if allow_auto_create_topics is not None and not isinstance(allow_auto_create_topics, bool):
             raise TypeError("allow_auto_create_topics must be bool")
+        if transactional_id is not None:
+            if not isinstance(transactional_id, str):
+                raise TypeError("transactional_id must be str, not %s" % type(transactional_id).__name__)
+            if not transactional_id:
+                raise ValueError("transactional_id must not be empty (None = not transactional)")
+            # Transactions are built on the idempotent producer.
+            if not idempotent:
+                raise ValueError("transactional_id needs acks='all' and enable_idempotence not False")
+        if transaction_timeout_ms is not None:
+            transaction_timeout_ms = check_setting_ms("transaction_timeout_ms", transaction_timeout_ms,
+                                                      "transaction.timeout.ms")
         self.compression = compression
         self.acks = acks
         self.batch_size = batch_size
@@ -186,6 +200,8 @@ class ProducerOptions(object):
         self.buffer_memory = buffer_memory
         self.max_request_size = max_request_size
         self.allow_auto_create_topics = allow_auto_create_topics
+        self.transactional_id = transactional_id
+        self.transaction_timeout_ms = transaction_timeout_ms
         self.timeout_ms = max(1, _native.timeout_ms(self.timeout))
         cfg: Dict[str, Any] = {
             "bootstrap.servers": self.brokers,
@@ -202,6 +218,8 @@ class ProducerOptions(object):
             "buffer.memory": buffer_memory,
             "max.request.size": max_request_size,
             "allow.auto.create.topics": allow_auto_create_topics,
+            "transactional.id": transactional_id,
+            "transaction.timeout.ms": transaction_timeout_ms,
         }
         if connection_pool is not None:
             from .pool import pool_config
@@ -225,7 +243,8 @@ class ProducerOptions(object):
 #: The constructors' arguments that are keyword options of ProducerOptions.
 _OPTION_KEYWORDS = ("compression", "acks", "batch_size", "linger_ms", "max_in_flight", "enable_idempotence",
                     "retry_policy", "delivery_timeout_ms", "buffer_memory", "max_request_size",
-                    "allow_auto_create_topics", "connection_pool", "config")
+                    "allow_auto_create_topics", "connection_pool", "transactional_id", "transaction_timeout_ms",
+                    "config")
 
 
 def options_from_arguments(arguments: Mapping[str, Any], security: SecurityOptions) -> ProducerOptions:
@@ -233,6 +252,55 @@ def options_from_arguments(arguments: Mapping[str, Any], security: SecurityOptio
     Producer and AsyncProducer take the same names)."""
     return ProducerOptions(arguments["brokers"], arguments["client_id"], arguments["timeout"], security=security,
                            **{name: arguments[name] for name in _OPTION_KEYWORDS})
+
+
+def txn_deadline(timeout: Any) -> Optional[float]:
+    """The time.monotonic() deadline of a transactional call's ``timeout``
+    (seconds; None = no deadline of its own: the engine bounds it by
+    delivery.timeout.ms)."""
+    checked = check_time("timeout", timeout, none_ok=True)
+    return None if checked is None else time.monotonic() + checked
+
+
+def txn_ms(deadline: Optional[float]) -> int:
+    """The timeout_ms of a transactional C call made now: what is left
+    until ``deadline``, -1 (delivery.timeout.ms) without one."""
+    if deadline is None:
+        return -1
+    return _native.timeout_ms(max(0.0, deadline - time.monotonic()))
+
+
+def txn_offsets_arg(offsets: Any, group_metadata: Any) -> Tuple[bytes, bytes]:
+    """(offsets format, group metadata) of send_offsets_to_transaction:
+    ``offsets`` maps TopicPartition or (topic, partition) to the next
+    offset to consume (message.offset + 1); ``group_metadata`` comes from
+    the consumer's group_metadata()."""
+    if not isinstance(offsets, Mapping):
+        raise TypeError("offsets must be a dict of TopicPartition (or (topic, partition)) -> next offset, not %s"
+                        % type(offsets).__name__)
+    if not isinstance(group_metadata, GroupMetadata):
+        raise TypeError("group_metadata must be what Consumer.group_metadata() returns, not %s"
+                        % type(group_metadata).__name__)
+    entries = []
+    seen = set()
+    for key, offset in offsets.items():
+        tp = as_topic_partition(key, "offsets key")
+        if tp in seen:
+            raise ValueError("offsets: %s is listed twice" % (tp,))
+        seen.add(tp)
+        if isinstance(offset, bool) or not isinstance(offset, int):
+            raise TypeError("offset of %s must be int, not %s" % (tp, type(offset).__name__))
+        if offset < 0 or offset > _native.INT64_MAX:
+            raise ValueError("offset of %s must be a next offset to consume (>= 0), got %d" % (tp, offset))
+        entries.append((tp.topic, tp.partition, offset, -1))
+    return pack_offsets(entries), group_metadata.serialized
+
+
+def abort_after(exc: BaseException) -> bool:
+    """Whether ``transaction()`` aborts after its block raised ``exc``:
+    always, except after a TransactionFatalError (the producer can only be
+    closed: an abort would fail the same way and hide nothing)."""
+    return not isinstance(exc, TransactionFatalError)
 
 
 def new_producer_handle(options: ProducerOptions) -> int:

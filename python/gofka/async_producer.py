@@ -12,6 +12,7 @@ on a library thread. The order of sends to one partition is kept.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import itertools
 import logging
@@ -19,7 +20,7 @@ import struct
 import time
 import weakref
 from collections import deque
-from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, AsyncIterator, Awaitable, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
 from . import _stats
@@ -33,6 +34,7 @@ from ._producer_base import (
     batch_offsets,
     batch_records,
     chunk_records,
+    abort_after,
     columnar,
     columnar_chunks,
     optional_value,
@@ -44,10 +46,14 @@ from ._producer_base import (
     report_failed,
     report_undelivered,
     resolve_partition,
+    txn_deadline,
+    txn_ms,
+    txn_offsets_arg,
     unregister_open,
 )
 from ._security import SecuritySettings
-from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
+from ._consumer_base import GroupMetadata
+from .exceptions import GofkaError, ProduceError, TransactionAbortableError, argument_errors, error_from_code
 from .message import speedups as _speedups
 
 __all__ = ["AsyncProducer"]
@@ -155,7 +161,8 @@ class AsyncProducer(ProducerBase):
 
     Keyword-only: acks, enable_idempotence, retry_policy,
     delivery_timeout_ms, buffer_memory, max_request_size,
-    allow_auto_create_topics, connection_pool, ``config``, the TLS/SASL
+    allow_auto_create_topics, connection_pool, transactional_id,
+    transaction_timeout_ms, ``config``, the TLS/SASL
     options (or ``security``) and
     ``exit_timeout``, as for :class:`gofka.Producer`. An AsyncProducer
     still open at interpreter exit or garbage-collected unclosed is closed
@@ -171,6 +178,12 @@ class AsyncProducer(ProducerBase):
     ``partition`` is not passed: the custom ``partitioner`` decides if there
     is one, else the engine's partitioner for keyed records, else partition
     0 (the documented default).
+
+    Transactions: the coroutines ``init_transactions``,
+    ``begin_transaction``, ``commit_transaction``, ``abort_transaction``,
+    ``send_offsets_to_transaction`` and ``async with
+    producer.transaction():``, as :class:`gofka.Producer`'s (the blocking
+    steps run in the loop's executor: the loop never blocks).
 
     The native client is created in the constructor (no network I/O). The
     producer may be used from one event loop at a time; ``async with``
@@ -206,6 +219,8 @@ class AsyncProducer(ProducerBase):
         max_request_size: Optional[int] = None,
         allow_auto_create_topics: Optional[bool] = None,
         connection_pool: Any = None,
+        transactional_id: Optional[str] = None,
+        transaction_timeout_ms: Optional[int] = None,
         config: Optional[Dict[str, Any]] = None,
         ssl_cafile: Optional[str] = None,
         ssl_certfile: Optional[str] = None,
@@ -653,6 +668,65 @@ class AsyncProducer(ProducerBase):
                 await asyncio.wait(list(self._inflight), timeout=min(max(0.0, deadline - time.monotonic()), 0.2))
             if self._waiting:
                 self._pump()
+
+    # ---- transactions (docs/transactions.md; as Producer's) ----
+
+    async def init_transactions(self, timeout: Optional[float] = None) -> None:
+        """As Producer.init_transactions (in the loop's executor)."""
+        await self._blocking(_native.lib.gofka_producer_init_transactions, txn_ms(txn_deadline(timeout)))
+
+    async def begin_transaction(self) -> None:
+        """As Producer.begin_transaction (local: it never waits)."""
+        handle = self._get()
+        err = _native.new_error()
+        code = _native.lib.gofka_producer_begin_transaction(handle, ctypes.byref(err))
+        if code != _native.OK:
+            raise self._failure(code, err)
+
+    async def commit_transaction(self, timeout: Optional[float] = None) -> None:
+        """As Producer.commit_transaction: the sends of the transaction are
+        flushed first (their futures resolve), then it commits; ``timeout``
+        bounds both."""
+        deadline = txn_deadline(timeout)
+        await self._flush_for_txn(deadline)
+        await self._blocking(_native.lib.gofka_producer_commit_transaction, txn_ms(deadline))
+
+    async def abort_transaction(self, timeout: Optional[float] = None) -> None:
+        """As Producer.abort_transaction: sends buffered on the Python side
+        are handed to the engine first (so that they fail with the
+        transaction, not join the next one); ``timeout`` bounds both."""
+        deadline = txn_deadline(timeout)
+        await self._flush_for_txn(deadline)
+        await self._blocking(_native.lib.gofka_producer_abort_transaction, txn_ms(deadline))
+
+    async def send_offsets_to_transaction(self, offsets: Mapping[Any, int], group_metadata: GroupMetadata,
+                                          timeout: Optional[float] = None) -> None:
+        """As Producer.send_offsets_to_transaction (in the loop's executor)."""
+        buf, md = txn_offsets_arg(offsets, group_metadata)
+        await self._blocking(_native.lib.gofka_producer_send_offsets_to_transaction, buf, len(buf), md,
+                             txn_ms(txn_deadline(timeout)))
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, timeout: Optional[float] = None) -> AsyncIterator["AsyncProducer"]:
+        """``async with producer.transaction():``, as Producer.transaction."""
+        await self.begin_transaction()
+        try:
+            yield self
+        except BaseException as exc:
+            if abort_after(exc):
+                await self.abort_transaction(timeout)
+            raise
+        try:
+            await self.commit_transaction(timeout)
+        except TransactionAbortableError:
+            await self.abort_transaction(timeout)
+            raise
+
+    async def _flush_for_txn(self, deadline: Optional[float]) -> None:
+        """Waits for every send of the transaction that ends (flush, up to
+        ``deadline``; the producer's ``timeout`` without one). A send that
+        failed does not raise here: the commit reports it."""
+        await self.flush(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     async def close(self, timeout: Optional[float] = None) -> None:
         """Flushes, then closes the connections, all within ``timeout``

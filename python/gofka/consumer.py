@@ -29,6 +29,7 @@ from ._consumer_base import (  # noqa: F401  (the names of the original module s
     ConsumerBase,
     ConsumerOptions,
     Events,
+    GroupMetadata,
     OffsetAndTimestamp,
     TopicPartition,
     _consumer_poll,
@@ -50,6 +51,7 @@ from .message import Message
 __all__ = [
     "Consumer",
     "TopicPartition",
+    "GroupMetadata",
     "OffsetAndTimestamp",
     "OFFSET_BEGINNING",
     "OFFSET_END",

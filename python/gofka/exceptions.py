@@ -37,6 +37,8 @@ __all__ = [
     "GroupCoordinationError",
     "MetadataError",
     "AuthenticationError",
+    "TransactionAbortableError",
+    "TransactionFatalError",
     "ProduceValueError",
     "ProduceTypeError",
     "ConsumeValueError",
@@ -158,6 +160,22 @@ class AuthenticationError(GofkaError):
     """Authentication or authorization failed."""
 
 
+class TransactionAbortableError(ProduceError):
+    """The transaction cannot commit (a record, a partition or the group
+    offsets were refused, e.g. a rebalance fenced the consumer member):
+    call ``abort_transaction()``, rewind the input, and go on with a new
+    transaction. Code TXN_ABORTABLE; the message names the cause. Until
+    the abort, sends and commit raise it again."""
+
+
+class TransactionFatalError(ProduceError):
+    """The transactional producer can do nothing more: a newer producer
+    with the same ``transactional_id`` fenced it (PRODUCER_FENCED,
+    INVALID_PRODUCER_EPOCH), or it is not authorized. Every call but
+    ``close()`` raises it again: close the producer (and usually stop this
+    instance). Code TXN_FATAL; the message names the cause."""
+
+
 # Code of the argument errors below (INVALID_ARGUMENT, wire/errors.go).
 _INVALID_ARGUMENT = -101
 
@@ -260,6 +278,8 @@ _CATEGORY_CLASSES: Dict[str, Type[GofkaError]] = {
     "group": GroupCoordinationError,
     "metadata": MetadataError,
     "auth": AuthenticationError,
+    "transaction_abortable": TransactionAbortableError,
+    "transaction_fatal": TransactionFatalError,
     "generic": GofkaError,
 }
 

@@ -8,6 +8,7 @@ private event queues, and produce()/poll()/flush() with callbacks.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import itertools
@@ -19,7 +20,7 @@ import time
 import weakref
 from collections import deque
 from ctypes import byref, c_int64
-from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
 from ._client import HandleOwner, check_time
@@ -43,6 +44,7 @@ from ._producer_base import (  # noqa: F401  (names of the original module stay 
     batch_records,
     check_messages,
     chunk_records,
+    abort_after,
     columnar,
     columnar_chunks,
     default_partition,
@@ -56,10 +58,14 @@ from ._producer_base import (  # noqa: F401  (names of the original module stay 
     report_failed,
     report_undelivered,
     resolve_partition,
+    txn_deadline,
+    txn_ms,
+    txn_offsets_arg,
     unregister_open,
 )
 from ._security import SecuritySettings
-from .exceptions import GofkaError, ProduceError, argument_errors, error_from_code
+from ._consumer_base import GroupMetadata
+from .exceptions import GofkaError, ProduceError, TransactionAbortableError, argument_errors, error_from_code
 from .message import Message
 from .message import speedups as _speedups
 
@@ -148,6 +154,12 @@ class Producer(ProducerBase, HandleOwner):
             (default True); with False an unknown topic is a MetadataError.
         connection_pool: a :class:`gofka.ConnectionPool` to share
             connections with.
+        transactional_id: makes the producer transactional
+            (``transactional.id``; needs acks='all' and idempotence): call
+            ``init_transactions()`` once, then send inside transactions
+            (``with producer.transaction():``); docs/transactions.md.
+        transaction_timeout_ms: how long the coordinator lets a
+            transaction stay open before aborting it (default 60000).
         partitioner: ``partitioner(key, num_partitions, topic) -> int``,
             as kafka-python's: called in the sending thread for records
             sent without ``partition`` (keyed or not; its exceptions
@@ -216,6 +228,8 @@ class Producer(ProducerBase, HandleOwner):
         max_request_size: Optional[int] = None,
         allow_auto_create_topics: Optional[bool] = None,
         connection_pool: Any = None,
+        transactional_id: Optional[str] = None,
+        transaction_timeout_ms: Optional[int] = None,
         partitioner: Optional[Callable[[Optional[bytes], int, str], int]] = None,
         config: Optional[Dict[str, Any]] = None,
         use_ssl: bool = False,
@@ -959,6 +973,93 @@ class Producer(ProducerBase, HandleOwner):
         out = ctypes.c_int32()
         self._call_sliced(_native.lib.gofka_producer_partition_count, topic_b, self._timeout_ms, byref(out))
         return out.value
+
+    # ---- transactions (docs/transactions.md) ----
+
+    def init_transactions(self, timeout: Optional[float] = None) -> None:
+        """Registers ``transactional_id`` with its transaction coordinator
+        and fences any earlier producer with the same id (its open
+        transaction is aborted). Once, before the first transaction.
+        Blocks up to ``timeout`` seconds (None = delivery_timeout_ms); after
+        a TIMED_OUT error it may be called again. A producer without
+        ``transactional_id`` raises GofkaError INVALID_ARGUMENT."""
+        deadline = txn_deadline(timeout)
+        self._call_sliced(_native.lib.gofka_producer_init_transactions, txn_ms(deadline))
+
+    def begin_transaction(self) -> None:
+        """Starts a transaction: every send from now until
+        ``commit_transaction`` / ``abort_transaction`` belongs to it. Local,
+        never blocks. Out of order (before ``init_transactions``, or with a
+        transaction open) it raises ProduceError INVALID_TXN_STATE."""
+        self._call(_native.lib.gofka_producer_begin_transaction)
+
+    def commit_transaction(self, timeout: Optional[float] = None) -> None:
+        """Sends every record of the transaction (``produce`` records
+        included), then commits it: its records become visible to
+        read_committed consumers, and the offsets sent with
+        ``send_offsets_to_transaction`` are committed. Blocks up to
+        ``timeout`` seconds (None = delivery_timeout_ms). Raises
+        TransactionAbortableError when a record or the offsets were
+        refused (call ``abort_transaction``), TransactionFatalError when
+        the producer was fenced (close it); after TIMED_OUT it may be
+        called again. ``produce`` callbacks are served by poll/flush as
+        usual."""
+        deadline = txn_deadline(timeout)
+        self._push_for_txn(deadline)
+        self._call_sliced(_native.lib.gofka_producer_commit_transaction, txn_ms(deadline))
+
+    def abort_transaction(self, timeout: Optional[float] = None) -> None:
+        """Aborts the transaction: records not sent yet fail
+        (OPERATION_NOT_ATTEMPTED, through their callbacks or the sends
+        waiting for them), and read_committed consumers never see what it
+        wrote. Blocks up to ``timeout`` seconds (None =
+        delivery_timeout_ms); after TIMED_OUT it may be called again."""
+        deadline = txn_deadline(timeout)
+        self._push_for_txn(deadline)
+        self._call_sliced(_native.lib.gofka_producer_abort_transaction, txn_ms(deadline))
+
+    def send_offsets_to_transaction(self, offsets: Mapping[Any, int], group_metadata: GroupMetadata,
+                                    timeout: Optional[float] = None) -> None:
+        """Adds a consumer group's offsets to the current transaction: the
+        group commits them when, and only when, the transaction commits
+        (exactly-once consume-transform-produce). ``offsets`` maps
+        TopicPartition (or (topic, partition)) to the next offset to
+        consume, ``message.offset + 1``; ``group_metadata`` is
+        ``consumer.group_metadata()`` taken just before. Blocks up to
+        ``timeout`` seconds (None = delivery_timeout_ms). A member fenced by
+        a rebalance raises TransactionAbortableError."""
+        buf, md = txn_offsets_arg(offsets, group_metadata)
+        deadline = txn_deadline(timeout)
+        self._call_sliced(_native.lib.gofka_producer_send_offsets_to_transaction, buf, len(buf), md,
+                          txn_ms(deadline))
+
+    @contextlib.contextmanager
+    def transaction(self, timeout: Optional[float] = None) -> Iterator["Producer"]:
+        """``with producer.transaction():`` begins a transaction, commits it
+        when the block ends, and aborts it when the block raises (the
+        exception propagates; a TransactionFatalError is not aborted: the
+        producer can only be closed). A commit that fails with
+        TransactionAbortableError is aborted before the error propagates,
+        so the producer is ready for the next transaction. ``timeout``
+        bounds the commit and the abort, each."""
+        self.begin_transaction()
+        try:
+            yield self
+        except BaseException as exc:
+            if abort_after(exc):
+                self.abort_transaction(timeout)
+            raise
+        try:
+            self.commit_transaction(timeout)
+        except TransactionAbortableError:
+            self.abort_transaction(timeout)
+            raise
+
+    def _push_for_txn(self, deadline: Optional[float]) -> None:
+        """Hands the ``produce`` records still buffered on the Python side
+        to the library, so that they belong to the transaction that ends."""
+        if len(self._pending):
+            self._push(deadline)
 
     def _after_fork_in_child(self) -> None:
         # Called by _native's fork hook in a child forked after __init__ (the

@@ -217,6 +217,47 @@ def test_c_guide_program_compiles() -> None:
             assert proc.returncode == 0, proc.stderr
 
 
+def test_transactions_examples_are_valid() -> None:
+    """docs/transactions.md: the C program compiles against the header,
+    the Python examples compile and call only what the classes they use
+    have (the Go example is core's ExampleProducer_CommitTransaction, run
+    by go test)."""
+    import ast
+    import sys
+
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    import gofka
+
+    text = read("docs", "transactions.md")
+    programs = [b for b in re.findall(r"```c\n(.*?)```", text, re.S) if "int main" in b]
+    assert programs
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, src in enumerate(programs):
+            path = os.path.join(tmp, "txn%d.c" % i)
+            with open(path, "w") as f:
+                f.write(src)
+            proc = subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-fsyntax-only",
+                                   "-I" + os.path.join(ROOT, "include"), path],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+            assert proc.returncode == 0, proc.stderr
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) >= 2
+    for src in blocks:
+        tree = ast.parse(src)
+        is_async = "AsyncProducer" in src
+        classes = {"producer": gofka.AsyncProducer if is_async else gofka.Producer,
+                   "consumer": gofka.AsyncConsumer if is_async else gofka.Consumer, "gofka": gofka}
+        used = [(n.value.id, n.attr) for n in ast.walk(tree)
+                if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in classes]
+        assert used
+        for owner, attr in used:
+            assert hasattr(classes[owner], attr), "%s.%s" % (owner, attr)
+        for n in ast.walk(tree):
+            if isinstance(n, ast.ImportFrom) and n.module == "gofka":
+                for alias in n.names:
+                    assert hasattr(gofka, alias.name), alias.name
+
+
 def test_header_documents_every_function() -> None:
     """Each declaration in gofka.h directly follows its comment block."""
     text = read("include", "gofka.h")

@@ -34,6 +34,7 @@ for n in names:
         for tf in modtests.get(m,[]):
             if tf not in tests and os.path.exists(tf): tests.append(tf)
     if n=='gofka_debug_stats': tests.append('tests/python/test_leaks.py')
+    if 'transaction' in n or n=='gofka_consumer_group_metadata': tests.append('tests/python/test_transactions.py')
     rows.append("| `%s` | `%s` | %s | %s |"%(n,exports.get(n,'?'),", ".join("`python/gofka/%s.py`"%p for p in pym) or "-", ", ".join("`%s`"%u for u in tests) or "-"))
 doc=open('docs/api.md').read()
 head="| function | exported in | bindings | tests |\n|---|---|---|---|\n"

@@ -16,6 +16,8 @@ from gofka.exceptions import (
     MetadataError,
     OffsetError,
     ProduceError,
+    TransactionAbortableError,
+    TransactionFatalError,
     error_from_code,
     error_table,
 )
@@ -28,6 +30,8 @@ LOCAL_CODES = {
     -104: "TIMED_OUT",
     -105: "CONNECTION_FAILED",
     -106: "NO_BROKERS_AVAILABLE",
+    -119: "TXN_ABORTABLE",
+    -120: "TXN_FATAL",
 }
 
 CATEGORY_CLASSES = {
@@ -38,6 +42,8 @@ CATEGORY_CLASSES = {
     "group": GroupCoordinationError,
     "metadata": MetadataError,
     "auth": AuthenticationError,
+    "transaction_abortable": TransactionAbortableError,
+    "transaction_fatal": TransactionFatalError,
     "generic": GofkaError,
 }
 
@@ -73,7 +79,19 @@ def test_every_category_maps_to_its_class() -> None:
         assert exc.broker is None
         seen.add(info.category)
     # The table uses the categories the bindings know about.
-    assert {"connection", "produce", "metadata", "generic"} <= seen
+    assert {"connection", "produce", "metadata", "generic", "transaction_abortable", "transaction_fatal"} <= seen
+
+
+def test_transaction_errors_are_produce_errors() -> None:
+    # A transactional producer's two kinds of error (TXN_ABORTABLE: abort
+    # and go on; TXN_FATAL: close) are ProduceErrors, told apart by class.
+    abortable = error_from_code(-119, "abortable transaction error (abort the transaction): x")
+    fatal = error_from_code(-120, "fatal transactional producer error (close the producer): PRODUCER_FENCED")
+    assert type(abortable) is TransactionAbortableError and isinstance(abortable, ProduceError)
+    assert type(fatal) is TransactionFatalError and isinstance(fatal, ProduceError)
+    assert not abortable.retriable and not fatal.retriable
+    assert gofka.TransactionAbortableError is TransactionAbortableError
+    assert gofka.TransactionFatalError is TransactionFatalError
 
 
 def test_known_codes() -> None:

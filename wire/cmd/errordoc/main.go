@@ -62,6 +62,8 @@ var pythonClasses = []struct {
 	{wire.CategoryGroup, "GroupCoordinationError", "group coordinators and membership"},
 	{wire.CategoryMetadata, "MetadataError", "topics, partitions, leaders; topic administration"},
 	{wire.CategoryAuth, "AuthenticationError", "authentication, authorization, TLS"},
+	{wire.CategoryTxnAbortable, "TransactionAbortableError", "a transactional call's abortable error: abort the transaction and go on (a ProduceError)"},
+	{wire.CategoryTxnFatal, "TransactionFatalError", "a transactional producer's fatal error (fenced, not authorized): close it (a ProduceError)"},
 	{wire.CategoryGeneric, "GofkaError", "everything else (the base class of all the others)"},
 }
 
