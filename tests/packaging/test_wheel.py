@@ -306,7 +306,11 @@ def install_wheel(python: str, wheel: str, tmp_path: "os.PathLike[str]") -> str:
     venv = os.path.join(str(tmp_path), "venv")
     sh([python, "-m", "venv", "--without-pip", venv])
     vpy = os.path.join(venv, "bin", "python")
-    sh([sys.executable, "-m", "pip", "--python", vpy, "install", "--no-deps", "--no-index", "-q", wheel])
+    # clean_env: with PYTHONPATH=python (make test) pip would take the
+    # repository's python/gofka.egg-info, which a wheel or sdist build
+    # leaves there, for an installed gofka and skip the install.
+    sh([sys.executable, "-m", "pip", "--python", vpy, "install", "--no-deps", "--no-index", "-q", wheel],
+       env=clean_env())
     return vpy
 
 
