@@ -28,6 +28,8 @@ from .producer import Producer
 from .async_producer import AsyncProducer
 from .consumer import OFFSET_BEGINNING, OFFSET_END, Consumer, OffsetAndTimestamp, TopicPartition
 from .async_consumer import AsyncConsumer
+from .share_consumer import AckResult, ShareConsumer
+from .async_share_consumer import AsyncShareConsumer
 from .admin import AdminClient, NewTopic
 from .async_admin import AsyncAdminClient
 from .pool import ConnectionPool, PooledConnection
@@ -47,6 +49,9 @@ __all__ = [
     "AsyncProducer",
     "Consumer",
     "AsyncConsumer",
+    "ShareConsumer",
+    "AsyncShareConsumer",
+    "AckResult",
     "TopicPartition",
     "OffsetAndTimestamp",
     "OFFSET_BEGINNING",
