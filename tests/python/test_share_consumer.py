@@ -448,3 +448,89 @@ def test_async_cancelled_poll_keeps_its_records(brokers: str, share_topic: Tuple
             return got
 
     assert asyncio.run(main()) == [b"c0"]
+
+
+# ---- docs/share-groups.md ----------------------------------------------------------
+
+
+def guide_namespace() -> Dict[str, Any]:
+    """The definitions of the Python blocks of docs/share-groups.md."""
+    import re
+
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "share-groups.md")
+    with open(path, encoding="utf-8") as f:
+        found = re.findall(r"```python\n(.*?)```", f.read(), re.S)
+    ns: Dict[str, Any] = {}
+    for src in found:
+        exec(compile(src, "share-groups.md", "exec"), ns)
+    return ns
+
+
+@pytest.fixture
+def jobs_topic(brokers: str) -> Iterator[Tuple[str, str]]:
+    """The guide's names: topic "jobs", share group "workers". They are
+    fixed, so each test gets a fresh dev cluster of its own (also when
+    GOFKA_BROKERS names a real Kafka)."""
+    with gofka.DevCluster() as dc:
+        with gofka.AdminClient(dc.brokers, timeout=15) as admin:
+            admin.create_topics([gofka.NewTopic("jobs", 1, 1)])
+            admin.alter_configs("group", "workers", {"share.auto.offset.reset": "earliest"})
+        yield dc.brokers, "jobs"
+
+
+def test_guide_thread_pool(jobs_topic: Tuple[str, str]) -> None:
+    """The guide's thread worker: a pool of 4 processes every job once; a
+    job that fails is retried (release) and rejected at its third try."""
+    brokers, topic = jobs_topic
+    worker = guide_namespace()["worker"]
+    done: Dict[bytes, int] = {}
+    tries: Dict[bytes, int] = {}
+    lock = threading.Lock()
+
+    def process(m: gofka.Message) -> None:
+        with lock:
+            tries[m.value] = tries.get(m.value, 0) + 1
+            if m.value == b"bad":
+                raise RuntimeError("cannot process")
+            done[m.value] = done.get(m.value, 0) + 1
+
+    stop = threading.Event()
+    pool = [threading.Thread(target=worker, args=(brokers, stop, process)) for _ in range(4)]
+    for t in pool:
+        t.start()
+    jobs = [b"job%d" % i for i in range(30)] + [b"bad"]
+    produce(brokers, topic, jobs)
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        with lock:
+            if len(done) == 30 and tries.get(b"bad") == 3:
+                break
+        time.sleep(0.05)
+    stop.set()
+    for t in pool:
+        t.join(30)
+    assert done == {j: 1 for j in jobs if j != b"bad"}
+    assert tries[b"bad"] == 3, "released twice, rejected at the third delivery"
+
+
+def test_guide_asyncio_pool(jobs_topic: Tuple[str, str]) -> None:
+    brokers, topic = jobs_topic
+    async_worker = guide_namespace()["async_worker"]
+    done: Dict[bytes, int] = {}
+
+    async def main() -> None:
+        stop = asyncio.Event()
+
+        async def process(m: gofka.Message) -> None:
+            done[m.value] = done.get(m.value, 0) + 1
+
+        pool = asyncio.gather(*(async_worker(brokers, stop, process) for _ in range(4)))
+        await asyncio.get_running_loop().run_in_executor(None, produce, brokers, topic, [b"a%d" % i for i in range(20)])
+        deadline = time.monotonic() + DEADLINE
+        while len(done) < 20 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        stop.set()
+        await pool
+
+    asyncio.run(main())
+    assert done == {b"a%d" % i: 1 for i in range(20)}
