@@ -180,11 +180,15 @@ class AsyncShareConsumer(ShareConsumerBase):
         """As ShareConsumer.close, without blocking the loop (messages the
         iterator polled and has not yielded are released in the explicit
         mode). Idempotent."""
+        if self.closed:
+            return
+        # The bridge first: on a loop other than the one with calls pending
+        # it raises, and the consumer stays open rather than leak its handle.
+        self._bridge = bridge = bridge_of_loop(self, self._bridge)
         handle = self._detach()
         if not handle:
             return
         self._buffer.clear()
-        self._bridge = bridge = bridge_of_loop(self, self._bridge)
         timeout_ms = self._timeout_ms
 
         def start(queue: int, token: int) -> None:
