@@ -395,7 +395,7 @@ def cmd_consume(args: argparse.Namespace) -> int:
         args.group,
         list(args.topics) if args.group else None,
         auto_commit=args.commit,
-        auto_offset_reset=args.reset,
+        auto_offset_reset=args.reset or "earliest",
         **kw,
         **_stats_kwargs(args),
     ) as consumer:
@@ -474,7 +474,7 @@ def _consume_share(args: argparse.Namespace) -> int:
     clash = [flag for flag, given in (
         ("--group", args.group is not None), ("--partition", bool(args.partition)),
         ("--offset", args.offset is not None), ("--exit", args.exit), ("--no-commit", not args.commit),
-        ("--stats", args.stats is not None), ("--reset", args.reset != "earliest"),
+        ("--stats", args.stats is not None), ("--reset", args.reset is not None),
     ) if given]
     if clash:
         raise UsageError("--share-group cannot be combined with %s (the share group decides what is read; "
@@ -831,7 +831,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--offset", type=_parse_offset, default=None, metavar="OFFSET",
                    help="beginning, end, stored (the group's), N (absolute) or -N (N before the end); "
                         "default: beginning, or stored with --group")
-    p.add_argument("--reset", choices=["earliest", "latest"], default="earliest",
+    p.add_argument("--reset", choices=["earliest", "latest"], default=None,
                    help="where a group without a committed offset starts (default: earliest)")
     p.add_argument("--no-commit", dest="commit", action="store_false",
                    help="with --group: do not commit offsets")

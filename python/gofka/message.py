@@ -5,7 +5,8 @@ Its storage comes from the optional C module ``gofka._speedups``
 without it (no compiler at install time, or ``GOFKA_NO_SPEEDUPS=1``) an
 equivalent pure-Python base is used. Both behave the same: seven mutable
 attributes, ``headers`` an empty dict when the record has none, and
-``header_list``, every header in order (repeated keys included).
+``header_list``, every header in order (repeated keys included); plus
+``delivery_count``, set on a share consumer's messages only (else None).
 """
 
 from __future__ import annotations

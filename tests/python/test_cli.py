@@ -333,7 +333,7 @@ def test_consume_share_group(gofka_cmd, brokers: str, topic: str, group: str) ->
     assert all(isinstance(m["delivery_count"], int) and m["delivery_count"] >= 1 for m in msgs)
     proc = run(["consume", topic, "--share-group", group, "-c", "1", "--idle-timeout", "1", "-q"], brokers)
     assert proc.returncode == cli.EXIT_INCOMPLETE and proc.stdout == b""
-    for extra in (["-g", "x"], ["-o", "beginning"], ["-e"], ["--no-commit"], ["-p", "0"]):
+    for extra in (["-g", "x"], ["-o", "beginning"], ["-e"], ["--no-commit"], ["-p", "0"], ["--reset", "earliest"]):
         proc = run(["consume", topic, "--share-group", group] + extra, brokers)
         assert proc.returncode == cli.EXIT_USAGE and b"--share-group cannot be combined" in proc.stderr, extra
     # a classic consumer's JSON has no delivery_count
