@@ -46,10 +46,11 @@ const (
 	kindQueue
 	kindConsumer
 	kindPool
+	kindShareConsumer
 )
 
 func (k handleKind) String() string {
-	return [...]string{"", "producer", "admin", "dev cluster", "event queue", "consumer", "connection pool"}[k]
+	return [...]string{"", "producer", "admin", "dev cluster", "event queue", "consumer", "connection pool", "share consumer"}[k]
 }
 
 type handleEntry struct {

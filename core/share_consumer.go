@@ -267,6 +267,29 @@ func (c *ShareConsumer) Acknowledge(rec *ShareRecord, t AcknowledgeType) error {
 	return nil
 }
 
+// AcknowledgeOffset is Acknowledge for the record at offset of
+// topic/partition among those the last polls delivered and that are not
+// acknowledged yet: the form for callers that hold a copy of the record
+// rather than the *ShareRecord (the C ABI and its bindings). The same
+// rules and errors as Acknowledge.
+func (c *ShareConsumer) AcknowledgeOffset(topic string, partition int32, offset int64, t AcknowledgeType) error {
+	c.mu.Lock()
+	var rec *ShareRecord
+	for k, r := range c.delivered {
+		if k.offset == offset && k.part.p == partition && r.Topic == topic {
+			rec = r
+			break
+		}
+	}
+	c.mu.Unlock()
+	if rec == nil {
+		// Acknowledge gives the closed, implicit-mode and not-delivered
+		// errors; a stand-in record carries the coordinates for the last.
+		rec = &ShareRecord{Record: Record{Topic: topic, Partition: partition, Offset: offset}}
+	}
+	return c.Acknowledge(rec, t)
+}
+
 // queueAckLocked adds one acknowledgement for the session of node (c.mu
 // held).
 func (c *ShareConsumer) queueAckLocked(node int32, k shareKey, t int8) {

@@ -661,3 +661,30 @@ func TestSharePollDeadlineKeepsSession(t *testing.T) {
 	assert.Equal(t, "v1", string(later[0].Value), "v0 was accepted: never delivered again")
 	assert.Len(t, results, 1, "no acknowledgement failed: %v", results)
 }
+
+// TestShareAcknowledgeOffset: acknowledging by coordinates (the C ABI's
+// form) finds the delivered record, and follows Acknowledge's rules: a
+// record acknowledged twice or never delivered is INVALID_ARGUMENT.
+func TestShareAcknowledgeOffset(t *testing.T) {
+	ctx := testCtx(t, 60*time.Second)
+	f := newShareFixture(t, ctx)
+	c := f.consumer(t, WithShareAcknowledgementMode(ShareAckExplicit))
+	waitAssigned(t, c)
+	f.produce(t, ctx, 2)
+	var recs []*ShareRecord
+	pollUntil(t, ctx, c, func(r []*ShareRecord) { recs = append(recs, r...) }, func() bool { return len(recs) > 0 })
+	r := recs[0]
+	assert.Equal(t, wire.ErrInvalidArgument, wire.CodeOf(c.AcknowledgeOffset(r.Topic, r.Partition, r.Offset+1000, AcknowledgeAccept)))
+	assert.Equal(t, wire.ErrInvalidArgument, wire.CodeOf(c.AcknowledgeOffset(r.Topic+"x", r.Partition, r.Offset, AcknowledgeAccept)))
+	for _, r := range recs {
+		require.NoError(t, c.AcknowledgeOffset(r.Topic, r.Partition, r.Offset, AcknowledgeRelease))
+	}
+	assert.Equal(t, wire.ErrInvalidArgument, wire.CodeOf(c.AcknowledgeOffset(r.Topic, r.Partition, r.Offset, AcknowledgeAccept)), "twice")
+	res, err := c.Commit(ctx)
+	require.NoError(t, err)
+	require.Len(t, res, len(recs))
+	for _, x := range res {
+		assert.NoError(t, x.Err)
+		assert.Equal(t, AcknowledgeRelease, x.Type)
+	}
+}

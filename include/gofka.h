@@ -755,6 +755,121 @@ int32_t gofka_consumer_close_async(gofka_handle_t consumer, gofka_handle_t queue
                                    int32_t timeout_ms, gofka_error_t *err);
 
 /* ---------------------------------------------------------------------- */
+/* Share consumer                                                          */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A share consumer is a member of a share group (KIP-932, "queues for
+ * Kafka", Apache Kafka 4.2+; docs/share-groups.md): the members of a group
+ * read the same partitions together, the broker handing each record to one
+ * member at a time under an acquisition lock
+ * (group.share.record.lock.duration.ms, 30 s by default). Each record is
+ * acknowledged: accept (done), release (delivered again, to any member,
+ * with its delivery count + 1) or reject (archived, never delivered again).
+ *
+ * share.acknowledgement.mode:
+ *   implicit (default): the next poll, commit or close accepts every record
+ *     of the previous poll; gofka_share_consumer_acknowledge is
+ *     INVALID_ARGUMENT.
+ *   explicit: acknowledge every record; a poll while a record of the
+ *     previous poll is unacknowledged is INVALID_ARGUMENT.
+ * Acknowledgements travel with the next poll, or at once with
+ * gofka_share_consumer_commit, which returns their outcome.
+ *
+ * Thread-safety: every function may be called from any thread; polls,
+ * commits and close run one at a time (the engine serialises them: share
+ * sessions need their requests in order), acknowledge runs alongside them.
+ *
+ * Packed formats (little-endian):
+ *
+ *  share messages: the messages format of the consumer (event_count is
+ *               always 0), then message_count int32 delivery counts (1 the
+ *               first time a record is delivered), in message order: the
+ *               last 4 * message_count bytes of the buffer.
+ *
+ *  ack results: int32 count, then per acknowledgement:
+ *                 int32 topic_len, topic bytes, int32 partition,
+ *                 int64 offset, int32 type (GOFKA_ACK_*), int32 code
+ *                 (0: applied; e.g. INVALID_RECORD_STATE (121) when the
+ *                 record's lock had ended, or a share session error: the
+ *                 broker delivers the record again either way)
+ */
+
+/* Acknowledgement types (KIP-932). */
+#define GOFKA_ACK_ACCEPT  1
+#define GOFKA_ACK_RELEASE 2
+#define GOFKA_ACK_REJECT  3
+
+/* Creates a share consumer from a configuration string (see the top of
+ * this file). group.id is required (the share group);
+ * share.acknowledgement.mode, max.poll.records and the fetch settings
+ * apply. No network I/O. Released by gofka_share_consumer_close. */
+int32_t gofka_share_consumer_new(const char *config, gofka_handle_t *out, gofka_error_t *err);
+
+/* Sets the topics read (`topics`: '\n'-separated names, at least one),
+ * replacing the previous subscription, and starts the membership, which
+ * runs in the background until close. Never blocks; the group is joined
+ * by the background heartbeat (polls return nothing until then). */
+int32_t gofka_share_consumer_subscribe(gofka_handle_t consumer, const char *topics, gofka_error_t *err);
+
+/* Returns up to max_messages (> 0) records, waiting up to timeout_ms (the
+ * bound of the whole call; 0 = what is already acquired) until some
+ * arrive. First sends the queued acknowledgements (implicit mode: after
+ * accepting the previous poll's records). *buf_out (share messages
+ * format, *len_out bytes, freed with gofka_free) is NULL when nothing came
+ * before the timeout, which is not an error; *count_out is the number of
+ * records. Explicit mode with a record of the previous poll unacknowledged:
+ * INVALID_ARGUMENT, nothing taken. Before subscribe: INVALID_ARGUMENT.
+ * Errors that end the membership (authorization, an unsupported broker)
+ * are returned by every poll. */
+int32_t gofka_share_consumer_poll(gofka_handle_t consumer, int32_t max_messages, int32_t timeout_ms,
+                                  uint8_t **buf_out, size_t *len_out, int32_t *count_out, gofka_error_t *err);
+
+/* gofka_share_consumer_poll without blocking: one event tagged `token`
+ * with the share messages buffer as payload (empty when nothing came) and
+ * the record count in its offset field, or the error. */
+int32_t gofka_share_consumer_poll_async(gofka_handle_t consumer, gofka_handle_t queue, uint64_t token,
+                                        int32_t max_messages, int32_t timeout_ms, gofka_error_t *err);
+
+/* Queues the acknowledgement of the record at `offset` of topic/partition
+ * that a poll returned (explicit mode), as `type` (GOFKA_ACK_*); it is
+ * sent with the next poll, commit or close. Never blocks. A record is
+ * acknowledged once: a second time, a record this consumer did not deliver,
+ * another type, or the implicit mode is INVALID_ARGUMENT; after close,
+ * CLIENT_CLOSED. */
+int32_t gofka_share_consumer_acknowledge(gofka_handle_t consumer, const char *topic, int32_t partition,
+                                         int64_t offset, int32_t type, gofka_error_t *err);
+
+/* Sends the queued acknowledgements now (implicit mode: after accepting
+ * the last poll's records) and blocks up to timeout_ms (negative:
+ * request.timeout.ms) for their outcome: *buf_out (ack results format,
+ * *len_out bytes, freed with gofka_free; count 0 when nothing was queued).
+ * When the brokers do not answer in time: TIMED_OUT and no buffer (the
+ * broker still applies what was sent; those outcomes are not reported). */
+int32_t gofka_share_consumer_commit(gofka_handle_t consumer, int32_t timeout_ms, uint8_t **buf_out,
+                                    size_t *len_out, gofka_error_t *err);
+
+/* gofka_share_consumer_commit without blocking: one event tagged `token`
+ * with the ack results buffer as payload and their count in its offset
+ * field, or the error. */
+int32_t gofka_share_consumer_commit_async(gofka_handle_t consumer, gofka_handle_t queue, uint64_t token,
+                                          int32_t timeout_ms, gofka_error_t *err);
+
+/* Closes the share consumer and destroys the handle (also when it fails):
+ * sends the queued acknowledgements (implicit mode: accepting the last
+ * poll's records; records delivered but unacknowledged in the explicit
+ * mode, and records acquired but not returned yet, are released for the
+ * other members), closes the share sessions and leaves the group. Blocks
+ * up to timeout_ms (negative: request.timeout.ms) for all of it. */
+int32_t gofka_share_consumer_close(gofka_handle_t consumer, int32_t timeout_ms, gofka_error_t *err);
+
+/* gofka_share_consumer_close without blocking: the handle is destroyed at
+ * once; one event tagged `token` (code 0, or the close error) is posted
+ * when the consumer has closed. */
+int32_t gofka_share_consumer_close_async(gofka_handle_t consumer, gofka_handle_t queue, uint64_t token,
+                                         int32_t timeout_ms, gofka_error_t *err);
+
+/* ---------------------------------------------------------------------- */
 /* Admin                                                                   */
 /* ---------------------------------------------------------------------- */
 

@@ -30,6 +30,8 @@ from .producer import Producer
 from .async_producer import AsyncProducer
 from .consumer import OFFSET_BEGINNING, OFFSET_END, Consumer, GroupMetadata, OffsetAndTimestamp, TopicPartition
 from .async_consumer import AsyncConsumer
+from .share_consumer import AckResult, ShareConsumer
+from .async_share_consumer import AsyncShareConsumer
 from .admin import AdminClient, NewTopic
 from .async_admin import AsyncAdminClient
 from .pool import ConnectionPool, PooledConnection
@@ -49,6 +51,9 @@ __all__ = [
     "AsyncProducer",
     "Consumer",
     "AsyncConsumer",
+    "ShareConsumer",
+    "AsyncShareConsumer",
+    "AckResult",
     "TopicPartition",
     "GroupMetadata",
     "OffsetAndTimestamp",

@@ -286,6 +286,19 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     ),
     "gofka_consumer_close": (c_int32, [gofka_handle_t, c_int32, _p_error]),
     "gofka_consumer_close_async": (c_int32, [gofka_handle_t, gofka_handle_t, c_uint64, c_int32, _p_error]),
+    # Share consumer
+    "gofka_share_consumer_new": (c_int32, [c_char_p, _p_handle, _p_error]),
+    "gofka_share_consumer_subscribe": (c_int32, [gofka_handle_t, c_char_p, _p_error]),
+    "gofka_share_consumer_poll": (c_int32, [gofka_handle_t, c_int32, c_int32, *_BUFFER_OUT, _p_error]),
+    "gofka_share_consumer_poll_async": (
+        c_int32,
+        [gofka_handle_t, gofka_handle_t, c_uint64, c_int32, c_int32, _p_error],
+    ),
+    "gofka_share_consumer_acknowledge": (c_int32, [gofka_handle_t, c_char_p, c_int32, c_int64, c_int32, _p_error]),
+    "gofka_share_consumer_commit": (c_int32, [gofka_handle_t, c_int32, _p_buffer, _p_size, _p_error]),
+    "gofka_share_consumer_commit_async": (c_int32, [gofka_handle_t, gofka_handle_t, c_uint64, c_int32, _p_error]),
+    "gofka_share_consumer_close": (c_int32, [gofka_handle_t, c_int32, _p_error]),
+    "gofka_share_consumer_close_async": (c_int32, [gofka_handle_t, gofka_handle_t, c_uint64, c_int32, _p_error]),
     # Admin
     "gofka_admin_new": (c_int32, [c_char_p, _p_handle, _p_error]),
     "gofka_admin_list_topics": (

@@ -336,11 +336,16 @@ class _Formatter(object):
             "key": self._text(m.key),
             "value": self._text(m.value),
             "headers": headers,
+            # None but for a share group's records (consume --share-group).
+            "delivery_count": m.delivery_count,
         }
 
     def write(self, m: Any) -> int:
         if self.json:
-            data = json.dumps(self.fields(m), sort_keys=True).encode("utf-8") + b"\n"
+            f = self.fields(m)
+            if f["delivery_count"] is None:
+                del f["delivery_count"]  # a classic consumer's record: the object stays as it was
+            data = json.dumps(f, sort_keys=True).encode("utf-8") + b"\n"
         elif self.fmt is not None:
             f = self.fields(m)
             f["key"] = "" if f["key"] is None else f["key"]
@@ -372,6 +377,8 @@ def cmd_consume(args: argparse.Namespace) -> int:
         raise UsageError("--count must be at least 1")
     if args.json and args.format is not None:
         raise UsageError("use either --json or --format")
+    if args.share_group is not None:
+        return _consume_share(args)
     if args.group is not None and args.partition:
         raise UsageError("--partition reads partitions directly: it cannot be combined with --group")
     mode, n = args.offset if args.offset is not None else (("stored", 0) if args.group else ("beginning", 0))
@@ -388,7 +395,7 @@ def cmd_consume(args: argparse.Namespace) -> int:
         args.group,
         list(args.topics) if args.group else None,
         auto_commit=args.commit,
-        auto_offset_reset=args.reset,
+        auto_offset_reset=args.reset or "earliest",
         **kw,
         **_stats_kwargs(args),
     ) as consumer:
@@ -452,6 +459,57 @@ def cmd_consume(args: argparse.Namespace) -> int:
     if args.count is not None and received < args.count and exhausted:
         sys.stderr.write("gofka: %d of %d messages consumed before %s\n" % (
             received, args.count, "the end of the partitions" if args.exit else "the idle timeout"))
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def _consume_share(args: argparse.Namespace) -> int:
+    """consume --share-group: a member of the share group (KIP-932) in the
+    implicit acknowledgement mode, so every message printed is accepted
+    (by the next poll, or close); it polls only as many as it still
+    prints, so none is accepted unprinted. Where a new group starts is the
+    group's share.auto.offset.reset (latest unless set)."""
+    from .share_consumer import ShareConsumer
+
+    clash = [flag for flag, given in (
+        ("--group", args.group is not None), ("--partition", bool(args.partition)),
+        ("--offset", args.offset is not None), ("--exit", args.exit), ("--no-commit", not args.commit),
+        ("--stats", args.stats is not None), ("--reset", args.reset is not None),
+    ) if given]
+    if clash:
+        raise UsageError("--share-group cannot be combined with %s (the share group decides what is read; "
+                         "a new group starts at its share.auto.offset.reset)" % ", ".join(clash))
+    out = _Formatter(args)
+    progress = Progress("consumed", args.progress, args.quiet)
+    received = 0
+    exhausted = False
+    with ShareConsumer(_brokers(args), args.share_group, list(args.topics), **_client_kwargs(args)) as consumer:
+        last_message = time.monotonic()
+        try:
+            while args.count is None or received < args.count:
+                want = 500 if args.count is None else min(500, args.count - received)
+                msgs = consumer.poll(max_messages=want, timeout=0.2)
+                now = time.monotonic()
+                if not msgs:
+                    if args.idle_timeout is not None and now - last_message >= args.idle_timeout:
+                        exhausted = True
+                        break
+                    continue
+                last_message = now
+                nbytes = 0
+                for m in msgs:
+                    nbytes += out.write(m)
+                out.out.flush()
+                received += len(msgs)
+                progress.add(len(msgs), nbytes)
+        finally:
+            try:
+                out.out.flush()
+            except BrokenPipeError:
+                pass
+            progress.finish()
+    if args.count is not None and received < args.count and exhausted:
+        sys.stderr.write("gofka: %d of %d messages consumed before the idle timeout\n" % (received, args.count))
         return EXIT_INCOMPLETE
     return EXIT_OK
 
@@ -773,12 +831,17 @@ def build_parser() -> argparse.ArgumentParser:
                     "It runs until Ctrl-C, --count, --exit or --idle-timeout.")
     p.add_argument("topics", nargs="+", metavar="TOPIC", help="topics to read")
     p.add_argument("-g", "--group", help="consumer group to join (offsets are committed)")
+    p.add_argument("--share-group", metavar="NAME",
+                   help="read as a member of share group NAME (KIP-932, Kafka 4.2+): the members share the "
+                        "records, each printed record is accepted; a new group starts at its "
+                        "share.auto.offset.reset (latest unless set); not with --group, --partition, "
+                        "--offset, --reset, --exit, --no-commit, --stats")
     p.add_argument("-p", "--partition", type=int, action="append", metavar="N",
                    help="read only this partition (repeatable; not with --group)")
     p.add_argument("-o", "--offset", type=_parse_offset, default=None, metavar="OFFSET",
                    help="beginning, end, stored (the group's), N (absolute) or -N (N before the end); "
                         "default: beginning, or stored with --group")
-    p.add_argument("--reset", choices=["earliest", "latest"], default="earliest",
+    p.add_argument("--reset", choices=["earliest", "latest"], default=None,
                    help="where a group without a committed offset starts (default: earliest)")
     p.add_argument("--no-commit", dest="commit", action="store_false",
                    help="with --group: do not commit offsets")
@@ -791,9 +854,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit after SECONDS without a message")
     p.add_argument("-f", "--format", metavar="FMT",
                    help="Python format string with {topic} {partition} {offset} {timestamp} {key} {value} "
-                        "{headers}; a newline follows each message")
+                        "{headers} {delivery_count} (--share-group; else None); a newline follows each message")
     p.add_argument("-J", "--json", action="store_true",
-                   help="one JSON object per message (key, value and headers as UTF-8 text)")
+                   help="one JSON object per message (key, value and headers as UTF-8 text; "
+                        "delivery_count with --share-group)")
     p.add_argument("-D", "--delimiter", default="\\n", help="written after each raw value (default: \\n)")
     _progress_flags(p)
     _add_common(p)

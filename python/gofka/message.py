@@ -5,7 +5,8 @@ Its storage comes from the optional C module ``gofka._speedups``
 without it (no compiler at install time, or ``GOFKA_NO_SPEEDUPS=1``) an
 equivalent pure-Python base is used. Both behave the same: seven mutable
 attributes, ``headers`` an empty dict when the record has none, and
-``header_list``, every header in order (repeated keys included).
+``header_list``, every header in order (repeated keys included); plus
+``delivery_count``, set on a share consumer's messages only (else None).
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class _PyMessageFields(object):
     """Pure-Python storage of Message (used without gofka._speedups); the
     same behaviour as _speedups.MessageFields."""
 
-    __slots__ = ("topic", "partition", "offset", "value", "_headers", "timestamp", "key", "_header_list")
+    __slots__ = ("topic", "partition", "offset", "value", "_headers", "timestamp", "key", "_header_list",
+                 "delivery_count")
 
     def __init__(
         self,
@@ -69,6 +71,7 @@ class _PyMessageFields(object):
             self._headers = {} if headers is None else headers
         self.timestamp = timestamp
         self.key = key
+        self.delivery_count: Optional[int] = None
 
     @property
     def headers(self) -> Dict[str, Optional[bytes]]:
@@ -126,6 +129,9 @@ class Message(_MessageFields):
             follow it. The constructor's ``headers`` may be such a list.
         timestamp: record timestamp, seconds since the epoch (from the record).
         key: record key, or None.
+        delivery_count: how many times a share consumer's record was
+            delivered, this delivery included (1 the first time; see
+            gofka.ShareConsumer); None for every other message.
     """
 
     # The storage is the base class's; adding none keeps the C builder valid.
@@ -139,6 +145,7 @@ class Message(_MessageFields):
     header_list: HeaderList
     timestamp: float
     key: Optional[bytes]
+    delivery_count: Optional[int]
 
     def __repr__(self) -> str:
         parts = [
@@ -153,6 +160,8 @@ class Message(_MessageFields):
             hl = self.header_list
             parts.append("headers=%r" % (hl if len(hl) != len(self.headers) else self.headers,))
         parts.append("timestamp=%r" % (self.timestamp,))
+        if self.delivery_count is not None:
+            parts.append("delivery_count=%r" % (self.delivery_count,))
         return "Message(%s)" % ", ".join(parts)
 
     def _fields(self) -> Any:
@@ -174,7 +183,11 @@ class Message(_MessageFields):
         # pickle and copy: the C storage has no __slots__ for copyreg to see.
         hl = self.header_list
         headers = hl if len(hl) != len(self.headers) else self.headers  # repeats travel as the list
-        return (Message, (self.topic, self.partition, self.offset, self.value, headers, self.timestamp, self.key))
+        args = (self.topic, self.partition, self.offset, self.value, headers, self.timestamp, self.key)
+        if self.delivery_count is None:
+            return (Message, args)
+        # The constructor does not take it: pickle sets it after (slot state).
+        return (Message, args, (None, {"delivery_count": self.delivery_count}))
 
 
 if speedups is not None:

@@ -24,7 +24,8 @@ for f in sorted(glob.glob('capi/*.go')):
 modtests={'producer':['tests/python/test_producer.py','tests/python/test_producer_produce.py'],'async_producer':['tests/python/test_async_producer.py'],'_producer_base':['tests/python/test_producer.py','tests/python/test_async_producer.py'],
 'consumer':['tests/python/test_consumer.py'],'_consumer_base':['tests/python/test_consumer.py','tests/python/test_async_consumer.py'],'async_consumer':['tests/python/test_async_consumer.py'],'admin':['tests/python/test_admin.py'],
 'async_admin':['tests/python/test_admin_async.py'],'_admin_base':['tests/python/test_admin.py','tests/python/test_admin_async.py'],'pool':['tests/python/test_pool.py'],'_security':['tests/python/test_security.py'],
-'_log':['tests/python/test_log.py'],'_stats':['tests/python/test_stats.py'],'devcluster':['tests/python/test_devcluster.py'],'exceptions':['tests/python/test_errors.py'],'_bridge':['tests/python/test_async_producer.py']}
+'_log':['tests/python/test_log.py'],'_stats':['tests/python/test_stats.py'],'devcluster':['tests/python/test_devcluster.py'],'exceptions':['tests/python/test_errors.py'],'_bridge':['tests/python/test_async_producer.py'],
+'share_consumer':['tests/python/test_share_consumer.py'],'async_share_consumer':['tests/python/test_share_consumer.py'],'_share_consumer_base':['tests/python/test_share_consumer.py']}
 ctests=glob.glob('tests/c/*.c')+glob.glob('tests/c/*.cpp')
 rows=[]
 for n in names:

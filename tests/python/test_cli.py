@@ -330,3 +330,37 @@ def test_client_argument_error_is_a_usage_error(gofka_cmd, brokers: str) -> None
     proc = gofka_cmd(["consume", "t", "--timeout", "-1", "-e"], brokers=brokers)
     assert proc.returncode == cli.EXIT_USAGE, proc.stderr
     assert b"timeout" in proc.stderr
+
+
+def test_consume_share_group(gofka_cmd, brokers: str, topic: str, group: str) -> None:
+    """consume --share-group: two runs of one share group share the records
+    (what the first printed is accepted, so the second gets the rest);
+    --json carries delivery_count; flags that a share group decides are
+    usage errors."""
+    from conftest import kafka_older_than
+
+    if kafka_older_than(4, 2):
+        pytest.skip("Kafka %s has no share groups enabled" % os.environ["GOFKA_KAFKA_VERSION"])
+    import gofka
+
+    run = gofka_cmd
+    with gofka.AdminClient(brokers, timeout=15) as admin:
+        admin.create_topics([gofka.NewTopic(topic, 1, 1)])
+        admin.alter_configs("group", group, {"share.auto.offset.reset": "earliest"})
+    ok(run(["produce", topic, "-q"], brokers, stdin=b"a\nb\nc\nd\n"))
+    first = ok(run(["consume", topic, "--share-group", group, "-c", "2", "-q"], brokers))
+    assert first == "a\nb\n"
+    rest = ok(run(["consume", topic, "--share-group", group, "-c", "2", "-J", "-q"], brokers))
+    msgs = [json.loads(line) for line in rest.splitlines()]
+    assert [m["value"] for m in msgs] == ["c", "d"]
+    # 1, or more where the broker counts the first run's acquiring them
+    # (it may have taken more than it printed, and released them at close)
+    assert all(isinstance(m["delivery_count"], int) and m["delivery_count"] >= 1 for m in msgs)
+    proc = run(["consume", topic, "--share-group", group, "-c", "1", "--idle-timeout", "1", "-q"], brokers)
+    assert proc.returncode == cli.EXIT_INCOMPLETE and proc.stdout == b""
+    for extra in (["-g", "x"], ["-o", "beginning"], ["-e"], ["--no-commit"], ["-p", "0"], ["--reset", "earliest"]):
+        proc = run(["consume", topic, "--share-group", group] + extra, brokers)
+        assert proc.returncode == cli.EXIT_USAGE and b"--share-group cannot be combined" in proc.stderr, extra
+    # a classic consumer's JSON has no delivery_count
+    classic = json.loads(ok(run(["consume", topic, "-c", "1", "-J", "-q"], brokers)))
+    assert "delivery_count" not in classic and classic["value"] == "a"

@@ -21,6 +21,7 @@ static void fields_dealloc(PyObject *self)
     Py_CLEAR(m->timestamp);
     Py_CLEAR(m->key);
     Py_CLEAR(m->header_list);
+    Py_CLEAR(m->delivery_count);
     tp_free(self);
     /* Instances of heap types own a reference to their type. */
     Py_DECREF(tp);
@@ -200,6 +201,9 @@ static PyMemberDef fields_members[] = {
     {"value", T_OBJECT_EX, offsetof(MessageFields, value), 0, "record value or None"},
     {"timestamp", T_OBJECT_EX, offsetof(MessageFields, timestamp), 0, "record timestamp, seconds"},
     {"key", T_OBJECT_EX, offsetof(MessageFields, key), 0, "record key or None"},
+    /* T_OBJECT: unset reads as None (records of a classic consumer). */
+    {"delivery_count", T_OBJECT, offsetof(MessageFields, delivery_count), 0,
+     "times a share consumer's record was delivered (1 the first time), else None"},
     {NULL, 0, 0, 0, NULL},
 };
 

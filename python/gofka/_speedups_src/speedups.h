@@ -54,6 +54,9 @@ typedef struct {
      * headers were given as a list; NULL: header_list derives the list
      * from headers. */
     PyObject *header_list;
+    /* Share consumers' records: how many times the record was delivered
+     * (an int); NULL (read as None) for every other record. */
+    PyObject *delivery_count;
 } MessageFields;
 
 /* message.c */

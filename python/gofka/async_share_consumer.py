@@ -1,0 +1,204 @@
+"""Asynchronous share consumer (asyncio; docs/share-groups.md).
+
+Every wait is a ``gofka_share_consumer_*_async`` call whose completion
+arrives through the AsyncBridge, so nothing blocks the loop. Options,
+handle, subscribe() and acknowledge() (neither waits) are shared with
+ShareConsumer (_share_consumer_base.ShareConsumerBase).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+from collections import deque
+from typing import Any, Callable, Deque, Dict, List, Optional, Set
+
+from . import _native
+from ._bridge import AsyncBridge, Event, bridge_of_loop
+from ._consumer_base import check_max_messages, check_poll_timeout
+from ._security import SecuritySettings
+from ._share_consumer_base import AckResult, ShareConsumerBase, as_consume_error, parse_ack_results, \
+    parse_share_poll
+from .exceptions import ConsumeError, GofkaError, argument_errors
+from .message import Message
+
+__all__ = ["AsyncShareConsumer"]
+
+# Longest single wait of one library poll when the caller waits without a
+# limit (the loop just asks again).
+_LONG_POLL_MS = 5000
+
+
+class AsyncShareConsumer(ShareConsumerBase):
+    """An asyncio member of a share group: the arguments, modes and rules
+    of :class:`gofka.ShareConsumer`; ``poll``, ``commit`` and ``close`` are
+    coroutines, ``subscribe`` and ``acknowledge`` plain methods (they never
+    wait). ``async with`` closes on exit; ``async for message in
+    consumer`` yields messages until close() (see ShareConsumer.__iter__
+    for the batch it polls). Used from one event loop at a time.
+    """
+
+    _public_name = "AsyncShareConsumer"
+
+    @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
+    def __init__(
+        self,
+        brokers: str,
+        group_id: str,
+        topics: Optional[List[str]] = None,
+        client_id: Optional[str] = None,
+        timeout: float = 30,
+        *,
+        acknowledgement_mode: str = "implicit",
+        max_poll_records: int = 500,
+        fetch_max_wait_ms: Optional[int] = None,
+        config: Optional[Dict[str, Any]] = None,
+        use_ssl: bool = False,
+        ssl_cafile: Optional[str] = None,
+        ssl_certfile: Optional[str] = None,
+        ssl_keyfile: Optional[str] = None,
+        ssl_password: Optional[str] = None,
+        ssl_check_hostname: bool = True,
+        security_protocol: Optional[str] = None,
+        sasl_mechanism: Optional[str] = None,
+        sasl_username: Optional[str] = None,
+        sasl_password: Optional[str] = None,
+        sasl_oauth_token_provider: Optional[Callable[[], Any]] = None,
+        security: Optional[SecuritySettings] = None,
+    ) -> None:
+        self._bridge: Optional[AsyncBridge] = None
+        self._buffer: Deque[Message] = deque()
+        # Polls cancelled while the engine still waited: the records they
+        # take are delivered to this consumer, so the next poll returns
+        # them (in the explicit mode it could not run without them).
+        self._late_polls: Set["asyncio.Future[Event]"] = set()
+        self._late: List[Message] = []
+        super().__init__(locals())
+
+    def _submit(self, fn: Callable[..., int], *args: Any) -> "asyncio.Future[Event]":
+        """Starts ``fn(handle, queue, token, *args, &err)``."""
+        handle = self._get()
+
+        def start(queue: int, token: int) -> None:
+            err = _native.new_error()
+            code = fn(handle, queue, token, *args, ctypes.byref(err))
+            if code != _native.OK:
+                raise self._failure(code, err)
+
+        self._bridge = bridge = bridge_of_loop(self, self._bridge)
+        return bridge.submit(start)
+
+    async def __aenter__(self) -> "AsyncShareConsumer":
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()
+
+    async def poll(self, max_messages: int = 1, timeout: Optional[float] = 1.0) -> List[Message]:
+        """As ShareConsumer.poll, without blocking the loop. A poll
+        cancelled while waiting keeps what the engine took for the next
+        poll."""
+        max_messages = check_max_messages(max_messages)
+        timeout = check_poll_timeout(timeout)
+        self._subscribe_if_needed()
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            if self._late:
+                out, self._late = self._late[:max_messages], self._late[max_messages:]
+                return out
+            if deadline is None:
+                wait_ms = _LONG_POLL_MS
+            else:
+                wait_ms = max(0, int((deadline - loop.time()) * 1000))
+            msgs = await self._poll_once(max_messages, wait_ms)
+            if msgs or self._late:
+                return msgs or self._take_late(max_messages)
+            if deadline is not None and loop.time() >= deadline:
+                return []
+
+    def _take_late(self, n: int) -> List[Message]:
+        out, self._late = self._late[:n], self._late[n:]
+        return out
+
+    async def _poll_once(self, max_messages: int, wait_ms: int) -> List[Message]:
+        if self._late_polls:
+            # A cancelled poll is still running in the engine (polls run one
+            # at a time there): wait for it rather than queue behind it.
+            done, _ = await asyncio.wait(list(self._late_polls), timeout=wait_ms / 1000)
+            for f in done:
+                self._keep_late(f)
+            return []
+        fut = self._submit(_native.lib.gofka_share_consumer_poll_async, max_messages, wait_ms)
+        try:
+            ev = await asyncio.shield(fut)
+        except asyncio.CancelledError:
+            self._late_polls.add(fut)
+            fut.add_done_callback(self._keep_late)
+            raise
+        except GofkaError as exc:
+            raise as_consume_error(exc) from None
+        return parse_share_poll(ev.payload) if ev.payload else []
+
+    def _keep_late(self, fut: "asyncio.Future[Event]") -> None:
+        if fut not in self._late_polls:
+            return  # already kept
+        self._late_polls.discard(fut)
+        if fut.cancelled() or fut.exception() is not None:
+            return
+        payload = fut.result().payload
+        if payload:
+            self._late.extend(parse_share_poll(payload))
+
+    def __aiter__(self) -> "AsyncShareConsumer":
+        return self
+
+    async def __anext__(self) -> Message:
+        while True:
+            if self._buffer:
+                return self._buffer.popleft()
+            if self.closed:
+                raise StopAsyncIteration
+            # Implicit mode: one at a time, since a poll accepts every
+            # message of the previous one (a batch would accept messages
+            # not yielded yet if the consumer closed).
+            batch = self.max_poll_records if self.acknowledgement_mode == "explicit" else 1
+            try:
+                msgs = await self.poll(batch, None)
+            except GofkaError as exc:
+                if self.closed and exc.code in (_native.ERR_CLIENT_CLOSED, _native.ERR_INVALID_HANDLE):
+                    raise StopAsyncIteration from None
+                raise
+            self._buffer.extend(msgs)
+
+    async def commit(self) -> List[AckResult]:
+        """As ShareConsumer.commit, without blocking the loop."""
+        ev = await self._submit(_native.lib.gofka_share_consumer_commit_async, self._timeout_ms)
+        return parse_ack_results(ev.payload)
+
+    async def close(self) -> None:
+        """As ShareConsumer.close, without blocking the loop (messages the
+        iterator polled and has not yielded are released in the explicit
+        mode). Idempotent."""
+        if self.closed:
+            return
+        # The bridge first: on a loop other than the one with calls pending
+        # it raises, and the consumer stays open rather than leak its handle.
+        self._bridge = bridge = bridge_of_loop(self, self._bridge)
+        handle = self._detach()
+        if not handle:
+            return
+        self._buffer.clear()
+        timeout_ms = self._timeout_ms
+
+        def start(queue: int, token: int) -> None:
+            err = _native.new_error()
+            code = _native.lib.gofka_share_consumer_close_async(handle, queue, token, timeout_ms, ctypes.byref(err))
+            if code != _native.OK:
+                raise _native.make_error(code, err)
+
+        try:
+            await bridge.submit(start)
+        finally:
+            bridge.close()
+            self._bridge = None
