@@ -28,6 +28,10 @@ LIMIT = 0.5  # seconds from SIGINT to KeyboardInterrupt
 _PRELUDE = textwrap.dedent(
     """
     import asyncio, os, signal, socket, sys, threading, time
+    # Python's own Ctrl-C handler even when the test runner was started
+    # with SIGINT ignored (a background job of a shell without job
+    # control, nohup), which Python would otherwise keep.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.path.insert(0, %(pydir)r)
     import gofka
 

@@ -46,6 +46,10 @@ N = 10  # records per partition of a consumer's topic
 # polling until n records came (bounded).
 _PRELUDE = r"""
 import asyncio, gc, os, signal, sys, threading, time
+# Python's own Ctrl-C handler even when the test runner was started with
+# SIGINT ignored (a background job of a shell without job control, nohup):
+# Python then keeps SIG_IGN and a SIGINT case could not test anything.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import gofka
 brokers, topic, group, how = sys.argv[1:5]
 FAST = dict(session_timeout=6000, heartbeat_interval_ms=300, timeout=20)
