@@ -30,6 +30,7 @@ SCENARIO_TITLES = {
     "produce": "1. Produce throughput",
     "consume": "2. Consume throughput",
     "latency": "3. Latency",
+    "transactions": "Transactional produce",
 }
 
 # How each client is tuned (the worker docstrings say where from).
@@ -179,6 +180,9 @@ def config_title(t):
         comp = "no compression" if c["compression"] == "none" else c["compression"]
         return "%s values, %d partition%s, %s, acks=all (%s records per run)" % (
             size_name(c["size"]), c["partitions"], "" if c["partitions"] == 1 else "s", comp, fmt_num(c["count"]))
+    if t.scenario == "transactions":
+        return "%s values, %d partitions, a transaction committed every %s records (%s records per run)" % (
+            size_name(c["size"]), c["partitions"], fmt_num(c["commit_every"]), fmt_num(c["count"]))
     if t.scenario == "consume":
         return "%s x %s values, %d partitions, pre-filled, read from the start" % (
             fmt_num(c["count"]), size_name(c["size"]), c["partitions"])
@@ -332,6 +336,14 @@ def headline(tables):
             lines.append("- **Latency** (produce-to-ack p50): " + ("; ".join(parts) or "no Gofka result"))
             continue
         name = "%s %s" % (t.scenario.capitalize(), t.config["name"])
+        if t.scenario == "transactions":
+            # Only the Go engine has transactions so far: compare it to
+            # confluent-kafka (librdkafka, C) directly.
+            gcid, gv = best(t, "Go: Gofka core")
+            r = t.ratio(gcid, rate) if gcid else None
+            lines.append("- **%s**: %s" % (name, "Go: Gofka core %s msgs/s = **%s** confluent-kafka" % (
+                fmt_num(gv), fmt_ratio(r)) if r is not None else "no result"))
+            continue
         cid, v = best(t, "Gofka")
         parts = []
         if cid:
@@ -522,7 +534,7 @@ def render(doc, results_rel, chart_files):
     L.append("| franz-go | %s |" % v.get("franz-go"))
     L.append("| Go / Python | %s / %s |" % (v.get("go", "").replace("go version ", ""), m.get("python")))
     L.append("")
-    for scen in ("produce", "consume", "latency"):
+    for scen in ("produce", "consume", "latency", "transactions"):
         ts = [t for t in tables if t.scenario == scen]
         if not ts:
             continue
