@@ -271,3 +271,60 @@ func TestTxnExactlyOncePipeline(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, endOffsets(t, brokers, in, eosPartitions), got, "the group's committed offsets")
 }
+
+// TestTxnSendOffsetsFencedMember: KIP-447 zombie fencing by the group
+// coordinator. Offsets sent with a membership the group no longer has (an
+// older generation, or a member id it does not know: a member that lost
+// its partitions in a rebalance) make the transaction abortable; after the
+// abort the group's committed offsets are unchanged, and the current
+// membership commits.
+func TestTxnSendOffsetsFencedMember(t *testing.T) {
+	brokers := testBrokers(t)
+	in := consumerTestTopic(t, brokers, 1)
+	group := "g-" + in
+	ctx := testCtx(t, 60*time.Second)
+	produceTo(t, brokers, in, 1, 3, "in")
+	c := newTestConsumer(t, brokers, WithGroupID(group), WithAutoCommit(false))
+	require.NoError(t, c.Subscribe(ctx, in))
+	md := c.GroupMetadata()
+	require.GreaterOrEqual(t, md.GenerationID, int32(1), "%+v", md)
+	require.NotEmpty(t, md.MemberID)
+	p := newTxnProducer(t, brokers, "txn-"+in)
+	require.NoError(t, p.InitTransactions(ctx))
+	tp := TopicPartition{in, 0}
+
+	stale := md
+	stale.GenerationID--
+	unknown := md
+	unknown.MemberID = "zombie-" + md.MemberID
+	for _, tc := range []struct {
+		name  string
+		md    GroupMetadata
+		codes []wire.ErrorCode
+	}{
+		{"older generation", stale, []wire.ErrorCode{wire.ErrIllegalGeneration, wire.ErrFencedMemberEpoch}},
+		{"unknown member", unknown, []wire.ErrorCode{wire.ErrUnknownMemberID}},
+	} {
+		require.NoError(t, p.BeginTransaction(), tc.name)
+		require.NoError(t, p.ProduceSync(ctx, &Record{Topic: in, Partition: 0, ManualPartition: true, Value: []byte("x")}), tc.name)
+		err := p.SendOffsetsToTransaction(ctx, map[TopicPartition]int64{tp: 2}, tc.md)
+		if err == nil { // a coordinator may check the membership at commit time only
+			err = p.CommitTransaction(ctx)
+		}
+		require.Error(t, err, tc.name)
+		t.Logf("%s: %v", tc.name, err)
+		require.True(t, IsTxnAbortable(err), "%s: %v", tc.name, err)
+		require.Contains(t, tc.codes, wire.CodeOf(err), "%s: %v", tc.name, err)
+		require.NoError(t, p.AbortTransaction(ctx), tc.name)
+		got, err := c.Committed(ctx, []TopicPartition{tp})
+		require.NoError(t, err)
+		require.Equal(t, int64(-1), got[tp], "%s: fenced offsets were committed", tc.name)
+	}
+
+	require.NoError(t, p.BeginTransaction())
+	require.NoError(t, p.SendOffsetsToTransaction(ctx, map[TopicPartition]int64{tp: 2}, c.GroupMetadata()))
+	require.NoError(t, p.CommitTransaction(ctx))
+	got, err := c.Committed(ctx, []TopicPartition{tp})
+	require.NoError(t, err)
+	require.Equal(t, int64(2), got[tp])
+}
