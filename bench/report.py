@@ -337,12 +337,14 @@ def headline(tables):
             continue
         name = "%s %s" % (t.scenario.capitalize(), t.config["name"])
         if t.scenario == "transactions":
-            # Only the Go engine has transactions so far: compare it to
-            # confluent-kafka (librdkafka, C) directly.
-            gcid, gv = best(t, "Go: Gofka core")
-            r = t.ratio(gcid, rate) if gcid else None
-            lines.append("- **%s**: %s" % (name, "Go: Gofka core %s msgs/s = **%s** confluent-kafka" % (
-                fmt_num(gv), fmt_ratio(r)) if r is not None else "no result"))
+            # Gofka's Python path and Go engine, each against confluent-kafka.
+            parts = []
+            for fam, what in (("Gofka", "Python"), ("Go: Gofka core", "Go: Gofka core")):
+                c, v = best(t, fam)
+                r = t.ratio(c, rate) if c else None
+                if r is not None:
+                    parts.append("%s %s msgs/s = **%s** confluent-kafka" % (what, fmt_num(v), fmt_ratio(r)))
+            lines.append("- **%s**: %s" % (name, "; ".join(parts) or "no result"))
             continue
         cid, v = best(t, "Gofka")
         parts = []

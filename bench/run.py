@@ -133,9 +133,11 @@ CONSUME_CLIENTS = [
 
 # Transactional produce (issue 23): a transactional producer writing a
 # fresh topic, one transaction per commit_every records. Gofka's Python path
-# joins when the Python transactions API lands. The ids are those of the
-# produce matrix, so the ratios are to confluent-kafka as everywhere.
+# reports itself unavailable in a build without the Python transactions
+# API. The ids are those of the produce matrix, so the ratios are to
+# confluent-kafka as everywhere.
 TXN_CLIENTS = [
+    ("gofka-nb", "Gofka", "Producer.produce + commit_transaction every N", py_worker("gofka_nb.py"), "txn"),
     ("go-gofka", "Go: Gofka core", "Produce + CommitTransaction every N", GO, "txn"),
     ("confluent", "confluent-kafka", "produce + commit_transaction every N", py_worker("confluent.py"), "txn"),
 ]
@@ -292,6 +294,7 @@ def gofka_paths():
         "print(json.dumps({\n"
         " 'Producer.send_batch': hasattr(P, 'send_batch'),\n"
         " 'Producer.produce/poll/flush': all(hasattr(P, n) for n in ('produce', 'poll', 'flush')),\n"
+        " 'Producer.init_transactions': hasattr(P, 'init_transactions'),\n"
         " 'AsyncProducer': hasattr(gofka, 'AsyncProducer'),\n"
         " 'AsyncProducer.send_batch': hasattr(getattr(gofka, 'AsyncProducer', None), 'send_batch'),\n"
         " 'Consumer': hasattr(gofka, 'Consumer'),\n"

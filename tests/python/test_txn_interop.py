@@ -4,8 +4,9 @@ confluent-kafka (librdkafka) and, on a real Kafka, by Kafka's own console
 consumer with --isolation-level read_committed; and Gofka's read_committed
 consumer reads confluent-kafka's transactions correctly.
 
-The Python package has no transactions yet, so Gofka's side of the writing
-is tests/python/txnwriter, a small Go program this module builds. Each
+Gofka's side of the writing is the Go engine's transactional producer
+itself (core, under every front door), through tests/python/txnwriter, a
+small Go program this module builds. Each
 writer writes to partition 0, in order: a committed transaction c-0..c-4,
 an aborted one a-0..a-4 (sent, then aborted), a committed one c-5..c-9 and
 a committed "end". Runs on the dev cluster and on GOFKA_BROKERS.

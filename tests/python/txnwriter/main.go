@@ -1,6 +1,6 @@
-// Command txnwriter writes transactions with Gofka's Go engine for the
-// interoperability tests (tests/python/test_txn_interop.py), which build and
-// run it: the Python package has no transactions yet.
+// Command txnwriter writes transactions with Gofka's Go engine (core's
+// transactional producer, under every front door) for the interoperability
+// tests (tests/python/test_txn_interop.py), which build and run it.
 //
 // It creates topic (one partition) and writes, all to partition 0, with one
 // transactional producer (transactional.id "txnwriter-<topic>"):
