@@ -20,9 +20,9 @@ import (
 // fences a member that lost its partitions), over a multi-partition input.
 // Members join while records flow, so partitions move between them
 // mid-transaction, and every 5th transaction is aborted on purpose (its
-// input is then transformed again). A read_committed reader of the output must find every
-// input record exactly once. Runs on the dev cluster, or on the Kafka of
-// GOFKA_BROKERS.
+// input is then transformed again). A read_committed reader of the output
+// must find every input record exactly once. Runs on the dev cluster, or
+// on the Kafka of GOFKA_BROKERS.
 
 const (
 	eosInputs       = 100_000
@@ -167,9 +167,9 @@ func (m *eosMember) rewind(ctx context.Context) error {
 
 // TestTxnExactlyOncePipeline: 3 members, 6 input partitions, 100,000
 // numbered records; members 2 and 3 join while member 1 is transforming,
-// so partitions move between members with transactions open. The
-// read_committed output holds each input exactly once and the group's
-// committed offsets are the input's end.
+// so partitions move between members with transactions open, and every
+// 5th transaction is aborted. The read_committed output holds each input
+// exactly once and the group's committed offsets are the input's end.
 func TestTxnExactlyOncePipeline(t *testing.T) {
 	brokers := testBrokers(t)
 	in := consumerTestTopic(t, brokers, eosPartitions)

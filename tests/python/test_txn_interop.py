@@ -6,10 +6,10 @@ consumer reads confluent-kafka's transactions correctly.
 
 Gofka's side of the writing is the Go engine's transactional producer
 itself (core, under every front door), through tests/python/txnwriter, a
-small Go program this module builds. Each
-writer writes to partition 0, in order: a committed transaction c-0..c-4,
-an aborted one a-0..a-4 (sent, then aborted), a committed one c-5..c-9 and
-a committed "end". Runs on the dev cluster and on GOFKA_BROKERS.
+small Go program this module builds. Each writer writes to partition 0, in
+order: a committed transaction c-0..c-4, an aborted one a-0..a-4 (sent,
+then aborted), a committed one c-5..c-9 and a committed "end". Runs on the
+dev cluster and on GOFKA_BROKERS (the console consumer only there).
 """
 
 from __future__ import annotations
