@@ -30,6 +30,7 @@ SCENARIO_TITLES = {
     "produce": "1. Produce throughput",
     "consume": "2. Consume throughput",
     "latency": "3. Latency",
+    "transactions": "Transactional produce",
 }
 
 # How each client is tuned (the worker docstrings say where from).
@@ -179,6 +180,9 @@ def config_title(t):
         comp = "no compression" if c["compression"] == "none" else c["compression"]
         return "%s values, %d partition%s, %s, acks=all (%s records per run)" % (
             size_name(c["size"]), c["partitions"], "" if c["partitions"] == 1 else "s", comp, fmt_num(c["count"]))
+    if t.scenario == "transactions":
+        return "%s values, %d partitions, a transaction committed every %s records (%s records per run)" % (
+            size_name(c["size"]), c["partitions"], fmt_num(c["commit_every"]), fmt_num(c["count"]))
     if t.scenario == "consume":
         return "%s x %s values, %d partitions, pre-filled, read from the start" % (
             fmt_num(c["count"]), size_name(c["size"]), c["partitions"])
@@ -332,6 +336,16 @@ def headline(tables):
             lines.append("- **Latency** (produce-to-ack p50): " + ("; ".join(parts) or "no Gofka result"))
             continue
         name = "%s %s" % (t.scenario.capitalize(), t.config["name"])
+        if t.scenario == "transactions":
+            # Gofka's Python path and Go engine, each against confluent-kafka.
+            parts = []
+            for fam, what in (("Gofka", "Python"), ("Go: Gofka core", "Go: Gofka core")):
+                c, v = best(t, fam)
+                r = t.ratio(c, rate) if c else None
+                if r is not None:
+                    parts.append("%s %s msgs/s = **%s** confluent-kafka" % (what, fmt_num(v), fmt_ratio(r)))
+            lines.append("- **%s**: %s" % (name, "; ".join(parts) or "no result"))
+            continue
         cid, v = best(t, "Gofka")
         parts = []
         if cid:
@@ -522,7 +536,7 @@ def render(doc, results_rel, chart_files):
     L.append("| franz-go | %s |" % v.get("franz-go"))
     L.append("| Go / Python | %s / %s |" % (v.get("go", "").replace("go version ", ""), m.get("python")))
     L.append("")
-    for scen in ("produce", "consume", "latency"):
+    for scen in ("produce", "consume", "latency", "transactions"):
         ts = [t for t in tables if t.scenario == scen]
         if not ts:
             continue

@@ -10,7 +10,7 @@ Each run is verified (record count and checksum). Raw results go to
 bench/results/<timestamp>.json; bench/report.py turns them into
 docs/benchmarks.md and docs/bench-*.png.
 
-Usage: bench/run.py [--quick] [--rounds N] [--only produce,consume,latency,patterns]
+Usage: bench/run.py [--quick] [--rounds N] [--only produce,consume,latency,patterns,transactions]
                     [--clients id,id] [--configs name,name] [--brokers host:port] [--no-report]
 
 Standard library only (it runs before the venv exists).
@@ -45,7 +45,7 @@ sys.path.insert(0, CLIENTS_DIR)
 import common  # noqa: E402  (stdlib-only helpers shared with the workers)
 
 # Optional Gofka Go paths: build tag -> the gobench file that needs it.
-GO_TAGS = ["gofka_async", "gofka_batch", "gofka_consumer"]
+GO_TAGS = ["gofka_async", "gofka_batch", "gofka_consumer", "gofka_txn"]
 
 # ---------------------------------------------------------------------------
 # Scenario sizes. Full: what the issue asks. Quick: a subset sized to finish
@@ -69,6 +69,9 @@ FULL = {
     # each, hence fewer.
     "patterns": {"size": 100, "partitions": 4, "poll_max": 500,
                  "count": {"produce": 1000000, "consume": 1000000, "commit": 20000}},
+    # Transactional produce: the same records committed every 1,000 and
+    # every 10,000 records (TXN_CLIENTS).
+    "transactions": {"size": 100, "partitions": 4, "count": 500000, "commit_every": (1000, 10000)},
     "warmup_seconds": 30,
     "timeout": 900,
 }
@@ -83,6 +86,7 @@ QUICK = {
     "latency": {"count": 250, "size": 100},
     "patterns": {"size": 100, "partitions": 4, "poll_max": 500,
                  "count": {"produce": 50000, "consume": 100000, "commit": 1000}},
+    "transactions": {"size": 100, "partitions": 4, "count": 40000, "commit_every": (1000, 10000)},
     "warmup_seconds": 5,
     "timeout": 120,
 }
@@ -125,6 +129,17 @@ CONSUME_CLIENTS = [
     ("go-gofka", "Go: Gofka core", "Consumer.Poll (group)", GO, "poll"),
     ("go-gofka-fetch", "Go: Gofka core", "FetchPartition loop (no group)", GO, "fetch"),
     ("go-franz", "Go: franz-go", "PollFetches (group)", GO, "group"),
+]
+
+# Transactional produce (issue 23): a transactional producer writing a
+# fresh topic, one transaction per commit_every records. Gofka's Python path
+# reports itself unavailable in a build without the Python transactions
+# API. The ids are those of the produce matrix, so the ratios are to
+# confluent-kafka as everywhere.
+TXN_CLIENTS = [
+    ("gofka-nb", "Gofka", "Producer.produce + commit_transaction every N", py_worker("gofka_nb.py"), "txn"),
+    ("go-gofka", "Go: Gofka core", "Produce + CommitTransaction every N", GO, "txn"),
+    ("confluent", "confluent-kafka", "produce + commit_transaction every N", py_worker("confluent.py"), "txn"),
 ]
 
 # The loops users write (issue 22), each Gofka loop beside the peer writing
@@ -279,6 +294,7 @@ def gofka_paths():
         "print(json.dumps({\n"
         " 'Producer.send_batch': hasattr(P, 'send_batch'),\n"
         " 'Producer.produce/poll/flush': all(hasattr(P, n) for n in ('produce', 'poll', 'flush')),\n"
+        " 'Producer.init_transactions': hasattr(P, 'init_transactions'),\n"
         " 'AsyncProducer': hasattr(gofka, 'AsyncProducer'),\n"
         " 'AsyncProducer.send_batch': hasattr(getattr(gofka, 'AsyncProducer', None), 'send_batch'),\n"
         " 'Consumer': hasattr(gofka, 'Consumer'),\n"
@@ -458,6 +474,8 @@ def worker_cmd(worker, spec, client):
         "-poll-max", str(spec.get("poll_max", POLL_MAX)),
         "-timeout", "%ds" % int(spec["timeout"]),
     ]
+    if "commit_every" in spec:
+        cmd += ["-commit-every", str(spec["commit_every"])]
     return cmd
 
 
@@ -515,7 +533,8 @@ class Bench:
         self.runs = []
         self.expected = {}
         self.unavailable = {}  # (scenario, client) -> reason: skip later rounds
-        self.only = set(args.only.split(",")) if args.only else {"produce", "consume", "latency", "patterns"}
+        self.only = (set(args.only.split(",")) if args.only
+                     else {"produce", "consume", "latency", "patterns", "transactions"})
         self.client_filter = set(args.clients.split(",")) if args.clients else None
         self.config_filter = set(args.configs.split(",")) if args.configs else None
         self.results_path = os.path.join(BENCH, "results", self.run_id + ".json")
@@ -622,6 +641,8 @@ class Bench:
                 continue
             spec = dict(scenario="produce", mode=mode, brokers=self.brokers, topic=topics[cid], partitions=parts,
                         count=count, size=size, compression=comp, timeout=self.cfg["timeout"])
+            if "commit_every" in config:
+                spec["commit_every"] = config["commit_every"]
             res = run_worker(worker, spec, cid, self.cfg["timeout"] + 30)
             done.append((cid, family, label, res))
         checks = self.verify_topics([topics[d[0]] for d in done if d[3].get("ok")], count, expected)
@@ -636,6 +657,21 @@ class Bench:
             self.record(scenario, config, cid, family, label, rnd, res, verify)
         self.delete(list(topics.values()))
         self.save()
+
+    def transactions(self):
+        """Transactional produce, committing every N records, for each N of
+        the configuration."""
+        tc = self.cfg["transactions"]
+        clients = [c for c in TXN_CLIENTS if self.wanted(c[0])]
+        size, parts, count = tc["size"], tc["partitions"], tc["count"]
+        for every in tc["commit_every"]:
+            name = "%dB-%dp-commit%d" % (size, parts, every)
+            if not clients or not self.wanted_config(name):
+                continue
+            config = {"name": name, "size": size, "partitions": parts, "compression": "none", "count": count,
+                      "commit_every": every}
+            for rnd in range(1, self.rounds + 1):
+                self.produce_round("transactions", config, clients, rnd)
 
     def warm_up(self, seconds):
         """Writes and reads 100 B records, unmeasured, for about `seconds`
@@ -926,6 +962,8 @@ class Bench:
                 self.latency()
             if "patterns" in self.only:
                 self.patterns()
+            if "transactions" in self.only:
+                self.transactions()
         finally:
             kill_all()
             if kafka is not None:
@@ -947,7 +985,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="the < 5 min subset (make bench-quick)")
     ap.add_argument("--rounds", type=int, default=0, help="rounds (default 3)")
-    ap.add_argument("--only", default="", help="comma list of produce,consume,latency,patterns")
+    ap.add_argument("--only", default="", help="comma list of produce,consume,latency,patterns,transactions")
     ap.add_argument("--clients", default="", help="comma list of client ids (default: all)")
     ap.add_argument("--configs", default="",
                     help="comma list of configuration names (e.g. 100B-1p-none, 100B-x5000000, produce-no-poll; "

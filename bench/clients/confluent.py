@@ -71,6 +71,53 @@ def produce(spec, meter, poll_mask=1023):
     return meter.result(count=state["acked"], bytes=count * size, checksum=expected)
 
 
+def produce_txn(spec, meter):
+    """Transactional produce (the same loop as gobench's produce/txn):
+    init_transactions() once, then per commit_every records
+    begin_transaction(), produce(on_delivery=cb) each (poll(0) every 1,024
+    records to serve callbacks), commit_transaction() (which flushes)."""
+    count, size, topic = spec["count"], spec["size"], spec["topic"]
+    every = int(spec.get("commit_every") or 0)
+    if every < 1:
+        raise ValueError("commit_every must be at least 1")
+    values, expected = common.make_values(count, size)
+    p = _producer(spec, **{"transactional.id": "bench-confluent-" + topic})
+    p.list_topics(topic, timeout=30)
+    p.init_transactions(30)
+    state = {"acked": 0, "err": None}
+
+    def on_delivery(err, msg):
+        if err is not None:
+            if state["err"] is None:
+                state["err"] = err
+        else:
+            state["acked"] += 1
+
+    produce_ = p.produce
+    poll = p.poll
+    timeout = spec.get("timeout", 300)
+    meter.start()
+    for lo in range(0, count, every):
+        p.begin_transaction()
+        for i in range(lo, min(count, lo + every)):
+            v = values[i]
+            try:
+                produce_(topic, v, on_delivery=on_delivery)
+            except BufferError:
+                poll(0.05)
+                produce_(topic, v, on_delivery=on_delivery)
+            if i & 1023 == 0:
+                poll(0)
+        p.commit_transaction(timeout)
+    poll(0)  # callbacks of the last transaction's records
+    meter.stop()
+    if state["err"] is not None or state["acked"] != count:
+        raise RuntimeError("%d of %d records acknowledged, first error %s" % (state["acked"], count, state["err"]))
+    res = meter.result(count=state["acked"], bytes=count * size, checksum=expected)
+    res["extra"] = {"commit_every": every, "transactions": (count + every - 1) // every}
+    return res
+
+
 def _consumer(spec, **extra):
     conf = {
         "bootstrap.servers": spec["brokers"],
@@ -183,6 +230,7 @@ if __name__ == "__main__":
     common.main(
         {
             "produce/produce": produce,
+            "produce/txn": produce_txn,
             "consume/consume": consume,
             # The loops users write (bench/run.py PATTERN_CLIENTS).
             "produce/produce-poll-each": lambda spec, meter: produce(spec, meter, 0),

@@ -25,10 +25,10 @@ def _check():
             raise common.Unavailable("gofka.Producer.%s not available in this build" % name)
 
 
-def _producer(spec, linger_ms):
+def _producer(spec, linger_ms, **extra):
     _check()
     params = inspect.signature(gofka.Producer.__init__).parameters
-    kw = dict(
+    kw = dict(extra,
         client_id="bench-gofka-nb",
         timeout=int(spec.get("timeout", 300)),
         compression=None if spec.get("compression") in (None, "none") else spec["compression"],
@@ -80,6 +80,51 @@ def produce(spec, meter, poll_mask=1023):
     return meter.result(count=acked, bytes=count * size, checksum=expected)
 
 
+def produce_txn(spec, meter):
+    """Transactional produce, confluent.py's produce_txn loop:
+    init_transactions() once, then per commit_every records
+    begin_transaction(), produce(on_delivery=cb) each (poll(0) every 1,024
+    records), commit_transaction() (which sends the records first)."""
+    names = ("init_transactions", "begin_transaction", "commit_transaction")
+    if not all(hasattr(gofka.Producer, n) for n in names):
+        raise common.Unavailable("gofka.Producer transactions not available in this build")
+    count, size, topic = spec["count"], spec["size"], spec["topic"]
+    every = int(spec.get("commit_every") or 0)
+    if every < 1:
+        raise ValueError("commit_every must be at least 1")
+    values, expected = common.make_values(count, size)
+    p = _producer(spec, 10, transactional_id="bench-gofka-" + topic)
+    timeout = spec.get("timeout", 300)
+    p.init_transactions(timeout)
+    state = {"acked": 0, "err": None}
+
+    def on_delivery(err, msg):
+        if err is not None:
+            if state["err"] is None:
+                state["err"] = err
+        else:
+            state["acked"] += 1
+
+    produce_ = p.produce
+    poll = p.poll
+    meter.start()
+    for lo in range(0, count, every):
+        p.begin_transaction()
+        for i in range(lo, min(count, lo + every)):
+            produce_(topic, values[i], on_delivery=on_delivery)
+            if i & 1023 == 0:
+                poll(0)
+        p.commit_transaction(timeout)
+    poll(0)  # callbacks of the last transaction's records
+    meter.stop()
+    p.close()
+    if state["err"] is not None or state["acked"] != count:
+        raise RuntimeError("%d of %d records acknowledged, first error %s" % (state["acked"], count, state["err"]))
+    res = meter.result(count=state["acked"], bytes=count * size, checksum=expected)
+    res["extra"] = {"commit_every": every, "transactions": (count + every - 1) // every}
+    return res
+
+
 def latency_produce(spec, meter):
     p = _producer(spec, 0)
     topic = spec["topic"]
@@ -99,6 +144,7 @@ if __name__ == "__main__":
     common.main(
         {
             "produce/produce": produce,
+            "produce/txn": produce_txn,
             # The loops users write (bench/run.py PATTERN_CLIENTS).
             "produce/produce-poll-each": lambda spec, meter: produce(spec, meter, 0),
             "produce/produce-no-poll": lambda spec, meter: produce(spec, meter, None),

@@ -49,6 +49,7 @@ type spec struct {
 	PollMax     int
 	Concurrency int
 	Chunk       int
+	CommitEvery int
 }
 
 // result is the JSON line printed at the end. Fields mirror the Python
@@ -101,6 +102,7 @@ func main() {
 	flag.IntVar(&s.PollMax, "poll-max", 10000, "records per poll where the API takes a maximum")
 	flag.IntVar(&s.Concurrency, "concurrency", 4, "goroutines calling a synchronous produce")
 	flag.IntVar(&s.Chunk, "chunk", 10000, "records per synchronous produce call")
+	flag.IntVar(&s.CommitEvery, "commit-every", 1000, "records per transaction (transactional produce paths)")
 	list := flag.Bool("list", false, "print the available scenario/mode pairs per client as JSON and exit")
 	flag.Parse()
 	s.Brokers = strings.Split(brokers, ",")

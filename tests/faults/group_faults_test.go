@@ -20,11 +20,15 @@ import (
 	"github.com/gofka/gofka/wire"
 )
 
-// TestMain runs the group consumer child of test 3 when the test binary is
-// started as one (GOFKA_FAULT_CHILD=consumer), else the tests.
+// TestMain runs the group consumer child of test 3 or the pipeline member
+// of test 7 when the test binary is started as one (GOFKA_FAULT_CHILD=consumer
+// or eos), else the tests.
 func TestMain(m *testing.M) {
-	if os.Getenv("GOFKA_FAULT_CHILD") == "consumer" {
+	switch os.Getenv("GOFKA_FAULT_CHILD") {
+	case "consumer":
 		os.Exit(consumerChild())
+	case "eos":
+		os.Exit(eosChild())
 	}
 	os.Exit(m.Run())
 }
