@@ -142,13 +142,28 @@ func TestShareConsumersShareOnePartition(t *testing.T) {
 		return len(got) == n
 	}
 	var wg sync.WaitGroup
-	errs := make(chan error, members)
+	errs := make(chan error, 2*members)
+	// The member that polls the last records ends every Poll still
+	// waiting: nothing is left for them until a lock expires. (Without
+	// this a member blocked in Poll got the last member's records again
+	// 30 s later, group.share.record.lock.duration.ms, because that member
+	// stopped polling and so never accepted them.)
+	pollCtx, stopPolls := context.WithCancel(ctx)
+	defer stopPolls()
 	for i, c := range cs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for !done() && ctx.Err() == nil {
-				recs, err := c.Poll(ctx, 5)
+			defer func() {
+				// Implicit mode accepts a poll's records at the next
+				// Poll, Commit or Close: Commit now, as a worker that
+				// stops would, rather than at Close in the cleanup.
+				if _, err := c.Commit(ctx); err != nil {
+					errs <- err
+				}
+			}()
+			for !done() && pollCtx.Err() == nil {
+				recs, err := c.Poll(pollCtx, 5)
 				if err != nil {
 					errs <- err
 					return
@@ -160,7 +175,9 @@ func TestShareConsumersShareOnePartition(t *testing.T) {
 					counts = append(counts, r.DeliveryCount)
 				}
 				mu.Unlock()
-				if len(recs) > 0 {
+				if done() {
+					stopPolls()
+				} else if len(recs) > 0 {
 					time.Sleep(20 * time.Millisecond) // "processing": lets the others take their turn
 				}
 			}
