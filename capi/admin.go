@@ -19,29 +19,13 @@ import (
 )
 
 func adminOf(h C.gofka_handle_t) (*core.Admin, error) {
-	obj, err := lookup(h, kindAdmin)
-	if err != nil {
-		return nil, err
-	}
-	return obj.(*core.Admin), nil
+	return handleOf[*core.Admin](h, kindAdmin)
 }
 
 //export gofka_admin_new
 func gofka_admin_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	if config == nil || out == nil {
-		return fill(errOut, invalid("config and out must not be NULL"))
-	}
-	props, err := parseProperties(C.GoString(config))
-	if err != nil {
-		return fill(errOut, err)
-	}
-	a, err := core.NewAdminFromProperties(props)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	*out = newHandle(kindAdmin, a)
-	return fill(errOut, nil)
+	return fill(errOut, newFromConfig(config, out, kindAdmin, core.NewAdminFromProperties))
 }
 
 //export gofka_admin_list_topics

@@ -84,6 +84,37 @@ func lookup(h C.gofka_handle_t, kind handleKind) (any, error) {
 	return e.obj, nil
 }
 
+// handleOf is lookup typed: the live object of kind behind h.
+func handleOf[T any](h C.gofka_handle_t, kind handleKind) (T, error) {
+	obj, err := lookup(h, kind)
+	if err != nil {
+		var none T
+		return none, err
+	}
+	return obj.(T), nil
+}
+
+// newFromConfig is the body of the gofka_*_new exports that take a
+// configuration: it parses config (NUL-terminated "key=value" lines),
+// builds the client with ctor (core's New*FromProperties, which validates
+// every setting) and stores it in a new handle of kind in *out.
+func newFromConfig[T any](config *C.char, out *C.gofka_handle_t, kind handleKind,
+	ctor func(map[string]string) (T, error)) error {
+	if config == nil || out == nil {
+		return invalid("config and out must not be NULL")
+	}
+	props, err := parseProperties(C.GoString(config))
+	if err != nil {
+		return err
+	}
+	obj, err := ctor(props)
+	if err != nil {
+		return err
+	}
+	*out = newHandle(kind, obj)
+	return nil
+}
+
 // release removes h and returns its object (once: a second call fails).
 func release(h C.gofka_handle_t, kind handleKind) (any, error) {
 	handles.Lock()

@@ -28,11 +28,7 @@ import (
 // waits in the kernel (core.Consumer.PollWait), so a poll from a foreign
 // thread does not park a locked goroutine.
 func consumerOf(h C.gofka_handle_t) (*core.Consumer, error) {
-	obj, err := lookup(h, kindConsumer)
-	if err != nil {
-		return nil, err
-	}
-	return obj.(*core.Consumer), nil
+	return handleOf[*core.Consumer](h, kindConsumer)
 }
 
 // consumerOp is one consumer operation with its inputs decoded: it runs
@@ -103,19 +99,7 @@ func noInputs(fn func(c *core.Consumer) func(context.Context) error) consumerPre
 //export gofka_consumer_new
 func gofka_consumer_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	if config == nil || out == nil {
-		return fill(errOut, invalid("config and out must not be NULL"))
-	}
-	props, err := parseProperties(C.GoString(config))
-	if err != nil {
-		return fill(errOut, err)
-	}
-	c, err := core.NewConsumerFromProperties(props)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	*out = newHandle(kindConsumer, c)
-	return fill(errOut, nil)
+	return fill(errOut, newFromConfig(config, out, kindConsumer, core.NewConsumerFromProperties))
 }
 
 //export gofka_consumer_connect

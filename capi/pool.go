@@ -17,29 +17,13 @@ import (
 )
 
 func poolOf(h C.gofka_handle_t) (*core.Pool, error) {
-	obj, err := lookup(h, kindPool)
-	if err != nil {
-		return nil, err
-	}
-	return obj.(*core.Pool), nil
+	return handleOf[*core.Pool](h, kindPool)
 }
 
 //export gofka_pool_new
 func gofka_pool_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	if config == nil || out == nil {
-		return fill(errOut, invalid("config and out must not be NULL"))
-	}
-	props, err := parseProperties(C.GoString(config))
-	if err != nil {
-		return fill(errOut, err)
-	}
-	p, err := core.NewPoolFromProperties(props)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	*out = newHandle(kindPool, p)
-	return fill(errOut, nil)
+	return fill(errOut, newFromConfig(config, out, kindPool, core.NewPoolFromProperties))
 }
 
 //export gofka_pool_id

@@ -18,29 +18,13 @@ import (
 )
 
 func producerOf(h C.gofka_handle_t) (*core.Producer, error) {
-	obj, err := lookup(h, kindProducer)
-	if err != nil {
-		return nil, err
-	}
-	return obj.(*core.Producer), nil
+	return handleOf[*core.Producer](h, kindProducer)
 }
 
 //export gofka_producer_new
 func gofka_producer_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	if config == nil || out == nil {
-		return fill(errOut, invalid("config and out must not be NULL"))
-	}
-	props, err := parseProperties(C.GoString(config))
-	if err != nil {
-		return fill(errOut, err)
-	}
-	p, err := core.NewProducerFromProperties(props)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	*out = newHandle(kindProducer, p)
-	return fill(errOut, nil)
+	return fill(errOut, newFromConfig(config, out, kindProducer, core.NewProducerFromProperties))
 }
 
 //export gofka_producer_connect

@@ -39,11 +39,7 @@ func errorPayload(err error) []byte {
 }
 
 func queueOf(h C.gofka_handle_t) (*core.CompletionQueue, error) {
-	obj, err := lookup(h, kindQueue)
-	if err != nil {
-		return nil, err
-	}
-	return obj.(*core.CompletionQueue), nil
+	return handleOf[*core.CompletionQueue](h, kindQueue)
 }
 
 //export gofka_queue_new

@@ -23,29 +23,13 @@ import (
 // their delivery counts, so bindings reuse the consumer's decoder.
 
 func shareConsumerOf(h C.gofka_handle_t) (*core.ShareConsumer, error) {
-	obj, err := lookup(h, kindShareConsumer)
-	if err != nil {
-		return nil, err
-	}
-	return obj.(*core.ShareConsumer), nil
+	return handleOf[*core.ShareConsumer](h, kindShareConsumer)
 }
 
 //export gofka_share_consumer_new
 func gofka_share_consumer_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	if config == nil || out == nil {
-		return fill(errOut, invalid("config and out must not be NULL"))
-	}
-	props, err := parseProperties(C.GoString(config))
-	if err != nil {
-		return fill(errOut, err)
-	}
-	c, err := core.NewShareConsumerFromProperties(props)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	*out = newHandle(kindShareConsumer, c)
-	return fill(errOut, nil)
+	return fill(errOut, newFromConfig(config, out, kindShareConsumer, core.NewShareConsumerFromProperties))
 }
 
 //export gofka_share_consumer_subscribe
