@@ -330,3 +330,42 @@ def test_send_batch_through_a_small_buffer(run: Runner, brokers: str, topic: str
                 await producer.send_batch(topic, [b"a", None])  # type: ignore[list-item]
 
     run(main())
+
+
+@pytest.mark.parametrize("kind", ["asyncio", "uvloop"])
+def test_send_fast_path_serves_only_the_loop_running_here(brokers: str, topic: str, kind: str) -> None:
+    """The C send path (gofka._speedups.AsyncSends) answers only for the
+    loop it is bound to while that loop runs in the calling thread (asyncio
+    loops: their _thread_id; uvloop: asyncio._get_running_loop()). A
+    stopped loop, a second loop in the same thread and another thread take
+    the Python path: the future belongs to the loop that awaits it, and a
+    thread without a loop gets a coroutine."""
+    def new_loop() -> asyncio.AbstractEventLoop:
+        return uvloop.new_event_loop() if kind == "uvloop" else asyncio.new_event_loop()
+
+    p = gofka.AsyncProducer(brokers, timeout=20)
+    first, second = new_loop(), new_loop()
+    try:
+        async def send_here() -> int:
+            fut = p.send(topic, b"v", partition=0)
+            assert isinstance(fut, asyncio.Future) and fut.get_loop() is asyncio.get_running_loop()
+            return await fut
+
+        assert first.run_until_complete(send_here()) == 0
+        # first is bound but stopped (not closed): second runs in this thread
+        assert second.run_until_complete(send_here()) == 1
+        other: List[Any] = []
+
+        async def from_another_thread() -> None:
+            t = threading.Thread(target=lambda: other.append(p.send(topic, b"t", partition=0)))
+            t.start()
+            t.join(10)
+
+        second.run_until_complete(from_another_thread())
+        assert len(other) == 1 and asyncio.iscoroutine(other[0]), other
+        assert second.run_until_complete(other[0]) == 2
+        assert first.run_until_complete(send_here()) == 3  # back to the first loop
+        first.run_until_complete(p.close())
+    finally:
+        first.close()
+        second.close()

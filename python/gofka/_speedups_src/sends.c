@@ -27,6 +27,7 @@ typedef struct {
     PyObject *create_future;     /* loop.create_future */
     PyObject *call_soon;         /* loop.call_soon */
     Py_ssize_t push_records;     /* pack at once when the buffer holds this many */
+    char thread_id_attr;         /* the loop has asyncio's _thread_id (see loop_runs_here) */
     /* Attributes (T_BOOL): */
     char scheduled;              /* pack is scheduled */
     char closed;                 /* the producer is closing: every send takes the slow path (which raises) */
@@ -34,7 +35,7 @@ typedef struct {
 } AsyncSends;
 
 static PyObject *get_running_loop; /* asyncio._get_running_loop */
-static PyObject *empty_bytes, *minus_one, *zero, *str_done, *str_set_result;
+static PyObject *empty_bytes, *minus_one, *zero, *str_done, *str_set_result, *str_thread_id;
 
 /* Makes the objects above: PyInit__speedups calls it; they are made once
  * per process and kept for its lifetime (never freed). */
@@ -53,7 +54,8 @@ int sends_init_module(void)
         (minus_one == NULL && (minus_one = PyLong_FromLong(-1)) == NULL) ||
         (zero == NULL && (zero = PyLong_FromLong(0)) == NULL) ||
         (str_done == NULL && (str_done = PyUnicode_InternFromString("done")) == NULL) ||
-        (str_set_result == NULL && (str_set_result = PyUnicode_InternFromString("set_result")) == NULL))
+        (str_set_result == NULL && (str_set_result = PyUnicode_InternFromString("set_result")) == NULL) ||
+        (str_thread_id == NULL && (str_thread_id = PyUnicode_InternFromString("_thread_id")) == NULL))
         return -1;
     return 0;
 }
@@ -139,6 +141,32 @@ static const char *const send_names[SEND_NARGS] = {"topic", "message", "partitio
 static PyObject *send_kwnames[SEND_NARGS];
 const ArgSpec send_spec = {"send", SEND_NARGS, 5, 2, send_names, send_kwnames};
 
+/* Whether q->loop is the loop running in this thread: 1 yes, 0 no, -1
+ * error. asyncio's loops (BaseEventLoop) keep the thread running them in
+ * _thread_id (None when stopped), which costs an attribute read;
+ * asyncio._get_running_loop() asks the OS for the pid on every call (its
+ * fork check, a system call: ~15% of a send's CPU), so it serves only
+ * loops without _thread_id (checked once, in bind). */
+static int loop_runs_here(AsyncSends *q)
+{
+    PyObject *v;
+    int here;
+    if (q->thread_id_attr) {
+        if ((v = PyObject_GetAttr(q->loop, str_thread_id)) == NULL)
+            return -1;
+        here = PyLong_Check(v) && PyLong_AsUnsignedLong(v) == PyThread_get_thread_ident();
+        Py_DECREF(v);
+        if (PyErr_Occurred())
+            return -1;
+        return here;
+    }
+    if ((v = PyObject_CallObject(get_running_loop, NULL)) == NULL)
+        return -1;
+    here = v == q->loop;
+    Py_DECREF(v); /* identity only; q->loop keeps the loop alive */
+    return here;
+}
+
 /* The slow path: slow_send(owner, *argv) with the arguments as passed. */
 static PyObject *sends_slow(AsyncSends *q, PyObject *args, PyObject *kwds)
 {
@@ -149,7 +177,7 @@ static PyObject *sends_send(PyObject *self, PyObject *args, PyObject *kwds)
 {
     AsyncSends *q = (AsyncSends *)self;
     PyObject *argv[SEND_NARGS];
-    PyObject *topic, *value, *partition, *key, *topic_b, *part, *running, *fut, *rec, *size;
+    PyObject *topic, *value, *partition, *key, *topic_b, *part, *fut, *rec, *size;
     if (q->closed || q->loop == NULL)
         return sends_slow(q, args, kwds);
     if (bind_args(&send_spec, args, kwds, argv) < 0) {
@@ -188,11 +216,12 @@ static PyObject *sends_send(PyObject *self, PyObject *args, PyObject *kwds)
             return NULL;
         return sends_slow(q, args, kwds); /* first use: validates and caches the name */
     }
-    if ((running = PyObject_CallObject(get_running_loop, NULL)) == NULL)
+    switch (loop_runs_here(q)) {
+    case -1:
         return NULL;
-    Py_DECREF(running); /* identity only; q->loop keeps the loop alive */
-    if (running != q->loop)
+    case 0:
         return sends_slow(q, args, kwds);
+    }
     if ((fut = PyObject_CallObject(q->create_future, NULL)) == NULL)
         return NULL;
     size = PyLong_FromSsize_t(SEND_RECORD_OVERHEAD + (key == Py_None ? 0 : PyBytes_Size(key)) +
@@ -251,10 +280,12 @@ static PyObject *sends_bind(PyObject *self, PyObject *loop)
     Py_CLEAR(q->loop);
     Py_CLEAR(q->create_future);
     Py_CLEAR(q->call_soon);
+    q->thread_id_attr = 0;
     if (loop != Py_None) {
         q->loop = loop;
         q->create_future = cf;
         q->call_soon = cs;
+        q->thread_id_attr = (char)PyObject_HasAttr(loop, str_thread_id);
     }
     Py_RETURN_NONE;
 }
