@@ -251,6 +251,7 @@ class AsyncConsumer(ConsumerBase):
         self._sub.subscribe_if_pending(self, self._opts)  # never blocks (timeout 0)
         if self._late_events:
             events, self._late_events = self._late_events, []
+            self._drop_buffer()  # what came with them is read again (see _callbacks)
             await self._callbacks(events, [])
         if self._buffer:
             return self._take_buffered(max_messages)
@@ -260,7 +261,7 @@ class AsyncConsumer(ConsumerBase):
         if not self._late_polls:
             msgs, events = poll_native(self, max_messages, 0)
             if events:
-                await self._callbacks(events, msgs)
+                msgs = await self._callbacks(events, msgs)
             if msgs:
                 return msgs
         loop = asyncio.get_running_loop()
@@ -307,7 +308,7 @@ class AsyncConsumer(ConsumerBase):
             return []
         msgs, events = parse_poll(ev.payload)
         if events:
-            await self._callbacks(events, msgs)
+            msgs = await self._callbacks(events, msgs)
         return msgs
 
     def _keep_late(self, fut: "asyncio.Future[Event]") -> None:
@@ -322,16 +323,18 @@ class AsyncConsumer(ConsumerBase):
             self._late_events.extend(events)
             self._buffer.extend(msgs)
 
-    async def _callbacks(self, events: Events, msgs: List[Message]) -> None:
-        opts = self._opts
-        try:
-            for kind, tps in events:
-                fn = callback_of(opts, kind)
-                if fn is not None:
-                    await maybe_await(fn(list(tps)))
-        except BaseException:
+    async def _callbacks(self, events: Events, msgs: List[Message]) -> List[Message]:
+        """Runs (awaits) the rebalance callbacks of events and returns the
+        messages to hand out: none when messages came with the events
+        (given back first, as Consumer._dispatch explains)."""
+        if msgs:
             self._rewind(msgs)
-            raise
+        opts = self._opts
+        for kind, tps in events:
+            fn = callback_of(opts, kind)
+            if fn is not None:
+                await maybe_await(fn(list(tps)))
+        return []
 
     def _forget_buffered(self, tp: TopicPartition) -> None:
         self._buffer = deque(m for m in self._buffer if (m.topic, m.partition) != tp)

@@ -239,21 +239,24 @@ class Consumer(ConsumerBase, HandleOwner):
         while True:
             msgs, events = poll_native(self, max_messages, _native.slice_ms(deadline))
             if events:
-                self._dispatch(events, msgs)
+                msgs = self._dispatch(events, msgs)
             if msgs:
                 return msgs
             if deadline is not None and time.monotonic() >= deadline:
                 return []
 
-    def _dispatch(self, events: Events, msgs: List[Message]) -> None:
-        """Runs the rebalance callbacks; if one raises, the messages of this
-        poll are given back (their partitions sought back) before the
-        exception propagates, so none is lost."""
-        try:
-            run_callbacks(self._opts, events)
-        except BaseException:
+    def _dispatch(self, events: Events, msgs: List[Message]) -> List[Message]:
+        """Runs the rebalance callbacks of events and returns the messages
+        to hand out: none when messages came with the events. Those are
+        given back first (their partitions sought back to them; a later
+        poll reads them again): a callback may close the consumer, commit
+        or poll, and none of that may count messages the application was
+        not given (a close inside on_assign committed them, and the poll
+        then returned them on a closed consumer)."""
+        if msgs:
             self._rewind(msgs)
-            raise
+        run_callbacks(self._opts, events)
+        return []
 
     def commit(self, message: Optional[Message] = None) -> None:
         """Commits ``message.offset + 1`` for the message's partition, or
