@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +31,34 @@ type shareState struct {
 	killedAt  time.Time       // zero until the broker is killed
 	victim    map[int32]bool  // partitions the killed broker led
 	resumed   map[int32]time.Duration
+	warnings  map[string]int // the engine's share warnings, by kind
+	firstWarn []string       // the first few but heartbeat retries, whole
+}
+
+// shareLog collects the warnings of the engine's share subsystem (the
+// troubles it works around: abandoned sessions, partition errors), for the
+// report. Safe for concurrent use (the engine logs from its goroutines).
+type shareLog struct{ s *shareState }
+
+func (l shareLog) Enabled(level core.LogLevel) bool { return level >= core.LogWarn }
+
+func (l shareLog) Log(level core.LogLevel, subsystem, msg string) {
+	if subsystem != "share" {
+		return
+	}
+	kind := msg
+	if i := strings.Index(msg, ": "); i >= 0 {
+		kind = msg[i+2:] // drop "group G"
+	}
+	if i := strings.Index(kind, ":"); i >= 0 {
+		kind = kind[:i]
+	}
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	l.s.warnings[kind]++
+	if len(l.s.firstWarn) < 12 && !strings.Contains(msg, "heartbeat failed") {
+		l.s.firstWarn = append(l.s.firstWarn, time.Now().Format("15:04:05.000 ")+msg)
+	}
 }
 
 // process records one delivery of r by member i (on that member's
@@ -111,14 +140,15 @@ func TestShareConsumersBrokerKilled(t *testing.T) {
 	fcancel()
 
 	s := &shareState{processed: map[int32][]int{}, byMember: make([]int, members),
-		ackFailed: map[string]int{}, victim: map[int32]bool{}, resumed: map[int32]time.Duration{}}
+		ackFailed: map[string]int{}, warnings: map[string]int{}, victim: map[int32]bool{}, resumed: map[int32]time.Duration{}}
 	cctx, stopConsumers := context.WithCancel(ctx)
 	defer stopConsumers()
 	var wg sync.WaitGroup
 	closeErrs := make([]error, members)
 	for i := 0; i < members; i++ {
-		cons, err := core.NewShareConsumerFromProperties(config(t, c.bootstrap(),
-			"group.id="+group+"\nshare.acknowledgement.mode=explicit\nrequest.timeout.ms=10000\nclient.id=share-"+fmt.Sprint(i)))
+		cons, err := core.NewShareConsumer(core.WithBrokers(c.brokers...), core.WithGroupID(group),
+			core.WithShareAcknowledgementMode(core.ShareAckExplicit),
+			core.WithClientID("share-"+fmt.Sprint(i)), core.WithLogger(shareLog{s}))
 		require.NoError(t, err)
 		cons.SetAcknowledgementCallback(func(res []core.ShareAckResult) {
 			s.mu.Lock()
@@ -249,6 +279,8 @@ func TestShareConsumersBrokerKilled(t *testing.T) {
 		"acks_refused":            s.ackFailed,
 		"poll_errors":             pollErrs,
 		"poll_errors_first":       s.pollErrs,
+		"engine_share_warnings":   s.warnings,
+		"engine_share_first":      s.firstWarn,
 	})
 	require.Empty(t, s.bad, "records not as written")
 	require.Zero(t, notProcessed, "records never processed")
