@@ -30,7 +30,8 @@ type shareState struct {
 	bad       []string        // records that are not what was written (at most 10)
 	killedAt  time.Time       // zero until the broker is killed
 	victim    map[int32]bool  // partitions the killed broker led
-	resumed   map[int32]time.Duration
+	lastNew   map[int32]time.Time
+	outage    map[int32]time.Duration
 	warnings  map[string]int // the engine's share warnings, by kind
 	firstWarn []string       // the first few but heartbeat retries, whole
 }
@@ -86,12 +87,18 @@ func (s *shareState) process(i int, r *core.ShareRecord) {
 	if r.DeliveryCount > 1 {
 		s.redeliv++
 	}
-	// Consumption of a partition the dead broker led resumed when a record
-	// of it never processed before arrives after the kill.
+	// The outage of a partition the dead broker led: the longest wait,
+	// from the kill on, between two records of it processed for the first
+	// time (records fetched before the kill and processed after it do not
+	// hide it: the wait after them counts).
 	if !s.killedAt.IsZero() && s.victim[p] && first {
-		if _, ok := s.resumed[p]; !ok {
-			s.resumed[p] = time.Since(s.killedAt)
+		now := time.Now()
+		since := s.killedAt
+		if last := s.lastNew[p]; last.After(since) {
+			since = last
 		}
+		s.outage[p] = max(s.outage[p], now.Sub(since))
+		s.lastNew[p] = now
 	}
 }
 
@@ -140,7 +147,8 @@ func TestShareConsumersBrokerKilled(t *testing.T) {
 	fcancel()
 
 	s := &shareState{processed: map[int32][]int{}, byMember: make([]int, members),
-		ackFailed: map[string]int{}, warnings: map[string]int{}, victim: map[int32]bool{}, resumed: map[int32]time.Duration{}}
+		ackFailed: map[string]int{}, warnings: map[string]int{}, victim: map[int32]bool{},
+		lastNew: map[int32]time.Time{}, outage: map[int32]time.Duration{}}
 	cctx, stopConsumers := context.WithCancel(ctx)
 	defer stopConsumers()
 	var wg sync.WaitGroup
@@ -256,7 +264,7 @@ func TestShareConsumersBrokerKilled(t *testing.T) {
 	}
 	resume := time.Duration(0)
 	for _, part := range victimParts {
-		d, ok := s.resumed[part]
+		d, ok := s.outage[part]
 		require.True(t, ok, "partition %d of the killed leader never resumed", part)
 		resume = max(resume, d)
 	}
@@ -271,7 +279,7 @@ func TestShareConsumersBrokerKilled(t *testing.T) {
 		"killed_node":             victim,
 		"killed_node_coordinator": victim == coordinator,
 		"killed_node_partitions":  victimParts,
-		"resume_ms":               ms(resume),
+		"outage_ms":               ms(resume),
 		"not_processed":           notProcessed,
 		"processed_twice":         twice,
 		"redelivered":             s.redeliv,
