@@ -167,7 +167,7 @@ def consume_all(consumers: List[gofka.ShareConsumer], want: int,
             while not stop.is_set():
                 for m in c.poll(10, 0.3):
                     with lock:
-                        seen.setdefault(m.value.decode(), []).append(m.delivery_count or 0)
+                        seen.setdefault((m.value or b"").decode(), []).append(m.delivery_count or 0)
                     c.acknowledge(m, "accept")
                 c.commit()
         except BaseException as e:  # reported by the test
@@ -275,7 +275,7 @@ def test_release_delivery_limit_times_archives(share_cluster: ShareCluster) -> N
         while ("good", 1) not in deliveries or len([d for d in deliveries if d[0] == "bad"]) < 2:
             assert time.monotonic() < deadline, deliveries
             for m in c.poll(10, 0.3):
-                deliveries.append((m.value.decode(), m.delivery_count or 0))
+                deliveries.append(((m.value or b"").decode(), m.delivery_count or 0))
                 c.acknowledge(m, "release" if m.value == b"bad" else "accept")
             c.commit()
         assert sorted(d for d in deliveries if d[0] == "bad") == [("bad", 1), ("bad", 2)]
