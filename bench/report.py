@@ -30,7 +30,8 @@ SCENARIO_TITLES = {
     "produce": "1. Produce throughput",
     "consume": "2. Consume throughput",
     "latency": "3. Latency",
-    "transactions": "Transactional produce",
+    "transactions": "4. Transactional produce",
+    "share": "5. Share groups (KIP-932)",
 }
 
 # How each client is tuned (the worker docstrings say where from).
@@ -186,6 +187,9 @@ def config_title(t):
     if t.scenario == "consume":
         return "%s x %s values, %d partitions, pre-filled, read from the start" % (
             fmt_num(c["count"]), size_name(c["size"]), c["partitions"])
+    if t.scenario == "share":
+        return "%d consumer%s of one group (one process), %s x %s values, %d partitions, read from the start" % (
+            c["members"], "" if c["members"] == 1 else "s", fmt_num(c["count"]), size_name(c["size"]), c["partitions"])
     return "one %s record at a time, acks=all, 1 partition (%s records per run)" % (size_name(c["size"]), fmt_num(c["count"]))
 
 
@@ -300,6 +304,24 @@ def patterns_table(tables):
     return rows
 
 
+def share_headline(t):
+    """Gofka's share consumers beside its classic group consumers (same
+    language) and beside confluent-kafka's share consumer."""
+    parts = []
+    for family, share, classic in (("Gofka", "gofka-sync.share", "gofka-sync.classic"),
+                                   ("Go: Gofka core", "go-gofka.share", "go-gofka.classic")):
+        if share not in t.clients or t.status(share):
+            continue
+        p = "%s `%s` %s msgs/s" % ("Python" if family == "Gofka" else "Go", t.clients[share]["label"],
+                                   fmt_num(t.metric(share, rate)))
+        if classic in t.clients and not t.status(classic):
+            p += " = %s the classic group" % fmt_ratio(t.ratio(share, rate, baseline=classic))
+        if family == "Gofka" and BASELINE in t.clients and not t.status(BASELINE):
+            p += ", **%s** confluent-kafka's share consumer" % fmt_ratio(t.ratio(share, rate))
+        parts.append(p)
+    return "; ".join(parts) or "no Gofka share consumer result"
+
+
 def headline(tables):
     lines = []
     worst = []
@@ -316,6 +338,10 @@ def headline(tables):
         lines.append("- **The loops users write** (throughput vs the peer writing the same loop): " + "; ".join(parts))
     for t in tables:
         if t.scenario == "pattern":
+            continue
+        if t.scenario == "share":
+            lines.append("- **Share groups, %d consumer%s**: %s" % (
+                t.config["members"], "" if t.config["members"] == 1 else "s", share_headline(t)))
             continue
         if t.scenario == "latency":
             cid, v = best(t, "Gofka", lambda r: ack(r, "p50"), lower=True)
@@ -536,18 +562,26 @@ def render(doc, results_rel, chart_files):
     L.append("| franz-go | %s |" % v.get("franz-go"))
     L.append("| Go / Python | %s / %s |" % (v.get("go", "").replace("go version ", ""), m.get("python")))
     L.append("")
-    for scen in ("produce", "consume", "latency", "transactions"):
+    for scen in ("produce", "consume", "latency", "transactions", "share"):
         ts = [t for t in tables if t.scenario == scen]
         if not ts:
             continue
         L.append("## %s" % SCENARIO_TITLES[scen])
         L.append("")
+        if scen == "share":
+            L.append("N consumers of one new group (a thread or goroutine each, one process) read a pre-filled "
+                     "topic together until they have every record: a share group (implicit acknowledgement, the "
+                     "group set to `share.auto.offset.reset=earliest`) beside a classic group (no commits, reading "
+                     "once every partition is assigned). Count and checksum must match exactly, so a record "
+                     "delivered twice fails the run. The ratio column compares with confluent-kafka's "
+                     "`ShareConsumer` (librdkafka's KIP-932 consumer).")
+            L.append("")
         for t in ts:
             L.append("### %s" % config_title(t))
             L.append("")
             L.extend(latency_table(t) if scen == "latency" else throughput_table(t))
             L.append("")
-    L.append("## 4. Cost")
+    L.append("## 6. Cost")
     L.append("")
     L.append("Every table above has the client's CPU seconds per million messages (user + system time of the whole "
              "client process, all threads, from `getrusage(RUSAGE_SELF)` around the timed section) and its peak RSS "

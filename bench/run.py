@@ -10,7 +10,7 @@ Each run is verified (record count and checksum). Raw results go to
 bench/results/<timestamp>.json; bench/report.py turns them into
 docs/benchmarks.md and docs/bench-*.png.
 
-Usage: bench/run.py [--quick] [--rounds N] [--only produce,consume,latency,patterns,transactions]
+Usage: bench/run.py [--quick] [--rounds N] [--only produce,consume,latency,patterns,transactions,share]
                     [--clients id,id] [--configs name,name] [--brokers host:port] [--no-report]
 
 Standard library only (it runs before the venv exists).
@@ -45,7 +45,7 @@ sys.path.insert(0, CLIENTS_DIR)
 import common  # noqa: E402  (stdlib-only helpers shared with the workers)
 
 # Optional Gofka Go paths: build tag -> the gobench file that needs it.
-GO_TAGS = ["gofka_async", "gofka_batch", "gofka_consumer", "gofka_txn"]
+GO_TAGS = ["gofka_async", "gofka_batch", "gofka_consumer", "gofka_txn", "gofka_share"]
 
 # ---------------------------------------------------------------------------
 # Scenario sizes. Full: what the issue asks. Quick: a subset sized to finish
@@ -72,6 +72,9 @@ FULL = {
     # Transactional produce: the same records committed every 1,000 and
     # every 10,000 records (TXN_CLIENTS).
     "transactions": {"size": 100, "partitions": 4, "count": 500000, "commit_every": (1000, 10000)},
+    # Share groups (KIP-932): 1 and 4 consumers of one group read a
+    # pre-filled topic, share group beside classic group.
+    "share": {"size": 100, "partitions": 4, "count": 1000000, "members": (1, 4)},
     "warmup_seconds": 30,
     "timeout": 900,
 }
@@ -87,6 +90,8 @@ QUICK = {
     "patterns": {"size": 100, "partitions": 4, "poll_max": 500,
                  "count": {"produce": 50000, "consume": 100000, "commit": 1000}},
     "transactions": {"size": 100, "partitions": 4, "count": 40000, "commit_every": (1000, 10000)},
+    # Not run by default in quick mode (--only share runs it).
+    "share": {"size": 100, "partitions": 4, "count": 100000, "members": (1, 4)},
     "warmup_seconds": 5,
     "timeout": 120,
 }
@@ -140,6 +145,20 @@ TXN_CLIENTS = [
     ("gofka-nb", "Gofka", "Producer.produce + commit_transaction every N", py_worker("gofka_nb.py"), "txn"),
     ("go-gofka", "Go: Gofka core", "Produce + CommitTransaction every N", GO, "txn"),
     ("confluent", "confluent-kafka", "produce + commit_transaction every N", py_worker("confluent.py"), "txn"),
+]
+
+# Share groups (issue 24): (id, family, label, worker, mode, share?). Each
+# run is spec["members"] consumers of one new group in one process (a
+# thread or goroutine each); share=True runs get a share group set to read
+# from the earliest offset (share.auto.offset.reset), the others a classic
+# group. Ids are per table (the topic is shared): "confluent" is the
+# baseline of the report's ratio column.
+SHARE_CLIENTS = [
+    ("gofka-sync.share", "Gofka", "ShareConsumer.poll (share group)", py_worker("gofka_sync.py"), "share", True),
+    ("gofka-sync.classic", "Gofka", "Consumer.poll (classic group)", py_worker("gofka_sync.py"), "classic", False),
+    ("confluent", "confluent-kafka", "ShareConsumer.poll (share group)", py_worker("confluent.py"), "share", True),
+    ("go-gofka.share", "Go: Gofka core", "ShareConsumer.Poll (share group)", GO, "share", True),
+    ("go-gofka.classic", "Go: Gofka core", "Consumer.Poll (classic group)", GO, "classic", False),
 ]
 
 # The loops users write (issue 22), each Gofka loop beside the peer writing
@@ -472,6 +491,7 @@ def worker_cmd(worker, spec, client):
         "-compression", spec.get("compression", "none"),
         "-group", spec.get("group", ""),
         "-poll-max", str(spec.get("poll_max", POLL_MAX)),
+        "-members", str(spec.get("members", 1)),
         "-timeout", "%ds" % int(spec["timeout"]),
     ]
     if "commit_every" in spec:
@@ -533,8 +553,10 @@ class Bench:
         self.runs = []
         self.expected = {}
         self.unavailable = {}  # (scenario, client) -> reason: skip later rounds
-        self.only = (set(args.only.split(",")) if args.only
-                     else {"produce", "consume", "latency", "patterns", "transactions"})
+        # make bench-quick stays under 5 minutes: its share runs (each joins
+        # one or four members to a new group) only with --only share.
+        default = {"produce", "consume", "latency", "patterns", "transactions"} | (set() if args.quick else {"share"})
+        self.only = set(args.only.split(",")) if args.only else default
         self.client_filter = set(args.clients.split(",")) if args.clients else None
         self.config_filter = set(args.configs.split(",")) if args.configs else None
         self.results_path = os.path.join(BENCH, "results", self.run_id + ".json")
@@ -787,6 +809,42 @@ class Bench:
             self.record(scenario, config, cid, family, label, rnd, res, verify)
         self.save()
 
+    def share(self):
+        """Share groups: 1 and 4 consumers of a share group, beside a
+        classic group, read one pre-filled topic; each run is a new group."""
+        sc = self.cfg["share"]
+        size, parts, count = sc["size"], sc["partitions"], sc["count"]
+        clients = [c for c in SHARE_CLIENTS if self.wanted(c[0])]
+        configs = [m for m in sc["members"] if self.wanted_config("share-%dc" % m)]
+        if not clients or not configs:
+            return
+        topic = self.pre_fill("%s-s-%d" % (self.tag, count), count, size, parts)
+        expected = self.expected_checksum(count, size)
+        try:
+            for members in configs:
+                config = {"name": "share-%dc" % members, "size": size, "partitions": parts, "count": count,
+                          "members": members}
+                for rnd in range(1, self.rounds + 1):
+                    for cid, family, label, worker, mode, share in rotated(clients, rnd):
+                        if self.skip_if_unavailable("share", config, cid, family, label, rnd):
+                            continue
+                        group = "%s-g-%s-%s-r%d" % (self.tag, config["name"], cid, rnd)
+                        if share:
+                            tool(["-tool", "share-earliest", "-brokers", self.brokers, "-topic", topic, "-group", group])
+                        spec = dict(scenario="share", mode=mode, brokers=self.brokers, topic=topic, partitions=parts,
+                                    count=count, size=size, group=group, members=members, poll_max=POLL_MAX,
+                                    timeout=self.cfg["timeout"])
+                        res = run_worker(worker, spec, cid, self.cfg["timeout"] + 30)
+                        verify = None
+                        if res.get("ok"):
+                            ok = res.get("count") == count and res.get("checksum") == expected
+                            verify = {"ok": ok, "error": None if ok else "consumed %s records, checksum %s (want %d, %d)" % (
+                                res.get("count"), res.get("checksum"), count, expected)}
+                        self.record("share", config, cid, family, label, rnd, res, verify)
+                    self.save()
+        finally:
+            self.delete([topic])
+
     def patterns(self):
         """The loops users write (PATTERNS), each beside its peer."""
         pc = self.cfg["patterns"]
@@ -964,6 +1022,8 @@ class Bench:
                 self.patterns()
             if "transactions" in self.only:
                 self.transactions()
+            if "share" in self.only:
+                self.share()
         finally:
             kill_all()
             if kafka is not None:
@@ -985,10 +1045,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="the < 5 min subset (make bench-quick)")
     ap.add_argument("--rounds", type=int, default=0, help="rounds (default 3)")
-    ap.add_argument("--only", default="", help="comma list of produce,consume,latency,patterns,transactions")
+    ap.add_argument("--only", default="", help="comma list of produce,consume,latency,patterns,transactions,share")
     ap.add_argument("--clients", default="", help="comma list of client ids (default: all)")
     ap.add_argument("--configs", default="",
-                    help="comma list of configuration names (e.g. 100B-1p-none, 100B-x5000000, produce-no-poll; "
+                    help="comma list of configuration names (e.g. 100B-1p-none, 100B-x5000000, produce-no-poll, share-4c; "
                          "default: all)")
     ap.add_argument("--port", type=int, default=int(os.environ.get("BENCH_KAFKA_PORT", "9592")),
                     help="port of the harness's Kafka (default 9592, env BENCH_KAFKA_PORT)")

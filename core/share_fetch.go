@@ -20,7 +20,12 @@ import (
 // top-level error and a transport failure reset the session: the next
 // request opens a new one (epoch 0, which cannot carry acknowledgements:
 // those queued for the old session are reported failed; the broker
-// releases their records when the old session or its locks end).
+// releases their records when the old session or its locks end). A
+// transport failure (no response: the broker is dead or unreachable) also
+// backs that broker off, as the classic consumer's fetch does: it is tried
+// again after retry.backoff.ms, doubling with the failures in a row up to
+// reconnect.backoff.max.ms, while the other brokers are fetched from and
+// the leaders are looked up again.
 
 // shareSession is the state of the share session with one broker. Used
 // under ShareConsumer.opMu only.
@@ -32,6 +37,10 @@ type shareSession struct {
 	// resets counts the sessions abandoned after an error (a clean close
 	// is not one).
 	resets int
+	// failures counts the transport failures in a row; no request goes
+	// to the broker before retryAt (zero: at once).
+	failures int
+	retryAt  time.Time
 }
 
 func (s *shareSession) reset() {
@@ -215,8 +224,16 @@ func (c *ShareConsumer) fetchRound(ctx context.Context, maxRecs int) ([]ShareAck
 		return j
 	}
 	wanted := map[int32]map[sharePart]bool{}
+	now := time.Now()
+	var backoff time.Time // the earliest end of a broker's backoff, when one is skipped
 	for _, sp := range asg {
 		if node := leaderOf(sp); node >= 0 {
+			if s := c.session(node); now.Before(s.retryAt) {
+				if backoff.IsZero() || s.retryAt.Before(backoff) {
+					backoff = s.retryAt
+				}
+				continue
+			}
 			if wanted[node] == nil {
 				wanted[node] = map[sharePart]bool{}
 			}
@@ -257,10 +274,14 @@ func (c *ShareConsumer) fetchRound(ctx context.Context, maxRecs int) ([]ShareAck
 	}
 
 	if len(jobs) == 0 {
-		// Nothing assigned yet (or no leader known): wait for a change.
+		// Nothing assigned yet, no leader known or every leader backed
+		// off: wait for a change (or the end of the first backoff).
 		wait := 100 * time.Millisecond
 		if len(asg) == 0 {
 			wait = c.cfg.FetchMaxWait
+		}
+		if !backoff.IsZero() {
+			wait = max(time.Until(backoff), 0)
 		}
 		t := time.NewTimer(wait)
 		defer t.Stop()
@@ -460,8 +481,11 @@ func (c *ShareConsumer) handleShareResponse(j *shareJob) []ShareAckResult {
 		return failAcks(c, j.acks, err)
 	}
 	if j.err != nil {
+		s.failures++
+		s.retryAt = time.Now().Add(c.cfg.lookupBackoff(s.failures))
 		return fail(j.err)
 	}
+	s.failures, s.retryAt = 0, time.Time{}
 	var results []ShareAckResult
 	ackResult := func(sp sharePart, code int16, msg *string) {
 		a := j.acks[sp]

@@ -455,6 +455,20 @@ cmd_console_produce() {
   run_tool "$class" --bootstrap-server "$(bootstrap_servers)" --topic "$topic" "${given[@]+"${given[@]}"}"
 }
 
+# Kafka's console share consumer (KIP-932), a member of share group <group>:
+# prints the records it gets (accepting each), until --timeout-ms (default
+# KAFKA_CONSUME_TIMEOUT_MS) passes without one or --max-messages. Share
+# groups are enabled from Kafka 4.2 (4.0/4.1: early access, off).
+cmd_console_share_consume() {
+  [[ $# -ge 2 ]] || die "usage: kafka.sh console-share-consume <topic> <group> [extra args...]"
+  load_layout
+  version_at_least 4 2 || die "console-share-consume needs Kafka 4.2+ (share groups), not $KAFKA_VERSION"
+  local topic="$1" group="$2"; shift 2
+  local args=(--bootstrap-server "$(bootstrap_servers)" --topic "$topic" --group "$group")
+  has_arg --timeout-ms "$@" || args+=(--timeout-ms "$KAFKA_CONSUME_TIMEOUT_MS")
+  run_tool org.apache.kafka.tools.consumer.ConsoleShareConsumer "${args[@]}" "$@"
+}
+
 cmd_topics() {
   load_layout
   run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$(bootstrap_servers)" "$@"
@@ -1057,6 +1071,8 @@ usage: scripts/kafka.sh <command> [args]
   start <node-id>                        restart one node without reformatting
   console-consume <topic> [max] [args]   Kafka console consumer, from beginning
   console-produce <topic> [args]         Kafka console producer, reads stdin
+  console-share-consume <topic> <group> [args]
+                                         Kafka console share consumer (4.2+)
   topics <args...>                       kafka-topics (TopicCommand)
   groups <args...>                       kafka-consumer-groups (ConsumerGroupCommand)
   api-versions [args]                    kafka-broker-api-versions
@@ -1078,6 +1094,7 @@ main() {
     start) cmd_start "$@" ;;
     console-consume) cmd_console_consume "$@" ;;
     console-produce) cmd_console_produce "$@" ;;
+    console-share-consume) cmd_console_share_consume "$@" ;;
     topics) cmd_topics "$@" ;;
     groups) cmd_groups "$@" ;;
     api-versions) cmd_api_versions "$@" ;;

@@ -272,6 +272,57 @@ async def async_latency_produce_loop(spec: Dict[str, Any], meter: Meter, send) -
     )
 
 
+def consume_together(spec: Dict[str, Any], meter: Meter, polls: List[Callable[[], List[bytes]]]) -> Dict[str, Any]:
+    """The share scenario's loop: each poll function (one group member,
+    returning the values of one poll, [] on its timeout) runs on a thread
+    of its own until the members read spec["count"] records between them.
+    The result has the count and checksum of everything read (a record
+    read twice counts twice, so the runner's check fails), measured from
+    the meter's start (the rate from the first record, as every consume
+    run)."""
+    count = spec["count"]
+    lock = threading.Lock()
+    totals = {"count": 0, "bytes": 0, "sum": 0}
+    errors: List[BaseException] = []
+    done = threading.Event()
+    deadline = time.monotonic() + float(spec.get("timeout", 300))
+
+    def member(poll: Callable[[], List[bytes]]) -> None:
+        crc = zlib.crc32
+        try:
+            while not done.is_set():
+                vals = poll()
+                if not vals:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("timeout after %d of %d" % (totals["count"], count))
+                    continue
+                n, b, c = len(vals), 0, 0
+                for v in vals:
+                    b += len(v)
+                    c += crc(v)
+                with lock:
+                    meter.mark_first()
+                    totals["count"] += n
+                    totals["bytes"] += b
+                    totals["sum"] += c
+                    if totals["count"] >= count:
+                        done.set()
+        except BaseException as e:  # reported below
+            errors.append(e)
+            done.set()
+
+    threads = [threading.Thread(target=member, args=(p,), daemon=True) for p in polls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    meter.stop()
+    if errors:
+        raise errors[0]
+    return meter.result(count=totals["count"], bytes=totals["bytes"], checksum=totals["sum"] & MASK64,
+                        extra={"members": len(polls)})
+
+
 def emit(result: Dict[str, Any]) -> None:
     result.setdefault("maxrss_kb", maxrss_kb())
     sys.stdout.write(json.dumps(result) + "\n")

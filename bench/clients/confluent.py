@@ -192,6 +192,40 @@ def consume_commit(spec, meter):
     return meter.result(count=got, bytes=nbytes, checksum=total & common.MASK64)
 
 
+def share(spec, meter):
+    """spec["members"] ShareConsumers (confluent-kafka 2.16+, implicit
+    acknowledgement), one thread each (one instance per thread, as its
+    docs require), in the share group the runner set to read from the
+    earliest offset."""
+    try:
+        from confluent_kafka import ShareConsumer
+    except ImportError:
+        raise common.Unavailable("confluent_kafka.ShareConsumer not in this version") from None
+    meter.start()
+    members = []
+    for i in range(int(spec.get("members", 1))):
+        c = ShareConsumer({"bootstrap.servers": spec["brokers"], "group.id": spec["group"],
+                           "client.id": "bench-confluent-share-%d" % i})
+        c.subscribe([spec["topic"]])
+        members.append(c)
+
+    def poller(c):
+        def poll():
+            vals = []
+            for m in c.poll(timeout=0.5) or ():
+                if m.error() is not None:
+                    raise RuntimeError(str(m.error()))
+                vals.append(m.value())
+            return vals
+        return poll
+
+    try:
+        return common.consume_together(spec, meter, [poller(c) for c in members])
+    finally:
+        for c in members:
+            c.close()
+
+
 def latency_produce(spec, meter):
     p = _producer(spec, **{"linger.ms": 0})
     p.list_topics(spec["topic"], timeout=30)
@@ -236,6 +270,7 @@ if __name__ == "__main__":
             "produce/produce-poll-each": lambda spec, meter: produce(spec, meter, 0),
             "produce/produce-no-poll": lambda spec, meter: produce(spec, meter, None),
             "consume/consume-commit": consume_commit,
+            "share/share": share,
             "latency-produce/produce": latency_produce,
             "latency-consume/consume": latency_consume,
         },

@@ -144,6 +144,58 @@ def consume_commit(spec, meter):
     return meter.result(count=got, bytes=nbytes, checksum=total & common.MASK64)
 
 
+def share_share(spec, meter):
+    """spec["members"] ShareConsumers (implicit acknowledgement: each poll
+    accepts the previous one's records), one thread each, in the share
+    group the runner set to read from the earliest offset."""
+    if not hasattr(gofka, "ShareConsumer"):
+        raise common.Unavailable("gofka.ShareConsumer not available in this build")
+    nmax = spec.get("poll_max", 10000)
+    meter.start()
+    members = []
+    for i in range(int(spec.get("members", 1))):
+        c = gofka.ShareConsumer(spec["brokers"], spec["group"], [spec["topic"]], client_id="bench-gofka-share-%d" % i,
+                                timeout=int(spec.get("timeout", 300)), max_poll_records=nmax)
+        c.subscribe()
+        members.append(c)
+
+    def poller(c):
+        return lambda: [m.value for m in c.poll(max_messages=nmax, timeout=0.5)]
+
+    try:
+        return common.consume_together(spec, meter, [poller(c) for c in members])
+    finally:
+        for c in members:
+            c.close()
+
+
+def share_classic(spec, meter):
+    """spec["members"] classic group consumers (no commits), one thread
+    each, polling once the group has shared out every partition (one
+    moving later would be read again from the start)."""
+    nmax = spec.get("poll_max", 10000)
+    parts = int(spec.get("partitions", 1))
+    meter.start()
+    members = [_consumer(spec) for _ in range(int(spec.get("members", 1)))]
+    deadline = time.monotonic() + spec.get("timeout", 300)
+    while True:
+        sizes = [len(c.assignment()) for c in members]
+        if sum(sizes) == parts and (min(sizes) > 0 or len(members) > parts):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError("assignment never complete: %s of %d partitions" % (sizes, parts))
+        time.sleep(0.05)
+
+    def poller(c):
+        return lambda: [m.value for m in c.poll(max_messages=nmax, timeout=0.5)]
+
+    try:
+        return common.consume_together(spec, meter, [poller(c) for c in members])
+    finally:
+        for c in members:
+            c.close()
+
+
 def latency_produce(spec, meter):
     p = _producer(spec)
     topic = spec["topic"]
@@ -178,6 +230,8 @@ if __name__ == "__main__":
             "produce/send_batch": produce_send_batch,
             "consume/poll": consume_poll,
             "consume/poll-commit": consume_commit,
+            "share/share": share_share,
+            "share/classic": share_classic,
             "latency-produce/send": latency_produce,
             "latency-consume/poll": latency_consume,
         },

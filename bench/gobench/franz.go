@@ -244,6 +244,8 @@ func runTool(ctx context.Context, s *spec, m *meter) (*result, error) {
 		err = deleteTopics(ctx, cl, s.Topic)
 	case "fill":
 		res, err = fillTopic(ctx, s, m)
+	case "share-earliest":
+		err = shareGroupEarliest(ctx, cl, s.Group)
 	case "verify":
 		// One topic: its count and checksum at the top level. Several
 		// (comma-separated): one result per topic in Topics.
@@ -270,6 +272,35 @@ func runTool(ctx context.Context, s *spec, m *meter) (*result, error) {
 	}
 	res.OK = true
 	return res, nil
+}
+
+// shareGroupEarliest sets share.auto.offset.reset=earliest on share group
+// group (a new share group starts at the latest offset), before its
+// members join, so that they read the pre-filled topic.
+func shareGroupEarliest(ctx context.Context, cl *kgo.Client, group string) error {
+	if group == "" {
+		return fmt.Errorf("-group is required")
+	}
+	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	r := kmsg.NewIncrementalAlterConfigsRequestResource()
+	r.ResourceType = kmsg.ConfigResourceTypeGroupConfig
+	r.ResourceName = group
+	c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+	c.Name = "share.auto.offset.reset"
+	c.Value = kmsg.StringPtr("earliest")
+	c.Op = kmsg.IncrementalAlterConfigOpSet
+	r.Configs = append(r.Configs, c)
+	req.Resources = append(req.Resources, r)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return err
+	}
+	for _, rr := range resp.Resources {
+		if err := kerr.ErrorForCode(rr.ErrorCode); err != nil {
+			return fmt.Errorf("share.auto.offset.reset of group %s: %w", group, err)
+		}
+	}
+	return nil
 }
 
 // createTopics creates topics (replication factor 1) and waits until

@@ -6,8 +6,10 @@
 // harness's tools (create/delete topics, pre-fill, verify a topic), which use
 // franz-go because they are not measured.
 //
-// Scenarios (-scenario): produce, consume, latency-produce, latency-consume.
-// Tools (-tool): create, delete, fill, verify.
+// Scenarios (-scenario): produce, consume, latency-produce, latency-consume,
+// share (-members consumers of one share or classic group read a topic).
+// Tools (-tool): create, delete, fill, verify, share-earliest (a share
+// group -group reads from the earliest offset).
 //
 // Every payload comes from the same deterministic pool as the Python
 // workers (bench/clients/common.py), and every run reports the number of
@@ -50,6 +52,7 @@ type spec struct {
 	Concurrency int
 	Chunk       int
 	CommitEvery int
+	Members     int
 }
 
 // result is the JSON line printed at the end. Fields mirror the Python
@@ -87,8 +90,8 @@ var (
 func main() {
 	s := &spec{}
 	var brokers string
-	flag.StringVar(&s.Scenario, "scenario", "", "produce | consume | latency-produce | latency-consume")
-	flag.StringVar(&s.Tool, "tool", "", "create | delete | fill | verify (harness tools, franz-go)")
+	flag.StringVar(&s.Scenario, "scenario", "", "produce | consume | latency-produce | latency-consume | share")
+	flag.StringVar(&s.Tool, "tool", "", "create | delete | fill | verify | share-earliest (harness tools, franz-go)")
 	flag.StringVar(&s.Client, "client", "gofka", "gofka | franz")
 	flag.StringVar(&s.Mode, "mode", "", "implementation variant (see -list); empty = the client's first")
 	flag.StringVar(&brokers, "brokers", "127.0.0.1:9592", "bootstrap brokers")
@@ -103,6 +106,7 @@ func main() {
 	flag.IntVar(&s.Concurrency, "concurrency", 4, "goroutines calling a synchronous produce")
 	flag.IntVar(&s.Chunk, "chunk", 10000, "records per synchronous produce call")
 	flag.IntVar(&s.CommitEvery, "commit-every", 1000, "records per transaction (transactional produce paths)")
+	flag.IntVar(&s.Members, "members", 1, "consumers of one group in the share scenario (one goroutine each)")
 	list := flag.Bool("list", false, "print the available scenario/mode pairs per client as JSON and exit")
 	flag.Parse()
 	s.Brokers = strings.Split(brokers, ",")
