@@ -568,6 +568,10 @@ def render(doc, results_rel, chart_files):
             continue
         L.append("## %s" % SCENARIO_TITLES[scen])
         L.append("")
+        note = source_note(ts)
+        if note:
+            L.append(note)
+            L.append("")
         if scen == "share":
             L.append("N consumers of one new group (a thread or goroutine each, one process) read a pre-filled "
                      "topic together until they have every record: a share group (implicit acknowledgement, the "
@@ -663,14 +667,46 @@ def render(doc, results_rel, chart_files):
     return "\n".join(L)
 
 
+def add_scenarios(doc, path):
+    """Adds to doc the runs of path's scenarios that doc has none of, each
+    marked with where it comes from (render prints it above the section)."""
+    with open(path) as f:
+        other = json.load(f)
+    om = other["meta"]
+    source = {"run_id": om["run_id"], "results": os.path.relpath(os.path.abspath(path), ROOT),
+              "commit": om["versions"].get("gofka_commit", "?"), "started": om["started"],
+              "loadavg": (om["machine"].get("loadavg_start") or [0])[0], "cores": om["machine"].get("cores"),
+              "rounds": om["rounds"]}
+    have = {e["scenario"] for e in doc["runs"]}
+    doc["runs"].extend(dict(e, source=source) for e in other["runs"] if e["scenario"] not in have)
+
+
+def source_note(ts):
+    """The line saying which run a section's tables come from, or None
+    when they come from the page's main run."""
+    first = next(iter(ts[0].clients.values()))["runs"][0]
+    src = first.get("source")
+    if not src:
+        return None
+    return ("> This section comes from another run: %s (`%s`, commit %s, %s, %d rounds, load average %.1f at its "
+            "start on %s cores), run with `bench/run.py --only %s`; the page's other sections come from the run named "
+            "at the top." % (src["run_id"], src["results"], src["commit"], src["started"], src["rounds"],
+                             src["loadavg"], src["cores"], ts[0].scenario))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results", help="bench/results/<timestamp>.json")
     ap.add_argument("--docs", default=os.path.join(ROOT, "docs"), help="output directory (default docs/)")
     ap.add_argument("--no-charts", action="store_true")
+    ap.add_argument("--also", action="append", default=[], metavar="RESULTS",
+                    help="another run's raw file: its scenarios that the main run lacks are added, each section "
+                         "saying which run it comes from (e.g. a scenario run alone with --only)")
     args = ap.parse_args()
     with open(args.results) as f:
         doc = json.load(f)
+    for path in args.also:
+        add_scenarios(doc, path)
     os.makedirs(args.docs, exist_ok=True)
     tables = load_tables(doc)
     chart_files = [] if args.no_charts else charts(tables, args.docs)

@@ -936,9 +936,14 @@ class Producer(ProducerBase, HandleOwner):
                 if code == _native.OK or time.monotonic() >= deadline:
                     break
             return len(self)
+        # poll through the class, not the instance's IdlePoll: that one
+        # holds the producer weakly, and a flush run by the finalizer of a
+        # producer collected in a reference cycle finds the weak reference
+        # already cleared (RuntimeError, callbacks not served).
+        poll = type(self).poll
         while True:
             if self._handle == 0:
-                self.poll(0)
+                poll(self, 0)
                 break
             if len(self._pending):
                 self._push(deadline)
@@ -951,14 +956,14 @@ class Producer(ProducerBase, HandleOwner):
                 # finds nothing of ours outstanding and returns at once
                 # (it still waits for other threads' sends). Saves ~0.2 ms
                 # per produce+flush of one record.
-                self.poll(wait_ms / 1000.0)
+                poll(self, wait_ms / 1000.0)
                 continue
             err = _native.new_error()
             code = _native.lib.gofka_producer_flush(self._get(), wait_ms, byref(err))
             if code not in (_native.OK, _native.ERR_TIMED_OUT):
                 raise self._failure(code, err)
             while self._queue is not None and len(self) > 0:
-                if self.poll(0) == 0:
+                if poll(self, 0) == 0:
                     break
             if code == _native.OK and len(self) == 0 and not len(self._pending):
                 return 0

@@ -151,6 +151,39 @@ def test_exit_without_close_delivers_everything(brokers: str, topic: str, kind: 
     assert _count(brokers, topic) == 1000, proc.stderr.decode()
 
 
+_CYCLE_THROUGH_CALLBACK = r"""
+import gc, sys, gofka
+brokers, topic = sys.argv[1:3]
+served = []
+class App:
+    def __init__(self):
+        self.p = gofka.Producer(brokers, timeout=10)
+    def on_delivery(self, err, msg):
+        served.append(err)
+app = App()
+for i in range(1000):
+    app.p.produce(topic, b"%d" % i, on_delivery=app.on_delivery)
+del app  # app -> producer -> its records -> app.on_delivery -> app: a cycle
+gc.collect()
+print("served=%d errors=%d" % (len(served), sum(e is not None for e in served)), file=sys.stderr)
+"""
+
+
+def test_producer_collected_in_a_cycle_through_its_callbacks(brokers: str, topic: str) -> None:
+    """A producer dropped without close() in a reference cycle that runs
+    through its delivery callbacks: the garbage collector's close delivers
+    every record and serves every callback before gc.collect() returns. (Its
+    flush called poll through the instance's C fast path, which holds the
+    producer weakly: the collector had cleared that reference, and the
+    close raised RuntimeError and served nothing.)"""
+    proc = _child(_CYCLE_THROUGH_CALLBACK, brokers, topic)
+    err = proc.stderr.decode()
+    assert proc.returncode == 0, err
+    assert "served=1000 errors=0" in err, err
+    assert "Traceback" not in err, err
+    assert _count(brokers, topic) == 1000, err
+
+
 _UNDELIVERABLE = r"""
 import atexit, sys, time
 errors = []
