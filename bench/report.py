@@ -535,6 +535,10 @@ def render(doc, results_rel, chart_files):
     if pats:
         L.append("## The loops users write")
         L.append("")
+        note = source_note(pats, "patterns")
+        if note:
+            L.append(note)
+            L.append("")
         L.append("Each row is one loop as a user writes it (the API docs' examples, the peers' own examples), "
                  "Gofka's beside the peer's, run interleaved against the same broker: %s values, %d partitions, "
                  "no compression, acks=all. Throughput ratio = Gofka / peer; CPU ratio = peer CPU per message / "
@@ -681,9 +685,10 @@ def add_scenarios(doc, path):
     doc["runs"].extend(dict(e, source=source) for e in other["runs"] if e["scenario"] not in have)
 
 
-def source_note(ts):
+def source_note(ts, only=None):
     """The line saying which run a section's tables come from, or None
-    when they come from the page's main run."""
+    when they come from the page's main run (only: the --only name of the
+    scenario when it is not the tables' own)."""
     first = next(iter(ts[0].clients.values()))["runs"][0]
     src = first.get("source")
     if not src:
@@ -691,7 +696,7 @@ def source_note(ts):
     return ("> This section comes from another run: %s (`%s`, commit %s, %s, %d rounds, load average %.1f at its "
             "start on %s cores), run with `bench/run.py --only %s`; the page's other sections come from the run named "
             "at the top." % (src["run_id"], src["results"], src["commit"], src["started"], src["rounds"],
-                             src["loadavg"], src["cores"], ts[0].scenario))
+                             src["loadavg"], src["cores"], only or ts[0].scenario))
 
 
 def main():
