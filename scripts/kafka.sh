@@ -102,7 +102,7 @@ node_pid() {
   # before calling a live process "not a broker".
   while :; do
     kill -0 "$pid" 2>/dev/null || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka ' && break
+    grep -q 'kafka\.Kafka ' < <(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) && break
     ((++tries < 20)) || return 1
     sleep 0.1
   done
@@ -839,10 +839,18 @@ start_node() {
 node_ready() {
   local node_id="$1" offset="$2"
   node_pid "$node_id" >/dev/null || return 2
-  tail -c +"$((offset + 1))" "$(node_logfile "$node_id")" 2>/dev/null \
-    | grep -q 'Kafka Server started' || return 1
+  log_has_since "$(node_logfile "$node_id")" "$offset" 'Kafka Server started' || return 1
   port_open "$(broker_port "$node_id")" || return 1
   return 0
+}
+
+# log_has_since <file> <byte-offset> <text>: whether text occurs in file
+# after offset. Not `tail | grep -q` under pipefail: grep -q exits at the
+# first match, tail then dies of SIGPIPE when more than a pipe's worth of
+# log follows the match, and the pipeline fails although the text is
+# there (a node restarted into a busy cluster then never read as ready).
+log_has_since() {
+  grep -qF -- "$3" < <(tail -c +"$(($2 + 1))" "$1" 2>/dev/null)
 }
 
 # wait_nodes_ready <timeout> <node_id>=<log_offset>...
@@ -1105,4 +1113,7 @@ main() {
   esac
 }
 
-main "$@"
+# Sourced (tests call its functions), it only defines them.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main "$@"
+fi
