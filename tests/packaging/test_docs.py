@@ -128,8 +128,11 @@ def test_every_c_function_is_mapped(function: str) -> None:
 
 
 def test_go_table_and_examples_exist() -> None:
-    # the engine's examples and the dev cluster's (a package of its own)
-    examples = read("core", "example_test.go") + read("devcluster", "example_test.go")
+    # the engine's examples (every *example_test.go) and the dev cluster's
+    # (a package of its own)
+    files = sorted(glob.glob(os.path.join(ROOT, "core", "*example_test.go")))
+    files += sorted(glob.glob(os.path.join(ROOT, "devcluster", "*example_test.go")))
+    examples = "".join(read(os.path.relpath(f, ROOT)) for f in files)
     text = read("docs", "api.md")
     go_part = text[text.index("## Go:"):]
     for name in re.findall(r"`(Example\w*)`", go_part):
