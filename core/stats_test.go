@@ -112,7 +112,10 @@ func TestProducerStats(t *testing.T) {
 	require.Positive(t, tot2.Reconnects)
 	require.GreaterOrEqual(t, tot2.Disconnects, int64(up))
 	require.Zero(t, tot2.Errors, "connections the pool closes on purpose are no errors")
-	require.EqualValues(t, 2*n, st2.Records)
+	require.GreaterOrEqual(t, st2.Records, int64(2*n)) // resent batches count again, as above
+	if st2.Retries == 0 {
+		require.EqualValues(t, 2*n, st2.Records)
+	}
 	require.Greater(t, tot2.RequestsSent, tot.RequestsSent)
 }
 
@@ -177,7 +180,10 @@ func TestProducerStatsQueueDepth(t *testing.T) {
 	}
 	st = p.Stats()
 	require.Zero(t, st.Partitions[0].QueuedRecords)
-	require.EqualValues(t, 3, st.Partitions[0].RecordsSent)
+	require.GreaterOrEqual(t, st.Partitions[0].RecordsSent, int64(3)) // a resent batch counts again
+	if st.Partitions[0].Retries == 0 {
+		require.EqualValues(t, 3, st.Partitions[0].RecordsSent)
+	}
 }
 
 // After N records produced and M consumed, the partition's lag is N-M;
