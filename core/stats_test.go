@@ -62,8 +62,11 @@ func TestProducerStats(t *testing.T) {
 	}
 	require.EqualValues(t, n, st.Acknowledged)
 	require.Zero(t, st.Failed)
-	require.Zero(t, st.BufferedRecords)
-	// buffer.memory is given back just after the promises run.
+	// A batch leaves BufferedRecords just after its promises ran (Flush
+	// waits for that), so ProduceSync may return a moment before; Kafka
+	// 3.9.2 showed it in CI. buffer.memory is given back before the
+	// promises.
+	require.Eventually(t, func() bool { return p.Stats().BufferedRecords == 0 }, 5*time.Second, time.Millisecond)
 	require.Eventually(t, func() bool { return p.Stats().BufferBytes == 0 }, 5*time.Second, time.Millisecond)
 	require.Len(t, st.Partitions, 2)
 	var batches, bytes, sent int64
