@@ -239,10 +239,10 @@ func (c *conn) consume(b []byte) error {
 			if r.nsize < 4 {
 				return nil
 			}
-			size := binary.BigEndian.Uint32(r.size[:])
-			if size < 4 || size > maxResponseSize {
-				return &wire.Error{Code: wire.ErrCorruptResponse, Detail: fmt.Sprintf("frame size %d", size), Broker: c.addr}
+			if err := checkFrameSize(r.size, !c.set.Load(), c.addr); err != nil {
+				return err
 			}
+			size := binary.BigEndian.Uint32(r.size[:])
 			r.nsize = 0
 			r.frame = make([]byte, size)
 			r.nfill = 0
@@ -273,11 +273,11 @@ func (c *conn) readLoopBuffered() {
 			c.close(&wire.Error{Code: ioErrorCode(err), Detail: "read: " + err.Error() + tlsHint(err), Broker: c.addr})
 			return
 		}
-		size := binary.BigEndian.Uint32(sizeBuf[:])
-		if size < 4 || size > maxResponseSize {
-			c.close(&wire.Error{Code: wire.ErrCorruptResponse, Detail: fmt.Sprintf("frame size %d", size), Broker: c.addr})
+		if err := checkFrameSize(sizeBuf, !c.set.Load(), c.addr); err != nil {
+			c.close(err)
 			return
 		}
+		size := binary.BigEndian.Uint32(sizeBuf[:])
 		frame := make([]byte, size)
 		if _, err := io.ReadFull(br, frame); err != nil {
 			c.close(&wire.Error{Code: wire.ErrConnectionFailed, Detail: "read: " + err.Error(), Broker: c.addr})
