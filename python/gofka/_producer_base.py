@@ -15,7 +15,7 @@ import os
 import struct
 import sys
 import time
-from ctypes import byref
+from ctypes import byref, c_char_p, c_void_p, cast, string_at
 from typing import AbstractSet, Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native, _stats
@@ -566,26 +566,51 @@ def columnar(values: List[Any]) -> Optional[Tuple[Any, bytes]]:
     return lengths, blob
 
 
-def columnar_chunks(lengths: Any, blob: bytes, limit: int) -> List[Tuple[Any, bytes]]:
+class BlobSlice:
+    """Bytes ``start:end`` of a joined values blob, passed to the library
+    as a pointer into the blob (ctypes reads ``_as_parameter_``) instead
+    of as a copy: slicing a 10 MB blob into pieces copied each piece, so
+    a send_batch held its values twice (peak RSS). Holds the blob, which
+    must outlive the library call that reads the pointer; the library
+    copies what it keeps before returning."""
+
+    __slots__ = ("blob", "size", "_as_parameter_")
+
+    def __init__(self, blob: bytes, start: int, end: int) -> None:
+        self.blob = blob
+        self.size = end - start
+        base = cast(c_char_p(blob), c_void_p).value or 0
+        self._as_parameter_ = c_char_p(base + start)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __bytes__(self) -> bytes:
+        """A copy of the bytes, read through the pointer the library gets."""
+        return string_at(self._as_parameter_, self.size)
+
+
+def columnar_chunks(lengths: Any, blob: bytes, limit: int) -> List[Tuple[Any, Union[bytes, BlobSlice]]]:
     """Splits columnar values into pieces of at most ``limit`` bytes
-    (counting REC_OVERHEAD per record); one piece when it fits."""
+    (counting REC_OVERHEAD per record), each a BlobSlice of the one blob;
+    the blob itself when it fits in one."""
     n = len(lengths)
     if len(blob) + REC_OVERHEAD * n <= limit:
         return [(lengths, blob)]
-    out = []
+    out: List[Tuple[Any, Union[bytes, BlobSlice]]] = []
     start = pos = size = 0
     for i, l in enumerate(lengths):
         if i > start and size + l + REC_OVERHEAD > limit:
             end = pos + size - REC_OVERHEAD * (i - start)
-            out.append((lengths[start:i], blob[pos:end]))
+            out.append((lengths[start:i], BlobSlice(blob, pos, end)))
             pos, start, size = end, i, 0
         size += l + REC_OVERHEAD
-    out.append((lengths[start:], blob[pos:]))
+    out.append((lengths[start:], BlobSlice(blob, pos, len(blob))))
     return out
 
 
 def produce_values(handle: int, queue: int, token: int, topic: bytes, partition: int,
-                   lengths: Any, blob: bytes, err: Any) -> int:
+                   lengths: Any, blob: Union[bytes, BlobSlice], err: Any) -> int:
     """gofka_producer_produce_values on columnar values."""
     code: int = _native.lib.gofka_producer_produce_values(
         handle, queue, token, topic, partition, lengths.buffer_info()[0] if len(lengths) else None,
