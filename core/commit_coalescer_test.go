@@ -271,11 +271,14 @@ func TestCommitCallerReadsItsResponse(t *testing.T) {
 	cn := groupConnOf(f.c)
 	require.NotNil(t, cn)
 	require.NotNil(t, cn.sock, "a plaintext connection")
-	assert.Equal(t, int32(1), cn.callers.Load(), "the committing goroutine waits on the socket itself")
+	// At least the committer: a fetcher looking up the committed position
+	// (OffsetFetch, the same path) may wait beside it.
+	assert.GreaterOrEqual(t, cn.callers.Load(), int32(1), "the committing goroutine waits on the socket itself")
 	assert.False(t, cn.watching.Load(), "the reader goroutine does not wait for the commit's response")
 	close(f.gate)
 	require.NoError(t, <-sent)
-	assert.Equal(t, int32(0), cn.callers.Load(), "the caller stopped waiting on the socket")
+	assert.True(t, assertEventually(10*time.Second, func() bool { return cn.callers.Load() == 0 }),
+		"the callers stopped waiting on the socket")
 	got, err := f.c.Committed(ctx, []TopicPartition{tp})
 	require.NoError(t, err)
 	require.Equal(t, int64(2), got[tp])
