@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	fkerr "github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -235,4 +236,74 @@ func TestCommitAfterRevoke(t *testing.T) {
 	got, err := f.c.Committed(ctx, []TopicPartition{tp1})
 	require.NoError(t, err)
 	require.Equal(t, int64(1), got[tp1])
+}
+
+// groupConnOf is the consumer's leased connection to its coordinator (nil
+// before the first group request).
+func groupConnOf(c *Consumer) *conn {
+	c.groupConn.mu.Lock()
+	defer c.groupConn.mu.Unlock()
+	if c.groupConn.pc == nil {
+		return nil
+	}
+	return c.groupConn.pc.cn.conn
+}
+
+// TestCommitCallerReadsItsResponse: while a commit's request is in flight,
+// the committing goroutine waits on the coordinator connection's socket
+// itself (it claimed it before writing: a caller counted, the reader
+// goroutine not watching), so the response wakes that one thread instead
+// of the reader goroutine, which would then have to hand it over (see
+// clientConn.roundTripOwn). The commit still succeeds.
+func TestCommitCallerReadsItsResponse(t *testing.T) {
+	f := newCommitFixture(t, 1, true)
+	tp := TopicPartition{f.topic, 0}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := f.c.Committed(ctx, []TopicPartition{tp}) // the coordinator connection up
+	require.NoError(t, err)
+	sent := goCommit(ctx, f.c, map[TopicPartition]int64{tp: 2})
+	select {
+	case <-f.entered:
+	case err := <-sent:
+		t.Fatalf("the second commit returned before its request reached the broker: %v", err)
+	}
+	cn := groupConnOf(f.c)
+	require.NotNil(t, cn)
+	require.NotNil(t, cn.sock, "a plaintext connection")
+	// At least the committer: a fetcher looking up the committed position
+	// (OffsetFetch, the same path) may wait beside it.
+	assert.GreaterOrEqual(t, cn.callers.Load(), int32(1), "the committing goroutine waits on the socket itself")
+	assert.False(t, cn.watching.Load(), "the reader goroutine does not wait for the commit's response")
+	close(f.gate)
+	require.NoError(t, <-sent)
+	assert.True(t, assertEventually(10*time.Second, func() bool { return cn.callers.Load() == 0 }),
+		"the callers stopped waiting on the socket")
+	got, err := f.c.Committed(ctx, []TopicPartition{tp})
+	require.NoError(t, err)
+	require.Equal(t, int64(2), got[tp])
+}
+
+// TestCommitCancelledWhileReading: a commit whose context is cancelled
+// (not timed out) while the caller reads for its response returns at once
+// with TIMED_OUT, as a request whose caller stopped waiting does (ppoll
+// cannot wait on a context: the caller looks at it between short waits),
+// and the connection stays usable.
+func TestCommitCancelledWhileReading(t *testing.T) {
+	f := newCommitFixture(t, 1, true)
+	tp := TopicPartition{f.topic, 0}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cctx, ccancel := context.WithCancel(ctx)
+	sent := goCommit(cctx, f.c, map[TopicPartition]int64{tp: 2})
+	<-f.entered
+	start := time.Now()
+	ccancel()
+	require.Equal(t, wire.ErrTimedOut, wire.CodeOf(<-sent))
+	require.Less(t, time.Since(start), 3*time.Second) // a hang check
+	close(f.gate)
+	require.NoError(t, f.c.CommitOffsets(ctx, map[TopicPartition]int64{tp: 3}))
+	got, err := f.c.Committed(ctx, []TopicPartition{tp})
+	require.NoError(t, err)
+	require.Equal(t, int64(3), got[tp])
 }

@@ -250,6 +250,36 @@ func (c *clientConn) roundTrip(ctx context.Context, req wire.Request, noResponse
 	return call.wait(ctx)
 }
 
+// roundTripOwn is roundTrip (a response is awaited) for a caller that
+// waits on its own thread: on a plaintext connection it claims the socket
+// before writing (responseReader.beginWait, so the reader goroutine does
+// not wake for the response) and reads the response itself (call.readOwn)
+// instead of being handed it by the reader goroutine. Why: that hand-off
+// wakes two threads per round trip, the goroutine's and then the
+// caller's, and a caller that came in through cgo from a foreign thread
+// (a Python commit) is locked to its thread, so its wake-up is a futex
+// hand-off between OS threads that cost a sequential commit ~100 us (see
+// "Roles instead of goroutines" in docs/architecture.md). TLS connections,
+// and a connection found closed, take roundTrip's path.
+func (c *clientConn) roundTripOwn(ctx context.Context, req wire.Request) (wire.Response, error) {
+	if c.sock == nil {
+		return c.roundTrip(ctx, req, false)
+	}
+	r := responseReader{c.conn}
+	if !r.beginWait() {
+		return c.roundTrip(ctx, req, false) // closed: it reports why
+	}
+	k, err := c.start(req, false, nil)
+	if err == nil {
+		k.readOwn(ctx, r)
+	}
+	r.endWait()
+	if err != nil {
+		return nil, err
+	}
+	return k.wait(ctx)
+}
+
 // call is a request written to the connection whose response is awaited.
 type call struct {
 	c    *clientConn

@@ -65,12 +65,14 @@ package core
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
 	"syscall"
+	"time"
 
 	"github.com/gofka/gofka/internal/ppoll"
 	"github.com/gofka/gofka/wire"
@@ -394,6 +396,45 @@ func (c *conn) readAsCaller() bool {
 		return false
 	}
 	return true
+}
+
+// ownReadSlice bounds one wait of call.readOwn on the socket: a ctx
+// cancelled before its deadline is noticed within it (ppoll cannot wait
+// on a context). Deadlines are waited for exactly.
+const ownReadSlice = 10 * time.Millisecond
+
+// readOwn reads the connection (r, claimed by beginWait) until k's
+// response is in, or until it should leave the waiting to k.wait: ctx
+// ended or the request's bound passed (wait then reports it as usual),
+// the connection died (wait reports its error), or another reader holds
+// the read role (it delivers the response into k's channel, where wait
+// takes it). Frames of other requests that it reads on the way are
+// delivered to their waiters, as the reader goroutine would. It belongs to
+// the call's one waiter.
+func (k *call) readOwn(ctx context.Context, r responseReader) {
+	end := k.deadline()
+	if d, ok := ctx.Deadline(); ok && (end.IsZero() || d.Before(end)) {
+		end = d
+	}
+	fds := [1]ppoll.FD{{Fd: int32(r.fd()), Events: ppoll.In}}
+	for !k.arrived() && ctx.Err() == nil {
+		wait := ownReadSlice
+		if !end.IsZero() {
+			left := time.Until(end)
+			if left <= 0 {
+				return
+			}
+			wait = min(wait, left)
+		}
+		fds[0].Revents = 0
+		ppoll.Wait(fds[:], wait)
+		if fds[0].Revents == 0 {
+			continue
+		}
+		if alive, read := r.tryRead(); !alive || !read {
+			return
+		}
+	}
 }
 
 // readFailure is the error a failed read closes the connection with: a corrupt

@@ -69,7 +69,8 @@ func transportError(err error) bool {
 
 // groupRequest sends req to the coordinator, retrying coordinator moves and
 // transport failures until ctx ends. check returns the response's
-// (top-level) error code.
+// (top-level) error code. The calling goroutine reads the response itself
+// (leasedConn.requestOwn).
 func (c *Consumer) groupRequest(ctx context.Context, req wire.Request, check func(wire.Response) wire.ErrorCode) (wire.Response, error) {
 	var lastErr error
 	for attempt := 0; ; attempt++ {
@@ -89,7 +90,7 @@ func (c *Consumer) groupRequest(ctx context.Context, req wire.Request, check fun
 			}
 			continue
 		}
-		resp, err := c.groupConn.request(ctx, node, req)
+		resp, err := c.groupConn.requestOwn(ctx, node, req)
 		if err != nil {
 			lastErr = err
 			c.coord.invalidate(node)
@@ -603,13 +604,27 @@ type leasedConn struct {
 // re-dialing after a failure or a change of node) when needed. Without a
 // deadline in ctx, request.timeout.ms applies.
 func (l *leasedConn) request(ctx context.Context, node int32, req wire.Request) (wire.Response, error) {
+	return l.roundTrip(ctx, node, req, (*PoolConn).Request)
+}
+
+// requestOwn is request for a caller that reads the response on its own
+// thread (PoolConn.requestOwn): the coordinator requests a caller makes
+// and waits for, such as a commit, cost it no hand-off from the reader
+// goroutine (see clientConn.roundTripOwn).
+func (l *leasedConn) requestOwn(ctx context.Context, node int32, req wire.Request) (wire.Response, error) {
+	return l.roundTrip(ctx, node, req, (*PoolConn).requestOwn)
+}
+
+// roundTrip is request and requestOwn, sending with do.
+func (l *leasedConn) roundTrip(ctx context.Context, node int32, req wire.Request,
+	do func(*PoolConn, context.Context, wire.Request) (wire.Response, error)) (wire.Response, error) {
 	ctx, cancel := l.c.cl.withTimeout(ctx, l.c.cfg.RequestTimeout)
 	defer cancel()
 	pc, err := l.lease(ctx, node, true)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := pc.Request(ctx, req)
+	resp, err := do(pc, ctx, req)
 	if err != nil {
 		l.dropDead()
 	}

@@ -462,6 +462,16 @@ func (c *PoolConn) Request(ctx context.Context, req wire.Request) (wire.Response
 	return c.cn.roundTrip(ctx, req, false)
 }
 
+// requestOwn is Request for a caller that reads the response on its own
+// thread (clientConn.roundTripOwn) instead of being handed it by the
+// connection's reader goroutine.
+func (c *PoolConn) requestOwn(ctx context.Context, req wire.Request) (wire.Response, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
+	return c.cn.roundTripOwn(ctx, req)
+}
+
 // start writes req on this connection and returns the call to take its
 // response from (clientConn.start, with notify). The call is bounded by the
 // pool's request.timeout.ms (requestLimits): when its waiter finds the
