@@ -30,7 +30,7 @@ func gofka_admin_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_erro
 func gofka_admin_list_topics(h C.gofka_handle_t, includeInternal C.int32_t, timeoutMs C.int32_t,
 	out **C.char, outLen *C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callOut(adminKind, h, timeoutMs, requestTimeout, listTopicsPrep(includeInternal != 0), out, outLen, "json_out"))
+	return fill(errOut, callOut(admins, h, timeoutMs, requestTimeout, listTopicsPrep(includeInternal != 0), out, outLen, "json_out"))
 }
 
 // listTopicsPrep: the topic names, as a JSON array.
@@ -263,14 +263,14 @@ var adminOps = map[string]adminOp{
 func gofka_admin_call(h C.gofka_handle_t, opName *C.char, argsJSON *C.char, timeoutMs C.int32_t,
 	out **C.char, outLen *C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callOut(adminKind, h, timeoutMs, requestTimeout, jsonCall(adminOps, "admin", opName, argsJSON), out, outLen, "json_out"))
+	return fill(errOut, callOut(admins, h, timeoutMs, requestTimeout, jsonCall(adminOps, "admin", opName, argsJSON), out, outLen, "json_out"))
 }
 
 //export gofka_admin_call_async
 func gofka_admin_call_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t, opName *C.char,
 	argsJSON *C.char, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callAsync(adminKind, h, queue, token, timeoutMs, requestTimeout, jsonCall(adminOps, "admin", opName, argsJSON)))
+	return fill(errOut, callAsync(admins, h, queue, token, timeoutMs, requestTimeout, jsonCall(adminOps, "admin", opName, argsJSON)))
 }
 
 // invalidPanic turns a recovered panic into GOFKA_ERR_LOCAL_UNKNOWN.
@@ -281,5 +281,5 @@ func invalidPanic(r any) error {
 //export gofka_admin_close
 func gofka_admin_close(h C.gofka_handle_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, closeSync(adminKind, h, -1, noDefault))
+	return fill(errOut, closeSync(admins, h, -1, noDefault)) // Admin.Close takes no timeout
 }

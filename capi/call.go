@@ -46,13 +46,14 @@ type kindOf[T any] struct {
 	close func(obj T, ctx context.Context) error
 }
 
-// The handle kinds with blocking or async calls.
+// The handle kinds with blocking or async calls (the first argument of
+// the helpers below: callSync(consumers, h, ...)).
 var (
-	consumerKind      = kindOf[*core.Consumer]{kindConsumer, (*core.Consumer).Close}
-	shareConsumerKind = kindOf[*core.ShareConsumer]{kindShareConsumer, (*core.ShareConsumer).Close}
-	producerKind      = kindOf[*core.Producer]{kindProducer, (*core.Producer).Close}
-	adminKind         = kindOf[*core.Admin]{kindAdmin, func(a *core.Admin, _ context.Context) error { return a.Close() }}
-	poolKind          = kindOf[*core.Pool]{kindPool, func(p *core.Pool, _ context.Context) error { return p.Close() }}
+	consumers      = kindOf[*core.Consumer]{kindConsumer, (*core.Consumer).Close}
+	shareConsumers = kindOf[*core.ShareConsumer]{kindShareConsumer, (*core.ShareConsumer).Close}
+	producers      = kindOf[*core.Producer]{kindProducer, (*core.Producer).Close}
+	admins         = kindOf[*core.Admin]{kindAdmin, func(a *core.Admin, _ context.Context) error { return a.Close() }}
+	pools          = kindOf[*core.Pool]{kindPool, func(p *core.Pool, _ context.Context) error { return p.Close() }}
 )
 
 // timeoutDefault is the default of a negative timeout_ms for an object.

@@ -43,14 +43,14 @@ func gofka_consumer_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_e
 //export gofka_consumer_connect
 func gofka_consumer_connect(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callSync(consumerKind, h, timeoutMs, dialTimeout, connectPrep))
+	return fill(errOut, callSync(consumers, h, timeoutMs, dialTimeout, connectPrep))
 }
 
 //export gofka_consumer_connect_async
 func gofka_consumer_connect_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t, timeoutMs C.int32_t,
 	errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callAsync(consumerKind, h, queue, token, timeoutMs, dialTimeout, connectPrep))
+	return fill(errOut, callAsync(consumers, h, queue, token, timeoutMs, dialTimeout, connectPrep))
 }
 
 var connectPrep = noInputs(func(c *core.Consumer) func(context.Context) error { return c.Connect })
@@ -84,27 +84,27 @@ func subscribePrep(topics, pattern *C.char) consumerPrep {
 func gofka_consumer_subscribe(h C.gofka_handle_t, topics *C.char, pattern *C.char, timeoutMs C.int32_t,
 	errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callSync(consumerKind, h, timeoutMs, requestTimeout, subscribePrep(topics, pattern)))
+	return fill(errOut, callSync(consumers, h, timeoutMs, requestTimeout, subscribePrep(topics, pattern)))
 }
 
 //export gofka_consumer_subscribe_async
 func gofka_consumer_subscribe_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
 	topics *C.char, pattern *C.char, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callAsync(consumerKind, h, queue, token, timeoutMs, requestTimeout, subscribePrep(topics, pattern)))
+	return fill(errOut, callAsync(consumers, h, queue, token, timeoutMs, requestTimeout, subscribePrep(topics, pattern)))
 }
 
 //export gofka_consumer_unsubscribe
 func gofka_consumer_unsubscribe(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callSync(consumerKind, h, timeoutMs, requestTimeout, unsubscribePrep))
+	return fill(errOut, callSync(consumers, h, timeoutMs, requestTimeout, unsubscribePrep))
 }
 
 //export gofka_consumer_unsubscribe_async
 func gofka_consumer_unsubscribe_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t, timeoutMs C.int32_t,
 	errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callAsync(consumerKind, h, queue, token, timeoutMs, requestTimeout, unsubscribePrep))
+	return fill(errOut, callAsync(consumers, h, queue, token, timeoutMs, requestTimeout, unsubscribePrep))
 }
 
 var unsubscribePrep = noInputs(func(c *core.Consumer) func(context.Context) error { return c.Unsubscribe })
@@ -289,7 +289,7 @@ func gofka_consumer_poll(h C.gofka_handle_t, maxMessages C.int32_t, timeoutMs C.
 func gofka_consumer_poll_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
 	maxMessages C.int32_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callAsync(consumerKind, h, queue, token, max(timeoutMs, 0), noDefault, func(c *core.Consumer) (callOp, error) {
+	return fill(errOut, callAsync(consumers, h, queue, token, max(timeoutMs, 0), noDefault, func(c *core.Consumer) (callOp, error) {
 		if maxMessages <= 0 {
 			return nil, invalid("max_messages must be positive, got %d", int(maxMessages))
 		}
@@ -433,14 +433,14 @@ func commitPrep(offsets *C.uint8_t, offsetsLen C.size_t, all C.int32_t) consumer
 func gofka_consumer_commit(h C.gofka_handle_t, offsets *C.uint8_t, offsetsLen C.size_t, all C.int32_t,
 	timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callSync(consumerKind, h, timeoutMs, requestTimeout, commitPrep(offsets, offsetsLen, all)))
+	return fill(errOut, callSync(consumers, h, timeoutMs, requestTimeout, commitPrep(offsets, offsetsLen, all)))
 }
 
 //export gofka_consumer_commit_async
 func gofka_consumer_commit_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
 	offsets *C.uint8_t, offsetsLen C.size_t, all C.int32_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callAsync(consumerKind, h, queue, token, timeoutMs, requestTimeout, commitPrep(offsets, offsetsLen, all)))
+	return fill(errOut, callAsync(consumers, h, queue, token, timeoutMs, requestTimeout, commitPrep(offsets, offsetsLen, all)))
 }
 
 // ---- assignment and positions ----
@@ -546,14 +546,14 @@ func committedPrep(partitions *C.uint8_t, partitionsLen C.size_t) consumerPrep {
 func gofka_consumer_committed(h C.gofka_handle_t, partitions *C.uint8_t, partitionsLen C.size_t, timeoutMs C.int32_t,
 	bufOut **C.uint8_t, lenOut *C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callOut(consumerKind, h, timeoutMs, requestTimeout, committedPrep(partitions, partitionsLen), u8Out(bufOut), lenOut, "buf_out"))
+	return fill(errOut, callOut(consumers, h, timeoutMs, requestTimeout, committedPrep(partitions, partitionsLen), u8Out(bufOut), lenOut, "buf_out"))
 }
 
 //export gofka_consumer_committed_async
 func gofka_consumer_committed_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
 	partitions *C.uint8_t, partitionsLen C.size_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callAsync(consumerKind, h, queue, token, timeoutMs, requestTimeout, committedPrep(partitions, partitionsLen)))
+	return fill(errOut, callAsync(consumers, h, queue, token, timeoutMs, requestTimeout, committedPrep(partitions, partitionsLen)))
 }
 
 //export gofka_consumer_pause
@@ -600,14 +600,14 @@ func offsetsForTimesPrep(times *C.uint8_t, timesLen C.size_t) consumerPrep {
 func gofka_consumer_offsets_for_times(h C.gofka_handle_t, times *C.uint8_t, timesLen C.size_t, timeoutMs C.int32_t,
 	bufOut **C.uint8_t, lenOut *C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callOut(consumerKind, h, timeoutMs, requestTimeout, offsetsForTimesPrep(times, timesLen), u8Out(bufOut), lenOut, "buf_out"))
+	return fill(errOut, callOut(consumers, h, timeoutMs, requestTimeout, offsetsForTimesPrep(times, timesLen), u8Out(bufOut), lenOut, "buf_out"))
 }
 
 //export gofka_consumer_offsets_for_times_async
 func gofka_consumer_offsets_for_times_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
 	times *C.uint8_t, timesLen C.size_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callAsync(consumerKind, h, queue, token, timeoutMs, requestTimeout, offsetsForTimesPrep(times, timesLen)))
+	return fill(errOut, callAsync(consumers, h, queue, token, timeoutMs, requestTimeout, offsetsForTimesPrep(times, timesLen)))
 }
 
 // ---- close ----
@@ -615,12 +615,12 @@ func gofka_consumer_offsets_for_times_async(h C.gofka_handle_t, queue C.gofka_ha
 //export gofka_consumer_close
 func gofka_consumer_close(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, closeSync(consumerKind, h, timeoutMs, requestTimeout))
+	return fill(errOut, closeSync(consumers, h, timeoutMs, requestTimeout))
 }
 
 //export gofka_consumer_close_async
 func gofka_consumer_close_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t, timeoutMs C.int32_t,
 	errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, closeAsync(consumerKind, h, queue, token, timeoutMs, requestTimeout))
+	return fill(errOut, closeAsync(consumers, h, queue, token, timeoutMs, requestTimeout))
 }

@@ -151,18 +151,18 @@ func connectionTimeout(p *core.Pool) time.Duration { return p.Config().Connectio
 func gofka_pool_call(h C.gofka_handle_t, opName *C.char, argsJSON *C.char, timeoutMs C.int32_t,
 	out **C.char, outLen *C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callOut(poolKind, h, timeoutMs, connectionTimeout, jsonCall(poolOps, "pool", opName, argsJSON), out, outLen, "json_out"))
+	return fill(errOut, callOut(pools, h, timeoutMs, connectionTimeout, jsonCall(poolOps, "pool", opName, argsJSON), out, outLen, "json_out"))
 }
 
 //export gofka_pool_call_async
 func gofka_pool_call_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t, opName *C.char,
 	argsJSON *C.char, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callAsync(poolKind, h, queue, token, timeoutMs, connectionTimeout, jsonCall(poolOps, "pool", opName, argsJSON)))
+	return fill(errOut, callAsync(pools, h, queue, token, timeoutMs, connectionTimeout, jsonCall(poolOps, "pool", opName, argsJSON)))
 }
 
 //export gofka_pool_close
 func gofka_pool_close(h C.gofka_handle_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, closeSync(poolKind, h, -1, noDefault))
+	return fill(errOut, closeSync(pools, h, -1, noDefault)) // Pool.Close takes no timeout
 }

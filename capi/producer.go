@@ -440,7 +440,7 @@ func gofka_producer_partition_count(h C.gofka_handle_t, topic *C.char, timeoutMs
 //export gofka_producer_close
 func gofka_producer_close(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, closeSync(producerKind, h, timeoutMs, requestTimeout))
+	return fill(errOut, closeSync(producers, h, timeoutMs, requestTimeout))
 }
 
 // packedReader reads the little-endian packed formats of gofka.h. Slices

@@ -111,7 +111,7 @@ func gofka_share_consumer_poll(h C.gofka_handle_t, maxMessages C.int32_t, timeou
 func gofka_share_consumer_poll_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
 	maxMessages C.int32_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callAsync(shareConsumerKind, h, queue, token, max(timeoutMs, 0), noDefault, func(c *core.ShareConsumer) (callOp, error) {
+	return fill(errOut, callAsync(shareConsumers, h, queue, token, max(timeoutMs, 0), noDefault, func(c *core.ShareConsumer) (callOp, error) {
 		if maxMessages <= 0 {
 			return nil, invalid("max_messages must be positive, got %d", int(maxMessages))
 		}
@@ -173,25 +173,25 @@ var shareCommitPrep = func(c *core.ShareConsumer) (callOp, error) {
 func gofka_share_consumer_commit(h C.gofka_handle_t, timeoutMs C.int32_t, bufOut **C.uint8_t, lenOut *C.size_t,
 	errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callOut(shareConsumerKind, h, timeoutMs, requestTimeout, shareCommitPrep, u8Out(bufOut), lenOut, "buf_out"))
+	return fill(errOut, callOut(shareConsumers, h, timeoutMs, requestTimeout, shareCommitPrep, u8Out(bufOut), lenOut, "buf_out"))
 }
 
 //export gofka_share_consumer_commit_async
 func gofka_share_consumer_commit_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t, timeoutMs C.int32_t,
 	errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callAsync(shareConsumerKind, h, queue, token, timeoutMs, requestTimeout, shareCommitPrep))
+	return fill(errOut, callAsync(shareConsumers, h, queue, token, timeoutMs, requestTimeout, shareCommitPrep))
 }
 
 //export gofka_share_consumer_close
 func gofka_share_consumer_close(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, closeSync(shareConsumerKind, h, timeoutMs, requestTimeout))
+	return fill(errOut, closeSync(shareConsumers, h, timeoutMs, requestTimeout))
 }
 
 //export gofka_share_consumer_close_async
 func gofka_share_consumer_close_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t, timeoutMs C.int32_t,
 	errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, closeAsync(shareConsumerKind, h, queue, token, timeoutMs, requestTimeout))
+	return fill(errOut, closeAsync(shareConsumers, h, queue, token, timeoutMs, requestTimeout))
 }
