@@ -7,11 +7,9 @@ package main
 import "C"
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 
 	"github.com/gofka/gofka/core"
@@ -32,41 +30,25 @@ func gofka_admin_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_erro
 func gofka_admin_list_topics(h C.gofka_handle_t, includeInternal C.int32_t, timeoutMs C.int32_t,
 	out **C.char, outLen *C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	a, err := adminOf(h)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	ctx, cancel := timeoutCtx(timeoutMs, a.Client().Config().RequestTimeout)
-	defer cancel()
-	names, err := a.ListTopics(ctx, includeInternal != 0)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	b, err := json.Marshal(names)
-	if err == nil {
-		err = cBuffer(b, out, outLen)
-	}
-	return fill(errOut, err)
+	return fill(errOut, callOut(admins, h, timeoutMs, requestTimeout, listTopicsPrep(includeInternal != 0), out, outLen, "json_out"))
 }
 
-// adminOp is one operation of gofka_admin_call: it decodes its JSON
-// arguments, calls core.Admin and returns a value marshalled as the JSON
-// result. Translation only: the behaviour is in core.
-type adminOp func(ctx context.Context, a *core.Admin, args json.RawMessage) (any, error)
-
-// decodeArgs decodes JSON args into v, rejecting unknown fields so that a
-// misspelt argument is an error rather than silently ignored.
-func decodeArgs(args json.RawMessage, v any) error {
-	if len(bytes.TrimSpace(args)) == 0 {
-		args = json.RawMessage("{}")
+// listTopicsPrep: the topic names, as a JSON array.
+func listTopicsPrep(includeInternal bool) prep[*core.Admin] {
+	return func(a *core.Admin) (callOp, error) {
+		return func(ctx context.Context) ([]byte, int64, error) {
+			names, err := a.ListTopics(ctx, includeInternal)
+			if err != nil {
+				return nil, -1, err
+			}
+			b, err := json.Marshal(names)
+			return b, -1, err
+		}, nil
 	}
-	d := json.NewDecoder(bytes.NewReader(args))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return invalid("arguments: %v", err)
-	}
-	return nil
 }
+
+// adminOp is one operation of gofka_admin_call (see jsonOp).
+type adminOp = jsonOp[*core.Admin]
 
 // op builds an adminOp from a typed function.
 func op[A any](fn func(ctx context.Context, a *core.Admin, args *A) (any, error)) adminOp {
@@ -277,104 +259,18 @@ var adminOps = map[string]adminOp{
 	}),
 }
 
-// adminOpNames lists the operations, for error messages.
-func adminOpNames() string {
-	names := make([]string, 0, len(adminOps))
-	for n := range adminOps {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	b, _ := json.Marshal(names)
-	return string(b)
-}
-
-// prepareAdminCall resolves the handle and operation and copies the
-// arguments (they are borrowed only for the call).
-func prepareAdminCall(h C.gofka_handle_t, opName *C.char, argsJSON *C.char) (*core.Admin, adminOp, json.RawMessage, error) {
-	a, err := adminOf(h)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if opName == nil {
-		return nil, nil, nil, invalid("op must not be NULL")
-	}
-	name := C.GoString(opName)
-	fn, ok := adminOps[name]
-	if !ok {
-		return nil, nil, nil, invalid("unknown admin operation %q; known: %s", name, adminOpNames())
-	}
-	var args json.RawMessage
-	if argsJSON != nil {
-		args = json.RawMessage(C.GoString(argsJSON))
-		if len(bytes.TrimSpace(args)) > 0 && !json.Valid(args) {
-			return nil, nil, nil, invalid("args_json is not valid JSON")
-		}
-	}
-	return a, fn, args, nil
-}
-
-// runAdminOp runs fn and marshals its result.
-func runAdminOp(ctx context.Context, a *core.Admin, fn adminOp, args json.RawMessage) ([]byte, error) {
-	res, err := fn(ctx, a, args)
-	if err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(res)
-	if err != nil {
-		return nil, &wire.Error{Code: wire.ErrLocalUnknown, Detail: "encoding result: " + err.Error()}
-	}
-	return b, nil
-}
-
 //export gofka_admin_call
 func gofka_admin_call(h C.gofka_handle_t, opName *C.char, argsJSON *C.char, timeoutMs C.int32_t,
 	out **C.char, outLen *C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	a, fn, args, err := prepareAdminCall(h, opName, argsJSON)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	if out == nil {
-		return fill(errOut, invalid("json_out must not be NULL"))
-	}
-	ctx, cancel := timeoutCtx(timeoutMs, a.Client().Config().RequestTimeout)
-	defer cancel()
-	b, err := runAdminOp(ctx, a, fn, args)
-	if err == nil {
-		err = cBuffer(b, out, outLen)
-	}
-	return fill(errOut, err)
+	return fill(errOut, callOut(admins, h, timeoutMs, requestTimeout, jsonCall(adminOps, "admin", opName, argsJSON), out, outLen, "json_out"))
 }
 
 //export gofka_admin_call_async
 func gofka_admin_call_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t, opName *C.char,
 	argsJSON *C.char, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	a, fn, args, err := prepareAdminCall(h, opName, argsJSON)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	q, err := queueOf(queue)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	tok := uint64(token)
-	ctx, cancel := timeoutCtx(timeoutMs, a.Client().Config().RequestTimeout)
-	go func() {
-		defer cancel()
-		defer func() {
-			if r := recover(); r != nil {
-				q.Post(errorCompletion(tok, invalidPanic(r)))
-			}
-		}()
-		b, err := runAdminOp(ctx, a, fn, args)
-		if err != nil {
-			q.Post(errorCompletion(tok, err))
-			return
-		}
-		q.Post(core.Completion{Token: tok, Partition: -1, Offset: -1, Payload: b})
-	}()
-	return fill(errOut, nil)
+	return fill(errOut, callAsync(admins, h, queue, token, timeoutMs, requestTimeout, jsonCall(adminOps, "admin", opName, argsJSON)))
 }
 
 // invalidPanic turns a recovered panic into GOFKA_ERR_LOCAL_UNKNOWN.
@@ -385,9 +281,5 @@ func invalidPanic(r any) error {
 //export gofka_admin_close
 func gofka_admin_close(h C.gofka_handle_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	obj, err := release(h, kindAdmin)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	return fill(errOut, obj.(*core.Admin).Close())
+	return fill(errOut, closeSync(admins, h, -1, noDefault)) // Admin.Close takes no timeout
 }

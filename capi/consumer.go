@@ -31,70 +31,8 @@ func consumerOf(h C.gofka_handle_t) (*core.Consumer, error) {
 	return handleOf[*core.Consumer](h, kindConsumer)
 }
 
-// consumerOp is one consumer operation with its inputs decoded: it runs
-// bounded by ctx and returns its result buffer (nil: none) and the offset
-// field of its async event (-1: none).
-type consumerOp func(ctx context.Context) ([]byte, int64, error)
-
-// consumerPrep decodes an export's inputs for consumer c (an error is the
-// export's at once, before any I/O) and returns the operation.
-type consumerPrep func(c *core.Consumer) (consumerOp, error)
-
-// requestTimeout and dialTimeout are the defaults of a negative timeout_ms.
-func requestTimeout(c *core.Consumer) time.Duration { return c.Client().Config().RequestTimeout }
-func dialTimeout(c *core.Consumer) time.Duration    { return c.Client().Config().DialTimeout }
-func noTimeout(*core.Consumer) time.Duration        { return 0 }
-
-// consumerSync is the body of a blocking export: resolve the handle,
-// decode the inputs, run the operation in the calling thread bounded by
-// timeoutMs (def when negative). Every sync/async pair of exports goes
-// through consumerSync and consumerAsync with the same prep, so the two
-// validate identically.
-func consumerSync(h C.gofka_handle_t, timeoutMs C.int32_t, def func(*core.Consumer) time.Duration, prep consumerPrep) ([]byte, error) {
-	c, err := consumerOf(h)
-	if err != nil {
-		return nil, err
-	}
-	op, err := prep(c)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := timeoutCtx(timeoutMs, def(c))
-	defer cancel()
-	b, _, err := op(ctx)
-	return b, err
-}
-
-// consumerAsync is the body of an _async export: the same checks (queue
-// after handle, inputs last), then the operation on its own goroutine,
-// its result posted to the queue as one event tagged token.
-func consumerAsync(h, queue C.gofka_handle_t, token C.uint64_t, timeoutMs C.int32_t, def func(*core.Consumer) time.Duration,
-	prep consumerPrep) error {
-	c, err := consumerOf(h)
-	if err != nil {
-		return err
-	}
-	q, err := queueOf(queue)
-	if err != nil {
-		return err
-	}
-	op, err := prep(c)
-	if err != nil {
-		return err
-	}
-	runAsync(q, uint64(token), timeoutMs, def(c), op)
-	return nil
-}
-
-// errOnly adapts a call without a result to a consumerOp.
-func errOnly(fn func(context.Context) error) consumerOp {
-	return func(ctx context.Context) ([]byte, int64, error) { return nil, -1, fn(ctx) }
-}
-
-// noInputs is the prep of an operation without inputs.
-func noInputs(fn func(c *core.Consumer) func(context.Context) error) consumerPrep {
-	return func(c *core.Consumer) (consumerOp, error) { return errOnly(fn(c)), nil }
-}
+// consumerPrep decodes an export's inputs for consumer c (see prep).
+type consumerPrep = prep[*core.Consumer]
 
 //export gofka_consumer_new
 func gofka_consumer_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_error_t) (rc C.int32_t) {
@@ -105,22 +43,21 @@ func gofka_consumer_new(config *C.char, out *C.gofka_handle_t, errOut *C.gofka_e
 //export gofka_consumer_connect
 func gofka_consumer_connect(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	_, err := consumerSync(h, timeoutMs, dialTimeout, connectPrep)
-	return fill(errOut, err)
+	return fill(errOut, callSync(consumers, h, timeoutMs, dialTimeout, connectPrep))
 }
 
 //export gofka_consumer_connect_async
 func gofka_consumer_connect_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t, timeoutMs C.int32_t,
 	errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, consumerAsync(h, queue, token, timeoutMs, dialTimeout, connectPrep))
+	return fill(errOut, callAsync(consumers, h, queue, token, timeoutMs, dialTimeout, connectPrep))
 }
 
 var connectPrep = noInputs(func(c *core.Consumer) func(context.Context) error { return c.Connect })
 
 // subscribePrep validates the subscription arguments.
 func subscribePrep(topics, pattern *C.char) consumerPrep {
-	return func(c *core.Consumer) (consumerOp, error) {
+	return func(c *core.Consumer) (callOp, error) {
 		switch {
 		case topics != nil && pattern != nil:
 			return nil, invalid("give topics or a pattern, not both")
@@ -147,52 +84,30 @@ func subscribePrep(topics, pattern *C.char) consumerPrep {
 func gofka_consumer_subscribe(h C.gofka_handle_t, topics *C.char, pattern *C.char, timeoutMs C.int32_t,
 	errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	_, err := consumerSync(h, timeoutMs, requestTimeout, subscribePrep(topics, pattern))
-	return fill(errOut, err)
+	return fill(errOut, callSync(consumers, h, timeoutMs, requestTimeout, subscribePrep(topics, pattern)))
 }
 
 //export gofka_consumer_subscribe_async
 func gofka_consumer_subscribe_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
 	topics *C.char, pattern *C.char, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, consumerAsync(h, queue, token, timeoutMs, requestTimeout, subscribePrep(topics, pattern)))
+	return fill(errOut, callAsync(consumers, h, queue, token, timeoutMs, requestTimeout, subscribePrep(topics, pattern)))
 }
 
 //export gofka_consumer_unsubscribe
 func gofka_consumer_unsubscribe(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	_, err := consumerSync(h, timeoutMs, requestTimeout, unsubscribePrep)
-	return fill(errOut, err)
+	return fill(errOut, callSync(consumers, h, timeoutMs, requestTimeout, unsubscribePrep))
 }
 
 //export gofka_consumer_unsubscribe_async
 func gofka_consumer_unsubscribe_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t, timeoutMs C.int32_t,
 	errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, consumerAsync(h, queue, token, timeoutMs, requestTimeout, unsubscribePrep))
+	return fill(errOut, callAsync(consumers, h, queue, token, timeoutMs, requestTimeout, unsubscribePrep))
 }
 
 var unsubscribePrep = noInputs(func(c *core.Consumer) func(context.Context) error { return c.Unsubscribe })
-
-// runAsync runs fn on its own goroutine and posts its result: payload and
-// offset (-1 when not applicable) on success, the error otherwise.
-func runAsync(q *core.CompletionQueue, token uint64, timeoutMs C.int32_t, def time.Duration, fn func(context.Context) ([]byte, int64, error)) {
-	ctx, cancel := timeoutCtx(timeoutMs, def)
-	go func() {
-		defer cancel()
-		defer func() {
-			if r := recover(); r != nil {
-				q.Post(errorCompletion(token, invalidPanic(r)))
-			}
-		}()
-		payload, offset, err := fn(ctx)
-		if err != nil {
-			q.Post(errorCompletion(token, err))
-			return
-		}
-		q.Post(core.Completion{Token: token, Partition: -1, Offset: offset, Payload: payload})
-	}()
-}
 
 // ---- poll ----
 
@@ -374,7 +289,7 @@ func gofka_consumer_poll(h C.gofka_handle_t, maxMessages C.int32_t, timeoutMs C.
 func gofka_consumer_poll_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
 	maxMessages C.int32_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, consumerAsync(h, queue, token, max(timeoutMs, 0), noTimeout, func(c *core.Consumer) (consumerOp, error) {
+	return fill(errOut, callAsync(consumers, h, queue, token, max(timeoutMs, 0), noDefault, func(c *core.Consumer) (callOp, error) {
 		if maxMessages <= 0 {
 			return nil, invalid("max_messages must be positive, got %d", int(maxMessages))
 		}
@@ -475,15 +390,18 @@ func packOffsets(es []offsetEntry) []byte {
 
 // bufferOut stores b as a malloc'ed result (see cBuffer).
 func bufferOut(b []byte, out **C.uint8_t, outLen *C.size_t) error {
-	return cBuffer(b, (**C.char)(unsafe.Pointer(out)), outLen)
+	return cBuffer(b, u8Out(out), outLen)
 }
+
+// u8Out views a uint8_t buffer output as the char one cBuffer fills.
+func u8Out(out **C.uint8_t) **C.char { return (**C.char)(unsafe.Pointer(out)) }
 
 // ---- commit ----
 
 // commitPrep decodes the commit arguments: explicit offsets, plus
 // (all != 0) the consumed position of every other assigned partition.
 func commitPrep(offsets *C.uint8_t, offsetsLen C.size_t, all C.int32_t) consumerPrep {
-	return func(c *core.Consumer) (consumerOp, error) {
+	return func(c *core.Consumer) (callOp, error) {
 		es, err := readOffsets(offsets, offsetsLen)
 		if err != nil {
 			return nil, err
@@ -515,31 +433,37 @@ func commitPrep(offsets *C.uint8_t, offsetsLen C.size_t, all C.int32_t) consumer
 func gofka_consumer_commit(h C.gofka_handle_t, offsets *C.uint8_t, offsetsLen C.size_t, all C.int32_t,
 	timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	_, err := consumerSync(h, timeoutMs, requestTimeout, commitPrep(offsets, offsetsLen, all))
-	return fill(errOut, err)
+	return fill(errOut, callSync(consumers, h, timeoutMs, requestTimeout, commitPrep(offsets, offsetsLen, all)))
 }
 
 //export gofka_consumer_commit_async
 func gofka_consumer_commit_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
 	offsets *C.uint8_t, offsetsLen C.size_t, all C.int32_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, consumerAsync(h, queue, token, timeoutMs, requestTimeout, commitPrep(offsets, offsetsLen, all)))
+	return fill(errOut, callAsync(consumers, h, queue, token, timeoutMs, requestTimeout, commitPrep(offsets, offsetsLen, all)))
 }
 
 // ---- assignment and positions ----
 
-//export gofka_consumer_assign
-func gofka_consumer_assign(h C.gofka_handle_t, partitions *C.uint8_t, partitionsLen C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
-	defer guard(errOut, &rc)
+// withPartitions is the body of the exports that apply a partitions list
+// to the consumer at once, without I/O (assign, pause, resume).
+func withPartitions(h C.gofka_handle_t, partitions *C.uint8_t, partitionsLen C.size_t,
+	fn func(c *core.Consumer, tps []core.TopicPartition) error) error {
 	c, err := consumerOf(h)
 	if err != nil {
-		return fill(errOut, err)
+		return err
 	}
 	tps, err := readPartitions(partitions, partitionsLen)
 	if err != nil {
-		return fill(errOut, err)
+		return err
 	}
-	return fill(errOut, c.Assign(tps))
+	return fn(c, tps)
+}
+
+//export gofka_consumer_assign
+func gofka_consumer_assign(h C.gofka_handle_t, partitions *C.uint8_t, partitionsLen C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	return fill(errOut, withPartitions(h, partitions, partitionsLen, (*core.Consumer).Assign))
 }
 
 //export gofka_consumer_assignment
@@ -599,7 +523,7 @@ func gofka_consumer_position(h C.gofka_handle_t, partitions *C.uint8_t, partitio
 // committedPrep: the committed offsets of the partitions given, in the
 // offsets format.
 func committedPrep(partitions *C.uint8_t, partitionsLen C.size_t) consumerPrep {
-	return func(c *core.Consumer) (consumerOp, error) {
+	return func(c *core.Consumer) (callOp, error) {
 		tps, err := readPartitions(partitions, partitionsLen)
 		if err != nil {
 			return nil, err
@@ -622,53 +546,33 @@ func committedPrep(partitions *C.uint8_t, partitionsLen C.size_t) consumerPrep {
 func gofka_consumer_committed(h C.gofka_handle_t, partitions *C.uint8_t, partitionsLen C.size_t, timeoutMs C.int32_t,
 	bufOut **C.uint8_t, lenOut *C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	b, err := consumerSync(h, timeoutMs, requestTimeout, committedPrep(partitions, partitionsLen))
-	if err == nil {
-		err = bufferOut(b, bufOut, lenOut)
-	}
-	return fill(errOut, err)
+	return fill(errOut, callOut(consumers, h, timeoutMs, requestTimeout, committedPrep(partitions, partitionsLen), u8Out(bufOut), lenOut, "buf_out"))
 }
 
 //export gofka_consumer_committed_async
 func gofka_consumer_committed_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
 	partitions *C.uint8_t, partitionsLen C.size_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, consumerAsync(h, queue, token, timeoutMs, requestTimeout, committedPrep(partitions, partitionsLen)))
+	return fill(errOut, callAsync(consumers, h, queue, token, timeoutMs, requestTimeout, committedPrep(partitions, partitionsLen)))
 }
 
 //export gofka_consumer_pause
 func gofka_consumer_pause(h C.gofka_handle_t, partitions *C.uint8_t, partitionsLen C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	c, err := consumerOf(h)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	tps, err := readPartitions(partitions, partitionsLen)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	return fill(errOut, c.Pause(tps...))
+	return fill(errOut, withPartitions(h, partitions, partitionsLen, func(c *core.Consumer, tps []core.TopicPartition) error { return c.Pause(tps...) }))
 }
 
 //export gofka_consumer_resume
 func gofka_consumer_resume(h C.gofka_handle_t, partitions *C.uint8_t, partitionsLen C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	c, err := consumerOf(h)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	tps, err := readPartitions(partitions, partitionsLen)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	return fill(errOut, c.Resume(tps...))
+	return fill(errOut, withPartitions(h, partitions, partitionsLen, func(c *core.Consumer, tps []core.TopicPartition) error { return c.Resume(tps...) }))
 }
 
 // offsetsForTimesPrep: for each (partition, timestamp) of the offsets
 // format, the first offset at or after the timestamp and its record's
 // timestamp, in the offsets format.
 func offsetsForTimesPrep(times *C.uint8_t, timesLen C.size_t) consumerPrep {
-	return func(c *core.Consumer) (consumerOp, error) {
+	return func(c *core.Consumer) (callOp, error) {
 		es, err := readOffsets(times, timesLen)
 		if err != nil {
 			return nil, err
@@ -696,18 +600,14 @@ func offsetsForTimesPrep(times *C.uint8_t, timesLen C.size_t) consumerPrep {
 func gofka_consumer_offsets_for_times(h C.gofka_handle_t, times *C.uint8_t, timesLen C.size_t, timeoutMs C.int32_t,
 	bufOut **C.uint8_t, lenOut *C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	b, err := consumerSync(h, timeoutMs, requestTimeout, offsetsForTimesPrep(times, timesLen))
-	if err == nil {
-		err = bufferOut(b, bufOut, lenOut)
-	}
-	return fill(errOut, err)
+	return fill(errOut, callOut(consumers, h, timeoutMs, requestTimeout, offsetsForTimesPrep(times, timesLen), u8Out(bufOut), lenOut, "buf_out"))
 }
 
 //export gofka_consumer_offsets_for_times_async
 func gofka_consumer_offsets_for_times_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
 	times *C.uint8_t, timesLen C.size_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, consumerAsync(h, queue, token, timeoutMs, requestTimeout, offsetsForTimesPrep(times, timesLen)))
+	return fill(errOut, callAsync(consumers, h, queue, token, timeoutMs, requestTimeout, offsetsForTimesPrep(times, timesLen)))
 }
 
 // ---- close ----
@@ -715,31 +615,12 @@ func gofka_consumer_offsets_for_times_async(h C.gofka_handle_t, queue C.gofka_ha
 //export gofka_consumer_close
 func gofka_consumer_close(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	obj, err := release(h, kindConsumer)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	c := obj.(*core.Consumer)
-	ctx, cancel := timeoutCtx(timeoutMs, c.Client().Config().RequestTimeout)
-	defer cancel()
-	return fill(errOut, c.Close(ctx))
+	return fill(errOut, closeSync(consumers, h, timeoutMs, requestTimeout))
 }
 
 //export gofka_consumer_close_async
 func gofka_consumer_close_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t, timeoutMs C.int32_t,
 	errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	q, err := queueOf(queue)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	obj, err := release(h, kindConsumer)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	c := obj.(*core.Consumer)
-	runAsync(q, uint64(token), timeoutMs, c.Client().Config().RequestTimeout, func(ctx context.Context) ([]byte, int64, error) {
-		return nil, -1, c.Close(ctx)
-	})
-	return fill(errOut, nil)
+	return fill(errOut, closeAsync(consumers, h, queue, token, timeoutMs, requestTimeout))
 }

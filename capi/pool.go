@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/gofka/gofka/core"
 	"github.com/gofka/gofka/wire"
@@ -67,7 +68,7 @@ func leaseOf(p *core.Pool, id uint64) (*core.PoolConn, error) {
 }
 
 // poolOps are the operations of gofka_pool_call / gofka_pool_call_async.
-var poolOps = map[string]func(ctx context.Context, p *core.Pool, args json.RawMessage) (any, error){
+var poolOps = map[string]jsonOp[*core.Pool]{
 	"get": func(ctx context.Context, p *core.Pool, raw json.RawMessage) (any, error) {
 		var a poolGetArgs
 		if err := decodeArgs(raw, &a); err != nil {
@@ -142,95 +143,26 @@ var poolOps = map[string]func(ctx context.Context, p *core.Pool, args json.RawMe
 	},
 }
 
-func preparePoolCall(h C.gofka_handle_t, opName *C.char, argsJSON *C.char) (*core.Pool, func(context.Context, *core.Pool, json.RawMessage) (any, error), json.RawMessage, error) {
-	p, err := poolOf(h)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if opName == nil {
-		return nil, nil, nil, invalid("op must not be NULL")
-	}
-	name := C.GoString(opName)
-	fn, ok := poolOps[name]
-	if !ok {
-		return nil, nil, nil, invalid("unknown pool operation %q (get, release, conn_info, api_versions, stats, close_all)", name)
-	}
-	var args json.RawMessage
-	if argsJSON != nil {
-		args = json.RawMessage(C.GoString(argsJSON))
-	}
-	return p, fn, args, nil
-}
-
-func runPoolOp(ctx context.Context, p *core.Pool, fn func(context.Context, *core.Pool, json.RawMessage) (any, error), args json.RawMessage) ([]byte, error) {
-	res, err := fn(ctx, p, args)
-	if err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(res)
-	if err != nil {
-		return nil, &wire.Error{Code: wire.ErrLocalUnknown, Detail: "encoding result: " + err.Error()}
-	}
-	return b, nil
-}
+// connectionTimeout is the default of a negative timeout_ms for a pool:
+// connect.timeout.ms.
+func connectionTimeout(p *core.Pool) time.Duration { return p.Config().ConnectionTimeout }
 
 //export gofka_pool_call
 func gofka_pool_call(h C.gofka_handle_t, opName *C.char, argsJSON *C.char, timeoutMs C.int32_t,
 	out **C.char, outLen *C.size_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	p, fn, args, err := preparePoolCall(h, opName, argsJSON)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	if out == nil {
-		return fill(errOut, invalid("json_out must not be NULL"))
-	}
-	ctx, cancel := timeoutCtx(timeoutMs, p.Config().ConnectionTimeout)
-	defer cancel()
-	b, err := runPoolOp(ctx, p, fn, args)
-	if err == nil {
-		err = cBuffer(b, out, outLen)
-	}
-	return fill(errOut, err)
+	return fill(errOut, callOut(pools, h, timeoutMs, connectionTimeout, jsonCall(poolOps, "pool", opName, argsJSON), out, outLen, "json_out"))
 }
 
 //export gofka_pool_call_async
 func gofka_pool_call_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t, opName *C.char,
 	argsJSON *C.char, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	p, fn, args, err := preparePoolCall(h, opName, argsJSON)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	q, err := queueOf(queue)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	tok := uint64(token)
-	ctx, cancel := timeoutCtx(timeoutMs, p.Config().ConnectionTimeout)
-	go func() {
-		defer cancel()
-		defer func() {
-			if r := recover(); r != nil {
-				q.Post(errorCompletion(tok, invalidPanic(r)))
-			}
-		}()
-		b, err := runPoolOp(ctx, p, fn, args)
-		if err != nil {
-			q.Post(errorCompletion(tok, err))
-			return
-		}
-		q.Post(core.Completion{Token: tok, Partition: -1, Offset: -1, Payload: b})
-	}()
-	return fill(errOut, nil)
+	return fill(errOut, callAsync(pools, h, queue, token, timeoutMs, connectionTimeout, jsonCall(poolOps, "pool", opName, argsJSON)))
 }
 
 //export gofka_pool_close
 func gofka_pool_close(h C.gofka_handle_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	obj, err := release(h, kindPool)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	return fill(errOut, obj.(*core.Pool).Close())
+	return fill(errOut, closeSync(pools, h, -1, noDefault)) // Pool.Close takes no timeout
 }

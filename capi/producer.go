@@ -75,10 +75,9 @@ func copyRecord(topic string, partition int32, key *C.uint8_t, keyLen C.int64_t,
 			return nil, err
 		}
 	}
-	// core decides which timestamps are valid (-1 = now, else >= 0).
-	if r.Timestamp, err = core.RecordTimestamp(int64(timestampMs)); err != nil {
-		return nil, err
-	}
+	// core decides which timestamps are valid (-1 = now, else >= 0) when
+	// r is produced.
+	r.TimestampMs, r.TimestampMsSet = int64(timestampMs), true
 	return r, nil
 }
 
@@ -95,17 +94,11 @@ func gofka_producer_send(h C.gofka_handle_t, topic *C.char, partition C.int32_t,
 	headers *C.uint8_t, headersLen C.size_t, timestampMs C.int64_t, timeoutMs C.int32_t,
 	offsetOut *C.int64_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	p, err := producerOf(h)
+	p, _, name, err := produceArgs(h, 0, topic, partition)
 	if err != nil {
 		return fill(errOut, err)
 	}
-	if topic == nil {
-		return fill(errOut, invalid("topic is NULL"))
-	}
-	if err := checkPartition(partition); err != nil {
-		return fill(errOut, err)
-	}
-	r, err := copyRecord(C.GoString(topic), int32(partition), key, keyLen, value, valueLen, headers, headersLen, timestampMs)
+	r, err := copyRecord(name, int32(partition), key, keyLen, value, valueLen, headers, headersLen, timestampMs)
 	if err != nil {
 		return fill(errOut, err)
 	}
@@ -140,17 +133,11 @@ func gofka_producer_send_batch(h C.gofka_handle_t, topic *C.char, partition C.in
 	records *C.uint8_t, recordsLen C.size_t, count C.int32_t, timeoutMs C.int32_t,
 	offsetsOut *C.int64_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	p, err := producerOf(h)
+	p, _, name, err := produceArgs(h, 0, topic, partition) // 0: no queue
 	if err != nil {
 		return fill(errOut, err)
 	}
-	if topic == nil {
-		return fill(errOut, invalid("topic is NULL"))
-	}
-	if err := checkPartition(partition); err != nil {
-		return fill(errOut, err)
-	}
-	recs, err := copyRecords(records, recordsLen, count, C.GoString(topic), int32(partition))
+	recs, err := copyRecords(records, recordsLen, count, name, int32(partition))
 	if err != nil {
 		return fill(errOut, err)
 	}
@@ -377,8 +364,9 @@ func gofka_producer_produce_values(h C.gofka_handle_t, queue C.gofka_handle_t, t
 	return fill(errOut, produceBatchTo(p, q, uint64(token), store, recs))
 }
 
-// produceArgs checks the arguments every produce export shares: the
-// producer and optional queue handles, the topic and the partition.
+// produceArgs checks the arguments every produce and send export shares:
+// the producer and optional queue handles (0: none; the sends pass 0), the
+// topic and the partition.
 func produceArgs(h, queue C.gofka_handle_t, topic *C.char, partition C.int32_t) (*core.Producer, *core.CompletionQueue, string, error) {
 	p, err := producerOf(h)
 	if err != nil {
@@ -452,14 +440,7 @@ func gofka_producer_partition_count(h C.gofka_handle_t, topic *C.char, timeoutMs
 //export gofka_producer_close
 func gofka_producer_close(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	obj, err := release(h, kindProducer)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	p := obj.(*core.Producer)
-	ctx, cancel := timeoutCtx(timeoutMs, p.Client().Config().RequestTimeout)
-	defer cancel()
-	return fill(errOut, p.Close(ctx))
+	return fill(errOut, closeSync(producers, h, timeoutMs, requestTimeout))
 }
 
 // packedReader reads the little-endian packed formats of gofka.h. Slices
@@ -547,11 +528,7 @@ func unpackRecords(b []byte, count int, topic string, partition int32) ([]*core.
 		rec.Topic, rec.Partition, rec.ManualPartition = topic, partition, partition >= 0
 		rec.Key = r.bytes()
 		rec.Value = r.bytes()
-		ts, err := core.RecordTimestamp(r.int64()) // -1 = now; below is INVALID_ARGUMENT
-		if err != nil {
-			return nil, err
-		}
-		rec.Timestamp = ts
+		rec.TimestampMs, rec.TimestampMsSet = r.int64(), true // checked by core when produced
 		hlen := r.int32()
 		if hlen < 0 || int(hlen) > len(r.b) {
 			r.fail()

@@ -111,22 +111,15 @@ func gofka_share_consumer_poll(h C.gofka_handle_t, maxMessages C.int32_t, timeou
 func gofka_share_consumer_poll_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
 	maxMessages C.int32_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	c, err := shareConsumerOf(h)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	q, err := queueOf(queue)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	if maxMessages <= 0 {
-		return fill(errOut, invalid("max_messages must be positive, got %d", int(maxMessages)))
-	}
-	runAsync(q, uint64(token), max(timeoutMs, 0), 0, func(ctx context.Context) ([]byte, int64, error) {
-		b, n, err := sharePoll(ctx, c, maxMessages)
-		return b, int64(n), err
-	})
-	return fill(errOut, nil)
+	return fill(errOut, callAsync(shareConsumers, h, queue, token, max(timeoutMs, 0), noDefault, func(c *core.ShareConsumer) (callOp, error) {
+		if maxMessages <= 0 {
+			return nil, invalid("max_messages must be positive, got %d", int(maxMessages))
+		}
+		return func(ctx context.Context) ([]byte, int64, error) {
+			b, n, err := sharePoll(ctx, c, maxMessages)
+			return b, int64(n), err
+		}, nil
+	}))
 }
 
 //export gofka_share_consumer_acknowledge
@@ -164,80 +157,41 @@ func packAckResults(res []core.ShareAckResult) []byte {
 	return b
 }
 
+// shareCommitPrep commits the acknowledgements: the result is in the
+// acknowledgement results format, the event's offset their count.
+var shareCommitPrep = func(c *core.ShareConsumer) (callOp, error) {
+	return func(ctx context.Context) ([]byte, int64, error) {
+		res, err := c.Commit(ctx)
+		if err != nil {
+			return nil, -1, err
+		}
+		return packAckResults(res), int64(len(res)), nil
+	}, nil
+}
+
 //export gofka_share_consumer_commit
 func gofka_share_consumer_commit(h C.gofka_handle_t, timeoutMs C.int32_t, bufOut **C.uint8_t, lenOut *C.size_t,
 	errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	c, err := shareConsumerOf(h)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	if bufOut == nil {
-		return fill(errOut, invalid("buf_out must not be NULL"))
-	}
-	*bufOut = nil
-	if lenOut != nil {
-		*lenOut = 0
-	}
-	ctx, cancel := timeoutCtx(timeoutMs, c.Client().Config().RequestTimeout)
-	defer cancel()
-	res, err := c.Commit(ctx)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	return fill(errOut, bufferOut(packAckResults(res), bufOut, lenOut))
+	return fill(errOut, callOut(shareConsumers, h, timeoutMs, requestTimeout, shareCommitPrep, u8Out(bufOut), lenOut, "buf_out"))
 }
 
 //export gofka_share_consumer_commit_async
 func gofka_share_consumer_commit_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t, timeoutMs C.int32_t,
 	errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	c, err := shareConsumerOf(h)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	q, err := queueOf(queue)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	runAsync(q, uint64(token), timeoutMs, c.Client().Config().RequestTimeout, func(ctx context.Context) ([]byte, int64, error) {
-		res, err := c.Commit(ctx)
-		if err != nil {
-			return nil, -1, err
-		}
-		return packAckResults(res), int64(len(res)), nil
-	})
-	return fill(errOut, nil)
+	return fill(errOut, callAsync(shareConsumers, h, queue, token, timeoutMs, requestTimeout, shareCommitPrep))
 }
 
 //export gofka_share_consumer_close
 func gofka_share_consumer_close(h C.gofka_handle_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	obj, err := release(h, kindShareConsumer)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	c := obj.(*core.ShareConsumer)
-	ctx, cancel := timeoutCtx(timeoutMs, c.Client().Config().RequestTimeout)
-	defer cancel()
-	return fill(errOut, c.Close(ctx))
+	return fill(errOut, closeSync(shareConsumers, h, timeoutMs, requestTimeout))
 }
 
 //export gofka_share_consumer_close_async
 func gofka_share_consumer_close_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t, timeoutMs C.int32_t,
 	errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	q, err := queueOf(queue)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	obj, err := release(h, kindShareConsumer)
-	if err != nil {
-		return fill(errOut, err)
-	}
-	c := obj.(*core.ShareConsumer)
-	runAsync(q, uint64(token), timeoutMs, c.Client().Config().RequestTimeout, func(ctx context.Context) ([]byte, int64, error) {
-		return nil, -1, c.Close(ctx)
-	})
-	return fill(errOut, nil)
+	return fill(errOut, closeAsync(shareConsumers, h, queue, token, timeoutMs, requestTimeout))
 }

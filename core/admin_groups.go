@@ -135,9 +135,16 @@ func (a *Admin) ListGroups(ctx context.Context, types ...string) ([]GroupListing
 // share groups alike (Type says which; DescribeShareGroups tells more of a
 // share group). A group that does not exist is GROUP_ID_NOT_FOUND.
 func (a *Admin) DescribeGroups(ctx context.Context, groups []string) ([]GroupDescription, error) {
-	out := make([]GroupDescription, 0, len(groups))
+	return describeEach(ctx, groups, a.DescribeGroup)
+}
+
+// describeEach describes groups one by one, in the order given, with
+// describe (one coordinator round trip each); the first failure is
+// returned. The shape of DescribeGroups and DescribeShareGroups.
+func describeEach[D any](ctx context.Context, groups []string, describe func(context.Context, string) (*D, error)) ([]D, error) {
+	out := make([]D, 0, len(groups))
 	for _, g := range groups {
-		d, err := a.DescribeGroup(ctx, g)
+		d, err := describe(ctx, g)
 		if err != nil {
 			return nil, err
 		}
@@ -146,58 +153,72 @@ func (a *Admin) DescribeGroups(ctx context.Context, groups []string) ([]GroupDes
 	return out, nil
 }
 
-// DescribeGroup describes one group (see DescribeGroups).
-func (a *Admin) DescribeGroup(ctx context.Context, group string) (*GroupDescription, error) {
+// atCoordinator checks the group id, then runs fn against the group's
+// coordinator (looked up again on each attempt) under the admin's retry
+// policy (Admin.do), and returns what the last attempt gave.
+func atCoordinator[D any](ctx context.Context, a *Admin, group string, fn func(ctx context.Context, coord BrokerInfo) (*D, error)) (*D, error) {
 	if err := checkGroup(group); err != nil {
 		return nil, err
 	}
-	var out *GroupDescription
+	var out *D
 	err := a.do(ctx, func(ctx context.Context) error {
 		coord, err := a.coordinator(ctx, group)
 		if err != nil {
 			return err
 		}
-		resp, addr, err := a.cl.requestAddr(ctx, coord.NodeID, &wire.DescribeGroupsRequest{Groups: []string{group}})
-		if err != nil {
-			return err
-		}
-		for _, g := range resp.(*wire.DescribeGroupsResponse).Groups {
-			if g.GroupId != group {
-				continue
-			}
-			if wire.ErrorCode(g.ErrorCode) == wire.ErrGroupIDNotFound {
-				// Kafka 4 answers so for KIP-848 consumer groups.
-				d, err := a.describeConsumerGroup(ctx, coord, group)
-				out = d
-				return err
-			}
-			if err := kerr(g.ErrorCode, g.ErrorMessage, "describing group "+strconv.Quote(group), addr); err != nil {
-				return err
-			}
-			if g.GroupState == "Dead" {
-				return &wire.Error{Code: wire.ErrGroupIDNotFound, Detail: "group " + strconv.Quote(group), Broker: addr}
-			}
-			d := &GroupDescription{GroupID: group, State: g.GroupState, Type: "classic", ProtocolType: g.ProtocolType,
-				Protocol: g.ProtocolData, Coordinator: coord, Members: []GroupMember{}}
-			for _, m := range g.Members {
-				gm := GroupMember{MemberID: m.MemberId, GroupInstanceID: m.GroupInstanceId, ClientID: m.ClientId,
-					ClientHost: m.ClientHost, Assignment: map[string][]int32{}}
-				if g.ProtocolType == "consumer" && len(m.MemberAssignment) > 0 {
-					var as wire.ConsumerProtocolAssignment
-					if as.Decode(m.MemberAssignment) == nil {
-						for _, tp := range as.AssignedPartitions {
-							gm.Assignment[tp.Topic] = append(gm.Assignment[tp.Topic], tp.Partitions...)
-						}
-					}
-				}
-				d.Members = append(d.Members, gm)
-			}
-			out = d
-			return nil
-		}
-		return &wire.Error{Code: wire.ErrCorruptResponse, Detail: "DescribeGroups answered without group " + strconv.Quote(group), Broker: addr}
+		out, err = fn(ctx, coord)
+		return err
 	})
 	return out, err
+}
+
+// DescribeGroup describes one group (see DescribeGroups).
+func (a *Admin) DescribeGroup(ctx context.Context, group string) (*GroupDescription, error) {
+	return atCoordinator(ctx, a, group, func(ctx context.Context, coord BrokerInfo) (*GroupDescription, error) {
+		return a.describeGroup(ctx, coord, group)
+	})
+}
+
+// describeGroup asks coord (the coordinator of group) with DescribeGroups;
+// a KIP-848 consumer group, which Kafka 4 answers GROUP_ID_NOT_FOUND
+// there, with ConsumerGroupDescribe.
+func (a *Admin) describeGroup(ctx context.Context, coord BrokerInfo, group string) (*GroupDescription, error) {
+	resp, addr, err := a.cl.requestAddr(ctx, coord.NodeID, &wire.DescribeGroupsRequest{Groups: []string{group}})
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range resp.(*wire.DescribeGroupsResponse).Groups {
+		if g.GroupId != group {
+			continue
+		}
+		if wire.ErrorCode(g.ErrorCode) == wire.ErrGroupIDNotFound {
+			// Kafka 4 answers so for KIP-848 consumer groups.
+			return a.describeConsumerGroup(ctx, coord, group)
+		}
+		if err := kerr(g.ErrorCode, g.ErrorMessage, "describing group "+strconv.Quote(group), addr); err != nil {
+			return nil, err
+		}
+		if g.GroupState == "Dead" {
+			return nil, &wire.Error{Code: wire.ErrGroupIDNotFound, Detail: "group " + strconv.Quote(group), Broker: addr}
+		}
+		d := &GroupDescription{GroupID: group, State: g.GroupState, Type: "classic", ProtocolType: g.ProtocolType,
+			Protocol: g.ProtocolData, Coordinator: coord, Members: []GroupMember{}}
+		for _, m := range g.Members {
+			gm := GroupMember{MemberID: m.MemberId, GroupInstanceID: m.GroupInstanceId, ClientID: m.ClientId,
+				ClientHost: m.ClientHost, Assignment: map[string][]int32{}}
+			if g.ProtocolType == "consumer" && len(m.MemberAssignment) > 0 {
+				var as wire.ConsumerProtocolAssignment
+				if as.Decode(m.MemberAssignment) == nil {
+					for _, tp := range as.AssignedPartitions {
+						gm.Assignment[tp.Topic] = append(gm.Assignment[tp.Topic], tp.Partitions...)
+					}
+				}
+			}
+			d.Members = append(d.Members, gm)
+		}
+		return d, nil
+	}
+	return nil, &wire.Error{Code: wire.ErrCorruptResponse, Detail: "DescribeGroups answered without group " + strconv.Quote(group), Broker: addr}
 }
 
 // describeConsumerGroup describes a KIP-848 group with

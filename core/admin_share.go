@@ -82,32 +82,14 @@ func (v versionFloor) Versions() (int16, int16) {
 // group, in the order given. A group that does not exist, or is not a
 // share group, is GROUP_ID_NOT_FOUND; the first failure is returned.
 func (a *Admin) DescribeShareGroups(ctx context.Context, groups []string) ([]ShareGroupDescription, error) {
-	out := make([]ShareGroupDescription, 0, len(groups))
-	for _, g := range groups {
-		d, err := a.DescribeShareGroup(ctx, g)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *d)
-	}
-	return out, nil
+	return describeEach(ctx, groups, a.DescribeShareGroup)
 }
 
 // DescribeShareGroup describes one share group (see DescribeShareGroups).
 func (a *Admin) DescribeShareGroup(ctx context.Context, group string) (*ShareGroupDescription, error) {
-	if err := checkGroup(group); err != nil {
-		return nil, err
-	}
-	var out *ShareGroupDescription
-	err := a.do(ctx, func(ctx context.Context) error {
-		coord, err := a.coordinator(ctx, group)
-		if err != nil {
-			return err
-		}
-		out, err = a.describeShareGroup(ctx, coord, group)
-		return err
+	return atCoordinator(ctx, a, group, func(ctx context.Context, coord BrokerInfo) (*ShareGroupDescription, error) {
+		return a.describeShareGroup(ctx, coord, group)
 	})
-	return out, err
 }
 
 // describeShareGroup asks coord (the coordinator of group) with

@@ -100,22 +100,12 @@ func (a *Admin) CreateTopics(ctx context.Context, topics []NewTopic, o CreateTop
 		}
 		req.Topics = append(req.Topics, rt)
 	}
-	errs := map[string]error{}
-	err := a.cl.cfg.Retry.Do(ctx, func(ctx context.Context) error {
-		req.TimeoutMs = a.timeoutMs(ctx)
-		resp, addr, err := a.controllerRequest(ctx, req)
-		if err != nil {
-			return err
-		}
+	errs, err := a.perTopicRequest(ctx, req, &req.TimeoutMs, wire.ErrTopicAlreadyExists, func(resp wire.Response, addr string) map[string]error {
+		out := map[string]error{}
 		for _, t := range resp.(*wire.CreateTopicsResponse).Topics {
-			e := kerr(t.ErrorCode, t.ErrorMessage, "creating topic "+strconv.Quote(t.Name), addr)
-			// NOT_CONTROLLER and friends concern the whole request: retry it.
-			if e != nil && wire.CodeOf(e).Retriable() && wire.CodeOf(e) != wire.ErrTopicAlreadyExists {
-				return e
-			}
-			errs[t.Name] = e
+			out[t.Name] = kerr(t.ErrorCode, t.ErrorMessage, "creating topic "+strconv.Quote(t.Name), addr)
 		}
-		return nil
+		return out
 	})
 	if err != nil {
 		return err
@@ -130,6 +120,35 @@ func (a *Admin) CreateTopics(ctx context.Context, topics []NewTopic, o CreateTop
 		}
 	}
 	return firstItemError(errs)
+}
+
+// perTopicRequest sends req to the controller under the retry policy,
+// setting *timeoutMs (the request's own timeout field) to what is left of
+// ctx on each attempt, and returns each topic's outcome as results reads
+// it from a response (nil: done). A retriable error of any topic other
+// than topicCode (the one retriable code that is that topic's own answer)
+// concerns the whole request (NOT_CONTROLLER and friends): the request is
+// retried. The round trip of CreateTopics, DeleteTopics and
+// CreatePartitions.
+func (a *Admin) perTopicRequest(ctx context.Context, req wire.Request, timeoutMs *int32, topicCode wire.ErrorCode,
+	results func(resp wire.Response, addr string) map[string]error) (map[string]error, error) {
+	var errs map[string]error
+	err := a.cl.cfg.Retry.Do(ctx, func(ctx context.Context) error {
+		*timeoutMs = a.timeoutMs(ctx)
+		resp, addr, err := a.controllerRequest(ctx, req)
+		if err != nil {
+			return err
+		}
+		errs = results(resp, addr)
+		whole := map[string]error{}
+		for name, e := range errs {
+			if e != nil && wire.CodeOf(e).Retriable() && wire.CodeOf(e) != topicCode {
+				whole[name] = e
+			}
+		}
+		return firstItemError(whole) // nil when none: done
+	})
+	return errs, err
 }
 
 // firstItemError returns the error of the first key in sorted order, or nil.
@@ -199,21 +218,12 @@ func (a *Admin) DeleteTopics(ctx context.Context, names []string) error {
 	ctx, cancel := a.cl.withTimeout(ctx, a.cl.cfg.RequestTimeout)
 	defer cancel()
 	req := &wire.DeleteTopicsRequest{TopicNames: names}
-	errs := map[string]error{}
-	err := a.cl.cfg.Retry.Do(ctx, func(ctx context.Context) error {
-		req.TimeoutMs = a.timeoutMs(ctx)
-		resp, addr, err := a.controllerRequest(ctx, req)
-		if err != nil {
-			return err
-		}
+	errs, err := a.perTopicRequest(ctx, req, &req.TimeoutMs, wire.ErrUnknownTopicOrPartition, func(resp wire.Response, addr string) map[string]error {
+		out := map[string]error{}
 		for _, t := range resp.(*wire.DeleteTopicsResponse).Responses {
-			e := kerr(t.ErrorCode, t.ErrorMessage, "deleting topic "+strconv.Quote(t.Name), addr)
-			if e != nil && wire.CodeOf(e).Retriable() && wire.CodeOf(e) != wire.ErrUnknownTopicOrPartition {
-				return e
-			}
-			errs[t.Name] = e
+			out[t.Name] = kerr(t.ErrorCode, t.ErrorMessage, "deleting topic "+strconv.Quote(t.Name), addr)
 		}
-		return nil
+		return out
 	})
 	if err != nil {
 		return err
@@ -268,21 +278,12 @@ func (a *Admin) CreatePartitions(ctx context.Context, totals map[string]int32, v
 	for _, n := range names {
 		req.Topics = append(req.Topics, wire.CreatePartitionsRequestTopic{Name: n, Count: totals[n]})
 	}
-	errs := map[string]error{}
-	err := a.cl.cfg.Retry.Do(ctx, func(ctx context.Context) error {
-		req.TimeoutMs = a.timeoutMs(ctx)
-		resp, addr, err := a.controllerRequest(ctx, req)
-		if err != nil {
-			return err
-		}
+	errs, err := a.perTopicRequest(ctx, req, &req.TimeoutMs, wire.ErrUnknownTopicOrPartition, func(resp wire.Response, addr string) map[string]error {
+		out := map[string]error{}
 		for _, r := range resp.(*wire.CreatePartitionsResponse).Results {
-			e := kerr(r.ErrorCode, r.ErrorMessage, "creating partitions of "+strconv.Quote(r.Name), addr)
-			if e != nil && wire.CodeOf(e).Retriable() && wire.CodeOf(e) != wire.ErrUnknownTopicOrPartition {
-				return e
-			}
-			errs[r.Name] = e
+			out[r.Name] = kerr(r.ErrorCode, r.ErrorMessage, "creating partitions of "+strconv.Quote(r.Name), addr)
 		}
-		return nil
+		return out
 	})
 	if err != nil {
 		return err

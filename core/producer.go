@@ -31,7 +31,16 @@ type Record struct {
 	Value           []byte // nil = null value (a tombstone)
 	Headers         []wire.Header
 	Timestamp       time.Time // zero: now (set by Produce)
-	Offset          int64     // set when the record is acknowledged (-1 when unknown, e.g. acks=0) or consumed
+	// TimestampMs, when TimestampMsSet, is the timestamp as the language
+	// bindings pass it (the C ABI, Python): ms since the epoch (>= 0), or
+	// TimestampNow (-1) for "stamp when produced"; anything below -1 makes
+	// the produce call fail with INVALID_ARGUMENT before the record is
+	// buffered. The produce calls turn it into Timestamp (and clear
+	// TimestampMsSet), so the rule is the engine's, in one place
+	// (recordTimestamp). Go callers set Timestamp instead.
+	TimestampMs    int64
+	TimestampMsSet bool
+	Offset         int64 // set when the record is acknowledged (-1 when unknown, e.g. acks=0) or consumed
 }
 
 // Producer writes records to Kafka. It is safe for concurrent use.
@@ -286,6 +295,9 @@ func (p *Producer) tryProduce(ctx context.Context, r *Record, promise func(*Reco
 	if r.ManualPartition && r.Partition < 0 {
 		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("record has ManualPartition set and partition %d: must be >= 0", r.Partition)}
 	}
+	if err := r.resolveTimestamp(); err != nil {
+		return err
+	}
 	ts, err := p.topic(r.Topic)
 	if err != nil {
 		return err
@@ -373,6 +385,9 @@ func (p *Producer) produceBatch(ctx context.Context, recs []*Record, promise fun
 		}
 		if r.ManualPartition && r.Partition < 0 {
 			return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("record %d has ManualPartition set and partition %d: must be >= 0", i, r.Partition)}
+		}
+		if err := r.resolveTimestamp(); err != nil {
+			return err
 		}
 		if i == 0 || r.Topic != recs[i-1].Topic {
 			if _, err := p.topic(r.Topic); err != nil {
@@ -527,6 +542,12 @@ func (p *Producer) ProduceSync(ctx context.Context, recs ...*Record) error {
 	for i, r := range recs {
 		if r == nil {
 			return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf("record %d is nil", i)}
+		}
+		// Here, not only in the produce calls below: a bad timestamp
+		// fails the whole call before any record is buffered, also when
+		// the records go one by one (produceEach).
+		if err := r.resolveTimestamp(); err != nil {
+			return err
 		}
 	}
 	w := &syncWait{done: make(chan struct{})}

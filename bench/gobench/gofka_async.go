@@ -8,8 +8,6 @@ package main
 
 import (
 	"context"
-	"sync/atomic"
-	"time"
 
 	"github.com/gofka/gofka/core"
 )
@@ -19,46 +17,10 @@ func init() {
 }
 
 func gofkaProduceAsync(ctx context.Context, s *spec, m *meter) (*result, error) {
-	pool := makePool(s.Count, s.Size)
-	opts, err := gofkaProducerOptions(s)
-	if err != nil {
-		return nil, err
-	}
-	// Batching as the Gofka docs advise for throughput (linger like the
-	// other peers).
-	opts = append(opts, core.WithLinger(10*time.Millisecond))
-	p, err := core.NewProducer(opts...)
-	if err != nil {
-		return nil, err
-	}
-	defer p.Close(context.Background())
-	if err := p.Connect(ctx); err != nil {
-		return nil, err
-	}
-	if _, err := p.Client().TopicPartitions(ctx, s.Topic); err != nil {
-		return nil, err
-	}
-	var acked atomic.Int64
-	var firstErr atomic.Value
-	promise := func(_ *core.Record, err error) {
-		if err != nil {
-			firstErr.CompareAndSwap(nil, err)
-			return
+	return gofkaPromiseRun(ctx, s, m, func(p *core.Producer, pool [][]byte, promise func(*core.Record, error)) error {
+		for i := 0; i < s.Count; i++ {
+			p.Produce(ctx, &core.Record{Topic: s.Topic, Value: pool[i%len(pool)]}, promise)
 		}
-		acked.Add(1)
-	}
-	m.Start()
-	for i := 0; i < s.Count; i++ {
-		p.Produce(ctx, &core.Record{Topic: s.Topic, Value: pool[i%len(pool)]}, promise)
-	}
-	if err := p.Flush(ctx); err != nil {
-		return nil, err
-	}
-	m.Stop()
-	if e := firstErr.Load(); e != nil {
-		return nil, e.(error)
-	}
-	res := &result{Count: acked.Load(), Bytes: int64(s.Count) * int64(s.Size), Checksum: expectedChecksum(pool, s.Count)}
-	m.fill(res)
-	return res, nil
+		return nil
+	})
 }

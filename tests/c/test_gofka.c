@@ -800,6 +800,59 @@ static void test_admin_call(void) {
     CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_admin_call(a, "list_topics", "{}", 5000, &json, &len, &err), &err);
 }
 
+/* Both JSON call tables (admin, pool), sync and async alike, refuse a NULL
+ * or unknown op (naming the known ones) and args_json that is not JSON at
+ * the call, before any I/O: the async twins return the error instead of
+ * posting it (gofka.h: the pool call works "as gofka_admin_call"). */
+static void test_json_calls_check_at_call(void) {
+    gofka_error_t err;
+    gofka_handle_t a = 0, pool = 0, q = 0;
+    char cfg[1400];
+    char *json = NULL;
+    size_t len = 0;
+    config_for(cfg, sizeof cfg, NULL);
+    REQUIRE_RC(GOFKA_OK, gofka_admin_new(cfg, &a, &err), &err);
+    REQUIRE_RC(GOFKA_OK, gofka_pool_new("connect.timeout.ms=2000", &pool, &err), &err);
+    REQUIRE_RC(GOFKA_OK, gofka_queue_new(&q, &err), &err);
+    struct {
+        const char *op, *args, *known;
+    } bad[] = {
+        {NULL, "{}", NULL},
+        {"no_such_op", "{}", "stats"},
+        {"stats", "{\"x\": ", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *known = bad[i].known;
+        CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_pool_call(pool, bad[i].op, bad[i].args, 1000, &json, &len, &err), &err);
+        CHECK(!known || contains(err.message, known));
+        CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_pool_call_async(pool, q, 1, bad[i].op, bad[i].args, 1000, &err), &err);
+        CHECK(!known || contains(err.message, known));
+        known = known ? "list_topics" : NULL;
+        CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_admin_call(a, bad[i].op, bad[i].args, 1000, &json, &len, &err), &err);
+        CHECK(!known || contains(err.message, known));
+        CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_admin_call_async(a, q, 1, bad[i].op, bad[i].args, 1000, &err), &err);
+        CHECK(!known || contains(err.message, known));
+    }
+    CHECK(json == NULL);
+    /* Nothing was posted: every error came back from the call. */
+    uint8_t *buf = NULL;
+    int32_t count = -1;
+    CHECK_RC(GOFKA_OK, gofka_queue_drain(q, 16, 0, &buf, &len, &count, &err), &err);
+    CHECK(count == 0);
+    gofka_free(buf);
+    /* A good pool call still answers, synchronously and as an event. */
+    CHECK_RC(GOFKA_OK, gofka_pool_call(pool, "stats", NULL, 1000, &json, &len, &err), &err);
+    CHECK(json && json[0] == '{');
+    gofka_free(json);
+    CHECK_RC(GOFKA_OK, gofka_pool_call_async(pool, q, 7, "stats", "", 1000, &err), &err);
+    CHECK_RC(GOFKA_OK, gofka_queue_drain(q, 16, 5000, &buf, &len, &count, &err), &err);
+    CHECK(count == 1);
+    gofka_free(buf);
+    CHECK_RC(GOFKA_OK, gofka_queue_close(q, &err), &err);
+    CHECK_RC(GOFKA_OK, gofka_pool_close(pool, &err), &err);
+    CHECK_RC(GOFKA_OK, gofka_admin_close(a, &err), &err);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Engine log                                                                */
 /* ------------------------------------------------------------------------ */
@@ -880,6 +933,7 @@ static void all_tests(void) {
     RUN(test_consumer_group_roundtrip);
     RUN(test_consumer_misuse);
     RUN(test_admin_call);
+    RUN(test_json_calls_check_at_call);
     RUN(test_engine_log);
     cxx_tests();
 }

@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -131,61 +129,23 @@ func consumerChild() int {
 	return 0
 }
 
-// child is a running consumerChild as the parent sees it.
-type child struct {
-	name  string
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	done  chan struct{} // closed when its stdout is drained
-}
-
-type childEvent struct {
-	child string
-	at    time.Time
-	line  string
-}
-
+// startChild starts a consumerChild of group in c, reading topic.
 func startChild(t *testing.T, c *cluster, name, topic, group, protocol string, events chan<- childEvent) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(),
-		"GOFKA_FAULT_CHILD=consumer",
-		"GOFKA_FAULT_BROKERS="+c.bootstrap(),
+	return startChildProcess(t, c, "consumer", name, events,
 		"GOFKA_FAULT_CHILD_TOPIC="+topic,
 		"GOFKA_FAULT_CHILD_GROUP="+group,
-		"GOFKA_FAULT_CHILD_NAME="+name,
 		"GOFKA_FAULT_CHILD_PROTOCOL="+protocol,
 	)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	ch := &child{name: name, cmd: cmd, stdin: stdin, done: make(chan struct{})}
-	go func() {
-		defer close(ch.done)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			events <- childEvent{name, time.Now(), sc.Text()}
-		}
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	return ch
 }
 
 // groupState is the parent's record of what the children did.
 type groupState struct {
-	mu        sync.Mutex
+	memberLog
 	processed map[int32]map[int64]int // times each record was processed
 	lastBy    map[int32]string        // child that last processed a partition
 	commits   []childCommit
 	refused   map[string]int // refused commits by error name
-	errs      []string
-	ready     map[string]bool
 	killed    string
 	killedAt  time.Time
 	takeover  map[int32]time.Duration // partition of the killed child -> time to its next record elsewhere
@@ -199,42 +159,37 @@ type childCommit struct {
 }
 
 func (g *groupState) apply(ev childEvent) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	f := strings.Fields(ev.line)
-	if len(f) == 0 {
-		return
-	}
-	switch f[0] {
-	case "R":
-		g.ready[ev.child] = true
-	case "P":
-		var p int32
-		var o int64
-		fmt.Sscanf(ev.line, "P %d %d", &p, &o)
-		if g.processed[p] == nil {
-			g.processed[p] = map[int64]int{}
-		}
-		g.processed[p][o]++
-		g.total++
-		if g.killed != "" && ev.child != g.killed && g.lastBy[p] == g.killed {
-			if _, ok := g.takeover[p]; !ok {
-				g.takeover[p] = ev.at.Sub(g.killedAt)
+	g.record(ev, func(f []string) bool {
+		switch f[0] {
+		case "P":
+			var p int32
+			var o int64
+			fmt.Sscanf(ev.line, "P %d %d", &p, &o)
+			if g.processed[p] == nil {
+				g.processed[p] = map[int64]int{}
 			}
+			g.processed[p][o]++
+			g.total++
+			if g.killed != "" && ev.child != g.killed && g.lastBy[p] == g.killed {
+				if _, ok := g.takeover[p]; !ok {
+					g.takeover[p] = ev.at.Sub(g.killedAt)
+				}
+			}
+			if g.killed == "" || ev.child != g.killed {
+				g.lastBy[p] = ev.child
+			}
+		case "C":
+			var cm childCommit
+			cm.child = ev.child
+			fmt.Sscanf(ev.line, "C %d %d", &cm.part, &cm.offset)
+			g.commits = append(g.commits, cm)
+		case "X":
+			g.refused[f[1]]++
+		default:
+			return false
 		}
-		if g.killed == "" || ev.child != g.killed {
-			g.lastBy[p] = ev.child
-		}
-	case "C":
-		var cm childCommit
-		cm.child = ev.child
-		fmt.Sscanf(ev.line, "C %d %d", &cm.part, &cm.offset)
-		g.commits = append(g.commits, cm)
-	case "X":
-		g.refused[f[1]]++
-	default:
-		g.errs = append(g.errs, ev.child+": "+ev.line)
-	}
+		return true
+	})
 }
 
 // Test 3: three consumer processes in a group, one killed (SIGKILL)
@@ -275,24 +230,11 @@ func testGroupMemberKilled(t *testing.T, protocol string) {
 	fcancel()
 
 	g := &groupState{processed: map[int32]map[int64]int{}, lastBy: map[int32]string{},
-		refused: map[string]int{}, ready: map[string]bool{}, takeover: map[int32]time.Duration{}}
-	events := make(chan childEvent, 1024)
-	applied := make(chan struct{})
-	go func() {
-		defer close(applied)
-		for ev := range events {
-			g.apply(ev)
-		}
-	}()
-	var children []*child
-	for i := 0; i < 3; i++ {
-		children = append(children, startChild(t, c, fmt.Sprintf("member-%d", i), topic, group, protocol, events))
-	}
-	waitFor(t, 90*time.Second, "3 members subscribed", func() bool {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		return len(g.ready) == 3 || len(g.errs) > 0
-	})
+		refused: map[string]int{}, takeover: map[int32]time.Duration{}}
+	members := startChildGroup(t, 3, g.apply, func(i int, name string, events chan<- childEvent) *child {
+		return startChild(t, c, name, topic, group, protocol, events)
+	}, g.subscribed)
+	children := members.children
 
 	// More records arrive while the group consumes.
 	producing := make(chan struct{})
@@ -368,9 +310,7 @@ func testGroupMemberKilled(t *testing.T, protocol string) {
 		}
 		ch.cmd.Wait()
 	}
-	<-victim.done
-	close(events)
-	<-applied
+	members.drain()
 
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -3,10 +3,12 @@
 package faults
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -396,6 +398,52 @@ type logCheck struct {
 	Elapsed    time.Duration // time to read everything
 }
 
+// seqTally checks the records of a read as it meets them: partition p
+// must hold sequence numbers 0..want[p]-1 (payload), each once and in
+// order. Used by readAll and readCommitted.
+type seqTally struct {
+	next map[int32]int    // next expected sequence per partition
+	seen map[int32][]bool // sequences seen per partition
+}
+
+func newSeqTally(want map[int32]int) *seqTally {
+	s := &seqTally{next: map[int32]int{}, seen: map[int32][]bool{}}
+	for p, n := range want {
+		s.seen[p] = make([]bool, n)
+	}
+	return s
+}
+
+// add checks r (a well-formed payload of its own partition, within what
+// was written) and counts it in res (Records, Duplicated, OutOfOrder).
+func (s *seqTally) add(t *testing.T, r *core.Record, res *logCheck) {
+	p, seq, err := parsePayload(r.Value)
+	require.NoError(t, err)
+	require.Equal(t, r.Partition, p, "record of partition %d found in %d", p, r.Partition)
+	require.Less(t, seq, len(s.seen[p]), "sequence %d beyond what was written to %d", seq, p)
+	res.Records++
+	if s.seen[p][seq] {
+		res.Duplicated++
+	}
+	s.seen[p][seq] = true
+	if seq < s.next[p] {
+		res.OutOfOrder++
+	} else {
+		s.next[p] = seq + 1
+	}
+}
+
+// finish counts the sequence numbers never seen in res.Lost.
+func (s *seqTally) finish(res *logCheck) {
+	for _, seen := range s.seen {
+		for _, ok := range seen {
+			if !ok {
+				res.Lost++
+			}
+		}
+	}
+}
+
 // readAll reads every partition of topic from the beginning up to its
 // high watermark with a group-less consumer and checks that partition p
 // holds exactly want[p] records with sequence numbers 0..want[p]-1, each
@@ -414,12 +462,8 @@ func (c *cluster) readAll(t *testing.T, topic string, want map[int32]int) logChe
 	require.NoError(t, cons.Assign(tps))
 
 	var res logCheck
-	next := map[int32]int{}      // next expected sequence per partition
-	seen := map[int32][]bool{}   // sequences seen per partition
+	tally := newSeqTally(want)
 	offsets := map[int32]int64{} // next offset per partition
-	for p, n := range want {
-		seen[p] = make([]bool, n)
-	}
 	done := func() bool {
 		for p, end := range ends {
 			if offsets[p] < end {
@@ -439,31 +483,140 @@ func (c *cluster) readAll(t *testing.T, topic string, want map[int32]int) logChe
 		for _, r := range recs {
 			require.Equal(t, offsets[r.Partition], r.Offset, "offsets of partition %d are not contiguous", r.Partition)
 			offsets[r.Partition] = r.Offset + 1
-			p, seq, err := parsePayload(r.Value)
-			require.NoError(t, err)
-			require.Equal(t, r.Partition, p, "record of partition %d found in %d", p, r.Partition)
-			require.Less(t, seq, len(seen[p]), "sequence %d beyond what was written to %d", seq, p)
-			res.Records++
-			if seen[p][seq] {
-				res.Duplicated++
-			}
-			seen[p][seq] = true
-			if seq < next[p] {
-				res.OutOfOrder++
-			} else {
-				next[p] = seq + 1
-			}
+			tally.add(t, r, &res)
 		}
 	}
-	for _, s := range seen {
-		for _, ok := range s {
-			if !ok {
-				res.Lost++
-			}
-		}
-	}
+	tally.finish(&res)
 	res.Elapsed = time.Since(start)
 	return res
+}
+
+// ---- child processes ----
+
+// child is a child process (this test binary started as one, see
+// TestMain) as the parent sees it.
+type child struct {
+	name  string
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	done  chan struct{} // closed when its stdout is drained
+}
+
+// childEvent is one line a child wrote on its stdout.
+type childEvent struct {
+	child string
+	at    time.Time
+	line  string
+}
+
+// startChildProcess starts this test binary as a child of kind
+// (GOFKA_FAULT_CHILD: "consumer", "eos") against c, named name, with env
+// (KEY=VALUE) added to its environment. Each line it writes on stdout
+// goes to events; its stderr is the test's. The child is killed when the
+// test ends.
+func startChildProcess(t *testing.T, c *cluster, kind, name string, events chan<- childEvent, env ...string) *child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(),
+		"GOFKA_FAULT_CHILD="+kind,
+		"GOFKA_FAULT_BROKERS="+c.bootstrap(),
+		"GOFKA_FAULT_CHILD_NAME="+name,
+	)
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	ch := &child{name: name, cmd: cmd, stdin: stdin, done: make(chan struct{})}
+	go func() {
+		defer close(ch.done)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			events <- childEvent{name, time.Now(), sc.Text()}
+		}
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return ch
+}
+
+// memberLog is what the parent records of every child group: who said it
+// subscribed ("R") and the lines nobody understood (errors: "E ...", or
+// anything unexpected). Embedded in each test's state; mu guards the
+// whole state.
+type memberLog struct {
+	mu    sync.Mutex
+	ready map[string]bool
+	errs  []string
+}
+
+// record takes one line under mu: "R" marks its child ready; any other
+// goes to handle with its fields, which returns false for a line it does
+// not know (recorded as an error). Empty lines are ignored.
+func (m *memberLog) record(ev childEvent, handle func(f []string) bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f := strings.Fields(ev.line)
+	switch {
+	case len(f) == 0:
+	case f[0] == "R":
+		if m.ready == nil {
+			m.ready = map[string]bool{}
+		}
+		m.ready[ev.child] = true
+	case !handle(f):
+		m.errs = append(m.errs, ev.child+": "+ev.line)
+	}
+}
+
+// subscribed tells whether every one of the group's children said it
+// subscribed, or an error came (startChildGroup's wait).
+func (m *memberLog) subscribed(n int) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.ready) == n || len(m.errs) > 0
+}
+
+// childGroup is the children of one test (the members of a group): the
+// lines they write are applied in order, on one goroutine.
+type childGroup struct {
+	children []*child
+	events   chan childEvent
+	applied  chan struct{} // closed once every line was applied (after drain closed events)
+}
+
+// startChildGroup starts n children, the i-th named member-i by start(i,
+// name, events), whose lines go to apply, and waits up to 90 s until
+// subscribed(n) holds (every member said it subscribed, or an error came).
+func startChildGroup(t *testing.T, n int, apply func(childEvent), start func(i int, name string, events chan<- childEvent) *child,
+	subscribed func(n int) bool) *childGroup {
+	t.Helper()
+	g := &childGroup{events: make(chan childEvent, 1024), applied: make(chan struct{})}
+	go func() {
+		defer close(g.applied)
+		for ev := range g.events {
+			apply(ev)
+		}
+	}()
+	for i := 0; i < n; i++ {
+		g.children = append(g.children, start(i, fmt.Sprintf("member-%d", i), g.events))
+	}
+	waitFor(t, 90*time.Second, fmt.Sprintf("%d members subscribed", n), func() bool { return subscribed(n) })
+	return g
+}
+
+// drain waits until every child's stdout is drained (they exited or were
+// killed) and each of their lines applied.
+func (g *childGroup) drain() {
+	for _, ch := range g.children {
+		<-ch.done
+	}
+	close(g.events)
+	<-g.applied
 }
 
 // ---- reporting and guards ----

@@ -10,8 +10,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -241,83 +239,53 @@ func eosChild() int {
 
 // eosState is the parent's record of what the members said.
 type eosState struct {
-	mu         sync.Mutex
-	ready      map[string]bool
+	memberLog
 	committed  int // records of committed transactions (a killed member's last commit may be missing)
 	commits    int
 	aborts     map[string]int // by reason
-	errs       []string
 	lastCommit time.Time
 	faultAt    time.Time     // zero until the fault
 	maxGap     time.Duration // longest time without a commit after the fault
 }
 
 func (s *eosState) apply(ev childEvent) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := strings.Fields(ev.line)
-	if len(f) == 0 {
-		return
-	}
-	switch f[0] {
-	case "R":
-		s.ready[ev.child] = true
-	case "C":
-		var n int
-		fmt.Sscanf(f[1], "%d", &n)
-		s.committed += n
-		s.commits++
-		if !s.faultAt.IsZero() {
-			from := s.lastCommit
-			if from.Before(s.faultAt) {
-				from = s.faultAt
+	s.record(ev, func(f []string) bool {
+		switch f[0] {
+		case "C":
+			var n int
+			fmt.Sscanf(f[1], "%d", &n)
+			s.committed += n
+			s.commits++
+			if !s.faultAt.IsZero() {
+				from := s.lastCommit
+				if from.Before(s.faultAt) {
+					from = s.faultAt
+				}
+				s.maxGap = max(s.maxGap, ev.at.Sub(from))
 			}
-			s.maxGap = max(s.maxGap, ev.at.Sub(from))
+			s.lastCommit = ev.at
+		case "A":
+			reason := "?"
+			if len(f) > 1 {
+				reason = f[1]
+			}
+			s.aborts[reason]++
+		default:
+			return false
 		}
-		s.lastCommit = ev.at
-	case "A":
-		reason := "?"
-		if len(f) > 1 {
-			reason = f[1]
-		}
-		s.aborts[reason]++
-	default:
-		s.errs = append(s.errs, ev.child+": "+ev.line)
-	}
+		return true
+	})
 }
 
 func startEOSChild(t *testing.T, c *cluster, name, txnID, in, out, group, protocol string, events chan<- childEvent) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(),
-		"GOFKA_FAULT_CHILD=eos",
-		"GOFKA_FAULT_BROKERS="+c.bootstrap(),
+	return startChildProcess(t, c, "eos", name, events,
 		"GOFKA_FAULT_CHILD_TOPIC="+in,
 		"GOFKA_FAULT_CHILD_OUT="+out,
 		"GOFKA_FAULT_CHILD_GROUP="+group,
-		"GOFKA_FAULT_CHILD_NAME="+name,
 		"GOFKA_FAULT_CHILD_TXNID="+txnID,
 		"GOFKA_FAULT_CHILD_PROTOCOL="+protocol,
 	)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	ch := &child{name: name, cmd: cmd, stdin: stdin, done: make(chan struct{})}
-	go func() {
-		defer close(ch.done)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			events <- childEvent{name, time.Now(), sc.Text()}
-		}
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	return ch
 }
 
 // txnCoordinator returns the node id of the transaction coordinator of
@@ -374,11 +342,7 @@ func (c *cluster) readCommitted(t *testing.T, topic string, want map[int32]int) 
 		return true
 	}
 	var res logCheck
-	next := map[int32]int{}
-	seen := map[int32][]bool{}
-	for p, n := range want {
-		seen[p] = make([]bool, n)
-	}
+	tally := newSeqTally(want)
 	for !done() {
 		pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
 		recs, err := cons.Poll(pctx, 5000)
@@ -386,29 +350,10 @@ func (c *cluster) readCommitted(t *testing.T, topic string, want map[int32]int) 
 		require.NoError(t, err, "poll")
 		require.NoError(t, ctx.Err(), "reading %s: stuck before %v", topic, ends)
 		for _, r := range recs {
-			p, seq, err := parsePayload(r.Value)
-			require.NoError(t, err)
-			require.Equal(t, r.Partition, p, "record of partition %d found in %d", p, r.Partition)
-			require.Less(t, seq, len(seen[p]), "sequence %d beyond what was written to %d", seq, p)
-			res.Records++
-			if seen[p][seq] {
-				res.Duplicated++
-			}
-			seen[p][seq] = true
-			if seq < next[p] {
-				res.OutOfOrder++
-			} else {
-				next[p] = seq + 1
-			}
+			tally.add(t, r, &res)
 		}
 	}
-	for _, s := range seen {
-		for _, ok := range s {
-			if !ok {
-				res.Lost++
-			}
-		}
-	}
+	tally.finish(&res)
 	res.Elapsed = time.Since(start)
 	return res
 }
@@ -472,24 +417,11 @@ func testExactlyOnce(t *testing.T, protocol, fault string) {
 		}
 	}
 
-	s := &eosState{ready: map[string]bool{}, aborts: map[string]int{}}
-	events := make(chan childEvent, 1024)
-	applied := make(chan struct{})
-	go func() {
-		defer close(applied)
-		for ev := range events {
-			s.apply(ev)
-		}
-	}()
-	var children []*child
-	for i, id := range ids {
-		children = append(children, startEOSChild(t, c, fmt.Sprintf("member-%d", i), id, in, out, group, protocol, events))
-	}
-	waitFor(t, 90*time.Second, "3 members subscribed", func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return len(s.ready) == 3 || len(s.errs) > 0
-	})
+	s := &eosState{aborts: map[string]int{}}
+	members := startChildGroup(t, len(ids), s.apply, func(i int, name string, events chan<- childEvent) *child {
+		return startEOSChild(t, c, name, ids[i], in, out, group, protocol, events)
+	}, s.subscribed)
+	children := members.children
 
 	waitFor(t, 120*time.Second, "30% of the records committed", func() bool {
 		s.mu.Lock()
@@ -552,11 +484,7 @@ func testExactlyOnce(t *testing.T, protocol, fault string) {
 			t.Errorf("%s exited with %v", ch.name, err)
 		}
 	}
-	for _, ch := range children {
-		<-ch.done
-	}
-	close(events)
-	<-applied
+	members.drain()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	require.Empty(t, s.errs, "errors reached the members")
