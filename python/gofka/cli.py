@@ -388,8 +388,6 @@ def cmd_consume(args: argparse.Namespace) -> int:
     kw = _client_kwargs(args)
     out = _Formatter(args)
     progress = Progress("consumed", args.progress, args.quiet)
-    received = 0
-    exhausted = False
     with AdminClient(brokers, **kw) as admin, Consumer(
         brokers,
         args.group,
@@ -426,41 +424,52 @@ def cmd_consume(args: argparse.Namespace) -> int:
                 for p, end in admin.list_offsets(t, ps, "latest").items():
                     if consumer.position(t, p) < end:
                         remaining[(t, p)] = end
-        last_message = time.monotonic()
-        try:
-            while args.count is None or received < args.count:
-                if args.exit and not remaining:
-                    exhausted = True
-                    break
-                want = 500 if args.count is None else min(500, args.count - received)
-                msgs = consumer.poll(max_messages=want, timeout=0.2)
-                now = time.monotonic()
-                if not msgs:
-                    if args.idle_timeout is not None and now - last_message >= args.idle_timeout:
-                        exhausted = True
-                        break
-                    continue
-                last_message = now
-                nbytes = 0
-                for m in msgs:
-                    nbytes += out.write(m)
-                    stop = remaining.get((m.topic, m.partition))
-                    if stop is not None and m.offset + 1 >= stop:
-                        del remaining[(m.topic, m.partition)]
-                out.out.flush()
-                received += len(msgs)
-                progress.add(len(msgs), nbytes)
-        finally:
-            try:
-                out.out.flush()
-            except BrokenPipeError:
-                pass
-            progress.finish()
+        received, exhausted = _print_messages(consumer, args, out, progress, remaining if args.exit else None)
     if args.count is not None and received < args.count and exhausted:
         sys.stderr.write("gofka: %d of %d messages consumed before %s\n" % (
             received, args.count, "the end of the partitions" if args.exit else "the idle timeout"))
         return EXIT_INCOMPLETE
     return EXIT_OK
+
+
+def _print_messages(consumer: Any, args: argparse.Namespace, out: "_Formatter", progress: "Progress",
+                    remaining: Optional[Dict[Tuple[str, int], int]]) -> Tuple[int, bool]:
+    """The printing loop of consume (a Consumer or a ShareConsumer): polls
+    only as many as are still to print (--count), stops at the idle timeout
+    and, given ``remaining`` (--exit: partition -> end offset), once every
+    partition reached its end. Returns (messages printed, whether it
+    stopped for lack of messages rather than reaching --count)."""
+    received = 0
+    last_message = time.monotonic()
+    try:
+        while args.count is None or received < args.count:
+            if remaining is not None and not remaining:
+                return received, True
+            want = 500 if args.count is None else min(500, args.count - received)
+            msgs = consumer.poll(max_messages=want, timeout=0.2)
+            now = time.monotonic()
+            if not msgs:
+                if args.idle_timeout is not None and now - last_message >= args.idle_timeout:
+                    return received, True
+                continue
+            last_message = now
+            nbytes = 0
+            for m in msgs:
+                nbytes += out.write(m)
+                if remaining is not None:
+                    stop = remaining.get((m.topic, m.partition))
+                    if stop is not None and m.offset + 1 >= stop:
+                        del remaining[(m.topic, m.partition)]
+            out.out.flush()
+            received += len(msgs)
+            progress.add(len(msgs), nbytes)
+        return received, False
+    finally:
+        try:
+            out.out.flush()
+        except BrokenPipeError:
+            pass
+        progress.finish()
 
 
 def _consume_share(args: argparse.Namespace) -> int:
@@ -481,33 +490,8 @@ def _consume_share(args: argparse.Namespace) -> int:
                          "a new group starts at its share.auto.offset.reset)" % ", ".join(clash))
     out = _Formatter(args)
     progress = Progress("consumed", args.progress, args.quiet)
-    received = 0
-    exhausted = False
     with ShareConsumer(_brokers(args), args.share_group, list(args.topics), **_client_kwargs(args)) as consumer:
-        last_message = time.monotonic()
-        try:
-            while args.count is None or received < args.count:
-                want = 500 if args.count is None else min(500, args.count - received)
-                msgs = consumer.poll(max_messages=want, timeout=0.2)
-                now = time.monotonic()
-                if not msgs:
-                    if args.idle_timeout is not None and now - last_message >= args.idle_timeout:
-                        exhausted = True
-                        break
-                    continue
-                last_message = now
-                nbytes = 0
-                for m in msgs:
-                    nbytes += out.write(m)
-                out.out.flush()
-                received += len(msgs)
-                progress.add(len(msgs), nbytes)
-        finally:
-            try:
-                out.out.flush()
-            except BrokenPipeError:
-                pass
-            progress.finish()
+        received, exhausted = _print_messages(consumer, args, out, progress, None)
     if args.count is not None and received < args.count and exhausted:
         sys.stderr.write("gofka: %d of %d messages consumed before the idle timeout\n" % (received, args.count))
         return EXIT_INCOMPLETE
