@@ -369,24 +369,56 @@ func (c *ShareConsumer) Poll(ctx context.Context, max int) ([]*ShareRecord, erro
 	}
 	c.mu.Unlock()
 	for {
+		// A round in flight (fetched ahead, or acknowledgements) is
+		// applied once its answer is in; it is waited for only when
+		// nothing is buffered (fetchRound).
+		if r := c.inflight; r != nil {
+			select {
+			case <-r.done:
+				results = append(results, c.awaitRound(ctx)...)
+			default:
+			}
+		}
+		c.releaseUnsubscribed()
 		if len(c.buffered) > 0 {
-			// Records acquired earlier come first; the queued
-			// acknowledgements go now rather than wait for a fetch.
-			results = append(results, c.sendAcks(ctx, false)...)
-			return c.take(max), nil
+			out := c.take(max)
+			results = append(results, c.fetchAhead(max)...)
+			return out, nil
+		}
+		if ctx.Err() != nil {
+			return nil, nil
 		}
 		res, err := c.fetchRound(ctx, max)
 		results = append(results, res...)
 		if err != nil {
 			return nil, err
 		}
-		if len(c.buffered) > 0 {
-			return c.take(max), nil
-		}
-		if ctx.Err() != nil {
-			return nil, nil
-		}
 	}
+}
+
+// releaseUnsubscribed releases the buffered records of topics no longer
+// subscribed (Subscribe replaced the list), so that the other members get
+// them at once instead of after their acquisition lock (opMu held).
+func (c *ShareConsumer) releaseUnsubscribed() {
+	if len(c.buffered) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	subscribed := make(map[string]bool, len(c.topics))
+	for _, t := range c.topics {
+		subscribed[t] = true
+	}
+	kept := c.buffered[:0]
+	for _, r := range c.buffered {
+		if subscribed[r.Topic] {
+			kept = append(kept, r)
+			continue
+		}
+		c.queueAckLocked(r.node, shareKey{sharePart{r.topicID, r.Partition}, r.Offset}, wire.AckRelease)
+	}
+	clear(c.buffered[len(kept):])
+	c.buffered = kept
 }
 
 // take moves up to max buffered records to the delivered set and returns
@@ -465,14 +497,19 @@ func (c *ShareConsumer) Close(ctx context.Context) error {
 	}
 	c.closed = true
 	c.settleDeliveredLocked(true)
+	started := c.topics != nil
+	c.mu.Unlock()
+
+	// A fetch ahead still in flight acquired records too: its answer
+	// first, so that they are released with the ones already buffered.
+	results = c.awaitRound(ctx)
+	c.mu.Lock()
 	for _, r := range c.buffered {
 		c.queueAckLocked(r.node, shareKey{sharePart{r.topicID, r.Partition}, r.Offset}, wire.AckRelease)
 	}
 	c.buffered = nil
-	started := c.topics != nil
 	c.mu.Unlock()
-
-	results = c.sendAcks(ctx, true)
+	results = append(results, c.sendAcks(ctx, true)...)
 	c.cancel()
 	var err error
 	if started {
