@@ -230,6 +230,7 @@ func TestShareSubscribeReleasesBuffered(t *testing.T) {
 	vals := f.produce(t, ctx, 10)
 	returned := map[int64]bool{}
 	var deadline time.Time
+	var dropped [16]byte // the topic id of f.topic
 	for len(returned) == 0 {
 		require.NoError(t, ctx.Err(), "timed out polling")
 		recs, err := a.Poll(ctx, 2)
@@ -237,6 +238,7 @@ func TestShareSubscribeReleasesBuffered(t *testing.T) {
 		for _, r := range recs {
 			returned[r.Offset] = true
 			deadline = r.LockDeadline
+			dropped = r.topicID
 		}
 	}
 	require.Less(t, len(returned), len(vals))
@@ -249,6 +251,19 @@ func TestShareSubscribeReleasesBuffered(t *testing.T) {
 	require.NotEmpty(t, held, "records were acquired beyond the poll")
 
 	require.NoError(t, a.Subscribe(other))
+	// Once the assignment has dropped the topic, the next poll's
+	// acknowledgements (accepting what it returned, releasing what it
+	// held) are for a partition no longer fetched.
+	require.Eventually(t, func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		for sp := range a.assigned {
+			if sp.id == dropped {
+				return false
+			}
+		}
+		return len(a.assigned) > 0
+	}, 30*time.Second, 10*time.Millisecond, "the assignment never dropped %s", f.topic)
 	for i := 0; i < 3; i++ {
 		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		recs, err := a.Poll(short, 10)
@@ -268,6 +283,10 @@ func TestShareSubscribeReleasesBuffered(t *testing.T) {
 	pollUntil(t, ctx, b, func(recs []*ShareRecord) {
 		for _, r := range recs {
 			back[r.Offset] = true
+			// a had it once at most: acknowledgements for the dropped
+			// topic do not fetch it again (that acquired the records
+			// once per poll, released them each time).
+			assert.LessOrEqual(t, r.DeliveryCount, int16(2), "offset %d", r.Offset)
 			require.NoError(t, b.Acknowledge(r, AcknowledgeAccept))
 		}
 	}, func() bool { return len(back)+len(returned) >= len(vals) })
@@ -276,5 +295,48 @@ func TestShareSubscribeReleasesBuffered(t *testing.T) {
 	}
 	if !deadline.IsZero() {
 		assert.True(t, time.Now().Before(deadline), "b got the records only after a's acquisition lock (%v)", deadline)
+	}
+}
+
+// TestShareExplicitRefusesWithRecordsAhead: in the explicit mode a poll
+// with a record of the previous one unacknowledged is refused even when
+// records acquired ahead are waiting, and the refusal loses none of them:
+// once the previous poll's records are acknowledged, the next polls return
+// the rest, in order, once.
+func TestShareExplicitRefusesWithRecordsAhead(t *testing.T) {
+	ctx := testCtx(t, 60*time.Second)
+	f := newShareFixture(t, ctx)
+	c := f.consumer(t, WithShareAcknowledgementMode(ShareAckExplicit))
+	waitAssigned(t, c)
+	vals := f.produce(t, ctx, 6)
+	var got []*ShareRecord
+	for len(got) == 0 {
+		require.NoError(t, ctx.Err(), "timed out polling")
+		recs, err := c.Poll(ctx, 2)
+		require.NoError(t, err)
+		got = append(got, recs...)
+	}
+	last := got
+	for len(got) < len(vals) {
+		require.NoError(t, ctx.Err(), "timed out polling: %d of %d records", len(got), len(vals))
+		recs, err := c.Poll(ctx, 2)
+		require.Error(t, err, "a poll with %d records unacknowledged", len(last))
+		assert.Equal(t, wire.ErrInvalidArgument, wire.CodeOf(err))
+		assert.Empty(t, recs)
+		for _, r := range last {
+			require.NoError(t, c.Acknowledge(r, AcknowledgeAccept))
+		}
+		last = nil
+		for len(last) == 0 {
+			require.NoError(t, ctx.Err(), "timed out polling")
+			last, err = c.Poll(ctx, 2)
+			require.NoError(t, err)
+		}
+		got = append(got, last...)
+	}
+	require.Len(t, got, len(vals))
+	for i, r := range got {
+		assert.Equal(t, vals[i], string(r.Value), "record %d", i)
+		assert.Equal(t, int16(1), r.DeliveryCount, "record %d", i)
 	}
 }
