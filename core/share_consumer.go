@@ -21,8 +21,12 @@ import (
 // again). The broker counts deliveries and archives a record delivered
 // group.share.delivery.count.limit times.
 //
-// Acknowledgements are queued and sent with the next share fetch (Poll),
-// by Commit, or by Close. In the implicit mode (share.acknowledgement.mode,
+// Records are fetched ahead: a Poll that empties the buffer sends the
+// next share fetch before it returns, and the next Poll returns its
+// records (docs/share-groups.md, "Fetching ahead").
+//
+// Acknowledgements are queued and sent with the next share fetch (Poll;
+// alone while records are buffered), by Commit, or by Close. In the implicit mode (share.acknowledgement.mode,
 // the default) the records of a poll are accepted when the next Poll,
 // Commit or Close runs; in the explicit mode the application calls
 // Acknowledge for every record, and Poll refuses to run while a record of
@@ -207,7 +211,8 @@ func (c *ShareConsumer) SetAcknowledgementCallback(fn func([]ShareAckResult)) {
 
 // Subscribe sets the topics the consumer reads (replacing the previous
 // subscription) and starts the membership: the heartbeat runs in the
-// background from now until Close.
+// background from now until Close. Records already acquired for a topic
+// no longer named are released by the next Poll, not returned.
 func (c *ShareConsumer) Subscribe(topics ...string) error {
 	for _, t := range topics {
 		if err := ValidateTopicName(t); err != nil {
@@ -333,9 +338,15 @@ func (c *ShareConsumer) settleDeliveredLocked(release bool) int {
 
 // Poll returns up to max records (max.poll.records when max <= 0),
 // waiting until some arrive or ctx ends (then it returns none and no
-// error). It first sends the queued acknowledgements (piggy-backed on the
-// share fetch), in the implicit mode after accepting the previous poll's
-// records. In the explicit mode it refuses (INVALID_ARGUMENT) while a
+// error). Records acquired earlier (beyond a poll's max, or by the fetch
+// ahead the previous Poll sent) come first, without a round trip; a Poll
+// that empties the buffer sends the next share fetch before returning
+// (fetchAhead: at most one request per broker in flight, asking for at
+// most max records). The queued acknowledgements (in the implicit mode
+// the previous poll's records, accepted) travel with the next share fetch
+// or, while records are buffered, alone (ShareAcknowledge). Buffered
+// records of a topic the subscription no longer names are released, not
+// returned. In the explicit mode it refuses (INVALID_ARGUMENT) while a
 // record of the previous poll is unacknowledged. Errors that end the
 // membership (authorization, an unsupported broker) are returned by every
 // Poll; transient ones are retried within ctx.
@@ -385,13 +396,15 @@ func (c *ShareConsumer) Poll(ctx context.Context, max int) ([]*ShareRecord, erro
 			results = append(results, c.fetchAhead(max)...)
 			return out, nil
 		}
-		if ctx.Err() != nil {
-			return nil, nil
-		}
+		// Even with ctx already over: the round goes out (or the one in
+		// flight is taken up) for a later poll, as a zero timeout polls.
 		res, err := c.fetchRound(ctx, max)
 		results = append(results, res...)
 		if err != nil {
 			return nil, err
+		}
+		if len(c.buffered) == 0 && ctx.Err() != nil {
+			return nil, nil
 		}
 	}
 }
@@ -437,7 +450,8 @@ func (c *ShareConsumer) take(max int) []*ShareRecord {
 
 // Commit sends the queued acknowledgements now (ShareAcknowledge, one
 // request per broker), in the implicit mode after accepting the records of
-// the last poll, and returns their outcome. Records whose session is gone
+// the last poll, and returns their outcome; a fetch ahead in flight is
+// taken up first (a round trip: it does not wait at the broker). Records whose session is gone
 // are reported failed (the broker delivers them again). When ctx ends
 // before the brokers answer it returns TIMED_OUT; the outcome then comes
 // with the next Poll, Commit or Close.
