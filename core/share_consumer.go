@@ -26,11 +26,12 @@ import (
 // records (docs/share-groups.md, "Fetching ahead").
 //
 // Acknowledgements are queued and sent with the next share fetch (Poll;
-// alone while records are buffered), by Commit, or by Close. In the implicit mode (share.acknowledgement.mode,
-// the default) the records of a poll are accepted when the next Poll,
-// Commit or Close runs; in the explicit mode the application calls
-// Acknowledge for every record, and Poll refuses to run while a record of
-// the previous poll is unacknowledged.
+// alone while records are buffered), by Commit, or by Close. In the
+// implicit mode (share.acknowledgement.mode, the default) the records of a
+// poll are accepted when the next Poll, Commit or Close runs; in the
+// explicit mode the application calls Acknowledge for every record, and
+// Poll refuses to run while a record of the previous poll is
+// unacknowledged.
 //
 // Where the group starts in a partition it has never read is the group's
 // share.auto.offset.reset configuration (latest by default: set it to
@@ -451,8 +452,9 @@ func (c *ShareConsumer) take(max int) []*ShareRecord {
 // Commit sends the queued acknowledgements now (ShareAcknowledge, one
 // request per broker), in the implicit mode after accepting the records of
 // the last poll, and returns their outcome; a fetch ahead in flight is
-// taken up first (a round trip: it does not wait at the broker). Records whose session is gone
-// are reported failed (the broker delivers them again). When ctx ends
+// taken up first (a round trip: it does not wait at the broker). Records
+// whose session is gone are reported failed (the broker delivers them
+// again). When ctx ends
 // before the brokers answer it returns TIMED_OUT; the outcome then comes
 // with the next Poll, Commit or Close.
 func (c *ShareConsumer) Commit(ctx context.Context) ([]ShareAckResult, error) {

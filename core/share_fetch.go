@@ -299,6 +299,7 @@ func (c *ShareConsumer) planFetch(ctx context.Context, ahead bool) (map[int32]*s
 			c.stale = false
 		}
 	}
+
 	jobs := map[int32]*shareJob{}
 	job := func(node int32) *shareJob {
 		j := jobs[node]

@@ -821,10 +821,10 @@ int32_t gofka_share_consumer_subscribe(gofka_handle_t consumer, const char *topi
  * bound of the whole call; 0 = what is already acquired) until some
  * arrive. Records already acquired come first. The queued
  * acknowledgements (implicit mode: the previous poll's records, accepted)
- * go with the next share fetch, or alone while records are buffered. *buf_out (share messages
- * format, *len_out bytes, freed with gofka_free) is NULL when nothing came
- * before the timeout, which is not an error; *count_out is the number of
- * records. Explicit mode with a record of the previous poll unacknowledged:
+ * go with the next share fetch, or alone while records are buffered.
+ * *buf_out (share messages format, *len_out bytes, freed with gofka_free)
+ * is NULL when nothing came before the timeout, which is not an error;
+ * *count_out is the number of records. Explicit mode with a record of the previous poll unacknowledged:
  * INVALID_ARGUMENT, nothing taken. Before subscribe: INVALID_ARGUMENT.
  * Errors that end the membership (authorization, an unsupported broker)
  * are returned by every poll. */
