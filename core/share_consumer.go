@@ -21,12 +21,17 @@ import (
 // again). The broker counts deliveries and archives a record delivered
 // group.share.delivery.count.limit times.
 //
-// Acknowledgements are queued and sent with the next share fetch (Poll),
-// by Commit, or by Close. In the implicit mode (share.acknowledgement.mode,
-// the default) the records of a poll are accepted when the next Poll,
-// Commit or Close runs; in the explicit mode the application calls
-// Acknowledge for every record, and Poll refuses to run while a record of
-// the previous poll is unacknowledged.
+// Records are fetched ahead: a Poll that empties the buffer sends the
+// next share fetch before it returns, and the next Poll returns its
+// records (docs/share-groups.md, "Fetching ahead").
+//
+// Acknowledgements are queued and sent with the next share fetch (Poll;
+// alone while records are buffered), by Commit, or by Close. In the
+// implicit mode (share.acknowledgement.mode, the default) the records of a
+// poll are accepted when the next Poll, Commit or Close runs; in the
+// explicit mode the application calls Acknowledge for every record, and
+// Poll refuses to run while a record of the previous poll is
+// unacknowledged.
 //
 // Where the group starts in a partition it has never read is the group's
 // share.auto.offset.reset configuration (latest by default: set it to
@@ -207,7 +212,8 @@ func (c *ShareConsumer) SetAcknowledgementCallback(fn func([]ShareAckResult)) {
 
 // Subscribe sets the topics the consumer reads (replacing the previous
 // subscription) and starts the membership: the heartbeat runs in the
-// background from now until Close.
+// background from now until Close. Records already acquired for a topic
+// no longer named are released by the next Poll, not returned.
 func (c *ShareConsumer) Subscribe(topics ...string) error {
 	for _, t := range topics {
 		if err := ValidateTopicName(t); err != nil {
@@ -333,9 +339,15 @@ func (c *ShareConsumer) settleDeliveredLocked(release bool) int {
 
 // Poll returns up to max records (max.poll.records when max <= 0),
 // waiting until some arrive or ctx ends (then it returns none and no
-// error). It first sends the queued acknowledgements (piggy-backed on the
-// share fetch), in the implicit mode after accepting the previous poll's
-// records. In the explicit mode it refuses (INVALID_ARGUMENT) while a
+// error). Records acquired earlier (beyond a poll's max, or by the fetch
+// ahead the previous Poll sent) come first, without a round trip; a Poll
+// that empties the buffer sends the next share fetch before returning
+// (fetchAhead: at most one request per broker in flight, asking for at
+// most max records). The queued acknowledgements (in the implicit mode
+// the previous poll's records, accepted) travel with the next share fetch
+// or, while records are buffered, alone (ShareAcknowledge). Buffered
+// records of a topic the subscription no longer names are released, not
+// returned. In the explicit mode it refuses (INVALID_ARGUMENT) while a
 // record of the previous poll is unacknowledged. Errors that end the
 // membership (authorization, an unsupported broker) are returned by every
 // Poll; transient ones are retried within ctx.
@@ -369,24 +381,58 @@ func (c *ShareConsumer) Poll(ctx context.Context, max int) ([]*ShareRecord, erro
 	}
 	c.mu.Unlock()
 	for {
-		if len(c.buffered) > 0 {
-			// Records acquired earlier come first; the queued
-			// acknowledgements go now rather than wait for a fetch.
-			results = append(results, c.sendAcks(ctx, false)...)
-			return c.take(max), nil
+		// A round in flight (fetched ahead, or acknowledgements) is
+		// applied once its answer is in; it is waited for only when
+		// nothing is buffered (fetchRound).
+		if r := c.inflight; r != nil {
+			select {
+			case <-r.done:
+				results = append(results, c.awaitRound(ctx)...)
+			default:
+			}
 		}
+		c.releaseUnsubscribed()
+		if len(c.buffered) > 0 {
+			out := c.take(max)
+			results = append(results, c.fetchAhead(max)...)
+			return out, nil
+		}
+		// Even with ctx already over: the round goes out (or the one in
+		// flight is taken up) for a later poll, as a zero timeout polls.
 		res, err := c.fetchRound(ctx, max)
 		results = append(results, res...)
 		if err != nil {
 			return nil, err
 		}
-		if len(c.buffered) > 0 {
-			return c.take(max), nil
-		}
-		if ctx.Err() != nil {
+		if len(c.buffered) == 0 && ctx.Err() != nil {
 			return nil, nil
 		}
 	}
+}
+
+// releaseUnsubscribed releases the buffered records of topics no longer
+// subscribed (Subscribe replaced the list), so that the other members get
+// them at once instead of after their acquisition lock (opMu held).
+func (c *ShareConsumer) releaseUnsubscribed() {
+	if len(c.buffered) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	subscribed := make(map[string]bool, len(c.topics))
+	for _, t := range c.topics {
+		subscribed[t] = true
+	}
+	kept := c.buffered[:0]
+	for _, r := range c.buffered {
+		if subscribed[r.Topic] {
+			kept = append(kept, r)
+			continue
+		}
+		c.queueAckLocked(r.node, shareKey{sharePart{r.topicID, r.Partition}, r.Offset}, wire.AckRelease)
+	}
+	clear(c.buffered[len(kept):])
+	c.buffered = kept
 }
 
 // take moves up to max buffered records to the delivered set and returns
@@ -405,8 +451,10 @@ func (c *ShareConsumer) take(max int) []*ShareRecord {
 
 // Commit sends the queued acknowledgements now (ShareAcknowledge, one
 // request per broker), in the implicit mode after accepting the records of
-// the last poll, and returns their outcome. Records whose session is gone
-// are reported failed (the broker delivers them again). When ctx ends
+// the last poll, and returns their outcome; a fetch ahead in flight is
+// taken up first (a round trip: it does not wait at the broker). Records
+// whose session is gone are reported failed (the broker delivers them
+// again). When ctx ends
 // before the brokers answer it returns TIMED_OUT; the outcome then comes
 // with the next Poll, Commit or Close.
 func (c *ShareConsumer) Commit(ctx context.Context) ([]ShareAckResult, error) {
@@ -465,14 +513,19 @@ func (c *ShareConsumer) Close(ctx context.Context) error {
 	}
 	c.closed = true
 	c.settleDeliveredLocked(true)
+	started := c.topics != nil
+	c.mu.Unlock()
+
+	// A fetch ahead still in flight acquired records too: its answer
+	// first, so that they are released with the ones already buffered.
+	results = c.awaitRound(ctx)
+	c.mu.Lock()
 	for _, r := range c.buffered {
 		c.queueAckLocked(r.node, shareKey{sharePart{r.topicID, r.Partition}, r.Offset}, wire.AckRelease)
 	}
 	c.buffered = nil
-	started := c.topics != nil
 	c.mu.Unlock()
-
-	results = c.sendAcks(ctx, true)
+	results = append(results, c.sendAcks(ctx, true)...)
 	c.cancel()
 	var err error
 	if started {

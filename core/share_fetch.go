@@ -169,17 +169,100 @@ type shareJob struct {
 // partition (and acknowledgements wherever they are queued), waiting up to
 // fetch.max.wait.ms (bounded by ctx) for records, which it adds to
 // c.buffered. With nothing assigned it sends the queued acknowledgements
-// and waits for an assignment or ctx. It returns the acknowledgements'
-// outcome, and an error only when the membership is over.
+// and waits for an assignment or ctx. A round already in flight (one the
+// last Poll fetched ahead, or one whose caller's ctx ended) is awaited
+// instead. It returns the acknowledgements' outcome, and an error only when
+// the membership is over (opMu held).
 func (c *ShareConsumer) fetchRound(ctx context.Context, maxRecs int) ([]ShareAckResult, error) {
 	if c.inflight != nil {
-		return c.awaitRound(ctx), nil // the previous Poll's round first
+		return c.awaitRound(ctx), nil
 	}
+	jobs, results, idle, err := c.planFetch(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(jobs) == 0 {
+		// Nothing assigned yet, no leader known or every leader backed
+		// off: wait for a change (or the end of the first backoff).
+		t := time.NewTimer(idle.wait)
+		defer t.Stop()
+		select {
+		case <-idle.changed:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		return results, nil
+	}
+	maxWait := c.cfg.FetchMaxWait
+	if dl, ok := ctx.Deadline(); ok {
+		maxWait = min(maxWait, time.Until(dl))
+	}
+	maxWait = max(maxWait, 0)
+	for _, j := range jobs {
+		j.req = c.buildShareRequest(j, maxRecs, maxWait)
+	}
+	c.launch(jobs, false)
+	return append(results, c.awaitRound(ctx)...), nil
+}
+
+// fetchAhead starts the next round after a Poll took records from the
+// buffer, without waiting for it (opMu held), as Java's KafkaShareConsumer
+// does: when nothing is buffered any more, a share fetch to every broker
+// (carrying the queued acknowledgements), whose records the next Poll
+// returns; while records are still buffered no fetch is due, and the
+// queued acknowledgements go alone (ShareAcknowledge). Nothing starts while
+// a round is in flight (one request per broker at a time: the share
+// session needs them in order), when the leaders must be looked up first
+// (the next Poll does it, within its ctx), or once the membership is over.
+// The answer is applied by the next Poll, Commit or Close. It returns the
+// outcome of acknowledgements it could not send (their session is gone).
+func (c *ShareConsumer) fetchAhead(maxRecs int) []ShareAckResult {
+	if c.inflight != nil {
+		return nil
+	}
+	if len(c.buffered) > 0 {
+		return c.launchAcks(false)
+	}
+	jobs, results, _, err := c.planFetch(c.ctx, true)
+	if err != nil || len(jobs) == 0 {
+		return results
+	}
+	for _, j := range jobs {
+		// No wait at the broker: the fetch ahead takes what is there now.
+		// (A fetch ahead held there until fetch.max.wait.ms kept the
+		// acknowledgements of the poll after it queued behind it; with the
+		// partitions at their limit of acquired records
+		// (group.share.partition.max.record.locks), held by those
+		// unacknowledged records, every member then waited out the whole
+		// wait: 1M records took 17 s with 4 members instead of 2.) When it
+		// brings nothing, the next Poll fetches as usual, long poll and
+		// acknowledgements included; a Commit or Close waits for it no
+		// longer than a round trip.
+		j.req = c.buildShareRequest(j, maxRecs, 0)
+	}
+	c.launch(jobs, false)
+	return results
+}
+
+// shareIdle is what a round with no request waits for.
+type shareIdle struct {
+	changed <-chan struct{} // closed when the assignment changes
+	wait    time.Duration
+}
+
+// planFetch builds the requests of a fetch round, one per broker: the
+// partitions to fetch, to add to or forget from its session, and the
+// queued acknowledgements (it takes them; those of a session that is gone
+// are returned failed). ahead (a fetch ahead, no caller waiting) plans
+// nothing and takes nothing when the metadata must be refreshed first;
+// otherwise the refresh runs within ctx. No jobs: what to wait for (opMu
+// held).
+func (c *ShareConsumer) planFetch(ctx context.Context, ahead bool) (map[int32]*shareJob, []ShareAckResult, shareIdle, error) {
 	c.mu.Lock()
 	if c.fatal != nil {
 		err := c.fatal
 		c.mu.Unlock()
-		return nil, err
+		return nil, nil, shareIdle{}, err
 	}
 	asg := make([]sharePart, 0, len(c.assigned))
 	for sp := range c.assigned {
@@ -205,6 +288,9 @@ func (c *ShareConsumer) fetchRound(ctx context.Context, maxRecs int) ([]ShareAck
 		refresh = refresh || leaderOf(sp) < 0
 	}
 	if refresh && len(asg) > 0 {
+		if ahead {
+			return nil, nil, shareIdle{}, nil
+		}
 		mctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 		m, err := c.cl.RefreshMetadata(mctx, topics)
 		cancel()
@@ -272,37 +358,29 @@ func (c *ShareConsumer) fetchRound(ctx context.Context, maxRecs int) ([]ShareAck
 			}
 		}
 	}
-
-	if len(jobs) == 0 {
-		// Nothing assigned yet, no leader known or every leader backed
-		// off: wait for a change (or the end of the first backoff).
-		wait := 100 * time.Millisecond
-		if len(asg) == 0 {
-			wait = c.cfg.FetchMaxWait
+	for node, j := range jobs {
+		// A share fetch fetches every partition it names, those named
+		// only for their acknowledgements too: acknowledgements for a
+		// partition no longer wanted there go alone (ShareAcknowledge),
+		// and the next round forgets it. (Fetching it again acquired
+		// records only to release them, each time with the delivery count
+		// + 1, until the broker archived them.)
+		for sp := range j.acks {
+			if !wanted[node][sp] {
+				j.wanted, j.fetch, j.forget = false, nil, nil
+				break
+			}
 		}
-		if !backoff.IsZero() {
-			wait = max(time.Until(backoff), 0)
-		}
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-changed:
-		case <-t.C:
-		case <-ctx.Done():
-		}
-		return results, nil
 	}
 
-	maxWait := c.cfg.FetchMaxWait
-	if dl, ok := ctx.Deadline(); ok {
-		maxWait = min(maxWait, time.Until(dl))
+	wait := 100 * time.Millisecond
+	if len(asg) == 0 {
+		wait = c.cfg.FetchMaxWait
 	}
-	maxWait = max(maxWait, 0)
-	for _, j := range jobs {
-		j.req = c.buildShareRequest(j, maxRecs, maxWait)
+	if !backoff.IsZero() {
+		wait = max(time.Until(backoff), 0)
 	}
-	c.launch(jobs, false)
-	return append(results, c.awaitRound(ctx)...), nil
+	return jobs, results, shareIdle{changed: changed, wait: wait}, nil
 }
 
 // shareRound is a set of share requests in flight, one per broker. Their
@@ -412,15 +490,25 @@ func (c *ShareConsumer) buildShareRequest(j *shareJob, maxRecs int, maxWait time
 }
 
 // sendAcks sends the queued acknowledgements with ShareAcknowledge, one
-// request per broker, and returns their outcome. closing closes every
-// share session (epoch -1: the broker applies the acknowledgements, then
-// releases what the session still holds), those with nothing to
-// acknowledge too.
+// request per broker, and returns their outcome, after the round in flight
+// (bounded by ctx). closing closes every share session (epoch -1: the
+// broker applies the acknowledgements, then releases what the session
+// still holds), those with nothing to acknowledge too (opMu held).
 func (c *ShareConsumer) sendAcks(ctx context.Context, closing bool) []ShareAckResult {
 	results := c.awaitRound(ctx)
 	if c.inflight != nil {
 		return results // ctx ended first: what is queued waits for the next call
 	}
+	results = append(results, c.launchAcks(closing)...)
+	return append(results, c.awaitRound(ctx)...)
+}
+
+// launchAcks sends the queued acknowledgements (ShareAcknowledge, one
+// request per broker; with closing, to every open session, with epoch -1)
+// as the round in flight, without waiting for it; it returns the outcome
+// of those whose session is gone (opMu held, no round in flight).
+func (c *ShareConsumer) launchAcks(closing bool) []ShareAckResult {
+	var results []ShareAckResult
 	jobs := map[int32]*shareJob{}
 	for node, byPart := range c.takePending() {
 		s := c.session(node)
@@ -448,7 +536,7 @@ func (c *ShareConsumer) sendAcks(ctx context.Context, closing bool) []ShareAckRe
 		}
 	}
 	c.launch(jobs, closing)
-	return append(results, c.awaitRound(ctx)...)
+	return results
 }
 
 // failAcks reports every acknowledgement of byPart failed with err.

@@ -775,6 +775,11 @@ int32_t gofka_consumer_close_async(gofka_handle_t consumer, gofka_handle_t queue
  *     previous poll is unacknowledged is INVALID_ARGUMENT.
  * Acknowledgements travel with the next poll, or at once with
  * gofka_share_consumer_commit, which returns their outcome.
+ * Records are fetched ahead: a poll that empties the engine's buffer sends
+ * the next share fetch before returning (at most one per broker, for at
+ * most max_messages records), and the next poll returns its records;
+ * their acquisition locks run meanwhile (docs/share-groups.md, "Fetching
+ * ahead").
  *
  * Thread-safety: every function may be called from any thread; polls,
  * commits and close run one at a time (the engine serialises them: share
@@ -814,11 +819,12 @@ int32_t gofka_share_consumer_subscribe(gofka_handle_t consumer, const char *topi
 
 /* Returns up to max_messages (> 0) records, waiting up to timeout_ms (the
  * bound of the whole call; 0 = what is already acquired) until some
- * arrive. First sends the queued acknowledgements (implicit mode: after
- * accepting the previous poll's records). *buf_out (share messages
- * format, *len_out bytes, freed with gofka_free) is NULL when nothing came
- * before the timeout, which is not an error; *count_out is the number of
- * records. Explicit mode with a record of the previous poll unacknowledged:
+ * arrive. Records already acquired come first. The queued
+ * acknowledgements (implicit mode: the previous poll's records, accepted)
+ * go with the next share fetch, or alone while records are buffered.
+ * *buf_out (share messages format, *len_out bytes, freed with gofka_free)
+ * is NULL when nothing came before the timeout, which is not an error;
+ * *count_out is the number of records. Explicit mode with a record of the previous poll unacknowledged:
  * INVALID_ARGUMENT, nothing taken. Before subscribe: INVALID_ARGUMENT.
  * Errors that end the membership (authorization, an unsupported broker)
  * are returned by every poll. */

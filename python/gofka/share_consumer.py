@@ -83,9 +83,12 @@ class ShareConsumer(ShareConsumerBase, HandleOwner):
     def poll(self, max_messages: int = 1, timeout: Optional[float] = 1.0) -> List[Message]:
         """Returns up to ``max_messages`` records, waiting up to
         ``timeout`` seconds (None: until some arrive) for them; ``[]`` on
-        timeout. Each has ``delivery_count`` (1 the first time). The
-        queued acknowledgements go first (implicit mode: the previous
-        poll's records are accepted). The wait is sliced so that Ctrl-C
+        timeout. Each has ``delivery_count`` (1 the first time). Records
+        already acquired come first (the engine fetches ahead: a poll that
+        empties its buffer sends the next share fetch before returning).
+        The queued acknowledgements (implicit mode: the previous poll's
+        records, accepted) go with the next share fetch, or alone while
+        records are buffered. The wait is sliced so that Ctrl-C
         interrupts it; records acquired meanwhile stay for the next poll.
         The first poll subscribes to ``topics``."""
         max_messages = check_max_messages(max_messages)
