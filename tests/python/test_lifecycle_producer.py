@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import uuid
+import weakref
 from collections import Counter
 from typing import Any, Dict, Iterator, List, Optional
 
@@ -233,6 +234,11 @@ def test_pending_records_are_not_tracked_by_the_gc(brokers: str, topic: str, imp
         assert grown < limit, grown
         assert seen == []  # still pending: nothing served before flush
         assert p.flush(60) == 0
+        # Served callbacks are released (the table keeps none).
+        ref = weakref.ref(cb)
+        del cb
+        gc.collect()
+        assert ref() is None
     finally:
         p.close()
     want = [(None, b"%d" % i) for i in range(n) if i % 10 != 9]
