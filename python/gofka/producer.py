@@ -19,6 +19,7 @@ from select import select as _select
 import time
 import weakref
 from collections import deque
+from types import MethodType as _MethodType
 from ctypes import byref, c_int64
 from typing import Any, Callable, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -887,7 +888,7 @@ class Producer(ProducerBase, HandleOwner):
                 if self._silent_failures is not None:
                     _tally_silent_failures(entry, self._silent_failures)
                 try:
-                    serve_entry(entry, now, _result_error, _headers_dict)
+                    serve_entry(entry, now, _result_error, _headers_dict, self._pending)
                 finally:
                     served += entry[2] - before
                 backlog.popleft()
@@ -1238,13 +1239,15 @@ def normalize_record(topic: Any, value: Any, key: Any, partition: Any, headers: 
 
 
 def _serve_entry_py(entry: List[Any], now: float, result_error: Callable[[Any], GofkaError],
-                    headers_dict: Callable[[Any], Any]) -> None:
+                    headers_dict: Callable[[Any], Any], callbacks: Any = None) -> None:
     """Calls the delivery callbacks of one backlog entry [records, results,
     position, error] from its position on, advancing the position before
     each call (so an exception from a callback leaves the rest for the next
     poll). results None: every record failed with ``error``; bytes: every
     record succeeded, the batch event's results as they came (_RESULT.size bytes
-    each, gofka.h)."""
+    each, gofka.h). Item 7 of a record tuple is its callback, None, or (as
+    PendingRecords stores it) an int slot that ``callbacks.take_callback``
+    turns into the callback, once per record."""
     recs, results, i, exc = entry
     n = len(recs)
     if isinstance(results, bytes):
@@ -1258,6 +1261,10 @@ def _serve_entry_py(entry: List[Any], now: float, result_error: Callable[[Any], 
         cb = rec[7]
         if cb is None:
             continue
+        if type(cb) is int:
+            if callbacks is None:
+                raise TypeError("serve_entry: a record holds a callback slot and no callbacks table was given")
+            cb = callbacks.take_callback(cb)
         ts = rec[4]
         if results is None:
             cb(exc, Message(rec[8], rec[1], -1, rec[3], headers_dict(rec[9]), ts / 1000.0 if ts >= 0 else now, rec[2]))
@@ -1292,6 +1299,14 @@ class _PyPendingRecords(object):
         self._topics: Dict[str, bytes] = {}
         self._pend: List[Any] = []  # guarded by _lock
         self._lock = threading.Lock()
+        # The callback table (see pending.c): record tuples hold a slot of
+        # _cbs, not the callback, so that they hold only atomic items and
+        # the cyclic GC untracks them; _counts[slot] records use a slot
+        # (0 = free, in _free). Guarded by _lock.
+        self._cbs: List[Any] = []
+        self._counts: List[int] = []
+        self._free: List[int] = []
+        self._last = -1
         self.produced = 0  # records accepted (guarded by _lock)
         self.closed = False
 
@@ -1332,11 +1347,48 @@ class _PyPendingRecords(object):
             if self.closed:
                 raise self._call("_closed_error")
         with self._lock:
+            slot = None if cb is None else self._acquire_slot(cb)
             pend = self._pend
-            pend.append((topic_b, part, kb, vb, ts, hb, size, cb, topic, headers))
+            pend.append((topic_b, part, kb, vb, ts, hb, size, slot, topic, headers))
             self.produced += 1
         if len(pend) == 1:
             self._call("_wake_flusher")
+
+    def _acquire_slot(self, cb: Any) -> int:
+        """The slot for one more record with callback cb (under _lock):
+        the last slot when cb is the same callback (the same object, or an
+        equal bound method), else a free or new one."""
+        last = self._last
+        if last >= 0 and self._counts[last] > 0:
+            prev = self._cbs[last]
+            if prev is cb or (type(prev) is _MethodType and type(cb) is _MethodType and prev == cb):
+                self._counts[last] += 1
+                return last
+        if self._free:
+            slot = self._free.pop()
+            self._cbs[slot] = cb
+            self._counts[slot] = 1
+        else:
+            slot = len(self._cbs)
+            self._cbs.append(cb)
+            self._counts.append(1)
+        self._last = slot
+        return slot
+
+    def take_callback(self, slot: int) -> Any:
+        """The callback of a record's slot, once per record (the slot is
+        freed when no pending record uses it any more)."""
+        with self._lock:
+            if not 0 <= slot < len(self._cbs) or self._counts[slot] <= 0:
+                raise ValueError("take_callback: no pending record holds callback slot %d" % slot)
+            cb = self._cbs[slot]
+            self._counts[slot] -= 1
+            if self._counts[slot] == 0:
+                self._cbs[slot] = None
+                self._free.append(slot)
+                if self._last == slot:
+                    self._last = -1
+        return cb
 
     def take(self) -> List[Any]:
         with self._lock:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import ctypes
+import gc
 import os
 import pickle
 import random
@@ -639,3 +640,41 @@ def test_consumer_poll_reports_library_failures(brokers: str) -> None:
         assert speedups.consumer_poll(c._get(), 5, 0) == ([], [])
     msgs, fields = speedups.consumer_poll(0, 1, 0)
     assert msgs is None and fields[0] == _native.ERR_INVALID_HANDLE
+
+
+class _CbOwner(object):
+    def cb(self, err: object, msg: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("impl", ["c", "py"])
+def test_pending_records_callback_slots(impl: str) -> None:
+    """Record tuples hold the slot of their callback (item 7), not the
+    callback: consecutive records with one callback (or bound methods of
+    one instance, a new object per access) share a slot; take_callback
+    returns it once per record, frees the slot at the last, and refuses a
+    slot no pending record holds. The common tuple is not GC-tracked."""
+    if impl == "c" and speedups is None:
+        pytest.skip("gofka._speedups not built")
+    cls = speedups.PendingRecords if impl == "c" else gofka.producer._PyPendingRecords
+    owner = _Owner()  # (held weakly by q)
+    q = cls(owner, gofka.producer.normalize_record, gofka.producer.PARTITION_DEFAULT, 1000, 100)
+    o = _CbOwner()
+    for _ in range(3):
+        q.produce("t", b"v", on_delivery=o.cb)
+    q.produce("t", b"v", on_delivery=print)
+    q.produce("t", b"v")
+    q.produce("t", b"v", callback=o.cb)
+    recs = q.take()
+    assert [r[7] for r in recs] == [0, 0, 0, 1, None, 2]  # (not consecutive: a slot of its own)
+    gc.collect()  # (the pure-Python tuples are untracked at a collection)
+    assert not any(gc.is_tracked(r) for r in recs)
+    assert [q.take_callback(0) == o.cb for _ in range(3)] == [True] * 3
+    with pytest.raises(ValueError):
+        q.take_callback(0)  # its three records served: the slot is free
+    assert q.take_callback(2) == o.cb
+    assert q.take_callback(1) is print
+    with pytest.raises(ValueError):
+        q.take_callback(7)
+    q.produce("t", b"v", on_delivery=len)  # reuses a freed slot
+    assert q.take()[0][7] in (0, 1, 2)

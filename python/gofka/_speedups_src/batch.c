@@ -167,13 +167,36 @@ static PyObject *new_ref(PyObject *o)
     return o;
 }
 
+/* The callback of a record from item 7 of its tuple (new reference), or
+ * None for none: a callable itself, or an int slot of the callbacks table
+ * (a PendingRecords: pending.c), taken from it once. */
+static PyObject *record_callback(PyObject *item, PyObject *callbacks)
+{
+    if (item == Py_None || !PyLong_Check(item)) {
+        Py_INCREF(item);
+        return item;
+    }
+    if (callbacks == Py_None) {
+        PyErr_SetString(PyExc_TypeError, "serve_entry: a record holds a callback slot and no callbacks table was given");
+        return NULL;
+    }
+    if (Py_TYPE(callbacks) == pending_type_obj) {
+        Py_ssize_t slot = PyLong_AsSsize_t(item);
+        if (slot == -1 && PyErr_Occurred())
+            return NULL;
+        return pending_take_callback(callbacks, slot);
+    }
+    return PyObject_CallMethod(callbacks, "take_callback", "O", item);
+}
+
 PyObject *serve_entry(PyObject *module, PyObject *args)
 {
-    PyObject *entry, *result_error, *headers_dict, *recs, *results, *exc, *pos;
+    PyObject *entry, *result_error, *headers_dict, *recs, *results, *exc, *pos, *callbacks = Py_None, *cb = NULL;
     double now;
     Py_ssize_t i, n;
     (void)module;
-    if (!PyArg_ParseTuple(args, "O!dOO:serve_entry", &PyList_Type, &entry, &now, &result_error, &headers_dict))
+    if (!PyArg_ParseTuple(args, "O!dOO|O:serve_entry", &PyList_Type, &entry, &now, &result_error, &headers_dict,
+                          &callbacks))
         return NULL;
     if (message_class == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "gofka._speedups: set_message_class was not called");
@@ -203,7 +226,7 @@ PyObject *serve_entry(PyObject *module, PyObject *args)
     Py_INCREF(exc);
     n = PyList_Size(recs);
     while (i < n) {
-        PyObject *rec = PyList_GetItem(recs, i), *cb, *msg, *err, *r = NULL, *ret, *headers, *ts_obj, *hv;
+        PyObject *rec = PyList_GetItem(recs, i), *msg, *err, *r = NULL, *ret, *headers, *ts_obj, *hv;
         long long ts;
         i++;
         if ((pos = PyLong_FromSsize_t(i)) == NULL || PyList_SetItem(entry, 2, pos) < 0)
@@ -212,11 +235,13 @@ PyObject *serve_entry(PyObject *module, PyObject *args)
             PyErr_SetString(PyExc_TypeError, "serve_entry: records must be produce() record tuples");
             goto fail;
         }
-        cb = PyTuple_GetItem(rec, 7);
-        if (cb == Py_None)
+        if (PyTuple_GetItem(rec, 7) == Py_None)
             continue;
         ts = PyLong_AsLongLong(PyTuple_GetItem(rec, 4));
         if (ts == -1 && PyErr_Occurred())
+            goto fail;
+        /* Taken now, once: the position already moved past this record. */
+        if ((cb = record_callback(PyTuple_GetItem(rec, 7), callbacks)) == NULL)
             goto fail;
         ts_obj = PyFloat_FromDouble(ts >= 0 ? (double)ts / 1000.0 : now);
         hv = PyTuple_GetItem(rec, 9);
@@ -274,6 +299,7 @@ PyObject *serve_entry(PyObject *module, PyObject *args)
             goto fail;
         }
         ret = PyObject_CallFunctionObjArgs(cb, err, msg, NULL);
+        Py_CLEAR(cb);
         Py_DECREF(err);
         Py_DECREF(msg);
         if (ret == NULL)
@@ -288,6 +314,7 @@ PyObject *serve_entry(PyObject *module, PyObject *args)
     Py_DECREF(exc);
     Py_RETURN_NONE;
 fail:
+    Py_XDECREF(cb); /* taken: its record is served (failed) */
     Py_DECREF(recs);
     Py_DECREF(results);
     Py_DECREF(exc);

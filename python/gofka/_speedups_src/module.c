@@ -164,7 +164,8 @@ static PyMethodDef module_methods[] = {
      "chunk_records(records, limit, max_records=<no limit>) -> [(topic_b, partition, records, values or None)] "
      "(see producer.py)."},
     {"serve_entry", serve_entry, METH_VARARGS,
-     "serve_entry(entry, now, result_error, headers_dict): delivery callbacks of one backlog entry (see producer.py)."},
+     "serve_entry(entry, now, result_error, headers_dict, callbacks=None): delivery callbacks of one backlog entry "
+     "(see producer.py)."},
     {"resolve_sends", resolve_sends, METH_VARARGS,
      "resolve_sends(futures, payload) -> whether the batch event had no failures and every future got its offset."},
     {"parse_poll", parse_poll, METH_O, "parse_poll(buf) -> (messages, events) from a messages buffer (bytes)."},
@@ -214,6 +215,7 @@ PyMODINIT_FUNC PyInit__speedups(void)
         Py_DECREF(m);
         return NULL;
     }
+    pending_type_obj = (PyTypeObject *)pending_type; /* the module holds it */
     idle_type = PyType_FromSpec(&idle_poll_spec);
     if (idle_type == NULL || PyModule_AddObject(m, "IdlePoll", idle_type) < 0) {
         Py_XDECREF(idle_type);

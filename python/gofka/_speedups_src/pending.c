@@ -12,7 +12,21 @@
  * argument (producer.py: normalize_record), so validation and its error
  * messages live in one place. The record tuple is the one producer.py
  * documents: (topic_b, partition, key, value, ts_ms, headers_b, size,
- * callback, topic, headers).
+ * callback slot, topic, headers).
+ *
+ * The callbacks are not in the record tuples: a tuple holds the int slot of
+ * its callback in this object's callback table (None: no callback), so that
+ * the tuple of the common record (bytes, ints, None, a str topic) holds no
+ * container and is created untracked by the cyclic GC: a million pending
+ * records then cost a collection nothing, where tracked tuples were
+ * traversed at every collection (issue 22). The table is traversed, so a
+ * reference cycle through a callback (an object that owns the producer and
+ * passes its bound method) stays visible to the GC. A slot counts the
+ * pending records that use it; take_callback(slot), called once per record
+ * when its result is served (serve_entry), returns the callback and frees
+ * the slot at zero. Consecutive records with the same callback (the same
+ * object, or bound methods of the same function and instance) share one
+ * slot, so the usual loop uses one slot whatever the number of records.
  *
  * Calls back into the owning Producer (held weakly: no reference cycle)
  * for what needs its state: _closed_error(), _too_large(size) (both
@@ -35,7 +49,15 @@ typedef struct {
     long long record_limit;
     Py_ssize_t push_records;
     char closed;          /* attribute `closed` (T_BOOL) */
+    PyObject *cbs;        /* list: slot -> callback, None when the slot is free */
+    Py_ssize_t *counts;   /* per slot: records pending with it (0 = free); PyMem */
+    Py_ssize_t *free_slots; /* stack of free slots; PyMem, as big as counts */
+    Py_ssize_t nfree;
+    Py_ssize_t cap;       /* slots allocated in counts and free_slots */
+    Py_ssize_t last;      /* slot given to the last record with a callback, -1 none */
 } PendingRecords;
+
+PyTypeObject *pending_type_obj; /* set by PyInit__speedups */
 
 static int pending_traverse(PyObject *self, visitproc visit, void *arg)
 {
@@ -46,6 +68,7 @@ static int pending_traverse(PyObject *self, visitproc visit, void *arg)
     Py_VISIT(p->normalize);
     Py_VISIT(p->default_partition);
     Py_VISIT(p->owner);
+    Py_VISIT(p->cbs);
     return 0;
 }
 
@@ -57,7 +80,113 @@ static int pending_clear(PyObject *self)
     Py_CLEAR(p->normalize);
     Py_CLEAR(p->default_partition);
     Py_CLEAR(p->owner);
+    Py_CLEAR(p->cbs);
+    PyMem_Free(p->counts);
+    PyMem_Free(p->free_slots);
+    p->counts = p->free_slots = NULL;
+    p->nfree = p->cap = 0;
+    p->last = -1;
     return 0;
+}
+
+/* Whether a and b are the same callback: the same object, or bound methods
+ * of one function on one instance (obj.method makes a new object at every
+ * access). */
+static PyTypeObject *method_type; /* types.MethodType, looked up once */
+
+static int same_callback(PyObject *a, PyObject *b)
+{
+    if (a == b)
+        return 1;
+    if (method_type == NULL) {
+        PyObject *types = PyImport_ImportModule("types");
+        PyObject *t = types == NULL ? NULL : PyObject_GetAttrString(types, "MethodType");
+        Py_XDECREF(types);
+        if (t == NULL || !PyType_Check(t)) {
+            Py_XDECREF(t);
+            PyErr_Clear();
+            return 0; /* (cannot happen) then only identity shares a slot */
+        }
+        method_type = (PyTypeObject *)t; /* kept for the process */
+    }
+    /* Bound methods compare equal when their instance is the same object
+     * and their functions are equal: C, no Python code runs. */
+    if (Py_TYPE(a) != method_type || Py_TYPE(b) != method_type)
+        return 0;
+    if (PyObject_RichCompareBool(a, b, Py_EQ) == 1)
+        return 1;
+    PyErr_Clear();
+    return 0;
+}
+
+/* The slot for one more record with callback cb, or -1 with an exception. */
+static Py_ssize_t acquire_slot(PendingRecords *p, PyObject *cb)
+{
+    Py_ssize_t slot;
+    if (p->last >= 0 && p->counts[p->last] > 0 && same_callback(PyList_GetItem(p->cbs, p->last), cb)) {
+        p->counts[p->last]++;
+        return p->last;
+    }
+    if (p->nfree > 0) {
+        slot = p->free_slots[--p->nfree];
+    } else {
+        slot = PyList_Size(p->cbs);
+        if (slot >= p->cap) {
+            Py_ssize_t cap = p->cap ? p->cap * 2 : 16;
+            Py_ssize_t *counts = PyMem_Realloc(p->counts, cap * sizeof(Py_ssize_t));
+            Py_ssize_t *fs;
+            if (counts == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            p->counts = counts;
+            if ((fs = PyMem_Realloc(p->free_slots, cap * sizeof(Py_ssize_t))) == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            p->free_slots = fs;
+            p->cap = cap;
+        }
+        if (PyList_Append(p->cbs, Py_None) < 0)
+            return -1;
+    }
+    Py_INCREF(cb);
+    if (PyList_SetItem(p->cbs, slot, cb) < 0)
+        return -1;
+    p->counts[slot] = 1;
+    p->last = slot;
+    return slot;
+}
+
+/* The callback of slot for one record (new reference), freeing the slot
+ * when it was the last record using it; NULL with ValueError for a slot
+ * that no pending record holds. */
+PyObject *pending_take_callback(PyObject *self, Py_ssize_t slot)
+{
+    PendingRecords *p = (PendingRecords *)self;
+    PyObject *cb;
+    if (p->cbs == NULL || slot < 0 || slot >= PyList_Size(p->cbs) || p->counts[slot] <= 0) {
+        PyErr_Format(PyExc_ValueError, "take_callback: no pending record holds callback slot %zd", slot);
+        return NULL;
+    }
+    cb = PyList_GetItem(p->cbs, slot);
+    Py_INCREF(cb);
+    if (--p->counts[slot] == 0) {
+        Py_INCREF(Py_None);
+        PyList_SetItem(p->cbs, slot, Py_None); /* drops the table's reference */
+        p->free_slots[p->nfree++] = slot;
+        if (p->last == slot)
+            p->last = -1;
+    }
+    return cb;
+}
+
+static PyObject *pending_take_callback_py(PyObject *self, PyObject *arg)
+{
+    Py_ssize_t slot = PyLong_AsSsize_t(arg);
+    if (slot == -1 && PyErr_Occurred())
+        return NULL;
+    return pending_take_callback(self, slot);
 }
 
 
@@ -85,7 +214,8 @@ static int pending_init(PyObject *self, PyObject *args, PyObject *kwds)
     p->owner = ref;
     p->pending = PyList_New(0);
     p->topics = PyDict_New();
-    if (p->pending == NULL || p->topics == NULL)
+    p->cbs = PyList_New(0);
+    if (p->pending == NULL || p->topics == NULL || p->cbs == NULL)
         return -1;
     Py_INCREF(normalize);
     p->normalize = normalize;
@@ -266,8 +396,13 @@ static PyObject *pending_produce(PyObject *self, PyObject *args, PyObject *kwds)
         }
     }
     {
-        PyObject *items[10];
+        PyObject *items[10], *slot_obj = Py_None;
         int k;
+        if (cb != Py_None) {
+            Py_ssize_t slot = acquire_slot(p, cb);
+            if (slot < 0 || (slot_obj = PyLong_FromSsize_t(slot)) == NULL)
+                goto done;
+        }
         items[0] = topic_b;
         items[1] = part;
         items[2] = kb;
@@ -275,22 +410,39 @@ static PyObject *pending_produce(PyObject *self, PyObject *args, PyObject *kwds)
         items[4] = ts;
         items[5] = hb;
         items[6] = NULL; /* size */
-        items[7] = cb;
+        items[7] = slot_obj;
         items[8] = topic;
         items[9] = headers;
-        if ((rec = PyTuple_New(10)) == NULL)
+        if ((rec = PyTuple_New(10)) == NULL) {
+            if (slot_obj != Py_None)
+                Py_XDECREF(pending_take_callback(self, PyLong_AsSsize_t(slot_obj)));
+            Py_XDECREF(slot_obj == Py_None ? NULL : slot_obj);
             goto done;
+        }
         for (k = 0; k < 10; k++) {
             PyObject *item = k == 6 ? PyLong_FromLongLong(size) : items[k];
             if (item == NULL)
-                goto done;
-            if (k != 6)
-                Py_INCREF(item);
+                break;
+            if (k != 6 && !(k == 7 && item != Py_None))
+                Py_INCREF(item); /* (the slot int is new: the tuple takes it) */
             PyTuple_SetItem(rec, k, item);
         }
+        if (k < 10 || PyList_Append(p->pending, rec) < 0) {
+            /* Not pending after all: give the slot back. */
+            if (slot_obj != Py_None)
+                Py_XDECREF(pending_take_callback(self, PyLong_AsSsize_t(slot_obj)));
+            if (k < 10 && k <= 7 && slot_obj != Py_None)
+                Py_DECREF(slot_obj); /* not stored in the tuple */
+            goto done;
+        }
+        /* Every item is atomic (bytes, int, None) but the topic and the
+         * headers as the caller passed them: with a str or bytes topic and
+         * no headers the tuple can never be part of a cycle, so the cyclic
+         * GC need not track it (CPython would untrack it only at the first
+         * collection that examines it). */
+        if ((PyUnicode_CheckExact(topic) || PyBytes_CheckExact(topic)) && headers == Py_None)
+            PyObject_GC_UnTrack(rec);
     }
-    if (PyList_Append(p->pending, rec) < 0)
-        goto done;
     p->produced++;
     if (PyList_Size(p->pending) == 1) {
         PyObject *r = owner_call(p, "_wake_flusher", NULL);
@@ -333,6 +485,8 @@ static PyMethodDef pending_methods[] = {
      "produce(topic, value=None, key=None, partition=<default>, headers=None, timestamp=None, on_delivery=None, "
      "*, callback=None): see gofka.Producer.produce."},
     {"take", pending_take, METH_NOARGS, "take() -> the pending records, leaving none."},
+    {"take_callback", pending_take_callback_py, METH_O,
+     "take_callback(slot) -> the callback of a record's slot (item 7 of its tuple), once per record."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -109,6 +109,9 @@ PyObject *call_with_owner(PyObject *owner_ref, PyObject *fn, PyObject *args, PyO
 
 /* pending.c */
 extern PyType_Spec pending_spec;
+extern PyTypeObject *pending_type_obj;
+/* The callback of a record's slot (new reference), once per record. */
+PyObject *pending_take_callback(PyObject *self, Py_ssize_t slot);
 extern const ArgSpec produce_spec;
 
 /* idle_poll.c */
