@@ -1356,12 +1356,14 @@ class _PyPendingRecords(object):
 
     def _acquire_slot(self, cb: Any) -> int:
         """The slot for one more record with callback cb (under _lock):
-        the last slot when cb is the same callback (the same object, or an
-        equal bound method), else a free or new one."""
+        the last slot when cb is the same callback (the same object, or a
+        bound method of the same instance and function: identity, so that
+        no user __eq__ runs here), else a free or new one."""
         last = self._last
         if last >= 0 and self._counts[last] > 0:
             prev = self._cbs[last]
-            if prev is cb or (type(prev) is _MethodType and type(cb) is _MethodType and prev == cb):
+            if prev is cb or (type(prev) is _MethodType and type(cb) is _MethodType
+                              and prev.__self__ is cb.__self__ and prev.__func__ is cb.__func__):
                 self._counts[last] += 1
                 return last
         if self._free:

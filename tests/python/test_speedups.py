@@ -19,6 +19,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+import types
 from typing import List, Optional, Sequence, Tuple
 
 import pytest
@@ -645,6 +646,42 @@ def test_consumer_poll_reports_library_failures(brokers: str) -> None:
 class _CbOwner(object):
     def cb(self, err: object, msg: object) -> None:
         pass
+
+
+class _EqCounting(object):
+    """A callable whose __eq__ is Python code (and records its calls)."""
+
+    calls = 0
+
+    def __call__(self, *args: object) -> None:
+        pass
+
+    def __eq__(self, other: object) -> bool:
+        _EqCounting.calls += 1
+        return True
+
+    __hash__ = object.__hash__
+
+
+@pytest.mark.parametrize("impl", ["c", "py"])
+def test_callback_slots_run_no_user_code(impl: str) -> None:
+    """Choosing a slot compares bound methods by identity of instance and
+    function: a user __eq__ (Python code that could produce while the slot
+    table is being updated) never runs; methods of equal-comparing but
+    distinct functions get slots of their own."""
+    if impl == "c" and speedups is None:
+        pytest.skip("gofka._speedups not built")
+    cls = speedups.PendingRecords if impl == "c" else gofka.producer._PyPendingRecords
+    owner = _Owner()
+    q = cls(owner, gofka.producer.normalize_record, gofka.producer.PARTITION_DEFAULT, 1000, 100)
+    o = _CbOwner()
+    f1, f2 = _EqCounting(), _EqCounting()
+    _EqCounting.calls = 0
+    q.produce("t", b"v", on_delivery=types.MethodType(f1, o))
+    q.produce("t", b"v", on_delivery=types.MethodType(f1, o))  # same instance and function: shared
+    q.produce("t", b"v", on_delivery=types.MethodType(f2, o))  # f2 == f1, but another object
+    assert [r[7] for r in q.take()] == [0, 0, 1]
+    assert _EqCounting.calls == 0
 
 
 @pytest.mark.parametrize("impl", ["c", "py"])

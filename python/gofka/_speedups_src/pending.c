@@ -94,6 +94,20 @@ static int pending_clear(PyObject *self)
  * access). */
 static PyTypeObject *method_type; /* types.MethodType, looked up once */
 
+/* 1 when a.name and b.name are the same object (0 also when either
+ * lookup fails: then the callbacks get slots of their own). */
+static int same_attr(PyObject *a, PyObject *b, const char *name)
+{
+    PyObject *x = PyObject_GetAttrString(a, name);
+    PyObject *y = x == NULL ? NULL : PyObject_GetAttrString(b, name);
+    int same = x != NULL && x == y;
+    Py_XDECREF(x);
+    Py_XDECREF(y);
+    if (!same)
+        PyErr_Clear();
+    return same;
+}
+
 static int same_callback(PyObject *a, PyObject *b)
 {
     if (a == b)
@@ -109,14 +123,15 @@ static int same_callback(PyObject *a, PyObject *b)
         }
         method_type = (PyTypeObject *)t; /* kept for the process */
     }
-    /* Bound methods compare equal when their instance is the same object
-     * and their functions are equal: C, no Python code runs. */
+    /* Bound methods share a slot when their instance and their function
+     * are the same objects (obj.method makes a new method object at every
+     * access). Identity, not ==: a function object's __eq__ may be Python
+     * code, which must not run (it could produce) while the table is being
+     * updated. __self__ and __func__ are members of the method type, read
+     * without calling into the function. */
     if (Py_TYPE(a) != method_type || Py_TYPE(b) != method_type)
         return 0;
-    if (PyObject_RichCompareBool(a, b, Py_EQ) == 1)
-        return 1;
-    PyErr_Clear();
-    return 0;
+    return same_attr(a, b, "__self__") && same_attr(a, b, "__func__");
 }
 
 /* The slot for one more record with callback cb, or -1 with an exception. */
