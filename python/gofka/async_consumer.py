@@ -20,6 +20,7 @@ from collections import deque
 from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 
 from . import _native
+from ._async_poll import LatePolls
 from ._bridge import AsyncBridge, Event, bridge_of_loop
 from ._client import maybe_await
 from ._consumer_base import (
@@ -49,7 +50,7 @@ __all__ = ["AsyncConsumer"]
 _LONG_POLL_MS = 5000
 
 
-class AsyncConsumer(ConsumerBase):
+class AsyncConsumer(LatePolls, ConsumerBase):
     """An asyncio Kafka consumer.
 
     Arguments as :class:`gofka.Consumer`, plus ``use_ssl`` (TLS: security
@@ -287,41 +288,21 @@ class AsyncConsumer(ConsumerBase):
             return out
         return [buf.popleft() for _ in range(n)]
 
-    async def _poll_once(self, max_messages: int, wait_ms: int) -> List[Message]:
-        if self._late_polls:
-            # Records a cancelled poll takes are older than any a new poll
-            # could get: wait for it (they land in _buffer), do not overtake.
-            done, _ = await asyncio.wait(list(self._late_polls), timeout=wait_ms / 1000)
-            for f in done:
-                self._keep_late(f)
-            return []
-        fut = self._submit(_native.lib.gofka_consumer_poll_async, max_messages, wait_ms)
-        try:
-            ev = await asyncio.shield(fut)
-        except asyncio.CancelledError:
-            # The engine has taken (or will take) those records off its
-            # buffer: keep them for the next poll instead of losing them.
-            self._late_polls.add(fut)
-            fut.add_done_callback(self._keep_late)
-            raise
-        if not ev.payload:
-            return []
-        msgs, events = parse_poll(ev.payload)
+    # LatePolls hooks (_poll_once, _keep_late: _async_poll.py).
+    def _poll_function(self) -> Callable[..., int]:
+        fn: Callable[..., int] = _native.lib.gofka_consumer_poll_async
+        return fn
+
+    async def _took(self, payload: bytes) -> List[Message]:
+        msgs, events = parse_poll(payload)
         if events:
             msgs = await self._callbacks(events, msgs)
         return msgs
 
-    def _keep_late(self, fut: "asyncio.Future[Event]") -> None:
-        if fut not in self._late_polls:
-            return  # already kept
-        self._late_polls.discard(fut)
-        if fut.cancelled() or fut.exception() is not None:
-            return
-        payload = fut.result().payload
-        if payload:
-            msgs, events = parse_poll(payload)
-            self._late_events.extend(events)
-            self._buffer.extend(msgs)
+    def _keep(self, payload: bytes) -> None:
+        msgs, events = parse_poll(payload)
+        self._late_events.extend(events)
+        self._buffer.extend(msgs)
 
     async def _callbacks(self, events: Events, msgs: List[Message]) -> List[Message]:
         """Runs (awaits) the rebalance callbacks of events and returns the

@@ -14,6 +14,7 @@ from collections import deque
 from typing import Any, Callable, Deque, Dict, List, Optional, Set
 
 from . import _native
+from ._async_poll import LatePolls
 from ._bridge import AsyncBridge, Event, bridge_of_loop
 from ._consumer_base import check_max_messages, check_poll_timeout
 from ._security import SecuritySettings
@@ -29,7 +30,7 @@ __all__ = ["AsyncShareConsumer"]
 _LONG_POLL_MS = 5000
 
 
-class AsyncShareConsumer(ShareConsumerBase):
+class AsyncShareConsumer(LatePolls, ShareConsumerBase):
     """An asyncio member of a share group: the arguments, modes and rules
     of :class:`gofka.ShareConsumer`; ``poll``, ``commit`` and ``close`` are
     coroutines, ``subscribe`` and ``acknowledge`` plain methods (they never
@@ -121,34 +122,19 @@ class AsyncShareConsumer(ShareConsumerBase):
         out, self._late = self._late[:n], self._late[n:]
         return out
 
-    async def _poll_once(self, max_messages: int, wait_ms: int) -> List[Message]:
-        if self._late_polls:
-            # A cancelled poll is still running in the engine (polls run one
-            # at a time there): wait for it rather than queue behind it.
-            done, _ = await asyncio.wait(list(self._late_polls), timeout=wait_ms / 1000)
-            for f in done:
-                self._keep_late(f)
-            return []
-        fut = self._submit(_native.lib.gofka_share_consumer_poll_async, max_messages, wait_ms)
-        try:
-            ev = await asyncio.shield(fut)
-        except asyncio.CancelledError:
-            self._late_polls.add(fut)
-            fut.add_done_callback(self._keep_late)
-            raise
-        except GofkaError as exc:
-            raise as_consume_error(exc) from None
-        return parse_share_poll(ev.payload) if ev.payload else []
+    # LatePolls hooks (_poll_once, _keep_late: _async_poll.py).
+    def _poll_function(self) -> Callable[..., int]:
+        fn: Callable[..., int] = _native.lib.gofka_share_consumer_poll_async
+        return fn
 
-    def _keep_late(self, fut: "asyncio.Future[Event]") -> None:
-        if fut not in self._late_polls:
-            return  # already kept
-        self._late_polls.discard(fut)
-        if fut.cancelled() or fut.exception() is not None:
-            return
-        payload = fut.result().payload
-        if payload:
-            self._late.extend(parse_share_poll(payload))
+    def _poll_failed(self, exc: GofkaError) -> GofkaError:
+        return as_consume_error(exc)
+
+    async def _took(self, payload: bytes) -> List[Message]:
+        return parse_share_poll(payload)
+
+    def _keep(self, payload: bytes) -> None:
+        self._late.extend(parse_share_poll(payload))
 
     def __aiter__(self) -> "AsyncShareConsumer":
         return self
