@@ -1,5 +1,5 @@
-"""The cancel-safe poll of the asyncio consumers (AsyncConsumer and
-AsyncShareConsumer), written once.
+"""What the asyncio consumers (AsyncConsumer and AsyncShareConsumer) share:
+calls through their AsyncBridge and the cancel-safe poll, written once.
 
 The engine runs one poll of a consumer at a time, and a poll that the
 caller cancels keeps running there: the records it takes are already off
@@ -12,25 +12,45 @@ are older than any a new poll could get, so they must not be overtaken).
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, List, Set
+import ctypes
+from typing import Any, Callable, List, Optional, Set
 
-from ._bridge import Event
+from . import _native
+from ._bridge import AsyncBridge, Event, bridge_of_loop
+from ._client import HandleBase
 from .exceptions import GofkaError
 from .message import Message
 
-__all__ = ["LatePolls"]
+__all__ = ["AsyncConsumerCalls"]
 
 
-class LatePolls(object):
-    """Mixin of the asyncio consumers: ``_poll_once`` and ``_keep_late``.
-    The class sets ``_late_polls`` (an empty set) in ``__init__`` and
-    provides ``_submit``, ``_poll_function`` and the three hooks below.
-    Used from the consumer's event loop only (not thread-safe)."""
+class AsyncConsumerCalls(HandleBase):
+    """Base of the asyncio consumers (before their sync/async common base
+    in the bases): ``_submit``, ``_poll_once`` and ``_keep_late``. The
+    class sets ``_bridge`` (None) and ``_late_polls`` (an empty set) in
+    ``__init__`` and provides ``_poll_function`` and the hooks below. Used
+    from one event loop at a time (not thread-safe)."""
 
+    _bridge: Optional[AsyncBridge]
     _late_polls: Set["asyncio.Future[Event]"]
 
+    def _get_bridge(self) -> AsyncBridge:
+        """The bridge on the running loop (bridge_of_loop raises on another
+        loop while calls are pending there)."""
+        self._bridge = bridge = bridge_of_loop(self, self._bridge)
+        return bridge
+
     def _submit(self, fn: Callable[..., int], *args: Any) -> "asyncio.Future[Event]":
-        raise NotImplementedError
+        """Starts ``fn(handle, queue, token, *args, &err)``."""
+        handle = self._get()
+
+        def start(queue: int, token: int) -> None:
+            err = _native.new_error()
+            code = fn(handle, queue, token, *args, ctypes.byref(err))
+            if code != _native.OK:
+                raise self._failure(code, err)
+
+        return self._get_bridge().submit(start)
 
     def _poll_function(self) -> Callable[..., int]:
         """The ``gofka_*_poll_async`` function of the consumer's kind."""

@@ -15,13 +15,12 @@ auto-commit covers only what earlier polls returned, ``commit()`` and
 from __future__ import annotations
 
 import asyncio
-import ctypes
 from collections import deque
 from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 
 from . import _native
-from ._async_poll import LatePolls
-from ._bridge import AsyncBridge, Event, bridge_of_loop
+from ._async_poll import AsyncConsumerCalls
+from ._bridge import AsyncBridge, Event
 from ._client import maybe_await
 from ._consumer_base import (
     ConsumerBase,
@@ -50,7 +49,7 @@ __all__ = ["AsyncConsumer"]
 _LONG_POLL_MS = 5000
 
 
-class AsyncConsumer(LatePolls, ConsumerBase):
+class AsyncConsumer(AsyncConsumerCalls, ConsumerBase):
     """An asyncio Kafka consumer.
 
     Arguments as :class:`gofka.Consumer`, plus ``use_ssl`` (TLS: security
@@ -134,22 +133,6 @@ class AsyncConsumer(LatePolls, ConsumerBase):
 
     # ---- plumbing ----
 
-    def _get_bridge(self) -> AsyncBridge:
-        self._bridge = bridge = bridge_of_loop(self, self._bridge)
-        return bridge
-
-    def _submit(self, fn: Callable[..., int], *args: Any) -> "asyncio.Future[Event]":
-        """Starts ``fn(handle, queue, token, *args, &err)``."""
-        handle = self._get()
-
-        def start(queue: int, token: int) -> None:
-            err = _native.new_error()
-            code = fn(handle, queue, token, *args, ctypes.byref(err))
-            if code != _native.OK:
-                raise self._failure(code, err)
-
-        return self._get_bridge().submit(start)
-
     async def _run(self, fn: Callable[..., int], *args: Any) -> Event:
         return await self._submit(fn, *args)
 
@@ -225,18 +208,9 @@ class AsyncConsumer(LatePolls, ConsumerBase):
 
     async def _close_handle(self, handle: int) -> None:
         bridge = self._get_bridge()
-        timeout_ms = self._timeout_ms
-
-        def start(queue: int, token: int) -> None:
-            err = _native.new_error()
-            code = _native.lib.gofka_consumer_close_async(handle, queue, token, timeout_ms, ctypes.byref(err))
-            if code != _native.OK:
-                raise _native.make_error(code, err)
-
         try:
-            await bridge.submit(start)
+            await bridge.close_handle(_native.lib.gofka_consumer_close_async, handle, self._timeout_ms)
         finally:
-            bridge.close()
             self._bridge = None
 
     # ---- polling ----
@@ -288,7 +262,7 @@ class AsyncConsumer(LatePolls, ConsumerBase):
             return out
         return [buf.popleft() for _ in range(n)]
 
-    # LatePolls hooks (_poll_once, _keep_late: _async_poll.py).
+    # AsyncConsumerCalls hooks (_poll_once, _keep_late: _async_poll.py).
     def _poll_function(self) -> Callable[..., int]:
         fn: Callable[..., int] = _native.lib.gofka_consumer_poll_async
         return fn

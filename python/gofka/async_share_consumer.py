@@ -9,13 +9,12 @@ ShareConsumer (_share_consumer_base.ShareConsumerBase).
 from __future__ import annotations
 
 import asyncio
-import ctypes
 from collections import deque
 from typing import Any, Callable, Deque, Dict, List, Optional, Set
 
 from . import _native
-from ._async_poll import LatePolls
-from ._bridge import AsyncBridge, Event, bridge_of_loop
+from ._async_poll import AsyncConsumerCalls
+from ._bridge import AsyncBridge, Event
 from ._consumer_base import check_max_messages, check_poll_timeout
 from ._security import SecuritySettings
 from ._share_consumer_base import AckResult, ShareConsumerBase, as_consume_error, parse_ack_results, \
@@ -30,7 +29,7 @@ __all__ = ["AsyncShareConsumer"]
 _LONG_POLL_MS = 5000
 
 
-class AsyncShareConsumer(LatePolls, ShareConsumerBase):
+class AsyncShareConsumer(AsyncConsumerCalls, ShareConsumerBase):
     """An asyncio member of a share group: the arguments, modes and rules
     of :class:`gofka.ShareConsumer`; ``poll``, ``commit`` and ``close`` are
     coroutines, ``subscribe`` and ``acknowledge`` plain methods (they never
@@ -76,19 +75,6 @@ class AsyncShareConsumer(LatePolls, ShareConsumerBase):
         self._late: List[Message] = []
         super().__init__(locals())
 
-    def _submit(self, fn: Callable[..., int], *args: Any) -> "asyncio.Future[Event]":
-        """Starts ``fn(handle, queue, token, *args, &err)``."""
-        handle = self._get()
-
-        def start(queue: int, token: int) -> None:
-            err = _native.new_error()
-            code = fn(handle, queue, token, *args, ctypes.byref(err))
-            if code != _native.OK:
-                raise self._failure(code, err)
-
-        self._bridge = bridge = bridge_of_loop(self, self._bridge)
-        return bridge.submit(start)
-
     async def __aenter__(self) -> "AsyncShareConsumer":
         return self
 
@@ -122,7 +108,7 @@ class AsyncShareConsumer(LatePolls, ShareConsumerBase):
         out, self._late = self._late[:n], self._late[n:]
         return out
 
-    # LatePolls hooks (_poll_once, _keep_late: _async_poll.py).
+    # AsyncConsumerCalls hooks (_poll_once, _keep_late: _async_poll.py).
     def _poll_function(self) -> Callable[..., int]:
         fn: Callable[..., int] = _native.lib.gofka_share_consumer_poll_async
         return fn
@@ -170,21 +156,12 @@ class AsyncShareConsumer(LatePolls, ShareConsumerBase):
             return
         # The bridge first: on a loop other than the one with calls pending
         # it raises, and the consumer stays open rather than leak its handle.
-        self._bridge = bridge = bridge_of_loop(self, self._bridge)
+        bridge = self._get_bridge()
         handle = self._detach()
         if not handle:
             return
         self._buffer.clear()
-        timeout_ms = self._timeout_ms
-
-        def start(queue: int, token: int) -> None:
-            err = _native.new_error()
-            code = _native.lib.gofka_share_consumer_close_async(handle, queue, token, timeout_ms, ctypes.byref(err))
-            if code != _native.OK:
-                raise _native.make_error(code, err)
-
         try:
-            await bridge.submit(start)
+            await bridge.close_handle(_native.lib.gofka_share_consumer_close_async, handle, self._timeout_ms)
         finally:
-            bridge.close()
             self._bridge = None
