@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 
 from . import _native
 from ._async_poll import AsyncConsumerCalls
@@ -38,9 +38,14 @@ from ._consumer_base import (
     poll_native,
     unregister_open,
 )
-from ._security import SecuritySettings
+from ._security import SecuritySettings, security_keywords, takes_security_keywords
 from .exceptions import ConsumeError, GofkaError, argument_errors, error_from_code
 from .message import Message
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._security import SecurityKeywords
 
 __all__ = ["AsyncConsumer"]
 
@@ -74,6 +79,7 @@ class AsyncConsumer(AsyncConsumerCalls, ConsumerBase):
 
     _public_name = "AsyncConsumer"  # for repr
 
+    @takes_security_keywords(after="config")
     @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
     def __init__(
         self,
@@ -108,19 +114,9 @@ class AsyncConsumer(AsyncConsumerCalls, ConsumerBase):
         on_lost: Optional[Callable[[List[TopicPartition]], Any]] = None,
         connection_pool: Any = None,
         config: Optional[Dict[str, Any]] = None,
-        ssl_cafile: Optional[str] = None,
-        ssl_certfile: Optional[str] = None,
-        ssl_keyfile: Optional[str] = None,
-        ssl_password: Optional[str] = None,
-        ssl_check_hostname: bool = True,
-        security_protocol: Optional[str] = None,
-        sasl_mechanism: Optional[str] = None,
-        sasl_username: Optional[str] = None,
-        sasl_password: Optional[str] = None,
-        sasl_oauth_token_provider: Any = None,
-        security: Optional[SecuritySettings] = None,
         stats_interval_ms: float = 0,
         on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
+        **tls_sasl: Unpack[SecurityKeywords],
     ) -> None:
         self._bridge: Optional[AsyncBridge] = None
         self._buffer: Deque[Message] = deque()
@@ -128,7 +124,9 @@ class AsyncConsumer(AsyncConsumerCalls, ConsumerBase):
         # Polls cancelled while the engine still waited for records; what
         # they take comes before anything a newer poll could get.
         self._late_polls: Set["asyncio.Future[Event]"] = set()
-        super().__init__(locals())  # options, security= or the TLS/SASL keywords, statistics: ConsumerBase
+        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
+        arguments = dict(locals(), **security_keywords("AsyncConsumer", tls_sasl))
+        super().__init__(arguments)  # options, security= or the TLS/SASL keywords, statistics: ConsumerBase
         self.max_poll_records = self._opts.max_poll_records
 
     # ---- plumbing ----

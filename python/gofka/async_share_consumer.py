@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any, Callable, Deque, Dict, List, Optional, Set
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Optional, Set
 
 from . import _native
 from ._async_poll import AsyncConsumerCalls
 from ._bridge import AsyncBridge, Event
 from ._consumer_base import check_max_messages, check_poll_timeout
-from ._security import SecuritySettings
+from ._security import SecuritySettings, security_keywords, takes_security_keywords
 from ._share_consumer_base import AckResult, ShareConsumerBase, as_consume_error, parse_ack_results, \
     parse_share_poll
 from .exceptions import ConsumeError, GofkaError, argument_errors
 from .message import Message
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._security import SecurityKeywords
 
 __all__ = ["AsyncShareConsumer"]
 
@@ -40,6 +45,7 @@ class AsyncShareConsumer(AsyncConsumerCalls, ShareConsumerBase):
 
     _public_name = "AsyncShareConsumer"
 
+    @takes_security_keywords(after="use_ssl")
     @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
     def __init__(
         self,
@@ -54,17 +60,7 @@ class AsyncShareConsumer(AsyncConsumerCalls, ShareConsumerBase):
         fetch_max_wait_ms: Optional[int] = None,
         config: Optional[Dict[str, Any]] = None,
         use_ssl: bool = False,
-        ssl_cafile: Optional[str] = None,
-        ssl_certfile: Optional[str] = None,
-        ssl_keyfile: Optional[str] = None,
-        ssl_password: Optional[str] = None,
-        ssl_check_hostname: bool = True,
-        security_protocol: Optional[str] = None,
-        sasl_mechanism: Optional[str] = None,
-        sasl_username: Optional[str] = None,
-        sasl_password: Optional[str] = None,
-        sasl_oauth_token_provider: Optional[Callable[[], Any]] = None,
-        security: Optional[SecuritySettings] = None,
+        **tls_sasl: Unpack[SecurityKeywords],
     ) -> None:
         self._bridge: Optional[AsyncBridge] = None
         self._buffer: Deque[Message] = deque()
@@ -73,7 +69,9 @@ class AsyncShareConsumer(AsyncConsumerCalls, ShareConsumerBase):
         # them (in the explicit mode it could not run without them).
         self._late_polls: Set["asyncio.Future[Event]"] = set()
         self._late: List[Message] = []
-        super().__init__(locals())
+        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
+        arguments = dict(locals(), **security_keywords("AsyncShareConsumer", tls_sasl))
+        super().__init__(arguments)
 
     async def __aenter__(self) -> "AsyncShareConsumer":
         return self
