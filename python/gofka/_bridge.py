@@ -202,6 +202,23 @@ class AsyncBridge(object):
         """Operations started and not yet completed."""
         return len(self._futures)
 
+    async def close_handle(self, fn: Callable[..., int], handle: int, timeout_ms: int) -> None:
+        """Closes a client handle through ``fn(handle, queue, token,
+        timeout_ms, &err)`` (a ``gofka_*_close_async``), then this bridge,
+        also when the close fails: the last call of an async client's
+        close(). The caller has detached ``handle`` (owns it) already."""
+
+        def start(queue: int, token: int) -> None:
+            err = _native.new_error()
+            code = fn(handle, queue, token, timeout_ms, ctypes.byref(err))
+            if code != _native.OK:
+                raise _native.make_error(code, err)
+
+        try:
+            await self.submit(start)
+        finally:
+            self.close()
+
     def close(self) -> None:
         """Stops watching the fd and fails every pending future."""
         self._stop_watching()

@@ -24,7 +24,7 @@ import sys
 import threading
 import uuid
 from ctypes import byref, c_int32, c_size_t, c_void_p
-from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native, _stats
 from ._client import (ConnectedFlag, HandleBase, OpenClients, check_setting, check_setting_ms, check_time, merge_config,
@@ -167,39 +167,34 @@ def pack_offsets(entries: Sequence[Tuple[str, int, int, int]]) -> bytes:
     return b"".join(parts)
 
 
-def unpack_partitions(buf: bytes) -> List[TopicPartition]:
+def read_topic_entries(buf: bytes, tail: struct.Struct) -> Iterator[Tuple[str, Tuple[Any, ...]]]:
+    """The entries of a gofka.h topic-entry buffer (int32 count, then per
+    entry an int32-length UTF-8 topic followed by ``tail``): (topic, the
+    unpacked tail) each. The one reader of the partitions, offsets and
+    share ack results formats; an empty buffer has no entries."""
     if not buf:
-        return []
+        return
     (n,) = _I32.unpack_from(buf, 0)
     pos = 4
-    out = []
     for _ in range(n):
         (ln,) = _I32.unpack_from(buf, pos)
         pos += 4
         topic = buf[pos:pos + ln].decode("utf-8")
         pos += ln
-        (partition,) = _I32.unpack_from(buf, pos)
-        pos += 4
-        out.append(TopicPartition(topic, partition))
-    return out
+        fields = tail.unpack_from(buf, pos)
+        pos += tail.size
+        yield topic, fields
+
+
+def unpack_partitions(buf: bytes) -> List[TopicPartition]:
+    """partitions format -> [TopicPartition]."""
+    return [TopicPartition(topic, partition) for topic, (partition,) in read_topic_entries(buf, _TP_TAIL)]
 
 
 def unpack_offsets(buf: bytes) -> List[Tuple[TopicPartition, int, int]]:
     """offsets format -> [(TopicPartition, offset, timestamp_ms)]."""
-    if not buf:
-        return []
-    (n,) = _I32.unpack_from(buf, 0)
-    pos = 4
-    out = []
-    for _ in range(n):
-        (ln,) = _I32.unpack_from(buf, pos)
-        pos += 4
-        topic = buf[pos:pos + ln].decode("utf-8")
-        pos += ln
-        partition, offset, ts = _OFFSET_TAIL.unpack_from(buf, pos)
-        pos += _OFFSET_TAIL.size
-        out.append((TopicPartition(topic, partition), offset, ts))
-    return out
+    return [(TopicPartition(topic, partition), offset, ts)
+            for topic, (partition, offset, ts) in read_topic_entries(buf, _OFFSET_TAIL)]
 
 
 def _parse_headers(buf: bytes, pos: int) -> Union[Dict[str, Optional[bytes]], List[Tuple[str, Optional[bytes]]]]:

@@ -50,7 +50,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypedDict, TypeVar
 
 from . import _native
 
@@ -622,3 +622,60 @@ def client_security(arguments: Mapping[str, Any]) -> SecurityOptions:
     (``security=`` or the eleven keyword arguments: see
     SecuritySettings.from_arguments)."""
     return SecurityOptions(SecuritySettings.from_arguments(arguments))
+
+
+class SecurityKeywords(TypedDict, total=False):
+    """The TLS/SASL keywords every client constructor takes after
+    ``use_ssl`` (which each constructor spells, some positionally), and
+    ``security=``: declared here once, taken as ``**tls_sasl:
+    Unpack[SecurityKeywords]`` so mypy checks their names and types in
+    user code. Defaults: SECURITY_ARGUMENTS (and None for security)."""
+
+    ssl_cafile: Optional[str]
+    ssl_certfile: Optional[str]
+    ssl_keyfile: Optional[str]
+    ssl_password: Optional[str]
+    ssl_check_hostname: bool
+    security_protocol: Optional[str]
+    sasl_mechanism: Optional[str]
+    sasl_username: Optional[str]
+    sasl_password: Optional[str]
+    sasl_oauth_token_provider: Optional[Callable[[], Any]]
+    security: Optional[SecuritySettings]
+
+
+#: SecurityKeywords with their defaults, in the order of the signatures.
+SECURITY_KEYWORDS: Tuple[Tuple[str, Any], ...] = SECURITY_ARGUMENTS[1:] + (("security", None),)
+
+_Init = TypeVar("_Init", bound=Callable[..., None])
+
+
+def security_keywords(client: str, given: Mapping[str, Any]) -> Dict[str, Any]:
+    """Every SecurityKeywords name of a constructor's ``**tls_sasl``, the
+    default where not given. Any other name is the TypeError a signature
+    raises (a misspelt keyword is never ignored)."""
+    known = dict(SECURITY_KEYWORDS)
+    for name in given:
+        if name not in known:
+            raise TypeError("%s.__init__() got an unexpected keyword argument '%s'" % (client, name))
+    return {name: given.get(name, default) for name, default in SECURITY_KEYWORDS}
+
+
+def takes_security_keywords(after: str) -> Callable[[_Init], _Init]:
+    """Decorates a constructor taking ``**tls_sasl: Unpack[SecurityKeywords]``
+    (outermost, above argument_errors): its ``__signature__`` lists the
+    SecurityKeywords, keyword-only with their defaults, after parameter
+    ``after``, so inspect.signature / help() show every parameter."""
+
+    def decorate(init: _Init) -> _Init:
+        sig = inspect.signature(init)
+        params = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        at = [p.name for p in params].index(after) + 1
+        hints = SecurityKeywords.__annotations__
+        group = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                   annotation=getattr(hints[name], "__forward_arg__", hints[name]))
+                 for name, default in SECURITY_KEYWORDS]
+        setattr(init, "__signature__", sig.replace(parameters=params[:at] + group + params[at:]))
+        return init
+
+    return decorate

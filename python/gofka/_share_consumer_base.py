@@ -24,7 +24,7 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional
 from . import _native
 from ._client import HandleBase, OpenClients, check_setting, check_setting_ms, merge_config, validate_brokers, \
     validate_client_id, validate_timeout
-from ._consumer_base import parse_poll
+from ._consumer_base import parse_poll, read_topic_entries
 from ._security import client_security
 from .exceptions import ConsumeValueError, GofkaError, error_from_code
 from .message import Message
@@ -65,18 +65,8 @@ def parse_share_poll(buf: bytes) -> List[Message]:
 
 def parse_ack_results(buf: bytes) -> List[AckResult]:
     """The ack results format of gofka.h -> AckResults."""
-    if not buf:
-        return []
-    (n,) = _I32.unpack_from(buf, 0)
-    pos = 4
     out = []
-    for _ in range(n):
-        (ln,) = _I32.unpack_from(buf, pos)
-        pos += 4
-        topic = buf[pos:pos + ln].decode("utf-8")
-        pos += ln
-        partition, offset, typ, code = _ACK_TAIL.unpack_from(buf, pos)
-        pos += _ACK_TAIL.size
+    for topic, (partition, offset, typ, code) in read_topic_entries(buf, _ACK_TAIL):
         err = None if code == _native.OK else error_from_code(code, "acknowledgement of %s/%d offset %d failed" % (
             topic, partition, offset))
         out.append(AckResult(topic, partition, offset, _TYPE_NAMES.get(typ, str(typ)), err))

@@ -8,15 +8,20 @@ call in the calling thread (sliced, so Ctrl-C interrupts it promptly).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _security
 from ._admin_base import OFFSET_SPECS, RESOURCE_TYPES, AdminBase, NewTopic, _none, _Plans, _R
 from ._bridge import call_sliced
 from ._client import HandleOwner
-from ._security import SecuritySettings, client_security
+from ._security import client_security, security_keywords, takes_security_keywords
 from .exceptions import MetadataError, argument_errors
 from .retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._security import SecurityKeywords
 
 __all__ = ["AdminClient", "NewTopic", "RESOURCE_TYPES", "OFFSET_SPECS"]
 
@@ -57,6 +62,7 @@ class AdminClient(HandleOwner, AdminBase):
     in a daemon thread of its own; see gofka._stats.
     """
 
+    @takes_security_keywords(after="config")
     @argument_errors(MetadataError)  # invalid arguments: MetadataValueError / MetadataTypeError
     def __init__(
         self,
@@ -68,21 +74,13 @@ class AdminClient(HandleOwner, AdminBase):
         retry_policy: Optional[RetryPolicy] = None,
         connection_pool: Any = None,
         config: Optional[Dict[str, Any]] = None,
-        ssl_cafile: Optional[str] = None,
-        ssl_certfile: Optional[str] = None,
-        ssl_keyfile: Optional[str] = None,
-        ssl_password: Optional[str] = None,
-        ssl_check_hostname: bool = True,
-        security_protocol: Optional[str] = None,
-        sasl_mechanism: Optional[str] = None,
-        sasl_username: Optional[str] = None,
-        sasl_password: Optional[str] = None,
-        sasl_oauth_token_provider: Any = None,
-        security: Optional[SecuritySettings] = None,
         stats_interval_ms: float = 0,
         on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
+        **tls_sasl: Unpack[SecurityKeywords],
     ) -> None:
-        super().__init__(brokers, client_id, timeout, client_security(locals()), retry_policy, connection_pool, config,
+        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
+        arguments = dict(locals(), **security_keywords("AdminClient", tls_sasl))
+        super().__init__(brokers, client_id, timeout, client_security(arguments), retry_policy, connection_pool, config,
                          stats_interval_ms, on_stats)
 
     def _run(self, op: str, args: Dict[str, Any], convert: Callable[[Any], _R]) -> _R:

@@ -10,14 +10,19 @@ from :class:`gofka._admin_base.AdminBase`.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _security
 from ._admin_base import AdminBase, NewTopic, _none, _Plans, _R
 from ._bridge import AsyncBridge, bridge_of_loop
-from ._security import SecuritySettings, client_security
+from ._security import client_security, security_keywords, takes_security_keywords
 from .exceptions import MetadataError, argument_errors
 from .retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._security import SecurityKeywords
 
 __all__ = ["AsyncAdminClient"]
 
@@ -57,6 +62,7 @@ class AsyncAdminClient(AdminBase):
     _public_name = "AsyncAdminClient"  # for repr
 
 
+    @takes_security_keywords(after="config")
     @argument_errors(MetadataError)  # invalid arguments: MetadataValueError / MetadataTypeError
     def __init__(
         self,
@@ -68,22 +74,14 @@ class AsyncAdminClient(AdminBase):
         retry_policy: Optional[RetryPolicy] = None,
         connection_pool: Any = None,
         config: Optional[Dict[str, Any]] = None,
-        ssl_cafile: Optional[str] = None,
-        ssl_certfile: Optional[str] = None,
-        ssl_keyfile: Optional[str] = None,
-        ssl_password: Optional[str] = None,
-        ssl_check_hostname: bool = True,
-        security_protocol: Optional[str] = None,
-        sasl_mechanism: Optional[str] = None,
-        sasl_username: Optional[str] = None,
-        sasl_password: Optional[str] = None,
-        sasl_oauth_token_provider: Any = None,
-        security: Optional[SecuritySettings] = None,
         stats_interval_ms: float = 0,
         on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
+        **tls_sasl: Unpack[SecurityKeywords],
     ) -> None:
         self._bridge: Optional[AsyncBridge] = None
-        super().__init__(brokers, client_id, timeout, client_security(locals()), retry_policy, connection_pool, config,
+        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
+        arguments = dict(locals(), **security_keywords("AsyncAdminClient", tls_sasl))
+        super().__init__(brokers, client_id, timeout, client_security(arguments), retry_policy, connection_pool, config,
                          stats_interval_ms, on_stats)
 
     def _get_bridge(self) -> AsyncBridge:

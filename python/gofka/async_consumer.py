@@ -15,12 +15,12 @@ auto-commit covers only what earlier polls returned, ``commit()`` and
 from __future__ import annotations
 
 import asyncio
-import ctypes
 from collections import deque
-from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 
 from . import _native
-from ._bridge import AsyncBridge, Event, bridge_of_loop
+from ._async_poll import AsyncConsumerCalls
+from ._bridge import AsyncBridge, Event
 from ._client import maybe_await
 from ._consumer_base import (
     ConsumerBase,
@@ -38,9 +38,14 @@ from ._consumer_base import (
     poll_native,
     unregister_open,
 )
-from ._security import SecuritySettings
+from ._security import SecuritySettings, security_keywords, takes_security_keywords
 from .exceptions import ConsumeError, GofkaError, argument_errors, error_from_code
 from .message import Message
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._security import SecurityKeywords
 
 __all__ = ["AsyncConsumer"]
 
@@ -49,7 +54,7 @@ __all__ = ["AsyncConsumer"]
 _LONG_POLL_MS = 5000
 
 
-class AsyncConsumer(ConsumerBase):
+class AsyncConsumer(AsyncConsumerCalls, ConsumerBase):
     """An asyncio Kafka consumer.
 
     Arguments as :class:`gofka.Consumer`, plus ``use_ssl`` (TLS: security
@@ -74,6 +79,7 @@ class AsyncConsumer(ConsumerBase):
 
     _public_name = "AsyncConsumer"  # for repr
 
+    @takes_security_keywords(after="config")
     @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
     def __init__(
         self,
@@ -108,19 +114,9 @@ class AsyncConsumer(ConsumerBase):
         on_lost: Optional[Callable[[List[TopicPartition]], Any]] = None,
         connection_pool: Any = None,
         config: Optional[Dict[str, Any]] = None,
-        ssl_cafile: Optional[str] = None,
-        ssl_certfile: Optional[str] = None,
-        ssl_keyfile: Optional[str] = None,
-        ssl_password: Optional[str] = None,
-        ssl_check_hostname: bool = True,
-        security_protocol: Optional[str] = None,
-        sasl_mechanism: Optional[str] = None,
-        sasl_username: Optional[str] = None,
-        sasl_password: Optional[str] = None,
-        sasl_oauth_token_provider: Any = None,
-        security: Optional[SecuritySettings] = None,
         stats_interval_ms: float = 0,
         on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
+        **tls_sasl: Unpack[SecurityKeywords],
     ) -> None:
         self._bridge: Optional[AsyncBridge] = None
         self._buffer: Deque[Message] = deque()
@@ -128,26 +124,12 @@ class AsyncConsumer(ConsumerBase):
         # Polls cancelled while the engine still waited for records; what
         # they take comes before anything a newer poll could get.
         self._late_polls: Set["asyncio.Future[Event]"] = set()
-        super().__init__(locals())  # options, security= or the TLS/SASL keywords, statistics: ConsumerBase
+        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
+        arguments = dict(locals(), **security_keywords("AsyncConsumer", tls_sasl))
+        super().__init__(arguments)  # options, security= or the TLS/SASL keywords, statistics: ConsumerBase
         self.max_poll_records = self._opts.max_poll_records
 
     # ---- plumbing ----
-
-    def _get_bridge(self) -> AsyncBridge:
-        self._bridge = bridge = bridge_of_loop(self, self._bridge)
-        return bridge
-
-    def _submit(self, fn: Callable[..., int], *args: Any) -> "asyncio.Future[Event]":
-        """Starts ``fn(handle, queue, token, *args, &err)``."""
-        handle = self._get()
-
-        def start(queue: int, token: int) -> None:
-            err = _native.new_error()
-            code = fn(handle, queue, token, *args, ctypes.byref(err))
-            if code != _native.OK:
-                raise self._failure(code, err)
-
-        return self._get_bridge().submit(start)
 
     async def _run(self, fn: Callable[..., int], *args: Any) -> Event:
         return await self._submit(fn, *args)
@@ -224,18 +206,9 @@ class AsyncConsumer(ConsumerBase):
 
     async def _close_handle(self, handle: int) -> None:
         bridge = self._get_bridge()
-        timeout_ms = self._timeout_ms
-
-        def start(queue: int, token: int) -> None:
-            err = _native.new_error()
-            code = _native.lib.gofka_consumer_close_async(handle, queue, token, timeout_ms, ctypes.byref(err))
-            if code != _native.OK:
-                raise _native.make_error(code, err)
-
         try:
-            await bridge.submit(start)
+            await bridge.close_handle(_native.lib.gofka_consumer_close_async, handle, self._timeout_ms)
         finally:
-            bridge.close()
             self._bridge = None
 
     # ---- polling ----
@@ -287,41 +260,21 @@ class AsyncConsumer(ConsumerBase):
             return out
         return [buf.popleft() for _ in range(n)]
 
-    async def _poll_once(self, max_messages: int, wait_ms: int) -> List[Message]:
-        if self._late_polls:
-            # Records a cancelled poll takes are older than any a new poll
-            # could get: wait for it (they land in _buffer), do not overtake.
-            done, _ = await asyncio.wait(list(self._late_polls), timeout=wait_ms / 1000)
-            for f in done:
-                self._keep_late(f)
-            return []
-        fut = self._submit(_native.lib.gofka_consumer_poll_async, max_messages, wait_ms)
-        try:
-            ev = await asyncio.shield(fut)
-        except asyncio.CancelledError:
-            # The engine has taken (or will take) those records off its
-            # buffer: keep them for the next poll instead of losing them.
-            self._late_polls.add(fut)
-            fut.add_done_callback(self._keep_late)
-            raise
-        if not ev.payload:
-            return []
-        msgs, events = parse_poll(ev.payload)
+    # AsyncConsumerCalls hooks (_poll_once, _keep_late: _async_poll.py).
+    def _poll_function(self) -> Callable[..., int]:
+        fn: Callable[..., int] = _native.lib.gofka_consumer_poll_async
+        return fn
+
+    async def _took(self, payload: bytes) -> List[Message]:
+        msgs, events = parse_poll(payload)
         if events:
             msgs = await self._callbacks(events, msgs)
         return msgs
 
-    def _keep_late(self, fut: "asyncio.Future[Event]") -> None:
-        if fut not in self._late_polls:
-            return  # already kept
-        self._late_polls.discard(fut)
-        if fut.cancelled() or fut.exception() is not None:
-            return
-        payload = fut.result().payload
-        if payload:
-            msgs, events = parse_poll(payload)
-            self._late_events.extend(events)
-            self._buffer.extend(msgs)
+    def _keep(self, payload: bytes) -> None:
+        msgs, events = parse_poll(payload)
+        self._late_events.extend(events)
+        self._buffer.extend(msgs)
 
     async def _callbacks(self, events: Events, msgs: List[Message]) -> List[Message]:
         """Runs (awaits) the rebalance callbacks of events and returns the

@@ -20,7 +20,7 @@ import struct
 import time
 import weakref
 from collections import deque
-from typing import Any, AsyncIterator, Awaitable, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
 from . import _stats
@@ -51,10 +51,15 @@ from ._producer_base import (
     txn_offsets_arg,
     unregister_open,
 )
-from ._security import SecuritySettings
+from ._security import SecuritySettings, security_keywords, takes_security_keywords
 from ._consumer_base import GroupMetadata
 from .exceptions import GofkaError, ProduceError, TransactionAbortableError, argument_errors, error_from_code
 from .message import speedups as _speedups
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._security import SecurityKeywords
 
 __all__ = ["AsyncProducer"]
 
@@ -198,6 +203,7 @@ class AsyncProducer(ProducerBase):
 
     _public_name = "AsyncProducer"  # for repr
 
+    @takes_security_keywords(after="config")
     @argument_errors(ProduceError)  # invalid arguments: ProduceValueError / ProduceTypeError
     def __init__(
         self,
@@ -222,22 +228,14 @@ class AsyncProducer(ProducerBase):
         transactional_id: Optional[str] = None,
         transaction_timeout_ms: Optional[int] = None,
         config: Optional[Dict[str, Any]] = None,
-        ssl_cafile: Optional[str] = None,
-        ssl_certfile: Optional[str] = None,
-        ssl_keyfile: Optional[str] = None,
-        ssl_password: Optional[str] = None,
-        ssl_check_hostname: bool = True,
-        security_protocol: Optional[str] = None,
-        sasl_mechanism: Optional[str] = None,
-        sasl_username: Optional[str] = None,
-        sasl_password: Optional[str] = None,
-        sasl_oauth_token_provider: Any = None,
-        security: Optional[SecuritySettings] = None,
         exit_timeout: Optional[float] = None,
         stats_interval_ms: float = 0,
         on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
+        **tls_sasl: Unpack[SecurityKeywords],
     ) -> None:
-        super().__init__(locals())  # options, security= or the TLS/SASL keywords: ProducerBase
+        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
+        arguments = dict(locals(), **security_keywords("AsyncProducer", tls_sasl))
+        super().__init__(arguments)  # options, security= or the TLS/SASL keywords: ProducerBase
         self._bridge: Optional[AsyncBridge] = None
         self._waiting: Deque[_Unit] = deque()  # units refused for lack of buffer room, in order
         self._retry_handle: Optional[asyncio.TimerHandle] = None

@@ -9,18 +9,23 @@ ShareConsumer (_share_consumer_base.ShareConsumerBase).
 from __future__ import annotations
 
 import asyncio
-import ctypes
 from collections import deque
-from typing import Any, Callable, Deque, Dict, List, Optional, Set
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Optional, Set
 
 from . import _native
-from ._bridge import AsyncBridge, Event, bridge_of_loop
+from ._async_poll import AsyncConsumerCalls
+from ._bridge import AsyncBridge, Event
 from ._consumer_base import check_max_messages, check_poll_timeout
-from ._security import SecuritySettings
+from ._security import SecuritySettings, security_keywords, takes_security_keywords
 from ._share_consumer_base import AckResult, ShareConsumerBase, as_consume_error, parse_ack_results, \
     parse_share_poll
 from .exceptions import ConsumeError, GofkaError, argument_errors
 from .message import Message
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._security import SecurityKeywords
 
 __all__ = ["AsyncShareConsumer"]
 
@@ -29,7 +34,7 @@ __all__ = ["AsyncShareConsumer"]
 _LONG_POLL_MS = 5000
 
 
-class AsyncShareConsumer(ShareConsumerBase):
+class AsyncShareConsumer(AsyncConsumerCalls, ShareConsumerBase):
     """An asyncio member of a share group: the arguments, modes and rules
     of :class:`gofka.ShareConsumer`; ``poll``, ``commit`` and ``close`` are
     coroutines, ``subscribe`` and ``acknowledge`` plain methods (they never
@@ -40,6 +45,7 @@ class AsyncShareConsumer(ShareConsumerBase):
 
     _public_name = "AsyncShareConsumer"
 
+    @takes_security_keywords(after="use_ssl")
     @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
     def __init__(
         self,
@@ -54,17 +60,7 @@ class AsyncShareConsumer(ShareConsumerBase):
         fetch_max_wait_ms: Optional[int] = None,
         config: Optional[Dict[str, Any]] = None,
         use_ssl: bool = False,
-        ssl_cafile: Optional[str] = None,
-        ssl_certfile: Optional[str] = None,
-        ssl_keyfile: Optional[str] = None,
-        ssl_password: Optional[str] = None,
-        ssl_check_hostname: bool = True,
-        security_protocol: Optional[str] = None,
-        sasl_mechanism: Optional[str] = None,
-        sasl_username: Optional[str] = None,
-        sasl_password: Optional[str] = None,
-        sasl_oauth_token_provider: Optional[Callable[[], Any]] = None,
-        security: Optional[SecuritySettings] = None,
+        **tls_sasl: Unpack[SecurityKeywords],
     ) -> None:
         self._bridge: Optional[AsyncBridge] = None
         self._buffer: Deque[Message] = deque()
@@ -73,20 +69,9 @@ class AsyncShareConsumer(ShareConsumerBase):
         # them (in the explicit mode it could not run without them).
         self._late_polls: Set["asyncio.Future[Event]"] = set()
         self._late: List[Message] = []
-        super().__init__(locals())
-
-    def _submit(self, fn: Callable[..., int], *args: Any) -> "asyncio.Future[Event]":
-        """Starts ``fn(handle, queue, token, *args, &err)``."""
-        handle = self._get()
-
-        def start(queue: int, token: int) -> None:
-            err = _native.new_error()
-            code = fn(handle, queue, token, *args, ctypes.byref(err))
-            if code != _native.OK:
-                raise self._failure(code, err)
-
-        self._bridge = bridge = bridge_of_loop(self, self._bridge)
-        return bridge.submit(start)
+        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
+        arguments = dict(locals(), **security_keywords("AsyncShareConsumer", tls_sasl))
+        super().__init__(arguments)
 
     async def __aenter__(self) -> "AsyncShareConsumer":
         return self
@@ -121,34 +106,19 @@ class AsyncShareConsumer(ShareConsumerBase):
         out, self._late = self._late[:n], self._late[n:]
         return out
 
-    async def _poll_once(self, max_messages: int, wait_ms: int) -> List[Message]:
-        if self._late_polls:
-            # A cancelled poll is still running in the engine (polls run one
-            # at a time there): wait for it rather than queue behind it.
-            done, _ = await asyncio.wait(list(self._late_polls), timeout=wait_ms / 1000)
-            for f in done:
-                self._keep_late(f)
-            return []
-        fut = self._submit(_native.lib.gofka_share_consumer_poll_async, max_messages, wait_ms)
-        try:
-            ev = await asyncio.shield(fut)
-        except asyncio.CancelledError:
-            self._late_polls.add(fut)
-            fut.add_done_callback(self._keep_late)
-            raise
-        except GofkaError as exc:
-            raise as_consume_error(exc) from None
-        return parse_share_poll(ev.payload) if ev.payload else []
+    # AsyncConsumerCalls hooks (_poll_once, _keep_late: _async_poll.py).
+    def _poll_function(self) -> Callable[..., int]:
+        fn: Callable[..., int] = _native.lib.gofka_share_consumer_poll_async
+        return fn
 
-    def _keep_late(self, fut: "asyncio.Future[Event]") -> None:
-        if fut not in self._late_polls:
-            return  # already kept
-        self._late_polls.discard(fut)
-        if fut.cancelled() or fut.exception() is not None:
-            return
-        payload = fut.result().payload
-        if payload:
-            self._late.extend(parse_share_poll(payload))
+    def _poll_failed(self, exc: GofkaError) -> GofkaError:
+        return as_consume_error(exc)
+
+    async def _took(self, payload: bytes) -> List[Message]:
+        return parse_share_poll(payload)
+
+    def _keep(self, payload: bytes) -> None:
+        self._late.extend(parse_share_poll(payload))
 
     def __aiter__(self) -> "AsyncShareConsumer":
         return self
@@ -184,21 +154,12 @@ class AsyncShareConsumer(ShareConsumerBase):
             return
         # The bridge first: on a loop other than the one with calls pending
         # it raises, and the consumer stays open rather than leak its handle.
-        self._bridge = bridge = bridge_of_loop(self, self._bridge)
+        bridge = self._get_bridge()
         handle = self._detach()
         if not handle:
             return
         self._buffer.clear()
-        timeout_ms = self._timeout_ms
-
-        def start(queue: int, token: int) -> None:
-            err = _native.new_error()
-            code = _native.lib.gofka_share_consumer_close_async(handle, queue, token, timeout_ms, ctypes.byref(err))
-            if code != _native.OK:
-                raise _native.make_error(code, err)
-
         try:
-            await bridge.submit(start)
+            await bridge.close_handle(_native.lib.gofka_share_consumer_close_async, handle, self._timeout_ms)
         finally:
-            bridge.close()
             self._bridge = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from ctypes import byref
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional
 
 from . import _native
 from ._client import HandleOwner
@@ -44,9 +44,14 @@ from ._consumer_base import (  # noqa: F401  (the names of the original module s
     own_revocation,
     unregister_open,
 )
-from ._security import SecuritySettings
+from ._security import security_keywords, takes_security_keywords
 from .exceptions import ConsumeError, GofkaError, argument_errors
 from .message import Message
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._security import SecurityKeywords
 
 __all__ = [
     "Consumer",
@@ -121,6 +126,7 @@ class Consumer(ConsumerBase, HandleOwner):
     in a daemon thread of its own; see gofka._stats.
     """
 
+    @takes_security_keywords(after="use_ssl")
     @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
     def __init__(
         self,
@@ -155,21 +161,13 @@ class Consumer(ConsumerBase, HandleOwner):
         connection_pool: Any = None,
         config: Optional[Dict[str, Any]] = None,
         use_ssl: bool = False,
-        ssl_cafile: Optional[str] = None,
-        ssl_certfile: Optional[str] = None,
-        ssl_keyfile: Optional[str] = None,
-        ssl_password: Optional[str] = None,
-        ssl_check_hostname: bool = True,
-        security_protocol: Optional[str] = None,
-        sasl_mechanism: Optional[str] = None,
-        sasl_username: Optional[str] = None,
-        sasl_password: Optional[str] = None,
-        sasl_oauth_token_provider: Any = None,
-        security: Optional[SecuritySettings] = None,
         stats_interval_ms: float = 0,
         on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
+        **tls_sasl: Unpack[SecurityKeywords],
     ) -> None:
-        super().__init__(locals())  # options, security= or the TLS/SASL keywords, statistics: ConsumerBase
+        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
+        arguments = dict(locals(), **security_keywords("Consumer", tls_sasl))
+        super().__init__(arguments)  # options, security= or the TLS/SASL keywords, statistics: ConsumerBase
 
     def connect(self) -> None:
         """Connects to the cluster now (optional). Raises ConnectionError

@@ -22,13 +22,18 @@ import asyncio
 import ctypes
 import json
 import weakref
-from typing import Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 from . import _native
 from ._bridge import AsyncBridge
 from ._client import HandleOwner, check_setting, check_time
-from ._security import SecuritySettings, client_security
+from ._security import client_security, security_keywords, takes_security_keywords
 from .exceptions import GofkaError
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._security import SecurityKeywords
 
 __all__ = ["ConnectionPool", "PooledConnection"]
 
@@ -119,6 +124,7 @@ class ConnectionPool(HandleOwner):
 
     _kind = "connection pool"
 
+    @takes_security_keywords(after="client_id")
     def __init__(
         self,
         max_connections: int = 10,
@@ -127,17 +133,7 @@ class ConnectionPool(HandleOwner):
         use_ssl: bool = False,
         *,
         client_id: str = "gofka-python-pool",
-        ssl_cafile: Optional[str] = None,
-        ssl_certfile: Optional[str] = None,
-        ssl_keyfile: Optional[str] = None,
-        ssl_password: Optional[str] = None,
-        ssl_check_hostname: bool = True,
-        security_protocol: Optional[str] = None,
-        sasl_mechanism: Optional[str] = None,
-        sasl_username: Optional[str] = None,
-        sasl_password: Optional[str] = None,
-        sasl_oauth_token_provider: Any = None,
-        security: Optional[SecuritySettings] = None,
+        **tls_sasl: Unpack[SecurityKeywords],
     ) -> None:
         super().__init__()
         self._leased: Dict[int, PooledConnection] = {}
@@ -150,7 +146,8 @@ class ConnectionPool(HandleOwner):
         check_time("connection_timeout", connection_timeout, positive=True)
         # TLS / SASL keywords -> config keys (gofka._security); the pool
         # dials every connection of the clients that share it with them.
-        self._security = client_security(locals())  # security= or the TLS/SASL keywords
+        arguments = dict(locals(), **security_keywords("ConnectionPool", tls_sasl))
+        self._security = client_security(arguments)  # security= or the TLS/SASL keywords
         self.security_protocol = self._security.security_protocol
         if not isinstance(client_id, str):
             raise TypeError("client_id must be str, not %s" % type(client_id).__name__)

@@ -21,7 +21,7 @@ import weakref
 from collections import deque
 from types import MethodType as _MethodType
 from ctypes import byref, c_int64
-from typing import Any, Callable, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
 from ._client import HandleOwner, check_time
@@ -64,11 +64,16 @@ from ._producer_base import (  # noqa: F401  (names of the original module stay 
     txn_offsets_arg,
     unregister_open,
 )
-from ._security import SecuritySettings
+from ._security import security_keywords, takes_security_keywords
 from ._consumer_base import GroupMetadata
 from .exceptions import GofkaError, ProduceError, TransactionAbortableError, argument_errors, error_from_code
 from .message import Message
 from .message import speedups as _speedups
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._security import SecurityKeywords
 
 __all__ = ["Producer", "COMPRESSION_TYPES", "DEFAULT_EXIT_TIMEOUT", "EXIT_TIMEOUT_ENV"]
 
@@ -210,6 +215,7 @@ class Producer(ProducerBase, HandleOwner):
     in a daemon thread of its own; see gofka._stats.
     """
 
+    @takes_security_keywords(after="use_ssl")
     @argument_errors(ProduceError)  # invalid arguments: ProduceValueError / ProduceTypeError
     def __init__(
         self,
@@ -234,23 +240,15 @@ class Producer(ProducerBase, HandleOwner):
         partitioner: Optional[Callable[[Optional[bytes], int, str], int]] = None,
         config: Optional[Dict[str, Any]] = None,
         use_ssl: bool = False,
-        ssl_cafile: Optional[str] = None,
-        ssl_certfile: Optional[str] = None,
-        ssl_keyfile: Optional[str] = None,
-        ssl_password: Optional[str] = None,
-        ssl_check_hostname: bool = True,
-        security_protocol: Optional[str] = None,
-        sasl_mechanism: Optional[str] = None,
-        sasl_username: Optional[str] = None,
-        sasl_password: Optional[str] = None,
-        sasl_oauth_token_provider: Any = None,
-        security: Optional[SecuritySettings] = None,
         exit_timeout: Optional[float] = None,
         stats_interval_ms: float = 0,
         on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
+        **tls_sasl: Unpack[SecurityKeywords],
     ) -> None:
         self._queue: Any = None
-        super().__init__(locals())  # options, security= or the TLS/SASL keywords: ProducerBase
+        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
+        arguments = dict(locals(), **security_keywords("Producer", tls_sasl))
+        super().__init__(arguments)  # options, security= or the TLS/SASL keywords: ProducerBase
         # produce()/poll() state: tokens, callbacks and undelivered events.
         self._tokens = itertools.count(1)
         self._served = 0  # events served (guarded by _poll_lock)

@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import time
 from ctypes import byref, c_size_t, c_void_p
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional
 
 from . import _native
 from ._client import HandleOwner
 from ._consumer_base import check_max_messages, check_poll_timeout
-from ._security import SecuritySettings
+from ._security import SecuritySettings, security_keywords, takes_security_keywords
 from ._share_consumer_base import AckResult, ShareConsumerBase, parse_ack_results
 from .exceptions import ConsumeError, GofkaError, argument_errors
 from .message import Message
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._security import SecurityKeywords
 
 __all__ = ["ShareConsumer", "AckResult"]
 
@@ -52,6 +57,7 @@ class ShareConsumer(ShareConsumerBase, HandleOwner):
     commits and close run one at a time; acknowledge() from any thread.
     """
 
+    @takes_security_keywords(after="use_ssl")
     @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
     def __init__(
         self,
@@ -66,19 +72,11 @@ class ShareConsumer(ShareConsumerBase, HandleOwner):
         fetch_max_wait_ms: Optional[int] = None,
         config: Optional[Dict[str, Any]] = None,
         use_ssl: bool = False,
-        ssl_cafile: Optional[str] = None,
-        ssl_certfile: Optional[str] = None,
-        ssl_keyfile: Optional[str] = None,
-        ssl_password: Optional[str] = None,
-        ssl_check_hostname: bool = True,
-        security_protocol: Optional[str] = None,
-        sasl_mechanism: Optional[str] = None,
-        sasl_username: Optional[str] = None,
-        sasl_password: Optional[str] = None,
-        sasl_oauth_token_provider: Optional[Callable[[], Any]] = None,
-        security: Optional[SecuritySettings] = None,
+        **tls_sasl: Unpack[SecurityKeywords],
     ) -> None:
-        super().__init__(locals())
+        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
+        arguments = dict(locals(), **security_keywords("ShareConsumer", tls_sasl))
+        super().__init__(arguments)
 
     def poll(self, max_messages: int = 1, timeout: Optional[float] = 1.0) -> List[Message]:
         """Returns up to ``max_messages`` records, waiting up to

@@ -127,6 +127,7 @@ def test_each_sync_async_pair_shares_one_base() -> None:
     from gofka._client import HandleBase, HandleOwner
     from gofka._consumer_base import ConsumerBase
     from gofka._producer_base import ProducerBase
+    from gofka._share_consumer_base import ShareConsumerBase
 
     for sync, asyncio_twin, base, once in (
         (gofka.Producer, gofka.AsyncProducer, ProducerBase,
@@ -135,6 +136,8 @@ def test_each_sync_async_pair_shares_one_base() -> None:
          ("assign", "assignment", "assigned_partitions", "seek", "pause", "resume", "subscribed", "__repr__",
           "_rewind", "__del__", "_close_implicitly")),
         (gofka.AdminClient, gofka.AsyncAdminClient, AdminBase, ("__repr__", "_start")),
+        (gofka.ShareConsumer, gofka.AsyncShareConsumer, ShareConsumerBase,
+         ("subscribe", "acknowledge", "__repr__", "__del__", "_close_implicitly")),
     ):
         assert issubclass(sync, base) and issubclass(asyncio_twin, base)
         assert issubclass(sync, HandleOwner) and issubclass(asyncio_twin, HandleBase)
@@ -144,6 +147,43 @@ def test_each_sync_async_pair_shares_one_base() -> None:
     for cls in (gofka.AsyncAdminClient, gofka.ConnectionPool):
         assert "_get" not in vars(cls) and "closed" not in vars(cls), cls
     assert issubclass(gofka.ConnectionPool, HandleOwner)
+
+
+def test_async_consumers_share_their_calls_and_cancel_safe_poll() -> None:
+    """The bridge calls and the poll that keeps a cancelled poll's records
+    are written once (AsyncConsumerCalls); each consumer gives only its
+    hooks."""
+    from gofka._async_poll import AsyncConsumerCalls
+
+    for cls in (gofka.AsyncConsumer, gofka.AsyncShareConsumer):
+        assert issubclass(cls, AsyncConsumerCalls)
+        for name in ("_submit", "_get_bridge", "_poll_once", "_keep_late"):
+            assert name not in vars(cls), (cls, name)
+            assert getattr(cls, name) is getattr(AsyncConsumerCalls, name), (cls, name)
+        for hook in ("_poll_function", "_took", "_keep"):
+            assert hook in vars(cls), (cls, hook)
+
+
+#: Defaults in which the API contract has a twin differ (the client id
+#: names the client; the asyncio producer leaves batching to the engine).
+TWIN_DEFAULTS_DIFFER = {
+    "Producer": {"client_id", "batch_size", "linger_ms", "max_in_flight"},
+    "AdminClient": {"client_id"},
+}
+
+
+@pytest.mark.parametrize("sync_name,async_name", [
+    ("Producer", "AsyncProducer"), ("Consumer", "AsyncConsumer"),
+    ("AdminClient", "AsyncAdminClient"), ("ShareConsumer", "AsyncShareConsumer"),
+])
+def test_sync_async_twins_take_the_same_keywords(sync_name: str, async_name: str) -> None:
+    sync = inspect.signature(getattr(gofka, sync_name).__init__).parameters
+    twin = inspect.signature(getattr(gofka, async_name).__init__).parameters
+    assert sorted(sync) == sorted(twin)  # the order (what is positional) is the contract's
+    differ = TWIN_DEFAULTS_DIFFER.get(sync_name, set())
+    for name in sync:
+        if name not in differ:
+            assert sync[name].default == twin[name].default, name
 
 
 def test_pool_closes_as_every_handle_owner() -> None:

@@ -154,3 +154,52 @@ def test_bad_settings_keep_each_clients_error_class() -> None:
         assert "needs TLS" in str(info.value)
         if name != "ConnectionPool":
             assert isinstance(info.value, GofkaError), name
+
+
+#: Every client constructor that takes the TLS/SASL keywords.
+ALL_CLIENTS: Dict[str, Callable[..., Any]] = dict(
+    FACTORIES,
+    ShareConsumer=lambda **kw: gofka.ShareConsumer(NOWHERE, "g", ["t"], **kw),
+    AsyncShareConsumer=lambda **kw: gofka.AsyncShareConsumer(NOWHERE, "g", ["t"], **kw),
+)
+
+
+class Captured(Exception):
+    """Stops a constructor where it builds its SecuritySettings."""
+
+
+@pytest.mark.parametrize("name", sorted(ALL_CLIENTS))
+def test_every_client_passes_every_security_keyword_on(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each keyword of the one table (SECURITY_ARGUMENTS and security=)
+    reaches the client's settings as given, and each one not given as its
+    default: no client forgets or drops one."""
+    seen: List[Dict[str, Any]] = []
+
+    def capture(cls: Any, arguments: Any) -> Any:
+        seen.append(dict(arguments))
+        raise Captured()
+
+    monkeypatch.setattr(_security.SecuritySettings, "from_arguments", classmethod(capture))
+    table = list(_security.SECURITY_ARGUMENTS) + [("security", None)]
+    assert [n for n, _ in _security.SECURITY_KEYWORDS] == [n for n, _ in table[1:]]
+    params = inspect.signature(getattr(gofka, name)).parameters
+    for field, default in table:
+        assert params[field].default is default, field
+        if field != "use_ssl":
+            assert params[field].kind is inspect.Parameter.KEYWORD_ONLY, field
+    with pytest.raises(Captured):
+        ALL_CLIENTS[name]()
+    assert {f: seen[-1][f] for f, _ in table} == dict(table)
+    for field, default in table:
+        marker = object()
+        with pytest.raises(Captured):
+            ALL_CLIENTS[name](**{field: marker})
+        assert {f: seen[-1][f] for f, _ in table} == dict(table, **{field: marker}), field
+
+
+@pytest.mark.parametrize("name", sorted(ALL_CLIENTS))
+def test_every_client_refuses_an_unknown_keyword(name: str) -> None:
+    for wrong in ("use_sll", "ssl_ca_file", "securty", "sasl_user"):
+        with pytest.raises(TypeError) as info:
+            ALL_CLIENTS[name](**{wrong: "x"})
+        assert "'%s'" % wrong in str(info.value), (name, wrong)
