@@ -46,11 +46,30 @@ import inspect
 import json
 import logging
 import os
+import sys
 import threading
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple, TypedDict, TypeVar
+
+# Unpack (PEP 692) types the constructors' ``**tls_sasl``. Type checkers
+# take typing_extensions' (mypy ships it); at run time it is typing's
+# (3.11+), typing_extensions' where installed, or a stand-in, so that
+# typing.get_type_hints() still evaluates the constructors' annotations
+# (to the TypedDict) without a runtime dependency.
+if TYPE_CHECKING:
+    from typing_extensions import Unpack as Unpack
+elif sys.version_info >= (3, 11):
+    from typing import Unpack
+else:
+    try:
+        from typing_extensions import Unpack
+    except ImportError:
+
+        class Unpack:
+            def __class_getitem__(cls, item: Any) -> Any:
+                return item
 
 from . import _native
 

@@ -8,20 +8,15 @@ call in the calling thread (sliced, so Ctrl-C interrupts it promptly).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _security
 from ._admin_base import OFFSET_SPECS, RESOURCE_TYPES, AdminBase, NewTopic, _none, _Plans, _R
 from ._bridge import call_sliced
 from ._client import HandleOwner
-from ._security import client_security, security_keywords, takes_security_keywords
+from ._security import client_security, security_keywords, SecurityKeywords, takes_security_keywords, Unpack
 from .exceptions import MetadataError, argument_errors
 from .retry import RetryPolicy
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
-    from ._security import SecurityKeywords
 
 __all__ = ["AdminClient", "NewTopic", "RESOURCE_TYPES", "OFFSET_SPECS"]
 

@@ -10,19 +10,14 @@ from :class:`gofka._admin_base.AdminBase`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _security
 from ._admin_base import AdminBase, NewTopic, _none, _Plans, _R
 from ._bridge import AsyncBridge, bridge_of_loop
-from ._security import client_security, security_keywords, takes_security_keywords
+from ._security import client_security, security_keywords, SecurityKeywords, takes_security_keywords, Unpack
 from .exceptions import MetadataError, argument_errors
 from .retry import RetryPolicy
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
-    from ._security import SecurityKeywords
 
 __all__ = ["AsyncAdminClient"]
 

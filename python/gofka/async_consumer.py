@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 
 from . import _native
 from ._async_poll import AsyncConsumerCalls
@@ -38,14 +38,9 @@ from ._consumer_base import (
     poll_native,
     unregister_open,
 )
-from ._security import SecuritySettings, security_keywords, takes_security_keywords
+from ._security import security_keywords, SecurityKeywords, SecuritySettings, takes_security_keywords, Unpack
 from .exceptions import ConsumeError, GofkaError, argument_errors, error_from_code
 from .message import Message
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
-    from ._security import SecurityKeywords
 
 __all__ = ["AsyncConsumer"]
 

@@ -20,7 +20,7 @@ import struct
 import time
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, AsyncIterator, Awaitable, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
 from . import _stats
@@ -51,15 +51,10 @@ from ._producer_base import (
     txn_offsets_arg,
     unregister_open,
 )
-from ._security import SecuritySettings, security_keywords, takes_security_keywords
+from ._security import security_keywords, SecurityKeywords, SecuritySettings, takes_security_keywords, Unpack
 from ._consumer_base import GroupMetadata
 from .exceptions import GofkaError, ProduceError, TransactionAbortableError, argument_errors, error_from_code
 from .message import speedups as _speedups
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
-    from ._security import SecurityKeywords
 
 __all__ = ["AsyncProducer"]
 

@@ -10,22 +10,17 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Optional, Set
+from typing import Any, Callable, Deque, Dict, List, Optional, Set
 
 from . import _native
 from ._async_poll import AsyncConsumerCalls
 from ._bridge import AsyncBridge, Event
 from ._consumer_base import check_max_messages, check_poll_timeout
-from ._security import SecuritySettings, security_keywords, takes_security_keywords
+from ._security import security_keywords, SecurityKeywords, SecuritySettings, takes_security_keywords, Unpack
 from ._share_consumer_base import AckResult, ShareConsumerBase, as_consume_error, parse_ack_results, \
     parse_share_poll
 from .exceptions import ConsumeError, GofkaError, argument_errors
 from .message import Message
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
-    from ._security import SecurityKeywords
 
 __all__ = ["AsyncShareConsumer"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from ctypes import byref
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from . import _native
 from ._client import HandleOwner
@@ -44,14 +44,9 @@ from ._consumer_base import (  # noqa: F401  (the names of the original module s
     own_revocation,
     unregister_open,
 )
-from ._security import security_keywords, takes_security_keywords
+from ._security import security_keywords, SecurityKeywords, takes_security_keywords, Unpack
 from .exceptions import ConsumeError, GofkaError, argument_errors
 from .message import Message
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
-    from ._security import SecurityKeywords
 
 __all__ = [
     "Consumer",

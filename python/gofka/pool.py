@@ -22,18 +22,13 @@ import asyncio
 import ctypes
 import json
 import weakref
-from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from . import _native
 from ._bridge import AsyncBridge
 from ._client import HandleOwner, check_setting, check_time
-from ._security import client_security, security_keywords, takes_security_keywords
+from ._security import client_security, security_keywords, SecurityKeywords, takes_security_keywords, Unpack
 from .exceptions import GofkaError
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
-    from ._security import SecurityKeywords
 
 __all__ = ["ConnectionPool", "PooledConnection"]
 

@@ -21,7 +21,7 @@ import weakref
 from collections import deque
 from types import MethodType as _MethodType
 from ctypes import byref, c_int64
-from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native
 from ._client import HandleOwner, check_time
@@ -64,16 +64,11 @@ from ._producer_base import (  # noqa: F401  (names of the original module stay 
     txn_offsets_arg,
     unregister_open,
 )
-from ._security import security_keywords, takes_security_keywords
+from ._security import security_keywords, SecurityKeywords, takes_security_keywords, Unpack
 from ._consumer_base import GroupMetadata
 from .exceptions import GofkaError, ProduceError, TransactionAbortableError, argument_errors, error_from_code
 from .message import Message
 from .message import speedups as _speedups
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
-    from ._security import SecurityKeywords
 
 __all__ = ["Producer", "COMPRESSION_TYPES", "DEFAULT_EXIT_TIMEOUT", "EXIT_TIMEOUT_ENV"]
 

@@ -12,20 +12,15 @@ from __future__ import annotations
 
 import time
 from ctypes import byref, c_size_t, c_void_p
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from . import _native
 from ._client import HandleOwner
 from ._consumer_base import check_max_messages, check_poll_timeout
-from ._security import SecuritySettings, security_keywords, takes_security_keywords
+from ._security import security_keywords, SecurityKeywords, SecuritySettings, takes_security_keywords, Unpack
 from ._share_consumer_base import AckResult, ShareConsumerBase, parse_ack_results
 from .exceptions import ConsumeError, GofkaError, argument_errors
 from .message import Message
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
-    from ._security import SecurityKeywords
 
 __all__ = ["ShareConsumer", "AckResult"]
 

@@ -70,3 +70,24 @@ def test_mypy_reports_a_misspelt_keyword_and_a_wrong_type_for_every_client(tmp_p
     assert flagged("wrongtype") == sorted(CLIENTS), errors
     assert flagged("right") == [], errors
     assert all('"use_sll"' in e for e in errors if "use_sll" in numbered[int(e.split(":")[1])]), errors
+
+
+def test_constructor_annotations_evaluate_at_run_time() -> None:
+    """typing.get_type_hints() (used by documentation tools, validators
+    and IDEs) evaluates every client constructor's annotations, the
+    ``**tls_sasl: Unpack[SecurityKeywords]`` one included, with no
+    typing_extensions needed at run time (a TYPE_CHECKING-only import made
+    it a NameError)."""
+    import typing
+
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    try:
+        import gofka
+        from gofka._security import SecurityKeywords
+    finally:
+        sys.path.pop(0)
+    for name in CLIENTS:
+        hints = typing.get_type_hints(getattr(gofka, name).__init__)
+        assert "tls_sasl" in hints and "SecurityKeywords" in repr(hints["tls_sasl"]), (name, hints.get("tls_sasl"))
+        assert hints["use_ssl"] is bool, name
+    assert SecurityKeywords.__annotations__  # the TypedDict the hints name
