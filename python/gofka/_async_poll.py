@@ -11,6 +11,7 @@ are older than any a new poll could get, so they must not be overtaken).
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import ctypes
 from typing import Any, Callable, List, Optional, Set
@@ -24,12 +25,13 @@ from .message import Message
 __all__ = ["AsyncConsumerCalls"]
 
 
-class AsyncConsumerCalls(HandleBase):
+class AsyncConsumerCalls(HandleBase, metaclass=abc.ABCMeta):
     """Base of the asyncio consumers (before their sync/async common base
     in the bases): ``_submit``, ``_poll_once`` and ``_keep_late``. The
     class sets ``_bridge`` (None) and ``_late_polls`` (an empty set) in
-    ``__init__`` and provides ``_poll_function`` and the hooks below. Used
-    from one event loop at a time (not thread-safe)."""
+    ``__init__`` and implements the abstract hooks below (a subclass that
+    does not cannot be instantiated). Used from one event loop at a time
+    (not thread-safe)."""
 
     _bridge: Optional[AsyncBridge]
     _late_polls: Set["asyncio.Future[Event]"]
@@ -52,21 +54,21 @@ class AsyncConsumerCalls(HandleBase):
 
         return self._get_bridge().submit(start)
 
+    @abc.abstractmethod
     def _poll_function(self) -> Callable[..., int]:
         """The ``gofka_*_poll_async`` function of the consumer's kind."""
-        raise NotImplementedError
 
     def _poll_failed(self, exc: GofkaError) -> GofkaError:
         """The error a failed poll raises (default: the engine's, unchanged)."""
         return exc
 
+    @abc.abstractmethod
     async def _took(self, payload: bytes) -> List[Message]:
         """The messages a poll returns from its (non-empty) payload."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _keep(self, payload: bytes) -> None:
         """Keeps a late poll's (non-empty) payload for the next poll."""
-        raise NotImplementedError
 
     async def _poll_once(self, max_messages: int, wait_ms: int) -> List[Message]:
         """One engine poll of at most wait_ms; [] after waiting for a late
