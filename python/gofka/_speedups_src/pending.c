@@ -93,13 +93,16 @@ static int pending_clear(PyObject *self)
  * of one function on one instance (obj.method makes a new object at every
  * access). */
 static PyTypeObject *method_type; /* types.MethodType, looked up once */
+static PyObject *method_self, *method_func; /* interned "__self__", "__func__", made with method_type */
 
 /* 1 when a.name and b.name are the same object (0 also when either
- * lookup fails: then the callbacks get slots of their own). */
-static int same_attr(PyObject *a, PyObject *b, const char *name)
+ * lookup fails: then the callbacks get slots of their own). name is an
+ * interned str (method_self / method_func): this runs per record that
+ * passes a bound method, so no str is made per call. */
+static int same_attr(PyObject *a, PyObject *b, PyObject *name)
 {
-    PyObject *x = PyObject_GetAttrString(a, name);
-    PyObject *y = x == NULL ? NULL : PyObject_GetAttrString(b, name);
+    PyObject *x = PyObject_GetAttr(a, name);
+    PyObject *y = x == NULL ? NULL : PyObject_GetAttr(b, name);
     int same = x != NULL && x == y;
     Py_XDECREF(x);
     Py_XDECREF(y);
@@ -121,7 +124,14 @@ static int same_callback(PyObject *a, PyObject *b)
             PyErr_Clear();
             return 0; /* (cannot happen) then only identity shares a slot */
         }
-        method_type = (PyTypeObject *)t; /* kept for the process */
+        if ((method_self = PyUnicode_InternFromString("__self__")) == NULL ||
+            (method_func = PyUnicode_InternFromString("__func__")) == NULL) {
+            Py_CLEAR(method_self);
+            Py_DECREF(t);
+            PyErr_Clear();
+            return 0;
+        }
+        method_type = (PyTypeObject *)t; /* kept for the process, as the two names */
     }
     /* Bound methods share a slot when their instance and their function
      * are the same objects (obj.method makes a new method object at every
@@ -131,7 +141,7 @@ static int same_callback(PyObject *a, PyObject *b)
      * without calling into the function. */
     if (Py_TYPE(a) != method_type || Py_TYPE(b) != method_type)
         return 0;
-    return same_attr(a, b, "__self__") && same_attr(a, b, "__func__");
+    return same_attr(a, b, method_self) && same_attr(a, b, method_func);
 }
 
 /* The slot for one more record with callback cb, or -1 with an exception. */
