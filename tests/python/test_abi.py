@@ -7,7 +7,7 @@ import os
 import re
 import shutil
 import subprocess
-from typing import Set
+from typing import Dict, List, Set, Tuple
 
 import pytest
 
@@ -68,6 +68,75 @@ def test_exports_match_header() -> None:
 
 def test_bindings_declare_every_header_function() -> None:
     assert set(_native.SIGNATURES) == header_functions()
+
+
+# The ctypes type each C type of gofka.h is bound with. Inputs of bytes
+# (const char * / const uint8_t *) are c_char_p, which passes a bytes
+# object's own buffer; every ** out-parameter is POINTER(c_void_p), read
+# back with take_buffer; const int32_t * (the lengths array of a batch) is
+# a c_void_p to a buffer the caller packs.
+_CTYPE_OF = {
+    "void": None,
+    "void *": ctypes.c_void_p,
+    "int32_t": ctypes.c_int32,
+    "int64_t": ctypes.c_int64,
+    "uint64_t": ctypes.c_uint64,
+    "size_t": ctypes.c_size_t,
+    "gofka_handle_t": ctypes.c_uint64,
+    "const char *": ctypes.c_char_p,
+    "const uint8_t *": ctypes.c_char_p,
+    "const int32_t *": ctypes.c_void_p,
+    "char * *": ctypes.POINTER(ctypes.c_void_p),
+    "uint8_t * *": ctypes.POINTER(ctypes.c_void_p),
+    "int32_t *": ctypes.POINTER(ctypes.c_int32),
+    "int64_t *": ctypes.POINTER(ctypes.c_int64),
+    "uint64_t *": ctypes.POINTER(ctypes.c_uint64),
+    "size_t *": ctypes.POINTER(ctypes.c_size_t),
+    "gofka_handle_t *": ctypes.POINTER(ctypes.c_uint64),
+    "gofka_error_t *": ctypes.POINTER(_native.gofka_error_t),
+}
+
+
+def header_prototypes() -> Dict[str, Tuple[str, List[str]]]:
+    """name -> (return type, [parameter types]) of every function of gofka.h,
+    types with the parameter names dropped and spelt "T *" / "T * *"."""
+    with open(HEADER) as f:
+        text = f.read()
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    text = re.sub(r"//[^\n]*", " ", text)
+    text = re.sub(r"^\s*#[^\n]*", " ", text, flags=re.M)
+
+    def spell(decl: str) -> str:
+        decl = " ".join(decl.replace("*", " * ").split())
+        if decl in ("void", "void *") or decl.endswith("*"):
+            return decl
+        return decl.rsplit(" ", 1)[0]  # drop the parameter's name
+
+    protos = {}
+    for ret, name, params in re.findall(r"([\w\s*]+?)\b(gofka_\w+)\s*\(([^;{)]*)\)\s*;", text):
+        types = [spell(p) for p in params.split(",")]
+        protos[name] = (" ".join(ret.replace("*", " * ").split()), [] if types == ["void"] else types)
+    return protos
+
+
+def test_header_prototypes_parse() -> None:
+    protos = header_prototypes()
+    assert protos["gofka_free"] == ("void", ["void *"])
+    assert protos["gofka_version"] == ("const char *", [])
+    assert protos["gofka_pool_id"][1] == ["gofka_handle_t", "uint64_t *", "gofka_error_t *"]
+
+
+def test_bindings_match_header_prototypes() -> None:
+    """Each ctypes signature of _native has the header's return type and
+    parameter types, one for one (a wrong or missing argument would pass
+    garbage through the ABI without any error: ctypes cannot check it)."""
+    mismatched = []
+    for name, (ret, params) in sorted(header_prototypes().items()):
+        want_args = [_CTYPE_OF[p] for p in params]
+        got_ret, got_args = _native.SIGNATURES[name]
+        if got_ret is not _CTYPE_OF[ret] or got_args != want_args:
+            mismatched.append("%s: header (%s; %s), bindings (%s; %s)" % (name, ret, ", ".join(params), got_ret, got_args))
+    assert mismatched == []
 
 
 def test_error_struct_layout() -> None:
