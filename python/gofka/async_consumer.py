@@ -15,6 +15,7 @@ auto-commit covers only what earlier polls returned, ``commit()`` and
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 
@@ -48,6 +49,11 @@ __all__ = ["AsyncConsumer"]
 # limit (the loop just asks again).
 _LONG_POLL_MS = 5000
 
+# How long a consumer that finds records prefetched every time may go on
+# without suspending (see AsyncConsumer._take_prefetched), in seconds.
+_YIELD_EVERY_S = 0.001
+_monotonic = time.monotonic
+
 
 class AsyncConsumer(AsyncConsumerCalls, ConsumerBase):
     """An asyncio Kafka consumer.
@@ -73,6 +79,8 @@ class AsyncConsumer(AsyncConsumerCalls, ConsumerBase):
     """
 
     _public_name = "AsyncConsumer"  # for repr
+    #: When this consumer last suspended in _take_prefetched (monotonic s).
+    _yielded_at = 0.0
 
     @takes_security_keywords(after="config")
     @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
@@ -223,15 +231,11 @@ class AsyncConsumer(AsyncConsumerCalls, ConsumerBase):
             await self._callbacks(events, [])
         if self._buffer:
             return self._take_buffered(max_messages)
-        # What the engine has already prefetched is taken directly (a
-        # non-blocking call on the loop's thread, microseconds): only an
-        # empty consumer costs a round trip through the event queue.
-        if not self._late_polls:
-            msgs, events = poll_native(self, max_messages, 0)
-            if events:
-                msgs = await self._callbacks(events, msgs)
-            if msgs:
-                return msgs
+        msgs = await self._take_prefetched(max_messages)
+        if msgs:
+            return msgs
+        if self._buffer:  # filled by another task while this one yielded
+            return self._take_buffered(max_messages)
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while True:
@@ -246,6 +250,32 @@ class AsyncConsumer(AsyncConsumerCalls, ConsumerBase):
                 return self._take_buffered(max_messages)
             if deadline is not None and loop.time() >= deadline:
                 return []
+
+    async def _take_prefetched(self, max_messages: int) -> List[Message]:
+        """What the engine has already prefetched, taken directly: a
+        non-blocking poll on the loop's thread (microseconds), so only an
+        empty consumer costs a round trip through the event queue (a goroutine,
+        the queue's eventfd, a loop wake-up). Nothing while a late poll is
+        pending (its records come first, see _async_poll).
+
+        The engine prefetches on its own threads, so a fast consumer may find
+        records every time and never suspend: the loop's other tasks would
+        wait until the topic ran dry (gaps of 0.1–0.7 s over 1M records).
+        So a take first yields to the loop once ``_YIELD_EVERY_S`` has passed
+        since this consumer last did (one loop pass, a few microseconds, at
+        most once a millisecond)."""
+        if self._late_polls:
+            return []
+        now = _monotonic()
+        if now - self._yielded_at >= _YIELD_EVERY_S:
+            await asyncio.sleep(0)
+            self._yielded_at = _monotonic()
+            if self._late_polls or self._buffer:  # another task polled meanwhile
+                return []
+        msgs, events = poll_native(self, max_messages, 0)
+        if events:
+            msgs = await self._callbacks(events, msgs)
+        return msgs
 
     def _take_buffered(self, n: int) -> List[Message]:
         buf = self._buffer
@@ -308,7 +338,9 @@ class AsyncConsumer(AsyncConsumerCalls, ConsumerBase):
                 events, self._late_events = self._late_events, []
                 await self._callbacks(events, [])
             try:
-                msgs = await self._poll_once(self._opts.max_poll_records, _LONG_POLL_MS)
+                msgs = await self._take_prefetched(self._opts.max_poll_records)
+                if not msgs and not self._buffer:
+                    msgs = await self._poll_once(self._opts.max_poll_records, _LONG_POLL_MS)
             except GofkaError as exc:
                 if self.closed and exc.code in (_native.ERR_CLIENT_CLOSED, _native.ERR_INVALID_HANDLE):
                     raise StopAsyncIteration from None
