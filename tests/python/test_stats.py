@@ -93,7 +93,11 @@ def test_consumer_stats_lag(brokers: str, topic: str) -> None:
         assert set(part) == CONSUMER_PART_KEYS
         assert part["position"] == m and part["lag"] == n - m and part["prefetched_records"] == n - m
         assert part["committed"] == -1
-        assert s["fetched_records"] == n and s["rebalances"] >= 1 and s["last_commit_ms"] == 0
+        assert s["rebalances"] >= 1 and s["last_commit_ms"] == 0
+        # fetched_records counts what was buffered: a second rebalance (a
+        # loaded machine can make the first join take two rounds) drops the
+        # buffer and fetches the partition again.
+        assert s["fetched_records"] == n or (s["rebalances"] > 1 and s["fetched_records"] % n == 0), s
         assert s["buffer_bytes"] > 0 and s["buffer_limit"] > 0
         _check_brokers(s)
         before = int(time.time() * 1000)
