@@ -9,7 +9,7 @@ from ctypes import byref
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Protocol, TypeVar, Union
 
 from . import _log, _native
-from ._ranges import RANGES
+from ._ranges import CHOICES, RANGES
 from .exceptions import GofkaError, error_from_code
 
 
@@ -145,6 +145,60 @@ def check_setting_ms(name: str, value: Any, prop: str) -> int:
     if ms > hi:
         raise ValueError("%s must be at most %d ms (%s), got %r" % (name, hi, prop, value))
     return ms
+
+
+def choice_rule(prop: str) -> str:
+    """The accepted values of the enumerated property ``prop`` in words,
+    as the engine says them: "one of a, b, c (prop, any case)"."""
+    choice = CHOICES[prop]
+    accepted = list(choice.values) + [a for a in choice.aliases if a]
+    case = "case-sensitive" if choice.case == "exact" else "any case"
+    return "%s %s (%s, %s)" % ("a list of" if choice.is_list else "one of", ", ".join(accepted), prop, case)
+
+
+def check_choice(name: str, value: Any, prop: str) -> str:
+    """A str keyword argument ``name`` that sets the enumerated property
+    ``prop``: TypeError when it is not a str, ValueError when it is not one
+    of the property's accepted values; returns the canonical spelling that
+    goes into the configuration ("" where an alias means "leave unset").
+
+    The accepted values, their case rule and aliases are the engine's
+    (_ranges.CHOICES, generated from core/choices.go), which the property
+    table and the Go options check too, so that every door accepts the same
+    values; like the property table, spaces around a value are ignored.
+    For a list property (``is_list``) the value is a str of
+    comma-separated values or a list of str, of at least one value; the
+    result is the canonical spellings joined with commas."""
+    choice = CHOICES[prop]
+
+    def one(item: Any) -> str:
+        if not isinstance(item, str):
+            raise TypeError("%s must be %s, not %s" % (name, "a str or a list of str" if choice.is_list else "str",
+                                                      type(item).__name__))
+        key = item.strip()
+        if choice.case == "lower":
+            key = key.lower()
+        elif choice.case == "upper":
+            key = key.upper()
+        if key in choice.aliases:
+            return choice.aliases[key]
+        if key in choice.values:
+            return key
+        raise ValueError("%s must be %s, got %r" % (name, choice_rule(prop), item))
+
+    if not choice.is_list:
+        return one(value)
+    if isinstance(value, str):
+        items: List[Any] = value.split(",")
+    else:
+        try:
+            items = list(value)
+        except TypeError:
+            raise TypeError("%s must be a str or a list of str, not %s" % (name, type(value).__name__)) from None
+    names = [one(item) for item in items if not (isinstance(item, str) and not item.strip())]
+    if not names:
+        raise ValueError("%s must be %s, got none" % (name, choice_rule(prop)))
+    return ",".join(names)
 
 
 def validate_timeout(timeout: Any) -> Union[int, float]:
