@@ -933,10 +933,10 @@ class ConsumerBase(HandleBase, ConnectedFlag):
             self._drop_buffer()
         close_implicitly(self, why)
 
-    def __del__(self) -> None:
-        # Garbage-collected without close(): close without running any
-        # callback (this may be any thread, at any time).
-        try:
-            self._close_implicitly("garbage-collected without close()")
-        except Exception:
-            pass
+    def _finalize(self) -> None:
+        # The finalizer's close (_client._Finalized, which Consumer and
+        # AsyncConsumer get from HandleOwner / AsyncHandleOwner):
+        # garbage-collected without close(), it closes without running any
+        # callback (this may be any thread, at any time), deliberately
+        # unlike close().
+        self._close_implicitly("garbage-collected without close()")

@@ -875,15 +875,17 @@ class ProducerBase(HandleBase, ConnectedFlag, metaclass=abc.ABCMeta):
         """The exit hook's close (see _close_at_exit of this module)."""
         self._implicit_close("open at interpreter exit", deadline)
 
-    def __del__(self) -> None:
-        # Only in the process that created it (a forked child must not
-        # touch the parent's engine); bounded by exit_timeout.
+    def _finalize(self) -> None:
+        # The finalizer's close (_client._Finalized, which Producer and
+        # AsyncProducer get from HandleOwner / AsyncHandleOwner). Unlike
+        # the other clients' (a plain close), deliberately: it flushes
+        # within exit_timeout rather than the close timeout, reports what
+        # was not delivered (nobody can await it any more), and only in
+        # the process that created the producer (a forked child must not
+        # touch the parent's engine).
         if getattr(self, "_pid", None) != os.getpid() or not getattr(self, "_handle", 0):
             return
-        try:
-            self._implicit_close("garbage-collected without close()", time.monotonic() + self.exit_timeout)
-        except Exception:
-            pass
+        self._implicit_close("garbage-collected without close()", time.monotonic() + self.exit_timeout)
 
     def __repr__(self) -> str:
         return "<gofka.%s brokers=%r client_id=%r%s>" % (

@@ -33,7 +33,7 @@ CLIENTS: Dict[str, Callable[..., Any]] = {
 def release(client: Any) -> None:
     """Closes a client without an event loop (the async ones included)."""
     if isinstance(client, gofka.AsyncAdminClient):
-        client._close_now()
+        client._finalize()
     elif isinstance(client, gofka.AsyncProducer):
         client._close_sync(0.0, quiet=True)
     elif isinstance(client, gofka.AsyncConsumer):

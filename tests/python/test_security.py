@@ -140,7 +140,7 @@ def test_reprs_hide_secrets() -> None:
     finally:
         for c in clients:
             if isinstance(c, gofka.AsyncAdminClient):
-                c._close_now()
+                c._finalize()
             else:
                 c.close()
 

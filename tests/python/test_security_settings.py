@@ -37,9 +37,8 @@ TLS_SASL = {"use_ssl": True, "ssl_check_hostname": False, "sasl_mechanism": "scr
 
 def release(client: Any) -> None:
     """Closes a client without an event loop (the async ones included)."""
-    close_now = getattr(client, "_close_now", None)
-    if close_now is not None:
-        close_now()
+    if isinstance(client, gofka.AsyncAdminClient):
+        client._finalize()
     elif isinstance(client, gofka.AsyncProducer):
         client._close_sync(0.0, quiet=True)
     elif isinstance(client, gofka.AsyncConsumer):
