@@ -291,7 +291,7 @@ class HandleBase(object):
     a synchronous client's close is a plain method (HandleOwner, which adds
     ``with``), an asyncio client's is a coroutine (AsyncHandleOwner, which
     adds ``async with``); one signature cannot serve both. Both get the
-    one finalizer (_Finalized, calling the class's synchronous
+    one finalizer (Finalized, calling the class's synchronous
     ``_finalize``), and the objects whose close does not wait destroy their
     handle through _destroy_handle.
 
@@ -407,7 +407,7 @@ class HandleBase(object):
                     pass
 
 
-class _Finalized(HandleBase):
+class Finalized(HandleBase):
     """The finalizer of every handle owner: an object dropped without
     close() is closed synchronously by ``_finalize`` (which may run in any
     thread, at any time, so its errors are swallowed here). In a child
@@ -425,7 +425,7 @@ class _Finalized(HandleBase):
             pass
 
 
-class HandleOwner(_Finalized):
+class HandleOwner(Finalized):
     """A synchronous client's handle: ``close()`` (the subclass's),
     ``with`` (closes on exit) and a finalizer that closes an object
     dropped without close() (with close(), unless the subclass's
@@ -447,9 +447,9 @@ class HandleOwner(_Finalized):
 _AsyncOwner = TypeVar("_AsyncOwner", bound="AsyncHandleOwner")
 
 
-class AsyncHandleOwner(_Finalized):
+class AsyncHandleOwner(Finalized):
     """An asyncio client's handle: ``async with`` connects on entry and
-    closes on exit, and the finalizer (_Finalized) closes an object dropped
+    closes on exit, and the finalizer (Finalized) closes an object dropped
     without close() synchronously (the subclass's _finalize: its loop may
     be gone). An entry whose connect fails closes the client before the
     error propagates, so that a failed ``async with`` leaves nothing open

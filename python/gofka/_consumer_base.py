@@ -934,7 +934,7 @@ class ConsumerBase(HandleBase, ConnectedFlag):
         close_implicitly(self, why)
 
     def _finalize(self) -> None:
-        # The finalizer's close (_client._Finalized, which Consumer and
+        # The finalizer's close (_client.Finalized, which Consumer and
         # AsyncConsumer get from HandleOwner / AsyncHandleOwner):
         # garbage-collected without close(), it closes without running any
         # callback (this may be any thread, at any time), deliberately

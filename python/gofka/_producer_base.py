@@ -876,7 +876,7 @@ class ProducerBase(HandleBase, ConnectedFlag, metaclass=abc.ABCMeta):
         self._implicit_close("open at interpreter exit", deadline)
 
     def _finalize(self) -> None:
-        # The finalizer's close (_client._Finalized, which Producer and
+        # The finalizer's close (_client.Finalized, which Producer and
         # AsyncProducer get from HandleOwner / AsyncHandleOwner). Unlike
         # the other clients' (a plain close), deliberately: it flushes
         # within exit_timeout rather than the close timeout, reports what

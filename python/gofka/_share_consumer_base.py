@@ -276,11 +276,10 @@ class ShareConsumerBase(HandleBase):
             err = _native.new_error()
             _native.lib.gofka_share_consumer_close(handle, self._timeout_ms, byref(err))
 
-    def __del__(self) -> None:
-        try:
-            self._close_implicitly()
-        except Exception:
-            pass
+    def _finalize(self) -> None:
+        # The finalizer's close (_client.Finalized, which ShareConsumer
+        # gets from HandleOwner and AsyncShareConsumer directly).
+        self._close_implicitly()
 
 
 def type_name(value: Any) -> str:

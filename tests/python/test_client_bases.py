@@ -33,7 +33,7 @@ CLIENTS: Dict[str, Callable[..., Any]] = {
 def release(client: Any) -> None:
     """Closes a client without an event loop (the async ones included):
     the synchronous close every handle owner has for its finalizer
-    (_client._Finalized._finalize)."""
+    (_client.Finalized._finalize)."""
     client._finalize()
 
 

@@ -38,7 +38,7 @@ TLS_SASL = {"use_ssl": True, "ssl_check_hostname": False, "sasl_mechanism": "scr
 def release(client: Any) -> None:
     """Closes a client without an event loop (the async ones included):
     the synchronous close every handle owner has for its finalizer
-    (_client._Finalized._finalize)."""
+    (_client.Finalized._finalize)."""
     client._finalize()
 
 
