@@ -248,21 +248,19 @@ var properties = []Property{
 			c.Retry.Jitter = b
 			return err
 		}},
-	{"acks", "all|-1|0|1", "all", "Acknowledgements the leader waits for before answering a produce request: all in-sync replicas (all, -1), the leader only (1), or none (0).",
+	{"acks", "enum", "all", "Acknowledgements the leader waits for before answering a produce request: all in-sync replicas (all, -1), the leader only (1), or none (0).",
 		func(c *Config, v string) error {
 			a, err := ParseAcks(v) // case-sensitive, like the Java client and Python
 			c.Acks = a
 			return err
 		}},
-	{"compression.type", "none|gzip|snappy|lz4|zstd", "none", "Codec applied to each produced record batch. Names are case-sensitive, as in Kafka's Java client (GZIP is INVALID_ARGUMENT).",
+	{"compression.type", "enum", "none", "Codec applied to each produced record batch. Names are case-sensitive, as in Kafka's Java client (GZIP is INVALID_ARGUMENT).",
 		func(c *Config, v string) error {
 			// Case-sensitive, like the Java client (its validator is
 			// ValidString.in of the lower-case names): "GZIP" is refused
-			// here, in Python and by Kafka alike.
-			if v != strings.ToLower(v) {
-				return fmt.Errorf("must be one of none, gzip, snappy, lz4, zstd (lower case, as in Kafka)")
-			}
-			codec, err := wire.ParseCompression(v)
+			// here, in Python and by Kafka alike (core/choices.go).
+			codec, err := parseEnum("compression.type", v, wire.CompressionNone, wire.CompressionGzip,
+				wire.CompressionSnappy, wire.CompressionLZ4, wire.CompressionZstd)
 			c.Compression = codec
 			return err
 		}},

@@ -26,6 +26,9 @@ func ConfigMarkdown() string {
 		if r := findRange(p.Name); r != nil { // core/validate.go
 			typ += fmt.Sprintf(", %d to %d", r.Min, r.Max)
 		}
+		if c := findChoice(p.Name); c != nil { // core/choices.go
+			typ += " of " + c.doc()
+		}
 		fmt.Fprintf(&b, "| `%s` | %s | `%s` | %s |\n", p.Name, escapeCell(typ), def, escapeCell(p.Doc))
 	}
 	return b.String()

@@ -27,7 +27,7 @@ var consumerProperties = []Property{
 		func(c *Config, v string) error { c.GroupID = v; return nil }},
 	{"group.instance.id", "string", "", "Static membership id (KIP-345). A static member that restarts within session.timeout.ms gets its partitions back without a rebalance; it does not leave the group on close.",
 		func(c *Config, v string) error { c.GroupInstanceID = v; return nil }},
-	{"group.protocol", "classic|consumer", "classic", "Group membership protocol: classic (JoinGroup/SyncGroup, client-side assignors) or consumer (KIP-848 ConsumerGroupHeartbeat, broker-side assignment; Kafka 4.0+).",
+	{"group.protocol", "enum", "classic", "Group membership protocol: classic (JoinGroup/SyncGroup, client-side assignors) or consumer (KIP-848 ConsumerGroupHeartbeat, broker-side assignment; Kafka 4.0+).",
 		func(c *Config, v string) error {
 			p, err := ParseGroupProtocol(v)
 			c.GroupProtocol = p
@@ -35,21 +35,15 @@ var consumerProperties = []Property{
 		}},
 	{"group.remote.assignor", "string", "", "Broker-side assignor of the consumer group protocol (uniform or range on Apache Kafka); empty lets the broker choose.",
 		func(c *Config, v string) error { c.GroupRemoteAssignor = v; return nil }},
-	{"partition.assignment.strategy", "list", "cooperative-sticky", "Client-side assignors of the classic protocol, preferred first: range, roundrobin, cooperative-sticky. cooperative-sticky rebalances incrementally; the others revoke every partition at each rebalance.",
+	{"partition.assignment.strategy", "list", "cooperative-sticky", "Client-side assignors of the classic protocol, preferred first. cooperative-sticky rebalances incrementally; the others revoke every partition at each rebalance.",
 		func(c *Config, v string) error {
-			var out []AssignmentStrategy
-			for _, s := range strings.Split(v, ",") {
-				if strings.TrimSpace(s) == "" {
-					continue
-				}
-				a, err := ParseAssignmentStrategy(s)
-				if err != nil {
-					return err
-				}
-				out = append(out, a)
+			list, err := choiceOf("partition.assignment.strategy").parse(v)
+			if err != nil {
+				return err
 			}
-			if len(out) == 0 {
-				return fmt.Errorf("no assignor given")
+			var out []AssignmentStrategy
+			for _, s := range strings.Split(list, ",") {
+				out = append(out, AssignmentStrategy(s))
 			}
 			c.AssignmentStrategies = out
 			return nil
@@ -68,13 +62,13 @@ var consumerProperties = []Property{
 		}},
 	{"auto.commit.interval.ms", "duration(ms)", "5000", "Interval of automatic offset commits.",
 		durationSetter("auto.commit.interval.ms", func(c *Config) *time.Duration { return &c.AutoCommitInterval })},
-	{"auto.offset.reset", "earliest|latest|none", "latest", "Where to start when a partition has no committed offset or its offset is out of range: the earliest or the latest offset, or none (Poll fails with NO_OFFSET / OFFSET_OUT_OF_RANGE until the application seeks).",
+	{"auto.offset.reset", "enum", "latest", "Where to start when a partition has no committed offset or its offset is out of range: the earliest or the latest offset, or none (Poll fails with NO_OFFSET / OFFSET_OUT_OF_RANGE until the application seeks).",
 		func(c *Config, v string) error {
 			r, err := ParseOffsetReset(v)
 			c.AutoOffsetReset = r
 			return err
 		}},
-	{"isolation.level", "read_uncommitted|read_committed", "read_uncommitted", "read_committed reads only up to the last stable offset and skips records of aborted transactions; read_uncommitted reads everything up to the high watermark.",
+	{"isolation.level", "enum", "read_uncommitted", "read_committed reads only up to the last stable offset and skips records of aborted transactions; read_uncommitted reads everything up to the high watermark.",
 		func(c *Config, v string) error {
 			l, err := ParseIsolationLevel(v)
 			c.IsolationLevel = l
@@ -196,25 +190,22 @@ func (c *Config) validateConsumer() error {
 	bad := func(format string, args ...any) error {
 		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf(format, args...)}
 	}
-	switch c.GroupProtocol {
-	case "classic", "consumer":
-	default:
-		return bad("group.protocol must be classic or consumer, got %q", c.GroupProtocol)
+	// The enumerated settings' values (core/choices.go).
+	if err := checkChoice("group.protocol", c.GroupProtocol.String()); err != nil {
+		return err
 	}
-	switch c.AutoOffsetReset {
-	case "earliest", "latest", "none":
-	default:
-		return bad("auto.offset.reset must be earliest, latest or none, got %q", c.AutoOffsetReset)
+	if err := checkChoice("auto.offset.reset", c.AutoOffsetReset.String()); err != nil {
+		return err
 	}
-	if !c.IsolationLevel.valid() {
-		return bad("isolation.level %d is invalid", c.IsolationLevel)
+	if err := checkChoice("isolation.level", c.IsolationLevel.String()); err != nil {
+		return err
 	}
 	if len(c.AssignmentStrategies) == 0 {
-		return bad("partition.assignment.strategy is empty")
+		return bad("partition.assignment.strategy %s, got none", choiceOf("partition.assignment.strategy").rule())
 	}
 	for _, s := range c.AssignmentStrategies {
-		if assignorByName(s) == nil {
-			return bad("unknown assignor %q (range, roundrobin, cooperative-sticky)", s)
+		if err := checkChoice("partition.assignment.strategy", s.String()); err != nil {
+			return err
 		}
 	}
 	// Each setting's range (core/validate.go): the property's, also for

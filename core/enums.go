@@ -1,7 +1,6 @@
 package core
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -12,9 +11,11 @@ import (
 // its values, a String method that spells the value as the property does,
 // and a Parse function that is what the property-string path (Config.Set,
 // the C ABI, Python) uses to read it, so Go and properties accept the same
-// values. Parse errors say which values are accepted; Config.Set prefixes
-// them with the key. An out-of-range value given to an option (Acks(7),
-// say) is refused when the client is created (INVALID_ARGUMENT).
+// values. The accepted spellings and their case rule are the property's
+// row of the choices table (core/choices.go), which Python is generated
+// from too; Parse errors list them, and Config.Set prefixes them with the
+// key. An out-of-range value given to an option (Acks(7), say) is refused
+// when the client is created (INVALID_ARGUMENT, checkChoice).
 //
 // The compression codec is already typed (wire.Compression, whose String is
 // the compression.type spelling); the SASL mechanism is chosen in Go by a
@@ -51,20 +52,10 @@ func (a Acks) String() string {
 	return "Acks(" + strconv.Itoa(int(a)) + ")"
 }
 
-func (a Acks) valid() bool { return a == AcksAll || a == AcksNone || a == AcksLeader }
-
 // ParseAcks reads an acks property value: "all" or "-1", "0", "1".
 // Case-sensitive, like the Java client ("ALL" is refused).
 func ParseAcks(s string) (Acks, error) {
-	switch s {
-	case "all", "-1":
-		return AcksAll, nil
-	case "0":
-		return AcksNone, nil
-	case "1":
-		return AcksLeader, nil
-	}
-	return 0, fmt.Errorf("must be all, -1, 0 or 1")
+	return parseEnum("acks", s, AcksAll, AcksNone, AcksLeader)
 }
 
 // IsolationLevel says which records a consumer (or a fetch) reads
@@ -93,18 +84,10 @@ func (l IsolationLevel) String() string {
 	return "IsolationLevel(" + strconv.Itoa(int(l)) + ")"
 }
 
-func (l IsolationLevel) valid() bool { return l == ReadUncommitted || l == ReadCommitted }
-
 // ParseIsolationLevel reads an isolation.level property value
 // ("read_uncommitted" or "read_committed", any case).
 func ParseIsolationLevel(s string) (IsolationLevel, error) {
-	switch strings.ToLower(s) {
-	case "read_uncommitted":
-		return ReadUncommitted, nil
-	case "read_committed":
-		return ReadCommitted, nil
-	}
-	return 0, fmt.Errorf("must be read_uncommitted or read_committed")
+	return parseEnum("isolation.level", s, ReadUncommitted, ReadCommitted)
 }
 
 // OffsetReset is where a consumer starts reading a partition that has no
@@ -125,17 +108,10 @@ const (
 // String returns the property spelling ("earliest", "latest", "none").
 func (r OffsetReset) String() string { return string(r) }
 
-func (r OffsetReset) valid() bool {
-	return r == OffsetResetEarliest || r == OffsetResetLatest || r == OffsetResetNone
-}
-
 // ParseOffsetReset reads an auto.offset.reset property value ("earliest",
 // "latest" or "none", any case).
 func ParseOffsetReset(s string) (OffsetReset, error) {
-	if r := OffsetReset(strings.ToLower(s)); r.valid() {
-		return r, nil
-	}
-	return "", fmt.Errorf("must be earliest, latest or none")
+	return parseEnum("auto.offset.reset", s, OffsetResetEarliest, OffsetResetLatest, OffsetResetNone)
 }
 
 // GroupProtocol is the consumer group membership protocol
@@ -154,15 +130,10 @@ const (
 // String returns the property spelling ("classic", "consumer").
 func (p GroupProtocol) String() string { return string(p) }
 
-func (p GroupProtocol) valid() bool { return p == GroupProtocolClassic || p == GroupProtocolConsumer }
-
 // ParseGroupProtocol reads a group.protocol property value ("classic" or
 // "consumer", any case).
 func ParseGroupProtocol(s string) (GroupProtocol, error) {
-	if p := GroupProtocol(strings.ToLower(s)); p.valid() {
-		return p, nil
-	}
-	return "", fmt.Errorf("must be classic or consumer")
+	return parseEnum("group.protocol", s, GroupProtocolClassic, GroupProtocolConsumer)
 }
 
 // AssignmentStrategy is a client-side partition assignor of the classic
@@ -191,11 +162,8 @@ func (s AssignmentStrategy) String() string { return string(s) }
 // list ("range", "roundrobin" or "cooperative-sticky", any case, spaces
 // around it ignored).
 func ParseAssignmentStrategy(s string) (AssignmentStrategy, error) {
-	a := AssignmentStrategy(strings.ToLower(strings.TrimSpace(s)))
-	if assignorByName(a) == nil {
-		return "", fmt.Errorf("unknown assignor %q (range, roundrobin, cooperative-sticky)", a)
-	}
-	return a, nil
+	a, err := choiceOf("partition.assignment.strategy").parseOne(strings.TrimSpace(s))
+	return AssignmentStrategy(a), err
 }
 
 // SecurityProtocol is how connections to brokers are secured
@@ -217,9 +185,5 @@ func (p SecurityProtocol) String() string { return string(p) }
 // ParseSecurityProtocol reads a security.protocol property value
 // (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, any case).
 func ParseSecurityProtocol(s string) (SecurityProtocol, error) {
-	switch p := SecurityProtocol(strings.ToUpper(s)); p {
-	case ProtocolPlaintext, ProtocolSSL, ProtocolSASLPlaintext, ProtocolSASLSSL:
-		return p, nil
-	}
-	return "", fmt.Errorf("must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
+	return parseEnum("security.protocol", s, ProtocolPlaintext, ProtocolSSL, ProtocolSASLPlaintext, ProtocolSASLSSL)
 }

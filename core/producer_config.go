@@ -105,8 +105,12 @@ func (c *Config) validateProducer() error {
 	bad := func(format string, args ...any) error {
 		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf(format, args...)}
 	}
-	if !c.Acks.valid() {
-		return bad("acks must be AcksAll (-1), AcksNone (0) or AcksLeader (1), got %d", c.Acks)
+	// The enumerated settings' values (core/choices.go).
+	if err := checkChoice("acks", c.Acks.String()); err != nil {
+		return err
+	}
+	if err := checkChoice("compression.type", c.Compression.String()); err != nil {
+		return err
 	}
 	// Each setting's range (core/validate.go): the property's, also for
 	// the With... options. One rule for Go, the C ABI and Python.

@@ -38,14 +38,6 @@ const (
 	MechanismOAuthBearer = "OAUTHBEARER"
 )
 
-func knownMechanism(m string) bool {
-	switch m {
-	case MechanismPlain, MechanismScramSHA256, MechanismScramSHA512, MechanismOAuthBearer:
-		return true
-	}
-	return false
-}
-
 // SASLMechanism is the client side of a SASL mechanism. Implementations
 // must be safe for concurrent use: Start is called once per connection,
 // possibly from several goroutines at once.
@@ -121,7 +113,8 @@ func (c *Config) buildSASL() (SASLMechanism, error) {
 	}
 	switch c.SASLMechanism {
 	case "":
-		return nil, securityErr("security.protocol=%s needs sasl.mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER)", c.SecurityProtocol)
+		return nil, securityErr("security.protocol=%s needs sasl.mechanism (%s)", c.SecurityProtocol,
+			strings.Join(choiceOf("sasl.mechanism").Values, ", "))
 	case MechanismPlain, MechanismScramSHA256, MechanismScramSHA512:
 		if c.SASLUsername == "" || c.SASLPassword == "" {
 			return nil, securityErr("sasl.mechanism=%s needs sasl.username and sasl.password", c.SASLMechanism)
@@ -151,7 +144,7 @@ func (c *Config) buildSASL() (SASLMechanism, error) {
 		}
 		return SASLOAuthBearer(p, c.OAuthBearerExtensions), nil
 	}
-	return nil, securityErr("unknown SASL mechanism %q", c.SASLMechanism)
+	return nil, checkChoice("sasl.mechanism", c.SASLMechanism) // a field set by hand: not one of the table's
 }
 
 // ---------------------------------------------------------------------------

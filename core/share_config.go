@@ -2,7 +2,6 @@ package core
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/gofka/gofka/wire"
 )
@@ -16,19 +15,19 @@ func init() {
 }
 
 var shareProperties = []Property{
-	{"share.acknowledgement.mode", "implicit|explicit", "implicit", "Share consumers: implicit accepts every record of a poll when the next poll, commit or close runs; explicit makes the application acknowledge each record (accept, release or reject) and refuses a poll while a record of the previous one is unacknowledged.",
+	{"share.acknowledgement.mode", "enum", "implicit", "Share consumers: implicit accepts every record of a poll when the next poll, commit or close runs; explicit makes the application acknowledge each record (accept, release or reject) and refuses a poll while a record of the previous one is unacknowledged.",
 		func(c *Config, v string) error {
-			switch m := ShareAcknowledgementMode(strings.ToLower(v)); m {
-			case ShareAckImplicit, ShareAckExplicit:
-				c.ShareAcknowledgementMode = string(m)
-				return nil
-			}
-			return fmt.Errorf("must be implicit or explicit")
+			m, err := parseEnum("share.acknowledgement.mode", v, ShareAckImplicit, ShareAckExplicit)
+			c.ShareAcknowledgementMode = string(m)
+			return err
 		}},
 }
 
 // ShareAcknowledgementMode is the value of share.acknowledgement.mode.
 type ShareAcknowledgementMode string
+
+// String returns the property spelling ("implicit", "explicit").
+func (m ShareAcknowledgementMode) String() string { return string(m) }
 
 // The acknowledgement modes of a ShareConsumer.
 const (
@@ -52,10 +51,8 @@ func (c *Config) validateShareConsumer() error {
 	bad := func(format string, args ...any) error {
 		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: fmt.Sprintf(format, args...)}
 	}
-	switch ShareAcknowledgementMode(c.ShareAcknowledgementMode) {
-	case ShareAckImplicit, ShareAckExplicit:
-	default:
-		return bad("share.acknowledgement.mode must be implicit or explicit, got %q", c.ShareAcknowledgementMode)
+	if err := checkChoice("share.acknowledgement.mode", c.ShareAcknowledgementMode); err != nil {
+		return err // core/choices.go
 	}
 	if c.GroupID == "" {
 		return bad("a share consumer needs a group.id")

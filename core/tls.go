@@ -60,7 +60,7 @@ func init() {
 }
 
 var securityProperties = []Property{
-	{"security.protocol", "PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL", "PLAINTEXT", "How connections to brokers are secured: PLAINTEXT (none), SSL (TLS, mutual TLS with ssl.certificate.location), SASL_SSL (SASL authentication over TLS) or SASL_PLAINTEXT (SASL without TLS: only on trusted networks).",
+	{"security.protocol", "enum", "PLAINTEXT", "How connections to brokers are secured: PLAINTEXT (none), SSL (TLS, mutual TLS with ssl.certificate.location), SASL_SSL (SASL authentication over TLS) or SASL_PLAINTEXT (SASL without TLS: only on trusted networks).",
 		func(c *Config, v string) error {
 			p, err := ParseSecurityProtocol(v)
 			c.SecurityProtocol = p
@@ -74,30 +74,21 @@ var securityProperties = []Property{
 		func(c *Config, v string) error { c.SSLKeyLocation = v; return nil }},
 	{"ssl.key.password", "password", "", "Password of an encrypted ssl.key.location (PKCS#8 PBES2, or legacy PEM encryption). Never shown in errors.",
 		func(c *Config, v string) error { c.SSLKeyPassword = Secret(v); return nil }},
-	{"ssl.endpoint.identification.algorithm", "https|none", "https", "https: a broker's certificate must be valid for the host name the client dialed (as browsers check). none: only the certificate chain is verified (empty means none too, as in the Java client).",
+	{"ssl.endpoint.identification.algorithm", "enum", "https", "https: a broker's certificate must be valid for the host name the client dialed (as browsers check). none: only the certificate chain is verified (empty means none too, as in the Java client).",
 		func(c *Config, v string) error {
-			switch strings.ToLower(v) {
-			case "https":
-				c.SSLEndpointIdentification = "https"
-			case "none", "":
-				c.SSLEndpointIdentification = "none"
-			default:
-				return fmt.Errorf("must be https or none")
+			a, err := choiceOf("ssl.endpoint.identification.algorithm").parse(v)
+			if err == nil {
+				c.SSLEndpointIdentification = a
 			}
-			return nil
+			return err
 		}},
-	{"sasl.mechanism", "PLAIN|SCRAM-SHA-256|SCRAM-SHA-512|OAUTHBEARER", "", "SASL mechanism of SASL_SSL and SASL_PLAINTEXT connections. PLAIN and SCRAM-* need sasl.username and sasl.password; OAUTHBEARER needs sasl.oauthbearer.token (or, from Go, a token provider).",
+	{"sasl.mechanism", "enum", "", "SASL mechanism of SASL_SSL and SASL_PLAINTEXT connections. PLAIN and SCRAM-* need sasl.username and sasl.password; OAUTHBEARER needs sasl.oauthbearer.token (or, from Go, a token provider).",
 		func(c *Config, v string) error {
-			if v == "" {
-				c.SASLMechanism = ""
-				return nil
+			m, err := choiceOf("sasl.mechanism").parse(v) // "" = none
+			if err == nil {
+				c.SASLMechanism = m
 			}
-			m := strings.ToUpper(v)
-			if !knownMechanism(m) {
-				return fmt.Errorf("unknown SASL mechanism %q (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER)", v)
-			}
-			c.SASLMechanism = m
-			return nil
+			return err
 		}},
 	{"sasl.username", "string", "", "User name of the PLAIN and SCRAM-* mechanisms.",
 		func(c *Config, v string) error { c.SASLUsername = v; return nil }},
@@ -212,7 +203,10 @@ func (c *Config) resolveSecurity() (*securitySetup, error) {
 	case ProtocolSASLSSL:
 		useTLS, useSASL = true, true
 	default:
-		return nil, securityErr("security.protocol %q must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", proto)
+		return nil, checkChoice("security.protocol", string(proto)) // core/choices.go
+	}
+	if err := checkChoice("ssl.endpoint.identification.algorithm", c.SSLEndpointIdentification); err != nil {
+		return nil, err // a field set by hand (the property and the options give a value of the table)
 	}
 	fileSet := c.SSLCALocation != "" || c.SSLCertificateLocation != "" || c.SSLKeyLocation != "" || c.SSLKeyPassword != ""
 	if !useTLS && (fileSet || c.TLS != nil) {

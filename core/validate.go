@@ -218,20 +218,22 @@ func durationSetter(name string, field func(*Config) *time.Duration) func(*Confi
 	}
 }
 
-// RangesPython renders python/gofka/_ranges.py (go run ./core/cmd/configdoc
+// RangesPython renders python/gofka/_ranges.py, the ranges and (CHOICES)
+// the enumerated settings' values (go run ./core/cmd/configdoc
 // -python > python/gofka/_ranges.py; TestPythonRangesAreCurrent fails when
 // the file is stale).
 func RangesPython() string {
 	var b strings.Builder
-	b.WriteString(`"""The ranges of the numeric settings: generated from the engine's table
-(core/validate.go, ` + "`core.Ranges()`" + `) by ` + "`go run ./core/cmd/configdoc -python >\npython/gofka/_ranges.py`" + ` (make docs); do not edit by hand.
+	b.WriteString(`"""The ranges of the numeric settings and the accepted values of the
+enumerated ones: generated from the engine's tables (core/validate.go,
+` + "`core.Ranges()`" + `; core/choices.go, ` + "`core.Choices()`" + `) by ` + "`go run ./core/cmd/configdoc\n-python > python/gofka/_ranges.py`" + ` (make docs); do not edit by hand.
 
 The Python keyword arguments that set these properties are checked against
-this table, as the property table and the Go options are, so that the three
-doors accept the same values (tests/python/test_setting_agreement.py).
+these tables, as the property table and the Go options are, so that the
+three doors accept the same values (tests/python/test_setting_agreement.py).
 """
 
-from typing import Dict, Tuple
+from typing import Dict, NamedTuple, Tuple
 
 #: property -> (minimum, maximum), inclusive, in the property's unit
 #: (milliseconds for the keys ending in ".ms").
@@ -241,5 +243,6 @@ RANGES: Dict[str, Tuple[int, int]] = {
 		fmt.Fprintf(&b, "    %q: (%d, %d),\n", r.Name, r.Min, r.Max)
 	}
 	b.WriteString("}\n")
+	choicesPython(&b) // core/choices.go
 	return b.String()
 }

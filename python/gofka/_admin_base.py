@@ -662,11 +662,8 @@ class AdminBase(HandleBase, ConnectedFlag):
         return convert(json.loads(ev.payload.decode("utf-8")))
 
     def _destroy(self, raise_errors: bool = True) -> None:
-        """Detaches and destroys the handle (idempotent); a failure of
-        gofka_admin_close is raised unless ``raise_errors`` is False."""
-        handle = self._take_handle()
-        if handle:
-            err = _native.new_error()
-            code = _native.lib.gofka_admin_close(handle, byref(err))
-            if raise_errors:
-                _native.check(code, err)
+        """The close of AdminClient and AsyncAdminClient alike (the engine's
+        admin close does not wait for the network): _destroy_handle with
+        gofka_admin_close (idempotent; the async client's bridge is closed
+        too)."""
+        self._destroy_handle(_native.lib.gofka_admin_close, raise_errors=raise_errors)

@@ -9,7 +9,7 @@ from ctypes import byref
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Protocol, TypeVar, Union
 
 from . import _log, _native
-from ._ranges import RANGES
+from ._ranges import CHOICES, RANGES
 from .exceptions import GofkaError, error_from_code
 
 
@@ -147,6 +147,60 @@ def check_setting_ms(name: str, value: Any, prop: str) -> int:
     return ms
 
 
+def choice_rule(prop: str) -> str:
+    """The accepted values of the enumerated property ``prop`` in words,
+    as the engine says them: "one of a, b, c (prop, any case)"."""
+    choice = CHOICES[prop]
+    accepted = list(choice.values) + [a for a in choice.aliases if a]
+    case = "case-sensitive" if choice.case == "exact" else "any case"
+    return "%s %s (%s, %s)" % ("a list of" if choice.is_list else "one of", ", ".join(accepted), prop, case)
+
+
+def check_choice(name: str, value: Any, prop: str) -> str:
+    """A str keyword argument ``name`` that sets the enumerated property
+    ``prop``: TypeError when it is not a str, ValueError when it is not one
+    of the property's accepted values; returns the canonical spelling that
+    goes into the configuration ("" where an alias means "leave unset").
+
+    The accepted values, their case rule and aliases are the engine's
+    (_ranges.CHOICES, generated from core/choices.go), which the property
+    table and the Go options check too, so that every door accepts the same
+    values; like the property table, spaces around a value are ignored.
+    For a list property (``is_list``) the value is a str of
+    comma-separated values or a list of str, of at least one value; the
+    result is the canonical spellings joined with commas."""
+    choice = CHOICES[prop]
+
+    def one(item: Any) -> str:
+        if not isinstance(item, str):
+            raise TypeError("%s must be %s, not %s" % (name, "a str or a list of str" if choice.is_list else "str",
+                                                      type(item).__name__))
+        key = item.strip()
+        if choice.case == "lower":
+            key = key.lower()
+        elif choice.case == "upper":
+            key = key.upper()
+        if key in choice.aliases:
+            return choice.aliases[key]
+        if key in choice.values:
+            return key
+        raise ValueError("%s must be %s, got %r" % (name, choice_rule(prop), item))
+
+    if not choice.is_list:
+        return one(value)
+    if isinstance(value, str):
+        items: List[Any] = value.split(",")
+    else:
+        try:
+            items = list(value)
+        except TypeError:
+            raise TypeError("%s must be a str or a list of str, not %s" % (name, type(value).__name__)) from None
+    names = [one(item) for item in items if not (isinstance(item, str) and not item.strip())]
+    if not names:
+        raise ValueError("%s must be %s, got none" % (name, choice_rule(prop)))
+    return ",".join(names)
+
+
 def validate_timeout(timeout: Any) -> Union[int, float]:
     """A client's ``timeout`` argument (seconds, > 0, finite)."""
     checked = check_time("timeout", timeout, positive=True)
@@ -235,9 +289,11 @@ class HandleBase(object):
 
     What synchronous and asyncio clients share. It declares no ``close``:
     a synchronous client's close is a plain method (HandleOwner, which adds
-    ``with`` and a finalizer that calls it), an asyncio client's is a
-    coroutine (AsyncConsumer, which closes with ``async with`` and has a
-    finalizer of its own); one signature cannot serve both.
+    ``with``), an asyncio client's is a coroutine (AsyncHandleOwner, which
+    adds ``async with``); one signature cannot serve both. Both get the
+    one finalizer (Finalized, calling the class's synchronous
+    ``_finalize``), and the objects whose close does not wait destroy their
+    handle through _destroy_handle.
 
     Calls take the handle under the lock but run the C function outside it,
     so concurrent calls proceed in parallel (the library is thread-safe). A
@@ -320,11 +376,60 @@ class HandleBase(object):
             reporter.stop()  # ends the on_stats reports (_stats.py)
         return handle
 
+    def _owned_bridges(self) -> List[Any]:
+        """Hook: the asyncio bridges (_bridge.AsyncBridge) this object
+        holds, detached from it, for _destroy_handle to close (default:
+        none)."""
+        return []
 
-class HandleOwner(HandleBase):
+    def _destroy_handle(self, destroy: Callable[..., int], *args: Any, raise_errors: bool = True) -> None:
+        """The close of an object whose engine needs no asyncio wait:
+        detaches the handle (_take_handle: nothing when closed already, or
+        in a child forked after creation), destroys it with
+        ``destroy(handle, *args, &err)`` (a ``gofka_*_close``), then closes
+        the bridges it holds (_owned_bridges), failing their pending
+        operations with CLIENT_CLOSED, also when destroy failed. A failure
+        of destroy is raised unless ``raise_errors`` is False (a finalizer,
+        or a close made while another error propagates). Idempotent; safe
+        from any thread."""
+        handle = self._take_handle()
+        try:
+            if handle:
+                err = _native.new_error()
+                code = destroy(handle, *args, byref(err))
+                if raise_errors:
+                    _native.check(code, err)
+        finally:
+            for bridge in self._owned_bridges():
+                try:
+                    bridge.close()
+                except Exception:  # a bridge of a closed loop: nothing left to fail
+                    pass
+
+
+class Finalized(HandleBase):
+    """The finalizer of every handle owner: an object dropped without
+    close() is closed synchronously by ``_finalize`` (which may run in any
+    thread, at any time, so its errors are swallowed here). In a child
+    forked after creation the handle reads 0 and nothing happens."""
+
+    def _finalize(self) -> None:
+        """Hook: the synchronous close of an unclosed object."""
+        raise NotImplementedError
+
+    def __del__(self) -> None:
+        try:
+            if getattr(self, "_handle", 0):
+                self._finalize()
+        except Exception:
+            pass
+
+
+class HandleOwner(Finalized):
     """A synchronous client's handle: ``close()`` (the subclass's),
     ``with`` (closes on exit) and a finalizer that closes an object
-    dropped without close()."""
+    dropped without close() (with close(), unless the subclass's
+    _finalize says otherwise)."""
 
     def __enter__(self: _Owner) -> _Owner:
         return self
@@ -335,9 +440,37 @@ class HandleOwner(HandleBase):
     def close(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def __del__(self) -> None:
+    def _finalize(self) -> None:
+        self.close()
+
+
+_AsyncOwner = TypeVar("_AsyncOwner", bound="AsyncHandleOwner")
+
+
+class AsyncHandleOwner(Finalized):
+    """An asyncio client's handle: ``async with`` connects on entry and
+    closes on exit, and the finalizer (Finalized) closes an object dropped
+    without close() synchronously (the subclass's _finalize: its loop may
+    be gone). An entry whose connect fails closes the client before the
+    error propagates, so that a failed ``async with`` leaves nothing open
+    (the exit would not run)."""
+
+    async def connect(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    async def close(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    async def __aenter__(self: _AsyncOwner) -> _AsyncOwner:
         try:
-            if getattr(self, "_handle", 0):
-                self.close()
-        except Exception:
-            pass
+            await self.connect()
+        except BaseException:
+            try:
+                await self.close()
+            except Exception:  # the entry's error is the one to report
+                pass
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()

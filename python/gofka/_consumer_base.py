@@ -27,8 +27,9 @@ from ctypes import byref, c_int32, c_size_t, c_void_p
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native, _stats
-from ._client import (ConnectedFlag, HandleBase, OpenClients, check_setting, check_setting_ms, check_time, merge_config,
-                      validate_brokers, validate_client_id, validate_timeout)
+from ._client import (ConnectedFlag, HandleBase, OpenClients, check_choice, check_setting, check_setting_ms, check_time,
+                      merge_config, validate_brokers, validate_client_id, validate_timeout)
+from ._ranges import CHOICES
 from ._security import SecurityOptions, client_security
 from .exceptions import GofkaError
 from .message import Message
@@ -41,14 +42,16 @@ OFFSET_BEGINNING = -2
 #: seek() offset: the partition's latest offset.
 OFFSET_END = -1
 
+# The accepted values are the engine's (core/choices.go, generated into
+# _ranges.CHOICES; any case, as the properties).
 #: Values of ``auto_offset_reset``.
-AUTO_OFFSET_RESET = ("earliest", "latest", "none")
+AUTO_OFFSET_RESET = CHOICES["auto.offset.reset"].values
 #: Values of ``group_protocol``.
-GROUP_PROTOCOLS = ("classic", "consumer")
+GROUP_PROTOCOLS = CHOICES["group.protocol"].values
 #: Assignors of ``partition_assignment_strategy`` (classic protocol).
-ASSIGNMENT_STRATEGIES = ("range", "roundrobin", "cooperative-sticky")
+ASSIGNMENT_STRATEGIES = CHOICES["partition.assignment.strategy"].values
 #: Values of ``isolation_level``.
-ISOLATION_LEVELS = ("read_uncommitted", "read_committed")
+ISOLATION_LEVELS = CHOICES["isolation.level"].values
 
 # Rebalance event kinds of the messages format.
 _ASSIGNED, _REVOKED, _LOST = 1, 2, 3
@@ -400,32 +403,20 @@ class ConsumerOptions(object):
         if not isinstance(auto_commit, bool):
             raise TypeError("auto_commit must be bool, not %s" % type(auto_commit).__name__)
         self.auto_commit = auto_commit
-        if auto_offset_reset not in AUTO_OFFSET_RESET:
-            raise ValueError("auto_offset_reset must be one of %s, got %r" % (", ".join(AUTO_OFFSET_RESET), auto_offset_reset))
-        self.auto_offset_reset = auto_offset_reset
+        self.auto_offset_reset = auto_offset_reset = check_choice("auto_offset_reset", auto_offset_reset,
+                                                                  "auto.offset.reset")
         self.session_timeout = session_timeout = check_setting_ms("session_timeout", session_timeout, "session.timeout.ms")
         self.timeout = validate_timeout(timeout)
         self.timeout_ms = max(1, _native.timeout_ms(self.timeout))
         self.max_poll_records = check_setting("max_poll_records", max_poll_records, "max.poll.records")
-        if group_protocol not in GROUP_PROTOCOLS:
-            raise ValueError("group_protocol must be one of %s, got %r" % (", ".join(GROUP_PROTOCOLS), group_protocol))
+        group_protocol = check_choice("group_protocol", group_protocol, "group.protocol")
         strategy = None
         if partition_assignment_strategy is not None:
-            names = [partition_assignment_strategy] if isinstance(partition_assignment_strategy, str) else partition_assignment_strategy
-            try:
-                names = list(names)
-            except TypeError:
-                raise TypeError("partition_assignment_strategy must be a str or a list of str") from None
-            if not names:
-                raise ValueError("partition_assignment_strategy must not be empty")
-            for n in names:
-                if n not in ASSIGNMENT_STRATEGIES:
-                    raise ValueError(
-                        "unknown assignment strategy %r: use %s" % (n, ", ".join(ASSIGNMENT_STRATEGIES)))
+            strategy = check_choice("partition_assignment_strategy", partition_assignment_strategy,
+                                    "partition.assignment.strategy")
             if group_protocol == "consumer":
                 raise ValueError("partition_assignment_strategy applies to group_protocol='classic'; "
                                  "the consumer protocol assigns on the broker (group_remote_assignor)")
-            strategy = ",".join(names)
         if group_remote_assignor is not None:
             if not isinstance(group_remote_assignor, str) or not group_remote_assignor:
                 raise TypeError("group_remote_assignor must be a non-empty str or None")
@@ -436,8 +427,7 @@ class ConsumerOptions(object):
                 raise TypeError("group_instance_id must be a non-empty str or None")
             if group_id is None:
                 raise ValueError("group_instance_id needs a group_id")
-        if isolation_level not in ISOLATION_LEVELS:
-            raise ValueError("isolation_level must be one of %s, got %r" % (", ".join(ISOLATION_LEVELS), isolation_level))
+        isolation_level = check_choice("isolation_level", isolation_level, "isolation.level")
         max_poll_interval_ms = check_setting_ms("max_poll_interval_ms", max_poll_interval_ms, "max.poll.interval.ms")
         if heartbeat_interval_ms is not None:
             heartbeat_interval_ms = check_setting_ms("heartbeat_interval_ms", heartbeat_interval_ms, "heartbeat.interval.ms")
@@ -943,10 +933,10 @@ class ConsumerBase(HandleBase, ConnectedFlag):
             self._drop_buffer()
         close_implicitly(self, why)
 
-    def __del__(self) -> None:
-        # Garbage-collected without close(): close without running any
-        # callback (this may be any thread, at any time).
-        try:
-            self._close_implicitly("garbage-collected without close()")
-        except Exception:
-            pass
+    def _finalize(self) -> None:
+        # The finalizer's close (_client.Finalized, which Consumer and
+        # AsyncConsumer get from HandleOwner / AsyncHandleOwner):
+        # garbage-collected without close(), it closes without running any
+        # callback (this may be any thread, at any time), deliberately
+        # unlike close().
+        self._close_implicitly("garbage-collected without close()")

@@ -19,9 +19,10 @@ from ctypes import byref, c_char_p, c_void_p, cast, string_at
 from typing import AbstractSet, Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native, _stats
-from ._client import (ConnectedFlag, HandleBase, OpenClients, check_setting, check_setting_ms, check_time, merge_config,
-                      validate_brokers, validate_client_id, validate_timeout)
+from ._client import (ConnectedFlag, HandleBase, OpenClients, check_choice, check_setting, check_setting_ms, check_time,
+                      choice_rule, merge_config, validate_brokers, validate_client_id, validate_timeout)
 from ._consumer_base import GroupMetadata, as_topic_partition, pack_offsets
+from ._ranges import CHOICES
 from ._security import SecurityOptions, client_security
 from .exceptions import GofkaError, TransactionFatalError, error_from_code
 from .message import speedups as _speedups
@@ -30,10 +31,9 @@ __all__ = ["ProducerBase", "ProducerOptions", "COMPRESSION_TYPES", "DEFAULT_EXIT
 
 _log = logging.getLogger("gofka.producer")
 
-#: Valid values of ``compression`` (None means "none").
-COMPRESSION_TYPES = ("none", "gzip", "snappy", "lz4", "zstd")
-
-_ACKS = {"all": "all", "-1": "-1", "0": "0", "1": "1", -1: "-1", 0: "0", 1: "1"}
+#: Valid values of ``compression`` (None means "none"): the engine's
+#: (core/choices.go, generated into _ranges.CHOICES).
+COMPRESSION_TYPES = CHOICES["compression.type"].values
 
 _INT32_MAX = _native.INT32_MAX
 
@@ -145,13 +145,16 @@ class ProducerOptions(object):
         self.brokers = validate_brokers(brokers)
         self.client_id = validate_client_id(client_id)
         self.timeout = validate_timeout(timeout)
-        if compression is not None and compression not in COMPRESSION_TYPES:
-            raise ValueError(
-                "compression must be None or one of %s, got %r" % (", ".join(COMPRESSION_TYPES), compression)
-            )
-        if isinstance(acks, bool) or acks not in _ACKS:
-            raise ValueError("acks must be 'all', -1, 0 or 1, got %r" % (acks,))
-        acks_all = _ACKS[acks] in ("all", "-1")
+        # The Python spellings beyond the engine's (which CHOICES holds):
+        # compression None is "none", acks also takes the ints -1, 0, 1.
+        codec = "none" if compression is None else check_choice("compression", compression, "compression.type")
+        if isinstance(acks, int) and not isinstance(acks, bool):
+            acks_text = check_choice("acks", str(acks), "acks")
+        elif isinstance(acks, str):
+            acks_text = check_choice("acks", acks, "acks")
+        else:
+            raise ValueError("acks must be %s or the int -1, 0 or 1, got %r" % (choice_rule("acks"), acks))
+        acks_all = acks_text == "all"
         if enable_idempotence is not None and not isinstance(enable_idempotence, bool):
             raise TypeError("enable_idempotence must be bool, not %s" % type(enable_idempotence).__name__)
         if enable_idempotence and not acks_all:
@@ -208,8 +211,8 @@ class ProducerOptions(object):
             "client.id": self.client_id,
             "connect.timeout.ms": self.timeout_ms,
             "request.timeout.ms": self.timeout_ms,
-            "compression.type": compression or "none",
-            "acks": _ACKS[acks],
+            "compression.type": codec,
+            "acks": acks_text,
             "batch.size": batch_size,
             "linger.ms": linger_ms,
             "max.in.flight.requests.per.connection": max_in_flight,
@@ -872,15 +875,17 @@ class ProducerBase(HandleBase, ConnectedFlag, metaclass=abc.ABCMeta):
         """The exit hook's close (see _close_at_exit of this module)."""
         self._implicit_close("open at interpreter exit", deadline)
 
-    def __del__(self) -> None:
-        # Only in the process that created it (a forked child must not
-        # touch the parent's engine); bounded by exit_timeout.
+    def _finalize(self) -> None:
+        # The finalizer's close (_client.Finalized, which Producer and
+        # AsyncProducer get from HandleOwner / AsyncHandleOwner). Unlike
+        # the other clients' (a plain close), deliberately: it flushes
+        # within exit_timeout rather than the close timeout, reports what
+        # was not delivered (nobody can await it any more), and only in
+        # the process that created the producer (a forked child must not
+        # touch the parent's engine).
         if getattr(self, "_pid", None) != os.getpid() or not getattr(self, "_handle", 0):
             return
-        try:
-            self._implicit_close("garbage-collected without close()", time.monotonic() + self.exit_timeout)
-        except Exception:
-            pass
+        self._implicit_close("garbage-collected without close()", time.monotonic() + self.exit_timeout)
 
     def __repr__(self) -> str:
         return "<gofka.%s brokers=%r client_id=%r%s>" % (

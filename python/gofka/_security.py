@@ -72,13 +72,17 @@ else:
                 return item
 
 from . import _native
+from ._client import check_choice
+from ._ranges import CHOICES
 
 __all__ = ["SecuritySettings", "SecurityOptions", "SECURITY_PROTOCOLS", "SASL_MECHANISMS"]
 
+# The accepted values are the engine's (core/choices.go, generated into
+# _ranges.CHOICES; any case, as the properties).
 #: Values of ``security_protocol``.
-SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SECURITY_PROTOCOLS = CHOICES["security.protocol"].values
 #: Values of ``sasl_mechanism``.
-SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER")
+SASL_MECHANISMS = CHOICES["sasl.mechanism"].values
 
 _log = logging.getLogger("gofka.security")
 
@@ -233,7 +237,9 @@ class SecuritySettings(object):
     OAUTHBEARER provider is first called by each client's constructor).
 
     Validation and normalisation happen here and only here: paths become
-    str, ``sasl_mechanism`` and ``security_protocol`` upper case, and
+    str, ``sasl_mechanism`` and ``security_protocol`` upper case (they are
+    accepted in any case, as the properties; ``sasl_mechanism=""`` is None,
+    as the property's empty value), and
     ``security_protocol`` None is replaced by the derived protocol (so
     ``SecuritySettings(use_ssl=True).security_protocol == "SSL"``).
     Passwords are kept as strs whose repr is redacted, and are left out of
@@ -268,9 +274,7 @@ class SecuritySettings(object):
         if mech is not None:
             if not isinstance(mech, str):
                 raise TypeError("sasl_mechanism must be str or None, not %s" % type(mech).__name__)
-            if mech.upper() not in SASL_MECHANISMS:
-                raise ValueError("unknown sasl_mechanism %r: use one of %s" % (mech, ", ".join(SASL_MECHANISMS)))
-            mech = mech.upper()
+            mech = check_choice("sasl_mechanism", mech, "sasl.mechanism") or None  # "" = none, as None
             put("sasl_mechanism", mech)
 
         proto = self.security_protocol
@@ -287,9 +291,7 @@ class SecuritySettings(object):
         else:
             if not isinstance(proto, str):
                 raise TypeError("security_protocol must be str or None, not %s" % type(proto).__name__)
-            if proto.upper() not in SECURITY_PROTOCOLS:
-                raise ValueError("unknown security_protocol %r: use one of %s" % (proto, ", ".join(SECURITY_PROTOCOLS)))
-            proto = proto.upper()
+            proto = check_choice("security_protocol", proto, "security.protocol")
             if use_ssl and proto in ("PLAINTEXT", "SASL_PLAINTEXT"):
                 raise ValueError("use_ssl=True contradicts security_protocol=%r" % proto)
         put("security_protocol", proto)

@@ -22,9 +22,10 @@ from ctypes import byref, c_int32, c_size_t, c_void_p
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional
 
 from . import _native
-from ._client import HandleBase, OpenClients, check_setting, check_setting_ms, merge_config, validate_brokers, \
+from ._client import HandleBase, OpenClients, check_choice, check_setting, check_setting_ms, merge_config, validate_brokers, \
     validate_client_id, validate_timeout
 from ._consumer_base import parse_poll, read_topic_entries
+from ._ranges import CHOICES
 from ._security import client_security
 from .exceptions import ConsumeValueError, GofkaError, error_from_code
 from .message import Message
@@ -35,7 +36,7 @@ __all__ = ["AckResult", "ShareConsumerBase", "ACKNOWLEDGE_TYPES", "ACKNOWLEDGEME
 ACKNOWLEDGE_TYPES = {"accept": 1, "release": 2, "reject": 3}
 _TYPE_NAMES = {code: name for name, code in ACKNOWLEDGE_TYPES.items()}
 #: Values of ``acknowledgement_mode`` (share.acknowledgement.mode).
-ACKNOWLEDGEMENT_MODES = ("implicit", "explicit")
+ACKNOWLEDGEMENT_MODES = CHOICES["share.acknowledgement.mode"].values  # core/choices.go
 
 _I32 = struct.Struct("<i")
 _ACK_TAIL = struct.Struct("<iqii")  # partition, offset, type, code
@@ -101,12 +102,8 @@ class ShareConsumerOptions(object):
         self.client_id = validate_client_id(client_id)
         self.timeout = validate_timeout(arguments["timeout"])
         self.timeout_ms = max(1, _native.timeout_ms(self.timeout))
-        mode = arguments["acknowledgement_mode"]
-        if not isinstance(mode, str):
-            raise TypeError("acknowledgement_mode must be str, not %s" % type(mode).__name__)
-        if mode not in ACKNOWLEDGEMENT_MODES:
-            raise ValueError("acknowledgement_mode must be one of %s, got %r" % (", ".join(ACKNOWLEDGEMENT_MODES), mode))
-        self.acknowledgement_mode = mode
+        self.acknowledgement_mode = mode = check_choice("acknowledgement_mode", arguments["acknowledgement_mode"],
+                                                        "share.acknowledgement.mode")
         self.max_poll_records = check_setting("max_poll_records", arguments["max_poll_records"], "max.poll.records")
         fetch_max_wait_ms = arguments["fetch_max_wait_ms"]
         if fetch_max_wait_ms is not None:
@@ -279,11 +276,10 @@ class ShareConsumerBase(HandleBase):
             err = _native.new_error()
             _native.lib.gofka_share_consumer_close(handle, self._timeout_ms, byref(err))
 
-    def __del__(self) -> None:
-        try:
-            self._close_implicitly()
-        except Exception:
-            pass
+    def _finalize(self) -> None:
+        # The finalizer's close (_client.Finalized, which ShareConsumer
+        # gets from HandleOwner and AsyncShareConsumer directly).
+        self._close_implicitly()
 
 
 def type_name(value: Any) -> str:

@@ -318,5 +318,6 @@ class AdminClient(HandleOwner, AdminBase):
         self._run(*_security.alter_user_scram_credentials_plan(upsertions, deletions))
 
     def close(self) -> None:
-        """Closes the client. Idempotent."""
+        """Closes the client. Idempotent. (``with`` and the finalizer:
+        _client.HandleOwner.)"""
         self._destroy()

@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 from . import _security
 from ._admin_base import AdminBase, NewTopic, _none, _Plans, _R
 from ._bridge import AsyncBridge, bridge_of_loop
+from ._client import AsyncHandleOwner
 from ._security import client_security, security_keywords, SecurityKeywords, takes_security_keywords, Unpack
 from .exceptions import MetadataError, argument_errors
 from .retry import RetryPolicy
@@ -22,7 +23,7 @@ from .retry import RetryPolicy
 __all__ = ["AsyncAdminClient"]
 
 
-class AsyncAdminClient(AdminBase):
+class AsyncAdminClient(AdminBase, AsyncHandleOwner):
     """Cluster administration for asyncio code.
 
     Args:
@@ -249,37 +250,19 @@ class AsyncAdminClient(AdminBase):
 
     # Lifecycle
 
-    def _close_now(self) -> None:
+    # Closing is AdminClient's (AdminBase._destroy: it does not wait), from
+    # any thread or loop; ``async with`` and the finalizer are every async
+    # client's (_client.AsyncHandleOwner).
+
+    def _owned_bridges(self) -> List[AsyncBridge]:
         with self._lock:
             bridge, self._bridge = self._bridge, None
-        try:
-            self._destroy(raise_errors=False)  # as close() of a client closed meanwhile: nothing to report
-        finally:
-            if bridge is not None:
-                try:
-                    bridge.close()
-                except Exception:
-                    pass
+        return [bridge] if bridge is not None else []
 
     async def close(self) -> None:
         """Closes the client; operations still running fail with
         CLIENT_CLOSED. Idempotent."""
-        self._close_now()
+        self._destroy()
 
-    async def __aenter__(self) -> "AsyncAdminClient":
-        try:
-            await self.connect()
-        except BaseException:
-            self._close_now()
-            raise
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self.close()
-
-    def __del__(self) -> None:
-        try:
-            if getattr(self, "_handle", 0):
-                self._close_now()
-        except Exception:
-            pass
+    def _finalize(self) -> None:
+        self._destroy(raise_errors=False)

@@ -22,7 +22,7 @@ from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tu
 from . import _native
 from ._async_poll import AsyncConsumerCalls
 from ._bridge import AsyncBridge, Event
-from ._client import maybe_await
+from ._client import AsyncHandleOwner, maybe_await
 from ._consumer_base import (
     ConsumerBase,
     Events,
@@ -55,7 +55,7 @@ _YIELD_EVERY_S = 0.001
 _monotonic = time.monotonic
 
 
-class AsyncConsumer(AsyncConsumerCalls, ConsumerBase):
+class AsyncConsumer(AsyncConsumerCalls, ConsumerBase, AsyncHandleOwner):
     """An asyncio Kafka consumer.
 
     Arguments as :class:`gofka.Consumer`, plus ``use_ssl`` (TLS: security
@@ -177,13 +177,6 @@ class AsyncConsumer(AsyncConsumerCalls, ConsumerBase):
         current = own_revocation(self, self._opts)
         if current:
             await maybe_await(self._opts.on_revoke(current))
-
-    async def __aenter__(self) -> "AsyncConsumer":
-        await self.connect()
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Commits what was consumed (with auto-commit; messages polled but

@@ -25,7 +25,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Deque, Dict, List, M
 from . import _layouts, _native
 from . import _stats
 from ._bridge import AsyncBridge, Event, EventQueue
-from ._client import check_time
+from ._client import AsyncHandleOwner, check_time
 from ._producer_base import (
     PARTITION_DEFAULT,
     REC_OVERHEAD,
@@ -140,7 +140,7 @@ class _Unit(object):
         self.futures = futures  # the send() futures it resolves (None: send_batch)
 
 
-class AsyncProducer(ProducerBase):
+class AsyncProducer(ProducerBase, AsyncHandleOwner):
     """An asyncio Kafka producer.
 
     Args:
@@ -326,13 +326,6 @@ class AsyncProducer(ProducerBase):
         await self._blocking(_native.lib.gofka_producer_connect, self._timeout_ms)
         self._connected = True
 
-
-    async def __aenter__(self) -> "AsyncProducer":
-        await self.connect()
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        await self.close()
 
     # -- sending ---------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Set
 from . import _native
 from ._async_poll import AsyncConsumerCalls
 from ._bridge import AsyncBridge, Event
+from ._client import Finalized
 from ._consumer_base import check_max_messages, check_poll_timeout
 from ._security import security_keywords, SecurityKeywords, SecuritySettings, takes_security_keywords, Unpack
 from ._share_consumer_base import AckResult, ShareConsumerBase, as_consume_error, parse_ack_results, \
@@ -29,7 +30,7 @@ __all__ = ["AsyncShareConsumer"]
 _LONG_POLL_MS = 5000
 
 
-class AsyncShareConsumer(AsyncConsumerCalls, ShareConsumerBase):
+class AsyncShareConsumer(AsyncConsumerCalls, ShareConsumerBase, Finalized):
     """An asyncio member of a share group: the arguments, modes and rules
     of :class:`gofka.ShareConsumer`; ``poll``, ``commit`` and ``close`` are
     coroutines, ``subscribe`` and ``acknowledge`` plain methods (they never
@@ -68,6 +69,9 @@ class AsyncShareConsumer(AsyncConsumerCalls, ShareConsumerBase):
         arguments = dict(locals(), **security_keywords("AsyncShareConsumer", tls_sasl))
         super().__init__(arguments)
 
+    # Not an AsyncHandleOwner: a share consumer has no connect (its
+    # first poll joins the share group), so ``async with`` only closes on
+    # exit; the finalizer is every client's (Finalized).
     async def __aenter__(self) -> "AsyncShareConsumer":
         return self
 

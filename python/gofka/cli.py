@@ -33,6 +33,8 @@ import sys
 import time
 from typing import Any, BinaryIO, Dict, Iterator, List, Optional, Sequence, TextIO, Tuple
 
+from ._ranges import CHOICES  # plain data: no native library is loaded
+
 __all__ = [
     "main",
     "build_parser",
@@ -725,12 +727,14 @@ def _add_common(p: argparse.ArgumentParser, before_command: bool = False) -> Non
     add(g, "--client-id", help="client id sent to the brokers (default: the client's own)")
     add(g, "--timeout", type=float, default=30.0, metavar="SECONDS",
         help="connection and request timeout in seconds (default: 30)")
-    add(g, "--security-protocol", choices=["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"],
+    # The values are the engine's (core/choices.go via _ranges.CHOICES).
+    add(g, "--security-protocol", choices=list(CHOICES["security.protocol"].values),
         help="security protocol (default: PLAINTEXT, or SSL when --ssl-cafile is given)")
     add(g, "--ssl-cafile", metavar="PEM", help="CA certificates to verify the brokers with")
     add(g, "--ssl-certfile", metavar="PEM", help="client certificate (mutual TLS)")
     add(g, "--ssl-keyfile", metavar="PEM", help="client private key (mutual TLS)")
-    add(g, "--sasl-mechanism", choices=["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"],
+    # Not OAUTHBEARER: the command line has no token provider to give.
+    add(g, "--sasl-mechanism", choices=[m for m in CHOICES["sasl.mechanism"].values if m != "OAUTHBEARER"],
         help="SASL mechanism (password from $GOFKA_SASL_PASSWORD)")
     add(g, "--sasl-username", metavar="USER", help="SASL user name")
     o = p.add_argument_group("output" + (" (also after the command)" if before_command else ""))
@@ -795,9 +799,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-H", "--header", action="append", metavar="NAME=VALUE", help="add a header (repeatable)")
     p.add_argument("-p", "--partition", type=int, default=None,
                    help="partition to send to (default: the partitioner: by key hash, else spread)")
-    p.add_argument("-z", "--compression", choices=["none", "gzip", "snappy", "lz4", "zstd"], default=None,
+    p.add_argument("-z", "--compression", choices=list(CHOICES["compression.type"].values), default=None,
                    help="compression codec (default: none)")
-    p.add_argument("--acks", choices=["all", "0", "1"], default="all", help="acknowledgements (default: all)")
+    p.add_argument("--acks", choices=list(CHOICES["acks"].values), default="all", help="acknowledgements (default: all)")
     p.add_argument("--stats", type=_stats_interval, metavar="SECONDS",
                    help="print a per-partition summary (records/s, queue, round-trip time) on stderr every SECONDS")
     p.add_argument("--batch", type=int, default=10000, metavar="N",

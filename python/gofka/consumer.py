@@ -102,7 +102,10 @@ class Consumer(ConsumerBase, HandleOwner):
     regular expression subscribing to every matching topic),
     ``fetch_min_bytes``, ``fetch_max_bytes``, ``max_partition_fetch_bytes``,
     ``fetch_max_wait_ms``, ``max_poll_records``, ``metadata_max_age_ms``,
-    ``client_rack``, ``on_assign`` / ``on_revoke`` / ``on_lost`` (called
+    ``client_rack``. The names of the enumerated options (and of
+    ``auto_offset_reset``) are those of their Kafka property, in any case
+    (the attributes show the lower-case spelling), as docs/configuration.md
+    lists them. ``on_assign`` / ``on_revoke`` / ``on_lost`` (called
     with a list of TopicPartition, in the polling thread, inside ``poll``;
     with ``on_revoke`` the group waits for your next ``poll`` before it
     takes the partitions, so the callback may commit; lost partitions go to

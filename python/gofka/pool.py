@@ -22,7 +22,7 @@ import asyncio
 import ctypes
 import json
 import weakref
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from . import _native
 from ._bridge import AsyncBridge
@@ -265,28 +265,33 @@ class ConnectionPool(HandleOwner):
         stats: Dict[str, Any] = self._pool_call("stats")  # a JSON object
         return stats
 
+    def _owned_bridges(self) -> List[AsyncBridge]:
+        bridges = getattr(self, "_bridges", None)  # absent when __init__ failed early
+        if bridges is None:
+            return []
+        out = list(bridges.values())
+        bridges.clear()
+        return out
+
     def close(self) -> None:
         """Closes every connection and releases the pool. Clients still
-        using it fail with CLIENT_CLOSED. Idempotent."""
-        h = self._take_handle()  # also ends the OAUTHBEARER refresh
+        using it fail with CLIENT_CLOSED; pending get_connection calls
+        with CLIENT_CLOSED too. Idempotent, from any thread or loop; ``with``
+        and the finalizer close it the same way (_client.HandleOwner)."""
         with self._lock:
             for c in self._leased.values():
                 c._released = True
             self._leased.clear()
-        for bridge in list(getattr(self, "_bridges", {}).values()):
-            try:
-                bridge.close()
-            except Exception:
-                pass
-        if h:
-            err = _native.new_error()
-            _native.lib.gofka_pool_close(h, ctypes.byref(err))
+        self._destroy_handle(_native.lib.gofka_pool_close)  # also ends the OAUTHBEARER refresh
 
+    # The pool is not a client: ``async with`` does not connect (there is
+    # nothing to reach before a get_connection), so it is not an
+    # AsyncHandleOwner; its close does not wait, and serves ``async with``
+    # as it serves ``with``.
     async def __aenter__(self) -> "ConnectionPool":
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
-        await self.close_all()
         self.close()
 
 

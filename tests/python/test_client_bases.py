@@ -31,15 +31,10 @@ CLIENTS: Dict[str, Callable[..., Any]] = {
 
 
 def release(client: Any) -> None:
-    """Closes a client without an event loop (the async ones included)."""
-    if isinstance(client, gofka.AsyncAdminClient):
-        client._close_now()
-    elif isinstance(client, gofka.AsyncProducer):
-        client._close_sync(0.0, quiet=True)
-    elif isinstance(client, gofka.AsyncConsumer):
-        client._close_implicitly("test")
-    else:
-        client.close()
+    """Closes a client without an event loop (the async ones included):
+    the synchronous close every handle owner has for its finalizer
+    (_client.Finalized._finalize)."""
+    client._finalize()
 
 
 @pytest.mark.parametrize("name", sorted(CLIENTS))

@@ -909,3 +909,37 @@ def test_implicit_close_reports_failed_commit(kind: str, when: str) -> None:
     assert "gofka: consumer %s: close failed" % why in err, _out(proc)
     assert "COORDINATOR_NOT_AVAILABLE" in err, _out(proc)
     assert took < 20, took  # timeout=2 s, with slack (a hang check)
+
+
+# -- a failed ``async with`` entry ----------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["async_producer", "async_admin", "async_consumer"])
+def test_failed_async_with_entry_leaves_nothing_open(kind: str) -> None:
+    """``async with`` connects on entry; when that fails, the exit does not
+    run, so the entry itself closes the client (every async client alike,
+    _client.AsyncHandleOwner): the native handle is released and the
+    connect error propagates, within a bound (a hang check)."""
+    nowhere = "127.0.0.1:1"  # nothing listens: connect fails at once
+    client: Any
+    if kind == "async_producer":
+        client = gofka.AsyncProducer(nowhere, timeout=2)
+        close_fn = lambda h, e: _native.lib.gofka_producer_close(h, 0, e)  # noqa: E731
+    elif kind == "async_admin":
+        client = gofka.AsyncAdminClient(nowhere, timeout=2, retry_policy=gofka.RetryPolicy(max_retries=0))
+        close_fn = _native.lib.gofka_admin_close
+    else:
+        client = gofka.AsyncConsumer(nowhere, "g", ["t"], timeout=2)
+        close_fn = lambda h, e: _native.lib.gofka_consumer_close(h, 0, e)  # noqa: E731
+    handle = client._handle
+
+    async def enter() -> None:
+        async with client:
+            pass
+
+    t0 = time.monotonic()
+    with pytest.raises(gofka.ConnectionError):
+        asyncio.run(enter())
+    assert time.monotonic() - t0 < 30
+    assert client.closed
+    assert _handle_released(close_fn, handle)

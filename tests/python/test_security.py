@@ -93,9 +93,9 @@ def test_protocol_derivation() -> None:
 @pytest.mark.parametrize(
     "kwargs, exc, text",
     [
-        ({"sasl_mechanism": "GSSAPI", "use_ssl": True}, ValueError, "unknown sasl_mechanism"),
+        ({"sasl_mechanism": "GSSAPI", "use_ssl": True}, ValueError, "sasl_mechanism must be one of PLAIN, SCRAM-SHA-256"),
         ({"sasl_mechanism": "PLAIN", "sasl_username": "u", "sasl_password": SECRET}, ValueError, "SASL_PLAINTEXT"),
-        ({"security_protocol": "TLS"}, ValueError, "unknown security_protocol"),
+        ({"security_protocol": "TLS"}, ValueError, "security_protocol must be one of PLAINTEXT, SSL"),
         ({"use_ssl": True, "security_protocol": "PLAINTEXT"}, ValueError, "contradicts"),
         ({"ssl_cafile": "/ca.pem"}, ValueError, "needs TLS"),
         ({"ssl_check_hostname": False}, ValueError, "needs TLS"),
@@ -140,7 +140,7 @@ def test_reprs_hide_secrets() -> None:
     finally:
         for c in clients:
             if isinstance(c, gofka.AsyncAdminClient):
-                c._close_now()
+                c._finalize()
             else:
                 c.close()
 

@@ -36,16 +36,10 @@ TLS_SASL = {"use_ssl": True, "ssl_check_hostname": False, "sasl_mechanism": "scr
 
 
 def release(client: Any) -> None:
-    """Closes a client without an event loop (the async ones included)."""
-    close_now = getattr(client, "_close_now", None)
-    if close_now is not None:
-        close_now()
-    elif isinstance(client, gofka.AsyncProducer):
-        client._close_sync(0.0, quiet=True)
-    elif isinstance(client, gofka.AsyncConsumer):
-        client._close_implicitly("test")
-    else:
-        client.close()
+    """Closes a client without an event loop (the async ones included):
+    the synchronous close every handle owner has for its finalizer
+    (_client.Finalized._finalize)."""
+    client._finalize()
 
 
 @pytest.fixture

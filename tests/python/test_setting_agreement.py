@@ -207,3 +207,159 @@ def test_python_and_c_accept_the_same_range(prop: str, value: int) -> None:
     else:
         assert code == _native.ERR_INVALID_ARGUMENT, (code, message)
         assert prop in message
+
+
+# --------------------------------------------------------------------------
+# Every enumerated setting: one row (the engine's table, core/choices.go,
+# which CHOICES in python/gofka/_ranges.py is generated from) for the
+# Python keyword, the C property and (core/choices_test.go) the Go option.
+# --------------------------------------------------------------------------
+
+from gofka._ranges import CHOICES  # noqa: E402
+
+
+def _share_consumer(**kw: Any) -> None:
+    gofka.ShareConsumer(NOWHERE, "g", None, **kw).close()
+
+
+def _sasl_python(v: str) -> Dict[str, Any]:
+    """The Python keywords a sasl_mechanism value needs (a SASL protocol
+    and the mechanism's credentials); none for the empty "no mechanism"."""
+    if not v:
+        return {}
+    kw: Dict[str, Any] = {"security_protocol": "SASL_PLAINTEXT"}
+    if v.upper() == "OAUTHBEARER":
+        kw["sasl_oauth_token_provider"] = lambda: "tok"
+    elif v.upper() in CHOICES["sasl.mechanism"].values:
+        kw.update(sasl_username="u", sasl_password="p")
+    else:  # a wrong value: what a right one would need, so only the name decides
+        kw.update(sasl_username="u", sasl_password="p")
+    return kw
+
+
+def _sasl_props(v: str) -> Dict[str, str]:
+    if not v:
+        return {}
+    props = {"security.protocol": "SASL_PLAINTEXT"}
+    if v.upper() == "OAUTHBEARER":
+        props["sasl.oauthbearer.token"] = "tok"
+    else:
+        props.update({"sasl.username": "u", "sasl.password": "p"})
+    return props
+
+
+def _sasl_protocol_python(v: str) -> Dict[str, Any]:
+    if v.upper().startswith("SASL_"):
+        return {"sasl_mechanism": "PLAIN", "sasl_username": "u", "sasl_password": "p"}
+    return {}
+
+
+def _sasl_protocol_props(v: str) -> Dict[str, str]:
+    if v.upper().startswith("SASL_"):
+        return {"sasl.mechanism": "PLAIN", "sasl.username": "u", "sasl.password": "p"}
+    return {}
+
+
+# property -> (C client kind, Python keyword, Python door: (value, the
+# other keywords) -> None or raises, the other keywords the value needs,
+# the other properties it needs on the C side).
+CHOICE_DOORS: Dict[str, "tuple[str, str, Any, Any, Any]"] = {
+    "acks": ("producer", "acks", _producer, None, None),
+    "compression.type": ("producer", "compression", _producer, None, None),
+    "auto.offset.reset": ("consumer", "auto_offset_reset", _consumer, None, None),
+    "isolation.level": ("consumer", "isolation_level", _consumer, None, None),
+    "group.protocol": ("consumer", "group_protocol", _consumer, None, None),
+    "partition.assignment.strategy": ("consumer", "partition_assignment_strategy", _consumer, None, None),
+    "share.acknowledgement.mode": ("share_consumer", "acknowledgement_mode", _share_consumer, None,
+                                   lambda v: {"group.id": "g"}),
+    "security.protocol": ("producer", "security_protocol", _producer, _sasl_protocol_python, _sasl_protocol_props),
+    "sasl.mechanism": ("producer", "sasl_mechanism", _producer, _sasl_python, _sasl_props),
+}
+
+# The enumerated settings no Python keyword sets as such, and why.
+NOT_PYTHON_CHOICES = {
+    "ssl.endpoint.identification.algorithm": "set from ssl_check_hostname (bool): True is https, False none",
+}
+
+
+def test_every_enumerated_setting_is_covered() -> None:
+    assert sorted(set(CHOICE_DOORS) | set(NOT_PYTHON_CHOICES)) == sorted(CHOICES)
+    assert not set(CHOICE_DOORS) & set(NOT_PYTHON_CHOICES)
+
+
+def _choice_cases() -> "list[tuple[str, str, bool]]":
+    """(property, value, accepted): every accepted spelling (canonical,
+    aliases, another case where any case goes, a list of them), and wrong
+    ones (misspelled; another case where the case matters)."""
+    cases = []
+    for prop in sorted(CHOICE_DOORS):
+        c = CHOICES[prop]
+        good = list(c.values) + list(c.aliases)
+        if c.case != "exact":
+            good += [v[:1].upper() + v[1:].lower() for v in c.values]
+            good += [" %s " % c.values[0]]  # spaces around are ignored, as by the property table
+        if c.is_list:
+            good.append(", ".join(c.values))
+        bad = ["bogus", c.values[0] + "x"]
+        if c.case == "exact":
+            bad += [v.upper() for v in c.values if v.upper() != v]
+        if c.is_list:
+            bad += [c.values[0] + ",bogus", " , "]
+        cases += [(prop, v, True) for v in good] + [(prop, v, False) for v in bad]
+    return cases
+
+
+@pytest.mark.parametrize("prop,value,accepted", _choice_cases(),
+                         ids=["%s=%r" % (c[0], c[1]) for c in _choice_cases()])
+def test_python_and_c_accept_the_same_choices(prop: str, value: str, accepted: bool) -> None:
+    """Each enumerated setting's Python keyword and C property accept
+    exactly the values of its row; a refusal names the keyword (Python) or
+    the property (C) and lists the accepted values."""
+    kind, kw, py_door, py_needs, c_needs = CHOICE_DOORS[prop]
+    c = CHOICES[prop]
+    listed = ", ".join(list(c.values) + [a for a in c.aliases if a])
+    extra = py_needs(value) if py_needs is not None else {}
+    if accepted:
+        py_door(**{kw: value}, **extra)
+    else:
+        with pytest.raises(ValueError) as info:
+            py_door(**{kw: value}, **extra)
+        assert kw in str(info.value) and listed in str(info.value), info.value
+    props = {prop: value}
+    if c_needs is not None:
+        props.update(c_needs(value))
+    code, message = _c_new(kind, props)
+    if accepted:
+        assert code == _native.OK, message
+    else:
+        assert code == _native.ERR_INVALID_ARGUMENT, (code, message)
+        assert prop in message and listed in message, message
+
+
+@pytest.mark.parametrize("value,accepted", [(-1, True), (0, True), (1, True), (2, False), (True, False), (1.0, False)])
+def test_acks_ints_are_the_python_alias_of_their_text(value: Any, accepted: bool) -> None:
+    """acks also takes the ints -1, 0 and 1 (the API's aliases of "-1",
+    "0", "1"); no other int, no bool or float."""
+    if accepted:
+        _producer(acks=value)
+        code, message = _c_new("producer", {"acks": str(value)})
+        assert code == _native.OK, message
+    else:
+        with pytest.raises(ValueError, match="acks must be one of all, 0, 1, -1"):
+            _producer(acks=value)
+
+
+def test_python_case_rule_gives_the_canonical_spelling() -> None:
+    """Where any case goes, the engine is given the canonical spelling (as
+    its property parser makes it): the Python attributes show it too."""
+    c = gofka.Consumer(NOWHERE, None, None, auto_commit=False, auto_offset_reset="EARLIEST",
+                       isolation_level="Read_Committed", partition_assignment_strategy=[" Range", "ROUNDROBIN"])
+    try:
+        assert c.auto_offset_reset == "earliest"
+    finally:
+        c.close()
+    from gofka._security import SecuritySettings
+    s = SecuritySettings(security_protocol="sasl_plaintext", sasl_mechanism="scram-sha-256",
+                         sasl_username="u", sasl_password="p")
+    assert (s.security_protocol, s.sasl_mechanism) == ("SASL_PLAINTEXT", "SCRAM-SHA-256")
+    assert SecuritySettings(sasl_mechanism="").sasl_mechanism is None
