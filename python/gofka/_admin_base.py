@@ -22,7 +22,9 @@ from . import _native, _stats
 from ._bridge import Event
 from ._client import ConnectedFlag, HandleBase, merge_config, validate_brokers, validate_client_id, validate_timeout
 from ._limits import check_string
-from ._security import SecurityOptions
+from ._keywords import KeywordGroup
+from ._security import SECURITY_KEYWORDS, SecurityKeywords, SecurityOptions, client_security
+from ._stats import STATS_KEYWORDS, StatsKeywords
 from .pool import pool_config
 from .retry import RetryPolicy, check_policy
 
@@ -589,6 +591,21 @@ def admin_config(
     return _native.encode_config(cfg), timeout_ms
 
 
+class AdminKeywords(SecurityKeywords, StatsKeywords, total=False):
+    """The keyword-only arguments of AdminClient and AsyncAdminClient
+    (documented on AdminClient), with the TLS/SASL and statistics ones:
+    ``**keywords: Unpack[AdminKeywords]`` in both constructors. Defaults:
+    ADMIN_KEYWORDS."""
+
+    retry_policy: Optional[RetryPolicy]
+    connection_pool: Any
+    config: Optional[Dict[str, Any]]
+
+
+#: AdminKeywords with their defaults (all None but the statistics' interval).
+ADMIN_KEYWORDS: KeywordGroup = KeywordGroup(AdminKeywords, SECURITY_KEYWORDS, STATS_KEYWORDS)
+
+
 class AdminBase(HandleBase, ConnectedFlag):
     """Options, validation, the native handle and the start of every call
     of AdminClient and AsyncAdminClient (their constructors' arguments are
@@ -598,30 +615,23 @@ class AdminBase(HandleBase, ConnectedFlag):
     _kind = "admin client"
     _public_name = "AdminClient"  # for repr
 
-    def __init__(
-        self,
-        brokers: Any,
-        client_id: Any,
-        timeout: Any,
-        security: SecurityOptions,
-        retry_policy: Optional[RetryPolicy],
-        connection_pool: Any,
-        config: Optional[Dict[str, Any]],
-        stats_interval_ms: Any = 0,
-        on_stats: Optional[_stats.StatsCallback] = None,
-    ) -> None:
+    def __init__(self, arguments: Mapping[str, Any]) -> None:
+        """``arguments``: the subclass constructor's ``locals()`` (brokers,
+        client_id, timeout and ADMIN_KEYWORDS with use_ssl, validated
+        here)."""
         super().__init__()
-        self._security = security  # before anything can fail: _take_handle stops its refresh
-        stats_every = _stats.check_stats_options(stats_interval_ms, on_stats)
-        self.brokers = validate_brokers(brokers)
-        self.client_id = validate_client_id(client_id)
-        self.timeout = validate_timeout(timeout)
+        self._security = security = client_security(arguments)  # _take_handle stops its token refresh
+        on_stats = arguments["on_stats"]
+        stats_every = _stats.check_stats_options(arguments["stats_interval_ms"], on_stats)
+        self.brokers = validate_brokers(arguments["brokers"])
+        self.client_id = validate_client_id(arguments["client_id"])
+        self.timeout = validate_timeout(arguments["timeout"])
         self.use_ssl = security.use_ssl
         self.security_protocol = security.security_protocol
-        self.retry_policy = retry_policy
-        self.connection_pool = connection_pool
+        self.retry_policy = retry_policy = arguments["retry_policy"]
+        self.connection_pool = connection_pool = arguments["connection_pool"]
         encoded, self._timeout_ms = admin_config(
-            self.brokers, self.client_id, self.timeout, security, retry_policy, connection_pool, config)
+            self.brokers, self.client_id, self.timeout, security, retry_policy, connection_pool, arguments["config"])
         handle = _native.gofka_handle_t()
         err = _native.new_error()
         _native.check(_native.lib.gofka_admin_new(encoded, byref(handle), byref(err)), err)

@@ -29,7 +29,9 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Named
 from . import _layouts, _native, _stats
 from ._client import (ConnectedFlag, HandleBase, OpenClients, check_setting, check_setting_ms, check_time, merge_config,
                       validate_brokers, validate_client_id, validate_timeout)
-from ._security import SecurityOptions, client_security
+from ._keywords import KeywordGroup
+from ._security import SECURITY_KEYWORDS, SecurityKeywords, SecurityOptions, client_security
+from ._stats import STATS_KEYWORDS, StatsKeywords
 from .exceptions import GofkaError
 from .message import Message
 from .message import speedups as _speedups
@@ -767,6 +769,41 @@ def callback_of(opts: ConsumerOptions, kind: int) -> Optional[Callable[[List[Top
 # --------------------------------------------------------------------------
 # ConsumerBase
 # --------------------------------------------------------------------------
+
+
+class ConsumerKeywords(SecurityKeywords, StatsKeywords, total=False):
+    """The keyword-only arguments Consumer and AsyncConsumer share
+    (documented on Consumer), with the TLS/SASL and statistics ones:
+    ``**keywords: Unpack[ConsumerKeywords]`` in both constructors.
+    ``max_poll_records`` and ``use_ssl`` (positional on AsyncConsumer)
+    stay in each signature. Defaults: CONSUMER_KEYWORDS."""
+
+    group_protocol: str
+    partition_assignment_strategy: Any
+    group_remote_assignor: Optional[str]
+    group_instance_id: Optional[str]
+    isolation_level: str
+    max_poll_interval_ms: int
+    heartbeat_interval_ms: Optional[int]
+    auto_commit_interval_ms: int
+    pattern: Optional[str]
+    fetch_min_bytes: Optional[int]
+    fetch_max_bytes: Optional[int]
+    max_partition_fetch_bytes: Optional[int]
+    fetch_max_wait_ms: Optional[int]
+    metadata_max_age_ms: Optional[int]
+    client_rack: Optional[str]
+    on_assign: Optional[Callable[[List[TopicPartition]], Any]]
+    on_revoke: Optional[Callable[[List[TopicPartition]], Any]]
+    on_lost: Optional[Callable[[List[TopicPartition]], Any]]
+    connection_pool: Any
+    config: Optional[Dict[str, Any]]
+
+
+#: ConsumerKeywords with their defaults (None unless named).
+CONSUMER_KEYWORDS: KeywordGroup = KeywordGroup(
+    ConsumerKeywords, SECURITY_KEYWORDS, STATS_KEYWORDS, group_protocol="classic", isolation_level="read_uncommitted",
+    max_poll_interval_ms=300000, auto_commit_interval_ms=5000)
 
 
 class ConsumerBase(HandleBase, ConnectedFlag):

@@ -22,7 +22,9 @@ from . import _layouts, _native, _stats
 from ._client import (ConnectedFlag, HandleBase, OpenClients, check_setting, check_setting_ms, check_time, merge_config,
                       validate_brokers, validate_client_id, validate_timeout)
 from ._consumer_base import GroupMetadata, as_topic_partition, pack_offsets
-from ._security import SecurityOptions, client_security
+from ._keywords import KeywordGroup
+from ._security import SECURITY_KEYWORDS, SecurityKeywords, SecurityOptions, client_security
+from ._stats import STATS_KEYWORDS, StatsKeywords
 from .exceptions import GofkaError, TransactionFatalError, error_from_code
 from .message import speedups as _speedups
 
@@ -245,6 +247,32 @@ _OPTION_KEYWORDS = ("compression", "acks", "batch_size", "linger_ms", "max_in_fl
                     "retry_policy", "delivery_timeout_ms", "buffer_memory", "max_request_size",
                     "allow_auto_create_topics", "connection_pool", "transactional_id", "transaction_timeout_ms",
                     "config")
+
+
+class ProducerKeywords(SecurityKeywords, StatsKeywords, total=False):
+    """The keyword-only arguments Producer and AsyncProducer share
+    (documented on Producer), with the TLS/SASL and statistics ones:
+    ``**keywords: Unpack[ProducerKeywords]`` in both constructors. Those
+    whose default or type differs between the two (compression,
+    batch_size, linger_ms, max_in_flight, partitioner, use_ssl: positional
+    on AsyncProducer) stay in each signature. Defaults: PRODUCER_KEYWORDS."""
+
+    acks: Union[str, int]
+    enable_idempotence: Optional[bool]
+    retry_policy: Any
+    delivery_timeout_ms: Optional[int]
+    buffer_memory: Optional[int]
+    max_request_size: Optional[int]
+    allow_auto_create_topics: Optional[bool]
+    connection_pool: Any
+    transactional_id: Optional[str]
+    transaction_timeout_ms: Optional[int]
+    config: Optional[Dict[str, Any]]
+    exit_timeout: Optional[float]
+
+
+#: ProducerKeywords with their defaults (None unless named).
+PRODUCER_KEYWORDS: KeywordGroup = KeywordGroup(ProducerKeywords, SECURITY_KEYWORDS, STATS_KEYWORDS, acks="all")
 
 
 def options_from_arguments(arguments: Mapping[str, Any], security: SecurityOptions) -> ProducerOptions:

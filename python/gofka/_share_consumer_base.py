@@ -25,7 +25,8 @@ from . import _native
 from ._client import HandleBase, OpenClients, check_setting, check_setting_ms, merge_config, validate_brokers, \
     validate_client_id, validate_timeout
 from ._consumer_base import parse_poll, read_topic_entries
-from ._security import client_security
+from ._keywords import KeywordGroup
+from ._security import SECURITY_KEYWORDS, SecurityKeywords, client_security
 from .exceptions import ConsumeValueError, GofkaError, error_from_code
 from .message import Message
 
@@ -149,6 +150,24 @@ def check_topics(topics: Any, none_ok: bool = False) -> Optional[List[str]]:
 # process (as for consumers, so that their records are released at once
 # rather than when their locks end).
 _open = OpenClients()
+
+
+class ShareConsumerKeywords(SecurityKeywords, total=False):
+    """The keyword-only arguments of ShareConsumer and AsyncShareConsumer
+    (documented on ShareConsumer), with the TLS/SASL ones: ``**keywords:
+    Unpack[ShareConsumerKeywords]`` in both constructors (``use_ssl``
+    stays in the signatures, as in every client's). Defaults:
+    SHARE_CONSUMER_KEYWORDS."""
+
+    acknowledgement_mode: str
+    max_poll_records: int
+    fetch_max_wait_ms: Optional[int]
+    config: Optional[Dict[str, Any]]
+
+
+#: ShareConsumerKeywords with their defaults (None unless named).
+SHARE_CONSUMER_KEYWORDS: KeywordGroup = KeywordGroup(
+    ShareConsumerKeywords, SECURITY_KEYWORDS, acknowledgement_mode="implicit", max_poll_records=500)
 
 
 class ShareConsumerBase(HandleBase):

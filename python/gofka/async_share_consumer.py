@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any, Callable, Deque, Dict, List, Optional, Set
+from typing import Any, Callable, Deque, List, Optional, Set
 
 from . import _native
 from ._async_poll import AsyncConsumerCalls
 from ._bridge import AsyncBridge, Event
 from ._consumer_base import check_max_messages, check_poll_timeout
-from ._security import security_keywords, SecurityKeywords, SecuritySettings, takes_security_keywords, Unpack
-from ._share_consumer_base import AckResult, ShareConsumerBase, as_consume_error, parse_ack_results, \
-    parse_share_poll
+from ._keywords import Unpack, takes_keywords
+from ._share_consumer_base import (SHARE_CONSUMER_KEYWORDS, AckResult, ShareConsumerBase, ShareConsumerKeywords,
+                                   as_consume_error, parse_ack_results, parse_share_poll)
 from .exceptions import ConsumeError, GofkaError, argument_errors
 from .message import Message
 
@@ -40,7 +40,7 @@ class AsyncShareConsumer(AsyncConsumerCalls, ShareConsumerBase):
 
     _public_name = "AsyncShareConsumer"
 
-    @takes_security_keywords(after="use_ssl")
+    @takes_keywords(SHARE_CONSUMER_KEYWORDS)
     @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
     def __init__(
         self,
@@ -50,12 +50,8 @@ class AsyncShareConsumer(AsyncConsumerCalls, ShareConsumerBase):
         client_id: Optional[str] = None,
         timeout: float = 30,
         *,
-        acknowledgement_mode: str = "implicit",
-        max_poll_records: int = 500,
-        fetch_max_wait_ms: Optional[int] = None,
-        config: Optional[Dict[str, Any]] = None,
         use_ssl: bool = False,
-        **tls_sasl: Unpack[SecurityKeywords],
+        **keywords: Unpack[ShareConsumerKeywords],
     ) -> None:
         self._bridge: Optional[AsyncBridge] = None
         self._buffer: Deque[Message] = deque()
@@ -64,9 +60,8 @@ class AsyncShareConsumer(AsyncConsumerCalls, ShareConsumerBase):
         # them (in the explicit mode it could not run without them).
         self._late_polls: Set["asyncio.Future[Event]"] = set()
         self._late: List[Message] = []
-        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
-        arguments = dict(locals(), **security_keywords("AsyncShareConsumer", tls_sasl))
-        super().__init__(arguments)
+        # the constructor's arguments with the keywords it shares with ShareConsumer (defaults filled in)
+        super().__init__(SHARE_CONSUMER_KEYWORDS.arguments("AsyncShareConsumer", locals(), keywords))
 
     async def __aenter__(self) -> "AsyncShareConsumer":
         return self

@@ -34,9 +34,11 @@ from ._producer_base import (  # noqa: F401  (names of the original module stay 
     DEFAULT_EXIT_TIMEOUT,
     EXIT_TIMEOUT_ENV,
     PARTITION_DEFAULT,
+    PRODUCER_KEYWORDS,
     REC_OVERHEAD,
     Headers,
     ProducerBase,
+    ProducerKeywords,
     ProducerOptions,
     _chunk_records_py,
     _close_at_exit,
@@ -64,7 +66,7 @@ from ._producer_base import (  # noqa: F401  (names of the original module stay 
     txn_offsets_arg,
     unregister_open,
 )
-from ._security import security_keywords, SecurityKeywords, takes_security_keywords, Unpack
+from ._keywords import Unpack, takes_keywords
 from ._consumer_base import GroupMetadata
 from .exceptions import GofkaError, ProduceError, TransactionAbortableError, argument_errors, error_from_code
 from .message import Message
@@ -210,7 +212,7 @@ class Producer(ProducerBase, HandleOwner):
     in a daemon thread of its own; see gofka._stats.
     """
 
-    @takes_security_keywords(after="use_ssl")
+    @takes_keywords(PRODUCER_KEYWORDS)
     @argument_errors(ProduceError)  # invalid arguments: ProduceValueError / ProduceTypeError
     def __init__(
         self,
@@ -219,30 +221,16 @@ class Producer(ProducerBase, HandleOwner):
         timeout: int = 30,
         *,
         compression: Optional[str] = None,
-        acks: Union[str, int] = "all",
         batch_size: Optional[int] = None,
         linger_ms: Optional[float] = None,
         max_in_flight: Optional[int] = None,
-        enable_idempotence: Optional[bool] = None,
-        retry_policy: Any = None,
-        delivery_timeout_ms: Optional[int] = None,
-        buffer_memory: Optional[int] = None,
-        max_request_size: Optional[int] = None,
-        allow_auto_create_topics: Optional[bool] = None,
-        connection_pool: Any = None,
-        transactional_id: Optional[str] = None,
-        transaction_timeout_ms: Optional[int] = None,
         partitioner: Optional[Callable[[Optional[bytes], int, str], int]] = None,
-        config: Optional[Dict[str, Any]] = None,
         use_ssl: bool = False,
-        exit_timeout: Optional[float] = None,
-        stats_interval_ms: float = 0,
-        on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
-        **tls_sasl: Unpack[SecurityKeywords],
+        **keywords: Unpack[ProducerKeywords],
     ) -> None:
         self._queue: Any = None
-        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
-        arguments = dict(locals(), **security_keywords("Producer", tls_sasl))
+        # the constructor's arguments with the keywords it shares with AsyncProducer (defaults filled in)
+        arguments = PRODUCER_KEYWORDS.arguments("Producer", locals(), keywords)
         super().__init__(arguments)  # options, security= or the TLS/SASL keywords: ProducerBase
         # produce()/poll() state: tokens, callbacks and undelivered events.
         self._tokens = itertools.count(1)
@@ -253,7 +241,7 @@ class Producer(ProducerBase, HandleOwner):
         self._batches: Dict[int, List[Any]] = {}  # event token -> its records
         self._wake = threading.Event()
         self._flusher: Optional[threading.Thread] = None
-        self._record_limit = min(max_request_size or (1 << 20), buffer_memory or (32 << 20))
+        self._record_limit = min(self._opts.max_request_size or (1 << 20), self._opts.buffer_memory or (32 << 20))
         # produce() records not yet handed to the library, and produce()
         # itself (C speedups or pure Python, see PendingRecords).
         self._pending = PendingRecords(self, normalize_record, PARTITION_DEFAULT, self._record_limit, _PUSH_RECORDS)

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import time
 from ctypes import byref, c_size_t, c_void_p
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Callable, Iterator, List, Optional
 
 from . import _native
 from ._client import HandleOwner
 from ._consumer_base import check_max_messages, check_poll_timeout
-from ._security import security_keywords, SecurityKeywords, SecuritySettings, takes_security_keywords, Unpack
-from ._share_consumer_base import AckResult, ShareConsumerBase, parse_ack_results
+from ._keywords import Unpack, takes_keywords
+from ._share_consumer_base import (SHARE_CONSUMER_KEYWORDS, AckResult, ShareConsumerBase, ShareConsumerKeywords,
+                                   parse_ack_results)
 from .exceptions import ConsumeError, GofkaError, argument_errors
 from .message import Message
 
@@ -52,7 +53,7 @@ class ShareConsumer(ShareConsumerBase, HandleOwner):
     commits and close run one at a time; acknowledge() from any thread.
     """
 
-    @takes_security_keywords(after="use_ssl")
+    @takes_keywords(SHARE_CONSUMER_KEYWORDS)
     @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
     def __init__(
         self,
@@ -62,16 +63,11 @@ class ShareConsumer(ShareConsumerBase, HandleOwner):
         client_id: Optional[str] = None,
         timeout: float = 30,
         *,
-        acknowledgement_mode: str = "implicit",
-        max_poll_records: int = 500,
-        fetch_max_wait_ms: Optional[int] = None,
-        config: Optional[Dict[str, Any]] = None,
         use_ssl: bool = False,
-        **tls_sasl: Unpack[SecurityKeywords],
+        **keywords: Unpack[ShareConsumerKeywords],
     ) -> None:
-        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
-        arguments = dict(locals(), **security_keywords("ShareConsumer", tls_sasl))
-        super().__init__(arguments)
+        # the constructor's arguments with the keywords it shares with AsyncShareConsumer (defaults filled in)
+        super().__init__(SHARE_CONSUMER_KEYWORDS.arguments("ShareConsumer", locals(), keywords))
 
     def poll(self, max_messages: int = 1, timeout: Optional[float] = 1.0) -> List[Message]:
         """Returns up to ``max_messages`` records, waiting up to
