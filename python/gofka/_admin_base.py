@@ -337,14 +337,15 @@ def _nested(rows: Iterable[Mapping[str, Any]], value: Callable[[Mapping[str, Any
     return out
 
 
-_R = TypeVar("_R")
+ResultT = TypeVar("ResultT")
 
 #: An admin operation: (operation, JSON arguments, converter of the JSON
-#: result into what the method returns, of type _R).
-Plan = Tuple[str, Dict[str, Any], Callable[[Any], _R]]
+#: result into what the method returns, of type ResultT).
+Plan = Tuple[str, Dict[str, Any], Callable[[Any], ResultT]]
 
 
-def _none(_: Any) -> None:
+def no_result(_: Any) -> None:
+    """The converter of the operations whose methods return None."""
     return None
 
 
@@ -352,7 +353,7 @@ def _identity(x: Any) -> Any:
     return x
 
 
-class _Plans(object):
+class AdminPlans(object):
     """Each admin method as (operation, JSON arguments, result converter),
     shared by AdminClient and AsyncAdminClient. Arguments are checked here,
     before any library call."""
@@ -410,19 +411,19 @@ class _Plans(object):
             raise ValueError("new_topics must not be empty")
         if not isinstance(validate_only, bool):
             raise TypeError("validate_only must be bool")
-        return "create_topics", {"topics": topics, "validate_only": validate_only}, _none
+        return "create_topics", {"topics": topics, "validate_only": validate_only}, no_result
 
     @staticmethod
     def create_topic(name: str, num_partitions: int = 1, replication_factor: int = 1, config: Optional[Mapping[str, Any]] = None) -> Plan[None]:
-        return _Plans.create_topics([NewTopic(name, num_partitions, replication_factor, config)])
+        return AdminPlans.create_topics([NewTopic(name, num_partitions, replication_factor, config)])
 
     @staticmethod
     def delete_topics(topics: Sequence[str]) -> Plan[None]:
-        return "delete_topics", {"topics": _names(topics, "topics", _topic)}, _none
+        return "delete_topics", {"topics": _names(topics, "topics", _topic)}, no_result
 
     @staticmethod
     def delete_topic(name: str) -> Plan[None]:
-        return "delete_topics", {"topics": [_topic(name)]}, _none
+        return "delete_topics", {"topics": [_topic(name)]}, no_result
 
     @staticmethod
     def create_partitions(topic_or_totals: Union[str, Mapping[str, int]], total: Optional[int] = None, validate_only: bool = False) -> Plan[None]:
@@ -441,7 +442,7 @@ class _Plans(object):
         checked = {_topic(t): _int("partition total", n, 1, 2 ** 31 - 1) for t, n in totals.items()}
         if not isinstance(validate_only, bool):
             raise TypeError("validate_only must be bool")
-        return "create_partitions", {"totals": checked, "validate_only": validate_only}, _none
+        return "create_partitions", {"totals": checked, "validate_only": validate_only}, no_result
 
     @staticmethod
     def describe_configs(resource_type: str, name: Union[str, int], keys: Optional[Sequence[str]] = None) -> Plan[Dict[str, Dict[str, Any]]]:
@@ -476,7 +477,7 @@ class _Plans(object):
                 ops.append({"name": key, "op": "set", "value": _config_value(key, value)})
         if not isinstance(validate_only, bool):
             raise TypeError("validate_only must be bool")
-        return "alter_configs", {"resource_type": rt, "name": name, "ops": ops, "validate_only": validate_only}, _none
+        return "alter_configs", {"resource_type": rt, "name": name, "ops": ops, "validate_only": validate_only}, no_result
 
     @staticmethod
     def list_consumer_groups() -> Plan[List[Dict[str, Any]]]:
@@ -492,11 +493,11 @@ class _Plans(object):
 
     @staticmethod
     def delete_consumer_groups(group_ids: Sequence[str]) -> Plan[None]:
-        return "delete_groups", {"groups": _names(group_ids, "group_ids", _group)}, _none
+        return "delete_groups", {"groups": _names(group_ids, "group_ids", _group)}, no_result
 
     @staticmethod
     def delete_consumer_group(group_id: str) -> Plan[None]:
-        return "delete_groups", {"groups": [_group(group_id)]}, _none
+        return "delete_groups", {"groups": [_group(group_id)]}, no_result
 
     @staticmethod
     def list_consumer_group_offsets(group_id: str, partitions: Any = None) -> Plan[Dict[str, Dict[int, int]]]:
@@ -508,12 +509,12 @@ class _Plans(object):
 
     @staticmethod
     def alter_consumer_group_offsets(group_id: str, offsets: Mapping[str, Mapping[int, int]]) -> Plan[None]:
-        return "alter_group_offsets", {"group": _group(group_id), "offsets": _offsets_arg(offsets)}, _none
+        return "alter_group_offsets", {"group": _group(group_id), "offsets": _offsets_arg(offsets)}, no_result
 
     @staticmethod
     def delete_consumer_group_offsets(group_id: str, topic: str, partitions: Optional[Sequence[int]] = None) -> Plan[None]:
         args = {"group": _group(group_id), "topic": _topic(topic), "partitions": _partitions(partitions)}
-        return "delete_group_offsets", args, _none
+        return "delete_group_offsets", args, no_result
 
     @staticmethod
     def list_share_groups() -> Plan[List[Dict[str, Any]]]:
@@ -536,11 +537,11 @@ class _Plans(object):
 
     @staticmethod
     def alter_share_group_offsets(group_id: str, offsets: Mapping[str, Mapping[int, int]]) -> Plan[None]:
-        return "alter_share_group_offsets", {"group": _group(group_id), "offsets": _offsets_arg(offsets, "start_offset")}, _none
+        return "alter_share_group_offsets", {"group": _group(group_id), "offsets": _offsets_arg(offsets, "start_offset")}, no_result
 
     @staticmethod
     def delete_share_group_offsets(group_id: str, topics: Sequence[str]) -> Plan[None]:
-        return "delete_share_group_offsets", {"group": _group(group_id), "topics": _names(topics, "topics", _topic)}, _none
+        return "delete_share_group_offsets", {"group": _group(group_id), "topics": _names(topics, "topics", _topic)}, no_result
 
     @staticmethod
     def list_offsets(topic: str, partitions: Optional[Sequence[int]] = None, offset_spec: Any = "latest") -> Plan[Dict[int, int]]:
@@ -610,7 +611,7 @@ class AdminBase(HandleBase, ConnectedFlag):
     """Options, validation, the native handle and the start of every call
     of AdminClient and AsyncAdminClient (their constructors' arguments are
     documented there). Each subclass only waits: ``_run(op, args,
-    convert)`` with a plan of _Plans."""
+    convert)`` with a plan of AdminPlans."""
 
     _kind = "admin client"
     _public_name = "AdminClient"  # for repr
@@ -667,7 +668,7 @@ class AdminBase(HandleBase, ConnectedFlag):
         return start
 
     @staticmethod
-    def _result(ev: Event, convert: Callable[[Any], _R]) -> _R:
+    def _result(ev: Event, convert: Callable[[Any], ResultT]) -> ResultT:
         """The converted JSON result of a completed call."""
         return convert(json.loads(ev.payload.decode("utf-8")))
 

@@ -234,19 +234,19 @@ def parse_poll(buf: bytes) -> Tuple[List[Message], Events]:
     if _speedups is not None:
         msgs, raw = _speedups.parse_poll(buf)
         return msgs, _events(raw) if raw else []
-    return _parse_poll_py(buf)
+    return parse_poll_py(buf)
 
 
 # The sync poll's C fast path (gofka._speedups.consumer_poll); None
 # without the speedups.
-_consumer_poll: Optional[Callable[..., Any]] = _speedups.consumer_poll if _speedups is not None else None
+fast_consumer_poll: Optional[Callable[..., Any]] = _speedups.consumer_poll if _speedups is not None else None
 
 
 def poll_native(owner: HandleBase, max_messages: int, wait_ms: int) -> Tuple[List[Message], Events]:
     """One gofka_consumer_poll of owner's consumer, waiting up to wait_ms
     (0: only what is already prefetched); raises the engine's error."""
-    if _consumer_poll is not None:
-        msgs, raw = _consumer_poll(owner._get(), max_messages, wait_ms)
+    if fast_consumer_poll is not None:
+        msgs, raw = fast_consumer_poll(owner._get(), max_messages, wait_ms)
         if msgs is None:  # raw: the failure's (code, name, message, broker, retriable)
             raise owner._failure_from_fields(*raw)
         return msgs, _events(raw) if raw else []
@@ -263,10 +263,10 @@ def poll_native(owner: HandleBase, max_messages: int, wait_ms: int) -> Tuple[Lis
         raise owner._failure(code, err)
     if not out.value:
         return [], []
-    return _parse_poll_py(_native.take_buffer(out, length))
+    return parse_poll_py(_native.take_buffer(out, length))
 
 
-def _parse_poll_py(buf: bytes) -> Tuple[List[Message], Events]:
+def parse_poll_py(buf: bytes) -> Tuple[List[Message], Events]:
     n_msgs, n_events, n_topics = _HEAD.unpack_from(buf, 0)
     pos = _HEAD.size
     unpack_i32 = _I32.unpack_from

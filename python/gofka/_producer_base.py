@@ -50,7 +50,7 @@ EXIT_TIMEOUT_ENV = "GOFKA_EXIT_TIMEOUT"
 
 # The sync send's C fast path (gofka._speedups.send_wait); None without
 # the speedups.
-_send_wait: Optional[Callable[..., Any]] = _speedups.send_wait if _speedups is not None else None
+fast_send_wait: Optional[Callable[..., Any]] = _speedups.send_wait if _speedups is not None else None
 _RETRY_ATTRS = ("max_retries", "initial_backoff_ms", "max_backoff_ms", "backoff_multiplier", "jitter")
 
 
@@ -419,13 +419,15 @@ _I32 = struct.Struct("<i").pack
 _NULL = _I32(-1)
 _TAIL = struct.Struct("<qi").pack
 _TAIL_NOW = _TAIL(-1, 0)
-_RESULT = struct.Struct(_layouts.BATCH_RESULT_FORMAT)
+#: One record's result in a batch event (gofka.h: code, partition, offset).
+BATCH_RESULT: struct.Struct = struct.Struct(_layouts.BATCH_RESULT_FORMAT)
 # A result without its code: skip to partition, then the fields from
 # partition on (one struct character per field, after the "<").
-_RESULT_PARTITION_OFFSET = struct.Struct(
+RESULT_PARTITION_OFFSET = struct.Struct(
     "<%dx" % _layouts.BATCH_RESULT_PARTITION_OFFSET + _layouts.BATCH_RESULT_FORMAT[2:]
 )
-_U32 = struct.Struct("<I")
+#: A little-endian uint32 (the message lengths of batch events).
+U32 = struct.Struct("<I")
 
 
 def pack_record_list(records: Sequence[Tuple[Optional[bytes], Optional[bytes], int, bytes]]) -> bytes:
@@ -548,12 +550,12 @@ def batch_records(
 def parse_batch_results(payload: bytes, count: int) -> Tuple[List[int], List[int], List[Tuple[int, GofkaError]]]:
     """Decodes a gofka_producer_produce_batch event payload into partitions,
     offsets and (index, error) for the failed records."""
-    size = _RESULT.size * count
+    size = BATCH_RESULT.size * count
     partitions: List[int] = []
     offsets: List[int] = []
     failed_idx: List[Tuple[int, int]] = []
     pos = 0
-    for i, (code, part, off) in enumerate(_RESULT.iter_unpack(payload[:size])):
+    for i, (code, part, off) in enumerate(BATCH_RESULT.iter_unpack(payload[:size])):
         partitions.append(part)
         offsets.append(off)
         if code:
@@ -561,7 +563,7 @@ def parse_batch_results(payload: bytes, count: int) -> Tuple[List[int], List[int
     failures: List[Tuple[int, GofkaError]] = []
     pos = size
     for i, code in failed_idx:
-        (n,) = _U32.unpack_from(payload, pos)
+        (n,) = U32.unpack_from(payload, pos)
         pos += 4
         raw = payload[pos:pos + n]
         pos += n
@@ -574,7 +576,7 @@ def parse_batch_results(payload: bytes, count: int) -> Tuple[List[int], List[int
 def batch_offsets(payload: bytes, count: int) -> Optional[List[int]]:
     """The offsets of a batch event whose records all succeeded (the payload
     is then exactly the results), read at C speed; None when some failed."""
-    if len(payload) != _RESULT.size * count:
+    if len(payload) != BATCH_RESULT.size * count:
         return None
     return memoryview(payload).cast("q")[1::2].tolist()
 
@@ -728,8 +730,8 @@ def _close_at_exit() -> None:
 atexit.register(_close_at_exit)
 
 
-def _chunk_records_py(pend: List[Any], limit: int,
-                      max_records: int = sys.maxsize) -> List[Tuple[bytes, int, List[Any], Optional[List[Any]]]]:
+def chunk_records_py(pend: List[Any], limit: int,
+                     max_records: int = sys.maxsize) -> List[Tuple[bytes, int, List[Any], Optional[List[Any]]]]:
     """Groups records (topic_b, partition, key, value, timestamp_ms,
     packed headers, size, ...) by (topic, partition) in order of first
     appearance (a new set of groups wherever the records switch between
@@ -774,7 +776,7 @@ def _chunk_records_py(pend: List[Any], limit: int,
 
 
 chunk_records: Callable[..., List[Any]] = (
-    _speedups.chunk_records if _speedups is not None else _chunk_records_py)
+    _speedups.chunk_records if _speedups is not None else chunk_records_py)
 
 
 def pack_pending(recs: List[Any]) -> bytes:

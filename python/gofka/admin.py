@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _security
-from ._admin_base import (ADMIN_KEYWORDS, OFFSET_SPECS, RESOURCE_TYPES, AdminBase, AdminKeywords, NewTopic, _none, _Plans,
-                          _R)
+from ._admin_base import (ADMIN_KEYWORDS, OFFSET_SPECS, RESOURCE_TYPES, AdminBase, AdminKeywords, NewTopic, ResultT,
+                          no_result)
+from ._admin_base import AdminPlans as _Plans  # the plans of every method, short
 from ._bridge import call_sliced
 from ._client import HandleOwner
 from ._keywords import Unpack, takes_keywords
@@ -69,7 +70,7 @@ class AdminClient(HandleOwner, AdminBase):
     ) -> None:
         super().__init__(ADMIN_KEYWORDS.arguments("AdminClient", locals(), keywords))  # validated there: AdminBase
 
-    def _run(self, op: str, args: Dict[str, Any], convert: Callable[[Any], _R]) -> _R:
+    def _run(self, op: str, args: Dict[str, Any], convert: Callable[[Any], ResultT]) -> ResultT:
         # Through the event queue rather than the blocking gofka_admin_call,
         # so the wait is sliced and Ctrl-C interrupts it promptly.
         return self._result(call_sliced(self._start(op, args)), convert)
@@ -77,7 +78,7 @@ class AdminClient(HandleOwner, AdminBase):
     def connect(self) -> None:
         """Reaches the cluster now (optional: every method connects on
         demand). Raises ConnectionError when no broker answers."""
-        self._run("list_brokers", {}, _none)
+        self._run("list_brokers", {}, no_result)
         self._connected = True
 
 

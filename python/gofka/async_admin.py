@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _security
-from ._admin_base import ADMIN_KEYWORDS, AdminBase, AdminKeywords, NewTopic, _none, _Plans, _R
+from ._admin_base import ADMIN_KEYWORDS, AdminBase, AdminKeywords, NewTopic, ResultT, no_result
+from ._admin_base import AdminPlans as _Plans  # the plans of every method, short
 from ._bridge import AsyncBridge, bridge_of_loop
 from ._keywords import Unpack, takes_keywords
 from .exceptions import MetadataError, argument_errors
@@ -73,14 +74,14 @@ class AsyncAdminClient(AdminBase):
         self._bridge = bridge = bridge_of_loop(self, self._bridge)
         return bridge
 
-    async def _run(self, op: str, args: Dict[str, Any], convert: Callable[[Any], _R]) -> _R:
+    async def _run(self, op: str, args: Dict[str, Any], convert: Callable[[Any], ResultT]) -> ResultT:
         ev = await self._get_bridge().submit(self._start(op, args))
         return self._result(ev, convert)
 
     async def connect(self) -> None:
         """Reaches the cluster now (optional: every method connects on
         demand). Raises ConnectionError when no broker answers."""
-        await self._run("list_brokers", {}, _none)
+        await self._run("list_brokers", {}, no_result)
         self._connected = True
 
 

@@ -16,17 +16,17 @@ import contextlib
 import ctypes
 import itertools
 import logging
-import struct
 import time
 import weakref
 from collections import deque
 from typing import Any, AsyncIterator, Awaitable, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from . import _layouts, _native
+from . import _native
 from . import _stats
 from ._bridge import AsyncBridge, Event, EventQueue
 from ._client import check_time
 from ._producer_base import (
+    BATCH_RESULT,
     PARTITION_DEFAULT,
     PRODUCER_KEYWORDS,
     REC_OVERHEAD,
@@ -62,9 +62,8 @@ __all__ = ["AsyncProducer"]
 
 _log = logging.getLogger("gofka.producer")
 
-_RESULT = struct.Struct(_layouts.BATCH_RESULT_FORMAT)  # per-record result of a batch event (gofka.h)
-_RESULT_SIZE = _RESULT.size
-_RESULT_ITER = _RESULT.iter_unpack
+_RESULT_SIZE = BATCH_RESULT.size  # per-record result of a batch event (gofka.h)
+_RESULT_ITER = BATCH_RESULT.iter_unpack
 
 # Records and bytes per library call of coalesced sends: large enough to
 # cross the boundary rarely, small enough that the engine starts sending the

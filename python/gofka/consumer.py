@@ -34,8 +34,6 @@ from ._consumer_base import (  # noqa: F401  (the names of the original module s
     GroupMetadata,
     OffsetAndTimestamp,
     TopicPartition,
-    _consumer_poll,
-    _parse_poll_py,
     check_max_messages,
     check_poll_timeout,
     commit_args,

@@ -26,31 +26,29 @@ from typing import Any, Callable, Deque, Dict, Iterator, List, Mapping, Optional
 from . import _layouts, _native
 from ._client import HandleOwner, check_time
 from ._producer_base import (  # noqa: F401  (names of the original module stay importable from here)
-    _INT32_MAX,
-    _RESULT,
-    _RESULT_PARTITION_OFFSET,
-    _U32,
+    BATCH_RESULT,
     COMPRESSION_TYPES,
     DEFAULT_EXIT_TIMEOUT,
     EXIT_TIMEOUT_ENV,
     PARTITION_DEFAULT,
     PRODUCER_KEYWORDS,
     REC_OVERHEAD,
+    RESULT_PARTITION_OFFSET,
+    U32,
     Headers,
     ProducerBase,
     ProducerKeywords,
     ProducerOptions,
-    _chunk_records_py,
-    _close_at_exit,
-    _send_wait,
     batch_offsets,
     batch_records,
     check_messages,
     chunk_records,
+    chunk_records_py,
     abort_after,
     columnar,
     columnar_chunks,
     default_partition,
+    fast_send_wait,
     new_producer_handle,
     optional_value,
     pack_pending,
@@ -395,10 +393,10 @@ class Producer(ProducerBase, HandleOwner):
             token = next(self._tokens)
             ev = None
             while True:
-                if _send_wait is not None:
+                if fast_send_wait is not None:
                     # The produce and the first wait slice in one C call: the
                     # offset, None (produced, still in flight) or a failure.
-                    r = _send_wait(self._get(), q.handle, token, topic_b, part, key, value, packed_headers, ts,
+                    r = fast_send_wait(self._get(), q.handle, token, topic_b, part, key, value, packed_headers, ts,
                                    _native.slice_ms(deadline))
                     if type(r) is int:
                         return r
@@ -497,7 +495,7 @@ class Producer(ProducerBase, HandleOwner):
                 values: List[Any] = list(messages)  # checked by columnar / pack_values
             except TypeError:
                 raise TypeError("messages must be a list of bytes, not %s" % type(messages).__name__) from None
-            if len(values) > _INT32_MAX:
+            if len(values) > _native.INT32_MAX:
                 raise ValueError("too many messages in one batch")
             limit = self._opts.chunk_bytes
             chunks = []
@@ -834,20 +832,20 @@ class Producer(ProducerBase, HandleOwner):
                 else:
                     append([recs, [(code, part, off, payload)], 0, None])
                 continue
-            rsize = _RESULT.size * len(recs)
+            rsize = BATCH_RESULT.size * len(recs)
             if len(payload) == rsize:
                 # No failures (capi's batchDelivery puts a message after
                 # the results for every failed record): serve_entry reads
                 # the results straight from the payload.
                 append([recs, payload, 0, None])
                 continue
-            results = list(_RESULT.iter_unpack(payload[:rsize]))
+            results = list(BATCH_RESULT.iter_unpack(payload[:rsize]))
             if len(payload) > rsize:
                 # Error payloads follow the results, one per failed record.
                 mpos = rsize
                 for j, (rc, rp, ro) in enumerate(results):
                     if rc:
-                        (mn,) = _U32.unpack_from(payload, mpos)
+                        (mn,) = U32.unpack_from(payload, mpos)
                         results[j] = (rc, rp, ro, payload[mpos + 4:mpos + 4 + mn])
                         mpos += 4 + mn
             append([recs, results, 0, None])
@@ -1114,7 +1112,7 @@ class Producer(ProducerBase, HandleOwner):
         self._wake.set()  # the flusher thread sees the closed handle and ends
         err = _native.new_error()
         ms = max(0, int((deadline - time.monotonic()) * 1000))
-        code = _native.lib.gofka_producer_close(handle, min(ms, _INT32_MAX), byref(err))
+        code = _native.lib.gofka_producer_close(handle, min(ms, _native.INT32_MAX), byref(err))
         self._engine_closed = True
         if code not in (_native.OK, _native.ERR_TIMED_OUT):
             raise _native.make_error(code, err)
@@ -1225,16 +1223,16 @@ def _serve_entry_py(entry: List[Any], now: float, result_error: Callable[[Any], 
     position, error] from its position on, advancing the position before
     each call (so an exception from a callback leaves the rest for the next
     poll). results None: every record failed with ``error``; bytes: every
-    record succeeded, the batch event's results as they came (_RESULT.size bytes
+    record succeeded, the batch event's results as they came (BATCH_RESULT.size bytes
     each, gofka.h). Item 7 of a record tuple is its callback, None, or (as
     PendingRecords stores it) an int slot that ``callbacks.take_callback``
     turns into the callback, once per record."""
     recs, results, i, exc = entry
     n = len(recs)
     if isinstance(results, bytes):
-        if len(results) < _RESULT.size * n:
+        if len(results) < BATCH_RESULT.size * n:
             raise ValueError("serve_entry: fewer results than records")
-        results = [(0, part, off) for part, off in _RESULT_PARTITION_OFFSET.iter_unpack(results[:_RESULT.size * n])]
+        results = [(0, part, off) for part, off in RESULT_PARTITION_OFFSET.iter_unpack(results[:BATCH_RESULT.size * n])]
     while i < n:
         rec = recs[i]
         i += 1
@@ -1308,7 +1306,7 @@ class _PyPendingRecords(object):
             partition = -1
         topic_b = self._topics.get(topic) if type(topic) is str else None
         if (topic_b is not None and (value is None or type(value) is bytes) and (key is None or type(key) is bytes)
-                and headers is None and timestamp is None and type(partition) is int and -1 <= partition <= _INT32_MAX):
+                and headers is None and timestamp is None and type(partition) is int and -1 <= partition <= _native.INT32_MAX):
             part, kb, vb, ts, hb = partition, key, value, -1, b""
         else:
             topic_b, part, kb, vb, ts, hb = self._normalize(topic, value, key, partition, headers, timestamp)

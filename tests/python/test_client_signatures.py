@@ -35,6 +35,7 @@ from typing import Any, Dict, List, Optional
 import pytest
 
 import gofka
+from test_client_bases import release  # closes any client without an event loop
 
 NOWHERE = "127.0.0.1:9"  # nothing listens there; constructors do no I/O
 RECORDED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "constructor_signatures.json")
@@ -54,20 +55,6 @@ def current(name: str) -> List[List[Optional[str]]]:
     params = list(inspect.signature(getattr(gofka, name).__init__).parameters.values())[1:]
     return [[p.name, p.kind.name, None if p.default is p.empty else repr(p.default),
              None if p.annotation is p.empty else str(p.annotation)] for p in params]
-
-
-def release(client: Any) -> None:
-    """Closes a client without an event loop (the async ones included)."""
-    if isinstance(client, gofka.AsyncAdminClient):
-        client._close_now()
-    elif isinstance(client, gofka.AsyncProducer):
-        client._close_sync(0.0, quiet=True)
-    elif isinstance(client, gofka.AsyncConsumer):
-        client._close_implicitly("test")
-    elif isinstance(client, gofka.AsyncShareConsumer):
-        client._close_implicitly()
-    else:
-        client.close()
 
 
 def test_the_record_covers_every_client() -> None:
