@@ -16,10 +16,9 @@ from . import _native
 from ._async_poll import AsyncConsumerCalls
 from ._bridge import AsyncBridge, Event
 from ._consumer_base import check_max_messages, check_poll_timeout
-from ._keywords import Unpack, takes_keywords
-from ._share_consumer_base import (SHARE_CONSUMER_KEYWORDS, AckResult, ShareConsumerBase, ShareConsumerKeywords,
-                                   as_consume_error, parse_ack_results, parse_share_poll)
-from .exceptions import ConsumeError, GofkaError, argument_errors
+from ._share_consumer_base import AckResult, ShareConsumerBase, as_consume_error, parse_ack_results, \
+    parse_share_poll
+from .exceptions import GofkaError
 from .message import Message
 
 __all__ = ["AsyncShareConsumer"]
@@ -40,19 +39,8 @@ class AsyncShareConsumer(AsyncConsumerCalls, ShareConsumerBase):
 
     _public_name = "AsyncShareConsumer"
 
-    @takes_keywords(SHARE_CONSUMER_KEYWORDS)
-    @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
-    def __init__(
-        self,
-        brokers: str,
-        group_id: str,
-        topics: Optional[List[str]] = None,
-        client_id: Optional[str] = None,
-        timeout: float = 30,
-        *,
-        use_ssl: bool = False,
-        **keywords: Unpack[ShareConsumerKeywords],
-    ) -> None:
+    def _init_own_state(self) -> None:
+        # (the constructor is ShareConsumerBase's: the twins take the same arguments)
         self._bridge: Optional[AsyncBridge] = None
         self._buffer: Deque[Message] = deque()
         # Polls cancelled while the engine still waited: the records they
@@ -60,8 +48,6 @@ class AsyncShareConsumer(AsyncConsumerCalls, ShareConsumerBase):
         # them (in the explicit mode it could not run without them).
         self._late_polls: Set["asyncio.Future[Event]"] = set()
         self._late: List[Message] = []
-        # the constructor's arguments with the keywords it shares with ShareConsumer (defaults filled in)
-        super().__init__(SHARE_CONSUMER_KEYWORDS.arguments("AsyncShareConsumer", locals(), keywords))
 
     async def __aenter__(self) -> "AsyncShareConsumer":
         return self

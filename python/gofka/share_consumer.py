@@ -17,10 +17,8 @@ from typing import Callable, Iterator, List, Optional
 from . import _native
 from ._client import HandleOwner
 from ._consumer_base import check_max_messages, check_poll_timeout
-from ._keywords import Unpack, takes_keywords
-from ._share_consumer_base import (SHARE_CONSUMER_KEYWORDS, AckResult, ShareConsumerBase, ShareConsumerKeywords,
-                                   parse_ack_results)
-from .exceptions import ConsumeError, GofkaError, argument_errors
+from ._share_consumer_base import AckResult, ShareConsumerBase, parse_ack_results
+from .exceptions import GofkaError
 from .message import Message
 
 __all__ = ["ShareConsumer", "AckResult"]
@@ -52,22 +50,6 @@ class ShareConsumer(ShareConsumerBase, HandleOwner):
     and yields the messages one by one until close(). Thread-safe: polls,
     commits and close run one at a time; acknowledge() from any thread.
     """
-
-    @takes_keywords(SHARE_CONSUMER_KEYWORDS)
-    @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
-    def __init__(
-        self,
-        brokers: str,
-        group_id: str,
-        topics: Optional[List[str]] = None,
-        client_id: Optional[str] = None,
-        timeout: float = 30,
-        *,
-        use_ssl: bool = False,
-        **keywords: Unpack[ShareConsumerKeywords],
-    ) -> None:
-        # the constructor's arguments with the keywords it shares with AsyncShareConsumer (defaults filled in)
-        super().__init__(SHARE_CONSUMER_KEYWORDS.arguments("ShareConsumer", locals(), keywords))
 
     def poll(self, max_messages: int = 1, timeout: Optional[float] = 1.0) -> List[Message]:
         """Returns up to ``max_messages`` records, waiting up to

@@ -149,7 +149,7 @@ def test_each_sync_async_pair_shares_one_base() -> None:
           "_rewind", "__del__", "_close_implicitly")),
         (gofka.AdminClient, gofka.AsyncAdminClient, AdminBase, ("__repr__", "_start")),
         (gofka.ShareConsumer, gofka.AsyncShareConsumer, ShareConsumerBase,
-         ("subscribe", "acknowledge", "__repr__", "__del__", "_close_implicitly")),
+         ("__init__", "subscribe", "acknowledge", "__repr__", "__del__", "_close_implicitly")),
     ):
         assert issubclass(sync, base) and issubclass(asyncio_twin, base)
         assert issubclass(sync, HandleOwner) and issubclass(asyncio_twin, HandleBase)
