@@ -267,6 +267,8 @@ def poll_native(owner: HandleBase, max_messages: int, wait_ms: int) -> Tuple[Lis
 
 
 def parse_poll_py(buf: bytes) -> Tuple[List[Message], Events]:
+    """parse_poll in Python: without the C speedups, and the reference
+    their tests compare with."""
     n_msgs, n_events, n_topics = _HEAD.unpack_from(buf, 0)
     pos = _HEAD.size
     unpack_i32 = _I32.unpack_from
