@@ -71,6 +71,15 @@ def test_signature_is_the_recorded_contract(name: str) -> None:
     assert sorted(p for p in now if p[1] == "KEYWORD_ONLY") == sorted(p for p in before if p[1] == "KEYWORD_ONLY")
 
 
+#: The constructors whose keyword-only listing kept its recorded order.
+ORDER_KEPT = ("AsyncConsumer", "AdminClient", "AsyncAdminClient", "ConnectionPool")
+
+
+@pytest.mark.parametrize("name", ORDER_KEPT)
+def test_listing_order_kept_where_the_group_matched_it(name: str) -> None:
+    assert current(name) == recorded()[name]
+
+
 @pytest.mark.parametrize("name", sorted(recorded()))
 def test_every_recorded_parameter_is_accepted_as_recorded(name: str) -> None:
     """Positional ones passed positionally, keyword-only ones by keyword,
