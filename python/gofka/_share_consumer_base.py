@@ -195,9 +195,9 @@ class ShareConsumerBase(HandleBase):
     ) -> None:
         """The constructor of both share consumers (the twins take the same
         arguments: see ShareConsumer)."""
+        self._init_own_state()
         # the arguments with every keyword of the group (defaults filled in)
         arguments = SHARE_CONSUMER_KEYWORDS.arguments(self._public_name, locals(), keywords)
-        self._init_own_state()
         super().__init__()
         self._security = security = client_security(arguments)
         opts = ShareConsumerOptions(dict(arguments, _security=security))
