@@ -22,7 +22,9 @@ from . import _native, _stats
 from ._bridge import Event
 from ._client import ConnectedFlag, HandleBase, merge_config, validate_brokers, validate_client_id, validate_timeout
 from ._limits import check_string
-from ._security import SecurityOptions
+from ._keywords import KeywordGroup
+from ._security import SECURITY_KEYWORDS, SecurityKeywords, SecurityOptions, client_security
+from ._stats import STATS_KEYWORDS, StatsKeywords
 from .pool import pool_config
 from .retry import RetryPolicy, check_policy
 
@@ -335,14 +337,15 @@ def _nested(rows: Iterable[Mapping[str, Any]], value: Callable[[Mapping[str, Any
     return out
 
 
-_R = TypeVar("_R")
+ResultT = TypeVar("ResultT")
 
 #: An admin operation: (operation, JSON arguments, converter of the JSON
-#: result into what the method returns, of type _R).
-Plan = Tuple[str, Dict[str, Any], Callable[[Any], _R]]
+#: result into what the method returns, of type ResultT).
+Plan = Tuple[str, Dict[str, Any], Callable[[Any], ResultT]]
 
 
-def _none(_: Any) -> None:
+def no_result(_: Any) -> None:
+    """The converter of the operations whose methods return None."""
     return None
 
 
@@ -350,7 +353,7 @@ def _identity(x: Any) -> Any:
     return x
 
 
-class _Plans(object):
+class AdminPlans(object):
     """Each admin method as (operation, JSON arguments, result converter),
     shared by AdminClient and AsyncAdminClient. Arguments are checked here,
     before any library call."""
@@ -408,19 +411,19 @@ class _Plans(object):
             raise ValueError("new_topics must not be empty")
         if not isinstance(validate_only, bool):
             raise TypeError("validate_only must be bool")
-        return "create_topics", {"topics": topics, "validate_only": validate_only}, _none
+        return "create_topics", {"topics": topics, "validate_only": validate_only}, no_result
 
     @staticmethod
     def create_topic(name: str, num_partitions: int = 1, replication_factor: int = 1, config: Optional[Mapping[str, Any]] = None) -> Plan[None]:
-        return _Plans.create_topics([NewTopic(name, num_partitions, replication_factor, config)])
+        return AdminPlans.create_topics([NewTopic(name, num_partitions, replication_factor, config)])
 
     @staticmethod
     def delete_topics(topics: Sequence[str]) -> Plan[None]:
-        return "delete_topics", {"topics": _names(topics, "topics", _topic)}, _none
+        return "delete_topics", {"topics": _names(topics, "topics", _topic)}, no_result
 
     @staticmethod
     def delete_topic(name: str) -> Plan[None]:
-        return "delete_topics", {"topics": [_topic(name)]}, _none
+        return "delete_topics", {"topics": [_topic(name)]}, no_result
 
     @staticmethod
     def create_partitions(topic_or_totals: Union[str, Mapping[str, int]], total: Optional[int] = None, validate_only: bool = False) -> Plan[None]:
@@ -439,7 +442,7 @@ class _Plans(object):
         checked = {_topic(t): _int("partition total", n, 1, 2 ** 31 - 1) for t, n in totals.items()}
         if not isinstance(validate_only, bool):
             raise TypeError("validate_only must be bool")
-        return "create_partitions", {"totals": checked, "validate_only": validate_only}, _none
+        return "create_partitions", {"totals": checked, "validate_only": validate_only}, no_result
 
     @staticmethod
     def describe_configs(resource_type: str, name: Union[str, int], keys: Optional[Sequence[str]] = None) -> Plan[Dict[str, Dict[str, Any]]]:
@@ -474,7 +477,7 @@ class _Plans(object):
                 ops.append({"name": key, "op": "set", "value": _config_value(key, value)})
         if not isinstance(validate_only, bool):
             raise TypeError("validate_only must be bool")
-        return "alter_configs", {"resource_type": rt, "name": name, "ops": ops, "validate_only": validate_only}, _none
+        return "alter_configs", {"resource_type": rt, "name": name, "ops": ops, "validate_only": validate_only}, no_result
 
     @staticmethod
     def list_consumer_groups() -> Plan[List[Dict[str, Any]]]:
@@ -490,11 +493,11 @@ class _Plans(object):
 
     @staticmethod
     def delete_consumer_groups(group_ids: Sequence[str]) -> Plan[None]:
-        return "delete_groups", {"groups": _names(group_ids, "group_ids", _group)}, _none
+        return "delete_groups", {"groups": _names(group_ids, "group_ids", _group)}, no_result
 
     @staticmethod
     def delete_consumer_group(group_id: str) -> Plan[None]:
-        return "delete_groups", {"groups": [_group(group_id)]}, _none
+        return "delete_groups", {"groups": [_group(group_id)]}, no_result
 
     @staticmethod
     def list_consumer_group_offsets(group_id: str, partitions: Any = None) -> Plan[Dict[str, Dict[int, int]]]:
@@ -506,12 +509,12 @@ class _Plans(object):
 
     @staticmethod
     def alter_consumer_group_offsets(group_id: str, offsets: Mapping[str, Mapping[int, int]]) -> Plan[None]:
-        return "alter_group_offsets", {"group": _group(group_id), "offsets": _offsets_arg(offsets)}, _none
+        return "alter_group_offsets", {"group": _group(group_id), "offsets": _offsets_arg(offsets)}, no_result
 
     @staticmethod
     def delete_consumer_group_offsets(group_id: str, topic: str, partitions: Optional[Sequence[int]] = None) -> Plan[None]:
         args = {"group": _group(group_id), "topic": _topic(topic), "partitions": _partitions(partitions)}
-        return "delete_group_offsets", args, _none
+        return "delete_group_offsets", args, no_result
 
     @staticmethod
     def list_share_groups() -> Plan[List[Dict[str, Any]]]:
@@ -534,11 +537,11 @@ class _Plans(object):
 
     @staticmethod
     def alter_share_group_offsets(group_id: str, offsets: Mapping[str, Mapping[int, int]]) -> Plan[None]:
-        return "alter_share_group_offsets", {"group": _group(group_id), "offsets": _offsets_arg(offsets, "start_offset")}, _none
+        return "alter_share_group_offsets", {"group": _group(group_id), "offsets": _offsets_arg(offsets, "start_offset")}, no_result
 
     @staticmethod
     def delete_share_group_offsets(group_id: str, topics: Sequence[str]) -> Plan[None]:
-        return "delete_share_group_offsets", {"group": _group(group_id), "topics": _names(topics, "topics", _topic)}, _none
+        return "delete_share_group_offsets", {"group": _group(group_id), "topics": _names(topics, "topics", _topic)}, no_result
 
     @staticmethod
     def list_offsets(topic: str, partitions: Optional[Sequence[int]] = None, offset_spec: Any = "latest") -> Plan[Dict[int, int]]:
@@ -589,39 +592,47 @@ def admin_config(
     return _native.encode_config(cfg), timeout_ms
 
 
+class AdminKeywords(SecurityKeywords, StatsKeywords, total=False):
+    """The keyword-only arguments of AdminClient and AsyncAdminClient
+    (documented on AdminClient), with the TLS/SASL and statistics ones:
+    ``**keywords: Unpack[AdminKeywords]`` in both constructors. Defaults:
+    ADMIN_KEYWORDS."""
+
+    retry_policy: Optional[RetryPolicy]
+    connection_pool: Any
+    config: Optional[Dict[str, Any]]
+
+
+#: AdminKeywords with their defaults (all None but the statistics' interval).
+ADMIN_KEYWORDS: KeywordGroup = KeywordGroup(AdminKeywords, SECURITY_KEYWORDS, STATS_KEYWORDS)
+
+
 class AdminBase(HandleBase, ConnectedFlag):
     """Options, validation, the native handle and the start of every call
     of AdminClient and AsyncAdminClient (their constructors' arguments are
     documented there). Each subclass only waits: ``_run(op, args,
-    convert)`` with a plan of _Plans."""
+    convert)`` with a plan of AdminPlans."""
 
     _kind = "admin client"
     _public_name = "AdminClient"  # for repr
 
-    def __init__(
-        self,
-        brokers: Any,
-        client_id: Any,
-        timeout: Any,
-        security: SecurityOptions,
-        retry_policy: Optional[RetryPolicy],
-        connection_pool: Any,
-        config: Optional[Dict[str, Any]],
-        stats_interval_ms: Any = 0,
-        on_stats: Optional[_stats.StatsCallback] = None,
-    ) -> None:
+    def __init__(self, arguments: Mapping[str, Any]) -> None:
+        """``arguments``: the subclass constructor's ``locals()`` (brokers,
+        client_id, timeout and ADMIN_KEYWORDS with use_ssl, validated
+        here)."""
         super().__init__()
-        self._security = security  # before anything can fail: _take_handle stops its refresh
-        stats_every = _stats.check_stats_options(stats_interval_ms, on_stats)
-        self.brokers = validate_brokers(brokers)
-        self.client_id = validate_client_id(client_id)
-        self.timeout = validate_timeout(timeout)
+        self._security = security = client_security(arguments)  # _take_handle stops its token refresh
+        on_stats = arguments["on_stats"]
+        stats_every = _stats.check_stats_options(arguments["stats_interval_ms"], on_stats)
+        self.brokers = validate_brokers(arguments["brokers"])
+        self.client_id = validate_client_id(arguments["client_id"])
+        self.timeout = validate_timeout(arguments["timeout"])
         self.use_ssl = security.use_ssl
         self.security_protocol = security.security_protocol
-        self.retry_policy = retry_policy
-        self.connection_pool = connection_pool
+        self.retry_policy = retry_policy = arguments["retry_policy"]
+        self.connection_pool = connection_pool = arguments["connection_pool"]
         encoded, self._timeout_ms = admin_config(
-            self.brokers, self.client_id, self.timeout, security, retry_policy, connection_pool, config)
+            self.brokers, self.client_id, self.timeout, security, retry_policy, connection_pool, arguments["config"])
         handle = _native.gofka_handle_t()
         err = _native.new_error()
         _native.check(_native.lib.gofka_admin_new(encoded, byref(handle), byref(err)), err)
@@ -657,7 +668,7 @@ class AdminBase(HandleBase, ConnectedFlag):
         return start
 
     @staticmethod
-    def _result(ev: Event, convert: Callable[[Any], _R]) -> _R:
+    def _result(ev: Event, convert: Callable[[Any], ResultT]) -> ResultT:
         """The converted JSON result of a completed call."""
         return convert(json.loads(ev.payload.decode("utf-8")))
 

@@ -29,8 +29,10 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Named
 from . import _layouts, _native, _stats
 from ._client import (ConnectedFlag, HandleBase, OpenClients, check_choice, check_setting, check_setting_ms, check_time,
                       merge_config, validate_brokers, validate_client_id, validate_timeout)
+from ._keywords import KeywordGroup
 from ._ranges import CHOICES
-from ._security import SecurityOptions, client_security
+from ._security import SECURITY_KEYWORDS, SecurityKeywords, SecurityOptions, client_security
+from ._stats import STATS_KEYWORDS, StatsKeywords
 from .exceptions import GofkaError
 from .message import Message
 from .message import speedups as _speedups
@@ -235,19 +237,19 @@ def parse_poll(buf: bytes) -> Tuple[List[Message], Events]:
     if _speedups is not None:
         msgs, raw = _speedups.parse_poll(buf)
         return msgs, _events(raw) if raw else []
-    return _parse_poll_py(buf)
+    return parse_poll_py(buf)
 
 
 # The sync poll's C fast path (gofka._speedups.consumer_poll); None
 # without the speedups.
-_consumer_poll: Optional[Callable[..., Any]] = _speedups.consumer_poll if _speedups is not None else None
+fast_consumer_poll: Optional[Callable[..., Any]] = _speedups.consumer_poll if _speedups is not None else None
 
 
 def poll_native(owner: HandleBase, max_messages: int, wait_ms: int) -> Tuple[List[Message], Events]:
     """One gofka_consumer_poll of owner's consumer, waiting up to wait_ms
     (0: only what is already prefetched); raises the engine's error."""
-    if _consumer_poll is not None:
-        msgs, raw = _consumer_poll(owner._get(), max_messages, wait_ms)
+    if fast_consumer_poll is not None:
+        msgs, raw = fast_consumer_poll(owner._get(), max_messages, wait_ms)
         if msgs is None:  # raw: the failure's (code, name, message, broker, retriable)
             raise owner._failure_from_fields(*raw)
         return msgs, _events(raw) if raw else []
@@ -264,10 +266,12 @@ def poll_native(owner: HandleBase, max_messages: int, wait_ms: int) -> Tuple[Lis
         raise owner._failure(code, err)
     if not out.value:
         return [], []
-    return _parse_poll_py(_native.take_buffer(out, length))
+    return parse_poll_py(_native.take_buffer(out, length))
 
 
-def _parse_poll_py(buf: bytes) -> Tuple[List[Message], Events]:
+def parse_poll_py(buf: bytes) -> Tuple[List[Message], Events]:
+    """parse_poll in Python: without the C speedups, and the reference
+    their tests compare with."""
     n_msgs, n_events, n_topics = _HEAD.unpack_from(buf, 0)
     pos = _HEAD.size
     unpack_i32 = _I32.unpack_from
@@ -757,6 +761,41 @@ def callback_of(opts: ConsumerOptions, kind: int) -> Optional[Callable[[List[Top
 # --------------------------------------------------------------------------
 # ConsumerBase
 # --------------------------------------------------------------------------
+
+
+class ConsumerKeywords(SecurityKeywords, StatsKeywords, total=False):
+    """The keyword-only arguments Consumer and AsyncConsumer share
+    (documented on Consumer), with the TLS/SASL and statistics ones:
+    ``**keywords: Unpack[ConsumerKeywords]`` in both constructors.
+    ``max_poll_records`` and ``use_ssl`` (positional on AsyncConsumer)
+    stay in each signature. Defaults: CONSUMER_KEYWORDS."""
+
+    group_protocol: str
+    partition_assignment_strategy: Any
+    group_remote_assignor: Optional[str]
+    group_instance_id: Optional[str]
+    isolation_level: str
+    max_poll_interval_ms: int
+    heartbeat_interval_ms: Optional[int]
+    auto_commit_interval_ms: int
+    pattern: Optional[str]
+    fetch_min_bytes: Optional[int]
+    fetch_max_bytes: Optional[int]
+    max_partition_fetch_bytes: Optional[int]
+    fetch_max_wait_ms: Optional[int]
+    metadata_max_age_ms: Optional[int]
+    client_rack: Optional[str]
+    on_assign: Optional[Callable[[List[TopicPartition]], Any]]
+    on_revoke: Optional[Callable[[List[TopicPartition]], Any]]
+    on_lost: Optional[Callable[[List[TopicPartition]], Any]]
+    connection_pool: Any
+    config: Optional[Dict[str, Any]]
+
+
+#: ConsumerKeywords with their defaults (None unless named).
+CONSUMER_KEYWORDS: KeywordGroup = KeywordGroup(
+    ConsumerKeywords, SECURITY_KEYWORDS, STATS_KEYWORDS, group_protocol="classic", isolation_level="read_uncommitted",
+    max_poll_interval_ms=300000, auto_commit_interval_ms=5000)
 
 
 class ConsumerBase(HandleBase, ConnectedFlag):

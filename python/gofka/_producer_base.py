@@ -22,8 +22,10 @@ from . import _layouts, _native, _stats
 from ._client import (ConnectedFlag, HandleBase, OpenClients, check_choice, check_setting, check_setting_ms, check_time,
                       choice_rule, merge_config, validate_brokers, validate_client_id, validate_timeout)
 from ._consumer_base import GroupMetadata, as_topic_partition, pack_offsets
+from ._keywords import KeywordGroup
 from ._ranges import CHOICES
-from ._security import SecurityOptions, client_security
+from ._security import SECURITY_KEYWORDS, SecurityKeywords, SecurityOptions, client_security
+from ._stats import STATS_KEYWORDS, StatsKeywords
 from .exceptions import GofkaError, TransactionFatalError, error_from_code
 from .message import speedups as _speedups
 
@@ -48,7 +50,7 @@ EXIT_TIMEOUT_ENV = "GOFKA_EXIT_TIMEOUT"
 
 # The sync send's C fast path (gofka._speedups.send_wait); None without
 # the speedups.
-_send_wait: Optional[Callable[..., Any]] = _speedups.send_wait if _speedups is not None else None
+fast_send_wait: Optional[Callable[..., Any]] = _speedups.send_wait if _speedups is not None else None
 _RETRY_ATTRS = ("max_retries", "initial_backoff_ms", "max_backoff_ms", "backoff_multiplier", "jitter")
 
 
@@ -250,6 +252,32 @@ _OPTION_KEYWORDS = ("compression", "acks", "batch_size", "linger_ms", "max_in_fl
                     "config")
 
 
+class ProducerKeywords(SecurityKeywords, StatsKeywords, total=False):
+    """The keyword-only arguments Producer and AsyncProducer share
+    (documented on Producer), with the TLS/SASL and statistics ones:
+    ``**keywords: Unpack[ProducerKeywords]`` in both constructors. Those
+    whose default or type differs between the two (compression,
+    batch_size, linger_ms, max_in_flight, partitioner, use_ssl: positional
+    on AsyncProducer) stay in each signature. Defaults: PRODUCER_KEYWORDS."""
+
+    acks: Union[str, int]
+    enable_idempotence: Optional[bool]
+    retry_policy: Any
+    delivery_timeout_ms: Optional[int]
+    buffer_memory: Optional[int]
+    max_request_size: Optional[int]
+    allow_auto_create_topics: Optional[bool]
+    connection_pool: Any
+    transactional_id: Optional[str]
+    transaction_timeout_ms: Optional[int]
+    config: Optional[Dict[str, Any]]
+    exit_timeout: Optional[float]
+
+
+#: ProducerKeywords with their defaults (None unless named).
+PRODUCER_KEYWORDS: KeywordGroup = KeywordGroup(ProducerKeywords, SECURITY_KEYWORDS, STATS_KEYWORDS, acks="all")
+
+
 def options_from_arguments(arguments: Mapping[str, Any], security: SecurityOptions) -> ProducerOptions:
     """The options of a producer constructor's arguments (its ``locals()``:
     Producer and AsyncProducer take the same names)."""
@@ -394,13 +422,15 @@ _I32 = struct.Struct("<i").pack
 _NULL = _I32(-1)
 _TAIL = struct.Struct("<qi").pack
 _TAIL_NOW = _TAIL(-1, 0)
-_RESULT = struct.Struct(_layouts.BATCH_RESULT_FORMAT)
+#: One record's result in a batch event (gofka.h: code, partition, offset).
+BATCH_RESULT: struct.Struct = struct.Struct(_layouts.BATCH_RESULT_FORMAT)
 # A result without its code: skip to partition, then the fields from
 # partition on (one struct character per field, after the "<").
-_RESULT_PARTITION_OFFSET = struct.Struct(
+RESULT_PARTITION_OFFSET = struct.Struct(
     "<%dx" % _layouts.BATCH_RESULT_PARTITION_OFFSET + _layouts.BATCH_RESULT_FORMAT[2:]
 )
-_U32 = struct.Struct("<I")
+#: A little-endian uint32 (the message lengths of batch events).
+U32 = struct.Struct("<I")
 
 
 def pack_record_list(records: Sequence[Tuple[Optional[bytes], Optional[bytes], int, bytes]]) -> bytes:
@@ -523,12 +553,12 @@ def batch_records(
 def parse_batch_results(payload: bytes, count: int) -> Tuple[List[int], List[int], List[Tuple[int, GofkaError]]]:
     """Decodes a gofka_producer_produce_batch event payload into partitions,
     offsets and (index, error) for the failed records."""
-    size = _RESULT.size * count
+    size = BATCH_RESULT.size * count
     partitions: List[int] = []
     offsets: List[int] = []
     failed_idx: List[Tuple[int, int]] = []
     pos = 0
-    for i, (code, part, off) in enumerate(_RESULT.iter_unpack(payload[:size])):
+    for i, (code, part, off) in enumerate(BATCH_RESULT.iter_unpack(payload[:size])):
         partitions.append(part)
         offsets.append(off)
         if code:
@@ -536,7 +566,7 @@ def parse_batch_results(payload: bytes, count: int) -> Tuple[List[int], List[int
     failures: List[Tuple[int, GofkaError]] = []
     pos = size
     for i, code in failed_idx:
-        (n,) = _U32.unpack_from(payload, pos)
+        (n,) = U32.unpack_from(payload, pos)
         pos += 4
         raw = payload[pos:pos + n]
         pos += n
@@ -549,7 +579,7 @@ def parse_batch_results(payload: bytes, count: int) -> Tuple[List[int], List[int
 def batch_offsets(payload: bytes, count: int) -> Optional[List[int]]:
     """The offsets of a batch event whose records all succeeded (the payload
     is then exactly the results), read at C speed; None when some failed."""
-    if len(payload) != _RESULT.size * count:
+    if len(payload) != BATCH_RESULT.size * count:
         return None
     return memoryview(payload).cast("q")[1::2].tolist()
 
@@ -703,8 +733,8 @@ def _close_at_exit() -> None:
 atexit.register(_close_at_exit)
 
 
-def _chunk_records_py(pend: List[Any], limit: int,
-                      max_records: int = sys.maxsize) -> List[Tuple[bytes, int, List[Any], Optional[List[Any]]]]:
+def chunk_records_py(pend: List[Any], limit: int,
+                     max_records: int = sys.maxsize) -> List[Tuple[bytes, int, List[Any], Optional[List[Any]]]]:
     """Groups records (topic_b, partition, key, value, timestamp_ms,
     packed headers, size, ...) by (topic, partition) in order of first
     appearance (a new set of groups wherever the records switch between
@@ -749,7 +779,7 @@ def _chunk_records_py(pend: List[Any], limit: int,
 
 
 chunk_records: Callable[..., List[Any]] = (
-    _speedups.chunk_records if _speedups is not None else _chunk_records_py)
+    _speedups.chunk_records if _speedups is not None else chunk_records_py)
 
 
 def pack_pending(recs: List[Any]) -> bytes:

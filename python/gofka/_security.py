@@ -46,33 +46,15 @@ import inspect
 import json
 import logging
 import os
-import sys
 import threading
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple, TypedDict, TypeVar
-
-# Unpack (PEP 692) types the constructors' ``**tls_sasl``. Type checkers
-# take typing_extensions' (mypy ships it); at run time it is typing's
-# (3.11+), typing_extensions' where installed, or a stand-in, so that
-# typing.get_type_hints() still evaluates the constructors' annotations
-# (to the TypedDict) without a runtime dependency.
-if TYPE_CHECKING:
-    from typing_extensions import Unpack as Unpack
-elif sys.version_info >= (3, 11):
-    from typing import Unpack
-else:
-    try:
-        from typing_extensions import Unpack
-    except ImportError:
-
-        class Unpack:
-            def __class_getitem__(cls, item: Any) -> Any:
-                return item
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypedDict
 
 from . import _native
 from ._client import check_choice
+from ._keywords import KeywordGroup
 from ._ranges import CHOICES
 
 __all__ = ["SecuritySettings", "SecurityOptions", "SECURITY_PROTOCOLS", "SASL_MECHANISMS"]
@@ -648,9 +630,10 @@ def client_security(arguments: Mapping[str, Any]) -> SecurityOptions:
 class SecurityKeywords(TypedDict, total=False):
     """The TLS/SASL keywords every client constructor takes after
     ``use_ssl`` (which each constructor spells, some positionally), and
-    ``security=``: declared here once, taken as ``**tls_sasl:
-    Unpack[SecurityKeywords]`` so mypy checks their names and types in
-    user code. Defaults: SECURITY_ARGUMENTS (and None for security)."""
+    ``security=``: declared here once, part of each client kind's keyword
+    group (gofka._keywords), so mypy checks their names and types in user
+    code. Defaults: SECURITY_KEYWORDS (SECURITY_ARGUMENTS', None for
+    security)."""
 
     ssl_cafile: Optional[str]
     ssl_certfile: Optional[str]
@@ -666,37 +649,4 @@ class SecurityKeywords(TypedDict, total=False):
 
 
 #: SecurityKeywords with their defaults, in the order of the signatures.
-SECURITY_KEYWORDS: Tuple[Tuple[str, Any], ...] = SECURITY_ARGUMENTS[1:] + (("security", None),)
-
-_Init = TypeVar("_Init", bound=Callable[..., None])
-
-
-def security_keywords(client: str, given: Mapping[str, Any]) -> Dict[str, Any]:
-    """Every SecurityKeywords name of a constructor's ``**tls_sasl``, the
-    default where not given. Any other name is the TypeError a signature
-    raises (a misspelt keyword is never ignored)."""
-    known = dict(SECURITY_KEYWORDS)
-    for name in given:
-        if name not in known:
-            raise TypeError("%s.__init__() got an unexpected keyword argument '%s'" % (client, name))
-    return {name: given.get(name, default) for name, default in SECURITY_KEYWORDS}
-
-
-def takes_security_keywords(after: str) -> Callable[[_Init], _Init]:
-    """Decorates a constructor taking ``**tls_sasl: Unpack[SecurityKeywords]``
-    (outermost, above argument_errors): its ``__signature__`` lists the
-    SecurityKeywords, keyword-only with their defaults, after parameter
-    ``after``, so inspect.signature / help() show every parameter."""
-
-    def decorate(init: _Init) -> _Init:
-        sig = inspect.signature(init)
-        params = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
-        at = [p.name for p in params].index(after) + 1
-        hints = SecurityKeywords.__annotations__
-        group = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                                   annotation=getattr(hints[name], "__forward_arg__", hints[name]))
-                 for name, default in SECURITY_KEYWORDS]
-        setattr(init, "__signature__", sig.replace(parameters=params[:at] + group + params[at:]))
-        return init
-
-    return decorate
+SECURITY_KEYWORDS: KeywordGroup = KeywordGroup(SecurityKeywords, **dict(SECURITY_ARGUMENTS[1:]))

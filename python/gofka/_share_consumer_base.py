@@ -25,9 +25,10 @@ from . import _native
 from ._client import HandleBase, OpenClients, check_choice, check_setting, check_setting_ms, merge_config, validate_brokers, \
     validate_client_id, validate_timeout
 from ._consumer_base import parse_poll, read_topic_entries
+from ._keywords import KeywordGroup, Unpack, takes_keywords
 from ._ranges import CHOICES
-from ._security import client_security
-from .exceptions import ConsumeValueError, GofkaError, error_from_code
+from ._security import SECURITY_KEYWORDS, SecurityKeywords, client_security
+from .exceptions import ConsumeError, ConsumeValueError, GofkaError, argument_errors, error_from_code
 from .message import Message
 
 __all__ = ["AckResult", "ShareConsumerBase", "ACKNOWLEDGE_TYPES", "ACKNOWLEDGEMENT_MODES"]
@@ -148,6 +149,24 @@ def check_topics(topics: Any, none_ok: bool = False) -> Optional[List[str]]:
 _open = OpenClients()
 
 
+class ShareConsumerKeywords(SecurityKeywords, total=False):
+    """The keyword-only arguments of ShareConsumer and AsyncShareConsumer
+    (documented on ShareConsumer), with the TLS/SASL ones: ``**keywords:
+    Unpack[ShareConsumerKeywords]`` in both constructors (``use_ssl``
+    stays in the signatures, as in every client's). Defaults:
+    SHARE_CONSUMER_KEYWORDS."""
+
+    acknowledgement_mode: str
+    max_poll_records: int
+    fetch_max_wait_ms: Optional[int]
+    config: Optional[Dict[str, Any]]
+
+
+#: ShareConsumerKeywords with their defaults (None unless named).
+SHARE_CONSUMER_KEYWORDS: KeywordGroup = KeywordGroup(
+    ShareConsumerKeywords, SECURITY_KEYWORDS, acknowledgement_mode="implicit", max_poll_records=500)
+
+
 class ShareConsumerBase(HandleBase):
     """What ShareConsumer and AsyncShareConsumer share: the options, the
     handle, subscribe() and acknowledge() (neither waits), and the close
@@ -158,7 +177,24 @@ class ShareConsumerBase(HandleBase):
     _kind = "share consumer"
     _public_name = "ShareConsumer"
 
-    def __init__(self, arguments: Mapping[str, Any]) -> None:
+    @takes_keywords(SHARE_CONSUMER_KEYWORDS)
+    @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
+    def __init__(
+        self,
+        brokers: str,
+        group_id: str,
+        topics: Optional[List[str]] = None,
+        client_id: Optional[str] = None,
+        timeout: float = 30,
+        *,
+        use_ssl: bool = False,
+        **keywords: Unpack[ShareConsumerKeywords],
+    ) -> None:
+        """The constructor of both share consumers (the twins take the same
+        arguments: see ShareConsumer)."""
+        self._init_own_state()
+        # the arguments with every keyword of the group (defaults filled in)
+        arguments = SHARE_CONSUMER_KEYWORDS.arguments(self._public_name, locals(), keywords)
         super().__init__()
         self._security = security = client_security(arguments)
         opts = ShareConsumerOptions(dict(arguments, _security=security))
@@ -179,6 +215,10 @@ class ShareConsumerBase(HandleBase):
         self._set_handle(handle.value)
         _open.add(self)
         security.attach(self)
+
+    def _init_own_state(self) -> None:
+        """Hook: a subclass sets up its own attributes here, first thing in
+        the constructor (before anything can fail). None by default."""
 
     def __repr__(self) -> str:
         return "<gofka.%s brokers=%r group_id=%r topics=%r%s>" % (

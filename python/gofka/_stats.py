@@ -32,14 +32,27 @@ import json
 import logging
 import threading
 import weakref
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, TypedDict
 
 from . import _native
 from ._client import check_time
+from ._keywords import KeywordGroup
 from .exceptions import GofkaError
 
 #: What ``on_stats`` is called with: the dict of ``stats()``.
 StatsCallback = Callable[[Dict[str, Any]], Any]
+
+
+class StatsKeywords(TypedDict, total=False):
+    """The two statistics keywords of the Kafka clients (not of the share
+    consumers): part of their keyword groups (gofka._keywords)."""
+
+    stats_interval_ms: float
+    on_stats: Optional[Callable[[Dict[str, Any]], Any]]
+
+
+#: StatsKeywords with their defaults (0 = no periodic report).
+STATS_KEYWORDS: KeywordGroup = KeywordGroup(StatsKeywords, stats_interval_ms=0)
 
 
 def check_stats_options(stats_interval_ms: Any, on_stats: Any) -> float:

@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _security
-from ._admin_base import OFFSET_SPECS, RESOURCE_TYPES, AdminBase, NewTopic, _none, _Plans, _R
+from ._admin_base import (ADMIN_KEYWORDS, OFFSET_SPECS, RESOURCE_TYPES, AdminBase, AdminKeywords, NewTopic, ResultT,
+                          no_result)
+from ._admin_base import AdminPlans as _Plans  # the plans of every method, short
 from ._bridge import call_sliced
 from ._client import HandleOwner
-from ._security import client_security, security_keywords, SecurityKeywords, takes_security_keywords, Unpack
+from ._keywords import Unpack, takes_keywords
 from .exceptions import MetadataError, argument_errors
-from .retry import RetryPolicy
 
 __all__ = ["AdminClient", "NewTopic", "RESOURCE_TYPES", "OFFSET_SPECS"]
 
@@ -57,7 +58,7 @@ class AdminClient(HandleOwner, AdminBase):
     in a daemon thread of its own; see gofka._stats.
     """
 
-    @takes_security_keywords(after="config")
+    @takes_keywords(ADMIN_KEYWORDS)
     @argument_errors(MetadataError)  # invalid arguments: MetadataValueError / MetadataTypeError
     def __init__(
         self,
@@ -65,20 +66,11 @@ class AdminClient(HandleOwner, AdminBase):
         client_id: str = "gofka-python-admin",
         timeout: int = 30,
         use_ssl: bool = False,
-        *,
-        retry_policy: Optional[RetryPolicy] = None,
-        connection_pool: Any = None,
-        config: Optional[Dict[str, Any]] = None,
-        stats_interval_ms: float = 0,
-        on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
-        **tls_sasl: Unpack[SecurityKeywords],
+        **keywords: Unpack[AdminKeywords],
     ) -> None:
-        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
-        arguments = dict(locals(), **security_keywords("AdminClient", tls_sasl))
-        super().__init__(brokers, client_id, timeout, client_security(arguments), retry_policy, connection_pool, config,
-                         stats_interval_ms, on_stats)
+        super().__init__(ADMIN_KEYWORDS.arguments("AdminClient", locals(), keywords))  # validated there: AdminBase
 
-    def _run(self, op: str, args: Dict[str, Any], convert: Callable[[Any], _R]) -> _R:
+    def _run(self, op: str, args: Dict[str, Any], convert: Callable[[Any], ResultT]) -> ResultT:
         # Through the event queue rather than the blocking gofka_admin_call,
         # so the wait is sliced and Ctrl-C interrupts it promptly.
         return self._result(call_sliced(self._start(op, args)), convert)
@@ -86,7 +78,7 @@ class AdminClient(HandleOwner, AdminBase):
     def connect(self) -> None:
         """Reaches the cluster now (optional: every method connects on
         demand). Raises ConnectionError when no broker answers."""
-        self._run("list_brokers", {}, _none)
+        self._run("list_brokers", {}, no_result)
         self._connected = True
 
 

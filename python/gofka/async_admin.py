@@ -13,12 +13,12 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _security
-from ._admin_base import AdminBase, NewTopic, _none, _Plans, _R
+from ._admin_base import ADMIN_KEYWORDS, AdminBase, AdminKeywords, NewTopic, ResultT, no_result
+from ._admin_base import AdminPlans as _Plans  # the plans of every method, short
 from ._bridge import AsyncBridge, bridge_of_loop
 from ._client import AsyncHandleOwner
-from ._security import client_security, security_keywords, SecurityKeywords, takes_security_keywords, Unpack
+from ._keywords import Unpack, takes_keywords
 from .exceptions import MetadataError, argument_errors
-from .retry import RetryPolicy
 
 __all__ = ["AsyncAdminClient"]
 
@@ -58,7 +58,7 @@ class AsyncAdminClient(AdminBase, AsyncHandleOwner):
     _public_name = "AsyncAdminClient"  # for repr
 
 
-    @takes_security_keywords(after="config")
+    @takes_keywords(ADMIN_KEYWORDS)
     @argument_errors(MetadataError)  # invalid arguments: MetadataValueError / MetadataTypeError
     def __init__(
         self,
@@ -66,32 +66,23 @@ class AsyncAdminClient(AdminBase, AsyncHandleOwner):
         client_id: str = "gofka-python-async-admin",
         timeout: int = 30,
         use_ssl: bool = False,
-        *,
-        retry_policy: Optional[RetryPolicy] = None,
-        connection_pool: Any = None,
-        config: Optional[Dict[str, Any]] = None,
-        stats_interval_ms: float = 0,
-        on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
-        **tls_sasl: Unpack[SecurityKeywords],
+        **keywords: Unpack[AdminKeywords],
     ) -> None:
         self._bridge: Optional[AsyncBridge] = None
-        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
-        arguments = dict(locals(), **security_keywords("AsyncAdminClient", tls_sasl))
-        super().__init__(brokers, client_id, timeout, client_security(arguments), retry_policy, connection_pool, config,
-                         stats_interval_ms, on_stats)
+        super().__init__(ADMIN_KEYWORDS.arguments("AsyncAdminClient", locals(), keywords))  # validated there: AdminBase
 
     def _get_bridge(self) -> AsyncBridge:
         self._bridge = bridge = bridge_of_loop(self, self._bridge)
         return bridge
 
-    async def _run(self, op: str, args: Dict[str, Any], convert: Callable[[Any], _R]) -> _R:
+    async def _run(self, op: str, args: Dict[str, Any], convert: Callable[[Any], ResultT]) -> ResultT:
         ev = await self._get_bridge().submit(self._start(op, args))
         return self._result(ev, convert)
 
     async def connect(self) -> None:
         """Reaches the cluster now (optional: every method connects on
         demand). Raises ConnectionError when no broker answers."""
-        await self._run("list_brokers", {}, _none)
+        await self._run("list_brokers", {}, no_result)
         self._connected = True
 
 

@@ -24,7 +24,9 @@ from ._async_poll import AsyncConsumerCalls
 from ._bridge import AsyncBridge, Event
 from ._client import AsyncHandleOwner, maybe_await
 from ._consumer_base import (
+    CONSUMER_KEYWORDS,
     ConsumerBase,
+    ConsumerKeywords,
     Events,
     OffsetAndTimestamp,
     TopicPartition,
@@ -39,7 +41,7 @@ from ._consumer_base import (
     poll_native,
     unregister_open,
 )
-from ._security import security_keywords, SecurityKeywords, SecuritySettings, takes_security_keywords, Unpack
+from ._keywords import Unpack, takes_keywords
 from .exceptions import ConsumeError, GofkaError, argument_errors, error_from_code
 from .message import Message
 
@@ -82,7 +84,7 @@ class AsyncConsumer(AsyncConsumerCalls, ConsumerBase, AsyncHandleOwner):
     #: When this consumer last suspended in _take_prefetched (monotonic s).
     _yielded_at = 0.0
 
-    @takes_security_keywords(after="config")
+    @takes_keywords(CONSUMER_KEYWORDS)
     @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
     def __init__(
         self,
@@ -96,30 +98,7 @@ class AsyncConsumer(AsyncConsumerCalls, ConsumerBase, AsyncHandleOwner):
         timeout: int = 30,
         use_ssl: bool = False,
         max_poll_records: int = 500,
-        *,
-        group_protocol: str = "classic",
-        partition_assignment_strategy: Any = None,
-        group_remote_assignor: Optional[str] = None,
-        group_instance_id: Optional[str] = None,
-        isolation_level: str = "read_uncommitted",
-        max_poll_interval_ms: int = 300000,
-        heartbeat_interval_ms: Optional[int] = None,
-        auto_commit_interval_ms: int = 5000,
-        pattern: Optional[str] = None,
-        fetch_min_bytes: Optional[int] = None,
-        fetch_max_bytes: Optional[int] = None,
-        max_partition_fetch_bytes: Optional[int] = None,
-        fetch_max_wait_ms: Optional[int] = None,
-        metadata_max_age_ms: Optional[int] = None,
-        client_rack: Optional[str] = None,
-        on_assign: Optional[Callable[[List[TopicPartition]], Any]] = None,
-        on_revoke: Optional[Callable[[List[TopicPartition]], Any]] = None,
-        on_lost: Optional[Callable[[List[TopicPartition]], Any]] = None,
-        connection_pool: Any = None,
-        config: Optional[Dict[str, Any]] = None,
-        stats_interval_ms: float = 0,
-        on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
-        **tls_sasl: Unpack[SecurityKeywords],
+        **keywords: Unpack[ConsumerKeywords],
     ) -> None:
         self._bridge: Optional[AsyncBridge] = None
         self._buffer: Deque[Message] = deque()
@@ -127,8 +106,8 @@ class AsyncConsumer(AsyncConsumerCalls, ConsumerBase, AsyncHandleOwner):
         # Polls cancelled while the engine still waited for records; what
         # they take comes before anything a newer poll could get.
         self._late_polls: Set["asyncio.Future[Event]"] = set()
-        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
-        arguments = dict(locals(), **security_keywords("AsyncConsumer", tls_sasl))
+        # the constructor's arguments with the keywords it shares with Consumer (defaults filled in)
+        arguments = CONSUMER_KEYWORDS.arguments("AsyncConsumer", locals(), keywords)
         super().__init__(arguments)  # options, security= or the TLS/SASL keywords, statistics: ConsumerBase
         self.max_poll_records = self._opts.max_poll_records
 

@@ -16,21 +16,23 @@ import contextlib
 import ctypes
 import itertools
 import logging
-import struct
 import time
 import weakref
 from collections import deque
 from typing import Any, AsyncIterator, Awaitable, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from . import _layouts, _native
+from . import _native
 from . import _stats
 from ._bridge import AsyncBridge, Event, EventQueue
 from ._client import AsyncHandleOwner, check_time
 from ._producer_base import (
+    BATCH_RESULT,
     PARTITION_DEFAULT,
+    PRODUCER_KEYWORDS,
     REC_OVERHEAD,
     Headers,
     ProducerBase,
+    ProducerKeywords,
     batch_offsets,
     batch_records,
     chunk_records,
@@ -51,7 +53,7 @@ from ._producer_base import (
     txn_offsets_arg,
     unregister_open,
 )
-from ._security import security_keywords, SecurityKeywords, SecuritySettings, takes_security_keywords, Unpack
+from ._keywords import Unpack, takes_keywords
 from ._consumer_base import GroupMetadata
 from .exceptions import GofkaError, ProduceError, TransactionAbortableError, argument_errors, error_from_code
 from .message import speedups as _speedups
@@ -60,9 +62,8 @@ __all__ = ["AsyncProducer"]
 
 _log = logging.getLogger("gofka.producer")
 
-_RESULT = struct.Struct(_layouts.BATCH_RESULT_FORMAT)  # per-record result of a batch event (gofka.h)
-_RESULT_SIZE = _RESULT.size
-_RESULT_ITER = _RESULT.iter_unpack
+_RESULT_SIZE = BATCH_RESULT.size  # per-record result of a batch event (gofka.h)
+_RESULT_ITER = BATCH_RESULT.iter_unpack
 
 # Records and bytes per library call of coalesced sends: large enough to
 # cross the boundary rarely, small enough that the engine starts sending the
@@ -198,7 +199,7 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
 
     _public_name = "AsyncProducer"  # for repr
 
-    @takes_security_keywords(after="config")
+    @takes_keywords(PRODUCER_KEYWORDS)
     @argument_errors(ProduceError)  # invalid arguments: ProduceValueError / ProduceTypeError
     def __init__(
         self,
@@ -211,25 +212,10 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
         linger_ms: int = 0,
         max_in_flight: int = 5,
         partitioner: Optional[Callable[[Optional[bytes], int, str], int]] = None,
-        *,
-        acks: Union[str, int] = "all",
-        enable_idempotence: Optional[bool] = None,
-        retry_policy: Any = None,
-        delivery_timeout_ms: Optional[int] = None,
-        buffer_memory: Optional[int] = None,
-        max_request_size: Optional[int] = None,
-        allow_auto_create_topics: Optional[bool] = None,
-        connection_pool: Any = None,
-        transactional_id: Optional[str] = None,
-        transaction_timeout_ms: Optional[int] = None,
-        config: Optional[Dict[str, Any]] = None,
-        exit_timeout: Optional[float] = None,
-        stats_interval_ms: float = 0,
-        on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
-        **tls_sasl: Unpack[SecurityKeywords],
+        **keywords: Unpack[ProducerKeywords],
     ) -> None:
-        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
-        arguments = dict(locals(), **security_keywords("AsyncProducer", tls_sasl))
+        # the constructor's arguments with the keywords it shares with Producer (defaults filled in)
+        arguments = PRODUCER_KEYWORDS.arguments("AsyncProducer", locals(), keywords)
         super().__init__(arguments)  # options, security= or the TLS/SASL keywords: ProducerBase
         self._bridge: Optional[AsyncBridge] = None
         self._waiting: Deque[_Unit] = deque()  # units refused for lack of buffer room, in order

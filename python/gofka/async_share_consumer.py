@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any, Callable, Deque, Dict, List, Optional, Set
+from typing import Any, Callable, Deque, List, Optional, Set
 
 from . import _native
 from ._async_poll import AsyncConsumerCalls
 from ._bridge import AsyncBridge, Event
 from ._client import Finalized
 from ._consumer_base import check_max_messages, check_poll_timeout
-from ._security import security_keywords, SecurityKeywords, SecuritySettings, takes_security_keywords, Unpack
 from ._share_consumer_base import AckResult, ShareConsumerBase, as_consume_error, parse_ack_results, \
     parse_share_poll
-from .exceptions import ConsumeError, GofkaError, argument_errors
+from .exceptions import GofkaError
 from .message import Message
 
 __all__ = ["AsyncShareConsumer"]
@@ -41,23 +40,8 @@ class AsyncShareConsumer(AsyncConsumerCalls, ShareConsumerBase, Finalized):
 
     _public_name = "AsyncShareConsumer"
 
-    @takes_security_keywords(after="use_ssl")
-    @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
-    def __init__(
-        self,
-        brokers: str,
-        group_id: str,
-        topics: Optional[List[str]] = None,
-        client_id: Optional[str] = None,
-        timeout: float = 30,
-        *,
-        acknowledgement_mode: str = "implicit",
-        max_poll_records: int = 500,
-        fetch_max_wait_ms: Optional[int] = None,
-        config: Optional[Dict[str, Any]] = None,
-        use_ssl: bool = False,
-        **tls_sasl: Unpack[SecurityKeywords],
-    ) -> None:
+    def _init_own_state(self) -> None:
+        # (the constructor is ShareConsumerBase's: the twins take the same arguments)
         self._bridge: Optional[AsyncBridge] = None
         self._buffer: Deque[Message] = deque()
         # Polls cancelled while the engine still waited: the records they
@@ -65,9 +49,6 @@ class AsyncShareConsumer(AsyncConsumerCalls, ShareConsumerBase, Finalized):
         # them (in the explicit mode it could not run without them).
         self._late_polls: Set["asyncio.Future[Event]"] = set()
         self._late: List[Message] = []
-        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
-        arguments = dict(locals(), **security_keywords("AsyncShareConsumer", tls_sasl))
-        super().__init__(arguments)
 
     # Not an AsyncHandleOwner: a share consumer has no connect (its
     # first poll joins the share group), so ``async with`` only closes on

@@ -15,25 +15,25 @@ from __future__ import annotations
 
 import time
 from ctypes import byref
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 from . import _native
 from ._client import HandleOwner
 from ._consumer_base import (  # noqa: F401  (the names of the original module stay importable from here)
     ASSIGNMENT_STRATEGIES,
     AUTO_OFFSET_RESET,
+    CONSUMER_KEYWORDS,
     GROUP_PROTOCOLS,
     ISOLATION_LEVELS,
     OFFSET_BEGINNING,
     OFFSET_END,
     ConsumerBase,
+    ConsumerKeywords,
     ConsumerOptions,
     Events,
     GroupMetadata,
     OffsetAndTimestamp,
     TopicPartition,
-    _consumer_poll,
-    _parse_poll_py,
     check_max_messages,
     check_poll_timeout,
     commit_args,
@@ -44,7 +44,7 @@ from ._consumer_base import (  # noqa: F401  (the names of the original module s
     own_revocation,
     unregister_open,
 )
-from ._security import security_keywords, SecurityKeywords, takes_security_keywords, Unpack
+from ._keywords import Unpack, takes_keywords
 from .exceptions import ConsumeError, GofkaError, argument_errors
 from .message import Message
 
@@ -124,7 +124,7 @@ class Consumer(ConsumerBase, HandleOwner):
     in a daemon thread of its own; see gofka._stats.
     """
 
-    @takes_security_keywords(after="use_ssl")
+    @takes_keywords(CONSUMER_KEYWORDS)
     @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
     def __init__(
         self,
@@ -137,34 +137,12 @@ class Consumer(ConsumerBase, HandleOwner):
         session_timeout: int = 30000,
         timeout: int = 30,
         *,
-        group_protocol: str = "classic",
-        partition_assignment_strategy: Any = None,
-        group_remote_assignor: Optional[str] = None,
-        group_instance_id: Optional[str] = None,
-        isolation_level: str = "read_uncommitted",
-        max_poll_interval_ms: int = 300000,
-        heartbeat_interval_ms: Optional[int] = None,
-        auto_commit_interval_ms: int = 5000,
-        pattern: Optional[str] = None,
-        fetch_min_bytes: Optional[int] = None,
-        fetch_max_bytes: Optional[int] = None,
-        max_partition_fetch_bytes: Optional[int] = None,
-        fetch_max_wait_ms: Optional[int] = None,
         max_poll_records: int = 500,
-        metadata_max_age_ms: Optional[int] = None,
-        client_rack: Optional[str] = None,
-        on_assign: Optional[Callable[[List[TopicPartition]], Any]] = None,
-        on_revoke: Optional[Callable[[List[TopicPartition]], Any]] = None,
-        on_lost: Optional[Callable[[List[TopicPartition]], Any]] = None,
-        connection_pool: Any = None,
-        config: Optional[Dict[str, Any]] = None,
         use_ssl: bool = False,
-        stats_interval_ms: float = 0,
-        on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
-        **tls_sasl: Unpack[SecurityKeywords],
+        **keywords: Unpack[ConsumerKeywords],
     ) -> None:
-        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
-        arguments = dict(locals(), **security_keywords("Consumer", tls_sasl))
+        # the constructor's arguments with the keywords it shares with AsyncConsumer (defaults filled in)
+        arguments = CONSUMER_KEYWORDS.arguments("Consumer", locals(), keywords)
         super().__init__(arguments)  # options, security= or the TLS/SASL keywords, statistics: ConsumerBase
 
     def connect(self) -> None:

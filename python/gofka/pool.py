@@ -27,7 +27,8 @@ from typing import Any, Dict, List, Optional, Tuple
 from . import _native
 from ._bridge import AsyncBridge
 from ._client import HandleOwner, check_setting, check_time
-from ._security import client_security, security_keywords, SecurityKeywords, takes_security_keywords, Unpack
+from ._keywords import Unpack, takes_keywords
+from ._security import SECURITY_KEYWORDS, SecurityKeywords, client_security
 from .exceptions import GofkaError
 
 __all__ = ["ConnectionPool", "PooledConnection"]
@@ -119,7 +120,7 @@ class ConnectionPool(HandleOwner):
 
     _kind = "connection pool"
 
-    @takes_security_keywords(after="client_id")
+    @takes_keywords(SECURITY_KEYWORDS)
     def __init__(
         self,
         max_connections: int = 10,
@@ -128,7 +129,7 @@ class ConnectionPool(HandleOwner):
         use_ssl: bool = False,
         *,
         client_id: str = "gofka-python-pool",
-        **tls_sasl: Unpack[SecurityKeywords],
+        **keywords: Unpack[SecurityKeywords],
     ) -> None:
         super().__init__()
         self._leased: Dict[int, PooledConnection] = {}
@@ -141,7 +142,7 @@ class ConnectionPool(HandleOwner):
         check_time("connection_timeout", connection_timeout, positive=True)
         # TLS / SASL keywords -> config keys (gofka._security); the pool
         # dials every connection of the clients that share it with them.
-        arguments = dict(locals(), **security_keywords("ConnectionPool", tls_sasl))
+        arguments = SECURITY_KEYWORDS.arguments("ConnectionPool", locals(), keywords)
         self._security = client_security(arguments)  # security= or the TLS/SASL keywords
         self.security_protocol = self._security.security_protocol
         if not isinstance(client_id, str):

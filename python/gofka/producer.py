@@ -26,29 +26,29 @@ from typing import Any, Callable, Deque, Dict, Iterator, List, Mapping, Optional
 from . import _layouts, _native
 from ._client import HandleOwner, check_time
 from ._producer_base import (  # noqa: F401  (names of the original module stay importable from here)
-    _INT32_MAX,
-    _RESULT,
-    _RESULT_PARTITION_OFFSET,
-    _U32,
+    BATCH_RESULT,
     COMPRESSION_TYPES,
     DEFAULT_EXIT_TIMEOUT,
     EXIT_TIMEOUT_ENV,
     PARTITION_DEFAULT,
+    PRODUCER_KEYWORDS,
     REC_OVERHEAD,
+    RESULT_PARTITION_OFFSET,
+    U32,
     Headers,
     ProducerBase,
+    ProducerKeywords,
     ProducerOptions,
-    _chunk_records_py,
-    _close_at_exit,
-    _send_wait,
     batch_offsets,
     batch_records,
     check_messages,
     chunk_records,
+    chunk_records_py,
     abort_after,
     columnar,
     columnar_chunks,
     default_partition,
+    fast_send_wait,
     new_producer_handle,
     optional_value,
     pack_pending,
@@ -64,7 +64,7 @@ from ._producer_base import (  # noqa: F401  (names of the original module stay 
     txn_offsets_arg,
     unregister_open,
 )
-from ._security import security_keywords, SecurityKeywords, takes_security_keywords, Unpack
+from ._keywords import Unpack, takes_keywords
 from ._consumer_base import GroupMetadata
 from .exceptions import GofkaError, ProduceError, TransactionAbortableError, argument_errors, error_from_code
 from .message import Message
@@ -210,7 +210,7 @@ class Producer(ProducerBase, HandleOwner):
     in a daemon thread of its own; see gofka._stats.
     """
 
-    @takes_security_keywords(after="use_ssl")
+    @takes_keywords(PRODUCER_KEYWORDS)
     @argument_errors(ProduceError)  # invalid arguments: ProduceValueError / ProduceTypeError
     def __init__(
         self,
@@ -219,30 +219,16 @@ class Producer(ProducerBase, HandleOwner):
         timeout: int = 30,
         *,
         compression: Optional[str] = None,
-        acks: Union[str, int] = "all",
         batch_size: Optional[int] = None,
         linger_ms: Optional[float] = None,
         max_in_flight: Optional[int] = None,
-        enable_idempotence: Optional[bool] = None,
-        retry_policy: Any = None,
-        delivery_timeout_ms: Optional[int] = None,
-        buffer_memory: Optional[int] = None,
-        max_request_size: Optional[int] = None,
-        allow_auto_create_topics: Optional[bool] = None,
-        connection_pool: Any = None,
-        transactional_id: Optional[str] = None,
-        transaction_timeout_ms: Optional[int] = None,
         partitioner: Optional[Callable[[Optional[bytes], int, str], int]] = None,
-        config: Optional[Dict[str, Any]] = None,
         use_ssl: bool = False,
-        exit_timeout: Optional[float] = None,
-        stats_interval_ms: float = 0,
-        on_stats: Optional[Callable[[Dict[str, Any]], Any]] = None,
-        **tls_sasl: Unpack[SecurityKeywords],
+        **keywords: Unpack[ProducerKeywords],
     ) -> None:
         self._queue: Any = None
-        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
-        arguments = dict(locals(), **security_keywords("Producer", tls_sasl))
+        # the constructor's arguments with the keywords it shares with AsyncProducer (defaults filled in)
+        arguments = PRODUCER_KEYWORDS.arguments("Producer", locals(), keywords)
         super().__init__(arguments)  # options, security= or the TLS/SASL keywords: ProducerBase
         # produce()/poll() state: tokens, callbacks and undelivered events.
         self._tokens = itertools.count(1)
@@ -253,7 +239,7 @@ class Producer(ProducerBase, HandleOwner):
         self._batches: Dict[int, List[Any]] = {}  # event token -> its records
         self._wake = threading.Event()
         self._flusher: Optional[threading.Thread] = None
-        self._record_limit = min(max_request_size or (1 << 20), buffer_memory or (32 << 20))
+        self._record_limit = min(self._opts.max_request_size or (1 << 20), self._opts.buffer_memory or (32 << 20))
         # produce() records not yet handed to the library, and produce()
         # itself (C speedups or pure Python, see PendingRecords).
         self._pending = PendingRecords(self, normalize_record, PARTITION_DEFAULT, self._record_limit, _PUSH_RECORDS)
@@ -407,10 +393,10 @@ class Producer(ProducerBase, HandleOwner):
             token = next(self._tokens)
             ev = None
             while True:
-                if _send_wait is not None:
+                if fast_send_wait is not None:
                     # The produce and the first wait slice in one C call: the
                     # offset, None (produced, still in flight) or a failure.
-                    r = _send_wait(self._get(), q.handle, token, topic_b, part, key, value, packed_headers, ts,
+                    r = fast_send_wait(self._get(), q.handle, token, topic_b, part, key, value, packed_headers, ts,
                                    _native.slice_ms(deadline))
                     if type(r) is int:
                         return r
@@ -509,7 +495,7 @@ class Producer(ProducerBase, HandleOwner):
                 values: List[Any] = list(messages)  # checked by columnar / pack_values
             except TypeError:
                 raise TypeError("messages must be a list of bytes, not %s" % type(messages).__name__) from None
-            if len(values) > _INT32_MAX:
+            if len(values) > _native.INT32_MAX:
                 raise ValueError("too many messages in one batch")
             limit = self._opts.chunk_bytes
             chunks = []
@@ -846,20 +832,20 @@ class Producer(ProducerBase, HandleOwner):
                 else:
                     append([recs, [(code, part, off, payload)], 0, None])
                 continue
-            rsize = _RESULT.size * len(recs)
+            rsize = BATCH_RESULT.size * len(recs)
             if len(payload) == rsize:
                 # No failures (capi's batchDelivery puts a message after
                 # the results for every failed record): serve_entry reads
                 # the results straight from the payload.
                 append([recs, payload, 0, None])
                 continue
-            results = list(_RESULT.iter_unpack(payload[:rsize]))
+            results = list(BATCH_RESULT.iter_unpack(payload[:rsize]))
             if len(payload) > rsize:
                 # Error payloads follow the results, one per failed record.
                 mpos = rsize
                 for j, (rc, rp, ro) in enumerate(results):
                     if rc:
-                        (mn,) = _U32.unpack_from(payload, mpos)
+                        (mn,) = U32.unpack_from(payload, mpos)
                         results[j] = (rc, rp, ro, payload[mpos + 4:mpos + 4 + mn])
                         mpos += 4 + mn
             append([recs, results, 0, None])
@@ -1126,7 +1112,7 @@ class Producer(ProducerBase, HandleOwner):
         self._wake.set()  # the flusher thread sees the closed handle and ends
         err = _native.new_error()
         ms = max(0, int((deadline - time.monotonic()) * 1000))
-        code = _native.lib.gofka_producer_close(handle, min(ms, _INT32_MAX), byref(err))
+        code = _native.lib.gofka_producer_close(handle, min(ms, _native.INT32_MAX), byref(err))
         self._engine_closed = True
         if code not in (_native.OK, _native.ERR_TIMED_OUT):
             raise _native.make_error(code, err)
@@ -1237,16 +1223,16 @@ def _serve_entry_py(entry: List[Any], now: float, result_error: Callable[[Any], 
     position, error] from its position on, advancing the position before
     each call (so an exception from a callback leaves the rest for the next
     poll). results None: every record failed with ``error``; bytes: every
-    record succeeded, the batch event's results as they came (_RESULT.size bytes
+    record succeeded, the batch event's results as they came (BATCH_RESULT.size bytes
     each, gofka.h). Item 7 of a record tuple is its callback, None, or (as
     PendingRecords stores it) an int slot that ``callbacks.take_callback``
     turns into the callback, once per record."""
     recs, results, i, exc = entry
     n = len(recs)
     if isinstance(results, bytes):
-        if len(results) < _RESULT.size * n:
+        if len(results) < BATCH_RESULT.size * n:
             raise ValueError("serve_entry: fewer results than records")
-        results = [(0, part, off) for part, off in _RESULT_PARTITION_OFFSET.iter_unpack(results[:_RESULT.size * n])]
+        results = [(0, part, off) for part, off in RESULT_PARTITION_OFFSET.iter_unpack(results[:BATCH_RESULT.size * n])]
     while i < n:
         rec = recs[i]
         i += 1
@@ -1320,7 +1306,7 @@ class _PyPendingRecords(object):
             partition = -1
         topic_b = self._topics.get(topic) if type(topic) is str else None
         if (topic_b is not None and (value is None or type(value) is bytes) and (key is None or type(key) is bytes)
-                and headers is None and timestamp is None and type(partition) is int and -1 <= partition <= _INT32_MAX):
+                and headers is None and timestamp is None and type(partition) is int and -1 <= partition <= _native.INT32_MAX):
             part, kb, vb, ts, hb = partition, key, value, -1, b""
         else:
             topic_b, part, kb, vb, ts, hb = self._normalize(topic, value, key, partition, headers, timestamp)

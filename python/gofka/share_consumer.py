@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import time
 from ctypes import byref, c_size_t, c_void_p
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Callable, Iterator, List, Optional
 
 from . import _native
 from ._client import HandleOwner
 from ._consumer_base import check_max_messages, check_poll_timeout
-from ._security import security_keywords, SecurityKeywords, SecuritySettings, takes_security_keywords, Unpack
 from ._share_consumer_base import AckResult, ShareConsumerBase, parse_ack_results
-from .exceptions import ConsumeError, GofkaError, argument_errors
+from .exceptions import GofkaError
 from .message import Message
 
 __all__ = ["ShareConsumer", "AckResult"]
@@ -51,27 +50,6 @@ class ShareConsumer(ShareConsumerBase, HandleOwner):
     and yields the messages one by one until close(). Thread-safe: polls,
     commits and close run one at a time; acknowledge() from any thread.
     """
-
-    @takes_security_keywords(after="use_ssl")
-    @argument_errors(ConsumeError)  # invalid arguments: ConsumeValueError / ConsumeTypeError
-    def __init__(
-        self,
-        brokers: str,
-        group_id: str,
-        topics: Optional[List[str]] = None,
-        client_id: Optional[str] = None,
-        timeout: float = 30,
-        *,
-        acknowledgement_mode: str = "implicit",
-        max_poll_records: int = 500,
-        fetch_max_wait_ms: Optional[int] = None,
-        config: Optional[Dict[str, Any]] = None,
-        use_ssl: bool = False,
-        **tls_sasl: Unpack[SecurityKeywords],
-    ) -> None:
-        # the constructor's arguments with its TLS/SASL keywords (defaults filled in)
-        arguments = dict(locals(), **security_keywords("ShareConsumer", tls_sasl))
-        super().__init__(arguments)
 
     def poll(self, max_messages: int = 1, timeout: Optional[float] = 1.0) -> List[Message]:
         """Returns up to ``max_messages`` records, waiting up to

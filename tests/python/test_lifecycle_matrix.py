@@ -404,10 +404,10 @@ elif how == "devcluster":
     p = gofka.Producer(cluster.brokers, timeout=20)
     for i in range(1000):
         p.produce("local", b"%d" % i)
-    import gofka.producer
-    atexit.unregister(gofka.producer._close_at_exit)
+    import gofka._producer_base
+    atexit.unregister(gofka._producer_base._close_at_exit)
     atexit.register(count)
-    atexit.register(gofka.producer._close_at_exit)
+    atexit.register(gofka._producer_base._close_at_exit)
     print(True, flush=True)
 """
 

@@ -86,12 +86,12 @@ def impl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
         return "c"
     monkeypatch.setattr(p_mod, "PendingRecords", p_mod._PyPendingRecords)
     monkeypatch.setattr(p_mod, "serve_entry", p_mod._serve_entry_py)
-    monkeypatch.setattr(p_mod, "chunk_records", p_mod._chunk_records_py)
-    monkeypatch.setattr(p_mod, "_send_wait", None)
+    monkeypatch.setattr(p_mod, "chunk_records", p_mod.chunk_records_py)
+    monkeypatch.setattr(p_mod, "fast_send_wait", None)
     monkeypatch.setattr(ap_mod, "_AsyncSends", ap_mod._PyAsyncSends)
     monkeypatch.setattr(ap_mod, "_speedups", None)
     monkeypatch.setattr(ap_mod, "_resolve_sends", None)
-    monkeypatch.setattr(ap_mod, "chunk_records", p_mod._chunk_records_py)
+    monkeypatch.setattr(ap_mod, "chunk_records", p_mod.chunk_records_py)
     return "python"
 
 

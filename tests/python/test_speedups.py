@@ -25,7 +25,7 @@ from typing import List, Optional, Sequence, Tuple
 import pytest
 
 import gofka
-from gofka import Message, consumer, message
+from gofka import Message, _consumer_base, consumer, message
 
 speedups = message.speedups
 needs_speedups = pytest.mark.skipif(speedups is None, reason="gofka._speedups not built (no Python headers)")
@@ -113,7 +113,7 @@ def test_both_decoders_agree(seed: int) -> None:
     events = [(1, [("orders", 0), ("t", 5)]), (2, []), (3, [("new-topic", 7)])] if seed % 2 else []
     buf = pack_poll(records, events)
     want_events = [(k, [consumer.TopicPartition(t, p) for t, p in tps]) for k, tps in events]
-    msgs, evs = consumer._parse_poll_py(buf)
+    msgs, evs = _consumer_base.parse_poll_py(buf)
     assert msgs == expected(records)
     assert evs == want_events
     msgs2, evs2 = consumer.parse_poll(buf)
@@ -358,14 +358,14 @@ def test_chunk_records_same_in_c_and_python(seed: int) -> None:
     rng = random.Random(seed)
     recs = _records(rng, rng.choice([0, 1, 7, 300]))
     limit = rng.choice([1, 500, 4000, 1 << 20])
-    assert speedups.chunk_records(recs, limit) == gofka.producer._chunk_records_py(recs, limit)
+    assert speedups.chunk_records(recs, limit) == gofka.producer.chunk_records_py(recs, limit)
     most = rng.choice([1, 3, 100])
-    assert speedups.chunk_records(recs, limit, most) == gofka.producer._chunk_records_py(recs, limit, most)
+    assert speedups.chunk_records(recs, limit, most) == gofka.producer.chunk_records_py(recs, limit, most)
     for bad in (0, -1):
         with pytest.raises(ValueError):
             speedups.chunk_records(recs, limit, bad)
         with pytest.raises(ValueError):
-            gofka.producer._chunk_records_py(recs, limit, bad)
+            gofka.producer.chunk_records_py(recs, limit, bad)
 
 
 @needs_speedups
@@ -548,7 +548,7 @@ def test_sync_send_same_with_and_without_fast_path(brokers: str, monkeypatch: py
 
     from gofka import producer as producer_mod
 
-    assert producer_mod._send_wait is speedups.send_wait
+    assert producer_mod.fast_send_wait is speedups.send_wait
     got = {}
     with gofka.AdminClient(brokers) as admin, gofka.Producer(brokers, timeout=15) as p:
         for fast in (True, False):
@@ -556,7 +556,7 @@ def test_sync_send_same_with_and_without_fast_path(brokers: str, monkeypatch: py
             admin.create_topic(t, 1, 1)
             with monkeypatch.context() as m:
                 if not fast:
-                    m.setattr(producer_mod, "_send_wait", None)
+                    m.setattr(producer_mod, "fast_send_wait", None)
                 got[fast] = _sync_send_outcomes(p, t)
     assert got[True] == got[False]
     assert got[True][:3] == [0, 1, 2]
@@ -611,17 +611,30 @@ def _sync_poll_outcome(brokers: str, topic: str) -> List[object]:
 @needs_speedups
 def test_sync_poll_same_with_and_without_fast_path(brokers: str, topic: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Consumer.poll through _speedups.consumer_poll and through ctypes:
-    the same messages, the same exceptions."""
-    assert consumer._consumer_poll is speedups.consumer_poll
+    the same messages, the same exceptions. The switch is made where
+    poll_native reads it (_consumer_base), and the ctypes run is seen to
+    decode in Python (patching a re-exported copy in gofka.consumer once
+    left both runs on the fast path)."""
+    assert _consumer_base.fast_consumer_poll is speedups.consumer_poll
     with gofka.Producer(brokers, timeout=15) as p:
         p.send(topic, b"plain", timestamp=1700000000.25)
         p.send(topic, b"keyed", key=b"k", timestamp=1700000000.5)
         p.send(topic, b"", headers={"h": b"1", "n": None}, timestamp=1700000001)
         for i in range(3):
             p.send(topic, b"v%d" % i, key=b"%d" % i, timestamp=1700000002)
+    decoded_in_python: List[int] = []
+    parse_poll_py = _consumer_base.parse_poll_py
+
+    def counting_parse(buf: bytes) -> object:
+        decoded_in_python.append(len(buf))
+        return parse_poll_py(buf)
+
+    monkeypatch.setattr(_consumer_base, "parse_poll_py", counting_parse)
     fast = _sync_poll_outcome(brokers, topic)
-    monkeypatch.setattr(consumer, "_consumer_poll", None)
+    assert decoded_in_python == []
+    monkeypatch.setattr(_consumer_base, "fast_consumer_poll", None)
     slow = _sync_poll_outcome(brokers, topic)
+    assert decoded_in_python, "the ctypes path was not taken"
     assert fast == slow
     assert [o[2] for o in fast[:6]] == [b"plain", b"keyed", b"", b"v0", b"v1", b"v2"]
     assert fast[2][3] == {"h": b"1", "n": None}

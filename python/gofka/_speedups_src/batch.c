@@ -2,8 +2,8 @@
 
 /* chunk_records(records, limit) and serve_entry(entry, now, result_error,
  * headers_dict): the per-record loops of Producer._push and
- * Producer._serve (producer.py has their pure-Python twins,
- * _chunk_records_py and _serve_entry_py, whose docstrings define them). */
+ * Producer._serve (their pure-Python twins, _producer_base.chunk_records_py
+ * and producer._serve_entry_py, have the docstrings that define them). */
 
 /* Whether a record tuple can take the columnar path: no key, no
  * timestamp, no headers. */
