@@ -57,7 +57,6 @@ class AsyncAdminClient(AdminBase, AsyncHandleOwner):
 
     _public_name = "AsyncAdminClient"  # for repr
 
-
     @takes_keywords(ADMIN_KEYWORDS)
     @argument_errors(MetadataError)  # invalid arguments: MetadataValueError / MetadataTypeError
     def __init__(
