@@ -311,8 +311,9 @@ func TestCommitCancelledWhileReading(t *testing.T) {
 }
 
 // asyncOutcome is what CommitOffsetsAsync's done got: the error, and
-// whether the connection's reader delivered it (done ran inside
-// conn.deliver, the response's delivery).
+// whether the response settled it inline (done ran inside conn.deliver,
+// the response's delivery, or, when the response beat the sender's
+// return from writing, inside the sender's own sendCommitAsync).
 type asyncOutcome struct {
 	err      error
 	byReader bool
@@ -324,7 +325,7 @@ func goCommitAsync(ctx context.Context, c *Consumer, offsets map[TopicPartition]
 	c.CommitOffsetsAsync(ctx, offsets, func(err error) {
 		buf := make([]byte, 64<<10)
 		stack := string(buf[:runtime.Stack(buf, false)])
-		out <- asyncOutcome{err, strings.Contains(stack, "(*conn).deliver")}
+		out <- asyncOutcome{err, strings.Contains(stack, "(*conn).deliver") || strings.Contains(stack, "(*Consumer).sendCommitAsync")}
 	})
 	return out
 }
