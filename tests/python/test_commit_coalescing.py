@@ -123,7 +123,7 @@ def test_sequential_async_commits_keep_the_queue_watched(brokers: str) -> None:
             got: List[Message] = []
             while len(got) < ROUNDS:
                 got += await c.poll(ROUNDS, timeout=0.5)
-            loop.add_reader = counting_add_reader  # type: ignore[method-assign]
+            loop.add_reader = counting_add_reader  # type: ignore[method-assign,assignment]
             try:
                 for m in got:
                     await c.commit(m)
@@ -137,3 +137,30 @@ def test_sequential_async_commits_keep_the_queue_watched(brokers: str) -> None:
 
     added = asyncio.run(main())
     assert 1 <= added <= 2, "the queue's fd was registered %d times for %d sequential commits" % (added, ROUNDS)
+
+
+def test_cancelled_async_commit_leaves_the_consumer_usable(brokers: str) -> None:
+    """A task cancelled while its commit is in flight raises CancelledError;
+    the commit's late completion is dropped, and later commits (one of them
+    right behind it, while it may still be in flight) complete with the
+    latest offset committed."""
+    topic = _topic_with_messages(brokers)
+    tp = TopicPartition(topic, 0)
+
+    async def main() -> Dict[TopicPartition, object]:
+        async with AsyncConsumer(brokers, "g-" + topic, None, auto_commit=False, **FAST) as c:
+            c.assign([tp])
+            got: List[Message] = []
+            while len(got) < ROUNDS:
+                got += await c.poll(ROUNDS, timeout=0.5)
+            for k in range(0, ROUNDS - 1, 2):
+                task = asyncio.ensure_future(c.commit(got[k]))
+                await asyncio.sleep(0)  # the commit is started
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+                await c.commit(got[k + 1])
+            await c.commit(got[-1])
+            return dict(await c.committed([tp]))
+
+    assert asyncio.run(main()) == {tp: ROUNDS}
