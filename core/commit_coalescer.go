@@ -35,8 +35,10 @@ type commitCoalescer struct {
 }
 
 // commitWaiter is one commit call. offsets and background are set before
-// it is queued and never change; sent, reqDeadline and stopWatch are
-// guarded by the coalescer's mu.
+// it is queued and never change; sent and reqDeadline are guarded by the
+// coalescer's mu; finish and stopWatch are set before the call is queued
+// (stopWatch under mu, before anyone else can settle it) and then only
+// read.
 type commitWaiter struct {
 	offsets     map[TopicPartition]int64
 	background  bool
