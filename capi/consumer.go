@@ -398,35 +398,91 @@ func u8Out(out **C.uint8_t) **C.char { return (**C.char)(unsafe.Pointer(out)) }
 
 // ---- commit ----
 
-// commitPrep decodes the commit arguments: explicit offsets, plus
-// (all != 0) the consumed position of every other assigned partition.
+// commitArgs decodes the commit arguments: explicit offsets (nil: none),
+// plus (all != 0) the consumed position of every other assigned
+// partition; an error when there is nothing to commit.
+func commitArgs(offsets *C.uint8_t, offsetsLen C.size_t, all C.int32_t) (map[core.TopicPartition]int64, error) {
+	es, err := readOffsets(offsets, offsetsLen)
+	if err != nil {
+		return nil, err
+	}
+	if len(es) == 0 && all == 0 {
+		return nil, invalid("nothing to commit: no offsets and all is 0")
+	}
+	if len(es) == 0 {
+		return nil, nil
+	}
+	explicit := make(map[core.TopicPartition]int64, len(es))
+	for _, e := range es {
+		explicit[e.tp] = e.offset
+	}
+	return explicit, nil
+}
+
+// withConsumed is explicit over the consumed positions (all != 0) or
+// explicit alone.
+func withConsumed(c *core.Consumer, explicit map[core.TopicPartition]int64, all C.int32_t) map[core.TopicPartition]int64 {
+	if all == 0 {
+		return explicit
+	}
+	m := c.Consumed()
+	for tp, off := range explicit {
+		m[tp] = off
+	}
+	return m
+}
+
+// commitPrep is the prep of the blocking commit.
 func commitPrep(offsets *C.uint8_t, offsetsLen C.size_t, all C.int32_t) consumerPrep {
 	return func(c *core.Consumer) (callOp, error) {
-		es, err := readOffsets(offsets, offsetsLen)
+		explicit, err := commitArgs(offsets, offsetsLen, all)
 		if err != nil {
 			return nil, err
 		}
-		if len(es) == 0 && all != 0 {
+		if explicit == nil {
 			return errOnly(c.Commit), nil
 		}
-		if len(es) == 0 {
-			return nil, invalid("nothing to commit: no offsets and all is 0")
-		}
-		explicit := make(map[core.TopicPartition]int64, len(es))
-		for _, e := range es {
-			explicit[e.tp] = e.offset
-		}
 		return errOnly(func(ctx context.Context) error {
-			m := explicit
-			if all != 0 {
-				m = c.Consumed()
-				for tp, off := range explicit {
-					m[tp] = off
-				}
-			}
-			return c.CommitOffsets(ctx, m)
+			return c.CommitOffsets(ctx, withConsumed(c, explicit, all))
 		}), nil
 	}
+}
+
+// commitAsync is the body of gofka_consumer_commit_async: the checks of
+// callAsync, then core's non-waiting commit (Consumer.CommitAsync), whose
+// outcome is posted to the queue by whichever engine goroutine settles it
+// (the reader of the response, usually): no goroutine of ours waits for
+// the commit, as runAsync's would.
+func commitAsync(h, queue C.gofka_handle_t, token C.uint64_t, offsets *C.uint8_t, offsetsLen C.size_t, all C.int32_t,
+	timeoutMs C.int32_t) error {
+	c, err := handleOf[*core.Consumer](h, kindConsumer)
+	if err != nil {
+		return err
+	}
+	q, err := queueOf(queue)
+	if err != nil {
+		return err
+	}
+	explicit, err := commitArgs(offsets, offsetsLen, all)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := timeoutCtx(timeoutMs, requestTimeout(c))
+	tok := uint64(token)
+	done := func(err error) {
+		cancel()
+		if err != nil {
+			q.Post(errorCompletion(tok, err))
+			return
+		}
+		q.Post(core.Completion{Token: tok, Partition: -1, Offset: -1})
+	}
+	if explicit == nil {
+		c.CommitAsync(ctx, done)
+	} else {
+		c.CommitOffsetsAsync(ctx, withConsumed(c, explicit, all), done)
+	}
+	return nil
 }
 
 //export gofka_consumer_commit
@@ -440,7 +496,7 @@ func gofka_consumer_commit(h C.gofka_handle_t, offsets *C.uint8_t, offsetsLen C.
 func gofka_consumer_commit_async(h C.gofka_handle_t, queue C.gofka_handle_t, token C.uint64_t,
 	offsets *C.uint8_t, offsetsLen C.size_t, all C.int32_t, timeoutMs C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
 	defer guard(errOut, &rc)
-	return fill(errOut, callAsync(consumers, h, queue, token, timeoutMs, requestTimeout, commitPrep(offsets, offsetsLen, all)))
+	return fill(errOut, commitAsync(h, queue, token, offsets, offsetsLen, all, timeoutMs))
 }
 
 // ---- assignment and positions ----

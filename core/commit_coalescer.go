@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofka/gofka/wire"
@@ -35,14 +36,41 @@ type commitCoalescer struct {
 
 // commitWaiter is one commit call. offsets and background are set before
 // it is queued and never change; sent and reqDeadline are guarded by the
-// coalescer's mu.
+// coalescer's mu; finish and stopWatch are set before the call is queued
+// (stopWatch under mu, before anyone else can settle it) and then only
+// read.
 type commitWaiter struct {
 	offsets     map[TopicPartition]int64
 	background  bool
 	deadline    time.Time  // the caller's (every caller has one, see commit)
-	done        chan error // capacity 1: the outcome, sent once
+	done        chan error // a waiting caller's (commit): capacity 1, the outcome, sent once
 	sent        bool       // taken into a request
 	reqDeadline time.Time  // that request's deadline (the latest of its callers')
+
+	// A caller that does not wait (commitAsync) has finish instead of
+	// done: settle calls it once (settled), from whichever goroutine
+	// settles the call first: the request's outcome, or the end of the
+	// caller's ctx while queued (stopWatch stops that watch).
+	finish    func(error)
+	settled   atomic.Bool
+	stopWatch func() bool
+}
+
+// settle gives the call its outcome: into done for a waiting caller (once,
+// by the request's sender), through finish for one that does not wait
+// (the first outcome wins, later ones are dropped).
+func (w *commitWaiter) settle(err error) {
+	if w.finish == nil {
+		w.done <- err
+		return
+	}
+	if !w.settled.CompareAndSwap(false, true) {
+		return
+	}
+	if w.stopWatch != nil {
+		w.stopWatch()
+	}
+	w.finish(err)
 }
 
 // commit commits the offsets compute returns (nothing to do when it
@@ -81,13 +109,7 @@ func (c *Consumer) commit(ctx context.Context, compute func() map[TopicPartition
 		w.sent, w.reqDeadline = true, w.deadline
 		co.mu.Unlock()
 		errs, all := c.sendCommit(ctx, w.offsets, background)
-		co.mu.Lock()
-		if len(co.queue) == 0 {
-			co.running = false
-		} else {
-			go c.flushCommits()
-		}
-		co.mu.Unlock()
+		c.ownCommitDone()
 		return waiterErr(w.offsets, errs, all)
 	}
 	co.queue = append(co.queue, w)
@@ -120,6 +142,89 @@ func (c *Consumer) commit(ctx context.Context, compute func() map[TopicPartition
 		return err
 	default:
 		return commitTimeout(ctx)
+	}
+}
+
+// ownCommitDone ends the request a caller sent itself (nothing was in
+// flight when it called): the calls queued meanwhile go to a flushCommits
+// goroutine.
+func (c *Consumer) ownCommitDone() {
+	co := &c.commits
+	co.mu.Lock()
+	if len(co.queue) == 0 {
+		co.running = false
+	} else {
+		go c.flushCommits()
+	}
+	co.mu.Unlock()
+}
+
+// commitAsync is commit for a caller that does not wait: done receives the
+// outcome commit would return, once. With nothing in flight the request
+// is written on the calling goroutine and whoever reads its response
+// settles the call (ownCommit: no goroutine waits for it); otherwise the
+// call queues as in commit and the flushCommits goroutine, or the end of
+// ctx, settles it. done runs on an engine goroutine (or on the calling
+// one, before commitAsync returns, when there is nothing to commit or the
+// request cannot be written), possibly holding a connection's read role:
+// it must return quickly and never wait for I/O.
+func (c *Consumer) commitAsync(ctx context.Context, compute func() map[TopicPartition]int64, background bool, done func(error)) {
+	co := &c.commits
+	w := &commitWaiter{background: background, finish: done}
+	if d, ok := ctx.Deadline(); ok {
+		w.deadline = d
+	} else {
+		w.deadline = time.Now().Add(c.cfg.RequestTimeout)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, w.deadline)
+		w.finish = func(err error) {
+			cancel()
+			done(err)
+		}
+	}
+	co.mu.Lock()
+	w.offsets = compute()
+	if len(w.offsets) == 0 {
+		co.mu.Unlock()
+		w.settle(nil)
+		return
+	}
+	if !co.running {
+		co.running = true
+		w.sent, w.reqDeadline = true, w.deadline
+		co.mu.Unlock()
+		c.sendCommitAsync(ctx, w.offsets, background, func(errs map[TopicPartition]error, all error) {
+			c.ownCommitDone()
+			w.settle(waiterErr(w.offsets, errs, all))
+		})
+		return
+	}
+	co.queue = append(co.queue, w)
+	// No goroutine waits for ctx: context.AfterFunc runs the give-up
+	// only if ctx ends first (settle stops the watch).
+	w.stopWatch = context.AfterFunc(ctx, func() { c.commitGaveUp(ctx, w) })
+	co.mu.Unlock()
+}
+
+// commitGaveUp is what commit does when the caller's ctx ends first, for a
+// caller that does not wait (commitAsync): a call still queued is
+// withdrawn; a call in a request that ends by the caller's own deadline
+// gets that request's outcome (soon); otherwise the call ends now.
+func (c *Consumer) commitGaveUp(ctx context.Context, w *commitWaiter) {
+	co := &c.commits
+	co.mu.Lock()
+	if !w.sent {
+		if i := slices.Index(co.queue, w); i >= 0 {
+			co.queue = slices.Delete(co.queue, i, i+1)
+		}
+		co.mu.Unlock()
+		w.settle(commitTimeout(ctx))
+		return
+	}
+	ownRequest := errors.Is(ctx.Err(), context.DeadlineExceeded) && !w.deadline.Before(w.reqDeadline)
+	co.mu.Unlock()
+	if !ownRequest {
+		w.settle(commitTimeout(ctx))
 	}
 }
 
@@ -168,7 +273,7 @@ func (c *Consumer) flushCommits() {
 		errs, all := c.sendCommit(ctx, merged, batch[0].background)
 		cancel()
 		for _, w := range batch {
-			w.done <- waiterErr(w.offsets, errs, all)
+			w.settle(waiterErr(w.offsets, errs, all))
 		}
 	}
 }

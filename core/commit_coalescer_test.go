@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -306,4 +308,164 @@ func TestCommitCancelledWhileReading(t *testing.T) {
 	got, err := f.c.Committed(ctx, []TopicPartition{tp})
 	require.NoError(t, err)
 	require.Equal(t, int64(3), got[tp])
+}
+
+// asyncOutcome is what CommitOffsetsAsync's done got: the error, and
+// whether the response settled it inline (done ran inside conn.deliver,
+// the response's delivery, or, when the response beat the sender's
+// return from writing, inside the sender's own sendCommitAsync).
+type asyncOutcome struct {
+	err      error
+	byReader bool
+}
+
+// goCommitAsync starts CommitOffsetsAsync; the channel gets its outcome.
+func goCommitAsync(ctx context.Context, c *Consumer, offsets map[TopicPartition]int64) chan asyncOutcome {
+	out := make(chan asyncOutcome, 1)
+	c.CommitOffsetsAsync(ctx, offsets, func(err error) {
+		buf := make([]byte, 64<<10)
+		stack := string(buf[:runtime.Stack(buf, false)])
+		out <- asyncOutcome{err, strings.Contains(stack, "(*conn).deliver") || strings.Contains(stack, "(*Consumer).sendCommitAsync")}
+	})
+	return out
+}
+
+// commitGoroutines counts the goroutines inside the commit path (a
+// sender's request, or a caller waiting for its outcome).
+func commitGoroutines() int {
+	buf := make([]byte, 4<<20)
+	n := 0
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, "(*Consumer).sendCommit") || strings.Contains(g, "(*Consumer).commit(") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestCommitAsyncParksNoGoroutine: a non-waiting commit (the C ABI's
+// gofka_consumer_commit_async, an asyncio commit) writes its request on
+// the calling goroutine and leaves the response to the connection's
+// reader goroutine, which settles it (done runs inside the delivery): no
+// goroutine waits for it, nor for the calls queued behind it. Before, each async commit ran on a goroutine
+// of its own that waited for the outcome: one parked goroutine per
+// commit in flight, and a thread woken to start it.
+func TestCommitAsyncParksNoGoroutine(t *testing.T) {
+	f := newCommitFixture(t, 1, true)
+	tp := TopicPartition{f.topic, 0}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := f.c.Committed(ctx, []TopicPartition{tp}) // the coordinator known, its connection up
+	require.NoError(t, err)
+	first := goCommitAsync(ctx, f.c, map[TopicPartition]int64{tp: 2})
+	<-f.entered
+	const queued = 20
+	outs := make([]chan asyncOutcome, queued)
+	for i := range outs {
+		outs[i] = goCommitAsync(ctx, f.c, map[TopicPartition]int64{tp: int64(3 + i)})
+	}
+	f.queued(t, queued)
+	assert.Zero(t, commitGoroutines(), "goroutines parked in the commit path while 21 async commits are in flight")
+	close(f.gate)
+	o := <-first
+	require.NoError(t, o.err)
+	assert.True(t, o.byReader, "the reader that delivered the response settled the commit")
+	for _, ch := range outs {
+		require.NoError(t, (<-ch).err)
+	}
+	got, err := f.c.Committed(ctx, []TopicPartition{tp})
+	require.NoError(t, err)
+	require.Equal(t, int64(3+queued-1), got[tp])
+	// Nothing in flight again: the next one is settled by the reader too.
+	o = <-goCommitAsync(ctx, f.c, map[TopicPartition]int64{tp: 40})
+	require.NoError(t, o.err)
+	assert.True(t, o.byReader)
+}
+
+// TestCommitAsyncContextEnds: a non-waiting commit whose ctx ends while
+// its request is in flight gets TIMED_OUT at once (its offsets may still
+// be committed), one queued behind it whose ctx is cancelled is withdrawn
+// with INTERRUPTED, each exactly once; the connection stays usable and the
+// consumer commits afterwards.
+func TestCommitAsyncContextEnds(t *testing.T) {
+	f := newCommitFixture(t, 1, true)
+	tp := TopicPartition{f.topic, 0}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := f.c.Committed(ctx, []TopicPartition{tp})
+	require.NoError(t, err)
+	actx, acancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer acancel()
+	inFlight := goCommitAsync(actx, f.c, map[TopicPartition]int64{tp: 2})
+	<-f.entered
+	qctx, qcancel := context.WithCancel(ctx)
+	queued := goCommitAsync(qctx, f.c, map[TopicPartition]int64{tp: 3})
+	f.queued(t, 1)
+	qcancel()
+	o := <-queued
+	require.Equal(t, wire.ErrInterrupted, wire.CodeOf(o.err), "%v", o.err)
+	f.queued(t, 0)
+	o = <-inFlight
+	require.Equal(t, wire.ErrTimedOut, wire.CodeOf(o.err), "%v", o.err)
+	close(f.gate)
+	require.NoError(t, (<-goCommitAsync(ctx, f.c, map[TopicPartition]int64{tp: 4})).err)
+	got, err := f.c.Committed(ctx, []TopicPartition{tp})
+	require.NoError(t, err)
+	require.Equal(t, int64(4), got[tp])
+	select {
+	case o := <-inFlight:
+		t.Fatalf("a second outcome: %v", o.err)
+	case o := <-queued:
+		t.Fatalf("a second outcome: %v", o.err)
+	default:
+	}
+}
+
+// TestCommitAsyncSlowPaths: a non-waiting commit without a coordinator
+// known yet (it is looked up on a goroutine first), one with nothing to
+// commit, one of a partition not assigned, and one on a closed consumer
+// all settle, with the outcome the waiting commit gives.
+func TestCommitAsyncSlowPaths(t *testing.T) {
+	f := newCommitFixture(t, 1, false)
+	tp := TopicPartition{f.topic, 0}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	o := <-goCommitAsync(ctx, f.c, map[TopicPartition]int64{tp: 5})
+	require.NoError(t, o.err)
+	assert.False(t, o.byReader, "the first commit looked the coordinator up")
+	got, err := f.c.Committed(ctx, []TopicPartition{tp})
+	require.NoError(t, err)
+	require.Equal(t, int64(5), got[tp])
+	require.NoError(t, (<-goCommitAsync(ctx, f.c, nil)).err)
+	o = <-goCommitAsync(ctx, f.c, map[TopicPartition]int64{{f.topic, 7}: 1})
+	require.Equal(t, wire.ErrNotAssigned, wire.CodeOf(o.err), "%v", o.err)
+	done := make(chan error, 1)
+	f.c.CommitAsync(ctx, func(err error) { done <- err })
+	require.NoError(t, <-done, "nothing consumed: nothing to commit")
+	require.NoError(t, f.c.Close(ctx))
+	o = <-goCommitAsync(ctx, f.c, map[TopicPartition]int64{tp: 6})
+	require.Equal(t, wire.ErrClientClosed, wire.CodeOf(o.err), "%v", o.err)
+}
+
+// TestCommitAsyncCloseInFlight: closing the consumer while a non-waiting
+// commit's request is in flight settles the commit (once), within its
+// deadline.
+func TestCommitAsyncCloseInFlight(t *testing.T) {
+	f := newCommitFixture(t, 1, true)
+	tp := TopicPartition{f.topic, 0}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := f.c.Committed(ctx, []TopicPartition{tp})
+	require.NoError(t, err)
+	cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
+	defer ccancel()
+	out := goCommitAsync(cctx, f.c, map[TopicPartition]int64{tp: 2})
+	<-f.entered
+	start := time.Now()
+	require.NoError(t, f.c.Close(ctx))
+	o := <-out
+	require.Error(t, o.err)
+	t.Logf("settled with %v after %v", o.err, time.Since(start))
+	require.Less(t, time.Since(start), 10*time.Second) // a hang check: the commit's deadline bounds it
+	close(f.gate)
 }

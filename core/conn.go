@@ -120,6 +120,11 @@ type conn struct {
 	lost     atomic.Bool  // the reader goroutine left bytes to the holder or a caller
 	callers  atomic.Int32 // threads waiting on the socket (responseReader.beginWait)
 	watching atomic.Bool  // the reader goroutine wakes for arriving data
+	// idleWatch: the reader goroutine watches even with no response
+	// awaited, because the last request left its response to it and the
+	// next likely will too (startUnclaimed); cleared when a caller waits
+	// on the socket (beginWait). See shouldWatch.
+	idleWatch atomic.Bool
 
 	lastUsed atomic.Int64 // unix nanos of the last request, for idle reaping
 	inFlight atomic.Int32
@@ -305,16 +310,34 @@ type call struct {
 // writer waking it. It runs with no lock held, on the connection's reader
 // goroutine (a response) or on a goroutine of its own (a failure).
 func (c *clientConn) start(req wire.Request, noResponse bool, notify func()) (*call, error) {
+	return c.startWith(req, noResponse, notify, false)
+}
+
+// startWith is start; inline says notify settles the call itself and
+// readies no goroutine (waiter.inline).
+func (c *clientConn) startWith(req wire.Request, noResponse bool, notify func(), inline bool) (*call, error) {
 	v, err := c.version(req)
 	if err != nil {
 		return nil, err
 	}
-	id, ch, err := c.send(req, v, !noResponse, c.clientID, notify)
+	id, ch, err := c.send(req, v, !noResponse, c.clientID, notify, inline)
 	if err != nil || noResponse {
 		return nil, err
 	}
 	c.inFlight.Add(1)
 	return &call{c: c, req: req, v: v, id: id, ch: ch, sent: time.Now()}, nil
+}
+
+// startUnclaimed is start with notify for a caller that leaves the
+// response to the connection's reader goroutine and is likely to do the
+// same next time (a non-waiting commit per message, ownCommit): the
+// goroutine keeps watching the socket between such requests, so writing
+// the next one need not ring it awake to watch (see shouldWatch).
+func (c *clientConn) startUnclaimed(req wire.Request, notify func()) (*call, error) {
+	if c.sock != nil && !c.idleWatch.Load() {
+		c.idleWatch.Store(true)
+	}
+	return c.startWith(req, false, notify, true)
 }
 
 // arrived reports, without blocking, whether the response (or the connection's
@@ -383,7 +406,7 @@ func (k *call) wait(ctx context.Context) (wire.Response, error) {
 }
 
 func (c *conn) roundTripVersion(ctx context.Context, req wire.Request, v int16) ([]byte, error) {
-	id, ch, err := c.send(req, v, true, c.clientID, nil)
+	id, ch, err := c.send(req, v, true, c.clientID, nil, false)
 	if err != nil {
 		return nil, err
 	}
@@ -451,6 +474,10 @@ type waiter struct {
 	ch     chan []byte // capacity 1: the frame; closed when the connection dies; nil: given up
 	notify func()      // optional: called after ch is filled or closed (clientConn.start)
 	sent   int64       // monoNow() when the request was sent, for its round-trip time; 0 = not timed (timesRTT)
+	// inline: notify does all there is to do with the response and
+	// readies no goroutine, so the reader goroutine need not yield after
+	// delivering it (readLoop; clientConn.startUnclaimed).
+	inline bool
 }
 
 func (w waiter) signal() {
@@ -461,8 +488,8 @@ func (w waiter) signal() {
 
 // send encodes and writes one request carrying clientID; with wantReply it
 // registers a channel that receives the response frame (and notify, see
-// clientConn.start).
-func (c *conn) send(req wire.Request, v int16, wantReply bool, clientID string, notify func()) (int32, chan []byte, error) {
+// clientConn.start; inline, see waiter).
+func (c *conn) send(req wire.Request, v int16, wantReply bool, clientID string, notify func(), inline bool) (int32, chan []byte, error) {
 	var ch chan []byte
 	now := time.Now().UnixNano()
 	c.mu.Lock()
@@ -475,7 +502,7 @@ func (c *conn) send(req wire.Request, v int16, wantReply bool, clientID string, 
 	id := c.corr
 	if wantReply {
 		ch = make(chan []byte, 1)
-		w := waiter{ch: ch, notify: notify}
+		w := waiter{ch: ch, notify: notify, inline: inline}
 		if c.stats != nil && timesRTT(req) {
 			w.sent = monoNow()
 		}

@@ -90,6 +90,10 @@ type frameReader struct {
 	nsize int     // bytes of size read so far
 	frame []byte  // the frame being filled, nil between frames
 	nfill int     // bytes of frame filled so far
+	// readied: a frame was delivered to a waiter that may be a parked
+	// goroutine (one without notify, or a notify that may ready one), so
+	// readLoop yields to let it run on this thread (see there).
+	readied bool
 }
 
 // readLoop is the connection's reader goroutine.
@@ -136,15 +140,21 @@ func (c *conn) readLoop() {
 			continue
 		}
 		deferring = false
-		if err := c.readTurn(s.fd); err != nil {
+		readied, err := c.readTurn(s.fd)
+		if err != nil {
 			c.close(c.readFailure(err))
 			return
 		}
 		// Let the goroutines the responses readied (a ProduceSync caller,
 		// say) run on this thread now: blocked in ppoll, the goroutine
 		// would keep its P, and another thread would have to be woken
-		// to run them.
-		runtime.Gosched()
+		// to run them. Only then: Gosched itself wakes another thread
+		// (wakep, to run this goroutine's queued self) that parks again
+		// at once, a futex round trip per response for nothing when the
+		// responses were settled inline (a non-waiting commit's).
+		if readied {
+			runtime.Gosched()
+		}
 	}
 }
 
@@ -153,6 +163,9 @@ func (c *conn) readLoop() {
 func (c *conn) shouldWatch() bool {
 	if c.callers.Load() > 0 {
 		return false
+	}
+	if c.idleWatch.Load() {
+		return true // nothing arrives unasked: watching an idle socket costs nothing
 	}
 	c.mu.Lock()
 	n := len(c.pending)
@@ -185,17 +198,20 @@ func (c *conn) takeReadRole(loop bool) bool {
 // readTurn reads with the role held and then releases it, reading again
 // first whenever a reader left it bytes meanwhile (lost); a reader that
 // deferred may be the goroutine, which waits to be rung. The role is held
-// on entry.
-func (c *conn) readTurn(fd int) error {
+// on entry. readied reports whether a frame it delivered may have readied
+// a goroutine (frameReader.readied).
+func (c *conn) readTurn(fd int) (readied bool, err error) {
 	for {
+		c.rd.readied = false
 		err := c.readAvailable(fd)
+		readied = readied || c.rd.readied
 		c.readMu.Unlock()
 		if err != nil || !c.lost.Swap(false) {
-			return err
+			return readied, err
 		}
 		c.sock.ringReader()
 		if !c.takeReadRole(false) {
-			return nil
+			return readied, nil
 		}
 	}
 }
@@ -313,6 +329,9 @@ func (c *conn) deliver(frame []byte) error {
 	if w.ch != nil {
 		w.ch <- frame
 		w.signal()
+		if !w.inline {
+			c.rd.readied = true
+		}
 	}
 	return nil
 }
@@ -347,6 +366,9 @@ func (r responseReader) beginWait() bool {
 		// kept the descriptors open: nothing to wait on all the same.
 		c.sock.release()
 		return false
+	}
+	if c.idleWatch.Load() {
+		c.idleWatch.Store(false) // this caller reads: the goroutine need not wake for it
 	}
 	c.callers.Add(1)
 	return true
@@ -389,7 +411,7 @@ func (c *conn) readAsCaller() bool {
 		c.readMu.Unlock()
 		return false // closed
 	}
-	err := c.readTurn(c.sock.fd)
+	_, err := c.readTurn(c.sock.fd)
 	c.sock.release()
 	if err != nil {
 		c.close(c.readFailure(err))

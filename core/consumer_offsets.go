@@ -7,6 +7,7 @@ import (
 	"maps"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofka/gofka/wire"
@@ -41,6 +42,13 @@ func (k *coordinator) get(ctx context.Context) (int32, error) {
 	return node, nil
 }
 
+// cached returns the coordinator's node id when it is known, without I/O.
+func (k *coordinator) cached() (int32, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.node, k.ok
+}
+
 // invalidate forgets node as the coordinator (it moved or failed).
 func (k *coordinator) invalidate(node int32) {
 	k.mu.Lock()
@@ -72,6 +80,23 @@ func transportError(err error) bool {
 // (top-level) error code. The calling goroutine reads the response itself
 // (leasedConn.requestOwn).
 func (c *Consumer) groupRequest(ctx context.Context, req wire.Request, check func(wire.Response) wire.ErrorCode) (wire.Response, error) {
+	return c.groupRequestFrom(ctx, req, check, nil)
+}
+
+// groupAttempt is the outcome of a first attempt of a group request made
+// without waiting (ownCommit): the coordinator it went to and its
+// response or failure.
+type groupAttempt struct {
+	node int32
+	resp wire.Response
+	err  error
+}
+
+// groupRequestFrom is groupRequest whose first attempt, when first is not
+// nil, was already made (its outcome is taken as that attempt's, retries
+// and all, as if groupRequest had made it).
+func (c *Consumer) groupRequestFrom(ctx context.Context, req wire.Request, check func(wire.Response) wire.ErrorCode,
+	first *groupAttempt) (wire.Response, error) {
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
@@ -82,15 +107,25 @@ func (c *Consumer) groupRequest(ctx context.Context, req wire.Request, check fun
 				return nil, lastErr
 			}
 		}
-		node, err := c.coord.get(ctx)
-		if err != nil {
-			lastErr = err
-			if ctx.Err() != nil || !(wire.CodeOf(err).Retriable() || transportError(err)) {
-				return nil, err
+		var node int32
+		var resp wire.Response
+		var err error
+		if attempt == 0 && first != nil {
+			node, resp, err = first.node, first.resp, first.err
+			if err != nil {
+				c.groupConn.dropDead() // as leasedConn.roundTrip does
 			}
-			continue
+		} else {
+			node, err = c.coord.get(ctx)
+			if err != nil {
+				lastErr = err
+				if ctx.Err() != nil || !(wire.CodeOf(err).Retriable() || transportError(err)) {
+					return nil, err
+				}
+				continue
+			}
+			resp, err = c.groupConn.requestOwn(ctx, node, req)
 		}
-		resp, err := c.groupConn.requestOwn(ctx, node, req)
 		if err != nil {
 			lastErr = err
 			c.coord.invalidate(node)
@@ -236,6 +271,55 @@ func (c *Consumer) CommitRecords(ctx context.Context, recs ...*Record) error {
 // CommitOffsets commits the given next-offsets-to-read. Partitions must be
 // assigned (see CommitRecords).
 func (c *Consumer) CommitOffsets(ctx context.Context, offsets map[TopicPartition]int64) error {
+	if err := c.checkCommitOffsets(offsets); err != nil || len(offsets) == 0 {
+		return err
+	}
+	ctx, cancel := c.cl.withTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	return c.commitOffsets(ctx, offsets, false)
+}
+
+// CommitAsync is Commit without waiting: done receives, once, what Commit
+// would return. CommitOffsetsAsync is the same for CommitOffsets (offsets
+// is not used after it returns). They are for callers that wait for many
+// operations at once, such as an event loop (the C ABI's
+// gofka_consumer_commit_async): with nothing in flight the request is
+// written on the calling goroutine and the thread that reads its response
+// calls done, so a commit per message wakes no thread but that one; calls
+// made while a commit is in flight coalesce as for Commit. ctx bounds the
+// call as for Commit (request.timeout.ms without a deadline); ending it
+// early gives INTERRUPTED or TIMED_OUT as for Commit.
+//
+// done runs on an engine goroutine, possibly one that holds a broker
+// connection's read role, or on the calling goroutine before the call
+// returns (an immediate failure, nothing to commit): it must return
+// quickly, never block on I/O or on the consumer, and not call back into
+// the consumer's commits.
+func (c *Consumer) CommitAsync(ctx context.Context, done func(error)) {
+	if err := c.checkOpen(); err != nil {
+		done(err)
+		return
+	}
+	if c.cfg.GroupID == "" {
+		done(&wire.Error{Code: wire.ErrInvalidGroupID, Detail: "commit needs a group.id"})
+		return
+	}
+	c.commitAsync(ctx, c.positionsToCommit(nil, true), false, done)
+}
+
+// CommitOffsetsAsync: see CommitAsync.
+func (c *Consumer) CommitOffsetsAsync(ctx context.Context, offsets map[TopicPartition]int64, done func(error)) {
+	if err := c.checkCommitOffsets(offsets); err != nil || len(offsets) == 0 {
+		done(err)
+		return
+	}
+	offsets = maps.Clone(offsets)
+	c.commitAsync(ctx, func() map[TopicPartition]int64 { return offsets }, false, done)
+}
+
+// checkCommitOffsets is what CommitOffsets checks before committing: the
+// consumer is open, offsets are not negative, partitions are assigned.
+func (c *Consumer) checkCommitOffsets(offsets map[TopicPartition]int64) error {
 	if err := c.checkOpen(); err != nil {
 		return err
 	}
@@ -254,9 +338,7 @@ func (c *Consumer) CommitOffsets(ctx context.Context, offsets map[TopicPartition
 		}
 	}
 	c.mu.Unlock()
-	ctx, cancel := c.cl.withTimeout(ctx, c.cfg.RequestTimeout)
-	defer cancel()
-	return c.commitOffsets(ctx, offsets, false)
+	return nil
 }
 
 // Consumed returns, per assigned partition with a known position, the
@@ -291,7 +373,12 @@ func (c *Consumer) commitPositions(ctx context.Context, keep func(*partState) bo
 	}
 	ctx, cancel := c.cl.withTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
-	return c.commit(ctx, func() map[TopicPartition]int64 {
+	return c.commit(ctx, c.positionsToCommit(keep, all), !all)
+}
+
+// positionsToCommit is the compute of commitPositions (see there).
+func (c *Consumer) positionsToCommit(keep func(*partState) bool, all bool) func() map[TopicPartition]int64 {
+	return func() map[TopicPartition]int64 {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		offsets := map[TopicPartition]int64{}
@@ -308,7 +395,7 @@ func (c *Consumer) commitPositions(ctx context.Context, keep func(*partState) bo
 			}
 		}
 		return offsets
-	}, !all)
+	}
 }
 
 // commitOffsets commits offsets through the commit queue (see
@@ -327,6 +414,22 @@ func (c *Consumer) commitOffsets(ctx context.Context, offsets map[TopicPartition
 // the commit queue's sender calls it (see commitCoalescer), so one runs at
 // a time per consumer.
 func (c *Consumer) sendCommit(ctx context.Context, offsets map[TopicPartition]int64, background bool) (errs map[TopicPartition]error, all error) {
+	return c.sendCommitFrom(ctx, offsets, background, nil)
+}
+
+// commitAttempt is a first OffsetCommit already sent, and its outcome
+// (ownCommit): the group whose identity it carried and the request.
+type commitAttempt struct {
+	g   groupMember
+	req *wire.OffsetCommitRequest
+	groupAttempt
+}
+
+// sendCommitFrom is sendCommit whose first request, when first is not nil,
+// was already sent and answered (or failed): it carries on from that
+// outcome as if it had sent the request itself.
+func (c *Consumer) sendCommitFrom(ctx context.Context, offsets map[TopicPartition]int64, background bool,
+	first *commitAttempt) (errs map[TopicPartition]error, all error) {
 	if c.cfg.GroupID == "" {
 		return nil, &wire.Error{Code: wire.ErrInvalidGroupID, Detail: "commit needs a group.id"}
 	}
@@ -343,83 +446,25 @@ func (c *Consumer) sendCommit(ctx context.Context, offsets map[TopicPartition]in
 		return errs, nil
 	}
 	for attempt := 0; len(pending) > 0; attempt++ {
-		c.mu.Lock()
-		g := c.group
-		c.mu.Unlock()
-		gen, member, instance := int32(-1), "", (*string)(nil)
-		if g != nil {
-			gen, member, instance = g.identity()
+		var g groupMember
+		var req *wire.OffsetCommitRequest
+		var ga *groupAttempt
+		if attempt == 0 && first != nil {
+			g, req, ga = first.g, first.req, &first.groupAttempt
+		} else {
+			g = c.currentGroup()
+			req = c.commitRequest(g, pending)
 		}
-		req := &wire.OffsetCommitRequest{GroupId: c.cfg.GroupID, GenerationIdOrMemberEpoch: gen,
-			MemberId: member, GroupInstanceId: instance, RetentionTimeMs: -1}
-		idx := map[string]int{}
-		keys := make([]TopicPartition, 0, len(pending))
-		for tp := range pending {
-			keys = append(keys, tp)
-		}
-		sortTPs(keys)
-		for _, tp := range keys {
-			ti, ok := idx[tp.Topic]
-			if !ok {
-				ti = len(req.Topics)
-				idx[tp.Topic] = ti
-				req.Topics = append(req.Topics, wire.OffsetCommitRequestTopic{Name: tp.Topic})
-			}
-			req.Topics[ti].Partitions = append(req.Topics[ti].Partitions, wire.OffsetCommitRequestPartition{
-				PartitionIndex: tp.Partition, CommittedOffset: pending[tp], CommittedLeaderEpoch: -1})
-		}
-		resp, err := c.groupRequest(ctx, req, func(r wire.Response) wire.ErrorCode {
-			// Per-partition codes; a coordinator move shows on every one.
-			for _, t := range r.(*wire.OffsetCommitResponse).Topics {
-				for _, p := range t.Partitions {
-					if code := wire.ErrorCode(p.ErrorCode); coordinatorError(code) || code == wire.ErrCoordinatorLoadInProgress {
-						return code
-					}
-				}
-			}
-			return wire.ErrNone
-		})
+		resp, err := c.groupRequestFrom(ctx, req, commitCheck, ga)
 		if err != nil {
 			if wire.CodeOf(err) == wire.ErrTimedOut && ctx.Err() != nil {
 				// No answer before the deadline: the request may still
 				// have been applied, so this is no coordinator failure.
-				return failPending(&wire.Error{Code: wire.ErrTimedOut, Detail: "commit not acknowledged before the deadline (the offsets may still be committed)"})
+				return failPending(commitNotAcked())
 			}
 			return failPending(commitErr(err))
 		}
-		var rebalance, stale bool
-		for _, t := range resp.(*wire.OffsetCommitResponse).Topics {
-			for _, p := range t.Partitions {
-				tp := TopicPartition{t.Name, p.PartitionIndex}
-				off, ok := pending[tp]
-				if !ok {
-					continue
-				}
-				switch code := wire.ErrorCode(p.ErrorCode); code {
-				case wire.ErrNone:
-					delete(pending, tp)
-					c.stats.noteCommit()
-					c.mu.Lock()
-					if ps := c.parts[tp]; ps != nil {
-						ps.committed = off
-					}
-					c.mu.Unlock()
-				case wire.ErrRebalanceInProgress, wire.ErrIllegalGeneration, wire.ErrUnknownMemberID:
-					// The generation moved on: retry with the new one for
-					// the partitions this member still owns (nobody else
-					// read them meanwhile).
-					rebalance = true
-				case wire.ErrStaleMemberEpoch:
-					stale = true
-				case wire.ErrRequestTimedOut, wire.ErrUnknownTopicOrPartition:
-					// retried below
-				default:
-					// This partition's failure is its callers' only.
-					delete(pending, tp)
-					errs[tp] = &wire.Error{Code: code, Detail: fmt.Sprintf("committing offset %d of %s for group %s", off, tp, c.cfg.GroupID)}
-				}
-			}
-		}
+		rebalance, stale := c.applyCommit(resp.(*wire.OffsetCommitResponse), pending, errs)
 		if len(pending) == 0 {
 			break
 		}
@@ -446,6 +491,132 @@ func (c *Consumer) sendCommit(ctx context.Context, offsets map[TopicPartition]in
 		}
 	}
 	return errs, nil
+}
+
+// commitNotAcked is the error of a commit whose request got no answer
+// before the caller's deadline.
+func commitNotAcked() error {
+	return &wire.Error{Code: wire.ErrTimedOut, Detail: "commit not acknowledged before the deadline (the offsets may still be committed)"}
+}
+
+// currentGroup is the consumer's group membership (nil: none).
+func (c *Consumer) currentGroup() groupMember {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.group
+}
+
+// commitRequest is the OffsetCommit of pending with g's identity (nil g:
+// none, generation -1), partitions in order.
+func (c *Consumer) commitRequest(g groupMember, pending map[TopicPartition]int64) *wire.OffsetCommitRequest {
+	gen, member, instance := int32(-1), "", (*string)(nil)
+	if g != nil {
+		gen, member, instance = g.identity()
+	}
+	req := &wire.OffsetCommitRequest{GroupId: c.cfg.GroupID, GenerationIdOrMemberEpoch: gen,
+		MemberId: member, GroupInstanceId: instance, RetentionTimeMs: -1}
+	idx := map[string]int{}
+	keys := make([]TopicPartition, 0, len(pending))
+	for tp := range pending {
+		keys = append(keys, tp)
+	}
+	sortTPs(keys)
+	for _, tp := range keys {
+		ti, ok := idx[tp.Topic]
+		if !ok {
+			ti = len(req.Topics)
+			idx[tp.Topic] = ti
+			req.Topics = append(req.Topics, wire.OffsetCommitRequestTopic{Name: tp.Topic})
+		}
+		req.Topics[ti].Partitions = append(req.Topics[ti].Partitions, wire.OffsetCommitRequestPartition{
+			PartitionIndex: tp.Partition, CommittedOffset: pending[tp], CommittedLeaderEpoch: -1})
+	}
+	return req
+}
+
+// commitCheck is the group-level code of an OffsetCommit response (for
+// groupRequest): the codes are per partition, and a coordinator move
+// shows on every one.
+func commitCheck(r wire.Response) wire.ErrorCode {
+	for _, t := range r.(*wire.OffsetCommitResponse).Topics {
+		for _, p := range t.Partitions {
+			if code := wire.ErrorCode(p.ErrorCode); coordinatorError(code) || code == wire.ErrCoordinatorLoadInProgress {
+				return code
+			}
+		}
+	}
+	return wire.ErrNone
+}
+
+// commitRetried reports whether an OffsetCommit partition code leaves the
+// partition pending, to be sent again (see applyCommit).
+func commitRetried(code wire.ErrorCode) bool {
+	switch code {
+	case wire.ErrRebalanceInProgress, wire.ErrIllegalGeneration, wire.ErrUnknownMemberID, wire.ErrStaleMemberEpoch,
+		wire.ErrRequestTimedOut, wire.ErrUnknownTopicOrPartition:
+		return true
+	}
+	return false
+}
+
+// commitSettles reports whether resp settles every partition of pending
+// (each is in it with a code that is not retried): applyCommit then leaves
+// nothing pending and reports no rebalance.
+func commitSettles(resp *wire.OffsetCommitResponse, pending map[TopicPartition]int64) bool {
+	n := 0
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if _, ok := pending[TopicPartition{t.Name, p.PartitionIndex}]; !ok {
+				continue
+			}
+			if commitRetried(wire.ErrorCode(p.ErrorCode)) {
+				return false
+			}
+			n++
+		}
+	}
+	return n == len(pending)
+}
+
+// applyCommit takes the outcome of each partition of resp that is in
+// pending: committed (recorded as the partition's committed offset) or
+// failed for good (in errs) partitions leave pending; the others stay, and
+// rebalance / stale say why they are to be sent again.
+func (c *Consumer) applyCommit(resp *wire.OffsetCommitResponse, pending map[TopicPartition]int64,
+	errs map[TopicPartition]error) (rebalance, stale bool) {
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			tp := TopicPartition{t.Name, p.PartitionIndex}
+			off, ok := pending[tp]
+			if !ok {
+				continue
+			}
+			switch code := wire.ErrorCode(p.ErrorCode); code {
+			case wire.ErrNone:
+				delete(pending, tp)
+				c.stats.noteCommit()
+				c.mu.Lock()
+				if ps := c.parts[tp]; ps != nil {
+					ps.committed = off
+				}
+				c.mu.Unlock()
+			case wire.ErrRebalanceInProgress, wire.ErrIllegalGeneration, wire.ErrUnknownMemberID:
+				// The generation moved on: retry with the new one for
+				// the partitions this member still owns (nobody else
+				// read them meanwhile).
+				rebalance = true
+			case wire.ErrStaleMemberEpoch:
+				stale = true
+			case wire.ErrRequestTimedOut, wire.ErrUnknownTopicOrPartition:
+				// retried by the caller
+			default:
+				// This partition's failure is its callers' only.
+				delete(pending, tp)
+				errs[tp] = &wire.Error{Code: code, Detail: fmt.Sprintf("committing offset %d of %s for group %s", off, tp, c.cfg.GroupID)}
+			}
+		}
+	}
+	return rebalance, stale
 }
 
 // commitErr makes a failure to reach the coordinator a group error.
@@ -710,4 +881,165 @@ func (c *Consumer) brokerAddr(ctx context.Context, node int32) (string, error) {
 		return "", &wire.Error{Code: wire.ErrBrokerNotAvailable, Detail: fmt.Sprintf("node %d is not in the cluster metadata", node)}
 	}
 	return b.Addr(), nil
+}
+
+// sendCommitAsync is sendCommit for a caller that does not wait: done
+// receives what sendCommit would return, once. When the coordinator is
+// known and its connection is up (the usual case: a commit per message),
+// the request is written on the calling goroutine and whoever reads the
+// response (the connection's reader goroutine) settles it (ownCommit):
+// no goroutine is parked per commit and no thread is woken but the
+// reader's. Anything else (no coordinator or connection yet, a failure,
+// a response that asks for a retry) continues as sendCommit on a
+// goroutine of its own, from where the first request left off. done may
+// run on the calling goroutine (before sendCommitAsync returns) or while
+// a connection's read role is held: see commitAsync.
+func (c *Consumer) sendCommitAsync(ctx context.Context, offsets map[TopicPartition]int64, background bool,
+	done func(map[TopicPartition]error, error)) {
+	o := &ownCommit{c: c, ctx: ctx, offsets: offsets, background: background, done: done}
+	if c.cfg.GroupID == "" {
+		done(nil, &wire.Error{Code: wire.ErrInvalidGroupID, Detail: "commit needs a group.id"})
+		return
+	}
+	node, ok := c.coord.cached()
+	var pc *PoolConn
+	if ok {
+		pc, _ = c.groupConn.lease(ctx, node, false) // no dial: nil when there is no live connection
+	}
+	if pc == nil {
+		o.slow(nil)
+		return
+	}
+	g := c.currentGroup()
+	o.first = commitAttempt{g: g, req: c.commitRequest(g, offsets), groupAttempt: groupAttempt{node: node}}
+	k, err := pc.startUnclaimed(o.first.req, o.arrived)
+	if err != nil {
+		o.first.err = err
+		o.settled.Store(true) // nothing was sent: no response and no watch to settle
+		o.slow(&o.first)
+		return
+	}
+	o.k = k
+	o.mu.Lock()
+	o.stopWatch = context.AfterFunc(ctx, o.expired)
+	if end := k.deadline(); !end.IsZero() {
+		if d, ok := ctx.Deadline(); !ok || end.Before(d) {
+			o.bound = time.AfterFunc(time.Until(end), o.boundPassed)
+		}
+	}
+	o.mu.Unlock()
+	if o.handshake.Add(1) == 2 {
+		o.responded() // the response was in before start returned
+	}
+}
+
+// ownCommit is an OffsetCommit request sent by a caller that does not wait
+// for it (sendCommitAsync). Exactly one of three settles it: its response
+// (or its connection's failure), the end of ctx, or, after a failure or a
+// response asking for a retry, sendCommitFrom on a goroutine.
+type ownCommit struct {
+	c          *Consumer
+	ctx        context.Context
+	offsets    map[TopicPartition]int64
+	background bool
+	done       func(map[TopicPartition]error, error)
+	first      commitAttempt // the request sent; its outcome once in
+
+	k *call // set before handshake is incremented by the sender
+	// handshake counts the sender having stored k and the response being
+	// in (call notify): whichever makes it 2 takes the response, so k is
+	// never read before it is set, even when the response beats start.
+	handshake atomic.Int32
+	settled   atomic.Bool // one of the three settled it
+	answered  atomic.Bool // the response (or the failure) is in
+
+	mu        sync.Mutex
+	stopWatch func() bool // guarded by mu: stops the ctx watch (expired)
+	bound     *time.Timer // guarded by mu: the request's own bound, when before ctx's deadline (boundPassed)
+}
+
+// arrived is the call's notify: the response (or the connection's failure)
+// is in. It runs on the goroutine that read it, with the read role held.
+func (o *ownCommit) arrived() {
+	if o.handshake.Add(1) == 2 {
+		o.responded()
+	}
+}
+
+// responded takes the response. Without a failure or a retry to make, the
+// commit is settled right here (the common case: one partition, one
+// request); otherwise sendCommitFrom carries on from this outcome on a
+// goroutine, as sendCommit would have.
+func (o *ownCommit) responded() {
+	o.answered.Store(true)
+	resp, err := o.k.wait(context.Background()) // in already: it only decodes (and always ends the call)
+	if !o.settle() {
+		return // the caller's ctx ended first; its outcome was given then
+	}
+	o.first.resp, o.first.err = resp, err
+	if err == nil && commitCheck(resp) == wire.ErrNone {
+		if r := resp.(*wire.OffsetCommitResponse); commitSettles(r, o.offsets) {
+			pending := maps.Clone(o.offsets)
+			errs := map[TopicPartition]error{}
+			o.c.applyCommit(r, pending, errs)
+			o.done(errs, nil)
+			return
+		}
+	}
+	o.slow(&o.first)
+}
+
+// expired runs when ctx ends before the response is in: as call.wait, the
+// connection is closed when the request's bound has passed too (the broker
+// is not answering); the late response is dropped (responded finds the
+// call settled).
+func (o *ownCommit) expired() {
+	if o.answered.Load() || !o.settle() {
+		return
+	}
+	k := o.k
+	if b := k.c.limits.bound(k.req); b > 0 && time.Since(k.sent) >= b-10*time.Millisecond {
+		k.c.requestTimedOut(k.req, b)
+	}
+	pending := maps.Clone(o.offsets)
+	errs := make(map[TopicPartition]error, len(pending))
+	for tp := range pending {
+		errs[tp] = commitNotAcked()
+	}
+	o.done(errs, nil)
+}
+
+// boundPassed runs when the request's bound (request.timeout.ms) passes
+// before ctx's deadline without a response: as call.wait does, the broker
+// is taken as not answering and the connection closed, which fails the
+// call (arrived, then a retry on a goroutine, as sendCommit would).
+func (o *ownCommit) boundPassed() {
+	if !o.answered.Load() && !o.settled.Load() {
+		o.k.c.requestTimedOut(o.k.req, o.k.c.limits.bound(o.k.req))
+	}
+}
+
+// settle claims the commit for the caller of settle and stops the watches;
+// false when it was settled already.
+func (o *ownCommit) settle() bool {
+	if !o.settled.CompareAndSwap(false, true) {
+		return false
+	}
+	o.mu.Lock()
+	if o.stopWatch != nil {
+		o.stopWatch()
+	}
+	if o.bound != nil {
+		o.bound.Stop()
+	}
+	o.mu.Unlock()
+	return true
+}
+
+// slow carries the commit on as sendCommit, on a goroutine of its own,
+// from first (nil: from the start).
+func (o *ownCommit) slow(first *commitAttempt) {
+	go func() {
+		o.done(o.c.sendCommitFrom(o.ctx, o.offsets, o.background, first))
+	}()
 }

@@ -483,6 +483,16 @@ func (c *PoolConn) start(req wire.Request, notify func()) (*call, error) {
 	return c.cn.start(req, false, notify)
 }
 
+// startUnclaimed is start for a caller that leaves the response to the
+// connection's reader goroutine, whose notify settles the call inline
+// (clientConn.startUnclaimed).
+func (c *PoolConn) startUnclaimed(req wire.Request, notify func()) (*call, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
+	return c.cn.startUnclaimed(req, notify)
+}
+
 func (c *PoolConn) usable() error {
 	if c.released.Load() {
 		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "connection was released to its pool", Broker: c.entry.addr}

@@ -790,3 +790,34 @@ func TestClientOnPoolTakesPoolSecurity(t *testing.T) {
 	requireCode(t, err, wire.ErrInvalidArgument)
 	require.Contains(t, err.Error(), "connection pool")
 }
+
+// TestTLSCommitAsync: a non-waiting commit over TLS (the connection keeps
+// the runtime's poller and a plain reading goroutine, which settles the
+// commit where it delivers the response) commits what it names.
+func TestTLSCommitAsync(t *testing.T) {
+	p := newTestPKI(t)
+	cl := tlsCluster(t, p, p.server, tls.NoClientCert)
+	topic := uniqueTopic(t)
+	c, err := NewConsumerFromProperties(map[string]string{
+		"bootstrap.servers": cl.ListenAddrs()[0], "security.protocol": "SSL", "ssl.ca.location": p.caFile,
+		"group.id": "g-" + topic, "enable.auto.commit": "false",
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	defer c.Close(ctx)
+	pr, err := producerOn(c.Client())
+	require.NoError(t, err)
+	defer pr.Close(ctx)
+	require.NoError(t, pr.ProduceSync(ctx, &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("v")}))
+	tp := TopicPartition{topic, 0}
+	require.NoError(t, c.Assign([]TopicPartition{tp}))
+	for off := int64(1); off <= 3; off++ { // the first looks the coordinator up; the others go inline
+		done := make(chan error, 1)
+		c.CommitOffsetsAsync(ctx, map[TopicPartition]int64{tp: off}, func(err error) { done <- err })
+		require.NoError(t, <-done)
+	}
+	got, err := c.Committed(ctx, []TopicPartition{tp})
+	require.NoError(t, err)
+	require.Equal(t, int64(3), got[tp])
+}

@@ -663,7 +663,12 @@ int32_t gofka_consumer_commit(gofka_handle_t consumer, const uint8_t *offsets, s
                               int32_t all, int32_t timeout_ms, gofka_error_t *err);
 
 /* gofka_consumer_commit without blocking: one event tagged `token` (code
- * 0 and empty payload, or the error) when done. */
+ * 0 and empty payload, or the error) when done, with the outcome and
+ * coalescing of gofka_consumer_commit. With no commit in flight the
+ * request is written before the call returns and the engine thread that
+ * reads the response posts the event (no thread waits per commit); the
+ * event may be posted before the call returns (nothing to commit, or a
+ * very fast broker). */
 int32_t gofka_consumer_commit_async(gofka_handle_t consumer, gofka_handle_t queue, uint64_t token,
                                     const uint8_t *offsets, size_t offsets_len, int32_t all,
                                     int32_t timeout_ms, gofka_error_t *err);

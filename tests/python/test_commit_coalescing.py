@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from typing import Dict, List
+from typing import Any, Dict, List
 
 import pytest
 
@@ -97,3 +97,70 @@ def test_threads_commit_concurrently(brokers: str) -> None:
         assert errors == []
         assert calls == [ROUNDS] * WORKERS
         assert c.committed(tps) == {tp: ROUNDS for tp in tps}
+
+
+def test_sequential_async_commits_keep_the_queue_watched(brokers: str) -> None:
+    """``await commit(m)`` per message: the event loop keeps watching the
+    completion queue between one commit and the next (the task woken by a
+    commit's completion starts the next before the bridge would stop
+    watching), instead of an add_reader / remove_reader pair per commit;
+    each commit still completes and the last offset is committed. Once
+    nothing is in flight the queue is no longer watched."""
+    topic = _topic_with_messages(brokers)
+    tp = TopicPartition(topic, 0)
+
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        added = [0]
+        add_reader = loop.add_reader
+
+        def counting_add_reader(fd: int, cb: Any, *args: Any) -> None:
+            added[0] += 1
+            add_reader(fd, cb, *args)
+
+        async with AsyncConsumer(brokers, "g-" + topic, None, auto_commit=False, **FAST) as c:
+            c.assign([tp])
+            got: List[Message] = []
+            while len(got) < ROUNDS:
+                got += await c.poll(ROUNDS, timeout=0.5)
+            loop.add_reader = counting_add_reader  # type: ignore[method-assign,assignment]
+            try:
+                for m in got:
+                    await c.commit(m)
+            finally:
+                loop.add_reader = add_reader  # type: ignore[method-assign]
+            assert await c.committed([tp]) == {tp: ROUNDS}
+            await asyncio.sleep(0)  # the deferred check runs
+            bridge = c._bridge
+            assert bridge is not None and bridge.pending == 0 and not bridge._reading
+        return added[0]
+
+    added = asyncio.run(main())
+    assert 1 <= added <= 2, "the queue's fd was registered %d times for %d sequential commits" % (added, ROUNDS)
+
+
+def test_cancelled_async_commit_leaves_the_consumer_usable(brokers: str) -> None:
+    """A task cancelled while its commit is in flight raises CancelledError;
+    the commit's late completion is dropped, and later commits (one of them
+    right behind it, while it may still be in flight) complete with the
+    latest offset committed."""
+    topic = _topic_with_messages(brokers)
+    tp = TopicPartition(topic, 0)
+
+    async def main() -> Dict[TopicPartition, object]:
+        async with AsyncConsumer(brokers, "g-" + topic, None, auto_commit=False, **FAST) as c:
+            c.assign([tp])
+            got: List[Message] = []
+            while len(got) < ROUNDS:
+                got += await c.poll(ROUNDS, timeout=0.5)
+            for k in range(0, ROUNDS - 1, 2):
+                task = asyncio.ensure_future(c.commit(got[k]))
+                await asyncio.sleep(0)  # the commit is started
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+                await c.commit(got[k + 1])
+            await c.commit(got[-1])
+            return dict(await c.committed([tp]))
+
+    assert asyncio.run(main()) == {tp: ROUNDS}
