@@ -1,9 +1,11 @@
 package core
 
 import (
+	"context"
 	"encoding/binary"
 	"hash/crc32"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -79,4 +81,68 @@ func TestDecodeScratchKeepsNoFrame(t *testing.T) {
 	require.NoError(t, err, "the records before the bad batch are returned")
 	require.Len(t, ch.recs, 10)
 	requireScratchClear(t, s)
+}
+
+// TestPrefetchBound: a consumer that does not poll stops fetching at
+// queued.max.messages.kbytes; the records fetched ahead (buffered, plus
+// what the fetches in flight may bring) stay within the bound, over it by
+// at most one record batch per broker (KIP-74: a batch larger than the
+// room asked for still comes whole), although the topic holds several
+// times the bound and fetch.max.bytes alone would allow far more. Then
+// every record still arrives, in order, the bound holding at each poll.
+func TestPrefetchBound(t *testing.T) {
+	t.Parallel()
+	brokers := testBrokers(t)
+	const parts, perPart, limitKiB, batchSize = 6, 3000, 64, 1024
+	topic := consumerTestTopic(t, brokers, parts)
+	want := produceTo(t, brokers, topic, parts, perPart, "bound", WithBatchSize(batchSize), WithLinger(time.Millisecond))
+
+	c := newTestConsumer(t, brokers, WithQueuedMaxMessagesKbytes(limitKiB))
+	var tps []TopicPartition
+	for p := int32(0); p < parts; p++ {
+		tps = append(tps, TopicPartition{topic, p})
+	}
+	require.NoError(t, c.Assign(tps))
+	limit := limitKiB * 1024
+	require.Equal(t, int64(limit), c.Stats().BufferLimit)
+	// A produced batch holds at most batch.size bytes of records plus its
+	// header (61 bytes): 2 KiB is a safe upper bound of one batch.
+	bound := limit + len(brokers)*2*batchSize
+
+	// Every fetcher paused for room, none in flight: fetching has stopped.
+	stopped := func() (bool, int) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if len(c.sources) == 0 || c.reserved != 0 {
+			return false, c.bufBytes
+		}
+		for _, s := range c.sources {
+			if !s.full {
+				return false, c.bufBytes
+			}
+		}
+		return true, c.bufBytes
+	}
+	require.True(t, assertEventually(30*time.Second, func() bool { ok, _ := stopped(); return ok }),
+		"the fetchers never paused at the bound")
+	_, buffered := stopped()
+	require.LessOrEqual(t, buffered, bound, "buffered bytes over the prefetch bound")
+	require.GreaterOrEqual(t, buffered, limit/2, "the consumer prefetched up to its bound")
+
+	got := map[int32][]string{}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for n := 0; n < parts*perPart; {
+		recs, err := c.Poll(ctx, 500)
+		require.NoError(t, err)
+		for _, r := range recs {
+			got[r.Partition] = append(got[r.Partition], string(r.Value))
+		}
+		n += len(recs)
+		c.mu.Lock()
+		inFlight := c.bufBytes + c.reserved
+		c.mu.Unlock()
+		require.LessOrEqual(t, inFlight, bound, "buffered and reserved bytes over the prefetch bound")
+	}
+	require.Equal(t, want, got)
 }

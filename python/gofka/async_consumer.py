@@ -101,6 +101,7 @@ class AsyncConsumer(AsyncConsumerCalls, ConsumerBase):
         fetch_min_bytes: Optional[int] = None,
         fetch_max_bytes: Optional[int] = None,
         max_partition_fetch_bytes: Optional[int] = None,
+        queued_max_messages_kbytes: Optional[int] = None,
         fetch_max_wait_ms: Optional[int] = None,
         metadata_max_age_ms: Optional[int] = None,
         client_rack: Optional[str] = None,

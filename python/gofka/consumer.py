@@ -101,6 +101,8 @@ class Consumer(ConsumerBase, HandleOwner):
     ``heartbeat_interval_ms``, ``auto_commit_interval_ms``, ``pattern`` (a
     regular expression subscribing to every matching topic),
     ``fetch_min_bytes``, ``fetch_max_bytes``, ``max_partition_fetch_bytes``,
+    ``queued_max_messages_kbytes`` (the bound, in KiB, of the records
+    fetched ahead of ``poll``; default 4096, see docs/configuration.md),
     ``fetch_max_wait_ms``, ``max_poll_records``, ``metadata_max_age_ms``,
     ``client_rack``, ``on_assign`` / ``on_revoke`` / ``on_lost`` (called
     with a list of TopicPartition, in the polling thread, inside ``poll``;
@@ -146,6 +148,7 @@ class Consumer(ConsumerBase, HandleOwner):
         fetch_min_bytes: Optional[int] = None,
         fetch_max_bytes: Optional[int] = None,
         max_partition_fetch_bytes: Optional[int] = None,
+        queued_max_messages_kbytes: Optional[int] = None,
         fetch_max_wait_ms: Optional[int] = None,
         max_poll_records: int = 500,
         metadata_max_age_ms: Optional[int] = None,
