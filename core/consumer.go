@@ -134,10 +134,10 @@ type pendingEvent struct {
 // (Subscribe, SubscribePattern) or from partitions it is given (Assign).
 //
 // The engine works in the background: one fetcher per broker prefetches
-// into a buffer bounded in bytes (queued.max.messages.kbytes), group membership (joins,
-// heartbeats, KIP-848 reconciliation) runs in its own goroutine, offsets are
-// looked up and auto-committed without Poll's help. Poll only takes what is
-// buffered. Every method is safe for concurrent use.
+// into a buffer bounded in bytes (queued.max.messages.kbytes), group
+// membership (joins, heartbeats, KIP-848 reconciliation) runs in its own
+// goroutine, offsets are looked up and auto-committed without Poll's help.
+// Poll only takes what is buffered. Every method is safe for concurrent use.
 type Consumer struct {
 	cl         *Client
 	cfg        *Config

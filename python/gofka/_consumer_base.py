@@ -517,8 +517,8 @@ class ConsumerOptions(object):
     KEYWORDS = ("max_poll_records", "group_protocol", "partition_assignment_strategy", "group_remote_assignor",
                 "group_instance_id", "isolation_level", "max_poll_interval_ms", "heartbeat_interval_ms",
                 "auto_commit_interval_ms", "pattern", "fetch_min_bytes", "fetch_max_bytes",
-                "max_partition_fetch_bytes", "queued_max_messages_kbytes", "fetch_max_wait_ms", "metadata_max_age_ms", "client_rack",
-                "on_assign", "on_revoke", "on_lost", "connection_pool", "config")
+                "max_partition_fetch_bytes", "queued_max_messages_kbytes", "fetch_max_wait_ms",
+                "metadata_max_age_ms", "client_rack", "on_assign", "on_revoke", "on_lost", "connection_pool", "config")
 
     @classmethod
     def from_arguments(cls, arguments: Mapping[str, Any], security: SecurityOptions) -> "ConsumerOptions":
