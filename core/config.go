@@ -74,8 +74,9 @@ type Config struct {
 	AutoOffsetReset        OffsetReset          // auto.offset.reset: OffsetResetEarliest, OffsetResetLatest or OffsetResetNone
 	IsolationLevel         IsolationLevel       // isolation.level: ReadUncommitted or ReadCommitted
 	FetchMinBytes          int32                // fetch.min.bytes
-	FetchMaxBytes          int32                // fetch.max.bytes, also the prefetch buffer bound
+	FetchMaxBytes          int32                // fetch.max.bytes: the most one fetch response carries
 	MaxPartitionFetchBytes int32                // max.partition.fetch.bytes
+	QueuedMaxKbytes        int32                // queued.max.messages.kbytes: the prefetch bound, KiB
 	FetchMaxWait           time.Duration        // fetch.max.wait.ms
 	MaxPollRecords         int                  // max.poll.records: Poll's limit when it is given none
 	RebalanceCallbacks     bool                 // rebalance.callbacks: revocations wait for the app's next poll

@@ -134,10 +134,10 @@ type pendingEvent struct {
 // (Subscribe, SubscribePattern) or from partitions it is given (Assign).
 //
 // The engine works in the background: one fetcher per broker prefetches
-// into a bounded buffer (fetch.max.bytes), group membership (joins,
-// heartbeats, KIP-848 reconciliation) runs in its own goroutine, offsets are
-// looked up and auto-committed without Poll's help. Poll only takes what is
-// buffered. Every method is safe for concurrent use.
+// into a buffer bounded in bytes (queued.max.messages.kbytes), group
+// membership (joins, heartbeats, KIP-848 reconciliation) runs in its own
+// goroutine, offsets are looked up and auto-committed without Poll's help.
+// Poll only takes what is buffered. Every method is safe for concurrent use.
 type Consumer struct {
 	cl         *Client
 	cfg        *Config
@@ -151,7 +151,8 @@ type Consumer struct {
 	mu       sync.Mutex
 	parts    map[TopicPartition]*partState // the assignment; guarded by mu
 	buf      []*chunk                      // buffered records, fetch order; guarded by mu
-	bufBytes int                           // guarded by mu
+	bufBytes int                           // response bytes of the records in buf; guarded by mu
+	reserved int                           // MaxBytes of the fetches in flight (source.reserved); guarded by mu
 	dataCh   chan struct{}                 // closed (and replaced) to wake Poll waiters; guarded by mu
 	notify   func()                        // ready hook: rings kw's pipe once PollWait opened it; guarded by mu
 	waiters  int                           // Poll calls waiting on dataCh; guarded by mu

@@ -12,8 +12,8 @@ import (
 
 // source fetches, in a loop, every fetchable assigned partition led by one
 // broker: one Fetch request in flight at a time, the next sent as soon as
-// the previous is decoded, as long as the consumer's buffer holds less than
-// fetch.max.bytes.
+// the previous is decoded, as long as the prefetch bound
+// (queued.max.messages.kbytes, see prefetchRoomLocked) leaves room for it.
 //
 // "The fetcher" is a role (mu), like the producer's sender and receiver
 // (core/sink.go): whoever holds it moves the loop on (advance). When a
@@ -30,10 +30,15 @@ import (
 type source struct {
 	c      *Consumer
 	node   int32
-	full   bool          // guarded by c.mu: build found the buffer full (wakeSourcesIfRoom)
+	full   bool          // guarded by c.mu: build found no room under the prefetch bound (wakeSourcesIfRoom)
 	wake   chan struct{} // capacity 1: wakes the goroutine
 	notify func()        // s.onResponse, the notify of every fetch (one closure per source)
 	conn   leasedConn    // the fetcher's own connection to node
+
+	// reserved is the MaxBytes of the fetch in flight, counted against
+	// the prefetch bound (Consumer.reserved) until its response is
+	// buffered or it fails. Guarded by c.mu.
+	reserved int
 
 	mu       sync.Mutex  // the fetcher role; guards the fields below
 	cur      *call       // the fetch in flight (nil: none)
@@ -83,21 +88,63 @@ func (c *Consumer) wakeSources() {
 	c.mu.Unlock()
 }
 
-// wakeSourcesIfRoom pokes the fetchers that paused because the buffer was
-// full, once Poll has drained it below its bound. The others need no
-// wake-up: a fetch in flight moves its loop on when it returns, and poking
-// its goroutine for nothing cost a goroutine hand-off per poll.
+// wakeSourcesIfRoom pokes the fetchers that paused for want of room under
+// the prefetch bound, once Poll has drained the buffer enough for the
+// smallest fetch one of them may send. The others need no wake-up: a
+// fetch in flight moves its loop on when it returns, and poking its
+// goroutine for nothing cost a goroutine hand-off per poll.
 func (c *Consumer) wakeSourcesIfRoom() {
 	c.mu.Lock()
-	if c.bufBytes < int(c.cfg.FetchMaxBytes) {
-		for _, s := range c.sources {
-			if s.full {
-				s.full = false
-				s.poke()
-			}
+	c.wakeSourcesIfRoomLocked()
+	c.mu.Unlock()
+}
+
+func (c *Consumer) wakeSourcesIfRoomLocked() {
+	if c.prefetchRoomLocked() < c.minFetchRoom(1) {
+		return
+	}
+	for _, s := range c.sources {
+		if s.full {
+			s.full = false
+			s.poke()
 		}
 	}
-	c.mu.Unlock()
+}
+
+// prefetchLimit is queued.max.messages.kbytes in bytes.
+func (c *Consumer) prefetchLimit() int { return int(c.cfg.QueuedMaxKbytes) * 1024 }
+
+// prefetchRoomLocked is what the prefetch bound leaves for new fetches:
+// the bound less the buffered records' response bytes and the MaxBytes of
+// the fetches in flight (a response carries at most its MaxBytes, except
+// that a first record batch larger than that comes whole, KIP-74). So
+// buffered plus in-flight bytes stay within the bound, over it by at most
+// one such batch per fetch, whatever the number of brokers. c.mu held.
+func (c *Consumer) prefetchRoomLocked() int {
+	return c.prefetchLimit() - c.bufBytes - c.reserved
+}
+
+// fetchShare is the most one fetch may ask for under the prefetch bound:
+// the bound shared by the brokers fetched from, so that one broker's
+// fetch in flight (a long poll of fetch.max.wait.ms when it has no data)
+// never holds all the room while the others wait for it. c.mu held.
+func (c *Consumer) fetchShare() int {
+	return max(1, c.prefetchLimit()/max(1, len(c.sources)))
+}
+
+// wantFetch is the most a fetch of n partitions can carry and ask for.
+// c.mu held.
+func (c *Consumer) wantFetch(n int) int {
+	return min(int(c.cfg.FetchMaxBytes), n*int(c.cfg.MaxPartitionFetchBytes), c.fetchShare())
+}
+
+// minFetchRoom is the room a fetch of n partitions waits for: half its
+// share of the bound, or less when the fetch cannot carry that much.
+// Without that hysteresis an application polling a record at a time would
+// free room for one record per poll and cause a fetch per record. c.mu
+// held.
+func (c *Consumer) minFetchRoom(n int) int {
+	return max(1, min(c.fetchShare()/2, c.wantFetch(n)))
 }
 
 // run is the source's goroutine.
@@ -209,7 +256,8 @@ func (s *source) build() (*wire.FetchRequest, []fetchPart, time.Duration) {
 	if c.closed {
 		return nil, nil, 0
 	}
-	if c.bufBytes >= int(c.cfg.FetchMaxBytes) {
+	room := c.prefetchRoomLocked()
+	if room < c.minFetchRoom(1) {
 		s.full = true
 		return nil, nil, 0
 	}
@@ -231,6 +279,16 @@ func (s *source) build() (*wire.FetchRequest, []fetchPart, time.Duration) {
 	if len(ps) == 0 {
 		return nil, nil, wait
 	}
+	if room < c.minFetchRoom(len(ps)) {
+		s.full = true
+		return nil, nil, 0
+	}
+	// The fetch asks for no more than the room left, and reserves it
+	// until its response is buffered (handle) or it fails.
+	maxBytes := min(room, int(c.cfg.FetchMaxBytes), c.fetchShare())
+	partMax := min(maxBytes, int(c.cfg.MaxPartitionFetchBytes))
+	s.reserved = maxBytes
+	c.reserved += maxBytes
 	sort.Slice(ps, func(i, j int) bool {
 		if ps[i].tp.Topic != ps[j].tp.Topic {
 			return ps[i].tp.Topic < ps[j].tp.Topic
@@ -245,7 +303,7 @@ func (s *source) build() (*wire.FetchRequest, []fetchPart, time.Duration) {
 
 	req := &wire.FetchRequest{
 		MaxWaitMs: int32(c.cfg.FetchMaxWait / time.Millisecond), MinBytes: c.cfg.FetchMinBytes,
-		MaxBytes: c.cfg.FetchMaxBytes, IsolationLevel: int8(c.cfg.IsolationLevel), SessionEpoch: -1,
+		MaxBytes: int32(maxBytes), IsolationLevel: int8(c.cfg.IsolationLevel), SessionEpoch: -1,
 		RackId: c.cfg.ClientRack,
 	}
 	topicIdx := map[string]int{}
@@ -261,7 +319,7 @@ func (s *source) build() (*wire.FetchRequest, []fetchPart, time.Duration) {
 		}
 		req.Topics[ti].Partitions = append(req.Topics[ti].Partitions, wire.FetchRequestPartition{
 			Partition: p.tp.Partition, CurrentLeaderEpoch: p.leaderEpoch, FetchOffset: p.fetchOffset,
-			LastFetchedEpoch: -1, LogStartOffset: -1, PartitionMaxBytes: c.cfg.MaxPartitionFetchBytes,
+			LastFetchedEpoch: -1, LogStartOffset: -1, PartitionMaxBytes: int32(partMax),
 		})
 	}
 	return req, fps, 0
@@ -280,9 +338,18 @@ func (s *source) send(req *wire.FetchRequest, inline bool) (*call, error) {
 	return s.conn.start(ctx, s.node, req, s.notify, true)
 }
 
-// unmark undoes build's marking of a fetch that was not sent.
+// unreserveLocked gives back the room the fetch in flight reserved.
+// c.mu held.
+func (s *source) unreserveLocked() {
+	s.c.reserved -= s.reserved
+	s.reserved = 0
+}
+
+// unmark undoes build's marking (and reservation) of a fetch that was not
+// sent.
 func (s *source) unmark(fps []fetchPart) {
 	s.c.mu.Lock()
+	s.unreserveLocked()
 	for _, fp := range fps {
 		if s.c.parts[fp.p.tp] == fp.p {
 			fp.p.inflight = false
@@ -302,6 +369,8 @@ func (s *source) failed(fps []fetchPart) {
 	s.failures++
 	retryAt := time.Now().Add(c.cl.cfg.lookupBackoff(s.failures))
 	c.mu.Lock()
+	s.unreserveLocked()
+	c.wakeSourcesIfRoomLocked()
 	for _, fp := range fps {
 		if c.parts[fp.p.tp] == fp.p {
 			fp.p.inflight = false
@@ -357,6 +426,9 @@ func (s *source) handle(fps []fetchPart, resp *wire.FetchResponse) func() {
 	}
 
 	c.mu.Lock()
+	// The response is in: what it buffers below replaces its reservation
+	// (room it did not fill goes back to fetchers paused for it).
+	s.unreserveLocked()
 	added := false
 	refresh := false
 	now := time.Now()
@@ -430,6 +502,7 @@ func (s *source) handle(fps []fetchPart, resp *wire.FetchResponse) func() {
 			c.reportErrLocked(&wire.Error{Code: o.code, Detail: fmt.Sprintf("fetching %s at offset %d", p.tp, fp.offset)})
 		}
 	}
+	c.wakeSourcesIfRoomLocked()
 	var ready func()
 	if added {
 		ready = c.wakeLocked()
@@ -465,6 +538,12 @@ func (s *source) decode(fp fetchPart, topic string, rp *wire.FetchResponsePartit
 	}
 	batches, derr := wire.DecodeRecordBatches(rp.Records, s.batches[:0])
 	s.batches = batches
+	// The scratch's records alias this response's frame (or a batch's
+	// decompressed buffer): once the chunk holds its own Record slice they
+	// must not keep that memory alive. Left in place, the scratch pinned
+	// up to one old frame per slot, outside the prefetch accounting (with
+	// 4 MiB fetches, 7 frames were live while 1 was buffered).
+	defer clearScratch(batches, derr != nil)
 	if derr != nil && len(batches) == 0 {
 		return nil, &wire.Error{Code: wire.ErrCorruptMessage, Detail: fmt.Sprintf("%s/%d offset %d: %v", topic, fp.p.tp.Partition, fp.offset, derr)}
 	}
@@ -527,6 +606,21 @@ func (s *source) decode(fp fetchPart, topic string, rp *wire.FetchResponsePartit
 		return nil, &wire.Error{Code: wire.ErrCorruptMessage, Detail: fmt.Sprintf("%s/%d offset %d: %v", topic, partition, fp.offset, derr)}
 	}
 	return ch, nil
+}
+
+// clearScratch zeroes the records of the decode scratch batches (and, after
+// a decode error, those of the slot a failed batch was being decoded into,
+// which lies past len(batches)), so the scratch keeps no frame alive. Only
+// the records decoded are cleared: every decode clears what it filled, so
+// the rest of each slice is already zero.
+func clearScratch(batches []wire.RecordBatch, failed bool) {
+	for i := range batches {
+		clear(batches[i].Records)
+	}
+	if failed && len(batches) < cap(batches) {
+		next := batches[:len(batches)+1][len(batches)].Records
+		clear(next[:cap(next)])
+	}
 }
 
 // isAbortMarker reports whether a control batch holds an ABORT marker: its

@@ -146,7 +146,7 @@ type ConsumerStats struct {
 	TimestampMs int64 `json:"ts_ms"`
 	// BufferBytes is the bytes of fetched records waiting to be polled (the prefetch buffer).
 	BufferBytes int64 `json:"buffer_bytes"`
-	// BufferLimit is fetch.max.bytes, which bounds the prefetch buffer (fetching pauses at it).
+	// BufferLimit is queued.max.messages.kbytes in bytes, the bound of the prefetch buffer and the fetches in flight.
 	BufferLimit int64 `json:"buffer_limit"`
 	// BufferedRecords is the number of fetched records waiting to be polled.
 	BufferedRecords int64 `json:"buffered_records"`
@@ -213,7 +213,7 @@ func (cc *consumerCounters) noteCommit() {
 // takes the consumer's lock briefly and does no network I/O.
 func (c *Consumer) Stats() ConsumerStats {
 	out := ConsumerStats{Type: "consumer", ClientID: c.cfg.ClientID, GroupID: c.cfg.GroupID,
-		TimestampMs: time.Now().UnixMilli(), BufferLimit: int64(c.cfg.FetchMaxBytes),
+		TimestampMs: time.Now().UnixMilli(), BufferLimit: int64(c.prefetchLimit()),
 		FetchedRecords: c.stats.fetchedRecords.Load(), FetchedBytes: c.stats.fetchedBytes.Load(),
 		Rebalances: c.stats.rebalances.Load(), Commits: c.stats.commits.Load(),
 		LastCommitMs: c.stats.lastCommit.Load(),

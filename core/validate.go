@@ -94,6 +94,8 @@ var ranges = []Range{
 	intRange("fetch.min.bytes", 1, math.MaxInt32, rangeConsumer, func(c *Config) int64 { return int64(c.FetchMinBytes) }),
 	intRange("fetch.max.bytes", 1024, math.MaxInt32, rangeConsumer, func(c *Config) int64 { return int64(c.FetchMaxBytes) }),
 	intRange("max.partition.fetch.bytes", 1, math.MaxInt32, rangeConsumer, func(c *Config) int64 { return int64(c.MaxPartitionFetchBytes) }),
+	// librdkafka's range; the bound in bytes then fits an int32 too.
+	intRange("queued.max.messages.kbytes", 1, 2097151, rangeConsumer, func(c *Config) int64 { return int64(c.QueuedMaxKbytes) }),
 	msRange("fetch.max.wait.ms", 0, rangeConsumer, func(c *Config) time.Duration { return c.FetchMaxWait }),
 	// Poll's max_messages is an int32 in the C ABI.
 	intRange("max.poll.records", 1, math.MaxInt32, rangeConsumer, func(c *Config) int64 { return int64(c.MaxPollRecords) }),

@@ -133,6 +133,8 @@ var rangeDoors = map[string]rangeDoor{
 		opt: func(v int64) []option { return []option{WithFetchBytes(0, int32(v), 0)} }, noAboveMax: true},
 	"max.partition.fetch.bytes": {
 		opt: func(v int64) []option { return []option{WithFetchBytes(0, 0, int32(v))} }, noBelowMin: true, noAboveMax: true},
+	"queued.max.messages.kbytes": {
+		opt: func(v int64) []option { return []option{WithQueuedMaxMessagesKbytes(int32(v))} }},
 	"fetch.max.wait.ms": {opt: func(v int64) []option { return []option{WithFetchMaxWait(ms(v))} }},
 	"max.poll.records":  {opt: func(v int64) []option { return []option{WithMaxPollRecords(int(v))} }},
 }

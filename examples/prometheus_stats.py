@@ -58,7 +58,7 @@ CLIENT_METRICS: Dict[str, Any] = {
         ("rebalances", "gofka_consumer_rebalances", "Assignment changes.", True),
         ("commits", "gofka_consumer_commits", "Partition offsets committed.", True),
         ("buffer_bytes", "gofka_consumer_buffer_bytes", "Prefetched bytes waiting to be polled.", False),
-        ("buffer_limit", "gofka_consumer_buffer_limit_bytes", "fetch.max.bytes.", False),
+        ("buffer_limit", "gofka_consumer_buffer_limit_bytes", "queued.max.messages.kbytes, in bytes.", False),
     ],
     "admin": [],
 }

@@ -512,8 +512,9 @@ int32_t gofka_producer_send_offsets_to_transaction(gofka_handle_t producer, cons
  * (KIP-848), partition.assignment.strategy, session.timeout.ms,
  * heartbeat.interval.ms, max.poll.interval.ms, group.instance.id) or from
  * partitions it is given (gofka_consumer_assign). The engine works in the
- * background: one fetcher per broker prefetches into a buffer bounded by
- * fetch.max.bytes; heartbeats, rebalances and auto-commits
+ * background: one fetcher per broker prefetches into a buffer bounded in
+ * bytes by queued.max.messages.kbytes (default 4 MiB, fetches in flight
+ * included); heartbeats, rebalances and auto-commits
  * (enable.auto.commit, auto.commit.interval.ms) never need poll. Poll only
  * takes what is buffered, in one call, as one packed buffer.
  *
@@ -579,8 +580,8 @@ int32_t gofka_producer_send_offsets_to_transaction(gofka_handle_t producer, cons
 /* Creates a consumer from a configuration string (see the top of this
  * file; consumer keys include group.id, auto.offset.reset,
  * enable.auto.commit, isolation.level, fetch.min.bytes, fetch.max.bytes,
- * max.partition.fetch.bytes, fetch.max.wait.ms, max.poll.records,
- * rebalance.callbacks). No network I/O. Released by gofka_consumer_close. */
+ * max.partition.fetch.bytes, queued.max.messages.kbytes, fetch.max.wait.ms,
+ * max.poll.records, rebalance.callbacks). No network I/O. Released by gofka_consumer_close. */
 int32_t gofka_consumer_new(const char *config, gofka_handle_t *out, gofka_error_t *err);
 
 /* Connects to the cluster (as gofka_producer_connect). Optional. */

@@ -364,6 +364,7 @@ class ConsumerOptions(object):
         fetch_min_bytes: Any = None,
         fetch_max_bytes: Any = None,
         max_partition_fetch_bytes: Any = None,
+        queued_max_messages_kbytes: Any = None,
         fetch_max_wait_ms: Any = None,
         metadata_max_age_ms: Any = None,
         client_rack: Any = None,
@@ -444,6 +445,7 @@ class ConsumerOptions(object):
             ("fetch_min_bytes", fetch_min_bytes, "fetch.min.bytes"),
             ("fetch_max_bytes", fetch_max_bytes, "fetch.max.bytes"),
             ("max_partition_fetch_bytes", max_partition_fetch_bytes, "max.partition.fetch.bytes"),
+            ("queued_max_messages_kbytes", queued_max_messages_kbytes, "queued.max.messages.kbytes"),
         ):
             if value is not None:
                 check_setting(name, value, prop)
@@ -479,6 +481,8 @@ class ConsumerOptions(object):
             "fetch.min.bytes": fetch_min_bytes,
             "fetch.max.bytes": fetch_max_bytes,
             "max.partition.fetch.bytes": max_partition_fetch_bytes,
+            # The prefetch bound (KiB): records fetched ahead of poll.
+            "queued.max.messages.kbytes": queued_max_messages_kbytes,
             "fetch.max.wait.ms": fetch_max_wait_ms,
             "metadata.max.age.ms": metadata_max_age_ms,
             "max.poll.records": self.max_poll_records,
@@ -507,8 +511,8 @@ class ConsumerOptions(object):
     KEYWORDS = ("max_poll_records", "group_protocol", "partition_assignment_strategy", "group_remote_assignor",
                 "group_instance_id", "isolation_level", "max_poll_interval_ms", "heartbeat_interval_ms",
                 "auto_commit_interval_ms", "pattern", "fetch_min_bytes", "fetch_max_bytes",
-                "max_partition_fetch_bytes", "fetch_max_wait_ms", "metadata_max_age_ms", "client_rack",
-                "on_assign", "on_revoke", "on_lost", "connection_pool", "config")
+                "max_partition_fetch_bytes", "queued_max_messages_kbytes", "fetch_max_wait_ms",
+                "metadata_max_age_ms", "client_rack", "on_assign", "on_revoke", "on_lost", "connection_pool", "config")
 
     @classmethod
     def from_arguments(cls, arguments: Mapping[str, Any], security: SecurityOptions) -> "ConsumerOptions":
@@ -782,6 +786,7 @@ class ConsumerKeywords(SecurityKeywords, StatsKeywords, total=False):
     fetch_min_bytes: Optional[int]
     fetch_max_bytes: Optional[int]
     max_partition_fetch_bytes: Optional[int]
+    queued_max_messages_kbytes: Optional[int]
     fetch_max_wait_ms: Optional[int]
     metadata_max_age_ms: Optional[int]
     client_rack: Optional[str]

@@ -31,6 +31,7 @@ RANGES: Dict[str, Tuple[int, int]] = {
     "max.poll.records": (1, 2147483647),
     "max.request.size": (64, 1073741824),
     "metadata.max.age.ms": (0, 2147483647),
+    "queued.max.messages.kbytes": (1, 2097151),
     "reconnect.backoff.max.ms": (0, 2147483647),
     "reconnect.backoff.ms": (0, 2147483647),
     "request.timeout.ms": (1, 2147483647),

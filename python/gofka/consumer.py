@@ -101,6 +101,8 @@ class Consumer(ConsumerBase, HandleOwner):
     ``heartbeat_interval_ms``, ``auto_commit_interval_ms``, ``pattern`` (a
     regular expression subscribing to every matching topic),
     ``fetch_min_bytes``, ``fetch_max_bytes``, ``max_partition_fetch_bytes``,
+    ``queued_max_messages_kbytes`` (the bound, in KiB, of the records
+    fetched ahead of ``poll``; default 4096, see docs/configuration.md),
     ``fetch_max_wait_ms``, ``max_poll_records``, ``metadata_max_age_ms``,
     ``client_rack``. The names of the enumerated options (and of
     ``auto_offset_reset``) are those of their Kafka property, in any case

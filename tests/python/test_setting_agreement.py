@@ -149,6 +149,7 @@ PY_DOORS: Dict[str, "tuple[str, Any, Any]"] = {
     "fetch.min.bytes": ("consumer", lambda v: _consumer(fetch_min_bytes=v), None),
     "fetch.max.bytes": ("consumer", lambda v: _consumer(fetch_max_bytes=v), None),
     "max.partition.fetch.bytes": ("consumer", lambda v: _consumer(max_partition_fetch_bytes=v), None),
+    "queued.max.messages.kbytes": ("consumer", lambda v: _consumer(queued_max_messages_kbytes=v), None),
     "fetch.max.wait.ms": ("consumer", lambda v: _consumer(fetch_max_wait_ms=v), None),
     "metadata.max.age.ms": ("consumer", lambda v: _consumer(metadata_max_age_ms=v), None),
     "max.poll.records": ("consumer", lambda v: _consumer(max_poll_records=v), None),
