@@ -586,6 +586,12 @@ class AsyncProducer(ProducerBase):
                 return False
             _deliver(unit, exc, None)
             return True
+        # The engine copied the records before the call returned and a
+        # started unit is never started again: drop its bytes now rather
+        # than hold them until the results arrive (with sends made faster
+        # than the loop turns, that was every value twice).
+        unit.packed = b""
+        unit.columnar = None
         self._track(fut, unit)
         return True
 
@@ -777,6 +783,8 @@ class AsyncProducer(ProducerBase):
         while self._waiting:
             _deliver(self._waiting.popleft(), closed, None)
         for item in self._sends.take():
+            if _track_futures is not None:
+                _track_futures([item[7]])
             if not item[7].done():
                 item[7].set_exception(closed)
         if self._retry_handle is not None:
@@ -932,12 +940,17 @@ def _collect(queue: EventQueue, units: Dict[int, _Unit], wait_ms: int,
 
 
 _resolve_sends: Any = _speedups.resolve_sends if _speedups is not None else None
+# The C send path hides pending futures from the cyclic GC (see
+# _speedups_src/sends.c); whoever resolves or drops them tracks them again.
+_track_futures: Any = _speedups.track_futures if _speedups is not None else None
 
 
 def _send_deliver(futs: List["asyncio.Future[int]"]) -> Callable[[Optional[BaseException], Optional[Event]], None]:
     """Resolves one future per record from a batch event."""
 
     def deliver(exc: Optional[BaseException], ev: Optional[Event]) -> None:
+        if _track_futures is not None:
+            _track_futures(futs)
         if exc is not None or ev is None:
             for f in futs:
                 if not f.done():
