@@ -184,7 +184,11 @@ class AsyncBridge(object):
             except Exception:  # a closed loop has no reader left
                 pass
 
-    def _on_readable(self) -> None:
+    def _on_readable(self) -> List["asyncio.Future[Event]"]:
+        """Resolves the futures of the events waiting on the queue (no
+        waiting); returns them (the loop's reader callback ignores that;
+        AsyncProducer._reap delivers them at once)."""
+        resolved = []
         for ev in self.queue.drain():
             fut = self._futures.pop(ev.token, None)
             if fut is None or fut.done():
@@ -193,9 +197,11 @@ class AsyncBridge(object):
                 fut.set_result(ev)
             else:
                 fut.set_exception(ev.error())
+            resolved.append(fut)
         if not self._futures and self._reading:
             self.loop.remove_reader(self.queue.fd)
             self._reading = False
+        return resolved
 
     @property
     def pending(self) -> int:

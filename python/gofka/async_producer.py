@@ -526,12 +526,34 @@ class AsyncProducer(ProducerBase):
 
     def _pack(self) -> None:
         """Turns the sends of this loop turn into units, per topic and
-        partition in order of first appearance, and submits them."""
+        partition in order of first appearance, and submits them; first
+        delivers the results that arrived meanwhile (_reap)."""
         buf = self._sends.take()
+        self._reap()
         if not buf:
             return
         for unit in self._units_of(buf):
             self._submit_unit(unit)
+
+    def _reap(self) -> None:
+        """Delivers the units whose results are on the queue now, without
+        waiting for the loop to poll it, and submits units waiting for
+        room: a run of sends that never yields to the loop (it packs every
+        _CHUNK_RECORDS sends) then frees the futures, bytes and
+        buffer.memory of what completed and keeps the engine fed, instead
+        of holding every send until the run ends. Only the futures' own
+        callbacks are scheduled (call_soon): no user code runs here."""
+        bridge = self._bridge
+        if bridge is None or not self._inflight or bridge.loop is not _running_loop():
+            return
+        for fut in bridge._on_readable():
+            unit = self._unit_of.pop(fut, None)
+            if unit is None:
+                continue  # not a unit of this producer's sends (settled elsewhere)
+            self._inflight.discard(fut)
+            _deliver_from(unit, fut, self._closed_error)  # its done callback finds it settled
+        if self._waiting:
+            self._pump()
 
     def _units_of(self, buf: List[Any]) -> List[_Unit]:
         """Units of buffered sends (see _pack)."""

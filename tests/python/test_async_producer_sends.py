@@ -204,3 +204,26 @@ def test_units_in_flight_hold_no_record_bytes(impl: str, run: Runner, brokers: s
             return await asyncio.gather(*futs)
 
     assert run(main()) == list(range(3001))
+
+
+def test_a_run_of_sends_that_never_yields_gets_results_as_it_goes(impl: str, run: Runner, brokers: str,
+                                                                  topic: str) -> None:
+    """Sends made without yielding to the loop (a plain for loop of
+    send()): each pack of 2,048 sends first delivers the results already
+    on the queue, so the futures of completed records resolve (and units
+    waiting for buffer.memory go out) before the loop next turns."""
+
+    async def main() -> List[int]:
+        async with gofka.AsyncProducer(brokers, buffer_memory=200 << 10, batch_size=64 << 10) as producer:
+            futs = [producer.send(topic, b"%05d" % i + b"x" * 95) for i in range(2048)]  # packed at the 2,048th
+            deadline = time.monotonic() + 20
+            while not producer._unit_of and producer._waiting and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.5)  # blocks the loop: the engine completes the first records meanwhile
+            futs += [producer.send(topic, b"%05d" % i + b"x" * 95) for i in range(2048, 4096)]
+            assert any(f.done() for f in futs[:2048]), "no result delivered before the loop turned"
+            assert all(not f.done() for f in futs[2048:])
+            return await asyncio.gather(*futs)
+
+    assert run(main()) == list(range(4096))
+    assert read_values(brokers, topic, 1, 4096)[0] == [b"%05d" % i + b"x" * 95 for i in range(4096)]
