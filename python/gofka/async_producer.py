@@ -120,6 +120,26 @@ def _pack_later(producer: "AsyncProducer") -> Callable[[], None]:
     return pack
 
 
+class _SendsBridge(AsyncBridge):
+    """The producer's AsyncBridge: delivers the units whose events it
+    reads right away, as the loop's reader callback (or _reap) runs,
+    rather than from the bridge futures' done callbacks one loop turn
+    later (a sequential ``await send()`` waited a turn more per record).
+    Holds the producer weakly."""
+
+    def __init__(self, owner: "AsyncProducer", loop: asyncio.AbstractEventLoop, queue: Optional[EventQueue] = None,
+                 tokens: Optional["itertools.count[int]"] = None) -> None:
+        super().__init__(loop, queue, tokens)
+        self._owner = weakref.ref(owner)
+
+    def _on_readable(self) -> List["asyncio.Future[Event]"]:
+        resolved = super()._on_readable()
+        owner = self._owner()
+        if owner is not None:
+            owner._deliver_resolved(resolved)
+        return resolved
+
+
 class _Unit(object):
     """One library call: records for one topic-partition, packed (gofka.h
     records format) or columnar (int32 lengths, values joined: values-only
@@ -273,7 +293,7 @@ class AsyncProducer(ProducerBase):
                 raise RuntimeError("AsyncProducer is in use on another event loop")
             if bridge is not None:
                 bridge.close()
-            bridge = self._bridge = AsyncBridge(loop)
+            bridge = self._bridge = _SendsBridge(self, loop)
             self._sends.bind(loop)
         return bridge
 
@@ -284,7 +304,7 @@ class AsyncProducer(ProducerBase):
         stay on the closed loop (resolved there as far as it allows: see
         _deliver), so nothing is lost and the producer can flush and close
         on the new loop."""
-        bridge = self._bridge = AsyncBridge(loop, old.queue, old.tokens)
+        bridge = self._bridge = _SendsBridge(self, loop, old.queue, old.tokens)
         for token, fut in old.detach().items():
             unit = self._unit_of.pop(fut, None)
             self._inflight.discard(fut)
@@ -546,12 +566,19 @@ class AsyncProducer(ProducerBase):
         bridge = self._bridge
         if bridge is None or not self._inflight or bridge.loop is not _running_loop():
             return
-        for fut in bridge._on_readable():
+        bridge._on_readable()  # delivers what it read (_SendsBridge) and pumps
+
+    def _deliver_resolved(self, resolved: List["asyncio.Future[Event]"]) -> None:
+        """Delivers the units of bridge futures just resolved (by
+        _SendsBridge, as it reads their events), then submits units
+        waiting for room. Their done callbacks, scheduled meanwhile, find
+        them settled."""
+        for fut in resolved:
             unit = self._unit_of.pop(fut, None)
             if unit is None:
-                continue  # not a unit of this producer's sends (settled elsewhere)
+                continue  # settled elsewhere (close, _settle_stranded)
             self._inflight.discard(fut)
-            _deliver_from(unit, fut, self._closed_error)  # its done callback finds it settled
+            _deliver_from(unit, fut, self._closed_error)
         if self._waiting:
             self._pump()
 

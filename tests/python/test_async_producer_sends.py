@@ -227,3 +227,24 @@ def test_a_run_of_sends_that_never_yields_gets_results_as_it_goes(impl: str, run
 
     assert run(main()) == list(range(4096))
     assert read_values(brokers, topic, 1, 4096)[0] == [b"%05d" % i + b"x" * 95 for i in range(4096)]
+
+
+def test_results_are_delivered_as_the_loop_reads_them(impl: str, run: Runner, brokers: str, topic: str) -> None:
+    """The producer's bridge delivers a unit when it reads its event (the
+    loop's reader callback), not from a done callback one loop turn later:
+    a sequential ``await send()`` waits one turn less per record."""
+
+    async def main() -> None:
+        async with gofka.AsyncProducer(brokers) as producer:
+            assert await producer.send(topic, b"first") == 0
+            for i in range(1, 4):
+                fut = producer.send(topic, b"%d" % i)
+                await asyncio.sleep(0)  # packed and handed to the engine
+                time.sleep(0.3)  # blocks the loop: the result reaches the queue meanwhile
+                bridge = producer._bridge
+                assert bridge is not None
+                bridge._on_readable()  # what the loop's reader callback does
+                assert fut.done()
+                assert fut.result() == i
+
+    run(main())
