@@ -649,11 +649,16 @@ class AsyncProducer(ProducerBase):
         self._inflight.add(fut)
         self._unit_of[fut] = unit
 
+        # The callback finds the unit through _unit_of rather than holding
+        # it: once _SendsBridge delivered it, the callback (scheduled, and
+        # kept in the loop's queue until the loop turns) must not keep the
+        # unit's futures alive through a run of sends that never yields.
         def done(f: "asyncio.Future[Event]") -> None:
             self._inflight.discard(f)
-            if self._unit_of.pop(f, None) is None:
-                return  # settled elsewhere (close, _settle_stranded)
-            _deliver_from(unit, f, self._closed_error)
+            settled = self._unit_of.pop(f, None)
+            if settled is None:
+                return  # settled elsewhere (_SendsBridge, close, _settle_stranded)
+            _deliver_from(settled, f, self._closed_error)
             if self._waiting:
                 self._pump()
 

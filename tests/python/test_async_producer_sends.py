@@ -248,3 +248,26 @@ def test_results_are_delivered_as_the_loop_reads_them(impl: str, run: Runner, br
                 assert fut.result() == i
 
     run(main())
+
+
+def test_a_run_of_sends_that_never_yields_frees_what_completed(impl: str, run: Runner, brokers: str,
+                                                               topic: str) -> None:
+    """Futures the caller dropped (fire and forget, flush at the end) are
+    freed once their results are delivered within the run, not held by
+    callbacks waiting in the loop's queue until the run ends (peak memory
+    of a long run of sends)."""
+
+    async def main() -> None:
+        async with gofka.AsyncProducer(brokers) as producer:
+            assert await producer.send(topic, b"first") == 0
+            refs = [weakref.ref(producer.send(topic, b"%d" % i)) for i in range(2048)]  # packed at the 2,048th
+            time.sleep(0.5)  # blocks the loop: the engine completes them meanwhile
+            last = producer.send(topic, b"next")
+            for i in range(2047):
+                producer.send(topic, b"%d" % i)  # the 2,048th packs, delivering what completed first
+            alive = sum(r() is not None for r in refs)
+            assert alive == 0, "%d futures of delivered sends still alive" % alive
+            await producer.flush()
+            assert await last == 2049
+
+    run(main())
