@@ -271,3 +271,45 @@ def test_a_run_of_sends_that_never_yields_frees_what_completed(impl: str, run: R
             assert await last == 2049
 
     run(main())
+
+
+def test_send_futures_come_from_the_loops_create_future(impl: str, brokers: str, topic: str) -> None:
+    """On a stock loop the C path makes asyncio.Future(loop=loop) itself
+    (what BaseEventLoop.create_future does); a loop that overrides
+    create_future, in its class or on the instance, gets its own futures."""
+
+    class Marking(asyncio.SelectorEventLoop):
+        def create_future(self) -> "asyncio.Future[Any]":
+            fut = super().create_future()
+            fut.mark = "class"  # type: ignore[attr-defined]
+            return fut
+
+    async def sends() -> List[Any]:
+        async with gofka.AsyncProducer(brokers) as producer:
+            futs = [producer.send(topic, b"%d" % i) for i in range(3)]  # the first binds the loop
+            await asyncio.gather(*futs)
+            return [(getattr(f, "mark", None), type(f)) for f in futs]
+
+    stock = asyncio.new_event_loop()
+    try:
+        assert [m for m, _ in stock.run_until_complete(sends())] == [None] * 3
+    finally:
+        stock.close()
+    marking = Marking()
+    try:
+        assert [m for m, _ in marking.run_until_complete(sends())] == ["class"] * 3
+    finally:
+        marking.close()
+    instance = asyncio.new_event_loop()
+    stock_create = instance.create_future
+
+    def create() -> "asyncio.Future[Any]":
+        fut = stock_create()
+        fut.mark = "instance"  # type: ignore[attr-defined]
+        return fut
+
+    instance.create_future = create  # type: ignore[method-assign]
+    try:
+        assert [m for m, _ in instance.run_until_complete(sends())] == ["instance"] * 3
+    finally:
+        instance.close()

@@ -304,24 +304,29 @@ static PyObject *sends_send(PyObject *self, PyObject *args, PyObject *kwds)
 static PyObject *sends_bind(PyObject *self, PyObject *loop)
 {
     AsyncSends *q = (AsyncSends *)self;
-    PyObject *cf = NULL, *cs = NULL, *kw = NULL, *method;
+    PyObject *cf = NULL, *cs = NULL, *kw = NULL, *func;
     if (loop != Py_None) {
+        if ((cf = PyObject_GetAttrString(loop, "create_future")) == NULL)
+            return NULL;
         /* A loop whose create_future is asyncio's own (the stock loops;
-         * not uvloop's, nor an override) gets asyncio.Future(loop=loop)
-         * called directly: the same future without a Python frame. */
-        if ((method = PyObject_GetAttrString((PyObject *)Py_TYPE(loop), "create_future")) == NULL)
-            return NULL;
-        if (method == stock_create_future) {
-            if ((kw = Py_BuildValue("{sO}", "loop", loop)) == NULL) {
-                Py_DECREF(method);
-                return NULL;
+         * not uvloop's, nor an override in a subclass or on the
+         * instance) gets asyncio.Future(loop=loop) called directly: the
+         * same future without a Python frame. */
+        if ((func = PyObject_GetAttrString(cf, "__func__")) == NULL) {
+            PyErr_Clear(); /* not a bound Python method: call it as is */
+        } else {
+            if (func == stock_create_future) {
+                if ((kw = Py_BuildValue("{sO}", "loop", loop)) == NULL) {
+                    Py_DECREF(func);
+                    Py_DECREF(cf);
+                    return NULL;
+                }
+                Py_DECREF(cf);
+                cf = future_type;
+                Py_INCREF(cf);
             }
-            cf = future_type;
-            Py_INCREF(cf);
+            Py_DECREF(func);
         }
-        Py_DECREF(method);
-        if (cf == NULL && (cf = PyObject_GetAttrString(loop, "create_future")) == NULL)
-            return NULL;
         if ((cs = PyObject_GetAttrString(loop, "call_soon")) == NULL) {
             Py_DECREF(cf);
             Py_XDECREF(kw);
