@@ -66,9 +66,10 @@ FULL = {
     "latency": {"count": 5000, "size": 100},
     # The loops users write (PATTERNS): 1,000,000 records so that fixed
     # costs do not dominate; a commit per message is a broker round trip
-    # each, hence fewer.
+    # each, hence fewer, and so is a sequential `await send()` (a count
+    # by pattern name overrides the one by kind).
     "patterns": {"size": 100, "partitions": 4, "poll_max": 500,
-                 "count": {"produce": 1000000, "consume": 1000000, "commit": 20000}},
+                 "count": {"produce": 1000000, "consume": 1000000, "commit": 20000, "send-sequential": 20000}},
     # Transactional produce: the same records committed every 1,000 and
     # every 10,000 records (TXN_CLIENTS).
     "transactions": {"size": 100, "partitions": 4, "count": 500000, "commit_every": (1000, 10000)},
@@ -88,7 +89,7 @@ QUICK = {
     "consume": {"configs": [(100, 100000)], "partitions": 4},
     "latency": {"count": 250, "size": 100},
     "patterns": {"size": 100, "partitions": 4, "poll_max": 500,
-                 "count": {"produce": 50000, "consume": 100000, "commit": 1000}},
+                 "count": {"produce": 50000, "consume": 100000, "commit": 1000, "send-sequential": 1000}},
     "transactions": {"size": 100, "partitions": 4, "count": 40000, "commit_every": (1000, 10000)},
     # Not run by default in quick mode (--only share runs it).
     "share": {"size": 100, "partitions": 4, "count": 100000, "members": (1, 4)},
@@ -179,6 +180,16 @@ PATTERNS = [
     ("send-gather", "produce", "await gather(*(send(v) for v in 2,500 values)), repeated", [
         ("gofka-async.gather", "Gofka", "AsyncProducer.send, gathered", py_worker("gofka_async.py"), "send-gather"),
         ("aiokafka.gather", "aiokafka", "send_and_wait, gathered", py_worker("aiokafka_client.py"), "send-gather"),
+    ]),
+    # One record in flight at a time: a broker round trip per record, so
+    # linger_ms=0 on both sides (the clients' default; with the other
+    # patterns' linger_ms=10 each record would wait 10 ms). confluent-kafka
+    # has no awaitable send (produce + flush per record is another loop).
+    ("send-sequential", "produce", "for v in values: await send(v) (linger_ms=0)", [
+        ("gofka-async.sequential", "Gofka", "await AsyncProducer.send, one at a time", py_worker("gofka_async.py"),
+         "send-sequential"),
+        ("aiokafka.sequential", "aiokafka", "await send_and_wait, one at a time", py_worker("aiokafka_client.py"),
+         "send-sequential"),
     ]),
     ("async-for", "consume", "async for m in consumer", [
         ("gofka-async.iter", "Gofka", "async for (AsyncConsumer)", py_worker("gofka_async.py"), "iter"),
@@ -855,7 +866,7 @@ class Bench:
                 clients = [c for c in clients if self.wanted(c[0])]
                 if not clients or not self.wanted_config(name):
                     continue
-                count = pc["count"][kind]
+                count = pc["count"].get(name, pc["count"][kind])
                 config = {"name": name, "kind": kind, "code": code, "size": size, "partitions": parts,
                           "compression": "none", "count": count}
                 if kind == "produce":

@@ -94,6 +94,27 @@ async def _produce_send_gather(spec, meter, gather=2500):
     return meter.result(count=acked, bytes=count * size, checksum=expected)
 
 
+async def _produce_send_sequential(spec, meter):
+    # One record in flight at a time (send_and_wait each), linger_ms=0: the
+    # same loop as gofka_async.py's send-sequential.
+    count, size, topic = spec["count"], spec["size"], spec["topic"]
+    values, expected = common.make_values(count, size)
+    p = _producer(spec, linger_ms=0)
+    await p.start()
+    acked = 0
+    try:
+        await p.partitions_for(topic)
+        send = p.send_and_wait
+        meter.start()
+        for v in values:
+            await send(topic, v)
+            acked += 1
+        meter.stop()
+    finally:
+        await p.stop()
+    return meter.result(count=acked, bytes=count * size, checksum=expected)
+
+
 def produce_send(spec, meter):
     return asyncio.run(_produce(spec, meter, False))
 
@@ -232,6 +253,7 @@ if __name__ == "__main__":
             "consume/getmany": consume,
             # The loops users write (bench/run.py PATTERN_CLIENTS).
             "produce/send-gather": lambda spec, meter: asyncio.run(_produce_send_gather(spec, meter)),
+            "produce/send-sequential": lambda spec, meter: asyncio.run(_produce_send_sequential(spec, meter)),
             "consume/iter": lambda spec, meter: asyncio.run(_consume_iter(spec, meter, False)),
             "consume/iter-commit": lambda spec, meter: asyncio.run(_consume_iter(spec, meter, True)),
             "latency-produce/send_and_wait": latency_produce,

@@ -122,6 +122,25 @@ async def _produce_send_gather(spec, meter):
     return meter.result(count=acked, bytes=count * size, checksum=expected)
 
 
+async def _produce_send_sequential(spec, meter):
+    # One record in flight at a time: each send awaited before the next
+    # (a broker round trip per record), linger_ms=0 as in aiokafka_client.py.
+    count, size, topic = spec["count"], spec["size"], spec["topic"]
+    values, expected = common.make_values(count, size)
+    p = await _producer(spec, linger_ms=0)
+    send = p.send
+    acked = 0
+    try:
+        meter.start()
+        for v in values:
+            await send(topic, v)
+            acked += 1
+        meter.stop()
+    finally:
+        await p.close()
+    return meter.result(count=acked, bytes=count * size, checksum=expected)
+
+
 def produce_send(spec, meter):
     return asyncio.run(_produce_send(spec, meter))
 
@@ -261,6 +280,7 @@ if __name__ == "__main__":
             "consume/poll": consume,
             # The loops users write (bench/run.py PATTERN_CLIENTS).
             "produce/send-gather": lambda spec, meter: asyncio.run(_produce_send_gather(spec, meter)),
+            "produce/send-sequential": lambda spec, meter: asyncio.run(_produce_send_sequential(spec, meter)),
             "consume/iter": lambda spec, meter: asyncio.run(_consume_iter(spec, meter, False)),
             "consume/iter-commit": lambda spec, meter: asyncio.run(_consume_iter(spec, meter, True)),
             "latency-produce/send": latency_produce,

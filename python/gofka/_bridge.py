@@ -185,7 +185,11 @@ class AsyncBridge(object):
             except Exception:  # a closed loop has no reader left
                 pass
 
-    def _on_readable(self) -> None:
+    def _on_readable(self) -> List["asyncio.Future[Event]"]:
+        """Resolves the futures of the events waiting on the queue (no
+        waiting); returns them (the loop's reader callback ignores that;
+        AsyncProducer._reap delivers them at once)."""
+        resolved = []
         for ev in self.queue.drain():
             fut = self._futures.pop(ev.token, None)
             if fut is None or fut.done():
@@ -194,6 +198,7 @@ class AsyncBridge(object):
                 fut.set_result(ev)
             else:
                 fut.set_exception(ev.error())
+            resolved.append(fut)
         if not self._futures and self._reading and not self._stop_soon:
             # Stop watching only if no operation started meanwhile: the
             # task woken above usually starts the next one at once (a
@@ -202,6 +207,7 @@ class AsyncBridge(object):
             # runs after that task's step (call_soon keeps order).
             self._stop_soon = True
             self.loop.call_soon(self._stop_if_idle)
+        return resolved
 
     def _stop_if_idle(self) -> None:
         self._stop_soon = False

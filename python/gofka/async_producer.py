@@ -121,6 +121,26 @@ def _pack_later(producer: "AsyncProducer") -> Callable[[], None]:
     return pack
 
 
+class _SendsBridge(AsyncBridge):
+    """The producer's AsyncBridge: delivers the units whose events it
+    reads right away, as the loop's reader callback (or _reap) runs,
+    rather than from the bridge futures' done callbacks one loop turn
+    later (a sequential ``await send()`` waited a turn more per record).
+    Holds the producer weakly."""
+
+    def __init__(self, owner: "AsyncProducer", loop: asyncio.AbstractEventLoop, queue: Optional[EventQueue] = None,
+                 tokens: Optional["itertools.count[int]"] = None) -> None:
+        super().__init__(loop, queue, tokens)
+        self._owner = weakref.ref(owner)
+
+    def _on_readable(self) -> List["asyncio.Future[Event]"]:
+        resolved = super()._on_readable()
+        owner = self._owner()
+        if owner is not None:
+            owner._deliver_resolved(resolved)
+        return resolved
+
+
 class _Unit(object):
     """One library call: records for one topic-partition, packed (gofka.h
     records format) or columnar (int32 lengths, values joined: values-only
@@ -259,7 +279,7 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
                 raise RuntimeError("AsyncProducer is in use on another event loop")
             if bridge is not None:
                 bridge.close()
-            bridge = self._bridge = AsyncBridge(loop)
+            bridge = self._bridge = _SendsBridge(self, loop)
             self._sends.bind(loop)
         return bridge
 
@@ -270,7 +290,7 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
         stay on the closed loop (resolved there as far as it allows: see
         _deliver), so nothing is lost and the producer can flush and close
         on the new loop."""
-        bridge = self._bridge = AsyncBridge(loop, old.queue, old.tokens)
+        bridge = self._bridge = _SendsBridge(self, loop, old.queue, old.tokens)
         for token, fut in old.detach().items():
             unit = self._unit_of.pop(fut, None)
             self._inflight.discard(fut)
@@ -505,12 +525,41 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
 
     def _pack(self) -> None:
         """Turns the sends of this loop turn into units, per topic and
-        partition in order of first appearance, and submits them."""
+        partition in order of first appearance, and submits them; first
+        delivers the results that arrived meanwhile (_reap)."""
         buf = self._sends.take()
+        self._reap()
         if not buf:
             return
         for unit in self._units_of(buf):
             self._submit_unit(unit)
+
+    def _reap(self) -> None:
+        """Delivers the units whose results are on the queue now, without
+        waiting for the loop to poll it, and submits units waiting for
+        room: a run of sends that never yields to the loop (it packs every
+        _CHUNK_RECORDS sends) then frees the futures, bytes and
+        buffer.memory of what completed and keeps the engine fed, instead
+        of holding every send until the run ends. Only the futures' own
+        callbacks are scheduled (call_soon): no user code runs here."""
+        bridge = self._bridge
+        if bridge is None or not self._inflight or bridge.loop is not _running_loop():
+            return
+        bridge._on_readable()  # delivers what it read (_SendsBridge) and pumps
+
+    def _deliver_resolved(self, resolved: List["asyncio.Future[Event]"]) -> None:
+        """Delivers the units of bridge futures just resolved (by
+        _SendsBridge, as it reads their events), then submits units
+        waiting for room. Their done callbacks, scheduled meanwhile, find
+        them settled."""
+        for fut in resolved:
+            unit = self._unit_of.pop(fut, None)
+            if unit is None:
+                continue  # settled elsewhere (close, _settle_stranded)
+            self._inflight.discard(fut)
+            _deliver_from(unit, fut, self._closed_error)
+        if self._waiting:
+            self._pump()
 
     def _units_of(self, buf: List[Any]) -> List[_Unit]:
         """Units of buffered sends (see _pack)."""
@@ -565,6 +614,12 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
                 return False
             _deliver(unit, exc, None)
             return True
+        # The engine copied the records before the call returned and a
+        # started unit is never started again: drop its bytes now rather
+        # than hold them until the results arrive (with sends made faster
+        # than the loop turns, that was every value twice).
+        unit.packed = b""
+        unit.columnar = None
         self._track(fut, unit)
         return True
 
@@ -573,11 +628,16 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
         self._inflight.add(fut)
         self._unit_of[fut] = unit
 
+        # The callback finds the unit through _unit_of rather than holding
+        # it: once _SendsBridge delivered it, the callback (scheduled, and
+        # kept in the loop's queue until the loop turns) must not keep the
+        # unit's futures alive through a run of sends that never yields.
         def done(f: "asyncio.Future[Event]") -> None:
             self._inflight.discard(f)
-            if self._unit_of.pop(f, None) is None:
-                return  # settled elsewhere (close, _settle_stranded)
-            _deliver_from(unit, f, self._closed_error)
+            settled = self._unit_of.pop(f, None)
+            if settled is None:
+                return  # settled elsewhere (_SendsBridge, close, _settle_stranded)
+            _deliver_from(settled, f, self._closed_error)
             if self._waiting:
                 self._pump()
 
@@ -756,6 +816,8 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
         while self._waiting:
             _deliver(self._waiting.popleft(), closed, None)
         for item in self._sends.take():
+            if _track_futures is not None:
+                _track_futures([item[7]])
             if not item[7].done():
                 item[7].set_exception(closed)
         if self._retry_handle is not None:
@@ -911,12 +973,17 @@ def _collect(queue: EventQueue, units: Dict[int, _Unit], wait_ms: int,
 
 
 _resolve_sends: Any = _speedups.resolve_sends if _speedups is not None else None
+# The C send path hides pending futures from the cyclic GC (see
+# _speedups_src/sends.c); whoever resolves or drops them tracks them again.
+_track_futures: Any = _speedups.track_futures if _speedups is not None else None
 
 
 def _send_deliver(futs: List["asyncio.Future[int]"]) -> Callable[[Optional[BaseException], Optional[Event]], None]:
     """Resolves one future per record from a batch event."""
 
     def deliver(exc: Optional[BaseException], ev: Optional[Event]) -> None:
+        if _track_futures is not None:
+            _track_futures(futs)
         if exc is not None or ev is None:
             for f in futs:
                 if not f.done():

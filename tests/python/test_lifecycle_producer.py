@@ -582,7 +582,10 @@ def test_c_close_fails_undelivered_records_before_returning(blackhole: str) -> N
 @pytest.mark.parametrize("then", ["flush", "close", "close_alive_loop"])
 def test_async_producer_outlives_its_loop(brokers: str, impl: str, then: str) -> None:
     topic = "gofka-py-%s" % uuid.uuid4().hex
-    p = gofka.AsyncProducer(brokers, timeout=15)
+    # linger_ms keeps the sends pending in the engine when the first loop
+    # stops (results are delivered as soon as the loop reads them, so a
+    # fast broker could otherwise answer within that loop's last turn).
+    p = gofka.AsyncProducer(brokers, timeout=15, linger_ms=500)
 
     async def send() -> List[Any]:
         futs = [p.send(topic, b"v-%d" % i) for i in range(200)]

@@ -166,6 +166,8 @@ static PyMethodDef module_methods[] = {
     {"serve_entry", serve_entry, METH_VARARGS,
      "serve_entry(entry, now, result_error, headers_dict, callbacks=None): delivery callbacks of one backlog entry "
      "(see producer.py)."},
+    {"track_futures", track_futures, METH_O,
+     "track_futures(futures): puts the futures of the list the cyclic GC does not track back under its watch."},
     {"resolve_sends", resolve_sends, METH_VARARGS,
      "resolve_sends(futures, payload) -> whether the batch event had no failures and every future got its offset."},
     {"parse_poll", parse_poll, METH_O, "parse_poll(buf) -> (messages, events) from a messages buffer (bytes)."},

@@ -24,7 +24,8 @@ typedef struct {
     PyObject *owner;             /* weakref to the AsyncProducer */
     PyObject *pack;              /* callable scheduled once per loop turn */
     PyObject *loop;              /* the bound loop or NULL */
-    PyObject *create_future;     /* loop.create_future */
+    PyObject *create_future;     /* loop.create_future, or asyncio.Future (see future_kw) */
+    PyObject *future_kw;         /* {"loop": loop} when create_future is asyncio.Future itself, else NULL */
     PyObject *call_soon;         /* loop.call_soon */
     Py_ssize_t push_records;     /* pack at once when the buffer holds this many */
     char thread_id_attr;         /* the loop has asyncio's _thread_id (see loop_runs_here) */
@@ -35,7 +36,10 @@ typedef struct {
 } AsyncSends;
 
 static PyObject *get_running_loop; /* asyncio._get_running_loop */
-static PyObject *empty_bytes, *minus_one, *zero, *str_done, *str_set_result, *str_thread_id;
+static PyObject *stock_create_future; /* asyncio.BaseEventLoop.create_future (returns asyncio.Future(loop=self)) */
+static PyObject *future_type;        /* asyncio.Future */
+static PyObject *gc_is_tracked;      /* gc.is_tracked (PyObject_GC_IsTracked is not in the 3.8 stable ABI) */
+static PyObject *empty_bytes, *empty_tuple, *minus_one, *zero, *str_done, *str_set_result, *str_thread_id;
 
 /* Makes the objects above: PyInit__speedups calls it; they are made once
  * per process and kept for its lifetime (never freed). */
@@ -46,11 +50,29 @@ int sends_init_module(void)
         if (asyncio == NULL)
             return -1;
         get_running_loop = PyObject_GetAttrString(asyncio, "_get_running_loop");
+        future_type = PyObject_GetAttrString(asyncio, "Future");
+        if (get_running_loop != NULL && future_type != NULL) {
+            PyObject *base = PyObject_GetAttrString(asyncio, "BaseEventLoop");
+            if (base != NULL) {
+                stock_create_future = PyObject_GetAttrString(base, "create_future");
+                Py_DECREF(base);
+            }
+        }
         Py_DECREF(asyncio);
-        if (get_running_loop == NULL)
+        if (get_running_loop == NULL || future_type == NULL || stock_create_future == NULL)
+            return -1;
+    }
+    if (gc_is_tracked == NULL) {
+        PyObject *gc = PyImport_ImportModule("gc");
+        if (gc == NULL)
+            return -1;
+        gc_is_tracked = PyObject_GetAttrString(gc, "is_tracked");
+        Py_DECREF(gc);
+        if (gc_is_tracked == NULL)
             return -1;
     }
     if ((empty_bytes == NULL && (empty_bytes = PyBytes_FromStringAndSize(NULL, 0)) == NULL) ||
+        (empty_tuple == NULL && (empty_tuple = PyTuple_New(0)) == NULL) ||
         (minus_one == NULL && (minus_one = PyLong_FromLong(-1)) == NULL) ||
         (zero == NULL && (zero = PyLong_FromLong(0)) == NULL) ||
         (str_done == NULL && (str_done = PyUnicode_InternFromString("done")) == NULL) ||
@@ -72,6 +94,7 @@ static int sends_traverse(PyObject *self, visitproc visit, void *arg)
     Py_VISIT(q->pack);
     Py_VISIT(q->loop);
     Py_VISIT(q->create_future);
+    Py_VISIT(q->future_kw);
     Py_VISIT(q->call_soon);
     return 0;
 }
@@ -87,6 +110,7 @@ static int sends_clear(PyObject *self)
     Py_CLEAR(q->pack);
     Py_CLEAR(q->loop);
     Py_CLEAR(q->create_future);
+    Py_CLEAR(q->future_kw);
     Py_CLEAR(q->call_soon);
     return 0;
 }
@@ -222,8 +246,21 @@ static PyObject *sends_send(PyObject *self, PyObject *args, PyObject *kwds)
     case 0:
         return sends_slow(q, args, kwds);
     }
-    if ((fut = PyObject_CallObject(q->create_future, NULL)) == NULL)
+    if (q->future_kw != NULL)
+        fut = PyObject_Call(q->create_future, empty_tuple, q->future_kw); /* what loop.create_future does */
+    else
+        fut = PyObject_CallObject(q->create_future, NULL);
+    if (fut == NULL)
         return NULL;
+    /* Not for the cyclic GC while pending (see track_futures): with
+     * 500,000 sends in flight, the collections triggered by new
+     * allocations traversed them over and over, ~1 us per send. The
+     * producer holds every pending future until it resolves it, and
+     * _send_deliver tracks it again first (track_futures), so the only
+     * effect is that a reference cycle through a pending future is
+     * collected once the future is resolved rather than before. */
+    if (PyType_GetFlags(Py_TYPE(fut)) & Py_TPFLAGS_HAVE_GC)
+        PyObject_GC_UnTrack(fut);
     size = PyLong_FromSsize_t(SEND_RECORD_OVERHEAD + (key == Py_None ? 0 : PyBytes_Size(key)) +
                               (value == Py_None ? 0 : PyBytes_Size(value)));
     rec = size == NULL ? NULL : PyTuple_Pack(8, topic_b, part, key, value, minus_one, empty_bytes, size, fut);
@@ -267,23 +304,45 @@ static PyObject *sends_send(PyObject *self, PyObject *args, PyObject *kwds)
 static PyObject *sends_bind(PyObject *self, PyObject *loop)
 {
     AsyncSends *q = (AsyncSends *)self;
-    PyObject *cf = NULL, *cs = NULL;
+    PyObject *cf = NULL, *cs = NULL, *kw = NULL, *func;
     if (loop != Py_None) {
         if ((cf = PyObject_GetAttrString(loop, "create_future")) == NULL)
             return NULL;
+        /* A loop whose create_future is asyncio's own (the stock loops;
+         * not uvloop's, nor an override in a subclass or on the
+         * instance) gets asyncio.Future(loop=loop) called directly: the
+         * same future without a Python frame. */
+        if ((func = PyObject_GetAttrString(cf, "__func__")) == NULL) {
+            PyErr_Clear(); /* not a bound Python method: call it as is */
+        } else {
+            if (func == stock_create_future) {
+                if ((kw = Py_BuildValue("{sO}", "loop", loop)) == NULL) {
+                    Py_DECREF(func);
+                    Py_DECREF(cf);
+                    return NULL;
+                }
+                Py_DECREF(cf);
+                cf = future_type;
+                Py_INCREF(cf);
+            }
+            Py_DECREF(func);
+        }
         if ((cs = PyObject_GetAttrString(loop, "call_soon")) == NULL) {
             Py_DECREF(cf);
+            Py_XDECREF(kw);
             return NULL;
         }
         Py_INCREF(loop);
     }
     Py_CLEAR(q->loop);
     Py_CLEAR(q->create_future);
+    Py_CLEAR(q->future_kw);
     Py_CLEAR(q->call_soon);
     q->thread_id_attr = 0;
     if (loop != Py_None) {
         q->loop = loop;
         q->create_future = cf;
+        q->future_kw = kw;
         q->call_soon = cs;
         q->thread_id_attr = (char)PyObject_HasAttr(loop, str_thread_id);
     }
@@ -339,6 +398,35 @@ PyType_Spec sends_spec = {
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     sends_slots,
 };
+
+/* track_futures(futures): puts every future of the list that the cyclic
+ * GC does not track (AsyncSends.send untracks the futures it makes) back
+ * under its watch; the others are left alone (tracking a tracked object
+ * is a fatal error). _send_deliver calls it before it resolves them, and
+ * AsyncProducer.close for sends it fails before they were packed. */
+PyObject *track_futures(PyObject *module, PyObject *futs)
+{
+    Py_ssize_t n, i;
+    (void)module;
+    if (!PyList_Check(futs)) {
+        PyErr_SetString(PyExc_TypeError, "track_futures: futures must be a list");
+        return NULL;
+    }
+    n = PyList_Size(futs);
+    for (i = 0; i < n; i++) {
+        PyObject *f = PyList_GetItem(futs, i), *r;
+        int tracked;
+        if (!(PyType_GetFlags(Py_TYPE(f)) & Py_TPFLAGS_HAVE_GC))
+            continue;
+        if ((r = PyObject_CallFunctionObjArgs(gc_is_tracked, f, NULL)) == NULL)
+            return NULL;
+        tracked = r == Py_True;
+        Py_DECREF(r);
+        if (!tracked)
+            PyObject_GC_Track(f);
+    }
+    Py_RETURN_NONE;
+}
 
 /* resolve_sends(futures, payload): the success path of a batch event for
  * one future per record (async_producer._send_deliver): when the payload

@@ -11,7 +11,7 @@
  *   poll.c      the messages buffer -> Message objects (parse_poll)
  *   pending.c   PendingRecords (Producer.produce)
  *   idle_poll.c IdlePoll (Producer.poll(0) when nothing is due)
- *   sends.c     AsyncSends (AsyncProducer.send), resolve_sends
+ *   sends.c     AsyncSends (AsyncProducer.send), resolve_sends, track_futures
  *   batch.c     chunk_records, serve_entry (the sync Producer's backlog)
  *   library.c   bind_library, unbind_library, send_wait, consumer_poll
  *
@@ -122,6 +122,7 @@ extern PyType_Spec sends_spec;
 extern const ArgSpec send_spec;
 int sends_init_module(void);
 PyObject *resolve_sends(PyObject *module, PyObject *args);
+PyObject *track_futures(PyObject *module, PyObject *futs);
 
 /* batch.c */
 PyObject *chunk_records(PyObject *module, PyObject *args);
