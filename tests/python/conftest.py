@@ -6,12 +6,14 @@ starts one), otherwise an in-process DevCluster shared by the session.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import uuid
-from typing import Iterator
+from typing import Any, Awaitable, Callable, Iterator
 
 import pytest
+import uvloop  # tests/requirements.txt
 
 # Make `import gofka` work without installing the package.
 _PYTHON_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "python"))
@@ -19,6 +21,24 @@ if _PYTHON_DIR not in sys.path:
     sys.path.insert(0, _PYTHON_DIR)
 
 import gofka  # noqa: E402
+
+#: What the ``run`` fixture gives: runs a coroutine to completion.
+Runner = Callable[[Awaitable[Any]], Any]
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def run(request: pytest.FixtureRequest) -> Runner:
+    """Runs a coroutine to completion on a fresh loop of each kind (the
+    stock asyncio loop, uvloop), with a 120 s guard against hangs."""
+
+    def runner(coro: Awaitable[Any]) -> Any:
+        loop = uvloop.new_event_loop() if request.param == "uvloop" else asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(asyncio.wait_for(coro, 120))
+        finally:
+            loop.close()
+
+    return runner
 
 
 @pytest.fixture(scope="session")

@@ -6,31 +6,19 @@ import asyncio
 import threading
 import time
 import uuid
-from typing import Any, Awaitable, Callable, Dict, List, Set, Tuple
+from typing import Any, Dict, List, Set, Tuple
 
 import pytest
 import uvloop  # tests/requirements.txt
 
 import gofka
+from conftest import Runner  # the run fixture (stock asyncio loop and uvloop)
 from gofka import AsyncConsumer, Message, TopicPartition
 from gofka.exceptions import GofkaError, GroupCoordinationError
 
 pytestmark = pytest.mark.timeout(240)
 
-Runner = Callable[[Awaitable[Any]], Any]
 FAST = dict(session_timeout=6000, heartbeat_interval_ms=300, timeout=20)
-
-
-@pytest.fixture(params=["asyncio", "uvloop"])
-def run(request: pytest.FixtureRequest) -> Runner:
-    def runner(coro: Awaitable[Any]) -> Any:
-        loop = uvloop.new_event_loop() if request.param == "uvloop" else asyncio.new_event_loop()
-        try:
-            return loop.run_until_complete(asyncio.wait_for(coro, 120))
-        finally:
-            loop.close()
-
-    return runner
 
 
 def new_topic(brokers: str, partitions: int) -> str:

@@ -5,30 +5,15 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Any, Awaitable, Callable, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import pytest
 import uvloop  # tests/requirements.txt
 
 import gofka
+from conftest import Runner  # the run fixture (stock asyncio loop and uvloop)
 from gofka.exceptions import GofkaError
 
-Runner = Callable[[Awaitable[Any]], Any]
-
-
-@pytest.fixture(params=["asyncio", "uvloop"])
-def run(request: pytest.FixtureRequest) -> Runner:
-    """Runs a coroutine to completion on a fresh loop of the given kind
-    (with a generous hang guard)."""
-
-    def runner(coro: Awaitable[Any]) -> Any:
-        loop = uvloop.new_event_loop() if request.param == "uvloop" else asyncio.new_event_loop()
-        try:
-            return loop.run_until_complete(asyncio.wait_for(coro, 120))
-        finally:
-            loop.close()
-
-    return runner
 
 
 def end_offsets(brokers: str, topic: str) -> Dict[int, int]:

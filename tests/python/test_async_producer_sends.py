@@ -13,16 +13,16 @@ import asyncio
 import gc
 import time
 import weakref
-from typing import Any, Awaitable, Callable, Dict, List
+from typing import Any, Dict, List
 
 import pytest
 import uvloop  # tests/requirements.txt
 
 import gofka
+from conftest import Runner  # the run fixture (stock asyncio loop and uvloop)
 from gofka import _producer_base as pb_mod
 from gofka import async_producer as ap_mod
 
-Runner = Callable[[Awaitable[Any]], Any]
 
 
 @pytest.fixture(params=["c", "python"])
@@ -38,18 +38,6 @@ def impl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     monkeypatch.setattr(ap_mod, "_track_futures", None, raising=False)  # absent before the C path untracked
     monkeypatch.setattr(ap_mod, "chunk_records", pb_mod.chunk_records_py)
     return "python"
-
-
-@pytest.fixture(params=["asyncio", "uvloop"])
-def run(request: pytest.FixtureRequest) -> Runner:
-    def runner(coro: Awaitable[Any]) -> Any:
-        loop = uvloop.new_event_loop() if request.param == "uvloop" else asyncio.new_event_loop()
-        try:
-            return loop.run_until_complete(asyncio.wait_for(coro, 120))
-        finally:
-            loop.close()
-
-    return runner
 
 
 def read_values(brokers: str, topic: str, partitions: int, n: int) -> Dict[int, List[bytes]]:
