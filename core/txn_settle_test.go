@@ -173,3 +173,39 @@ func TestTxnConcurrentTransactionsBackoff(t *testing.T) {
 		assert.LessOrEqual(t, d, concurrentTxnBackoff, "retry waits %v", waits)
 	}
 }
+
+// TestTxnSettleBounded: a coordinator that keeps answering PrepareCommit
+// delays the next transaction's first partition by request.timeout.ms at
+// most (500 ms here); then the partition is added and the transaction
+// commits, well within its 10 s context.
+func TestTxnSettleBounded(t *testing.T) {
+	c := txnSettleCluster(t, true)
+	id := "settle-bounded"
+	var mu sync.Mutex
+	describes := 0
+	c.ControlKey(int16(kmsg.DescribeTransactions), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		mu.Lock()
+		describes++
+		mu.Unlock()
+		resp := req.ResponseKind().(*kmsg.DescribeTransactionsResponse)
+		st := kmsg.NewDescribeTransactionsResponseTransactionState()
+		st.TransactionalID, st.State = id, "PrepareCommit"
+		resp.TransactionStates = append(resp.TransactionStates, st)
+		return resp, nil, true
+	})
+	ctx := testCtx(t, 60*time.Second)
+	p := newTxnProducer(t, c.ListenAddrs(), id, WithRequestTimeout(500*time.Millisecond))
+	require.NoError(t, p.InitTransactions(ctx))
+	for i := range 2 {
+		require.NoError(t, p.BeginTransaction())
+		p.Produce(ctx, &Record{Topic: "settle", Partition: 0, ManualPartition: true, Value: []byte("x")}, nil)
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := p.CommitTransaction(cctx)
+		cancel()
+		require.NoError(t, err, "transaction %d", i)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Greater(t, describes, 1, "the PrepareCommit answers were not polled")
+}
