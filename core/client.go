@@ -461,23 +461,6 @@ func (c *Client) requestAddr(ctx context.Context, nodeID int32, req wire.Request
 	return resp, cn.addr, err
 }
 
-// requestOwn is Request for a caller that waits on its own thread: the
-// response is read on that thread (clientConn.roundTripOwn) rather than
-// handed over by the connection's reader goroutine, which saves a thread
-// wake-up per request for a caller that came in through cgo (a Python
-// commit_transaction). nodeID must be a broker's id.
-func (c *Client) requestOwn(ctx context.Context, nodeID int32, req wire.Request) (wire.Response, error) {
-	ctx, cancel := c.withTimeout(ctx, c.cfg.RequestTimeout)
-	defer cancel()
-	cn, err := c.brokerConn(ctx, nodeID)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := cn.roundTripOwn(ctx, req)
-	c.noteFailure(cn, err)
-	return resp, err
-}
-
 // BrokerInfo is one broker as the cluster metadata describes it.
 type BrokerInfo struct {
 	NodeID int32  `json:"id"`

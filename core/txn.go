@@ -794,9 +794,6 @@ func (t *txnManager) settle() bool {
 // with the last failure in its detail). Coordinator moves find the
 // coordinator again; CONCURRENT_TRANSACTIONS, COORDINATOR_LOAD_IN_PROGRESS
 // and transport failures wait (retry.backoff.ms, growing) and ask again.
-// Only the public calls use it (InitTransactions, CommitTransaction,
-// AbortTransaction, SendOffsetsToTransaction): their caller's thread reads
-// the answers (Client.requestOwn).
 func (t *txnManager) call(ctx context.Context, what string, mk func() wire.Request, code func(wire.Response) wire.ErrorCode) (wire.Response, error) {
 	var last error
 	for attempt := 0; ; attempt++ {
@@ -817,9 +814,7 @@ func (t *txnManager) call(ctx context.Context, what string, mk func() wire.Reque
 			}
 			return nil, err
 		}
-		// The caller of a transactional call waits on its own thread: it
-		// reads the answer itself (Client.requestOwn).
-		resp, err := t.p.cl.requestOwn(ctx, node, mk())
+		resp, err := t.p.cl.Request(ctx, node, mk())
 		if err != nil {
 			last = err
 			t.forgetCoordinator(node)

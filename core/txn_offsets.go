@@ -172,7 +172,7 @@ func (t *txnManager) txnOffsetCommit(ctx context.Context, pid int64, epoch int16
 		if !v2 {
 			wreq = versionCap{req, 4}
 		}
-		resp, err := p.cl.requestOwn(ctx, int32(coord), wreq) // the caller's thread reads it (Client.requestOwn)
+		resp, err := p.cl.Request(ctx, int32(coord), wreq)
 		if err != nil {
 			last = err
 			coord = -1
