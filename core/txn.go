@@ -97,7 +97,39 @@ type txnManager struct {
 	open       atomic.Uint64 // the transaction whose batches may be sent; 0 none
 	wake       chan struct{} // capacity 1: wakes loop
 	dropWanted atomic.Bool   // loop must fail the buffered records (error state entered)
+
+	// settling: an EndTxn succeeded and the coordinator may still be
+	// completing that transaction (writing its markers, then its
+	// CompleteCommit or CompleteAbort). Until it is complete the
+	// coordinator refuses to add a partition to the next transaction with
+	// CONCURRENT_TRANSACTIONS, which costs a retry backoff: ours for
+	// AddPartitionsToTxn (protocol v1), the broker's own for the Produce
+	// that adds the partition (v2: add.partitions.to.txn.retry.backoff.ms,
+	// 20 ms, repeated up to 100 ms). So loop holds back the next
+	// transaction's first addition until DescribeTransactions reports the
+	// previous one complete (settle). Set by endTxn; cleared by loop, with
+	// mu held so that admit sees it change together with pending.
+	settling atomic.Bool
+	// noDescribe: the coordinator does not answer DescribeTransactions
+	// (an older broker, or DESCRIBE refused): settle does not wait.
+	noDescribe atomic.Bool
 }
+
+// Settle polling (txnManager.settle): DescribeTransactions is asked at
+// once, then after waits growing from settlePollMin to settlePollMax, for
+// request.timeout.ms at most. A poll is one small request to the
+// coordinator; the markers of a transaction usually take a few
+// milliseconds, a broker-side retry of the add 20.
+const (
+	settlePollMin = 500 * time.Microsecond
+	settlePollMax = 5 * time.Millisecond
+	// concurrentTxnBackoff bounds the retry backoff of an
+	// AddPartitionsToTxn refused with CONCURRENT_TRANSACTIONS while no
+	// partition is in the transaction yet: the previous transaction is
+	// still completing, which takes milliseconds, not retry.backoff.ms
+	// (the Java client and librdkafka use 20 ms there too).
+	concurrentTxnBackoff = 20 * time.Millisecond
+)
 
 func newTxnManager(p *Producer) *txnManager {
 	return &txnManager{p: p, id: p.cfg.TransactionalID, timeout: p.cfg.TransactionTimeout,
@@ -388,6 +420,9 @@ func (t *txnManager) endTxn(ctx context.Context, commit bool) error {
 	if err != nil {
 		return err
 	}
+	t.mu.Lock()
+	t.settling.Store(true) // the coordinator now writes the markers (see settling)
+	t.mu.Unlock()
 	if r := resp.(*wire.EndTxnResponse); v2 && r.ProducerId >= 0 && r.ProducerEpoch >= 0 {
 		t.p.idem.install(t.p, r.ProducerId, r.ProducerEpoch)
 		t.mu.Lock()
@@ -497,7 +532,13 @@ func (t *txnManager) admit(pb *partBuf) bool {
 	}
 	t.mu.Lock()
 	if t.v2.Load() {
-		// Produce v12 adds the partition itself.
+		// Produce v12 adds the partition itself, once the previous
+		// transaction is complete (settling: loop waits for that).
+		if t.settling.Load() {
+			t.admitLaterLocked(pb, g)
+			t.mu.Unlock()
+			return false
+		}
 		ok := t.gen == g && (t.state == txnInTransaction || t.state == txnCommitting)
 		if ok {
 			pb.txnGen.Store(g)
@@ -506,14 +547,21 @@ func (t *txnManager) admit(pb *partBuf) bool {
 		t.mu.Unlock()
 		return ok
 	}
+	t.admitLaterLocked(pb, g)
+	t.mu.Unlock()
+	return false
+}
+
+// admitLaterLocked (t.mu held) queues pb for loop, which adds it to
+// transaction g (AddPartitionsToTxn on protocol v1) or, on v2, lets it be
+// sent once the previous transaction is complete (settle).
+func (t *txnManager) admitLaterLocked(pb *partBuf, g uint64) {
 	if t.gen == g && (t.state == txnInTransaction || t.state == txnCommitting) {
 		if _, ok := t.pending[pb]; !ok {
 			t.pending[pb] = struct{}{}
 			poke(t.wake)
 		}
 	}
-	t.mu.Unlock()
-	return false
 }
 
 // loop is the transaction goroutine: it adds partitions to the open
@@ -541,11 +589,39 @@ func (t *txnManager) loop() {
 	}
 }
 
+// pendingLive reports whether partitions wait in pending for the open
+// transaction (t.mu not held).
+func (t *txnManager) pendingLive() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return (t.state == txnInTransaction || t.state == txnCommitting) && len(t.pending) > 0 && t.open.Load() == t.gen
+}
+
 // addPending adds the partitions waiting in pending to the transaction
 // (AddPartitionsToTxn), retrying until they are added, the transaction
-// ends or errs, or the producer closes.
+// ends or errs, or the producer closes. First, when the previous
+// transaction may still be completing, it waits for that (settle). On
+// transaction protocol v2 that is all: the partitions' sinks are woken and
+// their first Produce adds them.
 func (t *txnManager) addPending() {
 	p := t.p
+	if !t.pendingLive() {
+		return
+	}
+	if t.settling.Load() && !t.settle() {
+		return // the transaction ended or erred meanwhile
+	}
+	if t.v2.Load() {
+		t.mu.Lock()
+		n := len(t.pending)
+		clear(t.pending)
+		t.mu.Unlock()
+		if n > 0 {
+			p.wakeAllSinks()
+		}
+		return
+	}
+	concurrent := false // the last round was refused with CONCURRENT_TRANSACTIONS
 	for attempt := 0; ; attempt++ {
 		t.mu.Lock()
 		g := t.gen
@@ -557,9 +633,14 @@ func (t *txnManager) addPending() {
 		for pb := range t.pending {
 			parts = append(parts, pb)
 		}
+		added := t.added
 		t.mu.Unlock()
 		if attempt > 0 {
-			if p.cfg.Retry.wait(p.ctx, min(attempt-1, 4)) != nil {
+			d := p.cfg.Retry.JitteredBackoff(min(attempt-1, 4))
+			if concurrent && added == 0 {
+				d = min(d, concurrentTxnBackoff)
+			}
+			if p.cfg.Retry.sleep(p.ctx, d) != nil {
 				return // closing
 			}
 		}
@@ -606,6 +687,7 @@ func (t *txnManager) addPending() {
 		}
 		var done []*partBuf
 		var hard error
+		concurrent = false
 		for _, pb := range parts {
 			code, ok := codes[tpKey{pb.topic, pb.partition}]
 			switch {
@@ -615,6 +697,8 @@ func (t *txnManager) addPending() {
 				done = append(done, pb)
 			case coordinatorError(code):
 				t.forgetCoordinator(node)
+			case code == wire.ErrConcurrentTransactions:
+				concurrent = true
 			case txnRetryCode(code) || code == wire.ErrOperationNotAttempted || code.Retriable():
 			default:
 				if code == wire.ErrInvalidTxnState || hard == nil || txnFatalCode(code) {
@@ -641,6 +725,68 @@ func (t *txnManager) addPending() {
 			return
 		}
 	}
+}
+
+// settle waits until the coordinator reports the previous transaction of
+// the producer complete (DescribeTransactions: neither PrepareCommit nor
+// PrepareAbort), polling at once and then every settlePollMin growing to
+// settlePollMax, for request.timeout.ms at most; then it clears settling.
+// It gives up waiting, and clears settling too, when the coordinator
+// cannot say (no DescribeTransactions, DESCRIBE refused: never asked
+// again; a transport or coordinator error): the addition then goes ahead
+// and the coordinator's CONCURRENT_TRANSACTIONS handling applies. Waiting
+// only delays the first batches of the transaction; what is sent, and in
+// which order, stays the same. It returns false, settling still set, when
+// the open transaction ended or erred meanwhile (nothing to add) or the
+// producer is closing. Runs on loop.
+func (t *txnManager) settle() bool {
+	p := t.p
+	ctx, cancel := context.WithTimeout(p.ctx, p.cfg.RequestTimeout)
+	defer cancel()
+	wait := settlePollMin
+	for !t.noDescribe.Load() {
+		node, err := t.coordinator(ctx)
+		if err != nil {
+			break
+		}
+		resp, err := p.cl.Request(ctx, node, &wire.DescribeTransactionsRequest{TransactionalIds: []string{t.id}})
+		if err != nil {
+			if c := wire.CodeOf(err); c == wire.ErrUnsupportedVersionLocal || c == wire.ErrUnsupportedVersion {
+				t.noDescribe.Store(true)
+			}
+			break
+		}
+		states := resp.(*wire.DescribeTransactionsResponse).TransactionStates
+		if len(states) != 1 {
+			break
+		}
+		if c := wire.ErrorCode(states[0].ErrorCode); c != wire.ErrNone {
+			switch {
+			case coordinatorError(c):
+				t.forgetCoordinator(node)
+			case c == wire.ErrTransactionalIDAuthorizationFailed || c == wire.ErrClusterAuthorizationFailed:
+				t.noDescribe.Store(true) // DESCRIBE refused: it will be again
+			}
+			break // nothing to wait for that the coordinator can tell
+		}
+		if st := states[0].State; st != "PrepareCommit" && st != "PrepareAbort" {
+			break // complete (or fenced: the addition finds out)
+		}
+		if p.cfg.Retry.sleep(ctx, wait) != nil {
+			if p.ctx.Err() != nil {
+				return false // closing
+			}
+			break // request.timeout.ms passed: go ahead
+		}
+		wait = min(2*wait, settlePollMax)
+		if !t.pendingLive() {
+			return false
+		}
+	}
+	t.mu.Lock()
+	t.settling.Store(false)
+	t.mu.Unlock()
+	return true
 }
 
 // call sends the request mk builds to the transaction coordinator until

@@ -299,6 +299,9 @@ var groupRequestGoldens = []struct {
 	{"EndTxn/v5", &EndTxnRequest{TransactionalId: "tx", ProducerId: 1, ProducerEpoch: 2}, 5, []byte{
 		3, 't', 'x', 0, 0, 0, 0, 0, 0, 0, 1, 0, 2, 0, 0,
 	}},
+	{"DescribeTransactions/v0", &DescribeTransactionsRequest{TransactionalIds: []string{"tx", "ab"}}, 0, []byte{
+		3, 3, 't', 'x', 3, 'a', 'b', 0,
+	}},
 	{"TxnOffsetCommit/v2", &TxnOffsetCommitRequest{
 		TransactionalId: "tx", GroupId: "g", ProducerId: 1,
 		Topics: []TxnOffsetCommitRequestTopic{{Name: "t", Partitions: []TxnOffsetCommitRequestPartition{{CommittedOffset: 10, CommittedLeaderEpoch: 3}}}},
@@ -418,6 +421,7 @@ var groupAPIs = []struct {
 	{"AddOffsetsToTxn", func() Request { return &AddOffsetsToTxnRequest{} }, func() Response { return &AddOffsetsToTxnResponse{} }},
 	{"EndTxn", func() Request { return &EndTxnRequest{} }, func() Response { return &EndTxnResponse{} }},
 	{"TxnOffsetCommit", func() Request { return &TxnOffsetCommitRequest{} }, func() Response { return &TxnOffsetCommitResponse{} }},
+	{"DescribeTransactions", func() Request { return &DescribeTransactionsRequest{} }, func() Response { return &DescribeTransactionsResponse{} }},
 	{"DescribeUserScramCredentials", func() Request { return &DescribeUserScramCredentialsRequest{} }, func() Response { return &DescribeUserScramCredentialsResponse{} }},
 	{"AlterUserScramCredentials", func() Request { return &AlterUserScramCredentialsRequest{} }, func() Response { return &AlterUserScramCredentialsResponse{} }},
 }
@@ -779,6 +783,25 @@ var groupResponseCases = []groupResponseCase{
 		w.Tags(true)
 		w.Tags(true)
 	}, &TxnOffsetCommitResponse{Topics: []TxnOffsetCommitResponseTopic{{Name: "t", Partitions: []TxnOffsetCommitResponsePartition{{PartitionIndex: 3, ErrorCode: 22}}}}}},
+	{"DescribeTransactions/v0", 0, func(w *Writer) {
+		w.Int32(2)          // ThrottleTimeMs
+		w.ArrayLen(true, 1) // TransactionStates
+		w.Int16(0)          // ErrorCode
+		w.String(true, "tx")
+		w.String(true, "PrepareCommit")
+		w.Int32(60000)      // TimeoutMillis
+		w.Int64(1700000000) // StartTimestamp
+		w.Int64(1000)       // ProducerId
+		w.Int16(3)          // ProducerEpoch
+		w.ArrayLen(true, 1) // Topics
+		w.String(true, "t")
+		w.Int32Array(true, []int32{0, 2})
+		w.Tags(true)
+		w.Tags(true)
+		w.Tags(true)
+	}, &DescribeTransactionsResponse{ThrottleTimeMs: 2, TransactionStates: []DescribeTransactionsState{{
+		TransactionalId: "tx", State: "PrepareCommit", TimeoutMillis: 60000, StartTimestamp: 1700000000,
+		ProducerId: 1000, ProducerEpoch: 3, Topics: []DescribeTransactionsTopic{{Topic: "t", Partitions: []int32{0, 2}}}}}}},
 	{"DescribeUserScramCredentials/v0", 0, func(w *Writer) {
 		w.Int32(0)
 		w.Int16(0)

@@ -164,6 +164,7 @@ var oracleCases = []oracleCase{
 	{req: &AddOffsetsToTxnRequest{}},
 	{req: &EndTxnRequest{}},
 	{req: &TxnOffsetCommitRequest{}},
+	{req: &DescribeTransactionsRequest{}},
 	{req: &DescribeConfigsRequest{}},
 	{req: &SaslAuthenticateRequest{}},
 	{req: &CreatePartitionsRequest{}},

@@ -262,3 +262,78 @@ func (p *TxnOffsetCommitResponse) Decode(r *Reader, v int16) {
 	}
 	r.SkipTags(flex)
 }
+
+// DescribeTransactionsRequest (key 65, KIP-664) asks the transaction
+// coordinators for the state of transactions by transactional.id. Version
+// 0, flexible. Needs DESCRIBE on each transactional.id (WRITE implies it,
+// so a transactional producer may describe its own).
+type DescribeTransactionsRequest struct {
+	TransactionalIds []string
+}
+
+func (*DescribeTransactionsRequest) APIKey() int16            { return 65 }
+func (*DescribeTransactionsRequest) Versions() (int16, int16) { return 0, 0 }
+func (*DescribeTransactionsRequest) FlexibleFrom() int16      { return 0 }
+func (*DescribeTransactionsRequest) NewResponse() Response    { return &DescribeTransactionsResponse{} }
+func (q *DescribeTransactionsRequest) Encode(w *Writer, v int16) {
+	w.StringArray(true, q.TransactionalIds)
+	w.Tags(true)
+}
+
+// DescribeTransactionsResponse has one state per transactional.id asked.
+type DescribeTransactionsResponse struct {
+	ThrottleTimeMs    int32
+	TransactionStates []DescribeTransactionsState
+}
+
+// DescribeTransactionsState is one transactional.id's transaction as its
+// coordinator sees it. State is the coordinator's name for it: Empty,
+// Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort,
+// Dead or PrepareEpochFence.
+type DescribeTransactionsState struct {
+	ErrorCode       int16
+	TransactionalId string
+	State           string
+	TimeoutMillis   int32
+	StartTimestamp  int64
+	ProducerId      int64
+	ProducerEpoch   int16
+	Topics          []DescribeTransactionsTopic // the partitions in the transaction
+}
+
+// DescribeTransactionsTopic names the partitions of one topic in a
+// transaction.
+type DescribeTransactionsTopic struct {
+	Topic      string
+	Partitions []int32
+}
+
+func (p *DescribeTransactionsResponse) Decode(r *Reader, v int16) {
+	p.ThrottleTimeMs = r.Int32()
+	p.TransactionStates = nil
+	// An element is at least 2+1+1+4+8+8+2+1+1 bytes (compact strings and
+	// arrays, empty tags); a topic at least 1+1+1.
+	if n := r.ArrayLen(true, 28); n > 0 {
+		p.TransactionStates = make([]DescribeTransactionsState, n)
+	}
+	for i := range p.TransactionStates {
+		s := &p.TransactionStates[i]
+		s.ErrorCode = r.Int16()
+		s.TransactionalId = r.String(true)
+		s.State = r.String(true)
+		s.TimeoutMillis = r.Int32()
+		s.StartTimestamp = r.Int64()
+		s.ProducerId = r.Int64()
+		s.ProducerEpoch = r.Int16()
+		if n := r.ArrayLen(true, 3); n > 0 {
+			s.Topics = make([]DescribeTransactionsTopic, n)
+		}
+		for j := range s.Topics {
+			s.Topics[j].Topic = r.String(true)
+			s.Topics[j].Partitions = r.Int32Array(true)
+			r.SkipTags(true)
+		}
+		r.SkipTags(true)
+	}
+	r.SkipTags(true)
+}
