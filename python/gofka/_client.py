@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import inspect
 import threading
 import weakref
@@ -407,15 +408,17 @@ class HandleBase(object):
                     pass
 
 
-class Finalized(HandleBase):
+class Finalized(HandleBase, metaclass=abc.ABCMeta):
     """The finalizer of every handle owner: an object dropped without
     close() is closed synchronously by ``_finalize`` (which may run in any
     thread, at any time, so its errors are swallowed here). In a child
-    forked after creation the handle reads 0 and nothing happens."""
+    forked after creation the handle reads 0 and nothing happens. The
+    hooks below are abstract: a class that lacks one cannot be
+    instantiated (TypeError naming it)."""
 
+    @abc.abstractmethod
     def _finalize(self) -> None:
         """Hook: the synchronous close of an unclosed object."""
-        raise NotImplementedError
 
     def __del__(self) -> None:
         try:
@@ -437,8 +440,9 @@ class HandleOwner(Finalized):
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
 
-    def close(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Hook: the client's close."""
 
     def _finalize(self) -> None:
         self.close()
@@ -455,11 +459,13 @@ class AsyncHandleOwner(Finalized):
     error propagates, so that a failed ``async with`` leaves nothing open
     (the exit would not run)."""
 
-    async def connect(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def connect(self) -> None:
+        """Hook: the client's connect."""
 
-    async def close(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Hook: the client's close."""
 
     async def __aenter__(self: _AsyncOwner) -> _AsyncOwner:
         try:

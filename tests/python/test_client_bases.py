@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import inspect
 import os
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Set
 
 import pytest
 
@@ -167,6 +167,28 @@ def test_async_consumers_share_their_calls_and_cancel_safe_poll() -> None:
             assert getattr(cls, name) is getattr(AsyncConsumerCalls, name), (cls, name)
         for hook in ("_poll_function", "_took", "_keep"):
             assert hook in vars(cls), (cls, hook)
+
+
+@pytest.mark.parametrize("base,hooks", [
+    ("Finalized", {"_finalize"}),
+    ("HandleOwner", {"close"}),
+    ("AsyncHandleOwner", {"_finalize", "connect", "close"}),
+])
+def test_a_handle_owner_lacking_a_hook_cannot_be_made(base: str, hooks: Set[str]) -> None:
+    """The hooks of the handle-owner bases are abstract: a class lacking
+    one fails at construction, naming it, instead of at its first close or
+    in its finalizer (where the error would be swallowed)."""
+    from gofka import _client
+
+    cls = getattr(_client, base)
+    assert set(cls.__abstractmethods__) == hooks
+    with pytest.raises(TypeError) as exc:
+        type("Lacking", (cls,), {})()
+    for hook in hooks:
+        assert hook in str(exc.value)
+    for client in (gofka.Producer, gofka.Consumer, gofka.AdminClient, gofka.ConnectionPool, gofka.AsyncProducer,
+                   gofka.AsyncConsumer, gofka.AsyncAdminClient, gofka.ShareConsumer, gofka.AsyncShareConsumer):
+        assert not getattr(client, "__abstractmethods__", None), client
 
 
 #: Defaults in which the API contract has a twin differ (the client id
