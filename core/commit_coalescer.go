@@ -86,12 +86,9 @@ func (w *commitWaiter) settle(err error) {
 func (c *Consumer) commit(ctx context.Context, compute func() map[TopicPartition]int64, background bool) error {
 	co := &c.commits
 	w := &commitWaiter{background: background, done: make(chan error, 1)}
-	if d, ok := ctx.Deadline(); ok {
-		w.deadline = d
-	} else {
-		w.deadline = time.Now().Add(c.cfg.RequestTimeout)
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, w.deadline)
+	ctx, deadline, cancel := c.commitDeadline(ctx)
+	w.deadline = deadline
+	if cancel != nil {
 		defer cancel()
 	}
 	co.mu.Lock()
@@ -159,6 +156,18 @@ func (c *Consumer) ownCommitDone() {
 	co.mu.Unlock()
 }
 
+// commitDeadline returns ctx and its deadline, or, when ctx has none, ctx
+// bounded by request.timeout.ms from now with the cancel that releases it
+// (nil otherwise): the bound of one commit call, sync or not.
+func (c *Consumer) commitDeadline(ctx context.Context) (context.Context, time.Time, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok {
+		return ctx, d, nil
+	}
+	d := time.Now().Add(c.cfg.RequestTimeout)
+	ctx, cancel := context.WithDeadline(ctx, d)
+	return ctx, d, cancel
+}
+
 // commitAsync is commit for a caller that does not wait: done receives the
 // outcome commit would return, once. With nothing in flight the request
 // is written on the calling goroutine and whoever reads its response
@@ -171,12 +180,9 @@ func (c *Consumer) ownCommitDone() {
 func (c *Consumer) commitAsync(ctx context.Context, compute func() map[TopicPartition]int64, background bool, done func(error)) {
 	co := &c.commits
 	w := &commitWaiter{background: background, finish: done}
-	if d, ok := ctx.Deadline(); ok {
-		w.deadline = d
-	} else {
-		w.deadline = time.Now().Add(c.cfg.RequestTimeout)
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, w.deadline)
+	ctx, deadline, cancel := c.commitDeadline(ctx)
+	w.deadline = deadline
+	if cancel != nil {
 		w.finish = func(err error) {
 			cancel()
 			done(err)
