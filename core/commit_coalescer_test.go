@@ -60,6 +60,18 @@ func newCommitFixture(t *testing.T, partitions int, gated bool) *commitFixture {
 	return f
 }
 
+// quiet waits until the consumer has looked up the positions of tps
+// (OffsetFetch on the coordinator connection, then ListOffsets): after it,
+// the coordinator connection carries only the test's own requests, whose
+// wake-ups the test can then reason about.
+func (f *commitFixture) quiet(t *testing.T, ctx context.Context, tps ...TopicPartition) {
+	t.Helper()
+	for _, tp := range tps {
+		_, err := f.c.Position(ctx, tp)
+		require.NoError(t, err)
+	}
+}
+
 func (f *commitFixture) tps(n int) []TopicPartition {
 	out := make([]TopicPartition, n)
 	for i := range out {
@@ -123,7 +135,11 @@ func TestCommitCoalescesConcurrentCalls(t *testing.T) {
 	}
 	n := f.requests.Load()
 	t.Logf("%d commit calls, %d OffsetCommit requests", calls.Load(), n)
-	require.Less(t, n, calls.Load()/4, "concurrent commits were not coalesced")
+	// How many calls share a request depends on scheduling (60 to 140
+	// requests for 480 calls, the most on a loaded machine), so only "some
+	// were shared" is asserted here; TestCommitLatestCallWins pins the
+	// sharing down exactly, with the in-flight request held.
+	require.Less(t, n, calls.Load(), "concurrent commits were not coalesced")
 }
 
 // TestCommitLatestCallWins: calls queued behind an in-flight request share
@@ -262,8 +278,7 @@ func TestCommitCallerReadsItsResponse(t *testing.T) {
 	tp := TopicPartition{f.topic, 0}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := f.c.Committed(ctx, []TopicPartition{tp}) // the coordinator connection up
-	require.NoError(t, err)
+	f.quiet(t, ctx, tp) // the coordinator connection up, and idle
 	sent := goCommit(ctx, f.c, map[TopicPartition]int64{tp: 2})
 	select {
 	case <-f.entered:
@@ -273,9 +288,7 @@ func TestCommitCallerReadsItsResponse(t *testing.T) {
 	cn := groupConnOf(f.c)
 	require.NotNil(t, cn)
 	require.NotNil(t, cn.sock, "a plaintext connection")
-	// At least the committer: a fetcher looking up the committed position
-	// (OffsetFetch, the same path) may wait beside it.
-	assert.GreaterOrEqual(t, cn.callers.Load(), int32(1), "the committing goroutine waits on the socket itself")
+	assert.Equal(t, int32(1), cn.callers.Load(), "the committing goroutine waits on the socket itself")
 	assert.False(t, cn.watching.Load(), "the reader goroutine does not wait for the commit's response")
 	close(f.gate)
 	require.NoError(t, <-sent)
@@ -355,8 +368,7 @@ func TestCommitAsyncParksNoGoroutine(t *testing.T) {
 	tp := TopicPartition{f.topic, 0}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := f.c.Committed(ctx, []TopicPartition{tp}) // the coordinator known, its connection up
-	require.NoError(t, err)
+	f.quiet(t, ctx, tp) // the coordinator known, its connection up and idle
 	first := goCommitAsync(ctx, f.c, map[TopicPartition]int64{tp: 2})
 	<-f.entered
 	const queued = 20
