@@ -701,7 +701,7 @@ func (p *Producer) settleBatch(pb *partBuf, b *recBatch, res partResult) partRes
 			pb.seqConfirmed = true
 		}
 
-	case p.txn != nil && txnFatalCode(code):
+	case p.txn != nil && txnFatalBatchCode(code):
 		// Fenced or not authorized: the transactional producer is done
 		// (finishBatch tells the transaction, core/txn.go).
 		pb.removeAt(idx)

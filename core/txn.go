@@ -483,7 +483,8 @@ func (t *txnManager) setError(err error, fatal bool) error {
 // finishBatch, before its promises run): in a transaction it makes the
 // transaction abortable (it cannot commit without the records), or the
 // producer fatal for a fencing error, and returns the error the promises
-// get: the TxnError (wire.CodeOf still gives the code). Failures while
+// get: the TxnError (wire.CodeOf still gives the code), also when the
+// batch's own failure already moved the state (stateLost). Failures while
 // aborting (the records the abort drops) change nothing.
 func (t *txnManager) recordFailed(err error) error {
 	if _, ok := errors.AsType[*TxnError](err); ok {
@@ -492,10 +493,12 @@ func (t *txnManager) recordFailed(err error) error {
 	t.mu.Lock()
 	st := t.state
 	t.mu.Unlock()
-	if st != txnInTransaction && st != txnCommitting {
+	switch st {
+	case txnInTransaction, txnCommitting, txnAbortableError, txnFatalError:
+	default:
 		return err
 	}
-	terr := t.setError(err, txnFatalCode(wire.CodeOf(err)))
+	terr := t.setError(err, txnFatalBatchCode(wire.CodeOf(err)))
 	if te, ok := errors.AsType[*TxnError](terr); ok && te.Err != err {
 		// An earlier error set the state: this record keeps its own cause.
 		return &TxnError{Fatal: te.Fatal, Err: err}
@@ -515,7 +518,7 @@ func (t *txnManager) stateLost(cause error) {
 	if cause == nil {
 		cause = &wire.Error{Code: wire.ErrOutOfOrderSequenceNumber, Detail: "the producer's sequence numbers are out of step with the broker's"}
 	}
-	t.setError(cause, txnFatalCode(wire.CodeOf(cause)))
+	t.setError(cause, txnFatalBatchCode(wire.CodeOf(cause)))
 }
 
 // admit reports whether a batch of pb may be sent now (called by

@@ -70,6 +70,18 @@ func txnFatalCode(code wire.ErrorCode) bool {
 	return false
 }
 
+// txnFatalBatchCode is txnFatalCode for a partition leader's answer to a
+// Produce of the transaction. INVALID_PRODUCER_EPOCH there is abortable,
+// as in the Java client (KIP-588): the coordinator bumped the epoch either
+// because the transaction outlived transaction.timeout.ms or because a
+// newer producer took over, and the leader cannot tell which. The abort's
+// EndTxn asks the coordinator, which accepts it after a timeout (Kafka 4
+// on transaction protocol v2; the producer goes on) and fences it after a
+// takeover (fatal). From the coordinator the code always means fenced.
+func txnFatalBatchCode(code wire.ErrorCode) bool {
+	return code != wire.ErrInvalidProducerEpoch && txnFatalCode(code)
+}
+
 // txnRetryCode reports whether a transaction coordinator's answer means
 // "ask again" (after a short wait, and after finding the coordinator again
 // for the coordinator errors).

@@ -538,17 +538,7 @@ func TestTxnTimeout(t *testing.T) {
 		wantV2(p)
 		require.NoError(t, p.BeginTransaction())
 		require.NoError(t, p.ProduceSync(ctx, &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte("expired")}))
-		// The coordinator aborts the transaction once its timeout passed
-		// (Kafka checks every transaction.abort.timed.out.transaction.cleanup.interval.ms,
-		// 10 s by default): wait until read_committed readers can read past it.
-		reader := newTestConsumer(t, brokers, WithIsolationLevel(ReadCommitted))
-		tp := TopicPartition{topic, 0}
-		require.NoError(t, reader.Assign([]TopicPartition{tp}))
-		require.True(t, assertEventually(60*time.Second, func() bool {
-			require.NoError(t, reader.Seek(tp, OffsetEnd))
-			pos, err := reader.Position(ctx, tp)
-			return err == nil && pos > 0 // the last stable offset moved past the aborted records
-		}), "the coordinator never aborted the timed-out transaction")
+		waitTxnAborted(t, ctx, brokers, TopicPartition{topic, 0})
 		err := p.CommitTransaction(ctx)
 		require.Error(t, err)
 		t.Logf("commit after the timeout: %v", err)
@@ -561,4 +551,63 @@ func TestTxnTimeout(t *testing.T) {
 		writeEnds(t, ctx, p2, topic, 1)
 		assert.Empty(t, readUntilEnd(t, brokers, topic, 1, ReadCommitted))
 	})
+}
+
+// TestTxnTimeoutThenProduce: a record produced in a transaction the
+// coordinator already aborted for its timeout fails with an abortable
+// error (INVALID_PRODUCER_EPOCH from Kafka), not a fatal one (KIP-588).
+// Where the coordinator accepts the abort, the producer goes on with its
+// transactional.id: the expired transaction's records stay invisible and
+// the next transaction's are committed. Before, the producer was fatal on
+// Kafka, and on the dev cluster (v1) the record's error was not a TxnError.
+func TestTxnTimeoutThenProduce(t *testing.T) {
+	txnProtocols(t, func(t *testing.T, brokers []string, wantV2 func(*Producer)) {
+		topic := consumerTestTopic(t, brokers, 1)
+		ctx := testCtx(t, 90*time.Second)
+		p := newTxnProducer(t, brokers, "txn-"+topic, WithTransactionTimeout(time.Second))
+		require.NoError(t, p.InitTransactions(ctx))
+		wantV2(p)
+		rec := func(v string) *Record {
+			return &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: []byte(v)}
+		}
+		require.NoError(t, p.BeginTransaction())
+		require.NoError(t, p.ProduceSync(ctx, rec("expired")))
+		waitTxnAborted(t, ctx, brokers, TopicPartition{topic, 0})
+		err := p.ProduceSync(ctx, rec("late"))
+		require.Error(t, err)
+		// Kafka answers INVALID_PRODUCER_EPOCH (the coordinator bumped the
+		// epoch); the dev cluster on protocol v1 INVALID_TXN_STATE (the
+		// partition left the transaction). Abortable either way.
+		t.Logf("the record after the timeout: %v", err)
+		require.True(t, IsTxnAbortable(err), "%v", err)
+		if err := p.AbortTransaction(ctx); err != nil {
+			// The abort's EndTxn carries the epoch the coordinator bumped
+			// past: Kafka 3.9 (protocol v1) and the dev cluster fence it,
+			// Kafka 4.4 (v2) accepts it. The Java client ends the same way.
+			require.True(t, IsTxnFatal(err), "%v", err)
+			require.Equal(t, wire.ErrProducerFenced, wire.CodeOf(err), "%v", err)
+			t.Logf("the coordinator fenced the abort: %v", err)
+			return
+		}
+		require.NoError(t, p.BeginTransaction())
+		require.NoError(t, p.ProduceSync(ctx, rec("next")))
+		require.NoError(t, p.ProduceSync(ctx, rec("end")))
+		require.NoError(t, p.CommitTransaction(ctx))
+		assert.Equal(t, []string{"next"}, readUntilEnd(t, brokers, topic, 1, ReadCommitted))
+	})
+}
+
+// waitTxnAborted waits until the coordinator aborted the transaction open
+// on tp for its timeout (Kafka checks every
+// transaction.abort.timed.out.transaction.cleanup.interval.ms, 10 s by
+// default): read_committed readers can then read past its records.
+func waitTxnAborted(t *testing.T, ctx context.Context, brokers []string, tp TopicPartition) {
+	t.Helper()
+	reader := newTestConsumer(t, brokers, WithIsolationLevel(ReadCommitted))
+	require.NoError(t, reader.Assign([]TopicPartition{tp}))
+	require.True(t, assertEventually(60*time.Second, func() bool {
+		require.NoError(t, reader.Seek(tp, OffsetEnd))
+		pos, err := reader.Position(ctx, tp)
+		return err == nil && pos > 0 // the last stable offset moved past the aborted records
+	}), "the coordinator never aborted the timed-out transaction")
 }

@@ -433,8 +433,13 @@ int32_t gofka_producer_close(gofka_handle_t producer, int32_t timeout_ms, gofka_
  * Errors of these calls (and of produce calls inside a transaction once
  * it failed) that change the transaction's state are one of two codes:
  *   GOFKA_ERR_TXN_ABORTABLE: the transaction cannot commit (a record, a
- *     partition or the offsets were refused). Call
+ *     partition or the offsets were refused, or the coordinator aborted a
+ *     transaction that outlived transaction.timeout.ms). Call
  *     gofka_producer_abort_transaction and go on with a new transaction.
+ *     A record refused with INVALID_PRODUCER_EPOCH is abortable, as in the
+ *     Java client (KIP-588): the partition leader cannot tell a timed-out
+ *     transaction from a takeover; the abort then fails with
+ *     GOFKA_ERR_TXN_FATAL if the producer was fenced.
  *   GOFKA_ERR_TXN_FATAL: another producer with the same transactional.id
  *     took over (fenced), or the producer is not authorized: every call but
  *     gofka_producer_close fails the same way; close the producer.

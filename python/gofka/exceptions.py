@@ -162,16 +162,22 @@ class AuthenticationError(GofkaError):
 
 class TransactionAbortableError(ProduceError):
     """The transaction cannot commit (a record, a partition or the group
-    offsets were refused, e.g. a rebalance fenced the consumer member):
-    call ``abort_transaction()``, rewind the input, and go on with a new
-    transaction. Code TXN_ABORTABLE; the message names the cause. Until
-    the abort, sends and commit raise it again."""
+    offsets were refused, e.g. a rebalance fenced the consumer member, or
+    the coordinator aborted a transaction that outlived
+    ``transaction_timeout_ms``): call ``abort_transaction()``, rewind the
+    input, and go on with a new transaction. Code TXN_ABORTABLE; the
+    message names the cause. Until the abort, sends and commit raise it
+    again. A record refused with INVALID_PRODUCER_EPOCH is abortable as in
+    the Java client (KIP-588): the partition leader cannot tell a timed-out
+    transaction from a newer producer's takeover; the coordinator tells
+    them apart at the abort, which raises TransactionFatalError when the
+    producer was fenced."""
 
 
 class TransactionFatalError(ProduceError):
     """The transactional producer can do nothing more: a newer producer
-    with the same ``transactional_id`` fenced it (PRODUCER_FENCED,
-    INVALID_PRODUCER_EPOCH), or it is not authorized. Every call but
+    with the same ``transactional_id`` fenced it (PRODUCER_FENCED, or
+    INVALID_PRODUCER_EPOCH from the coordinator), or it is not authorized. Every call but
     ``close()`` raises it again: close the producer (and usually stop this
     instance). Code TXN_FATAL; the message names the cause."""
 

@@ -268,10 +268,18 @@ def test_second_producer_with_the_same_id_fences_the_first(brokers: str) -> None
         p1.begin_transaction()
         p1.send(topic, b"zombie", partition=0)
         p2 = txn_producer(brokers, txn_id)  # aborts p1's open transaction
-        with pytest.raises(TransactionFatalError) as info:
+        # The partition leader refuses p1's epoch (INVALID_PRODUCER_EPOCH),
+        # which it cannot tell from a transaction that outlived its timeout:
+        # abortable, as in the Java client (KIP-588). The coordinator then
+        # fences the abort.
+        with pytest.raises(TransactionAbortableError) as info:
             p1.send(topic, b"zombie2", partition=0)
             p1.commit_transaction(30)
         assert isinstance(info.value, ProduceError) and not info.value.retriable
+        assert "INVALID_PRODUCER_EPOCH" in str(info.value)
+        with pytest.raises(TransactionFatalError) as fenced:
+            p1.abort_transaction(30)
+        assert "PRODUCER_FENCED" in str(fenced.value)
         # It can do nothing more: every call raises it again.
         for call in (lambda: p1.commit_transaction(10), lambda: p1.abort_transaction(10), p1.begin_transaction,
                      lambda: p1.send(topic, b"z", partition=0), lambda: p1.init_transactions(10)):
@@ -492,10 +500,16 @@ def test_async_send_offsets_and_fencing(brokers: str) -> None:
             p2 = AsyncProducer(brokers, timeout=20, transactional_id=txn_id)
             try:
                 await p2.init_transactions(30)
-                with pytest.raises(TransactionFatalError):
+                # Abortable from the partition leader, fenced by the
+                # coordinator at the abort (see the sync test above).
+                with pytest.raises(TransactionAbortableError):
                     await p.send(dst, b"zombie", partition=0)
-                with pytest.raises(TransactionFatalError):
+                with pytest.raises(TransactionAbortableError):
                     await p.commit_transaction(10)
+                with pytest.raises(TransactionFatalError):
+                    await p.abort_transaction(10)
+                with pytest.raises(TransactionFatalError):
+                    await p.begin_transaction()
                 async with p2.transaction():
                     await p2.send(dst, END, partition=0)
             finally:
