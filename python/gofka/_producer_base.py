@@ -2,7 +2,10 @@
 (ProducerOptions), argument conversion and packing, the exit hook that
 closes producers the application did not close, and ProducerBase (the
 constructor's common part, the native handle, the partitioner and the
-partition-count cache). The two classes differ only in how they wait.
+partition-count cache, and what goes around each native call: batches
+cut into calls and their results read, the transaction calls' arguments
+and deadlines, closing and its reports). The two classes differ only in
+how they wait.
 """
 
 from __future__ import annotations
@@ -838,10 +841,15 @@ class ProducerBase(HandleBase, ConnectedFlag, metaclass=abc.ABCMeta):
     """What Producer and AsyncProducer share: the options (ProducerOptions,
     validated once) and the attributes they show, the native handle (made
     by ``_open_handle`` once the subclass set up its state), the custom
-    partitioner and its partition-count cache, ``compression`` and the
-    repr. The subclasses differ in how they send and wait. Thread-safety:
-    as HandleBase; the partition-count cache takes single dict operations
-    (atomic under the GIL).
+    partitioner and its partition-count cache, ``compression``, the repr,
+    and the shaping of arguments and results around the native calls
+    (chunks of send_batch and of produce()/send(), their results, the
+    transaction calls' arguments and deadlines, closing the engine and
+    reporting what an implicit close leaves unheard). The subclasses
+    differ in how they wait: Producer blocks its thread, AsyncProducer
+    awaits on the event loop. Thread-safety: as HandleBase; the
+    partition-count cache takes single dict operations (atomic under the
+    GIL); the batch and chunk helpers touch only their arguments.
     """
 
     _kind = "producer"
