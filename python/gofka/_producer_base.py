@@ -2,7 +2,10 @@
 (ProducerOptions), argument conversion and packing, the exit hook that
 closes producers the application did not close, and ProducerBase (the
 constructor's common part, the native handle, the partitioner and the
-partition-count cache). The two classes differ only in how they wait.
+partition-count cache, and what goes around each native call: batches
+cut into calls and their results read, the transaction calls' arguments
+and deadlines, closing and its reports). The two classes differ only in
+how they wait.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import struct
 import sys
 import time
 from ctypes import byref, c_char_p, c_void_p, cast, string_at
-from typing import AbstractSet, Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import AbstractSet, Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _layouts, _native, _stats
 from ._client import (ConnectedFlag, HandleBase, OpenClients, check_choice, check_setting, check_setting_ms, check_time,
@@ -48,9 +51,6 @@ DEFAULT_EXIT_TIMEOUT = 5.0
 #: (read when a producer is created).
 EXIT_TIMEOUT_ENV = "GOFKA_EXIT_TIMEOUT"
 
-# The sync send's C fast path (gofka._speedups.send_wait); None without
-# the speedups.
-fast_send_wait: Optional[Callable[..., Any]] = _speedups.send_wait if _speedups is not None else None
 _RETRY_ATTRS = ("max_retries", "initial_backoff_ms", "max_backoff_ms", "backoff_multiplier", "jitter")
 
 
@@ -411,6 +411,13 @@ def optional_value(value: Any, what: str) -> Optional[bytes]:
         return bytes(value)
     raise TypeError("%s must be bytes, bytearray, memoryview or None, not %s" % (what, type(value).__name__))
 
+
+#: A chunk's records as the library takes them: packed (gofka.h records
+#: format) or columnar ((int32 lengths, values joined): values-only records).
+ChunkPayload = Union[bytes, Tuple[Any, Any]]
+#: One library call of send_batch: (partition, the records' positions in
+#: the input, payload).
+BatchChunk = Tuple[int, Sequence[int], ChunkPayload]
 
 #: Bytes per record on top of key and value when estimating what a batch
 #: takes in buffer.memory: at least the engine's own accounting (36 for a
@@ -834,10 +841,15 @@ class ProducerBase(HandleBase, ConnectedFlag, metaclass=abc.ABCMeta):
     """What Producer and AsyncProducer share: the options (ProducerOptions,
     validated once) and the attributes they show, the native handle (made
     by ``_open_handle`` once the subclass set up its state), the custom
-    partitioner and its partition-count cache, ``compression`` and the
-    repr. The subclasses differ in how they send and wait. Thread-safety:
-    as HandleBase; the partition-count cache takes single dict operations
-    (atomic under the GIL).
+    partitioner and its partition-count cache, ``compression``, the repr,
+    and the shaping of arguments and results around the native calls
+    (chunks of send_batch and of produce()/send(), their results, the
+    transaction calls' arguments and deadlines, closing the engine and
+    reporting what an implicit close leaves unheard). The subclasses
+    differ in how they wait: Producer blocks its thread, AsyncProducer
+    awaits on the event loop. Thread-safety: as HandleBase; the
+    partition-count cache takes single dict operations (atomic under the
+    GIL); the batch and chunk helpers touch only their arguments.
     """
 
     _kind = "producer"
@@ -956,3 +968,191 @@ class ProducerBase(HandleBase, ConnectedFlag, metaclass=abc.ABCMeta):
         fn = self._partitioner
         assert fn is not None
         return check_custom_partition(fn(key, count, topic), count, topic)
+
+    # -- around the native calls: what both twins send and read, each
+    # waiting its own way (Producer blocks, AsyncProducer awaits) ----------
+
+    @staticmethod
+    def _produce_chunk(handle: int, queue: int, token: int, topic_b: bytes, partition: int, count: int,
+                       payload: ChunkPayload, err: Any) -> int:
+        """Hands one chunk of ``count`` records to the engine (its event
+        goes to ``queue`` with ``token``): ``payload`` columnar (lengths,
+        blob) through gofka_producer_produce_values, else the packed
+        records through gofka_producer_produce_batch. The library's return
+        code (ERR_QUEUE_FULL: no buffer room now, the caller waits its way
+        and retries)."""
+        if type(payload) is tuple:
+            return produce_values(handle, queue, token, topic_b, partition, payload[0], payload[1], err)
+        code: int = _native.lib.gofka_producer_produce_batch(
+            handle, queue, token, topic_b, partition, payload, len(payload), count, byref(err))
+        return code
+
+    @staticmethod
+    def _pending_chunks(pend: List[Any], limit: int,
+                        max_records: int = sys.maxsize) -> Iterator[Tuple[bytes, int, List[Any], ChunkPayload]]:
+        """The records of produce() / send() (as chunk_records takes them)
+        cut into library calls of at most ``limit`` bytes and
+        ``max_records`` records: (topic_b, partition, records, payload) per
+        chunk, payload columnar where every record is a plain value, else
+        packed (gofka.h records format). A generator: a chunk is packed
+        when the caller is ready to send it."""
+        for topic_b, part, recs, values in chunk_records(pend, limit, max_records):
+            col = None if values is None else columnar(values)  # None for a null value
+            yield topic_b, part, recs, (pack_pending(recs) if col is None else col)
+
+    def _batch_plan(self, messages: Any, partition: Any, keys: Any, headers: Any,
+                    timestamp: Any) -> Tuple[List[BatchChunk], Optional[List[Any]]]:
+        """send_batch's arguments, validated and cut into library calls of
+        at most ``chunk_bytes``: (chunks, None), each chunk (partition,
+        input positions, payload), in order. With a custom partitioner to
+        run (``partition`` not passed): ([], records); the caller then
+        asks the partitioner for each record's partition, waiting its way
+        for the partition count, and calls _batch_chunks_by_partition."""
+        if keys is None and headers is None and timestamp is None and (
+                partition is not PARTITION_DEFAULT or self._partitioner is None):
+            check_messages(messages)
+            try:
+                values: List[Any] = list(messages)
+            except TypeError:
+                raise TypeError("messages must be a list of bytes, not %s" % type(messages).__name__) from None
+            if not values:
+                return [], None
+            col = columnar(values)
+            if col is not None:  # plain byte strings: one blob, no packing
+                if len(values) > _INT32_MAX:
+                    raise ValueError("too many messages in one batch")
+                part = 0 if partition is PARTITION_DEFAULT else resolve_partition(partition, 0)
+                chunks: List[BatchChunk] = []
+                start = 0
+                for lengths, blob in columnar_chunks(col[0], col[1], self._opts.chunk_bytes):
+                    chunks.append((part, range(start, start + len(lengths)), (lengths, blob)))
+                    start += len(lengths)
+                return chunks, None
+            messages = values  # batch_records reports a bad value by its position
+        recs = batch_records(messages, keys, headers, timestamp)
+        if partition is PARTITION_DEFAULT and self._partitioner is not None:
+            return [], recs
+        chunks = []
+        for run_part, lo, hi in partition_runs(partition, [r[0] for r in recs]):
+            self._cut_records(recs, range(lo, hi), run_part, chunks)
+        return chunks, None
+
+    def _batch_chunks_by_partition(self, recs: List[Any], parts: List[int]) -> List[BatchChunk]:
+        """send_batch's records with the partitions a custom partitioner
+        chose (one per record), grouped by partition in order of first
+        appearance (each keeps its records' order) and cut into chunks."""
+        by_part: Dict[int, List[int]] = {}
+        for i, p in enumerate(parts):
+            idxs = by_part.get(p)
+            if idxs is None:
+                by_part[p] = [i]
+            else:
+                idxs.append(i)
+        chunks: List[BatchChunk] = []
+        for p, idxs in by_part.items():
+            self._cut_records(recs, idxs, p, chunks)
+        return chunks
+
+    def _cut_records(self, recs: List[Any], idxs: Sequence[int], partition: int, out: List[BatchChunk]) -> None:
+        """Appends to ``out`` the records at ``idxs`` (in that order) in
+        chunks that stay within the bytes buffer.memory takes at once."""
+        limit = self._opts.chunk_bytes
+        start, size = 0, 0
+        for j, i in enumerate(idxs):
+            rk, rv, _, rh = recs[i]
+            n = REC_OVERHEAD + (len(rk) if rk else 0) + (len(rv) if rv else 0) + 2 * len(rh)
+            if j > start and size + n > limit:
+                piece = idxs[start:j]
+                out.append((partition, piece, pack_record_list([recs[k] for k in piece])))
+                start, size = j, 0
+            size += n
+        if start < len(idxs):
+            piece = idxs[start:]
+            out.append((partition, piece, pack_record_list([recs[k] for k in piece])))
+
+    @staticmethod
+    def _place_offsets(offsets: List[int], idxs: Sequence[int], payload: bytes) -> None:
+        """Stores the offsets of one send_batch chunk's event (its records
+        at input positions ``idxs``) into ``offsets``; raises the first
+        failed record's error."""
+        count = len(idxs)
+        offs = batch_offsets(payload, count)
+        if offs is None:
+            _, offs, failures = parse_batch_results(payload, count)
+            if failures:
+                raise failures[0][1]
+        if type(idxs) is range:
+            offsets[idxs.start:idxs.stop] = offs
+        else:
+            for j, i in enumerate(idxs):
+                offsets[i] = offs[j]
+
+    @staticmethod
+    def _batch_results(payload: bytes, count: int) -> Tuple[List[int], List[Tuple[int, GofkaError]]]:
+        """The offsets of a batch event of ``count`` records, and (index,
+        error) of its failed records (see parse_batch_results)."""
+        _, offsets, failures = parse_batch_results(payload, count)
+        return offsets, failures
+
+    # Transactions: the arguments and deadlines of the calls (the twins
+    # make the calls, each waiting its way).
+
+    @staticmethod
+    def _txn_deadline(timeout: Any) -> Optional[float]:
+        """The time.monotonic() deadline of a transactional call's
+        ``timeout`` (seconds; None = no deadline of its own: the engine
+        bounds it by delivery.timeout.ms)."""
+        return txn_deadline(timeout)
+
+    @staticmethod
+    def _txn_ms(deadline: Optional[float]) -> int:
+        """The timeout_ms of a transactional C call made now: what is left
+        until ``deadline``, -1 (delivery.timeout.ms) without one."""
+        return txn_ms(deadline)
+
+    @staticmethod
+    def _send_offsets_args(offsets: Any, group_metadata: Any, timeout: Any) -> Tuple[bytes, int, bytes, int]:
+        """The arguments of gofka_producer_send_offsets_to_transaction
+        after the handle (see txn_offsets_arg), the timeout counted from
+        now."""
+        buf, md = txn_offsets_arg(offsets, group_metadata)
+        return buf, len(buf), md, txn_ms(txn_deadline(timeout))
+
+    @staticmethod
+    def _aborts_after(exc: BaseException) -> bool:
+        """Whether ``transaction()`` aborts after its block raised ``exc``
+        (see abort_after)."""
+        return abort_after(exc)
+
+    # Closing.
+
+    def _release_handle(self) -> int:
+        """Detaches the handle (ending the OAUTHBEARER refresh and the
+        statistics reports) and ends the exit hook's watch; 0 when closed
+        already. The caller closes the engine (_close_engine)."""
+        handle = self._take_handle()
+        if handle:
+            unregister_open(self)
+        return handle
+
+    @staticmethod
+    def _close_engine(handle: int, deadline: float) -> Tuple[int, Any]:
+        """gofka_producer_close, waiting until ``deadline``
+        (time.monotonic()) at most; its code and error. Blocks: the async
+        producer runs it in an executor."""
+        err = _native.new_error()
+        ms = min(_INT32_MAX, max(0, int((deadline - time.monotonic()) * 1000)))
+        code: int = _native.lib.gofka_producer_close(handle, ms, byref(err))
+        return code, err
+
+    _report_kind = "producer"  # how report_failed / report_undelivered name it
+
+    def _report_unheard(self, why: str, failed: int, first: Any, undelivered: int) -> None:
+        """Reports what an implicit close (exit hook, garbage collection)
+        leaves nobody to tell: ``failed`` records that failed with an
+        error (the first is ``first``) and ``undelivered`` records that
+        had no result within exit_timeout."""
+        if failed:
+            report_failed(self._report_kind, why, failed, first)
+        if undelivered:
+            report_undelivered(self._report_kind, undelivered, why, self.exit_timeout)

@@ -25,7 +25,7 @@ from . import _native
 from . import _stats
 from ._bridge import AsyncBridge, Event, EventQueue
 from ._client import AsyncHandleOwner, check_time
-from ._producer_base import (
+from ._producer_base import (  # the per-send converters and constants of send()
     BATCH_RESULT,
     PARTITION_DEFAULT,
     PRODUCER_KEYWORDS,
@@ -33,25 +33,8 @@ from ._producer_base import (
     Headers,
     ProducerBase,
     ProducerKeywords,
-    batch_offsets,
-    batch_records,
-    chunk_records,
-    abort_after,
-    columnar,
-    columnar_chunks,
     optional_value,
-    pack_pending,
-    pack_record_list,
-    parse_batch_results,
-    partition_runs,
-    produce_values,
-    report_failed,
-    report_undelivered,
     resolve_partition,
-    txn_deadline,
-    txn_ms,
-    txn_offsets_arg,
-    unregister_open,
 )
 from ._keywords import Unpack, takes_keywords
 from ._consumer_base import GroupMetadata
@@ -160,6 +143,16 @@ class _Unit(object):
         self.columnar = columnar
         self.futures = futures  # the send() futures it resolves (None: send_batch)
 
+    @classmethod
+    def of(cls, topic: bytes, partition: int, payload: Any, count: int,
+           deliver: Callable[[Optional[BaseException], Optional[Event]], None],
+           futures: Optional[List["asyncio.Future[int]"]] = None) -> "_Unit":
+        """A unit of a chunk payload as ProducerBase cuts them: packed
+        records (bytes) or columnar values (a tuple)."""
+        if type(payload) is tuple:
+            return cls(topic, partition, b"", count, deliver, payload, futures)
+        return cls(topic, partition, payload, count, deliver, None, futures)
+
 
 class AsyncProducer(ProducerBase, AsyncHandleOwner):
     """An asyncio Kafka producer.
@@ -218,6 +211,7 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
     """
 
     _public_name = "AsyncProducer"  # for repr
+    _report_kind = "async producer"  # what an implicit close's reports call it
 
     @takes_keywords(PRODUCER_KEYWORDS)
     @argument_errors(ProduceError)  # invalid arguments: ProduceValueError / ProduceTypeError
@@ -431,67 +425,24 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
         written)."""
         topic_b = _native.encode_topic(topic)
         loop = asyncio.get_running_loop()
-        plain = keys is None and headers is None and timestamp is None and (
-            partition is not PARTITION_DEFAULT or self.partitioner is None)
-        if plain and isinstance(messages, list):
-            col = columnar(messages)
-            if col is not None:
-                if not messages:
-                    return []
-                part = 0 if partition is PARTITION_DEFAULT else resolve_partition(partition, 0)
-                offsets_c: List[int] = []
-                futs_c = []
-                for lengths, blob in columnar_chunks(col[0], col[1], self._opts.chunk_bytes):
-                    fut_c: "asyncio.Future[List[int]]" = loop.create_future()
-                    futs_c.append(fut_c)
-                    self._submit_unit(_Unit(topic_b, part, b"", len(lengths), _batch_deliver(fut_c, len(lengths)),
-                                            (lengths, blob)))
-                for f in await asyncio.gather(*futs_c):
-                    offsets_c.extend(f)
-                return offsets_c
-        records = batch_records(messages, keys, headers, timestamp)
-        if not records:
+        # Validation, partitions and chunks: ProducerBase._batch_plan.
+        chunks, recs = self._batch_plan(messages, partition, keys, headers, timestamp)
+        if recs is not None:  # the custom partitioner decides, per record
+            chunks = self._batch_chunks_by_partition(
+                recs, [await self._custom_partition(topic, topic_b, r[0]) for r in recs])
+        if not chunks:
             return []
-        groups: List[Tuple[int, List[int]]] = []
-        if partition is PARTITION_DEFAULT and self.partitioner is not None:
-            by_part: Dict[int, List[int]] = {}
-            for i, rec in enumerate(records):
-                p = await self._custom_partition(topic, topic_b, rec[0])
-                by_part.setdefault(p, []).append(i)
-            groups = list(by_part.items())
-        else:
-            # Runs of consecutive records with one partition value (keyed
-            # and unkeyed records differ without an explicit partition),
-            # submitted in order so each partition keeps the send order.
-            groups = [(part, list(range(lo, hi)))
-                      for part, lo, hi in partition_runs(partition, [rec[0] for rec in records])]
-        offsets: List[int] = [-1] * len(records)
+        offsets: List[int] = [-1] * sum(len(c[1]) for c in chunks)
         futures = []
-        for part, idxs in groups:
-            for unit_idx, chunk in self._chunks([records[i] for i in idxs], idxs):
-                fut: "asyncio.Future[List[int]]" = loop.create_future()
-                futures.append(fut)
-                self._submit_unit(_Unit(topic_b, part, pack_record_list(chunk), len(chunk),
-                                        _batch_deliver(fut, len(chunk), unit_idx, offsets)))
+        for part, idxs, payload in chunks:
+            fut: "asyncio.Future[List[int]]" = loop.create_future()
+            futures.append(fut)
+            self._submit_unit(_Unit.of(topic_b, part, payload, len(idxs), _batch_deliver(fut, idxs, offsets)))
         results = await asyncio.gather(*futures, return_exceptions=True)
         for r in results:
             if isinstance(r, BaseException):
                 raise r
         return offsets
-
-    def _chunks(self, records: List[Any], idxs: List[int]) -> Any:
-        """Splits records so that one library call stays within the bytes
-        buffer.memory can take at once."""
-        limit = self._opts.chunk_bytes
-        start, size = 0, 0
-        for i, (k, v, _, h) in enumerate(records):
-            s = REC_OVERHEAD + (len(k) if k else 0) + (len(v) if v else 0) + 2 * len(h)
-            if i > start and size + s > limit:
-                yield idxs[start:i], records[start:i]
-                start, size = i, 0
-            size += s
-        if start < len(records):
-            yield idxs[start:], records[start:]
 
     async def _custom_partition(self, topic: str, topic_b: bytes, key: Optional[bytes]) -> int:
         return self._custom_partition_of(topic, key, await self._partition_count(topic, topic_b))
@@ -565,14 +516,9 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
         """Units of buffered sends (see _pack)."""
         units = []
         limit = min(self._opts.chunk_bytes, _CHUNK_BYTES)
-        for topic, part, recs, values in chunk_records(buf, limit, _CHUNK_RECORDS):
+        for topic, part, recs, payload in self._pending_chunks(buf, limit, _CHUNK_RECORDS):
             futs = [r[7] for r in recs]
-            deliver = _send_deliver(futs)
-            col = None if values is None else columnar(values)  # None for a null value
-            if col is not None:
-                units.append(_Unit(topic, part, b"", len(recs), deliver, col, futs))
-            else:
-                units.append(_Unit(topic, part, pack_pending(recs), len(recs), deliver, None, futs))
+            units.append(_Unit.of(topic, part, payload, len(recs), _send_deliver(futs), futs))
         return units
 
     def _submit_unit(self, unit: _Unit) -> None:
@@ -705,38 +651,33 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
 
     async def init_transactions(self, timeout: Optional[float] = None) -> None:
         """As Producer.init_transactions (in the loop's executor)."""
-        await self._blocking(_native.lib.gofka_producer_init_transactions, txn_ms(txn_deadline(timeout)))
+        await self._blocking(_native.lib.gofka_producer_init_transactions, self._txn_ms(self._txn_deadline(timeout)))
 
     async def begin_transaction(self) -> None:
         """As Producer.begin_transaction (local: it never waits)."""
-        handle = self._get()
-        err = _native.new_error()
-        code = _native.lib.gofka_producer_begin_transaction(handle, ctypes.byref(err))
-        if code != _native.OK:
-            raise self._failure(code, err)
+        self._call(_native.lib.gofka_producer_begin_transaction)
 
     async def commit_transaction(self, timeout: Optional[float] = None) -> None:
         """As Producer.commit_transaction: the sends of the transaction are
         flushed first (their futures resolve), then it commits; ``timeout``
         bounds both."""
-        deadline = txn_deadline(timeout)
+        deadline = self._txn_deadline(timeout)
         await self._flush_for_txn(deadline)
-        await self._blocking(_native.lib.gofka_producer_commit_transaction, txn_ms(deadline))
+        await self._blocking(_native.lib.gofka_producer_commit_transaction, self._txn_ms(deadline))
 
     async def abort_transaction(self, timeout: Optional[float] = None) -> None:
         """As Producer.abort_transaction: sends buffered on the Python side
         are handed to the engine first (so that they fail with the
         transaction, not join the next one); ``timeout`` bounds both."""
-        deadline = txn_deadline(timeout)
+        deadline = self._txn_deadline(timeout)
         await self._flush_for_txn(deadline)
-        await self._blocking(_native.lib.gofka_producer_abort_transaction, txn_ms(deadline))
+        await self._blocking(_native.lib.gofka_producer_abort_transaction, self._txn_ms(deadline))
 
     async def send_offsets_to_transaction(self, offsets: Mapping[Any, int], group_metadata: GroupMetadata,
                                           timeout: Optional[float] = None) -> None:
         """As Producer.send_offsets_to_transaction (in the loop's executor)."""
-        buf, md = txn_offsets_arg(offsets, group_metadata)
-        await self._blocking(_native.lib.gofka_producer_send_offsets_to_transaction, buf, len(buf), md,
-                             txn_ms(txn_deadline(timeout)))
+        await self._blocking(_native.lib.gofka_producer_send_offsets_to_transaction,
+                             *self._send_offsets_args(offsets, group_metadata, timeout))
 
     @contextlib.asynccontextmanager
     async def transaction(self, timeout: Optional[float] = None) -> AsyncIterator["AsyncProducer"]:
@@ -745,7 +686,7 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
         try:
             yield self
         except BaseException as exc:
-            if abort_after(exc):
+            if self._aborts_after(exc):
                 await self.abort_transaction(timeout)
             raise
         try:
@@ -796,11 +737,8 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
             return  # closed meanwhile (e.g. by the garbage collector)
         left = sum(u.count for u in self._unit_of.values()) + sum(u.count for u in self._waiting)
         left += len(self._sends.buffer)
-        handle = self._take_handle()  # also ends the OAUTHBEARER refresh
-        unregister_open(self)
-        err = _native.new_error()
-        ms = min(_native.INT32_MAX, max(0, int((deadline - time.monotonic()) * 1000)))
-        code = await loop.run_in_executor(None, lambda: _native.lib.gofka_producer_close(handle, ms, ctypes.byref(err)))
+        handle = self._release_handle()  # also ends the OAUTHBEARER refresh
+        code, err = await loop.run_in_executor(None, self._close_engine, handle, deadline)
         # close posted the events of what it failed before returning: read
         # them now (no waiting), and let the units' callbacks run.
         bridge = self._bridge
@@ -889,10 +827,8 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
             _collect(queue, units, 0, failures)
             if code != _native.ERR_TIMED_OUT or time.monotonic() >= deadline:
                 break
-        self._take_handle()  # also ends the OAUTHBEARER refresh
-        unregister_open(self)
-        ms = min(_native.INT32_MAX, max(0, int((deadline - time.monotonic()) * 1000)))
-        _native.lib.gofka_producer_close(handle, ms, ctypes.byref(err))
+        self._release_handle()  # also ends the OAUTHBEARER refresh
+        self._close_engine(handle, deadline)
         failed_by_close: List[BaseException] = []
         _collect(queue, units, 0, failed_by_close)  # the failures close posted before returning
         left = len(failed_by_close) + sum(u.count for u in units.values())
@@ -912,10 +848,7 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
         """_close_sync for the exit hook and the garbage collector, reporting
         what was not delivered."""
         left, failures = self._close_sync(deadline, quiet=True)
-        if left:
-            report_undelivered("async producer", left, why, self.exit_timeout)
-        if failures:
-            report_failed("async producer", why, len(failures), failures[0])
+        self._report_unheard(why, len(failures), failures[0] if failures else None, left)
 
 
 
@@ -923,12 +856,8 @@ def _start_unit(handle: int, unit: _Unit, queue: int, token: int, err: Any) -> i
     """Hands one unit to the engine (its event goes to ``queue`` with
     ``token``); the library's return code."""
     col = unit.columnar
-    if col is not None:
-        return produce_values(handle, queue, token, unit.topic, unit.partition, col[0], col[1], err)
-    code: int = _native.lib.gofka_producer_produce_batch(
-        handle, queue, token, unit.topic, unit.partition, unit.packed, len(unit.packed), unit.count,
-        ctypes.byref(err))
-    return code
+    return ProducerBase._produce_chunk(handle, queue, token, unit.topic, unit.partition, unit.count,
+                                       unit.packed if col is None else col, err)
 
 
 def _deliver(unit: _Unit, exc: Optional[BaseException], ev: Optional[Event]) -> None:
@@ -968,7 +897,7 @@ def _collect(queue: EventQueue, units: Dict[int, _Unit], wait_ms: int,
             _deliver(unit, exc, None)
             continue
         if failures is not None and len(ev.payload) != _RESULT_SIZE * unit.count:
-            failures.extend(e for _, e in parse_batch_results(ev.payload, unit.count)[2])
+            failures.extend(e for _, e in ProducerBase._batch_results(ev.payload, unit.count)[1])
         _deliver(unit, None, ev)
 
 
@@ -998,7 +927,7 @@ def _send_deliver(futs: List["asyncio.Future[int]"]) -> Callable[[Optional[BaseE
                 if not f.done():  # else cancelled by its awaiter
                     f.set_result(off)
             return
-        _, offsets, failures = parse_batch_results(payload, n)
+        offsets, failures = ProducerBase._batch_results(payload, n)
         failed = dict(failures)
         for i, f in enumerate(futs):
             if f.done():
@@ -1012,11 +941,11 @@ def _send_deliver(futs: List["asyncio.Future[int]"]) -> Callable[[Optional[BaseE
     return deliver
 
 
-def _batch_deliver(fut: "asyncio.Future[List[int]]", count: int, idxs: Optional[List[int]] = None,
-                   offsets: Optional[List[int]] = None) -> Callable[[Optional[BaseException], Optional[Event]], None]:
-    """Resolves a send_batch piece of ``count`` records with its offsets, or
-    its first error. With ``idxs`` the offsets are stored at those input
-    positions of ``offsets`` and the future gets the whole list."""
+def _batch_deliver(fut: "asyncio.Future[List[int]]", idxs: Sequence[int],
+                   offsets: List[int]) -> Callable[[Optional[BaseException], Optional[Event]], None]:
+    """Resolves a send_batch chunk (its records at input positions
+    ``idxs``): stores their offsets in ``offsets`` and gives the future
+    the whole list, or fails it with the first failed record's error."""
 
     def deliver(exc: Optional[BaseException], ev: Optional[Event]) -> None:
         if fut.done():
@@ -1024,17 +953,11 @@ def _batch_deliver(fut: "asyncio.Future[List[int]]", count: int, idxs: Optional[
         if exc is not None or ev is None:
             fut.set_exception(exc if exc is not None else RuntimeError("no result"))
             return
-        offs = batch_offsets(ev.payload, count)
-        if offs is None:
-            _, offs, failures = parse_batch_results(ev.payload, count)
-            if failures:
-                fut.set_exception(failures[0][1])
-                return
-        if idxs is None or offsets is None:
-            fut.set_result(offs)
+        try:
+            ProducerBase._place_offsets(offsets, idxs, ev.payload)
+        except GofkaError as failed:
+            fut.set_exception(failed)
             return
-        for j, i in enumerate(idxs):
-            offsets[i] = offs[j]
         fut.set_result(offsets)
 
     return deliver

@@ -25,44 +25,21 @@ from typing import Any, Callable, Deque, Dict, Iterator, List, Mapping, Optional
 
 from . import _layouts, _native
 from ._client import HandleOwner, check_time
-from ._producer_base import (  # noqa: F401  (names of the original module stay importable from here)
+from ._producer_base import (  # the per-record converters and result layouts of produce()/send()
     BATCH_RESULT,
     COMPRESSION_TYPES,
     DEFAULT_EXIT_TIMEOUT,
     EXIT_TIMEOUT_ENV,
     PARTITION_DEFAULT,
     PRODUCER_KEYWORDS,
-    REC_OVERHEAD,
     RESULT_PARTITION_OFFSET,
     U32,
     Headers,
     ProducerBase,
     ProducerKeywords,
-    ProducerOptions,
-    batch_offsets,
-    batch_records,
-    check_messages,
-    chunk_records,
-    chunk_records_py,
-    abort_after,
-    columnar,
-    columnar_chunks,
     default_partition,
-    fast_send_wait,
-    new_producer_handle,
     optional_value,
-    pack_pending,
-    pack_record_list,
-    parse_batch_results,
-    partition_runs,
-    produce_values,
-    report_failed,
-    report_undelivered,
     resolve_partition,
-    txn_deadline,
-    txn_ms,
-    txn_offsets_arg,
-    unregister_open,
 )
 from ._keywords import Unpack, takes_keywords
 from ._consumer_base import GroupMetadata
@@ -100,6 +77,9 @@ def _tally_silent_failures(entry: List[Any], tally: List[Any]) -> None:
 
 
 _EVENT = struct.Struct(_layouts.EVENT_FORMAT)
+# The sync send's C fast path (gofka._speedups.send_wait); None without
+# the speedups.
+fast_send_wait: Optional[Callable[..., Any]] = _speedups.send_wait if _speedups is not None else None
 # produce() pushes pending records itself beyond this many.
 _PUSH_RECORDS = 4096
 
@@ -486,48 +466,10 @@ class Producer(ProducerBase, HandleOwner):
         returned) and the other records may or may not have been written.
         """
         topic_b = _native.encode_topic(topic)
-        part = 0 if partition is PARTITION_DEFAULT else resolve_partition(partition, 0)
-        chunks: List[Tuple[int, int, Any]]  # (partition, count, packed or columnar)
-        custom = self._custom_partition if partition is PARTITION_DEFAULT and self._partitioner is not None else None
-        if keys is None and headers is None and timestamp is None and custom is None:
-            check_messages(messages)
-            try:
-                values: List[Any] = list(messages)  # checked by columnar / pack_values
-            except TypeError:
-                raise TypeError("messages must be a list of bytes, not %s" % type(messages).__name__) from None
-            if len(values) > _native.INT32_MAX:
-                raise ValueError("too many messages in one batch")
-            limit = self._opts.chunk_bytes
-            chunks = []
-            col = columnar(values)
-            if col is not None:
-                chunks = [(part, len(ls), (ls, blob)) for ls, blob in columnar_chunks(col[0], col[1], limit)]
-                values = []  # done: the loop below has nothing to pack
-            start = size = 0
-            for i, v in enumerate(values):
-                n = len(v) if isinstance(v, (bytes, bytearray)) else 0
-                if i > start and size + n + REC_OVERHEAD > limit:
-                    chunks.append((part, i - start, _native.pack_values(values[start:i])))
-                    start, size = i, 0
-                size += n + REC_OVERHEAD
-            if start < len(values):
-                chunks.append((part, len(values) - start, _native.pack_values(values[start:] if start else values)))
-        else:
-            recs = batch_records(messages, keys, headers, timestamp)
-            chunks = []
-            limit = self._opts.chunk_bytes
-            choose = None if custom is None else functools.partial(custom, topic)
-            for run_part, lo, hi in partition_runs(partition, [r[0] for r in recs], choose):
-                start, size = lo, 0
-                for i in range(lo, hi):
-                    rk, rv, _, rh = recs[i]
-                    n = REC_OVERHEAD + (len(rk) if rk else 0) + (len(rv) if rv else 0) + 2 * len(rh)
-                    if i > start and size + n > limit:
-                        chunks.append((run_part, i - start, pack_record_list(recs[start:i])))
-                        start, size = i, 0
-                    size += n
-                if start < hi:
-                    chunks.append((run_part, hi - start, pack_record_list(recs[start:hi])))
+        # Validation, partitions and chunks: ProducerBase._batch_plan.
+        chunks, recs = self._batch_plan(messages, partition, keys, headers, timestamp)
+        if recs is not None:  # the custom partitioner decides, per record
+            chunks = self._batch_chunks_by_partition(recs, [self._custom_partition(topic, r[0]) for r in recs])
         if not chunks:
             return []
         deadline = time.monotonic() + self.timeout
@@ -537,14 +479,10 @@ class Producer(ProducerBase, HandleOwner):
             pending = set()
             got: Dict[int, Any] = {}
             err = _native.new_error()
-            for token, (chunk_part, count, packed) in zip(tokens, chunks):
+            for token, (chunk_part, idxs, payload) in zip(tokens, chunks):
                 while True:
-                    if isinstance(packed, tuple):  # columnar values
-                        code = produce_values(self._get(), q.handle, token, topic_b, chunk_part, packed[0], packed[1],
-                                              err)
-                    else:
-                        code = _native.lib.gofka_producer_produce_batch(
-                            self._get(), q.handle, token, topic_b, chunk_part, packed, len(packed), count, byref(err))
+                    code = self._produce_chunk(self._get(), q.handle, token, topic_b, chunk_part, len(idxs), payload,
+                                               err)
                     if code == _native.OK:
                         pending.add(token)
                         break
@@ -558,17 +496,12 @@ class Producer(ProducerBase, HandleOwner):
             got.update(self._await_events(q, pending - set(got), deadline))
         finally:
             self._queues.put(q)
-        offsets: List[int] = []
-        for token, (_, count, _) in zip(tokens, chunks):
+        offsets = [-1] * sum(len(c[1]) for c in chunks)
+        for token, (_, idxs, _) in zip(tokens, chunks):
             ev = got[token]
             if ev.code != _native.OK:
                 raise self._event_error(ev)
-            offs = batch_offsets(ev.payload, count)
-            if offs is None:
-                _, offs, failures = parse_batch_results(ev.payload, count)
-                if failures:
-                    raise failures[0][1]
-            offsets.extend(offs)
+            self._place_offsets(offsets, idxs, ev.payload)
         return offsets
 
     # -- produce / poll / flush -------------------------------------------------
@@ -663,24 +596,18 @@ class Producer(ProducerBase, HandleOwner):
                 self._fail_records(pend, self._closed_error())
                 return True
             queue = self._event_queue()
-            for topic_b, part, recs, values in chunk_records(pend, self._opts.chunk_bytes):
-                ok = self._push_chunk(handle, queue, topic_b, part, recs, values, until) and ok
+            for topic_b, part, recs, payload in self._pending_chunks(pend, self._opts.chunk_bytes):
+                ok = self._push_chunk(handle, queue, topic_b, part, recs, payload, until) and ok
         return ok
 
     def _push_chunk(self, handle: int, queue: Any, topic_b: bytes, part: int, recs: List[Any],
-                    values: Optional[List[Any]], until: Optional[float] = None) -> bool:
-        col = None if values is None else columnar(values)  # None for a null value
-        packed = pack_pending(recs) if col is None else b""
+                    payload: Any, until: Optional[float] = None) -> bool:
         btoken = next(self._tokens)
         self._batches[btoken] = recs
         err = _native.new_error()
-        fn = _native.lib.gofka_producer_produce_batch
         deadline = 0.0
         while True:
-            if col is not None:
-                code = produce_values(handle, queue.handle, btoken, topic_b, part, col[0], col[1], err)
-            else:
-                code = fn(handle, queue.handle, btoken, topic_b, part, packed, len(packed), len(recs), byref(err))
+            code = self._produce_chunk(handle, queue.handle, btoken, topic_b, part, len(recs), payload, err)
             if code == _native.OK:
                 return True
             if code != _native.ERR_QUEUE_FULL:
@@ -968,8 +895,7 @@ class Producer(ProducerBase, HandleOwner):
         Blocks up to ``timeout`` seconds (None = delivery_timeout_ms); after
         a TIMED_OUT error it may be called again. A producer without
         ``transactional_id`` raises GofkaError INVALID_ARGUMENT."""
-        deadline = txn_deadline(timeout)
-        self._call_sliced(_native.lib.gofka_producer_init_transactions, txn_ms(deadline))
+        self._call_sliced(_native.lib.gofka_producer_init_transactions, self._txn_ms(self._txn_deadline(timeout)))
 
     def begin_transaction(self) -> None:
         """Starts a transaction: every send from now until
@@ -989,9 +915,9 @@ class Producer(ProducerBase, HandleOwner):
         the producer was fenced (close it); after TIMED_OUT it may be
         called again. ``produce`` callbacks are served by poll/flush as
         usual."""
-        deadline = txn_deadline(timeout)
+        deadline = self._txn_deadline(timeout)
         self._push_for_txn(deadline)
-        self._call_sliced(_native.lib.gofka_producer_commit_transaction, txn_ms(deadline))
+        self._call_sliced(_native.lib.gofka_producer_commit_transaction, self._txn_ms(deadline))
 
     def abort_transaction(self, timeout: Optional[float] = None) -> None:
         """Aborts the transaction: records not sent yet fail
@@ -999,9 +925,9 @@ class Producer(ProducerBase, HandleOwner):
         waiting for them), and read_committed consumers never see what it
         wrote. Blocks up to ``timeout`` seconds (None =
         delivery_timeout_ms); after TIMED_OUT it may be called again."""
-        deadline = txn_deadline(timeout)
+        deadline = self._txn_deadline(timeout)
         self._push_for_txn(deadline)
-        self._call_sliced(_native.lib.gofka_producer_abort_transaction, txn_ms(deadline))
+        self._call_sliced(_native.lib.gofka_producer_abort_transaction, self._txn_ms(deadline))
 
     def send_offsets_to_transaction(self, offsets: Mapping[Any, int], group_metadata: GroupMetadata,
                                     timeout: Optional[float] = None) -> None:
@@ -1013,10 +939,8 @@ class Producer(ProducerBase, HandleOwner):
         ``consumer.group_metadata()`` taken just before. Blocks up to
         ``timeout`` seconds (None = delivery_timeout_ms). A member fenced by
         a rebalance raises TransactionAbortableError."""
-        buf, md = txn_offsets_arg(offsets, group_metadata)
-        deadline = txn_deadline(timeout)
-        self._call_sliced(_native.lib.gofka_producer_send_offsets_to_transaction, buf, len(buf), md,
-                          txn_ms(deadline))
+        self._call_sliced(_native.lib.gofka_producer_send_offsets_to_transaction,
+                          *self._send_offsets_args(offsets, group_metadata, timeout))
 
     @contextlib.contextmanager
     def transaction(self, timeout: Optional[float] = None) -> Iterator["Producer"]:
@@ -1031,7 +955,7 @@ class Producer(ProducerBase, HandleOwner):
         try:
             yield self
         except BaseException as exc:
-            if abort_after(exc):
+            if self._aborts_after(exc):
                 self.abort_transaction(timeout)
             raise
         try:
@@ -1100,7 +1024,7 @@ class Producer(ProducerBase, HandleOwner):
         left = self._unresolved()
         self._pending.closed = True  # produce() refuses from here on
         self._push(deadline)
-        handle = self._take_handle()
+        handle = self._release_handle()
         if not handle:
             # Closed meanwhile: by a callback this close served (its engine
             # close is done: serve what it failed and release the queue
@@ -1108,11 +1032,8 @@ class Producer(ProducerBase, HandleOwner):
             if self._engine_closed and self._serving != threading.get_ident():
                 self._release_queue()
             return 0, _native.OK, None
-        unregister_open(self)
         self._wake.set()  # the flusher thread sees the closed handle and ends
-        err = _native.new_error()
-        ms = max(0, int((deadline - time.monotonic()) * 1000))
-        code = _native.lib.gofka_producer_close(handle, min(ms, _native.INT32_MAX), byref(err))
+        code, err = self._close_engine(handle, deadline)
         self._engine_closed = True
         if code not in (_native.OK, _native.ERR_TIMED_OUT):
             raise _native.make_error(code, err)
@@ -1147,18 +1068,15 @@ class Producer(ProducerBase, HandleOwner):
         within ``deadline``, reporting undelivered records."""
         if self.closed:
             return
-        self._silent_failures = silent = [0, None]
+        silent: List[Any] = [0, None]  # [count, first error]
+        self._silent_failures = silent
         try:
             left, code, err = self._close(max(0.0, deadline - time.monotonic()))
         finally:
             self._silent_failures = None
-        if silent[0]:
-            report_failed("producer", why, silent[0], silent[1])
-        if code != _native.ERR_TIMED_OUT:
-            return  # everything got its result
-        if left:
-            report_undelivered("producer", left, why, self.exit_timeout)
-        else:  # e.g. blocking sends of other threads
+        timed_out = code == _native.ERR_TIMED_OUT  # else everything got its result
+        self._report_unheard(why, silent[0], silent[1], left if timed_out else 0)
+        if timed_out and not left:  # e.g. blocking sends of other threads
             _log.warning("producer %s: close timed out: %s", why, _native.make_error(code, err))
 
 

@@ -36,7 +36,7 @@ def impl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     monkeypatch.setattr(ap_mod, "_speedups", None)
     monkeypatch.setattr(ap_mod, "_resolve_sends", None)
     monkeypatch.setattr(ap_mod, "_track_futures", None, raising=False)  # absent before the C path untracked
-    monkeypatch.setattr(ap_mod, "chunk_records", pb_mod.chunk_records_py)
+    monkeypatch.setattr(pb_mod, "chunk_records", pb_mod.chunk_records_py)  # ProducerBase._pending_chunks
     return "python"
 
 

@@ -28,6 +28,7 @@ import pytest
 
 import gofka
 from gofka import _native
+from gofka import _producer_base as pb_mod
 from gofka import async_producer as ap_mod
 from gofka import producer as p_mod
 from gofka.exceptions import GofkaError
@@ -86,12 +87,11 @@ def impl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
         return "c"
     monkeypatch.setattr(p_mod, "PendingRecords", p_mod._PyPendingRecords)
     monkeypatch.setattr(p_mod, "serve_entry", p_mod._serve_entry_py)
-    monkeypatch.setattr(p_mod, "chunk_records", p_mod.chunk_records_py)
+    monkeypatch.setattr(pb_mod, "chunk_records", pb_mod.chunk_records_py)  # both twins chunk there
     monkeypatch.setattr(p_mod, "fast_send_wait", None)
     monkeypatch.setattr(ap_mod, "_AsyncSends", ap_mod._PyAsyncSends)
     monkeypatch.setattr(ap_mod, "_speedups", None)
     monkeypatch.setattr(ap_mod, "_resolve_sends", None)
-    monkeypatch.setattr(ap_mod, "chunk_records", p_mod.chunk_records_py)
     return "python"
 
 
@@ -557,8 +557,8 @@ def test_c_close_fails_undelivered_records_before_returning(blackhole: str) -> N
     GOFKA_ERR_TIMED_OUT."""
     from gofka._bridge import EventQueue
 
-    opts = p_mod.ProducerOptions(blackhole, "c-close", 30)
-    handle = p_mod.new_producer_handle(opts)
+    opts = pb_mod.ProducerOptions(blackhole, "c-close", 30)
+    handle = pb_mod.new_producer_handle(opts)
     q = EventQueue()
     err = _native.new_error()
     for token in range(1, 11):

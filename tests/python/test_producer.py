@@ -470,7 +470,7 @@ def test_partition_count(producer: gofka.Producer, brokers: str, admin, topic: s
 def test_columnar_chunks_split_and_reassemble() -> None:
     import array
 
-    from gofka.producer import columnar, columnar_chunks
+    from gofka._producer_base import columnar, columnar_chunks
 
     values = [b"%d" % i * (i % 7) for i in range(500)]
     lengths, blob = columnar(values)

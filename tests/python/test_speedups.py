@@ -358,14 +358,14 @@ def test_chunk_records_same_in_c_and_python(seed: int) -> None:
     rng = random.Random(seed)
     recs = _records(rng, rng.choice([0, 1, 7, 300]))
     limit = rng.choice([1, 500, 4000, 1 << 20])
-    assert speedups.chunk_records(recs, limit) == gofka.producer.chunk_records_py(recs, limit)
+    assert speedups.chunk_records(recs, limit) == gofka._producer_base.chunk_records_py(recs, limit)
     most = rng.choice([1, 3, 100])
-    assert speedups.chunk_records(recs, limit, most) == gofka.producer.chunk_records_py(recs, limit, most)
+    assert speedups.chunk_records(recs, limit, most) == gofka._producer_base.chunk_records_py(recs, limit, most)
     for bad in (0, -1):
         with pytest.raises(ValueError):
             speedups.chunk_records(recs, limit, bad)
         with pytest.raises(ValueError):
-            gofka.producer.chunk_records_py(recs, limit, bad)
+            gofka._producer_base.chunk_records_py(recs, limit, bad)
 
 
 @needs_speedups
