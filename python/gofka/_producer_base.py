@@ -1007,7 +1007,9 @@ class ProducerBase(HandleBase, ConnectedFlag, metaclass=abc.ABCMeta):
         input positions, payload), in order. With a custom partitioner to
         run (``partition`` not passed): ([], records); the caller then
         asks the partitioner for each record's partition, waiting its way
-        for the partition count, and calls _batch_chunks_by_partition."""
+        for the partition count, and calls _batch_chunks_by_partition.
+        A closed producer raises CLIENT_CLOSED, even for an empty batch."""
+        self._get()
         if keys is None and headers is None and timestamp is None and (
                 partition is not PARTITION_DEFAULT or self._partitioner is None):
             check_messages(messages)

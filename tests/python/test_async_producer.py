@@ -243,6 +243,7 @@ def test_send_after_close_and_double_close(run: Runner, brokers: str, topic: str
         await producer.close()
         assert producer.closed
         for call in (lambda: producer.send(topic, b"y"), lambda: producer.send_batch(topic, [b"y"]),
+                     lambda: producer.send_batch(topic, []), lambda: producer.send_batch(topic, [b"y"], keys=[b"k"]),
                      producer.connect, producer.flush):
             with pytest.raises(GofkaError) as info:
                 await call()

@@ -188,6 +188,8 @@ def test_use_after_close_raises_client_closed(brokers: str, topic: str) -> None:
         lambda: producer.send(topic, b"y"),
         lambda: producer.send_string(topic, "y"),
         lambda: producer.send_batch(topic, [b"y"]),
+        lambda: producer.send_batch(topic, []),  # nothing to send: closed all the same
+        lambda: producer.send_batch(topic, [b"y"], keys=[b"k"]),
         producer.connect,
     ):
         with pytest.raises(GofkaError) as info:
