@@ -80,7 +80,7 @@ var consumerProperties = []Property{
 		int32Setter("fetch.max.bytes", func(c *Config) *int32 { return &c.FetchMaxBytes })},
 	{"max.partition.fetch.bytes", "int", "1048576", "Upper bound of the data one fetch returns per partition (a larger first batch is still returned whole).",
 		int32Setter("max.partition.fetch.bytes", func(c *Config) *int32 { return &c.MaxPartitionFetchBytes })},
-	{"queued.max.messages.kbytes", "int", "4096", "Bound, in KiB, of the records fetched but not yet returned by Poll (the prefetch), counted in fetch-response bytes, the fetches in flight included. The bound is shared by the brokers fetched from: a fetch asks for at most its broker's share and the room left, and waits until half its share (or what it can carry, if less) is free. A record batch larger than that room still comes whole (KIP-74), so the buffer may pass the bound by one batch per broker. Decoded records take about 130 bytes each on top of their data. librdkafka's name and unit; its default is 64 MiB, Gofka's 4 MiB keeps a consumer's memory small with no loss of throughput on a local network (raise it for brokers far away: one broker's share is what a fetch round trip can bring).",
+	{"queued.max.messages.kbytes", "int", "4096", "Bound, in KiB, of the records fetched but not yet returned by Poll (the prefetch), counted in fetch-response bytes, the fetches in flight included. The bound is shared by the brokers fetched from: a fetch asks for at most its broker's share and the room left, and waits until half its share (or what it can carry, if less) is free. A share consumer fetches ahead only once Poll emptied its buffer, each share fetch asking for at most its broker's share. A record batch larger than that room still comes whole (KIP-74), so the buffer may pass the bound by one batch per broker. Decoded records take about 130 bytes each on top of their data. librdkafka's name and unit; its default is 64 MiB, Gofka's 4 MiB keeps a consumer's memory small with no loss of throughput on a local network (raise it for brokers far away: one broker's share is what a fetch round trip can bring).",
 		int32Setter("queued.max.messages.kbytes", func(c *Config) *int32 { return &c.QueuedMaxKbytes })},
 	{"fetch.max.wait.ms", "duration(ms)", "500", "How long a broker may hold a fetch waiting for fetch.min.bytes.",
 		durationSetter("fetch.max.wait.ms", func(c *Config) *time.Duration { return &c.FetchMaxWait })},
@@ -177,9 +177,10 @@ func WithFetchBytes(minBytes, maxBytes, maxPartitionBytes int32) GroupOption {
 }
 
 // WithQueuedMaxMessagesKbytes sets queued.max.messages.kbytes, the bound
-// in KiB of the records fetched ahead of Poll (default 4096: 4 MiB).
-func WithQueuedMaxMessagesKbytes(kbytes int32) ConsumerOption {
-	return consumerOpt(func(c *Config) { c.QueuedMaxKbytes = kbytes })
+// in KiB of the records fetched ahead of Poll (default 4096: 4 MiB), for
+// consumers and share consumers.
+func WithQueuedMaxMessagesKbytes(kbytes int32) GroupOption {
+	return groupOpt(func(c *Config) { c.QueuedMaxKbytes = kbytes })
 }
 
 // WithFetchMaxWait sets fetch.max.wait.ms (default 500 ms).

@@ -199,7 +199,7 @@ func (c *ShareConsumer) fetchRound(ctx context.Context, maxRecs int) ([]ShareAck
 	}
 	maxWait = max(maxWait, 0)
 	for _, j := range jobs {
-		j.req = c.buildShareRequest(j, maxRecs, maxWait)
+		j.req = c.buildShareRequest(j, maxRecs, maxWait, c.fetchMaxBytes(len(jobs)))
 	}
 	c.launch(jobs, false)
 	return append(results, c.awaitRound(ctx)...), nil
@@ -238,7 +238,7 @@ func (c *ShareConsumer) fetchAhead(maxRecs int) []ShareAckResult {
 		// brings nothing, the next Poll fetches as usual, long poll and
 		// acknowledgements included; a Commit or Close waits for it no
 		// longer than a round trip.
-		j.req = c.buildShareRequest(j, maxRecs, 0)
+		j.req = c.buildShareRequest(j, maxRecs, 0, c.fetchMaxBytes(len(jobs)))
 	}
 	c.launch(jobs, false)
 	return results
@@ -439,9 +439,21 @@ func (c *ShareConsumer) awaitRound(ctx context.Context) []ShareAckResult {
 	return results
 }
 
-// buildShareRequest builds the request of j: a ShareFetch when the broker
-// has partitions to fetch or forget, else a ShareAcknowledge.
-func (c *ShareConsumer) buildShareRequest(j *shareJob, maxRecs int, maxWait time.Duration) wire.Request {
+// fetchMaxBytes is the MaxBytes of each share fetch of a round to n
+// brokers: fetch.max.bytes, and at most the broker's share of the prefetch
+// bound (queued.max.messages.kbytes). A round starts only once Poll has
+// emptied the buffer and runs alone (fetchAhead), so what a round buffers
+// stays within the bound, over it by at most one record batch per broker
+// (a first batch larger than MaxBytes still comes whole, KIP-74).
+func (c *ShareConsumer) fetchMaxBytes(n int) int32 {
+	share := int(c.cfg.QueuedMaxKbytes) * 1024 / max(1, n)
+	return int32(max(1, min(int(c.cfg.FetchMaxBytes), share)))
+}
+
+// buildShareRequest builds the request of j: a ShareFetch (of at most
+// maxBytes) when the broker has partitions to fetch or forget, else a
+// ShareAcknowledge.
+func (c *ShareConsumer) buildShareRequest(j *shareJob, maxRecs int, maxWait time.Duration, maxBytes int32) wire.Request {
 	group, member := c.cfg.GroupID, c.memberID
 	byTopic := map[[16]byte]int{}
 	var topics []wire.ShareFetchRequestTopic
@@ -471,7 +483,7 @@ func (c *ShareConsumer) buildShareRequest(j *shareJob, maxRecs int, maxWait time
 		return &wire.ShareAcknowledgeRequest{GroupId: &group, MemberId: &member, ShareSessionEpoch: j.s.epoch, Topics: topics}
 	}
 	req := &wire.ShareFetchRequest{GroupId: &group, MemberId: &member, ShareSessionEpoch: j.s.epoch,
-		MinBytes: c.cfg.FetchMinBytes, MaxBytes: c.cfg.FetchMaxBytes,
+		MinBytes: c.cfg.FetchMinBytes, MaxBytes: maxBytes,
 		MaxRecords: int32(min(maxRecs, math.MaxInt32)), BatchSize: int32(min(maxRecs, math.MaxInt32)), Topics: topics}
 	if j.wanted {
 		req.MaxWaitMs = ms32(maxWait)
@@ -530,7 +542,7 @@ func (c *ShareConsumer) launchAcks(closing bool) []ShareAckResult {
 		return results
 	}
 	for _, j := range jobs {
-		j.req = c.buildShareRequest(j, 0, 0)
+		j.req = c.buildShareRequest(j, 0, 0, c.fetchMaxBytes(len(jobs)))
 		if closing {
 			j.req.(*wire.ShareAcknowledgeRequest).ShareSessionEpoch = -1
 		}

@@ -8,6 +8,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -385,4 +386,53 @@ func TestShareFetchAheadAtRecordLockLimit(t *testing.T) {
 	for i, r := range got {
 		assert.Equal(t, fmt.Sprintf("v%d", i), string(r.Value))
 	}
+}
+
+// TestShareFetchHonoursPrefetchBound: queued.max.messages.kbytes bounds
+// what a share fetch asks for (its MaxBytes is the broker's share of the
+// bound, not fetch.max.bytes), so a round acquires about that many bytes
+// of records, and every record still comes once. Before, share fetches
+// asked for fetch.max.bytes (50 MiB) whatever the bound.
+func TestShareFetchHonoursPrefetchBound(t *testing.T) {
+	ctx := testCtx(t, 90*time.Second)
+	f := newShareFixture(t, ctx)
+	c := f.consumer(t, WithQueuedMaxMessagesKbytes(1))
+	waitAssigned(t, c)
+	const n, size = 30, 400
+	for i := 0; i < n; i++ { // one batch per record (ProduceSync)
+		v := fmt.Sprintf("%03d", i) + string(make([]byte, size-3))
+		require.NoError(t, f.prod.ProduceSync(ctx, &Record{Topic: f.topic, Value: []byte(v)}))
+	}
+	seen := map[string]bool{}
+	maxPoll, fetches := 0, 0
+	for len(seen) < n {
+		require.NoError(t, ctx.Err(), "timed out polling: %d of %d records", len(seen), n)
+		recs, err := c.Poll(ctx, n)
+		require.NoError(t, err)
+		maxPoll = max(maxPoll, len(recs))
+		for _, r := range recs {
+			k := string(r.Value[:3])
+			assert.False(t, seen[k], "record %s came twice", k)
+			seen[k] = true
+		}
+		c.opMu.Lock()
+		if c.inflight != nil {
+			for _, j := range c.inflight.jobs {
+				if req, ok := j.req.(*wire.ShareFetchRequest); ok {
+					fetches++
+					assert.Equal(t, int32(1024), req.MaxBytes, "a share fetch asks for its broker's share of the bound")
+				}
+			}
+		}
+		c.opMu.Unlock()
+	}
+	assert.Positive(t, fetches, "no share fetch was seen in flight")
+	if os.Getenv("GOFKA_BROKERS") != "" {
+		// Kafka honours MaxBytes (the dev cluster's share fetch does not,
+		// so only the request is checked there): 1 KiB holds two of these
+		// batches (about 470 bytes each), and the first batch past the
+		// bound comes whole (KIP-74): at most three per fetch.
+		assert.LessOrEqual(t, maxPoll, 3, "a share fetch brought more than the bound")
+	}
+	t.Logf("%d records in polls of at most %d; %d share fetches seen in flight", n, maxPoll, fetches)
 }
