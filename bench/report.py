@@ -43,7 +43,8 @@ TUNING = [
     ("Gofka async (`gofka_async.py`)",
      "`AsyncProducer(linger_ms=10, batch_size=1 MiB, max_in_flight=5)` (docs' performance tips); 2,500 `send(..., "
      "partition=None)` coroutines gathered per chunk (the engine's sticky partitioner), up to 4 chunks in flight; "
-     "`send_batch` of 10,000 values, 4 in flight. `AsyncConsumer.poll(max_messages=10000)`."),
+     "`send_batch` of 10,000 values, 4 in flight. `AsyncConsumer.poll(max_messages=10000)`. The patterns that "
+     "await each send or wave (send-sequential, send-gather) use `linger_ms=0`, aiokafka too (docs/producer.md)."),
     ("Gofka non-blocking (`gofka_nb.py`)",
      "`Producer(linger_ms=10)`, `produce()` per record with an `on_delivery` callback and no partition (the "
      "engine's sticky partitioner), `poll(0)` every 1,024, `flush()` at the end: the confluent-kafka contract. "

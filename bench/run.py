@@ -177,7 +177,9 @@ PATTERNS = [
         ("gofka-nb.no-poll", "Gofka", "Producer.produce, flush", py_worker("gofka_nb.py"), "produce-no-poll"),
         ("confluent.no-poll", "confluent-kafka", "produce, flush", py_worker("confluent.py"), "produce-no-poll"),
     ]),
-    ("send-gather", "produce", "await gather(*(send(v) for v in 2,500 values)), repeated", [
+    # Waves of sends awaited together, at the clients' default linger_ms=0
+    # (a wave is in before a linger would end: linger only delays it).
+    ("send-gather", "produce", "await gather(*(send(v) for v in 2,500 values)), repeated (linger_ms=0)", [
         ("gofka-async.gather", "Gofka", "AsyncProducer.send, gathered", py_worker("gofka_async.py"), "send-gather"),
         ("aiokafka.gather", "aiokafka", "send_and_wait, gathered", py_worker("aiokafka_client.py"), "send-gather"),
     ]),

@@ -76,10 +76,11 @@ async def _produce(spec, meter, batch_mode):
 
 async def _produce_send_gather(spec, meter, gather=2500):
     # One awaited outcome per record (send_and_wait), gathered `gather` at
-    # a time: the same loop as gofka_async.py's send-gather.
+    # a time: the same loop as gofka_async.py's send-gather, linger_ms=0
+    # as there (aiokafka's default).
     count, size, topic = spec["count"], spec["size"], spec["topic"]
     values, expected = common.make_values(count, size)
-    p = _producer(spec)
+    p = _producer(spec, linger_ms=0)
     await p.start()
     acked = 0
     try:

@@ -3,7 +3,8 @@ the repo). See common.py for the protocol.
 
 Tuning, from Gofka's Python API docs ("Performance Tips": use AsyncProducer
 with max_in_flight > 1 for concurrent sends, batching with linger_ms):
-linger_ms=10, batch_size=1 MiB, max_in_flight=5, and many send() calls in
+linger_ms=10 (0 where each send or wave of sends is awaited: send-sequential,
+send-gather), batch_size=1 MiB, max_in_flight=5, and many send() calls in
 flight at once (gathered in chunks of 2,500, up to 4 chunks outstanding),
 with partition=None so that the engine's (sticky) partitioner spreads them.
 send_batch mode sends batches of 10,000 values (partition=None: the engine
@@ -107,9 +108,13 @@ async def _produce_send_gather(spec, meter):
     # What a user writes to know each record's outcome: one awaited future
     # per record, gathered GATHER at a time (the records of a gather are in
     # flight together; the next gather starts when all are acknowledged).
+    # linger_ms=0 on both sides (the clients' default): every record of a
+    # wave is in before a linger would end, so linger only delays each
+    # wave's last batch (measured on Kafka 4.4: 141k msgs/s with
+    # linger_ms=10, 330k with 0; aiokafka 35.6k and 34.1k).
     count, size, topic = spec["count"], spec["size"], spec["topic"]
     values, expected = common.make_values(count, size)
-    p = await _producer(spec)
+    p = await _producer(spec, linger_ms=0)
     send = p.send
     acked = 0
     try:
