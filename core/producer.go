@@ -303,11 +303,11 @@ func (p *Producer) tryProduce(ctx context.Context, r *Record, promise func(*Reco
 		return err
 	}
 	size := recordSize(r)
-	if limit := min(int64(p.cfg.MaxRequestSize), p.cfg.BufferMemory); int64(size+wire.RecordBatchOverhead) > limit {
+	if p.tooLarge(size) {
 		return &wire.Error{Code: wire.ErrMessageTooLargeLocal,
-			Detail: fmt.Sprintf("record of about %d bytes is larger than max.request.size/buffer.memory (%d)", size+wire.RecordBatchOverhead, limit)}
+			Detail: fmt.Sprintf("record of about %d bytes is larger than max.request.size/buffer.memory (%d)", size+wire.RecordBatchOverhead, min(int64(p.cfg.MaxRequestSize), p.cfg.BufferMemory))}
 	}
-	if err := p.mem.reserve(ctx, p.quit, int64(size)); err != nil {
+	if err := p.mem.reserve(ctx, p.quit, recordMem(size)); err != nil {
 		return err
 	}
 	now := time.Now()
@@ -318,7 +318,7 @@ func (p *Producer) tryProduce(ctx context.Context, r *Record, promise func(*Reco
 	if p.closing.Load() {
 		// Close started while we waited for memory: refuse rather than
 		// race with its final flush.
-		p.mem.release(int64(size))
+		p.mem.release(recordMem(size))
 		p.doneOutstanding(1)
 		return &wire.Error{Code: wire.ErrClientClosed, Detail: "producer is closed"}
 	}
@@ -394,12 +394,12 @@ func (p *Producer) produceBatch(ctx context.Context, recs []*Record, promise fun
 				return err
 			}
 		}
-		size := int64(recordSize(r))
-		if size+wire.RecordBatchOverhead > limit {
+		size := recordSize(r)
+		if p.tooLarge(size) {
 			return &wire.Error{Code: wire.ErrMessageTooLargeLocal,
 				Detail: fmt.Sprintf("record %d of about %d bytes is larger than max.request.size/buffer.memory (%d)", i, size+wire.RecordBatchOverhead, limit)}
 		}
-		total += size
+		total += recordMem(size)
 	}
 	if len(recs) == 0 {
 		return nil
@@ -600,9 +600,16 @@ func (p *Producer) ProduceSync(ctx context.Context, recs ...*Record) error {
 func (p *Producer) batchBytes(recs []*Record) int64 {
 	var n int64
 	for _, r := range recs {
-		n += int64(recordSize(r))
+		n += recordMem(recordSize(r))
 	}
 	return n
+}
+
+// tooLarge reports whether a record of recordSize size can never be sent
+// (larger than max.request.size in a batch of its own) or never fit in
+// buffer.memory (recordMem).
+func (p *Producer) tooLarge(size int) bool {
+	return int64(size+wire.RecordBatchOverhead) > int64(p.cfg.MaxRequestSize) || recordMem(size) > p.cfg.BufferMemory
 }
 
 // produceEach buffers recs one by one (for calls larger than the buffer:
@@ -764,7 +771,7 @@ func (p *Producer) failPending(recs []pendingRec, err error) {
 	}
 	var mem int64
 	for _, pr := range recs {
-		mem += int64(pr.size)
+		mem += recordMem(pr.size)
 	}
 	p.mem.release(mem)
 	p.stats.failed.Add(int64(len(recs))) // before the promises, as in finishBatch
