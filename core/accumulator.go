@@ -149,10 +149,11 @@ func nullableLen(b []byte) int { return 5 + len(b) }
 // bytes recordSize counts: the Record itself, its copy in the batch
 // (wire.Record), the promise and a pointer to it. buffer.memory counts it
 // (recordMem) so that the budget bounds memory, not only payload: with
-// 100-byte values and no key a record counts 131 bytes in batch.size but
-// held ~360 bytes of Go heap, and a full 32 MiB buffer was ~90 MiB of live
-// heap (about 180 MiB of RSS once the collector's GOGC=100 headroom is
-// added). 256 bytes on 64-bit platforms.
+// 100-byte values and no key a record counted 131 bytes but held ~500
+// bytes of Go heap (TestBufferMemoryBoundsHeap, the encoded requests in
+// flight included), so a full default buffer (32 MiB) was ~120 MiB of live
+// heap, twice that in RSS with the collector's GOGC=100 headroom. 256
+// bytes on 64-bit platforms.
 const recordOverhead = int(unsafe.Sizeof(Record{}) + unsafe.Sizeof(wire.Record{}) +
 	unsafe.Sizeof(promised{}) + unsafe.Sizeof((*Record)(nil)))
 

@@ -303,9 +303,8 @@ func (p *Producer) tryProduce(ctx context.Context, r *Record, promise func(*Reco
 		return err
 	}
 	size := recordSize(r)
-	if p.tooLarge(size) {
-		return &wire.Error{Code: wire.ErrMessageTooLargeLocal,
-			Detail: fmt.Sprintf("record of about %d bytes is larger than max.request.size/buffer.memory (%d)", size+wire.RecordBatchOverhead, min(int64(p.cfg.MaxRequestSize), p.cfg.BufferMemory))}
+	if err := p.tooLarge("record", size); err != nil {
+		return err
 	}
 	if err := p.mem.reserve(ctx, p.quit, recordMem(size)); err != nil {
 		return err
@@ -362,14 +361,19 @@ func (p *Producer) ProduceBatchNow(recs []*Record, promise func(*Record, error))
 	return p.produceBatch(nil, recs, promise)
 }
 
+// valueOnlySize is recordSize of a record with an empty value and nothing
+// else; a value adds its length.
+var valueOnlySize = recordSize(&Record{})
+
 // ValuesRoom answers early for a ProduceBatchNow of n records that hold
 // only values (no key, no headers; a nil value counts as an empty one),
 // valueBytes bytes in all: QUEUE_FULL when buffer.memory has no room for
 // them now. A caller that builds the records first (the C ABI copies them
 // out of the caller's buffer) checks this before doing that work, which a
-// full buffer would make garbage at every retry: a Python producer
-// retrying a 40,000-record chunk every 2 ms while the broker lagged
-// allocated ~10 MiB per retry, most of the heap's growth then. nil
+// full buffer would make garbage at every retry: the push thread of a
+// Python producer retries a refused chunk every 2 ms, and copying it each
+// time made 42 MiB of garbage a second with 330-record chunks
+// (tests/python/test_lifecycle_producer.py). nil
 // promises nothing (other calls race for the room); a closed producer and
 // a transaction that cannot take sends report their errors first, as
 // ProduceBatchNow does, and so does a batch that can never fit.
@@ -382,8 +386,7 @@ func (p *Producer) ValuesRoom(n int, valueBytes int64) error {
 			return err
 		}
 	}
-	// recordSize of a record with only a value: 36 bytes plus the value.
-	need := int64(n)*recordMem(36) + valueBytes
+	need := int64(n)*recordMem(valueOnlySize) + valueBytes
 	if need > p.cfg.BufferMemory {
 		return nil // ProduceBatchNow reports it (INVALID_ARGUMENT)
 	}
@@ -405,7 +408,6 @@ func (p *Producer) produceBatch(ctx context.Context, recs []*Record, promise fun
 			return err
 		}
 	}
-	limit := min(int64(p.cfg.MaxRequestSize), p.cfg.BufferMemory)
 	var total int64
 	for i, r := range recs {
 		if r == nil {
@@ -426,9 +428,8 @@ func (p *Producer) produceBatch(ctx context.Context, recs []*Record, promise fun
 			}
 		}
 		size := recordSize(r)
-		if p.tooLarge(size) {
-			return &wire.Error{Code: wire.ErrMessageTooLargeLocal,
-				Detail: fmt.Sprintf("record %d of about %d bytes is larger than max.request.size/buffer.memory (%d)", i, size+wire.RecordBatchOverhead, limit)}
+		if err := p.tooLarge(fmt.Sprintf("record %d", i), size); err != nil {
+			return err
 		}
 		total += recordMem(size)
 	}
@@ -636,11 +637,20 @@ func (p *Producer) batchBytes(recs []*Record) int64 {
 	return n
 }
 
-// tooLarge reports whether a record of recordSize size can never be sent
-// (larger than max.request.size in a batch of its own) or never fit in
-// buffer.memory (recordMem).
-func (p *Producer) tooLarge(size int) bool {
-	return int64(size+wire.RecordBatchOverhead) > int64(p.cfg.MaxRequestSize) || recordMem(size) > p.cfg.BufferMemory
+// tooLarge is MESSAGE_TOO_LARGE_LOCAL for a record (what names it in the
+// message) of recordSize size that can never be sent (larger than
+// max.request.size in a batch of its own) or never fit in buffer.memory
+// (recordMem), else nil.
+func (p *Producer) tooLarge(what string, size int) error {
+	if n := size + wire.RecordBatchOverhead; int64(n) > int64(p.cfg.MaxRequestSize) {
+		return &wire.Error{Code: wire.ErrMessageTooLargeLocal,
+			Detail: fmt.Sprintf("%s of about %d bytes is larger than max.request.size (%d)", what, n, p.cfg.MaxRequestSize)}
+	}
+	if m := recordMem(size); m > p.cfg.BufferMemory {
+		return &wire.Error{Code: wire.ErrMessageTooLargeLocal,
+			Detail: fmt.Sprintf("%s takes %d bytes of buffer.memory (about %d bytes and %d of the engine's), more than buffer.memory (%d)", what, m, size, recordOverhead, p.cfg.BufferMemory)}
+	}
+	return nil
 }
 
 // produceEach buffers recs one by one (for calls larger than the buffer:
