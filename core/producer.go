@@ -303,7 +303,7 @@ func (p *Producer) tryProduce(ctx context.Context, r *Record, promise func(*Reco
 		return err
 	}
 	size := recordSize(r)
-	if err := p.tooLarge("record", size); err != nil {
+	if err := p.tooLarge(-1, size); err != nil {
 		return err
 	}
 	if err := p.mem.reserve(ctx, p.quit, recordMem(size)); err != nil {
@@ -428,7 +428,7 @@ func (p *Producer) produceBatch(ctx context.Context, recs []*Record, promise fun
 			}
 		}
 		size := recordSize(r)
-		if err := p.tooLarge(fmt.Sprintf("record %d", i), size); err != nil {
+		if err := p.tooLarge(i, size); err != nil {
 			return err
 		}
 		total += recordMem(size)
@@ -637,20 +637,27 @@ func (p *Producer) batchBytes(recs []*Record) int64 {
 	return n
 }
 
-// tooLarge is MESSAGE_TOO_LARGE_LOCAL for a record (what names it in the
-// message) of recordSize size that can never be sent (larger than
-// max.request.size in a batch of its own) or never fit in buffer.memory
-// (recordMem), else nil.
-func (p *Producer) tooLarge(what string, size int) error {
-	if n := size + wire.RecordBatchOverhead; int64(n) > int64(p.cfg.MaxRequestSize) {
+// tooLarge is MESSAGE_TOO_LARGE_LOCAL for a record of recordSize size
+// that can never be sent (larger than max.request.size in a batch of its
+// own) or never fit in buffer.memory (recordMem), else nil. i is the
+// record's index in its batch, -1 for a single record (the message says
+// which); it runs per record, so the message is built only on failure.
+func (p *Producer) tooLarge(i, size int) error {
+	n := size + wire.RecordBatchOverhead
+	m := recordMem(size)
+	if int64(n) <= int64(p.cfg.MaxRequestSize) && m <= p.cfg.BufferMemory {
+		return nil
+	}
+	what := "record"
+	if i >= 0 {
+		what = fmt.Sprintf("record %d", i)
+	}
+	if int64(n) > int64(p.cfg.MaxRequestSize) {
 		return &wire.Error{Code: wire.ErrMessageTooLargeLocal,
 			Detail: fmt.Sprintf("%s of about %d bytes is larger than max.request.size (%d)", what, n, p.cfg.MaxRequestSize)}
 	}
-	if m := recordMem(size); m > p.cfg.BufferMemory {
-		return &wire.Error{Code: wire.ErrMessageTooLargeLocal,
-			Detail: fmt.Sprintf("%s takes %d bytes of buffer.memory (about %d bytes and %d of the engine's), more than buffer.memory (%d)", what, m, size, recordOverhead, p.cfg.BufferMemory)}
-	}
-	return nil
+	return &wire.Error{Code: wire.ErrMessageTooLargeLocal,
+		Detail: fmt.Sprintf("%s takes %d bytes of buffer.memory (about %d bytes and %d of the engine's), more than buffer.memory (%d)", what, m, size, recordOverhead, p.cfg.BufferMemory)}
 }
 
 // produceEach buffers recs one by one (for calls larger than the buffer:
