@@ -23,7 +23,12 @@ type debugStats struct {
 	HeapAlloc     uint64         `json:"heap_alloc_bytes"`
 	HeapObjects   uint64         `json:"heap_objects"`
 	HeapSys       uint64         `json:"heap_sys_bytes"`
-	Sys           uint64         `json:"sys_bytes"` // memory obtained from the OS by the Go runtime
+	HeapInuse     uint64         `json:"heap_inuse_bytes"`    // spans in use
+	HeapReleased  uint64         `json:"heap_released_bytes"` // returned to the OS (not in RSS)
+	NextGC        uint64         `json:"next_gc_bytes"`       // the heap size that triggers the next collection
+	StackSys      uint64         `json:"stack_sys_bytes"`     // goroutine stacks
+	TotalAlloc    uint64         `json:"total_alloc_bytes"`   // bytes allocated since the library started (cumulative)
+	Sys           uint64         `json:"sys_bytes"`           // memory obtained from the OS by the Go runtime
 	NumGC         uint32         `json:"num_gc"`
 	CgoCalls      int64          `json:"cgo_calls"`
 }
@@ -47,6 +52,11 @@ func collectStats(gc bool) debugStats {
 		HeapAlloc:     ms.HeapAlloc,
 		HeapObjects:   ms.HeapObjects,
 		HeapSys:       ms.HeapSys,
+		HeapInuse:     ms.HeapInuse,
+		HeapReleased:  ms.HeapReleased,
+		NextGC:        ms.NextGC,
+		StackSys:      ms.StackSys,
+		TotalAlloc:    ms.TotalAlloc,
 		Sys:           ms.Sys,
 		NumGC:         ms.NumGC,
 		CgoCalls:      runtime.NumCgoCall(),

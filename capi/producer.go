@@ -347,6 +347,11 @@ func gofka_producer_produce_values(h C.gofka_handle_t, queue C.gofka_handle_t, t
 	if total != len(blob) {
 		return fill(errOut, invalid("the lengths add up to %d bytes, values holds %d", total, len(blob)))
 	}
+	// A full buffer answers before the copy: callers retry QUEUE_FULL
+	// (Python every 2 ms), and each retry would copy the whole batch.
+	if err := p.ValuesRoom(n, int64(total)); err != nil {
+		return fill(errOut, err)
+	}
 	own := make([]byte, len(blob))
 	copy(own, blob)
 	store := make([]core.Record, n)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/gofka/gofka/wire"
 )
@@ -130,8 +131,8 @@ func (b *recBatch) recycle() {
 	batchPool.Put(b)
 }
 
-// recordSize is the bytes a record counts for in batch.size and
-// buffer.memory: an upper bound of its encoded size in a batch.
+// recordSize is the bytes a record counts for in batch.size: an upper
+// bound of its encoded size in a batch (buffer.memory: recordMem).
 func recordSize(r *Record) int {
 	// length varint (5) + attributes (1) + timestamp delta (10) + offset
 	// delta (5) + key and value with their lengths + headers.
@@ -143,6 +144,22 @@ func recordSize(r *Record) int {
 }
 
 func nullableLen(b []byte) int { return 5 + len(b) }
+
+// recordOverhead is what the engine holds per buffered record besides the
+// bytes recordSize counts: the Record itself, its copy in the batch
+// (wire.Record), the promise and a pointer to it. buffer.memory counts it
+// (recordMem) so that the budget bounds memory, not only payload: with
+// 100-byte values and no key a record counted 131 bytes but held ~500
+// bytes of Go heap (TestBufferMemoryBoundsHeap, the encoded requests in
+// flight included), so a full default buffer (32 MiB) was ~120 MiB of live
+// heap, twice that in RSS with the collector's GOGC=100 headroom. 256
+// bytes on 64-bit platforms.
+const recordOverhead = int(unsafe.Sizeof(Record{}) + unsafe.Sizeof(wire.Record{}) +
+	unsafe.Sizeof(promised{}) + unsafe.Sizeof((*Record)(nil)))
+
+// recordMem is the bytes a record of recordSize size counts for in
+// buffer.memory.
+func recordMem(size int) int64 { return int64(size + recordOverhead) }
 
 // partBuf is the queue of one partition: batches waiting, in flight or
 // being retried, oldest first, and the partition's idempotence state.
@@ -220,7 +237,7 @@ func (pb *partBuf) appendRec(r *Record, fn func(*Record, error), size int, now t
 	b.recs = append(b.recs, wire.Record{Timestamp: r.Timestamp.UnixMilli(), Key: r.Key, Value: r.Value, Headers: r.Headers})
 	b.proms = append(b.proms, promised{r, fn})
 	b.bytes += size
-	b.mem += int64(size)
+	b.mem += recordMem(size)
 	if b.bytes >= cfg.BatchSize {
 		pb.open = nil
 		wake = true

@@ -303,11 +303,10 @@ func (p *Producer) tryProduce(ctx context.Context, r *Record, promise func(*Reco
 		return err
 	}
 	size := recordSize(r)
-	if limit := min(int64(p.cfg.MaxRequestSize), p.cfg.BufferMemory); int64(size+wire.RecordBatchOverhead) > limit {
-		return &wire.Error{Code: wire.ErrMessageTooLargeLocal,
-			Detail: fmt.Sprintf("record of about %d bytes is larger than max.request.size/buffer.memory (%d)", size+wire.RecordBatchOverhead, limit)}
+	if err := p.tooLarge(-1, size); err != nil {
+		return err
 	}
-	if err := p.mem.reserve(ctx, p.quit, int64(size)); err != nil {
+	if err := p.mem.reserve(ctx, p.quit, recordMem(size)); err != nil {
 		return err
 	}
 	now := time.Now()
@@ -318,7 +317,7 @@ func (p *Producer) tryProduce(ctx context.Context, r *Record, promise func(*Reco
 	if p.closing.Load() {
 		// Close started while we waited for memory: refuse rather than
 		// race with its final flush.
-		p.mem.release(int64(size))
+		p.mem.release(recordMem(size))
 		p.doneOutstanding(1)
 		return &wire.Error{Code: wire.ErrClientClosed, Detail: "producer is closed"}
 	}
@@ -362,6 +361,41 @@ func (p *Producer) ProduceBatchNow(recs []*Record, promise func(*Record, error))
 	return p.produceBatch(nil, recs, promise)
 }
 
+// valueOnlySize is recordSize of a record with an empty value and nothing
+// else; a value adds its length.
+var valueOnlySize = recordSize(&Record{})
+
+// ValuesRoom answers early for a ProduceBatchNow of n records that hold
+// only values (no key, no headers; a nil value counts as an empty one),
+// valueBytes bytes in all: QUEUE_FULL when buffer.memory has no room for
+// them now. A caller that builds the records first (the C ABI copies them
+// out of the caller's buffer) checks this before doing that work, which a
+// full buffer would make garbage at every retry: the push thread of a
+// Python producer retries a refused chunk every 2 ms, and copying it each
+// time made 42 MiB of garbage a second with 330-record chunks
+// (tests/python/test_lifecycle_producer.py). nil
+// promises nothing (other calls race for the room); a closed producer and
+// a transaction that cannot take sends report their errors first, as
+// ProduceBatchNow does, and so does a batch that can never fit.
+func (p *Producer) ValuesRoom(n int, valueBytes int64) error {
+	if err := p.closedErr(); err != nil {
+		return err
+	}
+	if p.txn != nil {
+		if err := p.txn.checkSend(); err != nil {
+			return err
+		}
+	}
+	need := int64(n)*recordMem(valueOnlySize) + valueBytes
+	if need > p.cfg.BufferMemory {
+		return nil // ProduceBatchNow reports it (INVALID_ARGUMENT)
+	}
+	if p.mem.used.Load()+need > p.mem.max {
+		return &wire.Error{Code: wire.ErrQueueFull, Detail: "buffer.memory is full"}
+	}
+	return nil
+}
+
 // produceBatch is ProduceBatch; a nil ctx never waits for buffer room.
 func (p *Producer) produceBatch(ctx context.Context, recs []*Record, promise func(*Record, error)) error {
 	p.producing.Add(1)
@@ -374,7 +408,6 @@ func (p *Producer) produceBatch(ctx context.Context, recs []*Record, promise fun
 			return err
 		}
 	}
-	limit := min(int64(p.cfg.MaxRequestSize), p.cfg.BufferMemory)
 	var total int64
 	for i, r := range recs {
 		if r == nil {
@@ -394,12 +427,11 @@ func (p *Producer) produceBatch(ctx context.Context, recs []*Record, promise fun
 				return err
 			}
 		}
-		size := int64(recordSize(r))
-		if size+wire.RecordBatchOverhead > limit {
-			return &wire.Error{Code: wire.ErrMessageTooLargeLocal,
-				Detail: fmt.Sprintf("record %d of about %d bytes is larger than max.request.size/buffer.memory (%d)", i, size+wire.RecordBatchOverhead, limit)}
+		size := recordSize(r)
+		if err := p.tooLarge(i, size); err != nil {
+			return err
 		}
-		total += size
+		total += recordMem(size)
 	}
 	if len(recs) == 0 {
 		return nil
@@ -600,9 +632,32 @@ func (p *Producer) ProduceSync(ctx context.Context, recs ...*Record) error {
 func (p *Producer) batchBytes(recs []*Record) int64 {
 	var n int64
 	for _, r := range recs {
-		n += int64(recordSize(r))
+		n += recordMem(recordSize(r))
 	}
 	return n
+}
+
+// tooLarge is MESSAGE_TOO_LARGE_LOCAL for a record of recordSize size
+// that can never be sent (larger than max.request.size in a batch of its
+// own) or never fit in buffer.memory (recordMem), else nil. i is the
+// record's index in its batch, -1 for a single record (the message says
+// which); it runs per record, so the message is built only on failure.
+func (p *Producer) tooLarge(i, size int) error {
+	n := size + wire.RecordBatchOverhead
+	m := recordMem(size)
+	if int64(n) <= int64(p.cfg.MaxRequestSize) && m <= p.cfg.BufferMemory {
+		return nil
+	}
+	what := "record"
+	if i >= 0 {
+		what = fmt.Sprintf("record %d", i)
+	}
+	if int64(n) > int64(p.cfg.MaxRequestSize) {
+		return &wire.Error{Code: wire.ErrMessageTooLargeLocal,
+			Detail: fmt.Sprintf("%s of about %d bytes is larger than max.request.size (%d)", what, n, p.cfg.MaxRequestSize)}
+	}
+	return &wire.Error{Code: wire.ErrMessageTooLargeLocal,
+		Detail: fmt.Sprintf("%s takes %d bytes of buffer.memory (about %d bytes and %d of the engine's), more than buffer.memory (%d)", what, m, size, recordOverhead, p.cfg.BufferMemory)}
 }
 
 // produceEach buffers recs one by one (for calls larger than the buffer:
@@ -764,7 +819,7 @@ func (p *Producer) failPending(recs []pendingRec, err error) {
 	}
 	var mem int64
 	for _, pr := range recs {
-		mem += int64(pr.size)
+		mem += recordMem(pr.size)
 	}
 	p.mem.release(mem)
 	p.stats.failed.Add(int64(len(recs))) // before the promises, as in finishBatch

@@ -1178,8 +1178,12 @@ int32_t gofka_oauth_token_set(gofka_handle_t client, const char *token, gofka_er
  * object: {"goroutines":int, "handles":int (live handles of every kind),
  * "handles_by_kind":{"producer":int,...} (kinds with live handles only),
  * "heap_alloc_bytes":int, "heap_objects":int, "heap_sys_bytes":int,
- * "sys_bytes":int (memory the Go runtime took from the OS), "num_gc":int,
- * "cgo_calls":int}. With gc non-zero a garbage collection runs first and
+ * "heap_inuse_bytes":int, "heap_released_bytes":int (given back to the OS:
+ * in heap_sys_bytes, not in the RSS), "next_gc_bytes":int (the heap size
+ * that triggers the next collection), "stack_sys_bytes":int,
+ * "total_alloc_bytes":int (allocated since the library was loaded,
+ * cumulative), "sys_bytes":int (memory the Go runtime took from the OS),
+ * "num_gc":int, "cgo_calls":int}. With gc non-zero a garbage collection runs first and
  * the freed memory is returned to the OS, so the heap figures (and the
  * process's RSS) count live memory only (that pauses the library
  * briefly); otherwise it never blocks. *json_out is freed with gofka_free.
