@@ -500,14 +500,27 @@ def test_async_send_offsets_and_fencing(brokers: str) -> None:
             p2 = AsyncProducer(brokers, timeout=20, transactional_id=txn_id)
             try:
                 await p2.init_transactions(30)
-                # Abortable from the partition leader, fenced by the
-                # coordinator at the abort (see the sync test above).
-                with pytest.raises(TransactionAbortableError):
+                # The zombie's first record of the transaction: on
+                # transaction protocol v1 its partition must first be added
+                # (AddPartitionsToTxn), which the coordinator refuses at
+                # once (fatal); on v2 the partition leader refuses the epoch
+                # (abortable, see the sync test above) and the coordinator
+                # fences the abort.
+                try:
                     await p.send(dst, b"zombie", partition=0)
-                with pytest.raises(TransactionAbortableError):
-                    await p.commit_transaction(10)
+                except TransactionAbortableError as exc:
+                    assert "INVALID_PRODUCER_EPOCH" in str(exc)
+                    with pytest.raises(TransactionAbortableError):
+                        await p.commit_transaction(10)
+                    with pytest.raises(TransactionFatalError) as fenced:
+                        await p.abort_transaction(10)
+                    assert "PRODUCER_FENCED" in str(fenced.value)
+                except TransactionFatalError as exc:
+                    assert "PRODUCER_FENCED" in str(exc) and "AddPartitionsToTxn" in str(exc)
+                else:
+                    raise AssertionError("the fenced producer's send succeeded")
                 with pytest.raises(TransactionFatalError):
-                    await p.abort_transaction(10)
+                    await p.commit_transaction(10)
                 with pytest.raises(TransactionFatalError):
                     await p.begin_transaction()
                 async with p2.transaction():
