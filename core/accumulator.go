@@ -45,12 +45,12 @@ func (m *memBudget) reserve(ctx context.Context, quit <-chan struct{}, n int64) 
 			continue
 		}
 		if ctx == nil {
-			return &wire.Error{Code: wire.ErrQueueFull, Detail: "buffer.memory is full"}
+			return errBufferFull()
 		}
 		m.mu.Lock()
 		m.waiters.Add(1)
 		ch := m.room
-		if m.used.Load()+n <= m.max {
+		if m.fits(n) {
 			m.waiters.Add(-1)
 			m.mu.Unlock()
 			continue
@@ -68,6 +68,15 @@ func (m *memBudget) reserve(ctx context.Context, quit <-chan struct{}, n int64) 
 			return &wire.Error{Code: wire.ErrClientClosed, Detail: "producer closed while waiting for buffer room"}
 		}
 	}
+}
+
+// fits reports whether n bytes would fit now (reserve would take them
+// without waiting, unless another reserve takes the room first).
+func (m *memBudget) fits(n int64) bool { return m.used.Load()+n <= m.max }
+
+// errBufferFull is QUEUE_FULL for a call that does not wait for room.
+func errBufferFull() error {
+	return &wire.Error{Code: wire.ErrQueueFull, Detail: "buffer.memory is full"}
 }
 
 // release returns n bytes and wakes waiters.

@@ -182,6 +182,19 @@ func (p *Producer) closedErr() error {
 	return p.cl.poolClosedErr()
 }
 
+// sendErr is why the producer cannot take records now: closed, or a
+// transactional producer whose state refuses sends (txnManager.checkSend);
+// nil when it can. Every produce call checks it first.
+func (p *Producer) sendErr() error {
+	if err := p.closedErr(); err != nil {
+		return err
+	}
+	if p.txn != nil {
+		return p.txn.checkSend()
+	}
+	return nil
+}
+
 // Client returns the producer's client.
 func (p *Producer) Client() *Client { return p.cl }
 
@@ -281,13 +294,8 @@ func (p *Producer) tryProduce(ctx context.Context, r *Record, promise func(*Reco
 	}
 	p.producing.Add(1)
 	defer p.producing.Add(-1)
-	if err := p.closedErr(); err != nil {
+	if err := p.sendErr(); err != nil {
 		return err
-	}
-	if p.txn != nil {
-		if err := p.txn.checkSend(); err != nil {
-			return err
-		}
 	}
 	if r.Topic == "" {
 		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "record has no topic"}
@@ -378,20 +386,15 @@ var valueOnlySize = recordSize(&Record{})
 // a transaction that cannot take sends report their errors first, as
 // ProduceBatchNow does, and so does a batch that can never fit.
 func (p *Producer) ValuesRoom(n int, valueBytes int64) error {
-	if err := p.closedErr(); err != nil {
+	if err := p.sendErr(); err != nil {
 		return err
-	}
-	if p.txn != nil {
-		if err := p.txn.checkSend(); err != nil {
-			return err
-		}
 	}
 	need := int64(n)*recordMem(valueOnlySize) + valueBytes
 	if need > p.cfg.BufferMemory {
 		return nil // ProduceBatchNow reports it (INVALID_ARGUMENT)
 	}
-	if p.mem.used.Load()+need > p.mem.max {
-		return &wire.Error{Code: wire.ErrQueueFull, Detail: "buffer.memory is full"}
+	if !p.mem.fits(need) {
+		return errBufferFull()
 	}
 	return nil
 }
@@ -400,13 +403,8 @@ func (p *Producer) ValuesRoom(n int, valueBytes int64) error {
 func (p *Producer) produceBatch(ctx context.Context, recs []*Record, promise func(*Record, error)) error {
 	p.producing.Add(1)
 	defer p.producing.Add(-1)
-	if err := p.closedErr(); err != nil {
+	if err := p.sendErr(); err != nil {
 		return err
-	}
-	if p.txn != nil {
-		if err := p.txn.checkSend(); err != nil {
-			return err
-		}
 	}
 	var total int64
 	for i, r := range recs {
