@@ -125,33 +125,23 @@ class _SendsBridge(AsyncBridge):
 
 
 class _Unit(object):
-    """One library call: records for one topic-partition, packed (gofka.h
-    records format) or columnar (int32 lengths, values joined: values-only
-    records), and what to do with their results."""
+    """One library call: records for one topic-partition, as ProducerBase
+    cuts them (payload: packed records in the gofka.h records format, or
+    columnar values, see ProducerBase._produce_chunk), and what to do with
+    their results."""
 
-    __slots__ = ("topic", "partition", "packed", "count", "deliver", "since", "columnar", "futures")
+    __slots__ = ("topic", "partition", "payload", "count", "deliver", "since", "futures")
 
-    def __init__(self, topic: bytes, partition: int, packed: bytes, count: int,
+    def __init__(self, topic: bytes, partition: int, payload: Any, count: int,
                  deliver: Callable[[Optional[BaseException], Optional[Event]], None],
-                 columnar: Any = None, futures: Optional[List["asyncio.Future[int]"]] = None) -> None:
+                 futures: Optional[List["asyncio.Future[int]"]] = None) -> None:
         self.topic = topic
         self.partition = partition
-        self.packed = packed  # b"" when columnar
+        self.payload = payload  # None once the engine took it
         self.count = count
         self.deliver = deliver
         self.since = 0.0
-        self.columnar = columnar
         self.futures = futures  # the send() futures it resolves (None: send_batch)
-
-    @classmethod
-    def of(cls, topic: bytes, partition: int, payload: Any, count: int,
-           deliver: Callable[[Optional[BaseException], Optional[Event]], None],
-           futures: Optional[List["asyncio.Future[int]"]] = None) -> "_Unit":
-        """A unit of a chunk payload as ProducerBase cuts them: packed
-        records (bytes) or columnar values (a tuple)."""
-        if type(payload) is tuple:
-            return cls(topic, partition, b"", count, deliver, payload, futures)
-        return cls(topic, partition, payload, count, deliver, None, futures)
 
 
 class AsyncProducer(ProducerBase, AsyncHandleOwner):
@@ -437,7 +427,7 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
         for part, idxs, payload in chunks:
             fut: "asyncio.Future[List[int]]" = loop.create_future()
             futures.append(fut)
-            self._submit_unit(_Unit.of(topic_b, part, payload, len(idxs), _batch_deliver(fut, idxs, offsets)))
+            self._submit_unit(_Unit(topic_b, part, payload, len(idxs), _batch_deliver(fut, idxs, offsets)))
         results = await asyncio.gather(*futures, return_exceptions=True)
         for r in results:
             if isinstance(r, BaseException):
@@ -518,7 +508,7 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
         limit = min(self._opts.chunk_bytes, _CHUNK_BYTES)
         for topic, part, recs, payload in self._pending_chunks(buf, limit, _CHUNK_RECORDS):
             futs = [r[7] for r in recs]
-            units.append(_Unit.of(topic, part, payload, len(recs), _send_deliver(futs), futs))
+            units.append(_Unit(topic, part, payload, len(recs), _send_deliver(futs), futs))
         return units
 
     def _submit_unit(self, unit: _Unit) -> None:
@@ -564,8 +554,7 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
         # started unit is never started again: drop its bytes now rather
         # than hold them until the results arrive (with sends made faster
         # than the loop turns, that was every value twice).
-        unit.packed = b""
-        unit.columnar = None
+        unit.payload = None
         self._track(fut, unit)
         return True
 
@@ -855,9 +844,8 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
 def _start_unit(handle: int, unit: _Unit, queue: int, token: int, err: Any) -> int:
     """Hands one unit to the engine (its event goes to ``queue`` with
     ``token``); the library's return code."""
-    col = unit.columnar
     return ProducerBase._produce_chunk(handle, queue, token, unit.topic, unit.partition, unit.count,
-                                       unit.packed if col is None else col, err)
+                                       unit.payload, err)
 
 
 def _deliver(unit: _Unit, exc: Optional[BaseException], ev: Optional[Event]) -> None:

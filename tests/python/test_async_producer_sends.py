@@ -188,7 +188,7 @@ def test_units_in_flight_hold_no_record_bytes(impl: str, run: Runner, brokers: s
             await asyncio.sleep(0.05)  # packed and handed over; lingering in the engine
             units = list(producer._unit_of.values())
             assert units and sum(u.count for u in units) == 3001
-            assert all(u.columnar is None and u.packed == b"" for u in units)
+            assert all(u.payload is None for u in units)  # neither packed records nor columnar values
             return await asyncio.gather(*futs)
 
     assert run(main()) == list(range(3001))
