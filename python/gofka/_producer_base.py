@@ -285,22 +285,6 @@ def options_from_arguments(arguments: Mapping[str, Any], security: SecurityOptio
                            **{name: arguments[name] for name in _OPTION_KEYWORDS})
 
 
-def txn_deadline(timeout: Any) -> Optional[float]:
-    """The time.monotonic() deadline of a transactional call's ``timeout``
-    (seconds; None = no deadline of its own: the engine bounds it by
-    delivery.timeout.ms)."""
-    checked = check_time("timeout", timeout, none_ok=True)
-    return None if checked is None else time.monotonic() + checked
-
-
-def txn_ms(deadline: Optional[float]) -> int:
-    """The timeout_ms of a transactional C call made now: what is left
-    until ``deadline``, -1 (delivery.timeout.ms) without one."""
-    if deadline is None:
-        return -1
-    return _native.timeout_ms(max(0.0, deadline - time.monotonic()))
-
-
 def txn_offsets_arg(offsets: Any, group_metadata: Any) -> Tuple[bytes, bytes]:
     """(offsets format, group metadata) of send_offsets_to_transaction:
     ``offsets`` maps TopicPartition or (topic, partition) to the next
@@ -325,13 +309,6 @@ def txn_offsets_arg(offsets: Any, group_metadata: Any) -> Tuple[bytes, bytes]:
             raise ValueError("offset of %s must be a next offset to consume (>= 0), got %d" % (tp, offset))
         entries.append((tp.topic, tp.partition, offset, -1))
     return pack_offsets(entries), group_metadata.serialized
-
-
-def abort_after(exc: BaseException) -> bool:
-    """Whether ``transaction()`` aborts after its block raised ``exc``:
-    always, except after a TransactionFatalError (the producer can only be
-    closed: an abort would fail the same way and hide nothing)."""
-    return not isinstance(exc, TransactionFatalError)
 
 
 def new_producer_handle(options: ProducerOptions) -> int:
@@ -831,7 +808,6 @@ def compression(owner: Any) -> Optional[str]:
 compression_property = property(compression)
 
 
-
 # --------------------------------------------------------------------------
 # ProducerBase
 # --------------------------------------------------------------------------
@@ -1104,13 +1080,16 @@ class ProducerBase(HandleBase, ConnectedFlag, metaclass=abc.ABCMeta):
         """The time.monotonic() deadline of a transactional call's
         ``timeout`` (seconds; None = no deadline of its own: the engine
         bounds it by delivery.timeout.ms)."""
-        return txn_deadline(timeout)
+        checked = check_time("timeout", timeout, none_ok=True)
+        return None if checked is None else time.monotonic() + checked
 
     @staticmethod
     def _txn_ms(deadline: Optional[float]) -> int:
         """The timeout_ms of a transactional C call made now: what is left
         until ``deadline``, -1 (delivery.timeout.ms) without one."""
-        return txn_ms(deadline)
+        if deadline is None:
+            return -1
+        return _native.timeout_ms(max(0.0, deadline - time.monotonic()))
 
     @staticmethod
     def _send_offsets_args(offsets: Any, group_metadata: Any, timeout: Any) -> Tuple[bytes, int, bytes, int]:
@@ -1118,13 +1097,14 @@ class ProducerBase(HandleBase, ConnectedFlag, metaclass=abc.ABCMeta):
         after the handle (see txn_offsets_arg), the timeout counted from
         now."""
         buf, md = txn_offsets_arg(offsets, group_metadata)
-        return buf, len(buf), md, txn_ms(txn_deadline(timeout))
+        return buf, len(buf), md, ProducerBase._txn_ms(ProducerBase._txn_deadline(timeout))
 
     @staticmethod
     def _aborts_after(exc: BaseException) -> bool:
-        """Whether ``transaction()`` aborts after its block raised ``exc``
-        (see abort_after)."""
-        return abort_after(exc)
+        """Whether ``transaction()`` aborts after its block raised ``exc``:
+        always, except after a TransactionFatalError (the producer can only
+        be closed: an abort would fail the same way and hide nothing)."""
+        return not isinstance(exc, TransactionFatalError)
 
     # Closing.
 
