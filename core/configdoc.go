@@ -67,8 +67,11 @@ peaked at 63-64 MiB RSS; GOMEMLIMIT=24MiB saved 6 MiB for 20% more CPU,
 GOMEMLIMIT=96MiB took the peak from 387 to 329 MiB.
 
 Loading the library is a fixed cost that no setting changes: in Python,
-` + "`import gofka`" + ` takes about as much as importing aiokafka (~25 MiB RSS
-with the interpreter), and the first client loads libgofka, +14 MiB: ~11
+` + "`import gofka`" + ` takes ~18 MiB RSS with the interpreter (a bare
+interpreter ~10). It does not import asyncio: asyncio and the ssl module
+it brings add ~10 MiB, paid on first use of an asyncio client
+(` + "`gofka.AsyncProducer`" + `...), as importing aiokafka pays it. The
+first client loads libgofka, +14 MiB: ~11
 MiB are the library's file pages (text, read-only data and relocations of
 a 13 MB file, nearly all of it resident once loaded: the kernel maps the
 cached pages around each page touched; clean and shared with every

@@ -25,20 +25,51 @@ from .exceptions import (
     TransactionAbortableError,
     TransactionFatalError,
 )
+from typing import TYPE_CHECKING, Any
+
 from .message import Message
 from .producer import Producer
-from .async_producer import AsyncProducer
 from .consumer import OFFSET_BEGINNING, OFFSET_END, Consumer, GroupMetadata, OffsetAndTimestamp, TopicPartition
-from .async_consumer import AsyncConsumer
 from .share_consumer import AckResult, ShareConsumer
-from .async_share_consumer import AsyncShareConsumer
 from .admin import AdminClient, NewTopic
-from .async_admin import AsyncAdminClient
 from .pool import ConnectionPool, PooledConnection
 from .retry import RetryPolicy, retry_with_backoff
 from .failover import BrokerFailoverManager
 from .devcluster import DevCluster
 from ._security import SecuritySettings
+
+# The asyncio clients are imported on first use (module __getattr__ below):
+# asyncio and the ssl module it brings cost a process about 10 MiB of RSS,
+# which a program using only the blocking clients need not pay.
+_ASYNC_CLIENTS = {
+    "AsyncProducer": "async_producer",
+    "AsyncConsumer": "async_consumer",
+    "AsyncShareConsumer": "async_share_consumer",
+    "AsyncAdminClient": "async_admin",
+}
+
+if TYPE_CHECKING:
+    from .async_admin import AsyncAdminClient
+    from .async_consumer import AsyncConsumer
+    from .async_producer import AsyncProducer
+    from .async_share_consumer import AsyncShareConsumer
+else:
+    # Defined for the interpreter only: a type checker sees the imports
+    # above, and no catch-all that would hide a misspelt gofka.Name.
+
+    def __getattr__(name: str) -> Any:
+        module = _ASYNC_CLIENTS.get(name)
+        if module is None:
+            raise AttributeError("module %r has no attribute %r" % (__name__, name))
+        import importlib
+
+        cls = getattr(importlib.import_module("." + module, __name__), name)
+        globals()[name] = cls  # later lookups skip this function
+        return cls
+
+    def __dir__() -> "list[str]":
+        return sorted(set(globals()) | set(_ASYNC_CLIENTS))
+
 
 # Importing gofka does not load libgofka: the engine (and the thread that
 # forwards its log lines, gofka/_log.py) starts with the first client or

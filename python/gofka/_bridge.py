@@ -20,13 +20,15 @@ belongs to the loop it was created on.
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import itertools
 import os
 import struct
 import threading
-from typing import Any, Callable, Dict, List, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple, Optional
+
+if TYPE_CHECKING:
+    import asyncio  # imported where a loop is used: import gofka does not import asyncio
 
 from . import _layouts, _native
 from .exceptions import GofkaError, error_from_code
@@ -128,7 +130,11 @@ class AsyncBridge(object):
         """A bridge on ``loop`` (default: the running loop). ``queue`` and
         ``tokens`` continue those of a detached bridge (see detach and
         adopt), whose operations' events still arrive on that queue."""
-        self.loop = loop or asyncio.get_running_loop()
+        if loop is None:
+            import asyncio
+
+            loop = asyncio.get_running_loop()
+        self.loop = loop
         self.queue = queue if queue is not None else EventQueue()
         self._futures: Dict[int, "asyncio.Future[Event]"] = {}
         self.tokens = tokens if tokens is not None else itertools.count(1)
@@ -278,6 +284,8 @@ def bridge_of_loop(owner: Any, current: Optional[AsyncBridge]) -> AsyncBridge:
     naming ``owner._public_name``). The caller stores the result: a client
     is used from one event loop at a time (AsyncConsumer,
     AsyncAdminClient; AsyncProducer moves its work between loops itself)."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     if current is not None and current.loop is loop:
         return current

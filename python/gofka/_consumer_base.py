@@ -22,7 +22,6 @@ import os
 import struct
 import sys
 import threading
-import uuid
 from ctypes import byref, c_int32, c_size_t, c_void_p
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
@@ -403,7 +402,7 @@ class ConsumerOptions(object):
                     raise ValueError("invalid topic name %r" % (t,))
         self.topics: Optional[List[str]] = topics
         if client_id is None:
-            client_id = "gofka-python-consumer-%s" % uuid.uuid4().hex[:12]
+            client_id = "gofka-python-consumer-%s" % os.urandom(6).hex()
         self.client_id = validate_client_id(client_id)
         if not isinstance(auto_commit, bool):
             raise TypeError("auto_commit must be bool, not %s" % type(auto_commit).__name__)

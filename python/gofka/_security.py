@@ -39,7 +39,6 @@ lines: errors name the argument, not its value.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import ctypes
 import inspect
@@ -173,6 +172,8 @@ def _run_coroutine(coro: Any) -> Any:
 
     def run() -> None:
         try:
+            import asyncio  # only for a coroutine callback: import gofka does not import asyncio
+
             box["value"] = asyncio.run(_await(coro))
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc

@@ -17,7 +17,6 @@ from __future__ import annotations
 import atexit
 import os
 import struct
-import uuid
 from ctypes import byref, c_int32, c_size_t, c_void_p
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional
 
@@ -99,7 +98,7 @@ class ShareConsumerOptions(object):
         self.topics = check_topics(arguments["topics"], none_ok=True)
         client_id = arguments["client_id"]
         if client_id is None:
-            client_id = "gofka-python-share-consumer-%s" % uuid.uuid4().hex[:12]
+            client_id = "gofka-python-share-consumer-%s" % os.urandom(6).hex()
         self.client_id = validate_client_id(client_id)
         self.timeout = validate_timeout(arguments["timeout"])
         self.timeout_ms = max(1, _native.timeout_ms(self.timeout))

@@ -20,7 +20,6 @@ tuple (the form of the earlier pure-Python client).
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import threading
 import time
@@ -120,7 +119,11 @@ class BrokerFailoverManager(object):
         self.retry_policy = check_policy(retry_policy) or RetryPolicy()
         self.cooldown = float(check_time("cooldown", cooldown) or 0)
         self._clock = clock or time.monotonic
-        self._sleep = sleep or asyncio.sleep
+        if sleep is None:
+            import asyncio  # here, not at import: import gofka does not import asyncio
+
+            sleep = asyncio.sleep
+        self._sleep = sleep
         self._lock = threading.Lock()
         self._health: Dict[str, _Health] = {b: _Health() for b in self.brokers}
         self.current_index = 0

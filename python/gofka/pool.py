@@ -18,11 +18,10 @@ You can also lease a connection yourself::
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import json
 import weakref
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from . import _native
 from ._bridge import AsyncBridge
@@ -30,6 +29,9 @@ from ._client import HandleOwner, check_setting, check_time
 from ._keywords import Unpack, takes_keywords
 from ._security import SECURITY_KEYWORDS, SecurityKeywords, client_security
 from .exceptions import GofkaError
+
+if TYPE_CHECKING:
+    import asyncio  # imported where a loop is used: the sync clients do not need it
 
 __all__ = ["ConnectionPool", "PooledConnection"]
 
@@ -181,6 +183,8 @@ class ConnectionPool(HandleOwner):
         return json.loads(raw.decode("utf-8"))
 
     def _bridge(self) -> AsyncBridge:
+        import asyncio  # here, not at import: the sync clients do not need it
+
         loop = asyncio.get_running_loop()
         bridge = self._bridges.get(loop)
         if bridge is None:

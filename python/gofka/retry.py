@@ -17,11 +17,11 @@ clients failing together do not retry in lockstep.
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import math
 import random
 import socket
+import sys
 from typing import Any, Awaitable, Callable, Dict, Optional, Tuple, Type, TypeVar, Union
 
 from ._client import check_setting, check_setting_ms, check_time, maybe_await
@@ -168,8 +168,7 @@ def check_policy(policy: Any) -> Optional[RetryPolicy]:
 
 _CONNECTION_ERRORS: Tuple[Type[BaseException], ...] = (
     builtins.ConnectionError,  # includes gofka.ConnectionError
-    builtins.TimeoutError,
-    asyncio.TimeoutError,
+    builtins.TimeoutError,  # asyncio.TimeoutError from Python 3.11 (is_connection_error: older ones)
     socket.timeout,
     socket.gaierror,
 )
@@ -179,7 +178,13 @@ def is_connection_error(exc: BaseException) -> bool:
     """True for connection-class failures: the broker could not be reached
     or did not answer (gofka.ConnectionError, the error table's
     "connection" category, and the built-in connection/timeout errors)."""
-    return isinstance(exc, _CONNECTION_ERRORS)
+    if isinstance(exc, _CONNECTION_ERRORS):
+        return True
+    # Before Python 3.11 asyncio.TimeoutError is a class of its own. Only a
+    # process that imported asyncio can raise it, and import gofka does not
+    # import asyncio (the sync clients do not need it), so look it up here.
+    aio = sys.modules.get("asyncio")
+    return aio is not None and isinstance(exc, aio.TimeoutError)
 
 
 def is_retriable(exc: BaseException) -> bool:
@@ -214,7 +219,11 @@ async def retry_with_backoff(
     policy = check_policy(policy) or RetryPolicy()
     if not callable(func):
         raise TypeError("func must be callable")
-    do_sleep = sleep or asyncio.sleep
+    if sleep is None:
+        import asyncio  # here, not at import: import gofka does not import asyncio
+
+        sleep = asyncio.sleep
+    do_sleep = sleep
     attempt = 0
     while True:
         try:
@@ -233,6 +242,8 @@ async def retry_with_backoff(
 async def with_timeout(func: Callable[..., Awaitable[T]], timeout_seconds: float, *args: Any, **kwargs: Any) -> T:
     """Awaits ``func(*args, **kwargs)`` for at most ``timeout_seconds``
     (asyncio.TimeoutError after; None or inf = no bound)."""
+    import asyncio  # here, not at import: import gofka does not import asyncio
+
     timeout = check_time("timeout_seconds", timeout_seconds, none_ok=True, unbounded=True)
     return await asyncio.wait_for(func(*args, **kwargs), timeout=timeout)
 

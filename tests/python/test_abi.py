@@ -232,6 +232,43 @@ def test_import_does_not_load_the_library(tmp_path: "os.PathLike[str]") -> None:
     assert proc.stdout.split() == ["ok", "2", "b'v'", "x", "NO_BROKERS_AVAILABLE", "True"]
 
 
+@pytest.mark.parametrize("speedups", ["1", "0"], ids=["speedups", "pure-python"])
+def test_blocking_clients_do_not_import_asyncio(speedups: str) -> None:
+    # asyncio and the ssl module it brings cost a process about 10 MiB of
+    # RSS: a program using only the blocking clients does not pay it. The
+    # asyncio clients import it on first use, and the retry helpers still
+    # tell asyncio's timeout (its own class before Python 3.11) once it is.
+    code = (
+        "import sys\n"
+        "import gofka\n"
+        "from gofka.retry import is_connection_error\n"
+        "p = gofka.Producer('127.0.0.1:1', linger_ms=0)\n"
+        "c = gofka.Consumer('127.0.0.1:1', 'g', ['t'])\n"
+        "s = gofka.ShareConsumer('127.0.0.1:1', 'g', ['t'])\n"
+        "a = gofka.AdminClient('127.0.0.1:1')\n"
+        "pool = gofka.ConnectionPool()\n"
+        "r = gofka.RetryPolicy()\n"
+        "p.poll(0)\n"
+        "for x in (c, s, a, pool):\n"
+        "    x.close()\n"
+        "p.close(timeout=0)\n"
+        "print('blocking', sorted(m for m in ('asyncio', 'ssl') if m in sys.modules))\n"
+        "from gofka import AsyncProducer\n"
+        "import asyncio\n"
+        "print('async', AsyncProducer is gofka.AsyncProducer, 'AsyncConsumer' in dir(gofka),\n"
+        "      is_connection_error(asyncio.TimeoutError()))\n"
+    )
+    env = dict(os.environ)
+    env["GOFKA_NO_SPEEDUPS"] = "0" if speedups == "1" else "1"
+    env["PYTHONPATH"] = os.path.join(ROOT, "python")
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["blocking []", "async True True True"]
+
+
 def test_generated_error_table_matches_the_library() -> None:
     # gofka/_error_table.py (errordoc -python; Go checks it is fresh) is
     # what the library answers: errors are the same before and after the

@@ -41,27 +41,36 @@ static PyObject *future_type;        /* asyncio.Future */
 static PyObject *gc_is_tracked;      /* gc.is_tracked (PyObject_GC_IsTracked is not in the 3.8 stable ABI) */
 static PyObject *empty_bytes, *empty_tuple, *minus_one, *zero, *str_done, *str_set_result, *str_thread_id;
 
-/* Makes the objects above: PyInit__speedups calls it; they are made once
- * per process and kept for its lifetime (never freed). */
+/* Looks up asyncio's objects above on the first AsyncSends (an
+ * AsyncProducer's), not at import: import gofka does not import asyncio
+ * (about 10 MiB of RSS with the ssl module it brings), which the blocking
+ * clients never need. Made once per process, kept for its lifetime. */
+static int import_asyncio(void)
+{
+    PyObject *asyncio, *base;
+    if (stock_create_future != NULL) /* set last: all three are there */
+        return 0;
+    if ((asyncio = PyImport_ImportModule("asyncio")) == NULL)
+        return -1;
+    Py_CLEAR(get_running_loop); /* a failed earlier attempt may have left some */
+    Py_CLEAR(future_type);
+    get_running_loop = PyObject_GetAttrString(asyncio, "_get_running_loop");
+    future_type = PyObject_GetAttrString(asyncio, "Future");
+    base = PyObject_GetAttrString(asyncio, "BaseEventLoop");
+    Py_DECREF(asyncio);
+    if (get_running_loop == NULL || future_type == NULL || base == NULL) {
+        Py_XDECREF(base);
+        return -1;
+    }
+    stock_create_future = PyObject_GetAttrString(base, "create_future");
+    Py_DECREF(base);
+    return stock_create_future == NULL ? -1 : 0;
+}
+
+/* Makes the other objects above: PyInit__speedups calls it; they are made
+ * once per process and kept for its lifetime (never freed). */
 int sends_init_module(void)
 {
-    if (get_running_loop == NULL) {
-        PyObject *asyncio = PyImport_ImportModule("asyncio");
-        if (asyncio == NULL)
-            return -1;
-        get_running_loop = PyObject_GetAttrString(asyncio, "_get_running_loop");
-        future_type = PyObject_GetAttrString(asyncio, "Future");
-        if (get_running_loop != NULL && future_type != NULL) {
-            PyObject *base = PyObject_GetAttrString(asyncio, "BaseEventLoop");
-            if (base != NULL) {
-                stock_create_future = PyObject_GetAttrString(base, "create_future");
-                Py_DECREF(base);
-            }
-        }
-        Py_DECREF(asyncio);
-        if (get_running_loop == NULL || future_type == NULL || stock_create_future == NULL)
-            return -1;
-    }
     if (gc_is_tracked == NULL) {
         PyObject *gc = PyImport_ImportModule("gc");
         if (gc == NULL)
@@ -125,6 +134,8 @@ static int sends_init(PyObject *self, PyObject *args, PyObject *kwds)
     Py_ssize_t push;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO!OOOpn:AsyncSends", kwlist, &owner, &PyDict_Type, &topics, &slow,
                                      &dflt, &pack, &partitioner, &push))
+        return -1;
+    if (import_asyncio() < 0)
         return -1;
     if (push < 1) {
         PyErr_SetString(PyExc_ValueError, "push_records must be positive");
