@@ -305,6 +305,23 @@ def patterns_table(tables):
     return rows
 
 
+def asyncio_floor_note(tables):
+    """The ceiling of the send-gather loop: asyncio's own cost of one
+    future per record (gofka_async.py measures it in the same process
+    before its run), and how close Gofka's loop comes to it."""
+    for t in tables:
+        g, _ = pattern_pair(t)
+        if g is None or t.status(g):
+            continue
+        floor = t.metric(g, lambda res: res.get("asyncio_floor_msgs_s"))
+        if floor:
+            return ("`%s`: asyncio alone, with no client (a future per record created, gathered in waves of "
+                    "2,500 and resolved), runs this loop at %s futures/s in the same process; Gofka's loop "
+                    "reaches %.0f%% of that ceiling." % (t.config["name"], fmt_num(floor),
+                                                        100 * t.metric(g, rate) / floor))
+    return None
+
+
 def share_headline(t):
     """Gofka's share consumers beside its classic group consumers (same
     language) and beside confluent-kafka's share consumer."""
@@ -550,6 +567,10 @@ def render(doc, results_rel, chart_files):
         L.append("")
         L.extend(patterns_table(pats))
         L.append("")
+        floor = asyncio_floor_note(pats)
+        if floor:
+            L.append(floor)
+            L.append("")
     L.append("## Machine and versions")
     L.append("")
     L.append("| | |")

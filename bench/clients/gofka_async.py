@@ -104,6 +104,23 @@ async def _produce_send_batch(spec, meter):
     return meter.result(count=acked, bytes=count * size, checksum=expected)
 
 
+async def _asyncio_floor(count):
+    """Futures per second of the gather loop with no client: create one
+    asyncio future per record, gather a wave of GATHER, resolve them,
+    await the gather. Any client that gives one future per record pays at
+    least this; the report prints it beside send-gather."""
+    loop = asyncio.get_running_loop()
+    create = loop.create_future
+    t0 = time.perf_counter()
+    for _ in range(0, count, GATHER):
+        futs = [create() for _ in range(GATHER)]
+        wave = asyncio.gather(*futs)
+        for f in futs:
+            f.set_result(None)
+        await wave
+    return count / (time.perf_counter() - t0)
+
+
 async def _produce_send_gather(spec, meter):
     # What a user writes to know each record's outcome: one awaited future
     # per record, gathered GATHER at a time (the records of a gather are in
@@ -114,6 +131,7 @@ async def _produce_send_gather(spec, meter):
     # linger_ms=10, 330k with 0; aiokafka 35.6k and 34.1k).
     count, size, topic = spec["count"], spec["size"], spec["topic"]
     values, expected = common.make_values(count, size)
+    floor = await _asyncio_floor(min(count, 200_000))  # before the producer exists: asyncio alone
     p = await _producer(spec, linger_ms=0)
     send = p.send
     acked = 0
@@ -124,7 +142,7 @@ async def _produce_send_gather(spec, meter):
         meter.stop()
     finally:
         await p.close()
-    return meter.result(count=acked, bytes=count * size, checksum=expected)
+    return meter.result(count=acked, bytes=count * size, checksum=expected, asyncio_floor_msgs_s=floor)
 
 
 async def _produce_send_sequential(spec, meter):
