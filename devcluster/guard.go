@@ -188,6 +188,9 @@ type guardPatch struct {
 	// reserved partitions by topic for the request's creations (given back
 	// for those the response says failed).
 	reserved map[string]int32
+	// fetchMax is the MaxBytes of a read_committed fetch that the guard
+	// lifted for kfake and applies to the response itself (fetch_trim.go).
+	fetchMax int32
 }
 
 type guardRefusal struct {
@@ -292,6 +295,8 @@ func (c *guardConn) check(body []byte) ([]byte, bool) {
 		return c.policyCreatePartitions(req, corr, clientID), true
 	case *kmsg.DeleteTopicsRequest:
 		c.watch(corr, &guardPatch{req: req})
+	case *kmsg.FetchRequest:
+		return c.rewriteFetch(req, corr, clientID), true
 	}
 	return nil, true
 }
@@ -461,8 +466,9 @@ func (c *guardConn) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// patch decodes a response frame, settles the guard's bookkeeping and adds
-// refusals; it returns the frame to write.
+// patch decodes a response frame, settles the guard's bookkeeping, adds
+// refusals and trims read_committed fetches; it returns the frame to
+// write.
 func (c *guardConn) patch(p *guardPatch, b []byte) ([]byte, error) {
 	resp := p.req.ResponseKind()
 	resp.SetVersion(p.req.GetVersion())
@@ -510,11 +516,13 @@ func (c *guardConn) patch(p *guardPatch, b []byte) ([]byte, error) {
 			}
 		}
 		return b, nil
+	case *kmsg.FetchResponse:
+		trimFetch(resp, p.fetchMax)
 	}
 	for _, n := range p.reserved { // not in the response: not created
 		c.g.release(n)
 	}
-	if len(p.refused) == 0 {
+	if len(p.refused) == 0 && p.fetchMax == 0 {
 		return b, nil
 	}
 	out := append(make([]byte, 0, len(b)+64), b[:8]...)
