@@ -572,6 +572,12 @@ class Producer(ProducerBase, HandleOwner):
 
     def _wake_flusher(self) -> None:
         if self._flusher is None:
+            # The first produce(): the event queue is made here rather than
+            # at the flusher's first push, so that the poll(0) calls made
+            # until then are answered in C (IdlePoll sends every call to
+            # the Python method while there is no queue).
+            if self._handle:
+                self._event_queue()
             with self._lock:
                 if self._flusher is None and self._handle:
                     t = threading.Thread(target=_flusher_loop, args=(weakref.ref(self), self._wake),
@@ -651,6 +657,8 @@ class Producer(ProducerBase, HandleOwner):
                 if self._queue is None:
                     self._queue = EventQueue()
                     if self._idle_poll is not None:
+                        # The flag first: it is read while fd >= 0.
+                        self._idle_poll.flag = self._queue.ready_flag()
                         self._idle_poll.fd = self._queue.fd
                 q = self._queue
         return q
