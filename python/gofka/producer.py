@@ -225,8 +225,9 @@ class Producer(ProducerBase, HandleOwner):
         self._pending = PendingRecords(self, normalize_record, PARTITION_DEFAULT, self._record_limit, _PUSH_RECORDS)
         self._bind_produce()
         # poll(0) finding nothing due is answered in C (IdlePoll) unless a
-        # subclass overrides poll; None without the C speedups. Its fd
-        # follows self._queue (set in _event_queue, -1 once released).
+        # subclass overrides poll; None without the C speedups. Its fd and
+        # the queue's ready flag it reads follow self._queue (set in
+        # _event_queue; fd -1 once released, before the queue is closed).
         self._idle_poll: Any = None
         if _speedups is not None and type(self).poll is Producer.poll:
             self._idle_poll = _speedups.IdlePoll(self, Producer.poll, self._backlog)
@@ -680,8 +681,9 @@ class Producer(ProducerBase, HandleOwner):
         once it returns, so each callback runs exactly once, in order.
 
         ``poll(0)`` with no result due is cheap (with the C speedups it
-        is answered in C, gofka._speedups.IdlePoll, without a library
-        call), so calling it after every ``produce`` costs little."""
+        is answered in C, gofka._speedups.IdlePoll, with one memory load:
+        no library call, no system call), so calling it after every
+        ``produce`` costs little."""
         if self._forked_from:
             raise self._closed_error()  # ForkError: the parent owns the records
         timeout = check_time("timeout", timeout, none_ok=True, unbounded=True)
