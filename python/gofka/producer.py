@@ -708,9 +708,13 @@ class Producer(ProducerBase, HandleOwner):
             if timeout and timeout > 0 and self._handle:
                 time.sleep(timeout)
             return 0
-        if timeout == 0 and not self._backlog and not _select([q.fd], (), (), 0)[0]:
+        if timeout == 0 and not self._backlog and self._idle_poll is None and not _select([q.fd], (), (), 0)[0]:
             # Nothing due: the queue's wake pipe is readable while results
             # wait (_bridge.EventQueue), so poll(0) needs no library call.
+            # With the C speedups, IdlePoll asked the queue's ready flag
+            # before calling this method: the pipe is not asked again, as
+            # its byte is written just after the flag is set (a call made
+            # in between would find no result due and serve nothing).
             return 0
         forever = timeout is None  # check_time: inf is None here, negative refused
         deadline = time.monotonic() + (0 if timeout is None else timeout)
