@@ -1114,8 +1114,9 @@ int32_t gofka_queue_new(gofka_handle_t *out, gofka_error_t *err);
 int32_t gofka_queue_fd(gofka_handle_t queue, int32_t *fd_out, gofka_error_t *err);
 
 /* The queue's ready flag: *flag_out receives the address of a 32-bit word
- * that is nonzero while the queue holds events and 0 otherwise (the fd's
- * readable condition, exactly: no stray wake-ups), so that a caller can ask
+ * that is nonzero while the queue holds events and 0 otherwise (what the
+ * fd's readability signals, without its stray wake-ups; it is set just
+ * before the fd turns readable), so that a caller can ask
  * "is anything due?" with one memory load instead of a system call (e.g. a
  * poll(0) called after every produced record). Read it with an atomic
  * load (acquire, e.g. __atomic_load_n(flag, __ATOMIC_ACQUIRE)); a nonzero
