@@ -9,6 +9,7 @@ import "C"
 
 import (
 	"encoding/binary"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -52,6 +53,15 @@ func gofka_queue_new(out *C.gofka_handle_t, errOut *C.gofka_error_t) (rc C.int32
 	if err != nil {
 		return fill(errOut, err)
 	}
+	// The ready flag (gofka_queue_ready_flag) lives in C memory, so that C
+	// may keep its address; freed by gofka_queue_close once the queue no
+	// longer writes it.
+	flag := (*atomic.Int32)(C.calloc(1, C.size_t(unsafe.Sizeof(atomic.Int32{}))))
+	if flag == nil {
+		q.Close()
+		return fill(errOut, &wire.Error{Code: wire.ErrLocalUnknown, Detail: "out of memory"})
+	}
+	q.SetReadyFlag(flag)
 	*out = newHandle(kindQueue, q)
 	return fill(errOut, nil)
 }
@@ -67,6 +77,20 @@ func gofka_queue_fd(h C.gofka_handle_t, fdOut *C.int32_t, errOut *C.gofka_error_
 		return fill(errOut, invalid("fd_out must not be NULL"))
 	}
 	*fdOut = C.int32_t(q.FD())
+	return fill(errOut, nil)
+}
+
+//export gofka_queue_ready_flag
+func gofka_queue_ready_flag(h C.gofka_handle_t, flagOut **C.int32_t, errOut *C.gofka_error_t) (rc C.int32_t) {
+	defer guard(errOut, &rc)
+	q, err := queueOf(h)
+	if err != nil {
+		return fill(errOut, err)
+	}
+	if flagOut == nil {
+		return fill(errOut, invalid("flag_out must not be NULL"))
+	}
+	*flagOut = (*C.int32_t)(unsafe.Pointer(q.ReadyFlag()))
 	return fill(errOut, nil)
 }
 
@@ -152,7 +176,11 @@ func gofka_queue_close(h C.gofka_handle_t, errOut *C.gofka_error_t) (rc C.int32_
 	if err != nil {
 		return fill(errOut, err)
 	}
-	obj.(*core.CompletionQueue).Close()
+	q := obj.(*core.CompletionQueue)
+	q.Close() // no write to the ready flag after this
+	if flag := q.ReadyFlag(); flag != nil {
+		C.free(unsafe.Pointer(flag))
+	}
 	return fill(errOut, nil)
 }
 

@@ -2,6 +2,7 @@ package core
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofka/gofka/wire"
@@ -62,6 +63,10 @@ type CompletionQueue struct {
 	// connection dead.
 	reader responseReader
 	fd     int // the wake pipe's read end, fixed for the queue's life
+	// ready, when set (SetReadyFlag), is kept at 1 while events is
+	// non-empty and 0 otherwise: the fd's condition, readable with one
+	// memory load instead of a poll(2) call. Written under mu only.
+	ready *atomic.Int32
 }
 
 // NewCompletionQueue opens a queue (a pipe: two file descriptors, closed
@@ -80,6 +85,39 @@ func NewCompletionQueue() (*CompletionQueue, error) {
 // then). The queue keeps ownership: do not close it.
 func (q *CompletionQueue) FD() int { return q.fd }
 
+// SetReadyFlag makes the queue keep *flag at 1 while it holds completions
+// and at 0 otherwise (the condition of FD being readable, without the stray
+// wake-ups FD may have), from now until Close, which leaves it 0: a waiter
+// on another runtime (the C ABI's gofka_queue_ready_flag) asks "anything
+// due?" with one atomic load instead of a system call. flag stays owned by
+// the caller, who must keep it valid until Close has returned; no write
+// happens after that. Call it once, before the queue is shared.
+func (q *CompletionQueue) SetReadyFlag(flag *atomic.Int32) {
+	q.mu.Lock()
+	q.ready = flag
+	q.publishReady()
+	q.mu.Unlock()
+}
+
+// ReadyFlag is the flag SetReadyFlag set (nil when none).
+func (q *CompletionQueue) ReadyFlag() *atomic.Int32 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.ready
+}
+
+// publishReady updates the ready flag (under mu) after events changed.
+func (q *CompletionQueue) publishReady() {
+	if q.ready == nil {
+		return
+	}
+	var v int32
+	if len(q.events) > 0 && !q.closed {
+		v = 1
+	}
+	q.ready.Store(v)
+}
+
 // Post appends c and makes FD readable. Completions posted to a closed
 // queue are dropped (their waiter is gone).
 func (q *CompletionQueue) Post(c Completion) {
@@ -88,6 +126,7 @@ func (q *CompletionQueue) Post(c Completion) {
 	if !q.closed {
 		q.events = append(q.events, c)
 		ring = q.wake.signal()
+		q.publishReady()
 	}
 	q.mu.Unlock()
 	if ring {
@@ -137,6 +176,7 @@ func (q *CompletionQueue) wait(max int, timeout time.Duration, claim responseRea
 			if rest == 0 {
 				q.wake.clear()
 			}
+			q.publishReady()
 			q.reader = responseReader{}
 			return out, nil
 		}
@@ -191,6 +231,7 @@ func (q *CompletionQueue) Close() {
 	if !q.closed {
 		q.closed = true
 		q.events = nil
+		q.publishReady()
 		ring = q.wake.close()
 	}
 	q.mu.Unlock()

@@ -2,6 +2,7 @@ package core
 
 import (
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -61,6 +62,65 @@ func TestCompletionQueueSignalsAndDrains(t *testing.T) {
 	q.Close()
 	_, err = q.Poll(1)
 	require.Error(t, err)
+}
+
+// The ready flag (SetReadyFlag) reads 1 exactly while the queue holds
+// completions: after a post, after a partial drain, not after the last is
+// taken, not after Close (and posts to a closed queue leave it 0).
+func TestCompletionQueueReadyFlag(t *testing.T) {
+	q, err := NewCompletionQueue()
+	require.NoError(t, err)
+	defer q.Close()
+	require.Nil(t, q.ReadyFlag())
+	q.Post(Completion{Token: 1}) // before the flag: SetReadyFlag publishes the state
+	var flag atomic.Int32
+	flag.Store(-5)
+	q.SetReadyFlag(&flag)
+	require.Same(t, &flag, q.ReadyFlag())
+	require.EqualValues(t, 1, flag.Load())
+	evs, err := q.Poll(0)
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+	require.EqualValues(t, 0, flag.Load())
+
+	q.Post(Completion{Token: 2})
+	q.Post(Completion{Token: 3})
+	require.EqualValues(t, 1, flag.Load())
+	evs, err = q.Poll(1) // one of two: the other still waits
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+	require.EqualValues(t, 1, flag.Load())
+	evs, err = q.Wait(5, time.Second)
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+	require.EqualValues(t, 0, flag.Load())
+
+	// Many posters and one drainer: once everything is taken, 0.
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				q.Post(Completion{Token: uint64(i)})
+			}
+		}()
+	}
+	got := 0
+	for got < 800 {
+		evs, err := q.Wait(0, time.Second)
+		require.NoError(t, err)
+		got += len(evs)
+	}
+	wg.Wait()
+	require.EqualValues(t, 0, flag.Load())
+
+	q.Post(Completion{Token: 4})
+	require.EqualValues(t, 1, flag.Load())
+	q.Close()
+	require.EqualValues(t, 0, flag.Load(), "Close drops the completions")
+	q.Post(Completion{Token: 5})
+	require.EqualValues(t, 0, flag.Load(), "no write after Close")
 }
 
 // A close while a wait sits in ppoll gets the waiter out, and the fds are

@@ -1113,6 +1113,19 @@ int32_t gofka_queue_new(gofka_handle_t *out, gofka_error_t *err);
  * do not read, write or close it; it stays valid until gofka_queue_close. */
 int32_t gofka_queue_fd(gofka_handle_t queue, int32_t *fd_out, gofka_error_t *err);
 
+/* The queue's ready flag: *flag_out receives the address of a 32-bit word
+ * that is nonzero while the queue holds events and 0 otherwise (what the
+ * fd's readability signals, without its stray wake-ups; it is set just
+ * before the fd turns readable), so that a caller can ask
+ * "is anything due?" with one memory load instead of a system call (e.g. a
+ * poll(0) called after every produced record). Read it with an atomic
+ * load (acquire, e.g. __atomic_load_n(flag, __ATOMIC_ACQUIRE)); a nonzero
+ * value is then followed by gofka_queue_drain to take the events (which
+ * another thread may have taken meanwhile). Owned and written by the
+ * queue: never write it; it stays valid until gofka_queue_close (which
+ * frees it: stop reading it before closing the queue). */
+int32_t gofka_queue_ready_flag(gofka_handle_t queue, const int32_t **flag_out, gofka_error_t *err);
+
 /* Takes up to max_events events, waiting up to timeout_ms (0 = do not wait)
  * for the first one. *count_out receives the number taken (0 on timeout,
  * then *buf_out is NULL); *buf_out (events format above, *len_out bytes) is

@@ -85,6 +85,16 @@ class EventQueue(object):
         self._closed = False
         self._pid = os.getpid()  # the process whose library owns the queue
 
+    def ready_flag(self) -> int:
+        """The address of the queue's ready flag (gofka_queue_ready_flag): a
+        32-bit word, nonzero while events wait, valid until close(). For C
+        code that reads it atomically (gofka._speedups.IdlePoll); Python
+        code uses ``fd``."""
+        flag = ctypes.c_void_p()
+        err = _native.new_error()
+        _native.check(_native.lib.gofka_queue_ready_flag(self.handle, ctypes.byref(flag), ctypes.byref(err)), err)
+        return flag.value or 0
+
     def drain(self, max_events: int = 65536, timeout_ms: int = 0) -> List[Event]:
         """Takes up to ``max_events`` events, waiting up to ``timeout_ms``
         for the first one (0 = do not wait)."""

@@ -335,6 +335,7 @@ SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     # Event queues
     "gofka_queue_new": (c_int32, [_p_handle, _p_error]),
     "gofka_queue_fd": (c_int32, [gofka_handle_t, POINTER(c_int32), _p_error]),
+    "gofka_queue_ready_flag": (c_int32, [gofka_handle_t, _p_buffer, _p_error]),  # const int32_t **
     "gofka_queue_drain": (
         c_int32,
         [gofka_handle_t, c_int32, c_int32, *_BUFFER_OUT, _p_error],

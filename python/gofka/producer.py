@@ -225,8 +225,9 @@ class Producer(ProducerBase, HandleOwner):
         self._pending = PendingRecords(self, normalize_record, PARTITION_DEFAULT, self._record_limit, _PUSH_RECORDS)
         self._bind_produce()
         # poll(0) finding nothing due is answered in C (IdlePoll) unless a
-        # subclass overrides poll; None without the C speedups. Its fd
-        # follows self._queue (set in _event_queue, -1 once released).
+        # subclass overrides poll; None without the C speedups. Its fd and
+        # the queue's ready flag it reads follow self._queue (set in
+        # _event_queue; fd -1 once released, before the queue is closed).
         self._idle_poll: Any = None
         if _speedups is not None and type(self).poll is Producer.poll:
             self._idle_poll = _speedups.IdlePoll(self, Producer.poll, self._backlog)
@@ -572,6 +573,12 @@ class Producer(ProducerBase, HandleOwner):
 
     def _wake_flusher(self) -> None:
         if self._flusher is None:
+            # The first produce(): the event queue is made here rather than
+            # at the flusher's first push, so that the poll(0) calls made
+            # until then are answered in C (IdlePoll sends every call to
+            # the Python method while there is no queue).
+            if self._handle:
+                self._event_queue()
             with self._lock:
                 if self._flusher is None and self._handle:
                     t = threading.Thread(target=_flusher_loop, args=(weakref.ref(self), self._wake),
@@ -651,6 +658,8 @@ class Producer(ProducerBase, HandleOwner):
                 if self._queue is None:
                     self._queue = EventQueue()
                     if self._idle_poll is not None:
+                        # The flag first: it is read while fd >= 0.
+                        self._idle_poll.flag = self._queue.ready_flag()
                         self._idle_poll.fd = self._queue.fd
                 q = self._queue
         return q
@@ -672,8 +681,9 @@ class Producer(ProducerBase, HandleOwner):
         once it returns, so each callback runs exactly once, in order.
 
         ``poll(0)`` with no result due is cheap (with the C speedups it
-        is answered in C, gofka._speedups.IdlePoll, without a library
-        call), so calling it after every ``produce`` costs little."""
+        is answered in C, gofka._speedups.IdlePoll, with one memory load:
+        no library call, no system call), so calling it after every
+        ``produce`` costs little."""
         if self._forked_from:
             raise self._closed_error()  # ForkError: the parent owns the records
         timeout = check_time("timeout", timeout, none_ok=True, unbounded=True)
@@ -698,9 +708,13 @@ class Producer(ProducerBase, HandleOwner):
             if timeout and timeout > 0 and self._handle:
                 time.sleep(timeout)
             return 0
-        if timeout == 0 and not self._backlog and not _select([q.fd], (), (), 0)[0]:
+        if timeout == 0 and not self._backlog and self._idle_poll is None and not _select([q.fd], (), (), 0)[0]:
             # Nothing due: the queue's wake pipe is readable while results
             # wait (_bridge.EventQueue), so poll(0) needs no library call.
+            # With the C speedups, IdlePoll asked the queue's ready flag
+            # before calling this method: the pipe is not asked again, as
+            # its byte is written just after the flag is set (a call made
+            # in between would find no result due and serve nothing).
             return 0
         forever = timeout is None  # check_time: inf is None here, negative refused
         deadline = time.monotonic() + (0 if timeout is None else timeout)

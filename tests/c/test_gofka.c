@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -443,6 +444,12 @@ static void test_queue(void) {
     CHECK(fd >= 0);
     CHECK(fcntl(fd, F_GETFD) != -1);
     CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_queue_fd(q, NULL, &err), &err);
+    {
+        const int32_t *flag = NULL;
+        REQUIRE_RC(GOFKA_OK, gofka_queue_ready_flag(q, &flag, &err), &err);
+        CHECK(flag != NULL && __atomic_load_n(flag, __ATOMIC_ACQUIRE) == 0); /* empty queue */
+        CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_queue_ready_flag(q, NULL, &err), &err);
+    }
     CHECK_RC(GOFKA_OK, gofka_queue_drain(q, 16, 0, &buf, &len, &count, &err), &err);
     CHECK(count == 0 && buf == NULL && len == 0);
     CHECK_RC(GOFKA_OK, gofka_queue_drain(q, 16, 50, &buf, &len, &count, &err), &err); /* waits, then empty */
@@ -452,6 +459,10 @@ static void test_queue(void) {
     CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_queue_drain(q, 0, 0, &buf, &len, &count, &err), &err);
     CHECK_RC(GOFKA_OK, gofka_queue_close(q, &err), &err);
     CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_queue_fd(q, &fd, &err), &err);
+    {
+        const int32_t *flag = NULL;
+        CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_queue_ready_flag(q, &flag, &err), &err);
+    }
     CHECK_RC(GOFKA_ERR_INVALID_HANDLE, gofka_queue_drain(q, 16, 0, &buf, &len, &count, &err), &err);
 }
 
@@ -527,6 +538,15 @@ static void test_async_produce(void) {
     CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_produce(p, q, 1, NULL, 0, NULL, -1, (const uint8_t *)"v", 1, NULL, 0, -1, &err), &err);
     CHECK_RC(GOFKA_ERR_INVALID_ARGUMENT, gofka_producer_produce(p, q, 1, topic, 0, NULL, -1, NULL, 5, NULL, 0, -1, &err), &err);
     CHECK_RC(GOFKA_OK, gofka_producer_flush(p, 15000, &err), &err);
+    /* The ready flag turns nonzero once events wait (bounded: 10 s), and
+     * back to 0 once the drains below took them all. */
+    const int32_t *flag = NULL;
+    REQUIRE_RC(GOFKA_OK, gofka_queue_ready_flag(q, &flag, &err), &err);
+    for (int i = 0; i < 10000 && __atomic_load_n(flag, __ATOMIC_ACQUIRE) == 0; i++) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    CHECK(__atomic_load_n(flag, __ATOMIC_ACQUIRE) != 0);
 
     for (int tries = 0; tries < 100 && got < 10; tries++) {
         uint8_t *buf = NULL;
@@ -550,6 +570,7 @@ static void test_async_produce(void) {
         gofka_free(buf);
     }
     CHECK(got == 10);
+    CHECK(__atomic_load_n(flag, __ATOMIC_ACQUIRE) == 0);
     for (int i = 0; i < 10; i++) CHECK(offset_of[i] == i); /* one partition: produce order */
     CHECK_RC(GOFKA_OK, gofka_producer_close(p, 15000, &err), &err);
     CHECK_RC(GOFKA_OK, gofka_queue_close(q, &err), &err);

@@ -88,6 +88,7 @@ _CTYPE_OF = {
     "const int32_t *": ctypes.c_void_p,
     "char * *": ctypes.POINTER(ctypes.c_void_p),
     "uint8_t * *": ctypes.POINTER(ctypes.c_void_p),
+    "const int32_t * *": ctypes.POINTER(ctypes.c_void_p),
     "int32_t *": ctypes.POINTER(ctypes.c_int32),
     "int64_t *": ctypes.POINTER(ctypes.c_int64),
     "uint64_t *": ctypes.POINTER(ctypes.c_uint64),
