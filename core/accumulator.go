@@ -115,6 +115,20 @@ type recBatch struct {
 	inflight bool  // in a request not yet answered
 	sent     bool  // sent at least once: the broker may have written it
 	lastErr  error // the last retriable failure, reported if the batch expires
+
+	// Records prepared ahead by a compression worker (compress_ahead.go).
+	// prepMu is held by whoever encodes the records: a worker, or the
+	// sender, which waits for a worker that is at it.
+	prepMu  sync.Mutex
+	prep    wire.PreparedRecords // guarded by prepMu: valid while prepBuf is set
+	prepBuf *[]byte              // guarded by prepMu: the pooled buffer of prep.Data
+	prepTok chan struct{}        // guarded by prepMu: the compressor token prep holds, nil if none
+	taken   bool                 // guarded by prepMu: written once or finished: no worker prepares it any more
+
+	// refs counts the batch's owners: the producer (from newBatch until
+	// recycle) and each compression job queued for it. The last one pools
+	// it, so that a job never finds its batch reused for other records.
+	refs atomic.Int32
 }
 
 var batchPool = sync.Pool{New: func() any { return &recBatch{} }}
@@ -123,10 +137,12 @@ func newBatch(now time.Time) *recBatch {
 	b := batchPool.Get().(*recBatch)
 	b.created = now
 	b.seq = -1
+	b.refs.Store(1)
 	return b
 }
 
-// recycle clears b (dropping references to user data) and pools it.
+// recycle clears b (dropping references to user data) and drops the
+// producer's ref to it; b must have been through endPrep.
 func (b *recBatch) recycle() {
 	const keep = 1 << 16 // records; larger slices are left to the GC
 	if cap(b.recs) > keep {
@@ -136,7 +152,15 @@ func (b *recBatch) recycle() {
 		clear(b.proms)
 		b.recs, b.proms = b.recs[:0], b.proms[:0]
 	}
-	*b = recBatch{recs: b.recs, proms: b.proms}
+	b.unref()
+}
+
+// unref drops one ref; the last one resets and pools b.
+func (b *recBatch) unref() {
+	if b.refs.Add(-1) != 0 {
+		return
+	}
+	*b = recBatch{recs: b.recs[:0], proms: b.proms[:0]}
 	batchPool.Put(b)
 }
 
@@ -217,15 +241,17 @@ type partBuf struct {
 func (pb *partBuf) appendRec(r *Record, fn func(*Record, error), size int, now time.Time, abortOnNew bool) bool {
 	cfg := &pb.p.cfg
 	wake := false
+	var sealed *recBatch // filled up here: compressed ahead (compress_ahead.go)
 	pb.mu.Lock()
 	b := pb.open
 	if b != nil && b.bytes+size > cfg.BatchSize {
-		pb.open, b, wake = nil, nil, true // full: ready to go
+		pb.open, b, wake, sealed = nil, nil, true, b // full: ready to go
 	}
 	if b == nil {
 		if abortOnNew {
 			s := pb.sink
 			pb.mu.Unlock()
+			pb.p.compressAhead(sealed)
 			if wake && s != nil {
 				s.wakeup()
 			}
@@ -250,9 +276,14 @@ func (pb *partBuf) appendRec(r *Record, fn func(*Record, error), size int, now t
 	if b.bytes >= cfg.BatchSize {
 		pb.open = nil
 		wake = true
+		sealed = b
 	}
 	s := pb.sink
 	pb.mu.Unlock()
+	// Handed over before the kick: a sink that takes the batch at once
+	// (kick, or the run goroutine) encodes it itself, and the worker finds
+	// it taken.
+	pb.p.compressAhead(sealed)
 	if wake && s != nil {
 		s.kick()
 	}

@@ -511,6 +511,46 @@ func TestAppendRecordBatchErrors(t *testing.T) {
 	assert.Equal(t, int16(0), b.Attributes)
 }
 
+// TestPreparedBatchMatchesAppend: a batch whose records were prepared
+// apart (PrepareRecords, possibly on another goroutine) and given its
+// header later (AppendPreparedBatch) is byte for byte the batch
+// AppendRecordBatch writes, for every codec, and the prepared records can
+// be given several headers (a resend with a new producer epoch and
+// sequence) without being prepared again.
+func TestPreparedBatchMatchesAppend(t *testing.T) {
+	for _, c := range allCodecs {
+		for name, recs := range roundTripCases() {
+			t.Run(c.String()+"/"+name, func(t *testing.T) {
+				hdr := RecordBatch{PartitionLeaderEpoch: -1, Attributes: AttrTransactional | AttrDeleteHorizon,
+					ProducerID: 42, ProducerEpoch: 3, BaseSequence: 99}
+				pr, err := PrepareRecords([]byte("scratch"), recs, c)
+				require.NoError(t, err)
+				require.Equal(t, "scratch", string(pr.Data[:7]))
+				pr.Data = pr.Data[7:]
+				for _, seq := range []int32{99, 7} {
+					hdr.BaseSequence = seq
+					got, err := AppendPreparedBatch([]byte("p"), &hdr, &pr)
+					require.NoError(t, err)
+					want := hdr
+					want.Attributes &^= AttrDeleteHorizon // the prepared timestamps are relative to the first record
+					want.Records = recs
+					exp, err := AppendRecordBatch([]byte("p"), &want, c)
+					require.NoError(t, err)
+					require.Equal(t, exp, got)
+				}
+				assert.Equal(t, AttrTransactional|AttrDeleteHorizon, hdr.Attributes, "b is not modified")
+			})
+		}
+	}
+	_, err := PrepareRecords(nil, nil, CompressionZstd)
+	require.Error(t, err)
+	_, err = PrepareRecords(nil, []Record{{}}, 6)
+	require.Error(t, err)
+	out, err := AppendPreparedBatch([]byte("keep"), &RecordBatch{}, &PreparedRecords{Compression: CompressionNone})
+	require.Error(t, err)
+	assert.Equal(t, "keep", string(out))
+}
+
 func TestEstimateRecordSize(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	for range 200 {
