@@ -113,6 +113,7 @@ type recBatch struct {
 	attempts int   // times sent
 	retries  int   // failures that count against RetryPolicy.MaxRetries
 	inflight bool  // in a request not yet answered
+	queued   bool  // handed to the compression workers once (compress_ahead.go)
 	sent     bool  // sent at least once: the broker may have written it
 	lastErr  error // the last retriable failure, reported if the batch expires
 
@@ -241,17 +242,16 @@ type partBuf struct {
 func (pb *partBuf) appendRec(r *Record, fn func(*Record, error), size int, now time.Time, abortOnNew bool) bool {
 	cfg := &pb.p.cfg
 	wake := false
-	var sealed *recBatch // filled up here: compressed ahead (compress_ahead.go)
 	pb.mu.Lock()
 	b := pb.open
 	if b != nil && b.bytes+size > cfg.BatchSize {
-		pb.open, b, wake, sealed = nil, nil, true, b // full: ready to go
+		pb.open, b, wake = nil, nil, true // full: ready to go
+		pb.feedAhead()
 	}
 	if b == nil {
 		if abortOnNew {
 			s := pb.sink
 			pb.mu.Unlock()
-			pb.p.compressAhead(sealed)
 			if wake && s != nil {
 				s.wakeup()
 			}
@@ -276,14 +276,10 @@ func (pb *partBuf) appendRec(r *Record, fn func(*Record, error), size int, now t
 	if b.bytes >= cfg.BatchSize {
 		pb.open = nil
 		wake = true
-		sealed = b
+		pb.feedAhead()
 	}
 	s := pb.sink
 	pb.mu.Unlock()
-	// Handed over before the kick: a sink that takes the batch at once
-	// (kick, or the run goroutine) encodes it itself, and the worker finds
-	// it taken.
-	pb.p.compressAhead(sealed)
 	if wake && s != nil {
 		s.kick()
 	}
@@ -354,6 +350,7 @@ func (pb *partBuf) takeReady(s *sink, cn *clientConn, now time.Time, budget int,
 	pb.inflightConn = cn
 	pb.sendIdx++
 	p.inflightBatches.Add(1)
+	pb.feedAhead() // the batches behind b
 	return b
 }
 

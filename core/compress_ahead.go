@@ -16,11 +16,12 @@ import (
 // of a producer's batches to one broker ran on one goroutine, whatever the
 // cores.
 //
-// Now a batch that fills up (appendRec seals it) is handed to a pool of
-// compression workers (GOMAXPROCS of them, at most maxCompressWorkers),
-// which encode and compress its records section (wire.PrepareRecords)
-// while the sender writes earlier requests and while the producing
-// goroutines fill the next batches. The sender
+// Now the full batches next in line to be sent (feedAhead: the first few
+// unsent ones of a partition, when one fills up and whenever the sender
+// takes one) are handed to a pool of compression workers (GOMAXPROCS of
+// them, at most maxCompressWorkers), which encode and compress their
+// records section (wire.PrepareRecords) while the sender writes earlier
+// requests and while the producing goroutines fill the next batches. The sender
 // then only adds the header (producer id, epoch and sequence, assigned
 // when the batch is taken) and the CRC (wire.AppendPreparedBatch). When
 // the sender gets to a batch first (a lingering or partly filled batch is
@@ -49,10 +50,11 @@ import (
 const maxCompressWorkers = 4
 
 type compressor struct {
-	codec  wire.Compression
-	jobs   chan *recBatch // sealed batches to prepare; each holds a ref and a token
-	tokens chan struct{}  // one per batch queued or prepared and not yet written
-	quit   <-chan struct{}
+	codec   wire.Compression
+	workers int
+	jobs    chan *recBatch // sealed batches to prepare; each holds a ref and a token
+	tokens  chan struct{}  // one per batch queued or prepared and not yet written
+	quit    <-chan struct{}
 
 	written atomic.Int64 // batches written with records prepared ahead (tests)
 }
@@ -65,7 +67,7 @@ func newCompressor(codec wire.Compression, quit <-chan struct{}, wg *sync.WaitGr
 		return nil
 	}
 	n := min(runtime.GOMAXPROCS(0), maxCompressWorkers)
-	c := &compressor{codec: codec, jobs: make(chan *recBatch, 2*n), tokens: make(chan struct{}, 2*n), quit: quit}
+	c := &compressor{codec: codec, workers: n, jobs: make(chan *recBatch, 2*n), tokens: make(chan struct{}, 2*n), quit: quit}
 	wg.Add(n)
 	for range n {
 		go c.run(wg)
@@ -73,29 +75,49 @@ func newCompressor(codec wire.Compression, quit <-chan struct{}, wg *sync.WaitGr
 	return c
 }
 
-// compressAhead hands b, just sealed, to the compression workers (nil b,
-// or a producer without compression: nothing).
-func (p *Producer) compressAhead(b *recBatch) {
-	if b != nil && p.comp != nil {
-		p.comp.submit(b)
+// feedAhead hands the compression workers the partition's next batches
+// to send that are full and were never handed over: at most as many as
+// there are workers, from the head of the unsent ones (pb.batches[sendIdx:]),
+// so that the workers compress what the sender needs next rather than the
+// tail of a long queue. Called when a batch fills up and when the sender
+// takes one; pb.mu held. Never blocks.
+func (pb *partBuf) feedAhead() {
+	c := pb.p.comp
+	if c == nil {
+		return
+	}
+	end := min(len(pb.batches), pb.sendIdx+c.workers)
+	for _, b := range pb.batches[pb.sendIdx:end] {
+		if b == pb.open {
+			return // still filling
+		}
+		if b.queued {
+			continue
+		}
+		if !c.submit(b) {
+			return
+		}
+		b.queued = true
 	}
 }
 
-// submit hands b, just sealed, to a worker unless enough batches are
-// already ahead of the sender (tokens); never blocks. Safe for concurrent
-// use.
-func (c *compressor) submit(b *recBatch) {
+// submit hands b to a worker unless enough batches are already ahead of
+// the sender (tokens), and reports whether it did; never blocks. Safe for
+// concurrent use.
+func (c *compressor) submit(b *recBatch) bool {
 	select {
 	case c.tokens <- struct{}{}:
 	default:
-		return // enough ahead: the sender encodes this one
+		return false // enough ahead: the sender encodes this one
 	}
 	b.refs.Add(1) // the job's; released by the worker
 	select {
 	case c.jobs <- b:
+		return true
 	default: // cannot happen: jobs holds as many as there are tokens
 		b.refs.Add(-1)
 		<-c.tokens
+		return false
 	}
 }
 
