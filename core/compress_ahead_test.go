@@ -120,3 +120,51 @@ func TestCompressAheadRetrySendsSameBytes(t *testing.T) {
 		})
 	}
 }
+
+// Batches compressed ahead that are never written (the broker does not
+// answer; they expire) give back everything: every record gets its
+// DELIVERY_TIMEOUT, buffer.memory is empty again, and the workers' tokens
+// are all free, so later batches are compressed ahead again.
+func TestCompressAheadExpiredBatchesReleaseEverything(t *testing.T) {
+	c := fakeCluster(t, 1, kfake.SeedTopics(2, "stuck"))
+	var answer sync.Mutex // held: produce requests get no answer
+	answer.Lock()
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if answer.TryLock() {
+			answer.Unlock()
+			return nil, nil, false
+		}
+		return nil, nil, true
+	})
+	ctx := testCtx(t, 60*time.Second)
+	p := newTestProducer(t, c.ListenAddrs(), WithCompression(wire.CompressionZstd), WithBatchSize(2<<10),
+		WithRequestTimeout(300*time.Millisecond), WithDeliveryTimeout(time.Second))
+	var mu sync.Mutex
+	errs := map[string]int{}
+	promise := func(_ *Record, err error) {
+		mu.Lock()
+		errs[fmt.Sprint(wire.CodeOf(err))]++
+		mu.Unlock()
+	}
+	const n = 400 // ~50 batches of 2 KiB per partition: far more than the tokens
+	var recs []*Record
+	for i := range n {
+		recs = append(recs, &Record{Topic: "stuck", Partition: int32(i % 2), ManualPartition: true,
+			Value: bytes.Repeat([]byte{byte('a' + i%16)}, 100)})
+	}
+	require.NoError(t, p.ProduceBatch(ctx, recs, promise))
+	require.NoError(t, p.Flush(ctx))
+	mu.Lock()
+	require.Equal(t, map[string]int{fmt.Sprint(wire.ErrDeliveryTimeout): n}, errs)
+	mu.Unlock()
+	require.Zero(t, p.mem.used.Load(), "buffer.memory still in use")
+	require.Eventually(t, func() bool { return len(p.comp.tokens) == 0 }, 5*time.Second, 5*time.Millisecond,
+		"compress-ahead tokens not given back")
+
+	// The broker answers again: everything goes through, partly compressed ahead.
+	answer.Unlock()
+	before := p.comp.written.Load()
+	produceNumbered(t, ctx, p, "stuck", []int32{0, 1}, 2000, "s")
+	require.Greater(t, p.comp.written.Load(), before)
+}
