@@ -21,13 +21,13 @@ import (
 // takes one) are handed to a pool of compression workers (GOMAXPROCS of
 // them, at most maxCompressWorkers), which encode and compress their
 // records section (wire.PrepareRecords) while the sender writes earlier
-// requests and while the producing goroutines fill the next batches. The sender
-// then only adds the header (producer id, epoch and sequence, assigned
-// when the batch is taken) and the CRC (wire.AppendPreparedBatch). When
-// the sender gets to a batch first (a lingering or partly filled batch is
-// never handed over; a handed-over one may still be queued) it encodes it
-// itself, as before; when a worker is compressing it, the sender waits for
-// that rather than doing it twice.
+// requests and while the producing goroutines fill the next batches. The
+// sender then only adds the header (producer id, epoch and sequence,
+// assigned when the batch is taken) and the CRC
+// (wire.AppendPreparedBatch). When the sender gets to a batch first (a
+// lingering or partly filled batch is never handed over; a handed-over one
+// may still be queued) it encodes it itself, as before; when a worker is
+// compressing it, the sender waits for that rather than doing it twice.
 //
 // Order, sequence numbers and retries are untouched: they are decided when
 // the sender takes batches (takeReady) and writes requests, as before, and
@@ -77,9 +77,9 @@ func newCompressor(codec wire.Compression, quit <-chan struct{}, wg *sync.WaitGr
 
 // feedAhead hands the compression workers the partition's next batches
 // to send that are full and were never handed over: at most as many as
-// there are workers, from the head of the unsent ones (pb.batches[sendIdx:]),
-// so that the workers compress what the sender needs next rather than the
-// tail of a long queue. Called when a batch fills up and when the sender
+// there are workers, from the head of the unsent ones
+// (pb.batches[sendIdx:]), so that the workers compress what the sender
+// needs next rather than the tail of a long queue. Called when a batch fills up and when the sender
 // takes one; pb.mu held. Never blocks.
 func (pb *partBuf) feedAhead() {
 	c := pb.p.comp
