@@ -293,9 +293,10 @@ func sealBatch(buf []byte, start int) error {
 
 // PreparedRecords is the records section of a RecordBatch, encoded and
 // compressed (PrepareRecords) apart from the batch header, which
-// AppendPreparedBatch adds. A producer prepares a batch's records once,
-// on any goroutine, as soon as they are final, and writes the header, whose
-// producer id, epoch and sequence can change between sends, when it sends.
+// AppendPreparedBatch adds. A producer can prepare a batch's records on
+// any goroutine as soon as they are final, and write the header, whose
+// producer id, epoch and sequence are only known (and can change between
+// sends), when it sends.
 type PreparedRecords struct {
 	Compression   Compression
 	Count         int32 // records
