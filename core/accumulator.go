@@ -113,8 +113,23 @@ type recBatch struct {
 	attempts int   // times sent
 	retries  int   // failures that count against RetryPolicy.MaxRetries
 	inflight bool  // in a request not yet answered
+	queued   bool  // handed to the compression workers once (compress_ahead.go)
 	sent     bool  // sent at least once: the broker may have written it
 	lastErr  error // the last retriable failure, reported if the batch expires
+
+	// Records prepared ahead by a compression worker (compress_ahead.go).
+	// prepMu is held by whoever encodes the records: a worker, or the
+	// sender, which waits for a worker that is at it.
+	prepMu  sync.Mutex
+	prep    wire.PreparedRecords // guarded by prepMu: valid while prepBuf is set
+	prepBuf *[]byte              // guarded by prepMu: the pooled buffer of prep.Data
+	prepTok chan struct{}        // guarded by prepMu: the compressor token prep holds, nil if none
+	taken   bool                 // guarded by prepMu: written once or finished: no worker prepares it any more
+
+	// refs counts the batch's owners: the producer (from newBatch until
+	// recycle) and each compression job queued for it. The last one pools
+	// it, so that a job never finds its batch reused for other records.
+	refs atomic.Int32
 }
 
 var batchPool = sync.Pool{New: func() any { return &recBatch{} }}
@@ -123,10 +138,12 @@ func newBatch(now time.Time) *recBatch {
 	b := batchPool.Get().(*recBatch)
 	b.created = now
 	b.seq = -1
+	b.refs.Store(1)
 	return b
 }
 
-// recycle clears b (dropping references to user data) and pools it.
+// recycle clears b (dropping references to user data) and drops the
+// producer's ref to it; b must have been through endPrep.
 func (b *recBatch) recycle() {
 	const keep = 1 << 16 // records; larger slices are left to the GC
 	if cap(b.recs) > keep {
@@ -136,7 +153,15 @@ func (b *recBatch) recycle() {
 		clear(b.proms)
 		b.recs, b.proms = b.recs[:0], b.proms[:0]
 	}
-	*b = recBatch{recs: b.recs, proms: b.proms}
+	b.unref()
+}
+
+// unref drops one ref; the last one resets and pools b.
+func (b *recBatch) unref() {
+	if b.refs.Add(-1) != 0 {
+		return
+	}
+	*b = recBatch{recs: b.recs[:0], proms: b.proms[:0]}
 	batchPool.Put(b)
 }
 
@@ -221,6 +246,7 @@ func (pb *partBuf) appendRec(r *Record, fn func(*Record, error), size int, now t
 	b := pb.open
 	if b != nil && b.bytes+size > cfg.BatchSize {
 		pb.open, b, wake = nil, nil, true // full: ready to go
+		pb.feedAhead()
 	}
 	if b == nil {
 		if abortOnNew {
@@ -250,6 +276,7 @@ func (pb *partBuf) appendRec(r *Record, fn func(*Record, error), size int, now t
 	if b.bytes >= cfg.BatchSize {
 		pb.open = nil
 		wake = true
+		pb.feedAhead()
 	}
 	s := pb.sink
 	pb.mu.Unlock()
@@ -323,6 +350,7 @@ func (pb *partBuf) takeReady(s *sink, cn *clientConn, now time.Time, budget int,
 	pb.inflightConn = cn
 	pb.sendIdx++
 	p.inflightBatches.Add(1)
+	pb.feedAhead() // the batches behind b
 	return b
 }
 

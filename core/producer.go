@@ -84,6 +84,7 @@ type Producer struct {
 	sinks   map[int32]*sink // guarded by sinksMu
 
 	mem             *memBudget
+	comp            *compressor  // compression workers; nil without compression
 	outstanding     atomic.Int64 // records buffered or in flight
 	inflightBatches atomic.Int64 // batches in requests not yet settled
 	flushing        atomic.Int32 // Flush calls running: linger is skipped
@@ -162,6 +163,7 @@ func producerOn(cl *Client) (*Producer, error) {
 		metaWake: make(chan struct{}, 1),
 	}
 	p.idem.enabled = cfg.idempotent()
+	p.comp = newCompressor(cfg.Compression, p.quit, &p.wg)
 	p.wg.Add(2)
 	go p.metaLoop()
 	go p.reapLoop()
@@ -835,6 +837,9 @@ func (p *Producer) failPending(recs []pendingRec, err error) {
 // room; outstanding drops last so that Flush returns only after every
 // promise ran.
 func (p *Producer) finishBatch(b *recBatch, res partResult) {
+	// Before the promises hand the records back to their owners: no
+	// compression worker may read them after that.
+	b.endPrep()
 	p.mem.release(b.mem)
 	if p.txn != nil && res.err != nil {
 		res.err = p.txn.recordFailed(res.err) // the transaction's TxnError

@@ -340,7 +340,7 @@ func (s *sink) write(pc *produceCall) {
 	var encErr []error
 	for i, b := range pc.batches {
 		pb := pc.parts[i]
-		rb := wire.RecordBatch{PartitionLeaderEpoch: -1, ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, Attributes: attrs, Records: b.recs}
+		rb := wire.RecordBatch{PartitionLeaderEpoch: -1, ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, Attributes: attrs}
 		if p.idem.enabled {
 			// seq/pid/epoch are only written under pb.mu while the batch
 			// is not in flight; it is in flight now, so reading is safe.
@@ -348,7 +348,17 @@ func (s *sink) write(pc *produceCall) {
 		}
 		startLen := len(s.encBuf)
 		var err error
-		s.encBuf, err = wire.AppendRecordBatch(s.encBuf, &rb, cfg.Compression)
+		if p.comp != nil {
+			// The records may have been compressed ahead (compress_ahead.go).
+			var ahead bool
+			s.encBuf, ahead, err = b.appendBatch(s.encBuf, &rb, cfg.Compression)
+			if ahead {
+				p.comp.written.Add(1)
+			}
+		} else {
+			rb.Records = b.recs
+			s.encBuf, err = wire.AppendRecordBatch(s.encBuf, &rb, cfg.Compression)
+		}
 		if err != nil {
 			encErr = append(encErr, err)
 			continue

@@ -105,7 +105,8 @@ func SetMaxDecompressedSize(n int) (prev int) {
 // reads. lz4 is an LZ4 frame with 64 KiB independent blocks and no content
 // checksum, as the Java client writes it (recent Java readers check a content
 // checksum in their own non-standard way, so writing one would break them).
-// zstd is a standard zstd frame at the default level.
+// zstd is a standard zstd frame at the default level (3) with the content
+// size and no content checksum, as librdkafka and the Java client write it.
 func Compress(c Compression, dst, src []byte) ([]byte, error) {
 	switch c {
 	case CompressionNone:
@@ -509,11 +510,20 @@ func lz4Decompress(dst, src []byte, limit int) ([]byte, error) {
 
 // One encoder serves every goroutine: EncodeAll is concurrency-safe and
 // keeps up to GOMAXPROCS internal encoder states. It is created on first use.
+//
+// Level: SpeedDefault, klauspost's equivalent of zstd level 3, the default
+// of librdkafka and of the Java client. No content checksum: neither
+// librdkafka nor the Java client writes one (the RecordBatch CRC-32C
+// already covers the compressed bytes), and hashing every batch with
+// xxhash64 cost CPU for nothing. The frame header still declares the
+// content size and a window fitted to it (single segment up to the
+// encoder's 8 MiB window), so decoders allocate only what the batch needs.
 var zstdEncoder = sync.OnceValue(func() *zstd.Encoder {
 	e, err := zstd.NewWriter(nil,
 		zstd.WithEncoderLevel(zstd.SpeedDefault),
 		zstd.WithEncoderConcurrency(0), // GOMAXPROCS
-		zstd.WithZeroFrames(true),      // empty input still gives a valid frame
+		zstd.WithEncoderCRC(false),
+		zstd.WithZeroFrames(true), // empty input still gives a valid frame
 	)
 	if err != nil {
 		panic("wire: zstd encoder: " + err.Error()) // static options; cannot fail

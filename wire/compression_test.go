@@ -331,3 +331,27 @@ func TestCompressLZ4FrameHeader(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []byte{0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x82}, got[:7])
 }
+
+// TestCompressZstdFrameHeader pins the zstd frame librdkafka and the Java
+// client write: magic 28 b5 2f fd, then a frame header descriptor without
+// a dictionary id and without the content checksum flag (bit 2): a
+// checksum would only cost an xxhash64 pass per batch (the RecordBatch
+// CRC-32C covers the bytes). Inputs above the 1 KiB minimum window, up to
+// the encoder's 8 MiB window, are single segment with their content size,
+// so a decoder needs no more window than the content size.
+func TestCompressZstdFrameHeader(t *testing.T) {
+	for _, n := range []int{5, 4 << 10, 1 << 20} {
+		src := bytes.Repeat([]byte("kafka record "), n/13+1)[:n]
+		got, err := Compress(CompressionZstd, nil, src)
+		require.NoError(t, err)
+		require.Equal(t, []byte{0x28, 0xb5, 0x2f, 0xfd}, got[:4])
+		fhd := got[4]
+		assert.Zero(t, fhd&0x04, "content checksum flag set (n=%d, descriptor %#x)", n, fhd)
+		assert.Zero(t, fhd&0x03, "dictionary id present (n=%d)", n)
+		single := fhd&0x20 != 0
+		assert.Equal(t, n > 1<<10, single, "single segment (n=%d)", n)
+		out, err := Decompress(CompressionZstd, nil, got)
+		require.NoError(t, err)
+		assert.Equal(t, src, out)
+	}
+}

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"math"
@@ -237,19 +238,7 @@ func AppendRecordBatch(dst []byte, b *RecordBatch, c Compression) ([]byte, error
 		grow += recordsLen
 	}
 	w := Writer{B: slices.Grow(dst, grow)}
-	w.Int64(b.BaseOffset)
-	w.Int32(0) // batchLength, patched below
-	w.Int32(b.PartitionLeaderEpoch)
-	w.Int8(RecordBatchMagic)
-	w.Uint32(0) // crc, patched below
-	w.Int16(attrs)
-	w.Int32(lastDelta)
-	w.Int64(baseTs)
-	w.Int64(maxTs)
-	w.Int64(b.ProducerID)
-	w.Int16(b.ProducerEpoch)
-	w.Int32(b.BaseSequence)
-	w.Int32(int32(n))
+	appendBatchHeader(&w, b, attrs, lastDelta, baseTs, maxTs, int32(n))
 
 	if c == CompressionNone {
 		appendRecords(&w, b.Records, baseTs)
@@ -265,14 +254,127 @@ func AppendRecordBatch(dst []byte, b *RecordBatch, c Compression) ([]byte, error
 		}
 	}
 
-	length := len(w.B) - start - batchLogOverhead
-	if length > math.MaxInt32 {
-		return orig, fmt.Errorf("wire: record batch of %d bytes is too large", length)
+	if err := sealBatch(w.B, start); err != nil {
+		return orig, err
 	}
-	binary.BigEndian.PutUint32(w.B[start+batchLengthOffset:], uint32(length))
-	binary.BigEndian.PutUint32(w.B[start+batchCRCOffset:], crc32.Checksum(w.B[start+batchAttrOffset:], castagnoli))
-
 	b.Attributes, b.BaseTimestamp, b.MaxTimestamp, b.LastOffsetDelta = attrs, baseTs, maxTs, lastDelta
+	return w.B, nil
+}
+
+// appendBatchHeader writes the RecordBatch header (RecordBatchOverhead
+// bytes) with the batch length and CRC left zero for sealBatch.
+func appendBatchHeader(w *Writer, b *RecordBatch, attrs int16, lastDelta int32, baseTs, maxTs int64, n int32) {
+	w.Int64(b.BaseOffset)
+	w.Int32(0) // batchLength, patched by sealBatch
+	w.Int32(b.PartitionLeaderEpoch)
+	w.Int8(RecordBatchMagic)
+	w.Uint32(0) // crc, patched by sealBatch
+	w.Int16(attrs)
+	w.Int32(lastDelta)
+	w.Int64(baseTs)
+	w.Int64(maxTs)
+	w.Int64(b.ProducerID)
+	w.Int16(b.ProducerEpoch)
+	w.Int32(b.BaseSequence)
+	w.Int32(n)
+}
+
+// sealBatch patches the length and CRC of the batch that starts at start
+// and ends at the end of buf.
+func sealBatch(buf []byte, start int) error {
+	length := len(buf) - start - batchLogOverhead
+	if length > math.MaxInt32 {
+		return fmt.Errorf("wire: record batch of %d bytes is too large", length)
+	}
+	binary.BigEndian.PutUint32(buf[start+batchLengthOffset:], uint32(length))
+	binary.BigEndian.PutUint32(buf[start+batchCRCOffset:], crc32.Checksum(buf[start+batchAttrOffset:], castagnoli))
+	return nil
+}
+
+// PreparedRecords is the records section of a RecordBatch, encoded and
+// compressed (PrepareRecords) apart from the batch header, which
+// AppendPreparedBatch adds. A producer can prepare a batch's records on
+// any goroutine as soon as they are final, and write the header, whose
+// producer id, epoch and sequence are only known (and can change between
+// sends), when it sends.
+type PreparedRecords struct {
+	Compression   Compression
+	Count         int32 // records
+	BaseTimestamp int64 // the first record's timestamp: the others are encoded relative to it
+	MaxTimestamp  int64 // the largest record timestamp
+	Data          []byte
+}
+
+// PrepareRecords encodes recs, which must not be empty, as a RecordBatch
+// records section compressed with c, appended to dst: pr.Data is the
+// extended dst (it may alias dst's array; it never aliases the records).
+// Records are numbered 0..n-1 and their timestamps are relative to the
+// first record's, as AppendRecordBatch writes them without
+// AttrDeleteHorizon. Safe for concurrent use on distinct dst. On error dst
+// is returned in pr.Data unchanged.
+func PrepareRecords(dst []byte, recs []Record, c Compression) (PreparedRecords, error) {
+	pr := PreparedRecords{Compression: c, Data: dst}
+	if !c.valid() {
+		return pr, fmt.Errorf("wire: unknown compression codec %d", int8(c))
+	}
+	n := len(recs)
+	if n == 0 {
+		return pr, errors.New("wire: no records to prepare")
+	}
+	if int64(n) > math.MaxInt32 {
+		return pr, fmt.Errorf("wire: %d records do not fit in one batch", n)
+	}
+	baseTs, maxTs := recs[0].Timestamp, recs[0].Timestamp
+	recordsLen := 0
+	for i := range recs {
+		r := &recs[i]
+		maxTs = max(maxTs, r.Timestamp)
+		body := recordBodySize(r, r.Timestamp-baseTs, i)
+		recordsLen += varintSize(int64(body)) + body
+	}
+	if recordsLen > math.MaxInt32-RecordBatchOverhead {
+		return pr, fmt.Errorf("wire: record batch of %d bytes is too large", recordsLen)
+	}
+	if c == CompressionNone {
+		w := Writer{B: slices.Grow(dst, recordsLen)}
+		appendRecords(&w, recs, baseTs)
+		pr.Data = w.B
+	} else {
+		sp := getScratch()
+		sw := Writer{B: slices.Grow(*sp, recordsLen)}
+		appendRecords(&sw, recs, baseTs)
+		out, err := Compress(c, dst, sw.B)
+		putScratch(sp, sw.B)
+		if err != nil {
+			return pr, err
+		}
+		pr.Data = out
+	}
+	pr.Count, pr.BaseTimestamp, pr.MaxTimestamp = int32(n), baseTs, maxTs
+	return pr, nil
+}
+
+// AppendPreparedBatch appends to dst the RecordBatch made of pr and the
+// header fields of b (BaseOffset, PartitionLeaderEpoch, producer id, epoch
+// and sequence, and the attribute bits other than compression and the
+// delete horizon, which pr decides); b.Records is ignored and b is not
+// modified. The bytes are those AppendRecordBatch writes for the same
+// records and header. pr.Data is only read.
+func AppendPreparedBatch(dst []byte, b *RecordBatch, pr *PreparedRecords) ([]byte, error) {
+	if !pr.Compression.valid() || pr.Count <= 0 {
+		return dst, fmt.Errorf("wire: invalid prepared records (codec %d, %d records)", int8(pr.Compression), pr.Count)
+	}
+	if len(pr.Data) > math.MaxInt32-RecordBatchOverhead {
+		return dst, fmt.Errorf("wire: record batch of %d bytes is too large", len(pr.Data))
+	}
+	attrs := b.Attributes&^(AttrCompressionMask|AttrDeleteHorizon) | int16(pr.Compression)
+	start := len(dst)
+	w := Writer{B: slices.Grow(dst, RecordBatchOverhead+len(pr.Data))}
+	appendBatchHeader(&w, b, attrs, pr.Count-1, pr.BaseTimestamp, pr.MaxTimestamp, pr.Count)
+	w.Raw(pr.Data)
+	if err := sealBatch(w.B, start); err != nil {
+		return dst, err
+	}
 	return w.B, nil
 }
 
