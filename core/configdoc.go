@@ -49,17 +49,11 @@ What a client holds is bounded by two settings:
   the live Go heap of a full buffer stays within about 1.2x the setting.
   The Python producers hold each record's tuple (~150 bytes, plus the
   value object they were given) until its result is served, on top.
-- Consumer: ` + "`queued.max.messages.kbytes`" + ` (default 4 MiB), in memory held by
-  the records fetched but not yet returned by Poll, fetches in flight
-  included (see its row): their bytes in the fetch response, their
-  decompressed data, and the engine's structures (144 bytes per decoded
-  record, which with 100-byte records is more than the records). A fetch
-  asks the broker for its room divided by what a response byte was seen
-  to hold (about 2.3 for 100-byte records, 1.15 for 1 KiB). With the
-  default and 100-byte records, ~16,000 records are fetched ahead, and
-  the live Go heap of a full prefetch is about 1.3x the setting (it was
-  2.9x, ~38,000 records, when only response bytes were counted).
-  ` + "`fetch.max.bytes`" + ` and ` + "`max.partition.fetch.bytes`" + ` only size one fetch.
+- Consumer: ` + "`queued.max.messages.kbytes`" + ` (default 4 MiB), in bytes of records
+  (the engine's own structures come on top: about 130 bytes per decoded
+  record), the records fetched but not yet returned by Poll, fetches in
+  flight included (see its row). ` + "`fetch.max.bytes`" + ` and
+  ` + "`max.partition.fetch.bytes`" + ` only size one fetch.
 
 The Go heap of the engine (in Python and C, the heap of libgofka) is
 collected with the Go runtime's defaults (GOGC=100: it may grow to about

@@ -117,13 +117,12 @@ func (p *partState) fetchable(now time.Time) bool {
 // per batch), so a chunk costs a handful of allocations however many
 // records it holds.
 type chunk struct {
-	p       *partState
-	seq     uint64
-	recs    []Record
-	i       int   // next record to return
-	next    int64 // offset after the chunk (skips control records / aborted data)
-	bytes   int   // what the chunk holds (heldBytes), accounted in Consumer.bufBytes
-	fetched int   // the partition's bytes of the fetch response (Stats().FetchedBytes)
+	p     *partState
+	seq   uint64
+	recs  []Record
+	i     int   // next record to return
+	next  int64 // offset after the chunk (skips control records / aborted data)
+	bytes int   // wire bytes accounted in Consumer.bufBytes
 }
 
 type pendingEvent struct {
@@ -152,29 +151,23 @@ type Consumer struct {
 	mu       sync.Mutex
 	parts    map[TopicPartition]*partState // the assignment; guarded by mu
 	buf      []*chunk                      // buffered records, fetch order; guarded by mu
-	bufBytes int                           // what the chunks in buf hold (chunk.bytes, heldBytes); guarded by mu
-	reserved int                           // the room the fetches in flight may fill (source.reserved); guarded by mu
-	// heldPerWire estimates, in 1/1024ths, the memory a fetched byte ends
-	// up holding once decoded (chunk.bytes / chunk.fetched, a moving
-	// average; 0 until the first chunk: initialHeldPerWire). A fetch asks
-	// the broker for its room divided by it, so that the prefetch bound
-	// holds in memory, not only in response bytes. Guarded by mu.
-	heldPerWire int
-	dataCh      chan struct{}     // closed (and replaced) to wake Poll waiters; guarded by mu
-	notify      func()            // ready hook: rings kw's pipe once PollWait opened it; guarded by mu
-	waiters     int               // Poll calls waiting on dataCh; guarded by mu
-	events      []pendingEvent    // not yet returned by Poll; guarded by mu
-	acks        []chan struct{}   // events returned by the last Poll, acked by the next; guarded by mu
-	errs        []error           // reported by the next Poll; guarded by mu
-	sources     map[int32]*source // fetchers by broker; guarded by mu
-	lastPoll    time.Time         // guarded by mu
-	polled      chan struct{}     // closed (and replaced) at each Poll; guarded by mu
-	manual      bool              // partitions come from Assign; guarded by mu
-	closed      bool              // guarded by mu
-	kw          kernelWait        // PollWait's wake pipe
-	group       groupMember       // nil without a subscription; guarded by mu
-	subs        subscription      // guarded by mu
-	needMeta    bool              // leaders must be refreshed; guarded by mu
+	bufBytes int                           // response bytes of the records in buf; guarded by mu
+	reserved int                           // MaxBytes of the fetches in flight (source.reserved); guarded by mu
+	dataCh   chan struct{}                 // closed (and replaced) to wake Poll waiters; guarded by mu
+	notify   func()                        // ready hook: rings kw's pipe once PollWait opened it; guarded by mu
+	waiters  int                           // Poll calls waiting on dataCh; guarded by mu
+	events   []pendingEvent                // not yet returned by Poll; guarded by mu
+	acks     []chan struct{}               // events returned by the last Poll, acked by the next; guarded by mu
+	errs     []error                       // reported by the next Poll; guarded by mu
+	sources  map[int32]*source             // fetchers by broker; guarded by mu
+	lastPoll time.Time                     // guarded by mu
+	polled   chan struct{}                 // closed (and replaced) at each Poll; guarded by mu
+	manual   bool                          // partitions come from Assign; guarded by mu
+	closed   bool                          // guarded by mu
+	kw       kernelWait                    // PollWait's wake pipe
+	group    groupMember                   // nil without a subscription; guarded by mu
+	subs     subscription                  // guarded by mu
+	needMeta bool                          // leaders must be refreshed; guarded by mu
 
 	maintWake chan struct{} // capacity 1: wakes the maintenance goroutine
 	coord     coordinator

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/gofka/gofka/wire"
 )
@@ -116,46 +115,13 @@ func (c *Consumer) wakeSourcesIfRoomLocked() {
 func (c *Consumer) prefetchLimit() int { return int(c.cfg.QueuedMaxKbytes) * 1024 }
 
 // prefetchRoomLocked is what the prefetch bound leaves for new fetches:
-// the bound less what the buffered records hold (heldBytes) and the room
-// the fetches in flight reserved (their MaxBytes scaled by heldPerWire; a
-// response carries at most its MaxBytes, except that a first record batch
-// larger than that comes whole, KIP-74). So buffered plus in-flight memory
-// stays within the bound, over it by at most one such batch per fetch
-// (and by a misestimated heldPerWire), whatever the number of brokers.
-// c.mu held.
+// the bound less the buffered records' response bytes and the MaxBytes of
+// the fetches in flight (a response carries at most its MaxBytes, except
+// that a first record batch larger than that comes whole, KIP-74). So
+// buffered plus in-flight bytes stay within the bound, over it by at most
+// one such batch per fetch, whatever the number of brokers. c.mu held.
 func (c *Consumer) prefetchRoomLocked() int {
 	return c.prefetchLimit() - c.bufBytes - c.reserved
-}
-
-// initialHeldPerWire is heldPerWire before the first chunk: 16 (in
-// 1/1024ths), about what the smallest records hold per response byte (a
-// 144-byte Record for an empty record's ~10 bytes), so that the first fetch
-// stays within the bound whatever the records. It asks for 1/16th of the
-// room; the fetches after it have learnt the real ratio (~2.3 for 100-byte
-// records, ~1.15 for 1 KiB ones). If record sizes then shrink, the next
-// fetch may overshoot by the change in ratio, until the average follows.
-const initialHeldPerWire = 16 * 1024
-
-func (c *Consumer) heldPerWireLocked() int {
-	if c.heldPerWire <= 0 {
-		return initialHeldPerWire
-	}
-	return c.heldPerWire
-}
-
-// learnHeldPerWireLocked folds a buffered chunk's ratio of held to
-// fetched bytes into heldPerWire (weight 1/4: a few fetches follow a
-// change of record sizes). c.mu held.
-func (c *Consumer) learnHeldPerWireLocked(ch *chunk) {
-	if ch.fetched <= 0 {
-		return
-	}
-	r := max(1024, ch.bytes*1024/ch.fetched)
-	if c.heldPerWire <= 0 {
-		c.heldPerWire = r
-		return
-	}
-	c.heldPerWire = (3*c.heldPerWire + r) / 4
 }
 
 // fetchShare is the most one fetch may ask for under the prefetch bound:
@@ -317,15 +283,12 @@ func (s *source) build() (*wire.FetchRequest, []fetchPart, time.Duration) {
 		s.full = true
 		return nil, nil, 0
 	}
-	// The fetch asks for no more response bytes than the room left will
-	// hold once decoded, and reserves that room until its response is
-	// buffered (handle) or it fails.
-	perWire := c.heldPerWireLocked()
-	maxBytes := max(1, min(room, c.fetchShare())*1024/perWire)
-	maxBytes = min(maxBytes, int(c.cfg.FetchMaxBytes))
+	// The fetch asks for no more than the room left, and reserves it
+	// until its response is buffered (handle) or it fails.
+	maxBytes := min(room, int(c.cfg.FetchMaxBytes), c.fetchShare())
 	partMax := min(maxBytes, int(c.cfg.MaxPartitionFetchBytes))
-	s.reserved = maxBytes * perWire / 1024
-	c.reserved += s.reserved
+	s.reserved = maxBytes
+	c.reserved += maxBytes
 	sort.Slice(ps, func(i, j int) bool {
 		if ps[i].tp.Topic != ps[j].tp.Topic {
 			return ps[i].tp.Topic < ps[j].tp.Topic
@@ -510,9 +473,8 @@ func (s *source) handle(fps []fetchPart, resp *wire.FetchResponse) func() {
 			ch.p, ch.seq = p, p.seq
 			c.buf = append(c.buf, ch)
 			c.bufBytes += ch.bytes
-			c.learnHeldPerWireLocked(ch)
 			c.stats.fetchedRecords.Add(int64(len(ch.recs)))
-			c.stats.fetchedBytes.Add(int64(ch.fetched))
+			c.stats.fetchedBytes.Add(int64(ch.bytes))
 			added = true
 		case o.code == wire.ErrOffsetOutOfRange && (p.leader != s.node || p.leaderEpoch != fp.epoch):
 			// Out of range at a broker that is no longer the leader as
@@ -589,15 +551,7 @@ func (s *source) decode(fp fetchPart, topic string, rp *wire.FetchResponsePartit
 	for i := range batches {
 		total += len(batches[i].Records)
 	}
-	if total > scratchKeepRecords {
-		// The scratch outlives the fetch, outside the prefetch accounting
-		// (a fetch of 16k records left 1.4 MB pinned): keep it only while
-		// it is small. A large decode allocates afresh next time, which
-		// its own record count dwarfs.
-		s.batches = nil
-	}
-	ch := &chunk{recs: make([]Record, 0, total), next: fp.offset}
-	inflated := 0 // decompressed bytes the kept records alias (see heldBytes)
+	ch := &chunk{recs: make([]Record, 0, total), next: fp.offset, bytes: len(rp.Records)}
 
 	var aborted []wire.FetchResponseAbortedTransaction
 	var abortedPIDs map[int64]bool
@@ -635,7 +589,6 @@ func (s *source) decode(fp fetchPart, topic string, rp *wire.FetchResponsePartit
 			ch.next = bnext
 			continue
 		}
-		compressed := b.Compression() != wire.CompressionNone
 		for ri := range b.Records {
 			r := &b.Records[ri]
 			if r.Offset < fp.offset {
@@ -646,46 +599,13 @@ func (s *source) decode(fp fetchPart, topic string, rp *wire.FetchResponsePartit
 				Key: r.Key, Value: r.Value, Headers: r.Headers,
 				Timestamp: time.UnixMilli(r.Timestamp),
 			})
-			inflated += len(r.Headers) * headerStructSize
-			if compressed {
-				inflated += len(r.Key) + len(r.Value)
-				for _, h := range r.Headers {
-					inflated += len(h.Key) + len(h.Value)
-				}
-			}
 		}
 		ch.next = bnext
 	}
-	ch.fetched = len(rp.Records)
-	ch.bytes = heldBytes(ch.fetched, cap(ch.recs), inflated)
 	if derr != nil && ch.next == fp.offset {
 		return nil, &wire.Error{Code: wire.ErrCorruptMessage, Detail: fmt.Sprintf("%s/%d offset %d: %v", topic, partition, fp.offset, derr)}
 	}
 	return ch, nil
-}
-
-// scratchKeepRecords is the most records a source's decode scratch keeps
-// room for between fetches (about 90 KB of wire.Record).
-const scratchKeepRecords = 1024
-
-// The Go sizes of a buffered record's structures (a Record, and one
-// wire.Header per header), which the response bytes do not include.
-var (
-	recordStructSize = int(unsafe.Sizeof(Record{}))
-	headerStructSize = int(unsafe.Sizeof(wire.Header{}))
-)
-
-// heldBytes is what a chunk counts against queued.max.messages.kbytes:
-// the memory it keeps alive, not only the partition's bytes of the
-// response. Besides those (which its uncompressed records alias), a chunk
-// holds a Record per record (144 bytes on 64-bit platforms: more than a
-// 100-byte record's own bytes), the records' header slices, and the
-// decompressed buffers that the records of compressed batches alias
-// (counted as their keys, values and headers). Counting the response
-// bytes alone, a 4 MiB bound held 10-14 MiB of live heap with 100-byte
-// records, and several times its bound with compressed ones.
-func heldBytes(responseBytes, records, inflated int) int {
-	return responseBytes + records*recordStructSize + inflated
 }
 
 // clearScratch zeroes the records of the decode scratch batches (and, after

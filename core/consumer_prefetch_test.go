@@ -4,10 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"hash/crc32"
-	"math/rand/v2"
-	"os"
-	"runtime"
-	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -149,84 +145,4 @@ func TestPrefetchBound(t *testing.T) {
 		require.LessOrEqual(t, inFlight, bound, "buffered and reserved bytes over the prefetch bound")
 	}
 	require.Equal(t, want, got)
-}
-
-// TestPrefetchBoundsHeap: queued.max.messages.kbytes bounds the memory the
-// records fetched ahead keep alive, not only their bytes on the wire: the
-// class is small records (whose Record structures outweigh them),
-// compressed batches (whose decompressed buffers the records alias) and
-// headers. A consumer that does not poll fills its prefetch; the live heap
-// it then holds stays within 1.5x the bound. Before, counting response
-// bytes alone, 100-byte records held about 2.5x and lz4 ones more.
-func TestPrefetchBoundsHeap(t *testing.T) {
-	brokers := testBrokers(t)
-	const limitKiB, records = 4096, 80000
-	for _, tc := range []struct {
-		name    string
-		codec   wire.Compression
-		headers bool
-	}{{"none", wire.CompressionNone, false}, {"lz4", wire.CompressionLZ4, false}, {"headers", wire.CompressionNone, true}} {
-		t.Run(tc.name, func(t *testing.T) {
-			topic := consumerTestTopic(t, brokers, 1)
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			p := newTestProducer(t, brokers, WithCompression(tc.codec), WithLinger(5*time.Millisecond), WithBatchSize(16<<10))
-			// Values of 16 letters drawn at random compress about 2:1, as
-			// text does.
-			rng := rand.New(rand.NewPCG(1, 2))
-			var hs []wire.Header
-			if tc.headers {
-				hs = []wire.Header{{Key: "trace", Value: []byte("0123456789")}, {Key: "kind", Value: []byte("x")}}
-			}
-			for n := 0; n < records; n += 10000 {
-				recs := make([]*Record, 10000)
-				for i := range recs {
-					value := make([]byte, 100)
-					for j := range value {
-						value[j] = byte('a' + rng.IntN(16))
-					}
-					recs[i] = &Record{Topic: topic, Partition: 0, ManualPartition: true, Value: value, Headers: hs}
-				}
-				require.NoError(t, p.ProduceBatch(ctx, recs, nil))
-			}
-			require.NoError(t, p.Close(ctx))
-
-			runtime.GC()
-			runtime.GC()
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
-			c := newTestConsumer(t, brokers, WithQueuedMaxMessagesKbytes(limitKiB))
-			require.NoError(t, c.Assign([]TopicPartition{{topic, 0}}))
-			full := func() bool {
-				c.mu.Lock()
-				defer c.mu.Unlock()
-				if len(c.sources) == 0 || c.reserved != 0 {
-					return false
-				}
-				for _, s := range c.sources {
-					if !s.full {
-						return false
-					}
-				}
-				return true
-			}
-			require.True(t, assertEventually(30*time.Second, full), "the fetcher never paused at the bound")
-			runtime.GC()
-			runtime.ReadMemStats(&after)
-			held := int64(after.HeapAlloc) - int64(before.HeapAlloc)
-			if f, err := os.Create("/tmp/prefetch-" + tc.name + ".pprof"); err == nil {
-				pprof.WriteHeapProfile(f)
-				f.Close()
-			}
-			c.mu.Lock()
-			buffered, accounted := 0, c.bufBytes
-			for _, ch := range c.buf {
-				buffered += len(ch.recs)
-			}
-			c.mu.Unlock()
-			t.Logf("%s: %d records buffered (%d bytes accounted), %d bytes of heap for a %d KiB bound", tc.name, buffered, accounted, held, limitKiB)
-			require.Positive(t, buffered)
-			require.LessOrEqual(t, held, int64(limitKiB*1024)*3/2, "the prefetched records' heap")
-		})
-	}
 }
