@@ -222,38 +222,17 @@ func AppendRecordBatch(dst []byte, b *RecordBatch, c Compression) ([]byte, error
 		lastDelta = int32(n - 1)
 	}
 
-	recordsLen := 0
-	for i := range b.Records {
-		r := &b.Records[i]
-		body := recordBodySize(r, r.Timestamp-baseTs, i)
-		recordsLen += varintSize(int64(body)) + body
-	}
-	if recordsLen > math.MaxInt32-RecordBatchOverhead {
-		return dst, fmt.Errorf("wire: record batch of %d bytes is too large", recordsLen)
+	recordsLen, err := recordsSectionLen(b.Records, baseTs)
+	if err != nil {
+		return dst, err
 	}
 
 	orig, start := dst, len(dst)
-	grow := RecordBatchOverhead
-	if c == CompressionNone {
-		grow += recordsLen
-	}
-	w := Writer{B: slices.Grow(dst, grow)}
+	w := Writer{B: slices.Grow(dst, RecordBatchOverhead)}
 	appendBatchHeader(&w, b, attrs, lastDelta, baseTs, maxTs, int32(n))
-
-	if c == CompressionNone {
-		appendRecords(&w, b.Records, baseTs)
-	} else {
-		sp := getScratch()
-		sw := Writer{B: slices.Grow(*sp, recordsLen)}
-		appendRecords(&sw, b.Records, baseTs)
-		var err error
-		w.B, err = Compress(c, w.B, sw.B)
-		putScratch(sp, sw.B)
-		if err != nil {
-			return orig, err
-		}
+	if w.B, err = appendRecordsSection(w.B, b.Records, baseTs, recordsLen, c); err != nil {
+		return orig, err
 	}
-
 	if err := sealBatch(w.B, start); err != nil {
 		return orig, err
 	}
@@ -325,33 +304,53 @@ func PrepareRecords(dst []byte, recs []Record, c Compression) (PreparedRecords, 
 		return pr, fmt.Errorf("wire: %d records do not fit in one batch", n)
 	}
 	baseTs, maxTs := recs[0].Timestamp, recs[0].Timestamp
-	recordsLen := 0
+	for i := range recs {
+		maxTs = max(maxTs, recs[i].Timestamp)
+	}
+	recordsLen, err := recordsSectionLen(recs, baseTs)
+	if err != nil {
+		return pr, err
+	}
+	out, err := appendRecordsSection(dst, recs, baseTs, recordsLen, c)
+	if err != nil {
+		return pr, err
+	}
+	pr.Data, pr.Count, pr.BaseTimestamp, pr.MaxTimestamp = out, int32(n), baseTs, maxTs
+	return pr, nil
+}
+
+// recordsSectionLen is the encoded size of recs (uncompressed), with
+// timestamps relative to baseTs; an error when no batch could hold them.
+func recordsSectionLen(recs []Record, baseTs int64) (int, error) {
+	n := 0
 	for i := range recs {
 		r := &recs[i]
-		maxTs = max(maxTs, r.Timestamp)
 		body := recordBodySize(r, r.Timestamp-baseTs, i)
-		recordsLen += varintSize(int64(body)) + body
+		n += varintSize(int64(body)) + body
 	}
-	if recordsLen > math.MaxInt32-RecordBatchOverhead {
-		return pr, fmt.Errorf("wire: record batch of %d bytes is too large", recordsLen)
+	if n > math.MaxInt32-RecordBatchOverhead {
+		return 0, fmt.Errorf("wire: record batch of %d bytes is too large", n)
 	}
+	return n, nil
+}
+
+// appendRecordsSection appends the records section of a batch (recs
+// numbered 0..n-1, timestamps relative to baseTs, recordsLen bytes before
+// compression) compressed with c: uncompressed straight into dst,
+// compressed through a pooled scratch buffer. On error the result is to
+// be dropped (dst's array may hold partial bytes past its length).
+func appendRecordsSection(dst []byte, recs []Record, baseTs int64, recordsLen int, c Compression) ([]byte, error) {
 	if c == CompressionNone {
 		w := Writer{B: slices.Grow(dst, recordsLen)}
 		appendRecords(&w, recs, baseTs)
-		pr.Data = w.B
-	} else {
-		sp := getScratch()
-		sw := Writer{B: slices.Grow(*sp, recordsLen)}
-		appendRecords(&sw, recs, baseTs)
-		out, err := Compress(c, dst, sw.B)
-		putScratch(sp, sw.B)
-		if err != nil {
-			return pr, err
-		}
-		pr.Data = out
+		return w.B, nil
 	}
-	pr.Count, pr.BaseTimestamp, pr.MaxTimestamp = int32(n), baseTs, maxTs
-	return pr, nil
+	sp := getScratch()
+	sw := Writer{B: slices.Grow(*sp, recordsLen)}
+	appendRecords(&sw, recs, baseTs)
+	out, err := Compress(c, dst, sw.B)
+	putScratch(sp, sw.B)
+	return out, err
 }
 
 // AppendPreparedBatch appends to dst the RecordBatch made of pr and the
