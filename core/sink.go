@@ -348,16 +348,11 @@ func (s *sink) write(pc *produceCall) {
 		}
 		startLen := len(s.encBuf)
 		var err error
-		if p.comp != nil {
-			// The records may have been compressed ahead (compress_ahead.go).
-			var ahead bool
-			s.encBuf, ahead, err = b.appendBatch(s.encBuf, &rb, cfg.Compression)
-			if ahead {
-				p.comp.written.Add(1)
-			}
-		} else {
-			rb.Records = b.recs
-			s.encBuf, err = wire.AppendRecordBatch(s.encBuf, &rb, cfg.Compression)
+		// The records may have been compressed ahead (compress_ahead.go).
+		var ahead bool
+		s.encBuf, ahead, err = b.appendBatch(s.encBuf, &rb, cfg.Compression)
+		if ahead {
+			p.comp.written.Add(1) // only a compressor prepares ahead
 		}
 		if err != nil {
 			encErr = append(encErr, err)
