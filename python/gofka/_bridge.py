@@ -141,9 +141,7 @@ class AsyncBridge(object):
         ``tokens`` continue those of a detached bridge (see detach and
         adopt), whose operations' events still arrive on that queue."""
         if loop is None:
-            import asyncio
-
-            loop = asyncio.get_running_loop()
+            loop = running_loop()
         self.loop = loop
         self.queue = queue if queue is not None else EventQueue()
         self._futures: Dict[int, "asyncio.Future[Event]"] = {}
@@ -287,6 +285,15 @@ def call_sliced(start: Callable[[int, int], None]) -> Event:
         queue.close()
 
 
+def running_loop() -> "asyncio.AbstractEventLoop":
+    """asyncio.get_running_loop(), with asyncio imported here rather than
+    at import: import gofka does not import asyncio (and the ssl module
+    it brings, ~10 MiB of RSS), which the blocking clients never need."""
+    import asyncio
+
+    return asyncio.get_running_loop()
+
+
 def bridge_of_loop(owner: Any, current: Optional[AsyncBridge]) -> AsyncBridge:
     """The AsyncBridge a client uses on the running loop: ``current`` when
     it belongs to that loop, else a new one (``current`` is closed; a
@@ -294,9 +301,7 @@ def bridge_of_loop(owner: Any, current: Optional[AsyncBridge]) -> AsyncBridge:
     naming ``owner._public_name``). The caller stores the result: a client
     is used from one event loop at a time (AsyncConsumer,
     AsyncAdminClient; AsyncProducer moves its work between loops itself)."""
-    import asyncio
-
-    loop = asyncio.get_running_loop()
+    loop = running_loop()
     if current is not None and current.loop is loop:
         return current
     if current is not None:

@@ -24,7 +24,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from . import _native
-from ._bridge import AsyncBridge
+from ._bridge import AsyncBridge, running_loop
 from ._client import HandleOwner, check_setting, check_time
 from ._keywords import Unpack, takes_keywords
 from ._security import SECURITY_KEYWORDS, SecurityKeywords, client_security
@@ -183,9 +183,7 @@ class ConnectionPool(HandleOwner):
         return json.loads(raw.decode("utf-8"))
 
     def _bridge(self) -> AsyncBridge:
-        import asyncio  # here, not at import: the sync clients do not need it
-
-        loop = asyncio.get_running_loop()
+        loop = running_loop()
         bridge = self._bridges.get(loop)
         if bridge is None:
             bridge = AsyncBridge(loop)
