@@ -980,9 +980,16 @@ class Producer(ProducerBase, HandleOwner):
 
     def _push_for_txn(self, deadline: Optional[float]) -> None:
         """Hands the ``produce`` records still buffered on the Python side
-        to the library, so that they belong to the transaction that ends."""
-        if len(self._pending):
-            self._push(deadline)
+        to the library, so that they belong to the transaction that ends.
+
+        Always through ``_push``, even with the buffer empty: its lock
+        waits for a push under way on the push thread, which may hold
+        records it took from the buffer but has not handed over yet.
+        Checking ``len(self._pending)`` alone let a commit go ahead
+        without them (they then failed with INVALID_TXN_STATE after a
+        successful commit) or an abort (they then joined the next
+        transaction)."""
+        self._push(deadline)
 
     def _after_fork_in_child(self) -> None:
         # Called by _native's fork hook in a child forked after __init__ (the

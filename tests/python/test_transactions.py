@@ -12,6 +12,7 @@ waiting for a silence."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from typing import Any, Dict, List, Tuple
@@ -123,6 +124,103 @@ def test_abort_fails_produce_records_not_sent(brokers: str) -> None:
     finally:
         p.close()
     assert read_until_ends(brokers, topic, 1, "read_uncommitted") == []
+
+
+PUSH_THREAD = "gofka-producer-push"
+
+
+class HeldPush:
+    """Holds the producer's push thread between taking produce() records
+    from the Python buffer and handing them to the library, until
+    ``release`` is set or another thread waits for the push (for its lock,
+    as a commit or abort must); 30 s at most."""
+
+    def __init__(self, p: Producer) -> None:
+        self.taken = threading.Event()
+        self.release = threading.Event()
+        chunk = p._produce_chunk
+        lock = p._push_lock
+        release = self.release
+
+        class WatchedLock:
+            def __enter__(self) -> None:
+                if threading.current_thread().name != PUSH_THREAD:
+                    release.set()  # waited for: let the push finish
+                lock.acquire()
+
+            def __exit__(self, *exc: Any) -> None:
+                lock.release()
+
+        def held(*args: Any) -> Any:
+            if threading.current_thread().name == PUSH_THREAD:
+                self.taken.set()
+                release.wait(30)
+            return chunk(*args)
+
+        p._push_lock = WatchedLock()  # type: ignore[assignment]
+        p._produce_chunk = held  # type: ignore[method-assign,assignment]
+
+
+def test_commit_includes_records_the_push_thread_is_handing_over(brokers: str) -> None:
+    # The push thread took the transaction's produce() records from the
+    # Python buffer but has not handed them to the library yet when
+    # commit_transaction starts. The commit must wait for them: it used to
+    # see an empty buffer and commit at once, the records then reached the
+    # library after the transaction and failed (INVALID_TXN_STATE) while
+    # the commit had succeeded, offsets included (the exactly-once test
+    # lost a transaction's output that way under CPU load).
+    topic = new_topic(brokers)
+    p = txn_producer(brokers)
+    try:
+        held = HeldPush(p)
+        errors: List[Any] = []
+        p.begin_transaction()
+        for i in range(10):
+            p.produce(topic, b"r%d" % i, partition=0, on_delivery=lambda err, msg: errors.append(err))
+        assert held.taken.wait(20), "the push thread never took the records"
+        call = p._call_sliced
+
+        def released_after_commit(fn: Any, *args: Any) -> None:
+            call(fn, *args)
+            if getattr(fn, "__name__", "") == "gofka_producer_commit_transaction":
+                held.release.set()  # the push now comes after the commit
+
+        p._call_sliced = released_after_commit  # type: ignore[method-assign]
+        p.commit_transaction(30)
+        held.release.set()
+        assert p.flush(10) == 0
+        assert errors == [None] * 10, errors
+        write_ends(p, topic, 1)
+    finally:
+        p.close()
+    assert values(read_until_ends(brokers, topic, 1, "read_committed")) == sorted(b"r%d" % i for i in range(10))
+
+
+def test_abort_includes_records_the_push_thread_is_handing_over(brokers: str) -> None:
+    # As above for abort_transaction: records the push thread still holds
+    # belong to the aborted transaction, never to the next one.
+    topic = new_topic(brokers)
+    p = txn_producer(brokers)
+    try:
+        held = HeldPush(p)
+        errors: List[Any] = []
+        p.begin_transaction()
+        for i in range(10):
+            p.produce(topic, b"a%d" % i, partition=0, on_delivery=lambda err, msg: errors.append(err))
+        assert held.taken.wait(20), "the push thread never took the records"
+        p.abort_transaction(30)
+        p.begin_transaction()
+        held.release.set()  # the push now comes in the next transaction
+        deadline = time.monotonic() + 20
+        while len(errors) < 10 and time.monotonic() < deadline:
+            p.poll(0.1)
+        p.produce(topic, b"next", partition=0)
+        p.commit_transaction(30)
+        assert p.flush(10) == 0
+        write_ends(p, topic, 1)
+    finally:
+        p.close()
+    assert values(read_until_ends(brokers, topic, 1, "read_committed")) == [b"next"]
 
 
 def test_transaction_context_manager_commits_and_aborts(brokers: str) -> None:
