@@ -847,8 +847,9 @@ class Producer(ProducerBase, HandleOwner):
             timeout = self.timeout
         deadline = time.monotonic() + timeout
         if self._serving == threading.get_ident():
-            if len(self._pending):
-                self._push(deadline)
+            # Always through _push (see _push_for_txn): its lock waits for
+            # records the push thread took but has not handed over yet.
+            self._push(deadline)
             while self._handle:  # in slices: Ctrl-C stays responsive
                 err = _native.new_error()
                 code = _native.lib.gofka_producer_flush(self._handle, _native.slice_ms(deadline), byref(err))
@@ -866,8 +867,7 @@ class Producer(ProducerBase, HandleOwner):
             if self._handle == 0:
                 poll(self, 0)
                 break
-            if len(self._pending):
-                self._push(deadline)
+            self._push(deadline)  # (waits for the push thread's records, as above)
             wait_ms = _native.slice_ms(deadline)
             if not self._opts.linger_ms and len(self) and wait_ms > 0:
                 # With no linger there is nothing to force out: this

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import threading
 import uuid
 from typing import Any, Awaitable, Callable, Iterator
 
@@ -68,6 +69,48 @@ def topic() -> str:
 def producer(brokers: str) -> Iterator[gofka.Producer]:
     with gofka.Producer(brokers, timeout=15) as p:
         yield p
+
+
+PUSH_THREAD = "gofka-producer-push"
+
+
+class HeldPush:
+    """Holds the producer's push thread between taking produce() records
+    from the Python buffer and handing them to the library, until
+    ``release`` is set or another thread waits for the push (for its lock,
+    as a commit or abort must); 30 s at most."""
+
+    def __init__(self, p: gofka.Producer) -> None:
+        self.taken = threading.Event()
+        self.release = threading.Event()
+        chunk = p._produce_chunk
+        lock = p._push_lock
+        release = self.release
+
+        class WatchedLock:
+            def __enter__(self) -> None:
+                if threading.current_thread().name != PUSH_THREAD:
+                    release.set()  # waited for: let the push finish
+                lock.acquire()
+
+            def __exit__(self, *exc: Any) -> None:
+                lock.release()
+
+        def held(*args: Any) -> Any:
+            if threading.current_thread().name == PUSH_THREAD:
+                self.taken.set()
+                release.wait(30)
+            return chunk(*args)
+
+        p._push_lock = WatchedLock()  # type: ignore[assignment]
+        p._produce_chunk = held  # type: ignore[method-assign,assignment]
+
+
+@pytest.fixture
+def hold_push() -> Callable[[gofka.Producer], HeldPush]:
+    """HeldPush, for tests of what must wait for records the push thread
+    holds (commit, abort, flush)."""
+    return HeldPush
 
 
 def kafka_older_than(major: int, minor: int) -> bool:

@@ -439,6 +439,33 @@ def test_reentrant_delivery_callback(brokers: str, topic: str, impl: str, action
         assert all(e.code == _native.ERR_CLIENT_CLOSED for e in errors)
 
 
+def test_reentrant_flush_waits_for_records_the_push_thread_holds(brokers: str, topic: str, hold_push: Any) -> None:
+    # flush from a delivery callback hands buffered records over and
+    # waits for their results. Records the push thread had taken from the
+    # Python buffer but not handed over yet are buffered too: flush used
+    # to see an empty buffer, find nothing outstanding in the library and
+    # return at once (as commit_transaction did, the exactly-once race).
+    p = gofka.Producer(brokers, timeout=15)
+    try:
+        p.produce(topic, b"first")
+        assert p.flush(15) == 0  # the topic's metadata and the push thread exist
+        held = hold_push(p)
+        seen: Dict[str, Any] = {}
+
+        def cb(err: Any, msg: Any) -> None:
+            for i in range(10):
+                p.produce(topic, b"held-%d" % i)
+            assert held.taken.wait(20), "the push thread never took the records"
+            p.flush(15)  # re-entrant: waits for the results, serves nothing
+            seen["acked"] = p.stats()["acknowledged"]
+
+        p.produce(topic, b"trigger", on_delivery=cb)
+        assert p.flush(15) == 0
+        assert seen["acked"] == 12, seen  # first, trigger and the 10 held ones
+    finally:
+        p.close()
+
+
 @pytest.mark.parametrize("action", ["send", "flush", "close"])
 def test_reentrant_async_done_callbacks(brokers: str, topic: str, impl: str, action: str) -> None:
     async def main() -> None:

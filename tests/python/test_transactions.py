@@ -12,7 +12,6 @@ waiting for a silence."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import uuid
 from typing import Any, Dict, List, Tuple
@@ -126,42 +125,7 @@ def test_abort_fails_produce_records_not_sent(brokers: str) -> None:
     assert read_until_ends(brokers, topic, 1, "read_uncommitted") == []
 
 
-PUSH_THREAD = "gofka-producer-push"
-
-
-class HeldPush:
-    """Holds the producer's push thread between taking produce() records
-    from the Python buffer and handing them to the library, until
-    ``release`` is set or another thread waits for the push (for its lock,
-    as a commit or abort must); 30 s at most."""
-
-    def __init__(self, p: Producer) -> None:
-        self.taken = threading.Event()
-        self.release = threading.Event()
-        chunk = p._produce_chunk
-        lock = p._push_lock
-        release = self.release
-
-        class WatchedLock:
-            def __enter__(self) -> None:
-                if threading.current_thread().name != PUSH_THREAD:
-                    release.set()  # waited for: let the push finish
-                lock.acquire()
-
-            def __exit__(self, *exc: Any) -> None:
-                lock.release()
-
-        def held(*args: Any) -> Any:
-            if threading.current_thread().name == PUSH_THREAD:
-                self.taken.set()
-                release.wait(30)
-            return chunk(*args)
-
-        p._push_lock = WatchedLock()  # type: ignore[assignment]
-        p._produce_chunk = held  # type: ignore[method-assign,assignment]
-
-
-def test_commit_includes_records_the_push_thread_is_handing_over(brokers: str) -> None:
+def test_commit_includes_records_the_push_thread_is_handing_over(brokers: str, hold_push: Any) -> None:
     # The push thread took the transaction's produce() records from the
     # Python buffer but has not handed them to the library yet when
     # commit_transaction starts. The commit must wait for them: it used to
@@ -172,7 +136,7 @@ def test_commit_includes_records_the_push_thread_is_handing_over(brokers: str) -
     topic = new_topic(brokers)
     p = txn_producer(brokers)
     try:
-        held = HeldPush(p)
+        held = hold_push(p)
         errors: List[Any] = []
         p.begin_transaction()
         for i in range(10):
@@ -196,13 +160,13 @@ def test_commit_includes_records_the_push_thread_is_handing_over(brokers: str) -
     assert values(read_until_ends(brokers, topic, 1, "read_committed")) == sorted(b"r%d" % i for i in range(10))
 
 
-def test_abort_includes_records_the_push_thread_is_handing_over(brokers: str) -> None:
+def test_abort_includes_records_the_push_thread_is_handing_over(brokers: str, hold_push: Any) -> None:
     # As above for abort_transaction: records the push thread still holds
     # belong to the aborted transaction, never to the next one.
     topic = new_topic(brokers)
     p = txn_producer(brokers)
     try:
-        held = HeldPush(p)
+        held = hold_push(p)
         errors: List[Any] = []
         p.begin_transaction()
         for i in range(10):
