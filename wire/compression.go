@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -631,8 +632,8 @@ const zstdWindow = 1 << 20
 
 // zstdEncoders holds the shared encoders, one per klauspost level (made on
 // first use). Each serves every goroutine: EncodeAll is concurrency-safe
-// and keeps up to GOMAXPROCS internal encoder states, one per call running
-// at once (so never more states than goroutines can compress at once).
+// and keeps zstdStates() internal encoder states, one per call running at
+// once; a further call waits for a state.
 //
 // No content checksum: neither librdkafka nor the Java client writes one
 // (the RecordBatch CRC-32C already covers the compressed bytes), and
@@ -646,8 +647,18 @@ var zstdEncoders [5]func() *zstd.Encoder
 
 func init() {
 	for l := zstd.SpeedFastest; l <= zstd.SpeedBestCompression; l++ {
-		zstdEncoders[l] = sync.OnceValue(func() *zstd.Encoder { return newZstdEncoder(l, 0) })
+		zstdEncoders[l] = sync.OnceValue(func() *zstd.Encoder { return newZstdEncoder(l, zstdStates()) })
 	}
+}
+
+// zstdStates is how many encoder states a shared encoder keeps: one per
+// compression that can really run at once, min(GOMAXPROCS, NumCPU). The C
+// library runs with one P more than the CPUs (capi/sched.go), and each
+// state holds ~3.5 MiB (hash tables, history, block buffers) that the GC's
+// heap goal doubles; a third compression on two CPUs would only
+// time-slice with the other two, so it waits for a state instead.
+func zstdStates() int {
+	return max(1, min(runtime.GOMAXPROCS(0), runtime.NumCPU()))
 }
 
 // newZstdEncoder makes an encoder at klauspost level l with up to
