@@ -51,6 +51,7 @@ const maxCompressWorkers = 4
 
 type compressor struct {
 	codec   wire.Compression
+	level   int // compression.level
 	workers int
 	jobs    chan *recBatch // sealed batches to prepare; each holds a ref and a token
 	tokens  chan struct{}  // one per batch queued or prepared and not yet written
@@ -62,12 +63,12 @@ type compressor struct {
 // newCompressor starts the workers of a producer that compresses (nil
 // with compression none); they stop when quit is closed and are counted
 // in wg.
-func newCompressor(codec wire.Compression, quit <-chan struct{}, wg *sync.WaitGroup) *compressor {
+func newCompressor(codec wire.Compression, level int, quit <-chan struct{}, wg *sync.WaitGroup) *compressor {
 	if codec == wire.CompressionNone {
 		return nil
 	}
 	n := min(runtime.GOMAXPROCS(0), maxCompressWorkers)
-	c := &compressor{codec: codec, workers: n, jobs: make(chan *recBatch, 2*n), tokens: make(chan struct{}, 2*n), quit: quit}
+	c := &compressor{codec: codec, level: level, workers: n, jobs: make(chan *recBatch, 2*n), tokens: make(chan struct{}, 2*n), quit: quit}
 	wg.Add(n)
 	for range n {
 		go c.run(wg)
@@ -139,7 +140,7 @@ func (c *compressor) prepare(b *recBatch) {
 	b.prepMu.Lock()
 	if !b.taken && b.prepBuf == nil {
 		buf := getPrepBuf()
-		pr, err := wire.PrepareRecords(*buf, b.recs, c.codec)
+		pr, err := wire.PrepareRecordsLevel(*buf, b.recs, c.codec, c.level)
 		if err == nil {
 			b.prep, b.prepBuf, b.prepTok = pr, buf, c.tokens
 		} else {
@@ -181,13 +182,13 @@ func putPrepBuf(p *[]byte, data []byte) {
 // the records a worker prepared when there are some (and dropping them),
 // else encoding them now. From now on no worker prepares b. Sender only
 // (sendMu held); it may wait for a worker compressing b.
-func (b *recBatch) appendBatch(dst []byte, rb *wire.RecordBatch, codec wire.Compression) ([]byte, bool, error) {
+func (b *recBatch) appendBatch(dst []byte, rb *wire.RecordBatch, codec wire.Compression, level int) ([]byte, bool, error) {
 	b.prepMu.Lock()
 	defer b.prepMu.Unlock()
 	b.taken = true
 	if b.prepBuf == nil {
 		rb.Records = b.recs
-		out, err := wire.AppendRecordBatch(dst, rb, codec)
+		out, err := wire.AppendRecordBatchLevel(dst, rb, codec, level)
 		return out, false, err
 	}
 	out, err := wire.AppendPreparedBatch(dst, rb, &b.prep)

@@ -46,6 +46,7 @@ type Config struct {
 	// here); defaults and their reasons are documented there.
 	Acks              Acks             // acks: AcksAll (-1), AcksNone (0) or AcksLeader (1)
 	Compression       wire.Compression // compression.type
+	CompressionLevel  int              // compression.level: -1 = the codec's default (wire.CompressionLevelDefault)
 	BatchSize         int              // batch.size: bytes of one record batch
 	Linger            time.Duration    // linger.ms
 	MaxInFlight       int              // max.in.flight.requests.per.connection
@@ -146,6 +147,16 @@ func WithAcks(acks Acks) ProducerOption { return producerOpt(func(c *Config) { c
 // (compression.type; default wire.CompressionNone).
 func WithCompression(codec wire.Compression) ProducerOption {
 	return producerOpt(func(c *Config) { c.Compression = codec })
+}
+
+// WithCompressionLevel sets the level of the producer's codec
+// (compression.level; default -1, wire.CompressionLevelDefault: the
+// codec's default). Levels are librdkafka's: gzip 0..9, lz4 0..12, zstd
+// 0..12, snappy none (-1 or 0); how each maps onto the Go codec libraries
+// is documented at wire.CompressionLevelDefault. A level the codec does
+// not take fails the producer's constructor with INVALID_ARGUMENT.
+func WithCompressionLevel(level int) ProducerOption {
+	return producerOpt(func(c *Config) { c.CompressionLevel = level })
 }
 
 // WithTLS enables TLS with the given configuration (cloned per connection),
@@ -265,6 +276,8 @@ var properties = []Property{
 			c.Compression = codec
 			return err
 		}},
+	{"compression.level", "int", "-1", "Compression level of compression.type, as in librdkafka: -1 is the codec's default; otherwise gzip 0..9 (klauspost/compress gzip levels; -1 is its level 5), lz4 0..12 (0..2 pierrec/lz4's fast compressor, which -1 also is; 3..9 its Level3..Level9; 10..12 Level9), zstd 0..12 (0 and -1 are zstd level 3; klauspost/compress maps 1..2 to SpeedFastest, 3..5 SpeedDefault, 6..9 SpeedBetterCompression, 10..12 SpeedBestCompression), snappy -1 or 0 only. A level outside the codec's range is INVALID_ARGUMENT.",
+		intSetter("compression.level", func(c *Config) *int { return &c.CompressionLevel })},
 }
 
 // defaultConfig returns the defaults of the property table.

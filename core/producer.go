@@ -163,7 +163,7 @@ func producerOn(cl *Client) (*Producer, error) {
 		metaWake: make(chan struct{}, 1),
 	}
 	p.idem.enabled = cfg.idempotent()
-	p.comp = newCompressor(cfg.Compression, p.quit, &p.wg)
+	p.comp = newCompressor(cfg.Compression, cfg.CompressionLevel, p.quit, &p.wg)
 	p.wg.Add(2)
 	go p.metaLoop()
 	go p.reapLoop()

@@ -117,6 +117,10 @@ func (c *Config) validateProducer() error {
 	if err := c.checkRanges(rangeProducer); err != nil {
 		return err
 	}
+	// The codec's own range within compression.level's (wire/compression.go).
+	if err := wire.CheckCompressionLevel(c.Compression, c.CompressionLevel); err != nil {
+		return bad("compression.level=%d with compression.type=%s: %v", c.CompressionLevel, c.Compression, err)
+	}
 	if c.EnableIdempotence && c.idempotenceSet && c.Acks != -1 {
 		return bad("enable.idempotence=true needs acks=all (acks is %d)", c.Acks)
 	}

@@ -350,7 +350,7 @@ func (s *sink) write(pc *produceCall) {
 		var err error
 		// The records may have been compressed ahead (compress_ahead.go).
 		var ahead bool
-		s.encBuf, ahead, err = b.appendBatch(s.encBuf, &rb, cfg.Compression)
+		s.encBuf, ahead, err = b.appendBatch(s.encBuf, &rb, cfg.Compression, cfg.CompressionLevel)
 		if ahead {
 			p.comp.written.Add(1) // only a compressor prepares ahead
 		}

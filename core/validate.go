@@ -79,6 +79,7 @@ var ranges = []Range{
 	intRange("connections.max", 0, math.MaxInt32, rangePool, func(c *Config) int64 { return int64(c.PoolMaxConnections) }),
 	msRange("connections.max.idle.ms", 0, rangePool, func(c *Config) time.Duration { return c.ConnectionsMaxIdle }),
 	// producer
+	intRange("compression.level", wire.MinCompressionLevel, wire.MaxCompressionLevel, rangeProducer, func(c *Config) int64 { return int64(c.CompressionLevel) }),
 	intRange("batch.size", 1, 1<<30, rangeProducer, func(c *Config) int64 { return int64(c.BatchSize) }),
 	msRange("linger.ms", 0, rangeProducer, func(c *Config) time.Duration { return c.Linger }),
 	intRange("max.in.flight.requests.per.connection", 1, MaxInFlightLimit, rangeProducer, func(c *Config) int64 { return int64(c.MaxInFlight) }),

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofka/gofka/wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -100,7 +101,13 @@ var rangeDoors = map[string]rangeDoor{
 	"connections.max":         {opt: func(v int64) []option { return []option{WithMaxConnections(int(v))} }},
 	"connections.max.idle.ms": {opt: func(v int64) []option { return []option{WithConnectionsMaxIdle(ms(v))} }},
 	"batch.size":              {opt: func(v int64) []option { return []option{WithBatchSize(int(v))} }},
-	"linger.ms":               {opt: func(v int64) []option { return []option{WithLinger(ms(v))} }},
+	// zstd takes the whole range (other codecs narrower ones: wire.CheckCompressionLevel).
+	"compression.level": {
+		opt: func(v int64) []option {
+			return []option{WithCompressionLevel(int(v)), WithCompression(wire.CompressionZstd)}
+		},
+		props: func(int64) map[string]string { return map[string]string{"compression.type": "zstd"} }},
+	"linger.ms": {opt: func(v int64) []option { return []option{WithLinger(ms(v))} }},
 	"max.in.flight.requests.per.connection": {
 		opt:   func(v int64) []option { return []option{WithMaxInFlight(int(v)), WithIdempotence(false)} },
 		props: func(int64) map[string]string { return map[string]string{"enable.idempotence": "false"} }},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -92,35 +93,108 @@ func SetMaxDecompressedSize(n int) (prev int) {
 	return int(maxDecompressed.Swap(int64(n)))
 }
 
-// Compress appends src compressed with c to dst and returns the extended
-// slice. CompressionNone appends src unchanged. src is only read; the result
-// never aliases src. Safe for concurrent use: codec state comes from
-// package-level pools (gzip, lz4) or a shared concurrency-safe encoder (zstd)
-// and never escapes the call.
+// Compression levels (compression.level): librdkafka's name, range and
+// default. -1 asks for each codec's default; otherwise the usable range
+// depends on the codec (CheckCompressionLevel), and a level means what it
+// means in the reference library of that codec, mapped onto the Go
+// library that implements it here:
 //
-// Formats: gzip is a standard gzip member at the default level (6, the level
-// the Java client uses; klauspost's implementation makes it cheap enough that
-// trading ratio for speed is not worth diverging from other clients). snappy
-// uses the xerial framing that the Java client writes and every client
-// reads. lz4 is an LZ4 frame with 64 KiB independent blocks and no content
-// checksum, as the Java client writes it (recent Java readers check a content
-// checksum in their own non-standard way, so writing one would break them).
-// zstd is a standard zstd frame at the default level (3) with the content
-// size and no content checksum, as librdkafka and the Java client write it.
+//   - gzip 0..9 (zlib's levels) are klauspost/compress/gzip's levels 0..9
+//     (0 stores, 1 fastest, 9 best); -1 is its DefaultCompression, which
+//     klauspost implements as its level 5.
+//   - lz4 0..12 (LZ4 frame levels): 0..2 are the fast compressor
+//     (pierrec/lz4 Fast, as LZ4F uses LZ4_compress_fast below level 3);
+//     3..9 are pierrec's high-compression Level3..Level9; 10..12 are
+//     Level9, pierrec's best (it has no deeper search). -1 is Fast.
+//   - zstd 0..12: 0 and -1 are zstd's default (level 3, as libzstd reads
+//     0); 1..12 go through klauspost's EncoderLevelFromZstd: 1..2
+//     SpeedFastest, 3..5 SpeedDefault, 6..9 SpeedBetterCompression, 10..12
+//     SpeedBestCompression. klauspost has these four levels only, so
+//     neighbouring zstd levels give the same bytes.
+//   - snappy has no levels: -1 and 0 only.
+//   - none takes any level of the range and ignores it.
+const (
+	CompressionLevelDefault = -1
+	MinCompressionLevel     = -1
+	MaxCompressionLevel     = 12
+)
+
+// compressionLevelMax is the highest level each codec takes (by codec).
+var compressionLevelMax = [...]int{CompressionNone: MaxCompressionLevel, CompressionGzip: 9,
+	CompressionSnappy: 0, CompressionLZ4: 12, CompressionZstd: 12}
+
+// CheckCompressionLevel returns an error when level is not one codec c
+// takes (see CompressionLevelDefault), naming the codec's range.
+func CheckCompressionLevel(c Compression, level int) error {
+	if !c.valid() {
+		return fmt.Errorf("unknown compression codec %d", int8(c))
+	}
+	if hi := compressionLevelMax[c]; level < MinCompressionLevel || level > hi {
+		if c == CompressionSnappy {
+			return fmt.Errorf("compression level %d: snappy has no levels (-1 or 0 only)", level)
+		}
+		return fmt.Errorf("compression level %d is outside %s's range %d..%d (-1 = the codec's default)", level, c, MinCompressionLevel, hi)
+	}
+	return nil
+}
+
+// Compress appends src compressed with c at the codec's default level to
+// dst and returns the extended slice; see CompressLevel.
 func Compress(c Compression, dst, src []byte) ([]byte, error) {
+	return CompressLevel(c, CompressionLevelDefault, dst, src)
+}
+
+// CompressLevel appends src compressed with c at level (see
+// CompressionLevelDefault; CheckCompressionLevel says which levels a
+// codec takes, others are an error) to dst and returns the extended slice.
+// CompressionNone appends src unchanged. src is only read; the result
+// never aliases src. Safe for concurrent use: codec state comes from
+// package-level pools (gzip, lz4) or shared concurrency-safe encoders
+// (zstd, one per klauspost level) and never escapes the call.
+//
+// Formats: gzip is a standard gzip member (default level: klauspost's
+// DefaultCompression, its level 5). snappy uses the xerial framing that
+// the Java client writes and every client reads. lz4 is an LZ4 frame with
+// 64 KiB independent blocks and no content checksum, as the Java client
+// writes it (recent Java readers check a content checksum in their own
+// non-standard way, so writing one would break them). zstd is a standard
+// zstd frame at the default level (3) with the content size and no content
+// checksum, as librdkafka and the Java client write it, and a window of at
+// most zstdWindow.
+func CompressLevel(c Compression, level int, dst, src []byte) ([]byte, error) {
+	if err := CheckCompressionLevel(c, level); err != nil {
+		return dst, fmt.Errorf("wire: %w", err)
+	}
 	switch c {
 	case CompressionNone:
 		return append(dst, src...), nil
 	case CompressionGzip:
-		return gzipCompress(dst, src)
+		return gzipCompress(dst, src, level)
 	case CompressionSnappy:
 		return xerialCompress(dst, src), nil
 	case CompressionLZ4:
-		return lz4Compress(dst, src)
+		return lz4Compress(dst, src, level)
 	case CompressionZstd:
-		return zstdEncoder().EncodeAll(src, dst), nil
+		return zstdEncoder(level).EncodeAll(src, dst), nil
 	}
 	return dst, fmt.Errorf("wire: unknown compression codec %d", int8(c))
+}
+
+// CompressBound is an upper bound on what CompressLevel appends for n
+// bytes of input with c, used to size the output once rather than let
+// it grow by doubling (every growth leaves garbage behind).
+func CompressBound(c Compression, n int) int {
+	switch c {
+	case CompressionGzip:
+		return n + n/1000 + 64 + 5*(n/16384+1) // stored blocks at worst, plus header and trailer
+	case CompressionSnappy:
+		return xerialHeaderLen + n + n/6 + 32 + 4*(n/xerialBlockSize+1)
+	case CompressionLZ4:
+		return 19 + n + n/255 + 16 + 4*(n/(64<<10)+1) + 8 // frame header, blocks at worst, end mark
+	case CompressionZstd:
+		return n + n>>8 + 64 + 3*(n/(128<<10)+1)
+	}
+	return n
 }
 
 // Decompress appends the decompression of src with c to dst and returns the
@@ -252,18 +326,31 @@ type gzipDec struct {
 
 // gzip writers and readers are pooled: each holds sizeable compression
 // state. A pooled value is owned by one call at a time and holds no
-// reference to caller memory once returned to the pool.
+// reference to caller memory once returned to the pool. Writers are pooled
+// per level (gzipEncPools[level+1], levels -1..9): a writer's level is
+// fixed at creation.
 var (
-	gzipEncPool = sync.Pool{New: func() any {
-		e := new(gzipEnc)
-		e.zw, _ = gzip.NewWriterLevel(&e.out, gzip.DefaultCompression)
-		return e
-	}}
-	gzipDecPool = sync.Pool{New: func() any { return new(gzipDec) }}
+	gzipEncPools [11]sync.Pool
+	gzipDecPool  = sync.Pool{New: func() any { return new(gzipDec) }}
 )
 
-func gzipCompress(dst, src []byte) ([]byte, error) {
-	e := gzipEncPool.Get().(*gzipEnc)
+func init() {
+	for i := range gzipEncPools {
+		level := i - 1
+		gzipEncPools[i].New = func() any {
+			e := new(gzipEnc)
+			var err error
+			if e.zw, err = gzip.NewWriterLevel(&e.out, level); err != nil {
+				panic("wire: gzip writer: " + err.Error()) // levels -1..9; cannot fail
+			}
+			return e
+		}
+	}
+}
+
+func gzipCompress(dst, src []byte, level int) ([]byte, error) {
+	pool := &gzipEncPools[level+1]
+	e := pool.Get().(*gzipEnc)
 	e.out.b = dst
 	e.zw.Reset(&e.out)
 	_, err := e.zw.Write(src)
@@ -272,7 +359,7 @@ func gzipCompress(dst, src []byte) ([]byte, error) {
 	}
 	dst = e.out.b
 	e.out.b = nil
-	gzipEncPool.Put(e)
+	pool.Put(e)
 	return dst, err
 }
 
@@ -449,31 +536,54 @@ type lz4Dec struct {
 	zr *lz4.Reader
 }
 
-// lz4 writers and readers are pooled like gzip's (see above). The writer is
-// configured once: options survive Reset.
+// lz4 writers and readers are pooled like gzip's (see above). A writer is
+// configured once (options survive Reset), so writers are pooled per
+// pierrec level: lz4EncPools[0] is Fast, [1..7] Level3..Level9 (see
+// lz4PoolIndex).
 var (
-	lz4EncPool = sync.Pool{New: func() any {
-		e := new(lz4Enc)
-		e.zw = lz4.NewWriter(&e.out)
-		if err := e.zw.Apply(
-			lz4.BlockSizeOption(lz4.Block64Kb),
-			lz4.ChecksumOption(false),
-			lz4.BlockChecksumOption(false),
-			lz4.ConcurrencyOption(1),
-		); err != nil {
-			panic("wire: lz4 writer options: " + err.Error()) // static options; cannot fail
-		}
-		return e
-	}}
-	lz4DecPool = sync.Pool{New: func() any {
+	lz4EncPools [8]sync.Pool
+	lz4DecPool  = sync.Pool{New: func() any {
 		d := new(lz4Dec)
 		d.zr = lz4.NewReader(&d.in)
 		return d
 	}}
 )
 
-func lz4Compress(dst, src []byte) ([]byte, error) {
-	e := lz4EncPool.Get().(*lz4Enc)
+func init() {
+	levels := [len(lz4EncPools)]lz4.CompressionLevel{lz4.Fast, lz4.Level3, lz4.Level4, lz4.Level5,
+		lz4.Level6, lz4.Level7, lz4.Level8, lz4.Level9}
+	for i := range lz4EncPools {
+		level := levels[i]
+		lz4EncPools[i].New = func() any {
+			e := new(lz4Enc)
+			e.zw = lz4.NewWriter(&e.out)
+			if err := e.zw.Apply(
+				lz4.BlockSizeOption(lz4.Block64Kb),
+				lz4.ChecksumOption(false),
+				lz4.BlockChecksumOption(false),
+				lz4.ConcurrencyOption(1),
+				lz4.CompressionLevelOption(level),
+			); err != nil {
+				panic("wire: lz4 writer options: " + err.Error()) // static options; cannot fail
+			}
+			return e
+		}
+	}
+}
+
+// lz4PoolIndex maps a compression.level (-1..12) to its lz4EncPools index:
+// below 3 the fast compressor (as LZ4F), 3..9 pierrec's Level3..Level9,
+// above 9 Level9.
+func lz4PoolIndex(level int) int {
+	if level < 3 {
+		return 0
+	}
+	return min(level, 9) - 2
+}
+
+func lz4Compress(dst, src []byte, level int) ([]byte, error) {
+	pool := &lz4EncPools[lz4PoolIndex(level)]
+	e := pool.Get().(*lz4Enc)
 	e.out.b = dst
 	e.zw.Reset(&e.out)
 	_, err := e.zw.Write(src)
@@ -486,7 +596,7 @@ func lz4Compress(dst, src []byte) ([]byte, error) {
 		// A writer in an error state is not reused.
 		return dst, fmt.Errorf("wire: lz4: %w", err)
 	}
-	lz4EncPool.Put(e)
+	pool.Put(e)
 	return dst, nil
 }
 
@@ -508,20 +618,57 @@ func lz4Decompress(dst, src []byte, limit int) ([]byte, error) {
 
 // ---- zstd ----
 
-// One encoder serves every goroutine: EncodeAll is concurrency-safe and
-// keeps up to GOMAXPROCS internal encoder states. It is created on first use.
+// zstdWindow bounds the window of the zstd encoders: how far back a match
+// may reach, and so the history each encoder keeps. A record batch is one
+// frame (batch.size: 1 MiB by default), so a longer window would only find
+// matches in batches larger than 1 MiB, more than 1 MiB apart. klauspost's
+// default window (8 MiB) made every encoder state keep a 16 MiB history
+// buffer the first time it compressed a batch of more than one 128 KiB
+// block: 48 MiB of heap for the 3 states of a 2-core machine, for nothing.
+// With this window and WithLowerEncoderMem the history is 1 MiB + 128 KiB.
+// Decoders gain too: the frame header of a batch larger than the window
+// declares this window rather than 8 MiB.
+const zstdWindow = 1 << 20
+
+// zstdEncoders holds the shared encoders, one per klauspost level (made on
+// first use). Each serves every goroutine: EncodeAll is concurrency-safe
+// and keeps zstdStates() internal encoder states, one per call running at
+// once; a further call waits for a state.
 //
-// Level: SpeedDefault, klauspost's equivalent of zstd level 3, the default
-// of librdkafka and of the Java client. No content checksum: neither
-// librdkafka nor the Java client writes one (the RecordBatch CRC-32C
-// already covers the compressed bytes), and hashing every batch with
-// xxhash64 cost CPU for nothing. The frame header still declares the
-// content size and a window fitted to it (single segment up to the
-// encoder's 8 MiB window), so decoders allocate only what the batch needs.
-var zstdEncoder = sync.OnceValue(func() *zstd.Encoder {
+// No content checksum: neither librdkafka nor the Java client writes one
+// (the RecordBatch CRC-32C already covers the compressed bytes), and
+// hashing every batch with xxhash64 cost CPU for nothing. The frame header
+// still declares the content size and a window fitted to it (single
+// segment up to zstdWindow), so decoders allocate only what the batch
+// needs. WithLowerEncoderMem sizes the history at window + one block
+// (rather than twice the window) and grows the block buffers as needed
+// rather than up front; it changes no output byte.
+var zstdEncoders [5]func() *zstd.Encoder
+
+func init() {
+	for l := zstd.SpeedFastest; l <= zstd.SpeedBestCompression; l++ {
+		zstdEncoders[l] = sync.OnceValue(func() *zstd.Encoder { return newZstdEncoder(l, zstdStates()) })
+	}
+}
+
+// zstdStates is how many encoder states a shared encoder keeps: one per
+// compression that can really run at once, min(GOMAXPROCS, NumCPU). The C
+// library runs with one P more than the CPUs (capi/sched.go), and each
+// state holds ~3.5 MiB (hash tables, history, block buffers) that the GC's
+// heap goal doubles; a third compression on two CPUs would only
+// time-slice with the other two, so it waits for a state instead.
+func zstdStates() int {
+	return max(1, min(runtime.GOMAXPROCS(0), runtime.NumCPU()))
+}
+
+// newZstdEncoder makes an encoder at klauspost level l with up to
+// concurrency states (0: GOMAXPROCS).
+func newZstdEncoder(l zstd.EncoderLevel, concurrency int) *zstd.Encoder {
 	e, err := zstd.NewWriter(nil,
-		zstd.WithEncoderLevel(zstd.SpeedDefault),
-		zstd.WithEncoderConcurrency(0), // GOMAXPROCS
+		zstd.WithEncoderLevel(l),
+		zstd.WithWindowSize(zstdWindow),
+		zstd.WithLowerEncoderMem(true),
+		zstd.WithEncoderConcurrency(concurrency),
 		zstd.WithEncoderCRC(false),
 		zstd.WithZeroFrames(true), // empty input still gives a valid frame
 	)
@@ -529,7 +676,18 @@ var zstdEncoder = sync.OnceValue(func() *zstd.Encoder {
 		panic("wire: zstd encoder: " + err.Error()) // static options; cannot fail
 	}
 	return e
-})
+}
+
+// zstdEncoder returns the shared encoder for a compression.level (-1..12;
+// see CompressionLevelDefault): -1 and 0 are zstd's default level 3,
+// klauspost's SpeedDefault.
+func zstdEncoder(level int) *zstd.Encoder {
+	l := zstd.SpeedDefault
+	if level > 0 {
+		l = zstd.EncoderLevelFromZstd(level)
+	}
+	return zstdEncoders[l]()
+}
 
 // zstdDecoder is one shared concurrency-safe decoder (DecodeAll only, so it
 // starts no goroutines), built for the MaxDecompressedSize in effect when it

@@ -202,8 +202,14 @@ func EstimateRecordSize(r *Record) int {
 // through a pooled scratch buffer. Nothing is allocated per record. On error
 // dst is returned unchanged.
 func AppendRecordBatch(dst []byte, b *RecordBatch, c Compression) ([]byte, error) {
-	if !c.valid() {
-		return dst, fmt.Errorf("wire: unknown compression codec %d", int8(c))
+	return AppendRecordBatchLevel(dst, b, c, CompressionLevelDefault)
+}
+
+// AppendRecordBatchLevel is AppendRecordBatch compressing at level
+// (compression.level; see CompressionLevelDefault).
+func AppendRecordBatchLevel(dst []byte, b *RecordBatch, c Compression, level int) ([]byte, error) {
+	if err := CheckCompressionLevel(c, level); err != nil {
+		return dst, fmt.Errorf("wire: %w", err)
 	}
 	n := len(b.Records)
 	if int64(n) > math.MaxInt32 {
@@ -230,7 +236,7 @@ func AppendRecordBatch(dst []byte, b *RecordBatch, c Compression) ([]byte, error
 	orig, start := dst, len(dst)
 	w := Writer{B: slices.Grow(dst, RecordBatchOverhead)}
 	appendBatchHeader(&w, b, attrs, lastDelta, baseTs, maxTs, int32(n))
-	if w.B, err = appendRecordsSection(w.B, b.Records, baseTs, recordsLen, c); err != nil {
+	if w.B, err = appendRecordsSection(w.B, b.Records, baseTs, recordsLen, c, level); err != nil {
 		return orig, err
 	}
 	if err := sealBatch(w.B, start); err != nil {
@@ -292,9 +298,15 @@ type PreparedRecords struct {
 // AttrDeleteHorizon. Safe for concurrent use on distinct dst. On error dst
 // is returned in pr.Data unchanged.
 func PrepareRecords(dst []byte, recs []Record, c Compression) (PreparedRecords, error) {
+	return PrepareRecordsLevel(dst, recs, c, CompressionLevelDefault)
+}
+
+// PrepareRecordsLevel is PrepareRecords compressing at level
+// (compression.level; see CompressionLevelDefault).
+func PrepareRecordsLevel(dst []byte, recs []Record, c Compression, level int) (PreparedRecords, error) {
 	pr := PreparedRecords{Compression: c, Data: dst}
-	if !c.valid() {
-		return pr, fmt.Errorf("wire: unknown compression codec %d", int8(c))
+	if err := CheckCompressionLevel(c, level); err != nil {
+		return pr, fmt.Errorf("wire: %w", err)
 	}
 	n := len(recs)
 	if n == 0 {
@@ -311,7 +323,7 @@ func PrepareRecords(dst []byte, recs []Record, c Compression) (PreparedRecords, 
 	if err != nil {
 		return pr, err
 	}
-	out, err := appendRecordsSection(dst, recs, baseTs, recordsLen, c)
+	out, err := appendRecordsSection(dst, recs, baseTs, recordsLen, c, level)
 	if err != nil {
 		return pr, err
 	}
@@ -339,7 +351,7 @@ func recordsSectionLen(recs []Record, baseTs int64) (int, error) {
 // compression) compressed with c: uncompressed straight into dst,
 // compressed through a pooled scratch buffer. On error the result is to
 // be dropped (dst's array may hold partial bytes past its length).
-func appendRecordsSection(dst []byte, recs []Record, baseTs int64, recordsLen int, c Compression) ([]byte, error) {
+func appendRecordsSection(dst []byte, recs []Record, baseTs int64, recordsLen int, c Compression, level int) ([]byte, error) {
 	if c == CompressionNone {
 		w := Writer{B: slices.Grow(dst, recordsLen)}
 		appendRecords(&w, recs, baseTs)
@@ -348,7 +360,9 @@ func appendRecordsSection(dst []byte, recs []Record, baseTs int64, recordsLen in
 	sp := getScratch()
 	sw := Writer{B: slices.Grow(*sp, recordsLen)}
 	appendRecords(&sw, recs, baseTs)
-	out, err := Compress(c, dst, sw.B)
+	// Sized once for the worst case: growing by doubling while the codec
+	// appends would leave the smaller arrays behind as garbage.
+	out, err := CompressLevel(c, level, slices.Grow(dst, CompressBound(c, recordsLen)), sw.B)
 	putScratch(sp, sw.B)
 	return out, err
 }

@@ -128,6 +128,7 @@ class ProducerOptions(object):
         timeout: Any,
         *,
         compression: Any = None,
+        compression_level: Any = None,
         acks: Any = "all",
         batch_size: Any = None,
         linger_ms: Any = None,
@@ -162,6 +163,10 @@ class ProducerOptions(object):
         if enable_idempotence and not acks_all:
             raise ValueError("enable_idempotence=True needs acks='all' (acks is %r)" % (acks,))
         idempotent = acks_all and enable_idempotence is not False
+        # The range every codec shares (-1..12); the codec's own (gzip 0..9,
+        # snappy none) is the engine's check, a ValueError as well.
+        if compression_level is not None:
+            check_setting("compression_level", compression_level, "compression.level")
         if batch_size is not None:
             check_setting("batch_size", batch_size, "batch.size")
         # As given (the attributes of Producer / AsyncProducer show them so).
@@ -195,6 +200,7 @@ class ProducerOptions(object):
             transaction_timeout_ms = check_setting_ms("transaction_timeout_ms", transaction_timeout_ms,
                                                       "transaction.timeout.ms")
         self.compression = compression
+        self.compression_level = compression_level
         self.acks = acks
         self.batch_size = batch_size
         self.linger_ms = linger_ms
@@ -214,6 +220,7 @@ class ProducerOptions(object):
             "connect.timeout.ms": self.timeout_ms,
             "request.timeout.ms": self.timeout_ms,
             "compression.type": codec,
+            "compression.level": compression_level,
             "acks": acks_text,
             "batch.size": batch_size,
             "linger.ms": linger_ms,
@@ -246,7 +253,7 @@ class ProducerOptions(object):
 
 
 #: The constructors' arguments that are keyword options of ProducerOptions.
-_OPTION_KEYWORDS = ("compression", "acks", "batch_size", "linger_ms", "max_in_flight", "enable_idempotence",
+_OPTION_KEYWORDS = ("compression", "compression_level", "acks", "batch_size", "linger_ms", "max_in_flight", "enable_idempotence",
                     "retry_policy", "delivery_timeout_ms", "buffer_memory", "max_request_size",
                     "allow_auto_create_topics", "connection_pool", "transactional_id", "transaction_timeout_ms",
                     "config")
@@ -261,6 +268,7 @@ class ProducerKeywords(SecurityKeywords, StatsKeywords, total=False):
     on AsyncProducer) stay in each signature. Defaults: PRODUCER_KEYWORDS."""
 
     acks: Union[str, int]
+    compression_level: Optional[int]
     enable_idempotence: Optional[bool]
     retry_policy: Any
     delivery_timeout_ms: Optional[int]
@@ -852,6 +860,7 @@ class ProducerBase(HandleBase, ConnectedFlag, metaclass=abc.ABCMeta):
         self.client_id = opts.client_id
         self.timeout = opts.timeout
         self.acks = opts.acks
+        self.compression_level = opts.compression_level
         self.batch_size = opts.batch_size
         self.linger_ms = opts.linger_ms_arg
         self.max_in_flight = opts.max_in_flight

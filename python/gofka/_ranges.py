@@ -16,6 +16,7 @@ RANGES: Dict[str, Tuple[int, int]] = {
     "auto.commit.interval.ms": (1, 2147483647),
     "batch.size": (1, 1073741824),
     "buffer.memory": (1024, 1099511627776),
+    "compression.level": (-1, 12),
     "connect.timeout.ms": (1, 2147483647),
     "connections.max": (0, 2147483647),
     "connections.max.idle.ms": (0, 2147483647),

@@ -163,7 +163,7 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
             called in the event loop's thread for sends that do not pass
             ``partition`` (its exceptions propagate to the caller).
 
-    Keyword-only: acks, enable_idempotence, retry_policy,
+    Keyword-only: compression_level, acks, enable_idempotence, retry_policy,
     delivery_timeout_ms, buffer_memory, max_request_size,
     allow_auto_create_topics, connection_pool, transactional_id,
     transaction_timeout_ms, ``config``, the TLS/SASL

@@ -114,6 +114,10 @@ class Producer(ProducerBase, HandleOwner):
     docs/configuration.md):
         compression: ``None``/``"none"``, ``"gzip"``, ``"snappy"``, ``"lz4"``
             or ``"zstd"`` (per batch).
+        compression_level: the codec's level (compression.level, as in
+            librdkafka; default -1, the codec's default): gzip 0..9, lz4
+            0..12, zstd 0..12, snappy none; another level is ValueError.
+            docs/configuration.md says which library level each maps to.
         acks: ``"all"`` (or -1, the default), 1 or 0. With ``acks=0`` the
             returned offsets are -1.
         batch_size: bytes of one record batch (default 1 MiB).

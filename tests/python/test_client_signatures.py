@@ -6,7 +6,8 @@ constructor_signatures.json holds ``inspect.signature`` of each client
 constructor as it was before the groups (recorded on main at 0550ea5, one
 parameter a line: name, kind, repr of the default, annotation), plus the
 parameters added since, each where it is listed (the consumers'
-``queued_max_messages_kbytes``). Checked against it:
+``queued_max_messages_kbytes``, the producers' ``compression_level``).
+Checked against it:
 
 - the positional parameters: names, kinds, defaults, annotations and
   order, exactly (a call passing them positionally binds as before);

@@ -122,6 +122,10 @@ def _retry(**kw: Any) -> None:
 # timeout, idempotence off for more than 5 in flight).
 PY_DOORS: Dict[str, "tuple[str, Any, Any]"] = {
     "batch.size": ("producer", lambda v: _producer(batch_size=v), None),
+    # zstd takes the whole range; narrower codecs are the engine's check
+    # (test_producer.py: test_compression_level_outside_the_codec_range).
+    "compression.level": ("producer", lambda v: _producer(compression_level=v, compression="zstd"),
+                          lambda v: {"compression.type": "zstd"}),
     "linger.ms": ("producer", lambda v: _producer(linger_ms=v), None),
     "max.in.flight.requests.per.connection": (
         "producer", lambda v: _producer(max_in_flight=v, enable_idempotence=False),
