@@ -118,7 +118,7 @@ func Compress(c Compression, dst, src []byte) ([]byte, error) {
 	case CompressionLZ4:
 		return lz4Compress(dst, src)
 	case CompressionZstd:
-		return zstdEncoder().EncodeAll(src, dst), nil
+		return zstdCompress(dst, src)
 	}
 	return dst, fmt.Errorf("wire: unknown compression codec %d", int8(c))
 }
@@ -508,28 +508,8 @@ func lz4Decompress(dst, src []byte, limit int) ([]byte, error) {
 
 // ---- zstd ----
 
-// One encoder serves every goroutine: EncodeAll is concurrency-safe and
-// keeps up to GOMAXPROCS internal encoder states. It is created on first use.
-//
-// Level: SpeedDefault, klauspost's equivalent of zstd level 3, the default
-// of librdkafka and of the Java client. No content checksum: neither
-// librdkafka nor the Java client writes one (the RecordBatch CRC-32C
-// already covers the compressed bytes), and hashing every batch with
-// xxhash64 cost CPU for nothing. The frame header still declares the
-// content size and a window fitted to it (single segment up to the
-// encoder's 8 MiB window), so decoders allocate only what the batch needs.
-var zstdEncoder = sync.OnceValue(func() *zstd.Encoder {
-	e, err := zstd.NewWriter(nil,
-		zstd.WithEncoderLevel(zstd.SpeedDefault),
-		zstd.WithEncoderConcurrency(0), // GOMAXPROCS
-		zstd.WithEncoderCRC(false),
-		zstd.WithZeroFrames(true), // empty input still gives a valid frame
-	)
-	if err != nil {
-		panic("wire: zstd encoder: " + err.Error()) // static options; cannot fail
-	}
-	return e
-})
+// The encoder is in zstd_encode_go.go (pure Go, the default) or
+// zstd_encode_cgo.go (libzstd, -tags gofka_czstd: the C ABI's build).
 
 // zstdDecoder is one shared concurrency-safe decoder (DecodeAll only, so it
 // starts no goroutines), built for the MaxDecompressedSize in effect when it
