@@ -3,6 +3,7 @@ module github.com/gofka/gofka
 go 1.26.8
 
 require (
+	github.com/DataDog/zstd v1.5.7
 	github.com/golang/snappy v1.0.0
 	github.com/klauspost/compress v1.20.4
 	github.com/pierrec/lz4/v4 v4.1.33

@@ -63,7 +63,9 @@ TUNING = [
     ("Go: Gofka core (`gobench -client gofka`)",
      "`ProduceSync` with 10,000 records per call from 4 goroutines (partition -1: round-robin); `Produce`+`Flush` "
      "with `WithLinger(10ms)` when the build has it. Consumer `Poll(ctx, 10000)` in a group; the `FetchPartition` "
-     "row reads each partition with its own goroutine and no group."),
+     "row reads each partition with its own goroutine and no group. zstd: gobench is built without "
+     "`-tags gofka_czstd`, so it compresses with klauspost's pure-Go encoder (Go programs' default); the Python "
+     "rows load the C library, which build.sh builds with libzstd (docs/producer.md)."),
     ("Go: franz-go (`gobench -client franz`)",
      "kgo defaults, which are its throughput settings (10 ms linger, 1 MB batches, idempotent acks=all); "
      "`Produce` with a promise, `Flush`; consumer `PollFetches` in a group. Latency: `ProducerLinger(0)`, `ProduceSync`."),

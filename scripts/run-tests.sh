@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` runs it:
 #   1. gofmt / go vet / mypy, Go unit and engine tests (dev cluster), the
-#      portable wait fallback (-tags gofka_portable), fuzz smoke;
+#      portable wait fallback (-tags gofka_portable), the libzstd encoder
+#      (-tags gofka_czstd), fuzz smoke;
 #   2. a real Apache Kafka (scripts/kafka.sh) started for the rest and
 #      always stopped on exit;
 #   3. Go integration tests, Python tests (dev cluster and real Kafka), and
@@ -33,6 +34,11 @@ step "portable wait fallback (-tags gofka_portable)"
 go test -count=1 -tags gofka_portable ./internal/ppoll
 go test -count=1 -tags gofka_portable ./core -run 'TestReadRole|TestCallerRead|TestEndWait|TestIdleConnection|TestClaimedResponse|TestUnknownCorrelation|TestCloseNotifies'
 go test -count=1 -tags gofka_portable ./capi -run 'TestEventQueue|TestWakePipe'
+
+# The C library's zstd encoder (libzstd through cgo, build.sh's tag); the
+# Go tests above ran the pure-Go one.
+step "libzstd encoder (-tags gofka_czstd)"
+go test -count=1 -tags gofka_czstd ./wire
 
 step "fuzz smoke (${FUZZTIME:-5s} per target)"
 ./scripts/fuzz.sh "${FUZZTIME:-5s}"

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -110,7 +109,9 @@ func SetMaxDecompressedSize(n int) (prev int) {
 //     0); 1..12 go through klauspost's EncoderLevelFromZstd: 1..2
 //     SpeedFastest, 3..5 SpeedDefault, 6..9 SpeedBetterCompression, 10..12
 //     SpeedBestCompression. klauspost has these four levels only, so
-//     neighbouring zstd levels give the same bytes.
+//     neighbouring zstd levels give the same bytes. With -tags gofka_czstd
+//     (the C library's build) libzstd compresses, and 1..12 are its own
+//     levels (zstd_encode_cgo.go).
 //   - snappy has no levels: -1 and 0 only.
 //   - none takes any level of the range and ignores it.
 const (
@@ -175,7 +176,7 @@ func CompressLevel(c Compression, level int, dst, src []byte) ([]byte, error) {
 	case CompressionLZ4:
 		return lz4Compress(dst, src, level)
 	case CompressionZstd:
-		return zstdEncoder(level).EncodeAll(src, dst), nil
+		return zstdCompress(dst, src, level)
 	}
 	return dst, fmt.Errorf("wire: unknown compression codec %d", int8(c))
 }
@@ -618,76 +619,8 @@ func lz4Decompress(dst, src []byte, limit int) ([]byte, error) {
 
 // ---- zstd ----
 
-// zstdWindow bounds the window of the zstd encoders: how far back a match
-// may reach, and so the history each encoder keeps. A record batch is one
-// frame (batch.size: 1 MiB by default), so a longer window would only find
-// matches in batches larger than 1 MiB, more than 1 MiB apart. klauspost's
-// default window (8 MiB) made every encoder state keep a 16 MiB history
-// buffer the first time it compressed a batch of more than one 128 KiB
-// block: 48 MiB of heap for the 3 states of a 2-core machine, for nothing.
-// With this window and WithLowerEncoderMem the history is 1 MiB + 128 KiB.
-// Decoders gain too: the frame header of a batch larger than the window
-// declares this window rather than 8 MiB.
-const zstdWindow = 1 << 20
-
-// zstdEncoders holds the shared encoders, one per klauspost level (made on
-// first use). Each serves every goroutine: EncodeAll is concurrency-safe
-// and keeps zstdStates() internal encoder states, one per call running at
-// once; a further call waits for a state.
-//
-// No content checksum: neither librdkafka nor the Java client writes one
-// (the RecordBatch CRC-32C already covers the compressed bytes), and
-// hashing every batch with xxhash64 cost CPU for nothing. The frame header
-// still declares the content size and a window fitted to it (single
-// segment up to zstdWindow), so decoders allocate only what the batch
-// needs. WithLowerEncoderMem sizes the history at window + one block
-// (rather than twice the window) and grows the block buffers as needed
-// rather than up front; it changes no output byte.
-var zstdEncoders [5]func() *zstd.Encoder
-
-func init() {
-	for l := zstd.SpeedFastest; l <= zstd.SpeedBestCompression; l++ {
-		zstdEncoders[l] = sync.OnceValue(func() *zstd.Encoder { return newZstdEncoder(l, zstdStates()) })
-	}
-}
-
-// zstdStates is how many encoder states a shared encoder keeps: one per
-// compression that can really run at once, min(GOMAXPROCS, NumCPU). The C
-// library runs with one P more than the CPUs (capi/sched.go), and each
-// state holds ~3.5 MiB (hash tables, history, block buffers) that the GC's
-// heap goal doubles; a third compression on two CPUs would only
-// time-slice with the other two, so it waits for a state instead.
-func zstdStates() int {
-	return max(1, min(runtime.GOMAXPROCS(0), runtime.NumCPU()))
-}
-
-// newZstdEncoder makes an encoder at klauspost level l with up to
-// concurrency states (0: GOMAXPROCS).
-func newZstdEncoder(l zstd.EncoderLevel, concurrency int) *zstd.Encoder {
-	e, err := zstd.NewWriter(nil,
-		zstd.WithEncoderLevel(l),
-		zstd.WithWindowSize(zstdWindow),
-		zstd.WithLowerEncoderMem(true),
-		zstd.WithEncoderConcurrency(concurrency),
-		zstd.WithEncoderCRC(false),
-		zstd.WithZeroFrames(true), // empty input still gives a valid frame
-	)
-	if err != nil {
-		panic("wire: zstd encoder: " + err.Error()) // static options; cannot fail
-	}
-	return e
-}
-
-// zstdEncoder returns the shared encoder for a compression.level (-1..12;
-// see CompressionLevelDefault): -1 and 0 are zstd's default level 3,
-// klauspost's SpeedDefault.
-func zstdEncoder(level int) *zstd.Encoder {
-	l := zstd.SpeedDefault
-	if level > 0 {
-		l = zstd.EncoderLevelFromZstd(level)
-	}
-	return zstdEncoders[l]()
-}
+// The encoder is in zstd_encode_go.go (pure Go, the default) or
+// zstd_encode_cgo.go (libzstd, -tags gofka_czstd: the C ABI's build).
 
 // zstdDecoder is one shared concurrency-safe decoder (DecodeAll only, so it
 // starts no goroutines), built for the MaxDecompressedSize in effect when it
