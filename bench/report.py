@@ -704,7 +704,7 @@ def add_scenarios(doc, path):
     source = {"run_id": om["run_id"], "results": os.path.relpath(os.path.abspath(path), ROOT),
               "commit": om["versions"].get("gofka_commit", "?"), "started": om["started"],
               "loadavg": (om["machine"].get("loadavg_start") or [0])[0], "cores": om["machine"].get("cores"),
-              "rounds": om["rounds"]}
+              "rounds": om["rounds"], "argv": om.get("argv") or []}
     have = {e["scenario"] for e in doc["runs"]}
     doc["runs"].extend(dict(e, source=source) for e in other["runs"] if e["scenario"] not in have)
 
@@ -717,10 +717,12 @@ def source_note(ts, only=None):
     src = first.get("source")
     if not src:
         return None
+    how = "`bench/run.py %s`" % " ".join(src["argv"]) if src.get("argv") else "a full `make bench`"
     return ("> This section comes from another run: %s (`%s`, commit %s, %s, %d rounds, load average %.1f at its "
-            "start on %s cores), run with `bench/run.py --only %s`; the page's other sections come from the run named "
-            "at the top." % (src["run_id"], src["results"], src["commit"], src["started"], src["rounds"],
-                             src["loadavg"], src["cores"], only or ts[0].scenario))
+            "start on %s cores), run with %s (`bench/run.py --only %s` runs this section alone); the page's other "
+            "sections come from the run named at the top." % (src["run_id"], src["results"], src["commit"],
+                                                              src["started"], src["rounds"], src["loadavg"],
+                                                              src["cores"], how, only or ts[0].scenario))
 
 
 def main():
