@@ -64,7 +64,13 @@ it, GOGC trades CPU for memory. A default limit was measured and left out:
 on 1,000,000 x 100 B records, a Python consumer at the default prefetch
 peaked at 63-64 MiB RSS; GOMEMLIMIT=24MiB saved 6 MiB for 20% more CPU,
 16MiB made the collector run constantly (4x the CPU); on the produce side
-GOMEMLIMIT=96MiB took the peak from 387 to 329 MiB.
+GOMEMLIMIT=96MiB took the peak from 387 to 329 MiB. A full buffer is what
+a producer's peak depends on: a ` + "`produce(cb)`" + ` + ` + "`poll(0)`" + ` loop of 500,000 x 100 B
+records peaked at 94-98 MiB when the broker kept up and at 136-143 MiB
+when it answered slowly (its own CPU busy: round trips of 17 ms on
+average), the buffer then full (~32 MiB live, about twice that with the
+GC's headroom); GOMEMLIMIT=48MiB took that peak to 117-118 MiB for up to
+5% more CPU, 40MiB to 111-112 MiB for 20-25% more.
 
 Loading the library is a fixed cost that no setting changes: in Python,
 ` + "`import gofka`" + ` takes ~18 MiB RSS with the interpreter (a bare
