@@ -276,7 +276,7 @@ var properties = []Property{
 			c.Compression = codec
 			return err
 		}},
-	{"compression.level", "int", "-1", "Compression level of compression.type, as in librdkafka: -1 is the codec's default; otherwise gzip 0..9 (klauspost/compress gzip levels; -1 is its level 5), lz4 0..12 (0..2 pierrec/lz4's fast compressor, which -1 also is; 3..9 its Level3..Level9; 10..12 Level9), zstd 0..12 (0 and -1 are zstd level 3; the C library and the Python package compress with libzstd at that level, as librdkafka does; Go builds without -tags gofka_czstd use klauspost/compress, which maps 1..2 to SpeedFastest, 3..5 SpeedDefault, 6..9 SpeedBetterCompression, 10..12 SpeedBestCompression), snappy -1 or 0 only. A level outside the codec's range is INVALID_ARGUMENT.",
+	{"compression.level", "int", "-1", "Compression level of compression.type, as in librdkafka: -1 is the codec's default; otherwise gzip 0..9 (klauspost/compress gzip levels; -1 is its level 5), lz4 0..12 (0..2 pierrec/lz4's fast compressor, which -1 also is; 3..9 its Level3..Level9; 10..12 Level9), zstd 0..12 (0 and -1 are zstd level 3; the C library and the Python package compress with libzstd, whose own levels these are, as in librdkafka; Go builds without -tags gofka_czstd use klauspost/compress, which maps 1..2 to SpeedFastest, 3..5 SpeedDefault, 6..9 SpeedBetterCompression, 10..12 SpeedBestCompression), snappy -1 or 0 only. A level outside the codec's range is INVALID_ARGUMENT.",
 		intSetter("compression.level", func(c *Config) *int { return &c.CompressionLevel })},
 }
 
