@@ -150,8 +150,9 @@ func Compress(c Compression, dst, src []byte) ([]byte, error) {
 // codec takes, others are an error) to dst and returns the extended slice.
 // CompressionNone appends src unchanged. src is only read; the result
 // never aliases src. Safe for concurrent use: codec state comes from
-// package-level pools (gzip, lz4) or shared concurrency-safe encoders
-// (zstd, one per klauspost level) and never escapes the call.
+// package-level pools (gzip, lz4, libzstd contexts) or shared
+// concurrency-safe encoders (klauspost zstd, one per level; see
+// zstd_encode_*.go) and never escapes the call.
 //
 // Formats: gzip is a standard gzip member (default level: klauspost's
 // DefaultCompression, its level 5). snappy uses the xerial framing that
