@@ -11,7 +11,7 @@ import os
 import sys
 import threading
 import uuid
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any, Awaitable, Callable, Iterator, List
 
 import pytest
 import uvloop  # tests/requirements.txt
@@ -75,35 +75,56 @@ PUSH_THREAD = "gofka-producer-push"
 
 
 class HeldPush:
-    """Holds the producer's push thread between taking produce() records
-    from the Python buffer and handing them to the library, until
-    ``release`` is set or another thread waits for the push (for its lock,
-    as a commit or abort must); 30 s at most."""
+    """Holds the producer's push thread between taking the records of
+    ``produce_held`` from the Python buffer and handing them to the
+    library, until ``release`` is set or another thread waits for that push
+    (for its lock, as commit, abort and flush must); 30 s at most. Other
+    pushes (records produced otherwise) go through unheld."""
 
     def __init__(self, p: gofka.Producer) -> None:
+        self.p = p
+        self.lock = p._push_lock  # the real one, under WatchedLock
+        self.armed = False  # the push thread's next chunk is held
         self.taken = threading.Event()
         self.release = threading.Event()
         chunk = p._produce_chunk
-        lock = p._push_lock
-        release = self.release
+        lock = self.lock
+        held_push = self
 
         class WatchedLock:
             def __enter__(self) -> None:
-                if threading.current_thread().name != PUSH_THREAD:
-                    release.set()  # waited for: let the push finish
+                if threading.current_thread().name != PUSH_THREAD and held_push.taken.is_set():
+                    held_push.release.set()  # waited for: let the push finish
                 lock.acquire()
 
             def __exit__(self, *exc: Any) -> None:
                 lock.release()
 
         def held(*args: Any) -> Any:
-            if threading.current_thread().name == PUSH_THREAD:
-                self.taken.set()
-                release.wait(30)
+            if threading.current_thread().name == PUSH_THREAD and held_push.armed:
+                held_push.armed = False
+                held_push.taken.set()
+                held_push.release.wait(30)
             return chunk(*args)
 
         p._push_lock = WatchedLock()  # type: ignore[assignment]
         p._produce_chunk = held  # type: ignore[method-assign,assignment]
+
+    def produce_held(self, topic: str, prefix: bytes, n: int = 10) -> List[Any]:
+        """produce()s n records (prefix + index, partition 0) and waits
+        until the push thread holds them, all of them: the push lock is held
+        meanwhile, so that the thread cannot take the first ones alone and
+        leave the rest in the Python buffer (where the code under test
+        would find them and push them itself). Returns the list that their
+        delivery callbacks append their errors to (None for success)."""
+        errors: List[Any] = []
+        with self.lock:
+            self.armed = True
+            for i in range(n):
+                self.p.produce(topic, prefix + b"%d" % i, partition=0,
+                               on_delivery=lambda err, msg: errors.append(err))
+        assert self.taken.wait(20), "the push thread never took the records"
+        return errors
 
 
 @pytest.fixture

@@ -137,11 +137,8 @@ def test_commit_includes_records_the_push_thread_is_handing_over(brokers: str, h
     p = txn_producer(brokers)
     try:
         held = hold_push(p)
-        errors: List[Any] = []
         p.begin_transaction()
-        for i in range(10):
-            p.produce(topic, b"r%d" % i, partition=0, on_delivery=lambda err, msg: errors.append(err))
-        assert held.taken.wait(20), "the push thread never took the records"
+        errors = held.produce_held(topic, b"r")
         call = p._call_sliced
 
         def released_after_commit(fn: Any, *args: Any) -> None:
@@ -167,11 +164,8 @@ def test_abort_includes_records_the_push_thread_is_handing_over(brokers: str, ho
     p = txn_producer(brokers)
     try:
         held = hold_push(p)
-        errors: List[Any] = []
         p.begin_transaction()
-        for i in range(10):
-            p.produce(topic, b"a%d" % i, partition=0, on_delivery=lambda err, msg: errors.append(err))
-        assert held.taken.wait(20), "the push thread never took the records"
+        errors = held.produce_held(topic, b"a")
         p.abort_transaction(30)
         p.begin_transaction()
         held.release.set()  # the push now comes in the next transaction
