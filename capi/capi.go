@@ -35,6 +35,11 @@ const abiVersion = 1
 
 func main() {}
 
+// init turns on the engine's default Go heap limit (core/memlimit.go): the
+// library hosts its process's Go runtime, which nothing else tunes. A
+// GOMEMLIMIT in the environment wins (GOMEMLIMIT=off: no limit).
+func init() { core.AutoMemoryLimit() }
+
 // handleKind tags each handle so that a producer handle passed to an admin
 // function is an error rather than a type confusion.
 type handleKind uint8

@@ -144,6 +144,8 @@ type Consumer struct {
 	ownsClient bool
 	listener   RebalanceListener
 
+	releaseHeap func() // gives back the prefetch's share of the heap limit (core/memlimit.go) at Close
+
 	ctx    context.Context // lifetime of the background goroutines
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -258,6 +260,7 @@ func newConsumer(cl *Client) *Consumer {
 	}
 	c.coord.c = c
 	c.groupConn.c = c
+	c.releaseHeap = addHeapBudget(prefetchHeapBudget(c.cfg))
 	return c
 }
 
@@ -1174,6 +1177,7 @@ func (c *Consumer) Close(ctx context.Context) error {
 	if c.ownsClient {
 		c.cl.Close()
 	}
+	c.releaseHeap()
 	return err
 }
 
@@ -1187,4 +1191,5 @@ func (c *Consumer) crash() {
 	c.cancel()
 	c.cl.Close()
 	c.wg.Wait()
+	c.releaseHeap()
 }

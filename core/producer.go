@@ -100,6 +100,8 @@ type Producer struct {
 
 	idem idemState
 	txn  *txnManager // nil without transactional.id (core/txn.go)
+
+	releaseHeap func() // gives back buffer.memory's share of the heap limit (core/memlimit.go) at Close
 }
 
 // NewProducer creates a producer from options over the defaults of the
@@ -162,6 +164,7 @@ func producerOn(cl *Client) (*Producer, error) {
 		idleCh:   make(chan struct{}),
 		metaWake: make(chan struct{}, 1),
 	}
+	p.releaseHeap = addHeapBudget(cfg.BufferMemory)
 	p.idem.enabled = cfg.idempotent()
 	p.comp = newCompressor(cfg.Compression, cfg.CompressionLevel, p.quit, &p.wg)
 	p.wg.Add(2)
@@ -787,6 +790,7 @@ func (p *Producer) Close(ctx context.Context) error {
 	if p.ownsClient {
 		p.cl.Close()
 	}
+	p.releaseHeap()
 	p.closeErr = err
 	return err
 }

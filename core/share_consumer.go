@@ -42,11 +42,12 @@ import (
 // one at a time (share sessions need their requests in order), while
 // Acknowledge may be called from any goroutine.
 type ShareConsumer struct {
-	cl         *Client
-	cfg        *Config
-	ownsClient bool
-	memberID   string // generated once, kept for the consumer's life
-	explicit   bool   // share.acknowledgement.mode=explicit
+	cl          *Client
+	cfg         *Config
+	ownsClient  bool
+	releaseHeap func() // gives back the prefetch's share of the heap limit (core/memlimit.go) at Close
+	memberID    string // generated once, kept for the consumer's life
+	explicit    bool   // share.acknowledgement.mode=explicit
 
 	ctx    context.Context // ends at Close: stops the heartbeat goroutine
 	cancel context.CancelFunc
@@ -180,6 +181,7 @@ func newShareConsumer(cl *Client) *ShareConsumer {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &ShareConsumer{
 		cl: cl, cfg: &cl.cfg, ctx: ctx, cancel: cancel,
+		releaseHeap: addHeapBudget(prefetchHeapBudget(&cl.cfg)),
 		// 22 characters: Kafka takes member ids of up to 36.
 		memberID:   base64.RawURLEncoding.EncodeToString(id[:]),
 		explicit:   cl.cfg.ShareAcknowledgementMode == string(ShareAckExplicit),
@@ -547,5 +549,6 @@ func (c *ShareConsumer) Close(ctx context.Context) error {
 			err = cerr
 		}
 	}
+	c.releaseHeap()
 	return err
 }
