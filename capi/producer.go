@@ -123,9 +123,9 @@ func copyRecords(records *C.uint8_t, recordsLen C.size_t, count C.int32_t, topic
 	if err != nil {
 		return nil, err
 	}
-	own := make([]byte, len(buf))
-	copy(own, buf)
-	return unpackRecords(own, int(count), topic, partition)
+	s := getSlab(min(int(count), len(buf)/16), len(buf), false) // unpackRecords refuses a larger count
+	copy(s.data, buf)
+	return s.recs, unpackRecords(s.data, int(count), topic, partition, s.recs)
 }
 
 //export gofka_producer_send_batch
@@ -225,6 +225,7 @@ func produceOne(h C.gofka_handle_t, queue C.gofka_handle_t,
 type batchDelivery struct {
 	q     *core.CompletionQueue
 	token uint64
+	slab  *produceSlab  // the records' memory, given back by post (capi/produce_slab.go)
 	recs  []core.Record // the records, contiguous: a record's index is its position
 	codes []int32
 	mu    sync.Mutex // guards errs (failures only: the success path takes no lock)
@@ -274,6 +275,7 @@ func (d *batchDelivery) post() {
 		b = append(b, m...)
 	}
 	d.q.Post(core.Completion{Token: d.token, Partition: -1, Offset: -1, Payload: b})
+	putSlab(d.slab) // every record is settled: the engine holds none of them
 }
 
 // Field offsets of packed.BatchResult, looked up once.
@@ -299,15 +301,22 @@ func gofka_producer_produce_batch(h C.gofka_handle_t, queue C.gofka_handle_t, to
 	if err != nil {
 		return fill(errOut, err)
 	}
-	recs, err := copyRecords(records, recordsLen, count, name, int32(partition))
+	if count < 0 {
+		return fill(errOut, invalid("count %d is negative", int(count)))
+	}
+	buf, err := borrow(unsafe.Pointer(records), sizeArg(recordsLen))
 	if err != nil {
 		return fill(errOut, err)
 	}
-	var store []core.Record
-	if len(recs) > 0 {
-		store = unsafe.Slice(recs[0], len(recs)) // unpackRecords allocates them in one array
+	// Pooled with a queue: the batch event says when the engine is done
+	// with the records (capi/produce_slab.go).
+	s := getSlab(min(int(count), len(buf)/16), len(buf), q != nil) // unpackRecords refuses a larger count
+	copy(s.data, buf)
+	if err := unpackRecords(s.data, int(count), name, int32(partition), s.recs); err != nil {
+		putSlab(s)
+		return fill(errOut, err)
 	}
-	return fill(errOut, produceBatchTo(p, q, uint64(token), store, recs))
+	return fill(errOut, produceSlabTo(p, q, uint64(token), s))
 }
 
 //export gofka_producer_produce_values
@@ -352,21 +361,18 @@ func gofka_producer_produce_values(h C.gofka_handle_t, queue C.gofka_handle_t, t
 	if err := p.ValuesRoom(n, int64(total)); err != nil {
 		return fill(errOut, err)
 	}
-	own := make([]byte, len(blob))
-	copy(own, blob)
-	store := make([]core.Record, n)
-	recs := make([]*core.Record, n)
+	s := getSlab(n, len(blob), q != nil) // pooled with a queue, as in produce_batch
+	copy(s.data, blob)
 	off := 0
 	for i, l := range lens {
-		r := &store[i]
-		r.Topic, r.Partition, r.ManualPartition = name, int32(partition), partition >= 0
+		r := &s.store[i]
+		*r = core.Record{Topic: name, Partition: int32(partition), ManualPartition: partition >= 0}
 		if l >= 0 {
-			r.Value = own[off : off+int(l) : off+int(l)]
+			r.Value = s.data[off : off+int(l) : off+int(l)]
 			off += int(l)
 		}
-		recs[i] = r
 	}
-	return fill(errOut, produceBatchTo(p, q, uint64(token), store, recs))
+	return fill(errOut, produceSlabTo(p, q, uint64(token), s))
 }
 
 // produceArgs checks the arguments every produce and send export shares:
@@ -390,11 +396,14 @@ func produceArgs(h, queue C.gofka_handle_t, topic *C.char, partition C.int32_t) 
 	return p, q, C.GoString(topic), nil
 }
 
-// produceBatchTo buffers recs (backed by store) and, with a queue, posts
-// one batch event with their results under token once all are settled
-// (at once for an empty batch).
-func produceBatchTo(p *core.Producer, q *core.CompletionQueue, token uint64, store []core.Record, recs []*core.Record) error {
-	if len(recs) == 0 {
+// produceSlabTo buffers the records of s and, with a queue, posts one
+// batch event with their results to q under token once all are settled
+// (at once for an empty batch); q nil: fire and forget. s goes back to
+// the pool after that event, or at once when the engine refused the
+// records.
+func produceSlabTo(p *core.Producer, q *core.CompletionQueue, token uint64, s *produceSlab) error {
+	if len(s.recs) == 0 {
+		putSlab(s)
 		if q != nil {
 			q.Post(core.Completion{Token: token, Partition: -1, Offset: -1, Payload: []byte{}})
 		}
@@ -402,11 +411,15 @@ func produceBatchTo(p *core.Producer, q *core.CompletionQueue, token uint64, sto
 	}
 	var promise func(*core.Record, error)
 	if q != nil {
-		d := &batchDelivery{q: q, token: token, recs: store, codes: make([]int32, len(recs))}
-		d.left.Store(int64(len(recs)))
+		d := &batchDelivery{q: q, token: token, slab: s, recs: s.store, codes: s.codes}
+		d.left.Store(int64(len(s.recs)))
 		promise = d.promise
 	}
-	return p.ProduceBatchNow(recs, promise) // never blocks: QUEUE_FULL at once
+	if err := p.ProduceBatchNow(s.recs, promise); err != nil { // never blocks: QUEUE_FULL at once
+		putSlab(s) // all or nothing: no record was buffered
+		return err
+	}
+	return nil
 }
 
 //export gofka_producer_flush
@@ -519,18 +532,17 @@ func unpackHeaders(b []byte) ([]wire.Header, error) {
 	return hs, r.err
 }
 
-// unpackRecords decodes count packed records; they are allocated in one
-// contiguous slice (produce_batch relies on that to find a record's index).
-func unpackRecords(b []byte, count int, topic string, partition int32) ([]*core.Record, error) {
+// unpackRecords decodes count packed records into recs (len(recs) ==
+// count unless count does not fit, which it refuses; produce_batch's
+// records point into one contiguous array, by which it finds a record's
+// index). The records alias b.
+func unpackRecords(b []byte, count int, topic string, partition int32, recs []*core.Record) error {
 	if count > len(b)/16 {
-		return nil, invalid("packed records: count %d does not fit in %d bytes", count, len(b))
+		return invalid("packed records: count %d does not fit in %d bytes", count, len(b))
 	}
 	r := &packedReader{b: b}
-	recs := make([]*core.Record, count)
-	store := make([]core.Record, count)
-	for i := range recs {
-		rec := &store[i]
-		rec.Topic, rec.Partition, rec.ManualPartition = topic, partition, partition >= 0
+	for _, rec := range recs {
+		*rec = core.Record{Topic: topic, Partition: partition, ManualPartition: partition >= 0}
 		rec.Key = r.bytes()
 		rec.Value = r.bytes()
 		rec.TimestampMs, rec.TimestampMsSet = r.int64(), true // checked by core when produced
@@ -539,20 +551,19 @@ func unpackRecords(b []byte, count int, topic string, partition int32) ([]*core.
 			r.fail()
 		}
 		if r.err != nil {
-			return nil, r.err
+			return r.err
 		}
 		if hlen > 0 {
 			hs, err := unpackHeaders(r.b[:hlen])
 			if err != nil {
-				return nil, err
+				return err
 			}
 			rec.Headers = hs
 			r.b = r.b[hlen:]
 		}
-		recs[i] = rec
 	}
 	if len(r.b) != 0 {
-		return nil, invalid("packed records: %d trailing bytes after %d records", len(r.b), count)
+		return invalid("packed records: %d trailing bytes after %d records", len(r.b), count)
 	}
-	return recs, nil
+	return nil
 }

@@ -341,6 +341,36 @@ def test_close_flushes_lingering_records(brokers: str, topic: str) -> None:
     assert [m.offset for _, m, _ in rec.calls] == list(range(100))
 
 
+@pytest.mark.parametrize("keyed", [False, True], ids=["values", "packed"])
+def test_lingering_records_keep_their_bytes_while_later_chunks_arrive(brokers: str, topic: str,
+                                                                       keyed: bool) -> None:
+    """The library copies each handed-over chunk of records into memory it
+    reuses once every record of that chunk is settled (capi/produce_slab.go).
+    Chunks still lingering in the engine when later chunks arrive must keep
+    their bytes: every record reads back as produced. Both hand-over
+    formats: plain values (produce_values) and packed records with keys
+    (produce_batch)."""
+    rec = Recorder()
+    sent: List[bytes] = []
+    with gofka.Producer(brokers, timeout=20, linger_ms=300) as producer:
+        for wave in range(8):
+            values = [b"%d-%d-" % (wave, i) + bytes([65 + wave]) * (20 + i % 90) for i in range(500)]
+            for v in values:
+                producer.produce(topic, v, key=v[:3] if keyed else None, partition=0, on_delivery=rec)
+            producer.poll(0.01)  # a waiting poll hands this wave over itself: it lingers
+            sent += values
+        producer.flush()
+    assert rec.errors() == []
+    got: List[bytes] = []
+    with gofka.Consumer(brokers, None, None, timeout=20) as c:
+        c.assign([(topic, 0)])
+        end = time.monotonic() + 30
+        while len(got) < len(sent):
+            assert time.monotonic() < end, "read %d of %d records" % (len(got), len(sent))
+            got += [m.value for m in c.poll(1000, timeout=0.5)]
+    assert got == sent
+
+
 def test_produce_argument_errors(producer: gofka.Producer, topic: str) -> None:
     for kwargs, exc in (
         ({"value": "str"}, TypeError),
