@@ -56,21 +56,31 @@ What a client holds is bounded by two settings:
   ` + "`max.partition.fetch.bytes`" + ` only size one fetch.
 
 The Go heap of the engine (in Python and C, the heap of libgofka) is
-collected with the Go runtime's defaults (GOGC=100: it may grow to about
-twice its live data) and has no memory limit by default. The Go runtime's
-environment variables apply, read when the library is loaded: GOMEMLIMIT
-(e.g. GOMEMLIMIT=64MiB) makes the collector work harder as the heap nears
-it, GOGC trades CPU for memory. A default limit was measured and left out:
-on 1,000,000 x 100 B records, a Python consumer at the default prefetch
-peaked at 63-64 MiB RSS; GOMEMLIMIT=24MiB saved 6 MiB for 20% more CPU,
-16MiB made the collector run constantly (4x the CPU); on the produce side
-GOMEMLIMIT=96MiB took the peak from 387 to 329 MiB. A full buffer is what
-a producer's peak depends on: a ` + "`produce(cb)`" + ` + ` + "`poll(0)`" + ` loop of 500,000 x 100 B
-records peaked at 94-98 MiB when the broker kept up and at 136-143 MiB
-when it answered slowly (its own CPU busy: round trips of 17 ms on
-average), the buffer then full (~32 MiB live, about twice that with the
-GC's headroom); GOMEMLIMIT=48MiB took that peak to 117-118 MiB for up to
-5% more CPU, 40MiB to 111-112 MiB for 20-25% more.
+collected with GOGC=100 (it may grow to about twice its live data) under
+a soft limit that the library sets when it is loaded: 32 MiB plus each
+open client's budget (a producer's ` + "`buffer.memory`" + `, twice a consumer's
+` + "`queued.max.messages.kbytes`" + `), and never below 1.5 times the live heap
+of the last collection (core/memlimit.go). With one producer at the
+defaults the limit is 64 MiB: the collector then runs before the garbage
+of a busy producer doubles a full buffer, and a live heap larger than the
+budgets (a dev cluster in the same process, large metadata) still gets
+half its size as headroom, so the collector never runs without end (a
+fixed GOMEMLIMIT=16MiB made a consumer's collector run constantly, at 4x
+the CPU). The limit never fails an allocation. The Go runtime's
+environment variables win, read when the library is loaded: GOMEMLIMIT
+sets your own limit (GOMEMLIMIT=off: none), GOGC trades CPU for memory.
+Go programs keep the runtime's defaults unless they call
+core.AutoMemoryLimit(). The records the Python producers hand over are
+copied into pooled memory reused once their results are in
+(capi/produce_slab.go), so a busy producer makes little garbage.
+
+A full buffer is what a producer's peak depends on. A
+` + "`produce(cb)`" + ` + ` + "`poll(0)`" + ` loop of 1,000,000 x 100 B records (4 partitions,
+Apache Kafka 4.4 on the same 2-core machine, which it outran) peaked at
+130 MiB RSS: 43 MiB of Go heap, 76 MiB of the Python process (the
+interpreter, the values, each record's tuple until its callback ran) and
+9 MiB of the library's file pages; with GOMEMLIMIT=off, 137 MiB (50 MiB
+of Go heap). Lower ` + "`buffer.memory`" + ` to bound it further.
 
 Loading the library is a fixed cost that no setting changes: in Python,
 ` + "`import gofka`" + ` takes ~18 MiB RSS with the interpreter (a bare
