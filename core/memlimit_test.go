@@ -38,24 +38,35 @@ func withAutoLimit(t *testing.T, f func()) {
 	f()
 }
 
+// limitState reads the budgets and checks, under the state's lock (so no
+// collection's update comes between), that the runtime's limit is the one
+// the state calls for.
+func limitState(t *testing.T) (budgets int64) {
+	t.Helper()
+	autoLimit.mu.Lock()
+	defer autoLimit.mu.Unlock()
+	require.Equal(t, memLimitFor(autoLimit.budgets, autoLimit.live), debug.SetMemoryLimit(-1))
+	return autoLimit.budgets
+}
+
 func TestAutoMemoryLimitFollowsOpenClients(t *testing.T) {
 	withAutoLimit(t, func() {
-		base := debug.SetMemoryLimit(-1)
-		require.Less(t, base, int64(math.MaxInt64), "a limit is set")
+		require.Less(t, debug.SetMemoryLimit(-1), int64(math.MaxInt64), "a limit is set")
+		base := limitState(t)
 
 		p, err := NewProducer(WithBrokers("127.0.0.1:1"), WithBufferMemory(64<<20))
 		require.NoError(t, err)
-		require.Equal(t, base+64<<20, debug.SetMemoryLimit(-1), "a producer adds its buffer.memory")
+		require.Equal(t, base+64<<20, limitState(t), "a producer adds its buffer.memory")
 
 		c, err := NewConsumer(WithBrokers("127.0.0.1:1"), WithQueuedMaxMessagesKbytes(8192))
 		require.NoError(t, err)
-		require.Equal(t, base+64<<20+16<<20, debug.SetMemoryLimit(-1), "a consumer adds twice its prefetch bound")
+		require.Equal(t, base+64<<20+16<<20, limitState(t), "a consumer adds twice its prefetch bound")
 
 		require.NoError(t, c.Close(t.Context()))
-		require.Equal(t, base+64<<20, debug.SetMemoryLimit(-1))
+		require.Equal(t, base+64<<20, limitState(t))
 		_ = p.Close(t.Context())
 		_ = p.Close(t.Context()) // a second Close gives nothing back twice
-		require.Equal(t, base, debug.SetMemoryLimit(-1))
+		require.Equal(t, base, limitState(t))
 	})
 }
 
