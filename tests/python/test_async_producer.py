@@ -82,6 +82,33 @@ def test_every_codec(run: Runner, brokers: str, topic: str, codec: Optional[str]
     run(main())
 
 
+def test_send_batch_waiting_for_room_holds_one_chunk(run: Runner, brokers: str, topic: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # As the sync test of the same name: the units of a send_batch waiting
+    # their turn hold no joined values; the one waiting for room holds its
+    # own; those the engine took hold nothing.
+    import tracemalloc
+
+    from conftest import HeldWhileFull
+
+    values = [bytes([i]) * (64 << 10) for i in range(128)]
+    held = HeldWhileFull(monkeypatch, full_at=20)
+
+    async def main() -> List[int]:
+        async with gofka.AsyncProducer(brokers, timeout=15, buffer_memory=1 << 20) as producer:
+            await producer.send(topic, b"first")  # connected, metadata known
+            tracemalloc.start()
+            try:
+                held.base = tracemalloc.get_traced_memory()[0]
+                return await producer.send_batch(topic, values, 0)
+            finally:
+                tracemalloc.stop()
+
+    assert run(main()) == list(range(1, 129))
+    assert held.calls > 21 and len(held.held) == 2
+    assert max(held.held) < 1 << 20, held.held
+
+
 def test_many_concurrent_sends_pipeline_in_order(run: Runner, brokers: str, topic: str) -> None:
     async def main() -> List[int]:
         async with gofka.AsyncProducer(brokers, batch_size=1 << 20) as producer:
