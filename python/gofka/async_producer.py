@@ -405,7 +405,7 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
     ) -> List[int]:
         """Sends many values to one topic and returns their offsets in
         order. The batch crosses into the library in calls of at most
-        256 KiB (a quarter of ``buffer_memory`` if that is smaller), each
+        1 MiB (a quarter of ``buffer_memory`` if that is smaller), each
         call's records joined only when it is made. ``partition``
         as for :meth:`send`: an explicit one for all records; None = the
         engine's partitioner per record; not passed: the custom partitioner

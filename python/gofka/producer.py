@@ -451,7 +451,7 @@ class Producer(ProducerBase, HandleOwner):
     ) -> List[int]:
         """Sends many values to one topic and returns their offsets, in
         order, once all are acknowledged. The batch crosses into the library
-        in calls of at most 256 KiB (a quarter of ``buffer_memory`` if that
+        in calls of at most 1 MiB (a quarter of ``buffer_memory`` if that
         is smaller; a batch mixing keyed and unkeyed records without
         ``partition`` in at least one call per run of each), each call's
         records joined only when it is made.
