@@ -545,20 +545,22 @@ def test_value_runs_split_and_reassemble() -> None:
     assert columnar([bytearray(b"ab"), memoryview(b"cd")]) == (array.array("i", [2, 2]), b"abcd")
 
 
-def test_send_batch_waiting_for_room_holds_one_chunk(brokers: str, topic: str,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    # 8 MiB of values in chunks of at most 256 KiB: while the batch waits
-    # for buffer room at its 20th chunk, it holds that chunk's joined
-    # values, not the whole batch joined (what 8 threads sending 10 MB
-    # batches each used to hold on top of the engine's copy), nor the
-    # payloads of the chunks already handed over or still to come.
+@pytest.mark.parametrize("buffer_memory,full_at,bound", [(1 << 20, 20, 1 << 20), (32 << 20, 2, 2 << 20)])
+def test_send_batch_waiting_for_room_holds_one_chunk(brokers: str, topic: str, monkeypatch: pytest.MonkeyPatch,
+                                                     buffer_memory: int, full_at: int, bound: int) -> None:
+    # 8 MiB of values in library calls of at most 256 KiB (a quarter of a
+    # 1 MiB buffer_memory) or 1 MiB (the default buffer): while the batch
+    # waits for buffer room at call ``full_at``, it holds that call's
+    # joined values, not the whole batch joined (what 8 threads sending
+    # 10 MB batches each used to hold on top of the engine's copy), nor
+    # the payloads of the calls already made or still to come.
     import tracemalloc
 
     from conftest import HeldWhileFull
 
     values = [bytes([i]) * (64 << 10) for i in range(128)]
-    held = HeldWhileFull(monkeypatch, full_at=20)
-    with gofka.Producer(brokers, timeout=15, buffer_memory=1 << 20) as producer:
+    held = HeldWhileFull(monkeypatch, full_at=full_at)
+    with gofka.Producer(brokers, timeout=15, buffer_memory=buffer_memory) as producer:
         producer.send(topic, b"first")  # connected, metadata known
         tracemalloc.start()
         try:
@@ -567,8 +569,8 @@ def test_send_batch_waiting_for_room_holds_one_chunk(brokers: str, topic: str,
         finally:
             tracemalloc.stop()
     assert offsets == list(range(1, 129))
-    assert held.calls > 21 and len(held.held) == 2
-    assert max(held.held) < 1 << 20, held.held
+    assert len(held.held) == 2 and max(held.held) < bound, held.held
+    assert held.calls > full_at + 1  # calls were made after the wait
 
 
 def test_send_batch_through_a_small_buffer(brokers: str, topic: str) -> None:
