@@ -127,8 +127,10 @@ class _SendsBridge(AsyncBridge):
 class _Unit(object):
     """One library call: records for one topic-partition, as ProducerBase
     cuts them (payload: packed records in the gofka.h records format, or
-    columnar values, see ProducerBase._produce_chunk), and what to do with
-    their results."""
+    columnar values, see ProducerBase._produce_chunk; for send_batch the
+    function that builds it, called when the unit is first started, so
+    that units waiting their turn hold no joined values), and what to do
+    with their results."""
 
     __slots__ = ("topic", "partition", "payload", "count", "deliver", "since", "futures")
 
@@ -137,7 +139,7 @@ class _Unit(object):
                  futures: Optional[List["asyncio.Future[int]"]] = None) -> None:
         self.topic = topic
         self.partition = partition
-        self.payload = payload  # None once the engine took it
+        self.payload = payload  # None once the engine took it; a callable until first started
         self.count = count
         self.deliver = deliver
         self.since = 0.0
@@ -402,8 +404,9 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
         timestamp: Any = None,
     ) -> List[int]:
         """Sends many values to one topic and returns their offsets in
-        order. The batch crosses into the library in one call (batches
-        larger than a quarter of ``buffer_memory`` in a few). ``partition``
+        order. The batch crosses into the library in calls of at most
+        1 MiB (a quarter of ``buffer_memory`` if that is smaller), each
+        call's records joined only when it is made. ``partition``
         as for :meth:`send`: an explicit one for all records; None = the
         engine's partitioner per record; not passed: the custom partitioner
         per record if there is one, else murmur2 of each record's key (as
@@ -424,10 +427,11 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
             return []
         offsets: List[int] = [-1] * sum(len(c[1]) for c in chunks)
         futures = []
-        for part, idxs, payload in chunks:
+        for part, idxs, build in chunks:
             fut: "asyncio.Future[List[int]]" = loop.create_future()
             futures.append(fut)
-            self._submit_unit(_Unit(topic_b, part, payload, len(idxs), _batch_deliver(fut, idxs, offsets)))
+            # The payload is built when the unit starts (_start_unit).
+            self._submit_unit(_Unit(topic_b, part, build, len(idxs), _batch_deliver(fut, idxs, offsets)))
         results = await asyncio.gather(*futures, return_exceptions=True)
         for r in results:
             if isinstance(r, BaseException):
@@ -843,7 +847,11 @@ class AsyncProducer(ProducerBase, AsyncHandleOwner):
 
 def _start_unit(handle: int, unit: _Unit, queue: int, token: int, err: Any) -> int:
     """Hands one unit to the engine (its event goes to ``queue`` with
-    ``token``); the library's return code."""
+    ``token``); the library's return code. Builds a send_batch unit's
+    payload on its first try (kept on the unit if buffer.memory is full:
+    the unit is then the first to retry)."""
+    if callable(unit.payload):
+        unit.payload = unit.payload()
     return ProducerBase._produce_chunk(handle, queue, token, unit.topic, unit.partition, unit.count,
                                        unit.payload, err)
 

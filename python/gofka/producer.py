@@ -451,9 +451,10 @@ class Producer(ProducerBase, HandleOwner):
     ) -> List[int]:
         """Sends many values to one topic and returns their offsets, in
         order, once all are acknowledged. The batch crosses into the library
-        in one call (batches larger than a quarter of ``buffer_memory`` in a
-        few; a batch mixing keyed and unkeyed records without ``partition``
-        in one call per run of each).
+        in calls of at most 1 MiB (a quarter of ``buffer_memory`` if that
+        is smaller; a batch mixing keyed and unkeyed records without
+        ``partition`` in at least one call per run of each), each call's
+        records joined only when it is made.
 
         Args:
             partition: the partition for all of them (wins over the keys),
@@ -484,12 +485,18 @@ class Producer(ProducerBase, HandleOwner):
             pending = set()
             got: Dict[int, Any] = {}
             err = _native.new_error()
-            for token, (chunk_part, idxs, payload) in zip(tokens, chunks):
+            for token, (chunk_part, idxs, build) in zip(tokens, chunks):
+                # Built now and dropped once the library took it (it copies
+                # the records): the call holds one chunk's payload at a time.
+                # While buffer.memory is full only this chunk's stays, to
+                # retry with.
+                payload = build()
                 while True:
                     code = self._produce_chunk(self._get(), q.handle, token, topic_b, chunk_part, len(idxs), payload,
                                                err)
                     if code == _native.OK:
                         pending.add(token)
+                        del payload
                         break
                     if code != _native.ERR_QUEUE_FULL or time.monotonic() >= deadline:
                         raise self._failure(code, err)

@@ -10,6 +10,7 @@ import asyncio
 import os
 import sys
 import threading
+import tracemalloc
 import uuid
 from typing import Any, Awaitable, Callable, Iterator, List
 
@@ -22,6 +23,8 @@ if _PYTHON_DIR not in sys.path:
     sys.path.insert(0, _PYTHON_DIR)
 
 import gofka  # noqa: E402
+from gofka import _native  # noqa: E402
+from gofka._producer_base import ProducerBase  # noqa: E402
 
 #: What the ``run`` fixture gives: runs a coroutine to completion.
 Runner = Callable[[Awaitable[Any]], Any]
@@ -57,6 +60,30 @@ def brokers(request: pytest.FixtureRequest) -> str:
         return env
     cluster = request.getfixturevalue("dev_cluster")
     return cluster.brokers
+
+
+class HeldWhileFull:
+    """Wraps ProducerBase._produce_chunk (both producers hand every
+    send_batch chunk to the library through it): the first try of chunk
+    ``full_at`` answers QUEUE_FULL (buffer.memory full) without calling the
+    library, so that the batch waits for room there, deterministically.
+    Records the Python memory (tracemalloc, started by the caller) held
+    then and on the retry after the wait, above ``base``."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, full_at: int) -> None:
+        self.full_at, self.calls, self.base = full_at, 0, 0
+        self.held: List[int] = []
+        real = ProducerBase._produce_chunk
+
+        def produce_chunk(*args: object) -> int:
+            self.calls += 1
+            if self.calls in (self.full_at, self.full_at + 1):
+                self.held.append(tracemalloc.get_traced_memory()[0] - self.base)
+            if self.calls == self.full_at:
+                return _native.ERR_QUEUE_FULL
+            return real(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(ProducerBase, "_produce_chunk", staticmethod(produce_chunk))
 
 
 @pytest.fixture

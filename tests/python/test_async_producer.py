@@ -82,6 +82,35 @@ def test_every_codec(run: Runner, brokers: str, topic: str, codec: Optional[str]
     run(main())
 
 
+@pytest.mark.parametrize("buffer_memory,full_at,bound", [(1 << 20, 20, 1 << 20), (32 << 20, 2, 2 << 20)])
+def test_send_batch_waiting_for_room_holds_one_chunk(run: Runner, brokers: str, topic: str,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     buffer_memory: int, full_at: int, bound: int) -> None:
+    # As the sync test of the same name: the units of a send_batch waiting
+    # their turn hold no joined values; the one waiting for room holds its
+    # own; those the engine took hold nothing.
+    import tracemalloc
+
+    from conftest import HeldWhileFull
+
+    values = [bytes([i]) * (64 << 10) for i in range(128)]
+    held = HeldWhileFull(monkeypatch, full_at=full_at)
+
+    async def main() -> List[int]:
+        async with gofka.AsyncProducer(brokers, timeout=15, buffer_memory=buffer_memory) as producer:
+            await producer.send(topic, b"first")  # connected, metadata known
+            tracemalloc.start()
+            try:
+                held.base = tracemalloc.get_traced_memory()[0]
+                return await producer.send_batch(topic, values, 0)
+            finally:
+                tracemalloc.stop()
+
+    assert run(main()) == list(range(1, 129))
+    assert len(held.held) == 2 and max(held.held) < bound, held.held
+    assert held.calls > full_at + 1  # calls were made after the wait
+
+
 def test_many_concurrent_sends_pipeline_in_order(run: Runner, brokers: str, topic: str) -> None:
     async def main() -> List[int]:
         async with gofka.AsyncProducer(brokers, batch_size=1 << 20) as producer:

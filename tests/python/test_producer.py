@@ -501,26 +501,76 @@ def test_partition_count(producer: gofka.Producer, brokers: str, admin, topic: s
         producer.partition_count(5)  # type: ignore[arg-type]
 
 
-def test_columnar_chunks_split_and_reassemble() -> None:
+def test_value_runs_split_and_reassemble() -> None:
     import array
 
-    from gofka._producer_base import columnar, columnar_chunks
+    from gofka._producer_base import REC_OVERHEAD, columnar, value_lengths, value_runs, values_payload
 
     values = [b"%d" % i * (i % 7) for i in range(500)]
-    lengths, blob = columnar(values)
-    assert list(lengths) == [len(v) for v in values] and blob == b"".join(values)
-    pieces = columnar_chunks(lengths, blob, 300)
-    assert len(pieces) > 5
-    # Each piece points into the one blob (no copy per piece); its bytes,
-    # read through the pointer the library gets, reassemble the blob.
-    assert all(b.blob is blob for _, b in pieces)  # type: ignore[union-attr]
-    assert b"".join(bytes(b) for _, b in pieces) == blob
+    lengths = value_lengths(values)
+    assert lengths is not None and list(lengths) == [len(v) for v in values]
+    runs = value_runs(lengths, 300)
+    assert len(runs) > 5
+    # Consecutive runs covering every value once, each within the limit
+    # (or a single record), and their payloads reassemble the values.
+    assert runs[0][0] == 0 and runs[-1][1] == 500
+    assert all(a < b and b == c for (a, b), (c, _) in zip(runs, runs[1:] + [(500, 0)]))
+    pieces = [values_payload(values, lengths, a, b) for a, b in runs]
+    assert b"".join(blob for _, blob in pieces) == b"".join(values)
     assert [l for ls, _ in pieces for l in ls] == list(lengths)
-    for ls, b in pieces:
-        assert len(b) == sum(ls)
-        assert len(b) + 24 * len(ls) <= 300 or len(ls) == 1
+    for ls, blob in pieces:
+        assert len(blob) == sum(ls)
+        assert len(blob) + REC_OVERHEAD * len(ls) <= 300 or len(ls) == 1
+    # Uneven sizes (a run of small values, then large ones, then one larger
+    # than the limit): still within the limit, and not one record per run
+    # where many fit.
+    uneven = [b"s"] * 400 + [b"L" * 120] * 50 + [b"H" * 1000] + [b"s"] * 10
+    ul = value_lengths(uneven)
+    runs = value_runs(ul, 300)
+    assert [i for a, b in runs for i in range(a, b)] == list(range(len(uneven)))
+    for a, b in runs:
+        assert sum(ul[a:b]) + REC_OVERHEAD * (b - a) <= 300 or b - a == 1
+    greedy, size = 1, 0  # runs of the exact greedy split
+    for l in ul:
+        if size and size + l + REC_OVERHEAD > 300:
+            greedy, size = greedy + 1, 0
+        size += l + REC_OVERHEAD
+    assert len(runs) <= greedy * 3 // 2
+    assert value_runs(ul, 1 << 20) == [(0, len(uneven))]
+    # Only exact byte strings take the columnar path (the general path
+    # converts bytearray / memoryview values and reports bad ones).
+    assert value_lengths([b"a", None]) is None and value_lengths([b"a", "s"]) is None
+    assert value_lengths([b"a", bytearray(b"b")]) is None
     assert columnar([b"a", None]) is None and columnar([b"a", "s"]) is None
     assert columnar([bytearray(b"ab"), memoryview(b"cd")]) == (array.array("i", [2, 2]), b"abcd")
+
+
+@pytest.mark.parametrize("buffer_memory,full_at,bound", [(1 << 20, 20, 1 << 20), (32 << 20, 2, 2 << 20)])
+def test_send_batch_waiting_for_room_holds_one_chunk(brokers: str, topic: str, monkeypatch: pytest.MonkeyPatch,
+                                                     buffer_memory: int, full_at: int, bound: int) -> None:
+    # 8 MiB of values in library calls of at most 256 KiB (a quarter of a
+    # 1 MiB buffer_memory) or 1 MiB (the default buffer): while the batch
+    # waits for buffer room at call ``full_at``, it holds that call's
+    # joined values, not the whole batch joined (what 8 threads sending
+    # 10 MB batches each used to hold on top of the engine's copy), nor
+    # the payloads of the calls already made or still to come.
+    import tracemalloc
+
+    from conftest import HeldWhileFull
+
+    values = [bytes([i]) * (64 << 10) for i in range(128)]
+    held = HeldWhileFull(monkeypatch, full_at=full_at)
+    with gofka.Producer(brokers, timeout=15, buffer_memory=buffer_memory) as producer:
+        producer.send(topic, b"first")  # connected, metadata known
+        tracemalloc.start()
+        try:
+            held.base = tracemalloc.get_traced_memory()[0]
+            offsets = producer.send_batch(topic, values, 0)
+        finally:
+            tracemalloc.stop()
+    assert offsets == list(range(1, 129))
+    assert len(held.held) == 2 and max(held.held) < bound, held.held
+    assert held.calls > full_at + 1  # calls were made after the wait
 
 
 def test_send_batch_through_a_small_buffer(brokers: str, topic: str) -> None:
