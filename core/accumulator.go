@@ -242,7 +242,8 @@ type partBuf struct {
 // starts or fills kicks the partition's sink (sink.kick), at once when held
 // is nil; otherwise the sink is added to *held and the caller kicks it once
 // it has appended all its records (applyTopic: an inline drain between two
-// of them would send a batch holding only the first).
+// of them would send a batch holding only the first). now is r's arrival,
+// zero for "now" (see Producer.route).
 func (pb *partBuf) appendRec(r *Record, fn func(*Record, error), size int, now time.Time, abortOnNew bool, held *[]*sink) bool {
 	cfg := &pb.p.cfg
 	wake := false
@@ -260,6 +261,9 @@ func (pb *partBuf) appendRec(r *Record, fn func(*Record, error), size int, now t
 				s.wakeup()
 			}
 			return false
+		}
+		if now.IsZero() {
+			now = time.Now()
 		}
 		b = newBatch(now)
 		b.bytes = wire.RecordBatchOverhead

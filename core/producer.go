@@ -83,6 +83,11 @@ type Producer struct {
 	// and a producing caller's first use of a topic the client's cache
 	// already knows (applyCached).
 	applyMu sync.Mutex
+	// lastTopic is the topic topic() returned last: most producers write
+	// to one topic, and comparing its name (the caller usually passes the
+	// same string, so the bytes are not even read) costs less than
+	// hashing it into topics. Topics are never removed, so it stays valid.
+	lastTopic atomic.Pointer[topicState]
 
 	sinksMu sync.Mutex
 	sinks   map[int32]*sink // guarded by sinksMu
@@ -341,9 +346,8 @@ func (p *Producer) tryProduce(ctx context.Context, r *Record, promise func(*Reco
 	if err := p.mem.reserve(ctx, p.quit, recordMem(size)); err != nil {
 		return err
 	}
-	now := time.Now()
 	if r.Timestamp.IsZero() {
-		r.Timestamp = now
+		r.Timestamp = wallNow()
 	}
 	p.outstanding.Add(1)
 	if p.closing.Load() {
@@ -356,7 +360,7 @@ func (p *Producer) tryProduce(ctx context.Context, r *Record, promise func(*Reco
 	if !ts.ready.Load() {
 		ts.mu.Lock()
 		if !ts.ready.Load() {
-			ts.pending = append(ts.pending, pendingRec{promised{r, promise}, size, now})
+			ts.pending = append(ts.pending, pendingRec{promised{r, promise}, size, time.Now()})
 			first := len(ts.pending) == 1
 			ts.mu.Unlock()
 			if first {
@@ -367,7 +371,9 @@ func (p *Producer) tryProduce(ctx context.Context, r *Record, promise func(*Reco
 		}
 		ts.mu.Unlock()
 	}
-	p.route(ts, ts.partitions(), r, promise, size, now, nil)
+	// A zero arrival time: appendRec reads the clock only when the record
+	// starts a batch (time.Now costs as much as the rest of the append).
+	p.route(ts, ts.partitions(), r, promise, size, time.Time{}, nil)
 	return nil
 }
 
@@ -506,11 +512,16 @@ func (p *Producer) produceBatch(ctx context.Context, recs []*Record, promise fun
 // An explicit (ManualPartition) partition is used as is; one out of range
 // goes back to pending until the next metadata refresh says whether it
 // exists. Otherwise the key chooses (murmur2, as the Java client), and
-// records without a key go to the sticky partition. held is appendRec's.
+// records without a key go to the sticky partition. now is when r
+// arrived (a batch it starts lingers from then), zero for "now": the clock
+// is then read only where needed. held is appendRec's.
 func (p *Producer) route(ts *topicState, parts []*partBuf, r *Record, promise func(*Record, error), size int, now time.Time, held *[]*sink) {
 	n := int32(len(parts))
 	switch {
 	case r.ManualPartition && r.Partition >= n:
+		if now.IsZero() {
+			now = time.Now()
+		}
 		ts.mu.Lock()
 		ts.pending = append(ts.pending, pendingRec{promised{r, promise}, size, now})
 		ts.mu.Unlock()
@@ -538,8 +549,13 @@ func (p *Producer) route(ts *topicState, parts []*partBuf, r *Record, promise fu
 // checking the name as Kafka does (INVALID_TOPIC_EXCEPTION; a dev cluster
 // would accept names a real broker refuses).
 func (p *Producer) topic(name string) (*topicState, error) {
+	if ts := p.lastTopic.Load(); ts != nil && ts.name == name {
+		return ts, nil
+	}
 	if v, ok := p.topics.Load(name); ok {
-		return v.(*topicState), nil
+		ts := v.(*topicState)
+		p.lastTopic.Store(ts)
+		return ts, nil
 	}
 	if err := ValidateTopicName(name); err != nil {
 		return nil, err

@@ -131,3 +131,47 @@ func TestConnectObtainsProducerID(t *testing.T) {
 	require.NoError(t, txp.Connect(ctx))
 	require.Equal(t, int64(1), inits.Load(), "neither a plain nor a transactional producer asks at Connect")
 }
+
+// wallNow is the wall clock (what a record's timestamp records).
+func TestWallNow(t *testing.T) {
+	before := time.Now().UnixMicro()
+	got := wallNow()
+	after := time.Now().UnixMicro()
+	require.GreaterOrEqual(t, got.UnixMicro(), before)
+	require.LessOrEqual(t, got.UnixMicro(), after)
+	require.Equal(t, got, got.Round(0), "no monotonic reading")
+}
+
+// A record produced without a timestamp is stamped with the wall clock
+// when produced, and records alternating between topics each reach their
+// own (Producer.topic remembers the last topic).
+func TestProduceStampsAndAlternatesTopics(t *testing.T) {
+	c := fakeCluster(t, 1, kfake.SeedTopics(1, "alt-a", "alt-b"))
+	ctx := testCtx(t, 30*time.Second)
+	p := newTestProducer(t, c.ListenAddrs())
+	before := time.Now().UnixMilli()
+	var recs []*Record
+	for i := 0; i < 6; i++ {
+		topic := "alt-a"
+		if i%2 == 1 {
+			topic = "alt-b"
+		}
+		recs = append(recs, &Record{Topic: topic, Value: []byte(fmt.Sprint(i / 2))})
+	}
+	for _, r := range recs {
+		require.NoError(t, p.ProduceSync(ctx, r))
+	}
+	after := time.Now().UnixMilli()
+	for _, topic := range []string{"alt-a", "alt-b"} {
+		got := fetchAll(t, ctx, p.Client(), topic, 0, 3)
+		checkSequence(t, got, 3, "")
+		for _, r := range got {
+			require.GreaterOrEqual(t, r.Timestamp.UnixMilli(), before)
+			require.LessOrEqual(t, r.Timestamp.UnixMilli(), after)
+		}
+	}
+	for _, r := range recs {
+		require.GreaterOrEqual(t, r.Timestamp.UnixMilli(), before)
+		require.LessOrEqual(t, r.Timestamp.UnixMilli(), after)
+	}
+}
