@@ -219,7 +219,8 @@ func (p *Producer) Client() *Client { return p.cl }
 // metadata goroutine to be scheduled beside a busy producing thread (10-45
 // ms on a loaded 2-core VM, a tenth of a 500,000-record run). Failing to
 // get the id does not fail Connect (the cluster was reached): it is tried
-// again when records need it, and their promises report what fails.
+// again when records need it, and their promises report what fails. When
+// the metadata goroutine is already getting it, Connect does not wait.
 func (p *Producer) Connect(ctx context.Context) error {
 	if err := p.closedErr(); err != nil {
 		return err

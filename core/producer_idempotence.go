@@ -77,6 +77,11 @@ func (s *idemState) ensure(ctx context.Context, p *Producer) error {
 	}
 	s.ensureMu.Lock()
 	defer s.ensureMu.Unlock()
+	return s.ensureLocked(ctx, p)
+}
+
+// ensureLocked is ensure; ensureMu held.
+func (s *idemState) ensureLocked(ctx context.Context, p *Producer) error {
 	s.mu.Lock()
 	if s.have && !s.bumpNeeded {
 		s.mu.Unlock()
@@ -99,6 +104,7 @@ func (s *idemState) ensure(ctx context.Context, p *Producer) error {
 	} else {
 		pid, epoch = -1, -1
 	}
+	caller := ctx
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.RequestTimeout)
 	defer cancel()
 	newPID, newEpoch, err := p.initProducerID(ctx, pid, epoch)
@@ -109,7 +115,9 @@ func (s *idemState) ensure(ctx context.Context, p *Producer) error {
 	}
 	if err != nil {
 		s.fails++
-		if !wire.CodeOf(err).Retriable() {
+		// The broker's refusal fails what waits for the id; the end of
+		// the caller's ctx (Connect's) fails nothing.
+		if caller.Err() == nil && !wire.CodeOf(err).Retriable() {
 			p.failAllQueued(err)
 		}
 		return err
@@ -121,15 +129,20 @@ func (s *idemState) ensure(ctx context.Context, p *Producer) error {
 
 // ensureFirst obtains the first producer id on the caller's goroutine,
 // within ctx, unless there is one already (a bump is left to the metadata
-// goroutine: it waits for the batches in flight).
+// goroutine: it waits for the batches in flight) or the metadata goroutine
+// is at it (then the caller does not wait for it either).
 func (s *idemState) ensureFirst(ctx context.Context, p *Producer) error {
+	if p.txn != nil || !s.ensureMu.TryLock() {
+		return nil
+	}
+	defer s.ensureMu.Unlock()
 	s.mu.Lock()
 	have := s.have
 	s.mu.Unlock()
 	if have {
 		return nil
 	}
-	return s.ensure(ctx, p)
+	return s.ensureLocked(ctx, p)
 }
 
 // install makes pid/epoch the producer's and restarts every partition's

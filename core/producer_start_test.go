@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -174,4 +175,42 @@ func TestProduceStampsAndAlternatesTopics(t *testing.T) {
 		require.GreaterOrEqual(t, r.Timestamp.UnixMilli(), before)
 		require.LessOrEqual(t, r.Timestamp.UnixMilli(), after)
 	}
+}
+
+// Records buffered while Connect waits for the producer id do not fail
+// when Connect's ctx ends: only the broker's refusal fails them.
+func TestConnectCanceledDuringProducerID(t *testing.T) {
+	c := fakeCluster(t, 1, kfake.SeedTopics(1, "pidwait"))
+	asked := make(chan struct{}, 1)
+	release := make(chan struct{})
+	c.ControlKey(int16(kmsg.InitProducerID), func(kmsg.Request) (kmsg.Response, error, bool) {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+		c.SleepControl(func() { <-release })
+		return nil, nil, false
+	})
+	ctx := testCtx(t, 30*time.Second)
+	p := newTestProducer(t, c.ListenAddrs())
+	cctx, cancel := context.WithCancel(ctx)
+	connected := make(chan error, 1)
+	go func() { connected <- p.Connect(cctx) }()
+	select {
+	case <-asked:
+	case <-ctx.Done():
+		t.Fatal("Connect did not ask for a producer id")
+	}
+	var got error
+	done := make(chan struct{})
+	p.Produce(ctx, &Record{Topic: "pidwait", Value: []byte("v")}, func(_ *Record, err error) {
+		got = err
+		close(done)
+	})
+	cancel()
+	require.NoError(t, <-connected, "the cluster was reached")
+	close(release)
+	require.NoError(t, p.Flush(ctx))
+	<-done
+	require.NoError(t, got)
 }
