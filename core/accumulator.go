@@ -238,8 +238,13 @@ type partBuf struct {
 
 // appendRec adds r to the open batch, starting a new one when needed. With
 // abortOnNew it refuses (false) instead of starting a new batch: the sticky
-// partitioner then moves to another partition (KIP-480).
-func (pb *partBuf) appendRec(r *Record, fn func(*Record, error), size int, now time.Time, abortOnNew bool) bool {
+// partitioner then moves to another partition (KIP-480). A batch that
+// starts or fills kicks the partition's sink (sink.kick), at once when held
+// is nil; otherwise the sink is added to *held and the caller kicks it once
+// it has appended all its records (applyTopic: an inline drain between two
+// of them would send a batch holding only the first). now is r's arrival,
+// zero for "now" (see Producer.route).
+func (pb *partBuf) appendRec(r *Record, fn func(*Record, error), size int, now time.Time, abortOnNew bool, held *[]*sink) bool {
 	cfg := &pb.p.cfg
 	wake := false
 	pb.mu.Lock()
@@ -256,6 +261,9 @@ func (pb *partBuf) appendRec(r *Record, fn func(*Record, error), size int, now t
 				s.wakeup()
 			}
 			return false
+		}
+		if now.IsZero() {
+			now = time.Now()
 		}
 		b = newBatch(now)
 		b.bytes = wire.RecordBatchOverhead
@@ -281,7 +289,13 @@ func (pb *partBuf) appendRec(r *Record, fn func(*Record, error), size int, now t
 	s := pb.sink
 	pb.mu.Unlock()
 	if wake && s != nil {
-		s.kick()
+		if held != nil {
+			if !slices.Contains(*held, s) {
+				*held = append(*held, s)
+			}
+		} else {
+			s.kick()
+		}
 	}
 	return true
 }

@@ -26,7 +26,11 @@ type idemState struct {
 	epoch      int16 // guarded by mu
 	have       bool  // guarded by mu: pid is valid
 	bumpNeeded bool  // guarded by mu
-	fails      int   // metaLoop only: InitProducerId failures in a row
+	fails      int   // guarded by ensureMu: InitProducerId failures in a row
+
+	// ensureMu is held through ensure, which runs on the metadata
+	// goroutine and, for the first id, on a caller of Producer.Connect.
+	ensureMu sync.Mutex
 
 	ready    atomic.Bool // have && !bumpNeeded
 	curPID   atomic.Int64
@@ -64,11 +68,20 @@ func (s *idemState) requestBump(p *Producer) {
 
 // ensure obtains a producer id, or bumps the epoch once nothing is in
 // flight, and then resets every partition's sequence numbers. It runs on
-// the metadata goroutine only.
-func (s *idemState) ensure(p *Producer) error {
+// the metadata goroutine (ctx: the producer's), or on a caller of Connect
+// for the first id (ensureFirst); ensureMu serialises the two, and the
+// second one to run finds the id there.
+func (s *idemState) ensure(ctx context.Context, p *Producer) error {
 	if p.txn != nil {
 		return nil // InitTransactions and AbortTransaction do it (core/txn.go)
 	}
+	s.ensureMu.Lock()
+	defer s.ensureMu.Unlock()
+	return s.ensureLocked(ctx, p)
+}
+
+// ensureLocked is ensure; ensureMu held.
+func (s *idemState) ensureLocked(ctx context.Context, p *Producer) error {
 	s.mu.Lock()
 	if s.have && !s.bumpNeeded {
 		s.mu.Unlock()
@@ -91,7 +104,8 @@ func (s *idemState) ensure(p *Producer) error {
 	} else {
 		pid, epoch = -1, -1
 	}
-	ctx, cancel := context.WithTimeout(p.ctx, p.cfg.RequestTimeout)
+	caller := ctx
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.RequestTimeout)
 	defer cancel()
 	newPID, newEpoch, err := p.initProducerID(ctx, pid, epoch)
 	if err != nil && bump {
@@ -101,7 +115,9 @@ func (s *idemState) ensure(p *Producer) error {
 	}
 	if err != nil {
 		s.fails++
-		if !wire.CodeOf(err).Retriable() {
+		// The broker's refusal fails what waits for the id; the end of
+		// the caller's ctx (Connect's) fails nothing.
+		if caller.Err() == nil && !wire.CodeOf(err).Retriable() {
 			p.failAllQueued(err)
 		}
 		return err
@@ -109,6 +125,24 @@ func (s *idemState) ensure(p *Producer) error {
 	s.fails = 0
 	s.install(p, newPID, newEpoch)
 	return nil
+}
+
+// ensureFirst obtains the first producer id on the caller's goroutine,
+// within ctx, unless there is one already (a bump is left to the metadata
+// goroutine: it waits for the batches in flight) or the metadata goroutine
+// is at it (then the caller does not wait for it either).
+func (s *idemState) ensureFirst(ctx context.Context, p *Producer) error {
+	if p.txn != nil || !s.ensureMu.TryLock() {
+		return nil
+	}
+	defer s.ensureMu.Unlock()
+	s.mu.Lock()
+	have := s.have
+	s.mu.Unlock()
+	if have {
+		return nil
+	}
+	return s.ensureLocked(ctx, p)
 }
 
 // install makes pid/epoch the producer's and restarts every partition's
