@@ -52,10 +52,12 @@ var slabPool = sync.Pool{New: func() any { return new(produceSlab) }}
 // data's bytes may be stale (the caller overwrites them), codes are zero,
 // store's records are zero values.
 func getSlab(n, size int, pooled bool) *produceSlab {
-	s := new(produceSlab)
+	var s *produceSlab
 	if pooled {
 		s = slabPool.Get().(*produceSlab)
 		s.pooled = true
+	} else {
+		s = new(produceSlab)
 	}
 	s.data = resize(s.data, size)
 	s.store = resize(s.store, n)
