@@ -109,7 +109,7 @@ func TestRecordLargerThanBufferMemory(t *testing.T) {
 func TestBatchHoldsNoRecordCopy(t *testing.T) {
 	p := &Producer{cfg: defaultConfig()}
 	pb := &partBuf{p: p}
-	const n = 100_000
+	const n = 200_000 // 27 MiB of Records: the margin below is ~3 MB of heap
 	value := make([]byte, 100)
 	recs := make([]Record, n)
 	for i := range recs {
