@@ -96,15 +96,30 @@ type promised struct {
 	fn func(*Record, error)
 }
 
+// batchRecords is a batch's records as the encoder reads them
+// (wire.RecordSource): from the buffered Records themselves, which stay
+// unchanged until their promise runs (Produce's contract), so a batch
+// keeps no copy of each (a wire.Record per record was 88 bytes of heap and
+// a copy per produce). Safe for concurrent use: it only reads.
+type batchRecords []promised
+
+// Len is the number of records.
+func (rs batchRecords) Len() int { return len(rs) }
+
+// Record returns record i's fields as encoded.
+func (rs batchRecords) Record(i int) (timestamp int64, key, value []byte, headers []wire.Header) {
+	r := rs[i].r
+	return r.Timestamp.UnixMilli(), r.Key, r.Value, r.Headers
+}
+
 // recBatch is one partition's run of records that travels as one
 // RecordBatch. Its records are appended while it is the partition's open
 // batch and never change once a sink took it.
 type recBatch struct {
-	recs    []wire.Record // as encoded; Key/Value/Headers alias the user's Record
-	proms   []promised    // parallel to recs
-	bytes   int           // estimated encoded size, RecordBatchOverhead included
-	mem     int64         // bytes reserved from buffer.memory
-	created time.Time     // first record's arrival: linger and delivery timeout count from here
+	proms   []promised // the records, in order; encoded from (batchRecords)
+	bytes   int        // estimated encoded size, RecordBatchOverhead included
+	mem     int64      // bytes reserved from buffer.memory
+	created time.Time  // first record's arrival: linger and delivery timeout count from here
 
 	// Fields below are guarded by the owning partBuf's mu.
 	seq      int32 // base sequence (idempotence); -1 until first sent or after a reset
@@ -146,12 +161,11 @@ func newBatch(now time.Time) *recBatch {
 // producer's ref to it; b must have been through endPrep.
 func (b *recBatch) recycle() {
 	const keep = 1 << 16 // records; larger slices are left to the GC
-	if cap(b.recs) > keep {
-		b.recs, b.proms = nil, nil
+	if cap(b.proms) > keep {
+		b.proms = nil
 	} else {
-		clear(b.recs)
 		clear(b.proms)
-		b.recs, b.proms = b.recs[:0], b.proms[:0]
+		b.proms = b.proms[:0]
 	}
 	b.unref()
 }
@@ -161,7 +175,7 @@ func (b *recBatch) unref() {
 	if b.refs.Add(-1) != 0 {
 		return
 	}
-	*b = recBatch{recs: b.recs[:0], proms: b.proms[:0]}
+	*b = recBatch{proms: b.proms[:0]}
 	batchPool.Put(b)
 }
 
@@ -179,17 +193,16 @@ func recordSize(r *Record) int {
 
 func nullableLen(b []byte) int { return 5 + len(b) }
 
-// recordOverhead is what the engine holds per buffered record besides the
-// bytes recordSize counts: the Record itself, its copy in the batch
-// (wire.Record), the promise and a pointer to it. buffer.memory counts it
-// (recordMem) so that the budget bounds memory, not only payload: with
-// 100-byte values and no key a record counted 131 bytes but held ~500
-// bytes of Go heap (TestBufferMemoryBoundsHeap, the encoded requests in
-// flight included), so a full default buffer (32 MiB) was ~120 MiB of live
-// heap, twice that in RSS with the collector's GOGC=100 headroom. 256
-// bytes on 64-bit platforms.
-const recordOverhead = int(unsafe.Sizeof(Record{}) + unsafe.Sizeof(wire.Record{}) +
-	unsafe.Sizeof(promised{}) + unsafe.Sizeof((*Record)(nil)))
+// recordOverhead is what a buffered record holds besides the bytes
+// recordSize counts: the Record itself (its owner's, but pinned until the
+// promise runs), the caller's pointer to it (ProduceBatch's []*Record, the
+// C ABI's produce slabs) and the batch's promise entry. buffer.memory
+// counts it (recordMem) so that the budget bounds memory, not only payload
+// (TestBufferMemoryBoundsHeap): with 100-byte values and no key a record
+// counts 136 bytes by recordSize but holds more than twice that. 160 bytes
+// on 64-bit platforms; it was 256 while each batch also kept a wire.Record
+// copy of every record (88 bytes) and Record had 8 bytes of padding.
+const recordOverhead = int(unsafe.Sizeof(Record{}) + unsafe.Sizeof((*Record)(nil)) + unsafe.Sizeof(promised{}))
 
 // recordMem is the bytes a record of recordSize size counts for in
 // buffer.memory.
@@ -267,9 +280,8 @@ func (pb *partBuf) appendRec(r *Record, fn func(*Record, error), size int, now t
 		}
 		b = newBatch(now)
 		b.bytes = wire.RecordBatchOverhead
-		if h := pb.sizeHint; cap(b.recs) < h {
+		if h := pb.sizeHint; cap(b.proms) < h {
 			// Grow once rather than by doubling while records arrive.
-			b.recs = slices.Grow(b.recs, h)
 			b.proms = slices.Grow(b.proms, h)
 		}
 		pb.batches = append(pb.batches, b)
@@ -277,7 +289,6 @@ func (pb *partBuf) appendRec(r *Record, fn func(*Record, error), size int, now t
 		wake = true
 	}
 	r.Partition = pb.partition
-	b.recs = append(b.recs, wire.Record{Timestamp: r.Timestamp.UnixMilli(), Key: r.Key, Value: r.Value, Headers: r.Headers})
 	b.proms = append(b.proms, promised{r, fn})
 	b.bytes += size
 	b.mem += recordMem(size)
@@ -352,9 +363,9 @@ func (pb *partBuf) takeReady(s *sink, cn *clientConn, now time.Time, budget int,
 	if p.idem.enabled && b.seq < 0 {
 		b.seq = pb.nextSeq
 		b.pid, b.epoch = p.idem.current()
-		pb.nextSeq = addSeq(pb.nextSeq, len(b.recs))
+		pb.nextSeq = addSeq(pb.nextSeq, len(b.proms))
 	}
-	if n := len(b.recs); n > pb.sizeHint || n < pb.sizeHint/4 {
+	if n := len(b.proms); n > pb.sizeHint || n < pb.sizeHint/4 {
 		pb.sizeHint = n
 	}
 	b.inflight = true

@@ -140,7 +140,7 @@ func (c *compressor) prepare(b *recBatch) {
 	b.prepMu.Lock()
 	if !b.taken && b.prepBuf == nil {
 		buf := getPrepBuf()
-		pr, err := wire.PrepareRecordsLevel(*buf, b.recs, c.codec, c.level)
+		pr, err := wire.PrepareRecordsFrom(*buf, batchRecords(b.proms), c.codec, c.level)
 		if err == nil {
 			b.prep, b.prepBuf, b.prepTok = pr, buf, c.tokens
 		} else {
@@ -187,8 +187,7 @@ func (b *recBatch) appendBatch(dst []byte, rb *wire.RecordBatch, codec wire.Comp
 	defer b.prepMu.Unlock()
 	b.taken = true
 	if b.prepBuf == nil {
-		rb.Records = b.recs
-		out, err := wire.AppendRecordBatchLevel(dst, rb, codec, level)
+		out, err := wire.AppendRecordBatchFrom(dst, rb, batchRecords(b.proms), codec, level)
 		return out, false, err
 	}
 	out, err := wire.AppendPreparedBatch(dst, rb, &b.prep)

@@ -44,8 +44,8 @@ What a client holds is bounded by two settings:
 
 - Producer: ` + "`buffer.memory`" + ` (default 32 MiB), the records buffered or in flight;
   Produce blocks (or fails with QUEUE_FULL) while it is full. A record
-  counts its encoded size plus 256 bytes, the engine's structures for it
-  (so 100-byte records take ~390 bytes each: ~86,000 fit in the default);
+  counts its encoded size plus 160 bytes, the structures that hold it
+  (so 100-byte records take ~300 bytes each: ~113,000 fit in the default);
   the live Go heap of a full buffer stays within about 1.2x the setting.
   The Python producers hold each record's tuple (~150 bytes, plus the
   value object they were given) until its result is served, on top.

@@ -27,10 +27,15 @@ type Record struct {
 	// with PARTITION_NOT_FOUND). Consumed records have it false, so
 	// producing one again lets the partitioner place it.
 	ManualPartition bool
-	Key             []byte // nil = null key
-	Value           []byte // nil = null value (a tombstone)
-	Headers         []wire.Header
-	Timestamp       time.Time // zero: now (set by Produce)
+	// TimestampMsSet says TimestampMs holds the timestamp (see there). It
+	// sits here, beside the other small fields, rather than after
+	// TimestampMs: packed with them it costs no padding of its own, 8
+	// bytes less per Record (136), and every buffered record is one.
+	TimestampMsSet bool
+	Key            []byte // nil = null key
+	Value          []byte // nil = null value (a tombstone)
+	Headers        []wire.Header
+	Timestamp      time.Time // zero: now (set by Produce)
 	// TimestampMs, when TimestampMsSet, is the timestamp as the language
 	// bindings pass it (the C ABI, Python): ms since the epoch (>= 0), or
 	// TimestampNow (-1) for "stamp when produced"; anything below -1 makes
@@ -38,9 +43,8 @@ type Record struct {
 	// buffered. The produce calls turn it into Timestamp (and clear
 	// TimestampMsSet), so the rule is the engine's, in one place
 	// (recordTimestamp). Go callers set Timestamp instead.
-	TimestampMs    int64
-	TimestampMsSet bool
-	Offset         int64 // set when the record is acknowledged (-1 when unknown, e.g. acks=0) or consumed
+	TimestampMs int64
+	Offset      int64 // set when the record is acknowledged (-1 when unknown, e.g. acks=0) or consumed
 }
 
 // Producer writes records to Kafka. It is safe for concurrent use.

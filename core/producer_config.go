@@ -43,7 +43,7 @@ var producerProperties = []Property{
 			c.EnableIdempotence, c.idempotenceSet = b, true
 			return nil
 		}},
-	{"buffer.memory", "int(bytes)", "33554432", "Bytes of records the producer buffers (waiting or in flight), each record counting its encoded size plus 256 bytes for the engine's structures. Produce blocks while it is full, until room frees up or its context ends (QUEUE_FULL).",
+	{"buffer.memory", "int(bytes)", "33554432", "Bytes of records the producer buffers (waiting or in flight), each record counting its encoded size plus 160 bytes for the structures that hold it. Produce blocks while it is full, until room frees up or its context ends (QUEUE_FULL).",
 		int64Setter("buffer.memory", func(c *Config) *int64 { return &c.BufferMemory })},
 	{"delivery.timeout.ms", "duration(ms)", "120000", "Upper bound on the time between Produce and the record's result: a record not acknowledged by then fails with DELIVERY_TIMEOUT (retries included).",
 		durationSetter("delivery.timeout.ms", func(c *Config) *time.Duration { return &c.DeliveryTimeout })},

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -95,4 +96,54 @@ func TestRecordLargerThanBufferMemory(t *testing.T) {
 	require.Less(t, time.Since(start), 30*time.Second, "refused at once, not after waiting for room")
 	// A smaller record fits and is delivered.
 	require.NoError(t, p.ProduceSync(ctx, &Record{Topic: topic, Value: make([]byte, 500)}))
+}
+
+// A batch holds its records by their promise entry only (16 bytes each:
+// the Record and the promise function) and encodes from the Records
+// themselves: appending a record copies nothing of it. Batches used to
+// keep a wire.Record per record as well (88 bytes more, and a copy per
+// produce), which buffer.memory had to count. Measured on one partition's
+// queue, without a broker or sender, so that only the batches' own heap
+// is in the difference; the Records and their values are the caller's
+// and allocated before.
+func TestBatchHoldsNoRecordCopy(t *testing.T) {
+	p := &Producer{cfg: defaultConfig()}
+	pb := &partBuf{p: p}
+	const n = 200_000 // 27 MiB of Records: the margin below is ~3 MB of heap
+	value := make([]byte, 100)
+	recs := make([]Record, n)
+	for i := range recs {
+		recs[i] = Record{Topic: "t", Value: value, Timestamp: time.UnixMilli(int64(i))}
+	}
+	runtime.GC()
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	now := time.Now()
+	for i := range recs {
+		require.True(t, pb.appendRec(&recs[i], nil, recordSize(&recs[i]), now, false, nil))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perRecord := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
+	t.Logf("%d batches, %d bytes of heap per buffered record", len(pb.batches), perRecord)
+	require.Greater(t, len(pb.batches), 1, "the records fill several batches")
+	// A promise entry, in a slice at most half empty.
+	require.LessOrEqual(t, perRecord, int64(2*unsafe.Sizeof(promised{})))
+
+	// And the batches encode from the Records as they are now.
+	for _, b := range pb.batches {
+		data, err := wire.AppendRecordBatchFrom(nil, &wire.RecordBatch{}, batchRecords(b.proms), wire.CompressionNone, wire.CompressionLevelDefault)
+		require.NoError(t, err)
+		got, err := wire.DecodeRecordBatches(data, nil)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		require.Len(t, got[0].Records, len(b.proms))
+		for i, r := range got[0].Records {
+			require.Equal(t, b.proms[i].r.Timestamp.UnixMilli(), r.Timestamp)
+			require.Equal(t, value, r.Value)
+			require.Nil(t, r.Key)
+		}
+	}
+	runtime.KeepAlive(recs)
 }

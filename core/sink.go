@@ -379,7 +379,7 @@ func (s *sink) write(pc *produceCall) {
 	st.batches.Add(int64(len(pc.batches)))
 	st.bytes.Add(int64(len(s.encBuf)))
 	for _, b := range pc.batches {
-		st.records.Add(int64(len(b.recs)))
+		st.records.Add(int64(len(b.proms)))
 		if b.attempts > 1 {
 			st.retries.Add(1)
 		}
@@ -771,7 +771,7 @@ func (p *Producer) settleBatch(pb *partBuf, b *recBatch, res partResult) partRes
 			// Give the batch's sequence numbers to the batches behind it;
 			// any of them in flight now will come back out of order and be
 			// resent renumbered.
-			n := len(b.recs)
+			n := len(b.proms)
 			for _, x := range pb.batches[idx:] {
 				if x.seq >= 0 {
 					x.seq = addSeq(x.seq, -n)

@@ -87,7 +87,7 @@ type partCounters struct {
 // noteSent counts batch b, of n encoded bytes, written for the partition.
 func (pc *partCounters) noteSent(b *recBatch, n int) {
 	pc.batches.Add(1)
-	pc.records.Add(int64(len(b.recs)))
+	pc.records.Add(int64(len(b.proms)))
 	pc.bytes.Add(int64(n))
 	if b.attempts > 1 {
 		pc.retries.Add(1)
@@ -118,7 +118,7 @@ func (p *Producer) Stats() ProducerStats {
 			}
 			ps.QueuedBatches, ps.InFlightBatches = len(pb.batches), pb.inflight
 			for _, b := range pb.batches {
-				ps.QueuedRecords += int64(len(b.recs))
+				ps.QueuedRecords += int64(len(b.proms))
 				ps.QueuedBytes += b.mem
 			}
 			pb.mu.Unlock()

@@ -107,6 +107,30 @@ type Record struct {
 	Headers []Header
 }
 
+// RecordSource is the records of a batch as the encoder reads them, for
+// a caller that keeps its records in structures of its own (a producer's
+// buffered records) rather than copying each into a Record: Len records,
+// Record(i) returning record i's timestamp (ms since the epoch, absolute),
+// key, value and headers, meaning what Record's fields mean. Record must
+// return the same values for the whole of one encoding: the encoder reads
+// each record twice, to size it and to write it.
+type RecordSource interface {
+	Len() int
+	Record(i int) (timestamp int64, key, value []byte, headers []Header)
+}
+
+// Records is a []Record as a RecordSource.
+type Records []Record
+
+// Len is the number of records.
+func (rs Records) Len() int { return len(rs) }
+
+// Record returns record i's fields.
+func (rs Records) Record(i int) (timestamp int64, key, value []byte, headers []Header) {
+	r := &rs[i]
+	return r.Timestamp, r.Key, r.Value, r.Headers
+}
+
 // RecordBatch is a Kafka RecordBatch v2.
 type RecordBatch struct {
 	BaseOffset           int64
@@ -167,10 +191,10 @@ func headersSize(hs []Header) int {
 	return n
 }
 
-// recordBodySize is the encoded size of r after its length prefix.
-func recordBodySize(r *Record, timestampDelta int64, offsetDelta int) int {
+// recordBodySize is the encoded size of a record after its length prefix.
+func recordBodySize(key, value []byte, headers []Header, timestampDelta int64, offsetDelta int) int {
 	return 1 + varintSize(timestampDelta) + varintSize(int64(offsetDelta)) +
-		nullableSize(r.Key) + nullableSize(r.Value) + headersSize(r.Headers)
+		nullableSize(key) + nullableSize(value) + headersSize(headers)
 }
 
 // EstimateRecordSize returns an upper bound of the encoded size of r inside
@@ -208,35 +232,42 @@ func AppendRecordBatch(dst []byte, b *RecordBatch, c Compression) ([]byte, error
 // AppendRecordBatchLevel is AppendRecordBatch compressing at level
 // (compression.level; see CompressionLevelDefault).
 func AppendRecordBatchLevel(dst []byte, b *RecordBatch, c Compression, level int) ([]byte, error) {
+	return appendRecordBatch(dst, b, Records(b.Records), c, level)
+}
+
+// AppendRecordBatchFrom is AppendRecordBatchLevel with the records read
+// from src instead of b.Records (which is ignored): a producer encodes its
+// buffered records in place rather than copying each into a Record first.
+// The bytes are those AppendRecordBatchLevel writes for the same records.
+func AppendRecordBatchFrom[S RecordSource](dst []byte, b *RecordBatch, src S, c Compression, level int) ([]byte, error) {
+	return appendRecordBatch(dst, b, src, c, level)
+}
+
+func appendRecordBatch[S RecordSource](dst []byte, b *RecordBatch, src S, c Compression, level int) ([]byte, error) {
 	if err := CheckCompressionLevel(c, level); err != nil {
 		return dst, fmt.Errorf("wire: %w", err)
 	}
-	n := len(b.Records)
+	n := src.Len()
 	if int64(n) > math.MaxInt32 {
 		return dst, fmt.Errorf("wire: %d records do not fit in one batch", n)
 	}
 	attrs := b.Attributes&^AttrCompressionMask | int16(c)
 	baseTs, maxTs, lastDelta := b.BaseTimestamp, b.MaxTimestamp, b.LastOffsetDelta
-	if n > 0 {
-		if attrs&AttrDeleteHorizon == 0 {
-			baseTs = b.Records[0].Timestamp
-		}
-		maxTs = b.Records[0].Timestamp
-		for i := 1; i < n; i++ {
-			maxTs = max(maxTs, b.Records[i].Timestamp)
-		}
-		lastDelta = int32(n - 1)
+	if n > 0 && attrs&AttrDeleteHorizon == 0 {
+		baseTs, _, _, _ = src.Record(0)
 	}
-
-	recordsLen, err := recordsSectionLen(b.Records, baseTs)
+	recordsLen, recMaxTs, err := recordsSectionLen(src, baseTs)
 	if err != nil {
 		return dst, err
+	}
+	if n > 0 {
+		maxTs, lastDelta = recMaxTs, int32(n-1)
 	}
 
 	orig, start := dst, len(dst)
 	w := Writer{B: slices.Grow(dst, RecordBatchOverhead)}
 	appendBatchHeader(&w, b, attrs, lastDelta, baseTs, maxTs, int32(n))
-	if w.B, err = appendRecordsSection(w.B, b.Records, baseTs, recordsLen, c, level); err != nil {
+	if w.B, err = appendRecordsSection(w.B, src, baseTs, recordsLen, c, level); err != nil {
 		return orig, err
 	}
 	if err := sealBatch(w.B, start); err != nil {
@@ -304,26 +335,31 @@ func PrepareRecords(dst []byte, recs []Record, c Compression) (PreparedRecords, 
 // PrepareRecordsLevel is PrepareRecords compressing at level
 // (compression.level; see CompressionLevelDefault).
 func PrepareRecordsLevel(dst []byte, recs []Record, c Compression, level int) (PreparedRecords, error) {
+	return PrepareRecordsFrom(dst, Records(recs), c, level)
+}
+
+// PrepareRecordsFrom is PrepareRecordsLevel with the records read from
+// src: a producer prepares its buffered records in place rather than
+// copying each into a Record first. Safe for concurrent use on distinct
+// dst when src's Record is.
+func PrepareRecordsFrom[S RecordSource](dst []byte, src S, c Compression, level int) (PreparedRecords, error) {
 	pr := PreparedRecords{Compression: c, Data: dst}
 	if err := CheckCompressionLevel(c, level); err != nil {
 		return pr, fmt.Errorf("wire: %w", err)
 	}
-	n := len(recs)
+	n := src.Len()
 	if n == 0 {
 		return pr, errors.New("wire: no records to prepare")
 	}
 	if int64(n) > math.MaxInt32 {
 		return pr, fmt.Errorf("wire: %d records do not fit in one batch", n)
 	}
-	baseTs, maxTs := recs[0].Timestamp, recs[0].Timestamp
-	for i := range recs {
-		maxTs = max(maxTs, recs[i].Timestamp)
-	}
-	recordsLen, err := recordsSectionLen(recs, baseTs)
+	baseTs, _, _, _ := src.Record(0)
+	recordsLen, maxTs, err := recordsSectionLen(src, baseTs)
 	if err != nil {
 		return pr, err
 	}
-	out, err := appendRecordsSection(dst, recs, baseTs, recordsLen, c, level)
+	out, err := appendRecordsSection(dst, src, baseTs, recordsLen, c, level)
 	if err != nil {
 		return pr, err
 	}
@@ -331,35 +367,39 @@ func PrepareRecordsLevel(dst []byte, recs []Record, c Compression, level int) (P
 	return pr, nil
 }
 
-// recordsSectionLen is the encoded size of recs (uncompressed), with
-// timestamps relative to baseTs; an error when no batch could hold them.
-func recordsSectionLen(recs []Record, baseTs int64) (int, error) {
-	n := 0
-	for i := range recs {
-		r := &recs[i]
-		body := recordBodySize(r, r.Timestamp-baseTs, i)
+// recordsSectionLen is the encoded size of src's records (uncompressed),
+// with timestamps relative to baseTs, and their largest timestamp
+// (baseTs when there are none); an error when no batch could hold them.
+func recordsSectionLen[S RecordSource](src S, baseTs int64) (int, int64, error) {
+	n, maxTs := 0, baseTs
+	for i := range src.Len() {
+		ts, key, value, headers := src.Record(i)
+		if i == 0 || ts > maxTs {
+			maxTs = ts
+		}
+		body := recordBodySize(key, value, headers, ts-baseTs, i)
 		n += varintSize(int64(body)) + body
 	}
 	if n > math.MaxInt32-RecordBatchOverhead {
-		return 0, fmt.Errorf("wire: record batch of %d bytes is too large", n)
+		return 0, 0, fmt.Errorf("wire: record batch of %d bytes is too large", n)
 	}
-	return n, nil
+	return n, maxTs, nil
 }
 
-// appendRecordsSection appends the records section of a batch (recs
-// numbered 0..n-1, timestamps relative to baseTs, recordsLen bytes before
-// compression) compressed with c: uncompressed straight into dst,
-// compressed through a pooled scratch buffer. On error the result is to
-// be dropped (dst's array may hold partial bytes past its length).
-func appendRecordsSection(dst []byte, recs []Record, baseTs int64, recordsLen int, c Compression, level int) ([]byte, error) {
+// appendRecordsSection appends the records section of a batch (src's
+// records numbered 0..n-1, timestamps relative to baseTs, recordsLen
+// bytes before compression) compressed with c: uncompressed straight into
+// dst, compressed through a pooled scratch buffer. On error the result is
+// to be dropped (dst's array may hold partial bytes past its length).
+func appendRecordsSection[S RecordSource](dst []byte, src S, baseTs int64, recordsLen int, c Compression, level int) ([]byte, error) {
 	if c == CompressionNone {
 		w := Writer{B: slices.Grow(dst, recordsLen)}
-		appendRecords(&w, recs, baseTs)
+		appendRecords(&w, src, baseTs)
 		return w.B, nil
 	}
 	sp := getScratch()
 	sw := Writer{B: slices.Grow(*sp, recordsLen)}
-	appendRecords(&sw, recs, baseTs)
+	appendRecords(&sw, src, baseTs)
 	// Sized once for the worst case: growing by doubling while the codec
 	// appends would leave the smaller arrays behind as garbage.
 	out, err := CompressLevel(c, level, slices.Grow(dst, CompressBound(c, recordsLen)), sw.B)
@@ -400,19 +440,19 @@ func appendNullable(w *Writer, b []byte) {
 	w.Raw(b)
 }
 
-func appendRecords(w *Writer, recs []Record, baseTs int64) {
-	for i := range recs {
-		r := &recs[i]
-		tsDelta := r.Timestamp - baseTs
-		w.Varint(int64(recordBodySize(r, tsDelta, i)))
+func appendRecords[S RecordSource](w *Writer, src S, baseTs int64) {
+	for i := range src.Len() {
+		ts, key, value, headers := src.Record(i)
+		tsDelta := ts - baseTs
+		w.Varint(int64(recordBodySize(key, value, headers, tsDelta, i)))
 		w.Int8(0) // record attributes: unused
 		w.Varint(tsDelta)
 		w.Varint(int64(i))
-		appendNullable(w, r.Key)
-		appendNullable(w, r.Value)
-		w.Varint(int64(len(r.Headers)))
-		for j := range r.Headers {
-			h := &r.Headers[j]
+		appendNullable(w, key)
+		appendNullable(w, value)
+		w.Varint(int64(len(headers)))
+		for j := range headers {
+			h := &headers[j]
 			w.Varint(int64(len(h.Key)))
 			w.B = append(w.B, h.Key...)
 			appendNullable(w, h.Value)
