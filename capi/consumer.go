@@ -264,25 +264,28 @@ func gofka_consumer_poll(h C.gofka_handle_t, maxMessages C.int32_t, timeoutMs C.
 	if maxMessages <= 0 {
 		return fill(errOut, invalid("max_messages must be positive, got %d", int(maxMessages)))
 	}
-	recs, evs, err := c.PollWait(int(maxMessages), time.Duration(max(timeoutMs, 0))*time.Millisecond)
-	if err != nil {
-		return fill(errOut, err)
+	// The records are only lent until the closure returns (PollWaitFunc):
+	// packPoll copies them out, and their memory is reused.
+	var packErr error
+	err = c.PollWaitFunc(int(maxMessages), time.Duration(max(timeoutMs, 0))*time.Millisecond,
+		func(recs []*core.Record, evs []core.RebalanceEvent) {
+			size, heads, names, index := pollLayout(recs, evs)
+			p := C.malloc(C.size_t(size))
+			if p == nil {
+				packErr = &wire.Error{Code: wire.ErrLocalUnknown, Detail: "out of memory"}
+				return
+			}
+			packPoll(unsafe.Slice((*byte)(p), size), heads, recs, evs, names, index)
+			*bufOut = (*C.uint8_t)(p)
+			*countOut = C.int32_t(len(recs))
+			if lenOut != nil {
+				*lenOut = C.size_t(size)
+			}
+		})
+	if err == nil {
+		err = packErr
 	}
-	if len(recs) == 0 && len(evs) == 0 {
-		return fill(errOut, nil)
-	}
-	size, heads, names, index := pollLayout(recs, evs)
-	p := C.malloc(C.size_t(size))
-	if p == nil {
-		return fill(errOut, &wire.Error{Code: wire.ErrLocalUnknown, Detail: "out of memory"})
-	}
-	packPoll(unsafe.Slice((*byte)(p), size), heads, recs, evs, names, index)
-	*bufOut = (*C.uint8_t)(p)
-	*countOut = C.int32_t(len(recs))
-	if lenOut != nil {
-		*lenOut = C.size_t(size)
-	}
-	return fill(errOut, nil)
+	return fill(errOut, err)
 }
 
 //export gofka_consumer_poll_async
@@ -294,14 +297,20 @@ func gofka_consumer_poll_async(h C.gofka_handle_t, queue C.gofka_handle_t, token
 			return nil, invalid("max_messages must be positive, got %d", int(maxMessages))
 		}
 		return func(ctx context.Context) ([]byte, int64, error) {
-			recs, evs, err := c.PollEvents(ctx, int(maxMessages))
-			if err != nil || (len(recs) == 0 && len(evs) == 0) {
+			// The records are only lent until the closure returns
+			// (PollEventsFunc): packPoll copies them out.
+			var b []byte
+			var n int64
+			err := c.PollEventsFunc(ctx, int(maxMessages), func(recs []*core.Record, evs []core.RebalanceEvent) {
+				size, heads, names, index := pollLayout(recs, evs)
+				b = make([]byte, size)
+				packPoll(b, heads, recs, evs, names, index)
+				n = int64(len(recs))
+			})
+			if err != nil {
 				return nil, 0, err
 			}
-			size, heads, names, index := pollLayout(recs, evs)
-			b := make([]byte, size)
-			packPoll(b, heads, recs, evs, names, index)
-			return b, int64(len(recs)), nil
+			return b, n, nil
 		}, nil
 	}))
 }

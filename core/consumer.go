@@ -113,16 +113,65 @@ func (p *partState) fetchable(now time.Time) bool {
 }
 
 // chunk is the records of one partition from one fetch response, in
-// offset order. recs share the response frame (or one decompressed buffer
-// per batch), so a chunk costs a handful of allocations however many
-// records it holds.
+// offset order, kept as their record batches (wire.BatchView: bytes
+// aliasing the response frame, or one decompressed buffer per batch) and
+// decoded only as Poll takes them (take). So the prefetch holds the bytes
+// fetched and no decoded records: a Record is ~140 bytes of heap, more
+// than a small record's bytes, and holding the records of a 4 MiB
+// prefetch of 100-byte records decoded doubled the consumer's live heap.
+// Guarded by Consumer.mu once buffered.
 type chunk struct {
-	p     *partState
-	seq   uint64
-	recs  []Record
-	i     int   // next record to return
-	next  int64 // offset after the chunk (skips control records / aborted data)
-	bytes int   // wire bytes accounted in Consumer.bufBytes
+	p       *partState
+	seq     uint64
+	batches []wire.BatchView // batches not started yet (control batches and aborted data left out)
+	it      wire.RecordIter  // the batch being taken from
+	from    int64            // the fetch offset: records before it (in the first batch) are skipped
+	left    int              // records not yet taken as the batch headers count them (compaction makes it an over-estimate)
+	next    int64            // offset after the chunk (skips control records / aborted data)
+	bytes   int              // wire bytes accounted in Consumer.bufBytes
+}
+
+// pollLoan is the state of a poll whose records are only lent to the
+// caller (PollWaitFunc, PollEventsFunc): the slabs they are decoded into
+// are reused from poll to poll, so such a poll allocates next to nothing
+// (a Record is ~140 bytes: decoded afresh for every poll, the records
+// were half the consumer's garbage and its GC cycles). Not safe for
+// concurrent use; the pool loans holds them between polls.
+type pollLoan struct {
+	slab []Record  // reused: the records lent
+	out  []*Record // reused: pointers into slab
+}
+
+var loans = sync.Pool{New: func() any { return new(pollLoan) }}
+
+// done reports whether every record of the chunk was taken.
+func (ch *chunk) done() bool { return len(ch.batches) == 0 && ch.it.Remaining() == 0 }
+
+// take decodes the chunk's next record into r and reports true, or
+// reports false when the chunk is done or a record does not decode (err).
+func (ch *chunk) take(r *wire.Record) (bool, error) {
+	for {
+		if ch.it.Remaining() == 0 {
+			if err := ch.it.Err(); err != nil {
+				return false, err
+			}
+			if len(ch.batches) == 0 {
+				ch.left = 0
+				return false, nil
+			}
+			ch.it = ch.batches[0].Iter()
+			ch.batches[0] = wire.BatchView{}
+			ch.batches = ch.batches[1:]
+		}
+		if !ch.it.Next(r) {
+			continue // the batch's end, or its error (above)
+		}
+		if r.Offset < ch.from {
+			continue
+		}
+		ch.left = max(ch.left-1, 0)
+		return true, nil
+	}
 }
 
 type pendingEvent struct {
@@ -824,11 +873,35 @@ func (c *Consumer) PollEvents(ctx context.Context, max int) ([]*Record, []Rebala
 	if ctx == nil {
 		return nil, nil, &wire.Error{Code: wire.ErrInvalidArgument, Detail: "nil context"}
 	}
-	return c.pollEvents(ctx, max)
+	return c.pollEvents(ctx, max, nil)
 }
 
-// pollEvents is PollEvents; a nil ctx never waits (PollWait's look).
-func (c *Consumer) pollEvents(ctx context.Context, max int) ([]*Record, []RebalanceEvent, error) {
+// PollEventsFunc is PollEvents for a caller that copies the records out
+// at once (the C ABI's asynchronous poll): fn gets what PollEvents would
+// return, when there is anything, and the records are only valid until
+// fn returns: the Record structs are reused afterwards (their Key, Value
+// and Headers alias fetched bytes, which stay as Poll documents them). In
+// exchange such a poll allocates next to nothing. The error is
+// PollEvents'. fn runs on the calling goroutine, with no lock held.
+func (c *Consumer) PollEventsFunc(ctx context.Context, max int, fn func([]*Record, []RebalanceEvent)) error {
+	if ctx == nil {
+		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "nil context"}
+	}
+	loan := loans.Get().(*pollLoan)
+	defer func() {
+		c.returnLoan(loan)
+		loans.Put(loan)
+	}()
+	recs, evs, err := c.pollEvents(ctx, max, loan)
+	if len(recs) > 0 || len(evs) > 0 {
+		fn(recs, evs)
+	}
+	return err
+}
+
+// pollEvents is PollEvents; a nil ctx never waits (PollWait's look). With
+// a loan the records are lent (PollEventsFunc).
+func (c *Consumer) pollEvents(ctx context.Context, max int, loan *pollLoan) ([]*Record, []RebalanceEvent, error) {
 	if max <= 0 {
 		max = c.cfg.MaxPollRecords
 	}
@@ -861,7 +934,7 @@ func (c *Consumer) pollEvents(ctx context.Context, max int) ([]*Record, []Rebala
 				}
 			}
 			c.events = c.events[:0]
-			recs := c.drainLocked(max)
+			recs := c.drainLocked(max, loan)
 			c.mu.Unlock()
 			c.wakeSourcesIfRoom()
 			return recs, evs, nil
@@ -878,7 +951,7 @@ func (c *Consumer) pollEvents(ctx context.Context, max int) ([]*Record, []Rebala
 			c.mu.Unlock()
 			return nil, nil, err
 		}
-		if recs := c.drainLocked(max); len(recs) > 0 {
+		if recs := c.drainLocked(max, loan); len(recs) > 0 {
 			c.mu.Unlock()
 			c.wakeSourcesIfRoom()
 			return recs, nil, nil
@@ -930,12 +1003,22 @@ func (c *Consumer) ackLocked() {
 }
 
 // drainLocked takes up to max records from the buffer, advancing the
-// consumed positions.
-func (c *Consumer) drainLocked(max int) []*Record {
+// consumed positions. The records are decoded here, into slabs of this
+// call (see chunk), owned by the caller; or, with a loan, into the
+// loan's slabs, lent until returnLoan.
+func (c *Consumer) drainLocked(max int, loan *pollLoan) []*Record {
 	if len(c.buf) == 0 {
 		return nil
 	}
 	var out []*Record
+	var slab []Record
+	spilled := false // a loan's slab was too small: the rest went to a slab of this call
+	if loan != nil {
+		if want := min(max, c.bufferedRecordsLocked(0)); cap(loan.slab) < want {
+			loan.slab, loan.out = make([]Record, 0, want), make([]*Record, 0, want)
+		}
+		slab, out = loan.slab[:0], loan.out[:0]
+	}
 	kept := c.buf[:0]
 	for i, ch := range c.buf {
 		p := ch.p
@@ -947,18 +1030,49 @@ func (c *Consumer) drainLocked(max int) []*Record {
 			kept = append(kept, c.buf[i])
 			continue
 		}
-		n := min(max-len(out), len(ch.recs)-ch.i)
 		if out == nil {
 			out = make([]*Record, 0, min(max, c.bufferedRecordsLocked(i)))
 		}
-		for j := ch.i; j < ch.i+n; j++ {
-			out = append(out, &ch.recs[j])
+		var wr wire.Record
+		var err error
+		taken, last := 0, int64(0) // last: the offset of the last record taken
+		for len(out) < max {
+			var ok bool
+			if ok, err = ch.take(&wr); !ok {
+				break
+			}
+			if len(slab) == cap(slab) {
+				// Sized by the records the batch headers announce; a
+				// compacted batch holds fewer, so the slab may be short
+				// and a second one follows (the records of the first keep
+				// their addresses).
+				if loan != nil && !spilled {
+					spilled = true
+					loan.slab = loan.slab[:cap(loan.slab)] // all of it lent
+				}
+				slab = make([]Record, 0, min(max-len(out), c.bufferedRecordsLocked(i)+1))
+			}
+			slab = append(slab, Record{Topic: p.tp.Topic, Partition: p.tp.Partition, Offset: wr.Offset,
+				Key: wr.Key, Value: wr.Value, Headers: wr.Headers, Timestamp: time.UnixMilli(wr.Timestamp)})
+			out = append(out, &slab[len(slab)-1])
+			taken, last = taken+1, wr.Offset
 		}
-		ch.i += n
-		if n > 0 {
-			p.consumed = ch.recs[ch.i-1].Offset + 1
+		if taken > 0 {
+			p.consumed = last + 1
 		}
-		if ch.i < len(ch.recs) {
+		if err != nil {
+			// A record that does not decode, in a batch whose CRC
+			// matched: the partition stops before it until the
+			// application seeks past it, as the Java client does. The
+			// seq bump drops its later chunks and the fetch in flight.
+			p.fetchOffset = -1
+			p.seq++
+			c.bufBytes -= ch.bytes
+			c.reportErrLocked(&wire.Error{Code: wire.ErrCorruptMessage,
+				Detail: fmt.Sprintf("%s offset %d: %v", p.tp, p.consumed, err)})
+			continue
+		}
+		if !ch.done() {
 			kept = append(kept, ch)
 			continue
 		}
@@ -969,13 +1083,30 @@ func (c *Consumer) drainLocked(max int) []*Record {
 		c.buf[i] = nil
 	}
 	c.buf = kept
+	if loan != nil {
+		if !spilled {
+			loan.slab = slab
+		}
+		loan.out = out
+	}
 	return out
 }
 
+// returnLoan ends loan once the caller is done with the records it lent:
+// the loan keeps its slabs for the next poll, their used part cleared so
+// that they keep no fetched bytes alive.
+func (c *Consumer) returnLoan(loan *pollLoan) {
+	clear(loan.slab)
+	clear(loan.out)
+	loan.slab, loan.out = loan.slab[:0], loan.out[:0]
+}
+
+// bufferedRecordsLocked is how many records the chunks of buf from index
+// from hold, as their batch headers count them.
 func (c *Consumer) bufferedRecordsLocked(from int) int {
 	n := 0
 	for _, ch := range c.buf[from:] {
-		n += len(ch.recs) - ch.i
+		n += ch.left
 	}
 	return n
 }

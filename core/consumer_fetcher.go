@@ -45,9 +45,9 @@ type source struct {
 	curParts []fetchPart // its partitions
 	failures int         // fetches in a row that got no response
 	rot      int         // rotates the partition order between requests, for fairness
-	// batches is decode scratch. Its elements' Records slices are reused
-	// from fetch to fetch.
-	batches []wire.RecordBatch
+	// batches is decode scratch, reused from fetch to fetch; cleared
+	// after each use, as its views alias the frame.
+	batches []wire.BatchView
 }
 
 // fetchPart is one partition of a fetch request.
@@ -461,7 +461,7 @@ func (s *source) handle(fps []fetchPart, resp *wire.FetchResponse) func() {
 				continue // nothing new (the broker waited fetch.max.wait.ms)
 			}
 			p.fetchOffset = ch.next
-			if len(ch.recs) == 0 {
+			if ch.left == 0 && len(ch.batches) == 0 {
 				// Only control records or aborted data: move on without
 				// buffering, unless records of the partition are still
 				// waiting to be returned.
@@ -473,7 +473,7 @@ func (s *source) handle(fps []fetchPart, resp *wire.FetchResponse) func() {
 			ch.p, ch.seq = p, p.seq
 			c.buf = append(c.buf, ch)
 			c.bufBytes += ch.bytes
-			c.stats.fetchedRecords.Add(int64(len(ch.recs)))
+			c.stats.fetchedRecords.Add(int64(ch.left))
 			c.stats.fetchedBytes.Add(int64(ch.bytes))
 			added = true
 		case o.code == wire.ErrOffsetOutOfRange && (p.leader != s.node || p.leaderEpoch != fp.epoch):
@@ -527,31 +527,27 @@ func leaderError(code wire.ErrorCode) bool {
 	return false
 }
 
-// decode turns one partition's record batches into a chunk. Records alias
-// the response frame (uncompressed batches) or each batch's decompressed
-// buffer; the only per-fetch allocation proportional to the record count
-// is the chunk's Record slice. Control records are skipped; under
-// read_committed so are the batches of aborted transactions.
+// decode turns one partition's record batches into a chunk: it checks
+// the batches (CRC, codec, counts), decompresses them and leaves out
+// control batches and, under read_committed, those of aborted
+// transactions; the records themselves are decoded when polled (see
+// chunk). The chunk's batches alias the response frame (uncompressed
+// batches) or each batch's decompressed buffer; it costs a few
+// allocations however many records it holds.
 func (s *source) decode(fp fetchPart, topic string, rp *wire.FetchResponsePartition, readCommitted bool) (*chunk, error) {
 	if len(rp.Records) == 0 {
 		return nil, nil
 	}
-	batches, derr := wire.DecodeRecordBatches(rp.Records, s.batches[:0])
+	batches, derr := wire.ScanRecordBatches(rp.Records, s.batches[:0])
+	// The scratch's views alias this response's frame (or a batch's
+	// decompressed buffer): once the chunk holds its own copy they must
+	// not keep that memory alive.
+	defer clear(batches)
 	s.batches = batches
-	// The scratch's records alias this response's frame (or a batch's
-	// decompressed buffer): once the chunk holds its own Record slice they
-	// must not keep that memory alive. Left in place, the scratch pinned
-	// up to one old frame per slot, outside the prefetch accounting (with
-	// 4 MiB fetches, 7 frames were live while 1 was buffered).
-	defer clearScratch(batches, derr != nil)
 	if derr != nil && len(batches) == 0 {
 		return nil, &wire.Error{Code: wire.ErrCorruptMessage, Detail: fmt.Sprintf("%s/%d offset %d: %v", topic, fp.p.tp.Partition, fp.offset, derr)}
 	}
-	total := 0
-	for i := range batches {
-		total += len(batches[i].Records)
-	}
-	ch := &chunk{recs: make([]Record, 0, total), next: fp.offset, bytes: len(rp.Records)}
+	ch := &chunk{from: fp.offset, next: fp.offset, bytes: len(rp.Records)}
 
 	var aborted []wire.FetchResponseAbortedTransaction
 	var abortedPIDs map[int64]bool
@@ -560,13 +556,14 @@ func (s *source) decode(fp fetchPart, topic string, rp *wire.FetchResponsePartit
 		sort.Slice(aborted, func(i, j int) bool { return aborted[i].FirstOffset < aborted[j].FirstOffset })
 		abortedPIDs = map[int64]bool{}
 	}
-	partition := fp.p.tp.Partition
+	keep := 0 // batches[:keep] are the data batches to return
 	for bi := range batches {
 		b := &batches[bi]
 		bnext := b.NextOffset()
 		if bnext <= fp.offset {
 			continue
 		}
+		ch.next = bnext
 		if abortedPIDs != nil {
 			last := bnext - 1
 			for len(aborted) > 0 && aborted[0].FirstOffset <= last {
@@ -577,57 +574,41 @@ func (s *source) decode(fp fetchPart, topic string, rp *wire.FetchResponsePartit
 				if isAbortMarker(b) {
 					delete(abortedPIDs, b.ProducerID)
 				}
-				ch.next = bnext
 				continue
 			}
 			if b.IsTransactional() && abortedPIDs[b.ProducerID] {
-				ch.next = bnext
 				continue
 			}
 		}
-		if b.IsControl() {
-			ch.next = bnext
+		if b.IsControl() || b.Count == 0 {
 			continue
 		}
-		for ri := range b.Records {
-			r := &b.Records[ri]
-			if r.Offset < fp.offset {
-				continue
-			}
-			ch.recs = append(ch.recs, Record{
-				Topic: topic, Partition: partition, Offset: r.Offset,
-				Key: r.Key, Value: r.Value, Headers: r.Headers,
-				Timestamp: time.UnixMilli(r.Timestamp),
-			})
+		n := int(b.Count)
+		if b.BaseOffset < fp.offset {
+			// Records before the fetch offset are skipped when taken;
+			// without compaction they are the first fetch.offset-base.
+			n -= int(min(fp.offset-b.BaseOffset, int64(n)))
 		}
-		ch.next = bnext
+		ch.left += n
+		batches[keep] = *b
+		keep++
+	}
+	if keep > 0 {
+		ch.batches = append([]wire.BatchView(nil), batches[:keep]...)
 	}
 	if derr != nil && ch.next == fp.offset {
-		return nil, &wire.Error{Code: wire.ErrCorruptMessage, Detail: fmt.Sprintf("%s/%d offset %d: %v", topic, partition, fp.offset, derr)}
+		return nil, &wire.Error{Code: wire.ErrCorruptMessage, Detail: fmt.Sprintf("%s/%d offset %d: %v", topic, fp.p.tp.Partition, fp.offset, derr)}
 	}
 	return ch, nil
 }
 
-// clearScratch zeroes the records of the decode scratch batches (and, after
-// a decode error, those of the slot a failed batch was being decoded into,
-// which lies past len(batches)), so the scratch keeps no frame alive. Only
-// the records decoded are cleared: every decode clears what it filled, so
-// the rest of each slice is already zero.
-func clearScratch(batches []wire.RecordBatch, failed bool) {
-	for i := range batches {
-		clear(batches[i].Records)
-	}
-	if failed && len(batches) < cap(batches) {
-		next := batches[:len(batches)+1][len(batches)].Records
-		clear(next[:cap(next)])
-	}
-}
-
 // isAbortMarker reports whether a control batch holds an ABORT marker: its
 // record key is int16 version, int16 type (0 abort, 1 commit).
-func isAbortMarker(b *wire.RecordBatch) bool {
-	if len(b.Records) == 0 || len(b.Records[0].Key) < 4 {
+func isAbortMarker(b *wire.BatchView) bool {
+	var r wire.Record
+	it := b.Iter()
+	if !it.Next(&r) || len(r.Key) < 4 {
 		return false
 	}
-	return binary.BigEndian.Uint16(b.Records[0].Key[2:]) == 0
+	return binary.BigEndian.Uint16(r.Key[2:]) == 0
 }

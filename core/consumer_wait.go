@@ -70,6 +70,29 @@ func (k *kernelWait) close() {
 // is opened by the first call and closed by Close. Safe for concurrent
 // use.
 func (c *Consumer) PollWait(max int, timeout time.Duration) ([]*Record, []RebalanceEvent, error) {
+	return c.pollWait(max, timeout, nil)
+}
+
+// PollWaitFunc is PollWait for a caller that copies the records out at
+// once (the C ABI's gofka_consumer_poll): fn gets what PollWait would
+// return, when there is anything, and the records are only valid until
+// fn returns (see PollEventsFunc). The error is PollWait's. fn runs on the
+// calling thread, with no lock held.
+func (c *Consumer) PollWaitFunc(max int, timeout time.Duration, fn func([]*Record, []RebalanceEvent)) error {
+	loan := loans.Get().(*pollLoan)
+	defer func() {
+		c.returnLoan(loan)
+		loans.Put(loan)
+	}()
+	recs, evs, err := c.pollWait(max, timeout, loan)
+	if len(recs) > 0 || len(evs) > 0 {
+		fn(recs, evs)
+	}
+	return err
+}
+
+// pollWait is PollWait, lending the records with a loan.
+func (c *Consumer) pollWait(max int, timeout time.Duration, loan *pollLoan) ([]*Record, []RebalanceEvent, error) {
 	// The hook is in place before any caller gets the pipe, so none
 	// looks before the wake-ups it needs are rung. (Not under kw.mu: the
 	// hook takes kw.mu under c.mu.)
@@ -89,7 +112,7 @@ func (c *Consumer) PollWait(max int, timeout time.Duration) ([]*Record, []Rebala
 		c.kw.mu.Lock()
 		w.clear()
 		c.kw.mu.Unlock()
-		recs, evs, err := c.pollEvents(nil, max)
+		recs, evs, err := c.pollEvents(nil, max, loan)
 		if err != nil || len(recs) > 0 || len(evs) > 0 {
 			return recs, evs, err
 		}

@@ -21,7 +21,8 @@ import (
 //	limit = memLimitBase + the sum of the open clients' heap budgets
 //
 // (a producer's budget is its buffer.memory; a consumer's twice its
-// prefetch bound, the fetched bytes and the records decoded from them).
+// prefetch bound: the bytes fetched and in flight, and the records a
+// poll decodes from them with the garbage of the fetches before).
 // The collector then runs earlier only when garbage would take the heap
 // past what the clients need. A limit below the live heap would make it
 // run constantly (a consumer measured at 4x the CPU with GOMEMLIMIT=16MiB
@@ -140,6 +141,7 @@ func onCollection() {
 }
 
 // prefetchHeapBudget is a consumer's heap budget: its prefetch bound
-// (queued.max.messages.kbytes) twice, for the fetched bytes and the
-// records decoded from them (~130 bytes each on top of their data).
+// (queued.max.messages.kbytes) twice, for the bytes fetched (buffered and
+// in flight, kept undecoded) and the records each poll decodes (~140
+// bytes each on top of their data) with the garbage of earlier fetches.
 func prefetchHeapBudget(cfg *Config) int64 { return 2 * int64(cfg.QueuedMaxKbytes) * 1024 }

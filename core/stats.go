@@ -148,7 +148,9 @@ type ConsumerStats struct {
 	BufferBytes int64 `json:"buffer_bytes"`
 	// BufferLimit is queued.max.messages.kbytes in bytes, the bound of the prefetch buffer and the fetches in flight.
 	BufferLimit int64 `json:"buffer_limit"`
-	// BufferedRecords is the number of fetched records waiting to be polled.
+	// BufferedRecords is the number of fetched records waiting to be polled,
+	// as the headers of their record batches count them (an over-estimate
+	// after compaction removed some).
 	BufferedRecords int64 `json:"buffered_records"`
 	// FetchedRecords is the number of records fetched into the buffer.
 	FetchedRecords int64 `json:"fetched_records"`
@@ -231,7 +233,7 @@ func (c *Consumer) Stats() ConsumerStats {
 			q = &pre{}
 			prefetched[ch.p] = q
 		}
-		n := int64(len(ch.recs) - ch.i)
+		n := int64(ch.left)
 		q.recs += n
 		q.bytes += int64(ch.bytes)
 		out.BufferedRecords += n

@@ -486,17 +486,29 @@ func appendRecords[S RecordSource](w *Writer, src S, baseTs int64) {
 // recycled). Record counts and lengths are validated against the bytes
 // present before anything is allocated; no input makes it panic.
 func DecodeRecordBatches(data []byte, dst []RecordBatch) ([]RecordBatch, error) {
+	err := eachBatch(data, func(batch []byte) error {
+		var err error
+		dst, err = decodeBatch(batch, dst)
+		return err
+	})
+	return dst, err
+}
+
+// eachBatch calls fn with every complete magic-2 batch of data, in order,
+// stopping at a trailing partial batch (not an error) or at the first
+// error of the framing or of fn. Legacy message sets are skipped.
+func eachBatch(data []byte, fn func(batch []byte) error) error {
 	for len(data) >= batchLogOverhead {
 		length := int32(binary.BigEndian.Uint32(data[batchLengthOffset:]))
 		if length < legacyMinRecordSize {
-			return dst, corruptf(int64(binary.BigEndian.Uint64(data)), "batch length %d too small", length)
+			return corruptf(int64(binary.BigEndian.Uint64(data)), "batch length %d too small", length)
 		}
 		if len(data) <= batchMagicOffset {
 			break // partial
 		}
 		magic := int8(data[batchMagicOffset])
 		if magic < 0 || magic > RecordBatchMagic {
-			return dst, corruptf(int64(binary.BigEndian.Uint64(data)), "unknown magic %d", magic)
+			return corruptf(int64(binary.BigEndian.Uint64(data)), "unknown magic %d", magic)
 		}
 		total := batchLogOverhead + int64(length)
 		if int64(len(data)) < total {
@@ -507,30 +519,70 @@ func DecodeRecordBatches(data []byte, dst []RecordBatch) ([]RecordBatch, error) 
 		if magic < RecordBatchMagic {
 			continue // legacy message set: skipped
 		}
-		var err error
-		if dst, err = decodeBatch(batch, dst); err != nil {
-			return dst, err
+		if err := fn(batch); err != nil {
+			return err
 		}
 	}
-	return dst, nil
+	return nil
 }
 
-func corruptf(baseOffset int64, format string, args ...any) error {
-	return fmt.Errorf("%w: batch at offset %d: %s", ErrCorruptBatch, baseOffset, fmt.Sprintf(format, args...))
+// BatchView is a record batch whose header is decoded and checked (CRC,
+// codec, record count against its size) and whose records are not: Iter
+// decodes them one at a time, when they are wanted. A consumer keeps
+// buffered records this way, as their bytes alone, instead of as decoded
+// Records (~90 bytes each on top of their data).
+type BatchView struct {
+	// RecordBatch is the header; its Records is nil.
+	RecordBatch
+	// Count is the record count the header gives (Iter yields exactly
+	// that many records, or fails).
+	Count int32
+	// payload is the records' bytes: aliasing the input for an
+	// uncompressed batch, a buffer of the batch's own when compressed.
+	payload []byte
 }
 
-// decodeBatch decodes one complete magic-2 batch and appends it to dst.
-func decodeBatch(batch []byte, dst []RecordBatch) ([]RecordBatch, error) {
+// ScanRecordBatches is DecodeRecordBatches without decoding the records:
+// it appends a BatchView of every complete batch of data to dst, with the
+// same handling of partial batches, legacy message sets and errors (a
+// batch whose header, CRC or compression is bad stops the scan with an
+// error wrapping ErrCorruptBatch, after the views before it). A malformed
+// record inside a batch is found by its Iter instead. Compressed batches
+// are decompressed here (capped at MaxDecompressedSize); the views alias
+// data otherwise, so data must outlive them. It allocates nothing but
+// dst's growth and the decompressed buffers.
+func ScanRecordBatches(data []byte, dst []BatchView) ([]BatchView, error) {
+	err := eachBatch(data, func(batch []byte) error {
+		hdr, count, payload, err := batchPayload(batch)
+		if err != nil {
+			return err
+		}
+		dst = append(dst, BatchView{RecordBatch: hdr, Count: count, payload: payload})
+		return nil
+	})
+	return dst, err
+}
+
+// Iter returns an iterator over the view's records, from the first.
+func (v *BatchView) Iter() RecordIter {
+	return RecordIter{r: Reader{b: v.payload}, base: v.BaseOffset, baseTs: v.BaseTimestamp,
+		maxTs: v.MaxTimestamp, logAppend: v.IsLogAppendTime(), n: int(v.Count)}
+}
+
+// batchPayload checks one complete magic-2 batch and returns its header
+// (Records nil), its record count and its records' bytes, decompressed
+// when the batch is compressed.
+func batchPayload(batch []byte) (hdr RecordBatch, count int32, payload []byte, err error) {
 	baseOffset := int64(binary.BigEndian.Uint64(batch))
 	if len(batch) < RecordBatchOverhead {
-		return dst, corruptf(baseOffset, "batch of %d bytes is shorter than the v2 header", len(batch))
+		return hdr, 0, nil, corruptf(baseOffset, "batch of %d bytes is shorter than the v2 header", len(batch))
 	}
 	if want, got := binary.BigEndian.Uint32(batch[batchCRCOffset:]), crc32.Checksum(batch[batchAttrOffset:], castagnoli); want != got {
-		return dst, corruptf(baseOffset, "CRC-32C mismatch: header %08x, computed %08x", want, got)
+		return hdr, 0, nil, corruptf(baseOffset, "CRC-32C mismatch: header %08x, computed %08x", want, got)
 	}
 
 	r := Reader{b: batch, off: batchAttrOffset}
-	hdr := RecordBatch{BaseOffset: baseOffset}
+	hdr = RecordBatch{BaseOffset: baseOffset}
 	hdr.PartitionLeaderEpoch = int32(binary.BigEndian.Uint32(batch[12:]))
 	hdr.Attributes = r.Int16()
 	hdr.LastOffsetDelta = r.Int32()
@@ -539,25 +591,40 @@ func decodeBatch(batch []byte, dst []RecordBatch) ([]RecordBatch, error) {
 	hdr.ProducerID = r.Int64()
 	hdr.ProducerEpoch = r.Int16()
 	hdr.BaseSequence = r.Int32()
-	count := r.Int32()
+	count = r.Int32()
 	if count < 0 {
-		return dst, corruptf(baseOffset, "negative record count %d", count)
+		return hdr, 0, nil, corruptf(baseOffset, "negative record count %d", count)
 	}
 
-	payload := batch[RecordBatchOverhead:]
+	payload = batch[RecordBatchOverhead:]
 	if c := hdr.Compression(); c != CompressionNone {
 		if !c.valid() {
-			return dst, corruptf(baseOffset, "unknown compression codec %d", c)
+			return hdr, 0, nil, corruptf(baseOffset, "unknown compression codec %d", c)
 		}
-		var err error
 		if payload, err = Decompress(c, nil, payload); err != nil {
-			return dst, fmt.Errorf("%w: batch at offset %d: %w", ErrCorruptBatch, baseOffset, err)
+			return hdr, 0, nil, fmt.Errorf("%w: batch at offset %d: %w", ErrCorruptBatch, baseOffset, err)
 		}
 	}
 	if int(count) > len(payload)/minRecordSize {
-		return dst, corruptf(baseOffset, "record count %d exceeds what %d bytes can hold", count, len(payload))
+		return hdr, 0, nil, corruptf(baseOffset, "record count %d exceeds what %d bytes can hold", count, len(payload))
 	}
+	if count == 0 && len(payload) != 0 {
+		// Iter checks what follows the last record; with none, here.
+		return hdr, 0, nil, corruptf(baseOffset, "%d bytes left over after 0 records", len(payload))
+	}
+	return hdr, count, payload, nil
+}
 
+func corruptf(baseOffset int64, format string, args ...any) error {
+	return fmt.Errorf("%w: batch at offset %d: %s", ErrCorruptBatch, baseOffset, fmt.Sprintf(format, args...))
+}
+
+// decodeBatch decodes one complete magic-2 batch and appends it to dst.
+func decodeBatch(batch []byte, dst []RecordBatch) ([]RecordBatch, error) {
+	hdr, count, payload, err := batchPayload(batch)
+	if err != nil {
+		return dst, err
+	}
 	var recs []Record
 	if len(dst) < cap(dst) {
 		recs = dst[:len(dst)+1][len(dst)].Records[:0]
@@ -610,77 +677,18 @@ func readNullable(r *Reader) []byte {
 }
 
 func decodeRecords(b *RecordBatch, payload []byte) error {
-	r := Reader{b: payload}
-	logAppend := b.IsLogAppendTime()
-	var hdrs []Header
-	prevStart, prevN := 0, 0 // the last record with headers, for key reuse
+	v := BatchView{RecordBatch: *b, Count: int32(len(b.Records)), payload: payload}
+	it := v.Iter()
 	for i := range b.Records {
-		length := varint(&r)
-		if r.err != nil {
-			return corruptf(b.BaseOffset, "record %d: %v", i, r.err)
-		}
-		if length < minRecordSize-1 || length > int64(r.Remaining()) {
-			return corruptf(b.BaseOffset, "record %d: length %d invalid with %d bytes left", i, length, r.Remaining())
-		}
-		rr := Reader{b: r.Raw(int(length))}
-		rr.Int8() // record attributes: unused
-		tsDelta := varint(&rr)
-		offDelta := varint32(&rr)
-		rec := &b.Records[i]
-		rec.Offset = b.BaseOffset + int64(offDelta)
-		if logAppend {
-			rec.Timestamp = b.MaxTimestamp
-		} else {
-			rec.Timestamp = b.BaseTimestamp + tsDelta
-		}
-		rec.Key = readNullable(&rr)
-		rec.Value = readNullable(&rr)
-		rec.Headers = nil
-		nh := varint32(&rr)
-		if nh < 0 || int(nh) > rr.Remaining()/minHeaderSize {
-			rr.Failf("header count %d invalid with %d bytes left", nh, rr.Remaining())
-		}
-		if nh > 0 && rr.err == nil {
-			if hdrs == nil {
-				// Guess every remaining record has as many headers; bounded
-				// by what the remaining bytes can hold.
-				guess := int64(nh) * int64(len(b.Records)-i)
-				hdrs = make([]Header, 0, min(guess, int64(nh)+int64(r.Remaining()/minHeaderSize)))
-			}
-			start := len(hdrs)
-			for j := 0; j < int(nh) && rr.err == nil; j++ {
-				kl := varint32(&rr)
-				if kl < 0 {
-					rr.Failf("negative header key length %d", kl)
-					break
-				}
-				kb := rr.Raw(int(kl))
-				v := readNullable(&rr)
-				var key string
-				if j < prevN && hdrs[prevStart+j].Key == string(kb) {
-					key = hdrs[prevStart+j].Key
-				} else {
-					key = string(kb)
-				}
-				hdrs = append(hdrs, Header{Key: key, Value: v})
-			}
-			rec.Headers = hdrs[start:len(hdrs):len(hdrs)]
-			prevStart, prevN = start, len(hdrs)-start
-		}
-		if rr.err != nil {
-			return corruptf(b.BaseOffset, "record %d: %v", i, rr.err)
-		}
-		if rr.Remaining() != 0 {
-			return corruptf(b.BaseOffset, "record %d: %d bytes left over inside the record", i, rr.Remaining())
+		if !it.Next(&b.Records[i]) {
+			return it.Err()
 		}
 	}
-	if r.Remaining() != 0 {
-		return corruptf(b.BaseOffset, "%d bytes left over after %d records", r.Remaining(), len(b.Records))
-	}
-	if len(hdrs) > 0 {
-		// If hdrs grew, early records point into older arrays; repoint
-		// them all at the final one so only it stays reachable.
-		pos := 0
+	if len(it.hdrs) > 0 {
+		// If the headers' slice grew, early records point into older
+		// arrays; repoint them all at the final one so only it stays
+		// reachable.
+		hdrs, pos := it.hdrs, 0
 		for i := range b.Records {
 			if n := len(b.Records[i].Headers); n > 0 {
 				b.Records[i].Headers = hdrs[pos : pos+n : pos+n]
@@ -689,4 +697,110 @@ func decodeRecords(b *RecordBatch, payload []byte) error {
 		}
 	}
 	return nil
+}
+
+// RecordIter decodes the records of a BatchView one at a time (Next), so
+// a caller can decode straight into records of its own, as many as it
+// wants now. Records alias the view's bytes as DecodeRecordBatches' do;
+// the headers of a batch share slices the iterator allocates (equal keys
+// of consecutive records share one string). A malformed record ends the
+// iteration with an error (Err) wrapping ErrCorruptBatch; the records
+// before it were valid. The zero value yields nothing. Not safe for
+// concurrent use.
+type RecordIter struct {
+	r                   Reader
+	base, baseTs, maxTs int64
+	logAppend           bool
+	i, n                int // records decoded, and in the batch
+	hdrs                []Header
+	prevStart, prevN    int // the last record with headers, for key reuse
+	err                 error
+}
+
+// Remaining is how many records Next may still yield.
+func (it *RecordIter) Remaining() int { return it.n - it.i }
+
+// Err is the error that ended the iteration early, or nil.
+func (it *RecordIter) Err() error { return it.err }
+
+// Next decodes the next record into rec and reports true, or reports
+// false at the end of the batch or on a malformed record (then Err says
+// why, and every later call reports false). The batch's last record is
+// only yielded when no bytes follow it.
+func (it *RecordIter) Next(rec *Record) bool {
+	if it.i >= it.n {
+		return false
+	}
+	i := it.i
+	r := &it.r
+	length := varint(r)
+	if r.err != nil {
+		return it.fail(corruptf(it.base, "record %d: %v", i, r.err))
+	}
+	if length < minRecordSize-1 || length > int64(r.Remaining()) {
+		return it.fail(corruptf(it.base, "record %d: length %d invalid with %d bytes left", i, length, r.Remaining()))
+	}
+	rr := Reader{b: r.Raw(int(length))}
+	rr.Int8() // record attributes: unused
+	tsDelta := varint(&rr)
+	offDelta := varint32(&rr)
+	rec.Offset = it.base + int64(offDelta)
+	if it.logAppend {
+		rec.Timestamp = it.maxTs
+	} else {
+		rec.Timestamp = it.baseTs + tsDelta
+	}
+	rec.Key = readNullable(&rr)
+	rec.Value = readNullable(&rr)
+	rec.Headers = nil
+	nh := varint32(&rr)
+	if nh < 0 || int(nh) > rr.Remaining()/minHeaderSize {
+		rr.Failf("header count %d invalid with %d bytes left", nh, rr.Remaining())
+	}
+	if nh > 0 && rr.err == nil {
+		hdrs := it.hdrs
+		if hdrs == nil {
+			// Guess every remaining record has as many headers; bounded
+			// by what the remaining bytes can hold.
+			guess := int64(nh) * int64(it.n-i)
+			hdrs = make([]Header, 0, min(guess, int64(nh)+int64(r.Remaining()/minHeaderSize)))
+		}
+		start := len(hdrs)
+		for j := 0; j < int(nh) && rr.err == nil; j++ {
+			kl := varint32(&rr)
+			if kl < 0 {
+				rr.Failf("negative header key length %d", kl)
+				break
+			}
+			kb := rr.Raw(int(kl))
+			v := readNullable(&rr)
+			var key string
+			if j < it.prevN && hdrs[it.prevStart+j].Key == string(kb) {
+				key = hdrs[it.prevStart+j].Key
+			} else {
+				key = string(kb)
+			}
+			hdrs = append(hdrs, Header{Key: key, Value: v})
+		}
+		it.hdrs = hdrs
+		rec.Headers = hdrs[start:len(hdrs):len(hdrs)]
+		it.prevStart, it.prevN = start, len(hdrs)-start
+	}
+	if rr.err != nil {
+		return it.fail(corruptf(it.base, "record %d: %v", i, rr.err))
+	}
+	if rr.Remaining() != 0 {
+		return it.fail(corruptf(it.base, "record %d: %d bytes left over inside the record", i, rr.Remaining()))
+	}
+	if i == it.n-1 && r.Remaining() != 0 {
+		return it.fail(corruptf(it.base, "%d bytes left over after %d records", r.Remaining(), it.n))
+	}
+	it.i++
+	return true
+}
+
+// fail ends the iteration with err.
+func (it *RecordIter) fail(err error) bool {
+	it.err, it.n = err, it.i
+	return false
 }

@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"encoding/binary"
+	"reflect"
 	"testing"
 )
 
@@ -43,12 +44,77 @@ func FuzzDecodeRecordBatches(f *testing.F) {
 	limitDecompression(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkDecodeReencode(t, data)
+		checkScanMatchesDecode(t, data)
 		// Most mutations break the CRC; also try with every CRC fixed so
 		// the fuzzer reaches the header, decompression and record parsing.
 		if fixed, ok := fixCRCs(data); ok {
 			checkDecodeReencode(t, fixed)
+			checkScanMatchesDecode(t, fixed)
 		}
 	})
+}
+
+// checkScanMatchesDecode: ScanRecordBatches then each view's Iter yield
+// the batches and records DecodeRecordBatches does, and fail where it
+// fails (a bad batch header at the scan, a bad record at its Iter).
+func checkScanMatchesDecode(t *testing.T, data []byte) {
+	t.Helper()
+	want, werr := DecodeRecordBatches(data, nil)
+	views, serr := ScanRecordBatches(data, nil)
+	var got []RecordBatch
+	var ierr error
+	for i := range views {
+		b := views[i].RecordBatch
+		it := views[i].Iter()
+		for {
+			var r Record
+			if !it.Next(&r) {
+				break
+			}
+			b.Records = append(b.Records, r)
+		}
+		if ierr = it.Err(); ierr != nil {
+			break
+		}
+		if int32(len(b.Records)) != views[i].Count {
+			t.Fatalf("batch %d: Iter yielded %d records, the header says %d", i, len(b.Records), views[i].Count)
+		}
+		got = append(got, b)
+	}
+	if (werr != nil) != (serr != nil || ierr != nil) {
+		t.Fatalf("decode error %v, scan error %v, iteration error %v", werr, serr, ierr)
+	}
+	if werr == nil && !batchesEqual(want, got) {
+		t.Fatalf("scan and iterate gave %+v, decode %+v", got, want)
+	}
+	if werr != nil && len(got) != len(want) {
+		t.Fatalf("before the error: scan and iterate gave %d batches, decode %d", len(got), len(want))
+	}
+}
+
+// batchesEqual compares batches treating nil and empty slices alike.
+func batchesEqual(a, b []RecordBatch) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if len(x.Records) == 0 && len(y.Records) == 0 {
+			x.Records, y.Records = nil, nil
+		}
+		for j := range x.Records {
+			if j >= len(y.Records) {
+				return false
+			}
+			if len(x.Records[j].Headers) == 0 && len(y.Records[j].Headers) == 0 {
+				x.Records[j].Headers, y.Records[j].Headers = nil, nil
+			}
+		}
+		if !reflect.DeepEqual(x, y) {
+			return false
+		}
+	}
+	return true
 }
 
 // limitDecompression lowers MaxDecompressedSize for a fuzz target. It is
