@@ -82,6 +82,13 @@ _EVENT = struct.Struct(_layouts.EVENT_FORMAT)
 fast_send_wait: Optional[Callable[..., Any]] = _speedups.send_wait if _speedups is not None else None
 # produce() pushes pending records itself beyond this many.
 _PUSH_RECORDS = 4096
+# The most events one _drain takes. An event is one chunk's results (16 B
+# per record, e.g. 64 KiB for 4,096 records): taking every event at once
+# held, for a million records produced without a poll, ~16 MB of results
+# three times over (the library's buffer, its copy, the per-event slices)
+# plus the backlog's records; poll serves 64 events at a time instead
+# (each drain is one library call).
+_DRAIN_EVENTS = 64
 
 
 # --------------------------------------------------------------------------
@@ -221,6 +228,7 @@ class Producer(ProducerBase, HandleOwner):
         self._backlog: Deque[List[Any]] = deque()
         self._push_lock = threading.Lock()  # pushes happen one at a time, in order
         self._batches: Dict[int, Any] = {}  # event token -> its records (ChunkRecords, or a list of record tuples)
+        self._drained_all = True  # whether the last _drain took every event due (under _poll_lock)
         self._wake = threading.Event()
         self._flusher: Optional[threading.Thread] = None
         self._record_limit = min(self._opts.max_request_size or (1 << 20), self._opts.buffer_memory or (32 << 20))
@@ -743,6 +751,13 @@ class Producer(ProducerBase, HandleOwner):
                     self._drain(q, min(left, 0.2))
                 if self._backlog:
                     served = self._serve()
+                    more = (1 << 20) // _DRAIN_EVENTS  # events one drain took before, at most
+                    while not self._drained_all and more and self._queue is not None and self._handle:
+                        # The last drain took _DRAIN_EVENTS: serve what
+                        # else is due now, as one poll always did.
+                        more -= 1
+                        self._drain(self._queue, 0)
+                        served += self._serve()
                     if self._handle == 0 and self._queue is not None:
                         # A callback closed the producer: serve what its
                         # close failed, then release the queue.
@@ -754,16 +769,19 @@ class Producer(ProducerBase, HandleOwner):
                     return 0
 
     def _drain(self, q: Any, wait: float) -> None:
-        """Moves available events into the backlog (one library call). A
-        backlog entry is [records, results, position, error]: results holds
-        (code, partition, offset) per record, then the error payloads."""
+        """Moves up to _DRAIN_EVENTS available events into the backlog (one
+        library call; _drained_all tells whether it took fewer, i.e. no
+        more were due). A backlog entry is [records, results, position,
+        error]: results holds (code, partition, offset) per record, then
+        the error payloads."""
         buf = ctypes.c_void_p()
         length = ctypes.c_size_t()
         count = ctypes.c_int32()
         err = _native.new_error()
         code = _native.lib.gofka_queue_drain(
-            q.handle, 1 << 20, int(wait * 1000), byref(buf), byref(length), byref(count), byref(err)
+            q.handle, _DRAIN_EVENTS, int(wait * 1000), byref(buf), byref(length), byref(count), byref(err)
         )
+        self._drained_all = code != _native.OK or count.value < _DRAIN_EVENTS
         if code != _native.OK or count.value == 0:
             return
         data = _native.take_buffer(buf, length)
@@ -1058,6 +1076,8 @@ class Producer(ProducerBase, HandleOwner):
         if q is not None and self._serving == threading.get_ident():
             with self._poll_lock:  # from a callback: count what arrived
                 self._drain(q, 0)
+                while not self._drained_all:
+                    self._drain(q, 0)
         left = self._unresolved()
         self._pending.closed = True  # produce() refuses from here on
         self._push(deadline)
@@ -1088,12 +1108,15 @@ class Producer(ProducerBase, HandleOwner):
             if q is None:
                 return
             try:
-                self._drain(q, 0)
-                while self._backlog:
-                    try:
-                        self._serve()
-                    except Exception:
-                        _log.exception("delivery callback raised during close")
+                while True:
+                    self._drain(q, 0)
+                    while self._backlog:
+                        try:
+                            self._serve()
+                        except Exception:
+                            _log.exception("delivery callback raised during close")
+                    if self._drained_all:
+                        break
             finally:
                 if self._idle_poll is not None:
                     self._idle_poll.fd = -1  # before the fd is closed (and reused)

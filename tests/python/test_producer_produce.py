@@ -498,3 +498,45 @@ def test_buffered_records_hold_few_python_bytes(brokers: str, topic: str, monkey
         assert [m.value for _, m, _ in rec.calls] == [values[i % 100] for i in range(n)]
         assert all(m.topic == topic and m.partition == 0 and m.key is None and m.headers == {}
                    for _, m, _ in rec.calls)
+
+
+def test_poll_serves_many_results_without_holding_them_all_at_once(brokers: str, topic: str) -> None:
+    """Issue 22 (memory): records produced without a poll have their
+    results waiting in the event queue, one event per handed-over chunk
+    (16 B per record). One poll still serves every result due, but takes
+    them 64 events at a time: taking them all at once held every result
+    three times over (the library's buffer, its bytes copy, the per-event
+    slices), ~48 B per record at the poll's peak."""
+    import gc
+    import tracemalloc
+
+    from gofka import _native
+
+    served = [0]
+
+    def count(err: Optional[GofkaError], msg: gofka.Message) -> None:
+        served[0] += err is None
+
+    n, per_push = 40000, 100
+    with gofka.Producer(brokers, timeout=20) as p:
+        p.produce(topic, b"first", partition=0)
+        assert p.flush(20) == 0
+        served[0] = 0
+        for i in range(n):
+            p.produce(topic, b"v", partition=0, on_delivery=count)
+            if i % per_push == per_push - 1:
+                p._push()  # one chunk, one event, per 100 records
+        err = _native.new_error()
+        # Every result arrives in the queue; nothing served (no poll).
+        assert _native.lib.gofka_producer_flush(p._handle, 20000, ctypes.byref(err)) == _native.OK
+        gc.collect()
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            got = p.poll(0)
+            peak = tracemalloc.get_traced_memory()[1] - base
+        finally:
+            tracemalloc.stop()
+        assert got == n and served[0] == n
+        assert len(p) == 0
+    assert peak / n < 16, peak / n
