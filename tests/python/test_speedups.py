@@ -20,6 +20,7 @@ import subprocess
 import sys
 import textwrap
 import types
+import weakref
 from typing import List, Optional, Sequence, Tuple
 
 import pytest
@@ -793,3 +794,25 @@ def test_serve_entry_reads_chunk_records(chunk_type: str) -> None:
             outcomes.append(calls)
     assert len(outcomes[0]) == 3 * 22
     assert all(o == outcomes[0] for o in outcomes)
+
+
+@needs_speedups
+def test_chunk_records_tracked_only_when_they_can_be_in_a_cycle() -> None:
+    """A chunk of bytes, str, int and None is untracked by the cyclic GC
+    (nothing to traverse at each collection); one holding headers (a
+    container) stays tracked, so that a cycle through them is collected."""
+    plain = (b"t", 3, None, b"v", -1, b"", 101, 0, "t", None)
+    assert not gc.is_tracked(speedups.ChunkRecords(b"t", 3, [plain] * 3))
+    mixed = [plain, plain[:3] + (b"w",) + plain[4:]]  # a per-record value list, untracked as well
+    assert not gc.is_tracked(speedups.ChunkRecords(b"t", 3, mixed))
+    class Headers(dict):  # (a dict subclass takes a weak reference)
+        pass
+
+    headers = Headers(k=b"v")
+    c = speedups.ChunkRecords(b"t", 3, [plain[:9] + (headers,)] * 2)
+    assert gc.is_tracked(c)
+    headers["chunk"] = c  # a cycle: headers -> chunk -> headers
+    ref = weakref.ref(headers)
+    del c, headers
+    gc.collect()
+    assert ref() is None

@@ -234,20 +234,39 @@ static int chunk_init(PyObject *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"topic_b", "partition", "records", NULL};
     ChunkRecords *c = (ChunkRecords *)self;
-    PyObject *topic_b, *part, *recs;
+    PyObject *topic_b, *part, *recs, *first[CHUNK_COLS] = {NULL};
     Py_ssize_t n, i;
-    int k, any_cb = 0, atomic;
+    int k, any_cb = 0, atomic, uniform[CHUNK_COLS], nuniform = CHUNK_COLS;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO!:ChunkRecords", kwlist, &topic_b, &part, &PyList_Type, &recs))
         return -1;
     n = PyList_Size(recs);
+    /* One pass: checks the tuples, finds a callback, and which columns
+     * hold the same object in every record (first[k] then). */
     for (i = 0; i < n; i++) {
         PyObject *rec = PyList_GetItem(recs, i);
         if (!PyTuple_Check(rec) || PyTuple_Size(rec) < 10) {
             PyErr_SetString(PyExc_TypeError, "ChunkRecords: records must be produce() record tuples");
             return -1;
         }
-        if (PyTuple_GetItem(rec, 7) != Py_None)
+        if (!any_cb && PyTuple_GetItem(rec, 7) != Py_None)
             any_cb = 1;
+        for (k = 0; k < CHUNK_COLS && nuniform > 0; k++) {
+            PyObject *v = PyTuple_GetItem(rec, chunk_items[k]);
+            int same;
+            if (i == 0) {
+                first[k] = v;
+                uniform[k] = 1;
+                continue;
+            }
+            if (!uniform[k])
+                continue;
+            if ((same = same_field(first[k], v, k)) < 0)
+                return -1;
+            if (!same) {
+                uniform[k] = 0;
+                nuniform--;
+            }
+        }
     }
     chunk_clear(self);
     Py_INCREF(topic_b);
@@ -257,27 +276,21 @@ static int chunk_init(PyObject *self, PyObject *args, PyObject *kwds)
     c->n = n;
     atomic = is_atomic(topic_b) && is_atomic(part);
     for (k = 0; k < CHUNK_COLS; k++) {
-        PyObject *first = Py_None, *list;
-        int uniform = 1, list_atomic;
-        if (!any_cb || n == 0) {
+        PyObject *list;
+        int list_atomic = 1;
+        if (!any_cb) {
             Py_INCREF(Py_None);
             c->col[k] = Py_None; /* nothing kept: no callback will read it */
             continue;
         }
-        first = PyTuple_GetItem(PyList_GetItem(recs, 0), chunk_items[k]);
-        for (i = 1; i < n && uniform == 1; i++)
-            uniform = same_field(first, PyTuple_GetItem(PyList_GetItem(recs, i), chunk_items[k]), k);
-        if (uniform < 0)
-            return -1;
-        if (uniform) {
-            Py_INCREF(first);
-            c->col[k] = first;
-            atomic = atomic && is_atomic(first);
+        if (uniform[k]) {
+            Py_INCREF(first[k]);
+            c->col[k] = first[k];
+            atomic = atomic && is_atomic(first[k]);
             continue;
         }
         if ((list = PyList_New(n)) == NULL)
             return -1;
-        list_atomic = 1;
         for (i = 0; i < n; i++) {
             PyObject *v = PyTuple_GetItem(PyList_GetItem(recs, i), chunk_items[k]);
             list_atomic = list_atomic && is_atomic(v);
