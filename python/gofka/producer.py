@@ -82,6 +82,13 @@ _EVENT = struct.Struct(_layouts.EVENT_FORMAT)
 fast_send_wait: Optional[Callable[..., Any]] = _speedups.send_wait if _speedups is not None else None
 # produce() pushes pending records itself beyond this many.
 _PUSH_RECORDS = 4096
+# The most events one _drain takes. An event is one chunk's results (16 B
+# per record, e.g. 64 KiB for 4,096 records): taking every event at once
+# held, for a million records produced without a poll, ~16 MB of results
+# three times over (the library's buffer, its copy, the per-event slices)
+# plus the backlog's records; poll serves 64 events at a time instead
+# (each drain is one library call).
+_DRAIN_EVENTS = 64
 
 
 # --------------------------------------------------------------------------
@@ -220,7 +227,8 @@ class Producer(ProducerBase, HandleOwner):
         self._poll_lock = threading.RLock()
         self._backlog: Deque[List[Any]] = deque()
         self._push_lock = threading.Lock()  # pushes happen one at a time, in order
-        self._batches: Dict[int, List[Any]] = {}  # event token -> its records
+        self._batches: Dict[int, Any] = {}  # event token -> its records (ChunkRecords, or a list of record tuples)
+        self._drained_all = True  # whether the last _drain took every event due (under _poll_lock)
         self._wake = threading.Event()
         self._flusher: Optional[threading.Thread] = None
         self._record_limit = min(self._opts.max_request_size or (1 << 20), self._opts.buffer_memory or (32 << 20))
@@ -621,7 +629,12 @@ class Producer(ProducerBase, HandleOwner):
     def _push_chunk(self, handle: int, queue: Any, topic_b: bytes, part: int, recs: List[Any],
                     payload: Any, until: Optional[float] = None) -> bool:
         btoken = next(self._tokens)
-        self._batches[btoken] = recs
+        # Until its results are served the chunk is kept as ChunkRecords,
+        # what its callbacks need in a few bytes per record (or none:
+        # records without a callback), not as record tuples (~117 B each
+        # with their list slots); recs itself is only needed below, for
+        # a chunk the library refused.
+        self._batches[btoken] = ChunkRecords(topic_b, part, recs)
         err = _native.new_error()
         deadline = 0.0
         while True:
@@ -738,6 +751,13 @@ class Producer(ProducerBase, HandleOwner):
                     self._drain(q, min(left, 0.2))
                 if self._backlog:
                     served = self._serve()
+                    more = (1 << 20) // _DRAIN_EVENTS  # events one drain took before, at most
+                    while not self._drained_all and more and self._queue is not None and self._handle:
+                        # The last drain took _DRAIN_EVENTS: serve what
+                        # else is due now, as one poll always did.
+                        more -= 1
+                        self._drain(self._queue, 0)
+                        served += self._serve()
                     if self._handle == 0 and self._queue is not None:
                         # A callback closed the producer: serve what its
                         # close failed, then release the queue.
@@ -749,16 +769,19 @@ class Producer(ProducerBase, HandleOwner):
                     return 0
 
     def _drain(self, q: Any, wait: float) -> None:
-        """Moves available events into the backlog (one library call). A
-        backlog entry is [records, results, position, error]: results holds
-        (code, partition, offset) per record, then the error payloads."""
+        """Moves up to _DRAIN_EVENTS available events into the backlog (one
+        library call; _drained_all tells whether it took fewer, i.e. no
+        more were due). A backlog entry is [records, results, position,
+        error]: results holds (code, partition, offset) per record, then
+        the error payloads."""
         buf = ctypes.c_void_p()
         length = ctypes.c_size_t()
         count = ctypes.c_int32()
         err = _native.new_error()
         code = _native.lib.gofka_queue_drain(
-            q.handle, 1 << 20, int(wait * 1000), byref(buf), byref(length), byref(count), byref(err)
+            q.handle, _DRAIN_EVENTS, int(wait * 1000), byref(buf), byref(length), byref(count), byref(err)
         )
+        self._drained_all = code != _native.OK or count.value < _DRAIN_EVENTS
         if code != _native.OK or count.value == 0:
             return
         data = _native.take_buffer(buf, length)
@@ -1053,6 +1076,8 @@ class Producer(ProducerBase, HandleOwner):
         if q is not None and self._serving == threading.get_ident():
             with self._poll_lock:  # from a callback: count what arrived
                 self._drain(q, 0)
+                while not self._drained_all:
+                    self._drain(q, 0)
         left = self._unresolved()
         self._pending.closed = True  # produce() refuses from here on
         self._push(deadline)
@@ -1083,12 +1108,15 @@ class Producer(ProducerBase, HandleOwner):
             if q is None:
                 return
             try:
-                self._drain(q, 0)
-                while self._backlog:
-                    try:
-                        self._serve()
-                    except Exception:
-                        _log.exception("delivery callback raised during close")
+                while True:
+                    self._drain(q, 0)
+                    while self._backlog:
+                        try:
+                            self._serve()
+                        except Exception:
+                            _log.exception("delivery callback raised during close")
+                    if self._drained_all:
+                        break
             finally:
                 if self._idle_poll is not None:
                     self._idle_poll.fd = -1  # before the fd is closed (and reused)
@@ -1172,8 +1200,10 @@ def _serve_entry_py(entry: List[Any], now: float, result_error: Callable[[Any], 
     """Calls the delivery callbacks of one backlog entry [records, results,
     position, error] from its position on, advancing the position before
     each call (so an exception from a callback leaves the rest for the next
-    poll). results None: every record failed with ``error``; bytes: every
-    record succeeded, the batch event's results as they came (BATCH_RESULT.size bytes
+    poll). records: a list of record tuples, or the ChunkRecords of a
+    chunk the library took (any sequence of record tuples). results
+    None: every record failed with ``error``; bytes: every record
+    succeeded, the batch event's results as they came (BATCH_RESULT.size bytes
     each, gofka.h). Item 7 of a record tuple is its callback, None, or (as
     PendingRecords stores it) an int slot that ``callbacks.take_callback``
     turns into the callback, once per record."""
@@ -1183,25 +1213,101 @@ def _serve_entry_py(entry: List[Any], now: float, result_error: Callable[[Any], 
         if len(results) < BATCH_RESULT.size * n:
             raise ValueError("serve_entry: fewer results than records")
         results = [(0, part, off) for part, off in RESULT_PARTITION_OFFSET.iter_unpack(results[:BATCH_RESULT.size * n])]
+    chunk = recs if type(recs) is _PyChunkRecords else None
     while i < n:
-        rec = recs[i]
+        if chunk is not None:
+            # The chunk's columns, read without rebuilding the record tuple.
+            cols, per = chunk.columns, chunk.per_record
+            cb = cols[5][i] if per[5] else cols[5]
+            topic = cols[0][i] if per[0] else cols[0]
+            key = cols[1][i] if per[1] else cols[1]
+            value = cols[2][i] if per[2] else cols[2]
+            ts = cols[3][i] if per[3] else cols[3]
+            h = cols[4][i] if per[4] else cols[4]
+            part = chunk.part
+        else:
+            rec = recs[i]
+            topic, part, key, value, ts, h, cb = rec[8], rec[1], rec[2], rec[3], rec[4], rec[9], rec[7]
         i += 1
         entry[2] = i
-        cb = rec[7]
         if cb is None:
             continue
         if type(cb) is int:
             if callbacks is None:
                 raise TypeError("serve_entry: a record holds a callback slot and no callbacks table was given")
             cb = callbacks.take_callback(cb)
-        ts = rec[4]
         if results is None:
-            cb(exc, Message(rec[8], rec[1], -1, rec[3], headers_dict(rec[9]), ts / 1000.0 if ts >= 0 else now, rec[2]))
+            cb(exc, Message(topic, part, -1, value, headers_dict(h), ts / 1000.0 if ts >= 0 else now, key))
             continue
         r = results[i - 1]
-        h = rec[9]
-        msg = Message(rec[8], r[1], r[2], rec[3], headers_dict(h) if h else None, ts / 1000.0 if ts >= 0 else now, rec[2])
+        msg = Message(topic, r[1], r[2], value, headers_dict(h) if h else None, ts / 1000.0 if ts >= 0 else now, key)
         cb(None if r[0] == 0 else result_error(r), msg)
+
+
+# The record fields a handed-over chunk keeps (_PyChunkRecords.columns):
+# what the delivery callbacks need, by record tuple item.
+_KEPT_ITEMS = (8, 2, 3, 4, 9, 7)  # topic, key, value, ts_ms, headers, callback slot
+
+
+class _PyChunkRecords(object):
+    """Pure-Python ChunkRecords (gofka._speedups has the C one; same
+    interface and behaviour, see _speedups_src/batch.c): the records of one
+    chunk the library took, kept for their delivery callbacks in fewer
+    bytes than their record tuples (issue 22: the record tuples and their
+    list slots held ~117 B per record, measured with tracemalloc, until
+    the record's result was served: ~10 MB for the ~86,000 records of a
+    full buffer.memory of 100 B records, ~117 MB for a million records
+    produced without a poll).
+
+    A column per field the callbacks need (_KEPT_ITEMS: topic, key, value,
+    ts_ms, headers, callback slot), each stored once for the chunk when
+    every record has the same object there (the usual: one topic, no key,
+    no timestamp, no headers, one callback), else as a list with one item
+    per record. Records without a callback need nothing: when none of the
+    chunk has one, only their count is kept. topic_b and the partition are
+    the chunk's own. Items 5 (headers_b) and 6 (size) are not kept: only
+    the hand-over needed them.
+
+    ``len()`` is the record count; ``chunk[i]`` rebuilds record i's tuple
+    (items 5 and 6 None; all but 0 and 1 None for a chunk without
+    callbacks), for the paths that read records one by one (serve_entry on
+    a sequence, _tally_silent_failures). Immutable once built: safe to
+    read from any thread."""
+
+    __slots__ = ("n", "topic_b", "part", "columns", "per_record")
+
+    def __init__(self, topic_b: bytes, part: int, recs: List[Any]) -> None:
+        self.n = n = len(recs)
+        self.topic_b = topic_b
+        self.part = part
+        columns: List[Any] = [None] * 6
+        per_record = [False] * 6
+        if any(r[7] is not None for r in recs):
+            for c, item in enumerate(_KEPT_ITEMS):
+                first = recs[0][item]
+                # Identity, so that a callback gets the very objects it
+                # passed; for the ints (ts_ms, slot) equality: a slot above
+                # 256 is a new int object per record.
+                if all(r[item] is first for r in recs) or (item in (4, 7) and type(first) is int and all(
+                        type(r[item]) is int and r[item] == first for r in recs)):
+                    columns[c] = first
+                else:
+                    columns[c] = [r[item] for r in recs]
+                    per_record[c] = True
+        self.columns = tuple(columns)
+        self.per_record = tuple(per_record)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> Tuple[Any, ...]:
+        if i < 0:
+            i += self.n
+        if not 0 <= i < self.n:
+            raise IndexError("ChunkRecords index out of range")
+        topic, key, value, ts, headers, slot = (col[i] if per else col
+                                                for col, per in zip(self.columns, self.per_record))
+        return (self.topic_b, self.part, key, value, ts, None, None, slot, topic, headers)
 
 
 def _result_error(r: Any) -> GofkaError:
@@ -1331,6 +1437,7 @@ class _PyPendingRecords(object):
 
 
 PendingRecords: Any = _speedups.PendingRecords if _speedups is not None else _PyPendingRecords
+ChunkRecords: Any = _speedups.ChunkRecords if _speedups is not None else _PyChunkRecords
 serve_entry: Callable[..., None] = (
     _speedups.serve_entry if _speedups is not None else _serve_entry_py)
 

@@ -88,6 +88,7 @@ def impl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
         return "c"
     monkeypatch.setattr(p_mod, "PendingRecords", p_mod._PyPendingRecords)
     monkeypatch.setattr(p_mod, "serve_entry", p_mod._serve_entry_py)
+    monkeypatch.setattr(p_mod, "ChunkRecords", p_mod._PyChunkRecords)
     monkeypatch.setattr(pb_mod, "chunk_records", pb_mod.chunk_records_py)  # both twins chunk there
     monkeypatch.setattr(p_mod, "fast_send_wait", None)
     monkeypatch.setattr(ap_mod, "_AsyncSends", ap_mod._PyAsyncSends)

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import textwrap
 import types
+import weakref
 from typing import List, Optional, Sequence, Tuple
 
 import pytest
@@ -728,3 +729,90 @@ def test_pending_records_callback_slots(impl: str) -> None:
         q.take_callback(7)
     q.produce("t", b"v", on_delivery=len)  # reuses a freed slot
     assert q.take()[0][7] in (0, 1, 2)
+
+
+def _chunk_types() -> List[type]:
+    return [gofka.producer._PyChunkRecords] + ([speedups.ChunkRecords] if speedups is not None else [])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_chunk_records_keep_what_callbacks_read(seed: int) -> None:
+    """ChunkRecords (C and pure Python): chunk[i] is record i's tuple with
+    items 5 and 6 (headers_b, size) dropped, or only its count when no
+    record has a callback; the same in both."""
+    rng = random.Random(seed)
+    recs = _records(rng, rng.choice([0, 1, 5, 200]))
+    cbs = [print, len, None]
+    mode = seed % 4  # 0: one callback; 1: mixed; 2: none; 3: one slot above 256 (a new int per record)
+    for i, r in enumerate(recs):
+        cb = {0: print, 1: rng.choice(cbs), 2: None, 3: int("1000")}[mode]
+        recs[i] = r[:7] + (cb,) + r[8:]
+    kept = [r[:5] + (None, None) + r[7:] for r in recs]
+    for typ in _chunk_types():
+        c = typ(b"t", 3, recs)
+        assert len(c) == len(recs)
+        got = [c[i] for i in range(len(c))]
+        if mode == 2 or not recs:
+            assert got == [(b"t", 3, None, None, None, None, None, None, None, None)] * len(recs)
+        else:
+            assert got == [(b"t", 3) + k[2:] for k in kept]
+            assert all(g[3] is r[3] for g, r in zip(got, recs))  # the objects produce() was given
+        with pytest.raises(IndexError):
+            c[len(recs)]
+    c = gofka.producer._PyChunkRecords(b"t", 3, recs)
+    if recs and mode != 2:
+        assert c.per_record[5] == (mode == 1 and len({r[7] for r in recs}) > 1)  # equal slots share
+
+
+@pytest.mark.parametrize("chunk_type", ["c", "python"])
+def test_serve_entry_reads_chunk_records(chunk_type: str) -> None:
+    """Both serve_entry twins serve a ChunkRecords of either twin as they
+    serve the list of its record tuples: the same calls, the same
+    messages, failures included."""
+    if chunk_type == "c" and speedups is None:
+        pytest.skip("gofka._speedups is not built")
+    typ = speedups.ChunkRecords if chunk_type == "c" else gofka.producer._PyChunkRecords
+    base = _records(random.Random(11), 30)
+    impls = [gofka.producer._serve_entry_py] + ([speedups.serve_entry] if speedups is not None else [])
+    outcomes = []
+    for impl in impls:
+        for form in ("list", "chunk"):
+            calls: List[tuple] = []
+
+            def cb(err: object, msg: Message) -> None:
+                calls.append((None if err is None else str(err), msg.topic, msg.partition, msg.offset, msg.value,
+                              msg.key, msg.headers, msg.timestamp))
+
+            recs = [(b"a", 2) + r[2:7] + ((cb if i % 4 else None),) + r[8:] for i, r in enumerate(base)]
+            results = [(0, 2, 50 + i) if i % 6 else (6, 2, -1, b"not leader\0b:1") for i in range(30)]
+            raw = b"".join(struct.pack("<iiq", 0, 2, 900 + i) for i in range(30))
+            for res in (results, raw, None):
+                held = recs if form == "list" else typ(b"a", 2, recs)
+                entry = [held, res, 0, gofka.GofkaError("closed") if res is None else None]
+                impl(entry, 77.0, gofka.producer._result_error, gofka.producer._headers_dict)
+                assert entry[2] == 30
+            outcomes.append(calls)
+    assert len(outcomes[0]) == 3 * 22
+    assert all(o == outcomes[0] for o in outcomes)
+
+
+@needs_speedups
+def test_chunk_records_tracked_only_when_they_can_be_in_a_cycle() -> None:
+    """A chunk of bytes, str, int and None is untracked by the cyclic GC
+    (nothing to traverse at each collection); one holding headers (a
+    container) stays tracked, so that a cycle through them is collected."""
+    plain = (b"t", 3, None, b"v", -1, b"", 101, 0, "t", None)
+    assert not gc.is_tracked(speedups.ChunkRecords(b"t", 3, [plain] * 3))
+    mixed = [plain, plain[:3] + (b"w",) + plain[4:]]  # a per-record value list, untracked as well
+    assert not gc.is_tracked(speedups.ChunkRecords(b"t", 3, mixed))
+    class Headers(dict):  # (a dict subclass takes a weak reference)
+        pass
+
+    headers = Headers(k=b"v")
+    c = speedups.ChunkRecords(b"t", 3, [plain[:9] + (headers,)] * 2)
+    assert gc.is_tracked(c)
+    headers["chunk"] = c  # a cycle: headers -> chunk -> headers
+    ref = weakref.ref(headers)
+    del c, headers
+    gc.collect()
+    assert ref() is None

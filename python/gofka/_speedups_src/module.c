@@ -191,7 +191,7 @@ static struct PyModuleDef module_def = {
 
 PyMODINIT_FUNC PyInit__speedups(void)
 {
-    PyObject *pending_type, *sends_type, *idle_type;
+    PyObject *pending_type, *sends_type, *idle_type, *chunk_type;
     PyObject *m;
     if (intern_names(&produce_spec) < 0 || intern_names(&send_spec) < 0)
         return NULL;
@@ -218,6 +218,13 @@ PyMODINIT_FUNC PyInit__speedups(void)
         return NULL;
     }
     pending_type_obj = (PyTypeObject *)pending_type; /* the module holds it */
+    chunk_type = PyType_FromSpec(&chunk_spec);
+    if (chunk_type == NULL || PyModule_AddObject(m, "ChunkRecords", chunk_type) < 0) {
+        Py_XDECREF(chunk_type);
+        Py_DECREF(m);
+        return NULL;
+    }
+    chunk_type_obj = (PyTypeObject *)chunk_type; /* the module holds it */
     idle_type = PyType_FromSpec(&idle_poll_spec);
     if (idle_type == NULL || PyModule_AddObject(m, "IdlePoll", idle_type) < 0) {
         Py_XDECREF(idle_type);

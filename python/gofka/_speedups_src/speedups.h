@@ -12,7 +12,8 @@
  *   pending.c   PendingRecords (Producer.produce)
  *   idle_poll.c IdlePoll (Producer.poll(0) when nothing is due)
  *   sends.c     AsyncSends (AsyncProducer.send), resolve_sends, track_futures
- *   batch.c     chunk_records, serve_entry (the sync Producer's backlog)
+ *   batch.c     chunk_records, ChunkRecords, serve_entry (the sync
+ *               Producer's push and backlog)
  *   library.c   bind_library, unbind_library, send_wait, consumer_poll
  *
  * Everything declared here is hidden (not exported from the shared
@@ -127,6 +128,8 @@ PyObject *track_futures(PyObject *module, PyObject *futs);
 /* batch.c */
 PyObject *chunk_records(PyObject *module, PyObject *args);
 PyObject *serve_entry(PyObject *module, PyObject *args);
+extern PyType_Spec chunk_spec;
+extern PyTypeObject *chunk_type_obj; /* ChunkRecords (owned by the module) */
 
 /* library.c */
 PyObject *bind_library(PyObject *module, PyObject *args);
