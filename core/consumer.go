@@ -887,12 +887,19 @@ func (c *Consumer) PollEventsFunc(ctx context.Context, max int, fn func([]*Recor
 	if ctx == nil {
 		return &wire.Error{Code: wire.ErrInvalidArgument, Detail: "nil context"}
 	}
+	return lend(func(loan *pollLoan) ([]*Record, []RebalanceEvent, error) { return c.pollEvents(ctx, max, loan) }, fn)
+}
+
+// lend runs poll with a pooled loan and gives fn what it returned, when
+// anything: the body of PollEventsFunc and PollWaitFunc. The loan's slabs
+// are cleared and pooled again once fn returned.
+func lend(poll func(*pollLoan) ([]*Record, []RebalanceEvent, error), fn func([]*Record, []RebalanceEvent)) error {
 	loan := loans.Get().(*pollLoan)
 	defer func() {
-		c.returnLoan(loan)
+		loan.reset()
 		loans.Put(loan)
 	}()
-	recs, evs, err := c.pollEvents(ctx, max, loan)
+	recs, evs, err := poll(loan)
 	if len(recs) > 0 || len(evs) > 0 {
 		fn(recs, evs)
 	}
@@ -1005,7 +1012,7 @@ func (c *Consumer) ackLocked() {
 // drainLocked takes up to max records from the buffer, advancing the
 // consumed positions. The records are decoded here, into slabs of this
 // call (see chunk), owned by the caller; or, with a loan, into the
-// loan's slabs, lent until returnLoan.
+// loan's slabs, lent until the loan's reset.
 func (c *Consumer) drainLocked(max int, loan *pollLoan) []*Record {
 	if len(c.buf) == 0 {
 		return nil
@@ -1035,7 +1042,7 @@ func (c *Consumer) drainLocked(max int, loan *pollLoan) []*Record {
 		}
 		var wr wire.Record
 		var err error
-		taken, last := 0, int64(0) // last: the offset of the last record taken
+		last := int64(-1) // the offset of the last record taken (-1: none)
 		for len(out) < max {
 			var ok bool
 			if ok, err = ch.take(&wr); !ok {
@@ -1055,9 +1062,9 @@ func (c *Consumer) drainLocked(max int, loan *pollLoan) []*Record {
 			slab = append(slab, Record{Topic: p.tp.Topic, Partition: p.tp.Partition, Offset: wr.Offset,
 				Key: wr.Key, Value: wr.Value, Headers: wr.Headers, Timestamp: time.UnixMilli(wr.Timestamp)})
 			out = append(out, &slab[len(slab)-1])
-			taken, last = taken+1, wr.Offset
+			last = wr.Offset
 		}
-		if taken > 0 {
+		if last >= 0 {
 			p.consumed = last + 1
 		}
 		if err != nil {
@@ -1092,10 +1099,10 @@ func (c *Consumer) drainLocked(max int, loan *pollLoan) []*Record {
 	return out
 }
 
-// returnLoan ends loan once the caller is done with the records it lent:
+// reset ends the loan once the caller is done with the records it lent:
 // the loan keeps its slabs for the next poll, their used part cleared so
 // that they keep no fetched bytes alive.
-func (c *Consumer) returnLoan(loan *pollLoan) {
+func (loan *pollLoan) reset() {
 	clear(loan.slab)
 	clear(loan.out)
 	loan.slab, loan.out = loan.slab[:0], loan.out[:0]

@@ -276,7 +276,7 @@ func TestLentPollReusesRecords(t *testing.T) {
 			next++
 		}
 		if loan != nil {
-			c.returnLoan(loan)
+			loan.reset()
 		}
 	}
 	poll(loan) // the loan's slabs are made

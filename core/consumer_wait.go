@@ -79,16 +79,7 @@ func (c *Consumer) PollWait(max int, timeout time.Duration) ([]*Record, []Rebala
 // fn returns (see PollEventsFunc). The error is PollWait's. fn runs on the
 // calling thread, with no lock held.
 func (c *Consumer) PollWaitFunc(max int, timeout time.Duration, fn func([]*Record, []RebalanceEvent)) error {
-	loan := loans.Get().(*pollLoan)
-	defer func() {
-		c.returnLoan(loan)
-		loans.Put(loan)
-	}()
-	recs, evs, err := c.pollWait(max, timeout, loan)
-	if len(recs) > 0 || len(evs) > 0 {
-		fn(recs, evs)
-	}
-	return err
+	return lend(func(loan *pollLoan) ([]*Record, []RebalanceEvent, error) { return c.pollWait(max, timeout, loan) }, fn)
 }
 
 // pollWait is PollWait, lending the records with a loan.

@@ -1213,21 +1213,9 @@ def _serve_entry_py(entry: List[Any], now: float, result_error: Callable[[Any], 
         if len(results) < BATCH_RESULT.size * n:
             raise ValueError("serve_entry: fewer results than records")
         results = [(0, part, off) for part, off in RESULT_PARTITION_OFFSET.iter_unpack(results[:BATCH_RESULT.size * n])]
-    chunk = recs if type(recs) is _PyChunkRecords else None
     while i < n:
-        if chunk is not None:
-            # The chunk's columns, read without rebuilding the record tuple.
-            cols, per = chunk.columns, chunk.per_record
-            cb = cols[5][i] if per[5] else cols[5]
-            topic = cols[0][i] if per[0] else cols[0]
-            key = cols[1][i] if per[1] else cols[1]
-            value = cols[2][i] if per[2] else cols[2]
-            ts = cols[3][i] if per[3] else cols[3]
-            h = cols[4][i] if per[4] else cols[4]
-            part = chunk.part
-        else:
-            rec = recs[i]
-            topic, part, key, value, ts, h, cb = rec[8], rec[1], rec[2], rec[3], rec[4], rec[9], rec[7]
+        rec = recs[i]  # (a _PyChunkRecords rebuilds the tuple)
+        topic, part, key, value, ts, h, cb = rec[8], rec[1], rec[2], rec[3], rec[4], rec[9], rec[7]
         i += 1
         entry[2] = i
         if cb is None:

@@ -189,9 +189,21 @@ static struct PyModuleDef module_def = {
     NULL, NULL, NULL, NULL,
 };
 
+/* Makes the type of spec and adds it to m as name; returns it (a borrowed
+ * reference: the module holds it, and a module is never unloaded), or NULL
+ * with an exception set. */
+static PyTypeObject *add_type(PyObject *m, PyType_Spec *spec, const char *name)
+{
+    PyObject *t = PyType_FromSpec(spec);
+    if (t == NULL || PyModule_AddObject(m, name, t) < 0) {
+        Py_XDECREF(t);
+        return NULL;
+    }
+    return (PyTypeObject *)t;
+}
+
 PyMODINIT_FUNC PyInit__speedups(void)
 {
-    PyObject *pending_type, *sends_type, *idle_type, *chunk_type;
     PyObject *m;
     if (intern_names(&produce_spec) < 0 || intern_names(&send_spec) < 0)
         return NULL;
@@ -211,29 +223,10 @@ PyMODINIT_FUNC PyInit__speedups(void)
         Py_DECREF(m);
         return NULL;
     }
-    pending_type = PyType_FromSpec(&pending_spec);
-    if (pending_type == NULL || PyModule_AddObject(m, "PendingRecords", pending_type) < 0) {
-        Py_XDECREF(pending_type);
-        Py_DECREF(m);
-        return NULL;
-    }
-    pending_type_obj = (PyTypeObject *)pending_type; /* the module holds it */
-    chunk_type = PyType_FromSpec(&chunk_spec);
-    if (chunk_type == NULL || PyModule_AddObject(m, "ChunkRecords", chunk_type) < 0) {
-        Py_XDECREF(chunk_type);
-        Py_DECREF(m);
-        return NULL;
-    }
-    chunk_type_obj = (PyTypeObject *)chunk_type; /* the module holds it */
-    idle_type = PyType_FromSpec(&idle_poll_spec);
-    if (idle_type == NULL || PyModule_AddObject(m, "IdlePoll", idle_type) < 0) {
-        Py_XDECREF(idle_type);
-        Py_DECREF(m);
-        return NULL;
-    }
-    sends_type = PyType_FromSpec(&sends_spec);
-    if (sends_type == NULL || PyModule_AddObject(m, "AsyncSends", sends_type) < 0) {
-        Py_XDECREF(sends_type);
+    if ((pending_type_obj = add_type(m, &pending_spec, "PendingRecords")) == NULL
+        || (chunk_type_obj = add_type(m, &chunk_spec, "ChunkRecords")) == NULL
+        || add_type(m, &idle_poll_spec, "IdlePoll") == NULL
+        || add_type(m, &sends_spec, "AsyncSends") == NULL) {
         Py_DECREF(m);
         return NULL;
     }
