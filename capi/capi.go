@@ -35,10 +35,14 @@ const abiVersion = 1
 
 func main() {}
 
-// init turns on the engine's default Go heap limit (core/memlimit.go): the
-// library hosts its process's Go runtime, which nothing else tunes. A
-// GOMEMLIMIT in the environment wins (GOMEMLIMIT=off: no limit).
-func init() { core.AutoMemoryLimit() }
+// init turns on the engine's default Go heap limit (core/memlimit.go) and
+// collector pace (core/gcpace.go): the library hosts its process's Go
+// runtime, which nothing else tunes. GOMEMLIMIT and GOGC in the
+// environment win (GOMEMLIMIT=off: no limit).
+func init() {
+	core.AutoMemoryLimit()
+	core.AutoGCPace()
+}
 
 // handleKind tags each handle so that a producer handle passed to an admin
 // function is an error rather than a type confusion.

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 )
 
 // debugStats is the JSON object of gofka_debug_stats. Leak tests compare
@@ -31,6 +32,7 @@ type debugStats struct {
 	Sys           uint64         `json:"sys_bytes"`           // memory obtained from the OS by the Go runtime
 	NumGC         uint32         `json:"num_gc"`
 	CgoCalls      int64          `json:"cgo_calls"`
+	GCPercent     int            `json:"gc_percent"` // the collector's pace (GOGC) now: core/gcpace.go
 }
 
 // collectStats takes the snapshot. gc runs a garbage collection first and
@@ -60,6 +62,7 @@ func collectStats(gc bool) debugStats {
 		Sys:           ms.Sys,
 		NumGC:         ms.NumGC,
 		CgoCalls:      runtime.NumCgoCall(),
+		GCPercent:     gcPercent(),
 	}
 	handles.Lock()
 	for _, e := range handles.m {
@@ -78,4 +81,14 @@ func gofka_debug_stats(gc C.int32_t, out **C.char, outLen *C.size_t, errOut *C.g
 		err = cBuffer(b, out, outLen)
 	}
 	return fill(errOut, err)
+}
+
+// gcPercent is the GOGC the runtime runs with (-1: collection off).
+func gcPercent() int {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return -1
+	}
+	return int(s[0].Value.Uint64())
 }

@@ -47,20 +47,30 @@ What a client holds is bounded by two settings:
   counts its encoded size plus 160 bytes, the structures that hold it
   (so 100-byte records take ~300 bytes each: ~113,000 fit in the default);
   the live Go heap of a full buffer stays within about 1.2x the setting.
-  The Python producers hold each record's tuple (~150 bytes, plus the
-  value object they were given) until its result is served, on top.
+  On top, until a record's result is served, the Python producers keep
+  what its callback will read: about 9 bytes per record handed to
+  ` + "`produce()`" + ` (the value and key objects stay referenced), a future per
+  ` + "`send()`" + `.
 - Consumer: ` + "`queued.max.messages.kbytes`" + ` (default 4 MiB), in bytes of records
   (the engine's own structures come on top: about 130 bytes per decoded
   record), the records fetched but not yet returned by Poll, fetches in
   flight included (see its row). ` + "`fetch.max.bytes`" + ` and
   ` + "`max.partition.fetch.bytes`" + ` only size one fetch.
 
-The Go heap of the engine (in Python and C, the heap of libgofka) is
-collected with GOGC=100 (it may grow to about twice its live data) under
-a soft limit that the library sets when it is loaded: 32 MiB plus each
+The library tunes the Go heap of the engine (in Python and C, the heap
+of libgofka) when it is loaded, in two ways. The collector's pace
+(core/gcpace.go): GOGC=50 (the heap grows to 1.5 times its live data,
+at least 2 MiB) while collections cost less than 2% of a CPU, the
+runtime's default GOGC=100 (twice, at least 4 MiB) while they cost more,
+as on the fast produce and poll paths. A client that sends or commits
+one message at a time keeps 2-3 MiB less RSS that way (20,000
+sequential ` + "`await send`" + `: 42.5 -> 40.6 MiB; ` + "`poll(500)`" + ` + ` + "`commit(m)`" + `:
+45.8 -> 42.2 MiB), and the fast paths keep their CPU per record (they
+run at GOGC=50 for their first 100 ms at most). And a soft limit
+(core/memlimit.go): 32 MiB plus each
 open client's budget (a producer's ` + "`buffer.memory`" + `, twice a consumer's
 ` + "`queued.max.messages.kbytes`" + `), and never below 1.5 times the live heap
-of the last collection (core/memlimit.go). With one producer at the
+of the last collection. With one producer at the
 defaults the limit is 64 MiB: the collector then runs before the garbage
 of a busy producer doubles a full buffer, and a live heap larger than the
 budgets (a dev cluster in the same process, large metadata) still gets
@@ -68,31 +78,33 @@ half its size as headroom, so the collector never runs without end (a
 fixed GOMEMLIMIT=16MiB made a consumer's collector run constantly, at 4x
 the CPU). The limit never fails an allocation. The Go runtime's
 environment variables win, read when the library is loaded: GOMEMLIMIT
-sets your own limit (GOMEMLIMIT=off: none), GOGC trades CPU for memory.
-Go programs keep the runtime's defaults unless they call
-core.AutoMemoryLimit(). The records the Python producers hand over are
+sets your own limit (GOMEMLIMIT=off: none), GOGC your own pace (it
+trades CPU for memory). Go programs keep the runtime's defaults unless
+they call core.AutoMemoryLimit() and core.AutoGCPace(). The records the Python producers hand over are
 copied into pooled memory reused once their results are in
 (capi/produce_slab.go), so a busy producer makes little garbage.
 
 A full buffer is what a producer's peak depends on. A
 ` + "`produce(cb)`" + ` + ` + "`poll(0)`" + ` loop of 1,000,000 x 100 B records (4 partitions,
 Apache Kafka 4.4 on the same 2-core machine, which it outran) peaked at
-130 MiB RSS: 43 MiB of Go heap, 76 MiB of the Python process (the
-interpreter, the values, each record's tuple until its callback ran) and
-9 MiB of the library's file pages; with GOMEMLIMIT=off, 137 MiB (50 MiB
-of Go heap). Lower ` + "`buffer.memory`" + ` to bound it further.
+87-97 MiB RSS: 17-20 MiB of Go heap, 63-70 MiB of the Python process (the
+interpreter, the benchmark's values, the C heap) and 7 MiB of the
+library's file pages (` + "`bench/rss_probe.py`" + ` splits a run's peak this way).
+Lower ` + "`buffer.memory`" + ` to bound it further.
 
 Loading the library is a fixed cost that no setting changes: in Python,
 ` + "`import gofka`" + ` takes ~18 MiB RSS with the interpreter (a bare
-interpreter ~10). It does not import asyncio: asyncio and the ssl module
-it brings add ~10 MiB, paid on first use of an asyncio client
+interpreter ~9). It does not import asyncio: asyncio adds ~6 MiB, paid
+on first use of an asyncio client
 (` + "`gofka.AsyncProducer`" + `...), as importing aiokafka pays it. The
-first client loads libgofka, +14 MiB: ~11
-MiB are the library's file pages (text, read-only data and relocations of
-a 13 MB file, nearly all of it resident once loaded: the kernel maps the
-cached pages around each page touched; clean and shared with every
-process using the same file, but counted in each one's RSS) and ~3 MiB are private (1.3 MiB of pointers the loader relocates,
-the Go runtime's first heap arena and metadata). Threads are not where
+first client loads libgofka, +9 MiB. ~5.5 MiB are the library's
+read-only file pages, clean and shared with every process using the same
+file but counted in each one's RSS: what loading touched is given back
+once it is done (capi/load_pages_linux.go), and what stays is the text
+the engine runs and the function tables the collector reads for each
+stack frame it scans, in the 64 KiB the kernel maps around each page
+touched. ~1.5 MiB are the pointers the loader relocates, the rest the Go
+runtime's first heap arena and metadata. Threads are not where
 it goes: the library starts 6 (the Go runtime's), an idle Python producer
 has 9 in all, and each costs the few pages of stack it touched. On small
 workloads this fixed part is most of the difference to clients written

@@ -2,7 +2,6 @@ package core
 
 import (
 	"os"
-	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"sync"
@@ -111,33 +110,24 @@ func applyMemLimitLocked() {
 	}
 }
 
-// gcTick is an object made to be collected: its cleanup runs once per
-// garbage collection (it holds a pointer so that it is never a tiny
-// allocation, which would share its life with its neighbours).
-type gcTick struct{ _ *byte }
-
 // liveHeapMetric names the runtime's live heap after the last collection.
 const liveHeapMetric = "/gc/heap/live:bytes"
 
-// watchCollections arranges for onCollection to run after each garbage
-// collection, for as long as the process lives.
-func watchCollections() {
-	runtime.AddCleanup(new(gcTick), func(struct{}) { onCollection() }, struct{}{})
-}
-
-// onCollection reads the live heap the last collection left, lifts the
-// limit if it must stay above 1.5 times that (or lowers it back), and
-// re-arms. It runs on the runtime's cleanup goroutine: it must be short.
-func onCollection() {
+// memLimitAfterCollection reads the live heap the last collection left
+// and lifts the limit if it must stay above 1.5 times that (or lowers it
+// back). Run by onCollection (core/gcwatch.go): it must be short.
+func memLimitAfterCollection() {
+	autoLimit.mu.Lock()
+	defer autoLimit.mu.Unlock()
+	if !autoLimit.on {
+		return
+	}
 	sample := []metrics.Sample{{Name: liveHeapMetric}}
 	metrics.Read(sample)
-	autoLimit.mu.Lock()
 	if sample[0].Value.Kind() == metrics.KindUint64 {
 		autoLimit.live = int64(sample[0].Value.Uint64())
 	}
 	applyMemLimitLocked()
-	autoLimit.mu.Unlock()
-	watchCollections()
 }
 
 // prefetchHeapBudget is a consumer's heap budget: its prefetch bound

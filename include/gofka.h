@@ -1196,7 +1196,9 @@ int32_t gofka_oauth_token_set(gofka_handle_t client, const char *token, gofka_er
  * that triggers the next collection), "stack_sys_bytes":int,
  * "total_alloc_bytes":int (allocated since the library was loaded,
  * cumulative), "sys_bytes":int (memory the Go runtime took from the OS),
- * "num_gc":int, "cgo_calls":int}. With gc non-zero a garbage collection runs first and
+ * "num_gc":int, "cgo_calls":int, "gc_percent":int (the collector's pace,
+ * GOGC: 50 or 100 as the library sets it, see docs/configuration.md,
+ * "Memory"; -1 when collection is off)}. With gc non-zero a garbage collection runs first and
  * the freed memory is returned to the OS, so the heap figures (and the
  * process's RSS) count live memory only (that pauses the library
  * briefly); otherwise it never blocks. *json_out is freed with gofka_free.
