@@ -86,11 +86,15 @@ copied into pooled memory reused once their results are in
 
 A full buffer is what a producer's peak depends on. A
 ` + "`produce(cb)`" + ` + ` + "`poll(0)`" + ` loop of 1,000,000 x 100 B records (4 partitions,
-Apache Kafka 4.4 on the same 2-core machine, which it outran) peaked at
-87-97 MiB RSS: 17-20 MiB of Go heap, 63-70 MiB of the Python process (the
-interpreter, the benchmark's values, the C heap) and 7 MiB of the
-library's file pages (` + "`bench/rss_probe.py`" + ` splits a run's peak this way).
-Lower ` + "`buffer.memory`" + ` to bound it further.
+Apache Kafka 4.4 on the same 2-core machine) peaked at 87-97 MiB RSS
+in runs where the broker kept up: 17-20 MiB of Go heap, 63-70 MiB of the
+Python process (the interpreter, the benchmark's values, the C heap) and
+7 MiB of the library's file pages. In runs where the client outran the
+broker (6 of 7 runs on a new topic), the buffer filled and the peak was
+123-137 MiB: 46-60 MiB of Go heap, the ~32 MiB of buffered records plus
+the garbage the collector lets grow up to the 64 MiB limit
+(` + "`bench/rss_probe.py`" + ` splits a run's peak this way). Lower ` + "`buffer.memory`" + `
+to bound it further: the limit follows it.
 
 Loading the library is a fixed cost that no setting changes: in Python,
 ` + "`import gofka`" + ` takes ~18 MiB RSS with the interpreter (a bare
