@@ -10,7 +10,8 @@ import (
 	"encoding/json"
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
+
+	"github.com/gofka/gofka/core"
 )
 
 // debugStats is the JSON object of gofka_debug_stats. Leak tests compare
@@ -62,7 +63,7 @@ func collectStats(gc bool) debugStats {
 		Sys:           ms.Sys,
 		NumGC:         ms.NumGC,
 		CgoCalls:      runtime.NumCgoCall(),
-		GCPercent:     gcPercent(),
+		GCPercent:     core.GCPercent(),
 	}
 	handles.Lock()
 	for _, e := range handles.m {
@@ -81,14 +82,4 @@ func gofka_debug_stats(gc C.int32_t, out **C.char, outLen *C.size_t, errOut *C.g
 		err = cBuffer(b, out, outLen)
 	}
 	return fill(errOut, err)
-}
-
-// gcPercent is the GOGC the runtime runs with (-1: collection off).
-func gcPercent() int {
-	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return -1
-	}
-	return int(s[0].Value.Uint64())
 }

@@ -44,8 +44,12 @@ const (
 )
 
 // gcCPUMetric names the runtime's estimate of the CPU time spent
-// collecting since the process started.
-const gcCPUMetric = "/cpu/classes/gc/total:cpu-seconds"
+// collecting since the process started; gcPercentMetric the GOGC in
+// effect.
+const (
+	gcCPUMetric     = "/cpu/classes/gc/total:cpu-seconds"
+	gcPercentMetric = "/gc/gogc:percent"
+)
 
 // gcPace is the state of the automatic pace; guarded by mu.
 var gcPace struct {
@@ -118,10 +122,19 @@ func gcPaceAfterCollection() {
 // readGCCPU is the collector's CPU seconds so far (0 if the runtime does
 // not report them: the pace then stays where it is).
 func readGCCPU() float64 {
-	s := []metrics.Sample{{Name: gcCPUMetric}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindFloat64 {
+	v := runtimeMetric(gcCPUMetric)
+	if v.Kind() != metrics.KindFloat64 {
 		return 0
 	}
-	return s[0].Value.Float64()
+	return v.Float64()
+}
+
+// GCPercent is the GOGC the Go runtime runs with now: the pace set here,
+// the user's GOGC, or -1 when collection is off. Safe for concurrent use.
+func GCPercent() int {
+	v := runtimeMetric(gcPercentMetric)
+	if v.Kind() != metrics.KindUint64 {
+		return -1
+	}
+	return int(int64(v.Uint64())) // the runtime reports off (-1) as its two's complement
 }

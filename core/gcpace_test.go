@@ -3,7 +3,6 @@ package core
 import (
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"testing"
 	"time"
 
@@ -36,33 +35,26 @@ func withAutoPace(t *testing.T, f func()) {
 	f()
 }
 
-// runtimeGCPercent is the GOGC the runtime runs with.
-func runtimeGCPercent() int {
-	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
-	metrics.Read(s)
-	return int(s[0].Value.Uint64())
-}
-
 func TestAutoGCPaceTurnsBusyWhenCollectionsCostAndLeanWhenNot(t *testing.T) {
 	withAutoPace(t, func() {
-		require.Equal(t, gcPercentLean, runtimeGCPercent(), "the pace starts lean")
+		require.Equal(t, gcPercentLean, GCPercent(), "the pace starts lean")
 
 		// Collections back to back cost far more than 2% of a CPU.
 		deadline := time.Now().Add(30 * time.Second)
-		for runtimeGCPercent() != gcPercentBusy && time.Now().Before(deadline) {
+		for GCPercent() != gcPercentBusy && time.Now().Before(deadline) {
 			runtime.GC()
 		}
-		require.Equal(t, gcPercentBusy, runtimeGCPercent())
+		require.Equal(t, gcPercentBusy, GCPercent())
 
 		// One collection per second costs well under 0.5% of a CPU
 		// (the test binary's live heap is a few MiB).
 		deadline = time.Now().Add(60 * time.Second)
-		for runtimeGCPercent() != gcPercentLean && time.Now().Before(deadline) {
+		for GCPercent() != gcPercentLean && time.Now().Before(deadline) {
 			time.Sleep(time.Second)
 			runtime.GC()
 			time.Sleep(10 * time.Millisecond) // the hook runs on the cleanup goroutine
 		}
-		require.Equal(t, gcPercentLean, runtimeGCPercent())
+		require.Equal(t, gcPercentLean, GCPercent())
 	})
 }
 
@@ -71,5 +63,5 @@ func TestAutoGCPaceLeavesGOGCToTheUser(t *testing.T) {
 	prev := debug.SetGCPercent(70)
 	defer debug.SetGCPercent(prev)
 	require.False(t, AutoGCPace())
-	require.Equal(t, 70, runtimeGCPercent())
+	require.Equal(t, 70, GCPercent())
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"runtime"
+	"runtime/metrics"
 	"sync"
 )
 
@@ -25,6 +26,14 @@ func watchCollections() { gcWatch.Do(armCollectionTick) }
 
 func armCollectionTick() {
 	runtime.AddCleanup(new(gcTick), func(struct{}) { onCollection() }, struct{}{})
+}
+
+// runtimeMetric reads one of the runtime's metrics (runtime/metrics);
+// its Kind is KindBad when this runtime does not have it.
+func runtimeMetric(name string) metrics.Value {
+	s := []metrics.Sample{{Name: name}}
+	metrics.Read(s)
+	return s[0].Value
 }
 
 // onCollection runs on the runtime's cleanup goroutine after a

@@ -122,10 +122,8 @@ func memLimitAfterCollection() {
 	if !autoLimit.on {
 		return
 	}
-	sample := []metrics.Sample{{Name: liveHeapMetric}}
-	metrics.Read(sample)
-	if sample[0].Value.Kind() == metrics.KindUint64 {
-		autoLimit.live = int64(sample[0].Value.Uint64())
+	if v := runtimeMetric(liveHeapMetric); v.Kind() == metrics.KindUint64 {
+		autoLimit.live = int64(v.Uint64())
 	}
 	applyMemLimitLocked()
 }

@@ -1,7 +1,8 @@
 """The library tunes the Go runtime it hosts when it is loaded
-(docs/configuration.md, "Memory"): the collector's pace (core/gcpace.go,
-GOGC=50 while collections are cheap) and the heap's soft limit
-(core/memlimit.go); the Go runtime's environment variables win.
+(docs/configuration.md, "Memory"). Here: the collector's pace
+(core/gcpace.go, GOGC=50 while collections are cheap), and GOGC in the
+environment winning. The heap's soft limit (core/memlimit.go) is checked
+where the library is loaded in Go (capi/memlimit_test.go).
 
 Each case loads the library in a fresh interpreter, where the environment
 is the case's own: the runtime reads GOGC once, when it starts.
