@@ -34,6 +34,9 @@ from . import _layouts, _native
 from .exceptions import GofkaError, error_from_code
 
 _EVENT_HEADER = struct.Struct(_layouts.EVENT_FORMAT)  # token, code, partition, offset, payload_len
+# Loop turns a bridge keeps watching its queue with nothing pending before
+# it stops (AsyncBridge._stop_when_idle).
+_IDLE_TURNS = 2
 
 
 class Event(NamedTuple):
@@ -203,6 +206,13 @@ class AsyncBridge(object):
         """Resolves the futures of the events waiting on the queue (no
         waiting); returns them (the loop's reader callback ignores that;
         AsyncProducer._reap delivers them at once)."""
+        resolved = self._resolve()
+        self._stop_when_idle()
+        return resolved
+
+    def _resolve(self) -> List["asyncio.Future[Event]"]:
+        """Sets the result (or error) of the futures whose events are on
+        the queue now, without waiting; returns them."""
         resolved = []
         for ev in self.queue.drain():
             fut = self._futures.pop(ev.token, None)
@@ -213,19 +223,28 @@ class AsyncBridge(object):
             else:
                 fut.set_exception(ev.error())
             resolved.append(fut)
-        if not self._futures and self._reading and not self._stop_soon:
-            # Stop watching only if no operation started meanwhile: the
-            # task woken above usually starts the next one at once (a
-            # commit per message), and add_reader / remove_reader per
-            # operation cost ~10 us and two epoll_ctl calls. The check
-            # runs after that task's step (call_soon keeps order).
-            self._stop_soon = True
-            self.loop.call_soon(self._stop_if_idle)
         return resolved
 
-    def _stop_if_idle(self) -> None:
-        self._stop_soon = False
-        if not self._futures and self._reading:
+    def _stop_when_idle(self) -> None:
+        """Stops watching the queue once nothing has been pending for two
+        turns of the loop (_IDLE_TURNS). Why wait: the task woken by the
+        futures just resolved usually starts the next operation at once (a
+        commit per message), or one callback later (a send packed by the
+        next callback, a send_batch awaited through gather), and
+        add_reader / remove_reader per operation cost ~10 us and two
+        epoll_ctl calls. Call it after resolving the futures, so that the
+        checks (call_soon keeps order) run after their awaiters' steps."""
+        if not self._futures and self._reading and not self._stop_soon:
+            self._stop_soon = True
+            self.loop.call_soon(self._stop_if_idle, _IDLE_TURNS - 1)
+
+    def _stop_if_idle(self, turns_left: int) -> None:
+        if self._futures or not self._reading:
+            self._stop_soon = False
+        elif turns_left > 0:
+            self.loop.call_soon(self._stop_if_idle, turns_left - 1)
+        else:
+            self._stop_soon = False
             self.loop.remove_reader(self.queue.fd)
             self._reading = False
 

@@ -117,10 +117,11 @@ class _SendsBridge(AsyncBridge):
         self._owner = weakref.ref(owner)
 
     def _on_readable(self) -> List["asyncio.Future[Event]"]:
-        resolved = super()._on_readable()
+        resolved = self._resolve()
         owner = self._owner()
         if owner is not None:
-            owner._deliver_resolved(resolved)
+            owner._deliver_resolved(resolved)  # schedules the send futures' awaiters
+        self._stop_when_idle()  # after them: see there
         return resolved
 
 

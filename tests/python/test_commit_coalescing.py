@@ -130,13 +130,14 @@ def test_sequential_async_commits_keep_the_queue_watched(brokers: str) -> None:
             finally:
                 loop.add_reader = add_reader  # type: ignore[method-assign]
             assert await c.committed([tp]) == {tp: ROUNDS}
-            await asyncio.sleep(0)  # the deferred check runs
+            for _ in range(3):
+                await asyncio.sleep(0)  # the deferred checks run (two loop turns)
             bridge = c._bridge
             assert bridge is not None and bridge.pending == 0 and not bridge._reading
         return added[0]
 
     added = asyncio.run(main())
-    assert 1 <= added <= 2, "the queue's fd was registered %d times for %d sequential commits" % (added, ROUNDS)
+    assert added <= 1, "the queue's fd was registered %d times for %d sequential commits" % (added, ROUNDS)
 
 
 def test_cancelled_async_commit_leaves_the_consumer_usable(brokers: str) -> None:
