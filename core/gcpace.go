@@ -26,22 +26,20 @@ import (
 // collections take less than gcLeanMaxCores of a CPU, busy (GOGC=100)
 // once they take more, and lean again when the busy pace costs less than
 // gcLeanResumeCores. Lean about doubles the cost, so the resume mark sits
-// at a quarter of the limit and the pace does not flap.
-//
-// Why 10%: the loops whose memory is what users compare stay lean, the
-// fastest poll loop turns busy. Measured at the lean pace (runtime
-// estimate, 1M x 100 B records): `async for` 7% of a CPU,
-// Consumer.poll(10000) 15%. With the mark at 2% (its first value) `async
-// for` and a produce(cb) + poll(0) loop turned busy and peaked 3 and 2
-// MiB higher (48 vs 45, 94 vs 91 MiB, 3 alternated runs each) for no
-// CPU per record that the runs could tell apart. poll(10000) sits near
-// the mark (10-15% at 50): it turns busy in most runs, and its CPU per
-// record was 0.69 against 0.65 us (medians of 7 alternated runs) with
-// the mark at 10% rather than 2%. The cost is the
+// at a quarter of the limit and the pace does not flap. The cost is the
 // runtime's estimate (/cpu/classes/gc/total:cpu-seconds, stop-the-world
 // pauses, mark assists and mark workers) over at least gcPaceWindow of
 // wall time, read after a collection: a burst runs at most about that
 // long at the lean pace before it turns busy. The pace starts lean.
+//
+// Why 10%: the loops whose memory users compare with the peers' stay
+// lean, the fastest poll loop turns busy. Measured at the lean pace
+// (1M x 100 B records): `async for` 7% of a CPU, Consumer.poll(10000)
+// 10-15%. A 2% mark turned `async for` and a produce(cb) + poll(0) loop
+// busy, and they peaked 3 and 2 MiB higher (48 vs 45, 94 vs 91 MiB, 3
+// alternated runs each) for no CPU per record the runs could tell
+// apart. poll(10000) turns busy in most runs at 10%; its CPU per record
+// was 0.69 against 0.65 us at the 2% mark (medians of 7 alternated runs).
 //
 // GOGC in the environment leaves the pace to the user. Process-wide,
 // like the runtime setting it drives.
@@ -49,8 +47,8 @@ import (
 const (
 	gcPercentLean     = 50
 	gcPercentBusy     = 100
-	gcLeanMaxCores    = 0.10  // 10% of one CPU
-	gcLeanResumeCores = 0.025 // 2.5% of one CPU: a quarter of gcLeanMaxCores
+	gcLeanMaxCores    = 0.10               // 10% of one CPU
+	gcLeanResumeCores = gcLeanMaxCores / 4 // 2.5%: lean about doubles the cost
 	gcPaceWindow      = 100 * time.Millisecond
 )
 

@@ -226,8 +226,8 @@ class AsyncBridge(object):
         return resolved
 
     def _stop_when_idle(self) -> None:
-        """Stops watching the queue once nothing has been pending for two
-        turns of the loop (_IDLE_TURNS). Why wait: the task woken by the
+        """Stops watching the queue once nothing has been pending for
+        _IDLE_TURNS turns of the loop. Why wait: the task woken by the
         futures just resolved usually starts the next operation at once (a
         commit per message), or one callback later (a send packed by the
         next callback, a send_batch awaited through gather), and
