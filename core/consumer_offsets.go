@@ -101,10 +101,7 @@ func (c *Consumer) groupRequestFrom(ctx context.Context, req wire.Request, check
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			if err := c.cfg.Retry.wait(ctx, min(attempt-1, 4)); err != nil {
-				if lastErr == nil {
-					lastErr = err
-				}
-				return nil, lastErr
+				return nil, keepCause(ctx, lastErr, err)
 			}
 		}
 		var node int32
@@ -118,8 +115,11 @@ func (c *Consumer) groupRequestFrom(ctx context.Context, req wire.Request, check
 		} else {
 			node, err = c.coord.get(ctx)
 			if err != nil {
-				lastErr = err
-				if ctx.Err() != nil || !(wire.CodeOf(err).Retriable() || transportError(err)) {
+				lastErr = keepCause(ctx, lastErr, err)
+				if ctx.Err() != nil {
+					return nil, lastErr
+				}
+				if !(wire.CodeOf(err).Retriable() || transportError(err)) {
 					return nil, err
 				}
 				continue
@@ -127,10 +127,10 @@ func (c *Consumer) groupRequestFrom(ctx context.Context, req wire.Request, check
 			resp, err = c.groupConn.requestOwn(ctx, node, req)
 		}
 		if err != nil {
-			lastErr = err
 			c.coord.invalidate(node)
+			lastErr = keepCause(ctx, lastErr, err)
 			if ctx.Err() != nil {
-				return nil, err
+				return nil, lastErr
 			}
 			continue
 		}
@@ -162,13 +162,16 @@ func (c *Consumer) fetchCommitted(ctx context.Context, tps []TopicPartition) (ma
 	for t, ps := range byTopic {
 		req.Topics = append(req.Topics, wire.OffsetFetchRequestTopic{Name: t, PartitionIndexes: ps})
 	}
+	// cause: why the last answer made the call ask again (a transaction's
+	// offsets pending), reported if the deadline passes before an answer.
+	var cause error
 	for {
 		resp, err := c.groupRequest(ctx, req, func(r wire.Response) wire.ErrorCode {
 			g, _ := r.(*wire.OffsetFetchResponse).Group(c.cfg.GroupID)
 			return wire.ErrorCode(g.ErrorCode)
 		})
 		if err != nil {
-			return nil, err
+			return nil, keepCause(ctx, cause, err)
 		}
 		g, ok := resp.(*wire.OffsetFetchResponse).Group(c.cfg.GroupID)
 		if !ok {
@@ -215,8 +218,9 @@ func (c *Consumer) fetchCommitted(ctx context.Context, tps []TopicPartition) (ma
 			return out, nil
 		}
 		// A transaction committing offsets is in progress: ask again.
+		cause = &wire.Error{Code: wire.ErrUnstableOffsetCommit, Detail: "committed offsets still pending a transaction"}
 		if err := c.cfg.Retry.wait(ctx, 0); err != nil {
-			return nil, &wire.Error{Code: wire.ErrUnstableOffsetCommit, Detail: "committed offsets still pending a transaction"}
+			return nil, keepCause(ctx, cause, err)
 		}
 	}
 }

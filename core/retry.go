@@ -127,6 +127,18 @@ func (p RetryPolicy) Do(ctx context.Context, fn func(ctx context.Context) error)
 	}
 }
 
+// keepCause is the failure a retrying call remembers after an attempt
+// failed with err, given the one it remembered before (last, nil: none):
+// err, except once ctx has ended. Then err is mostly that ending (the
+// attempt's request or wait timed out) and last, when there is one, is
+// why the call was still retrying at its deadline: the caller hears that.
+func keepCause(ctx context.Context, last, err error) error {
+	if ctx.Err() != nil && last != nil {
+		return last
+	}
+	return err
+}
+
 // withAttempts notes in err's detail how many attempts were made.
 func withAttempts(err error, n int) error {
 	if n <= 1 {

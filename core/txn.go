@@ -811,7 +811,7 @@ func (t *txnManager) call(ctx context.Context, what string, mk func() wire.Reque
 		}
 		node, err := t.coordinator(ctx)
 		if err != nil {
-			last = err
+			last = keepCause(ctx, last, err)
 			if c := wire.CodeOf(err); c.Retriable() || transportError(err) || txnRetryCode(c) {
 				continue
 			}
@@ -819,7 +819,7 @@ func (t *txnManager) call(ctx context.Context, what string, mk func() wire.Reque
 		}
 		resp, err := t.p.cl.Request(ctx, node, mk())
 		if err != nil {
-			last = err
+			last = keepCause(ctx, last, err)
 			t.forgetCoordinator(node)
 			continue
 		}

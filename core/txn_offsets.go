@@ -137,10 +137,10 @@ func (t *txnManager) txnOffsetCommit(ctx context.Context, pid int64, epoch int16
 		if coord < 0 {
 			node, err := p.cl.findCoordinator(ctx, group.GroupID, wire.FindCoordinatorKeyTypeGroup, "group "+group.GroupID)
 			if err != nil {
-				last = err
+				last = keepCause(ctx, last, err)
 				var werr *wire.Error
 				if errors.As(err, &werr) && !werr.Code.Retriable() && !txnRetryCode(werr.Code) {
-					return last // the coordinator's answer, final
+					return err // the coordinator's answer, final
 				}
 				continue
 			}
@@ -174,7 +174,7 @@ func (t *txnManager) txnOffsetCommit(ctx context.Context, pid int64, epoch int16
 		}
 		resp, err := p.cl.Request(ctx, int32(coord), wreq)
 		if err != nil {
-			last = err
+			last = keepCause(ctx, last, err)
 			coord = -1
 			continue
 		}
