@@ -204,6 +204,8 @@ type Consumer struct {
 	buf      []*chunk                      // buffered records, fetch order; guarded by mu
 	bufBytes int                           // response bytes of the records in buf; guarded by mu
 	reserved int                           // MaxBytes of the fetches in flight (source.reserved); guarded by mu
+	window   int                           // the prefetch bound in force, bytes (startWindow); guarded by mu
+	drained  bool                          // Poll took the last buffered record, no fetch buffered any since; guarded by mu
 	dataCh   chan struct{}                 // closed (and replaced) to wake Poll waiters; guarded by mu
 	notify   func()                        // ready hook: rings kw's pipe once PollWait opened it; guarded by mu
 	waiters  int                           // Poll calls waiting on dataCh; guarded by mu
@@ -307,6 +309,7 @@ func newConsumer(cl *Client) *Consumer {
 		lastPoll:  time.Now(),
 		maintWake: make(chan struct{}, 1),
 	}
+	c.window = startWindow(c.prefetchLimit())
 	c.coord.c = c
 	c.groupConn.c = c
 	c.releaseHeap = addHeapBudget(prefetchHeapBudget(c.cfg))
@@ -1090,6 +1093,9 @@ func (c *Consumer) drainLocked(max int, loan *pollLoan) []*Record {
 		c.buf[i] = nil
 	}
 	c.buf = kept
+	if len(out) > 0 && c.bufBytes == 0 {
+		c.drained = true // growWindowLocked
+	}
 	if loan != nil {
 		if !spilled {
 			loan.slab = slab

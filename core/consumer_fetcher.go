@@ -111,25 +111,55 @@ func (c *Consumer) wakeSourcesIfRoomLocked() {
 	}
 }
 
-// prefetchLimit is queued.max.messages.kbytes in bytes.
+// prefetchLimit is queued.max.messages.kbytes in bytes: the most the
+// prefetch window may grow to.
 func (c *Consumer) prefetchLimit() int { return int(c.cfg.QueuedMaxKbytes) * 1024 }
 
+// The prefetch window is the bound in force, between a quarter of
+// queued.max.messages.kbytes (where a consumer starts) and all of it. It
+// doubles when the application outran it: Poll took the last buffered
+// record, and the next fetch to come in found the buffer still empty and
+// came back at least half as full as it asked for (the broker had more
+// than the window let it ask for). It never shrinks. Why: a loop that
+// handles records slowly (a commit per message reads ~3,000 records a
+// second) never drains even the first quarter before the next fetch is
+// due, yet holding the whole bound full cost it 3-4 MiB of peak RSS (the
+// bound, plus the collector's headroom over it); a loop that keeps up
+// grows to the whole bound within its first few fetches.
+func startWindow(limit int) int { return max(1, limit/4) }
+
+// growWindowLocked applies a fetch response that buffered records to the
+// window: asked is what the fetch asked for (its MaxBytes), got the
+// response bytes it buffered (> 0), empty whether the buffer was empty
+// when it came in. c.mu held.
+func (c *Consumer) growWindowLocked(asked, got int, empty bool) {
+	if empty && c.drained && 2*got >= asked {
+		c.window = min(2*c.window, c.prefetchLimit())
+	}
+	c.drained = false
+}
+
+// prefetchWindowLocked is the prefetch bound in force (see startWindow).
+// c.mu held.
+func (c *Consumer) prefetchWindowLocked() int { return c.window }
+
 // prefetchRoomLocked is what the prefetch bound leaves for new fetches:
-// the bound less the buffered records' response bytes and the MaxBytes of
-// the fetches in flight (a response carries at most its MaxBytes, except
-// that a first record batch larger than that comes whole, KIP-74). So
-// buffered plus in-flight bytes stay within the bound, over it by at most
-// one such batch per fetch, whatever the number of brokers. c.mu held.
+// the window less the buffered records' response bytes and the MaxBytes
+// of the fetches in flight (a response carries at most its MaxBytes,
+// except that a first record batch larger than that comes whole, KIP-74).
+// So buffered plus in-flight bytes stay within the window, over it by at
+// most one such batch per fetch, whatever the number of brokers. c.mu
+// held.
 func (c *Consumer) prefetchRoomLocked() int {
-	return c.prefetchLimit() - c.bufBytes - c.reserved
+	return c.prefetchWindowLocked() - c.bufBytes - c.reserved
 }
 
 // fetchShare is the most one fetch may ask for under the prefetch bound:
-// the bound shared by the brokers fetched from, so that one broker's
+// the window shared by the brokers fetched from, so that one broker's
 // fetch in flight (a long poll of fetch.max.wait.ms when it has no data)
 // never holds all the room while the others wait for it. c.mu held.
 func (c *Consumer) fetchShare() int {
-	return max(1, c.prefetchLimit()/max(1, len(c.sources)))
+	return max(1, c.prefetchWindowLocked()/max(1, len(c.sources)))
 }
 
 // wantFetch is the most a fetch of n partitions can carry and ask for.
@@ -428,6 +458,7 @@ func (s *source) handle(fps []fetchPart, resp *wire.FetchResponse) func() {
 	c.mu.Lock()
 	// The response is in: what it buffers below replaces its reservation
 	// (room it did not fill goes back to fetchers paused for it).
+	asked, before := s.reserved, c.bufBytes
 	s.unreserveLocked()
 	added := false
 	refresh := false
@@ -505,6 +536,7 @@ func (s *source) handle(fps []fetchPart, resp *wire.FetchResponse) func() {
 	c.wakeSourcesIfRoomLocked()
 	var ready func()
 	if added {
+		c.growWindowLocked(asked, c.bufBytes-before, before == 0)
 		ready = c.wakeLocked()
 	}
 	c.mu.Unlock()

@@ -115,13 +115,15 @@ func TestDecodeScratchKeepsNoFrame(t *testing.T) {
 	requireScratchClear(t, s)
 }
 
-// TestPrefetchBound: a consumer that does not poll stops fetching at
-// queued.max.messages.kbytes; the records fetched ahead (buffered, plus
-// what the fetches in flight may bring) stay within the bound, over it by
-// at most one record batch per broker (KIP-74: a batch larger than the
-// room asked for still comes whole), although the topic holds several
-// times the bound and fetch.max.bytes alone would allow far more. Then
-// every record still arrives, in order, the bound holding at each poll.
+// TestPrefetchBound: a consumer that does not poll stops fetching at its
+// prefetch window, a quarter of queued.max.messages.kbytes at the start;
+// the records fetched ahead (buffered, plus what the fetches in flight may
+// bring) stay within it, over it by at most one record batch per broker
+// (KIP-74: a batch larger than the room asked for still comes whole),
+// although the topic holds many times the bound and fetch.max.bytes alone
+// would allow far more. Then a poll loop that keeps up (it empties the
+// buffer before the next fetch is in) grows the window to the whole bound,
+// every record arrives, in order, and the bound holds at each poll.
 func TestPrefetchBound(t *testing.T) {
 	t.Parallel()
 	brokers := testBrokers(t)
@@ -139,7 +141,9 @@ func TestPrefetchBound(t *testing.T) {
 	require.Equal(t, int64(limit), c.Stats().BufferLimit)
 	// A produced batch holds at most batch.size bytes of records plus its
 	// header (61 bytes): 2 KiB is a safe upper bound of one batch.
-	bound := limit + len(brokers)*2*batchSize
+	over := len(brokers) * 2 * batchSize
+	window := func() int { return int(c.Stats().BufferWindow) }
+	require.Equal(t, limit/4, window(), "a consumer starts with a quarter of the bound")
 
 	// Every fetcher paused for room, none in flight: fetching has stopped.
 	stopped := func() (bool, int) {
@@ -156,10 +160,11 @@ func TestPrefetchBound(t *testing.T) {
 		return true, c.bufBytes
 	}
 	require.True(t, assertEventually(30*time.Second, func() bool { ok, _ := stopped(); return ok }),
-		"the fetchers never paused at the bound")
+		"the fetchers never paused at the window")
 	_, buffered := stopped()
-	require.LessOrEqual(t, buffered, bound, "buffered bytes over the prefetch bound")
-	require.GreaterOrEqual(t, buffered, limit/2, "the consumer prefetched up to its bound")
+	require.LessOrEqual(t, buffered, limit/4+over, "buffered bytes over the prefetch window")
+	require.GreaterOrEqual(t, buffered, limit/8, "the consumer prefetched up to its window")
+	require.Equal(t, limit/4, window(), "the window grew while nothing was polled")
 
 	got := map[int32][]string{}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -174,9 +179,10 @@ func TestPrefetchBound(t *testing.T) {
 		c.mu.Lock()
 		inFlight := c.bufBytes + c.reserved
 		c.mu.Unlock()
-		require.LessOrEqual(t, inFlight, bound, "buffered and reserved bytes over the prefetch bound")
+		require.LessOrEqual(t, inFlight, limit+over, "buffered and reserved bytes over the prefetch bound")
 	}
 	require.Equal(t, want, got)
+	require.Equal(t, limit, window(), "a poll loop that keeps up grows the window to the bound")
 }
 
 // TestDecodeHoldsNoRecords: a fetched partition is buffered as its record

@@ -148,6 +148,8 @@ type ConsumerStats struct {
 	BufferBytes int64 `json:"buffer_bytes"`
 	// BufferLimit is queued.max.messages.kbytes in bytes, the bound of the prefetch buffer and the fetches in flight.
 	BufferLimit int64 `json:"buffer_limit"`
+	// BufferWindow is the part of buffer_limit in force: a quarter of it when the consumer starts, doubling (up to all of it) each time Poll emptied the buffer before a full fetch came in.
+	BufferWindow int64 `json:"buffer_window"`
 	// BufferedRecords is the number of fetched records waiting to be polled,
 	// as the headers of their record batches count them (an over-estimate
 	// after compaction removed some).
@@ -221,7 +223,7 @@ func (c *Consumer) Stats() ConsumerStats {
 		LastCommitMs: c.stats.lastCommit.Load(),
 		Brokers:      c.cl.brokerStats(), Partitions: []ConsumerPartitionStats{}}
 	c.mu.Lock()
-	out.BufferBytes = int64(c.bufBytes)
+	out.BufferBytes, out.BufferWindow = int64(c.bufBytes), int64(c.window)
 	type pre struct{ recs, bytes int64 }
 	prefetched := make(map[*partState]*pre, len(c.parts))
 	for _, ch := range c.buf {
