@@ -139,10 +139,6 @@ func (c *Consumer) growWindowLocked(asked, got int, empty bool) {
 	c.drained = false
 }
 
-// prefetchWindowLocked is the prefetch bound in force (see startWindow).
-// c.mu held.
-func (c *Consumer) prefetchWindowLocked() int { return c.window }
-
 // prefetchRoomLocked is what the prefetch bound leaves for new fetches:
 // the window less the buffered records' response bytes and the MaxBytes
 // of the fetches in flight (a response carries at most its MaxBytes,
@@ -151,7 +147,7 @@ func (c *Consumer) prefetchWindowLocked() int { return c.window }
 // most one such batch per fetch, whatever the number of brokers. c.mu
 // held.
 func (c *Consumer) prefetchRoomLocked() int {
-	return c.prefetchWindowLocked() - c.bufBytes - c.reserved
+	return c.window - c.bufBytes - c.reserved
 }
 
 // fetchShare is the most one fetch may ask for under the prefetch bound:
@@ -159,7 +155,7 @@ func (c *Consumer) prefetchRoomLocked() int {
 // fetch in flight (a long poll of fetch.max.wait.ms when it has no data)
 // never holds all the room while the others wait for it. c.mu held.
 func (c *Consumer) fetchShare() int {
-	return max(1, c.prefetchWindowLocked()/max(1, len(c.sources)))
+	return max(1, c.window/max(1, len(c.sources)))
 }
 
 // wantFetch is the most a fetch of n partitions can carry and ask for.

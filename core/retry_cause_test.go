@@ -28,7 +28,8 @@ func TestRetryDeadlineKeepsCause(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		key  kmsg.Key // the request retried, held from its second on
-		// first answers the first request (nil: a fault does); setup
+		// first answers the first request (nil, or a nil answer: the
+		// cluster does, through a fault or by itself); setup
 		// makes the client and returns the call, whose deadline passes.
 		first func(kmsg.Request) kmsg.Response
 		setup func(t *testing.T, c *kfake.Cluster) func(ctx context.Context) error
@@ -85,7 +86,10 @@ func TestRetryDeadlineKeepsCause(t *testing.T) {
 					if tc.first == nil {
 						return nil, nil, false // the fault answers
 					}
-					return tc.first(r), nil, true
+					if resp := tc.first(r); resp != nil {
+						return resp, nil, true
+					}
+					return nil, nil, false
 				}
 				// A retry: held until the caller's deadline has passed.
 				c.SleepControl(func() { <-release })
@@ -126,37 +130,29 @@ func openTxn(t *testing.T, c *kfake.Cluster) *Producer {
 }
 
 // offsetFetchFailing answers req with group as the group's error code and
-// part as every partition's, in the layout of req's version.
+// part as every partition's. It fills the layout of version 8 and later
+// (groups batched), the one the client sends to a broker that offers it,
+// as the fake cluster does; for an older request it returns nil, and the
+// cluster answers it itself (the test then fails on the error it sees).
 func offsetFetchFailing(req *kmsg.OffsetFetchRequest, group, part wire.ErrorCode) *kmsg.OffsetFetchResponse {
-	resp := req.ResponseKind().(*kmsg.OffsetFetchResponse)
-	if req.Version >= 8 {
-		for _, g := range req.Groups {
-			rg := kmsg.NewOffsetFetchResponseGroup()
-			rg.Group, rg.ErrorCode = g.Group, int16(group)
-			for _, t := range g.Topics {
-				rt := kmsg.NewOffsetFetchResponseGroupTopic()
-				rt.Topic = t.Topic
-				for _, p := range t.Partitions {
-					rp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
-					rp.Partition, rp.Offset, rp.ErrorCode = p, -1, int16(part)
-					rt.Partitions = append(rt.Partitions, rp)
-				}
-				rg.Topics = append(rg.Topics, rt)
-			}
-			resp.Groups = append(resp.Groups, rg)
-		}
-		return resp
+	if req.Version < 8 {
+		return nil
 	}
-	resp.ErrorCode = int16(group)
-	for _, t := range req.Topics {
-		rt := kmsg.NewOffsetFetchResponseTopic()
-		rt.Topic = t.Topic
-		for _, p := range t.Partitions {
-			rp := kmsg.NewOffsetFetchResponseTopicPartition()
-			rp.Partition, rp.Offset, rp.ErrorCode = p, -1, int16(part)
-			rt.Partitions = append(rt.Partitions, rp)
+	resp := req.ResponseKind().(*kmsg.OffsetFetchResponse)
+	for _, g := range req.Groups {
+		rg := kmsg.NewOffsetFetchResponseGroup()
+		rg.Group, rg.ErrorCode = g.Group, int16(group)
+		for _, t := range g.Topics {
+			rt := kmsg.NewOffsetFetchResponseGroupTopic()
+			rt.Topic = t.Topic
+			for _, p := range t.Partitions {
+				rp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
+				rp.Partition, rp.Offset, rp.ErrorCode = p, -1, int16(part)
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			rg.Topics = append(rg.Topics, rt)
 		}
-		resp.Topics = append(resp.Topics, rt)
+		resp.Groups = append(resp.Groups, rg)
 	}
 	return resp
 }
